@@ -115,3 +115,15 @@ class LoupeError(Exception):
 
 class ReadError(LoupeError):
     """A file or folder could not be turned into images; message says which and why."""
+
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def lps_to_ras_affine(affine_lps: np.ndarray) -> np.ndarray:
+    """NIfTI boundary only: the same voxel->world map expressed in RAS (x, y negated)."""
+    return LPS_TO_RAS @ np.asarray(affine_lps, dtype=np.float64)
+
+
+def ras_to_lps_affine(affine_ras: np.ndarray) -> np.ndarray:
+    return LPS_TO_RAS @ np.asarray(affine_ras, dtype=np.float64)
