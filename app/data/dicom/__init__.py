@@ -1,0 +1,1 @@
+"""DICOM reading: header scan (scan.py), series splitting and geometry, pixel loading."""
