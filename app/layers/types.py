@@ -10,6 +10,7 @@ import numpy as np
 from app.data.types import Volume
 
 from .base import Layer
+from .events import LayerEvents
 from .provenance import Provenance
 
 DEFAULT_LABEL_COLORS: dict[int, tuple[float, float, float]] = {
@@ -170,6 +171,7 @@ class TemporalEvent:
     label: str = ""
     reason: str = ""
     key_frames: list[int] = field(default_factory=list)
+    note: str = ""  # free text a reviewer attaches to a segment label
 
     def __post_init__(self) -> None:
         self.start_frame, self.end_frame = int(self.start_frame), int(self.end_frame)
@@ -178,7 +180,17 @@ class TemporalEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {"start_frame": self.start_frame, "end_frame": self.end_frame, "score": float(self.score),
-                "label": self.label, "reason": self.reason, "key_frames": [int(k) for k in self.key_frames]}
+                "label": self.label, "reason": self.reason, "key_frames": [int(k) for k in self.key_frames],
+                "note": self.note}
+
+
+class EventList(list):
+    """The layer's TemporalEvents that also carry its change signals (``data``/``style``/``name``),
+    so ``EventsLayer.events`` is both the interval list and the ``LayerEvents`` every layer has."""
+
+    def __init__(self, items, signals: LayerEvents) -> None:
+        super().__init__(items)
+        self.data, self.style, self.name = signals.data, signals.style, signals.name
 
 
 class EventsLayer(Layer):
@@ -188,7 +200,12 @@ class EventsLayer(Layer):
 
     def __init__(self, events: list[TemporalEvent], name: str, provenance: Provenance, **kw) -> None:
         super().__init__(name, provenance, **kw)
-        self.events = sorted(events, key=lambda e: (e.start_frame, e.end_frame))
+        self.events = EventList(sorted(events, key=lambda e: (e.start_frame, e.end_frame)), self.events)
+
+    def set_events(self, events: list[TemporalEvent]) -> None:
+        """Replace the intervals (kept sorted) and tell the views."""
+        self.events[:] = sorted(events, key=lambda e: (e.start_frame, e.end_frame))
+        self.notify_data_changed()
 
 
 @dataclass
