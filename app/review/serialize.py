@@ -1,0 +1,145 @@
+"""Layer <-> (JSON metadata, compressed array blob) so the review store can keep every version of
+every layer kind exactly (arrays bit-identical, geometry float64) without pickling code objects.
+Pickle is deliberately avoided: a store must stay readable by a later Loupe and never run code."""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+
+from app.data.types import Intensity, LoupeError, Volume
+from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
+                        ImageLayer, LabelLayer, Layer, MeshLayer, PointsLayer, Provenance, Shape,
+                        ShapesLayer, TemporalEvent)
+
+FORMAT_VERSION = 1
+
+
+def _pack(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _unpack(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _style(layer: Layer) -> dict[str, Any]:
+    return {"visible": layer.visible, "opacity": layer.opacity, "color": list(layer.color)}
+
+
+def _json_colors(colors: dict[int, tuple]) -> dict[str, list[float]]:
+    return {str(k): list(v) for k, v in colors.items()}
+
+
+def layer_to_record(layer: Layer) -> tuple[dict[str, Any], bytes]:
+    """Split a layer into JSON-able metadata and one compressed npz blob."""
+    meta: dict[str, Any] = {"format": FORMAT_VERSION, "kind": layer.kind, "id": layer.id,
+                            "name": layer.name, "style": _style(layer),
+                            "provenance": layer.provenance.to_dict()}
+    arrays: dict[str, np.ndarray] = {}
+    if isinstance(layer, LabelLayer):
+        arrays = {"labels": layer.labels, "affine": layer.affine}
+        meta["colors"] = _json_colors(layer.colors)
+        meta["label_names"] = {str(k): v for k, v in layer.label_names.items()}
+        meta["outline"] = layer.outline
+    elif isinstance(layer, HeatmapLayer):
+        arrays = {"values": layer.values, "affine": layer.affine}
+        meta.update(vmin=layer.vmin, vmax=layer.vmax, colormap=layer.colormap)
+    elif isinstance(layer, ImageLayer):
+        v = layer.volume
+        arrays = {"array": v.array, "affine": v.affine}
+        meta["volume"] = {"intensity": {"units": v.intensity.units, "photometric": v.intensity.photometric,
+                                        "window": v.intensity.window,
+                                        "rescale_applied": v.intensity.rescale_applied},
+                          "source": v.source, "time_axis": v.time_axis, "channel_axis": v.channel_axis,
+                          "warnings": list(v.warnings)}
+    elif isinstance(layer, GraphLayer):
+        arrays = {"positions": layer.positions, "radii": layer.radii, "edges": layer.edges,
+                  "branch_ids": layer.branch_ids}
+        arrays.update({f"attr_{k}": np.asarray(v) for k, v in layer.node_attrs.items()})
+    elif isinstance(layer, PointsLayer):
+        arrays = {"points": layer.points}
+        if layer.frames is not None:
+            arrays["frames"] = layer.frames
+        meta.update(size_mm=layer.size_mm, labels=list(layer.labels))
+    elif isinstance(layer, ShapesLayer):
+        meta["shapes"] = [{"kind": s.kind, "label": s.label, "frame": s.frame, "attrs": s.attrs,
+                           "n": len(s.vertices)} for s in layer.shapes]
+        arrays = {"vertices": (np.concatenate([s.vertices for s in layer.shapes])
+                               if layer.shapes else np.zeros((0, 3)))}
+    elif isinstance(layer, MeshLayer):
+        arrays = {"vertices": layer.vertices, "faces": layer.faces}
+    elif isinstance(layer, EventsLayer):
+        meta["events"] = [e.to_dict() for e in layer.events]
+    elif isinstance(layer, FindingsLayer):
+        meta["findings"] = [{"statement": f.statement, "confidence": f.confidence, "code": f.code,
+                             "evidence": [{"layer_id": e.layer_id, "world": e.world, "frames": e.frames}
+                                          for e in f.evidence]} for f in layer.findings]
+    else:
+        raise LoupeError(f"layer {layer.name!r}: kind {layer.kind!r} cannot be stored yet")
+    json.dumps(meta)  # fail here, before any write, if something is not JSON-able
+    return meta, _pack(arrays)
+
+
+def record_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
+    """Rebuild the exact layer (same id, provenance, style, arrays) from a stored record."""
+    if meta.get("format") != FORMAT_VERSION:
+        raise LoupeError(f"stored layer {meta.get('name')!r}: record format {meta.get('format')} "
+                         f"is not supported (expected {FORMAT_VERSION})")
+    a = _unpack(blob)
+    kind, name, lid = meta["kind"], meta["name"], meta["id"]
+    prov = Provenance.from_dict(meta["provenance"])
+    st = meta["style"]
+    kw = {"layer_id": lid, "visible": st["visible"]}
+    layer: Layer
+    if kind == "labels":
+        layer = LabelLayer(a["labels"], a["affine"], name, prov,
+                           colors={int(k): tuple(v) for k, v in meta["colors"].items()},
+                           label_names={int(k): v for k, v in meta["label_names"].items()},
+                           outline=meta["outline"], opacity=st["opacity"], **kw)
+    elif kind == "heatmap":
+        layer = HeatmapLayer(a["values"], a["affine"], name, prov, vmin=meta["vmin"], vmax=meta["vmax"],
+                             colormap=meta["colormap"], opacity=st["opacity"], **kw)
+    elif kind == "image":
+        vm = meta["volume"]
+        it = vm["intensity"]
+        vol = Volume(a["array"], a["affine"],
+                     Intensity(it["units"], it["photometric"],
+                               tuple(it["window"]) if it["window"] else None, it["rescale_applied"]),
+                     source=vm["source"], time_axis=vm["time_axis"], channel_axis=vm["channel_axis"],
+                     warnings=list(vm["warnings"]))
+        layer = ImageLayer(vol, name, prov, opacity=st["opacity"], **kw)
+    elif kind == "graph":
+        attrs = {k[5:]: v for k, v in a.items() if k.startswith("attr_")}
+        layer = GraphLayer(a["positions"], a["radii"], a["edges"], name, prov,
+                           branch_ids=a["branch_ids"], node_attrs=attrs, opacity=st["opacity"], **kw)
+    elif kind == "points":
+        layer = PointsLayer(a["points"], name, prov, size_mm=meta["size_mm"], labels=meta["labels"],
+                            frames=a.get("frames"), opacity=st["opacity"], **kw)
+    elif kind == "shapes":
+        shapes, at = [], 0
+        for s in meta["shapes"]:
+            shapes.append(Shape(s["kind"], a["vertices"][at:at + s["n"]], s["label"], s["frame"],
+                                dict(s["attrs"])))
+            at += s["n"]
+        layer = ShapesLayer(shapes, name, prov, opacity=st["opacity"], **kw)
+    elif kind == "mesh":
+        layer = MeshLayer(a["vertices"], a["faces"], name, prov, opacity=st["opacity"], **kw)
+    elif kind == "events":
+        layer = EventsLayer([TemporalEvent(**e) for e in meta["events"]], name, prov,
+                            opacity=st["opacity"], **kw)
+    elif kind == "findings":
+        fs = [Finding(f["statement"], f["confidence"], f["code"],
+                      [EvidenceRef(e["layer_id"], tuple(e["world"]) if e["world"] else None,
+                                   tuple(e["frames"]) if e["frames"] else None) for e in f["evidence"]])
+              for f in meta["findings"]]
+        layer = FindingsLayer(fs, name, prov, opacity=st["opacity"], **kw)
+    else:
+        raise LoupeError(f"stored layer {name!r}: unknown kind {kind!r}")
+    layer._color = tuple(float(c) for c in st["color"])  # no event: the layer is brand new
+    return layer

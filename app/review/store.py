@@ -1,0 +1,426 @@
+"""The review store: one SQLite file (WAL, synchronous=FULL) per workspace holding every version of
+every layer, every review decision and an append-only audit log.
+
+Why it looks like this:
+- Versions are immutable (SQL triggers refuse UPDATE/DELETE), so AI output is never overwritten; a
+  human correction is a new version whose ``parent_version`` is the one it edits.
+- Each write is one transaction; WAL + synchronous=FULL means a process killed mid-save (kill -9)
+  leaves every committed record intact and the half-written one absent.
+- An existing file that is not a healthy Loupe store raises ``LoupeError`` naming it; the store is
+  never recreated over a user's file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from app.data.types import LoupeError
+from app.layers import Layer, Provenance
+
+from .serialize import layer_to_record, record_to_layer
+
+APPLICATION_ID = 0x4C505245  # "LPRE": marks a file as a Loupe review store
+SCHEMA_VERSION = 1
+STORE_FILENAME = "loupe_review.sqlite"
+DECISIONS = ("accept", "reject", "edit")
+TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
+
+_SCHEMA = """
+CREATE TABLE layers (
+    layer_id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id TEXT NOT NULL UNIQUE,
+    layer_id TEXT NOT NULL REFERENCES layers(layer_id),
+    parent_version TEXT REFERENCES versions(version_id),
+    author TEXT NOT NULL,
+    source_kind TEXT NOT NULL CHECK (source_kind IN ('human', 'backend', 'file')),
+    backend TEXT, backend_version TEXT, params TEXT NOT NULL,
+    created TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+    meta TEXT NOT NULL, blob BLOB NOT NULL, blob_sha256 TEXT NOT NULL);
+CREATE INDEX versions_layer ON versions(layer_id, seq);
+CREATE TRIGGER versions_immutable_u BEFORE UPDATE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: save a new version'); END;
+CREATE TRIGGER versions_immutable_d BEFORE DELETE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: they cannot be deleted'); END;
+CREATE TABLE decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    decision_id TEXT NOT NULL UNIQUE,
+    user TEXT NOT NULL, decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'edit')),
+    target_kind TEXT NOT NULL, layer_id TEXT NOT NULL REFERENCES layers(layer_id),
+    version_id TEXT REFERENCES versions(version_id), target_ref TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '', query_kind TEXT NOT NULL DEFAULT '',
+    result_version TEXT REFERENCES versions(version_id), created TEXT NOT NULL);
+CREATE INDEX decisions_layer ON decisions(layer_id, seq);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user TEXT NOT NULL,
+    action TEXT NOT NULL, layer_id TEXT, version_id TEXT, details TEXT NOT NULL DEFAULT '{}');
+CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version_id: str
+    layer_id: str
+    parent_version: str | None
+    author: str
+    source_kind: str
+    backend: str | None
+    backend_version: str | None
+    params: dict[str, Any]
+    created: str
+    note: str
+    seq: int
+
+    @property
+    def source(self) -> str:
+        """Human-readable source: 'human: ana' or 'backend: vessels 0.3.1'."""
+        if self.source_kind == "backend":
+            return f"backend: {self.backend} {self.backend_version}"
+        return f"{self.source_kind}: {self.author}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision_id: str
+    user: str
+    decision: str
+    target_kind: str
+    layer_id: str
+    version_id: str | None
+    target_ref: str
+    comment: str
+    query_kind: str
+    result_version: str | None
+    created: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    time: str
+    user: str
+    action: str
+    layer_id: str | None
+    version_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Different users' latest decisions differ on the same target."""
+    layer_id: str
+    target_kind: str
+    target_ref: str
+    by_user: dict[str, str]
+
+
+class ReviewStore:
+    """Open (or create) the review store at ``path``. ``create=False`` refuses a missing file."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            self._check_file()
+        elif create:
+            self._create_file()
+        else:
+            raise LoupeError(f"{self.path}: review store not found")
+        try:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, isolation_level=None,
+                                       timeout=30.0)
+        except sqlite3.DatabaseError as e:
+            raise LoupeError(f"{self.path}: cannot open the review store ({e})") from e
+        try:
+            self._verify_schema()  # before anything that could write to the file
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except LoupeError:
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            raise LoupeError(f"{self.path}: not a usable Loupe review store ({e}); the file was left "
+                             f"untouched - move it aside or restore a backup") from e
+
+    @classmethod
+    def for_workspace(cls, workspace: str | os.PathLike, **kw) -> "ReviewStore":
+        ws = Path(workspace)
+        ws.mkdir(parents=True, exist_ok=True)
+        return cls(ws / STORE_FILENAME, **kw)
+
+    # ---- opening safely -------------------------------------------------------------------
+    def _check_file(self) -> None:
+        if not self.path.is_file():
+            raise LoupeError(f"{self.path}: is not a file, cannot open it as a review store")
+        with open(self.path, "rb") as f:
+            head = f.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            what = "empty" if not head else "not an SQLite database"
+            raise LoupeError(f"{self.path}: is {what}, so it is not a Loupe review store; the file "
+                             f"was left untouched")
+
+    def _create_file(self) -> None:
+        """Build the schema in a side file, then rename: a crash never leaves a half-made store."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.creating")
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+        finally:
+            db.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, self.path)  # atomic and refuses to replace a file created meanwhile
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        self._check_file()
+
+    def _verify_schema(self) -> None:
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            raise LoupeError(f"{self.path}: is an SQLite database but not a Loupe review store "
+                             f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x}); left untouched")
+        ver = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if ver != SCHEMA_VERSION:
+            raise LoupeError(f"{self.path}: review store schema {ver} is not supported "
+                             f"(this Loupe reads {SCHEMA_VERSION})")
+        res = self._db.execute("PRAGMA quick_check").fetchall()
+        if res != [("ok",)]:
+            raise LoupeError(f"{self.path}: review store is corrupt ({'; '.join(r[0] for r in res[:3])}); "
+                             f"the file was left untouched")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ReviewStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def integrity_check(self) -> list[str]:
+        return [r[0] for r in self._db.execute("PRAGMA integrity_check").fetchall()]
+
+    # ---- writing --------------------------------------------------------------------------
+    def _tx(self):
+        return _Transaction(self._db, self.path)
+
+    def _audit(self, user: str, action: str, layer_id: str | None, version_id: str | None,
+               **details: Any) -> None:
+        self._db.execute("INSERT INTO audit(time, user, action, layer_id, version_id, details) "
+                         "VALUES (?,?,?,?,?,?)",
+                         (_now(), user, action, layer_id, version_id, json.dumps(details, default=str)))
+
+    def save_layer(self, layer: Layer, *, parent_version: str | None = None, note: str = "") -> VersionInfo:
+        """Store a new immutable version of ``layer`` with its own provenance as the source.
+        The parent defaults to the layer's current head (or ``provenance.parent``)."""
+        meta, blob = layer_to_record(layer)
+        prov = layer.provenance
+        with self._tx():
+            head = self._head_id(layer.id)
+            parent = parent_version or prov.parent or head
+            if parent is not None and self._version_row(parent) is None:
+                raise LoupeError(f"layer {layer.name!r}: parent version {parent} is not in {self.path}")
+            if head is None:
+                self._db.execute("INSERT OR IGNORE INTO layers VALUES (?,?,?,?)",
+                                 (layer.id, layer.kind, layer.name, _now()))
+            vid = uuid.uuid4().hex
+            created = _now()
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (vid, layer.id, parent, prov.author, prov.kind,
+                 prov.author if prov.kind == "backend" else None,
+                 prov.version if prov.kind == "backend" else None,
+                 json.dumps(prov.params, sort_keys=True, default=str), created, note,
+                 json.dumps(meta), sqlite3.Binary(blob), hashlib.sha256(blob).hexdigest()))
+            self._audit(prov.author, "save_version", layer.id, vid, parent=parent, kind=layer.kind,
+                        source=prov.kind, note=note)
+        return self.version(vid)
+
+    def save_edit(self, layer: Layer, user: str, *, edits_version: str | None = None,
+                  comment: str = "") -> VersionInfo:
+        """A human correction: stored as a new version (source human) on top of ``edits_version``
+        (default: the head), plus an 'edit' decision on the version it corrects."""
+        if not user:
+            raise LoupeError("an edit needs a user name")
+        parent = edits_version or self._head_id(layer.id)
+        if parent is None:
+            raise LoupeError(f"layer {layer.name!r} has no stored version to edit in {self.path}")
+        layer.provenance = Provenance.human(user, parent=parent)
+        info = self.save_layer(layer, parent_version=parent, note=comment)
+        self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
+                    result_version=info.version_id)
+        return info
+
+    def decide(self, user: str, decision: str, layer_id: str, *, version_id: str | None = None,
+               target_kind: str = "layer", target_ref: str = "", comment: str = "",
+               query_kind: str = "", result_version: str | None = None) -> Decision:
+        """Record accept / reject / edit of a layer version, or of one event / branch / finding in it
+        (``target_kind`` + ``target_ref`` such as the event index or branch id)."""
+        if not user:
+            raise LoupeError("a review decision needs a user name")
+        if decision not in DECISIONS:
+            raise LoupeError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
+        if target_kind not in TARGET_KINDS:
+            raise LoupeError(f"unknown review target {target_kind!r}; expected one of {', '.join(TARGET_KINDS)}")
+        with self._tx():
+            vid = version_id or self._head_id(layer_id)
+            if vid is None:
+                raise LoupeError(f"layer {layer_id} is not in {self.path}: save it before reviewing it")
+            did = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO decisions(decision_id, user, decision, target_kind, layer_id, version_id,"
+                " target_ref, comment, query_kind, result_version, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (did, user, decision, target_kind, layer_id, vid, str(target_ref), comment, query_kind,
+                 result_version, _now()))
+            self._audit(user, decision, layer_id, vid, target_kind=target_kind, target_ref=str(target_ref),
+                        comment=comment)
+        return self.decision(did)
+
+    # ---- reading --------------------------------------------------------------------------
+    def _head_id(self, layer_id: str) -> str | None:
+        r = self._db.execute("SELECT version_id FROM versions WHERE layer_id=? ORDER BY seq DESC LIMIT 1",
+                             (layer_id,)).fetchone()
+        return r[0] if r else None
+
+    def _version_row(self, version_id: str):
+        return self._db.execute(
+            "SELECT version_id, layer_id, parent_version, author, source_kind, backend, backend_version,"
+            " params, created, note, seq FROM versions WHERE version_id=?", (version_id,)).fetchone()
+
+    @staticmethod
+    def _info(r) -> VersionInfo:
+        return VersionInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8], r[9], r[10])
+
+    def version(self, version_id: str) -> VersionInfo:
+        r = self._version_row(version_id)
+        if r is None:
+            raise LoupeError(f"version {version_id} is not in {self.path}")
+        return self._info(r)
+
+    def head(self, layer_id: str) -> VersionInfo | None:
+        vid = self._head_id(layer_id)
+        return self.version(vid) if vid else None
+
+    def layer_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT layer_id FROM layers ORDER BY rowid")]
+
+    def layers(self) -> list[dict[str, str]]:
+        return [dict(layer_id=r[0], kind=r[1], name=r[2], created=r[3])
+                for r in self._db.execute("SELECT layer_id, kind, name, created FROM layers ORDER BY rowid")]
+
+    def versions(self, layer_id: str) -> list[VersionInfo]:
+        rows = self._db.execute(
+            "SELECT version_id, layer_id, parent_version, author, source_kind, backend, backend_version,"
+            " params, created, note, seq FROM versions WHERE layer_id=? ORDER BY seq", (layer_id,))
+        return [self._info(r) for r in rows]
+
+    def load_layer(self, layer_id: str, version_id: str | None = None) -> Layer:
+        vid = version_id or self._head_id(layer_id)
+        if vid is None:
+            raise LoupeError(f"layer {layer_id} is not in {self.path}")
+        r = self._db.execute("SELECT layer_id, meta, blob, blob_sha256 FROM versions WHERE version_id=?",
+                             (vid,)).fetchone()
+        if r is None or r[0] != layer_id:
+            raise LoupeError(f"version {vid} of layer {layer_id} is not in {self.path}")
+        if hashlib.sha256(r[2]).hexdigest() != r[3]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return record_to_layer(json.loads(r[1]), bytes(r[2]))
+
+    @staticmethod
+    def _decision(r) -> Decision:
+        return Decision(*r[1:], seq=r[0])
+
+    _DEC_COLS = ("seq, decision_id, user, decision, target_kind, layer_id, version_id, target_ref, comment,"
+                 " query_kind, result_version, created")
+
+    def decision(self, decision_id: str) -> Decision:
+        r = self._db.execute(f"SELECT {self._DEC_COLS} FROM decisions WHERE decision_id=?",
+                             (decision_id,)).fetchone()
+        if r is None:
+            raise LoupeError(f"decision {decision_id} is not in {self.path}")
+        return self._decision(r)
+
+    def decisions(self, layer_id: str | None = None, user: str | None = None) -> list[Decision]:
+        q, args = f"SELECT {self._DEC_COLS} FROM decisions WHERE 1=1", []
+        if layer_id:
+            q, args = q + " AND layer_id=?", args + [layer_id]
+        if user:
+            q, args = q + " AND user=?", args + [user]
+        return [self._decision(r) for r in self._db.execute(q + " ORDER BY seq", args)]
+
+    def users(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT user FROM decisions ORDER BY user")]
+
+    def audit(self, layer_id: str | None = None) -> list[AuditEntry]:
+        q, args = "SELECT seq, time, user, action, layer_id, version_id, details FROM audit", ()
+        if layer_id:
+            q, args = q + " WHERE layer_id=?", (layer_id,)
+        return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+                for r in self._db.execute(q + " ORDER BY seq", args)]
+
+    def latest_decisions(self, layer_id: str | None = None) -> dict[tuple[str, str, str, str], Decision]:
+        """Latest decision per (layer, target kind, target ref, user)."""
+        out: dict[tuple[str, str, str, str], Decision] = {}
+        for d in self.decisions(layer_id):
+            out[(d.layer_id, d.target_kind, d.target_ref, d.user)] = d
+        return out
+
+    def disagreements(self, layer_id: str | None = None) -> list[Disagreement]:
+        """Targets where users' latest decisions differ (e.g. one accepted, another rejected)."""
+        by_target: dict[tuple[str, str, str], dict[str, str]] = {}
+        for (lid, tk, tr, user), d in self.latest_decisions(layer_id).items():
+            by_target.setdefault((lid, tk, tr), {})[user] = d.decision
+        return [Disagreement(lid, tk, tr, users) for (lid, tk, tr), users in by_target.items()
+                if len(set(users.values())) > 1]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; errors become LoupeError."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db, self.path = db, path
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, et, ev, tb) -> bool:
+        if et is None:
+            self.db.execute("COMMIT")
+            return False
+        self.db.execute("ROLLBACK")
+        if isinstance(ev, sqlite3.DatabaseError):
+            raise LoupeError(f"{self.path}: could not save ({ev})") from ev
+        return False
+
+
+def iter_store_files(folder: str | os.PathLike) -> Iterator[Path]:
+    """Review stores found in a folder tree (for a workspace browser)."""
+    yield from Path(folder).rglob(STORE_FILENAME)
