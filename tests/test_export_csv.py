@@ -1,0 +1,38 @@
+"""CSV segment labels for video: exact round trip, times from the frame table, bad rows named."""
+from __future__ import annotations
+
+import pytest
+
+from app.data.types import LoupeError
+from app.export.csv_segments import read_csv_segments, write_csv_segments
+from app.export.reference import FrameReference
+from app.layers import EventsLayer, Provenance, TemporalEvent
+
+
+def test_csv_round_trip(tmp_path):
+    times = [0.0, 0.04, 0.08, 0.125, 0.166, 0.2, 0.25, 0.29, 0.33, 0.375]  # uneven (VFR) on purpose
+    ref = FrameReference(320, 240, [f"{i}.png" for i in range(10)], frame_times=times)
+    ev = [TemporalEvent(0, 3, 0.9, "bleeding, active", "red \"pool\"", [1, 2]),
+          TemporalEvent(5, 9, 1.0, "clip applied", "", [])]
+    layer = EventsLayer(ev, "segments", Provenance.human("ana"))
+    out = write_csv_segments(layer, ref, tmp_path / "s.csv")
+    text = out.read_text().splitlines()
+    assert text[0].startswith("label,start_frame,end_frame,start_s,end_s")
+    assert "0.125000" in text[1] and "0.375000" in text[2]
+    back = read_csv_segments(out, ref)
+    assert [e.to_dict() for e in back.events] == [e.to_dict() for e in layer.events]
+
+
+def test_csv_bad_input(tmp_path):
+    ref = FrameReference(320, 240, ["a", "b"])
+    layer = EventsLayer([TemporalEvent(0, 5, 1.0, "x")], "s", Provenance.human("a"))
+    with pytest.raises(LoupeError, match="outside the 2 frames"):
+        write_csv_segments(layer, ref, tmp_path / "s.csv")
+    assert not (tmp_path / "s.csv").exists()
+    p = tmp_path / "bad.csv"
+    p.write_text("label,start_frame,end_frame\nx,7,3\n")
+    with pytest.raises(LoupeError, match="line 2"):
+        read_csv_segments(p)
+    p.write_text("name,begin\nx,1\n")
+    with pytest.raises(LoupeError, match="missing column"):
+        read_csv_segments(p)

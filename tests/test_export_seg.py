@@ -1,0 +1,151 @@
+"""DICOM SEG round trips on real series: identical mask and geometry read back by Loupe, by
+highdicom and by plain pydicom; provenance in AlgorithmIdentification; bad input refused."""
+from __future__ import annotations
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+import SimpleITK as sitk
+
+from app.data.types import LoupeError
+from app.export.reference import SourceSeries
+from app.export.seg import read_seg, write_seg
+from app.layers import LabelLayer, Provenance
+from export_fixtures import phantom, threshold_labels
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def ct(dicom_dir):
+    return phantom(dicom_dir)
+
+
+@pytest.fixture(scope="module")
+def labels(ct):
+    return threshold_labels(ct)
+
+
+def test_reference_affine_matches_simpleitk(ct, dicom_dir):
+    """The grid every export is checked against agrees with a trusted peer (ITK's series reader)."""
+    folder = str(dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom")
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(folder)
+    img = sitk.ReadImage(files)
+    d = np.asarray(img.GetDirection()).reshape(3, 3)
+    aff = np.eye(4)
+    aff[:3, :3] = d * np.asarray(img.GetSpacing())
+    aff[:3, 3] = img.GetOrigin()
+    assert np.allclose(aff, ct.affine, atol=1e-4)
+
+
+def test_seg_round_trip_identical_mask_geometry_and_provenance(ct, labels, tmp_path):
+    prov = Provenance.backend("ct-threshold", "2.1.0", {"soft": [0, 100], "dense": 300, "note": "a,b=c"})
+    layer = LabelLayer(labels, ct.affine, "phantom threshold", prov, label_names={1: "soft", 2: "dense"})
+    out = write_seg(layer, ct, tmp_path / "seg.dcm")
+
+    # Loupe re-import, with and without the source series
+    back = read_seg(out, ct)
+    assert back.labels.shape == labels.shape and np.array_equal(back.labels, labels)
+    assert np.array_equal(back.affine, ct.affine)
+    assert back.provenance.kind == "backend" and back.provenance.author == "ct-threshold"
+    assert back.provenance.version == "2.1.0" and back.provenance.params == prov.params
+    assert back.label_names == {1: "soft", 2: "dense"}
+    alone = read_seg(out)
+    assert np.array_equal(alone.labels, labels) and np.allclose(alone.affine, ct.affine, atol=1e-6)
+
+    # highdicom, independently
+    seg = hd.seg.segread(out)
+    assert seg.number_of_segments == 2
+    px = seg.get_pixels_by_source_instance(ct.sop_instance_uids, combine_segments=True)
+    assert np.array_equal(px, labels)
+    algo = seg.get_segment_description(1).algorithm_identification
+    assert algo[0].AlgorithmName == "ct-threshold" and algo[0].AlgorithmVersion == "2.1.0"
+    assert "dense=300" in algo[0].AlgorithmParameters
+    assert str(seg.ReferencedSeriesSequence[0].SeriesInstanceUID) == ct.series_uid
+    assert str(seg.FrameOfReferenceUID) == ct.frame_of_reference_uid
+
+    # plain pydicom: every frame's position and source image agree with the series slice it came from
+    ds = pydicom.dcmread(out)
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.4"
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    assert np.allclose([float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing], [0.451171875] * 2)
+    assert np.allclose([float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient],
+                       [float(v) for v in ct.datasets[0].ImageOrientationPatient])
+    frames = pydicom.pixels.pixel_array(ds)
+    by_uid = {u: k for k, u in enumerate(ct.sop_instance_uids)}
+    for f, fg in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        uid = fg.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+        k = by_uid[uid]
+        seg_no = int(fg.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+        assert np.allclose([float(v) for v in fg.PlanePositionSequence[0].ImagePositionPatient],
+                           [float(v) for v in ct.datasets[k].ImagePositionPatient])
+        assert np.array_equal(frames[f].astype(bool), labels[k] == seg_no)
+
+
+def test_human_seg_is_manual_with_creator(ct, labels, tmp_path):
+    layer = LabelLayer((labels == 2).astype(np.uint8) * 5, ct.affine, "bone", Provenance.human("ana"))
+    out = write_seg(layer, ct, tmp_path / "seg.dcm")
+    seg = hd.seg.segread(out)
+    assert seg.get_segment_description(1).algorithm_type.value == "MANUAL"
+    back = read_seg(out, ct)
+    assert back.provenance.kind == "human" and back.provenance.author.startswith("ana")
+    assert back.present_labels() == [5] and np.array_equal(back.labels == 5, labels == 2)
+
+
+def test_oblique_series_round_trip(dicom_dir, tmp_path):
+    folder = dicom_dir / "dcm_qa_philips_oblique_epi" / "dicom"
+    with pytest.raises(LoupeError, match="repeat a slice position"):  # 3 time points in one series
+        SourceSeries.from_folder(folder)
+    ref = SourceSeries.from_paths(sorted((folder / "fmri").glob("*_0001_*.dcm")))  # first time point
+    assert ref.shape[1:] == (64, 64) and abs(ref.affine[2, 0]) > 0.01  # really oblique
+    lab = np.zeros(ref.shape, np.uint8)
+    arr = np.stack([d.pixel_array for d in ref.datasets])
+    lab[arr > np.percentile(arr, 70)] = 1
+    layer = LabelLayer(lab, ref.affine, "brain", Provenance.human("ana"))
+    out = write_seg(layer, ref, tmp_path / "seg.dcm")
+    assert np.array_equal(read_seg(out, ref).labels, lab)
+    alone = read_seg(out)
+    # without the series, the SEG's own plane positions rebuild the same oblique grid
+    k0 = int(np.flatnonzero(lab.any(axis=(1, 2)))[0])
+    assert np.allclose(alone.affine[:3, :3], ref.affine[:3, :3], atol=1e-4)
+    assert np.allclose(alone.affine[:3, 3], ref.affine[:3, 3] + k0 * ref.affine[:3, 2], atol=1e-3)
+
+
+def test_seg_for_another_series_is_refused(ct, labels, dicom_dir, tmp_path):
+    out = write_seg(LabelLayer(labels, ct.affine, "t", Provenance.human("ana")), ct, tmp_path / "seg.dcm")
+    other = SourceSeries.from_folder(dicom_dir / "dcm_qa_ct_philips_head_140" / "dicom")
+    with pytest.raises(LoupeError, match="refers to series") as ei:
+        read_seg(out, other)
+    assert str(out) in str(ei.value)
+
+
+def test_wrong_grid_and_existing_file_write_nothing(ct, labels, tmp_path):
+    out = tmp_path / "seg.dcm"
+    with pytest.raises(LoupeError, match="does not match"):
+        write_seg(LabelLayer(labels[:-1], ct.affine, "t", Provenance.human("a")), ct, out)
+    shifted = ct.affine.copy()
+    shifted[0, 3] += 0.5
+    with pytest.raises(LoupeError, match="geometry differs"):
+        write_seg(LabelLayer(labels, shifted, "t", Provenance.human("a")), ct, out)
+    with pytest.raises(LoupeError, match="empty"):
+        write_seg(LabelLayer(np.zeros_like(labels), ct.affine, "t", Provenance.human("a")), ct, out)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    out.write_bytes(b"precious")
+    with pytest.raises(LoupeError, match="already exists"):
+        write_seg(LabelLayer(labels, ct.affine, "t", Provenance.human("a")), ct, out)
+    assert out.read_bytes() == b"precious"
+
+
+def test_non_seg_file_is_refused(ct, tmp_path):
+    with pytest.raises(LoupeError, match="Segmentation Storage"):
+        read_seg(ct.datasets[0].filename)
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"\x00" * 50)
+    with pytest.raises(LoupeError, match="junk.dcm"):
+        read_seg(junk)
+
+
+def test_uneven_series_is_refused_as_reference(dicom_dir):
+    with pytest.raises(LoupeError, match="uneven|orientations"):
+        SourceSeries.from_folder(dicom_dir / "dcm_qa_ct_GE_gantry_tilt" / "dicom")
