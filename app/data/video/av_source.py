@@ -1,0 +1,261 @@
+"""Frame-exact reading of video files through PyAV (FFmpeg): mp4, mkv, avi, mov, webm with H.264,
+HEVC, MPEG-4, MJPEG, VP9 and whatever else the FFmpeg build decodes.
+
+How frame N is found: look up its pts and the keyframe at or before it in the frame table, seek the
+demuxer to that keyframe, decode forward and keep the frame whose pts equals N's pts. Three things
+keep this fast:
+- the decoder is reused without seeking when N lies ahead in the same GOP (playback, forward steps);
+- frames that are only passed through are not converted to RGB, and non-reference frames before N
+  are not decoded at all (``skip_frame = NONREF``; nothing ever references them, so N is unchanged);
+- when stepping backwards the frames between the keyframe and N are converted and kept in a
+  byte-bounded cache once, so the next backward steps are cache hits instead of GOP re-decodes.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+from app.data.types import ReadError
+
+from .frame_index import CancelFn, FrameIndex, ProgressFn, build_index_from_container, cache_path_for
+from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
+
+log = logging.getLogger(__name__)
+
+CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
+BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
+MAX_SEEK_RETRIES = 3
+
+
+def open_container(path: Path, label: str, **kw):
+    """``av.open`` with user-facing errors for the usual ways a file is not a video."""
+    if not path.exists():
+        raise ReadError(f"{label}: file not found")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ReadError(f"{label}: the file is empty (0 bytes)")
+    try:
+        return av.open(str(path), **kw)
+    except av.FFmpegError as exc:
+        raise ReadError(f"{label}: not a readable video file ({exc.strerror or exc})") from exc
+
+
+def video_stream(container, label: str):
+    if not container.streams.video:
+        container.close()
+        raise ReadError(f"{label}: the file has no video stream")
+    s = container.streams.video[0]
+    if s.codec_context is None:
+        name = getattr(s.codec_context, "name", None) or "unknown"
+        container.close()
+        raise ReadError(f"{label}: the video codec ({name}) is not supported by this FFmpeg build")
+    return s
+
+
+class AVSource(VideoSource):
+    kind = "video"
+
+    def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 disk_cache: bool = True, label: str | None = None, open_options: dict | None = None) -> None:
+        super().__init__(path, cache_bytes=cache_bytes)
+        if label:
+            self.label = label
+        self._disk_cache = disk_cache
+        self._open_options = dict(open_options or {})
+        self._container = open_container(self.path, self.label, options=self._open_options)
+        self._stream = video_stream(self._container, self.label)
+        self._configure(self._stream)
+        self._frames: Iterator | None = None   # live decoder output since the last seek
+        self._pos = -1                           # frame number of the last frame the decoder gave
+        self._full_from_pts: int | None = None   # packets at/after this pts are decoded in full
+        self._last_target: int | None = None
+        self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
+        self.damaged_packets = 0
+
+    def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
+        return self._rgb.reformat(f, format="rgb24").to_ndarray()
+
+    @staticmethod
+    def _configure(stream) -> None:
+        cc = stream.codec_context
+        # Frame threads help at 720p and up; on small streams they only add latency (PLATFORM.md §5).
+        stream.thread_type = "AUTO" if (cc.width or 0) * (cc.height or 0) >= 1280 * 720 else "SLICE"
+
+    # --- meta ---
+    @property
+    def size(self) -> tuple[int, int]:
+        cc = self._stream.codec_context
+        return int(cc.width), int(cc.height)
+
+    @property
+    def codec(self) -> str:
+        return str(self._stream.codec_context.name)
+
+    def _close_resources(self) -> None:
+        self._frames = None
+        try:
+            self._container.close()
+        except Exception:  # closing twice or after a failed read must not raise
+            pass
+
+    # --- index ---
+    def _build_index(self, progress: ProgressFn | None, cancel: CancelFn | None) -> FrameIndex:
+        cache_file = None
+        if self._disk_cache:
+            try:
+                cache_file = cache_path_for(self.path)
+            except OSError:
+                cache_file = None
+            if cache_file is not None and cache_file.exists():
+                idx = FrameIndex.load(cache_file)
+                if idx is not None:
+                    if progress is not None:
+                        progress(1.0)
+                    return idx
+        # A separate reader, so the index can be built in a worker thread while nothing else waits.
+        with open_container(self.path, self.label, options=self._open_options) as c:
+            idx = build_index_from_container(c, video_stream(c, self.label), label=self.label,
+                                             progress=progress, cancel=cancel)
+        if cache_file is not None:
+            try:
+                idx.save(cache_file)
+            except OSError as exc:
+                log.warning("could not cache the frame index of %s: %s", self.label, exc)
+        return idx
+
+    # --- decoding ---
+    def _seek(self, k: int) -> None:
+        idx = self.index
+        self._container.seek(int(idx.pts[k]), stream=self._stream, backward=True, any_frame=False)
+        self._stream.codec_context.flush_buffers()
+        self._frames = self._frame_iter()
+        self._pos = k - 1
+
+    def _frame_iter(self):
+        """Decoded frames from the current demux position; corrupt packets are counted and skipped."""
+        cc = self._stream.codec_context
+        for packet in self._container.demux(self._stream):
+            if packet.size:
+                full = packet.pts is None or self._full_from_pts is None or packet.pts >= self._full_from_pts
+                cc.skip_frame = "DEFAULT" if full else "NONREF"
+                payload = packet
+            else:
+                cc.skip_frame = "DEFAULT"
+                payload = None  # end of stream: drain the decoder
+            try:
+                frames = cc.decode(payload)
+            except av.FFmpegError as exc:
+                self.damaged_packets += 1
+                log.debug("%s: skipping a damaged packet at pts %s: %s", self.label, packet.pts, exc)
+                continue
+            yield from frames
+
+    def _decode(self, n: int) -> Frame:
+        idx = self.index
+        kf = idx.keyframe_at_or_before(n)
+        last = self._last_target
+        backward = last is not None and n < last <= n + BACKWARD_REACH
+        self._last_target = n
+        lo = n
+        if backward:  # convert and keep the frames before n too: the next steps back are cache hits
+            frame_bytes = int(np.prod(self.size)) * 3
+            reach = max(1, (self.cache.capacity_for(frame_bytes) * 3) // 4)
+            lo = max(kf, n - reach + 1)
+        can_continue = self._frames is not None and kf - 1 - CONTINUE_SLACK <= self._pos < n
+        if can_continue:
+            frame = self._decode_forward(n, lo, fresh_seek=False)
+            if frame is not None:
+                return frame
+        k = kf
+        for _ in range(MAX_SEEK_RETRIES + 1):
+            self._seek(k)
+            frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
+            if frame is not None:
+                return frame
+            if k == 0:
+                break
+            k = idx.keyframe_at_or_before(max(0, k - 1))  # the demuxer overshot: start one GOP earlier
+            if k == kf:
+                k = 0
+        raise ReadError(f"{self.label}: frame {n} could not be decoded (the file may be damaged)")
+
+    def _decode_forward(self, n: int, lo: int, *, fresh_seek: bool) -> Frame | None:
+        """Decode on to frame n, converting frames lo..n. None means the seek overshot n."""
+        idx = self.index
+        self._full_from_pts = int(idx.pts[lo])
+        before: tuple[int, av.VideoFrame] | None = None
+        first = True
+        assert self._frames is not None
+        for f in self._frames:
+            i = idx.frame_of_pts(f.pts)
+            if i < 0:
+                i = self._pos + 1  # a decoder that drops pts: count on from the last frame
+            self._pos = i
+            if first and fresh_seek and i > n:
+                return None
+            first = False
+            if lo <= i <= n:
+                img = self._to_rgb(f)
+                self.cache.put(i, img)
+                if i == n:
+                    return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]))
+            elif i > n:  # n itself never came out of the decoder: show its nearest neighbour
+                return self._damaged(n, before or (i, f))
+            before = (i, f)
+        self._frames = None  # end of stream
+        if before is not None:
+            return self._damaged(n, before)
+        return None
+
+    def _damaged(self, n: int, near: tuple[int, av.VideoFrame]) -> Frame:
+        i, f = near
+        self.warnings.append(f"frame {n} could not be decoded; showing frame {i}") if len(self.warnings) < 50 else None
+        return Frame(n, self.index.time_of(n), self._to_rgb(f), bool(self.index.keyframe[n]),
+                     damaged=True, shown_index=int(i))
+
+    # --- thumbnails ---
+    def thumbnails(self, count: int = 160, height: int = 72, cancel: CancelFn | None = None
+                   ) -> Iterator[tuple[int, np.ndarray]]:
+        """Keyframe-only thumbnails (``skip_frame = NONKEY``) from a second reader: one seek and one
+        keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass."""
+        idx = self.index
+        chosen = spread(idx.keyframe_indices, count)
+        with open_container(self.path, self.label, options=self._open_options) as c:
+            s = video_stream(c, self.label)
+            cc = s.codec_context
+            cc.skip_frame = "NONKEY"
+            s.thread_type = "SLICE"
+            rgb = VideoReformatter()
+            for k in chosen:
+                if cancel is not None and cancel():
+                    return
+                img = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
+                if img is not None:
+                    yield int(k), img
+
+    @staticmethod
+    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int) -> np.ndarray | None:
+        cc = s.codec_context
+        try:
+            c.seek(pts, stream=s, backward=True)
+            cc.flush_buffers()
+            for packet in c.demux(s):
+                if not packet.size or not packet.is_keyframe:
+                    continue
+                frames = list(cc.decode(packet)) + list(cc.decode(None))
+                cc.flush_buffers()
+                if frames:
+                    f = frames[0]
+                    w = max(2, int(round(f.width * height / max(1, f.height))))
+                    if f.height > height:
+                        return rgb.reformat(f, width=w, height=height, format="rgb24",
+                                            interpolation="AREA").to_ndarray()
+                    return rgb.reformat(f, format="rgb24").to_ndarray()
+                return None
+        except av.FFmpegError:
+            return None
+        return None
