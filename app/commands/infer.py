@@ -1,0 +1,72 @@
+"""run_app.py infer BACKEND INPUT -o OUTDIR [--param k=v ...] [--server URL --token T]"""
+from __future__ import annotations
+
+NAME = "infer"
+HELP = ("Run a backend on an image, volume, video or k-space file and write its layers "
+        "(NIfTI/PNG/JSON) and result.json")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("backend", help="backend name (see: run_app.py backends)")
+    p.add_argument("input", help="input file or folder")
+    p.add_argument("-o", "--out", required=True, help="output folder (created)")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="K=V",
+                   help="backend parameter, repeatable (see: run_app.py backends --params)")
+    p.add_argument("--kind", choices=("image2d", "volume", "video", "kspace", "ultrasound"),
+                   help="input kind, when it cannot be inferred")
+    p.add_argument("--server", help="run on a Loupe server (run_app.py serve) at this URL")
+    p.add_argument("--token", help="server token (default: $LOUPE_SERVER_TOKEN)")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    p.add_argument("--no-cache", action="store_true", help="recompute even if a cached result exists")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+
+def run(args) -> int:
+    import sys
+    import time
+    from pathlib import Path
+
+    from app.jobs import JobState
+    from app.jobs.inputs import open_input
+    from app.jobs.remote import make_runner
+    from app.results_io import write_result
+
+    inp = open_input(args.input, args.kind)
+    runner = make_runner(args.server, args.token, timeout_s=args.timeout) if args.server else \
+        make_runner(timeout_s=args.timeout, max_workers=1)
+    try:
+        t0 = time.perf_counter()
+        job = runner.submit(args.backend, inp, args.param, timeout_s=args.timeout, use_cache=not args.no_cache)
+        last = [None]
+
+        def show(j) -> None:
+            line = f"{j.backend}: {j.state.value} {j.progress:4.0%} {j.message}"
+            if not args.quiet and line != last[0]:
+                last[0] = line
+                print(line, file=sys.stderr, flush=True)
+
+        job.add_listener(show)
+        try:
+            while not job.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            job.cancel()
+            job.wait(10)
+        if job.state is not JobState.DONE:
+            print(f"error: backend {args.backend!r} {job.state.value}: {job.error}", file=sys.stderr)
+            if job.detail and not args.quiet:
+                print(job.detail[-1500:], file=sys.stderr)
+            return 1 if job.state is JobState.FAILED else 130
+        wall = time.perf_counter() - t0
+        path = write_result(job.result, args.out, input_name=Path(inp.path).name if inp.path else "",
+                            extra={"job": {"id": job.id, "where": job.where, "wall_s": round(wall, 4),
+                                           "cached": job.cached}})
+        res = job.result
+        print(f"{args.backend} {'(cached) ' if job.cached else ''}-> {path} "
+              f"[{len(res.layers)} layers, {len(res.findings)} findings, "
+              f"{', '.join(f'{k} {v:.3f}s' for k, v in res.timings.items())}]")
+        for f in res.findings:
+            print(f"  finding: {f.statement}")
+        return 0
+    finally:
+        runner.shutdown()

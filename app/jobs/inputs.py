@@ -1,0 +1,53 @@
+"""Turn a path on the command line into a BackendInput. Videos and k-space travel as paths (the
+backend decodes what it needs, in its worker); images and volumes are read here with Loupe's
+readers (``app.data.open.open_path`` when present, else the single-file readers)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.data.types import ReadError, Volume
+from backends.base import INPUT_KINDS, BackendInput
+
+PATH_KINDS = {"video": "video", "bart": "kspace", "bart_hdr": "kspace"}
+
+
+def _volume_from(obj) -> Volume | None:
+    if isinstance(obj, Volume):
+        return obj
+    for attr in ("volume", "load"):
+        v = getattr(obj, attr, None)
+        v = v() if callable(v) else v
+        if isinstance(v, Volume):
+            return v
+    return None
+
+
+def open_input(path: str | Path, kind: str | None = None) -> BackendInput:
+    """Read ``path`` as the input of a backend; ``kind`` overrides the inferred input kind."""
+    p = Path(path)
+    if kind is not None and kind not in INPUT_KINDS:
+        raise ReadError(f"{p}: input kind {kind!r} is not one of {', '.join(INPUT_KINDS)}")
+    if not p.exists():
+        raise ReadError(f"{p}: no such file or folder")
+    if p.is_file():
+        from app.data.readers.sniff import sniff
+        by_content, by_name = sniff(p)
+        fmt = by_content or by_name
+        if fmt in PATH_KINDS or kind in ("video", "kspace"):
+            return BackendInput(kind or PATH_KINDS[fmt], path=str(p))
+    try:
+        from app.data.open import open_path  # the shared opener (DICOM folders, series, files)
+    except ImportError:
+        open_path = None
+    if open_path is not None:
+        vol = _volume_from(open_path(p))
+        if vol is None:
+            raise ReadError(f"{p}: opened, but it is not an image or volume a backend can take")
+    elif p.is_file():
+        from app.data.readers import read_file
+        vol = read_file(p)
+    else:
+        raise ReadError(f"{p}: is a folder; opening folders needs app.data.open, which is not installed")
+    inp = BackendInput.from_volume(vol, kind)
+    inp.path = str(p)
+    return inp

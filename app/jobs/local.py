@@ -1,0 +1,262 @@
+"""Runs backends in worker processes on this machine: one spawned process per job (so a crash,
+hang or runaway allocation takes down only that job), at most ``max_workers`` at once, each with a
+timeout and an address-space budget. Inputs go to the worker as .npy files in a job folder on
+/dev/shm (shared memory where available) and are memory-mapped there; results come back the same
+way, so no large array is pickled through a pipe. Finished results are cached by content."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from backends.base import BackendInput, BackendResult
+from backends.params import to_dict as params_to_dict
+from backends.registry import BackendRow, Registry, default_registry
+
+from . import codec
+from .cache import ResultCache, cache_key, input_digest
+from .job import Job, JobState
+from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_main
+
+KILL_GRACE_S = 1.0
+
+
+def _work_root() -> Path:
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    root = base / f"loupe-jobs-{os.getpid()}"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def default_memory_budget() -> int | None:
+    """Per-job address-space budget: 80 % of physical memory (None where unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def load_result_bundle(folder: Path) -> BackendResult:
+    """Read a result bundle fully into memory; listed files resolve inside the bundle."""
+    doc, arrays = codec.load_dir(folder, mmap=False)
+    result = codec.decode_result(doc, arrays)
+    result.files = {k: str((folder / v).resolve()) for k, v in result.files.items()}
+    return result
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(code).name
+    except ValueError:
+        return f"signal {code}"
+
+
+def _tail(path: Path, n: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-n:].strip()
+    except OSError:
+        return ""
+
+
+class LocalRunner:
+    """``submit(backend, input, params) -> Job``; the same API as RemoteRunner."""
+
+    def __init__(self, registry: Registry | None = None, *, max_workers: int = 2,
+                 timeout_s: float | None = None, memory_budget: int | None | str = "auto",
+                 cache: ResultCache | None | bool = True, torch_threads: int | None = None) -> None:
+        self.registry = registry or default_registry()
+        self.max_workers = max(1, int(max_workers))
+        self.timeout_s = timeout_s
+        self.memory_budget = default_memory_budget() if memory_budget == "auto" else memory_budget
+        self.cache = ResultCache() if cache is True else (cache or None)
+        self.torch_threads = torch_threads
+        self.where = "local"
+        self._slots = threading.Semaphore(self.max_workers)
+        self._mp = mp.get_context("spawn")
+        self._root = _work_root()
+        self._jobs: list[Job] = []
+        self._threads: list[threading.Thread] = []
+        self._listeners: list = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # --- API shared with RemoteRunner ---
+    def backends(self) -> list[BackendRow]:
+        return self.registry.rows()
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def on_new_job(self, fn) -> None:
+        """``fn(job)`` for every submitted job (the Jobs panel lists them)."""
+        self._listeners.append(fn)
+
+    def submit(self, backend: str, inp: BackendInput, params: Any = None, *,
+               timeout_s: float | None = None, use_cache: bool = True) -> Job:
+        """Validate now (unknown backend, wrong input kind, bad parameter raise here, naming the
+        problem); then run in a worker, or answer at once from the cache."""
+        if self._closed:
+            raise RuntimeError("runner is shut down")
+        spec = self.registry.require_available(backend)
+        if not spec.accepts(inp.kind):
+            from backends.base import BackendError
+            raise BackendError(f"backend {backend!r} accepts {', '.join(spec.inputs)}; got a {inp.kind} input")
+        p = spec.parse_params(params)
+        pdict = params_to_dict(p)
+        job = Job(backend, pdict, input_name=Path(inp.path).name if inp.path else "", where=self.where)
+        with self._lock:
+            self._jobs.append(job)
+        for fn in list(self._listeners):
+            fn(job)
+        key = None
+        if self.cache is not None and use_cache:
+            key = cache_key(spec.name, spec.version, pdict, input_digest(inp))
+            hit = self.cache.get(key)
+            if hit is not None:
+                job._finish(JobState.DONE, result=hit, cached=True)
+                return job
+        folder = self._root / f"job-{uuid.uuid4().hex[:12]}"
+        store = codec.Arrays()
+        codec.save_dir(folder / INPUT_DIR, {"input": codec.encode_input(inp, store), "params": pdict}, store)
+        t = threading.Thread(target=self._supervise, name=f"loupe-job-{job.id}", daemon=True,
+                             args=(job, spec, folder, key, timeout_s if timeout_s is not None else self.timeout_s))
+        with self._lock:
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+        return job
+
+    def run(self, backend: str, inp: BackendInput, params: Any = None, **kw) -> BackendResult:
+        """Blocking convenience: the result, or LoupeError with the job's error."""
+        from backends.base import BackendError
+        job = self.submit(backend, inp, params, **kw)
+        job.wait()
+        if job.state is not JobState.DONE:
+            raise BackendError(f"backend {backend!r} {job.state.value}: {job.error}")
+        return job.result
+
+    def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
+        self._closed = True
+        if cancel:
+            for j in self.jobs():
+                j.cancel()
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads):
+            t.join(max(0.0, deadline - time.monotonic()))
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    # --- supervision ---
+    def _supervise(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
+        try:
+            while not self._slots.acquire(timeout=0.1):
+                if job.cancel_requested:
+                    job._finish(JobState.CANCELLED)
+                    return
+            try:
+                if job.cancel_requested:
+                    job._finish(JobState.CANCELLED)
+                    return
+                self._run_process(job, spec, folder, key, timeout_s)
+            finally:
+                self._slots.release()
+        except Exception as exc:  # noqa: BLE001 - the runner itself must never leave a job hanging
+            job._finish(JobState.FAILED, error=f"job runner error: {type(exc).__name__}: {exc}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run_process(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
+        recv, send = self._mp.Pipe(duplex=False)
+        wire_spec = spec if spec.check is None else _without_check(spec)
+        proc = self._mp.Process(target=worker_main, name=f"loupe-worker-{spec.name}", daemon=True,
+                                args=(wire_spec, str(folder), send, self.memory_budget, self.torch_threads))
+        job._set_running()
+        proc.start()
+        send.close()
+        start = time.monotonic()
+        outcome: tuple | None = None
+        try:
+            while outcome is None:
+                if job.cancel_requested:
+                    _stop(proc)
+                    job._finish(JobState.CANCELLED)
+                    return
+                if timeout_s is not None and time.monotonic() - start > timeout_s:
+                    _stop(proc)
+                    job._finish(JobState.FAILED, error=f"timed out after {timeout_s:g} s: backend "
+                                f"{spec.name!r} did not finish; it was stopped",
+                                detail=_tail(folder / STDERR_LOG))
+                    return
+                try:
+                    if not recv.poll(0.05):
+                        if not proc.is_alive() and not recv.poll(0.05):
+                            break
+                        continue
+                    msg = recv.recv()
+                except (EOFError, OSError):
+                    break
+                if msg[0] == "progress":
+                    job._set_progress(msg[1], msg[2])
+                else:
+                    outcome = msg
+            proc.join(5.0)
+            if outcome is None:
+                job._finish(JobState.FAILED, error=_death_reason(proc, spec.name, self.memory_budget),
+                            detail=_tail(folder / STDERR_LOG))
+            elif outcome[0] == "done":
+                self._collect(job, folder, key)
+            else:
+                _, kind, message, tb = outcome
+                if kind == "oom":
+                    budget = f" (limit {self.memory_budget / 2**30:.1f} GiB)" if self.memory_budget else ""
+                    message = f"backend {spec.name!r} {message}{budget}"
+                job._finish(JobState.FAILED, error=message, detail=tb)
+        finally:
+            if proc.is_alive():
+                _stop(proc)
+            recv.close()
+
+    def _collect(self, job: Job, folder: Path, key: str | None) -> None:
+        bundle = folder / RESULT_DIR
+        if key is not None and self.cache is not None:
+            bundle = self.cache.put(key, bundle)
+        elif (bundle / FILES_DIR).is_dir():
+            from app.paths import user_dir
+            keep = user_dir() / "jobs" / job.id
+            shutil.copytree(bundle, keep, dirs_exist_ok=True)
+            bundle = keep
+        job._finish(JobState.DONE, result=load_result_bundle(bundle))
+
+
+def _without_check(spec):
+    from backends.base import spec_replace
+    return spec_replace(spec, check=None)  # availability callables need not be picklable
+
+
+def _stop(proc) -> None:
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(KILL_GRACE_S)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(KILL_GRACE_S)
+
+
+def _death_reason(proc, name: str, budget: int | None) -> str:
+    code = proc.exitcode
+    if code is None:
+        return f"backend {name!r} worker stopped responding"
+    if code < 0:
+        sig = _signal_name(-code)
+        if -code == signal.SIGKILL:
+            return (f"backend {name!r} was killed by the operating system ({sig}), most likely "
+                    f"because the machine ran out of memory")
+        return f"backend {name!r} crashed ({sig})"
+    return f"backend {name!r} worker exited unexpectedly with code {code}"

@@ -1,0 +1,228 @@
+"""The job API against a Loupe server (``run_app.py serve``), e.g. a GPU workstation: the same
+``submit(backend, input, params) -> Job`` as LocalRunner, with progress polled over HTTP, cancel
+forwarded, and results fetched as a pickle-free npz bundle. Stdlib urllib only."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Mapping
+
+from app.data.types import LoupeError
+from backends.base import Availability, BackendError, BackendInput, BackendResult
+from backends.params import ParamError, ParamField, parse_items
+
+from . import codec
+from .job import Job, JobState
+
+POLL_S = 0.2
+MAX_POLL_FAILURES = 25  # ~5 s of unreachable server before a job is declared lost
+
+
+class RemoteError(LoupeError):
+    """The server could not be reached, refused the token, or answered with an error."""
+
+
+class RemoteBackendRow:
+    """A backend as the server lists it (same queries as registry.BackendRow)."""
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+        self.name = d["name"]
+        self.error = d.get("error", "")
+
+    def availability(self) -> Availability:
+        return Availability(bool(self.d.get("available")), self.d.get("reason", ""))
+
+    def param_fields(self) -> list[ParamField]:
+        return [ParamField.from_dict(p) for p in self.d.get("params", [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.d)
+
+
+class RemoteRunner:
+    def __init__(self, url: str, token: str, *, timeout_s: float | None = None,
+                 request_timeout: float = 30.0, poll_s: float = POLL_S) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise RemoteError(f"server address {url!r} must start with http:// or https://")
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self.request_timeout = request_timeout
+        self.poll_s = poll_s
+        self.where = self.url
+        self._jobs: list[Job] = []
+        self._threads: list[threading.Thread] = []
+        self._listeners: list = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._tmp = None
+
+    # --- HTTP ---
+    def _request(self, method: str, route: str, body: bytes | None = None,
+                 ctype: str = "application/json") -> tuple[int, bytes, str]:
+        req = urllib.request.Request(f"{self.url}/v1{route}", data=body, method=method,
+                                     headers={"Authorization": f"Bearer {self.token}", "Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
+                return resp.status, resp.read(), resp.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            data = exc.read()
+            try:
+                body = json.loads(data)
+                msg, kind = body["error"], body.get("type", "")
+            except (ValueError, KeyError, TypeError):
+                msg, kind = data[:300].decode(errors="replace") or exc.reason, ""
+            if exc.code == 401:
+                raise RemoteError(f"server {self.url} refused the token: {msg}") from None
+            if exc.code == 400 and kind == "ParamError":
+                raise ParamError(str(msg)) from None
+            if exc.code == 400:
+                raise BackendError(f"server {self.url}: {msg}") from None
+            raise RemoteError(f"server {self.url} answered {exc.code}: {msg}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RemoteError(f"cannot reach Loupe server at {self.url}: {reason}") from None
+
+    def _json(self, method: str, route: str) -> Any:
+        return json.loads(self._request(method, route)[1])
+
+    # --- API shared with LocalRunner ---
+    def health(self) -> dict[str, Any]:
+        return self._json("GET", "/health")
+
+    def backends(self) -> list[RemoteBackendRow]:
+        return [RemoteBackendRow(d) for d in self._json("GET", "/backends")]
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def on_new_job(self, fn) -> None:
+        self._listeners.append(fn)
+
+    def submit(self, backend: str, inp: BackendInput, params: Any = None, *,
+               timeout_s: float | None = None, use_cache: bool = True) -> Job:
+        if isinstance(params, Mapping) or params is None:
+            pdict = dict(params or {})
+        elif hasattr(params, "__dataclass_fields__"):
+            from backends.params import to_dict
+            pdict = to_dict(params)
+        else:
+            pdict = parse_items(params)  # strings; the server types and range-checks them
+        arrays = codec.Arrays()
+        doc: dict[str, Any] = {"backend": backend, "params": pdict, "input": codec.encode_input(inp, arrays),
+                               "timeout_s": timeout_s if timeout_s is not None else self.timeout_s,
+                               "use_cache": use_cache}
+        if inp.volume is None and inp.path:
+            p = Path(inp.path)
+            if not p.is_file():
+                raise RemoteError(f"{p}: only single-file path inputs can be sent to a server")
+            from app.server import encode_files
+            doc["files"] = encode_files({"input": str(p)}, arrays)
+        _, data, _ = self._request("POST", "/jobs", codec.to_npz_bytes(doc, arrays), "application/x-npz")
+        st = json.loads(data)
+        job = Job(backend, st.get("params", pdict), input_name=Path(inp.path).name if inp.path else "",
+                  where=self.where, job_id=st["id"])
+        job._cancel_hook = lambda: threading.Thread(target=self._cancel, args=(job,), daemon=True).start()
+        with self._lock:
+            self._jobs.append(job)
+        for fn in list(self._listeners):
+            fn(job)
+        t = threading.Thread(target=self._poll, args=(job,), name=f"loupe-remote-{job.id}", daemon=True)
+        with self._lock:
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+        return job
+
+    def run(self, backend: str, inp: BackendInput, params: Any = None, **kw) -> BackendResult:
+        job = self.submit(backend, inp, params, **kw)
+        job.wait()
+        if job.state is not JobState.DONE:
+            raise BackendError(f"backend {backend!r} {job.state.value} on {self.url}: {job.error}")
+        return job.result
+
+    def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
+        if cancel:
+            for j in self.jobs():
+                if not j.state.finished:
+                    j.cancel()
+        self._closed.set()
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads):
+            t.join(max(0.0, deadline - time.monotonic()))
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # --- polling ---
+    def _cancel(self, job: Job) -> None:
+        try:
+            self._request("POST", f"/jobs/{job.id}/cancel", b"{}")
+        except LoupeError:
+            pass  # the poller reports what the server says (or that it is gone)
+
+    def _poll(self, job: Job) -> None:
+        failures = 0
+        while True:
+            try:
+                st = self._json("GET", f"/jobs/{job.id}")
+                failures = 0
+            except LoupeError as exc:
+                failures += 1
+                if failures >= MAX_POLL_FAILURES or self._closed.is_set():
+                    job._finish(JobState.FAILED, error=f"lost contact with the server: {exc}")
+                    return
+                time.sleep(self.poll_s)
+                continue
+            state = JobState(st["state"])
+            if state is JobState.RUNNING and job.state is JobState.QUEUED:
+                job._set_running()
+            if not state.finished:
+                if st.get("progress") != job.progress or st.get("message") != job.message:
+                    job._set_progress(st.get("progress", 0.0), st.get("message", ""))
+                if self._closed.wait(self.poll_s):
+                    job._finish(JobState.CANCELLED)
+                    return
+                continue
+            if state is JobState.DONE:
+                try:
+                    job._finish(JobState.DONE, result=self._fetch(job), cached=bool(st.get("cached")))
+                except (LoupeError, ValueError, KeyError) as exc:
+                    job._finish(JobState.FAILED, error=f"could not fetch the result: {exc}")
+            else:
+                job._finish(state, error=st.get("error", ""))
+            return
+
+    def _fetch(self, job: Job) -> BackendResult:
+        _, data, _ = self._request("GET", f"/jobs/{job.id}/result")
+        doc, arrays = codec.from_npz_bytes(data)
+        listing = doc.pop("files", {}) or {}
+        doc["files"] = {}
+        result = codec.decode_result(doc, arrays)
+        if listing:
+            from app.paths import user_dir
+            result.files = decode_files_into(listing, arrays, user_dir() / "remote" / job.id)
+        result.cached = bool(doc.get("cached"))
+        return result
+
+
+def decode_files_into(listing, arrays, dest: Path) -> dict[str, str]:
+    from app.server import decode_files
+    return decode_files(listing, arrays, dest)
+
+
+def make_runner(server: str | None = None, token: str | None = None, **kw):
+    """LocalRunner, or RemoteRunner when a server URL is given (token from LOUPE_SERVER_TOKEN)."""
+    if server:
+        import os
+        tok = token or os.environ.get("LOUPE_SERVER_TOKEN", "")
+        if not tok:
+            raise RemoteError("a server needs a token: pass --token or set LOUPE_SERVER_TOKEN")
+        return RemoteRunner(server, tok, timeout_s=kw.get("timeout_s"))
+    from .local import LocalRunner
+    return LocalRunner(**kw)
