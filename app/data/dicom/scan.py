@@ -21,7 +21,7 @@ from pydicom.errors import InvalidDicomError
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 #: Elements larger than this are read lazily from the file when first accessed (CSA blobs, icons).
-DEFER_SIZE = "64 KB"
+DEFER_SIZE = "32 KB"
 #: Groups a DICOM file without the 128-byte preamble may start with (little-endian tag group).
 _BARE_START_GROUPS = {0x0002, 0x0008, 0x0000}
 
@@ -141,7 +141,9 @@ def read_header(path: Path) -> Dataset:
     with open(path, "rb") as fh:
         head = fh.read(132)
     force = not (len(head) >= 132 and head[128:132] == b"DICM")
-    return pydicom.dcmread(str(path), stop_before_pixels=True, defer_size=DEFER_SIZE, force=force)
+    # defer_size instead of stop_before_pixels: Pixel Data stays on disk (not read) but its file
+    # offset is kept, so the loader can read it straight into the volume without a second parse.
+    return pydicom.dcmread(str(path), defer_size=DEFER_SIZE, force=force)
 
 
 def _scan_one(path: Path) -> HeaderRecord | Skipped:

@@ -1,0 +1,300 @@
+"""Every 2D image a DICOM file holds, as a ``Frame`` with its own geometry, scaling and grouping keys.
+
+Why: classic single-slice files, Siemens mosaics (many slices tiled in one image, geometry in the
+CSA header) and enhanced multi-frame objects (per-frame functional groups) all reduce to the same
+thing, so one splitter and one geometry path serve all three.
+"""
+from __future__ import annotations
+
+import math
+import warnings as _warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from app.data.dicom.scan import HeaderRecord
+from app.data.types import ReadError
+
+PHILIPS_SCALE_SLOPE = (0x2005, 0x100E)
+
+
+@dataclass
+class Frame:
+    """One 2D image. ``position`` is the LPS centre of its first pixel; ``row_dir`` points along a
+    row (increasing column index), ``col_dir`` down a column (increasing row index)."""
+
+    record: HeaderRecord
+    rows: int
+    cols: int
+    position: np.ndarray
+    row_dir: np.ndarray
+    col_dir: np.ndarray
+    pixel_spacing: tuple[float, float]  # (between rows, between columns) as DICOM (0028,0030)
+    frame_index: int = 0  # index in the file's decoded frames
+    tile: int | None = None  # mosaic tile index
+    tile_grid: int = 1  # tiles per mosaic side
+    slope: float = 1.0
+    intercept: float = 0.0
+    philips_scale_slope: float | None = None
+    echo_time: float | None = None
+    echo_number: int | None = None
+    image_type: tuple[str, ...] = ()
+    acquisition_number: int | None = None
+    temporal_index: int | None = None
+    acquisition_time: float | None = None
+    stack_id: str = ""
+    slice_thickness: float | None = None
+    spacing_between_slices: float | None = None
+    photometric: str = "MONOCHROME2"
+    samples: int = 1
+    mosaic_normal: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.record.path
+
+    @property
+    def normal(self) -> np.ndarray:
+        n = np.cross(self.row_dir, self.col_dir)
+        return n / np.linalg.norm(n)
+
+    def time_key(self) -> tuple:
+        inst = self.record.instance_number
+        return (self.temporal_index if self.temporal_index is not None else -1,
+                self.acquisition_number if self.acquisition_number is not None else -1,
+                self.acquisition_time if self.acquisition_time is not None else -1.0,
+                inst if inst is not None else -1, self.frame_index, str(self.path))
+
+
+def _floats(value, n: int, what: str, path: Path) -> np.ndarray:
+    try:
+        arr = np.array([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ReadError(f"{path.name}: {what} is not numeric ({value!r})") from exc
+    if arr.size != n:
+        raise ReadError(f"{path.name}: {what} has {arr.size} values, expected {n}; "
+                        f"the slice cannot be placed in patient space")
+    return arr
+
+
+def _opt_float(v) -> float | None:
+    try:
+        return float(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_int(v) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _dicom_time(v) -> float | None:
+    """HHMMSS.frac (or a DT's time part) as seconds, for ordering only."""
+    if not v:
+        return None
+    s = str(v)
+    if len(s) >= 14 and s[:8].isdigit():  # DT: YYYYMMDDHHMMSS
+        s = s[8:]
+    try:
+        hh, mm, ss = int(s[0:2]), int(s[2:4] or 0), float(s[4:] or 0)
+        return hh * 3600 + mm * 60 + ss
+    except ValueError:
+        return None
+
+
+def _philips_ss(ds: Dataset) -> float | None:
+    elem = ds.get(PHILIPS_SCALE_SLOPE)
+    if elem is None:
+        return None
+    try:
+        v = float(elem.value if not isinstance(elem.value, (list, tuple)) else elem.value[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return v if v != 0 and math.isfinite(v) else None
+
+
+def _manufacturer(ds: Dataset) -> str:
+    return str(ds.get("Manufacturer", "")).upper()
+
+
+def _orientation(ds: Dataset, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    iop = ds.get("ImageOrientationPatient")
+    if iop is None:
+        raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' is missing; "
+                        f"the slice cannot be placed in patient space")
+    v = _floats(iop, 6, "(0020,0037) 'Image Orientation (Patient)'", path)
+    r, c = v[:3], v[3:]
+    nr, nc = np.linalg.norm(r), np.linalg.norm(c)
+    if nr < 1e-6 or nc < 1e-6 or abs(float(np.dot(r / nr, c / nc))) > 1e-3:
+        raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' {list(v)} is not two "
+                        f"orthogonal unit vectors")
+    return r / nr, c / nc
+
+
+def _spacing(ds: Dataset, path: Path) -> tuple[float, float]:
+    ps = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    if ps is None:
+        return (1.0, 1.0)
+    v = _floats(ps, 2, "(0028,0030) 'Pixel Spacing'", path)
+    if np.any(v <= 0):
+        raise ReadError(f"{path.name}: (0028,0030) 'Pixel Spacing' {list(v)} must be positive")
+    return float(v[0]), float(v[1])
+
+
+def _common(ds: Dataset, rec: HeaderRecord) -> dict:
+    it = ds.get("ImageType") or ()
+    return dict(
+        slope=float(ds.get("RescaleSlope", 1) or 1), intercept=float(ds.get("RescaleIntercept", 0) or 0),
+        philips_scale_slope=_philips_ss(ds) if "PHILIPS" in _manufacturer(ds) else None,
+        echo_time=_opt_float(ds.get("EchoTime")), echo_number=_opt_int(ds.get("EchoNumbers")),
+        image_type=tuple(str(x) for x in (it if not isinstance(it, str) else [it])),
+        acquisition_number=_opt_int(ds.get("AcquisitionNumber")),
+        temporal_index=_opt_int(ds.get("TemporalPositionIdentifier")),
+        acquisition_time=_dicom_time(ds.get("AcquisitionTime") or ds.get("ContentTime")),
+        slice_thickness=_opt_float(ds.get("SliceThickness")),
+        spacing_between_slices=_opt_float(ds.get("SpacingBetweenSlices")),
+        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        samples=int(ds.get("SamplesPerPixel", 1) or 1),
+    )
+
+
+def frames_of(rec: HeaderRecord) -> list[Frame]:
+    """All 2D images in one file (raises ReadError if the file has pixels but no usable geometry)."""
+    ds = rec.header
+    if "PerFrameFunctionalGroupsSequence" in ds or int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        return _enhanced_frames(rec)
+    if "MOSAIC" in [str(x).upper() for x in (ds.get("ImageType") or [])]:
+        frames = _mosaic_frames(rec)
+        if frames:
+            return frames
+    return [_classic_frame(rec)]
+
+
+def _classic_frame(rec: HeaderRecord) -> Frame:
+    ds, path = rec.header, rec.path
+    if "ImagePositionPatient" in ds:
+        pos = _floats(ds.ImagePositionPatient, 3, "(0020,0032) 'Image Position (Patient)'", path)
+        row, col = _orientation(ds, path)
+    else:  # 2D projection image (CR/DX/US/SC): no patient geometry; place it at the origin, axial
+        pos, row, col = np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    return Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=pos, row_dir=row,
+                 col_dir=col, pixel_spacing=_spacing(ds, path), **_common(ds, rec))
+
+
+def _mosaic_frames(rec: HeaderRecord) -> list[Frame]:
+    """Siemens mosaic: n slices tiled in a grid; the CSA image header gives n and the slice normal."""
+    from nibabel.nicom import csareader
+
+    ds, path = rec.header, rec.path
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        try:
+            csa = csareader.get_csa_header(ds, "image")
+        except Exception as exc:
+            raise ReadError(f"{path.name}: MOSAIC image but its Siemens CSA header (0029,1010) cannot "
+                            f"be parsed: {exc}") from exc
+    if not csa:
+        return []
+    n = csareader.get_n_mosaic(csa)
+    normal = csareader.get_slice_normal(csa)
+    if not n or normal is None:
+        raise ReadError(f"{path.name}: MOSAIC image without NumberOfImagesInMosaic/SliceNormalVector in "
+                        f"its CSA header; cannot unpack the slices")
+    n = int(n)
+    grid = int(math.ceil(math.sqrt(n)))
+    big_rows, big_cols = int(ds.Rows), int(ds.Columns)
+    if big_rows % grid or big_cols % grid:
+        raise ReadError(f"{path.name}: mosaic {big_rows}x{big_cols} does not divide into a {grid}x{grid} grid")
+    rows, cols = big_rows // grid, big_cols // grid
+    row, col = _orientation(ds, path)
+    ps = _spacing(ds, path)
+    ipp = _floats(ds.ImagePositionPatient, 3, "(0020,0032) 'Image Position (Patient)'", path)
+    # IPP of a mosaic refers to the whole tiled image; move it to the first tile's first pixel.
+    first = ipp + row * ((big_cols - cols) / 2.0) * ps[1] + col * ((big_rows - rows) / 2.0) * ps[0]
+    normal = np.asarray(normal, dtype=np.float64)
+    normal /= np.linalg.norm(normal)
+    common = _common(ds, rec)
+    step = common["spacing_between_slices"] or common["slice_thickness"] or 1.0
+    out = []
+    for t in range(n):
+        out.append(Frame(record=rec, rows=rows, cols=cols, position=first + normal * step * t,
+                         row_dir=row, col_dir=col, pixel_spacing=ps, tile=t, tile_grid=grid,
+                         mosaic_normal=normal, **common))
+    return out
+
+
+def _first(seq_owner, keyword):
+    seq = seq_owner.get(keyword) if seq_owner is not None else None
+    return seq[0] if seq else None
+
+
+def _fg(frame_item, shared_item, keyword):
+    """A functional-group macro for one frame: per-frame first, then shared."""
+    return _first(frame_item, keyword) or _first(shared_item, keyword)
+
+
+def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
+    ds, path = rec.header, rec.path
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    shared = _first(ds, "SharedFunctionalGroupsSequence")
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if per_frame and len(per_frame) != n:
+        raise ReadError(f"{path.name}: (5200,9230) 'Per-frame Functional Groups Sequence' has "
+                        f"{len(per_frame)} items but (0028,0008) 'Number of Frames' is {n}")
+    base = _common(ds, rec)
+    out = []
+    for idx in range(n):
+        item = per_frame[idx] if per_frame else None
+        pos_m = _fg(item, shared, "PlanePositionSequence")
+        ori_m = _fg(item, shared, "PlaneOrientationSequence")
+        pix_m = _fg(item, shared, "PixelMeasuresSequence")
+        if pos_m is None or ori_m is None:
+            if "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds:
+                pos_m, ori_m = ds, ds
+            else:
+                raise ReadError(f"{path.name}: frame {idx + 1} has no Plane Position/Orientation "
+                                f"functional group; it cannot be placed in patient space")
+        pos = _floats(pos_m.ImagePositionPatient, 3, f"frame {idx + 1} (0020,0032) 'Image Position (Patient)'", path)
+        row, col = _orientation(ori_m, path)
+        ps = _spacing(pix_m, path) if pix_m is not None else _spacing(ds, path)
+        kw = dict(base)
+        if pix_m is not None:
+            kw["slice_thickness"] = _opt_float(pix_m.get("SliceThickness")) or kw["slice_thickness"]
+            kw["spacing_between_slices"] = (_opt_float(pix_m.get("SpacingBetweenSlices"))
+                                            or kw["spacing_between_slices"])
+        pvt = _fg(item, shared, "PixelValueTransformationSequence")
+        if pvt is not None:
+            kw["slope"] = float(pvt.get("RescaleSlope", 1) or 1)
+            kw["intercept"] = float(pvt.get("RescaleIntercept", 0) or 0)
+        echo = _fg(item, shared, "MREchoSequence")
+        if echo is not None and echo.get("EffectiveEchoTime") is not None:
+            kw["echo_time"] = float(echo.EffectiveEchoTime)
+        ftype = (_fg(item, shared, "MRImageFrameTypeSequence") or _fg(item, shared, "CTImageFrameTypeSequence")
+                 or _fg(item, shared, "FrameTypeSequence"))
+        if ftype is not None and ftype.get("FrameType"):
+            kw["image_type"] = tuple(str(x) for x in ftype.FrameType)
+        content = _fg(item, None, "FrameContentSequence")
+        stack = ""
+        if content is not None:
+            kw["temporal_index"] = _opt_int(content.get("TemporalPositionIndex"))
+            kw["acquisition_number"] = _opt_int(content.get("FrameAcquisitionNumber")) or kw["acquisition_number"]
+            kw["acquisition_time"] = _dicom_time(content.get("FrameAcquisitionDateTime")) or kw["acquisition_time"]
+            stack = str(content.get("StackID", "") or "")
+        if "PHILIPS" in _manufacturer(ds) and item is not None:
+            priv = _first(item, (0x2005, 0x140F))
+            if priv is not None:
+                ss = _philips_ss(priv)
+                if ss is not None:
+                    kw["philips_scale_slope"] = ss
+                if pvt is None and priv.get("RescaleSlope") is not None:
+                    kw["slope"] = float(priv.RescaleSlope)
+                    kw["intercept"] = float(priv.get("RescaleIntercept", 0) or 0)
+        out.append(Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=pos, row_dir=row,
+                         col_dir=col, pixel_spacing=ps, frame_index=idx, stack_id=stack, **kw))
+    return out

@@ -1,0 +1,123 @@
+"""Stored pixel values of one DICOM file, as a (frames, rows, cols[, samples]) array.
+
+Why two paths: uncompressed little-endian pixel data is read straight from its file offset into
+the caller's buffer (the offset was kept by the header scan, which deferred the element), which is
+several times faster than a pydicom re-parse; everything else (JPEG, JPEG-LS, JPEG 2000, RLE, big
+endian, palette colour, YBR) goes through pydicom's pixel plugins (pylibjpeg, gdcm). No codec is
+written here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+
+from app.data.types import ReadError
+
+PIXEL_DATA = 0x7FE00010
+_UNCOMPRESSED_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+
+
+def stored_dtype(ds: Dataset) -> np.dtype:
+    bits = int(ds.get("BitsAllocated", 16))
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if bits == 8:
+        return np.dtype(np.int8 if signed else np.uint8)
+    if bits == 16:
+        return np.dtype("<i2" if signed else "<u2")
+    if bits == 32:
+        return np.dtype("<i4" if signed else "<u4")
+    raise ReadError(f"(0028,0100) 'Bits Allocated' is {bits}; Loupe reads 8, 16 or 32-bit pixels")
+
+
+def frame_shape(ds: Dataset) -> tuple[int, ...]:
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    spp = int(ds.get("SamplesPerPixel", 1) or 1)
+    return (n, rows, cols, spp) if spp > 1 else (n, rows, cols)
+
+
+def _fast_path_ok(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else "1.2.840.10008.1.2"
+    if ts not in _UNCOMPRESSED_LE:
+        return False
+    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+        return False
+    if str(ds.get("PhotometricInterpretation", "MONOCHROME2")) not in ("MONOCHROME1", "MONOCHROME2"):
+        return False
+    return int(ds.get("BitsAllocated", 16)) in (8, 16, 32)
+
+
+def _sign_extend(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Signed data with Bits Stored < Bits Allocated keeps garbage/zero in the high bits."""
+    bits_alloc = int(ds.get("BitsAllocated", 16))
+    bits_stored = int(ds.get("BitsStored", bits_alloc))
+    if int(ds.get("PixelRepresentation", 0)) == 1 and bits_stored < bits_alloc:
+        shift = bits_alloc - bits_stored
+        arr <<= shift
+        arr >>= shift
+    return arr
+
+
+def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
+    """Fill ``out`` (shape of the file's frames) from the raw pixel bytes; False if not possible."""
+    if not _fast_path_ok(ds):
+        return False
+    elem = ds.get_item(PIXEL_DATA)
+    if elem is None:
+        raise ReadError(f"{path.name}: no (7FE0,0010) 'Pixel Data' element")
+    nbytes = out.nbytes
+    value = elem.value if not isinstance(elem, pydicom.dataelem.DataElement) or elem.value is not None else None
+    if isinstance(value, (bytes, bytearray)):
+        if len(value) < nbytes:
+            raise ReadError(f"{path.name}: pixel data holds {len(value)} bytes, expected {nbytes} "
+                            f"for {out.shape} {out.dtype}; the file is truncated or damaged")
+        out.reshape(-1).view(np.uint8)[:] = np.frombuffer(value, dtype=np.uint8, count=nbytes)
+    else:
+        offset = getattr(elem, "file_tell", None)
+        if offset is None:
+            return False
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            got = fh.readinto(memoryview(out.reshape(-1).view(np.uint8)))
+        if got < nbytes:
+            raise ReadError(f"{path.name}: pixel data holds {got} bytes, expected {nbytes} for "
+                            f"{out.shape} {out.dtype}; the file is truncated or damaged")
+    _sign_extend(out, ds)
+    return True
+
+
+def read_with_pydicom(path: Path) -> np.ndarray:
+    """Decode any transfer syntax / photometric through pydicom (colour returned as RGB)."""
+    try:
+        ds = pydicom.dcmread(str(path), force=True)
+        photometric = str(ds.get("PhotometricInterpretation", ""))
+        arr = ds.pixel_array
+        if photometric == "PALETTE COLOR":
+            from pydicom.pixels import apply_color_lut
+            arr = apply_color_lut(arr, ds)
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(f"{path.name}: cannot decode pixel data "
+                        f"(transfer syntax {getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', '?') if 'ds' in locals() else '?'}): "
+                        f"{type(exc).__name__}: {exc}") from exc
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    colour = arr.ndim == (4 if n > 1 else 3)
+    if n == 1:
+        arr = arr[None]
+    if not colour:
+        arr = np.ascontiguousarray(arr)
+    return arr
+
+
+def read_file_frames(path: Path, ds: Dataset) -> np.ndarray:
+    """All frames of one file as stored values: (frames, rows, cols) or (frames, rows, cols, 3)."""
+    if _fast_path_ok(ds):
+        out = np.empty(frame_shape(ds), dtype=stored_dtype(ds))
+        if read_uncompressed_into(path, ds, out):
+            return out
+    return read_with_pydicom(path)

@@ -1,0 +1,160 @@
+"""Write a Volume as NIfTI-1 the way dcm2niix does, plus a BIDS-style JSON sidecar.
+
+Why dcm2niix's conventions: it is the reference converter in neuroimaging, so a Loupe conversion
+must be comparable voxel for voxel: rows flipped (NIfTI j runs bottom-up), RAS affine in both
+qform and sform (code 1, scanner), stored integers with scl_slope/scl_inter (Philips: the
+"precise" float scaling), unsigned 16-bit narrowed to int16 when it fits, mosaics in CSA slice
+order. RAS appears only here (types.py keeps LPS everywhere else).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from app.data.types import ReadError, Volume, lps_to_ras_affine
+
+CONVERSION_SOFTWARE = "Loupe"
+
+#: BIDS sidecar fields taken from the DICOM header (keyword -> converter).
+_SIDECAR_FIELDS = [
+    ("Modality", "Modality", str), ("MagneticFieldStrength", "MagneticFieldStrength", float),
+    ("Manufacturer", "Manufacturer", str), ("ManufacturersModelName", "ManufacturerModelName", str),
+    ("InstitutionName", "InstitutionName", str), ("SoftwareVersions", "SoftwareVersions", str),
+    ("BodyPartExamined", "BodyPartExamined", str), ("PatientPosition", "PatientPosition", str),
+    ("SeriesDescription", "SeriesDescription", str), ("ProtocolName", "ProtocolName", str),
+    ("ScanningSequence", "ScanningSequence", str), ("SequenceVariant", "SequenceVariant", str),
+    ("ScanOptions", "ScanOptions", str), ("SeriesNumber", "SeriesNumber", int),
+    ("AcquisitionNumber", "AcquisitionNumber", int), ("SliceThickness", "SliceThickness", float),
+    ("SpacingBetweenSlices", "SpacingBetweenSlices", float), ("FlipAngle", "FlipAngle", float),
+    ("ConvolutionKernel", "ConvolutionKernel", str), ("KVP", "KVP", float),
+    ("XRayExposure", "Exposure", float), ("ExposureTime", "ExposureTime", float),
+    ("GantryDetectorTilt", "GantryDetectorTilt", float), ("ImageType", "ImageType", list),
+]
+
+
+def _nifti_arrays(vol: Volume):
+    """Voxel data in dcm2niix layout (x=i, y=rows bottom-up, z, t) and its RAS affine."""
+    arr = vol.array
+    if vol.channel_axis:
+        raise ReadError(f"{vol.source}: colour volumes are written as RGB24 only by the image exporter, "
+                        f"not by the dcm2niix-compatible converter")
+    if not vol.time_axis:
+        arr = arr[None]
+    # (t, k, j, i) -> flip j -> (i, j, k, t)
+    arr = arr[:, :, ::-1, :]
+    aff = vol.affine.copy()
+    rows = arr.shape[2]
+    aff[:3, 3] = aff[:3, 3] + aff[:3, 1] * (rows - 1)
+    aff[:3, 1] = -aff[:3, 1]
+    if vol.meta.get("nifti_flip_k"):
+        nk = arr.shape[1]
+        arr = arr[:, ::-1]
+        aff[:3, 3] = aff[:3, 3] + aff[:3, 2] * (nk - 1)
+        aff[:3, 2] = -aff[:3, 2]
+    data = np.transpose(arr, (3, 2, 1, 0))
+    if data.shape[3] == 1:
+        data = data[..., 0]
+    return data, lps_to_ras_affine(aff)
+
+
+def _stored(vol: Volume, data: np.ndarray):
+    """(stored array, scl_slope, scl_inter) reproducing dcm2niix's integer storage when possible."""
+    sc = vol.meta.get("scaling")
+    if not sc:
+        return data.astype(np.float32), 1.0, 0.0
+    slope, inter = float(sc["slope"]), float(sc["intercept"])
+    dtype = np.dtype(sc["stored_dtype"])
+    if slope == 1.0 and inter == 0.0 and data.dtype == dtype:
+        raw = data
+    else:
+        est = (data.astype(np.float64) - inter) / slope
+        raw = np.rint(est)
+        if raw.size and float(np.max(np.abs(est - raw))) > 0.01:
+            raise ReadError(f"{vol.source}: voxel values do not invert to stored integers with slope {slope} "
+                            f"and intercept {inter}; cannot write dcm2niix-compatible NIfTI")
+        raw = raw.astype(dtype)
+    if raw.dtype == np.uint16 and (raw.size == 0 or int(raw.max()) <= 32767):
+        raw = raw.astype(np.int16)  # dcm2niix nii_check16bitUnsigned
+    elif raw.dtype == np.int8:
+        raw = raw.astype(np.int16)
+    return raw, slope, inter
+
+
+def to_nifti(vol: Volume):
+    """A nibabel Nifti1Image laid out exactly as dcm2niix would write it."""
+    import nibabel as nib
+
+    data, aff_ras = _nifti_arrays(vol)
+    raw, slope, inter = _stored(vol, data)
+    img = nib.Nifti1Image(np.asarray(raw), aff_ras)
+    hdr = img.header
+    hdr.set_qform(aff_ras, code=1)
+    hdr.set_sform(aff_ras, code=1)
+    hdr.set_xyzt_units("mm", "sec")
+    tr = vol.meta.get("repetition_time")
+    if vol.time_axis and tr:
+        hdr["pixdim"][4] = float(tr) / 1000.0
+    hdr.set_slope_inter(np.float32(slope), np.float32(inter))
+    te = vol.meta.get("echo_time")
+    hdr["descrip"] = (f"TE={te:g};" if te is not None else "") + "Loupe"
+    return img
+
+
+def write_nifti(vol: Volume, path: str | Path) -> Path:
+    import nibabel as nib
+
+    path = Path(path)
+    img = to_nifti(vol)
+    # keep the scaling we set (nibabel would otherwise recompute it for the stored dtype)
+    img.header.set_data_dtype(img.get_data_dtype())
+    nib.save(img, str(path))
+    return path
+
+
+def sidecar(vol: Volume) -> dict:
+    """BIDS-style metadata (no patient name, ID, birth date or any other identifier)."""
+    ds = vol.meta.get("header")
+    out: dict = {}
+    if ds is not None:
+        for name, kw, conv in _SIDECAR_FIELDS:
+            v = ds.get(kw)
+            if v in (None, ""):
+                continue
+            try:
+                out[name] = [str(x) for x in v] if conv is list else conv(v)
+            except (TypeError, ValueError):
+                continue
+    if vol.meta.get("echo_time") is not None:
+        out["EchoTime"] = round(float(vol.meta["echo_time"]) / 1000.0, 6)
+    if vol.meta.get("repetition_time"):
+        out["RepetitionTime"] = round(float(vol.meta["repetition_time"]) / 1000.0, 6)
+    d = vol.direction
+    row, col = d[:, 0], d[:, 1]
+    out["ImageOrientationPatientDICOM"] = [round(float(x), 5) + 0.0 for x in (*row, *col)]
+    if vol.meta.get("philips_scale_slope"):
+        sc = vol.meta.get("header")
+        out["PhilipsRescaleSlope"] = float(sc.get("RescaleSlope", 1)) if sc is not None else None
+        out["PhilipsRescaleIntercept"] = float(sc.get("RescaleIntercept", 0)) if sc is not None else None
+        out["PhilipsScaleSlope"] = vol.meta["philips_scale_slope"]
+        out["UsePhilipsFloatNotDisplayScaling"] = int(vol.meta.get("philips_scaling") == "precise")
+    if vol.warnings:
+        out["ConversionWarnings"] = list(vol.warnings)
+    out["ConversionSoftware"] = CONVERSION_SOFTWARE
+    out["ConversionSoftwareVersion"] = _version()
+    return out
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("loupe")
+    except Exception:
+        return "dev"
+
+
+def write_sidecar(vol: Volume, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(sidecar(vol), indent="\t") + "\n")
+    return path
