@@ -66,6 +66,8 @@ def content_format(path: Path | str, head: bytes | None = None) -> str | None:
     if head is None:
         with open(p, "rb") as fh:
             head = fh.read(_HEAD)
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"  # first: the 128-byte preamble may itself hold a TIFF header (dual-personality files)
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -76,8 +78,6 @@ def content_format(path: Path | str, head: bytes | None = None) -> str | None:
         return "tiff"
     if head[:2] == b"BM" and len(head) >= 26 and int.from_bytes(head[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
         return "bmp"
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "dicom"
     if head.startswith(b"NRRD000"):
         return "nrrd"
     if _nifti_magic(head):
