@@ -1,0 +1,257 @@
+"""Job runtime: worker processes isolate crashes, hangs and out-of-memory; progress, cancel,
+queueing, timeouts; the content-keyed result cache; inputs memory-mapped, not piped.
+The misbehaving backends below are real code run in real worker processes (test-only registry)."""
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import numpy as np
+import pytest
+
+from app.data.types import Volume
+from app.jobs import JobState
+from app.jobs.cache import ResultCache, input_digest
+from app.jobs.local import LocalRunner
+from app.layers import LabelLayer
+from backends.base import Backend, BackendInput, BackendResult, BackendSpec, spec_replace
+from backends.demo_threshold import SPEC as THRESHOLD
+from backends.params import Params, Range
+from backends.registry import Registry
+
+
+@dataclass(frozen=True)
+class StepParams(Params):
+    steps: Annotated[int, Range(1, 1000)] = 5
+    step_s: Annotated[float, Range(0.0, 10.0)] = 0.05
+
+
+class Steps(Backend):
+    """Counts steps with progress, then labels voxels above the mean."""
+
+    def run(self, inp, params, ctx):
+        for i in range(params.steps):
+            time.sleep(params.step_s)
+            ctx.progress((i + 1) / params.steps, f"step {i + 1}/{params.steps}")
+        return np.asarray(inp.volume.array) > np.asarray(inp.volume.array).mean()
+
+    def to_layers(self, mask, inp, params, ctx):
+        return BackendResult(layers=[LabelLayer(mask.astype(np.uint8), inp.volume.affine, "above mean",
+                                                ctx.provenance())])
+
+
+class Segfault(Backend):
+    def run(self, inp, params, ctx):
+        ctx.progress(0.2, "about to crash")
+        ctypes.string_at(0)  # reads address 0: SIGSEGV in native code
+
+
+class HardExit(Backend):
+    def run(self, inp, params, ctx):
+        os._exit(3)
+
+
+class Hog(Backend):
+    def run(self, inp, params, ctx):
+        return np.ones(1 << 30, dtype=np.float64)  # 8 GiB
+
+
+class Hang(Backend):
+    def run(self, inp, params, ctx):
+        ctx.progress(0.1, "waiting forever")
+        time.sleep(3600)
+
+
+class Refuses(Backend):
+    def run(self, inp, params, ctx):
+        raise ValueError("image has no foreground: nothing to segment")
+
+
+class Inspect(Backend):
+    """Reports how the input arrived, and writes a file into its output folder."""
+
+    def run(self, inp, params, ctx):
+        arr = inp.volume.array
+        p = ctx.output_path("note.txt")
+        p.write_text("hello")
+        return {"memmap": isinstance(arr, np.memmap), "writeable": bool(arr.flags.writeable),
+                "sum": int(np.asarray(arr, np.int64).sum()), "pid": os.getpid()}, p
+
+    def to_layers(self, out, inp, params, ctx):
+        doc, p = out
+        return BackendResult(documents={"inspect": doc}, files={"note": str(p)})
+
+
+def _spec(name, impl, **kw):
+    return BackendSpec(name=name, version="1", inputs=("image2d", "volume"), params=StepParams,
+                       outputs=("labels",), impl=impl, **kw)
+
+
+SPECS = [THRESHOLD, _spec("steps", Steps), _spec("segfault", Segfault), _spec("exit", HardExit),
+         _spec("hog", Hog), _spec("hang", Hang), _spec("refuses", Refuses), _spec("inspect", Inspect)]
+
+
+@pytest.fixture
+def volume():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 50, (8, 32, 32)).astype(np.int16)
+    a[2:6, 8:24, 8:24] += 200
+    return Volume(a, np.diag([0.7, 0.7, 2.0, 1.0]), source="/somewhere/ct.nii.gz")
+
+
+@pytest.fixture
+def runner(tmp_path):
+    r = LocalRunner(Registry.from_specs(SPECS), max_workers=2, memory_budget=512 << 20,
+                    cache=ResultCache(tmp_path / "cache"))
+    yield r
+    r.shutdown()
+    left = [p for p in multiprocessing.active_children() if p.name.startswith("loupe-worker")]
+    assert not left, f"worker processes left running: {left}"
+
+
+def _inp(v):
+    return BackendInput.from_volume(v)
+
+
+def test_progress_events_and_result_with_stage_timings(runner, volume):
+    job = runner.submit("steps", _inp(volume), ["steps=4", "step_s=0.02"], use_cache=False)
+    seen = []
+    job.add_listener(lambda j: seen.append((j.state, j.progress, j.message)))
+    assert job.wait(30)
+    assert job.state is JobState.DONE, job.error
+    assert (JobState.RUNNING, 1.0, "step 4/4") in seen or any(m == "step 4/4" for _, _, m in seen)
+    layer = job.result.layers[0]
+    assert layer.provenance.author == "steps" and layer.provenance.params == {"steps": 4, "step_s": 0.02}
+    assert int(layer.labels.sum()) == int((volume.array > volume.array.mean()).sum())
+    assert np.array_equal(layer.affine, volume.affine)
+    assert set(job.result.timings) == {"prepare", "run", "to_layers"}
+    assert job.result.timings["run"] >= 0.08 - 1e-3  # four sleeps of 20 ms happened in the worker
+
+
+def test_segfault_and_hard_exit_fail_clearly_while_other_jobs_finish(runner, volume):
+    good = runner.submit("threshold", _inp(volume), use_cache=False)
+    crash = runner.submit("segfault", _inp(volume), use_cache=False)
+    assert crash.wait(30) and good.wait(30)
+    assert crash.state is JobState.FAILED
+    assert crash.error == "backend 'segfault' crashed (SIGSEGV)"
+    assert "Segmentation fault" in crash.detail  # faulthandler's report, captured from the worker
+    assert good.state is JobState.DONE and good.result.layers[0].labels.any()
+    ex = runner.submit("exit", _inp(volume), use_cache=False)
+    assert ex.wait(30) and ex.state is JobState.FAILED
+    assert ex.error == "backend 'exit' worker exited unexpectedly with code 3"
+
+
+def test_out_of_memory_is_reported_not_fatal(runner, volume):
+    job = runner.submit("hog", _inp(volume), use_cache=False)
+    assert job.wait(30)
+    assert job.state is JobState.FAILED
+    assert job.error.startswith("backend 'hog' ran out of memory") and "limit 0.5 GiB" in job.error
+    after = runner.submit("threshold", _inp(volume), use_cache=False)
+    assert after.wait(30) and after.state is JobState.DONE
+
+
+def test_hang_times_out_and_cancel_stops_a_running_job(runner, volume):
+    hung = runner.submit("hang", _inp(volume), timeout_s=1.5, use_cache=False)
+    slow = runner.submit("steps", _inp(volume), ["steps=1000", "step_s=0.05"], use_cache=False)
+    t0 = time.monotonic()
+    while slow.progress == 0 and time.monotonic() - t0 < 20:
+        time.sleep(0.05)
+    assert slow.state is JobState.RUNNING and slow.progress > 0
+    slow.cancel()
+    assert slow.wait(10) and slow.state is JobState.CANCELLED
+    assert hung.wait(30) and hung.state is JobState.FAILED
+    assert hung.error.startswith("timed out after 1.5 s: backend 'hang' did not finish")
+
+
+def test_backend_error_message_reaches_the_job(runner, volume):
+    job = runner.submit("refuses", _inp(volume), use_cache=False)
+    assert job.wait(30) and job.state is JobState.FAILED
+    assert job.error == "image has no foreground: nothing to segment"
+    assert "ValueError" in job.detail
+
+
+def test_queued_job_can_be_cancelled_before_it_starts(tmp_path, volume):
+    r = LocalRunner(Registry.from_specs(SPECS), max_workers=1, cache=False)
+    try:
+        first = r.submit("steps", _inp(volume), ["steps=20", "step_s=0.05"])
+        queued = r.submit("steps", _inp(volume))
+        time.sleep(0.2)
+        assert queued.state is JobState.QUEUED
+        queued.cancel()
+        assert queued.wait(5) and queued.state is JobState.CANCELLED and queued.started is not None
+        assert first.wait(30) and first.state is JobState.DONE
+    finally:
+        r.shutdown()
+
+
+def test_bad_requests_fail_at_submit_naming_the_problem(runner, volume):
+    from app.data.types import LoupeError
+    with pytest.raises(LoupeError, match=r"parameter 'steps' = 0 is outside the allowed range 1..1000"):
+        runner.submit("steps", _inp(volume), ["steps=0"])
+    with pytest.raises(LoupeError, match=r"unknown backend 'nope'"):
+        runner.submit("nope", _inp(volume))
+    vid = BackendInput("video", path=__file__)
+    with pytest.raises(LoupeError, match=r"accepts image2d, volume; got a video input"):
+        runner.submit("steps", vid)
+
+
+def test_cache_hits_by_content_params_and_version(runner, volume, tmp_path):
+    first = runner.submit("threshold", _inp(volume), ["bins=128"])
+    assert first.wait(30) and first.state is JobState.DONE and not first.cached
+    # same voxels from another path: a hit, instantly, marked cached
+    moved = Volume(volume.array.copy(), volume.affine, source="/elsewhere/copy.nii.gz")
+    t0 = time.perf_counter()
+    hit = runner.submit("threshold", _inp(moved), ["bins=128"])
+    assert hit.state is JobState.DONE and hit.cached and time.perf_counter() - t0 < 5
+    assert np.array_equal(hit.result.layers[0].labels, first.result.layers[0].labels)
+    assert hit.result.cached and hit.result.timings == first.result.timings
+    # other params, other voxels, other geometry: misses
+    assert not runner.submit("threshold", _inp(volume), ["bins=64"]).cached
+    changed = volume.array.copy()
+    changed[0, 0, 0] += 1
+    assert not runner.submit("threshold", _inp(Volume(changed, volume.affine))).cached
+    assert not runner.submit("threshold", _inp(Volume(volume.array, np.diag([1.0, 0.7, 2.0, 1])))).cached
+    # a new backend version invalidates
+    runner.registry.add(spec_replace(THRESHOLD, version="1.0.1"))
+    assert not runner.submit("threshold", _inp(volume), ["bins=128"]).cached
+    for j in runner.jobs():
+        assert j.wait(30) and j.state is JobState.DONE
+
+
+def test_input_digest_ignores_path_but_not_content(volume, tmp_path):
+    a = tmp_path / "a.bin"
+    b = tmp_path / "b.bin"
+    a.write_bytes(b"abc" * 1000)
+    b.write_bytes(b"abc" * 1000)
+    assert input_digest(BackendInput("video", path=str(a))) == input_digest(BackendInput("video", path=str(b)))
+    b.write_bytes(b"abd" * 1000)
+    assert input_digest(BackendInput("video", path=str(a))) != input_digest(BackendInput("video", path=str(b)))
+    strided = Volume(np.asfortranarray(volume.array), volume.affine)
+    assert input_digest(_inp(strided)) == input_digest(_inp(volume))
+
+
+def test_inputs_arrive_memory_mapped_read_only_and_files_come_back(runner, volume):
+    job = runner.submit("inspect", _inp(volume), use_cache=True)
+    assert job.wait(30) and job.state is JobState.DONE, job.error
+    doc = job.result.documents["inspect"]
+    assert doc["memmap"] is True and doc["writeable"] is False
+    assert doc["sum"] == int(volume.array.astype(np.int64).sum()) and doc["pid"] != os.getpid()
+    note = job.result.files["note"]
+    assert open(note).read() == "hello" and str(runner.cache.root) in note  # lives in the cache entry
+    again = runner.submit("inspect", _inp(volume))
+    assert again.cached and open(again.result.files["note"]).read() == "hello"
+
+
+def test_unavailable_backend_is_refused_with_its_reason(tmp_path, volume):
+    spec = _spec("needs_weights", Steps, requires_files=(str(tmp_path / "w.pt"),))
+    r = LocalRunner(Registry.from_specs([spec]), cache=False)
+    try:
+        from app.data.types import LoupeError
+        with pytest.raises(LoupeError, match=r"'needs_weights' is not available: required file missing"):
+            r.submit("needs_weights", _inp(volume))
+    finally:
+        r.shutdown()
