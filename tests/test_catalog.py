@@ -94,8 +94,10 @@ def test_incremental_reindex(small_tree, tmp_path, monkeypatch):
     st = tifs[0].stat()
     os.utime(tifs[0], ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))  # changed (mtime)
     shutil.copy2(tifs[1], small_tree / "img" / "copy.tif")  # a new file
-    s2 = cat.index_folder(small_tree)
+    seen = []
+    s2 = cat.index_folder(small_tree, progress=lambda done, total: seen.append((done, total)))
     assert (s2.new, s2.changed, s2.removed) == (1, 1, 1)
+    assert seen[-1] == (2, 2)  # progress covers only the files that had to be read
     assert s2.unchanged == s1.files_seen - 2
     assert sorted(calls) == sorted([str(tifs[0]), str(small_tree / "img" / "copy.tif")])  # only those re-read
     assert cat.search(modality="MR")[0].n_files == 2
@@ -199,3 +201,33 @@ def test_cli_index_and_search(small_tree, tmp_path, capsys):
     names = {r[0] for r in sqlite3.connect(db).execute("SELECT patient_name FROM files WHERE patient_name != ''")}
     assert names and not any(n in out for n in names)  # patient names never printed
     assert cli_main(["search", "nothing-matches-this", "--db", str(db)]) == 1
+
+
+def test_corrupt_database_file(tmp_path):
+    db = tmp_path / "garbage.sqlite"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ReadError, match=r"garbage\.sqlite: cannot open the catalog database: file is not a database"):
+        Catalog(db)
+
+
+def test_reads_while_another_thread_indexes(small_tree, tmp_path):
+    import threading
+
+    cat = Catalog(tmp_path / "c.sqlite")
+    cat.index_folder(small_tree / "img")
+    errors, counts = [], []
+
+    def worker():
+        try:
+            cat.index_folder(small_tree)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    while t.is_alive():
+        counts.append(len(cat.search("")))
+    t.join()
+    assert not errors
+    assert all(c in (3, 8) for c in counts)  # a reader sees the state before or after a commit
+    assert len(cat.search("")) == 8  # 2 DICOM series + 6 single-file series

@@ -169,3 +169,20 @@ def test_shear_sform_without_qform_is_refused(tmp_path):
     path = _make(tmp_path, "shear.nii", sform=shear, scode=1)
     with pytest.raises(ReadError, match=r"shear\.nii: NIfTI sform has shear and there is no qform"):
         read_nifti(path)
+
+
+def test_nifti2_and_hdr_img_pair(tmp_path):
+    aff = np.diag([2.0, 3.0, 4.0, 1.0])
+    aff[:3, 3] = [1, 2, 3]
+    data = np.random.default_rng(0).integers(0, 1000, (5, 6, 7, 3)).astype(np.int16)
+    nib.save(nib.Nifti2Image(data, aff), tmp_path / "n2.nii")  # ITK cannot read NIfTI-2: nibabel is the peer
+    v2 = read_file(tmp_path / "n2.nii")
+    assert v2.time_axis and v2.array.shape == (3, 7, 6, 5)
+    np.testing.assert_array_equal(v2.array, data.transpose(3, 2, 1, 0))
+    np.testing.assert_allclose(v2.affine, np.diag([-1, -1, 1, 1]) @ aff)
+    nib.save(nib.Nifti1Pair(data, aff), tmp_path / "pair.hdr")
+    for name in ("pair.hdr", "pair.img"):
+        vol = read_file(tmp_path / name)
+        arr, sitk_aff = sitk_volume(tmp_path / "pair.hdr")
+        np.testing.assert_array_equal(vol.array, arr)
+        np.testing.assert_allclose(vol.affine, sitk_aff, atol=1e-6)

@@ -214,13 +214,12 @@ class Catalog:
         if con is None:
             try:
                 con = sqlite3.connect(str(self.db_path), timeout=30.0)
+                con.row_factory = sqlite3.Row
+                con.isolation_level = None  # autocommit; writes use explicit BEGIN IMMEDIATE ... COMMIT
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
                 raise ReadError(f"{self.db_path}: cannot open the catalog database: {exc}") from exc
-            con.row_factory = sqlite3.Row
-            con.isolation_level = None  # autocommit; writes use explicit BEGIN IMMEDIATE ... COMMIT
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA foreign_keys=OFF")
             self._local.con = con
         return con
 

@@ -34,6 +34,10 @@ def read_file(path: str | os.PathLike) -> Volume:
     except OSError as exc:
         raise ReadError(f"{p}: cannot be read: {exc.strerror or exc}") from exc
     fmt = by_content or by_name
+    if fmt is None and p.suffix.lower() == ".img" and p.with_suffix(".hdr").is_file():
+        p, fmt = p.with_suffix(".hdr"), "nifti"  # NIfTI/Analyze pair opened by its data file
+        if content_format(p) != "nifti":
+            raise ReadError(f"{path}: its header {p.name} is not a NIfTI header")
     if fmt == "nrrd" or (by_name == "nrrd" and by_content is None):
         fmt = "nrrd"  # detached .nhdr headers start with NRRD too; keep SimpleITK's own check
     reader = _READERS.get(fmt or "")
