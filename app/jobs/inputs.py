@@ -12,6 +12,9 @@ PATH_KINDS = {"video": "video", "bart": "kspace", "bart_hdr": "kspace"}
 
 
 def _volume_from(obj) -> Volume | None:
+    """open_path gives a list of volumes, best candidate first; take the first."""
+    if isinstance(obj, (list, tuple)):
+        return _volume_from(obj[0]) if obj else None
     if isinstance(obj, Volume):
         return obj
     for attr in ("volume", "load"):
