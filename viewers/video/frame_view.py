@@ -1,0 +1,68 @@
+"""The picture: the current frame scaled to fit (aspect kept, never stretched), with frame number,
+time and a clear 'damaged' marker when a neighbour is shown in place of an undecodable frame."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.data.video.timefmt import format_time
+
+from .qimage import rgb_to_qimage
+
+
+class VideoFrameView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._caption = ""
+        self._warning = ""
+        self.frame_index: int | None = None
+        self.setMinimumSize(160, 90)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def show_frame(self, frame, n_frames: int | None = None, extra: str = "") -> None:
+        self._image = rgb_to_qimage(frame.image)
+        self.frame_index = frame.index
+        total = f" / {n_frames - 1}" if n_frames else ""
+        self._caption = f"frame {frame.index}{total}   {format_time(frame.time)}" + (f"   {extra}" if extra else "")
+        self._warning = (f"DAMAGED: frame {frame.index} could not be decoded; showing frame {frame.shown_index}"
+                         if frame.damaged else "")
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        self._warning = text
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self._image is None:
+            return QRectF()
+        iw, ih = self._image.width(), self._image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        w, h = iw * s, ih * s
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(10, 10, 12))
+        if self._image is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            p.drawImage(self.image_rect(), self._image)
+        f = QFont(self.font())
+        f.setPointSize(10)
+        p.setFont(f)
+        if self._caption:
+            r = p.fontMetrics().boundingRect(self._caption).adjusted(-6, -3, 6, 3)
+            r.moveTopLeft(self.rect().topLeft() + r.topLeft() * 0)
+            r.moveTo(6, 6)
+            p.fillRect(r, QColor(0, 0, 0, 160))
+            p.setPen(QColor(235, 235, 235))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self._caption)
+        if self._warning:
+            r = p.fontMetrics().boundingRect(self._warning).adjusted(-6, -3, 6, 3)
+            r.moveTo(6, self.height() - r.height() - 6)
+            p.fillRect(r, QColor(150, 20, 20, 200))
+            p.setPen(QColor(255, 255, 255))
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, self._warning)
+        p.end()

@@ -1,0 +1,361 @@
+"""VideoWorkspace: the one embeddable widget for procedure video (picture + transport bar +
+timeline). The desktop shell puts it in its viewer area; everything slow (index, decode,
+thumbnails, export) runs off the UI thread.
+
+Keys: Space play/pause · J/K/L shuttle (J reverse, K stop, L forward; repeat to go faster) ·
+`,` `.` one frame back/forward · Home/End · `-`/`=` slower/faster (0.25x-8x) · I/O in/out point
+(both set = a segment) · S/Shift+S next/previous segment · E/Shift+E next/previous evidence ·
+B bookmark · N/Shift+N next/previous bookmark · Ctrl+G go to frame or time · Delete removes the
+selected segment · Z whole video in the timeline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from app.data.types import LoupeError
+from app.data.video import open_video
+from app.data.video.timefmt import format_time, parse_position
+from app.layers import EventsLayer
+
+from .frame_view import VideoFrameView
+from .playback import SPEEDS, PlaybackClock
+from .segment_editor import SegmentEditor, new_bookmarks_layer, new_segments_layer, next_start, prev_start
+from .timeline import TimelineWidget
+from .workers import BackgroundTask, FrameLoader
+
+THUMB_COUNT = 240
+THUMB_HEIGHT = 44
+
+
+class VideoWorkspace(QWidget):
+    frameShown = Signal(int)
+    indexReady = Signal()
+    errorOccurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, user: str = "reviewer") -> None:
+        super().__init__(parent)
+        self.user = user
+        self.source = None
+        self.loader: FrameLoader | None = None
+        self.clock: PlaybackClock | None = None
+        self.editor: SegmentEditor | None = None
+        self.segments: EventsLayer = new_segments_layer(user)
+        self.bookmarks: EventsLayer = new_bookmarks_layer(user)
+        self.evidence: list[EventsLayer] = []
+        self.current = 0          # the frame the user asked for last
+        self.shown: int | None = None   # the frame on screen
+        self._tasks: list[BackgroundTask] = []
+        self._shuttle = 0.0
+        self._build_ui()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # --- UI ---
+    def _build_ui(self) -> None:
+        self.view = VideoFrameView(self)
+        self.timeline = TimelineWidget(self)
+        self.play_button = QPushButton("Play", self)
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.speed_box = QComboBox(self)
+        self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for s in SPEEDS:
+            self.speed_box.addItem(f"{s:g}x", s)
+        self.speed_box.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(SPEEDS[i]))
+        self.position_label = QLabel("no video", self)
+        self.goto_edit = QLineEdit(self)
+        self.goto_edit.setPlaceholderText("go to frame or time (1234, 00:12:03.5)")
+        self.goto_edit.setMaximumWidth(240)
+        self.goto_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys belong to the video until clicked
+        self.goto_edit.returnPressed.connect(self._goto_entered)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat("indexing %p%")
+        self.progress.hide()
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        for w in (self.play_button, self.speed_box, self.position_label):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.progress)
+        bar.addWidget(self.goto_edit)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.view, 1)
+        lay.addLayout(bar)
+        lay.addWidget(self.timeline)
+        self.timeline.frameRequested.connect(self.seek)
+
+    # --- opening ---
+    def open_path(self, path: str | Path, fps: float | None = None) -> None:
+        """Open a file or image folder; the frame index is built in the background."""
+        try:
+            src = open_video(path, fps=fps)
+        except LoupeError as exc:
+            self._error(str(exc))
+            return
+        self.set_source(src)
+
+    def set_source(self, source) -> None:
+        self.close_source()
+        self.source = source
+        self.view.set_message(f"indexing {source.label} ...")
+        self.progress.setValue(0)
+        self.progress.show()
+        task = BackgroundTask(lambda t: source.ensure_index(progress=t.report, cancel=t.cancelled), self)
+        task.progress.connect(lambda f: self.progress.setValue(int(f * 1000)))
+        task.finished.connect(lambda _idx, s=source: self._index_ready(s))
+        task.failed.connect(self._error)
+        self._tasks.append(task.start())
+
+    def _index_ready(self, source) -> None:
+        if source is not self.source:
+            return
+        self.progress.hide()
+        self.view.set_message("")
+        idx = source.index
+        self.editor = SegmentEditor(self.segments, self.bookmarks, idx.n_frames)
+        self.timeline.set_video(idx.times, idx.keyframe_indices)
+        self.timeline.set_editor(self.editor)
+        for lay in self.evidence:
+            self.timeline.add_evidence(lay)
+        self.clock = PlaybackClock(idx.times, self)
+        self.clock.frameDue.connect(self._play_frame)
+        self.clock.stateChanged.connect(self._update_transport)
+        self.loader = FrameLoader(source, self)
+        self.loader.frameReady.connect(self._frame_ready)
+        self.loader.failed.connect(lambda n, msg: self._error(msg))
+        self._start_thumbnails(source)
+        self.indexReady.emit()
+        self.seek(min(self.current, idx.n_frames - 1))
+
+    def _start_thumbnails(self, source) -> None:
+        def run(task):
+            for n, img in source.thumbnails(THUMB_COUNT, THUMB_HEIGHT, cancel=task.cancelled):
+                task.emit_item((n, img))
+        task = BackgroundTask(run, self)
+        task.item.connect(lambda it: self.timeline.add_thumbnail(*it))
+        self._tasks.append(task.start())
+
+    def close_source(self) -> None:
+        for t in self._tasks:
+            t.cancel(wait=True)
+        self._tasks.clear()
+        if self.clock is not None:
+            self.clock.stop()
+        if self.loader is not None:
+            self.loader.stop()
+            self.loader = None
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+        self.shown = None
+
+    def closeEvent(self, ev) -> None:
+        self.close_source()
+        super().closeEvent(ev)
+
+    # --- layers ---
+    def add_evidence_layer(self, layer: EventsLayer) -> None:
+        """Show a backend's scored intervals as a track (coloured by score; click jumps)."""
+        if layer not in self.evidence:
+            self.evidence.append(layer)
+            if self.editor is not None:
+                self.timeline.add_evidence(layer)
+
+    # --- navigation ---
+    @property
+    def n_frames(self) -> int:
+        return self.source.n_frames if self.source is not None and self.source.index_ready else 0
+
+    def seek(self, n: int) -> None:
+        """Show frame n (clamped); the request is served by the loader thread, newest first."""
+        if not self.n_frames:
+            self.current = max(0, int(n))
+            return
+        self.current = min(max(int(n), 0), self.n_frames - 1)
+        self.timeline.set_current(self.current)
+        self._update_label()
+        self.loader.request(self.current)
+
+    def seek_time(self, seconds: float) -> None:
+        if self.n_frames:
+            self.seek(self.source.frame_at_time(seconds))
+
+    def step(self, delta: int) -> None:
+        self.pause()
+        self.seek(self.current + delta)
+
+    def goto(self, text: str) -> None:
+        kind, value = parse_position(text)
+        if kind == "frame":
+            self.seek(int(value))
+        else:
+            self.seek_time(value)
+
+    def _goto_entered(self) -> None:
+        try:
+            self.goto(self.goto_edit.text())
+        except ValueError as exc:
+            self._error(f"go to: {exc}")
+        self.setFocus()
+
+    def _frame_ready(self, frame) -> None:
+        if self.source is None:
+            return
+        self.shown = frame.index
+        self.view.show_frame(frame, self.n_frames, self._speed_text())
+        self.frameShown.emit(frame.index)
+
+    # --- playback ---
+    def play(self, speed: float | None = None) -> None:
+        if self.clock is None:
+            return
+        if speed is not None:
+            self._sync_speed_box(abs(speed))
+        start = self.current
+        if self.clock.speed > 0 and start >= self.n_frames - 1 and speed is None:
+            start = 0
+        self.clock.start(start, speed)
+
+    def pause(self) -> None:
+        self._shuttle = 0.0
+        if self.clock is not None:
+            self.clock.stop()
+
+    def toggle_play(self) -> None:
+        if self.clock is not None and self.clock.playing:
+            self.pause()
+        else:
+            self.play(abs(self.clock.speed) if self.clock is not None else 1.0)
+
+    def set_speed(self, speed: float) -> None:
+        if self.clock is not None:
+            sign = -1.0 if self.clock.speed < 0 else 1.0
+            self.clock.set_speed(sign * speed, self.current)
+        self._update_label()
+
+    def _sync_speed_box(self, speed: float) -> None:
+        if speed in SPEEDS:
+            self.speed_box.blockSignals(True)
+            self.speed_box.setCurrentIndex(SPEEDS.index(speed))
+            self.speed_box.blockSignals(False)
+
+    def _play_frame(self, n: int) -> None:
+        self.current = n
+        self.timeline.set_current(n)
+        self._update_label()
+        self.loader.request(n)
+
+    def shuttle(self, direction: int) -> None:
+        """J/L: start playing that way at 1x, or double the speed when already going that way."""
+        if direction == 0:
+            self.pause()
+            return
+        cur = self._shuttle
+        if cur * direction > 0:
+            nxt = min(abs(cur) * 2, SPEEDS[-1])
+        else:
+            nxt = 1.0
+        self._shuttle = direction * nxt
+        self._sync_speed_box(nxt)
+        if self.clock is not None:
+            self.clock.start(self.current, self._shuttle)
+
+    def _speed_text(self) -> str:
+        if self.clock is None or not self.clock.playing:
+            return ""
+        return f"{'◀ ' if self.clock.speed < 0 else '▶ '}{abs(self.clock.speed):g}x"
+
+    def _update_transport(self) -> None:
+        playing = self.clock is not None and self.clock.playing
+        self.play_button.setText("Pause" if playing else "Play")
+        if not playing:
+            self._shuttle = 0.0
+
+    def _update_label(self) -> None:
+        if not self.n_frames:
+            return
+        t = self.source.time_of(self.current)
+        self.position_label.setText(f"frame {self.current} / {self.n_frames - 1}   {format_time(t)}"
+                                    f"   {self.speed_box.currentText()}")
+
+    # --- keyboard ---
+    def keyPressEvent(self, ev) -> None:
+        if not self.n_frames or self.editor is None:
+            return super().keyPressEvent(ev)
+        key, mods = ev.key(), ev.modifiers()
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        K = Qt.Key
+        jump = None
+        if key == K.Key_Space:
+            self.toggle_play()
+        elif key == K.Key_J:
+            self.shuttle(-1)
+        elif key == K.Key_K:
+            self.shuttle(0)
+        elif key == K.Key_L:
+            self.shuttle(1)
+        elif key in (K.Key_Comma, K.Key_Less):
+            self.step(-1)
+        elif key in (K.Key_Period, K.Key_Greater):
+            self.step(1)
+        elif key == K.Key_Left:
+            self.step(-10 if shift else -1)
+        elif key == K.Key_Right:
+            self.step(10 if shift else 1)
+        elif key == K.Key_Home:
+            self.pause()
+            self.seek(0)
+        elif key == K.Key_End:
+            self.pause()
+            self.seek(self.n_frames - 1)
+        elif key == K.Key_Minus:
+            self._speed_step(-1)
+        elif key in (K.Key_Equal, K.Key_Plus):
+            self._speed_step(1)
+        elif key == K.Key_I:
+            self.editor.mark_in(self.current)
+            self.timeline.update()
+        elif key == K.Key_O:
+            self.editor.mark_out(self.current)
+            self.timeline.update()
+        elif key == K.Key_S:
+            jump = self.editor.prev_segment(self.current) if shift else self.editor.next_segment(self.current)
+        elif key == K.Key_E:
+            jump = (prev_start if shift else next_start)(self.evidence, self.current)
+        elif key == K.Key_B:
+            self.editor.toggle_bookmark(self.current)
+        elif key == K.Key_N:
+            jump = self.editor.prev_bookmark(self.current) if shift else self.editor.next_bookmark(self.current)
+        elif key == K.Key_G and mods & Qt.KeyboardModifier.ControlModifier:
+            self.goto_edit.setFocus()
+            self.goto_edit.selectAll()
+        elif key == K.Key_Z:
+            self.timeline.show_all()
+        elif key in (K.Key_Delete, K.Key_Backspace) and self.timeline.selected_segment is not None:
+            i = self.timeline.selected_segment
+            if i < len(self.segments.events):
+                self.editor.delete(i)
+            self.timeline.selected_segment = None
+        else:
+            return super().keyPressEvent(ev)
+        if jump is not None:
+            self.pause()
+            self.seek(jump)
+        ev.accept()
+
+    def _speed_step(self, d: int) -> None:
+        i = min(max(self.speed_box.currentIndex() + d, 0), len(SPEEDS) - 1)
+        self.speed_box.setCurrentIndex(i)
+
+    def _error(self, msg: str) -> None:
+        self.progress.hide()
+        self.view.set_message(msg)
+        self.errorOccurred.emit(msg)
