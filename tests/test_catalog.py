@@ -175,19 +175,22 @@ def test_unreadable_folder(small_tree, tmp_path, monkeypatch):
         cat.index_folder(tmp_path / "locked")
 
 
-def test_damaged_files_are_reported_not_fatal(tmp_path):
+def test_damaged_files_are_reported_not_fatal(tmp_path, data_dir):
     root = tmp_path / "bad"
     root.mkdir()
     (root / "empty.png").write_bytes(b"")
     (root / "cut.mha").write_bytes(b"ObjectType = Image\nNDims = 3\n")
     (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     (root / "notes.txt").write_text("hello")
+    real_ct = next((data_dir / "dicom" / "dcm_qa_ct_philips_phantom" / "dicom").iterdir())
+    (root / "cut.dcm").write_bytes(real_ct.read_bytes()[:300])  # preamble + DICM, header cut short
     stats = Catalog(tmp_path / "c.sqlite").index_folder(root)
-    assert stats.errors == 3 and stats.skipped == 1 and stats.by_kind == {}
+    assert stats.errors == 4 and stats.skipped == 1 and stats.by_kind == {}
     msgs = "\n".join(stats.warnings)
     assert f"{root / 'empty.png'}: empty file (0 bytes), expected PNG" in msgs
     assert f"{root / 'cut.mha'}: unreadable volume" in msgs
     assert f"{root / 'broken.mp4'}: unreadable video" in msgs
+    assert f"{root / 'cut.dcm'}: DICOM file whose header is unusable" in msgs
 
 
 def test_cli_index_and_search(small_tree, tmp_path, capsys):

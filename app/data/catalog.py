@@ -385,7 +385,8 @@ class Catalog:
                 rec.kind = kind
                 probe.append(rec)
         tick(len(records))
-        n_workers = workers or min(8, (os.cpu_count() or 2) * 2)
+        # measured on 2 cores, warm cache: 2 threads 0.14 s, 4-8 threads 0.27-0.30 s for 2140 probes
+        n_workers = workers or max(2, min(8, os.cpu_count() or 2))
         if probe:
             with ThreadPoolExecutor(max_workers=n_workers) as pool:
                 for rec in pool.map(probe_file, probe):
@@ -402,8 +403,10 @@ class Catalog:
             for p, rec in by_path.items():
                 reason = skipped.get(p, "not DICOM")
                 looks_dicom = rec.kind == "dicom" or reason.startswith("unreadable DICOM header")
-                rec.kind = "error" if looks_dicom and not reason.startswith("DICOMDIR") else "other"
-                rec.note = reason
+                if looks_dicom and not reason.startswith("DICOMDIR"):
+                    rec.kind, rec.note = "error", f"DICOM file whose header is unusable ({reason})"
+                else:
+                    rec.kind, rec.note = "other", reason
                 records.append(rec)
             tick(len(maybe_dicom))
         return records
