@@ -34,6 +34,19 @@ _SIDECAR_FIELDS = [
 ]
 
 
+_VENDORS = (("PHILIPS", "Philips"), ("SIEMENS", "Siemens"), ("GE ", "GE"), ("GE_", "GE"), ("GEMS", "GE"),
+            ("TOSHIBA", "Toshiba"), ("CANON", "Canon"), ("HITACHI", "Hitachi"), ("UIH", "UIH"), ("BRUKER", "Bruker"))
+
+
+def _vendor(name: str) -> str:
+    """dcm2niix's short vendor names ('Philips Medical Systems' -> 'Philips')."""
+    up = name.upper() + " "
+    for key, short in _VENDORS:
+        if up.startswith(key) or (len(key) > 3 and key in up):
+            return short
+    return name
+
+
 def _nifti_arrays(vol: Volume):
     """Voxel data in dcm2niix layout (x=i, y=rows bottom-up, z, t) and its RAS affine."""
     arr = vol.array
@@ -123,9 +136,18 @@ def sidecar(vol: Volume) -> dict:
             if v in (None, ""):
                 continue
             try:
-                out[name] = [str(x) for x in v] if conv is list else conv(v)
+                if conv is list:
+                    out[name] = [str(x) for x in v]
+                elif conv is str and not isinstance(v, str) and hasattr(v, "__iter__"):
+                    out[name] = "\\".join(str(x) for x in v)
+                else:
+                    out[name] = conv(v)
             except (TypeError, ValueError):
                 continue
+    if "Manufacturer" in out:
+        out["Manufacturer"] = _vendor(out["Manufacturer"])
+    if vol.meta.get("image_type"):
+        out["ImageType"] = list(vol.meta["image_type"])
     if vol.meta.get("echo_time") is not None:
         out["EchoTime"] = round(float(vol.meta["echo_time"]) / 1000.0, 6)
     if vol.meta.get("repetition_time"):
@@ -134,9 +156,8 @@ def sidecar(vol: Volume) -> dict:
     row, col = d[:, 0], d[:, 1]
     out["ImageOrientationPatientDICOM"] = [round(float(x), 5) + 0.0 for x in (*row, *col)]
     if vol.meta.get("philips_scale_slope"):
-        sc = vol.meta.get("header")
-        out["PhilipsRescaleSlope"] = float(sc.get("RescaleSlope", 1)) if sc is not None else None
-        out["PhilipsRescaleIntercept"] = float(sc.get("RescaleIntercept", 0)) if sc is not None else None
+        out["PhilipsRescaleSlope"] = vol.meta.get("rescale_slope")
+        out["PhilipsRescaleIntercept"] = vol.meta.get("rescale_intercept")
         out["PhilipsScaleSlope"] = vol.meta["philips_scale_slope"]
         out["UsePhilipsFloatNotDisplayScaling"] = int(vol.meta.get("philips_scaling") == "precise")
     if vol.warnings:

@@ -189,11 +189,10 @@ def _classic_frame(rec: HeaderRecord) -> Frame:
 
 def _mosaic_frames(rec: HeaderRecord) -> list[Frame]:
     """Siemens mosaic: n slices tiled in a grid; the CSA image header gives n and the slice normal."""
-    from nibabel.nicom import csareader
-
     ds, path = rec.header, rec.path
     with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
+        _warnings.simplefilter("ignore")  # nibabel.nicom warns on import that its *readers* are experimental
+        from nibabel.nicom import csareader
         try:
             csa = csareader.get_csa_header(ds, "image")
         except Exception as exc:

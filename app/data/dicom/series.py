@@ -338,6 +338,7 @@ class DicomSeries:
             "uniform_spacing": self.geometry.uniform, "tilt_degrees": self.geometry.tilt_degrees,
             "gantry_tilt_tag": float(ds.GantryDetectorTilt) if ds.get("GantryDetectorTilt") not in (None, "") else None,
             "scaling": scaling, "philips_scale_slope": f.philips_scale_slope,
+            "rescale_slope": f.slope, "rescale_intercept": f.intercept,
             "philips_scaling": self.options.philips_scaling if f.philips_scale_slope else None,
             "mosaic": f.tile is not None, "enhanced": int(r.number_of_frames) > 1,
             "nifti_flip_k": flip_k,

@@ -1,0 +1,64 @@
+"""run_app.py convert PATH OUTDIR: one NIfTI + BIDS-style JSON per series, laid out as dcm2niix
+writes them (so the output can be compared with dcm2niix voxel for voxel)."""
+from __future__ import annotations
+
+NAME = "convert"
+HELP = "Convert every series at PATH to NIfTI + JSON sidecar in OUTDIR (dcm2niix conventions)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("path", help="DICOM file, folder tree or DICOMDIR")
+    p.add_argument("outdir", help="output folder (created if missing)")
+    p.add_argument("--no-equidistant", action="store_true",
+                   help="do not also write the tilt-corrected/equidistant volume for uneven or tilted stacks")
+    p.add_argument("--philips-scaling", choices=("precise", "display"), default="precise",
+                   help="Philips values: precise floating point (dcm2niix default) or console display values")
+
+
+def output_name(vol, index: int, used: set[str]) -> str:
+    """dcm2niix-like '<protocol>_<series number>' with an echo/part suffix; unique within a run."""
+    import re
+
+    ds = vol.meta.get("header")
+    base = ""
+    if ds is not None:
+        base = str(ds.get("ProtocolName", "") or ds.get("SeriesDescription", "") or "")
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("_") or "series"
+    num = vol.meta.get("series_number")
+    name = f"{base}_{num}" if num is not None else f"{base}_{index}"
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name}_{n}"
+    used.add(candidate)
+    return candidate
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from app.data.nifti_io import write_nifti, write_sidecar
+    from app.data.open import ReadOptions, examine, load
+
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    options = ReadOptions(philips_scaling=args.philips_scaling, equidistant=not args.no_equidistant)
+    used: set[str] = set()
+    n = 0
+    for i, cand in enumerate(examine(args.path, options), 1):
+        if cand.kind != "dicom":
+            continue
+        vols = load(cand, options)
+        name = output_name(vols[0], i, used)
+        for j, vol in enumerate(vols):
+            stem = name if j == 0 else f"{name}_Tilt_Eq"
+            write_nifti(vol, out / f"{stem}.nii")
+            write_sidecar(vol, out / f"{stem}.json")
+            print(f"{out / stem}.nii  {'x'.join(str(x) for x in vol.array.shape)}  {cand.label}")
+            for w in vol.warnings:
+                print(f"    warning: {w}")
+            n += 1
+    if n == 0:
+        print(f"no DICOM series found at {args.path}")
+        return 1
+    return 0
