@@ -116,7 +116,10 @@ class LocalRunner:
         with self._lock:
             self._jobs.append(job)
         for fn in list(self._listeners):
-            fn(job)
+            try:
+                fn(job)
+            except Exception:  # noqa: BLE001 - a closed panel must not break submitting
+                pass
         key = None
         if self.cache is not None and use_cache:
             key = cache_key(spec.name, spec.version, pdict, input_digest(inp))

@@ -133,7 +133,10 @@ class RemoteRunner:
         with self._lock:
             self._jobs.append(job)
         for fn in list(self._listeners):
-            fn(job)
+            try:
+                fn(job)
+            except Exception:  # noqa: BLE001 - a closed panel must not break submitting
+                pass
         t = threading.Thread(target=self._poll, args=(job,), name=f"loupe-remote-{job.id}", daemon=True)
         with self._lock:
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
