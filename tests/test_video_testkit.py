@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 BITS = 20
-BLOCK = 16          # pixel size of one barcode bit
+BLOCK = 14          # pixel size of one barcode bit (20 bits fit in 288 px)
 BAND = 24           # barcode band height
 
 
@@ -143,3 +143,23 @@ def vfr_times_ms(n: int, seed: int = 3) -> list[int]:
     rng = np.random.default_rng(seed)
     steps = rng.choice([20, 33, 40, 67, 100, 250], size=n)
     return [0] + list(np.cumsum(steps[:-1]).astype(int))
+
+
+def encode_flat_1080p(path: Path, n_frames: int, gop: int) -> Path:
+    """Mostly static 1080p (grey field + barcode): cheap to encode and decode, so an hour of it
+    made by ``remux_repeated`` is seekable thousands of times within a test."""
+    tmp = path.with_name(path.stem + ".part" + path.suffix)
+    with av.open(str(tmp), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 1920, 1080, "yuv420p"
+        s.codec_context.options = {"preset": "ultrafast", "crf": "23",
+                                   "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0"}
+        base = np.full((1080, 1920, 3), 90, np.uint8)
+        for i in range(n_frames):
+            img = draw_code(base.copy(), i)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    os.replace(tmp, path)
+    return path
