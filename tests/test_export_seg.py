@@ -149,3 +149,19 @@ def test_non_seg_file_is_refused(ct, tmp_path):
 def test_uneven_series_is_refused_as_reference(dicom_dir):
     with pytest.raises(LoupeError, match="uneven|orientations"):
         SourceSeries.from_folder(dicom_dir / "dcm_qa_ct_GE_gantry_tilt" / "dicom")
+
+
+def test_label_drawn_on_loaded_volume_exports_against_its_series(dicom_dir, tmp_path):
+    """The app's DICOM loader and the export reference agree on the grid, so a mask drawn on the
+    opened volume is filed against exactly the slices it was drawn on."""
+    from app.data.open import open_path
+
+    vol = open_path(dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom")[0]
+    ref = SourceSeries.from_volume(vol)
+    assert np.array_equal(ref.affine, vol.affine)
+    lab = (vol.array > 300).astype(np.uint8)
+    out = write_seg(LabelLayer(lab, vol.affine, "bone", Provenance.human("ana")), ref, tmp_path / "s.dcm")
+    assert np.array_equal(read_seg(out, ref).labels, lab)
+    tilt = open_path(dicom_dir / "dcm_qa_ct_GE_gantry_tilt" / "dicom")[0]
+    with pytest.raises(LoupeError):
+        SourceSeries.from_volume(tilt)

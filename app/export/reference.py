@@ -99,6 +99,23 @@ class SourceSeries:
         return cls.from_datasets(out, source or (str(Path(paths[0]).parent) if paths else ""))
 
     @classmethod
+    def from_volume(cls, volume) -> "SourceSeries":
+        """The series a loaded DICOM ``Volume`` came from (its ``meta['files']``), checked to lie on
+        exactly the volume's grid so a label map drawn on the volume can be filed against it."""
+        files = volume.meta.get("files") if volume.meta.get("format") == "DICOM" else None
+        name = volume.source or "volume"
+        if not files:
+            raise LoupeError(f"{name}: was not loaded from DICOM files; DICOM SEG/SR need a DICOM series")
+        if volume.time_axis or volume.meta.get("enhanced") or volume.meta.get("mosaic"):
+            raise LoupeError(f"{name}: multi-frame, mosaic or time-series volumes are not supported as an "
+                             f"export reference yet")
+        ref = cls.from_paths(files, name)
+        if ref.shape != volume.spatial_shape or np.abs(ref.affine - volume.affine).max() > GEOMETRY_ATOL_MM:
+            raise LoupeError(f"{name}: the volume's grid {volume.spatial_shape} does not match its DICOM "
+                             f"files {ref.shape} (resampled?); export against the original series")
+        return ref
+
+    @classmethod
     def from_folder(cls, folder: str | os.PathLike, series_uid: str | None = None) -> "SourceSeries":
         """Read every DICOM image in a folder (non-DICOM files ignored). With several series,
         ``series_uid`` picks one; otherwise it is an error naming how many there are."""
