@@ -66,19 +66,19 @@ def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
     """Fill ``out`` (shape of the file's frames) from the raw pixel bytes; False if not possible."""
     if not _fast_path_ok(ds):
         return False
-    elem = ds.get_item(PIXEL_DATA)
+    elem = ds.get_item(PIXEL_DATA, keep_deferred=True)  # never triggers pydicom's deferred read
     if elem is None:
         raise ReadError(f"{path.name}: no (7FE0,0010) 'Pixel Data' element")
     nbytes = out.nbytes
-    value = elem.value if not isinstance(elem, pydicom.dataelem.DataElement) or elem.value is not None else None
+    value = elem.value
     if isinstance(value, (bytes, bytearray)):
         if len(value) < nbytes:
             raise ReadError(f"{path.name}: pixel data holds {len(value)} bytes, expected {nbytes} "
                             f"for {out.shape} {out.dtype}; the file is truncated or damaged")
         out.reshape(-1).view(np.uint8)[:] = np.frombuffer(value, dtype=np.uint8, count=nbytes)
     else:
-        offset = getattr(elem, "file_tell", None)
-        if offset is None:
+        offset = getattr(elem, "value_tell", None)
+        if value is not None or offset is None:
             return False
         with open(path, "rb") as fh:
             fh.seek(offset)

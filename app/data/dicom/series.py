@@ -155,6 +155,7 @@ class DicomSeries:
 
     _multi_echo: bool = False
     _split_by_type: bool = False
+    _key: tuple = ()
 
     def orientation_letters(self) -> str:
         return orientation_letters(self.geometry.affine[:3, :3] / np.linalg.norm(self.geometry.affine[:3, :3], axis=0))
@@ -369,6 +370,33 @@ def _split_times(frames: list[Frame]) -> list[list[list[Frame]]]:
     return [[[col[t] for col in cols if len(col) > t]] for t in range(T)]
 
 
+def _warn_odd_splits(series: list[DicomSeries]) -> None:
+    """One SeriesInstanceUID that had to be split by size, orientation or pixel spacing is unusual
+    (echoes and image types are expected splits): say so on every part."""
+    by_uid: dict[str, list[DicomSeries]] = {}
+    for s in series:
+        by_uid.setdefault(s._key[0], []).append(s)
+    for parts in by_uid.values():
+        if len(parts) < 2:
+            continue
+        keys = [p._key for p in parts]
+        reasons = []
+        if len({(k[1], k[2]) for k in keys}) > 1:
+            sizes = sorted({f"{k[1]}x{k[2]}" for k in keys})
+            reasons.append(f"images of different size ({', '.join(sizes)})")
+        if len({(k[5], k[6]) for k in keys}) > 1:
+            reasons.append("images of different orientation")
+        if len({k[7] for k in keys}) > 1:
+            reasons.append("images of different pixel spacing")
+        if not reasons:
+            continue
+        num = parts[0].first.record.series_number
+        name = f"#{num}" if num is not None else parts[0].first.record.series_uid
+        msg = f"split: series {name} holds {' and '.join(reasons)}; loaded as {len(parts)} separate volumes"
+        for p in parts:
+            p.warnings.append(msg)
+
+
 def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions | None = None,
                  problems: list[str] | None = None) -> list[DicomSeries]:
     """Split header records into loadable series (no pixels are read).
@@ -425,7 +453,9 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
                     warns.append("uneven repetition of slice positions; volumes were split")
                 s = DicomSeries(grid=g, geometry=geom, warnings=warns, options=options)
                 s._multi_echo, s._split_by_type = multi_echo, by_type
+                s._key = key
                 out.append(s)
+    _warn_odd_splits(out)
     out.sort(key=lambda s: (s.first.record.series_number if s.first.record.series_number is not None else 1 << 30,
                             s.first.record.series_uid,
                             min((f.record.instance_number or 0, f.frame_index) for row in s.grid for f in row)))
