@@ -144,6 +144,34 @@ def _choose_xform(hdr, zooms: np.ndarray, warnings: list[str], path: Path) -> tu
     return out, name
 
 
+def _unscaled_gz_voxels_via_itk(path: Path, img, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Raw voxels of a scalar, unscaled .nii.gz through ITK's C zlib: about 3x faster than
+    Python's gzip here (benchmarks/bench_readers.py). Returns None whenever this shortcut cannot
+    be exactly equivalent to nibabel (scaled or structured data, unexpected type or shape), and
+    the caller then reads with nibabel."""
+    dtype = img.header.get_data_dtype()
+    slope = float(getattr(img.dataobj, "slope", 1.0))
+    inter = float(getattr(img.dataobj, "inter", 0.0))
+    if dtype.names is not None or dtype.kind not in "iuf" or (slope, inter) != (1.0, 0.0):
+        return None
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.SetImageIO("NiftiImageIO")
+    try:
+        image = reader.Execute()
+    except RuntimeError:
+        return None
+    view = sitk.GetArrayViewFromImage(image)  # valid only while ``image`` lives: copy before returning
+    if view.dtype != dtype.newbyteorder("=") or view.size != int(np.prod(shape, dtype=np.int64)):
+        return None
+    arr = np.array(view, copy=True)
+    del view, image
+    # ITK gives C order (..., z, y, x); hand back nibabel's (x, y, z, ...) view of the same bytes
+    return arr.reshape(tuple(reversed(shape))).transpose()
+
+
 def _to_channels(arr: np.ndarray) -> np.ndarray:
     """RGB24/RGBA32 structured voxels -> a trailing uint8 channel axis."""
     from numpy.lib import recfunctions
@@ -197,10 +225,14 @@ def read_nifti(path: str | os.PathLike) -> Volume:
     slope = float(getattr(img.dataobj, "slope", 1.0))
     inter = float(getattr(img.dataobj, "inter", 0.0))
     scaled = np.isfinite(slope) and np.isfinite(inter) and slope != 0.0 and (slope != 1.0 or inter != 0.0)
-    try:
-        data = np.asarray(img.dataobj.get_unscaled())
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise ReadError(f"{p}: NIfTI voxel data cannot be read (truncated or corrupt): {exc}") from exc
+    data = None
+    if p.name.lower().endswith(".gz") and isinstance(img, nib.Nifti1Image) and len(shape) <= 4:
+        data = _unscaled_gz_voxels_via_itk(p, img, shape)
+    if data is None:
+        try:
+            data = np.asarray(img.dataobj.get_unscaled())
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            raise ReadError(f"{p}: NIfTI voxel data cannot be read (truncated or corrupt): {exc}") from exc
     if scaled:
         if data.dtype.names is not None:
             raise ReadError(f"{p}: scl_slope/scl_inter set on a colour (RGB) NIfTI, which the standard forbids")
