@@ -28,7 +28,8 @@ class VideoFrameView(QWidget):
         total = f" / {n_frames - 1}" if n_frames else ""
         self._caption = f"frame {frame.index}{total}   {format_time(frame.time)}" + (f"   {extra}" if extra else "")
         self._warning = (f"DAMAGED: frame {frame.index} could not be decoded; showing frame {frame.shown_index}"
-                         if frame.damaged else "")
+                         if frame.damaged else
+                         f"frame {frame.index} decoded with errors: it may show artefacts" if frame.corrupt else "")
         self.update()
 
     def set_message(self, text: str) -> None:

@@ -50,7 +50,7 @@ def video_stream(container, label: str):
         raise ReadError(f"{label}: the file has no video stream")
     s = container.streams.video[0]
     if s.codec_context is None:
-        name = getattr(s.codec_context, "name", None) or "unknown"
+        name = (s.metadata or {}).get("codec_name") or getattr(s, "codec_tag", "") or "unknown to FFmpeg"
         container.close()
         raise ReadError(f"{label}: the video codec ({name}) is not supported by this FFmpeg build")
     return s
@@ -73,6 +73,7 @@ class AVSource(VideoSource):
         self._pos = -1                           # frame number of the last frame the decoder gave
         self._full_from_pts: int | None = None   # packets at/after this pts are decoded in full
         self._last_target: int | None = None
+        self._tainted: np.ndarray | None = None  # frames a decode error may have reached
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0
 
@@ -151,6 +152,7 @@ class AVSource(VideoSource):
             except av.FFmpegError as exc:
                 self.damaged_packets += 1
                 log.debug("%s: skipping a damaged packet at pts %s: %s", self.label, packet.pts, exc)
+                self._taint(self.index.frame_of_pts(packet.pts))
                 continue
             yield from frames
 
@@ -201,8 +203,10 @@ class AVSource(VideoSource):
             if lo <= i <= n:
                 img = self._to_rgb(f)
                 self.cache.put(i, img)
+                if f.is_corrupt:
+                    self._taint(i)
                 if i == n:
-                    return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]))
+                    return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]), corrupt=self.is_tainted(n))
             elif i > n:  # n itself never came out of the decoder: show its nearest neighbour
                 return self._damaged(n, before or (i, f))
             before = (i, f)
@@ -211,7 +215,23 @@ class AVSource(VideoSource):
             return self._damaged(n, before)
         return None
 
+    def _taint(self, j: int) -> None:
+        """Frame j failed to decode: every frame of its GOP decoded after it (decode order) may
+        reference it, so all of those are marked as possibly wrong. Earlier ones cannot be."""
+        if j < 0:
+            return
+        idx = self.index
+        if self._tainted is None:
+            self._tainted = np.zeros(idx.n_frames, bool)
+        a, b = idx.gop_bounds(j)
+        d = idx.decode_order[j]
+        self._tainted[a:b + 1] |= idx.decode_order[a:b + 1] >= d
+
+    def is_tainted(self, n: int) -> bool:
+        return bool(self._tainted is not None and self._tainted[n])
+
     def _damaged(self, n: int, near: tuple[int, av.VideoFrame]) -> Frame:
+        self._taint(n)
         i, f = near
         self.warnings.append(f"frame {n} could not be decoded; showing frame {i}") if len(self.warnings) < 50 else None
         return Frame(n, self.index.time_of(n), self._to_rgb(f), bool(self.index.keyframe[n]),

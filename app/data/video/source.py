@@ -24,7 +24,8 @@ class SourceClosedError(LoupeError):
 @dataclass(frozen=True)
 class Frame:
     """One decoded picture. ``damaged`` is True when frame ``index`` itself could not be decoded and
-    ``image`` is the nearest decodable neighbour (``shown_index``) instead."""
+    ``image`` is the nearest decodable neighbour (``shown_index``) instead; ``corrupt`` is True when
+    the decoder reported errors it concealed (the picture may show artefacts)."""
 
     index: int
     time: float
@@ -32,6 +33,7 @@ class Frame:
     keyframe: bool = False
     damaged: bool = False
     shown_index: int | None = None
+    corrupt: bool = False
 
 
 class VideoSource:
@@ -131,8 +133,12 @@ class VideoSource:
             n = idx.check(n)
             img = self.cache.get(n)
             if img is not None:
-                return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]))
+                return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]), corrupt=self.is_tainted(n))
             return self._decode(n)
+
+    def is_tainted(self, n: int) -> bool:
+        """True when a decode error earlier in frame n's GOP may have spread into it."""
+        return False
 
     def frame(self, n: int) -> np.ndarray:
         return self.get(n).image
