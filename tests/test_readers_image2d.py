@@ -98,3 +98,15 @@ def test_damaged_image(tmp_path, data_dir):
     text.write_text("not an image at all")
     with pytest.raises(ReadError, match=r"notes\.png: (unknown file format|not a readable image)"):
         read_file(text)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    arr = np.zeros((10, 20, 3), dtype=np.uint8)
+    arr[:, :5] = 255  # bright band on the left of the stored pixels
+    im = Image.fromarray(arr)
+    exif = im.getexif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    im.save(tmp_path / "rot.jpg", exif=exif, quality=95)
+    vol = read_image2d(tmp_path / "rot.jpg")
+    assert vol.array.shape == (1, 20, 10, 3) and vol.meta["exif_orientation_applied"]
+    assert vol.array[0, :5, :, 0].mean() > 200  # the band is now at the top, as a viewer shows it
