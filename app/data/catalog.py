@@ -78,7 +78,10 @@ def default_db_path() -> Path:
 
 @dataclass
 class IndexStats:
-    """What one ``index_folder`` run did. ``warnings`` name files/folders, never patients."""
+    """What one ``index_folder`` run did. new/changed/unchanged/removed describe this run; skipped,
+    errors, by_kind, studies, series and modalities describe the catalog under ``root`` after it.
+    ``warnings`` name files/folders (never patients) for problems met in this run;
+    ``Catalog.problems(root)`` lists every unreadable file still on record."""
 
     root: str
     files_seen: int = 0
