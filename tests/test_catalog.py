@@ -114,6 +114,9 @@ def test_search_filters_and_series(small_tree, tmp_path):
     cat.index_folder(small_tree)
     assert {s.kind for s in cat.search("")} == {"dicom", "image", "volume", "video", "kspace"}
     assert [s.modality for s in cat.search("axial epi")] == ["MR"]
+    tif = sorted((small_tree / "img").glob("*.tif"))[0].name  # e.g. 21_training.tif: '_' is literal
+    assert [os.path.basename(s.first_path) for s in cat.search(tif.upper())] == [tif]
+    assert cat.search("2_%") == []
     assert cat.search("axial epi", modality="CT") == []
     assert [os.path.basename(s.first_path) for s in cat.search(kind="video")] == ["clip.mp4"]
     assert len(cat.search(kind=["kspace", "volume"])) == 3

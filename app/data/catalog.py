@@ -459,9 +459,11 @@ class Catalog:
     def _filters(self, text, modality, kind, date_from, date_to, folder=None) -> tuple[str, list]:
         where, args = ["1"], []
         for word in (text or "").split():
-            like = f"%{word.replace('%', '').replace('_', '')}%"
-            where.append("(s.description LIKE ? OR st.description LIKE ? OR s.first_path LIKE ? "
-                         "OR st.patient_name LIKE ? OR st.patient_id LIKE ? OR s.body_part LIKE ?)")
+            esc = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{esc}%"
+            where.append("(" + " OR ".join(f"{col} LIKE ? ESCAPE '\\'" for col in (
+                "s.description", "st.description", "s.first_path", "st.patient_name", "st.patient_id",
+                "s.body_part")) + ")")
             args += [like] * 6
         if modality:
             mods = [modality] if isinstance(modality, str) else list(modality)
