@@ -130,6 +130,7 @@ class Disagreement:
     target_kind: str
     target_ref: str
     by_user: dict[str, str]
+    version_id: str | None = None
 
 
 class ReviewStore:
@@ -393,11 +394,16 @@ class ReviewStore:
         return out
 
     def disagreements(self, layer_id: str | None = None) -> list[Disagreement]:
-        """Targets where users' latest decisions differ (e.g. one accepted, another rejected)."""
-        by_target: dict[tuple[str, str, str], dict[str, str]] = {}
-        for (lid, tk, tr, user), d in self.latest_decisions(layer_id).items():
-            by_target.setdefault((lid, tk, tr), {})[user] = d.decision
-        return [Disagreement(lid, tk, tr, users) for (lid, tk, tr), users in by_target.items()
+        """Targets where users' latest decisions on the *same version* differ (one accepted the AI
+        mask, another rejected it). Accepting a corrected version after someone edited the
+        original is agreement, not a dispute."""
+        latest: dict[tuple[str, str, str, str | None, str], str] = {}
+        for d in self.decisions(layer_id):
+            latest[(d.layer_id, d.target_kind, d.target_ref, d.version_id, d.user)] = d.decision
+        by_target: dict[tuple[str, str, str, str | None], dict[str, str]] = {}
+        for (lid, tk, tr, vid, user), dec in latest.items():
+            by_target.setdefault((lid, tk, tr, vid), {})[user] = dec
+        return [Disagreement(lid, tk, tr, users, vid) for (lid, tk, tr, vid), users in by_target.items()
                 if len(set(users.values())) > 1]
 
 

@@ -1,0 +1,87 @@
+"""Audit panel: the full history of one layer (standalone QWidget the shell docks).
+
+Every saved version (who or which backend + version + parameters, and the version it edits) and
+every decision (who, what, comment), oldest first, straight from the append-only audit log, with a
+line naming any disagreement between reviewers."""
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.review.store import ReviewStore
+
+ACTION_COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00", "save_version": "#2a7fd4"}
+COLUMNS = ["time (UTC)", "who", "action", "version", "details"]
+
+
+class AuditPanel(QWidget):
+    def __init__(self, store: ReviewStore, layer_id: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.layer_id: str | None = None
+        lay = QVBoxLayout(self)
+        self.title = QLabel("No layer selected")
+        self.title.setObjectName("audit_title")
+        lay.addWidget(self.title)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("audit_table")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        lay.addWidget(self.table, 1)
+        self.disagreements = QLabel("")
+        self.disagreements.setObjectName("audit_disagreements")
+        self.disagreements.setWordWrap(True)
+        self.disagreements.setStyleSheet(f"color: {ACTION_COLOURS['reject']}")
+        lay.addWidget(self.disagreements)
+        if layer_id:
+            self.set_layer(layer_id)
+
+    def set_layer(self, layer_id: str) -> None:
+        self.layer_id = layer_id
+        self.refresh()
+
+    def _details(self, e) -> str:
+        d = dict(e.details)
+        if e.action == "save_version" and e.version_id:
+            v = self.store.version(e.version_id)
+            parts = [v.source]
+            if v.params:
+                parts.append("params " + ", ".join(f"{k}={val}" for k, val in sorted(v.params.items())))
+            if v.parent_version:
+                parts.append(f"edits {v.parent_version[:8]}")
+            if v.note:
+                parts.append(f"note: {v.note}")
+            return "; ".join(parts)
+        parts = []
+        if d.get("target_kind") and d["target_kind"] != "layer":
+            parts.append(f"{d['target_kind']} {d.get('target_ref', '')}")
+        if d.get("comment"):
+            parts.append(f"\u201c{d['comment']}\u201d")
+        return "; ".join(parts)
+
+    def refresh(self) -> None:
+        if not self.layer_id:
+            self.table.setRowCount(0)
+            return
+        names = {l["layer_id"]: l for l in self.store.layers()}
+        info = names.get(self.layer_id)
+        entries = self.store.audit(self.layer_id)
+        self.title.setText(f"History of {info['name']!r} ({info['kind']}): {len(entries)} entries"
+                           if info else f"Layer {self.layer_id} is not in the store")
+        self.table.setRowCount(len(entries))
+        for r, e in enumerate(entries):
+            cells = [e.time.replace("T", " ")[:19], e.user, e.action.replace("_", " "),
+                     (e.version_id or "")[:8], self._details(e)]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c == 2 and e.action in ACTION_COLOURS:
+                    item.setForeground(QColor(ACTION_COLOURS[e.action]))
+                self.table.setItem(r, c, item)
+        self.table.resizeColumnsToContents()
+        dis = self.store.disagreements(self.layer_id)
+        self.disagreements.setText("" if not dis else "Disagreements: " + "; ".join(
+            f"{d.target_kind} {d.target_ref}".strip() + " - " + ", ".join(f"{u} {v}" for u, v in sorted(d.by_user.items()))
+            for d in dis))

@@ -1,0 +1,241 @@
+"""Review panel: work through AI results with the keyboard (standalone QWidget the shell docks).
+
+A user name is chosen first (no anonymous decisions). Items come from the review queue when one is
+given (most useful first, with the reason shown), otherwise from every backend-made layer in the
+store. Keys on the item list: A accept, R reject, E edit (the shell opens the editor through
+``editRequested``), N / J / Down next, P / K / Up previous, C comment. Each decision goes to the
+store with the comment and advances to the next item; other users' decisions on the same item are
+shown, in red when they disagree."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.data.types import LoupeError
+from app.review.queue import ReviewQueue
+from app.review.store import Decision, ReviewStore
+
+COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00"}
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    layer_id: str
+    title: str
+    target_kind: str = "layer"
+    target_ref: str = ""
+    query_kind: str = ""
+    reason: str = ""
+    item_id: str = ""
+
+
+def items_from_store(store: ReviewStore) -> list[ReviewItem]:
+    """One item per layer whose first version came from a backend."""
+    out = []
+    for lay in store.layers():
+        vs = store.versions(lay["layer_id"])
+        if vs and vs[0].source_kind == "backend":
+            out.append(ReviewItem(lay["layer_id"], f"{lay['name']} ({vs[0].backend} {vs[0].backend_version})",
+                                  query_kind=lay["kind"], reason=f"{len(vs)} version(s)"))
+    return out
+
+
+def items_from_queue(queue: ReviewQueue) -> list[ReviewItem]:
+    return [ReviewItem(r.item.layer_id, r.item.meta.get("title", r.item.item_id), r.item.target_kind,
+                       r.item.target_ref, r.item.meta.get("query_kind", ""), r.reason, r.item.item_id)
+            for r in queue.ranked()]
+
+
+class ReviewPanel(QWidget):
+    decided = Signal(object)            # Decision
+    editRequested = Signal(str, str)    # layer_id, version_id being corrected
+    currentItemChanged = Signal(object)  # ReviewItem (the shell shows that layer / event / branch)
+
+    def __init__(self, store: ReviewStore, user: str | None = None, *, queue: ReviewQueue | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.queue = store, queue
+        self.user: str | None = None
+        self.items: list[ReviewItem] = []
+        lay = QVBoxLayout(self)
+
+        row = QHBoxLayout()
+        self.user_edit = QLineEdit()
+        self.user_edit.setObjectName("review_user")
+        self.user_edit.setPlaceholderText("your name (recorded with every decision)")
+        self.start_button = QPushButton("Start reviewing")
+        self.start_button.clicked.connect(lambda: self.set_user(self.user_edit.text()))
+        self.user_edit.returnPressed.connect(self.start_button.click)
+        row.addWidget(QLabel("Reviewer:"))
+        row.addWidget(self.user_edit, 1)
+        row.addWidget(self.start_button)
+        lay.addLayout(row)
+
+        self.table = QTableWidget(0, 4)
+        self.table.setObjectName("review_items")
+        self.table.setHorizontalHeaderLabels(["item", "why now", "you", "others"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.Stretch)
+        self.table.installEventFilter(self)
+        self.table.currentCellChanged.connect(lambda *_: self._current_changed())
+        lay.addWidget(self.table, 1)
+
+        self.disagreement = QLabel("")
+        self.disagreement.setObjectName("review_disagreement")
+        self.disagreement.setWordWrap(True)
+        lay.addWidget(self.disagreement)
+
+        self.comment = QLineEdit()
+        self.comment.setObjectName("review_comment")
+        self.comment.setPlaceholderText("optional comment (C to focus, Enter to go back to the list)")
+        self.comment.returnPressed.connect(self.table.setFocus)
+        lay.addWidget(self.comment)
+
+        buttons = QHBoxLayout()
+        self.accept_button = QPushButton("Accept (A)")
+        self.reject_button = QPushButton("Reject (R)")
+        self.edit_button = QPushButton("Edit (E)")
+        self.next_button = QPushButton("Next (N)")
+        self.accept_button.clicked.connect(lambda: self.decide("accept"))
+        self.reject_button.clicked.connect(lambda: self.decide("reject"))
+        self.edit_button.clicked.connect(lambda: self.decide("edit"))
+        self.next_button.clicked.connect(self.next_item)
+        for b in (self.accept_button, self.reject_button, self.edit_button, self.next_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.status = QLabel("")
+        self.status.setObjectName("review_status")
+        lay.addWidget(self.status)
+
+        self._set_enabled(False)
+        if user:
+            self.set_user(user)
+
+    # ---- user ------------------------------------------------------------------------------
+    def set_user(self, name: str) -> None:
+        name = (name or "").strip()
+        if not name:
+            self.status.setText("Type your name first: every decision is recorded with it.")
+            return
+        self.user = name
+        self.user_edit.setText(name)
+        self.user_edit.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self._set_enabled(True)
+        self.refresh()
+        self.table.setFocus()
+
+    def _set_enabled(self, on: bool) -> None:
+        for w in (self.table, self.comment, self.accept_button, self.reject_button, self.edit_button,
+                  self.next_button):
+            w.setEnabled(on)
+
+    # ---- items -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        keep = self.current_item()
+        self.items = items_from_queue(self.queue) if self.queue is not None else items_from_store(self.store)
+        if self.queue is not None:  # decided items stay visible at the end, for context
+            pend = {i.item_id for i in self.items}
+            self.items += [ReviewItem(it.layer_id, it.meta.get("title", it.item_id), it.target_kind,
+                                      it.target_ref, it.meta.get("query_kind", ""), "reviewed", it.item_id)
+                           for it in self.queue.items if it.item_id not in pend]
+        self.table.setRowCount(len(self.items))
+        latest = self.store.latest_decisions()
+        disputed = {(d.layer_id, d.target_kind, d.target_ref) for d in self.store.disagreements()}
+        for r, it in enumerate(self.items):
+            mine = latest.get((it.layer_id, it.target_kind, it.target_ref, self.user or ""))
+            others = {u: d.decision for (lid, tk, tr, u), d in latest.items()
+                      if (lid, tk, tr) == (it.layer_id, it.target_kind, it.target_ref) and u != self.user}
+            cells = [it.title, it.reason, mine.decision if mine else "",
+                     ", ".join(f"{u}: {d}" for u, d in sorted(others.items()))]
+            for c, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                if c == 2 and mine:
+                    cell.setForeground(QColor(COLOURS[mine.decision]))
+                if c == 3 and (it.layer_id, it.target_kind, it.target_ref) in disputed:
+                    cell.setForeground(QColor(COLOURS["reject"]))
+                self.table.setItem(r, c, cell)
+        pending = sum(1 for it in self.items if not latest.get((it.layer_id, it.target_kind, it.target_ref,
+                                                                self.user or "")))
+        self.status.setText(f"{pending} of {len(self.items)} item(s) still to review by {self.user}")
+        row = self.items.index(keep) if keep in self.items else (0 if self.items else -1)
+        if row >= 0:
+            self.table.setCurrentCell(row, 0)
+        self._current_changed()
+
+    def current_item(self) -> ReviewItem | None:
+        r = self.table.currentRow()
+        return self.items[r] if 0 <= r < len(self.items) else None
+
+    def _current_changed(self) -> None:
+        it = self.current_item()
+        if it is None:
+            self.disagreement.setText("")
+            return
+        dis = [d for d in self.store.disagreements(it.layer_id)
+               if (d.target_kind, d.target_ref) == (it.target_kind, it.target_ref)]
+        if dis:
+            comments = {(d.user, d.version_id): d.comment for d in self.store.decisions(it.layer_id)}
+            parts = [f"{u}: {dec}" + (f" ({comments[(u, x.version_id)]})" if comments.get((u, x.version_id)) else "")
+                     for x in dis for u, dec in sorted(x.by_user.items())]
+            self.disagreement.setText("Reviewers disagree: " + "; ".join(parts))
+            self.disagreement.setStyleSheet(f"color: {COLOURS['reject']}")
+        else:
+            self.disagreement.setText("")
+        self.currentItemChanged.emit(it)
+
+    def next_item(self) -> None:
+        if self.items:
+            self.table.setCurrentCell(min(self.table.currentRow() + 1, len(self.items) - 1), 0)
+
+    def previous_item(self) -> None:
+        if self.items:
+            self.table.setCurrentCell(max(self.table.currentRow() - 1, 0), 0)
+
+    # ---- decisions ------------------------------------------------------------------------------
+    def decide(self, decision: str) -> Decision | None:
+        it = self.current_item()
+        if it is None or self.user is None:
+            return None
+        try:
+            d = self.store.decide(self.user, decision, it.layer_id, target_kind=it.target_kind,
+                                  target_ref=it.target_ref, comment=self.comment.text().strip(),
+                                  query_kind=it.query_kind)
+        except LoupeError as e:
+            self.status.setText(str(e))
+            return None
+        if self.queue is not None and it.item_id:
+            self.queue.record(it.item_id, decision)
+        self.comment.clear()
+        self.decided.emit(d)
+        if decision == "edit":
+            self.editRequested.emit(it.layer_id, d.version_id or "")
+        row = self.table.currentRow()
+        self.refresh()
+        if self.queue is None:
+            self.table.setCurrentCell(min(row + 1, len(self.items) - 1), 0)
+        else:
+            self.table.setCurrentCell(0, 0)  # the queue re-ranked: its best item is first
+        self.table.setFocus()
+        return d
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+        if obj is self.table and ev.type() == QEvent.KeyPress and self.user is not None:
+            key = ev.key()
+            actions = {Qt.Key_A: lambda: self.decide("accept"), Qt.Key_R: lambda: self.decide("reject"),
+                       Qt.Key_E: lambda: self.decide("edit"), Qt.Key_N: self.next_item,
+                       Qt.Key_J: self.next_item, Qt.Key_P: self.previous_item, Qt.Key_K: self.previous_item,
+                       Qt.Key_C: self.comment.setFocus}
+            if key in actions and not ev.modifiers() & (Qt.ControlModifier | Qt.AltModifier):
+                actions[key]()
+                return True
+        return super().eventFilter(obj, ev)
