@@ -75,6 +75,8 @@ class Inspect(Backend):
     """Reports how the input arrived, and writes a file into its output folder."""
 
     def run(self, inp, params, ctx):
+        if params.steps == 13:
+            raise RuntimeError("unlucky: internal state may be damaged")
         arr = inp.volume.array
         p = ctx.output_path("note.txt")
         p.write_text("hello")
@@ -255,3 +257,18 @@ def test_unavailable_backend_is_refused_with_its_reason(tmp_path, volume):
             r.submit("needs_weights", _inp(volume))
     finally:
         r.shutdown()
+
+
+def test_healthy_worker_is_reused_and_a_failed_one_is_not(runner, volume):
+    def pid(params=None):
+        job = runner.submit("inspect", _inp(volume), params, use_cache=False)
+        assert job.wait(30)
+        return job
+    first = pid()
+    second = pid()
+    assert first.state is second.state is JobState.DONE
+    assert first.result.documents["inspect"]["pid"] == second.result.documents["inspect"]["pid"]
+    bad = pid(["steps=13"])
+    assert bad.state is JobState.FAILED and bad.error == "RuntimeError: unlucky: internal state may be damaged"
+    third = pid()
+    assert third.result.documents["inspect"]["pid"] != first.result.documents["inspect"]["pid"]

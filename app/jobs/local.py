@@ -1,6 +1,8 @@
-"""Runs backends in worker processes on this machine: one spawned process per job (so a crash,
-hang or runaway allocation takes down only that job), at most ``max_workers`` at once, each with a
-timeout and an address-space budget. Inputs go to the worker as .npy files in a job folder on
+"""Runs backends in worker processes on this machine: spawned processes (so a crash, hang or
+runaway allocation takes down only that job), at most ``max_workers`` jobs at once, each with a
+timeout and an address-space budget. A worker that finished cleanly is kept ``idle_s`` seconds
+for the next job of the same backend (imports and model weights stay loaded); one that crashed,
+timed out, was cancelled or ran out of memory is killed and never reused. Inputs go to the worker as .npy files in a job folder on
 /dev/shm (shared memory where available) and are memory-mapped there; results come back the same
 way, so no large array is pickled through a pipe. Finished results are cached by content."""
 from __future__ import annotations
@@ -23,7 +25,7 @@ from backends.registry import BackendRow, Registry, default_registry
 from . import codec
 from .cache import ResultCache, cache_key, input_digest
 from .job import Job, JobState
-from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_main
+from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
 
 KILL_GRACE_S = 1.0
 
@@ -71,13 +73,16 @@ class LocalRunner:
 
     def __init__(self, registry: Registry | None = None, *, max_workers: int = 2,
                  timeout_s: float | None = None, memory_budget: int | None | str = "auto",
-                 cache: ResultCache | None | bool = True, torch_threads: int | None = None) -> None:
+                 cache: ResultCache | None | bool = True, torch_threads: int | None = None,
+                 idle_s: float = 120.0) -> None:
         self.registry = registry or default_registry()
         self.max_workers = max(1, int(max_workers))
         self.timeout_s = timeout_s
         self.memory_budget = default_memory_budget() if memory_budget == "auto" else memory_budget
         self.cache = ResultCache() if cache is True else (cache or None)
         self.torch_threads = torch_threads
+        self.idle_s = idle_s  # an idle worker (backend loaded) is kept this long for the next job
+        self._idle: dict[tuple[str, str], list[_Worker]] = {}
         self.where = "local"
         self._slots = threading.Semaphore(self.max_workers)
         self._mp = mp.get_context("spawn")
@@ -154,7 +159,45 @@ class LocalRunner:
         deadline = time.monotonic() + timeout
         for t in list(self._threads):
             t.join(max(0.0, deadline - time.monotonic()))
+        self._reap_idle(all_=True)
         shutil.rmtree(self._root, ignore_errors=True)
+
+    # --- workers ---
+    def _take_worker(self, spec) -> "_Worker":
+        key = (spec.name, spec.version)
+        with self._lock:
+            pool = self._idle.get(key, [])
+            while pool:
+                w = pool.pop()
+                if w.alive():
+                    return w
+                w.stop()
+        return _Worker(self._mp, key, self.memory_budget, self.torch_threads)
+
+    def _give_back(self, w: "_Worker") -> None:
+        with self._lock:
+            pool = self._idle.setdefault(w.key, [])
+            if self._closed or not w.alive() or sum(len(p) for p in self._idle.values()) >= self.max_workers:
+                keep = False
+            else:
+                w.last_used = time.monotonic()
+                pool.append(w)
+                keep = True
+        if not keep:
+            w.stop()
+        self._reap_idle()
+
+    def _reap_idle(self, all_: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            gone = []
+            for pool in self._idle.values():
+                for w in list(pool):
+                    if all_ or now - w.last_used > self.idle_s or not w.alive():
+                        pool.remove(w)
+                        gone.append(w)
+        for w in gone:
+            w.stop()
 
     # --- supervision ---
     def _supervise(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
@@ -167,7 +210,7 @@ class LocalRunner:
                 if job.cancel_requested:
                     job._finish(JobState.CANCELLED)
                     return
-                self._run_process(job, spec, folder, key, timeout_s)
+                self._run_job(job, spec, folder, key, timeout_s)
             finally:
                 self._slots.release()
         except Exception as exc:  # noqa: BLE001 - the runner itself must never leave a job hanging
@@ -175,56 +218,55 @@ class LocalRunner:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _run_process(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
-        recv, send = self._mp.Pipe(duplex=False)
+    def _run_job(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
         wire_spec = spec if spec.check is None else _without_check(spec)
-        proc = self._mp.Process(target=worker_main, name=f"loupe-worker-{spec.name}", daemon=True,
-                                args=(wire_spec, str(folder), send, self.memory_budget, self.torch_threads))
+        w = self._take_worker(spec)
         job._set_running()
-        proc.start()
-        send.close()
-        start = time.monotonic()
-        outcome: tuple | None = None
+        healthy = False
         try:
+            w.conn.send(("run", wire_spec, str(folder)))
+            start = time.monotonic()
+            outcome: tuple | None = None
             while outcome is None:
                 if job.cancel_requested:
-                    _stop(proc)
                     job._finish(JobState.CANCELLED)
                     return
                 if timeout_s is not None and time.monotonic() - start > timeout_s:
-                    _stop(proc)
                     job._finish(JobState.FAILED, error=f"timed out after {timeout_s:g} s: backend "
                                 f"{spec.name!r} did not finish; it was stopped",
                                 detail=_tail(folder / STDERR_LOG))
                     return
                 try:
-                    if not recv.poll(0.05):
-                        if not proc.is_alive() and not recv.poll(0.05):
+                    if not w.conn.poll(0.05):
+                        if not w.alive() and not w.conn.poll(0.05):
                             break
                         continue
-                    msg = recv.recv()
+                    msg = w.conn.recv()
                 except (EOFError, OSError):
                     break
                 if msg[0] == "progress":
                     job._set_progress(msg[1], msg[2])
                 else:
                     outcome = msg
-            proc.join(5.0)
             if outcome is None:
-                job._finish(JobState.FAILED, error=_death_reason(proc, spec.name, self.memory_budget),
+                w.proc.join(5.0)
+                job._finish(JobState.FAILED, error=_death_reason(w.proc, spec.name, self.memory_budget),
                             detail=_tail(folder / STDERR_LOG))
             elif outcome[0] == "done":
+                healthy = True
                 self._collect(job, folder, key)
             else:
                 _, kind, message, tb = outcome
+                healthy = kind == "user"  # a clean refusal leaves the worker reusable
                 if kind == "oom":
                     budget = f" (limit {self.memory_budget / 2**30:.1f} GiB)" if self.memory_budget else ""
                     message = f"backend {spec.name!r} {message}{budget}"
                 job._finish(JobState.FAILED, error=message, detail=tb)
         finally:
-            if proc.is_alive():
-                _stop(proc)
-            recv.close()
+            if healthy:
+                self._give_back(w)
+            else:
+                w.stop()
 
     def _collect(self, job: Job, folder: Path, key: str | None) -> None:
         bundle = folder / RESULT_DIR
@@ -236,6 +278,32 @@ class LocalRunner:
             shutil.copytree(bundle, keep, dirs_exist_ok=True)
             bundle = keep
         job._finish(JobState.DONE, result=load_result_bundle(bundle))
+
+
+class _Worker:
+    """A spawned worker process serving one backend, reused while it stays healthy."""
+
+    def __init__(self, ctx, key: tuple[str, str], budget: int | None, threads: int | None) -> None:
+        self.key = key
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=worker_loop, args=(child, budget, threads), daemon=True,
+                                name=f"loupe-worker-{key[0]}")
+        self.proc.start()
+        child.close()
+        self.last_used = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def stop(self) -> None:
+        try:
+            if self.proc.is_alive():
+                self.conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self.proc.join(0.2)
+        _stop(self.proc)
+        self.conn.close()
 
 
 def _without_check(spec):
