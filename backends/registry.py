@@ -28,6 +28,10 @@ class BackendRow:
             return Availability(False, f"plugin failed to load: {self.error}")
         return self.spec.availability()
 
+    def param_fields(self):
+        """The parameter fields (empty for a plugin that failed to load)."""
+        return [] if self.spec is None else self.spec.param_fields()
+
     def to_dict(self) -> dict[str, Any]:
         av = self.availability()
         d: dict[str, Any] = {"name": self.name, "available": av.ok, "reason": av.reason,

@@ -3,6 +3,7 @@ worker threads, cancel works from the button, failures show their reason; forms 
 choices and defaults in both directions; unavailable backends are listed but disabled."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -116,3 +117,14 @@ def test_jobs_panel_tracks_progress_cancel_and_failure(qtbot, runner, tmp_path):
     assert panel.grab().save(str(shot)) and shot.stat().st_size > 0
     panel.clear_finished()
     assert panel.table.rowCount() == 0
+
+
+def test_form_from_a_remote_schema_equals_the_local_form(qtbot, runner):
+    from app.jobs.remote import RemoteBackendRow
+    local = next(r for r in runner.backends() if r.name == "steps")
+    remote = RemoteBackendRow(json.loads(json.dumps(local.to_dict())))  # as the server sends it
+    assert remote.param_fields() == local.param_fields()
+    picker = BackendPicker([remote], input_kind="image2d")
+    qtbot.addWidget(picker)
+    assert picker.current() == "steps" and picker.run_btn.isEnabled()
+    assert picker.form.values() == {"steps": 5, "step_s": 0.05}
