@@ -63,7 +63,9 @@ def write_nifti(layer: LabelLayer, reference, out: str | Path, *, overwrite: boo
         reference.check_label_grid(layer.labels, layer.affine, what)
     else:
         _check_grid(layer.labels.shape, layer.affine, reference, what)
-    data = np.ascontiguousarray(np.transpose(layer.labels, (2, 1, 0)))  # (k,j,i) -> NIfTI (i,j,k)
+    # (k, j, i) C-order is NIfTI's (i, j, k) Fortran order: a transposed *view* lets nibabel write
+    # the bytes as they are (an explicit copy here made writing 20x slower)
+    data = np.transpose(np.ascontiguousarray(layer.labels), (2, 1, 0))
     ras = lps_to_ras_affine(layer.affine)
     img = nib.Nifti1Image(data, ras)
     img.header.set_data_dtype(data.dtype)
@@ -77,7 +79,7 @@ def write_nifti(layer: LabelLayer, reference, out: str | Path, *, overwrite: boo
     img.header.extensions.append(nib.nifti1.Nifti1Extension(_EXT_CODE, json.dumps(meta).encode()))
     raw = img.to_bytes()
     if out.name.endswith(".gz"):
-        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+        raw = gzip.compress(raw, compresslevel=1, mtime=0)  # 3x faster than 6; ~1.7x larger
     atomic_write_bytes(out, raw, overwrite)
     return out
 
