@@ -50,7 +50,16 @@ def test_review_panel_keyboard_flow(qtbot, store, tmp_path):
     qtbot.keyClick(panel.table, Qt.Key_R)
     with qtbot.waitSignal(panel.editRequested) as ed:
         qtbot.keyClick(panel.table, Qt.Key_E)
-    assert ed.args[0] == ids[2]
+    assert ed.args == [ids[2], store.head(ids[2]).version_id]
+    assert len(store.decisions(user="ana")) == 2  # nothing recorded until the correction is saved
+    ai_version = store.head(ids[2]).version_id
+    corrected = store.load_layer(ids[2])
+    corrected.labels[:] = 0
+    corrected.labels[0, 1:3, 1:3] = 1
+    d = panel.save_edit(corrected)
+    assert d.decision == "edit" and d.version_id == ai_version and d.result_version
+    assert store.head(ids[2]).source_kind == "human" and store.head(ids[2]).parent_version == ai_version
+    assert store.load_layer(ids[2], ai_version).labels.sum() > 4  # the AI version is still there
     decs = store.decisions(user="ana")
     assert [(d.layer_id, d.decision) for d in decs] == list(zip(ids, ["accept", "reject", "edit"]))
     assert decs[1].comment == "misses the upper pole"
@@ -59,6 +68,7 @@ def test_review_panel_keyboard_flow(qtbot, store, tmp_path):
     panel.grab().save(str(tmp_path / "review_ana.png"))
 
     # a second reader disagrees on item 2: both panels make it visible
+    assert panel.table.item(2, 2).text() == "edit"
     ben = ReviewPanel(store, "ben")
     qtbot.addWidget(ben)
     ben.table.setCurrentCell(1, 0)
@@ -129,3 +139,26 @@ def test_trust_panel_conflict_and_table(qtbot, tmp_path):
     qtbot.addWidget(panel2)
     panel2.show_conflict(resolve(fresh, "nodule class", {"model_a": "benign", "model_b": "malignant"}))
     assert panel2.banner.text().startswith("Escalated")
+
+
+def test_events_and_branches_are_reviewable_items(qtbot, tmp_path):
+    from app.layers import EventsLayer, GraphLayer, TemporalEvent
+
+    s = ReviewStore(tmp_path / "e.sqlite")
+    ev = EventsLayer([TemporalEvent(10, 20, 0.9, "bleeding"), TemporalEvent(40, 45, 0.3, "bleeding")],
+                     "evidence", Provenance.backend("evidence", "0.2"))
+    g = GraphLayer([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [1, 1, 1], [[0, 1], [1, 2]], "vessels",
+                   Provenance.backend("vessels", "0.3"), branch_ids=[1, 2])
+    s.save_layer(ev)
+    s.save_layer(g)
+    panel = ReviewPanel(s, "ana")
+    qtbot.addWidget(panel)
+    kinds = [(it.target_kind, it.target_ref) for it in panel.items]
+    assert kinds == [("layer", ""), ("event", "0"), ("event", "1"), ("layer", ""), ("branch", "1"), ("branch", "2")]
+    panel.table.setCurrentCell(2, 0)
+    qtbot.keyClick(panel.table, Qt.Key_R)
+    panel.table.setCurrentCell(5, 0)
+    qtbot.keyClick(panel.table, Qt.Key_A)
+    got = [(d.target_kind, d.target_ref, d.decision) for d in s.decisions()]
+    assert got == [("event", "1", "reject"), ("branch", "2", "accept")]
+    s.close()

@@ -265,7 +265,8 @@ class ReviewStore:
         return self.version(vid)
 
     def save_edit(self, layer: Layer, user: str, *, edits_version: str | None = None,
-                  comment: str = "") -> VersionInfo:
+                  comment: str = "", target_kind: str = "layer", target_ref: str = "",
+                  query_kind: str = "") -> VersionInfo:
         """A human correction: stored as a new version (source human) on top of ``edits_version``
         (default: the head), plus an 'edit' decision on the version it corrects."""
         if not user:
@@ -276,7 +277,8 @@ class ReviewStore:
         layer.provenance = Provenance.human(user, parent=parent)
         info = self.save_layer(layer, parent_version=parent, note=comment)
         self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
-                    result_version=info.version_id)
+                    result_version=info.version_id, target_kind=target_kind, target_ref=target_ref,
+                    query_kind=query_kind)
         return info
 
     def decide(self, user: str, decision: str, layer_id: str, *, version_id: str | None = None,

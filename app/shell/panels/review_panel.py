@@ -34,13 +34,31 @@ class ReviewItem:
 
 
 def items_from_store(store: ReviewStore) -> list[ReviewItem]:
-    """One item per layer whose first version came from a backend."""
+    """One item per backend-made layer, plus one per event, branch or finding inside it, so each
+    can be accepted or rejected on its own."""
     out = []
     for lay in store.layers():
         vs = store.versions(lay["layer_id"])
-        if vs and vs[0].source_kind == "backend":
-            out.append(ReviewItem(lay["layer_id"], f"{lay['name']} ({vs[0].backend} {vs[0].backend_version})",
-                                  query_kind=lay["kind"], reason=f"{len(vs)} version(s)"))
+        if not vs or vs[0].source_kind != "backend":
+            continue
+        lid, name = lay["layer_id"], lay["name"]
+        origin = f"{vs[0].backend} {vs[0].backend_version}"
+        out.append(ReviewItem(lid, f"{name} ({origin})", query_kind=lay["kind"],
+                              reason=f"{len(vs)} version(s)"))
+        if lay["kind"] not in ("events", "graph", "findings"):
+            continue
+        layer = store.load_layer(lid)
+        if lay["kind"] == "events":
+            for i, e in enumerate(layer.events):
+                out.append(ReviewItem(lid, f"{name}: {e.label or 'event'} frames {e.start_frame}-{e.end_frame}",
+                                      "event", str(i), "event", f"score {e.score:.2f}"))
+        elif lay["kind"] == "graph":
+            for b in sorted({int(x) for x in layer.branch_ids}):
+                out.append(ReviewItem(lid, f"{name}: branch {b}", "branch", str(b), "branch", origin))
+        else:
+            for i, f in enumerate(layer.findings):
+                conf = f"confidence {f.confidence:.2f}" if f.confidence is not None else origin
+                out.append(ReviewItem(lid, f"{name}: {f.statement}", "finding", str(i), "finding", conf))
     return out
 
 
@@ -61,6 +79,7 @@ class ReviewPanel(QWidget):
         self.store, self.queue = store, queue
         self.user: str | None = None
         self.items: list[ReviewItem] = []
+        self._editing: tuple[ReviewItem, str] | None = None
         lay = QVBoxLayout(self)
 
         row = QHBoxLayout()
@@ -203,8 +222,20 @@ class ReviewPanel(QWidget):
 
     # ---- decisions ------------------------------------------------------------------------------
     def decide(self, decision: str) -> Decision | None:
+        """Accept or reject the current item now. "edit" only opens the editor (``editRequested``);
+        the decision is recorded by ``save_edit`` together with the corrected version, so an
+        abandoned edit leaves no trace."""
         it = self.current_item()
         if it is None or self.user is None:
+            return None
+        if decision == "edit":
+            head = self.store.head(it.layer_id)
+            if head is None:
+                self.status.setText(f"{it.title}: not in the store")
+                return None
+            self._editing = (it, head.version_id)
+            self.status.setText(f"Editing {it.title}: save the correction to record it")
+            self.editRequested.emit(it.layer_id, head.version_id)
             return None
         try:
             d = self.store.decide(self.user, decision, it.layer_id, target_kind=it.target_kind,
@@ -213,20 +244,47 @@ class ReviewPanel(QWidget):
         except LoupeError as e:
             self.status.setText(str(e))
             return None
+        self._after_decision(it, d)
+        return d
+
+    def save_edit(self, layer) -> Decision | None:
+        """Store the corrected layer as a new human version of the item being edited (the AI
+        version stays) and record the 'edit' decision."""
+        if self._editing is None or self.user is None:
+            self.status.setText("No edit in progress")
+            return None
+        it, vid = self._editing
+        if layer.id != it.layer_id:
+            self.status.setText(f"The edited layer is not {it.title}")
+            return None
+        try:
+            self.store.save_edit(layer, self.user, edits_version=vid, comment=self.comment.text().strip(),
+                                 target_kind=it.target_kind, target_ref=it.target_ref,
+                                 query_kind=it.query_kind)
+        except LoupeError as e:
+            self.status.setText(str(e))
+            return None
+        self._editing = None
+        d = self.store.decisions(it.layer_id, self.user)[-1]
+        self._after_decision(it, d)
+        return d
+
+    def cancel_edit(self) -> None:
+        self._editing = None
+        self.status.setText("Edit abandoned; nothing recorded")
+
+    def _after_decision(self, it: ReviewItem, d: Decision) -> None:
         if self.queue is not None and it.item_id:
-            self.queue.record(it.item_id, decision)
+            self.queue.record(it.item_id, d.decision)
         self.comment.clear()
         self.decided.emit(d)
-        if decision == "edit":
-            self.editRequested.emit(it.layer_id, d.version_id or "")
-        row = self.table.currentRow()
+        row = self.items.index(it) if it in self.items else self.table.currentRow()
         self.refresh()
         if self.queue is None:
             self.table.setCurrentCell(min(row + 1, len(self.items) - 1), 0)
         else:
             self.table.setCurrentCell(0, 0)  # the queue re-ranked: its best item is first
         self.table.setFocus()
-        return d
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if obj is self.table and ev.type() == QEvent.KeyPress and self.user is not None:
