@@ -83,12 +83,16 @@ class JobService:
 
     def submit(self, body: bytes) -> Job:
         doc, arrays = codec.from_npz_bytes(body)
-        inp_doc = doc.get("input") or {}
+        # A client's path names a file on *its* machine: never open it here. Path inputs (video,
+        # k-space) must be uploaded with the request.
+        inp_doc = dict(doc.get("input") or {}, path=None)
         up = None
-        if doc.get("files"):  # a path input (video, k-space) uploaded with the request
+        if doc.get("files"):
             up = self.uploads / f"in-{len(self.jobs)}-{time.monotonic_ns()}"
             paths = decode_files(doc["files"], arrays, up)
-            inp_doc = dict(inp_doc, path=next(iter(paths.values())))
+            inp_doc["path"] = next(iter(paths.values()))
+        elif inp_doc.get("volume") is None:
+            raise LoupeError("the request has neither image data nor an uploaded input file")
         inp = codec.decode_input(inp_doc, arrays)
         job = self.runner.submit(str(doc["backend"]), inp, doc.get("params") or {},
                                  timeout_s=doc.get("timeout_s"), use_cache=bool(doc.get("use_cache", True)))

@@ -88,13 +88,27 @@ class Inspect(Backend):
         return BackendResult(documents={"inspect": doc}, files={"note": str(p)})
 
 
+class Checksum(Backend):
+    """For path inputs (video, k-space): the backend opens the file itself."""
+
+    def run(self, inp, params, ctx):
+        import hashlib
+        from pathlib import Path
+        return hashlib.sha256(Path(inp.path).read_bytes()).hexdigest()
+
+    def to_layers(self, digest, inp, params, ctx):
+        return BackendResult(documents={"checksum": {"sha256": digest}})
+
+
 def _spec(name, impl, **kw):
     return BackendSpec(name=name, version="1", inputs=("image2d", "volume"), params=StepParams,
                        outputs=("labels",), impl=impl, **kw)
 
 
 SPECS = [THRESHOLD, _spec("steps", Steps), _spec("segfault", Segfault), _spec("exit", HardExit),
-         _spec("hog", Hog), _spec("hang", Hang), _spec("refuses", Refuses), _spec("inspect", Inspect)]
+         _spec("hog", Hog), _spec("hang", Hang), _spec("refuses", Refuses), _spec("inspect", Inspect),
+         BackendSpec(name="checksum", version="1", inputs=("video", "kspace"), impl=Checksum,
+                     outputs=("document",))]
 
 
 @pytest.fixture

@@ -176,6 +176,11 @@ def test_remote_cancel_and_crash_propagate(tmp_path):
         assert crash.error == "backend 'segfault' crashed (SIGSEGV)"
         code, body = _get(f"{srv.url}/v1/jobs/{crash.id}", TOKEN)
         assert code == 200 and "detail" not in body  # tracebacks stay on the server
+        clip = tmp_path / "clip.mp4"
+        clip.write_bytes(bytes(range(256)) * 1000)
+        import hashlib
+        up = remote.run("checksum", BackendInput("video", path=str(clip)))  # the file is uploaded
+        assert up.documents["checksum"]["sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()
     finally:
         remote.shutdown()
         srv.close()
@@ -195,3 +200,18 @@ def test_serve_refuses_without_token_and_stops_itself(tmp_path):
 def test_remote_runner_validates_url():
     with pytest.raises(LoupeError, match="must start with http"):
         RemoteRunner("127.0.0.1:8000", TOKEN)
+
+
+def test_server_never_opens_a_client_side_path(server_url, tmp_path):
+    """A path in the request names a file on the client: the server must refuse, not read it."""
+    from app.jobs import codec
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes(b"not for the server")
+    doc = {"backend": "threshold", "params": {}, "input": {"kind": "video", "path": str(secret), "meta": {},
+                                                          "volume": None}}
+    req = urllib.request.Request(f"{server_url}/v1/jobs", data=codec.to_npz_bytes(doc, codec.Arrays()),
+                                 method="POST", headers={"Authorization": f"Bearer {TOKEN}"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=10)
+    assert err.value.code == 400
+    assert "neither image data nor an uploaded input file" in json.loads(err.value.read())["error"]
