@@ -15,6 +15,7 @@ import av
 import cv2
 import numpy as np
 
+ROOT_DIR = Path(__file__).resolve().parent.parent
 BITS = 20
 BLOCK = 14          # pixel size of one barcode bit (20 bits fit in 288 px)
 BAND = 24           # barcode band height

@@ -28,9 +28,9 @@ MIN_SPAN = 12  # frames visible at the deepest zoom
 
 
 def score_color(score: float, alpha: int = 220) -> QColor:
-    """Low scores cool blue, middle amber, high red: readable on a dark timeline."""
+    """Low scores cool blue, then teal, amber, high red: readable on a dark timeline, no grey."""
     s = min(max(float(score), 0.0), 1.0)
-    stops = [(0.0, (60, 110, 210)), (0.5, (240, 190, 40)), (1.0, (225, 40, 40))]
+    stops = [(0.0, (70, 120, 235)), (0.33, (40, 190, 170)), (0.66, (245, 190, 40)), (1.0, (230, 40, 40))]
     for (a, ca), (b, cb) in zip(stops, stops[1:]):
         if s <= b:
             t = (s - a) / (b - a)

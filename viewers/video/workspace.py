@@ -48,6 +48,7 @@ class VideoWorkspace(QWidget):
         self.evidence: list[EventsLayer] = []
         self.current = 0          # the frame the user asked for last
         self.shown: int | None = None   # the frame on screen
+        self.last_frame = None          # its Frame (image, time, damaged flags)
         self._tasks: list[BackgroundTask] = []
         self._shuttle = 0.0
         self._build_ui()
@@ -105,6 +106,7 @@ class VideoWorkspace(QWidget):
     def set_source(self, source) -> None:
         self.close_source()
         self.source = source
+        self.setFocus()
         self.view.set_message(f"indexing {source.label} ...")
         self.progress.setValue(0)
         self.progress.show()
@@ -210,6 +212,7 @@ class VideoWorkspace(QWidget):
         if self.source is None:
             return
         self.shown = frame.index
+        self.last_frame = frame
         self.view.show_frame(frame, self.n_frames, self._speed_text())
         self.frameShown.emit(frame.index)
 

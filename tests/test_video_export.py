@@ -1,0 +1,95 @@
+"""Exports: `run_app.py export-frame` writes exactly frame N; clips are exact and stream-copied
+only when the cut is clean; storyboards hold the chosen frames."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main
+from app.data.video import open_video
+from app.data.video.export import clip_can_stream_copy, export_clip, storyboard
+from test_video_testkit import ROOT_DIR, cached_video, encode_video, read_code, shared_root, vfr_times_ms
+
+
+@pytest.fixture(scope="session")
+def video(tmp_path_factory):
+    return cached_video(shared_root(tmp_path_factory), "export_gop50.mp4",
+                        lambda p: encode_video(p, 300, gop=50, bframes=2))
+
+
+def codes(path):
+    with open_video(path) as src:
+        return [read_code(src.get(i).image) for i in range(src.n_frames)], src.index
+
+
+@pytest.mark.parametrize("n", [0, 49, 50, 173, 299])
+def test_export_frame_cli_writes_exact_frame(video, tmp_path, n):
+    out = tmp_path / f"f{n}.png"
+    assert main(["export-frame", str(video), "--index", str(n), "-o", str(out)]) == 0
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape == (240, 320, 3) and read_code(img) == n
+    with open_video(video) as src:      # identical to what the viewer shows
+        assert np.array_equal(img, src.frame(n))
+
+
+def test_export_frame_cli_by_time_and_errors(video, tmp_path, capsys):
+    out = tmp_path / "t.png"
+    assert main(["export-frame", str(video), "--time", "00:00:02.000", "-o", str(out)]) == 0
+    assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 50
+    assert main(["export-frame", str(video), "--index", "300", "-o", str(out)]) == 1
+    assert "outside 0..299" in capsys.readouterr().err
+    assert main(["export-frame", str(tmp_path / "missing.mp4"), "--index", "0", "-o", str(out)]) == 1
+
+
+def test_export_frame_via_run_app(video, tmp_path):
+    out = tmp_path / "via_run_app.png"
+    r = subprocess.run([sys.executable, str(ROOT_DIR / "run_app.py"), "export-frame", str(video), "--index", "123",
+                        "-o", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 123
+
+
+def test_clip_stream_copy_when_clean(video, tmp_path):
+    with open_video(video) as src:
+        assert clip_can_stream_copy(src.index, 100, 149)
+        res = export_clip(src, 100, 149, tmp_path / "copy.mp4")
+    assert res["method"] == "stream_copy"
+    got, idx = codes(tmp_path / "copy.mp4")
+    assert got == list(range(100, 150)) and idx.time_of(1) == pytest.approx(0.04)
+
+
+def test_clip_reencoded_when_start_is_not_a_keyframe(video, tmp_path):
+    with open_video(video) as src:
+        assert not clip_can_stream_copy(src.index, 101, 160)
+        res = export_clip(src, 101, 160, tmp_path / "re.mkv")
+    assert res["method"] == "reencode"
+    got, _ = codes(tmp_path / "re.mkv")
+    assert got == list(range(101, 161))
+
+
+def test_clip_cli_and_vfr_timing_kept(tmp_path):
+    vfr = encode_video(tmp_path / "vfr.mkv", 80, times_ms=vfr_times_ms(80), gop=20)
+    out = tmp_path / "vclip.mp4"
+    assert main(["export-clip", str(vfr), "--start", "7", "--end", "40", "-o", str(out)]) == 0
+    with open_video(vfr) as src:
+        want = src.index.times[7:41] - src.index.times[7]
+    got, idx = codes(out)
+    assert got == list(range(7, 41)) and np.allclose(idx.times, want, atol=2e-3)
+
+
+def test_storyboard_png_and_html(video, tmp_path):
+    with open_video(video) as src:
+        png = storyboard(src, [250, 10, 120], tmp_path / "board.png", columns=2, tile_width=320)
+        page = storyboard(src, [10, 120], tmp_path / "board.html")
+    sheet = np.asarray(Image.open(png).convert("RGB"))
+    assert sheet.shape[1] == 2 * (320 + 8) + 8
+    # tiles are in frame order: top-left is frame 10 (tile at full size, barcode readable)
+    assert read_code(sheet[8:8 + 240, 8:8 + 320]) == 10
+    assert read_code(sheet[8:8 + 240, 8 + 328:8 + 328 + 320]) == 120
+    html = page.read_text()
+    assert "frame 10" in html and "frame 120" in html
+    assert read_code(np.asarray(Image.open(tmp_path / "board_frames" / "frame_0000120.png").convert("RGB"))) == 120

@@ -1,0 +1,186 @@
+"""The video workspace with pytest-qt (offscreen): keys step and jump frame-exactly, timeline
+clicks jump, I/O make a segment, edges trim, evidence clicks jump, J/K/L shuttle; the playback
+clock follows the frame table; the whole workspace renders to a PNG."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from app.layers import EventsLayer, Provenance, TemporalEvent
+from test_video_testkit import cached_video, encode_video, read_code, shared_root
+from viewers.video import VideoWorkspace
+from viewers.video.playback import PlaybackClock
+from viewers.video.segment_editor import SegmentEditor, new_bookmarks_layer, new_segments_layer
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="session")
+def video(tmp_path_factory):
+    return cached_video(shared_root(tmp_path_factory), "widget_gop50.mp4",
+                        lambda p: encode_video(p, 300, gop=50, bframes=2))
+
+
+@pytest.fixture
+def ws(qtbot, video):
+    w = VideoWorkspace(user="dr_test")
+    qtbot.addWidget(w)
+    w.resize(1000, 640)
+    w.show()
+    evidence = EventsLayer([TemporalEvent(200, 220, 0.9, "bleeding", key_frames=[205]),
+                            TemporalEvent(60, 80, 0.2, "smoke")], "evidence", Provenance.backend("demo", "1.0"))
+    w.add_evidence_layer(evidence)
+    with qtbot.waitSignal(w.indexReady, timeout=10000):
+        w.open_path(video)
+    qtbot.waitUntil(lambda: w.shown == 0, timeout=5000)
+    w.setFocus()
+    yield w
+    w.close_source()
+
+
+def shown_ok(w, n):
+    return w.shown == n and read_code(w.last_frame.image) == n
+
+
+def row_y(w, name):
+    a, b = w.timeline.rows()[name]
+    return int((a + b) / 2)
+
+
+def test_keys_step_and_jump_exactly(qtbot, ws):
+    for _ in range(3):
+        qtbot.keyClick(ws, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: shown_ok(ws, 3), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_Comma)
+    qtbot.waitUntil(lambda: shown_ok(ws, 2), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: shown_ok(ws, 299), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_Comma)
+    qtbot.waitUntil(lambda: shown_ok(ws, 298), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: shown_ok(ws, 0), timeout=5000)
+    ws.goto("00:00:04.000")
+    qtbot.waitUntil(lambda: shown_ok(ws, 100), timeout=5000)
+    ws.goto("123")
+    qtbot.waitUntil(lambda: shown_ok(ws, 123), timeout=5000)
+
+
+def test_timeline_click_jumps_and_scrub_serves_latest(qtbot, ws):
+    tl = ws.timeline
+    x = int(tl.x_of(150) + 0.5 * (tl.x_of(151) - tl.x_of(150)))
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(x, row_y(ws, "ruler")))
+    qtbot.waitUntil(lambda: shown_ok(ws, 150), timeout=5000)
+    for n in range(10, 290, 7):            # a burst of scrub requests: only the last matters
+        ws.seek(n)
+    qtbot.waitUntil(lambda: shown_ok(ws, 283), timeout=5000)
+
+
+def test_evidence_click_and_keys_jump(qtbot, ws):
+    tl = ws.timeline
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(212)), row_y(ws, "evidence")))
+    qtbot.waitUntil(lambda: shown_ok(ws, 205), timeout=5000)     # the event's key frame
+    qtbot.keyClick(ws, Qt.Key.Key_E, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: shown_ok(ws, 200), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_E, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: shown_ok(ws, 60), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_E)
+    qtbot.waitUntil(lambda: shown_ok(ws, 200), timeout=5000)
+
+
+def test_in_out_make_a_segment_and_edges_trim(qtbot, ws):
+    ws.seek(40)
+    qtbot.keyClick(ws, Qt.Key.Key_I)
+    ws.seek(90)
+    qtbot.keyClick(ws, Qt.Key.Key_O)
+    assert [(e.start_frame, e.end_frame) for e in ws.segments.events] == [(40, 90)]
+    assert ws.segments.provenance.kind == "human" and ws.segments.provenance.author == "dr_test"
+    tl = ws.timeline
+    y = row_y(ws, "segments")
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(round(tl.x_of(91))), y))
+    qtbot.mouseMove(tl, QPoint(int(round(tl.x_of(120))), y))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(round(tl.x_of(120))), y))
+    end = ws.segments.events[0].end_frame
+    assert 117 <= end <= 121 and ws.segments.events[0].start_frame == 40
+    ws.seek(0)
+    qtbot.keyClick(ws, Qt.Key.Key_S)
+    qtbot.waitUntil(lambda: shown_ok(ws, 40), timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_B)
+    ws.seek(10)
+    qtbot.keyClick(ws, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: shown_ok(ws, 40), timeout=5000)
+    assert [e.start_frame for e in ws.bookmarks.events] == [40]
+
+
+def test_jkl_shuttle_and_speed(qtbot, ws):
+    qtbot.keyClick(ws, Qt.Key.Key_L)
+    assert ws.clock.playing and ws.clock.speed == 1.0
+    qtbot.keyClick(ws, Qt.Key.Key_L)
+    assert ws.clock.speed == 2.0
+    qtbot.keyClick(ws, Qt.Key.Key_K)
+    assert not ws.clock.playing
+    ws.seek(100)
+    qtbot.keyClick(ws, Qt.Key.Key_J)
+    assert ws.clock.playing and ws.clock.speed == -1.0
+    qtbot.waitUntil(lambda: ws.shown is not None and ws.shown < 100, timeout=5000)
+    qtbot.keyClick(ws, Qt.Key.Key_K)
+    for _ in range(3):
+        qtbot.keyClick(ws, Qt.Key.Key_Minus)
+    assert ws.speed_box.currentData() == 0.25
+
+
+def test_playback_clock_follows_table_and_drops_frames(qtbot):
+    t = [0.0]
+    times = np.array([0.0, 0.04, 0.08, 0.5, 0.54, 2.0, 2.04])   # variable frame rate
+    clock = PlaybackClock(times, now=lambda: t[0])
+    due = []
+    clock.frameDue.connect(due.append)
+    clock.start(0, speed=1.0)
+    for now in (0.01, 0.05, 0.3, 0.51, 1.9, 2.01):
+        t[0] = now
+        clock.tick()
+    assert due == [1, 2, 3, 4, 5]
+    clock.stop()
+    due.clear()
+    t[0] = 0.0
+    clock.start(0, speed=8.0)      # 8x: 0.0625 s of wall time covers 0.5 s of video
+    t[0] = 0.0626
+    clock.tick()
+    assert due == [3]              # frames 1 and 2 are dropped, not queued
+    t[0] = 1.0
+    clock.tick()
+    assert due == [3, 6] and not clock.playing
+
+
+def test_segment_editor_rules():
+    seg, bm = new_segments_layer("u"), new_bookmarks_layer("u")
+    ed = SegmentEditor(seg, bm, n_frames=100)
+    changes = []
+    seg.events.data.connect(changes.append)
+    assert ed.mark_out(30) is None and ed.mark_in(50).start_frame == 30   # O before I still works
+    ed.add(70, 80, "clip", note="check")
+    assert ed.trim(0, "start", 60).start_frame == 50                       # an edge never crosses
+    assert ed.trim(1, "end", 500).end_frame == 99                          # clamped to the video
+    assert ed.next_segment(35) == 50 and ed.next_segment(50) == 70 and ed.prev_segment(70) == 50
+    ed.relabel(1, "suture", note="left")
+    assert seg.events[1].label == "suture" and seg.events[1].note == "left"
+    ed.delete(0)
+    assert len(seg.events) == 1 and len(changes) == 6   # every edit told the views
+    assert ed.toggle_bookmark(5) and not ed.toggle_bookmark(5) and not bm.events
+
+
+def test_workspace_renders(qtbot, ws, tmp_path):
+    ws.editor.add(30, 90, "dissection")
+    ws.editor.toggle_bookmark(150)
+    ws.editor.mark_in(260)
+    ws.seek(210)
+    qtbot.waitUntil(lambda: shown_ok(ws, 210), timeout=5000)
+    qtbot.waitUntil(lambda: len(ws.timeline.thumbs) >= 6, timeout=10000)
+    out = tmp_path / "video_workspace.png"
+    assert ws.grab().save(str(out))
+    img = ws.grab().toImage()
+    assert img.width() == 1000 and img.height() == 640
+    view = ws.view.grab().toImage()
+    # the picture area holds the frame (not the empty background)
+    c = view.pixelColor(view.width() // 2, view.height() // 2)
+    assert (c.red(), c.green(), c.blue()) != (10, 10, 12)
