@@ -192,6 +192,8 @@ def _field_from_hint(cls: type, name: str, hint: Any, default: Any) -> ParamFiel
     if hint not in VALUE_TYPES:
         raise TypeError(f"{cls.__name__}.{name}: unsupported parameter type {hint!r}; "
                         f"use float, int, bool, str or Literal")
+    if hint is float and isinstance(default, int) and not isinstance(default, bool):
+        default = float(default)  # `= 1` on a float field: keep one spelling for cache keys
     pf = ParamField(name, hint, default, rng, choices, help_text)
     pf.check(default)  # a default outside its own range is a programming error
     return pf
@@ -209,7 +211,15 @@ def validate(instance: Any) -> Any:
 
 
 def to_dict(instance: Any) -> dict[str, Any]:
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
+    """Plain values with canonical types (1 -> 1.0 for a float field): the provenance record and
+    the cache key must not depend on how a caller spelled a number."""
+    out = {}
+    for f in fields_of(type(instance)):
+        v = getattr(instance, f.name)
+        if f.type is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        out[f.name] = v
+    return out
 
 
 def parse_items(items: Iterable[str] | None) -> dict[str, str]:

@@ -46,6 +46,12 @@ def test_params_errors_name_param_and_allowed_range(items, match):
         parse(DemoParams, items)
 
 
+def test_params_dict_is_canonical_for_cache_keys():
+    from backends.params import to_dict
+    assert to_dict(DemoParams(sigma=2)) == to_dict(parse(DemoParams, ["sigma=2.0"])) == to_dict(parse(DemoParams, {"sigma": 2}))
+    assert isinstance(to_dict(DemoParams(sigma=2))["sigma"], float)
+
+
 def test_params_constructor_validates_and_schema_round_trips():
     with pytest.raises(ParamError, match="outside the allowed range"):
         DemoParams(sigma=0.1)
