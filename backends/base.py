@@ -48,7 +48,18 @@ Rules for implementations:
   the runner reports it as the job's error. Crashes, hangs and running out of memory are contained
   by the runner (worker process, timeout, memory limit); backends need not guard against them.
 - Pick the device with ``ctx.device`` ('cuda' when declared in ``devices`` and available, else 'cpu').
+- One instance serves many jobs: a worker process that finished cleanly is kept for the next job
+  of the same backend, so load weights once (lazily, e.g. in ``prepare``) and keep per-job state
+  out of ``self``. Do not start multiprocessing pools (workers are daemonic); threads are fine.
 - No Qt imports, ever.
+
+Running it (``app/jobs``)::
+
+    runner = make_runner()                     # LocalRunner; make_runner(url, token): RemoteRunner
+    job = runner.submit("vessels", BackendInput.from_volume(vol), ["sigma_mm=1.5"])  # checks now
+    job.add_listener(fn)                       # fn(job) from a worker thread: state/progress/message
+    job.wait(); job.result.layers              # or job.cancel(); job.error on failure
+    # CLI: run_app.py infer vessels ct/ -o out/ --param sigma_mm=1.5 [--server URL --token T]
 
 Input kinds: 'image2d', 'volume', 'video', 'kspace', 'ultrasound'. An 'ultrasound' frame is also
 accepted by backends that take 'image2d'. Output kinds are layer kinds from ``app.layers``
