@@ -286,3 +286,21 @@ def test_healthy_worker_is_reused_and_a_failed_one_is_not(runner, volume):
     assert bad.state is JobState.FAILED and bad.error == "RuntimeError: unlucky: internal state may be damaged"
     third = pid()
     assert third.result.documents["inspect"]["pid"] != first.result.documents["inspect"]["pid"]
+
+
+def test_each_runner_has_its_own_work_folder_and_stale_ones_are_removed(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    from app.jobs import local as local_mod
+    base = local_mod.shm_base()
+    stale = base / f"loupe-jobs-{int(dead.stdout)}-deadbeef"
+    stale.mkdir()
+    a, b = LocalRunner(Registry.from_specs(SPECS), cache=False), LocalRunner(Registry.from_specs(SPECS), cache=False)
+    try:
+        assert not stale.exists() and a._root != b._root
+        a.shutdown()
+        assert not a._root.exists() and b._root.exists()  # one runner's shutdown spares the other
+    finally:
+        a.shutdown()
+        b.shutdown()

@@ -215,3 +215,19 @@ def test_server_never_opens_a_client_side_path(server_url, tmp_path):
         urllib.request.urlopen(req, timeout=10)
     assert err.value.code == 400
     assert "neither image data nor an uploaded input file" in json.loads(err.value.read())["error"]
+
+
+def test_remote_job_fails_clearly_when_the_server_goes_away(tmp_path):
+    from test_jobs_runtime import SPECS
+    srv = _InProcessServer(LocalRunner(Registry.from_specs(SPECS), cache=False))
+    remote = RemoteRunner(srv.url, TOKEN, poll_s=0.02, request_timeout=2)
+    try:
+        job = remote.submit("steps", BackendInput.from_volume(_volume()), ["steps=1000", "step_s=0.05"])
+        t0 = time.monotonic()
+        while job.progress == 0 and time.monotonic() - t0 < 30:
+            time.sleep(0.05)
+        srv.close()
+        assert job.wait(30) and job.state is JobState.FAILED
+        assert job.error.startswith("lost contact with the server: cannot reach Loupe server at")
+    finally:
+        remote.shutdown()

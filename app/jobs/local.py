@@ -30,10 +30,24 @@ from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
 KILL_GRACE_S = 1.0
 
 
-def _work_root() -> Path:
+def shm_base() -> Path:
     shm = Path("/dev/shm")
-    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
-    root = base / f"loupe-jobs-{os.getpid()}"
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def _work_root() -> Path:
+    """A private folder per runner on /dev/shm (RAM) where possible; folders left behind by
+    processes that died are removed so shared memory does not leak across crashes."""
+    base = shm_base()
+    for old in base.glob("loupe-jobs-*"):
+        try:
+            pid = int(old.name.split("-")[2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            pass
+    root = base / f"loupe-jobs-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
