@@ -165,3 +165,22 @@ def test_label_drawn_on_loaded_volume_exports_against_its_series(dicom_dir, tmp_
     tilt = open_path(dicom_dir / "dcm_qa_ct_GE_gantry_tilt" / "dicom")[0]
     with pytest.raises(LoupeError):
         SourceSeries.from_volume(tilt)
+
+
+def test_projection_radiograph_seg(data_dir, tmp_path):
+    """A chest CR has no frame of reference: the SEG refers to the image by UID and the pixel grid."""
+    path = data_dir / "xray_iqa" / "cxr" / "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+    ref = SourceSeries.from_paths([path])
+    assert ref.projection and ref.shape == (1, 1024, 1024) and ref.frame_of_reference_uid == ""
+    lab = np.zeros(ref.shape, np.uint8)
+    lab[0, 200:700, 150:480] = 1
+    lab[0, 200:700, 560:880] = 2
+    layer = LabelLayer(lab, ref.affine, "lungs", Provenance.backend("lungs", "0.1"), label_names={1: "right", 2: "left"})
+    out = write_seg(layer, ref, tmp_path / "cxr_seg.dcm")
+    back = read_seg(out, ref)
+    assert np.array_equal(back.labels, lab) and back.label_names == {1: "right", 2: "left"}
+    seg = hd.seg.segread(out)
+    assert "FrameOfReferenceUID" not in seg
+    assert seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == ref.sop_instance_uids[0]
+    with pytest.raises(LoupeError, match="projection image"):
+        read_seg(out)

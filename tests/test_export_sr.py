@@ -79,3 +79,23 @@ def test_sr_refuses_outside_and_wrong_series(ct, dicom_dir, tmp_path):
         read_sr(out, other)
     with pytest.raises(LoupeError, match="Comprehensive 3D SR"):
         read_sr(ct.datasets[0].filename)
+
+
+def test_sr_on_projection_radiograph(data_dir, tmp_path):
+    """On a CR without a frame of reference the outline is a 2D SCOORD on the image; the length is
+    in mm at the detector (Imager Pixel Spacing), as a caliper would read it."""
+    from app.export.reference import SourceSeries
+
+    path = data_dir / "xray_iqa" / "cxr" / "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+    ref = SourceSeries.from_paths([path])
+    dx = float(np.linalg.norm(ref.affine[:3, 0]))
+    a, b = (np.array([100, 200, 0, 1.0]) @ ref.affine.T)[:3], (np.array([400, 200, 0, 1.0]) @ ref.affine.T)[:3]
+    layer = ShapesLayer([Shape("polyline", [a, b], "cardiac width")], "m", Provenance.human("ana"))
+    out = tmp_path / "cr_sr.dcm"
+    write_sr(layer, ref, out)
+    (rec,) = read_sr(out, ref)
+    assert rec.value == pytest.approx(300 * dx) and rec.unit == "mm"
+    assert np.allclose(rec.vertices, [a, b], atol=1e-3)
+    sr = hd.sr.srread(out)
+    roi = sr.content.get_planar_roi_measurement_groups()[0].roi
+    assert np.allclose(roi.value, [[100.5, 200.5], [400.5, 200.5]])

@@ -41,7 +41,12 @@ class SourceSeries:
 
     @property
     def frame_of_reference_uid(self) -> str:
-        return str(self.datasets[0].FrameOfReferenceUID)
+        """Empty for a projection image (radiograph), which has no patient frame of reference."""
+        return str(self.datasets[0].get("FrameOfReferenceUID", "") or "")
+
+    @property
+    def projection(self) -> bool:
+        return "ImageOrientationPatient" not in self.datasets[0]
 
     @property
     def sop_instance_uids(self) -> list[str]:
@@ -55,6 +60,8 @@ class SourceSeries:
         series = {str(d.get("SeriesInstanceUID", "")) for d in datasets}
         if len(series) != 1:
             raise LoupeError(f"{name}: images come from {len(series)} series; export needs exactly one")
+        if len(datasets) == 1 and "ImageOrientationPatient" not in datasets[0]:
+            return cls._projection(datasets[0], name)
         for d in datasets:
             for kw in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing", "FrameOfReferenceUID"):
                 if kw not in d:
@@ -87,6 +94,17 @@ class SourceSeries:
         aff = np.eye(4)
         aff[:3, 0], aff[:3, 1], aff[:3, 2], aff[:3, 3] = row * dx, col * dy, kvec, pos[0]
         return cls(list(ds), aff, source)
+
+    @classmethod
+    def _projection(cls, d: Dataset, name: str) -> "SourceSeries":
+        """A single projection radiograph (CR/DX/XA...): a pixel grid with no patient frame of
+        reference. The affine carries the pixel spacing (PixelSpacing, else ImagerPixelSpacing,
+        else 1 mm) on identity axes; only shape and spacing are checked against it."""
+        if int(d.get("NumberOfFrames", 1) or 1) != 1:
+            raise LoupeError(f"{name}: multi-frame images are not supported as an export reference yet")
+        sp = d.get("PixelSpacing") or d.get("ImagerPixelSpacing") or [1.0, 1.0]
+        dy, dx = (float(v) for v in sp)
+        return cls([d], np.diag([dx, dy, 1.0, 1.0]), name)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | os.PathLike], source: str = "") -> "SourceSeries":
@@ -145,6 +163,13 @@ class SourceSeries:
         if tuple(labels.shape) != self.shape:
             raise LoupeError(f"{what}: label map shape {tuple(labels.shape)} (k, j, i) does not match "
                              f"series {self.source or self.series_uid} of shape {self.shape}")
+        if self.projection:  # no patient frame: only the pixel spacing can be compared
+            spacing = np.linalg.norm(np.asarray(affine, float)[:3, :2], axis=0)
+            mine = np.linalg.norm(self.affine[:3, :2], axis=0)
+            if not np.allclose(spacing, mine, atol=1e-4) and not np.allclose(spacing, 1.0):
+                raise LoupeError(f"{what}: pixel spacing {spacing.round(4).tolist()} differs from the "
+                                 f"image's {mine.round(4).tolist()} mm")
+            return
         diff = float(np.abs(np.asarray(affine, float) - self.affine).max())
         if diff > GEOMETRY_ATOL_MM:
             raise LoupeError(f"{what}: label map geometry differs from series {self.source or self.series_uid} "

@@ -48,6 +48,16 @@ def _algorithm(prov: Provenance) -> tuple[str, hd.AlgorithmIdentificationSequenc
     return "MANUAL", None
 
 
+def _projection_geometry(reference: SourceSeries) -> dict:
+    """A radiograph without (0028,0030) Pixel Spacing gets an empty Pixel Measures item that
+    highdicom cannot read back; state the spacing Loupe measures with (Imager Pixel Spacing or
+    1 mm) explicitly."""
+    if not reference.projection:
+        return {}
+    dx, dy = (float(v) for v in np.linalg.norm(reference.affine[:3, :2], axis=0))
+    return {"pixel_measures": hd.PixelMeasuresSequence(pixel_spacing=(dy, dx), slice_thickness=1.0)}
+
+
 def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation:
     """Validate and build the SEG object (not written). Raises LoupeError on any mismatch."""
     what = f"layer {layer.name!r}"
@@ -85,7 +95,7 @@ def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation
             sop_instance_uid=hd.UID(), instance_number=1, manufacturer="Loupe",
             manufacturer_model_name="Loupe", software_versions=SOFTWARE, device_serial_number="0",
             content_description=layer.name[:64] or None, content_creator_name=creator,
-            content_label="LOUPE_SEG", omit_empty_frames=True)
+            content_label="LOUPE_SEG", omit_empty_frames=True, **_projection_geometry(reference))
     except (ValueError, TypeError) as e:
         raise LoupeError(f"{what}: highdicom refused the segmentation: {e}") from e
 
@@ -169,7 +179,7 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
         if reference.series_uid not in ref_series:
             raise LoupeError(f"{path}: this SEG refers to series {', '.join(ref_series) or '(none)'}, "
                              f"not to the open series {reference.series_uid}; nothing was imported")
-        if str(seg.FrameOfReferenceUID) != reference.frame_of_reference_uid:
+        if str(seg.get("FrameOfReferenceUID", "") or "") != reference.frame_of_reference_uid:
             raise LoupeError(f"{path}: frame of reference {seg.FrameOfReferenceUID} differs from the "
                              f"series' {reference.frame_of_reference_uid}; nothing was imported")
         try:
@@ -178,6 +188,9 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
         except (ValueError, KeyError, RuntimeError) as e:
             raise LoupeError(f"{path}: frames do not map onto the series ({e})") from e
         affine = reference.affine.copy()
+    elif "FrameOfReferenceUID" not in seg:
+        raise LoupeError(f"{path}: a segmentation of a projection image has no geometry of its own; "
+                         f"open it together with its source image")
     else:
         try:
             vol = seg.get_volume(combine_segments=True, relabel=False, dtype=np.uint16)

@@ -90,6 +90,19 @@ def _source_images(vertices: np.ndarray, ref: SourceSeries, what: str) -> list[p
     return [ref.datasets[k] for k in range(ks[0], ks[-1] + 1)]
 
 
+def _region(gtype: str, outline: np.ndarray, ref: SourceSeries, source: pydicom.Dataset):
+    """3D SCOORD in the frame of reference; for a projection image (no frame of reference) a 2D
+    SCOORD on the image itself, in DICOM pixel coordinates (pixel centre = index + 0.5)."""
+    if not ref.projection:
+        return hd.sr.ImageRegion3D(graphic_type=gtype, graphic_data=outline,
+                                   frame_of_reference_uid=ref.frame_of_reference_uid)
+    inv = np.linalg.inv(ref.affine)
+    xy = (outline @ inv[:3, :3].T + inv[:3, 3])[:, :2] + 0.5
+    return hd.sr.ImageRegion(graphic_type=gtype, graphic_data=xy,
+                             source_image=hd.sr.SourceImageForRegion(str(source.SOPClassUID),
+                                                                      str(source.SOPInstanceUID)))
+
+
 def _observer(prov: Provenance) -> hd.sr.ObservationContext:
     if prov.kind == "backend":
         return hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
@@ -125,8 +138,7 @@ def build_sr(layer: ShapesLayer, reference: SourceSeries) -> tuple[hd.sr.Compreh
             name=name, value=float(value), unit=unit, algorithm_id=algo,
             referenced_images=[hd.sr.SourceImageForMeasurement(str(d.SOPClassUID), str(d.SOPInstanceUID))
                                for d in sources])
-        region = hd.sr.ImageRegion3D(graphic_type=gtype, graphic_data=np.asarray(outline, float),
-                                     frame_of_reference_uid=reference.frame_of_reference_uid)
+        region = _region(gtype, np.asarray(outline, float), reference, sources[0])
         groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=shape.label or f"shape {n}"),
             referenced_region=region, measurements=[meas]))
@@ -182,7 +194,12 @@ def read_sr(path: str | Path, reference: SourceSeries | None = None) -> list[Mea
     out = []
     for g in groups:
         roi = g.roi
-        verts = np.asarray(roi.value, float).reshape(-1, 3)
+        verts = np.asarray(roi.value, float)
+        if verts.ndim == 2 and verts.shape[1] == 2:  # 2D SCOORD on a projection image
+            ij = np.column_stack([verts - 0.5, np.zeros(len(verts))])
+            aff = reference.affine if reference is not None else np.eye(4)
+            verts = ij @ aff[:3, :3].T + aff[:3, 3]
+        verts = verts.reshape(-1, 3)
         label = str(g.tracking_identifier or "")
         for m in g.get_measurements():
             unit = m.unit.value
