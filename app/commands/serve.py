@@ -33,5 +33,11 @@ def run(args) -> int:
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("warning: listening beyond this machine over plain HTTP; use an SSH tunnel or a "
               "TLS proxy on untrusted networks", file=sys.stderr, flush=True)
+    import signal
+
+    def _terminate(signum, frame):  # SIGTERM: stop like Ctrl-C, so workers and shared memory are freed
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
     serve(httpd, max_seconds=args.max_seconds, idle_exit_s=args.idle_exit)
     return 0

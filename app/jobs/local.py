@@ -7,6 +7,7 @@ timed out, was cancelled or ran out of memory is killed and never reused. Inputs
 way, so no large array is pickled through a pipe. Finished results are cached by content."""
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
 import shutil
@@ -101,6 +102,7 @@ class LocalRunner:
         self._slots = threading.Semaphore(self.max_workers)
         self._mp = mp.get_context("spawn")
         self._root = _work_root()
+        atexit.register(shutil.rmtree, self._root, True)  # also on exits that skip shutdown()
         self._jobs: list[Job] = []
         self._threads: list[threading.Thread] = []
         self._listeners: list = []
