@@ -128,3 +128,29 @@ def test_form_from_a_remote_schema_equals_the_local_form(qtbot, runner):
     qtbot.addWidget(picker)
     assert picker.current() == "steps" and picker.run_btn.isEnabled()
     assert picker.form.values() == {"steps": 5, "step_s": 0.05}
+
+
+def test_jobs_panel_follows_a_remote_runner_on_loopback(qtbot):
+    from test_server import TOKEN, _InProcessServer
+    from app.jobs.remote import RemoteRunner
+    from backends.demo_threshold import SPEC as THRESHOLD
+    srv = _InProcessServer(LocalRunner(Registry.from_specs([THRESHOLD]), cache=False))
+    remote = RemoteRunner(srv.url, TOKEN, poll_s=0.05)
+    try:
+        panel = JobsPanel(remote)
+        qtbot.addWidget(panel)
+        picker = BackendPicker(remote.backends(), input_kind="volume")
+        qtbot.addWidget(picker)
+        picker.runRequested.connect(
+            lambda name, params: remote.submit(name, BackendInput.from_volume(_volume()), params))
+        picker.form.editors["largest_only"].setChecked(True)
+        with qtbot.waitSignal(panel.resultReady, timeout=30000) as sig:
+            picker.run_btn.click()
+        job = sig.args[0]
+        assert job.where == srv.url and job.params["largest_only"] is True
+        assert panel.table.item(0, 0).text() == f"threshold @ {srv.url}"
+        assert panel.table.item(0, 2).text() == "done"
+        assert job.result.layers[0].labels.sum() == 64  # the 8x8 square of _volume()
+    finally:
+        remote.shutdown()
+        srv.close()
