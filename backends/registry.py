@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Iterable
 
 from .base import OK, Availability, Backend, BackendError, BackendSpec
@@ -41,6 +41,20 @@ class BackendRow:
         return d
 
 
+def _checkout_entry_points(group: str) -> list[EntryPoint]:
+    """Entries of this checkout's own pyproject.toml, so a backend declared there is found even
+    when the editable install's metadata predates it (re-running pip install -e . is then optional)."""
+    from app.paths import PROJECT_ROOT
+    path = PROJECT_ROOT / "pyproject.toml"
+    try:
+        import tomllib
+        with open(path, "rb") as fh:
+            table = tomllib.load(fh).get("project", {}).get("entry-points", {}).get(group, {})
+    except (OSError, ValueError, ImportError):
+        return []
+    return [EntryPoint(str(k), str(v), group) for k, v in table.items()]
+
+
 def _spec_from_object(obj: Any, where: str) -> BackendSpec:
     if callable(obj) and not isinstance(obj, BackendSpec):
         obj = obj()
@@ -61,8 +75,11 @@ class Registry:
 
     @classmethod
     def discover(cls, group: str = GROUP) -> "Registry":
+        found = {ep.name: ep for ep in entry_points(group=group)}
+        for ep in _checkout_entry_points(group):  # in-tree backends added since the last pip install
+            found.setdefault(ep.name, ep)
         rows = []
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        for ep in sorted(found.values(), key=lambda e: e.name):
             try:
                 spec = _spec_from_object(ep.load(), ep.value)
                 if spec.name != ep.name:

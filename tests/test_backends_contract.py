@@ -148,6 +148,7 @@ def test_registry_discovers_entry_points_and_lists_broken_plugins(monkeypatch):
            EntryPoint("broken", "no_such_pkg.spec:SPEC", registry_mod.GROUP),
            EntryPoint("wrongtype", "backends.params:Range", registry_mod.GROUP)]
     monkeypatch.setattr(registry_mod, "entry_points", lambda group: eps if group == registry_mod.GROUP else [])
+    monkeypatch.setattr(registry_mod, "_checkout_entry_points", lambda group: [])
     reg = registry_mod.Registry.discover()
     rows = {r.name: r for r in reg.rows()}
     assert rows["threshold"].spec is not None and rows["threshold"].availability().ok
@@ -159,6 +160,12 @@ def test_registry_discovers_entry_points_and_lists_broken_plugins(monkeypatch):
     with pytest.raises(BackendError, match=r"unknown backend 'nope'; known backends: broken, threshold"):
         reg.get("nope")
     assert rows["broken"].to_dict()["available"] is False
+
+
+def test_backends_declared_in_the_checkout_are_found_without_reinstalling(monkeypatch):
+    monkeypatch.setattr(registry_mod, "entry_points", lambda group: [])  # stale install metadata
+    reg = registry_mod.Registry.discover()
+    assert "threshold" in reg.names() and reg.get("threshold").version == "1.0.0"
 
 
 def test_installed_entry_points_include_threshold_and_import_lazily():
