@@ -184,3 +184,38 @@ def test_projection_radiograph_seg(data_dir, tmp_path):
     assert seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == ref.sop_instance_uids[0]
     with pytest.raises(LoupeError, match="projection image"):
         read_seg(out)
+
+
+def test_enhanced_multiframe_ct_round_trip(dicom_dir, tmp_path):
+    """An enhanced CT (frames stored in the opposite order to the slice normal) as the source:
+    frames are matched by number, and the loader's volume grid is the same grid."""
+    from app.data.open import open_path
+
+    path = dicom_dir / "pydicom_data_enhanced_ct" / "eCT_Supplemental.dcm"
+    ref = SourceSeries.from_paths([path])
+    assert ref.shape == (2, 512, 512) and ref.frame_numbers == [2, 1]
+    vol = open_path(path)[0]
+    assert np.array_equal(SourceSeries.from_volume(vol).affine, vol.affine)
+    lab = (vol.array > 200).astype(np.uint8)
+    lab[:, :20, :30] = 2  # both slices labelled, so the SEG alone spans the whole grid
+    out = write_seg(LabelLayer(lab, vol.affine, "x", Provenance.human("ana")), ref, tmp_path / "e.dcm")
+    assert np.array_equal(read_seg(out, ref).labels, lab)
+    alone = read_seg(out)
+    assert np.array_equal(alone.labels, lab) and np.allclose(alone.affine, ref.affine, atol=1e-5)
+    seg = hd.seg.segread(out)
+    fr = seg.PerFrameFunctionalGroupsSequence[0].DerivationImageSequence[0].SourceImageSequence[0]
+    assert int(fr.ReferencedFrameNumber[0] if isinstance(fr.ReferencedFrameNumber, list) else fr.ReferencedFrameNumber) in (1, 2)
+
+
+def test_multiecho_enhanced_is_refused_clearly(dicom_dir):
+    with pytest.raises(LoupeError, match="repeat a slice position"):
+        SourceSeries.from_paths([dicom_dir / "dcm_qa_enh_philips_enhanced" / "dicom" / "IM_0027_fMAP.dcm"])
+
+
+def test_sparse_mask_omits_empty_frames_and_reads_back(ct, tmp_path):
+    lab = np.zeros(ct.shape, np.uint8)
+    lab[3, 100:120, 200:260] = 1
+    lab[20, 300:310, 10:20] = 4
+    out = write_seg(LabelLayer(lab, ct.affine, "sparse", Provenance.human("ana")), ct, tmp_path / "s.dcm")
+    assert int(pydicom.dcmread(out).NumberOfFrames) == 2
+    assert np.array_equal(read_seg(out, ct).labels, lab)

@@ -17,19 +17,55 @@ from app.data.types import LoupeError
 GEOMETRY_ATOL_MM = 1e-3  # a label map must sit on the series grid to this tolerance
 
 
+def _stack_geometry(planes, name: str) -> tuple[list[int], np.ndarray]:
+    """Sort planes (orientation, position, pixel spacing, thickness) along their normal and build
+    the affine; refuse mixed orientations, repeated positions (time series, echoes) and uneven
+    spacing, which one affine cannot describe."""
+    iop = np.asarray(planes[0][0], dtype=np.float64)
+    row, col = iop[:3], iop[3:]
+    normal = np.cross(row, col)
+    for p in planes[1:]:
+        if not np.allclose(np.asarray(p[0], float), iop, atol=1e-4):
+            raise LoupeError(f"{name}: slices have different orientations; cannot export on one grid")
+    pos_all = np.array([np.asarray(p[1], float) for p in planes])
+    order = [int(i) for i in np.argsort(pos_all @ normal, kind="stable")]
+    pos = pos_all[order]
+    dy, dx = (float(v) for v in planes[0][2])  # (row spacing, column spacing)
+    if len(planes) > 1:
+        steps = np.diff(pos, axis=0)
+        dup = int((np.linalg.norm(steps, axis=1) < 1e-3).sum())
+        if dup:
+            raise LoupeError(f"{name}: {dup} image(s) repeat a slice position already used (a time "
+                             f"series?); pass the images of one time point only")
+        if not np.allclose(steps, steps[0], atol=1e-2):
+            raise LoupeError(f"{name}: slice spacing is uneven ({np.linalg.norm(steps, axis=1).min():.3f}"
+                             f"..{np.linalg.norm(steps, axis=1).max():.3f} mm); one affine cannot "
+                             f"describe it")
+        kvec = (pos[-1] - pos[0]) / (len(planes) - 1)
+    else:
+        kvec = normal * float(planes[0][3] or 1.0)
+    aff = np.eye(4)
+    aff[:3, 0], aff[:3, 1], aff[:3, 2], aff[:3, 3] = row * dx, col * dy, kvec, pos[0]
+    return order, aff
+
+
 @dataclass
 class SourceSeries:
-    """A single-frame DICOM series sorted along its slice normal, with the affine (i, j, k, 1) -> LPS
-    that puts label voxel (k, j, i) on slice ``datasets[k]``, row j, column i."""
+    """A DICOM series sorted along its slice normal, with the affine (i, j, k, 1) -> LPS that puts
+    label voxel (k, j, i) on slice k, row j, column i. Slice k is ``datasets[k]`` for classic
+    single-frame series, or frame ``frame_numbers[k]`` (1-based) of the one enhanced multi-frame
+    image in ``datasets[0]``."""
 
     datasets: list[Dataset]
     affine: np.ndarray
     source: str = ""
+    frame_numbers: list[int] | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
         d = self.datasets[0]
-        return (len(self.datasets), int(d.Rows), int(d.Columns))
+        n = len(self.frame_numbers) if self.frame_numbers else len(self.datasets)
+        return (n, int(d.Rows), int(d.Columns))
 
     @property
     def series_uid(self) -> str:
@@ -46,11 +82,17 @@ class SourceSeries:
 
     @property
     def projection(self) -> bool:
-        return "ImageOrientationPatient" not in self.datasets[0]
+        return "ImageOrientationPatient" not in self.datasets[0] and not self.frame_numbers
 
     @property
     def sop_instance_uids(self) -> list[str]:
         return [str(d.SOPInstanceUID) for d in self.datasets]
+
+    def slice_source(self, k: int) -> tuple[Dataset, int | None]:
+        """The image (and frame number for multi-frame) that label slice ``k`` lies on."""
+        if self.frame_numbers:
+            return self.datasets[0], self.frame_numbers[k]
+        return self.datasets[k], None
 
     @classmethod
     def from_datasets(cls, datasets: Sequence[Dataset], source: str = "") -> "SourceSeries":
@@ -60,40 +102,46 @@ class SourceSeries:
         series = {str(d.get("SeriesInstanceUID", "")) for d in datasets}
         if len(series) != 1:
             raise LoupeError(f"{name}: images come from {len(series)} series; export needs exactly one")
+        multi = [d for d in datasets if int(d.get("NumberOfFrames", 1) or 1) > 1]
+        if multi:
+            if len(datasets) != 1:
+                raise LoupeError(f"{name}: {len(datasets)} images of which {len(multi)} multi-frame; export "
+                                 f"needs one enhanced image or a classic single-frame series")
+            return cls._multiframe(datasets[0], name)
         if len(datasets) == 1 and "ImageOrientationPatient" not in datasets[0]:
             return cls._projection(datasets[0], name)
+        planes = []
         for d in datasets:
             for kw in ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing", "FrameOfReferenceUID"):
                 if kw not in d:
                     raise LoupeError(f"{name}: {d.get('SOPInstanceUID', '?')} has no {kw}; "
                                      f"the image cannot be placed in LPS")
-            if int(d.get("NumberOfFrames", 1) or 1) != 1:
-                raise LoupeError(f"{name}: multi-frame images are not supported as an export reference yet")
-        iop = np.asarray(datasets[0].ImageOrientationPatient, dtype=np.float64)
-        row, col = iop[:3], iop[3:]
-        normal = np.cross(row, col)
-        for d in datasets[1:]:
-            if not np.allclose(np.asarray(d.ImageOrientationPatient, float), iop, atol=1e-4):
-                raise LoupeError(f"{name}: slices have different orientations; cannot export on one grid")
-        ds = sorted(datasets, key=lambda d: float(np.dot(np.asarray(d.ImagePositionPatient, float), normal)))
-        pos = np.array([np.asarray(d.ImagePositionPatient, float) for d in ds])
-        dy, dx = (float(v) for v in ds[0].PixelSpacing)  # (row spacing, column spacing)
-        if len(ds) > 1:
-            steps = np.diff(pos, axis=0)
-            dup = int((np.linalg.norm(steps, axis=1) < 1e-3).sum())
-            if dup:
-                raise LoupeError(f"{name}: {dup} image(s) repeat a slice position already used (a time "
-                                 f"series?); pass the images of one time point only")
-            if not np.allclose(steps, steps[0], atol=1e-2):
-                raise LoupeError(f"{name}: slice spacing is uneven ({np.linalg.norm(steps, axis=1).min():.3f}"
-                                 f"..{np.linalg.norm(steps, axis=1).max():.3f} mm); one affine cannot "
-                                 f"describe it")
-            kvec = (pos[-1] - pos[0]) / (len(ds) - 1)
-        else:
-            kvec = normal * float(ds[0].get("SliceThickness", 1.0) or 1.0)
-        aff = np.eye(4)
-        aff[:3, 0], aff[:3, 1], aff[:3, 2], aff[:3, 3] = row * dx, col * dy, kvec, pos[0]
-        return cls(list(ds), aff, source)
+            planes.append((d.ImageOrientationPatient, d.ImagePositionPatient, d.PixelSpacing,
+                           d.get("SliceThickness")))
+        order, aff = _stack_geometry(planes, name)
+        return cls([datasets[i] for i in order], aff, source)
+
+    @classmethod
+    def _multiframe(cls, d: Dataset, name: str) -> "SourceSeries":
+        """Enhanced multi-frame image: plane position/orientation and pixel measures come from the
+        per-frame or shared functional groups."""
+        shared = d.get("SharedFunctionalGroupsSequence", [None])[0]
+        per = d.get("PerFrameFunctionalGroupsSequence")
+        if per is None or "FrameOfReferenceUID" not in d:
+            raise LoupeError(f"{name}: multi-frame image without per-frame functional groups or frame of "
+                             f"reference cannot be placed in LPS")
+
+        def pick(fg, seq, kw):
+            for g in (fg, shared):
+                if g is not None and seq in g and kw in g[seq][0]:
+                    return g[seq][0][kw].value
+            raise LoupeError(f"{name}: frame has no {seq} > {kw}; it cannot be placed in LPS")
+
+        planes = [(pick(fg, "PlaneOrientationSequence", "ImageOrientationPatient"),
+                   pick(fg, "PlanePositionSequence", "ImagePositionPatient"),
+                   pick(fg, "PixelMeasuresSequence", "PixelSpacing"), None) for fg in per]
+        order, aff = _stack_geometry(planes, name)
+        return cls([d], aff, name, frame_numbers=[i + 1 for i in order])
 
     @classmethod
     def _projection(cls, d: Dataset, name: str) -> "SourceSeries":
@@ -124,9 +172,9 @@ class SourceSeries:
         name = volume.source or "volume"
         if not files:
             raise LoupeError(f"{name}: was not loaded from DICOM files; DICOM SEG/SR need a DICOM series")
-        if volume.time_axis or volume.meta.get("enhanced") or volume.meta.get("mosaic"):
-            raise LoupeError(f"{name}: multi-frame, mosaic or time-series volumes are not supported as an "
-                             f"export reference yet")
+        if volume.time_axis or volume.meta.get("mosaic"):
+            raise LoupeError(f"{name}: mosaic or time-series volumes are not supported as an export "
+                             f"reference yet")
         ref = cls.from_paths(files, name)
         if ref.shape != volume.spatial_shape or np.abs(ref.affine - volume.affine).max() > GEOMETRY_ATOL_MM:
             raise LoupeError(f"{name}: the volume's grid {volume.spatial_shape} does not match its DICOM "

@@ -86,6 +86,10 @@ def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation
     pixel = lut[labels]
     if len(values) < 256:
         pixel = pixel.astype(np.uint8)
+    if reference.frame_numbers:  # enhanced source: highdicom pairs pixel_array[f] with frame f + 1
+        by_frame = np.empty_like(pixel)
+        by_frame[np.asarray(reference.frame_numbers) - 1] = pixel
+        pixel = by_frame
     creator = layer.provenance.author if layer.provenance.kind == "human" else None
     try:
         return hd.seg.Segmentation(
@@ -158,7 +162,10 @@ def _slices_along_normal(px: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray
     """Order slices along row x column (the DICOM slice normal), as SourceSeries does, so a SEG
     read with or without its series gives the same (k, j, i) layout."""
     normal = np.cross(affine[:3, 0], affine[:3, 1])
-    if px.shape[0] > 1 and float(np.dot(affine[:3, 2], normal)) < 0:
+    if px.shape[0] == 1 and float(np.dot(affine[:3, 2], normal)) < 0:  # one slice: only a direction
+        affine = affine.copy()
+        affine[:3, 2] = -affine[:3, 2]
+    elif float(np.dot(affine[:3, 2], normal)) < 0:
         affine = affine.copy()
         affine[:3, 3] = affine[:3, 3] + (px.shape[0] - 1) * affine[:3, 2]
         affine[:3, 2] = -affine[:3, 2]
@@ -182,9 +189,17 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
         if str(seg.get("FrameOfReferenceUID", "") or "") != reference.frame_of_reference_uid:
             raise LoupeError(f"{path}: frame of reference {seg.FrameOfReferenceUID} differs from the "
                              f"series' {reference.frame_of_reference_uid}; nothing was imported")
+        # a SEG omits empty frames (PS3.3 C.8.20.2), so slices of the matched series that it does
+        # not mention are background
         try:
-            px = seg.get_pixels_by_source_instance(reference.sop_instance_uids, combine_segments=True,
-                                                   relabel=False, dtype=np.uint16)
+            if reference.frame_numbers:
+                px = seg.get_pixels_by_source_frame(reference.sop_instance_uids[0], reference.frame_numbers,
+                                                    combine_segments=True, relabel=False, dtype=np.uint16,
+                                                    assert_missing_frames_are_empty=True)
+            else:
+                px = seg.get_pixels_by_source_instance(reference.sop_instance_uids, combine_segments=True,
+                                                       relabel=False, dtype=np.uint16,
+                                                       assert_missing_frames_are_empty=True)
         except (ValueError, KeyError, RuntimeError) as e:
             raise LoupeError(f"{path}: frames do not map onto the series ({e})") from e
         affine = reference.affine.copy()

@@ -78,7 +78,8 @@ def _measure(shape: Shape, ref: SourceSeries) -> tuple[str, float, str, np.ndarr
     return "area", polygon_area(outline), "POLYGON", closed
 
 
-def _source_images(vertices: np.ndarray, ref: SourceSeries, what: str) -> list[pydicom.Dataset]:
+def _source_images(vertices: np.ndarray, ref: SourceSeries, what: str) -> list[tuple[pydicom.Dataset, int | None]]:
+    """The (image, frame number) pairs of the slices a shape spans."""
     inv = np.linalg.inv(ref.affine)
     ijk = vertices @ inv[:3, :3].T + inv[:3, 3]
     n_k, rows, cols = ref.shape
@@ -87,7 +88,7 @@ def _source_images(vertices: np.ndarray, ref: SourceSeries, what: str) -> list[p
             or (ijk[:, 1] > rows - 1 + tol).any() or (ijk[:, 2] < -tol).any() or (ijk[:, 2] > n_k - 1 + tol).any():
         raise LoupeError(f"{what}: lies outside series {ref.source or ref.series_uid}; nothing was written")
     ks = sorted({int(k) for k in np.round(ijk[:, 2]).astype(int)})
-    return [ref.datasets[k] for k in range(ks[0], ks[-1] + 1)]
+    return [ref.slice_source(k) for k in range(ks[0], ks[-1] + 1)]
 
 
 def _region(gtype: str, outline: np.ndarray, ref: SourceSeries, source: pydicom.Dataset):
@@ -129,14 +130,20 @@ def build_sr(layer: ShapesLayer, reference: SourceSeries) -> tuple[hd.sr.Compreh
     for n, shape in enumerate(layer.shapes, start=1):
         what = f"layer {layer.name!r} shape {n} ({shape.kind} {shape.label!r})"
         kind, value, gtype, outline = _measure(shape, reference)
-        sources = _source_images(outline, reference, what)
+        slices = _source_images(outline, reference, what)
+        sources = list({str(d.SOPInstanceUID): d for d, _ in slices}.values())
+        frames = {str(d.SOPInstanceUID): [] for d in sources}
+        for d, f in slices:
+            if f is not None:
+                frames[str(d.SOPInstanceUID)].append(f)
         for d in sources:
             evidence[str(d.SOPInstanceUID)] = d
         name, unit = (codes.SCT.Length, codes.UCUM.Millimeter) if kind == "length" else \
             (codes.SCT.Area, codes.UCUM.SquareMillimeter)
         meas = hd.sr.Measurement(
             name=name, value=float(value), unit=unit, algorithm_id=algo,
-            referenced_images=[hd.sr.SourceImageForMeasurement(str(d.SOPClassUID), str(d.SOPInstanceUID))
+            referenced_images=[hd.sr.SourceImageForMeasurement(str(d.SOPClassUID), str(d.SOPInstanceUID),
+                                                               frames[str(d.SOPInstanceUID)] or None)
                                for d in sources])
         region = _region(gtype, np.asarray(outline, float), reference, sources[0])
         groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
