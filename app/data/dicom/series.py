@@ -10,6 +10,7 @@ file for the first paint; ``load`` reads everything (threads, progress, cancel).
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -202,6 +203,19 @@ class DicomSeries:
         dts = {pixels.stored_dtype(f.record.header) for row in self.grid for f in row[:1]}
         return np.result_type(*dts)
 
+    def _int16_plan(self) -> int | None:
+        """Integer intercept when every frame is stored 16-bit with slope 1 and one intercept, so
+        the HU volume can be made in place, slice by slice, in the stored buffer (the common CT)."""
+        scal = set(self.scalings())
+        if len(scal) != 1:
+            return None
+        slope, inter = scal.pop()
+        if slope != 1.0 or not float(inter).is_integer():
+            return None
+        if self._stored_dtype() not in (np.dtype("<u2"), np.dtype("<i2")):
+            return None
+        return int(inter)
+
     def load(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> Volume:
         """Read every frame into one Volume (4D when the series repeats positions over time)."""
         first = self.first
@@ -216,9 +230,21 @@ class DicomSeries:
         if not colour and all(len(v) == 1 and v[0][2].tile is None and int(v[0][2].record.number_of_frames) == 1
                               for v in by_file.values()):
             raw = np.empty((T, K, first.rows, first.cols), dtype=self._stored_dtype())
+        inter = self._int16_plan() if raw is not None else None
         lock = threading.Lock()
-        done = [0]
         holder: dict = {}
+        overflow = [False]
+
+        def to_int16_inplace(sl: np.ndarray) -> None:
+            # HU = stored + intercept; exact in int16 when the slice's range allows, with
+            # wrap-around arithmetic in the stored type and a reinterpretation of the bits
+            hi = int(sl.max())
+            lo = 0 if sl.dtype == np.uint16 else int(sl.min())  # unsigned: the minimum cannot underflow
+            if lo + inter < -32768 or hi + inter > 32767:
+                overflow[0] = True
+                return
+            if inter:
+                np.add(sl, np.array(inter).astype(sl.dtype), out=sl, casting="unsafe")
 
         def work(item):
             path, entries = item
@@ -226,9 +252,28 @@ class DicomSeries:
                 return
             rec = entries[0][2].record
             direct = False
+            pre, rec.prefetched = rec.prefetched, None  # consume: the bytes are copied exactly once
             if raw is not None and pixels.stored_dtype(rec.header) == raw.dtype:
                 t, k, _ = entries[0]
-                direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
+                if pre is not None and pre.nbytes >= raw[t, k].nbytes:
+                    src = pre[:raw[t, k].nbytes].view(raw.dtype).reshape(raw.shape[2:])
+                    if inter is not None and not pixels.needs_sign_extension(rec.header):
+                        # copy and HU conversion in one pass
+                        hi = int(src.max())
+                        lo = 0 if src.dtype == np.uint16 else int(src.min())
+                        if lo + inter < -32768 or hi + inter > 32767:
+                            overflow[0] = True
+                            raw[t, k] = src
+                        else:
+                            np.add(src, np.array(inter).astype(src.dtype), out=raw[t, k], casting="unsafe")
+                        return
+                    raw[t, k] = src
+                    pixels._sign_extend(raw[t, k], rec.header)
+                    direct = True
+                else:
+                    direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
+                if direct and inter is not None:
+                    to_int16_inplace(raw[t, k])
             if not direct:
                 arr = pixels.read_file_frames(path, rec.header)
                 for t, k, f in entries:
@@ -236,15 +281,15 @@ class DicomSeries:
                     if px.shape[:2] != (first.rows, first.cols):
                         raise ReadError(f"{path.name}: image is {px.shape[0]}x{px.shape[1]}, the series "
                                         f"is {first.rows}x{first.cols}")
-                    with lock:
-                        if raw is not None:
-                            raw[t, k] = px
-                        else:
+                    if raw is not None:
+                        raw[t, k] = px
+                        if inter is not None:
+                            to_int16_inplace(raw[t, k])
+                    else:
+                        with lock:
                             holder[(t, k)] = px
-            with lock:
-                done[0] += 1
 
-        workers = self.options.workers or (4 if total > 8 else 1)
+        workers = self.options.workers or (min(4, os.cpu_count() or 2) if total > 8 else 1)
         items = list(by_file.items())
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -260,6 +305,10 @@ class DicomSeries:
                     progress(i + 1, total)
         if cancel is not None and cancel.is_set():
             raise LoadCancelled(f"{first.path.parent}: loading cancelled")
+        if inter is not None and not overflow[0]:
+            return self._to_volume(raw.view(np.int16), colour, prescaled=(raw.dtype, inter))
+        if inter is not None:  # some slice would overflow int16: start again the general way
+            return dataclasses_replace_options(self).load(progress=None, cancel=cancel)
         if raw is None:
             sample = holder[(0, 0)]
             raw = np.empty((T, K) + sample.shape, dtype=np.result_type(*[a.dtype for a in holder.values()]))
@@ -267,11 +316,14 @@ class DicomSeries:
                 raw[t, k] = px
         return self._to_volume(raw, colour)
 
-    def _to_volume(self, raw: np.ndarray, colour: bool) -> Volume:
+    def _to_volume(self, raw: np.ndarray, colour: bool, prescaled: tuple | None = None) -> Volume:
         scal = self.scalings()
         uniform = len(set(scal)) == 1
         slope, inter = scal[0]
-        if colour:
+        if prescaled is not None:
+            arr = raw
+            meta_scaling = {"slope": 1.0, "intercept": float(prescaled[1]), "stored_dtype": str(prescaled[0])}
+        elif colour:
             arr, meta_scaling = raw, None
         elif uniform and slope == 1.0 and inter == 0.0:
             arr, meta_scaling = raw, {"slope": 1.0, "intercept": 0.0, "stored_dtype": str(raw.dtype)}
@@ -368,6 +420,14 @@ def _split_times(frames: list[Frame]) -> list[list[list[Frame]]]:
     T = max(counts)
     cols = [sorted((frames[i] for i in g), key=Frame.time_key) for g in groups]
     return [[[col[t] for col in cols if len(col) > t]] for t in range(T)]
+
+
+def dataclasses_replace_options(series: "DicomSeries") -> "DicomSeries":
+    """A copy that skips the in-place int16 plan (used after an int16 overflow was detected)."""
+    clone = DicomSeries(series.grid, series.geometry, list(series.warnings), series.options)
+    clone._multi_echo, clone._split_by_type, clone._key = series._multi_echo, series._split_by_type, series._key
+    clone._int16_plan = lambda: None  # type: ignore[method-assign]
+    return clone
 
 
 def _warn_odd_splits(series: list[DicomSeries]) -> None:

@@ -1,0 +1,378 @@
+"""A small, strict reader for the common case: one uncompressed little-endian image per file.
+
+Why: pydicom builds a full Dataset with typed values for every element (~1 ms a file); a 140-slice
+CT then spends more time parsing headers than reading its 75 MB of pixels. This reader walks the
+elements of the first few kilobytes, converts only the ~60 tags the loader, the sidecar and the
+catalog use, and records where Pixel Data starts. Anything it is not sure about (compressed or
+big-endian transfer syntaxes, enhanced multi-frame, mosaics, DICOMDIR, odd encodings) raises
+``NotSimple`` and the caller uses pydicom instead, so correctness never depends on this file.
+"""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_IMPLICIT_LE = "1.2.840.10008.1.2"
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+_ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+PIXEL_DATA = 0x7FE00010
+PHILIPS_SCALE_SLOPE = 0x2005100E
+
+# tag -> (keyword, kind); kinds: s = string, m = multi-string, f = number, F = numbers, i = integer,
+# I = integers, b = binary per VR (US/UL/SS/SL/FL/FD)
+_WANTED: dict[int, tuple[str, str]] = {
+    0x00080008: ("ImageType", "m"), 0x00080016: ("SOPClassUID", "s"), 0x00080018: ("SOPInstanceUID", "s"),
+    0x00080020: ("StudyDate", "s"), 0x00080021: ("SeriesDate", "s"), 0x00080022: ("AcquisitionDate", "s"),
+    0x00080030: ("StudyTime", "s"), 0x00080031: ("SeriesTime", "s"), 0x00080032: ("AcquisitionTime", "s"),
+    0x00080033: ("ContentTime", "s"), 0x00080050: ("AccessionNumber", "s"), 0x00080060: ("Modality", "s"),
+    0x00080070: ("Manufacturer", "s"), 0x00080080: ("InstitutionName", "s"),
+    0x00081030: ("StudyDescription", "s"), 0x0008103E: ("SeriesDescription", "s"),
+    0x00081090: ("ManufacturerModelName", "s"), 0x00082111: ("DerivationDescription", "s"),
+    0x00100010: ("PatientName", "s"), 0x00100020: ("PatientID", "s"), 0x00100030: ("PatientBirthDate", "s"),
+    0x00100040: ("PatientSex", "s"), 0x00180015: ("BodyPartExamined", "s"),
+    0x00180020: ("ScanningSequence", "m"), 0x00180021: ("SequenceVariant", "m"), 0x00180022: ("ScanOptions", "m"),
+    0x00180050: ("SliceThickness", "f"), 0x00180060: ("KVP", "f"), 0x00180080: ("RepetitionTime", "f"),
+    0x00180081: ("EchoTime", "f"), 0x00180086: ("EchoNumbers", "I"), 0x00180087: ("MagneticFieldStrength", "f"),
+    0x00180088: ("SpacingBetweenSlices", "f"), 0x00181020: ("SoftwareVersions", "m"),
+    0x00181030: ("ProtocolName", "s"), 0x00181120: ("GantryDetectorTilt", "f"), 0x00181150: ("ExposureTime", "f"),
+    0x00181152: ("Exposure", "f"), 0x00181210: ("ConvolutionKernel", "m"), 0x00181314: ("FlipAngle", "f"),
+    0x00185100: ("PatientPosition", "s"), 0x0020000D: ("StudyInstanceUID", "s"),
+    0x0020000E: ("SeriesInstanceUID", "s"), 0x00200011: ("SeriesNumber", "i"), 0x00200012: ("AcquisitionNumber", "i"),
+    0x00200013: ("InstanceNumber", "i"), 0x00200032: ("ImagePositionPatient", "F"),
+    0x00200037: ("ImageOrientationPatient", "F"), 0x00200052: ("FrameOfReferenceUID", "s"),
+    0x00200100: ("TemporalPositionIdentifier", "i"), 0x00201041: ("SliceLocation", "f"),
+    0x00280002: ("SamplesPerPixel", "b"), 0x00280004: ("PhotometricInterpretation", "s"),
+    0x00280008: ("NumberOfFrames", "i"), 0x00280010: ("Rows", "b"), 0x00280011: ("Columns", "b"),
+    0x00280030: ("PixelSpacing", "F"), 0x00280100: ("BitsAllocated", "b"), 0x00280101: ("BitsStored", "b"),
+    0x00280102: ("HighBit", "b"), 0x00280103: ("PixelRepresentation", "b"), 0x00281050: ("WindowCenter", "F"),
+    0x00281051: ("WindowWidth", "F"), 0x00281052: ("RescaleIntercept", "f"), 0x00281053: ("RescaleSlope", "f"),
+    0x00281054: ("RescaleType", "s"),
+}
+# VRs for the wanted binary tags when the file is implicit VR
+_IMPLICIT_BINARY = {0x00280002: b"US", 0x00280010: b"US", 0x00280011: b"US", 0x00280100: b"US",
+                    0x00280101: b"US", 0x00280102: b"US", 0x00280103: b"US", PHILIPS_SCALE_SLOPE: b"FL"}
+# the presence of any of these means "not a simple image": let pydicom handle the file
+_NOT_SIMPLE = {0x52009229, 0x52009230, 0x00041220, 0x00280006, 0x00281201, 0x00281101, 0x00291010}
+_BINARY_FMT = {b"US": "<H", b"UL": "<I", b"SS": "<h", b"SL": "<i", b"FL": "<f", b"FD": "<d"}
+
+
+class NotSimple(Exception):
+    """This file needs the full pydicom reader."""
+
+
+class _Elem:
+    __slots__ = ("value", "value_tell", "length")
+
+    def __init__(self, value, value_tell=None, length=0):
+        self.value, self.value_tell, self.length = value, value_tell, length
+
+
+class _Raw:
+    """An element's bytes, converted on first use (most wanted tags are never read)."""
+    __slots__ = ("kind", "vr", "raw")
+
+    def __init__(self, kind, vr, raw):
+        self.kind, self.vr, self.raw = kind, vr, raw
+
+    def value(self):
+        return _convert(self.kind, self.vr, self.raw) if self.raw else ""
+
+
+class LiteHeader:
+    """The subset of a pydicom Dataset's interface the loader uses: ``get``, ``in``, attribute
+    access by keyword, ``file_meta`` and ``get_item(PixelData, keep_deferred=True)``."""
+
+    def __init__(self, values: dict[str, object], tags: dict[int, object], file_meta: dict, pixel: _Elem | None):
+        self._values, self._tags, self.file_meta, self._pixel = values, tags, file_meta, pixel
+
+    def _value(self, keyword, default=None):
+        v = self._values.get(keyword, default)
+        if type(v) is _Raw:
+            v = self._values[keyword] = v.value()
+        return v
+
+    def get(self, key, default=None):
+        if isinstance(key, str):
+            return self._value(key, default)
+        tag = key if isinstance(key, int) else (key[0] << 16 | key[1])
+        if tag == PIXEL_DATA:
+            return self._pixel if self._pixel is not None else default
+        if tag in _WANTED:
+            v = self._value(_WANTED[tag][0])
+        else:
+            v = self._tags.get(tag)
+        return _Elem(v) if v is not None else default
+
+    def get_item(self, key, keep_deferred: bool = False):
+        tag = key if isinstance(key, int) else (key[0] << 16 | key[1])
+        if tag == PIXEL_DATA:
+            return self._pixel
+        return self.get(tag)
+
+    def __contains__(self, key) -> bool:
+        if isinstance(key, str):
+            return key in self._values
+        return self.get(key) is not None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._values:
+            raise AttributeError(f"LiteHeader has no element {name!r}")
+        return self._value(name)
+
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("latin-1").strip(" \x00")
+
+
+def _convert(kind: str, vr: bytes, raw: bytes):
+    if kind == "b" or vr in _BINARY_FMT:
+        fmt = _BINARY_FMT.get(vr)
+        if fmt is None:
+            raise NotSimple(f"unexpected VR {vr!r} for a binary element")
+        size = struct.calcsize(fmt)
+        vals = [struct.unpack_from(fmt, raw, o)[0] for o in range(0, len(raw) - size + 1, size)]
+        return vals[0] if len(vals) == 1 else vals
+    s = _text(raw)
+    if kind == "s":
+        return s
+    parts = [p.strip(" \x00") for p in s.split("\\")]
+    if kind == "m":
+        return parts if len(parts) > 1 else parts[0]
+    try:
+        if kind == "f":
+            return float(parts[0]) if parts[0] else None
+        if kind == "F":
+            return [float(p) for p in parts if p != ""]
+        if kind == "i":
+            return int(float(parts[0])) if parts[0] else None
+        if kind == "I":
+            vals = [int(float(p)) for p in parts if p != ""]
+            return vals[0] if len(vals) == 1 else vals
+    except ValueError as exc:
+        raise NotSimple(f"malformed number {s!r}") from exc
+    return s
+
+
+class _Reader:
+    def __init__(self, fh, buf: bytes):
+        self.fh, self.buf = fh, buf
+
+    def need(self, end: int) -> None:
+        while end > len(self.buf):
+            more = self.fh.read(max(len(self.buf), end - len(self.buf), 65536))
+            if not more:
+                raise NotSimple("file ends inside the header")
+            self.buf += more
+
+
+def _skip_undefined(r: _Reader, pos: int, explicit: bool) -> int:
+    """Skip an undefined-length sequence starting at its first item; return position after it."""
+    while True:
+        r.need(pos + 8)
+        tag = (struct.unpack_from("<H", r.buf, pos)[0] << 16) | struct.unpack_from("<H", r.buf, pos + 2)[0]
+        length = struct.unpack_from("<I", r.buf, pos + 4)[0]
+        pos += 8
+        if tag == _SEQ_END:
+            return pos
+        if tag != _ITEM:
+            raise NotSimple("malformed sequence")
+        if length != 0xFFFFFFFF:
+            pos += length
+            continue
+        pos = _walk(r, pos, explicit, None, None, stop_at_item_end=True)
+
+
+_EXPL = struct.Struct("<HH2sH").unpack_from
+_IMPL = struct.Struct("<HHI").unpack_from
+_U32 = struct.Struct("<I").unpack_from
+
+
+class _Stopped(Exception):
+    """Top-level walk passed ``stop_tag``: every wanted tag has been seen (tags are ascending)."""
+
+    def __init__(self, pos: int):
+        self.pos = pos
+
+
+def _walk(r: _Reader, pos: int, explicit: bool, values, tags, stop_at_item_end=False,
+          stop_tag: int = 0xFFFFFFFF) -> int:
+    """Walk elements; fill values/tags (top level only); return the position of Pixel Data (top
+    level) or the position after the item delimiter (nested). Written for speed: one struct call
+    per element, the buffer grown only near its end. Raises _Stopped at the first top-level tag
+    beyond ``stop_tag``."""
+    top = values is not None
+    wanted = _WANTED
+    buf = r.buf
+    size = len(buf)
+    while True:
+        if pos + 12 > size:
+            r.need(pos + 12)
+            buf, size = r.buf, len(r.buf)
+        if explicit:
+            group, elem, vr, length = _EXPL(buf, pos)
+            if group == 0xFFFE:
+                length = _U32(buf, pos + 4)[0]
+                start = pos + 8
+                vr = b""
+            elif vr in _LONG_VRS:
+                length = _U32(buf, pos + 8)[0]
+                start = pos + 12
+            else:
+                if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+                    raise NotSimple("implicit element inside an explicit VR file")
+                start = pos + 8
+        else:
+            group, elem, length = _IMPL(buf, pos)
+            start = pos + 8
+            vr = None
+        tag = group << 16 | elem
+        if tag > stop_tag and top and tag != PIXEL_DATA:
+            raise _Stopped(pos)
+        if group == 0xFFFE:
+            if tag == _ITEM_END and stop_at_item_end:
+                return start
+            raise NotSimple("unexpected delimiter")
+        if top:
+            if tag == PIXEL_DATA:
+                if length == 0xFFFFFFFF:
+                    raise NotSimple("encapsulated (compressed) pixel data")
+                return start  # the caller reads the 4-byte length just before it
+            if tag in _NOT_SIMPLE:
+                raise NotSimple(f"element ({group:04X},{elem:04X}) needs the full reader")
+        if length == 0xFFFFFFFF:
+            # undefined length: a sequence (SQ, or UN holding implicit-VR items)
+            pos = _skip_undefined(r, start, explicit and vr != b"UN")
+            buf, size = r.buf, len(r.buf)
+            continue
+        end = start + length
+        if top and (tag in wanted or tag == PHILIPS_SCALE_SLOPE or tag == 0x20050010):
+            if end > size:
+                r.need(end)
+                buf, size = r.buf, len(r.buf)
+            raw = bytes(buf[start:end])
+            if vr is None:
+                vr = _IMPLICIT_BINARY.get(tag, b"")
+            if tag == 0x20050010:
+                tags[tag] = _text(raw)
+            elif tag == PHILIPS_SCALE_SLOPE:
+                tags[tag] = _convert("b", b"FL" if vr in (b"", b"UN") else vr, raw)
+            else:
+                keyword, kind = wanted[tag]
+                values[keyword] = _Raw(kind, vr, raw)
+        pos = end
+
+
+def _pixel_at_end(r: _Reader, fh, values: dict, explicit: bool, size: int) -> tuple[int, int] | None:
+    """(start, length) of the Pixel Data value if it is the file's last element, else None."""
+    try:
+        rows = _convert("b", values["Rows"].vr or b"US", values["Rows"].raw)
+        cols = _convert("b", values["Columns"].vr or b"US", values["Columns"].raw)
+        bits = _convert("b", values["BitsAllocated"].vr or b"US", values["BitsAllocated"].raw)
+        spp = _convert("b", values["SamplesPerPixel"].vr or b"US", values["SamplesPerPixel"].raw) \
+            if "SamplesPerPixel" in values else 1
+    except (KeyError, struct.error, NotSimple):
+        return None
+    if not all(isinstance(x, int) for x in (rows, cols, bits, spp)) or bits % 8:
+        return None
+    nbytes = rows * cols * spp * bits // 8
+    length = nbytes + (nbytes & 1)
+    start = size - length
+    head = start - (12 if explicit else 8)
+    if head < 132:
+        return None
+    if start <= len(r.buf):
+        blob = bytes(r.buf[head:start])
+    else:
+        fh.seek(head)
+        blob = fh.read(start - head)
+    if len(blob) != start - head or blob[:4] != b"\xe0\x7f\x10\x00":
+        return None
+    if struct.unpack_from("<I", blob, len(blob) - 4)[0] != length:
+        return None
+    if explicit and blob[4:6] not in (b"OW", b"OB"):
+        return None
+    return start, length
+
+
+def read_lite_header(path: Path, chunk: int = 16384) -> LiteHeader:
+    """Parse ``path`` if it is a simple uncompressed little-endian single image; else NotSimple."""
+    with open(path, "rb") as fh:
+        buf = fh.read(chunk)
+        if len(buf) < 132 or buf[128:132] != b"DICM":
+            raise NotSimple("no preamble")
+        r = _Reader(fh, buf)
+        pos = 132
+        meta: dict = {}
+        # file meta group: always explicit VR little endian
+        while True:
+            r.need(pos + 8)
+            group, elem = struct.unpack_from("<HH", r.buf, pos)
+            if group != 0x0002:
+                break
+            vr = bytes(r.buf[pos + 4:pos + 6])
+            if vr in _LONG_VRS:
+                r.need(pos + 12)
+                length = struct.unpack_from("<I", r.buf, pos + 8)[0]
+                start = pos + 12
+            else:
+                length = struct.unpack_from("<H", r.buf, pos + 6)[0]
+                start = pos + 8
+            r.need(start + length)
+            if elem == 0x0010:
+                meta["TransferSyntaxUID"] = _text(bytes(r.buf[start:start + length]))
+            elif elem == 0x0002:
+                meta["MediaStorageSOPClassUID"] = _text(bytes(r.buf[start:start + length]))
+            pos = start + length
+        ts = meta.get("TransferSyntaxUID", "")
+        if ts not in (_EXPLICIT_LE, _IMPLICIT_LE):
+            raise NotSimple(f"transfer syntax {ts or '(none)'}")
+        explicit = ts == _EXPLICIT_LE
+        values: dict = {}
+        tags: dict = {}
+        pix_len = None
+        size = path.stat().st_size
+        try:
+            try:
+                # every wanted tag is in groups <= 0x0028 (0x2005 for Philips' private scale slope),
+                # and elements are stored in ascending order: stop there and find Pixel Data as the
+                # last element of the file, verified by its tag and length, else walk on
+                pix = _walk(r, pos, explicit, values, tags, stop_tag=0x0028FFFF)
+            except _Stopped as st:
+                pix = None
+                if "PHILIPS" in str(_text(values["Manufacturer"].raw) if "Manufacturer" in values else "").upper():
+                    try:
+                        pix = _walk(r, st.pos, explicit, values, tags, stop_tag=PHILIPS_SCALE_SLOPE)
+                    except _Stopped as st2:
+                        st = st2
+                if pix is None:
+                    end = _pixel_at_end(r, fh, values, explicit, size)
+                    if end is None:
+                        pix = _walk(r, st.pos, explicit, values, tags)
+                    else:
+                        pix, pix_len = end
+        except struct.error as exc:
+            raise NotSimple("header ends early") from exc
+        # pix is the start of the Pixel Data value; its length sits just before it
+        length = pix_len if pix_len is not None else struct.unpack_from("<I", r.buf, pix - 4)[0]
+        pixel = _Elem(None, pix, length)
+        if pix + length > size:
+            pixel.length = size - pix  # truncated: the loader reports it with the file name
+    creator = str(tags.get(0x20050010, "")).upper()
+    if PHILIPS_SCALE_SLOPE in tags and "PHILIPS" not in creator:
+        del tags[PHILIPS_SCALE_SLOPE]  # same number, different private block owner
+    hdr = LiteHeader(values, tags, meta, pixel)
+    it = hdr.get("ImageType")
+    if it and "MOSAIC" in ([x.upper() for x in it] if isinstance(it, list) else [str(it).upper()]):
+        raise NotSimple("Siemens mosaic")
+    if int(hdr.get("NumberOfFrames") or 1) != 1:
+        raise NotSimple("multi-frame")
+    return hdr

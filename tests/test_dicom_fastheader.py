@@ -1,0 +1,70 @@
+"""The fast header reader must agree with pydicom on every tag it reads, on every real file it
+accepts, and hand everything else to pydicom (it is an optimisation, never a second truth)."""
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+
+from app.data.dicom.fastheader import _WANTED, NotSimple, read_lite_header
+from app.data.dicom.scan import collect_files
+from app.data.dicom.series import build_series
+from app.data.dicom.scan import scan_headers
+from app.data.open import examine, load, open_path
+
+
+def _same(kind, a, b) -> bool:
+    if kind == "F":
+        return [float(x) for x in a] == [float(x) for x in (b if hasattr(b, "__iter__") else [b])]
+    if kind in "fi":
+        return float(a) == float(b)
+    if kind in "mI":
+        return (a if isinstance(a, list) else [a]) == (list(b) if hasattr(b, "__iter__") and not isinstance(b, str) else [b])
+    if kind == "s":
+        return a == str(b)
+    return a == b
+
+
+def test_lite_header_agrees_with_pydicom(dicom_dir):
+    accepted, refused = 0, {}
+    for path in collect_files(dicom_dir):
+        try:
+            lite = read_lite_header(path)
+        except NotSimple as exc:
+            refused[str(exc)] = refused.get(str(exc), 0) + 1
+            continue
+        accepted += 1
+        ds = pydicom.dcmread(path, defer_size=1024)
+        for _tag, (kw, kind) in _WANTED.items():
+            assert (kw in ds) == (kw in lite), (path.name, kw)
+            if kw in ds and ds[kw].value not in (None, ""):
+                assert _same(kind, lite.get(kw), ds[kw].value), (path.name, kw, lite.get(kw), ds[kw].value)
+        ss_l, ss_p = lite.get((0x2005, 0x100E)), ds.get((0x2005, 0x100E))
+        assert (ss_l.value if ss_l else None) == (ss_p.value if ss_p else None)
+        pl, pp = lite.get_item(0x7FE00010), ds.get_item(0x7FE00010, keep_deferred=True)
+        assert (pl.value_tell, pl.length) == (pp.value_tell, pp.length), path.name
+    assert accepted == 373
+    # mosaics, enhanced multi-frame, JPEG and non-DICOM files go to the full reader
+    assert refused["transfer syntax 1.2.840.10008.1.2.4.70"] == 2
+    assert refused["element (5200,9229) needs the full reader"] == 5
+    assert refused["no preamble"] == 20
+
+
+def test_fast_and_full_scans_build_the_same_series(dicom_dir):
+    root = dicom_dir / "dcm_qa_philips_oblique_epi"
+    a = build_series(scan_headers(root, fast=True))
+    b = build_series(scan_headers(root, fast=False))
+    assert [s.shape for s in a] == [s.shape for s in b]
+    va, vb = a[0].load(), b[0].load()
+    assert np.array_equal(va.array, vb.array)
+    np.testing.assert_allclose(va.affine, vb.affine, atol=1e-12)
+
+
+@pytest.mark.parametrize("dataset", ["dcm_qa_ct_philips_phantom", "dcm_qa_nih_GE_axial_epi"])
+def test_prefetching_open_path_equals_plain_load(dicom_dir, dataset):
+    folder = dicom_dir / dataset
+    fast = open_path(folder)[0]
+    plain = load(examine(folder)[0])[0]
+    assert fast.array.dtype == plain.array.dtype and np.array_equal(fast.array, plain.array)
+    np.testing.assert_allclose(fast.affine, plain.affine, atol=1e-12)
+    assert fast.meta["scaling"] == plain.meta["scaling"]
