@@ -220,3 +220,30 @@ def test_kill_9_during_writes_keeps_every_committed_record(tmp_path):
             assert int(layer.labels.sum()) == total
             decs = store.decisions(layer_id)
             assert decs and decs[0].comment == str(total)
+
+
+CONCURRENT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from app.review.store import ReviewStore
+    store = ReviewStore({path!r}, create=False)
+    user, layer_id = sys.argv[1], sys.argv[2]
+    for i in range(40):
+        store.decide(user, "accept" if i % 2 else "reject", layer_id, comment=f"{{user}} {{i}}")
+""")
+
+
+def test_two_reviewers_writing_at_once_lose_nothing(tmp_path):
+    """Two reviewers' processes on one workspace store: every decision of each is kept."""
+    path = tmp_path / "shared.sqlite"
+    with ReviewStore(path) as s:
+        layer = _ai_mask()
+        s.save_layer(layer)
+    script = tmp_path / "rev.py"
+    script.write_text(CONCURRENT.format(root=str(ROOT), path=str(path)))
+    procs = [subprocess.Popen([sys.executable, str(script), user, layer.id]) for user in ("ana", "ben")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    with ReviewStore(path) as s:
+        for user in ("ana", "ben"):
+            assert [d.comment for d in s.decisions(user=user)] == [f"{user} {i}" for i in range(40)]
+        assert len(s.audit(layer.id)) == 81 and s.integrity_check() == ["ok"]
