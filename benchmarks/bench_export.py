@@ -50,7 +50,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for n_seg in (2, 8):
+        for n_seg in (2, 8, 50):
             lab = realistic_labels(ref, n_seg)
             layer = LabelLayer(lab, ref.affine, f"head {n_seg}", prov)
             present = len(np.unique(lab)) - 1

@@ -36,3 +36,17 @@ def test_csv_bad_input(tmp_path):
     p.write_text("name,begin\nx,1\n")
     with pytest.raises(LoupeError, match="missing column"):
         read_csv_segments(p)
+
+
+def test_format_table_dispatches_to_each_module(tmp_path):
+    from app.export.formats import FORMATS, by_key, formats_for
+
+    assert [f.key for f in formats_for("labels")] == ["seg", "nifti", "coco"]
+    assert [f.key for f in formats_for("events")] == ["csv_segments"]
+    for f in FORMATS:  # every entry names real functions
+        assert callable(f._fn(f.writer)) and callable(f._fn(f.reader)) and f.file_filter.startswith(f.title)
+    layer = EventsLayer([TemporalEvent(1, 2, 1.0, "x")], "s", Provenance.human("a"))
+    out = by_key("csv_segments").write(layer, None, tmp_path / "s.csv")
+    assert by_key("csv_segments").read(out).events[0].label == "x"
+    with pytest.raises(KeyError, match="unknown export format"):
+        by_key("pdf")
