@@ -215,27 +215,39 @@ def test_bad_requests_fail_at_submit_naming_the_problem(runner, volume):
         runner.submit("steps", vid)
 
 
+def _finished(job, timeout=30):
+    assert job.wait(timeout), f"{job} did not finish"
+    assert job.state is JobState.DONE, job.error
+    return job
+
+
 def test_cache_hits_by_content_params_and_version(runner, volume, tmp_path):
-    first = runner.submit("threshold", _inp(volume), ["bins=128"])
-    assert first.wait(30) and first.state is JobState.DONE and not first.cached
-    # same voxels from another path: a hit, instantly, marked cached
+    first = _finished(runner.submit("threshold", _inp(volume), ["bins=128"]))
+    assert not first.cached
+    # same voxels from another path: a hit, marked cached, without running the backend
     moved = Volume(volume.array.copy(), volume.affine, source="/elsewhere/copy.nii.gz")
-    t0 = time.perf_counter()
-    hit = runner.submit("threshold", _inp(moved), ["bins=128"])
-    assert hit.state is JobState.DONE and hit.cached and time.perf_counter() - t0 < 5
+    hit = _finished(runner.submit("threshold", _inp(moved), ["bins=128"]), timeout=10)
+    assert hit.cached and hit.message == "cached result"
     assert np.array_equal(hit.result.layers[0].labels, first.result.layers[0].labels)
     assert hit.result.cached and hit.result.timings == first.result.timings
     # other params, other voxels, other geometry: misses
-    assert not runner.submit("threshold", _inp(volume), ["bins=64"]).cached
+    assert not _finished(runner.submit("threshold", _inp(volume), ["bins=64"])).cached
     changed = volume.array.copy()
     changed[0, 0, 0] += 1
-    assert not runner.submit("threshold", _inp(Volume(changed, volume.affine))).cached
-    assert not runner.submit("threshold", _inp(Volume(volume.array, np.diag([1.0, 0.7, 2.0, 1])))).cached
+    assert not _finished(runner.submit("threshold", _inp(Volume(changed, volume.affine)))).cached
+    assert not _finished(runner.submit("threshold", _inp(Volume(volume.array, np.diag([1.0, 0.7, 2.0, 1]))))).cached
     # a new backend version invalidates
     runner.registry.add(spec_replace(THRESHOLD, version="1.0.1"))
-    assert not runner.submit("threshold", _inp(volume), ["bins=128"]).cached
-    for j in runner.jobs():
-        assert j.wait(30) and j.state is JobState.DONE
+    assert not _finished(runner.submit("threshold", _inp(volume), ["bins=128"])).cached
+    assert _finished(runner.submit("threshold", _inp(volume), ["bins=128"])).cached
+
+
+def test_input_is_snapshotted_at_submit(runner, volume):
+    arr = volume.array.copy()
+    job = runner.submit("inspect", _inp(Volume(arr, volume.affine)), use_cache=False)
+    expected = int(arr.astype(np.int64).sum())
+    arr[:] = 0  # the caller edits its array right after submitting
+    assert _finished(job).result.documents["inspect"]["sum"] == expected
 
 
 def test_input_digest_ignores_path_but_not_content(volume, tmp_path):
@@ -258,7 +270,7 @@ def test_inputs_arrive_memory_mapped_read_only_and_files_come_back(runner, volum
     assert doc["sum"] == int(volume.array.astype(np.int64).sum()) and doc["pid"] != os.getpid()
     note = job.result.files["note"]
     assert open(note).read() == "hello" and str(runner.cache.root) in note  # lives in the cache entry
-    again = runner.submit("inspect", _inp(volume))
+    again = _finished(runner.submit("inspect", _inp(volume)))
     assert again.cached and open(again.result.files["note"]).read() == "hello"
 
 

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from app.data.types import LoupeError
 from backends.base import BackendInput, BackendResult
 from backends.params import to_dict as params_to_dict
 from backends.registry import BackendRow, Registry, default_registry
@@ -131,6 +132,9 @@ class LocalRunner:
         if not spec.accepts(inp.kind):
             from backends.base import BackendError
             raise BackendError(f"backend {backend!r} accepts {', '.join(spec.inputs)}; got a {inp.kind} input")
+        if inp.volume is None and inp.path and not Path(inp.path).exists():
+            from backends.base import BackendError
+            raise BackendError(f"input {inp.path} does not exist")
         p = spec.parse_params(params)
         pdict = params_to_dict(p)
         job = Job(backend, pdict, input_name=Path(inp.path).name if inp.path else "", where=self.where)
@@ -141,18 +145,14 @@ class LocalRunner:
                 fn(job)
             except Exception:  # noqa: BLE001 - a closed panel must not break submitting
                 pass
-        key = None
-        if self.cache is not None and use_cache:
-            key = cache_key(spec.name, spec.version, pdict, input_digest(inp))
-            hit = self.cache.get(key)
-            if hit is not None:
-                job._finish(JobState.DONE, result=hit, cached=True)
-                return job
+        # Snapshot the input now (later edits by the caller cannot leak into the job); hashing it
+        # for the cache happens on the job's thread, so a large input does not stall the UI.
         folder = self._root / f"job-{uuid.uuid4().hex[:12]}"
         store = codec.Arrays()
         codec.save_dir(folder / INPUT_DIR, {"input": codec.encode_input(inp, store), "params": pdict}, store)
+        cached = self.cache is not None and use_cache
         t = threading.Thread(target=self._supervise, name=f"loupe-job-{job.id}", daemon=True,
-                             args=(job, spec, folder, key, timeout_s if timeout_s is not None else self.timeout_s))
+                             args=(job, spec, folder, cached, timeout_s if timeout_s is not None else self.timeout_s))
         with self._lock:
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()
@@ -216,8 +216,21 @@ class LocalRunner:
             w.stop()
 
     # --- supervision ---
-    def _supervise(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
+    def _cache_lookup(self, job: Job, spec, folder: Path) -> str:
+        """The job's cache key; finishes the job at once (cached) on a hit."""
+        doc, arrays = codec.load_dir(folder / INPUT_DIR, mmap=True)
+        key = cache_key(spec.name, spec.version, job.params, input_digest(codec.decode_input(doc["input"], arrays)))
+        del doc, arrays
+        hit = self.cache.get(key)
+        if hit is not None:
+            job._finish(JobState.DONE, result=hit, cached=True)
+        return key
+
+    def _supervise(self, job: Job, spec, folder: Path, use_cache: bool, timeout_s: float | None) -> None:
         try:
+            key = self._cache_lookup(job, spec, folder) if use_cache else None
+            if job.state.finished:
+                return
             while not self._slots.acquire(timeout=0.1):
                 if job.cancel_requested:
                     job._finish(JobState.CANCELLED)
@@ -229,6 +242,8 @@ class LocalRunner:
                 self._run_job(job, spec, folder, key, timeout_s)
             finally:
                 self._slots.release()
+        except LoupeError as exc:
+            job._finish(JobState.FAILED, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - the runner itself must never leave a job hanging
             job._finish(JobState.FAILED, error=f"job runner error: {type(exc).__name__}: {exc}")
         finally:
