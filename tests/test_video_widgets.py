@@ -184,3 +184,27 @@ def test_workspace_renders(qtbot, ws, tmp_path):
     # the picture area holds the frame (not the empty background)
     c = view.pixelColor(view.width() // 2, view.height() // 2)
     assert (c.red(), c.green(), c.blue()) != (10, 10, 12)
+
+
+def test_playback_advances_and_stops_at_end(qtbot, ws):
+    ws.seek(250)
+    ws.play(8.0)
+    qtbot.waitUntil(lambda: not ws.clock.playing, timeout=10000)   # 50 frames at 8x: ~0.25 s
+    qtbot.waitUntil(lambda: shown_ok(ws, 299), timeout=5000)
+
+
+def test_switch_video_folder_and_bad_file(qtbot, ws, tmp_path):
+    from test_video_sources import write_sequence
+
+    folder = write_sequence(tmp_path / "capsule", 12)
+    with qtbot.waitSignal(ws.indexReady, timeout=10000):
+        ws.open_path(folder, fps=2)
+    qtbot.waitUntil(lambda: shown_ok(ws, 0), timeout=5000)
+    assert ws.n_frames == 12
+    qtbot.keyClick(ws, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: shown_ok(ws, 11), timeout=5000)
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\0" * 1000)
+    with qtbot.waitSignal(ws.errorOccurred, timeout=10000) as blocker:
+        ws.open_path(bad)
+    assert "broken.mp4" in blocker.args[0]

@@ -35,11 +35,17 @@ class FrameLoader(QObject):
         with self._cond:
             return self._pending is None and not self._busy
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         with self._cond:
             self._stop = True
+            self._pending = None
             self._cond.notify()
-        self._thread.join(timeout=5)
+        if wait:
+            self.join()
+
+    def join(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         while True:
@@ -81,8 +87,12 @@ class BackgroundTask(QObject):
 
     def cancel(self, wait: bool = True) -> None:
         self._cancel.set()
-        if wait and self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
+        if wait:
+            self.join()
+
+    def join(self, timeout: float = 30.0) -> None:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=timeout)
 
     def cancelled(self) -> bool:
         return self._cancel.is_set()
@@ -106,3 +116,5 @@ class BackgroundTask(QObject):
         else:
             if not self._cancel.is_set():
                 self.finished.emit(result)
+            elif hasattr(result, "close"):
+                result.close()  # e.g. a source opened for a video the user already left

@@ -10,6 +10,7 @@ selected segment · Z whole video in the timeline.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -95,26 +96,46 @@ class VideoWorkspace(QWidget):
 
     # --- opening ---
     def open_path(self, path: str | Path, fps: float | None = None) -> None:
-        """Open a file or image folder; the frame index is built in the background."""
-        try:
+        """Open a file, image folder or DICOM cine/video. Opening (a video DICOM may need its
+        stream extracted) and the frame index both run in the background."""
+        self.close_source()
+        self.view.set_message(f"opening {Path(path).name} ...")
+        self.progress.setValue(0)
+        self.progress.show()
+
+        def run(task):
             src = open_video(path, fps=fps)
-        except LoupeError as exc:
-            self._error(str(exc))
-            return
-        self.set_source(src)
+            try:
+                src.ensure_index(progress=task.report, cancel=task.cancelled)
+            except BaseException:
+                src.close()
+                raise
+            return src
+
+        self._start_open_task(run)
 
     def set_source(self, source) -> None:
+        """Show an already opened VideoSource (the workspace closes it when done)."""
         self.close_source()
-        self.source = source
-        self.setFocus()
         self.view.set_message(f"indexing {source.label} ...")
         self.progress.setValue(0)
         self.progress.show()
-        task = BackgroundTask(lambda t: source.ensure_index(progress=t.report, cancel=t.cancelled), self)
+        self._start_open_task(lambda t: (source.ensure_index(progress=t.report, cancel=t.cancelled), source)[1])
+
+    def _start_open_task(self, fn) -> None:
+        self.setFocus()
+        task = BackgroundTask(fn, self)
         task.progress.connect(lambda f: self.progress.setValue(int(f * 1000)))
-        task.finished.connect(lambda _idx, s=source: self._index_ready(s))
+        task.finished.connect(lambda src, t=task: self._opened(src, t))
         task.failed.connect(self._error)
         self._tasks.append(task.start())
+
+    def _opened(self, source, task) -> None:
+        if task not in self._tasks:  # the user moved on while this was opening
+            source.close()
+            return
+        self.source = source
+        self._index_ready(source)
 
     def _index_ready(self, source) -> None:
         if source is not self.source:
@@ -146,18 +167,30 @@ class VideoWorkspace(QWidget):
         self._tasks.append(task.start())
 
     def close_source(self) -> None:
-        for t in self._tasks:
-            t.cancel(wait=True)
-        self._tasks.clear()
+        """Let go of the current video without waiting on the UI thread: workers are told to stop
+        and the source is closed by a short-lived thread once the last decode has returned."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel(wait=False)
         if self.clock is not None:
             self.clock.stop()
-        if self.loader is not None:
-            self.loader.stop()
-            self.loader = None
-        if self.source is not None:
-            self.source.close()
-            self.source = None
+        loader, source = self.loader, self.source
+        self.loader, self.source, self.editor = None, None, None
+        if loader is not None:
+            loader.frameReady.disconnect()
+            loader.failed.disconnect()
+            loader.stop(wait=False)
+        if source is not None or tasks:
+            def retire():
+                for t in tasks:
+                    t.join()
+                if loader is not None:
+                    loader.join()
+                if source is not None:
+                    source.close()
+            threading.Thread(target=retire, name="loupe-video-close", daemon=True).start()
         self.shown = None
+        self.last_frame = None
 
     def closeEvent(self, ev) -> None:
         self.close_source()
