@@ -219,3 +219,28 @@ def test_sparse_mask_omits_empty_frames_and_reads_back(ct, tmp_path):
     out = write_seg(LabelLayer(lab, ct.affine, "sparse", Provenance.human("ana")), ct, tmp_path / "s.dcm")
     assert int(pydicom.dcmread(out).NumberOfFrames) == 2
     assert np.array_equal(read_seg(out, ct).labels, lab)
+
+
+def test_corrected_ai_mask_is_semiautomatic_with_its_algorithm(ct, labels, tmp_path):
+    """AI mask -> stored -> corrected by a person -> SEG says SEMIAUTOMATIC, who corrected it and
+    which algorithm version it started from (the lineage comes from the review store)."""
+    from app.review.store import ReviewStore
+
+    store = ReviewStore(tmp_path / "ws.sqlite")
+    ai = LabelLayer(labels, ct.affine, "ai", Provenance.backend("ct-seg", "3.0", {"fold": 2}))
+    store.save_layer(ai)
+    fixed = store.load_layer(ai.id)
+    fixed.labels[fixed.labels == 1] = 0
+    v = store.save_edit(fixed, "ana", comment="soft tissue was wrong")
+    assert [x.source_kind for x in store.lineage(v.version_id)] == ["human", "backend"]
+    origin = store.origin(v.version_id)
+    out = write_seg(store.load_layer(ai.id), ct, tmp_path / "s.dcm", based_on=origin)
+    seg = hd.seg.segread(out)
+    desc = seg.get_segment_description(1)
+    assert desc.algorithm_type.value == "SEMIAUTOMATIC"
+    assert desc.algorithm_identification[0].AlgorithmName == "ct-seg"
+    assert str(seg.ContentCreatorName).startswith("ana")
+    back = read_seg(out, ct)
+    assert back.provenance.kind == "human" and back.provenance.params == {"corrects": "ct-seg 3.0"}
+    assert np.array_equal(back.labels, fixed.labels)
+    store.close()

@@ -39,13 +39,17 @@ def encode_parameters(params: dict) -> dict[str, str]:
     return enc
 
 
-def _algorithm(prov: Provenance) -> tuple[str, hd.AlgorithmIdentificationSequence | None]:
-    if prov.kind == "backend":
-        params = encode_parameters(prov.params)
-        return "AUTOMATIC", hd.AlgorithmIdentificationSequence(
-            name=prov.author, family=codes.cid7162.ArtificialIntelligence, version=prov.version,
-            parameters=params or None)
-    return "MANUAL", None
+def _algorithm(prov: Provenance, based_on: Provenance | None = None
+               ) -> tuple[str, hd.AlgorithmIdentificationSequence | None]:
+    """AUTOMATIC for backend output; SEMIAUTOMATIC for a person's correction of backend output
+    (``based_on``: the backend version it corrects, e.g. from ``ReviewStore.origin``); MANUAL."""
+    src = prov if prov.kind == "backend" else based_on
+    if src is None or src.kind != "backend":
+        return "MANUAL", None
+    algo = hd.AlgorithmIdentificationSequence(
+        name=src.author, family=codes.cid7162.ArtificialIntelligence, version=src.version,
+        parameters=encode_parameters(src.params) or None)
+    return ("AUTOMATIC" if prov.kind == "backend" else "SEMIAUTOMATIC"), algo
 
 
 def _projection_geometry(reference: SourceSeries) -> dict:
@@ -58,7 +62,8 @@ def _projection_geometry(reference: SourceSeries) -> dict:
     return {"pixel_measures": hd.PixelMeasuresSequence(pixel_spacing=(dy, dx), slice_thickness=1.0)}
 
 
-def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation:
+def build_seg(layer: LabelLayer, reference: SourceSeries, based_on: Provenance | None = None
+              ) -> hd.seg.Segmentation:
     """Validate and build the SEG object (not written). Raises LoupeError on any mismatch."""
     what = f"layer {layer.name!r}"
     if not isinstance(layer, LabelLayer):
@@ -72,7 +77,7 @@ def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation
         raise LoupeError(f"{what}: the label map is empty; nothing to export")
     if len(values) > 65535:
         raise LoupeError(f"{what}: {len(values)} labels exceed what a SEG can hold")
-    algo_type, algo = _algorithm(layer.provenance)
+    algo_type, algo = _algorithm(layer.provenance, based_on)
     descriptions = []
     for n, v in enumerate(values, start=1):
         descriptions.append(hd.seg.SegmentDescription(
@@ -105,12 +110,13 @@ def build_seg(layer: LabelLayer, reference: SourceSeries) -> hd.seg.Segmentation
 
 
 def write_seg(layer: LabelLayer, reference: SourceSeries, out: str | Path, *,
-              overwrite: bool = False) -> Path:
+              overwrite: bool = False, based_on: Provenance | None = None) -> Path:
     """Write ``layer`` as a DICOM SEG referencing ``reference``. Nothing is written unless every
-    check passes; ``out`` is replaced only with ``overwrite=True``."""
+    check passes; ``out`` is replaced only with ``overwrite=True``. ``based_on``: for a human
+    correction, the backend output it corrects (recorded as SEMIAUTOMATIC with that algorithm)."""
     out = Path(out)
     check_target(out, overwrite)
-    seg = build_seg(layer, reference)
+    seg = build_seg(layer, reference, based_on)
     buf = io.BytesIO()
     seg.save_as(buf, enforce_file_format=True)
     atomic_write_bytes(out, buf.getvalue(), overwrite)
@@ -133,6 +139,10 @@ def _load(path: Path) -> hd.seg.Segmentation:
 
 def _provenance(seg: hd.seg.Segmentation, path: Path) -> Provenance:
     desc = seg.SegmentSequence[0]
+    creator = str(seg.get("ContentCreatorName", "") or "")
+    if str(desc.get("SegmentAlgorithmType", "")) == "SEMIAUTOMATIC" and creator:
+        a = desc.SegmentationAlgorithmIdentificationSequence[0]
+        return Provenance("human", creator, params={"corrects": f"{a.AlgorithmName} {a.AlgorithmVersion}"})
     if "SegmentationAlgorithmIdentificationSequence" in desc:
         a = desc.SegmentationAlgorithmIdentificationSequence[0]
         params = {}
@@ -145,7 +155,6 @@ def _provenance(seg: hd.seg.Segmentation, path: Path) -> Provenance:
                     except json.JSONDecodeError:
                         params[k] = v  # written by another tool: keep its text
         return Provenance.backend(str(a.AlgorithmName), str(a.AlgorithmVersion), params)
-    creator = str(seg.get("ContentCreatorName", "") or "")
     return Provenance.human(creator) if creator else Provenance.file(str(path))
 
 

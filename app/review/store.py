@@ -331,6 +331,24 @@ class ReviewStore:
         vid = self._head_id(layer_id)
         return self.version(vid) if vid else None
 
+    def lineage(self, version_id: str) -> list[VersionInfo]:
+        """This version and its ancestors, newest first (what a correction was built on)."""
+        out, vid = [], version_id
+        while vid:
+            v = self.version(vid)
+            out.append(v)
+            vid = v.parent_version
+        return out
+
+    def origin(self, version_id: str) -> Provenance | None:
+        """The backend provenance at the root of a version's lineage (None for purely human work),
+        for exports that must say which algorithm a correction started from."""
+        for v in reversed(self.lineage(version_id)):
+            if v.source_kind == "backend":
+                return Provenance("backend", v.backend or v.author, v.backend_version or "", dict(v.params),
+                                  v.created)
+        return None
+
     def layer_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT layer_id FROM layers ORDER BY rowid")]
 
