@@ -181,3 +181,30 @@ def test_info_json(dicom_dir, capsys):
     assert row["shape"] == [2, 35, 64, 64] and row["orientation"] == "PIR" and row["modality"] == "MR"
     assert row["spacing"] == [3.25, 3.25, 3.6]
     assert info["skipped"] == "skipped 2 file(s): 2 not DICOM"
+
+
+def test_colour_monochrome1_and_cine(data_dir):
+    """Palette colour (Philips 8-bit, Aloka 16-bit LUT), a 2-frame cine, YBR_ICT JPEG 2000 against
+    its uncompressed RGB twin, and MONOCHROME1 kept as data with the photometric flag for display."""
+    from app.data.open import open_path
+
+    us = data_dir / "ultrasound" / "dicom_us"
+    cine = open_path(us / "OBXXXX1A_2frame.dcm")[0]
+    assert cine.time_axis and cine.channel_axis and cine.array.shape == (2, 1, 600, 800, 3)
+    single = open_path(us / "OBXXXX1A.dcm")[0]
+    assert single.array.shape == (1, 600, 800, 3) and single.array.dtype == np.uint8
+    assert np.array_equal(single.array[0], cine.array[0, 0])  # the same first frame
+    aloka = open_path(us / "gdcm-US-ALOKA-16.dcm")[0]
+    assert aloka.array.shape == (1, 480, 640, 3) and aloka.intensity.photometric == "RGB"
+    assert any("no pixel spacing" in w for w in aloka.warnings)
+
+    pairs = data_dir / "xray_iqa" / "iqa_compression_pairs"
+    lossy, plain = open_path(pairs / "US1_J2KI.dcm")[0], open_path(pairs / "US1_UNCR.dcm")[0]
+    assert lossy.array.shape == plain.array.shape == (1, 480, 640, 3)
+    err = np.abs(lossy.array.astype(int) - plain.array.astype(int))
+    assert err.mean() < 3  # YBR_ICT decoded to RGB: same picture, lossy differences only
+
+    cr = open_path(data_dir / "xray_iqa" / "cxr" / "RG1_J2KI.dcm")[0]
+    assert cr.intensity.photometric == "MONOCHROME1"
+    ds = pydicom.dcmread(data_dir / "xray_iqa" / "cxr" / "RG1_J2KI.dcm")
+    assert np.array_equal(cr.array[0], ds.pixel_array)  # values untouched; the viewer inverts the LUT

@@ -50,6 +50,8 @@ class Frame:
     photometric: str = "MONOCHROME2"
     samples: int = 1
     mosaic_normal: np.ndarray | None = None
+    has_geometry: bool = True  # False: projection/cine image without (0020,0032)/(0020,0037)
+    spacing_source: str = "PixelSpacing"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -137,13 +139,33 @@ def _orientation(ds: Dataset, path: Path) -> tuple[np.ndarray, np.ndarray]:
     return r / nr, c / nc
 
 
-def _spacing(ds: Dataset, path: Path) -> tuple[float, float]:
+def _spacing_source(ds: Dataset) -> str:
+    for kw in ("PixelSpacing", "ImagerPixelSpacing"):
+        v = ds.get(kw)
+        if v:
+            try:
+                if len(v) == 2 and all(float(x) > 0 for x in v):
+                    return kw
+            except (TypeError, ValueError):
+                pass
+            return "none"
+    return "none"
+
+
+def _spacing(ds: Dataset, path: Path, strict: bool = True) -> tuple[float, float]:
+    """(row spacing, column spacing). ``strict=False`` (images without patient geometry): a
+    missing or unusable value gives 1 pixel = 1 unit, which the series reports as a warning."""
     ps = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
     if ps is None:
         return (1.0, 1.0)
-    v = _floats(ps, 2, "(0028,0030) 'Pixel Spacing'", path)
-    if np.any(v <= 0):
-        raise ReadError(f"{path.name}: (0028,0030) 'Pixel Spacing' {list(v)} must be positive")
+    try:
+        v = _floats(ps, 2, "(0028,0030) 'Pixel Spacing'", path)
+        if np.any(v <= 0):
+            raise ReadError(f"{path.name}: (0028,0030) 'Pixel Spacing' {[float(x) for x in v]} must be positive")
+    except ReadError:
+        if strict:
+            raise
+        return (1.0, 1.0)
     return float(v[0]), float(v[1])
 
 
@@ -178,13 +200,15 @@ def frames_of(rec: HeaderRecord) -> list[Frame]:
 
 def _classic_frame(rec: HeaderRecord) -> Frame:
     ds, path = rec.header, rec.path
-    if "ImagePositionPatient" in ds:
+    geometry = "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds
+    if geometry:
         pos = _floats(ds.ImagePositionPatient, 3, "(0020,0032) 'Image Position (Patient)'", path)
         row, col = _orientation(ds, path)
     else:  # 2D projection image (CR/DX/US/SC): no patient geometry; place it at the origin, axial
         pos, row, col = np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
     return Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=pos, row_dir=row,
-                 col_dir=col, pixel_spacing=_spacing(ds, path), **_common(ds, rec))
+                 col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), has_geometry=geometry,
+                 spacing_source=_spacing_source(ds), **_common(ds, rec))
 
 
 def _mosaic_frames(rec: HeaderRecord) -> list[Frame]:
@@ -238,6 +262,34 @@ def _fg(frame_item, shared_item, keyword):
     return _first(frame_item, keyword) or _first(shared_item, keyword)
 
 
+def _classic_multiframe(rec: HeaderRecord, n: int, base: dict) -> list[Frame]:
+    """Multi-frame without functional groups: a cine (US, XA, SC) whose frames share one plane,
+    or a stack laid out by (3004,000C) Grid Frame Offset Vector (RT dose, some NM)."""
+    ds, path = rec.header, rec.path
+    geometry = "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds
+    if geometry:
+        pos = _floats(ds.ImagePositionPatient, 3, "(0020,0032) 'Image Position (Patient)'", path)
+        row, col = _orientation(ds, path)
+    else:
+        pos, row, col = np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
+    normal = np.cross(row, col)
+    offsets = ds.get("GridFrameOffsetVector")
+    if geometry and offsets is not None:
+        off = _floats(offsets, n, "(3004,000C) 'Grid Frame Offset Vector'", path)
+    else:
+        off = None
+    out = []
+    for idx in range(n):
+        kw = dict(base)
+        p = pos + normal * off[idx] if off is not None else pos
+        if off is None:
+            kw["temporal_index"] = idx  # cine: frames are time points at one position
+        out.append(Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=p, row_dir=row,
+                         col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), frame_index=idx,
+                         has_geometry=geometry, spacing_source=_spacing_source(ds), **kw))
+    return out
+
+
 def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
     ds, path = rec.header, rec.path
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
@@ -247,6 +299,8 @@ def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
         raise ReadError(f"{path.name}: (5200,9230) 'Per-frame Functional Groups Sequence' has "
                         f"{len(per_frame)} items but (0028,0008) 'Number of Frames' is {n}")
     base = _common(ds, rec)
+    if not per_frame and shared is None:
+        return _classic_multiframe(rec, n, base)
     out = []
     for idx in range(n):
         item = per_frame[idx] if per_frame else None

@@ -129,6 +129,8 @@ def read_with_pydicom(path: Path) -> np.ndarray:
         if photometric == "PALETTE COLOR":
             from pydicom.pixels import apply_color_lut
             arr = apply_color_lut(arr, ds)
+            if arr.dtype == np.uint16:  # 16-bit LUT entries: keep the displayed 8 bits per channel
+                arr = (arr >> 8).astype(np.uint8)
     except ReadError:
         raise
     except Exception as exc:

@@ -52,7 +52,11 @@ def _round_vec(v, ndigits=3):
 
 def _group_key(f: Frame) -> tuple:
     rec = f.record
-    return (rec.series_uid or str(rec.path.parent), f.rows, f.cols, f.samples,
+    # images without patient geometry (radiographs, US) cannot be stacked: one candidate per file
+    series = rec.series_uid or str(rec.path.parent)
+    if not f.has_geometry:
+        series = f"{series}/{rec.path}"
+    return (series, f.rows, f.cols, f.samples,
             "MONO" if f.photometric.startswith("MONOCHROME") else f.photometric,
             _round_vec(f.row_dir), _round_vec(f.col_dir), _round_vec(f.pixel_spacing, 4),
             f.echo_number if f.echo_number is not None else -1,
@@ -127,9 +131,13 @@ class DicomSeries:
         return len(self.grid)
 
     @property
+    def colour(self) -> bool:
+        return self.first.samples > 1 or self.first.photometric == "PALETTE COLOR"
+
+    @property
     def shape(self) -> tuple[int, ...]:
         f = self.first
-        s = (self.n_slices, f.rows, f.cols) + ((f.samples,) if f.samples > 1 else ())
+        s = (self.n_slices, f.rows, f.cols) + ((3,) if self.colour else ())
         return ((self.n_times,) + s) if self.n_times > 1 else s
 
     @property
@@ -219,7 +227,7 @@ class DicomSeries:
     def load(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> Volume:
         """Read every frame into one Volume (4D when the series repeats positions over time)."""
         first = self.first
-        colour = first.samples > 1 or first.photometric == "PALETTE COLOR"
+        colour = self.colour
         T, K = self.n_times, self.n_slices
         by_file: dict = OrderedDict()
         for t, row in enumerate(self.grid):
@@ -430,6 +438,41 @@ def dataclasses_replace_options(series: "DicomSeries") -> "DicomSeries":
     return clone
 
 
+_UNCOMPRESSED = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+_LOSSLESS = {"1.2.840.10008.1.2.5", "1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80",
+             "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.203"}
+
+
+def _fidelity(rec: HeaderRecord) -> int:
+    ts = rec.transfer_syntax
+    return 0 if ts in _UNCOMPRESSED or not ts else 1 if ts in _LOSSLESS else 2
+
+
+def _dedupe(records: list[HeaderRecord]) -> tuple[list[HeaderRecord], dict[str, list[str]]]:
+    """Files sharing a SOP Instance UID are the same image stored twice (e.g. exported
+    uncompressed and as JPEG): keep the most faithful copy (uncompressed, lossless, lossy) and
+    say which were dropped, instead of stacking copies as slices or time points."""
+    by_uid: dict[tuple, list[HeaderRecord]] = {}
+    for r in records:
+        if r.sop_instance_uid:  # same UID but other size or frame count is not the same image
+            by_uid.setdefault((r.sop_instance_uid, r.rows, r.columns, r.number_of_frames), []).append(r)
+    drop: set[int] = set()
+    notes: dict[str, list[str]] = {}
+    for uid, group in by_uid.items():
+        if len(group) < 2:
+            continue
+        group = sorted(group, key=lambda r: (_fidelity(r), str(r.path)))
+        keep = group[0]
+        for r in group[1:]:
+            drop.add(id(r))
+        msg = (f"duplicate: {', '.join(r.path.name for r in group[1:])} hold the same image (SOP Instance UID) "
+               f"as {keep.path.name}; using {keep.path.name} ({'uncompressed' if _fidelity(keep) == 0 else 'lossless' if _fidelity(keep) == 1 else 'lossy'})")
+        notes.setdefault(uid[0], []).append(msg)
+        if keep.series_uid != uid[0]:
+            notes.setdefault(keep.series_uid, []).append(msg)
+    return [r for r in records if id(r) not in drop], notes
+
+
 def _warn_odd_splits(series: list[DicomSeries]) -> None:
     """One SeriesInstanceUID that had to be split by size, orientation or pixel spacing is unusual
     (echoes and image types are expected splits): say so on every part."""
@@ -467,6 +510,7 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
     if isinstance(records, ScanResult):
         records = records.records
     problems = problems if problems is not None else []
+    records, dup_notes = _dedupe(records)
     frames: list[Frame] = []
     for rec in records:
         if not rec.has_pixels:
@@ -516,6 +560,12 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
                 s._key = key
                 out.append(s)
     _warn_odd_splits(out)
+    for s in out:
+        note = dup_notes.get(s.first.record.sop_instance_uid) or dup_notes.get(s.first.record.series_uid)
+        if note:
+            s.warnings.extend(note)
+        if s.first.spacing_source == "none" and not s.first.has_geometry:
+            s.warnings.append("no pixel spacing in the header: distances are in pixels, not mm")
     out.sort(key=lambda s: (s.first.record.series_number if s.first.record.series_number is not None else 1 << 30,
                             s.first.record.series_uid,
                             min((f.record.instance_number or 0, f.frame_index) for row in s.grid for f in row)))
