@@ -136,6 +136,13 @@ class LabelEditor:
         self._trim()
         return diff
 
+    def abort_stroke(self) -> None:
+        """Drop the stroke in progress: restore what it changed, record no undo step."""
+        stroke, self._stroke = self._stroke, None
+        for b, prev in reversed(stroke or []):
+            self.labels[_slices(b)] = prev
+            self._changed(b)
+
     def _trim(self) -> None:
         while len(self._undo) > 1 and self.undo_bytes > self.max_undo_bytes:
             self._undo.pop(0)
