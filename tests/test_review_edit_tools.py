@@ -53,3 +53,16 @@ def test_threshold_brush_eraser_fill_and_cancel(editor):
     b.move(_world(20, 10, 8))
     b.cancel()
     assert not (editor.labels == 4).any() and len(editor._undo) == steps
+
+
+def test_polygon_tool(editor):
+    from viewers.slice.edit_tools import PolygonTool
+
+    t = PolygonTool(editor, 5)
+    for i, j in [(10, 10), (30, 10), (30, 20), (10, 20)]:
+        t.press(_world(i, j, 3))
+    n = t.close()
+    assert n == (editor.labels[3] == 5).sum() and (editor.labels[3, 12:19, 12:29] == 5).all()
+    assert not (editor.labels[[2, 4]] == 5).any() and len(editor._undo) == 1
+    t.press(_world(1, 1, 3))
+    assert t.close() == 0

@@ -111,3 +111,34 @@ class FillTool(EditTool):
         kji = np.round(self.editor.world_to_kji(_world(pos))).astype(int)
         if np.all(kji >= 0) and np.all(kji < self.editor.labels.shape):
             self.editor.flood_fill(tuple(kji), self.label, axis=self.axis, threshold=self.threshold)
+
+
+class PolygonTool(EditTool):
+    """Click vertices on a slice; ``close()`` (double-click or Enter) fills the polygon with
+    ``label`` as one undo step. Vertices off the first vertex's slice are projected onto it."""
+
+    name = "polygon"
+
+    def __init__(self, editor: LabelEditor, label: int = 1, axis: int = 0,
+                 threshold: Sequence[float] | None = None) -> None:
+        super().__init__(editor, axis)
+        self.label = int(label)
+        self.threshold = None if threshold is None else (float(threshold[0]), float(threshold[1]))
+        self.vertices: list[np.ndarray] = []
+
+    def press(self, pos, *args, **kw) -> None:
+        self.vertices.append(self.editor.world_to_kji(_world(pos)))
+        self.active = True
+
+    def close(self) -> int:
+        """Fill and finish; fewer than three vertices just discards them."""
+        verts, self.vertices, self.active = self.vertices, [], False
+        if len(verts) < 3:
+            return 0
+        plane = [a for a in range(3) if a != self.axis]
+        k = int(round(verts[0][self.axis]))
+        return self.editor.polygon_fill([(v[plane[0]], v[plane[1]]) for v in verts], k, self.label,
+                                        axis=self.axis, threshold=self.threshold)
+
+    def cancel(self) -> None:
+        self.vertices, self.active = [], False
