@@ -30,12 +30,53 @@ def rle_encode(mask: np.ndarray) -> dict[str, Any]:
     return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": [int(c) for c in counts]}
 
 
+def counts_to_string(counts: list[int]) -> str:
+    """COCO's compressed RLE text (pycocotools ``rleToString``): each count, minus the count two
+    before it from the third on, in 5-bit groups with a continuation bit, offset by 48."""
+    out = []
+    for i, x in enumerate(counts):
+        x = int(x) - (int(counts[i - 2]) if i > 2 else 0)
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = (x != -1) if (c & 0x10) else (x != 0)
+            out.append(chr((c | 0x20 if more else c) + 48))
+    return "".join(out)
+
+
+def counts_from_string(text: str) -> list[int]:
+    """Inverse of :func:`counts_to_string` (pycocotools ``rleFrString``)."""
+    counts: list[int] = []
+    p = 0
+    while p < len(text):
+        x = k = 0
+        more = True
+        while more:
+            if p >= len(text):
+                raise LoupeError("compressed RLE text ends in the middle of a count")
+            c = ord(text[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
 def rle_decode(rle: dict[str, Any]) -> np.ndarray:
+    """Uncompressed (list) or compressed (pycocotools string) RLE -> 2D boolean mask."""
     h, w = (int(x) for x in rle["size"])
     counts = rle["counts"]
-    if isinstance(counts, str):
-        raise LoupeError("compressed (string) RLE counts are not supported; export uncompressed RLE")
+    if isinstance(counts, (str, bytes)):
+        counts = counts_from_string(counts.decode() if isinstance(counts, bytes) else counts)
     counts = np.asarray(counts, dtype=np.int64)
+    if (counts < 0).any():
+        raise LoupeError("RLE has negative run lengths")
     if counts.sum() != h * w:
         raise LoupeError(f"RLE counts sum to {int(counts.sum())}, expected {h}x{w}={h * w}")
     vals = np.zeros(len(counts), dtype=bool)
