@@ -30,9 +30,13 @@ def test_scan_real_tree(dicom_dir):
 
 
 def test_scan_reads_no_pixels(dicom_dir):
-    rec = scan_headers(dicom_dir / "dcm_qa_ct_philips_head_140" / "dicom", workers=1).records[0]
-    elem = rec.header.get_item(0x7FE00010, keep_deferred=True)
-    assert elem.value is None and elem.value_tell > 0  # deferred: offset kept, bytes left on disk
+    folder = dicom_dir / "dcm_qa_ct_philips_head_140" / "dicom"
+    rec = scan_headers(folder, workers=1).records[0]
+    assert "PixelData" not in rec.header  # full pydicom header, stopped before the pixels
+    lite = scan_headers(folder, workers=1, fast=True).records[0]
+    elem = lite.header.get_item(0x7FE00010, keep_deferred=True)
+    assert elem.value is None and elem.value_tell == 8136 and elem.length == 512 * 512 * 2  # offset only
+    assert lite.prefetched is None
 
 
 def test_scan_parallel_equals_serial_and_reports_progress(dicom_dir):

@@ -100,7 +100,7 @@ def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
         return False
     elem = ds.get_item(PIXEL_DATA, keep_deferred=True)  # never triggers pydicom's deferred read
     if elem is None:
-        raise ReadError(f"{path.name}: no (7FE0,0010) 'Pixel Data' element")
+        return False  # header parsed without pixels: let pydicom read the whole file
     nbytes = out.nbytes
     value = elem.value
     if isinstance(value, (bytes, bytearray)):

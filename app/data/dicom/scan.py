@@ -143,9 +143,9 @@ def read_header(path: Path) -> Dataset:
     with open(path, "rb") as fh:
         head = fh.read(132)
     force = not (len(head) >= 132 and head[128:132] == b"DICM")
-    # defer_size instead of stop_before_pixels: Pixel Data stays on disk (not read) but its file
-    # offset is kept, so the loader can read it straight into the volume without a second parse.
-    return pydicom.dcmread(str(path), defer_size=DEFER_SIZE, force=force)
+    # stop before Pixel Data: compressed (encapsulated) pixels cannot be deferred and would be read
+    # whole; the loader finds uncompressed pixel offsets through fastheader instead
+    return pydicom.dcmread(str(path), stop_before_pixels=True, defer_size=DEFER_SIZE, force=force)
 
 
 def _prefetch(path: Path, lite) -> object:
