@@ -116,3 +116,27 @@ def test_corrupt_packets_mid_stream(clip, tmp_path):
         for k in (260, 199, 250, 249, 201):
             src.get(k)
         assert src.damaged_packets > 0
+
+
+def test_concealed_errors_are_flagged_never_silent(clip_mkv, tmp_path):
+    """Garbage over the middle of a Matroska file: the H.264 decoder conceals it without an error
+    code; every frame that differs from the clean decode must be flagged damaged or corrupt."""
+    with av.open(str(clip_mkv)) as c:
+        clean = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    data = bytearray(clip_mkv.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 6000] = np.random.default_rng(0).integers(0, 256, 6000, dtype=np.uint8).tobytes()
+    p = tmp_path / "garbage_mid.mkv"
+    p.write_bytes(bytes(data))
+    silent, flagged = [], 0
+    with open_video(p) as src:
+        assert src.n_frames == len(clean)
+        order = list(range(src.n_frames)) + [int(k) for k in np.random.default_rng(2).integers(0, src.n_frames, 60)]
+        for k in order:
+            f = src.get(k)
+            if f.damaged or f.corrupt:
+                flagged += 1
+            elif not np.array_equal(f.image, clean[k]):
+                silent.append(k)
+    assert silent == []
+    assert 0 < flagged

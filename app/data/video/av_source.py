@@ -22,6 +22,7 @@ from av.video.reformatter import VideoReformatter
 
 from app.data.types import ReadError
 
+from . import decode_errors
 from .frame_index import CancelFn, FrameIndex, ProgressFn, build_index_from_container, cache_path_for
 from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
 
@@ -62,6 +63,7 @@ class AVSource(VideoSource):
     def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  disk_cache: bool = True, label: str | None = None, open_options: dict | None = None) -> None:
         super().__init__(path, cache_bytes=cache_bytes)
+        decode_errors.install()
         if label:
             self.label = label
         self._disk_cache = disk_cache
@@ -74,6 +76,7 @@ class AVSource(VideoSource):
         self._full_from_pts: int | None = None   # packets at/after this pts are decoded in full
         self._last_target: int | None = None
         self._tainted: np.ndarray | None = None  # frames a decode error may have reached
+        self._by_decode: np.ndarray | None = None
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0
 
@@ -147,13 +150,17 @@ class AVSource(VideoSource):
             else:
                 cc.skip_frame = "DEFAULT"
                 payload = None  # end of stream: drain the decoder
+            errors_before = decode_errors.error_count()
             try:
                 frames = cc.decode(payload)
             except av.FFmpegError as exc:
                 self.damaged_packets += 1
                 log.debug("%s: skipping a damaged packet at pts %s: %s", self.label, packet.pts, exc)
-                self._taint(self.index.frame_of_pts(packet.pts))
+                self._taint_near(packet.pts)
                 continue
+            if decode_errors.error_count() != errors_before:
+                self.damaged_packets += 1
+                self._taint_near(packet.pts)
             yield from frames
 
     def _decode(self, n: int) -> Frame:
@@ -226,6 +233,22 @@ class AVSource(VideoSource):
         a, b = idx.gop_bounds(j)
         d = idx.decode_order[j]
         self._tainted[a:b + 1] |= idx.decode_order[a:b + 1] >= d
+
+    def _taint_near(self, pts: int | None) -> None:
+        """A decode error surfaced while feeding the packet with this pts. With frame threads the
+        error may belong to one of the few packets sent before it, so the taint starts there."""
+        idx = self.index
+        j = idx.frame_of_pts(pts) if pts is not None else self._pos + 1
+        if j < 0 or j >= idx.n_frames:
+            j = min(max(self._pos, 0), idx.n_frames - 1)
+        if self._by_decode is None:
+            self._by_decode = np.argsort(idx.decode_order)
+        cc = self._stream.codec_context
+        frame_threads = any(t in str(self._stream.thread_type) for t in ("AUTO", "FRAME"))
+        lag = int(cc.thread_count or 1) + 1 if frame_threads else 0
+        d = int(np.searchsorted(idx.decode_order[self._by_decode], idx.decode_order[j]))
+        for k in {j, int(self._by_decode[max(0, d - lag)])}:
+            self._taint(k)
 
     def is_tainted(self, n: int) -> bool:
         return bool(self._tainted is not None and self._tainted[n])
