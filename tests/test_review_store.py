@@ -183,6 +183,7 @@ WRITER = textwrap.dedent("""
     while True:
         lab = (rng.random((8, 64, 64)) > 0.5).astype(np.uint8)   # incompressible: real page writes
         layer = LabelLayer(lab, np.eye(4), f"w{{i}}", Provenance.backend("writer", "1", {{"i": i}}))
+        print("B", flush=True)  # a write starts
         v = store.save_layer(layer)
         store.decide("writer", "accept", layer.id, comment=str(int(lab.sum())))
         print(layer.id, v.version_id, int(lab.sum()), flush=True)
@@ -196,7 +197,8 @@ def test_kill_9_during_writes_keeps_every_committed_record(tmp_path):
     script.write_text(WRITER.format(root=str(ROOT), path=str(path)))
     rnd = random.Random(1234)
     committed: list[tuple[str, str, int]] = []
-    for round_ in range(6):
+    mid_write = 0
+    for round_ in range(8):
         proc = subprocess.Popen([sys.executable, str(script), str(round_)], stdout=subprocess.PIPE,
                                 text=True, bufsize=1)
         # wait until it is writing, then kill it at a random moment mid-stream
@@ -207,12 +209,15 @@ def test_kill_9_during_writes_keeps_every_committed_record(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)
         rest, _ = proc.communicate()
         lines += rest.splitlines()
+        mid_write += lines[-1].strip() == "B"  # killed after a write began, before its commit
         for ln in lines:
             parts = ln.split()
             if len(parts) == 3:  # a truncated last line was never reported complete
                 committed.append((parts[0], parts[1], int(parts[2])))
         assert proc.returncode == -signal.SIGKILL
-    assert len(committed) >= 6
+    assert len(committed) >= 8
+    print(f"{len(committed)} committed records, {mid_write} of 8 kills inside a write")
+    assert mid_write >= 1, "no kill landed inside a write; the test proved nothing"
     with ReviewStore(path, create=False) as store:
         assert store.integrity_check() == ["ok"]
         for layer_id, vid, total in committed:
