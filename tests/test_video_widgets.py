@@ -208,3 +208,28 @@ def test_switch_video_folder_and_bad_file(qtbot, ws, tmp_path):
     with qtbot.waitSignal(ws.errorOccurred, timeout=10000) as blocker:
         ws.open_path(bad)
     assert "broken.mp4" in blocker.args[0]
+
+
+def test_exports_from_the_workspace(qtbot, ws, tmp_path):
+    from PIL import Image
+
+    from app.data.video import open_video
+
+    ws.seek(77)
+    qtbot.waitUntil(lambda: shown_ok(ws, 77), timeout=5000)
+    with qtbot.waitSignal(ws.exportFinished, timeout=10000):
+        ws.export_frame(tmp_path / "f.png")
+    assert read_code(np.asarray(Image.open(tmp_path / "f.png").convert("RGB"))) == 77
+    ws.editor.add(100, 149, "cut")
+    ws.timeline.selected_segment = 0
+    assert ws.clip_range() == (100, 149)
+    with qtbot.waitSignal(ws.exportFinished, timeout=20000) as blocker:
+        ws.export_clip(tmp_path / "c.mp4", *ws.clip_range())
+    assert "stream_copy" in blocker.args[0]
+    with open_video(tmp_path / "c.mp4") as clip:
+        assert [read_code(clip.get(i).image) for i in (0, 49)] == [100, 149]
+    for n in (5, 250):
+        ws.editor.toggle_bookmark(n)
+    with qtbot.waitSignal(ws.exportFinished, timeout=10000):
+        ws.export_storyboard(tmp_path / "board.png")
+    assert (tmp_path / "board.png").stat().st_size > 1000

@@ -36,6 +36,7 @@ class VideoWorkspace(QWidget):
     frameShown = Signal(int)
     indexReady = Signal()
     errorOccurred = Signal(str)
+    exportFinished = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, user: str = "reviewer") -> None:
         super().__init__(parent)
@@ -84,6 +85,18 @@ class VideoWorkspace(QWidget):
         for w in (self.play_button, self.speed_box, self.position_label):
             bar.addWidget(w)
         bar.addStretch(1)
+        self.export_buttons = {}
+        for name, tip, slot in (("Frame…", "save the frame on screen as PNG", self._ask_export_frame),
+                                ("Clip…", "save the selected segment (or in point..here) as a clip",
+                                 self._ask_export_clip),
+                                ("Storyboard…", "save the bookmarked frames as a PNG or HTML storyboard",
+                                 self._ask_export_storyboard)):
+            b = QPushButton(name, self)
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(slot)
+            bar.addWidget(b)
+            self.export_buttons[name] = b
         bar.addWidget(self.progress)
         bar.addWidget(self.goto_edit)
         lay = QVBoxLayout(self)
@@ -386,6 +399,86 @@ class VideoWorkspace(QWidget):
             self.pause()
             self.seek(jump)
         ev.accept()
+
+    # --- export (background; the loader keeps serving frames meanwhile) ---
+    def clip_range(self) -> tuple[int, int] | None:
+        """The selected segment, else the pending in point to the current frame."""
+        i = self.timeline.selected_segment
+        if i is not None and i < len(self.segments.events):
+            e = self.segments.events[i]
+            return e.start_frame, e.end_frame
+        if self.editor is not None and self.editor.in_point is not None:
+            return tuple(sorted((self.editor.in_point, self.current)))  # type: ignore[return-value]
+        return None
+
+    def storyboard_frames(self) -> list[int]:
+        frames = [e.start_frame for e in self.bookmarks.events]
+        return frames or [e.start_frame for e in self.segments.events]
+
+    def export_frame(self, path: str | Path) -> None:
+        from app.data.video.export import export_frame
+
+        n = self.current
+        self._run_export(lambda t, src: export_frame(src, n, path), f"frame {n}")
+
+    def export_clip(self, path: str | Path, start: int, end: int) -> None:
+        from app.data.video.export import export_clip
+
+        self._run_export(lambda t, src: export_clip(src, start, end, path, progress=t.report,
+                                                    cancel=t.cancelled)["method"],
+                         f"frames {start}..{end}")
+
+    def export_storyboard(self, path: str | Path, frames: list[int] | None = None) -> None:
+        from app.data.video.export import storyboard
+
+        chosen = list(frames if frames is not None else self.storyboard_frames())
+        self._run_export(lambda t, src: storyboard(src, chosen, path), f"{len(chosen)} frames")
+
+    def _run_export(self, fn, what: str) -> None:
+        if self.source is None or not self.n_frames:
+            self._error("no video to export from")
+            return
+        src = self.source
+        task = BackgroundTask(lambda t: fn(t, src), self)
+        task.finished.connect(lambda res: self._export_done(f"exported {what}" + (f" ({res})" if isinstance(res, str) else "")))
+        task.failed.connect(self._error)
+        self._tasks.append(task.start())
+
+    def _export_done(self, msg: str) -> None:
+        self.position_label.setText(msg)
+        self.exportFinished.emit(msg)
+
+    def _ask_path(self, title: str, suggestion: str, filters: str) -> str:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, title, suggestion, filters)
+        return path
+
+    def _stem(self) -> str:
+        return Path(self.source.label).stem if self.source is not None else "video"
+
+    def _ask_export_frame(self) -> None:
+        path = self._ask_path("Save frame", f"{self._stem()}_frame{self.current}.png", "PNG (*.png)")
+        if path:
+            self.export_frame(path)
+
+    def _ask_export_clip(self) -> None:
+        rng = self.clip_range()
+        if rng is None:
+            self._error("select a segment, or set an in point (I) and move to the clip's end")
+            return
+        path = self._ask_path("Save clip", f"{self._stem()}_{rng[0]}-{rng[1]}.mp4",
+                              "Video (*.mp4 *.mkv *.mov *.avi)")
+        if path:
+            self.export_clip(path, *rng)
+
+    def _ask_export_storyboard(self) -> None:
+        if not self.storyboard_frames():
+            self._error("bookmark frames (B) or label segments first: they make the storyboard")
+            return
+        path = self._ask_path("Save storyboard", f"{self._stem()}_storyboard.png", "PNG (*.png);;HTML (*.html)")
+        if path:
+            self.export_storyboard(path)
 
     def _speed_step(self, d: int) -> None:
         i = min(max(self.speed_box.currentIndex() + d, 0), len(SPEEDS) - 1)
