@@ -57,11 +57,11 @@ def _foreign_kind(path: Path) -> str | None:
 
 
 def _dicom_candidates(target, options: ReadOptions, only_file: Path | None = None,
-                      workers: int | None = None, progress: Progress | None = None, prefetch: bool = False):
+                      workers: int | None = None, progress: Progress | None = None):
     from app.data.dicom.scan import scan_headers
     from app.data.dicom.series import build_series
 
-    scan = scan_headers(target, workers=workers, progress=progress, fast=True, prefetch=prefetch)
+    scan = scan_headers(target, workers=workers, progress=progress, fast=True)
     problems: list[str] = []
     series = build_series(scan, options, problems)
     out = []
@@ -81,11 +81,9 @@ def _dicom_candidates(target, options: ReadOptions, only_file: Path | None = Non
     return out, scan, problems
 
 
-def examine(path: str | Path, options: ReadOptions | None = None, progress: Progress | None = None,
-            _prefetch: bool = False) -> list[Candidate]:
+def examine(path: str | Path, options: ReadOptions | None = None, progress: Progress | None = None) -> list[Candidate]:
     """Candidates found at ``path`` (file, folder tree or DICOMDIR), best first. Raises ReadError
-    when nothing loadable is there, naming the path and what was skipped. Headers only (unless
-    ``open_path`` asks for the pixel bytes in the same pass, ``_prefetch``)."""
+    when nothing loadable is there, naming the path and what was skipped. Headers only."""
     options = options or ReadOptions()
     path = Path(path)
     if not path.exists():
@@ -109,7 +107,7 @@ def examine(path: str | Path, options: ReadOptions | None = None, progress: Prog
             bad = [s.reason for s in scan.skipped if s.path == path] + [p for p in problems if path.name in p]
             raise ReadError(f"{path.name}: no loadable image: " + ("; ".join(bad) or "unknown reason"))
         return _finish(cands, scan, problems, path)
-    cands, scan, problems = _dicom_candidates(path, options, progress=progress, prefetch=_prefetch)
+    cands, scan, problems = _dicom_candidates(path, options, progress=progress)
     if not cands:
         foreign = [p for p in sorted(path.rglob("*")) if p.is_file() and _foreign_kind(p)]
         cands = [Candidate(_foreign_kind(p), p.name, 0.6, [p]) for p in foreign]
@@ -167,6 +165,6 @@ def load(candidate: Candidate, options: ReadOptions | None = None, progress: Pro
 def open_path(path: str | Path, options: ReadOptions | None = None, progress: Progress | None = None) -> list[Volume]:
     """Every volume at ``path``, best candidate first."""
     out: list[Volume] = []
-    for c in examine(path, options, _prefetch=True):
+    for c in examine(path, options):
         out.extend(load(c, options, progress))
     return out

@@ -55,8 +55,6 @@ class HeaderRecord:
     manufacturer: str = ""
     has_pixels: bool = False
     file_size: int = 0
-    #: stored pixel bytes read during the scan (``prefetch=True``); the loader consumes and drops them
-    prefetched: object = None
 
     @classmethod
     def from_header(cls, path: Path, ds: Dataset, file_size: int) -> "HeaderRecord":
@@ -148,30 +146,12 @@ def read_header(path: Path) -> Dataset:
     return pydicom.dcmread(str(path), stop_before_pixels=True, defer_size=DEFER_SIZE, force=force)
 
 
-def _prefetch(path: Path, lite) -> object:
-    """The pixel bytes of a simple file, read now (the I/O releases the GIL, so it overlaps the
-    header parsing of other files in the pool)."""
-    import numpy as np
-
-    from app.data.dicom.pixels import _read_at
-
-    elem = lite.get_item(0x7FE00010)
-    if elem is None or elem.value_tell is None or not elem.length:
-        return None
-    buf = np.empty(elem.length, dtype=np.uint8)
-    got = _read_at(path, elem.value_tell, memoryview(buf))
-    return buf if got == elem.length else None
-
-
-def _scan_one(path: Path, fast: bool = False, prefetch: bool = False) -> HeaderRecord | Skipped:
+def _scan_one(path: Path, fast: bool = False) -> HeaderRecord | Skipped:
     if fast:
         from app.data.dicom.fastheader import NotSimple, read_lite_header
         try:
             lite = read_lite_header(path)
-            rec = HeaderRecord.from_header(path, lite, path.stat().st_size)
-            if prefetch:
-                rec.prefetched = _prefetch(path, lite)
-            return rec
+            return HeaderRecord.from_header(path, lite, path.stat().st_size)
         except NotSimple:
             pass  # compressed, enhanced, mosaic, no preamble, ...: the full reader decides
         except OSError as exc:
@@ -247,37 +227,23 @@ def collect_files(paths_or_root) -> list[Path]:
     return unique
 
 
-#: Largest folder whose pixel bytes ``prefetch`` may hold in memory next to the volume.
-PREFETCH_LIMIT = 1 << 30
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
 def default_workers() -> int:
     return max(2, min(16, (os.cpu_count() or 2) * 2))
 
 
 def scan_headers(paths_or_root, workers: int | None = None, progress: Progress | None = None,
-                 fast: bool = False, prefetch: bool = False) -> ScanResult:
+                 fast: bool = False) -> ScanResult:
     """Read the headers of every DICOM file under ``paths_or_root`` (folder, file, DICOMDIR or list).
 
     Returns records in path order plus the skipped files with their reasons. ``progress(done,
     total)`` is called from the calling thread as files complete. ``fast=True`` parses simple
     uncompressed single-image files with ``fastheader`` (a ``LiteHeader`` holding only the tags the
     loader, sidecar and catalog use) and everything else with pydicom; the default gives every
-    record a full pydicom Dataset. ``prefetch=True`` (with ``fast``) also reads simple files'
-    pixel bytes in the same pass, for a load that follows immediately.
+    record a full pydicom Dataset.
     """
     files = collect_files(paths_or_root)
     result = ScanResult()
     total = len(files)
-    if prefetch and sum(_size(f) for f in files) > PREFETCH_LIMIT:
-        prefetch = False  # too big to hold twice; the loader reads pixels itself
     if total == 0:
         return result
     n = workers or default_workers()
@@ -285,13 +251,13 @@ def scan_headers(paths_or_root, workers: int | None = None, progress: Progress |
     if n <= 1 or total < 4:
         outcomes = []
         for idx, f in enumerate(files):
-            outcomes.append(_scan_one(f, fast, prefetch))
+            outcomes.append(_scan_one(f, fast))
             if progress:
                 progress(idx + 1, total)
     else:
         with ThreadPoolExecutor(max_workers=n) as pool:
             outcomes = []
-            for idx, out in enumerate(pool.map(_scan_one, files, [fast] * total, [prefetch] * total)):
+            for idx, out in enumerate(pool.map(_scan_one, files, [fast] * total)):
                 outcomes.append(out)
                 if progress:
                     progress(idx + 1, total)

@@ -260,26 +260,9 @@ class DicomSeries:
                 return
             rec = entries[0][2].record
             direct = False
-            pre, rec.prefetched = rec.prefetched, None  # consume: the bytes are copied exactly once
             if raw is not None and pixels.stored_dtype(rec.header) == raw.dtype:
                 t, k, _ = entries[0]
-                if pre is not None and pre.nbytes >= raw[t, k].nbytes:
-                    src = pre[:raw[t, k].nbytes].view(raw.dtype).reshape(raw.shape[2:])
-                    if inter is not None and not pixels.needs_sign_extension(rec.header):
-                        # copy and HU conversion in one pass
-                        hi = int(src.max())
-                        lo = 0 if src.dtype == np.uint16 else int(src.min())
-                        if lo + inter < -32768 or hi + inter > 32767:
-                            overflow[0] = True
-                            raw[t, k] = src
-                        else:
-                            np.add(src, np.array(inter).astype(src.dtype), out=raw[t, k], casting="unsafe")
-                        return
-                    raw[t, k] = src
-                    pixels._sign_extend(raw[t, k], rec.header)
-                    direct = True
-                else:
-                    direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
+                direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
                 if direct and inter is not None:
                     to_int16_inplace(raw[t, k])
             if not direct:
