@@ -7,9 +7,8 @@ import pydicom
 import pytest
 
 from app.data.dicom.fastheader import _WANTED, NotSimple, read_lite_header
-from app.data.dicom.scan import collect_files
+from app.data.dicom.scan import collect_files, scan_headers
 from app.data.dicom.series import build_series
-from app.data.dicom.scan import scan_headers
 from app.data.open import open_path
 
 
