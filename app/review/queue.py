@@ -52,8 +52,11 @@ class QueueItem:
     target_kind: str = "layer"
     target_ref: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    known_uncertainty: float | None = None  # already computed (e.g. voxel entropy of a mask), 0..1
 
     def uncertainty(self) -> float:
+        if self.known_uncertainty is not None:
+            return float(np.clip(self.known_uncertainty, 0.0, 1.0))
         if self.ensemble is not None:
             return ensemble_disagreement(np.asarray(self.ensemble))
         if self.probs is not None:
