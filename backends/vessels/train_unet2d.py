@@ -1,0 +1,128 @@
+"""Train the fundus vessel U-Net on DRIVE training images 21-40 (observer 1 labels).
+
+Usage: python -m backends.vessels.train_unet2d [--data DRIVE_DIR] [--iters N] [--out PATH]
+Images 37-40 are held out to choose the probability threshold (max Dice); the test images 01-10
+are never touched here (they are for benchmarks/validate_vessels.py). Writes float16 weights and a
+JSON card with data, time, hardware and the chosen threshold next to them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from backends.vessels.unet2d import UNet2D, fundus_input
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_drive_training(drive: Path):
+    items = []
+    for idx in range(21, 41):
+        rgb = np.asarray(Image.open(drive / "training" / "images" / f"{idx}_training.tif").convert("RGB"))
+        lab = np.asarray(Image.open(drive / "training" / "1st_manual" / f"{idx}_manual1.gif")) > 127
+        fov = np.asarray(Image.open(drive / "training" / "mask" / f"{idx}_training_mask.gif")) > 127
+        items.append((idx, fundus_input(rgb, fov), lab.astype(np.float32), fov))
+    return items
+
+
+def augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+    if rng.random() < 0.5:
+        x, y = x[..., ::-1], y[..., ::-1]
+    k = int(rng.integers(4))
+    x, y = np.rot90(x, k, axes=(-2, -1)), np.rot90(y, k, axes=(-2, -1))
+    x = x * rng.uniform(0.8, 1.2) + rng.uniform(-0.2, 0.2)  # contrast/brightness jitter
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def sample_batch(train, size: int, batch: int, rng):
+    xs, ys = [], []
+    for _ in range(batch):
+        _, x, y, fov = train[int(rng.integers(len(train)))]
+        h, w = y.shape
+        while True:
+            r, c = int(rng.integers(h - size)), int(rng.integers(w - size))
+            if fov[r + size // 2, c + size // 2]:
+                break
+        xa, ya = augment(x[:, r:r + size, c:c + size], y[r:r + size, c:c + size], rng)
+        xs.append(xa)
+        ys.append(ya[None])
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def soft_dice_loss(logits, target):
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum()
+    return 1 - (2 * inter + 1) / (p.sum() + target.sum() + 1)
+
+
+def predict(model: UNet2D, x: np.ndarray) -> np.ndarray:
+    m = model.multiple
+    _, h, w = x.shape
+    ph, pw = (-h) % m, (-w) % m
+    xp = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="reflect")
+    with torch.no_grad():
+        out = torch.sigmoid(model(torch.from_numpy(xp)[None]))[0, 0].numpy()
+    return out[:h, :w]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    data = Path(os.environ.get("LOUPE_DATA", ROOT.parent / "shared" / "data"))
+    ap.add_argument("--data", type=Path, default=data / "retina" / "DRIVE")
+    ap.add_argument("--iters", type=int, default=2500)
+    ap.add_argument("--patch", type=int, default=96)
+    ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "assets" / "models" / "vessels2d" / "unet2d.pt")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    items = load_drive_training(args.data)
+    train = [it for it in items if it[0] <= 36]
+    held = [it for it in items if it[0] > 36]
+    model = UNet2D()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.iters)
+    bce = torch.nn.BCEWithLogitsLoss()
+    t0 = time.time()
+    for it in range(args.iters):
+        x, y = sample_batch(train, args.patch, args.batch, rng)
+        logits = model(x)
+        loss = bce(logits, y) + soft_dice_loss(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if it % 100 == 0:
+            print(f"iter {it} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
+    model.eval()
+    probs = [(predict(model, x), y > 0.5, fov) for _, x, y, fov in held]
+    best = (0.0, 0.5)
+    for thr in np.arange(0.30, 0.71, 0.025):
+        dices = [2 * ((p > thr) & y & f).sum() / (((p > thr) & f).sum() + (y & f).sum()) for p, y, f in probs]
+        best = max(best, (float(np.mean(dices)), float(thr)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(state, args.out)
+    card = {"model": "UNet2D(base=16, depth=3), input: CLAHE green channel",
+            "data": "DRIVE training 21-36 (observer 1); 37-40 held out for the threshold",
+            "iters": args.iters, "patch": args.patch, "batch": args.batch,
+            "train_seconds": round(time.time() - t0, 1), "threads": args.threads,
+            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only",
+            "threshold": round(best[1], 3), "heldout_dice": round(best[0], 4),
+            "command": "python -m backends.vessels.train_unet2d"}
+    args.out.with_suffix(".json").write_text(json.dumps(card, indent=2))
+    print(json.dumps(card, indent=2))
+
+
+if __name__ == "__main__":
+    main()
