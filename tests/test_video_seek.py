@@ -28,6 +28,7 @@ def videos(tmp_path_factory):
         "mjpeg_mov": cached_video(root, "mjpeg.mov", lambda p: encode_video(p, 40, codec="mjpeg")),
         "vp9_webm": cached_video(root, "vp9.webm", lambda p: encode_video(p, 60, codec="libvpx-vp9", gop=25)),
         "hevc_mkv": cached_video(root, "hevc.mkv", lambda p: encode_video(p, 60, codec="libx265", gop=25)),
+        "h264_ts": cached_video(root, "h264.ts", lambda p: encode_video(p, 150, gop=30, bframes=2)),
     }
 
 
@@ -52,7 +53,7 @@ def test_random_seeks_are_exact(videos):
     with open_video(videos["long"]) as src:
         for n in targets:
             frame = src.get(int(n))
-            assert (frame.index, read_code(frame.image), frame.damaged) == (n, n, False)
+            assert (frame.index, read_code(frame.image), frame.damaged, frame.corrupt) == (n, n, False, False)
             assert frame.keyframe == (n % GOP == 0)
 
 
@@ -91,14 +92,15 @@ def test_variable_frame_rate_uses_table_not_fps(videos):
         assert src.frame_at_time(mid) == 100
 
 
-@pytest.mark.parametrize("name", ["mpeg4_avi", "mjpeg_mov", "vp9_webm", "hevc_mkv"])
+@pytest.mark.parametrize("name", ["mpeg4_avi", "mjpeg_mov", "vp9_webm", "hevc_mkv", "h264_ts"])
 def test_other_codecs_are_exact(videos, name):
     with open_video(videos[name]) as src:
         n_frames = src.n_frames
         assert n_frames == len(decode_all_pts(videos[name]))
         rng = np.random.default_rng(3)
         for n in list(rng.integers(0, n_frames, 12)) + [n_frames - 1, 0]:
-            assert read_code(src.get(int(n)).image) == n, (name, n)
+            f = src.get(int(n))
+            assert (read_code(f.image), f.damaged, f.corrupt) == (n, False, False), (name, n)
 
 
 def test_real_surgical_clip_seek_equals_sequential_decode(data_dir):

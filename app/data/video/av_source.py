@@ -72,6 +72,8 @@ class AVSource(VideoSource):
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
         self._frames: Iterator | None = None   # live decoder output since the last seek
+        self._start_key_max_pts: int | None = None  # after a seek: the first keyframe must be <= this
+        self._overshot = False
         self._pos = -1                           # frame number of the last frame the decoder gave
         self._full_from_pts: int | None = None   # packets at/after this pts are decoded in full
         self._last_target: int | None = None
@@ -132,17 +134,40 @@ class AVSource(VideoSource):
         return idx
 
     # --- decoding ---
-    def _seek(self, k: int) -> None:
+    def _seek(self, k: int, n: int) -> None:
+        """Seek the demuxer to keyframe k on the way to frame n. Some formats (MPEG-TS) land a
+        few packets past the keyframe: packets are then dropped up to the next keyframe, and if
+        that one is already past n the caller retries from an earlier keyframe."""
         idx = self.index
         self._container.seek(int(idx.pts[k]), stream=self._stream, backward=True, any_frame=False)
         self._stream.codec_context.flush_buffers()
+        self._start_key_max_pts = int(idx.pts[n])
+        self._overshot = False
         self._frames = self._frame_iter()
         self._pos = k - 1
+
+    def _rewind(self, n: int) -> None:
+        self._container.close()
+        self._container = open_container(self.path, self.label, options=self._open_options)
+        self._stream = video_stream(self._container, self.label)
+        self._configure(self._stream)
+        self._frames = self._frame_iter()
+        self._pos = -1
+        self._start_key_max_pts = int(self.index.pts[n])
+        self._overshot = False
 
     def _frame_iter(self):
         """Decoded frames from the current demux position; corrupt packets are counted and skipped."""
         cc = self._stream.codec_context
         for packet in self._container.demux(self._stream):
+            if self._start_key_max_pts is not None and packet.size:
+                if not packet.is_keyframe:
+                    continue  # cannot decode before a keyframe: the seek landed past it
+                t = packet.pts if packet.pts is not None else packet.dts
+                if t is not None and t > self._start_key_max_pts:
+                    self._overshot = True
+                    return
+                self._start_key_max_pts = None
             if packet.size:
                 full = packet.pts is None or self._full_from_pts is None or packet.pts >= self._full_from_pts
                 cc.skip_frame = "DEFAULT" if full else "NONREF"
@@ -181,15 +206,17 @@ class AVSource(VideoSource):
                 return frame
         k = kf
         for _ in range(MAX_SEEK_RETRIES + 1):
-            self._seek(k)
+            self._seek(k, n)
             frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
             if frame is not None:
                 return frame
             if k == 0:
                 break
             k = idx.keyframe_at_or_before(max(0, k - 1))  # the demuxer overshot: start one GOP earlier
-            if k == kf:
-                k = 0
+        self._rewind(n)  # from the first byte: slow, but no demuxer seek can miss
+        frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
+        if frame is not None:
+            return frame
         raise ReadError(f"{self.label}: frame {n} could not be decoded (the file may be damaged)")
 
     def _decode_forward(self, n: int, lo: int, *, fresh_seek: bool) -> Frame | None:
@@ -217,7 +244,9 @@ class AVSource(VideoSource):
             elif i > n:  # n itself never came out of the decoder: show its nearest neighbour
                 return self._damaged(n, before or (i, f))
             before = (i, f)
-        self._frames = None  # end of stream
+        self._frames = None  # end of stream (or the seek overshot)
+        if self._overshot:
+            return None
         if before is not None:
             return self._damaged(n, before)
         return None
