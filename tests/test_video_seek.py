@@ -146,3 +146,20 @@ def test_use_after_close_names_the_file(videos):
     with pytest.raises(SourceClosedError, match="vfr.mkv"):
         src.get(4)
     src.close()  # closing twice is harmless
+
+
+def test_anamorphic_pixel_aspect_is_reported(tmp_path):
+    from fractions import Fraction
+
+    p = tmp_path / "anamorphic.mkv"
+    with av.open(str(p), "w") as c:
+        s = c.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i in range(3):
+            for pk in s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    with open_video(p) as src:
+        assert src.pixel_aspect == pytest.approx(4 / 3) and src.describe()["pixel_aspect"] == pytest.approx(1.3333)

@@ -18,6 +18,7 @@ class VideoFrameView(QWidget):
         self._caption = ""
         self._warning = ""
         self.frame_index: int | None = None
+        self.pixel_aspect = 1.0
         self.setMinimumSize(160, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -39,7 +40,7 @@ class VideoFrameView(QWidget):
     def image_rect(self) -> QRectF:
         if self._image is None:
             return QRectF()
-        iw, ih = self._image.width(), self._image.height()
+        iw, ih = self._image.width() * self.pixel_aspect, self._image.height()
         s = min(self.width() / iw, self.height() / ih)
         w, h = iw * s, ih * s
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)

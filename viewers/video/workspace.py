@@ -259,6 +259,7 @@ class VideoWorkspace(QWidget):
             return
         self.shown = frame.index
         self.last_frame = frame
+        self.view.pixel_aspect = self.source.pixel_aspect
         self.view.show_frame(frame, self.n_frames, self._speed_text())
         self.frameShown.emit(frame.index)
 

@@ -101,6 +101,11 @@ class AVSource(VideoSource):
     def codec(self) -> str:
         return str(self._stream.codec_context.name)
 
+    @property
+    def pixel_aspect(self) -> float:
+        sar = self._stream.sample_aspect_ratio or self._stream.codec_context.sample_aspect_ratio
+        return float(sar) if sar and float(sar) > 0 else 1.0
+
     def _close_resources(self) -> None:
         self._frames = None
         try:

@@ -150,6 +150,14 @@ class DicomCineSource(VideoSource):
     def codec(self) -> str:
         return str(self._ds.file_meta.TransferSyntaxUID.name)
 
+    @property
+    def pixel_aspect(self) -> float:
+        par = self._ds.get("PixelAspectRatio")  # (0028,0034): vertical \\ horizontal
+        try:
+            return float(par[1]) / float(par[0]) if par and float(par[0]) > 0 else 1.0
+        except (TypeError, ValueError, IndexError):
+            return 1.0
+
     def _build_index(self, progress: ProgressFn | None, cancel: CancelFn | None) -> FrameIndex:
         t_ms, warnings = frame_times_ms(self._ds, self._n, self.label)
         self.warnings.extend(warnings)

@@ -110,6 +110,11 @@ class VideoSource:
     def codec(self) -> str:
         return ""
 
+    @property
+    def pixel_aspect(self) -> float:
+        """Width / height of one stored pixel (anamorphic video is not square); views stretch by it."""
+        return 1.0
+
     def time_of(self, n: int) -> float:
         return self.index.time_of(n)
 
@@ -122,7 +127,8 @@ class VideoSource:
         return {"path": str(self.path), "kind": self.kind, "codec": self.codec, "width": w, "height": h,
                 "frames": idx.n_frames, "duration_s": round(idx.duration, 3),
                 "nominal_fps": round(idx.nominal_fps, 3), "variable_rate": idx.is_variable_rate,
-                "keyframes": int(len(idx.keyframe_indices)), "warnings": list(self.warnings)}
+                "keyframes": int(len(idx.keyframe_indices)),
+                "pixel_aspect": round(self.pixel_aspect, 4), "warnings": list(self.warnings)}
 
     # --- frames ---
     def get(self, n: int) -> Frame:
