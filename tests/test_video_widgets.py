@@ -89,11 +89,12 @@ def test_evidence_click_and_keys_jump(qtbot, ws):
 
 
 def test_in_out_make_a_segment_and_edges_trim(qtbot, ws):
+    ws.label_edit.setText("bleeding")
     ws.seek(40)
     qtbot.keyClick(ws, Qt.Key.Key_I)
     ws.seek(90)
     qtbot.keyClick(ws, Qt.Key.Key_O)
-    assert [(e.start_frame, e.end_frame) for e in ws.segments.events] == [(40, 90)]
+    assert [(e.start_frame, e.end_frame, e.label) for e in ws.segments.events] == [(40, 90, "bleeding")]
     assert ws.segments.provenance.kind == "human" and ws.segments.provenance.author == "dr_test"
     tl = ws.timeline
     y = row_y(ws, "segments")
@@ -110,6 +111,8 @@ def test_in_out_make_a_segment_and_edges_trim(qtbot, ws):
     qtbot.keyClick(ws, Qt.Key.Key_N)
     qtbot.waitUntil(lambda: shown_ok(ws, 40), timeout=5000)
     assert [e.start_frame for e in ws.bookmarks.events] == [40]
+    ws.edit_segment(0, "haemostasis", "clip applied")
+    assert (ws.segments.events[0].label, ws.segments.events[0].note) == ("haemostasis", "clip applied")
 
 
 def test_jkl_shuttle_and_speed(qtbot, ws):

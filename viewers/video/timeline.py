@@ -43,6 +43,7 @@ class TimelineWidget(QWidget):
     frameRequested = Signal(int)        # click / scrub: show this frame
     scrubbing = Signal(bool)            # drag started / ended on the ruler or thumbnails
     segmentSelected = Signal(int)       # index into the segments layer
+    segmentActivated = Signal(int)      # double-click: edit its label and note
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,6 +219,14 @@ class TimelineWidget(QWidget):
         self.scrubbing.emit(True)
         self.frameRequested.emit(f)
 
+    def mouseDoubleClickEvent(self, ev) -> None:
+        if self.editor is None or self.row_at(ev.position().y()) != "segments":
+            return
+        i = event_at(self.editor.segments, self.frame_at_x(ev.position().x()))
+        if i is not None:
+            self.selected_segment = i
+            self.segmentActivated.emit(i)
+
     def mouseMoveEvent(self, ev) -> None:
         x = ev.position().x()
         if self._drag is None:
@@ -366,7 +375,7 @@ class TimelineWidget(QWidget):
             p.setPen(QPen(QColor(255, 255, 255) if i == self.selected_segment else QColor(20, 20, 20), 1))
             p.drawRect(r)
             p.setPen(QColor(10, 10, 10))
-            p.drawText(r.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, e.label)
+            p.drawText(r.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter, e.label + (" *" if e.note else ""))
         for mark, colour in ((self.editor.in_point, QColor(80, 230, 120)), (self.editor.out_point, QColor(240, 90, 90))):
             if mark is not None:
                 x = self.x_of(mark)

@@ -75,6 +75,12 @@ class VideoWorkspace(QWidget):
         self.goto_edit.setMaximumWidth(240)
         self.goto_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys belong to the video until clicked
         self.goto_edit.returnPressed.connect(self._goto_entered)
+        self.label_edit = QLineEdit("segment", self)
+        self.label_edit.setToolTip("label given to the next segment made with I and O")
+        self.label_edit.setMaximumWidth(140)
+        self.label_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.label_edit.textChanged.connect(self._default_label_changed)
+        self.label_edit.returnPressed.connect(self.setFocus)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setMaximumWidth(180)
@@ -84,6 +90,9 @@ class VideoWorkspace(QWidget):
         bar.setContentsMargins(4, 2, 4, 2)
         for w in (self.play_button, self.speed_box, self.position_label):
             bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("label:", self))
+        bar.addWidget(self.label_edit)
         bar.addStretch(1)
         self.export_buttons = {}
         for name, tip, slot in (("Frame…", "save the frame on screen as PNG", self._ask_export_frame),
@@ -106,6 +115,7 @@ class VideoWorkspace(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.timeline)
         self.timeline.frameRequested.connect(self.seek)
+        self.timeline.segmentActivated.connect(self._edit_segment_dialog)
 
     # --- opening ---
     def open_path(self, path: str | Path, fps: float | None = None) -> None:
@@ -156,7 +166,8 @@ class VideoWorkspace(QWidget):
         self.progress.hide()
         self.view.set_message("")
         idx = source.index
-        self.editor = SegmentEditor(self.segments, self.bookmarks, idx.n_frames)
+        self.editor = SegmentEditor(self.segments, self.bookmarks, idx.n_frames,
+                                    default_label=self.label_edit.text().strip() or "segment")
         self.timeline.set_video(idx.times, idx.keyframe_indices)
         self.timeline.set_editor(self.editor)
         for lay in self.evidence:
@@ -400,6 +411,29 @@ class VideoWorkspace(QWidget):
             self.pause()
             self.seek(jump)
         ev.accept()
+
+    # --- segment labels ---
+    def _default_label_changed(self, text: str) -> None:
+        if self.editor is not None:
+            self.editor.default_label = text.strip() or "segment"
+
+    def edit_segment(self, i: int, label: str, note: str | None = None) -> None:
+        if self.editor is not None and 0 <= i < len(self.segments.events):
+            self.editor.relabel(i, label, note)
+
+    def _edit_segment_dialog(self, i: int) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        if i >= len(self.segments.events):
+            return
+        ev = self.segments.events[i]
+        label, ok = QInputDialog.getText(self, "Segment label", f"frames {ev.start_frame}..{ev.end_frame}: label",
+                                         text=ev.label)
+        if not ok:
+            return
+        note, ok = QInputDialog.getMultiLineText(self, "Segment note", "note (optional)", ev.note)
+        self.edit_segment(i, label.strip() or ev.label, note if ok else None)
+        self.setFocus()
 
     # --- export (background; the loader keeps serving frames meanwhile) ---
     def clip_range(self) -> tuple[int, int] | None:
