@@ -15,8 +15,8 @@ def add_arguments(p) -> None:
                    help="Philips values: precise floating point (dcm2niix default) or console display values")
 
 
-def output_name(vol, index: int, used: set[str]) -> str:
-    """dcm2niix-like '<protocol>_<series number>' with an echo/part suffix; unique within a run."""
+def output_name(vol, index: int, used: set[str], echo_suffix: str = "") -> str:
+    """dcm2niix-like '<protocol>_<series number>[_e<n>]'; unique within a run."""
     import re
 
     ds = vol.meta.get("header")
@@ -25,7 +25,7 @@ def output_name(vol, index: int, used: set[str]) -> str:
         base = str(ds.get("ProtocolName", "") or ds.get("SeriesDescription", "") or "")
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).strip("_") or "series"
     num = vol.meta.get("series_number")
-    name = f"{base}_{num}" if num is not None else f"{base}_{index}"
+    name = (f"{base}_{num}" if num is not None else f"{base}_{index}") + echo_suffix
     candidate, n = name, 1
     while candidate in used:
         n += 1
@@ -45,11 +45,23 @@ def run(args) -> int:
     options = ReadOptions(philips_scaling=args.philips_scaling, equidistant=not args.no_equidistant)
     used: set[str] = set()
     n = 0
-    for i, cand in enumerate(examine(args.path, options), 1):
-        if cand.kind != "dicom":
-            continue
+    cands = [c for c in examine(args.path, options) if c.kind == "dicom"]
+    # echo index within a series (dcm2niix's _e1, _e2 ...): by (0018,0086) Echo Numbers, else
+    # by the order the echoes appear in the files
+    order: dict[str, dict[float, tuple]] = {}
+    for j, c in enumerate(cands):
+        f = c.series.first
+        if f.echo_time is not None:
+            per = order.setdefault(f.record.series_uid, {})
+            key = (f.echo_number if f.echo_number is not None else 1 << 30, j)
+            per[f.echo_time] = min(per.get(f.echo_time, key), key)
+    for i, cand in enumerate(cands, 1):
         vols = load(cand, options)
-        name = output_name(vols[0], i, used)
+        per = order.get(cand.series.first.record.series_uid, {})
+        ranked = sorted(per, key=per.get)
+        te = cand.series.first.echo_time
+        suffix = f"_e{ranked.index(te) + 1}" if len(ranked) > 1 and te in ranked else ""
+        name = output_name(vols[0], i, used, suffix)
         for j, vol in enumerate(vols):
             stem = name if j == 0 else f"{name}_Tilt_Eq"
             write_nifti(vol, out / f"{stem}.nii")

@@ -134,8 +134,8 @@ def _orientation(ds: Dataset, path: Path) -> tuple[np.ndarray, np.ndarray]:
     r, c = v[:3], v[3:]
     nr, nc = np.linalg.norm(r), np.linalg.norm(c)
     if nr < 1e-6 or nc < 1e-6 or abs(float(np.dot(r / nr, c / nc))) > 1e-3:
-        raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' {list(v)} is not two "
-                        f"orthogonal unit vectors")
+        raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' {[float(x) for x in v]} is "
+                        f"not two orthogonal unit vectors")
     return r / nr, c / nc
 
 
