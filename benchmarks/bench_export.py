@@ -64,6 +64,18 @@ def main() -> int:
             assert np.array_equal(read_nifti(nii_path, ref).labels, lab)
             rows.append((present, frac, t_seg_w, t_nii_w, t_seg_r, t_nii_r,
                          seg_path.stat().st_size / 2**20, nii_path.stat().st_size / 2**20))
+        # the review store keeps every version: saving one is the cost of "save correction"
+        from app.review.store import ReviewStore  # noqa: E402
+
+        lab = realistic_labels(ref, 2)
+        with ReviewStore(tmp / "bench.sqlite") as store:
+            layer = LabelLayer(lab, ref.affine, "head", prov)
+            t_save = best_of(lambda: store.save_layer(layer), args.repeat)
+            t_load = best_of(lambda: store.load_layer(layer.id), args.repeat)
+        t_nii = best_of(lambda: write_nifti(LabelLayer(lab, ref.affine, "h", prov), ref, tmp / "h.nii.gz",
+                                            overwrite=True), args.repeat)
+    print(f"review store: save version {t_save:.2f} s ({t_save / t_nii:.1f}x NIfTI.gz write), "
+          f"load {t_load:.2f} s")
     print(f"{'segments':>8} {'fg %':>5} | {'SEG write':>9} {'NIfTI w':>8} {'ratio':>6} | "
           f"{'SEG read':>8} {'NIfTI r':>8} {'ratio':>6} | {'SEG MB':>6} {'nii MB':>6}")
     for present, frac, sw, nw, sr, nr, smb, nmb in rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,13 @@ FORMAT_VERSION = 1
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz (readable by ``np.load``) deflated at level 1: label maps are mostly runs, so
+    level 1 is ~3x faster than numpy's default for a few % more bytes."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for name, arr in arrays.items():
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
     return buf.getvalue()
 
 
