@@ -51,6 +51,8 @@ def test_seg_round_trip_identical_mask_geometry_and_provenance(ct, labels, tmp_p
     assert back.provenance.kind == "backend" and back.provenance.author == "ct-threshold"
     assert back.provenance.version == "2.1.0" and back.provenance.params == prov.params
     assert back.label_names == {1: "soft", 2: "dense"}
+    for v in (1, 2):  # display colours survive (CIELab in the SEG, 8-bit rounding)
+        assert np.allclose(back.color_of(v), layer.color_of(v), atol=1 / 255 + 1e-9)
     alone = read_seg(out)
     assert np.array_equal(alone.labels, labels) and np.allclose(alone.affine, ct.affine, atol=1e-6)
 

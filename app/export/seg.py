@@ -84,7 +84,8 @@ def build_seg(layer: LabelLayer, reference: SourceSeries, based_on: Provenance |
             segment_number=n, segment_label=layer.label_names.get(v, f"label {v}")[:64],
             segmented_property_category=codes.SCT.Tissue, segmented_property_type=codes.SCT.Tissue,
             algorithm_type=algo_type, algorithm_identification=algo,
-            tracking_uid=hd.UID(), tracking_id=f"loupe-label-{v}"))
+            tracking_uid=hd.UID(), tracking_id=f"loupe-label-{v}",
+            display_color=hd.color.CIELabColor.from_rgb(*(round(255 * c) for c in layer.color_of(v)))))
     # relabel to consecutive segment numbers with one lookup table (fast for any label count)
     lut = np.zeros(int(labels.max()) + 1, dtype=np.uint16)
     lut[values] = np.arange(1, len(values) + 1)
@@ -191,6 +192,11 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
     ref_series = [str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])]
     numbers = seg_label_values(seg)
     names = {numbers[int(d.SegmentNumber)]: str(d.SegmentLabel) for d in seg.SegmentSequence}
+    colors = {}
+    for d in seg.SegmentSequence:
+        if "RecommendedDisplayCIELabValue" in d:
+            rgb = hd.color.CIELabColor.from_dicom_value(list(d.RecommendedDisplayCIELabValue)).to_rgb()
+            colors[numbers[int(d.SegmentNumber)]] = tuple(c / 255.0 for c in rgb)
     if reference is not None:
         if reference.series_uid not in ref_series:
             raise LoupeError(f"{path}: this SEG refers to series {', '.join(ref_series) or '(none)'}, "
@@ -231,4 +237,4 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
     dtype = np.uint8 if top < 256 else (np.uint16 if top < 65536 else np.int32)
     labels = lut[px].astype(dtype)
     return LabelLayer(labels, affine, str(seg.get("ContentDescription", "") or path.stem),
-                      _provenance(seg, path), label_names=names)
+                      _provenance(seg, path), label_names=names, colors=colors)
