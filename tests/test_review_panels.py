@@ -79,6 +79,9 @@ def test_review_panel_keyboard_flow(qtbot, store, tmp_path):
     panel.table.setCurrentCell(1, 0)
     assert "ben: accept" in panel.table.item(1, 3).text()
     assert store.disagreements()[0].by_user == {"ana": "reject", "ben": "accept"}
+    # every decision names its query kind, so tool trust learns from this session
+    post = ToolTrust.from_store(store).posterior("labels", "organs")
+    assert (post.alpha, post.beta) == (1 + 2, 1 + 2)
     ben.resize(640, 360)
     ben.grab().save(str(tmp_path / "review_ben.png"))
 

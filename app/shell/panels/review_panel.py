@@ -43,22 +43,24 @@ def items_from_store(store: ReviewStore) -> list[ReviewItem]:
             continue
         lid, name = lay["layer_id"], lay["name"]
         origin = f"{vs[0].backend} {vs[0].backend_version}"
-        out.append(ReviewItem(lid, f"{name} ({origin})", query_kind=lay["kind"],
-                              reason=f"{len(vs)} version(s)"))
+        # the kind of question this layer answers: a backend may name it (params["query_kind"],
+        # e.g. "liver mask"), else the layer kind; tool trust is learned per query kind
+        qk = str(vs[0].params.get("query_kind", lay["kind"]))
+        out.append(ReviewItem(lid, f"{name} ({origin})", query_kind=qk, reason=f"{len(vs)} version(s)"))
         if lay["kind"] not in ("events", "graph", "findings"):
             continue
         layer = store.load_layer(lid)
         if lay["kind"] == "events":
             for i, e in enumerate(layer.events):
                 out.append(ReviewItem(lid, f"{name}: {e.label or 'event'} frames {e.start_frame}-{e.end_frame}",
-                                      "event", str(i), "event", f"score {e.score:.2f}"))
+                                      "event", str(i), f"{qk} event", f"score {e.score:.2f}"))
         elif lay["kind"] == "graph":
             for b in sorted({int(x) for x in layer.branch_ids}):
-                out.append(ReviewItem(lid, f"{name}: branch {b}", "branch", str(b), "branch", origin))
+                out.append(ReviewItem(lid, f"{name}: branch {b}", "branch", str(b), f"{qk} branch", origin))
         else:
             for i, f in enumerate(layer.findings):
                 conf = f"confidence {f.confidence:.2f}" if f.confidence is not None else origin
-                out.append(ReviewItem(lid, f"{name}: {f.statement}", "finding", str(i), "finding", conf))
+                out.append(ReviewItem(lid, f"{name}: {f.statement}", "finding", str(i), f"{qk} finding", conf))
     return out
 
 
