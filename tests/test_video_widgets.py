@@ -236,3 +236,13 @@ def test_exports_from_the_workspace(qtbot, ws, tmp_path):
     with qtbot.waitSignal(ws.exportFinished, timeout=10000):
         ws.export_storyboard(tmp_path / "board.png")
     assert (tmp_path / "board.png").stat().st_size > 1000
+
+
+def test_scrub_shows_keyframe_preview_then_exact_frame(qtbot, ws):
+    qtbot.waitUntil(lambda: 150 in ws.timeline.thumbs, timeout=10000)
+    ws.timeline.scrubbing.emit(True)
+    ws.seek(170)
+    assert ws.view.caption.startswith("preview: keyframe 150") or shown_ok(ws, 170)
+    ws.timeline.scrubbing.emit(False)
+    qtbot.waitUntil(lambda: shown_ok(ws, 170), timeout=5000)
+    assert ws.view.caption.startswith("frame 170")

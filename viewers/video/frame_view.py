@@ -33,6 +33,18 @@ class VideoFrameView(QWidget):
                          f"frame {frame.index} decoded with errors: it may show artefacts" if frame.corrupt else "")
         self.update()
 
+    def show_preview(self, image: QImage, caption: str) -> None:
+        """A stand-in while the exact frame decodes (scrubbing): the caption says what it is."""
+        self._image = image
+        self.frame_index = None
+        self._caption = caption
+        self._warning = ""
+        self.update()
+
+    @property
+    def caption(self) -> str:
+        return self._caption
+
     def set_message(self, text: str) -> None:
         self._warning = text
         self.update()

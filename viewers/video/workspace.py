@@ -53,6 +53,7 @@ class VideoWorkspace(QWidget):
         self.last_frame = None          # its Frame (image, time, damaged flags)
         self._tasks: list[BackgroundTask] = []
         self._shuttle = 0.0
+        self._scrubbing = False
         self._build_ui()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -115,6 +116,7 @@ class VideoWorkspace(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.timeline)
         self.timeline.frameRequested.connect(self.seek)
+        self.timeline.scrubbing.connect(self._set_scrubbing)
         self.timeline.segmentActivated.connect(self._edit_segment_dialog)
 
     # --- opening ---
@@ -241,7 +243,22 @@ class VideoWorkspace(QWidget):
         self.current = min(max(int(n), 0), self.n_frames - 1)
         self.timeline.set_current(self.current)
         self._update_label()
+        if self._scrubbing:
+            self._show_preview(self.current)
         self.loader.request(self.current)
+
+    def _set_scrubbing(self, on: bool) -> None:
+        self._scrubbing = bool(on)
+
+    def _show_preview(self, n: int) -> None:
+        """While dragging, show the keyframe thumbnail of n's GOP at once (clearly captioned) if
+        the exact frame is not cached; the exact frame replaces it as soon as it is decoded."""
+        if self.source is None or n in self.source.cache or self.shown == n:
+            return
+        k = self.source.index.keyframe_at_or_before(n)
+        thumb = self.timeline.thumbs.get(k)
+        if thumb is not None:
+            self.view.show_preview(thumb, f"preview: keyframe {k}, frame {n} loading ...")
 
     def seek_time(self, seconds: float) -> None:
         if self.n_frames:
