@@ -68,6 +68,12 @@ def test_keys_step_and_jump_exactly(qtbot, ws):
 
 def test_timeline_click_jumps_and_scrub_serves_latest(qtbot, ws):
     tl = ws.timeline
+    ws.seek(150)
+    for _ in range(6):
+        qtbot.keyClick(ws, Qt.Key.Key_Up)          # zoom in around the playhead
+    assert tl.view_span == 12 and tl.view_start <= 150 < tl.view_start + tl.view_span
+    qtbot.keyClick(ws, Qt.Key.Key_Z)
+    assert tl.view_span == 300
     x = int(tl.x_of(150) + 0.5 * (tl.x_of(151) - tl.x_of(150)))
     qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(x, row_y(ws, "ruler")))
     qtbot.waitUntil(lambda: shown_ok(ws, 150), timeout=5000)

@@ -6,7 +6,8 @@ Keys: Space play/pause · J/K/L shuttle (J reverse, K stop, L forward; repeat to
 `,` `.` one frame back/forward · Home/End · `-`/`=` slower/faster (0.25x-8x) · I/O in/out point
 (both set = a segment) · S/Shift+S next/previous segment · E/Shift+E next/previous evidence ·
 B bookmark · N/Shift+N next/previous bookmark · Ctrl+G go to frame or time · Delete removes the
-selected segment · Z whole video in the timeline.
+selected segment · Up/Down zoom the timeline around the playhead (down to single frames), mouse
+wheel zooms at the pointer, Shift+wheel pans · Z whole video in the timeline.
 """
 from __future__ import annotations
 
@@ -417,6 +418,10 @@ class VideoWorkspace(QWidget):
             self.goto_edit.selectAll()
         elif key == K.Key_Z:
             self.timeline.show_all()
+        elif key == K.Key_Up:
+            self.timeline.zoom(0.5, self.current)
+        elif key == K.Key_Down:
+            self.timeline.zoom(2.0, self.current)
         elif key in (K.Key_Delete, K.Key_Backspace) and self.timeline.selected_segment is not None:
             i = self.timeline.selected_segment
             if i < len(self.segments.events):
