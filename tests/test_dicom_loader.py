@@ -231,3 +231,15 @@ def test_dicom_and_reference_nifti_agree_in_world_space(dicom_dir, dataset):
     idx = np.rint(idx).astype(int)
     theirs = b.array[idx[:, 2], idx[:, 1], idx[:, 0]]
     np.testing.assert_allclose(a.array.ravel(), theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_bundled_jpegls_sample_equals_uncompressed_original(dicom_dir):
+    """The sample study (JPEG-LS lossless re-encode of the 140-slice CT) decodes through the
+    pydicom plugins to exactly the original's HU volume and geometry."""
+    from app.data.open import open_path
+    from app.paths import SAMPLE_STUDY
+
+    a = open_path(SAMPLE_STUDY)[0]
+    b = open_path(_src(dicom_dir, "dcm_qa_ct_philips_head_140"))[0]
+    assert a.array.dtype == b.array.dtype and np.array_equal(a.array, b.array)
+    np.testing.assert_allclose(a.affine, b.affine, atol=1e-9)

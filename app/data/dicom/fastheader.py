@@ -13,6 +13,8 @@ import struct
 from pathlib import Path
 
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
+#: JPEG family, JPEG-LS, JPEG 2000, HTJ2K, RLE (not deflate 1.2.1.99, not big endian 1.2.2)
+_ENCAPSULATED_PREFIXES = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -243,8 +245,6 @@ def _walk(r: _Reader, pos: int, explicit: bool, values, tags, stop_at_item_end=F
             raise NotSimple("unexpected delimiter")
         if top:
             if tag == PIXEL_DATA:
-                if length == 0xFFFFFFFF:
-                    raise NotSimple("encapsulated (compressed) pixel data")
                 return start  # the caller reads the 4-byte length just before it
             if tag in _NOT_SIMPLE:
                 raise NotSimple(f"element ({group:04X},{elem:04X}) needs the full reader")
@@ -333,9 +333,11 @@ def read_lite_header(path: Path, chunk: int = 16384) -> LiteHeader:
                 meta["MediaStorageSOPClassUID"] = _text(bytes(r.buf[start:start + length]))
             pos = start + length
         ts = meta.get("TransferSyntaxUID", "")
-        if ts not in (_EXPLICIT_LE, _IMPLICIT_LE):
+        # compressed syntaxes encode the dataset as explicit VR little endian too; their pixels are
+        # decoded by pydicom later, only the header is read here
+        if ts not in (_EXPLICIT_LE, _IMPLICIT_LE) and not ts.startswith(_ENCAPSULATED_PREFIXES):
             raise NotSimple(f"transfer syntax {ts or '(none)'}")
-        explicit = ts == _EXPLICIT_LE
+        explicit = ts != _IMPLICIT_LE
         values: dict = {}
         tags: dict = {}
         pix_len = None
@@ -363,9 +365,14 @@ def read_lite_header(path: Path, chunk: int = 16384) -> LiteHeader:
             raise NotSimple("header ends early") from exc
         # pix is the start of the Pixel Data value; its length sits just before it
         length = pix_len if pix_len is not None else struct.unpack_from("<I", r.buf, pix - 4)[0]
-        pixel = _Elem(None, pix, length)
-        if pix + length > size:
-            pixel.length = size - pix  # truncated: the loader reports it with the file name
+        if length == 0xFFFFFFFF:
+            if ts in (_EXPLICIT_LE, _IMPLICIT_LE):
+                raise NotSimple("encapsulated pixel data in an uncompressed transfer syntax")
+            pixel = _Elem(None, None, 0)  # fragments: pydicom's decoders read them
+        else:
+            pixel = _Elem(None, pix, length)
+            if pix + length > size:
+                pixel.length = size - pix  # truncated: the loader reports it with the file name
     creator = str(tags.get(0x20050010, "")).upper()
     if PHILIPS_SCALE_SLOPE in tags and "PHILIPS" not in creator:
         del tags[PHILIPS_SCALE_SLOPE]  # same number, different private block owner

