@@ -80,7 +80,7 @@ def test_first_paint_slice_equals_loaded_slice(dicom_dir):
     s = _series(dicom_dir, "dcm_qa_ct_philips_head_140")[0]
     first = s.read_slice(70)
     vol = s.load()
-    assert np.array_equal(first, vol.array[70])
+    assert first.dtype == vol.array.dtype and np.array_equal(first, vol.array[70])
     assert vol.intensity.units == "HU" and vol.array.dtype == np.int16
     assert vol.intensity.window == (40.0, 80.0) or vol.intensity.window is not None
 

@@ -205,7 +205,12 @@ class DicomSeries:
         slope, inter = _scaling(f, self.options)
         if slope == 1.0 and inter == 0.0:
             return raw.copy()
-        return (raw.astype(np.float32) * np.float32(slope) + np.float32(inter))
+        if float(slope).is_integer() and float(inter).is_integer() and raw.dtype.kind in "iu":
+            wide = raw.astype(np.int32) * int(slope) + int(inter)  # same values and type as load()
+            if wide.size and -32768 <= int(wide.min()) and int(wide.max()) <= 32767:
+                return wide.astype(np.int16)
+            return wide
+        return raw.astype(np.float32) * np.float32(slope) + np.float32(inter)
 
     def _stored_dtype(self) -> np.dtype:
         dts = {pixels.stored_dtype(f.record.header) for row in self.grid for f in row[:1]}
@@ -240,6 +245,7 @@ class DicomSeries:
             raw = np.empty((T, K, first.rows, first.cols), dtype=self._stored_dtype())
         inter = self._int16_plan() if raw is not None else None
         lock = threading.Lock()
+        local = threading.local()
         holder: dict = {}
         overflow = [False]
 
@@ -262,9 +268,25 @@ class DicomSeries:
             direct = False
             if raw is not None and pixels.stored_dtype(rec.header) == raw.dtype:
                 t, k, _ = entries[0]
-                direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
-                if direct and inter is not None:
-                    to_int16_inplace(raw[t, k])
+                if inter is not None and inter != 0:
+                    # read into a small per-thread buffer that stays in cache, then write the HU
+                    # slice once: one pass over the (page-faulting) volume instead of two
+                    scratch = getattr(local, "buf", None)
+                    if scratch is None or scratch.shape[1:] != raw.shape[2:] or scratch.dtype != raw.dtype:
+                        scratch = local.buf = np.empty((1,) + raw.shape[2:], dtype=raw.dtype)
+                    direct = pixels.read_uncompressed_into(path, rec.header, scratch)
+                    if direct:
+                        sl = scratch[0]
+                        hi = int(sl.max())
+                        lo = 0 if sl.dtype == np.uint16 else int(sl.min())
+                        if lo + inter < -32768 or hi + inter > 32767:
+                            overflow[0] = True
+                        else:
+                            np.add(sl, np.array(inter).astype(sl.dtype), out=raw[t, k], casting="unsafe")
+                else:
+                    direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
+                    if direct and inter is not None:
+                        to_int16_inplace(raw[t, k])
             if not direct:
                 arr = pixels.read_file_frames(path, rec.header)
                 for t, k, f in entries:
