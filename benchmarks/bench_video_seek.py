@@ -27,15 +27,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 from test_video_testkit import encode_video, read_code, remux_repeated  # noqa: E402
 
 
-def make_video(workdir: Path, unique: int, minutes: float) -> tuple[Path, int]:
+def make_video(workdir: Path, unique: int, minutes: float, gop: int = 250) -> tuple[Path, int]:
     workdir.mkdir(parents=True, exist_ok=True)
-    src = workdir / f"bench1080_gop250_u{unique}.mp4"
+    if unique % gop:
+        raise SystemExit(f"--unique ({unique}) must be a multiple of the GOP ({gop})")
+    src = workdir / f"bench1080_gop{gop}_u{unique}.mp4"
     if not src.exists():
         t = time.perf_counter()
-        encode_video(src, unique, width=1920, height=1080, gop=250, bframes=3)
+        encode_video(src, unique, width=1920, height=1080, gop=gop, bframes=3)
         print(f"encoded {unique} frames of 1080p in {time.perf_counter() - t:.1f} s")
     total = int(minutes * 60 * 25)
-    long = workdir / f"bench1080_gop250_u{unique}_{total}.mp4"
+    long = workdir / f"bench1080_gop{gop}_u{unique}_{total}.mp4"
     if not long.exists():
         remux_repeated(src, long, total)
     return long, total
@@ -49,6 +51,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeks", type=int, default=60)
     ap.add_argument("--unique", type=int, default=500)
+    ap.add_argument("--gop", type=int, default=250)
     ap.add_argument("--back-runs", type=int, default=2)
     ap.add_argument("--back-steps", type=int, default=25)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -59,7 +62,7 @@ def main() -> int:
 
     from app.data.video.av_source import AVSource
 
-    path, total = make_video(Path(args.workdir), args.unique, args.minutes)
+    path, total = make_video(Path(args.workdir), args.unique, args.minutes, args.gop)
     rng = np.random.default_rng(2026)
     targets = [int(x) for x in rng.choice(total, size=args.seeks, replace=False)]
 
@@ -106,7 +109,7 @@ def main() -> int:
     src.close()
     cap.release()
     lm, cm = statistics.median(loupe_t) * 1000, statistics.median(cv_t) * 1000
-    print(f"video: {path.name}  1920x1080 H.264 GOP 250, {total} frames ({total / 25 / 60:.0f} min), "
+    print(f"video: {path.name}  1920x1080 H.264 GOP {args.gop}, {total} frames ({total / 25 / 60:.0f} min), "
           f"{args.seeks} random targets; index built in {t_index:.2f} s")
     print(f"{'reader':<28}{'median ms':>10}{'p95 ms':>9}{'mean ms':>9}{'exact':>9}")
     print(f"{'Loupe AVSource.get':<28}{lm:>10.1f}{pct(loupe_t, 95):>9.1f}{np.mean(loupe_t) * 1000:>9.1f}"

@@ -101,6 +101,7 @@ def test_other_codecs_are_exact(videos, name):
         for n in list(rng.integers(0, n_frames, 12)) + [n_frames - 1, 0]:
             f = src.get(int(n))
             assert (read_code(f.image), f.damaged, f.corrupt) == (n, False, False), (name, n)
+        assert src.unindexed_frames == 0 and not src.warnings
 
 
 def test_real_surgical_clip_seek_equals_sequential_decode(data_dir):

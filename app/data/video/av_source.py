@@ -81,6 +81,7 @@ class AVSource(VideoSource):
         self._by_decode: np.ndarray | None = None
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0
+        self.unindexed_frames = 0
 
     def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
         return self._rgb.reformat(f, format="rgb24").to_ndarray()
@@ -235,6 +236,7 @@ class AVSource(VideoSource):
             i = idx.frame_of_pts(f.pts)
             if i < 0:
                 i = self._pos + 1  # a decoder that drops pts: count on from the last frame
+                self._note_unindexed(f.pts)
             self._pos = i
             if first and fresh_seek and i > n:
                 return None
@@ -255,6 +257,14 @@ class AVSource(VideoSource):
         if before is not None:
             return self._damaged(n, before)
         return None
+
+    def _note_unindexed(self, pts) -> None:
+        """The decoder gave a frame whose pts is not in the table (e.g. field-coded streams whose
+        fields the demuxer sent apart). Frame numbers near it are counted, not looked up: say so."""
+        self.unindexed_frames += 1
+        if self.unindexed_frames == 1:
+            self.warnings.append(f"{self.label}: the decoder returned a frame (pts {pts}) that the frame "
+                                 "table does not list; frame numbers near it may be approximate")
 
     def _taint(self, j: int) -> None:
         """Frame j failed to decode: every frame of its GOP decoded after it (decode order) may
