@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from app.data.types import LoupeError
 from app.data.video import open_video
 from app.data.video.timefmt import format_time, parse_position
 from app.layers import EventsLayer
