@@ -161,3 +161,22 @@ def test_sidecar_has_bids_fields_and_no_identifiers(dicom_dir, loupe_out):
     np.testing.assert_allclose(side["ImageOrientationPatientDICOM"], ref["ImageOrientationPatientDICOM"], atol=1e-5)
     text = json.dumps(side).lower()
     assert "patientname" not in text and "patientid" not in text and "birth" not in text
+
+
+def test_rgb_matches_dcm2niix(data_dir, tmp_path):
+    """Uncompressed RGB ultrasound: written as RGB24 exactly as dcm2niix writes it. (No patient
+    geometry in the file, so only the voxels are compared; dcm2niix centres such images.)"""
+    import shutil
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(data_dir / "xray_iqa" / "iqa_compression_pairs" / "US1_UNCR.dcm", src)
+    theirs = tmp_path / "d2n"
+    theirs.mkdir()
+    subprocess.run([str(DCM2NIIX), "-b", "n", "-z", "n", "-o", str(theirs), str(src)], check=True,
+                   capture_output=True, timeout=60)
+    assert cli_main(["convert", str(src), str(tmp_path / "loupe")]) == 0
+    a = nib.load(next((tmp_path / "loupe").glob("*.nii")))
+    b = nib.load(next(theirs.glob("*.nii")))
+    assert a.get_data_dtype() == b.get_data_dtype() and a.get_data_dtype().names == ("R", "G", "B")
+    assert np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))

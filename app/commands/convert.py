@@ -63,7 +63,8 @@ def run(args) -> int:
         suffix = f"_e{ranked.index(te) + 1}" if len(ranked) > 1 and te in ranked else ""
         name = output_name(vols[0], i, used, suffix)
         for j, vol in enumerate(vols):
-            stem = name if j == 0 else f"{name}_Tilt_Eq"
+            tilt = vols[0].meta.get("tilt_degrees", 0.0) > 0.05
+            stem = name if j == 0 else f"{name}_Tilt_Eq" if tilt else f"{name}_Eq"
             write_nifti(vol, out / f"{stem}.nii")
             write_sidecar(vol, out / f"{stem}.json")
             print(f"{out / stem}.nii  {'x'.join(str(x) for x in vol.array.shape)}  {cand.label}")

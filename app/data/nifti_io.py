@@ -51,8 +51,11 @@ def _nifti_arrays(vol: Volume):
     """Voxel data in dcm2niix layout (x=i, y=rows bottom-up, z, t) and its RAS affine."""
     arr = vol.array
     if vol.channel_axis:
-        raise ReadError(f"{vol.source}: colour volumes are written as RGB24 only by the image exporter, "
-                        f"not by the dcm2niix-compatible converter")
+        if arr.shape[-1] != 3 or arr.dtype != np.uint8:
+            raise ReadError(f"{vol.source}: colour volume of {arr.shape[-1]} x {arr.dtype} channels; NIfTI "
+                            f"RGB24 needs 3 x uint8")
+        rgb = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
+        arr = np.ascontiguousarray(arr).view(rgb)[..., 0]  # DT_RGB24, as dcm2niix writes colour
     if not vol.time_axis:
         arr = arr[None]
     # (t, k, j, i) -> flip j -> (i, j, k, t)
@@ -75,6 +78,8 @@ def _nifti_arrays(vol: Volume):
 def _stored(vol: Volume, data: np.ndarray):
     """(stored array, scl_slope, scl_inter) reproducing dcm2niix's integer storage when possible."""
     sc = vol.meta.get("scaling")
+    if data.dtype.names:  # RGB24
+        return data, 1.0, 0.0
     if not sc:
         return data.astype(np.float32), 1.0, 0.0
     slope, inter = float(sc["slope"]), float(sc["intercept"])
