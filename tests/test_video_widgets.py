@@ -252,3 +252,18 @@ def test_scrub_shows_keyframe_preview_then_exact_frame(qtbot, ws):
     ws.timeline.scrubbing.emit(False)
     qtbot.waitUntil(lambda: shown_ok(ws, 170), timeout=5000)
     assert ws.view.caption.startswith("frame 170")
+
+
+def test_segments_and_bookmarks_are_kept_between_sessions(qtbot, ws, video):
+    ws.editor.add(12, 34, "suturing", note="2 throws")
+    ws.editor.toggle_bookmark(99)
+    ws.close_source()                      # saves pending edits
+    w2 = VideoWorkspace(user="dr_test")
+    qtbot.addWidget(w2)
+    with qtbot.waitSignal(w2.indexReady, timeout=10000):
+        w2.open_path(video)
+    seg = w2.segments.events
+    assert [(e.start_frame, e.end_frame, e.label, e.note) for e in seg] == [(12, 34, "suturing", "2 throws")]
+    assert [e.start_frame for e in w2.bookmarks.events] == [99]
+    assert w2.segments.provenance.kind == "human"
+    w2.close_source()

@@ -14,11 +14,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from app.data.video import open_video
+from app.data.video.annotations import load_annotations, save_annotations
 from app.data.video.timefmt import format_time, parse_position
 from app.layers import EventsLayer
 
@@ -54,6 +55,11 @@ class VideoWorkspace(QWidget):
         self._tasks: list[BackgroundTask] = []
         self._shuttle = 0.0
         self._scrubbing = False
+        self._video_path: Path | None = None
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(400)
+        self._save_timer.timeout.connect(self.save_annotations)
         self._build_ui()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -123,7 +129,10 @@ class VideoWorkspace(QWidget):
     def open_path(self, path: str | Path, fps: float | None = None) -> None:
         """Open a file, image folder or DICOM cine/video. Opening (a video DICOM may need its
         stream extracted) and the frame index both run in the background."""
+        if self.source is not None:
+            self.clear_evidence()  # evidence belongs to the video it was computed on
         self.close_source()
+        self._video_path = Path(path)
         self.view.set_message(f"opening {Path(path).name} ...")
         self.progress.setValue(0)
         self.progress.show()
@@ -141,7 +150,10 @@ class VideoWorkspace(QWidget):
 
     def set_source(self, source) -> None:
         """Show an already opened VideoSource (the workspace closes it when done)."""
+        if self.source is not None:
+            self.clear_evidence()
         self.close_source()
+        self._video_path = Path(source.path)
         self.view.set_message(f"indexing {source.label} ...")
         self.progress.setValue(0)
         self.progress.show()
@@ -168,6 +180,7 @@ class VideoWorkspace(QWidget):
         self.progress.hide()
         self.view.set_message("")
         idx = source.index
+        self._bind_annotations(idx.n_frames)
         self.editor = SegmentEditor(self.segments, self.bookmarks, idx.n_frames,
                                     default_label=self.label_edit.text().strip() or "segment")
         self.timeline.set_video(idx.times, idx.keyframe_indices)
@@ -184,6 +197,34 @@ class VideoWorkspace(QWidget):
         self.indexReady.emit()
         self.seek(min(self.current, idx.n_frames - 1))
 
+    def _bind_annotations(self, n_frames: int) -> None:
+        """Fresh segment and bookmark layers for this video, or the ones saved last time."""
+        saved = load_annotations(self._video_path, n_frames) if self._video_path else {}
+        self.segments = saved.get("segments") or new_segments_layer(self.user)
+        self.bookmarks = saved.get("bookmarks") or new_bookmarks_layer(self.user)
+        for lay in (self.segments, self.bookmarks):
+            lay.events.data.connect(self._schedule_save)
+
+    def _schedule_save(self, *_):
+        self._save_timer.start()
+
+    def save_annotations(self) -> Path | None:
+        """Write segments and bookmarks next to the user's settings (also done automatically)."""
+        self._save_timer.stop()
+        if not self._video_path or not self.n_frames:
+            return None
+        try:
+            return save_annotations(self._video_path, {"segments": self.segments, "bookmarks": self.bookmarks},
+                                    self.n_frames)
+        except OSError as exc:
+            self._error(f"could not save segment labels: {exc}")
+            return None
+
+    def clear_evidence(self) -> None:
+        for lay in self.evidence:
+            self.timeline.remove_evidence(lay)
+        self.evidence.clear()
+
     def _start_thumbnails(self, source) -> None:
         def run(task):
             for n, img in source.thumbnails(THUMB_COUNT, THUMB_HEIGHT, cancel=task.cancelled):
@@ -195,6 +236,8 @@ class VideoWorkspace(QWidget):
     def close_source(self) -> None:
         """Let go of the current video without waiting on the UI thread: workers are told to stop
         and the source is closed by a short-lived thread once the last decode has returned."""
+        if self._save_timer.isActive():
+            self.save_annotations()
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel(wait=False)
