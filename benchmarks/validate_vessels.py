@@ -27,7 +27,7 @@ def drive(method: str) -> None:
         rgb = np.asarray(Image.open(d / "images" / f"{idx:02d}_test.tif").convert("RGB"))
         fov = np.asarray(Image.open(d / "mask" / f"{idx:02d}_test_mask.gif")) > 127
         ref = np.asarray(Image.open(d / "1st_manual" / f"{idx:02d}_manual1.gif")) > 127
-        obs2 = np.asarray(Image.open(d / "2nd_manual" / f"{idx:02d}_manual2.gif")) > 127
+        obs2 = np.asarray(Image.open(d / "2nd_manual" / f"{idx:02d}_manual2.gif").convert("L")) > 127
         t0 = time.perf_counter()
         res = segment_fundus(rgb, method=method)  # FOV estimated from the photo, as in use
         times.append(time.perf_counter() - t0)

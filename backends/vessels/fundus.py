@@ -17,6 +17,9 @@ from .graph import (VesselGraph, break_small_loops, bridge_gaps, prune_spurs, sa
                     skeleton_to_graph)
 
 WEIGHTS = ASSETS / "models" / "vessels2d" / "unet2d.pt"
+# Isolated components up to this fraction of the image area are removed after gap bridging
+# (40 px on a 584x565 DRIVE photo; chosen on held-out training images 37-40, not on the test set).
+MIN_FRAGMENT_FRACTION = 1.2e-4
 
 
 @dataclass
@@ -48,12 +51,12 @@ def estimate_fov(rgb: np.ndarray) -> np.ndarray:
 def _load_unet(path: str, device: str = "cpu"):
     import torch
 
-    from .unet2d import UNet2D
+    from .unet2d import UNet2D, fold_batchnorm
 
     model = UNet2D()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    model.to(device).eval()
+    model = fold_batchnorm(model).to(device)
     card = json.loads(Path(path).with_suffix(".json").read_text())
     return model, float(card["threshold"])
 
@@ -69,7 +72,7 @@ def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
     m = model.multiple
     _, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="reflect")
-    with torch.no_grad():
+    with torch.inference_mode():
         p = torch.sigmoid(model(torch.from_numpy(xp)[None].to(device)))[0, 0].cpu().numpy()[:h, :w]
     return np.where(fov, p, 0).astype(np.float32), thr
 
@@ -113,7 +116,15 @@ def segment_fundus(rgb: np.ndarray, fov: np.ndarray | None = None, *, method: st
     skel = break_small_loops(skel, max_area_px=6)
     skel = prune_spurs(skel, radius, spacing=(1.0, 1.0), ratio=spur_ratio, min_len=3.0)
     gap = max_gap_px if max_gap_px is not None else 0.025 * max(rgb.shape[:2])
-    skel, nb = bridge_gaps(skel, prob, (1.0, 1.0), max_gap=gap, min_support=0.5 * thr)
+    lines: list[np.ndarray] = []
+    skel, nb = bridge_gaps(skel, prob, (1.0, 1.0), max_gap=gap, min_support=0.5 * thr, lines=lines)
+    for line in lines:  # mend the mask along each bridge so the map is connected too
+        mask[tuple(line.T)] = True
+    # Isolated specks left after bridging are noise, not vessels: drop them from mask and skeleton.
+    min_fragment = max(10, int(round(MIN_FRAGMENT_FRACTION * mask.size)))
+    mask = remove_small_objects(mask, max_size=min_fragment, connectivity=2)
+    skel &= mask
+    radius = ndimage.distance_transform_edt(mask).astype(np.float32)
     radius_s = np.where(skel & (radius == 0), 1.0, radius).astype(np.float32)
     graph = sample_graph(skeleton_to_graph(skel), radius_s,
                          to_world=lambda rc: rc[:, ::-1].astype(float), step=graph_step)

@@ -182,10 +182,12 @@ def prune_spurs(skel: np.ndarray, radius: np.ndarray, spacing, ratio: float = 2.
 
 
 def bridge_gaps(skel: np.ndarray, support: np.ndarray, spacing, max_gap: float,
-                max_angle_deg: float = 35.0, min_support: float = 0.15) -> tuple[np.ndarray, int]:
+                max_angle_deg: float = 35.0, min_support: float = 0.15,
+                lines: list | None = None) -> tuple[np.ndarray, int]:
     """Join an end point to the nearest skeleton point ahead of it along the vessel direction when
     the straight path between them stays on vessel evidence (``support`` >= ``min_support``).
-    Returns the new skeleton and the number of bridges drawn."""
+    Returns the new skeleton and the number of bridges drawn; each bridge's pixel indices are
+    appended to ``lines`` when given (so the mask can be mended along them too)."""
     spacing = np.asarray(spacing, float)
     g = skeleton_to_graph(skel)
     coords = np.argwhere(skel)
@@ -222,6 +224,8 @@ def bridge_gaps(skel: np.ndarray, support: np.ndarray, spacing, max_gap: float,
                 continue
             out[tuple(line.T)] = True
             made += 1
+            if lines is not None:
+                lines.append(line)
     return out, made
 
 
