@@ -79,3 +79,23 @@ def test_volume_geometry_derived_from_affine():
     np.testing.assert_allclose(ras_to_lps_affine(lps_to_ras_affine(aff)), aff)
     with pytest.raises(ValueError, match="expected 4"):
         Volume(np.zeros((4, 5, 6)), np.eye(4), time_axis=True)
+
+
+def test_graph_colour_modes_and_branch_selection():
+    g = GraphLayer([[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 5, 0]], [0.5, 0.5, 2.0, 3.0],
+                   [[0, 1], [1, 2], [2, 3]], "g", prov(), branch_ids=[0, 0, 1])
+    seen = []
+    g.events.style.connect(seen.append)
+    assert np.allclose(g.edge_colors(), g.color)
+    g.color_by = "radius"
+    c = g.edge_colors()
+    assert c[2, 0] > c[0, 0] and c[0, 2] > c[2, 2]   # wide = red end, thin = blue end
+    g.color_by = "branch"
+    c = g.edge_colors()
+    assert np.allclose(c[0], c[1]) and not np.allclose(c[0], c[2])
+    g.selected_branch = 1
+    assert np.allclose(g.edge_colors()[2], 1.0) and len(seen) == 3
+    with pytest.raises(ValueError, match="no branch 5"):
+        g.selected_branch = 5
+    with pytest.raises(ValueError, match="colour mode"):
+        g.color_by = "rainbow"
