@@ -7,7 +7,7 @@ from app.layers import Finding, GraphLayer, HeatmapLayer, LabelLayer
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 from . import graph_io
-from .measure import summarize
+from app.graph_stats import summarize
 
 
 def _graph_layer(g, affine_for_2d, name, prov, is_2d: bool) -> GraphLayer:

@@ -1,13 +1,26 @@
 """Graph measurements a reader asks for: total length, branches, bifurcations, end points,
-tortuosity (arc / chord per branch), radius distribution; per-branch table for selection."""
+tortuosity (arc / chord per branch), radius distribution; per-branch table for selection.
+Works on any graph with node positions, radii, edges and a branch id per edge (a GraphLayer or a
+backend's VesselGraph), so the panel and the backends report the same numbers."""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
-from .graph import VesselGraph
+
+class GraphArrays(NamedTuple):
+    pos: np.ndarray
+    radius: np.ndarray
+    edges: np.ndarray
+    branch_of_edge: np.ndarray
 
 
-def branch_table(g: VesselGraph) -> list[dict]:
+def from_layer(layer) -> GraphArrays:
+    return GraphArrays(layer.positions, layer.radii, layer.edges, layer.branch_ids)
+
+
+def branch_table(g) -> list[dict]:
     rows = []
     for bid in np.unique(g.branch_of_edge):
         e = g.edges[g.branch_of_edge == bid]
@@ -23,7 +36,7 @@ def branch_table(g: VesselGraph) -> list[dict]:
     return rows
 
 
-def summarize(g: VesselGraph, unit: str) -> dict:
+def summarize(g, unit: str) -> dict:
     if len(g.edges) == 0:
         return {"unit": unit, "total_length": 0.0, "branches": 0, "bifurcations": 0, "endpoints": 0,
                 "tortuosity_mean": float("nan"), "radius": {}}

@@ -1,0 +1,120 @@
+"""Vessel measurements panel (standalone QWidget the shell docks): totals for a graph layer
+(length, branches, bifurcations, end points, tortuosity, radius distribution), a per-branch table,
+colour mode (uniform / branch / radius) and accept/reject per branch. Selecting a row sets the
+layer's ``selected_branch``, which every view draws highlighted; ``branchReviewed`` carries the
+reader's decision to the review store."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.graph_stats import branch_table, from_layer, summarize
+from app.layers import GraphLayer
+
+COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
+
+
+class VesselPanel(QWidget):
+    branchReviewed = Signal(str, int, str)   # layer id, branch id, "accept" | "reject"
+
+    def __init__(self, parent: QWidget | None = None, unit: str = "mm") -> None:
+        super().__init__(parent)
+        self.layer: GraphLayer | None = None
+        self.unit = unit
+        self.decisions: dict[int, str] = {}
+        self._rows: list[dict] = []
+        lay = QVBoxLayout(self)
+        self.summary = QLabel("No vessel graph")
+        self.summary.setObjectName("vessel_summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.summary)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel("Colour by"))
+        self.mode = QComboBox()
+        self.mode.addItems(list(GraphLayer.COLOR_MODES))
+        self.mode.currentTextChanged.connect(self._mode_chosen)
+        mode_row.addWidget(self.mode, 1)
+        lay.addLayout(mode_row)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("vessel_branches")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.itemSelectionChanged.connect(self._row_selected)
+        lay.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        self.accept_btn = QPushButton("Accept branch (A)")
+        self.reject_btn = QPushButton("Reject branch (R)")
+        self.accept_btn.setShortcut("A")
+        self.reject_btn.setShortcut("R")
+        self.accept_btn.clicked.connect(lambda: self._decide("accept"))
+        self.reject_btn.clicked.connect(lambda: self._decide("reject"))
+        buttons.addWidget(self.accept_btn)
+        buttons.addWidget(self.reject_btn)
+        lay.addLayout(buttons)
+
+    # --- model -> widget ---
+    def set_layer(self, layer: GraphLayer | None, unit: str | None = None) -> None:
+        if self.layer is not None:
+            self.layer.events.style.disconnect(self._layer_styled)
+        self.layer, self.decisions = layer, {}
+        if unit:
+            self.unit = unit
+        if layer is None:
+            self.summary.setText("No vessel graph")
+            self.table.setRowCount(0)
+            return
+        layer.events.style.connect(self._layer_styled)
+        g = from_layer(layer)
+        s = summarize(g, self.unit)
+        r = s.get("radius") or {}
+        u = self.unit
+        self.summary.setText(
+            f"<b>{layer.name}</b>: total length {s['total_length']:.1f} {u}, {s['branches']} branches, "
+            f"{s['bifurcations']} bifurcations, {s['endpoints']} end points, mean tortuosity "
+            f"{s['tortuosity_mean']:.2f}<br>radius median {r.get('median', math.nan):.2f} {u} "
+            f"(10-90%: {r.get('p10', math.nan):.2f}-{r.get('p90', math.nan):.2f}, max {r.get('max', math.nan):.2f})")
+        self._rows = branch_table(g)
+        self.table.setRowCount(len(self._rows))
+        for i, row in enumerate(self._rows):
+            vals = [str(row["branch"]), f"{row['length']:.1f}", f"{row['mean_radius']:.2f}",
+                    "-" if not math.isfinite(row["tortuosity"]) else f"{row['tortuosity']:.2f}", ""]
+            for c, v in enumerate(vals):
+                self.table.setItem(i, c, QTableWidgetItem(v))
+        self._layer_styled(layer)
+
+    def _layer_styled(self, layer) -> None:
+        with_blocked = self.mode.blockSignals(True)
+        self.mode.setCurrentText(layer.color_by)
+        self.mode.blockSignals(with_blocked)
+
+    # --- widget -> model ---
+    def _mode_chosen(self, mode: str) -> None:
+        if self.layer is not None and mode in GraphLayer.COLOR_MODES:
+            self.layer.color_by = mode
+
+    def selected_branch(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self._rows[rows[0].row()]["branch"] if rows else None
+
+    def _row_selected(self) -> None:
+        if self.layer is not None:
+            self.layer.selected_branch = self.selected_branch()
+
+    def _decide(self, decision: str) -> None:
+        b = self.selected_branch()
+        if self.layer is None or b is None:
+            return
+        self.decisions[b] = decision
+        row = next(i for i, r in enumerate(self._rows) if r["branch"] == b)
+        self.table.setItem(row, 4, QTableWidgetItem(decision))
+        self.branchReviewed.emit(self.layer.id, b, decision)
+        if row + 1 < self.table.rowCount():  # keyboard flow: move on to the next branch
+            self.table.selectRow(row + 1)
