@@ -43,6 +43,59 @@ def make_video(workdir: Path, unique: int, minutes: float, gop: int = 250) -> tu
     return long, total
 
 
+def ui_stalls(path: Path, total: int, seconds: float = 4.0) -> None:
+    """Scrub the real VideoWorkspace (offscreen Qt) with a new random frame every 30 ms and
+    measure how long the UI event loop is ever kept from running (a 5 ms timer's late ticks)."""
+    import random
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from viewers.video import VideoWorkspace
+
+    app = QApplication.instance() or QApplication([])
+    # PySide6 6.12: QCoreApplication.processEvents() drops one reference to None per call and
+    # the interpreter aborts after a few thousand calls; QEventLoop.processEvents() does not.
+    loop = QEventLoop()
+    ws = VideoWorkspace()
+    ws.resize(1280, 800)
+    ws.show()
+    ws.open_path(path)
+    clock = QElapsedTimer()
+    clock.start()
+    while ws.n_frames == 0 and clock.elapsed() < 60000:
+        loop.processEvents()
+    gaps, shown = [], set()
+    ws.frameShown.connect(shown.add)
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(tick)
+    scrub = QTimer()
+    scrub.setInterval(30)
+    rnd = random.Random(1)
+    scrub.timeout.connect(lambda: ws.seek(rnd.randrange(total)))
+    ws.timeline.scrubbing.emit(True)
+    beat.start()
+    scrub.start()
+    end = clock.elapsed() + seconds * 1000
+    while clock.elapsed() < end:
+        loop.processEvents()
+    scrub.stop()
+    beat.stop()
+    ws.close_source()
+    g = np.asarray(gaps[5:], float)
+    print(f"UI while scrubbing {seconds:.0f} s (new random frame every 30 ms): event-loop gap max {g.max():.0f} ms, "
+          f"p99 {np.percentile(g, 99):.0f} ms (5 ms timer); {len(shown)} exact frames shown")
+
+
 def pct(xs, q):
     return float(np.percentile(np.asarray(xs) * 1000, q))
 
@@ -52,6 +105,7 @@ def main() -> int:
     ap.add_argument("--seeks", type=int, default=60)
     ap.add_argument("--unique", type=int, default=500)
     ap.add_argument("--gop", type=int, default=250)
+    ap.add_argument("--ui", action="store_true", help="also measure UI stalls while scrubbing the workspace")
     ap.add_argument("--back-runs", type=int, default=2)
     ap.add_argument("--back-steps", type=int, default=25)
     ap.add_argument("--minutes", type=float, default=10.0)
@@ -123,6 +177,8 @@ def main() -> int:
     print(f"stepping back {args.back_steps} frames x {args.back_runs}: Loupe mean {bl:.1f} ms/step "
           f"({back_ok_l}/{steps} exact), OpenCV mean {bc:.1f} ms/step ({back_ok_c}/{steps} exact): "
           f"{bc / bl:.1f}x")
+    if args.ui:
+        ui_stalls(path, total)
     return 0
 
 
