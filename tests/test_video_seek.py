@@ -11,7 +11,7 @@ import pytest
 from app.data.video import FrameIndex, IndexCancelled, SourceClosedError, open_video
 from app.data.video.av_source import AVSource
 from app.data.video.frame_index import cache_path_for
-from test_video_testkit import cached_video, encode_video, read_code, shared_root, vfr_times_ms
+from test_video_testkit import cached_video, encode_video, read_code, remux_repeated, shared_root, vfr_times_ms
 
 LONG_FRAMES = 3000
 GOP = 250
@@ -164,3 +164,23 @@ def test_anamorphic_pixel_aspect_is_reported(tmp_path):
             c.mux(pk)
     with open_video(p) as src:
         assert src.pixel_aspect == pytest.approx(4 / 3) and src.describe()["pixel_aspect"] == pytest.approx(1.3333)
+
+
+def test_twenty_minutes_of_720p_gop250(tmp_path_factory):
+    """The issue's long test video: 20 min of 1280x720 at 25 fps with GOP 250 and B-frames.
+    500 distinct frames (two GOPs) are encoded and stream-copied 60 times with shifted
+    timestamps, so the burned-in number is N mod 500; the frame table is checked against exact
+    25 fps timing over all 30,000 frames."""
+    root = shared_root(tmp_path_factory)
+    unit = cached_video(root, "unit720_gop250.mp4",
+                        lambda p: encode_video(p, 500, width=1280, height=720, gop=GOP, bframes=2))
+    long = cached_video(root, "long720_20min.mp4", lambda p: remux_repeated(unit, p, 30000))
+    with open_video(long) as src:
+        idx = src.index
+        assert idx.n_frames == 30000 and src.size == (1280, 720)
+        assert np.allclose(idx.times, np.arange(30000) * 0.04) and len(idx.keyframe_indices) == 120
+        rng = np.random.default_rng(20)
+        for n in list(rng.integers(0, 30000, 24)) + [29999, 15000, 14999, 250]:
+            f = src.get(int(n))
+            assert (f.index, read_code(f.image), f.damaged, f.corrupt) == (n, n % 500, False, False)
+        assert src.frame_at_time(19 * 60 + 59.99) == 29999

@@ -95,9 +95,9 @@ def remux_repeated(src: Path, dst: Path, total_frames: int) -> Path:
     with av.open(str(src)) as ic:
         ist = ic.streams.video[0]
         packets = [(p.pts, p.dts, p.is_keyframe, bytes(p)) for p in ic.demux(ist) if p.size]
-        span = max(p[0] for p in packets) - min(p[0] for p in packets) + (packets[1][0] - packets[0][0]
-                                                                          if len(packets) > 1 else 1)
-        span = int(round(span / len(packets))) * len(packets)  # one frame interval per packet
+        pts_sorted = np.sort([p[0] for p in packets])
+        step = int(np.median(np.diff(pts_sorted))) if len(packets) > 1 else 1
+        span = int(pts_sorted[-1] - pts_sorted[0]) + step  # the unit's length: one interval per frame
         with av.open(str(tmp), "w") as oc:
             ost = oc.add_stream_from_template(ist)
             written = 0
