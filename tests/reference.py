@@ -29,7 +29,10 @@ class Ref:
     affine_ras: list
     loupe_shape: tuple[int, ...] = ()
     loupe_letters: str = ""
-    layout_matches_dcm2niix: bool = True  # False: same image, mirrored voxel layout (see test)
+    # True where dcm2niix reoriented a single-volume 3D acquisition to the grid nearest RAS
+    # (nii_setOrtho) instead of flipping rows: the Loupe Volume keeps DICOM order, so its affine
+    # equals the reference only after both are brought to the closest RAS axes
+    ortho_3d: bool = False
     # False where slices are unevenly spaced: one NIfTI affine cannot hold the stack (dcm2niix says
     # so itself, "incompatible with NIfTI"); dcm2niix then writes k = (0, 0, first gap along the
     # normal), Loupe the mean step. Voxels, i, j and origin are still compared; the _Tilt_Eq
@@ -42,12 +45,12 @@ REFS = [
         slope_inter=(118362.2421875, 0.0), codes='RAS',
         canonical_sha='9d514f2eba1d7410',
         affine_ras=[[4.0, 0.0, 0.00011, -124.75702], [0.0, 4.0, 0.0, -132.22339], [-0.00011, 0.0, 4.0, -38.34768], [0.0, 0.0, 0.0, 1.0]],
-        loupe_shape=(32, 64, 64), loupe_letters='LPS', layout_matches_dcm2niix=False),
+        loupe_shape=(32, 64, 64), loupe_letters='LPS', ortho_3d=True),
     Ref('dcm_qa_enh_philips_enhanced', 'ref/Philips_WIP_B0_NS_801_e2_fieldmaphz.nii', shape=(64, 64, 32), dtype='int16',
         slope_inter=(0.24420166015625, -499.99993896484375), codes='RAS',
         canonical_sha='4bba617aec16def1',
         affine_ras=[[4.0, 0.0, 0.00011, -124.75702], [0.0, 4.0, 0.0, -132.22339], [-0.00011, 0.0, 4.0, -38.34768], [0.0, 0.0, 0.0, 1.0]],
-        loupe_shape=(32, 64, 64), loupe_letters='LPS', layout_matches_dcm2niix=False),
+        loupe_shape=(32, 64, 64), loupe_letters='LPS', ortho_3d=True),
     Ref('dcm_qa_enh_siemens_xa10_enhanced', 'ref/Siemens_REST1_w_SMS_PF7-8_6.nii', shape=(64, 64, 6, 4), dtype='int16',
         slope_inter=(1.0, 0.0), codes='LAS',
         canonical_sha='0a77029d7e4e5744',

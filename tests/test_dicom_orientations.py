@@ -6,6 +6,10 @@ non-square pixels (0.5 x 0.8 mm), rewritten with new (0020,0037)/(0020,0032): ax
 sagittal, coronal, a mirrored row direction, three obliques, instance numbers against the
 spatial order, a 2-timepoint series and a 2-echo series. Loupe's NIfTI must equal dcm2niix's
 voxel for voxel (stored integers and scaling) with the affine within 1e-4 mm.
+
+The same cases tagged (0018,0023) MR Acquisition Type '3D' check dcm2niix's other layout: a
+single-volume 3D acquisition is reoriented to the grid nearest RAS (nii_setOrtho: axes permuted
+and mirrored, no row flip), while a 3D time series and a single slice keep the row flip.
 """
 from __future__ import annotations
 
@@ -57,7 +61,8 @@ def source_slices(dicom_dir) -> list[Path]:
     return files
 
 
-def _write_series(out: Path, src: list[Path], row, col, sign, reverse, times=1, echoes=(None,)):
+def _write_series(out: Path, src: list[Path], row, col, sign, reverse, times=1, echoes=(None,),
+                  acquisition_type: str | None = None):
     out.mkdir(parents=True)
     row, col = np.asarray(row, float), np.asarray(col, float)
     normal = np.cross(row, col)
@@ -82,6 +87,8 @@ def _write_series(out: Path, src: list[Path], row, col, sign, reverse, times=1, 
                 ds.SOPInstanceUID = pydicom.uid.generate_uid()
                 if te is not None:
                     ds.EchoTime, ds.EchoNumbers = te, e + 1
+                if acquisition_type is not None:
+                    ds.MRAcquisitionType = acquisition_type
                 ds.save_as(out / f"im{n:03d}.dcm")
                 n += 1
 
@@ -103,6 +110,11 @@ def _assert_identical(a_path: Path, b_path: Path):
     assert (np.float32(a.dataobj.slope), np.float32(a.dataobj.inter)) == (np.float32(b.dataobj.slope),
                                                                          np.float32(b.dataobj.inter))
     np.testing.assert_allclose(a.affine, b.affine, atol=1e-4)
+
+
+# rows towards patient right, columns towards anterior: the RAS grid itself (dcm2niix leaves a 3D
+# acquisition laid out like this exactly as stored)
+CASES_3D = dict(CASES, axial_ras=((-1, 0, 0), (0, -1, 0), 1, False))
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -128,3 +140,28 @@ def test_multi_echo_matches_dcm2niix(source_slices, tmp_path):
     # dcm2niix names echoes _e1/_e2; Loupe writes echo order too (shortest TE first)
     for a, b in zip(ours, theirs):
         _assert_identical(a, b)
+
+
+@pytest.mark.parametrize("name", list(CASES_3D))
+def test_3d_acquisition_matches_dcm2niix(name, source_slices, tmp_path):
+    row, col, sign, reverse = CASES_3D[name]
+    _write_series(tmp_path / "in", source_slices, row, col, sign, reverse, acquisition_type="3D")
+    ours, theirs = _convert_both(tmp_path / "in", tmp_path)
+    assert len(ours) == len(theirs) == 1
+    # the case really is dcm2niix's reoriented layout (every case here is nearest to RAS)
+    assert nib.aff2axcodes(nib.load(theirs[0]).affine) == ("R", "A", "S")
+    _assert_identical(ours[0], theirs[0])
+
+
+def test_3d_acquisition_time_series_keeps_row_flip(source_slices, tmp_path):
+    _write_series(tmp_path / "in", source_slices, *CASES["sagittal"][:3], False, times=2, acquisition_type="3D")
+    ours, theirs = _convert_both(tmp_path / "in", tmp_path)
+    assert len(ours) == len(theirs) == 1 and nib.load(ours[0]).shape == (64, 48, 6, 2)
+    _assert_identical(ours[0], theirs[0])
+
+
+def test_3d_acquisition_single_slice_keeps_row_flip(source_slices, tmp_path):
+    _write_series(tmp_path / "in", source_slices[:1], *CASES["coronal"][:3], False, acquisition_type="3D")
+    ours, theirs = _convert_both(tmp_path / "in", tmp_path)
+    assert len(ours) == len(theirs) == 1
+    _assert_identical(ours[0], theirs[0])

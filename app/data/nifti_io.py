@@ -1,7 +1,8 @@
 """Write a Volume as NIfTI-1 the way dcm2niix does, plus a BIDS-style JSON sidecar.
 
 Why dcm2niix's conventions: it is the reference converter in neuroimaging, so a Loupe conversion
-must be comparable voxel for voxel: rows flipped (NIfTI j runs bottom-up), RAS affine in both
+must be comparable voxel for voxel: rows flipped (NIfTI j runs bottom-up) or, for 3D
+acquisitions, axes reoriented nearest to RAS (``nifti_ortho``), RAS affine in both
 qform and sform (code 1, scanner), stored integers with scl_slope/scl_inter (Philips: the
 "precise" float scaling), unsigned 16-bit narrowed to int16 when it fits, mosaics in CSA slice
 order. RAS appears only here (types.py keeps LPS everywhere else).
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.data.nifti_ortho import reorients_3d_acquisition, set_ortho
 from app.data.types import ReadError, Volume, lps_to_ras_affine
 
 CONVERSION_SOFTWARE = "Loupe"
@@ -48,31 +50,41 @@ def _vendor(name: str) -> str:
 
 
 def _nifti_arrays(vol: Volume):
-    """Voxel data in dcm2niix layout (x=i, y=rows bottom-up, z, t) and its RAS affine."""
+    """Voxel data in dcm2niix layout and its RAS affine: x=i, y=rows bottom-up (dcm2niix's row
+    flip), z, t; or, for a single-volume 3D acquisition, dcm2niix's nearest-to-RAS reorientation
+    (``nifti_ortho``) instead of the row flip."""
     arr = vol.array
+    rgb24 = False
     if vol.channel_axis:
         if arr.shape[-1] != 3 or arr.dtype != np.uint8:
             raise ReadError(f"{vol.source}: colour volume of {arr.shape[-1]} x {arr.dtype} channels; NIfTI "
                             f"RGB24 needs 3 x uint8")
         rgb = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
         arr = np.ascontiguousarray(arr).view(rgb)[..., 0]  # DT_RGB24, as dcm2niix writes colour
+        rgb24 = True
     if not vol.time_axis:
         arr = arr[None]
-    # (t, k, j, i) -> flip j -> (i, j, k, t)
-    arr = arr[:, :, ::-1, :]
     aff = vol.affine.copy()
-    rows = arr.shape[2]
-    aff[:3, 3] = aff[:3, 3] + aff[:3, 1] * (rows - 1)
-    aff[:3, 1] = -aff[:3, 1]
     if vol.meta.get("nifti_flip_k"):
         nk = arr.shape[1]
         arr = arr[:, ::-1]
         aff[:3, 3] = aff[:3, 3] + aff[:3, 2] * (nk - 1)
         aff[:3, 2] = -aff[:3, 2]
+    # (t, k, j, i) -> (i, j, k, t), rows still in DICOM order
     data = np.transpose(arr, (3, 2, 1, 0))
+    aff_ras = lps_to_ras_affine(aff)
+    if reorients_3d_acquisition(vol.meta.get("mr_acquisition_type"), data.shape[2], data.shape[3]):
+        if not rgb24:  # dcm2niix leaves RGB 3D acquisitions as stored (neither reoriented nor flipped)
+            data, aff_ras = set_ortho(data, aff_ras)
+    else:
+        rows = data.shape[1]
+        data = data[:, ::-1]
+        aff_ras = aff_ras.copy()
+        aff_ras[:3, 3] = aff_ras[:3, 3] + aff_ras[:3, 1] * (rows - 1)
+        aff_ras[:3, 1] = -aff_ras[:3, 1]
     if data.shape[3] == 1:
         data = data[..., 0]
-    return data, lps_to_ras_affine(aff)
+    return data, aff_ras
 
 
 def _stored(vol: Volume, data: np.ndarray):

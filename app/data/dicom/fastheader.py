@@ -34,6 +34,7 @@ _WANTED: dict[int, tuple[str, str]] = {
     0x00100010: ("PatientName", "s"), 0x00100020: ("PatientID", "s"), 0x00100030: ("PatientBirthDate", "s"),
     0x00100040: ("PatientSex", "s"), 0x00180015: ("BodyPartExamined", "s"),
     0x00180020: ("ScanningSequence", "m"), 0x00180021: ("SequenceVariant", "m"), 0x00180022: ("ScanOptions", "m"),
+    0x00180023: ("MRAcquisitionType", "s"),
     0x00180050: ("SliceThickness", "f"), 0x00180060: ("KVP", "f"), 0x00180080: ("RepetitionTime", "f"),
     0x00180081: ("EchoTime", "f"), 0x00180086: ("EchoNumbers", "I"), 0x00180087: ("MagneticFieldStrength", "f"),
     0x00180088: ("SpacingBetweenSlices", "f"), 0x00181020: ("SoftwareVersions", "m"),

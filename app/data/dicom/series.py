@@ -398,6 +398,7 @@ class DicomSeries:
             "echo_time": f.echo_time, "echo_number": f.echo_number,
             "repetition_time": float(ds.RepetitionTime) if ds.get("RepetitionTime") not in (None, "") else None,
             "image_type": list(f.image_type), "slice_thickness": f.slice_thickness,
+            "mr_acquisition_type": str(ds.get("MRAcquisitionType", "") or ""),
             "spacing_between_slices": f.spacing_between_slices,
             "slice_positions": self.geometry.positions.tolist(),
             "slice_distances": self.geometry.distances.tolist(),
