@@ -1,15 +1,18 @@
-"""Slice-viewer edit tools drive the editing engine from world coordinates: a drag is one undo
-step on the slice it started on, brush size is in mm, Esc abandons a stroke."""
+"""Slice-view edit tools drive the editing engine through the view tool protocol (ToolEvent with
+world LPS mm and the view): a drag is one undo step on the slice it started on, brush size is in
+mm, oblique views are refused, Esc abandons a stroke, Ctrl+Z/Ctrl+Shift+Z undo and redo, [ ] resize,
+and the brush outline and polygon in progress are drawn at their true size."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter
 
 from app.layers import LabelLayer, Provenance
-from app.review.editing import LabelEditor
-from viewers.slice.edit_tools import BrushTool, EraserTool, FillTool
+from viewers.slice.edit_tools import OBLIQUE_MESSAGE, BrushTool, EditSession, EraserTool, FillTool, PolygonTool
 
 AFF = np.array([[0.5, 0, 0, -20.0], [0, 0.5, 0, 10.0], [0, 0, 3.0, 50.0], [0, 0, 0, 1]])
 
@@ -18,51 +21,121 @@ def _world(i, j, k):
     return (np.array([i, j, k, 1.0]) @ AFF.T)[:3]
 
 
+class FakeView:
+    """What the tools use of a SliceView: axis, update, screen_of_world, plane.right."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+        self.updates = 0
+        self.plane = SimpleNamespace(right=np.array([1.0, 0, 0]))
+
+    def update(self):
+        self.updates += 1
+
+    def screen_of_world(self, w):  # axial view, 4 screen px per mm, origin at world (-20, 10)
+        return QPointF((w[0] + 20) * 4, (w[1] - 10) * 4)
+
+
+def ev(view, i, j, k):
+    return SimpleNamespace(world=_world(i, j, k), view=view, modifiers=None, button=None)
+
+
+def key(k, mods=Qt.KeyboardModifier.NoModifier):
+    return QKeyEvent(QEvent.Type.KeyPress, k, mods)
+
+
 @pytest.fixture
-def editor():
+def session():
     layer = LabelLayer(np.zeros((10, 60, 60), np.uint8), AFF, "m", Provenance.human("ana"))
-    return LabelEditor.for_layer(layer, image=np.tile(np.arange(60, dtype=np.float32), (10, 60, 1)))
+    return EditSession(layer, image=np.tile(np.arange(60, dtype=np.float32), (10, 60, 1)))
 
 
-def test_brush_drag_is_one_undo_step_on_its_slice(editor):
-    tool = BrushTool(editor, label=2, radius_mm=1.0, axis=0)
-    tool.press(SimpleNamespace(world=_world(10, 30, 4)))
-    tool.move(_world(20, 30, 4.4))
-    tool.move(_world(40, 30, 7))  # the pointer drifts to another slice: the stroke stays on k=4
-    tool.release(_world(45, 30, 4))
-    lab = editor.labels
+def test_brush_drag_is_one_undo_step_on_its_slice(session):
+    view = FakeView()
+    tool = session.factory("brush", label=2, radius_mm=1.0)()
+    seen = []
+    session.layer.events.data.connect(seen.append)
+    tool.press(ev(view, 10, 30, 4))
+    tool.move(ev(view, 20, 30, 4.4))
+    tool.move(ev(view, 40, 30, 7))  # the pointer drifts to another slice: the stroke stays on k=4
+    tool.release(ev(view, 45, 30, 4))
+    lab = session.layer.labels
     assert (lab == 2).any(axis=(1, 2)).tolist() == [k == 4 for k in range(10)]
     row = lab[4, 30]
     assert row[10:46].all() and not row[:8].any() and not row[48:].any()  # 1 mm = 2 voxels either side
-    assert len(editor._undo) == 1 and editor.undo() and not lab.any()
+    assert len(session.editor._undo) == 1 and seen and view.updates >= 3
+    assert tool.key(key(Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier), view) and not lab.any()
+    mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    assert tool.key(key(Qt.Key.Key_Z, mods), view) and lab.any()
+    assert not tool.key(key(Qt.Key.Key_A), view)
 
 
-def test_threshold_brush_eraser_fill_and_cancel(editor):
-    BrushTool(editor, 1, radius_mm=5.0, threshold=(30, 60)).press(_world(30, 30, 2))
-    painted = editor.labels[2] == 1
+def test_coronal_view_and_oblique_refusal(session):
+    tool = BrushTool(session.editor, 3, radius_mm=1.5)
+    tool.press(ev(FakeView(axis=1), 30, 20, 5))
+    tool.release()
+    assert np.flatnonzero((session.layer.labels == 3).any(axis=(0, 2))).tolist() == [20]  # one j plane
+    before = session.layer.labels.copy()
+    tool.press(ev(FakeView(axis=None), 30, 40, 5))
+    assert tool.last_message == OBLIQUE_MESSAGE and np.array_equal(session.layer.labels, before)
+
+
+def test_threshold_brush_eraser_fill_and_cancel(session):
+    view = FakeView()
+    ed = session.editor
+    b = BrushTool(ed, 1, radius_mm=5.0, threshold=(30, 60))
+    b.press(ev(view, 30, 30, 2))
+    b.release()
+    painted = ed.labels[2] == 1
     assert painted.any() and not painted[:, :30].any()  # image value = column index
-    er = EraserTool(editor, radius_mm=1.0)
-    er.press(_world(35, 30, 2))
+    er = EraserTool(ed, radius_mm=1.0)
+    er.press(ev(view, 35, 30, 2))
     er.release()
-    assert editor.labels[2, 30, 35] == 0 and editor.labels[2, 30, 39] == 1
-    FillTool(editor, 3).press(_world(5, 5, 6))
-    assert (editor.labels[6] == 3).all()
-    steps = len(editor._undo)
-    b = BrushTool(editor, 4, radius_mm=2.0)
-    b.press(_world(10, 10, 8))
-    b.move(_world(20, 10, 8))
+    assert ed.labels[2, 30, 35] == 0 and ed.labels[2, 30, 39] == 1
+    FillTool(ed, 3).press(ev(view, 5, 5, 6))
+    assert (ed.labels[6] == 3).all()
+    steps = len(ed._undo)
+    b = BrushTool(ed, 4, radius_mm=2.0)
+    b.press(ev(view, 10, 10, 8))
+    b.move(ev(view, 20, 10, 8))
     b.cancel()
-    assert not (editor.labels == 4).any() and len(editor._undo) == steps
+    assert not (ed.labels == 4).any() and len(ed._undo) == steps
+    r = b.radius_mm
+    assert b.key(key(Qt.Key.Key_BracketRight), view) and b.radius_mm == pytest.approx(r * 1.25)
 
 
-def test_polygon_tool(editor):
-    from viewers.slice.edit_tools import PolygonTool
-
-    t = PolygonTool(editor, 5)
+def test_polygon_tool_double_click_and_enter(session):
+    view = FakeView()
+    t = PolygonTool(session.editor, 5)
     for i, j in [(10, 10), (30, 10), (30, 20), (10, 20)]:
-        t.press(_world(i, j, 3))
-    n = t.close()
-    assert n == (editor.labels[3] == 5).sum() and (editor.labels[3, 12:19, 12:29] == 5).all()
-    assert not (editor.labels[[2, 4]] == 5).any() and len(editor._undo) == 1
-    t.press(_world(1, 1, 3))
-    assert t.close() == 0
+        t.press(ev(view, i, j, 3))
+    t.press(ev(view, 10, 20, 3))  # the double click's press repeats the last vertex
+    assert len(t.vertices) == 4
+    t.double_click(ev(view, 10, 20, 3))
+    lab = session.layer.labels
+    assert (lab[3, 12:19, 12:29] == 5).all() and not (lab[[2, 4]] == 5).any()
+    for i, j in [(40, 40), (50, 40), (50, 50)]:
+        t.press(ev(view, i, j, 7))
+    assert t.key(key(Qt.Key.Key_Return), view) and (lab[7, 41:45, 45] == 5).all() and lab[7, 48, 45] == 0
+    assert len(session.editor._undo) == 2
+    with pytest.raises(KeyError, match="unknown edit tool"):
+        session.factory("lasso")
+
+
+def test_tools_paint_outline_at_true_size(qapp, session, tmp_path):
+    view = FakeView()
+    img = QImage(240, 240, QImage.Format.Format_RGB32)
+    img.fill(QColor(0, 0, 0))
+    brush = BrushTool(session.editor, 1, radius_mm=5.0)
+    brush.hover(ev(view, 60, 60, 0))  # world (10, 40) -> screen (120, 120)
+    poly = PolygonTool(session.editor, 2)
+    for i, j in [(10, 10), (40, 10), (40, 30)]:
+        poly.press(ev(view, i, j, 0))
+    p = QPainter(img)
+    brush.paint(p, view)
+    poly.paint(p, view)
+    p.end()
+    img.save(str(tmp_path / "edit_tools.png"))
+    # outline radius 5 mm * 4 px/mm = 20 px around (120, 120): on the ring, not inside it
+    assert QColor(img.pixel(140, 120)).red() > 100 and QColor(img.pixel(120, 120)).red() == 0
+    assert QColor(img.pixel(40, 20)).red() > 100  # polygon edge from (20,20) to (80,20) px
