@@ -43,6 +43,36 @@ def make_video(workdir: Path, unique: int, minutes: float, gop: int = 250) -> tu
     return long, total
 
 
+def retime_vfr(src: Path, dst: Path, seed: int = 5) -> Path:
+    """A variable-frame-rate copy (packets untouched): every timestamp on the 25 fps grid is moved
+    to a random cumulative time (intervals of 20-80 ms). The map is monotone, so presentation and
+    decode order are kept and dts <= pts still holds."""
+    import av
+
+    if dst.exists():
+        return dst
+    tmp = dst.with_name(dst.stem + ".part" + dst.suffix)
+    with av.open(str(src)) as ic:
+        ist = ic.streams.video[0]
+        step = int(round(1 / (25 * ist.time_base)))
+        packets = [(p.pts, p.dts, p.is_keyframe, bytes(p)) for p in ic.demux(ist) if p.size]
+        lo = min(min(p[0], p[1]) for p in packets) // step
+        hi = max(p[0] for p in packets) // step
+        rng = np.random.default_rng(seed)
+        grid = np.concatenate([[0], np.cumsum(rng.choice([1, 2, 3, 4], size=hi - lo) * step // 2)])
+        with av.open(str(tmp), "w") as oc:
+            ost = oc.add_stream_from_template(ist)
+            for pts, dts, key, data in packets:
+                pk = av.Packet(data)
+                pk.pts, pk.dts = int(grid[pts // step - lo]), int(grid[dts // step - lo])
+                pk.time_base = ist.time_base
+                pk.stream = ost
+                pk.is_keyframe = key
+                oc.mux(pk)
+    os.replace(tmp, dst)
+    return dst
+
+
 def ui_stalls(path: Path, total: int, seconds: float = 4.0) -> None:
     """Scrub the real VideoWorkspace (offscreen Qt) with a new random frame every 30 ms and
     measure how long the UI event loop is ever kept from running (a 5 ms timer's late ticks)."""
@@ -105,6 +135,7 @@ def main() -> int:
     ap.add_argument("--seeks", type=int, default=60)
     ap.add_argument("--unique", type=int, default=500)
     ap.add_argument("--gop", type=int, default=250)
+    ap.add_argument("--vfr", action="store_true", help="variable frame rate copy of the same packets")
     ap.add_argument("--ui", action="store_true", help="also measure UI stalls while scrubbing the workspace")
     ap.add_argument("--back-runs", type=int, default=2)
     ap.add_argument("--back-steps", type=int, default=25)
@@ -117,6 +148,8 @@ def main() -> int:
     from app.data.video.av_source import AVSource
 
     path, total = make_video(Path(args.workdir), args.unique, args.minutes, args.gop)
+    if args.vfr:
+        path = retime_vfr(path, path.with_name(path.stem + "_vfr.mp4"))
     rng = np.random.default_rng(2026)
     targets = [int(x) for x in rng.choice(total, size=args.seeks, replace=False)]
 
@@ -163,7 +196,7 @@ def main() -> int:
     src.close()
     cap.release()
     lm, cm = statistics.median(loupe_t) * 1000, statistics.median(cv_t) * 1000
-    print(f"video: {path.name}  1920x1080 H.264 GOP {args.gop}, {total} frames ({total / 25 / 60:.0f} min), "
+    print(f"video: {path.name}  1920x1080 H.264 GOP {args.gop}{' VFR' if args.vfr else ''}, {total} frames ({total / 25 / 60:.0f} min), "
           f"{args.seeks} random targets; index built in {t_index:.2f} s")
     print(f"{'reader':<28}{'median ms':>10}{'p95 ms':>9}{'mean ms':>9}{'exact':>9}")
     print(f"{'Loupe AVSource.get':<28}{lm:>10.1f}{pct(loupe_t, 95):>9.1f}{np.mean(loupe_t) * 1000:>9.1f}"

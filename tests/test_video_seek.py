@@ -28,6 +28,8 @@ def videos(tmp_path_factory):
         "mjpeg_mov": cached_video(root, "mjpeg.mov", lambda p: encode_video(p, 40, codec="mjpeg")),
         "vp9_webm": cached_video(root, "vp9.webm", lambda p: encode_video(p, 60, codec="libvpx-vp9", gop=25)),
         "hevc_mkv": cached_video(root, "hevc.mkv", lambda p: encode_video(p, 60, codec="libx265", gop=25)),
+        "vfr_mp4": cached_video(root, "vfr_bframes.mp4",
+                                lambda p: encode_video(p, 600, times_ms=vfr_times_ms(600, seed=9), gop=100, bframes=3)),
         "h264_ts": cached_video(root, "h264.ts", lambda p: encode_video(p, 150, gop=30, bframes=2)),
     }
 
@@ -92,7 +94,7 @@ def test_variable_frame_rate_uses_table_not_fps(videos):
         assert src.frame_at_time(mid) == 100
 
 
-@pytest.mark.parametrize("name", ["mpeg4_avi", "mjpeg_mov", "vp9_webm", "hevc_mkv", "h264_ts"])
+@pytest.mark.parametrize("name", ["mpeg4_avi", "mjpeg_mov", "vp9_webm", "hevc_mkv", "h264_ts", "vfr_mp4"])
 def test_other_codecs_are_exact(videos, name):
     with open_video(videos[name]) as src:
         n_frames = src.n_frames
@@ -184,3 +186,16 @@ def test_twenty_minutes_of_720p_gop250(tmp_path_factory):
             f = src.get(int(n))
             assert (f.index, read_code(f.image), f.damaged, f.corrupt) == (n, n % 500, False, False)
         assert src.frame_at_time(19 * 60 + 59.99) == 29999
+
+
+@pytest.mark.parametrize("name", ["long", "vfr_mp4", "h264_ts"])
+def test_seek_to_a_keyframe_decodes_only_from_that_keyframe(videos, name):
+    """Cost check without timing: whatever keyframe the demuxer lands on, decoding starts at the
+    keyframe of the target's GOP (a few pictures of B-frame reorder delay at most)."""
+    with AVSource(videos[name], disk_cache=False) as src:
+        for k in src.index.keyframe_indices[1:][::2]:
+            before = src.decoded_frames
+            src._last_target = None
+            src._frames = None          # force a real seek
+            assert read_code(src.get(int(k)).image) == k
+            assert src.decoded_frames - before <= 4, (name, k)

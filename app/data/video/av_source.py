@@ -72,7 +72,8 @@ class AVSource(VideoSource):
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
         self._frames: Iterator | None = None   # live decoder output since the last seek
-        self._start_key_max_pts: int | None = None  # after a seek: the first keyframe must be <= this
+        self._start_key_max_pts: int | None = None  # after a seek: decoding starts at the first
+        self._start_key_min_pts = 0                  # keyframe with pts in [min, max]
         self._overshot = False
         self._pos = -1                           # frame number of the last frame the decoder gave
         self._full_from_pts: int | None = None   # packets at/after this pts are decoded in full
@@ -82,6 +83,7 @@ class AVSource(VideoSource):
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0
         self.unindexed_frames = 0
+        self.decoded_frames = 0  # pictures the decoder produced (a cost measure for tests)
 
     def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
         return self._rgb.reformat(f, format="rgb24").to_ndarray()
@@ -148,6 +150,7 @@ class AVSource(VideoSource):
         self._container.seek(int(idx.pts[k]), stream=self._stream, backward=True, any_frame=False)
         self._stream.codec_context.flush_buffers()
         self._start_key_max_pts = int(idx.pts[n])
+        self._start_key_min_pts = int(idx.pts[k])
         self._overshot = False
         self._frames = self._frame_iter()
         self._pos = k - 1
@@ -160,6 +163,7 @@ class AVSource(VideoSource):
         self._frames = self._frame_iter()
         self._pos = -1
         self._start_key_max_pts = int(self.index.pts[n])
+        self._start_key_min_pts = int(self.index.pts[self.index.keyframe_at_or_before(n)])
         self._overshot = False
 
     def _frame_iter(self):
@@ -173,6 +177,8 @@ class AVSource(VideoSource):
                 if t is not None and t > self._start_key_max_pts:
                     self._overshot = True
                     return
+                if t is not None and t < self._start_key_min_pts:
+                    continue  # landed on an earlier keyframe: skip (demux only) to the one wanted
                 self._start_key_max_pts = None
             if packet.size:
                 full = packet.pts is None or self._full_from_pts is None or packet.pts >= self._full_from_pts
@@ -192,6 +198,7 @@ class AVSource(VideoSource):
             if decode_errors.error_count() != errors_before:
                 self.damaged_packets += 1
                 self._taint_near(packet.pts)
+            self.decoded_frames += len(frames)
             yield from frames
 
     def _decode(self, n: int) -> Frame:
