@@ -78,3 +78,26 @@ def test_fast_open_path_equals_full_pydicom_load(dicom_dir, dataset):
     assert fast.array.dtype == plain.array.dtype and np.array_equal(fast.array, plain.array)
     np.testing.assert_allclose(fast.affine, plain.affine, atol=1e-12)
     assert fast.meta["scaling"] == plain.meta["scaling"]
+
+
+@pytest.mark.parametrize("vendor", ["Philips", "Other Vendor"])
+def test_header_longer_than_first_read_with_trailing_element(vendor, dicom_dir, tmp_path):
+    """Pixel Data not last (trailing padding) and a header longer than the first read: the check
+    for pixels at the end reads elsewhere in the file, and the walk that follows must still read
+    the header from where it left off."""
+    src = sorted((dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom").iterdir())[0]
+    ds = pydicom.dcmread(src)
+    ds.Manufacturer = vendor  # Philips headers are searched for (2005,100E) first
+    ds.add_new((0x0029, 0x0010), "LO", "LOUPE TEST")
+    ds.add_new((0x0029, 0x1001), "OB", bytes(range(256)) * 160)  # 40 KB private blob after (0028,xxxx)
+    ds.add_new((0xFFFC, 0xFFFC), "OB", b"\0" * 64)  # Data Set Trailing Padding after the pixels
+    path = tmp_path / "long_header.dcm"
+    ds.save_as(path)
+    lite = read_lite_header(path)
+    full = pydicom.dcmread(path, defer_size=1024)
+    pl, pp = lite.get_item(0x7FE00010), full.get_item(0x7FE00010, keep_deferred=True)
+    assert (pl.value_tell, pl.length) == (pp.value_tell, pp.length)
+    assert lite.get("Rows") == full.Rows and lite.get("RescaleIntercept") == float(full.RescaleIntercept)
+    vol = open_path(tmp_path)[0]
+    assert np.array_equal(vol.array[0], full.pixel_array.astype(np.int32) * int(full.RescaleSlope)
+                          + int(full.RescaleIntercept))

@@ -9,6 +9,7 @@ big-endian transfer syntaxes, enhanced multi-frame, mosaics, DICOMDIR, odd encod
 """
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -71,17 +72,6 @@ class _Elem:
         self.value, self.value_tell, self.length = value, value_tell, length
 
 
-class _Raw:
-    """An element's bytes, converted on first use (most wanted tags are never read)."""
-    __slots__ = ("kind", "vr", "raw")
-
-    def __init__(self, kind, vr, raw):
-        self.kind, self.vr, self.raw = kind, vr, raw
-
-    def value(self):
-        return _convert(self.kind, self.vr, self.raw) if self.raw else ""
-
-
 class LiteHeader:
     """The subset of a pydicom Dataset's interface the loader uses: ``get``, ``in``, attribute
     access by keyword, ``file_meta`` and ``get_item(PixelData, keep_deferred=True)``."""
@@ -91,8 +81,8 @@ class LiteHeader:
 
     def _value(self, keyword, default=None):
         v = self._values.get(keyword, default)
-        if type(v) is _Raw:
-            v = self._values[keyword] = v.value()
+        if type(v) is tuple:  # (kind, vr, bytes) as read; converted on first use
+            v = self._values[keyword] = _convert(*v) if v[2] else ""
         return v
 
     def get(self, key, default=None):
@@ -171,6 +161,7 @@ class _Reader:
 
     def need(self, end: int) -> None:
         while end > len(self.buf):
+            self.fh.seek(len(self.buf))  # _pixel_at_end may have read elsewhere in the file
             more = self.fh.read(max(len(self.buf), end - len(self.buf), 65536))
             if not more:
                 raise NotSimple("file ends inside the header")
@@ -191,7 +182,7 @@ def _skip_undefined(r: _Reader, pos: int, explicit: bool) -> int:
         if length != 0xFFFFFFFF:
             pos += length
             continue
-        pos = _walk(r, pos, explicit, None, None, stop_at_item_end=True)
+        pos = _walk(r, pos, explicit)
 
 
 _EXPL = struct.Struct("<HH2sH").unpack_from
@@ -206,14 +197,9 @@ class _Stopped(Exception):
         self.pos = pos
 
 
-def _walk(r: _Reader, pos: int, explicit: bool, values, tags, stop_at_item_end=False,
-          stop_tag: int = 0xFFFFFFFF) -> int:
-    """Walk elements; fill values/tags (top level only); return the position of Pixel Data (top
-    level) or the position after the item delimiter (nested). Written for speed: one struct call
-    per element, the buffer grown only near its end. Raises _Stopped at the first top-level tag
-    beyond ``stop_tag``."""
-    top = values is not None
-    wanted = _WANTED
+def _walk(r: _Reader, pos: int, explicit: bool) -> int:
+    """Skip the elements of one nested item (undefined length); return the position after its
+    item delimiter."""
     buf = r.buf
     size = len(buf)
     while True:
@@ -237,17 +223,67 @@ def _walk(r: _Reader, pos: int, explicit: bool, values, tags, stop_at_item_end=F
             group, elem, length = _IMPL(buf, pos)
             start = pos + 8
             vr = None
-        tag = group << 16 | elem
-        if tag > stop_tag and top and tag != PIXEL_DATA:
-            raise _Stopped(pos)
         if group == 0xFFFE:
-            if tag == _ITEM_END and stop_at_item_end:
+            if elem == 0xE00D:
                 return start
             raise NotSimple("unexpected delimiter")
-        if top:
-            if tag == PIXEL_DATA:
+        if length == 0xFFFFFFFF:
+            pos = _skip_undefined(r, start, explicit and vr != b"UN")
+            buf, size = r.buf, len(r.buf)
+            continue
+        pos = start + length
+
+
+#: Top-level tags the walk acts on: wanted keyword/kind, the Philips private pair, pixel data and
+#: the elements that send a file to the full reader. One dict lookup per element.
+_TOP: dict[int, object] = dict(_WANTED)
+_TOP.update({PHILIPS_SCALE_SLOPE: "philips", 0x20050010: "creator", PIXEL_DATA: "pixels"})
+_TOP.update({t: "not simple" for t in _NOT_SIMPLE})
+_SHORT_VRS = frozenset({b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
+                        b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"})
+
+
+def _walk_top(r: _Reader, pos: int, explicit: bool, values: dict, tags: dict,
+              stop_tag: int = 0xFFFFFFFF) -> int:
+    """Walk top-level elements, keeping the wanted ones' bytes; return the position of the Pixel
+    Data value. Raises _Stopped at the first tag beyond ``stop_tag`` (tags ascend). Written for
+    speed (this loop is most of a header's cost): one struct call and one dict lookup per element,
+    the buffer grown only near its end."""
+    top = _TOP
+    short = _SHORT_VRS
+    buf = r.buf
+    size = len(buf)
+    while True:
+        if pos + 12 > size:
+            r.need(pos + 12)
+            buf, size = r.buf, len(r.buf)
+        if explicit:
+            group, elem, vr, length = _EXPL(buf, pos)
+            if group == 0xFFFE:
+                raise NotSimple("unexpected delimiter")
+            if vr in short:
+                start = pos + 8
+            elif vr in _LONG_VRS:
+                length = _U32(buf, pos + 8)[0]
+                start = pos + 12
+            elif 65 <= vr[0] <= 90 and 65 <= vr[1] <= 90:
+                start = pos + 8
+            else:
+                raise NotSimple("implicit element inside an explicit VR file")
+        else:
+            group, elem, length = _IMPL(buf, pos)
+            if group == 0xFFFE:
+                raise NotSimple("unexpected delimiter")
+            start = pos + 8
+            vr = None
+        tag = group << 16 | elem
+        if tag > stop_tag and tag != PIXEL_DATA:
+            raise _Stopped(pos)
+        action = top.get(tag)
+        if action is not None:
+            if action == "pixels":
                 return start  # the caller reads the 4-byte length just before it
-            if tag in _NOT_SIMPLE:
+            if action == "not simple":
                 raise NotSimple(f"element ({group:04X},{elem:04X}) needs the full reader")
         if length == 0xFFFFFFFF:
             # undefined length: a sequence (SQ, or UN holding implicit-VR items)
@@ -255,31 +291,38 @@ def _walk(r: _Reader, pos: int, explicit: bool, values, tags, stop_at_item_end=F
             buf, size = r.buf, len(r.buf)
             continue
         end = start + length
-        if top and (tag in wanted or tag == PHILIPS_SCALE_SLOPE or tag == 0x20050010):
+        if action is not None:
             if end > size:
                 r.need(end)
                 buf, size = r.buf, len(r.buf)
-            raw = bytes(buf[start:end])
+            raw = buf[start:end]
             if vr is None:
                 vr = _IMPLICIT_BINARY.get(tag, b"")
-            if tag == 0x20050010:
+            if action == "creator":
                 tags[tag] = _text(raw)
-            elif tag == PHILIPS_SCALE_SLOPE:
+            elif action == "philips":
                 tags[tag] = _convert("b", b"FL" if vr in (b"", b"UN") else vr, raw)
             else:
-                keyword, kind = wanted[tag]
-                values[keyword] = _Raw(kind, vr, raw)
+                keyword, kind = action
+                values[keyword] = (kind, vr, raw)
         pos = end
+
+
+def _holds(r: _Reader, start: int, stop: int, pattern: bytes) -> bool:
+    """Whether ``pattern`` occurs in the file's bytes [start, stop)."""
+    r.need(stop)
+    return r.buf.find(pattern, start, stop) >= 0
 
 
 def _pixel_at_end(r: _Reader, fh, values: dict, explicit: bool, size: int) -> tuple[int, int] | None:
     """(start, length) of the Pixel Data value if it is the file's last element, else None."""
     try:
-        rows = _convert("b", values["Rows"].vr or b"US", values["Rows"].raw)
-        cols = _convert("b", values["Columns"].vr or b"US", values["Columns"].raw)
-        bits = _convert("b", values["BitsAllocated"].vr or b"US", values["BitsAllocated"].raw)
-        spp = _convert("b", values["SamplesPerPixel"].vr or b"US", values["SamplesPerPixel"].raw) \
-            if "SamplesPerPixel" in values else 1
+        def binary(keyword):
+            _, vr, raw = values[keyword]
+            return _convert("b", vr or b"US", raw)
+
+        rows, cols, bits = binary("Rows"), binary("Columns"), binary("BitsAllocated")
+        spp = binary("SamplesPerPixel") if "SamplesPerPixel" in values else 1
     except (KeyError, struct.error, NotSimple):
         return None
     if not all(isinstance(x, int) for x in (rows, cols, bits, spp)) or bits % 8:
@@ -342,24 +385,28 @@ def read_lite_header(path: Path, chunk: int = 16384) -> LiteHeader:
         values: dict = {}
         tags: dict = {}
         pix_len = None
-        size = path.stat().st_size
+        size = os.fstat(fh.fileno()).st_size
         try:
             try:
                 # every wanted tag is in groups <= 0x0028 (0x2005 for Philips' private scale slope),
                 # and elements are stored in ascending order: stop there and find Pixel Data as the
                 # last element of the file, verified by its tag and length, else walk on
-                pix = _walk(r, pos, explicit, values, tags, stop_tag=0x0028FFFF)
+                pix = _walk_top(r, pos, explicit, values, tags, stop_tag=0x0028FFFF)
             except _Stopped as st:
                 pix = None
-                if "PHILIPS" in str(_text(values["Manufacturer"].raw) if "Manufacturer" in values else "").upper():
-                    try:
-                        pix = _walk(r, st.pos, explicit, values, tags, stop_tag=PHILIPS_SCALE_SLOPE)
-                    except _Stopped as st2:
-                        st = st2
+                end = _pixel_at_end(r, fh, values, explicit, size)
+                if "PHILIPS" in str(_text(values["Manufacturer"][2]) if "Manufacturer" in values else "").upper():
+                    # a top-level (2005,100E) needs its tag bytes between here and Pixel Data:
+                    # where they are absent (Philips CT) the walk through private groups is skipped
+                    head = end[0] - (12 if explicit else 8) if end is not None else None
+                    if head is None or _holds(r, st.pos, head, b"\x05\x20\x0e\x10"):
+                        try:
+                            pix = _walk_top(r, st.pos, explicit, values, tags, stop_tag=PHILIPS_SCALE_SLOPE)
+                        except _Stopped as st2:
+                            st = st2
                 if pix is None:
-                    end = _pixel_at_end(r, fh, values, explicit, size)
                     if end is None:
-                        pix = _walk(r, st.pos, explicit, values, tags)
+                        pix = _walk_top(r, st.pos, explicit, values, tags)
                     else:
                         pix, pix_len = end
         except struct.error as exc:
