@@ -1,0 +1,409 @@
+"""Loupe's main window: study browser, viewer area with layouts, docks (layers, measurements,
+properties, backends/jobs, review, ...), tools, window presets, status bar with voxel / world /
+value under the cursor, per-user settings, help. Opening happens on a worker thread: a middle
+slice is painted first, then the full series replaces it; failures show in the window's message
+bar and the app keeps working."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+
+from . import loader
+from .docks import EXTRA_DOCKS, build_safely
+from .layers_panel import LayersPanel
+from .measure_panel import MeasurementsPanel
+from .properties_panel import PropertiesPanel
+from .settings import Settings
+from .study_browser import StudyBrowser
+from .viewer_area import ViewerArea
+
+TOOLS = [("navigate", "Navigate", "N"), ("distance", "Distance", "D"), ("angle", "Angle", "A"),
+         ("ellipse", "Ellipse ROI", "E"), ("polygon", "Polygon ROI", "P"), ("rotate", "Oblique rotate", "O")]
+LAYOUT_KEYS = [("1x1", "1x1", "Ctrl+1"), ("mpr", "MPR 1x3", "Ctrl+2"), ("2x2", "2x2", "Ctrl+3"), ("3d", "3D", "Ctrl+4")]
+
+
+class MessageBar(QWidget):
+    """A line at the top of the viewer for errors and notes (never a modal dialog)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 8, 4)
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QPushButton("Dismiss", self)
+        close.clicked.connect(self.hide)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        self.setStyleSheet("background:#5a1d1d; color:#fff;" if error else "background:#4a4220; color:#fff;")
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    opened = Signal(object)        # ViewerModel of a fully loaded image
+    first_painted = Signal(float)  # seconds from open request to the first slice on screen
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self.user = self.settings.get("user") or __import__("viewers.slice.model", fromlist=["x"]).current_user()
+        self.setWindowTitle("Loupe")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.model = None
+        self.area: ViewerArea | None = None
+        self.video = None
+        self._task = None
+        self._thread = None
+        self._t_open = 0.0
+        self._tool_key = self.settings.get("tool")
+        self._build_central()
+        self._build_docks()
+        self._build_actions()
+        self._build_status()
+        QTimer.singleShot(0, self._deferred_start)
+
+    # ------------------------------------------------------------------ construction
+    def _build_central(self) -> None:
+        w = QWidget(self)
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.message = MessageBar(w)
+        lay.addWidget(self.message)
+        self.stack = QStackedWidget(w)
+        self.welcome = QLabel("Open a file or folder (Ctrl+O / Ctrl+Shift+O), drop one here, or pick a series "
+                              "in the study browser.", self.stack)
+        self.welcome.setAlignment(Qt.AlignCenter)
+        self.welcome.setStyleSheet("color:#aaa; background:#111; font-size:15px;")
+        self.stack.addWidget(self.welcome)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(w)
+
+    def _dock(self, title: str, widget: QWidget, area, key: str) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{key}")
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        self.docks[key] = d
+        return d
+
+    def _build_docks(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
+        self.browser = StudyBrowser(parent=self)
+        self.browser.open_requested.connect(self.open_path)
+        self._dock("Studies", self.browser, Qt.LeftDockWidgetArea, "studies")
+        self.layers_panel = LayersPanel(self)
+        self.layers_panel.error.connect(self.show_error)
+        self._dock("Layers", self.layers_panel, Qt.RightDockWidgetArea, "layers")
+        self.measure_panel = MeasurementsPanel(self)
+        self._dock("Measurements", self.measure_panel, Qt.RightDockWidgetArea, "measurements")
+        self.properties_panel = PropertiesPanel(self)
+        self._dock("Properties", self.properties_panel, Qt.RightDockWidgetArea, "properties")
+        self.tabifyDockWidget(self.docks["measurements"], self.docks["properties"])
+        self.docks["measurements"].raise_()
+
+    def _deferred_start(self) -> None:
+        """Panels by other features and the catalog listing come after the first frame is up."""
+        for spec in EXTRA_DOCKS:
+            d = self._dock(spec.title, build_safely(spec, self), spec.area, spec.key)
+            self.tabifyDockWidget(self.docks["properties"], d)
+            self.panel_menu.addAction(d.toggleViewAction())
+        self.docks["measurements"].raise_()
+        self.browser.refresh()
+
+    def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._act(f, "Open file...", self.browser._open_file, "Ctrl+O")
+        self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
+        self._act(f, "Add folder to catalog...", self.browser._index_dialog)
+        self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        f.addSeparator()
+        self._act(f, "Quit", self.close, "Ctrl+Q")
+        v = mb.addMenu("&View")
+        self.layout_group = QActionGroup(self)
+        for key, text, sc in LAYOUT_KEYS:
+            a = self._act(v, f"Layout {text}", lambda _=False, k=key: self.set_layout(k), sc, checkable=True)
+            a.setData(key)
+            self.layout_group.addAction(a)
+        v.addSeparator()
+        for name in ("axial", "coronal", "sagittal"):
+            self._act(v, f"1x1 shows {name}", lambda _=False, n=name: self.area and self.area.set_single_view(n))
+        v.addSeparator()
+        self._act(v, "Fit", lambda: self._each_view("fit"))
+        self._act(v, "Reset window and zoom", lambda: self._each_view("reset"))
+        self._act(v, "Invert", self._invert)
+        self._act(v, "Reset oblique planes", lambda: self.model and self.model.reset_rotation())
+        self._act(v, "Cine play / pause", lambda: self.area and self.area.active_view() and
+                  self.area.active_view().toggle_cine())
+        self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
+        self.crosshair_action.setChecked(self.settings.get("crosshair"))
+        w = mb.addMenu("&Window")
+        from app.render2d import presets
+
+        for pr in presets():
+            self._act(w, pr["name"], lambda _=False, k=pr["key"]: self.apply_preset(k))
+        t = mb.addMenu("&Tools")
+        self.tool_group = QActionGroup(self)
+        self.tool_actions = {}
+        for key, text, sc in TOOLS:
+            a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), sc, checkable=True)
+            self.tool_group.addAction(a)
+            self.tool_actions[key] = a
+        t.addSeparator()
+        self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "Ctrl+Shift+C")
+        self.panel_menu = mb.addMenu("&Panels")
+        for d in self.docks.values():
+            self.panel_menu.addAction(d.toggleViewAction())
+        h = mb.addMenu("&Help")
+        self._act(h, "Keyboard and mouse...", self.show_help, "F1")
+        tb = self.addToolBar("Tools")
+        tb.setObjectName("toolbar_tools")
+        for key, *_ in TOOLS:
+            tb.addAction(self.tool_actions[key])
+        tb.addSeparator()
+        for a in self.layout_group.actions():
+            tb.addAction(a)
+        self.tool_actions.get(self._tool_key, self.tool_actions["navigate"]).setChecked(True)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.st_voxel = QLabel("")
+        self.st_world = QLabel("")
+        self.st_value = QLabel("")
+        for lab in (self.st_voxel, self.st_world, self.st_value):
+            lab.setMinimumWidth(150)
+            sb.addPermanentWidget(lab)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(200)
+        self.progress.hide()
+        sb.addPermanentWidget(self.progress)
+
+    # ------------------------------------------------------------------ opening
+    def dragEnterEvent(self, e) -> None:
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e) -> None:
+        urls = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])
+
+    def open_path(self, path) -> None:
+        path = str(path)
+        self.message.hide()
+        if self._task is not None:
+            self._task.cancel.set()
+        self._t_open = time.perf_counter()
+        self._opening = path
+        task = loader.OpenTask(path)
+        task.first_slice.connect(self._on_first_slice)
+        task.progress.connect(self._on_progress)
+        task.loaded.connect(self._on_loaded)
+        task.failed.connect(self._on_failed)
+        task.video.connect(self._open_video)
+        self._task = task
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.statusBar().showMessage(f"Opening {Path(path).name} ...")
+        self._thread = loader.start(task, self)
+
+    def _stale(self) -> bool:
+        return self.sender() is not self._task
+
+    def _on_first_slice(self, vol, cand) -> None:
+        if self._stale():
+            return
+        self._show_model(vol, cand, preview=True)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._stale():
+            return
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_loaded(self, vols, cand) -> None:
+        if self._stale():
+            return
+        self._task = None
+        self.progress.hide()
+        vol = loader.best_volume(vols)
+        keep_cursor = self.model.cursor if (self.model is not None and self.model.volume.meta.get("preview")) else None
+        self._show_model(vol, cand, preview=False, cursor=keep_cursor)
+        self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
+                                     f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
+        try:
+            self.browser.catalog.mark_opened(self._opening)
+        except Exception:
+            pass
+        notes = [w for w in vol.warnings if not w.startswith("no pixel spacing")]
+        if notes:
+            self.message.show_message("; ".join(notes), error=False)
+
+    def _on_failed(self, msg: str) -> None:
+        if self._stale():
+            return
+        self._task = None
+        self.progress.hide()
+        self.show_error(msg)
+
+    def show_error(self, msg: str) -> None:
+        self.message.show_message(msg, error=True)
+        self.statusBar().showMessage("Could not open: see the message above", 5000)
+
+    def _show_model(self, vol, cand, preview: bool, cursor=None) -> None:
+        from viewers.slice.model import ViewerModel
+
+        src = cand.files[0] if getattr(cand, "files", None) else None
+        model = ViewerModel(vol, name=getattr(cand, "label", "image"), source_file=src)
+        if cursor is not None:
+            model.cursor = cursor
+        old_area = self.area
+        layout = "1x1" if (preview or vol.spatial_shape[0] <= 1) else self.settings.get("layout")
+        area = ViewerArea(model, layout, parent=self.stack)
+        area.set_tool(self._tool_factory())
+        for view in area.views:
+            view.show_crosshair = self.crosshair_action.isChecked()
+        model.hovered.connect(self._on_hover)
+        self.stack.addWidget(area)
+        self.stack.setCurrentWidget(area)
+        if old_area is not None:
+            self.stack.removeWidget(old_area)
+            old_area.deleteLater()
+        self.area, self.model = area, model
+        for a in self.layout_group.actions():
+            a.setChecked(a.data() == area.layout_name)
+        if not preview:
+            self.layers_panel.set_model(model)
+            self.measure_panel.set_model(model)
+            self.properties_panel.set_model(model)
+            self.setWindowTitle(f"Loupe - {getattr(cand, 'label', vol.source)}")
+            self.opened.emit(model)
+        else:
+            area.views[0].painted.connect(self._report_first_paint)
+
+    def _report_first_paint(self, _dt: float) -> None:
+        if self._t_open:
+            self.first_painted.emit(time.perf_counter() - self._t_open)
+            self._t_open = 0.0
+
+    def _open_video(self, path: str) -> None:
+        self._task = None
+        self.progress.hide()
+        try:
+            if self.video is None:
+                from viewers.video.workspace import VideoWorkspace
+
+                self.video = VideoWorkspace(self.stack, user=self.user)
+                self.stack.addWidget(self.video)
+            self.video.open_path(path)
+            self.stack.setCurrentWidget(self.video)
+        except Exception as exc:
+            self.show_error(f"{Path(path).name}: could not open the video ({exc})")
+
+    def open_volume(self, vol, label: str = "image") -> None:
+        """Show an already loaded Volume (scripts, tests)."""
+        self._show_model(vol, type("C", (), {"label": label, "files": []})(), preview=False)
+
+    # ------------------------------------------------------------------ view commands
+    def set_layout(self, key: str) -> None:
+        self.settings.set("layout", key)
+        if self.area is not None:
+            if self.model.volume.spatial_shape[0] <= 1 and key != "1x1":
+                self.message.show_message("a 2D image has only one plane: layout stays 1x1", error=False)
+                key = "1x1"
+            self.area.set_layout(key)
+            for view in self.area.views:
+                view.show_crosshair = self.crosshair_action.isChecked()
+            for a in self.layout_group.actions():
+                a.setChecked(a.data() == key)
+
+    def _tool_factory(self):
+        from viewers.slice.tools import TOOL_FACTORIES
+
+        return TOOL_FACTORIES.get(self._tool_key, TOOL_FACTORIES["navigate"])
+
+    def set_tool(self, key: str) -> None:
+        self._tool_key = key
+        self.settings.set("tool", key)
+        if key in self.tool_actions:
+            self.tool_actions[key].setChecked(True)
+        if self.area is not None:
+            self.area.set_tool(self._tool_factory())
+
+    def apply_preset(self, key: str) -> None:
+        if self.model is None:
+            return
+        from app.render2d import preset
+
+        self.model.set_window(preset(key, self.model.volume.array, self.model.wl.invert))
+
+    def _invert(self) -> None:
+        if self.model is not None:
+            from app.render2d import WindowLevel
+
+            wl = self.model.wl
+            self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
+
+    def _toggle_crosshair(self, on: bool) -> None:
+        self.settings.set("crosshair", bool(on))
+        if self.area is not None:
+            for v in self.area.views:
+                v.show_crosshair = bool(on)
+                v.update()
+
+    def _each_view(self, method: str) -> None:
+        if self.area is not None:
+            for v in self.area.views:
+                getattr(v, method)()
+
+    def _on_hover(self, info: dict) -> None:
+        w = info["world"]
+        self.st_world.setText(f"LPS {w[0]:.1f}, {w[1]:.1f}, {w[2]:.1f} mm")
+        if info["ijk"] is None:
+            self.st_voxel.setText("outside")
+            self.st_value.setText("")
+            return
+        i, j, k = info["ijk"]
+        self.st_voxel.setText(f"voxel ({i}, {j}, {k})")
+        val = info["value"]
+        try:
+            import numpy as np
+
+            arr = np.asarray(val)
+            s = ", ".join(f"{x:g}" for x in arr.ravel()) if arr.ndim else f"{float(arr):g}"
+        except Exception:
+            s = str(val)
+        self.st_value.setText(f"{s} {info['units']}".strip())
+
+    def show_help(self) -> None:
+        from .help import HelpDialog
+
+        HelpDialog(self).exec()
+
+    def closeEvent(self, e) -> None:
+        if self._task is not None:
+            self._task.cancel.set()
+        self.browser._stop_thumbs()
+        self.settings.sync()
+        super().closeEvent(e)

@@ -1,0 +1,109 @@
+"""The viewer area: linked slice views of one ``ViewerModel`` in a layout.
+
+Layouts: ``1x1`` (one view, the acquisition-natural one by default), ``mpr`` (1x3: axial, coronal,
+sagittal), ``2x2`` (the three planes + a 3D cell). A cell of type ``3d`` hosts the volume viewer
+from ``viewers.volume`` (imported lazily: VTK stays out of start-up); if that is unavailable the
+cell says why instead of failing."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from viewers.slice.view import SliceView
+
+LAYOUTS = {
+    "1x1": [["axial"]],
+    "mpr": [["axial", "coronal", "sagittal"]],
+    "2x2": [["axial", "coronal"], ["sagittal", "3d"]],
+    "3d": [["3d"]],
+}
+
+
+def make_3d_cell(model, parent=None) -> QWidget:
+    """The 3D view for a cell, or a label giving the reason it cannot be shown."""
+    try:
+        import viewers.volume as vv
+
+        factory = getattr(vv, "VolumeView", None) or getattr(vv, "VolumeWidget", None)
+        if factory is None:
+            raise ImportError("viewers.volume provides no VolumeView widget yet")
+        w = factory(parent)
+        for name in ("set_volume", "show_volume", "set_model"):
+            if hasattr(w, name):
+                getattr(w, name)(model.volume)
+                break
+        return w
+    except Exception as exc:
+        lab = QLabel(f"3D view unavailable:\n{exc}", parent)
+        lab.setAlignment(Qt.AlignCenter)
+        lab.setWordWrap(True)
+        lab.setStyleSheet("background:#111; color:#bbb;")
+        return lab
+
+
+class ViewerArea(QWidget):
+    layout_changed = Signal(str)
+
+    def __init__(self, model, layout: str = "1x1", single_view: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(2)
+        self.setStyleSheet("background:#000;")
+        self.views: list[SliceView] = []
+        self.cells: list[QWidget] = []
+        self.layout_name = ""
+        self.single_view = single_view or natural_view(model.volume)
+        self._tool_factory = None
+        self.set_layout(layout)
+
+    def set_layout(self, name: str) -> None:
+        if name not in LAYOUTS:
+            raise ValueError(f"unknown layout {name!r}; expected one of {sorted(LAYOUTS)}")
+        for c in self.cells:
+            self.grid.removeWidget(c)
+            c.setParent(None)
+            c.deleteLater()
+        self.cells, self.views = [], []
+        rows = LAYOUTS[name]
+        if name == "1x1":
+            rows = [[self.single_view]]
+        for r, row in enumerate(rows):
+            for c, kind in enumerate(row):
+                w = make_3d_cell(self.model, self) if kind == "3d" else SliceView(self.model, kind, self)
+                if isinstance(w, SliceView):
+                    self.views.append(w)
+                    if self._tool_factory is not None:
+                        w.set_tool(self._tool_factory())
+                self.grid.addWidget(w, r, c)
+                self.cells.append(w)
+        self.layout_name = name
+        self.layout_changed.emit(name)
+
+    def set_single_view(self, view: str) -> None:
+        self.single_view = view
+        if self.layout_name == "1x1":
+            self.set_layout("1x1")
+
+    def set_tool(self, factory) -> None:
+        """Install a fresh tool from ``factory()`` in every slice view (tools keep per-view state)."""
+        self._tool_factory = factory
+        for v in self.views:
+            v.set_tool(factory() if factory else None)
+
+    def active_view(self) -> SliceView | None:
+        for v in self.views:
+            if v.hasFocus():
+                return v
+        return self.views[0] if self.views else None
+
+
+def natural_view(volume) -> str:
+    """The plane the data was acquired in (a sagittal MR opens sagittal, a 2D image axial)."""
+    import numpy as np
+
+    if volume.spatial_shape[0] <= 1:
+        return "axial"
+    n = volume.direction[:, 2]
+    return ("sagittal", "coronal", "axial")[int(np.argmax(np.abs(n)))]

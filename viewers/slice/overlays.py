@@ -1,0 +1,203 @@
+"""QPainter drawing of everything over the image that is vector, not raster: orientation letters,
+scale bar, crosshair, shapes / measurements with handles, graphs and points. Raster layers (labels,
+heatmaps) are turned into RGBA by app/render2d.py and cached per slice by the view."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+
+VIEW_COLOURS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
+TEXT = QColor(235, 235, 235)
+SHADOW = QColor(0, 0, 0, 200)
+HANDLE = QColor(255, 255, 255)
+
+
+def qcolor(rgb, alpha: float = 1.0) -> QColor:
+    return QColor(int(rgb[0] * 255), int(rgb[1] * 255), int(rgb[2] * 255), int(alpha * 255))
+
+
+def text(p: QPainter, x: float, y: float, s: str, colour: QColor = TEXT, align=None, rect: QRectF | None = None) -> None:
+    """Text with a dark shadow so it reads on any image."""
+    for dx, dy, c in ((1, 1, SHADOW), (0, 0, colour)):
+        p.setPen(c)
+        if rect is not None:
+            p.drawText(rect.translated(dx, dy), align, s)
+        else:
+            p.drawText(QPointF(x + dx, y + dy), s)
+
+
+def letters(p: QPainter, w: int, h: int, edge: dict[str, str]) -> None:
+    f = QFont(p.font())
+    f.setPointSize(13)
+    f.setBold(True)
+    p.setFont(f)
+    m = 6
+    text(p, 0, 0, edge["top"], align=Qt.AlignHCenter | Qt.AlignTop, rect=QRectF(0, m, w, 24))
+    text(p, 0, 0, edge["bottom"], align=Qt.AlignHCenter | Qt.AlignBottom, rect=QRectF(0, h - 24 - m, w, 24))
+    text(p, 0, 0, edge["left"], align=Qt.AlignLeft | Qt.AlignVCenter, rect=QRectF(m, 0, 40, h))
+    text(p, 0, 0, edge["right"], align=Qt.AlignRight | Qt.AlignVCenter, rect=QRectF(w - 40 - m, 0, 40, h))
+
+
+def nice_length(target: float) -> float:
+    """1, 2 or 5 x 10^n closest below ``target``."""
+    if target <= 0:
+        return 0.0
+    e = 10 ** np.floor(np.log10(target))
+    for f in (5, 2, 1):
+        if f * e <= target:
+            return float(f * e)
+    return float(e)
+
+
+def scale_bar(p: QPainter, w: int, h: int, px_per_unit: float, unit: str = "mm") -> float:
+    """Bar at the bottom right about a fifth of the view wide; returns its length in ``unit``."""
+    if px_per_unit <= 0:
+        return 0.0
+    length = nice_length(w * 0.2 / px_per_unit)
+    bar = length * px_per_unit
+    x1, y = w - 16, h - 34
+    x0 = x1 - bar
+    for pen in (QPen(SHADOW, 5), QPen(TEXT, 2)):
+        p.setPen(pen)
+        p.drawLine(QPointF(x0, y), QPointF(x1, y))
+        p.drawLine(QPointF(x0, y - 5), QPointF(x0, y + 5))
+        p.drawLine(QPointF(x1, y - 5), QPointF(x1, y + 5))
+    label = f"{length / 10:g} cm" if unit == "mm" and length >= 10 else f"{length:g} {unit}"
+    f = QFont(p.font())
+    f.setPointSize(9)
+    f.setBold(False)
+    p.setFont(f)
+    text(p, 0, 0, label, align=Qt.AlignHCenter | Qt.AlignBottom, rect=QRectF(x0 - 20, y - 22, bar + 40, 18))
+    return length
+
+
+def crosshair(p: QPainter, view, model) -> None:
+    """Lines where the other two views' planes cut this one, in their colours."""
+    from app import mpr
+
+    c = view.screen_of_world(model.cursor)
+    n_self = view.plane.normal
+    big = 4 * max(view.width(), view.height())
+    gap = 12
+    for other in mpr.VIEWS:
+        if other == view.view_name:
+            continue
+        n_o = model.plane(other).normal
+        d = np.cross(n_self, n_o)
+        if np.linalg.norm(d) < 1e-6:
+            continue
+        d /= np.linalg.norm(d)
+        a = view.screen_of_world(model.cursor + d)
+        vx, vy = a.x() - c.x(), a.y() - c.y()
+        norm = np.hypot(vx, vy) or 1.0
+        vx, vy = vx / norm, vy / norm
+        col = QColor(VIEW_COLOURS[other])
+        col.setAlpha(170)
+        p.setPen(QPen(col, 1))
+        for s in (1, -1):
+            p.drawLine(QPointF(c.x() + s * gap * vx, c.y() + s * gap * vy),
+                       QPointF(c.x() + s * big * vx, c.y() + s * big * vy))
+
+
+def _in_slab(view, pts: np.ndarray, tol: float) -> np.ndarray:
+    d = (np.asarray(pts, float) - view.plane.origin) @ view.plane.normal
+    return np.abs(d) <= tol
+
+
+def shapes(p: QPainter, view, layer, selected=None) -> None:
+    """Shapes (and measurements) lying on this slice, within half a slice step."""
+    tol = view.slab_mm()
+    colour = qcolor(layer.color, layer.opacity)
+    for s in layer.shapes:
+        verts = np.asarray(s.vertices, float)
+        if not len(verts) or not _in_slab(view, verts, tol).all():
+            continue
+        pts = [view.screen_of_world(v) for v in verts]
+        pen = QPen(colour, 2 if s is selected else 1.5)
+        p.setPen(pen)
+        p.setBrush(Qt.NoBrush)
+        if s.kind == "box" and len(pts) >= 2:
+            p.drawRect(QRectF(pts[0], pts[1]).normalized())
+        else:
+            path = QPainterPath(pts[0])
+            for q in pts[1:]:
+                path.lineTo(q)
+            if s.kind == "polygon":
+                path.closeSubpath()
+            p.drawPath(path)
+        if "measure" in s.attrs:
+            handles = [view.screen_of_world(h) for h in np.asarray(s.attrs["handles"], float)]
+            p.setPen(QPen(HANDLE, 1))
+            for q in handles:
+                p.drawEllipse(q, 3.5, 3.5)
+            res = s.attrs.get("result") or {}
+            label = res.get("text", "")
+            if label:
+                anchor = max(handles, key=lambda q: q.x())
+                f = QFont(p.font())
+                f.setPointSize(10)
+                f.setBold(True)
+                p.setFont(f)
+                text(p, anchor.x() + 8, anchor.y() - 6, label, QColor(colour.red(), colour.green(), colour.blue()))
+        elif s.label:
+            text(p, pts[0].x() + 4, pts[0].y() - 4, s.label)
+
+
+def graph(p: QPainter, view, layer) -> None:
+    """Graph edges near the slice as lines, nodes on the slice as circles of their radius."""
+    pos = layer.positions
+    if not len(pos):
+        return
+    tol = max(view.slab_mm(), 1e-6)
+    d = (pos - view.plane.origin) @ view.plane.normal
+    near = np.abs(d) <= np.maximum(tol, layer.radii)
+    colour = qcolor(layer.color, layer.opacity)
+    p.setPen(QPen(colour, 1.5))
+    for a, b in layer.edges:
+        if near[a] or near[b]:
+            if (d[a] > tol and d[b] > tol) or (d[a] < -tol and d[b] < -tol):
+                continue
+            p.drawLine(view.screen_of_world(pos[a]), view.screen_of_world(pos[b]))
+    scale = view.zoom
+    p.setBrush(Qt.NoBrush)
+    for i in np.nonzero(np.abs(d) <= np.maximum(tol, layer.radii))[0]:
+        r_eff = float(np.sqrt(max(layer.radii[i] ** 2 - d[i] ** 2, 0.0))) * scale
+        if r_eff >= 1.5:
+            p.drawEllipse(view.screen_of_world(pos[i]), r_eff, r_eff)
+
+
+def points(p: QPainter, view, layer) -> None:
+    tol = max(view.slab_mm(), layer.size_mm)
+    colour = qcolor(layer.color, layer.opacity)
+    p.setPen(QPen(colour, 1.5))
+    p.setBrush(colour)
+    r = max(3.0, layer.size_mm * view.zoom / 2)
+    t = getattr(view.model, "frame", 0)
+    for idx, pt in enumerate(layer.points):
+        if layer.frames is not None and layer.frames[idx] != t:
+            continue
+        if abs((pt - view.plane.origin) @ view.plane.normal) <= tol:
+            q = view.screen_of_world(pt)
+            p.drawEllipse(q, r, r)
+            if layer.labels[idx]:
+                text(p, q.x() + r + 2, q.y(), layer.labels[idx])
+
+
+def preview(p: QPainter, view, tool) -> None:
+    """A measurement being drawn."""
+    pts = tool.preview() if hasattr(tool, "preview") else []
+    if not pts:
+        return
+    p.setPen(QPen(QColor(255, 220, 0), 1.5, Qt.DashLine))
+    q = [view.screen_of_world(x) for x in pts]
+    if getattr(tool, "kind", "") == "ellipse" and len(q) == 2:
+        c, e = q
+        rx, ry = abs(e.x() - c.x()), abs(e.y() - c.y())
+        p.drawEllipse(c, rx, ry)
+        return
+    for a, b in zip(q, q[1:]):
+        p.drawLine(a, b)
+    if len(pts) == 2 and getattr(tool, "kind", "") == "distance":
+        d = view.model.calibration.length(pts[0], pts[1]) if True else 0
+        text(p, q[1].x() + 8, q[1].y(), f"{d:.1f} {view.model.calibration.length_unit}", QColor(255, 220, 0))

@@ -1,0 +1,435 @@
+"""One slice view (axial, coronal or sagittal, possibly oblique) of a ``ViewerModel``.
+
+Paint path, kept cheap for scrolling: plane (numpy view when axis-aligned) -> grey via the cached
+LUT -> QImage (no copy) -> one drawImage; raster overlays come from a per-slice RGBA cache; vector
+overlays are drawn by QPainter in screen space (crisp at any zoom). Mouse: left = active tool,
+right-drag = window/level, middle-drag or Shift+left = pan, wheel = slices (Ctrl: zoom)."""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTransform
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app import mpr
+from app.layers import GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
+from app.render2d import GreyMapper, WindowLevel, heatmap_rgba, label_lut, labels_rgba, preset, window_rgb
+
+from . import overlays
+from .tools import HANDLE_PX, HandleDrag, NavigateTool, ToolEvent
+
+_AXIS = {"axial": 0, "coronal": 1, "sagittal": 2}
+CACHE_SLICES = 96
+
+
+class SliceView(QWidget):
+    painted = Signal(float)  # seconds the last paint took (benchmarks)
+
+    def __init__(self, model, view: str = "axial", parent=None) -> None:
+        super().__init__(parent)
+        if view not in mpr.VIEWS:
+            raise ValueError(f"unknown view {view!r}")
+        self.model = model
+        self.view_name = view
+        self.axis = _AXIS[view]
+        self.tool = NavigateTool()
+        self.zoom = 1.0              # screen pixels per mm
+        self.center_uv = (0.0, 0.0)  # world . (right, down) at the widget centre
+        self._fitted = False
+        self.show_crosshair = True
+        self.show_annotations = True
+        self._plane: mpr.Plane | None = None
+        self._grey = GreyMapper()
+        self._img_buf = None
+        self._overlay_cache: OrderedDict = OrderedDict()
+        self._lut_cache: dict = {}
+        self._drag = None
+        self._last_pos = None
+        self._handle_drag: HandleDrag | None = None
+        self.cine = QTimer(self)
+        self.cine.timeout.connect(self._cine_step)
+        self.cine_fps = 10
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        model.cursor_changed.connect(self._on_cursor)
+        model.display_changed.connect(self.update)
+        model.layers_changed.connect(self.update)
+        model.layer_style_changed.connect(lambda *_: self.update())
+        model.layer_data_changed.connect(self._on_layer_data)
+        model.rotation_changed.connect(self._on_rotation)
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def plane(self) -> mpr.Plane:
+        if self._plane is None:
+            self._plane = self.model.plane(self.view_name)
+        return self._plane
+
+    def slab_mm(self) -> float:
+        return 0.5 * mpr.slice_step_mm(self.model.volume.affine, self.plane.normal) + 1e-3
+
+    def fit(self) -> None:
+        p = self.plane
+        w, h = p.shape[1] * p.pixel_size[0], p.shape[0] * p.pixel_size[1]
+        W, H = max(self.width(), 1), max(self.height(), 1)
+        self.zoom = 0.97 * min(W / max(w, 1e-6), H / max(h, 1e-6))
+        mid = p.pixel_to_world(np.array([(p.shape[1] - 1) / 2, (p.shape[0] - 1) / 2]))
+        self.center_uv = (float(mid @ p.right), float(mid @ p.down))
+        self._fitted = True
+        self.update()
+
+    def reset(self) -> None:
+        self.model.set_window(self._default_wl())
+        self.fit()
+
+    def _default_wl(self) -> WindowLevel:
+        from app.render2d import default_window
+
+        return default_window(self.model.volume)
+
+    def screen_of_world(self, xyz) -> QPointF:
+        p = self.plane
+        w = np.asarray(xyz, float)
+        return QPointF(self.width() / 2 + (w @ p.right - self.center_uv[0]) * self.zoom,
+                       self.height() / 2 + (w @ p.down - self.center_uv[1]) * self.zoom)
+
+    def world_of_screen(self, pos: QPointF) -> np.ndarray:
+        p = self.plane
+        u = (pos.x() - self.width() / 2) / self.zoom + self.center_uv[0]
+        v = (pos.y() - self.height() / 2) / self.zoom + self.center_uv[1]
+        o = p.origin
+        return o + (u - o @ p.right) * p.right + (v - o @ p.down) * p.down
+
+    def screen_distance(self, a, b) -> float:
+        qa, qb = self.screen_of_world(a), self.screen_of_world(b)
+        return float(np.hypot(qa.x() - qb.x(), qa.y() - qb.y()))
+
+    def _pixel_transform(self) -> QTransform:
+        p = self.plane
+        sx, sy = p.pixel_size[0] * self.zoom, p.pixel_size[1] * self.zoom
+        o = self.screen_of_world(p.origin)
+        return QTransform(sx, 0, 0, sy, o.x(), o.y())
+
+    # ------------------------------------------------------------------ model events
+    def _on_cursor(self) -> None:
+        old = self._plane
+        self._plane = None
+        if old is not None and old.key() != self.plane.key() and old.shape != self.plane.shape:
+            self._fitted = False
+        self.update()
+
+    def _on_rotation(self) -> None:
+        self._plane = None
+        self._fitted = False
+        self.update()
+
+    def _on_layer_data(self, layer) -> None:
+        for k in [k for k in self._overlay_cache if k[0] == layer.id]:
+            del self._overlay_cache[k]
+        self.update()
+
+    def set_tool(self, tool) -> None:
+        if self.tool is not None and hasattr(self.tool, "cancel"):
+            self.tool.cancel()
+        self.tool = tool or NavigateTool()
+        self.setCursor(getattr(self.tool, "cursor", Qt.CrossCursor))
+
+    # ------------------------------------------------------------------ painting
+    def base_qimage(self) -> QImage:
+        img = self.model.slice_image(self.plane)
+        if self.model.is_colour:
+            rgb = np.ascontiguousarray(window_rgb(img, self.model.wl))
+            self._img_buf = rgb
+            h, w = rgb.shape[:2]
+            return QImage(rgb.data, w, h, rgb.strides[0], QImage.Format_RGB888)
+        g = np.ascontiguousarray(self._grey(img, self.model.wl))
+        self._img_buf = g
+        h, w = g.shape
+        return QImage(g.data, w, h, g.strides[0], QImage.Format_Grayscale8)
+
+    def _overlay_image(self, layer) -> QImage | None:
+        key = (layer.id, self.model.version(layer), self.plane.key(), layer.opacity,
+               getattr(layer, "outline", None), self.model.frame, getattr(layer, "colormap", None),
+               getattr(layer, "vmin", None), getattr(layer, "vmax", None))
+        hit = self._overlay_cache.get(key)
+        if hit is not None:
+            self._overlay_cache.move_to_end(key)
+            return hit[0]
+        if isinstance(layer, LabelLayer):
+            lab = self._resample(layer.labels, layer.affine, order=0)
+            lut_key = (layer.id, self.model.version(layer))
+            lut = self._lut_cache.get(lut_key)
+            if lut is None:
+                lut = label_lut(layer.color_of, layer.present_labels())
+                self._lut_cache[lut_key] = lut
+            rgba = labels_rgba(lab, lut, layer.opacity, layer.outline)
+        elif isinstance(layer, HeatmapLayer):
+            vals = self._resample(layer.values, layer.affine, order=1, cval=np.nan)
+            rgba = heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity)
+        else:
+            return None
+        rgba = np.ascontiguousarray(rgba)
+        h, w = rgba.shape[:2]
+        qimg = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format_RGBA8888)
+        self._overlay_cache[key] = (qimg, rgba)
+        while len(self._overlay_cache) > CACHE_SLICES:
+            self._overlay_cache.popitem(last=False)
+        return qimg
+
+    def _resample(self, arr: np.ndarray, affine: np.ndarray, order: int, cval: float = 0) -> np.ndarray:
+        if arr.ndim == 4:  # time-resolved overlay follows the image frame
+            arr = arr[min(self.model.frame, arr.shape[0] - 1)]
+        out = mpr.reslice(arr, affine, self.plane, order=order, cval=cval)
+        return out
+
+    def paintEvent(self, _event) -> None:
+        t0 = time.perf_counter()
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(0, 0, 0))
+        if not self._fitted:
+            self.fit()
+        p.setRenderHint(QPainter.SmoothPixmapTransform, self.zoom * self.plane.pixel_size[0] < 3)
+        img = self.base_qimage()
+        h, w = self.plane.shape
+        target = QRectF(-0.5, -0.5, w, h)
+        p.setTransform(self._pixel_transform())
+        p.drawImage(target, img)
+        for layer in self.model.layers[1:]:
+            if layer.visible and isinstance(layer, (LabelLayer, HeatmapLayer)):
+                ov = self._overlay_image(layer)
+                if ov is not None:
+                    p.drawImage(target, ov)
+        p.resetTransform()
+        p.setRenderHint(QPainter.Antialiasing, True)
+        for layer in self.model.layers[1:]:
+            if not layer.visible:
+                continue
+            if isinstance(layer, ShapesLayer):
+                overlays.shapes(p, self, layer)
+            elif isinstance(layer, GraphLayer):
+                overlays.graph(p, self, layer)
+            elif isinstance(layer, PointsLayer):
+                overlays.points(p, self, layer)
+        if self.show_crosshair and self.model.volume.spatial_shape[0] > 1:
+            overlays.crosshair(p, self, self.model)
+        try:
+            overlays.preview(p, self, self.tool)
+        except Exception:
+            pass
+        if hasattr(self.tool, "paint"):
+            self.tool.paint(p, self)
+        if self.show_annotations:
+            self._annotate(p)
+        p.end()
+        self.painted.emit(time.perf_counter() - t0)
+
+    def _annotate(self, p: QPainter) -> None:
+        W, H = self.width(), self.height()
+        m = self.model
+        if m.patient_geometry:
+            overlays.letters(p, W, H, mpr.edge_letters(self.plane))
+        cal = m.calibration
+        if cal.kind == "mm":
+            overlays.scale_bar(p, W, H, self.zoom, "mm")
+        elif cal.kind == "us":
+            r = cal.regions[0]
+            overlays.scale_bar(p, W, H, self.zoom / (r.delta_x * 10.0), "mm")
+        f = QFont(p.font())
+        f.setPointSize(9)
+        f.setBold(False)
+        p.setFont(f)
+        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
+        title = (self.view_name.capitalize() if m.patient_geometry else "Image") + (
+            " (oblique)" if m.is_oblique(self.view_name) else "")
+        lines = [title]
+        if count > 1:
+            lines.append(f"Slice {idx + 1}/{count}")
+        if m.n_frames > 1:
+            lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
+        for i, s in enumerate(lines):
+            overlays.text(p, 8, 18 + 15 * i, s)
+        wl = m.wl
+        overlays.text(p, 8, H - 10, f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""))
+        overlays.text(p, 8, H - 25, f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x")
+        if cal.kind == "px":
+            overlays.text(p, 8, H - 40, "uncalibrated: lengths in pixels", QColor(255, 200, 80))
+        if not m.patient_geometry:
+            overlays.text(p, W - 190, 18, "no patient orientation in file", QColor(200, 200, 200))
+        notes = [w for w in m.volume.warnings if w.startswith("resampled")]
+        if notes:
+            overlays.text(p, 8, H - 55, "resampled (tilt / uneven spacing corrected)", QColor(255, 200, 80))
+
+    def resizeEvent(self, e) -> None:
+        self._fitted = False
+        super().resizeEvent(e)
+
+    # ------------------------------------------------------------------ interaction
+    def _event(self, e) -> ToolEvent:
+        pos = e.position()
+        w = self.world_of_screen(pos)
+        px = self.plane.world_to_pixel(w)
+        return ToolEvent(w, (float(px[0]), float(px[1])), pos, self, e.modifiers(), e.button())
+
+    def _handle_at(self, pos: QPointF):
+        layer = self.model.measurements
+        if layer is None or not layer.visible:
+            return None
+        tol = self.slab_mm()
+        best = None
+        for s in layer.shapes:
+            hs = np.asarray(s.attrs.get("handles", []), float)
+            if not len(hs) or np.abs((hs - self.plane.origin) @ self.plane.normal).max() > tol:
+                continue
+            for i, h in enumerate(hs):
+                q = self.screen_of_world(h)
+                d = np.hypot(q.x() - pos.x(), q.y() - pos.y())
+                if d <= HANDLE_PX and (best is None or d < best[0]):
+                    best = (d, s, i)
+        return None if best is None else HandleDrag(best[1], best[2])
+
+    def mousePressEvent(self, e) -> None:
+        self.setFocus()
+        self._last_pos = e.position()
+        b = e.button()
+        if b == Qt.RightButton:
+            self._drag = "wl"
+        elif b == Qt.MiddleButton or (b == Qt.LeftButton and e.modifiers() & Qt.ShiftModifier):
+            self._drag = "pan"
+        elif b == Qt.LeftButton:
+            self._handle_drag = self._handle_at(e.position())
+            if self._handle_drag is None:
+                self._drag = "tool"
+                self.tool.press(self._event(e))
+            else:
+                self._drag = "handle"
+        e.accept()
+
+    def mouseMoveEvent(self, e) -> None:
+        pos = e.position()
+        if self._drag is None:
+            ev = self._event(e)
+            self._emit_hover(ev.world)
+            if hasattr(self.tool, "hover"):
+                self.tool.hover(ev)
+            return
+        dx, dy = pos.x() - self._last_pos.x(), pos.y() - self._last_pos.y()
+        self._last_pos = pos
+        if self._drag == "wl":
+            wl = self.model.wl
+            gain = max(wl.width, 1.0) / 256.0
+            self.model.set_window(wl.adjusted(dx * gain, dy * gain))
+        elif self._drag == "pan":
+            self.center_uv = (self.center_uv[0] - dx / self.zoom, self.center_uv[1] - dy / self.zoom)
+            self.update()
+        elif self._drag == "tool" and hasattr(self.tool, "move"):
+            self.tool.move(self._event(e))
+        elif self._drag == "handle" and self._handle_drag is not None:
+            self._handle_drag.move(self._event(e))
+
+    def mouseReleaseEvent(self, e) -> None:
+        if self._drag == "tool" and hasattr(self.tool, "release"):
+            self.tool.release(self._event(e))
+        elif self._drag == "handle" and self._handle_drag is not None:
+            self._handle_drag.release(self._event(e))
+        self._drag = None
+        self._handle_drag = None
+        self.update()
+
+    def mouseDoubleClickEvent(self, e) -> None:
+        if e.button() == Qt.LeftButton and hasattr(self.tool, "double_click"):
+            self.tool.double_click(self._event(e))
+        elif e.button() == Qt.LeftButton:
+            self.fit()
+
+    def wheelEvent(self, e) -> None:
+        steps = e.angleDelta().y() / 120.0
+        if not steps:
+            return
+        if e.modifiers() & Qt.ControlModifier:
+            self.zoom_by(1.15 ** steps, e.position())
+        else:
+            self.model.step(self.view_name, int(np.sign(steps) * max(1, round(abs(steps)))))
+        e.accept()
+
+    def zoom_by(self, factor: float, about: QPointF | None = None) -> None:
+        about = about or QPointF(self.width() / 2, self.height() / 2)
+        w = self.world_of_screen(about)
+        self.zoom = float(np.clip(self.zoom * factor, 1e-3, 1e3))
+        # keep the point under the mouse fixed
+        p = self.plane
+        self.center_uv = (w @ p.right - (about.x() - self.width() / 2) / self.zoom,
+                          w @ p.down - (about.y() - self.height() / 2) / self.zoom)
+        self.update()
+
+    def keyPressEvent(self, e) -> None:
+        if hasattr(self.tool, "key") and self.tool.key(e, self):
+            return
+        k = e.key()
+        m = self.model
+        if k in (Qt.Key_Up, Qt.Key_Right):
+            m.step(self.view_name, 1)
+        elif k in (Qt.Key_Down, Qt.Key_Left):
+            m.step(self.view_name, -1)
+        elif k == Qt.Key_PageUp:
+            m.step(self.view_name, 10)
+        elif k == Qt.Key_PageDown:
+            m.step(self.view_name, -10)
+        elif k == Qt.Key_Home:
+            m.step(self.view_name, -10 ** 6)
+        elif k == Qt.Key_End:
+            m.step(self.view_name, 10 ** 6)
+        elif k in (Qt.Key_Plus, Qt.Key_Equal):
+            self.zoom_by(1.25)
+        elif k == Qt.Key_Minus:
+            self.zoom_by(0.8)
+        elif k == Qt.Key_F:
+            self.fit()
+        elif k == Qt.Key_R:
+            self.reset()
+        elif k == Qt.Key_I:
+            wl = m.wl
+            m.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
+        elif k == Qt.Key_Space:
+            self.toggle_cine()
+        elif k == Qt.Key_Escape:
+            if hasattr(self.tool, "cancel"):
+                self.tool.cancel()
+        elif Qt.Key_0 <= k <= Qt.Key_9:
+            self.apply_preset_shortcut(chr(k))
+        else:
+            super().keyPressEvent(e)
+
+    def apply_preset_shortcut(self, char: str) -> None:
+        from app.render2d import presets
+
+        for pr in presets():
+            if pr.get("shortcut") == char:
+                self.model.set_window(preset(pr["key"], self.model.volume.array, self.model.wl.invert))
+                return
+
+    def _emit_hover(self, world) -> None:
+        m = self.model
+        ijk, val = mpr.value_at(m.array3d, m.volume.affine, world)
+        m.hovered.emit({"world": world, "ijk": ijk, "value": val, "units": m.units, "view": self.view_name})
+
+    # ------------------------------------------------------------------ cine
+    def toggle_cine(self, on: bool | None = None) -> None:
+        on = (not self.cine.isActive()) if on is None else on
+        if on:
+            self.cine.start(int(1000 / max(1, self.cine_fps)))
+        else:
+            self.cine.stop()
+
+    def _cine_step(self) -> None:
+        m = self.model
+        if m.n_frames > 1:
+            m.set_frame(m.frame + 1)
+            return
+        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
+        m.step(self.view_name, 1 if idx < count - 1 else -(count - 1))
