@@ -76,13 +76,15 @@ class LiteHeader:
     """The subset of a pydicom Dataset's interface the loader uses: ``get``, ``in``, attribute
     access by keyword, ``file_meta`` and ``get_item(PixelData, keep_deferred=True)``."""
 
-    def __init__(self, values: dict[str, object], tags: dict[int, object], file_meta: dict, pixel: _Elem | None):
+    def __init__(self, values: dict[str, object], tags: dict[int, object], file_meta: dict, pixel: _Elem | None,
+                 file_size: int = 0):
         self._values, self._tags, self.file_meta, self._pixel = values, tags, file_meta, pixel
+        self.file_size = file_size
 
     def _value(self, keyword, default=None):
         v = self._values.get(keyword, default)
         if type(v) is tuple:  # (kind, vr, bytes) as read; converted on first use
-            v = self._values[keyword] = _convert(*v) if v[2] else ""
+            v = self._values[keyword] = _converted(v)
         return v
 
     def get(self, key, default=None):
@@ -120,6 +122,24 @@ class LiteHeader:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+#: Converted values by (kind, vr, bytes): the files of a series repeat most of their values
+#: (UIDs of study and series, vendor, spacing, orientation, window), so each is parsed once.
+#: Bounded by clearing; entries are immutable or copied on use.
+_MEMO: dict[tuple, object] = {}
+_MEMO_MAX = 4096
+_MISSING = object()
+
+
+def _converted(item: tuple):
+    v = _MEMO.get(item, _MISSING)
+    if v is _MISSING:
+        v = _convert(*item) if item[2] else ""
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[item] = v
+    return list(v) if type(v) is list else v
 
 
 def _text(raw: bytes) -> str:
@@ -424,7 +444,7 @@ def read_lite_header(path: Path, chunk: int = 16384) -> LiteHeader:
     creator = str(tags.get(0x20050010, "")).upper()
     if PHILIPS_SCALE_SLOPE in tags and "PHILIPS" not in creator:
         del tags[PHILIPS_SCALE_SLOPE]  # same number, different private block owner
-    hdr = LiteHeader(values, tags, meta, pixel)
+    hdr = LiteHeader(values, tags, meta, pixel, size)
     it = hdr.get("ImageType")
     if it and "MOSAIC" in ([x.upper() for x in it] if isinstance(it, list) else [str(it).upper()]):
         raise NotSimple("Siemens mosaic")

@@ -131,12 +131,12 @@ def _orientation(ds: Dataset, path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' is missing; "
                         f"the slice cannot be placed in patient space")
     v = _floats(iop, 6, "(0020,0037) 'Image Orientation (Patient)'", path)
-    r, c = v[:3], v[3:]
-    nr, nc = np.linalg.norm(r), np.linalg.norm(c)
-    if nr < 1e-6 or nc < 1e-6 or abs(float(np.dot(r / nr, c / nc))) > 1e-3:
+    r0, r1, r2, c0, c1, c2 = v.tolist()  # plain floats: this runs once per file
+    nr, nc = math.sqrt(r0 * r0 + r1 * r1 + r2 * r2), math.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+    if nr < 1e-6 or nc < 1e-6 or abs((r0 * c0 + r1 * c1 + r2 * c2) / (nr * nc)) > 1e-3:
         raise ReadError(f"{path.name}: (0020,0037) 'Image Orientation (Patient)' {[float(x) for x in v]} is "
                         f"not two orthogonal unit vectors")
-    return r / nr, c / nc
+    return v[:3] / nr, v[3:] / nc
 
 
 def _spacing_source(ds: Dataset) -> str:
@@ -160,7 +160,7 @@ def _spacing(ds: Dataset, path: Path, strict: bool = True) -> tuple[float, float
         return (1.0, 1.0)
     try:
         v = _floats(ps, 2, "(0028,0030) 'Pixel Spacing'", path)
-        if np.any(v <= 0):
+        if not (v[0] > 0 and v[1] > 0):
             raise ReadError(f"{path.name}: (0028,0030) 'Pixel Spacing' {[float(x) for x in v]} must be positive")
     except ReadError:
         if strict:

@@ -47,7 +47,7 @@ class ReadOptions:
 
 
 def _round_vec(v, ndigits=3):
-    return tuple(round(float(x), ndigits) + 0.0 for x in v)
+    return tuple([round(float(x), ndigits) + 0.0 for x in (v.tolist() if hasattr(v, "tolist") else v)])
 
 
 def _group_key(f: Frame) -> tuple:
