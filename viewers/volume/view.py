@@ -1,0 +1,241 @@
+"""VolumeView: the 3D view widget the shell places in any layout cell. A thin Qt layer over
+VolumeScene (all rendering logic lives there, testable without Qt): toolbar for presets,
+shading, clipping box, MPR planes, camera presets and the transfer-function editor; adaptive
+quality while the mouse interacts; click on a surface emits ``pointPicked`` so 2D views follow."""
+from __future__ import annotations
+
+import numpy as np
+import vtkmodules.qt
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
+import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401
+
+vtkmodules.qt.PyQtImpl = "PySide6"
+from PySide6.QtCore import QSignalBlocker, QTimer, Signal  # noqa: E402
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QToolButton,  # noqa: E402
+                               QVBoxLayout, QWidget)
+from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
+from vtkmodules.vtkInteractionWidgets import (vtkBoxRepresentation, vtkBoxWidget2,  # noqa: E402
+                                              vtkOrientationMarkerWidget)
+
+from app.data.types import Volume  # noqa: E402
+
+from .camera import CAMERA_PRESETS, orientation_cube  # noqa: E402
+from .offscreen import grab  # noqa: E402
+from .presets import presets  # noqa: E402
+from .scene import VolumeScene  # noqa: E402
+from .tf_editor import TransferFunctionEditor  # noqa: E402
+
+CLICK_TOLERANCE_PX = 3
+
+
+class VolumeView(QWidget):
+    pointPicked = Signal(object)      # (x, y, z) world LPS mm, from a click on a surface/volume
+    clipBoxChanged = Signal(object)   # world bounds tuple or None
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.vtk_widget = QVTKRenderWindowInteractor(self)
+        self.render_window = self.vtk_widget.GetRenderWindow()
+        self.scene = VolumeScene(self.render_window)
+        self.interactor = self.render_window.GetInteractor()
+        self.interactor.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        self.interactor.SetDesiredUpdateRate(10.0)
+        self.interactor.SetStillUpdateRate(0.001)
+        self._press: tuple[int, int] | None = None
+        self._render_pending = False
+        self._build_toolbar()
+        self.tf_editor = TransferFunctionEditor(self)
+        self.tf_editor.setVisible(False)
+        self.tf_editor.changed.connect(self._tf_edited)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addLayout(self.toolbar)
+        lay.addWidget(self.vtk_widget, 1)
+        lay.addWidget(self.tf_editor)
+        self._setup_vtk()
+
+    # --- construction ----------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QHBoxLayout()
+        bar.setContentsMargins(2, 2, 2, 0)
+        self.preset_box = QComboBox()
+        for name, p in presets().items():
+            self.preset_box.addItem(p.label, name)
+        self.preset_box.currentIndexChanged.connect(
+            lambda i: self.set_preset(self.preset_box.itemData(i)))
+        bar.addWidget(self.preset_box)
+        self.shade_box = QCheckBox("Shade")
+        self.shade_box.setChecked(True)
+        self.shade_box.toggled.connect(self.set_shading)
+        self.clip_box_check = QCheckBox("Clip")
+        self.clip_box_check.toggled.connect(self._clip_toggled)
+        self.planes_box = QCheckBox("Planes")
+        self.planes_box.toggled.connect(self.set_planes_visible)
+        for w in (self.shade_box, self.clip_box_check, self.planes_box):
+            bar.addWidget(w)
+        for letter in CAMERA_PRESETS:
+            b = QToolButton()
+            b.setText(letter)
+            b.setToolTip(f"View from the patient's {dict(A='anterior', P='posterior', L='left', R='right', S='superior', I='inferior')[letter]} side")
+            b.clicked.connect(lambda _=False, x=letter: self.set_camera(x))
+            bar.addWidget(b)
+        self.tf_button = QToolButton()
+        self.tf_button.setText("TF")
+        self.tf_button.setCheckable(True)
+        self.tf_button.setToolTip("Edit the transfer function over the histogram")
+        self.tf_button.toggled.connect(lambda on: self.tf_editor.setVisible(on))
+        bar.addWidget(self.tf_button)
+        bar.addStretch(1)
+        self.toolbar = bar
+
+    def _setup_vtk(self) -> None:
+        it = self.interactor
+        it.AddObserver("StartInteractionEvent", lambda *_: self.scene.set_interactive(True))
+        it.AddObserver("EndInteractionEvent", self._end_interaction)
+        it.AddObserver("LeftButtonPressEvent", self._on_press, 1.0)
+        it.AddObserver("LeftButtonReleaseEvent", self._on_release, 1.0)
+        self.marker = vtkOrientationMarkerWidget()
+        self.marker.SetOrientationMarker(orientation_cube())
+        self.marker.SetInteractor(it)
+        self.marker.SetViewport(0.0, 0.0, 0.18, 0.18)
+        self.box_rep = vtkBoxRepresentation()
+        self.box_rep.SetPlaceFactor(1.0)
+        self.box_rep.HandlesOn()
+        self.box_widget = vtkBoxWidget2()
+        self.box_widget.SetInteractor(it)
+        self.box_widget.SetRepresentation(self.box_rep)
+        self.box_widget.RotationEnabledOff()
+        self.box_widget.AddObserver("InteractionEvent", self._box_moved)
+        self.box_widget.AddObserver("EndInteractionEvent", self._box_moved)
+        self.vtk_widget.Initialize()
+        self.marker.SetEnabled(1)
+        self.marker.InteractiveOff()
+
+    # --- public API (what the shell calls) --------------------------------------------------------
+    def set_volume(self, volume: Volume | None) -> None:
+        self.scene.set_volume(volume)
+        self._sync_preset_box()
+        self.tf_editor.set_histogram(self.scene.stats)
+        self.tf_editor.set_transfer_function(self.scene.tf)
+        if self.scene.clip_box is None and self.clip_box_check.isChecked():
+            self._clip_toggled(True)
+        self.set_camera("A")
+
+    def set_layers(self, layers) -> None:
+        self.scene.set_layers(list(layers))
+        if self.scene.volume is None:
+            self.scene.set_camera("A")
+        self.request_render()
+
+    def set_preset(self, name: str) -> None:
+        self.scene.set_preset(name)
+        self._sync_preset_box()
+        self.tf_editor.set_transfer_function(self.scene.tf)
+        self.request_render()
+
+    def set_shading(self, on: bool) -> None:
+        self.scene.set_shading(on)
+        with QSignalBlocker(self.shade_box):
+            self.shade_box.setChecked(bool(on))
+        self.request_render()
+
+    def set_clip_box(self, bounds) -> None:
+        """Clip to a world LPS box (xmin, xmax, ymin, ymax, zmin, zmax); None removes clipping."""
+        self.scene.set_clip_box(bounds)
+        with QSignalBlocker(self.clip_box_check):
+            self.clip_box_check.setChecked(bounds is not None)
+        if bounds is None:
+            self.box_widget.Off()
+        else:
+            self.box_rep.PlaceWidget([float(v) for v in bounds])
+            self.box_widget.On()
+        self.request_render()
+
+    def set_camera(self, letter: str) -> None:
+        self.scene.set_camera(letter)
+        self.request_render()
+
+    def set_crosshair(self, world_xyz) -> None:
+        """Move the three MPR planes to ``world_xyz`` (no pointPicked echo)."""
+        self.scene.set_crosshair(world_xyz)
+        self.request_render()
+
+    def set_planes_visible(self, on: bool) -> None:
+        self.scene.set_planes_visible(on)
+        with QSignalBlocker(self.planes_box):
+            self.planes_box.setChecked(bool(on))
+        self.request_render()
+
+    def grab_image(self) -> np.ndarray:
+        """(h, w, 3) uint8 of the 3D view (QWidget.grab cannot capture VTK's GL area)."""
+        self.render_now()
+        return grab(self.render_window)
+
+    def save_png(self, path) -> None:
+        from PIL import Image
+        Image.fromarray(self.grab_image()).save(str(path))
+
+    # --- rendering --------------------------------------------------------------------------------
+    def request_render(self) -> None:
+        """Coalesce bursts of changes (TF drags, layer updates) into one render per event loop."""
+        if not self._render_pending:
+            self._render_pending = True
+            QTimer.singleShot(0, self.render_now)
+
+    def render_now(self) -> None:
+        self._render_pending = False
+        self.scene.renderer.ResetCameraClippingRange()
+        self.render_window.Render()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        self.scene.close()
+        self.marker.SetEnabled(0)
+        self.box_widget.Off()
+        self.render_window.Finalize()
+        super().closeEvent(ev)
+
+    # --- handlers ---------------------------------------------------------------------------------
+    def _sync_preset_box(self) -> None:
+        i = self.preset_box.findData(self.scene.preset_name)
+        with QSignalBlocker(self.preset_box):
+            self.preset_box.setCurrentIndex(i)
+
+    def _tf_edited(self, tf) -> None:
+        self.scene.set_transfer_function(tf)
+        self.request_render()
+
+    def _end_interaction(self, *_) -> None:
+        self.scene.set_interactive(False)
+        self.request_render()
+
+    def _clip_toggled(self, on: bool) -> None:
+        b = self.scene.bounds() if on else None
+        self.set_clip_box(None if b is None else tuple(b))
+        self.clipBoxChanged.emit(self.scene.clip_box)
+
+    def _box_moved(self, *_) -> None:
+        b = tuple(float(v) for v in self.box_rep.GetBounds())
+        self.scene.set_clip_box(b)
+        self.clipBoxChanged.emit(b)
+
+    def _on_press(self, obj, _evt) -> None:
+        self._press = obj.GetEventPosition()
+
+    def _on_release(self, obj, _evt) -> None:
+        start, self._press = self._press, None
+        x, y = obj.GetEventPosition()
+        if start is None or abs(x - start[0]) > CLICK_TOLERANCE_PX or abs(y - start[1]) > CLICK_TOLERANCE_PX:
+            return
+        self.pick_at(x, y)
+
+    def pick_at(self, x: float, y: float):
+        """Pick at VTK display coordinates (y up); moves the crosshair and emits pointPicked."""
+        world = self.scene.pick(x, y)
+        if world is None:
+            return None
+        self.scene.set_crosshair(world)
+        self.request_render()
+        self.pointPicked.emit(tuple(float(v) for v in world))
+        return world
