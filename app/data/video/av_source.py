@@ -23,7 +23,7 @@ from av.video.reformatter import VideoReformatter
 from app.data.types import ReadError
 
 from . import decode_errors
-from .frame_index import CancelFn, FrameIndex, ProgressFn, build_index_from_container, cache_path_for
+from .frame_index import CancelFn, FrameIndex, ProgressFn, read_packets, build_index_from_container, cache_path_for
 from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class AVSource(VideoSource):
         # A separate reader, so the index can be built in a worker thread while nothing else waits.
         with open_container(self.path, self.label, options=self._open_options) as c:
             idx = build_index_from_container(c, video_stream(c, self.label), label=self.label,
-                                             progress=progress, cancel=cancel)
+                                             progress=progress, cancel=cancel, warnings=self.warnings)
         if cache_file is not None:
             try:
                 idx.save(cache_file)
@@ -169,7 +169,7 @@ class AVSource(VideoSource):
     def _frame_iter(self):
         """Decoded frames from the current demux position; corrupt packets are counted and skipped."""
         cc = self._stream.codec_context
-        for packet in self._container.demux(self._stream):
+        for packet in read_packets(self._container, self._stream, self.label, None):
             if self._start_key_max_pts is not None and packet.size:
                 if not packet.is_keyframe:
                     continue  # cannot decode before a keyframe: the seek landed past it
@@ -202,6 +202,13 @@ class AVSource(VideoSource):
             yield from frames
 
     def _decode(self, n: int) -> Frame:
+        try:
+            return self._decode_exact(n)
+        except av.FFmpegError as exc:
+            self._frames = None
+            raise ReadError(f"{self.label}: frame {n} could not be read ({exc.strerror or exc})") from exc
+
+    def _decode_exact(self, n: int) -> Frame:
         idx = self.index
         kf = idx.keyframe_at_or_before(n)
         last = self._last_target

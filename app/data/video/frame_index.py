@@ -173,14 +173,31 @@ def cache_path_for(path: str | os.PathLike, stream_index: int = 0) -> Path:
     return user_dir() / "cache" / "video_index" / (hashlib.sha1(key.encode()).hexdigest() + ".npz")
 
 
+def read_packets(container, stream, label: str, warnings: list[str] | None):
+    """Demuxed packets; a read error ends the stream (what was read stays usable) with a warning."""
+    import av
+
+    it = container.demux(stream)
+    while True:
+        try:
+            packet = next(it)
+        except StopIteration:
+            return
+        except av.FFmpegError as exc:
+            if warnings is not None:
+                warnings.append(f"{label}: reading stopped early ({exc.strerror or exc}); later frames are not indexed")
+            return
+        yield packet
+
+
 def build_index_from_container(container, stream, *, label: str, progress: ProgressFn | None = None,
-                               cancel: CancelFn | None = None) -> FrameIndex:
+                               cancel: CancelFn | None = None, warnings: list[str] | None = None) -> FrameIndex:
     """Demux every packet of ``stream`` (no decode) and tabulate pts, dts and keyframe flags."""
     pts: list[int] = []
     dts: list[int] = []
     key: list[bool] = []
     size = max(1, int(getattr(container, "size", 0) or 0))
-    for i, packet in enumerate(container.demux(stream)):
+    for i, packet in enumerate(read_packets(container, stream, label, warnings)):
         if packet.size == 0 or packet.is_discard:
             continue  # flush packet at EOF, or pre-roll the decoder drops (edit lists)
         t = packet.pts if packet.pts is not None else packet.dts
