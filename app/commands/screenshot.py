@@ -14,6 +14,8 @@ def add_arguments(parser) -> None:
                         help="plane for the 1x1 layout (default: the acquisition plane)")
     parser.add_argument("--slice", type=int, default=None, metavar="K",
                         help="0-based slice of the (first) view; default the middle")
+    parser.add_argument("--at", default=None, metavar="X,Y,Z",
+                        help="crosshair position, world LPS mm (which planes the views cut)")
     parser.add_argument("--frame", type=int, default=0, help="0-based frame of a time series / multi-frame image")
     parser.add_argument("--window", type=float, default=None, help="window width (with --level)")
     parser.add_argument("--level", type=float, default=None, help="window centre (with --window)")
@@ -58,6 +60,13 @@ def render(args):
         if not 0 <= args.frame < model.n_frames:
             raise LoupeError(f"{args.path}: --frame {args.frame} outside 0..{model.n_frames - 1}")
         model.set_frame(args.frame)
+    if args.at:
+        try:
+            xyz = [float(v) for v in args.at.split(",")]
+            assert len(xyz) == 3
+        except (ValueError, AssertionError):
+            raise LoupeError(f"--at wants three numbers X,Y,Z in mm, got {args.at!r}") from None
+        model.set_cursor(xyz)
     for mask in args.overlay:
         model.add_layer(label_layer_from_file(mask, vol))
     if args.layout == "3d":
@@ -82,7 +91,9 @@ def render(args):
             raise LoupeError(f"{args.path}: --slice {args.slice} outside 0..{count - 1} of the {first.view_name} view")
         model.step(first.view_name, args.slice - idx)
     area.show()
-    app.processEvents()
+    from PySide6.QtCore import QEventLoop
+
+    QEventLoop().processEvents()  # (QCoreApplication.processEvents leaks None refs in PySide6 6.12)
     img = area.grab().toImage()
     area.close()
     return img

@@ -58,7 +58,7 @@ class ViewerModel(QObject):
         self.measurements = None
         self.user = current_user()
         shape = np.array(volume.spatial_shape[::-1], float)
-        self.cursor = volume.index_to_world((shape - 1) / 2.0)
+        self.cursor = volume.index_to_world(np.floor((shape - 1) / 2.0))
         self._cval = None
         self._versions: dict[str, int] = {}
         self.base.events.style.connect(self._on_style)
@@ -113,7 +113,8 @@ class ViewerModel(QObject):
         idx, count = mpr.slice_position(self.volume.affine, self.volume.spatial_shape, plane)
         n = int(np.clip(idx + n, 0, count - 1)) - idx
         if n:
-            self.set_cursor(self.cursor + n * step * plane.normal)
+            depth = plane.origin @ plane.normal + n * step  # from the displayed slice, not the raw cursor
+            self.set_cursor(self.cursor + (depth - self.cursor @ plane.normal) * plane.normal)
 
     def set_frame(self, t: int) -> None:
         t = int(t) % max(1, self.n_frames)

@@ -263,7 +263,7 @@ class SliceView(QWidget):
             overlays.text(p, W - 190, 18, "no patient orientation in file", QColor(200, 200, 200))
         notes = [w for w in m.volume.warnings if w.startswith("resampled")]
         if notes:
-            overlays.text(p, 8, H - 55, "resampled (tilt / uneven spacing corrected)", QColor(255, 200, 80))
+            overlays.text(p, 8, H - 55, "resampled volume", QColor(255, 200, 80))
 
     def resizeEvent(self, e) -> None:
         self._fitted = False

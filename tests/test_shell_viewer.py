@@ -1,0 +1,194 @@
+"""Slice viewer widgets (pytest-qt, offscreen) on real series: scrolling, window/level, drawing a
+distance with the mouse, editing its handle, toggling a label layer, and where things land on
+screen (radiological convention checked with a marker placed in the patient's left-anterior)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from app import mpr
+from app.data.open import ReadOptions, examine, load
+from app.layers import LabelLayer, Provenance
+from app.render2d import WindowLevel
+from app.shell.viewer_area import ViewerArea
+from viewers.slice.model import ViewerModel
+from viewers.slice.tools import MeasureTool
+from viewers.slice.view import SliceView
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def head_ct(dicom_dir):
+    return load(examine(dicom_dir / "dcm_qa_ct_philips_head_140")[0], ReadOptions())[0]
+
+
+def _view(qtbot, vol, name="axial", size=512, **kw):
+    model = ViewerModel(vol, **kw)
+    v = SliceView(model, name)
+    qtbot.addWidget(v)
+    v.resize(size, size)
+    v.show()
+    qtbot.waitExposed(v)
+    return model, v
+
+
+def _img(widget) -> np.ndarray:
+    q = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    w, h = q.width(), q.height()
+    arr = np.frombuffer(q.constBits(), np.uint8, count=q.bytesPerLine() * h).reshape(h, q.bytesPerLine())
+    return arr[:, :w * 3].reshape(h, w, 3).copy()
+
+
+def test_scroll_keys_and_wheel_move_the_slice(qtbot, head_ct):
+    model, v = _view(qtbot, head_ct)
+    idx0 = mpr.slice_position(head_ct.affine, head_ct.spatial_shape, v.plane)[0]
+    qtbot.keyClick(v, Qt.Key_Up)
+    assert mpr.slice_position(head_ct.affine, head_ct.spatial_shape, v.plane)[0] == idx0 + 1
+    qtbot.keyClick(v, Qt.Key_PageDown)
+    assert mpr.slice_position(head_ct.affine, head_ct.spatial_shape, v.plane)[0] == idx0 - 9
+    qtbot.keyClick(v, Qt.Key_End)
+    assert mpr.slice_position(head_ct.affine, head_ct.spatial_shape, v.plane)[0] == 139
+    model.step("axial", -5)
+    assert mpr.slice_position(head_ct.affine, head_ct.spatial_shape, v.plane)[0] == 134
+    before = _img(v)
+    model.step("axial", -40)
+    assert not np.array_equal(before, _img(v))
+
+
+def test_right_drag_changes_window_and_presets(qtbot, head_ct):
+    model, v = _view(qtbot, head_ct)
+    wl0 = model.wl
+    qtbot.mousePress(v, Qt.RightButton, pos=QPoint(200, 200))
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtCore import QEvent
+
+    ev = QMouseEvent(QEvent.MouseMove, QPointF(260, 230), QPointF(260, 230), Qt.NoButton, Qt.RightButton, Qt.NoModifier)
+    v.mouseMoveEvent(ev)
+    qtbot.mouseRelease(v, Qt.RightButton, pos=QPoint(260, 230))
+    assert model.wl.width > wl0.width and model.wl.level > wl0.level
+    qtbot.keyClick(v, Qt.Key_3)  # CT bone
+    assert (model.wl.width, model.wl.level) == (2000, 500)
+    img_bone = _img(v)
+    qtbot.keyClick(v, Qt.Key_I)
+    assert model.wl.invert
+    inv = _img(v)
+    centre = (slice(200, 300), slice(200, 300))
+    assert abs(int(inv[centre].mean()) - (255 - int(img_bone[centre].mean()))) < 30
+
+
+def _drag(qtbot, v, a: QPoint, b: QPoint):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    qtbot.mousePress(v, Qt.LeftButton, pos=a)
+    for t in np.linspace(0, 1, 5)[1:]:
+        p = QPointF(a.x() + t * (b.x() - a.x()), a.y() + t * (b.y() - a.y()))
+        v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
+    qtbot.mouseRelease(v, Qt.LeftButton, pos=b)
+
+
+def test_draw_distance_measures_mm_and_handle_edit(qtbot, head_ct):
+    model, v = _view(qtbot, head_ct)
+    v.set_tool(MeasureTool("distance"))
+    a, b = QPoint(100, 256), QPoint(400, 256)
+    _drag(qtbot, v, a, b)
+    rows = model.measurement_rows()
+    assert len(rows) == 1
+    expected = np.linalg.norm(v.world_of_screen(QPointF(b)) - v.world_of_screen(QPointF(a)))
+    assert rows[0]["value"] == pytest.approx(expected, rel=1e-6)
+    assert rows[0]["value"] == pytest.approx(300 / v.zoom, rel=1e-6)  # 300 screen px at zoom px/mm
+    assert rows[0]["unit"] == "mm"
+    assert model.measurements in model.layers
+    # drag the second handle 100 px further: the length follows
+    _drag(qtbot, v, b, QPoint(450, 256))
+    assert model.measurement_rows()[0]["value"] == pytest.approx(350 / v.zoom, rel=1e-3)
+    # a click without a drag is not a measurement
+    qtbot.mouseClick(v, Qt.LeftButton, pos=QPoint(50, 50))
+    assert len(model.measurement_rows()) == 1
+
+
+def test_label_layer_toggles_and_lands_radiologically(qtbot, head_ct):
+    """A marker in the patient's LEFT-ANTERIOR-SUPERIOR region shows top-right in axial, top-right
+    in coronal (left is screen right, superior is up) and top-left in sagittal (anterior left)."""
+    vol = head_ct
+    labels = np.zeros(vol.spatial_shape, np.uint8)
+    c = vol.index_to_world((np.array(vol.spatial_shape[::-1]) - 1) / 2)
+    marker = c + np.array([40.0, -40.0, 20.0])  # +x Left, -y Anterior, +z Superior
+    ijk = np.rint(vol.world_to_index(marker)).astype(int)
+    labels[ijk[2] - 3:ijk[2] + 4, ijk[1] - 10:ijk[1] + 11, ijk[0] - 10:ijk[0] + 11] = 1
+    model = ViewerModel(vol)
+    model.cursor = marker
+    layer = LabelLayer(labels, vol.affine, "marker", Provenance.human("tester"), opacity=1.0)
+    layer.colors[1] = (0.0, 1.0, 0.0)
+    model.add_layer(layer)
+    area = ViewerArea(model, "mpr")
+    qtbot.addWidget(area)
+    area.resize(3 * 400 + 4, 400)
+    area.show()
+    qtbot.waitExposed(area)
+    expect = {"axial": ("right", "top"), "coronal": ("right", "top"), "sagittal": ("left", "top")}
+    for v in area.views:
+        img = _img(v)
+        green = (img[..., 1] > 200) & (img[..., 0] < 80) & (img[..., 2] < 80)
+        assert green.sum() > 30, v.view_name
+        ys, xs = np.nonzero(green)
+        cx = v.screen_of_world(c)
+        horiz = "right" if xs.mean() > cx.x() else "left"
+        vert = "top" if ys.mean() < cx.y() else "bottom"
+        assert (horiz, vert) == expect[v.view_name], v.view_name
+    layer.visible = False
+    for v in area.views:
+        img = _img(v)
+        assert (((img[..., 1] > 200) & (img[..., 0] < 80) & (img[..., 2] < 80)).sum()) < 5
+
+
+def test_oblique_rotation_and_cine(qtbot, head_ct):
+    model = ViewerModel(head_ct)
+    area = ViewerArea(model, "mpr")
+    qtbot.addWidget(area)
+    area.resize(900, 300)
+    area.show()
+    qtbot.waitExposed(area)
+    model.rotate("axial", np.radians(30))
+    assert model.is_oblique("coronal") and model.is_oblique("sagittal") and not model.is_oblique("axial")
+    cor = [v for v in area.views if v.view_name == "coronal"][0]
+    assert mpr.edge_letters(cor.plane)["right"] in ("LP", "PL", "LA", "AL")
+    assert _img(cor).std() > 5
+    ax = area.views[0]
+    k0 = mpr.slice_position(head_ct.affine, head_ct.spatial_shape, ax.plane)[0]
+    ax.toggle_cine(True)
+    qtbot.waitUntil(lambda: mpr.slice_position(head_ct.affine, head_ct.spatial_shape, ax.plane)[0] != k0,
+                    timeout=3000)
+    ax.toggle_cine(False)
+
+
+@pytest.mark.parametrize("rel", ["xray_iqa/cxr/RG1_J2KI.dcm", "retina/DRIVE/test", "ultrasound/dicom_us/OBXXXX1A_2frame.dcm"])
+def test_plain_2d_images_display(qtbot, data_dir, rel):
+    path = data_dir / rel
+    if path.is_dir():
+        path = sorted((path / "images").glob("*"))[0] if (path / "images").is_dir() else sorted(path.rglob("*.tif"))[0]
+    vol = load(examine(path)[0])[0]
+    model, v = _view(qtbot, vol, size=300)
+    img = _img(v)
+    assert img.std() > 10
+    assert not model.patient_geometry
+    if vol.intensity.photometric == "MONOCHROME1":
+        assert model.wl.invert  # bright bone in a MONOCHROME1 radiograph
+    if model.n_frames > 1:
+        before = img.copy()
+        model.set_frame(1)
+        assert not np.array_equal(before, _img(v))
+
+
+def test_window_level_lut_matches_float_maths():
+    from app.render2d import GreyMapper, _window_float
+
+    a = np.arange(-2000, 3000, 7, dtype=np.int16).reshape(1, -1)
+    wl = WindowLevel(400, 40)
+    ref = _window_float(a.astype(np.float64), wl).astype(int)
+    assert np.abs(GreyMapper()(a, wl).astype(int) - ref).max() <= 1  # LUT (float64) vs float32 rounding
+    inv = GreyMapper()(a, WindowLevel(400, 40, True)).astype(int)
+    assert np.abs(inv - (255 - ref)).max() <= 1
+    assert GreyMapper()(a, wl)[0, 0] == 0 and GreyMapper()(a, wl)[0, -1] == 255

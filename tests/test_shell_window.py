@@ -1,0 +1,184 @@
+"""Main window (pytest-qt, offscreen): opening real series on the worker thread, status bar
+read-out, layouts, bad input shown in the window, label maps from NIfTI/PNG, measurements panel,
+settings persisted per user, help."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from app.shell.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def win(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _open(qtbot, win, path, timeout=30000):
+    with qtbot.waitSignal(win.opened, timeout=timeout):
+        win.open_path(str(path))
+    return win.model
+
+
+def test_open_series_hover_status_and_layouts(qtbot, win, dicom_dir):
+    model = _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
+    assert model.volume.spatial_shape == (140, 512, 512)
+    assert win.layers_panel.list.count() == 1
+    win.set_layout("mpr")
+    assert [v.view_name for v in win.area.views] == ["axial", "coronal", "sagittal"]
+    win.set_layout("2x2")
+    assert len(win.area.views) == 3 and len(win.area.cells) == 4
+    win.set_layout("1x1")
+    v = win.area.views[0]
+    qtbot.waitExposed(v)
+    qtbot.mouseMove(v, QPoint(v.width() // 2, v.height() // 2))
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    p = QPointF(v.width() / 2, v.height() / 2)
+    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.NoButton, Qt.NoModifier))
+    assert win.st_voxel.text().startswith("voxel (")
+    assert win.st_value.text().endswith("HU")
+    assert win.st_world.text().startswith("LPS ") and win.st_world.text().endswith("mm")
+    i, j, k = [int(x) for x in win.st_voxel.text()[7:-1].split(",")]
+    assert float(win.st_value.text().split()[0]) == model.volume.array[k, j, i]
+
+
+def test_bad_file_shows_message_and_app_keeps_working(qtbot, win, tmp_path, dicom_dir):
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00garbage" * 10)
+    with _Waiter(qtbot, lambda: win.message.isVisible()):
+        win.open_path(bad)
+    assert win.message.isVisible()
+    assert "broken.dcm" in win.message.label.text()
+    model = _open(qtbot, win, dicom_dir / "dcm_qa_ct_GE_gantry_tilt")
+    assert model is not None and win.area is not None
+    # the tilted, unevenly spaced series is shown resampled, and says so
+    assert any(w.startswith("resampled") for w in model.volume.warnings)
+
+
+class _Waiter:
+    def __init__(self, qtbot, cond, timeout=15000):
+        self.qtbot, self.cond, self.timeout = qtbot, cond, timeout
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.qtbot.waitUntil(self.cond, timeout=self.timeout)
+        return False
+
+
+def test_missing_path_and_non_image_file(qtbot, win, tmp_path):
+    txt = tmp_path / "notes.txt"
+    txt.write_text("not an image")
+    with _Waiter(qtbot, lambda: win.message.isVisible()):
+        win.open_path(txt)
+    assert "notes.txt" in win.message.label.text()
+    win.message.hide()
+    with _Waiter(qtbot, lambda: win.message.isVisible()):
+        win.open_path(tmp_path / "nope")
+    assert "no such file" in win.message.label.text()
+
+
+def test_label_map_from_nifti_and_png(qtbot, win, dicom_dir, tmp_path):
+    import nibabel as nib
+    from PIL import Image
+
+    from app.data.types import lps_to_ras_affine
+
+    model = _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
+    mask = (model.volume.array > 300).astype(np.uint8)  # bone
+    nii = tmp_path / "bone.nii.gz"
+    nib.save(nib.Nifti1Image(mask.transpose(2, 1, 0), lps_to_ras_affine(model.volume.affine)), str(nii))
+    layer = win.layers_panel.load_label_map(str(nii))
+    assert layer is not None and layer in model.layers
+    np.testing.assert_array_equal(layer.labels, mask)
+    np.testing.assert_allclose(layer.affine, model.volume.affine, atol=1e-4)
+    assert win.layers_panel.list.count() == 2
+    # layer panel: hide, opacity, delete
+    win.layers_panel.select(layer)
+    win.layers_panel.list.item(0).setCheckState(Qt.Unchecked)
+    assert layer.visible is False
+    win.layers_panel.opacity.setValue(30)
+    assert layer.opacity == pytest.approx(0.3)
+    win.layers_panel.delete_current()
+    assert layer not in model.layers
+    # a PNG without geometry that does not match the image grid is refused, in the window
+    png = tmp_path / "small.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(png)
+    assert win.layers_panel.load_label_map(str(png)) is None
+    assert win.message.isVisible() and "small.png" in win.message.label.text()
+
+
+def test_png_label_map_on_2d_image(qtbot, win, data_dir):
+    drive = data_dir / "retina" / "DRIVE" / "test"
+    img = sorted((drive / "images").iterdir())[0]
+    manual = sorted((drive / "1st_manual").iterdir())[0]
+    model = _open(qtbot, win, img)
+    layer = win.layers_panel.load_label_map(str(manual))
+    if layer is None:
+        pytest.fail(win.message.label.text())
+    assert layer.labels.shape == model.volume.spatial_shape
+    assert set(np.unique(layer.labels)) <= {0, 1}
+
+
+def test_measurement_panel_copy_and_settings_persist(qtbot, win, dicom_dir):
+    from PySide6.QtWidgets import QApplication
+
+    model = _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
+    win.set_tool("distance")
+    v = win.area.views[0]
+    qtbot.waitExposed(v)
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    qtbot.mousePress(v, Qt.LeftButton, pos=QPoint(100, 200))
+    p = QPointF(300, 200)
+    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
+    qtbot.mouseRelease(v, Qt.LeftButton, pos=QPoint(300, 200))
+    assert win.measure_panel.table.rowCount() == 1
+    text = win.measure_panel.copy_to_clipboard()
+    assert QApplication.clipboard().text() == text and "distance" in text and "mm" in text
+    win.set_layout("mpr")
+    win.settings.sync()
+    from app.shell.settings import Settings
+
+    s2 = Settings()
+    assert s2.get("layout") == "mpr" and s2.get("tool") == "distance"
+    assert str(s2.path).startswith(str(__import__("app.paths", fromlist=["x"]).user_dir()))
+
+
+def test_help_lists_shortcuts(qtbot):
+    from app.shell.help import SHORTCUTS, HelpDialog
+
+    d = HelpDialog()
+    qtbot.addWidget(d)
+    assert d.table.rowCount() == len(SHORTCUTS) >= 15
+    keys = " ".join(k for k, _ in SHORTCUTS)
+    for k in ("Page Up", "Right-drag", "Space", "Esc"):
+        assert k in keys
+
+
+def test_study_browser_lists_catalog_and_opens(qtbot, win, dicom_dir):
+    win.browser.index_folder(str(dicom_dir / "dcm_qa_siemens_mosaic_sagittal"), wait=True)
+    qtbot.waitUntil(lambda: win.browser.tree.topLevelItemCount() > 0, timeout=10000)
+    top = win.browser.tree.topLevelItem(0)
+    series_item = top.child(0)
+    assert series_item is not None
+    with qtbot.waitSignal(win.opened, timeout=30000):
+        win.browser._activated(series_item)
+    assert win.model.volume.orientation_letters()[2] in "LR"
+    win.browser.search.setText("zzzz-no-such-thing")
+    win.browser.refresh()
+    assert win.browser.tree.topLevelItemCount() == 0
