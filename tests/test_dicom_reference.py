@@ -143,7 +143,8 @@ def test_sidecar_has_bids_fields_and_no_identifiers(dicom_dir, loupe_out):
     side = json.loads(next(out.glob("*.json")).read_text())
     ref = json.loads(next((dicom_dir / "dcm_qa_philips_oblique_epi" / "ref").glob("*.json")).read_text())
     for key in ("Modality", "Manufacturer", "SeriesDescription", "SliceThickness", "EchoTime",
-                "RepetitionTime", "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling", "FlipAngle"):
+                "RepetitionTime", "PhilipsScaleSlope", "UsePhilipsFloatNotDisplayScaling", "FlipAngle",
+                "MRAcquisitionType"):
         assert side[key] == pytest.approx(ref[key]), key
     np.testing.assert_allclose(side["ImageOrientationPatientDICOM"], ref["ImageOrientationPatientDICOM"], atol=1e-5)
     text = json.dumps(side).lower()
