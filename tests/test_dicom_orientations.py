@@ -153,6 +153,25 @@ def test_3d_acquisition_matches_dcm2niix(name, source_slices, tmp_path):
     _assert_identical(ours[0], theirs[0])
 
 
+def _random_rotation(seed: int) -> np.ndarray:
+    q = np.random.default_rng(seed).normal(size=4)
+    a, b, c, d = q / np.linalg.norm(q)
+    return np.array([[a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+                     [2 * (b * c + a * d), a * a - b * b + c * c - d * d, 2 * (c * d - a * b)],
+                     [2 * (b * d - a * c), 2 * (c * d + a * b), a * a - b * b - c * c + d * d]])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_3d_acquisition_random_orientation_matches_dcm2niix(seed, source_slices, tmp_path):
+    """Arbitrary obliques: whichever permutation and mirroring dcm2niix picks, Loupe picks too."""
+    r = _random_rotation(seed)
+    _write_series(tmp_path / "in", source_slices[:4], tuple(r[:, 0]), tuple(r[:, 1]), (-1) ** seed, seed % 2 == 0,
+                  acquisition_type="3D")
+    ours, theirs = _convert_both(tmp_path / "in", tmp_path)
+    assert len(ours) == len(theirs) == 1
+    _assert_identical(ours[0], theirs[0])
+
+
 def test_3d_acquisition_time_series_keeps_row_flip(source_slices, tmp_path):
     _write_series(tmp_path / "in", source_slices, *CASES["sagittal"][:3], False, times=2, acquisition_type="3D")
     ours, theirs = _convert_both(tmp_path / "in", tmp_path)
