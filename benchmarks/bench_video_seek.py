@@ -85,8 +85,8 @@ def ui_stalls(path: Path, total: int, seconds: float = 4.0) -> None:
     from viewers.video import VideoWorkspace
 
     app = QApplication.instance() or QApplication([])
-    # PySide6 6.12: QCoreApplication.processEvents() drops one reference to None per call and
-    # the interpreter aborts after a few thousand calls; QEventLoop.processEvents() does not.
+    # viewers/qt_guard.py (applied by importing viewers) keeps PySide6 6.12's dropped None
+    # references on Python 3.11 from aborting this busy loop.
     loop = QEventLoop()
     ws = VideoWorkspace()
     ws.resize(1280, 800)
