@@ -72,6 +72,17 @@ class TimelineWidget(QWidget):
         self.view_start, self.view_span = 0.0, float(self.n_frames)
         self.update()
 
+    def clear(self) -> None:
+        """Forget the video (while the next one opens nothing old can be clicked or edited)."""
+        if self.editor is not None:
+            for lay in (self.editor.segments, self.editor.bookmarks):
+                lay.events.data.disconnect(self._layer_changed)
+                lay.events.style.disconnect(self._layer_changed)
+        self.editor = None
+        self.selected_segment = None
+        self._drag = None
+        self.set_video(np.zeros(1), np.zeros(0, int))
+
     def set_editor(self, editor: SegmentEditor) -> None:
         for lay in (editor.segments, editor.bookmarks):
             lay.events.data.connect(self._layer_changed)

@@ -258,6 +258,7 @@ class VideoWorkspace(QWidget):
                 if source is not None:
                     source.close()
             threading.Thread(target=retire, name="loupe-video-close", daemon=True).start()
+        self.timeline.clear()
         self.shown = None
         self.last_frame = None
 
