@@ -1,0 +1,53 @@
+"""Assessor with the shipped model: strong noise, blur and JPEG on a real HELD-OUT image are
+named with a high severity, a clean image gets a low one, and quality.json has the schema."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from backends.quality.assess import Assessment, assess
+from backends.quality.dataset import sources
+from backends.quality.degrade import NAMES, degrade
+
+
+@pytest.fixture(scope="module")
+def held_out(data_dir):
+    by_id = {s.id: s for s in sources(data_dir)}
+    assert by_id["drive/03_test.tif"].split == "val" and by_id["cxr/00027426_000.png"].split == "val"
+    return by_id["cxr/00027426_000.png"].load()[0], by_id["drive/03_test.tif"].load()[0]
+
+
+@pytest.mark.parametrize("kind", ["gaussian_noise", "gaussian_blur", "jpeg"])
+def test_detects_strong_degradation(held_out, kind):
+    for img in held_out:
+        a = assess(degrade(img, kind, 3, seed=11), "other")
+        assert a.top is not None and a.top.type == kind, (kind, a.description)
+        assert a.top.severity >= 2
+        assert kind in a.evidence and a.evidence[kind]
+
+
+def test_ct_types_only_on_ct(held_out):
+    a = assess(held_out[0], "MR")
+    assert not any(k.startswith("ct_") and v > 0 for k, v in a.probabilities.items())
+
+
+def test_quality_json_schema(held_out, tmp_path):
+    a = assess(degrade(held_out[0], "gaussian_noise", 2, seed=3), "other")
+    assert isinstance(a, Assessment)
+    doc = json.loads(a.write(tmp_path / "quality.json").read_text())
+    assert set(doc) >= {"degradations", "description", "evidence"}
+    assert doc["degradations"], doc
+    for d in doc["degradations"]:
+        assert set(d) == {"type", "severity", "score"}
+        assert d["type"] in NAMES and d["severity"] in (0, 1, 2, 3) and 0.0 <= d["score"] <= 1.0
+    assert isinstance(doc["description"], str) and "noise" in doc["description"].lower()
+    assert all(isinstance(v, float) for ev in doc["evidence"].values() for v in ev.values())
+    assert abs(sum(doc["probabilities"].values()) - 1.0) < 1e-3
+
+
+def test_noise_sigma_evidence_tracks_truth(held_out):
+    for sigma_level, sev in ((0.02, 1), (0.05, 2), (0.10, 3)):
+        a = assess(degrade(held_out[0], "gaussian_noise", sev, seed=5), "other")
+        assert a.features["noise_sigma"] == pytest.approx(sigma_level, rel=0.25)
