@@ -1,14 +1,14 @@
 """Assess-then-restore (MedQ-UNI): pick the restoration from what the assessor found, and say
 plainly what cannot be restored from the image alone.
 
-    noise (Gaussian, CT low dose) -> non-local means with the measured noise sigma
-    Rician noise                  -> unbiased non-local means on the squared magnitude, minus 2 sigma^2
+    noise (Gaussian, CT low dose) -> non-local means pilot + sliding-DCT empirical Wiener, measured sigma
+    Rician noise                  -> the same denoiser, then the Rician bias removed (M^2 - 2 sigma^2)
     Gaussian / motion blur        -> Wiener deconvolution with the PSF estimated from the assessment
-                                     (sigma or length from the severity, motion direction from the
-                                     image's directional gradient energy)
+                                     (Gaussian sigma from the severity; motion length and direction
+                                     from the cepstrum)
     bias field                    -> N4 (SimpleITK N4BiasFieldCorrectionImageFilter)
-    brightness / exposure / contrast -> linear re-windowing to the robust range (gamma where the
-                                     histogram is lopsided); clipped values stay lost
+    brightness / exposure / contrast -> linear re-windowing to the robust 0.5-99.5 % range;
+                                     clipped values stay lost
 Not restorable from the pixels: ghosting, MR motion and undersampling (need the raw k-space), CT
 sparse view and limited angle (need the raw projections), rotation and movement (no reference
 pose), low resolution and JPEG (the detail was discarded)."""
@@ -109,14 +109,12 @@ def denoise(x: np.ndarray, sigma: float) -> np.ndarray:
     return dct_wiener(x, nlm(x, sigma), sigma)
 
 
-def rician_nlm(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Unbiased NLM (Manjon et al. 2008): E[M^2] = A^2 + 2 sigma^2, so denoise M^2 and subtract."""
-    from skimage.restoration import denoise_nl_means
-    m2 = x.astype(np.float64) ** 2
-    # the noise of M^2 scales with the signal; NLM weights use the magnitude's sigma mapped to M^2
-    s2 = 2.0 * sigma * max(float(np.sqrt(np.mean(m2))), sigma)
-    d = denoise_nl_means(m2, h=0.8 * s2, sigma=s2, patch_size=5, patch_distance=6, fast_mode=True)
-    return np.sqrt(np.clip(d - 2.0 * sigma ** 2, 0.0, None)).astype(np.float32)
+def rician_denoise(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Denoise the magnitude, then remove the Rician bias: E[M^2] = A^2 + 2 sigma^2, so
+    A ~ sqrt(max(M_denoised^2 - 2 sigma^2, 0)) (the closed-form correction used with unbiased NLM,
+    Manjon et al. 2008)."""
+    d = denoise(x, sigma).astype(np.float64)
+    return np.sqrt(np.clip(d ** 2 - 2.0 * sigma ** 2, 0.0, None)).astype(np.float32)
 
 
 def gaussian_psf(sigma: float) -> np.ndarray:
@@ -138,12 +136,24 @@ def wiener(x: np.ndarray, psf: np.ndarray, nsr: float) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def motion_direction(x: np.ndarray) -> float:
-    """Blur direction (degrees, motion_kernel convention): where the gradient energy is lowest."""
-    gy, gx = np.gradient(x.astype(np.float64))
-    angles = np.arange(0, 180, 2.0)
-    en = [float(((np.cos(np.deg2rad(a)) * gx - np.sin(np.deg2rad(a)) * gy) ** 2).mean()) for a in angles]
-    return float(angles[int(np.argmin(en))])
+def motion_psf_cepstrum(x: np.ndarray, max_len: int = 40) -> tuple[float, int]:
+    """Angle (degrees, motion_kernel convention) and length of a linear motion PSF from the
+    cepstrum: the PSF's periodic spectral zeros give a negative cepstral peak at distance L along
+    the motion direction (Rom 1977; Cannon 1976)."""
+    h, w = x.shape
+    win = np.outer(np.hanning(h), np.hanning(w))
+    F = np.abs(np.fft.fft2((x - x.mean()) * win))
+    C = np.fft.fftshift(np.real(np.fft.ifft2(np.log(F + 1e-3 * F.max()))))
+    cy, cx = h // 2, w // 2
+    rs = np.arange(3, min(max_len, cy - 1, cx - 1) + 1)
+    best = (0.0, 0.0, int(rs[-1]))
+    for ang in np.arange(0.0, 180.0, 1.0):
+        a = np.deg2rad(ang)
+        v = C[np.round(cy - rs * np.sin(a)).astype(int), np.round(cx + rs * np.cos(a)).astype(int)]
+        i = int(np.argmin(v))
+        if v[i] < best[0]:
+            best = (float(v[i]), float(ang), int(rs[i]))
+    return best[1], best[2]
 
 
 def n4(x: np.ndarray) -> np.ndarray:
@@ -186,10 +196,10 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
             res.steps.append(f"denoised: non-local means pilot + sliding-DCT Wiener (noise sigma {sigma:.4f})")
             res.params["noise_sigma"] = sigma
         elif t == "rician_noise":
-            sigma = float(f["noise_bright"])
-            x = rician_nlm(x, sigma)
-            res.steps.append(f"unbiased non-local means for Rician noise (sigma {sigma:.4f}, "
-                             f"bias 2 sigma^2 removed)")
+            sigma = float(f["noise_sigma"])
+            x = rician_denoise(x, sigma)
+            res.steps.append(f"Rician: denoised (NLM + sliding-DCT Wiener, sigma {sigma:.4f}), then the "
+                             f"2 sigma^2 magnitude bias removed")
             res.params["noise_sigma"] = sigma
         elif t == "gaussian_blur":
             s = _interp(TYPES[t].levels, sev)
@@ -198,11 +208,11 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
             res.steps.append(f"Wiener deconvolution, Gaussian PSF sigma {s:.2f} px (NSR {nsr:.4f})")
             res.params.update(psf_sigma=s, nsr=nsr)
         elif t == "motion_blur":
-            length = int(round(_interp(TYPES[t].levels, sev)))
-            ang = motion_direction(x)
-            nsr = max(2e-3, 4.0 * float(f["noise_sigma"]) ** 2 * 100)
+            ang, length = motion_psf_cepstrum(x)
+            nsr = max(1e-2, 4.0 * float(f["noise_sigma"]) ** 2 * 100)
             x = wiener(x, motion_kernel(length, ang), nsr)
-            res.steps.append(f"Wiener deconvolution, motion PSF {length} px at {ang:.0f} deg (NSR {nsr:.4f})")
+            res.steps.append(f"Wiener deconvolution, motion PSF {length} px at {ang:.0f} deg from the cepstrum "
+                             f"(NSR {nsr:.4f})")
             res.params.update(psf_length=length, psf_angle=ang, nsr=nsr)
         elif t == "mri_bias_field":
             x = n4(x)
