@@ -103,8 +103,9 @@ def test_shading_toggle_changes_the_image(ct_scene):
     assert np.abs(shaded - flat).mean() > 2.0
 
 
-@pytest.mark.parametrize("flip", [False, True])
-def test_volume_lands_at_its_world_position_for_oblique_and_left_handed_affines(flip):
+@pytest.mark.parametrize("flip,mode", [(False, "cpu"), (True, "cpu"), (True, "gpu")])
+def test_volume_lands_at_its_world_position_for_oblique_and_left_handed_affines(flip, mode, monkeypatch):
+    monkeypatch.setenv("LOUPE_VOLUME_MODE", mode)  # the GPU ray caster runs (slowly) in software GL too
     rot = rotation((1, 2, 0.5), 35)
     direction = rot @ np.diag([1, 1, -1]) if flip else rot  # det -1: the k axis is reversed inside
     affine = np.eye(4)
@@ -115,8 +116,9 @@ def test_volume_lands_at_its_world_position_for_oblique_and_left_handed_affines(
     assert np.linalg.det(grid.matrix[:3, :3]) > 0
     world = vol.index_to_world((14, 30, 18))
     for cam in ("A", "L", "S"):
-        off = OffscreenScene((200, 200), orientation_marker=False)
+        off = OffscreenScene((120, 120), orientation_marker=False)
         off.scene.set_volume(vol, preset="mip")
+        assert off.scene.actor.mode == mode
         off.scene.set_camera(cam)
         img = off.render().astype(float).mean(axis=2)
         px, py = off.scene.world_to_display(world)

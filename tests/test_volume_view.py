@@ -100,3 +100,14 @@ def test_transfer_function_editor_changes_the_rendering(view, qtbot, tmp_path):
     assert np.abs(after - before).mean() > 1.0
     assert not ed.remove_point(0)  # the ends stay
     assert ed.grab().save(str(tmp_path / "tf_editor.png"))
+
+
+def test_interaction_switches_to_adaptive_quality_and_back(view):
+    view.set_volume(_vol())
+    actor = view.scene.actor
+    assert actor.mode == "cpu" and not actor.interactive
+    view.interactor.InvokeEvent("StartInteractionEvent")
+    assert actor.interactive and actor.mapper.GetAutoAdjustSampleDistances() == 1
+    assert actor.mapper.GetImageSampleDistance() >= 1.5
+    view.interactor.InvokeEvent("EndInteractionEvent")
+    assert not actor.interactive and actor.mapper.GetImageSampleDistance() == 1.0
