@@ -159,6 +159,20 @@ def lesion_fraction(cam: Camera, lesion: np.ndarray | None, integral: np.ndarray
     return float(inside) / max(1.0, float(integral[-1, -1]))
 
 
+def filler_view_frac(pic: Picture, wh: tuple[int, int]) -> float:
+    """View width (fraction of the picture width) that fits beside the lesion's bounding box."""
+    box = pic.lesion_box()
+    if box is None:
+        return 0.6
+    h, w = pic.image.shape[:2]
+    x0, y0, x1, y1 = box
+    aspect = wh[1] / wh[0]
+    free_w = max(x0, w - 1 - x1)                       # strips left/right: full height available
+    free_h = max(y0, h - 1 - y1)                       # strips above/below: full width available
+    best = max(min(free_w, h / aspect), min(w, free_h / aspect))
+    return float(min(0.5, 0.9 * best / w))
+
+
 class Degrader:
     """Scope degradations with episodes: illumination drift and jumps, blur, specular/bubble spots,
     darkness, noise, and one-frame glitches (a flash or a frame of other content)."""
@@ -277,7 +291,7 @@ class SceneMaker:
         self.rng = np.random.default_rng(seed)
         self.wh, self.fps, self.step = wh, fps, step
         self.pics = pics
-        self.filler = [p for k in filler_kinds for p in pics[k]]
+        self.filler = [p for k in filler_kinds for p in pics[k] if filler_view_frac(p, wh) >= 0.25]
         self.integrals = {id(p): (None if p.lesion is None else
                                   cv2.integral(p.lesion.astype(np.uint8))) for k in pics for p in pics[k]}
         self.deg = Degrader(self.rng, wh, fps)
@@ -289,7 +303,7 @@ class SceneMaker:
         """``n`` filler frames from one picture (a shot), the lesion kept out of view."""
         pic = pic or self.filler[int(self.rng.integers(len(self.filler)))]
         integ = self.integrals[id(pic)]
-        view_frac = 0.45 if pic.lesion is not None else 0.6
+        view_frac = filler_view_frac(pic, self.wh)
         cam = self._camera(pic, view_frac)
         # start somewhere the lesion is not visible
         for _ in range(200):

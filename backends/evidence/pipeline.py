@@ -1,0 +1,213 @@
+"""Screening -> weaving -> converging, coarse to fine (DiCE's three stages, MedScope's search order).
+
+1. **Coarse** (every frame, decode speed): reduced-plane features, quality gate, two-sided novelty
+   against the running background, red/blood excess; candidates are frames above a *low* bar.
+2. **Weave** candidates into spans (``weave.py``).
+3. **Fine** (only around candidate spans): the frames of each span and a margin are decoded again
+   at full resolution (frame-exact seeks) for a real focus measure (variance of the Laplacian at
+   ~256 px) and specular check; the span grows or shrinks frame by frame with hysteresis.
+4. **Converge** (``converge.py``): robust score, key frames; events above the threshold are kept,
+   best first, within the reader's frame budget.
+
+Memory is bounded: pictures are dropped after their features are taken; what is kept is ~130
+floats per frame (about 25 MB for 50,000 frames).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .converge import ScoredEvent, converge
+from .screen import FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
+from .weave import Span, weave
+
+
+@dataclass(frozen=True)
+class Settings:
+    threshold: float = 4.0          # event z-score threshold (robust median over its good frames)
+    candidate_fraction: float = 0.6  # candidates: frame z above this fraction of the threshold
+    max_event_s: float = 6.0        # longest excursion looked for (time scales up to this)
+    context_s: float = 60.0         # background model window
+    min_frames: int = 2             # fewer good frames than this is never an event...
+    min_event_s: float = 0.3        # ...nor a stretch shorter than this (a flicker at 25 fps)
+    max_gap_s: float = 0.5          # gaps (bad frames) bridged inside an event
+    cut_z: float = 6.0             # consecutive-change z that separates distinct contents
+    red_weight: float = 0.5         # weight of the red/blood excess in the frame score
+    max_kept_fraction: float = 0.01  # reader budget: frames inside events, at most this fraction
+    key_frames: int = 3
+    fine: bool = True               # dense full-resolution pass around candidates
+
+
+@dataclass
+class EvidenceResult:
+    events: list[ScoredEvent]
+    frames_total: int
+    frames_kept: int
+    fps: float
+    times: np.ndarray | None = None
+    stats: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"events": [event_dict(e) for e in self.events], "frames_kept": int(self.frames_kept),
+                "frames_total": int(self.frames_total)}
+
+
+def event_dict(e: ScoredEvent) -> dict:
+    return {"start_frame": int(e.start), "end_frame": int(e.end), "score": round(float(e.score), 4),
+            "label": e.label, "reason": e.reason, "key_frames": [int(k) for k in e.key_frames]}
+
+
+ProgressFn = Callable[[float, str], None]
+
+
+def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
+                 cancel: Callable[[], bool] | None = None):
+    """Coarse pass over every frame. Returns (features, source, fps)."""
+    from app.data.video import open_video
+
+    from .reader import iter_av_batches, iter_source_batches
+
+    src = open_video(path)
+    idx = src.ensure_index()
+    n = idx.n_frames
+    fps = float(idx.nominal_fps) if idx.nominal_fps and np.isfinite(idx.nominal_fps) else 25.0
+    acc = FeatureAccumulator(n)
+
+    def tick(done: int) -> None:
+        if progress is not None and (done % 2048 < 64 or done >= n):
+            progress(0.85 * done / max(1, n), f"screening frame {done}/{n}")
+
+    from app.data.video.av_source import AVSource
+    if isinstance(src, AVSource):
+        batches = iter_av_batches(src.path, idx, cancel=cancel, progress=tick)
+    else:
+        batches = iter_source_batches(src, cancel=cancel, progress=tick)
+    for nums, y, u, v in batches:
+        acc.add(nums, y, u, v)
+    return acc.result(n), src, fps
+
+
+def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tuple[Novelty, np.ndarray, np.ndarray]:
+    """(novelty, combined per-frame z, red background)."""
+    ctx = max(31, int(round(s.context_s * fps)))
+    nov = novelty(f, good, max_event_frames=max(2, int(round(s.max_event_s * fps))), context_frames=ctx)
+    red = f["red"]
+    red_bg = running_median(red, ctx)
+    q75 = running_median(np.abs(red - red_bg), ctx)
+    red_z = (red - red_bg) / (1.4826 * np.maximum(q75, 0.01))
+    # red/blood excess counts only where the frame is also novel (a redder stretch of the same
+    # mucosa is not evidence by itself)
+    comb = nov.z + s.red_weight * np.clip(red_z, 0, 10) * (nov.z > 0)
+    return nov, comb.astype(np.float32), red_bg
+
+
+def fine_pass(src, spans: list[Span], f: Features, good: np.ndarray, comb: np.ndarray, cut: np.ndarray,
+              s: Settings, thr_c: float, *, progress: ProgressFn | None = None) -> tuple[list[Span], np.ndarray]:
+    """Decode each span +- a margin at full resolution: real focus measure, specular check, and
+    hysteresis on the span's ends. Returns the refined spans and a fine sharpness array (NaN
+    outside the windows)."""
+    import cv2
+
+    fine_sharp = np.full(f.n, np.nan, np.float32)
+    out = []
+    for i, sp in enumerate(spans):
+        margin = max(2, min(8, sp.length))
+        a, b = max(0, sp.start - margin), min(f.n - 1, sp.end + margin)
+        for n in range(a, b + 1):
+            try:
+                fr = src.get(n)
+            except Exception:  # noqa: BLE001 - an unreadable frame is simply not good
+                good[n] = False
+                continue
+            if fr.damaged:
+                good[n] = False
+                continue
+            g = cv2.cvtColor(fr.image, cv2.COLOR_RGB2GRAY)
+            scale = 256.0 / max(1, min(g.shape))
+            if scale < 1:
+                g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            fine_sharp[n] = float(cv2.Laplacian(g, cv2.CV_32F).var()) / (float(g.mean()) + 8.0)
+        w = np.arange(a, b + 1)
+        ref = np.nanmedian(fine_sharp[w]) if np.isfinite(fine_sharp[w]).any() else np.nan
+        if np.isfinite(ref):
+            blurred = w[fine_sharp[w] < 0.25 * ref]
+            good[blurred] = False
+        # hysteresis: grow while neighbours stay above half the candidate bar without a cut
+        lo, hi = sp.start, sp.end
+        while lo - 1 >= a and comb[lo - 1] > 0.75 * thr_c and cut[lo] <= s.cut_z and good[lo - 1]:
+            lo -= 1
+        while hi + 1 <= b and comb[hi + 1] > 0.75 * thr_c and cut[hi + 1] <= s.cut_z and good[hi + 1]:
+            hi += 1
+        out.append(Span(lo, hi))
+        if progress is not None and (i % 16 == 15 or i + 1 == len(spans)):
+            progress(0.85 + 0.1 * (i + 1) / len(spans), f"checking candidate {i + 1}/{len(spans)}")
+    return out, fine_sharp
+
+
+def describe(e: ScoredEvent, nov: Novelty, fps: float, gate_counts: dict) -> None:
+    """Label and a reason a reader can check."""
+    red_x = e.red_ratio / max(e.red_background, 1e-3)
+    red_note = e.red_ratio >= 0.05 and red_x >= 2.0
+    e.label = "red/blood-coloured finding" if red_note else "novel appearance"
+    secs = (e.end - e.start + 1) / max(fps, 1e-6)
+    parts = [f"differs from the frames before and after it (robust z {e.z:.1f})",
+             f"{e.good_frames} good frames over {secs:.1f} s"]
+    if red_note:
+        parts.append(f"red/blood fraction {e.red_ratio:.2f} vs {e.red_background:.2f} around it")
+    e.reason = "; ".join(parts)
+
+
+def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress: ProgressFn | None = None,
+                  cancel: Callable[[], bool] | None = None) -> EvidenceResult:
+    """The whole backend on one video or image sequence (no Qt, no files written)."""
+    import time
+
+    t0 = time.perf_counter()
+    f, src, fps = screen_video(path, progress=progress, cancel=cancel)
+    try:
+        t_screen = time.perf_counter() - t0
+        s = settings
+        good, code = quality(f, QualityGate(context=max(31, int(round(10 * fps)) | 1)))
+        nov, comb, red_bg = frame_scores(f, good, fps, s)
+        thr_c = s.candidate_fraction * s.threshold
+        cand = good & (comb > thr_c)
+        d1 = np.linalg.norm(np.diff(f.desc, axis=0), axis=1) if f.n > 1 else np.zeros(1)
+        same = 4.0 * float(np.median(d1)) if len(d1) else 1.0
+        spans = weave(cand, good, nov.cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
+                      cut_z=s.cut_z, same_dist=same)
+        sharp = f["sharp"].copy()
+        if s.fine and spans:
+            spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)
+            ok = np.isfinite(fine_sharp)
+            sharp[ok] = fine_sharp[ok]
+        events = []
+        min_frames = max(s.min_frames, int(round(s.min_event_s * fps)))
+        for sp in spans:
+            e = converge(sp, comb, good, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
+                         threshold=s.threshold, n_key=s.key_frames, key_dist=same * 0.5)
+            if e is not None and e.z >= s.threshold:
+                events.append(e)
+        # reader budget: best events first until the kept frames would exceed it
+        budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
+        kept, used = [], 0
+        for e in sorted(events, key=lambda e: -e.z):
+            length = e.end - e.start + 1
+            if used + length > budget:
+                continue
+            kept.append(e)
+            used += length
+        kept.sort(key=lambda e: e.start)
+        gate_counts = {name: int((code == c).sum()) for c, name in
+                       enumerate(("good", "dark", "specular", "blur", "missing"))}
+        for e in kept:
+            describe(e, nov, fps, gate_counts)
+        times = src.index.times if hasattr(src, "index") else None
+        stats = {"screen_s": round(t_screen, 3), "total_s": round(time.perf_counter() - t0, 3),
+                 "candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
+                 "quality": gate_counts, "fps": fps}
+        return EvidenceResult(kept, f.n, used, fps, times, stats)
+    finally:
+        src.close()

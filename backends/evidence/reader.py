@@ -1,0 +1,119 @@
+"""Sequential reduced-frame reading for screening, in batches, at decode speed.
+
+For video files the decoder's own YUV planes are read through strided NumPy views (every s-th
+row and column of luma, every s/2-th of the half-size chroma planes), so there is no colour
+conversion and no resize: measured on 720p H.264, a plane view costs ~45 us a frame against
+1-2 ms to decode it, while ``to_ndarray(width=, height=)`` or swscale to RGB cost more than the
+decode (PLATFORM.md §5). Frames are numbered through the frame table (pts -> presentation-order
+frame number), so a damaged packet never shifts the numbering of the frames after it.
+Image folders and DICOM cine go through :class:`app.data.video.VideoSource` (RGB -> YUV).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+TARGET = 64   # short side of the reduced grid, in pixels (about)
+
+
+def grid_stride(width: int, height: int, target: int = TARGET) -> int:
+    """Even luma stride giving a reduced grid with a short side of about ``target`` pixels."""
+    return max(2, 2 * int(round(min(width, height) / (2.0 * target))))
+
+
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # frame numbers, y, u, v
+
+
+def _plane(p, h: int, w: int) -> np.ndarray:
+    return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
+
+
+def iter_av_batches(path: str | Path, index, *, batch: int = 64,
+                    cancel: Callable[[], bool] | None = None,
+                    progress: Callable[[int], None] | None = None) -> Iterator[Batch]:
+    """Batches of reduced planes of every frame of a video file, decoded in order."""
+    import av
+
+    from app.data.video.av_source import open_container, video_stream
+
+    label = Path(path).name
+    with open_container(Path(path), label) as c:
+        s = video_stream(c, label)
+        cc = s.codec_context
+        w, h = int(cc.width), int(cc.height)
+        s.thread_type = "AUTO" if w * h >= 1280 * 720 else "SLICE"
+        st = grid_stride(w, h)
+        gh, gw = h // st, w // st
+        ys = np.empty((batch, gh, gw), np.uint8)
+        us = np.empty_like(ys)
+        vs = np.empty_like(ys)
+        nums = np.empty(batch, np.int64)
+        k = 0
+        seq = 0
+        for packet in c.demux(s):
+            try:
+                frames = cc.decode(packet if packet.size else None)
+            except av.FFmpegError:
+                continue  # a damaged packet: its frame stays missing (never a wrong number)
+            for f in frames:
+                if f.format.name not in ("yuv420p", "yuvj420p"):
+                    f = f.reformat(format="yuv420p")
+                fw, fh = f.width, f.height
+                if (fw, fh) != (w, h):
+                    continue  # a resolution change mid-stream: not part of this grid
+                n = index.frame_of_pts(f.pts) if index is not None else seq
+                seq += 1
+                y = _plane(f.planes[0], h, w)
+                ys[k] = y[: gh * st: st, : gw * st: st]
+                half = st // 2
+                us[k] = _plane(f.planes[1], (h + 1) // 2, (w + 1) // 2)[: gh * half: half, : gw * half: half][:gh, :gw]
+                vs[k] = _plane(f.planes[2], (h + 1) // 2, (w + 1) // 2)[: gh * half: half, : gw * half: half][:gh, :gw]
+                nums[k] = n
+                k += 1
+                if k == batch:
+                    yield nums.copy(), ys, us, vs
+                    k = 0
+                    if progress is not None:
+                        progress(seq)
+                    if cancel is not None and cancel():
+                        return
+        if k:
+            yield nums[:k].copy(), ys[:k], us[:k], vs[:k]
+
+
+def rgb_to_reduced_yuv(img: np.ndarray, st: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reduced Y, U, V (BT.601, like the decoder's planes) of an RGB image."""
+    import cv2
+
+    h, w = img.shape[:2]
+    gh, gw = h // st, w // st
+    small = cv2.resize(np.ascontiguousarray(img[: gh * st, : gw * st]), (gw, gh), interpolation=cv2.INTER_AREA)
+    yuv = cv2.cvtColor(small, cv2.COLOR_RGB2YUV)
+    return yuv[..., 0], yuv[..., 1], yuv[..., 2]
+
+
+def iter_source_batches(source, *, batch: int = 64, cancel: Callable[[], bool] | None = None,
+                        progress: Callable[[int], None] | None = None) -> Iterator[Batch]:
+    """Batches from any :class:`VideoSource` (image folders, DICOM cine), frame by frame."""
+    w, h = source.size
+    st = grid_stride(w, h)
+    n = source.n_frames
+    for b0 in range(0, n, batch):
+        if cancel is not None and cancel():
+            return
+        nums, ys, us, vs = [], [], [], []
+        for i in range(b0, min(n, b0 + batch)):
+            fr = source.get(i)
+            img = fr.image
+            if img.ndim == 2:
+                img = np.repeat(img[..., None], 3, axis=2)
+            if fr.damaged or img.shape[0] // st != h // st or img.shape[1] // st != w // st:
+                continue
+            y, u, v = rgb_to_reduced_yuv(img[..., :3], st)
+            nums.append(i), ys.append(y), us.append(u), vs.append(v)
+        if nums:
+            yield np.array(nums), np.stack(ys), np.stack(us), np.stack(vs)
+        if progress is not None:
+            progress(min(n, b0 + batch))

@@ -1,0 +1,334 @@
+"""Screening: cheap per-frame features on reduced frames, computed at decode speed.
+
+Frames arrive as reduced YUV planes (strided views of the decoder's own planes, no RGB conversion,
+see ``reader.py``) and are processed in batches so the Python cost per frame stays small. Per frame:
+
+- quality: mean luma, dark fraction, specular/saturated fraction (bubbles, flashes), sharpness
+  (mean |Laplacian| relative to luma; blur lowers it);
+- colour: gain-invariant chromaticity ((U-128)/Y, (V-128)/Y: a scope's illumination changes scale
+  U-128, V-128 and Y together), red/blood ratio (fraction of strongly red pixels);
+- appearance descriptor for novelty: an 8x8 luma layout normalised to zero mean and unit variance
+  (illumination invariant, nearly blur invariant at that size), 4x4 chromaticity layouts, a 4x4
+  chromaticity histogram and a texture-energy pair. Blocks are weighted to comparable norms.
+
+Novelty against a running background model is in :func:`novelty`: a frame is evidence-like when it
+differs from the frames *before and after* it at some time scale, beyond what the local stream
+normally changes at that scale. A shot boundary differs from one side only, so it is not novel; a
+short excursion (a lesion coming into view and leaving) differs from both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LAYOUT = 8          # luma layout grid
+CLAYOUT = 4         # chroma layout grid
+HIST = 4            # chromaticity histogram bins per axis
+U_RANGE = (-0.45, 0.15)   # (U-128)/Y over tissue: blue-ish negative, typical -0.2..0
+V_RANGE = (-0.05, 0.55)   # (V-128)/Y: red positive
+RED_V = 0.32        # (V-128)/Y above this: strongly red (blood, inflamed or vascular tissue)
+DARK_Y = 28
+BRIGHT_Y = 232
+LHIST = 8          # relative luma histogram bins
+DESC_DIM = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST + LHIST + 4 + 5
+W_LAYOUT, W_CLAYOUT, W_HIST, W_LHIST, W_TEXTURE, W_MOMENTS = 0.35, 1.0, 1.0, 1.0, 3.0, 4.0
+SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v")
+
+
+@dataclass
+class Features:
+    """Per-frame screening features; arrays of length ``n`` (frame numbers 0..n-1)."""
+
+    n: int
+    desc: np.ndarray                   # (n, DESC_DIM) float32
+    scalars: dict[str, np.ndarray]     # SCALAR_NAMES -> (n,) float32
+    decoded: np.ndarray                # (n,) bool: False where a frame never arrived
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.scalars[name]
+
+
+class FeatureAccumulator:
+    """Streaming: takes batches of reduced frames, keeps only the small per-frame features (the
+    pictures are dropped at once, so memory is bounded by the number of frames x ~130 floats)."""
+
+    def __init__(self, n_frames: int) -> None:
+        self.n = int(n_frames)
+        self.desc = np.zeros((self.n, DESC_DIM), np.float32)
+        self.scalars = {k: np.zeros(self.n, np.float32) for k in SCALAR_NAMES}
+        self.decoded = np.zeros(self.n, bool)
+
+    def grow(self, n: int) -> None:
+        """The stream held more frames than announced (a table built from an estimate)."""
+        if n <= self.n:
+            return
+        extra = max(n, int(self.n * 1.25) + 64) - self.n
+        self.desc = np.concatenate([self.desc, np.zeros((extra, DESC_DIM), np.float32)])
+        for k in SCALAR_NAMES:
+            self.scalars[k] = np.concatenate([self.scalars[k], np.zeros(extra, np.float32)])
+        self.decoded = np.concatenate([self.decoded, np.zeros(extra, bool)])
+        self.n += extra
+
+    def add(self, frame_numbers: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+        """``y``, ``u``, ``v``: (B, h, w) uint8 on the same reduced grid."""
+        idx = np.asarray(frame_numbers, np.int64)
+        ok = idx >= 0
+        if not ok.all():
+            idx, y, u, v = idx[ok], y[ok], u[ok], v[ok]
+        if len(idx) == 0:
+            return
+        self.grow(int(idx.max()) + 1)
+        desc, sc = batch_features(y, u, v)
+        self.desc[idx] = desc
+        for k in SCALAR_NAMES:
+            self.scalars[k][idx] = sc[k]
+        self.decoded[idx] = True
+
+    def result(self, n_frames: int | None = None) -> Features:
+        n = self.n if n_frames is None else min(self.n, int(n_frames))
+        if n_frames is None and self.decoded.any():
+            n = int(np.nonzero(self.decoded)[0].max()) + 1
+        return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n])
+
+
+def _dilate(m: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation of a (B, h, w) mask."""
+    out = m.copy()
+    out[:, 1:] |= m[:, :-1]
+    out[:, :-1] |= m[:, 1:]
+    o2 = out.copy()
+    o2[:, :, 1:] |= out[:, :, :-1]
+    o2[:, :, :-1] |= out[:, :, 1:]
+    return o2
+
+
+def _lap_energy(y: np.ndarray) -> np.ndarray:
+    lap = np.abs(4 * y[:, 1:-1, 1:-1] - y[:, :-2, 1:-1] - y[:, 2:, 1:-1] - y[:, 1:-1, :-2] - y[:, 1:-1, 2:])
+    return lap.mean(axis=(1, 2))
+
+
+def _pool2(y: np.ndarray) -> np.ndarray:
+    b, h, w = y.shape
+    return y[:, : h // 2 * 2, : w // 2 * 2].reshape(b, h // 2, 2, w // 2, 2).mean(axis=(2, 4))
+
+
+def _block_mean(a: np.ndarray, g: int) -> np.ndarray:
+    """(B, h, w) -> (B, g, g) block means (the image cropped to a multiple of g)."""
+    b, h, w = a.shape
+    hh, ww = (h // g) * g, (w // g) * g
+    return a[:, :hh, :ww].reshape(b, g, hh // g, g, ww // g).mean(axis=(2, 4))
+
+
+def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Features of a batch of reduced frames (see module docstring)."""
+    b = y8.shape[0]
+    y = y8.astype(np.float32)
+    uc = u8.astype(np.float32) - 128.0
+    vc = v8.astype(np.float32) - 128.0
+    luma = y.mean(axis=(1, 2))
+    dark = (y8 < DARK_Y).mean(axis=(1, 2))
+    # sharpness: fine-scale Laplacian energy over the same at half resolution. Content with little
+    # texture lowers both; blur lowers the fine one first, so the ratio tracks focus, not content.
+    # gain-invariant chromaticity; pixels too dark or saturated say nothing about colour
+    inv = 1.0 / (y + 12.0)
+    ur, vr = uc * inv, vc * inv
+    # specular highlights and bubble rims: bright and nearly white (tissue is red). They and their
+    # immediate neighbours are left out of every appearance and texture feature, so a burst of
+    # bubbles over the same mucosa does not look like new content.
+    white = ((y8 > 150) & (vr < 0.12) & (ur > -0.12)) | (y8 > BRIGHT_Y)
+    bright = white.mean(axis=(1, 2))
+    white = _dilate(white)
+    valid = (y8 >= DARK_Y) & ~white
+    nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
+    red = ((vr > RED_V) & valid).sum(axis=(1, 2)) / nvalid
+    umean = (ur * valid).sum(axis=(1, 2)) / nvalid
+    vmean = (vr * valid).sum(axis=(1, 2)) / nvalid
+    # luma layout, normalised per frame
+    fill = (y * valid).sum(axis=(1, 2)) / nvalid
+    yc = np.where(white, fill[:, None, None], y)
+    lap1 = _lap_energy(yc)
+    lap2 = _lap_energy(_pool2(yc))
+    sharp = lap1 / (0.5 * lap2 + 0.02 * (luma + 8.0))
+    lay = _block_mean(yc, LAYOUT).reshape(b, -1)
+    lay = (lay - lay.mean(1, keepdims=True)) / (lay.std(1, keepdims=True) + 4.0)
+    # chroma layouts (blocks with no valid pixel fall back to the frame mean)
+    wsum = _block_mean(valid.astype(np.float32), CLAYOUT) + 1e-3
+    ul = (_block_mean(ur * valid, CLAYOUT) + 1e-3 * umean[:, None, None]) / wsum
+    vl = (_block_mean(vr * valid, CLAYOUT) + 1e-3 * vmean[:, None, None]) / wsum
+    # chromaticity histogram of valid pixels
+    ui = np.clip(((ur - U_RANGE[0]) / (U_RANGE[1] - U_RANGE[0]) * HIST).astype(np.int32), 0, HIST - 1)
+    vi = np.clip(((vr - V_RANGE[0]) / (V_RANGE[1] - V_RANGE[0]) * HIST).astype(np.int32), 0, HIST - 1)
+    code = (ui * HIST + vi) + (np.arange(b, dtype=np.int32) * HIST * HIST)[:, None, None]
+    hist = np.bincount(code[valid], minlength=b * HIST * HIST).reshape(b, HIST * HIST).astype(np.float32)
+    hist /= nvalid[:, None]
+    # texture: gradient and Laplacian energies at two scales, relative to luma (translation invariant)
+    rel = 1.0 / (luma + 8.0)
+    gx = np.abs(np.diff(yc, axis=2)).mean(axis=(1, 2)) * rel
+    gc = np.abs(np.diff(_block_mean(yc, LAYOUT * 2), axis=2)).mean(axis=(1, 2)) * rel
+    texture = np.stack([gx, gc, lap1 * rel, lap2 * rel], 1)
+    # relative luma histogram of valid pixels (shading and shape of the scene, translation invariant)
+    li = np.clip((y / (fill[:, None, None] + 1.0) * (LHIST / 2.0)).astype(np.int32), 0, LHIST - 1)
+    lcode = li + (np.arange(b, dtype=np.int32) * LHIST)[:, None, None]
+    lhist = np.bincount(lcode[valid], minlength=b * LHIST).reshape(b, LHIST).astype(np.float32)
+    lhist /= nvalid[:, None]
+    # chromaticity spread
+    ustd = np.sqrt(np.maximum(((ur - umean[:, None, None]) ** 2 * valid).sum(axis=(1, 2)) / nvalid, 0))
+    vstd = np.sqrt(np.maximum(((vr - vmean[:, None, None]) ** 2 * valid).sum(axis=(1, 2)) / nvalid, 0))
+    moments = np.stack([umean, vmean, ustd, vstd, red], 1)
+    # weights: translation-invariant blocks (colour, texture) dominate; layout helps but a moving
+    # camera changes it all the time
+    desc = np.concatenate([
+        lay * (W_LAYOUT / np.sqrt(LAYOUT * LAYOUT)),
+        (ul.reshape(b, -1) - U_RANGE[0]) * (W_CLAYOUT / CLAYOUT),
+        (vl.reshape(b, -1) - V_RANGE[0]) * (W_CLAYOUT / CLAYOUT),
+        np.sqrt(hist) * W_HIST,
+        np.sqrt(lhist) * W_LHIST,
+        texture * W_TEXTURE,
+        moments * W_MOMENTS,
+    ], axis=1).astype(np.float32)
+    sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean}
+    return desc, {k: np.asarray(v, np.float32) for k, v in sc.items()}
+
+
+# ---------------------------------------------------------------- quality gate
+
+@dataclass(frozen=True)
+class QualityGate:
+    """A frame is uninformative when too dark, flooded with specular highlights/bubbles, or much
+    blurrier than the frames around it (relative, so a soft-focus scope is not rejected wholesale)."""
+
+    max_dark: float = 0.55
+    min_luma: float = 30.0
+    min_rel_luma: float = 0.5     # darker than half the running luma: a dark stretch
+    max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
+    rel_bright: float = 2.0       # ...and beyond this multiple of the running level
+    min_rel_sharp: float = 0.55
+    context: int = 301  # frames for the running references
+
+
+def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray, np.ndarray]:
+    """(good: bool array, reason code array: 0 ok, 1 dark, 2 specular/bubbles, 3 blur, 4 missing)."""
+    sharp, bright, luma = f["sharp"], f["bright"], f["luma"]
+    code = np.zeros(f.n, np.int8)
+    code[sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)] = 3
+    code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))] = 2
+    code[(f["dark"] > gate.max_dark) | (luma < gate.min_luma)
+         | (luma < gate.min_rel_luma * running_median(luma, gate.context))] = 1
+    code[~f.decoded] = 4
+    return code == 0, code
+
+
+def running_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Median over a centred window, computed on a decimated series (cheap for long videos)."""
+    from scipy.ndimage import median_filter
+
+    n = len(x)
+    if n == 0:
+        return x.copy()
+    step = max(1, window // 64)
+    xs = x[::step]
+    m = median_filter(xs, size=max(1, window // step) | 1, mode="nearest")
+    return np.interp(np.arange(n), np.arange(0, n, step)[: len(m)], m).astype(np.float32)
+
+
+# ---------------------------------------------------------------- novelty
+
+@dataclass
+class Novelty:
+    z: np.ndarray            # (n,) best two-sided novelty z-score over the time scales
+    scale: np.ndarray        # (n,) time scale (frames) that gave it
+    cut: np.ndarray          # (n,) z-score of the change from frame t-1 to t (shot/lesion boundaries)
+    scales: list[int] = field(default_factory=list)
+
+
+def _offset_dist(desc: np.ndarray, k: int) -> np.ndarray:
+    """d[t] = ||desc[t] - desc[t+k]|| for t in 0..n-k-1."""
+    d = desc[:-k] - desc[k:]
+    return np.sqrt(np.einsum("ij,ij->i", d, d))
+
+
+def novelty(f: Features, good: np.ndarray, *, max_event_frames: int, context_frames: int,
+            window: int = 6) -> Novelty:
+    """Two-sided novelty at time scales g = 1, 2, 4, ... up to ``max_event_frames``.
+
+    For scale g, the past reference of frame t is its nearest neighbour (in descriptor space)
+    among good frames t-g-window .. t-g, the future reference likewise after t; the two-sided
+    distance is the smaller of the two (a change that persists is a shot boundary, not an event).
+    Each scale's distances are turned into robust z-scores against the running median/MAD of the
+    same scale over ``context_frames`` (the background model), and the best scale wins."""
+    n = f.n
+    desc = f.desc
+    big = np.float32(np.inf)
+    scales = [1]
+    while scales[-1] * 2 <= max(1, max_event_frames):
+        scales.append(scales[-1] * 2)
+    offsets = sorted({g + int(round(j * g / window)) for g in scales for j in range(window + 1)} | set(scales))
+    offsets = [k for k in offsets if k < n]
+    dist = {}
+    for k in offsets:
+        d = _offset_dist(desc, k)
+        pair_ok = good[:-k] & good[k:]
+        d[~pair_ok] = big
+        dist[k] = d
+    best_z = np.full(n, -np.inf, np.float32)
+    best_g = np.zeros(n, np.int32)
+    for g in scales:
+        ks = [k for k in offsets if g <= k <= g + max(1, g)]
+        past = np.full(n, big, np.float32)
+        fut = np.full(n, big, np.float32)
+        for k in ks:
+            d = dist[k]
+            np.minimum(past[k:], d, out=past[k:])   # frame t vs t-k
+            np.minimum(fut[:-k], d, out=fut[:-k])   # frame t vs t+k
+        two = np.minimum(past, fut)
+        # one side missing (start/end of video): use the side there is
+        two = np.where(np.isinf(two), np.where(np.isinf(past), fut, past), two)
+        fin = np.isfinite(two)
+        if fin.sum() < 8:
+            continue
+        filled = np.where(fin, two, np.nan)
+        med = _nan_running(filled, context_frames, 50)
+        q75 = _nan_running(filled, context_frames, 75)
+        spread = np.maximum(q75 - med, 1e-3 + 0.05 * med)
+        z = np.where(fin & good, (two - med) / (1.4826 * spread / 0.6745), -np.inf).astype(np.float32)
+        better = z > best_z
+        best_z[better] = z[better]
+        best_g[better] = g
+    # consecutive change, for boundaries between distinct contents
+    cut = np.zeros(n, np.float32)
+    if n > 1:
+        d1 = _offset_dist(desc, 1)
+        med = _nan_running(d1, context_frames, 50)
+        q75 = _nan_running(d1, context_frames, 75)
+        spread = np.maximum(q75 - med, 1e-3 + 0.05 * med)
+        cut[1:] = (d1 - med) / (1.4826 * spread / 0.6745)
+    best_z[~np.isfinite(best_z)] = 0.0
+    return Novelty(best_z, best_g, cut, scales)
+
+
+def _nan_running(x: np.ndarray, window: int, q: float) -> np.ndarray:
+    """Running q-th percentile over a centred window, ignoring NaN/inf, on a decimated series."""
+    n = len(x)
+    step = max(1, window // 48)
+    xs = x[::step].astype(np.float64)
+    xs[~np.isfinite(xs)] = np.nan
+    half = max(1, (window // step) // 2)
+    m = len(xs)
+    out = np.empty(m, np.float64)
+    glob = np.nanpercentile(xs, q) if np.isfinite(xs).any() else 0.0
+    # sliding window via a strided view; windows are at most ~50 samples, so this stays cheap
+    pad = np.concatenate([np.full(half, np.nan), xs, np.full(half, np.nan)])
+    view = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = np.nanpercentile(view, q, axis=1)
+    out = np.where(np.isfinite(out), out, glob)
+    return np.interp(np.arange(n), np.arange(0, n, step)[:m], out).astype(np.float32)
+
+
+def shot_boundaries(nov: Novelty, threshold: float = 8.0) -> np.ndarray:
+    """Frames where the content changes abruptly and stays changed (cut, not an excursion)."""
+    return np.nonzero((nov.cut > threshold) & (nov.z < threshold / 2))[0]
