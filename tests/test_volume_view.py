@@ -111,3 +111,24 @@ def test_interaction_switches_to_adaptive_quality_and_back(view):
     assert actor.mapper.GetImageSampleDistance() >= 1.5
     view.interactor.InvokeEvent("EndInteractionEvent")
     assert not actor.interactive and actor.mapper.GetImageSampleDistance() == 1.0
+
+
+def test_link_model_follows_the_slice_viewer_crosshair_and_layers_both_ways(view, qtbot):
+    from viewers.slice.model import ViewerModel
+    vol = _vol()
+    model = ViewerModel(vol)
+    view.link_model(model)
+    assert np.allclose(view.scene.crosshair, model.cursor)
+    model.set_cursor(model.cursor + (5.0, -3.0, 4.0))  # 2D -> 3D
+    assert np.allclose(view.scene.planes.planes["axial"].GetOrigin(), model.cursor)
+    pts = PointsLayer([vol.index_to_world((20, 20, 12))], "p", Provenance.human("t"), size_mm=6.0)
+    model.add_layer(pts)
+    assert pts.id in view.scene.layer_props
+    view.set_planes_visible(False)
+    view.set_camera("A")
+    view.render_now()
+    x, y = view.scene.world_to_display(pts.points[0])
+    view.pick_at(x, view.render_window.GetSize()[1] - 1 - y)  # 3D -> 2D
+    assert np.linalg.norm(model.cursor - pts.points[0]) < 12.0
+    model.remove_layer(pts)
+    assert pts.id not in view.scene.layer_props

@@ -43,6 +43,8 @@ class VolumeView(QWidget):
         self.interactor.SetDesiredUpdateRate(10.0)
         self.interactor.SetStillUpdateRate(0.001)
         self._press: tuple[int, int] | None = None
+        self._model = None
+        self._closed = False
         self._render_pending = False
         self._build_toolbar()
         self.tf_editor = TransferFunctionEditor(self)
@@ -123,6 +125,42 @@ class VolumeView(QWidget):
             self._clip_toggled(True)
         self.set_camera("A")
 
+    def link_model(self, model) -> None:
+        """Follow a slice-viewer model both ways (duck-typed: ``volume``, ``layers``, ``cursor``,
+        ``cursor_changed``, ``layers_changed``, ``set_cursor``): its crosshair moves the MPR
+        planes here, a click on a surface here moves its crosshair, its layers are drawn in 3D."""
+        self.unlink_model()
+        self._model = model
+        self.set_volume(model.volume)
+        self._model_layers()
+        self.set_planes_visible(True)
+        self.set_crosshair(model.cursor)
+        model.cursor_changed.connect(self._model_cursor)
+        model.layers_changed.connect(self._model_layers)
+        self.pointPicked.connect(model.set_cursor)
+
+    def unlink_model(self) -> None:
+        m, self._model = self._model, None
+        if m is None:
+            return
+        for sig, slot in ((m.cursor_changed, self._model_cursor), (m.layers_changed, self._model_layers),
+                          (self.pointPicked, m.set_cursor)):
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+
+    def _model_cursor(self) -> None:
+        if self._model is not None:
+            self.set_crosshair(self._model.cursor)
+
+    def _model_layers(self) -> None:
+        m = self._model
+        if m is None:
+            return
+        base = getattr(m, "base", None)
+        self.set_layers([layer for layer in m.layers if layer is not base])
+
     def set_layers(self, layers) -> None:
         self.scene.set_layers(list(layers))
         if self.scene.volume is None:
@@ -186,10 +224,14 @@ class VolumeView(QWidget):
 
     def render_now(self) -> None:
         self._render_pending = False
+        if self._closed:
+            return
         self.scene.renderer.ResetCameraClippingRange()
         self.render_window.Render()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
+        self.unlink_model()
+        self._closed = True
         self.scene.close()
         self.marker.SetEnabled(0)
         self.box_widget.Off()
