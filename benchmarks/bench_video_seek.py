@@ -85,8 +85,6 @@ def ui_stalls(path: Path, total: int, seconds: float = 4.0) -> None:
     from viewers.video import VideoWorkspace
 
     app = QApplication.instance() or QApplication([])
-    # viewers/qt_guard.py (applied by importing viewers) keeps PySide6 6.12's dropped None
-    # references on Python 3.11 from aborting this busy loop.
     loop = QEventLoop()
     ws = VideoWorkspace()
     ws.resize(1280, 800)
