@@ -21,13 +21,16 @@ def _world(i, j, k):
     return (np.array([i, j, k, 1.0]) @ AFF.T)[:3]
 
 
+NORMALS = {0: [0, 0, 1.0], 1: [0, 1.0, 0], 2: [1.0, 0, 0], None: [0, 0.6, 0.8]}
+
+
 class FakeView:
-    """What the tools use of a SliceView: axis, update, screen_of_world, plane.right."""
+    """What the tools use of a SliceView: plane (right, normal), update, screen_of_world."""
 
     def __init__(self, axis=0):
         self.axis = axis
         self.updates = 0
-        self.plane = SimpleNamespace(right=np.array([1.0, 0, 0]))
+        self.plane = SimpleNamespace(right=np.array([1.0, 0, 0]), normal=np.array(NORMALS[axis]))
 
     def update(self):
         self.updates += 1
@@ -78,6 +81,23 @@ def test_coronal_view_and_oblique_refusal(session):
     before = session.layer.labels.copy()
     tool.press(ev(FakeView(axis=None), 30, 40, 5))
     assert tool.last_message == OBLIQUE_MESSAGE and np.array_equal(session.layer.labels, before)
+
+
+def test_view_axis_follows_the_label_grid_not_the_view_name():
+    """A sagittally acquired label map: its k axis runs along patient x, so the 'sagittal' view
+    (normal = x) paints across array axis 0."""
+    from viewers.slice.edit_tools import label_axis_along
+
+    sag = np.array([[0, 0, 1.2, -80.0], [1.0, 0, 0, -100], [0, -1.0, 0, 90], [0, 0, 0, 1]])
+    assert label_axis_along(sag, [1.0, 0, 0]) == 0 and label_axis_along(sag, [0, 0, 1.0]) == 1
+    assert label_axis_along(sag, [0, 1.0, 0]) == 2 and label_axis_along(sag, [0.6, 0.8, 0]) is None
+    layer = LabelLayer(np.zeros((20, 50, 50), np.uint8), sag, "s", Provenance.human("ana"))
+    session = EditSession(layer)
+    tool = session.factory("brush", label=1, radius_mm=2.0)()
+    world = (np.array([25, 25, 10, 1.0]) @ sag.T)[:3]
+    tool.press(SimpleNamespace(world=world, view=FakeView(axis=2)))  # sagittal view: normal +x
+    tool.release()
+    assert np.flatnonzero(layer.labels.any(axis=(1, 2))).tolist() == [10]
 
 
 def test_threshold_brush_eraser_fill_and_cancel(session):
@@ -139,3 +159,41 @@ def test_tools_paint_outline_at_true_size(qapp, session, tmp_path):
     # outline radius 5 mm * 4 px/mm = 20 px around (120, 120): on the ring, not inside it
     assert QColor(img.pixel(140, 120)).red() > 100 and QColor(img.pixel(120, 120)).red() == 0
     assert QColor(img.pixel(40, 20)).red() > 100  # polygon edge from (20,20) to (80,20) px
+
+
+@pytest.mark.gui
+def test_brush_in_real_slice_view(qtbot, dicom_dir, tmp_path):
+    """Mouse drag in the desktop SliceView on the real CT paints the label layer on the shown
+    slice; Ctrl+Z in the view undoes it; the overlay is redrawn (PNG saved for a look)."""
+    from PySide6.QtTest import QTest
+
+    from app.data.open import open_path
+    from viewers.slice.model import ViewerModel
+    from viewers.slice.view import SliceView
+
+    vol = open_path(dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom")[0]
+    model = ViewerModel(vol, "phantom")
+    labels = LabelLayer(np.zeros(vol.spatial_shape, np.uint8), vol.affine, "edit", Provenance.human("ana"))
+    model.add_layer(labels)
+    view = SliceView(model, "axial")
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    session = EditSession(labels, image=model.array3d)
+    view.set_tool(session.factory("brush", label=1, radius_mm=8.0)())
+    k = int(round(vol.world_to_index(model.cursor)[2]))
+    a = view.screen_of_world(vol.index_to_world([150, 256, k])).toPoint()
+    b = view.screen_of_world(vol.index_to_world([350, 256, k])).toPoint()
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for t in np.linspace(0, 1, 8)[1:]:
+        p = a + (b - a) * float(t)
+        QTest.mouseMove(view, p)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    painted = np.flatnonzero(labels.labels.any(axis=(1, 2))).tolist()
+    assert painted == [k]
+    row = labels.labels[k, 256]
+    assert row[160:340].all()  # the drag left no gaps
+    view.grab().save(str(tmp_path / "slice_brush.png"))
+    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not labels.labels.any()

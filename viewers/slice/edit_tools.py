@@ -5,9 +5,10 @@ events into calls on the pure editing engine (app/review/editing.py), so behavio
 without Qt. One press..release is one undo step; Ctrl+Z / Ctrl+Shift+Z (or Ctrl+Y) undo and redo
 in any edit tool; [ and ] shrink and grow the brush.
 
-The tool paints in the plane of the view it is used in: ``ev.view.axis`` is the label array axis
-that view looks along (0 axial k, 1 coronal j, 2 sagittal i). An oblique view (axis None) cannot
-be painted voxel-exactly, so edit tools ignore presses there and say so through ``last_message``.
+The tool paints in the plane of the view it is used in: the label array axis parallel to the view
+plane's normal (0 k, 1 j, 2 i; found from the label map's affine, so sagittal acquisitions and
+rotated views are handled). A view oblique to the label grid cannot be painted voxel-exactly, so
+edit tools ignore presses there and say so through ``last_message``.
 ``EditSession`` keeps one editor (and so one undo history) per label layer across tool switches.
 """
 from __future__ import annotations
@@ -22,6 +23,15 @@ from app.layers import LabelLayer
 from app.review.editing import LabelEditor
 
 OBLIQUE_MESSAGE = "label editing needs an axial, coronal or sagittal view (this one is oblique)"
+
+
+def label_axis_along(affine: np.ndarray, normal: np.ndarray, tol: float = 1e-3) -> int | None:
+    """Array axis (0 k, 1 j, 2 i) whose direction is parallel to ``normal``, or None."""
+    dirs = np.asarray(affine, float)[:3, :3]
+    dirs = dirs / np.linalg.norm(dirs, axis=0)
+    cos = np.abs(np.asarray(normal, float) @ dirs) / max(float(np.linalg.norm(normal)), 1e-12)
+    c = int(np.argmax(cos))
+    return 2 - c if cos[c] > 1 - tol else None
 
 
 def _world(ev: Any) -> np.ndarray:
@@ -42,14 +52,22 @@ class EditTool:
         self.last_message = ""
 
     def _axis_for(self, ev: Any) -> int | None:
-        """The view's axis when the event comes from a view, else the tool's own."""
+        """The label-array axis the event's view looks along, from the view plane's normal and
+        the label map's own directions (right for any acquisition orientation); None when the
+        plane is oblique to the label grid. Events without a view use the tool's own axis."""
         view = getattr(ev, "view", None)
-        if view is None or not hasattr(view, "axis"):
+        if view is None:
             return self.axis
-        if view.axis is None:
+        plane = getattr(view, "plane", None)
+        normal = getattr(plane, "normal", None)
+        if normal is not None and self.editor.affine is not None:
+            axis = label_axis_along(self.editor.affine, np.asarray(normal, float))
+        else:
+            axis = getattr(view, "axis", self.axis)
+        if axis is None:
             self.last_message = OBLIQUE_MESSAGE
             return None
-        self.axis = int(view.axis)
+        self.axis = int(axis)
         return self.axis
 
     @staticmethod
