@@ -98,27 +98,27 @@ class GreyMapper:
     def __init__(self) -> None:
         self._key = None
         self._lut: np.ndarray | None = None
-        self._offset = 0
 
-    def _table(self, dtype: np.dtype, wl: WindowLevel) -> tuple[np.ndarray, int]:
+    def _table(self, dtype: np.dtype, wl: WindowLevel) -> np.ndarray:
+        """Table indexed by the *unsigned bit pattern* of the value, so int16 slices are looked up
+        through a zero-copy uint16 view (no widening, no offset add)."""
         key = (dtype.str, wl)
         if key != self._key:
             info = np.iinfo(dtype)
             values = np.arange(info.min, info.max + 1, dtype=np.float64)
-            self._lut = _window_float(values, wl)
-            self._offset = -int(info.min)
+            lut = _window_float(values, wl)
+            if info.min < 0:  # reorder so that T[v & mask] == lut[v - min]
+                lut = np.concatenate([lut[-info.min:], lut[:-info.min]])
+            self._lut = lut
             self._key = key
-        return self._lut, self._offset  # type: ignore[return-value]
+        return self._lut  # type: ignore[return-value]
 
     def __call__(self, img: np.ndarray, wl: WindowLevel) -> np.ndarray:
         a = np.asarray(img)
         if a.dtype.kind in "iu" and a.dtype.itemsize <= 2:
-            lut, off = self._table(a.dtype, wl)
-            if off:
-                idx = a.astype(np.int32)
-                idx += off
-                return lut[idx]
-            return lut[a]
+            lut = self._table(a.dtype, wl)
+            idx = a.view(np.dtype(f"u{a.dtype.itemsize}")) if a.dtype.kind == "i" else a
+            return np.take(lut, idx)
         return _window_float(a.astype(np.float32, copy=False), wl)
 
 
@@ -175,13 +175,17 @@ def outline_mask(lab2d: np.ndarray) -> np.ndarray:
 
 
 def labels_rgba(lab2d: np.ndarray, lut: np.ndarray, opacity: float, outline: bool = False) -> np.ndarray:
-    """Label slice -> premultiplied-free RGBA uint8 (alpha = opacity where labelled)."""
+    """Label slice -> RGBA uint8 (alpha = opacity where labelled), one table lookup per pixel."""
     lab = np.asarray(lab2d)
-    idx = np.clip(lab, 0, len(lut) - 1).astype(np.intp, copy=False)
-    rgba = lut[idx]
+    table = lut.copy()
+    table[:, 3] = (table[:, 3].astype(np.uint16) * int(round(opacity * 255)) // 255).astype(np.uint8)
+    if lab.dtype.kind == "i" and lab.size and lab.min() < 0:
+        lab = np.clip(lab, 0, None)
+    if lab.size and lab.max() >= len(table):
+        lab = np.where(lab < len(table), lab, 0)
+    rgba = np.take(table, lab, axis=0)
     if outline:
-        rgba[..., 3] = np.where(outline_mask(lab), 255, 0).astype(np.uint8)
-    rgba[..., 3] = (rgba[..., 3].astype(np.uint16) * int(round(opacity * 255)) // 255).astype(np.uint8)
+        rgba[..., 3] = np.where(outline_mask(lab), table[:, 3].max(initial=0), 0).astype(np.uint8)
     return rgba
 
 
@@ -202,20 +206,27 @@ def colormap_lut(name: str) -> np.ndarray:
     stops = _CMAPS.get(name, _CMAPS["hot"])
     x = np.linspace(0, 1, 256)
     pos = [s[0] for s in stops]
-    return np.stack([np.interp(x, pos, [s[c] for s in stops]) for c in (1, 2, 3)], 1).__mul__(255).astype(np.uint8)
+    return (np.stack([np.interp(x, pos, [s[c] for s in stops]) for c in (1, 2, 3)], 1) * 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=64)
+def heatmap_lut(name: str, opacity: float) -> np.ndarray:
+    """256x4 RGBA table: colour map plus an alpha ramp (faint near vmin, ``opacity`` from a quarter up)."""
+    t = np.linspace(0, 1, 256)
+    lut = np.empty((256, 4), np.uint8)
+    lut[:, :3] = colormap_lut(name)
+    lut[:, 3] = (opacity * 255 * np.clip(t * 4, 0, 1)).astype(np.uint8)
+    return lut
 
 
 def heatmap_rgba(values2d: np.ndarray, vmin: float, vmax: float, colormap: str, opacity: float) -> np.ndarray:
-    """Float map -> RGBA; values at or below vmin and NaNs are transparent."""
+    """Float map -> RGBA through a 256-entry table; values at or below vmin and NaNs are transparent."""
     v = np.asarray(values2d, dtype=np.float32)
-    span = max(vmax - vmin, 1e-12)
-    t = np.clip((np.nan_to_num(v, nan=vmin) - vmin) / span, 0, 1)
-    idx = (t * 255).astype(np.uint8)
-    rgba = np.empty(v.shape + (4,), np.uint8)
-    rgba[..., :3] = colormap_lut(colormap)[idx]
-    alpha = np.where((v > vmin) & np.isfinite(v), opacity * 255 * np.clip(t * 4, 0, 1), 0)
-    rgba[..., 3] = alpha.astype(np.uint8)
-    return rgba
+    span = max(float(vmax) - float(vmin), 1e-12)
+    t = (v - np.float32(vmin)) * np.float32(255.0 / span)
+    np.nan_to_num(t, copy=False, nan=0.0)
+    np.clip(t, 0, 255, out=t)
+    return np.take(heatmap_lut(colormap, round(float(opacity), 3)), t.astype(np.uint8), axis=0)
 
 
 def blend(rgb: np.ndarray, rgba: np.ndarray) -> np.ndarray:

@@ -182,3 +182,16 @@ def test_study_browser_lists_catalog_and_opens(qtbot, win, dicom_dir):
     win.browser.search.setText("zzzz-no-such-thing")
     win.browser.refresh()
     assert win.browser.tree.topLevelItemCount() == 0
+
+
+def test_feature_docks_are_built_when_first_shown(qtbot, win):
+    from PySide6.QtWidgets import QLabel
+
+    qtbot.waitUntil(lambda: "jobs" in win.docks, timeout=5000)
+    for key in ("jobs", "review"):
+        d = win.docks[key]
+        d.show()
+        d.raise_()
+        qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
+        w = d.widget()
+        assert not (isinstance(w, QLabel) and "loading" in w.text())

@@ -116,11 +116,20 @@ class MainWindow(QMainWindow):
     def _deferred_start(self) -> None:
         """Panels by other features and the catalog listing come after the first frame is up."""
         for spec in EXTRA_DOCKS:
-            d = self._dock(spec.title, build_safely(spec, self), spec.area, spec.key)
+            holder = QLabel(f"{spec.title}: loading...")
+            d = self._dock(spec.title, holder, spec.area, spec.key)
             self.tabifyDockWidget(self.docks["properties"], d)
             self.panel_menu.addAction(d.toggleViewAction())
+            # built when first shown: their imports (review store, job runner) stay out of start-up
+            d.visibilityChanged.connect(lambda vis, d=d, spec=spec: vis and self._build_dock(d, spec))
         self.docks["measurements"].raise_()
         self.browser.refresh()
+
+    def _build_dock(self, dock: QDockWidget, spec) -> None:
+        if dock.property("built"):
+            return
+        dock.setProperty("built", True)
+        dock.setWidget(build_safely(spec, self))
 
     def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
         a = QAction(text, self)

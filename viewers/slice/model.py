@@ -61,6 +61,7 @@ class ViewerModel(QObject):
         self.cursor = volume.index_to_world(np.floor((shape - 1) / 2.0))
         self._cval = None
         self._versions: dict[str, int] = {}
+        self._planes: dict = {}
         self.base.events.style.connect(self._on_style)
 
     # --------------------------------------------------------------- image access
@@ -89,9 +90,16 @@ class ViewerModel(QObject):
         return self.volume.intensity.units
 
     def plane(self, view: str) -> mpr.Plane:
-        rot = self.rotations[view]
-        return mpr.plane_for(self.volume.affine, self.volume.spatial_shape, view, self.cursor,
-                             None if np.allclose(rot, np.eye(3)) else rot)
+        key = (view, self.cursor.tobytes(), self.rotations[view].tobytes())
+        hit = self._planes.get(key)
+        if hit is None:
+            rot = self.rotations[view]
+            hit = mpr.plane_for(self.volume.affine, self.volume.spatial_shape, view, self.cursor,
+                                None if np.allclose(rot, np.eye(3)) else rot)
+            if len(self._planes) > 64:
+                self._planes.clear()
+            self._planes[key] = hit
+        return hit
 
     def slice_image(self, plane: mpr.Plane) -> np.ndarray:
         return mpr.reslice(self.array3d, self.volume.affine, plane, order=1, cval=self.cval)

@@ -58,6 +58,7 @@ def scale_bar(p: QPainter, w: int, h: int, px_per_unit: float, unit: str = "mm")
     bar = length * px_per_unit
     x1, y = w - 16, h - 34
     x0 = x1 - bar
+    p.setRenderHint(QPainter.Antialiasing, False)
     for pen in (QPen(SHADOW, 5), QPen(TEXT, 2)):
         p.setPen(pen)
         p.drawLine(QPointF(x0, y), QPointF(x1, y))
@@ -78,7 +79,8 @@ def crosshair(p: QPainter, view, model) -> None:
 
     c = view.screen_of_world(model.cursor)
     n_self = view.plane.normal
-    big = 4 * max(view.width(), view.height())
+    p.setRenderHint(QPainter.Antialiasing, False)
+    big = 1.5 * max(view.width(), view.height())
     gap = 12
     for other in mpr.VIEWS:
         if other == view.view_name:

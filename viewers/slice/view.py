@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTransform
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
@@ -22,7 +22,7 @@ from . import overlays
 from .tools import HANDLE_PX, HandleDrag, NavigateTool, ToolEvent
 
 _AXIS = {"axial": 0, "coronal": 1, "sagittal": 2}
-CACHE_SLICES = 96
+OVERLAY_CACHE_BYTES = 256 * 2 ** 20  # composited overlay slices kept per view
 
 
 class SliceView(QWidget):
@@ -49,6 +49,12 @@ class SliceView(QWidget):
         self._drag = None
         self._last_pos = None
         self._handle_drag: HandleDrag | None = None
+        self._prefetch_dir = 0
+        self._static_key = None
+        self._static_img = None
+        self._texts: dict = {}
+        self._prefetch_timer = QTimer(self, singleShot=True, interval=0)
+        self._prefetch_timer.timeout.connect(self._prefetch)
         self.cine = QTimer(self)
         self.cine.timeout.connect(self._cine_step)
         self.cine_fps = 10
@@ -120,6 +126,11 @@ class SliceView(QWidget):
     def _on_cursor(self) -> None:
         old = self._plane
         self._plane = None
+        if old is not None:
+            d = float((self.model.cursor - old.origin) @ old.normal)
+            self._prefetch_dir = int(np.sign(d)) if abs(d) > 1e-6 else 0
+            if self._prefetch_dir:
+                self._prefetch_timer.start()
         if old is not None and old.key() != self.plane.key() and old.shape != self.plane.shape:
             self._fitted = False
         self.update()
@@ -153,40 +164,73 @@ class SliceView(QWidget):
         h, w = g.shape
         return QImage(g.data, w, h, g.strides[0], QImage.Format_Grayscale8)
 
-    def _overlay_image(self, layer) -> QImage | None:
-        key = (layer.id, self.model.version(layer), self.plane.key(), layer.opacity,
-               getattr(layer, "outline", None), self.model.frame, getattr(layer, "colormap", None),
-               getattr(layer, "vmin", None), getattr(layer, "vmax", None))
-        hit = self._overlay_cache.get(key)
-        if hit is not None:
-            self._overlay_cache.move_to_end(key)
-            return hit[0]
+    def _raster_layers(self) -> list:
+        return [l for l in self.model.layers[1:] if l.visible and isinstance(l, (LabelLayer, HeatmapLayer))]
+
+    def _overlay_key(self, plane: mpr.Plane, layers) -> tuple:
+        return (plane.key(), self.model.frame) + tuple(
+            (l.id, self.model.version(l), l.opacity, getattr(l, "outline", None), getattr(l, "colormap", None),
+             getattr(l, "vmin", None), getattr(l, "vmax", None), tuple(l.color)) for l in layers)
+
+    def _layer_rgba(self, layer, plane: mpr.Plane) -> np.ndarray | None:
         if isinstance(layer, LabelLayer):
-            lab = self._resample(layer.labels, layer.affine, order=0)
-            lut_key = (layer.id, self.model.version(layer))
+            lab = self._resample(layer.labels, layer.affine, plane, order=0)
+            lut_key = (layer.id, self.model.version(layer), tuple(layer.color))
             lut = self._lut_cache.get(lut_key)
             if lut is None:
                 lut = label_lut(layer.color_of, layer.present_labels())
                 self._lut_cache[lut_key] = lut
-            rgba = labels_rgba(lab, lut, layer.opacity, layer.outline)
-        elif isinstance(layer, HeatmapLayer):
-            vals = self._resample(layer.values, layer.affine, order=1, cval=np.nan)
-            rgba = heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity)
-        else:
-            return None
-        rgba = np.ascontiguousarray(rgba)
-        h, w = rgba.shape[:2]
-        qimg = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format_RGBA8888)
-        self._overlay_cache[key] = (qimg, rgba)
-        while len(self._overlay_cache) > CACHE_SLICES:
-            self._overlay_cache.popitem(last=False)
-        return qimg
+            return labels_rgba(lab, lut, layer.opacity, layer.outline)
+        if isinstance(layer, HeatmapLayer):
+            vals = self._resample(layer.values, layer.affine, plane, order=1, cval=np.nan)
+            return heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity)
+        return None
 
-    def _resample(self, arr: np.ndarray, affine: np.ndarray, order: int, cval: float = 0) -> np.ndarray:
+    def overlay_image(self, plane: mpr.Plane | None = None) -> QImage | None:
+        """All visible raster layers of a slice composited (in order) into one RGBA image at the
+        plane's native resolution, cached per slice within a memory budget."""
+        plane = plane or self.plane
+        layers = self._raster_layers()
+        if not layers:
+            return None
+        key = self._overlay_key(plane, layers)
+        hit = self._overlay_cache.get(key)
+        if hit is not None:
+            self._overlay_cache.move_to_end(key)
+            return hit
+        h, w = plane.shape
+        out = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+        out.fill(0)
+        p = QPainter(out)
+        for layer in layers:
+            rgba = self._layer_rgba(layer, plane)
+            if rgba is None:
+                continue
+            rgba = np.ascontiguousarray(rgba)
+            p.drawImage(0, 0, QImage(rgba.data, w, h, rgba.strides[0], QImage.Format_RGBA8888))
+        p.end()
+        self._overlay_cache[key] = out
+        while len(self._overlay_cache) * 4 * h * w > OVERLAY_CACHE_BYTES and len(self._overlay_cache) > 1:
+            self._overlay_cache.popitem(last=False)
+        return out
+
+    def _prefetch(self) -> None:
+        """Idle time after a step: prepare the next slice's overlays in the scroll direction."""
+        if not self._prefetch_dir or not self._raster_layers():
+            return
+        plane = self.plane
+        step = mpr.slice_step_mm(self.model.volume.affine, plane.normal)
+        nxt = self.model.cursor + self._prefetch_dir * step * plane.normal
+        rot = self.model.rotations[self.view_name]
+        p2 = mpr.plane_for(self.model.volume.affine, self.model.volume.spatial_shape, self.view_name, nxt,
+                           None if not self.model.is_oblique(self.view_name) else rot)
+        if p2.key() != plane.key():
+            self.overlay_image(p2)
+
+    def _resample(self, arr: np.ndarray, affine: np.ndarray, plane: mpr.Plane, order: int, cval: float = 0):
         if arr.ndim == 4:  # time-resolved overlay follows the image frame
             arr = arr[min(self.model.frame, arr.shape[0] - 1)]
-        out = mpr.reslice(arr, affine, self.plane, order=order, cval=cval)
-        return out
+        return mpr.reslice(arr, affine, plane, order=order, cval=cval)
 
     def paintEvent(self, _event) -> None:
         t0 = time.perf_counter()
@@ -200,16 +244,14 @@ class SliceView(QWidget):
         target = QRectF(-0.5, -0.5, w, h)
         p.setTransform(self._pixel_transform())
         p.drawImage(target, img)
-        for layer in self.model.layers[1:]:
-            if layer.visible and isinstance(layer, (LabelLayer, HeatmapLayer)):
-                ov = self._overlay_image(layer)
-                if ov is not None:
-                    p.drawImage(target, ov)
+        ov = self.overlay_image()
+        if ov is not None:
+            p.drawImage(target, ov)
         p.resetTransform()
-        p.setRenderHint(QPainter.Antialiasing, True)
         for layer in self.model.layers[1:]:
             if not layer.visible:
                 continue
+            p.setRenderHint(QPainter.Antialiasing, True)
             if isinstance(layer, ShapesLayer):
                 overlays.shapes(p, self, layer)
             elif isinstance(layer, GraphLayer):
@@ -230,40 +272,66 @@ class SliceView(QWidget):
         self.painted.emit(time.perf_counter() - t0)
 
     def _annotate(self, p: QPainter) -> None:
+        """Corner text, letters and scale bar. The parts that do not change while scrolling are
+        drawn once into a cached transparent image; per-slice lines use cached QStaticText
+        (text shaping dominates paint time otherwise)."""
         W, H = self.width(), self.height()
         m = self.model
-        if m.patient_geometry:
-            overlays.letters(p, W, H, mpr.edge_letters(self.plane))
         cal = m.calibration
-        if cal.kind == "mm":
-            overlays.scale_bar(p, W, H, self.zoom, "mm")
-        elif cal.kind == "us":
-            r = cal.regions[0]
-            overlays.scale_bar(p, W, H, self.zoom / (r.delta_x * 10.0), "mm")
-        f = QFont(p.font())
-        f.setPointSize(9)
-        f.setBold(False)
-        p.setFont(f)
-        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
         title = (self.view_name.capitalize() if m.patient_geometry else "Image") + (
             " (oblique)" if m.is_oblique(self.view_name) else "")
-        lines = [title]
+        edge = mpr.edge_letters(self.plane) if m.patient_geometry else None
+        key = (W, H, tuple(sorted(edge.items())) if edge else None, round(self.zoom, 6), cal.kind, title)
+        if self._static_key != key:
+            img = QImage(W, H, QImage.Format_ARGB32_Premultiplied)
+            img.fill(0)
+            q = QPainter(img)
+            q.setRenderHint(QPainter.TextAntialiasing, True)
+            if edge:
+                overlays.letters(q, W, H, edge)
+            if cal.kind == "mm":
+                overlays.scale_bar(q, W, H, self.zoom, "mm")
+            elif cal.kind == "us":
+                overlays.scale_bar(q, W, H, self.zoom / (cal.regions[0].delta_x * 10.0), "mm")
+            f = QFont(q.font())
+            f.setPointSize(9)
+            q.setFont(f)
+            overlays.text(q, 8, 18, title)
+            overlays.text(q, 8, H - 25, f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x")
+            if cal.kind == "px":
+                overlays.text(q, 8, H - 40, "uncalibrated: lengths in pixels", QColor(255, 200, 80))
+            if not m.patient_geometry:
+                overlays.text(q, W - 190, 18, "no patient orientation in file", QColor(200, 200, 200))
+            if any(w.startswith("resampled") for w in m.volume.warnings):
+                overlays.text(q, 8, H - 55, "resampled volume", QColor(255, 200, 80))
+            q.end()
+            self._static_img, self._static_key = img, key
+        p.drawImage(0, 0, self._static_img)
+        f = QFont(p.font())
+        f.setPointSize(9)
+        p.setFont(f)
+        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
+        lines = []
         if count > 1:
             lines.append(f"Slice {idx + 1}/{count}")
         if m.n_frames > 1:
             lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
         for i, s in enumerate(lines):
-            overlays.text(p, 8, 18 + 15 * i, s)
+            self._static_text(p, 8, 21 + 15 * i, s)
         wl = m.wl
-        overlays.text(p, 8, H - 10, f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""))
-        overlays.text(p, 8, H - 25, f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x")
-        if cal.kind == "px":
-            overlays.text(p, 8, H - 40, "uncalibrated: lengths in pixels", QColor(255, 200, 80))
-        if not m.patient_geometry:
-            overlays.text(p, W - 190, 18, "no patient orientation in file", QColor(200, 200, 200))
-        notes = [w for w in m.volume.warnings if w.startswith("resampled")]
-        if notes:
-            overlays.text(p, 8, H - 55, "resampled volume", QColor(255, 200, 80))
+        self._static_text(p, 8, H - 22, f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""))
+
+    def _static_text(self, p: QPainter, x: float, y: float, s: str) -> None:
+        st = self._texts.get(s)
+        if st is None:
+            if len(self._texts) > 512:
+                self._texts.clear()
+            st = self._texts[s] = QStaticText(s)
+            st.prepare(QTransform(), p.font())
+        p.setPen(overlays.SHADOW)
+        p.drawStaticText(QPointF(x + 1, y + 1), st)
+        p.setPen(overlays.TEXT)
+        p.drawStaticText(QPointF(x, y), st)
 
     def resizeEvent(self, e) -> None:
         self._fitted = False
