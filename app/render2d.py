@@ -80,13 +80,28 @@ def default_window(volume) -> WindowLevel:
     """The file's own window when it gives one, else the CT brain preset for HU data, else auto;
     MONOCHROME1 starts inverted (bright = low values)."""
     inv = volume.intensity.photometric == "MONOCHROME1"
-    if volume.intensity.window is not None:
+    if volume.intensity.window is not None and not volume.channel_axis:
         c, w = volume.intensity.window
         if w and w > 0:
-            return WindowLevel(float(w), float(c), inv)
+            wl = WindowLevel(float(w), float(c), inv)
+            if window_fits(volume.array, wl):
+                return wl
     if volume.intensity.units == "HU":
         return preset("ct_brain", invert=inv)
     return auto_window(volume.array, invert=inv)
+
+
+def window_fits(array: np.ndarray, wl: WindowLevel, sample: int = 200_000) -> bool:
+    """False when a file's window cannot be meant for these values: it would paint more than a
+    tenth of the image pure white, or all of it black (e.g. a window in stored values after a
+    vendor rescale was applied)."""
+    a = np.asarray(array).reshape(-1)
+    if a.size > sample:
+        a = a[:: int(np.ceil(a.size / sample))]
+    if a.size == 0:
+        return True
+    p90, p995 = np.percentile(a, [90, 99.5])
+    return not (wl.high < p90 or wl.low > p995)
 
 
 class GreyMapper:

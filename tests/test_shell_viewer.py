@@ -192,3 +192,36 @@ def test_window_level_lut_matches_float_maths():
     inv = GreyMapper()(a, WindowLevel(400, 40, True)).astype(int)
     assert np.abs(inv - (255 - ref)).max() <= 1
     assert GreyMapper()(a, wl)[0, 0] == 0 and GreyMapper()(a, wl)[0, -1] == 255
+
+
+def test_angle_polygon_ellipse_tools_and_linked_crosshair(qtbot, head_ct):
+    model = ViewerModel(head_ct)
+    area = ViewerArea(model, "mpr")
+    qtbot.addWidget(area)
+    area.resize(3 * 400 + 4, 400)
+    area.show()
+    qtbot.waitExposed(area)
+    ax, cor, sag = area.views
+    # navigate: a click in the axial view moves the coronal and sagittal planes through that point
+    qtbot.mouseClick(ax, Qt.LeftButton, pos=QPoint(150, 120))
+    w = ax.world_of_screen(QPointF(150, 120))
+    assert abs((w - cor.plane.origin) @ cor.plane.normal) <= cor.slab_mm()
+    assert abs((w - sag.plane.origin) @ sag.plane.normal) <= sag.slab_mm()
+    area.set_tool(lambda: MeasureTool("angle"))
+    for p in (QPoint(100, 200), QPoint(200, 200), QPoint(200, 100)):
+        qtbot.mouseClick(ax, Qt.LeftButton, pos=p)
+    assert model.measurement_rows()[-1]["value"] == pytest.approx(90.0, abs=0.5)
+    area.set_tool(lambda: MeasureTool("polygon"))
+    for p in (QPoint(250, 250), QPoint(350, 250), QPoint(350, 350), QPoint(250, 350)):  # clear of the angle's handles
+        qtbot.mouseClick(ax, Qt.LeftButton, pos=p)
+    qtbot.keyClick(ax, Qt.Key_Return)
+    poly = model.measurement_rows()[-1]
+    side = 100 / ax.zoom
+    assert poly["kind"] == "polygon" and poly["value"] == pytest.approx(side * side, rel=0.02)
+    assert poly["n"] > 0 and poly["units"] == "HU"
+    area.set_tool(lambda: MeasureTool("ellipse"))
+    _drag(qtbot, ax, QPoint(120, 300), QPoint(180, 330))
+    ell = model.measurement_rows()[-1]
+    assert ell["kind"] == "ellipse"
+    assert ell["value"] == pytest.approx(np.pi * (60 / ax.zoom) * (30 / ax.zoom), rel=0.02)
+    assert len(model.measurement_rows()) == 3

@@ -195,3 +195,21 @@ def test_feature_docks_are_built_when_first_shown(qtbot, win):
         qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
         w = d.widget()
         assert not (isinstance(w, QLabel) and "loading" in w.text())
+
+
+def test_drop_a_folder_opens_it(qtbot, win, dicom_dir):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dicom_dir / "dcm_qa_siemens_mosaic_sagittal"))])
+
+    class Drop:
+        def mimeData(self):
+            return mime
+
+    with qtbot.waitSignal(win.opened, timeout=30000):
+        win.dropEvent(Drop())
+    assert win.model.volume.n_frames == 2
+    # a sagittal acquisition opens in the sagittal plane in 1x1
+    win.set_layout("1x1")
+    assert win.area.views[0].view_name == "sagittal"

@@ -100,12 +100,16 @@ class SliceView(QWidget):
         return default_window(self.model.volume)
 
     def screen_of_world(self, xyz) -> QPointF:
+        if not self._fitted:
+            self.fit()
         p = self.plane
         w = np.asarray(xyz, float)
         return QPointF(self.width() / 2 + (w @ p.right - self.center_uv[0]) * self.zoom,
                        self.height() / 2 + (w @ p.down - self.center_uv[1]) * self.zoom)
 
     def world_of_screen(self, pos: QPointF) -> np.ndarray:
+        if not self._fitted:
+            self.fit()
         p = self.plane
         u = (pos.x() - self.width() / 2) / self.zoom + self.center_uv[0]
         v = (pos.y() - self.height() / 2) / self.zoom + self.center_uv[1]
