@@ -225,3 +225,37 @@ def test_angle_polygon_ellipse_tools_and_linked_crosshair(qtbot, head_ct):
     assert ell["kind"] == "ellipse"
     assert ell["value"] == pytest.approx(np.pi * (60 / ax.zoom) * (30 / ax.zoom), rel=0.02)
     assert len(model.measurement_rows()) == 3
+
+
+def test_vector_layers_draw_where_they_are(qtbot, head_ct):
+    """Graph, points, boxes and findings live in world mm: each shows on the slice through it, at
+    its projected position, and not on a far slice."""
+    from app.layers import EvidenceRef, Finding, FindingsLayer, GraphLayer, PointsLayer, Shape, ShapesLayer
+
+    model, v = _view(qtbot, head_ct, size=400)
+    c = model.cursor.copy()
+    prov = Provenance.human("tester")
+    pos = np.array([c + [-30, 0, 0], c + [30, 0, 0]])
+    graph = GraphLayer(pos, [3.0, 3.0], [[0, 1]], "vessel", prov, color=(1.0, 0.0, 1.0))
+    pts = PointsLayer([c + [0, 40, 0]], "pts", prov, size_mm=4, color=(0.0, 1.0, 1.0))
+    box = ShapesLayer([Shape("box", [c + [-50, -50, 0], c + [-40, -40, 0]])], "box", prov, color=(1.0, 1.0, 0.0))
+    fnd = FindingsLayer([Finding("nodule", 0.8, evidence=[EvidenceRef("x", world=tuple(c + [40, -40, 0]))])],
+                        "findings", prov, color=(1.0, 0.5, 0.0))
+    for layer in (graph, pts, box, fnd):
+        model.add_layer(layer)
+    img = _img(v).astype(int)
+
+    def near(colour, world, r=12):
+        q = v.screen_of_world(world)
+        x, y = int(q.x()), int(q.y())
+        patch = img[max(0, y - r):y + r, max(0, x - r):x + r]
+        return (np.abs(patch - np.array(colour)).sum(-1) < 90).sum()
+
+    assert near((255, 0, 255), (pos[0] + pos[1]) / 2) > 3      # graph edge through the middle
+    assert near((0, 255, 255), c + [0, 40, 0]) > 3             # point
+    assert near((255, 255, 0), c + [-50, -45, 0]) > 3          # box edge
+    assert near((255, 127, 0), c + [40, -40, 0]) > 3           # finding marker
+    model.step("axial", 30)                                    # 30 mm away: nothing of them
+    img = _img(v).astype(int)
+    assert near((0, 255, 255), c + [0, 40, 30]) == 0
+    assert near((255, 0, 255), (pos[0] + pos[1]) / 2 + [0, 0, 30]) == 0

@@ -71,6 +71,11 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
+        geo, state = self.settings.get("geometry", b""), self.settings.get("window_state", b"")
+        if geo:
+            self.restoreGeometry(geo)
+        if state:
+            self.restoreState(state)
         QTimer.singleShot(0, self._deferred_start)
 
     # ------------------------------------------------------------------ construction
@@ -293,6 +298,7 @@ class MainWindow(QMainWindow):
         area.set_tool(self._tool_factory())
         for view in area.views:
             view.show_crosshair = self.crosshair_action.isChecked()
+            view.cine_fps = self.settings.get("cine_fps")
         model.hovered.connect(self._on_hover)
         self.stack.addWidget(area)
         self.stack.setCurrentWidget(area)
@@ -360,6 +366,15 @@ class MainWindow(QMainWindow):
         if self.area is not None:
             self.area.set_tool(self._tool_factory())
 
+    def install_tool(self, factory, name: str = "custom") -> None:
+        """Make a tool from another feature (annotation, label editing) the active one in every
+        view; ``factory()`` returns an object following viewers/slice/tools.py's protocol."""
+        self._tool_key = name
+        for a in self.tool_actions.values():
+            a.setChecked(False)
+        if self.area is not None:
+            self.area.set_tool(factory)
+
     def apply_preset(self, key: str) -> None:
         if self.model is None:
             return
@@ -414,5 +429,7 @@ class MainWindow(QMainWindow):
         if self._task is not None:
             self._task.cancel.set()
         self.browser._stop_thumbs()
+        self.settings.set("geometry", self.saveGeometry())
+        self.settings.set("window_state", self.saveState())
         self.settings.sync()
         super().closeEvent(e)

@@ -203,3 +203,26 @@ def preview(p: QPainter, view, tool) -> None:
     if len(pts) == 2 and getattr(tool, "kind", "") == "distance":
         d = view.model.calibration.length(pts[0], pts[1]) if True else 0
         text(p, q[1].x() + 8, q[1].y(), f"{d:.1f} {view.model.calibration.length_unit}", QColor(255, 220, 0))
+
+
+def findings(p: QPainter, view, layer) -> None:
+    """Evidence points of findings that lie on this slice: a diamond and the statement."""
+    tol = max(view.slab_mm(), 2.0)
+    colour = qcolor(layer.color, layer.opacity)
+    for f in layer.findings:
+        for ev in f.evidence:
+            if ev.world is None:
+                continue
+            w = np.asarray(ev.world, float)
+            if abs((w - view.plane.origin) @ view.plane.normal) > tol:
+                continue
+            q = view.screen_of_world(w)
+            p.setPen(QPen(colour, 2))
+            p.setBrush(Qt.NoBrush)
+            path = QPainterPath(QPointF(q.x(), q.y() - 7))
+            for dx, dy in ((7, 0), (0, 7), (-7, 0)):
+                path.lineTo(QPointF(q.x() + dx, q.y() + dy))
+            path.closeSubpath()
+            p.drawPath(path)
+            conf = f" ({f.confidence:.0%})" if f.confidence is not None else ""
+            text(p, q.x() + 10, q.y() + 4, f.statement[:60] + conf, colour)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransfo
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
-from app.layers import GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
+from app.layers import FindingsLayer, GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
 from app.render2d import GreyMapper, WindowLevel, heatmap_rgba, label_lut, labels_rgba, preset, window_rgb
 
 from . import overlays
@@ -262,6 +262,8 @@ class SliceView(QWidget):
                 overlays.graph(p, self, layer)
             elif isinstance(layer, PointsLayer):
                 overlays.points(p, self, layer)
+            elif isinstance(layer, FindingsLayer):
+                overlays.findings(p, self, layer)
         if self.show_crosshair and self.model.volume.spatial_shape[0] > 1:
             overlays.crosshair(p, self, self.model)
         try:
