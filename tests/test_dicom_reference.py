@@ -168,3 +168,22 @@ def test_rgb_matches_dcm2niix(data_dir, tmp_path):
     b = nib.load(next(theirs.glob("*.nii")))
     assert a.get_data_dtype() == b.get_data_dtype() and a.get_data_dtype().names == ("R", "G", "B")
     assert np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))
+
+
+def test_enhanced_ct_matches_dcm2niix(dicom_dir, tmp_path):
+    """pydicom's enhanced multi-frame CT (no ref/ NIfTI; dcm2niix run here without '-i y', which
+    would skip its two frames): same stored type (uint16: Bits Stored 16), voxels, scaling and
+    affine."""
+    src = dicom_dir / "pydicom_data_enhanced_ct"
+    theirs = tmp_path / "d2n"
+    theirs.mkdir()
+    subprocess.run([str(DCM2NIIX), "-b", "n", "-z", "n", "-o", str(theirs), str(src)], check=True,
+                   capture_output=True, timeout=60)
+    assert cli_main(["convert", str(src), str(tmp_path / "loupe")]) == 0
+    a = nib.load(next((tmp_path / "loupe").glob("*.nii")))
+    b = nib.load(next(theirs.glob("*.nii")))
+    assert a.get_data_dtype() == b.get_data_dtype() == np.dtype("uint16")
+    assert np.array_equal(_raw(a), _raw(b))
+    assert (np.float32(a.dataobj.slope), np.float32(a.dataobj.inter)) == (np.float32(b.dataobj.slope),
+                                                                         np.float32(b.dataobj.inter))
+    np.testing.assert_allclose(a.affine, b.affine, atol=1e-4)

@@ -4,7 +4,7 @@ Why dcm2niix's conventions: it is the reference converter in neuroimaging, so a 
 must be comparable voxel for voxel: rows flipped (NIfTI j runs bottom-up) or, for 3D
 acquisitions, axes reoriented nearest to RAS (``nifti_ortho``), RAS affine in both
 qform and sform (code 1, scanner), stored integers with scl_slope/scl_inter (Philips: the
-"precise" float scaling), unsigned 16-bit narrowed to int16 when it fits, mosaics in CSA slice
+"precise" float scaling), unsigned 16-bit stored as int16 when Bits Stored < 16, mosaics in CSA slice
 order. RAS appears only here (types.py keeps LPS everywhere else).
 """
 from __future__ import annotations
@@ -106,8 +106,10 @@ def _stored(vol: Volume, data: np.ndarray):
             raise ReadError(f"{vol.source}: voxel values do not invert to stored integers with slope {slope} "
                             f"and intercept {inter}; cannot write dcm2niix-compatible NIfTI")
         raw = raw.astype(dtype)
-    if raw.dtype == np.uint16 and (raw.size == 0 or int(raw.max()) <= 32767):
-        raw = raw.astype(np.int16)  # dcm2niix nii_check16bitUnsigned
+    if raw.dtype == np.uint16 and 0 < int(vol.meta.get("bits_stored") or 16) < 16:
+        # dcm2niix (default '-l o'): unsigned 16-bit with Bits Stored < 16 is written as int16 (same
+        # bytes, values 0..32767); a full 16-bit unsigned range stays uint16 whatever its maximum
+        raw = raw.astype(np.int16)
     elif raw.dtype == np.int8:
         raw = raw.astype(np.int16)
     return raw, slope, inter

@@ -57,14 +57,31 @@ def needs_sign_extension(ds: Dataset) -> bool:
     return int(ds.get("PixelRepresentation", 0)) == 1 and int(ds.get("BitsStored", bits_alloc)) < bits_alloc
 
 
-def _sign_extend(arr: np.ndarray, ds: Dataset) -> np.ndarray:
-    """Signed data with Bits Stored < Bits Allocated keeps garbage/zero in the high bits."""
+def unsigned_max(ds: Dataset) -> int | None:
+    """Largest stored value an unsigned image can hold after ``_apply_bits_stored`` (2**BitsStored - 1),
+    or None for signed data."""
+    if int(ds.get("PixelRepresentation", 0)) == 1:
+        return None
     bits_alloc = int(ds.get("BitsAllocated", 16))
-    bits_stored = int(ds.get("BitsStored", bits_alloc))
-    if int(ds.get("PixelRepresentation", 0)) == 1 and bits_stored < bits_alloc:
+    return (1 << min(int(ds.get("BitsStored", bits_alloc) or bits_alloc), bits_alloc)) - 1
+
+
+def _apply_bits_stored(arr: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Only the Bits Stored low bits are the pixel value: signed data is sign-extended from them;
+    unsigned data has any higher bits (old overlays, vendor flags) cleared, as dcm2niix does. The
+    mask costs one pass, made only when a value is actually out of range."""
+    bits_alloc = int(ds.get("BitsAllocated", 16))
+    bits_stored = int(ds.get("BitsStored", bits_alloc) or bits_alloc)
+    if bits_stored >= bits_alloc or arr.dtype.kind not in "iu":
+        return arr
+    if int(ds.get("PixelRepresentation", 0)) == 1:
         shift = bits_alloc - bits_stored
         arr <<= shift
         arr >>= shift
+    else:
+        mask = (1 << bits_stored) - 1
+        if arr.size and int(arr.max()) > mask:
+            np.bitwise_and(arr, np.array(mask).astype(arr.dtype), out=arr)
     return arr
 
 
@@ -116,7 +133,7 @@ def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
         if got < nbytes:
             raise ReadError(f"{path.name}: pixel data holds {got} bytes, expected {nbytes} for "
                             f"{out.shape} {out.dtype}; the file is truncated or damaged")
-    _sign_extend(out, ds)
+    _apply_bits_stored(out, ds)
     return True
 
 
@@ -159,6 +176,8 @@ def read_with_pydicom(path: Path) -> np.ndarray:
         arr = arr[None]
     if not colour:
         arr = np.ascontiguousarray(arr)
+        if unsigned_max(ds) is not None and arr.flags.writeable:
+            _apply_bits_stored(arr, ds)  # pydicom keeps unsigned high bits; signed it extends itself
     return arr
 
 

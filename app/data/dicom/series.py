@@ -248,14 +248,18 @@ class DicomSeries:
         holder: dict = {}
         overflow = [False]
 
-        def to_int16_inplace(sl: np.ndarray) -> None:
+        def to_int16_inplace(sl: np.ndarray, header) -> None:
             # HU = stored + intercept; exact in int16 when the slice's range allows, with
             # wrap-around arithmetic in the stored type and a reinterpretation of the bits
-            hi = int(sl.max())
-            lo = 0 if sl.dtype == np.uint16 else int(sl.min())  # unsigned: the minimum cannot underflow
-            if lo + inter < -32768 or hi + inter > 32767:
-                overflow[0] = True
-                return
+            top = pixels.unsigned_max(header) if sl.dtype == np.uint16 else None
+            if top is not None and top + inter <= 32767 and inter >= -32768:
+                pass  # unsigned, high bits already cleared: no value can leave int16, no pass needed
+            else:
+                hi = int(sl.max())
+                lo = 0 if sl.dtype == np.uint16 else int(sl.min())  # unsigned: the minimum cannot underflow
+                if lo + inter < -32768 or hi + inter > 32767:
+                    overflow[0] = True
+                    return
             if inter:
                 np.add(sl, np.array(inter).astype(sl.dtype), out=sl, casting="unsafe")
 
@@ -272,7 +276,7 @@ class DicomSeries:
                 t, k, _ = entries[0]
                 direct = pixels.read_uncompressed_into(path, rec.header, raw[t, k:k + 1])
                 if direct and inter is not None:
-                    to_int16_inplace(raw[t, k])
+                    to_int16_inplace(raw[t, k], rec.header)
             if not direct:
                 arr = pixels.read_file_frames(path, rec.header)
                 for t, k, f in entries:
@@ -283,7 +287,7 @@ class DicomSeries:
                     if raw is not None:
                         raw[t, k] = px
                         if inter is not None:
-                            to_int16_inplace(raw[t, k])
+                            to_int16_inplace(raw[t, k], rec.header)
                     else:
                         with lock:
                             holder[(t, k)] = px
@@ -394,6 +398,7 @@ class DicomSeries:
             "repetition_time": float(ds.RepetitionTime) if ds.get("RepetitionTime") not in (None, "") else None,
             "image_type": list(f.image_type), "slice_thickness": f.slice_thickness,
             "mr_acquisition_type": str(ds.get("MRAcquisitionType", "") or ""),
+            "bits_stored": _opt_bits(ds.get("BitsStored")),
             "spacing_between_slices": f.spacing_between_slices,
             "slice_positions": self.geometry.positions.tolist(),
             "slice_distances": self.geometry.distances.tolist(),
@@ -407,6 +412,13 @@ class DicomSeries:
             "files": [str(p) for p in self.files],
             "header": ds,  # first frame's pydicom header (for sidecars); never shown as-is
         }
+
+
+def _opt_bits(v) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _split_times(frames: list[Frame]) -> list[list[list[Frame]]]:
