@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     off = OffscreenScene((args.size, args.size))
     t0 = time.perf_counter()
     off.scene.set_volume(vol, preset="ct_bone")
+    off.scene.set_camera("A")
     off.render()
     print(f"scene build + first frame: {time.perf_counter() - t0:.2f} s; auto mode chose '{off.scene.mode}'")
     print(f"GL renderer: {gl_renderer_string(off.window)}; viewport {args.size}x{args.size}; "
