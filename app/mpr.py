@@ -42,18 +42,12 @@ class Plane:
         """(column width, row height) in mm."""
         return float(np.linalg.norm(self.ex)), float(np.linalg.norm(self.ey))
 
-    @property
-    def right(self) -> np.ndarray:
-        return self.ex / np.linalg.norm(self.ex)
-
-    @property
-    def down(self) -> np.ndarray:
-        return self.ey / np.linalg.norm(self.ey)
-
-    @property
-    def normal(self) -> np.ndarray:
+    def __post_init__(self) -> None:
+        # derived once: views ask for these many times per paint
+        self.right = self.ex / np.linalg.norm(self.ex)
+        self.down = self.ey / np.linalg.norm(self.ey)
         n = np.cross(self.right, self.down)
-        return n / np.linalg.norm(n)
+        self.normal = n / np.linalg.norm(n)
 
     def pixel_to_world(self, xy) -> np.ndarray:
         xy = np.asarray(xy, dtype=np.float64)

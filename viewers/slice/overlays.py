@@ -80,7 +80,7 @@ def crosshair(p: QPainter, view, model) -> None:
     c = view.screen_of_world(model.cursor)
     n_self = view.plane.normal
     p.setRenderHint(QPainter.Antialiasing, False)
-    big = 1.5 * max(view.width(), view.height())
+    W, H = view.width(), view.height()
     gap = 12
     for other in mpr.VIEWS:
         if other == view.view_name:
@@ -89,17 +89,25 @@ def crosshair(p: QPainter, view, model) -> None:
         d = np.cross(n_self, n_o)
         if np.linalg.norm(d) < 1e-6:
             continue
-        d /= np.linalg.norm(d)
-        a = view.screen_of_world(model.cursor + d)
+        a = view.screen_of_world(model.cursor + d / np.linalg.norm(d))
         vx, vy = a.x() - c.x(), a.y() - c.y()
-        norm = np.hypot(vx, vy) or 1.0
+        norm = float(np.hypot(vx, vy)) or 1.0
         vx, vy = vx / norm, vy / norm
         col = QColor(VIEW_COLOURS[other])
         col.setAlpha(170)
         p.setPen(QPen(col, 1))
         for s in (1, -1):
-            p.drawLine(QPointF(c.x() + s * gap * vx, c.y() + s * gap * vy),
-                       QPointF(c.x() + s * big * vx, c.y() + s * big * vy))
+            # run to the widget edge only (long clipped lines are slow in the raster engine)
+            reach = min([((hi if v > 0 else lo) - o) / v for _, v, lo, hi, o in
+                         ((0, s * vx, 0, W, c.x()), (0, s * vy, 0, H, c.y())) if abs(v) > 1e-9] or [0])
+            if reach <= gap:
+                continue
+            a0 = QPointF(c.x() + s * gap * vx, c.y() + s * gap * vy)
+            a1 = QPointF(c.x() + s * reach * vx, c.y() + s * reach * vy)
+            if abs(vx) < 1e-6 or abs(vy) < 1e-6:  # axis-parallel (the usual case): a 1-px rectangle
+                p.fillRect(QRectF(a0, a1).normalized().adjusted(-0.5, -0.5, 0.5, 0.5), col)
+            else:
+                p.drawLine(a0, a1)
 
 
 def _in_slab(view, pts: np.ndarray, tol: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
@@ -50,9 +50,8 @@ class SliceView(QWidget):
         self._last_pos = None
         self._handle_drag: HandleDrag | None = None
         self._prefetch_dir = 0
-        self._static_key = None
-        self._static_img = None
         self._texts: dict = {}
+        self._fonts: dict = {}
         self._prefetch_timer = QTimer(self, singleShot=True, interval=0)
         self._prefetch_timer.timeout.connect(self._prefetch)
         self.cine = QTimer(self)
@@ -278,65 +277,91 @@ class SliceView(QWidget):
         self.painted.emit(time.perf_counter() - t0)
 
     def _annotate(self, p: QPainter) -> None:
-        """Corner text, letters and scale bar. The parts that do not change while scrolling are
-        drawn once into a cached transparent image; per-slice lines use cached QStaticText
-        (text shaping dominates paint time otherwise)."""
+        """Corner text, orientation letters and scale bar. All text goes through cached
+        QStaticText (text shaping would otherwise dominate the paint time)."""
         W, H = self.width(), self.height()
         m = self.model
         cal = m.calibration
+        if m.patient_geometry:
+            edge = mpr.edge_letters(self.plane)
+            f = self._font(13, True)
+            mg = 6
+            for side, s in edge.items():
+                st = self._st(s, f)
+                sz = st[0].size()
+                x, y = {"top": ((W - sz.width()) / 2, mg), "bottom": ((W - sz.width()) / 2, H - sz.height() - mg),
+                        "left": (mg, (H - sz.height()) / 2),
+                        "right": (W - sz.width() - mg, (H - sz.height()) / 2)}[side]
+                self._draw_st(p, x, y, st)
+        if cal.kind in ("mm", "us"):
+            px_per_mm = self.zoom if cal.kind == "mm" else self.zoom / (cal.regions[0].delta_x * 10.0)
+            length = overlays.nice_length(W * 0.2 / px_per_mm)
+            bar = length * px_per_mm
+            x1, y = W - 16, H - 34
+            x0 = x1 - bar
+            for colour, grow in ((overlays.SHADOW, 1.5), (overlays.TEXT, 0.0)):  # fillRect: cheapest primitive
+                p.fillRect(QRectF(x0 - grow, y - 1 - grow, bar + 2 * grow, 2 + 2 * grow), colour)
+                p.fillRect(QRectF(x0 - 1 - grow, y - 5 - grow, 2 + 2 * grow, 10 + 2 * grow), colour)
+                p.fillRect(QRectF(x1 - 1 - grow, y - 5 - grow, 2 + 2 * grow, 10 + 2 * grow), colour)
+            label = f"{length / 10:g} cm" if length >= 10 else f"{length:g} mm"
+            st = self._st(label, self._font(9))
+            self._draw_st(p, (x0 + x1 - st[0].size().width()) / 2, y - 22, st)
+        f = self._font(9)
         title = (self.view_name.capitalize() if m.patient_geometry else "Image") + (
             " (oblique)" if m.is_oblique(self.view_name) else "")
-        edge = mpr.edge_letters(self.plane) if m.patient_geometry else None
-        key = (W, H, tuple(sorted(edge.items())) if edge else None, round(self.zoom, 6), cal.kind, title)
-        if self._static_key != key:
-            img = QImage(W, H, QImage.Format_ARGB32_Premultiplied)
-            img.fill(0)
-            q = QPainter(img)
-            q.setRenderHint(QPainter.TextAntialiasing, True)
-            if edge:
-                overlays.letters(q, W, H, edge)
-            if cal.kind == "mm":
-                overlays.scale_bar(q, W, H, self.zoom, "mm")
-            elif cal.kind == "us":
-                overlays.scale_bar(q, W, H, self.zoom / (cal.regions[0].delta_x * 10.0), "mm")
-            f = QFont(q.font())
-            f.setPointSize(9)
-            q.setFont(f)
-            overlays.text(q, 8, 18, title)
-            overlays.text(q, 8, H - 25, f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x")
-            if cal.kind == "px":
-                overlays.text(q, 8, H - 40, "uncalibrated: lengths in pixels", QColor(255, 200, 80))
-            if not m.patient_geometry:
-                overlays.text(q, W - 190, 18, "no patient orientation in file", QColor(200, 200, 200))
-            if any(w.startswith("resampled") for w in m.volume.warnings):
-                overlays.text(q, 8, H - 55, "resampled volume", QColor(255, 200, 80))
-            q.end()
-            self._static_img, self._static_key = img, key
-        p.drawImage(0, 0, self._static_img)
-        f = QFont(p.font())
-        f.setPointSize(9)
-        p.setFont(f)
+        lines = [title]
         idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
-        lines = []
         if count > 1:
             lines.append(f"Slice {idx + 1}/{count}")
         if m.n_frames > 1:
             lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
         for i, s in enumerate(lines):
-            self._static_text(p, 8, 21 + 15 * i, s)
+            self._draw_st(p, 8, 6 + 15 * i, self._st(s, f))
         wl = m.wl
-        self._static_text(p, 8, H - 22, f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""))
+        bottom = [f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""),
+                  f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x"]
+        warn = overlays.QColor(255, 200, 80)
+        notes = []
+        if cal.kind == "px":
+            notes.append("uncalibrated: lengths in pixels")
+        if any(w.startswith("resampled") for w in m.volume.warnings):
+            notes.append("resampled volume")
+        for i, s in enumerate(bottom):
+            self._draw_st(p, 8, H - 20 - 15 * i, self._st(s, f))
+        for i, s in enumerate(notes):
+            self._draw_st(p, 8, H - 20 - 15 * (len(bottom) + i), self._st(s, f), warn)
+        if not m.patient_geometry:
+            st = self._st("no patient orientation in file", f)
+            self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
 
-    def _static_text(self, p: QPainter, x: float, y: float, s: str) -> None:
-        st = self._texts.get(s)
-        if st is None:
+    def _font(self, size: int, bold: bool = False) -> QFont:
+        key = (size, bold)
+        f = self._fonts.get(key)
+        if f is None:
+            f = QFont(self.font())
+            f.setPointSize(size)
+            f.setBold(bold)
+            self._fonts[key] = f
+        return f
+
+    def _st(self, s: str, font: QFont) -> tuple[QStaticText, QFont]:
+        key = (s, font.pointSize(), font.bold())
+        hit = self._texts.get(key)
+        if hit is None:
             if len(self._texts) > 512:
                 self._texts.clear()
-            st = self._texts[s] = QStaticText(s)
-            st.prepare(QTransform(), p.font())
+            st = QStaticText(s)
+            st.setTextFormat(Qt.PlainText)
+            st.prepare(QTransform(), font)
+            hit = self._texts[key] = (st, font)
+        return hit
+
+    def _draw_st(self, p: QPainter, x: float, y: float, item, colour=None) -> None:
+        st, font = item
+        p.setFont(font)
         p.setPen(overlays.SHADOW)
         p.drawStaticText(QPointF(x + 1, y + 1), st)
-        p.setPen(overlays.TEXT)
+        p.setPen(colour or overlays.TEXT)
         p.drawStaticText(QPointF(x, y), st)
 
     def resizeEvent(self, e) -> None:
