@@ -135,8 +135,10 @@ class VolumeView(QWidget):
         self._model_layers()
         self.set_planes_visible(True)
         self.set_crosshair(model.cursor)
+        self._model_window()
         model.cursor_changed.connect(self._model_cursor)
         model.layers_changed.connect(self._model_layers)
+        model.display_changed.connect(self._model_window)
         self.pointPicked.connect(model.set_cursor)
 
     def unlink_model(self) -> None:
@@ -144,11 +146,18 @@ class VolumeView(QWidget):
         if m is None:
             return
         for sig, slot in ((m.cursor_changed, self._model_cursor), (m.layers_changed, self._model_layers),
-                          (self.pointPicked, m.set_cursor)):
+                          (m.display_changed, self._model_window), (self.pointPicked, m.set_cursor)):
             try:
                 sig.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
+
+    def _model_window(self) -> None:
+        """The textured MPR planes use the slice views' window/level."""
+        wl = getattr(self._model, "wl", None)
+        if wl is not None and self.scene.planes is not None:
+            self.scene.planes.set_window(float(wl.level), float(wl.width))
+            self.request_render()
 
     def _model_cursor(self) -> None:
         if self._model is not None:
