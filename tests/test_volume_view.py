@@ -99,6 +99,13 @@ def test_transfer_function_editor_changes_the_rendering(view, qtbot, tmp_path):
     after = view.grab_image().astype(float)
     assert np.abs(after - before).mean() > 1.0
     assert not ed.remove_point(0)  # the ends stay
+    # a mouse drag on a handle renders at interactive quality until release
+    from PySide6.QtCore import QPoint, Qt
+    h = ed.to_screen(*ed.tf.opacity[1])
+    qtbot.mousePress(ed, Qt.MouseButton.LeftButton, pos=QPoint(int(h.x()), int(h.y())))
+    assert view.scene.actor.interactive
+    qtbot.mouseRelease(ed, Qt.MouseButton.LeftButton, pos=QPoint(int(h.x()), int(h.y())))
+    assert not view.scene.actor.interactive
     assert ed.grab().save(str(tmp_path / "tf_editor.png"))
 
 

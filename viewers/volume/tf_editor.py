@@ -17,6 +17,7 @@ BAR_PX = 14
 
 class TransferFunctionEditor(QWidget):
     changed = Signal(object)  # TransferFunction
+    dragging = Signal(bool)   # True while a point is dragged (the view renders at interactive quality)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -112,6 +113,7 @@ class TransferFunctionEditor(QWidget):
         if ev.button() == Qt.MouseButton.RightButton and hit is not None:
             self.remove_point(hit)
         elif ev.button() == Qt.MouseButton.LeftButton:
+            self.dragging.emit(True)
             self._drag = hit if hit is not None else self.add_point(*self.from_screen(pos))
 
     def mouseMoveEvent(self, ev) -> None:  # noqa: N802
@@ -119,7 +121,9 @@ class TransferFunctionEditor(QWidget):
             self.move_point(self._drag, *self.from_screen(ev.position()))
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
-        self._drag = None
+        if self._drag is not None:
+            self._drag = None
+            self.dragging.emit(False)
 
     def paintEvent(self, ev) -> None:  # noqa: N802
         p = QPainter(self)

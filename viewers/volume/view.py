@@ -50,6 +50,7 @@ class VolumeView(QWidget):
         self.tf_editor = TransferFunctionEditor(self)
         self.tf_editor.setVisible(False)
         self.tf_editor.changed.connect(self._tf_edited)
+        self.tf_editor.dragging.connect(self._tf_dragging)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -256,6 +257,12 @@ class VolumeView(QWidget):
     def _tf_edited(self, tf) -> None:
         self.scene.set_transfer_function(tf)
         self.request_render()
+
+    def _tf_dragging(self, on: bool) -> None:
+        self.scene.set_interactive(on)
+        self.render_window.SetDesiredUpdateRate(10.0 if on else 0.001)
+        if not on:
+            self.request_render()
 
     def _end_interaction(self, *_) -> None:
         self.scene.set_interactive(False)
