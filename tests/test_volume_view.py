@@ -143,3 +143,21 @@ def test_link_model_follows_the_slice_viewer_crosshair_and_layers_both_ways(view
     model.set_window(WindowLevel(300.0, 120.0, False))  # planes take the 2D window
     prop = view.scene.planes.slices["axial"].GetProperty()
     assert (prop.GetColorWindow(), prop.GetColorLevel()) == (300.0, 120.0)
+
+
+def test_volume_view_sits_in_the_shell_2x2_layout_beside_slice_views(qtbot):
+    from app.shell.viewer_area import ViewerArea
+    from viewers.slice.model import ViewerModel
+    from viewers.volume import VolumeView
+    model = ViewerModel(_vol())
+    area = ViewerArea(model, "2x2")
+    qtbot.addWidget(area)
+    area.resize(640, 640)
+    area.show()
+    qtbot.waitExposed(area)
+    cells = [c for c in area.cells if isinstance(c, VolumeView)]
+    assert len(cells) == 1
+    v = cells[0]
+    assert v.scene.volume is model.volume
+    assert v.grab_image().std() > 5
+    area.close()
