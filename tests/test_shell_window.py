@@ -213,3 +213,22 @@ def test_drop_a_folder_opens_it(qtbot, win, dicom_dir):
     # a sagittal acquisition opens in the sagittal plane in 1x1
     win.set_layout("1x1")
     assert win.area.views[0].view_name == "sagittal"
+
+
+def test_default_command_opens_the_bundled_sample(tmp_path):
+    """`python run_app.py` (no argument) starts the window on the bundled sample study."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.paths import SAMPLE_STUDY
+
+    assert SAMPLE_STUDY.exists(), f"bundled sample missing at {SAMPLE_STUDY}"
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", LOUPE_HOME=str(tmp_path / "home"))
+    r = subprocess.run([sys.executable, str(root / "run_app.py"), "--quit-after", "6"], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "window up" in r.stderr
+    assert "opened:" in r.stderr and "HU" in r.stderr, r.stderr

@@ -37,6 +37,9 @@ def run(args) -> int:
                                  error=False)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), win.close)
+        win.opened.connect(lambda m: print(f"opened: {m.volume.meta.get('modality', '')} "
+                                           f"{'x'.join(map(str, m.volume.spatial_shape))} {m.units}",
+                                           file=sys.stderr))
     QTimer.singleShot(0, lambda: print(f"window up in {time.perf_counter() - t0:.3f} s", file=sys.stderr)
                       if args.quit_after is not None else None)
     return int(app.exec())

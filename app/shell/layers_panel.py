@@ -22,6 +22,7 @@ class LayersPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.model = None
+        self._labels_cache: dict = {}
         lay = QVBoxLayout(self)
         self.list = QListWidget(self)
         self.list.currentRowChanged.connect(self._sync_controls)
@@ -76,7 +77,9 @@ class LayersPanel(QWidget):
         with QSignalBlocker(self.list):
             self.list.clear()
             for layer in self.layers_top_first():
-                it = QListWidgetItem(_swatch(layer.color), f"{layer.name}  [{layer.kind}]")
+                present = self._first_label(layer)
+                rgb = layer.color_of(present[0]) if present else layer.color
+                it = QListWidgetItem(_swatch(rgb), f"{layer.name}  [{layer.kind}]")
                 it.setFlags(it.flags() | Qt.ItemIsUserCheckable)
                 it.setCheckState(Qt.Checked if layer.visible else Qt.Unchecked)
                 it.setToolTip(f"{layer.kind} by {layer.provenance.kind}: {layer.provenance.author}")
@@ -85,6 +88,16 @@ class LayersPanel(QWidget):
             if cur in layers:
                 self.list.setCurrentRow(layers.index(cur))
         self._sync_controls()
+
+    def _first_label(self, layer) -> list[int]:
+        """First label value present (for the swatch), cached per data version: np.unique over
+        a whole volume is too slow to repeat on every opacity change."""
+        if not hasattr(layer, "present_labels"):
+            return []
+        key = (layer.id, self.model.version(layer))
+        if key not in self._labels_cache:
+            self._labels_cache[key] = layer.present_labels()[:1]
+        return self._labels_cache[key]
 
     def current_layer(self):
         r = self.list.currentRow()

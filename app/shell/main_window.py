@@ -268,6 +268,8 @@ class MainWindow(QMainWindow):
                                      f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
         try:
             self.browser.catalog.mark_opened(self._opening)
+            if not self.browser.search.text():
+                QTimer.singleShot(0, self.browser.refresh)  # the new item shows under Recent
         except Exception:
             pass
         notes = [w for w in vol.warnings if not w.startswith("no pixel spacing")]

@@ -149,7 +149,12 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
                 f.setPointSize(10)
                 f.setBold(True)
                 p.setFont(f)
-                text(p, anchor.x() + 8, anchor.y() - 6, label, QColor(colour.red(), colour.green(), colour.blue()))
+                tw = p.fontMetrics().horizontalAdvance(label)
+                x = anchor.x() + 8
+                if x + tw > view.width() - 4:  # keep the value inside the view
+                    x = min(handles, key=lambda q: q.x()).x() - 8 - tw
+                y = min(max(anchor.y() - 6, 14), view.height() - 4)
+                text(p, max(x, 4), y, label, QColor(colour.red(), colour.green(), colour.blue()))
         elif s.label:
             text(p, pts[0].x() + 4, pts[0].y() - 4, s.label)
 
