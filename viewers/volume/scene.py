@@ -70,7 +70,6 @@ class VolumeScene:
         """Pick GPU or CPU ray casting from the live GL renderer string (needs a context, so the
         window is rendered once, empty, when no context exists yet)."""
         if not self.mode:
-            from .volume_actor import gl_renderer_string
             if not self.render_window.GetInitialized() or self.render_window.GetNeverRendered():
                 self.render_window.Render()
             self.mode = choose_mode(self.render_window)
