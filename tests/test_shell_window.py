@@ -227,7 +227,7 @@ def test_default_command_opens_the_bundled_sample(tmp_path):
     assert SAMPLE_STUDY.exists(), f"bundled sample missing at {SAMPLE_STUDY}"
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", LOUPE_HOME=str(tmp_path / "home"))
-    r = subprocess.run([sys.executable, str(root / "run_app.py"), "--quit-after", "6"], cwd=root, env=env,
+    r = subprocess.run([sys.executable, str(root / "run_app.py"), "--exit-when-opened", "--quit-after", "90"], cwd=root, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "window up" in r.stderr

@@ -10,6 +10,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--layout", choices=["1x1", "mpr", "2x2", "3d"], help="initial layout")
     parser.add_argument("--quit-after", type=float, default=None, metavar="S",
                         help="close the window after S seconds (smoke tests, start-up timing)")
+    parser.add_argument("--exit-when-opened", action="store_true",
+                        help="close as soon as the image is fully shown (smoke tests)")
 
 
 def run(args) -> int:
@@ -35,11 +37,14 @@ def run(args) -> int:
     else:
         win.message.show_message(f"bundled sample study not found at {SAMPLE_STUDY}; open a file or folder",
                                  error=False)
-    if args.quit_after is not None:
-        QTimer.singleShot(int(args.quit_after * 1000), win.close)
+    if args.exit_when_opened:
+        win.opened.connect(lambda _m: QTimer.singleShot(200, win.close))
+    if args.quit_after is not None or args.exit_when_opened:
+        if args.quit_after is not None:
+            QTimer.singleShot(int(args.quit_after * 1000), win.close)
         win.opened.connect(lambda m: print(f"opened: {m.volume.meta.get('modality', '')} "
                                            f"{'x'.join(map(str, m.volume.spatial_shape))} {m.units}",
                                            file=sys.stderr))
     QTimer.singleShot(0, lambda: print(f"window up in {time.perf_counter() - t0:.3f} s", file=sys.stderr)
-                      if args.quit_after is not None else None)
+                      if args.quit_after is not None or args.exit_when_opened else None)
     return int(app.exec())
