@@ -32,7 +32,9 @@ def _review_store(win):
 
 
 def _jobs(win):
-    return _import("app.shell.panels.jobs_panel.JobsPanel")(None)
+    dock = _import("app.shell.backends_dock.BackendsDock")(win)
+    dock.error.connect(win.show_error)
+    return dock
 
 
 def _review(win):

@@ -431,6 +431,9 @@ class MainWindow(QMainWindow):
         if self._task is not None:
             self._task.cancel.set()
         self.browser._stop_thumbs()
+        for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
+            if d.widget() is not None:
+                d.widget().close()
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
         self.settings.sync()

@@ -1,0 +1,80 @@
+"""Backends / jobs dock: the backend picker and the jobs list (panels from app/shell/panels), wired
+to a local job runner and to the open image. Running a backend submits the current volume; a
+finished job's layers (and findings) are added to the viewer, each with the backend's provenance.
+The runner (worker processes) is created only when this dock is first shown."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+class BackendsDock(QWidget):
+    error = Signal(str)
+
+    def __init__(self, win, runner=None, parent=None) -> None:
+        super().__init__(parent)
+        from app.shell.panels.jobs_panel import JobsPanel
+
+        self.win = win
+        if runner is None:
+            from app.jobs.local import LocalRunner
+
+            runner = LocalRunner(max_workers=1)
+        self.runner = runner
+        self.lay = QVBoxLayout(self)
+        self.picker = None
+        self.jobs = JobsPanel(runner, self)
+        self.jobs.resultReady.connect(self._result)
+        self.lay.addWidget(self.jobs)
+        self._input = None
+        self.set_model(win.model)
+        win.opened.connect(self.set_model)
+
+    def _input_for(self, model):
+        if model is None:
+            return None
+        from backends.base import BackendInput
+
+        return BackendInput.from_volume(model.volume)
+
+    def set_model(self, model) -> None:
+        from app.shell.panels.jobs_panel import BackendPicker
+
+        self._input = self._input_for(model)
+        if self.picker is not None:
+            self.lay.removeWidget(self.picker)
+            self.picker.deleteLater()
+        self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self)
+        self.picker.runRequested.connect(self.run)
+        self.lay.insertWidget(0, self.picker)
+
+    def run(self, name: str, params: dict):
+        if self._input is None:
+            self.error.emit("open an image before running a backend")
+            return None
+        try:
+            return self.runner.submit(name, self._input, params)
+        except Exception as exc:  # validation errors name the backend / parameter
+            self.error.emit(f"{name}: {exc}")
+            return None
+
+    def _result(self, job) -> None:
+        model = self.win.model
+        res = getattr(job, "result", None)
+        if model is None or res is None:
+            return
+        for layer in res.layers:
+            model.add_layer(layer)
+        if res.findings:
+            from app.layers import FindingsLayer
+
+            prov = res.layers[0].provenance if res.layers else None
+            if prov is not None:
+                model.add_layer(FindingsLayer(list(res.findings), f"{job.backend} findings", prov))
+
+    def closeEvent(self, e) -> None:
+        try:
+            self.runner.shutdown(cancel=True, timeout=2.0)
+        except Exception:
+            pass
+        super().closeEvent(e)

@@ -1,0 +1,34 @@
+"""Backends dock: running a backend on the open image from the window adds its layers (with the
+backend's provenance) to the viewer; unknown parameters are reported in the window."""
+from __future__ import annotations
+
+import pytest
+
+from app.shell.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def test_threshold_backend_result_becomes_a_layer(qtbot, dicom_dir):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.opened, timeout=30000):
+        win.open_path(dicom_dir / "dcm_qa_ct_GE_gantry_tilt")
+    qtbot.waitUntil(lambda: "jobs" in win.docks, timeout=5000)
+    d = win.docks["jobs"]
+    d.show()
+    d.raise_()
+    qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
+    dock = d.widget()
+    n0 = len(win.model.layers)
+    assert dock.run("threshold", {"no_such_parameter": 1}) is None
+    assert win.message.isVisible() and "threshold" in win.message.label.text()
+    job = dock.run("threshold", {})
+    assert job is not None
+    qtbot.waitUntil(lambda: len(win.model.layers) > n0, timeout=120000)
+    new = win.model.layers[n0:]
+    assert any(layer.kind == "labels" for layer in new)
+    assert all(layer.provenance.kind == "backend" and layer.provenance.author == "threshold" for layer in new
+               if layer.kind == "labels")
+    win.close()
