@@ -259,3 +259,34 @@ def test_vector_layers_draw_where_they_are(qtbot, head_ct):
     img = _img(v).astype(int)
     assert near((0, 255, 255), c + [0, 40, 30]) == 0
     assert near((255, 0, 255), (pos[0] + pos[1]) / 2 + [0, 0, 30]) == 0
+
+
+def test_rotate_tool_drag_makes_the_other_planes_oblique(qtbot, head_ct):
+    from viewers.slice.tools import RotateTool
+
+    model = ViewerModel(head_ct)
+    area = ViewerArea(model, "mpr")
+    qtbot.addWidget(area)
+    area.resize(3 * 300 + 4, 300)
+    area.show()
+    qtbot.waitExposed(area)
+    area.set_tool(RotateTool)
+    ax = area.views[0]
+    c = ax.screen_of_world(model.cursor)
+    # drag a quarter turn around the crosshair: from screen-right of it to below it
+    _drag(qtbot, ax, QPoint(int(c.x()) + 80, int(c.y())), QPoint(int(c.x()), int(c.y()) + 80))
+    cor = area.views[1]
+    assert not model.is_oblique("axial") and model.is_oblique("coronal")
+    # 90 degrees about the axial normal: the coronal plane now faces left-right
+    assert abs(cor.plane.normal @ np.array([1.0, 0, 0])) == pytest.approx(1.0, abs=0.05)
+    model.reset_rotation()
+    assert not model.is_oblique("coronal")
+
+
+def test_properties_describe_geometry_and_warnings(head_ct):
+    from app.shell.properties_panel import describe
+
+    rows = dict(describe(ViewerModel(head_ct)))
+    assert rows["Orientation (i, j, k)"] == "LPS"
+    assert rows["Units"] == "HU" and rows["Shape (k, j, i)"] == "140 x 512 x 512"
+    assert rows["Measurement calibration"] == "true spacing (mm)"
