@@ -290,3 +290,21 @@ def test_properties_describe_geometry_and_warnings(head_ct):
     assert rows["Orientation (i, j, k)"] == "LPS"
     assert rows["Units"] == "HU" and rows["Shape (k, j, i)"] == "140 x 512 x 512"
     assert rows["Measurement calibration"] == "true spacing (mm)"
+
+
+def test_2x2_layout_hosts_the_3d_view_linked_to_the_crosshair(qtbot, dicom_dir):
+    vol = load(examine(dicom_dir / "dcm_qa_siemens_mosaic_sagittal")[0])[0]
+    model = ViewerModel(vol)
+    area = ViewerArea(model, "2x2")
+    qtbot.addWidget(area)
+    area.resize(600, 600)
+    area.show()
+    qtbot.waitExposed(area)
+    cell = area.cells[-1]
+    assert len(area.views) == 3
+    assert type(cell).__name__ == "VolumeView", getattr(cell, "text", lambda: "")()
+    img = cell.grab_image()
+    assert img.ndim == 3 and img.std() > 5
+    model.step("axial", 3)  # the 3D view follows without error
+    area.set_layout("1x1")
+    assert len(area.cells) == 1

@@ -28,10 +28,10 @@ def make_3d_cell(model, parent=None) -> QWidget:
         if factory is None:
             raise ImportError("viewers.volume provides no VolumeView widget yet")
         w = factory(parent)
-        for name in ("set_volume", "show_volume", "set_model"):
-            if hasattr(w, name):
-                getattr(w, name)(model.volume)
-                break
+        if hasattr(w, "link_model"):   # follows the crosshair, layers and window both ways
+            w.link_model(model)
+        elif hasattr(w, "set_volume"):
+            w.set_volume(model.volume)
         return w
     except Exception as exc:
         lab = QLabel(f"3D view unavailable:\n{exc}", parent)
