@@ -232,3 +232,13 @@ def test_default_command_opens_the_bundled_sample(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "window up" in r.stderr
     assert "opened:" in r.stderr and "HU" in r.stderr, r.stderr
+
+
+def test_first_slice_preview_is_shown_in_the_acquisition_plane(qtbot, win, dicom_dir):
+    seen = []
+    win.first_painted.connect(lambda s: seen.append((s, win.area.views[0].view_name,
+                                                     win.model.volume.meta.get("preview"))))
+    with qtbot.waitSignal(win.opened, timeout=30000):
+        win.open_path(dicom_dir / "dcm_qa_siemens_mosaic_sagittal")
+    assert seen and seen[0][1] == "sagittal" and seen[0][2] is True
+    assert win.model.volume.meta.get("preview") is None  # replaced by the full series

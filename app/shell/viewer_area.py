@@ -103,7 +103,5 @@ def natural_view(volume) -> str:
     """The plane the data was acquired in (a sagittal MR opens sagittal, a 2D image axial)."""
     import numpy as np
 
-    if volume.spatial_shape[0] <= 1:
-        return "axial"
-    n = volume.direction[:, 2]
+    n = volume.direction[:, 2]  # slice normal (a plain 2D image has k along z: axial)
     return ("sagittal", "coronal", "axial")[int(np.argmax(np.abs(n)))]
