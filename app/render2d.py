@@ -189,19 +189,44 @@ def outline_mask(lab2d: np.ndarray) -> np.ndarray:
     return m & edge
 
 
-def labels_rgba(lab2d: np.ndarray, lut: np.ndarray, opacity: float, outline: bool = False) -> np.ndarray:
-    """Label slice -> RGBA uint8 (alpha = opacity where labelled), one table lookup per pixel."""
-    lab = np.asarray(lab2d)
+def label_table(lut: np.ndarray, opacity: float) -> np.ndarray:
+    """The RGBA label table with the layer opacity applied to alpha."""
     table = lut.copy()
     table[:, 3] = (table[:, 3].astype(np.uint16) * int(round(opacity * 255)) // 255).astype(np.uint8)
+    return table
+
+
+def label_index(lab2d: np.ndarray, n: int) -> np.ndarray:
+    """Label values usable as table indices: negatives and values beyond the table become 0."""
+    lab = np.asarray(lab2d)
     if lab.dtype.kind == "i" and lab.size and lab.min() < 0:
         lab = np.clip(lab, 0, None)
-    if lab.size and lab.max() >= len(table):
-        lab = np.where(lab < len(table), lab, 0)
+    if lab.size and lab.max() >= n:
+        lab = np.where(lab < n, lab, 0)
+    return lab
+
+
+def labels_rgba(lab2d: np.ndarray, lut: np.ndarray, opacity: float, outline: bool = False,
+                table: np.ndarray | None = None) -> np.ndarray:
+    """Label slice -> RGBA uint8 (alpha = opacity where labelled), one table lookup per pixel.
+    ``table`` may be a ready (e.g. premultiplied BGRA) table to look up instead."""
+    table = label_table(lut, opacity) if table is None else table
+    lab = label_index(lab2d, len(table))
     rgba = np.take(table, lab, axis=0)
     if outline:
-        rgba[..., 3] = np.where(outline_mask(lab), table[:, 3].max(initial=0), 0).astype(np.uint8)
+        rgba[~outline_mask(lab)] = 0
     return rgba
+
+
+def premultiplied_bgra(table_rgba: np.ndarray) -> np.ndarray:
+    """RGBA table -> premultiplied BGRA bytes, i.e. QImage.Format_ARGB32_Premultiplied on
+    little-endian machines: overlays looked up through it need no conversion before blending."""
+    t = table_rgba.astype(np.uint16)
+    a = t[:, 3:4]
+    out = np.empty_like(table_rgba)
+    out[:, :3] = ((t[:, [2, 1, 0]] * a + 127) // 255).astype(np.uint8)
+    out[:, 3] = table_rgba[:, 3]
+    return out
 
 
 _CMAPS = {
@@ -234,14 +259,22 @@ def heatmap_lut(name: str, opacity: float) -> np.ndarray:
     return lut
 
 
-def heatmap_rgba(values2d: np.ndarray, vmin: float, vmax: float, colormap: str, opacity: float) -> np.ndarray:
-    """Float map -> RGBA through a 256-entry table; values at or below vmin and NaNs are transparent."""
+def heatmap_index(values2d: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """Float map -> uint8 index into a 256-entry table (NaN and <= vmin -> 0)."""
     v = np.asarray(values2d, dtype=np.float32)
     span = max(float(vmax) - float(vmin), 1e-12)
     t = (v - np.float32(vmin)) * np.float32(255.0 / span)
     np.nan_to_num(t, copy=False, nan=0.0)
     np.clip(t, 0, 255, out=t)
-    return np.take(heatmap_lut(colormap, round(float(opacity), 3)), t.astype(np.uint8), axis=0)
+    return t.astype(np.uint8)
+
+
+def heatmap_rgba(values2d: np.ndarray, vmin: float, vmax: float, colormap: str, opacity: float,
+                 table: np.ndarray | None = None) -> np.ndarray:
+    """Float map -> RGBA through a 256-entry table; values at or below vmin and NaNs are transparent."""
+    if table is None:
+        table = heatmap_lut(colormap, round(float(opacity), 3))
+    return np.take(table, heatmap_index(values2d, vmin, vmax), axis=0)
 
 
 def blend(rgb: np.ndarray, rgba: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
 from app.layers import FindingsLayer, GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
-from app.render2d import GreyMapper, WindowLevel, heatmap_rgba, label_lut, labels_rgba, preset, window_rgb
+from app.render2d import (GreyMapper, WindowLevel, heatmap_lut, heatmap_rgba, label_lut, label_table, labels_rgba,
+                          premultiplied_bgra, preset, window_rgb)
 
 from . import overlays
 from .tools import HANDLE_PX, HandleDrag, NavigateTool, ToolEvent
@@ -175,18 +176,20 @@ class SliceView(QWidget):
             (l.id, self.model.version(l), l.opacity, getattr(l, "outline", None), getattr(l, "colormap", None),
              getattr(l, "vmin", None), getattr(l, "vmax", None), tuple(l.color)) for l in layers)
 
-    def _layer_rgba(self, layer, plane: mpr.Plane) -> np.ndarray | None:
+    def _layer_argb(self, layer, plane: mpr.Plane) -> np.ndarray | None:
+        """A raster layer's slice as premultiplied BGRA bytes (QImage ARGB32_Premultiplied)."""
         if isinstance(layer, LabelLayer):
             lab = self._resample(layer.labels, layer.affine, plane, order=0)
-            lut_key = (layer.id, self.model.version(layer), tuple(layer.color))
-            lut = self._lut_cache.get(lut_key)
-            if lut is None:
+            key = (layer.id, self.model.version(layer), tuple(layer.color), layer.opacity)
+            table = self._lut_cache.get(key)
+            if table is None:
                 lut = label_lut(layer.color_of, layer.present_labels())
-                self._lut_cache[lut_key] = lut
-            return labels_rgba(lab, lut, layer.opacity, layer.outline)
+                table = self._lut_cache[key] = premultiplied_bgra(label_table(lut, layer.opacity))
+            return labels_rgba(lab, None, layer.opacity, layer.outline, table=table)
         if isinstance(layer, HeatmapLayer):
             vals = self._resample(layer.values, layer.affine, plane, order=1, cval=np.nan)
-            return heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity)
+            table = premultiplied_bgra(heatmap_lut(layer.colormap, round(float(layer.opacity), 3)))
+            return heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity, table=table)
         return None
 
     def overlay_image(self, plane: mpr.Plane | None = None) -> QImage | None:
@@ -202,16 +205,21 @@ class SliceView(QWidget):
             self._overlay_cache.move_to_end(key)
             return hit
         h, w = plane.shape
-        out = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
-        out.fill(0)
-        p = QPainter(out)
-        for layer in layers:
-            rgba = self._layer_rgba(layer, plane)
-            if rgba is None:
-                continue
-            rgba = np.ascontiguousarray(rgba)
-            p.drawImage(0, 0, QImage(rgba.data, w, h, rgba.strides[0], QImage.Format_RGBA8888))
-        p.end()
+        arrays = [a for a in (self._layer_argb(layer, plane) for layer in layers) if a is not None]
+        if not arrays:
+            return None
+        if len(arrays) == 1:  # the common case: the table output is the image, no blending pass
+            buf = np.ascontiguousarray(arrays[0])
+            out = QImage(buf.data, w, h, buf.strides[0], QImage.Format_ARGB32_Premultiplied)
+            out._keep = buf  # the QImage borrows the numpy buffer
+        else:
+            out = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+            out.fill(0)
+            p = QPainter(out)
+            for a in arrays:
+                a = np.ascontiguousarray(a)
+                p.drawImage(0, 0, QImage(a.data, w, h, a.strides[0], QImage.Format_ARGB32_Premultiplied))
+            p.end()
         self._overlay_cache[key] = out
         while len(self._overlay_cache) * 4 * h * w > OVERLAY_CACHE_BYTES and len(self._overlay_cache) > 1:
             self._overlay_cache.popitem(last=False)
