@@ -327,3 +327,15 @@ def draw_disc(rgb: np.ndarray, center, radius: float, color, filled: bool = Fals
         return
     t = np.linspace(0, 2 * np.pi, max(12, int(2 * np.pi * r)))
     draw_polyline(rgb, list(zip(cx + r * np.cos(t), cy + r * np.sin(t))), color, closed=True)
+
+
+def compose(image2d: np.ndarray, wl: WindowLevel, overlays=(), mapper: GreyMapper | None = None) -> np.ndarray:
+    """Headless slice picture: window the image, then alpha-blend RGBA overlays (label/heatmap
+    output of ``labels_rgba`` / ``heatmap_rgba``) in order. (H, W, 3) uint8; for the web face and
+    scripts that need the viewer's pixels without Qt."""
+    rgb = np.array(to_rgb(image2d, wl, mapper), dtype=np.uint8, copy=True)
+    for rgba in overlays:
+        if rgba.shape[:2] != rgb.shape[:2]:
+            raise ValueError(f"overlay is {rgba.shape[1]}x{rgba.shape[0]}, image {rgb.shape[1]}x{rgb.shape[0]}")
+        blend(rgb, rgba)
+    return rgb

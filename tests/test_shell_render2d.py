@@ -1,0 +1,51 @@
+"""render2d without Qt: presets, MONOCHROME1 default inversion, auto window, and compositing of
+label/heatmap overlays and vector drawing into an RGB picture."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app import render2d as r
+from app.data.types import Intensity, Volume
+
+
+def test_presets_file_has_the_clinical_windows():
+    keys = {p["key"]: p for p in r.presets()}
+    for k in ("ct_brain", "ct_subdural", "ct_bone", "ct_lung", "ct_abdomen", "ct_soft_tissue", "auto"):
+        assert k in keys
+    assert (r.preset("ct_lung").width, r.preset("ct_lung").level) == (1500, -600)
+    with pytest.raises(KeyError, match="unknown window preset"):
+        r.preset("nope")
+
+
+def test_default_window_rules():
+    a = np.random.default_rng(0).normal(500, 100, (4, 32, 32)).astype(np.int16)
+    mono1 = Volume(a, np.eye(4), Intensity(photometric="MONOCHROME1", window=(500, 400)))
+    wl = r.default_window(mono1)
+    assert wl.invert and (wl.width, wl.level) == (400, 500)
+    hu = Volume(a, np.eye(4), Intensity(units="HU"))
+    assert (r.default_window(hu).width, r.default_window(hu).level) == (80, 40)
+    # a file window far below the data (stored values after a vendor rescale) falls back to auto
+    odd = Volume(a.astype(np.int32) * 100, np.eye(4), Intensity(window=(10, 20)))
+    w2 = r.default_window(odd)
+    assert w2.low > 10000
+
+
+def test_compose_labels_heatmap_and_lines():
+    img = np.full((20, 30), 100, np.int16)
+    lab = np.zeros((20, 30), np.uint8)
+    lab[5:10, 5:10] = 1
+    lut = r.label_lut(lambda v: (1.0, 0.0, 0.0), [1])
+    heat = np.zeros((20, 30), np.float32)
+    heat[15:, 20:] = 1.0
+    rgb = r.compose(img, r.WindowLevel(200, 100), [r.labels_rgba(lab, lut, 1.0),
+                                                    r.heatmap_rgba(heat, 0.0, 1.0, "hot", 1.0)])
+    assert tuple(rgb[7, 7]) == (255, 0, 0)
+    assert tuple(rgb[0, 0]) == (127, 127, 127)
+    assert tuple(rgb[17, 25]) == (255, 255, 255)  # 'hot' at 1.0 is white
+    r.draw_line(rgb, (0, 19), (29, 19), (0.0, 1.0, 0.0))
+    assert tuple(rgb[19, 15]) == (0, 255, 0)
+    outline = r.labels_rgba(lab, lut, 1.0, outline=True)
+    assert outline[5, 5, 3] == 255 and outline[7, 7, 3] == 0
+    bgra = r.premultiplied_bgra(r.label_table(lut, 0.5))
+    assert tuple(bgra[1]) == (0, 0, 128, 128)  # blue, green, red*alpha, alpha
