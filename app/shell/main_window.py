@@ -56,7 +56,9 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
-        self.user = self.settings.get("user") or __import__("viewers.slice.model", fromlist=["x"]).current_user()
+        from viewers.slice.model import current_user
+
+        self.user = self.settings.get("user") or current_user()
         self.setWindowTitle("Loupe")
         self.resize(1400, 900)
         self.setAcceptDrops(True)
