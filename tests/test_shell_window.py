@@ -176,6 +176,7 @@ def test_study_browser_lists_catalog_and_opens(qtbot, win, dicom_dir):
     top = win.browser.tree.topLevelItem(0)
     series_item = top.child(0)
     assert series_item is not None
+    qtbot.waitUntil(lambda: not series_item.icon(0).isNull(), timeout=20000)  # thumbnail arrives
     with qtbot.waitSignal(win.opened, timeout=30000):
         win.browser._activated(series_item)
     assert win.model.volume.orientation_letters()[2] in "LR"
