@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QStaticText, QTransform
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
