@@ -51,3 +51,18 @@ def test_noise_sigma_evidence_tracks_truth(held_out):
     for sigma_level, sev in ((0.02, 1), (0.05, 2), (0.10, 3)):
         a = assess(degrade(held_out[0], "gaussian_noise", sev, seed=5), "other")
         assert a.features["noise_sigma"] == pytest.approx(sigma_level, rel=0.25)
+
+
+def test_cli_writes_quality_json(data_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    img = data_dir / "xray_iqa" / "cxr" / "00027426_000.png"
+    out = tmp_path / "q"
+    r = subprocess.run([sys.executable, str(root / "run_app.py"), "infer", "quality", str(img), "-o", str(out),
+                        "--no-cache", "-q"], capture_output=True, text=True, timeout=240, cwd=root)
+    assert r.returncode == 0, r.stderr + r.stdout
+    doc = json.loads((out / "quality.json").read_text())
+    assert isinstance(doc["degradations"], list) and doc["description"]
+    assert json.loads((out / "result.json").read_text())["backend"] == "quality"

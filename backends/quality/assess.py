@@ -20,11 +20,12 @@ from app.data.types import LoupeError
 from app.paths import ASSETS
 
 from .degrade import TYPES, applicable, normalise_modality
-from .features import FEATURE_NAMES, extract
+from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
 MODEL_VERSION = "1.0.0"
 CLEAN = "none"
+BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.25  # a second type is listed when the classifier gives it at least this
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
@@ -106,12 +107,17 @@ class QualityModel:
     def classes(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
-    def predict_rows(self, X: np.ndarray, modalities) -> tuple[np.ndarray, np.ndarray]:
-        """Masked class probabilities (n, n_classes) and severity estimates (n, n_classes)."""
+    def predict_rows(self, X: np.ndarray, modalities, border_dark=None) -> tuple[np.ndarray, np.ndarray]:
+        """Masked class probabilities (n, n_classes) and severity estimates (n, n_classes).
+        Types that cannot occur in the modality are masked, and so are rotation and movement
+        when the image border is black all round (``border_dark`` >= BLACK_BORDER): then they
+        leave no visible trace and exact-zero corners are just background."""
         P = self.classifier.predict_proba(X)
         classes = self.classes
         for i, m in enumerate(modalities):
             ok = set(applicable(m)) | {CLEAN}
+            if border_dark is not None and border_dark[i] >= BLACK_BORDER:
+                ok -= {"rotation", "movement"}
             mask = np.array([c in ok for c in classes])
             P[i, ~mask] = 0.0
             P[i] /= max(P[i].sum(), 1e-12)
@@ -124,7 +130,7 @@ class QualityModel:
     def save(self, path: Path | str) -> None:
         import joblib
         joblib.dump({"classifier": self.classifier, "regressors": self.regressors,
-                     "feature_names": self.feature_names, "meta": self.meta}, path, compress=3)
+                     "feature_names": self.feature_names, "meta": self.meta}, path, compress=("xz", 9))
 
     @staticmethod
     def load(path: Path | str = MODEL_PATH) -> "QualityModel":
@@ -147,7 +153,7 @@ def assess(img: np.ndarray, modality: str = "other", model: QualityModel | None 
     m = normalise_modality(modality)
     f = extract(img, m)
     X = np.array([[f[k] for k in model.feature_names]])
-    P, S = model.predict_rows(X, [m])
+    P, S = model.predict_rows(X, [m], [border_dark_fraction(img)])
     return from_prediction(P[0], S[0], model.classes, f, m)
 
 

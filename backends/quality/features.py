@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .degrade import MODALITIES, normalise_modality
 
 MAD = 0.6745
 MAX_SIDE = 1024  # larger images are analysed on their central crop (features are per-pixel)
@@ -169,10 +168,9 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     if max(h, w) > MAX_SIDE:
         t, l = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
         x = x[t:t + MAX_SIDE, l:l + MAX_SIDE]
+    # The modality is deliberately NOT a feature: it only masks the types that cannot occur
+    # (assess.py), so "clean" and the universal types are learnt across all modalities.
     f: dict[str, float] = {}
-    m = normalise_modality(modality)
-    for mm in MODALITIES:
-        f[f"mod_{mm}"] = float(m == mm)
 
     # intensity statistics
     q = np.percentile(x, [0.1, 1, 5, 25, 50, 75, 95, 99, 99.9])
@@ -292,6 +290,15 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f.update(_border_stats(zero, "z_"))
     f.update(_corner_wedges(zero))
     return f
+
+
+def border_dark_fraction(img: np.ndarray, width: int = 2) -> float:
+    """Share of the outer ``width``-pixel ring that is black. When the whole border is already
+    black (an object on an empty background: head CT in air, brain MR), rotating or shifting the
+    object leaves no trace an image-only method could see."""
+    x = np.asarray(img)
+    ring = np.concatenate([x[:width].ravel(), x[-width:].ravel(), x[:, :width].ravel(), x[:, -width:].ravel()])
+    return float(np.mean(ring <= 1.5 / 255))
 
 
 def feature_names(modality: str = "other") -> list[str]:

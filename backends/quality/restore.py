@@ -34,6 +34,11 @@ CANNOT = {
 }
 
 
+FAMILY = {"gaussian_noise": "noise", "rician_noise": "noise", "ct_low_dose": "noise",
+          "gaussian_blur": "blur", "motion_blur": "blur",
+          "brightness": "intensity", "exposure": "intensity", "contrast": "intensity"}
+
+
 @dataclass
 class RestoreResult:
     image: np.ndarray                        # [0, 1] float32
@@ -156,6 +161,25 @@ def motion_psf_cepstrum(x: np.ndarray, max_len: int = 40) -> tuple[float, int]:
     return best[1], best[2]
 
 
+def fine_noise(x: np.ndarray) -> float:
+    from .features import _haar_hh, _sigma
+    return _sigma(_haar_hh(np.asarray(x, np.float64)))
+
+
+def guarded_deconvolution(x: np.ndarray, psf_of_scale, nsr: float):
+    """Wiener deconvolution that checks itself: a PSF larger than the true blur (a wrong
+    severity, a wrong cepstral length) shows up as amplified fine-scale noise and ringing. Try the
+    estimated PSF, then 75 % and 50 % of it; accept the first whose finest-scale noise stays within
+    2.5x (+0.004) of the input's; otherwise give up rather than make the image worse."""
+    before = fine_noise(x)
+    limit = max(2.5 * before, before + 0.004)
+    for scale in (1.0, 0.75, 0.5):
+        out = wiener(x, psf_of_scale(scale), nsr)
+        if fine_noise(np.clip(out, 0, 1)) <= limit:
+            return out, scale
+    return None, 0.0
+
+
 def n4(x: np.ndarray) -> np.ndarray:
     import SimpleITK as sitk
     img = sitk.GetImageFromArray(x.astype(np.float32) + 1e-3)
@@ -188,8 +212,14 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
     x = np.asarray(img, dtype=np.float32).copy()
     res = RestoreResult(x)
     f = a.features
-    for d in a.degradations:
+    done: set[str] = set()
+    for d in a.degradations:  # most confident first; one restoration per family
         t, sev = d.type, float(a.severities.get(d.type, d.severity))
+        family = FAMILY.get(t, t)
+        if family in done:
+            res.not_restored[t] = f"a {family} restoration was already applied for a more likely finding"
+            continue
+        done.add(family)
         if t in ("gaussian_noise", "ct_low_dose"):
             sigma = float(f["noise_sigma"])
             x = denoise(x, sigma)
@@ -203,17 +233,29 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
             res.params["noise_sigma"] = sigma
         elif t == "gaussian_blur":
             s = _interp(TYPES[t].levels, sev)
-            nsr = max(1e-4, 4.0 * float(f["noise_sigma"]) ** 2 * 100)
-            x = wiener(x, gaussian_psf(s), nsr)
-            res.steps.append(f"Wiener deconvolution, Gaussian PSF sigma {s:.2f} px (NSR {nsr:.4f})")
-            res.params.update(psf_sigma=s, nsr=nsr)
+            nsr = max(2e-3, 400.0 * float(f["noise_sigma"]) ** 2)
+            out, scale = guarded_deconvolution(x, lambda k: gaussian_psf(s * k), nsr)
+            if out is None:
+                res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
+            else:
+                x = out
+                res.steps.append(f"Wiener deconvolution, Gaussian PSF sigma {s * scale:.2f} px (NSR {nsr:.4f})")
+                res.params.update(psf_sigma=s * scale, nsr=nsr)
         elif t == "motion_blur":
             ang, length = motion_psf_cepstrum(x)
-            nsr = max(1e-2, 4.0 * float(f["noise_sigma"]) ** 2 * 100)
-            x = wiener(x, motion_kernel(length, ang), nsr)
-            res.steps.append(f"Wiener deconvolution, motion PSF {length} px at {ang:.0f} deg from the cepstrum "
-                             f"(NSR {nsr:.4f})")
-            res.params.update(psf_length=length, psf_angle=ang, nsr=nsr)
+            expect = _interp(TYPES[t].levels, sev)
+            if not 0.5 * expect <= length <= 1.6 * expect:  # cepstrum disagrees with the assessment
+                length = int(round(expect))
+            nsr = max(1e-2, 400.0 * float(f["noise_sigma"]) ** 2)
+            out, scale = guarded_deconvolution(x, lambda k: motion_kernel(max(3, int(round(length * k))), ang), nsr)
+            if out is None:
+                res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
+            else:
+                x = out
+                n_px = max(3, int(round(length * scale)))
+                res.steps.append(f"Wiener deconvolution, motion PSF {n_px} px at {ang:.0f} deg (cepstrum; "
+                                 f"NSR {nsr:.4f})")
+                res.params.update(psf_length=n_px, psf_angle=ang, nsr=nsr)
         elif t == "mri_bias_field":
             x = n4(x)
             res.steps.append("N4 bias-field correction (SimpleITK)")

@@ -22,6 +22,8 @@ from . import samples
 
 def fit(train: samples.SampleSet, seed: int = 0) -> QualityModel:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    if train.visible is not None:  # drop rotations/shifts that left no visible trace
+        train = samples.subset(train, train.visible)
     clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
                                          l2_regularization=1.0, random_state=seed,
                                          early_stopping=False)
@@ -51,7 +53,7 @@ def main(argv=None) -> int:
     train = samples.load(args.cache) if args.cache and Path(args.cache).is_file() else None
     if train is None:
         print(f"building features from {len(train_srcs)} training sources")
-        train = samples.build(train_srcs, jobs=args.jobs)
+        train = samples.build(train_srcs, jobs=args.jobs, cross=True)
         if args.cache:
             samples.save(args.cache, train)
     t1 = time.time()
