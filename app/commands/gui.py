@@ -7,14 +7,22 @@ HELP = "open the desktop viewer (default command) on PATH or the bundled sample 
 
 def add_arguments(parser) -> None:
     parser.add_argument("path", nargs="?", help="file or folder to open (default: bundled sample)")
-    parser.add_argument("--layout", choices=["1x1", "mpr", "2x2", "3d"], help="initial layout")
+    parser.add_argument("--layout", choices=["1x1", "mpr", "2x2", "3d"],
+                        help="initial layout (default: MPR for the bundled sample, else the saved one)")
     parser.add_argument("--quit-after", type=float, default=None, metavar="S",
                         help="close the window after S seconds (smoke tests, start-up timing)")
     parser.add_argument("--exit-when-opened", action="store_true",
                         help="close as soon as the image is fully shown (smoke tests)")
+    parser.add_argument("--quit-after-paint", action="store_true",
+                        help=f"exit with code 0 right after the first slice is painted (smoke tests; "
+                             f"also set by the environment variable {QUIT_ENV}=1)")
+
+
+QUIT_ENV = "LOUPE_QUIT_AFTER_PAINT"
 
 
 def run(args) -> int:
+    import os
     import sys
     import time
 
@@ -28,10 +36,14 @@ def run(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Loupe")
     win = MainWindow()
-    if args.layout:
-        win.settings.set("layout", args.layout)
-    win.show()
     target = args.path or (str(SAMPLE_STUDY) if SAMPLE_STUDY.exists() else None)
+    layout = args.layout or (None if args.path else "mpr")   # no arguments: the sample in MPR
+    if layout:
+        win.settings.set("layout", layout)
+    win.show()
+    if args.quit_after_paint or os.environ.get(QUIT_ENV, "") not in ("", "0"):
+        win.first_painted.connect(lambda dt: (print(f"first paint {dt:.3f} s after open", file=sys.stderr),
+                                              QTimer.singleShot(0, win.close)))
     if target:
         win.open_path(target)
     else:

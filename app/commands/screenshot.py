@@ -19,12 +19,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frame", type=int, default=0, help="0-based frame of a time series / multi-frame image")
     parser.add_argument("--window", type=float, default=None, help="window width (with --level)")
     parser.add_argument("--level", type=float, default=None, help="window centre (with --window)")
-    parser.add_argument("--preset", default=None, help="window preset key (ct_brain, ct_bone, ..., auto)")
+    parser.add_argument("--preset", default=None,
+                        help="window preset key (ct_brain, ct_bone, ..., auto); with --layout 3d the volume "
+                             "rendering preset (ct_bone, ct_angio, mr_default, mip, ...; default auto)")
     parser.add_argument("--invert", action="store_true", help="invert the grey scale")
     parser.add_argument("--overlay", action="append", default=[], metavar="MASK",
                         help="label map (NIfTI / PNG) to overlay; repeatable")
     parser.add_argument("--size", type=int, default=512, help="pixel size of one view (square)")
-    parser.add_argument("--volume-preset", default=None, help="3D preset (assets/presets/volume)")
+    parser.add_argument("--volume-preset", default=None,
+                        help="3D preset (assets/presets/volume); same as --preset in the 3d layout")
+
+
+def volume_preset_name(args) -> str:
+    """The 3D preset: --volume-preset, else --preset (the issue's ``--layout 3d --preset NAME``),
+    else "auto" (CT bone for CT, MR default otherwise)."""
+    return args.volume_preset or args.preset or "auto"
 
 
 def render(args):
@@ -52,7 +61,7 @@ def render(args):
         raise LoupeError("--window and --level go together")
     if args.window is not None:
         model.set_window(WindowLevel(args.window, args.level, model.wl.invert))
-    elif args.preset:
+    elif args.preset and args.layout != "3d":  # in 3D, --preset names the volume preset
         model.set_window(preset(args.preset, vol.array, model.wl.invert))
     if args.invert:
         model.set_window(WindowLevel(model.wl.width, model.wl.level, not model.wl.invert))
@@ -72,8 +81,8 @@ def render(args):
     if args.layout == "3d":
         from viewers.volume import render_offscreen
 
-        kw = {"preset": args.volume_preset} if args.volume_preset else {}
-        rgb = render_offscreen(vol, model.layers[1:], size=(args.size, args.size), **kw)
+        name = volume_preset_name(args)
+        rgb = render_offscreen(vol, model.layers[1:], size=(args.size, args.size), preset=name)
         from PySide6.QtGui import QImage
         import numpy as np
 

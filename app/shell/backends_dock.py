@@ -10,12 +10,14 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 class BackendsDock(QWidget):
     error = Signal(str)
+    layersAdded = Signal(list)   # the layers a finished job added to the viewer (the review store keeps them)
 
     def __init__(self, win, runner=None, parent=None) -> None:
         super().__init__(parent)
         from app.shell.panels.jobs_panel import JobsPanel
 
         self.win = win
+        self._own_runner = runner is None
         if runner is None:
             from app.jobs.local import LocalRunner
 
@@ -63,18 +65,30 @@ class BackendsDock(QWidget):
         res = getattr(job, "result", None)
         if model is None or res is None:
             return
+        added = []
         for layer in res.layers:
-            model.add_layer(layer)
+            if _fits(layer, model):
+                model.add_layer(layer)
+                added.append(layer)
         if res.findings:
             from app.layers import FindingsLayer
 
             prov = res.layers[0].provenance if res.layers else None
             if prov is not None:
-                model.add_layer(FindingsLayer(list(res.findings), f"{job.backend} findings", prov))
+                added.append(FindingsLayer(list(res.findings), f"{job.backend} findings", prov))
+                model.add_layer(added[-1])
+        if added:
+            self.layersAdded.emit(added)
 
     def closeEvent(self, e) -> None:
-        try:
-            self.runner.shutdown(cancel=True, timeout=2.0)
-        except Exception:
-            pass
+        if self._own_runner:  # a runner shared with the window is stopped by the window
+            try:
+                self.runner.shutdown(cancel=True, timeout=2.0)
+            except Exception:
+                pass
         super().closeEvent(e)
+
+
+def _fits(layer, model) -> bool:
+    """Events (video timelines) have no place in a slice viewer; everything else is drawn."""
+    return getattr(layer, "kind", "") != "events"

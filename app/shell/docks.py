@@ -17,6 +17,7 @@ class DockSpec:
     title: str
     area: Qt.DockWidgetArea
     build: Callable[[object], QWidget]   # build(main_window) -> QWidget
+    present: Callable[[], bool] = lambda: True   # False: the feature is not installed, no dock
 
 
 def _import(path: str):
@@ -24,36 +25,79 @@ def _import(path: str):
     return getattr(importlib.import_module(mod), name)
 
 
-def _review_store(win):
-    from app.paths import user_dir
-
-    store_cls = _import("app.review.store.ReviewStore")
-    return store_cls(user_dir() / "review.sqlite")
-
-
 def _jobs(win):
-    dock = _import("app.shell.backends_dock.BackendsDock")(win)
+    dock = _import("app.shell.backends_dock.BackendsDock")(win, runner=win.job_runner())
     dock.error.connect(win.show_error)
+    dock.layersAdded.connect(win.on_result_layers)
     return dock
 
 
 def _review(win):
-    return _import("app.shell.panels.review_panel.ReviewPanel")(_review_store(win), win.user)
+    wf = win.workflow
+    panel = _import("app.shell.panels.review_panel.ReviewPanel")(wf.store, wf.user or None)
+
+    def remember_user() -> None:  # the name typed once is kept in settings for every later session
+        if panel.user:
+            wf.set_user(panel.user)
+
+    panel.start_button.clicked.connect(remember_user)
+    panel.user_edit.returnPressed.connect(remember_user)
+    wf.userChanged.connect(lambda name: panel.user != name and panel.set_user(name))
+    wf.changed.connect(panel.refresh)
+    panel.decided.connect(lambda _d: win.review_changed())
+    panel.currentItemChanged.connect(win.show_review_item)
+    panel.editRequested.connect(win.edit_review_item)
+    return panel
 
 
 def _audit(win):
-    return _import("app.shell.panels.audit_panel.AuditPanel")(_review_store(win))
+    panel = _import("app.shell.panels.audit_panel.AuditPanel")(win.workflow.store)
+    win.workflow.changed.connect(panel.refresh)
+    return panel
+
+
+def _trust(win):
+    trust_cls = _import("app.review.trust.ToolTrust")
+    store = win.workflow.store
+    panel = _import("app.shell.panels.trust_panel.TrustPanel")(trust_cls.from_store(store))
+
+    def relearn() -> None:
+        panel.trust = trust_cls.from_store(store)
+        panel.refresh()
+
+    win.workflow.changed.connect(relearn)
+    return panel
 
 
 def _vessels(win):
-    return _import("app.shell.panels.vessel_panel.VesselPanel")()
+    panel = _import("app.shell.panels.vessel_panel.VesselPanel")()
+    panel.branchReviewed.connect(win.record_branch_decision)
+    win.layers_panel.currentLayerChanged.connect(lambda layer: win.show_vessels(panel, layer))
+    win.show_vessels(panel, win.layers_panel.current_layer())
+    return panel
+
+
+def _quality(win):
+    return _import("app.shell.quality_dock.QualityDock")(win)
+
+
+def quality_backend_present() -> bool:
+    """The Quality dock is offered only where the quality backend is installed."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("backends.quality.spec") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("jobs", "Backends / jobs", Qt.RightDockWidgetArea, _jobs),
     DockSpec("review", "Review", Qt.RightDockWidgetArea, _review),
     DockSpec("audit", "Audit", Qt.RightDockWidgetArea, _audit),
+    DockSpec("trust", "Trust", Qt.RightDockWidgetArea, _trust),
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
+    DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
 ]
 
 

@@ -18,6 +18,7 @@ def _swatch(rgb) -> QIcon:
 
 class LayersPanel(QWidget):
     error = Signal(str)
+    currentLayerChanged = Signal(object)   # the selected layer (or None): Vessels panel, editing
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -111,6 +112,9 @@ class LayersPanel(QWidget):
 
     def _sync_controls(self, *_):
         layer = self.current_layer()
+        if layer is not getattr(self, "_last_current", None):
+            self._last_current = layer
+            self.currentLayerChanged.emit(layer)
         with QSignalBlocker(self.opacity), QSignalBlocker(self.outline):
             self.opacity.setValue(int(round((layer.opacity if layer else 1.0) * 100)))
             self.outline.setEnabled(hasattr(layer, "outline"))

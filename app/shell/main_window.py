@@ -21,6 +21,7 @@ from .properties_panel import PropertiesPanel
 from .settings import Settings
 from .study_browser import StudyBrowser
 from .viewer_area import ViewerArea
+from .workflow import Workflow
 
 TOOLS = [("navigate", "Navigate", "N"), ("distance", "Distance", "D"), ("angle", "Angle", "A"),
          ("ellipse", "Ellipse ROI", "E"), ("polygon", "Polygon ROI", "P"), ("rotate", "Oblique rotate", "O")]
@@ -69,6 +70,9 @@ class MainWindow(QMainWindow):
         self._thread = None
         self._t_open = 0.0
         self._tool_key = self.settings.get("tool")
+        self.workflow = Workflow(self.settings, self)   # review store of the workspace + reviewer name
+        self._runner = None
+        self.panels: dict[str, QWidget] = {}             # feature panels built so far, by dock key
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -123,6 +127,8 @@ class MainWindow(QMainWindow):
     def _deferred_start(self) -> None:
         """Panels by other features and the catalog listing come after the first frame is up."""
         for spec in EXTRA_DOCKS:
+            if not spec.present():
+                continue
             holder = QLabel(f"{spec.title}: loading...")
             d = self._dock(spec.title, holder, spec.area, spec.key)
             self.tabifyDockWidget(self.docks["properties"], d)
@@ -136,7 +142,27 @@ class MainWindow(QMainWindow):
         if dock.property("built"):
             return
         dock.setProperty("built", True)
-        dock.setWidget(build_safely(spec, self))
+        w = build_safely(spec, self)
+        self.panels[spec.key] = w
+        dock.setWidget(w)
+
+    def panel(self, key: str):
+        """The feature panel of dock ``key``, built (and its dock shown) on first request."""
+        if key not in self.panels and key in self.docks:
+            self.docks[key].show()
+            self.docks[key].raise_()
+            spec = next(s for s in EXTRA_DOCKS if s.key == key)
+            self._build_dock(self.docks[key], spec)
+        return self.panels.get(key)
+
+    def job_runner(self):
+        """The window's job runner (worker processes), started on first use and shared by the
+        Backends/jobs dock and the panels that run backends (quality)."""
+        if self._runner is None:
+            from app.jobs.local import LocalRunner
+
+            self._runner = LocalRunner(max_workers=1)
+        return self._runner
 
     def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
         a = QAction(text, self)
@@ -154,6 +180,9 @@ class MainWindow(QMainWindow):
         self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
         self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        from .export_menu import ExportMenu
+
+        self.export_menu = ExportMenu(self, f.addMenu("Export"))
         f.addSeparator()
         self._act(f, "Quit", self.close, "Ctrl+Q")
         v = mb.addMenu("&View")
@@ -186,6 +215,20 @@ class MainWindow(QMainWindow):
             a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), sc, checkable=True)
             self.tool_group.addAction(a)
             self.tool_actions[key] = a
+        t.addSeparator()
+        from .edit_bar import EditBar
+
+        self.edit_bar = EditBar(self)
+        self.edit_bar.message.connect(lambda text, err: self.show_error(text, "Editing: see the message above")
+                                      if err else self.statusBar().showMessage(text, 4000))
+        e = mb.addMenu("&Edit")
+        for a in self.edit_bar.actions():
+            if a.text():
+                e.addAction(a)
+        e.addSeparator()
+        self._act(e, "Reviewer name...", self._ask_reviewer)
+        self.addToolBarBreak()
+        self.addToolBar(self.edit_bar)
         t.addSeparator()
         self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "Ctrl+Shift+C")
         self.panel_menu = mb.addMenu("&Panels")
@@ -285,9 +328,9 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.show_error(msg)
 
-    def show_error(self, msg: str) -> None:
+    def show_error(self, msg: str, status: str = "Could not open: see the message above") -> None:
         self.message.show_message(msg, error=True)
-        self.statusBar().showMessage("Could not open: see the message above", 5000)
+        self.statusBar().showMessage(status, 5000)
 
     def _show_model(self, vol, cand, preview: bool, cursor=None) -> None:
         from viewers.slice.model import ViewerModel
@@ -364,6 +407,8 @@ class MainWindow(QMainWindow):
 
     def set_tool(self, key: str) -> None:
         self._tool_key = key
+        if hasattr(self, "edit_bar"):
+            self.edit_bar.deactivate()
         self.settings.set("tool", key)
         if key in self.tool_actions:
             self.tool_actions[key].setChecked(True)
@@ -429,13 +474,93 @@ class MainWindow(QMainWindow):
 
         HelpDialog(self).exec()
 
+    # ------------------------------------------------------------------ review workflow
+    def _ask_reviewer(self) -> None:
+        self.workflow.set_user(self.workflow._ask_user() or self.workflow.user)
+
+    def on_result_layers(self, layers) -> None:
+        """A backend's layers joined the viewer: keep their AI version in the review store and
+        show a vessel graph in the Vessels panel."""
+        self.workflow.record_result(layers)
+        graphs = [lay for lay in layers if lay.kind == "graph"]
+        if graphs:
+            self.layers_panel.select(graphs[0])
+
+    def review_changed(self) -> None:
+        for key in ("audit", "trust"):
+            w = self.panels.get(key)
+            if w is not None and hasattr(w, "refresh"):
+                if key == "trust":
+                    from app.review.trust import ToolTrust
+
+                    w.trust = ToolTrust.from_store(self.workflow.store)
+                w.refresh()
+
+    def _model_layer(self, layer_id: str):
+        return next((lay for lay in (self.model.layers if self.model else []) if lay.id == layer_id), None)
+
+    def show_review_item(self, item) -> None:
+        audit = self.panels.get("audit")
+        if audit is not None:
+            audit.set_layer(item.layer_id)
+        layer = self._model_layer(item.layer_id)
+        if layer is not None:
+            self.layers_panel.select(layer)
+            if item.target_kind == "branch" and layer.kind == "graph":
+                layer.selected_branch = int(item.target_ref)
+
+    def edit_review_item(self, layer_id: str, version_id: str) -> None:
+        """Review panel's Edit: the layer (as stored in that version) becomes the one edited with
+        the brush; "Save edits" then records the correction through the Review panel."""
+        layer = self._model_layer(layer_id)
+        if layer is None and self.model is not None:
+            layer = self.workflow.store.load_layer(layer_id, version_id)
+            self.model.add_layer(layer)
+        if layer is None or layer.kind != "labels":
+            self.show_error(f"only label layers can be corrected with the brush ({layer.kind if layer else 'no image open'})",
+                            "Editing: see the message above")
+            return
+        self.layers_panel.select(layer)
+        self.edit_bar.base_version[layer.id] = version_id
+        self.edit_bar.activate("brush")
+
+    def record_branch_decision(self, layer_id: str, branch: int, decision: str) -> None:
+        layer = self._model_layer(layer_id)
+        try:
+            if layer is not None:
+                self.workflow.decide(layer, decision, "branch", str(branch), query_kind="vessel branch")
+            else:
+                self.workflow.decide_id(layer_id, decision, "branch", str(branch))
+        except Exception as exc:
+            self.show_error(f"branch {branch}: decision not recorded ({exc})", "Review: see the message above")
+            return
+        self.review_changed()
+
+    def show_vessels(self, panel, layer) -> None:
+        if layer is not None and layer.kind == "graph" and layer is not panel.layer:
+            warns = self.model.volume.warnings if self.model is not None else []
+            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
+
     def closeEvent(self, e) -> None:
         if self._task is not None:
             self._task.cancel.set()
+            try:  # a loader thread still reading must end before Qt tears its QThread down
+                deadline = time.perf_counter() + 10.0
+                while self._thread is not None and self._thread.isRunning() and time.perf_counter() < deadline:
+                    self._thread.quit()   # its quit slot is queued to this (blocked) thread: ask directly
+                    self._thread.wait(50)
+            except RuntimeError:  # already deleted: it had finished
+                pass
         self.browser._stop_thumbs()
         for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
             if d.widget() is not None:
                 d.widget().close()
+        if self._runner is not None:
+            try:
+                self._runner.shutdown(cancel=True, timeout=2.0)
+            except Exception:
+                pass
+        self.workflow.close()
         self.settings.set("geometry", self.saveGeometry())
         self.settings.set("window_state", self.saveState())
         self.settings.sync()

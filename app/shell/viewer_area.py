@@ -32,6 +32,8 @@ def make_3d_cell(model, parent=None) -> QWidget:
             w.link_model(model)
         elif hasattr(w, "set_volume"):
             w.set_volume(model.volume)
+        if hasattr(w, "scene") and hasattr(model, "layer_style_changed"):
+            _follow_styles(w, model)
         return w
     except Exception as exc:
         lab = QLabel(f"3D view unavailable:\n{exc}", parent)
@@ -39,6 +41,28 @@ def make_3d_cell(model, parent=None) -> QWidget:
         lab.setWordWrap(True)
         lab.setStyleSheet("background:#111; color:#bbb;")
         return lab
+
+
+def _follow_styles(w, model) -> None:
+    """Layer style changes (visibility, opacity, graph colour mode and selected branch) redraw the
+    3D cell; graph tubes are recoloured in place."""
+    from viewers.volume.layers3d import restyle_graph
+
+    def restyle(layer) -> None:
+        props = w.scene.layer_props.get(getattr(layer, "id", None))
+        if props is not None and getattr(layer, "kind", "") == "graph":
+            restyle_graph(props)
+        w.request_render()
+
+    model.layer_style_changed.connect(restyle)
+    w.destroyed.connect(lambda *_: _disconnect(model.layer_style_changed, restyle))
+
+
+def _disconnect(sig, slot) -> None:
+    try:
+        sig.disconnect(slot)
+    except (RuntimeError, TypeError):
+        pass
 
 
 class ViewerArea(QWidget):

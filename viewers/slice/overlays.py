@@ -160,23 +160,45 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
 
 
 def graph(p: QPainter, view, layer) -> None:
-    """Graph edges near the slice as lines, nodes on the slice as circles of their radius."""
+    """Graph edges near the slice as lines in the layer's colour mode (uniform / branch / radius,
+    ``GraphLayer.edge_colors``), the selected branch wider; nodes on the slice as circles of
+    their radius. Edges are batched by colour: one pen per colour, not per edge."""
     pos = layer.positions
     if not len(pos):
         return
     tol = max(view.slab_mm(), 1e-6)
     d = (pos - view.plane.origin) @ view.plane.normal
     near = np.abs(d) <= np.maximum(tol, layer.radii)
-    colour = qcolor(layer.color, layer.opacity)
-    p.setPen(QPen(colour, 1.5))
-    for a, b in layer.edges:
-        if near[a] or near[b]:
-            if (d[a] > tol and d[b] > tol) or (d[a] < -tol and d[b] < -tol):
-                continue
-            p.drawLine(view.screen_of_world(pos[a]), view.screen_of_world(pos[b]))
+    edges = layer.edges
+    if len(edges):
+        a, b = edges[:, 0], edges[:, 1]
+        keep = (near[a] | near[b]) & ~(((d[a] > tol) & (d[b] > tol)) | ((d[a] < -tol) & (d[b] < -tol)))
+        idx = np.nonzero(keep)[0]
+    else:
+        idx = np.zeros(0, np.int64)
+    sel = getattr(layer, "selected_branch", None)
+    uniform = getattr(layer, "color_by", "uniform") == "uniform" and sel is None
+    cols = None if uniform or not len(idx) else np.asarray(layer.edge_colors())[idx]
+    alpha = int(round(255 * layer.opacity))
+    if cols is None:
+        groups = [(qcolor(layer.color, layer.opacity), idx, False)]
+    else:
+        q = np.round(cols * 255).astype(np.int64)
+        key = (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
+        is_sel = (layer.branch_ids[idx] == sel) if sel is not None else np.zeros(len(idx), bool)
+        groups = []
+        for selected in (False, True):
+            for k in np.unique(key[is_sel == selected]):
+                members = idx[(key == k) & (is_sel == selected)]
+                groups.append((QColor(int(k >> 16), int(k >> 8) & 255, int(k) & 255, alpha), members, selected))
+    for colour, members, selected in groups:  # the selected branch last, so it is on top
+        p.setPen(QPen(colour, 3.0 if selected else 1.5))
+        for e in members:
+            p.drawLine(view.screen_of_world(pos[edges[e, 0]]), view.screen_of_world(pos[edges[e, 1]]))
+    p.setPen(QPen(qcolor(layer.color, layer.opacity), 1.5))
     scale = view.zoom
     p.setBrush(Qt.NoBrush)
-    for i in np.nonzero(np.abs(d) <= np.maximum(tol, layer.radii))[0]:
+    for i in np.nonzero(near)[0]:
         r_eff = float(np.sqrt(max(layer.radii[i] ** 2 - d[i] ** 2, 0.0))) * scale
         if r_eff >= 1.5:
             p.drawEllipse(view.screen_of_world(pos[i]), r_eff, r_eff)

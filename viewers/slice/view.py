@@ -174,16 +174,21 @@ class SliceView(QWidget):
     def _overlay_key(self, plane: mpr.Plane, layers) -> tuple:
         return (plane.key(), self.model.frame) + tuple(
             (l.id, self.model.version(l), l.opacity, getattr(l, "outline", None), getattr(l, "colormap", None),
-             getattr(l, "vmin", None), getattr(l, "vmax", None), tuple(l.color)) for l in layers)
+             getattr(l, "vmin", None), getattr(l, "vmax", None), tuple(l.color),
+             tuple(sorted(getattr(l, "hidden_labels", ())))) for l in layers)
 
     def _layer_argb(self, layer, plane: mpr.Plane) -> np.ndarray | None:
         """A raster layer's slice as premultiplied BGRA bytes (QImage ARGB32_Premultiplied)."""
         if isinstance(layer, LabelLayer):
             lab = self._resample(layer.labels, layer.affine, plane, order=0)
-            key = (layer.id, self.model.version(layer), tuple(layer.color), layer.opacity)
+            hidden = tuple(sorted(getattr(layer, "hidden_labels", ())))  # per-label visibility (editing)
+            key = (layer.id, self.model.version(layer), tuple(layer.color), layer.opacity, hidden)
             table = self._lut_cache.get(key)
             if table is None:
-                lut = label_lut(layer.color_of, layer.present_labels())
+                present = layer.present_labels()
+                lut = label_lut(layer.color_of, present, max(present, default=0))
+                if hidden:
+                    lut[[h for h in hidden if 0 < h < len(lut)], 3] = 0
                 table = self._lut_cache[key] = premultiplied_bgra(label_table(lut, layer.opacity))
             return labels_rgba(lab, None, layer.opacity, layer.outline, table=table)
         if isinstance(layer, HeatmapLayer):

@@ -170,17 +170,54 @@ def graph_chains(n_nodes: int, edges: np.ndarray) -> list[list[int]]:
     return chains
 
 
-def graph_polydata(layer: GraphLayer) -> vtkPolyData:
-    pd = vtkPolyData()
-    pd.SetPoints(_points(layer.positions))
-    lines = vtkCellArray()
+def graph_runs(layer: GraphLayer) -> list[tuple[list[int], list[int]]]:
+    """Chains cut where the branch changes: (node ids, edge ids) per run, so a branch (and the
+    selected one) is its own continuous tube with its own colour."""
+    index = {(int(min(a, b)), int(max(a, b))): e for e, (a, b) in enumerate(layer.edges)}
+    runs = []
     for chain in graph_chains(len(layer.positions), layer.edges):
-        lines.InsertNextCell(len(chain), chain)
+        eids = [index[(min(a, b), max(a, b))] for a, b in zip(chain[:-1], chain[1:])]
+        start = 0
+        for t in range(1, len(eids) + 1):
+            if t == len(eids) or layer.branch_ids[eids[t]] != layer.branch_ids[eids[start]]:
+                runs.append((chain[start:t + 1], eids[start:t]))
+                start = t
+    return runs
+
+
+def graph_point_colors(layer: GraphLayer, runs) -> np.ndarray:
+    """(P, 3) uint8 per run point: the colour of its edge in the run (mean of the two edges at
+    interior points, so radius colouring grades smoothly along a tube)."""
+    cols = np.asarray(layer.edge_colors(), float).reshape(-1, 3)
+    out = []
+    for nodes, eids in runs:
+        c = cols[eids]
+        pts = np.vstack([c[:1], (c[:-1] + c[1:]) / 2, c[-1:]]) if len(c) > 1 else np.vstack([c, c])
+        out.append(pts[:len(nodes)])
+    rgb = np.vstack(out) if out else np.zeros((0, 3))
+    return np.ascontiguousarray(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8))
+
+
+def graph_polydata(layer: GraphLayer) -> vtkPolyData:
+    """One polyline per run with its own copy of the points (runs meet at bifurcations in different
+    colours), 'Radius' (active, drives the tube) and 'Colors' (RGB from the colour mode)."""
+    runs = graph_runs(layer)
+    order = np.array([n for nodes, _ in runs for n in nodes], dtype=np.int64)
+    pd = vtkPolyData()
+    pd.SetPoints(_points(layer.positions[order] if len(order) else np.zeros((0, 3))))
+    lines = vtkCellArray()
+    at = 0
+    for nodes, _ in runs:
+        lines.InsertNextCell(len(nodes), list(range(at, at + len(nodes))))
+        at += len(nodes)
     pd.SetLines(lines)
-    r = numpy_support.numpy_to_vtk(np.ascontiguousarray(layer.radii, dtype=np.float64), deep=True)
+    r = numpy_support.numpy_to_vtk(np.ascontiguousarray(layer.radii[order], dtype=np.float64), deep=True)
     r.SetName("Radius")
     pd.GetPointData().AddArray(r)
     pd.GetPointData().SetActiveScalars("Radius")
+    c = numpy_support.numpy_to_vtk(graph_point_colors(layer, runs), deep=True)
+    c.SetName("Colors")
+    pd.GetPointData().AddArray(c)
     return pd
 
 
@@ -193,8 +230,28 @@ def graph_props(layer: GraphLayer, sides: int = 16) -> LayerProps:
     tube.CappingOn()
     tube.Update()
     actor, mapper = _actor(tube.GetOutput(), layer.color, layer.opacity)
-    mapper.ScalarVisibilityOff()
+    mapper.SetScalarModeToUsePointFieldData()
+    mapper.SelectColorArray("Colors")
+    mapper.SetColorModeToDirectScalars()
+    mapper.ScalarVisibilityOn()
     return LayerProps(layer, [actor], [pd, tube])
+
+
+def restyle_graph(props: LayerProps) -> None:
+    """Recolour a graph's tubes in place after ``color_by`` / ``selected_branch`` / colour change
+    (no rebuild of the geometry)."""
+    layer = props.layer
+    if not isinstance(layer, GraphLayer) or len(props.keep) < 2:
+        return
+    pd, tube = props.keep[0], props.keep[1]
+    arr = pd.GetPointData().GetArray("Colors")
+    rgb = graph_point_colors(layer, graph_runs(layer))
+    if arr is None or arr.GetNumberOfTuples() != len(rgb):
+        return
+    numpy_support.vtk_to_numpy(arr)[:] = rgb
+    arr.Modified()
+    pd.Modified()
+    tube.Update()
 
 
 # --- points and meshes --------------------------------------------------------------------------

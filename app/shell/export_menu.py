@@ -1,0 +1,91 @@
+"""The Export menu: one entry per format of app/export/formats.py (DICOM SEG, SR, NIfTI, COCO,
+CSV). It exports the Layers panel's current layer when the format can hold it, else the top layer
+that fits; the reference each format needs (the DICOM series, the image grid, the frames) comes
+from the open image. Every failure - no fitting layer, a series the SEG cannot refer to, a file
+that exists - is shown in the window's message bar, never raised."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+
+class ExportMenu:
+    def __init__(self, win, menu) -> None:
+        from app.export.formats import FORMATS
+
+        self.win = win
+        self.menu = menu
+        self.actions = {}
+        for fmt in FORMATS:
+            a = menu.addAction(f"{fmt.title}...")
+            a.setObjectName(f"export_{fmt.key}")
+            a.triggered.connect(lambda _=False, k=fmt.key: self.export_dialog(k))
+            self.actions[fmt.key] = a
+
+    def layer_for(self, fmt):
+        model = self.win.model
+        if model is None:
+            return None
+        cur = self.win.layers_panel.current_layer()
+        if cur is not None and cur.kind in fmt.layer_kinds and cur is not model.base:
+            return cur
+        fits = [lay for lay in model.layers[1:] if lay.kind in fmt.layer_kinds]
+        return fits[-1] if fits else None
+
+    def reference_for(self, fmt):
+        from app.export.reference import FrameReference, SourceSeries
+
+        vol = self.win.model.volume
+        if fmt.reference == "dicom series":
+            return SourceSeries.from_volume(vol)
+        if fmt.reference == "grid (optional)":
+            return vol
+        if fmt.reference.startswith("frames"):
+            nk, nj, ni = vol.spatial_shape
+            stem = Path(str(vol.source or "image")).name.split(".")[0] or "image"
+            names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
+            return FrameReference(ni, nj, names, affine=vol.affine, source=str(vol.source or ""))
+        return None
+
+    def export_dialog(self, key: str) -> None:
+        from app.export.formats import by_key
+
+        fmt = by_key(key)
+        if self._layer_or_error(fmt) is None:
+            return
+        start = str(Path(self.win.settings.get("last_dir") or Path.home()) / f"export{fmt.suffixes[0]}")
+        path, _ = QFileDialog.getSaveFileName(self.win, f"Export {fmt.title}", start, fmt.file_filter)
+        if path:
+            self.export_to(key, path, overwrite=True)  # the dialog already asked about replacing
+
+    def _layer_or_error(self, fmt):
+        if self.win.model is None:
+            self.win.show_error(f"{fmt.title}: open an image first")
+            return None
+        layer = self.layer_for(fmt)
+        if layer is None:
+            self.win.show_error(f"{fmt.title}: no {' / '.join(fmt.layer_kinds)} layer to export "
+                                f"(select one in the Layers panel)")
+        return layer
+
+    def export_to(self, key: str, path: str, layer=None, overwrite: bool = False):
+        """Write ``layer`` (default: as the menu picks) in format ``key`` to ``path``; returns the
+        path written, or None after showing the error in the window."""
+        from app.export.formats import by_key
+
+        fmt = by_key(key)
+        layer = layer or self._layer_or_error(fmt)
+        if layer is None:
+            return None
+        if not any(str(path).endswith(s) for s in fmt.suffixes):
+            path = str(path) + fmt.suffixes[0]
+        try:
+            ref = self.reference_for(fmt)
+            fmt.write(layer, ref, path, overwrite=overwrite)
+        except Exception as exc:  # LoupeError names the file and the problem; others get a type
+            msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
+            self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")
+            return None
+        self.win.statusBar().showMessage(f"Exported {layer.name} as {fmt.title} to {path}", 5000)
+        return path

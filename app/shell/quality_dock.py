@@ -1,0 +1,128 @@
+"""Quality dock: the Quality panel (app/shell/panels/quality_panel.py) driven from the window.
+"Assess slice" runs the ``quality`` backend on the slice under the crosshair in a worker process
+(app/jobs), the panel shows its bars; Restore runs ``restore`` on the same slice and shows
+before/after with the split slider and the difference map; accepting or rejecting the
+restoration is recorded in the review store on the restored layer (stored as the backend made
+it), so the decision is audited like any other."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from . import job_bridge
+
+
+def current_slice_index(model) -> int:
+    """The volume slice (array axis k) under the crosshair; 0 for a 2D image."""
+    vol = model.volume
+    if vol.spatial_shape[0] <= 1:
+        return 0
+    ijk = np.linalg.inv(vol.affine) @ np.append(np.asarray(model.cursor, float), 1.0)
+    return int(np.clip(round(float(ijk[2])), 0, vol.spatial_shape[0] - 1))
+
+
+class QualityDock(QWidget):
+    def __init__(self, win, parent=None) -> None:
+        super().__init__(parent)
+        from app.shell.panels.quality_panel import QualityPanel
+
+        self.win = win
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.assess_button = QPushButton("Assess slice")
+        self.assess_button.setObjectName("quality_assess")
+        self.assess_button.clicked.connect(self.assess)
+        self.state = QLabel("")
+        row.addWidget(self.assess_button)
+        row.addWidget(self.state, 1)
+        lay.addLayout(row)
+        self.panel = QualityPanel(self)
+        self.panel.restoreRequested.connect(self.restore)
+        self.panel.restorationReviewed.connect(self._reviewed)
+        lay.addWidget(self.panel, 1)
+        self.slice_index = 0
+        self.restored = None     # the restored ImageLayer the reader is judging
+        self.jobs: list = []
+
+    def _input(self):
+        from backends.base import BackendInput
+
+        model = self.win.model
+        if model is None:
+            self.win.show_error("Quality: open an image first")
+            return None
+        self.slice_index = current_slice_index(model)
+        return BackendInput.from_volume(model.volume)
+
+    def assess(self):
+        inp = self._input()
+        if inp is None:
+            return None
+        self.state.setText(f"assessing slice {self.slice_index} ...")
+        job = job_bridge.submit(self.win, "quality", inp, {"slice_index": self.slice_index}, self._assessed)
+        if job is not None:
+            self.jobs.append(job)
+        return job
+
+    def _failed(self, job) -> bool:
+        if job.state.value != "done":
+            self.state.setText(f"{job.backend}: {job.state.value}")
+            if job.error:
+                self.win.show_error(f"{job.backend}: {job.error}")
+            return True
+        return False
+
+    def _assessed(self, job) -> None:
+        if self._failed(job):
+            return
+        doc = job.result.documents.get("quality")
+        if doc is None:
+            self.state.setText("the quality backend returned no assessment")
+            return
+        self.panel.set_assessment(doc)
+        self.state.setText(f"slice {self.slice_index} assessed")
+
+    def restore(self):
+        inp = self._input()
+        if inp is None:
+            return None
+        self.state.setText(f"restoring slice {self.slice_index} ...")
+        job = job_bridge.submit(self.win, "restore", inp, {"slice_index": self.slice_index}, self._restored)
+        if job is not None:
+            self.jobs.append(job)
+        return job
+
+    def _restored(self, job) -> None:
+        if self._failed(job):
+            return
+        res = job.result
+        doc = res.documents.get("quality", {})
+        if doc:
+            self.panel.set_assessment(doc)
+        images = [lay for lay in res.layers if lay.kind == "image"]
+        summary = doc.get("restoration", {}).get("summary", "")
+        if not images:
+            self.state.setText("nothing to restore: " + (summary or "no degradation the restorer can undo"))
+            return
+        self.restored = images[0]
+        vol = self.win.model.volume
+        arr = np.asarray(vol.array)
+        before = (arr[self.win.model.frame] if vol.time_axis else arr)[self.slice_index]
+        after = np.asarray(self.restored.volume.array)[0]
+        if before.ndim == 3:  # colour input: the backend restored the luminance
+            before = before[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        self.panel.set_restoration(before.astype(np.float32), after.astype(np.float32), summary)
+        try:
+            self.win.workflow.ensure_stored(self.restored)
+        except Exception as exc:
+            self.win.show_error(f"restored image not stored for review: {exc}")
+        self.state.setText(f"slice {self.slice_index} restored: compare, then accept or reject")
+
+    def _reviewed(self, decision: str) -> None:
+        if self.restored is None:
+            return
+        try:
+            self.win.workflow.decide(self.restored, decision, comment=f"restoration of slice {self.slice_index}",
+                                     query_kind="restoration")
+        except Exception as exc:
+            self.win.show_error(f"restoration decision not recorded: {exc}")
