@@ -119,10 +119,12 @@ class RestoreBackend(AssessBackend):
         layers = []
         if r.changed:
             layers.append(_image_layer(s, r.image, "Restored", ctx))
-            diff = (r.image.astype(np.float32) - s.unit) * s.scale
-            lim = float(np.percentile(np.abs(diff), 99.5)) or 1.0
-            layers.append(HeatmapLayer(diff, s.affine, "Restoration difference", ctx.provenance(),
-                                       vmin=-lim, vmax=lim, colormap="coolwarm"))
+            # |restored - input| in the image's units ('hot': the viewers have no diverging map yet;
+            # the Quality panel shows the signed difference)
+            diff = np.abs(r.image.astype(np.float32) - s.unit) * s.scale
+            lim = float(np.percentile(diff, 99.5)) or 1.0
+            layers.append(HeatmapLayer(diff, s.affine, "Restoration difference |restored - input|",
+                                       ctx.provenance(), vmin=0.0, vmax=lim, colormap="hot"))
         findings = _findings(a) + [Finding(f"Restored: {st}") for st in r.steps]
         findings += [Finding(f"Not restored ({TYPES[k].label}): {why}") for k, why in r.not_restored.items()]
         doc = a.to_json()
