@@ -227,8 +227,6 @@ class MainWindow(QMainWindow):
                 e.addAction(a)
         e.addSeparator()
         self._act(e, "Reviewer name...", self._ask_reviewer)
-        self.addToolBarBreak()
-        self.addToolBar(self.edit_bar)
         t.addSeparator()
         self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "Ctrl+Shift+C")
         self.panel_menu = mb.addMenu("&Panels")
@@ -244,6 +242,8 @@ class MainWindow(QMainWindow):
         for a in self.layout_group.actions():
             tb.addAction(a)
         self.tool_actions.get(self._tool_key, self.tool_actions["navigate"]).setChecked(True)
+        self.addToolBarBreak()
+        self.addToolBar(self.edit_bar)   # second row: label editing
 
     def _build_status(self) -> None:
         sb = self.statusBar()

@@ -66,9 +66,12 @@ class SliceView(QWidget):
         model.cursor_changed.connect(self._on_cursor)
         model.display_changed.connect(self.update)
         model.layers_changed.connect(self.update)
-        model.layer_style_changed.connect(lambda *_: self.update())
+        model.layer_style_changed.connect(self._on_layer_style)  # a method: Qt drops it with the view
         model.layer_data_changed.connect(self._on_layer_data)
         model.rotation_changed.connect(self._on_rotation)
+
+    def _on_layer_style(self, _layer=None) -> None:
+        self.update()
 
     # ------------------------------------------------------------------ geometry
     @property

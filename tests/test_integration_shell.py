@@ -1,0 +1,297 @@
+"""Integration of the desktop shell (pytest-qt, offscreen): every feature reachable from the main
+window - 3D cell linked to the slice views, label editing toolbar with undo/redo, lock/hide and
+versioned saves, Export menu, Review/Audit/Trust/Vessels docks on the workspace store, graph
+colour modes in 2D and 3D. Synthetic volumes keep it fast; PNGs go to tmp_path for a look."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from app.data.types import Intensity, Volume
+from app.layers import GraphLayer, LabelLayer, Provenance
+from app.shell.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def ct_volume(shape=(20, 64, 64), spacing=(0.8, 0.8, 2.0)) -> Volume:
+    """A CT-like block: a bright sphere in soft tissue, LPS axes, anisotropic spacing."""
+    k, j, i = np.indices(shape)
+    c = np.array(shape) / 2
+    r = np.sqrt(((k - c[0]) * spacing[2]) ** 2 + ((j - c[1]) * spacing[1]) ** 2 + ((i - c[2]) * spacing[0]) ** 2)
+    arr = np.where(r < 14, 900, 40).astype(np.int16)
+    aff = np.diag([spacing[0], spacing[1], spacing[2], 1.0])
+    aff[:3, 3] = (-20, -30, 10)
+    return Volume(arr, aff, Intensity(units="HU"), {"modality": "CT"}, source="synthetic_ct")
+
+
+def vessel_graph(vol: Volume, k: int | None = None) -> GraphLayer:
+    """A Y on axial slice k: trunk (branch 0) and two limbs (1, 2) of different radii."""
+    k = vol.spatial_shape[0] // 2 if k is None else k
+    ijk = np.array([[32, 10, k], [32, 32, k], [12, 54, k], [52, 54, k]], float)
+    pos = ijk @ vol.affine[:3, :3].T + vol.affine[:3, 3]
+    return GraphLayer(pos, [3.0, 2.5, 1.0, 2.0], [[0, 1], [1, 2], [1, 3]], "vessels",
+                      Provenance.backend("vessels2d", "1.0", {}), branch_ids=[0, 1, 2])
+
+
+@pytest.fixture
+def win(qtbot):
+    w = MainWindow()
+    w.settings.set("user", "dr_ana")   # the reviewer name was asked once before
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def _view_drag(view, a, b, steps=6):
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    for t in np.linspace(0, 1, steps)[1:]:
+        QTest.mouseMove(view, a + (b - a) * float(t))
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+
+
+def test_3d_cell_is_linked_both_ways(qtbot, win):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    win.set_layout("2x2")
+    cell = win.area.cells[3]
+    assert type(cell).__name__ == "VolumeView" and cell._model is win.model
+    target = vol.affine @ np.array([40, 20, 5, 1.0])
+    cell.pointPicked.emit(list(target[:3]))      # a click on a surface in 3D
+    assert np.allclose(win.model.cursor, target[:3])
+    assert np.allclose(cell.scene.crosshair, target[:3])
+    other = vol.affine @ np.array([10, 50, 12, 1.0])
+    win.model.set_cursor(list(other[:3]))           # the 2D crosshair moves the 3D planes
+    assert np.allclose(cell.scene.crosshair, other[:3])
+    g = vessel_graph(vol)
+    win.model.add_layer(g)
+    assert g.id in cell.scene.layer_props           # slice-model layers are drawn in 3D
+
+
+def test_edit_toolbar_brush_undo_lock_hide_and_versioned_save(qtbot, win, tmp_path):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    win.set_layout("1x1")
+    bar = win.edit_bar
+    layer = bar.new_label_layer()
+    assert isinstance(layer, LabelLayer) and layer.labels.shape == vol.spatial_shape
+    assert bar.activate("brush")
+    bar.size_spin.setValue(6.0)
+    view = win.area.views[0]
+    qtbot.waitExposed(view)
+    k = int(round(vol.world_to_index(win.model.cursor)[2]))
+    a = view.screen_of_world(vol.index_to_world([15, 32, k])).toPoint()
+    b = view.screen_of_world(vol.index_to_world([48, 32, k])).toPoint()
+    _view_drag(view, a, b)
+    assert np.flatnonzero(layer.labels.any(axis=(1, 2))).tolist() == [k]
+    assert layer.labels[k, 32, 18:46].all()
+    painted = layer.labels.copy()
+    win.grab().save(str(tmp_path / "window_brush.png"))
+    bar.undo_action.trigger()                       # Ctrl+Z in the Edit menu / toolbar
+    assert not layer.labels.any()
+    bar.redo_action.trigger()                       # Ctrl+Shift+Z
+    assert np.array_equal(layer.labels, painted)
+    # label 2 with the polygon-free fill: lock label 1 so the fill cannot overwrite it
+    bar.lock_box.setChecked(True)
+    assert 1 in bar.session().editor.locked
+    bar.label_spin.setValue(2)
+    assert not bar.lock_box.isChecked()             # the boxes show the chosen label's state
+    bar.activate("eraser")
+    _view_drag(view, a, b)
+    assert np.array_equal(layer.labels, painted)    # label 1 locked: the eraser left it
+    # hide label 1: the overlay no longer shows it, data unchanged
+    bar.label_spin.setValue(1)
+    before = view.overlay_image()
+    assert before is not None
+    bar.hide_box.setChecked(True)
+    hidden = view.overlay_image()
+    alpha = np.frombuffer(hidden.constBits(), np.uint8).reshape(hidden.height(), -1)[:, 3::4] \
+        if hidden is not None else np.zeros(1)
+    assert hidden is None or alpha.max() == 0
+    assert np.array_equal(layer.labels, painted)
+    bar.hide_box.setChecked(False)
+    # save: a new human version on top of the empty one the edit began from
+    info = bar.save_edits()
+    assert info is not None
+    store = win.workflow.store
+    versions = store.versions(layer.id)
+    assert [v.source_kind for v in versions] == ["human", "human"]
+    assert versions[1].parent_version == versions[0].version_id
+    assert not store.load_layer(layer.id, versions[0].version_id).labels.any()
+    assert np.array_equal(store.load_layer(layer.id).labels, painted)
+    assert win.workflow.workspace() == win.workflow.store.path.parent
+
+
+def test_editing_ai_output_keeps_the_ai_version(qtbot, win):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
+                    Provenance.backend("threshold", "1.0", {"level": 500}))
+    win.model.add_layer(ai)
+    win.on_result_layers([ai])                      # as the jobs dock does for a finished job
+    ai_version = win.workflow.store.head(ai.id)
+    assert ai_version.source_kind == "backend"
+    original = ai.labels.copy()
+    win.layers_panel.select(ai)
+    win.edit_bar.activate("eraser")
+    s = win.edit_bar.session()
+    k = vol.spatial_shape[0] // 2
+    s.editor.begin_stroke()
+    s.editor.stroke_line(np.array([k, 32, 32.0]), np.array([k, 32, 40.0]), 4.0, 1, erase=True, axis=0)
+    s.editor.end_stroke()
+    assert (ai.labels != original).any()
+    win.edit_bar.save_edits()
+    store = win.workflow.store
+    vs = store.versions(ai.id)
+    assert [v.source_kind for v in vs] == ["backend", "human"]
+    assert vs[1].parent_version == ai_version.version_id
+    assert np.array_equal(store.load_layer(ai.id, ai_version.version_id).labels, original)
+    assert store.decisions(ai.id)[-1].decision == "edit"
+
+
+def test_export_menu_writes_nifti_and_shows_errors_in_window(qtbot, win, tmp_path):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    layer = win.edit_bar.new_label_layer()
+    layer.labels[8:12, 20:40, 20:40] = 3
+    out = win.export_menu.export_to("nifti", str(tmp_path / "mask.nii.gz"))
+    assert out and (tmp_path / "mask.nii.gz").is_file()
+    from app.export.nifti import read_nifti
+
+    back = read_nifti(out, vol)
+    labels = getattr(back, "labels", back)
+    assert np.array_equal(np.asarray(labels), layer.labels)
+    assert not win.message.isVisible()
+    # DICOM SEG needs the source DICOM series: a synthetic volume has none -> message, no file
+    assert win.export_menu.export_to("seg", str(tmp_path / "mask.dcm")) is None
+    assert win.message.isVisible() and "DICOM SEG" in win.message.label.text()
+    assert not (tmp_path / "mask.dcm").exists()
+    # CSV segments need an events layer: named in the message
+    assert win.export_menu.export_to("csv_segments", str(tmp_path / "s.csv")) is None
+    assert "events" in win.message.label.text()
+    assert set(win.export_menu.actions) == {"seg", "sr", "nifti", "coco", "csv_segments"}
+
+
+def test_review_audit_trust_and_vessel_docks_share_the_workspace_store(qtbot, win, tmp_path):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    g = vessel_graph(vol)
+    win.model.add_layer(g)
+    win.on_result_layers([g])
+    review = win.panel("review")
+    audit = win.panel("audit")
+    trust = win.panel("trust")
+    vessels = win.panel("vessels")
+    assert type(review).__name__ == "ReviewPanel" and review.user == "dr_ana"  # not asked again
+    assert type(vessels).__name__ == "VesselPanel" and vessels.layer is g     # selected graph shown
+    assert vessels.table.rowCount() == 3
+    titles = [it.title for it in review.items]
+    assert any("branch 1" in t for t in titles)
+    # a branch judged in the Vessels panel lands in the store, the review list and the audit log
+    vessels.table.selectRow(1)
+    assert g.selected_branch == vessels.selected_branch()
+    vessels.reject_btn.click()
+    ds = win.workflow.store.decisions(g.id)
+    assert [(d.decision, d.target_kind, d.target_ref, d.user) for d in ds] == [("reject", "branch",
+                                                                                str(ds[0].target_ref), "dr_ana")]
+    review.refresh()
+    row = next(r for r, it in enumerate(review.items) if it.target_kind == "branch"
+               and it.target_ref == ds[0].target_ref)
+    assert review.table.item(row, 2).text() == "reject"
+    # accepting the whole layer from the Review panel updates Trust and Audit
+    lrow = next(r for r, it in enumerate(review.items) if it.target_kind == "layer")
+    review.table.setCurrentCell(lrow, 0)
+    review.decide("accept")
+    assert trust.table.rowCount() >= 1
+    audit.set_layer(g.id)
+    assert audit.table.rowCount() >= 3   # saved, reject branch, accept layer
+    win.grab().save(str(tmp_path / "window_review_docks.png"))
+
+
+def test_reviewer_name_asked_once_and_kept(qtbot, tmp_path):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    asked = []
+    w.workflow._ask_user = lambda: asked.append(1) or "dr_ben"
+    w.open_volume(ct_volume(), "ct")
+    g = vessel_graph(w.model.volume)
+    w.model.add_layer(g)
+    w.workflow.decide(g, "accept")
+    w.workflow.decide(g, "reject", "branch", "1")
+    assert asked == [1] and w.settings.get("user") == "dr_ben"
+    w.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.workflow.user == "dr_ben"
+    w2.close()
+
+
+def _colours_near(img, rgb, tol=40) -> int:
+    a = np.asarray(img)[..., :3].astype(int)
+    return int((np.abs(a - np.asarray(rgb)).max(axis=-1) <= tol).sum())
+
+
+def _qimage_rgb(q):
+    from PySide6.QtGui import QImage
+
+    q = q.convertToFormat(QImage.Format_RGB888)
+    return np.frombuffer(q.constBits(), np.uint8).reshape(q.height(), q.bytesPerLine())[:, :q.width() * 3] \
+        .reshape(q.height(), q.width(), 3).copy()
+
+
+def test_graph_colour_mode_and_selection_in_2d_and_3d(qtbot, win, tmp_path):
+    from viewers.volume import render_offscreen
+    from viewers.volume.layers3d import graph_props, restyle_graph
+
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    win.set_layout("1x1")
+    g = vessel_graph(vol, int(round(vol.world_to_index(win.model.cursor)[2])))
+    g.color = (0.0, 1.0, 0.0)
+    win.model.add_layer(g)
+    view = win.area.views[0]
+    qtbot.waitExposed(view)
+
+    def shot(name):
+        img = view.grab().toImage()
+        img.save(str(tmp_path / f"graph_{name}.png"))
+        return _qimage_rgb(img)
+
+    uni = shot("uniform")
+    assert _colours_near(uni, (0, 255, 0)) > 50
+    g.color_by = "branch"                        # style event -> the view redraws by branch
+    qtbot.wait(10)
+    br = shot("branch")
+    cols = (np.asarray(g.edge_colors()) * 255).round().astype(int)
+    for c in cols:
+        assert _colours_near(br, c, tol=30) > 10, c
+    g.selected_branch = 2
+    qtbot.wait(10)
+    sel = shot("selected")
+    assert _colours_near(sel, (255, 255, 255), tol=10) > _colours_near(br, (255, 255, 255), tol=10) + 20
+    # 3D: the tubes carry the edge colours and follow style changes in place
+    g.selected_branch = None
+    g.color_by = "radius"
+    props = graph_props(g)
+    from vtkmodules.util import numpy_support
+
+    arr = numpy_support.vtk_to_numpy(props.keep[0].GetPointData().GetArray("Colors"))
+    assert len(np.unique(arr, axis=0)) >= 3          # thin blue ... wide red
+    g.color_by = "uniform"
+    restyle_graph(props)
+    arr = numpy_support.vtk_to_numpy(props.keep[0].GetPointData().GetArray("Colors"))
+    assert (arr == [0, 255, 0]).all()
+    g.color_by = "branch"
+    g.selected_branch = 1
+    rgb = render_offscreen(None, [g], preset="ct_bone", size=(160, 160), camera="S")
+    from PIL import Image
+
+    Image.fromarray(rgb).save(tmp_path / "graph_3d_selected.png")
+    assert (rgb.min(axis=-1) > 200).sum() > 20            # the selected branch is white
+    other = (np.asarray(g.edge_colors())[0] * 255).astype(int)
+    assert _colours_near(rgb, other, tol=80) > 20         # the trunk in its branch colour (shaded)
