@@ -177,8 +177,8 @@ class Degrader:
     """Scope degradations with episodes: illumination drift and jumps, blur, specular/bubble spots,
     darkness, noise, and one-frame glitches (a flash or a frame of other content)."""
 
-    def __init__(self, rng: np.random.Generator, wh: tuple[int, int], fps: float) -> None:
-        self.rng, self.wh, self.fps = rng, wh, fps
+    def __init__(self, rng: np.random.Generator, wh: tuple[int, int], fps: float, episodes: bool = True) -> None:
+        self.rng, self.wh, self.fps, self.episodes = rng, wh, fps, episodes
         w, h = wh
         self.noise = [rng.normal(0, 4.0, (h, w, 3)).clip(-12, 12).astype(np.int16) for _ in range(6)]
         self.noise_pos = [np.clip(n, 0, None).astype(np.uint8) for n in self.noise]
@@ -193,7 +193,7 @@ class Degrader:
 
     def _maybe_start_episode(self) -> None:
         per_s = 1.0 / 25.0  # one episode every ~25 s on average
-        if self.episode is None and self.rng.random() < per_s / self.fps * 1.0:
+        if self.episodes and self.episode is None and self.rng.random() < per_s / self.fps * 1.0:
             kind = self.rng.choice(["blur", "bubbles", "dark", "blur", "bubbles"])
             secs = float(self.rng.uniform(0.3, 4.0))
             self.episode = [str(kind), max(1, int(round(secs * self.fps))), self.rng.integers(1 << 30)]
@@ -287,14 +287,14 @@ class SceneMaker:
     """Renders filler and event frames from real pictures with camera motion and degradations."""
 
     def __init__(self, pics: dict[str, list[Picture]], wh: tuple[int, int], fps: float, step: float,
-                 seed: int, filler_kinds: tuple[str, ...]) -> None:
+                 seed: int, filler_kinds: tuple[str, ...], episodes: bool = True) -> None:
         self.rng = np.random.default_rng(seed)
         self.wh, self.fps, self.step = wh, fps, step
         self.pics = pics
         self.filler = [p for k in filler_kinds for p in pics[k] if filler_view_frac(p, wh) >= 0.25]
         self.integrals = {id(p): (None if p.lesion is None else
                                   cv2.integral(p.lesion.astype(np.uint8))) for k in pics for p in pics[k]}
-        self.deg = Degrader(self.rng, wh, fps)
+        self.deg = Degrader(self.rng, wh, fps, episodes)
 
     def _camera(self, pic: Picture, view_frac: float) -> Camera:
         return Camera(self.rng, pic.image.shape[:2], self.wh, self.step, view_frac=view_frac)
@@ -318,7 +318,7 @@ class SceneMaker:
             if lesion_fraction(cam, pic.lesion, integ) >= 0.01:  # bounce off the lesion
                 cam.cx, cam.cy, cam.zoom, cam.roll, cam.v = old[0], old[1], old[2], old[3], -old[4]
             img = cam.render(pic.image)
-            if glitches and self.rng.random() < 1.0 / (40.0 * self.fps):
+            if glitches and self.deg.episodes and self.rng.random() < 1.0 / (40.0 * self.fps):
                 other = self.filler[int(self.rng.integers(len(self.filler)))]
                 img = self.deg.glitch(img, self._camera(other, 0.6).render(other.image))
             frames.append(self.deg.apply(img))
@@ -444,7 +444,7 @@ def build_capsule(out: Path, data_dir: Path, *, n_frames: int = 20000, fps: floa
 
 
 def build_surgical(out: Path, data_dir: Path, *, minutes: float = 30.0, fps: float = 25.0,
-                   wh: tuple[int, int] = (1280, 720), n_events: int = 12, n_filler_segments: int = 14,
+                   wh: tuple[int, int] = (1280, 720), n_events: int = 8, n_filler_segments: int = 14,
                    segment_s: float = 10.0, seed: int = 2, progress=None) -> VideoTruth:
     """A surgical-rate stream: 720p at 25 fps for ``minutes``. Distinct 10-s segments are encoded
     once (IDR at each start) and stream-copied into the full-length file with shifted timestamps."""
@@ -474,7 +474,7 @@ def build_surgical(out: Path, data_dir: Path, *, minutes: float = 30.0, fps: flo
         return frames
 
     # segment pool: filler segments, then one segment per event (or close pair)
-    plan = _event_plan(rng, n_events, int(0.6 * fps), int(1.6 * fps))
+    plan = _event_plan(rng, n_events, int(0.5 * fps), int(1.2 * fps))
     pool_tmp = out.with_name(out.stem + ".pool.mp4")
     c, s = _open_encoder(pool_tmp, wh, fps, gop=seg_n)
     seg_events: list[list[tuple[int, int, str, str]]] = []
@@ -497,7 +497,7 @@ def build_surgical(out: Path, data_dir: Path, *, minutes: float = 30.0, fps: flo
                 frames += surgical_filler(int(rng.integers(0, int(0.3 * fps))))
                 pic2 = lesions[li % len(lesions)]
                 li += 1
-                l2 = int(rng.integers(int(0.6 * fps), int(1.6 * fps)))
+                l2 = int(rng.integers(int(0.5 * fps), int(1.2 * fps)))
                 evs.append((len(frames), len(frames) + l2 - 1, pic2.name, "polyp" if pic2.lesion is not None else "scene"))
                 frames += maker.event_frames(l2, pic2)
             frames += surgical_filler(seg_n - len(frames))
@@ -557,6 +557,39 @@ def _remux_segments(pool: Path, out: Path, seg_n: int, order: list[int]) -> None
                         pk.is_keyframe = True
                     oc.mux(pk)
     os.replace(tmp, out)
+
+
+def build_scripted(out: Path, data_dir: Path, script: list[tuple], *, fps: float = 3.0, size: int = 256,
+                   seed: int = 0, episodes: bool = False) -> VideoTruth:
+    """A short video from a script (for tests): ``("filler", n)`` frames of one filler shot,
+    ``("event", n, picture_index)`` frames of lesion picture i (Kvasir polyps, then the EndoVis
+    still), ``("odd", picture_index)`` one single frame of that picture amid the filler."""
+    pics = load_pictures(data_dir)
+    maker = SceneMaker(pics, (size, size), fps, step=0.03, seed=seed, filler_kinds=("polyps",), episodes=episodes)
+    lesions = pics["polyps"] + pics["surgical_other"]
+    shot = maker.filler[seed % len(maker.filler)]
+    frames: list[np.ndarray] = []
+    truth = []
+    for item in script:
+        if item[0] == "filler":
+            frames += maker.filler_frames(item[1], pic=shot, glitches=False)
+        elif item[0] == "event":
+            pic = lesions[item[2] % len(lesions)]
+            truth.append(EventTruth(len(frames), len(frames) + item[1] - 1, pic.name, "polyp"))
+            frames += maker.event_frames(item[1], pic)
+        elif item[0] == "odd":
+            frames += maker.event_frames(1, lesions[item[1] % len(lesions)])
+        else:
+            raise ValueError(item)
+    tmp = out.with_name(out.stem + ".part" + out.suffix)
+    c, s = _open_encoder(tmp, (size, size), fps, gop=int(fps * 10))
+    for f in frames:
+        _encode(c, s, f)
+    _flush(c, s)
+    os.replace(tmp, out)
+    vt = VideoTruth(str(out), fps, size, size, len(frames), truth, note="scripted test video")
+    vt.save(out.with_suffix(".truth.json"))
+    return vt
 
 
 def cached(path: Path, build, **kw) -> VideoTruth:

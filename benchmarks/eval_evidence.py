@@ -70,7 +70,7 @@ def main() -> int:
                                  n_events=4 if a.quick else 16)),
             ("surgical 25 fps 1280x720", cache / f"surgical_25fps_{'3' if a.quick else '30'}min_s{seed}.mp4",
              build_surgical, dict(minutes=3 if a.quick else 30, fps=25.0, seed=seed + 100,
-                                  n_events=3 if a.quick else 12, n_filler_segments=4 if a.quick else 14)),
+                                  n_events=3 if a.quick else 8, n_filler_segments=4 if a.quick else 14)),
         ]
         for name, path, build, kw in specs:
             t0 = time.perf_counter()

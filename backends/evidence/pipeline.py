@@ -99,8 +99,8 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
     q75 = running_median(np.abs(red - red_bg), ctx)
     red_z = (red - red_bg) / (1.4826 * np.maximum(q75, 0.01))
     # red/blood excess counts only where the frame is also novel (a redder stretch of the same
-    # mucosa is not evidence by itself)
-    comb = nov.z + s.red_weight * np.clip(red_z, 0, 10) * (nov.z > 0)
+    # mucosa is not evidence by itself), and it can lift a frame by at most half the threshold
+    comb = nov.z + s.red_weight * np.clip(red_z, 0, s.threshold) * (nov.z > 0.5 * s.threshold)
     return nov, comb.astype(np.float32), red_bg
 
 
@@ -179,12 +179,15 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
         spans = weave(cand, good, nov.cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
                       cut_z=s.cut_z, same_dist=same)
         sharp = f["sharp"].copy()
+        min_frames = max(s.min_frames, int(round(s.min_event_s * fps)))
+        # only spans that could still become events go to the (costly) full-resolution pass
+        spans = [sp for sp in spans if sp.length >= min(min_frames, 2)
+                 and np.median(comb[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
         if s.fine and spans:
             spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)
             ok = np.isfinite(fine_sharp)
             sharp[ok] = fine_sharp[ok]
         events = []
-        min_frames = max(s.min_frames, int(round(s.min_event_s * fps)))
         for sp in spans:
             e = converge(sp, comb, good, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
                          threshold=s.threshold, n_key=s.key_frames, key_dist=same * 0.5)

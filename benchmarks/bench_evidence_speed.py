@@ -1,0 +1,93 @@
+"""Screening throughput of the evidence backend against decode-only of the same video, same run.
+
+Peer: PyAV decoding every frame of the file with the same thread settings and nothing else
+(``for f in container.decode(stream)``). Screening: the same decode plus reduced-plane
+extraction and the per-frame features (``iter_av_batches`` + ``FeatureAccumulator``). Runs are
+interleaved (decode, screen, decode, screen, ...) and the best of each is compared, so a busy shared
+machine disturbs both alike. Also reports peak RSS growth of the screening run (memory bounded:
+no frame is kept).
+
+Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR]
+Videos are the constructed ones of eval_evidence.py (built on first use), or give --video PATH.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.build_evidence_videos import build_capsule, build_surgical, cached  # noqa: E402
+from benchmarks.common import data_root  # noqa: E402
+
+
+def decode_only(path: Path, limit: int) -> int:
+    import av
+
+    n = 0
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        s.thread_type = "AUTO" if s.codec_context.width * s.codec_context.height >= 1280 * 720 else "SLICE"
+        for _ in c.decode(s):
+            n += 1
+            if n >= limit:
+                break
+    return n
+
+
+def screen_only(path: Path, index, limit: int) -> int:
+    from backends.evidence.reader import iter_av_batches
+    from backends.evidence.screen import FeatureAccumulator
+
+    acc = FeatureAccumulator(min(limit, index.n_frames))
+    n = 0
+    for nums, y, u, v in iter_av_batches(path, index):
+        acc.add(nums, y, u, v)
+        n += len(nums)
+        if n >= limit:
+            break
+    return n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=6000, help="frames per run (from the start)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cache", default="/tmp/loupe_evidence_videos")
+    ap.add_argument("--video", action="append", help="benchmark this file instead")
+    a = ap.parse_args()
+    from app.data.video import open_video
+
+    cache = Path(a.cache)
+    if a.video:
+        videos = [(Path(v).name, Path(v)) for v in a.video]
+    else:
+        videos = [("surgical 1280x720 25 fps", cache / "surgical_25fps_30min_s1.mp4"),
+                  ("capsule 256x256 3 fps", cache / "capsule_3fps_20000_s1.mp4")]
+        cached(videos[0][1], build_surgical, data_dir=data_root(), minutes=30, fps=25.0, seed=101,
+               n_events=8, n_filler_segments=14)
+        cached(videos[1][1], build_capsule, data_dir=data_root(), n_frames=20000, fps=3.0, seed=1, n_events=16)
+    print("| video | frames | decode-only fps | screening fps | screening / decode time | RSS growth MB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, path in videos:
+        with open_video(path) as src:
+            idx = src.ensure_index()
+        limit = min(a.frames, idx.n_frames)
+        dec, scr = float("inf"), float("inf")
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for _ in range(a.repeat):
+            t = time.perf_counter()
+            nd = decode_only(path, limit)
+            dec = min(dec, time.perf_counter() - t)
+            t = time.perf_counter()
+            ns = screen_only(path, idx, limit)
+            scr = min(scr, time.perf_counter() - t)
+        rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024.0
+        print(f"| {name} | {nd} | {nd / dec:.0f} | {ns / scr:.0f} | {scr / dec:.2f}x | {rss:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Evidence backend, pure parts: weaving keeps distinct contents apart, converging is robust to one
+odd frame, the storyboard/CSV writers and the reduced-plane reader agree with RGB conversion."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.evidence.converge import converge, key_frames
+from backends.evidence.reader import grid_stride, rgb_to_reduced_yuv
+from backends.evidence.screen import DESC_DIM, batch_features
+from backends.evidence.weave import Span, runs, weave
+
+
+def _desc_blocks(lengths_and_values):
+    rows = []
+    for n, v in lengths_and_values:
+        rows += [np.full(4, v, np.float32)] * n
+    return np.array(rows)
+
+
+def test_runs():
+    m = np.array([0, 1, 1, 0, 1, 0, 0, 1, 1, 1], bool)
+    assert [(r.start, r.end) for r in runs(m)] == [(1, 2), (4, 4), (7, 9)]
+
+
+def test_weave_splits_back_to_back_distinct_contents():
+    desc = _desc_blocks([(10, 0.0), (5, 3.0), (5, 6.0), (10, 0.0)])
+    cand = np.zeros(30, bool)
+    cand[10:20] = True
+    cut = np.zeros(30, np.float32)
+    cut[[10, 15, 20]] = 30.0  # abrupt changes: into A, A -> B, out of B
+    spans = weave(cand, np.ones(30, bool), cut, desc, max_gap=2, cut_z=6.0, same_dist=1.0)
+    assert [(s.start, s.end) for s in spans] == [(10, 14), (15, 19)]
+
+
+def test_weave_bridges_a_glitch_inside_one_event():
+    desc = _desc_blocks([(10, 0.0), (12, 3.0), (10, 0.0)])
+    cand = np.zeros(32, bool)
+    cand[10:22] = True
+    cand[15] = False  # one bad frame inside the event
+    cut = np.zeros(32, np.float32)
+    cut[[10, 22]] = 30.0
+    spans = weave(cand, np.ones(32, bool), cut, desc, max_gap=2, cut_z=6.0, same_dist=1.0)
+    assert [(s.start, s.end) for s in spans] == [(10, 21)]
+
+
+def test_converge_is_robust_to_one_odd_frame_and_needs_min_frames():
+    n = 40
+    z = np.zeros(n, np.float32)
+    z[20] = 100.0                     # one extreme frame
+    good = np.ones(n, bool)
+    red = np.zeros(n, np.float32)
+    sharp = np.ones(n, np.float32)
+    desc = np.zeros((n, 3), np.float32)
+    e = converge(Span(18, 22), z, good, red, red, sharp, desc, min_frames=2, threshold=4.0, n_key=3, key_dist=0.1)
+    assert e is not None and e.z < 4.0  # the median ignores the single spike
+    assert converge(Span(20, 20), z, good, red, red, sharp, desc, min_frames=2, threshold=4.0,
+                    n_key=3, key_dist=0.1) is None
+
+
+def test_key_frames_sharp_first_then_diverse():
+    frames = np.arange(100, 110)
+    sharp = np.array([1, 2, 3, 9, 2, 1, 8, 1, 1, 7], np.float32)
+    desc = np.zeros((10, 2), np.float32)
+    desc[6] = [5, 0]
+    desc[9] = [0, 5]
+    ks = key_frames(frames, sharp, desc, k=3, min_dist=0.5)
+    assert ks[0] == 103 or 103 in ks
+    assert set(ks) == {103, 106, 109}
+    # identical frames: one key frame only
+    assert len(key_frames(frames, sharp, np.zeros((10, 2), np.float32), k=3, min_dist=0.5)) == 1
+
+
+def test_features_are_illumination_invariant_in_layout_and_chroma():
+    rng = np.random.default_rng(0)
+    base = rng.integers(60, 200, (64, 64, 3)).astype(np.uint8)
+    import cv2
+    base = cv2.GaussianBlur(base, (9, 9), 0)
+    base[..., 0] = np.clip(base[..., 0].astype(int) + 40, 0, 255)  # reddish
+    st = grid_stride(256, 256)
+    darker = (base.astype(np.float32) * 0.7).astype(np.uint8)
+    other = np.ascontiguousarray(base[::-1, ::-1].transpose(1, 0, 2))
+    ys, us, vs = zip(*(rgb_to_reduced_yuv(cv2.resize(im, (256, 256)), st) for im in (base, darker, other)))
+    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs))
+    assert desc.shape == (3, DESC_DIM)
+    d_gain = np.linalg.norm(desc[0] - desc[1])
+    d_other = np.linalg.norm(desc[0] - desc[2])
+    assert d_gain < 0.5 * d_other
+    assert sc["luma"][1] < sc["luma"][0]
