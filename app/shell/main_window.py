@@ -378,10 +378,26 @@ class MainWindow(QMainWindow):
 
                 self.video = VideoWorkspace(self.stack, user=self.user)
                 self.stack.addWidget(self.video)
+                self._add_evidence_dock()
             self.video.open_path(path)
             self.stack.setCurrentWidget(self.video)
+            self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")
+
+    def _add_evidence_dock(self) -> None:
+        """The video workspace's Evidence dock (only where the evidence backend is installed)."""
+        from .evidence_dock import EvidenceDock, evidence_backend_present
+
+        if "evidence" in self.docks or not evidence_backend_present():
+            return
+        w = EvidenceDock(self, self.video)
+        self.panels["evidence"] = w
+        d = self._dock("Evidence", w, Qt.RightDockWidgetArea, "evidence")
+        self.tabifyDockWidget(self.docks["layers"], d)
+        self.panel_menu.addAction(d.toggleViewAction())
+        d.show()
+        d.raise_()
 
     def open_volume(self, vol, label: str = "image") -> None:
         """Show an already loaded Volume (scripts, tests)."""
