@@ -26,7 +26,8 @@ MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
 MODEL_VERSION = "1.0.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
-REPORT_THRESHOLD = 0.25  # a second type is listed when the classifier gives it at least this
+REPORT_THRESHOLD = 0.25
+ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixels a side  # a second type is listed when the classifier gives it at least this
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -74,6 +75,7 @@ class Assessment:
     modality: str
     description: str = ""
     evidence: dict[str, dict[str, float]] = field(default_factory=dict)
+    analysis_scale: float = 1.0           # native pixels per analysed pixel (> 1: downsampled)
 
     @property
     def top(self) -> Degradation | None:
@@ -82,6 +84,7 @@ class Assessment:
     def to_json(self) -> dict[str, Any]:
         return {"degradations": [d.to_dict() for d in self.degradations], "description": self.description,
                 "evidence": self.evidence, "modality": self.modality,
+                "analysis_scale": round(float(self.analysis_scale), 4),
                 "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
                 "model": {"name": "loupe-quality-assessor", "version": MODEL_VERSION}}
 
@@ -147,18 +150,32 @@ def default_model(path: str = str(MODEL_PATH)) -> QualityModel:
     return QualityModel.load(path)
 
 
+def analysis_image(img: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image at the scale the model was trained at (area-averaged down to ANALYSIS_SIDE px),
+    and the native pixels per analysis pixel. Judging a 2000 px radiograph pixel by pixel against
+    a model trained on <= 256 px images calls every clean large image 'blurred'."""
+    x = np.asarray(img, dtype=np.float32)
+    k = max(x.shape) / ANALYSIS_SIDE
+    if k <= 1.0:
+        return x, 1.0
+    import cv2
+    size = (max(16, round(x.shape[1] / k)), max(16, round(x.shape[0] / k)))
+    return cv2.resize(x, size, interpolation=cv2.INTER_AREA), float(k)
+
+
 def assess(img: np.ndarray, modality: str = "other", model: QualityModel | None = None) -> Assessment:
     """Assess one [0, 1] grey image (see ``imaging.to_unit``)."""
     model = model or default_model()
     m = normalise_modality(modality)
-    f = extract(img, m)
+    x, scale = analysis_image(img)
+    f = extract(x, m)
     X = np.array([[f[k] for k in model.feature_names]])
-    P, S = model.predict_rows(X, [m], [border_dark_fraction(img)])
-    return from_prediction(P[0], S[0], model.classes, f, m)
+    P, S = model.predict_rows(X, [m], [border_dark_fraction(x)])
+    return from_prediction(P[0], S[0], model.classes, f, m, scale)
 
 
 def from_prediction(p: np.ndarray, s: np.ndarray, classes: list[str], feats: dict[str, float],
-                    modality: str) -> Assessment:
+                    modality: str, scale: float = 1.0) -> Assessment:
     probs = {c: float(v) for c, v in zip(classes, p)}
     sev = {c: float(v) for c, v in zip(classes, s) if c != CLEAN and c in applicable(modality)}
     order = np.argsort(p)[::-1]
@@ -173,7 +190,7 @@ def from_prediction(p: np.ndarray, s: np.ndarray, classes: list[str], feats: dic
             degr.append(Degradation(c, int(np.clip(np.rint(s[j]), 1, 3)), float(p[j])))
         if p[j] < REPORT_THRESHOLD:
             break
-    a = Assessment(degr, probs, sev, feats, modality)
+    a = Assessment(degr, probs, sev, feats, modality, analysis_scale=scale)
     a.evidence = {d.type: {name: round(float(feats[name]), 5) for name, _ in EVIDENCE[d.type]} for d in degr}
     a.evidence["overall"] = {k: round(float(feats[k]), 5) for k in
                              ("noise_sigma", "lap_var", "p1", "p99", "block_max")}
@@ -195,6 +212,9 @@ def describe(a: Assessment) -> str:
             ev = "; ".join(f"{label} = {a.features[name]:.4g}" for name, label in EVIDENCE[d.type])
             lines.append(f"- {TYPES[d.type].label}: {words[d.severity]} (severity {d.severity}/3, "
                          f"confidence {d.score:.2f}). Evidence: {ev}.")
+    if a.analysis_scale > 1.0:
+        lines.append(f"Assessed at the model's training scale: downsampled {a.analysis_scale:.1f}x "
+                     f"(measurements below are at that scale).")
     lines.append(f"Measurements: noise sigma {a.features['noise_sigma']:.4f} of full range, "
                  f"sharpness (log10 Laplacian variance) {a.features['lap_var']:.2f}, "
                  f"intensity 1st-99th percentile {a.features['p1']:.2f}-{a.features['p99']:.2f}, "

@@ -213,6 +213,7 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
     res = RestoreResult(x)
     f = a.features
     done: set[str] = set()
+    noise_native = fine_noise(x)  # the assessment may have looked at a downsampled copy
     for d in a.degradations:  # most confident first; one restoration per family
         t, sev = d.type, float(a.severities.get(d.type, d.severity))
         family = FAMILY.get(t, t)
@@ -221,19 +222,19 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
             continue
         done.add(family)
         if t in ("gaussian_noise", "ct_low_dose"):
-            sigma = float(f["noise_sigma"])
+            sigma = noise_native
             x = denoise(x, sigma)
             res.steps.append(f"denoised: non-local means pilot + sliding-DCT Wiener (noise sigma {sigma:.4f})")
             res.params["noise_sigma"] = sigma
         elif t == "rician_noise":
-            sigma = float(f["noise_sigma"])
+            sigma = noise_native
             x = rician_denoise(x, sigma)
             res.steps.append(f"Rician: denoised (NLM + sliding-DCT Wiener, sigma {sigma:.4f}), then the "
                              f"2 sigma^2 magnitude bias removed")
             res.params["noise_sigma"] = sigma
         elif t == "gaussian_blur":
-            s = _interp(TYPES[t].levels, sev)
-            nsr = max(2e-3, 400.0 * float(f["noise_sigma"]) ** 2)
+            s = _interp(TYPES[t].levels, sev) * a.analysis_scale  # PSF in native pixels
+            nsr = max(2e-3, 400.0 * noise_native ** 2)
             out, scale = guarded_deconvolution(x, lambda k: gaussian_psf(s * k), nsr)
             if out is None:
                 res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
@@ -242,11 +243,11 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
                 res.steps.append(f"Wiener deconvolution, Gaussian PSF sigma {s * scale:.2f} px (NSR {nsr:.4f})")
                 res.params.update(psf_sigma=s * scale, nsr=nsr)
         elif t == "motion_blur":
-            ang, length = motion_psf_cepstrum(x)
-            expect = _interp(TYPES[t].levels, sev)
+            expect = _interp(TYPES[t].levels, sev) * a.analysis_scale
+            ang, length = motion_psf_cepstrum(x, max_len=int(min(max(x.shape) // 4, 40 * a.analysis_scale)))
             if not 0.5 * expect <= length <= 1.6 * expect:  # cepstrum disagrees with the assessment
                 length = int(round(expect))
-            nsr = max(1e-2, 400.0 * float(f["noise_sigma"]) ** 2)
+            nsr = max(1e-2, 400.0 * noise_native ** 2)
             out, scale = guarded_deconvolution(x, lambda k: motion_kernel(max(3, int(round(length * k))), ang), nsr)
             if out is None:
                 res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
