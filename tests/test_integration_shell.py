@@ -134,6 +134,7 @@ def test_editing_ai_output_keeps_the_ai_version(qtbot, win):
                     Provenance.backend("threshold", "1.0", {"level": 500}))
     win.model.add_layer(ai)
     win.on_result_layers([ai])                      # as the jobs dock does for a finished job
+    win.workflow.wait_saved()                       # written on a background thread
     ai_version = win.workflow.store.head(ai.id)
     assert ai_version.source_kind == "backend"
     original = ai.labels.copy()
@@ -183,6 +184,7 @@ def test_review_audit_trust_and_vessel_docks_share_the_workspace_store(qtbot, wi
     g = vessel_graph(vol)
     win.model.add_layer(g)
     win.on_result_layers([g])
+    win.workflow.wait_saved()
     review = win.panel("review")
     audit = win.panel("audit")
     trust = win.panel("trust")
@@ -295,3 +297,69 @@ def test_graph_colour_mode_and_selection_in_2d_and_3d(qtbot, win, tmp_path):
     assert (rgb.min(axis=-1) > 200).sum() > 20            # the selected branch is white
     other = (np.asarray(g.edge_colors())[0] * 255).astype(int)
     assert _colours_near(rgb, other, tol=80) > 20         # the trunk in its branch colour (shaded)
+
+
+def test_jobs_dock_result_lands_in_layers_and_review_store(qtbot, win):
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    jobs = win.panel("jobs")
+    n0 = len(win.model.layers)
+    job = jobs.run("threshold", {})
+    assert job is not None
+    qtbot.waitUntil(lambda: len(win.model.layers) > n0, timeout=120000)
+    new = [lay for lay in win.model.layers[n0:] if lay.kind == "labels"]
+    assert new and new[0].provenance.kind == "backend"
+    review = win.panel("review")
+    qtbot.waitUntil(lambda: any(it.layer_id == new[0].id for it in review.items), timeout=10000)  # to review
+    head = win.workflow.store.head(new[0].id)
+    assert head is not None and head.source_kind == "backend" and head.backend == "threshold"
+    assert jobs.jobs.table.rowCount() == 1                          # progress / cancel row
+
+
+@pytest.mark.skipif(not __import__("app.shell.docks", fromlist=["x"]).quality_backend_present(),
+                    reason="quality backend not installed")
+def test_quality_dock_assess_restore_and_decide(qtbot, win, tmp_path):
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:160, 0:160]
+    clean = 40 + 900 * (((yy - 80) ** 2 + (xx - 80) ** 2) < 50 ** 2) + 300 * (((yy - 60) ** 2 + (xx - 95) ** 2) < 12 ** 2)
+    noisy = (clean + rng.normal(0, 160, clean.shape)).astype(np.int16)[None]
+    aff = np.diag([0.7, 0.7, 5.0, 1.0])
+    win.open_volume(Volume(noisy, aff, Intensity(units="HU"), {"modality": "CT"}, source="noisy_ct"), "noisy")
+    dock = win.panel("quality")
+    assert type(dock).__name__ == "QualityDock"
+    job = dock.assess()
+    assert job is not None
+    qtbot.waitUntil(lambda: job.state.finished and "assessed" in dock.state.text() or
+                    job.state.value in ("failed", "cancelled"), timeout=120000)
+    assert job.state.value == "done", job.error
+    assert dock.panel.bar_widgets, "no quality bars shown"
+    rjob = dock.restore()
+    qtbot.waitUntil(lambda: rjob.state.finished and "restor" in dock.state.text() and "..." not in dock.state.text(),
+                    timeout=120000)
+    assert rjob.state.value == "done", rjob.error
+    win.grab().save(str(tmp_path / "window_quality.png"))
+    if dock.restored is None:
+        pytest.skip(f"the restorer found nothing to restore: {dock.state.text()}")
+    assert dock.panel.accept_button.isEnabled()
+    dock.panel.accept_button.click()
+    ds = win.workflow.store.decisions(dock.restored.id)
+    assert [(d.decision, d.query_kind) for d in ds] == [("accept", "restoration")]
+    assert win.workflow.store.head(dock.restored.id).backend == "restore"
+
+
+def test_screenshot_3d_preset_spelling_and_auto_default(tmp_path, qapp):
+    from PIL import Image
+
+    from app.cli import main
+    from app.paths import SAMPLE_STUDY
+
+    outs = {}
+    for name, extra in (("preset", ["--preset", "mip"]), ("volume_preset", ["--volume-preset", "mip"]),
+                        ("auto", []), ("bone", ["--preset", "ct_bone"])):
+        out = tmp_path / f"{name}.png"
+        assert main(["screenshot", str(SAMPLE_STUDY), "--layout", "3d", "--size", "96", "--out", str(out),
+                     *extra]) == 0
+        outs[name] = np.asarray(Image.open(out).convert("RGB")).astype(float)
+    assert np.abs(outs["preset"] - outs["volume_preset"]).mean() < 0.5   # --preset picks the 3D preset
+    assert np.abs(outs["auto"] - outs["bone"]).mean() < 0.5              # auto = CT bone for a CT
+    assert np.abs(outs["preset"] - outs["bone"]).mean() > 2.0            # and it is a different picture

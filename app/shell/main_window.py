@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self._t_open = 0.0
         self._tool_key = self.settings.get("tool")
         self.workflow = Workflow(self.settings, self)   # review store of the workspace + reviewer name
+        self.workflow.saveFailed.connect(lambda m: self.show_error(m, "Review: see the message above"))
         self._runner = None
         self.panels: dict[str, QWidget] = {}             # feature panels built so far, by dock key
         self._build_central()

@@ -8,6 +8,7 @@ is the only place that knows the store, so Review, Audit and Trust always agree.
 The store is opened on first use (sqlite + serializers stay out of start-up)."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -18,12 +19,17 @@ from app.data.types import LoupeError
 class Workflow(QObject):
     changed = Signal()           # the store gained versions or decisions (panels refresh)
     userChanged = Signal(str)
+    saveFailed = Signal(str)
+    _saved = Signal(object, str)  # (thread, error) from a background save, queued to the GUI thread
 
     def __init__(self, settings, parent=None, ask_user=None) -> None:
         super().__init__(parent)
         self.settings = settings
         self._store = None
         self._ask_user = ask_user or self._dialog_user
+        self._pending: dict[str, threading.Thread] = {}   # layer id -> thread saving its AI version
+        self._saved.connect(self._on_saved)
+        self.errors: list[str] = []
 
     # ---- where and who ----------------------------------------------------------------------
     def workspace(self) -> Path:
@@ -71,21 +77,55 @@ class Workflow(QObject):
     # ---- records ----------------------------------------------------------------------------
     def ensure_stored(self, layer) -> str:
         """The layer's head version id, saving the layer as it is now when the store lacks it."""
+        th = self._pending.get(layer.id)
+        if th is not None:  # its AI version is being written in the background: that one first
+            th.join()
         head = self.store.head(layer.id)
         if head is None:
             head = self.store.save_layer(layer)
             self.changed.emit()
         return head.version_id
 
-    def record_result(self, layers) -> list[str]:
-        """Backend output arrives: each layer stored as its (immutable) AI version."""
-        out = []
-        for layer in layers:
+    def record_result(self, layers) -> threading.Thread | None:
+        """Backend output arrives: each layer stored as its (immutable) AI version. Compressing a
+        CT-sized mask takes ~90 ms, so the write runs on a thread with its own connection (WAL)
+        and the UI thread stays free; anything that needs the version waits for it."""
+        layers = [lay for lay in layers if lay.id not in self._pending]
+        if not layers:
+            return None
+        path = self.store.path
+
+        def save() -> None:
+            from app.review.store import ReviewStore
+
+            err = ""
             try:
-                out.append(self.ensure_stored(layer))
-            except Exception as exc:  # a layer kind the store cannot serialise stays viewable
-                out.append(f"not stored: {exc}")
-        return out
+                with ReviewStore(path) as st:
+                    for lay in layers:
+                        if st.head(lay.id) is None:
+                            st.save_layer(lay)
+            except Exception as exc:  # shown by the window; the layers stay viewable
+                err = f"{type(exc).__name__}: {exc}"
+            self._saved.emit(th, err)
+
+        th = threading.Thread(target=save, name="review-store-save", daemon=True)
+        for lay in layers:
+            self._pending[lay.id] = th
+        th.start()
+        return th
+
+    def _on_saved(self, th, err: str) -> None:
+        for lid in [k for k, v in self._pending.items() if v is th]:
+            del self._pending[lid]
+        if err:
+            self.errors.append(err)
+            self.saveFailed.emit(f"backend result not stored for review: {err}")
+        self.changed.emit()
+
+    def wait_saved(self) -> None:
+        """Block until background saves are written (closing, scripts, tests)."""
+        for th in set(self._pending.values()):
+            th.join()
 
     def decide(self, layer, decision: str, target_kind: str = "layer", target_ref: str = "",
                comment: str = "", query_kind: str = ""):
@@ -113,6 +153,7 @@ class Workflow(QObject):
         return info
 
     def close(self) -> None:
+        self.wait_saved()
         if self._store is not None:
             self._store.close()
             self._store = None
