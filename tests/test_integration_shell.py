@@ -363,3 +363,39 @@ def test_screenshot_3d_preset_spelling_and_auto_default(tmp_path, qapp):
     assert np.abs(outs["preset"] - outs["volume_preset"]).mean() < 0.5   # --preset picks the 3D preset
     assert np.abs(outs["auto"] - outs["bone"]).mean() < 0.5              # auto = CT bone for a CT
     assert np.abs(outs["preset"] - outs["bone"]).mean() > 2.0            # and it is a different picture
+
+
+def test_review_edit_opens_the_brush_and_saves_a_correction(qtbot, tmp_path):
+    w = MainWindow()                                   # no reviewer yet: the Review panel asks
+    qtbot.addWidget(w)
+    w.resize(1300, 850)
+    w.show()
+    vol = ct_volume()
+    w.open_volume(vol, "ct")
+    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "mask (AI)",
+                    Provenance.backend("threshold", "1.0", {}))
+    w.model.add_layer(ai)
+    w.on_result_layers([ai])
+    w.workflow.wait_saved()
+    review = w.panel("review")
+    assert review.user is None
+    review.user_edit.setText("dr_cho")
+    review.start_button.click()
+    assert w.settings.get("user") == "dr_cho"          # kept for later sessions
+    review.refresh()
+    row = next(r for r, it in enumerate(review.items) if it.layer_id == ai.id)
+    review.table.setCurrentCell(row, 0)
+    review.decide("edit")                              # E: the brush opens on that layer
+    assert w.edit_bar.kind == "brush" and w.edit_bar.target_layer() is ai
+    s = w.edit_bar.session()
+    k = vol.spatial_shape[0] // 2
+    s.editor.begin_stroke()
+    s.editor.stroke_line(np.array([k, 5, 5.0]), np.array([k, 5, 20.0]), 2.0, 1, axis=0)
+    s.editor.end_stroke()
+    assert w.edit_bar.save_edits() is not None
+    vs = w.workflow.store.versions(ai.id)
+    assert [v.source_kind for v in vs] == ["backend", "human"] and vs[1].author == "dr_cho"
+    d = w.workflow.store.decisions(ai.id)[-1]
+    assert (d.decision, d.user, d.version_id) == ("edit", "dr_cho", vs[0].version_id)
+    assert review._editing is None
+    w.close()

@@ -215,6 +215,18 @@ class EditBar(QToolBar):
         if layer is None:
             self.message.emit("no label layer to save", True)
             return None
+        review = getattr(self.win, "panels", {}).get("review")
+        editing = getattr(review, "_editing", None)
+        if editing is not None and editing[0].layer_id == layer.id:
+            # a correction asked for from the Review panel: it records the edit on its item
+            if review.save_edit(layer) is None:
+                self.message.emit(f"{layer.name}: {review.status.text()}", True)
+                return None
+            info = self.win.workflow.store.head(layer.id)
+            self.base_version[layer.id] = info.version_id
+            self.win.workflow.changed.emit()
+            self.win.statusBar().showMessage(f"Saved the correction of {layer.name} (review item)", 4000)
+            return info
         try:
             base = self.base_version.get(layer.id) or self.win.workflow.ensure_stored(layer)
             info = self.win.workflow.save_edit(layer, base)

@@ -127,6 +127,9 @@ class MainWindow(QMainWindow):
 
     def _deferred_start(self) -> None:
         """Panels by other features and the catalog listing come after the first frame is up."""
+        if getattr(self, "_started", False):
+            return
+        self._started = True
         for spec in EXTRA_DOCKS:
             if not spec.present():
                 continue
@@ -149,6 +152,8 @@ class MainWindow(QMainWindow):
 
     def panel(self, key: str):
         """The feature panel of dock ``key``, built (and its dock shown) on first request."""
+        if key not in self.docks:
+            self._deferred_start()   # asked for before the first frame: create the docks now
         if key not in self.panels and key in self.docks:
             self.docks[key].show()
             self.docks[key].raise_()

@@ -30,6 +30,7 @@ class Workflow(QObject):
         self._pending: dict[str, threading.Thread] = {}   # layer id -> thread saving its AI version
         self._saved.connect(self._on_saved)
         self.errors: list[str] = []
+        self._closed = False
 
     # ---- where and who ----------------------------------------------------------------------
     def workspace(self) -> Path:
@@ -115,6 +116,8 @@ class Workflow(QObject):
         return th
 
     def _on_saved(self, th, err: str) -> None:
+        if self._closed:   # queued from a save that finished while the window closed
+            return
         for lid in [k for k, v in self._pending.items() if v is th]:
             del self._pending[lid]
         if err:
@@ -154,6 +157,7 @@ class Workflow(QObject):
 
     def close(self) -> None:
         self.wait_saved()
+        self._closed = True
         if self._store is not None:
             self._store.close()
             self._store = None
