@@ -47,6 +47,10 @@ def test_sample_opens_in_mpr_with_docks(qtbot, tmp_path):
     win.docks["layers"].raise_()
     qtbot.wait(50)
     path = tmp_path / "main_window_sample.png"
-    assert win.grab().save(str(path))
+    assert win.grab_window().save(str(path))   # 3D cell filled in too
     assert path.stat().st_size > 20000
+    win.set_layout("2x2")                      # the 3D cell beside the three planes
+    assert type(win.area.cells[3]).__name__ == "VolumeView"
+    qtbot.wait(50)
+    assert win.grab_window().save(str(tmp_path / "main_window_sample_2x2.png"))
     win.close()

@@ -69,6 +69,15 @@ class ExportMenu:
                                 f"(select one in the Layers panel)")
         return layer
 
+    def _origin(self, layer):
+        prov = layer.provenance
+        if prov.kind != "human" or not prov.parent:
+            return None
+        try:
+            return self.win.workflow.store.origin(prov.parent)
+        except Exception:
+            return None
+
     def export_to(self, key: str, path: str, layer=None, overwrite: bool = False):
         """Write ``layer`` (default: as the menu picks) in format ``key`` to ``path``; returns the
         path written, or None after showing the error in the window."""
@@ -82,7 +91,12 @@ class ExportMenu:
             path = str(path) + fmt.suffixes[0]
         try:
             ref = self.reference_for(fmt)
-            fmt.write(layer, ref, path, overwrite=overwrite)
+            kw = {}
+            if fmt.key == "seg":  # a human correction says which algorithm it started from
+                origin = self._origin(layer)
+                if origin is not None:
+                    kw["based_on"] = origin
+            fmt.write(layer, ref, path, overwrite=overwrite, **kw)
         except Exception as exc:  # LoupeError names the file and the problem; others get a type
             msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
             self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")

@@ -370,6 +370,30 @@ class MainWindow(QMainWindow):
         else:
             area.views[0].painted.connect(self._report_first_paint)
 
+    def grab_window(self):
+        """The whole window as a QImage with the 3D cells filled in (QWidget.grab cannot read
+        VTK's GL area): for screenshots of the full workspace."""
+        from PySide6.QtCore import QPoint
+        from PySide6.QtGui import QImage, QPainter
+
+        img = self.grab().toImage()
+        for cell in (self.area.cells if self.area is not None else []):
+            vtk_w = getattr(cell, "vtk_widget", None)
+            if vtk_w is None or not cell.isVisible():
+                continue
+            try:
+                import numpy as np
+
+                rgb = np.ascontiguousarray(cell.grab_image())
+            except Exception:
+                continue
+            q = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888)
+            top_left = vtk_w.mapTo(self, QPoint(0, 0))
+            p = QPainter(img)
+            p.drawImage(top_left * img.devicePixelRatio(), q.scaled(vtk_w.size() * img.devicePixelRatio()))
+            p.end()
+        return img
+
     def _report_first_paint(self, _dt: float) -> None:
         if self._t_open:
             self.first_painted.emit(time.perf_counter() - self._t_open)

@@ -28,6 +28,7 @@ def make_3d_cell(model, parent=None) -> QWidget:
         if factory is None:
             raise ImportError("viewers.volume provides no VolumeView widget yet")
         w = factory(parent)
+        w.setAutoFillBackground(True)   # its controls on the normal window colour, not the area's black
         if hasattr(w, "link_model"):   # follows the crosshair, layers and window both ways
             w.link_model(model)
         elif hasattr(w, "set_volume"):
@@ -74,7 +75,9 @@ class ViewerArea(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(2)
-        self.setStyleSheet("background:#000;")
+        self.setObjectName("viewer_area")   # black gaps between cells, not inherited by the cells' controls
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.setStyleSheet("#viewer_area { background:#000; }")
         self.views: list[SliceView] = []
         self.cells: list[QWidget] = []
         self.layout_name = ""
@@ -102,6 +105,9 @@ class ViewerArea(QWidget):
                         w.set_tool(self._tool_factory())
                 self.grid.addWidget(w, r, c)
                 self.cells.append(w)
+        for r in range(4):  # equal cells whatever their contents' minimum sizes (3D toolbar)
+            self.grid.setRowStretch(r, 1 if r < len(rows) else 0)
+            self.grid.setColumnStretch(r, 1 if r < max(len(row) for row in rows) else 0)
         self.layout_name = name
         self.layout_changed.emit(name)
 
