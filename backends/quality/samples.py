@@ -85,10 +85,16 @@ def _one_image(args):
         # pixels (so exact-zero corners alone do not mean "rotated")
         for clean in clean_variants(img):
             rows.append((extract(np.ascontiguousarray(clean), modality), CLEAN, 0, True, border_dark_fraction(clean)))
-    for kind in kinds:
+    jobs_ = [(img, kind, "") for kind in kinds]
+    if cross and modality in ("CT", "MR"):
+        # scanners often store outside-FOV / background pixels as exact zeros (GE CT padding, masked
+        # MR): the same types again on the image with its border-connected background zeroed
+        zb = zero_background(img)
+        jobs_ += [(zb, kind, "zeroed") for kind in applicable(modality)]
+    for base, kind, tag in jobs_:
         for sev in (1, 2, 3):
-            d = degrade(img, kind, sev, seed=_seed(sid, idx, kind, sev))
-            rows.append((extract(d, modality), kind, sev, leaves_trace(img, d, kind), border_dark_fraction(d)))
+            d = degrade(base, kind, sev, seed=_seed(sid, idx, kind, sev, tag) if tag else _seed(sid, idx, kind, sev))
+            rows.append((extract(d, modality), kind, sev, leaves_trace(base, d, kind), border_dark_fraction(d)))
     return sid, modality, rows
 
 
