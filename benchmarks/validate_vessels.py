@@ -45,12 +45,10 @@ def drive(method: str) -> None:
 
 def aorta() -> None:
     import SimpleITK as sitk
-    import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
 
     from app.data.readers.itk import read_itk
     from backends.vessels.angio import segment_angio
-    from backends.vessels.evaluate import centerline_agreement
+    from backends.vessels.evaluate import centerline_agreement, reference_centerline
 
     d = data_root() / "vessel3d" / "vmtk_aorta"
     vol = read_itk(d / "aorta.mha")
@@ -58,16 +56,7 @@ def aorta() -> None:
     res = segment_angio(vol)
     dt = time.perf_counter() - t0
     lumen = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "aorta-final-levelset.mha"))) < 0
-    rd = vtk.vtkXMLPolyDataReader()
-    rd.SetFileName(str(d / "aorta-centerline.vtp"))
-    rd.Update()
-    pd = rd.GetOutput()
-    ref = vtk_to_numpy(pd.GetPoints().GetData()).astype(float) * np.array([-1, -1, 1])  # RAS -> LPS
-    ref_r = vtk_to_numpy(pd.GetPointData().GetArray("MaximumInscribedSphereRadius")).astype(float)
-    ends = set()
-    for c in range(pd.GetNumberOfCells()):
-        ids = pd.GetCell(c).GetPointIds()
-        ends |= {ids.GetId(0), ids.GetId(ids.GetNumberOfIds() - 1)}
+    ref, ref_r, ends = reference_centerline(d / "aorta-centerline.vtp")
     g = res.graph
     s = centerline_agreement(g.pos, g.radius, g.edges, g.branch_of_edge, ref, ref_r, ends, lumen, vol)
     print(f"VMTK aorta | inside lumen {s['inside']:.1%} of {s['points_on_reference']} points on the VMTK vessels "

@@ -110,28 +110,18 @@ def test_infer_cli_writes_2d_outputs(tmp_path, data_dir):
 def test_aorta_centreline_in_vmtk_lumen_with_radii(data_dir, tmp_path):
     import SimpleITK as sitk
     import vtk
-    from vtk.util.numpy_support import vtk_to_numpy
 
     from app.data.readers.itk import read_itk
     from app.cli import main
     from backends.vessels.angio import segment_angio
-    from backends.vessels.evaluate import centerline_agreement
+    from backends.vessels.evaluate import centerline_agreement, reference_centerline
 
     d = data_dir / "vessel3d" / "vmtk_aorta"
     vol = read_itk(d / "aorta.mha")
     assert vol.spatial_shape == (34, 393, 157)
     res = segment_angio(vol)
     lumen = sitk.GetArrayFromImage(sitk.ReadImage(str(d / "aorta-final-levelset.mha"))) < 0
-    rd = vtk.vtkXMLPolyDataReader()
-    rd.SetFileName(str(d / "aorta-centerline.vtp"))
-    rd.Update()
-    pd = rd.GetOutput()
-    ref = vtk_to_numpy(pd.GetPoints().GetData()).astype(float) * np.array([-1, -1, 1])
-    ref_r = vtk_to_numpy(pd.GetPointData().GetArray("MaximumInscribedSphereRadius")).astype(float)
-    ends = set()
-    for c in range(pd.GetNumberOfCells()):
-        ids = pd.GetCell(c).GetPointIds()
-        ends |= {ids.GetId(0), ids.GetId(ids.GetNumberOfIds() - 1)}
+    ref, ref_r, ends = reference_centerline(d / "aorta-centerline.vtp")
     g = res.graph
     s = centerline_agreement(g.pos, g.radius, g.edges, g.branch_of_edge, ref, ref_r, ends, lumen, vol)
     assert s["points_on_reference"] >= 20

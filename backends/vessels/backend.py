@@ -23,6 +23,17 @@ def _graph_layer(g, affine_for_2d, name, prov, is_2d: bool) -> GraphLayer:
                       color=(0.1, 0.9, 0.3))
 
 
+def _write_graph_files(graph, ctx: RunContext, space: str) -> dict[str, str]:
+    """skeleton.json (TopoVST layout), skeleton.vtp (polylines + Radius) and skeleton.graphml."""
+    paths = {"skeleton_json": ctx.output_path("skeleton.json"),
+             "skeleton_vtp": ctx.output_path("skeleton.vtp"),
+             "skeleton_graphml": ctx.output_path("skeleton.graphml")}
+    graph_io.write_json(graph, paths["skeleton_json"], space=space)
+    graph_io.write_vtp(graph, paths["skeleton_vtp"])
+    graph_io.write_graphml(graph, paths["skeleton_graphml"])
+    return {k: str(v) for k, v in paths.items()}
+
+
 def _finding(stats: dict, prefix: str) -> Finding:
     u = stats["unit"]
     return Finding(f"{prefix}: {stats['branches']} branches, {stats['bifurcations']} bifurcations, "
@@ -62,14 +73,7 @@ class Vessels2D(Backend):
             p = ctx.output_path("vessel_prob.png")
             Image.fromarray(np.round(res.prob * 255).astype(np.uint8)).save(p)
             files["vessel_prob"] = str(p)
-            for name, writer in (("skeleton.json", None), ("skeleton.vtp", graph_io.write_vtp),
-                                 ("skeleton.graphml", graph_io.write_graphml)):
-                p = ctx.output_path(name)
-                if writer is None:
-                    graph_io.write_json(res.graph, p, space="pixel (x, y)")
-                else:
-                    writer(res.graph, p)
-                files[name.replace(".", "_")] = str(p)
+            files.update(_write_graph_files(res.graph, ctx, space="pixel (x, y)"))
         layers = [
             LabelLayer(res.mask.astype(np.uint8)[None], vol.affine, "Vessel mask", prov,
                        label_names={1: "vessel"}, colors={1: (0.95, 0.25, 0.2)}, opacity=0.4),
@@ -113,14 +117,7 @@ class Vessels3D(Backend):
             nib.save(nib.Nifti1Image(np.ascontiguousarray(res.mask.astype(np.uint8).transpose(2, 1, 0)),
                                      lps_to_ras_affine(vol.affine)), p)
             files["vessel_mask"] = str(p)
-            for name, writer in (("skeleton.json", None), ("skeleton.vtp", graph_io.write_vtp),
-                                 ("skeleton.graphml", graph_io.write_graphml)):
-                p = ctx.output_path(name)
-                if writer is None:
-                    graph_io.write_json(res.graph, p, space="LPS mm")
-                else:
-                    writer(res.graph, p)
-                files[name.replace(".", "_")] = str(p)
+            files.update(_write_graph_files(res.graph, ctx, space="LPS mm"))
         layers = [
             LabelLayer(res.mask.astype(np.uint8), vol.affine, "Vessel lumen", prov,
                        label_names={1: "vessel"}, colors={1: (0.95, 0.25, 0.2)}, opacity=0.4),

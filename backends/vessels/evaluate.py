@@ -39,3 +39,15 @@ def centerline_agreement(loupe_pos: np.ndarray, loupe_radius: np.ndarray, loupe_
             "points_on_reference": int(on_ref.sum()),
             "coverage": float(covered.mean()),
             "radius_mae_mm": float(np.abs(loupe_radius[i_l] - ref_radius)[covered].mean()) if covered.any() else float("nan")}
+
+
+def reference_centerline(path) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """A VMTK centreline file (RAS) as LPS positions, radii, and the ids of each line's two ends."""
+    from app.mesh_io import read_centerline
+
+    g = read_centerline(path, ras_to_lps=True, radius_array="MaximumInscribedSphereRadius")
+    ends: set[int] = set()
+    for b in np.unique(g.branch_ids):
+        e = g.edges[g.branch_ids == b]
+        ends |= {int(e[0, 0]), int(e[-1, 1])}
+    return g.positions, g.radii, ends
