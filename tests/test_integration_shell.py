@@ -71,6 +71,14 @@ def test_3d_cell_is_linked_both_ways(qtbot, win):
     g = vessel_graph(vol)
     win.model.add_layer(g)
     assert g.id in cell.scene.layer_props           # slice-model layers are drawn in 3D
+    from vtkmodules.util import numpy_support
+
+    colours = lambda: numpy_support.vtk_to_numpy(  # noqa: E731
+        cell.scene.layer_props[g.id].keep[0].GetPointData().GetArray("Colors")).copy()
+    before = colours()
+    g.selected_branch = 1                           # Vessels panel row -> the tube turns white in 3D
+    after = colours()
+    assert (after == 255).all(axis=1).sum() > (before == 255).all(axis=1).sum()
 
 
 def test_edit_toolbar_brush_undo_lock_hide_and_versioned_save(qtbot, win, tmp_path):

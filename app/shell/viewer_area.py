@@ -6,7 +6,7 @@ from ``viewers.volume`` (imported lazily: VTK stays out of start-up); if that is
 cell says why instead of failing."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from viewers.slice.view import SliceView
@@ -44,26 +44,27 @@ def make_3d_cell(model, parent=None) -> QWidget:
         return lab
 
 
-def _follow_styles(w, model) -> None:
+class _StyleFollower(QObject):
     """Layer style changes (visibility, opacity, graph colour mode and selected branch) redraw the
-    3D cell; graph tubes are recoloured in place."""
-    from viewers.volume.layers3d import restyle_graph
+    3D cell; graph tubes are recoloured in place. A child of the cell, so Qt drops the connection
+    with it."""
 
-    def restyle(layer) -> None:
-        props = w.scene.layer_props.get(getattr(layer, "id", None))
+    def __init__(self, cell) -> None:
+        super().__init__(cell)
+        self.cell = cell
+
+    def restyle(self, layer) -> None:
+        from viewers.volume.layers3d import restyle_graph
+
+        props = self.cell.scene.layer_props.get(getattr(layer, "id", None))
         if props is not None and getattr(layer, "kind", "") == "graph":
             restyle_graph(props)
-        w.request_render()
-
-    model.layer_style_changed.connect(restyle)
-    w.destroyed.connect(lambda *_: _disconnect(model.layer_style_changed, restyle))
+        self.cell.request_render()
 
 
-def _disconnect(sig, slot) -> None:
-    try:
-        sig.disconnect(slot)
-    except (RuntimeError, TypeError):
-        pass
+def _follow_styles(w, model) -> None:
+    w._style_follower = _StyleFollower(w)
+    model.layer_style_changed.connect(w._style_follower.restyle)
 
 
 class ViewerArea(QWidget):
