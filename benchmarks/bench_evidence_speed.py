@@ -26,10 +26,12 @@ from benchmarks.common import data_root  # noqa: E402
 def decode_only(path: Path, limit: int) -> int:
     import av
 
+    from backends.evidence.reader import thread_type
+
     n = 0
     with av.open(str(path)) as c:
         s = c.streams.video[0]
-        s.thread_type = "AUTO" if s.codec_context.width * s.codec_context.height >= 1280 * 720 else "SLICE"
+        s.thread_type = thread_type(s.codec_context.width, s.codec_context.height)  # same as screening
         for _ in c.decode(s):
             n += 1
             if n >= limit:
@@ -38,17 +40,21 @@ def decode_only(path: Path, limit: int) -> int:
 
 
 def screen_only(path: Path, index, limit: int) -> int:
-    from backends.evidence.reader import iter_av_batches
+    from backends.evidence.reader import accumulate, iter_av_batches
     from backends.evidence.screen import FeatureAccumulator
 
     acc = FeatureAccumulator(min(limit, index.n_frames))
-    n = 0
-    for nums, y, u, v in iter_av_batches(path, index):
-        acc.add(nums, y, u, v)
-        n += len(nums)
-        if n >= limit:
-            break
-    return n
+    seen = [0]
+
+    def limited():
+        for b in iter_av_batches(path, index):
+            yield b
+            seen[0] += len(b[0])
+            if seen[0] >= limit:
+                return
+
+    accumulate(limited(), acc)  # exactly what the backend's screening does
+    return seen[0]
 
 
 def main() -> int:

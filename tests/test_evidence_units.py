@@ -78,7 +78,7 @@ def test_features_are_illumination_invariant_in_layout_and_chroma():
     base[..., 0] = np.clip(base[..., 0].astype(int) + 40, 0, 255)  # reddish
     st = grid_stride(256, 256)
     darker = (base.astype(np.float32) * 0.7).astype(np.uint8)
-    other = np.ascontiguousarray(base[::-1, ::-1].transpose(1, 0, 2))
+    other = np.ascontiguousarray(base[::-1, ::-1].transpose(1, 0, 2)[..., [1, 0, 2]])  # other content, colour
     ys, us, vs = zip(*(rgb_to_reduced_yuv(cv2.resize(im, (256, 256)), st) for im in (base, darker, other)))
     desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs))
     assert desc.shape == (3, DESC_DIM)

@@ -68,7 +68,7 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
     """Coarse pass over every frame. Returns (features, source, fps)."""
     from app.data.video import open_video
 
-    from .reader import iter_av_batches, iter_source_batches
+    from .reader import accumulate, iter_av_batches, iter_source_batches
 
     src = open_video(path)
     idx = src.ensure_index()
@@ -85,8 +85,7 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
         batches = iter_av_batches(src.path, idx, cancel=cancel, progress=tick)
     else:
         batches = iter_source_batches(src, cancel=cancel, progress=tick)
-    for nums, y, u, v in batches:
-        acc.add(nums, y, u, v)
+    accumulate(batches, acc)
     return acc.result(n), src, fps
 
 

@@ -15,12 +15,24 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-TARGET = 64   # short side of the reduced grid, in pixels (about)
+TARGET = 32   # short side of the reduced grid, in pixels (about): features cost ~0.1 ms a frame
 
 
 def grid_stride(width: int, height: int, target: int = TARGET) -> int:
     """Even luma stride giving a reduced grid with a short side of about ``target`` pixels."""
     return max(2, 2 * int(round(min(width, height) / (2.0 * target))))
+
+
+def thread_type(width: int, height: int) -> str:
+    """Frame threads help at 720p and up (PLATFORM.md §5), but with FFmpeg logging routed to
+    Python (``app.data.video.decode_errors`` does this to count concealed errors) frame-threaded
+    decoding deadlocks in PyAV 18 (reproduced: a worker thread's log call waits for the GIL the
+    decoding thread holds). Slice threads only, then."""
+    import av.logging
+
+    if width * height >= 1280 * 720 and av.logging.get_level() is None:
+        return "AUTO"
+    return "SLICE"
 
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # frame numbers, y, u, v
@@ -43,44 +55,57 @@ def iter_av_batches(path: str | Path, index, *, batch: int = 64,
         s = video_stream(c, label)
         cc = s.codec_context
         w, h = int(cc.width), int(cc.height)
-        s.thread_type = "AUTO" if w * h >= 1280 * 720 else "SLICE"
+        s.thread_type = thread_type(w, h)
         st = grid_stride(w, h)
         gh, gw = h // st, w // st
         ys = np.empty((batch, gh, gw), np.uint8)
         us = np.empty_like(ys)
         vs = np.empty_like(ys)
-        nums = np.empty(batch, np.int64)
+        pts = np.empty(batch, np.int64)
+        table = None if index is None else np.asarray(index.pts, np.int64)
+        half = st // 2
+        ch, cw = (h + 1) // 2, (w + 1) // 2
         k = 0
         seq = 0
+        convert = None  # decided on the first frame: the decoder's own planes when they are 4:2:0
+
+        def numbers(p: np.ndarray, first_seq: int) -> np.ndarray:
+            """Presentation-order frame numbers of a batch of pts (-1 when not in the table)."""
+            if table is None:
+                return np.arange(first_seq, first_seq + len(p))
+            i = np.minimum(np.searchsorted(table, p), len(table) - 1)
+            return np.where(table[i] == p, i, -1)
+
         for packet in c.demux(s):
             try:
                 frames = cc.decode(packet if packet.size else None)
             except av.FFmpegError:
                 continue  # a damaged packet: its frame stays missing (never a wrong number)
             for f in frames:
-                if f.format.name not in ("yuv420p", "yuvj420p"):
+                if convert is None:
+                    convert = f.format.name not in ("yuv420p", "yuvj420p")
+                if convert:
                     f = f.reformat(format="yuv420p")
-                fw, fh = f.width, f.height
-                if (fw, fh) != (w, h):
+                if f.width != w or f.height != h:
                     continue  # a resolution change mid-stream: not part of this grid
-                n = index.frame_of_pts(f.pts) if index is not None else seq
-                seq += 1
-                y = _plane(f.planes[0], h, w)
-                ys[k] = y[: gh * st: st, : gw * st: st]
-                half = st // 2
-                us[k] = _plane(f.planes[1], (h + 1) // 2, (w + 1) // 2)[: gh * half: half, : gw * half: half][:gh, :gw]
-                vs[k] = _plane(f.planes[2], (h + 1) // 2, (w + 1) // 2)[: gh * half: half, : gw * half: half][:gh, :gw]
-                nums[k] = n
+                pl = f.planes
+                ys[k] = _plane(pl[0], h, w)[: gh * st: st, : gw * st: st]
+                us[k] = _plane(pl[1], ch, cw)[: gh * half: half, : gw * half: half]
+                vs[k] = _plane(pl[2], ch, cw)[: gh * half: half, : gw * half: half]
+                pts[k] = f.pts if f.pts is not None else -1
                 k += 1
                 if k == batch:
-                    yield nums.copy(), ys, us, vs
+                    yield numbers(pts, seq), ys, us, vs
+                    seq += k
+                    # fresh buffers: the consumer may still be working on the last batch in a thread
+                    ys, us, vs = np.empty_like(ys), np.empty_like(us), np.empty_like(vs)
                     k = 0
                     if progress is not None:
                         progress(seq)
                     if cancel is not None and cancel():
                         return
         if k:
-            yield nums[:k].copy(), ys[:k], us[:k], vs[:k]
+            yield numbers(pts[:k], seq), ys[:k], us[:k], vs[:k]
 
 
 def rgb_to_reduced_yuv(img: np.ndarray, st: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,6 +117,13 @@ def rgb_to_reduced_yuv(img: np.ndarray, st: int) -> tuple[np.ndarray, np.ndarray
     small = cv2.resize(np.ascontiguousarray(img[: gh * st, : gw * st]), (gw, gh), interpolation=cv2.INTER_AREA)
     yuv = cv2.cvtColor(small, cv2.COLOR_RGB2YUV)
     return yuv[..., 0], yuv[..., 1], yuv[..., 2]
+
+
+def accumulate(batches: Iterator[Batch], acc) -> None:
+    """Feed batches to ``acc.add`` as they come. (Computing features on a second thread while
+    decoding was measured slower here: PyAV keeps the GIL while it decodes.)"""
+    for b in batches:
+        acc.add(*b)
 
 
 def iter_source_batches(source, *, batch: int = 64, cancel: Callable[[], bool] | None = None,
