@@ -99,11 +99,30 @@ class EditBar(QToolBar):
             s = self.sessions[layer.id] = EditSession(layer, image=img)
             s.editor.locked |= set(getattr(layer, "locked_labels", ()))
             s.editor.hidden |= set(getattr(layer, "hidden_labels", ()))
-            try:  # the version these edits start from: stored now if it is not yet
-                self.base_version[layer.id] = self.win.workflow.ensure_stored(layer)
-            except Exception as exc:
-                self.message.emit(f"{layer.name}: could not keep its original version ({exc})", True)
+            self._keep_original(layer)
         return s
+
+    def _keep_original(self, layer) -> None:
+        """The version these edits start from must be in the store before the first stroke. A
+        layer not stored yet (a loaded label map, a new one) is saved from a snapshot on a
+        background thread (compressing a CT-sized mask would hold the UI ~90 ms); saving the
+        edits waits for it."""
+        wf = self.win.workflow
+        try:
+            head = wf.store.head(layer.id) if layer.id not in wf._pending else None
+            if head is not None:
+                self.base_version[layer.id] = head.version_id
+                return
+            if layer.id in wf._pending:
+                return
+            from app.layers import LabelLayer
+
+            snap = LabelLayer(layer.labels.copy(), layer.affine, layer.name, layer.provenance,
+                              colors=dict(layer.colors), label_names=dict(layer.label_names),
+                              layer_id=layer.id)
+            wf.record_result([snap])
+        except Exception as exc:
+            self.message.emit(f"{layer.name}: could not keep its original version ({exc})", True)
 
     def _image_for(self, layer):
         vol = self.win.model.volume
