@@ -86,15 +86,15 @@ def main() -> int:
             print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                               if k != "stats"}), flush=True)
     print("\nCONSTRUCTED benchmark (real Kvasir-SEG/EndoVis frames as events among real-frame filler):")
-    print("| video | frames | true events (frames %) | recall | frame precision (±%gs) | kept | run s |"
-          % a.tolerance_s)
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+    print(f"| video | frames | true events (% of frames) | recall | frame precision (±{a.tolerance_s:g} s) "
+          f"| kept | run s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['video']} (seed {r['seed']}) | {r['frames_total']} | {r['events_true']} "
               f"({100 * r['truth_fraction']:.2f}%) | {r['recall']:.2f} | {r['frame_precision']:.2f} | "
               f"{100 * r['kept_fraction']:.2f}% | {r['run_s']:.0f} |")
-    if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 

@@ -189,7 +189,7 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
         events = []
         for sp in spans:
             e = converge(sp, comb, good, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
-                         threshold=s.threshold, n_key=s.key_frames, key_dist=same * 0.5)
+                         threshold=s.threshold, n_key=s.key_frames, key_dist=same)
             if e is not None and e.z >= s.threshold:
                 events.append(e)
         # reader budget: best events first until the kept frames would exceed it
