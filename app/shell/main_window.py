@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
             # built when first shown: their imports (review store, job runner) stay out of start-up
             d.visibilityChanged.connect(lambda vis, d=d, spec=spec: vis and self._build_dock(d, spec))
         self.docks["measurements"].raise_()
+        self.workflow.prepare()   # review store file created off the UI thread
         self.browser.refresh()
 
     def _build_dock(self, dock: QDockWidget, spec) -> None:
@@ -356,6 +357,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(area)
         self.stack.setCurrentWidget(area)
         if old_area is not None:
+            old_area.close()   # finalizes its 3D cell before deletion
             self.stack.removeWidget(old_area)
             old_area.deleteLater()
         self.area, self.model = area, model
@@ -598,6 +600,8 @@ class MainWindow(QMainWindow):
             except RuntimeError:  # already deleted: it had finished
                 pass
         self.browser._stop_thumbs()
+        if self.area is not None:
+            self.area.close()
         for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
             if d.widget() is not None:
                 d.widget().close()

@@ -89,6 +89,7 @@ class ViewerArea(QWidget):
     def set_layout(self, name: str) -> None:
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}; expected one of {sorted(LAYOUTS)}")
+        self._release_3d()
         for c in self.cells:
             self.grid.removeWidget(c)
             c.setParent(None)
@@ -111,6 +112,17 @@ class ViewerArea(QWidget):
             self.grid.setColumnStretch(r, 1 if r < max(len(row) for row in rows) else 0)
         self.layout_name = name
         self.layout_changed.emit(name)
+
+    def _release_3d(self) -> None:
+        """3D cells are closed before they go: their closeEvent finalizes the VTK render window
+        (a QVTK widget destroyed with a live GL context can crash the next one created)."""
+        for c in self.cells:
+            if hasattr(c, "vtk_widget") and not getattr(c, "_closed", False):
+                c.close()
+
+    def closeEvent(self, e) -> None:
+        self._release_3d()
+        super().closeEvent(e)
 
     def set_single_view(self, view: str) -> None:
         self.single_view = view

@@ -31,6 +31,7 @@ class Workflow(QObject):
         self._saved.connect(self._on_saved)
         self.errors: list[str] = []
         self._closed = False
+        self._preparing: threading.Thread | None = None
 
     # ---- where and who ----------------------------------------------------------------------
     def workspace(self) -> Path:
@@ -39,9 +40,30 @@ class Workflow(QObject):
         ws = self.settings.get("workspace", "")
         return Path(ws) if ws else user_dir() / "workspace"
 
+    def prepare(self) -> None:
+        """Create the workspace's store file on a background thread (schema + fsyncs take ~0.1 s),
+        so the first use on the UI thread only opens it."""
+        if self._store is not None or self._preparing is not None:
+            return
+
+        def create() -> None:
+            from app.review.store import STORE_FILENAME, ReviewStore
+
+            try:
+                ws = self.workspace()
+                ws.mkdir(parents=True, exist_ok=True)
+                ReviewStore(ws / STORE_FILENAME).close()
+            except Exception:
+                pass  # the UI-thread open reports any problem with the file
+
+        self._preparing = threading.Thread(target=create, name="review-store-create", daemon=True)
+        self._preparing.start()
+
     @property
     def store(self):
         if self._store is None:
+            if self._preparing is not None:
+                self._preparing.join()
             from app.review.store import ReviewStore
 
             self._store = ReviewStore.for_workspace(self.workspace())
