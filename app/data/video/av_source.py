@@ -90,9 +90,11 @@ class AVSource(VideoSource):
 
     @staticmethod
     def _configure(stream) -> None:
-        cc = stream.codec_context
-        # Frame threads help at 720p and up; on small streams they only add latency (PLATFORM.md §5).
-        stream.thread_type = "AUTO" if (cc.width or 0) * (cc.height or 0) >= 1280 * 720 else "SLICE"
+        # Slice threads only. Frame threads ("AUTO") would decode 720p+ up to ~1.7x faster, but
+        # FFmpeg then logs from its worker threads into Python (decode_errors counts those messages
+        # to flag concealed damage), and PyAV's log callback can deadlock there (PyAV issues #751,
+        # #909; a hang was seen here on 720p H.264). A viewer that hangs is worse than a slower seek.
+        stream.thread_type = "SLICE"
 
     # --- meta ---
     @property
