@@ -13,7 +13,7 @@ from typing import Annotated
 from backends.base import BackendSpec
 from backends.params import Choices, Help, Params, Range
 
-from .degrade import NAMES
+from .catalog import NAMES
 
 MODEL_FILE = "models/quality/assessor.joblib"
 INPUTS = ("image2d", "ultrasound", "volume")
