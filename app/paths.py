@@ -1,5 +1,5 @@
 """Locations inside the installed project (assets, bundled sample). No data-set paths here: tests
-and benchmarks find ../shared/data through LOUPE_DATA (tests/conftest.py, benchmarks/common.py)."""
+and benchmarks find the shared data folder through LOUPE_DATA (tests/conftest.py, benchmarks/common.py)."""
 from __future__ import annotations
 
 import os

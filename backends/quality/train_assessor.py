@@ -1,6 +1,6 @@
 """Train the quality assessor on synthetic degradations of real TRAINING images only.
 
-    .venv/bin/python -m backends.quality.train_assessor --data ../shared/data [--jobs 1]
+    .venv/bin/python -m backends.quality.train_assessor --data DATA_DIR [--jobs 1]   (or LOUPE_DATA=DATA_DIR)
 
 Writes assets/models/quality/assessor.joblib; prints the training-set size and time. The
 validation sources (dataset.py, split='val') are never loaded here."""
@@ -42,7 +42,8 @@ def fit(train: samples.SampleSet, seed: int = 0) -> QualityModel:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
+    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA"), required="LOUPE_DATA" not in os.environ,
+                    help="the shared real-data folder (default: $LOUPE_DATA)")
     ap.add_argument("--out", default=str(MODEL_PATH))
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--cache", default="", help="npz file to reuse / store the training features")

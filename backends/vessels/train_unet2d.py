@@ -1,6 +1,6 @@
 """Train the fundus vessel U-Net on DRIVE training images 21-40 (observer 1 labels).
 
-Usage: python -m backends.vessels.train_unet2d [--data DRIVE_DIR] [--iters N] [--out PATH]
+Usage: LOUPE_DATA=DATA_DIR python -m backends.vessels.train_unet2d [--data DRIVE_DIR] [--iters N] [--out PATH]
 Images 37-40 are held out to choose the probability threshold (max Dice); the test images 01-10
 are never touched here (they are for benchmarks/validate_vessels.py). Writes float16 weights and a
 JSON card with data, time, hardware and the chosen threshold next to them.
@@ -107,8 +107,10 @@ def reselect(weights: Path, drive: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    data = Path(os.environ.get("LOUPE_DATA", ROOT.parent / "shared" / "data"))
-    ap.add_argument("--data", type=Path, default=data / "retina" / "DRIVE")
+    data = os.environ.get("LOUPE_DATA")
+    ap.add_argument("--data", type=Path, required=data is None,
+                    default=Path(data) / "retina" / "DRIVE" if data else None,
+                    help="the DRIVE folder (default: $LOUPE_DATA/retina/DRIVE)")
     ap.add_argument("--iters", type=int, default=2500)
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--batch", type=int, default=12)
