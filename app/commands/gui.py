@@ -13,6 +13,8 @@ def add_arguments(parser) -> None:
                         help="close the window after S seconds (smoke tests, start-up timing)")
     parser.add_argument("--exit-when-opened", action="store_true",
                         help="close as soon as the image is fully shown (smoke tests)")
+    parser.add_argument("--server", metavar="URL", default=None,
+                        help="run backends on a remote Loupe server (token in LOUPE_SERVER_TOKEN)")
     parser.add_argument("--quit-after-paint", action="store_true",
                         help=f"exit with code 0 right after the first slice is painted (smoke tests; "
                              f"also set by the environment variable {QUIT_ENV}=1)")
@@ -33,6 +35,8 @@ def run(args) -> int:
     from app.paths import SAMPLE_STUDY
     from app.shell.main_window import MainWindow
 
+    if args.server:
+        os.environ["LOUPE_SERVER"] = args.server
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Loupe")
     win = MainWindow()

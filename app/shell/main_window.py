@@ -163,12 +163,18 @@ class MainWindow(QMainWindow):
         return self.panels.get(key)
 
     def job_runner(self):
-        """The window's job runner (worker processes), started on first use and shared by the
-        Backends/jobs dock and the panels that run backends (quality)."""
+        """The window's job runner, started on first use and shared by the Backends/jobs dock and
+        the panels that run backends (quality, evidence): local worker processes, or a remote
+        Loupe server (a GPU workstation) when LOUPE_SERVER or the 'backend_server' setting names
+        one (token from LOUPE_SERVER_TOKEN; never stored in settings)."""
         if self._runner is None:
-            from app.jobs.local import LocalRunner
+            import os
 
-            self._runner = LocalRunner(max_workers=1)
+            from app.jobs.remote import make_runner
+
+            server = os.environ.get("LOUPE_SERVER") or self.settings.get("backend_server", "") or None
+            self._runner = make_runner(server, os.environ.get("LOUPE_SERVER_TOKEN"), max_workers=1) \
+                if server else make_runner(max_workers=1)
         return self._runner
 
     def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
