@@ -136,3 +136,55 @@ class Job:
 
     def __repr__(self) -> str:
         return f"Job({self.id}, {self.backend}, {self.state.value}, {self.progress:.0%})"
+
+
+class RunnerBase:
+    """What LocalRunner and RemoteRunner share: the job list, new-job listeners (the Jobs panel),
+    one supervising thread per job, and the blocking ``run``."""
+
+    where = "local"
+
+    def _init_bookkeeping(self) -> None:
+        self._jobs: list[Job] = []
+        self._threads: list[threading.Thread] = []
+        self._listeners: list = []
+        self._lock = threading.Lock()
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs)
+
+    def on_new_job(self, fn) -> None:
+        """``fn(job)`` for every submitted job (the Jobs panel lists them)."""
+        self._listeners.append(fn)
+
+    def _register(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.append(job)
+        for fn in list(self._listeners):
+            try:
+                fn(job)
+            except Exception:  # noqa: BLE001 - a closed panel must not break submitting
+                pass
+
+    def _start_thread(self, target, args: tuple, name: str) -> None:
+        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
+
+    def _join_threads(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for t in list(self._threads):
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def run(self, backend: str, inp, params: Any = None, **kw):
+        """Blocking convenience: the result, or a BackendError carrying the job's error."""
+        from backends.base import BackendError
+
+        job = self.submit(backend, inp, params, **kw)  # type: ignore[attr-defined]
+        job.wait()
+        if job.state is not JobState.DONE:
+            where = "" if self.where == "local" else f" on {self.where}"
+            raise BackendError(f"backend {backend!r} {job.state.value}{where}: {job.error}")
+        return job.result

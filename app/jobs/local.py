@@ -26,7 +26,7 @@ from backends.registry import BackendRow, Registry, default_registry
 
 from . import codec
 from .cache import ResultCache, cache_key, input_digest
-from .job import Job, JobState
+from .job import Job, JobState, RunnerBase
 from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
 
 KILL_GRACE_S = 1.0
@@ -84,7 +84,7 @@ def _tail(path: Path, n: int = 2000) -> str:
         return ""
 
 
-class LocalRunner:
+class LocalRunner(RunnerBase):
     """``submit(backend, input, params) -> Job``; the same API as RemoteRunner."""
 
     def __init__(self, registry: Registry | None = None, *, max_workers: int = 2,
@@ -104,23 +104,12 @@ class LocalRunner:
         self._mp = mp.get_context("spawn")
         self._root = _work_root()
         atexit.register(shutil.rmtree, self._root, True)  # also on exits that skip shutdown()
-        self._jobs: list[Job] = []
-        self._threads: list[threading.Thread] = []
-        self._listeners: list = []
-        self._lock = threading.Lock()
+        self._init_bookkeeping()
         self._closed = False
 
     # --- API shared with RemoteRunner ---
     def backends(self) -> list[BackendRow]:
         return self.registry.rows()
-
-    def jobs(self) -> list[Job]:
-        with self._lock:
-            return list(self._jobs)
-
-    def on_new_job(self, fn) -> None:
-        """``fn(job)`` for every submitted job (the Jobs panel lists them)."""
-        self._listeners.append(fn)
 
     def submit(self, backend: str, inp: BackendInput, params: Any = None, *,
                timeout_s: float | None = None, use_cache: bool = True) -> Job:
@@ -138,43 +127,24 @@ class LocalRunner:
         p = spec.parse_params(params)
         pdict = params_to_dict(p)
         job = Job(backend, pdict, input_name=Path(inp.path).name if inp.path else "", where=self.where)
-        with self._lock:
-            self._jobs.append(job)
-        for fn in list(self._listeners):
-            try:
-                fn(job)
-            except Exception:  # noqa: BLE001 - a closed panel must not break submitting
-                pass
+        self._register(job)
         # Snapshot the input now (later edits by the caller cannot leak into the job); hashing it
         # for the cache happens on the job's thread, so a large input does not stall the UI.
         folder = self._root / f"job-{uuid.uuid4().hex[:12]}"
         store = codec.Arrays()
         codec.save_dir(folder / INPUT_DIR, {"input": codec.encode_input(inp, store), "params": pdict}, store)
         cached = self.cache is not None and use_cache
-        t = threading.Thread(target=self._supervise, name=f"loupe-job-{job.id}", daemon=True,
-                             args=(job, spec, folder, cached, timeout_s if timeout_s is not None else self.timeout_s))
-        with self._lock:
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
-        t.start()
+        self._start_thread(self._supervise, (job, spec, folder, cached,
+                                             timeout_s if timeout_s is not None else self.timeout_s),
+                           f"loupe-job-{job.id}")
         return job
-
-    def run(self, backend: str, inp: BackendInput, params: Any = None, **kw) -> BackendResult:
-        """Blocking convenience: the result, or LoupeError with the job's error."""
-        from backends.base import BackendError
-        job = self.submit(backend, inp, params, **kw)
-        job.wait()
-        if job.state is not JobState.DONE:
-            raise BackendError(f"backend {backend!r} {job.state.value}: {job.error}")
-        return job.result
 
     def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
         self._closed = True
         if cancel:
             for j in self.jobs():
                 j.cancel()
-        deadline = time.monotonic() + timeout
-        for t in list(self._threads):
-            t.join(max(0.0, deadline - time.monotonic()))
+        self._join_threads(timeout)
         self._reap_idle(all_=True)
         shutil.rmtree(self._root, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from backends.base import Availability, BackendError, BackendInput, BackendResul
 from backends.params import ParamError, ParamField, parse_items
 
 from . import codec
-from .job import Job, JobState
+from .job import Job, JobState, RunnerBase
 
 POLL_S = 0.2
 MAX_POLL_FAILURES = 25  # ~5 s of unreachable server before a job is declared lost
@@ -45,7 +45,7 @@ class RemoteBackendRow:
         return dict(self.d)
 
 
-class RemoteRunner:
+class RemoteRunner(RunnerBase):
     def __init__(self, url: str, token: str, *, timeout_s: float | None = None,
                  request_timeout: float = 30.0, poll_s: float = POLL_S) -> None:
         if not url.startswith(("http://", "https://")):
@@ -56,10 +56,7 @@ class RemoteRunner:
         self.request_timeout = request_timeout
         self.poll_s = poll_s
         self.where = self.url
-        self._jobs: list[Job] = []
-        self._threads: list[threading.Thread] = []
-        self._listeners: list = []
-        self._lock = threading.Lock()
+        self._init_bookkeeping()
         self._closed = threading.Event()
         self._tmp = None
 
@@ -99,13 +96,6 @@ class RemoteRunner:
     def backends(self) -> list[RemoteBackendRow]:
         return [RemoteBackendRow(d) for d in self._json("GET", "/backends")]
 
-    def jobs(self) -> list[Job]:
-        with self._lock:
-            return list(self._jobs)
-
-    def on_new_job(self, fn) -> None:
-        self._listeners.append(fn)
-
     def submit(self, backend: str, inp: BackendInput, params: Any = None, *,
                timeout_s: float | None = None, use_cache: bool = True) -> Job:
         if isinstance(params, Mapping) or params is None:
@@ -130,25 +120,9 @@ class RemoteRunner:
         job = Job(backend, st.get("params", pdict), input_name=Path(inp.path).name if inp.path else "",
                   where=self.where, job_id=st["id"])
         job._cancel_hook = lambda: threading.Thread(target=self._cancel, args=(job,), daemon=True).start()
-        with self._lock:
-            self._jobs.append(job)
-        for fn in list(self._listeners):
-            try:
-                fn(job)
-            except Exception:  # noqa: BLE001 - a closed panel must not break submitting
-                pass
-        t = threading.Thread(target=self._poll, args=(job,), name=f"loupe-remote-{job.id}", daemon=True)
-        with self._lock:
-            self._threads = [x for x in self._threads if x.is_alive()] + [t]
-        t.start()
+        self._register(job)
+        self._start_thread(self._poll, (job,), f"loupe-remote-{job.id}")
         return job
-
-    def run(self, backend: str, inp: BackendInput, params: Any = None, **kw) -> BackendResult:
-        job = self.submit(backend, inp, params, **kw)
-        job.wait()
-        if job.state is not JobState.DONE:
-            raise BackendError(f"backend {backend!r} {job.state.value} on {self.url}: {job.error}")
-        return job.result
 
     def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
         if cancel:
@@ -156,9 +130,7 @@ class RemoteRunner:
                 if not j.state.finished:
                     j.cancel()
         self._closed.set()
-        deadline = time.monotonic() + timeout
-        for t in list(self._threads):
-            t.join(max(0.0, deadline - time.monotonic()))
+        self._join_threads(timeout)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
