@@ -77,3 +77,22 @@ def test_degrade_refuses_wrong_modality(img):
     with pytest.raises(LoupeError, match="applies to CT"):
         run_pipeline(SPEC_DEGRADE, SPEC_DEGRADE.load(), _inp(img, "MR"), ["type=ct_low_dose"],
                      RunContext(SPEC_DEGRADE, SPEC_DEGRADE.parse_params(None)))
+
+
+def test_declip_removes_the_clipping_bias():
+    """Noise clipped at 0 leaves a black background at about 0.4 sigma after plain denoising;
+    the Foi (2009) inversion brings it back to 0 and keeps mid-grey values unchanged."""
+    from backends.quality.restore import clipped_bounds, declip, denoise, denoise_clipped
+    rng = np.random.default_rng(3)
+    clean = np.zeros((96, 96), np.float32)
+    clean[24:72, 24:72] = 0.5
+    sigma = 0.08
+    noisy = np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 1).astype(np.float32)
+    assert clipped_bounds(noisy) == (True, False)
+    assert clipped_bounds(np.clip(clean + 0.3, 0, 1)) == (False, False)
+    plain, fixed = denoise(noisy, sigma), denoise_clipped(noisy, sigma)
+    bg = np.zeros_like(clean, bool); bg[:16] = True
+    assert plain[bg].mean() > 0.25 * sigma              # the bias the correction exists for
+    assert abs(fixed[bg].mean()) < 0.1 * sigma
+    assert psnr(clean, np.clip(fixed, 0, 1)) > psnr(clean, np.clip(plain, 0, 1)) + 1.0
+    assert np.allclose(declip(np.array([0.5]), sigma), 0.5, atol=1e-4)
