@@ -160,18 +160,25 @@ def main() -> int:
         print("OpenCV could not open the video")
         return 1
 
-    loupe_t, cv_t, loupe_ok, cv_ok, cv_off = [], [], 0, 0, []
-    for n in targets:  # interleaved, so machine load hits both alike
+    def both(n: int):
+        """Frame n from Loupe, then from OpenCV (interleaved, so machine load hits both alike):
+        (Loupe seconds, Loupe code, OpenCV seconds, OpenCV code or None)."""
         t = time.perf_counter()
         img = src.get(n).image
-        loupe_t.append(time.perf_counter() - t)
-        loupe_ok += read_code(img) == n % args.unique
+        tl = time.perf_counter() - t
         t = time.perf_counter()
         cap.set(cv2.CAP_PROP_POS_FRAMES, n)
         ok, bgr = cap.read()
-        cv_t.append(time.perf_counter() - t)
-        if ok:
-            got = read_code(bgr)
+        tc = time.perf_counter() - t
+        return tl, read_code(img), tc, (read_code(bgr) if ok else None)
+
+    loupe_t, cv_t, loupe_ok, cv_ok, cv_off = [], [], 0, 0, []
+    for n in targets:
+        tl, code_l, tc, got = both(n)
+        loupe_t.append(tl)
+        cv_t.append(tc)
+        loupe_ok += code_l == n % args.unique
+        if got is not None:
             cv_ok += got == n % args.unique
             if got != n % args.unique:
                 cv_off.append((got - n) % args.unique if (got - n) % args.unique < args.unique // 2
@@ -181,15 +188,11 @@ def main() -> int:
     back_l, back_c, back_ok_l, back_ok_c, steps = [], [], 0, 0, 0
     for start in rng.choice(np.arange(300, total), size=max(1, args.back_runs), replace=False):
         for n in range(int(start), int(start) - args.back_steps, -1):
-            t = time.perf_counter()
-            img = src.get(n).image
-            back_l.append(time.perf_counter() - t)
-            back_ok_l += read_code(img) == n % args.unique
-            t = time.perf_counter()
-            cap.set(cv2.CAP_PROP_POS_FRAMES, n)
-            ok, bgr = cap.read()
-            back_c.append(time.perf_counter() - t)
-            back_ok_c += bool(ok) and read_code(bgr) == n % args.unique
+            tl, code_l, tc, got = both(n)
+            back_l.append(tl)
+            back_c.append(tc)
+            back_ok_l += code_l == n % args.unique
+            back_ok_c += got is not None and got == n % args.unique
             steps += 1
     src.close()
     cap.release()

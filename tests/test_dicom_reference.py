@@ -151,6 +151,17 @@ def test_sidecar_has_bids_fields_and_no_identifiers(dicom_dir, loupe_out):
     assert "patientname" not in text and "patientid" not in text and "birth" not in text
 
 
+def _convert_both(src: Path, tmp_path: Path):
+    """One series converted by the installed dcm2niix (no sidecar, no gzip) and by Loupe's
+    `convert`; returns (loupe, dcm2niix) NIfTI images."""
+    theirs = tmp_path / "d2n"
+    theirs.mkdir()
+    subprocess.run([str(DCM2NIIX), "-b", "n", "-z", "n", "-o", str(theirs), str(src)], check=True,
+                   capture_output=True, timeout=60)
+    assert cli_main(["convert", str(src), str(tmp_path / "loupe")]) == 0
+    return nib.load(next((tmp_path / "loupe").glob("*.nii"))), nib.load(next(theirs.glob("*.nii")))
+
+
 def test_rgb_matches_dcm2niix(data_dir, tmp_path):
     """Uncompressed RGB ultrasound: written as RGB24 exactly as dcm2niix writes it. (No patient
     geometry in the file, so only the voxels are compared; dcm2niix centres such images.)"""
@@ -159,13 +170,7 @@ def test_rgb_matches_dcm2niix(data_dir, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(data_dir / "xray_iqa" / "iqa_compression_pairs" / "US1_UNCR.dcm", src)
-    theirs = tmp_path / "d2n"
-    theirs.mkdir()
-    subprocess.run([str(DCM2NIIX), "-b", "n", "-z", "n", "-o", str(theirs), str(src)], check=True,
-                   capture_output=True, timeout=60)
-    assert cli_main(["convert", str(src), str(tmp_path / "loupe")]) == 0
-    a = nib.load(next((tmp_path / "loupe").glob("*.nii")))
-    b = nib.load(next(theirs.glob("*.nii")))
+    a, b = _convert_both(src, tmp_path)
     assert a.get_data_dtype() == b.get_data_dtype() and a.get_data_dtype().names == ("R", "G", "B")
     assert np.array_equal(np.asanyarray(a.dataobj), np.asanyarray(b.dataobj))
 
@@ -174,14 +179,7 @@ def test_enhanced_ct_matches_dcm2niix(dicom_dir, tmp_path):
     """pydicom's enhanced multi-frame CT (no ref/ NIfTI; dcm2niix run here without '-i y', which
     would skip its two frames): same stored type (uint16: Bits Stored 16), voxels, scaling and
     affine."""
-    src = dicom_dir / "pydicom_data_enhanced_ct"
-    theirs = tmp_path / "d2n"
-    theirs.mkdir()
-    subprocess.run([str(DCM2NIIX), "-b", "n", "-z", "n", "-o", str(theirs), str(src)], check=True,
-                   capture_output=True, timeout=60)
-    assert cli_main(["convert", str(src), str(tmp_path / "loupe")]) == 0
-    a = nib.load(next((tmp_path / "loupe").glob("*.nii")))
-    b = nib.load(next(theirs.glob("*.nii")))
+    a, b = _convert_both(dicom_dir / "pydicom_data_enhanced_ct", tmp_path)
     assert a.get_data_dtype() == b.get_data_dtype() == np.dtype("uint16")
     assert np.array_equal(_raw(a), _raw(b))
     assert (np.float32(a.dataobj.slope), np.float32(a.dataobj.inter)) == (np.float32(b.dataobj.slope),
