@@ -86,3 +86,56 @@ def test_features_are_illumination_invariant_in_layout_and_chroma():
     d_other = np.linalg.norm(desc[0] - desc[2])
     assert d_gain < 0.5 * d_other
     assert sc["luma"][1] < sc["luma"][0]
+
+
+def _walk(n: int, dim: int = 24, step: float = 0.1, seed: int = 0) -> np.ndarray:
+    """Descriptors of a camera moving smoothly over one scene: a random walk."""
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.normal(0, step / np.sqrt(dim), (n, dim)), axis=0).astype(np.float32) + 5.0
+
+
+def _shots(desc, good=None, **kw):
+    from backends.evidence.shots import short_shots
+
+    good = np.ones(len(desc), bool) if good is None else good
+    args = dict(cut_z=6.0, min_frames=2, max_frames=18, context_frames=181, reach_frames=30)
+    args.update(kw)
+    return short_shots(desc, good, **args)
+
+
+def test_short_shot_found_with_exact_bounds_and_a_strong_score():
+    desc = _walk(600)
+    desc[300:306] = _walk(6, seed=9) + 3.0          # six frames of something else, then back
+    found = [s for s in _shots(desc) if s.z > 4.0]
+    assert [(s.start, s.end) for s in found] == [(300, 305)]
+    assert found[0].z > 10
+
+
+def test_a_one_frame_glitch_and_a_scene_change_are_not_short_shots():
+    desc = _walk(600)
+    desc[200] += 3.0                                 # one odd frame
+    desc[400:] = _walk(200, seed=4) + 3.0            # a cut to another scene that stays
+    assert [s for s in _shots(desc) if s.z > 4.0] == []
+
+
+def test_two_distinct_lesions_back_to_back_are_two_shots():
+    desc = _walk(600)
+    desc[300:305] = _walk(5, seed=2) + 3.0
+    desc[305:311] = _walk(6, seed=3) - 3.0
+    found = sorted((s.start, s.end) for s in _shots(desc) if s.z > 4.0)
+    assert found == [(300, 304), (305, 310)]
+
+
+def test_bad_frames_are_transparent_to_shots():
+    """A dark stretch inside one view is not two cuts: the frames on either side are one shot."""
+    desc = _walk(600)
+    good = np.ones(600, bool)
+    desc[300:305] = 0.0                              # dark frames: the gate marks them bad
+    good[300:305] = False
+    assert [s for s in _shots(desc, good) if s.z > 4.0] == []
+    # ...and a short shot seen mostly through bad frames is no event either
+    desc2 = _walk(600)
+    desc2[300:310] = _walk(10, seed=7) + 3.0
+    good2 = np.ones(600, bool)
+    good2[301:309] = False                          # frames 300 and 309 seen, the rest dark
+    assert [s for s in _shots(desc2, good2) if s.z > 4.0] == []

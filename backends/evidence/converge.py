@@ -26,6 +26,7 @@ class ScoredEvent:
     red_background: float
     good_frames: int
     key_frames: list[int]
+    shot_z: float | None = None   # set when the event is a short shot (shots.py): its cut-bounded z
     label: str = ""
     reason: str = ""
 

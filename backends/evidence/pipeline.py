@@ -2,6 +2,8 @@
 
 1. **Coarse** (every frame, decode speed): reduced-plane features, quality gate, two-sided novelty
    against the running background, red/blood excess; candidates are frames above a *low* bar.
+   Beside them, short shots (``shots.py``): stretches between two cuts whose content is found on
+   neither side, scored against one frame step of the stream (strong where the camera moves fast).
 2. **Weave** candidates into spans (``weave.py``).
 3. **Fine** (only around candidate spans): the frames of each span and a margin are decoded again
    at full resolution (frame-exact seeks) for a real focus measure (variance of the Laplacian at
@@ -20,8 +22,9 @@ from typing import Callable
 
 import numpy as np
 
-from .converge import ScoredEvent, converge
+from .converge import ScoredEvent, converge, to_unit
 from .screen import FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
+from .shots import short_shots
 from .weave import Span, weave
 
 
@@ -39,6 +42,8 @@ class Settings:
     max_kept_fraction: float = 0.01  # reader budget: frames inside events, at most this fraction
     key_frames: int = 3
     fine: bool = True               # dense full-resolution pass around candidates
+    shot_cut_z: float = 6.0         # change z that bounds a short shot (see shots.py)
+    shot_reach_s: float = 10.0      # how far on each side a short shot's content is looked for
 
 
 @dataclass
@@ -152,8 +157,11 @@ def describe(e: ScoredEvent, nov: Novelty, fps: float, gate_counts: dict) -> Non
     red_note = e.red_ratio >= 0.05 and red_x >= 2.0
     e.label = "red/blood-coloured finding" if red_note else "novel appearance"
     secs = (e.end - e.start + 1) / max(fps, 1e-6)
-    parts = [f"differs from the frames before and after it (robust z {e.z:.1f})",
-             f"{e.good_frames} good frames over {secs:.1f} s"]
+    if e.shot_z is not None and e.shot_z >= e.z - 1e-6:
+        first = f"new content between two cuts, seen neither before nor after (robust z {e.z:.1f})"
+    else:
+        first = f"differs from the frames before and after it (robust z {e.z:.1f})"
+    parts = [first, f"{e.good_frames} good frames over {secs:.1f} s"]
     if red_note:
         parts.append(f"red/blood fraction {e.red_ratio:.2f} vs {e.red_background:.2f} around it")
     e.reason = "; ".join(parts)
@@ -168,48 +176,77 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
     f, src, fps = screen_video(path, progress=progress, cancel=cancel)
     try:
         t_screen = time.perf_counter() - t0
-        s = settings
-        good, code = quality(f, QualityGate(context=max(31, int(round(10 * fps)) | 1)))
-        nov, comb, red_bg = frame_scores(f, good, fps, s)
-        thr_c = s.candidate_fraction * s.threshold
-        cand = good & (comb > thr_c)
-        d1 = np.linalg.norm(np.diff(f.desc, axis=0), axis=1) if f.n > 1 else np.zeros(1)
-        same = 4.0 * float(np.median(d1)) if len(d1) else 1.0
-        spans = weave(cand, good, nov.cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
-                      cut_z=s.cut_z, same_dist=same)
-        sharp = f["sharp"].copy()
-        min_frames = max(s.min_frames, int(round(s.min_event_s * fps)))
-        # only spans that could still become events go to the (costly) full-resolution pass
-        spans = [sp for sp in spans if sp.length >= min(min_frames, 2)
-                 and np.median(comb[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
-        if s.fine and spans:
-            spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)
-            ok = np.isfinite(fine_sharp)
-            sharp[ok] = fine_sharp[ok]
-        events = []
-        for sp in spans:
-            e = converge(sp, comb, good, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
-                         threshold=s.threshold, n_key=s.key_frames, key_dist=same)
-            if e is not None and e.z >= s.threshold:
-                events.append(e)
-        # reader budget: best events first until the kept frames would exceed it
-        budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
-        kept, used = [], 0
-        for e in sorted(events, key=lambda e: -e.z):
-            length = e.end - e.start + 1
-            if used + length > budget:
-                continue
-            kept.append(e)
-            used += length
-        kept.sort(key=lambda e: e.start)
-        gate_counts = {name: int((code == c).sum()) for c, name in
-                       enumerate(("good", "dark", "specular", "blur", "missing"))}
-        for e in kept:
-            describe(e, nov, fps, gate_counts)
-        times = src.index.times if hasattr(src, "index") else None
-        stats = {"screen_s": round(t_screen, 3), "total_s": round(time.perf_counter() - t0, 3),
-                 "candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
-                 "quality": gate_counts, "fps": fps}
-        return EvidenceResult(kept, f.n, used, fps, times, stats)
+        res = events_from_features(f, fps, settings, src=src, progress=progress)
+        res.times = src.index.times if hasattr(src, "index") else None
+        res.stats.update({"screen_s": round(t_screen, 3), "total_s": round(time.perf_counter() - t0, 3)})
+        return res
     finally:
         src.close()
+
+
+def events_from_features(f: Features, fps: float, settings: Settings = Settings(), *, src=None,
+                         progress: ProgressFn | None = None) -> EvidenceResult:
+    """Weave, refine (when ``src`` is given and ``settings.fine``) and converge screened features."""
+    s = settings
+    good, code = quality(f, QualityGate(context=max(31, int(round(10 * fps)) | 1)))
+    nov, comb, red_bg = frame_scores(f, good, fps, s)
+    thr_c = s.candidate_fraction * s.threshold
+    cand = good & (comb > thr_c)
+    d1 = np.linalg.norm(np.diff(f.desc, axis=0), axis=1) if f.n > 1 else np.zeros(1)
+    same = 4.0 * float(np.median(d1)) if len(d1) else 1.0
+    spans = weave(cand, good, nov.cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
+                  cut_z=s.cut_z, same_dist=same)
+    sharp = f["sharp"].copy()
+    min_frames = max(s.min_frames, int(round(s.min_event_s * fps)))
+    # only spans that could still become events go to the (costly) full-resolution pass
+    spans = [sp for sp in spans if sp.length >= min(min_frames, 2)
+             and np.median(comb[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
+    max_frames = max(min_frames, int(round(s.max_event_s * fps)))
+    shots = [sh for sh in short_shots(f.desc, good, cut_z=s.shot_cut_z, min_frames=min_frames,
+                                      max_frames=max_frames, context_frames=max(31, int(round(s.context_s * fps))),
+                                      reach_frames=max(2, int(round(s.shot_reach_s * fps))))
+             if sh.z >= s.threshold]
+    shot_spans = [Span(sh.start, sh.end) for sh in shots]
+    if s.fine and (spans or shot_spans) and src is not None:
+        spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)
+        if shot_spans:  # sharpness for key frames only: a shot's ends are its cuts, never moved
+            _, shot_sharp = fine_pass(src, shot_spans, f, good, comb, nov.cut, s, thr_c)
+            fine_sharp = np.where(np.isfinite(fine_sharp), fine_sharp, shot_sharp)
+        ok = np.isfinite(fine_sharp)
+        sharp[ok] = fine_sharp[ok]
+    candidates = []
+    for sp in spans:
+        e = converge(sp, comb, good, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
+                     threshold=s.threshold, n_key=s.key_frames, key_dist=same)
+        if e is not None and e.z >= s.threshold:
+            candidates.append(e)
+    for sh in shots:
+        e = converge(Span(sh.start, sh.end), comb, good, f["red"], red_bg, sharp, f.desc,
+                     min_frames=min_frames, threshold=s.threshold, n_key=s.key_frames, key_dist=same)
+        if e is not None:
+            e.shot_z = sh.z
+            e.z = max(e.z, sh.z)
+            e.score = to_unit(e.z, s.threshold)
+            candidates.append(e)
+    # one event per stretch of video: the stronger of overlapping candidates wins
+    events = []
+    for e in sorted(candidates, key=lambda e: -e.z):
+        if all(e.end < o.start or e.start > o.end for o in events):
+            events.append(e)
+    # reader budget: best events first until the kept frames would exceed it
+    budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
+    kept, used = [], 0
+    for e in sorted(events, key=lambda e: -e.z):
+        length = e.end - e.start + 1
+        if used + length > budget:
+            continue
+        kept.append(e)
+        used += length
+    kept.sort(key=lambda e: e.start)
+    gate_counts = {name: int((code == c).sum()) for c, name in
+                   enumerate(("good", "dark", "specular", "blur", "missing"))}
+    for e in kept:
+        describe(e, nov, fps, gate_counts)
+    stats = {"candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
+             "quality": gate_counts, "fps": fps}
+    return EvidenceResult(kept, f.n, used, fps, None, stats)
