@@ -21,6 +21,8 @@ segments repeat (far apart), event segments appear once. :func:`build_capsule` e
 """
 from __future__ import annotations
 
+BUILD_VERSION = 2   # part of cached file names: bump when the construction changes
+
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -56,6 +58,32 @@ def _rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def scope_interior(img: np.ndarray, min_valid: float = 0.995) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the largest centred box inside a still's image area: endoscopy stills
+    have a black octagonal border with text and boxes burned in, which a real scope shows fixed.
+    A virtual camera panning across that border would make motion no scope produces, so views are
+    taken inside this box and the scope's border is drawn back on top, fixed (:class:`ScopeMask`)."""
+    bad = (cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) <= 20).astype(np.int64)
+    rows, cols = bad.sum(1), bad.sum(0)
+    y0, y1, x0, x1 = 0, bad.shape[0], 0, bad.shape[1]
+    # peel off whichever edge line holds the largest share of border pixels until the box is clean
+    while y1 - y0 > 16 and x1 - x0 > 16:
+        if bad[y0:y1, x0:x1].sum() <= (1 - min_valid) * (y1 - y0) * (x1 - x0):
+            break
+        edges = {"top": bad[y0, x0:x1].mean(), "bottom": bad[y1 - 1, x0:x1].mean(),
+                 "left": bad[y0:y1, x0].mean(), "right": bad[y0:y1, x1 - 1].mean()}
+        side = max(edges, key=edges.get)
+        if side == "top":
+            y0 += 1
+        elif side == "bottom":
+            y1 -= 1
+        elif side == "left":
+            x0 += 1
+        else:
+            x1 -= 1
+    return x0, y0, x1, y1
+
+
 def load_pictures(data_dir: Path) -> dict[str, list[Picture]]:
     """'polyps': Kvasir-SEG frames with masks; 'surgical': the EndoVis clip frames;
     'surgical_other': the EndoVis still that is not in the clip."""
@@ -63,7 +91,9 @@ def load_pictures(data_dir: Path) -> dict[str, list[Picture]]:
     polyps = []
     for img_path in sorted((root / "Kvasir-SEG" / "images").glob("*.jpg")):
         mask = cv2.imread(str(root / "Kvasir-SEG" / "masks" / img_path.name), cv2.IMREAD_GRAYSCALE)
-        polyps.append(Picture(img_path.stem[:10], _rgb(img_path), mask >= 128))
+        img = _rgb(img_path)
+        x0, y0, x1, y1 = scope_interior(img)
+        polyps.append(Picture(img_path.stem[:10], img[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1] >= 128))
     surgical = []
     with av.open(str(root / "endovis2017_clip" / "short_source.mp4")) as c:
         for i, f in enumerate(c.decode(video=0)):
@@ -173,12 +203,22 @@ def filler_view_frac(pic: Picture, wh: tuple[int, int]) -> float:
     return float(min(0.5, 0.9 * best / w))
 
 
+def octagon_border(wh: tuple[int, int], cut: float = 0.22) -> np.ndarray:
+    """The fixed black border of a scope's image (an octagon, as in the Kvasir stills): True outside."""
+    w, h = wh
+    yy, xx = np.mgrid[0:h, 0:w]
+    u, v = np.abs(xx - (w - 1) / 2) / (w / 2), np.abs(yy - (h - 1) / 2) / (h / 2)
+    return (u + v) > 2.0 - 2.0 * cut
+
+
 class Degrader:
     """Scope degradations with episodes: illumination drift and jumps, blur, specular/bubble spots,
     darkness, noise, and one-frame glitches (a flash or a frame of other content)."""
 
-    def __init__(self, rng: np.random.Generator, wh: tuple[int, int], fps: float, episodes: bool = True) -> None:
+    def __init__(self, rng: np.random.Generator, wh: tuple[int, int], fps: float, episodes: bool = True,
+                 scope_border: bool = False) -> None:
         self.rng, self.wh, self.fps, self.episodes = rng, wh, fps, episodes
+        self.border = octagon_border(wh) if scope_border else None
         w, h = wh
         self.noise = [rng.normal(0, 4.0, (h, w, 3)).clip(-12, 12).astype(np.int16) for _ in range(6)]
         self.noise_pos = [np.clip(n, 0, None).astype(np.uint8) for n in self.noise]
@@ -223,6 +263,8 @@ class Degrader:
                 self.episode = None
         k = int(rng.integers(len(self.noise)))
         out = cv2.subtract(cv2.add(out, self.noise_pos[k]), self.noise_neg[k])
+        if self.border is not None:
+            out[self.border] = 0
         return out
 
     def _bubbles(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -287,14 +329,15 @@ class SceneMaker:
     """Renders filler and event frames from real pictures with camera motion and degradations."""
 
     def __init__(self, pics: dict[str, list[Picture]], wh: tuple[int, int], fps: float, step: float,
-                 seed: int, filler_kinds: tuple[str, ...], episodes: bool = True) -> None:
+                 seed: int, filler_kinds: tuple[str, ...], episodes: bool = True,
+                 scope_border: bool = False) -> None:
         self.rng = np.random.default_rng(seed)
         self.wh, self.fps, self.step = wh, fps, step
         self.pics = pics
         self.filler = [p for k in filler_kinds for p in pics[k] if filler_view_frac(p, wh) >= 0.25]
         self.integrals = {id(p): (None if p.lesion is None else
                                   cv2.integral(p.lesion.astype(np.uint8))) for k in pics for p in pics[k]}
-        self.deg = Degrader(self.rng, wh, fps, episodes)
+        self.deg = Degrader(self.rng, wh, fps, episodes, scope_border)
 
     def _camera(self, pic: Picture, view_frac: float) -> Camera:
         return Camera(self.rng, pic.image.shape[:2], self.wh, self.step, view_frac=view_frac)
@@ -388,7 +431,8 @@ def build_capsule(out: Path, data_dir: Path, *, n_frames: int = 20000, fps: floa
     """A capsule-like study: 256x256 at 2-4 fps, every frame encoded. Events last 3-8 frames."""
     pics = load_pictures(data_dir)
     rng = np.random.default_rng(seed + 1000)
-    maker = SceneMaker(pics, (size, size), fps, step=0.06, seed=seed, filler_kinds=("polyps",))
+    maker = SceneMaker(pics, (size, size), fps, step=0.06, seed=seed, filler_kinds=("polyps",),
+                       scope_border=True)
     lesions = pics["polyps"] + pics["surgical_other"]
     plan = _event_plan(rng, n_events, 3, 8)
     # event start frames spread over the study, at least 300 frames apart
@@ -453,7 +497,9 @@ def build_surgical(out: Path, data_dir: Path, *, minutes: float = 30.0, fps: flo
     seg_n = int(round(segment_s * fps))
     maker = SceneMaker(pics, wh, fps, step=0.004, seed=seed, filler_kinds=("surgical",))
     clip = pics["surgical"]
-    lesions = pics["polyps"] + pics["surgical_other"]
+    # not the EndoVis still: it is a frame of the same operation as the filler clip, the same scene
+    # a moment apart, which no reader (and no appearance model) could tell from the filler
+    lesions = pics["polyps"]
 
     def surgical_filler(n: int) -> list[np.ndarray]:
         # the real clip's 20 frames (10 fps) play forwards and backwards under the wandering camera
@@ -565,7 +611,8 @@ def build_scripted(out: Path, data_dir: Path, script: list[tuple], *, fps: float
     ``("event", n, picture_index)`` frames of lesion picture i (Kvasir polyps, then the EndoVis
     still), ``("odd", picture_index)`` one single frame of that picture amid the filler."""
     pics = load_pictures(data_dir)
-    maker = SceneMaker(pics, (size, size), fps, step=0.03, seed=seed, filler_kinds=("polyps",), episodes=episodes)
+    maker = SceneMaker(pics, (size, size), fps, step=0.03, seed=seed, filler_kinds=("polyps",), episodes=episodes,
+                       scope_border=True)
     lesions = pics["polyps"] + pics["surgical_other"]
     shot = maker.filler[seed % len(maker.filler)]
     frames: list[np.ndarray] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.build_evidence_videos import VideoTruth, build_capsule, build_surgical, cached  # noqa: E402
+from benchmarks.build_evidence_videos import BUILD_VERSION, VideoTruth, build_capsule, build_surgical, cached  # noqa: E402
 from benchmarks.common import data_root  # noqa: E402
 
 
@@ -65,10 +65,10 @@ def main() -> int:
     rows = []
     for seed in a.seeds:
         specs = [
-            ("capsule 3 fps 256x256", cache / f"capsule_3fps_{'2000' if a.quick else '20000'}_s{seed}.mp4",
+            ("capsule 3 fps 256x256", cache / f"capsule_3fps_{'2000' if a.quick else '20000'}_s{seed}_v{BUILD_VERSION}.mp4",
              build_capsule, dict(n_frames=2000 if a.quick else 20000, fps=3.0, seed=seed,
                                  n_events=4 if a.quick else 16)),
-            ("surgical 25 fps 1280x720", cache / f"surgical_25fps_{'3' if a.quick else '30'}min_s{seed}.mp4",
+            ("surgical 25 fps 1280x720", cache / f"surgical_25fps_{'3' if a.quick else '30'}min_s{seed}_v{BUILD_VERSION}.mp4",
              build_surgical, dict(minutes=3 if a.quick else 30, fps=25.0, seed=seed + 100,
                                   n_events=3 if a.quick else 8, n_filler_segments=4 if a.quick else 14)),
         ]
