@@ -28,6 +28,11 @@ from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
 
 log = logging.getLogger(__name__)
 
+# Codecs decoded with frame threads: damage is proven visible without FFmpeg's log (decode_errors;
+# tests/test_video_damage_threads.py). Others keep slice threads.
+FRAME_THREAD_CODECS = ("h264",)
+ONE_THREAD_CODECS = ("h264",)  # several slice contexts: H.264 would not flag concealed pictures
+MAX_PULL_AHEAD = 24      # frames decoded past a target to learn the damage flags of its references
 CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
@@ -63,7 +68,6 @@ class AVSource(VideoSource):
     def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  disk_cache: bool = True, label: str | None = None, open_options: dict | None = None) -> None:
         super().__init__(path, cache_bytes=cache_bytes)
-        decode_errors.install()
         if label:
             self.label = label
         self._disk_cache = disk_cache
@@ -71,6 +75,8 @@ class AVSource(VideoSource):
         self._container = open_container(self.path, self.label, options=self._open_options)
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
+        self._inspector = decode_errors.PacketInspector(self.codec, self._stream.codec_context.extradata)
+        self._owed = decode_errors.OwedFrames()
         self._frames: Iterator | None = None   # live decoder output since the last seek
         self._start_key_max_pts: int | None = None  # after a seek: decoding starts at the first
         self._start_key_min_pts = 0                  # keyframe with pts in [min, max]
@@ -80,8 +86,11 @@ class AVSource(VideoSource):
         self._last_target: int | None = None
         self._tainted: np.ndarray | None = None  # frames a decode error may have reached
         self._by_decode: np.ndarray | None = None
+        self._known_after: np.ndarray | None = None  # see _flags_known_after
+        self._ahead: dict[int, av.VideoFrame] = {}   # frames pulled past the last target, not yet shown
+        self._started = False                        # a frame came out since the last seek
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
-        self.damaged_packets = 0
+        self.damaged_packets = 0  # damage seen: decode errors, concealed pictures, lost pictures
         self.unindexed_frames = 0
         self.decoded_frames = 0  # pictures the decoder produced (a cost measure for tests)
 
@@ -90,11 +99,22 @@ class AVSource(VideoSource):
 
     @staticmethod
     def _configure(stream) -> None:
-        # Slice threads only. Frame threads ("AUTO") would decode 720p+ up to ~1.7x faster, but
-        # FFmpeg then logs from its worker threads into Python (decode_errors counts those messages
-        # to flag concealed damage), and PyAV's log callback can deadlock there (PyAV issues #751,
-        # #909; a hang was seen here on 720p H.264). A viewer that hangs is worse than a slower seek.
-        stream.thread_type = "SLICE"
+        """Frame threads for the codecs whose damage is seen without FFmpeg's log (decode_errors):
+        most H.264 files have one slice per picture, so slice threads leave it single-threaded,
+        while frame threads use every core. They are safe only with PyAV's Python log callback off
+        (its default); if someone turned it on, one thread: H.264 with several slice threads would
+        not flag concealed pictures."""
+        cc = stream.codec_context
+        if cc.name in FRAME_THREAD_CODECS and decode_errors.frame_threads_safe():
+            stream.thread_type = "FRAME"
+        else:
+            stream.thread_type = "SLICE"
+            if cc.name in ONE_THREAD_CODECS:
+                cc.thread_count = 1
+
+    @property
+    def frame_threads(self) -> bool:
+        return "FRAME" in str(self._stream.thread_type) or "AUTO" in str(self._stream.thread_type)
 
     # --- meta ---
     @property
@@ -113,9 +133,19 @@ class AVSource(VideoSource):
 
     def _close_resources(self) -> None:
         self._frames = None
+        self._release_decoder()
         try:
             self._container.close()
         except Exception:  # closing twice or after a failed read must not raise
+            pass
+
+    def _release_decoder(self) -> None:
+        """Park the frame threads before the codec context is dropped: ``flush_buffers`` waits for
+        them without holding the GIL, so freeing the context later never waits on a busy worker."""
+        try:
+            if self.frame_threads:
+                self._stream.codec_context.flush_buffers()
+        except Exception:  # a decoder that failed to open has nothing to park
             pass
 
     # --- index ---
@@ -151,6 +181,10 @@ class AVSource(VideoSource):
         idx = self.index
         self._container.seek(int(idx.pts[k]), stream=self._stream, backward=True, any_frame=False)
         self._stream.codec_context.flush_buffers()
+        self._inspector.reset()
+        self._owed.reset()
+        self._ahead.clear()
+        self._started = False
         self._start_key_max_pts = int(idx.pts[n])
         self._start_key_min_pts = int(idx.pts[k])
         self._overshot = False
@@ -158,10 +192,15 @@ class AVSource(VideoSource):
         self._pos = k - 1
 
     def _rewind(self, n: int) -> None:
+        self._release_decoder()
         self._container.close()
         self._container = open_container(self.path, self.label, options=self._open_options)
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
+        self._inspector.reset()
+        self._owed.reset()
+        self._ahead.clear()
+        self._started = False
         self._frames = self._frame_iter()
         self._pos = -1
         self._start_key_max_pts = int(self.index.pts[n])
@@ -169,8 +208,10 @@ class AVSource(VideoSource):
         self._overshot = False
 
     def _frame_iter(self):
-        """Decoded frames from the current demux position; corrupt packets are counted and skipped."""
+        """Decoded frames from the current demux position. Each packet sent adds the frame it owes
+        (decode_errors.OwedFrames); packets the decoder rejects are counted and skipped."""
         cc = self._stream.codec_context
+        idx = self.index
         for packet in read_packets(self._container, self._stream, self.label, None):
             if self._start_key_max_pts is not None and packet.size:
                 if not packet.is_keyframe:
@@ -186,10 +227,10 @@ class AVSource(VideoSource):
                 full = packet.pts is None or self._full_from_pts is None or packet.pts >= self._full_from_pts
                 cc.skip_frame = "DEFAULT" if full else "NONREF"
                 payload = packet
+                self._owe(packet, full, idx)
             else:
                 cc.skip_frame = "DEFAULT"
                 payload = None  # end of stream: drain the decoder
-            errors_before = decode_errors.error_count()
             try:
                 frames = cc.decode(payload)
             except av.FFmpegError as exc:
@@ -197,11 +238,23 @@ class AVSource(VideoSource):
                 log.debug("%s: skipping a damaged packet at pts %s: %s", self.label, packet.pts, exc)
                 self._taint_near(packet.pts)
                 continue
-            if decode_errors.error_count() != errors_before:
-                self.damaged_packets += 1
-                self._taint_near(packet.pts)
             self.decoded_frames += len(frames)
             yield from frames
+
+    def _owe(self, packet, full: bool, idx: FrameIndex) -> None:
+        """Note the frame this packet must give: every packet decoded in full, and under NONREF
+        the reference pictures (and packets holding no decodable picture, i.e. damaged ones).
+        A reference picture lost before this packet taints it and what follows in its GOP."""
+        t = packet.pts if packet.pts is not None else packet.dts
+        j = idx.frame_of_pts(t) if t is not None else -1
+        kind, lost_before = self._inspector.inspect(packet)
+        if lost_before and j >= 0:
+            self.damaged_packets += 1
+            self._taint(j)
+        if j < 0 or kind == decode_errors.LEADING:
+            return
+        if full or kind in (decode_errors.REFERENCE, decode_errors.NONE):
+            self._owed.owe(j)
 
     def _decode(self, n: int) -> Frame:
         try:
@@ -221,7 +274,7 @@ class AVSource(VideoSource):
             frame_bytes = int(np.prod(self.size)) * 3
             reach = max(1, (self.cache.capacity_for(frame_bytes) * 3) // 4)
             lo = max(kf, n - reach + 1)
-        can_continue = self._frames is not None and kf - 1 - CONTINUE_SLACK <= self._pos < n
+        can_continue = n in self._ahead or (self._frames is not None and kf - 1 - CONTINUE_SLACK <= self._pos < n)
         if can_continue:
             frame = self._decode_forward(n, lo, fresh_seek=False)
             if frame is not None:
@@ -247,32 +300,98 @@ class AVSource(VideoSource):
         self._full_from_pts = int(idx.pts[lo])
         before: tuple[int, av.VideoFrame] | None = None
         first = True
-        assert self._frames is not None
-        for f in self._frames:
-            i = idx.frame_of_pts(f.pts)
-            if i < 0:
-                i = self._pos + 1  # a decoder that drops pts: count on from the last frame
-                self._note_unindexed(f.pts)
-            self._pos = i
+        for i, f in self._output():
             if first and fresh_seek and i > n:
                 return None
             first = False
             if lo <= i <= n:
                 img = self._to_rgb(f)
                 self.cache.put(i, img)
-                if f.is_corrupt:
-                    self._taint(i)
                 if i == n:
+                    self._settle_flags(lo, n)
                     return Frame(n, idx.time_of(n), img, bool(idx.keyframe[n]), corrupt=self.is_tainted(n))
             elif i > n:  # n itself never came out of the decoder: show its nearest neighbour
+                self._ahead[i] = f
                 return self._damaged(n, before or (i, f))
             before = (i, f)
-        self._frames = None  # end of stream (or the seek overshot)
         if self._overshot:
             return None
         if before is not None:
             return self._damaged(n, before)
         return None
+
+    def _output(self) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Frames in presentation order: first those pulled ahead earlier, then the decoder's."""
+        while self._ahead:
+            i = min(self._ahead)
+            yield i, self._ahead.pop(i)
+        while (item := self._pull()) is not None:
+            yield item
+
+    def _pull(self) -> tuple[int, av.VideoFrame] | None:
+        """The decoder's next frame with its number; damage it reveals is recorded on the way:
+        the decoder's own corrupt mark, and pictures owed before it that never came out."""
+        if self._frames is None:
+            return None
+        f = next(self._frames, None)
+        idx = self.index
+        if f is None:
+            self._frames = None  # end of stream (or the seek overshot)
+            if not self._overshot:
+                for j in self._owed.drain():
+                    self.damaged_packets += 1
+                    self._taint(j)
+            return None
+        i = idx.frame_of_pts(f.pts)
+        if i < 0:
+            i = self._pos + 1  # a decoder that drops pts: count on from the last frame
+            self._note_unindexed(f.pts)
+        else:
+            lost = self._owed.settle(i)     # pictures owed before i that never came out
+            if self._started:               # (before the first output after a seek the decoder
+                for j in lost:              # withholds pictures by design: not yet recovered)
+                    self.damaged_packets += 1
+                    self._taint(j)
+            self._started = True
+        self._pos = i
+        if f.is_corrupt:                    # concealed damage, flagged by the decoder itself
+            self.damaged_packets += 1
+            self._taint(i)
+        return i, f
+
+    def _settle_flags(self, lo: int, n: int) -> None:
+        """Before frames lo..n are shown, every frame decoded before them must have come out, so
+        that its damage (known only when it comes out) has been recorded. A B-frame is decoded
+        after the later picture it references, which comes out after it: keep pulling frames
+        (kept in ``_ahead`` for the next steps) until that one is out too."""
+        need = int(self._flags_known_after()[lo:n + 1].max())
+        limit = n + MAX_PULL_AHEAD
+        while self._pos < need:
+            if self._pos >= limit or self._pull_ahead() is None:
+                if self._frames is not None or self._owed:  # gave up, not the end: cannot vouch for n
+                    self._taint(n)
+                return
+
+    def _pull_ahead(self) -> tuple[int, av.VideoFrame] | None:
+        item = self._pull()
+        if item is not None:
+            self._ahead[item[0]] = item[1]
+        return item
+
+    def _flags_known_after(self) -> np.ndarray:
+        """Per frame j: the highest frame number among j and the frames decoded before it. Once
+        that frame has come out of the decoder, every picture j can depend on has come out."""
+        if self._known_after is None:
+            idx = self.index
+            if self._by_decode is None:
+                self._by_decode = np.argsort(idx.decode_order, kind="stable")
+            order = self._by_decode
+            prefix = np.maximum.accumulate(order)            # highest frame number among the first d+1 decoded
+            rank = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+            before = np.where(rank > 0, prefix[np.maximum(rank - 1, 0)], -1)
+            self._known_after = np.maximum(before, np.arange(len(order)))
+        return self._known_after
 
     def _note_unindexed(self, pts) -> None:
         """The decoder gave a frame whose pts is not in the table (e.g. field-coded streams whose
@@ -302,10 +421,9 @@ class AVSource(VideoSource):
         if j < 0 or j >= idx.n_frames:
             j = min(max(self._pos, 0), idx.n_frames - 1)
         if self._by_decode is None:
-            self._by_decode = np.argsort(idx.decode_order)
+            self._by_decode = np.argsort(idx.decode_order, kind="stable")
         cc = self._stream.codec_context
-        frame_threads = any(t in str(self._stream.thread_type) for t in ("AUTO", "FRAME"))
-        lag = int(cc.thread_count or 1) + 1 if frame_threads else 0
+        lag = int(cc.thread_count or 1) + 1 if self.frame_threads else 0
         d = int(np.searchsorted(idx.decode_order[self._by_decode], idx.decode_order[j]))
         for k in {j, int(self._by_decode[max(0, d - lag)])}:
             self._taint(k)
