@@ -13,6 +13,7 @@ keep this fast:
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -28,14 +29,26 @@ from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
 
 log = logging.getLogger(__name__)
 
-# Codecs decoded with frame threads: damage is proven visible without FFmpeg's log (decode_errors;
-# tests/test_video_damage_threads.py). Others keep slice threads.
-FRAME_THREAD_CODECS = ("h264",)
+# Codecs decoded with frame threads. For each, damage studies found every signal the decoder gives
+# without FFmpeg's log (decode_errors), and as many damaged frames flagged with frame threads as
+# with slice threads (tests/test_video_damage_threads.py). Others keep slice threads.
+FRAME_THREAD_CODECS = ("h264", "hevc", "mpeg4", "vp9")
+MAX_FRAME_THREADS = 8
 ONE_THREAD_CODECS = ("h264",)  # several slice contexts: H.264 would not flag concealed pictures
 MAX_PULL_AHEAD = 24      # frames decoded past a target to learn the damage flags of its references
 CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
+
+
+def frame_thread_count() -> int:
+    """One frame thread per core this process may use, at most MAX_FRAME_THREADS: each thread
+    adds a picture of pipeline delay, i.e. a picture decoded past the target on every seek."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_FRAME_THREADS))
 
 
 def open_container(path: Path, label: str, **kw):
@@ -107,6 +120,7 @@ class AVSource(VideoSource):
         cc = stream.codec_context
         if cc.name in FRAME_THREAD_CODECS and decode_errors.frame_threads_safe():
             stream.thread_type = "FRAME"
+            cc.thread_count = frame_thread_count()
         else:
             stream.thread_type = "SLICE"
             if cc.name in ONE_THREAD_CODECS:
