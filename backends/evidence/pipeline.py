@@ -44,6 +44,7 @@ class Settings:
     fine: bool = True               # dense full-resolution pass around candidates
     shot_cut_z: float = 6.0         # change z that bounds a short shot (see shots.py)
     shot_reach_s: float = 10.0      # how far on each side a short shot's content is looked for
+    verify_cuts: bool = True        # register the frames across each short shot's cuts (verify.py)
 
 
 @dataclass
@@ -134,7 +135,9 @@ def fine_pass(src, spans: list[Span], f: Features, good: np.ndarray, comb: np.nd
             if scale < 1:
                 g = cv2.resize(g, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             fine_sharp[n] = float(cv2.Laplacian(g, cv2.CV_32F).var()) / (float(g.mean()) + 8.0)
-        w = np.arange(a, b + 1)
+        # blur relative to the span's own frames: this focus measure depends on the content, and the
+        # margins may show other content (a smooth polyp after a textured surgical field is not blur)
+        w = np.arange(sp.start, sp.end + 1)
         ref = np.nanmedian(fine_sharp[w]) if np.isfinite(fine_sharp[w]).any() else np.nan
         if np.isfinite(ref):
             blurred = w[fine_sharp[w] < 0.25 * ref]
@@ -206,6 +209,12 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       max_frames=max_frames, context_frames=max(31, int(round(s.context_s * fps))),
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))))
              if sh.z >= s.threshold]
+    if s.verify_cuts and shots and src is not None:
+        from .verify import verify_shots
+
+        if progress is not None:
+            progress(0.86, f"checking the cuts of {len(shots)} short shots")
+        shots = verify_shots(src, shots, good, max_frames=max_frames, max_gap=max(1, int(round(s.max_gap_s * fps))))
     shot_spans = [Span(sh.start, sh.end) for sh in shots]
     if s.fine and (spans or shot_spans) and src is not None:
         spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)

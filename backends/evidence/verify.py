@@ -1,0 +1,129 @@
+"""Is a cut real? Registration of the frames on either side of a short shot's boundary.
+
+The screening descriptor is small and global, so a camera jerk, a zoom or an exposure jump over
+the same mucosa can look like a cut, and the stretch after it like a new short shot. Two frames of
+one view are related by a similarity transform (shift, rotation, zoom) up to a change of gain; two
+different scenes are not. So at full resolution, only for the boundaries of candidate shots: ORB
+key points (binary intensity comparisons, so insensitive to exposure), matched and fitted with
+RANSAC, then the share of the first frame's image area that lands inside the second, weighted by
+the normalised cross-correlation of the overlap (so a chance fit on texture does not count).
+Only *cuts* are judged this way: inside continuous video consecutive frames always overlap, which
+is why per-frame novelty events are never "verified" like this.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SHORT_SIDE = 256     # frames are compared at about this size
+DARK = 20            # pixels at or below this are the scope's border or unlit: left out
+MIN_INLIERS = 10
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+    s = SHORT_SIDE / float(min(g.shape))
+    if s < 1:
+        g = cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(g)
+
+
+class ViewMatcher:
+    """Reusable ORB detector and matcher (creating them per call costs more than matching)."""
+
+    def __init__(self, features: int = 600) -> None:
+        import cv2
+
+        self._orb = cv2.ORB_create(features, fastThreshold=10)
+        self._bf = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True)
+        self._cache: dict[int, tuple] = {}
+
+    def _describe(self, key: int | None, img: np.ndarray):
+        if key is not None and key in self._cache:
+            return self._cache[key]
+        g = _gray(img)
+        mask = (g > DARK).astype(np.uint8)
+        kp, des = self._orb.detectAndCompute(g, mask)
+        out = (g, mask, kp, des)
+        if key is not None:
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = out
+        return out
+
+    def overlap(self, a: np.ndarray, b: np.ndarray, *, key_a: int | None = None, key_b: int | None = None) -> float:
+        """0..1: how much of view ``a`` view ``b`` also shows (0: nothing in common, or no fit)."""
+        import cv2
+
+        ga, ma, ka, da = self._describe(key_a, a)
+        gb, mb, kb, db = self._describe(key_b, b)
+        if da is None or db is None or len(ka) < MIN_INLIERS or len(kb) < MIN_INLIERS or ga.shape != gb.shape:
+            return 0.0
+        matches = self._bf.match(da, db)
+        if len(matches) < MIN_INLIERS:
+            return 0.0
+        pa = np.float32([ka[m.queryIdx].pt for m in matches])
+        pb = np.float32([kb[m.trainIdx].pt for m in matches])
+        fit, inliers = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        if fit is None or int(inliers.sum()) < MIN_INLIERS:
+            return 0.0
+        h, w = ga.shape
+        moved = cv2.warpAffine(ma, fit, (w, h), flags=cv2.INTER_NEAREST)
+        both = (moved > 0) & (mb > 0)
+        if both.sum() < 200:
+            return 0.0
+        cover = float(both.sum()) / max(1.0, float(ma.sum()))
+        warped = cv2.warpAffine(ga, fit, (w, h)).astype(np.float32)[both]
+        ref = gb.astype(np.float32)[both]
+        if warped.std() < 1e-3 or ref.std() < 1e-3:
+            return 0.0
+        ncc = float(np.corrcoef(warped, ref)[0, 1])
+        return float(np.clip(cover * max(0.0, ncc), 0.0, 1.0))
+
+
+def verify_shots(src, shots: list, good: np.ndarray, *, max_frames: int, max_gap: int,
+                 min_overlap: float = 0.5) -> list:
+    """Keep the short shots whose two boundaries are real cuts. Neighbouring shots whose shared
+    boundary is not a cut are one stretch (one event split by an exposure jump, say) and are joined;
+    a shot that continues into the stream around it is dropped."""
+    from .shots import Shot
+
+    matcher = ViewMatcher()
+    n = len(good)
+
+    def image(k: int):
+        try:
+            fr = src.get(int(k))
+        except Exception:  # noqa: BLE001 - an unreadable frame cannot show that a cut is fake
+            return None
+        return None if fr.damaged else fr.image
+
+    def neighbour(k: int, step: int) -> int | None:
+        for j in range(k, k + step * (max_gap + 1), step):
+            if 0 <= j < n and good[j]:
+                return j
+        return None
+
+    def is_cut(inside: int, outside: int | None) -> bool:
+        if outside is None:
+            return True  # the start or end of the video, or only bad frames next to it
+        a, b = image(inside), image(outside)
+        if a is None or b is None:
+            return True
+        return matcher.overlap(a, b, key_a=inside, key_b=outside) < min_overlap
+
+    groups: list[Shot] = []
+    for sh in sorted(shots, key=lambda s: s.start):
+        last = groups[-1] if groups else None
+        if last is not None and sh.start - last.end - 1 <= max_gap and not is_cut(sh.start, last.end):
+            groups[-1] = Shot(last.start, sh.end, max(last.z, sh.z), last.good_frames + sh.good_frames)
+        else:
+            groups.append(sh)
+    out = []
+    for gr in groups:
+        if gr.end - gr.start + 1 > max_frames:
+            continue
+        if is_cut(gr.start, neighbour(gr.start - 1, -1)) and is_cut(gr.end, neighbour(gr.end + 1, 1)):
+            out.append(gr)
+    return out
