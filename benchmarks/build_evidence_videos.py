@@ -21,8 +21,6 @@ segments repeat (far apart), event segments appear once. :func:`build_capsule` e
 """
 from __future__ import annotations
 
-BUILD_VERSION = 2   # part of cached file names: bump when the construction changes
-
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -32,6 +30,8 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+
+BUILD_VERSION = 3   # part of cached file names: bump when the construction changes
 
 
 # ---------------------------------------------------------------- real pictures
@@ -342,18 +342,26 @@ class SceneMaker:
     def _camera(self, pic: Picture, view_frac: float) -> Camera:
         return Camera(self.rng, pic.image.shape[:2], self.wh, self.step, view_frac=view_frac)
 
-    def filler_frames(self, n: int, *, pic: Picture | None = None, glitches: bool = True):
-        """``n`` filler frames from one picture (a shot), the lesion kept out of view."""
-        pic = pic or self.filler[int(self.rng.integers(len(self.filler)))]
+    def _lesion_free_camera(self, pic: Picture) -> Camera:
+        """A camera on ``pic`` placed where its lesion is not in view."""
         integ = self.integrals[id(pic)]
-        view_frac = filler_view_frac(pic, self.wh)
-        cam = self._camera(pic, view_frac)
-        # start somewhere the lesion is not visible
+        cam = self._camera(pic, filler_view_frac(pic, self.wh))
         for _ in range(200):
             h, w = pic.image.shape[:2]
             cam.place(self.rng.uniform(0, w), self.rng.uniform(0, h))
             if lesion_fraction(cam, pic.lesion, integ) < 0.01:
                 break
+        return cam
+
+    def lesion_free_view(self, pic: Picture) -> np.ndarray:
+        """One view of ``pic`` without its lesion (glitch frames must not show an unlabelled lesion)."""
+        return self._lesion_free_camera(pic).render(pic.image)
+
+    def filler_frames(self, n: int, *, pic: Picture | None = None, glitches: bool = True):
+        """``n`` filler frames from one picture (a shot), the lesion kept out of view."""
+        pic = pic or self.filler[int(self.rng.integers(len(self.filler)))]
+        integ = self.integrals[id(pic)]
+        cam = self._lesion_free_camera(pic)
         frames = []
         for _ in range(n):
             old = (cam.cx, cam.cy, cam.zoom, cam.roll, cam.v.copy())
@@ -363,7 +371,7 @@ class SceneMaker:
             img = cam.render(pic.image)
             if glitches and self.deg.episodes and self.rng.random() < 1.0 / (40.0 * self.fps):
                 other = self.filler[int(self.rng.integers(len(self.filler)))]
-                img = self.deg.glitch(img, self._camera(other, 0.6).render(other.image))
+                img = self.deg.glitch(img, self.lesion_free_view(other))
             frames.append(self.deg.apply(img))
         return frames
 
@@ -515,7 +523,7 @@ def build_surgical(out: Path, data_dir: Path, *, minutes: float = 30.0, fps: flo
             cam.move()
             img = cam.render(clip[k].image)
             if rng.random() < 1.0 / (40.0 * fps):
-                img = maker.deg.glitch(img, maker._camera(lesions[0], 0.6).render(lesions[0].image))
+                img = maker.deg.glitch(img, maker.lesion_free_view(lesions[0]))
             frames.append(maker.deg.apply(img))
         return frames
 
