@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backends.evidence.shots import Shot
-from backends.evidence.verify import ViewMatcher, verify_shots
+from backends.evidence.verify import CutJudge, ViewMatcher, abrupt_edges_real, verify_shots
 
 
 def _kvasir(data_dir, k):
@@ -72,6 +72,14 @@ def test_shots_are_joined_across_a_fake_cut_and_dropped_when_they_continue(pictu
         frames[n] = _view(filler, w * 0.4 + 2 * n, h * 0.5, 300, gain=0.55)
     good = np.ones(40, bool)
     shots = [Shot(10, 13, 9.0, 4), Shot(14, 17, 7.0, 4), Shot(25, 28, 8.0, 4)]
-    kept = verify_shots(_Frames(frames), shots, good, max_frames=20, max_gap=1)
+    judge = CutJudge(_Frames(frames), good, max_gap=1)
+    kept = verify_shots(judge, shots, max_frames=20)
     assert [(s.start, s.end) for s in kept] == [(10, 17)]
     assert kept[0].z == 9.0
+    # a per-frame event with an abrupt end is judged at that end only
+    cut = np.zeros(40, np.float32)
+    cut[[10, 18, 25, 29]] = 20.0
+    assert abrupt_edges_real(judge, 10, 17, cut, 6.0)
+    assert not abrupt_edges_real(judge, 25, 28, cut, 6.0)
+    cut_soft = np.zeros(40, np.float32)
+    assert abrupt_edges_real(judge, 25, 28, cut_soft, 6.0)   # gradual ends are not judged

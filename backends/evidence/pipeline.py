@@ -209,12 +209,15 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       max_frames=max_frames, context_frames=max(31, int(round(s.context_s * fps))),
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))))
              if sh.z >= s.threshold]
-    if s.verify_cuts and shots and src is not None:
-        from .verify import verify_shots
+    judge = None
+    if s.verify_cuts and src is not None:
+        from .verify import CutJudge, verify_shots
 
-        if progress is not None:
-            progress(0.86, f"checking the cuts of {len(shots)} short shots")
-        shots = verify_shots(src, shots, good, max_frames=max_frames, max_gap=max(1, int(round(s.max_gap_s * fps))))
+        judge = CutJudge(src, good, max_gap=max(1, int(round(s.max_gap_s * fps))))
+        if shots:
+            if progress is not None:
+                progress(0.86, f"checking the cuts of {len(shots)} short shots")
+            shots = verify_shots(judge, shots, max_frames=max_frames)
     shot_spans = [Span(sh.start, sh.end) for sh in shots]
     if s.fine and (spans or shot_spans) and src is not None:
         spans, fine_sharp = fine_pass(src, spans, f, good, comb, nov.cut, s, thr_c, progress=progress)
@@ -229,6 +232,10 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                      threshold=s.threshold, n_key=s.key_frames, key_dist=same)
         if e is not None and e.z >= s.threshold:
             candidates.append(e)
+    if judge is not None:  # an abrupt end of a per-frame event must be a real cut too
+        from .verify import abrupt_edges_real
+
+        candidates = [e for e in candidates if abrupt_edges_real(judge, e.start, e.end, nov.cut, s.shot_cut_z)]
     for sh in shots:
         e = converge(Span(sh.start, sh.end), comb, good, f["red"], red_bg, sharp, f.desc,
                      min_frames=min_frames, threshold=s.threshold, n_key=s.key_frames, key_dist=same)

@@ -82,48 +82,63 @@ class ViewMatcher:
         return float(np.clip(cover * max(0.0, ncc), 0.0, 1.0))
 
 
-def verify_shots(src, shots: list, good: np.ndarray, *, max_frames: int, max_gap: int,
-                 min_overlap: float = 0.5) -> list:
+class CutJudge:
+    """Judges boundaries in one video: is the change between frame ``inside`` and the nearest good
+    frame on the other side a real cut (different views), or one view moved or re-exposed?"""
+
+    def __init__(self, src, good: np.ndarray, *, max_gap: int, min_overlap: float = 0.5) -> None:
+        self.src, self.good, self.max_gap, self.min_overlap = src, good, max_gap, min_overlap
+        self.matcher = ViewMatcher()
+
+    def _image(self, k: int):
+        try:
+            fr = self.src.get(int(k))
+        except Exception:  # noqa: BLE001 - an unreadable frame cannot show that a cut is fake
+            return None
+        return None if fr.damaged else fr.image
+
+    def neighbour(self, k: int, step: int) -> int | None:
+        """The first good frame from k on in direction ``step``, within the gap bridged in events."""
+        for j in range(k, k + step * (self.max_gap + 1), step):
+            if 0 <= j < len(self.good) and self.good[j]:
+                return j
+        return None
+
+    def is_cut(self, inside: int, outside: int | None) -> bool:
+        if outside is None:
+            return True  # the start or end of the video, or only bad frames next to it
+        a, b = self._image(inside), self._image(outside)
+        if a is None or b is None:
+            return True
+        return self.matcher.overlap(a, b, key_a=inside, key_b=outside) < self.min_overlap
+
+    def edges_real(self, start: int, end: int) -> bool:
+        """Both ends of frames start..end are real cuts."""
+        return self.is_cut(start, self.neighbour(start - 1, -1)) and self.is_cut(end, self.neighbour(end + 1, 1))
+
+
+def abrupt_edges_real(judge: CutJudge, start: int, end: int, cut: np.ndarray, cut_z: float) -> bool:
+    """For a per-frame novelty event: each of its ends where the descriptor jumps (cut z above
+    ``cut_z``) must be a real cut. Gradual ends (a lesion sliding into view) are not judged: across
+    them consecutive frames always overlap."""
+    if start > 0 and cut[start] > cut_z and not judge.is_cut(start, judge.neighbour(start - 1, -1)):
+        return False
+    if end + 1 < len(cut) and cut[end + 1] > cut_z and not judge.is_cut(end, judge.neighbour(end + 1, 1)):
+        return False
+    return True
+
+
+def verify_shots(judge: CutJudge, shots: list, *, max_frames: int) -> list:
     """Keep the short shots whose two boundaries are real cuts. Neighbouring shots whose shared
     boundary is not a cut are one stretch (one event split by an exposure jump, say) and are joined;
     a shot that continues into the stream around it is dropped."""
     from .shots import Shot
 
-    matcher = ViewMatcher()
-    n = len(good)
-
-    def image(k: int):
-        try:
-            fr = src.get(int(k))
-        except Exception:  # noqa: BLE001 - an unreadable frame cannot show that a cut is fake
-            return None
-        return None if fr.damaged else fr.image
-
-    def neighbour(k: int, step: int) -> int | None:
-        for j in range(k, k + step * (max_gap + 1), step):
-            if 0 <= j < n and good[j]:
-                return j
-        return None
-
-    def is_cut(inside: int, outside: int | None) -> bool:
-        if outside is None:
-            return True  # the start or end of the video, or only bad frames next to it
-        a, b = image(inside), image(outside)
-        if a is None or b is None:
-            return True
-        return matcher.overlap(a, b, key_a=inside, key_b=outside) < min_overlap
-
     groups: list[Shot] = []
     for sh in sorted(shots, key=lambda s: s.start):
         last = groups[-1] if groups else None
-        if last is not None and sh.start - last.end - 1 <= max_gap and not is_cut(sh.start, last.end):
+        if last is not None and sh.start - last.end - 1 <= judge.max_gap and not judge.is_cut(sh.start, last.end):
             groups[-1] = Shot(last.start, sh.end, max(last.z, sh.z), last.good_frames + sh.good_frames)
         else:
             groups.append(sh)
-    out = []
-    for gr in groups:
-        if gr.end - gr.start + 1 > max_frames:
-            continue
-        if is_cut(gr.start, neighbour(gr.start - 1, -1)) and is_cut(gr.end, neighbour(gr.end + 1, 1)):
-            out.append(gr)
-    return out
+    return [gr for gr in groups if gr.end - gr.start + 1 <= max_frames and judge.edges_real(gr.start, gr.end)]
