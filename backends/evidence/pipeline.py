@@ -213,7 +213,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     if s.verify_cuts and src is not None:
         from .verify import CutJudge, verify_shots
 
-        judge = CutJudge(src, good, max_gap=max(1, int(round(s.max_gap_s * fps))))
+        judge = CutJudge(src, good, max_gap=max(1, int(round(s.max_gap_s * fps))), novel=comb > s.threshold)
         if shots:
             if progress is not None:
                 progress(0.86, f"checking the cuts of {len(shots)} short shots")

@@ -150,7 +150,7 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # sharpness: fine-scale Laplacian energy over the same at half resolution. Content with little
     # texture lowers both; blur lowers the fine one first, so the ratio tracks focus, not content.
     # gain-invariant chromaticity; pixels too dark or saturated say nothing about colour
-    inv = 1.0 / (y + 12.0)
+    inv = 1.0 / (y + 2.0)   # pixels darker than DARK_Y never count, so a small offset keeps the ratio gain-invariant
     ur, vr = uc * inv, vc * inv
     # specular highlights and bubble rims: bright and nearly white (tissue is red). They and their
     # immediate neighbours are left out of every appearance and texture feature, so a burst of
@@ -160,7 +160,8 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     white = _dilate(white)
     valid = (y8 >= DARK_Y) & ~white
     nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
-    red = ((vr > RED_V) & valid).sum(axis=(1, 2)) / nvalid
+    # soft count: pixels near the bar count partly, so an exposure change does not flip many at once
+    red = (np.clip((vr - (RED_V - 0.05)) * 10.0, 0.0, 1.0) * valid).sum(axis=(1, 2)) / nvalid
     urv, vrv = ur * valid, vr * valid   # zero outside the valid pixels
     umean = urv.sum(axis=(1, 2)) / nvalid
     vmean = vrv.sum(axis=(1, 2)) / nvalid
@@ -182,7 +183,7 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     hist = _masked_hist(ui * HIST + vi, valid, b, HIST * HIST)
     hist /= nvalid[:, None]
     # texture: gradient and Laplacian energies at two scales, relative to luma (translation invariant)
-    rel = 1.0 / (luma + 8.0)
+    rel = 1.0 / (luma + 2.0)
     gx = np.abs(np.diff(yc, axis=2)).mean(axis=(1, 2)) * rel
     gc = np.abs(np.diff(_block_mean(yc, LAYOUT * 2), axis=2)).mean(axis=(1, 2)) * rel
     texture = np.stack([gx, gc, lap1 * rel, lap2 * rel], 1)

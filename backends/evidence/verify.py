@@ -86,8 +86,10 @@ class CutJudge:
     """Judges boundaries in one video: is the change between frame ``inside`` and the nearest good
     frame on the other side a real cut (different views), or one view moved or re-exposed?"""
 
-    def __init__(self, src, good: np.ndarray, *, max_gap: int, min_overlap: float = 0.5) -> None:
+    def __init__(self, src, good: np.ndarray, *, max_gap: int, min_overlap: float = 0.5,
+                 novel: np.ndarray | None = None) -> None:
         self.src, self.good, self.max_gap, self.min_overlap = src, good, max_gap, min_overlap
+        self.novel = novel  # frames that are candidates themselves (the event may go on into them)
         self.matcher = ViewMatcher()
 
     def _image(self, k: int):
@@ -112,18 +114,26 @@ class CutJudge:
             return True
         return self.matcher.overlap(a, b, key_a=inside, key_b=outside) < self.min_overlap
 
+    def edge_ok(self, inside: int, outside: int | None) -> bool:
+        """An end is fine when it is a real cut, or when the view it continues into is novel itself
+        (the same finding seen on through a dark or blurred stretch): only a view that goes on into
+        the ordinary stream makes the end fake."""
+        if outside is not None and self.novel is not None and self.novel[outside]:
+            return True
+        return self.is_cut(inside, outside)
+
     def edges_real(self, start: int, end: int) -> bool:
-        """Both ends of frames start..end are real cuts."""
-        return self.is_cut(start, self.neighbour(start - 1, -1)) and self.is_cut(end, self.neighbour(end + 1, 1))
+        """Both ends of frames start..end are real cuts (or open onto novel frames)."""
+        return self.edge_ok(start, self.neighbour(start - 1, -1)) and self.edge_ok(end, self.neighbour(end + 1, 1))
 
 
 def abrupt_edges_real(judge: CutJudge, start: int, end: int, cut: np.ndarray, cut_z: float) -> bool:
     """For a per-frame novelty event: each of its ends where the descriptor jumps (cut z above
     ``cut_z``) must be a real cut. Gradual ends (a lesion sliding into view) are not judged: across
     them consecutive frames always overlap."""
-    if start > 0 and cut[start] > cut_z and not judge.is_cut(start, judge.neighbour(start - 1, -1)):
+    if start > 0 and cut[start] > cut_z and not judge.edge_ok(start, judge.neighbour(start - 1, -1)):
         return False
-    if end + 1 < len(cut) and cut[end + 1] > cut_z and not judge.is_cut(end, judge.neighbour(end + 1, 1)):
+    if end + 1 < len(cut) and cut[end + 1] > cut_z and not judge.edge_ok(end, judge.neighbour(end + 1, 1)):
         return False
     return True
 
