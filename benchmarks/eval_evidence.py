@@ -57,6 +57,8 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--kinds", nargs="+", choices=("capsule", "surgical"), default=["capsule", "surgical"],
+                    help="which constructed videos to run (the surgical one takes minutes to build)")
     a = ap.parse_args()
 
     from backends.evidence.pipeline import Settings, find_evidence
@@ -73,6 +75,8 @@ def main() -> int:
                                   n_events=3 if a.quick else 8, n_filler_segments=4 if a.quick else 14)),
         ]
         for name, path, build, kw in specs:
+            if name.split()[0] not in a.kinds:
+                continue
             t0 = time.perf_counter()
             truth = cached(path, build, data_dir=data_root(), **kw)
             t_build = time.perf_counter() - t0
@@ -95,6 +99,10 @@ def main() -> int:
         print(f"| {r['video']} (seed {r['seed']}) | {r['frames_total']} | {r['events_true']} "
               f"({100 * r['truth_fraction']:.2f}%) | {r['recall']:.2f} | {r['frame_precision']:.2f} | "
               f"{100 * r['kept_fraction']:.2f}% | {r['run_s']:.0f} |")
+    for kind in a.kinds:
+        rec = [r["recall"] for r in rows if r["video"].startswith(kind)]
+        if len(rec) > 1:
+            print(f"{kind}: mean recall {np.mean(rec):.3f} over {len(rec)} videos (min {min(rec):.2f}, max {max(rec):.2f})")
     return 0
 
 
