@@ -24,13 +24,12 @@ def grid_stride(width: int, height: int, target: int = TARGET) -> int:
 
 
 def thread_type(width: int, height: int) -> str:
-    """Frame threads help at 720p and up (PLATFORM.md §5), but with FFmpeg logging routed to
-    Python (``app.data.video.decode_errors`` does this to count concealed errors) frame-threaded
-    decoding deadlocks in PyAV 18 (reproduced: a worker thread's log call waits for the GIL the
-    decoding thread holds). Slice threads only, then."""
-    import av.logging
+    """Frame threads help at 720p and up (PLATFORM.md §5). They are safe while PyAV's Python log
+    callback is off (``decode_errors.frame_threads_safe``): with it on, a worker thread's log call
+    can wait for the GIL that a codec teardown holds. Damage is read from the frames themselves."""
+    from app.data.video.decode_errors import frame_threads_safe
 
-    if width * height >= 1280 * 720 and av.logging.get_level() is None:
+    if width * height >= 1280 * 720 and frame_threads_safe():
         return "AUTO"
     return "SLICE"
 
@@ -82,6 +81,8 @@ def iter_av_batches(path: str | Path, index, *, batch: int = 64,
             except av.FFmpegError:
                 continue  # a damaged packet: its frame stays missing (never a wrong number)
             for f in frames:
+                if f.is_corrupt:
+                    continue  # concealed damage: the frame stays missing, like a packet that failed
                 if convert is None:
                     convert = f.format.name not in ("yuv420p", "yuvj420p")
                 if convert:
