@@ -154,6 +154,17 @@ def fine_pass(src, spans: list[Span], f: Features, good: np.ndarray, comb: np.nd
     return out, fine_sharp
 
 
+def _strongest(shots: list, frames: int) -> list:
+    """The highest-scoring shots whose lengths add up to at most ``frames`` (in time order)."""
+    kept, used = [], 0
+    for sh in sorted(shots, key=lambda sh: -sh.z):
+        used += sh.end - sh.start + 1
+        if used > frames:
+            break
+        kept.append(sh)
+    return sorted(kept, key=lambda sh: sh.start)
+
+
 def describe(e: ScoredEvent, nov: Novelty, fps: float, gate_counts: dict) -> None:
     """Label and a reason a reader can check."""
     red_x = e.red_ratio / max(e.red_background, 1e-3)
@@ -209,6 +220,10 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       max_frames=max_frames, context_frames=max(31, int(round(s.context_s * fps))),
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))))
              if sh.z >= s.threshold]
+    budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
+    # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
+    # never be reported, and each check decodes frames (bounded work on a video full of cuts)
+    shots = _strongest(shots, 5 * budget)
     judge = None
     if s.verify_cuts and src is not None:
         from .verify import CutJudge, verify_shots
@@ -250,7 +265,6 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
         if all(e.end < o.start or e.start > o.end for o in events):
             events.append(e)
     # reader budget: best events first until the kept frames would exceed it
-    budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
     kept, used = [], 0
     for e in sorted(events, key=lambda e: -e.z):
         length = e.end - e.start + 1
