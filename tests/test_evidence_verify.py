@@ -83,3 +83,20 @@ def test_shots_are_joined_across_a_fake_cut_and_dropped_when_they_continue(pictu
     assert not abrupt_edges_real(judge, 25, 28, cut, 6.0)
     cut_soft = np.zeros(40, np.float32)
     assert abrupt_edges_real(judge, 25, 28, cut_soft, 6.0)   # gradual ends are not judged
+
+
+def test_new_fraction_sees_a_pasted_lesion_but_not_a_reexposed_view(pictures):
+    """A filler view met again a few seconds later (moved, darker) holds nothing new; the same view
+    with another picture's patch on a sixth of it holds new pixels there."""
+    filler, lesion = pictures[0], pictures[1]
+    h, w = filler.shape[:2]
+    frames = [_view(filler, w * 0.35 + 3 * n, h * 0.5, 300) for n in range(60)]
+    again = _view(filler, w * 0.35 + 3 * 30, h * 0.5, 300, gain=0.7)
+    patched = frames[30].copy()
+    patched[150:250, 150:250] = _view(lesion, lesion.shape[1] / 2, lesion.shape[0] / 2, 200, out=100)
+    good = np.ones(60, bool)
+    for img, lo, hi in ((again, 0.0, 0.05), (patched, 0.12, 1.0)):
+        frames[30] = img
+        judge = CutJudge(_Frames(frames), good, max_gap=1)
+        new = judge.new_fraction(30, 30, 30, reach=20, guard=3)
+        assert lo <= new <= hi, new

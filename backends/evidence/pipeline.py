@@ -45,6 +45,8 @@ class Settings:
     shot_cut_z: float = 6.0         # change z that bounds a short shot (see shots.py)
     shot_reach_s: float = 10.0      # how far on each side a short shot's content is looked for
     verify_cuts: bool = True        # register the frames across each short shot's cuts (verify.py)
+    seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
+    min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
 
 
 @dataclass
@@ -266,12 +268,23 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
             events.append(e)
     # reader budget: best events first until the kept frames would exceed it
     kept, used = [], 0
+    reach = max(2, int(round(s.seen_reach_s * fps)))
+    seen_again = []
     for e in sorted(events, key=lambda e: -e.z):
         length = e.end - e.start + 1
         if used + length > budget:
             continue
+        if judge is not None and e.key_frames and judge.new_fraction(
+                e.key_frames[0], e.start, e.end, reach=reach, guard=max(length, int(round(fps)))) < s.min_new:
+            seen_again.append(e)  # its picture is all found a few seconds away: shown last, if room is left
+            continue
         kept.append(e)
         used += length
+    for e in seen_again:
+        length = e.end - e.start + 1
+        if used + length <= budget:
+            kept.append(e)
+            used += length
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}

@@ -52,6 +52,54 @@ class ViewMatcher:
             self._cache[key] = out
         return out
 
+    def explained(self, a: np.ndarray, b: np.ndarray, *, key_a: int | None = None,
+                  key_b: int | None = None) -> np.ndarray | None:
+        """Pixels of view ``a`` (at the comparison size) that view ``b`` shows too, with the same
+        picture there once aligned and re-exposed; None when the two do not register."""
+        import cv2
+
+        ga, ma, ka, da = self._describe(key_a, a)
+        gb, mb, kb, db = self._describe(key_b, b)
+        fit = self._fit(ka, da, kb, db, ga.shape, gb.shape)
+        if fit is None:
+            return None
+        h, w = ga.shape
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        gb_on_a = cv2.warpAffine(cv2.GaussianBlur(gb, (5, 5), 0), fit, (w, h), flags=flags).astype(np.float32)
+        mb_on_a = cv2.warpAffine(mb, fit, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+        both = mb_on_a & (ma > 0)
+        if both.sum() < 200:
+            return None
+        ga_s = cv2.GaussianBlur(ga, (5, 5), 0).astype(np.float32)
+        gain = float(np.median(ga_s[both])) / max(1.0, float(np.median(gb_on_a[both])))
+        gb_on_a *= gain
+        # the same picture: local structure correlates (9x9 windows), or both are flat and equally bright
+        box = (9, 9)
+        ma_, mb_ = cv2.blur(ga_s, box), cv2.blur(gb_on_a, box)
+        va = np.maximum(cv2.blur(ga_s * ga_s, box) - ma_ * ma_, 0.0)
+        vb = np.maximum(cv2.blur(gb_on_a * gb_on_a, box) - mb_ * mb_, 0.0)
+        cov = cv2.blur(ga_s * gb_on_a, box) - ma_ * mb_
+        ncc = cov / np.sqrt(va * vb + 1e-6)
+        flat = (va < 4.0) & (vb < 4.0)
+        level = np.abs(ma_ - mb_) < 0.1 * (ma_ + 10.0)
+        agree = np.where(flat, level, (ncc > 0.6) & level)
+        return both & agree
+
+    def _fit(self, ka, da, kb, db, shape_a, shape_b):
+        import cv2
+
+        if da is None or db is None or len(ka) < MIN_INLIERS or len(kb) < MIN_INLIERS or shape_a != shape_b:
+            return None
+        matches = self._bf.match(da, db)
+        if len(matches) < MIN_INLIERS:
+            return None
+        pa = np.float32([ka[m.queryIdx].pt for m in matches])
+        pb = np.float32([kb[m.trainIdx].pt for m in matches])
+        fit, inliers = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=3.0)
+        if fit is None or int(inliers.sum()) < MIN_INLIERS:
+            return None
+        return fit
+
     def overlap(self, a: np.ndarray, b: np.ndarray, *, key_a: int | None = None, key_b: int | None = None) -> float:
         """0..1: how much of view ``a`` view ``b`` also shows (0: nothing in common, or no fit)."""
         import cv2
@@ -125,6 +173,30 @@ class CutJudge:
     def edges_real(self, start: int, end: int) -> bool:
         """Both ends of frames start..end are real cuts (or open onto novel frames)."""
         return self.edge_ok(start, self.neighbour(start - 1, -1)) and self.edge_ok(end, self.neighbour(end + 1, 1))
+
+
+    def new_fraction(self, key: int, start: int, end: int, *, reach: int, guard: int, samples: int = 8) -> float:
+        """Share of frame ``key``'s picture (inside start..end) that none of a few good frames around
+        the event shows, aligned and re-exposed, more than ``guard`` and at most ``reach`` frames
+        away. A lesion is new pixels; a filler view re-seen after a jerk or an exposure jump is not."""
+        n = len(self.good)
+        around = np.r_[max(0, start - reach): max(0, start - guard), min(n, end + guard + 1): min(n, end + reach + 1)]
+        around = around[self.good[around]] if len(around) else around
+        img = self._image(key)
+        if len(around) == 0 or img is None:
+            return 1.0
+        picks = around[np.linspace(0, len(around) - 1, min(samples, len(around))).round().astype(int)]
+        _, mask, _, _ = self.matcher._describe(-1 - key, img)
+        seen = np.zeros(mask.shape, bool)
+        for k in np.unique(picks):
+            other = self._image(int(k))
+            if other is None:
+                continue
+            got = self.matcher.explained(img, other, key_a=-1 - key, key_b=int(k))
+            if got is not None:
+                seen |= got
+        valid = mask > 0
+        return float((valid & ~seen).sum()) / max(1.0, float(valid.sum()))
 
 
 def abrupt_edges_real(judge: CutJudge, start: int, end: int, cut: np.ndarray, cut_z: float) -> bool:
