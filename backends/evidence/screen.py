@@ -307,10 +307,8 @@ def novelty(f: Features, good: np.ndarray, *, max_event_frames: int, context_fra
         if fin.sum() < 8:
             continue
         filled = np.where(fin, two, np.nan)
-        med = _nan_running(filled, context_frames, 50)
-        q75 = _nan_running(filled, context_frames, 75)
-        spread = np.maximum(q75 - med, 1e-3 + 0.05 * med)
-        z = np.where(fin & good, (two - med) / (1.4826 * spread / 0.6745), -np.inf).astype(np.float32)
+        med, scale = running_scale(filled, context_frames)
+        z = np.where(fin & good, (two - med) / scale, -np.inf).astype(np.float32)
         better = z > best_z
         best_z[better] = z[better]
         best_g[better] = g
@@ -318,12 +316,19 @@ def novelty(f: Features, good: np.ndarray, *, max_event_frames: int, context_fra
     cut = np.zeros(n, np.float32)
     if n > 1:
         d1 = _offset_dist(desc, 1)
-        med = _nan_running(d1, context_frames, 50)
-        q75 = _nan_running(d1, context_frames, 75)
-        spread = np.maximum(q75 - med, 1e-3 + 0.05 * med)
-        cut[1:] = (d1 - med) / (1.4826 * spread / 0.6745)
+        med, scale = running_scale(d1, context_frames)
+        cut[1:] = (d1 - med) / scale
     best_z[~np.isfinite(best_z)] = 0.0
     return Novelty(best_z, best_g, cut, scales)
+
+
+def running_scale(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Running median of ``x`` and a robust standard deviation from its upper quartile (with a
+    floor, so a near-constant stretch does not make every small change huge): the background model
+    every z-score of the screener is taken against. NaN/inf values are ignored."""
+    med = _nan_running(x, window, 50)
+    q75 = _nan_running(x, window, 75)
+    return med, 1.4826 * np.maximum(q75 - med, 1e-3 + 0.05 * med) / 0.6745
 
 
 def _nan_running(x: np.ndarray, window: int, q: float) -> np.ndarray:

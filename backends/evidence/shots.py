@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .screen import LAYOUT, _nan_running
+from .screen import LAYOUT, running_scale
 
 
 @dataclass
@@ -33,10 +33,7 @@ class Shot:
 def _change_z(desc: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Consecutive distances, their running median and robust spread (all length len(desc) - 1)."""
     d = np.linalg.norm(np.diff(desc, axis=0), axis=1)
-    med = _nan_running(d, context, 50)
-    q75 = _nan_running(d, context, 75)
-    spread = 1.4826 * np.maximum(q75 - med, 1e-3 + 0.05 * med) / 0.6745
-    return d, med, spread
+    return (d, *running_scale(d, context))
 
 
 def cut_scores(desc_good: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

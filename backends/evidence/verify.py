@@ -106,15 +106,8 @@ class ViewMatcher:
 
         ga, ma, ka, da = self._describe(key_a, a)
         gb, mb, kb, db = self._describe(key_b, b)
-        if da is None or db is None or len(ka) < MIN_INLIERS or len(kb) < MIN_INLIERS or ga.shape != gb.shape:
-            return 0.0
-        matches = self._bf.match(da, db)
-        if len(matches) < MIN_INLIERS:
-            return 0.0
-        pa = np.float32([ka[m.queryIdx].pt for m in matches])
-        pb = np.float32([kb[m.trainIdx].pt for m in matches])
-        fit, inliers = cv2.estimateAffinePartial2D(pa, pb, method=cv2.RANSAC, ransacReprojThreshold=3.0)
-        if fit is None or int(inliers.sum()) < MIN_INLIERS:
+        fit = self._fit(ka, da, kb, db, ga.shape, gb.shape)
+        if fit is None:
             return 0.0
         h, w = ga.shape
         moved = cv2.warpAffine(ma, fit, (w, h), flags=cv2.INTER_NEAREST)
@@ -128,6 +121,10 @@ class ViewMatcher:
             return 0.0
         ncc = float(np.corrcoef(warped, ref)[0, 1])
         return float(np.clip(cover * max(0.0, ncc), 0.0, 1.0))
+
+    def valid_mask(self, img: np.ndarray, *, key: int | None = None) -> np.ndarray:
+        """Lit pixels of ``img`` at the comparison size (the scope's border and unlit parts left out)."""
+        return self._describe(key, img)[1] > 0
 
 
 class CutJudge:
@@ -174,7 +171,6 @@ class CutJudge:
         """Both ends of frames start..end are real cuts (or open onto novel frames)."""
         return self.edge_ok(start, self.neighbour(start - 1, -1)) and self.edge_ok(end, self.neighbour(end + 1, 1))
 
-
     def new_fraction(self, key: int, start: int, end: int, *, reach: int, guard: int, samples: int = 8) -> float:
         """Share of frame ``key``'s picture (inside start..end) that none of a few good frames around
         the event shows, aligned and re-exposed, more than ``guard`` and at most ``reach`` frames
@@ -186,8 +182,8 @@ class CutJudge:
         if len(around) == 0 or img is None:
             return 1.0
         picks = around[np.linspace(0, len(around) - 1, min(samples, len(around))).round().astype(int)]
-        _, mask, _, _ = self.matcher._describe(-1 - key, img)
-        seen = np.zeros(mask.shape, bool)
+        valid = self.matcher.valid_mask(img, key=-1 - key)
+        seen = np.zeros(valid.shape, bool)
         for k in np.unique(picks):
             other = self._image(int(k))
             if other is None:
@@ -195,7 +191,6 @@ class CutJudge:
             got = self.matcher.explained(img, other, key_a=-1 - key, key_b=int(k))
             if got is not None:
                 seen |= got
-        valid = mask > 0
         return float((valid & ~seen).sum()) / max(1.0, float(valid.sum()))
 
 
