@@ -6,10 +6,10 @@ event in the review store - the backend's layer is stored once as its AI version
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from . import job_bridge
+from .tables import record_table
 
 COLUMNS = ["frames", "label", "score", "decision"]
 
@@ -39,13 +39,7 @@ class EvidenceDock(QWidget):
         row.addWidget(self.run_button)
         row.addWidget(self.state, 1)
         lay.addLayout(row)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("evidence_events")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = record_table(COLUMNS, "evidence_events")
         self.table.cellDoubleClicked.connect(lambda r, _c: self._jump(r))
         self.table.installEventFilter(self)
         lay.addWidget(self.table, 1)

@@ -6,10 +6,10 @@ line naming any disagreement between reviewers."""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.review.store import ReviewStore
+from app.shell.tables import record_table
 
 ACTION_COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00", "save_version": "#2a7fd4"}
 COLUMNS = ["time (UTC)", "who", "action", "version", "details"]
@@ -24,11 +24,7 @@ class AuditPanel(QWidget):
         self.title = QLabel("No layer selected")
         self.title.setObjectName("audit_title")
         lay.addWidget(self.title)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("audit_table")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = record_table(COLUMNS, "audit_table", select_rows=False)
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
         lay.addWidget(self.table, 1)
         self.disagreements = QLabel("")

@@ -16,11 +16,12 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
-                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.jobs.job import Job, JobState
+from app.shell.tables import record_table
 from backends.params import ParamError, ParamField
 
 STATE_COLOURS = {JobState.QUEUED: "#8a8a8a", JobState.RUNNING: "#2a7fd4", JobState.DONE: "#2e9e44",
@@ -235,13 +236,7 @@ class JobsPanel(QWidget):
         self._bridge.jobChanged.connect(self._refresh_job, Qt.QueuedConnection)
         self._bridge.jobAdded.connect(self.add_job, Qt.QueuedConnection)
         lay = QVBoxLayout(self)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("jobs_table")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table = record_table(COLUMNS, "jobs_table")
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(QHeaderView.ResizeToContents)
         hdr.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from app.data.types import LoupeError
 from app.review.queue import ReviewQueue
 from app.review.store import Decision, ReviewStore
+from app.shell.tables import record_table
 
 COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00"}
 
@@ -96,13 +97,7 @@ class ReviewPanel(QWidget):
         row.addWidget(self.start_button)
         lay.addLayout(row)
 
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("review_items")
-        self.table.setHorizontalHeaderLabels(["item", "why now", "you", "others"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = record_table(["item", "why now", "you", "others"], "review_items")
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.Stretch)

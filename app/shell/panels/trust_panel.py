@@ -8,10 +8,11 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from app.review.trust import Conflict, ToolTrust
+from app.shell.tables import record_table
 
 COLUMNS = ["query kind", "backend", "accepted", "rejected", "P(right)", "95% interval"]
 
@@ -45,11 +46,7 @@ class TrustPanel(QWidget):
         self.conflict_box.setVisible(False)
         lay.addWidget(self.conflict_box)
         lay.addWidget(QLabel("Tool trust, learned from review decisions"))
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("trust_table")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = record_table(COLUMNS, "trust_table", select_rows=False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         lay.addWidget(self.table, 1)
         self.refresh()

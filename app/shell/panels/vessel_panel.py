@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from app.graph_stats import branch_table, from_layer, summarize
 from app.layers import GraphLayer
+from app.shell.tables import record_table
 
 COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
 
@@ -39,13 +40,7 @@ class VesselPanel(QWidget):
         self.mode.currentTextChanged.connect(self._mode_chosen)
         mode_row.addWidget(self.mode, 1)
         lay.addLayout(mode_row)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("vessel_branches")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
+        self.table = record_table(COLUMNS, "vessel_branches")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._row_selected)
         lay.addWidget(self.table, 1)
