@@ -24,6 +24,8 @@ _UNCOMPRESSED_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 def stored_dtype(ds: Dataset) -> np.dtype:
     bits = int(ds.get("BitsAllocated", 16))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if bits == 1:  # segmentation bit planes: pydicom unpacks them to one byte per pixel
+        return np.dtype(np.uint8)
     if bits == 8:
         return np.dtype(np.int8 if signed else np.uint8)
     if bits == 16:
