@@ -81,7 +81,7 @@ def int_attr(ds, keyword: str, path: Path, default: int | None = None) -> int:
             raise ReadError(f"{path.name}: {_tag_name(keyword)} is missing")
         return default
     if isinstance(raw, Exception):
-        raise ReadError(f"{path.name}: {_tag_name(keyword)} cannot be read ({type(raw).__name__}: {raw})")
+        raise ReadError(f"{path.name}: {_tag_name(keyword)} cannot be read ({raw}); the file is set aside")
     v = as_int(raw)
     if v is None:
         raise ReadError(f"{path.name}: {_tag_name(keyword)} is {_show(raw)}, not a whole number; "
@@ -95,7 +95,7 @@ def float_attr(ds, keyword: str, path: Path, default: float) -> float:
     if raw is _MISSING or raw is None or raw == "":
         return default
     if isinstance(raw, Exception):
-        raise ReadError(f"{path.name}: {_tag_name(keyword)} cannot be read ({type(raw).__name__}: {raw})")
+        raise ReadError(f"{path.name}: {_tag_name(keyword)} cannot be read ({raw}); the file is set aside")
     v = as_float(raw)
     if v is None:
         raise ReadError(f"{path.name}: {_tag_name(keyword)} is {_show(raw)}, not a number; "
@@ -111,7 +111,7 @@ def opt_float(ds, keyword: str, notes: list[str] | None = None, path: Path | Non
         return None
     v = None if isinstance(raw, Exception) else as_float(raw)
     if v is None and notes is not None:
-        notes.append(f"{path.name + ': ' if path else ''}{_tag_name(keyword)} is {_show(raw)}, not a number; ignored")
+        notes.append(f"{path.name + ': ' if path else ''}{_tag_name(keyword)} {_what(raw)}, not a number; ignored")
     return v
 
 
@@ -121,8 +121,14 @@ def opt_int(ds, keyword: str, notes: list[str] | None = None, path: Path | None 
         return None
     v = None if isinstance(raw, Exception) else as_int(raw)
     if v is None and notes is not None:
-        notes.append(f"{path.name + ': ' if path else ''}{_tag_name(keyword)} is {_show(raw)}, not a whole number; ignored")
+        notes.append(f"{path.name + ': ' if path else ''}{_tag_name(keyword)} {_what(raw)}, not a whole number; ignored")
     return v
+
+
+def _what(raw) -> str:
+    if isinstance(raw, Exception):
+        return f"cannot be read ({raw})"
+    return f"is {_show(raw)}"
 
 
 def _show(raw) -> str:

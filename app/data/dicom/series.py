@@ -269,7 +269,7 @@ class DicomSeries:
             except LoupeError:
                 raise
             except Exception as exc:  # a codec or a malformed pixel attribute: name the file, no traceback
-                raise ReadError(f"{item[0].name}: pixel data cannot be read ({type(exc).__name__}: {exc})") from exc
+                raise ReadError(f"{item[0].name}: pixel data cannot be read ({pixels.one_line(exc)})") from exc
 
         def _work(item):
             path, entries = item
@@ -542,7 +542,7 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
         except ReadError as exc:
             problems.append(str(exc))
         except Exception as exc:  # one odd file never blocks its folder: set it aside with the reason
-            problems.append(f"{rec.path.name}: header cannot be understood ({type(exc).__name__}: {exc})")
+            problems.append(f"{rec.path.name}: header cannot be understood ({pixels.one_line(exc)})")
     groups: dict[tuple, list[Frame]] = OrderedDict()
     for f in frames:
         groups.setdefault(_group_key(f), []).append(f)

@@ -51,6 +51,13 @@ def read_mgh(path: str | os.PathLike) -> Volume:
     if int(hdr["goodRASFlag"]) != 1:
         warnings.append(f"{p.name}: the MGH header has no valid orientation (goodRASFlag 0); FreeSurfer's "
                         f"default coronal orientation is assumed")
+    m = affine[:3, :3]
+    norms = np.linalg.norm(m, axis=0)
+    zooms = np.asarray(hdr.get_zooms()[:3], dtype=np.float64)
+    unit = m / norms
+    if not np.allclose(unit.T @ unit, np.eye(3), atol=1e-4) or not np.allclose(norms, zooms, rtol=1e-4):
+        warnings.append(f"{p.name}: the MGH vox2ras has shear or scales that contradict its voxel sizes "
+                        f"{[round(float(z), 4) for z in zooms]} mm; the vox2ras mapping is used as written")
     tr = float(hdr["tr"])
     if tr > 0:
         meta["repetition_time_ms"] = tr
