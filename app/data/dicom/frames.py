@@ -208,6 +208,21 @@ def frames_of(rec: HeaderRecord) -> list[Frame]:
     return [_classic_frame(rec)]
 
 
+def frames_problem(rec: HeaderRecord) -> str | None:
+    """Why a file's images cannot be placed or sized, from its header alone (None when they can):
+    the same check the series splitter uses to set a file aside, for the catalog."""
+    if not rec.has_pixels:
+        return None
+    try:
+        frames_of(rec)
+    except ReadError as exc:
+        return str(exc)
+    except Exception as exc:
+        text = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        return f"{rec.path.name}: header cannot be understood ({type(exc).__name__}: {text})"
+    return None
+
+
 def _classic_frame(rec: HeaderRecord) -> Frame:
     ds, path = rec.header, rec.path
     geometry = "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds
