@@ -50,11 +50,13 @@ NIBABEL_REFUSED_ON_PURPOSE = {
     "0.dcm": "does not divide", "1.dcm": "does not divide",
     # CIFTI grayordinate matrices are not image volumes
     "row_major.dconn.nii": "Cifti2Image",
+    # 4D MINC lists time first and nibabel's 4x4 affine does not say which array axes it maps
+    "minc1_4d.mnc": "4D MINC", "minc2_4d.mnc": "4D MINC", "minc2-4d-d.mnc": "4D MINC",
 }
 
-#: extensions of formats nibabel reads and Loupe does not (Philips PAR/REC, MINC, AFNI, ECAT,
-#: streamlines): refused with one line saying the format is not one Loupe reads
-NIBABEL_OTHER_FORMATS = (".PAR", ".REC", ".mnc", ".HEAD", ".BRIK", ".BRIK.gz", ".v", ".trk", ".tck")
+#: formats nibabel reads and Loupe does not (streamlines are not images; ECAT is not supported):
+#: refused with one line saying the format is not one Loupe reads
+NIBABEL_OTHER_FORMATS = (".v", ".trk", ".tck")
 
 
 # ----------------------------------------------------------------------------------- peers
@@ -292,7 +294,12 @@ def _nibabel_peer(path: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            img = nibabel.load(str(path))
+            if path.suffix.lower() in (".par", ".rec"):
+                # Loupe gives Philips floating-point values (as its DICOM reader does for Philips),
+                # nibabel's default is display values: compare with nibabel's own 'fp' scaling
+                img = nibabel.parrec.load(str(path.with_suffix(".PAR")), scaling="fp")
+            else:
+                img = nibabel.load(str(path))
             data = np.asanyarray(img.dataobj)
             affine = img.affine
         except Exception:
@@ -351,13 +358,16 @@ def test_mgz_affine_is_lps_and_maps_like_freesurfer():
 
 
 def test_nibabel_folder_opens_whole():
-    """The nibabel corpus folder: every NIfTI/MGH volume is a candidate; the mosaics are set aside
-    with their reason; PAR/REC, MINC, AFNI, ECAT and tract files are counted as skipped."""
+    """The nibabel corpus folder: every NIfTI, MGH, MINC, PAR/REC and AFNI volume is a candidate
+    (one per image: a .REC or .BRIK is reached through its header); the mosaics are set aside with
+    their reason; the rest is counted as skipped."""
     cands = examine(NIBABEL_DIR)
     names = {c.files[0].name for c in cands}
-    assert {"anatomical.nii", "example4d.nii.gz", "standard.nii.gz", "test.mgz"} <= names
+    assert {"anatomical.nii", "example4d.nii.gz", "standard.nii.gz", "test.mgz", "tiny.mnc",
+            "phantom_varscale.PAR", "example4d+orig.HEAD"} <= names
+    assert not {"phantom_varscale.REC", "example4d+orig.BRIK.gz"} & names
     vols = open_path(NIBABEL_DIR)
-    assert len(vols) >= 8
+    assert len(vols) >= 18
     aside = dict(vols[0].meta["set_aside"])
     assert "does not divide" in aside["0.dcm"]
 

@@ -26,7 +26,7 @@ _IMAGE2D = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 
 @dataclass
 class Candidate:
-    """Something loadable: ``kind`` is 'dicom', 'nifti', 'itk', 'mgh' or 'image2d'."""
+    """Something loadable: ``kind`` is 'dicom', 'nifti', 'itk', 'mgh', 'nibabel' (MINC, PAR/REC, AFNI) or 'image2d'."""
 
     kind: str
     label: str
@@ -54,6 +54,9 @@ def _foreign_kind(path: Path) -> str | None:
         return "itk"
     if ext in _MGH:
         return "mgh"
+    from app.data.readers.nibabel_formats import nibabel_format
+    if nibabel_format(path) is not None:
+        return "nibabel"
     if ext in _IMAGE2D:
         return "image2d"
     return None
@@ -120,7 +123,9 @@ def examine(path: str | Path, options: ReadOptions | None = None, progress: Prog
         return _finish(cands, scan, problems, path)
     cands, scan, problems = _dicom_candidates(path, options, progress=progress)
     if not cands:
-        foreign = [p for p in sorted(path.rglob("*")) if p.is_file() and _foreign_kind(p)]
+        from app.data.readers.nibabel_formats import partner_of
+        # one candidate per image: a .REC/.BRIK data file is opened through its header file
+        foreign = [p for p in sorted(path.rglob("*")) if p.is_file() and _foreign_kind(p) and partner_of(p) is None]
         cands = [Candidate(_foreign_kind(p), p.name, 0.6, [p]) for p in foreign]
     return _finish(cands, scan, problems, path)
 
@@ -187,6 +192,9 @@ def load(candidate: Candidate, options: ReadOptions | None = None, progress: Pro
     if candidate.kind == "mgh":
         from app.data.readers.mgh import read_mgh
         return [read_mgh(path)]
+    if candidate.kind == "nibabel":
+        from app.data.readers.nibabel_formats import read_nibabel
+        return [read_nibabel(path)]
     if candidate.kind == "image2d":
         from app.data.readers.image2d import read_image2d
         return [read_image2d(path)]
@@ -208,7 +216,10 @@ def open_path(path: str | Path, options: ReadOptions | None = None, progress: Pr
         except LoupeError as exc:
             failed.append((c.label, str(exc)))
     if not out:
-        raise ReadError(f"{path}: nothing could be read: " + "; ".join(msg for _, msg in failed[:3]))
+        if len(failed) == 1:
+            raise ReadError(failed[0][1])
+        raise ReadError(f"{path}: none of {len(failed)} series could be read: "
+                        + "; ".join(msg for _, msg in failed[:3]))
     aside = list(cands[0].meta.get("set_aside", [])) + failed
     if aside:
         for v in out:
