@@ -44,6 +44,9 @@ def describe(path) -> dict:
                        origin=[round(float(x), 4) for x in vol.origin])
             row["warnings"] += list(vol.warnings)
         rows.append(row)
+    if not rows and aside:  # nothing opened: the reason is the answer, as an error line
+        from app.data.types import ReadError
+        raise ReadError("; ".join(reason for _, reason in aside))
     return {"path": str(path), "series": rows, "skipped": skipped,
             "set_aside": [{"file": name, "reason": reason} for name, reason in aside]}
 
