@@ -136,6 +136,8 @@ def set_aside(scan, problems: list[str]) -> list[tuple[str, str]]:
     README files are only counted, in ``skipped``)."""
     out = []
     for s in scan.skipped:
+        if _foreign_kind(s.path) is not None:
+            continue  # another reader's file (a .REC beside its .PAR): not a failed DICOM
         if s.reason.startswith(("unreadable", "not DICOM: parsed")):
             out.append((s.path.name, s.reason))
     for p in problems:
