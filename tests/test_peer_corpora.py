@@ -11,14 +11,13 @@ import os
 import warnings
 from pathlib import Path
 
+import nibabel
 import numpy as np
+import pydicom
 import pytest
 
 from app.data.open import examine, load, open_path
 from app.data.types import LoupeError, ras_to_lps_affine
-
-import nibabel
-import pydicom
 
 PYDICOM_DIR = Path(os.path.dirname(pydicom.__file__)) / "data" / "test_files"
 NIBABEL_DIR = Path(os.path.dirname(nibabel.__file__)) / "tests" / "data"
@@ -233,7 +232,7 @@ def test_enhanced_one_frame_opens_with_geometry_and_warning(name):
     """A one-frame SEG cut from a three-frame object keeps all three per-frame items: the frame
     opens, placed by item 1, and the mismatch is a warning."""
     path = PYDICOM_DIR / name
-    cand = [c for c in examine(path) if path in c.files][0]
+    cand = next(c for c in examine(path) if path in c.files)
     vol = load(cand)[0]
     assert vol.array.shape == (1, 512, 512)
     ds = pydicom.dcmread(str(path))
@@ -319,7 +318,7 @@ def test_nibabel_file_alone_matches_nibabel(name):
         return
     assert name not in NIBABEL_REFUSED_ON_PURPOSE
     assert peer is not None, f"Loupe opened {name} but nibabel cannot"
-    data, affine, img = peer
+    data, affine, _img = peer
     vol = vols[0]
     # nibabel (i, j, k[, t]) -> Loupe ([t,] k, j, i); trailing singleton axes dropped as Loupe does
     while data.ndim > 3 and data.shape[-1] == 1:

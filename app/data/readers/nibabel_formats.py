@@ -11,7 +11,6 @@ Damaged or unsupported files give a ReadError naming the file.
 from __future__ import annotations
 
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
