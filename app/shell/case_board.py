@@ -319,6 +319,7 @@ class CaseBoardWidget(QWidget):
                 if s is not None:
                     layer.shapes.append(Shape("polygon", np.asarray(s.vertices), label=f"S{n}"))
             self.highlighted[iid] = [r.id for r in lit.get(iid, [])]
+            self.models[iid].move_layer(layer, len(self.models[iid].layers))  # drawn over the ROI itself
             layer.notify_data_changed()
             if lit.get(iid) and self.models[iid].volume.spatial_shape[0] > 1:  # bring the ROI's slice up
                 self.models[iid].set_cursor(board_to_world(lit[iid][0], self.models[iid].volume).mean(axis=0))
@@ -459,14 +460,14 @@ def paint_figure(p: QPainter, widget: CaseBoardWidget) -> None:
 
 
 def render_view(view: SliceView, size: int) -> QImage:
-    """The view repainted offscreen at size x size (whole image fitted), without touching the
-    on-screen view's camera."""
-    old = (view.size(), view.zoom, view.center_uv, view._fitted)
-    view.resize(size, size)
-    view.fit()
-    img = view.grab().toImage()
-    view.resize(old[0])
-    view.zoom, view.center_uv, view._fitted = old[1], old[2], old[3]
+    """The view's image, layers and annotations repainted offscreen at size x size with the whole
+    image fitted: a fresh view of the same model, so the on-screen camera is untouched."""
+    tmp = SliceView(view.model, view.view_name)
+    tmp.show_crosshair = view.show_crosshair
+    tmp.resize(size, size)
+    tmp.fit()
+    img = tmp.grab().toImage()
+    tmp.deleteLater()
     return img
 
 
@@ -501,18 +502,59 @@ def export_figure(widget: CaseBoardWidget, path) -> Path:
     return out
 
 
-def render_board(paths, size: int = 512, modalities=None) -> QImage:
-    """Headless board: every image whole in its own cell with its caption (run_app.py screenshot
-    FILE ... --layout board)."""
+def board_for_screenshot(paths, size: int = 512, modalities=None) -> CaseBoardWidget:
+    """The board as the headless screenshot lays it out: every image whole in a size x size cell
+    with its caption under it, no side panel."""
     from PySide6.QtCore import QEventLoop
 
     w = CaseBoardWidget.from_paths(paths, case_id="screenshot", modalities=modalities, with_panel=False)
     rows, cols = grid_shape(len(paths))
-    w.resize(cols * size + 3 * (cols - 1), rows * (size + 24) + 3 * (rows - 1))
+    cap = max(c.caption.sizeHint().height() for c in w.cells.values())
+    w.resize(cols * size + 3 * (cols - 1), rows * (size + cap) + 3 * (rows - 1))
     w.show()
     QEventLoop().processEvents()
     for cell in w.cells.values():
         cell.view.fit()
+    return w
+
+
+def render_board(paths, size: int = 512, modalities=None) -> QImage:
+    """run_app.py screenshot FILE ... --layout board."""
+    w = board_for_screenshot(paths, size, modalities)
     img = w.grab().toImage()
     w.close()
     return img
+
+
+def open_case_board(window, paths=None, case_id: str | None = None) -> CaseBoardWidget | None:
+    """File > Case board...: pick images (or reuse ``paths``), name the case; a board saved for that
+    case in the workspace's review store is reopened as it was saved, otherwise a new one starts."""
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from app.board.persist import load_board
+
+    def store():
+        return window.workflow.store
+    if case_id is None:
+        case_id, ok = QInputDialog.getText(window, "Case board", "Case id (a saved board of this case reopens):")
+        if not ok or not case_id.strip():
+            return None
+        case_id = case_id.strip()
+    try:
+        saved = load_board(store(), case_id)
+        if saved is not None:
+            w = CaseBoardWidget.from_board(saved, user=window.user, store_getter=store, parent=window.stack)
+        else:
+            if paths is None:
+                paths, _ = QFileDialog.getOpenFileNames(window, "Images of the case")
+            if not paths:
+                return None
+            w = CaseBoardWidget.from_paths(paths, case_id, user=window.user, store_getter=store,
+                                           parent=window.stack)
+    except LoupeError as e:
+        window.show_error(str(e))
+        return None
+    window.stack.addWidget(w)
+    window.stack.setCurrentWidget(w)
+    window.setWindowTitle(f"Loupe - case board {case_id}")
+    return w
