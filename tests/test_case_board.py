@@ -225,7 +225,9 @@ def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
     ids = [im.id for im in w.board.images]
     rois = [_centre_roi(w, i) for i in (ids[0], ids[2], ids[3])]
     w.add_statement("Finding seen in three images", rois)
+    w.highlight(None)
     png = export_figure(w, tmp_path / "fig.png")
+    assert all(not l.shapes for l in w.highlight_layers.values())   # the figure leaves the board as it was
     fig = np.asarray(Image.open(png).convert("RGB"))
     head = 40
     assert fig.shape == (head + 2 * (FIG_CELL + FIG_CAPTION) + FIG_MARGIN + 22 * 2 + FIG_MARGIN,
@@ -234,6 +236,9 @@ def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
         r, c = divmod(n, 2)
         x, y = FIG_MARGIN + c * (FIG_CELL + FIG_MARGIN), head + r * (FIG_CELL + FIG_CAPTION + FIG_MARGIN)
         assert fig[y:y + FIG_CELL, x:x + FIG_CELL].std() > 20
+        cell = fig[y:y + FIG_CELL, x:x + FIG_CELL].astype(int)   # cited ROIs outlined in magenta
+        magenta = ((cell[..., 0] > 200) & (cell[..., 1] < 90) & (cell[..., 2] > 180)).sum()
+        assert (magenta > 30) == (n != 1), (n, magenta)
         cap = fig[y + FIG_CELL + 2:y + FIG_CELL + FIG_CAPTION - 2, x:x + FIG_CELL].mean(-1)
         assert (cap < 100).sum() > 150, n
     assert w.board.caption(w.board.images[1]).startswith("2. dcm_qa_ct_philips_phantom/dicom | CT | no statements")
@@ -247,6 +252,22 @@ def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
     assert box[2] == pytest.approx(fig.shape[1] * 0.75, abs=1.5) and box[3] == pytest.approx(fig.shape[0] * 0.75, abs=1.5)
     with pytest.raises(LoupeError, match="unknown"):
         export_figure(w, tmp_path / "fig.tiff")
+
+
+def test_video_frame_on_the_board_is_exactly_that_frame(data_dir):
+    """``clip.mp4@N`` puts frame N on the board: compared with PyAV decoding the file in order."""
+    import av
+
+    from app.board.images import open_board_image
+
+    clip = data_dir / "endoscopy/endovis2017_clip/short_source.mp4"
+    im, vol = open_board_image(f"{clip}@7")
+    assert im.path.endswith("@7") and not im.calibrated and vol.array.shape[-1] == 3
+    with av.open(str(clip)) as c:
+        ref = next(f for i, f in enumerate(c.decode(video=0)) if i == 7).to_ndarray(format="rgb24")
+    assert np.array_equal(vol.array[0], ref)
+    with pytest.raises(LoupeError, match="outside"):
+        open_board_image(f"{clip}@999")
 
 
 @pytest.mark.gui

@@ -3,6 +3,7 @@ affine: LPS mm for DICOM, pixel indices for photos whose affine is the identity)
 stored space (LPS mm when calibrated, pixels otherwise)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +29,48 @@ def frame_of_reference(files) -> str:
     return ""
 
 
-def open_board_image(path, modality: str = "") -> tuple[BoardImage, Volume]:
-    """The board entry and its volume for an image file or a DICOM series folder. ``modality``
-    overrides what the file says (a PNG of a fundus photo cannot say it is one)."""
-    from app.data.open import ReadOptions, examine, load
+def split_frame(path) -> tuple[Path, int | None]:
+    """``clip.mp4@120`` -> (clip.mp4, 120): a board cell can show one frame of a video."""
+    m = re.fullmatch(r"(.+)@(\d+)", str(path))
+    if m and not Path(path).exists():
+        return Path(m.group(1)), int(m.group(2))
+    return Path(path), None
 
-    p = Path(path)
+
+def _video_frame(path: Path, n: int | None, modality: str) -> tuple[BoardImage, Volume]:
+    """One frame (exactly frame n, 0-based presentation order; default the middle) of a video."""
+    from app.data.types import Intensity
+    from app.data.video.open import open_video
+
+    try:
+        with open_video(path) as src:
+            count = src.n_frames
+            n = count // 2 if n is None else n
+            if not 0 <= n < count:
+                raise LoupeError(f"{path}: frame {n} outside 0..{count - 1}")
+            rgb = np.ascontiguousarray(src.frame(n))
+    except LoupeError:
+        raise
+    except Exception as e:
+        raise LoupeError(f"{path}: cannot read a video frame ({e})") from None
+    vol = Volume(array=rgb[np.newaxis], affine=np.eye(4), intensity=Intensity(photometric="RGB"),
+                 meta={"calibrated": False, "video_frame": n}, source=str(path), channel_axis=rgb.ndim == 3)
+    img = BoardImage(f"{path}@{n}", label=f"{path.name} frame {n}", modality=modality or "XC", frame=0)
+    return img, vol
+
+
+def open_board_image(path, modality: str = "") -> tuple[BoardImage, Volume]:
+    """The board entry and its volume for an image file, a DICOM series folder or one frame of a
+    video (``clip.mp4@N``; plain ``clip.mp4`` is its middle frame). ``modality`` overrides what
+    the file says (a PNG of a fundus photo cannot say it is one)."""
+    from app.data.open import ReadOptions, examine, load
+    from app.data.video.open import VIDEO_SUFFIXES
+
+    p, frame_no = split_frame(path)
     if not p.exists():
         raise LoupeError(f"{p}: no such file or folder")
+    if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES:
+        return _video_frame(p, frame_no, modality)
     opts = ReadOptions(equidistant=True)
     cand = examine(p, opts)[0]
     vols = load(cand, opts)

@@ -307,6 +307,26 @@ class CaseBoardWidget(QWidget):
         self.refresh()
         return st.id
 
+    def label_all_rois(self) -> dict:
+        """Every ROI that a statement cites, outlined and labelled with its statement numbers
+        (S1,3) for the figure; returns what was highlighted so the caller can put it back."""
+        before = {iid: list(l.shapes) for iid, l in self.highlight_layers.items()}
+        for iid, layer in self.highlight_layers.items():
+            layer.shapes = []
+            for r in self.board.rois:
+                nums = self.board.roi_statement_numbers(r.id)
+                s = self._shape_of(r.id) if r.image_id == iid and nums else None
+                if s is not None:
+                    layer.shapes.append(Shape("polygon", np.asarray(s.vertices), label="S" + ",".join(map(str, nums))))
+            self.models[iid].move_layer(layer, len(self.models[iid].layers))
+            layer.notify_data_changed()
+        return before
+
+    def restore_highlight(self, before: dict) -> None:
+        for iid, shapes in before.items():
+            self.highlight_layers[iid].shapes = shapes
+            self.highlight_layers[iid].notify_data_changed()
+
     def highlight(self, statement_id: str | None) -> None:
         """Light up every ROI the statement links, in every image (magenta, labelled S<n>)."""
         self.highlighted = {}
@@ -440,6 +460,7 @@ def paint_figure(p: QPainter, widget: CaseBoardWidget) -> None:
     fc = QFont(p.font())
     fc.setPixelSize(14)
     fc.setBold(False)
+    before = widget.label_all_rois()
     for n, im in enumerate(board.images):
         r, c = divmod(n, cols)
         x = FIG_MARGIN + c * (FIG_CELL + FIG_MARGIN)
@@ -449,6 +470,7 @@ def paint_figure(p: QPainter, widget: CaseBoardWidget) -> None:
         p.setPen(QColor(0, 0, 0))
         p.drawText(QRectF(x, y + FIG_CELL + 2, FIG_CELL, FIG_CAPTION - 4), Qt.AlignLeft | Qt.TextWordWrap,
                    board.caption(im))
+    widget.restore_highlight(before)
     y = head + rows * (FIG_CELL + FIG_CAPTION) + (rows - 1) * FIG_MARGIN + 6
     p.setFont(fc)
     num = {im.id: i + 1 for i, im in enumerate(board.images)}
