@@ -152,3 +152,21 @@ def test_bad_sidecars_and_labels_say_which_file(datasets, tmp_path, data_dir):
     empty.mkdir()
     assert main(["catalog", "merge", str(empty), "-o", str(tmp_path / "m.json")]) == 1
     assert main(["catalog", "merge", str(datasets[1][1]), "--split", "80,20", "-o", str(tmp_path / "m.json")]) == 1
+
+
+def test_sidecar_kept_outside_a_read_only_dataset_folder(datasets, tmp_path, data_dir):
+    """--sidecar DIR=JSON: the shared data folder itself (read-only here) described from outside."""
+    _root, folders, _ = datasets
+    side = tmp_path / "kvasir.json"
+    side.write_text(json.dumps({"dataset": "Kvasir-SEG", "modality": "ES", "anatomy": "colon",
+                                "task": "polyp segmentation", "images": ["images/*.jpg"],
+                                "label": {"match": r"images/(?P<id>[^/]+)\.jpg", "path": "masks/{id}.jpg"},
+                                "label_schema": {"0": "background", "1": "polyp"},
+                                "label_values": {"0": 0, "255": 1}, "label_threshold": 128}))
+    kv = data_dir / "endoscopy/Kvasir-SEG"
+    out = tmp_path / "m.json"
+    assert main(["catalog", "merge", str(kv), "--sidecar", f"{kv}={side}", "-o", str(out)]) == 0
+    man = json.loads(out.read_text())
+    assert len(man["items"]) == 5 and all(i["label_classes"] == [0, 1] and i["modality"] == "ES" for i in man["items"])
+    assert main(["catalog", "merge", str(kv), "--sidecar", f"{folders[0]}={side}", "-o", str(out)]) == 1
+    assert main(["catalog", "merge", str(kv), "--sidecar", f"{kv}={tmp_path / 'none.json'}", "-o", str(out)]) == 1

@@ -16,6 +16,8 @@ def add_arguments(parser) -> None:
     m.add_argument("-o", "--out", required=True, help="manifest JSON path (the CSV is written beside it)")
     m.add_argument("--split", default="80,10,10", help="train,val,test percentages (default 80,10,10)")
     m.add_argument("--seed", default="loupe", help="split seed (same seed, same split)")
+    m.add_argument("--sidecar", action="append", default=[], metavar="DIR=JSON",
+                   help="the loupe-dataset.json of DIR kept elsewhere (read-only dataset folders); repeatable")
 
 
 def run(args) -> int:
@@ -28,7 +30,13 @@ def run(args) -> int:
             raise ValueError
     except ValueError:
         raise LoupeError(f"--split wants three non-negative numbers like 80,10,10, got {args.split!r}") from None
-    man = merge(args.folders, fractions, args.seed)
+    sidecars = {}
+    for spec in args.sidecar:
+        folder, sep, path = spec.partition("=")
+        if not sep or not folder or not path:
+            raise LoupeError(f"--sidecar wants DIR=JSON, got {spec!r}")
+        sidecars[folder] = path
+    man = merge(args.folders, fractions, args.seed, sidecars)
     js, cs = write_manifest(man, args.out)
     cross = sum(d["cross_dataset"] for d in man["duplicate_details"])
     print(f"wrote {js} and {cs}: {len(man['items'])} items from {len(man['datasets'])} datasets, "

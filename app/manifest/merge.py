@@ -16,10 +16,15 @@ CSV_COLUMNS = ["id", "dataset", "kind", "path", "modality", "anatomy", "task", "
                "label_classes", "shape", "n_files", "series_uid", "phash", "duplicates"]
 
 
-def merge(folders, fractions=(0.8, 0.1, 0.1), seed: str = "loupe") -> dict:
+def merge(folders, fractions=(0.8, 0.1, 0.1), seed: str = "loupe", sidecars: dict | None = None) -> dict:
+    """``sidecars`` maps a folder to a sidecar file kept elsewhere (read-only dataset folders)."""
     items, datasets = [], {}
+    side = {Path(k).resolve(): v for k, v in (sidecars or {}).items()}
+    unknown = set(side) - {Path(f).resolve() for f in folders}
+    if unknown:
+        raise LoupeError(f"--sidecar given for {', '.join(map(str, sorted(unknown)))}, which is not merged")
     for f in folders:
-        sc, its = scan_folder(f)
+        sc, its = scan_folder(f, side.get(Path(f).resolve()))
         if sc.dataset in datasets:
             raise LoupeError(f"{f}: dataset name {sc.dataset!r} is already used by {datasets[sc.dataset]['folder']}; "
                              f"give one of them another name in its loupe-dataset.json")

@@ -127,11 +127,11 @@ def _dicom_items(folder: Path, sc: Sidecar) -> list[Item]:
     return items
 
 
-def scan_folder(folder: str | Path) -> tuple[Sidecar, list[Item]]:
+def scan_folder(folder: str | Path, sidecar: str | Path | None = None) -> tuple[Sidecar, list[Item]]:
     folder = Path(folder)
     if not folder.is_dir():
         raise LoupeError(f"{folder}: not a folder")
-    sc = read_sidecar(folder)
+    sc = read_sidecar(folder, sidecar)
     items = _dicom_items(folder, sc)
     for p in _image_files(folder, sc):
         rel = p.relative_to(folder).as_posix()

@@ -81,21 +81,24 @@ def _regex(folder: Path, key: str, text) -> re.Pattern:
     try:
         return re.compile(str(text))
     except re.error as e:
-        raise LoupeError(f"{folder / SIDECAR_NAME}: {key} is not a valid regular expression ({e})") from None
+        raise LoupeError(f"{folder}: sidecar {key} is not a valid regular expression ({e})") from None
 
 
 def _int_map(folder: Path, key: str, d) -> dict:
     if not isinstance(d, dict):
-        raise LoupeError(f"{folder / SIDECAR_NAME}: {key} must be an object")
+        raise LoupeError(f"{folder}: sidecar {key} must be an object")
     try:
         return {int(k): v for k, v in d.items()}
     except ValueError:
-        raise LoupeError(f"{folder / SIDECAR_NAME}: {key} keys must be integers, got {list(d)}") from None
+        raise LoupeError(f"{folder}: sidecar {key} keys must be integers, got {list(d)}") from None
 
 
-def read_sidecar(folder: Path) -> Sidecar:
-    """The folder's sidecar, or defaults (dataset = folder name) when it has none."""
-    path = folder / SIDECAR_NAME
+def read_sidecar(folder: Path, path: Path | None = None) -> Sidecar:
+    """The folder's sidecar (or ``path``, for a read-only dataset folder), or defaults (dataset =
+    folder name) when there is none."""
+    path = Path(path) if path is not None else folder / SIDECAR_NAME
+    if not path.is_file() and path != folder / SIDECAR_NAME:
+        raise LoupeError(f"{path}: sidecar not found")
     if not path.is_file():
         return Sidecar(dataset=folder.name)
     try:
