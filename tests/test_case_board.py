@@ -254,6 +254,36 @@ def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
         export_figure(w, tmp_path / "fig.tiff")
 
 
+def test_rois_drawn_with_the_usual_tools_become_board_rois(qtbot, four, tmp_path):
+    """The Ellipse ROI tool dragged with the mouse on the fundus adds a board ROI in pixels; a
+    distance measurement does not; deleting the shape drops the ROI from its statement."""
+    from PySide6.QtCore import QPoint, Qt
+
+    w = _board(qtbot, four)
+    fundus = w.board.images[3]
+    view = w.cells[fundus.id].view
+    w.tool_box.setCurrentIndex([k for k, _ in __import__("app.shell.case_board", fromlist=["x"]).BOARD_TOOLS].index("ellipse"))
+    c = view.screen_of_world([282.0, 291.5, 0.0])
+    qtbot.mousePress(view, Qt.LeftButton, pos=QPoint(round(c.x()), round(c.y())))
+    qtbot.mouseMove(view, QPoint(round(c.x()) + 40, round(c.y()) + 25))
+    qtbot.mouseRelease(view, Qt.LeftButton, pos=QPoint(round(c.x()) + 40, round(c.y()) + 25))
+    assert len(w.board.rois) == 1
+    r = w.board.rois[0]
+    assert r.image_id == fundus.id and r.kind == "ellipse" and r.space == "pixel"
+    assert np.allclose(r.handles[0][:2], [282.0, 291.5], atol=1.5)   # pixel column, row of the press
+    w.tool_box.setCurrentIndex(3)   # distance: a measurement, not an ROI
+    qtbot.mousePress(view, Qt.LeftButton, pos=QPoint(20, 20))
+    qtbot.mouseMove(view, QPoint(80, 60))
+    qtbot.mouseRelease(view, Qt.LeftButton, pos=QPoint(80, 60))
+    assert len(w.board.rois) == 1 and len(w.models[fundus.id].measurements.shapes) == 2
+    st = w.add_statement("vessel crossing", [r.id])
+    m = w.models[fundus.id]
+    m.measurements.shapes = [s for s in m.measurements.shapes if s.attrs.get("measure") != "ellipse"]
+    m.measurements.notify_data_changed()
+    assert w.board.rois == [] and w.board.statement(st).roi_ids == []
+    w.grab().save(str(tmp_path / "board_window.png"))
+
+
 def test_video_frame_on_the_board_is_exactly_that_frame(data_dir):
     """``clip.mp4@N`` puts frame N on the board: compared with PyAV decoding the file in order."""
     import av

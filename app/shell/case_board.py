@@ -185,6 +185,7 @@ class CaseBoardWidget(QWidget):
         lay.addLayout(row)
         lay.addWidget(QLabel("Statements (click: highlight its ROIs):", w))
         self.statement_list = QListWidget(w)
+        self.statement_list.setWordWrap(True)
         self.statement_list.itemClicked.connect(lambda it: self.highlight(it.data(Qt.UserRole)))
         lay.addWidget(self.statement_list, 1)
         row2 = QHBoxLayout()
@@ -397,6 +398,7 @@ class CaseBoardWidget(QWidget):
             imgs = sorted({num[self.board.roi(r).image_id] for r in s.roi_ids})
             it = QListWidgetItem(f"{self.board.number(s)}. {s.text}  [images {', '.join(map(str, imgs)) or '-'}]")
             it.setData(Qt.UserRole, s.id)
+            it.setToolTip(f"{s.source}: {s.text}")
             self.statement_list.addItem(it)
 
     # ------------------------------------------------------------------ store / figure
