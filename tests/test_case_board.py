@@ -118,6 +118,10 @@ def test_statement_links_three_rois_highlight_save_restore(qtbot, four, tmp_path
         assert [a.action for a in store.audit(f"board:{w.board.case_id}")] == ["save_board", "save_board"]
         with pytest.raises(LoupeError, match="not a layer"):
             store.load_layer(f"board:{w.board.case_id}")
+        import sqlite3
+
+        with pytest.raises(sqlite3.DatabaseError, match="immutable"):   # the store's triggers hold for boards
+            store._db.execute("UPDATE versions SET note='rewritten' WHERE version_id=?", (v1.version_id,))
         from app.shell.panels.review_panel import items_from_store
 
         assert items_from_store(store) == []   # a board is not an AI layer to review
