@@ -222,6 +222,32 @@ def test_board_screenshot_four_kinds_whole_and_recognisable(qtbot, four, tmp_pat
     assert main(["screenshot", str(four[0]), str(four[2]), "--out", str(tmp_path / "x.png")]) == 1
 
 
+def _pdf_texts(pdf: bytes) -> list[str]:
+    """The page's glyphs decoded with each embedded font's ToUnicode CMap (spaces are moves in a
+    Qt PDF, and whatever they map to is dropped). No PDF library is installed: this reads what QPdfWriter writes."""
+    glyphs = []
+    for st in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            body = zlib.decompress(st)
+        except zlib.error:
+            continue
+        glyphs += [int(h, 16) for run in re.findall(rb"<([0-9A-Fa-f]+)>\s*Tj", body)
+                   for h in re.findall(rb"[0-9A-Fa-f]{4}", run)]
+    out = []
+    for cmap in re.findall(rb"begincmap(.*?)endcmap", pdf, re.S):
+        table = {}
+        for a, b, rest in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(\[[^\]]*\]|<[0-9A-Fa-f]+>)", cmap):
+            a, b = int(a, 16), int(b, 16)
+            if rest.startswith(b"["):
+                for k, u in enumerate(re.findall(rb"<([0-9A-Fa-f]+)>", rest)):
+                    table[a + k] = chr(int(u, 16))
+            else:
+                for k in range(b - a + 1):
+                    table[a + k] = chr(int(rest[1:-1], 16) + k)
+        out.append("".join(table.get(g, "?") for g in glyphs if not table.get(g, "?").isspace()))
+    return out
+
+
 def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
     from app.shell.case_board import FIG_CAPTION, FIG_CELL, FIG_MARGIN, export_figure
 
@@ -252,6 +278,10 @@ def test_figure_export_png_and_pdf(qtbot, four, tmp_path):
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     assert len(re.findall(rb"/Subtype\s*/Image", pdf)) >= 4    # four images (Qt may add soft masks)
     assert re.search(rb"/Font", pdf)                            # captions are text, not pixels
+    text = _pdf_texts(pdf)
+    for im in w.board.images:   # every caption reads back from the PDF's glyphs via its ToUnicode map
+        assert any(w.board.caption(im).replace(" ", "") in t for t in text), w.board.caption(im)
+    assert any("1.Findingseeninthreeimages(ROIsonimages1,3,4)" in t for t in text)
     box = [float(v) for v in re.search(rb"/MediaBox\s*\[([^\]]+)\]", pdf).group(1).split()]
     assert box[2] == pytest.approx(fig.shape[1] * 0.75, abs=1.5) and box[3] == pytest.approx(fig.shape[0] * 0.75, abs=1.5)
     with pytest.raises(LoupeError, match="unknown"):
