@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app.board import CaseBoard, report_sentences
-from app.board.persist import load_board, save_board, saved_boards
+from app.board.persist import load_board, saved_boards
 from app.data.types import LoupeError
 from app.review.store import ReviewStore
 

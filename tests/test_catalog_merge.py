@@ -4,7 +4,6 @@ the sidecars, label schemas checked, patient-level split, copies flagged, distin
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 
@@ -72,7 +71,7 @@ def datasets(tmp_path_factory, data_dir):
 
 
 def test_merge_three_datasets_flags_reencoded_copies_only(datasets, tmp_path):
-    root, folders, copied = datasets
+    _root, folders, copied = datasets
     out = tmp_path / "manifest.json"
     assert main(["catalog", "merge", *map(str, folders), "-o", str(out)]) == 0
     man = json.loads(out.read_text())
@@ -113,7 +112,8 @@ def test_merge_three_datasets_flags_reencoded_copies_only(datasets, tmp_path):
         assert items[a]["split"] == items[b]["split"]
     assert sum(man["splits"].values()) == len(man["items"])
     # CSV beside it, same items
-    rows = list(csv.DictReader(open(out.with_suffix(".csv"), newline="")))
+    with open(out.with_suffix(".csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
     assert [r["id"] for r in rows] == [i["id"] for i in man["items"]]
     assert next(r for r in rows if r["id"] == "PSFHS/images/04700.png")["duplicates"] == "copies/04700_small.jpg"
 

@@ -187,7 +187,7 @@ class CaseBoard:
                 "statements": [asdict(s) for s in self.statements]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CaseBoard":
+    def from_dict(cls, d: dict[str, Any]) -> CaseBoard:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise LoupeError(f"case board record format {d.get('format') if isinstance(d, dict) else d!r} "
                              f"is not supported (expected {FORMAT})")

@@ -12,9 +12,18 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPdfWriter, QPageSize
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QFont, QImage, QPageSize, QPainter, QPdfWriter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.board.images import board_to_world, open_board_image, world_to_board
 from app.board.model import CaseBoard
@@ -56,7 +65,7 @@ class BoardSliceView(SliceView):
         if (self.zoom, self.center_uv) != before:
             self.camera_changed.emit(self)
 
-    def follow(self, other: "BoardSliceView") -> None:
+    def follow(self, other: BoardSliceView) -> None:
         if (self.zoom, self.center_uv) != (other.zoom, other.center_uv):
             self.zoom, self.center_uv, self._fitted = other.zoom, other.center_uv, True
             self.update()
@@ -137,7 +146,7 @@ class CaseBoardWidget(QWidget):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_paths(cls, paths, case_id: str = "case", modalities=None, **kw) -> "CaseBoardWidget":
+    def from_paths(cls, paths, case_id: str = "case", modalities=None, **kw) -> CaseBoardWidget:
         board = CaseBoard(case_id)
         volumes = {}
         for i, p in enumerate(paths):
@@ -148,7 +157,7 @@ class CaseBoardWidget(QWidget):
         return cls(board, volumes, **kw)
 
     @classmethod
-    def from_board(cls, board: CaseBoard, **kw) -> "CaseBoardWidget":
+    def from_board(cls, board: CaseBoard, **kw) -> CaseBoardWidget:
         """Reopen a saved board: each image is read again from its path."""
         volumes = {}
         for im in board.images:
