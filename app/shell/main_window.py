@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
         self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        self._act(f, "Case board...", self.open_case_board)
         from .export_menu import ExportMenu
 
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
@@ -436,6 +437,12 @@ class MainWindow(QMainWindow):
         self.panel_menu.addAction(d.toggleViewAction())
         d.show()
         d.raise_()
+
+    def open_case_board(self, paths=None, case_id: str | None = None):
+        """Several images of one case side by side (app/shell/case_board.py)."""
+        from .case_board import open_case_board
+
+        return open_case_board(self, paths, case_id)
 
     def open_volume(self, vol, label: str = "image") -> None:
         """Show an already loaded Volume (scripts, tests)."""
