@@ -29,7 +29,8 @@ _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)
 _NUM = r"(?:(?<=[\s(\[,:=/])|^)[-−]?\d+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?"
 _NUMBER_RE = re.compile(rf"(?P<num>{_NUM})(?:\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z0-9]))?(?![\w])")
 _BAD_FOLLOW = re.compile(r"[\w]")
-_TUPLE_RE = re.compile(rf"\(\s*[-−]?\d[\d.]*(?:\s*,\s*[-−]?\d[\d.]*)+\s*\)\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z])")
+_TUP = r"\(\s*[-−]?\d[\d.]*(?:\s*,\s*[-−]?\d[\d.]*)+\s*\)"
+_TUPLE_RE = re.compile(rf"{_TUP}(?:\s*(?:to|and|-|–)\s*{_TUP})*\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z])")
 _RANGE_RE = re.compile(rf"[-−]?\d[\d.]*\s*(?:to|-|–|and)\s*[-−]?\d[\d.]*\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z])")
 _LATERALITY_RE = re.compile(r"\b(left|right|bilateral|bilaterally)\b", re.I)
 _NUMBER_NEGATION_RE = re.compile(r"\b(not|never|isn't|aren't|wasn't)\s+(?:\w+\s+)?$", re.I)

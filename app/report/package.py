@@ -1,0 +1,66 @@
+"""Draft, verify and write a report folder: report.json, report.md, report.pdf (with key images),
+report_sr.dcm (and report_key_image.dcm when the case is not DICOM)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import keyimages
+from .draft import draft_report
+from .draft.common import open_result_folder
+from .draft.ct_roi import BoxRoi
+from .model import Report, save_report
+from .verify import verify_report
+
+
+def key_images(case: Path, result_dirs: list[Path], rois: list[BoxRoi] | None = None) -> list[keyimages.KeyImage]:
+    out = []
+    for d in result_dirs:
+        rf = open_result_folder(d)
+        im = None
+        if rf.backend == "vessels2d":
+            lay = rf.layer("Vessel mask")
+            im = keyimages.fundus_image(case, rf.file(lay["file"])) if lay else None
+        elif rf.backend == "vessels3d":
+            lay = rf.layer("Vessel lumen")
+            im = keyimages.mip_image(rf.file(lay["file"]), f"{rf.input_name}: vessel lumen, coronal maximum "
+                                                          f"intensity projection") if lay else None
+        elif rf.backend == "evidence":
+            ev = rf.json("events.json").get("events") or []
+            if ev and case.is_file():
+                kf = int((ev[0].get("key_frames") or [ev[0]["start_frame"]])[0])
+                im = keyimages.video_frame(case, kf, f"{case.name}: event 1 key frame {kf}")
+        elif rf.backend in ("quality", "restore") and case.is_file():
+            im = keyimages.case_picture(case, f"{case.name}: image assessed for quality")
+        if im is not None:
+            out.append(im)
+    if rois:
+        import numpy as np
+
+        from app.data.open import open_path
+        vol = open_path(case)[0]
+        for roi in rois:
+            ijk = vol.world_to_index(np.array([roi.corner_a, roi.corner_b]))
+            k = int(round(ijk[:, 2].mean()))
+            i0, i1 = sorted(int(round(x)) for x in ijk[:, 0])
+            j0, j1 = sorted(int(round(x)) for x in ijk[:, 1])
+            out.append(keyimages.ct_roi_slice(vol, k, (i0, j0, i1, j1), f"{case.name}: ROI {roi.label} on slice {k}"))
+    return out
+
+
+def write_report_folder(rep: Report, out: Path, case: Path, images: list[keyimages.KeyImage]) -> dict[str, Path]:
+    from .export.markdown import write_markdown
+    from .export.pdf import write_pdf
+    from .export.sr import write_sr
+
+    out.mkdir(parents=True, exist_ok=True)
+    verify_report(rep)
+    return {"json": save_report(rep, out / "report.json"), "md": write_markdown(rep, out / "report.md"),
+            "pdf": write_pdf(rep, out / "report.pdf", images), "sr": write_sr(rep, out / "report_sr.dcm", case, images)}
+
+
+def make_report(case: str | Path, result_dirs: list[str | Path], out: str | Path,
+                rois: list[BoxRoi] | None = None) -> tuple[Report, dict[str, Path]]:
+    case, out = Path(case), Path(out)
+    dirs = [Path(d) for d in result_dirs]
+    rep = draft_report(case, dirs, rois)
+    return rep, write_report_folder(rep, out, case, key_images(case, dirs, rois))
