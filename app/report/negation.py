@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 PRE_TRIGGERS = (
-    "no evidence of", "no sign of", "no signs of", "negative for", "free of", "absence of",
+    "no evidence of", "no sign of", "clear of", "no signs of", "negative for", "free of", "absence of",
     "without", "not", "no", "nor", "neither", "never", "cannot be seen", "rules out", "ruled out",
     "there is no", "there are no", "did not show", "does not show", "is not", "are not", "was not",
 )
@@ -25,7 +25,8 @@ POST_TRIGGERS = (
 PSEUDO = ("not only", "no change", "no increase", "not necessarily", "without change")
 TERMINATORS = ("but", "however", "although", "though", "except", "yet", "whereas", "while", "which",
                "aside from", "apart from", ";")
-WINDOW = 6  # words between trigger and concept
+WINDOW = 8  # words between trigger and concept (commas and or/and/nor of a list not counted)
+_LIST_GLUE = {",", "or", "and", "nor"}
 
 _WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*|;|,")
 
@@ -51,6 +52,10 @@ def _find(words, phrases):
     return hits
 
 
+def _span_words(words, idx) -> int:
+    return sum(words[i][0] not in _LIST_GLUE for i in idx)
+
+
 def is_negated(text: str, start: int, end: int) -> bool:
     """Whether the concept at character span [start, end) of ``text`` is negated."""
     words = _words(text)
@@ -64,13 +69,13 @@ def is_negated(text: str, start: int, end: int) -> bool:
         if a in pseudo or b > first:
             continue
         between = range(b, first)
-        if len(between) <= WINDOW and not terms.intersection(between):
+        if _span_words(words, between) <= WINDOW and not terms.intersection(between):
             return True
     for a, b in _find(words, POST_TRIGGERS):
         if a in pseudo or a <= last:
             continue
         between = range(last + 1, a)
-        if len(between) <= WINDOW and not terms.intersection(between) and "," not in \
+        if _span_words(words, between) <= WINDOW and not terms.intersection(between) and "," not in \
                 {words[i][0] for i in between}:
             return True
     return False
