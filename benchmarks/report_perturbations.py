@@ -107,3 +107,32 @@ def perturb(kind: str, text: str, rng: random.Random, concepts: list[str]) -> st
     if kind == "laterality":
         return perturb_laterality(text, rng)
     return perturb_negation(text, rng, concepts)
+
+
+# ---- legitimate rewrites: the same facts written differently; the verifier must still support them
+REWRITES = ("coarser", "convert")
+_CONVERT = {"mm": ("cm", 0.1, 1), "cm": ("mm", 10.0, -1), "s": ("ms", 1000.0, -3), "ms": ("s", 0.001, 3)}
+
+
+def rewrite(kind: str, text: str, rng: random.Random) -> str | None:
+    claims = number_claims(text)
+    if kind == "coarser":
+        cands = [c for c in claims if c.decimals > 0 and text[c.start:c.end].lstrip("-−")[:1].isdigit()]
+        if not cands:
+            return None
+        c = rng.choice(cands)
+        shown = _fmt(abs(c.value), c.decimals)
+        i = text.find(shown, c.start)
+        if i < 0:
+            return None
+        return text[:i] + _fmt(abs(c.value), c.decimals - 1) + text[i + len(shown):]
+    hits = [m for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?)(\s?)(mm|cm|ms|s)(?![A-Za-z0-9])", text)
+            # the unit of a range or tuple belongs to all its numbers: converting one end is a new claim
+            if not re.search(r"(\d\s*(to|and|-|–)\s*|,\s*)$", text[:m.start()]) and text[m.start() - 1:m.start()] != "("]
+    if not hits:
+        return None
+    m = rng.choice(hits)
+    unit, factor, shift = _CONVERT[m.group(3)]
+    dec = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
+    new = _fmt(float(m.group(1)) * factor, max(dec + shift, 0))
+    return text[:m.start()] + new + m.group(2) + unit + text[m.end():]

@@ -23,7 +23,7 @@ _UNITS = {
     "seconds": ("s", 1.0, "time"), "second": ("s", 1.0, "time"), "min": ("min", 60.0, "time"),
     "minutes": ("min", 60.0, "time"),
     "HU": ("HU", 1.0, "hu"), "°": ("deg", 1.0, "angle"), "deg": ("deg", 1.0, "angle"),
-    "degrees": ("deg", 1.0, "angle"), "Hz": ("Hz", 1.0, "frequency"),
+    "degrees": ("deg", 1.0, "angle"), "Hz": ("Hz", 1.0, "frequency"), "fps": ("Hz", 1.0, "frequency"),
 }
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _NUM = r"(?:(?<=[\s(\[,:=/])|^)[-−]?\d+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?"

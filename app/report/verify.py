@@ -29,6 +29,8 @@ class ClaimResult:
     text: str
     status: str          # supported | unsupported | unverifiable
     why: str = ""
+    start: int = 0       # span of the claim in the sentence (for highlighting)
+    end: int = 0
 
 
 @dataclass
@@ -63,12 +65,20 @@ def _matches(claim: NumberClaim, value: float, unit: str) -> bool:
     e_unit, e_f, e_dim = unit_info(unit)
     if c_dim != e_dim or (c_dim == "count" and c_unit != e_unit) or not math.isfinite(value):
         return False
+    if c_dim == "count" and claim.decimals == 0 and not float(value).is_integer():
+        return False  # a whole count never stands for a fraction (severity 0 is not probability 0.34)
     expected = value * e_f / c_f
     tol = 0.5 * 10 ** (-claim.decimals) * (1 + 1e-9) + 1e-12 * abs(expected)
     return abs(expected - claim.value) <= tol
 
 
 def _check_number(c: NumberClaim, evidence: list[Evidence], text: str) -> ClaimResult:
+    r = _check_number_plain(c, evidence, text)
+    r.start, r.end = c.start, c.end
+    return r
+
+
+def _check_number_plain(c: NumberClaim, evidence: list[Evidence], text: str) -> ClaimResult:
     shown = text[c.start:c.end]
     pairs = [p for ev in evidence for p in _numbers_of(ev)]
     if not pairs:
@@ -97,6 +107,12 @@ def _side_of(ev: Evidence) -> str | None:
 
 
 def _check_laterality(c: LateralityClaim, evidence: list[Evidence], text: str) -> ClaimResult:
+    r = _check_laterality_plain(c, evidence, text)
+    r.start, r.end = c.start, c.end
+    return r
+
+
+def _check_laterality_plain(c: LateralityClaim, evidence: list[Evidence], text: str) -> ClaimResult:
     shown = text[c.start:c.end]
     sides = {s for s in (_side_of(e) for e in evidence) if s}
     if not sides:
@@ -107,6 +123,12 @@ def _check_laterality(c: LateralityClaim, evidence: list[Evidence], text: str) -
 
 
 def _check_presence(c: PresenceClaim, evidence: list[Evidence], text: str) -> ClaimResult:
+    r = _check_presence_plain(c, evidence, text)
+    r.start, r.end = c.start, c.end
+    return r
+
+
+def _check_presence_plain(c: PresenceClaim, evidence: list[Evidence], text: str) -> ClaimResult:
     shown = text[c.start:c.end] if c.present else f"no {text[c.start:c.end]}"
     links = [e for e in evidence if e.kind == "finding" and e.label.lower() == c.concept
              and isinstance(e.value, bool)]

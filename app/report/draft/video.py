@@ -22,9 +22,9 @@ def draft(rep: Report, rf: ResultFolder) -> None:
     span = ""
     if fps > 0:
         dur, f = rounded(n_total / fps, 1), rounded(fps, 1)
-        span = f", {fmt(dur, 1)} s at {fmt(f, 1)} frames per second"
+        span = f", {fmt(dur, 1)} s at {fmt(f, 1)} fps"
         head += [Evidence("measurement", src, {"video": name}, dur, "s", "duration"),
-                 Evidence("measurement", src, {"video": name}, f, "", "frame rate")]
+                 Evidence("measurement", src, {"video": name}, f, "Hz", "frame rate")]
     if not events:
         rep.add(SECTION, f"No {CONCEPT}s were found in {name} ({n_total} frames{span}).", head)
         return
