@@ -103,3 +103,24 @@ def test_a_folder_without_a_model_is_a_clear_error(tmp_path):
 
     with pytest.raises(LoupeError, match="not a local model folder"):
         LocalVLM(tmp_path)
+
+
+def test_report_cli_appends_verified_vlm_sentences(tiny_model, data_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "rep"
+    r = subprocess.run([sys.executable, str(root / "run_app.py"), "report", str(data_dir / "dicom/dcm_qa_ct_philips_head_140"),
+                        "--roi", "box=20,90,760,40,110,770", "--vlm", str(tiny_model), "-o", str(out)],
+                       capture_output=True, text=True, cwd=root, timeout=300,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads((out / "report.json").read_text())
+    titles = {sec["title"] for sec in doc["sections"]}
+    assert titles == {"CT regions of interest", "Model description (unverified source)"}
+    vlm_ids = next(sec["sentence_ids"] for sec in doc["sections"] if sec["title"].startswith("Model"))
+    assert vlm_ids and all(s["status"] in ("supported", "unsupported", "unverifiable")
+                           for s in doc["sentences"] if s["id"] in vlm_ids)

@@ -1,4 +1,4 @@
-"""run_app.py report CASE --results DIR [DIR ...] -o OUT [--roi LABEL=x0,y0,z0,x1,y1,z1]"""
+"""run_app.py report CASE --results DIR [DIR ...] -o OUT [--roi LABEL=x0,y0,z0,x1,y1,z1] [--vlm MODEL_DIR]"""
 from __future__ import annotations
 
 NAME = "report"
@@ -13,6 +13,9 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder (created)")
     p.add_argument("--roi", action="append", default=[], metavar="LABEL=x0,y0,z0,x1,y1,z1",
                    help="CT box ROI in LPS mm for HU statistics, repeatable")
+    p.add_argument("--vlm", metavar="MODEL_DIR",
+                   help="also ask a local image-text-to-text model in this folder (never downloaded); its "
+                        "sentences are verified against the results like the draft's")
 
 
 def run(args) -> int:
@@ -27,7 +30,7 @@ def run(args) -> int:
         raise LoupeError(f"{case}: case not found")
     if not args.results and not args.roi:
         raise LoupeError("nothing to report: give --results DIR ... and/or --roi")
-    rep, files = make_report(case, args.results, args.out, [BoxRoi.parse(r) for r in args.roi])
+    rep, files = make_report(case, args.results, args.out, [BoxRoi.parse(r) for r in args.roi], vlm=args.vlm)
     counts = {}
     for s in rep.sentences:
         counts[s.status] = counts.get(s.status, 0) + 1

@@ -58,9 +58,31 @@ def write_report_folder(rep: Report, out: Path, case: Path, images: list[keyimag
             "pdf": write_pdf(rep, out / "report.pdf", images), "sr": write_sr(rep, out / "report_sr.dcm", case, images)}
 
 
+def add_vlm_section(rep: Report, folder: str | Path, case: Path, images: list[keyimages.KeyImage],
+                    max_new_tokens: int = 128) -> None:
+    """Append what a local VLM says about the case, each sentence checked against all the evidence."""
+    from PIL import Image
+
+    from .vlm import LocalVLM, evidence_pool, picture_for, vlm_report
+
+    vlm = LocalVLM(folder)
+    if images:
+        picture = Image.fromarray(images[0].rgb)
+    else:
+        from app.data.open import open_path
+        picture = picture_for(open_path(case)[0].array)
+    text = vlm.generate(picture, max_new_tokens=max_new_tokens)
+    extra = vlm_report(text, rep.case, evidence_pool(rep), Path(folder).name)
+    for s in extra.sentences:
+        rep.add(extra.sections[0].title, s.text, s.evidence)
+
+
 def make_report(case: str | Path, result_dirs: list[str | Path], out: str | Path,
-                rois: list[BoxRoi] | None = None) -> tuple[Report, dict[str, Path]]:
+                rois: list[BoxRoi] | None = None, vlm: str | Path | None = None) -> tuple[Report, dict[str, Path]]:
     case, out = Path(case), Path(out)
     dirs = [Path(d) for d in result_dirs]
     rep = draft_report(case, dirs, rois)
-    return rep, write_report_folder(rep, out, case, key_images(case, dirs, rois))
+    images = key_images(case, dirs, rois)
+    if vlm:
+        add_vlm_section(rep, vlm, case, images)
+    return rep, write_report_folder(rep, out, case, images)
