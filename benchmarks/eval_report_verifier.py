@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.report.model import Report, Sentence  # noqa: E402
-from app.report.verify import verify_sentence  # noqa: E402
-from benchmarks.report_perturbations import KINDS, REWRITES, perturb, rewrite  # noqa: E402
+from app.report.model import Report, Sentence
+from app.report.verify import verify_sentence
+from benchmarks.report_perturbations import KINDS, REWRITES, perturb, rewrite
 
-DEV_SEEDS = tuple(range(0, 5))
+DEV_SEEDS = tuple(range(5))
 REPORT_SEEDS = tuple(range(5, 10))
 CT_ROIS = ("lateral_left=20,90,760,40,110,770", "lateral_right=-40,90,760,-20,110,770",
            "anterior=-10,20,740,10,40,750", "posterior_left=30,180,790,50,200,800")

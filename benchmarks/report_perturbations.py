@@ -7,7 +7,7 @@ import random
 import re
 
 from app.report.claims import laterality_claims, number_claims, presence_claims
-from app.report.negation import PRE_TRIGGERS, POST_TRIGGERS
+from app.report.negation import POST_TRIGGERS, PRE_TRIGGERS
 
 KINDS = ("number", "unit", "laterality", "negation")
 _UNIT_SWAP = {"mm": "cm", "cm": "mm", "px": "mm", "%": "px", "s": "ms", "ms": "s", "HU": "%", "°": "%",

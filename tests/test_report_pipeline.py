@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.data.types import LoupeError  # noqa: E402
-from app.report.claims import number_claims  # noqa: E402
-from app.report.draft.common import fmt  # noqa: E402
-from app.report.verify import _LOCATOR_UNITS  # noqa: E402
-from benchmarks.eval_report_verifier import REPORT_SEEDS, build_cases, draft_all, evaluate  # noqa: E402
+from app.data.types import LoupeError
+from app.report.claims import number_claims
+from app.report.draft.common import fmt
+from app.report.verify import _LOCATOR_UNITS
+from benchmarks.eval_report_verifier import (
+    REPORT_SEEDS,
+    build_cases,
+    draft_all,
+    evaluate,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -14,17 +14,22 @@ from app.report.verify import verify_report
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-WORDS = ["<pad>", "<s>", "</s>", "<unk>", "<image>"] + (
-    "the vessel density is mm left right no narrowing seen radius of a at . , 0 1 2 3 4 5 6 7 8 9 "
-    "describe image findings in this short sentences").split()
+WORDS = ["<pad>", "<s>", "</s>", "<unk>", "<image>"] + ["the", "vessel", "density", "is", "mm", "left", "right", "no", "narrowing", "seen", "radius", "of", "a", "at", ".", ",", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "describe", "image", "findings", "in", "this", "short", "sentences"]
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor, PreTrainedTokenizerFast)
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
 
     torch.set_num_threads(1)
     vocab = {w: i for i, w in enumerate(WORDS)}

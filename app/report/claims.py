@@ -28,12 +28,11 @@ _UNITS = {
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _NUM = r"(?:(?<=[\s(\[,:=/])|^)[-−]?\d+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?"
 _NUMBER_RE = re.compile(rf"(?P<num>{_NUM})(?:\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z0-9]))?(?![\w])")
-_BAD_FOLLOW = re.compile(r"[\w]")
 _TUP = r"\(\s*[-−]?\d[\d.]*(?:\s*,\s*[-−]?\d[\d.]*)+\s*\)"
 _TUPLE_RE = re.compile(rf"{_TUP}(?:\s*(?:to|and|-|–)\s*{_TUP})*\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z])")
 _RANGE_RE = re.compile(rf"[-−]?\d[\d.]*\s*(?:to|-|–|and)\s*[-−]?\d[\d.]*\s?(?P<unit>{_UNIT_ALT})(?![A-Za-z])")
-_LATERALITY_RE = re.compile(r"\b(left|right|bilateral|bilaterally)\b", re.I)
-_NUMBER_NEGATION_RE = re.compile(r"\b(not|never|isn't|aren't|wasn't)\s+(?:\w+\s+)?$", re.I)
+_LATERALITY_RE = re.compile(r"\b(left|right|bilateral|bilaterally)\b", re.IGNORECASE)
+_NUMBER_NEGATION_RE = re.compile(r"\b(not|never|isn't|aren't|wasn't)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 # findings a sentence may assert or deny; one with no evidence link is unverifiable, not ignored
 FINDING_TERMS = (
@@ -93,8 +92,7 @@ def number_claims(text: str) -> list[NumberClaim]:
         raw = m.group("num").replace("−", "-")
         start = m.start("num") + (1 if raw.startswith("-") else 0)
         unit = m.group("unit") or inherited.get(start, "")
-        if raw.endswith("."):
-            raw = raw[:-1]
+        raw = raw.removesuffix(".")
         dec = len(raw.split(".")[1]) if "." in raw else 0
         neg = bool(_NUMBER_NEGATION_RE.search(text[:m.start()]))
         out.append(NumberClaim(float(raw), dec, unit_info(unit)[0], m.start("num"), m.end(), neg))

@@ -9,7 +9,7 @@ matched to findings."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ class Evidence:
                 "unit": self.unit, "label": self.label}
 
     @classmethod
-    def from_json(cls, d: dict) -> "Evidence":
+    def from_json(cls, d: dict) -> Evidence:
         return cls(kind=str(d.get("kind", "")), source=str(d.get("source", "")),
                    locator=dict(d.get("locator") or {}), value=d.get("value"), unit=str(d.get("unit") or ""),
                    label=str(d.get("label") or ""))
@@ -96,7 +96,7 @@ class Report:
                 "sentences": [s.to_json() for s in self.sentences]}
 
     @classmethod
-    def from_json(cls, d: dict, where: str = "report") -> "Report":
+    def from_json(cls, d: dict, where: str = "report") -> Report:
         if not isinstance(d, dict) or not isinstance(d.get("sentences"), list):
             raise LoupeError(f"{where}: not a Loupe report (no 'sentences' list)")
         by_id = {}

@@ -4,7 +4,7 @@ the review store, with an audit entry, so later edits never overwrite what was s
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.data.types import LoupeError
 
@@ -29,7 +29,7 @@ def sign_report(rep: Report, reviewer: str, store) -> str:
     if bad:
         raise LoupeError(f"report {rep.case}: cannot sign, unsupported claims in {', '.join(bad)}")
     rep.meta["signed_by"] = reviewer
-    rep.meta["signed_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rep.meta["signed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     info = store.save_document(report_doc_id(rep), DOC_KIND, f"Report {rep.case}", reviewer, rep.to_json(),
                                note=f"signed: {len(results)} sentences, "
                                     f"{sum(r.status == 'unverifiable' for r in results)} unverifiable",

@@ -14,8 +14,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .claims import (LateralityClaim, NumberClaim, PresenceClaim, laterality_claims, number_claims,
-                     presence_claims, unit_info)
+from .claims import (
+    LateralityClaim,
+    NumberClaim,
+    PresenceClaim,
+    laterality_claims,
+    number_claims,
+    presence_claims,
+    unit_info,
+)
 from .model import Evidence, Report, Sentence
 
 _LOCATOR_UNITS = {"point_lps": "mm", "roi_lps": "mm", "center_lps": "mm", "time_s": "s", "start_s": "s",

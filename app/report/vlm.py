@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -87,7 +87,11 @@ class LocalVLM:
     def stream(self, image, prompt: str = DEFAULT_PROMPT, max_new_tokens: int = 128) -> Iterator[str]:
         """Yield generated text as it comes; stops early after ``cancel()``."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import (
+            StoppingCriteria,
+            StoppingCriteriaList,
+            TextIteratorStreamer,
+        )
 
         self._cancel.clear()
         cancel = self._cancel
@@ -145,4 +149,4 @@ def evidence_pool(rep: Report) -> list[Evidence]:
     return out
 
 
-__all__ = ["LocalVLM", "slice_montage", "picture_for", "vlm_report", "evidence_pool", "Sentence"]
+__all__ = ["LocalVLM", "Sentence", "evidence_pool", "picture_for", "slice_montage", "vlm_report"]

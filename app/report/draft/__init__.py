@@ -2,7 +2,7 @@
 result, each writing plain sentences from fixed templates with their evidence links."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ def _case_image(case: Path) -> np.ndarray | None:
 
 def draft_report(case: str | Path, result_dirs: list[str | Path], rois: list[ct_roi.BoxRoi] | None = None) -> Report:
     case = Path(case)
-    rep = Report(case.name, meta={"drafted": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    rep = Report(case.name, meta={"drafted": datetime.now(UTC).isoformat(timespec="seconds"),
                                   "drafted_by": "loupe", "results": [str(Path(d).name) for d in result_dirs]})
     used = 0
     for d in result_dirs:

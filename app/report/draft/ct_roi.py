@@ -21,7 +21,7 @@ class BoxRoi:
     corner_b: tuple[float, float, float]
 
     @classmethod
-    def parse(cls, text: str) -> "BoxRoi":
+    def parse(cls, text: str) -> BoxRoi:
         """'LABEL=x0,y0,z0,x1,y1,z1' (LPS mm)."""
         label, _, nums = text.partition("=")
         try:

@@ -6,7 +6,7 @@ import numpy as np
 
 from app.report.model import Evidence, Report
 
-from .common import ResultFolder, fmt, fmt_point, graph_branches, path_length, rounded
+from .common import ResultFolder, fmt, graph_branches, path_length, rounded
 
 SECTION = "Retinal vessels"
 MIN_TORTUOSITY_CHORD_PX = 20.0  # short twigs have noisy chords; judge tortuosity on longer branches
