@@ -116,21 +116,28 @@ def test_bad_input_is_one_clear_line(tmp_path):
         BoxRoi.parse("liver=1,2,3")
 
 
-def test_sr_passes_dciodvfy_and_reads_back(reports, cases, tmp_path):
+@pytest.mark.parametrize("title", ["3D angiography", "CT regions of interest"])
+def test_sr_passes_dciodvfy_and_reads_back(reports, cases, tmp_path, title):
     import highdicom as hd
     import pydicom
 
     from app.report.export.sr import write_sr
     from app.report.package import key_images
 
-    rep = next(r for r in reports if r.sections[0].title == "3D angiography")
-    case, dirs, _ = next(c for c in cases if c[1] and c[1][0].name == "v3d")
-    path = write_sr(rep, tmp_path / "sr.dcm", case, key_images(case, dirs))
-    for f in (path, tmp_path / "report_key_image.dcm"):
+    n = next(i for i, r in enumerate(reports) if r.sections[0].title == title)
+    rep, (case, dirs, rois) = reports[n], cases[n]
+    from app.report.draft.ct_roi import BoxRoi
+    path = write_sr(rep, tmp_path / "sr.dcm", case, key_images(case, dirs, [BoxRoi.parse(r) for r in rois]))
+    dicom_case = case.is_dir()
+    assert (tmp_path / "report_key_image.dcm").is_file() != dicom_case  # a capture only for non-DICOM cases
+    for f in [path] + ([] if dicom_case else [tmp_path / "report_key_image.dcm"]):
         out = subprocess.run(["dciodvfy", str(f)], capture_output=True, text=True).stderr
         assert not [ln for ln in out.splitlines() if ln.startswith("Error")], out
     ds = pydicom.dcmread(path)
     assert ds.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    if dicom_case:   # the SR belongs to the CT's own study and references it
+        src = pydicom.dcmread(next(p for p in sorted(case.rglob("*")) if p.is_file()), stop_before_pixels=True)
+        assert ds.StudyInstanceUID == src.StudyInstanceUID
     sr = hd.sr.srread(path)
     groups = sr.content.get_image_measurement_groups()
     assert [str(g.tracking_identifier) for g in groups] == [s.id for s in rep.sentences]

@@ -7,6 +7,7 @@ other case (a fundus photograph, a video, a .mha volume) gets a Secondary Captur
 image written next to the SR, so the SR never references an instance that does not exist."""
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import datetime
 from pathlib import Path
@@ -28,12 +29,20 @@ def _code(value: str, meaning: str, scheme: str = LOUPE_SCHEME):
     return Code(value[:16], scheme, meaning[:64])
 
 
+def _label_code(label: str) -> str:
+    """A stable private code per measurement label (same label, same code, in every run)."""
+    return "L" + hashlib.sha1((label or "value").encode()).hexdigest()[:10].upper()
+
+
 def _evidence_dataset(case: Path, images: list[KeyImage], out_dir: Path):
     """(dataset the SR references, path of a secondary capture written for it or None)."""
     import highdicom as hd
     import pydicom
 
-    files = [case] if case.is_file() else sorted(p for p in case.glob("*") if p.is_file()) if case.is_dir() else []
+    import itertools
+
+    files = [case] if case.is_file() else \
+        sorted(p for p in itertools.islice(case.rglob("*"), 500) if p.is_file()) if case.is_dir() else []
     for f in files[:50]:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
@@ -56,6 +65,7 @@ def _evidence_dataset(case: Path, images: list[KeyImage], out_dir: Path):
 
 def build_sr(rep: Report, case: str | Path, images: list[KeyImage] | None = None, out_dir: str | Path = "."):
     import highdicom as hd
+    from highdicom.coding_schemes import CodingSchemeIdentificationItem
     from pydicom.sr.codedict import codes
 
     ev_ds, sc_path = _evidence_dataset(Path(case), images or [], Path(out_dir))
@@ -67,7 +77,7 @@ def build_sr(rep: Report, case: str | Path, images: list[KeyImage] | None = None
                 continue
             ucum, meaning = _UCUM.get(e.unit, (e.unit or "1", e.unit or "no units"))
             meas.append(hd.sr.Measurement(
-                name=_code(f"L-{abs(hash(e.label)) % 10**10}", e.label or "value"), value=float(e.value),
+                name=_code(_label_code(e.label), e.label or "value"), value=float(e.value),
                 unit=_code(ucum, meaning, "UCUM")))
         g = hd.sr.MeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=s.id),
@@ -93,7 +103,10 @@ def build_sr(rep: Report, case: str | Path, images: list[KeyImage] | None = None
             verifying_observer_name=(str(rep.meta["signed_by"]).replace(" ", "^")[:60] + "^")
             if rep.meta.get("signed_by") else None,
             verifying_organization="Loupe" if rep.meta.get("signed_by") else None,
-            series_description=f"Report {rep.case}"[:64])
+            series_description=f"Report {rep.case}"[:64],
+            coding_schemes=[CodingSchemeIdentificationItem(
+                designator=LOUPE_SCHEME, name="Loupe report measurement labels",
+                responsible_organization="Loupe")])
     except (ValueError, TypeError) as e:
         raise LoupeError(f"report {rep.case}: highdicom refused the SR: {e}") from e
     return sr, sc_path
