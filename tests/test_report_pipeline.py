@@ -237,3 +237,19 @@ def test_sign_off_is_a_stored_version_with_audit(reports, tmp_path):
     acts = [(a.action, a.user) for a in store.audit(report_doc_id(rep))]
     assert acts == [("sign_report", "dr ana"), ("sign_report", "dr bo")]
     store.close()
+
+
+def test_fundus_field_of_view_agrees_with_the_drive_masks(data_dir):
+    """Vessel density is stated per field of view; ours (from the picture alone) against DRIVE's masks."""
+    from PIL import Image
+
+    from app.report.draft.fundus import _field_of_view
+
+    ious = []
+    for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10"):
+        img = np.asarray(Image.open(data_dir / f"retina/DRIVE/test/images/{n}_test.tif").convert("RGB"))
+        truth = np.asarray(Image.open(data_dir / f"retina/DRIVE/test/mask/{n}_test_mask.gif")) > 0
+        fov, where = _field_of_view(img, truth.shape)
+        assert where == "of the field of view"
+        ious.append((fov & truth).sum() / (fov | truth).sum())
+    assert min(ious) >= 0.98, ious
