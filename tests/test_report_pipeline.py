@@ -253,3 +253,34 @@ def test_fundus_field_of_view_agrees_with_the_drive_masks(data_dir):
         assert where == "of the field of view"
         ious.append((fov & truth).sum() / (fov | truth).sum())
     assert min(ious) >= 0.98, ious
+
+
+def test_angio_path_and_radii_agree_with_vmtk_centreline(reports, cases, data_dir):
+    """The positions and radii the angiography sentences quote, against VMTK's reference centreline
+    (stored in RAS: x, y negated into LPS) with its maximum inscribed sphere radii."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    from app.report.draft.angio import longest_path
+
+    r = vtk.vtkXMLPolyDataReader()
+    r.SetFileName(str(data_dir / "vessel3d/vmtk_aorta/aorta-centerline.vtp"))
+    r.Update()
+    ref = vtk_to_numpy(r.GetOutput().GetPoints().GetData()).astype(float) * np.array([-1, -1, 1])
+    ref_r = vtk_to_numpy(r.GetOutput().GetPointData().GetArray("MaximumInscribedSphereRadius"))
+    n = next(i for i, rep in enumerate(reports) if rep.sections[0].title == "3D angiography")
+    g = json.loads((cases[n][1][0] / "skeleton.json").read_text())
+    pos = np.array([x["pos"] for x in g["nodes"]], float)
+    rad = np.array([x["r"] for x in g["nodes"]], float)
+    path = longest_path(pos, np.array(g["edges"], int))
+    d = np.linalg.norm(pos[path][:, None] - ref[None], axis=2)
+    on = d.min(1) < 3.0
+    seg = np.linalg.norm(np.diff(pos[path], axis=0), axis=1)
+    assert seg[on[1:] & on[:-1]].sum() >= 50.0           # the main path follows VMTK's for >= 5 cm
+    assert np.median(np.abs(rad[path][on] - ref_r[d.argmin(1)[on]])) <= 1.0
+    # the sentence's mid-path radius, quoted with its LPS position, sits on VMTK's centreline
+    along = reports[n].sentences[2]
+    mid = next(e for e in along.evidence if e.kind == "measurement" and "50%" in along.text
+               and f"{e.value:.2f} mm at 50%" in along.text)
+    k = np.linalg.norm(ref - np.array(mid.locator["point_lps"]), axis=1).argmin()
+    assert np.linalg.norm(ref[k] - mid.locator["point_lps"]) < 2.0 and abs(ref_r[k] - mid.value) < 1.0

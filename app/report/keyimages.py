@@ -44,15 +44,32 @@ def fundus_image(case: Path, mask_png: Path) -> KeyImage | None:
     return KeyImage(f"{case.name}: vessel mask (yellow)", _fit(base))
 
 
-def mip_image(nifti: Path, caption: str) -> KeyImage | None:
+def angio_mip(vol, lumen_nifti: Path | None, mark_lps, caption: str) -> KeyImage | None:
+    """Maximum-intensity projection of the angiogram through its thinnest extent (the view that
+    shows the most vessel), in true proportions, the segmented lumen tinted and the narrowest point
+    circled in red."""
     import nibabel as nib
-    try:
-        a = np.asarray(nib.load(str(nifti)).dataobj)
-    except Exception:  # noqa: BLE001
-        return None
-    mip = a.max(axis=1).T[::-1]  # coronal: (i, k) -> rows = superior first
-    g = _to_u8(mip)
-    return KeyImage(caption, _fit(np.dstack([g, g, g])))
+    from PIL import Image, ImageDraw
+
+    a = np.asarray(vol.array[0] if vol.time_axis else vol.array, np.float32)   # (k, j, i)
+    spacing = np.linalg.norm(vol.affine[:3, :3], axis=0)[::-1]                 # per numpy axis (k, j, i)
+    axis = int(np.argmin(np.array(a.shape) * spacing))
+    g = _to_u8(a.max(axis=axis))
+    rgb = np.dstack([g, g, g])
+    if lumen_nifti is not None and Path(lumen_nifti).is_file():
+        lum = np.moveaxis(np.asarray(nib.load(str(lumen_nifti)).dataobj), (0, 1, 2), (2, 1, 0)) > 0
+        if lum.shape == a.shape:
+            m = lum.any(axis=axis)
+            rgb[m] = (0.55 * rgb[m] + 0.45 * np.array([255, 216, 0])).astype(np.uint8)
+    rows, cols = [n for n in (0, 1, 2) if n != axis]
+    scale = spacing[rows] / spacing[cols]
+    im = Image.fromarray(rgb)
+    im = im.resize((im.size[0], max(1, int(round(im.size[1] * scale)))))
+    if mark_lps is not None:
+        kji = vol.world_to_index(np.asarray([mark_lps], float))[0][::-1]
+        r, c = kji[rows] * scale, kji[cols]
+        ImageDraw.Draw(im).ellipse([c - 5, r - 5, c + 5, r + 5], outline=(255, 40, 40), width=2)
+    return KeyImage(caption, _fit(np.asarray(im)))
 
 
 def video_frame(video: Path, frame: int, caption: str) -> KeyImage | None:

@@ -20,10 +20,13 @@ def key_images(case: Path, result_dirs: list[Path], rois: list[BoxRoi] | None = 
         if rf.backend == "vessels2d":
             lay = rf.layer("Vessel mask")
             im = keyimages.fundus_image(case, rf.file(lay["file"])) if lay else None
-        elif rf.backend == "vessels3d":
+        elif rf.backend == "vessels3d" and case.exists():
+            from app.data.open import open_path
             lay = rf.layer("Vessel lumen")
-            im = keyimages.mip_image(rf.file(lay["file"]), f"{rf.input_name}: vessel lumen, coronal maximum "
-                                                          f"intensity projection") if lay else None
+            mark = _narrowest_point(rf)
+            im = keyimages.angio_mip(open_path(case)[0], rf.file(lay["file"]) if lay else None, mark,
+                                     f"{case.name}: maximum intensity projection, lumen in yellow, "
+                                     f"narrowest point of the longest centreline circled")
         elif rf.backend == "evidence":
             ev = rf.json("events.json").get("events") or []
             if ev and case.is_file():
@@ -45,6 +48,19 @@ def key_images(case: Path, result_dirs: list[Path], rois: list[BoxRoi] | None = 
             j0, j1 = sorted(int(round(x)) for x in ijk[:, 1])
             out.append(keyimages.ct_roi_slice(vol, k, (i0, j0, i1, j1), f"{case.name}: ROI {roi.label} on slice {k}"))
     return out
+
+
+def _narrowest_point(rf):
+    """The LPS point the angiography draft calls narrowest (recomputed the same way)."""
+    from .draft.angio import draft as angio_draft
+    from .model import Report as _R
+
+    rep = _R(rf.input_name)
+    angio_draft(rep, rf)
+    for e in rep.sentences[-1].evidence if rep.sentences else []:
+        if "point_lps" in e.locator:
+            return e.locator["point_lps"]
+    return None
 
 
 def write_report_folder(rep: Report, out: Path, case: Path, images: list[keyimages.KeyImage]) -> dict[str, Path]:

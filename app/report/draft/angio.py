@@ -7,9 +7,33 @@ import numpy as np
 
 from app.report.model import Evidence, Report
 
-from .common import ResultFolder, fmt, fmt_point, graph_branches, path_length, rounded
+from .common import ResultFolder, fmt, fmt_point, path_length, rounded
 
 SECTION = "3D angiography"
+END_MARGIN = 0.1
+
+
+def longest_path(pos: np.ndarray, edges: np.ndarray) -> list[int]:
+    """Node ids of the longest end-to-end path through the centreline graph (between two end
+    points, by length in mm): the main vessel course rather than one segment between bifurcations."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    n = len(pos)
+    w = np.linalg.norm(pos[edges[:, 0]] - pos[edges[:, 1]], axis=1) + 1e-9
+    g = coo_matrix((w, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    deg = np.bincount(edges.ravel(), minlength=n)
+    ends = np.flatnonzero(deg == 1)
+    if len(ends) < 2:
+        ends = np.arange(n)
+    dist, pred = shortest_path(g, directed=False, indices=ends, return_predecessors=True)
+    d = np.where(np.isfinite(dist), dist, -1)
+    row, col = np.unravel_index(int(np.argmax(d)), d.shape)
+    path, cur = [int(col)], int(col)
+    while cur != ends[row]:
+        cur = int(pred[row, cur])
+        path.append(cur)
+    return path[::-1]
 
 
 def _geometry(rf: ResultFolder):
@@ -46,8 +70,7 @@ def draft(rep: Report, rf: ResultFolder) -> None:
     rad = np.array([n["r"] for n in g["nodes"]], float)
     if len(pos) < 2:
         return
-    branches = graph_branches(pos, np.array(g["edges"], int).reshape(-1, 2), np.array(g["edge_branch"], int))
-    br, path = max(branches.items(), key=lambda kv: path_length(pos, kv[1]))
+    path = longest_path(pos, np.array(g["edges"], int).reshape(-1, 2))
     aff, shape = _geometry(rf)
     centre = None
     if aff is not None and shape is not None:
@@ -64,12 +87,16 @@ def draft(rep: Report, rf: ResultFolder) -> None:
 
     length = rounded(path_length(pos, path), 1)
     r_min, r_max = rounded(rad[path].min(), 2), rounded(rad[path].max(), 2)
-    ev_b = {"series": name, "branch": int(br)}
-    rep.add(SECTION, f"The longest centreline (branch {br}) is {fmt(length, 1)} {unit} long; its lumen radius "
-                     f"ranges from {fmt(r_min, 2)} to {fmt(r_max, 2)} {unit}.",
-            [Evidence("measurement", rf.src("skeleton.json"), ev_b, length, unit, "branch length"),
-             Evidence("measurement", rf.src("skeleton.json"), ev_b, r_min, unit, "minimum radius"),
-             Evidence("measurement", rf.src("skeleton.json"), ev_b, r_max, unit, "maximum radius")])
+    a, b = point_loc(pos[path[0]]), point_loc(pos[path[-1]])
+    ev_p = {"series": name, "path_nodes": len(path)}
+    rep.add(SECTION, f"The longest centreline path runs {fmt(length, 1)} {unit} from LPS {fmt_point(a['point_lps'])} mm "
+                     f"to LPS {fmt_point(b['point_lps'])} mm; its lumen radius ranges from {fmt(r_min, 2)} to "
+                     f"{fmt(r_max, 2)} {unit}.",
+            [Evidence("measurement", rf.src("skeleton.json"), ev_p, length, unit, "path length"),
+             Evidence("locator", rf.src("skeleton.json"), a, None, "", "path start"),
+             Evidence("locator", rf.src("skeleton.json"), b, None, "", "path end"),
+             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_min, unit, "minimum radius"),
+             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_max, unit, "maximum radius")])
     samples = []
     cum = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(pos[path], axis=0), axis=1))]
     for frac in (0.25, 0.5, 0.75):
@@ -84,13 +111,18 @@ def draft(rep: Report, rf: ResultFolder) -> None:
         ev.append(Evidence("locator", rf.src("skeleton.json"), {"fraction_percent": int(frac * 100)},
                            int(frac * 100), "%", "position along the centreline"))
     rep.add(SECTION, "Along it the radius is " + ", ".join(parts[:-1]) + " and " + parts[-1] + ".", ev)
-    i = path[int(np.argmin(rad[path]))]
+    # away from the path's two ends, where a centreline tapers into the end of the segmentation
+    inner = [n for n, d in zip(path, cum) if END_MARGIN * cum[-1] <= d <= (1 - END_MARGIN) * cum[-1]] or path
+    i = inner[int(np.argmin(rad[inner]))]
     lp = point_loc(pos[i])
     r = rounded(rad[i], 2)
-    text = f"Its narrowest point, radius {fmt(r, 2)} {unit}, lies at LPS {fmt_point(lp['point_lps'])} mm"
+    text = (f"Away from its ends (the outer {int(END_MARGIN * 100)}% of its length on each side) its narrowest "
+            f"point, radius {fmt(r, 2)} {unit}, lies at LPS {fmt_point(lp['point_lps'])} mm")
     if "slice" in lp:
         text += f" on slice {lp['slice']}"
     if "volume_center_lps" in lp:
         side = "left" if lp["point_lps"][0] > lp["volume_center_lps"][0] else "right"
         text += f", in the patient's {side} half of the imaged volume"
-    rep.add(SECTION, text + ".", [Evidence("measurement", rf.src("skeleton.json"), lp, r, unit, "narrowest radius")])
+    rep.add(SECTION, text + ".", [Evidence("measurement", rf.src("skeleton.json"), lp, r, unit, "narrowest radius"),
+                                  Evidence("locator", rf.src("skeleton.json"), {"margin_percent": int(END_MARGIN * 100)},
+                                           int(END_MARGIN * 100), "%", "end margin")])
