@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from app.report.model import Report, Sentence
 from app.report.verify import verify_sentence
-from benchmarks.report_perturbations import KINDS, REWRITES, perturb, rewrite
+from benchmarks.report_perturbations import EXTRA_KINDS, KINDS, REWRITES, perturb, rewrite
 
 DEV_SEEDS = tuple(range(5))
 REPORT_SEEDS = tuple(range(5, 10))
@@ -91,12 +91,12 @@ def _concepts(s: Sentence) -> list[str]:
 
 
 def evaluate(reports: list[Report], seeds) -> dict:
-    per_kind = {k: {"n": 0, "caught": 0, "missed": []} for k in KINDS}
+    per_kind = {k: {"n": 0, "caught": 0, "missed": []} for k in KINDS + EXTRA_KINDS}
     sentences = [s for r in reports for s in r.sentences]
     clean = [verify_sentence(s) for s in sentences]
     for seed in seeds:
         for n, s in enumerate(sentences):
-            for kind in KINDS:
+            for kind in KINDS + EXTRA_KINDS:
                 rng = random.Random(f"{seed}:{n}:{kind}")
                 t = perturb(kind, s.text, rng, _concepts(s))
                 if t is None or t == s.text:
@@ -117,8 +117,8 @@ def evaluate(reports: list[Report], seeds) -> dict:
                 if verify_sentence(Sentence(s.id, t, s.evidence)).status == "unsupported":
                     legit[kind]["flagged"] += 1
                     legit[kind]["examples"].append(t)
-    total_n = sum(v["n"] for v in per_kind.values())
-    total_c = sum(v["caught"] for v in per_kind.values())
+    total_n = sum(per_kind[k]["n"] for k in KINDS)          # the goal is stated on the four kinds
+    total_c = sum(per_kind[k]["caught"] for k in KINDS)
     return {"sentences": len(sentences), "seeds": list(seeds),
             "per_kind": {k: {"n": v["n"], "caught": v["caught"],
                              "rate": v["caught"] / v["n"] if v["n"] else None, "missed": v["missed"][:5]}

@@ -10,6 +10,7 @@ from app.report.claims import laterality_claims, number_claims, presence_claims
 from app.report.negation import POST_TRIGGERS, PRE_TRIGGERS
 
 KINDS = ("number", "unit", "laterality", "negation")
+EXTRA_KINDS = ("swap",)   # beyond the four the goal is stated on: two values of a sentence exchanged
 _UNIT_SWAP = {"mm": "cm", "cm": "mm", "px": "mm", "%": "px", "s": "ms", "ms": "s", "HU": "%", "°": "%",
               "mm2": "cm2"}
 _UNIT_TOKEN = re.compile(r"(?<=[\d)])(\s?)(mm2|mm|cm2|cm|px|%|ms|s|HU|°)(?![A-Za-z0-9])")
@@ -106,6 +107,8 @@ def perturb(kind: str, text: str, rng: random.Random, concepts: list[str]) -> st
         return perturb_unit(text, rng)
     if kind == "laterality":
         return perturb_laterality(text, rng)
+    if kind == "swap":
+        return swap_numbers(text, rng)
     return perturb_negation(text, rng, concepts)
 
 
@@ -136,3 +139,17 @@ def rewrite(kind: str, text: str, rng: random.Random) -> str | None:
     dec = len(m.group(1).split(".")[1]) if "." in m.group(1) else 0
     new = _fmt(float(m.group(1)) * factor, max(dec + shift, 0))
     return text[:m.start()] + new + m.group(2) + unit + text[m.end():]
+
+
+def swap_numbers(text: str, rng: random.Random) -> str | None:
+    """Two different numbers of one sentence written in each other's place (same unit)."""
+    claims = [c for c in number_claims(text) if text[c.start] not in "-−"]
+    pairs = [(a, b) for i, a in enumerate(claims) for b in claims[i + 1:]
+             if a.unit == b.unit and text[a.start:a.end] != text[b.start:b.end]]
+    if not pairs:
+        return None
+    a, b = rng.choice(pairs)
+    sa, sb = _fmt(a.value, a.decimals), _fmt(b.value, b.decimals)
+    if text[a.start:a.start + len(sa)] != sa or text[b.start:b.start + len(sb)] != sb:
+        return None
+    return text[:a.start] + sb + text[a.start + len(sa):b.start] + sa + text[b.start + len(sb):]

@@ -117,3 +117,24 @@ def presence_claims(text: str, concepts: list[str]) -> list[PresenceClaim]:
             taken.append((m.start(), m.end()))
             out.append(PresenceClaim(concept, not is_negated(text, m.start(), m.end()), m.start(), m.end()))
     return sorted(out, key=lambda c: c.start)
+
+
+@dataclass
+class TupleClaim:
+    """A written position such as "(-189.8, -27.2, 46.5) mm": all its coordinates together must be
+    one position of the evidence, so a coordinate swapped or borrowed from another point is caught."""
+    numbers: list[NumberClaim]
+    start: int
+    end: int
+
+
+def tuple_claims(text: str) -> list[TupleClaim]:
+    nums = number_claims(text)
+    out = []
+    for m in _TUPLE_RE.finditer(text):
+        for t in re.finditer(_TUP, m.group(0)):
+            a, b = m.start() + t.start(), m.start() + t.end()
+            inside = [c for c in nums if a <= c.start and c.end <= b + len(m.group("unit")) + 1 and c.start < b]
+            if len(inside) >= 2:
+                out.append(TupleClaim(inside, a, b))
+    return out

@@ -12,15 +12,18 @@ A sentence is unsupported if any claim is, else unverifiable if any claim is, el
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from .claims import (
     LateralityClaim,
     NumberClaim,
     PresenceClaim,
+    TupleClaim,
     laterality_claims,
     number_claims,
     presence_claims,
+    tuple_claims,
     unit_info,
 )
 from .model import Evidence, Report, Sentence
@@ -91,6 +94,10 @@ def _check_number_plain(c: NumberClaim, evidence: list[Evidence], text: str) -> 
     if not pairs:
         return ClaimResult("number", shown, "unverifiable", "no linked evidence carries a number")
     hit = any(_matches(c, v, u) for v, u in pairs)
+    bound = _bound_link(c, evidence, text)
+    if hit and bound is not None and not _matches(c, float(bound.value), bound.unit):
+        return ClaimResult("number", shown, "unsupported",
+                           f"the sentence gives this as {bound.label}, which is {bound.value:g} {bound.unit}".rstrip())
     if hit and c.negated:
         return ClaimResult("number", shown, "unsupported", "denied, but the evidence has exactly this value")
     if hit:
@@ -101,6 +108,58 @@ def _check_number_plain(c: NumberClaim, evidence: list[Evidence], text: str) -> 
     why = f"evidence has {', '.join(near[:4])}" if near else \
         f"no linked evidence in {unit_info(c.unit)[0] or 'counts'}"
     return ClaimResult("number", shown, "unsupported", why)
+
+
+def _vectors_of(ev: Evidence) -> list[tuple[list[float], str]]:
+    """Positions a link holds (a point, each corner of an ROI, a slice range) with their unit."""
+    out = []
+    for key, v in (ev.locator or {}).items():
+        unit = _LOCATOR_UNITS.get(key)
+        if unit is None or not isinstance(v, (list, tuple)):
+            continue
+        for vec in (v if v and isinstance(v[0], (list, tuple)) else [v]):
+            if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vec):
+                out.append(([float(x) for x in vec], unit))
+    return out
+
+
+def _check_tuple(t: TupleClaim, evidence: list[Evidence], text: str) -> ClaimResult | None:
+    vecs = [(v, u) for e in evidence for v, u in _vectors_of(e) if len(v) == len(t.numbers)]
+    if not vecs:
+        return None   # nothing positional to compare with: the numbers were checked one by one
+    if any(all(_matches(c, x, u) for c, x in zip(t.numbers, v)) for v, u in vecs):
+        return None
+    return ClaimResult("position", text[t.start:t.end], "unsupported",
+                       "not one of the linked positions: " + "; ".join(str(v) for v, _ in vecs[:3]),
+                       t.start, t.end)
+
+
+_NUMBER_TOKEN = re.compile(r"\d")
+BIND_GAP_CHARS = 12   # "292 branches", "mean -935.9 HU", "SD 226.5 HU": a label right beside its number
+
+
+def _bound_link(c: NumberClaim, evidence: list[Evidence], text: str) -> Evidence | None:
+    """The link whose label stands right beside the number in the text (nothing but a few letters
+    between them, no other number), so swapping two values of one sentence is caught; None when no
+    label is written next to it."""
+    low = text.lower()
+    best = None
+    for e in evidence:
+        if e.kind != "measurement" or not e.label or isinstance(e.value, bool) or \
+                not isinstance(e.value, (int, float)):
+            continue
+        for m in re.finditer(rf"\b{re.escape(e.label.lower())}\b", low):
+            if m.start() >= c.end:
+                gap = text[c.end:m.start()]
+            elif m.end() <= c.start:
+                gap = text[m.end():c.start]
+            else:
+                continue
+            if len(gap) > BIND_GAP_CHARS or _NUMBER_TOKEN.search(gap) or any(ch in gap for ch in ",;()"):
+                continue
+            if best is None or len(gap) < best[0]:
+                best = (len(gap), e)
+    return best[1] if best else None
 
 
 def _side_of(ev: Evidence) -> str | None:
@@ -151,6 +210,7 @@ def verify_sentence(s: Sentence) -> SentenceResult:
     ev = s.evidence
     concepts = [e.label for e in ev if e.kind == "finding" and isinstance(e.value, bool)]
     results = [_check_number(c, ev, s.text) for c in number_claims(s.text)]
+    results += [r for r in (_check_tuple(t, ev, s.text) for t in tuple_claims(s.text)) if r is not None]
     results += [_check_laterality(c, ev, s.text) for c in laterality_claims(s.text)]
     results += [_check_presence(c, ev, s.text) for c in presence_claims(s.text, concepts)]
     statuses = {r.status for r in results}

@@ -64,7 +64,7 @@ def draft(rep: Report, rf: ResultFolder) -> None:
                      f"median lumen radius of {fmt(med, 2)} {unit}.",
             [Evidence("measurement", rf.src("vessels.json"), loc, v, u, lab) for v, u, lab in
              ((n_br, "", "branches"), (n_bif, "", "bifurcations"), (n_end, "", "end points"),
-              (total, unit, "total length"), (med, unit, "median radius"))])
+              (total, unit, "total centreline length"), (med, unit, "median lumen radius"))])
     g = rf.json("skeleton.json")
     pos = np.array([n["pos"] for n in g["nodes"]], float)
     rad = np.array([n["r"] for n in g["nodes"]], float)
@@ -90,13 +90,13 @@ def draft(rep: Report, rf: ResultFolder) -> None:
     a, b = point_loc(pos[path[0]]), point_loc(pos[path[-1]])
     ev_p = {"series": name, "path_nodes": len(path)}
     rep.add(SECTION, f"The longest centreline path runs {fmt(length, 1)} {unit} from LPS {fmt_point(a['point_lps'])} mm "
-                     f"to LPS {fmt_point(b['point_lps'])} mm; its lumen radius ranges from {fmt(r_min, 2)} to "
-                     f"{fmt(r_max, 2)} {unit}.",
+                     f"to LPS {fmt_point(b['point_lps'])} mm; along it the minimum lumen radius is "
+                     f"{fmt(r_min, 2)} {unit} and the maximum {fmt(r_max, 2)} {unit}.",
             [Evidence("measurement", rf.src("skeleton.json"), ev_p, length, unit, "path length"),
              Evidence("locator", rf.src("skeleton.json"), a, None, "", "path start"),
              Evidence("locator", rf.src("skeleton.json"), b, None, "", "path end"),
-             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_min, unit, "minimum radius"),
-             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_max, unit, "maximum radius")])
+             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_min, unit, "minimum lumen radius"),
+             Evidence("measurement", rf.src("skeleton.json"), ev_p, r_max, unit, "maximum")])
     samples = []
     cum = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(pos[path], axis=0), axis=1))]
     for frac in (0.25, 0.5, 0.75):

@@ -75,7 +75,7 @@ def draft(rep: Report, vol: Volume, series: str, rois: list[BoxRoi]) -> None:
         vmin, vmax, n = rounded(vals.min(), 0), rounded(vals.max(), 0), int(vals.size)
         rep.add(SECTION, f"ROI {roi.label} (LPS {fmt_point(lo)} to {fmt_point(hi)} mm, slices {s0} to {s1}, "
                          f"in the patient's {side} half of the scan) has mean {fmt(mean, 1)} HU and SD "
-                         f"{fmt(sd, 1)} HU, ranging from {fmt(vmin, 0)} to {fmt(vmax, 0)} HU over {n} voxels.",
+                         f"{fmt(sd, 1)} HU, minimum {fmt(vmin, 0)} HU and maximum {fmt(vmax, 0)} HU over {n} voxels.",
                 [Evidence("locator", series, loc, None, "", f"ROI {roi.label}")] +
                 [Evidence("measurement", series, loc, v, u, lab) for v, u, lab in
                  ((mean, "HU", "mean"), (sd, "HU", "SD"), (vmin, "HU", "minimum"), (vmax, "HU", "maximum"),

@@ -46,13 +46,13 @@ def draft(rep: Report, rf: ResultFolder, case_image: np.ndarray | None = None) -
     rep.add(SECTION, f"The vessel tree has {counts[0][0]} branches with {counts[1][0]} bifurcations and "
                      f"{counts[2][0]} end points; total centreline length {fmt(length, 0)} {unit}.",
             [Evidence("measurement", rf.src("vessels.json"), loc, v, "", lab) for v, lab in counts] +
-            [Evidence("measurement", rf.src("vessels.json"), loc, length, unit, "total length")])
+            [Evidence("measurement", rf.src("vessels.json"), loc, length, unit, "total centreline length")])
     r = st["radius"]
     med, p10, p90 = (rounded(2 * r[k], 1) for k in ("median", "p10", "p90"))
     rep.add(SECTION, f"Median vessel calibre is {fmt(med, 1)} {unit} (10th to 90th percentile "
                      f"{fmt(p10, 1)} to {fmt(p90, 1)} {unit}), calibre being twice the centreline radius.",
             [Evidence("measurement", rf.src("vessels.json"), loc, v, unit, lab)
-             for v, lab in ((med, "median calibre"), (p10, "calibre p10"), (p90, "calibre p90"))])
+             for v, lab in ((med, "median vessel calibre"), (p10, "calibre p10"), (p90, "calibre p90"))])
     _widest_and_tortuous(rep, rf, unit, name, st)
 
 
@@ -68,11 +68,11 @@ def _widest_and_tortuous(rep: Report, rf: ResultFolder, unit: str, name: str, st
     rep.add(SECTION, f"The widest vessel point, calibre {fmt(widest, 1)} {unit}, lies at "
                      f"({fmt(p[0], 0)}, {fmt(p[1], 0)}) px.",
             [Evidence("measurement", rf.src("skeleton.json"), {"image": name, "point_px": p}, widest, unit,
-                      "widest calibre")])
+                      "calibre")])
     tort = rounded(st["tortuosity_mean"], 2)
-    sent = f"Mean branch tortuosity (centreline length over chord) is {fmt(tort, 2)}"
+    sent = f"Mean branch tortuosity is {fmt(tort, 2)} (centreline length over chord)"
     ev = [Evidence("measurement", rf.src("vessels.json"), {"image": name, "layer": "Vessel skeleton"}, tort, "",
-                   "mean tortuosity")]
+                   "mean branch tortuosity")]
     branches = graph_branches(pos, np.array(g["edges"], int).reshape(-1, 2), np.array(g["edge_branch"], int))
     best = None
     for br, path in branches.items():
@@ -85,8 +85,8 @@ def _widest_and_tortuous(rep: Report, rf: ResultFolder, unit: str, name: str, st
         t, br, path = best
         mid = [rounded(x, 0) for x in pos[path[len(path) // 2]][:2]]
         tv = rounded(t, 2)
-        sent += (f"; the most tortuous branch ({fmt(tv, 2)}) passes through "
+        sent += (f"; the most tortuous branch measures {fmt(tv, 2)} and passes through "
                  f"({fmt(mid[0], 0)}, {fmt(mid[1], 0)}) px")
         ev.append(Evidence("measurement", rf.src("skeleton.json"), {"image": name, "point_px": mid},
-                           tv, "", "max tortuosity"))
+                           tv, "", "most tortuous branch"))
     rep.add(SECTION, sent + ".", ev)

@@ -30,12 +30,12 @@ def draft(rep: Report, rf: ResultFolder) -> None:
         rep.add(SECTION, f"{label[0].upper() + label[1:]} is present in {name}, {_SEVERITY.get(sev, 'graded')} "
                          f"(severity {sev}, probability {fmt(score, 2)}).",
                 [Evidence("finding", src, loc, True, "", label.lower()),
-                 Evidence("measurement", src, loc, sev, "", f"{label} severity"),
-                 Evidence("measurement", src, loc, score, "", f"{label} probability")])
+                 Evidence("measurement", src, loc, sev, "", "severity"),
+                 Evidence("measurement", src, loc, score, "", "probability")])
     ov = (doc.get("evidence") or {}).get("overall") or {}
     if "noise_sigma" in ov and "lap_var" in ov:
         sig, lap = rounded(ov["noise_sigma"], 4), rounded(ov["lap_var"], 2)
         rep.add(SECTION, f"Measured noise sigma is {fmt(sig, 4)} of the intensity range "
-                         f"and sharpness (log10 of the Laplacian variance) is {fmt(lap, 2)}.",
+                         f"and sharpness is {fmt(lap, 2)} (log10 of the Laplacian variance).",
                 [Evidence("measurement", src, loc, sig, "", "noise sigma"),
                  Evidence("measurement", src, loc, lap, "", "sharpness")])

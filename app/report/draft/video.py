@@ -28,7 +28,7 @@ def draft(rep: Report, rf: ResultFolder) -> None:
     if not events:
         rep.add(SECTION, f"No {CONCEPT}s were found in {name} ({n_total} frames{span}).", head)
         return
-    head.append(Evidence("measurement", src, {"video": name}, len(events), "", "events"))
+    head.append(Evidence("measurement", src, {"video": name}, len(events), "", "notable events"))
     rep.add(SECTION, f"The review of {name} ({n_total} frames{span}) found {len(events)} {CONCEPT}s.", head)
     for i, e in enumerate(events, 1):
         f0, f1 = int(e["start_frame"]), int(e["end_frame"])
@@ -46,4 +46,4 @@ def draft(rep: Report, rf: ResultFolder) -> None:
         score = rounded(e.get("score", 0.0), 2)
         rep.add(SECTION, text + f"; score {fmt(score, 2)}.",
                 [Evidence("locator", src, loc, None, "", "event"), Evidence("locator", src, kloc, None, "", "key frame"),
-                 Evidence("measurement", src, {"video": name, "event": i}, score, "", "event score")])
+                 Evidence("measurement", src, {"video": name, "event": i}, score, "", "score")])
