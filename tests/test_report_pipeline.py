@@ -26,6 +26,7 @@ from benchmarks.eval_report_verifier import (
     draft_all,
     evaluate,
 )
+from benchmarks.report_perturbations import KINDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
