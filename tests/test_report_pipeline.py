@@ -287,3 +287,18 @@ def test_angio_path_and_radii_agree_with_vmtk_centreline(reports, cases, data_di
                and f"{e.value:.2f} mm at 50%" in along.text)
     k = np.linalg.norm(ref - np.array(mid.locator["point_lps"]), axis=1).argmin()
     assert np.linalg.norm(ref[k] - mid.locator["point_lps"]) < 2.0 and abs(ref_r[k] - mid.value) < 1.0
+
+
+def test_each_sentence_points_the_viewer_to_its_evidence(reports):
+    from app.report.navigate import target_of
+
+    video = next(r for r in reports if r.sections[0].title == "Video evidence")
+    ev1 = video.sentences[1]
+    t = target_of(ev1)
+    assert t.frame == ev1.evidence[0].locator["start_frame"] and f"frames {t.frame} to" in ev1.text
+    angio = next(r for r in reports if r.sections[0].title == "3D angiography")
+    t = target_of(angio.sentences[-1])
+    assert t.world_lps == tuple(angio.sentences[-1].evidence[0].locator["point_lps"]) and t.slice_index is not None
+    fundus = next(r for r in reports if r.sections[0].title == "Retinal vessels")
+    widest = next(s for s in fundus.sentences if "widest" in s.text)
+    assert target_of(widest).pixel == tuple(float(x) for x in widest.evidence[0].locator["point_px"])
