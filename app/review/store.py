@@ -267,6 +267,37 @@ class ReviewStore:
                         source=prov.kind, note=note)
         return self.version(vid)
 
+    def save_document(self, doc_id: str, kind: str, name: str, author: str, payload: dict[str, Any], *,
+                      note: str = "", action: str = "save_document") -> VersionInfo:
+        """A non-layer record (a signed report) as a new immutable human version on top of the
+        document's head, with an audit entry; the payload is stored as JSON."""
+        if not author:
+            raise LoupeError(f"{kind} {name!r}: a stored document needs an author")
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        with self._tx():
+            head = self._head_id(doc_id)
+            if head is None:
+                self._db.execute("INSERT OR IGNORE INTO layers VALUES (?,?,?,?)", (doc_id, kind, name, _now()))
+            vid = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,'human',NULL,NULL,'{}',?,?,?,?,?)",
+                (vid, doc_id, head, author, _now(), note, json.dumps({"kind": kind, "name": name}),
+                 sqlite3.Binary(blob), hashlib.sha256(blob).hexdigest()))
+            self._audit(author, action, doc_id, vid, parent=head, kind=kind, note=note)
+        return self.version(vid)
+
+    def load_document(self, doc_id: str, version_id: str | None = None) -> dict[str, Any]:
+        vid = version_id or self._head_id(doc_id)
+        r = self._db.execute("SELECT layer_id, blob, blob_sha256 FROM versions WHERE version_id=?",
+                             (vid,)).fetchone() if vid else None
+        if r is None or r[0] != doc_id:
+            raise LoupeError(f"document {doc_id} (version {vid}) is not in {self.path}")
+        if hashlib.sha256(r[1]).hexdigest() != r[2]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return json.loads(bytes(r[1]))
+
     def save_edit(self, layer: Layer, user: str, *, edits_version: str | None = None,
                   comment: str = "", target_kind: str = "layer", target_ref: str = "",
                   query_kind: str = "") -> VersionInfo:

@@ -602,6 +602,19 @@ class MainWindow(QMainWindow):
             warns = self.model.volume.warnings if self.model is not None else []
             panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
 
+    def go_to_evidence(self, target) -> None:
+        """Report panel: move the open viewer to a sentence's evidence (video frame, LPS point, pixel)."""
+        if target.frame is not None and self.video is not None:
+            self.stack.setCurrentWidget(self.video)
+            self.video.seek(target.frame)
+        elif self.model is not None and (target.world_lps is not None or target.pixel is not None):
+            world = target.world_lps if target.world_lps is not None else \
+                self.model.volume.index_to_world([[target.pixel[0], target.pixel[1], 0.0]])[0]
+            self.model.set_cursor(world)
+        else:
+            return
+        self.statusBar().showMessage(f"Evidence: {target.label or 'location'}", 4000)
+
     def closeEvent(self, e) -> None:
         if self._task is not None:
             self._task.cancel.set()
