@@ -278,3 +278,19 @@ def check_target(out: Path, overwrite: bool) -> None:
         raise LoupeError(f"{out}: already exists; choose another name or allow overwriting")
     if not out.parent.is_dir():
         raise LoupeError(f"{out}: folder {out.parent} does not exist")
+
+
+def reference_for(kind: str, volume) -> "SourceSeries | FrameReference | object | None":
+    """The reference an export format (``ExportFormat.reference``) needs, made from the open
+    image: its DICOM series, its grid, or its slices as frames. Shared by the desktop's Export
+    menu and ``app.session.Session.export``."""
+    if kind == "dicom series":
+        return SourceSeries.from_volume(volume)
+    if kind == "grid (optional)":
+        return volume
+    if kind.startswith("frames"):
+        nk, nj, ni = volume.spatial_shape
+        stem = Path(str(volume.source or "image")).name.split(".")[0] or "image"
+        names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
+        return FrameReference(ni, nj, names, affine=volume.affine, source=str(volume.source or ""))
+    return None

@@ -149,3 +149,9 @@ def record_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
         raise LoupeError(f"stored layer {name!r}: unknown kind {kind!r}")
     layer._color = tuple(float(c) for c in st["color"])  # no event: the layer is brand new
     return layer
+
+
+def copy_layer(layer: Layer) -> Layer:
+    """An independent copy (same id, provenance, style; arrays copied) through the store's own
+    record format, so every kind the store can hold can be copied and nothing is shared."""
+    return record_to_layer(*layer_to_record(layer))

@@ -1,0 +1,83 @@
+"""The Qt-free core: a Session driven end to end, and every core module imported, with PySide6
+and VTK made unimportable (a meta-path blocker installed by sitecustomize, so the job runner's
+worker processes are blocked as well)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKED = ("PySide6", "shiboken6", "vtk", "vtkmodules")
+# The desktop, by design: the shell and the command that starts it.
+QT_SIDE = ("app.shell", "app.commands.gui")
+
+BLOCKER = f'''
+import sys
+
+class _QtVtkBlocker:
+    """Refuses {BLOCKED}: the core must work where they are not installed."""
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {BLOCKED!r}:
+            raise ModuleNotFoundError(f"{{name}} is blocked (core without Qt/VTK)", name=name)
+        return None
+
+sys.meta_path.insert(0, _QtVtkBlocker())
+'''
+
+
+def _run_blocked(tmp_path: Path, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    site = tmp_path / "blocker"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(site), str(ROOT), str(ROOT / "tests")])
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_blocker_really_blocks(tmp_path):
+    p = _run_blocked(tmp_path, ["-c", "import PySide6"], 60)
+    assert p.returncode != 0 and "blocked" in p.stderr
+    p = _run_blocked(tmp_path, ["-c", "from vtkmodules.vtkCommonCore import vtkObject"], 60)
+    assert p.returncode != 0 and "blocked" in p.stderr
+    p = _run_blocked(tmp_path, ["-c", "import viewers.slice.model"], 60)
+    assert p.returncode != 0, "the Qt adapter must need Qt (else the blocker tests nothing)"
+
+
+def _core_modules() -> list[str]:
+    mods = []
+    for top in ("app", "backends"):
+        for f in sorted((ROOT / top).rglob("*.py")):
+            rel = f.relative_to(ROOT).with_suffix("")
+            parts = list(rel.parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            name = ".".join(parts)
+            if any(name == q or name.startswith(q + ".") for q in QT_SIDE):
+                continue
+            mods.append(name)
+    return mods
+
+
+@pytest.mark.slow
+def test_every_core_module_imports_without_qt_or_vtk(tmp_path):
+    mods = _core_modules()
+    assert len(mods) > 100 and "app.session.session" in mods and "backends.base" in mods
+    code = ("import importlib, sys\nbad = []\n"
+            f"for m in {mods!r}:\n"
+            "    try:\n        importlib.import_module(m)\n"
+            "    except Exception as e:\n        bad.append(f'{m}: {type(e).__name__}: {e}')\n"
+            "print('\\n'.join(bad) or 'ALL IMPORTED')\n"
+            f"assert not [k for k in sys.modules if k.split('.')[0] in {BLOCKED!r}]\n")
+    p = _run_blocked(tmp_path, ["-c", code], 280)
+    assert p.returncode == 0 and p.stdout.strip().endswith("ALL IMPORTED"), p.stdout[-3000:] + p.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_session_open_run_decide_edit_export_without_qt(tmp_path, data_dir):
+    p = _run_blocked(tmp_path, [str(ROOT / "tests" / "session_drive.py"), str(data_dir), str(tmp_path)], 280)
+    assert p.returncode == 0 and p.stdout.strip().endswith("SESSION OK"), p.stdout[-3000:] + p.stderr[-4000:]
