@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +147,7 @@ def write_result(result, out_dir: str | Path, *, input_name: str = "", extra: di
            "params": rec.get("params", {}), "device": rec.get("device", ""),
            "timings": dict(result.timings or rec.get("timings", {})), "cached": bool(result.cached),
            "input": input_name or rec.get("input", ""),
-           "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "written": datetime.now(UTC).isoformat(timespec="seconds"),
            "layers": entries, "findings": {"file": "findings.json", "count": len(findings)} if findings else None,
            "documents": doc_entries, "files": file_entries}
     if extra:

@@ -77,9 +77,10 @@ import dataclasses
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.types import LoupeError, Volume
 from app.layers import Finding, Layer, Provenance
@@ -197,7 +198,7 @@ class BackendSpec:
             return "cuda"
         return "cpu" if "cpu" in self.devices else self.devices[0]
 
-    def load(self) -> "Backend":
+    def load(self) -> Backend:
         """Import and instantiate the implementation (done lazily, on first run)."""
         impl = self.impl
         if impl is None:
@@ -239,7 +240,7 @@ class BackendInput:
             raise BackendError(f"a {self.kind} input needs a volume or a path")
 
     @staticmethod
-    def from_volume(volume: Volume, kind: str | None = None) -> "BackendInput":
+    def from_volume(volume: Volume, kind: str | None = None) -> BackendInput:
         """Infer 'image2d' (one slice), 'ultrasound' (meta modality US, one slice) or 'volume'."""
         if kind is None:
             one_slice = volume.spatial_shape[0] == 1 and not volume.time_axis

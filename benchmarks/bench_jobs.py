@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-
 from common import best_of, data_root
 
 

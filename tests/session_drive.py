@@ -12,20 +12,21 @@ import numpy as np
 
 
 def main(data: Path, work: Path) -> None:
+    from session_backends import SLOW
+
     from app.data.types import LoupeError
+    from app.export.coco import read_coco
+    from app.export.csv_segments import read_csv_segments
     from app.export.nifti import read_nifti
     from app.export.seg import read_seg
     from app.export.sr import read_sr
-    from app.export.csv_segments import read_csv_segments
-    from app.export.coco import read_coco
-    from app.jobs.local import LocalRunner
     from app.jobs.cache import ResultCache
+    from app.jobs.local import LocalRunner
     from app.layers import EventsLayer, LabelLayer, Provenance, Shape, TemporalEvent
     from app.review.editing import LabelEditor
     from app.session import Session
     from backends.demo_threshold import SPEC as THRESHOLD
     from backends.registry import Registry
-    from session_backends import SLOW
 
     runner = LocalRunner(Registry.from_specs([THRESHOLD, SLOW]), max_workers=1,
                          cache=ResultCache(work / "cache"))

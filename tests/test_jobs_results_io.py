@@ -14,9 +14,22 @@ from PIL import Image
 
 from app.data.types import Intensity, Volume
 from app.jobs import codec
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, MeshLayer, PointsLayer, Provenance, Shape, ShapesLayer,
-                        TemporalEvent)
+from app.layers import (
+    EventsLayer,
+    EvidenceRef,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    HeatmapLayer,
+    ImageLayer,
+    LabelLayer,
+    MeshLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+)
 from app.results_io import read_result, write_result
 from backends.base import BackendInput, BackendResult
 

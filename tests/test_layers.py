@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from app.data.types import Volume, lps_to_ras_affine, orientation_letters, ras_to_lps_affine
-from app.layers import (EventsLayer, GraphLayer, LabelLayer, Provenance, Shape, TemporalEvent)
+from app.layers import EventsLayer, GraphLayer, LabelLayer, Provenance, Shape, TemporalEvent
 
 
 def prov():

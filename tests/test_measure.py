@@ -32,7 +32,7 @@ def caliper_centres(rgb: np.ndarray) -> list[tuple[float, float]]:
 
     horiz = runs(white, 1)  # along columns
     vert = runs(white, 0)   # along rows
-    ys, xs = np.nonzero((horiz >= 7))
+    ys, xs = np.nonzero(horiz >= 7)
     cands = []
     for y, x in zip(ys, xs):
         xc = x - 3  # middle of a 7-run

@@ -61,8 +61,8 @@ def test_right_drag_changes_window_and_presets(qtbot, head_ct):
     model, v = _view(qtbot, head_ct)
     wl0 = model.wl
     qtbot.mousePress(v, Qt.RightButton, pos=QPoint(200, 200))
-    from PySide6.QtGui import QMouseEvent
     from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
 
     ev = QMouseEvent(QEvent.MouseMove, QPointF(260, 230), QPointF(260, 230), Qt.NoButton, Qt.RightButton, Qt.NoModifier)
     v.mouseMoveEvent(ev)

@@ -1,6 +1,5 @@
 """Vessel measurements panel: numbers from the graph, colour mode both ways, branch selection
 reaches the layer, accept/reject emits decisions and advances."""
-import numpy as np
 import pytest
 
 from app.layers import GraphLayer, Provenance

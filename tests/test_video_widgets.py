@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
-from test_video_testkit import cached_video, encode_video, read_code, shared_root
 from viewers.video import VideoWorkspace
 from viewers.video.playback import PlaybackClock
 from viewers.video.segment_editor import SegmentEditor, new_bookmarks_layer, new_segments_layer

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from volume_data import blob_volume, rotation
 
 from app.layers import PointsLayer, Provenance
 from viewers.volume.convert import world_bounds
-from volume_data import blob_volume, rotation
 
 pytestmark = pytest.mark.gui
 

@@ -76,6 +76,7 @@ def test_label_surface_of_the_levelset_matches_the_vmtk_surface(aorta):
     ours = vtk_to_numpy(poly.GetPoints().GetData()).astype(float)
     # distance from each of our vertices to the VMTK lumen surface (not just its vertices)
     from vtkmodules.vtkFiltersCore import vtkImplicitPolyDataDistance
+
     from viewers.volume.layers3d import polydata_from_mesh
     vmtk = read_mesh(aorta["surface"], ras_to_lps=True)
     dist = vtkImplicitPolyDataDistance()

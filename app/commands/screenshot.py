@@ -52,7 +52,7 @@ def render(args):
     from app.shell.viewer_area import ViewerArea
     from viewers.slice.model import ViewerModel
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive while the views paint
     opts = ReadOptions(equidistant=True)
     cand = examine(args.path, opts)[0]
     vol = best_volume(load(cand, opts))
@@ -83,8 +83,8 @@ def render(args):
 
         name = volume_preset_name(args)
         rgb = render_offscreen(vol, model.layers[1:], size=(args.size, args.size), preset=name)
-        from PySide6.QtGui import QImage
         import numpy as np
+        from PySide6.QtGui import QImage
 
         rgb = np.ascontiguousarray(rgb)
         return QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888).copy()

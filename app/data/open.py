@@ -7,9 +7,10 @@ DICOMDIR, folder trees); other formats by extension, read by ``app/data/readers`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.dicom.series import DicomSeries, LoadCancelled, ReadOptions
 from app.data.types import ReadError, Volume

@@ -149,7 +149,7 @@ class LocalRunner(RunnerBase):
         shutil.rmtree(self._root, ignore_errors=True)
 
     # --- workers ---
-    def _take_worker(self, spec) -> "_Worker":
+    def _take_worker(self, spec) -> _Worker:
         key = (spec.name, spec.version)
         with self._lock:
             pool = self._idle.get(key, [])
@@ -160,7 +160,7 @@ class LocalRunner(RunnerBase):
                 w.stop()
         return _Worker(self._mp, key, self.memory_budget, self.torch_threads)
 
-    def _give_back(self, w: "_Worker") -> None:
+    def _give_back(self, w: _Worker) -> None:
         with self._lock:
             pool = self._idle.setdefault(w.key, [])
             if self._closed or not w.alive() or sum(len(p) for p in self._idle.values()) >= self.max_workers:

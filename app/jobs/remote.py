@@ -9,8 +9,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from app.data.types import LoupeError
 from backends.base import Availability, BackendError, BackendInput, BackendResult

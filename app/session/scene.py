@@ -5,12 +5,14 @@ across views lives here (napari #1353: view state out of the layers, shared stat
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from app import mpr
 from app.data.types import Volume
-from app.layers import ImageLayer, Layer, Provenance, ShapesLayer, Signal
+from app.layers import ImageLayer, Layer, Provenance, Shape, ShapesLayer, Signal
 from app.measure import Calibration, calibration_for, measure_shape, new_measurements_layer
 from app.render2d import WindowLevel, default_window
 
@@ -62,7 +64,7 @@ class Scene:
     measurements_changed: Signal
     hovered: Signal
 
-    def __init__(self, volume: Volume, name: str = "image", source_file: object = None) -> None:
+    def __init__(self, volume: Volume, name: str = "image", source_file: str | Path | None = None) -> None:
         for sig in SCENE_SIGNALS:  # a subclass may declare them as Qt signals already
             if sig not in vars(self) and not _declared_on_class(type(self), sig):
                 setattr(self, sig, Signal())
@@ -79,9 +81,9 @@ class Scene:
         self.user = current_user()
         shape = np.array(volume.spatial_shape[::-1], float)
         self.cursor = volume.index_to_world(np.floor((shape - 1) / 2.0))
-        self._cval = None
+        self._cval: float | None = None
         self._versions: dict[str, int] = {}
-        self._planes: dict = {}
+        self._planes: dict[tuple[str, bytes, bytes], mpr.Plane] = {}
         self.base.events.style.connect(self._on_style)
 
     # --------------------------------------------------------------- image access
@@ -99,7 +101,7 @@ class Scene:
         if self._cval is None:
             a = self.volume.array
             self._cval = float(a.reshape(-1)[:: max(1, a.size // 200_000)].min()) if a.size else 0.0
-        return self._cval
+        return float(self._cval)
 
     @property
     def is_colour(self) -> bool:
@@ -128,7 +130,7 @@ class Scene:
         return not np.allclose(self.rotations[view], np.eye(3))
 
     # --------------------------------------------------------------- navigation
-    def set_cursor(self, world) -> None:
+    def set_cursor(self, world: Any) -> None:
         w = np.asarray(world, dtype=np.float64)
         if not np.allclose(w, self.cursor):
             self.cursor = w
@@ -187,7 +189,7 @@ class Scene:
         layer.events.style.disconnect(self._on_style)
         layer.events.data.disconnect(self._on_data)
         if layer is self.measurements:
-            self.measurements: ShapesLayer | None = None
+            self.measurements = None
             self.measurements_changed.emit()
         self.layers_changed.emit()
 
@@ -200,29 +202,29 @@ class Scene:
         self.layers.insert(j, self.layers.pop(i))
         self.layers_changed.emit()
 
-    def _on_style(self, layer) -> None:
+    def _on_style(self, layer: Layer) -> None:
         self.layer_style_changed.emit(layer)
 
-    def _on_data(self, layer) -> None:
+    def _on_data(self, layer: Layer) -> None:
         self._versions[layer.id] = self._versions.get(layer.id, 0) + 1
         self.layer_data_changed.emit(layer)
         if layer is self.measurements:
             self.measurements_changed.emit()
 
     # --------------------------------------------------------------- measurements
-    def measurement_layer(self):
+    def measurement_layer(self) -> ShapesLayer:
         if self.measurements is None:
             self.measurements = new_measurements_layer(self.user)
             self.add_layer(self.measurements)
         return self.measurements
 
-    def add_measurement(self, shape, plane: mpr.Plane) -> None:
+    def add_measurement(self, shape: Shape, plane: mpr.Plane) -> None:
         layer = self.measurement_layer()
         self.remeasure(shape, plane)
         layer.shapes.append(shape)
         layer.notify_data_changed()
 
-    def remeasure(self, shape, plane: mpr.Plane | None) -> dict:
+    def remeasure(self, shape: Shape, plane: mpr.Plane | None) -> dict[str, Any]:
         image = None
         if plane is not None and not self.is_colour:
             image = self.slice_image(plane)
@@ -235,7 +237,7 @@ class Scene:
             shape.attrs["plane_normal"] = plane.normal.tolist()
         return res
 
-    def measurement_rows(self) -> list[dict]:
+    def measurement_rows(self) -> list[dict[str, Any]]:
         if self.measurements is None:
             return []
         return [s.attrs.get("result", {}) | {"shape": s} for s in self.measurements.shapes]

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.graph_stats import summarize
 from app.layers import Finding, GraphLayer, HeatmapLayer, LabelLayer
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 from . import graph_io
-from app.graph_stats import summarize
 
 
 def _graph_layer(g, affine_for_2d, name, prov, is_2d: bool) -> GraphLayer:

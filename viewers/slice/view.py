@@ -16,8 +16,18 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app import mpr
 from app.layers import FindingsLayer, GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
-from app.render2d import (GreyMapper, WindowLevel, heatmap_lut, heatmap_rgba, label_lut, label_table, labels_rgba,
-                          premultiplied_bgra, preset, window_rgb)
+from app.render2d import (
+    GreyMapper,
+    WindowLevel,
+    heatmap_lut,
+    heatmap_rgba,
+    label_lut,
+    label_table,
+    labels_rgba,
+    premultiplied_bgra,
+    preset,
+    window_rgb,
+)
 
 from . import overlays
 from .tools import HANDLE_PX, HandleDrag, NavigateTool, ToolEvent

@@ -10,8 +10,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkCommonTransforms import vtkTransform
-from vtkmodules.vtkFiltersCore import (vtkGlyph3D, vtkPolyDataNormals, vtkSurfaceNets3D,
-                                       vtkTubeFilter)
+from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals, vtkSurfaceNets3D, vtkTubeFilter
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
 from vtkmodules.vtkFiltersSources import vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper

@@ -13,8 +13,7 @@ from . import camera as cam
 from .convert import VtkGrid, volume_to_grid, world_bounds
 from .layers3d import LayerProps, build_props
 from .planes import MprPlanes
-from .presets import (TransferFunction, VolumeStats, default_preset_name, get_preset, resolve,
-                      volume_stats)
+from .presets import TransferFunction, VolumeStats, default_preset_name, get_preset, resolve, volume_stats
 from .volume_actor import VolumeActor, choose_mode
 
 BACKGROUND = (0.06, 0.07, 0.09)

@@ -167,8 +167,8 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     except ReadError:
         raise
     except Exception as exc:
-        raise ReadError(f"{path.name}: cannot decode pixel data "
-                        f"(transfer syntax {getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', '?') if 'ds' in locals() else '?'}): "
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "?") if "ds" in locals() else "?"
+        raise ReadError(f"{path.name}: cannot decode pixel data (transfer syntax {syntax}): "
                         f"{type(exc).__name__}: {exc}") from exc
     n = int(ds.get("NumberOfFrames", 1) or 1)
     colour = arr.ndim == (4 if n > 1 else 3)
