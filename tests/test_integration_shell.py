@@ -163,6 +163,50 @@ def test_editing_ai_output_keeps_the_ai_version(qtbot, win):
     assert store.decisions(ai.id)[-1].decision == "edit"
 
 
+def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot, win, monkeypatch):
+    """The race of edit_bar._keep_original: the AI version is written on a thread while the
+    reviewer already paints. The stored AI version must be the backend's mask, not the stroke."""
+    import threading
+
+    from app.review.store import ReviewStore
+
+    slow_save = ReviewStore.save_layer
+    stroked = threading.Event()
+
+    def save_later(self, layer, **kw):  # the background write lands after the first stroke
+        if threading.current_thread() is not threading.main_thread():
+            stroked.wait(10)
+        return slow_save(self, layer, **kw)
+
+    monkeypatch.setattr(ReviewStore, "save_layer", save_later)
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
+                    Provenance.backend("threshold", "1.0", {"level": 500}))
+    original = ai.labels.copy()
+    win.model.add_layer(ai)
+    win.on_result_layers([ai])                      # the save starts on its thread
+    win.layers_panel.select(ai)
+    win.edit_bar.activate("eraser")
+    s = win.edit_bar.session()
+    k = vol.spatial_shape[0] // 2
+    s.editor.begin_stroke()
+    s.editor.stroke_line(np.array([k, 32, 24.0]), np.array([k, 32, 40.0]), 6.0, 1, erase=True, axis=0)
+    s.editor.end_stroke()
+    assert (ai.labels != original).any() and ai.id in win.workflow._pending, "the stroke came after the save"
+    stroked.set()
+    win.workflow.wait_saved()
+    store = win.workflow.store
+    first = store.versions(ai.id)[0]
+    assert first.source_kind == "backend"
+    assert np.array_equal(store.load_layer(ai.id, first.version_id).labels, original), \
+        "a human stroke was stored as part of the backend's version"
+    assert win.edit_bar.save_edits() is not None
+    vs = store.versions(ai.id)
+    assert [v.source_kind for v in vs] == ["backend", "human"] and vs[1].parent_version == first.version_id
+    assert not np.array_equal(store.load_layer(ai.id).labels, original)
+
+
 def test_export_menu_writes_nifti_and_shows_errors_in_window(qtbot, win, tmp_path):
     vol = ct_volume()
     win.open_volume(vol, "ct")

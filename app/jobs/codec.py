@@ -4,6 +4,7 @@ the on-disk format of the result cache. No pickle: a result fetched from a remot
 never execute code here (arrays are loaded with ``allow_pickle=False``)."""
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
@@ -12,9 +13,23 @@ from typing import Any
 import numpy as np
 
 from app.data.types import Intensity, Volume
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, Layer, MeshLayer, PointsLayer, Provenance, Shape,
-                        ShapesLayer, TemporalEvent)
+from app.layers import (
+    EventsLayer,
+    EvidenceRef,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    HeatmapLayer,
+    ImageLayer,
+    LabelLayer,
+    Layer,
+    MeshLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+)
 
 FORMAT = "loupe-bundle/1"
 DOC_KEY = "__bundle__"
@@ -167,6 +182,15 @@ def decode_layer(d: dict[str, Any], arrays: Arrays) -> Layer:
 
 
 # --- backend results and inputs ---
+
+def copy_layer(layer: Layer) -> Layer:
+    """An independent copy of any layer kind (same id, provenance and style; every array
+    copied, nothing compressed): a snapshot to hand to another thread, or the start of a human
+    version that must not share memory with the AI one (copy-on-edit)."""
+    arrays = Arrays()
+    doc = copy.deepcopy(encode_layer(layer, arrays))
+    return decode_layer(doc, Arrays({k: np.array(v, copy=True) for k, v in arrays.store.items()}))
+
 
 def encode_result(result, arrays: Arrays) -> dict[str, Any]:
     return {"format": FORMAT, "layers": [encode_layer(l, arrays) for l in result.layers],

@@ -11,9 +11,23 @@ from typing import Any
 import numpy as np
 
 from app.data.types import Intensity, LoupeError, Volume
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, Layer, MeshLayer, PointsLayer, Provenance, Shape,
-                        ShapesLayer, TemporalEvent)
+from app.layers import (
+    EventsLayer,
+    EvidenceRef,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    HeatmapLayer,
+    ImageLayer,
+    LabelLayer,
+    Layer,
+    MeshLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+)
 
 FORMAT_VERSION = 1
 
@@ -150,8 +164,3 @@ def record_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
     layer._color = tuple(float(c) for c in st["color"])  # no event: the layer is brand new
     return layer
 
-
-def copy_layer(layer: Layer) -> Layer:
-    """An independent copy (same id, provenance, style; arrays copied) through the store's own
-    record format, so every kind the store can hold can be copied and nothing is shared."""
-    return record_to_layer(*layer_to_record(layer))

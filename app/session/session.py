@@ -213,7 +213,7 @@ class Session:
         scene and store before ``on_done`` runs (error is '' on success, else why it stopped)."""
         from app.jobs.job import JobState
 
-        job = self.runner.submit(backend, self.backend_input(), dict(params))
+        job: Job = self.runner.submit(backend, self.backend_input(), dict(params))
         once = threading.Lock()
         delivered: list[bool] = []
 
@@ -227,7 +227,7 @@ class Session:
                     return
                 delivered.append(True)
             res, err = None, ""
-            if j.state is JobState.DONE:
+            if j.state is JobState.DONE and j.result is not None:
                 try:
                     res = self._accept(backend, j.result)
                 except Exception as exc:  # a failed store write: the caller hears it, once
@@ -289,7 +289,7 @@ class Session:
         import numpy as np
 
         from app.layers import LabelLayer
-        from app.review.serialize import copy_layer
+        from app.jobs.codec import copy_layer
 
         if change is None and labels is None:
             raise LoupeError("an edit needs new labels or a change to apply")

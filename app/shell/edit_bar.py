@@ -113,14 +113,9 @@ class EditBar(QToolBar):
             if head is not None:
                 self.base_version[layer.id] = head.version_id
                 return
-            if layer.id in wf._pending:
+            if layer.id in wf._pending:  # its AI version is being written from a snapshot
                 return
-            from app.layers import LabelLayer
-
-            snap = LabelLayer(layer.labels.copy(), layer.affine, layer.name, layer.provenance,
-                              colors=dict(layer.colors), label_names=dict(layer.label_names),
-                              layer_id=layer.id)
-            wf.record_result([snap])
+            wf.record_result([layer])   # snapshots the layer before the thread starts
         except Exception as exc:
             self.message.emit(f"{layer.name}: could not keep its original version ({exc})", True)
 
