@@ -100,7 +100,25 @@ class EditBar(QToolBar):
             s.editor.locked |= set(getattr(layer, "locked_labels", ()))
             s.editor.hidden |= set(getattr(layer, "hidden_labels", ()))
             self._keep_original(layer)
+            redraw = s.editor.on_change
+
+            def changed(box, layer=layer, redraw=redraw) -> None:
+                self._mark_human(layer)
+                if redraw is not None:
+                    redraw(box)
+
+            s.editor.on_change = changed
         return s
+
+    def _mark_human(self, layer) -> None:
+        """From the first stroke on, the layer in the viewer is a person's work: an export made
+        before saving must not credit the backend for voxels a person drew. Its parent is the
+        version the edits start from (known once that version is written)."""
+        from app.layers import Provenance
+
+        if layer.provenance.kind != "human":
+            user = self.win.workflow.user or self.win.user
+            layer.provenance = Provenance.human(user, parent=self.base_version.get(layer.id))
 
     def _keep_original(self, layer) -> None:
         """The version these edits start from must be in the store before the first stroke. A
