@@ -83,7 +83,7 @@ from pathlib import Path
 from typing import Any
 
 from app.data.types import LoupeError, Volume
-from app.layers import Finding, Layer, Provenance
+from app.layers import Finding, FindingsLayer, Layer, Provenance
 
 from . import params as P
 
@@ -260,6 +260,20 @@ class BackendResult:
     timings: dict[str, float] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+
+    def provenance(self, backend: str = "") -> Provenance:
+        """The run's own provenance (from ``record``), for what it made besides layers: a
+        findings layer of a result that has findings and no layer (image quality) included."""
+        r = self.record
+        return Provenance.backend(str(r.get("backend") or backend), str(r.get("version") or "unknown"),
+                                  dict(r.get("params") or {}))
+
+    def findings_layer(self, backend: str = "") -> FindingsLayer | None:
+        """The findings as one reviewable layer (None without findings)."""
+        if not self.findings:
+            return None
+        name = str(self.record.get("backend") or backend)
+        return FindingsLayer(list(self.findings), f"{name} findings", self.provenance(backend))
 
 
 class RunContext:

@@ -81,3 +81,28 @@ def test_every_core_module_imports_without_qt_or_vtk(tmp_path):
 def test_session_open_run_decide_edit_export_without_qt(tmp_path, data_dir):
     p = _run_blocked(tmp_path, [str(ROOT / "tests" / "session_drive.py"), str(data_dir), str(tmp_path)], 280)
     assert p.returncode == 0 and p.stdout.strip().endswith("SESSION OK"), p.stdout[-3000:] + p.stderr[-4000:]
+
+
+def test_a_result_with_findings_and_no_layer_is_kept(tmp_path):
+    """Image quality answers with findings only: they reach the session, the scene and the store
+    as a findings layer with the run's provenance (the shell used to drop them)."""
+    import numpy as np
+
+    from app.data.types import Volume
+    from app.layers import Finding
+    from app.session import Session
+    from backends.base import BackendResult
+
+    s = Session(store=tmp_path / "ws", user="ana", runner=object())
+    s.open_volume(Volume(np.zeros((1, 8, 8), np.uint8), np.eye(4)), "photo")
+    res = BackendResult(findings=[Finding("motion blur, moderate", 0.8)],
+                        record={"backend": "quality", "version": "1.0.0", "params": {"top": 2}})
+    out = s._accept("quality", res)
+    assert out.layers == [] and [f.statement for f in out.findings] == ["motion blur, moderate"]
+    fl = out.findings_layer
+    assert fl is not None and fl in s.scene.layers
+    assert fl.provenance.kind == "backend" and fl.provenance.author == "quality" and fl.provenance.params == {"top": 2}
+    assert s.store.head(fl.id).backend == "quality"
+    assert s.findings == out.findings
+    s.decide(fl, "accept")
+    s.close()

@@ -42,6 +42,7 @@ class RunResult:
     files: dict[str, str] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+    findings_layer: Layer | None = None   # the findings as a reviewable layer (None without any)
 
 
 def _store_path(store: str | Path) -> Path:
@@ -245,8 +246,9 @@ class Session:
     def _accept(self, backend: str, result: BackendResult) -> RunResult:
         out = RunResult(backend, list(result.layers), list(result.findings), dict(result.documents),
                         dict(result.files), dict(result.record), bool(result.cached))
+        out.findings_layer = result.findings_layer(backend)
         with self._lock:
-            for lay in out.layers:
+            for lay in out.layers + ([out.findings_layer] if out.findings_layer is not None else []):
                 if self.store.head(lay.id) is None:
                     self.store.save_layer(lay)
                 if self.scene is not None:
@@ -288,8 +290,8 @@ class Session:
         the corrected layer object and its arrays are left exactly as they were."""
         import numpy as np
 
-        from app.layers import LabelLayer
         from app.jobs.codec import copy_layer
+        from app.layers import LabelLayer
 
         if change is None and labels is None:
             raise LoupeError("an edit needs new labels or a change to apply")
