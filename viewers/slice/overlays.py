@@ -261,3 +261,9 @@ def findings(p: QPainter, view, layer) -> None:
             p.drawPath(path)
             conf = f" ({f.confidence:.0%})" if f.confidence is not None else ""
             text(p, q.x() + 10, q.y() + 4, f.statement[:60] + conf, colour)
+
+
+# How each vector layer kind is painted over a slice, keyed by ``Layer.kind`` (as the 3D view's
+# ``layers3d.BUILDERS`` and napari's layer -> visual map): a new kind adds one entry here.
+# Raster kinds (labels, heatmap) are composited into one image by the view (``SliceView.RASTER``).
+VECTOR_PAINTERS = {"shapes": shapes, "graph": graph, "points": points, "findings": findings}
