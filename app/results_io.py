@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from app.data.types import LoupeError, Volume, lps_to_ras_affine, ras_to_lps_affine
+from app.data.types import LoupeError, Volume, ras_to_lps_affine
 from app.jobs import codec
 from app.layers import HeatmapLayer, ImageLayer, LabelLayer, Layer, Provenance
 
@@ -41,14 +41,9 @@ def _slug(name: str, used: set[str]) -> str:
 # --- grids: NIfTI / PNG ---
 
 def _write_nifti(path: Path, arr: np.ndarray, affine_lps: np.ndarray) -> None:
-    import nibabel as nib
-    data = np.asarray(arr)
-    data = np.moveaxis(data, (0, 1, 2), (2, 1, 0)) if data.ndim >= 3 else data  # (k,j,i[,c]) -> (i,j,k[,c])
-    img = nib.Nifti1Image(np.ascontiguousarray(data), lps_to_ras_affine(affine_lps))
-    img.header.set_xyzt_units("mm")
-    img.set_qform(img.affine, code=1)
-    img.set_sform(img.affine, code=1)
-    nib.save(img, str(path))
+    from app.data.nifti_io import save_grid_nifti
+
+    save_grid_nifti(path, np.asarray(arr), affine_lps)
 
 
 def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
