@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
             if self.video is None:
                 from viewers.video.workspace import VideoWorkspace
 
-                self.video = VideoWorkspace(self.stack, user=self.user)
+                self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
