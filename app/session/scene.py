@@ -13,6 +13,7 @@ import numpy as np
 from app import mpr
 from app.data.types import Volume
 from app.layers import ImageLayer, Layer, Provenance, Shape, ShapesLayer, Signal
+from app.layers.display import DisplayStates
 from app.measure import Calibration, calibration_for, measure_shape, new_measurements_layer
 from app.render2d import WindowLevel, default_window
 
@@ -78,6 +79,7 @@ class Scene:
         self.calibration: Calibration = calibration_for(volume, source_file)
         self.patient_geometry = has_patient_geometry(volume)
         self.measurements: ShapesLayer | None = None
+        self.display = DisplayStates()   # how the views show layers (graph colours, selection)
         self.user = current_user()
         shape = np.array(volume.spatial_shape[::-1], float)
         self.cursor = volume.index_to_world(np.floor((shape - 1) / 2.0))

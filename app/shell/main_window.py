@@ -570,7 +570,7 @@ class MainWindow(QMainWindow):
         if layer is not None:
             self.layers_panel.select(layer)
             if item.target_kind == "branch" and layer.kind == "graph":
-                layer.selected_branch = int(item.target_ref)
+                self.model.display.select_branch(layer, int(item.target_ref))
 
     def edit_review_item(self, layer_id: str, version_id: str) -> None:
         """Review panel's Edit: the layer (as stored in that version) becomes the one edited with
@@ -602,7 +602,8 @@ class MainWindow(QMainWindow):
     def show_vessels(self, panel, layer) -> None:
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:
             warns = self.model.volume.warnings if self.model is not None else []
-            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
+            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm",
+                            display=self.model.display if self.model is not None else None)
 
     def closeEvent(self, e) -> None:
         if self._task is not None:

@@ -58,7 +58,8 @@ class _StyleFollower(QObject):
 
         props = self.cell.scene.layer_props.get(getattr(layer, "id", None))
         if props is not None and getattr(layer, "kind", "") == "graph":
-            restyle_graph(props)
+            displays = self.cell.scene.displays
+            restyle_graph(props, displays.graph(layer) if displays is not None else None)
         self.cell.request_render()
 
 

@@ -160,8 +160,8 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
 
 
 def graph(p: QPainter, view, layer) -> None:
-    """Graph edges near the slice as lines in the layer's colour mode (uniform / branch / radius,
-    ``GraphLayer.edge_colors``), the selected branch wider; nodes on the slice as circles of
+    """Graph edges near the slice as lines in the colour mode of the scene's display state
+    (uniform / branch / radius, ``app.layers.display``), the selected branch wider; nodes on the slice as circles of
     their radius. Edges are batched by colour: one pen per colour, not per edge."""
     pos = layer.positions
     if not len(pos):
@@ -176,9 +176,13 @@ def graph(p: QPainter, view, layer) -> None:
         idx = np.nonzero(keep)[0]
     else:
         idx = np.zeros(0, np.int64)
-    sel = getattr(layer, "selected_branch", None)
-    uniform = getattr(layer, "color_by", "uniform") == "uniform" and sel is None
-    cols = None if uniform or not len(idx) else np.asarray(layer.edge_colors())[idx]
+    from app.layers.display import edge_colors
+
+    states = getattr(view.model, "display", None)
+    shown = states.graph(layer) if states is not None else None
+    sel = shown.selected_branch if shown is not None else None
+    uniform = (shown is None or shown.color_by == "uniform") and sel is None
+    cols = None if uniform or not len(idx) else np.asarray(edge_colors(layer, shown))[idx]
     alpha = int(round(255 * layer.opacity))
     if cols is None:
         groups = [(qcolor(layer.color, layer.opacity), idx, False)]

@@ -43,6 +43,7 @@ class VolumeScene:
 
     def __init__(self, render_window, renderer: vtkRenderer | None = None) -> None:
         self.render_window = render_window
+        self.displays = None   # the linked scene's DisplayStates (graph colour mode, selection)
         self.renderer = renderer or vtkRenderer()
         self.renderer.SetBackground(*BACKGROUND)
         if renderer is None:
@@ -161,7 +162,7 @@ class VolumeScene:
             self.set_clip_box(self.clip_box)
 
     def _add_layer(self, layer: Layer) -> None:
-        props = build_props(layer)
+        props = build_props(layer, self.displays)
         self.layer_props[layer.id] = props
         for a in props.actors:
             self.renderer.AddActor(a)

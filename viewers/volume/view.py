@@ -131,6 +131,7 @@ class VolumeView(QWidget):
         planes here, a click on a surface here moves its crosshair, its layers are drawn in 3D."""
         self.unlink_model()
         self._model = model
+        self.scene.displays = getattr(model, "display", None)
         self.set_volume(model.volume)
         self._model_layers()
         self.set_planes_visible(True)
