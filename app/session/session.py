@@ -290,8 +290,8 @@ class Session:
         the corrected layer object and its arrays are left exactly as they were."""
         import numpy as np
 
-        from app.jobs.codec import copy_layer
         from app.layers import LabelLayer
+        from app.layers.codec import copy_layer
 
         if change is None and labels is None:
             raise LoupeError("an edit needs new labels or a change to apply")

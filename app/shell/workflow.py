@@ -113,7 +113,7 @@ class Workflow(QObject):
         """Backend output arrives: each layer stored as its (immutable) AI version. Compressing a
         CT-sized mask takes ~90 ms, so the write runs on a thread with its own connection (WAL)
         and the UI thread stays free; anything that needs the version waits for it."""
-        from app.jobs.codec import copy_layer
+        from app.layers.codec import copy_layer
 
         # Snapshot now, on the caller's thread: a stroke made while the thread compresses must
         # not reach the AI version (the layers stay live in the viewer and are edited in place).
