@@ -28,7 +28,7 @@ def main() -> None:
     from app.jobs.cache import ResultCache, input_digest
     from app.jobs.local import LocalRunner
     from app.jobs.remote import RemoteRunner
-    from app.server import make_server, serve
+    from app.jobs.server import make_server, serve
     from backends.base import BackendInput, RunContext, run_pipeline
     from backends.demo_threshold import SPEC
     from backends.registry import Registry

@@ -105,7 +105,7 @@ def test_records_written_before_the_codec_still_read():
 
 
 def test_video_annotations_use_the_codec_and_read_old_entries():
-    from app.data.video.annotations import layer_from_dict, layer_to_dict
+    from app.review.annotation_file import layer_from_dict, layer_to_dict
 
     ev = EventsLayer([TemporalEvent(1, 4, 1.0, "clip", "", [2], "")], "segments", Provenance.human("ana"))
     back = layer_from_dict(layer_to_dict(ev))
@@ -135,3 +135,34 @@ def test_one_nifti_writer_places_the_grid(tmp_path):
     q = write_nifti(LabelLayer(labels, AFF, "m", PROV), None, tmp_path / "b.nii.gz")
     assert np.array_equal(np.asarray(nib.load(str(q)).dataobj), np.asarray(img.dataobj))
     assert np.allclose(nib.load(str(q)).affine, img.affine)
+
+
+def test_vtp_written_without_vtk_reads_back_exactly_in_vtk(tmp_path):
+    """The vessels backend's VTP writer imports no VTK; VTK's own reader is the peer."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataReader
+
+    from backends.vessels.graph import VesselGraph
+    from backends.vessels.graph_io import write_vtp
+
+    rng = np.random.default_rng(5)
+    pos = rng.normal(size=(6, 3)) * 40.0
+    g = VesselGraph(pos, rng.random(6) * 3, np.array([[0, 1], [1, 2], [1, 3], [3, 4], [4, 5]]),
+                    np.array([0, 1, 2, 2, 2]), ["point"] * 6)
+    write_vtp(g, tmp_path / "g.vtp")
+    r = vtkXMLPolyDataReader()
+    r.SetFileName(str(tmp_path / "g.vtp"))
+    r.Update()
+    pd = r.GetOutput()
+    assert pd.GetNumberOfPoints() == 6 and pd.GetNumberOfLines() == 5
+    assert np.array_equal(vtk_to_numpy(pd.GetPoints().GetData()), pos)
+    assert np.array_equal(vtk_to_numpy(pd.GetPointData().GetArray("Radius")), g.radius)
+    assert pd.GetPointData().GetScalars().GetName() == "Radius"
+    assert np.array_equal(vtk_to_numpy(pd.GetCellData().GetArray("BranchId")), g.branch_of_edge)
+    conn = vtk_to_numpy(pd.GetLines().GetConnectivityArray()).reshape(-1, 2)
+    assert np.array_equal(conn, g.edges)
+    # 2D graphs: z = 0
+    write_vtp(VesselGraph(pos[:, :2], g.radius, g.edges, g.branch_of_edge, g.kind), tmp_path / "g2.vtp")
+    r.SetFileName(str(tmp_path / "g2.vtp"))
+    r.Update()
+    assert np.array_equal(vtk_to_numpy(r.GetOutput().GetPoints().GetData())[:, 2], np.zeros(6))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import measure, mpr
 from app.data.open import examine, load
 from app.data.types import Volume
+from app.scene import measure, mpr
 
 
 def caliper_centres(rgb: np.ndarray) -> list[tuple[float, float]]:

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app import mpr
 from app.data.open import ReadOptions, examine, load
 from app.layers import LabelLayer, Provenance
-from app.render2d import WindowLevel
+from app.scene import mpr
+from app.scene.render2d import WindowLevel
 from app.shell.viewer_area import ViewerArea
 from viewers.slice.model import ViewerModel
 from viewers.slice.tools import MeasureTool
@@ -183,7 +183,7 @@ def test_plain_2d_images_display(qtbot, data_dir, rel):
 
 
 def test_window_level_lut_matches_float_maths():
-    from app.render2d import GreyMapper, _window_float
+    from app.scene.render2d import GreyMapper, _window_float
 
     a = np.arange(-2000, 3000, 7, dtype=np.int16).reshape(1, -1)
     wl = WindowLevel(400, 40)

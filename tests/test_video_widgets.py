@@ -273,7 +273,7 @@ def test_segments_and_bookmarks_go_to_the_review_store_with_audit(qtbot, video, 
     """With a review store (as the window gives it), segments and bookmarks are store records:
     each save a new version by the reviewer, audited; a later session reads them back from there
     and no side file is written."""
-    from app.data.video.annotations import annotations_path
+    from app.review.annotation_file import annotations_path
     from app.review.store import ReviewStore
     from app.review.video_annotations import video_layer_id
 

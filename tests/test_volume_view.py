@@ -139,7 +139,7 @@ def test_link_model_follows_the_slice_viewer_crosshair_and_layers_both_ways(view
     assert np.linalg.norm(model.cursor - pts.points[0]) < 12.0
     model.remove_layer(pts)
     assert pts.id not in view.scene.layer_props
-    from app.render2d import WindowLevel
+    from app.scene.render2d import WindowLevel
     model.set_window(WindowLevel(300.0, 120.0, False))  # planes take the 2D window
     prop = view.scene.planes.slices["axial"].GetProperty()
     assert (prop.GetColorWindow(), prop.GetColorLevel()) == (300.0, 120.0)

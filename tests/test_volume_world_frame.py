@@ -10,8 +10,8 @@ from PIL import Image
 from scipy.ndimage import map_coordinates
 
 from app.data.readers.itk import read_itk
+from app.export.mesh_io import read_centerline, read_mesh
 from app.layers import LabelLayer, Provenance
-from app.mesh_io import read_centerline, read_mesh
 from viewers.volume import OffscreenScene
 from viewers.volume.layers3d import label_surface
 

@@ -44,11 +44,10 @@ def render(args):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from app.data.open import ReadOptions, examine, load
+    from app.data.open import ReadOptions, best_volume, examine, load
     from app.data.types import LoupeError
-    from app.render2d import WindowLevel, preset
+    from app.scene.render2d import WindowLevel, preset
     from app.shell.label_io import label_layer_from_file
-    from app.shell.loader import best_volume
     from app.shell.viewer_area import ViewerArea
     from viewers.slice.model import ViewerModel
 
@@ -92,7 +91,7 @@ def render(args):
     n = len(area.views)
     area.resize(args.size * n + 2 * (n - 1), args.size)
     if args.slice is not None:
-        from app import mpr
+        from app.scene import mpr
 
         first = area.views[0]
         idx, count = mpr.slice_position(vol.affine, vol.spatial_shape, model.plane(first.view_name))

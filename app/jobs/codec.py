@@ -87,3 +87,11 @@ def from_npz_bytes(data: bytes) -> tuple[dict[str, Any], Arrays]:
         doc = json.loads(z[DOC_KEY].tobytes().decode())
         store = {k: z[k] for k in z.files if k != DOC_KEY}
     return doc, Arrays(store)
+
+
+def load_result_bundle(folder: Path) -> Any:
+    """Read a result bundle fully into memory; listed files resolve inside the bundle."""
+    doc, arrays = load_dir(folder, mmap=False)
+    result = decode_result(doc, arrays)
+    result.files = {k: str((folder / v).resolve()) for k, v in result.files.items()}
+    return result

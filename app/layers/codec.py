@@ -2,7 +2,7 @@
 plus named numpy arrays, lossless and pickle-free. Every place that moves or keeps layers uses it:
 the worker hand-over, the result cache and remote results (``app.jobs.codec`` bundles), the review
 store (``app.review.serialize``: arrays packed in one compressed blob), the result folder's vector
-layers (``app.results_io``), video annotations (``app.data.video.annotations``) and copies
+layers (``app.jobs.result_folder``), video annotations (``app.review.annotation_file``) and copies
 (``copy_layer``: snapshots and copy-on-edit). Adding a layer kind means adding it here, once."""
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ def video_layer_id(video, role: str) -> str:
     """The store's layer id of ``role`` ('segments', 'bookmarks') for this video file."""
     import hashlib
 
-    from app.data.video.annotations import annotations_path
+    from app.review.annotation_file import annotations_path
 
     key = annotations_path(video).stem
     return hashlib.sha1(f"{key}|{role}".encode()).hexdigest()[:32]

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.data.types import LoupeError, ReadError, Volume
 from app.layers import Finding, Layer, Signal
-
-from .scene import Scene, current_user
+from app.scene.model import Scene, current_user
 
 if TYPE_CHECKING:
     from app.jobs.job import Job
@@ -50,14 +49,6 @@ def _store_path(store: str | Path) -> Path:
 
     p = Path(store)
     return p if p.suffix in (".sqlite", ".db") else p / STORE_FILENAME
-
-
-def _best_volume(vols: list[Volume]) -> Volume:
-    """The volume to show: the tilt/spacing-corrected one when the reader offered it."""
-    for v in vols:
-        if any(w.startswith("resampled") for w in v.warnings):
-            return v
-    return vols[0]
 
 
 class Session:
@@ -137,12 +128,12 @@ class Session:
             self.scene, self.video_path, self.source = None, p, p
             self.opened.emit(self)
             return None
-        from app.data.open import open_path
+        from app.data.open import best_volume, open_path
 
         vols = open_path(p)
         if not vols:
             raise ReadError(f"{p}: nothing Loupe can show was found there")
-        self.open_volume(_best_volume(vols), name=p.name, source=p)
+        self.open_volume(best_volume(vols), name=p.name, source=p)
         return self.scene
 
     def open_volume(self, volume: Volume, name: str = "image", source: str | Path | None = None) -> Scene:

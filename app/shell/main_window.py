@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
         self.crosshair_action.setChecked(self.settings.get("crosshair"))
         w = mb.addMenu("&Window")
-        from app.render2d import presets
+        from app.scene.render2d import presets
 
         for pr in presets():
             self._act(w, pr["name"], lambda _=False, k=pr["key"]: self.apply_preset(k))
@@ -328,7 +328,9 @@ class MainWindow(QMainWindow):
             return
         self._task = None
         self.progress.hide()
-        vol = loader.best_volume(vols)
+        from app.data.open import best_volume
+
+        vol = best_volume(vols)
         keep_cursor = self.model.cursor if (self.model is not None and self.model.volume.meta.get("preview")) else None
         self._show_model(vol, cand, preview=False, cursor=keep_cursor)
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
@@ -490,13 +492,13 @@ class MainWindow(QMainWindow):
     def apply_preset(self, key: str) -> None:
         if self.model is None:
             return
-        from app.render2d import preset
+        from app.scene.render2d import preset
 
         self.model.set_window(preset(key, self.model.volume.array, self.model.wl.invert))
 
     def _invert(self) -> None:
         if self.model is not None:
-            from app.render2d import WindowLevel
+            from app.scene.render2d import WindowLevel
 
             wl = self.model.wl
             self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))

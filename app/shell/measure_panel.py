@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.measure import as_table
+from app.scene.measure import as_table
 
 
 class MeasurementsPanel(QWidget):

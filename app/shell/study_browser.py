@@ -29,7 +29,7 @@ KEY_ROLE = Qt.UserRole + 1
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
     """Small grey (or RGB) picture of a series' middle slice, from headers + one slice."""
     from app.data.open import examine
-    from app.render2d import auto_window, to_rgb
+    from app.scene.render2d import auto_window, to_rgb
 
     cands = examine(path)
     s = cands[0].series

@@ -1,4 +1,4 @@
-"""The slice views' model: the Qt-free scene (``app.session.scene.Scene``: base image, layer
+"""The slice views' model: the Qt-free scene (``app.scene.model.Scene``: base image, layer
 stack, crosshair in LPS mm, oblique rotations, window/level, frame, measurements) with Qt signals,
 so a change made on a worker thread reaches the views queued on the GUI thread. All state and
 behaviour live in ``Scene``; this adapter only declares the signals."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.data.types import Volume
-from app.session.scene import PATIENT_MODALITIES, Scene, current_user, has_patient_geometry
+from app.scene.model import PATIENT_MODALITIES, Scene, current_user, has_patient_geometry
 
 __all__ = ["PATIENT_MODALITIES", "ViewerModel", "current_user", "has_patient_geometry"]
 

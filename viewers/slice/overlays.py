@@ -1,6 +1,6 @@
 """QPainter drawing of everything over the image that is vector, not raster: orientation letters,
 scale bar, crosshair, shapes / measurements with handles, graphs and points. Raster layers (labels,
-heatmaps) are turned into RGBA by app/render2d.py and cached per slice by the view."""
+heatmaps) are turned into RGBA by app/scene/render2d.py and cached per slice by the view."""
 from __future__ import annotations
 
 import numpy as np
@@ -75,7 +75,7 @@ def scale_bar(p: QPainter, w: int, h: int, px_per_unit: float, unit: str = "mm")
 
 def crosshair(p: QPainter, view, model) -> None:
     """Lines where the other two views' planes cut this one, in their colours."""
-    from app import mpr
+    from app.scene import mpr
 
     c = view.screen_of_world(model.cursor)
     n_self = view.plane.normal

@@ -14,9 +14,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app import mpr
 from app.layers import HeatmapLayer, LabelLayer
-from app.render2d import (
+from app.scene import mpr
+from app.scene.render2d import (
     GreyMapper,
     WindowLevel,
     heatmap_lut,
@@ -108,7 +108,7 @@ class SliceView(QWidget):
         self.fit()
 
     def _default_wl(self) -> WindowLevel:
-        from app.render2d import default_window
+        from app.scene.render2d import default_window
 
         return default_window(self.model.volume)
 
@@ -533,7 +533,7 @@ class SliceView(QWidget):
             super().keyPressEvent(e)
 
     def apply_preset_shortcut(self, char: str) -> None:
-        from app.render2d import presets
+        from app.scene.render2d import presets
 
         for pr in presets():
             if pr.get("shortcut") == char:

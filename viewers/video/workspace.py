@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.data.video import open_video
-from app.data.video.annotations import load_annotations, save_annotations
 from app.data.video.timefmt import format_time, parse_position
 from app.layers import EventsLayer
+from app.review.annotation_file import load_annotations, save_annotations
 from app.review.video_annotations import load_video_layers, save_video_layers, video_layer_id
 
 from .frame_view import VideoFrameView

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from app import mpr
 from app.data.types import Volume
 from app.layers import ImageLayer, Layer, Provenance, Shape, ShapesLayer, Signal
 from app.layers.display import DisplayStates
-from app.measure import Calibration, calibration_for, measure_shape, new_measurements_layer
-from app.render2d import WindowLevel, default_window
+from app.scene import mpr
+from app.scene.measure import Calibration, calibration_for, measure_shape, new_measurements_layer
+from app.scene.render2d import WindowLevel, default_window
 
 PATIENT_MODALITIES = {"CT", "MR", "PT", "NM", "MG", "RTDOSE", "SEG"}
 
