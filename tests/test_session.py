@@ -106,3 +106,43 @@ def test_a_result_with_findings_and_no_layer_is_kept(tmp_path):
     assert s.findings == out.findings
     s.decide(fl, "accept")
     s.close()
+
+
+def test_session_opens_video_and_names_bad_input(tmp_path, data_dir):
+    """A video opens as a path for backends (they decode it in their worker); a missing path, a
+    run before anything is open, an unknown decision and a wrong-shaped edit each give one line."""
+    import numpy as np
+
+    from app.data.types import LoupeError, ReadError, Volume
+    from app.layers import LabelLayer, Provenance
+    from app.session import Session
+
+    s = Session(store=tmp_path / "ws", user="ana", runner=object())
+    with pytest.raises(LoupeError, match="open an image or a video"):
+        s.backend_input()
+    with pytest.raises(ReadError, match="no such file"):
+        s.open(tmp_path / "nothing.mp4")
+    clip = next((data_dir / "endoscopy" / "endovis2017_clip").glob("*.mp4"))
+    assert s.open(clip) is None and s.video_path == clip and s.scene is None
+    assert s.backend_input().kind == "video" and s.backend_input().path == str(clip)
+
+    scene = s.open_volume(Volume(np.zeros((1, 8, 8), np.int16), np.eye(4)), "img")
+    lab = s.add_layer(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "m", Provenance.backend("t", "1")))
+    assert lab in scene.layers and s.store.head(lab.id).source_kind == "backend"
+    with pytest.raises(LoupeError, match="accept' or 'reject"):
+        s.decide(lab, "maybe")
+    with pytest.raises(LoupeError, match="shape"):
+        s.edit(lab, labels=np.ones((2, 8, 8), np.uint8))
+    new = np.zeros((8, 8), np.uint8)
+    new[2:4, 2:4] = 1
+    human = s.edit(lab, labels=new)
+    assert human.labels.sum() == 4 and lab.labels.sum() == 0
+    assert s.store.head(lab.id).source_kind == "human"
+    other = s.add_layer(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "o", Provenance.backend("t", "1")))
+    with pytest.raises(LoupeError, match="no decision yet"):
+        s.export("nifti", tmp_path / "o.nii.gz", other)
+    out = s.export("nifti", tmp_path / "m.nii.gz", lab)   # the edit decided it: its human version
+    from app.export.nifti import read_nifti
+
+    assert read_nifti(out).labels.sum() == 4
+    s.close()
