@@ -146,3 +146,52 @@ def test_session_opens_video_and_names_bad_input(tmp_path, data_dir):
 
     assert read_nifti(out).labels.sum() == 4
     s.close()
+
+
+def test_review_core_keeps_the_ai_version_from_a_stroke_during_its_save(tmp_path, monkeypatch):
+    """app.session.review.Review (the rules the desktop's Workflow wraps), without Qt: the AI
+    version is written from a snapshot, so a change made while the background save runs is not
+    in it; a decision needs a reviewer name, asked once and kept."""
+    import threading
+
+    import numpy as np
+
+    from app.data.types import LoupeError
+    from app.layers import LabelLayer, Provenance
+    from app.review.store import ReviewStore
+    from app.session.review import Review
+
+    real_save = ReviewStore.save_layer
+    painted = threading.Event()
+
+    def save_after_the_stroke(self, layer, **kw):
+        if threading.current_thread() is not threading.main_thread():
+            painted.wait(10)
+        return real_save(self, layer, **kw)
+
+    monkeypatch.setattr(ReviewStore, "save_layer", save_after_the_stroke)
+    names: list[str] = []
+    asked: list[int] = []
+    review = Review(lambda: tmp_path / "ws", lambda: names[-1] if names else "",
+                    ask_user=lambda: asked.append(1) or "ana", remember_user=names.append)
+    changes: list[int] = []
+    review.changed.connect(lambda: changes.append(1))
+    ai = LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "ai", Provenance.backend("t", "1"))
+    review.record_result([ai])
+    assert review.is_saving(ai.id)
+    ai.labels[0] = 0                       # a stroke while the AI version is being written
+    painted.set()
+    review.wait_saved()
+    assert not review.is_saving(ai.id) and changes
+    assert review.store.load_layer(ai.id).labels.sum() == 32, "the stroke reached the AI version"
+    d = review.decide(ai, "accept")
+    assert d.user == "ana" and asked == [1]
+    review.decide(ai, "reject")
+    assert asked == [1], "the name is asked once"
+    info = review.save_edit(ai)
+    assert info.source_kind == "human" and review.store.load_layer(ai.id).labels.sum() == 16
+    names.clear()
+    review._ask_user = lambda: ""
+    with pytest.raises(LoupeError, match="reviewer name"):
+        review.decide(ai, "accept")
+    review.close()

@@ -127,11 +127,11 @@ class EditBar(QToolBar):
         edits waits for it."""
         wf = self.win.workflow
         try:
-            head = wf.store.head(layer.id) if layer.id not in wf._pending else None
+            if wf.is_saving(layer.id):  # its AI version is being written from a snapshot
+                return
+            head = wf.store.head(layer.id)
             if head is not None:
                 self.base_version[layer.id] = head.version_id
-                return
-            if layer.id in wf._pending:  # its AI version is being written from a snapshot
                 return
             wf.record_result([layer])   # snapshots the layer before the thread starts
         except Exception as exc:
