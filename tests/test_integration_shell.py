@@ -184,6 +184,7 @@ def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot
     ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
                     Provenance.backend("threshold", "1.0", {"level": 500}))
     original = ai.labels.copy()
+    backend_array = ai.labels
     win.model.add_layer(ai)
     win.on_result_layers([ai])                      # the save starts on its thread
     win.layers_panel.select(ai)
@@ -195,6 +196,7 @@ def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot
     s.editor.end_stroke()
     assert (ai.labels != original).any() and win.workflow.is_saving(ai.id), "the stroke came after the save"
     assert ai.provenance.kind == "human" and ai.provenance.author == "dr_ana", "drawn voxels credited to the backend"
+    assert ai.labels is not backend_array and np.array_equal(backend_array, original), "AI array written in place"
     stroked.set()
     win.workflow.wait_saved()
     store = win.workflow.store

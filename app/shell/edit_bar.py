@@ -95,6 +95,9 @@ class EditBar(QToolBar):
             return None
         s = self.sessions.get(layer.id)
         if s is None or s.layer is not layer:
+            if layer.provenance.kind != "human":
+                # copy-on-edit: strokes go into a copy; the backend's array is never written
+                layer.labels = layer.labels.copy()
             img = self._image_for(layer)
             s = self.sessions[layer.id] = EditSession(layer, image=img)
             s.editor.locked |= set(getattr(layer, "locked_labels", ()))
