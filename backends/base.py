@@ -77,12 +77,13 @@ import dataclasses
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.types import LoupeError, Volume
-from app.layers import Finding, Layer, Provenance
+from app.layers import Finding, FindingsLayer, Layer, Provenance
 
 from . import params as P
 
@@ -197,7 +198,7 @@ class BackendSpec:
             return "cuda"
         return "cpu" if "cpu" in self.devices else self.devices[0]
 
-    def load(self) -> "Backend":
+    def load(self) -> Backend:
         """Import and instantiate the implementation (done lazily, on first run)."""
         impl = self.impl
         if impl is None:
@@ -239,7 +240,7 @@ class BackendInput:
             raise BackendError(f"a {self.kind} input needs a volume or a path")
 
     @staticmethod
-    def from_volume(volume: Volume, kind: str | None = None) -> "BackendInput":
+    def from_volume(volume: Volume, kind: str | None = None) -> BackendInput:
         """Infer 'image2d' (one slice), 'ultrasound' (meta modality US, one slice) or 'volume'."""
         if kind is None:
             one_slice = volume.spatial_shape[0] == 1 and not volume.time_axis
@@ -259,6 +260,20 @@ class BackendResult:
     timings: dict[str, float] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+
+    def provenance(self, backend: str = "") -> Provenance:
+        """The run's own provenance (from ``record``), for what it made besides layers: a
+        findings layer of a result that has findings and no layer (image quality) included."""
+        r = self.record
+        return Provenance.backend(str(r.get("backend") or backend), str(r.get("version") or "unknown"),
+                                  dict(r.get("params") or {}))
+
+    def findings_layer(self, backend: str = "") -> FindingsLayer | None:
+        """The findings as one reviewable layer (None without findings)."""
+        if not self.findings:
+            return None
+        name = str(self.record.get("backend") or backend)
+        return FindingsLayer(list(self.findings), f"{name} findings", self.provenance(backend))
 
 
 class RunContext:

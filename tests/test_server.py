@@ -21,7 +21,7 @@ from app.jobs import JobState
 from app.jobs.cache import ResultCache
 from app.jobs.local import LocalRunner
 from app.jobs.remote import RemoteError, RemoteRunner
-from app.server import make_server, serve
+from app.jobs.server import make_server, serve
 from backends.base import BackendError, BackendInput
 from backends.demo_threshold import SPEC as THRESHOLD
 from backends.params import ParamError

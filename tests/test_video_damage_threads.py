@@ -17,10 +17,10 @@ import av
 import av.logging
 import numpy as np
 import pytest
+from test_video_testkit import ROOT_DIR, cached_video, encode_video, shared_root
 
 from app.data.video import decode_errors, nal_units
 from app.data.video.av_source import FRAME_THREAD_CODECS, AVSource
-from test_video_testkit import ROOT_DIR, cached_video, encode_video, shared_root
 
 CLIPS = {  # name: (encoder, container)
     "h264_mp4": ("libx264", "mp4"),
@@ -225,11 +225,11 @@ class BitWriter:
     def __init__(self) -> None:
         self.bits = ""
 
-    def u(self, v: int, k: int) -> "BitWriter":
+    def u(self, v: int, k: int) -> BitWriter:
         self.bits += format(v, f"0{k}b") if k else ""
         return self
 
-    def ue(self, v: int) -> "BitWriter":
+    def ue(self, v: int) -> BitWriter:
         code = format(v + 1, "b")
         self.bits += "0" * (len(code) - 1) + code
         return self

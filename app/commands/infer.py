@@ -29,7 +29,7 @@ def run(args) -> int:
     from app.jobs import JobState
     from app.jobs.inputs import open_input
     from app.jobs.remote import make_runner
-    from app.results_io import write_result
+    from app.jobs.result_folder import write_result
 
     inp = open_input(args.input, args.kind)
     runner = make_runner(args.server, args.token, timeout_s=args.timeout) if args.server else \

@@ -46,15 +46,14 @@ def render(args):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from app.data.open import ReadOptions, examine, load
+    from app.data.open import ReadOptions, best_volume, examine, load
     from app.data.types import LoupeError
-    from app.render2d import WindowLevel, preset
+    from app.scene.render2d import WindowLevel, preset
     from app.shell.label_io import label_layer_from_file
-    from app.shell.loader import best_volume
     from app.shell.viewer_area import ViewerArea
     from viewers.slice.model import ViewerModel
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive while the views paint
     paths = args.path if isinstance(args.path, list) else [args.path]
     if args.layout == "board":
         from app.shell.case_board import render_board
@@ -93,8 +92,8 @@ def render(args):
 
         name = volume_preset_name(args)
         rgb = render_offscreen(vol, model.layers[1:], size=(args.size, args.size), preset=name)
-        from PySide6.QtGui import QImage
         import numpy as np
+        from PySide6.QtGui import QImage
 
         rgb = np.ascontiguousarray(rgb)
         return QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888).copy()
@@ -102,7 +101,7 @@ def render(args):
     n = len(area.views)
     area.resize(args.size * n + 2 * (n - 1), args.size)
     if args.slice is not None:
-        from app import mpr
+        from app.scene import mpr
 
         first = area.views[0]
         idx, count = mpr.slice_position(vol.affine, vol.spatial_shape, model.plane(first.view_name))

@@ -22,7 +22,7 @@ def run(args) -> int:
     import sys
 
     from app.jobs.local import LocalRunner
-    from app.server import make_server, serve
+    from app.jobs.server import make_server, serve
 
     token = args.token or os.environ.get("LOUPE_SERVER_TOKEN") or secrets.token_urlsafe(24)
     runner = LocalRunner(max_workers=args.workers, timeout_s=args.timeout)

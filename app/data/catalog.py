@@ -15,11 +15,11 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
-from typing import Callable, Iterable
 
 from app.data.catalog_probe import FileRecord, classify, from_dicom_header, probe_file
 from app.data.types import ReadError

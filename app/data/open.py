@@ -7,14 +7,15 @@ DICOMDIR, folder trees); other formats by extension, read by ``app/data/readers`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.dicom.series import DicomSeries, LoadCancelled, ReadOptions
 from app.data.types import LoupeError, ReadError, Volume
 
-__all__ = ["Candidate", "ReadOptions", "LoadCancelled", "examine", "load", "open_path"]
+__all__ = ["Candidate", "ReadOptions", "LoadCancelled", "best_volume", "examine", "load", "open_path"]
 
 Progress = Callable[[int, int], None]
 
@@ -201,6 +202,14 @@ def load(candidate: Candidate, options: ReadOptions | None = None, progress: Pro
         from app.data.readers.image2d import read_image2d
         return [read_image2d(path)]
     raise ReadError(f"{path}: unknown candidate kind {candidate.kind!r}")
+
+
+def best_volume(vols: list[Volume]) -> Volume:
+    """The volume to display: the tilt/spacing-corrected one when the reader offered it."""
+    for v in vols:
+        if any(w.startswith("resampled") for w in v.warnings):
+            return v
+    return vols[0]
 
 
 def open_path(path: str | Path, options: ReadOptions | None = None, progress: Progress | None = None) -> list[Volume]:

@@ -87,7 +87,7 @@ class ResultCache:
         if not (folder / "bundle.json").is_file():
             return None
         try:
-            from .local import load_result_bundle
+            from .codec import load_result_bundle
             result = load_result_bundle(folder)
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, then replaced
             shutil.rmtree(folder, ignore_errors=True)

@@ -9,8 +9,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from app.data.types import LoupeError
 from backends.base import Availability, BackendError, BackendInput, BackendResult
@@ -113,7 +114,7 @@ class RemoteRunner(RunnerBase):
             p = Path(inp.path)
             if not p.is_file():
                 raise RemoteError(f"{p}: only single-file path inputs can be sent to a server")
-            from app.server import encode_files
+            from app.jobs.server import encode_files
             doc["files"] = encode_files({"input": str(p)}, arrays)
         _, data, _ = self._request("POST", "/jobs", codec.to_npz_bytes(doc, arrays), "application/x-npz")
         st = json.loads(data)
@@ -187,7 +188,7 @@ class RemoteRunner(RunnerBase):
 
 
 def decode_files_into(listing, arrays, dest: Path) -> dict[str, str]:
-    from app.server import decode_files
+    from app.jobs.server import decode_files
     return decode_files(listing, arrays, dest)
 
 

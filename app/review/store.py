@@ -16,10 +16,11 @@ import json
 import os
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from app.data.types import LoupeError
 from app.layers import Layer, Provenance
@@ -74,7 +75,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ class ReviewStore:
                              f"untouched - move it aside or restore a backup") from e
 
     @classmethod
-    def for_workspace(cls, workspace: str | os.PathLike, **kw) -> "ReviewStore":
+    def for_workspace(cls, workspace: str | os.PathLike, **kw) -> ReviewStore:
         ws = Path(workspace)
         ws.mkdir(parents=True, exist_ok=True)
         return cls(ws / STORE_FILENAME, **kw)
@@ -220,7 +221,7 @@ class ReviewStore:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ReviewStore":
+    def __enter__(self) -> ReviewStore:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -4,8 +4,8 @@ fails to build becomes a dock that says why, never a failed start-up (npe2's les
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget

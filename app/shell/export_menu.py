@@ -34,19 +34,9 @@ class ExportMenu:
         return fits[-1] if fits else None
 
     def reference_for(self, fmt):
-        from app.export.reference import FrameReference, SourceSeries
+        from app.export.reference import reference_for
 
-        vol = self.win.model.volume
-        if fmt.reference == "dicom series":
-            return SourceSeries.from_volume(vol)
-        if fmt.reference == "grid (optional)":
-            return vol
-        if fmt.reference.startswith("frames"):
-            nk, nj, ni = vol.spatial_shape
-            stem = Path(str(vol.source or "image")).name.split(".")[0] or "image"
-            names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
-            return FrameReference(ni, nj, names, affine=vol.affine, source=str(vol.source or ""))
-        return None
+        return reference_for(fmt.reference, self.win.model.volume)
 
     def export_dialog(self, key: str) -> None:
         from app.export.formats import by_key

@@ -100,11 +100,3 @@ def start(task: OpenTask, parent: QObject) -> QThread:
     th.finished.connect(th.deleteLater)
     th.start()
     return th
-
-
-def best_volume(vols: list[Volume]) -> Volume:
-    """The volume to display: the tilt/spacing-corrected one when the reader offered it."""
-    for v in vols:
-        if any(w.startswith("resampled") for w in v.warnings):
-            return v
-    return vols[0]

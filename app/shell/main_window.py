@@ -10,8 +10,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
-                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import loader
 from .docks import EXTRA_DOCKS, build_safely
@@ -218,7 +227,7 @@ class MainWindow(QMainWindow):
         self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
         self.crosshair_action.setChecked(self.settings.get("crosshair"))
         w = mb.addMenu("&Window")
-        from app.render2d import presets
+        from app.scene.render2d import presets
 
         for pr in presets():
             self._act(w, pr["name"], lambda _=False, k=pr["key"]: self.apply_preset(k))
@@ -320,7 +329,9 @@ class MainWindow(QMainWindow):
             return
         self._task = None
         self.progress.hide()
-        vol = loader.best_volume(vols)
+        from app.data.open import best_volume
+
+        vol = best_volume(vols)
         keep_cursor = self.model.cursor if (self.model is not None and self.model.volume.meta.get("preview")) else None
         self._show_model(vol, cand, preview=False, cursor=keep_cursor)
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
@@ -415,7 +426,7 @@ class MainWindow(QMainWindow):
             if self.video is None:
                 from viewers.video.workspace import VideoWorkspace
 
-                self.video = VideoWorkspace(self.stack, user=self.user)
+                self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
@@ -488,13 +499,13 @@ class MainWindow(QMainWindow):
     def apply_preset(self, key: str) -> None:
         if self.model is None:
             return
-        from app.render2d import preset
+        from app.scene.render2d import preset
 
         self.model.set_window(preset(key, self.model.volume.array, self.model.wl.invert))
 
     def _invert(self) -> None:
         if self.model is not None:
-            from app.render2d import WindowLevel
+            from app.scene.render2d import WindowLevel
 
             wl = self.model.wl
             self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
@@ -568,7 +579,7 @@ class MainWindow(QMainWindow):
         if layer is not None:
             self.layers_panel.select(layer)
             if item.target_kind == "branch" and layer.kind == "graph":
-                layer.selected_branch = int(item.target_ref)
+                self.model.display.select_branch(layer, int(item.target_ref))
 
     def edit_review_item(self, layer_id: str, version_id: str) -> None:
         """Review panel's Edit: the layer (as stored in that version) becomes the one edited with
@@ -600,7 +611,8 @@ class MainWindow(QMainWindow):
     def show_vessels(self, panel, layer) -> None:
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:
             warns = self.model.volume.warnings if self.model is not None else []
-            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
+            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm",
+                            display=self.model.display if self.model is not None else None)
 
     def go_to_evidence(self, target) -> None:
         """Report panel: move the open viewer to a sentence's evidence (video frame, LPS point, pixel)."""

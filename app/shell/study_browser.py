@@ -9,8 +9,17 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 THUMB = 64
 PATH_ROLE = Qt.UserRole
@@ -20,7 +29,7 @@ KEY_ROLE = Qt.UserRole + 1
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
     """Small grey (or RGB) picture of a series' middle slice, from headers + one slice."""
     from app.data.open import examine
-    from app.render2d import auto_window, to_rgb
+    from app.scene.render2d import auto_window, to_rgb
 
     cands = examine(path)
     s = cands[0].series

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -60,7 +60,7 @@ class HeaderRecord:
     file_size: int = 0
 
     @classmethod
-    def from_header(cls, path: Path, ds: Dataset, file_size: int) -> "HeaderRecord":
+    def from_header(cls, path: Path, ds: Dataset, file_size: int) -> HeaderRecord:
         def s(keyword: str) -> str:
             v = ds.get(keyword, "")
             return "" if v is None else str(v).strip()

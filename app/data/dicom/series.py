@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -451,7 +451,7 @@ def _split_times(frames: list[Frame]) -> list[list[list[Frame]]]:
     return [[[col[t] for col in cols if len(col) > t]] for t in range(T)]
 
 
-def dataclasses_replace_options(series: "DicomSeries") -> "DicomSeries":
+def dataclasses_replace_options(series: DicomSeries) -> DicomSeries:
     """A copy that skips the in-place int16 plan (used after an int16 overflow was detected)."""
     clone = DicomSeries(series.grid, series.geometry, list(series.warnings), series.options)
     clone._multi_echo, clone._split_by_type, clone._key = series._multi_echo, series._split_by_type, series._key
@@ -486,8 +486,9 @@ def _dedupe(records: list[HeaderRecord]) -> tuple[list[HeaderRecord], dict[str, 
         keep = group[0]
         for r in group[1:]:
             drop.add(id(r))
+        fidelity = ("uncompressed", "lossless", "lossy")[_fidelity(keep)]
         msg = (f"duplicate: {', '.join(r.path.name for r in group[1:])} hold the same image (SOP Instance UID) "
-               f"as {keep.path.name}; using {keep.path.name} ({'uncompressed' if _fidelity(keep) == 0 else 'lossless' if _fidelity(keep) == 1 else 'lossy'})")
+               f"as {keep.path.name}; using {keep.path.name} ({fidelity})")
         notes.setdefault(uid[0], []).append(msg)
         if keep.series_uid != uid[0]:
             notes.setdefault(keep.series_uid, []).append(msg)

@@ -6,7 +6,6 @@ decoding) to decide which reader to call and to warn when the name lies about th
 """
 from __future__ import annotations
 
-import gzip
 import zlib
 from pathlib import Path
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -33,8 +33,8 @@ import numpy as np
 
 from app.data.types import LoupeError
 
-from .jobs import codec
-from .jobs.job import Job, JobState
+from . import codec
+from .job import Job, JobState
 
 API = "/v1"
 MAX_BODY = 8 << 30
