@@ -14,7 +14,7 @@ from app.report.verify import verify_report
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-WORDS = ["<pad>", "<s>", "</s>", "<unk>", "<image>"] + ["the", "vessel", "density", "is", "mm", "left", "right", "no", "narrowing", "seen", "radius", "of", "a", "at", ".", ",", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "describe", "image", "findings", "in", "this", "short", "sentences"]
+WORDS = ["<pad>", "<s>", "</s>", "<unk>", "<image>"] + ["the", "vessel", "density", "is", "mm", "left", "right", "no", "narrowing", "seen", "radius", "of", "a", "at", ".", ",", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "describe", "image", "findings", "in", "this", "short", "sentences"]  # noqa: E501
 
 
 @pytest.fixture(scope="module")

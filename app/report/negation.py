@@ -71,7 +71,7 @@ def is_negated(text: str, start: int, end: int) -> bool:
         between = range(b, first)
         if _span_words(words, between) <= WINDOW and not terms.intersection(between):
             return True
-    for a, b in _find(words, POST_TRIGGERS):
+    for a, _b in _find(words, POST_TRIGGERS):
         if a in pseudo or a <= last:
             continue
         between = range(last + 1, a)

@@ -29,7 +29,7 @@ from app.board.images import board_to_world, open_board_image, world_to_board
 from app.board.model import CaseBoard
 from app.data.types import LoupeError
 from app.layers import Provenance, Shape, ShapesLayer
-from app.measure import make_shape
+from app.scene.measure import make_shape
 from viewers.slice.model import ViewerModel, current_user
 from viewers.slice.tools import TOOL_FACTORIES
 from viewers.slice.view import SliceView

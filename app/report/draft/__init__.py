@@ -2,7 +2,7 @@
 result, each writing plain sentences from fixed templates with their evidence links."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np

@@ -36,10 +36,10 @@ def _label_code(label: str) -> str:
 
 def _evidence_dataset(case: Path, images: list[KeyImage], out_dir: Path):
     """(dataset the SR references, path of a secondary capture written for it or None)."""
+    import itertools
+
     import highdicom as hd
     import pydicom
-
-    import itertools
 
     files = [case] if case.is_file() else \
         sorted(p for p in itertools.islice(case.rglob("*"), 500) if p.is_file()) if case.is_dir() else []
