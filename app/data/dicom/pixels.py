@@ -181,8 +181,31 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     return arr
 
 
+def check_pixel_budget(path: Path, ds: Dataset) -> None:
+    """Rows x Columns x frames x samples x bytes checked before anything is allocated: against
+    zero sizes, the memory limit and, for uncompressed data, the bytes the file really holds."""
+    from app.data.limits import check_allocation
+    try:
+        shape = frame_shape(ds)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ReadError(f"{path.name}: image size attributes are unreadable ({exc})") from None
+    if any(int(x) <= 0 for x in shape):
+        raise ReadError(f"{path.name}: Rows {shape[1]} x Columns {shape[2]} x {shape[0]} frame(s): "
+                        "an image needs every size > 0")
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    nbytes = int(np.prod(shape, dtype=object)) * max(bits, 8) // 8
+    check_allocation(path, nbytes, f"pixel data {'x'.join(str(int(x)) for x in shape)}")
+    if _fast_path_ok(ds) and "PixelData" in ds:
+        elem = ds["PixelData"]
+        length = getattr(elem, "length", None) or len(getattr(elem, "value", b"") or b"")
+        if length and length != 0xFFFFFFFF and length < nbytes:
+            raise ReadError(f"{path.name}: pixel data holds {length} bytes but Rows x Columns x frames "
+                            f"x bits declare {nbytes}: truncated file or wrong header")
+
+
 def read_file_frames(path: Path, ds: Dataset) -> np.ndarray:
     """All frames of one file as stored values: (frames, rows, cols) or (frames, rows, cols, 3)."""
+    check_pixel_budget(path, ds)
     if _fast_path_ok(ds):
         out = np.empty(frame_shape(ds), dtype=stored_dtype(ds))
         if read_uncompressed_into(path, ds, out):
