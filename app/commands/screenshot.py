@@ -3,13 +3,15 @@ bar, overlays, measurements), so scripted checks see what a reader sees."""
 from __future__ import annotations
 
 NAME = "screenshot"
-HELP = "render PATH in the slice viewer (1x1, MPR or 3D) to a PNG"
+HELP = "render PATH in the slice viewer (1x1, MPR or 3D), or several files as a case board, to a PNG"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("path", help="image file or folder (DICOM series, NIfTI, PNG, ...)")
+    parser.add_argument("path", nargs="+", help="image file or folder (DICOM series, NIfTI, PNG, ...); "
+                        "several with --layout board")
     parser.add_argument("--out", required=True, help="output PNG")
-    parser.add_argument("--layout", choices=["1x1", "mpr", "3d"], default="1x1")
+    parser.add_argument("--layout", choices=["1x1", "mpr", "3d", "board"], default="1x1",
+                        help="board: every PATH whole in its own cell with a caption (case board)")
     parser.add_argument("--view", choices=["axial", "coronal", "sagittal"], default=None,
                         help="plane for the 1x1 layout (default: the acquisition plane)")
     parser.add_argument("--slice", type=int, default=None, metavar="K",
@@ -53,6 +55,14 @@ def render(args):
     from viewers.slice.model import ViewerModel
 
     app = QApplication.instance() or QApplication([])
+    paths = args.path if isinstance(args.path, list) else [args.path]
+    if args.layout == "board":
+        from app.shell.case_board import render_board
+
+        return render_board(paths, size=args.size)
+    if len(paths) > 1:
+        raise LoupeError(f"{len(paths)} paths given: only --layout board shows several images")
+    args.path = paths[0]
     opts = ReadOptions(equidistant=True)
     cand = examine(args.path, opts)[0]
     vol = best_volume(load(cand, opts))

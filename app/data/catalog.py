@@ -398,10 +398,15 @@ class Catalog:
         if maybe_dicom:
             by_path = {r.path: r for r in maybe_dicom}
             result = scan_headers([Path(r.path) for r in maybe_dicom], workers=n_workers)
+            from app.data.dicom.frames import frames_problem
             for hdr in result.records:
                 rec = by_path.pop(str(hdr.path), None)
                 if rec is not None:
-                    records.append(from_dicom_header(rec, hdr))
+                    rec = from_dicom_header(rec, hdr)
+                    why = frames_problem(hdr)
+                    if why:  # set aside: listed with its reason, never part of a series
+                        rec.kind, rec.note, rec.series_key, rec.study_key = "error", f"set aside: {why}", None, None
+                    records.append(rec)
             skipped = {str(s.path): s.reason for s in result.skipped}
             for p, rec in by_path.items():
                 reason = skipped.get(p, "not DICOM")

@@ -39,6 +39,9 @@ UPGRADABLE_FROM = (1,)
 STORE_FILENAME = "loupe_review.sqlite"
 DECISIONS = ("accept", "reject", "edit")
 TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
+#: Records that are not layers but live in the same immutable ``versions`` table with the same
+#: audit (a case board). Same schema, so older stores open unchanged; ``load_layer`` refuses them.
+RECORD_KINDS = ("board",)
 
 _SCHEMA = """
 CREATE TABLE layers (
@@ -344,6 +347,37 @@ class ReviewStore:
                         source=prov.kind, note=note)
         return self.version(vid)
 
+    def save_document(self, doc_id: str, kind: str, name: str, author: str, payload: dict[str, Any], *,
+                      note: str = "", action: str = "save_document") -> VersionInfo:
+        """A non-layer record (a signed report) as a new immutable human version on top of the
+        document's head, with an audit entry; the payload is stored as JSON."""
+        if not author:
+            raise LoupeError(f"{kind} {name!r}: a stored document needs an author")
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        with self._tx():
+            head = self._head_id(doc_id)
+            if head is None:
+                self._db.execute("INSERT OR IGNORE INTO layers VALUES (?,?,?,?)", (doc_id, kind, name, _now()))
+            vid = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,'human',NULL,NULL,'{}',?,?,?,?,?)",
+                (vid, doc_id, head, author, _now(), note, json.dumps({"kind": kind, "name": name}),
+                 sqlite3.Binary(blob), hashlib.sha256(blob).hexdigest()))
+            self._audit(author, action, doc_id, vid, parent=head, kind=kind, note=note)
+        return self.version(vid)
+
+    def load_document(self, doc_id: str, version_id: str | None = None) -> dict[str, Any]:
+        vid = version_id or self._head_id(doc_id)
+        r = self._db.execute("SELECT layer_id, blob, blob_sha256 FROM versions WHERE version_id=?",
+                             (vid,)).fetchone() if vid else None
+        if r is None or r[0] != doc_id:
+            raise LoupeError(f"document {doc_id} (version {vid}) is not in {self.path}")
+        if hashlib.sha256(r[1]).hexdigest() != r[2]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return json.loads(bytes(r[1]))
+
     def save_edit(self, layer: Layer, user: str, *, edits_version: str | None = None,
                   comment: str = "", target_kind: str = "layer", target_ref: str = "",
                   query_kind: str = "") -> VersionInfo:
@@ -443,7 +477,48 @@ class ReviewStore:
             " params, created, note, seq FROM versions WHERE layer_id=? ORDER BY seq", (layer_id,))
         return [self._info(r) for r in rows]
 
+    def save_record(self, record_id: str, kind: str, name: str, payload: dict[str, Any], author: str,
+                    note: str = "") -> VersionInfo:
+        """Store a new immutable version of a non-layer record (``RECORD_KINDS``: a case board) as
+        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent."""
+        if kind not in RECORD_KINDS:
+            raise LoupeError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
+        if not author:
+            raise LoupeError(f"saving a {kind} needs a user name")
+        blob = json.dumps(payload, sort_keys=True).encode("utf-8")
+        meta = {"format": 1, "kind": kind, "id": record_id, "name": name}
+        with self._tx():
+            row = self._db.execute("SELECT kind FROM layers WHERE layer_id=?", (record_id,)).fetchone()
+            if row is not None and row[0] != kind:
+                raise LoupeError(f"{self.path}: {record_id} is a {row[0]}, not a {kind}")
+            parent = self._head_id(record_id)
+            if row is None:
+                self._db.execute("INSERT INTO layers VALUES (?,?,?,?)", (record_id, kind, name, _now()))
+            vid = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,'human',NULL,NULL,'{}',?,?,?,?,?)",
+                (vid, record_id, parent, author, _now(), note, json.dumps(meta), sqlite3.Binary(blob),
+                 hashlib.sha256(blob).hexdigest()))
+            self._audit(author, f"save_{kind}", record_id, vid, parent=parent, kind=kind, note=note)
+        return self.version(vid)
+
+    def load_record(self, record_id: str, kind: str, version_id: str | None = None) -> dict[str, Any]:
+        """The JSON payload of a record version (default: the newest), checksum verified."""
+        vid = version_id or self._head_id(record_id)
+        r = self._db.execute("SELECT v.layer_id, l.kind, v.blob, v.blob_sha256 FROM versions v JOIN layers l"
+                             " USING(layer_id) WHERE v.version_id=?", (vid,)).fetchone() if vid else None
+        if r is None or r[0] != record_id or r[1] != kind:
+            raise LoupeError(f"{kind} {record_id} (version {vid}) is not in {self.path}")
+        if hashlib.sha256(r[2]).hexdigest() != r[3]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return json.loads(bytes(r[2]).decode("utf-8"))
+
     def load_layer(self, layer_id: str, version_id: str | None = None) -> Layer:
+        kind = self._db.execute("SELECT kind FROM layers WHERE layer_id=?", (layer_id,)).fetchone()
+        if kind is not None and kind[0] in RECORD_KINDS:
+            raise LoupeError(f"{layer_id} in {self.path} is a {kind[0]}, not a layer")
         vid = version_id or self._head_id(layer_id)
         if vid is None:
             raise LoupeError(f"layer {layer_id} is not in {self.path}")

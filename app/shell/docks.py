@@ -81,6 +81,13 @@ def _quality(win):
     return _import("app.shell.quality_dock.QualityDock")(win)
 
 
+def _report(win):
+    panel = _import("app.shell.report_panel.ReportPanel")(win.workflow.store, win.workflow.user or "")
+    panel.evidenceRequested.connect(win.go_to_evidence)
+    panel.signed.connect(lambda _v: win.review_changed())
+    return panel
+
+
 def quality_backend_present() -> bool:
     """The Quality dock is offered only where the quality backend is installed."""
     import importlib.util
@@ -98,6 +105,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("trust", "Trust", Qt.RightDockWidgetArea, _trust),
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
+    DockSpec("report", "Report", Qt.RightDockWidgetArea, _report),
 ]
 
 

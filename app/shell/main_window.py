@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
         self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        self._act(f, "Case board...", self.open_case_board)
         from .export_menu import ExportMenu
 
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
@@ -437,6 +438,12 @@ class MainWindow(QMainWindow):
         d.show()
         d.raise_()
 
+    def open_case_board(self, paths=None, case_id: str | None = None):
+        """Several images of one case side by side (app/shell/case_board.py)."""
+        from .case_board import open_case_board
+
+        return open_case_board(self, paths, case_id)
+
     def open_volume(self, vol, label: str = "image") -> None:
         """Show an already loaded Volume (scripts, tests)."""
         self._show_model(vol, type("C", (), {"label": label, "files": []})(), preview=False)
@@ -594,6 +601,19 @@ class MainWindow(QMainWindow):
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:
             warns = self.model.volume.warnings if self.model is not None else []
             panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
+
+    def go_to_evidence(self, target) -> None:
+        """Report panel: move the open viewer to a sentence's evidence (video frame, LPS point, pixel)."""
+        if target.frame is not None and self.video is not None:
+            self.stack.setCurrentWidget(self.video)
+            self.video.seek(target.frame)
+        elif self.model is not None and (target.world_lps is not None or target.pixel is not None):
+            world = target.world_lps if target.world_lps is not None else \
+                self.model.volume.index_to_world([[target.pixel[0], target.pixel[1], 0.0]])[0]
+            self.model.set_cursor(world)
+        else:
+            return
+        self.statusBar().showMessage(f"Evidence: {target.label or 'location'}", 4000)
 
     def closeEvent(self, e) -> None:
         if self._task is not None:

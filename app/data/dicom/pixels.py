@@ -24,6 +24,8 @@ _UNCOMPRESSED_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 def stored_dtype(ds: Dataset) -> np.dtype:
     bits = int(ds.get("BitsAllocated", 16))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if bits == 1:  # segmentation bit planes: pydicom unpacks them to one byte per pixel
+        return np.dtype(np.uint8)
     if bits == 8:
         return np.dtype(np.int8 if signed else np.uint8)
     if bits == 16:
@@ -153,6 +155,12 @@ def _decode(ds: Dataset) -> np.ndarray:
     return ds.pixel_array
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (pydicom lists each decoder's complaint on its own line)."""
+    text = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return f"{type(exc).__name__}: {text}"
+
+
 def read_with_pydicom(path: Path) -> np.ndarray:
     """Decode any transfer syntax / photometric through pydicom (colour returned as RGB)."""
     try:
@@ -167,9 +175,9 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     except ReadError:
         raise
     except Exception as exc:
-        raise ReadError(f"{path.name}: cannot decode pixel data "
-                        f"(transfer syntax {getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', '?') if 'ds' in locals() else '?'}): "
-                        f"{type(exc).__name__}: {exc}") from exc
+        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None) if "ds" in locals() else None
+        ts_text = f"{ts.name} ({ts})" if ts is not None and hasattr(ts, "name") else "transfer syntax unknown"
+        raise ReadError(f"{path.name}: cannot decode pixel data ({ts_text}): {one_line(exc)}") from exc
     n = int(ds.get("NumberOfFrames", 1) or 1)
     colour = arr.ndim == (4 if n > 1 else 3)
     if n == 1:

@@ -66,11 +66,12 @@ class HeaderRecord:
             return "" if v is None else str(v).strip()
 
         def i(keyword: str) -> int | None:
-            v = ds.get(keyword, None)
+            from app.data.dicom.lenient import as_int
             try:
-                return int(v) if v not in (None, "") else None
-            except (TypeError, ValueError):
+                v = ds.get(keyword, None)
+            except Exception:  # a value pydicom cannot convert: the frame splitter reports it
                 return None
+            return None if v is None or v == "" else as_int(v)
 
         meta = getattr(ds, "file_meta", None)
         ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""

@@ -264,6 +264,14 @@ class DicomSeries:
                 np.add(sl, np.array(inter).astype(sl.dtype), out=sl, casting="unsafe")
 
         def work(item):
+            try:
+                _work(item)
+            except LoupeError:
+                raise
+            except Exception as exc:  # a codec or a malformed pixel attribute: name the file, no traceback
+                raise ReadError(f"{item[0].name}: pixel data cannot be read ({pixels.one_line(exc)})") from exc
+
+        def _work(item):
             path, entries = item
             if cancel is not None and cancel.is_set():
                 return
@@ -533,6 +541,8 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
             frames.extend(frames_of(rec))
         except ReadError as exc:
             problems.append(str(exc))
+        except Exception as exc:  # one odd file never blocks its folder: set it aside with the reason
+            problems.append(f"{rec.path.name}: header cannot be understood ({pixels.one_line(exc)})")
     groups: dict[tuple, list[Frame]] = OrderedDict()
     for f in frames:
         groups.setdefault(_group_key(f), []).append(f)
@@ -577,6 +587,8 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
         note = dup_notes.get(s.first.record.sop_instance_uid) or dup_notes.get(s.first.record.series_uid)
         if note:
             s.warnings.extend(note)
+        notes = dict.fromkeys(n for row in s.grid for f in row for n in f.extra.get("notes", ()))
+        s.warnings.extend(notes)
         if s.first.spacing_source == "none" and not s.first.has_geometry:
             s.warnings.append("no pixel spacing in the header: distances are in pixels, not mm")
     out.sort(key=lambda s: (s.first.record.series_number if s.first.record.series_number is not None else 1 << 30,

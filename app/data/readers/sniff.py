@@ -13,7 +13,7 @@ from pathlib import Path
 #: format -> catalog kind
 KIND = {
     "png": "image", "jpeg": "image", "gif": "image", "tiff": "image", "bmp": "image",
-    "nifti": "volume", "nrrd": "volume", "metaimage": "volume",
+    "nifti": "volume", "nrrd": "volume", "metaimage": "volume", "mgh": "volume",
     "dicom": "dicom", "video": "video", "bart": "kspace",
 }
 
@@ -22,7 +22,7 @@ EXTENSIONS = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".gif": "gif",
     ".tif": "tiff", ".tiff": "tiff", ".bmp": "bmp",
     ".nii": "nifti", ".nii.gz": "nifti", ".nrrd": "nrrd", ".nhdr": "nrrd",
-    ".mha": "metaimage", ".mhd": "metaimage",
+    ".mha": "metaimage", ".mhd": "metaimage", ".mgh": "mgh", ".mgz": "mgh",
     ".dcm": "dicom", ".dicom": "dicom", ".ima": "dicom",
     ".mp4": "video", ".m4v": "video", ".mov": "video", ".avi": "video", ".mkv": "video",
     ".webm": "video", ".mpg": "video", ".mpeg": "video", ".ts": "video", ".wmv": "video",
