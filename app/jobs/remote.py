@@ -20,28 +20,14 @@ from backends.params import ParamError, ParamField, parse_items
 
 from . import codec
 from .job import Job, JobState, RunnerBase
+from app.privacy import scrub_paths
+
 from .transport import Endpoint, RemoteError, TransportError, safe_job_id
 
 POLL_S = 0.2
 MAX_POLL_FAILURES = 25  # ~5 s of unreachable server before a job is declared lost
 MAX_STATUS_BYTES = 1 << 20       # a job status or backend list
 MAX_RESULT_BYTES = 4 << 30       # a result bundle (volumes, masks, files)
-
-
-def _looks_like_path(s: str) -> bool:
-    return os.sep in s and (s.startswith(os.sep) or s.startswith("~") or Path(s).exists())
-
-
-def scrub_paths(obj: Any) -> Any:
-    """Local paths reduced to their last part before anything leaves for a server: folder names
-    often carry patient names, and the server has no use for them."""
-    if isinstance(obj, dict):
-        return {k: scrub_paths(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [scrub_paths(v) for v in obj]
-    if isinstance(obj, str) and _looks_like_path(obj):
-        return Path(obj).name
-    return obj
 
 
 class RemoteBackendRow:
