@@ -9,8 +9,10 @@ crash (signal) or a hang (time limit), and ``classify`` judges each outcome:
 - ``traceback``: Python's traceback reached the user;
 - ``crash``: the process died on a signal; ``hang``: it passed the time limit;
 - ``unnamed``: an error line that does not name the file;
-- ``silent``: exit 0 on an input that cannot be read whole (truncated or chunk removed) without
-  any warning in the output: a wrong picture shown as if it were right.
+- ``silent``: ``convert`` or ``export-frame`` succeeded on a damaged file, printed no warning, and
+  its pixels differ from what the same command gives for the intact original: a wrong picture
+  shown as if it were right. (A damaged header whose pixels still come out right is fine, and a
+  byte flip inside uncompressed pixel data is a different but valid picture: no format can tell.)
 
 Used by ``benchmarks/fuzz_cli.py`` (1,000+ cases) and a fast subset in the tests."""
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Case:
     path: str                 # the input (str: may hold surrogate escapes for non-UTF-8 names)
     mutation: str
     source: str               # which real file it came from (name only)
-    commands: list[list[str]] = field(default_factory=list)
+    origin: str = ""          # that file's path, for the reference output
 
 
 @dataclass
@@ -52,8 +54,16 @@ class Outcome:
 
 # --- making broken files -----------------------------------------------------------------------
 
+_counter = [0]
+
+
 def _write(folder: Path, name: str, data: bytes) -> Path:
-    p = folder / name
+    """Each case in a folder of its own: opening one DICOM file reads its siblings as a series,
+    so damaged neighbours would make every case about all the others."""
+    _counter[0] += 1
+    sub = folder / f"c{_counter[0]:05d}"
+    sub.mkdir(parents=True, exist_ok=True)
+    p = sub / name
     p.write_bytes(data)
     return p
 
@@ -70,7 +80,7 @@ def _dicom_header_variants(src: Path, folder: Path, rng: random.Random) -> list[
             try:
                 ds = pydicom.dcmread(src, force=True)
                 setattr(ds, key, v)
-                p = folder / f"{src.stem}_{key}_{str(v)[:8].replace('/', '_')}.dcm"
+                p = _write(folder, f"{src.stem}_{key}_{str(v)[:8].replace('/', '_')}.dcm", b"")
                 ds.save_as(p, enforce_file_format=False)
                 out.append((p, "header"))
             except Exception:  # noqa: BLE001 - pydicom refused to write this value: not a case
@@ -158,7 +168,9 @@ def build_cases(sources: list[Path], folder: Path, *, per_source: int = 40, seed
         with open(os.fsencode(odd), "wb") as fh:
             fh.write(sources[0].read_bytes()[:3000])
         made.append((Path(odd), "non_utf8", sources[0].name))
-    return [Case(str(p), kind, src) for p, kind, src in made]
+    # the reference output comes from an intact copy alone in its folder, like every case
+    origins = {s.name: str(_write(folder, s.name, s.read_bytes())) for s in sources}
+    return [Case(str(p), kind, src, origins.get(src, "")) for p, kind, src in made]
 
 
 def commands_for(case: Case, out: Path, index: int) -> list[list[str]]:
@@ -260,24 +272,52 @@ def classify(case: Case, command: list[str], rc: int | None, stdout: str, stderr
         errors = [ln for ln in lines if ln.startswith("error:")]
         if not errors:
             return "unnamed"
-        stem = shown.split(".")[0][:20]
-        if not any(stem in ln or shown in ln for ln in errors):
+        stems = {shown.split(".")[0][:20], name.split(".")[0][:20]}
+        if not any(st in ln for st in stems for ln in errors):
             return "unnamed"
         return "ok"
-    if case.mutation in INCOMPLETE and command and command[0] in PIXEL_COMMANDS:
-        text = (stdout + stderr).lower()
-        if not any(w in text for w in WARN_WORDS):
-            return "silent"
     return "ok"
+
+
+def _pixels(command: list[str]) -> list | None:
+    """What a pixel-producing command wrote: NIfTI voxels of convert, the PNG of export-frame."""
+    import numpy as np
+    if command[0] == "convert":
+        import nibabel as nib
+        files = sorted(Path(command[2]).rglob("*.nii*"))
+        return [np.asarray(nib.load(str(f)).dataobj) for f in files] or None
+    if command[0] == "export-frame":
+        from PIL import Image
+        f = Path(command[-1])
+        return [np.asarray(Image.open(f))] if f.is_file() else None
+    return None
+
+
+def _same(a: list | None, b: list | None) -> bool:
+    import numpy as np
+    return a is not None and b is not None and len(a) == len(b) and all(
+        x.shape == y.shape and np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def run_cases(cases: list[Case], out: Path, harness: Harness, progress=None) -> list[Outcome]:
     outcomes = []
+    reference: dict[tuple[str, str], list | None] = {}
     for i, case in enumerate(cases):
         for cmd in commands_for(case, out, i):
             rc, so, se, secs, failure = harness.run(cmd)
             o = Outcome(case, cmd, rc, se, so, secs)
             o.verdict = classify(case, cmd, rc, so, se, failure)
+            if o.verdict == "ok" and rc == 0 and cmd[0] in ("convert", "export-frame") and case.origin:
+                key = (case.origin, cmd[0])
+                if key not in reference:  # the same command on the intact original
+                    ref_cmd = commands_for(Case(case.origin, "original", case.source), out / "ref", len(reference))
+                    ref_cmd = next(c for c in ref_cmd if c[0] == cmd[0])
+                    harness.run(ref_cmd)
+                    reference[key] = _pixels(ref_cmd)
+                text = (so + se).lower()
+                if not _same(_pixels(cmd), reference[key]) and not any(w in text for w in WARN_WORDS) \
+                        and case.mutation in INCOMPLETE | {"wrongext"}:
+                    o.verdict = "silent"
             outcomes.append(o)
             if progress:
                 progress(o)

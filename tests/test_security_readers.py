@@ -160,3 +160,30 @@ def test_non_utf8_names_are_printed_not_raised(tmp_path):
                        cwd=ROOT)
     err = r.stderr.decode("utf-8", "replace")
     assert r.returncode == 1 and "Traceback" not in err and err.startswith("error:") and "bad" in err
+
+
+def test_compressed_pixel_data_with_a_missing_chunk_is_refused(data_dir, tmp_path):
+    """A JPEG-lossless mosaic with 13 KB cut from its one fragment decoded as a wrong picture
+    (libjpeg only printed 'premature end of data segment')."""
+    from app.data.dicom.pixels import read_file_frames
+    src = data_dir / "dicom" / "dcm_qa_siemens_mosaic_jpeglossless" / "dicom" / "jpg1.dcm"
+    data = src.read_bytes()
+    bad = tmp_path / "cut.dcm"
+    bad.write_bytes(data[:165000] + data[178000:])
+    with pytest.raises(ReadError, match="cut.dcm: compressed pixel data is truncated"):
+        read_file_frames(bad, pydicom.dcmread(bad, force=True))
+    r = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "convert", str(bad), str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 1 and "cut.dcm" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_jpeg_with_impossible_bit_depth_is_refused_before_the_decoder(data_dir, tmp_path):
+    """gdcm aborted the whole process on BitsAllocated 64 in a JPEG-lossless file."""
+    src = data_dir / "dicom" / "dcm_qa_siemens_mosaic_jpeglossless" / "dicom" / "jpg1.dcm"
+    ds = pydicom.dcmread(src)
+    ds.BitsAllocated = 64
+    bad = tmp_path / "deep.dcm"
+    ds.save_as(bad)
+    r = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "convert", str(bad), str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 1 and "deep.dcm" in r.stderr and "Bits Allocated" in r.stderr
