@@ -187,7 +187,7 @@ def test_remote_cancel_and_crash_propagate(tmp_path):
 
 
 def test_serve_refuses_without_token_and_stops_itself(tmp_path):
-    with pytest.raises(ValueError, match="needs a token"):
+    with pytest.raises(LoupeError, match="needs a token"):
         make_server(LocalRunner(Registry.from_specs([THRESHOLD]), cache=False), "", port=0)
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "serve", "--port", "0", "--max-seconds", "1",

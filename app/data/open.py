@@ -103,6 +103,9 @@ def examine(path: str | Path, options: ReadOptions | None = None, progress: Prog
     path = Path(path)
     if not path.exists():
         raise ReadError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        from app.data.limits import check_regular
+        check_regular(path)  # a FIFO or device would block the first read forever
     if path.is_file():
         kind = _foreign_kind(path)
         if kind is not None:

@@ -155,6 +155,13 @@ class RunnerBase:
         with self._lock:
             return list(self._jobs)
 
+    def forget(self, job: Job) -> None:
+        """Drop a finished job and its result (a long-running server must not keep them all)."""
+        with self._lock:
+            self._jobs = [j for j in self._jobs if j is not job]
+        if job.state.finished:
+            job.result = None
+
     def on_new_job(self, fn) -> None:
         """``fn(job)`` for every submitted job (the Jobs panel lists them)."""
         self._listeners.append(fn)

@@ -8,6 +8,13 @@ Why it looks like this:
   leaves every committed record intact and the half-written one absent.
 - An existing file that is not a healthy Loupe store raises ``LoupeError`` naming it; the store is
   never recreated over a user's file.
+- ``INSERT OR REPLACE`` deletes the old row without firing DELETE triggers (unless recursive
+  triggers are on, which another SQLite client need not set), so BEFORE INSERT triggers refuse any
+  insert that would collide with an existing row: nothing stored can be replaced. Decisions are
+  append-only like the audit.
+- The guard triggers are checked against this schema on every open: a missing or altered one is
+  recreated and the repair is written to the audit log (the store never runs unguarded).
+- An edit (its human version plus its 'edit' decision and their audit rows) is one transaction.
 """
 from __future__ import annotations
 
@@ -28,7 +35,8 @@ from app.layers import Layer, Provenance
 from .serialize import layer_to_record, record_to_layer
 
 APPLICATION_ID = 0x4C505245  # "LPRE": marks a file as a Loupe review store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+UPGRADABLE_FROM = (1,)
 STORE_FILENAME = "loupe_review.sqlite"
 DECISIONS = ("accept", "reject", "edit")
 TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
@@ -71,8 +79,51 @@ CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
 CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Guards added in schema 2; also the set re-created when one is found missing or altered.
+_GUARDS = """
+CREATE TRIGGER versions_immutable_u BEFORE UPDATE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: save a new version'); END;
+CREATE TRIGGER versions_immutable_d BEFORE DELETE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: they cannot be deleted'); END;
+CREATE TRIGGER versions_no_replace BEFORE INSERT ON versions
+    WHEN EXISTS (SELECT 1 FROM versions WHERE version_id = NEW.version_id OR seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: a stored version cannot be replaced'); END;
+CREATE TRIGGER layers_no_replace BEFORE INSERT ON layers
+    WHEN EXISTS (SELECT 1 FROM layers WHERE layer_id = NEW.layer_id)
+    BEGIN SELECT RAISE(IGNORE); END;
+CREATE TRIGGER layers_immutable_u BEFORE UPDATE ON layers
+    BEGIN SELECT RAISE(ABORT, 'layer records are immutable'); END;
+CREATE TRIGGER layers_immutable_d BEFORE DELETE ON layers
+    BEGIN SELECT RAISE(ABORT, 'layer records are immutable'); END;
+CREATE TRIGGER decisions_append_only_u BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only'); END;
+CREATE TRIGGER decisions_append_only_d BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only'); END;
+CREATE TRIGGER decisions_no_replace BEFORE INSERT ON decisions
+    WHEN EXISTS (SELECT 1 FROM decisions WHERE decision_id = NEW.decision_id OR seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only: one cannot be replaced'); END;
+CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+    WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry cannot be replaced'); END;
+"""
 
+
+def _statements(script: str) -> dict[str, str]:
+    """Trigger name -> its CREATE statement, whitespace-normalised (as compared on open)."""
+    out = {}
+    for stmt in script.split("END;"):
+        words = " ".join(stmt.split())
+        if words.startswith("CREATE TRIGGER"):
+            out[words.split()[2]] = words + " END"
+    return out
+
+
+_GUARD_SQL = _statements(_GUARDS)
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -142,6 +193,7 @@ class ReviewStore:
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
         self.path = Path(path)
+        self._tx_depth = 0
         if self.path.exists():
             self._check_file()
         elif create:
@@ -192,6 +244,8 @@ class ReviewStore:
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+            db.executescript("BEGIN;" + "".join(f"DROP TRIGGER IF EXISTS {n};" for n in _GUARD_SQL)
+                             + "".join(sql + ";" for sql in _GUARD_SQL.values()) + "COMMIT;")
         finally:
             db.close()
         with open(tmp, "rb") as f:
@@ -210,13 +264,39 @@ class ReviewStore:
             raise LoupeError(f"{self.path}: is an SQLite database but not a Loupe review store "
                              f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x}); left untouched")
         ver = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if ver != SCHEMA_VERSION:
+        if ver != SCHEMA_VERSION and ver not in UPGRADABLE_FROM:
             raise LoupeError(f"{self.path}: review store schema {ver} is not supported "
                              f"(this Loupe reads {SCHEMA_VERSION})")
         res = self._db.execute("PRAGMA quick_check").fetchall()
         if res != [("ok",)]:
             raise LoupeError(f"{self.path}: review store is corrupt ({'; '.join(r[0] for r in res[:3])}); "
                              f"the file was left untouched")
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = {"layers", "versions", "decisions", "audit"} - tables
+        if missing:
+            raise LoupeError(f"{self.path}: review store lacks its {', '.join(sorted(missing))} table(s); "
+                             "the file was left untouched")
+        self._ensure_guards(ver)
+
+    def _ensure_guards(self, ver: int) -> None:
+        """Re-create any guard trigger that is missing or altered, and say so in the audit log."""
+        found = {r[0]: " ".join((r[1] or "").split()) for r in
+                 self._db.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'")}
+        broken = sorted(n for n, sql in _GUARD_SQL.items() if found.get(n) != sql)
+        if not broken and ver == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for name in broken:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+                self._db.execute(_GUARD_SQL[name])
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            action = "schema_upgraded" if ver != SCHEMA_VERSION else "schema_repaired"
+            self._audit("loupe", action, None, None, triggers=broken, from_version=ver)
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -232,7 +312,7 @@ class ReviewStore:
 
     # ---- writing --------------------------------------------------------------------------
     def _tx(self):
-        return _Transaction(self._db, self.path)
+        return _Transaction(self)
 
     def _audit(self, user: str, action: str, layer_id: str | None, version_id: str | None,
                **details: Any) -> None:
@@ -310,10 +390,11 @@ class ReviewStore:
         if parent is None:
             raise LoupeError(f"layer {layer.name!r} has no stored version to edit in {self.path}")
         layer.provenance = Provenance.human(user, parent=parent)
-        info = self.save_layer(layer, parent_version=parent, note=comment)
-        self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
-                    result_version=info.version_id, target_kind=target_kind, target_ref=target_ref,
-                    query_kind=query_kind)
+        with self._tx():  # version, decision and both audit rows commit together or not at all
+            info = self.save_layer(layer, parent_version=parent, note=comment)
+            self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
+                        result_version=info.version_id, target_kind=target_kind, target_ref=target_ref,
+                        query_kind=query_kind)
         return info
 
     def decide(self, user: str, decision: str, layer_id: str, *, version_id: str | None = None,
@@ -504,16 +585,23 @@ class ReviewStore:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; errors become LoupeError."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; errors become LoupeError. Nested
+    uses join the outermost one, so a compound write (an edit and its decision) is atomic."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-        self.db, self.path = db, path
+    def __init__(self, store: ReviewStore) -> None:
+        self.store = store
+        self.db, self.path = store._db, store.path
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        if self.store._tx_depth == 0:
+            self.db.execute("BEGIN IMMEDIATE")
+        self.store._tx_depth += 1
         return self
 
     def __exit__(self, et, ev, tb) -> bool:
+        self.store._tx_depth -= 1
+        if self.store._tx_depth > 0:
+            return False  # the outermost transaction commits or rolls back
         if et is None:
             self.db.execute("COMMIT")
             return False

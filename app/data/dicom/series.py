@@ -213,7 +213,13 @@ class DicomSeries:
         return raw.astype(np.float32) * np.float32(slope) + np.float32(inter)
 
     def _stored_dtype(self) -> np.dtype:
-        dts = {pixels.stored_dtype(f.record.header) for row in self.grid for f in row[:1]}
+        dts = set()
+        for row in self.grid:
+            for f in row[:1]:
+                try:
+                    dts.add(pixels.stored_dtype(f.record.header))
+                except ReadError as exc:  # name the file: the attribute alone says too little
+                    raise ReadError(f"{f.path.name}: {exc}") from None
         return np.result_type(*dts)
 
     def _int16_plan(self) -> int | None:

@@ -63,6 +63,8 @@ def content_format(path: Path | str, head: bytes | None = None) -> str | None:
     A BART ``.cfl`` has no header of its own; it is recognised by the ``.hdr`` beside it."""
     p = Path(path)
     if head is None:
+        from app.data.limits import check_regular
+        check_regular(p)  # opening a FIFO for reading blocks until a writer comes
         with open(p, "rb") as fh:
             head = fh.read(_HEAD)
     if len(head) >= 132 and head[128:132] == b"DICM":
