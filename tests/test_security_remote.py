@@ -20,8 +20,8 @@ from app.data.types import LoupeError, Volume
 from app.jobs import JobState, codec
 from app.jobs.local import LocalRunner
 from app.jobs.remote import RemoteError, RemoteRunner
-from app.jobs.transport import Endpoint, certificate_fingerprint
 from app.jobs.server import ServerLimits, check_bind, decode_files, make_server, serve
+from app.jobs.transport import Endpoint, certificate_fingerprint
 from backends.base import BackendInput, BackendResult
 from backends.demo_threshold import SPEC as THRESHOLD
 from backends.registry import Registry
