@@ -1,0 +1,106 @@
+"""Starting or joining Ray, and asking it for what a backend declares.
+
+A local Ray (no ``--address``) is kept on loopback: out of the box Ray binds the machine's outward
+interface and its dashboard probes the cloud metadata address 169.254.169.254 (usage module, even
+with usage statistics off). Loupe applies the settings recorded in PLATFORM.md section 9 itself:
+``RAY_USAGE_STATS_ENABLED=0``, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, node IP 127.0.0.1, and a
+private HOME holding ``ray_bootstrap_config.yaml`` with ``provider: {type: local}`` (skips the
+probe). Session files go to a private temp folder removed at the end, and the environment of
+this process is restored after Ray stops."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+BOOTSTRAP = "ray_bootstrap_config.yaml"
+
+
+def loopback_env(base: Path) -> dict[str, str]:
+    """Environment for a local Ray that talks on 127.0.0.1 only; writes the bootstrap config."""
+    home = base / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / BOOTSTRAP).write_text("provider: {type: local}\n")
+    return {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "HOME": str(home), "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+
+
+def _short_tmp() -> str:
+    """Ray puts Unix sockets under its temp dir; their paths must stay under ~100 characters."""
+    t = tempfile.gettempdir()
+    return t if len(t) <= 40 else "/tmp"
+
+
+def _worker_env() -> dict[str, str]:
+    """Workers import Loupe from the same checkout as this driver."""
+    from app.paths import PROJECT_ROOT
+    path = [str(PROJECT_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(path))}
+    for k in ("LOUPE_HOME", "LOUPE_DATA"):
+        if os.environ.get(k):
+            env[k] = os.environ[k]
+    return env
+
+
+@contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None,
+                object_store_mb: int | None = None) -> Iterator[Any]:
+    """``import ray`` initialised: joined to ``address``, or a private local Ray on loopback
+    (stopped, and its files removed, on exit)."""
+    import ray
+
+    saved = {k: os.environ.get(k) for k in ("RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
+                                            "HOME", "RAY_DISABLE_DOCKER_CPU_WARNING", "PYTHONPATH")}
+    base = None
+    try:
+        if address:
+            os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+            ray.init(address=address, runtime_env={"env_vars": _worker_env()}, log_to_driver=False,
+                     logging_level="ERROR")
+        else:
+            base = Path(tempfile.mkdtemp(prefix="loupe-ray-", dir=_short_tmp()))
+            os.environ.update(loopback_env(base))
+            os.environ.update(_worker_env())  # the local raylet and its workers inherit it
+            kw = {}
+            if object_store_mb:
+                kw["object_store_memory"] = int(object_store_mb) << 20
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", _temp_dir=str(base / "ray"), log_to_driver=False,
+                     logging_level="ERROR", **kw)
+        yield ray
+    finally:
+        try:
+            ray.shutdown()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            if base is not None:
+                shutil.rmtree(base, ignore_errors=True)
+
+
+def task_options(spec, cluster: dict[str, float]) -> dict[str, Any]:
+    """Ray options for one run of ``spec``: its CPUs and memory, and its GPUs when it can use CUDA
+    and the cluster has GPUs (so Ray places it on a GPU node); CPU-only otherwise. One retry covers
+    a lost node; a second crash on the same input is recorded as that item's failure."""
+    from app.data.types import LoupeError
+
+    res = spec.resources
+    if float(cluster.get("CPU", 0)) < res.cpus:  # Ray would wait for such a node forever
+        raise LoupeError(f"backend {spec.name!r} needs {res.cpus:g} CPU(s) per run; the Ray cluster "
+                         f"has {cluster.get('CPU', 0):g}")
+    opts: dict[str, Any] = {"num_cpus": float(res.cpus), "max_retries": 1}
+    if res.gpus > 0 and "cuda" in spec.devices and float(cluster.get("GPU", 0)) >= res.gpus:
+        opts["num_gpus"] = float(res.gpus)
+    if res.memory_mb:
+        have = float(cluster.get("memory", 0)) / 2**20
+        if have < res.memory_mb:
+            raise LoupeError(f"backend {spec.name!r} needs {res.memory_mb} MiB of memory per run; the "
+                             f"Ray cluster offers {have:.0f} MiB")
+        opts["memory"] = int(res.memory_mb) << 20
+    return opts
