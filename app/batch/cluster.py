@@ -50,20 +50,26 @@ def ray_session(address: str | None = None, num_cpus: int | None = None,
                 object_store_mb: int | None = None) -> Iterator[Any]:
     """``import ray`` initialised: joined to ``address``, or a private local Ray on loopback
     (stopped, and its files removed, on exit)."""
-    import ray
-
     saved = {k: os.environ.get(k) for k in ("RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
                                             "HOME", "RAY_DISABLE_DOCKER_CPU_WARNING", "PYTHONPATH")}
     base = None
+    # The environment is set before ``import ray``: Ray reads some of it (the node-IP rule) when
+    # its modules load, and its own processes inherit it when they start.
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    if not address:
+        base = Path(tempfile.mkdtemp(prefix="loupe-ray-", dir=_short_tmp()))
+        os.environ.update(loopback_env(base))
+        os.environ.update(_worker_env())  # the local raylet and its workers inherit it
+    import ray
+
+    if not address:  # ray was imported earlier in this process (read its setting then): apply it now
+        from ray._private import ray_constants
+        ray_constants.ENABLE_RAY_CLUSTER = False
     try:
         if address:
-            os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
             ray.init(address=address, runtime_env={"env_vars": _worker_env()}, log_to_driver=False,
                      logging_level="ERROR")
         else:
-            base = Path(tempfile.mkdtemp(prefix="loupe-ray-", dir=_short_tmp()))
-            os.environ.update(loopback_env(base))
-            os.environ.update(_worker_env())  # the local raylet and its workers inherit it
             kw = {}
             if object_store_mb:
                 kw["object_store_memory"] = int(object_store_mb) << 20
