@@ -85,13 +85,22 @@ def _read_bundle(folder: Path) -> dict[str, Any]:
     return {"doc": doc, "arrays": arrays.store, "files": files}
 
 
+def _node_id() -> str:
+    """The Ray node this runs on (short id), so the manifest's results say where they ran."""
+    try:
+        import ray  # already loaded: this runs inside a Ray worker
+        return ray.get_runtime_context().get_node_id()[:12]
+    except Exception:  # noqa: BLE001 - outside Ray (tests): no node
+        return "-"
+
+
 def run_item(backend: str, params: dict[str, Any], name: str, is_folder: bool,
              payload: list[tuple[str, np.ndarray]], kind: str | None, cache_root: str | None,
              use_cache: bool = True) -> dict[str, Any]:
     """One item, start to end. Never raises for a bad input: the reason comes back as
     ``{"status": "failed", "error": ...}`` so one corrupt file fails alone."""
     t0 = time.perf_counter()
-    where = f"ray:{socket.gethostname()}:{os.getpid()}"
+    where = f"ray:{_node_id()}:{socket.gethostname()}:{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="loupe-item-"))
     try:
         from app.jobs.cache import cache_key, input_digest
