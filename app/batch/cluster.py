@@ -45,6 +45,73 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def _environ(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _open_paths(pid: int) -> str:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return ""
+    out = []
+    for fd in fds:
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return "\n".join(out)
+
+
+def processes_marked(marker: str) -> set[int]:
+    """Live processes of one Ray: those whose environment or open files name ``marker`` (the
+    private folder of that Ray: its HOME and session logs live there; Ray's agents overwrite their
+    environment with their title, but keep their logs open), plus the agents their raylet started
+    (RAY_RAYLET_PID). Linux /proc only; empty elsewhere."""
+    if not os.path.isdir("/proc"):
+        return set()
+    me = os.getpid()
+    envs = {int(d): _environ(int(d)) for d in os.listdir("/proc") if d.isdigit() and int(d) != me}
+    found = {p for p, e in envs.items() if marker.encode() in e or marker in _open_paths(p)}
+    while True:
+        tags = [f"RAY_RAYLET_PID={p}\0".encode() for p in found]
+        more = {p for p, e in envs.items() if p not in found and any(t in e for t in tags)}
+        if not more:
+            break
+        found |= more
+    return {p for p in found if _alive(p)}
+
+
+def stop_marked(marker: str, grace_s: float = 5.0) -> set[int]:
+    """Stop (TERM, then KILL) the processes of one Ray found by :func:`processes_marked`, by id:
+    never by name, so other people's Ray on a shared machine is left alone. Returns any left."""
+    import signal
+    import time
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in processes_marked(marker):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while processes_marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return processes_marked(marker)
+
+
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None,
                 object_store_mb: int | None = None) -> Iterator[Any]:
@@ -87,6 +154,9 @@ def ray_session(address: str | None = None, num_cpus: int | None = None,
                 else:
                     os.environ[k] = v
             if base is not None:
+                # ray.shutdown() stops the GCS and raylet; agents they started can linger a few
+                # seconds (or for good after a Ctrl-C): stop what is left of this Ray, by id
+                stop_marked(str(base), grace_s=3.0)
                 shutil.rmtree(base, ignore_errors=True)
 
 
