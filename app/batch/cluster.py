@@ -25,7 +25,21 @@ def loopback_env(base: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     (home / BOOTSTRAP).write_text("provider: {type: local}\n")
     return {"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-            "HOME": str(home), "RAY_DISABLE_DOCKER_CPU_WARNING": "1"}
+            "HOME": str(home), "RAY_DISABLE_DOCKER_CPU_WARNING": "1",
+            "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": _session_token()}
+
+
+_TOKEN: list[str] = []
+
+
+def _session_token() -> str:
+    """One random token per process for its local Rays (Ray's token authentication, on even on
+    loopback). Ray caches the token it first loads in the driver, so a second local Ray in the
+    same process must get the same one, not a fresh ~/.ray/auth_token in a new private HOME."""
+    if not _TOKEN:
+        import secrets
+        _TOKEN.append(secrets.token_hex(32))
+    return _TOKEN[0]
 
 
 def _short_tmp() -> str:
@@ -112,37 +126,78 @@ def stop_marked(marker: str, grace_s: float = 5.0) -> set[int]:
     return processes_marked(marker)
 
 
+def _host_port(address: str) -> tuple[str, int | None]:
+    addr = address.split("://", 1)[-1]
+    host, _, port = addr.rpartition(":")
+    if not host or not port.isdigit():
+        return addr.strip("[]"), None
+    return host.strip("[]"), int(port)
+
+
+def _is_loopback(address: str) -> bool:
+    host, _ = _host_port(address)
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, naming the address, where Ray itself would retry for minutes."""
+    import socket
+
+    from app.data.types import LoupeError
+
+    host, port = _host_port(address)
+    if port is None:
+        raise LoupeError(f"--address {address!r}: expected HOST:PORT of a Ray head (e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise LoupeError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+                         f"'ray start --head --port {port}'") from exc
+
+
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None,
                 object_store_mb: int | None = None) -> Iterator[Any]:
     """``import ray`` initialised: joined to ``address``, or a private local Ray on loopback
     (stopped, and its files removed, on exit)."""
+    if address:
+        _check_reachable(address)
     saved = {k: os.environ.get(k) for k in ("RAY_USAGE_STATS_ENABLED", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER",
-                                            "HOME", "RAY_DISABLE_DOCKER_CPU_WARNING", "PYTHONPATH")}
+                                            "HOME", "RAY_DISABLE_DOCKER_CPU_WARNING", "PYTHONPATH",
+                                            "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
     base = None
     # The environment is set before ``import ray``: Ray reads some of it (the node-IP rule) when
     # its modules load, and its own processes inherit it when they start.
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    loopback = not address or _is_loopback(address)
+    if address and loopback:  # else Ray rewrites 127.0.0.1 into this machine's outward address
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     if not address:
         base = Path(tempfile.mkdtemp(prefix="loupe-ray-", dir=_short_tmp()))
         os.environ.update(loopback_env(base))
         os.environ.update(_worker_env())  # the local raylet and its workers inherit it
     import ray
 
-    if not address:  # ray was imported earlier in this process (read its setting then): apply it now
+    if loopback:  # ray was imported earlier in this process (read its setting then): apply it now
         from ray._private import ray_constants
         ray_constants.ENABLE_RAY_CLUSTER = False
     try:
-        if address:
-            ray.init(address=address, runtime_env={"env_vars": _worker_env()}, log_to_driver=False,
-                     logging_level="ERROR")
-        else:
-            kw = {}
-            if object_store_mb:
-                kw["object_store_memory"] = int(object_store_mb) << 20
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     _node_ip_address="127.0.0.1", _temp_dir=str(base / "ray"), log_to_driver=False,
-                     logging_level="ERROR", **kw)
+        try:
+            if address:
+                ray.init(address=address, runtime_env={"env_vars": _worker_env()}, log_to_driver=False,
+                         logging_level="ERROR")
+            else:
+                kw = {}
+                if object_store_mb:
+                    kw["object_store_memory"] = int(object_store_mb) << 20
+                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                         _node_ip_address="127.0.0.1", _temp_dir=str(base / "ray"), log_to_driver=False,
+                         logging_level="ERROR", **kw)
+        except Exception as exc:  # noqa: BLE001 - one line for the user, not Ray's traceback
+            from app.data.types import LoupeError
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            where = f"join the Ray cluster at {address}" if address else "start a local Ray on 127.0.0.1"
+            raise LoupeError(f"could not {where}: {first}") from exc
         yield ray
     finally:
         try:
