@@ -99,6 +99,20 @@ def test_folder_items_and_output_names(tmp_path):
         items_from_folder(tmp_path / "missing")
 
 
+def test_catalog_query_items(tmp_path, data_dir):
+    from app.batch.items import items_from_query
+    from app.data.catalog import Catalog
+
+    folder = _images(tmp_path / "imgs", data_dir, 3)
+    db = tmp_path / "cat.sqlite"
+    Catalog(db).index_folder(folder)
+    items = items_from_query("22_training", kind=["image"], db=db)
+    assert [Path(i.key).name for i in items] == ["22_training.tif"] and not items[0].folder
+    assert len(items_from_query("", kind=["image"], db=db)) == 3
+    with pytest.raises(LoupeError, match="no catalog series match"):
+        items_from_query("", modality=["CT"], db=db)
+
+
 def test_backend_resources_become_ray_options():
     spec = BackendSpec(name="g", version="1", inputs=("image2d",), devices=("cuda", "cpu"),
                        resources=Resources(cpus=2, gpus=1, memory_mb=1000))

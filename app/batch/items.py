@@ -75,7 +75,8 @@ def items_from_query(text: str = "", *, modality=None, kind=None, date_from=None
     for s in hits:
         files = tuple(cat.files(s.key)) if s.kind == "dicom" else (s.first_path,)
         if s.kind == "dicom" and len(files) > 0:
-            out.append(BatchItem(s.folder or str(Path(files[0]).parent) + f"#{s.series_uid}", files, True))
+            where = s.folder or str(Path(files[0]).parent)  # a folder may hold several series
+            out.append(BatchItem(f"{where}#{s.series_uid or s.key}", files, True))
         elif files and files[0]:
             out.append(BatchItem(files[0], files))
     if not out:

@@ -45,7 +45,9 @@ def run(args) -> int:
     if args.query:
         items = items_from_query(args.input or "", modality=args.modality, kind=args.catalog_kind,
                                  date_from=args.date_from, date_to=args.date_to, db=args.db)
-        root, source = None, f"query: {args.input or ''}".strip()
+        import os
+        root = os.path.commonpath([str(Path(i.key).parent) for i in items])  # short result folder names
+        source = f"query: {args.input or ''}".strip()
     else:
         if not args.input:
             raise LoupeError("batch: give an INPUT folder, or --query")
