@@ -99,6 +99,23 @@ def test_folder_items_and_output_names(tmp_path):
         items_from_folder(tmp_path / "missing")
 
 
+def test_a_dead_worker_fails_only_its_item(tmp_path):
+    """What the driver does when Ray reports the task's worker died (simulated: no real kill)."""
+    from app.batch.engine import BatchSummary, _collect
+    from app.batch.items import BatchItem
+
+    class DeadWorkerRay:
+        def get(self, ref):
+            raise RuntimeError("The worker died unexpectedly while executing this task (SIGKILL)\nmore")
+
+    m = Manifest.open(tmp_path, "threshold", {})
+    it = BatchItem("/x/a.tif", ("/x/a.tif",))
+    _collect(DeadWorkerRay(), object(), it, time.perf_counter(), None, tmp_path, m, BatchSummary(), None, None)
+    e = _manifest(tmp_path)["items"][0]
+    assert e["status"] == "failed" and e["input"] == "/x/a.tif"
+    assert e["error"] == "a.tif: worker failed: RuntimeError: The worker died unexpectedly while executing this task (SIGKILL)"
+
+
 def test_catalog_query_items(tmp_path, data_dir):
     from app.batch.items import items_from_query
     from app.data.catalog import Catalog
