@@ -80,6 +80,9 @@ def test_manifest_is_atomic_and_refuses_another_batch(tmp_path):
     assert not Manifest.open(tmp_path, "threshold", {"bins": 256}).finished("/a.tif")
     with pytest.raises(LoupeError, match="holds a batch of 'threshold'"):
         Manifest.open(tmp_path, "threshold", {"bins": 64})
+    Manifest.open(tmp_path, "threshold", {"bins": 256}, source="/data/a").save()
+    with pytest.raises(LoupeError, match="holds a batch of /data/a; this run is over /data/b"):
+        Manifest.open(tmp_path, "threshold", {"bins": 256}, source="/data/b")
     with pytest.raises(LoupeError, match="not a Loupe batch manifest"):
         (tmp_path / "x").mkdir()
         (tmp_path / "x" / "manifest.json").write_text('{"items": 3}')
@@ -165,7 +168,7 @@ def vessel_batch(tmp_path_factory, data_dir):
     home, out = tmp / "home", tmp / "out"
     before = _local_ray_pids()
     t0 = time.perf_counter()
-    first = _batch(["vessels2d", folder, "-o", out, "--workers", "2"], _env(home))
+    first = _batch(["vessels2d", folder, "-o", out, "--workers", "1"], _env(home))
     return {"folder": folder, "home": home, "out": out, "first": first, "wall": time.perf_counter() - t0,
             "leaked": _local_ray_pids() - before}
 
@@ -194,7 +197,7 @@ def test_second_run_resumes_without_recomputing(vessel_batch):
     out = vessel_batch["out"]
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("results/*/result.json")}
     t0 = time.perf_counter()
-    second = _batch(["vessels2d", vessel_batch["folder"], "-o", out, "--workers", "2"], _env(vessel_batch["home"]))
+    second = _batch(["vessels2d", vessel_batch["folder"], "-o", out, "--workers", "1"], _env(vessel_batch["home"]))
     wall = time.perf_counter() - t0
     assert second.returncode == 2, second.stderr
     assert "3 resumed from an earlier run, 0 computed" in second.stdout

@@ -114,8 +114,9 @@ def run_batch(backend: str, items: Sequence[BatchItem], out: str | Path, params:
     finally:
         if bar is not None:
             bar.close()
-        c = manifest.counts()
-        summary.ok, summary.failed = c.get("ok", 0), c.get("failed", 0)
+        mine = [manifest.items[it.key] for it in items if it.key in manifest.items]
+        summary.ok = sum(e["status"] == "ok" for e in mine)
+        summary.failed = sum(e["status"] == "failed" for e in mine)
         summary.wall_s = time.perf_counter() - t_start
     return summary
 

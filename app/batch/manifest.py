@@ -46,6 +46,9 @@ class Manifest:
             raise LoupeError(f"{out} holds a batch of {doc.get('backend')!r} with parameters "
                              f"{doc.get('params')}; this run is {backend!r} with {m.params}: "
                              f"use another -o folder")
+        if source and doc.get("input") and doc["input"] != source:  # result folder names would collide
+            raise LoupeError(f"{out} holds a batch of {doc['input']}; this run is over {source}: "
+                             f"use another -o folder")
         m.items = {e["input"]: dict(e) for e in items if isinstance(e, dict) and "input" in e}
         return m
 

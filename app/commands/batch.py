@@ -61,6 +61,10 @@ def run(args) -> int:
     except BatchInterrupted as exc:
         print(str(exc), file=sys.stderr)
         return 130
+    except KeyboardInterrupt:  # while Ray was starting or stopping: nothing half-written to keep
+        print(f"stopped; what finished is in {Path(args.out) / 'manifest.json'}: run the same command "
+              f"again to resume", file=sys.stderr)
+        return 130
     print(s.line())
     print(f"manifest: {s.manifest}")
     if s.failed:
