@@ -119,6 +119,27 @@ def test_a_dead_worker_fails_only_its_item(tmp_path):
     assert e["error"] == "a.tif: worker failed: RuntimeError: The worker died unexpectedly while executing this task (SIGKILL)"
 
 
+def test_a_worker_needs_only_the_shipped_bytes_and_uses_the_cache(tmp_path, data_dir):
+    """run_item (what a Ray worker runs) gets the input as bytes (the object store's payload), not
+    a path: it works after the original file is gone; the same content again is a cache hit."""
+    from app.batch.task import pack_files, run_item
+
+    src = tmp_path / "21_training.tif"
+    shutil.copy(data_dir / DRIVE / "21_training.tif", src)
+    payload = pack_files([(src.name, str(src))])
+    src.unlink()
+    cache = str(tmp_path / "cache")
+    first = run_item("threshold", {}, src.name, False, payload, None, cache)
+    assert first["status"] == "ok" and not first["cached"], first.get("error")
+    doc = first["bundle"]["doc"]
+    assert doc["layers"][0]["name"] == "Otsu foreground" and first["bundle"]["arrays"]
+    again = run_item("threshold", {}, "renamed.tif", False, [("renamed.tif", payload[0][1])], None, cache)
+    assert again["cached"] and again["bundle"]["doc"]["layers"][0]["name"] == "Otsu foreground"
+    bad = run_item("threshold", {}, "x.tif", False, [("x.tif", payload[0][1][:3000])], None, cache)
+    assert bad["status"] == "failed" and bad["error"].startswith("x.tif: not a readable image")
+    assert "ray" not in sys.modules or first["where"].startswith("ray:-:")  # no Ray started here
+
+
 def test_catalog_query_items(tmp_path, data_dir):
     from app.batch.items import items_from_query
     from app.data.catalog import Catalog

@@ -87,10 +87,11 @@ def _read_bundle(folder: Path) -> dict[str, Any]:
 
 def _node_id() -> str:
     """The Ray node this runs on (short id), so the manifest's results say where they ran."""
+    import sys
+    ray = sys.modules.get("ray")  # loaded when this runs in a Ray worker; never import (or start) it here
     try:
-        import ray  # already loaded: this runs inside a Ray worker
-        return ray.get_runtime_context().get_node_id()[:12]
-    except Exception:  # noqa: BLE001 - outside Ray (tests): no node
+        return ray.get_runtime_context().get_node_id()[:12] if ray and ray.is_initialized() else "-"
+    except Exception:  # noqa: BLE001 - no node id: still a valid result
         return "-"
 
 
