@@ -101,6 +101,21 @@ class BackendError(LoupeError):
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What one run needs, so a cluster scheduler (app/batch on Ray) places it on a node that has
+    it: CPU cores, GPUs (used only when the backend also declares 'cuda' and the cluster has
+    GPUs) and memory in MiB (0: no reservation)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_mb: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cpus < 0 or self.gpus < 0 or self.memory_mb < 0:
+            raise ValueError(f"resources cannot be negative: {self}")
+
+
+@dataclass(frozen=True)
 class Availability:
     ok: bool
     reason: str = ""
@@ -138,6 +153,7 @@ class BackendSpec:
     requires_files: tuple[str, ...] = ()     # relative to assets/ (or absolute): weights etc.
     requires_modules: tuple[str, ...] = ()   # importable names, checked without importing
     check: Callable[[], Availability] | None = None  # extra cheap availability test
+    resources: Resources = Resources()       # per run, for cluster scheduling (app/batch)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").replace(".", "").isalnum():
@@ -220,7 +236,8 @@ class BackendSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "inputs": list(self.inputs),
                 "outputs": list(self.outputs), "devices": list(self.devices),
-                "description": self.description, "params": P.schema(self.params)}
+                "description": self.description, "params": P.schema(self.params),
+                "resources": dataclasses.asdict(self.resources)}
 
 
 @dataclass

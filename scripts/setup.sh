@@ -16,6 +16,13 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
 fi
 
+# tests only: strace (the batch test checks a local Ray opens no connection beyond loopback)
+if [ $want_test -eq 1 ] && ! dpkg -s strace >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq strace >/dev/null
+fi
+
 py=${PYTHON:-python3.11}
 command -v "$py" >/dev/null || py=python3
 [ -x .venv/bin/python ] || "$py" -m venv .venv

@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
         self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
         self._act(f, "Case board...", self.open_case_board)
+        self._act(f, "Review batch results...", self._review_batch)
         from .export_menu import ExportMenu
 
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
@@ -557,6 +558,10 @@ class MainWindow(QMainWindow):
         graphs = [lay for lay in layers if lay.kind == "graph"]
         if graphs:
             self.layers_panel.select(graphs[0])
+
+    def _review_batch(self) -> None:
+        from .batch_review import ask_and_open  # Qt dialog + the batch reader: only when asked
+        ask_and_open(self)
 
     def review_changed(self) -> None:
         for key in ("audit", "trust"):
