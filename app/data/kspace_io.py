@@ -135,10 +135,12 @@ def _read_h5(p: Path) -> KSpace:
     with f:
         if "kspace" in f:
             return _read_fastmri(p, f)
-        if "dataset" in f and "data" in f["dataset"]:
-            return _read_ismrmrd(p)
-        raise ReadError(f"{p}: HDF5 without k-space: expected a fastMRI 'kspace' dataset or an "
-                        f"ISMRMRD '/dataset/data'; found {list(f.keys())[:8]}")
+        is_mrd = "dataset" in f and "data" in f["dataset"]
+        keys = list(f.keys())[:8]
+    if is_mrd:
+        return _read_ismrmrd(p)
+    raise ReadError(f"{p}: HDF5 without k-space: expected a fastMRI 'kspace' dataset or an "
+                        f"ISMRMRD '/dataset/data'; found {keys}")
 
 
 def _read_fastmri(p: Path, f) -> KSpace:
