@@ -59,7 +59,9 @@ def espirit_maps(kspace: np.ndarray, mask: np.ndarray | None = None, *, calib: i
     win = np.lib.stride_tricks.sliding_window_view(cal, (k, k), axis=(1, 2))  # (C, p1, p2, k, k)
     rows = np.moveaxis(win, 0, 2).reshape(-1, C * k * k)                     # patches x (C k k)
     # right singular vectors of the Hankel matrix = eigenvectors of its (C k^2)^2 Gram matrix
-    lam, vecs = np.linalg.eigh(rows.conj().T @ rows)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):   # a 300x300 eigh: threads only contend on a shared machine
+        lam, vecs = np.linalg.eigh(rows.conj().T @ rows)
     lam, vecs = lam[::-1].clip(0), vecs[:, ::-1]
     sv = np.sqrt(lam)
     keep = sv > threshold * sv[0]

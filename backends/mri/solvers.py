@@ -7,6 +7,7 @@ needs no estimate. The wavelet prox uses random circular shifts per iteration (c
 BART's ``pics -R W`` does) so blocking artefacts of a fixed decimated grid do not build up."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -24,6 +25,8 @@ class WaveletL1:
     def __init__(self, shape: tuple[int, int], wavelet: str = "db4", levels: int = 4, seed: int = 0):
         self.shape = shape
         self.wavelet = wavelet
+        # fewer levels on small images: the coarsest band keeps at least ~4 samples per side
+        levels = int(max(1, min(levels, np.floor(np.log2(min(shape) / 4.0)))))
         m = 2 ** levels
         self.padded = tuple(int(np.ceil(n / m) * m) for n in shape)
         self.levels = levels
@@ -36,7 +39,9 @@ class WaveletL1:
         p[:n1, :n2] = x
         s = self.rng.integers(0, 2 ** self.levels, size=2)
         p = np.roll(p, tuple(int(v) for v in s), axis=(0, 1))
-        coeffs = pywt.wavedec2(p, self.wavelet, mode="periodization", level=self.levels)
+        with warnings.catch_warnings():   # coarse levels of small images: boundary effects are fine
+            warnings.simplefilter("ignore", UserWarning)
+            coeffs = pywt.wavedec2(p, self.wavelet, mode="periodization", level=self.levels)
         out = [coeffs[0]]
         for bands in coeffs[1:]:
             out.append(tuple(_soft(b, lam) for b in bands))
