@@ -80,6 +80,10 @@ def cross_validate(y: np.ndarray, maps: np.ndarray, mask: np.ndarray,
         xs.append(x)
         if progress is not None:
             progress((i + 1) / len(grid))
+        j = int(np.argmin(errors))
+        if len(errors) - 1 - j >= 2:   # rose twice past the minimum: smaller weights only fit noise
+            break
+    grid = grid[:len(errors)]
     j = int(np.argmin(errors))
     best = float(grid[j])
     if 0 < j < len(grid) - 1:        # parabola through (log lam, log err) at the minimum
