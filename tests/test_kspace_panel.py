@@ -99,3 +99,21 @@ def test_mask_designer_reconstruct_compare(qtbot, data_dir, tmp_path):
         assert prov["params"]["method"] == "cs-wavelet" and prov["params"]["iterations"] == 20
     finally:
         win.runner.shutdown(cancel=True, timeout=5)
+
+
+def test_window_opens_kspace_in_its_panel(qtbot, data_dir, tmp_path):
+    from app.shell.main_window import MainWindow
+    from app.shell.kspace_panel import KSpacePanel
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    try:
+        w.open_path(str(data_dir / "kspace" / "bart_pics_brain" / "ksp"))
+        panel = w.panel("kspace")
+        assert isinstance(panel, KSpacePanel) and panel.problems is not None
+        assert w.docks["kspace"].isVisible() and "ksp.cfl: 8 coils" in panel.info.text()
+        w.grab().save("/tmp/t14_window.png")
+    finally:
+        w.close()
