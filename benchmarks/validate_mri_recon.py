@@ -28,17 +28,13 @@ from common import data_root  # noqa: E402
 
 from backends.mri.bart_io import bart_available, bart_pics, bart_scale  # noqa: E402
 from backends.mri.masks import make_mask  # noqa: E402
+from backends.mri.metrics import fastmri_metrics  # noqa: E402
 from backends.mri.recon import ReconSettings, reconstruct  # noqa: E402
 from backends.mri.simulate import multicoil_kspace  # noqa: E402
 
 
 def metrics(gt: np.ndarray, pred: np.ndarray) -> dict:
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-    gt = gt.astype(np.float64)
-    pred = pred.astype(np.float64)
-    return {"nrmse": float(np.linalg.norm(gt - pred) / np.linalg.norm(gt)),
-            "psnr": float(peak_signal_noise_ratio(gt, pred, data_range=gt.max())),
-            "ssim": float(structural_similarity(gt, pred, data_range=gt.max()))}
+    return fastmri_metrics(gt, pred)
 
 
 def load_images(root: Path, size: int) -> list[tuple[str, str, np.ndarray]]:

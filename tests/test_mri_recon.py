@@ -102,3 +102,27 @@ def test_cli_writes_recon_files(tmp_path, mr_case):
     r = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "infer", "mri-recon", str(bad), "-o",
                         str(tmp_path / "o2"), "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode != 0 and "bad.npy: axes not declared" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fastmri_h5_scored_against_its_reconstruction_rss(tmp_path, mr_case):
+    """fastMRI layout (slices, coils, kx, ky) with reconstruction_rss: recon.json carries the
+    fastMRI figures against that reference, and they match an independent computation."""
+    import h5py
+
+    from backends.base import BackendInput, RunContext, run_pipeline
+    from backends.mri.spec import SPEC
+    ku, _, gt, _, _ = mr_case
+    ref = gt[24:72, 24:72]                           # fastMRI stores the centre crop
+    with h5py.File(tmp_path / "fm.h5", "w") as f:
+        f["kspace"] = ku[None]
+        f["reconstruction_rss"] = ref[None]
+    params = SPEC.parse_params(["iterations=30", "cv_iterations=10", "calib=16"])
+    res = run_pipeline(SPEC, SPEC.load(), BackendInput("kspace", path=str(tmp_path / "fm.h5")), params,
+                       RunContext(SPEC, params, out_dir=tmp_path / "o"))
+    rec = json.loads((tmp_path / "o" / "recon.json").read_text())
+    mag = res.layers[0].volume.array[0]
+    assert mag.shape == (96, 96) and rec["plane"] == "read-phase1" and rec["input_format"] == "fastmri"
+    own = nrmse(ref, mag[24:72, 24:72])
+    assert rec["reference"]["name"] == "reconstruction_rss"
+    assert rec["reference"]["nrmse"] == pytest.approx(own, rel=1e-5) and own < 0.12
+    assert rec["reference"]["psnr"] > 25 and 0 < rec["reference"]["ssim"] <= 1

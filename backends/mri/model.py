@@ -41,6 +41,12 @@ class MriRecon(Backend):
         zf = to_volume(out.zero_filled, pr)
         out.record.update(plane=pr.plane, readout=pr.readout, input_format=ksp.meta.get("format", ""),
                           kspace_dims=list(ksp.data.shape))
+        if ksp.meta.get("reference") is not None:   # fastMRI's reconstruction_rss: score against it
+            from .metrics import score_against_reference
+            mag = np.abs(vol).reshape((-1,) + vol.shape[-2:])
+            scores = score_against_reference(mag, ksp.meta["reference"])
+            out.record["reference"] = {"name": ksp.meta.get("reference_name", "reference"),
+                                       **(scores or {"note": "reference slices do not match the output"})}
         return vol, zf, out.record, ksp
 
     def to_layers(self, output, inp: BackendInput, params, ctx: RunContext) -> BackendResult:
