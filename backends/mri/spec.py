@@ -26,7 +26,7 @@ class MriReconParams(Params):
 
 SPEC = BackendSpec(
     name="mri-recon", version="1.0.0", inputs=("kspace",), params=MriReconParams,
-    outputs=("image", "file", "document"), impl="backends.mri.model:MriRecon", devices=("cpu",),
+    outputs=("image", "file", "findings"), impl="backends.mri.model:MriRecon", devices=("cpu",),
     requires_modules=("scipy", "pywt", "h5py"),
     description="MRI reconstruction from multi-coil Cartesian k-space: ESPIRiT coil maps, CG-SENSE "
                 "or compressed sensing (wavelet/TV, FISTA) with the weight chosen per case by "
