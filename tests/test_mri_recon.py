@@ -58,7 +58,7 @@ def test_cs_beats_zero_filled_and_sense_with_cv_weight(mr_case):
     assert min(grid) < rec["weight"] < max(grid)      # an interior choice, not the grid's edge
     assert rec["weight_chosen_by"].startswith("k-space cross-validation")
     errs = rec["cross_validation"]["held_back_error"]
-    assert min(errs) < 0.9 * max(errs)                # the held-back data can tell weights apart
+    assert min(errs) < 0.95 * max(errs)               # the held-back data can tell weights apart
     tv = reconstruct(ku, ReconSettings(method="cs-tv", **s))
     assert nrmse(gt, tv.magnitude[0]) < 0.75 * e_zf
 

@@ -15,6 +15,8 @@ class SenseOp:
         self.maps = maps.astype(np.complex64, copy=False)          # (C, N1, N2)
         self.mask = mask.astype(np.float32, copy=False)           # (N1, N2)
         self._conj = np.conj(self.maps)
+        # pixels where every map is zero (ESPIRiT crop) carry no data: the image lives elsewhere
+        self.support = (np.sum(np.abs(self.maps) ** 2, axis=0) > 0).astype(np.float32)
         # the same operator on FFT-ordered arrays: A^H A needs two shifts of one image, not four
         # shifts of every coil image (ifftshift(M * fftshift(z)) = ifftshift(M) * z)
         self._maps_s = sfft.ifftshift(self.maps, axes=(-2, -1))

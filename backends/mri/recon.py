@@ -33,7 +33,7 @@ class ReconSettings:
     cv_fraction: float = 0.1
     calib: int = 24
     kernel: int = 6
-    crop: float = 0.8
+    crop: float = 0.0              # >0 zeroes maps (and the image) where the eigenvalue is lower
     seed: int = 0
 
 

@@ -62,22 +62,44 @@ def split_mask(mask: np.ndarray, fraction: float, calib: int, seed: int = 0) -> 
     return held
 
 
+def _units(held: np.ndarray, axis: int | None) -> int:
+    if axis == 0:
+        return int(held.any(axis=0).sum())
+    if axis == 1:
+        return int(held.any(axis=1).sum())
+    return int(held.sum())
+
+
+#: fewer held-back lines / points than this in one split is a noisy test: average more splits
+MIN_UNITS = {"lines": 8, "points": 64}
+MAX_FOLDS = 4
+
+
 def cross_validate(y: np.ndarray, maps: np.ndarray, mask: np.ndarray,
                    solve: Callable[[SenseOp, np.ndarray, float, np.ndarray | None], np.ndarray],
                    grid: np.ndarray, *, fraction: float = 0.1, calib: int = 24, seed: int = 0,
                    progress: Callable[[float], None] | None = None) -> WeightChoice:
-    held = split_mask(mask, fraction, calib, seed)
-    train = mask & ~held
-    op = SenseOp(maps, train)
-    y_train = y * train
-    y_held = y[:, held]
-    errors, xs, x = [], [], None
+    axis = line_axis(mask)
+    kind = "lines" if axis is not None else "points"
+    splits = [split_mask(mask, fraction, calib, seed)]
+    units = _units(splits[0], axis)
+    n_folds = 1 if units >= MIN_UNITS[kind] else min(MAX_FOLDS, int(np.ceil(MIN_UNITS[kind] / max(units, 1))))
+    splits += [split_mask(mask, fraction, calib, seed + f) for f in range(1, n_folds)]
+    folds = []
+    for held in splits:
+        train = mask & ~held
+        folds.append((SenseOp(maps, train), y * train, y[:, held], held))
     grid = np.sort(np.asarray(grid, float))[::-1]
+    errors: list[float] = []
+    xs: list[list[np.ndarray | None]] = []
+    last: list[np.ndarray | None] = [None] * len(folds)
     for i, lam in enumerate(grid):
-        x = solve(op, y_train, float(lam), x)
-        pred = op.predict(x)[:, held]
-        errors.append(float(np.sum(np.abs(pred - y_held) ** 2)))
-        xs.append(x)
+        err = 0.0
+        for f, (op, y_train, y_held, held) in enumerate(folds):
+            last[f] = solve(op, y_train, float(lam), last[f])
+            err += float(np.sum(np.abs(op.predict(last[f])[:, held] - y_held) ** 2))
+        errors.append(err)
+        xs.append(last[0])
         if progress is not None:
             progress((i + 1) / len(grid))
         j = int(np.argmin(errors))
@@ -92,7 +114,8 @@ def cross_validate(y: np.ndarray, maps: np.ndarray, mask: np.ndarray,
         a, b, _ = np.polyfit(lx, ly, 2)
         if a > 0:
             best = float(np.exp(np.clip(-b / (2 * a), lx.min(), lx.max())))
-    return WeightChoice(best, f"k-space cross-validation: {int(held.sum())} of {int(mask.sum())} "
-                              f"acquired samples held back ({'lines' if line_axis(mask) is not None else 'points'}), "
+    n_held = int(sum(h.sum() for *_, h in folds))
+    return WeightChoice(best, f"k-space cross-validation: {int(splits[0].sum())} of {int(mask.sum())} "
+                              f"acquired samples held back ({kind}) x {len(folds)} split(s), "
                               f"{len(grid)} weights", [float(g) for g in grid], errors,
-                        int(held.sum()), xs[j])
+                        n_held, xs[j])
