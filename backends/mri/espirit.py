@@ -59,9 +59,16 @@ def espirit_maps(kspace: np.ndarray, mask: np.ndarray | None = None, *, calib: i
     win = np.lib.stride_tricks.sliding_window_view(cal, (k, k), axis=(1, 2))  # (C, p1, p2, k, k)
     rows = np.moveaxis(win, 0, 2).reshape(-1, C * k * k)                     # patches x (C k k)
     # right singular vectors of the Hankel matrix = eigenvectors of its (C k^2)^2 Gram matrix
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):   # a 300x300 eigh: threads only contend on a shared machine
+    try:
+        from threadpoolctl import threadpool_limits   # installed with scikit-learn
+        limit = threadpool_limits(1)   # a 300x300 eigh: BLAS threads only contend on a shared machine
+    except ImportError:
+        limit = None
+    try:
         lam, vecs = np.linalg.eigh(rows.conj().T @ rows)
+    finally:
+        if limit is not None:
+            limit.restore_original_limits()
     lam, vecs = lam[::-1].clip(0), vecs[:, ::-1]
     sv = np.sqrt(lam)
     keep = sv > threshold * sv[0]
