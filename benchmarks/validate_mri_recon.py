@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_root  # noqa: E402
+from common import data_root
 
-from backends.mri.bart_io import bart_available, bart_pics, bart_scale  # noqa: E402
-from backends.mri.masks import make_mask  # noqa: E402
-from backends.mri.metrics import fastmri_metrics  # noqa: E402
-from backends.mri.recon import ReconSettings, reconstruct  # noqa: E402
-from backends.mri.simulate import multicoil_kspace  # noqa: E402
+from backends.mri.bart_io import bart_available, bart_pics, bart_scale
+from backends.mri.masks import make_mask
+from backends.mri.metrics import fastmri_metrics
+from backends.mri.recon import ReconSettings, reconstruct
+from backends.mri.simulate import multicoil_kspace
 
 
 def metrics(gt: np.ndarray, pred: np.ndarray) -> dict:

@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-from PySide6.QtCore import QObject  # noqa: E402
+from PySide6.QtCore import QObject
 
 
 class _Win(QObject):
@@ -100,8 +100,8 @@ def test_mask_designer_reconstruct_compare(qtbot, data_dir, tmp_path):
 
 
 def test_window_opens_kspace_in_its_panel(qtbot, data_dir, tmp_path):
-    from app.shell.main_window import MainWindow
     from app.shell.kspace_panel import KSpacePanel
+    from app.shell.main_window import MainWindow
     w = MainWindow()
     qtbot.addWidget(w)
     w.resize(1200, 800)

@@ -10,8 +10,8 @@ import pytest
 from app.data.kspace_io import open_kspace
 from app.data.types import ReadError
 from backends.mri.bart_io import write_cfl
-from backends.mri.layout import readout_is_kspace, to_problems
 from backends.mri.fft import fft2c
+from backends.mri.layout import readout_is_kspace, to_problems
 
 
 def _k(c=4, n1=16, n2=12, seed=0):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -170,7 +170,7 @@ def _read_ismrmrd(p: Path) -> KSpace:
         raise ReadError(f"{p}: an ISMRMRD file; install the 'ismrmrd' package to read it") from exc
     try:
         dset = ismrmrd.Dataset(str(p), "dataset", create_if_needed=False)
-    except Exception as exc:  # noqa: BLE001 - the library raises several kinds
+    except Exception as exc:
         raise ReadError(f"{p}: not a readable ISMRMRD dataset ({type(exc).__name__}: {exc})") from exc
     try:
         header = ismrmrd.xsd.CreateFromDocument(dset.read_xml_header())
@@ -179,7 +179,7 @@ def _read_ismrmrd(p: Path) -> KSpace:
         nz = int(enc.encodedSpace.matrixSize.z)
         n = dset.number_of_acquisitions()
         acqs = [dset.read_acquisition(i) for i in range(n)]
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ReadError(f"{p}: ISMRMRD header or acquisitions unreadable ({type(exc).__name__}: {exc})") from exc
     finally:
         dset.close()
@@ -210,4 +210,4 @@ def _read_ismrmrd(p: Path) -> KSpace:
     return KSpace(data=out, dims=tuple(out.shape) + (1,) * (16 - out.ndim), source=str(p), meta=meta)
 
 
-__all__ = ["open_kspace", "check_kspace", "is_kspace_path", "AXIS_ALIASES", "BART_DIMS"]
+__all__ = ["AXIS_ALIASES", "BART_DIMS", "check_kspace", "is_kspace_path", "open_kspace"]

@@ -60,7 +60,7 @@ def espirit_maps(kspace: np.ndarray, mask: np.ndarray | None = None, *, calib: i
     rows = np.moveaxis(win, 0, 2).reshape(-1, C * k * k)                     # patches x (C k k)
     # right singular vectors of the Hankel matrix = eigenvectors of its (C k^2)^2 Gram matrix
     try:
-        from threadpoolctl import threadpool_limits   # installed with scikit-learn
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
         limit = threadpool_limits(1)   # a 300x300 eigh: BLAS threads only contend on a shared machine
     except ImportError:
         limit = None

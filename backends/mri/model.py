@@ -9,7 +9,6 @@ import numpy as np
 
 from app.data.types import Intensity, Volume
 from app.layers import Finding, ImageLayer
-
 from backends.base import Backend, BackendInput, BackendResult, RunContext
 
 
@@ -50,7 +49,7 @@ class MriRecon(Backend):
         return vol, zf, out.record, ksp
 
     def to_layers(self, output, inp: BackendInput, params, ctx: RunContext) -> BackendResult:
-        vol, zf, record, ksp = output
+        vol, _zero_filled, record, ksp = output
         mag = np.abs(vol).astype(np.float32)
         time_axis = mag.ndim == 4
         shape = mag.shape[-3:]

@@ -4,8 +4,9 @@ a record of what was done (method, weight and how it was chosen, iterations, tim
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def reconstruct(kspace: np.ndarray, settings: ReconSettings | None = None, *,
             solve_cv = _solver(s.method, (n1, n2), s, s.cv_iterations, cancel)
             ch = cross_validate(y, mp, masks[b], solve_cv, grid, fraction=s.cv_fraction, calib=s.calib,
                                 seed=s.seed,
-                                progress=lambda f: prog(base + 0.6 * f / B, "choosing the weight"))
+                                progress=lambda f, base=base: prog(base + 0.6 * f / B, "choosing the weight"))
             chosen, how, x0 = ch.weight, ch.how, ch.x_at_best
             cv_info = {"grid": ch.grid, "held_back_error": ch.errors, "held_back_samples": ch.held_back}
         prog(base + 0.6 / B, f"slice {n + 1}/{B}: {s.method}")

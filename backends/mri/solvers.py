@@ -8,7 +8,7 @@ BART's ``pics -R W`` does) so blocking artefacts of a fixed decimated grid do no
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

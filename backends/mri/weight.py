@@ -11,8 +11,8 @@ solver did not see (Ward, IEEE TIT 2009; SSDU-style splits). For line (1D Cartes
 lines are held back, so the test mimics the lines that are really missing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
