@@ -35,7 +35,7 @@ def run(args) -> int:
     from app.jobs.remote import make_runner
     from app.jobs.result_folder import write_result
 
-    inp = open_input(args.input, args.kind)
+    inp = open_input(args.input, args.kind or _only_kind(args.backend))
     runner = make_runner(args.server, args.token, timeout_s=args.timeout, ca_file=args.ca,
                          fingerprint=args.fingerprint, allow_plain_http=args.allow_plain_http) \
         if args.server else \
@@ -76,3 +76,14 @@ def run(args) -> int:
         return 0
     finally:
         runner.shutdown()
+
+
+def _only_kind(backend: str) -> str | None:
+    """The input kind when the backend takes exactly one that files cannot reveal (k-space in
+    .npy/.h5 or a BART stem); None otherwise, and for unknown backends (the runner explains)."""
+    try:
+        from backends.registry import default_registry
+        inputs = default_registry().get(backend).inputs
+    except Exception:  # noqa: BLE001 - unknown/broken backends are reported by submit
+        return None
+    return "kspace" if tuple(inputs) == ("kspace",) else None

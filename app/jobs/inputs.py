@@ -16,6 +16,8 @@ def open_input(path: str | Path, kind: str | None = None) -> BackendInput:
     p = Path(path)
     if kind is not None and kind not in INPUT_KINDS:
         raise ReadError(f"{p}: input kind {kind!r} is not one of {', '.join(INPUT_KINDS)}")
+    if kind == "kspace" and not p.exists() and p.with_name(p.name + ".cfl").is_file():
+        return BackendInput("kspace", path=str(p.with_name(p.name + ".cfl")))  # BART stem -> its .cfl
     if not p.exists():
         raise ReadError(f"{p}: no such file or folder")
     if p.is_file():

@@ -98,6 +98,19 @@ def quality_backend_present() -> bool:
         return False
 
 
+def _kspace(win):
+    return _import("app.shell.kspace_panel.KSpacePanel")(win)
+
+
+def mri_backend_present() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("backends.mri.spec") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("jobs", "Backends / jobs", Qt.RightDockWidgetArea, _jobs),
     DockSpec("review", "Review", Qt.RightDockWidgetArea, _review),
@@ -106,6 +119,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
     DockSpec("report", "Report", Qt.RightDockWidgetArea, _report),
+    DockSpec("kspace", "K-space", Qt.RightDockWidgetArea, _kspace, mri_backend_present),
 ]
 
 

@@ -295,6 +295,9 @@ class MainWindow(QMainWindow):
     def open_path(self, path) -> None:
         path = str(path)
         self.message.hide()
+        if _is_kspace(path) and hasattr(self.panel("kspace"), "load"):
+            self.panel("kspace").load(path)   # raw MR k-space: the K-space panel, not a viewer
+            return
         if self._task is not None:
             self._task.cancel.set()
         self._t_open = time.perf_counter()
@@ -658,3 +661,10 @@ class MainWindow(QMainWindow):
         self.settings.set("window_state", self.saveState())
         self.settings.sync()
         super().closeEvent(e)
+
+
+def _is_kspace(path: str) -> bool:
+    """Raw MR k-space (BART .cfl/.hdr or stem, .h5/.mrd) opens in the K-space panel."""
+    p = Path(path)
+    return p.suffix.lower() in (".cfl", ".hdr", ".h5", ".mrd") or (
+        not p.suffix and p.with_name(p.name + ".cfl").is_file())
