@@ -7,6 +7,8 @@ want_test=0; [ "${1:-}" = "--test" ] && want_test=1
 
 apt_pkgs="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0 \
 libgl1-mesa-dri libglx-mesa0 libegl1 libegl-mesa0 libosmesa6 libgomp1"
+# PACS tests and benchmark: a real Orthanc with DICOMweb, and dcmtk's getscu as the speed peer
+[ $want_test -eq 1 ] && apt_pkgs="$apt_pkgs orthanc orthanc-dicomweb dcmtk"
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

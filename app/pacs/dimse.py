@@ -1,0 +1,252 @@
+"""DIMSE client (pynetdicom): C-ECHO, C-FIND (study, then series level), C-GET into a staging
+folder, C-STORE. Faults become one LoupeError line: unreachable (TCP refused/timed out), association
+rejected (with the PACS's reason, e.g. a wrong called AE title), no answer within the time-out,
+aborted, or a partial retrieve."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from app.data.types import LoupeError
+from app.pacs.model import Filters, Progress, SeriesHit, StudyHit, Transient, instance_path
+
+_REJECT_REASONS = {  # PS3.8 Table 9-21, result source 1 (service user)
+    1: "no reason given", 2: "application context name not supported",
+    3: "calling AE title not recognized", 7: "called AE title not recognized",
+}
+
+
+class DimseClient:
+    def __init__(self, node, aet: str = "LOUPE", timeout: float = 30.0):
+        self.node = node
+        self.aet = aet
+        self.timeout = float(timeout)
+
+    # -- association -------------------------------------------------------------------------
+    def _ae(self):
+        from pynetdicom import AE
+
+        ae = AE(ae_title=self.aet)
+        ae.acse_timeout = self.timeout
+        ae.dimse_timeout = self.timeout
+        ae.network_timeout = self.timeout
+        ae.connection_timeout = self.timeout
+        ae.maximum_pdu_size = 0          # accept whatever PDU size the PACS sends
+        return ae
+
+    def _where(self) -> str:
+        return f"PACS {self.node.called_aet}@{self.node.host}:{self.node.port}"
+
+    def _reachable(self) -> None:
+        try:
+            with socket.create_connection((self.node.host, self.node.port), timeout=self.timeout):
+                pass
+        except socket.timeout:
+            raise Transient(f"{self._where()} unreachable: no TCP answer within {self.timeout:g} s") from None
+        except OSError as exc:
+            raise Transient(f"{self._where()} unreachable: {exc.strerror or exc}") from None
+
+    def associate(self, ae, **kw):
+        self._reachable()
+        assoc = ae.associate(self.node.host, self.node.port, ae_title=self.node.called_aet, **kw)
+        if assoc.is_established:
+            return assoc
+        if assoc.is_rejected:
+            reason = "rejected"
+            try:
+                prim = assoc.acceptor.primitive
+                src, diag = prim.result_source, prim.diagnostic
+                reason = _REJECT_REASONS.get(int(diag), f"diagnostic {diag}") if src == 1 else \
+                    f"result source {src}, diagnostic {diag}"
+            except (AttributeError, TypeError, ValueError):
+                pass
+            raise LoupeError(f"{self._where()} rejected the association from {self.aet!r}: {reason}"
+                             + (" (check the PACS's AE title)" if "called AE" in reason else ""))
+        raise Transient(f"{self._where()}: no association answer within {self.timeout:g} s (time-out or aborted)")
+
+    # -- services ------------------------------------------------------------------------------
+    def echo(self) -> None:
+        from pynetdicom.sop_class import Verification
+
+        ae = self._ae()
+        ae.add_requested_context(Verification)
+        assoc = self.associate(ae)
+        try:
+            status = assoc.send_c_echo()
+            if not status or status.Status != 0:
+                raise LoupeError(f"{self._where()}: C-ECHO failed (status {getattr(status, 'Status', 'none')})")
+        finally:
+            assoc.release()
+
+    def _find(self, assoc, query) -> list:
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+        out = []
+        for status, ident in assoc.send_c_find(query, FIND):
+            if not status:
+                raise Transient(f"{self._where()}: C-FIND got no answer within {self.timeout:g} s")
+            code = int(status.Status)
+            if code in (0xFF00, 0xFF01):
+                if ident is not None:
+                    out.append(ident)
+            elif code != 0:
+                raise LoupeError(f"{self._where()}: C-FIND failed with status 0x{code:04X}")
+        return out
+
+    def find(self, filters: Filters, with_series: bool = True) -> list[StudyHit]:
+        from pydicom.dataset import Dataset
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+        ae = self._ae()
+        ae.add_requested_context(FIND)
+        assoc = self.associate(ae)
+        try:
+            q = Dataset()
+            q.QueryRetrieveLevel = "STUDY"
+            for kw in ("StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "StudyDescription",
+                       "AccessionNumber", "ModalitiesInStudy", "NumberOfStudyRelatedInstances"):
+                setattr(q, kw, "")
+            q.PatientID = filters.patient_id
+            q.StudyDate = filters.date
+            q.ModalitiesInStudy = filters.modality
+            q.StudyInstanceUID = filters.study_uid
+            studies = []
+            for ident in self._find(assoc, q):
+                mods = ident.get("ModalitiesInStudy", "")
+                mods = [str(m) for m in mods] if isinstance(mods, (list, tuple)) or hasattr(mods, "__iter__") \
+                    and not isinstance(mods, str) else [m for m in str(mods).split("\\") if m]
+                n = ident.get("NumberOfStudyRelatedInstances", None)
+                studies.append(StudyHit(
+                    study_uid=str(ident.StudyInstanceUID), patient_id=str(ident.get("PatientID", "")),
+                    patient_name=str(ident.get("PatientName", "")), date=str(ident.get("StudyDate", "")),
+                    description=str(ident.get("StudyDescription", "")),
+                    accession=str(ident.get("AccessionNumber", "")), modalities=mods,
+                    instances=int(n) if n not in (None, "") else None))
+            if with_series:
+                for st in studies:
+                    s = Dataset()
+                    s.QueryRetrieveLevel = "SERIES"
+                    s.StudyInstanceUID = st.study_uid
+                    for kw in ("SeriesInstanceUID", "SeriesNumber", "SeriesDescription",
+                               "NumberOfSeriesRelatedInstances"):
+                        setattr(s, kw, "")
+                    s.Modality = filters.modality
+                    for ident in self._find(assoc, s):
+                        n = ident.get("NumberOfSeriesRelatedInstances", None)
+                        st.series.append(SeriesHit(
+                            series_uid=str(ident.SeriesInstanceUID), modality=str(ident.get("Modality", "")),
+                            number=str(ident.get("SeriesNumber", "") or ""),
+                            description=str(ident.get("SeriesDescription", "") or ""),
+                            instances=int(n) if n not in (None, "") else None))
+            return studies
+        finally:
+            assoc.release()
+
+    def get(self, folder: Path, study_uid: str, series_uid: str = "", progress: Progress | None = None) -> int:
+        """C-GET a study (or one series) into ``folder``; returns the instance count. Raises on any
+        failed or missing sub-operation (partial retrieve)."""
+        from pydicom.dataset import Dataset
+        from pynetdicom import evt
+        from pynetdicom import StoragePresentationContexts, build_role
+        from pynetdicom.presentation import ALL_TRANSFER_SYNTAXES
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
+
+        progress = progress or Progress()
+        ae = self._ae()
+        ae.add_requested_context(GET)
+        roles = []
+        for cx in StoragePresentationContexts[:127]:
+            ae.add_requested_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+            roles.append(build_role(cx.abstract_syntax, scp_role=True))
+        state = {"received": 0, "total": None, "error": None}
+
+        def on_store(event):
+            try:
+                ds = event.dataset
+                path = instance_path(folder, str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+                with open(path, "wb") as f:
+                    f.write(event.encoded_dataset(include_meta=True))
+                state["received"] += 1
+                progress.tick(state["received"], state["total"])
+            except Exception as exc:   # noqa: BLE001 - reported as the retrieve's error below
+                state["error"] = exc
+                return 0xA700 if not isinstance(exc, LoupeError) else 0xC000
+            return 0x0000
+
+        q = Dataset()
+        q.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+        q.StudyInstanceUID = study_uid
+        if series_uid:
+            q.SeriesInstanceUID = series_uid
+        assoc = self.associate(ae, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        final = None
+        try:
+            for status, _ident in assoc.send_c_get(q, GET):
+                if state["error"] is not None:
+                    break
+                if not status:
+                    raise Transient(f"{self._where()}: C-GET got no answer within {self.timeout:g} s "
+                                     f"({state['received']} instances received)")
+                final = status
+                rem = status.get("NumberOfRemainingSuboperations", None)
+                done = status.get("NumberOfCompletedSuboperations", None)
+                if rem is not None and done is not None:
+                    state["total"] = int(rem) + int(done) + int(status.get("NumberOfFailedSuboperations", 0) or 0) \
+                        + int(status.get("NumberOfWarningSuboperations", 0) or 0)
+        finally:
+            if state["error"] is not None or not assoc.is_established:
+                assoc.abort()
+            else:
+                assoc.release()
+        if state["error"] is not None:
+            err = state["error"]
+            if isinstance(err, LoupeError):
+                raise err
+            raise LoupeError(f"{self._where()}: writing a retrieved instance failed: {err}")
+        code = int(final.Status) if final is not None else None
+        failed = int(final.get("NumberOfFailedSuboperations", 0) or 0) if final is not None else 0
+        if code is None:
+            raise LoupeError(f"{self._where()}: C-GET ended without a final status")
+        if code == 0 and state["received"] == 0:
+            raise LoupeError(f"{self._where()}: study {study_uid} not found (C-GET matched nothing)")
+        if code != 0 or failed:
+            raise Transient(f"{self._where()}: partial retrieve: {state['received']} instances received, "
+                             f"{failed} failed (C-GET status 0x{code:04X})")
+        return state["received"]
+
+    def store(self, datasets, on_sent=None) -> list[str]:
+        """C-STORE each dataset; returns the SOP Instance UIDs stored. Any failure raises."""
+        from pynetdicom.presentation import DEFAULT_TRANSFER_SYNTAXES
+
+        datasets = list(datasets)
+        ae = self._ae()
+        pairs: dict[str, set[str]] = {}
+        for ds in datasets:
+            ts = str(ds.file_meta.TransferSyntaxUID)
+            pairs.setdefault(str(ds.SOPClassUID), set()).add(ts)
+        if len(pairs) > 128:
+            raise LoupeError("more than 128 different SOP classes in one send")
+        for sop_class, tss in pairs.items():
+            ae.add_requested_context(sop_class, sorted(tss | set(DEFAULT_TRANSFER_SYNTAXES[:2])))
+        assoc = self.associate(ae)
+        sent = []
+        try:
+            for i, ds in enumerate(datasets):
+                try:
+                    status = assoc.send_c_store(ds)
+                except (ValueError, RuntimeError) as exc:
+                    raise LoupeError(f"{self._where()}: cannot send {ds.SOPInstanceUID}: {exc}") from None
+                if not status:
+                    raise Transient(f"{self._where()}: C-STORE got no answer within {self.timeout:g} s "
+                                     f"({len(sent)} of {len(datasets)} sent)")
+                code = int(status.Status)
+                if code not in (0x0000, 0xB000, 0xB007, 0xB006):
+                    raise LoupeError(f"{self._where()}: C-STORE of {ds.SOPInstanceUID} failed with status "
+                                     f"0x{code:04X} ({len(sent)} of {len(datasets)} sent)")
+                sent.append(str(ds.SOPInstanceUID))
+                if on_sent:
+                    on_sent(i + 1, len(datasets))
+        finally:
+            if assoc.is_established:
+                assoc.release()
+        return sent
