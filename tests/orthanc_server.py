@@ -85,14 +85,22 @@ class Orthanc:
         raise RuntimeError("Orthanc did not start in time")
 
     def upload(self, folder: Path) -> int:
-        """REST upload of every file under ``folder``; returns how many instances Orthanc took."""
+        """REST upload of every DICOM file under ``folder`` (others skipped); returns how many
+        instances Orthanc took."""
+        import urllib.error
+
         n = 0
         for f in sorted(Path(folder).rglob("*")):
-            if f.is_file():
-                req = urllib.request.Request(f"{self.rest}/instances", data=f.read_bytes(),
-                                             headers={"Content-Type": "application/dicom"})
-                json.loads(urllib.request.urlopen(req, timeout=30).read())
-                n += 1
+            if not f.is_file():
+                continue
+            with open(f, "rb") as fh:
+                head = fh.read(132)
+            if head[128:132] != b"DICM":
+                continue
+            req = urllib.request.Request(f"{self.rest}/instances", data=f.read_bytes(),
+                                         headers={"Content-Type": "application/dicom"})
+            json.loads(urllib.request.urlopen(req, timeout=30).read())
+            n += 1
         return n
 
     def get_json(self, path: str):

@@ -148,7 +148,7 @@ class DimseClient:
         from pydicom.dataset import Dataset
         from pynetdicom import evt
         from pynetdicom import StoragePresentationContexts, build_role
-        from pynetdicom.presentation import ALL_TRANSFER_SYNTAXES
+        from pynetdicom import ALL_TRANSFER_SYNTAXES
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
 
         progress = progress or Progress()
@@ -216,7 +216,7 @@ class DimseClient:
 
     def store(self, datasets, on_sent=None) -> list[str]:
         """C-STORE each dataset; returns the SOP Instance UIDs stored. Any failure raises."""
-        from pynetdicom.presentation import DEFAULT_TRANSFER_SYNTAXES
+        from pynetdicom import DEFAULT_TRANSFER_SYNTAXES
 
         datasets = list(datasets)
         ae = self._ae()

@@ -83,7 +83,7 @@ class WebClient:
         fields = ["PatientName", "StudyDescription", "AccessionNumber", "ModalitiesInStudy",
                   "NumberOfStudyRelatedInstances"]
         items = self._call("QIDO-RS", self.client.search_for_studies, search_filters=f,
-                           fields=fields, get_remaining=True)
+                           fields=fields)
         studies = []
         for it in items:
             mods = (it.get("00080061") or {}).get("Value") or []
@@ -98,8 +98,7 @@ class WebClient:
                 sf = {"Modality": filters.modality} if filters.modality else {}
                 for it in self._call("QIDO-RS", self.client.search_for_series, study_instance_uid=st.study_uid,
                                      search_filters=sf, fields=["SeriesDescription",
-                                                                "NumberOfSeriesRelatedInstances"],
-                                     get_remaining=True):
+                                                                "NumberOfSeriesRelatedInstances"]):
                     n = _value(it, "00201209", None)
                     st.series.append(SeriesHit(
                         series_uid=_value(it, "0020000E"), modality=str(_value(it, "00080060")),
