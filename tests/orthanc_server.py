@@ -46,6 +46,7 @@ class Orthanc:
             "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True,
             "DicomAlwaysAllowFind": True, "DicomAlwaysAllowGet": True,
             "DicomCheckModalityHost": False, "StorageCompression": False,
+            "MaximumStorageCacheSize": 0,   # read every file from disk (the partial-retrieve test removes one)
             "DicomModalities": known_modalities or {},
             "Plugins": [dicomweb_plugin()], "ConcurrentJobs": 2, "HttpThreadsCount": 8,
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True,
