@@ -142,9 +142,35 @@ class DimseClient:
         finally:
             assoc.release()
 
+    def _sop_classes(self, study_uid: str) -> list[str]:
+        """The SOP classes in a study (C-FIND SOPClassesInStudy); [] when the PACS does not say."""
+        from pydicom.dataset import Dataset
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind as FIND
+
+        ae = self._ae()
+        ae.add_requested_context(FIND)
+        assoc = self.associate(ae)
+        try:
+            q = Dataset()
+            q.QueryRetrieveLevel = "STUDY"
+            q.StudyInstanceUID = study_uid
+            q.SOPClassesInStudy = ""
+            found = self._find(assoc, q)
+        finally:
+            assoc.release()
+        out: list[str] = []
+        for ident in found:
+            v = ident.get("SOPClassesInStudy", None)
+            vals = [] if v in (None, "") else [v] if isinstance(v, str) else list(v)
+            out += [str(x) for x in vals if str(x) and str(x) not in out]
+        return out[:127]
+
     def get(self, folder: Path, study_uid: str, series_uid: str = "", progress: Progress | None = None) -> int:
         """C-GET a study (or one series) into ``folder``; returns the instance count. Raises on any
         failed or missing sub-operation (partial retrieve)."""
+        from io import BytesIO
+
+        from pydicom import dcmread
         from pydicom.dataset import Dataset
         from pynetdicom import evt
         from pynetdicom import StoragePresentationContexts, build_role
@@ -154,18 +180,22 @@ class DimseClient:
         progress = progress or Progress()
         ae = self._ae()
         ae.add_requested_context(GET)
+        # Only the study's own SOP classes (SOPClassesInStudy, one C-FIND) get a storage context with
+        # the SCP role: 127 contexts x every transfer syntax costs ~0.6 s of association set-up.
+        classes = self._sop_classes(study_uid) or [cx.abstract_syntax for cx in StoragePresentationContexts[:127]]
         roles = []
-        for cx in StoragePresentationContexts[:127]:
-            ae.add_requested_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
-            roles.append(build_role(cx.abstract_syntax, scp_role=True))
+        for uid in classes:
+            ae.add_requested_context(uid, ALL_TRANSFER_SYNTAXES)
+            roles.append(build_role(uid, scp_role=True))
         state = {"received": 0, "total": None, "error": None}
 
         def on_store(event):
             try:
-                ds = event.dataset
-                path = instance_path(folder, str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID))
+                raw = event.encoded_dataset(include_meta=True)
+                head = dcmread(BytesIO(raw), stop_before_pixels=True, specific_tags=["SeriesInstanceUID"])
+                path = instance_path(folder, str(head.SeriesInstanceUID), str(event.request.AffectedSOPInstanceUID))
                 with open(path, "wb") as f:
-                    f.write(event.encoded_dataset(include_meta=True))
+                    f.write(raw)
                 state["received"] += 1
                 progress.tick(state["received"], state["total"])
             except Exception as exc:   # noqa: BLE001 - reported as the retrieve's error below
