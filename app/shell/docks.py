@@ -81,6 +81,12 @@ def _quality(win):
     return _import("app.shell.quality_dock.QualityDock")(win)
 
 
+def _pacs(win):
+    dock = _import("app.shell.pacs_dock.PacsDock")(win)
+    dock.error.connect(lambda msg: win.show_error(f"PACS: {msg}", "PACS: see the message above"))
+    return dock
+
+
 def quality_backend_present() -> bool:
     """The Quality dock is offered only where the quality backend is installed."""
     import importlib.util
@@ -98,6 +104,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("trust", "Trust", Qt.RightDockWidgetArea, _trust),
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
+    DockSpec("pacs", "PACS", Qt.LeftDockWidgetArea, _pacs),
 ]
 
 
