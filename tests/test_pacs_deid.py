@@ -224,3 +224,38 @@ def test_cli_anonymize_and_audit(study, tmp_path, capsys):
         (empty / "note.txt").write_text("x")
         anonymize_tree(empty, tmp_path / "o2", DeidOptions(), UidMap(SECRET))
     assert not (tmp_path / "o2").exists()
+
+
+def test_sr_keeps_measurements_and_points_at_the_deidentified_images(study, tmp_path):
+    """TID 1500 SR: Content Sequence kept and cleaned item by item; every image reference (content
+    items and the evidence sequence) goes through the same map; Loupe's SR reader finds the same
+    lengths and source images on the de-identified series."""
+    from app.export.reference import SourceSeries
+    from app.export.sr import read_sr, write_sr
+    from app.layers import Shape, ShapesLayer
+
+    root, ct, _ = study
+
+    def w(i, j, k):
+        return (np.array([i, j, k, 1.0]) @ ct.affine.T)[:3]
+    layer = ShapesLayer([Shape("polyline", [w(100, 100, 5), w(300, 100, 5)], "diameter"),
+                         Shape("polygon", [w(100, 100, 6), w(200, 100, 6), w(200, 150, 6)], "tri")],
+                        "measurements", Provenance.human("ana"))
+    src = tmp_path / "src"
+    shutil.copytree(root / "ct", src / "ct")
+    (src / "sr").mkdir()
+    write_sr(layer, ct, src / "sr" / "sr.dcm")
+    before = read_sr(src / "sr" / "sr.dcm", ct)
+    out = tmp_path / "out"
+    anonymize_tree(src, out, DeidOptions(), UidMap(SECRET))
+    sr_file = next(f for f in out.rglob("*.dcm") if pydicom.dcmread(f, stop_before_pixels=True).Modality == "SR")
+    new_ct = SourceSeries.from_folder(next(p for p in out.iterdir() if p != sr_file.parent))
+    after = read_sr(sr_file, new_ct)
+    uids = UidMap(SECRET)
+    assert [r.value for r in after] == [r.value for r in before]
+    assert [r.label for r in after] == [r.label for r in before]
+    assert [r.source_sop_uids for r in after] == [[uids.uid(u) for u in r.source_sop_uids] for r in before]
+    sr_ds = pydicom.dcmread(sr_file)
+    old = set(ct.sop_instance_uids) | {ct.series_uid, str(ct.datasets[0].StudyInstanceUID)}
+    assert not (_all_uids(sr_ds) & old)
+    assert str(sr_ds.PatientID).startswith("LOUPE-")
