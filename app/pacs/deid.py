@@ -150,6 +150,9 @@ def _table() -> _Table:
                     t.actions[tuple(tag)] = code
                 else:
                     t.masked.append((*tag, code))
+        # The table replaces the whole Content Sequence (D); Loupe keeps structured content and cleans
+        # it item by item, so free text inside it (TEXT items' Text Value) gets a dummy as well.
+        t.actions.setdefault((0x0040, 0xA160), "D")
         _TABLE = t
     return _TABLE
 
