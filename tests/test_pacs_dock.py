@@ -97,6 +97,20 @@ def test_query_retrieve_open_and_send_seg(qtbot, win, orthanc, dicom_dir, tmp_pa
     assert [h.study_uid for h in segs] == rec["studies"] and segs[0].patient_id.startswith("LOUPE-")
     win.grab().save(str(tmp_path.parent / "pacs_dock.png"))
 
+    # File > Export with "De-identify DICOM exports" checked: the SEG file is de-identified (once),
+    # points at the same de-identified images as the one sent, and the export is audited
+    dock.wait()
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=30000)
+    win.export_menu.deid_action.setChecked(True)
+    assert win.settings.get("export_deidentify", False) is True
+    out = win.export_menu.export_to("seg", str(tmp_path / "exported.dcm"))
+    ds = pydicom.dcmread(out)
+    assert ds.PatientIdentityRemoved == "YES" and str(ds.StudyInstanceUID) == rec["studies"][0]
+    assert read_all()[-1]["event"] == "export" and read_all()[-1]["destination"] == out
+    win.export_menu.deid_action.setChecked(False)
+    plain = pydicom.dcmread(win.export_menu.export_to("seg", str(tmp_path / "plain.dcm")))
+    assert str(plain.StudyInstanceUID) == ref.StudyInstanceUID and "PatientIdentityRemoved" not in plain
+
 
 def test_unreachable_node_shows_one_line_and_keeps_nothing(qtbot, win):
     dock = win.panel("pacs")

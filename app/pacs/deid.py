@@ -274,6 +274,20 @@ def deidentify(ds, options: DeidOptions, uids: UidMap, label: str = "dataset") -
     return report
 
 
+def deidentify_file(path: Path, options: DeidOptions | None = None, uids: UidMap | None = None) -> list[str]:
+    """De-identify one written DICOM file in place (the export path); returns the warnings."""
+    path = Path(path)
+    ds = read_dicom(path)
+    rep = deidentify(ds, options or DeidOptions(), uids or UidMap.from_file(), label=str(path))
+    tmp = path.with_name(f".{path.name}.deid")
+    try:
+        ds.save_as(tmp, enforce_file_format=True)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rep.warnings
+
+
 def dicom_files(paths) -> list[Path]:
     """Every file under the given files/folders (DICOM or not is decided when read)."""
     out: list[Path] = []

@@ -341,7 +341,7 @@ class PacsDock(QWidget):
             return
         tmp = Path(tempfile.mkdtemp(prefix="loupe_send_"))
         path = self.win.export_menu.export_to(key, str(tmp / f"result.{'seg' if key == 'seg' else 'sr'}.dcm"),
-                                              overwrite=True)
+                                              overwrite=True, deidentify=False)   # once, in the send
         if path is None:
             return                      # the export menu already showed why
         deid = self.deid.isChecked()
