@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--orthanc-pdu", type=int, default=0,
+                    help="Orthanc's MaximumPduLength (0: its default, 16384, which is what it sends)")
     args = ap.parse_args()
     if shutil.which("getscu") is None:
         sys.exit("dcmtk's getscu is not installed: run scripts/setup.sh --test")
@@ -33,7 +35,8 @@ def main() -> int:
 
     src = data_root() / "dicom" / "dcm_qa_ct_philips_head_140" / "dicom"
     work = Path(tempfile.mkdtemp(prefix="bench_pacs_"))
-    orthanc = Orthanc(work / "orthanc", check_called_aet=True)
+    orthanc = Orthanc(work / "orthanc", check_called_aet=True,
+                      extra={"MaximumPduLength": args.orthanc_pdu} if args.orthanc_pdu else None)
     try:
         assert orthanc.upload(src) == 140
         import pydicom
@@ -84,7 +87,8 @@ def main() -> int:
                     sys.exit(f"{name}: retrieved {n} of 140 instances")
                 best[name] = min(best[name], dt)
         peer = best["dcmtk getscu TCP_NODELAY=1"]
-        print(f"140-slice head CT, {mb:.1f} MB, Orthanc {orthanc.rest} on loopback, best of {args.repeat}")
+        print(f"140-slice head CT, {mb:.1f} MB, Orthanc {orthanc.rest} on loopback "
+              f"(MaximumPduLength {args.orthanc_pdu or 'default'}), best of {args.repeat}")
         print(f"{'retriever':28} {'seconds':>8} {'MB/s':>7} {'x getscu (NODELAY)':>19}")
         for name, t in best.items():
             print(f"{name:28} {t:8.2f} {mb / t:7.1f} {t / peer:19.2f}")

@@ -30,7 +30,7 @@ class Orthanc:
     """One Orthanc process. ``dicom_url``/``web_url`` are what Loupe's `pacs` commands take."""
 
     def __init__(self, workdir: Path, aet: str = "ORTHANC", check_called_aet: bool = True,
-                 known_modalities: dict | None = None):
+                 known_modalities: dict | None = None, extra: dict | None = None):
         if shutil.which("Orthanc") is None:
             raise RuntimeError("Orthanc is not installed: run scripts/setup.sh --test")
         self.workdir = Path(workdir)
@@ -52,6 +52,7 @@ class Orthanc:
             "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True,
                          "WadoRoot": "/wado", "Host": "127.0.0.1", "Ssl": False},
         }
+        cfg.update(extra or {})
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config = self.workdir / "orthanc.json"
         self.config.write_text(json.dumps(cfg, indent=1))

@@ -140,6 +140,17 @@ class PacsDock(QWidget):
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self._reload_nodes()
         self._update_buttons()
+        from PySide6.QtCore import QCoreApplication
+
+        app = QCoreApplication.instance()
+        if app is not None:   # never leave a running QThread behind at exit (Qt aborts on that)
+            app.aboutToQuit.connect(self.shutdown)
+
+    def shutdown(self) -> None:
+        """Cancel what runs and wait for it (a network call ends within its time-out)."""
+        if self._task is not None:
+            self._task.prog.cancel.set()
+        self.wait(35000)
 
     # ------------------------------------------------------------------ nodes
     def _reload_nodes(self) -> None:
