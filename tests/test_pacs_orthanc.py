@@ -17,7 +17,7 @@ from app.cli import main as cli_main
 from app.pacs import service
 from app.pacs.audit import read_all
 from app.pacs.model import Filters
-from orthanc_server import Orthanc
+from orthanc_server import Orthanc, free_port
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.timeout(300)]
 HEAD = "dcm_qa_ct_philips_head_140"
@@ -27,7 +27,10 @@ MR = "dcm_qa_philips_oblique_epi"           # another patient's study (27 DICOM 
 
 @pytest.fixture(scope="module")
 def orthanc(dicom_dir, tmp_path_factory):
-    o = Orthanc(tmp_path_factory.mktemp("orthanc"), check_called_aet=True)
+    move_port = free_port()   # Loupe's storage SCP for C-MOVE, known to Orthanc as LOUPE
+    o = Orthanc(tmp_path_factory.mktemp("orthanc"), check_called_aet=True,
+                known_modalities={"loupe": ["LOUPE", "127.0.0.1", move_port]})
+    o.move_port = move_port
     try:
         assert o.upload(dicom_dir / HEAD / "dicom") == 140
         assert o.upload(dicom_dir / PHANTOM / "dicom") == 28
@@ -155,6 +158,21 @@ def test_retrieve_one_series_over_cli(orthanc, dicom_dir, tmp_path, capsys):
                          str(ds.SeriesInstanceUID), "-o", str(out)]) == 0
         assert "28 instances" in capsys.readouterr().out
         _same_instances(out, _originals(dicom_dir / PHANTOM / "dicom"))
+
+
+def test_retrieve_over_c_move_to_loupes_storage_scp(orthanc, dicom_dir, tmp_path, capsys):
+    ds = pydicom.dcmread(next((dicom_dir / PHANTOM / "dicom").iterdir()), stop_before_pixels=True)
+    out = tmp_path / "moved"
+    assert cli_main(["pacs", "get", orthanc.dicom_url, "--study", str(ds.StudyInstanceUID), "--series",
+                     str(ds.SeriesInstanceUID), "-o", str(out), "--move-port", str(orthanc.move_port)]) == 0
+    assert "28 instances" in capsys.readouterr().out
+    _same_instances(out, _originals(dicom_dir / PHANTOM / "dicom"))
+    # a calling AE title the PACS does not know as a move destination: one line, nothing written
+    assert cli_main(["pacs", "get", orthanc.dicom_url, "--study", str(ds.StudyInstanceUID), "--aet", "STRANGER",
+                     "-o", str(tmp_path / "no"), "--move-port", str(orthanc.move_port)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "move destination" in err[0], err
+    assert not (tmp_path / "no").exists() and not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
 
 
 def test_send_deidentified_seg_back_find_it_linked_and_audited(orthanc, dicom_dir, tmp_path, capsys):

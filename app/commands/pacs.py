@@ -31,6 +31,9 @@ def add_arguments(p) -> None:
     g.add_argument("--study", required=True, help="Study Instance UID")
     g.add_argument("--series", default="", help="only this Series Instance UID")
     g.add_argument("-o", "--out", required=True, help="destination folder (must not exist or be empty)")
+    g.add_argument("--move-port", type=int, default=None,
+                   help="DIMSE: use C-MOVE to Loupe's own storage SCP on this port (the PACS must know "
+                        "--aet at this host and port) instead of C-GET")
     s = sub.add_parser("send", help="send DICOM files or folders (C-STORE or STOW-RS); audited")
     _common(s)
     s.add_argument("paths", nargs="+", help="files or folders")
@@ -92,7 +95,8 @@ def run(args) -> int:
         from app.pacs.model import Progress
 
         dest, n = service.retrieve(args.url, args.study, Path(args.out), args.series,
-                                   progress=Progress(on_instance), on_retry=on_retry, **kw)
+                                   progress=Progress(on_instance), on_retry=on_retry,
+                                   move_port=args.move_port, **kw)
         print(f"{n} instances -> {dest}")
         return 0
     if cmd == "send":

@@ -175,26 +175,31 @@ class DimseClient:
     def get(self, folder: Path, study_uid: str, series_uid: str = "", progress: Progress | None = None) -> int:
         """C-GET a study (or one series) into ``folder``; returns the instance count. Raises on any
         failed or missing sub-operation (partial retrieve)."""
+        return self._retrieve(folder, study_uid, series_uid, progress, move_port=None)
+
+    def move(self, folder: Path, study_uid: str, series_uid: str = "", progress: Progress | None = None,
+             port: int = 11112, bind: str = "") -> int:
+        """C-MOVE to Loupe's own storage SCP, listening on ``port`` under the calling AE title while the
+        move runs (the PACS must know that AE title at this host and port). Same checks as ``get``."""
+        return self._retrieve(folder, study_uid, series_uid, progress, move_port=int(port), bind=bind)
+
+    def _retrieve(self, folder, study_uid, series_uid, progress, move_port, bind="") -> int:
+        import threading
         from io import BytesIO
 
         from pydicom import dcmread
         from pydicom.dataset import Dataset
-        from pynetdicom import evt
-        from pynetdicom import StoragePresentationContexts, build_role
-        from pynetdicom import ALL_TRANSFER_SYNTAXES
+        from pynetdicom import ALL_TRANSFER_SYNTAXES, StoragePresentationContexts, build_role, evt
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as MOVE
 
         progress = progress or Progress()
-        ae = self._ae()
-        ae.add_requested_context(GET)
-        # Only the study's own SOP classes (SOPClassesInStudy, one C-FIND) get a storage context with
-        # the SCP role: 127 contexts x every transfer syntax costs ~0.6 s of association set-up.
+        verb = "C-MOVE" if move_port is not None else "C-GET"
+        # Only the study's own SOP classes (SOPClassesInStudy, one C-FIND) get a storage context:
+        # 127 contexts x every transfer syntax costs ~0.6 s of association set-up.
         classes = self._sop_classes(study_uid) or [cx.abstract_syntax for cx in StoragePresentationContexts[:127]]
-        roles = []
-        for uid in classes:
-            ae.add_requested_context(uid, ALL_TRANSFER_SYNTAXES)
-            roles.append(build_role(uid, scp_role=True))
         state = {"received": 0, "total": None, "error": None}
+        lock = threading.Lock()
 
         def on_store(event):
             try:
@@ -203,8 +208,10 @@ class DimseClient:
                 path = instance_path(folder, str(head.SeriesInstanceUID), str(event.request.AffectedSOPInstanceUID))
                 with open(path, "wb") as f:
                     f.write(raw)
-                state["received"] += 1
-                progress.tick(state["received"], state["total"])
+                with lock:
+                    state["received"] += 1
+                    n = state["received"]
+                progress.tick(n, state["total"])
             except Exception as exc:   # noqa: BLE001 - reported as the retrieve's error below
                 state["error"] = exc
                 return 0xA700 if not isinstance(exc, LoupeError) else 0xC000
@@ -215,15 +222,48 @@ class DimseClient:
         q.StudyInstanceUID = study_uid
         if series_uid:
             q.SeriesInstanceUID = series_uid
-        assoc = self.associate(ae, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        ae = self._ae()
+        server = None
+        if move_port is None:
+            ae.add_requested_context(GET)
+            roles = []
+            for uid in classes:
+                ae.add_requested_context(uid, ALL_TRANSFER_SYNTAXES)
+                roles.append(build_role(uid, scp_role=True))
+            assoc = self.associate(ae, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+            responses = lambda: assoc.send_c_get(q, GET)  # noqa: E731
+        else:
+            ae.add_requested_context(MOVE)
+            scp = self._ae()
+            for uid in classes:
+                scp.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
+            try:
+                server = scp.start_server((bind, move_port), block=False,
+                                          evt_handlers=[(evt.EVT_C_STORE, on_store)])
+            except OSError as exc:
+                raise LoupeError(f"cannot listen for C-MOVE on port {move_port}: {exc.strerror or exc}") from None
+            try:
+                assoc = self.associate(ae)
+            except BaseException:
+                server.shutdown()
+                raise
+            responses = lambda: assoc.send_c_move(q, self.aet, MOVE)  # noqa: E731
         final = None
         try:
-            for status, _ident in assoc.send_c_get(q, GET):
+            for status, _ident in responses():
                 if state["error"] is not None:
                     break
                 if not status:
-                    raise Transient(f"{self._where()}: C-GET got no answer within {self.timeout:g} s "
-                                     f"({state['received']} instances received)")
+                    closed = assoc.is_aborted or not assoc.is_established
+                    if move_port is not None:   # Orthanc, e.g., just ignores a move to an unknown AE
+                        raise LoupeError(f"{self._where()} gave no C-MOVE answer ({state['received']} instances "
+                                         f"received): is {self.aet!r} known to it as a move destination at "
+                                         f"this host, port {move_port}?")
+                    if closed:
+                        raise Transient(f"{self._where()} aborted the {verb} "
+                                        f"({state['received']} instances received)")
+                    raise Transient(f"{self._where()}: {verb} got no answer within {self.timeout:g} s "
+                                    f"({state['received']} instances received)")
                 final = status
                 rem = status.get("NumberOfRemainingSuboperations", None)
                 done = status.get("NumberOfCompletedSuboperations", None)
@@ -235,6 +275,8 @@ class DimseClient:
                 assoc.abort()
             else:
                 assoc.release()
+            if server is not None:
+                server.shutdown()
         if state["error"] is not None:
             err = state["error"]
             if isinstance(err, LoupeError):
@@ -243,12 +285,16 @@ class DimseClient:
         code = int(final.Status) if final is not None else None
         failed = int(final.get("NumberOfFailedSuboperations", 0) or 0) if final is not None else 0
         if code is None:
-            raise LoupeError(f"{self._where()}: C-GET ended without a final status")
+            raise LoupeError(f"{self._where()}: {verb} ended without a final status")
+        if code == 0xA801:
+            raise LoupeError(f"{self._where()}: C-MOVE destination {self.aet!r} is unknown to the PACS "
+                             f"(it must list that AE title with this host and port {move_port})")
         if code == 0 and state["received"] == 0:
-            raise LoupeError(f"{self._where()}: study {study_uid} not found (C-GET matched nothing)")
-        if code != 0 or failed:
+            raise LoupeError(f"{self._where()}: study {study_uid} not found ({verb} matched nothing)")
+        if code != 0 or failed or (move_port is not None and state["total"] is not None
+                                   and state["received"] < state["total"]):
             raise Transient(f"{self._where()}: partial retrieve: {state['received']} instances received, "
-                             f"{failed} failed (C-GET status 0x{code:04X})")
+                            f"{failed} failed ({verb} status 0x{code:04X})")
         return state["received"]
 
     def store(self, datasets, on_sent=None) -> list[str]:

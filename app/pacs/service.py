@@ -53,17 +53,22 @@ def find(url, filters: Filters, aet: str = DEFAULT_AET, timeout: float = DEFAULT
 
 def retrieve(url, study_uid: str, dest: Path, series_uid: str = "", aet: str = DEFAULT_AET,
              timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES,
-             progress: Progress | None = None, on_retry=None) -> tuple[Path, int]:
+             progress: Progress | None = None, on_retry=None, move_port: int | None = None) -> tuple[Path, int]:
     """Retrieve a study (or one series) into ``dest`` (<series UID>/<SOP UID>.dcm). The files land in
     a hidden staging folder renamed to ``dest`` only when every instance arrived; a failure, a
-    cancel or Ctrl-C leaves ``dest`` absent."""
+    cancel or Ctrl-C leaves ``dest`` absent. DIMSE uses C-GET, or C-MOVE to Loupe's own storage SCP
+    on ``move_port`` when given."""
     check_uid(study_uid, "study UID")
     if series_uid:
         check_uid(series_uid, "series UID")
     client = client_for(url, aet, timeout)
+    if move_port is not None and not client.node.is_dimse:
+        raise LoupeError("--move-port is for DIMSE (dicom://) nodes only")
     with StagedFolder(Path(dest)) as stage:
         def attempt():
             stage.reset()
+            if move_port is not None:
+                return client.move(stage.path, study_uid, series_uid, progress, port=move_port)
             return client.get(stage.path, study_uid, series_uid, progress)
 
         n = with_retries(attempt, retries, on_retry=on_retry)
