@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-from pathlib import Path
 
 import highdicom as hd
 import numpy as np
@@ -182,7 +181,7 @@ def test_uid_map_is_keyed_and_stable(study):
     assert UidMap(SECRET).uid(u) != UidMap(bytes(32)).uid(u)
     new = UidMap(SECRET).uid(u)
     assert new.startswith("2.25.") and len(new) <= 64
-    pydicom.uid.UID(new).is_valid
+    assert pydicom.uid.UID(new).is_valid
 
 
 def test_burned_in_annotation_warning(study):

@@ -5,7 +5,6 @@ with every instance and pixel equal to the original, `convert` of the retrieved 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nibabel as nib
