@@ -7,20 +7,18 @@ want_test=0; [ "${1:-}" = "--test" ] && want_test=1
 
 apt_pkgs="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0 \
 libgl1-mesa-dri libglx-mesa0 libegl1 libegl-mesa0 libosmesa6 libgomp1"
-if [ "$want_test" = 1 ]; then apt_pkgs="$apt_pkgs dicom3tools"; fi  # dciodvfy checks the report SR (tests)
+# tests only: dciodvfy checks the report SR; a real Orthanc with DICOMweb for the PACS tests and
+# dcmtk's getscu as their speed peer; strace shows a local Ray opens nothing beyond loopback;
+# openssl makes the test certificate of the HTTPS server test
+if [ "$want_test" = 1 ]; then
+  apt_pkgs="$apt_pkgs dicom3tools orthanc orthanc-dicomweb dcmtk strace openssl"
+fi
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
-fi
-
-# tests only: strace (the batch test checks a local Ray opens no connection beyond loopback)
-if [ $want_test -eq 1 ] && ! dpkg -s strace >/dev/null 2>&1; then
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq strace >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 py=${PYTHON:-python3.11}

@@ -86,6 +86,10 @@ def _report(win):
     panel.evidenceRequested.connect(win.go_to_evidence)
     panel.signed.connect(lambda _v: win.review_changed())
     return panel
+def _pacs(win):
+    dock = _import("app.shell.pacs_dock.PacsDock")(win)
+    dock.error.connect(lambda msg: win.show_error(f"PACS: {msg}", "PACS: see the message above"))
+    return dock
 
 
 def quality_backend_present() -> bool:
@@ -120,6 +124,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
     DockSpec("report", "Report", Qt.RightDockWidgetArea, _report),
     DockSpec("kspace", "K-space", Qt.RightDockWidgetArea, _kspace, mri_backend_present),
+    DockSpec("pacs", "PACS", Qt.LeftDockWidgetArea, _pacs),
 ]
 
 

@@ -22,6 +22,11 @@ class ExportMenu:
             a.setObjectName(f"export_{fmt.key}")
             a.triggered.connect(lambda _=False, k=fmt.key: self.export_dialog(k))
             self.actions[fmt.key] = a
+        menu.addSeparator()   # issue 18: DICOM exports (SEG, SR) de-identified, PS3.15 Basic Profile
+        self.deid_action = menu.addAction("De-identify DICOM exports")
+        self.deid_action.setCheckable(True)
+        self.deid_action.setChecked(bool(win.settings.get("export_deidentify", False)))
+        self.deid_action.toggled.connect(lambda on: win.settings.set("export_deidentify", bool(on)))
 
     def layer_for(self, fmt):
         model = self.win.model
@@ -68,9 +73,10 @@ class ExportMenu:
         except Exception:
             return None
 
-    def export_to(self, key: str, path: str, layer=None, overwrite: bool = False):
+    def export_to(self, key: str, path: str, layer=None, overwrite: bool = False, deidentify: bool | None = None):
         """Write ``layer`` (default: as the menu picks) in format ``key`` to ``path``; returns the
-        path written, or None after showing the error in the window."""
+        path written, or None after showing the error in the window. ``deidentify`` (SEG, SR):
+        None follows the menu's "De-identify DICOM exports" check."""
         from app.export.formats import by_key
 
         fmt = by_key(key)
@@ -87,6 +93,15 @@ class ExportMenu:
                 if origin is not None:
                     kw["based_on"] = origin
             fmt.write(layer, ref, path, overwrite=overwrite, **kw)
+            if deidentify is None:
+                deidentify = self.deid_action.isChecked()
+            if fmt.key in ("seg", "sr") and deidentify:
+                from app.pacs import audit
+                from app.pacs.deid import DeidOptions, deidentify_file
+
+                warnings = deidentify_file(Path(path))
+                audit.record("export", destination=str(path), format=fmt.key, instances=1, deidentified=True,
+                             deid_method=DeidOptions().method_text(), warnings=warnings, outcome="ok")
         except Exception as exc:  # LoupeError names the file and the problem; others get a type
             msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
             self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")

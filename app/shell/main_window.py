@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         from .export_menu import ExportMenu
 
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
+        self._act(f, "PACS: query, retrieve, send...", lambda: self.panel("pacs"))   # app/shell/pacs_dock.py
         f.addSeparator()
         self._act(f, "Quit", self.close, "Ctrl+Q")
         v = mb.addMenu("&View")
