@@ -72,7 +72,7 @@ def main() -> int:
                    "Loupe DIMSE (C-GET)": loupe(orthanc.dicom_url),
                    "Loupe DICOMweb (WADO-RS)": loupe(orthanc.web_url)}
         best = {k: float("inf") for k in runners}
-        for name, fn in runners.items():      # warm-up: Orthanc's index and the page cache
+        for fn in runners.values():      # warm-up: Orthanc's index and the page cache
             out = work / "warm"
             fn(out)
             shutil.rmtree(out)

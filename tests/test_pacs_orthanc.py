@@ -1,5 +1,6 @@
 """Against a real Orthanc (Debian's, with its DICOMweb plugin) on free loopback ports: echo, find at
-study and series level, retrieve the CT study (the 140-slice head CT and a 28-slice phantom series) over DIMSE (C-GET) and DICOMweb (WADO-RS)
+study and series level, retrieve the CT study (the 140-slice head CT and a 28-slice phantom series)
+over DIMSE (C-GET) and DICOMweb (WADO-RS)
 with every instance and pixel equal to the original, `convert` of the retrieved copy equal to
 `convert` of the original, and a de-identified SEG sent back, found, linked to its images and audited."""
 from __future__ import annotations
@@ -116,7 +117,7 @@ def retrieved(orthanc, head_uids, tmp_path_factory):
     for proto, url in (("dicom", orthanc.dicom_url), ("web", orthanc.web_url)):
         seen = []
         dest, n = service.retrieve(url, study, root / proto,
-                                   progress=service.Progress(lambda d, t: seen.append((d, t))))
+                                   progress=service.Progress(lambda d, t, seen=seen: seen.append((d, t))))
         assert n == 168 and dest == root / proto
         assert seen[-1][0] == 168 and seen[-1][1] == 168
         out[proto] = dest
