@@ -39,7 +39,7 @@ def _env(home: Path, **extra) -> dict[str, str]:
     return env
 
 
-def _batch(args, env, timeout=120) -> subprocess.CompletedProcess:
+def _batch(args, env, timeout=280) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "run_app.py", "batch", *map(str, args)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
@@ -235,7 +235,7 @@ def test_batch_results_match_infer_layout_and_share_its_cache(vessel_batch, tmp_
     batch_dir = vessel_batch["out"] / entry["output"]
     out = subprocess.run([sys.executable, "run_app.py", "infer", "vessels2d", str(img), "-o", str(tmp_path / "inf"),
                           "-q"], cwd=ROOT, env=_env(vessel_batch["home"]), capture_output=True, text=True,
-                         timeout=120)
+                         timeout=280)
     assert out.returncode == 0, out.stderr
     assert "(cached)" in out.stdout
     assert sorted(p.name for p in (tmp_path / "inf").iterdir()) == sorted(p.name for p in batch_dir.iterdir())
@@ -283,7 +283,7 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_does_only_the_rest(tmp_path, data_di
                              "--workers", "1", "-q"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 45
+        deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             try:
                 if any(e["status"] == "ok" for e in _manifest(out)["items"]):
@@ -330,7 +330,7 @@ def test_local_batch_connects_to_loopback_only(tmp_path, data_dir):
     env = _env(tmp_path / "home")
     out = subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect,bind", "-o", str(log), sys.executable,
                           "run_app.py", "batch", "threshold", str(folder), "-o", str(tmp_path / "out"),
-                          "--workers", "1", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                          "--workers", "1", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "1 ok" in out.stdout
     addrs = _addresses(log.read_text())
