@@ -81,6 +81,10 @@ def _quality(win):
     return _import("app.shell.quality_dock.QualityDock")(win)
 
 
+def _ultrasound(win):
+    return _import("app.shell.panels.ultrasound_panel.build")(win)
+
+
 def quality_backend_present() -> bool:
     """The Quality dock is offered only where the quality backend is installed."""
     import importlib.util
@@ -98,6 +102,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("trust", "Trust", Qt.RightDockWidgetArea, _trust),
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
+    DockSpec("ultrasound", "Ultrasound", Qt.RightDockWidgetArea, _ultrasound),
 ]
 
 
