@@ -14,7 +14,6 @@ import json
 import time
 
 import numpy as np
-
 from common import ROOT, data_root
 
 DEGRADATIONS = ("gaussian_noise", "speckle", "gaussian_blur", "motion_blur", "contrast", "low_resolution")

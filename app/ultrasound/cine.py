@@ -70,7 +70,7 @@ class UsCine:
             import pydicom
 
             ds = pydicom.dcmread(self.source_file, stop_before_pixels=True)
-        except Exception:
+        except (OSError, pydicom.errors.InvalidDicomError):
             return DEFAULT_FRAME_MS
         for key in ("FrameTime",):
             v = ds.get(key)

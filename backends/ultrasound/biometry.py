@@ -36,8 +36,8 @@ class AopLines:
         return {k: (None if v is None else [round(float(c), 2) for c in v]) for k, v in asdict(self).items()}
 
     @staticmethod
-    def from_dict(d: dict) -> "AopLines":
-        get = lambda k: None if d.get(k) is None else (float(d[k][0]), float(d[k][1]))  # noqa: E731
+    def from_dict(d: dict) -> AopLines:
+        get = lambda k: None if d.get(k) is None else (float(d[k][0]), float(d[k][1]))
         return AopLines(get("ps_superior"), get("ps_inferior"), get("fh_tangent"), get("hsd_end"))
 
 
@@ -108,7 +108,7 @@ def hsd_along(fh_mask: np.ndarray, superior, inferior, direction: np.ndarray, st
     p = np.asarray(inferior, float)
     for t in np.arange(0.0, float(np.hypot(h, w)), step):
         x, y = p + t * direction
-        c, r = int(round(x)), int(round(y))
+        c, r = round(float(x)), round(float(y))
         if not (0 <= c < w and 0 <= r < h):
             return None
         if fh_mask[r, c]:

@@ -31,6 +31,7 @@ def load_model(path: str = str(WEIGHTS)):
 
     from backends.vessels.unet2d import fold_batchnorm
 
+    torch.set_num_threads(1)   # one frame is small: a second thread buys little and costs the shell a core
     if not Path(path).is_file():
         raise LoupeError(f"{path}: ultrasound segmentation weights missing "
                          "(train them: python -m backends.ultrasound.train_psfhs)")
@@ -63,7 +64,6 @@ def segment_probs(frames: list[np.ndarray], batch: int = 16) -> list[np.ndarray]
 
     net = load_model()
     out = []
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     with torch.inference_mode():
         for i in range(0, len(frames), batch):
             chunk = [to_grey(f) for f in frames[i:i + batch]]

@@ -90,6 +90,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from the weights in --out (a second cosine cycle; history kept in the card)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -101,11 +103,21 @@ def main() -> None:
     dx, dy = prepare(root, split["dev"])
     print(f"train {len(xs)} frames, dev {len(dx)}, test {len(split['test'])} (not loaded)", flush=True)
     net = build_net()
+    out = Path(args.out)
+    prior = {}
+    if args.resume:
+        state = torch.load(out / "psfhs_unet.pt", map_location="cpu", weights_only=True)
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+        prior = json.loads((out / "psfhs_unet.json").read_text())
+        torch.manual_seed(args.seed + 1)
+        rng = np.random.default_rng(args.seed + 1)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     budget = args.minutes * 60
     t0 = time.time()
     it, best, best_state, hist = 0, -1.0, None, []
-    out = Path(args.out)
+    if args.resume:
+        best = float(np.mean(dev_dice(net, dx, dy)))   # the resumed run must beat the weights it starts from
+        hist.append({"resumed_from_dev_mean_dice": round(best, 4)})
     out.mkdir(parents=True, exist_ok=True)
     while time.time() - t0 < budget:
         frac = (time.time() - t0) / budget
@@ -122,7 +134,7 @@ def main() -> None:
         it += 1
         if it % 100 == 0 or time.time() - t0 >= budget:
             ps, fh = dev_dice(net, dx, dy)
-            hist.append({"iter": it, "sec": round(time.time() - t0), "loss": round(float(loss), 4),
+            hist.append({"iter": it, "sec": round(time.time() - t0), "loss": round(loss.item(), 4),
                          "dev_ps": round(ps, 4), "dev_fh": round(fh, 4)})
             print(hist[-1], flush=True)
             if (ps + fh) / 2 > best:
@@ -136,11 +148,16 @@ def main() -> None:
         "data": "PSFHS (Bai et al., Sci Data 11:436, 2024; Zenodo 10969427) as staged in shared/data/ultrasound/"
                 f"PSFHS_png: {len(xs)} train frames; {len(dx)} dev frames chose the checkpoint; "
                 f"{len(split['test'])} test frames never seen (split by case, see split.json)",
-        "iters": it, "batch": args.batch, "lr": args.lr, "train_seconds": round(time.time() - t0, 1),
+        "iters": it + int(prior.get("iters", 0)), "batch": args.batch, "lr": args.lr,
+        "train_seconds": round(time.time() - t0 + float(prior.get("train_seconds", 0)), 1),
+        "runs": prior.get("runs", []) + [{"iters": it, "seconds": round(time.time() - t0, 1), "lr": args.lr,
+                                          "resumed": args.resume}],
         "threads": 1, "hardware": f"{platform.machine()}, {os.cpu_count()} cores (shared), CPU only, torch "
                                   f"{torch.__version__}",
-        "command": "python -m backends.ultrasound.train_psfhs --minutes %g" % args.minutes,
-        "dev_best_mean_dice": round(best, 4), "history": hist, "split_file": SPLIT_FILE.name,
+        "command": " ; ".join(filter(None, [prior.get("command", ""), "python -m backends.ultrasound.train_psfhs "
+                                            f"--minutes {args.minutes:g} --lr {args.lr:g}"
+                                            + (" --resume" if args.resume else "")])),
+        "dev_best_mean_dice": round(best, 4), "history": prior.get("history", []) + hist, "split_file": SPLIT_FILE.name,
         "weights": "float16 state dict (BatchNorm not folded)",
     }
     (out / "psfhs_unet.json").write_text(json.dumps(card, indent=1))

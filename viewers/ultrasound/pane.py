@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.data.types import LoupeError
 
 from .canvas import UsCanvas
 
@@ -61,8 +70,11 @@ class UltrasoundPane(QWidget):
         self.save_button = QPushButton("Save correction")
         self.save_button.clicked.connect(self.save_correction)
         row = QHBoxLayout()
-        for w in (self.prev_button, self.play_button, self.next_button, self.freeze_box, self.slider, self.frame_label):
+        for w in (self.prev_button, self.play_button, self.next_button, self.freeze_box):
             row.addWidget(w)
+        row.addWidget(self.slider, 1)
+        self.frame_label.setMinimumWidth(110)
+        row.addWidget(self.frame_label)
         row2 = QHBoxLayout()
         for w in (self.analyse_button, self.measure_button, self.best_button, self.save_button):
             row2.addWidget(w)
@@ -132,7 +144,7 @@ class UltrasoundPane(QWidget):
     def play(self) -> None:
         if self.cine is None or self.n_frames < 2 or self.freeze_box.isChecked():
             return
-        self._timer.start(max(5, int(round(self.cine.frame_ms))))
+        self._timer.start(max(5, round(float(self.cine.frame_ms))))
         self._sync_buttons()
 
     def pause(self) -> None:
@@ -188,7 +200,7 @@ class UltrasoundPane(QWidget):
             return
         try:
             self.edit.move(handle, x, y)
-        except Exception as exc:  # zero-length line: keep the last valid position
+        except LoupeError as exc:  # zero-length line: keep the last valid position
             self.reading_label.setText(f"edit refused: {exc}")
             return
         self.canvas.update()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.data.types import LoupeError
 from viewers.ultrasound.pane import UltrasoundPane
 
 
@@ -32,7 +33,7 @@ def build(win) -> UltrasoundPane:
             return
         try:
             pane.set_cine(UsCine(model.volume, model.source_file))
-        except Exception as exc:
+        except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
 
     def run(volume, frame: int | None) -> None:
