@@ -235,6 +235,10 @@ def test_calibrated_philips_still_and_uncalibrated_echo_cine(data_dir):
     assert c.depth_mm == pytest.approx((518 - 60 + 1) * 0.2622878766, abs=0.01)
     assert cine.length_mm((200, 100), (200, 140)) == pytest.approx(40 * 0.2622878766, abs=1e-6)
     assert cine.length_mm((200, 100), (200, 560)) is None                 # leaves the region: no mm
+    p = data_dir / "ultrasound/dicom_us/OBXXXX1A_2frame.dcm"
+    two = UsCine(open_input(p).volume, p)                                 # a calibrated cine: regions hold for every frame
+    assert len(two) == 2 and two.calibrated and two.regions[0].depth_mm == pytest.approx(c.depth_mm)
+    assert not np.array_equal(two.frame(0), two.frame(1))
     p = data_dir / "ultrasound/dicom_us/US-PAL-8-10x-echo.dcm"
     echo = UsCine(open_input(p).volume, p)
     assert not echo.calibrated and len(echo) == 10 and echo.frame_ms == pytest.approx(76.0)
