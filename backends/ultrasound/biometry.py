@@ -1,7 +1,8 @@
 """Angle of progression (AoP) and head-symphysis distance (HSD) from PS/FH label masks.
 
 Definitions (the ones used by the PSFHS 2023 and IUGC 2024 challenges, after ISUOG):
-- AoP: the angle between the long axis of the pubic symphysis (the line through its two ends) and
+- AoP: the angle between the long axis of the pubic symphysis (the line through its two ends; here
+  its first principal axis, ended where the mask ends along it) and
   the line from the PS *inferior* end tangent to the fetal-head contour (Barbera et al., Ultrasound
   Obstet Gynecol 2009;33:313-319; PSFHS: Bai et al., Sci Data 11:436, 2024; IUGC 2024: Bai et al.,
   "Beyond Benchmarks of IUGC", arXiv:2602.12922). Of the two tangents from that point, the one
@@ -70,16 +71,18 @@ def contour_xy(mask: np.ndarray) -> np.ndarray:
 
 
 def ps_ends(ps_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(superior, inferior) end of the symphysis: the farthest-apart pair of its hull points."""
-    import cv2
-
-    pts = contour_xy(ps_mask)
-    if len(pts) < 3:
+    """(superior, inferior) end of the symphysis: its long (first principal) axis through the
+    centroid, ended where the mask ends along it. Chosen on the dev cases over the farthest pair of
+    hull points, which a ragged predicted edge can tilt (dev AoP MAE 6.4 vs 8.4 degrees)."""
+    ys, xs = np.nonzero(ps_mask)
+    if len(xs) < 3:
         return None
-    hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2).astype(np.float64)
-    d = np.linalg.norm(hull[:, None] - hull[None], axis=-1)
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    a, b = hull[i], hull[j]
+    pts = np.c_[xs, ys].astype(np.float64)
+    c = pts.mean(0)
+    _, vecs = np.linalg.eigh(np.cov((pts - c).T))
+    d = vecs[:, 1]
+    t = (pts - c) @ d
+    a, b = c + d * t.min(), c + d * t.max()
     return (a, b) if a[0] <= b[0] else (b, a)
 
 
