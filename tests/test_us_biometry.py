@@ -86,8 +86,8 @@ def test_missing_structures_give_no_angle_but_a_reason():
 # ------------------------------------------------------------------ the trained model on held-out frames
 
 SUBSET = slice(0, 207, 6)   # every 6th test frame (35 frames), fixed
-# floors a little under the full test-split figures of the shipped model (benchmarks/validate_us_biometry.py)
-FLOOR_FH, FLOOR_PS, CEIL_AOP_MAE = 0.90, 0.80, 8.0
+# floors a little under what the shipped model gives here (full test split: FH 0.952, PS 0.881, AoP MAE 6.55)
+FLOOR_FH, FLOOR_PS, CEIL_AOP_MAE = 0.93, 0.85, 7.5   # this subset measured 0.950, 0.883, 6.16
 
 
 @pytest.fixture(scope="module")
