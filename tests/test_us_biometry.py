@@ -281,3 +281,18 @@ def test_core_has_no_qt_and_the_pane_has_no_torch():
             "import viewers.ultrasound.pane, app.shell.panels.ultrasound_panel; assert 'torch' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert r.returncode == 0, r.stderr[-1500:]
+
+
+def test_hsd_in_mm_uses_the_scale_of_the_region_holding_the_symphysis(heldout):
+    from app.measure import UsRegion
+    from backends.ultrasound.analyze import analyse_frames
+    from backends.ultrasound.backend import region_scale
+
+    pairs, res = heldout
+    k = next(i for i, r in enumerate(res) if r.plane.usable and r.bio.hsd_px is not None)
+    inside = UsRegion(0, 0, 255, 255, 0.02, 0.03, "cm", "cm", 1)           # 0.2 x 0.3 mm per pixel
+    r = analyse_frames([pairs[k][0]], region_scale([inside]))[0]
+    d = np.subtract(r.bio.lines.hsd_end, r.bio.lines.ps_inferior) * (0.2, 0.3)
+    assert r.bio.hsd_mm == pytest.approx(float(np.hypot(*d)), rel=1e-6)
+    elsewhere = UsRegion(300, 300, 400, 400, 0.02, 0.03, "cm", "cm", 1)    # no region holds the PS: no mm
+    assert analyse_frames([pairs[k][0]], region_scale([elsewhere]))[0].bio.hsd_mm is None
