@@ -232,7 +232,9 @@ def test_calibrated_philips_still_and_uncalibrated_echo_cine(data_dir):
     assert cine.calibrated and len(cine) == 1 and len(cine.regions) == 1   # the M-mode/Doppler strip has no cm x cm
     c = cine.regions[0]
     assert c.mm_per_px_x == pytest.approx(0.2623, abs=1e-4)
-    assert c.depth_mm == pytest.approx((518 - 60 + 1) * 0.2622878766, abs=0.01)
+    assert c.zero_row == pytest.approx(60 + 36)                             # ReferencePixelY0 = 36, value 0 cm
+    assert c.depth_mm == pytest.approx((518 + 1 - 96) * 0.2622878766, abs=0.01)
+    assert round(c.depth_mm / 10) == 11                                      # the scanner's burned-in "11cm"
     assert cine.length_mm((200, 100), (200, 140)) == pytest.approx(40 * 0.2622878766, abs=1e-6)
     assert cine.length_mm((200, 100), (200, 560)) is None                 # leaves the region: no mm
     p = data_dir / "ultrasound/dicom_us/OBXXXX1A_2frame.dcm"

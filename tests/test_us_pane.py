@@ -107,6 +107,6 @@ def test_shell_opens_calibrated_us_dicom_into_the_pane_with_scale_and_depth(qtbo
     pane = win.panel("ultrasound")
     qtbot.waitUntil(lambda: getattr(pane, "cine", None) is not None, timeout=10000)
     text = pane.calib_label.text()
-    assert "0.262 x 0.262 mm/px" in text and "depth 120 mm" in text
+    assert "0.262 x 0.262 mm/px" in text and "depth 111 mm" in text
     assert not pane.canvas.uncalibrated
     win.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.types import LoupeError, Volume
-from app.measure import UsRegion, us_regions_from_file
+from app.measure import UsRegion, us_regions_from_dataset
 
 DEFAULT_FRAME_MS = 40.0   # 25 fps when the file states no FrameTime
 
@@ -22,8 +22,10 @@ class RegionCalibration:
     region: UsRegion
     mm_per_px_x: float
     mm_per_px_y: float
-    depth_mm: float        # height of the region in mm (image depth of a B-mode sector)
+    depth_mm: float        # deepest row of the region, in mm below the depth zero
     width_mm: float
+    zero_row: float        # image row of depth 0 (the transducer face), from ReferencePixelY0
+
 
     def describe(self) -> str:
         r = self.region
@@ -43,9 +45,8 @@ class UsCine:
         arr = np.asarray(volume.array)
         self._frames = arr if volume.time_axis else arr[None]
         self.frame_ms = self._frame_time()
-        regions = us_regions_from_file(self.source_file) if self.source_file.lower().endswith(".dcm") or \
-            str(volume.meta.get("modality", "")).upper() == "US" else []
-        self.regions = [self._calibrate(r) for r in regions
+        regions, refs = self._read_regions()
+        self.regions = [self._calibrate(r, ref) for r, ref in zip(regions, refs)
                         if r.units_x == "cm" and r.units_y == "cm" and r.spatial_format in (1, 2, 3)]
 
     def __len__(self) -> int:
@@ -82,10 +83,28 @@ class UsCine:
                 return 1000.0 / float(v)
         return DEFAULT_FRAME_MS
 
+    def _read_regions(self) -> tuple[list[UsRegion], list[tuple[float, float]]]:
+        """Regions plus, per region, (ReferencePixelY0, ReferencePixelPhysicalValueY): where depth 0 is."""
+        if not self.source_file.lower().endswith(".dcm") and str(self.volume.meta.get("modality", "")).upper() != "US":
+            return [], []
+        try:
+            import pydicom
+
+            ds = pydicom.dcmread(self.source_file, stop_before_pixels=True)
+        except (OSError, pydicom.errors.InvalidDicomError):
+            return [], []
+        items = list(ds.get("SequenceOfUltrasoundRegions", []) or [])
+        refs = [(float(it.get("ReferencePixelY0", 0) or 0), float(it.get("ReferencePixelPhysicalValueY", 0) or 0))
+                for it in items]
+        return us_regions_from_dataset(ds), refs
+
     @staticmethod
-    def _calibrate(r: UsRegion) -> RegionCalibration:
+    def _calibrate(r: UsRegion, ref: tuple[float, float]) -> RegionCalibration:
         sx, sy = r.delta_x * 10.0, r.delta_y * 10.0
-        return RegionCalibration(r, sx, sy, depth_mm=(r.y1 - r.y0 + 1) * sy, width_mm=(r.x1 - r.x0 + 1) * sx)
+        ref_row, ref_cm = ref
+        zero_row = r.y0 + ref_row - (ref_cm / r.delta_y if r.delta_y else 0.0)
+        return RegionCalibration(r, sx, sy, depth_mm=(r.y1 + 1 - zero_row) * sy,
+                                 width_mm=(r.x1 - r.x0 + 1) * sx, zero_row=zero_row)
 
     def region_at(self, x: float, y: float) -> RegionCalibration | None:
         for c in self.regions:

@@ -111,16 +111,21 @@ class UsCanvas(QWidget):
             p.setBrush(Qt.NoBrush)
 
     def _paint_depth_scale(self, p: QPainter) -> None:
-        """A ruler along the left edge of each calibrated region, a tick every 10 mm of depth."""
+        """A ruler along the left edge of each calibrated region from depth 0 (the transducer face,
+        ReferencePixelY0), a tick every 10 mm."""
         p.setFont(QFont("Sans", 8))
         for c in self.regions:
             r = c.region
             x = r.x0 + 2
             p.setPen(QPen(QColor(120, 200, 255), 1))
-            p.drawLine(self.to_screen(x, r.y0), self.to_screen(x, r.y1))
+            top = max(r.y0, c.zero_row)
+            p.drawLine(self.to_screen(x, top), self.to_screen(x, r.y1))
             mm = 0
             while mm <= c.depth_mm + 1e-6:
-                y = r.y0 + mm / c.mm_per_px_y
+                y = c.zero_row + mm / c.mm_per_px_y
+                if y < r.y0:
+                    mm += 10
+                    continue
                 q = self.to_screen(x, y)
                 p.drawLine(q, QPointF(q.x() + (8 if mm % 50 == 0 else 4), q.y()))
                 if mm % 50 == 0:
