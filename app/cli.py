@@ -33,7 +33,15 @@ def build_parser(mods) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.errors import guarded, safe_streams
+    safe_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    return guarded(lambda: _main(argv), argv, debug=debug)
+
+
+def _main(argv: list[str]) -> int:
     mods = _command_modules()
     if not argv or (argv[0] not in mods and argv[0] not in ("-h", "--help")):
         if DEFAULT_COMMAND in mods:
@@ -42,9 +50,4 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         build_parser(mods).print_help()
         return 2
-    from app.data.types import LoupeError
-    try:
-        return int(mods[args.command].run(args) or 0)
-    except LoupeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return int(mods[args.command].run(args) or 0)

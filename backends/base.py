@@ -77,12 +77,13 @@ import dataclasses
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.types import LoupeError, Volume
-from app.layers import Finding, Layer, Provenance
+from app.layers import Finding, FindingsLayer, Layer, Provenance
 
 from . import params as P
 
@@ -97,6 +98,21 @@ STAGES = ("prepare", "run", "to_layers")
 
 class BackendError(LoupeError):
     """A backend is unknown, unavailable, or was given an input it does not accept."""
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one run needs, so a cluster scheduler (app/batch on Ray) places it on a node that has
+    it: CPU cores, GPUs (used only when the backend also declares 'cuda' and the cluster has
+    GPUs) and memory in MiB (0: no reservation)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_mb: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cpus < 0 or self.gpus < 0 or self.memory_mb < 0:
+            raise ValueError(f"resources cannot be negative: {self}")
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,7 @@ class BackendSpec:
     requires_files: tuple[str, ...] = ()     # relative to assets/ (or absolute): weights etc.
     requires_modules: tuple[str, ...] = ()   # importable names, checked without importing
     check: Callable[[], Availability] | None = None  # extra cheap availability test
+    resources: Resources = Resources()       # per run, for cluster scheduling (app/batch)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").replace(".", "").isalnum():
@@ -197,7 +214,7 @@ class BackendSpec:
             return "cuda"
         return "cpu" if "cpu" in self.devices else self.devices[0]
 
-    def load(self) -> "Backend":
+    def load(self) -> Backend:
         """Import and instantiate the implementation (done lazily, on first run)."""
         impl = self.impl
         if impl is None:
@@ -219,7 +236,8 @@ class BackendSpec:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "inputs": list(self.inputs),
                 "outputs": list(self.outputs), "devices": list(self.devices),
-                "description": self.description, "params": P.schema(self.params)}
+                "description": self.description, "params": P.schema(self.params),
+                "resources": dataclasses.asdict(self.resources)}
 
 
 @dataclass
@@ -239,7 +257,7 @@ class BackendInput:
             raise BackendError(f"a {self.kind} input needs a volume or a path")
 
     @staticmethod
-    def from_volume(volume: Volume, kind: str | None = None) -> "BackendInput":
+    def from_volume(volume: Volume, kind: str | None = None) -> BackendInput:
         """Infer 'image2d' (one slice), 'ultrasound' (meta modality US, one slice) or 'volume'."""
         if kind is None:
             one_slice = volume.spatial_shape[0] == 1 and not volume.time_axis
@@ -259,6 +277,20 @@ class BackendResult:
     timings: dict[str, float] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+
+    def provenance(self, backend: str = "") -> Provenance:
+        """The run's own provenance (from ``record``), for what it made besides layers: a
+        findings layer of a result that has findings and no layer (image quality) included."""
+        r = self.record
+        return Provenance.backend(str(r.get("backend") or backend), str(r.get("version") or "unknown"),
+                                  dict(r.get("params") or {}))
+
+    def findings_layer(self, backend: str = "") -> FindingsLayer | None:
+        """The findings as one reviewable layer (None without findings)."""
+        if not self.findings:
+            return None
+        name = str(self.record.get("backend") or backend)
+        return FindingsLayer(list(self.findings), f"{name} findings", self.provenance(backend))
 
 
 class RunContext:

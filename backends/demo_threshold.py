@@ -10,7 +10,7 @@ import numpy as np
 
 from app.layers import Finding, LabelLayer
 
-from .base import Backend, BackendInput, BackendResult, BackendSpec, RunContext
+from .base import Backend, BackendInput, BackendResult, BackendSpec, Resources, RunContext
 from .params import Help, Params, Range
 
 
@@ -78,6 +78,6 @@ SPEC = BackendSpec(
     name="threshold", version="1.0.0", inputs=("image2d", "volume", "ultrasound"),
     params=ThresholdParams, outputs=("labels", "findings", "document"),
     impl="backends.demo_threshold:OtsuThreshold", devices=("cpu",),
-    requires_modules=("skimage", "scipy"),
+    requires_modules=("skimage", "scipy"), resources=Resources(cpus=1, memory_mb=500),
     description="Otsu threshold of the image into a foreground label (optionally smoothed, "
                 "largest component only)")

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Mapping, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from app.data.types import LoupeError
 
@@ -87,7 +88,7 @@ class ParamField:
                 "choices": None if self.choices is None else list(self.choices), "help": self.help}
 
     @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> "ParamField":
+    def from_dict(d: Mapping[str, Any]) -> ParamField:
         types = {t.__name__: t for t in VALUE_TYPES}
         if d.get("type") not in types:
             raise ParamError(f"parameter {d.get('name')!r}: unsupported type {d.get('type')!r}")

@@ -5,9 +5,10 @@ becomes a row carrying the error, never a crash (npe2's DiscoverResults)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Iterable
+from typing import Any
 
 from .base import OK, Availability, Backend, BackendError, BackendSpec
 
@@ -74,7 +75,7 @@ class Registry:
             self._rows[r.name] = r
 
     @classmethod
-    def discover(cls, group: str = GROUP) -> "Registry":
+    def discover(cls, group: str = GROUP) -> Registry:
         found = {ep.name: ep for ep in entry_points(group=group)}
         for ep in _checkout_entry_points(group):  # in-tree backends added since the last pip install
             found.setdefault(ep.name, ep)
@@ -90,7 +91,7 @@ class Registry:
         return cls(rows)
 
     @classmethod
-    def from_specs(cls, specs: Iterable[BackendSpec]) -> "Registry":
+    def from_specs(cls, specs: Iterable[BackendSpec]) -> Registry:
         return cls(BackendRow(s.name, s, source="(injected)") for s in specs)
 
     def add(self, spec: BackendSpec) -> None:

@@ -14,7 +14,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from common import best_of, data_root
 
 from app.export.nifti import read_nifti, write_nifti  # noqa: E402

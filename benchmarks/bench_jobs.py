@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
-
 from common import best_of, data_root
 
 
@@ -30,7 +28,7 @@ def main() -> None:
     from app.jobs.cache import ResultCache, input_digest
     from app.jobs.local import LocalRunner
     from app.jobs.remote import RemoteRunner
-    from app.server import make_server, serve
+    from app.jobs.server import make_server, serve
     from backends.base import BackendInput, RunContext, run_pipeline
     from backends.demo_threshold import SPEC
     from backends.registry import Registry

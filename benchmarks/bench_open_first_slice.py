@@ -22,7 +22,7 @@ def main(runs: int = 5) -> None:
 
     from app.shell.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])
     folder = data_root() / "dicom" / "dcm_qa_ct_philips_head_140"
     win = MainWindow()
     win.resize(1200, 800)

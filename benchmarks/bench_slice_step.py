@@ -15,7 +15,6 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-
 from common import data_root  # noqa: E402
 
 
@@ -29,7 +28,7 @@ def main() -> None:
     from viewers.slice.model import ViewerModel
     from viewers.slice.view import SliceView
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])
     vol = load(examine(data_root() / "dicom" / "dcm_qa_ct_philips_head_140")[0])[0]
     labels = (vol.array > 300).astype(np.uint8) + (vol.array > 1000)
     heat = np.clip((vol.array.astype(np.float32) + 100) / 200, 0, 1)

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -33,7 +32,6 @@ from test_video_testkit import encode_video, read_code, remux_repeated  # noqa: 
 def encode_single_slice(path: Path, n_frames: int, gop: int, bframes: int = 3) -> Path:
     """The test kit's barcoded 1080p frames, x264 with frame threads: one slice per picture."""
     import av
-
     from test_video_testkit import _background, synth_frame
 
     w, h = 1920, 1080
@@ -116,7 +114,7 @@ def ui_stalls(path: Path, total: int, seconds: float = 4.0) -> None:
 
     from viewers.video import VideoWorkspace
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])
     loop = QEventLoop()
     ws = VideoWorkspace()
     ws.resize(1280, 800)

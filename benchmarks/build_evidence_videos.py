@@ -64,7 +64,6 @@ def scope_interior(img: np.ndarray, min_valid: float = 0.995) -> tuple[int, int,
     A virtual camera panning across that border would make motion no scope produces, so views are
     taken inside this box and the scope's border is drawn back on top, fixed (:class:`ScopeMask`)."""
     bad = (cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) <= 20).astype(np.int64)
-    rows, cols = bad.sum(1), bad.sum(0)
     y0, y1, x0, x1 = 0, bad.shape[0], 0, bad.shape[1]
     # peel off whichever edge line holds the largest share of border pixels until the box is clean
     while y1 - y0 > 16 and x1 - x0 > 16:
@@ -319,7 +318,7 @@ class VideoTruth:
         Path(path).write_text(json.dumps(d, indent=1))
 
     @staticmethod
-    def load(path: Path) -> "VideoTruth":
+    def load(path: Path) -> VideoTruth:
         d = json.loads(Path(path).read_text())
         d["events"] = [EventTruth(**e) for e in d["events"]]
         return VideoTruth(**d)

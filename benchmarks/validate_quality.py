@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-from common import data_root  # noqa: E402  (puts the project on sys.path)
-
 import numpy as np  # noqa: E402
+from common import data_root  # noqa: E402  (puts the project on sys.path)
 
 from backends.quality import samples  # noqa: E402
 from backends.quality.assess import CLEAN, assess, default_model  # noqa: E402
@@ -35,7 +34,9 @@ from backends.quality.restore import nlm, restore  # noqa: E402
 def macro_f1(y, p, labels) -> tuple[float, dict[str, float]]:
     per = {}
     for c in labels:
-        tp = np.sum((p == c) & (y == c)); fp = np.sum((p == c) & (y != c)); fn = np.sum((p != c) & (y == c))
+        tp = np.sum((p == c) & (y == c))
+        fp = np.sum((p == c) & (y != c))
+        fn = np.sum((p != c) & (y == c))
         per[c] = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
     return float(np.mean(list(per.values()))), per
 

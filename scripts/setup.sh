@@ -7,6 +7,12 @@ want_test=0; [ "${1:-}" = "--test" ] && want_test=1
 
 apt_pkgs="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxkbcommon-x11-0 \
 libgl1-mesa-dri libglx-mesa0 libegl1 libegl-mesa0 libosmesa6 libgomp1"
+# tests only: dciodvfy checks the report SR; a real Orthanc with DICOMweb for the PACS tests and
+# dcmtk's getscu as their speed peer; strace shows a local Ray opens nothing beyond loopback;
+# openssl makes the test certificate of the HTTPS server test
+if [ "$want_test" = 1 ]; then
+  apt_pkgs="$apt_pkgs dicom3tools orthanc orthanc-dicomweb dcmtk strace openssl"
+fi
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -12,8 +12,17 @@ import pytest
 from app.data.types import Volume
 from app.layers import LabelLayer
 from backends import registry as registry_mod
-from backends.base import (OK, Availability, Backend, BackendError, BackendInput, BackendResult,
-                           BackendSpec, RunContext, run_pipeline)
+from backends.base import (
+    OK,
+    Availability,
+    Backend,
+    BackendError,
+    BackendInput,
+    BackendResult,
+    BackendSpec,
+    RunContext,
+    run_pipeline,
+)
 from backends.params import Help, ParamError, Params, Range, fields_of, parse, schema
 
 

@@ -17,14 +17,16 @@ from app.data.types import ReadError
 # Expected counts, derived from the SOURCES.md files of the shared data:
 #   dicom/: GE EPI 150 + Philips oblique 27 + Philips enhanced 1 + Siemens XA10 4 + mosaic sagittal 2
 #   + mosaic JPEG 2 + GE tilt CT 28 + Philips phantom CT 28 + head CT 140 + enhanced CT 1 = 383 files;
-#   ultrasound/dicom_us 3; xray_iqa/cxr 2 DICOM (JPEG CR, RG1); iqa_compression_pairs 7 -> 395.
-#   Series: 10 in dicom/ (one per folder), US: OBXXXX1A (+ its 2-frame copy), ALOKA, US1 pair = 3;
-#   CR: cxr JPEG, RG1, RG3 pair = 3; MR2 triple = 1 MR -> MR 7, CT 4, US 3, CR 3 = 17 series.
+#   ultrasound/dicom_us 4 (incl. the 10-frame echo cine); xray_iqa/cxr 2 DICOM (JPEG CR, RG1);
+#   iqa_compression_pairs 7 -> 396.
+#   Series: 10 in dicom/ (one per folder), US: OBXXXX1A (+ its 2-frame copy), ALOKA, echo cine,
+#   US1 pair = 4; CR: cxr JPEG, RG1, RG3 pair = 3; MR2 triple = 1 MR -> MR 7, CT 4, US 4, CR 3 = 18.
 #   Images: 2010 PNG + 70 GIF + 30 TIFF + 11 JPEG = 2121; volumes: 7 ref NIfTI + 12 MHA = 19;
 #   one MPEG-4 clip (20 frames, 10 fps, 1920x1080, 2.0 s); two BART pairs (ksp 8 coils, img).
-EXPECTED_KINDS = {"dicom": 395, "image": 2121, "volume": 19, "video": 1, "kspace": 2}
-EXPECTED_SERIES_BY_MODALITY = {"CT": 4, "MR": 7, "US": 3, "CR": 3}
-EXPECTED_DICOM_STUDIES = 15  # the SOURCES repositories reuse Study UIDs (e.g. head CT + phantom, WG04 files)
+EXPECTED_KINDS = {"dicom": 396, "image": 2121, "volume": 19, "video": 1, "kspace": 2}
+EXPECTED_SERIES_BY_MODALITY = {"CT": 4, "MR": 7, "US": 4, "CR": 3}
+EXPECTED_DICOM_SERIES = 18
+EXPECTED_DICOM_STUDIES = 16  # the SOURCES repositories reuse Study UIDs (e.g. head CT + phantom, WG04 files)
 
 
 def test_index_whole_shared_data(data_dir, tmp_path):
@@ -36,10 +38,10 @@ def test_index_whole_shared_data(data_dir, tmp_path):
     assert stats.by_kind == EXPECTED_KINDS
     assert stats.modalities == EXPECTED_SERIES_BY_MODALITY
     assert stats.errors == 0, cat.problems()
-    assert stats.series == sum(EXPECTED_KINDS.values()) - 395 + 17  # one series per non-DICOM file
+    assert stats.series == sum(EXPECTED_KINDS.values()) - EXPECTED_KINDS["dicom"] + EXPECTED_DICOM_SERIES  # one series per non-DICOM file
     dicom_studies = cat.studies(kind="dicom")
     assert len(dicom_studies) == EXPECTED_DICOM_STUDIES
-    assert sum(s.n_series for s in dicom_studies) == 17
+    assert sum(s.n_series for s in dicom_studies) == EXPECTED_DICOM_SERIES
     (video,) = cat.videos()
     assert (video["codec"], video["width"], video["height"], video["fps"], video["frame_count"],
             video["duration_s"]) == ("mpeg4", 1920, 1080, 10.0, 20, 2.0)

@@ -6,12 +6,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from export_fixtures import phantom, threshold_labels
 
 from app.data.types import LoupeError, Volume, lps_to_ras_affine
 from app.export.nifti import read_nifti, write_nifti
 from app.export.reference import SourceSeries
 from app.layers import LabelLayer, Provenance
-from export_fixtures import phantom, threshold_labels
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -7,12 +7,12 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from export_fixtures import phantom, threshold_labels
 
 from app.data.types import LoupeError
 from app.export.reference import SourceSeries
 from app.export.seg import read_seg, write_seg
 from app.layers import LabelLayer, Provenance
-from export_fixtures import phantom, threshold_labels
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -6,12 +6,12 @@ import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
+from export_fixtures import phantom
 from pydicom.sr.codedict import codes
 
 from app.data.types import LoupeError
 from app.export.sr import read_sr, records_to_layer, write_sr
 from app.layers import Provenance, Shape, ShapesLayer
-from export_fixtures import phantom
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -76,7 +76,7 @@ def test_3d_cell_is_linked_both_ways(qtbot, win):
     colours = lambda: numpy_support.vtk_to_numpy(  # noqa: E731
         cell.scene.layer_props[g.id].keep[0].GetPointData().GetArray("Colors")).copy()
     before = colours()
-    g.selected_branch = 1                           # Vessels panel row -> the tube turns white in 3D
+    win.model.display.select_branch(g, 1)           # Vessels panel row -> the tube turns white in 3D
     after = colours()
     assert (after == 255).all(axis=1).sum() > (before == 255).all(axis=1).sum()
 
@@ -163,6 +163,53 @@ def test_editing_ai_output_keeps_the_ai_version(qtbot, win):
     assert store.decisions(ai.id)[-1].decision == "edit"
 
 
+def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot, win, monkeypatch):
+    """The race of edit_bar._keep_original: the AI version is written on a thread while the
+    reviewer already paints. The stored AI version must be the backend's mask, not the stroke."""
+    import threading
+
+    from app.review.store import ReviewStore
+
+    slow_save = ReviewStore.save_layer
+    stroked = threading.Event()
+
+    def save_later(self, layer, **kw):  # the background write lands after the first stroke
+        if threading.current_thread() is not threading.main_thread():
+            stroked.wait(10)
+        return slow_save(self, layer, **kw)
+
+    monkeypatch.setattr(ReviewStore, "save_layer", save_later)
+    vol = ct_volume()
+    win.open_volume(vol, "ct")
+    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
+                    Provenance.backend("threshold", "1.0", {"level": 500}))
+    original = ai.labels.copy()
+    backend_array = ai.labels
+    win.model.add_layer(ai)
+    win.on_result_layers([ai])                      # the save starts on its thread
+    win.layers_panel.select(ai)
+    win.edit_bar.activate("eraser")
+    s = win.edit_bar.session()
+    k = vol.spatial_shape[0] // 2
+    s.editor.begin_stroke()
+    s.editor.stroke_line(np.array([k, 32, 24.0]), np.array([k, 32, 40.0]), 6.0, 1, erase=True, axis=0)
+    s.editor.end_stroke()
+    assert (ai.labels != original).any() and win.workflow.is_saving(ai.id), "the stroke came after the save"
+    assert ai.provenance.kind == "human" and ai.provenance.author == "dr_ana", "drawn voxels credited to the backend"
+    assert ai.labels is not backend_array and np.array_equal(backend_array, original), "AI array written in place"
+    stroked.set()
+    win.workflow.wait_saved()
+    store = win.workflow.store
+    first = store.versions(ai.id)[0]
+    assert first.source_kind == "backend"
+    assert np.array_equal(store.load_layer(ai.id, first.version_id).labels, original), \
+        "a human stroke was stored as part of the backend's version"
+    assert win.edit_bar.save_edits() is not None
+    vs = store.versions(ai.id)
+    assert [v.source_kind for v in vs] == ["backend", "human"] and vs[1].parent_version == first.version_id
+    assert not np.array_equal(store.load_layer(ai.id).labels, original)
+
+
 def test_export_menu_writes_nifti_and_shows_errors_in_window(qtbot, win, tmp_path):
     vol = ct_volume()
     win.open_volume(vol, "ct")
@@ -204,7 +251,7 @@ def test_review_audit_trust_and_vessel_docks_share_the_workspace_store(qtbot, wi
     assert any("branch 1" in t for t in titles)
     # a branch judged in the Vessels panel lands in the store, the review list and the audit log
     vessels.table.selectRow(1)
-    assert g.selected_branch == vessels.selected_branch()
+    assert win.model.display.graph(g).selected_branch == vessels.selected_branch()
     vessels.reject_btn.click()
     ds = win.workflow.store.decisions(g.id)
     assert [(d.decision, d.target_kind, d.target_ref, d.user) for d in ds] == [("reject", "branch",
@@ -255,6 +302,7 @@ def _qimage_rgb(q):
 
 
 def test_graph_colour_mode_and_selection_in_2d_and_3d(qtbot, win, tmp_path):
+    from app.layers.display import edge_colors
     from viewers.volume import render_offscreen
     from viewers.volume.layers3d import graph_props, restyle_graph
 
@@ -274,36 +322,37 @@ def test_graph_colour_mode_and_selection_in_2d_and_3d(qtbot, win, tmp_path):
 
     uni = shot("uniform")
     assert _colours_near(uni, (0, 255, 0)) > 50
-    g.color_by = "branch"                        # style event -> the view redraws by branch
+    shown = win.model.display                    # display state: the scene's, not the layer's data
+    shown.set_color_by(g, "branch")              # style event -> the view redraws by branch
     qtbot.wait(10)
     br = shot("branch")
-    cols = (np.asarray(g.edge_colors()) * 255).round().astype(int)
+    cols = (np.asarray(edge_colors(g, shown.graph(g))) * 255).round().astype(int)
     for c in cols:
         assert _colours_near(br, c, tol=30) > 10, c
-    g.selected_branch = 2
+    shown.select_branch(g, 2)
     qtbot.wait(10)
     sel = shot("selected")
     assert _colours_near(sel, (255, 255, 255), tol=10) > _colours_near(br, (255, 255, 255), tol=10) + 20
     # 3D: the tubes carry the edge colours and follow style changes in place
-    g.selected_branch = None
-    g.color_by = "radius"
-    props = graph_props(g)
+    shown.select_branch(g, None)
+    shown.set_color_by(g, "radius")
+    props = graph_props(g, display=shown.graph(g))
     from vtkmodules.util import numpy_support
 
     arr = numpy_support.vtk_to_numpy(props.keep[0].GetPointData().GetArray("Colors"))
     assert len(np.unique(arr, axis=0)) >= 3          # thin blue ... wide red
-    g.color_by = "uniform"
-    restyle_graph(props)
+    shown.set_color_by(g, "uniform")
+    restyle_graph(props, shown.graph(g))
     arr = numpy_support.vtk_to_numpy(props.keep[0].GetPointData().GetArray("Colors"))
     assert (arr == [0, 255, 0]).all()
-    g.color_by = "branch"
-    g.selected_branch = 1
-    rgb = render_offscreen(None, [g], preset="ct_bone", size=(160, 160), camera="S")
+    shown.set_color_by(g, "branch")
+    shown.select_branch(g, 1)
+    rgb = render_offscreen(None, [g], preset="ct_bone", size=(160, 160), camera="S", displays=shown)
     from PIL import Image
 
     Image.fromarray(rgb).save(tmp_path / "graph_3d_selected.png")
     assert (rgb.min(axis=-1) > 200).sum() > 20            # the selected branch is white
-    other = (np.asarray(g.edge_colors())[0] * 255).astype(int)
+    other = (np.asarray(edge_colors(g, shown.graph(g)))[0] * 255).astype(int)
     assert _colours_near(rgb, other, tol=80) > 20         # the trunk in its branch colour (shaded)
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from test_video_testkit import encode_video
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
 from app.shell.main_window import MainWindow
-from test_video_testkit import encode_video
 
 pytestmark = pytest.mark.gui
 

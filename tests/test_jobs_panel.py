@@ -16,7 +16,7 @@ from app.jobs import JobState
 from app.jobs.local import LocalRunner
 from app.shell.panels.jobs_panel import BackendPicker, JobsPanel, ParamForm
 from backends.base import BackendInput, BackendSpec
-from backends.params import Help, ParamError, Params, Range, fields_of
+from backends.params import Help, Params, Range, fields_of
 from backends.registry import Registry
 
 pytestmark = pytest.mark.gui
@@ -132,6 +132,7 @@ def test_form_from_a_remote_schema_equals_the_local_form(qtbot, runner):
 
 def test_jobs_panel_follows_a_remote_runner_on_loopback(qtbot):
     from test_server import TOKEN, _InProcessServer
+
     from app.jobs.remote import RemoteRunner
     from backends.demo_threshold import SPEC as THRESHOLD
     srv = _InProcessServer(LocalRunner(Registry.from_specs([THRESHOLD]), cache=False))

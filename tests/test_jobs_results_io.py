@@ -1,4 +1,4 @@
-"""results_io round trips (every layer kind, findings, documents, files) with geometry checked
+"""result folder (app.jobs.result_folder) round trips (every layer kind, findings, documents, files) with geometry checked
 against SimpleITK, the pickle-free codec, and the infer CLI on 2D/3D inputs and bad input."""
 from __future__ import annotations
 
@@ -14,10 +14,23 @@ from PIL import Image
 
 from app.data.types import Intensity, Volume
 from app.jobs import codec
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, MeshLayer, PointsLayer, Provenance, Shape, ShapesLayer,
-                        TemporalEvent)
-from app.results_io import read_result, write_result
+from app.jobs.result_folder import read_result, write_result
+from app.layers import (
+    EventsLayer,
+    EvidenceRef,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    HeatmapLayer,
+    ImageLayer,
+    LabelLayer,
+    MeshLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+)
 from backends.base import BackendInput, BackendResult
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from app.data.types import Volume, lps_to_ras_affine, orientation_letters, ras_to_lps_affine
-from app.layers import (EventsLayer, GraphLayer, LabelLayer, Provenance, Shape, TemporalEvent)
+from app.layers import EventsLayer, GraphLayer, LabelLayer, Provenance, Shape, TemporalEvent
 
 
 def prov():
@@ -82,20 +82,29 @@ def test_volume_geometry_derived_from_affine():
 
 
 def test_graph_colour_modes_and_branch_selection():
+    """Colour mode and selection are display state (app.layers.display), not the graph's data:
+    two scenes show the same layer differently, and nothing of it reaches the stored record."""
+    from app.layers.display import DisplayStates, edge_colors
+    from app.review.serialize import layer_to_record
+
     g = GraphLayer([[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 5, 0]], [0.5, 0.5, 2.0, 3.0],
                    [[0, 1], [1, 2], [2, 3]], "g", prov(), branch_ids=[0, 0, 1])
     seen = []
     g.events.style.connect(seen.append)
-    assert np.allclose(g.edge_colors(), g.color)
-    g.color_by = "radius"
-    c = g.edge_colors()
+    shown, other = DisplayStates(), DisplayStates()
+    record = layer_to_record(g)
+    assert np.allclose(edge_colors(g, shown.graph(g)), g.color)
+    shown.set_color_by(g, "radius")
+    c = edge_colors(g, shown.graph(g))
     assert c[2, 0] > c[0, 0] and c[0, 2] > c[2, 2]   # wide = red end, thin = blue end
-    g.color_by = "branch"
-    c = g.edge_colors()
+    shown.set_color_by(g, "branch")
+    c = edge_colors(g, shown.graph(g))
     assert np.allclose(c[0], c[1]) and not np.allclose(c[0], c[2])
-    g.selected_branch = 1
-    assert np.allclose(g.edge_colors()[2], 1.0) and len(seen) == 3
+    shown.select_branch(g, 1)
+    assert np.allclose(edge_colors(g, shown.graph(g))[2], 1.0) and len(seen) == 3
+    assert np.allclose(edge_colors(g, other.graph(g)), g.color)   # another scene: its own state
+    assert layer_to_record(g)[0] == record[0]
     with pytest.raises(ValueError, match="no branch 5"):
-        g.selected_branch = 5
+        shown.select_branch(g, 5)
     with pytest.raises(ValueError, match="colour mode"):
-        g.color_by = "rainbow"
+        shown.set_color_by(g, "rainbow")

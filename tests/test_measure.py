@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import measure, mpr
 from app.data.open import examine, load
 from app.data.types import Volume
+from app.scene import measure, mpr
 
 
 def caliper_centres(rgb: np.ndarray) -> list[tuple[float, float]]:
@@ -32,7 +32,7 @@ def caliper_centres(rgb: np.ndarray) -> list[tuple[float, float]]:
 
     horiz = runs(white, 1)  # along columns
     vert = runs(white, 0)   # along rows
-    ys, xs = np.nonzero((horiz >= 7))
+    ys, xs = np.nonzero(horiz >= 7)
     cands = []
     for y, x in zip(ys, xs):
         xc = x - 3  # middle of a 7-run

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app.data.types import ReadError
-from app.mesh_io import read_centerline, read_mesh, read_polydata
+from app.export.mesh_io import read_centerline, read_mesh, read_polydata
 from viewers.volume.layers3d import polydata_from_mesh
 
 

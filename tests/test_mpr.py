@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.ndimage import map_coordinates
 
-from app import mpr
 from app.data.open import ReadOptions, examine, load
 from app.data.types import Volume, orientation_letters
+from app.scene import mpr
 
 
 def _load(path):

@@ -72,7 +72,9 @@ def test_split_slider_difference_and_review(qtbot, pair, tmp_path):
 
 
 def test_difference_colours():
-    a = np.zeros((4, 4)); b = a.copy(); b[0, 0] = 1; b[3, 3] = -1
+    a = np.zeros((4, 4))
+    b = a.copy()
+    b[0, 0], b[3, 3] = 1, -1
     rgb = difference_rgb(a, b)
     assert tuple(rgb[0, 0]) == (255, 0, 0) and tuple(rgb[3, 3]) == (0, 0, 255) and tuple(rgb[1, 1]) == (255, 255, 255)
 

@@ -91,7 +91,8 @@ def test_declip_removes_the_clipping_bias():
     assert clipped_bounds(noisy) == (True, False)
     assert clipped_bounds(np.clip(clean + 0.3, 0, 1)) == (False, False)
     plain, fixed = denoise(noisy, sigma), denoise_clipped(noisy, sigma)
-    bg = np.zeros_like(clean, bool); bg[:16] = True
+    bg = np.zeros_like(clean, bool)
+    bg[:16] = True
     assert plain[bg].mean() > 0.25 * sigma              # the bias the correction exists for
     assert abs(fixed[bg].mean()) < 0.1 * sigma
     assert psnr(clean, np.clip(fixed, 0, 1)) > psnr(clean, np.clip(plain, 0, 1)) + 1.0

@@ -81,5 +81,5 @@ def test_mhd_with_missing_raw(tmp_path):
     mhd = tmp_path / "lost.mhd"
     mhd.write_text("ObjectType = Image\nNDims = 3\nDimSize = 4 4 4\nElementType = MET_SHORT\n"
                    "ElementSpacing = 1 1 1\nElementDataFile = lost.raw\n")
-    with pytest.raises(ReadError, match=r"lost\.mhd: cannot read MHD file"):
+    with pytest.raises(ReadError, match=r"lost\.mhd: MetaImage data file .lost\.raw. is missing"):
         read_itk(mhd)

@@ -3,12 +3,12 @@ disagreement, events give score-based uncertainty; a blurred (unsure) mask ranks
 from __future__ import annotations
 
 import numpy as np
+from export_fixtures import hounsfield, phantom
 from scipy import ndimage
 
 from app.layers import EventsLayer, HeatmapLayer, LabelLayer, Provenance, TemporalEvent
 from app.review.items import item_for_mask, items_for_events, mask_disagreement, mask_uncertainty
 from app.review.queue import ReviewQueue
-from export_fixtures import hounsfield, phantom
 
 
 def test_mask_items_from_real_ct(dicom_dir):

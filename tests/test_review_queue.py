@@ -75,7 +75,7 @@ def test_queue_beats_random_order_in_simulation():
     n_random = []
     for seed in range(5):
         order = iter(np.random.default_rng(100 + seed).permutation(len(items)))
-        n_random.append(_reviews_to_target(lambda fixed: next(order, None), correct, target))
+        n_random.append(_reviews_to_target(lambda fixed, order=order: next(order, None), correct, target))
     mean_random = float(np.mean(n_random))
     print(f"reviews to {target:.0%}: queue {n_queue}, uncertainty only {n_uncertainty_only}, "
           f"random order {mean_random:.0f} (runs {n_random})")

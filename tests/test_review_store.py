@@ -16,8 +16,19 @@ import numpy as np
 import pytest
 
 from app.data.types import LoupeError, Volume
-from app.layers import (EventsLayer, Finding, FindingsLayer, GraphLayer, ImageLayer, LabelLayer,
-                        PointsLayer, Provenance, Shape, ShapesLayer, TemporalEvent)
+from app.layers import (
+    EventsLayer,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    ImageLayer,
+    LabelLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+)
 from app.review.store import ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from export_fixtures import hounsfield, phantom
 from PySide6.QtCore import Qt
 
 from app.export.seg import read_seg, write_seg
@@ -15,7 +16,6 @@ from app.review.store import ReviewStore
 from app.review.trust import ToolTrust
 from app.shell.panels.audit_panel import AuditPanel
 from app.shell.panels.review_panel import ReviewPanel
-from export_fixtures import hounsfield, phantom
 from viewers.slice.edit_tools import BrushTool, EraserTool
 
 pytestmark = [pytest.mark.gui, pytest.mark.filterwarnings("ignore::UserWarning")]

@@ -21,7 +21,7 @@ from app.jobs import JobState
 from app.jobs.cache import ResultCache
 from app.jobs.local import LocalRunner
 from app.jobs.remote import RemoteError, RemoteRunner
-from app.server import make_server, serve
+from app.jobs.server import make_server, serve
 from backends.base import BackendError, BackendInput
 from backends.demo_threshold import SPEC as THRESHOLD
 from backends.params import ParamError
@@ -187,7 +187,7 @@ def test_remote_cancel_and_crash_propagate(tmp_path):
 
 
 def test_serve_refuses_without_token_and_stops_itself(tmp_path):
-    with pytest.raises(ValueError, match="needs a token"):
+    with pytest.raises(LoupeError, match="needs a token"):
         make_server(LocalRunner(Registry.from_specs([THRESHOLD]), cache=False), "", port=0)
     t0 = time.monotonic()
     r = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "serve", "--port", "0", "--max-seconds", "1",

@@ -32,3 +32,34 @@ def test_threshold_backend_result_becomes_a_layer(qtbot, dicom_dir):
     assert all(layer.provenance.kind == "backend" and layer.provenance.author == "threshold" for layer in new
                if layer.kind == "labels")
     win.close()
+
+
+def test_findings_without_layers_are_not_dropped(qtbot):
+    """A quality-style result (findings, no layer) becomes a findings layer with the run's
+    provenance, and is handed on for the review store like any other layer."""
+    import numpy as np
+
+    from app.data.types import Volume
+    from app.layers import Finding
+    from backends.base import BackendResult
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.open_volume(Volume(np.zeros((1, 16, 16), np.uint8), np.eye(4), source="photo.png"), "photo")
+    qtbot.waitUntil(lambda: "jobs" in win.docks, timeout=5000)
+    d = win.docks["jobs"]
+    d.show()
+    d.raise_()
+    qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
+    dock = d.widget()
+    handed = []
+    dock.layersAdded.connect(handed.append)
+    res = BackendResult(findings=[Finding("noise, severe", 0.9)],
+                        record={"backend": "quality", "version": "1.0.0", "params": {}})
+    dock._result(type("J", (), {"backend": "quality", "result": res})())
+    fl = win.model.layers[-1]
+    assert fl.kind == "findings" and fl.findings[0].statement == "noise, severe"
+    assert fl.provenance.kind == "backend" and fl.provenance.author == "quality"
+    assert handed == [[fl]]
+    win.close()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import render2d as r
 from app.data.types import Intensity, Volume
+from app.scene import render2d as r
 
 
 def test_presets_file_has_the_clinical_windows():

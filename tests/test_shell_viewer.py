@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from app import mpr
 from app.data.open import ReadOptions, examine, load
 from app.layers import LabelLayer, Provenance
-from app.render2d import WindowLevel
+from app.scene import mpr
+from app.scene.render2d import WindowLevel
 from app.shell.viewer_area import ViewerArea
 from viewers.slice.model import ViewerModel
 from viewers.slice.tools import MeasureTool
@@ -61,8 +61,8 @@ def test_right_drag_changes_window_and_presets(qtbot, head_ct):
     model, v = _view(qtbot, head_ct)
     wl0 = model.wl
     qtbot.mousePress(v, Qt.RightButton, pos=QPoint(200, 200))
-    from PySide6.QtGui import QMouseEvent
     from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
 
     ev = QMouseEvent(QEvent.MouseMove, QPointF(260, 230), QPointF(260, 230), Qt.NoButton, Qt.RightButton, Qt.NoModifier)
     v.mouseMoveEvent(ev)
@@ -183,7 +183,7 @@ def test_plain_2d_images_display(qtbot, data_dir, rel):
 
 
 def test_window_level_lut_matches_float_maths():
-    from app.render2d import GreyMapper, _window_float
+    from app.scene.render2d import GreyMapper, _window_float
 
     a = np.arange(-2000, 3000, 7, dtype=np.int16).reshape(1, -1)
     wl = WindowLevel(400, 40)
@@ -308,3 +308,23 @@ def test_2x2_layout_hosts_the_3d_view_linked_to_the_crosshair(qtbot, dicom_dir):
     model.step("axial", 3)  # the 3D view follows without error
     area.set_layout("1x1")
     assert len(area.cells) == 1
+
+
+def test_vector_layers_are_painted_from_the_registry_by_kind(qtbot, monkeypatch):
+    """2D painting is chosen by ``Layer.kind`` from overlays.VECTOR_PAINTERS: every vector kind
+    has a painter, and a painter registered for a kind is the one that runs for its layers."""
+    from app.data.types import Volume
+    from app.layers import Finding, FindingsLayer, PointsLayer
+    from viewers.slice import overlays
+
+    assert set(overlays.VECTOR_PAINTERS) == {"shapes", "graph", "points", "findings"}
+    assert set(SliceView.RASTER) == {"labels", "heatmap"}
+    vol = Volume(np.zeros((5, 32, 32), np.int16), np.eye(4))
+    model, v = _view(qtbot, vol, size=128)
+    pts = PointsLayer(np.array([[16.0, 16.0, 2.0]]), "seeds", Provenance.human("ana"))
+    model.add_layer(pts)
+    model.add_layer(FindingsLayer([Finding("x", 0.5)], "f", Provenance.human("ana")))
+    painted = []
+    monkeypatch.setitem(overlays.VECTOR_PAINTERS, "points", lambda p, view, layer: painted.append(layer))
+    v.grab()
+    assert painted and painted[-1] is pts

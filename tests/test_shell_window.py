@@ -136,7 +136,7 @@ def test_png_label_map_on_2d_image(qtbot, win, data_dir):
 def test_measurement_panel_copy_and_settings_persist(qtbot, win, dicom_dir):
     from PySide6.QtWidgets import QApplication
 
-    model = _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
+    _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
     win.set_tool("distance")
     v = win.area.views[0]
     qtbot.waitExposed(v)
@@ -193,7 +193,7 @@ def test_feature_docks_are_built_when_first_shown(qtbot, win):
         d = win.docks[key]
         d.show()
         d.raise_()
-        qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
+        qtbot.waitUntil(lambda d=d: d.property("built") is True, timeout=10000)
         w = d.widget()
         assert not (isinstance(w, QLabel) and "loading" in w.text())
 

@@ -286,7 +286,7 @@ def test_core_has_no_qt_and_the_pane_has_no_torch():
 
 
 def test_hsd_in_mm_uses_the_scale_of_the_region_holding_the_symphysis(heldout):
-    from app.measure import UsRegion
+    from app.scene.measure import UsRegion
     from backends.ultrasound.analyze import analyse_frames
     from backends.ultrasound.backend import region_scale
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backends.vessels.graph import (bridge_gaps, prune_spurs, sample_graph, skeleton_to_graph)
+from backends.vessels.graph import bridge_gaps, prune_spurs, sample_graph, skeleton_to_graph
 
 
 def test_trace_t_junction_loop_staircase_and_3d():
@@ -111,8 +111,8 @@ def test_aorta_centreline_in_vmtk_lumen_with_radii(data_dir, tmp_path):
     import SimpleITK as sitk
     import vtk
 
-    from app.data.readers.itk import read_itk
     from app.cli import main
+    from app.data.readers.itk import read_itk
     from backends.vessels.angio import segment_angio
     from backends.vessels.evaluate import centerline_agreement, reference_centerline
 

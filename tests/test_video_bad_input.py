@@ -7,10 +7,10 @@ import shutil
 import av
 import numpy as np
 import pytest
+from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 from app.data.types import ReadError
 from app.data.video import open_video
-from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ import av
 import av.logging
 import numpy as np
 import pytest
+from test_video_testkit import ROOT_DIR, cached_video, encode_video, shared_root
 
 from app.data.video import decode_errors, nal_units
 from app.data.video.av_source import FRAME_THREAD_CODECS, AVSource
-from test_video_testkit import ROOT_DIR, cached_video, encode_video, shared_root
 
 CLIPS = {  # name: (encoder, container)
     "h264_mp4": ("libx264", "mp4"),
@@ -225,11 +225,11 @@ class BitWriter:
     def __init__(self) -> None:
         self.bits = ""
 
-    def u(self, v: int, k: int) -> "BitWriter":
+    def u(self, v: int, k: int) -> BitWriter:
         self.bits += format(v, f"0{k}b") if k else ""
         return self
 
-    def ue(self, v: int) -> "BitWriter":
+    def ue(self, v: int) -> BitWriter:
         code = format(v + 1, "b")
         self.bits += "0" * (len(code) - 1) + code
         return self
@@ -300,3 +300,21 @@ def test_owed_frames_settle_in_presentation_order():
     for j in (10, 8, 9, 12):
         owed.owe(j)
     assert owed.settle(8) == [] and owed.settle(10) == [9] and owed.drain() == [12]
+
+
+def test_export_frame_refuses_a_concealed_frame(tmp_path_factory, tmp_path):
+    """A damaged MP4 exported a uniform grey (concealed) frame with exit 0 (issue 21): a frame the
+    decoder filled in is refused unless --allow-damaged, which writes it with a warning."""
+    src = clip(tmp_path_factory, "h264_mp4")
+    bad = tmp_path / "bad.mp4"
+    damage(src, bad, "tail", seed=3)
+    with AVSource(bad, disk_cache=False) as s:
+        marked = [k for k in range(s.n_frames) if s.get(k).corrupt and not s.get(k).damaged]
+    assert marked, "the damage left no concealed frame to export"
+    k = marked[0]
+    cmd = [sys.executable, str(ROOT_DIR / "run_app.py"), "export-frame", str(bad), "--index", str(k), "-o"]
+    r = subprocess.run(cmd + [str(tmp_path / "f.png")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "bad.mp4" in r.stderr and "damaged data" in r.stderr, r.stderr
+    assert not (tmp_path / "f.png").exists()
+    r = subprocess.run(cmd + [str(tmp_path / "g.png"), "--allow-damaged"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "warning" in r.stderr and (tmp_path / "g.png").is_file()

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from test_video_testkit import ROOT_DIR, cached_video, encode_video, read_code, shared_root, vfr_times_ms
 
 from app.cli import main
 from app.data.video import open_video
 from app.data.video.export import clip_can_stream_copy, export_clip, storyboard
-from test_video_testkit import ROOT_DIR, cached_video, encode_video, read_code, shared_root, vfr_times_ms
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ import gc
 
 import numpy as np
 import pytest
+from test_video_testkit import cached_video, encode_flat_1080p, read_code, remux_repeated, shared_root
 
 from app.data.video.av_source import AVSource
-from test_video_testkit import cached_video, encode_flat_1080p, read_code, remux_repeated, shared_root
 
 HOUR_FRAMES = 25 * 3600
 SEEKS = 2000

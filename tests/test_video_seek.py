@@ -7,11 +7,11 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
+from test_video_testkit import cached_video, encode_video, read_code, remux_repeated, shared_root, vfr_times_ms
 
 from app.data.video import FrameIndex, IndexCancelled, SourceClosedError, open_video
 from app.data.video.av_source import AVSource
 from app.data.video.frame_index import cache_path_for
-from test_video_testkit import cached_video, encode_video, read_code, remux_repeated, shared_root, vfr_times_ms
 
 LONG_FRAMES = 3000
 GOP = 250

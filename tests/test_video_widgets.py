@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
-from test_video_testkit import cached_video, encode_video, read_code, shared_root
 from viewers.video import VideoWorkspace
 from viewers.video.playback import PlaybackClock
 from viewers.video.segment_editor import SegmentEditor, new_bookmarks_layer, new_segments_layer
@@ -267,3 +267,38 @@ def test_segments_and_bookmarks_are_kept_between_sessions(qtbot, ws, video):
     assert [e.start_frame for e in w2.bookmarks.events] == [99]
     assert w2.segments.provenance.kind == "human"
     w2.close_source()
+
+
+def test_segments_and_bookmarks_go_to_the_review_store_with_audit(qtbot, video, tmp_path):
+    """With a review store (as the window gives it), segments and bookmarks are store records:
+    each save a new version by the reviewer, audited; a later session reads them back from there
+    and no side file is written."""
+    from app.review.annotation_file import annotations_path
+    from app.review.store import ReviewStore
+    from app.review.video_annotations import video_layer_id
+
+    store = ReviewStore.for_workspace(tmp_path / "ws")
+    w = VideoWorkspace(user="dr_test", store=lambda: store)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.indexReady, timeout=10000):
+        w.open_path(video)
+    w.editor.add(12, 34, "suturing", note="2 throws")
+    w.editor.toggle_bookmark(99)
+    w.save_annotations()
+    w.editor.add(50, 60, "clip")
+    w.close_source()                      # saves pending edits
+    seg_id = video_layer_id(video, "segments")
+    versions = store.versions(seg_id)
+    assert len(versions) == 2 and all(v.source_kind == "human" and v.author == "dr_test" for v in versions)
+    assert versions[1].parent_version == versions[0].version_id
+    assert [a.action for a in store.audit(seg_id)].count("save_version") == 2
+    assert store.head(video_layer_id(video, "bookmarks")) is not None
+    assert not annotations_path(video).exists()
+    w2 = VideoWorkspace(user="dr_test", store=lambda: store)
+    qtbot.addWidget(w2)
+    with qtbot.waitSignal(w2.indexReady, timeout=10000):
+        w2.open_path(video)
+    assert [(e.start_frame, e.label) for e in w2.segments.events] == [(12, "suturing"), (50, "clip")]
+    assert [e.start_frame for e in w2.bookmarks.events] == [99]
+    w2.close_source()
+    assert len(store.versions(seg_id)) == 2, "reopening without a change wrote a version"

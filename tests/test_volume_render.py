@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from volume_data import blob_volume, head_ct, rotation
 
 from app.data.types import Intensity, Volume
 from app.layers import GraphLayer, LabelLayer, MeshLayer, PointsLayer, Provenance
@@ -12,7 +13,6 @@ from viewers.volume import OffscreenScene, render_offscreen
 from viewers.volume.convert import volume_to_grid, world_bounds
 from viewers.volume.layers3d import graph_chains, label_surface
 from viewers.volume.scene import BACKGROUND
-from volume_data import blob_volume, head_ct, rotation
 
 SIZE = (256, 256)
 BG = np.array(BACKGROUND) * 255

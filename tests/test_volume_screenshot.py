@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from volume_data import head_ct
 
 from app.cli import main
 from viewers.volume import render_offscreen
-from volume_data import head_ct
 
 pytestmark = pytest.mark.gui
 

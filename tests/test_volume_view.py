@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from volume_data import blob_volume, rotation
 
 from app.layers import PointsLayer, Provenance
 from viewers.volume.convert import world_bounds
-from volume_data import blob_volume, rotation
 
 pytestmark = pytest.mark.gui
 
@@ -139,7 +139,7 @@ def test_link_model_follows_the_slice_viewer_crosshair_and_layers_both_ways(view
     assert np.linalg.norm(model.cursor - pts.points[0]) < 12.0
     model.remove_layer(pts)
     assert pts.id not in view.scene.layer_props
-    from app.render2d import WindowLevel
+    from app.scene.render2d import WindowLevel
     model.set_window(WindowLevel(300.0, 120.0, False))  # planes take the 2D window
     prop = view.scene.planes.slices["axial"].GetProperty()
     assert (prop.GetColorWindow(), prop.GetColorLevel()) == (300.0, 120.0)

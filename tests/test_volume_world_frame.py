@@ -10,8 +10,8 @@ from PIL import Image
 from scipy.ndimage import map_coordinates
 
 from app.data.readers.itk import read_itk
+from app.export.mesh_io import read_centerline, read_mesh
 from app.layers import LabelLayer, Provenance
-from app.mesh_io import read_centerline, read_mesh
 from viewers.volume import OffscreenScene
 from viewers.volume.layers3d import label_surface
 
@@ -76,6 +76,7 @@ def test_label_surface_of_the_levelset_matches_the_vmtk_surface(aorta):
     ours = vtk_to_numpy(poly.GetPoints().GetData()).astype(float)
     # distance from each of our vertices to the VMTK lumen surface (not just its vertices)
     from vtkmodules.vtkFiltersCore import vtkImplicitPolyDataDistance
+
     from viewers.volume.layers3d import polydata_from_mesh
     vmtk = read_mesh(aorta["surface"], ras_to_lps=True)
     dist = vtkImplicitPolyDataDistance()

@@ -39,13 +39,19 @@ def run(args) -> int:
 
     from app.data.nifti_io import write_nifti, write_sidecar
     from app.data.open import ReadOptions, examine, load
+    from app.data.types import ReadError
 
     out = Path(args.outdir)
-    out.mkdir(parents=True, exist_ok=True)
     options = ReadOptions(philips_scaling=args.philips_scaling, equidistant=not args.no_equidistant)
     used: set[str] = set()
     n = 0
-    cands = [c for c in examine(args.path, options) if c.kind == "dicom"]
+    found = examine(args.path, options)
+    cands = [c for c in found if c.kind == "dicom"]
+    if not cands:
+        other = sorted({c.kind for c in found})
+        raise ReadError(f"{args.path}: no DICOM series found; convert turns DICOM into NIfTI"
+                        + (f" (this holds {', '.join(other)})" if other else ""))
+    out.mkdir(parents=True, exist_ok=True)
     # echo index within a series (dcm2niix's _e1, _e2 ...): by (0018,0086) Echo Numbers, else
     # by the order the echoes appear in the files
     order: dict[str, dict[float, tuple]] = {}
@@ -71,7 +77,4 @@ def run(args) -> int:
             for w in vol.warnings:
                 print(f"    warning: {w}")
             n += 1
-    if n == 0:
-        print(f"no DICOM series found at {args.path}")
-        return 1
     return 0

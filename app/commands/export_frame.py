@@ -13,9 +13,13 @@ def add_arguments(parser) -> None:
     where.add_argument("--time", help="time from the start (e.g. 12.5, 75s, 00:01:15.200): the frame shown then")
     parser.add_argument("-o", "--output", required=True, help="PNG file to write")
     parser.add_argument("--fps", type=float, default=None, help="frame rate for image folders without a sidecar")
+    parser.add_argument("--allow-damaged", action="store_true",
+                        help="write a frame the decoder concealed (built from damaged data), with a warning")
 
 
 def run(args) -> int:
+    import sys
+
     from app.data.types import LoupeError
     from app.data.video import open_video
     from app.data.video.export import export_frame
@@ -32,6 +36,8 @@ def run(args) -> int:
             n = int(value) if kind == "frame" else src.frame_at_time(value)
         if not 0 <= n < src.n_frames:
             raise LoupeError(f"{src.label}: frame {n} is outside 0..{src.n_frames - 1}")
-        out = export_frame(src, n, args.output)
+        out = export_frame(src, n, args.output, allow_corrupt=args.allow_damaged)
+        if args.allow_damaged and src.get(n).corrupt:
+            print(f"warning: frame {n} of {src.label} was decoded from damaged data", file=sys.stderr)
         print(f"wrote frame {n} ({format_time(src.time_of(n))}) of {src.label} to {out}")
     return 0

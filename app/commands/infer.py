@@ -16,6 +16,10 @@ def add_arguments(p) -> None:
                    help="input kind, when it cannot be inferred")
     p.add_argument("--server", help="run on a Loupe server (run_app.py serve) at this URL")
     p.add_argument("--token", help="server token (default: $LOUPE_SERVER_TOKEN)")
+    p.add_argument("--ca", help="CA certificate that signed the server's (https)")
+    p.add_argument("--fingerprint", help="pin the server's certificate by its SHA-256 (https)")
+    p.add_argument("--allow-plain-http", action="store_true",
+                   help="allow http:// to another machine (only on a network you trust)")
     p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached result exists")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -29,10 +33,12 @@ def run(args) -> int:
     from app.jobs import JobState
     from app.jobs.inputs import open_input
     from app.jobs.remote import make_runner
-    from app.results_io import write_result
+    from app.jobs.result_folder import write_result
 
-    inp = open_input(args.input, args.kind)
-    runner = make_runner(args.server, args.token, timeout_s=args.timeout) if args.server else \
+    inp = open_input(args.input, args.kind or _only_kind(args.backend))
+    runner = make_runner(args.server, args.token, timeout_s=args.timeout, ca_file=args.ca,
+                         fingerprint=args.fingerprint, allow_plain_http=args.allow_plain_http) \
+        if args.server else \
         make_runner(timeout_s=args.timeout, max_workers=1)
     try:
         t0 = time.perf_counter()
@@ -70,3 +76,14 @@ def run(args) -> int:
         return 0
     finally:
         runner.shutdown()
+
+
+def _only_kind(backend: str) -> str | None:
+    """The input kind when the backend takes exactly one that files cannot reveal (k-space in
+    .npy/.h5 or a BART stem); None otherwise, and for unknown backends (the runner explains)."""
+    try:
+        from backends.registry import default_registry
+        inputs = default_registry().get(backend).inputs
+    except Exception:  # noqa: BLE001 - unknown/broken backends are reported by submit
+        return None
+    return "kspace" if tuple(inputs) == ("kspace",) else None

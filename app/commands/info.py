@@ -16,13 +16,16 @@ def describe(path) -> dict:
     import numpy as np
 
     from app.data.open import examine, load
+    from app.data.types import LoupeError
 
     rows = []
     skipped = ""
+    aside: list = []
     for c in examine(path):
         row = {"label": c.label, "kind": c.kind, "confidence": c.confidence, "files": len(c.files),
                "warnings": list(c.warnings)}
         skipped = c.meta.get("skipped", skipped)
+        aside = c.meta.get("set_aside", aside)
         if c.series is not None:
             s = c.series
             aff = s.geometry.affine
@@ -31,13 +34,21 @@ def describe(path) -> dict:
                        orientation=s.orientation_letters(), origin=[round(float(x), 4) for x in aff[:3, 3]],
                        problems=c.meta.get("problems", []))
         else:
-            vol = load(c)[0]
+            try:
+                vol = load(c)[0]
+            except LoupeError as exc:  # one unreadable file never hides the others
+                aside = list(aside) + [(c.label, str(exc))]
+                continue
             row.update(modality=vol.meta.get("modality", ""), shape=list(vol.array.shape),
                        spacing=[round(float(x), 5) for x in vol.spacing], orientation=vol.orientation_letters(),
                        origin=[round(float(x), 4) for x in vol.origin])
             row["warnings"] += list(vol.warnings)
         rows.append(row)
-    return {"path": str(path), "series": rows, "skipped": skipped}
+    if not rows and aside:  # nothing opened: the reason is the answer, as an error line
+        from app.data.types import ReadError
+        raise ReadError("; ".join(reason for _, reason in aside))
+    return {"path": str(path), "series": rows, "skipped": skipped,
+            "set_aside": [{"file": name, "reason": reason} for name, reason in aside]}
 
 
 def run(args) -> int:
@@ -55,6 +66,8 @@ def run(args) -> int:
               f"orientation {r['orientation']} (LPS letters)")
         for w in r["warnings"]:
             print(f"    warning: {w}")
+    for a in info["set_aside"]:
+        print(f"set aside: {a['file']}: {a['reason']}" if a["file"] else f"set aside: {a['reason']}")
     if info["skipped"]:
         print(info["skipped"])
     return 0

@@ -3,13 +3,15 @@ bar, overlays, measurements), so scripted checks see what a reader sees."""
 from __future__ import annotations
 
 NAME = "screenshot"
-HELP = "render PATH in the slice viewer (1x1, MPR or 3D) to a PNG"
+HELP = "render PATH in the slice viewer (1x1, MPR or 3D), or several files as a case board, to a PNG"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("path", help="image file or folder (DICOM series, NIfTI, PNG, ...)")
+    parser.add_argument("path", nargs="+", help="image file or folder (DICOM series, NIfTI, PNG, ...); "
+                        "several with --layout board")
     parser.add_argument("--out", required=True, help="output PNG")
-    parser.add_argument("--layout", choices=["1x1", "mpr", "3d"], default="1x1")
+    parser.add_argument("--layout", choices=["1x1", "mpr", "3d", "board"], default="1x1",
+                        help="board: every PATH whole in its own cell with a caption (case board)")
     parser.add_argument("--view", choices=["axial", "coronal", "sagittal"], default=None,
                         help="plane for the 1x1 layout (default: the acquisition plane)")
     parser.add_argument("--slice", type=int, default=None, metavar="K",
@@ -44,15 +46,22 @@ def render(args):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from app.data.open import ReadOptions, examine, load
+    from app.data.open import ReadOptions, best_volume, examine, load
     from app.data.types import LoupeError
-    from app.render2d import WindowLevel, preset
+    from app.scene.render2d import WindowLevel, preset
     from app.shell.label_io import label_layer_from_file
-    from app.shell.loader import best_volume
     from app.shell.viewer_area import ViewerArea
     from viewers.slice.model import ViewerModel
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # kept alive while the views paint
+    paths = args.path if isinstance(args.path, list) else [args.path]
+    if args.layout == "board":
+        from app.shell.case_board import render_board
+
+        return render_board(paths, size=args.size)
+    if len(paths) > 1:
+        raise LoupeError(f"{len(paths)} paths given: only --layout board shows several images")
+    args.path = paths[0]
     opts = ReadOptions(equidistant=True)
     cand = examine(args.path, opts)[0]
     vol = best_volume(load(cand, opts))
@@ -83,8 +92,8 @@ def render(args):
 
         name = volume_preset_name(args)
         rgb = render_offscreen(vol, model.layers[1:], size=(args.size, args.size), preset=name)
-        from PySide6.QtGui import QImage
         import numpy as np
+        from PySide6.QtGui import QImage
 
         rgb = np.ascontiguousarray(rgb)
         return QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format_RGB888).copy()
@@ -92,7 +101,7 @@ def render(args):
     n = len(area.views)
     area.resize(args.size * n + 2 * (n - 1), args.size)
     if args.slice is not None:
-        from app import mpr
+        from app.scene import mpr
 
         first = area.views[0]
         idx, count = mpr.slice_position(vol.affine, vol.spatial_shape, model.plane(first.view_name))

@@ -4,8 +4,9 @@ Why: the study browser, search and every later panel need to know what is on dis
 opening pixels. ``files`` is the source of truth (one row per file, keyed by path with size and
 mtime so re-indexing skips unchanged files); ``series`` and ``studies`` are recomputed from it for
 the keys a re-index touched. DICOM groups by Study/SeriesInstanceUID; other files form one series
-each inside a "folder study". Paths are stored; patient names/IDs are stored for browsing and
-search but never logged or printed. Each thread gets its own connection, so the shell can index
+each inside a "folder study". Paths are stored; patient names/IDs are stored in clear only when
+the user opts in (app/privacy.py), otherwise as keyed hashes that still match an exact patient ID
+in search; they are never logged or printed. Each thread gets its own connection, so the shell can index
 in a worker while the UI reads (WAL allows that without blocking).
 """
 from __future__ import annotations
@@ -15,11 +16,11 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
-from typing import Callable, Iterable
 
 from app.data.catalog_probe import FileRecord, classify, from_dicom_header, probe_file
 from app.data.types import ReadError
@@ -163,7 +164,13 @@ def _study(row: sqlite3.Row) -> StudyInfo:
                      description=row["description"] or "", modalities=_split(row["modalities"]),
                      body_parts=_split(row["body_parts"]), n_series=row["n_series"] or 0,
                      n_files=row["n_files"] or 0, folder=row["folder"] or "",
-                     patient_name=row["patient_name"] or "", patient_id=row["patient_id"] or "")
+                     patient_name=_shown(row["patient_name"]), patient_id=_shown(row["patient_id"]))
+
+
+def _shown(value: str | None) -> str:
+    """A stored identifier as callers may see it: a keyed hash means 'not kept', shown as ''."""
+    from app.privacy import HASH_PREFIX
+    return "" if not value or value.startswith(HASH_PREFIX) else value
 
 
 def _series(row: sqlite3.Row) -> SeriesInfo:
@@ -318,6 +325,11 @@ class Catalog:
         touched_series |= {r.series_key for r in records if r.series_key}
         touched_studies |= {r.study_key for r in records if r.study_key}
         now = time.time()
+        from app.privacy import identifiers_opted_in, stored_identifier
+        clear = identifiers_opted_in()
+        for r in records:
+            r.patient_name = stored_identifier(r.patient_name, clear)
+            r.patient_id = stored_identifier(r.patient_id, clear)
         with self._tx() as tx:
             tx.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in removed))
             tx.executemany("DELETE FROM videos WHERE path = ?", ((p,) for p in removed))
@@ -398,10 +410,15 @@ class Catalog:
         if maybe_dicom:
             by_path = {r.path: r for r in maybe_dicom}
             result = scan_headers([Path(r.path) for r in maybe_dicom], workers=n_workers)
+            from app.data.dicom.frames import frames_problem
             for hdr in result.records:
                 rec = by_path.pop(str(hdr.path), None)
                 if rec is not None:
-                    records.append(from_dicom_header(rec, hdr))
+                    rec = from_dicom_header(rec, hdr)
+                    why = frames_problem(hdr)
+                    if why:  # set aside: listed with its reason, never part of a series
+                        rec.kind, rec.note, rec.series_key, rec.study_key = "error", f"set aside: {why}", None, None
+                    records.append(rec)
             skipped = {str(s.path): s.reason for s in result.skipped}
             for p, rec in by_path.items():
                 reason = skipped.get(p, "not DICOM")
@@ -463,8 +480,10 @@ class Catalog:
             like = f"%{esc}%"
             where.append("(" + " OR ".join(f"{col} LIKE ? ESCAPE '\\'" for col in (
                 "s.description", "st.description", "s.first_path", "st.patient_name", "st.patient_id",
-                "s.body_part")) + ")")
-            args += [like] * 6
+                "s.body_part")) + " OR st.patient_id = ? OR st.patient_name = ?)")
+            from app.privacy import hash_identifier
+            hashed = hash_identifier(word)  # an exact ID (or one-word name) still finds its study
+            args += [like] * 6 + [hashed, hashed]
         if modality:
             mods = [modality] if isinstance(modality, str) else list(modality)
             where.append(f"UPPER(s.modality) IN ({','.join('?' * len(mods))})")

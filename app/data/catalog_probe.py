@@ -151,9 +151,9 @@ def probe_video(rec: FileRecord) -> None:
 
 
 def probe_kspace(rec: FileRecord) -> None:
-    from app.data.kspace import read_bart_dims
-
     import numpy as np
+
+    from app.data.kspace import read_bart_dims
 
     dims = read_bart_dims(rec.path)
     n = int(np.prod(dims, dtype=np.int64))

@@ -7,25 +7,27 @@ DICOMDIR, folder trees); other formats by extension, read by ``app/data/readers`
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app.data.dicom.series import DicomSeries, LoadCancelled, ReadOptions
-from app.data.types import ReadError, Volume
+from app.data.types import LoupeError, ReadError, Volume
 
-__all__ = ["Candidate", "ReadOptions", "LoadCancelled", "examine", "load", "open_path"]
+__all__ = ["Candidate", "ReadOptions", "LoadCancelled", "best_volume", "examine", "load", "open_path"]
 
 Progress = Callable[[int, int], None]
 
 _NIFTI = (".nii", ".nii.gz", ".hdr", ".img")
 _ITK = (".nrrd", ".nhdr", ".mha", ".mhd")
+_MGH = (".mgh", ".mgz")
 _IMAGE2D = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 
 
 @dataclass
 class Candidate:
-    """Something loadable: ``kind`` is 'dicom', 'nifti', 'itk' or 'image2d'."""
+    """Something loadable: ``kind`` is 'dicom', 'nifti', 'itk', 'mgh', 'nibabel' (MINC, PAR/REC, AFNI) or 'image2d'."""
 
     kind: str
     label: str
@@ -51,6 +53,11 @@ def _foreign_kind(path: Path) -> str | None:
         return "nifti"
     if ext in _ITK:
         return "itk"
+    if ext in _MGH:
+        return "mgh"
+    from app.data.readers.nibabel_formats import nibabel_format
+    if nibabel_format(path) is not None:
+        return "nibabel"
     if ext in _IMAGE2D:
         return "image2d"
     return None
@@ -63,7 +70,15 @@ def _dicom_candidates(target, options: ReadOptions, only_file: Path | None = Non
 
     scan = scan_headers(target, workers=workers, progress=progress, fast=True)
     problems: list[str] = []
-    series = build_series(scan, options, problems)
+    records = scan.records
+    if only_file is not None:
+        # the user chose this file: copies of the same image beside it (same SOP Instance UID,
+        # e.g. the uncompressed twin of a JPEG file) must not replace it
+        mine = [r for r in records if r.path == only_file]
+        keys = {(r.sop_instance_uid, r.rows, r.columns, r.number_of_frames) for r in mine if r.sop_instance_uid}
+        records = [r for r in records if r.path == only_file
+                   or (r.sop_instance_uid, r.rows, r.columns, r.number_of_frames) not in keys]
+    series = build_series(records, options, problems)
     out = []
     for s in series:
         if only_file is not None and only_file not in s.files:
@@ -88,6 +103,9 @@ def examine(path: str | Path, options: ReadOptions | None = None, progress: Prog
     path = Path(path)
     if not path.exists():
         raise ReadError(f"{path}: no such file or folder")
+    if not path.is_dir():
+        from app.data.limits import check_regular
+        check_regular(path)  # a FIFO or device would block the first read forever
     if path.is_file():
         kind = _foreign_kind(path)
         if kind is not None:
@@ -109,9 +127,27 @@ def examine(path: str | Path, options: ReadOptions | None = None, progress: Prog
         return _finish(cands, scan, problems, path)
     cands, scan, problems = _dicom_candidates(path, options, progress=progress)
     if not cands:
-        foreign = [p for p in sorted(path.rglob("*")) if p.is_file() and _foreign_kind(p)]
+        from app.data.readers.nibabel_formats import partner_of
+        # one candidate per image: a .REC/.BRIK data file is opened through its header file
+        foreign = [p for p in sorted(path.rglob("*")) if p.is_file() and _foreign_kind(p) and partner_of(p) is None]
         cands = [Candidate(_foreign_kind(p), p.name, 0.6, [p]) for p in foreign]
     return _finish(cands, scan, problems, path)
+
+
+def set_aside(scan, problems: list[str]) -> list[tuple[str, str]]:
+    """(file name, reason) for every file that looked like DICOM but could not be used, so the
+    folder still opens and the user sees what was left out and why (non-DICOM neighbours such as
+    README files are only counted, in ``skipped``)."""
+    out = []
+    for s in scan.skipped:
+        if _foreign_kind(s.path) is not None:
+            continue  # another reader's file (a .REC beside its .PAR): not a failed DICOM
+        if s.reason.startswith(("unreadable", "not DICOM: parsed")):
+            out.append((s.path.name, s.reason))
+    for p in problems:
+        name, _, reason = p.partition(": ")
+        out.append((name, reason) if reason else ("", p))
+    return out
 
 
 def _finish(cands, scan, problems, path: Path) -> list[Candidate]:
@@ -122,11 +158,14 @@ def _finish(cands, scan, problems, path: Path) -> list[Candidate]:
         detail = "; ".join(problems[:3]) or scan.skipped_summary()
         raise ReadError(f"{path}: no loadable images among {total} file(s): {detail}")
     skipped = scan.skipped_summary()
+    aside = set_aside(scan, problems)
     for c in cands:
         if skipped:
             c.meta["skipped"] = skipped
         if problems:
             c.meta["problems"] = list(problems)
+        if aside:
+            c.meta["set_aside"] = list(aside)
     cands.sort(key=lambda c: (-c.confidence, -(len(c.files))))
     return cands
 
@@ -156,15 +195,47 @@ def load(candidate: Candidate, options: ReadOptions | None = None, progress: Pro
     if candidate.kind == "itk":
         from app.data.readers.itk import read_itk
         return [read_itk(path)]
+    if candidate.kind == "mgh":
+        from app.data.readers.mgh import read_mgh
+        return [read_mgh(path)]
+    if candidate.kind == "nibabel":
+        from app.data.readers.nibabel_formats import read_nibabel
+        return [read_nibabel(path)]
     if candidate.kind == "image2d":
         from app.data.readers.image2d import read_image2d
         return [read_image2d(path)]
     raise ReadError(f"{path}: unknown candidate kind {candidate.kind!r}")
 
 
+def best_volume(vols: list[Volume]) -> Volume:
+    """The volume to display: the tilt/spacing-corrected one when the reader offered it."""
+    for v in vols:
+        if any(w.startswith("resampled") for w in v.warnings):
+            return v
+    return vols[0]
+
+
 def open_path(path: str | Path, options: ReadOptions | None = None, progress: Progress | None = None) -> list[Volume]:
-    """Every volume at ``path``, best candidate first."""
+    """Every volume at ``path``, best candidate first. A candidate whose pixels cannot be read is
+    set aside (named with its reason in every returned volume's ``meta["set_aside"]``) instead of
+    failing the others; ReadError only when nothing could be read."""
     out: list[Volume] = []
-    for c in examine(path, options):
-        out.extend(load(c, options, progress))
+    failed: list[tuple[str, str]] = []
+    cands = examine(path, options)
+    for c in cands:
+        try:
+            out.extend(load(c, options, progress))
+        except LoadCancelled:
+            raise
+        except LoupeError as exc:
+            failed.append((c.label, str(exc)))
+    if not out:
+        if len(failed) == 1:
+            raise ReadError(failed[0][1])
+        raise ReadError(f"{path}: none of {len(failed)} series could be read: "
+                        + "; ".join(msg for _, msg in failed[:3]))
+    aside = list(cands[0].meta.get("set_aside", [])) + failed
+    if aside:
+        for v in out:
+            v.meta["set_aside"] = list(aside)
     return out

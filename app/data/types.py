@@ -79,7 +79,7 @@ class Volume:
     def n_frames(self) -> int:
         return int(self.array.shape[0]) if self.time_axis else 1
 
-    def frame(self, t: int = 0) -> "Volume":
+    def frame(self, t: int = 0) -> Volume:
         """One 3D volume of a 4D series, sharing memory."""
         if not self.time_axis:
             return self

@@ -8,8 +8,9 @@ in extra fields (``loupe_label_value``) so re-import is exact; other tools ignor
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -4,9 +4,9 @@ mask drawn on another grid can never be filed against the wrong images."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pydicom
@@ -95,7 +95,7 @@ class SourceSeries:
         return self.datasets[k], None
 
     @classmethod
-    def from_datasets(cls, datasets: Sequence[Dataset], source: str = "") -> "SourceSeries":
+    def from_datasets(cls, datasets: Sequence[Dataset], source: str = "") -> SourceSeries:
         name = source or "series"
         if not datasets:
             raise LoupeError(f"{name}: no DICOM images to refer to")
@@ -122,7 +122,7 @@ class SourceSeries:
         return cls([datasets[i] for i in order], aff, source)
 
     @classmethod
-    def _multiframe(cls, d: Dataset, name: str) -> "SourceSeries":
+    def _multiframe(cls, d: Dataset, name: str) -> SourceSeries:
         """Enhanced multi-frame image: plane position/orientation and pixel measures come from the
         per-frame or shared functional groups."""
         shared = d.get("SharedFunctionalGroupsSequence", [None])[0]
@@ -144,7 +144,7 @@ class SourceSeries:
         return cls([d], aff, name, frame_numbers=[i + 1 for i in order])
 
     @classmethod
-    def _projection(cls, d: Dataset, name: str) -> "SourceSeries":
+    def _projection(cls, d: Dataset, name: str) -> SourceSeries:
         """A single projection radiograph (CR/DX/XA...): a pixel grid with no patient frame of
         reference. The affine carries the pixel spacing (PixelSpacing, else ImagerPixelSpacing,
         else 1 mm) on identity axes; only shape and spacing are checked against it."""
@@ -155,7 +155,7 @@ class SourceSeries:
         return cls([d], np.diag([dx, dy, 1.0, 1.0]), name)
 
     @classmethod
-    def from_paths(cls, paths: Sequence[str | os.PathLike], source: str = "") -> "SourceSeries":
+    def from_paths(cls, paths: Sequence[str | os.PathLike], source: str = "") -> SourceSeries:
         out = []
         for p in paths:
             try:
@@ -165,7 +165,7 @@ class SourceSeries:
         return cls.from_datasets(out, source or (str(Path(paths[0]).parent) if paths else ""))
 
     @classmethod
-    def from_volume(cls, volume) -> "SourceSeries":
+    def from_volume(cls, volume) -> SourceSeries:
         """The series a loaded DICOM ``Volume`` came from (its ``meta['files']``), checked to lie on
         exactly the volume's grid so a label map drawn on the volume can be filed against it."""
         files = volume.meta.get("files") if volume.meta.get("format") == "DICOM" else None
@@ -182,7 +182,7 @@ class SourceSeries:
         return ref
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike, series_uid: str | None = None) -> "SourceSeries":
+    def from_folder(cls, folder: str | os.PathLike, series_uid: str | None = None) -> SourceSeries:
         """Read every DICOM image in a folder (non-DICOM files ignored). With several series,
         ``series_uid`` picks one; otherwise it is an error naming how many there are."""
         folder = Path(folder)
@@ -278,3 +278,19 @@ def check_target(out: Path, overwrite: bool) -> None:
         raise LoupeError(f"{out}: already exists; choose another name or allow overwriting")
     if not out.parent.is_dir():
         raise LoupeError(f"{out}: folder {out.parent} does not exist")
+
+
+def reference_for(kind: str, volume) -> SourceSeries | FrameReference | object | None:
+    """The reference an export format (``ExportFormat.reference``) needs, made from the open
+    image: its DICOM series, its grid, or its slices as frames. Shared by the desktop's Export
+    menu and ``app.session.Session.export``."""
+    if kind == "dicom series":
+        return SourceSeries.from_volume(volume)
+    if kind == "grid (optional)":
+        return volume
+    if kind.startswith("frames"):
+        nk, nj, ni = volume.spatial_shape
+        stem = Path(str(volume.source or "image")).name.split(".")[0] or "image"
+        names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
+        return FrameReference(ni, nj, names, affine=volume.affine, source=str(volume.source or ""))
+    return None

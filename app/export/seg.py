@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from urllib.parse import quote, unquote
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import highdicom as hd
 import numpy as np

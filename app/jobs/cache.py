@@ -68,6 +68,17 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+def _scrub_bundle(doc_path: Path) -> None:
+    """The cache is keyed by content, so the input's path means nothing to a later hit and may
+    name a patient: local paths in the cached document are cut to their last part."""
+    from app.privacy import scrub_paths
+    try:
+        doc = json.loads(doc_path.read_text())
+    except (OSError, ValueError):
+        return
+    doc_path.write_text(json.dumps(scrub_paths(doc)))
+
+
 class ResultCache:
     def __init__(self, root: str | Path | None = None, max_bytes: int = 4 << 30) -> None:
         if root is None:
@@ -87,7 +98,7 @@ class ResultCache:
         if not (folder / "bundle.json").is_file():
             return None
         try:
-            from .local import load_result_bundle
+            from .codec import load_result_bundle
             result = load_result_bundle(folder)
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, then replaced
             shutil.rmtree(folder, ignore_errors=True)
@@ -105,6 +116,7 @@ class ResultCache:
         dest = self.path(key)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         shutil.copytree(bundle_dir, tmp)
+        _scrub_bundle(tmp / "bundle.json")
         with self._lock:
             if dest.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -1,7 +1,7 @@
-"""Lossless, pickle-free encoding of volumes, layers, findings and backend results as a JSON
-document plus named numpy arrays. It carries jobs across process and network boundaries and is
-the on-disk format of the result cache. No pickle: a result fetched from a remote server can
-never execute code here (arrays are loaded with ``allow_pickle=False``)."""
+"""Bundles: a backend's input or result as one JSON document plus named numpy arrays, in a folder
+of .npy files (local workers, memory-mappable; the result cache) or one .npz blob (the network).
+Layers, findings and volumes are encoded by the one layer codec, ``app.layers.codec``. No pickle:
+a result fetched from a remote server can never execute code here (``allow_pickle=False``)."""
 from __future__ import annotations
 
 import io
@@ -11,159 +11,20 @@ from typing import Any
 
 import numpy as np
 
-from app.data.types import Intensity, Volume
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, Layer, MeshLayer, PointsLayer, Provenance, Shape,
-                        ShapesLayer, TemporalEvent)
+from app.layers.codec import (  # noqa: F401 - re-exported: the bundle API callers already use
+    Arrays,
+    copy_layer,
+    decode_finding,
+    decode_layer,
+    decode_volume,
+    encode_finding,
+    encode_layer,
+    encode_volume,
+    json_safe,
+)
 
 FORMAT = "loupe-bundle/1"
 DOC_KEY = "__bundle__"
-
-
-def json_safe(obj: Any) -> Any:
-    """Numpy scalars/arrays, paths, tuples and sets become plain JSON values."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, bytes):
-        return obj.hex()
-    return str(obj)
-
-
-class Arrays:
-    """Collects arrays under unique keys while a document is being built."""
-
-    def __init__(self, store: dict[str, np.ndarray] | None = None) -> None:
-        self.store: dict[str, np.ndarray] = {} if store is None else store
-
-    def put(self, prefix: str, arr) -> str:
-        key = f"{prefix}.{len(self.store)}"
-        self.store[key] = np.ascontiguousarray(arr)
-        return key
-
-    def get(self, key: str) -> np.ndarray:
-        return self.store[key]
-
-
-# --- volumes ---
-
-def encode_volume(v: Volume, arrays: Arrays) -> dict[str, Any]:
-    return {"array": arrays.put("volume", v.array), "affine": v.affine.tolist(),
-            "intensity": {"units": v.intensity.units, "photometric": v.intensity.photometric,
-                          "window": None if v.intensity.window is None else list(v.intensity.window),
-                          "rescale_applied": v.intensity.rescale_applied},
-            "meta": json_safe(v.meta), "warnings": list(v.warnings), "source": v.source,
-            "time_axis": v.time_axis, "channel_axis": v.channel_axis}
-
-
-def decode_volume(d: dict[str, Any], arrays: Arrays) -> Volume:
-    it = d.get("intensity", {})
-    intensity = Intensity(it.get("units", ""), it.get("photometric", "MONOCHROME2"),
-                          None if it.get("window") is None else tuple(it["window"]),
-                          bool(it.get("rescale_applied", False)))
-    return Volume(arrays.get(d["array"]), np.asarray(d["affine"], np.float64), intensity,
-                  dict(d.get("meta", {})), list(d.get("warnings", [])), d.get("source", ""),
-                  bool(d.get("time_axis")), bool(d.get("channel_axis")))
-
-
-# --- findings ---
-
-def encode_finding(f: Finding) -> dict[str, Any]:
-    return {"statement": f.statement, "confidence": f.confidence, "code": f.code,
-            "evidence": [{"layer_id": e.layer_id, "world": None if e.world is None else list(e.world),
-                          "frames": None if e.frames is None else list(e.frames)} for e in f.evidence]}
-
-
-def decode_finding(d: dict[str, Any]) -> Finding:
-    ev = [EvidenceRef(e["layer_id"], None if e.get("world") is None else tuple(e["world"]),
-                      None if e.get("frames") is None else tuple(e["frames"]))
-          for e in d.get("evidence", [])]
-    return Finding(d["statement"], d.get("confidence"), d.get("code", ""), ev)
-
-
-# --- layers ---
-
-def _event_to_dict(e: TemporalEvent) -> dict[str, Any]:
-    return e.to_dict()
-
-
-def encode_layer(layer: Layer, arrays: Arrays) -> dict[str, Any]:
-    d: dict[str, Any] = {"kind": layer.kind, "id": layer.id, "name": layer.name,
-                         "provenance": layer.provenance.to_dict(), "visible": layer.visible,
-                         "opacity": layer.opacity, "color": list(layer.color)}
-    if isinstance(layer, ImageLayer):
-        d["volume"] = encode_volume(layer.volume, arrays)
-    elif isinstance(layer, LabelLayer):
-        d.update(labels=arrays.put("labels", layer.labels), affine=layer.affine.tolist(),
-                 colors={str(k): list(v) for k, v in layer.colors.items()},
-                 label_names={str(k): v for k, v in layer.label_names.items()}, outline=layer.outline)
-    elif isinstance(layer, HeatmapLayer):
-        d.update(values=arrays.put("heatmap", layer.values), affine=layer.affine.tolist(),
-                 vmin=layer.vmin, vmax=layer.vmax, colormap=layer.colormap)
-    elif isinstance(layer, GraphLayer):
-        d.update(positions=arrays.put("graph", layer.positions), radii=arrays.put("graph", layer.radii),
-                 edges=arrays.put("graph", layer.edges), branch_ids=arrays.put("graph", layer.branch_ids),
-                 node_attrs={k: arrays.put("graph", np.asarray(v)) for k, v in layer.node_attrs.items()})
-    elif isinstance(layer, PointsLayer):
-        d.update(points=arrays.put("points", layer.points), size_mm=layer.size_mm, labels=list(layer.labels),
-                 frames=None if layer.frames is None else arrays.put("points", layer.frames))
-    elif isinstance(layer, ShapesLayer):
-        d["shapes"] = [{"kind": s.kind, "vertices": s.vertices.tolist(), "label": s.label,
-                        "frame": s.frame, "attrs": json_safe(s.attrs)} for s in layer.shapes]
-    elif isinstance(layer, MeshLayer):
-        d.update(vertices=arrays.put("mesh", layer.vertices), faces=arrays.put("mesh", layer.faces))
-    elif isinstance(layer, EventsLayer):
-        d["events"] = [_event_to_dict(e) for e in layer.events]
-    elif isinstance(layer, FindingsLayer):
-        d["findings"] = [encode_finding(f) for f in layer.findings]
-    else:
-        raise TypeError(f"cannot encode a {type(layer).__name__} layer")
-    return d
-
-
-def decode_layer(d: dict[str, Any], arrays: Arrays) -> Layer:
-    prov = Provenance.from_dict(d["provenance"])
-    common = {"layer_id": d.get("id"), "visible": d.get("visible", True),
-              "opacity": d.get("opacity", 1.0), "color": tuple(d.get("color", (1.0, 0.85, 0.0)))}
-    kind, name = d["kind"], d["name"]
-    if kind == "image":
-        return ImageLayer(decode_volume(d["volume"], arrays), name, prov, **common)
-    if kind == "labels":
-        return LabelLayer(arrays.get(d["labels"]), d["affine"], name, prov,
-                          colors={int(k): tuple(v) for k, v in d.get("colors", {}).items()},
-                          label_names={int(k): v for k, v in d.get("label_names", {}).items()},
-                          outline=bool(d.get("outline")), **common)
-    if kind == "heatmap":
-        return HeatmapLayer(arrays.get(d["values"]), d["affine"], name, prov, vmin=d.get("vmin"),
-                            vmax=d.get("vmax"), colormap=d.get("colormap", "hot"), **common)
-    if kind == "graph":
-        return GraphLayer(arrays.get(d["positions"]), arrays.get(d["radii"]), arrays.get(d["edges"]),
-                          name, prov, branch_ids=arrays.get(d["branch_ids"]),
-                          node_attrs={k: arrays.get(v) for k, v in d.get("node_attrs", {}).items()}, **common)
-    if kind == "points":
-        return PointsLayer(arrays.get(d["points"]), name, prov, size_mm=d.get("size_mm", 2.0),
-                           labels=d.get("labels"),
-                           frames=None if d.get("frames") is None else arrays.get(d["frames"]), **common)
-    if kind == "shapes":
-        shapes = [Shape(s["kind"], np.asarray(s["vertices"]), s.get("label", ""), s.get("frame"),
-                        dict(s.get("attrs", {}))) for s in d.get("shapes", [])]
-        return ShapesLayer(shapes, name, prov, **common)
-    if kind == "mesh":
-        return MeshLayer(arrays.get(d["vertices"]), arrays.get(d["faces"]), name, prov, **common)
-    if kind == "events":
-        evs = [TemporalEvent(**{k: v for k, v in e.items()
-                                if k in TemporalEvent.__dataclass_fields__}) for e in d.get("events", [])]
-        return EventsLayer(evs, name, prov, **common)
-    if kind == "findings":
-        return FindingsLayer([decode_finding(f) for f in d.get("findings", [])], name, prov, **common)
-    raise ValueError(f"unknown layer kind {kind!r} in bundle")
 
 
 # --- backend results and inputs ---
@@ -226,3 +87,11 @@ def from_npz_bytes(data: bytes) -> tuple[dict[str, Any], Arrays]:
         doc = json.loads(z[DOC_KEY].tobytes().decode())
         store = {k: z[k] for k in z.files if k != DOC_KEY}
     return doc, Arrays(store)
+
+
+def load_result_bundle(folder: Path) -> Any:
+    """Read a result bundle fully into memory; listed files resolve inside the bundle."""
+    doc, arrays = load_dir(folder, mmap=False)
+    result = decode_result(doc, arrays)
+    result.files = {k: str((folder / v).resolve()) for k, v in result.files.items()}
+    return result

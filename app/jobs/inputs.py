@@ -1,28 +1,14 @@
 """Turn a path on the command line into a BackendInput. Videos and k-space travel as paths (the
 backend decodes what it needs, in its worker); images and volumes are read here with Loupe's
-readers (``app.data.open.open_path`` when present, else the single-file readers)."""
+shared opener (``app.data.open.open_path``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.data.types import ReadError, Volume
+from app.data.types import ReadError
 from backends.base import INPUT_KINDS, BackendInput
 
 PATH_KINDS = {"video": "video", "bart": "kspace", "bart_hdr": "kspace"}
-
-
-def _volume_from(obj) -> Volume | None:
-    """open_path gives a list of volumes, best candidate first; take the first."""
-    if isinstance(obj, (list, tuple)):
-        return _volume_from(obj[0]) if obj else None
-    if isinstance(obj, Volume):
-        return obj
-    for attr in ("volume", "load"):
-        v = getattr(obj, attr, None)
-        v = v() if callable(v) else v
-        if isinstance(v, Volume):
-            return v
-    return None
 
 
 def open_input(path: str | Path, kind: str | None = None) -> BackendInput:
@@ -30,6 +16,8 @@ def open_input(path: str | Path, kind: str | None = None) -> BackendInput:
     p = Path(path)
     if kind is not None and kind not in INPUT_KINDS:
         raise ReadError(f"{p}: input kind {kind!r} is not one of {', '.join(INPUT_KINDS)}")
+    if kind == "kspace" and not p.exists() and p.with_name(p.name + ".cfl").is_file():
+        return BackendInput("kspace", path=str(p.with_name(p.name + ".cfl")))  # BART stem -> its .cfl
     if not p.exists():
         raise ReadError(f"{p}: no such file or folder")
     if p.is_file():
@@ -38,19 +26,12 @@ def open_input(path: str | Path, kind: str | None = None) -> BackendInput:
         fmt = by_content or by_name
         if fmt in PATH_KINDS or kind in ("video", "kspace"):
             return BackendInput(kind or PATH_KINDS[fmt], path=str(p))
-    try:
-        from app.data.open import open_path  # the shared opener (DICOM folders, series, files)
-    except ImportError:
-        open_path = None
-    if open_path is not None:
-        vol = _volume_from(open_path(p))
-        if vol is None:
-            raise ReadError(f"{p}: opened, but it is not an image or volume a backend can take")
-    elif p.is_file():
-        from app.data.readers import read_file
-        vol = read_file(p)
-    else:
-        raise ReadError(f"{p}: is a folder; opening folders needs app.data.open, which is not installed")
+    from app.data.open import open_path  # the shared opener (DICOM folders, series, files)
+
+    vols = open_path(p)
+    if not vols:
+        raise ReadError(f"{p}: opened, but it is not an image or volume a backend can take")
+    vol = vols[0]   # the best candidate comes first
     inp = BackendInput.from_volume(vol, kind)
     inp.path = str(p)
     return inp

@@ -6,11 +6,12 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 
-class JobState(str, Enum):
+class JobState(str, Enum):  # noqa: UP042 - StrEnum would change str(state) in messages
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -45,7 +46,7 @@ class Job:
         self.finished: float | None = None
         self._done = threading.Event()
         self._lock = threading.Lock()
-        self._listeners: list[Callable[["Job"], None]] = []
+        self._listeners: list[Callable[[Job], None]] = []
         self._cancel_requested = threading.Event()
         self._cancel_hook: Callable[[], None] | None = None
 
@@ -66,13 +67,13 @@ class Job:
     def cancel_requested(self) -> bool:
         return self._cancel_requested.is_set()
 
-    def add_listener(self, fn: Callable[["Job"], None]) -> None:
+    def add_listener(self, fn: Callable[[Job], None]) -> None:
         with self._lock:
             self._listeners.append(fn)
         if self.state.finished:
             fn(self)
 
-    def remove_listener(self, fn: Callable[["Job"], None]) -> None:
+    def remove_listener(self, fn: Callable[[Job], None]) -> None:
         with self._lock:
             if fn in self._listeners:
                 self._listeners.remove(fn)
@@ -153,6 +154,13 @@ class RunnerBase:
     def jobs(self) -> list[Job]:
         with self._lock:
             return list(self._jobs)
+
+    def forget(self, job: Job) -> None:
+        """Drop a finished job and its result (a long-running server must not keep them all)."""
+        with self._lock:
+            self._jobs = [j for j in self._jobs if j is not job]
+        if job.state.finished:
+            job.result = None
 
     def on_new_job(self, fn) -> None:
         """``fn(job)`` for every submitted job (the Jobs panel lists them)."""

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from app.data.types import LoupeError
-from backends.base import BackendInput, BackendResult
+from backends.base import BackendInput
 from backends.params import to_dict as params_to_dict
 from backends.registry import BackendRow, Registry, default_registry
 
 from . import codec
 from .cache import ResultCache, cache_key, input_digest
+from .codec import load_result_bundle
 from .job import Job, JobState, RunnerBase
 from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
 
@@ -60,14 +61,6 @@ def default_memory_budget() -> int | None:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
     except (ValueError, OSError, AttributeError):
         return None
-
-
-def load_result_bundle(folder: Path) -> BackendResult:
-    """Read a result bundle fully into memory; listed files resolve inside the bundle."""
-    doc, arrays = codec.load_dir(folder, mmap=False)
-    result = codec.decode_result(doc, arrays)
-    result.files = {k: str((folder / v).resolve()) for k, v in result.files.items()}
-    return result
 
 
 def _signal_name(code: int) -> str:
@@ -149,7 +142,7 @@ class LocalRunner(RunnerBase):
         shutil.rmtree(self._root, ignore_errors=True)
 
     # --- workers ---
-    def _take_worker(self, spec) -> "_Worker":
+    def _take_worker(self, spec) -> _Worker:
         key = (spec.name, spec.version)
         with self._lock:
             pool = self._idle.get(key, [])
@@ -160,7 +153,7 @@ class LocalRunner(RunnerBase):
                 w.stop()
         return _Worker(self._mp, key, self.memory_budget, self.torch_threads)
 
-    def _give_back(self, w: "_Worker") -> None:
+    def _give_back(self, w: _Worker) -> None:
         with self._lock:
             pool = self._idle.setdefault(w.key, [])
             if self._closed or not w.alive() or sum(len(p) for p in self._idle.values()) >= self.max_workers:

@@ -1,30 +1,33 @@
 """The job API against a Loupe server (``run_app.py serve``), e.g. a GPU workstation: the same
 ``submit(backend, input, params) -> Job`` as LocalRunner, with progress polled over HTTP, cancel
-forwarded, and results fetched as a pickle-free npz bundle. Stdlib urllib only."""
+forwarded, and results fetched as a pickle-free npz bundle. Nothing the server sends names a local
+path unchecked (job ids match a strict pattern; downloaded files land inside the job's folder), and
+inputs travel by content with local paths reduced to bare file names. HTTPS with a CA or a pinned
+certificate fingerprint (transport.py)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from app.data.types import LoupeError
+from app.privacy import scrub_paths
 from backends.base import Availability, BackendError, BackendInput, BackendResult
 from backends.params import ParamError, ParamField, parse_items
 
 from . import codec
 from .job import Job, JobState, RunnerBase
+from .transport import Endpoint, RemoteError, TransportError, safe_job_id
 
 POLL_S = 0.2
 MAX_POLL_FAILURES = 25  # ~5 s of unreachable server before a job is declared lost
-
-
-class RemoteError(LoupeError):
-    """The server could not be reached, refused the token, or answered with an error."""
+MAX_STATUS_BYTES = 1 << 20       # a job status or backend list
+MAX_RESULT_BYTES = 4 << 30       # a result bundle (volumes, masks, files)
 
 
 class RemoteBackendRow:
@@ -47,9 +50,12 @@ class RemoteBackendRow:
 
 class RemoteRunner(RunnerBase):
     def __init__(self, url: str, token: str, *, timeout_s: float | None = None,
-                 request_timeout: float = 30.0, poll_s: float = POLL_S) -> None:
+                 request_timeout: float = 30.0, poll_s: float = POLL_S, ca_file: str | None = None,
+                 fingerprint: str | None = None, allow_plain_http: bool = False) -> None:
         if not url.startswith(("http://", "https://")):
             raise RemoteError(f"server address {url!r} must start with http:// or https://")
+        self.endpoint = Endpoint(url.rstrip("/"), ca_file=ca_file, fingerprint=fingerprint,
+                                 allow_plain_http=allow_plain_http)
         self.url = url.rstrip("/")
         self.token = token
         self.timeout_s = timeout_s
@@ -62,29 +68,27 @@ class RemoteRunner(RunnerBase):
 
     # --- HTTP ---
     def _request(self, method: str, route: str, body: bytes | None = None,
-                 ctype: str = "application/json") -> tuple[int, bytes, str]:
-        req = urllib.request.Request(f"{self.url}/v1{route}", data=body, method=method,
-                                     headers={"Authorization": f"Bearer {self.token}", "Content-Type": ctype})
+                 ctype: str = "application/json", limit: int = MAX_STATUS_BYTES) -> tuple[int, bytes, str]:
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": ctype}
         try:
-            with urllib.request.urlopen(req, timeout=self.request_timeout) as resp:
-                return resp.status, resp.read(), resp.headers.get("Content-Type", "")
-        except urllib.error.HTTPError as exc:
-            data = exc.read()
-            try:
-                body = json.loads(data)
-                msg, kind = body["error"], body.get("type", "")
-            except (ValueError, KeyError, TypeError):
-                msg, kind = data[:300].decode(errors="replace") or exc.reason, ""
-            if exc.code == 401:
-                raise RemoteError(f"server {self.url} refused the token: {msg}") from None
-            if exc.code == 400 and kind == "ParamError":
-                raise ParamError(str(msg)) from None
-            if exc.code == 400:
-                raise BackendError(f"server {self.url}: {msg}") from None
-            raise RemoteError(f"server {self.url} answered {exc.code}: {msg}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise RemoteError(f"cannot reach Loupe server at {self.url}: {reason}") from None
+            code, data, rtype = self.endpoint.request(method, f"/v1{route}", body, headers,
+                                                      self.request_timeout, limit)
+        except TransportError as exc:
+            raise RemoteError(str(exc)) from None
+        if code < 400:
+            return code, data, rtype
+        try:
+            err = json.loads(data)
+            msg, kind = str(err["error"])[:500], str(err.get("type", ""))
+        except (ValueError, KeyError, TypeError):
+            msg, kind = data[:300].decode(errors="replace") or f"HTTP {code}", ""
+        if code == 401:
+            raise RemoteError(f"server {self.url} refused the token: {msg}")
+        if code == 400 and kind == "ParamError":
+            raise ParamError(msg)
+        if code == 400:
+            raise BackendError(f"server {self.url}: {msg}")
+        raise RemoteError(f"server {self.url} answered {code}: {msg}")
 
     def _json(self, method: str, route: str) -> Any:
         return json.loads(self._request(method, route)[1])
@@ -106,19 +110,21 @@ class RemoteRunner(RunnerBase):
         else:
             pdict = parse_items(params)  # strings; the server types and range-checks them
         arrays = codec.Arrays()
-        doc: dict[str, Any] = {"backend": backend, "params": pdict, "input": codec.encode_input(inp, arrays),
+        wire_input = scrub_paths(codec.encode_input(inp, arrays))
+        doc: dict[str, Any] = {"backend": backend, "params": pdict, "input": wire_input,
                                "timeout_s": timeout_s if timeout_s is not None else self.timeout_s,
                                "use_cache": use_cache}
         if inp.volume is None and inp.path:
             p = Path(inp.path)
             if not p.is_file():
                 raise RemoteError(f"{p}: only single-file path inputs can be sent to a server")
-            from app.server import encode_files
+            from app.jobs.server import encode_files
             doc["files"] = encode_files({"input": str(p)}, arrays)
         _, data, _ = self._request("POST", "/jobs", codec.to_npz_bytes(doc, arrays), "application/x-npz")
         st = json.loads(data)
+        job_id = safe_job_id(st.get("id") if isinstance(st, dict) else None, self.url)
         job = Job(backend, st.get("params", pdict), input_name=Path(inp.path).name if inp.path else "",
-                  where=self.where, job_id=st["id"])
+                  where=self.where, job_id=job_id)
         job._cancel_hook = lambda: threading.Thread(target=self._cancel, args=(job,), daemon=True).start()
         self._register(job)
         self._start_thread(self._poll, (job,), f"loupe-remote-{job.id}")
@@ -174,30 +180,33 @@ class RemoteRunner(RunnerBase):
             return
 
     def _fetch(self, job: Job) -> BackendResult:
-        _, data, _ = self._request("GET", f"/jobs/{job.id}/result")
+        _, data, _ = self._request("GET", f"/jobs/{job.id}/result", limit=MAX_RESULT_BYTES)
         doc, arrays = codec.from_npz_bytes(data)
         listing = doc.pop("files", {}) or {}
         doc["files"] = {}
         result = codec.decode_result(doc, arrays)
         if listing:
             from app.paths import user_dir
-            result.files = decode_files_into(listing, arrays, user_dir() / "remote" / job.id)
+            result.files = decode_files_into(listing, arrays, user_dir() / "remote" / safe_job_id(job.id, self.url))
         result.cached = bool(doc.get("cached"))
         return result
 
 
 def decode_files_into(listing, arrays, dest: Path) -> dict[str, str]:
-    from app.server import decode_files
+    from app.jobs.server import decode_files
     return decode_files(listing, arrays, dest)
 
 
 def make_runner(server: str | None = None, token: str | None = None, **kw):
     """LocalRunner, or RemoteRunner when a server URL is given (token from LOUPE_SERVER_TOKEN)."""
     if server:
-        import os
         tok = token or os.environ.get("LOUPE_SERVER_TOKEN", "")
         if not tok:
             raise RemoteError("a server needs a token: pass --token or set LOUPE_SERVER_TOKEN")
-        return RemoteRunner(server, tok, timeout_s=kw.get("timeout_s"))
+        return RemoteRunner(server, tok, timeout_s=kw.get("timeout_s"),
+                            ca_file=kw.get("ca_file") or os.environ.get("LOUPE_SERVER_CA") or None,
+                            fingerprint=kw.get("fingerprint") or os.environ.get("LOUPE_SERVER_FINGERPRINT") or None,
+                            allow_plain_http=bool(kw.get("allow_plain_http")
+                                                  or os.environ.get("LOUPE_ALLOW_PLAIN_HTTP") == "1"))
     from .local import LocalRunner
     return LocalRunner(**kw)

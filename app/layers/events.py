@@ -2,8 +2,9 @@
 ``muted`` context to stop a widget->model->widget echo (STYLE.md pattern 3)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 
 class Signal:

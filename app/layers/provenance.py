@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def params_digest(params: dict[str, Any]) -> str:
@@ -28,19 +28,19 @@ class Provenance:
     parent: str | None = None     # id of the layer version this one edits
 
     @staticmethod
-    def human(user: str, parent: str | None = None) -> "Provenance":
+    def human(user: str, parent: str | None = None) -> Provenance:
         if not user:
             raise ValueError("a human provenance needs a user name")
         return Provenance("human", user, parent=parent)
 
     @staticmethod
-    def backend(name: str, version: str, params: dict[str, Any] | None = None) -> "Provenance":
+    def backend(name: str, version: str, params: dict[str, Any] | None = None) -> Provenance:
         if not name or not version:
             raise ValueError(f"a backend provenance needs name and version, got {name!r} {version!r}")
         return Provenance("backend", name, version, dict(params or {}))
 
     @staticmethod
-    def file(path: str) -> "Provenance":
+    def file(path: str) -> Provenance:
         return Provenance("file", str(path))
 
     @property
@@ -52,6 +52,6 @@ class Provenance:
                 "params": self.params, "created": self.created, "parent": self.parent}
 
     @staticmethod
-    def from_dict(d: dict[str, Any]) -> "Provenance":
+    def from_dict(d: dict[str, Any]) -> Provenance:
         return Provenance(d["kind"], d["author"], d.get("version", ""), dict(d.get("params", {})),
                           d.get("created", _now()), d.get("parent"))

@@ -108,51 +108,6 @@ class GraphLayer(Layer):
         self.branch_ids = (np.zeros(len(self.edges), np.int64) if branch_ids is None
                            else np.asarray(branch_ids, dtype=np.int64))
         self.node_attrs = dict(node_attrs or {})
-        self._color_by = "uniform"
-        self._selected_branch: int | None = None
-
-    COLOR_MODES = ("uniform", "branch", "radius")
-
-    @property
-    def color_by(self) -> str:
-        """How views colour the graph: one colour, per branch, or by radius."""
-        return self._color_by
-
-    @color_by.setter
-    def color_by(self, mode: str) -> None:
-        if mode not in self.COLOR_MODES:
-            raise ValueError(f"graph colour mode must be one of {self.COLOR_MODES}, got {mode!r}")
-        self._color_by = mode
-        self.events.style.emit(self)
-
-    @property
-    def selected_branch(self) -> int | None:
-        """The branch a reader picked (drawn highlighted in every view), or None."""
-        return self._selected_branch
-
-    @selected_branch.setter
-    def selected_branch(self, branch: int | None) -> None:
-        if branch is not None and branch not in set(self.branch_ids.tolist()):
-            raise ValueError(f"graph {self.name!r} has no branch {branch}")
-        self._selected_branch = branch
-        self.events.style.emit(self)
-
-    def edge_colors(self) -> np.ndarray:
-        """(E, 3) RGB in 0..1 for the current colour mode; the selected branch is drawn white."""
-        n = len(self.edges)
-        if self._color_by == "branch":
-            cols = np.array([np.random.default_rng(int(b) + 7).uniform(0.25, 1.0, 3) for b in self.branch_ids])
-        elif self._color_by == "radius" and n:
-            r = self.radii[self.edges].mean(1)
-            lo, hi = np.percentile(r, [2, 98]) if n > 1 else (r.min(), r.max() + 1e-9)
-            t = np.clip((r - lo) / max(hi - lo, 1e-9), 0, 1)[:, None]
-            cols = (1 - t) * np.array([0.2, 0.4, 1.0]) + t * np.array([1.0, 0.3, 0.1])  # blue thin -> red wide
-        else:
-            cols = np.tile(np.asarray(self.color), (n, 1))
-        cols = np.asarray(cols, float).reshape(n, 3)
-        if self._selected_branch is not None:
-            cols[self.branch_ids == self._selected_branch] = 1.0
-        return cols
 
 
 class PointsLayer(Layer):

@@ -13,8 +13,8 @@ the ``*_world`` helpers using the layer affine.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -84,7 +84,7 @@ class LabelEditor:
         self._stroke_name = ""
 
     @classmethod
-    def for_layer(cls, layer, image: np.ndarray | None = None, **kw) -> "LabelEditor":
+    def for_layer(cls, layer, image: np.ndarray | None = None, **kw) -> LabelEditor:
         spacing = np.linalg.norm(np.asarray(layer.affine)[:3, :3], axis=0)
         ed = cls(layer.labels, spacing, image=image, affine=layer.affine, **kw)
         if ed.on_change is None:

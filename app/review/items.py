@@ -8,7 +8,7 @@ per event, so the queue can rank real backend output and find its failure protot
 - Events: uncertainty from the event score; features: duration, score, position in the video."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage

@@ -8,8 +8,9 @@ confidently wrong on a kind of case is caught this way once a few such cases are
 spots get a first look at all. Pure numpy/scipy; the review panel shows ``reason`` per item."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.cluster.vq import kmeans2

@@ -1,6 +1,10 @@
 """Layer <-> (JSON metadata, compressed array blob) so the review store can keep every version of
 every layer kind exactly (arrays bit-identical, geometry float64) without pickling code objects.
-Pickle is deliberately avoided: a store must stay readable by a later Loupe and never run code."""
+Pickle is deliberately avoided: a store must stay readable by a later Loupe and never run code.
+
+Records are written with the one layer codec (``app.layers.codec``, format 2): its document is the
+metadata, its arrays go into the blob. Format-1 records (the per-kind layout written before) are
+immutable in existing stores, so their reader stays, frozen: a new layer kind never needs it."""
 from __future__ import annotations
 
 import io
@@ -11,11 +15,26 @@ from typing import Any
 import numpy as np
 
 from app.data.types import Intensity, LoupeError, Volume
-from app.layers import (EventsLayer, EvidenceRef, Finding, FindingsLayer, GraphLayer, HeatmapLayer,
-                        ImageLayer, LabelLayer, Layer, MeshLayer, PointsLayer, Provenance, Shape,
-                        ShapesLayer, TemporalEvent)
+from app.layers import (
+    EventsLayer,
+    EvidenceRef,
+    Finding,
+    FindingsLayer,
+    GraphLayer,
+    HeatmapLayer,
+    ImageLayer,
+    LabelLayer,
+    Layer,
+    MeshLayer,
+    PointsLayer,
+    Provenance,
+    Shape,
+    ShapesLayer,
+    TemporalEvent,
+    codec,
+)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _pack(arrays: dict[str, np.ndarray]) -> bytes:
@@ -34,69 +53,34 @@ def _unpack(blob: bytes) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def _style(layer: Layer) -> dict[str, Any]:
-    return {"visible": layer.visible, "opacity": layer.opacity, "color": list(layer.color)}
-
-
-def _json_colors(colors: dict[int, tuple]) -> dict[str, list[float]]:
-    return {str(k): list(v) for k, v in colors.items()}
-
-
 def layer_to_record(layer: Layer) -> tuple[dict[str, Any], bytes]:
-    """Split a layer into JSON-able metadata and one compressed npz blob."""
+    """Split a layer into JSON-able metadata (the codec's document) and one compressed npz blob."""
+    arrays = codec.Arrays()
+    try:
+        doc = codec.encode_layer(layer, arrays)
+    except TypeError as exc:
+        raise LoupeError(f"layer {layer.name!r}: kind {layer.kind!r} cannot be stored yet") from exc
     meta: dict[str, Any] = {"format": FORMAT_VERSION, "kind": layer.kind, "id": layer.id,
-                            "name": layer.name, "style": _style(layer),
-                            "provenance": layer.provenance.to_dict()}
-    arrays: dict[str, np.ndarray] = {}
-    if isinstance(layer, LabelLayer):
-        arrays = {"labels": layer.labels, "affine": layer.affine}
-        meta["colors"] = _json_colors(layer.colors)
-        meta["label_names"] = {str(k): v for k, v in layer.label_names.items()}
-        meta["outline"] = layer.outline
-    elif isinstance(layer, HeatmapLayer):
-        arrays = {"values": layer.values, "affine": layer.affine}
-        meta.update(vmin=layer.vmin, vmax=layer.vmax, colormap=layer.colormap)
-    elif isinstance(layer, ImageLayer):
-        v = layer.volume
-        arrays = {"array": v.array, "affine": v.affine}
-        meta["volume"] = {"intensity": {"units": v.intensity.units, "photometric": v.intensity.photometric,
-                                        "window": v.intensity.window,
-                                        "rescale_applied": v.intensity.rescale_applied},
-                          "source": v.source, "time_axis": v.time_axis, "channel_axis": v.channel_axis,
-                          "warnings": list(v.warnings)}
-    elif isinstance(layer, GraphLayer):
-        arrays = {"positions": layer.positions, "radii": layer.radii, "edges": layer.edges,
-                  "branch_ids": layer.branch_ids}
-        arrays.update({f"attr_{k}": np.asarray(v) for k, v in layer.node_attrs.items()})
-    elif isinstance(layer, PointsLayer):
-        arrays = {"points": layer.points}
-        if layer.frames is not None:
-            arrays["frames"] = layer.frames
-        meta.update(size_mm=layer.size_mm, labels=list(layer.labels))
-    elif isinstance(layer, ShapesLayer):
-        meta["shapes"] = [{"kind": s.kind, "label": s.label, "frame": s.frame, "attrs": s.attrs,
-                           "n": len(s.vertices)} for s in layer.shapes]
-        arrays = {"vertices": (np.concatenate([s.vertices for s in layer.shapes])
-                               if layer.shapes else np.zeros((0, 3)))}
-    elif isinstance(layer, MeshLayer):
-        arrays = {"vertices": layer.vertices, "faces": layer.faces}
-    elif isinstance(layer, EventsLayer):
-        meta["events"] = [e.to_dict() for e in layer.events]
-    elif isinstance(layer, FindingsLayer):
-        meta["findings"] = [{"statement": f.statement, "confidence": f.confidence, "code": f.code,
-                             "evidence": [{"layer_id": e.layer_id, "world": e.world, "frames": e.frames}
-                                          for e in f.evidence]} for f in layer.findings]
-    else:
-        raise LoupeError(f"layer {layer.name!r}: kind {layer.kind!r} cannot be stored yet")
+                            "name": layer.name, "layer": codec.json_safe(doc)}
     json.dumps(meta)  # fail here, before any write, if something is not JSON-able
-    return meta, _pack(arrays)
+    return meta, _pack(arrays.store)
 
 
 def record_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
     """Rebuild the exact layer (same id, provenance, style, arrays) from a stored record."""
+    if meta.get("format") == 1:
+        return _record_v1_to_layer(meta, blob)
     if meta.get("format") != FORMAT_VERSION:
         raise LoupeError(f"stored layer {meta.get('name')!r}: record format {meta.get('format')} "
                          f"is not supported (expected {FORMAT_VERSION})")
+    try:
+        return codec.decode_layer(meta["layer"], codec.Arrays(_unpack(blob)))
+    except (KeyError, ValueError) as exc:
+        raise LoupeError(f"stored layer {meta.get('name')!r}: damaged record ({exc})") from exc
+
+
+def _record_v1_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
+    """Format 1 (frozen): the per-kind layout stores written before the one codec."""
     a = _unpack(blob)
     kind, name, lid = meta["kind"], meta["name"], meta["id"]
     prov = Provenance.from_dict(meta["provenance"])
@@ -149,3 +133,4 @@ def record_to_layer(meta: dict[str, Any], blob: bytes) -> Layer:
         raise LoupeError(f"stored layer {name!r}: unknown kind {kind!r}")
     layer._color = tuple(float(c) for c in st["color"])  # no event: the layer is brand new
     return layer
+

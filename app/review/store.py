@@ -8,6 +8,13 @@ Why it looks like this:
   leaves every committed record intact and the half-written one absent.
 - An existing file that is not a healthy Loupe store raises ``LoupeError`` naming it; the store is
   never recreated over a user's file.
+- ``INSERT OR REPLACE`` deletes the old row without firing DELETE triggers (unless recursive
+  triggers are on, which another SQLite client need not set), so BEFORE INSERT triggers refuse any
+  insert that would collide with an existing row: nothing stored can be replaced. Decisions are
+  append-only like the audit.
+- The guard triggers are checked against this schema on every open: a missing or altered one is
+  recreated and the repair is written to the audit log (the store never runs unguarded).
+- An edit (its human version plus its 'edit' decision and their audit rows) is one transaction.
 """
 from __future__ import annotations
 
@@ -16,10 +23,11 @@ import json
 import os
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from app.data.types import LoupeError
 from app.layers import Layer, Provenance
@@ -27,10 +35,14 @@ from app.layers import Layer, Provenance
 from .serialize import layer_to_record, record_to_layer
 
 APPLICATION_ID = 0x4C505245  # "LPRE": marks a file as a Loupe review store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+UPGRADABLE_FROM = (1,)
 STORE_FILENAME = "loupe_review.sqlite"
 DECISIONS = ("accept", "reject", "edit")
 TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
+#: Records that are not layers but live in the same immutable ``versions`` table with the same
+#: audit (a case board). Same schema, so older stores open unchanged; ``load_layer`` refuses them.
+RECORD_KINDS = ("board",)
 
 _SCHEMA = """
 CREATE TABLE layers (
@@ -67,11 +79,54 @@ CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
 CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+#: Guards added in schema 2; also the set re-created when one is found missing or altered.
+_GUARDS = """
+CREATE TRIGGER versions_immutable_u BEFORE UPDATE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: save a new version'); END;
+CREATE TRIGGER versions_immutable_d BEFORE DELETE ON versions
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: they cannot be deleted'); END;
+CREATE TRIGGER versions_no_replace BEFORE INSERT ON versions
+    WHEN EXISTS (SELECT 1 FROM versions WHERE version_id = NEW.version_id OR seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'layer versions are immutable: a stored version cannot be replaced'); END;
+CREATE TRIGGER layers_no_replace BEFORE INSERT ON layers
+    WHEN EXISTS (SELECT 1 FROM layers WHERE layer_id = NEW.layer_id)
+    BEGIN SELECT RAISE(IGNORE); END;
+CREATE TRIGGER layers_immutable_u BEFORE UPDATE ON layers
+    BEGIN SELECT RAISE(ABORT, 'layer records are immutable'); END;
+CREATE TRIGGER layers_immutable_d BEFORE DELETE ON layers
+    BEGIN SELECT RAISE(ABORT, 'layer records are immutable'); END;
+CREATE TRIGGER decisions_append_only_u BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only'); END;
+CREATE TRIGGER decisions_append_only_d BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only'); END;
+CREATE TRIGGER decisions_no_replace BEFORE INSERT ON decisions
+    WHEN EXISTS (SELECT 1 FROM decisions WHERE decision_id = NEW.decision_id OR seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'review decisions are append-only: one cannot be replaced'); END;
+CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+    WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry cannot be replaced'); END;
+"""
+
+
+def _statements(script: str) -> dict[str, str]:
+    """Trigger name -> its CREATE statement, whitespace-normalised (as compared on open)."""
+    out = {}
+    for stmt in script.split("END;"):
+        words = " ".join(stmt.split())
+        if words.startswith("CREATE TRIGGER"):
+            out[words.split()[2]] = words + " END"
+    return out
+
+
+_GUARD_SQL = _statements(_GUARDS)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
-
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -138,6 +193,7 @@ class ReviewStore:
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True) -> None:
         self.path = Path(path)
+        self._tx_depth = 0
         if self.path.exists():
             self._check_file()
         elif create:
@@ -163,7 +219,7 @@ class ReviewStore:
                              f"untouched - move it aside or restore a backup") from e
 
     @classmethod
-    def for_workspace(cls, workspace: str | os.PathLike, **kw) -> "ReviewStore":
+    def for_workspace(cls, workspace: str | os.PathLike, **kw) -> ReviewStore:
         ws = Path(workspace)
         ws.mkdir(parents=True, exist_ok=True)
         return cls(ws / STORE_FILENAME, **kw)
@@ -188,6 +244,8 @@ class ReviewStore:
             db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+            db.executescript("BEGIN;" + "".join(f"DROP TRIGGER IF EXISTS {n};" for n in _GUARD_SQL)
+                             + "".join(sql + ";" for sql in _GUARD_SQL.values()) + "COMMIT;")
         finally:
             db.close()
         with open(tmp, "rb") as f:
@@ -206,18 +264,44 @@ class ReviewStore:
             raise LoupeError(f"{self.path}: is an SQLite database but not a Loupe review store "
                              f"(application_id {app_id:#x}, expected {APPLICATION_ID:#x}); left untouched")
         ver = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if ver != SCHEMA_VERSION:
+        if ver != SCHEMA_VERSION and ver not in UPGRADABLE_FROM:
             raise LoupeError(f"{self.path}: review store schema {ver} is not supported "
                              f"(this Loupe reads {SCHEMA_VERSION})")
         res = self._db.execute("PRAGMA quick_check").fetchall()
         if res != [("ok",)]:
             raise LoupeError(f"{self.path}: review store is corrupt ({'; '.join(r[0] for r in res[:3])}); "
                              f"the file was left untouched")
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = {"layers", "versions", "decisions", "audit"} - tables
+        if missing:
+            raise LoupeError(f"{self.path}: review store lacks its {', '.join(sorted(missing))} table(s); "
+                             "the file was left untouched")
+        self._ensure_guards(ver)
+
+    def _ensure_guards(self, ver: int) -> None:
+        """Re-create any guard trigger that is missing or altered, and say so in the audit log."""
+        found = {r[0]: " ".join((r[1] or "").split()) for r in
+                 self._db.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger'")}
+        broken = sorted(n for n, sql in _GUARD_SQL.items() if found.get(n) != sql)
+        if not broken and ver == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for name in broken:
+                self._db.execute(f"DROP TRIGGER IF EXISTS {name}")
+                self._db.execute(_GUARD_SQL[name])
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            action = "schema_upgraded" if ver != SCHEMA_VERSION else "schema_repaired"
+            self._audit("loupe", action, None, None, triggers=broken, from_version=ver)
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "ReviewStore":
+    def __enter__(self) -> ReviewStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -228,7 +312,7 @@ class ReviewStore:
 
     # ---- writing --------------------------------------------------------------------------
     def _tx(self):
-        return _Transaction(self._db, self.path)
+        return _Transaction(self)
 
     def _audit(self, user: str, action: str, layer_id: str | None, version_id: str | None,
                **details: Any) -> None:
@@ -264,6 +348,37 @@ class ReviewStore:
                         source=prov.kind, note=note)
         return self.version(vid)
 
+    def save_document(self, doc_id: str, kind: str, name: str, author: str, payload: dict[str, Any], *,
+                      note: str = "", action: str = "save_document") -> VersionInfo:
+        """A non-layer record (a signed report) as a new immutable human version on top of the
+        document's head, with an audit entry; the payload is stored as JSON."""
+        if not author:
+            raise LoupeError(f"{kind} {name!r}: a stored document needs an author")
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        with self._tx():
+            head = self._head_id(doc_id)
+            if head is None:
+                self._db.execute("INSERT OR IGNORE INTO layers VALUES (?,?,?,?)", (doc_id, kind, name, _now()))
+            vid = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,'human',NULL,NULL,'{}',?,?,?,?,?)",
+                (vid, doc_id, head, author, _now(), note, json.dumps({"kind": kind, "name": name}),
+                 sqlite3.Binary(blob), hashlib.sha256(blob).hexdigest()))
+            self._audit(author, action, doc_id, vid, parent=head, kind=kind, note=note)
+        return self.version(vid)
+
+    def load_document(self, doc_id: str, version_id: str | None = None) -> dict[str, Any]:
+        vid = version_id or self._head_id(doc_id)
+        r = self._db.execute("SELECT layer_id, blob, blob_sha256 FROM versions WHERE version_id=?",
+                             (vid,)).fetchone() if vid else None
+        if r is None or r[0] != doc_id:
+            raise LoupeError(f"document {doc_id} (version {vid}) is not in {self.path}")
+        if hashlib.sha256(r[1]).hexdigest() != r[2]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return json.loads(bytes(r[1]))
+
     def save_edit(self, layer: Layer, user: str, *, edits_version: str | None = None,
                   comment: str = "", target_kind: str = "layer", target_ref: str = "",
                   query_kind: str = "") -> VersionInfo:
@@ -275,10 +390,11 @@ class ReviewStore:
         if parent is None:
             raise LoupeError(f"layer {layer.name!r} has no stored version to edit in {self.path}")
         layer.provenance = Provenance.human(user, parent=parent)
-        info = self.save_layer(layer, parent_version=parent, note=comment)
-        self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
-                    result_version=info.version_id, target_kind=target_kind, target_ref=target_ref,
-                    query_kind=query_kind)
+        with self._tx():  # version, decision and both audit rows commit together or not at all
+            info = self.save_layer(layer, parent_version=parent, note=comment)
+            self.decide(user, "edit", layer.id, version_id=parent, comment=comment,
+                        result_version=info.version_id, target_kind=target_kind, target_ref=target_ref,
+                        query_kind=query_kind)
         return info
 
     def decide(self, user: str, decision: str, layer_id: str, *, version_id: str | None = None,
@@ -362,7 +478,48 @@ class ReviewStore:
             " params, created, note, seq FROM versions WHERE layer_id=? ORDER BY seq", (layer_id,))
         return [self._info(r) for r in rows]
 
+    def save_record(self, record_id: str, kind: str, name: str, payload: dict[str, Any], author: str,
+                    note: str = "") -> VersionInfo:
+        """Store a new immutable version of a non-layer record (``RECORD_KINDS``: a case board) as
+        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent."""
+        if kind not in RECORD_KINDS:
+            raise LoupeError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
+        if not author:
+            raise LoupeError(f"saving a {kind} needs a user name")
+        blob = json.dumps(payload, sort_keys=True).encode("utf-8")
+        meta = {"format": 1, "kind": kind, "id": record_id, "name": name}
+        with self._tx():
+            row = self._db.execute("SELECT kind FROM layers WHERE layer_id=?", (record_id,)).fetchone()
+            if row is not None and row[0] != kind:
+                raise LoupeError(f"{self.path}: {record_id} is a {row[0]}, not a {kind}")
+            parent = self._head_id(record_id)
+            if row is None:
+                self._db.execute("INSERT INTO layers VALUES (?,?,?,?)", (record_id, kind, name, _now()))
+            vid = uuid.uuid4().hex
+            self._db.execute(
+                "INSERT INTO versions(version_id, layer_id, parent_version, author, source_kind, backend,"
+                " backend_version, params, created, note, meta, blob, blob_sha256)"
+                " VALUES (?,?,?,?,'human',NULL,NULL,'{}',?,?,?,?,?)",
+                (vid, record_id, parent, author, _now(), note, json.dumps(meta), sqlite3.Binary(blob),
+                 hashlib.sha256(blob).hexdigest()))
+            self._audit(author, f"save_{kind}", record_id, vid, parent=parent, kind=kind, note=note)
+        return self.version(vid)
+
+    def load_record(self, record_id: str, kind: str, version_id: str | None = None) -> dict[str, Any]:
+        """The JSON payload of a record version (default: the newest), checksum verified."""
+        vid = version_id or self._head_id(record_id)
+        r = self._db.execute("SELECT v.layer_id, l.kind, v.blob, v.blob_sha256 FROM versions v JOIN layers l"
+                             " USING(layer_id) WHERE v.version_id=?", (vid,)).fetchone() if vid else None
+        if r is None or r[0] != record_id or r[1] != kind:
+            raise LoupeError(f"{kind} {record_id} (version {vid}) is not in {self.path}")
+        if hashlib.sha256(r[2]).hexdigest() != r[3]:
+            raise LoupeError(f"{self.path}: stored data of version {vid} fails its checksum")
+        return json.loads(bytes(r[2]).decode("utf-8"))
+
     def load_layer(self, layer_id: str, version_id: str | None = None) -> Layer:
+        kind = self._db.execute("SELECT kind FROM layers WHERE layer_id=?", (layer_id,)).fetchone()
+        if kind is not None and kind[0] in RECORD_KINDS:
+            raise LoupeError(f"{layer_id} in {self.path} is a {kind[0]}, not a layer")
         vid = version_id or self._head_id(layer_id)
         if vid is None:
             raise LoupeError(f"layer {layer_id} is not in {self.path}")
@@ -428,16 +585,23 @@ class ReviewStore:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; errors become LoupeError."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error; errors become LoupeError. Nested
+    uses join the outermost one, so a compound write (an edit and its decision) is atomic."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-        self.db, self.path = db, path
+    def __init__(self, store: ReviewStore) -> None:
+        self.store = store
+        self.db, self.path = store._db, store.path
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        if self.store._tx_depth == 0:
+            self.db.execute("BEGIN IMMEDIATE")
+        self.store._tx_depth += 1
         return self
 
     def __exit__(self, et, ev, tb) -> bool:
+        self.store._tx_depth -= 1
+        if self.store._tx_depth > 0:
+            return False  # the outermost transaction commits or rolls back
         if et is None:
             self.db.execute("COMMIT")
             return False

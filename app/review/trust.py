@@ -7,8 +7,9 @@ Each (query kind, backend) pair has a Beta(a0 + accepted, b0 + rejected) posteri
 review decisions: accept = the backend was right, reject or edit = it was wrong."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 from scipy.stats import beta as beta_dist
@@ -108,7 +109,7 @@ class ToolTrust:
         return rows
 
     @classmethod
-    def from_store(cls, store, **kw) -> "ToolTrust":
+    def from_store(cls, store, **kw) -> ToolTrust:
         """Learn from every decision in a review store that names a query kind and concerns a
         backend-made version."""
         t = cls(**kw)

@@ -113,3 +113,48 @@ class VideoAnnotations:
         pts = [[x, y, 0.0] for _, x, y, _ in self.points]
         return PointsLayer(np.asarray(pts).reshape(-1, 3), name, Provenance.human(user),
                            labels=[p[3] for p in self.points], frames=[p[0] for p in self.points])
+
+
+# --- segments and bookmarks of a video, kept in the review store -----------------------------------
+# Each video's segment and bookmark layers have fixed layer ids (from the file's path and size, as
+# the side file was keyed), so reopening the video finds them; every save is a new immutable
+# version by its author, with its audit entry, like any other layer in the store.
+
+def video_layer_id(video, role: str) -> str:
+    """The store's layer id of ``role`` ('segments', 'bookmarks') for this video file."""
+    import hashlib
+
+    from app.review.annotation_file import annotations_path
+
+    key = annotations_path(video).stem
+    return hashlib.sha1(f"{key}|{role}".encode()).hexdigest()[:32]
+
+
+def load_video_layers(store, video, roles=("segments", "bookmarks")) -> dict[str, EventsLayer]:
+    """The latest stored version of each role's layer for this video (missing roles left out)."""
+    out: dict[str, EventsLayer] = {}
+    for role in roles:
+        lid = video_layer_id(video, role)
+        if store.head(lid) is not None:
+            layer = store.load_layer(lid)
+            if isinstance(layer, EventsLayer):
+                out[role] = layer
+    return out
+
+
+def save_video_layers(store, video, layers: dict[str, EventsLayer], user: str) -> list[str]:
+    """Store each changed layer as a new version by ``user`` (unchanged ones are skipped); the
+    layers take their video's fixed ids. Returns the version ids written."""
+    from app.layers.codec import copy_layer
+
+    written = []
+    for role, layer in layers.items():
+        layer.id = video_layer_id(video, role)
+        head = store.head(layer.id)
+        now = [e.to_dict() for e in layer.events]
+        if head is not None and [e.to_dict() for e in store.load_layer(layer.id).events] == now:
+            continue
+        snap = copy_layer(layer)
+        snap.provenance = Provenance.human(user or layer.provenance.author, parent=head.version_id if head else None)
+        written.append(store.save_layer(snap).version_id)
+    return written

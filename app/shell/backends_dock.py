@@ -70,13 +70,10 @@ class BackendsDock(QWidget):
             if _fits(layer, model):
                 model.add_layer(layer)
                 added.append(layer)
-        if res.findings:
-            from app.layers import FindingsLayer
-
-            prov = res.layers[0].provenance if res.layers else None
-            if prov is not None:
-                added.append(FindingsLayer(list(res.findings), f"{job.backend} findings", prov))
-                model.add_layer(added[-1])
+        findings = res.findings_layer(job.backend)  # kept with or without other layers (quality)
+        if findings is not None:
+            model.add_layer(findings)
+            added.append(findings)
         if added:
             self.layersAdded.emit(added)
 

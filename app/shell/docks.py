@@ -4,8 +4,8 @@ fails to build becomes a dock that says why, never a failed start-up (npe2's les
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
@@ -85,12 +85,38 @@ def _ultrasound(win):
     return _import("app.shell.panels.ultrasound_panel.build")(win)
 
 
+def _report(win):
+    panel = _import("app.shell.report_panel.ReportPanel")(win.workflow.store, win.workflow.user or "")
+    panel.evidenceRequested.connect(win.go_to_evidence)
+    panel.signed.connect(lambda _v: win.review_changed())
+    return panel
+
+
+def _pacs(win):
+    dock = _import("app.shell.pacs_dock.PacsDock")(win)
+    dock.error.connect(lambda msg: win.show_error(f"PACS: {msg}", "PACS: see the message above"))
+    return dock
+
+
 def quality_backend_present() -> bool:
     """The Quality dock is offered only where the quality backend is installed."""
     import importlib.util
 
     try:
         return importlib.util.find_spec("backends.quality.spec") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _kspace(win):
+    return _import("app.shell.kspace_panel.KSpacePanel")(win)
+
+
+def mri_backend_present() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("backends.mri.spec") is not None
     except (ImportError, ValueError):
         return False
 
@@ -103,6 +129,9 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
     DockSpec("ultrasound", "Ultrasound", Qt.RightDockWidgetArea, _ultrasound),
+    DockSpec("report", "Report", Qt.RightDockWidgetArea, _report),
+    DockSpec("kspace", "K-space", Qt.RightDockWidgetArea, _kspace, mri_backend_present),
+    DockSpec("pacs", "PACS", Qt.LeftDockWidgetArea, _pacs),
 ]
 
 

@@ -95,12 +95,33 @@ class EditBar(QToolBar):
             return None
         s = self.sessions.get(layer.id)
         if s is None or s.layer is not layer:
+            if layer.provenance.kind != "human":
+                # copy-on-edit: strokes go into a copy; the backend's array is never written
+                layer.labels = layer.labels.copy()
             img = self._image_for(layer)
             s = self.sessions[layer.id] = EditSession(layer, image=img)
             s.editor.locked |= set(getattr(layer, "locked_labels", ()))
             s.editor.hidden |= set(getattr(layer, "hidden_labels", ()))
             self._keep_original(layer)
+            redraw = s.editor.on_change
+
+            def changed(box, layer=layer, redraw=redraw) -> None:
+                self._mark_human(layer)
+                if redraw is not None:
+                    redraw(box)
+
+            s.editor.on_change = changed
         return s
+
+    def _mark_human(self, layer) -> None:
+        """From the first stroke on, the layer in the viewer is a person's work: an export made
+        before saving must not credit the backend for voxels a person drew. Its parent is the
+        version the edits start from (known once that version is written)."""
+        from app.layers import Provenance
+
+        if layer.provenance.kind != "human":
+            user = self.win.workflow.user or self.win.user
+            layer.provenance = Provenance.human(user, parent=self.base_version.get(layer.id))
 
     def _keep_original(self, layer) -> None:
         """The version these edits start from must be in the store before the first stroke. A
@@ -109,18 +130,13 @@ class EditBar(QToolBar):
         edits waits for it."""
         wf = self.win.workflow
         try:
-            head = wf.store.head(layer.id) if layer.id not in wf._pending else None
+            if wf.is_saving(layer.id):  # its AI version is being written from a snapshot
+                return
+            head = wf.store.head(layer.id)
             if head is not None:
                 self.base_version[layer.id] = head.version_id
                 return
-            if layer.id in wf._pending:
-                return
-            from app.layers import LabelLayer
-
-            snap = LabelLayer(layer.labels.copy(), layer.affine, layer.name, layer.provenance,
-                              colors=dict(layer.colors), label_names=dict(layer.label_names),
-                              layer_id=layer.id)
-            wf.record_result([snap])
+            wf.record_result([layer])   # snapshots the layer before the thread starts
         except Exception as exc:
             self.message.emit(f"{layer.name}: could not keep its original version ({exc})", True)
 

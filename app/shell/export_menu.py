@@ -22,6 +22,11 @@ class ExportMenu:
             a.setObjectName(f"export_{fmt.key}")
             a.triggered.connect(lambda _=False, k=fmt.key: self.export_dialog(k))
             self.actions[fmt.key] = a
+        menu.addSeparator()   # issue 18: DICOM exports (SEG, SR) de-identified, PS3.15 Basic Profile
+        self.deid_action = menu.addAction("De-identify DICOM exports")
+        self.deid_action.setCheckable(True)
+        self.deid_action.setChecked(bool(win.settings.get("export_deidentify", False)))
+        self.deid_action.toggled.connect(lambda on: win.settings.set("export_deidentify", bool(on)))
 
     def layer_for(self, fmt):
         model = self.win.model
@@ -34,19 +39,9 @@ class ExportMenu:
         return fits[-1] if fits else None
 
     def reference_for(self, fmt):
-        from app.export.reference import FrameReference, SourceSeries
+        from app.export.reference import reference_for
 
-        vol = self.win.model.volume
-        if fmt.reference == "dicom series":
-            return SourceSeries.from_volume(vol)
-        if fmt.reference == "grid (optional)":
-            return vol
-        if fmt.reference.startswith("frames"):
-            nk, nj, ni = vol.spatial_shape
-            stem = Path(str(vol.source or "image")).name.split(".")[0] or "image"
-            names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
-            return FrameReference(ni, nj, names, affine=vol.affine, source=str(vol.source or ""))
-        return None
+        return reference_for(fmt.reference, self.win.model.volume)
 
     def export_dialog(self, key: str) -> None:
         from app.export.formats import by_key
@@ -78,9 +73,10 @@ class ExportMenu:
         except Exception:
             return None
 
-    def export_to(self, key: str, path: str, layer=None, overwrite: bool = False):
+    def export_to(self, key: str, path: str, layer=None, overwrite: bool = False, deidentify: bool | None = None):
         """Write ``layer`` (default: as the menu picks) in format ``key`` to ``path``; returns the
-        path written, or None after showing the error in the window."""
+        path written, or None after showing the error in the window. ``deidentify`` (SEG, SR):
+        None follows the menu's "De-identify DICOM exports" check."""
         from app.export.formats import by_key
 
         fmt = by_key(key)
@@ -97,6 +93,15 @@ class ExportMenu:
                 if origin is not None:
                     kw["based_on"] = origin
             fmt.write(layer, ref, path, overwrite=overwrite, **kw)
+            if deidentify is None:
+                deidentify = self.deid_action.isChecked()
+            if fmt.key in ("seg", "sr") and deidentify:
+                from app.pacs import audit
+                from app.pacs.deid import DeidOptions, deidentify_file
+
+                warnings = deidentify_file(Path(path))
+                audit.record("export", destination=str(path), format=fmt.key, instances=1, deidentified=True,
+                             deid_method=DeidOptions().method_text(), warnings=warnings, outcome="ok")
         except Exception as exc:  # LoupeError names the file and the problem; others get a type
             msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
             self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")

@@ -58,16 +58,30 @@ class OpenTask(QObject):
         except Exception:
             pass
         try:
-            from app.data.open import ReadOptions, examine, load
+            from app.data.open import LoadCancelled, ReadOptions, examine, load
 
             opts = ReadOptions(equidistant=True)
             cands = examine(self.path, opts)
-            cand = cands[0]
-            first = first_slice_volume(cand)
-            if first is not None:
-                self.first_slice.emit(first, cand)
-            vols = load(cand, opts, progress=lambda d, n: self.progress.emit(int(d), int(n)), cancel=self.cancel)
-            self.loaded.emit(vols, cand)
+            failed: list[str] = []
+            for cand in cands:  # the best candidate that reads: one unreadable series never blocks the rest
+                first = first_slice_volume(cand)
+                if first is not None:
+                    self.first_slice.emit(first, cand)
+                try:
+                    vols = load(cand, opts, progress=lambda d, n: self.progress.emit(int(d), int(n)),
+                                cancel=self.cancel)
+                except LoadCancelled:
+                    raise
+                except LoupeError as exc:
+                    if len(cands) == 1:
+                        raise
+                    failed.append(str(exc))
+                    continue
+                for v in vols:
+                    v.warnings.extend(f"set aside: {msg}" for msg in failed)
+                self.loaded.emit(vols, cand)
+                return
+            raise LoupeError(f"{self.path.name}: no series could be read: " + "; ".join(failed[:3]))
         except LoupeError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # never take the window down: report with the path
@@ -86,11 +100,3 @@ def start(task: OpenTask, parent: QObject) -> QThread:
     th.finished.connect(th.deleteLater)
     th.start()
     return th
-
-
-def best_volume(vols: list[Volume]) -> Volume:
-    """The volume to display: the tilt/spacing-corrected one when the reader offered it."""
-    for v in vols:
-        if any(w.startswith("resampled") for w in v.warnings):
-            return v
-    return vols[0]

@@ -10,8 +10,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
-                               QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import loader
 from .docks import EXTRA_DOCKS, build_safely
@@ -193,9 +202,12 @@ class MainWindow(QMainWindow):
         self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
         self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        self._act(f, "Case board...", self.open_case_board)
+        self._act(f, "Review batch results...", self._review_batch)
         from .export_menu import ExportMenu
 
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
+        self._act(f, "PACS: query, retrieve, send...", lambda: self.panel("pacs"))   # app/shell/pacs_dock.py
         f.addSeparator()
         self._act(f, "Quit", self.close, "Ctrl+Q")
         v = mb.addMenu("&View")
@@ -217,7 +229,7 @@ class MainWindow(QMainWindow):
         self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
         self.crosshair_action.setChecked(self.settings.get("crosshair"))
         w = mb.addMenu("&Window")
-        from app.render2d import presets
+        from app.scene.render2d import presets
 
         for pr in presets():
             self._act(w, pr["name"], lambda _=False, k=pr["key"]: self.apply_preset(k))
@@ -284,6 +296,9 @@ class MainWindow(QMainWindow):
     def open_path(self, path) -> None:
         path = str(path)
         self.message.hide()
+        if _is_kspace(path) and hasattr(self.panel("kspace"), "load"):
+            self.panel("kspace").load(path)   # raw MR k-space: the K-space panel, not a viewer
+            return
         if self._task is not None:
             self._task.cancel.set()
         self._t_open = time.perf_counter()
@@ -319,7 +334,9 @@ class MainWindow(QMainWindow):
             return
         self._task = None
         self.progress.hide()
-        vol = loader.best_volume(vols)
+        from app.data.open import best_volume
+
+        vol = best_volume(vols)
         keep_cursor = self.model.cursor if (self.model is not None and self.model.volume.meta.get("preview")) else None
         self._show_model(vol, cand, preview=False, cursor=keep_cursor)
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
@@ -414,7 +431,7 @@ class MainWindow(QMainWindow):
             if self.video is None:
                 from viewers.video.workspace import VideoWorkspace
 
-                self.video = VideoWorkspace(self.stack, user=self.user)
+                self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
@@ -436,6 +453,12 @@ class MainWindow(QMainWindow):
         self.panel_menu.addAction(d.toggleViewAction())
         d.show()
         d.raise_()
+
+    def open_case_board(self, paths=None, case_id: str | None = None):
+        """Several images of one case side by side (app/shell/case_board.py)."""
+        from .case_board import open_case_board
+
+        return open_case_board(self, paths, case_id)
 
     def open_volume(self, vol, label: str = "image") -> None:
         """Show an already loaded Volume (scripts, tests)."""
@@ -481,13 +504,13 @@ class MainWindow(QMainWindow):
     def apply_preset(self, key: str) -> None:
         if self.model is None:
             return
-        from app.render2d import preset
+        from app.scene.render2d import preset
 
         self.model.set_window(preset(key, self.model.volume.array, self.model.wl.invert))
 
     def _invert(self) -> None:
         if self.model is not None:
-            from app.render2d import WindowLevel
+            from app.scene.render2d import WindowLevel
 
             wl = self.model.wl
             self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
@@ -540,6 +563,10 @@ class MainWindow(QMainWindow):
         if graphs:
             self.layers_panel.select(graphs[0])
 
+    def _review_batch(self) -> None:
+        from .batch_review import ask_and_open  # Qt dialog + the batch reader: only when asked
+        ask_and_open(self)
+
     def review_changed(self) -> None:
         for key in ("audit", "trust"):
             w = self.panels.get(key)
@@ -561,7 +588,7 @@ class MainWindow(QMainWindow):
         if layer is not None:
             self.layers_panel.select(layer)
             if item.target_kind == "branch" and layer.kind == "graph":
-                layer.selected_branch = int(item.target_ref)
+                self.model.display.select_branch(layer, int(item.target_ref))
 
     def edit_review_item(self, layer_id: str, version_id: str) -> None:
         """Review panel's Edit: the layer (as stored in that version) becomes the one edited with
@@ -593,7 +620,21 @@ class MainWindow(QMainWindow):
     def show_vessels(self, panel, layer) -> None:
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:
             warns = self.model.volume.warnings if self.model is not None else []
-            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm")
+            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm",
+                            display=self.model.display if self.model is not None else None)
+
+    def go_to_evidence(self, target) -> None:
+        """Report panel: move the open viewer to a sentence's evidence (video frame, LPS point, pixel)."""
+        if target.frame is not None and self.video is not None:
+            self.stack.setCurrentWidget(self.video)
+            self.video.seek(target.frame)
+        elif self.model is not None and (target.world_lps is not None or target.pixel is not None):
+            world = target.world_lps if target.world_lps is not None else \
+                self.model.volume.index_to_world([[target.pixel[0], target.pixel[1], 0.0]])[0]
+            self.model.set_cursor(world)
+        else:
+            return
+        self.statusBar().showMessage(f"Evidence: {target.label or 'location'}", 4000)
 
     def closeEvent(self, e) -> None:
         if self._task is not None:
@@ -621,3 +662,10 @@ class MainWindow(QMainWindow):
         self.settings.set("window_state", self.saveState())
         self.settings.sync()
         super().closeEvent(e)
+
+
+def _is_kspace(path: str) -> bool:
+    """Raw MR k-space (BART .cfl/.hdr or stem, .h5/.mrd) opens in the K-space panel."""
+    p = Path(path)
+    return p.suffix.lower() in (".cfl", ".hdr", ".h5", ".mrd") or (
+        not p.suffix and p.with_name(p.name + ".cfl").is_file())

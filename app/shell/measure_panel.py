@@ -3,10 +3,18 @@ copy all to the clipboard as a tab-separated table."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QHeaderView, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.measure import as_table
+from app.scene.measure import as_table
 
 
 class MeasurementsPanel(QWidget):

@@ -9,8 +9,17 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 THUMB = 64
 PATH_ROLE = Qt.UserRole
@@ -20,7 +29,7 @@ KEY_ROLE = Qt.UserRole + 1
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
     """Small grey (or RGB) picture of a series' middle slice, from headers + one slice."""
     from app.data.open import examine
-    from app.render2d import auto_window, to_rgb
+    from app.scene.render2d import auto_window, to_rgb
 
     cands = examine(path)
     s = cands[0].series
@@ -134,12 +143,29 @@ class StudyBrowser(QWidget):
                     if se.kind == "dicom" or str(se.format).lower() == "dicom":
                         jobs.append((se.key, se.first_path))
                 top.setExpanded(True)
+            self._add_set_aside(text)
         except Exception as exc:
             self.status.setText(f"catalog unavailable: {exc}")
             return
         self.status.setText("" if self.tree.topLevelItemCount() else
                             "Catalog is empty: open a file or folder, or add a folder to the catalog.")
         self._start_thumbs(jobs)
+
+    def _add_set_aside(self, text: str) -> None:
+        """Files the catalog could not use, each with its reason, so one odd file is visible
+        instead of silently missing (or blocking its folder)."""
+        problems = [(p, why) for p, why in self.catalog.problems()
+                    if not text or text.lower() in p.lower() or text.lower() in why.lower()]
+        if not problems:
+            return
+        top = QTreeWidgetItem(self.tree, [f"Set aside ({len(problems)})", "", str(len(problems))])
+        for path, why in problems[:500]:
+            name = Path(path).name
+            reason = why.split(f"{name}: ")[-1] if f"{name}: " in why else why
+            it = QTreeWidgetItem(top, [f"{name}: {reason}", "", ""])
+            it.setData(0, PATH_ROLE, path)
+            it.setToolTip(0, f"{path}\n{why}")
+            it.setFirstColumnSpanned(True)  # the reason is the point: give it the whole row
 
     def _start_thumbs(self, jobs) -> None:
         self._stop_thumbs()

@@ -2,7 +2,7 @@
 place for how a list of records looks and behaves, so every panel's list reads the same way."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from PySide6.QtWidgets import QAbstractItemView, QTableWidget
 

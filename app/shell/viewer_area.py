@@ -6,6 +6,8 @@ from ``viewers.volume`` (imported lazily: VTK stays out of start-up); if that is
 cell says why instead of failing."""
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
@@ -22,19 +24,12 @@ LAYOUTS = {
 def make_3d_cell(model, parent=None) -> QWidget:
     """The 3D view for a cell, or a label giving the reason it cannot be shown."""
     try:
-        import viewers.volume as vv
+        from viewers.volume import VolumeView
 
-        factory = getattr(vv, "VolumeView", None) or getattr(vv, "VolumeWidget", None)
-        if factory is None:
-            raise ImportError("viewers.volume provides no VolumeView widget yet")
-        w = factory(parent)
+        w = VolumeView(parent)
         w.setAutoFillBackground(True)   # its controls on the normal window colour, not the area's black
-        if hasattr(w, "link_model"):   # follows the crosshair, layers and window both ways
-            w.link_model(model)
-        elif hasattr(w, "set_volume"):
-            w.set_volume(model.volume)
-        if hasattr(w, "scene") and hasattr(model, "layer_style_changed"):
-            _follow_styles(w, model)
+        w.link_model(model)             # follows the crosshair, layers and window both ways
+        _follow_styles(w, model)
         return w
     except Exception as exc:
         lab = QLabel(f"3D view unavailable:\n{exc}", parent)
@@ -58,7 +53,8 @@ class _StyleFollower(QObject):
 
         props = self.cell.scene.layer_props.get(getattr(layer, "id", None))
         if props is not None and getattr(layer, "kind", "") == "graph":
-            restyle_graph(props)
+            displays = self.cell.scene.displays
+            restyle_graph(props, displays.graph(layer) if displays is not None else None)
         self.cell.request_render()
 
 
@@ -116,8 +112,11 @@ class ViewerArea(QWidget):
     def _release_3d(self) -> None:
         """3D cells are closed before they go: their closeEvent finalizes the VTK render window
         (a QVTK widget destroyed with a live GL context can crash the next one created)."""
+        view = sys.modules.get("viewers.volume.view")
+        if view is None:   # no 3D cell was ever made (and VTK stays out of start-up)
+            return
         for c in self.cells:
-            if hasattr(c, "vtk_widget") and not getattr(c, "_closed", False):
+            if isinstance(c, view.VolumeView) and not c._closed:
                 c.close()
 
     def closeEvent(self, e) -> None:

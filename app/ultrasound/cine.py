@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.types import LoupeError, Volume
-from app.measure import UsRegion, us_regions_from_dataset
+from app.scene.measure import UsRegion, us_regions_from_dataset
 
 DEFAULT_FRAME_MS = 40.0   # 25 fps when the file states no FrameTime
 

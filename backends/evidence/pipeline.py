@@ -16,9 +16,9 @@ floats per frame (about 25 MB for 50,000 frames).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

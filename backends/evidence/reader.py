@@ -10,8 +10,8 @@ Image folders and DICOM cine go through :class:`app.data.video.VideoSource` (RGB
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 

@@ -27,7 +27,7 @@ MODEL_VERSION = "1.0.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.25
-ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixels a side  # a second type is listed when the classifier gives it at least this
+ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixels a side
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -136,7 +136,7 @@ class QualityModel:
                      "feature_names": self.feature_names, "meta": self.meta}, path, compress=("xz", 9))
 
     @staticmethod
-    def load(path: Path | str = MODEL_PATH) -> "QualityModel":
+    def load(path: Path | str = MODEL_PATH) -> QualityModel:
         p = Path(path)
         if not p.is_file():
             raise LoupeError(f"quality model not found at {p}; train it with backends/quality/train_assessor.py")

@@ -12,7 +12,6 @@ import numpy as np
 
 from app.data.types import LoupeError, Volume
 from app.layers import Finding, HeatmapLayer, ImageLayer
-
 from backends.base import Backend, BackendInput, BackendResult, RunContext
 
 from .degrade import TYPES, applicable, normalise_modality

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np

@@ -13,7 +13,7 @@ for the radiology, fundus and ultrasound images Loupe shows.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np

@@ -13,14 +13,14 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-
 MAD = 0.6745
 MAX_SIDE = 1024  # larger images are analysed on their central crop (features are per-pixel)
 
 
 def _haar_hh(x: np.ndarray) -> np.ndarray:
     h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
-    a = x[:h:2, :w:2]; b = x[:h:2, 1:w:2]; c = x[1:h:2, :w:2]; d = x[1:h:2, 1:w:2]
+    a, b = x[:h:2, :w:2], x[:h:2, 1:w:2]
+    c, d = x[1:h:2, :w:2], x[1:h:2, 1:w:2]
     return (a - b - c + d) / 2.0
 
 
@@ -61,7 +61,7 @@ def _border_stats(zero: np.ndarray, prefix: str) -> dict[str, float]:
     out: dict[str, float] = {}
     sides = {"l": zero, "r": zero[:, ::-1], "t": zero.T, "b": zero.T[:, ::-1]}
     means, stds, lins, fulls = [], [], [], []
-    for name, z in sides.items():
+    for z in sides.values():
         run = _run_lengths(z) / z.shape[1]
         pos = np.linspace(-1, 1, len(run))
         means.append(run.mean())
@@ -150,7 +150,7 @@ def _bias(x: np.ndarray, fg: np.ndarray) -> dict[str, float]:
     vals = low[fgs]
     h, w = small.shape
     yy, xx = np.mgrid[0:h, 0:w]
-    yy = (yy / h * 2 - 1)[fgs]; xx = (xx / w * 2 - 1)[fgs]
+    yy, xx = (yy / h * 2 - 1)[fgs], (xx / w * 2 - 1)[fgs]
     A = np.stack([np.ones_like(xx), xx, yy, xx * yy, xx ** 2, yy ** 2], 1)
     coef, *_ = np.linalg.lstsq(A, vals, rcond=None)
     fit = A @ coef
@@ -256,7 +256,6 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     l0, l1 = _line_roughness(x, 0), _line_roughness(x, 1)
     f["kline_max"], f["kline_min"] = max(l0, l1), min(l0, l1)
     f["kline_diff"] = abs(l0 - l1)
-    best = 0.0
     cors = []
     for axis in (0, 1):
         for frac in (1 / 2, 1 / 3, 1 / 4):

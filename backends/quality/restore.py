@@ -274,7 +274,7 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
         elif t == "gaussian_blur":
             s = _interp(TYPES[t].levels, sev) * a.analysis_scale  # PSF in native pixels
             nsr = max(2e-3, 400.0 * noise_native ** 2)
-            out, scale = guarded_deconvolution(x, lambda k: gaussian_psf(s * k), nsr)
+            out, scale = guarded_deconvolution(x, lambda k, s=s: gaussian_psf(s * k), nsr)
             if out is None:
                 res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
             else:
@@ -287,7 +287,7 @@ def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
             if not 0.5 * expect <= length <= 1.6 * expect:  # cepstrum disagrees with the assessment
                 length = int(round(expect))
             nsr = max(1e-2, 400.0 * noise_native ** 2)
-            out, scale = guarded_deconvolution(x, lambda k: motion_kernel(max(3, int(round(length * k))), ang), nsr)
+            out, scale = guarded_deconvolution(x, lambda k, n=length, a=ang: motion_kernel(max(3, int(round(n * k))), a), nsr)
             if out is None:
                 res.not_restored[t] = "deconvolution amplified noise/ringing beyond the safety limit; left as is"
             else:

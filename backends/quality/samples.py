@@ -117,8 +117,13 @@ def build(srcs: list[Source], jobs: int = 1, log=print, cross: bool = False,
         results = list(_progress(map(_one_image, tasks), len(tasks), log))
     for sid, modality, rows in results:
         for f, k, s, v, b in rows:
-            X.append([f[n] for n in FEATURE_NAMES]); kind.append(k); sev.append(s)
-            group.append(sid); mod.append(modality); vis.append(v); bd.append(b)
+            X.append([f[n] for n in FEATURE_NAMES])
+            kind.append(k)
+            sev.append(s)
+            group.append(sid)
+            mod.append(modality)
+            vis.append(v)
+            bd.append(b)
     return SampleSet(np.asarray(X, np.float64).reshape(-1, len(FEATURE_NAMES)), np.asarray(kind),
                      np.asarray(sev, np.int64), np.asarray(group), np.asarray(mod), np.asarray(vis, bool),
                      np.asarray(bd, np.float64))

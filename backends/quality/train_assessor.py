@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import samples
 from .assess import CLEAN, MODEL_PATH, MODEL_VERSION, QualityModel
 from .dataset import sources
 from .features import FEATURE_NAMES
-from . import samples
 
 
 def fit(train: samples.SampleSet, seed: int = 0) -> QualityModel:

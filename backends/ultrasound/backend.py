@@ -48,7 +48,7 @@ def lines_shape(lines, affine, frame: int | None) -> list[Shape]:
 
 class UsBiometry(Backend):
     def prepare(self, inp: BackendInput, params, ctx: RunContext):
-        from app.measure import calibration_for
+        from app.scene.measure import calibration_for
 
         frames = frames_of(inp, params.max_frames)
         cal = calibration_for(inp.volume, inp.path)

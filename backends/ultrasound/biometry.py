@@ -38,7 +38,9 @@ class AopLines:
 
     @staticmethod
     def from_dict(d: dict) -> AopLines:
-        get = lambda k: None if d.get(k) is None else (float(d[k][0]), float(d[k][1]))
+        def get(k: str) -> tuple[float, float] | None:
+            return None if d.get(k) is None else (float(d[k][0]), float(d[k][1]))
+
         return AopLines(get("ps_superior"), get("ps_inferior"), get("fh_tangent"), get("hsd_end"))
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.graph_stats import summarize
 from app.layers import Finding, GraphLayer, HeatmapLayer, LabelLayer
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 from . import graph_io
-from app.graph_stats import summarize
 
 
 def _graph_layer(g, affine_for_2d, name, prov, is_2d: bool) -> GraphLayer:
@@ -108,14 +108,10 @@ class Vessels3D(Backend):
         stats = summarize(res.graph, "mm")
         files = {}
         if ctx.out_dir is not None:
-            import nibabel as nib
-
-            from app.data.types import lps_to_ras_affine
+            from app.data.nifti_io import save_grid_nifti
 
             p = ctx.output_path("vessel_mask.nii.gz")
-            # (k, j, i) -> NIfTI (i, j, k), affine in RAS at this boundary only.
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(res.mask.astype(np.uint8).transpose(2, 1, 0)),
-                                     lps_to_ras_affine(vol.affine)), p)
+            save_grid_nifti(p, res.mask.astype(np.uint8), vol.affine)
             files["vessel_mask"] = str(p)
             files.update(_write_graph_files(res.graph, ctx, space="LPS mm"))
         layers = [

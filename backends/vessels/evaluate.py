@@ -43,7 +43,7 @@ def centerline_agreement(loupe_pos: np.ndarray, loupe_radius: np.ndarray, loupe_
 
 def reference_centerline(path) -> tuple[np.ndarray, np.ndarray, set[int]]:
     """A VMTK centreline file (RAS) as LPS positions, radii, and the ids of each line's two ends."""
-    from app.mesh_io import read_centerline
+    from app.export.mesh_io import read_centerline
 
     g = read_centerline(path, ras_to_lps=True, radius_array="MaximumInscribedSphereRadius")
     ends: set[int] = set()

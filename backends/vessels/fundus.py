@@ -13,8 +13,7 @@ from skimage.morphology import remove_small_objects, skeletonize
 
 from app.paths import ASSETS
 
-from .graph import (VesselGraph, break_small_loops, bridge_gaps, prune_spurs, sample_graph,
-                    skeleton_to_graph)
+from .graph import VesselGraph, break_small_loops, bridge_gaps, prune_spurs, sample_graph, skeleton_to_graph
 
 WEIGHTS = ASSETS / "models" / "vessels2d" / "unet2d.pt"
 # Isolated components up to this fraction of the image area are removed after gap bridging

@@ -35,35 +35,41 @@ def read_json(path: Path) -> VesselGraph:
 
 def write_vtp(g: VesselGraph, path: Path) -> None:
     """One VTK line cell per edge; point data 'Radius' (mm) and cell data 'BranchId'. 2D graphs
-    get z = 0. Coordinates are written as stored (LPS for 3D: negate x, y for RAS tools)."""
-    import vtk
-    from vtk.util.numpy_support import numpy_to_vtk
-
+    get z = 0. Coordinates are written as stored (LPS for 3D: negate x, y for RAS tools).
+    VTK's XML PolyData format written directly (ASCII, exact float repr): backends import no VTK."""
     pos = np.asarray(g.pos, float)
     if pos.shape[1] == 2:
         pos = np.c_[pos, np.zeros(len(pos))]
-    pts = vtk.vtkPoints()
-    pts.SetData(numpy_to_vtk(np.ascontiguousarray(pos), deep=True))
-    lines = vtk.vtkCellArray()
-    for a, b in g.edges:
-        lines.InsertNextCell(2)
-        lines.InsertCellPoint(int(a))
-        lines.InsertCellPoint(int(b))
-    pd = vtk.vtkPolyData()
-    pd.SetPoints(pts)
-    pd.SetLines(lines)
-    rad = numpy_to_vtk(np.ascontiguousarray(g.radius, float), deep=True)
-    rad.SetName("Radius")
-    pd.GetPointData().AddArray(rad)
-    pd.GetPointData().SetActiveScalars("Radius")
-    br = numpy_to_vtk(np.ascontiguousarray(g.branch_of_edge, np.int64), deep=True)
-    br.SetName("BranchId")
-    pd.GetCellData().AddArray(br)
-    w = vtk.vtkXMLPolyDataWriter()
-    w.SetFileName(str(path))
-    w.SetInputData(pd)
-    if not w.Write():
-        raise OSError(f"could not write {path}")
+    edges = np.asarray(g.edges, np.int64).reshape(-1, 2)
+
+    def floats(a) -> str:
+        return " ".join(repr(float(v)) for v in np.asarray(a, float).ravel())
+
+    def ints(a) -> str:
+        return " ".join(str(int(v)) for v in np.asarray(a, np.int64).ravel())
+
+    xml = f"""<?xml version="1.0"?>
+<VTKFile type="PolyData" version="1.0" byte_order="LittleEndian" header_type="UInt64">
+  <PolyData>
+    <Piece NumberOfPoints="{len(pos)}" NumberOfVerts="0" NumberOfLines="{len(edges)}" NumberOfStrips="0" NumberOfPolys="0">
+      <PointData Scalars="Radius">
+        <DataArray type="Float64" Name="Radius" format="ascii">{floats(g.radius)}</DataArray>
+      </PointData>
+      <CellData>
+        <DataArray type="Int64" Name="BranchId" format="ascii">{ints(g.branch_of_edge)}</DataArray>
+      </CellData>
+      <Points>
+        <DataArray type="Float64" Name="Points" NumberOfComponents="3" format="ascii">{floats(pos)}</DataArray>
+      </Points>
+      <Lines>
+        <DataArray type="Int64" Name="connectivity" format="ascii">{ints(edges)}</DataArray>
+        <DataArray type="Int64" Name="offsets" format="ascii">{ints(np.arange(1, len(edges) + 1) * 2)}</DataArray>
+      </Lines>
+    </Piece>
+  </PolyData>
+</VTKFile>
+"""
+    Path(path).write_text(xml)
 
 
 def write_graphml(g: VesselGraph, path: Path) -> None:

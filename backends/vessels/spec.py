@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from backends.base import BackendSpec
+from backends.base import BackendSpec, Resources
 from backends.params import Help, Params, Range
 
 
@@ -32,10 +32,12 @@ SPEC_2D = BackendSpec(
     name="vessels2d", version="0.1.0", inputs=("image2d",), params=Vessels2DParams,
     outputs=("labels", "heatmap", "graph", "findings", "document", "file"),
     impl="backends.vessels.backend:Vessels2D", devices=("cuda", "cpu"),
+    resources=Resources(cpus=1, gpus=1, memory_mb=1500),
     description="Fundus vessel mask, probability and skeleton graph with radii (U-Net trained on DRIVE)")
 
 SPEC_3D = BackendSpec(
     name="vessels3d", version="0.1.0", inputs=("volume",), params=Vessels3DParams,
     outputs=("labels", "heatmap", "graph", "findings", "document", "file"),
     impl="backends.vessels.backend:Vessels3D", devices=("cpu",),
+    resources=Resources(cpus=1, memory_mb=4000),
     description="Angiography vesselness, lumen mask and centreline graph with radii in LPS mm")

@@ -13,7 +13,8 @@ edit tools ignore presses there and say so through ``last_message``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt

@@ -1,6 +1,6 @@
 """QPainter drawing of everything over the image that is vector, not raster: orientation letters,
 scale bar, crosshair, shapes / measurements with handles, graphs and points. Raster layers (labels,
-heatmaps) are turned into RGBA by app/render2d.py and cached per slice by the view."""
+heatmaps) are turned into RGBA by app/scene/render2d.py and cached per slice by the view."""
 from __future__ import annotations
 
 import numpy as np
@@ -75,7 +75,7 @@ def scale_bar(p: QPainter, w: int, h: int, px_per_unit: float, unit: str = "mm")
 
 def crosshair(p: QPainter, view, model) -> None:
     """Lines where the other two views' planes cut this one, in their colours."""
-    from app import mpr
+    from app.scene import mpr
 
     c = view.screen_of_world(model.cursor)
     n_self = view.plane.normal
@@ -160,8 +160,8 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
 
 
 def graph(p: QPainter, view, layer) -> None:
-    """Graph edges near the slice as lines in the layer's colour mode (uniform / branch / radius,
-    ``GraphLayer.edge_colors``), the selected branch wider; nodes on the slice as circles of
+    """Graph edges near the slice as lines in the colour mode of the scene's display state
+    (uniform / branch / radius, ``app.layers.display``), the selected branch wider; nodes on the slice as circles of
     their radius. Edges are batched by colour: one pen per colour, not per edge."""
     pos = layer.positions
     if not len(pos):
@@ -176,9 +176,13 @@ def graph(p: QPainter, view, layer) -> None:
         idx = np.nonzero(keep)[0]
     else:
         idx = np.zeros(0, np.int64)
-    sel = getattr(layer, "selected_branch", None)
-    uniform = getattr(layer, "color_by", "uniform") == "uniform" and sel is None
-    cols = None if uniform or not len(idx) else np.asarray(layer.edge_colors())[idx]
+    from app.layers.display import edge_colors
+
+    states = getattr(view.model, "display", None)
+    shown = states.graph(layer) if states is not None else None
+    sel = shown.selected_branch if shown is not None else None
+    uniform = (shown is None or shown.color_by == "uniform") and sel is None
+    cols = None if uniform or not len(idx) else np.asarray(edge_colors(layer, shown))[idx]
     alpha = int(round(255 * layer.opacity))
     if cols is None:
         groups = [(qcolor(layer.color, layer.opacity), idx, False)]
@@ -261,3 +265,9 @@ def findings(p: QPainter, view, layer) -> None:
             p.drawPath(path)
             conf = f" ({f.confidence:.0%})" if f.confidence is not None else ""
             text(p, q.x() + 10, q.y() + 4, f.statement[:60] + conf, colour)
+
+
+# How each vector layer kind is painted over a slice, keyed by ``Layer.kind`` (as the 3D view's
+# ``layers3d.BUILDERS`` and napari's layer -> visual map): a new kind adds one entry here.
+# Raster kinds (labels, heatmap) are composited into one image by the view (``SliceView.RASTER``).
+VECTOR_PAINTERS = {"shapes": shapes, "graph": graph, "points": points, "findings": findings}

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
-from app.measure import make_shape, update_handles
+from app.scene.measure import make_shape, update_handles
 
 HANDLE_PX = 7.0  # grab radius of a handle, screen pixels
 

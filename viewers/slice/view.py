@@ -14,10 +14,20 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from app import mpr
-from app.layers import FindingsLayer, GraphLayer, HeatmapLayer, LabelLayer, PointsLayer, ShapesLayer
-from app.render2d import (GreyMapper, WindowLevel, heatmap_lut, heatmap_rgba, label_lut, label_table, labels_rgba,
-                          premultiplied_bgra, preset, window_rgb)
+from app.layers import HeatmapLayer, LabelLayer
+from app.scene import mpr
+from app.scene.render2d import (
+    GreyMapper,
+    WindowLevel,
+    heatmap_lut,
+    heatmap_rgba,
+    label_lut,
+    label_table,
+    labels_rgba,
+    premultiplied_bgra,
+    preset,
+    window_rgb,
+)
 
 from . import overlays
 from .tools import HANDLE_PX, HandleDrag, NavigateTool, ToolEvent
@@ -98,7 +108,7 @@ class SliceView(QWidget):
         self.fit()
 
     def _default_wl(self) -> WindowLevel:
-        from app.render2d import default_window
+        from app.scene.render2d import default_window
 
         return default_window(self.model.volume)
 
@@ -172,7 +182,7 @@ class SliceView(QWidget):
         return QImage(g.data, w, h, g.strides[0], QImage.Format_Grayscale8)
 
     def _raster_layers(self) -> list:
-        return [l for l in self.model.layers[1:] if l.visible and isinstance(l, (LabelLayer, HeatmapLayer))]
+        return [l for l in self.model.layers[1:] if l.visible and l.kind in self.RASTER]
 
     def _overlay_key(self, plane: mpr.Plane, layers) -> tuple:
         return (plane.key(), self.model.frame) + tuple(
@@ -180,25 +190,32 @@ class SliceView(QWidget):
              getattr(l, "vmin", None), getattr(l, "vmax", None), tuple(l.color),
              tuple(sorted(getattr(l, "hidden_labels", ())))) for l in layers)
 
+    # Raster layer kinds and the method that slices each into premultiplied BGRA, keyed by kind
+    # (vector kinds: overlays.VECTOR_PAINTERS).
+    RASTER = {"labels": "_labels_argb", "heatmap": "_heatmap_argb"}
+
     def _layer_argb(self, layer, plane: mpr.Plane) -> np.ndarray | None:
         """A raster layer's slice as premultiplied BGRA bytes (QImage ARGB32_Premultiplied)."""
-        if isinstance(layer, LabelLayer):
-            lab = self._resample(layer.labels, layer.affine, plane, order=0)
-            hidden = tuple(sorted(getattr(layer, "hidden_labels", ())))  # per-label visibility (editing)
-            key = (layer.id, self.model.version(layer), tuple(layer.color), layer.opacity, hidden)
-            table = self._lut_cache.get(key)
-            if table is None:
-                present = layer.present_labels()
-                lut = label_lut(layer.color_of, present, max(present, default=0))
-                if hidden:
-                    lut[[h for h in hidden if 0 < h < len(lut)], 3] = 0
-                table = self._lut_cache[key] = premultiplied_bgra(label_table(lut, layer.opacity))
-            return labels_rgba(lab, None, layer.opacity, layer.outline, table=table)
-        if isinstance(layer, HeatmapLayer):
-            vals = self._resample(layer.values, layer.affine, plane, order=1, cval=np.nan)
-            table = premultiplied_bgra(heatmap_lut(layer.colormap, round(float(layer.opacity), 3)))
-            return heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity, table=table)
-        return None
+        method = self.RASTER.get(layer.kind)
+        return None if method is None else getattr(self, method)(layer, plane)
+
+    def _labels_argb(self, layer: LabelLayer, plane: mpr.Plane) -> np.ndarray:
+        lab = self._resample(layer.labels, layer.affine, plane, order=0)
+        hidden = tuple(sorted(getattr(layer, "hidden_labels", ())))  # per-label visibility (editing)
+        key = (layer.id, self.model.version(layer), tuple(layer.color), layer.opacity, hidden)
+        table = self._lut_cache.get(key)
+        if table is None:
+            present = layer.present_labels()
+            lut = label_lut(layer.color_of, present, max(present, default=0))
+            if hidden:
+                lut[[h for h in hidden if 0 < h < len(lut)], 3] = 0
+            table = self._lut_cache[key] = premultiplied_bgra(label_table(lut, layer.opacity))
+        return labels_rgba(lab, None, layer.opacity, layer.outline, table=table)
+
+    def _heatmap_argb(self, layer: HeatmapLayer, plane: mpr.Plane) -> np.ndarray:
+        vals = self._resample(layer.values, layer.affine, plane, order=1, cval=np.nan)
+        table = premultiplied_bgra(heatmap_lut(layer.colormap, round(float(layer.opacity), 3)))
+        return heatmap_rgba(vals, layer.vmin, layer.vmax, layer.colormap, layer.opacity, table=table)
 
     def overlay_image(self, plane: mpr.Plane | None = None) -> QImage | None:
         """All visible raster layers of a slice composited (in order) into one RGBA image at the
@@ -270,15 +287,10 @@ class SliceView(QWidget):
         for layer in self.model.layers[1:]:
             if not layer.visible:
                 continue
-            p.setRenderHint(QPainter.Antialiasing, True)
-            if isinstance(layer, ShapesLayer):
-                overlays.shapes(p, self, layer)
-            elif isinstance(layer, GraphLayer):
-                overlays.graph(p, self, layer)
-            elif isinstance(layer, PointsLayer):
-                overlays.points(p, self, layer)
-            elif isinstance(layer, FindingsLayer):
-                overlays.findings(p, self, layer)
+            paint = overlays.VECTOR_PAINTERS.get(layer.kind)
+            if paint is not None:
+                p.setRenderHint(QPainter.Antialiasing, True)
+                paint(p, self, layer)
         if self.show_crosshair and self.model.volume.spatial_shape[0] > 1:
             overlays.crosshair(p, self, self.model)
         try:
@@ -521,7 +533,7 @@ class SliceView(QWidget):
             super().keyPressEvent(e)
 
     def apply_preset_shortcut(self, char: str) -> None:
-        from app.render2d import presets
+        from app.scene.render2d import presets
 
         for pr in presets():
             if pr.get("shortcut") == char:

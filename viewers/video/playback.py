@@ -4,7 +4,7 @@ instead of the clock slowing down (no drift at 8x); variable frame rates play at
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal

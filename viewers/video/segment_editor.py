@@ -3,8 +3,8 @@ rules (I/O make a segment, edges trim, jumps between segments, evidence and book
 as plain Python and the timeline widget only draws and forwards input."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Iterable
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
 

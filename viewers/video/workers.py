@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -81,7 +82,7 @@ class BackgroundTask(QObject):
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, name="loupe-video-task", daemon=True)
 
-    def start(self) -> "BackgroundTask":
+    def start(self) -> BackgroundTask:
         self._thread.start()
         return self
 

@@ -15,13 +15,13 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.data.video import open_video
-from app.data.video.annotations import load_annotations, save_annotations
 from app.data.video.timefmt import format_time, parse_position
 from app.layers import EventsLayer
+from app.review.annotation_file import load_annotations, save_annotations
+from app.review.video_annotations import load_video_layers, save_video_layers, video_layer_id
 
 from .frame_view import VideoFrameView
 from .playback import SPEEDS, PlaybackClock
@@ -39,9 +39,10 @@ class VideoWorkspace(QWidget):
     errorOccurred = Signal(str)
     exportFinished = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, user: str = "reviewer") -> None:
+    def __init__(self, parent: QWidget | None = None, user: str = "reviewer", store=None) -> None:
         super().__init__(parent)
         self.user = user
+        self._store = store   # () -> ReviewStore: segments and bookmarks are kept there (else a side file)
         self.source = None
         self.loader: FrameLoader | None = None
         self.clock: PlaybackClock | None = None
@@ -198,10 +199,21 @@ class VideoWorkspace(QWidget):
         self.seek(min(self.current, idx.n_frames - 1))
 
     def _bind_annotations(self, n_frames: int) -> None:
-        """Fresh segment and bookmark layers for this video, or the ones saved last time."""
-        saved = load_annotations(self._video_path, n_frames) if self._video_path else {}
+        """Fresh segment and bookmark layers for this video, or the ones saved last time (the
+        review store's latest versions; a side file from before the store is read once)."""
+        saved = {}
+        if self._video_path and self._store is not None:
+            try:
+                saved = load_video_layers(self._store(), self._video_path)
+            except Exception as exc:
+                self._error(f"could not read segment labels from the review store: {exc}")
+        if self._video_path and not saved:
+            saved = load_annotations(self._video_path, n_frames)
         self.segments = saved.get("segments") or new_segments_layer(self.user)
         self.bookmarks = saved.get("bookmarks") or new_bookmarks_layer(self.user)
+        if self._video_path and self._store is not None:  # the store keeps them under fixed ids
+            self.segments.id = video_layer_id(self._video_path, "segments")
+            self.bookmarks.id = video_layer_id(self._video_path, "bookmarks")
         for lay in (self.segments, self.bookmarks):
             lay.events.data.connect(self._schedule_save)
 
@@ -209,10 +221,20 @@ class VideoWorkspace(QWidget):
         self._save_timer.start()
 
     def save_annotations(self) -> Path | None:
-        """Write segments and bookmarks next to the user's settings (also done automatically)."""
+        """Keep segments and bookmarks (also done automatically): as new versions in the review
+        store when the workspace has one (audited), else in a file next to the user's settings."""
         self._save_timer.stop()
         if not self._video_path or not self.n_frames:
             return None
+        if self._store is not None:
+            try:
+                store = self._store()
+                save_video_layers(store, self._video_path, {"segments": self.segments, "bookmarks": self.bookmarks},
+                                  self.user)
+                return store.path
+            except Exception as exc:
+                self._error(f"could not store segment labels: {exc}")
+                return None
         try:
             return save_annotations(self._video_path, {"segments": self.segments, "bookmarks": self.bookmarks},
                                     self.n_frames)

@@ -10,13 +10,13 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkCommonTransforms import vtkTransform
-from vtkmodules.vtkFiltersCore import (vtkGlyph3D, vtkPolyDataNormals, vtkSurfaceNets3D,
-                                       vtkTubeFilter)
+from vtkmodules.vtkFiltersCore import vtkGlyph3D, vtkPolyDataNormals, vtkSurfaceNets3D, vtkTubeFilter
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
 from vtkmodules.vtkFiltersSources import vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
 from app.layers import GraphLayer, LabelLayer, Layer, MeshLayer, PointsLayer
+from app.layers.display import DisplayStates, GraphDisplay, edge_colors
 
 from .convert import numpy_to_image, split_affine, to_vtk_matrix
 
@@ -185,10 +185,10 @@ def graph_runs(layer: GraphLayer) -> list[tuple[list[int], list[int]]]:
     return runs
 
 
-def graph_point_colors(layer: GraphLayer, runs) -> np.ndarray:
+def graph_point_colors(layer: GraphLayer, runs, display: GraphDisplay | None = None) -> np.ndarray:
     """(P, 3) uint8 per run point: the colour of its edge in the run (mean of the two edges at
     interior points, so radius colouring grades smoothly along a tube)."""
-    cols = np.asarray(layer.edge_colors(), float).reshape(-1, 3)
+    cols = np.asarray(edge_colors(layer, display), float).reshape(-1, 3)
     out = []
     for nodes, eids in runs:
         c = cols[eids]
@@ -198,7 +198,7 @@ def graph_point_colors(layer: GraphLayer, runs) -> np.ndarray:
     return np.ascontiguousarray(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8))
 
 
-def graph_polydata(layer: GraphLayer) -> vtkPolyData:
+def graph_polydata(layer: GraphLayer, display: GraphDisplay | None = None) -> vtkPolyData:
     """One polyline per run with its own copy of the points (runs meet at bifurcations in different
     colours), 'Radius' (active, drives the tube) and 'Colors' (RGB from the colour mode)."""
     runs = graph_runs(layer)
@@ -215,14 +215,14 @@ def graph_polydata(layer: GraphLayer) -> vtkPolyData:
     r.SetName("Radius")
     pd.GetPointData().AddArray(r)
     pd.GetPointData().SetActiveScalars("Radius")
-    c = numpy_support.numpy_to_vtk(graph_point_colors(layer, runs), deep=True)
+    c = numpy_support.numpy_to_vtk(graph_point_colors(layer, runs, display), deep=True)
     c.SetName("Colors")
     pd.GetPointData().AddArray(c)
     return pd
 
 
-def graph_props(layer: GraphLayer, sides: int = 16) -> LayerProps:
-    pd = graph_polydata(layer)
+def graph_props(layer: GraphLayer, sides: int = 16, display: GraphDisplay | None = None) -> LayerProps:
+    pd = graph_polydata(layer, display)
     tube = vtkTubeFilter()
     tube.SetInputData(pd)
     tube.SetVaryRadiusToVaryRadiusByAbsoluteScalar()  # radius (mm) = the node's scalar
@@ -237,15 +237,15 @@ def graph_props(layer: GraphLayer, sides: int = 16) -> LayerProps:
     return LayerProps(layer, [actor], [pd, tube])
 
 
-def restyle_graph(props: LayerProps) -> None:
-    """Recolour a graph's tubes in place after ``color_by`` / ``selected_branch`` / colour change
-    (no rebuild of the geometry)."""
+def restyle_graph(props: LayerProps, display: GraphDisplay | None = None) -> None:
+    """Recolour a graph's tubes in place after its display state (colour mode, selected branch)
+    or colour changed (no rebuild of the geometry)."""
     layer = props.layer
     if not isinstance(layer, GraphLayer) or len(props.keep) < 2:
         return
     pd, tube = props.keep[0], props.keep[1]
     arr = pd.GetPointData().GetArray("Colors")
-    rgb = graph_point_colors(layer, graph_runs(layer))
+    rgb = graph_point_colors(layer, graph_runs(layer), display)
     if arr is None or arr.GetNumberOfTuples() != len(rgb):
         return
     numpy_support.vtk_to_numpy(arr)[:] = rgb
@@ -291,10 +291,14 @@ def can_draw(layer: Layer) -> bool:
     return type(layer) in BUILDERS
 
 
-def build_props(layer: Layer) -> LayerProps:
-    """Props for one layer; kinds without a 3D form (events, findings, heatmaps) give none."""
+def build_props(layer: Layer, displays: DisplayStates | None = None) -> LayerProps:
+    """Props for one layer; kinds without a 3D form (events, findings, heatmaps) give none.
+    ``displays``: the scene's display states (a graph's colour mode and selected branch)."""
     builder = BUILDERS.get(type(layer))
-    props = builder(layer) if builder else LayerProps(layer)
+    if builder is graph_props and displays is not None:
+        props = graph_props(layer, display=displays.graph(layer))  # type: ignore[arg-type]
+    else:
+        props = builder(layer) if builder else LayerProps(layer)
     for a in props.actors:
         a.SetVisibility(layer.visible)
     return props

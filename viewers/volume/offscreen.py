@@ -82,14 +82,16 @@ class OffscreenScene:
 
 
 def render_offscreen(volume: Volume | None, layers=(), preset: str = "ct_bone", size=(512, 512),
-                     camera: str = "A", clip_box=None, shading: bool = True) -> np.ndarray:
+                     camera: str = "A", clip_box=None, shading: bool = True, displays=None) -> np.ndarray:
     """Render ``volume`` (may be None: layers only) with ``layers`` in 3D and return an (h, w, 3)
     uint8 image. ``size`` is (width, height); ``camera`` one of A P L R S I; ``clip_box`` world
     LPS (xmin, xmax, ymin, ymax, zmin, zmax) or None; ``preset`` a name from
-    assets/presets/volume, or "auto" (CT bone for CT/HU images, MR default otherwise)."""
+    assets/presets/volume, or "auto" (CT bone for CT/HU images, MR default otherwise).
+    ``displays``: the scene's ``DisplayStates`` (graph colour mode and selected branch)."""
     off = OffscreenScene(size)
     try:
         scene = off.scene
+        scene.displays = displays
         scene.set_shading(shading)
         if clip_box is not None:
             scene.clip_box = tuple(float(v) for v in clip_box)

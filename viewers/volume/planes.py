@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 from vtkmodules.vtkCommonDataModel import vtkPlane
-from vtkmodules.vtkFiltersCore import vtkCutter
-from vtkmodules.vtkFiltersSources import vtkCubeSource, vtkLineSource
 from vtkmodules.vtkCommonTransforms import vtkTransform
+from vtkmodules.vtkFiltersCore import vtkCutter
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
+from vtkmodules.vtkFiltersSources import vtkCubeSource, vtkLineSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkImageProperty, vtkImageSlice, vtkPolyDataMapper
 from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
 

@@ -56,7 +56,7 @@ class TransferFunction:
     specular_power: float = 10.0
     name: str = "custom"
 
-    def copy(self, **changes) -> "TransferFunction":
+    def copy(self, **changes) -> TransferFunction:
         return replace(self, opacity=list(self.opacity), color=list(self.color), **changes)
 
 

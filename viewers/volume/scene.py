@@ -13,8 +13,7 @@ from . import camera as cam
 from .convert import VtkGrid, volume_to_grid, world_bounds
 from .layers3d import LayerProps, build_props
 from .planes import MprPlanes
-from .presets import (TransferFunction, VolumeStats, default_preset_name, get_preset, resolve,
-                      volume_stats)
+from .presets import TransferFunction, VolumeStats, default_preset_name, get_preset, resolve, volume_stats
 from .volume_actor import VolumeActor, choose_mode
 
 BACKGROUND = (0.06, 0.07, 0.09)
@@ -44,6 +43,7 @@ class VolumeScene:
 
     def __init__(self, render_window, renderer: vtkRenderer | None = None) -> None:
         self.render_window = render_window
+        self.displays = None   # the linked scene's DisplayStates (graph colour mode, selection)
         self.renderer = renderer or vtkRenderer()
         self.renderer.SetBackground(*BACKGROUND)
         if renderer is None:
@@ -162,7 +162,7 @@ class VolumeScene:
             self.set_clip_box(self.clip_box)
 
     def _add_layer(self, layer: Layer) -> None:
-        props = build_props(layer)
+        props = build_props(layer, self.displays)
         self.layer_props[layer.id] = props
         for a in props.actors:
             self.renderer.AddActor(a)

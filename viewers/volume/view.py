@@ -11,12 +11,10 @@ import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401
 
 vtkmodules.qt.PyQtImpl = "PySide6"
 from PySide6.QtCore import QSignalBlocker, QTimer, Signal  # noqa: E402
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QToolButton,  # noqa: E402
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget  # noqa: E402
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
-from vtkmodules.vtkInteractionWidgets import (vtkBoxRepresentation, vtkBoxWidget2,  # noqa: E402
-                                              vtkOrientationMarkerWidget)
+from vtkmodules.vtkInteractionWidgets import vtkBoxRepresentation, vtkBoxWidget2, vtkOrientationMarkerWidget  # noqa: E402
 
 from app.data.types import Volume  # noqa: E402
 
@@ -81,7 +79,8 @@ class VolumeView(QWidget):
         for letter in CAMERA_PRESETS:
             b = QToolButton()
             b.setText(letter)
-            b.setToolTip(f"View from the patient's {dict(A='anterior', P='posterior', L='left', R='right', S='superior', I='inferior')[letter]} side")
+            side = dict(A="anterior", P="posterior", L="left", R="right", S="superior", I="inferior")[letter]
+            b.setToolTip(f"View from the patient's {side} side")
             b.clicked.connect(lambda _=False, x=letter: self.set_camera(x))
             bar.addWidget(b)
         self.tf_button = QToolButton()
@@ -132,6 +131,7 @@ class VolumeView(QWidget):
         planes here, a click on a surface here moves its crosshair, its layers are drawn in 3D."""
         self.unlink_model()
         self._model = model
+        self.scene.displays = getattr(model, "display", None)
         self.set_volume(model.volume)
         self._model_layers()
         self.set_planes_visible(True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
+from app.data.dicom.lenient import as_float, as_int, float_attr, int_attr, opt_float, opt_int
 from app.data.dicom.scan import HeaderRecord
 from app.data.types import ReadError
 
@@ -72,10 +73,17 @@ class Frame:
 
 
 def _floats(value, n: int, what: str, path: Path) -> np.ndarray:
+    if isinstance(value, (bytes, bytearray)):  # stored under a wrong VR (UN/OB): the DS text
+        value = bytes(value).decode("ascii", "replace")
+    if isinstance(value, str):
+        value = value.split("\\")
     try:
-        arr = np.array([float(v) for v in value], dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ReadError(f"{path.name}: {what} is not numeric ({value!r})") from exc
+        vals = [as_float(v) for v in value]
+    except TypeError:
+        vals = [None]
+    if any(v is None for v in vals):
+        raise ReadError(f"{path.name}: {what} is not numeric ({value!r})")
+    arr = np.array(vals, dtype=np.float64)
     if arr.size != n:
         raise ReadError(f"{path.name}: {what} has {arr.size} values, expected {n}; "
                         f"the slice cannot be placed in patient space")
@@ -83,17 +91,11 @@ def _floats(value, n: int, what: str, path: Path) -> np.ndarray:
 
 
 def _opt_float(v) -> float | None:
-    try:
-        return float(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return None if v is None or v == "" else as_float(v)
 
 
 def _opt_int(v) -> int | None:
-    try:
-        return int(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return None if v is None or v == "" else as_int(v)
 
 
 def _dicom_time(v) -> float | None:
@@ -170,32 +172,55 @@ def _spacing(ds: Dataset, path: Path, strict: bool = True) -> tuple[float, float
 
 
 def _common(ds: Dataset, rec: HeaderRecord) -> dict:
+    """Attributes shared by every frame of a file. Values that change pixels (rescale, samples)
+    must be numbers or the file is set aside; descriptive ones that are garbage are dropped with a
+    note that becomes a series warning."""
     it = ds.get("ImageType") or ()
+    path = rec.path
+    notes: list[str] = []
+    slope = float_attr(ds, "RescaleSlope", path, 1.0) or 1.0
     return dict(
-        slope=float(ds.get("RescaleSlope", 1) or 1), intercept=float(ds.get("RescaleIntercept", 0) or 0),
+        slope=slope, intercept=float_attr(ds, "RescaleIntercept", path, 0.0),
         philips_scale_slope=_philips_ss(ds) if "PHILIPS" in _manufacturer(ds) else None,
-        echo_time=_opt_float(ds.get("EchoTime")), echo_number=_opt_int(ds.get("EchoNumbers")),
+        echo_time=opt_float(ds, "EchoTime", notes, path), echo_number=opt_int(ds, "EchoNumbers", notes, path),
         image_type=tuple(str(x) for x in (it if not isinstance(it, str) else [it])),
-        acquisition_number=_opt_int(ds.get("AcquisitionNumber")),
-        temporal_index=_opt_int(ds.get("TemporalPositionIdentifier")),
+        acquisition_number=opt_int(ds, "AcquisitionNumber", notes, path),
+        temporal_index=opt_int(ds, "TemporalPositionIdentifier", notes, path),
         acquisition_time=_dicom_time(ds.get("AcquisitionTime") or ds.get("ContentTime")),
-        slice_thickness=_opt_float(ds.get("SliceThickness")),
-        spacing_between_slices=_opt_float(ds.get("SpacingBetweenSlices")),
+        slice_thickness=opt_float(ds, "SliceThickness", notes, path),
+        spacing_between_slices=opt_float(ds, "SpacingBetweenSlices", notes, path),
         photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
-        samples=int(ds.get("SamplesPerPixel", 1) or 1),
+        samples=int_attr(ds, "SamplesPerPixel", path, 1) or 1,
+        extra={"notes": notes} if notes else {},
     )
 
 
 def frames_of(rec: HeaderRecord) -> list[Frame]:
     """All 2D images in one file (raises ReadError if the file has pixels but no usable geometry)."""
     ds = rec.header
-    if "PerFrameFunctionalGroupsSequence" in ds or int(ds.get("NumberOfFrames", 1) or 1) > 1:
+    int_attr(ds, "Rows", rec.path), int_attr(ds, "Columns", rec.path)  # set aside garbage sizes here
+    if "PerFrameFunctionalGroupsSequence" in ds or (int_attr(ds, "NumberOfFrames", rec.path, 1) or 1) > 1:
         return _enhanced_frames(rec)
     if "MOSAIC" in [str(x).upper() for x in (ds.get("ImageType") or [])]:
         frames = _mosaic_frames(rec)
         if frames:
             return frames
     return [_classic_frame(rec)]
+
+
+def frames_problem(rec: HeaderRecord) -> str | None:
+    """Why a file's images cannot be placed or sized, from its header alone (None when they can):
+    the same check the series splitter uses to set a file aside, for the catalog."""
+    if not rec.has_pixels:
+        return None
+    try:
+        frames_of(rec)
+    except ReadError as exc:
+        return str(exc)
+    except Exception as exc:
+        text = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        return f"{rec.path.name}: header cannot be understood ({type(exc).__name__}: {text})"
+    return None
 
 
 def _classic_frame(rec: HeaderRecord) -> Frame:
@@ -206,7 +231,7 @@ def _classic_frame(rec: HeaderRecord) -> Frame:
         row, col = _orientation(ds, path)
     else:  # 2D projection image (CR/DX/US/SC): no patient geometry; place it at the origin, axial
         pos, row, col = np.zeros(3), np.array([1.0, 0, 0]), np.array([0, 1.0, 0])
-    return Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=pos, row_dir=row,
+    return Frame(record=rec, rows=int_attr(ds, 'Rows', path), cols=int_attr(ds, 'Columns', path), position=pos, row_dir=row,
                  col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), has_geometry=geometry,
                  spacing_source=_spacing_source(ds), **_common(ds, rec))
 
@@ -231,7 +256,7 @@ def _mosaic_frames(rec: HeaderRecord) -> list[Frame]:
                         f"its CSA header; cannot unpack the slices")
     n = int(n)
     grid = int(math.ceil(math.sqrt(n)))
-    big_rows, big_cols = int(ds.Rows), int(ds.Columns)
+    big_rows, big_cols = int_attr(ds, 'Rows', path), int_attr(ds, 'Columns', path)
     if big_rows % grid or big_cols % grid:
         raise ReadError(f"{path.name}: mosaic {big_rows}x{big_cols} does not divide into a {grid}x{grid} grid")
     rows, cols = big_rows // grid, big_cols // grid
@@ -284,7 +309,7 @@ def _classic_multiframe(rec: HeaderRecord, n: int, base: dict) -> list[Frame]:
         p = pos + normal * off[idx] if off is not None else pos
         if off is None:
             kw["temporal_index"] = idx  # cine: frames are time points at one position
-        out.append(Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=p, row_dir=row,
+        out.append(Frame(record=rec, rows=int_attr(ds, 'Rows', path), cols=int_attr(ds, 'Columns', path), position=p, row_dir=row,
                          col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), frame_index=idx,
                          has_geometry=geometry, spacing_source=_spacing_source(ds), **kw))
     return out
@@ -294,13 +319,31 @@ def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
     ds, path = rec.header, rec.path
     per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
     shared = _first(ds, "SharedFunctionalGroupsSequence")
-    n = int(ds.get("NumberOfFrames", 1) or 1)
-    if per_frame and len(per_frame) != n:
-        raise ReadError(f"{path.name}: (5200,9230) 'Per-frame Functional Groups Sequence' has "
-                        f"{len(per_frame)} items but (0028,0008) 'Number of Frames' is {n}")
+    n = int_attr(ds, "NumberOfFrames", path, 1) or 1
     base = _common(ds, rec)
+    notes = base.setdefault("extra", {}).setdefault("notes", [])
+    if per_frame and len(per_frame) != n:
+        # a frame extracted from a larger object often keeps every original item: the pixel data
+        # (Number of Frames, 1 when absent) decides how many images there are; item i describes frame i
+        m = min(n, len(per_frame))
+        notes.append(f"{path.name}: (5200,9230) 'Per-frame Functional Groups Sequence' has {len(per_frame)} "
+                     f"items for {n} frame(s); item i was taken to describe frame i"
+                     + (f" and only the first {m} frame(s) are shown" if m < n else ""))
+        n = m
     if not per_frame and shared is None:
         return _classic_multiframe(rec, n, base)
+    top_level = "ImagePositionPatient" in ds and "ImageOrientationPatient" in ds
+    missing = [i + 1 for i in range(n)
+               if (_fg(per_frame[i] if per_frame else None, shared, "PlanePositionSequence") is None
+                   or _fg(per_frame[i] if per_frame else None, shared, "PlaneOrientationSequence") is None)]
+    if missing and not top_level:
+        notes.append(f"{path.name}: {len(missing)} of {n} frame(s) have no Plane Position/Orientation functional "
+                     f"group: shown as images without patient geometry (no LPS position, no orientation letters)")
+        return _classic_multiframe(rec, n, base)
+    if not any(_fg(per_frame[i] if per_frame else None, shared, "PixelMeasuresSequence") is not None
+               for i in range(n)) and not ds.get("PixelSpacing"):
+        notes.append(f"{path.name}: no Pixel Measures functional group and no (0028,0030) 'Pixel Spacing': "
+                     f"1 pixel is taken as 1 mm in-plane")
     out = []
     for idx in range(n):
         item = per_frame[idx] if per_frame else None
@@ -315,7 +358,7 @@ def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
                                 f"functional group; it cannot be placed in patient space")
         pos = _floats(pos_m.ImagePositionPatient, 3, f"frame {idx + 1} (0020,0032) 'Image Position (Patient)'", path)
         row, col = _orientation(ori_m, path)
-        ps = _spacing(pix_m, path) if pix_m is not None else _spacing(ds, path)
+        ps = _spacing(pix_m, path) if pix_m is not None else _spacing(ds, path, strict=False)
         kw = dict(base)
         if pix_m is not None:
             kw["slice_thickness"] = _opt_float(pix_m.get("SliceThickness")) or kw["slice_thickness"]
@@ -323,11 +366,11 @@ def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
                                             or kw["spacing_between_slices"])
         pvt = _fg(item, shared, "PixelValueTransformationSequence")
         if pvt is not None:
-            kw["slope"] = float(pvt.get("RescaleSlope", 1) or 1)
-            kw["intercept"] = float(pvt.get("RescaleIntercept", 0) or 0)
+            kw["slope"] = float_attr(pvt, "RescaleSlope", path, 1.0) or 1.0
+            kw["intercept"] = float_attr(pvt, "RescaleIntercept", path, 0.0)
         echo = _fg(item, shared, "MREchoSequence")
-        if echo is not None and echo.get("EffectiveEchoTime") is not None:
-            kw["echo_time"] = float(echo.EffectiveEchoTime)
+        if echo is not None and _opt_float(echo.get("EffectiveEchoTime")) is not None:
+            kw["echo_time"] = _opt_float(echo.get("EffectiveEchoTime"))
         ftype = (_fg(item, shared, "MRImageFrameTypeSequence") or _fg(item, shared, "CTImageFrameTypeSequence")
                  or _fg(item, shared, "FrameTypeSequence"))
         if ftype is not None and ftype.get("FrameType"):
@@ -346,8 +389,8 @@ def _enhanced_frames(rec: HeaderRecord) -> list[Frame]:
                 if ss is not None:
                     kw["philips_scale_slope"] = ss
                 if pvt is None and priv.get("RescaleSlope") is not None:
-                    kw["slope"] = float(priv.RescaleSlope)
-                    kw["intercept"] = float(priv.get("RescaleIntercept", 0) or 0)
-        out.append(Frame(record=rec, rows=int(ds.Rows), cols=int(ds.Columns), position=pos, row_dir=row,
+                    kw["slope"] = float_attr(priv, "RescaleSlope", path, 1.0) or 1.0
+                    kw["intercept"] = float_attr(priv, "RescaleIntercept", path, 0.0)
+        out.append(Frame(record=rec, rows=int_attr(ds, 'Rows', path), cols=int_attr(ds, 'Columns', path), position=pos, row_dir=row,
                          col_dir=col, pixel_spacing=ps, frame_index=idx, stack_id=stack, **kw))
     return out

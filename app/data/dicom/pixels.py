@@ -24,6 +24,8 @@ _UNCOMPRESSED_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 def stored_dtype(ds: Dataset) -> np.dtype:
     bits = int(ds.get("BitsAllocated", 16))
     signed = int(ds.get("PixelRepresentation", 0)) == 1
+    if bits == 1:  # segmentation bit planes: pydicom unpacks them to one byte per pixel
+        return np.dtype(np.uint8)
     if bits == 8:
         return np.dtype(np.int8 if signed else np.uint8)
     if bits == 16:
@@ -153,10 +155,42 @@ def _decode(ds: Dataset) -> np.ndarray:
     return ds.pixel_array
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line (pydicom lists each decoder's complaint on its own line)."""
+    text = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return f"{type(exc).__name__}: {text}"
+
+
+def check_encapsulated(path: Path, ds: Dataset) -> None:
+    """Every fragment of compressed pixel data must be whole: pydicom hands a decoder whatever
+    bytes reached the end of a truncated file, and JPEG decoders then fill the rest in silently."""
+    if not getattr(ds, "file_meta", None) or ds.file_meta.get("TransferSyntaxUID", "") in _UNCOMPRESSED_LE:
+        return
+    data = ds.PixelData if "PixelData" in ds else None
+    if not isinstance(data, (bytes, bytearray)) or len(data) < 8 or data[:4] != b"\xfe\xff\x00\xe0":
+        return
+    pos, n = 0, len(data)
+    while pos + 8 <= n:
+        group, element = int.from_bytes(data[pos:pos + 2], "little"), int.from_bytes(data[pos + 2:pos + 4], "little")
+        length = int.from_bytes(data[pos + 4:pos + 8], "little")
+        if (group, element) == (0xFFFE, 0xE0DD):
+            return
+        if (group, element) != (0xFFFE, 0xE000):
+            raise ReadError(f"{path.name}: compressed pixel data is damaged (item tag "
+                            f"({group:04X},{element:04X}) at byte {pos} of the pixel data)")
+        if pos + 8 + length > n:
+            raise ReadError(f"{path.name}: compressed pixel data is truncated: a fragment declares "
+                            f"{length} bytes but only {n - pos - 8} are present")
+        pos += 8 + length
+    if pos != n:
+        raise ReadError(f"{path.name}: compressed pixel data ends inside a fragment header")
+
+
 def read_with_pydicom(path: Path) -> np.ndarray:
     """Decode any transfer syntax / photometric through pydicom (colour returned as RGB)."""
     try:
         ds = pydicom.dcmread(str(path), force=True)
+        check_encapsulated(path, ds)
         photometric = str(ds.get("PhotometricInterpretation", ""))
         arr = _decode(ds)
         if photometric == "PALETTE COLOR":
@@ -167,9 +201,9 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     except ReadError:
         raise
     except Exception as exc:
-        raise ReadError(f"{path.name}: cannot decode pixel data "
-                        f"(transfer syntax {getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', '?') if 'ds' in locals() else '?'}): "
-                        f"{type(exc).__name__}: {exc}") from exc
+        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None) if "ds" in locals() else None
+        ts_text = f"{ts.name} ({ts})" if ts is not None and hasattr(ts, "name") else "transfer syntax unknown"
+        raise ReadError(f"{path.name}: cannot decode pixel data ({ts_text}): {one_line(exc)}") from exc
     n = int(ds.get("NumberOfFrames", 1) or 1)
     colour = arr.ndim == (4 if n > 1 else 3)
     if n == 1:
@@ -181,8 +215,48 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     return arr
 
 
+def check_pixel_budget(path: Path, ds: Dataset) -> None:
+    """Rows x Columns x frames x samples x bytes checked before anything is allocated: against
+    zero sizes, the memory limit and, for uncompressed data, the bytes the file really holds."""
+    from app.data.limits import check_allocation
+    try:
+        shape = frame_shape(ds)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ReadError(f"{path.name}: image size attributes are unreadable ({exc})") from None
+    if any(int(x) <= 0 for x in shape):
+        raise ReadError(f"{path.name}: Rows {shape[1]} x Columns {shape[2]} x {shape[0]} frame(s): "
+                        "an image needs every size > 0")
+    bits = int(ds.get("BitsAllocated", 16) or 0)
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else "1.2.840.10008.1.2"
+    jpeg_family = ts.startswith("1.2.840.10008.1.2.4.")  # JPEG, JPEG-LS, JPEG 2000, HTJ2K
+    allowed = (1, 8, 16) if jpeg_family else (1, 8, 16, 32, 64)
+    if bits not in allowed:  # a JPEG decoder handed an impossible depth can abort the process
+        raise ReadError(f"{path.name}: (0028,0100) 'Bits Allocated' is {bits}, which "
+                        f"{'JPEG-family compression' if jpeg_family else 'no image'} cannot hold "
+                        f"(expected {', '.join(map(str, allowed))})")
+    nbytes = int(np.prod(shape, dtype=object)) * max(bits, 8) // 8
+    check_allocation(path, nbytes, f"pixel data {'x'.join(str(int(x)) for x in shape)}")
+    if _fast_path_ok(ds) and "PixelData" in ds:
+        elem = ds.data_element("PixelData")
+        length = getattr(elem, "length", None) or len(getattr(elem, "value", b"") or b"")
+        if length and length != 0xFFFFFFFF and length < nbytes:
+            raise ReadError(f"{path.name}: pixel data holds {length} bytes but Rows x Columns x frames "
+                            f"x bits declare {nbytes}: truncated file or wrong header")
+
+
 def read_file_frames(path: Path, ds: Dataset) -> np.ndarray:
     """All frames of one file as stored values: (frames, rows, cols) or (frames, rows, cols, 3)."""
+    check_pixel_budget(path, ds)
+    try:
+        return _read_file_frames(path, ds)
+    except ReadError as exc:
+        if path.name in str(exc):
+            raise
+        raise ReadError(f"{path.name}: {exc}") from None
+
+
+def _read_file_frames(path: Path, ds: Dataset) -> np.ndarray:
     if _fast_path_ok(ds):
         out = np.empty(frame_shape(ds), dtype=stored_dtype(ds))
         if read_uncompressed_into(path, ds, out):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -60,17 +60,18 @@ class HeaderRecord:
     file_size: int = 0
 
     @classmethod
-    def from_header(cls, path: Path, ds: Dataset, file_size: int) -> "HeaderRecord":
+    def from_header(cls, path: Path, ds: Dataset, file_size: int) -> HeaderRecord:
         def s(keyword: str) -> str:
             v = ds.get(keyword, "")
             return "" if v is None else str(v).strip()
 
         def i(keyword: str) -> int | None:
-            v = ds.get(keyword, None)
+            from app.data.dicom.lenient import as_int
             try:
-                return int(v) if v not in (None, "") else None
-            except (TypeError, ValueError):
+                v = ds.get(keyword, None)
+            except Exception:  # a value pydicom cannot convert: the frame splitter reports it
                 return None
+            return None if v is None or v == "" else as_int(v)
 
         meta = getattr(ds, "file_meta", None)
         ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -213,7 +213,13 @@ class DicomSeries:
         return raw.astype(np.float32) * np.float32(slope) + np.float32(inter)
 
     def _stored_dtype(self) -> np.dtype:
-        dts = {pixels.stored_dtype(f.record.header) for row in self.grid for f in row[:1]}
+        dts = set()
+        for row in self.grid:
+            for f in row[:1]:
+                try:
+                    dts.add(pixels.stored_dtype(f.record.header))
+                except ReadError as exc:  # name the file: the attribute alone says too little
+                    raise ReadError(f"{f.path.name}: {exc}") from None
         return np.result_type(*dts)
 
     def _int16_plan(self) -> int | None:
@@ -264,6 +270,14 @@ class DicomSeries:
                 np.add(sl, np.array(inter).astype(sl.dtype), out=sl, casting="unsafe")
 
         def work(item):
+            try:
+                _work(item)
+            except LoupeError:
+                raise
+            except Exception as exc:  # a codec or a malformed pixel attribute: name the file, no traceback
+                raise ReadError(f"{item[0].name}: pixel data cannot be read ({pixels.one_line(exc)})") from exc
+
+        def _work(item):
             path, entries = item
             if cancel is not None and cancel.is_set():
                 return
@@ -443,7 +457,7 @@ def _split_times(frames: list[Frame]) -> list[list[list[Frame]]]:
     return [[[col[t] for col in cols if len(col) > t]] for t in range(T)]
 
 
-def dataclasses_replace_options(series: "DicomSeries") -> "DicomSeries":
+def dataclasses_replace_options(series: DicomSeries) -> DicomSeries:
     """A copy that skips the in-place int16 plan (used after an int16 overflow was detected)."""
     clone = DicomSeries(series.grid, series.geometry, list(series.warnings), series.options)
     clone._multi_echo, clone._split_by_type, clone._key = series._multi_echo, series._split_by_type, series._key
@@ -478,8 +492,9 @@ def _dedupe(records: list[HeaderRecord]) -> tuple[list[HeaderRecord], dict[str, 
         keep = group[0]
         for r in group[1:]:
             drop.add(id(r))
+        fidelity = ("uncompressed", "lossless", "lossy")[_fidelity(keep)]
         msg = (f"duplicate: {', '.join(r.path.name for r in group[1:])} hold the same image (SOP Instance UID) "
-               f"as {keep.path.name}; using {keep.path.name} ({'uncompressed' if _fidelity(keep) == 0 else 'lossless' if _fidelity(keep) == 1 else 'lossy'})")
+               f"as {keep.path.name}; using {keep.path.name} ({fidelity})")
         notes.setdefault(uid[0], []).append(msg)
         if keep.series_uid != uid[0]:
             notes.setdefault(keep.series_uid, []).append(msg)
@@ -533,6 +548,8 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
             frames.extend(frames_of(rec))
         except ReadError as exc:
             problems.append(str(exc))
+        except Exception as exc:  # one odd file never blocks its folder: set it aside with the reason
+            problems.append(f"{rec.path.name}: header cannot be understood ({pixels.one_line(exc)})")
     groups: dict[tuple, list[Frame]] = OrderedDict()
     for f in frames:
         groups.setdefault(_group_key(f), []).append(f)
@@ -577,6 +594,8 @@ def build_series(records: list[HeaderRecord] | ScanResult, options: ReadOptions 
         note = dup_notes.get(s.first.record.sop_instance_uid) or dup_notes.get(s.first.record.series_uid)
         if note:
             s.warnings.extend(note)
+        notes = dict.fromkeys(n for row in s.grid for f in row for n in f.extra.get("notes", ()))
+        s.warnings.extend(notes)
         if s.first.spacing_source == "none" and not s.first.has_geometry:
             s.warnings.append("no pixel spacing in the header: distances are in pixels, not mm")
     out.sort(key=lambda s: (s.first.record.series_number if s.first.record.series_number is not None else 1 << 30,

@@ -12,18 +12,19 @@ from app.data.types import ReadError, Volume
 
 from .image2d import read_image2d
 from .itk import read_itk
+from .mgh import read_mgh
 from .nifti import read_nifti
 from .sniff import KIND, content_format, extension_format, mismatch_warning, sniff
 
-__all__ = ["read_file", "read_image2d", "read_itk", "read_nifti", "sniff", "content_format",
+__all__ = ["read_file", "read_image2d", "read_itk", "read_mgh", "read_nifti", "sniff", "content_format",
            "extension_format", "KIND"]
 
 _READERS = {"png": read_image2d, "jpeg": read_image2d, "gif": read_image2d, "tiff": read_image2d,
-            "bmp": read_image2d, "nifti": read_nifti, "nrrd": read_itk, "metaimage": read_itk}
+            "bmp": read_image2d, "nifti": read_nifti, "nrrd": read_itk, "metaimage": read_itk, "mgh": read_mgh}
 
 
 def read_file(path: str | os.PathLike) -> Volume:
-    """Read one image/volume file (NIfTI, NRRD, MHA/MHD, PNG, JPEG, TIFF, GIF, BMP)."""
+    """Read one image/volume file (NIfTI, NRRD, MHA/MHD, MGH/MGZ, PNG, JPEG, TIFF, GIF, BMP)."""
     p = Path(path)
     if not p.is_file():
         raise ReadError(f"{p}: no such file" if not p.exists() else f"{p}: is a folder, not a file")
@@ -45,7 +46,7 @@ def read_file(path: str | os.PathLike) -> Volume:
         if fmt in ("dicom", "video", "bart", "bart_hdr"):
             raise ReadError(f"{p}: is {fmt.upper().replace('_HDR', ' header')}; open it with the "
                             f"{KIND.get(fmt, 'k-space')} reader, not as an image file")
-        raise ReadError(f"{p}: unknown file format (not NIfTI, NRRD, MetaImage, PNG, JPEG, TIFF, GIF or BMP)")
+        raise ReadError(f"{p}: unknown file format (not NIfTI, NRRD, MetaImage, FreeSurfer MGH, PNG, JPEG, TIFF, GIF or BMP)")
     vol = reader(p)
     warn = mismatch_warning(p, by_content, by_name)
     if warn:

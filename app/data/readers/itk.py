@@ -7,11 +7,13 @@ is (t, z, y, x). The affine is direction @ diag(spacing) with the origin as tran
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 
+from app.data.limits import check_allocation, check_regular
 from app.data.types import Intensity, ReadError, Volume
 
 _ITK_IMAGE_IO = {".nrrd": "NrrdImageIO", ".nhdr": "NrrdImageIO", ".mha": "MetaImageIO", ".mhd": "MetaImageIO"}
@@ -38,6 +40,60 @@ def _geometry(img, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float 
     return direction, spacing, origin, step
 
 
+def _metaimage_header(p: Path) -> dict[str, str]:
+    """Key = value lines up to ElementDataFile (always the last header line)."""
+    out: dict[str, str] = {}
+    with open(p, "rb") as fh:
+        for raw in fh.read(64 * 1024).split(b"\n"):
+            key, sep, value = raw.decode("latin-1").partition("=")
+            if not sep:
+                continue
+            out[key.strip()] = value.strip()
+            if key.strip() == "ElementDataFile":
+                break
+    return out
+
+
+def check_metaimage_data_file(p: Path) -> None:
+    """ElementDataFile may name only files beside the header (no folders, no absolute paths):
+    a header that names /etc/passwd must not read it as pixels. Sizes are checked too."""
+    header = _metaimage_header(p)
+    target = header.get("ElementDataFile", "LOCAL")
+    names = [target]
+    if target.upper() == "LIST" or target.split()[0].upper() == "LIST":
+        raise ReadError(f"{p}: MetaImage ElementDataFile LIST is not supported")
+    if "%" in target:  # printf-style slice pattern: "name%03d.raw first last step"
+        names = [target.split()[0]]
+    if target.upper() != "LOCAL":
+        for name in names:
+            if Path(name).is_absolute() or Path(name).name != name or name in (".", ".."):
+                raise ReadError(f"{p}: MetaImage ElementDataFile {name!r} points outside the header's "
+                                "folder; only a file name beside the header is accepted")
+            data = p.parent / name
+            if "%" not in name:
+                if not data.exists():
+                    raise ReadError(f"{p}: MetaImage data file {name!r} is missing")
+                check_regular(data)
+    dims = [int(x) for x in header.get("DimSize", "0").split() if x.lstrip("-").isdigit()]
+    if dims and any(d <= 0 for d in dims):
+        raise ReadError(f"{p}: MetaImage DimSize {dims} includes a size <= 0")
+    if dims:
+        comps = int(header.get("ElementNumberOfChannels", "1") or 1)
+        check_allocation(p, math.prod(dims) * max(comps, 1) * 8, f"MetaImage {'x'.join(map(str, dims))}")
+
+
+def check_nrrd_data_file(p: Path) -> None:
+    """A detached NRRD header's "data file" must also be a file beside it."""
+    with open(p, "rb") as fh:
+        for raw in fh.read(64 * 1024).split(b"\n"):
+            key, sep, value = raw.decode("latin-1").partition(":")
+            if sep and key.strip().lower() in ("data file", "datafile"):
+                name = value.strip().split()[0] if value.strip() else ""
+                if name.upper() == "LIST" or Path(name).is_absolute() or Path(name).name != name:
+                    raise ReadError(f"{p}: NRRD data file {name!r} points outside the header's folder; "
+                                    "only a file name beside the header is accepted")
+
+
 def read_itk(path: str | os.PathLike) -> Volume:
     """Read NRRD / MHA / MHD into an LPS Volume (k, j, i[, c]) or (t, k, j, i[, c]) for 4D.
 
@@ -46,10 +102,15 @@ def read_itk(path: str | os.PathLike) -> Volume:
     import SimpleITK as sitk
 
     p = Path(path)
+    check_regular(p)
     if not p.is_file():
         raise ReadError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise ReadError(f"{p}: empty file (0 bytes)")
+    if p.suffix.lower() in (".mha", ".mhd"):
+        check_metaimage_data_file(p)
+    elif p.suffix.lower() == ".nhdr":
+        check_nrrd_data_file(p)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(p))
     io_name = _ITK_IMAGE_IO.get(p.suffix.lower())

@@ -11,12 +11,14 @@ validated first and damage is reported as a ReadError naming the file.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from app.data.limits import check_allocation, check_gzip_can_hold, check_regular, gzip_trailer
 from app.data.types import Intensity, ReadError, Volume, ras_to_lps_affine
 
 _XFORM_NAMES = {0: "unknown", 1: "scanner", 2: "aligned", 3: "talairach", 4: "mni152", 5: "template"}
@@ -71,14 +73,23 @@ def _check_dims_and_size(path: Path, hdr, single_file: bool) -> tuple[int, ...]:
     if any(s <= 0 for s in shape):
         raise ReadError(f"{path}: corrupt NIfTI header: dimensions {list(shape)} include a size <= 0")
     is_gz = path.name.lower().endswith(".gz")
+    itemsize = max(int(hdr["bitpix"]) // 8, 1)
+    nbytes = math.prod(shape) * itemsize
+    vox_offset = int(hdr["vox_offset"]) if single_file else 0
+    check_allocation(path, nbytes, f"NIfTI image {'x'.join(map(str, shape))} of {hdr.get_data_dtype()}")
+    expected = vox_offset + nbytes
     if single_file and not is_gz:
-        itemsize = int(hdr["bitpix"]) // 8
-        expected = int(hdr["vox_offset"]) + int(np.prod(shape, dtype=np.int64)) * itemsize
         actual = path.stat().st_size
         if actual < expected:
             raise ReadError(
                 f"{path}: NIfTI dimensions {'x'.join(map(str, shape))} of {hdr.get_data_dtype()} need "
                 f"{expected} bytes but the file has {actual}: truncated file or wrong dims in the header")
+    elif single_file and is_gz:
+        check_gzip_can_hold(path, expected, "NIfTI image")
+        trailer = gzip_trailer(path)
+        if trailer is not None and expected < (1 << 32) and trailer[1] < expected:
+            raise ReadError(f"{path}: NIfTI needs {expected} bytes after decompression but the gzip "
+                            f"stream says it holds {trailer[1]}: truncated or damaged file")
     return shape
 
 
@@ -168,8 +179,25 @@ def _unscaled_gz_voxels_via_itk(path: Path, img, shape: tuple[int, ...]) -> np.n
         return None
     arr = np.array(view, copy=True)
     del view, image
+    if not _stream_crc_matches(path, int(img.header["vox_offset"]), arr):
+        return None  # ITK zero-fills a truncated stream: let nibabel's gzip raise instead
     # ITK gives C order (..., z, y, x); hand back nibabel's (x, y, z, ...) view of the same bytes
     return arr.reshape(tuple(reversed(shape))).transpose()
+
+
+def _stream_crc_matches(path: Path, vox_offset: int, voxels: np.ndarray) -> bool:
+    """True when header + voxels reproduce the gzip trailer's CRC-32 and length: the only cheap
+    proof that ITK read the whole stream (it fills a truncated one with zeros, silently)."""
+    trailer = gzip_trailer(path)
+    if trailer is None:
+        return False
+    with gzip.open(path, "rb") as gz:
+        head = gz.read(vox_offset)
+    if len(head) != vox_offset:
+        return False
+    body = memoryview(np.ascontiguousarray(voxels)).cast("B")
+    crc = zlib.crc32(body, zlib.crc32(head))
+    return crc == trailer[0] and (vox_offset + body.nbytes) % (1 << 32) == trailer[1]
 
 
 def _to_channels(arr: np.ndarray) -> np.ndarray:
@@ -189,6 +217,7 @@ def read_nifti(path: str | os.PathLike) -> Volume:
     from nibabel.spatialimages import HeaderDataError
 
     p = Path(path)
+    check_regular(p)
     if not p.is_file():
         raise ReadError(f"{p}: no such file")
     name = p.name.lower()

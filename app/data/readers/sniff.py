@@ -6,14 +6,13 @@ decoding) to decide which reader to call and to warn when the name lies about th
 """
 from __future__ import annotations
 
-import gzip
 import zlib
 from pathlib import Path
 
 #: format -> catalog kind
 KIND = {
     "png": "image", "jpeg": "image", "gif": "image", "tiff": "image", "bmp": "image",
-    "nifti": "volume", "nrrd": "volume", "metaimage": "volume",
+    "nifti": "volume", "nrrd": "volume", "metaimage": "volume", "mgh": "volume",
     "dicom": "dicom", "video": "video", "bart": "kspace",
 }
 
@@ -22,7 +21,7 @@ EXTENSIONS = {
     ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".gif": "gif",
     ".tif": "tiff", ".tiff": "tiff", ".bmp": "bmp",
     ".nii": "nifti", ".nii.gz": "nifti", ".nrrd": "nrrd", ".nhdr": "nrrd",
-    ".mha": "metaimage", ".mhd": "metaimage",
+    ".mha": "metaimage", ".mhd": "metaimage", ".mgh": "mgh", ".mgz": "mgh",
     ".dcm": "dicom", ".dicom": "dicom", ".ima": "dicom",
     ".mp4": "video", ".m4v": "video", ".mov": "video", ".avi": "video", ".mkv": "video",
     ".webm": "video", ".mpg": "video", ".mpeg": "video", ".ts": "video", ".wmv": "video",
@@ -64,6 +63,8 @@ def content_format(path: Path | str, head: bytes | None = None) -> str | None:
     A BART ``.cfl`` has no header of its own; it is recognised by the ``.hdr`` beside it."""
     p = Path(path)
     if head is None:
+        from app.data.limits import check_regular
+        check_regular(p)  # opening a FIFO for reading blocks until a writer comes
         with open(p, "rb") as fh:
             head = fh.read(_HEAD)
     if len(head) >= 132 and head[128:132] == b"DICM":

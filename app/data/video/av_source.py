@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -31,7 +31,7 @@ from av.video.reformatter import VideoReformatter
 from app.data.types import ReadError
 
 from . import decode_errors
-from .frame_index import CancelFn, FrameIndex, ProgressFn, read_packets, build_index_from_container, cache_path_for
+from .frame_index import CancelFn, FrameIndex, ProgressFn, build_index_from_container, cache_path_for, read_packets
 from .source import DEFAULT_CACHE_BYTES, Frame, VideoSource, spread
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -32,11 +32,15 @@ def save_png(img: np.ndarray, out: str | Path) -> Path:
     return out
 
 
-def export_frame(source: VideoSource, n: int, out: str | Path) -> Path:
-    """Write frame ``n`` (0-based, presentation order) exactly, as PNG."""
+def export_frame(source: VideoSource, n: int, out: str | Path, *, allow_corrupt: bool = False) -> Path:
+    """Write frame ``n`` (0-based, presentation order) exactly, as PNG. A frame the decoder
+    concealed (built from damaged data, often uniform grey) is refused unless asked for."""
     frame = source.get(n)
     if frame.damaged:
         raise ReadError(f"{source.label}: frame {n} is damaged and cannot be exported exactly")
+    if frame.corrupt and not allow_corrupt:
+        raise ReadError(f"{source.label}: frame {n} was decoded from damaged data (the decoder filled "
+                        "in what was lost); not exported as if it were exact (--allow-damaged to write it)")
     return save_png(frame.image, out)
 
 
@@ -205,9 +209,10 @@ def _storyboard_html(source, frames, out: Path) -> Path:
     cells = []
     for n in frames:
         name = f"frame_{n:07d}.png"
-        export_frame(source, n, folder / name)
+        export_frame(source, n, folder / name, allow_corrupt=True)  # shown, and marked below
+        mark = " &middot; decoded from damaged data" if source.get(n).corrupt else ""
         cells.append(f'<figure><img src="{html.escape(folder.name)}/{name}" alt="frame {n}">'
-                     f"<figcaption>frame {n} &middot; {format_time(source.time_of(n))}</figcaption></figure>")
+                     f"<figcaption>frame {n} &middot; {format_time(source.time_of(n))}{mark}</figcaption></figure>")
     page = ("<!doctype html><meta charset='utf-8'><title>Storyboard: " + html.escape(source.label) + "</title>"
             "<style>body{background:#18181c;color:#ddd;font-family:sans-serif}"
             "main{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px}"

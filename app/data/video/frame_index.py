@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -136,7 +136,7 @@ class FrameIndex:
         os.replace(tmp, path)
 
     @staticmethod
-    def load(path: Path) -> "FrameIndex | None":
+    def load(path: Path) -> FrameIndex | None:
         try:
             with np.load(path) as z:
                 if int(z["version"][0]) != INDEX_FORMAT_VERSION:
@@ -149,7 +149,7 @@ class FrameIndex:
             return None
 
     @staticmethod
-    def from_packets(pts: list[int], dts: list[int], key: list[bool], time_base: Fraction) -> "FrameIndex":
+    def from_packets(pts: list[int], dts: list[int], key: list[bool], time_base: Fraction) -> FrameIndex:
         """Sort packet records (decode order) into presentation order; duplicate pts keep the first."""
         p = np.asarray(pts, np.int64)
         d = np.asarray(dts, np.int64)

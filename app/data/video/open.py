@@ -40,6 +40,9 @@ def open_video(path: str | Path, *, fps: float | None = None,
     p = Path(path)
     if not p.exists():
         raise ReadError(f"{p.name or p}: not found")
+    if not p.is_dir():
+        from app.data.limits import check_regular
+        check_regular(p)
     if p.is_dir():
         from .image_sequence import ImageSequenceSource
 

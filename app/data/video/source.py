@@ -3,9 +3,9 @@ exactly, its timestamp from the frame table, keyframe thumbnails, and a clear er
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class VideoSource:
         self.warnings: list[str] = []
 
     # --- lifecycle ---
-    def __enter__(self) -> "VideoSource":
+    def __enter__(self) -> VideoSource:
         return self
 
     def __exit__(self, *exc) -> None:

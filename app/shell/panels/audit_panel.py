@@ -6,7 +6,7 @@ line naming any disagreement between reviewers."""
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.review.store import ReviewStore
 from app.shell.tables import record_table

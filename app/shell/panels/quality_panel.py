@@ -9,8 +9,17 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 SEVERITY_WORDS = {0: "none", 1: "mild", 2: "moderate", 3: "severe"}
 MAX_BARS = 8
@@ -196,8 +205,8 @@ class QualityPanel(QWidget):
             bar.setFormat(f"{probs[k]:.0%}" + (f"  severity {s}/3 ({SEVERITY_WORDS[s]})" if s else ""))
             bar.setToolTip(f"{pretty(k)}: confidence {probs[k]:.2f}")
             if s:
-                bar.setStyleSheet("QProgressBar::chunk { background: %s; }" %
-                                  {1: "#d9b300", 2: "#e07000", 3: "#d02020"}[s])
+                colour = {1: "#d9b300", 2: "#e07000", 3: "#d02020"}[s]
+                bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
             self.bars.addWidget(name, r, 0)
             self.bars.addWidget(bar, r, 1)
             self.bar_widgets[k] = bar

@@ -1,18 +1,28 @@
 """Vessel measurements panel (standalone QWidget the shell docks): totals for a graph layer
 (length, branches, bifurcations, end points, tortuosity, radius distribution), a per-branch table,
 colour mode (uniform / branch / radius) and accept/reject per branch. Selecting a row sets the
-layer's ``selected_branch``, which every view draws highlighted; ``branchReviewed`` carries the
+branch selected in the scene's display state (``app.layers.display``), which every view draws
+highlighted; ``branchReviewed`` carries the
 reader's decision to the review store."""
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.graph_stats import branch_table, from_layer, summarize
 from app.layers import GraphLayer
+from app.layers.display import COLOR_MODES, DisplayStates
 from app.shell.tables import record_table
 
 COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
@@ -24,6 +34,7 @@ class VesselPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, unit: str = "mm") -> None:
         super().__init__(parent)
         self.layer: GraphLayer | None = None
+        self.display = DisplayStates()   # the scene's, once set_layer is given it
         self.unit = unit
         self.decisions: dict[int, str] = {}
         self._rows: list[dict] = []
@@ -36,7 +47,7 @@ class VesselPanel(QWidget):
         mode_row = QHBoxLayout()
         mode_row.addWidget(QLabel("Colour by"))
         self.mode = QComboBox()
-        self.mode.addItems(list(GraphLayer.COLOR_MODES))
+        self.mode.addItems(list(COLOR_MODES))
         self.mode.currentTextChanged.connect(self._mode_chosen)
         mode_row.addWidget(self.mode, 1)
         lay.addLayout(mode_row)
@@ -56,10 +67,13 @@ class VesselPanel(QWidget):
         lay.addLayout(buttons)
 
     # --- model -> widget ---
-    def set_layer(self, layer: GraphLayer | None, unit: str | None = None) -> None:
+    def set_layer(self, layer: GraphLayer | None, unit: str | None = None,
+                  display: DisplayStates | None = None) -> None:
         if self.layer is not None:
             self.layer.events.style.disconnect(self._layer_styled)
         self.layer, self.decisions = layer, {}
+        if display is not None:
+            self.display = display
         if unit:
             self.unit = unit
         if layer is None:
@@ -87,13 +101,13 @@ class VesselPanel(QWidget):
 
     def _layer_styled(self, layer) -> None:
         with_blocked = self.mode.blockSignals(True)
-        self.mode.setCurrentText(layer.color_by)
+        self.mode.setCurrentText(self.display.graph(layer).color_by)
         self.mode.blockSignals(with_blocked)
 
     # --- widget -> model ---
     def _mode_chosen(self, mode: str) -> None:
-        if self.layer is not None and mode in GraphLayer.COLOR_MODES:
-            self.layer.color_by = mode
+        if self.layer is not None and mode in COLOR_MODES:
+            self.display.set_color_by(self.layer, mode)
 
     def selected_branch(self) -> int | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -101,7 +115,7 @@ class VesselPanel(QWidget):
 
     def _row_selected(self) -> None:
         if self.layer is not None:
-            self.layer.selected_branch = self.selected_branch()
+            self.display.select_branch(self.layer, self.selected_branch())
 
     def _decide(self, decision: str) -> None:
         b = self.selected_branch()

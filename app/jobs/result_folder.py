@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.data.types import LoupeError, Volume, lps_to_ras_affine, ras_to_lps_affine
+from app.data.types import LoupeError, Volume, ras_to_lps_affine
 from app.jobs import codec
 from app.layers import HeatmapLayer, ImageLayer, LabelLayer, Layer, Provenance
 
@@ -41,14 +41,9 @@ def _slug(name: str, used: set[str]) -> str:
 # --- grids: NIfTI / PNG ---
 
 def _write_nifti(path: Path, arr: np.ndarray, affine_lps: np.ndarray) -> None:
-    import nibabel as nib
-    data = np.asarray(arr)
-    data = np.moveaxis(data, (0, 1, 2), (2, 1, 0)) if data.ndim >= 3 else data  # (k,j,i[,c]) -> (i,j,k[,c])
-    img = nib.Nifti1Image(np.ascontiguousarray(data), lps_to_ras_affine(affine_lps))
-    img.header.set_xyzt_units("mm")
-    img.set_qform(img.affine, code=1)
-    img.set_sform(img.affine, code=1)
-    nib.save(img, str(path))
+    from app.data.nifti_io import save_grid_nifti
+
+    save_grid_nifti(path, np.asarray(arr), affine_lps)
 
 
 def _read_nifti(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +142,7 @@ def write_result(result, out_dir: str | Path, *, input_name: str = "", extra: di
            "params": rec.get("params", {}), "device": rec.get("device", ""),
            "timings": dict(result.timings or rec.get("timings", {})), "cached": bool(result.cached),
            "input": input_name or rec.get("input", ""),
-           "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "written": datetime.now(UTC).isoformat(timespec="seconds"),
            "layers": entries, "findings": {"file": "findings.json", "count": len(findings)} if findings else None,
            "documents": doc_entries, "files": file_entries}
     if extra:

@@ -35,7 +35,7 @@ class WindowLevel:
     def high(self) -> float:
         return self.level + self.width / 2.0
 
-    def adjusted(self, d_width: float, d_level: float) -> "WindowLevel":
+    def adjusted(self, d_width: float, d_level: float) -> WindowLevel:
         return WindowLevel(max(1e-3, self.width + d_width), self.level + d_level, self.invert)
 
 

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from app.layers import EventsLayer, Provenance, TemporalEvent
+from app.layers import EventsLayer
 
 FORMAT = "loupe.video_annotations/1"
 
@@ -23,16 +23,20 @@ def annotations_path(video: str | Path) -> Path:
 
 
 def layer_to_dict(layer: EventsLayer) -> dict:
-    return {"name": layer.name, "provenance": layer.provenance.to_dict(), "color": list(layer.color),
-            "events": [e.to_dict() for e in layer.events]}
+    """The one layer codec's document (events carry no arrays)."""
+    from app.layers.codec import Arrays, encode_layer, json_safe
+
+    return json_safe(encode_layer(layer, Arrays()))
 
 
 def layer_from_dict(d: dict) -> EventsLayer:
-    events = [TemporalEvent(e["start_frame"], e["end_frame"], e.get("score", 1.0), e.get("label", ""),
-                            e.get("reason", ""), list(e.get("key_frames", [])), e.get("note", ""))
-              for e in d.get("events", [])]
-    return EventsLayer(events, d.get("name", "events"), Provenance.from_dict(d["provenance"]),
-                       color=tuple(d.get("color", (1.0, 0.85, 0.0))))
+    """Also reads entries saved before the codec (no kind, id or style: a fresh id)."""
+    from app.layers.codec import Arrays, decode_layer
+
+    layer = decode_layer({"kind": "events", "name": "events"} | d, Arrays())
+    if not isinstance(layer, EventsLayer):
+        raise ValueError(f"video annotations hold a {layer.kind} layer, not events")
+    return layer
 
 
 def save_annotations(video: str | Path, layers: dict[str, EventsLayer], n_frames: int) -> Path:

@@ -1,0 +1,49 @@
+"""Video evidence sentences from an evidence result: how many notable events, and each with its
+times, frames, key frame and score (times from the frame numbers and the stream's frame rate)."""
+from __future__ import annotations
+
+from app.report.model import Evidence, Report
+
+from .common import ResultFolder, fmt, rounded
+
+SECTION = "Video evidence"
+CONCEPT = "notable event"
+
+
+def draft(rep: Report, rf: ResultFolder) -> None:
+    doc = rf.json("events.json")
+    stats = rf.json("evidence_stats.json") if rf.file("evidence_stats.json").is_file() else {}
+    fps = float(stats.get("fps") or 0.0)
+    name, src = rf.input_name, rf.src("events.json")
+    n_total = int(doc.get("frames_total", 0))
+    events = doc.get("events") or []
+    head = [Evidence("measurement", src, {"video": name}, n_total, "", "frames"),
+            Evidence("finding", src, {"video": name}, bool(events), "", CONCEPT)]
+    span = ""
+    if fps > 0:
+        dur, f = rounded(n_total / fps, 1), rounded(fps, 1)
+        span = f", {fmt(dur, 1)} s at {fmt(f, 1)} fps"
+        head += [Evidence("measurement", src, {"video": name}, dur, "s", "duration"),
+                 Evidence("measurement", src, {"video": name}, f, "Hz", "frame rate")]
+    if not events:
+        rep.add(SECTION, f"No {CONCEPT}s were found in {name} ({n_total} frames{span}).", head)
+        return
+    head.append(Evidence("measurement", src, {"video": name}, len(events), "", "notable events"))
+    rep.add(SECTION, f"The review of {name} ({n_total} frames{span}) found {len(events)} {CONCEPT}s.", head)
+    for i, e in enumerate(events, 1):
+        f0, f1 = int(e["start_frame"]), int(e["end_frame"])
+        loc = {"video": name, "event": i, "start_frame": f0, "end_frame": f1}
+        text = f"Event {i}, {e.get('label', 'event')}: frames {f0} to {f1}"
+        kf = int((e.get("key_frames") or [f0])[0])
+        kloc = {"video": name, "frame": kf}
+        if fps > 0:
+            loc.update(start_s=rounded(f0 / fps, 1), end_s=rounded(f1 / fps, 1))
+            kloc["time_s"] = rounded(kf / fps, 1)
+            text += f" ({fmt(loc['start_s'], 1)} s to {fmt(loc['end_s'], 1)} s)"
+            text += f"; key frame {kf} at {fmt(kloc['time_s'], 1)} s"
+        else:
+            text += f"; key frame {kf}"
+        score = rounded(e.get("score", 0.0), 2)
+        rep.add(SECTION, text + f"; score {fmt(score, 2)}.",
+                [Evidence("locator", src, loc, None, "", "event"), Evidence("locator", src, kloc, None, "", "key frame"),
+                 Evidence("measurement", src, {"video": name, "event": i}, score, "", "score")])

@@ -1,0 +1,1 @@
+"""Report exports: Markdown, PDF with key images (fpdf2), DICOM Comprehensive SR (TID 1500)."""

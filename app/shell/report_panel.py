@@ -1,0 +1,257 @@
+"""Report panel: the draft in an editor, one sentence per paragraph. Clicking a sentence shows its
+evidence and asks the window to move the viewer there; every edit is re-verified as you type (a
+short debounce) with unsupported claims on red and unverifiable ones underlined in amber; sign-off
+(reviewer name) refuses while anything is unsupported and otherwise stores the signed report as a
+new version in the review store, with an audit entry. Qt only for display: drafting, verifying,
+navigation targets and sign-off live in app/report."""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.data.types import LoupeError
+from app.report.export.markdown import describe
+from app.report.model import Report, Section, Sentence, load_report, save_report
+from app.report.navigate import target_of
+from app.report.verify import verify_sentence
+
+VERIFY_DELAY_MS = 250
+_RED, _AMBER = QColor(255, 150, 150), QColor(220, 150, 0)
+
+
+class ReportPanel(QWidget):
+    evidenceRequested = Signal(object)   # app.report.navigate.Target
+    signed = Signal(str)                 # version id in the review store
+
+    def __init__(self, store=None, user: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.report: Report | None = None
+        self._order: list[Sentence] = []   # sentence of each editor paragraph
+        self._results = {}
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.open_button = QPushButton("Open report...")
+        self.open_button.clicked.connect(self._choose_report)
+        self.save_button = QPushButton("Save")
+        self.save_button.clicked.connect(self._save)
+        self.summary = QLabel("No report open")
+        row.addWidget(self.open_button)
+        row.addWidget(self.save_button)
+        row.addWidget(self.summary, 1)
+        lay.addLayout(row)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("report_editor")
+        self.editor.textChanged.connect(self._schedule)
+        self.editor.cursorPositionChanged.connect(self._on_cursor)
+        lay.addWidget(self.editor, 3)
+        self.evidence = QListWidget()
+        self.evidence.setObjectName("report_evidence")
+        lay.addWidget(self.evidence, 1)
+        sign = QHBoxLayout()
+        self.reviewer = QLineEdit(user)
+        self.reviewer.setPlaceholderText("reviewer name")
+        self.sign_button = QPushButton("Sign off")
+        self.sign_button.clicked.connect(self.sign)
+        sign.addWidget(self.reviewer, 1)
+        sign.addWidget(self.sign_button)
+        lay.addLayout(sign)
+        self.state = QLabel("")
+        self.state.setWordWrap(True)
+        lay.addWidget(self.state)
+        self.path: Path | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(VERIFY_DELAY_MS)
+        self._timer.timeout.connect(self.reverify)
+        self._current = -1
+
+    # ---- loading ------------------------------------------------------------------------------
+    def set_report(self, rep: Report, path: str | Path | None = None) -> None:
+        self.report, self.path = rep, Path(path) if path else None
+        self._order = list(rep.sentences)
+        self.editor.blockSignals(True)
+        self.editor.setPlainText("\n".join(s.text for s in self._order))
+        self.editor.blockSignals(False)
+        self.reverify()
+
+    def open_report(self, path: str | Path) -> None:
+        try:
+            self.set_report(load_report(path), path)
+        except LoupeError as e:
+            self._say(str(e), error=True)
+
+    def _choose_report(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open report", "", "Loupe report (*.json)")
+        if path:
+            self.open_report(path)
+
+    def _save(self) -> None:
+        if self.report is None:
+            return
+        self.sync()
+        path = self.path
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, "Save report", "report.json", "Loupe report (*.json)")
+            if not name:
+                return
+            path = self.path = Path(name)
+        save_report(self.report, path)
+        self._say(f"Saved {path.name}")
+
+    # ---- editing: paragraphs <-> sentences -------------------------------------------------------
+    def _paragraphs(self) -> list[str]:
+        return self.editor.toPlainText().split("\n")
+
+    def sync(self) -> None:
+        """Match paragraphs to sentences: unchanged and edited ones keep their evidence; a new
+        paragraph is a new sentence with none; a deleted paragraph drops its sentence."""
+        if self.report is None:
+            return
+        paras = self._paragraphs()
+        old = self._order
+        sm = difflib.SequenceMatcher(a=[s.text for s in old], b=paras, autojunk=False)
+        new: list[Sentence] = []
+        for op, a0, a1, b0, b1 in sm.get_opcodes():
+            for n, j in enumerate(range(b0, b1)):
+                if op in ("equal", "replace") and a0 + n < a1:
+                    s = old[a0 + n]
+                    s.text = paras[j]
+                else:
+                    s = Sentence(self._new_id(new), paras[j], [])
+                new.append(s)
+        new = [s for s in new if s.text.strip()] if len(new) > 1 else new
+        kept = {id(s) for s in new}
+        for sec in self.report.sections:
+            sec.sentences = [s for s in sec.sentences if id(s) in kept]
+        placed = {id(s) for sec in self.report.sections for s in sec.sentences}
+        extra = [s for s in new if id(s) not in placed]
+        if extra:
+            sec = next((x for x in self.report.sections if x.title == "Reviewer"), None)
+            if sec is None:
+                sec = Section("Reviewer")
+                self.report.sections.append(sec)
+            sec.sentences.extend(extra)
+        self._order = [s for s in new]
+
+    def _new_id(self, pending) -> str:
+        used = {s.id for s in self.report.sentences} | {s.id for s in pending}
+        n = len(used) + 1
+        while f"s{n}" in used:
+            n += 1
+        return f"s{n}"
+
+    def _schedule(self) -> None:
+        self._timer.start()
+
+    # ---- verification and highlighting ------------------------------------------------------------
+    def reverify(self) -> None:
+        if self.report is None:
+            return
+        self.sync()
+        self._results = {}
+        sels = []
+        doc = self.editor.document()
+        for n, s in enumerate(self._order):
+            r = verify_sentence(s)
+            s.status, s.problems = r.status, r.problems
+            self._results[s.id] = r
+            block = doc.findBlockByNumber(n)
+            if not block.isValid():
+                continue
+            for c in r.claims:
+                if c.status == "supported" or c.end <= c.start:
+                    continue
+                sel = QTextEdit.ExtraSelection()
+                cur = QTextCursor(block)
+                cur.setPosition(block.position() + c.start)
+                cur.setPosition(block.position() + c.end, QTextCursor.KeepAnchor)
+                sel.cursor = cur
+                fmt = QTextCharFormat()
+                if c.status == "unsupported":
+                    fmt.setBackground(_RED)
+                else:
+                    fmt.setUnderlineColor(_AMBER)
+                    fmt.setUnderlineStyle(QTextCharFormat.WaveUnderline)
+                fmt.setToolTip(c.why)
+                sel.format = fmt
+                sels.append(sel)
+        self.editor.setExtraSelections(sels)
+        counts = {k: sum(s.status == k for s in self._order) for k in ("supported", "unsupported", "unverifiable")}
+        self.summary.setText(f"{len(self._order)} sentences: {counts['supported']} supported, "
+                             f"{counts['unsupported']} unsupported, {counts['unverifiable']} unverifiable")
+        self.sign_button.setEnabled(counts["unsupported"] == 0)
+        self._show_evidence(self.editor.textCursor().blockNumber())
+
+    def unsupported_spans(self) -> list[tuple[int, str]]:
+        """(paragraph, claim text) of every highlighted unsupported claim, for tests and tooltips."""
+        out = []
+        for n, s in enumerate(self._order):
+            r = self._results.get(s.id)
+            out += [(n, s.text[c.start:c.end]) for c in (r.claims if r else []) if c.status == "unsupported"]
+        return out
+
+    # ---- navigation ---------------------------------------------------------------------------------
+    def _on_cursor(self) -> None:
+        n = self.editor.textCursor().blockNumber()
+        if n != self._current:
+            self.select_sentence(n)
+
+    def select_sentence(self, n: int) -> None:
+        self._current = n
+        self._show_evidence(n)
+        if 0 <= n < len(self._order):
+            t = target_of(self._order[n])
+            if t is not None:
+                self.evidenceRequested.emit(t)
+
+    def _show_evidence(self, n: int) -> None:
+        self.evidence.clear()
+        if not (0 <= n < len(self._order)):
+            return
+        s = self._order[n]
+        self.evidence.addItem(f"{s.id} [{s.status}]")
+        for e in s.evidence:
+            self.evidence.addItem("  " + describe(e))
+        for p in s.problems:
+            self.evidence.addItem("  problem: " + p)
+
+    # ---- sign-off -----------------------------------------------------------------------------------
+    def sign(self) -> str | None:
+        from app.report.signoff import sign_report
+
+        if self.report is None:
+            return None
+        self._timer.stop()
+        self.reverify()
+        if self.store is None:
+            self._say("Sign-off needs a review store (open a workspace)", error=True)
+            return None
+        try:
+            vid = sign_report(self.report, self.reviewer.text(), self.store)
+        except LoupeError as e:
+            self._say(str(e), error=True)
+            return None
+        self._say(f"Signed by {self.report.meta['signed_by']} at {self.report.meta['signed_at']} "
+                  f"(version {vid[:8]})")
+        self.signed.emit(vid)
+        return vid
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.state.setStyleSheet("color:#c00;" if error else "color:#060;")
+        self.state.setText(text)

@@ -1,0 +1,166 @@
+"""Validate mri-recon against ground truth and against BART run in the same process.
+
+Cases (real images from LOUPE_DATA, 8 simulated smooth coils, smooth phase, complex noise):
+  tune   : MR2 (uncompressed MR, iqa pairs)  - the only case looked at while setting defaults
+  report : CT head (Philips 140), enhanced MR (Philips B0 e1), GE axial EPI, Siemens mosaic EPI
+Masks: 1D random lines (R=4, 2D acquisition) and 2D variable-density Poisson (R=6, hybrid 3D).
+Plus the BART workshop brain k-space (real, undersampled), scored against BART's own PICS output
+(the reference is in BART's unscaled units: every result is divided by BART's scaling rule).
+Metrics as fastMRI evaluate.py: NRMSE = ||gt - pred|| / ||gt||, PSNR and SSIM with
+data_range = gt.max() (skimage). The regularisation weight is chosen per case by k-space
+cross-validation (no ground truth). Prints a Markdown table and writes JSON (--json).
+
+    python benchmarks/validate_mri_recon.py [--quick] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_root
+
+from backends.mri.bart_io import bart_available, bart_pics, bart_scale
+from backends.mri.masks import make_mask
+from backends.mri.metrics import fastmri_metrics
+from backends.mri.recon import ReconSettings, reconstruct
+from backends.mri.simulate import multicoil_kspace
+
+
+def metrics(gt: np.ndarray, pred: np.ndarray) -> dict:
+    return fastmri_metrics(gt, pred)
+
+
+def load_images(root: Path, size: int) -> list[tuple[str, str, np.ndarray]]:
+    import nibabel as nib
+    import pydicom
+    from skimage.transform import resize
+
+    def fit(a, n):
+        a = np.asarray(a, np.float64)
+        return resize(a, (n, n), anti_aliasing=True) if max(a.shape) > n else a
+
+    out = []
+    mr2 = pydicom.dcmread(root / "xray_iqa/iqa_compression_pairs/MR2_UNCR.dcm").pixel_array
+    out.append(("tune", "MR2 (MR)", fit(mr2, size)))
+    ct = pydicom.dcmread(root / "dicom/dcm_qa_ct_philips_head_140/dicom/I700")
+    hu = ct.pixel_array * float(getattr(ct, "RescaleSlope", 1)) + float(getattr(ct, "RescaleIntercept", 0))
+    out.append(("report", "CT head (Philips)", fit(np.clip(hu + 1000, 0, None), size)))
+    d = root / "dicom"
+    enh = nib.load(d / "dcm_qa_enh_philips_enhanced/ref/Philips_WIP_B0_NS_801_e1.nii").get_fdata()
+    out.append(("report", "enhanced MR (Philips)", np.rot90(enh[:, :, enh.shape[2] // 2])))
+    epi = nib.load(d / "dcm_qa_nih_GE_axial_epi/ref/DCM2NIIX_regression_test_4.nii").get_fdata()
+    out.append(("report", "EPI (GE axial)", np.rot90(epi[:, :, epi.shape[2] // 2, 0])))
+    mos = nib.load(d / "dcm_qa_siemens_mosaic_jpeglossless/ref/fMRI_MB_asc_25.nii").get_fdata()
+    out.append(("report", "EPI (Siemens mosaic)", np.rot90(mos[:, :, mos.shape[2] // 2, 0])))
+    return out
+
+
+def run_case(name, split, img, kind, accel, settings, tmp, seed=0):
+    n = img.shape[0]
+    calib = max(12, min(24, n // 8))
+    k, _, gt = multicoil_kspace(img, noise=0.01, seed=seed)
+    mask = make_mask(img.shape, kind, accel, calib=calib, seed=seed)
+    ku = (k * mask).astype(np.complex64)
+    rows = {}
+    t0 = time.perf_counter()
+    s = ReconSettings(**{**settings.__dict__, "calib": calib})
+    zf = reconstruct(ku, ReconSettings(method="zero-filled"))
+    rows["zero-filled"] = metrics(gt, zf.magnitude[0])
+    for method in ("sense", "cs-wavelet"):
+        t0 = time.perf_counter()
+        out = reconstruct(ku, ReconSettings(**{**s.__dict__, "method": method}))
+        dt = time.perf_counter() - t0
+        rows[method] = metrics(gt, out.magnitude[0]) | {"seconds": dt, "weight": out.record["weight"]}
+    if bart_available():
+        rec, dt = bart_pics(np.transpose(ku, (1, 2, 0))[:, :, None, :], Path(tmp) / f"{name}_{kind}")
+        rows["bart-pics"] = metrics(gt, np.abs(rec)) | {"seconds": dt}
+    return {"case": name, "split": split, "mask": f"{kind} R{accel:g}", "size": list(img.shape),
+            "sampled": float(mask.mean()), "results": rows}
+
+
+def run_brain(root: Path, settings, tmp):
+    from app.data.kspace import read_cfl
+    from backends.mri.layout import to_problems
+    from backends.mri.operators import SenseOp
+    d = root / "kspace/bart_pics_brain"
+    ksp = read_cfl(d / "ksp")
+    ref = np.sqrt(np.sum(np.abs(read_cfl(d / "img").data[0]) ** 2, axis=-1)).squeeze()  # RSS of the 2 maps
+    pr = to_problems(ksp.data)
+    rows = {}
+    zf = reconstruct(pr.kspace, ReconSettings(method="zero-filled"))
+    for method in ("sense", "cs-wavelet"):
+        t0 = time.perf_counter()
+        out = reconstruct(pr.kspace, ReconSettings(**{**settings.__dict__, "method": method}))
+        dt = time.perf_counter() - t0
+        from backends.mri.espirit import espirit_maps
+        maps = espirit_maps(pr.kspace[0]).maps
+        scale = bart_scale(SenseOp(maps, np.any(pr.kspace[0] != 0, axis=0)).adjoint(pr.kspace[0]))
+        rows[method] = metrics(ref, out.magnitude[0] / scale) | {"seconds": dt, "weight": out.record["weight"]}
+    rows["zero-filled"] = metrics(ref, zf.magnitude[0] / scale)
+    if bart_available():
+        rec, dt = bart_pics(np.asarray(ksp.data), Path(tmp) / "brain", rescale=False)
+        rows["bart-pics"] = metrics(ref, np.abs(rec)) | {"seconds": dt}
+    return {"case": "BART brain (real k-space)", "split": "report", "mask": "as acquired (2D Poisson)",
+            "size": list(ref.shape), "sampled": float(np.mean(pr.kspace[0, 0] != 0)), "results": rows}
+
+
+def table(cases) -> str:
+    lines = ["| split | case | mask | method | NRMSE | PSNR dB | SSIM | weight (CV) | time s | time / BART |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for c in cases:
+        bart_t = c["results"].get("bart-pics", {}).get("seconds")
+        for m, r in c["results"].items():
+            w = r.get("weight")
+            t = r.get("seconds")
+            ratio = f"{t / bart_t:.2f}" if (t and bart_t and m != "bart-pics") else ""
+            lines.append(f"| {c['split']} | {c['case']} | {c['mask']} | {m} | {r['nrmse']:.4f} | "
+                         f"{r['psnr']:.2f} | {r['ssim']:.4f} | {'' if w is None else f'{w:.2g}'} | "
+                         f"{'' if t is None else f'{t:.1f}'} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=256, help="in-plane size of the large images")
+    ap.add_argument("--quick", action="store_true", help="tune case and brain only")
+    ap.add_argument("--json", help="write all figures here")
+    args = ap.parse_args(argv)
+    root = data_root()
+    settings = ReconSettings()
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        imgs = load_images(root, args.size)
+        if args.quick:
+            imgs = imgs[:1]
+        for split, name, img in imgs:
+            for kind, accel in (("random", 4), ("poisson", 6)):
+                c = run_case(name, split, img, kind, accel, settings, tmp)
+                cases.append(c)
+                print(json.dumps({k: c[k] for k in ("case", "mask")} |
+                                 {m: round(r["nrmse"], 4) for m, r in c["results"].items()}), flush=True)
+        c = run_brain(root, settings, tmp)
+        cases.append(c)
+        print(json.dumps({"case": c["case"]} | {m: round(r["nrmse"], 4) for m, r in c["results"].items()}),
+              flush=True)
+    print(table(cases))
+    rep = [c for c in cases if "bart-pics" in c["results"]]
+    wins = [c["results"]["cs-wavelet"]["nrmse"] <= c["results"]["bart-pics"]["nrmse"] for c in rep]
+    ratios = [c["results"]["cs-wavelet"]["seconds"] / c["results"]["bart-pics"]["seconds"] for c in rep]
+    summary = {"cases": len(rep), "cs_wavelet_at_or_below_bart": int(sum(wins)),
+               "time_ratio_median": float(np.median(ratios)) if ratios else None,
+               "time_ratio_max": float(np.max(ratios)) if ratios else None}
+    print(json.dumps(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cases": cases, "summary": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
