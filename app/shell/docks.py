@@ -81,11 +81,17 @@ def _quality(win):
     return _import("app.shell.quality_dock.QualityDock")(win)
 
 
+def _ultrasound(win):
+    return _import("app.shell.panels.ultrasound_panel.build")(win)
+
+
 def _report(win):
     panel = _import("app.shell.report_panel.ReportPanel")(win.workflow.store, win.workflow.user or "")
     panel.evidenceRequested.connect(win.go_to_evidence)
     panel.signed.connect(lambda _v: win.review_changed())
     return panel
+
+
 def _pacs(win):
     dock = _import("app.shell.pacs_dock.PacsDock")(win)
     dock.error.connect(lambda msg: win.show_error(f"PACS: {msg}", "PACS: see the message above"))
@@ -122,6 +128,7 @@ EXTRA_DOCKS: list[DockSpec] = [
     DockSpec("trust", "Trust", Qt.RightDockWidgetArea, _trust),
     DockSpec("vessels", "Vessels", Qt.RightDockWidgetArea, _vessels),
     DockSpec("quality", "Quality", Qt.RightDockWidgetArea, _quality, quality_backend_present),
+    DockSpec("ultrasound", "Ultrasound", Qt.RightDockWidgetArea, _ultrasound),
     DockSpec("report", "Report", Qt.RightDockWidgetArea, _report),
     DockSpec("kspace", "K-space", Qt.RightDockWidgetArea, _kspace, mri_backend_present),
     DockSpec("pacs", "PACS", Qt.LeftDockWidgetArea, _pacs),

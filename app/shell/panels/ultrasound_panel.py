@@ -1,0 +1,57 @@
+"""Shell hook of the ultrasound pane: shows the opened ultrasound still or cine, runs us-biometry as
+a job (whole cine, or the frame on screen) and saves AoP corrections in the workspace review store."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.data.types import LoupeError
+from viewers.ultrasound.pane import UltrasoundPane
+
+
+def is_ultrasound(model) -> bool:
+    vol = model.volume
+    return str(vol.meta.get("modality", "")).upper() == "US" and vol.spatial_shape[0] == 1
+
+
+def _labels_of(result) -> np.ndarray | None:
+    lab = next((lay for lay in result.layers if lay.kind == "labels"), None)
+    return None if lab is None else np.asarray(lab.labels)[0]
+
+
+def build(win) -> UltrasoundPane:
+    from app.ultrasound.cine import UsCine
+    from backends.base import BackendInput
+
+    from ..job_bridge import submit
+
+    pane = UltrasoundPane()
+    pane.store = win.workflow.store
+    pane.user_provider = win.workflow.require_user
+
+    def on_opened(model) -> None:
+        if not is_ultrasound(model):
+            return
+        try:
+            pane.set_cine(UsCine(model.volume, model.source_file))
+        except LoupeError as exc:
+            win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
+
+    def run(volume, frame: int | None) -> None:
+        inp = BackendInput.from_volume(volume, "ultrasound" if not volume.time_axis else "volume")
+        inp.path = pane.cine.source_file or None
+
+        def done(job) -> None:
+            if job.result is None:
+                win.show_error(f"us-biometry: {job.error}", "Ultrasound: see the message above")
+                return
+            pane.set_analysis(job.result.documents["biometry"], _labels_of(job.result), frame)
+        submit(win, "us-biometry", inp, {}, done)
+
+    pane.analyseRequested.connect(lambda: pane.cine is not None and run(pane.cine.volume, None))
+    pane.measureFrameRequested.connect(
+        lambda t: pane.cine is not None and run(pane.cine.volume.frame(t), t))
+    pane.saved.connect(lambda _info: win.review_changed())
+    win.opened.connect(on_opened)
+    if getattr(win, "model", None) is not None:
+        on_opened(win.model)
+    return pane

@@ -1,0 +1,1 @@
+"""The ultrasound pane: cine playback, region calibration, editable AoP/HSD lines (no torch here)."""

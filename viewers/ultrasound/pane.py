@@ -1,0 +1,269 @@
+"""The ultrasound pane: cine playback (play, frame step, freeze), region calibration shown as scale
+and depth (or an UNCALIBRATED mark), the us-biometry reading of each analysed frame with the
+suggested frame, and AoP lines the user can drag; a correction is saved as a human version.
+
+The pane runs no model: "Analyse cine" / "Measure frame" are signals the shell hook answers with
+``set_analysis`` (app/shell/panels/ultrasound_panel.py runs the us-biometry backend as a job)."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.data.types import LoupeError
+
+from .canvas import UsCanvas
+
+
+class UltrasoundPane(QWidget):
+    analyseRequested = Signal()
+    measureFrameRequested = Signal(int)
+    edited = Signal(dict)            # the reading after a handle moved
+    saved = Signal(object)           # VersionInfo of the human version
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.cine = None
+        self.t = 0
+        self.readings: dict[int, dict] = {}     # frame -> biometry dict of that frame
+        self.masks: dict[int, np.ndarray] = {}  # frame -> PS/FH labels, where measured
+        self.best: int | None = None
+        self.model_version = ""
+        self.store = None                       # app.review.store.ReviewStore, set by the hook
+        self.user = ""
+        self.user_provider = None               # callable asking for the reviewer's name, if set
+        self.ai_layers: dict[int, str] = {}     # frame -> layer id of the stored AI lines
+        self.edit = None
+        self.canvas = UsCanvas(self)
+        self.canvas.handleMoved.connect(self._on_handle_moved)
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(lambda: self.show_frame((self.t + 1) % max(1, self.n_frames)))
+        self.calib_label = QLabel("no image")
+        self.calib_label.setWordWrap(True)
+        self.reading_label = QLabel("")
+        self.reading_label.setWordWrap(True)
+        self.frame_label = QLabel("")
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.valueChanged.connect(lambda v: v != self.t and self.show_frame(v))
+        self.play_button = QPushButton("Play")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.prev_button = QPushButton("<")
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QPushButton(">")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.freeze_box = QCheckBox("Freeze")
+        self.freeze_box.toggled.connect(self.set_frozen)
+        self.analyse_button = QPushButton("Analyse cine")
+        self.analyse_button.clicked.connect(self.analyseRequested)
+        self.measure_button = QPushButton("Measure frame")
+        self.measure_button.clicked.connect(lambda: self.measureFrameRequested.emit(self.t))
+        self.best_button = QPushButton("Suggested frame")
+        self.best_button.clicked.connect(self.go_best)
+        self.save_button = QPushButton("Save correction")
+        self.save_button.clicked.connect(self.save_correction)
+        row = QHBoxLayout()
+        for w in (self.prev_button, self.play_button, self.next_button, self.freeze_box):
+            row.addWidget(w)
+        row.addWidget(self.slider, 1)
+        self.frame_label.setMinimumWidth(110)
+        row.addWidget(self.frame_label)
+        row2 = QHBoxLayout()
+        for w in (self.analyse_button, self.measure_button, self.best_button, self.save_button):
+            row2.addWidget(w)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.calib_label)
+        lay.addWidget(self.canvas, 1)
+        lay.addLayout(row)
+        lay.addLayout(row2)
+        lay.addWidget(self.reading_label)
+        self._sync_buttons()
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.cine) if self.cine is not None else 0
+
+    # ---- content
+    def set_cine(self, cine) -> None:
+        """An app.ultrasound.cine.UsCine; clears earlier readings."""
+        self.pause()
+        self.cine, self.t = cine, 0
+        self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
+        self.canvas.regions = list(cine.regions)
+        self.canvas.uncalibrated = not cine.calibrated
+        self.calib_label.setText(cine.calibration_text())
+        self.calib_label.setStyleSheet("" if cine.calibrated else "color:#ffaa00; font-weight:bold;")
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(cine) - 1))
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.show_frame(0)
+
+    def set_analysis(self, doc: dict, labels: np.ndarray | None = None, frame: int | None = None) -> None:
+        """A us-biometry biometry.json (one frame or a cine) and the mask of its shown frame."""
+        self.model_version = doc.get("model_version", "")
+        rows = doc.get("frames") or [dict(doc, frame=doc.get("frame", 0))]
+        offset = 0 if doc.get("frames") or frame is None else frame - int(doc.get("frame", 0))
+        for r in rows:
+            self.readings[int(r["frame"]) + offset] = r
+        shown = int(doc.get("frame", 0)) + offset
+        if labels is not None:
+            self.masks[shown] = np.asarray(labels)
+        if doc.get("frames") is not None:
+            self.best = doc.get("best_frame")
+        elif self.n_frames == 1:
+            self.best = shown if doc.get("aop_deg") is not None else None
+        self.show_frame(self.best if self.best is not None else shown)
+
+    # ---- playback
+    def show_frame(self, t: int) -> None:
+        if self.cine is None:
+            return
+        self.t = int(min(max(t, 0), self.n_frames - 1))
+        self.canvas.set_frame(self.cine.frame(self.t))
+        self.canvas.set_mask(self.masks.get(self.t))
+        self._make_edit()
+        if self.slider.value() != self.t:
+            self.slider.blockSignals(True)
+            self.slider.setValue(self.t)
+            self.slider.blockSignals(False)
+        self.frame_label.setText(f"{self.t + 1}/{self.n_frames} ({self.cine.frame_ms:.0f} ms)")
+        self._show_reading()
+
+    def step(self, d: int) -> None:
+        self.pause()
+        self.show_frame(self.t + d)
+
+    def play(self) -> None:
+        if self.cine is None or self.n_frames < 2 or self.freeze_box.isChecked():
+            return
+        self._timer.start(max(5, round(float(self.cine.frame_ms))))
+        self._sync_buttons()
+
+    def pause(self) -> None:
+        self._timer.stop()
+        self._sync_buttons()
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def set_frozen(self, frozen: bool) -> None:
+        """Freeze holds the current frame: playback stops and cannot start until unfrozen."""
+        if frozen:
+            self.pause()
+        if self.freeze_box.isChecked() != frozen:
+            self.freeze_box.setChecked(frozen)
+        self._sync_buttons()
+
+    def go_best(self) -> None:
+        if self.best is not None:
+            self.step(self.best - self.t)
+
+    def _sync_buttons(self) -> None:
+        frozen = self.freeze_box.isChecked()
+        self.play_button.setText("Pause" if self.playing else "Play")
+        self.play_button.setEnabled(not frozen and self.n_frames > 1)
+        self.best_button.setEnabled(self.best is not None)
+        self.save_button.setEnabled(self.edit is not None and self.edit.edited and self.store is not None)
+
+    # ---- reading and editing
+    def _make_edit(self) -> None:
+        from app.ultrasound.aop_edit import AopEdit
+        from backends.ultrasound.biometry import AopLines
+
+        r = self.readings.get(self.t)
+        self.edit = None
+        self.canvas.edit = None
+        self.canvas.lines = None
+        if r and r.get("lines"):
+            lines = AopLines.from_dict(r["lines"])
+            mask = self.masks.get(self.t)
+            scale = self.cine.scale_at(*lines.ps_inferior) if self.cine is not None else None
+            self.edit = AopEdit(lines, None if mask is None else mask == 2, scale, frame=self.t)
+            self.canvas.edit = self.edit
+        self.canvas.update()
+        self._sync_buttons()
+
+    def _on_handle_moved(self, handle: str, x: float, y: float) -> None:
+        if self.edit is None:
+            return
+        try:
+            self.edit.move(handle, x, y)
+        except LoupeError as exc:  # zero-length line: keep the last valid position
+            self.reading_label.setText(f"edit refused: {exc}")
+            return
+        self.canvas.update()
+        self._show_reading()
+        self._sync_buttons()
+        self.edited.emit(self.current_reading())
+
+    def current_reading(self) -> dict:
+        r = dict(self.readings.get(self.t) or {})
+        if self.edit is not None:
+            b = self.edit.result
+            r.update(aop_deg=b.aop_deg, hsd_px=b.hsd_px, hsd_mm=b.hsd_mm, lines=b.lines.to_dict(),
+                     edited=self.edit.edited)
+        return r
+
+    def _show_reading(self) -> None:
+        r = self.current_reading()
+        if not r:
+            self.reading_label.setText("not analysed: press Analyse cine or Measure frame")
+            return
+        parts = []
+        if r.get("aop_deg") is not None:
+            parts.append(f"AoP {r['aop_deg']:.1f}°")
+            if r.get("hsd_mm") is not None:
+                parts.append(f"HSD {r['hsd_mm']:.1f} mm")
+            elif r.get("hsd_px") is not None:
+                parts.append(f"HSD {r['hsd_px']:.1f} px (uncalibrated)")
+            else:
+                parts.append("HSD: infrapubic line misses the head")
+            if self.edit is not None and self.edit.edited and self.edit.fh_mask is None:
+                parts.append("(HSD end kept: measure this frame to re-trace it)")
+        parts.append(f"plane score {r.get('plane_score', 0):.2f}")
+        if r.get("edited"):
+            parts.append("edited")
+        if self.best is not None:
+            parts.append(f"suggested frame {self.best + 1}")
+        text = " · ".join(parts)
+        for w in r.get("warnings", []) or []:
+            text += f"\n⚠ {w}"
+        self.reading_label.setText(text)
+
+    def save_correction(self):
+        """Store the moved lines as a human version (parent: the AI lines of this frame)."""
+        from app.layers import Provenance
+        from app.ultrasound.aop_edit import AopEdit, save_ai, save_human
+        from backends.ultrasound.biometry import AopLines
+
+        if self.store is None or self.edit is None or not self.edit.edited:
+            return None
+        affine = self.cine.volume.affine
+        if self.t not in self.ai_layers:
+            original = AopEdit(AopLines.from_dict(self.readings[self.t]["lines"]), None, self.edit.mm_per_px,
+                               frame=self.t)
+            layer, _ = save_ai(self.store, original, affine,
+                               Provenance.backend("us-biometry", self.model_version or "unknown"))
+            self.ai_layers[self.t] = layer.id
+        user = (self.user_provider() if self.user_provider is not None else self.user) or "unknown"
+        info = save_human(self.store, self.edit, affine, self.ai_layers[self.t], user)
+        r = self.current_reading()
+        r["edited"] = True
+        self.readings[self.t] = {**self.readings[self.t], **{k: r[k] for k in ("aop_deg", "hsd_px", "hsd_mm", "lines")},
+                                 "edited": True}
+        self.edit.edited = False
+        self._sync_buttons()
+        self.saved.emit(info)
+        return info
