@@ -52,7 +52,7 @@ def raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:
 
 def bomb() -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("volume.0.npy", "w") as fh:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("volume.0.npy", "w", force_zip64=True) as fh:
         for _ in range(2048):
             fh.write(bytes(1 << 20))  # 2 GiB of zeros in ~2 MB
     return buf.getvalue()
@@ -74,7 +74,7 @@ def main() -> int:
     port = int(url.rsplit(":", 1)[1])
     zip_bomb = bomb()
     stop = time.monotonic() + args.minutes * 60
-    counts = {"submitted": 0, "done": 0, "lost": 0, "hostile": 0, "hostile_5xx": 0}
+    counts = {"submitted": 0, "done": 0, "lost": 0, "refused_busy": 0, "hostile": 0, "hostile_5xx": 0}
     lock = threading.Lock()
     a = np.zeros((8, 64, 64), np.int16)
     a[2:6, 10:50, 10:50] = 300
@@ -93,7 +93,12 @@ def main() -> int:
         runner = RemoteRunner(url, TOKEN, poll_s=0.1)
         k = i
         while time.monotonic() < stop:
-            job = runner.submit("threshold", inp)
+            try:
+                job = runner.submit("threshold", inp)
+            except Exception as exc:  # noqa: BLE001 - still busy after the client's retries: counted
+                with lock:
+                    counts["refused_busy" if "busy" in str(exc) or "Broken pipe" in str(exc) else "lost"] += 1
+                continue
             with lock:
                 counts["submitted"] += 1
             ok = job.wait(120) and job.state is JobState.DONE and job.result is not None
@@ -129,7 +134,7 @@ def main() -> int:
     warm = [m for t, m in samples if t >= min(30.0, args.minutes * 30)]
     growth = (max(warm) - warm[0]) if len(warm) > 1 else 0.0
     print(f"\nclients {args.clients}, {args.minutes:g} min: jobs {counts['submitted']} submitted, {counts['done']} done, "
-          f"{counts['lost']} lost; hostile requests {counts['hostile']} ({counts['hostile_5xx']} answered 5xx); "
+          f"{counts['lost']} lost, {counts['refused_busy']} refused as busy; hostile requests {counts['hostile']} ({counts['hostile_5xx']} answered 5xx); "
           f"server RSS after warm-up {warm[0] if warm else float('nan'):.1f} -> max {max(warm) if warm else float('nan'):.1f} MB "
           f"(growth {growth:.1f} MB); server {'alive' if alive else 'DIED'}")
     return 0 if alive and counts["lost"] == 0 and counts["hostile_5xx"] == 0 and growth <= args.max_growth_mb else 1

@@ -28,6 +28,13 @@ POLL_S = 0.2
 MAX_POLL_FAILURES = 25  # ~5 s of unreachable server before a job is declared lost
 MAX_STATUS_BYTES = 1 << 20       # a job status or backend list
 MAX_RESULT_BYTES = 4 << 30       # a result bundle (volumes, masks, files)
+BUSY_RETRY_S = (0.2, 0.5, 1.0, 2.0, 4.0)  # pauses before asking a busy server again
+
+
+def _cut_by_busy_server(exc: Exception) -> bool:
+    text = str(exc)
+    return any(w in text for w in ("Broken pipe", "Connection reset", "RemoteDisconnected",
+                                   "Remote end closed"))
 
 
 class RemoteBackendRow:
@@ -69,12 +76,21 @@ class RemoteRunner(RunnerBase):
     # --- HTTP ---
     def _request(self, method: str, route: str, body: bytes | None = None,
                  ctype: str = "application/json", limit: int = MAX_STATUS_BYTES) -> tuple[int, bytes, str]:
+        """One request; a busy server (503, or a connection it cut at its connection cap) is
+        asked again a few times with growing pauses before the error reaches the caller."""
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": ctype}
-        try:
-            code, data, rtype = self.endpoint.request(method, f"/v1{route}", body, headers,
-                                                      self.request_timeout, limit)
-        except TransportError as exc:
-            raise RemoteError(str(exc)) from None
+        for pause in BUSY_RETRY_S + (None,):
+            try:
+                code, data, rtype = self.endpoint.request(method, f"/v1{route}", body, headers,
+                                                          self.request_timeout, limit)
+            except TransportError as exc:
+                if pause is None or not _cut_by_busy_server(exc):
+                    raise RemoteError(str(exc)) from None
+                time.sleep(pause)
+                continue
+            if code != 503 or pause is None:
+                break
+            time.sleep(pause)
         if code < 400:
             return code, data, rtype
         try:
