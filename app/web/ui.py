@@ -103,7 +103,7 @@ def build_app(svc: WebService):
         plane = scene.plane(view)
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, plane)
         vol = scene.volume
-        info = (f"**{Path(path).name}**: {vol.modality or 'image'} {' x '.join(map(str, vol.spatial_shape))} "
+        info = (f"**{Path(path).name}**: {' x '.join(map(str, vol.spatial_shape))} "
                 f"voxels, spacing {' x '.join(f'{s:.3g}' for s in vol.spacing)} mm; reviewer "
                 f"**{st.session.user}**")
         img = draw(st, view, idx, scene.wl.width, scene.wl.level)
@@ -125,7 +125,7 @@ def build_app(svc: WebService):
             return gr.update(), gr.update()
         return wl_presets[name]
 
-    def run_backend(st, backend, params, progress=gr.Progress()):
+    def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):
         if st is None or st.session is None or st.session.scene is None:
             raise _fail(LoupeError("open a study before running a backend"))
         try:
@@ -146,21 +146,21 @@ def build_app(svc: WebService):
                 continue
             if ev[0] == "p":
                 progress(ev[1], desc=ev[2] or backend)
-                yield f"{backend}: {ev[2]} ({ev[1]:.0%})", gr.update()
+                yield f"{backend}: {ev[2]} ({ev[1]:.0%})", gr.update(), gr.update()
                 continue
             st.job = None
             res, err = ev[1], ev[2]
             if res is None:
-                yield f"{backend} stopped: {err}", gr.update(choices=_layer_choices(st))
+                yield f"{backend} stopped: {err}", gr.update(choices=_layer_choices(st)), gr.update()
                 return
             names = ", ".join(lay.name for lay in res.layers) or "no layer"
+            first = res.layers[0].id if res.layers else (res.findings_layer.id if res.findings_layer else None)
             yield (f"{backend} done: {names}; " + json.dumps(run_summary(res)["findings"]),
-                   gr.update(choices=_layer_choices(st), value=_layer_choices(st)[-1][1]
-                             if _layer_choices(st) else None))
+                   gr.update(choices=_layer_choices(st), value=first), draw(st, view, index, window, level))
             return
         if st.job is not None:
             st.job.cancel()
-        yield f"{backend}: no answer in {RUN_TIMEOUT_S} s, cancelled", gr.update()
+        yield f"{backend}: no answer in {RUN_TIMEOUT_S} s, cancelled", gr.update(), gr.update()
 
     def cancel(st):
         if st is None or st.job is None:
@@ -220,12 +220,12 @@ def build_app(svc: WebService):
                 info = gr.Markdown(elem_id="info")
                 view = gr.Radio(VIEWS, value="axial", label="View", elem_id="view")
                 index = gr.Slider(0, 1, step=1, value=0, label="Slice", elem_id="slice")
-                preset = gr.Dropdown(list(wl_presets), label="Window preset", elem_id="preset")
+                preset = gr.Dropdown(list(wl_presets), value=None, label="Window preset", elem_id="preset")
                 with gr.Row():
                     window = gr.Number(value=400, label="Window", elem_id="window")
                     level = gr.Number(value=40, label="Level", elem_id="level")
             with gr.Column(scale=2):
-                image = gr.Image(type="filepath", format="png", label="Slice", elem_id="viewer",
+                image = gr.Image(type="filepath", format="png", label="Slice", show_label=False, elem_id="viewer",
                                  interactive=False, height=512, width=512)
             with gr.Column(scale=1):
                 backend = gr.Dropdown(backend_names, value="threshold" if "threshold" in backend_names else None,
@@ -261,7 +261,7 @@ def build_app(svc: WebService):
         preset.change(apply_preset, preset, [window, level], **private)
         window.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
         level.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
-        run_btn.click(run_backend, [st, backend, params], [status, layer], concurrency_limit=2, **private)
+        run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image], concurrency_limit=2, **private)
         cancel_btn.click(cancel, st, status, **private)
         accept_btn.click(lambda s, l, c: decide(s, l, c, "accept"), [st, layer, comment], [decided, audit],
                          **private)
