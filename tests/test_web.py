@@ -99,7 +99,6 @@ def test_slice_png_is_the_desktop_screenshot(tmp_path):
     import io
 
     from PIL import Image
-
     from web_compare import compare
 
     svc = _service(tmp_path)

@@ -194,5 +194,5 @@ def test_scripting_api_slice_and_infer(server, tmp_path):
         store.close()
     with pytest.raises(Exception, match="JSON"):
         client.predict("threshold", "head_ct", "{smooth", api_name="/infer")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="(?i)login|auth|401|credentials"):
         Client(server["url"], auth=("x", "wrong-token-000"), verbose=False)

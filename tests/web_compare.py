@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 # (x0, y0, x1, y1) boxes, in a size x size view, where the desktop draws text
 def text_boxes(size: int) -> list[tuple[int, int, int, int]]:
     s, m = size, size // 2

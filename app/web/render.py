@@ -111,13 +111,28 @@ def fit_to_view(rgb: np.ndarray, plane: mpr.Plane, W: int, H: int) -> tuple[np.n
     smooth = zoom * pw < 3
     x0, x1, fx, inx = _sample_axis(W, ox, pw * zoom, w, smooth)
     y0, y1, fy, iny = _sample_axis(H, oy, ph * zoom, h, smooth)
-    src = rgb.astype(np.float32)
-    rows = src[y0] * (1 - fy)[:, None, None] + src[y1] * fy[:, None, None]
-    out = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
-    out = np.rint(out).astype(np.uint8)
+    if rgb.ndim == 3 and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all():
+        grey = _resample(rgb[..., 0], y0, y1, fy, x0, x1, fx)     # grey: one channel, a third of the work
+        out = np.repeat(grey[:, :, None], 3, axis=2)
+    else:
+        out = _resample(rgb, y0, y1, fy, x0, x1, fx)
     out[~iny] = 0
     out[:, ~inx] = 0
     return out, zoom, cuv
+
+
+def _resample(src: np.ndarray, y0, y1, fy, x0, x1, fx) -> np.ndarray:
+    """Separable bilinear (or nearest, when the weights are 0) resampling to the view grid."""
+    s = src.astype(np.float32)
+    ex = (slice(None),) + (None,) * (src.ndim - 1)
+    rows = s[y0]
+    if fy.any():
+        rows += (s[y1] - rows) * fy[ex]
+    ex2 = (None, slice(None)) + (None,) * (src.ndim - 2)
+    out = rows[:, x0]
+    if fx.any():
+        out += (rows[:, x1] - out) * fx[ex2]
+    return np.rint(out).astype(np.uint8)
 
 
 def _screen(world, plane: mpr.Plane, zoom: float, cuv, W: int, H: int) -> tuple[float, float]:
@@ -145,10 +160,11 @@ def crosshair(view_rgb: np.ndarray, scene, view: str, plane, cursor, zoom, cuv) 
         xs = np.floor(c[0] + t * v[0]).astype(int)
         ys = np.floor(c[1] + t * v[1]).astype(int)
         ok = (xs >= 0) & (xs < W) & (ys >= 0) & (ys < H)
-        pts = np.unique(np.stack([ys[ok], xs[ok]], 1), axis=0)
-        if len(pts):
-            px = view_rgb[pts[:, 0], pts[:, 1]].astype(np.float32)
-            view_rgb[pts[:, 0], pts[:, 1]] = np.rint(px * (1 - CROSS_ALPHA) + col * CROSS_ALPHA).astype(np.uint8)
+        on = np.zeros((H, W), bool)
+        on[ys[ok], xs[ok]] = True      # each pixel once, however many samples hit it
+        if on.any():
+            px = view_rgb[on].astype(np.float32)
+            view_rgb[on] = np.rint(px * (1 - CROSS_ALPHA) + col * CROSS_ALPHA).astype(np.uint8)
 
 
 @lru_cache(maxsize=8)

@@ -16,6 +16,7 @@ from app.web.render import SliceRequest, png_bytes, render_view
 from app.web.safety import Roots, scrub
 
 log = logging.getLogger("loupe.web")
+PNG_CACHE_BYTES = 64 * 2**20
 
 
 class SharedRunner:
@@ -66,6 +67,11 @@ class WebService:
         self._scenes: OrderedDict[Path, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._opening: dict[Path, threading.Lock] = {}
+        # API slices of the shared, layer-free scenes are pure functions of their arguments:
+        # several readers scrolling the same study get repeated slices from here
+        self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
+        self._png_bytes = 0
+        self.png_hits = self.png_misses = 0
 
     # ---- opening -----------------------------------------------------------------------------
     def session(self, user: str) -> Any:
@@ -113,9 +119,22 @@ class WebService:
     # ---- slices --------------------------------------------------------------------------------
     def slice_png(self, path: str, view: str, index: int | None, window: float | None,
                   level: float | None, size: int = 512) -> bytes:
-        scene = self.scene(path)
-        return png_bytes(render_view(scene, SliceRequest(view, _opt_int(index), _opt(window), _opt(level),
-                                                         int(size))))
+        req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
+        key = (self.roots.resolve(path), req)
+        with self._lock:
+            hit = self._pngs.get(key)
+            if hit is not None:
+                self._pngs.move_to_end(key)
+                self.png_hits += 1
+                return hit
+        data = png_bytes(render_view(self.scene(path), req))
+        with self._lock:
+            self._pngs[key] = data
+            self._png_bytes += len(data)
+            while self._png_bytes > PNG_CACHE_BYTES and len(self._pngs) > 1:
+                self._png_bytes -= len(self._pngs.popitem(last=False)[1])
+            self.png_misses += 1
+        return data
 
     # ---- catalog -------------------------------------------------------------------------------
     def search(self, text: str, limit: int = 200) -> list[list[Any]]:

@@ -125,7 +125,7 @@ def build_app(svc: WebService):
             return gr.update(), gr.update()
         return wl_presets[name]
 
-    def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):
+    def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):  # noqa: B008 (Gradio's documented idiom)
         if st is None or st.session is None or st.session.scene is None:
             raise _fail(LoupeError("open a study before running a backend"))
         try:
@@ -261,13 +261,14 @@ def build_app(svc: WebService):
         preset.change(apply_preset, preset, [window, level], **private)
         window.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
         level.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
-        run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image], concurrency_limit=2, **private)
+        run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image],
+                      concurrency_limit=2, **private)
         cancel_btn.click(cancel, st, status, **private)
         accept_btn.click(lambda s, l, c: decide(s, l, c, "accept"), [st, layer, comment], [decided, audit],
                          **private)
         reject_btn.click(lambda s, l, c: decide(s, l, c, "reject"), [st, layer, comment], [decided, audit],
                          **private)
-        a_view.submit(api_slice, [a_path, a_view, a_index, a_window, a_level], a_png, api_name="slice",
+        a_view.submit(api_slice, [a_path, a_view, a_index, a_window, a_level], a_png, api_name="slice", queue=False,
                       concurrency_limit=8, concurrency_id="slice")
         a_backend.submit(api_infer, [a_backend, a_path, a_params], a_out, api_name="infer", concurrency_limit=2)
     demo._loupe_pngs = pngs
