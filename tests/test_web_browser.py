@@ -88,6 +88,11 @@ def _wait_new_src(page, old: str, timeout_ms: int = 60_000) -> str:
     return _viewer_src(page)
 
 
+def _wait_status(page, text: str, timeout_ms: int) -> None:
+    page.wait_for_function("(t) => (document.querySelector('#status textarea, #status input') || {})"
+                           ".value?.includes(t)", arg=text, timeout=timeout_ms)
+
+
 def test_read_run_accept_in_chromium(server):
     from PIL import Image
     from playwright.sync_api import sync_playwright
@@ -138,9 +143,15 @@ def test_read_run_accept_in_chromium(server):
                 box.fill(value)
                 box.press("Enter")
                 src = _wait_new_src(page, src)
+            # a slow run reports progress and stops on Cancel (nothing reaches the store)
+            _input(page, "params").fill('{"smooth_mm": 20}')
             page.click("#run-btn")
-            page.wait_for_function("() => (document.querySelector('#status textarea, #status input') || {})"
-                                   ".value?.includes('threshold done')", timeout=180_000)
+            _wait_status(page, "smoothing", 120_000)
+            page.click("#cancel-btn")
+            _wait_status(page, "threshold stopped: cancelled", 120_000)
+            _input(page, "params").fill("{}")
+            page.click("#run-btn")
+            _wait_status(page, "threshold done", 180_000)
             src = _wait_new_src(page, src)          # redrawn with the new layer over it
             assert "Otsu foreground" in _input(page, "layer").input_value()
             _input(page, "comment").fill("bone and scalp, fine")
@@ -156,6 +167,10 @@ def test_read_run_accept_in_chromium(server):
     try:
         ds = [d for d in store.decisions() if d.target_kind == "layer"]
         assert [(d.user, d.decision, d.comment) for d in ds] == [("dr_web", "accept", "bone and scalp, fine")]
+        heads = [store.head(row["layer_id"]) for row in store.layers()]
+        assert heads and all(h is not None for h in heads)
+        smoothed = [h for h in heads if float((h.params or {}).get("smooth_mm", 0)) == 20]
+        assert not smoothed, "the cancelled run was stored"
         assert any(a.user == "dr_web" and "accept" in a.action for a in store.audit())
         layer = store.load_layer(ds[0].layer_id, ds[0].version_id)
         assert layer.name == "Otsu foreground" and layer.labels.any()
