@@ -118,3 +118,46 @@ def test_slice_png_is_the_desktop_screenshot(tmp_path):
         svc.slice_png("head_ct", "oblique", 1, 80, 40)
     with pytest.raises(LoupeError, match="window width"):
         svc.slice_png("head_ct", "axial", 1, 0, 40)
+
+
+@pytest.mark.slow
+def test_3d_snapshot_is_the_desktop_3d_screenshot(tmp_path):
+    """The web's 3D snapshot (VTK offscreen, loaded lazily) against `run_app.py screenshot
+    --layout 3d` for the same study: the same picture."""
+    from PIL import Image
+
+    from app.web.snapshot3d import snapshot
+
+    svc = _service(tmp_path)
+    web = snapshot(svc.scene("head_ct"), "A", size=256)
+    out = tmp_path / "desk3d.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", VTK_DEFAULT_OPENGL_WINDOW="vtkOSOpenGLRenderWindow")
+    p = subprocess.run([sys.executable, str(ROOT / "run_app.py"), "screenshot", str(SAMPLE / "head_ct"),
+                        "--layout", "3d", "--size", "256", "--out", str(out)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-2000:]
+    desk = np.asarray(Image.open(out).convert("RGB"))
+    assert web.shape == desk.shape and web.std() > 10
+    d = np.abs(web.astype(int) - desk.astype(int)).max(-1)
+    assert (d > 8).mean() < 0.01, f"{(d > 8).mean():.3%} of pixels differ"
+    with pytest.raises(LoupeError, match="camera"):
+        snapshot(svc.scene("head_ct"), "X")
+
+
+def test_web_face_imports_and_builds_without_qt_or_vtk(tmp_path):
+    """The web package, its command and the whole Gradio app build with Qt and VTK unimportable."""
+    site = tmp_path / "blocker"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nclass B:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('PySide6', 'shiboken6', 'vtk', 'vtkmodules'):\n"
+        "            raise ModuleNotFoundError(name + ' is blocked', name=name)\nsys.meta_path.insert(0, B())\n")
+    code = ("import sys\nimport app.commands.web, app.web.snapshot3d\n"
+            "from app.web.service import WebConfig, WebService\nfrom app.web.ui import build_app\n"
+            f"svc = WebService(WebConfig(roots=[{str(SAMPLE)!r}], workspace={str(tmp_path / 'ws')!r}))\n"
+            "assert len(svc.slice_png('head_ct', 'axial', 3, 80, 40)) > 1000\nbuild_app(svc)\n"
+            "bad = [k for k in sys.modules if k.split('.')[0] in ('PySide6', 'vtk', 'vtkmodules')]\n"
+            "print('QT-FREE' if not bad else bad)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]), GRADIO_ANALYTICS_ENABLED="False")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0 and p.stdout.strip().endswith("QT-FREE"), p.stdout[-2000:] + p.stderr[-2000:]

@@ -158,6 +158,11 @@ def test_read_run_accept_in_chromium(server):
             page.click("#accept-btn")
             page.get_by_text("accepted Otsu foreground as dr_web").wait_for(timeout=30_000)
             shown = page.request.get(src).body()
+            page.get_by_text("3D snapshot").click()
+            page.click("#snap-btn")
+            page.wait_for_selector("#snap img", timeout=120_000)
+            snap3d = page.request.get(page.locator("#snap img").get_attribute("src")).body()
+            assert np.asarray(Image.open(io.BytesIO(snap3d)).convert("RGB")).std() > 10
             page.screenshot(path=str(server["tmp"] / "page.png"), full_page=True)
             page.locator("#viewer img").screenshot(path=str(server["tmp"] / "viewer.png"))
         finally:

@@ -185,6 +185,16 @@ def build_app(svc: WebService):
         return [[a.time, a.user, a.action, a.layer_id[:8], str(a.details)[:80]]
                 for a in st.session.store.audit()][-20:]
 
+    def render_3d(st, camera):
+        if st is None or st.session is None or st.session.scene is None:
+            raise _fail(LoupeError("open a study first"))
+        from app.web.snapshot3d import snapshot
+
+        try:
+            return pngs.write(png_bytes(snapshot(st.session.scene, camera)))
+        except LoupeError as exc:
+            raise _fail(exc) from None
+
     def api_slice(path, view, index, window, level):
         try:
             return pngs.write(svc.slice_png(path, view, index, window, level))
@@ -243,6 +253,13 @@ def build_app(svc: WebService):
                 decided = gr.Markdown(elem_id="decided")
                 audit = gr.Dataframe(headers=["time", "user", "action", "layer", "details"], interactive=False,
                                      elem_id="audit")
+        with gr.Accordion("3D snapshot", open=False):
+            with gr.Row():
+                camera = gr.Dropdown(["A", "P", "L", "R", "S", "I"], value="A", label="Camera (from)",
+                                     elem_id="camera")
+                snap_btn = gr.Button("Render 3D", elem_id="snap-btn")
+            snap = gr.Image(type="filepath", format="png", show_label=False, elem_id="snap", interactive=False,
+                            height=512, width=512)
         with gr.Row(visible=False):
             a_path, a_view = gr.Textbox(), gr.Textbox()
             a_index, a_window, a_level = gr.Number(), gr.Number(), gr.Number()
@@ -264,6 +281,7 @@ def build_app(svc: WebService):
         run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image],
                       concurrency_limit=2, **private)
         cancel_btn.click(cancel, st, status, **private)
+        snap_btn.click(render_3d, [st, camera], snap, concurrency_limit=1, **private)
         accept_btn.click(lambda s, l, c: decide(s, l, c, "accept"), [st, layer, comment], [decided, audit],
                          **private)
         reject_btn.click(lambda s, l, c: decide(s, l, c, "reject"), [st, layer, comment], [decided, audit],
