@@ -211,6 +211,7 @@ def test_scripting_api_slice_and_infer(server, tmp_path):
     from app.web.service import WebConfig, WebService
 
     client = Client(server["url"], auth=("script_user", TOKEN), verbose=False)
+    assert client.config.get("max_file_size") == 200 * 1024 * 1024, "no upload limit"
     got = Path(client.predict("head_ct", "coronal", 200, 2000, 500, api_name="/slice")).read_bytes()
     svc = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path / "ws"))
     assert got == svc.slice_png("head_ct", "coronal", 200, 2000, 500)
@@ -228,3 +229,23 @@ def test_scripting_api_slice_and_infer(server, tmp_path):
         client.predict("threshold", "head_ct", "{smooth", api_name="/infer")
     with pytest.raises(Exception, match="(?i)login|auth|401|credentials"):
         Client(server["url"], auth=("x", "wrong-token-000"), verbose=False)
+
+
+@pytest.mark.gui
+def test_desktop_audit_panel_shows_the_web_decision(server, qtbot):
+    """After the browser session above: the desktop's Audit panel, opened on the same store,
+    lists the web reader's acceptance under the login name with the comment."""
+    from app.review.store import STORE_FILENAME, ReviewStore
+    from app.shell.panels.audit_panel import AuditPanel
+
+    store = ReviewStore(server["ws"] / STORE_FILENAME)
+    try:
+        ds = [d for d in store.decisions() if d.target_kind == "layer" and d.user == "dr_web"]
+        assert ds, "run test_read_run_accept_in_chromium first (same module)"
+        panel = AuditPanel(store, ds[0].layer_id)
+        qtbot.addWidget(panel)
+        rows = [[panel.table.item(r, c).text() for c in range(5)] for r in range(panel.table.rowCount())]
+        assert any(r[1] == "dr_web" and r[2] == "accept" and "bone and scalp, fine" in r[4] for r in rows), rows
+        assert "Otsu foreground" in panel.title.text()
+    finally:
+        store.close()
