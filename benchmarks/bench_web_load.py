@@ -119,6 +119,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--study", default="head_ct")
     ap.add_argument("--mode", choices=["client", "http", "both"], default="both")
+    ap.add_argument("--no-cache", action="store_true", help="server renders every slice (no PNG cache)")
     a = ap.parse_args()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from gradio_client import Client
@@ -131,6 +132,7 @@ def main() -> int:
     server = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--port", str(port), "--root",
                                str(ROOT / "assets" / "sample"), "--workspace", str(tmp / "ws"), "--catalog",
                                str(tmp / "cat.sqlite")], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              env=dict(os.environ, LOUPE_WEB_PNG_CACHE_MB="0" if a.no_cache else "64"),
                               stderr=open(tmp / "server.log", "w"))
     try:
         t0 = time.monotonic()
@@ -161,7 +163,8 @@ def main() -> int:
             peer.append(time.perf_counter() - t)
         pr = np.array(peer) * 1000
         print(f"clients {a.clients}, {a.seconds:.0f} s per mode, {a.size}x{a.size} slices of {a.study} on loopback, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+              f"server PNG cache {'off' if a.no_cache else 'on'}")
         print(f"peer, in-process render+PNG (no server, no cache) ms: p50 {np.percentile(pr, 50):.1f}  "
               f"p95 {np.percentile(pr, 95):.1f}")
         for mode, (times, errors, mem) in results.items():

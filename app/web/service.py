@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from app.web.render import SliceRequest, png_bytes, render_view
 from app.web.safety import Roots, scrub
 
 log = logging.getLogger("loupe.web")
-PNG_CACHE_BYTES = 64 * 2**20
+PNG_CACHE_BYTES = 64 * 2**20   # LOUPE_WEB_PNG_CACHE_MB overrides (0: off, e.g. to measure rendering)
 
 
 class SharedRunner:
@@ -72,6 +73,7 @@ class WebService:
         self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
         self._png_bytes = 0
         self.png_hits = self.png_misses = 0
+        self._png_budget = int(float(os.environ.get("LOUPE_WEB_PNG_CACHE_MB", PNG_CACHE_BYTES / 2**20)) * 2**20)
 
     # ---- opening -----------------------------------------------------------------------------
     def session(self, user: str) -> Any:
@@ -131,7 +133,7 @@ class WebService:
         with self._lock:
             self._pngs[key] = data
             self._png_bytes += len(data)
-            while self._png_bytes > PNG_CACHE_BYTES and len(self._pngs) > 1:
+            while self._png_bytes > self._png_budget and self._pngs:
                 self._png_bytes -= len(self._pngs.popitem(last=False)[1])
             self.png_misses += 1
         return data
