@@ -9,9 +9,10 @@ apt_pkgs="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-curso
 libgl1-mesa-dri libglx-mesa0 libegl1 libegl-mesa0 libosmesa6 libgomp1"
 # tests only: dciodvfy checks the report SR; a real Orthanc with DICOMweb for the PACS tests and
 # dcmtk's getscu as their speed peer; strace shows a local Ray opens nothing beyond loopback;
-# openssl makes the test certificate of the HTTPS server test
+# openssl makes the test certificate of the HTTPS server test; chromium runs the web tests
 if [ "$want_test" = 1 ]; then
   apt_pkgs="$apt_pkgs dicom3tools orthanc orthanc-dicomweb dcmtk strace openssl"
+  apt_pkgs="$apt_pkgs chromium"   # the web face's browser tests (Playwright with executable_path)
 fi
 missing=""
 for p in $apt_pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
