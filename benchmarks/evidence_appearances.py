@@ -16,6 +16,7 @@ report half (``report``): the gate is tuned on dev pictures and dev seeds only.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -73,16 +74,21 @@ def _dicom_slices(root: Path, max_series: int = 12) -> list[tuple[str, np.ndarra
 
 def _window(pic: np.ndarray, rng: np.random.Generator, green: bool) -> np.ndarray:
     """The picture seen through an elliptic window of about a sixth of the canvas (a third of the
-    camera's view), everything else black."""
+    camera's view), everything else black; ``green``: false-colour, as a fluorescence view."""
     h, w = pic.shape[:2]
     out = np.zeros_like(pic)
     mask = np.zeros((h, w), np.uint8)
     ax = (int(w * rng.uniform(0.2, 0.26)), int(h * rng.uniform(0.2, 0.26)))
     cv2.ellipse(mask, (w // 2, h // 2), ax, float(rng.uniform(0, 180)), 0, 360, 255, -1)
-    src = pic
+    # shown as a viewer would: the window's own content stretched to its 1-99.5 percentiles
+    g = cv2.cvtColor(pic, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    lo, hi = np.percentile(g[mask > 0], [1, 99.5])
+    gain = 255.0 / max(hi - lo, 1.0)
     if green:
-        g = cv2.cvtColor(pic, cv2.COLOR_RGB2GRAY)
-        src = np.stack([g // 5, g, g // 4], -1)
+        g8 = np.clip((g - lo) * gain, 0, 255).astype(np.uint8)
+        src = np.stack([g8 // 5, g8, g8 // 4], -1)
+    else:
+        src = np.clip((pic.astype(np.float32) - lo) * gain, 0, 255).astype(np.uint8)
     out[mask > 0] = src[mask > 0]
     return out, mask > 0
 
@@ -135,3 +141,57 @@ def load_appearances(data_dir: Path, split: str, seed: int = 0) -> dict[str, lis
     out["small_bright"] = [Picture(f"small_bright:{p.name}", *_small(p.image, rng))
                            for p in (out["fundus"] + out["ultrasound"] + out["polyp"])[:12]]
     return out
+
+
+# ---------------------------------------------------------------- videos
+
+RATES = {  # name: (fps, camera step, filler kinds, scope border, appearances left out)
+    "capsule": (3.0, 0.06, ("polyps",), True, ()),
+    # the EndoVis still is the same operation as the surgical filler a moment apart: not an event
+    "surgical": (25.0, 0.004, ("surgical",), False, ("scene",)),
+}
+
+
+def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, seed: int,
+                           events_per_kind: int = 2, filler_per_event: int = 700, size: int = 256):
+    """A video at capsule or surgical rate whose events are pictures of every appearance of
+    ``split`` (1-2.7 s each), ``events_per_kind`` per appearance in random order, spaced by about
+    ``filler_per_event`` frames of degraded real filler (dark, blur and bubble episodes included)."""
+    from benchmarks.build_evidence_videos import (EventTruth, SceneMaker, VideoTruth, _encode, _flush,
+                                                  _open_encoder)
+
+    fps, step, filler_kinds, border, skip = RATES[rate]
+    rng = np.random.default_rng(seed + 7000)
+    app = load_appearances(data_dir, split, seed)
+    maker = SceneMaker(load_pictures(data_dir), (size, size), fps, step=step, seed=seed,
+                       filler_kinds=filler_kinds, scope_border=border)
+    plan = [(k, app[k][int(rng.integers(len(app[k])))]) for k in APPEARANCES if k not in skip
+            for _ in range(events_per_kind)]
+    order = rng.permutation(len(plan))
+    tmp = out.with_name(out.stem + ".part" + out.suffix)
+    c, s = _open_encoder(tmp, (size, size), fps, gop=int(fps * 10))
+    truth, n = [], 0
+
+    def emit(frames):
+        nonlocal n
+        for f in frames:
+            _encode(c, s, f)
+            n += 1
+
+    for i in order:
+        kind, pic = plan[i]
+        gap = int(filler_per_event * rng.uniform(0.7, 1.3))
+        while gap > 0:  # filler shots of 20-200 s
+            shot = min(gap, int(rng.integers(int(20 * fps), int(200 * fps))))
+            emit(maker.filler_frames(shot))
+            gap -= shot
+        length = max(2, int(round(rng.uniform(1.0, 2.7) * fps)))
+        truth.append(EventTruth(n, n + length - 1, pic.name, kind))
+        emit(maker.event_frames(length, pic))
+    emit(maker.filler_frames(int(filler_per_event * 0.5)))
+    _flush(c, s)
+    os.replace(tmp, out)
+    vt = VideoTruth(str(out), fps, size, size, n, truth,
+                    note=f"constructed {rate}-rate video, {split} pictures of {len(plan)} appearances' events")
+    vt.save(out.with_suffix(".truth.json"))
+    return vt

@@ -35,7 +35,9 @@ LHIST = 8          # relative luma histogram bins
 DESC_DIM = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST + LHIST + 4 + 5
 W_LAYOUT, W_CLAYOUT, W_HIST, W_LHIST, W_TEXTURE, W_MOMENTS = 0.35, 1.0, 1.0, 1.0, 3.0, 4.0
 INFO_Y = 45        # a block counts as lit at this mean luma...
-INFO_STD = 5.0     # ...and as structured at this luma standard deviation (sensor noise alone: ~4)
+INFO_STD = 5.0     # ...and as structured at this luma standard deviation (sensor noise alone: ~4);
+INFO_EDGE_STD = 12.0  # a block this contrasted counts at any level (dim fluorescence, green on black)
+INFO_GRID = 16     # blocks per side (2x2 pixels on the usual 32-pixel reduced grid)
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info")
 
 
@@ -143,14 +145,17 @@ def _masked_hist(code: np.ndarray, valid: np.ndarray, b: int, bins: int) -> np.n
 
 
 def informative_area(y: np.ndarray) -> np.ndarray:
-    """Fraction of each frame (in 1/64ths: an 8x8 block grid) that is lit (mean >= INFO_Y) and
-    structured (std >= INFO_STD). A fluorescence or small-sector ultrasound view with two thirds of
-    its pixels black still shows a third of a frame of structure; a light failure shows none
-    (measured on dev pictures: dark episodes at most 1 block in 64, dark-window views 1-12)."""
-    m = _block_mean(y, LAYOUT)
-    sq = _block_mean(y * y, LAYOUT)
+    """Fraction of each frame (a INFO_GRID x INFO_GRID block grid) that is lit (mean >= INFO_Y) and
+    structured (std >= INFO_STD), or strongly contrasted at any level (std >= INFO_EDGE_STD). A
+    fluorescence or small-sector ultrasound view with two thirds of its pixels black still shows a
+    third of a frame of structure; a light failure (everything scaled down, contrast with it) shows
+    next to none. Measured on the development pictures (benchmarks/evidence_appearances.py, dev
+    half): dark episodes at most 7 blocks of 256, dark-window views at least 18, small bright
+    lesions at least 12."""
+    m = _block_mean(y, INFO_GRID)
+    sq = _block_mean(y * y, INFO_GRID)
     sd = np.sqrt(np.maximum(sq - m * m, 0.0))
-    return ((m >= INFO_Y) & (sd >= INFO_STD)).mean(axis=(1, 2))
+    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2))
 
 
 def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -235,7 +240,7 @@ class QualityGate:
     flooded with specular highlights/bubbles, or much blurrier than the frames around it (relative,
     so a soft-focus scope is not rejected wholesale)."""
 
-    min_info: float = 1.5 / 64    # informative area below 1.5 blocks of 64: nothing to see (dark)
+    min_info: float = 10 / 256    # informative area below 10 blocks of 256: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
     rel_bright: float = 2.0       # ...and beyond this multiple of the running level
     min_rel_sharp: float = 0.55
