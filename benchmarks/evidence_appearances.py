@@ -145,22 +145,23 @@ def load_appearances(data_dir: Path, split: str, seed: int = 0) -> dict[str, lis
 
 # ---------------------------------------------------------------- videos
 
-RATES = {  # name: (fps, camera step, filler kinds, scope border, appearances left out)
-    "capsule": (3.0, 0.06, ("polyps",), True, ()),
+RATES = {  # name: (fps, camera step, filler kinds, scope border, appearances left out, event seconds)
+    # event lengths as in build_evidence_videos: capsule 3-8 frames, surgical 0.5-1.2 s
+    "capsule": (3.0, 0.06, ("polyps",), True, (), (1.0, 2.7)),
     # the EndoVis still is the same operation as the surgical filler a moment apart: not an event
-    "surgical": (25.0, 0.004, ("surgical",), False, ("scene",)),
+    "surgical": (25.0, 0.004, ("surgical",), False, ("scene",), (0.5, 1.2)),
 }
 
 
 def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, seed: int,
                            events_per_kind: int = 2, filler_per_event: int = 700, size: int = 256):
     """A video at capsule or surgical rate whose events are pictures of every appearance of
-    ``split`` (1-2.7 s each), ``events_per_kind`` per appearance in random order, spaced by about
+    ``split`` (capsule 1-2.7 s, surgical 0.5-1.2 s each), ``events_per_kind`` per appearance in random order, spaced by about
     ``filler_per_event`` frames of degraded real filler (dark, blur and bubble episodes included)."""
     from benchmarks.build_evidence_videos import (EventTruth, SceneMaker, VideoTruth, _encode, _flush,
                                                   _open_encoder)
 
-    fps, step, filler_kinds, border, skip = RATES[rate]
+    fps, step, filler_kinds, border, skip, (lo_s, hi_s) = RATES[rate]
     rng = np.random.default_rng(seed + 7000)
     app = load_appearances(data_dir, split, seed)
     maker = SceneMaker(load_pictures(data_dir), (size, size), fps, step=step, seed=seed,
@@ -185,7 +186,7 @@ def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, 
             shot = min(gap, int(rng.integers(int(20 * fps), int(200 * fps))))
             emit(maker.filler_frames(shot))
             gap -= shot
-        length = max(2, int(round(rng.uniform(1.0, 2.7) * fps)))
+        length = max(2, int(round(rng.uniform(lo_s, hi_s) * fps)))
         truth.append(EventTruth(n, n + length - 1, pic.name, kind))
         emit(maker.event_frames(length, pic))
     emit(maker.filler_frames(int(filler_per_event * 0.5)))
