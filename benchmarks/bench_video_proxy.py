@@ -21,13 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import ROOT
 
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_video_seek import make_video  # noqa: E402
-from test_video_testkit import read_code  # noqa: E402
+from bench_video_seek import make_video
+from test_video_testkit import read_code
 
 
 def main() -> int:

@@ -21,10 +21,10 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.build_evidence_videos import BUILD_VERSION, cached  # noqa: E402
-from benchmarks.common import data_root  # noqa: E402
-from benchmarks.eval_evidence import score  # noqa: E402
-from benchmarks.evidence_appearances import APPEARANCES, build_appearance_video  # noqa: E402
+from benchmarks.build_evidence_videos import BUILD_VERSION, cached
+from benchmarks.common import data_root
+from benchmarks.eval_evidence import score
+from benchmarks.evidence_appearances import APPEARANCES, build_appearance_video
 
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture

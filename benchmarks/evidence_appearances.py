@@ -158,8 +158,14 @@ def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, 
     """A video at capsule or surgical rate whose events are pictures of every appearance of
     ``split`` (capsule 1-2.7 s, surgical 0.5-1.2 s each), ``events_per_kind`` per appearance in random order, spaced by about
     ``filler_per_event`` frames of degraded real filler (dark, blur and bubble episodes included)."""
-    from benchmarks.build_evidence_videos import (EventTruth, SceneMaker, VideoTruth, _encode, _flush,
-                                                  _open_encoder)
+    from benchmarks.build_evidence_videos import (
+        EventTruth,
+        SceneMaker,
+        VideoTruth,
+        _encode,
+        _flush,
+        _open_encoder,
+    )
 
     fps, step, filler_kinds, border, skip, (lo_s, hi_s) = RATES[rate]
     rng = np.random.default_rng(seed + 7000)

@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from backends.evidence.reader import rgb_to_reduced_yuv  # noqa: E402
-from backends.evidence.screen import Features, batch_features, quality  # noqa: E402
-from benchmarks.build_evidence_videos import SceneMaker, load_pictures  # noqa: E402
-from benchmarks.evidence_appearances import load_appearances  # noqa: E402
+from backends.evidence.reader import rgb_to_reduced_yuv
+from backends.evidence.screen import Features, batch_features, quality
+from benchmarks.build_evidence_videos import SceneMaker, load_pictures
+from benchmarks.evidence_appearances import load_appearances
 
 FILLER, PER_KIND = 150, 40
 KEEP_FLOOR = 0.95    # dark-but-informative frames kept (measured 1.00 on these pictures)
@@ -86,7 +86,7 @@ def test_blurred_and_bubble_frames_are_still_set_aside(frames):
     """The blur and bubble rules are unchanged (relative sharpness, whitish-bright fraction); the
     coarse gate sets aside two thirds of heavily blurred or bubble-flooded views (measured 27/40
     each), milder ones are left to the full-resolution blur check and the novelty scoring."""
-    labels, good, code = gate_codes(frames)
+    labels, _, code = gate_codes(frames)
     assert (code[labels == "blur"] == 3).mean() >= 0.6
     assert (code[labels == "bubbles"] == 2).mean() >= 0.6
     assert not (code[labels == "blur"] == 1).any() and not (code[labels == "bubbles"] == 1).any()

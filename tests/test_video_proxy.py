@@ -12,10 +12,10 @@ import time
 import cv2
 import numpy as np
 import pytest
+from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 from app.data.video import open_video
 from app.data.video import proxy as px
-from test_video_testkit import cached_video, encode_video, read_code, shared_root
 
 W, H, N = 640, 480, 300
 
@@ -138,11 +138,11 @@ def test_cli_builds_then_finds_the_proxy(long_gop, tmp_path):
     env = dict(os.environ, LOUPE_HOME=str(tmp_path / "home"))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cmd = [sys.executable, os.path.join(root, "run_app.py"), "video-proxy", str(long_gop)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     assert "built proxy 480x360, 300 frames" in out.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert "found proxy" in again.stdout
     bad = subprocess.run(cmd[:-1] + [str(tmp_path / "nope.mp4")], capture_output=True, text=True, env=env,
-                         timeout=120)
+                         timeout=120, check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: nope.mp4")

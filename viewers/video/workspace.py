@@ -378,7 +378,7 @@ class VideoWorkspace(QWidget):
         if self._proxy_ready:
             try:
                 img = self.source.preview(n)
-            except Exception:  # a proxy gone from disk: fall back to keyframe thumbnails
+            except Exception:  # noqa: BLE001 - a proxy gone from disk: fall back to keyframe thumbnails
                 self._proxy_ready = False
             else:
                 self._preview_on_screen = n

@@ -25,9 +25,9 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -161,10 +161,8 @@ class ScrubProxy:
             self._dec = None
 
     def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
+        if getattr(self, "_fd", -1) >= 0:
+            os.close(self._fd)  # an unclosed proxy: give the descriptor back
 
 
 def folder_bytes(folder: Path) -> int:
@@ -328,7 +326,12 @@ def _av_reduced_frames(source, w: int, h: int):
     from av.video.reformatter import Interpolation, VideoReformatter
 
     from . import decode_errors
-    from .av_source import FRAME_THREAD_CODECS, frame_thread_count, open_container, video_stream
+    from .av_source import (
+        FRAME_THREAD_CODECS,
+        frame_thread_count,
+        open_container,
+        video_stream,
+    )
 
     idx = source.index
     with open_container(source.path, source.label, options=source._open_options) as c:
