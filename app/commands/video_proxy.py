@@ -6,7 +6,7 @@ HELP = "build a video's scrub proxy (reduced, intra-only; cached under the user 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("video", nargs="+", help="video file(s)")
+    parser.add_argument("video", nargs="*", help="video file(s)")
     parser.add_argument("--evict", action="store_true", help="only trim the proxy cache to its size limit")
 
 
@@ -22,6 +22,9 @@ def run(args) -> int:
         removed = px.evict()
         print(f"removed {len(removed)} proxies; cache limit {px.limit_bytes() / 2**20:.0f} MB at {px.cache_root()}")
         return 0
+    if not args.video:
+        print("error: give at least one video (or --evict)", file=sys.stderr)
+        return 2
     status = 0
     for path in args.video:
         try:
