@@ -56,7 +56,22 @@ def frames(data_dir):
         flood.append(v)
     out.append(("bubbles", flood))
     out.append(("filler_after", maker.filler_frames(FILLER, glitches=False)))
+    xray = []
+    bright_xrays = load_appearances(data_dir, "dev")["xray"] + app["xray"]
+    for i in range(PER_KIND // 4):  # wide bright grey areas: not highlights or bubbles
+        xray += maker.event_frames(4, bright_xrays[i % len(bright_xrays)])
+    out.append(("xray", xray))
     return out
+
+
+def bright_fraction(frames, label):
+    out = []
+    for lab, fr in frames:
+        if lab == label:
+            for img in fr:
+                y, u, v = rgb_to_reduced_yuv(img, 8)
+                out.append(batch_features(y[None], u[None], v[None])[1]["bright"][0])
+    return np.asarray(out)
 
 
 def gate_codes(frames):
@@ -79,7 +94,17 @@ def test_dark_but_informative_frames_are_kept_and_truly_dark_ones_are_not(frames
     assert good[win].mean() >= KEEP_FLOOR
     assert good[labels == "small_bright"].mean() >= KEEP_FLOOR
     assert good[labels == "filler"].mean() >= 0.97
-    assert (code[labels == "dark"] == 1).all()      # a light failure: nothing lit and structured
+    # a light failure: nothing lit and structured. 40/40 on this draw; another draw of the same
+    # construction gave 32/40 (the brightest episodes, gain ~0.4, pass as dim but readable)
+    assert (code[labels == "dark"] == 1).mean() >= 0.9
+
+
+def test_bright_grayscale_views_are_not_taken_for_bubbles(frames):
+    labels, good, code = gate_codes(frames)
+    f_bright = bright_fraction(frames, "xray")
+    assert (f_bright > 0.3).mean() > 0.5   # whitish enough to have tripped the old bubble rule
+    assert (code[labels == "xray"] != 2).all()
+    assert good[labels == "xray"].mean() >= KEEP_FLOOR
 
 
 def test_blurred_and_bubble_frames_are_still_set_aside(frames):

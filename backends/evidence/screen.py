@@ -38,7 +38,7 @@ INFO_Y = 45        # a block counts as lit at this mean luma...
 INFO_STD = 5.0     # ...and as structured at this luma standard deviation (sensor noise alone: ~4);
 INFO_EDGE_STD = 12.0  # a block this contrasted counts at any level (dim fluorescence, green on black)
 INFO_GRID = 16     # blocks per side (2x2 pixels on the usual 32-pixel reduced grid)
-SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info")
+SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots")
 
 
 @dataclass
@@ -177,6 +177,10 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # bubbles over the same mucosa does not look like new content.
     white = ((y8 > 150) & (vr < 0.12) & (ur > -0.12)) | (y8 > BRIGHT_Y)
     bright = white.mean(axis=(1, 2))
+    # the part of it in spots and thin rings (highlights, bubbles), not in wide bright areas (a
+    # radiograph's bone, a lit wall): what an opening (erode, then dilate) removes
+    opened = _dilate(~_dilate(~white))
+    spots = (white & ~opened).mean(axis=(1, 2))
     white = _dilate(white)
     valid = (y8 >= DARK_Y) & ~white
     nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
@@ -227,7 +231,7 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
         moments * W_MOMENTS,
     ], axis=1).astype(np.float32)
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
-          "info": info}
+          "info": info, "spots": spots}
     return desc, {k: np.asarray(v, np.float32) for k, v in sc.items()}
 
 
@@ -242,7 +246,8 @@ class QualityGate:
 
     min_info: float = 10 / 256    # informative area below 10 blocks of 256: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
-    rel_bright: float = 2.0       # ...and beyond this multiple of the running level
+    rel_bright: float = 2.0       # ...and beyond this multiple of the running level...
+    min_spotty: float = 0.2       # ...and a fifth of it in spots and rings (dev: X-ray views 0.04-0.10, bubble floods >= 0.24)
     min_rel_sharp: float = 0.55
     context: int = 301  # frames for the running references
 
@@ -252,7 +257,8 @@ def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray,
     sharp, bright = f["sharp"], f["bright"]
     code = np.zeros(f.n, np.int8)
     code[sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)] = 3
-    code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))] = 2
+    code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))
+         & (f["spots"] >= gate.min_spotty * bright)] = 2
     code[f["info"] < gate.min_info] = 1
     code[~f.decoded] = 4
     return code == 0, code
