@@ -3,6 +3,8 @@ clicks jump, I/O make a segment, edges trim, evidence clicks jump, J/K/L shuttle
 clock follows the frame table; the whole workspace renders to a PNG."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -248,7 +250,8 @@ def test_scrub_shows_keyframe_preview_then_exact_frame(qtbot, ws):
     qtbot.waitUntil(lambda: 150 in ws.timeline.thumbs, timeout=10000)
     ws.timeline.scrubbing.emit(True)
     ws.seek(170)
-    assert ws.view.caption.startswith("preview: keyframe 150") or shown_ok(ws, 170)
+    assert (ws.view.caption.startswith(("preview: keyframe 150", "PREVIEW (reduced proxy): frame 170"))
+            or shown_ok(ws, 170))
     ws.timeline.scrubbing.emit(False)
     qtbot.waitUntil(lambda: shown_ok(ws, 170), timeout=5000)
     assert ws.view.caption.startswith("frame 170")
@@ -302,3 +305,49 @@ def test_segments_and_bookmarks_go_to_the_review_store_with_audit(qtbot, video, 
     assert [e.start_frame for e in w2.bookmarks.events] == [99]
     w2.close_source()
     assert len(store.versions(seg_id)) == 2, "reopening without a change wrote a version"
+
+
+def test_scrub_on_a_proxy_shows_frame_n_labelled_then_the_exact_frame(qtbot, ws, tmp_path):
+    """GOP 50 > 30 frames: the workspace builds the scrub proxy in the background on open."""
+    qtbot.waitUntil(lambda: ws._proxy_ready, timeout=30000)
+    assert ws.proxy_progress.isHidden() and ws.proxy_cancel.isHidden()
+    ws.timeline.scrubbing.emit(True)
+    for n in (233, 117, 171):
+        ws.seek(n)
+        assert ws.view.caption == f"PREVIEW (reduced proxy): frame {n}; exact frame when the playhead rests"
+        assert ws.view.frame_index is None and ws._preview_on_screen == n
+        assert read_code(ws.source.preview(n)) == n
+    ws.view.grab().save(str(tmp_path / "proxy_preview.png"))
+    qtbot.waitUntil(lambda: shown_ok(ws, 171), timeout=5000)  # the playhead rests: exact frame
+    assert ws.view.caption.startswith("frame 171")
+    ws.timeline.scrubbing.emit(False)
+
+
+def test_proxy_build_shows_progress_and_can_be_cancelled(qtbot, ws, tmp_path, monkeypatch):
+    from app.data.video import proxy as px
+
+    ws.close_source()
+    real = px.build_proxy
+
+    def build_slowly(source, *, cancel, **kw):
+        def slow_cancel():
+            time.sleep(0.01)  # about 3 s for 300 frames: time to see the progress and cancel
+            return cancel()
+        return real(source, cancel=slow_cancel, **kw)
+
+    monkeypatch.setattr(px, "build_proxy", build_slowly)
+    other = tmp_path / "other.mp4"
+    encode_video(other, 300, gop=100, bframes=2)
+    with qtbot.waitSignal(ws.indexReady, timeout=10000):
+        ws.open_path(other)
+    qtbot.waitUntil(lambda: ws.proxy_progress.isVisible(), timeout=10000)
+    assert ws.proxy_cancel.isVisible()
+    ws.cancel_proxy()
+    assert ws.proxy_progress.isHidden() and not ws._proxy_ready
+    qtbot.wait(500)
+    assert ws.source.proxy is None
+    assert not (px.cache_root() / px.content_key(other)).exists()
+    assert not any(".part-" in p.name for p in px.cache_root().iterdir())
+    ws.timeline.scrubbing.emit(True)
+    ws.seek(150)   # no proxy: the exact frame is decoded while dragging, as before
+    qtbot.waitUntil(lambda: shown_ok(ws, 150), timeout=5000)

@@ -3,8 +3,9 @@
 Frames arrive as reduced YUV planes (strided views of the decoder's own planes, no RGB conversion,
 see ``reader.py``) and are processed in batches so the Python cost per frame stays small. Per frame:
 
-- quality: mean luma, dark fraction, specular/saturated fraction (bubbles, flashes), sharpness
-  (mean |Laplacian| relative to luma; blur lowers it);
+- quality: mean luma, dark fraction, informative area (the fraction of the frame in blocks that
+  are both lit and structured: how much there is to see, however dark the rest), specular/saturated
+  fraction (bubbles, flashes), sharpness (mean |Laplacian| relative to luma; blur lowers it);
 - colour: gain-invariant chromaticity ((U-128)/Y, (V-128)/Y: a scope's illumination changes scale
   U-128, V-128 and Y together), red/blood ratio (fraction of strongly red pixels);
 - appearance descriptor for novelty: an 8x8 luma layout normalised to zero mean and unit variance
@@ -33,7 +34,11 @@ BRIGHT_Y = 232
 LHIST = 8          # relative luma histogram bins
 DESC_DIM = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST + LHIST + 4 + 5
 W_LAYOUT, W_CLAYOUT, W_HIST, W_LHIST, W_TEXTURE, W_MOMENTS = 0.35, 1.0, 1.0, 1.0, 3.0, 4.0
-SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v")
+INFO_Y = 45        # a block counts as lit at this mean luma...
+INFO_STD = 5.0     # ...and as structured at this luma standard deviation (sensor noise alone: ~4);
+INFO_EDGE_STD = 12.0  # a block this contrasted counts at any level (dim fluorescence, green on black)
+INFO_GRID = 16     # blocks per side (2x2 pixels on the usual 32-pixel reduced grid)
+SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots")
 
 
 @dataclass
@@ -139,6 +144,20 @@ def _masked_hist(code: np.ndarray, valid: np.ndarray, b: int, bins: int) -> np.n
     return np.bincount(idx.ravel(), minlength=b * bins + 1)[: b * bins].reshape(b, bins).astype(np.float32)
 
 
+def informative_area(y: np.ndarray) -> np.ndarray:
+    """Fraction of each frame (a INFO_GRID x INFO_GRID block grid) that is lit (mean >= INFO_Y) and
+    structured (std >= INFO_STD), or strongly contrasted at any level (std >= INFO_EDGE_STD). A
+    fluorescence or small-sector ultrasound view with two thirds of its pixels black still shows a
+    third of a frame of structure; a light failure (everything scaled down, contrast with it) shows
+    next to none. Measured on the development pictures (benchmarks/evidence_appearances.py, dev
+    half): dark episodes at most 7 blocks of 256, dark-window views at least 18, small bright
+    lesions at least 12."""
+    m = _block_mean(y, INFO_GRID)
+    sq = _block_mean(y * y, INFO_GRID)
+    sd = np.sqrt(np.maximum(sq - m * m, 0.0))
+    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2))
+
+
 def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.ndarray, dict]:
     """Features of a batch of reduced frames (see module docstring)."""
     b = y8.shape[0]
@@ -147,6 +166,7 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     vc = v8.astype(np.float32) - 128.0
     luma = y.mean(axis=(1, 2))
     dark = (y8 < DARK_Y).mean(axis=(1, 2))
+    info = informative_area(y)
     # sharpness: fine-scale Laplacian energy over the same at half resolution. Content with little
     # texture lowers both; blur lowers the fine one first, so the ratio tracks focus, not content.
     # gain-invariant chromaticity; pixels too dark or saturated say nothing about colour
@@ -157,6 +177,10 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # bubbles over the same mucosa does not look like new content.
     white = ((y8 > 150) & (vr < 0.12) & (ur > -0.12)) | (y8 > BRIGHT_Y)
     bright = white.mean(axis=(1, 2))
+    # the part of it in spots and thin rings (highlights, bubbles), not in wide bright areas (a
+    # radiograph's bone, a lit wall): what an opening (erode, then dilate) removes
+    opened = _dilate(~_dilate(~white))
+    spots = (white & ~opened).mean(axis=(1, 2))
     white = _dilate(white)
     valid = (y8 >= DARK_Y) & ~white
     nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
@@ -206,7 +230,8 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
         texture * W_TEXTURE,
         moments * W_MOMENTS,
     ], axis=1).astype(np.float32)
-    sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean}
+    sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
+          "info": info, "spots": spots}
     return desc, {k: np.asarray(v, np.float32) for k, v in sc.items()}
 
 
@@ -214,26 +239,27 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
 
 @dataclass(frozen=True)
 class QualityGate:
-    """A frame is uninformative when too dark, flooded with specular highlights/bubbles, or much
-    blurrier than the frames around it (relative, so a soft-focus scope is not rejected wholesale)."""
+    """A frame is uninformative when too little of it is both lit and structured (``info``; not
+    how dark it is on average: a mostly black view with clear structure in the rest is kept),
+    flooded with specular highlights/bubbles, or much blurrier than the frames around it (relative,
+    so a soft-focus scope is not rejected wholesale)."""
 
-    max_dark: float = 0.55
-    min_luma: float = 30.0
-    min_rel_luma: float = 0.5     # darker than half the running luma: a dark stretch
+    min_info: float = 10 / 256    # informative area below 10 blocks of 256: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
-    rel_bright: float = 2.0       # ...and beyond this multiple of the running level
+    rel_bright: float = 2.0       # ...and beyond this multiple of the running level...
+    min_spotty: float = 0.2       # ...and a fifth of it in spots and rings (dev: X-ray views 0.04-0.10, bubble floods >= 0.24)
     min_rel_sharp: float = 0.55
     context: int = 301  # frames for the running references
 
 
 def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray, np.ndarray]:
     """(good: bool array, reason code array: 0 ok, 1 dark, 2 specular/bubbles, 3 blur, 4 missing)."""
-    sharp, bright, luma = f["sharp"], f["bright"], f["luma"]
+    sharp, bright = f["sharp"], f["bright"]
     code = np.zeros(f.n, np.int8)
     code[sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)] = 3
-    code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))] = 2
-    code[(f["dark"] > gate.max_dark) | (luma < gate.min_luma)
-         | (luma < gate.min_rel_luma * running_median(luma, gate.context))] = 1
+    code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))
+         & (f["spots"] >= gate.min_spotty * bright)] = 2
+    code[f["info"] < gate.min_info] = 1
     code[~f.decoded] = 4
     return code == 0, code
 

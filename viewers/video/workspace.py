@@ -25,12 +25,14 @@ from app.review.video_annotations import load_video_layers, save_video_layers, v
 
 from .frame_view import VideoFrameView
 from .playback import SPEEDS, PlaybackClock
+from .qimage import rgb_to_qimage
 from .segment_editor import SegmentEditor, new_bookmarks_layer, new_segments_layer, next_start, prev_start
 from .timeline import TimelineWidget
 from .workers import BackgroundTask, FrameLoader
 
 THUMB_COUNT = 240
 THUMB_HEIGHT = 44
+REST_MS = 150   # dragging on a proxy: the playhead counts as resting after this long without moving
 
 
 class VideoWorkspace(QWidget):
@@ -56,6 +58,13 @@ class VideoWorkspace(QWidget):
         self._tasks: list[BackgroundTask] = []
         self._shuttle = 0.0
         self._scrubbing = False
+        self._proxy_task: BackgroundTask | None = None
+        self._proxy_ready = False            # the source's scrub proxy is attached
+        self._preview_on_screen: int | None = None
+        self._rest_timer = QTimer(self)      # while dragging on a proxy: exact frame once the playhead rests
+        self._rest_timer.setSingleShot(True)
+        self._rest_timer.setInterval(REST_MS)
+        self._rest_timer.timeout.connect(self._request_exact)
         self._video_path: Path | None = None
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -94,6 +103,18 @@ class VideoWorkspace(QWidget):
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("indexing %p%")
         self.progress.hide()
+        self.proxy_progress = QProgressBar(self)
+        self.proxy_progress.setRange(0, 1000)
+        self.proxy_progress.setMaximumWidth(160)
+        self.proxy_progress.setFormat("scrub proxy %p%")
+        self.proxy_progress.setToolTip("building a reduced copy so dragging the playhead shows frames at once")
+        self.proxy_progress.hide()
+        self.proxy_cancel = QPushButton("×", self)
+        self.proxy_cancel.setToolTip("stop building the scrub proxy (scrubbing then decodes exact frames)")
+        self.proxy_cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.proxy_cancel.setMaximumWidth(24)
+        self.proxy_cancel.clicked.connect(self.cancel_proxy)
+        self.proxy_cancel.hide()
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         for w in (self.play_button, self.speed_box, self.position_label):
@@ -115,6 +136,8 @@ class VideoWorkspace(QWidget):
             bar.addWidget(b)
             self.export_buttons[name] = b
         bar.addWidget(self.progress)
+        bar.addWidget(self.proxy_progress)
+        bar.addWidget(self.proxy_cancel)
         bar.addWidget(self.goto_edit)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -195,6 +218,7 @@ class VideoWorkspace(QWidget):
         self.loader.frameReady.connect(self._frame_ready)
         self.loader.failed.connect(lambda n, msg: self._error(msg))
         self._start_thumbnails(source)
+        self._start_proxy(source)
         self.indexReady.emit()
         self.seek(min(self.current, idx.n_frames - 1))
 
@@ -255,12 +279,53 @@ class VideoWorkspace(QWidget):
         task.item.connect(lambda it: self.timeline.add_thumbnail(*it))
         self._tasks.append(task.start())
 
+    def _start_proxy(self, source) -> None:
+        """Long-GOP video: find or build its scrub proxy in the background (progress, cancel)."""
+        def run(task):
+            if source.proxy is None:
+                if not source.needs_proxy:
+                    return None
+                task.emit_item("building")
+                source.build_proxy(progress=task.report, cancel=task.cancelled)
+            return True  # not the source: a cancelled task closes what it returns
+
+        task = BackgroundTask(run, self)
+        task.item.connect(lambda _: (self.proxy_progress.setValue(0), self.proxy_progress.show(),
+                                     self.proxy_cancel.show()))
+        task.progress.connect(lambda f: self.proxy_progress.setValue(int(f * 1000)))
+        task.finished.connect(lambda ok, t=task, src=source: self._proxy_done(src if ok else None, t))
+        task.failed.connect(lambda msg, t=task: self._proxy_done(None, t, msg))
+        self._proxy_task = task
+        self._tasks.append(task.start())
+
+    def _proxy_done(self, source, task, error: str = "") -> None:
+        if task is not self._proxy_task:
+            return
+        self._proxy_task = None
+        self.proxy_progress.hide()
+        self.proxy_cancel.hide()
+        self._proxy_ready = source is not None and source is self.source
+        if error and "cancelled" not in error:
+            self.view.set_message(f"scrub proxy not built: {error}")
+
+    def cancel_proxy(self) -> None:
+        """Stop the proxy build; scrubbing falls back to exact frames (and keyframe thumbnails)."""
+        task, self._proxy_task = self._proxy_task, None
+        if task is not None:
+            task.cancel(wait=False)
+        self.proxy_progress.hide()
+        self.proxy_cancel.hide()
+
     def close_source(self) -> None:
         """Let go of the current video without waiting on the UI thread: workers are told to stop
         and the source is closed by a short-lived thread once the last decode has returned."""
         if self._save_timer.isActive():
             self.save_annotations()
         tasks, self._tasks = self._tasks, []
+        self._proxy_task, self._proxy_ready, self._preview_on_screen = None, False, None
+        self._rest_timer.stop()
+        self.proxy_progress.hide()
+        self.proxy_cancel.hide()
         for t in tasks:
             t.cancel(wait=False)
         if self.clock is not None:
@@ -311,16 +376,37 @@ class VideoWorkspace(QWidget):
         self._update_label()
         if self._scrubbing:
             self._show_preview(self.current)
+            if self._proxy_ready and self.current not in self.source.cache:
+                self._rest_timer.start()  # exact decode once the playhead rests
+                return
         self.loader.request(self.current)
+
+    def _request_exact(self) -> None:
+        if self.loader is not None and self.n_frames:
+            self.loader.request(self.current)
 
     def _set_scrubbing(self, on: bool) -> None:
         self._scrubbing = bool(on)
+        if not on and self._rest_timer.isActive():
+            self._rest_timer.stop()
+            self._request_exact()
 
     def _show_preview(self, n: int) -> None:
-        """While dragging, show the keyframe thumbnail of n's GOP at once (clearly captioned) if
-        the exact frame is not cached; the exact frame replaces it as soon as it is decoded."""
+        """While dragging, show a stand-in at once (clearly captioned) if the exact frame is not
+        cached: frame n from the scrub proxy when it is built, else the keyframe thumbnail of n's
+        GOP. The exact frame replaces it when the playhead rests."""
         if self.source is None or n in self.source.cache or self.shown == n:
             return
+        if self._proxy_ready:
+            try:
+                img = self.source.preview(n)
+            except Exception:  # noqa: BLE001 - a proxy gone from disk: fall back to keyframe thumbnails
+                self._proxy_ready = False
+            else:
+                self._preview_on_screen = n
+                self.view.show_preview(rgb_to_qimage(img), f"PREVIEW (reduced proxy): frame {n}; "
+                                                           f"exact frame when the playhead rests")
+                return
         k = self.source.index.keyframe_at_or_before(n)
         thumb = self.timeline.thumbs.get(k)
         if thumb is not None:
@@ -351,6 +437,9 @@ class VideoWorkspace(QWidget):
     def _frame_ready(self, frame) -> None:
         if self.source is None:
             return
+        if self._preview_on_screen is not None and frame.index != self.current:
+            return  # an exact frame the playhead has already left: keep the newer preview
+        self._preview_on_screen = None
         self.shown = frame.index
         self.last_frame = frame
         self.view.pixel_aspect = self.source.pixel_aspect

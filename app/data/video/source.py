@@ -49,6 +49,8 @@ class VideoSource:
         self._closed = False
         self._lock = threading.RLock()
         self.warnings: list[str] = []
+        self._proxy = None            # ScrubProxy once built or found in the cache
+        self._proxy_looked = False
 
     # --- lifecycle ---
     def __enter__(self) -> VideoSource:
@@ -61,6 +63,8 @@ class VideoSource:
         with self._lock:
             self._closed = True
             self.cache.clear()
+            if self._proxy is not None:
+                self._proxy.close()
             self._close_resources()
 
     @property
@@ -151,6 +155,51 @@ class VideoSource:
 
     def _decode(self, n: int) -> Frame:
         raise NotImplementedError
+
+    # --- scrub previews (approximate; never for exports, measurements or backends) ---
+    @property
+    def needs_proxy(self) -> bool:
+        """True when exact random seek is slow (long GOPs), so scrubbing should use a proxy."""
+        from .proxy import LONG_GOP_FRAMES
+
+        k = self.index.keyframe_indices
+        gaps = np.diff(np.append(k, self.index.n_frames)) if len(k) else np.array([self.index.n_frames])
+        return bool(gaps.max() > LONG_GOP_FRAMES)
+
+    @property
+    def proxy(self):
+        """The attached scrub proxy (``app.data.video.proxy.ScrubProxy``), looked up in the cache
+        once; None when there is none yet."""
+        if self._proxy is None and not self._proxy_looked:
+            from .proxy import find_proxy
+
+            self._proxy_looked = True
+            self._proxy = find_proxy(self.path, self.index.n_frames)
+        return self._proxy
+
+    def build_proxy(self, progress: ProgressFn | None = None, cancel: CancelFn | None = None):
+        """Build (or find) this video's scrub proxy and attach it; may run in a worker thread."""
+        from .proxy import build_proxy
+
+        self._assert_open()
+        if self.proxy is None:
+            proxy = build_proxy(self, progress=progress, cancel=cancel)
+            with self._lock:
+                if self._closed:
+                    proxy.close()
+                    self._assert_open()
+                self._proxy = proxy
+        return self._proxy
+
+    def preview(self, n: int) -> np.ndarray:
+        """Frame ``n`` for scrubbing: from the scrub proxy when there is one (fast, reduced and
+        lossy: approximate), else the exact frame. Never use it for exports or measurements."""
+        self._assert_open()
+        n = self.index.check(n)
+        proxy = self.proxy
+        if proxy is not None:
+            return proxy.image(n)
+        return self.get(n).image
 
     def thumbnails(self, count: int = 160, height: int = 72, cancel: CancelFn | None = None
                    ) -> Iterator[tuple[int, np.ndarray]]:

@@ -1,0 +1,128 @@
+"""The evidence quality gate judges how much there is to see, not how dark a frame is (issue 20):
+views with about two thirds of their pixels black and clear structure in the rest (fluorescence,
+small-sector ultrasound, fundus) are kept; truly dark (light failure), blurred and bubble-filled
+frames are still set aside. Frames are rendered from real shared pictures (ultrasound, fundus,
+CT, X-ray; the report half, which the gate was not tuned on) under the constructed benchmark's
+camera and scope degradations."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from backends.evidence.reader import rgb_to_reduced_yuv
+from backends.evidence.screen import Features, batch_features, quality
+from benchmarks.build_evidence_videos import SceneMaker, load_pictures
+from benchmarks.evidence_appearances import load_appearances
+
+FILLER, PER_KIND = 150, 40
+KEEP_FLOOR = 0.95    # dark-but-informative frames kept (measured 1.00 on these pictures)
+
+
+@pytest.fixture(scope="module")
+def frames(data_dir):
+    """(label, RGB frames): filler, dark-but-informative views, truly dark, blurred and bubble frames."""
+    pics = load_pictures(data_dir)
+    app = load_appearances(data_dir, "report")
+    maker = SceneMaker(pics, (256, 256), 3.0, step=0.06, seed=4, filler_kinds=("polyps",), scope_border=True)
+    maker.deg.episodes = False
+    out = [("filler", maker.filler_frames(FILLER, glitches=False))]
+    dark_views = []
+    for i in range(PER_KIND // 4):
+        dark_views += maker.event_frames(4, app["dark_window"][i % len(app["dark_window"])])
+    out.append(("dark_window", dark_views))
+    small = []
+    for i in range(PER_KIND // 4):
+        small += maker.event_frames(4, app["small_bright"][i % len(app["small_bright"])])
+    out.append(("small_bright", small))
+    dark = []
+    for i in range(PER_KIND // 8):  # the constructed benchmark's light failures (gain 0.18-0.32)
+        maker.deg.episode = ["dark", 8, 1000 + 7 * i]
+        dark += maker.filler_frames(8, glitches=False)
+    out.append(("dark", dark))
+    views = maker.filler_frames(PER_KIND, glitches=False)
+    out.append(("blur", [cv2.GaussianBlur(v, (0, 0), 12) for v in views]))   # out of focus
+    flood = []
+    for i, v in enumerate(views):                  # a field of bubbles over the view
+        for k in range(8):
+            v = maker.deg._bubbles(v, np.random.default_rng(100 * i + k))
+        flood.append(v)
+    out.append(("bubbles", flood))
+    out.append(("filler_after", maker.filler_frames(FILLER, glitches=False)))
+    xray = []
+    bright_xrays = load_appearances(data_dir, "dev")["xray"] + app["xray"]
+    for i in range(PER_KIND // 4):  # wide bright grey areas: not highlights or bubbles
+        xray += maker.event_frames(4, bright_xrays[i % len(bright_xrays)])
+    out.append(("xray", xray))
+    return out
+
+
+def bright_fraction(frames, label):
+    out = []
+    for lab, fr in frames:
+        if lab == label:
+            for img in fr:
+                y, u, v = rgb_to_reduced_yuv(img, 8)
+                out.append(batch_features(y[None], u[None], v[None])[1]["bright"][0])
+    return np.asarray(out)
+
+
+def gate_codes(frames):
+    ys, us, vs, labels = [], [], [], []
+    for label, fr in frames:
+        for img in fr:
+            y, u, v = rgb_to_reduced_yuv(img, 8)
+            ys.append(y), us.append(u), vs.append(v), labels.append(label)
+    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs))
+    f = Features(len(ys), desc, sc, np.ones(len(ys), bool))
+    good, code = quality(f)
+    return np.asarray(labels), good, code
+
+
+def test_dark_but_informative_frames_are_kept_and_truly_dark_ones_are_not(frames):
+    labels, good, code = gate_codes(frames)
+    dark_frac = np.array([float((img.max(-1) < 28).mean()) for _, fr in frames for img in fr])
+    win = labels == "dark_window"
+    assert np.median(dark_frac[win]) > 0.6          # they really are mostly black
+    assert good[win].mean() >= KEEP_FLOOR
+    assert good[labels == "small_bright"].mean() >= KEEP_FLOOR
+    assert good[labels == "filler"].mean() >= 0.97
+    # a light failure: nothing lit and structured. 40/40 on this draw; another draw of the same
+    # construction gave 32/40 (the brightest episodes, gain ~0.4, pass as dim but readable)
+    assert (code[labels == "dark"] == 1).mean() >= 0.9
+
+
+def test_bright_grayscale_views_are_not_taken_for_bubbles(frames):
+    labels, good, code = gate_codes(frames)
+    f_bright = bright_fraction(frames, "xray")
+    assert (f_bright > 0.3).mean() > 0.5   # whitish enough to have tripped the old bubble rule
+    assert (code[labels == "xray"] != 2).all()
+    assert good[labels == "xray"].mean() >= KEEP_FLOOR
+
+
+def test_blurred_and_bubble_frames_are_still_set_aside(frames):
+    """The blur and bubble rules are unchanged (relative sharpness, whitish-bright fraction); the
+    coarse gate sets aside two thirds of heavily blurred or bubble-flooded views (measured 27/40
+    each), milder ones are left to the full-resolution blur check and the novelty scoring."""
+    labels, _, code = gate_codes(frames)
+    assert (code[labels == "blur"] == 3).mean() >= 0.6
+    assert (code[labels == "bubbles"] == 2).mean() >= 0.6
+    assert not (code[labels == "blur"] == 1).any() and not (code[labels == "bubbles"] == 1).any()
+
+
+def test_informative_area_measures_structure_not_brightness():
+    from backends.evidence.screen import informative_area
+
+    rng = np.random.default_rng(0)
+    flat_bright = np.full((1, 32, 32), 160.0) + rng.normal(0, 1.5, (1, 32, 32))
+    textured_third = np.zeros((1, 32, 32))
+    textured_third[0, :, :11] = 90 + 40 * rng.random((32, 11))
+    assert informative_area(flat_bright)[0] == 0.0
+    assert 0.2 <= informative_area(textured_third)[0] <= 0.4
