@@ -69,8 +69,9 @@ MUTATIONS = [
              "to_world=lambda kji: vol.index_to_world(kji[:, ::-1]) + np.array([3.0, 3.0, 0.0]), "
              "step=graph_step)",
              ("tests/test_vessels.py::test_aorta_centreline_in_vmtk_lumen_with_radii",)),
-    Mutation("vessels2d-threshold", "fundus vessel threshold raised by 0.15",
-             "backends/vessels/fundus.py", "mask = (prob > thr) & fov", "mask = (prob > thr + 0.15) & fov",
+    Mutation("vessels2d-flipped", "fundus U-Net input flipped upside down (an orientation bug)",
+             "backends/vessels/fundus.py", "x = fundus_input(rgb, fov)",
+             "x = np.ascontiguousarray(fundus_input(rgb, fov)[:, ::-1])",
              ("tests/test_vessels.py::test_fundus_unet_floors_on_more_held_out_images",)),
     Mutation("store-save-no-transaction", "review store: no transaction around save_layer",
              "app/review/store.py",
@@ -158,10 +159,11 @@ def main() -> int:
             verdict = "caught" if failed else "SURVIVED"
         rows.append((m, verdict, last[0], first_fail, dt))
         print(f"{m.name}: {verdict} ({dt:.0f} s) | {last[0]} | {first_fail}", flush=True)
-    print("\n| break | file | tests run | result |\n|---|---|---|---|")
+    print("\n| break | file | tests run | result | s |\n|---|---|---|---|---:|")
     for m, verdict, last, first_fail, dt in rows:
         print(f"| {m.what} | `{m.file}` | {', '.join('`' + t.split('/')[-1] + '`' for t in m.tests)} | "
-              f"{verdict}: {last}{' (' + first_fail.split(' - ')[0].split('::')[-1] + ')' if first_fail else ''} |")
+              f"{verdict}: {last}{' (' + first_fail.split(' - ')[0].split('::')[-1] + ')' if first_fail else ''} | "
+              f"{dt:.0f} |")
     survived = [m.name for m, v, *_ in rows if v in ("SURVIVED", "tests FAIL on the unbroken code")]
     if survived:
         print(f"\nnot caught / not clean: {', '.join(survived)}")
