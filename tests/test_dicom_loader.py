@@ -84,7 +84,11 @@ def test_first_paint_slice_equals_loaded_slice(dicom_dir):
     vol = s.load()
     assert first.dtype == vol.array.dtype and np.array_equal(first, vol.array[70])
     assert vol.intensity.units == "HU" and vol.array.dtype == np.int16
-    assert vol.intensity.window == (40.0, 80.0) or vol.intensity.window is not None
+    # the file's own window (WindowCenter/WindowWidth 40/80 HU, the first of its two values)
+    import pydicom
+    ds = pydicom.dcmread(str(s.files[0]), stop_before_pixels=True)
+    assert (float(ds.WindowCenter[0]), float(ds.WindowWidth[0])) == (40.0, 80.0)
+    assert vol.intensity.window == (40.0, 80.0)
 
 
 def test_fast_pixel_path_equals_pydicom(dicom_dir):

@@ -236,6 +236,50 @@ def test_kill_9_during_writes_keeps_every_committed_record(tmp_path):
             assert int(layer.labels.sum()) == total
             decs = store.decisions(layer_id)
             assert decs and decs[0].comment == str(total)
+    # every version and every decision in the file (committed or caught mid-write) has its audit row
+    assert _unaudited(path) == ([], [])
+
+
+def _unaudited(path) -> tuple[list, list]:
+    """Versions without a 'save_version' audit row, and decisions without an audit row naming the
+    same user, decision, layer and version (counted, so two alike decisions need two rows)."""
+    from collections import Counter
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        audited = {r[0] for r in db.execute("SELECT version_id FROM audit WHERE action = 'save_version'")}
+        versions = [r[0] for r in db.execute("SELECT version_id FROM versions")]
+        rows = Counter(db.execute("SELECT user, action, layer_id, version_id FROM audit").fetchall())
+        decisions = Counter(db.execute("SELECT user, decision, layer_id, version_id FROM decisions").fetchall())
+    finally:
+        db.close()
+    return [v for v in versions if v not in audited], [k for k, n in decisions.items() if rows[k] < n]
+
+
+@pytest.mark.parametrize("write", ["save_layer", "decide", "save_edit"])
+def test_a_failed_audit_write_leaves_no_unaudited_record(tmp_path, monkeypatch, write):
+    """The audit row is written last inside each write; when it fails, the version or decision
+    written just before it must be rolled back with it (one transaction), never left unaudited."""
+    path = tmp_path / "s.sqlite"
+    with ReviewStore(path) as store:
+        layer = LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "m", Provenance.backend("b", "1", {}))
+        store.save_layer(layer)
+        n_versions = len(store.versions(layer.id))
+
+        def broken_audit(*a, **k):
+            raise sqlite3.OperationalError("disk I/O error (injected)")
+
+        monkeypatch.setattr(store, "_audit", broken_audit)
+        with pytest.raises((LoupeError, sqlite3.Error)):
+            if write == "save_layer":
+                store.save_layer(layer)
+            elif write == "decide":
+                store.decide("ann", "accept", layer.id)
+            else:
+                store.save_edit(layer, "ann")
+        monkeypatch.undo()
+        assert len(store.versions(layer.id)) == n_versions
+        assert store.decisions(layer.id) == []
+    assert _unaudited(path) == ([], [])
 
 
 CONCURRENT = textwrap.dedent("""

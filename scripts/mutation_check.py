@@ -1,0 +1,174 @@
+"""Break the code on purpose and check that a test notices.
+
+Each mutation replaces one exact piece of source text in a temporary copy of the checkout (the
+tracked and untracked-but-not-ignored files, copied to a folder under /tmp) and runs only the tests
+that guard that claim. A mutation *survives* when every one of those tests still passes: then the
+claim has no test that can fail, and this script exits 1.
+
+    python scripts/mutation_check.py [--only NAME ...] [--list] [--keep]
+
+Expensive fixtures (the constructed evidence videos) are cached in ``$LOUPE_TEST_CACHE``
+(default /tmp/loupe_test_cache), shared by all mutants: the video builder is never mutated.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    what: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    Mutation("evidence-weakest-first", "evidence budget filled with the weakest events first",
+             "backends/evidence/pipeline.py",
+             "for e in sorted(events, key=lambda e: -e.z):", "for e in sorted(events, key=lambda e: e.z):",
+             ("tests/test_floor_evidence.py",)),
+    Mutation("evidence-no-shots", "evidence shot detector switched off",
+             "backends/evidence/pipeline.py",
+             "             if sh.z >= s.threshold]", "             if sh.z >= s.threshold and False]",
+             ("tests/test_floor_evidence.py",)),
+    Mutation("evidence-budget-x5", "evidence reader budget ignored (5x the frames kept)",
+             "backends/evidence/pipeline.py",
+             "budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))",
+             "budget = max(s.min_frames, int(np.floor(5 * s.max_kept_fraction * f.n)))",
+             ("tests/test_floor_evidence.py",)),
+    Mutation("quality-four-types", "quality assessor knows only none, noise, blur and JPEG",
+             "backends/quality/assess.py",
+             "mask = np.array([c in ok for c in classes])",
+             "mask = np.array([c in ok and c in ('none', 'gaussian_noise', 'gaussian_blur', 'jpeg') "
+             "for c in classes])",
+             ("tests/test_floor_quality.py",)),
+    Mutation("quality-never-clean", "quality assessor calls every image degraded",
+             "backends/quality/assess.py",
+             "ok = set(applicable(m)) | {CLEAN}", "ok = set(applicable(m))",
+             ("tests/test_floor_quality.py",)),
+    Mutation("quality-flat-severity", "quality severity regressors replaced by a constant 2",
+             "backends/quality/assess.py",
+             "S[:, j] = np.clip(self.regressors[c].predict(X), 1.0, 3.0)", "S[:, j] = 2.0",
+             ("tests/test_floor_quality.py",)),
+    Mutation("vessels3d-shift", "3D centreline shifted by (3, 3, 0) mm",
+             "backends/vessels/angio.py",
+             "to_world=lambda kji: vol.index_to_world(kji[:, ::-1]), step=graph_step)",
+             "to_world=lambda kji: vol.index_to_world(kji[:, ::-1]) + np.array([3.0, 3.0, 0.0]), "
+             "step=graph_step)",
+             ("tests/test_vessels.py::test_aorta_centreline_in_vmtk_lumen_with_radii",)),
+    Mutation("vessels2d-flipped", "fundus U-Net input flipped upside down (an orientation bug)",
+             "backends/vessels/fundus.py", "x = fundus_input(rgb, fov)",
+             "x = np.ascontiguousarray(fundus_input(rgb, fov)[:, ::-1])",
+             ("tests/test_vessels.py::test_fundus_unet_floors_on_more_held_out_images",)),
+    Mutation("store-save-no-transaction", "review store: no transaction around save_layer",
+             "app/review/store.py",
+             "        with self._tx():\n            head = self._head_id(layer.id)",
+             "        with open(os.devnull):\n            head = self._head_id(layer.id)",
+             ("tests/test_review_store.py",)),
+    Mutation("store-decide-no-transaction", "review store: no transaction around decide",
+             "app/review/store.py",
+             "        with self._tx():\n            vid = version_id or self._head_id(layer_id)",
+             "        with open(os.devnull):\n            vid = version_id or self._head_id(layer_id)",
+             ("tests/test_review_store.py",)),
+]
+
+
+def copy_tree(dest: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for f in files:
+        if not f or not (ROOT / f).is_file():
+            continue
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, dest / f)
+
+
+def apply(tree: Path, m: Mutation) -> None:
+    p = tree / m.file
+    text = p.read_text()
+    old, new = m.old, m.new
+    if text.count(old) != 1:
+        raise SystemExit(f"{m.name}: the text to break occurs {text.count(old)} times in {m.file}; "
+                         "update the mutation")
+    p.write_text(text.replace(old, new))
+
+
+def run_tests(tree: Path, tests: tuple[str, ...], env: dict, timeout: int) -> tuple[int, str, float]:
+    t0 = time.perf_counter()
+    try:
+        r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
+                            "-x", *tests], cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+        code, out = r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        code, out = -1, "timed out"
+    return code, out, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", help="mutation names to run")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary trees")
+    ap.add_argument("--baseline", action="store_true", help="also run the tests on the unbroken copy")
+    ap.add_argument("--timeout", type=int, default=900)
+    a = ap.parse_args()
+    chosen = [m for m in MUTATIONS if not a.only or m.name in a.only]
+    if a.list:
+        for m in MUTATIONS:
+            print(f"{m.name}: {m.what} ({m.file}) -> {' '.join(m.tests)}")
+        return 0
+    env = dict(os.environ)
+    env.setdefault("LOUPE_TEST_CACHE", "/tmp/loupe_test_cache")
+    env.setdefault("LOUPE_DATA", str((ROOT.parent / "shared" / "data").resolve()))
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    rows = []
+    if a.baseline:
+        chosen = [Mutation("baseline", "no change", "", "", "", tuple(sorted({t for m in chosen for t in m.tests})))] \
+            + chosen
+    for m in chosen:
+        tree = Path(tempfile.mkdtemp(prefix=f"loupe_mut_{m.name}_"))
+        try:
+            copy_tree(tree)
+            if m.file:
+                apply(tree, m)
+            code, out, dt = run_tests(tree, m.tests, env, a.timeout)
+        finally:
+            if not a.keep:
+                shutil.rmtree(tree, ignore_errors=True)
+        failed = code not in (0, 5) if m.name != "baseline" else code != 0
+        last = [ln for ln in out.strip().splitlines() if ln.strip()][-1:] or ["?"]
+        first_fail = next((ln for ln in out.splitlines() if ln.startswith("FAILED")), "")
+        if m.name == "baseline":
+            verdict = "tests FAIL on the unbroken code" if failed else "pass (as they should)"
+        else:
+            verdict = "caught" if failed else "SURVIVED"
+        rows.append((m, verdict, last[0], first_fail, dt))
+        print(f"{m.name}: {verdict} ({dt:.0f} s) | {last[0]} | {first_fail}", flush=True)
+    print("\n| break | file | tests run | result | s |\n|---|---|---|---|---:|")
+    for m, verdict, last, first_fail, dt in rows:
+        print(f"| {m.what} | `{m.file}` | {', '.join('`' + t.split('/')[-1] + '`' for t in m.tests)} | "
+              f"{verdict}: {last}{' (' + first_fail.split(' - ')[0].split('::')[-1] + ')' if first_fail else ''} | "
+              f"{dt:.0f} |")
+    survived = [m.name for m, v, *_ in rows if v in ("SURVIVED", "tests FAIL on the unbroken code")]
+    if survived:
+        print(f"\nnot caught / not clean: {', '.join(survived)}")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

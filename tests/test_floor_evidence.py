@@ -1,0 +1,73 @@
+"""Floor for the evidence headline claim at the product's real settings: event recall at the 1 %
+reader budget (``Settings()`` defaults, ``max_kept_fraction=0.01``) on capsule-like videos built
+from seeds no design choice was made with (the README's development seeds are 1-8, the report
+seeds of eval_evidence.py 9-16; these are 901-903).
+
+Two videos have the benchmark's event density (about one event per 1,000 frames, events of 3-8
+frames, so true events fill about half the budget); a third is dense (10 events in 3,000 frames,
+more event frames than the budget holds), so the budget binds and the ranking decides what is
+kept. All are short, so the suite stays fast. Building a video takes tens of seconds, so it
+is built once per session into a temporary folder, or kept in ``$LOUPE_TEST_CACHE`` when that is
+set (scripts/mutation_check.py sets it, so mutants reuse the videos)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.build_evidence_videos import BUILD_VERSION, build_capsule, cached  # noqa: E402
+from benchmarks.eval_evidence import score  # noqa: E402
+
+N_FRAMES = 3000
+VIDEOS = ((901, 3), (902, 3), (903, 8))   # (seed, n_events): product density x 2, dense x 1
+DENSE_SEED = 903
+# Floors (see /work/notes/26-readme.md). Measured: 10 of 16 events found (4/6 at product density,
+# 6/10 on the dense video); frame precision on the dense video 0.97. Ranking the weakest events
+# first: 6/16 and 0.17; the shot detector off: 8/16 and 0.70.
+RECALL_FLOOR = 9 / 16
+DENSE_PRECISION_FLOOR = 0.8
+
+
+@pytest.fixture(scope="session")
+def fresh_capsules(tmp_path_factory, data_dir):
+    env = os.environ.get("LOUPE_TEST_CACHE")
+    folder = Path(env) / "evidence" if env else tmp_path_factory.mktemp("evidence_floor")
+    out = []
+    for seed, n_events in VIDEOS:
+        path = folder / f"capsule_{N_FRAMES}_{n_events}_s{seed}_v{BUILD_VERSION}.mp4"
+        out.append((seed, path, cached(path, build_capsule, data_dir=data_dir, n_frames=N_FRAMES, fps=3.0,
+                                       seed=seed, n_events=n_events)))
+    return out
+
+
+@pytest.fixture(scope="session")
+def scored(fresh_capsules):
+    from backends.evidence.pipeline import Settings, find_evidence
+
+    assert Settings().max_kept_fraction == 0.01, "the product budget changed: revisit this floor"
+    rows = {}
+    for seed, path, truth in fresh_capsules:
+        doc = find_evidence(path, Settings()).to_json()
+        rows[seed] = score(truth, doc["events"], doc["frames_kept"], tolerance_s=1.0)
+    return rows
+
+
+def test_recall_at_one_percent_budget_on_fresh_seeds(scored):
+    found = sum(r["events_found"] for r in scored.values())
+    true = sum(r["events_true"] for r in scored.values())
+    assert true == 16
+    assert all(r["kept_fraction"] <= 0.01 + 1e-9 for r in scored.values()), scored
+    assert found / true >= RECALL_FLOOR, {s: (r["events_found"], r["events_true"]) for s, r in scored.items()}
+
+
+def test_budget_goes_to_true_events_when_it_binds(scored):
+    """On the dense video the budget cannot hold every event: the frames kept must be the events'."""
+    r = scored[DENSE_SEED]
+    assert r["frames_kept"] > 0.8 * 0.01 * r["frames_total"], r
+    assert r["frame_precision"] >= DENSE_PRECISION_FLOOR, r
