@@ -134,7 +134,8 @@ def main() -> int:
     warm = [m for t, m in samples if t >= min(30.0, args.minutes * 30)]
     growth = (max(warm) - warm[0]) if len(warm) > 1 else 0.0
     print(f"\nclients {args.clients}, {args.minutes:g} min: jobs {counts['submitted']} submitted, {counts['done']} done, "
-          f"{counts['lost']} lost, {counts['refused_busy']} refused as busy; hostile requests {counts['hostile']} ({counts['hostile_5xx']} answered 5xx); "
+          f"{counts['lost']} lost, {counts['refused_busy']} refused as busy; "
+          f"hostile requests {counts['hostile']} ({counts['hostile_5xx']} answered 5xx); "
           f"server RSS after warm-up {warm[0] if warm else float('nan'):.1f} -> max {max(warm) if warm else float('nan'):.1f} MB "
           f"(growth {growth:.1f} MB); server {'alive' if alive else 'DIED'}")
     return 0 if alive and counts["lost"] == 0 and counts["hostile_5xx"] == 0 and growth <= args.max_growth_mb else 1

@@ -202,7 +202,7 @@ def evict(limit: int | None = None, keep: tuple[str, ...] = ()) -> list[str]:
         used = meta.stat().st_mtime if meta.exists() else 0.0
         entries.append((used, d, folder_bytes(d)))
     total = sum(e[2] for e in entries)
-    for used, d, size in sorted(entries, key=lambda e: e[0]):
+    for _used, d, size in sorted(entries, key=lambda e: e[0]):
         if total <= limit:
             break
         if d.name in keep:
