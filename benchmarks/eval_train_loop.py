@@ -1,0 +1,191 @@
+"""Simulated review rounds on a "new site": does correcting a few masks and pressing train make
+the next predictions on that site better, and does label-free adaptation help before any label?
+
+Site: DRIVE photos under a camera-like shift (benchmarks/site_shifts.py). Review pool: training
+photos 21-36 under the shift, their observer-1 masks playing the reviewers' corrections (the
+shipped model was trained on these photos *unshifted*; a stated limit). Scored on: test photos
+01-10 under the shift (never trained on by any model here). Source-site check of adaptation:
+DRIVE 37-40 unshifted. Everything goes through the product code (app/models/training.py): the
+fine-tune holds back 20% of the reviewed items for its promotion check, exactly as
+``run_app.py train`` does.
+
+Arms, Dice (inside the FOV, product threshold, no post-processing) against the number of
+reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
+order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
+'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
+Settings were chosen on --set dev; --set report is only evaluated.
+
+Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report [--counts 1,3,5]
+       [--plot out.png] [--json out.json] [--threads 1]"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import data_root
+from site_shifts import DEV_SHIFTS, REPORT_SHIFTS
+
+POOL = tuple(range(21, 37))
+EVAL = tuple(range(1, 11))
+
+
+def load(split: str, idx: int):
+    from PIL import Image
+
+    d = data_root() / "retina" / "DRIVE" / split
+    if split == "test":
+        names = (f"images/{idx:02d}_test.tif", f"mask/{idx:02d}_test_mask.gif", f"1st_manual/{idx:02d}_manual1.gif")
+    else:
+        names = (f"images/{idx}_training.tif", f"mask/{idx}_training_mask.gif", f"1st_manual/{idx}_manual1.gif")
+    rgb = np.asarray(Image.open(d / names[0]).convert("RGB"))
+    return rgb, np.asarray(Image.open(d / names[1])) > 127, np.asarray(Image.open(d / names[2])) > 127
+
+
+def queue_order(pool, base_model, thr) -> list[int]:
+    """Order in which the review queue hands the pool to a reviewer who corrects every item."""
+    from app.layers import LabelLayer, Provenance
+    from app.review.items import item_for_mask
+    from app.review.queue import ReviewQueue
+    from backends.vessels import finetune as F
+    from backends.vessels.fundus import estimate_fov
+    from backends.vessels.unet2d import fundus_input
+
+    items = []
+    for i, it in enumerate(pool):
+        fov = estimate_fov(it.rgb)
+        p = np.where(fov, F.probability(base_model, fundus_input(it.rgb, fov)), 0)[None]
+        lay = LabelLayer((p > thr).astype(np.uint8), np.eye(4), it.name, Provenance.backend("vessels2d", "0.1.0"),
+                         layer_id=str(i))
+        items.append(item_for_mask(lay, p))
+    q = ReviewQueue(items, seed=0)
+    order = []
+    while (nxt := q.next()) is not None:
+        order.append(int(nxt.item_id))
+        q.record(nxt.item_id, "edit")
+    return order
+
+
+def run_shift(shift, counts, tmp: Path, log) -> dict:
+    from app.models.examples import Reviewed
+    from app.models.registry import ModelRegistry
+    from app.models.training import adapt_model, source_site_examples, train_model
+    from backends.vessels import finetune as F
+
+    reg = ModelRegistry("vessels2d", root=tmp / "registry")
+    base = reg.shipped()
+    thr = base.threshold
+    pool = []
+    for idx in POOL:
+        rgb, _, ref = load("training", idx)
+        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
+    ev = []
+    for idx in EVAL:
+        rgb, fov, ref = load("test", idx)
+        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+
+    def dice_of(model) -> float:
+        return float(np.mean(F.score(model, thr, ev)))
+
+    base_model = F.load_model(base.weights)
+    out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
+    log(f"[{shift.name}] no retraining: Dice {out['none']:.4f}")
+
+    src = source_site_examples(data_root() / "retina" / "DRIVE")
+    card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src, registry=reg)
+    adapted = F.load_model(reg.get(card["version"]).weights)
+    out["adapt"] = {"dice": dice_of(adapted) if card["promotion"]["ok"] else out["none"],
+                    "dice_even_if_refused": dice_of(adapted), "mix": card["mix"],
+                    "accepted": card["promotion"]["ok"], "reason": card["promotion"]["reason"]}
+    log(f"[{shift.name}] adaptation: Dice {out['adapt']['dice_even_if_refused']:.4f} "
+        f"({'accepted' if card['promotion']['ok'] else 'REFUSED'}: {card['promotion']['reason']})")
+
+    orders = {"random": list(np.random.default_rng(0).permutation(len(pool))),
+              "queue": queue_order(pool, base_model, thr)}
+    for arm, order in orders.items():
+        rows = []
+        for n in counts:
+            items = [pool[i] for i in order[:n]]
+            t0 = time.time()
+            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
+            model = F.load_model(reg.get(card["version"]).weights)
+            d = dice_of(model)
+            rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
+                         "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
+                         "images": [it.name for it in items], "wall": round(time.time() - t0, 1)})
+            log(f"[{shift.name}] {arm} n={n}: Dice {d:.4f} (gate {'pass' if card['promotion']['ok'] else 'fail'}: "
+                f"{card['promotion']['reason']}; train {card['train_seconds']:.0f} s wall, "
+                f"{card['train_cpu_seconds']:.0f} s CPU)")
+        out[arm] = rows
+    return out
+
+
+def plot(results, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        xs = [0] + r["counts"]
+        ax.plot(xs, [r["none"]] * len(xs), "k--", label="no retraining")
+        for arm, style in (("random", "o-"), ("queue", "s-")):
+            ax.plot(xs, [r["none"]] + [row["dice"] for row in r[arm]], style, label=f"retrain, {arm} order")
+        ax.plot([0], [r["adapt"]["dice_even_if_refused"]], "r^", ms=9,
+                label="adaptation, no label" + ("" if r["adapt"]["accepted"] else " (refused)"))
+        ax.set_title(r["shift"].split(": ", 1)[-1], fontsize=9)
+        ax.set_xlabel("reviewed (corrected) images")
+        ax.set_ylabel("Dice on the site's other images")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", choices=("dev", "report"), default="report")
+    ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
+    ap.add_argument("--counts", default="1,3,5")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--plot", type=Path)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    shifts = DEV_SHIFTS if args.set == "dev" else REPORT_SHIFTS
+    if args.shift:
+        shifts = [shifts[i] for i in args.shift]
+    counts = [int(c) for c in args.counts.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, sh in enumerate(shifts):
+            results.append(run_shift(sh, counts, Path(tmp) / str(k), lambda m: print(m, flush=True)))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+    if args.plot:
+        plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
+    print("\n| site shift | no retraining | adaptation (no label) | " +
+          " | ".join(f"random {n}" for n in counts) + " | " + " | ".join(f"queue {n}" for n in counts) + " |")
+    print("|---" * (3 + 2 * len(counts)) + "|")
+    for r in results:
+        a = r["adapt"]
+        print(f"| {r['shift']} | {r['none']:.3f} | {a['dice_even_if_refused']:.3f}"
+              f"{'' if a['accepted'] else ' (refused)'} | " +
+              " | ".join(f"{row['dice']:.3f}" for row in r["random"]) + " | " +
+              " | ".join(f"{row['dice']:.3f}" for row in r["queue"]) + " |")
+
+
+if __name__ == "__main__":
+    main()
