@@ -74,10 +74,9 @@ def queue_order(pool, base_model, thr) -> list[int]:
     return order
 
 
-def run_shift(shift, counts, tmp: Path, log) -> dict:
+def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain")) -> dict:
     from app.models.examples import Reviewed
     from app.models.registry import ModelRegistry
-    from app.models.training import adapt_model, source_site_examples, train_model
     from backends.vessels import finetune as F
 
     reg = ModelRegistry("vessels2d", root=tmp / "registry")
@@ -99,7 +98,19 @@ def run_shift(shift, counts, tmp: Path, log) -> dict:
     out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
     log(f"[{shift.name}] no retraining: Dice {out['none']:.4f}")
 
+    if "adapt" in arms:
+        _adapt_arm(out, shift, pool, ev, reg, dice_of, log)
+    if "retrain" in arms:
+        _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log)
+    return out
+
+
+def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
+    from app.models.training import adapt_model, source_site_examples
+    from backends.vessels import finetune as F
+
     src = source_site_examples(data_root() / "retina" / "DRIVE")
+    tmp = reg.root.parent
     card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src, registry=reg)
     adapted = F.load_model(reg.get(card["version"]).weights)
     out["adapt"] = {"dice": dice_of(adapted) if card["promotion"]["ok"] else out["none"],
@@ -108,6 +119,13 @@ def run_shift(shift, counts, tmp: Path, log) -> dict:
     log(f"[{shift.name}] adaptation: Dice {out['adapt']['dice_even_if_refused']:.4f} "
         f"({'accepted' if card['promotion']['ok'] else 'REFUSED'}: {card['promotion']['reason']})")
 
+
+
+def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log) -> None:
+    from app.models.training import train_model
+    from backends.vessels import finetune as F
+
+    tmp = reg.root.parent
     orders = {"random": list(np.random.default_rng(0).permutation(len(pool))),
               "queue": queue_order(pool, base_model, thr)}
     for arm, order in orders.items():
@@ -125,7 +143,6 @@ def run_shift(shift, counts, tmp: Path, log) -> dict:
                 f"{card['promotion']['reason']}; train {card['train_seconds']:.0f} s wall, "
                 f"{card['train_cpu_seconds']:.0f} s CPU)")
         out[arm] = rows
-    return out
 
 
 def plot(results, path: Path, title: str) -> None:
@@ -156,11 +173,24 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=("dev", "report"), default="report")
     ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
-    ap.add_argument("--counts", default="1,3,5")
+    ap.add_argument("--counts", default="2,5")
+    ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--merge", type=Path, nargs="+", help="only combine earlier --json outputs (per shift, "
+                                                            "per arm) into the plot and table")
     args = ap.parse_args()
+    if args.merge:
+        merged: dict[str, dict] = {}
+        for p in args.merge:
+            for r in json.loads(p.read_text()):
+                merged.setdefault(r["shift"], {}).update(r)
+        results = list(merged.values())
+        if args.plot:
+            plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
+        table(results)
+        return
     import torch
 
     torch.set_num_threads(args.threads)
@@ -171,11 +201,19 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, sh in enumerate(shifts):
-            results.append(run_shift(sh, counts, Path(tmp) / str(k), lambda m: print(m, flush=True)))
+            results.append(run_shift(sh, counts, Path(tmp) / str(k), lambda m: print(m, flush=True),
+                                     arms=args.arms.split(",")))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
+    if not all("adapt" in r and "random" in r for r in results):
+        return  # one arm only: combine later with --merge
     if args.plot:
         plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
+    table(results)
+
+
+def table(results) -> None:
+    counts = results[0]["counts"]
     print("\n| site shift | no retraining | adaptation (no label) | " +
           " | ".join(f"random {n}" for n in counts) + " | " + " | ".join(f"queue {n}" for n in counts) + " |")
     print("|---" * (3 + 2 * len(counts)) + "|")
