@@ -91,8 +91,8 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain")) -> dict:
         rgb, fov, ref = load("test", idx)
         ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
 
-    def dice_of(model) -> float:
-        return float(np.mean(F.score(model, thr, ev)))
+    def dice_of(model, norm=None) -> float:
+        return float(np.mean(F.score(model, thr, ev, norm)))
 
     base_model = F.load_model(base.weights)
     out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
@@ -113,8 +113,9 @@ def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
     tmp = reg.root.parent
     card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src, registry=reg)
     adapted = F.load_model(reg.get(card["version"]).weights)
-    out["adapt"] = {"dice": dice_of(adapted) if card["promotion"]["ok"] else out["none"],
-                    "dice_even_if_refused": dice_of(adapted), "mix": card["mix"],
+    d = dice_of(adapted, F.input_normalisation(card))
+    out["adapt"] = {"dice": d if card["promotion"]["ok"] else out["none"],
+                    "dice_even_if_refused": d, "mix": card["mix"], "site_fov_px": card["site_fov_px"],
                     "accepted": card["promotion"]["ok"], "reason": card["promotion"]["reason"]}
     log(f"[{shift.name}] adaptation: Dice {out['adapt']['dice_even_if_refused']:.4f} "
         f"({'accepted' if card['promotion']['ok'] else 'REFUSED'}: {card['promotion']['reason']})")

@@ -12,6 +12,9 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="folder for the adapted model (created, must be empty)")
     p.add_argument("--base", help="model version or folder to start from (default: the active one)")
     p.add_argument("--source", help="source-site data for the do-no-harm check (default: $LOUPE_DATA/retina/DRIVE)")
+    p.add_argument("--bn-mix", type=float, action="append", default=None, metavar="W",
+                   help="also re-estimate BatchNorm statistics on the site, blended at weight W (0..1, "
+                        "repeatable: the largest that keeps the source site wins); default 0 (off)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it passed the check")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -46,6 +49,7 @@ def run(args) -> int:
     job = run_as_job(f"adapt {args.backend}", {"images": len(images)},
                      lambda prog, cancelled: adapt_model(args.backend, images, [p.name for p in files],
                                                          Path(args.out), source, base=args.base, registry=reg,
+                                                         bn_mixes=tuple(args.bn_mix or (0.0,)),
                                                          progress=prog, cancelled=cancelled, command=command))
     rc = follow(job, args.quiet)
     if rc:

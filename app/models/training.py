@@ -28,7 +28,6 @@ HOLDBACK_FRACTION = 0.2
 #: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
 #: is ~0.001; anything beyond is a real loss and the blend is refused)
 SOURCE_TOLERANCE = 0.002
-ADAPT_MIXES = (1.0, 0.75, 0.5, 0.25)
 
 
 def _hardware() -> str:
@@ -124,13 +123,20 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
 
 
 def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str], out_dir: Path,
-                source: Sequence[Reviewed], *, base: str | None = None, registry: ModelRegistry | None = None,
+                source: Sequence[Reviewed], *, base: str | None = None, bn_mixes: Sequence[float] = (0.0,),
+                registry: ModelRegistry | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
-    """Source-free adaptation: BatchNorm statistics of the new site's images, blended with the
-    source ones at the largest of ``ADAPT_MIXES`` that keeps the source site's Dice (labelled
-    ``source`` items, e.g. held-out DRIVE) within ``SOURCE_TOLERANCE``. No blend passes: the
-    model is still written, flagged not promotable."""
+    """Source-free adaptation to unlabelled photos of a new site, two parts:
+
+    1. input normalisation: the site's photos are measured (field-of-view diameter) and the
+       adapted model resamples every photo to the source site's scale before the network;
+    2. optionally (``bn_mixes`` > 0) BatchNorm statistics of the rescaled site photos, blended
+       with the source ones. On the DEV shifts every blend lowered the site's own Dice, so the
+       default is 0 (off).
+    The largest blend whose source-site Dice (labelled ``source`` items, e.g. held-out DRIVE) stays
+    within ``SOURCE_TOLERANCE`` of the base model's is kept; if none does, the model is still
+    written but flagged not promotable (refused)."""
     info = require_trainable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
@@ -139,26 +145,40 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         raise LoupeError("no images to adapt to")
     if not source:
         raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
+    if trainer.input_normalisation(base_ref.card):
+        raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
     t0 = time.time()
     thr = base_ref.threshold
+    fov_px = trainer.SOURCE_FOV_DIAMETER
+    fovs = [trainer.estimate_fov(im) for im in images]
+    site_d = [trainer.fov_diameter(f) for f in fovs]
+    site_px = float(np.median(site_d))
+    norm = {"input_fov_px": fov_px, "input_sharpness": trainer.SOURCE_SHARPNESS,
+            "input_sharpness_below": trainer.SOURCE_SHARPNESS_MIN}
+    site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {"input_fov_px": fov_px})[:2])
+                                  for im, f in zip(images, fovs)]))
     src = _examples(trainer, source)
     base_model = trainer.load_model(base_ref.weights)
-    progress(0.05, f"statistics of {len(images)} new-site images")
-    stats = trainer.batchnorm_statistics(base_model, images)
+    progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px)")
+    scaled = [trainer.rescale_to_fov(im, trainer.estimate_fov(im), fov_px) for im in images]
+    scaled = [sc[0] if sc is not None else im for sc, im in zip(scaled, images)]
+    stats = trainer.batchnorm_statistics(base_model, scaled) if any(m > 0 for m in bn_mixes) else None
     src_base = float(np.mean(trainer.score(base_model, thr, src)))
     tried, chosen = [], None
-    for n, mix in enumerate(ADAPT_MIXES):
+    mixes = sorted({float(m) for m in bn_mixes}, reverse=True)
+    for n, mix in enumerate(mixes):
         if cancelled():
             raise InterruptedError("adaptation cancelled")
-        progress(0.2 + 0.7 * n / len(ADAPT_MIXES), f"checking blend {mix:g} on the source site")
-        model = trainer.adapt_batchnorm(base_ref.weights, images, mix, stats)
-        d = float(np.mean(trainer.score(model, thr, src)))
+        progress(0.2 + 0.7 * n / len(mixes), f"checking BatchNorm blend {mix:g} on the source site")
+        model = trainer.adapt_batchnorm(base_ref.weights, None, mix, stats) if mix > 0 else \
+            trainer.load_model(base_ref.weights)
+        d = float(np.mean(trainer.score(model, thr, src, norm)))
         tried.append({"mix": mix, "source_dice": round(d, 4)})
         if d >= src_base - SOURCE_TOLERANCE:
             chosen = (mix, model, d)
             break
     if chosen is None:
-        mix, model, d = ADAPT_MIXES[-1], trainer.adapt_batchnorm(base_ref.weights, images, ADAPT_MIXES[-1], stats), tried[-1]["source_dice"]
+        mix, d = mixes[-1], tried[-1]["source_dice"]
         ok = False
         blends = ", ".join("{:g}: {:.3f}".format(t["mix"], t["source_dice"]) for t in tried)
         reason = (f"every blend lowers the source site's Dice below {src_base:.3f} - {SOURCE_TOLERANCE}: "
@@ -166,12 +186,19 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     else:
         mix, model, d = chosen
         ok = True
-        reason = f"blend {mix:g}: source-site Dice {d:.3f} vs {src_base:.3f} of {base_ref.version}"
+        reason = (f"site photos rescaled x{fov_px / site_px:.2f}, sharpness {site_sharp:.3f} "
+                  f"(source {trainer.SOURCE_SHARPNESS:.3f}), BatchNorm blend {mix:g}: source-site Dice "
+                  f"{d:.3f} vs {src_base:.3f} of {base_ref.version}")
     card = {
-        "backend": backend, "kind": "adapt", "method": "BatchNorm statistics re-estimation (AdaBN), blended",
+        "backend": backend, "kind": "adapt",
+        "method": "per-photo input normalisation to the source site (field-of-view width; sharpening of "
+                  "photos softer than any source photo)" +
+                  (f" + BatchNorm statistics blend {mix:g} (AdaBN)" if mix > 0 else ""),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
         "model": base_ref.card.get("model", ""), "threshold": thr, "mix": mix,
+        **norm, "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
+        "site_fov_px_range": [round(min(site_d), 1), round(max(site_d), 1)],
         "learned_from": [{"kind": "unlabelled image", "image": n} for n in names], "reviewers": [],
         "source_check": [it.origin for it in source],
         "data": {"unlabelled": len(images), "source_check": len(source)},

@@ -18,7 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .fundus import estimate_fov
+
 # Settings chosen on the DEV site shifts only (benchmarks/site_shifts.py), never on REPORT ones.
+#: equivalent-circle diameter (px) of the estimated field of view on the source photos (DRIVE
+#: training 21-36: median 533.8, range 533.3-534.6); an adapted model rescales each photo to it
+SOURCE_FOV_DIAMETER = 533.8
+#: rescaling is skipped within this relative tolerance (source photos are never resampled)
+SCALE_TOLERANCE = 0.05
+#: ``sharpness`` of the network input on the source photos (DRIVE training 21-36): median 0.2176,
+#: lowest 0.1296. An adapted model sharpens photos below the lowest to the median.
+SOURCE_SHARPNESS = 0.2176
+SOURCE_SHARPNESS_MIN = 0.1296
 FINETUNE_ITERS = 200
 FINETUNE_LR = 5e-4
 PATCH = 96
@@ -35,7 +46,6 @@ class Example:
     origin: dict | None = None
 
     def prepared(self):
-        from .fundus import estimate_fov
         from .unet2d import fundus_input
 
         if self.mask.shape != self.rgb.shape[:2]:
@@ -70,14 +80,93 @@ def probability(model, x: np.ndarray) -> np.ndarray:
     return predict(model.eval(), x)
 
 
-def score(model, threshold: float, examples: Sequence[Example]) -> list[float]:
+def fov_diameter(fov: np.ndarray) -> float:
+    return float(2.0 * np.sqrt(np.count_nonzero(fov) / np.pi))
+
+
+def rescale_to_fov(rgb: np.ndarray, fov: np.ndarray, fov_px: float):
+    """(photo, fov) resampled so the field of view is ``fov_px`` wide, or None when it already
+    is (within ``SCALE_TOLERANCE``)."""
+    import cv2
+
+    s = fov_px / max(fov_diameter(fov), 1.0)
+    if abs(s - 1.0) <= SCALE_TOLERANCE:
+        return None
+    h, w = fov.shape
+    size = (max(PATCH, round(w * s)), max(PATCH, round(h * s)))
+    rgb_s = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    return rgb_s, cv2.resize(fov.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+
+
+def sharpness(x: np.ndarray, fov: np.ndarray) -> float:
+    """Fine-detail energy of a network input (1, H, W): std of (x - Gaussian(x, 1 px)) inside the
+    FOV's core. Blur from a softer camera or optics shows up here first."""
+    import cv2
+
+    core = cv2.erode(fov.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    x0 = x[0]
+    return float((x0 - cv2.GaussianBlur(x0, (0, 0), 1.0))[core].std()) if core.any() else 0.0
+
+
+def sharpen_to(x: np.ndarray, fov: np.ndarray, target: float) -> np.ndarray:
+    """Unsharp-mask a network input until its ``sharpness`` reaches ``target`` (bisection on
+    the amount, at most 8), then re-standardise inside the FOV as fundus_input does."""
+    import cv2
+
+    x0 = x[0]
+    blurred = cv2.GaussianBlur(x0, (0, 0), 1.5)
+    lo, hi = 0.0, 8.0
+    for _ in range(16):
+        a = (lo + hi) / 2
+        if sharpness((x0 + a * (x0 - blurred))[None], fov) < target:
+            lo = a
+        else:
+            hi = a
+    y = x0 + hi * (x0 - blurred)
+    y = (y - y[fov].mean()) / (y[fov].std() + 1e-6)
+    y[~fov] = 0.0
+    return y[None].astype(np.float32)
+
+
+def site_input(rgb: np.ndarray, fov: np.ndarray, norm: dict | None = None):
+    """Network input of a photo under an adapted model's input normalisation ``norm``
+    (``input_fov_px``: resample to the source's field-of-view width; ``input_sharpness``: photos
+    softer than the softest source photo are sharpened to the source median). Returns
+    (x, fov on x's grid, whether the grid was resampled)."""
+    from .unet2d import fundus_input
+
+    norm = norm or {}
+    scaled = rescale_to_fov(rgb, fov, norm["input_fov_px"]) if norm.get("input_fov_px") else None
+    if scaled is not None:
+        rgb, fov = scaled
+    x = fundus_input(rgb, fov)
+    if norm.get("input_sharpness") and sharpness(x, fov) < norm.get("input_sharpness_below", 0.0):
+        x = sharpen_to(x, fov, norm["input_sharpness"])
+    return x, fov, scaled is not None
+
+
+def photo_probability(model, rgb: np.ndarray, fov: np.ndarray, norm: dict | None = None) -> np.ndarray:
+    """Vessel probability of one photo on its own grid."""
+    import cv2
+
+    x, _, resampled = site_input(rgb, fov, norm)
+    p = probability(model, x)
+    return cv2.resize(p, (fov.shape[1], fov.shape[0]), interpolation=cv2.INTER_LINEAR) if resampled else p
+
+
+def input_normalisation(card: dict) -> dict:
+    return {k: card[k] for k in ("input_fov_px", "input_sharpness", "input_sharpness_below") if card.get(k)}
+
+
+def score(model, threshold: float, examples: Sequence[Example], norm: dict | None = None) -> list[float]:
     """Dice inside the FOV of each example (the product threshold, no post-processing)."""
     from .metrics import dice
 
     out = []
     for ex in examples:
-        _, x, y, fov = ex.prepared()
-        out.append(float(dice(probability(model, x) > threshold, y > 0.5, fov)))
+        fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
+        p = photo_probability(model, ex.rgb, fov, norm)
+        out.append(float(dice(p > threshold, ex.mask, fov)))
     return out
 
 
@@ -126,7 +215,6 @@ def batchnorm_statistics(model, images: Sequence[np.ndarray], n_patches: int = 9
     statistics training left behind (whole images with their black surround would not)."""
     import torch
 
-    from .fundus import estimate_fov
     from .unet2d import fundus_input
 
     rng = np.random.default_rng(seed)

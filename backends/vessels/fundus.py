@@ -63,23 +63,28 @@ def _load_unet(path: str, device: str = "cpu"):
     if not card_path.is_file():  # a registered model version: model.pt + card.json
         card_path = Path(path).with_name("card.json")
     card = json.loads(card_path.read_text())
-    return model, float(card["threshold"])
+    return model, float(card["threshold"]), card
 
 
 def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
                      device: str = "cpu") -> tuple[np.ndarray, float]:
     import torch
 
-    from .unet2d import fundus_input
+    from .finetune import input_normalisation, site_input
 
-    model, thr = _load_unet(str(weights), device)
-    x = fundus_input(rgb, fov)
+    model, thr, card = _load_unet(str(weights), device)
+    # an adapted model first brings each photo to the source site's scale and sharpness
+    x, fov_x, resampled = site_input(rgb, fov, input_normalisation(card))
     m = model.multiple
     _, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="reflect")
     with torch.inference_mode():
         inp = torch.from_numpy(xp)[None].to(device).to(memory_format=torch.channels_last)
         p = torch.sigmoid(model(inp))[0, 0].cpu().numpy()[:h, :w]
+    if resampled:
+        import cv2
+
+        p = cv2.resize(p, (fov.shape[1], fov.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.where(fov, p, 0).astype(np.float32), thr
 
 
