@@ -219,10 +219,10 @@ def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir):
         ModelRegistry("vessels2d").promote("v1")
 
 
-def test_adaptation_to_a_lower_resolution_site_helps_and_keeps_the_source(tmp_path, data_dir):
-    """A site whose camera gives 0.7x smaller photos (the DEV resolution shift): the adapted
-    version measures the site's field of view, passes the source check, and raises Dice on a
-    held-out site photo by >= 0.01 through the product's inference path (fundus.segment_fundus)."""
+def test_adaptation_to_a_softer_site_helps_and_keeps_the_source(tmp_path, data_dir):
+    """A site with softer, warmer photos (the first DEV shift): the adapted version measures the
+    site's sharpness and field of view, passes the source check, and raises Dice on held-out site
+    photos by >= 0.01 through the product's inference path (fundus.segment_fundus)."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -233,21 +233,23 @@ def test_adaptation_to_a_lower_resolution_site_helps_and_keeps_the_source(tmp_pa
     from backends.vessels.fundus import segment_fundus
     from backends.vessels.metrics import dice
 
-    shift = DEV_SHIFTS[1]
+    shift = DEV_SHIFTS[0]
     source = source_site_examples(data_dir / "retina" / "DRIVE")[:2]
     site = [shift.image(np.asarray(Image.open(_drive(data_dir, i)[0]).convert("RGB"))) for i in (21, 22, 23)]
     card = adapt_model("vessels2d", site, ["21", "22", "23"], tmp_path / "ad", source)
     assert card["promotion"]["ok"] and card["mix"] == 0.0
-    assert abs(card["site_fov_px"] - 0.7 * 533.8) < 10
+    assert abs(card["site_fov_px"] - 533.8) < 10 and card["site_sharpness"] < 0.12
     assert card["metrics"]["source_dice_new"] >= card["metrics"]["source_dice_base"] - 0.002
     d = data_dir / "retina" / "DRIVE" / "test"
-    rgb = shift.image(np.asarray(Image.open(d / "images" / "04_test.tif").convert("RGB")))
-    ref = shift.mask(np.asarray(Image.open(d / "1st_manual" / "04_manual1.gif")) > 127)
-    fov = shift.mask(np.asarray(Image.open(d / "mask" / "04_test_mask.gif")) > 127)
     reg = ModelRegistry("vessels2d")
-    before = dice(segment_fundus(rgb, weights=reg.get("shipped").weights).mask, ref, fov)
-    after = dice(segment_fundus(rgb, weights=reg.get("v1").weights).mask, ref, fov)
-    assert after >= before + 0.01, (before, after)
+    before, after = [], []
+    for idx in ("04", "08"):
+        rgb = shift.image(np.asarray(Image.open(d / "images" / f"{idx}_test.tif").convert("RGB")))
+        ref = shift.mask(np.asarray(Image.open(d / "1st_manual" / f"{idx}_manual1.gif")) > 127)
+        fov = shift.mask(np.asarray(Image.open(d / "mask" / f"{idx}_test_mask.gif")) > 127)
+        before.append(dice(segment_fundus(rgb, weights=reg.get("shipped").weights).mask, ref, fov))
+        after.append(dice(segment_fundus(rgb, weights=reg.get("v1").weights).mask, ref, fov))
+    assert np.mean(after) >= np.mean(before) + 0.01, (before, after)
 
 
 def test_train_job_cancels(tmp_path, data_dir):
