@@ -286,3 +286,6 @@ def test_trust_sees_a_new_model_as_a_new_tool(tmp_path):
             st.decide("ana", dec, lay.id, query_kind="vessel mask")
         rows = {r["backend"]: r for r in ToolTrust.from_store(st).table()}
     assert rows["vessels2d shipped"]["rejected"] == 1 and rows["vessels2d v1"]["accepted"] == 1
+    from app.review.items import item_for_mask
+
+    assert item_for_mask(lay, np.full((1, 4, 4), 0.6)).meta["model"] == "v1"
