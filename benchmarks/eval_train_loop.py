@@ -214,7 +214,12 @@ def main() -> None:
 
 
 def table(results) -> None:
-    counts = results[0]["counts"]
+    counts = sorted({n for r in results for n in r["counts"]})
+
+    def cell(r, arm, n) -> str:
+        row = next((x for x in r.get(arm, []) if x["n"] == n), None)
+        return f"{row['dice']:.3f}" if row else "not run"
+
     print("\n| site shift | no retraining | adaptation (no label) | " +
           " | ".join(f"random {n}" for n in counts) + " | " + " | ".join(f"queue {n}" for n in counts) + " |")
     print("|---" * (3 + 2 * len(counts)) + "|")
@@ -222,8 +227,8 @@ def table(results) -> None:
         a = r["adapt"]
         print(f"| {r['shift']} | {r['none']:.3f} | {a['dice_even_if_refused']:.3f}"
               f"{'' if a['accepted'] else ' (refused)'} | " +
-              " | ".join(f"{row['dice']:.3f}" for row in r["random"]) + " | " +
-              " | ".join(f"{row['dice']:.3f}" for row in r["queue"]) + " |")
+              " | ".join(cell(r, "random", n) for n in counts) + " | " +
+              " | ".join(cell(r, "queue", n) for n in counts) + " |")
 
 
 if __name__ == "__main__":
