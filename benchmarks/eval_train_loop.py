@@ -74,7 +74,7 @@ def queue_order(pool, base_model, thr) -> list[int]:
     return order
 
 
-def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain")) -> dict:
+def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=("random", "queue")) -> dict:
     from app.models.examples import Reviewed
     from app.models.registry import ModelRegistry
     from backends.vessels import finetune as F
@@ -101,7 +101,7 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain")) -> dict:
     if "adapt" in arms:
         _adapt_arm(out, shift, pool, ev, reg, dice_of, log)
     if "retrain" in arms:
-        _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log)
+        _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, orders)
     return out
 
 
@@ -122,13 +122,16 @@ def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
 
 
 
-def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log) -> None:
+def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, which) -> None:
     from app.models.training import train_model
     from backends.vessels import finetune as F
 
     tmp = reg.root.parent
-    orders = {"random": list(np.random.default_rng(0).permutation(len(pool))),
-              "queue": queue_order(pool, base_model, thr)}
+    orders = {}
+    if "random" in which:
+        orders["random"] = list(np.random.default_rng(0).permutation(len(pool)))
+    if "queue" in which:
+        orders["queue"] = queue_order(pool, base_model, thr)
     for arm, order in orders.items():
         rows = []
         for n in counts:
@@ -176,6 +179,7 @@ def main() -> None:
     ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
     ap.add_argument("--counts", default="2,5")
     ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
+    ap.add_argument("--orders", default="random,queue", help="review orders of the retrain arm")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", type=Path)
@@ -203,10 +207,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k, sh in enumerate(shifts):
             results.append(run_shift(sh, counts, Path(tmp) / str(k), lambda m: print(m, flush=True),
-                                     arms=args.arms.split(",")))
+                                     arms=args.arms.split(","), orders=args.orders.split(",")))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
-    if not all("adapt" in r and "random" in r for r in results):
+    if not all("adapt" in r and "random" in r and "queue" in r for r in results):
         return  # one arm only: combine later with --merge
     if args.plot:
         plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
