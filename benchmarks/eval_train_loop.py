@@ -157,10 +157,12 @@ def plot(results, path: Path, title: str) -> None:
 
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
     for ax, r in zip(axes[0], results):
-        xs = [0] + r["counts"]
+        xs = [0, max(r["counts"] or [5])]
         ax.plot(xs, [r["none"]] * len(xs), "k--", label="no retraining")
         for arm, style in (("random", "o-"), ("queue", "s-")):
-            ax.plot(xs, [r["none"]] + [row["dice"] for row in r[arm]], style, label=f"retrain, {arm} order")
+            rows = r.get(arm, [])
+            ax.plot([0] + [row["n"] for row in rows], [r["none"]] + [row["dice"] for row in rows], style,
+                    label=f"retrain, {arm} order")
         ax.plot([0], [r["adapt"]["dice_even_if_refused"]], "r^", ms=9,
                 label="adaptation, no label" + ("" if r["adapt"]["accepted"] else " (refused)"))
         ax.set_title(r["shift"].split(": ", 1)[-1], fontsize=9)
@@ -185,7 +187,13 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--merge", type=Path, nargs="+", help="only combine earlier --json outputs (per shift, "
                                                             "per arm) into the plot and table")
+    ap.add_argument("--merge-logs", type=Path, nargs="+", help="combine the printed lines of earlier (possibly "
+                                                                 "interrupted) runs into the plot and table")
     args = ap.parse_args()
+    if args.merge_logs:
+        args.json = args.json or Path(tempfile.mkstemp(suffix=".json")[1])
+        args.json.write_text(json.dumps(results_from_logs(args.merge_logs), indent=2))
+        args.merge = [args.json]
     if args.merge:
         merged: dict[str, dict] = {}
         for p in args.merge:
@@ -217,6 +225,38 @@ def main() -> None:
     table(results)
 
 
+def results_from_logs(paths) -> list[dict]:
+    """Rebuild per-shift results from the lines ``log`` printed (runs killed before --json)."""
+    import re
+
+    out: dict[str, dict] = {}
+    pat = re.compile(r"^\[(.+?)\] (no retraining|adaptation|random n=(\d+)|queue n=(\d+)): Dice ([0-9.]+)(.*)$")
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            m = pat.match(line)
+            if not m:
+                continue
+            r = out.setdefault(m.group(1), {"shift": m.group(1), "counts": []})
+            what, d, rest = m.group(2), float(m.group(5)), m.group(6)
+            if what == "no retraining":
+                r["none"] = d
+            elif what == "adaptation":
+                ok = rest.startswith(" (accepted")
+                r["adapt"] = {"dice": d if ok else None, "dice_even_if_refused": d, "accepted": ok,
+                              "reason": rest.strip(" ()")}
+            else:
+                arm, n = what.split(" n=")
+                n = int(n)
+                t = re.search(r"train (\d+) s wall, (\d+) s CPU", rest)
+                rows = [x for x in r.setdefault(arm, []) if x["n"] != n]
+                rows.append({"n": n, "dice": d, "promotable": "gate pass" in rest,
+                             "train_seconds": float(t.group(1)) if t else None,
+                             "train_cpu_seconds": float(t.group(2)) if t else None})
+                r[arm] = sorted(rows, key=lambda x: x["n"])
+                r["counts"] = sorted(set(r["counts"]) | {n})
+    return list(out.values())
+
+
 def table(results) -> None:
     counts = sorted({n for r in results for n in r["counts"]})
 
@@ -228,7 +268,7 @@ def table(results) -> None:
           " | ".join(f"random {n}" for n in counts) + " | " + " | ".join(f"queue {n}" for n in counts) + " |")
     print("|---" * (3 + 2 * len(counts)) + "|")
     for r in results:
-        a = r["adapt"]
+        a = r.get("adapt", {"dice_even_if_refused": float("nan"), "accepted": True})
         print(f"| {r['shift']} | {r['none']:.3f} | {a['dice_even_if_refused']:.3f}"
               f"{'' if a['accepted'] else ' (refused)'} | " +
               " | ".join(cell(r, "random", n) for n in counts) + " | " +
