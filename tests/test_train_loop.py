@@ -289,3 +289,26 @@ def test_trust_sees_a_new_model_as_a_new_tool(tmp_path):
     from app.review.items import item_for_mask
 
     assert item_for_mask(lay, np.full((1, 4, 4), 0.6)).meta["model"] == "v1"
+
+
+def test_adapt_cli_writes_a_version_and_promotes(tmp_path, data_dir, capsys):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from site_shifts import DEV_SHIFTS
+
+    from app.cli import main
+    from app.models.registry import ModelRegistry
+
+    site = tmp_path / "site"
+    site.mkdir()
+    for i in (21, 22):
+        rgb = np.asarray(Image.open(_drive(data_dir, i)[0]).convert("RGB"))
+        Image.fromarray(DEV_SHIFTS[0].image(rgb)).save(site / f"{i}.png")
+    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "m"),
+               "--source", str(data_dir / "retina" / "DRIVE"), "--promote", "-q"])
+    assert rc == 0
+    assert "promoted: v1" in capsys.readouterr().out and ModelRegistry("vessels2d").active() == "v1"
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["data"] == {"unlabelled": 2, "source_check": 4} and card["input_sharpness"] > 0
+    assert main(["adapt", "vessels2d", "--images", str(tmp_path / "nothing"), "-o", str(tmp_path / "x")]) == 1
