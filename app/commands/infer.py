@@ -12,6 +12,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder (created)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="K=V",
                    help="backend parameter, repeatable (see: run_app.py backends --params)")
+    p.add_argument("--model", help="model version or model folder of a trainable backend (see: run_app.py models)")
     p.add_argument("--kind", choices=("image2d", "volume", "video", "kspace", "ultrasound"),
                    help="input kind, when it cannot be inferred")
     p.add_argument("--server", help="run on a Loupe server (run_app.py serve) at this URL")
@@ -42,7 +43,8 @@ def run(args) -> int:
         make_runner(timeout_s=args.timeout, max_workers=1)
     try:
         t0 = time.perf_counter()
-        job = runner.submit(args.backend, inp, args.param, timeout_s=args.timeout, use_cache=not args.no_cache)
+        params = list(args.param) + ([f"model={args.model}"] if args.model else [])
+        job = runner.submit(args.backend, inp, params, timeout_s=args.timeout, use_cache=not args.no_cache)
         last = [None]
 
         def show(j) -> None:

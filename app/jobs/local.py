@@ -118,7 +118,8 @@ class LocalRunner(RunnerBase):
             from backends.base import BackendError
             raise BackendError(f"input {inp.path} does not exist")
         p = spec.parse_params(params)
-        pdict = params_to_dict(p)
+        from app.models.registry import pin_model
+        pdict = pin_model(spec.name, params_to_dict(p))  # the concrete model version, in cache key + provenance
         job = Job(backend, pdict, input_name=Path(inp.path).name if inp.path else "", where=self.where)
         self._register(job)
         # Snapshot the input now (later edits by the caller cannot leak into the job); hashing it

@@ -66,7 +66,9 @@ def item_for_mask(layer: LabelLayer, prob: HeatmapLayer | np.ndarray | None = No
         unc = None
     return QueueItem(layer.id, mask_features(layer.labels, layer.affine, p), layer_id=layer.id,
                      known_uncertainty=unc,
-                     meta={"title": layer.name, "query_kind": query_kind or layer.kind})
+                     meta={"title": layer.name, "query_kind": query_kind or layer.kind,
+                           # which model version made it: a retrained model's items rank afresh
+                           "model": str(layer.provenance.params.get("model", ""))})
 
 
 def items_for_events(layer: EventsLayer, n_frames: int, query_kind: str = "event") -> list[QueueItem]:

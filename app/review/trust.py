@@ -118,7 +118,9 @@ class ToolTrust:
                 continue
             v = store.version(d.version_id)
             if v.source_kind == "backend":
-                t.record_decision(d.query_kind, v.backend, d.decision)
+                # a retrained model is a different tool: its record starts afresh
+                model = v.params.get("model")
+                t.record_decision(d.query_kind, f"{v.backend} {model}" if model else v.backend, d.decision)
         return t
 
 

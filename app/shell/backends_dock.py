@@ -28,6 +28,11 @@ class BackendsDock(QWidget):
         self.jobs = JobsPanel(runner, self)
         self.jobs.resultReady.connect(self._result)
         self.lay.addWidget(self.jobs)
+        from app.shell.panels.models_panel import ModelsPanel
+
+        self.models = ModelsPanel(self)   # trained / adapted versions: promote, roll back
+        self.models.error.connect(self.error)
+        self.lay.addWidget(self.models)
         self._input = None
         self.set_model(win.model)
         win.opened.connect(self.set_model)

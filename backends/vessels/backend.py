@@ -51,17 +51,27 @@ class Vessels2D(Backend):
         return img
 
     def run(self, img, params, ctx: RunContext):
+        from app.models.registry import ModelRegistry
+
         from .fundus import segment_fundus
 
+        ref = None
+        if params.method != "frangi" and (params.model or ModelRegistry("vessels2d").shipped().weights.is_file()):
+            ref = ModelRegistry("vessels2d").get(params.model)
         ctx.progress(0.1, "vessel probability")
-        return segment_fundus(img, method=params.method, spur_ratio=params.spur_ratio,
-                              max_gap_px=params.max_gap_px or None, graph_step=params.graph_step,
-                              device=ctx.device)
+        res = segment_fundus(img, method=params.method, spur_ratio=params.spur_ratio,
+                             max_gap_px=params.max_gap_px or None, graph_step=params.graph_step,
+                             device=ctx.device, weights=ref.weights if ref else None)
+        res.model_version = ref.version if ref is not None and res.method == "unet" else ""
+        return res
 
     def to_layers(self, res, inp: BackendInput, params, ctx: RunContext) -> BackendResult:
         from PIL import Image
 
         vol, prov = inp.volume, ctx.provenance()
+        # The model version that made these layers, and the photo they came from (training from
+        # reviews finds the image of a corrected mask through this).
+        prov.params.update(model=getattr(res, "model_version", ""), source=str(vol.source or ""))
         calibrated = bool(vol.meta.get("calibrated", True))
         unit = "mm" if calibrated else "px"
         stats = summarize(res.graph, "px")

@@ -15,6 +15,8 @@ class Vessels2DParams(Params):
     spur_ratio: Annotated[float, Range(0.0, 10.0), Help("prune end branches shorter than this x radius")] = 2.0
     max_gap_px: Annotated[float, Range(0.0, 100.0), Help("bridge gaps up to this length (0: 2.5% of image size)")] = 0.0
     graph_step: Annotated[int, Range(1, 20), Help("keep every n-th skeleton pixel as a graph node")] = 3
+    model: Annotated[str, Help("U-Net model version ('shipped', 'v2', ...: run_app.py models vessels2d) or a "
+                               "model folder; empty: the promoted one")] = ""
 
 
 @dataclass(frozen=True)

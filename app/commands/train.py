@@ -1,0 +1,111 @@
+"""run_app.py train BACKEND (--store STORE [--since DATE] | --images DIR --labels DIR) -o MODELDIR"""
+from __future__ import annotations
+
+NAME = "train"
+HELP = ("Fine-tune a trainable backend from reviewed (accepted or corrected) human versions in a review "
+        "store, or from labelled files; registers a new model version (not promoted)")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("backend", help="trainable backend (see: run_app.py models)")
+    p.add_argument("--store", help="review store file (loupe_review.sqlite) or its workspace folder")
+    p.add_argument("--since", help="only decisions made on or after this date (YYYY-MM-DD or ISO time)")
+    p.add_argument("--images", help="folder of images: with --labels, labelled files to bootstrap from; with "
+                                    "--store, where to find photos whose recorded path moved")
+    p.add_argument("--labels", help="folder of labels (PNG or NIfTI) named like their images")
+    p.add_argument("-o", "--out", required=True, help="folder for the new model (created, must be empty)")
+    p.add_argument("--base", help="model version or folder to start from (default: the active one)")
+    p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
+    p.add_argument("--user", default="", help="name recorded with a promotion")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+
+def collect(args):
+    from pathlib import Path
+
+    from app.data.types import LoupeError
+    from app.models import examples as E
+
+    items = []
+    if args.store:
+        from app.review.store import STORE_FILENAME, ReviewStore
+
+        sp = Path(args.store)
+        sp = sp / STORE_FILENAME if sp.is_dir() else sp
+        with ReviewStore(sp, create=False) as st:
+            items += E.from_store(st, E.parse_since(args.since), Path(args.images) if args.images else None)
+    if args.labels:
+        if not args.images:
+            raise LoupeError("--labels needs --images (the folder of images they label)")
+        items += E.from_folders(Path(args.images), Path(args.labels))
+    if not args.store and not args.labels:
+        raise LoupeError("give --store STORE (reviewed versions) or --images DIR --labels DIR")
+    return items
+
+
+def follow(job, quiet: bool) -> int:
+    """Print progress until the job ends; Ctrl-C cancels it."""
+    import sys
+
+    from app.jobs import JobState
+
+    last = [None]
+
+    def show(j) -> None:
+        line = f"{j.backend}: {j.state.value} {j.progress:4.0%} {j.message}"
+        if not quiet and line != last[0]:
+            last[0] = line
+            print(line, file=sys.stderr, flush=True)
+
+    job.add_listener(show)
+    try:
+        while not job.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        job.cancel()
+        job.wait(60)
+    if job.state is not JobState.DONE:
+        print(f"error: {job.backend} {job.state.value}: {job.error}", file=sys.stderr)
+        if job.detail and not quiet:
+            print(job.detail[-1500:], file=sys.stderr)
+        return 1 if job.state is JobState.FAILED else 130
+    return 0
+
+
+def report(card: dict) -> None:
+    p = card["promotion"]
+    print(f"{card['backend']} {card['version']} ({card['kind']} of {card['base_model']}): "
+          f"{'promotable' if p['ok'] else 'NOT promotable'} - {p['reason']}")
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from app.models.registry import ModelRegistry, require_trainable
+    from app.models.training import run_as_job, train_model
+
+    require_trainable(args.backend)
+    torch.set_num_threads(max(1, args.threads))
+    items = collect(args)
+    reg = ModelRegistry(args.backend)
+    command = "run_app.py " + " ".join(sys.argv[1:])
+    job = run_as_job(f"train {args.backend}", {"items": len(items)},
+                     lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
+                                                         iters=args.iters, registry=reg, progress=prog,
+                                                         cancelled=cancelled, command=command))
+    rc = follow(job, args.quiet)
+    if rc:
+        return rc
+    card = job.result
+    report(card)
+    if args.promote:
+        if card["promotion"]["ok"]:
+            print(f"promoted: {reg.promote(card['version'], user=args.user)} is now active")
+        else:
+            print("not promoted (it did not beat the current model on the held-back items)")
+    return 0

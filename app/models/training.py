@@ -1,0 +1,256 @@
+"""Training and adaptation as jobs (app/jobs.Job: progress, cancel), each ending in a new,
+registered model version with its card. Nothing is promoted here: the card's ``promotion``
+says whether the new model beat the current one on held-back reviewed items (train) or kept the
+source site's quality (adapt); ``ModelRegistry.promote`` enforces it."""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.data.types import LoupeError
+from app.jobs.job import Job, JobState
+
+from .examples import Reviewed
+from .registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, require_trainable
+
+HOLDBACK_FRACTION = 0.2
+#: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
+#: is ~0.001; anything beyond is a real loss and the blend is refused)
+SOURCE_TOLERANCE = 0.002
+
+
+def _hardware() -> str:
+    import torch
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} torch thread(s), CPU only")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def split_holdback(items: Sequence[Reviewed], fraction: float = HOLDBACK_FRACTION,
+                   seed: int = 0) -> tuple[list[Reviewed], list[Reviewed]]:
+    """(train, held back): a fixed-seed draw, at least one held back once there are 3 items."""
+    n = len(items)
+    k = 0 if n < 3 else max(1, round(n * fraction))
+    order = np.random.default_rng(seed).permutation(n)
+    held = {int(i) for i in order[:k]}
+    return [it for i, it in enumerate(items) if i not in held], [it for i, it in enumerate(items) if i in held]
+
+
+def _examples(trainer, items: Sequence[Reviewed]):
+    return [trainer.Example(it.name, it.rgb, it.mask, None, it.origin) for it in items]
+
+
+def _write_model(trainer, model, out_dir: Path, card: dict) -> None:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise LoupeError(f"{out_dir}: output folder is not empty")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_weights(model, out_dir / WEIGHTS_NAME)
+    (out_dir / CARD_NAME).write_text(json.dumps(card, indent=2))
+
+
+def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base: str | None = None,
+                iters: int | None = None, seed: int = 0, registry: ModelRegistry | None = None,
+                progress: Callable[[float, str], None] = lambda f, m: None,
+                cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
+    """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
+    part, score both models on that part, write + register the new version. Returns its card."""
+    info = require_trainable(backend)
+    trainer = importlib.import_module(info["trainer"])
+    reg = registry or ModelRegistry(backend)
+    base_ref = reg.get(base)
+    if not items:
+        raise LoupeError("nothing to train on: no accepted or corrected human versions (and no labelled files)")
+    train, held = split_holdback(items, seed=seed)
+    t0, c0 = time.time(), time.process_time()
+    progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
+    kw = {"iters": iters} if iters else {}
+    model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
+                                     progress=lambda f, m: progress(0.9 * f, m), **kw)
+    train_s, train_cpu = time.time() - t0, time.process_time() - c0
+    progress(0.92, "scoring on held-back items")
+    thr = base_ref.threshold
+    metrics: dict[str, Any] = {}
+    if held:
+        base_model = trainer.load_model(base_ref.weights)
+        d_new = trainer.score(model, thr, _examples(trainer, held))
+        d_base = trainer.score(base_model, thr, _examples(trainer, held))
+        metrics = {"heldback_dice_new": round(float(np.mean(d_new)), 4),
+                   "heldback_dice_base": round(float(np.mean(d_base)), 4),
+                   "heldback_items": [{"name": h.name, "dice_new": round(a, 4), "dice_base": round(b, 4)}
+                                      for h, a, b in zip(held, d_new, d_base)]}
+        ok = metrics["heldback_dice_new"] >= metrics["heldback_dice_base"]
+        reason = (f"held-back Dice {metrics['heldback_dice_new']:.3f} vs {metrics['heldback_dice_base']:.3f} "
+                  f"of {base_ref.version} on {len(held)} item(s)")
+    else:
+        ok, reason = False, f"only {len(items)} reviewed item(s): none could be held back to compare with {base_ref.version}"
+    if cancelled():
+        raise InterruptedError("training cancelled")
+    origins = [it.origin for it in train]
+    card = {
+        "backend": backend, "kind": "finetune", "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
+        "model": base_ref.card.get("model", ""), "threshold": thr,
+        "learned_from": origins, "heldback": [it.origin for it in held],
+        "reviewers": sorted({u for o in origins for u in o.get("reviewers", [])}),
+        "data": {"train": len(train), "heldback": len(held),
+                 "from_review_store": sum(o.get("kind") == "review" for o in origins),
+                 "from_files": sum(o.get("kind") == "file" for o in origins)},
+        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
+        "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1), "seconds_per_step": round(step_s, 3),
+        "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
+        "hardware": _hardware(), "command": command,
+    }
+    _write_model(trainer, model, out_dir, card)
+    ref = reg.register(out_dir)
+    progress(1.0, f"{backend} {ref.version}: {reason}")
+    return ref.card
+
+
+def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str], out_dir: Path,
+                source: Sequence[Reviewed], *, base: str | None = None, bn_mixes: Sequence[float] = (0.0,),
+                registry: ModelRegistry | None = None,
+                progress: Callable[[float, str], None] = lambda f, m: None,
+                cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
+    """Source-free adaptation to unlabelled photos of a new site, two parts:
+
+    1. input normalisation: the site's photos are measured (field-of-view diameter) and the
+       adapted model resamples every photo to the source site's scale before the network;
+    2. optionally (``bn_mixes`` > 0) BatchNorm statistics of the rescaled site photos, blended
+       with the source ones. On the DEV shifts every blend lowered the site's own Dice, so the
+       default is 0 (off).
+    The largest blend whose source-site Dice (labelled ``source`` items, e.g. held-out DRIVE) stays
+    within ``SOURCE_TOLERANCE`` of the base model's is kept; if none does, the model is still
+    written but flagged not promotable (refused)."""
+    info = require_trainable(backend)
+    trainer = importlib.import_module(info["trainer"])
+    reg = registry or ModelRegistry(backend)
+    base_ref = reg.get(base)
+    if not images:
+        raise LoupeError("no images to adapt to")
+    if not source:
+        raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
+    if trainer.input_normalisation(base_ref.card):
+        raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
+    t0 = time.time()
+    thr = base_ref.threshold
+    fov_px = trainer.SOURCE_FOV_DIAMETER
+    fovs = [trainer.estimate_fov(im) for im in images]
+    site_d = [trainer.fov_diameter(f) for f in fovs]
+    site_px = float(np.median(site_d))
+    norm = {"input_fov_px": fov_px, "input_sharpness": trainer.SOURCE_SHARPNESS,
+            "input_sharpness_below": trainer.SOURCE_SHARPNESS_MIN}
+    site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {"input_fov_px": fov_px})[:2])
+                                  for im, f in zip(images, fovs)]))
+    src = _examples(trainer, source)
+    base_model = trainer.load_model(base_ref.weights)
+    progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px)")
+    scaled = [trainer.rescale_to_fov(im, trainer.estimate_fov(im), fov_px) for im in images]
+    scaled = [sc[0] if sc is not None else im for sc, im in zip(scaled, images)]
+    stats = trainer.batchnorm_statistics(base_model, scaled) if any(m > 0 for m in bn_mixes) else None
+    src_base = float(np.mean(trainer.score(base_model, thr, src)))
+    tried, chosen = [], None
+    mixes = sorted({float(m) for m in bn_mixes}, reverse=True)
+    for n, mix in enumerate(mixes):
+        if cancelled():
+            raise InterruptedError("adaptation cancelled")
+        progress(0.2 + 0.7 * n / len(mixes), f"checking BatchNorm blend {mix:g} on the source site")
+        model = trainer.adapt_batchnorm(base_ref.weights, None, mix, stats) if mix > 0 else \
+            trainer.load_model(base_ref.weights)
+        d = float(np.mean(trainer.score(model, thr, src, norm)))
+        tried.append({"mix": mix, "source_dice": round(d, 4)})
+        if d >= src_base - SOURCE_TOLERANCE:
+            chosen = (mix, model, d)
+            break
+    if chosen is None:
+        mix, d = mixes[-1], tried[-1]["source_dice"]
+        ok = False
+        blends = ", ".join("{:g}: {:.3f}".format(t["mix"], t["source_dice"]) for t in tried)
+        reason = (f"every blend lowers the source site's Dice below {src_base:.3f} - {SOURCE_TOLERANCE}: "
+                  f"refused ({blends})")
+    else:
+        mix, model, d = chosen
+        ok = True
+        reason = (f"site photos rescaled x{fov_px / site_px:.2f}, sharpness {site_sharp:.3f} "
+                  f"(source {trainer.SOURCE_SHARPNESS:.3f}), BatchNorm blend {mix:g}: source-site Dice "
+                  f"{d:.3f} vs {src_base:.3f} of {base_ref.version}")
+    card = {
+        "backend": backend, "kind": "adapt",
+        "method": "per-photo input normalisation to the source site (field-of-view width; sharpening of "
+                  "photos softer than any source photo)" +
+                  (f" + BatchNorm statistics blend {mix:g} (AdaBN)" if mix > 0 else ""),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
+        "model": base_ref.card.get("model", ""), "threshold": thr, "mix": mix,
+        **norm, "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
+        "site_fov_px_range": [round(min(site_d), 1), round(max(site_d), 1)],
+        "learned_from": [{"kind": "unlabelled image", "image": n} for n in names], "reviewers": [],
+        "source_check": [it.origin for it in source],
+        "data": {"unlabelled": len(images), "source_check": len(source)},
+        "metrics": {"source_dice_base": round(src_base, 4), "source_dice_new": round(d, 4), "blends_tried": tried},
+        "promotion": {"ok": ok, "reason": reason},
+        "train_seconds": round(time.time() - t0, 1), "hardware": _hardware(), "command": command,
+    }
+    _write_model(trainer, model, out_dir, card)
+    ref = reg.register(out_dir)
+    progress(1.0, f"{backend} {ref.version}: {reason}")
+    return ref.card
+
+
+def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], dict]) -> Job:
+    """Run ``work(progress, cancelled)`` on a thread behind a Job (progress, cancel, error);
+    ``job.result`` is the new model's card."""
+    job = Job(label, params, where="local")
+
+    def body() -> None:
+        job._set_running()
+        try:
+            card = work(job._set_progress, lambda: job.cancel_requested)
+        except InterruptedError as e:
+            job._finish(JobState.CANCELLED, error=str(e))
+        except (LoupeError, ValueError) as e:
+            job._finish(JobState.FAILED, error=str(e))
+        except Exception as e:  # noqa: BLE001 - reported as the job's error with detail
+            import traceback
+
+            job._finish(JobState.FAILED, error=f"{type(e).__name__}: {e}", detail=traceback.format_exc())
+        else:
+            job._finish(JobState.DONE, result=card)
+
+    threading.Thread(target=body, name=f"loupe-{label}", daemon=True).start()
+    return job
+
+
+def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
+    """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
+    to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
+    from .examples import read_label, read_rgb
+
+    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
+    if root is None or not (root / "training" / "images").is_dir():
+        raise LoupeError("the source-site check needs DRIVE: set LOUPE_DATA (folder with retina/DRIVE) "
+                         "or pass --source DRIVE_DIR")
+    out = []
+    for i in range(37, 41):
+        img = root / "training" / "images" / f"{i}_training.tif"
+        lab = root / "training" / "1st_manual" / f"{i}_manual1.gif"
+        out.append(Reviewed(f"DRIVE {i}", read_rgb(img), read_label(lab), {"kind": "file", "image": str(img)}))
+    return out
+
+
+__all__ = ["adapt_model", "run_as_job", "source_site_examples", "split_holdback", "train_model"]

@@ -1,0 +1,101 @@
+"""Model versions of a trainable backend in the Backends dock: every version with its held-back
+and source-site Dice, which one is active, and Promote / Roll back (the registry refuses a
+version that failed its check). Training and adaptation run from the CLI (run_app.py train /
+adapt); this list is where their results are judged and switched on or off."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.shell.tables import record_table
+
+COLUMNS = ("", "version", "kind", "base", "train", "held-back Dice new/base", "source Dice", "promotable")
+
+
+def _f(v) -> str:
+    return f"{v:.3f}" if isinstance(v, (int, float)) else "-"
+
+
+class ModelsPanel(QWidget):
+    changed = Signal(str)     # the backend whose active model changed
+    error = Signal(str)
+
+    def __init__(self, parent=None, user: str = "") -> None:
+        super().__init__(parent)
+        from app.models.registry import TRAINABLE
+
+        self.user = user
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Models of"))
+        self.backend = QComboBox(self)
+        self.backend.addItems(sorted(TRAINABLE))
+        self.backend.currentTextChanged.connect(lambda _: self.refresh())
+        top.addWidget(self.backend, 1)
+        self.promote_btn = QPushButton("Promote", self)
+        self.promote_btn.clicked.connect(self.promote_selected)
+        self.rollback_btn = QPushButton("Roll back", self)
+        self.rollback_btn.clicked.connect(self.rollback)
+        top.addWidget(self.promote_btn)
+        top.addWidget(self.rollback_btn)
+        lay.addLayout(top)
+        self.table = record_table(COLUMNS, "models_table")
+        lay.addWidget(self.table)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.refresh()
+
+    def registry(self):
+        from app.models.registry import ModelRegistry
+
+        return ModelRegistry(self.backend.currentText())
+
+    def refresh(self) -> None:
+        try:
+            rows = self.registry().rows()
+        except Exception as exc:  # noqa: BLE001 - a broken models folder is shown, not raised
+            self.status.setText(str(exc))
+            return
+        self.table.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            vals = ("*" if row.get("active") else "", row["version"], row.get("kind", ""), str(row.get("base", "")),
+                    str(row.get("examples", "")),
+                    f"{_f(row.get('heldback_dice'))}/{_f(row.get('heldback_dice_base'))}",
+                    _f(row.get("source_dice")), "yes" if row.get("promotable") else "no")
+            for c, v in enumerate(vals):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        self.table.resizeColumnsToContents()
+        self.status.setText(f"active: {self.registry().active()} (runs that name no model use it)")
+
+    def selected_version(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 1).text() if rows else None
+
+    def promote_selected(self) -> None:
+        v = self.selected_version()
+        if not v:
+            self.error.emit("select a model version to promote")
+            return
+        self._do(lambda reg: reg.promote(v, user=self.user))
+
+    def rollback(self) -> None:
+        self._do(lambda reg: reg.rollback(user=self.user))
+
+    def _do(self, fn) -> None:
+        try:
+            fn(self.registry())
+        except Exception as exc:  # noqa: BLE001 - refusals (not promotable, nothing to roll back) are shown
+            self.error.emit(str(exc))
+            self.status.setText(str(exc))
+            return
+        self.refresh()
+        self.changed.emit(self.backend.currentText())

@@ -1,0 +1,279 @@
+"""Simulated review rounds on a "new site": does correcting a few masks and pressing train make
+the next predictions on that site better, and does label-free adaptation help before any label?
+
+Site: DRIVE photos under a camera-like shift (benchmarks/site_shifts.py). Review pool: training
+photos 21-36 under the shift, their observer-1 masks playing the reviewers' corrections (the
+shipped model was trained on these photos *unshifted*; a stated limit). Scored on: test photos
+01-10 under the shift (never trained on by any model here). Source-site check of adaptation:
+DRIVE 37-40 unshifted. Everything goes through the product code (app/models/training.py): the
+fine-tune holds back 20% of the reviewed items for its promotion check, exactly as
+``run_app.py train`` does.
+
+Arms, Dice (inside the FOV, product threshold, no post-processing) against the number of
+reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
+order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
+'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
+Settings were chosen on --set dev; --set report is only evaluated.
+
+Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report [--counts 1,3,5]
+       [--plot out.png] [--json out.json] [--threads 1]"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import data_root
+from site_shifts import DEV_SHIFTS, REPORT_SHIFTS
+
+POOL = tuple(range(21, 37))
+EVAL = tuple(range(1, 11))
+
+
+def load(split: str, idx: int):
+    from PIL import Image
+
+    d = data_root() / "retina" / "DRIVE" / split
+    if split == "test":
+        names = (f"images/{idx:02d}_test.tif", f"mask/{idx:02d}_test_mask.gif", f"1st_manual/{idx:02d}_manual1.gif")
+    else:
+        names = (f"images/{idx}_training.tif", f"mask/{idx}_training_mask.gif", f"1st_manual/{idx}_manual1.gif")
+    rgb = np.asarray(Image.open(d / names[0]).convert("RGB"))
+    return rgb, np.asarray(Image.open(d / names[1])) > 127, np.asarray(Image.open(d / names[2])) > 127
+
+
+def queue_order(pool, base_model, thr) -> list[int]:
+    """Order in which the review queue hands the pool to a reviewer who corrects every item."""
+    from app.layers import LabelLayer, Provenance
+    from app.review.items import item_for_mask
+    from app.review.queue import ReviewQueue
+    from backends.vessels import finetune as F
+    from backends.vessels.fundus import estimate_fov
+    from backends.vessels.unet2d import fundus_input
+
+    items = []
+    for i, it in enumerate(pool):
+        fov = estimate_fov(it.rgb)
+        p = np.where(fov, F.probability(base_model, fundus_input(it.rgb, fov)), 0)[None]
+        lay = LabelLayer((p > thr).astype(np.uint8), np.eye(4), it.name, Provenance.backend("vessels2d", "0.1.0"),
+                         layer_id=str(i))
+        items.append(item_for_mask(lay, p))
+    q = ReviewQueue(items, seed=0)
+    order = []
+    while (nxt := q.next()) is not None:
+        order.append(int(nxt.item_id))
+        q.record(nxt.item_id, "edit")
+    return order
+
+
+def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=("random", "queue")) -> dict:
+    from app.models.examples import Reviewed
+    from app.models.registry import ModelRegistry
+    from backends.vessels import finetune as F
+
+    reg = ModelRegistry("vessels2d", root=tmp / "registry")
+    base = reg.shipped()
+    thr = base.threshold
+    pool = []
+    for idx in POOL:
+        rgb, _, ref = load("training", idx)
+        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
+    ev = []
+    for idx in EVAL:
+        rgb, fov, ref = load("test", idx)
+        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+
+    def dice_of(model, norm=None) -> float:
+        return float(np.mean(F.score(model, thr, ev, norm)))
+
+    base_model = F.load_model(base.weights)
+    out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
+    log(f"[{shift.name}] no retraining: Dice {out['none']:.4f}")
+
+    if "adapt" in arms:
+        _adapt_arm(out, shift, pool, ev, reg, dice_of, log)
+    if "retrain" in arms:
+        _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, orders)
+    return out
+
+
+def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
+    from app.models.training import adapt_model, source_site_examples
+    from backends.vessels import finetune as F
+
+    src = source_site_examples(data_root() / "retina" / "DRIVE")
+    tmp = reg.root.parent
+    card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src, registry=reg)
+    adapted = F.load_model(reg.get(card["version"]).weights)
+    d = dice_of(adapted, F.input_normalisation(card))
+    out["adapt"] = {"dice": d if card["promotion"]["ok"] else out["none"],
+                    "dice_even_if_refused": d, "mix": card["mix"], "site_fov_px": card["site_fov_px"],
+                    "accepted": card["promotion"]["ok"], "reason": card["promotion"]["reason"]}
+    log(f"[{shift.name}] adaptation: Dice {out['adapt']['dice_even_if_refused']:.4f} "
+        f"({'accepted' if card['promotion']['ok'] else 'REFUSED'}: {card['promotion']['reason']})")
+
+
+
+def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, which) -> None:
+    from app.models.training import train_model
+    from backends.vessels import finetune as F
+
+    tmp = reg.root.parent
+    orders = {}
+    if "random" in which:
+        orders["random"] = list(np.random.default_rng(0).permutation(len(pool)))
+    if "queue" in which:
+        orders["queue"] = queue_order(pool, base_model, thr)
+    for arm, order in orders.items():
+        rows = []
+        for n in counts:
+            items = [pool[i] for i in order[:n]]
+            t0 = time.time()
+            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
+            model = F.load_model(reg.get(card["version"]).weights)
+            d = dice_of(model)
+            rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
+                         "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
+                         "images": [it.name for it in items], "wall": round(time.time() - t0, 1)})
+            log(f"[{shift.name}] {arm} n={n}: Dice {d:.4f} (gate {'pass' if card['promotion']['ok'] else 'fail'}: "
+                f"{card['promotion']['reason']}; train {card['train_seconds']:.0f} s wall, "
+                f"{card['train_cpu_seconds']:.0f} s CPU)")
+        out[arm] = rows
+
+
+def plot(results, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    for ax, r in zip(axes[0], results):
+        xs = [0, max(r["counts"] or [5])]
+        ax.plot(xs, [r["none"]] * len(xs), "k--", label="no retraining")
+        for arm, style in (("random", "o-"), ("queue", "s-")):
+            rows = r.get(arm, [])
+            ax.plot([0] + [row["n"] for row in rows], [r["none"]] + [row["dice"] for row in rows], style,
+                    label=f"retrain, {arm} order")
+        ax.plot([0], [r["adapt"]["dice_even_if_refused"]], "r^", ms=9,
+                label="adaptation, no label" + ("" if r["adapt"]["accepted"] else " (refused)"))
+        ax.set_title(r["shift"].split(": ", 1)[-1], fontsize=9)
+        ax.set_xlabel("reviewed (corrected) images")
+        ax.set_ylabel("Dice on the site's other images")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--set", choices=("dev", "report"), default="report")
+    ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
+    ap.add_argument("--counts", default="2,5")
+    ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
+    ap.add_argument("--orders", default="random,queue", help="review orders of the retrain arm")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--plot", type=Path)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--merge", type=Path, nargs="+", help="only combine earlier --json outputs (per shift, "
+                                                            "per arm) into the plot and table")
+    ap.add_argument("--merge-logs", type=Path, nargs="+", help="combine the printed lines of earlier (possibly "
+                                                                 "interrupted) runs into the plot and table")
+    args = ap.parse_args()
+    if args.merge_logs:
+        args.json = args.json or Path(tempfile.mkstemp(suffix=".json")[1])
+        args.json.write_text(json.dumps(results_from_logs(args.merge_logs), indent=2))
+        args.merge = [args.json]
+    if args.merge:
+        merged: dict[str, dict] = {}
+        for p in args.merge:
+            for r in json.loads(p.read_text()):
+                merged.setdefault(r["shift"], {}).update(r)
+        results = list(merged.values())
+        if args.plot:
+            plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
+        table(results)
+        return
+    import torch
+
+    torch.set_num_threads(args.threads)
+    shifts = DEV_SHIFTS if args.set == "dev" else REPORT_SHIFTS
+    if args.shift:
+        shifts = [shifts[i] for i in args.shift]
+    counts = [int(c) for c in args.counts.split(",")]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, sh in enumerate(shifts):
+            results.append(run_shift(sh, counts, Path(tmp) / str(k), lambda m: print(m, flush=True),
+                                     arms=args.arms.split(","), orders=args.orders.split(",")))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
+    if not all("adapt" in r and "random" in r and "queue" in r for r in results):
+        return  # one arm only: combine later with --merge
+    if args.plot:
+        plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
+    table(results)
+
+
+def results_from_logs(paths) -> list[dict]:
+    """Rebuild per-shift results from the lines ``log`` printed (runs killed before --json)."""
+    import re
+
+    out: dict[str, dict] = {}
+    pat = re.compile(r"^\[(.+?)\] (no retraining|adaptation|random n=(\d+)|queue n=(\d+)): Dice ([0-9.]+)(.*)$")
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            m = pat.match(line)
+            if not m:
+                continue
+            r = out.setdefault(m.group(1), {"shift": m.group(1), "counts": []})
+            what, d, rest = m.group(2), float(m.group(5)), m.group(6)
+            if what == "no retraining":
+                r["none"] = d
+            elif what == "adaptation":
+                ok = rest.startswith(" (accepted")
+                r["adapt"] = {"dice": d if ok else None, "dice_even_if_refused": d, "accepted": ok,
+                              "reason": rest.strip(" ()")}
+            else:
+                arm, n = what.split(" n=")
+                n = int(n)
+                t = re.search(r"train (\d+) s wall, (\d+) s CPU", rest)
+                rows = [x for x in r.setdefault(arm, []) if x["n"] != n]
+                rows.append({"n": n, "dice": d, "promotable": "gate pass" in rest,
+                             "train_seconds": float(t.group(1)) if t else None,
+                             "train_cpu_seconds": float(t.group(2)) if t else None})
+                r[arm] = sorted(rows, key=lambda x: x["n"])
+                r["counts"] = sorted(set(r["counts"]) | {n})
+    return list(out.values())
+
+
+def table(results) -> None:
+    counts = sorted({n for r in results for n in r["counts"]})
+
+    def cell(r, arm, n) -> str:
+        row = next((x for x in r.get(arm, []) if x["n"] == n), None)
+        return f"{row['dice']:.3f}" if row else "not run"
+
+    print("\n| site shift | no retraining | adaptation (no label) | " +
+          " | ".join(f"random {n}" for n in counts) + " | " + " | ".join(f"queue {n}" for n in counts) + " |")
+    print("|---" * (3 + 2 * len(counts)) + "|")
+    for r in results:
+        a = r.get("adapt", {"dice_even_if_refused": float("nan"), "accepted": True})
+        print(f"| {r['shift']} | {r['none']:.3f} | {a['dice_even_if_refused']:.3f}"
+              f"{'' if a['accepted'] else ' (refused)'} | " +
+              " | ".join(cell(r, "random", n) for n in counts) + " | " +
+              " | ".join(cell(r, "queue", n) for n in counts) + " |")
+
+
+if __name__ == "__main__":
+    main()
