@@ -186,7 +186,7 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train = [ex.prepared() for ex in examples]
-    for name, x, y, fov in train:
+    for name, _x, y, fov in train:
         if min(y.shape) <= PATCH or not fov.any():
             raise ValueError(f"{name}: image {y.shape} is too small (needs > {PATCH} px) or has no field of view")
     model = load_model(weights).train()
