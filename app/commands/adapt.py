@@ -32,7 +32,8 @@ def run(args) -> int:
     from app.models.registry import ModelRegistry, require_trainable
     from app.models.training import adapt_model, run_as_job, source_site_examples
 
-    from .train import follow, report
+    from ._progress import follow
+    from .train import report
 
     require_trainable(args.backend)
     torch.set_num_threads(max(1, args.threads))

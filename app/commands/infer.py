@@ -27,11 +27,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import sys
     import time
     from pathlib import Path
 
-    from app.jobs import JobState
     from app.jobs.inputs import open_input
     from app.jobs.remote import make_runner
     from app.jobs.result_folder import write_result
@@ -45,26 +43,10 @@ def run(args) -> int:
         t0 = time.perf_counter()
         params = list(args.param) + ([f"model={args.model}"] if args.model else [])
         job = runner.submit(args.backend, inp, params, timeout_s=args.timeout, use_cache=not args.no_cache)
-        last = [None]
-
-        def show(j) -> None:
-            line = f"{j.backend}: {j.state.value} {j.progress:4.0%} {j.message}"
-            if not args.quiet and line != last[0]:
-                last[0] = line
-                print(line, file=sys.stderr, flush=True)
-
-        job.add_listener(show)
-        try:
-            while not job.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            job.cancel()
-            job.wait(10)
-        if job.state is not JobState.DONE:
-            print(f"error: backend {args.backend!r} {job.state.value}: {job.error}", file=sys.stderr)
-            if job.detail and not args.quiet:
-                print(job.detail[-1500:], file=sys.stderr)
-            return 1 if job.state is JobState.FAILED else 130
+        from app.commands._progress import follow
+        code = follow(job, args.quiet, label=f"backend {args.backend!r}")
+        if code:
+            return code
         wall = time.perf_counter() - t0
         path = write_result(job.result, args.out, input_name=Path(inp.path).name if inp.path else "",
                             extra={"job": {"id": job.id, "where": job.where, "wall_s": round(wall, 4),

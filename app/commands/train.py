@@ -45,35 +45,6 @@ def collect(args):
     return items
 
 
-def follow(job, quiet: bool) -> int:
-    """Print progress until the job ends; Ctrl-C cancels it."""
-    import sys
-
-    from app.jobs import JobState
-
-    last = [None]
-
-    def show(j) -> None:
-        line = f"{j.backend}: {j.state.value} {j.progress:4.0%} {j.message}"
-        if not quiet and line != last[0]:
-            last[0] = line
-            print(line, file=sys.stderr, flush=True)
-
-    job.add_listener(show)
-    try:
-        while not job.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        job.cancel()
-        job.wait(60)
-    if job.state is not JobState.DONE:
-        print(f"error: {job.backend} {job.state.value}: {job.error}", file=sys.stderr)
-        if job.detail and not quiet:
-            print(job.detail[-1500:], file=sys.stderr)
-        return 1 if job.state is JobState.FAILED else 130
-    return 0
-
-
 def report(card: dict) -> None:
     p = card["promotion"]
     print(f"{card['backend']} {card['version']} ({card['kind']} of {card['base_model']}): "
@@ -86,6 +57,7 @@ def run(args) -> int:
 
     import torch
 
+    from app.commands._progress import follow
     from app.models.registry import ModelRegistry, require_trainable
     from app.models.training import run_as_job, train_model
 
