@@ -339,3 +339,14 @@ def compose(image2d: np.ndarray, wl: WindowLevel, overlays=(), mapper: GreyMappe
             raise ValueError(f"overlay is {rgba.shape[1]}x{rgba.shape[0]}, image {rgb.shape[1]}x{rgb.shape[0]}")
         blend(rgb, rgba)
     return rgb
+
+
+def nice_length(target: float) -> float:
+    """1, 2 or 5 x 10^n closest below ``target``: the length a scale bar shows."""
+    if target <= 0:
+        return 0.0
+    e = 10 ** np.floor(np.log10(target))
+    for f in (5, 2, 1):
+        if f * e <= target:
+            return float(f * e)
+    return float(e)

@@ -14,7 +14,7 @@ import numpy as np
 
 from app.data.types import LoupeError
 from app.scene import mpr
-from app.scene.render2d import GreyMapper, WindowLevel, compose, label_lut, labels_rgba, window_rgb
+from app.scene.render2d import GreyMapper, WindowLevel, compose, label_lut, labels_rgba, nice_length, window_rgb
 
 VIEW_COLOURS = {"axial": (230, 70, 70), "coronal": (90, 200, 90), "sagittal": (235, 200, 60)}
 TEXT = (235, 235, 235)
@@ -175,17 +175,6 @@ def _font(px: int, bold: bool):
         return ImageFont.truetype(FONT_DIR + ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"), px)
     except OSError:
         return ImageFont.load_default()
-
-
-def nice_length(target: float) -> float:
-    """1, 2 or 5 x 10^n closest below ``target`` (the desktop's scale bar rule)."""
-    if target <= 0:
-        return 0.0
-    e = 10 ** np.floor(np.log10(target))
-    for f in (5, 2, 1):
-        if f * e <= target:
-            return float(f * e)
-    return float(e)
 
 
 def annotate(view_rgb: np.ndarray, scene, view: str, plane, zoom: float, idx: int, count: int,

@@ -7,6 +7,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 
+from app.scene.render2d import nice_length
+
 VIEW_COLOURS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
 TEXT = QColor(235, 235, 235)
 SHADOW = QColor(0, 0, 0, 200)
@@ -37,17 +39,6 @@ def letters(p: QPainter, w: int, h: int, edge: dict[str, str]) -> None:
     text(p, 0, 0, edge["bottom"], align=Qt.AlignHCenter | Qt.AlignBottom, rect=QRectF(0, h - 24 - m, w, 24))
     text(p, 0, 0, edge["left"], align=Qt.AlignLeft | Qt.AlignVCenter, rect=QRectF(m, 0, 40, h))
     text(p, 0, 0, edge["right"], align=Qt.AlignRight | Qt.AlignVCenter, rect=QRectF(w - 40 - m, 0, 40, h))
-
-
-def nice_length(target: float) -> float:
-    """1, 2 or 5 x 10^n closest below ``target``."""
-    if target <= 0:
-        return 0.0
-    e = 10 ** np.floor(np.log10(target))
-    for f in (5, 2, 1):
-        if f * e <= target:
-            return float(f * e)
-    return float(e)
 
 
 def scale_bar(p: QPainter, w: int, h: int, px_per_unit: float, unit: str = "mm") -> float:
