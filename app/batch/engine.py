@@ -87,7 +87,9 @@ def run_batch(backend: str, items: Sequence[BatchItem], out: str | Path, params:
 
     t_start = time.perf_counter()
     spec = default_registry().require_available(backend)  # a wrong name or parameter: before Ray starts
-    pdict = to_dict(spec.parse_params(params))
+    from app.models.registry import pin_model
+    # the concrete model version, as infer pins it: same cache keys, provenance names the model
+    pdict = pin_model(spec.name, to_dict(spec.parse_params(params)))
     out = Path(out).resolve()
     manifest = Manifest.open(out, backend, pdict, source)
     summary = BatchSummary(total=len(items), manifest=str(manifest.path))
