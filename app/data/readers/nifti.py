@@ -64,7 +64,13 @@ def _validate_header(path: Path) -> None:
         raise ReadError(f"{path}: corrupt NIfTI header: magic is {magic!r}, expected {magics[0]!r}")
 
 
-def _check_dims_and_size(path: Path, hdr, single_file: bool) -> tuple[int, ...]:
+def _data_offset(img) -> int:
+    """Where the voxels start. nibabel moves vox_offset from the loaded header (which then reads 0)
+    onto the data proxy, so the header field cannot be used after loading."""
+    return int(getattr(img.dataobj, "offset", 0) or img.header["vox_offset"])
+
+
+def _check_dims_and_size(path: Path, hdr, single_file: bool, offset: int = 0) -> tuple[int, ...]:
     dim = [int(x) for x in hdr["dim"]]
     ndim = dim[0]
     if not 1 <= ndim <= 7:
@@ -75,7 +81,7 @@ def _check_dims_and_size(path: Path, hdr, single_file: bool) -> tuple[int, ...]:
     is_gz = path.name.lower().endswith(".gz")
     itemsize = max(int(hdr["bitpix"]) // 8, 1)
     nbytes = math.prod(shape) * itemsize
-    vox_offset = int(hdr["vox_offset"]) if single_file else 0
+    vox_offset = offset if single_file else 0
     check_allocation(path, nbytes, f"NIfTI image {'x'.join(map(str, shape))} of {hdr.get_data_dtype()}")
     expected = vox_offset + nbytes
     if single_file and not is_gz:
@@ -179,7 +185,7 @@ def _unscaled_gz_voxels_via_itk(path: Path, img, shape: tuple[int, ...]) -> np.n
         return None
     arr = np.array(view, copy=True)
     del view, image
-    if not _stream_crc_matches(path, int(img.header["vox_offset"]), arr):
+    if not _stream_crc_matches(path, _data_offset(img), arr):
         return None  # ITK zero-fills a truncated stream: let nibabel's gzip raise instead
     # ITK gives C order (..., z, y, x); hand back nibabel's (x, y, z, ...) view of the same bytes
     return arr.reshape(tuple(reversed(shape))).transpose()
@@ -233,7 +239,7 @@ def read_nifti(path: str | os.PathLike) -> Volume:
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image, nib.Nifti1Pair, nib.Nifti2Pair)):
         raise ReadError(f"{p}: is a {type(img).__name__}, not a NIfTI image")
     hdr = img.header
-    shape = _check_dims_and_size(p, hdr, single_file)
+    shape = _check_dims_and_size(p, hdr, single_file, _data_offset(img))
     warnings: list[str] = []
 
     xyz_code = int(hdr["xyzt_units"]) & 0x07
