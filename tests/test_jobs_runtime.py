@@ -7,41 +7,21 @@ import ctypes
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass
-from typing import Annotated
 
 import numpy as np
 import pytest
+
+# the step-counting backend (progress, then voxels above the mean) is the Session tests' too
+from session_backends import Slow as Steps
+from session_backends import SlowParams as StepParams
 
 from app.data.types import Volume
 from app.jobs import JobState
 from app.jobs.cache import ResultCache, input_digest
 from app.jobs.local import LocalRunner
-from app.layers import LabelLayer
 from backends.base import Backend, BackendInput, BackendResult, BackendSpec, spec_replace
 from backends.demo_threshold import SPEC as THRESHOLD
-from backends.params import Params, Range
 from backends.registry import Registry
-
-
-@dataclass(frozen=True)
-class StepParams(Params):
-    steps: Annotated[int, Range(1, 1000)] = 5
-    step_s: Annotated[float, Range(0.0, 10.0)] = 0.05
-
-
-class Steps(Backend):
-    """Counts steps with progress, then labels voxels above the mean."""
-
-    def run(self, inp, params, ctx):
-        for i in range(params.steps):
-            time.sleep(params.step_s)
-            ctx.progress((i + 1) / params.steps, f"step {i + 1}/{params.steps}")
-        return np.asarray(inp.volume.array) > np.asarray(inp.volume.array).mean()
-
-    def to_layers(self, mask, inp, params, ctx):
-        return BackendResult(layers=[LabelLayer(mask.astype(np.uint8), inp.volume.affine, "above mean",
-                                                ctx.provenance())])
 
 
 class Segfault(Backend):
