@@ -84,7 +84,9 @@ def dev_dice(net, xs, ys) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=None)
+    data_env = os.environ.get("LOUPE_DATA")
+    ap.add_argument("--data", default=data_env, required=data_env is None,
+                    help="the shared data folder holding ultrasound/PSFHS_png (default: $LOUPE_DATA)")
     ap.add_argument("--minutes", type=float, default=35.0)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -96,7 +98,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    data_root = Path(args.data or os.environ.get("LOUPE_DATA", ROOT.parent / "shared" / "data"))
+    data_root = Path(args.data)
     root = psfhs_dir(data_root)
     split = load_split(root)
     xs, ys = prepare(root, split["train"])
@@ -145,7 +147,7 @@ def main() -> None:
     card = {
         "model": "UNet2D(base=16, depth=4) with a 3-class head (0 bg, 1 pubic symphysis, 2 fetal head); "
                  f"input: grey frame resized to {NET_SIZE}x{NET_SIZE}, zero mean / unit variance",
-        "data": "PSFHS (Bai et al., Sci Data 11:436, 2024; Zenodo 10969427) as staged in shared/data/ultrasound/"
+        "data": "PSFHS (Bai et al., Sci Data 11:436, 2024; Zenodo 10969427) as staged in the shared data folder, ultrasound/"
                 f"PSFHS_png: {len(xs)} train frames; {len(dx)} dev frames chose the checkpoint; "
                 f"{len(split['test'])} test frames never seen (split by case, see split.json)",
         "iters": it + int(prior.get("iters", 0)), "batch": args.batch, "lr": args.lr,
