@@ -151,3 +151,18 @@ def test_is_video_path_by_kind(tmp_path):
         assert is_video_path(tmp_path / name)
     (tmp_path / "x.nii.gz").write_bytes(b"")
     assert not is_video_path(tmp_path / "x.nii.gz") and not is_video_path(tmp_path / "notes.txt")
+
+
+def test_palette_colour_cine_shows_its_colours(data_dir):
+    """The echo cine is PALETTE COLOR: its frames showed the raw indices as a grey picture."""
+    import pydicom
+    from pydicom.pixels import apply_color_lut
+
+    from app.data.video import open_video
+
+    path = data_dir / "ultrasound" / "dicom_us" / "US-PAL-8-10x-echo.dcm"
+    ds = pydicom.dcmread(path)
+    with open_video(path) as src:
+        for n in (0, 9):
+            expected = (apply_color_lut(ds.pixel_array[n], ds) >> 8).astype(np.uint8)
+            assert np.array_equal(src.get(n).image, expected)

@@ -96,8 +96,14 @@ def frame_times_ms(ds, n: int, label: str) -> tuple[np.ndarray, list[str]]:
 
 
 def to_display_rgb(arr: np.ndarray, ds) -> np.ndarray:
-    """A decoded DICOM frame as 8-bit RGB for display: colour kept; greyscale windowed by the
+    """A decoded DICOM frame as 8-bit RGB for display: colour kept; PALETTE COLOR through its
+    lookup tables (the indices alone would show a wrong grey picture); greyscale windowed by the
     file's VOI window when present, else by its range; MONOCHROME1 inverted."""
+    if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR" and arr.ndim == 2:
+        from pydicom.pixels import apply_color_lut
+        arr = apply_color_lut(arr, ds)
+        if arr.dtype == np.uint16:  # 16-bit LUT entries: the displayed 8 bits per channel
+            return np.ascontiguousarray((arr >> 8).astype(np.uint8))
     if arr.ndim == 3 and arr.shape[-1] == 3:
         if arr.dtype != np.uint8:
             hi = float(2 ** int(ds.get("BitsStored", 8)) - 1)
