@@ -277,6 +277,7 @@ class BackendResult:
     timings: dict[str, float] = field(default_factory=dict)
     record: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+    made_findings_layer: FindingsLayer | None = field(default=None, repr=False, compare=False)
 
     def provenance(self, backend: str = "") -> Provenance:
         """The run's own provenance (from ``record``), for what it made besides layers: a
@@ -289,6 +290,8 @@ class BackendResult:
         """The findings as one reviewable layer (None without findings)."""
         if not self.findings:
             return None
+        if self.made_findings_layer is not None:  # signed by the runner, or an import read back
+            return self.made_findings_layer
         name = str(self.record.get("backend") or backend)
         return FindingsLayer(list(self.findings), f"{name} findings", self.provenance(backend))
 

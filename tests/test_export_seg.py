@@ -8,6 +8,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 from export_fixtures import phantom, threshold_labels
+from runner_made import runner_made
 
 from app.data.types import LoupeError
 from app.export.reference import SourceSeries
@@ -48,8 +49,11 @@ def test_seg_round_trip_identical_mask_geometry_and_provenance(ct, labels, tmp_p
     back = read_seg(out, ct)
     assert back.labels.shape == labels.shape and np.array_equal(back.labels, labels)
     assert np.array_equal(back.affine, ct.affine)
-    assert back.provenance.kind == "backend" and back.provenance.author == "ct-threshold"
-    assert back.provenance.version == "2.1.0" and back.provenance.params == prov.params
+    # the algorithm a file names is a claim this installation's runner did not sign: an import
+    assert back.provenance.kind == "file" and back.provenance.author == "seg.dcm"
+    claim = back.provenance.algorithm()
+    assert claim is not None and claim.author == "ct-threshold"
+    assert claim.version == "2.1.0" and claim.params == prov.params
     assert back.label_names == {1: "soft", 2: "dense"}
     for v in (1, 2):  # display colours survive (CIELab in the SEG, 8-bit rounding)
         assert np.allclose(back.color_of(v), layer.color_of(v), atol=1 / 255 + 1e-9)
@@ -229,7 +233,7 @@ def test_corrected_ai_mask_is_semiautomatic_with_its_algorithm(ct, labels, tmp_p
     from app.review.store import ReviewStore
 
     store = ReviewStore(tmp_path / "ws.sqlite")
-    ai = LabelLayer(labels, ct.affine, "ai", Provenance.backend("ct-seg", "3.0", {"fold": 2}))
+    ai = runner_made(LabelLayer(labels, ct.affine, "ai", Provenance.backend("ct-seg", "3.0", {"fold": 2})))
     store.save_layer(ai)
     fixed = store.load_layer(ai.id)
     fixed.labels[fixed.labels == 1] = 0

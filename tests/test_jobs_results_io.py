@@ -83,7 +83,8 @@ def _result(tmp_path):
 
 
 def test_write_then_read_back_every_kind(tmp_path):
-    res = _result(tmp_path)
+    from app.jobs.attest import attest_result
+    res = attest_result(_result(tmp_path))  # as the runner hands it out: signed
     out = tmp_path / "out"
     path = write_result(res, out, input_name="case.nii.gz")
     doc = json.loads(path.read_text())
@@ -97,6 +98,7 @@ def test_write_then_read_back_every_kind(tmp_path):
     back = read_result(out)
     assert [l.name for l in back.layers] == [l.name for l in res.layers]
     for a, b in zip(res.layers, back.layers):
+        # the signature still verifies: every layer came back with exactly its content
         assert a.kind == b.kind and a.id == b.id and b.provenance.to_dict() == a.provenance.to_dict()
     o, o2 = back.layers[0], back.layers[1]
     assert np.array_equal(o.labels, res.layers[0].labels) and np.allclose(o.affine, _oblique_affine())

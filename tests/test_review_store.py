@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runner_made import runner_made
 
 from app.data.types import LoupeError, Volume
 from app.layers import (
@@ -41,7 +42,7 @@ def _ai_mask(seed=0):
     lab[2:5, 10:30, 5:40] = 1
     lab[rng.random(lab.shape) > 0.97] = 2
     prov = Provenance.backend("segmenter", "1.2.0", {"threshold": 0.5})
-    return LabelLayer(lab, AFFINE, "AI mask", prov)
+    return runner_made(LabelLayer(lab, AFFINE, "AI mask", prov))
 
 
 def test_layer_round_trip_and_ai_never_overwritten(tmp_path):
@@ -87,7 +88,7 @@ def test_every_layer_kind_round_trips(tmp_path):
     ]
     with ReviewStore(tmp_path / "s.sqlite") as store:
         for lay in layers:
-            store.save_layer(lay)
+            store.save_layer(runner_made(lay))
         for lay in layers:
             back = store.load_layer(lay.id)
             assert back.kind == lay.kind and back.name == lay.name and back.id == lay.id
@@ -105,6 +106,7 @@ def test_decisions_audit_users_and_disagreements(tmp_path):
     ai = _ai_mask()
     events = EventsLayer([TemporalEvent(0, 10, 0.9, "bleed"), TemporalEvent(20, 30, 0.4, "bleed")],
                          "evidence", Provenance.backend("evidence", "0.1"))
+    runner_made(events)
     store.save_layer(ai)
     store.save_layer(events)
     store.decide("ana", "accept", ai.id, comment="looks right")
@@ -187,13 +189,14 @@ WRITER = textwrap.dedent("""
     import sys, numpy as np
     sys.path.insert(0, {root!r})
     from app.layers import LabelLayer, Provenance
+    from app.jobs.attest import attest_layer
     from app.review.store import ReviewStore
     store = ReviewStore({path!r})
     rng = np.random.default_rng(int(sys.argv[1]))
     i = 0
     while True:
         lab = (rng.random((8, 64, 64)) > 0.5).astype(np.uint8)   # incompressible: real page writes
-        layer = LabelLayer(lab, np.eye(4), f"w{{i}}", Provenance.backend("writer", "1", {{"i": i}}))
+        layer = attest_layer(LabelLayer(lab, np.eye(4), f"w{{i}}", Provenance.backend("writer", "1", {{"i": i}})))
         print("B", flush=True)  # a write starts
         v = store.save_layer(layer)
         store.decide("writer", "accept", layer.id, comment=str(int(lab.sum())))
@@ -261,7 +264,7 @@ def test_a_failed_audit_write_leaves_no_unaudited_record(tmp_path, monkeypatch, 
     written just before it must be rolled back with it (one transaction), never left unaudited."""
     path = tmp_path / "s.sqlite"
     with ReviewStore(path) as store:
-        layer = LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "m", Provenance.backend("b", "1", {}))
+        layer = runner_made(LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "m", Provenance.backend("b", "1", {})))
         store.save_layer(layer)
         n_versions = len(store.versions(layer.id))
 

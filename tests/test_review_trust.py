@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from runner_made import runner_made
 from scipy.stats import beta
 
 from app.data.types import LoupeError
@@ -83,6 +84,7 @@ def test_trust_learned_from_store_decisions(tmp_path):
     for i in range(12):
         for name, ok in (("seg_a", i % 6 != 0), ("seg_b", i % 2 == 0)):
             layer = LabelLayer(np.ones((1, 2, 2), np.uint8), aff, f"{name}{i}", Provenance.backend(name, "1"))
+            runner_made(layer)
             store.save_layer(layer)
             store.decide("ana", "accept" if ok else "reject", layer.id, query_kind="liver mask")
     t = ToolTrust.from_store(store)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from export_fixtures import hounsfield, phantom
 from PySide6.QtCore import Qt
+from runner_made import runner_made
 
 from app.export.seg import read_seg, write_seg
 from app.layers import LabelLayer, Provenance
@@ -25,10 +26,11 @@ def test_correct_ai_mask_and_export(qtbot, dicom_dir, tmp_path):
     ct = phantom(dicom_dir)
     hu = hounsfield(ct)
     store = ReviewStore.for_workspace(tmp_path / "ws")
-    ai = LabelLayer((hu > 300).astype(np.uint8), ct.affine, "dense (AI)",
-                    Provenance.backend("dense-seg", "0.9", {"hu": 300}))
+    ai = runner_made(LabelLayer((hu > 300).astype(np.uint8), ct.affine, "dense (AI)",
+                                Provenance.backend("dense-seg", "0.9", {"hu": 300})))
     ai_v = store.save_layer(ai).version_id
-    other = LabelLayer((hu > 600).astype(np.uint8), ct.affine, "dense (AI 2)", Provenance.backend("dense-seg", "0.9"))
+    other = runner_made(LabelLayer((hu > 600).astype(np.uint8), ct.affine, "dense (AI 2)",
+                                   Provenance.backend("dense-seg", "0.9")))
     store.save_layer(other)
 
     panel = ReviewPanel(store, "ana")

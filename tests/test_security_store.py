@@ -7,6 +7,7 @@ import sqlite3
 
 import numpy as np
 import pytest
+from runner_made import runner_made
 
 from app.data.types import LoupeError
 from app.layers import LabelLayer, Provenance
@@ -16,7 +17,7 @@ from app.review.store import ReviewStore
 def _mask():
     lab = np.zeros((3, 20, 20), np.uint8)
     lab[1, 5:15, 5:15] = 1
-    return LabelLayer(lab, np.eye(4), "AI mask", Provenance.backend("seg", "1.0", {"t": 0.5}))
+    return runner_made(LabelLayer(lab, np.eye(4), "AI mask", Provenance.backend("seg", "1.0", {"t": 0.5})))
 
 
 def _raw(path):

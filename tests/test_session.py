@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from runner_made import runner_made
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKED = ("PySide6", "shiboken6", "vtk", "vtkmodules")
@@ -97,7 +98,8 @@ def test_a_result_with_findings_and_no_layer_is_kept(tmp_path):
     s.open_volume(Volume(np.zeros((1, 8, 8), np.uint8), np.eye(4)), "photo")
     res = BackendResult(findings=[Finding("motion blur, moderate", 0.8)],
                         record={"backend": "quality", "version": "1.0.0", "params": {"top": 2}})
-    out = s._accept("quality", res)
+    from app.jobs.attest import attest_result
+    out = s._accept("quality", attest_result(res))  # as a finished job hands it over
     assert out.layers == [] and [f.statement for f in out.findings] == ["motion blur, moderate"]
     fl = out.findings_layer
     assert fl is not None and fl in s.scene.layers
@@ -127,7 +129,7 @@ def test_session_opens_video_and_names_bad_input(tmp_path, data_dir):
     assert s.backend_input().kind == "video" and s.backend_input().path == str(clip)
 
     scene = s.open_volume(Volume(np.zeros((1, 8, 8), np.int16), np.eye(4)), "img")
-    lab = s.add_layer(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "m", Provenance.backend("t", "1")))
+    lab = s.add_layer(runner_made(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "m", Provenance.backend("t", "1"))))
     assert lab in scene.layers and s.store.head(lab.id).source_kind == "backend"
     with pytest.raises(LoupeError, match="accept' or 'reject"):
         s.decide(lab, "maybe")
@@ -138,7 +140,7 @@ def test_session_opens_video_and_names_bad_input(tmp_path, data_dir):
     human = s.edit(lab, labels=new)
     assert human.labels.sum() == 4 and lab.labels.sum() == 0
     assert s.store.head(lab.id).source_kind == "human"
-    other = s.add_layer(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "o", Provenance.backend("t", "1")))
+    other = s.add_layer(runner_made(LabelLayer(np.zeros((1, 8, 8), np.uint8), np.eye(4), "o", Provenance.backend("t", "1"))))
     with pytest.raises(LoupeError, match="no decision yet"):
         s.export("nifti", tmp_path / "o.nii.gz", other)
     out = s.export("nifti", tmp_path / "m.nii.gz", lab)   # the edit decided it: its human version
@@ -176,7 +178,7 @@ def test_review_core_keeps_the_ai_version_from_a_stroke_during_its_save(tmp_path
                     ask_user=lambda: asked.append(1) or "ana", remember_user=names.append)
     changes: list[int] = []
     review.changed.connect(lambda: changes.append(1))
-    ai = LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "ai", Provenance.backend("t", "1"))
+    ai = runner_made(LabelLayer(np.ones((2, 4, 4), np.uint8), np.eye(4), "ai", Provenance.backend("t", "1")))
     review.record_result([ai])
     assert review.is_saving(ai.id)
     ai.labels[0] = 0                       # a stroke while the AI version is being written

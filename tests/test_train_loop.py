@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from runner_made import runner_made
 
 from app.data.types import LoupeError
 
@@ -25,7 +26,7 @@ def _mask_layer(mask: np.ndarray, source: Path, model: str = "shipped"):
     from app.layers import LabelLayer, Provenance
 
     prov = Provenance.backend("vessels2d", "0.1.0", {"model": model, "source": str(source)})
-    return LabelLayer(mask.astype(np.uint8)[None], np.eye(4), "Vessel mask", prov, label_names={1: "vessel"})
+    return runner_made(LabelLayer(mask.astype(np.uint8)[None], np.eye(4), "Vessel mask", prov, label_names={1: "vessel"}))
 
 
 @pytest.fixture
@@ -282,7 +283,7 @@ def test_trust_sees_a_new_model_as_a_new_tool(tmp_path):
         for model, dec in (("shipped", "reject"), ("v1", "accept")):
             lay = LabelLayer(np.ones((1, 4, 4), np.uint8), np.eye(4), "m",
                              Provenance.backend("vessels2d", "0.1.0", {"model": model}))
-            st.save_layer(lay)
+            st.save_layer(runner_made(lay))
             st.decide("ana", dec, lay.id, query_kind="vessel mask")
         rows = {r["backend"]: r for r in ToolTrust.from_store(st).table()}
     assert rows["vessels2d shipped"]["rejected"] == 1 and rows["vessels2d v1"]["accepted"] == 1

@@ -19,6 +19,7 @@ import pydicom
 from pydicom.sr.codedict import codes
 
 from app.data.types import LoupeError
+from app.jobs.attest import checked_claim
 from app.layers import LabelLayer, Provenance, params_digest
 
 from .reference import SourceSeries, atomic_write_bytes, check_target
@@ -43,13 +44,14 @@ def _algorithm(prov: Provenance, based_on: Provenance | None = None
                ) -> tuple[str, hd.AlgorithmIdentificationSequence | None]:
     """AUTOMATIC for backend output; SEMIAUTOMATIC for a person's correction of backend output
     (``based_on``: the backend version it corrects, e.g. from ``ReviewStore.origin``); MANUAL."""
-    src = prov if prov.kind == "backend" else based_on
-    if src is None or src.kind != "backend":
+    made_by = prov.algorithm()
+    src = made_by or (based_on.algorithm() if based_on is not None else None)
+    if src is None:
         return "MANUAL", None
     algo = hd.AlgorithmIdentificationSequence(
         name=src.author, family=codes.cid7162.ArtificialIntelligence, version=src.version,
         parameters=encode_parameters(src.params) or None)
-    return ("AUTOMATIC" if prov.kind == "backend" else "SEMIAUTOMATIC"), algo
+    return ("AUTOMATIC" if made_by is not None else "SEMIAUTOMATIC"), algo
 
 
 def _projection_geometry(reference: SourceSeries) -> dict:
@@ -236,5 +238,6 @@ def read_seg(path: str | Path, reference: SourceSeries | None = None) -> LabelLa
     top = max(numbers.values())
     dtype = np.uint8 if top < 256 else (np.uint16 if top < 65536 else np.int32)
     labels = lut[px].astype(dtype)
-    return LabelLayer(labels, affine, str(seg.get("ContentDescription", "") or path.stem),
-                      _provenance(seg, path), label_names=names, colors=colors)
+    layer = LabelLayer(labels, affine, str(seg.get("ContentDescription", "") or path.stem),
+                       _provenance(seg, path), label_names=names, colors=colors)
+    return checked_claim(layer, path.name)  # an algorithm named in a file is a claim, not a runner's output

@@ -105,6 +105,7 @@ def _region(gtype: str, outline: np.ndarray, ref: SourceSeries, source: pydicom.
 
 
 def _observer(prov: Provenance) -> hd.sr.ObservationContext:
+    prov = prov.algorithm() or prov
     if prov.kind == "backend":
         return hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
             observer_type=codes.DCM.Device,
@@ -124,9 +125,9 @@ def build_sr(layer: ShapesLayer, reference: SourceSeries) -> tuple[hd.sr.Compreh
         raise LoupeError(f"layer {layer.name!r}: no measurements to export")
     groups, records, evidence = [], [], {}
     algo = None
-    if layer.provenance.kind == "backend":
-        algo = hd.sr.AlgorithmIdentification(name=layer.provenance.author,
-                                             version=layer.provenance.version)
+    made_by = layer.provenance.algorithm()
+    if made_by is not None:
+        algo = hd.sr.AlgorithmIdentification(name=made_by.author, version=made_by.version or "unknown")
     for n, shape in enumerate(layer.shapes, start=1):
         what = f"layer {layer.name!r} shape {n} ({shape.kind} {shape.label!r})"
         kind, value, gtype, outline = _measure(shape, reference)

@@ -118,6 +118,9 @@ class Job:
                 cached: bool = False) -> None:
         if self.state.finished:
             return
+        if state is JobState.DONE and result is not None:
+            from app.jobs.attest import attest_result
+            result = attest_result(result)  # only what a job hands out can be stored as a backend's
         self.state = state
         self.result = result
         self.error = error

@@ -23,6 +23,7 @@ import numpy as np
 
 from app.data.types import LoupeError, Volume, ras_to_lps_affine
 from app.jobs import codec
+from app.jobs.attest import checked_claim
 from app.layers import HeatmapLayer, ImageLayer, LabelLayer, Layer, Provenance
 
 RESULT_JSON = "result.json"
@@ -217,15 +218,20 @@ def read_result(out_dir: str | Path):
         raise LoupeError(f"{path}: cannot read result ({exc})") from exc
     if doc.get("format") != FORMAT:
         raise LoupeError(f"{path}: not a Loupe result (format {doc.get('format')!r}, expected {FORMAT})")
-    layers = [_read_layer(out, e) for e in doc.get("layers", [])]
+    layers = [checked_claim(_read_layer(out, e), out.name) for e in doc.get("layers", [])]
     findings = []
     if doc.get("findings"):
         findings = [codec.decode_finding(f) for f in json.loads((out / doc["findings"]["file"]).read_text())]
     documents = {d["name"]: json.loads((out / d["file"]).read_text()) for d in doc.get("documents", [])}
     files = {f["name"]: str(out / f["file"]) for f in doc.get("files", [])}
     record = {k: doc.get(k) for k in ("backend", "version", "params", "device", "timings", "input")}
-    return BackendResult(layers=layers, findings=findings, files=files, documents=documents,
-                         timings=dict(doc.get("timings", {})), record=record, cached=bool(doc.get("cached")))
+    result = BackendResult(layers=layers, findings=findings, files=files, documents=documents,
+                           timings=dict(doc.get("timings", {})), record=record, cached=bool(doc.get("cached")))
+    made = result.findings_layer()
+    if made is not None:  # findings in a folder carry no signature: an import that names the claim
+        made.provenance = made.provenance.as_import(out.name)
+        result.made_findings_layer = made
+    return result
 
 
 def _read_layer(out: Path, e: dict[str, Any]) -> Layer:

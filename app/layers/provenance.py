@@ -26,6 +26,7 @@ class Provenance:
     params: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=_now)
     parent: str | None = None     # id of the layer version this one edits
+    attestation: str = ""         # the job runner's signature on a backend layer (app/jobs/attest.py)
 
     @staticmethod
     def human(user: str, parent: str | None = None) -> Provenance:
@@ -43,15 +44,35 @@ class Provenance:
     def file(path: str) -> Provenance:
         return Provenance("file", str(path))
 
+    def as_import(self, source: str) -> Provenance:
+        """A backend claim read from a file that this installation's runner did not sign: kept as a
+        file import that names the claim (shown and exported, never trusted as AI output)."""
+        params = {**self.params, "claimed_backend": self.author, "claimed_version": self.version}
+        return Provenance("file", source, params=params, created=self.created, parent=self.parent)
+
+    def algorithm(self) -> Provenance | None:
+        """The algorithm this layer says made it: a backend, or the claim an import names (for
+        DICOM SEG/SR algorithm identification); None for a person's or a plain file's layer."""
+        if self.kind == "backend":
+            return self
+        if self.kind == "file" and self.params.get("claimed_backend"):
+            rest = {k: v for k, v in self.params.items() if k not in ("claimed_backend", "claimed_version")}
+            return Provenance("backend", str(self.params["claimed_backend"]),
+                              str(self.params.get("claimed_version") or ""), rest, self.created)
+        return None
+
     @property
     def digest(self) -> str:
         return params_digest(self.params)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "author": self.author, "version": self.version,
-                "params": self.params, "created": self.created, "parent": self.parent}
+        d = {"kind": self.kind, "author": self.author, "version": self.version,
+             "params": self.params, "created": self.created, "parent": self.parent}
+        if self.attestation:
+            d["attestation"] = self.attestation
+        return d
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> Provenance:
         return Provenance(d["kind"], d["author"], d.get("version", ""), dict(d.get("params", {})),
-                          d.get("created", _now()), d.get("parent"))
+                          d.get("created", _now()), d.get("parent"), str(d.get("attestation") or ""))

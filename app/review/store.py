@@ -323,8 +323,15 @@ class ReviewStore:
     def save_layer(self, layer: Layer, *, parent_version: str | None = None, note: str = "") -> VersionInfo:
         """Store a new immutable version of ``layer`` with its own provenance as the source.
         The parent defaults to the layer's current head (or ``provenance.parent``)."""
-        meta, blob = layer_to_record(layer)
         prov = layer.provenance
+        if prov.kind == "backend":
+            from app.jobs.attest import verify
+            if not verify(layer):
+                raise LoupeError(
+                    f"layer {layer.name!r} claims to be the output of backend {prov.author!r} "
+                    f"{prov.version}, but this installation's job runner did not make it (no valid runner "
+                    f"attestation); run the backend, or keep it as an imported file or a human edit")
+        meta, blob = layer_to_record(layer)
         with self._tx():
             head = self._head_id(layer.id)
             parent = parent_version or prov.parent or head
