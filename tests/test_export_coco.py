@@ -38,7 +38,7 @@ def test_still_image_mask_round_trip(data_dir, tmp_path):
     layer = LabelLayer(m.astype(np.uint8)[None], np.eye(4), "polyp", Provenance.human("ana"),
                        label_names={1: "polyp"})
     ref = FrameReference(w, h, [p.name])
-    out = write_coco(layer, ref, tmp_path / "c.json")
+    out = write_coco(layer, ref, tmp_path / "c.json", identified=True)  # de-identified: test_export_policy
     doc = json.loads(out.read_text())
     assert doc["images"][0]["file_name"] == p.name and doc["images"][0]["width"] == w
     (ann,) = doc["annotations"]

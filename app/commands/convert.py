@@ -11,6 +11,8 @@ def add_arguments(p) -> None:
     p.add_argument("outdir", help="output folder (created if missing)")
     p.add_argument("--no-equidistant", action="store_true",
                    help="do not also write the tilt-corrected/equidistant volume for uneven or tilted stacks")
+    p.add_argument("--identified", action="store_true",
+                   help="keep the site's name in the sidecars (a research export is de-identified by default)")
     p.add_argument("--philips-scaling", choices=("precise", "display"), default="precise",
                    help="Philips values: precise floating point (dcm2niix default) or console display values")
 
@@ -52,6 +54,8 @@ def run(args) -> int:
         raise ReadError(f"{args.path}: no DICOM series found; convert turns DICOM into NIfTI"
                         + (f" (this holds {', '.join(other)})" if other else ""))
     out.mkdir(parents=True, exist_ok=True)
+    from app.export.policy import policy_for
+    print(f"export policy: {policy_for('nifti', args.identified).line()}")
     # echo index within a series (dcm2niix's _e1, _e2 ...): by (0018,0086) Echo Numbers, else
     # by the order the echoes appear in the files
     order: dict[str, dict[float, tuple]] = {}
@@ -72,7 +76,7 @@ def run(args) -> int:
             tilt = vols[0].meta.get("tilt_degrees", 0.0) > 0.05
             stem = name if j == 0 else f"{name}_Tilt_Eq" if tilt else f"{name}_Eq"
             write_nifti(vol, out / f"{stem}.nii")
-            write_sidecar(vol, out / f"{stem}.json")
+            write_sidecar(vol, out / f"{stem}.json", identified=args.identified)
             print(f"{out / stem}.nii  {'x'.join(str(x) for x in vol.array.shape)}  {cand.label}")
             for w in vol.warnings:
                 print(f"    warning: {w}")

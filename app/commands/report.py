@@ -11,6 +11,8 @@ def add_arguments(p) -> None:
     p.add_argument("--results", nargs="+", default=[], metavar="DIR",
                    help="result folders written by: run_app.py infer ... -o DIR")
     p.add_argument("-o", "--out", required=True, help="output folder (created)")
+    p.add_argument("--identified", action="store_true",
+                   help="keep the case name in report.md/report.pdf (de-identified by default)")
     p.add_argument("--roi", action="append", default=[], metavar="LABEL=x0,y0,z0,x1,y1,z1",
                    help="CT box ROI in LPS mm for HU statistics, repeatable")
     p.add_argument("--vlm", metavar="MODEL_DIR",
@@ -30,7 +32,10 @@ def run(args) -> int:
         raise LoupeError(f"{case}: case not found")
     if not args.results and not args.roi:
         raise LoupeError("nothing to report: give --results DIR ... and/or --roi")
-    rep, files = make_report(case, args.results, args.out, [BoxRoi.parse(r) for r in args.roi], vlm=args.vlm)
+    from app.export.policy import policy_for
+    print(f"export policy (report.md, report.pdf): {policy_for('report', args.identified).line()}")
+    rep, files = make_report(case, args.results, args.out, [BoxRoi.parse(r) for r in args.roi], vlm=args.vlm,
+                             identified=args.identified)
     counts = {}
     for s in rep.sentences:
         counts[s.status] = counts.get(s.status, 0) + 1

@@ -172,8 +172,12 @@ def write_nifti(vol: Volume, path: str | Path) -> Path:
     return path
 
 
-def sidecar(vol: Volume) -> dict:
-    """BIDS-style metadata (no patient name, ID, birth date or any other identifier)."""
+_SITE_FIELDS = ("InstitutionName",)  # names the site: kept only in an identified export
+
+
+def sidecar(vol: Volume, identified: bool = False) -> dict:
+    """BIDS-style metadata (no patient name, ID, birth date or any other identifier; the site's
+    name only in an identified export, app/export/policy.py)."""
     ds = vol.meta.get("header")
     out: dict = {}
     if ds is not None:
@@ -190,6 +194,9 @@ def sidecar(vol: Volume) -> dict:
                     out[name] = conv(v)
             except (TypeError, ValueError):
                 continue
+    if not identified:
+        for name in _SITE_FIELDS:
+            out.pop(name, None)
     if "Manufacturer" in out:
         out["Manufacturer"] = _vendor(out["Manufacturer"])
     if vol.meta.get("image_type"):
@@ -221,7 +228,7 @@ def _version() -> str:
         return "dev"
 
 
-def write_sidecar(vol: Volume, path: str | Path) -> Path:
+def write_sidecar(vol: Volume, path: str | Path, identified: bool = False) -> Path:
     path = Path(path)
-    path.write_text(json.dumps(sidecar(vol), indent="\t") + "\n")
+    path.write_text(json.dumps(sidecar(vol, identified), indent="\t") + "\n")
     return path

@@ -17,6 +17,7 @@ import numpy as np
 from app.data.types import LoupeError
 from app.layers import LabelLayer, Layer, PointsLayer, Provenance, Shape, ShapesLayer
 
+from .policy import policy_for, provenance_out, pseudonym
 from .reference import FrameReference, atomic_write_bytes, check_target
 
 
@@ -96,7 +97,8 @@ def _as_list(layers) -> list[Layer]:
     return list(layers) if isinstance(layers, (list, tuple)) else [layers]
 
 
-def build_coco(layers: Layer | Iterable[Layer], reference: FrameReference) -> dict[str, Any]:
+def build_coco(layers: Layer | Iterable[Layer], reference: FrameReference, *,
+               identified: bool = False) -> dict[str, Any]:
     layers = _as_list(layers)
     if not layers:
         raise LoupeError("nothing to export to COCO")
@@ -176,20 +178,24 @@ def build_coco(layers: Layer | Iterable[Layer], reference: FrameReference) -> di
                      "loupe_layer": layer.name})
         else:
             raise LoupeError(f"{what}: a {layer.kind} layer cannot be written to COCO")
+    policy = policy_for("coco", identified)
+    names = reference.file_names if policy.identified else [pseudonym(fn) for fn in reference.file_names]
     images = [{"id": i + 1, "file_name": fn, "width": w, "height": h, "frame_index": i}
               | ({"time_s": float(reference.frame_times[i])} if reference.frame_times else {})
-              for i, fn in enumerate(reference.file_names)]
-    prov = [{"layer": layer.name, **layer.provenance.to_dict()} for layer in layers]
-    return {"info": {"description": "Loupe annotations", "version": "1.0", "loupe_provenance": prov},
+              for i, fn in enumerate(names)]
+    prov = [{"layer": layer.name, **provenance_out(layer.provenance.to_dict(), policy)} for layer in layers]
+    return {"info": {"description": "Loupe annotations", "version": "1.0", "loupe_provenance": prov,
+                     "deidentified": policy.deidentify, "export_policy": policy.line()},
             "images": images, "annotations": anns, "categories": list(categories.values())}
 
 
 def write_coco(layers: Layer | Iterable[Layer], reference: FrameReference, out: str | Path, *,
-               overwrite: bool = False) -> Path:
-    """Write label maps, shapes and points over ``reference``'s frames as one COCO JSON."""
+               overwrite: bool = False, identified: bool = False) -> Path:
+    """Write label maps, shapes and points over ``reference``'s frames as one COCO JSON; an
+    annotation export, de-identified unless ``identified`` (app/export/policy.py)."""
     out = Path(out)
     check_target(out, overwrite)
-    doc = build_coco(layers, reference)
+    doc = build_coco(layers, reference, identified=identified)
     atomic_write_bytes(out, json.dumps(doc, indent=1).encode(), overwrite)
     return out
 

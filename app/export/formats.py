@@ -20,8 +20,25 @@ class ExportFormat:
     writer: str
     reader: str
 
-    def write(self, layer, reference, out, **kw) -> Any:
-        return self._fn(self.writer)(layer, reference, out, **kw)
+    @property
+    def destination(self) -> str:
+        from app.export.policy import policy_for
+        return policy_for(self.key).destination
+
+    def policy(self, identified: bool | None = None):
+        """Where this format goes and what it keeps (app/export/policy.py)."""
+        from app.export.policy import policy_for
+        return policy_for(self.key, identified)
+
+    def write(self, layer, reference, out, *, identified: bool | None = None, **kw) -> Any:
+        """Write with the destination's policy: research formats de-identified unless
+        ``identified``; formats that carry no source names take no identity argument."""
+        import inspect
+
+        fn = self._fn(self.writer)
+        if "identified" in inspect.signature(fn).parameters:
+            kw["identified"] = self.policy(identified).identified
+        return fn(layer, reference, out, **kw)
 
     def read(self, path, *args, **kw) -> Any:
         return self._fn(self.reader)(path, *args, **kw)

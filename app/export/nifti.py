@@ -17,6 +17,7 @@ from app.data.nifti_io import grid_to_nifti
 from app.data.types import LoupeError, Volume, ras_to_lps_affine
 from app.layers import LabelLayer, Provenance
 
+from .policy import policy_for, provenance_out
 from .reference import GEOMETRY_ATOL_MM, SourceSeries, atomic_write_bytes, check_target
 
 _EXT_CODE = 6  # NIfTI "comment" extension: plain text, ignored by other readers
@@ -50,9 +51,11 @@ def _check_grid(shape, affine, reference, what: str) -> None:
                          f"(affine); nothing was imported or written")
 
 
-def write_nifti(layer: LabelLayer, reference, out: str | Path, *, overwrite: bool = False) -> Path:
+def write_nifti(layer: LabelLayer, reference, out: str | Path, *, overwrite: bool = False,
+                identified: bool = False) -> Path:
     """Write a label layer as NIfTI (.nii or .nii.gz). ``reference`` (a SourceSeries, Volume or
-    None) is checked first: shape and geometry must match it."""
+    None) is checked first: shape and geometry must match it. A research export: the sidecar
+    provenance is de-identified unless ``identified`` (app/export/policy.py)."""
     out = Path(out)
     what = f"layer {getattr(layer, 'name', '?')!r}"
     if not isinstance(layer, LabelLayer):
@@ -66,7 +69,7 @@ def write_nifti(layer: LabelLayer, reference, out: str | Path, *, overwrite: boo
         _check_grid(layer.labels.shape, layer.affine, reference, what)
     img = grid_to_nifti(layer.labels, layer.affine, descrip=layer.name)
     meta = {"magic": _EXT_MAGIC, "affine_lps": layer.affine.tolist(), "name": layer.name,
-            "provenance": layer.provenance.to_dict(),
+            "provenance": provenance_out(layer.provenance.to_dict(), policy_for("nifti", identified)),
             "label_names": {str(k): v for k, v in layer.label_names.items()}}
     img.header.extensions.append(nib.nifti1.Nifti1Extension(_EXT_CODE, json.dumps(meta).encode()))
     raw = img.to_bytes()

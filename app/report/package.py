@@ -63,15 +63,21 @@ def _narrowest_point(rf):
     return None
 
 
-def write_report_folder(rep: Report, out: Path, case: Path, images: list[keyimages.KeyImage]) -> dict[str, Path]:
+def write_report_folder(rep: Report, out: Path, case: Path, images: list[keyimages.KeyImage],
+                        identified: bool = False) -> dict[str, Path]:
+    """report.json (the working record), report.md and report.pdf (de-identified unless
+    ``identified``: app/export/policy.py) and report_sr.dcm."""
+    from .export.deid import deidentified
     from .export.markdown import write_markdown
     from .export.pdf import write_pdf
     from .export.sr import write_sr
 
     out.mkdir(parents=True, exist_ok=True)
     verify_report(rep)
-    return {"json": save_report(rep, out / "report.json"), "md": write_markdown(rep, out / "report.md"),
-            "pdf": write_pdf(rep, out / "report.pdf", images), "sr": write_sr(rep, out / "report_sr.dcm", case, images)}
+    shown, shown_images = (rep, images) if identified else deidentified(rep, images)
+    return {"json": save_report(rep, out / "report.json"), "md": write_markdown(shown, out / "report.md"),
+            "pdf": write_pdf(shown, out / "report.pdf", shown_images),
+            "sr": write_sr(rep, out / "report_sr.dcm", case, images)}
 
 
 def add_vlm_section(rep: Report, folder: str | Path, case: Path, images: list[keyimages.KeyImage],
@@ -94,11 +100,12 @@ def add_vlm_section(rep: Report, folder: str | Path, case: Path, images: list[ke
 
 
 def make_report(case: str | Path, result_dirs: list[str | Path], out: str | Path,
-                rois: list[BoxRoi] | None = None, vlm: str | Path | None = None) -> tuple[Report, dict[str, Path]]:
+                rois: list[BoxRoi] | None = None, vlm: str | Path | None = None,
+                identified: bool = False) -> tuple[Report, dict[str, Path]]:
     case, out = Path(case), Path(out)
     dirs = [Path(d) for d in result_dirs]
     rep = draft_report(case, dirs, rois)
     images = key_images(case, dirs, rois)
     if vlm:
         add_vlm_section(rep, vlm, case, images)
-    return rep, write_report_folder(rep, out, case, images)
+    return rep, write_report_folder(rep, out, case, images, identified)

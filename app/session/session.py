@@ -332,10 +332,18 @@ class Session:
         return layer_id
 
     # ---- export ---------------------------------------------------------------------------------
+    def export_policy(self, kind: str, identified: bool | None = None) -> str:
+        """The line a face shows before exporting ``kind``: where it goes, what it keeps."""
+        from app.export.formats import by_key
+        return by_key("csv_segments" if kind == "csv" else kind).policy(identified).line()
+
     def export(self, kind: str, path: str | Path, layer: LayerRef | None = None, *,
-               overwrite: bool = False) -> Path:
+               overwrite: bool = False, identified: bool | None = None) -> Path:
         """Write the decided version of ``layer`` (default: the top layer in the scene that the
-        format can hold and that has a decision) as ``kind`` ('seg', 'sr', 'nifti', 'coco', 'csv')."""
+        format can hold and that has a decision) as ``kind`` ('seg', 'sr', 'nifti', 'coco', 'csv').
+        ``identified`` None follows the destination's policy (app/export/policy.py): SEG/SR keep
+        the source's patient module, research formats are de-identified; False de-identifies a
+        SEG/SR too, True keeps identifiers in a research export."""
         from app.export.formats import by_key
         from app.export.reference import reference_for
 
@@ -354,7 +362,11 @@ class Session:
             origin = self.store.origin(stored.provenance.parent)
             if origin is not None:
                 kw["based_on"] = origin
-        fmt.write(stored, ref, out, overwrite=overwrite, **kw)
+        policy = fmt.policy(identified)
+        fmt.write(stored, ref, out, overwrite=overwrite, identified=identified, **kw)
+        if policy.destination == "source study" and policy.deidentify:
+            from app.pacs.deid import deidentify_file
+            deidentify_file(Path(out))
         return Path(out)
 
     def _export_layer_id(self, kinds: tuple[str, ...], layer: LayerRef | None, title: str) -> str:

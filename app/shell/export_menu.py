@@ -20,6 +20,7 @@ class ExportMenu:
         for fmt in FORMATS:
             a = menu.addAction(f"{fmt.title}...")
             a.setObjectName(f"export_{fmt.key}")
+            a.setToolTip(fmt.policy().line())
             a.triggered.connect(lambda _=False, k=fmt.key: self.export_dialog(k))
             self.actions[fmt.key] = a
         menu.addSeparator()   # issue 18: DICOM exports (SEG, SR) de-identified, PS3.15 Basic Profile
@@ -27,6 +28,11 @@ class ExportMenu:
         self.deid_action.setCheckable(True)
         self.deid_action.setChecked(bool(win.settings.get("export_deidentify", False)))
         self.deid_action.toggled.connect(lambda on: win.settings.set("export_deidentify", bool(on)))
+        # research exports (NIfTI, COCO, CSV) are de-identified unless the user asks (issue 21)
+        self.identified_action = menu.addAction("Keep identifiers in research exports")
+        self.identified_action.setCheckable(True)
+        self.identified_action.setChecked(bool(win.settings.get("export_identified", False)))
+        self.identified_action.toggled.connect(lambda on: win.settings.set("export_identified", bool(on)))
 
     def layer_for(self, fmt):
         model = self.win.model
@@ -50,9 +56,17 @@ class ExportMenu:
         if self._layer_or_error(fmt) is None:
             return
         start = str(Path(self.win.settings.get("last_dir") or Path.home()) / f"export{fmt.suffixes[0]}")
-        path, _ = QFileDialog.getSaveFileName(self.win, f"Export {fmt.title}", start, fmt.file_filter)
+        title = f"Export {fmt.title} - {self.policy(fmt).line()}"
+        path, _ = QFileDialog.getSaveFileName(self.win, title, start, fmt.file_filter)
         if path:
             self.export_to(key, path, overwrite=True)  # the dialog already asked about replacing
+
+    def policy(self, fmt, deidentify: bool | None = None):
+        """The export policy the menu's checks choose for ``fmt`` (app/export/policy.py)."""
+        if fmt.destination == "source study":
+            deid = self.deid_action.isChecked() if deidentify is None else deidentify
+            return fmt.policy(identified=not deid)
+        return fmt.policy(identified=self.identified_action.isChecked())
 
     def _layer_or_error(self, fmt):
         if self.win.model is None:
@@ -92,10 +106,9 @@ class ExportMenu:
                 origin = self._origin(layer)
                 if origin is not None:
                     kw["based_on"] = origin
-            fmt.write(layer, ref, path, overwrite=overwrite, **kw)
-            if deidentify is None:
-                deidentify = self.deid_action.isChecked()
-            if fmt.key in ("seg", "sr") and deidentify:
+            policy = self.policy(fmt, deidentify)
+            fmt.write(layer, ref, path, overwrite=overwrite, identified=policy.identified, **kw)
+            if policy.destination == "source study" and policy.deidentify:
                 from app.pacs import audit
                 from app.pacs.deid import DeidOptions, deidentify_file
 
@@ -106,5 +119,5 @@ class ExportMenu:
             msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
             self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")
             return None
-        self.win.statusBar().showMessage(f"Exported {layer.name} as {fmt.title} to {path}", 5000)
+        self.win.statusBar().showMessage(f"Exported {layer.name} as {fmt.title} to {path} ({policy.line()})", 8000)
         return path
