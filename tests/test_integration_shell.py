@@ -456,3 +456,38 @@ def test_review_edit_opens_the_brush_and_saves_a_correction(qtbot, tmp_path):
     assert (d.decision, d.user, d.version_id) == ("edit", "dr_cho", vs[0].version_id)
     assert review._editing is None
     w.close()
+
+
+def test_exports_offered_only_where_they_apply_and_coco_names_the_true_source(qtbot, win, tmp_path, data_dir):
+    """Issue 23: DICOM SEG was offered for a TIFF and failed only after the save dialog; the COCO
+    file named the image 01_test.png for a source 01_test.tif."""
+    import json
+
+    from app.data.open import open_path
+
+    src = data_dir / "retina" / "DRIVE" / "training" / "images" / "21_training.tif"
+    vol = open_path(src)[0]
+    win.open_volume(vol, src.name)
+    layer = win.edit_bar.new_label_layer()
+    layer.labels[0, 100:140, 100:160] = 1
+    win.export_menu.refresh()
+    seg = win.export_menu.actions["seg"]
+    assert not seg.isEnabled() and "DICOM" in seg.toolTip()
+    assert not win.export_menu.actions["csv_segments"].isEnabled()
+    assert win.export_menu.actions["coco"].isEnabled() and win.export_menu.actions["nifti"].isEnabled()
+    opened = []
+    import PySide6.QtWidgets as qw
+    orig = qw.QFileDialog.getSaveFileName
+    qw.QFileDialog.getSaveFileName = staticmethod(lambda *a, **k: opened.append(a) or ("", ""))
+    try:
+        win.export_menu.export_dialog("seg")          # refused before any dialog opens
+    finally:
+        qw.QFileDialog.getSaveFileName = orig
+    assert opened == [] and "DICOM" in win.message.label.text()
+    win.export_menu.identified_action.setChecked(True)
+    out = win.export_menu.export_to("coco", str(tmp_path / "a.json"), layer=layer)
+    assert json.loads(open(out).read())["images"][0]["file_name"] == "21_training.tif"
+    win.export_menu.identified_action.setChecked(False)
+    out = win.export_menu.export_to("coco", str(tmp_path / "b.json"), layer=layer)
+    doc = json.loads(open(out).read())
+    assert doc["images"][0]["file_name"].endswith(".tif") and "21_training" not in json.dumps(doc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -45,6 +46,19 @@ class ExportFormat:
 
     def _fn(self, name: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(self.module), name)
+
+    def why_not(self, volume, layer_kinds) -> str | None:
+        """Why this format cannot be offered for the open image and its layers (None: it can).
+        Asked before any save dialog, so a user is never sent to pick a file for an export that
+        cannot be written (DICOM SEG for a TIFF)."""
+        if volume is None:
+            return "open an image first"
+        if self.reference == "dicom series" and not (volume.meta.get("format") == "DICOM" and volume.meta.get("files")):
+            kind = (Path(str(volume.source)).suffix or "this image") if volume.source else "this image"
+            return f"needs the DICOM series the image came from; {kind} was not loaded from DICOM"
+        if not any(k in self.layer_kinds for k in layer_kinds):
+            return f"no {' / '.join(self.layer_kinds)} layer to export"
+        return None
 
     @property
     def file_filter(self) -> str:

@@ -290,7 +290,10 @@ def reference_for(kind: str, volume) -> SourceSeries | FrameReference | object |
         return volume
     if kind.startswith("frames"):
         nk, nj, ni = volume.spatial_shape
-        stem = Path(str(volume.source or "image")).name.split(".")[0] or "image"
-        names = [f"{stem}.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
+        src = Path(str(volume.source or "image"))
+        stem = src.name.split(".")[0] or "image"
+        # one picture: the true source file (a COCO reader opens it); a stack or a video's frames
+        # have no file each, so they are named by index after their source
+        names = [src.name or "image.png"] if nk == 1 else [f"{stem}_{k:04d}.png" for k in range(nk)]
         return FrameReference(ni, nj, names, affine=volume.affine, source=str(volume.source or ""))
     return None

@@ -23,6 +23,8 @@ class ExportMenu:
             a.setToolTip(fmt.policy().line())
             a.triggered.connect(lambda _=False, k=fmt.key: self.export_dialog(k))
             self.actions[fmt.key] = a
+        menu.setToolTipsVisible(True)
+        menu.aboutToShow.connect(self.refresh)
         menu.addSeparator()   # issue 18: DICOM exports (SEG, SR) de-identified, PS3.15 Basic Profile
         self.deid_action = menu.addAction("De-identify DICOM exports")
         self.deid_action.setCheckable(True)
@@ -33,6 +35,19 @@ class ExportMenu:
         self.identified_action.setCheckable(True)
         self.identified_action.setChecked(bool(win.settings.get("export_identified", False)))
         self.identified_action.toggled.connect(lambda on: win.settings.set("export_identified", bool(on)))
+
+    def refresh(self) -> None:
+        """Offer only the exports that apply to what is open: a disabled entry says why."""
+        from app.export.formats import FORMATS
+
+        model = self.win.model
+        volume = model.volume if model is not None else None
+        kinds = [lay.kind for lay in model.layers[1:]] if model is not None else []
+        for fmt in FORMATS:
+            why = fmt.why_not(volume, kinds)
+            a = self.actions[fmt.key]
+            a.setEnabled(why is None)
+            a.setToolTip(why or self.policy(fmt).line())
 
     def layer_for(self, fmt):
         model = self.win.model
@@ -69,8 +84,11 @@ class ExportMenu:
         return fmt.policy(identified=self.identified_action.isChecked())
 
     def _layer_or_error(self, fmt):
-        if self.win.model is None:
-            self.win.show_error(f"{fmt.title}: open an image first")
+        model = self.win.model
+        why = fmt.why_not(model.volume if model is not None else None,
+                          [lay.kind for lay in model.layers[1:]] if model is not None else [])
+        if why is not None and not why.startswith("no "):
+            self.win.show_error(f"{fmt.title}: {why}")
             return None
         layer = self.layer_for(fmt)
         if layer is None:
