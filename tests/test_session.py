@@ -197,3 +197,30 @@ def test_review_core_keeps_the_ai_version_from_a_stroke_during_its_save(tmp_path
     with pytest.raises(LoupeError, match="reviewer name"):
         review.decide(ai, "accept")
     review.close()
+
+
+def test_measurements_are_kept_with_the_study_across_sessions(tmp_path):
+    """A measurement made in one session is back when the same image opens in the next (found by
+    content for a file, so a moved file keeps it); deleting it is a new version, not a loss."""
+    import numpy as np
+
+    from app.data.types import Volume
+    from app.layers import Shape
+    from app.session import Session
+
+    arr = np.arange(64, dtype=np.int16).reshape(1, 8, 8)
+    s = Session(store=tmp_path / "ws", user="ana", runner=object())
+    scene = s.open_volume(Volume(arr.copy(), np.eye(4)), "img", "a/x.png")
+    layer = scene.measurement_layer()
+    layer.shapes.append(Shape("polyline", [[0, 0, 0], [3, 4, 0]], "d", attrs={"measure": "distance"}))
+    layer.notify_data_changed()
+    s2 = Session(store=tmp_path / "ws", user="bo", runner=object())
+    back = s2.open_volume(Volume(arr.copy(), np.eye(4)), "img", "elsewhere/x.png")
+    assert back.measurements is not None and len(back.measurements.shapes) == 1
+    assert back.measurements.shapes[0].vertices.tolist()[1] == [3, 4, 0]
+    back.measurements.shapes.clear()
+    back.measurements.notify_data_changed()
+    other = Session(store=tmp_path / "ws", user="cy", runner=object()).open_volume(Volume(arr + 1, np.eye(4)), "o")
+    assert other.measurements is None                     # another image: not its measurements
+    rid = [lid for lid in s2.store.layer_ids() if lid.startswith("measurements:")]
+    assert len(rid) == 1 and len(s2.store.versions(rid[0])) == 2   # the deletion is a version

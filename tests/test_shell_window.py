@@ -243,3 +243,29 @@ def test_first_slice_preview_is_shown_in_the_acquisition_plane(qtbot, win, dicom
         win.open_path(dicom_dir / "dcm_qa_siemens_mosaic_sagittal")
     assert seen and seen[0][1] == "sagittal" and seen[0][2] is True
     assert win.model.volume.meta.get("preview") is None  # replaced by the full series
+
+
+def test_measurement_survives_reopening_the_study(qtbot, win, dicom_dir):
+    """Issue 23: a measurement was gone after reopening the study. Measurements are saved with the
+    study in the review store and restored on reopen, also after another study was opened."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+
+    win.settings.set("user", "dr_ana")
+    _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
+    win.set_tool("distance")
+    v = win.area.views[0]
+    qtbot.waitExposed(v)
+    qtbot.mousePress(v, Qt.LeftButton, pos=QPoint(100, 200))
+    p = QPointF(300, 200)
+    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
+    qtbot.mouseRelease(v, Qt.LeftButton, pos=QPoint(300, 200))
+    assert win.measure_panel.table.rowCount() == 1
+    value = win.model.measurement_rows()[0]["value"]
+    _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom")   # another study
+    assert win.measure_panel.table.rowCount() == 0
+    _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")             # back again
+    assert win.measure_panel.table.rowCount() == 1
+    assert win.model.measurement_rows()[0]["value"] == pytest.approx(value)
+    audit = [a.action for a in win.workflow.store.audit()]
+    assert "save_measurements" in audit

@@ -42,7 +42,7 @@ DECISIONS = ("accept", "reject", "edit")
 TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
 #: Records that are not layers but live in the same immutable ``versions`` table with the same
 #: audit (a case board). Same schema, so older stores open unchanged; ``load_layer`` refuses them.
-RECORD_KINDS = ("board",)
+RECORD_KINDS = ("board", "measurements")
 
 _SCHEMA = """
 CREATE TABLE layers (

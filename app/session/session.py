@@ -138,8 +138,11 @@ class Session:
 
     def open_volume(self, volume: Volume, name: str = "image", source: str | Path | None = None) -> Scene:
         """Show an already read volume (scripts, tests, the web face's uploads)."""
+        from app.review.study_measurements import MeasurementKeeper
+
         self.scene = Scene(volume, name, source)
         self.scene.user = self.user
+        self.measurements = MeasurementKeeper(self.scene, lambda: self.store, lambda: self.user)
         self.video_path, self.source = None, Path(source) if source else None
         self.opened.emit(self)
         return self.scene

@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
         for a in self.layout_group.actions():
             a.setChecked(a.data() == area.layout_name)
         if not preview:
+            self._keep_measurements(model)
             self.layers_panel.set_model(model)
             self.measure_panel.set_model(model)
             self.properties_panel.set_model(model)
@@ -394,6 +395,26 @@ class MainWindow(QMainWindow):
             self.opened.emit(model)
         else:
             area.views[0].painted.connect(self._report_first_paint)
+
+    def _keep_measurements(self, model) -> None:
+        """Measurements saved with the study in the review store and restored on reopen."""
+        from PySide6.QtCore import QTimer
+
+        from app.review.study_measurements import MeasurementKeeper
+
+        self.flush_measurements()  # the study being left: its last change is not waiting on a timer
+        self.measurement_keeper = MeasurementKeeper(
+            model, lambda: self.workflow.store, lambda: self.workflow.user or model.user,
+            schedule=lambda fn: QTimer.singleShot(400, fn),
+            on_error=lambda msg: self.message.show_message(msg, error=True))
+        if self.measurement_keeper.restored:
+            self.statusBar().showMessage(f"{self.measurement_keeper.restored} measurement(s) of this study "
+                                         f"restored from the review store", 5000)
+
+    def flush_measurements(self) -> None:
+        keeper = getattr(self, "measurement_keeper", None)
+        if keeper is not None:
+            keeper.save()
 
     def grab_window(self):
         """The whole window as a QImage with the 3D cells filled in (QWidget.grab cannot read
@@ -637,6 +658,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Evidence: {target.label or 'location'}", 4000)
 
     def closeEvent(self, e) -> None:
+        self.flush_measurements()
         if self._task is not None:
             self._task.cancel.set()
             try:  # a loader thread still reading must end before Qt tears its QThread down
