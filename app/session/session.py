@@ -128,9 +128,9 @@ class Session:
             self.scene, self.video_path, self.source = None, p, p
             self.opened.emit(self)
             return None
-        from app.data.open import best_volume, open_path
+        from app.data.open import ReadOptions, best_volume, open_path
 
-        vols = open_path(p)
+        vols = open_path(p, ReadOptions(missing_slices=True))  # an unreadable slice: blank and named
         if not vols:
             raise ReadError(f"{p}: nothing Loupe can show was found there")
         self.open_volume(best_volume(vols), name=p.name, source=p)

@@ -60,7 +60,7 @@ class OpenTask(QObject):
         try:
             from app.data.open import LoadCancelled, ReadOptions, examine, load
 
-            opts = ReadOptions(equidistant=True)
+            opts = ReadOptions(equidistant=True, missing_slices=True)  # a broken slice: shown blank, named
             cands = examine(self.path, opts)
             failed: list[str] = []
             for cand in cands:  # the best candidate that reads: one unreadable series never blocks the rest

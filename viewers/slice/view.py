@@ -354,6 +354,7 @@ class SliceView(QWidget):
             notes.append("uncalibrated: lengths in pixels")
         if any(w.startswith("resampled") for w in m.volume.warnings):
             notes.append("resampled volume")
+        notes += self._missing_slice_notes()
         for i, s in enumerate(bottom):
             self._draw_st(p, 8, H - 20 - 15 * i, self._st(s, f))
         for i, s in enumerate(notes):
@@ -361,6 +362,20 @@ class SliceView(QWidget):
         if not m.patient_geometry:
             st = self._st("no patient orientation in file", f)
             self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
+
+    def _missing_slice_notes(self) -> list[str]:
+        """A slice the reader could not read is blank, never interpolated: say so on it."""
+        m = self.model
+        missing = m.volume.meta.get("missing_slices") or []
+        if not missing:
+            return []
+        aff = m.volume.affine
+        k = int(round(float((np.linalg.inv(aff) @ np.append(m.cursor, 1.0))[2])))
+        k_dir = aff[:3, 2] / (np.linalg.norm(aff[:3, 2]) or 1.0)
+        along_k = abs(float(np.dot(self.plane.normal, k_dir))) > 0.99
+        if along_k and k in missing:
+            return [f"SLICE {k + 1} MISSING: its file could not be read (shown blank)"]
+        return [f"{len(missing)} slice(s) missing, shown blank"]
 
     def _font(self, size: int, bold: bool = False) -> QFont:
         key = (size, bold)

@@ -44,6 +44,29 @@ class ReadOptions:
     philips_scaling: str = "precise"
     workers: int | None = None
     equidistant: bool = False  # return the tilt-corrected / equidistant resampled volume as well
+    # a viewer opens a series whose slices cannot all be read: each unreadable slice blank (the
+    # series minimum), named in a warning and in meta['missing_slices']; never interpolated.
+    # Off for conversion, which refuses the series naming the file.
+    missing_slices: bool = False
+
+
+def _blank_missing(vol: Volume, missing: dict[tuple[int, int], str], n_slices: int) -> None:
+    """Unreadable slices set to the series minimum (shown blank, never interpolated) and named."""
+    arr = vol.array
+    keys = sorted(missing)
+    view = arr if vol.time_axis else arr[None]
+    ok = np.ones(view.shape[:2], bool)
+    for t, k in keys:
+        ok[t, k] = False
+    fill = view[ok].min() if ok.any() else 0
+    for t, k in keys:
+        view[t, k] = fill
+    ks = sorted({k for _, k in keys})
+    vol.meta["missing_slices"] = ks
+    first = missing[keys[0]]
+    vol.warnings.append(f"{len(ks)} of {n_slices} slice(s) could not be read and are shown blank, not "
+                        f"interpolated: slice(s) {', '.join(str(k + 1) for k in ks[:10])}"
+                        f"{' ...' if len(ks) > 10 else ''} ({first})")
 
 
 def _round_vec(v, ndigits=3):
@@ -237,6 +260,13 @@ class DicomSeries:
 
     def load(self, progress: Progress | None = None, cancel: threading.Event | None = None) -> Volume:
         """Read every frame into one Volume (4D when the series repeats positions over time)."""
+        missing: dict[tuple[int, int], str] = {}
+        vol = self._load(progress, cancel, missing)
+        if missing:
+            _blank_missing(vol, missing, self.n_slices)
+        return vol
+
+    def _load(self, progress, cancel, missing: dict) -> Volume:
         first = self.first
         colour = self.colour
         T, K = self.n_times, self.n_slices
@@ -271,11 +301,20 @@ class DicomSeries:
 
         def work(item):
             try:
-                _work(item)
-            except LoupeError:
-                raise
-            except Exception as exc:  # a codec or a malformed pixel attribute: name the file, no traceback
-                raise ReadError(f"{item[0].name}: pixel data cannot be read ({pixels.one_line(exc)})") from exc
+                try:
+                    _work(item)
+                except LoupeError:
+                    raise
+                except Exception as exc:  # a codec or a malformed pixel attribute: name the file, no traceback
+                    raise ReadError(f"{item[0].name}: pixel data cannot be read ({pixels.one_line(exc)})") from exc
+            except LoupeError as exc:
+                if not (self.options.missing_slices and len(by_file) > 1):
+                    raise
+                with lock:
+                    for t, k, _ in item[1]:
+                        missing[(t, k)] = str(exc)
+                        if raw is not None:
+                            raw[t, k] = 0
 
         def _work(item):
             path, entries = item
@@ -331,13 +370,15 @@ class DicomSeries:
                     progress(i + 1, total)
         if cancel is not None and cancel.is_set():
             raise LoadCancelled(f"{first.path.parent}: loading cancelled")
+        if len(missing) == sum(len(v) for v in by_file.values()):
+            raise ReadError(missing[min(missing)])  # nothing readable: the first file's problem
         if inter is not None and not overflow[0]:
             return self._to_volume(raw.view(np.int16), colour, prescaled=(raw.dtype, inter))
         if inter is not None:  # some slice would overflow int16: start again the general way
             return dataclasses_replace_options(self).load(progress=None, cancel=cancel)
         if raw is None:
-            sample = holder[(0, 0)]
-            raw = np.empty((T, K) + sample.shape, dtype=np.result_type(*[a.dtype for a in holder.values()]))
+            sample = next(iter(holder.values()))
+            raw = np.zeros((T, K) + sample.shape, dtype=np.result_type(*[a.dtype for a in holder.values()]))
             for (t, k), px in holder.items():
                 raw[t, k] = px
         return self._to_volume(raw, colour)
