@@ -63,6 +63,56 @@ def _log(exc: BaseException, argv: Sequence[str]) -> Path | None:
         return None
 
 
+_CODE_ROOTS = tuple({sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent.parent), "/usr/"})
+
+
+def scrub_paths_in(text: str) -> str:
+    """Every absolute path that is not code (the interpreter, the project) cut to its last part:
+    for tracebacks where no argv says which paths are the user's (the desktop's actions)."""
+    import re
+
+    def cut(m: re.Match) -> str:
+        path = m.group(0)
+        if path.startswith(_CODE_ROOTS):
+            return path
+        return "<dir>/" + path.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"/(?:[^\s'\"/:,()]+/)+[^\s'\"/:,()]*", cut, text)
+
+
+def one_line(exc: BaseException) -> str:
+    """What a person reads: a LoupeError's own sentence, else the type and the first line of the
+    message with user paths cut (the details go to the log)."""
+    if isinstance(exc, LoupeError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory (the file declares more data than this machine can hold, or it is damaged)"
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{': ' + scrub_paths_in(detail) if detail else ''}"
+
+
+def log_exception(exc: BaseException, context: str) -> Path | None:
+    """The full traceback, user paths cut, appended to ``~/.loupe/logs/errors.log``."""
+    try:
+        from app.paths import user_dir
+        folder = user_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "errors.log"
+        tb = "".join(traceback.format_exception(exc))
+        with open(log, "a", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {context}\n{scrub_paths_in(tb)}")
+        return log
+    except OSError:
+        return None
+
+
+def failure_line(exc: BaseException, context: str) -> str:
+    """For every place that catches a failure to show it: one line; an unexpected exception's
+    traceback is logged (a LoupeError already says all there is to say)."""
+    if not isinstance(exc, LoupeError):
+        log_exception(exc, context)
+    return one_line(exc)
+
+
 def guarded(fn: Callable[[], int], argv: Sequence[str], *, debug: bool = False) -> int:
     """Run a command; exit status 1 with one clear line on any failure, 130 on Ctrl-C."""
     debug = debug or os.environ.get("LOUPE_DEBUG") == "1"

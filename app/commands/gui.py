@@ -40,6 +40,8 @@ def run(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Loupe")
     win = MainWindow()
+    from app.shell.error_boundary import ErrorBoundary
+    ErrorBoundary(win).install()   # any failing action: one line in the window, traceback to the log
     target = args.path or (str(SAMPLE_STUDY) if SAMPLE_STUDY.exists() else None)
     layout = args.layout or (None if args.path else "mpr")   # no arguments: the sample in MPR
     if layout:

@@ -134,7 +134,8 @@ class ExportMenu:
                 audit.record("export", destination=str(path), format=fmt.key, instances=1, deidentified=True,
                              deid_method=DeidOptions().method_text(), warnings=warnings, outcome="ok")
         except Exception as exc:  # LoupeError names the file and the problem; others get a type
-            msg = str(exc) if type(exc).__name__ in ("LoupeError", "ReadError") else f"{type(exc).__name__}: {exc}"
+            from app.errors import failure_line
+            msg = failure_line(exc, f"export {fmt.key}")
             self.win.show_error(f"Export {fmt.title} of {layer.name!r} failed: {msg}")
             return None
         self.win.statusBar().showMessage(f"Exported {layer.name} as {fmt.title} to {path} ({policy.line()})", 8000)

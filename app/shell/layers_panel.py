@@ -191,7 +191,8 @@ class LayersPanel(QWidget):
             self.error.emit(str(exc))
             return None
         except Exception as exc:
-            self.error.emit(f"{path}: cannot be used as a label map ({type(exc).__name__}: {exc})")
+            from app.errors import failure_line
+            self.error.emit(f"{path}: cannot be used as a label map ({failure_line(exc, 'load label map')})")
             return None
         self.model.add_layer(layer)
         self.select(layer)

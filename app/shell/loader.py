@@ -7,7 +7,6 @@ so the window shows them and carries on."""
 from __future__ import annotations
 
 import threading
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +84,8 @@ class OpenTask(QObject):
         except LoupeError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # never take the window down: report with the path
-            traceback.print_exc()
-            self.failed.emit(f"{self.path.name}: could not be opened ({type(exc).__name__}: {exc})")
+            from app.errors import failure_line
+            self.failed.emit(f"{self.path.name}: could not be opened ({failure_line(exc, 'open')})")
 
 
 def start(task: OpenTask, parent: QObject) -> QThread:

@@ -54,7 +54,8 @@ class _Task(QObject):
         except LoupeError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - the dock shows it; the app keeps working
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            from app.errors import failure_line
+            self.failed.emit(failure_line(exc, "PACS"))
         self.finished.emit()
 
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -113,7 +112,8 @@ class BackgroundTask(QObject):
             result = self._fn(self)
         except Exception as exc:
             if not self._cancel.is_set():
-                self.failed.emit(str(exc) or traceback.format_exc(limit=1))
+                from app.errors import failure_line
+                self.failed.emit(failure_line(exc, "video"))
         else:
             if not self._cancel.is_set():
                 self.finished.emit(result)
