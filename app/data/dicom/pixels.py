@@ -9,6 +9,10 @@ written here.
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +147,55 @@ def read_uncompressed_into(path: Path, ds: Dataset, out: np.ndarray) -> bool:
 _PREFERRED_PLUGIN = {"1.2.840.10008.1.2.4.80": "pyjpegls", "1.2.840.10008.1.2.4.81": "pyjpegls"}
 
 
+#: JPEG baseline/extended/lossless: decoded by gdcm, whose libjpeg reports data it had to conceal
+#: ("Corrupt JPEG data: premature end of data segment") only as a line on the process's stderr.
+_JPEG_FAMILY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                "1.2.840.10008.1.2.4.70"}
+_CONCEALED = ("Corrupt JPEG data", "Premature end of JPEG", "premature end of data", "Bogus", "Invalid JPEG")
+_CODEC_LOCK = threading.Lock()
+
+
+@contextmanager
+def _codec_stderr(found: list[str]):
+    """Collect what a C decoder writes to stderr while it runs (one decode at a time: fd 2 is the
+    process's); lines that are not corruption reports go back to the real stderr."""
+    with _CODEC_LOCK, tempfile.TemporaryFile() as tmp:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield found
+        finally:
+            _flush_c_stdio()  # libjpeg's fprintf(stderr) may sit in the C library's buffer
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines = tmp.read().decode("utf-8", "replace").splitlines()
+            found.extend(ln.strip() for ln in lines if any(k in ln for k in _CONCEALED))
+            rest = [ln for ln in lines if ln.strip() and not any(k in ln for k in _CONCEALED)]
+            if rest:
+                os.write(2, ("\n".join(rest) + "\n").encode())
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
 def _decode(ds: Dataset) -> np.ndarray:
     ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if getattr(ds, "file_meta", None) is not None else ""
+    if ts in _JPEG_FAMILY and _has_gdcm():
+        found: list[str] = []
+        with _codec_stderr(found):
+            ds.pixel_array_options(decoding_plugin="gdcm")
+            arr = ds.pixel_array
+        if found:  # concealed by the decoder: never shown as a clean picture
+            raise ReadError(f"compressed pixel data is damaged: the JPEG decoder reported "
+                            f"{found[0]!r} and filled the damaged part in")
+        return arr
     plugin = _PREFERRED_PLUGIN.get(ts)
     if plugin:
         try:
@@ -153,6 +204,11 @@ def _decode(ds: Dataset) -> np.ndarray:
         except Exception:
             ds.pixel_array_options(decoding_plugin="")  # not installed or failed: let pydicom try all
     return ds.pixel_array
+
+
+def _has_gdcm() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("gdcm") is not None
 
 
 def one_line(exc: BaseException) -> str:
@@ -192,7 +248,10 @@ def read_with_pydicom(path: Path) -> np.ndarray:
         ds = pydicom.dcmread(str(path), force=True)
         check_encapsulated(path, ds)
         photometric = str(ds.get("PhotometricInterpretation", ""))
-        arr = _decode(ds)
+        try:
+            arr = _decode(ds)
+        except ReadError as exc:
+            raise ReadError(f"{path.name}: {exc}") from exc
         if photometric == "PALETTE COLOR":
             from pydicom.pixels import apply_color_lut
             arr = apply_color_lut(arr, ds)
