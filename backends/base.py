@@ -370,7 +370,8 @@ def run_pipeline(spec: BackendSpec, backend: Any, inp: BackendInput, params: Any
     result.record = {"backend": spec.name, "version": spec.version, "params": P.to_dict(params),
                      "device": ctx.device, "input_kind": inp.kind,
                      "input": Path(inp.path).name if inp.path else "", "timings": dict(result.timings)}
-    return result
+    from app.jobs.attest import attest_result
+    return attest_result(result)  # what a run makes, signed where it is made (app/jobs/attest.py)
 
 
 def spec_replace(spec: BackendSpec, **changes: Any) -> BackendSpec:

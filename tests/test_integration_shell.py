@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from runner_made import runner_made
 
 from app.data.types import Intensity, Volume
 from app.layers import GraphLayer, LabelLayer, Provenance
@@ -32,8 +33,8 @@ def vessel_graph(vol: Volume, k: int | None = None) -> GraphLayer:
     k = vol.spatial_shape[0] // 2 if k is None else k
     ijk = np.array([[32, 10, k], [32, 32, k], [12, 54, k], [52, 54, k]], float)
     pos = ijk @ vol.affine[:3, :3].T + vol.affine[:3, 3]
-    return GraphLayer(pos, [3.0, 2.5, 1.0, 2.0], [[0, 1], [1, 2], [1, 3]], "vessels",
-                      Provenance.backend("vessels2d", "1.0", {}), branch_ids=[0, 1, 2])
+    return runner_made(GraphLayer(pos, [3.0, 2.5, 1.0, 2.0], [[0, 1], [1, 2], [1, 3]], "vessels",
+                                  Provenance.backend("vessels2d", "1.0", {}), branch_ids=[0, 1, 2]))
 
 
 @pytest.fixture
@@ -138,8 +139,8 @@ def test_edit_toolbar_brush_undo_lock_hide_and_versioned_save(qtbot, win, tmp_pa
 def test_editing_ai_output_keeps_the_ai_version(qtbot, win):
     vol = ct_volume()
     win.open_volume(vol, "ct")
-    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
-                    Provenance.backend("threshold", "1.0", {"level": 500}))
+    ai = runner_made(LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
+                                Provenance.backend("threshold", "1.0", {"level": 500})))
     win.model.add_layer(ai)
     win.on_result_layers([ai])                      # as the jobs dock does for a finished job
     win.workflow.wait_saved()                       # written on a background thread
@@ -181,8 +182,8 @@ def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot
     monkeypatch.setattr(ReviewStore, "save_layer", save_later)
     vol = ct_volume()
     win.open_volume(vol, "ct")
-    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
-                    Provenance.backend("threshold", "1.0", {"level": 500}))
+    ai = runner_made(LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "liver (AI)",
+                                Provenance.backend("threshold", "1.0", {"level": 500})))
     original = ai.labels.copy()
     backend_array = ai.labels
     win.model.add_layer(ai)
@@ -429,8 +430,8 @@ def test_review_edit_opens_the_brush_and_saves_a_correction(qtbot, tmp_path):
     w.show()
     vol = ct_volume()
     w.open_volume(vol, "ct")
-    ai = LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "mask (AI)",
-                    Provenance.backend("threshold", "1.0", {}))
+    ai = runner_made(LabelLayer((vol.array > 500).astype(np.uint8), vol.affine, "mask (AI)",
+                                Provenance.backend("threshold", "1.0", {})))
     w.model.add_layer(ai)
     w.on_result_layers([ai])
     w.workflow.wait_saved()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from runner_made import runner_made
 from test_video_testkit import encode_video
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
@@ -66,6 +67,7 @@ def test_evidence_backend_from_window_and_event_decisions(qtbot, win, tmp_path):
     # decisions per event (a constructed layer: a synthetic clip may hold no event at all)
     layer = EventsLayer([TemporalEvent(10, 20, 0.9, "bleeding", key_frames=[15]),
                          TemporalEvent(50, 60, 0.4, "polyp")], "Evidence", Provenance.backend("evidence", "0.1.0"))
+    runner_made(layer)
     dock.set_layer(layer)
     assert layer in ws.timeline.evidence and dock.table.rowCount() == 2
     dock.table.selectRow(0)

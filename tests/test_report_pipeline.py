@@ -93,6 +93,13 @@ def test_cli_report_and_verify_report(cases, tmp_path):
                for e in s["evidence"])
     assert {s["status"] for s in doc["sentences"]} == {"supported"}
     md = (out / "report.md").read_text()
+    # de-identified by default (issue 21): every sentence is there with the case name replaced
+    stem = case.stem
+    assert stem not in md and "de-identified" in r.stdout
+    assert all(s["text"].split(stem)[0] in md for s in doc["sentences"])
+    ident = tmp_path / "ident"
+    assert _run("report", case, "--results", dirs[0], quality, "-o", ident, "--identified").returncode == 0
+    md = (ident / "report.md").read_text()
     assert all(s["text"] in md for s in doc["sentences"])
     assert _run("verify-report", out / "report.json").returncode == 0
     # a reviewer's edit that changes a number: exit 1, the sentence named

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
+from runner_made import runner_made
 
 from app.layers import LabelLayer, Provenance
 from app.review.queue import QueueItem, ReviewQueue
@@ -25,7 +26,7 @@ def store(tmp_path):
     for i, name in enumerate(["liver", "spleen", "kidney"]):
         lab = np.zeros((2, 8, 8), np.uint8)
         lab[:, i:i + 3, 2:6] = 1
-        s.save_layer(LabelLayer(lab, np.eye(4), name, Provenance.backend("organs", "1.4", {"t": 0.5})))
+        s.save_layer(runner_made(LabelLayer(lab, np.eye(4), name, Provenance.backend("organs", "1.4", {"t": 0.5}))))
     yield s
     s.close()
 
@@ -152,8 +153,8 @@ def test_events_and_branches_are_reviewable_items(qtbot, tmp_path):
                      "evidence", Provenance.backend("evidence", "0.2"))
     g = GraphLayer([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [1, 1, 1], [[0, 1], [1, 2]], "vessels",
                    Provenance.backend("vessels", "0.3"), branch_ids=[1, 2])
-    s.save_layer(ev)
-    s.save_layer(g)
+    s.save_layer(runner_made(ev))
+    s.save_layer(runner_made(g))
     panel = ReviewPanel(s, "ana")
     qtbot.addWidget(panel)
     kinds = [(it.target_kind, it.target_ref) for it in panel.items]

@@ -275,6 +275,17 @@ def test_moving_a_handle_updates_aop_and_hsd_and_is_saved_as_a_human_version(tmp
     assert [a.action for a in store.audit(layer.id)][-2:] == ["save_version", "edit"]
     with pytest.raises(LoupeError):
         save_human(store, original, np.eye(4), layer.id, "dr.a")   # nothing moved: nothing to save
+    # without the run's signed document the "AI" lines are an import naming the claim; with it, the
+    # backend's; a document changed after the run is not vouched for
+    from app.jobs.attest import document_signature
+    assert ai.source_kind == "file"
+    doc = {"aop_deg": before_aop, "model_version": "test"}
+    sig = document_signature("biometry", doc)
+    _, signed = save_ai(store, original, np.eye(4), Provenance.backend("us-biometry", "test"), made_from=(doc, sig))
+    assert signed.source_kind == "backend"
+    _, forged = save_ai(store, original, np.eye(4), Provenance.backend("us-biometry", "test"),
+                        made_from=({**doc, "aop_deg": 99.0}, sig))
+    assert forged.source_kind == "file"
 
 
 def test_core_has_no_qt_and_the_pane_has_no_torch():

@@ -82,11 +82,37 @@ def attest_layer(layer: Layer) -> Layer:
     return layer
 
 
+def _document_message(name: str, doc: Any) -> bytes:
+    return json.dumps({"document": name, "body": doc}, sort_keys=True, default=str).encode()
+
+
+def document_signature(name: str, doc: Any) -> str:
+    return hmac.new(_key(), _document_message(name, doc), hashlib.sha256).hexdigest()
+
+
+def verify_document(name: str, doc: Any, signature: str) -> bool:
+    return bool(signature) and hmac.compare_digest(document_signature(name, doc), signature)
+
+
+def attest_derived(layer: Layer, name: str, doc: Any, signature: str, source: str) -> Layer:
+    """A layer a face builds from a run's document (the ultrasound pane's AoP lines for one frame
+    of a cine): signed when the document carries this runner's valid signature, else an import
+    that names the claim."""
+    if layer.provenance.kind == "backend" and verify_document(name, doc, signature):
+        return attest_layer(layer)
+    return checked_claim(layer, source)
+
+
 def attest_result(result: Any) -> Any:
-    """Attest every backend layer of a BackendResult and its findings layer (built here, once,
-    so the one the caller stores is the signed one)."""
+    """Attest every backend layer of a BackendResult, its findings layer (built here, once, so
+    the one the caller stores is the signed one) and its documents (signatures in
+    ``record['document_signatures']``, for layers a face derives from them)."""
     for layer in getattr(result, "layers", None) or []:
         attest_layer(layer)
+    docs = getattr(result, "documents", None) or {}
+    record = getattr(result, "record", None)
+    if docs and isinstance(record, dict):
+        record["document_signatures"] = {n: document_signature(n, d) for n, d in docs.items()}
     if getattr(result, "findings", None) and hasattr(result, "made_findings_layer"):
         result.made_findings_layer = None
         fl = result.findings_layer()

@@ -68,9 +68,14 @@ class AopEdit:
         return ShapesLayer(shapes, "AoP / HSD lines", provenance, **kw)
 
 
-def save_ai(store, edit: AopEdit, affine, provenance: Provenance):
-    """Keep the backend's lines as the first (AI) version; returns (layer, VersionInfo)."""
-    layer = edit.as_layer(affine, provenance)
+def save_ai(store, edit: AopEdit, affine, provenance: Provenance, made_from: tuple[dict, str] | None = None):
+    """Keep the backend's lines as the first (AI) version; returns (layer, VersionInfo).
+    ``made_from`` (the biometry document, the runner's signature over it): the lines count as the
+    backend's only when that signature holds (app/jobs/attest.py), else as an import naming it."""
+    from app.jobs.attest import attest_derived
+
+    doc, signature = made_from if made_from is not None else ({}, "")
+    layer = attest_derived(edit.as_layer(affine, provenance), "biometry", doc, signature, "biometry.json")
     return layer, store.save_layer(layer, note="us-biometry lines")
 
 

@@ -37,6 +37,8 @@ class UltrasoundPane(QWidget):
         self.masks: dict[int, np.ndarray] = {}  # frame -> PS/FH labels, where measured
         self.best: int | None = None
         self.model_version = ""
+        self.analysis: dict = {}
+        self.analysis_signature = ""
         self.store = None                       # app.review.store.ReviewStore, set by the hook
         self.user = ""
         self.user_provider = None               # callable asking for the reviewer's name, if set
@@ -106,8 +108,12 @@ class UltrasoundPane(QWidget):
         self.slider.blockSignals(False)
         self.show_frame(0)
 
-    def set_analysis(self, doc: dict, labels: np.ndarray | None = None, frame: int | None = None) -> None:
-        """A us-biometry biometry.json (one frame or a cine) and the mask of its shown frame."""
+    def set_analysis(self, doc: dict, labels: np.ndarray | None = None, frame: int | None = None,
+                     signature: str = "") -> None:
+        """A us-biometry biometry.json (one frame or a cine) and the mask of its shown frame;
+        ``signature``: the runner's over the document (a job's ``record['document_signatures']``),
+        without which the stored AI lines are an import, not the backend's."""
+        self.analysis, self.analysis_signature = doc, signature
         self.model_version = doc.get("model_version", "")
         rows = doc.get("frames") or [dict(doc, frame=doc.get("frame", 0))]
         offset = 0 if doc.get("frames") or frame is None else frame - int(doc.get("frame", 0))
@@ -255,7 +261,8 @@ class UltrasoundPane(QWidget):
             original = AopEdit(AopLines.from_dict(self.readings[self.t]["lines"]), None, self.edit.mm_per_px,
                                frame=self.t)
             layer, _ = save_ai(self.store, original, affine,
-                               Provenance.backend("us-biometry", self.model_version or "unknown"))
+                               Provenance.backend("us-biometry", self.model_version or "unknown"),
+                               made_from=(self.analysis, self.analysis_signature))
             self.ai_layers[self.t] = layer.id
         user = (self.user_provider() if self.user_provider is not None else self.user) or "unknown"
         info = save_human(self.store, self.edit, affine, self.ai_layers[self.t], user)

@@ -44,7 +44,8 @@ def build(win) -> UltrasoundPane:
             if job.result is None:
                 win.show_error(f"us-biometry: {job.error}", "Ultrasound: see the message above")
                 return
-            pane.set_analysis(job.result.documents["biometry"], _labels_of(job.result), frame)
+            pane.set_analysis(job.result.documents["biometry"], _labels_of(job.result), frame,
+                              signature=job.result.record.get("document_signatures", {}).get("biometry", ""))
         submit(win, "us-biometry", inp, {}, done)
 
     pane.analyseRequested.connect(lambda: pane.cine is not None and run(pane.cine.volume, None))
