@@ -59,6 +59,7 @@ class EvidenceDock(QWidget):
         self.settings_box = QGroupBox("Settings (reader budget, threshold, ...)")
         self.settings_box.setCheckable(True)
         self.settings_box.setChecked(False)   # folded: the defaults suit most videos
+        self.settings_box.setFlat(True)
         box_lay = QVBoxLayout(self.settings_box)
         self.form = _evidence_form()
         box_lay.addWidget(self.form)

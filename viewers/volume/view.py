@@ -278,6 +278,7 @@ class VolumeView(QWidget):
         self.render_now()            # the volume is uploaded here, under the card
         self.vtk_widget.show()
         self.busy.hide()
+        self.layout().activate()     # the GL area takes the card's place now, not at the next event
         self.first_render_s = time.perf_counter() - t
         self.firstRendered.emit(self.first_render_s)
 
