@@ -278,3 +278,14 @@ def test_3d_cell_says_rendering_until_its_first_render(qtbot, win, data_dir, tmp
     img = np.asarray(cell.grab_image())
     assert img.std() > 1.0    # something was drawn
     win.grab_window().save(str(tmp_path / "3d_rendered.png"))
+
+
+def test_ultrasound_pane_clears_when_another_study_is_on_screen(qtbot, win, data_dir, tmp_path):
+    pane = win.panel("ultrasound")
+    us = _open_image(qtbot, win, data_dir / "ultrasound/dicom_us/OBXXXX1A.dcm")
+    assert win.current_view.context.kind == "ultrasound"
+    assert pane.cine is not None and pane.cine.volume is us.volume
+    _open_image(qtbot, win, data_dir / FUNDUS)
+    assert pane.cine is None and pane.canvas._img is None and "no ultrasound" in pane.calib_label.text()
+    us2 = _open_image(qtbot, win, data_dir / "ultrasound/dicom_us/OBXXXX1A.dcm")
+    assert pane.cine is not None and pane.cine.volume is us2.volume

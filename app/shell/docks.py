@@ -47,6 +47,7 @@ def _review(win):
     panel.decided.connect(lambda _d: win.review_changed())
     panel.currentItemChanged.connect(win.show_review_item)
     panel.editRequested.connect(win.edit_review_item)
+    win.current_view.changed.connect(lambda _ctx: panel.refresh())   # never a stale list after a switch
     return panel
 
 
