@@ -289,3 +289,31 @@ def test_ultrasound_pane_clears_when_another_study_is_on_screen(qtbot, win, data
     assert pane.cine is None and pane.canvas._img is None and "no ultrasound" in pane.calib_label.text()
     us2 = _open_image(qtbot, win, data_dir / "ultrasound/dicom_us/OBXXXX1A.dcm")
     assert pane.cine is not None and pane.cine.volume is us2.volume
+
+
+class _FinishedJob:
+    """A finished job as the Jobs panel hands it on (the runner's Job needs a worker)."""
+
+    def __init__(self, backend, result) -> None:
+        self.backend, self.result, self.id = backend, result, f"{backend}-stand-in"
+
+
+def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, win, data_dir):
+    from app.layers import Finding
+    from app.shell.current_view import remember_context
+    from backends.base import BackendResult
+
+    jobs = win.panel("jobs")
+    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    job = _FinishedJob("evidence", BackendResult(
+        layers=[EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence", Provenance.backend("evidence", "0.1.0"))],
+        findings=[Finding("1 event found", 0.9)], record={"backend": "evidence", "version": "0.1.0", "params": {}}))
+    remember_context(job, win.current_view.context)     # submitted while the video was on screen
+    ct = _open_image(qtbot, win, data_dir / CT)
+    n = len(ct.layers)
+    jobs._result(job)                                   # ... and finished after the CT opened
+    assert len(ct.layers) == n                          # nothing of the video's drawn over the CT
+    evidence = win.panels["evidence"]
+    assert evidence.table.rowCount() == 0               # the CT is on screen: no events listed
+    win.stack.setCurrentWidget(ws)
+    assert evidence.table.rowCount() == 1 and evidence.layer in ws.evidence
