@@ -54,12 +54,16 @@ def _open_video(qtbot, win, path):
     return win.video
 
 
+def _move_mouse(widget):
+    p = QPointF(widget.width() / 2, widget.height() / 2)   # a real move event, even where the cursor already is
+    QApplication.sendEvent(widget, QMouseEvent(QEvent.MouseMove, p, widget.mapToGlobal(p), Qt.NoButton, Qt.NoButton,
+                                               Qt.NoModifier))
+
+
 def _hover_centre(qtbot, win):
     view = win.area.views[0]
     qtbot.waitExposed(view)
-    p = QPointF(view.width() / 2, view.height() / 2)   # a real move event, even where the cursor already is
-    QApplication.sendEvent(view, QMouseEvent(QEvent.MouseMove, p, view.mapToGlobal(p), Qt.NoButton, Qt.NoButton,
-                                             Qt.NoModifier))
+    _move_mouse(view)
     qtbot.waitUntil(lambda: win.st_voxel.text() != "", timeout=3000)
 
 
@@ -95,6 +99,10 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
     assert "HU" not in _status(win) and "LPS" not in _status(win)
     ct.hovered.emit({"world": np.zeros(3), "ijk": (1, 2, 3), "value": 40.0, "units": "HU", "view": "axial"})
     assert "HU" not in _status(win)                 # the hidden CT says nothing in the status bar
+    qtbot.waitUntil(lambda: ws.view.frame_index is not None, timeout=10000)
+    _move_mouse(ws.view)                            # over the video: its frame and pixel, in pixels
+    assert win.st_voxel.text().startswith("frame ") and win.st_world.text().startswith("pixel (x ")
+    assert len(win.st_value.text().split(",")) == 3 and "HU" not in _status(win) and "LPS" not in _status(win)
     assert win.layers_panel.model is None and win.measure_panel.model is None
     assert win.properties_panel.model is None
     evidence = win.panels["evidence"]

@@ -439,6 +439,7 @@ class MainWindow(QMainWindow):
 
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.video.frameShown.connect(self._video_status)
+                self.video.view.hovered.connect(self._video_hover)
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
@@ -560,7 +561,19 @@ class MainWindow(QMainWindow):
     def _video_status(self, n: int) -> None:
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
-            self.st_voxel.setText(f"frame {n + 1} / {self.video.n_frames}")
+            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)}")   # as the frame caption says
+
+    def _video_hover(self, info) -> None:
+        """The pixel of the video frame under the mouse: pixels (a video has no calibration)."""
+        if not self.current_view.context.is_video or self.video is None:
+            return
+        self._video_status(self.video.current)
+        if info is None:
+            return
+        self.st_world.setText(f"pixel (x {info['x']}, y {info['y']})")
+        import numpy as np
+
+        self.st_value.setText(", ".join(f"{v:g}" for v in np.asarray(info["value"]).ravel()[:4]))
 
     def _on_hover(self, info: dict) -> None:
         sender = self.sender()
