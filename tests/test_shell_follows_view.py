@@ -325,3 +325,15 @@ def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, w
     assert evidence.table.rowCount() == 0               # the CT is on screen: no events listed
     win.stack.setCurrentWidget(ws)
     assert evidence.table.rowCount() == 1 and evidence.layer in ws.evidence
+
+
+def test_reopening_the_same_video_clears_its_events(qtbot, win, data_dir):
+    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    dock = win.panels["evidence"]
+    dock.set_layer(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
+                               Provenance.backend("evidence", "0.1.0")))
+    assert dock.table.rowCount() == 1
+    first = ws.source
+    win.open_path(str(data_dir / VIDEO))                # opened again: a new reading, its track is empty
+    qtbot.waitUntil(lambda: ws.source is not None and ws.source is not first, timeout=30000)
+    assert not ws.evidence and dock.table.rowCount() == 0 and dock.layer is None

@@ -95,9 +95,10 @@ class CurrentView(QObject):
         super().__init__(parent)
         self.context = ViewContext()
 
-    def set(self, ctx: ViewContext) -> None:
+    def set(self, ctx: ViewContext, reopened: bool = False) -> None:
+        """``reopened``: the same file opened again is a new study (its evidence was cleared)."""
         old = self.context
-        if (old.kind, old.model, old.video, old.path) == (ctx.kind, ctx.model, ctx.video, ctx.path):
+        if not reopened and (old.kind, old.model, old.video, old.path) == (ctx.kind, ctx.model, ctx.video, ctx.path):
             return
         self.context = ctx
         self.changed.emit(ctx)

@@ -443,8 +443,8 @@ class MainWindow(QMainWindow):
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
+            self.current_view.set(video_context(self.video, path), reopened=True)
             self.stack.setCurrentWidget(self.video)
-            self.current_view.set(video_context(self.video, path))
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")
