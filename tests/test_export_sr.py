@@ -99,3 +99,24 @@ def test_sr_on_projection_radiograph(data_dir, tmp_path):
     sr = hd.sr.srread(out)
     roi = sr.content.get_planar_roi_measurement_groups()[0].roi
     assert np.allclose(roi.value, [[100.5, 200.5], [400.5, 200.5]])
+
+
+def test_sr_refuses_pixel_lengths_as_mm(data_dir, tmp_path):
+    """A radiograph whose file carries no pixel spacing: its lengths are pixels, and DICOM SR
+    would state them as mm - refused with one line, nothing written (issue 23: honest units)."""
+    from app.export.reference import SourceSeries
+
+    path = data_dir / "xray_iqa" / "cxr" / "1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
+    ds = pydicom.dcmread(path)
+    for kw in ("PixelSpacing", "ImagerPixelSpacing"):
+        if kw in ds:
+            delattr(ds, kw)
+    bare = tmp_path / "cr_no_spacing.dcm"
+    ds.save_as(bare)
+    ref = SourceSeries.from_paths([bare])
+    a, b = (np.array([100, 200, 0, 1.0]) @ ref.affine.T)[:3], (np.array([400, 200, 0, 1.0]) @ ref.affine.T)[:3]
+    layer = ShapesLayer([Shape("polyline", [a, b], "width")], "m", Provenance.human("ana"))
+    out = tmp_path / "sr.dcm"
+    with pytest.raises(LoupeError, match="no pixel spacing.*pixels.*mm"):
+        write_sr(layer, ref, out)
+    assert not out.exists()

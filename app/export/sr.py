@@ -123,6 +123,10 @@ def build_sr(layer: ShapesLayer, reference: SourceSeries) -> tuple[hd.sr.Compreh
                          f"got {layer.kind}")
     if not layer.shapes:
         raise LoupeError(f"layer {layer.name!r}: no measurements to export")
+    if reference.projection and not any(reference.datasets[0].get(k) for k in ("PixelSpacing", "ImagerPixelSpacing")):
+        raise LoupeError(f"{reference.source or 'the reference image'}: no pixel spacing in the file, so its "
+                         "lengths are pixels; DICOM SR measurements are in mm - nothing was written "
+                         "(export the shapes as COCO JSON, which is in pixels)")
     groups, records, evidence = [], [], {}
     algo = None
     made_by = layer.provenance.algorithm()

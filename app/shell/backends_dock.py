@@ -1,11 +1,16 @@
 """Backends / jobs dock: the backend picker and the jobs list (panels from app/shell/panels), wired
-to a local job runner and to the open image. Running a backend submits the current volume; a
-finished job's layers (and findings) are added to the viewer, each with the backend's provenance.
-The runner (worker processes) is created only when this dock is first shown."""
+to a local job runner and to what is on screen (the window's ``current_view``): the picker offers
+the backends that take the current view's kind (2D image, volume, ultrasound, video) and Run
+submits that view - never an image opened earlier and now hidden behind a video. A finished job's
+layers (and findings) are added to the study it ran on, each with the backend's provenance; the
+events of a video run go to the Evidence dock's track. The runner (worker processes) is created
+only when this dock is first shown."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .current_view import context_of, remember_context
 
 
 class BackendsDock(QWidget):
@@ -34,41 +39,49 @@ class BackendsDock(QWidget):
         self.models.error.connect(self.error)
         self.lay.addWidget(self.models)
         self._input = None
-        self.set_model(win.model)
-        win.opened.connect(self.set_model)
+        self.context = None
+        self.set_context(win.current_view.context)
+        win.current_view.changed.connect(self.set_context)
 
-    def _input_for(self, model):
-        if model is None:
-            return None
-        from backends.base import BackendInput
-
-        return BackendInput.from_volume(model.volume)
-
-    def set_model(self, model) -> None:
+    def set_context(self, ctx) -> None:
+        """Offer and run backends on ``ctx`` (a ``ViewContext``), keeping the backend chosen when it
+        still applies."""
         from app.shell.panels.jobs_panel import BackendPicker
 
-        self._input = self._input_for(model)
+        self.context = ctx
+        self._input = ctx.backend_input() if ctx is not None else None
+        chosen = self.picker.current() if self.picker is not None else None
         if self.picker is not None:
             self.lay.removeWidget(self.picker)
             self.picker.deleteLater()
         self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self)
         self.picker.runRequested.connect(self.run)
+        self.picker.select(chosen)
         self.lay.insertWidget(0, self.picker)
+        self.picker.setToolTip(f"backends for what is on screen: {ctx.describe()}" if ctx is not None else "")
 
     def run(self, name: str, params: dict):
         if self._input is None:
             self.error.emit("open an image before running a backend")
             return None
         try:
-            return self.runner.submit(name, self._input, params)
+            job = self.runner.submit(name, self._input, params)
         except Exception as exc:  # validation errors name the backend / parameter
             self.error.emit(f"{name}: {exc}")
             return None
+        remember_context(job, self.context)
+        return job
 
     def _result(self, job) -> None:
-        model = self.win.model
+        ctx = context_of(job)
         res = getattr(job, "result", None)
-        if model is None or res is None:
+        if res is None:
+            return
+        if ctx is not None and ctx.is_video:
+            self._video_result(job, ctx)
+            return
+        model = ctx.model if ctx is not None and ctx.model is not None else self.win.model
+        if model is None:
             return
         added = []
         for layer in res.layers:
@@ -81,6 +94,16 @@ class BackendsDock(QWidget):
             added.append(findings)
         if added:
             self.layersAdded.emit(added)
+        if model is not self.win.model:
+            self.win.statusBar().showMessage(f"{job.backend}: results added to {ctx.name or 'the study'} "
+                                             "it ran on (not on screen now)", 6000)
+
+    def _video_result(self, job, ctx) -> None:
+        """Events found on a video go on its evidence track and into the Evidence dock's list."""
+        events = [lay for lay in job.result.layers if getattr(lay, "kind", "") == "events"]
+        dock = self.win.panels.get("evidence")
+        if events and dock is not None and str(getattr(ctx.video, "_video_path", "")) == ctx.path:
+            dock.set_layer(events[0])
 
     def closeEvent(self, e) -> None:
         if self._own_runner:  # a runner shared with the window is stopped by the window

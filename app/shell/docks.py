@@ -47,6 +47,7 @@ def _review(win):
     panel.decided.connect(lambda _d: win.review_changed())
     panel.currentItemChanged.connect(win.show_review_item)
     panel.editRequested.connect(win.edit_review_item)
+    win.current_view.changed.connect(lambda _ctx: panel.refresh())   # never a stale list after a switch
     return panel
 
 
@@ -73,7 +74,14 @@ def _vessels(win):
     panel = _import("app.shell.panels.vessel_panel.VesselPanel")()
     panel.branchReviewed.connect(win.record_branch_decision)
     win.layers_panel.currentLayerChanged.connect(lambda layer: win.show_vessels(panel, layer))
-    win.show_vessels(panel, win.layers_panel.current_layer())
+
+    def follow(ctx) -> None:   # another study on screen: its graph (or none), in its unit
+        panel.set_layer(None, unit=ctx.unit)
+        if ctx.is_image:
+            win.show_vessels(panel, win.layers_panel.current_layer())
+
+    win.current_view.changed.connect(follow)
+    follow(win.current_view.context)
     return panel
 
 

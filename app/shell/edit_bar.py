@@ -44,7 +44,10 @@ class EditBar(QToolBar):
         self.label_spin.setRange(1, 255)
         self.label_spin.valueChanged.connect(self._label_changed)
         self.addWidget(self.label_spin)
-        self.addWidget(QLabel(" Brush mm "))
+        self.unit = "mm"   # the current image's length unit (app/scene/units.py): the brush says it
+        self.size_label = QLabel(" Brush mm ")
+        self.size_label.setObjectName("edit_brush_unit")
+        self.addWidget(self.size_label)
         self.size_spin = QDoubleSpinBox(self)
         self.size_spin.setObjectName("edit_brush_mm")
         self.size_spin.setRange(0.5, 50.0)
@@ -166,8 +169,22 @@ class EditBar(QToolBar):
     def _factory(self, s):
         opts = {"label": self.label_spin.value()}
         if self.kind in ("brush", "eraser"):
-            opts["radius_mm"] = self.size_spin.value() / 2.0
+            opts["radius_mm"] = self.size_spin.value() / 2.0 * self._world_per_unit()
         return s.factory(self.kind, **opts)
+
+    def set_unit(self, unit: str) -> None:
+        """Brush size in the image's unit: mm where spacing is known, pixels on an uncalibrated image."""
+        self.unit = unit
+        self.size_label.setText(f" Brush {unit} ")
+        self.size_spin.setToolTip(f"brush diameter in {'millimetres' if unit == 'mm' else 'pixels (no calibration)'}")
+        self._reinstall()
+
+    def _world_per_unit(self) -> float:
+        """World length of one unit: 1 for mm; one pixel's in-plane spacing for an uncalibrated image."""
+        model = getattr(self.win, "model", None)
+        if self.unit == "mm" or model is None:
+            return 1.0
+        return float(min(model.volume.spacing[:2]))
 
     def _reinstall(self, *_):
         if self.kind is not None and self.win._tool_key.startswith("edit:"):

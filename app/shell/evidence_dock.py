@@ -1,14 +1,27 @@
 """Evidence dock for the video workspace: "Find evidence" runs the ``evidence`` backend on the open
-video (file, capsule image folder or DICOM cine) in a worker process (app/jobs, progress and
-cancel in the Jobs panel); its EventsLayer goes on the timeline's evidence track, each event is
-listed, double-click jumps there, and Accept / Reject (A / R in the list) record a decision per
-event in the review store - the backend's layer is stored once as its AI version."""
+video (file, capsule image folder or DICOM cine) in a worker process (app/jobs) with its settings
+(reader budget, threshold, ...) edited here and its progress and Cancel shown here; its EventsLayer
+goes on the timeline's evidence track and each event is listed. The list and the video stay in
+step both ways: selecting a row seeks the video to the event, a frame shown inside an event (a
+click on the evidence track, playback, scrubbing) selects its row, and Accept / Reject (A / R in
+the list) act on the event of the frame on screen - recorded per event in the review store, where
+the backend's layer is stored once as its AI version. With no video on screen the list is
+cleared (the events belong to their video, not to a CT opened afterwards)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import job_bridge
+from .job_progress import JobProgress
 from .tables import record_table
 
 COLUMNS = ["frames", "label", "score", "decision"]
@@ -29,6 +42,8 @@ class EvidenceDock(QWidget):
         self.win, self.ws = win, workspace
         self.layer = None
         self.job = None
+        self._kept: dict[str, object] = {}   # video path -> its evidence layer (shown again when it is back)
+        self._syncing = False
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.run_button = QPushButton("Find evidence")
@@ -39,8 +54,21 @@ class EvidenceDock(QWidget):
         row.addWidget(self.run_button)
         row.addWidget(self.state, 1)
         lay.addLayout(row)
+        self.progress = JobProgress(self)
+        lay.addWidget(self.progress)
+        self.settings_box = QGroupBox("Settings (reader budget, threshold, ...)")
+        self.settings_box.setCheckable(True)
+        self.settings_box.setChecked(False)   # folded: the defaults suit most videos
+        self.settings_box.setFlat(True)
+        box_lay = QVBoxLayout(self.settings_box)
+        self.form = _evidence_form()
+        box_lay.addWidget(self.form)
+        self.form.setVisible(False)
+        self.settings_box.toggled.connect(self.form.setVisible)
+        lay.addWidget(self.settings_box)
         self.table = record_table(COLUMNS, "evidence_events")
         self.table.cellDoubleClicked.connect(lambda r, _c: self._jump(r))
+        self.table.currentCellChanged.connect(lambda r, _c, _pr, _pc: self._row_chosen(r))
         self.table.installEventFilter(self)
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
@@ -51,24 +79,66 @@ class EvidenceDock(QWidget):
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.reject_button)
         lay.addLayout(buttons)
+        workspace.frameShown.connect(self._frame_shown)
+        win.current_view.changed.connect(self.view_changed)
+        self.view_changed(win.current_view.context)
+
+    # --- following what is on screen ---
+    def _on_screen(self) -> bool:
+        ctx = self.win.current_view.context
+        return ctx.is_video and ctx.video is self.ws
+
+    def view_changed(self, ctx) -> None:
+        """Another study on screen: a video shows its own events (kept if it was seen before), an
+        image none."""
+        on = ctx.is_video and ctx.video is self.ws
+        self.run_button.setEnabled(on and not self.progress.running)
+        self.accept_button.setEnabled(on)
+        self.reject_button.setEnabled(on)
+        kept = self._kept.get(ctx.path) if on else None
+        if kept is not None and kept in self.ws.evidence:
+            self._fill(kept)
+            return
+        self.layer = None
+        self.table.setRowCount(0)
+        if on:
+            self.state.setText(f"no evidence searched yet in {ctx.name}")
+        else:
+            self.state.setText(f"Evidence applies to videos: {ctx.describe()} is on screen" if ctx.kind != "none"
+                               else "open a video to search it for evidence")
 
     def run(self, params: dict | None = None):
+        """Search the video on screen with the dock's settings (``params`` override them)."""
         from backends.base import BackendInput
+        from backends.params import ParamError
 
         path = getattr(self.ws, "_video_path", None)
-        if path is None or self.ws.source is None:
+        if path is None or self.ws.source is None or not self._on_screen():
             self.win.show_error("Evidence: open a video first", "Evidence: see the message above")
             return None
-        self.state.setText(f"searching {path.name} ... (progress in Backends / jobs)")
+        try:
+            values = self.form.values() if self.form is not None else {}
+        except ParamError as exc:
+            self.win.show_error(f"Evidence settings: {exc}", "Evidence: see the message above")
+            return None
+        values.update(params or {})
+        self.state.setText(f"searching {path.name} ...")
         self.run_button.setEnabled(False)
         self.job = job_bridge.submit(self.win, "evidence", BackendInput("video", path=str(path)),
-                                     dict(params or {}), self._done)
+                                     values, self._done)
         if self.job is None:
             self.run_button.setEnabled(True)
+        else:
+            self.job._loupe_path = str(path)
+            self.progress.track(self.job)
         return self.job
 
     def _done(self, job) -> None:
-        self.run_button.setEnabled(True)
+        self.run_button.setEnabled(self._on_screen())
+        path = getattr(job, "_loupe_path", "")
+        if path and str(getattr(self.ws, "_video_path", "")) != path:   # its video was closed meanwhile
+            self.state.setText(f"evidence for {path} finished after that video was closed: not shown")
+            return
         if job.state.value != "done":
             self.state.setText(f"evidence: {job.state.value}")
             if job.error:
@@ -83,28 +153,91 @@ class EvidenceDock(QWidget):
     def set_layer(self, layer) -> None:
         """Show ``layer`` on the timeline's evidence track and in the list; store its AI version."""
         self.ws.add_evidence_layer(layer)
-        self.layer = layer
+        self._kept[str(self.ws._video_path)] = layer
         try:
             self.win.workflow.ensure_stored(layer)
         except Exception as exc:
             self.win.show_error(f"evidence not stored for review: {exc}", "Evidence: see the message above")
+        if self._on_screen():
+            self._fill(layer)
+        else:
+            self.state.setText(f"{len(layer.events)} event(s) found in {self.ws._video_path.name}: "
+                               "shown when that video is on screen")
+
+    def _fill(self, layer) -> None:
+        self.layer = layer
+        self._syncing = True
         self.table.setRowCount(len(layer.events))
         for r, e in enumerate(layer.events):
             for c, text in enumerate([f"{e.start_frame}-{e.end_frame}", e.label or "event", f"{e.score:.2f}", ""]):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+        self._show_decisions(layer)
+        self._syncing = False
         self.state.setText(f"{len(layer.events)} event(s) on the evidence track")
         if layer.events:
             self.table.selectRow(0)
 
+    def _show_decisions(self, layer) -> None:
+        try:
+            decided = {d.target_ref: d.decision for d in self.win.workflow.store.decisions(layer.id)
+                       if d.target_kind == "event"}
+        except Exception:
+            return
+        for ref, decision in decided.items():
+            if ref.isdigit() and int(ref) < self.table.rowCount():
+                self.table.setItem(int(ref), 3, QTableWidgetItem(decision))
+
+    # --- list <-> video position ---
     def _jump(self, row: int) -> None:
         if self.layer is not None and 0 <= row < len(self.layer.events):
             self.ws.seek(self.layer.events[row].start_frame)
 
+    def _row_chosen(self, row: int) -> None:
+        """A row selected by click or keys: the video goes to that event."""
+        if not self._syncing:
+            self._jump(row)
+
+    def event_at(self, frame: int) -> int | None:
+        """The listed event holding ``frame`` (the selected one first where events overlap)."""
+        if self.layer is None:
+            return None
+        rows = [r for r, e in enumerate(self.layer.events) if e.start_frame <= frame <= e.end_frame]
+        if not rows:
+            return None
+        return self.table.currentRow() if self.table.currentRow() in rows else rows[0]
+
+    def _frame_shown(self, n: int) -> None:
+        """The video shows frame n (track click, playback, scrub): select the event holding it.
+        Frames still arriving for an earlier request are ignored (the last request wins)."""
+        if self.layer is None or not self._on_screen() or n != self.ws.current:
+            return
+        row = self.event_at(n)
+        if row == self.table.currentRow():
+            return
+        self._syncing = True
+        try:
+            if row is None:
+                self.table.clearSelection()
+                self.table.setCurrentCell(-1, -1)
+            else:
+                self.table.selectRow(row)
+        finally:
+            self._syncing = False
+
     def decide(self, decision: str):
+        """Accept / reject the event of the frame on screen (the selected row once the video is
+        there); nothing when the frame shown lies outside every event."""
         row = self.table.currentRow()
-        if self.layer is None or not 0 <= row < len(self.layer.events):
+        if self.layer is None or not 0 <= row < len(self.layer.events) or not self._on_screen():
             return None
         e = self.layer.events[row]
+        if not e.start_frame <= self.ws.current <= e.end_frame:
+            held = self.event_at(self.ws.current)
+            if held is None:
+                self.win.statusBar().showMessage(f"frame {self.ws.current} is in no event: nothing to "
+                                                 f"{decision}", 4000)
+                return None
+            row, e = held, self.layer.events[held]
         try:
             d = self.win.workflow.decide(self.layer, decision, "event", str(row),
                                          comment=f"frames {e.start_frame}-{e.end_frame}", query_kind="video evidence")
@@ -113,8 +246,7 @@ class EvidenceDock(QWidget):
             return None
         self.table.setItem(row, 3, QTableWidgetItem(decision))
         if row + 1 < self.table.rowCount():
-            self.table.selectRow(row + 1)
-            self._jump(row + 1)
+            self.table.selectRow(row + 1)   # the video follows (see _row_chosen)
         return d
 
     def eventFilter(self, obj, ev) -> bool:
@@ -126,3 +258,12 @@ class EvidenceDock(QWidget):
                 self.decide("reject")
                 return True
         return super().eventFilter(obj, ev)
+
+
+def _evidence_form():
+    """The evidence backend's settings as a form (its declared parameters, ranges and help)."""
+    from backends.evidence.spec import SPEC
+
+    from .panels.jobs_panel import ParamForm
+
+    return ParamForm(SPEC.param_fields())

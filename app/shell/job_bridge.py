@@ -23,6 +23,11 @@ def submit(win, backend: str, inp, params: dict, on_done) -> object | None:
     except Exception as exc:
         win.show_error(f"{backend}: {exc}")
         return None
+    view = getattr(win, "current_view", None)
+    if view is not None:   # the study it ran on: the Backends dock adds its layers there only
+        from .current_view import remember_context
+
+        remember_context(job, view.context)
     bridge = _Finished(win)
     bridge.finished.connect(lambda j: (bridge.deleteLater(), on_done(j)), Qt.QueuedConnection)
     lock, fired = threading.Lock(), []

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import loader
+from .current_view import CurrentView, image_context, video_context
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
 from .measure_panel import MeasurementsPanel
@@ -83,6 +84,8 @@ class MainWindow(QMainWindow):
         self.workflow.saveFailed.connect(lambda m: self.show_error(m, "Review: see the message above"))
         self._runner = None
         self.panels: dict[str, QWidget] = {}             # feature panels built so far, by dock key
+        self.current_view = CurrentView(self)            # what is on screen: every dock follows it
+        self.current_view.changed.connect(self._view_changed)
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.welcome)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(w)
+        self.stack.currentChanged.connect(self._stack_changed)
 
     def _dock(self, title: str, widget: QWidget, area, key: str) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -391,9 +395,11 @@ class MainWindow(QMainWindow):
             self.layers_panel.set_model(model)
             self.measure_panel.set_model(model)
             self.properties_panel.set_model(model)
+            self.current_view.set(image_context(model, vol.source or src or "", getattr(cand, "label", "")))
             self.setWindowTitle(f"Loupe - {getattr(cand, 'label', vol.source)}")
             self.opened.emit(model)
         else:
+            self._clear_status()   # the previous study's voxel / value must not stay under a new image
             area.views[0].painted.connect(self._report_first_paint)
 
     def _keep_measurements(self, model) -> None:
@@ -453,9 +459,12 @@ class MainWindow(QMainWindow):
                 from viewers.video.workspace import VideoWorkspace
 
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
+                self.video.frameShown.connect(self._video_status)
+                self.video.view.hovered.connect(self._video_hover)
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
+            self.current_view.set(video_context(self.video, path), reopened=True)
             self.stack.setCurrentWidget(self.video)
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
@@ -548,15 +557,60 @@ class MainWindow(QMainWindow):
             for v in self.area.views:
                 getattr(v, method)()
 
+    # ------------------------------------------------------------------ current view
+    def _stack_changed(self, _index: int) -> None:
+        """The stack flipped between the slice viewer and the video workspace (a report's evidence
+        link, a reopened study): the docks follow what is now on screen."""
+        w = self.stack.currentWidget()
+        if w is self.video and self.video is not None and getattr(self.video, "_video_path", None):
+            self.current_view.set(video_context(self.video, self.video._video_path))
+        elif w is self.area and self.model is not None and not self.model.volume.meta.get("preview"):
+            self.current_view.set(image_context(self.model, self.model.volume.source or "",
+                                                self.current_view.context.name))
+
+    def _view_changed(self, ctx) -> None:
+        self._clear_status()
+        if ctx.is_video:   # the slice docks have no image to show: cleared, not left on the last one
+            for panel in (self.layers_panel, self.measure_panel, self.properties_panel):
+                panel.set_model(None)
+        self.edit_bar.set_unit(ctx.unit)
+
+    def _clear_status(self) -> None:
+        for lab in (self.st_voxel, self.st_world, self.st_value):
+            lab.setText("")
+
+    def _video_status(self, n: int) -> None:
+        if self.current_view.context.is_video and self.video is not None:
+            self._clear_status()
+            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)}")   # as the frame caption says
+
+    def _video_hover(self, info) -> None:
+        """The pixel of the video frame under the mouse: pixels (a video has no calibration)."""
+        if not self.current_view.context.is_video or self.video is None:
+            return
+        self._video_status(self.video.current)
+        if info is None:
+            return
+        self.st_world.setText(f"pixel (x {info['x']}, y {info['y']})")
+        import numpy as np
+
+        self.st_value.setText(", ".join(f"{v:g}" for v in np.asarray(info["value"]).ravel()[:4]))
+
     def _on_hover(self, info: dict) -> None:
+        sender = self.sender()
+        if self.model is None or (sender is not None and sender is not self.model) \
+                or self.current_view.context.is_video:
+            return   # a study no longer on screen (or hidden behind the video) says nothing here
         w = info["world"]
-        self.st_world.setText(f"LPS {w[0]:.1f}, {w[1]:.1f}, {w[2]:.1f} mm")
+        calibrated = self.current_view.context.unit == "mm"
+        self.st_world.setText(f"LPS {w[0]:.1f}, {w[1]:.1f}, {w[2]:.1f} mm" if calibrated else "uncalibrated: px")
         if info["ijk"] is None:
             self.st_voxel.setText("outside")
             self.st_value.setText("")
             return
         i, j, k = info["ijk"]
-        self.st_voxel.setText(f"voxel ({i}, {j}, {k})")
+        self.st_voxel.setText(f"voxel ({i}, {j}, {k})" if calibrated or self.model.volume.spatial_shape[0] > 1
+                              else f"pixel (x {i}, y {j})")
         val = info["value"]
         try:
             import numpy as np
@@ -640,8 +694,9 @@ class MainWindow(QMainWindow):
 
     def show_vessels(self, panel, layer) -> None:
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:
-            warns = self.model.volume.warnings if self.model is not None else []
-            panel.set_layer(layer, unit="px" if any(w.startswith("no pixel spacing") for w in warns) else "mm",
+            from app.scene.units import scene_length_unit
+
+            panel.set_layer(layer, unit=scene_length_unit(self.model) if self.model is not None else "px",
                             display=self.model.display if self.model is not None else None)
 
     def go_to_evidence(self, target) -> None:

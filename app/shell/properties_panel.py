@@ -7,14 +7,19 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QVBox
 
 
 def describe(model) -> list[tuple[str, str]]:
+    from app.scene.units import MM, scene_length_unit
+
     v = model.volume
+    calibrated = scene_length_unit(model) == MM or model.calibration.kind == "us"
     rows = [("Source", v.source), ("Modality", str(v.meta.get("modality", ""))),
             ("Description", str(v.meta.get("series_description", ""))),
             ("Shape (k, j, i)", " x ".join(map(str, v.spatial_shape))),
             ("Frames", str(v.n_frames)), ("Colour", "yes" if v.channel_axis else "no"),
-            ("Spacing (i, j, k) mm", ", ".join(f"{s:.4g}" for s in v.spacing)),
+            ("Spacing (i, j, k) mm", ", ".join(f"{s:.4g}" for s in v.spacing)) if calibrated else
+            ("Spacing", "none in the file: lengths in pixels"),
             ("Orientation (i, j, k)", v.orientation_letters() if model.patient_geometry else "none in file"),
-            ("Origin LPS mm", ", ".join(f"{x:.2f}" for x in v.origin)),
+            ("Origin LPS mm", ", ".join(f"{x:.2f}" for x in v.origin)) if calibrated else
+            ("Origin", "none (pixel grid)"),
             ("Affine", np.array2string(v.affine[:3], precision=3, suppress_small=True).replace("\n", " ")),
             ("Units", v.intensity.units or "-"), ("Photometric", v.intensity.photometric),
             ("Window (W / L)", f"{model.wl.width:.0f} / {model.wl.level:.0f}"),

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from . import job_bridge
+from .job_progress import JobProgress
 
 
 def current_slice_index(model) -> int:
@@ -36,6 +37,8 @@ class QualityDock(QWidget):
         row.addWidget(self.assess_button)
         row.addWidget(self.state, 1)
         lay.addLayout(row)
+        self.progress = JobProgress(self)   # the running assessment / restoration: steps and Cancel here
+        lay.addWidget(self.progress)
         self.panel = QualityPanel(self)
         self.panel.restoreRequested.connect(self.restore)
         self.panel.restorationReviewed.connect(self._reviewed)
@@ -43,13 +46,36 @@ class QualityDock(QWidget):
         self.slice_index = 0
         self.restored = None     # the restored ImageLayer the reader is judging
         self.jobs: list = []
+        self._study = win.current_view.context.study   # results of a job for another study are dropped
+        win.current_view.changed.connect(self.view_changed)
+        self.view_changed(win.current_view.context)
+
+    def view_changed(self, ctx) -> None:
+        """Another study is on screen: the previous verdict and restoration go, and a job still
+        running for the old study is cancelled (its answer would be about another image)."""
+        self._study = ctx.study
+        if self.progress.running:
+            self.progress.cancel()
+        self.panel.clear()
+        self.restored = None
+        self.assess_button.setEnabled(ctx.is_image)
+        if ctx.is_video:
+            self.state.setText("Quality applies to images: a video is on screen")
+        elif ctx.is_image:
+            self.state.setText(f"not assessed yet: {ctx.name}" if ctx.name else "not assessed yet")
+        else:
+            self.state.setText("")
+
+    def _current(self, job) -> bool:
+        return getattr(job, "_loupe_study", None) == self._study
 
     def _input(self):
         from backends.base import BackendInput
 
-        model = self.win.model
+        ctx = self.win.current_view.context
+        model = ctx.model if ctx.is_image else None   # never the image hidden behind a video
         if model is None:
-            self.win.show_error("Quality: open an image first")
+            self.win.show_error("Quality: open an image first" + (" (a video is on screen)" if ctx.is_video else ""))
             return None
         self.slice_index = current_slice_index(model)
         return BackendInput.from_volume(model.volume)
@@ -60,9 +86,14 @@ class QualityDock(QWidget):
             return None
         self.state.setText(f"assessing slice {self.slice_index} ...")
         job = job_bridge.submit(self.win, "quality", inp, {"slice_index": self.slice_index}, self._assessed)
-        if job is not None:
-            self.jobs.append(job)
+        self._started(job)
         return job
+
+    def _started(self, job) -> None:
+        if job is not None:
+            job._loupe_study = self._study
+            self.jobs.append(job)
+            self.progress.track(job)
 
     def _failed(self, job) -> bool:
         if job.state.value != "done":
@@ -73,7 +104,7 @@ class QualityDock(QWidget):
         return False
 
     def _assessed(self, job) -> None:
-        if self._failed(job):
+        if not self._current(job) or self._failed(job):
             return
         doc = job.result.documents.get("quality")
         if doc is None:
@@ -88,12 +119,11 @@ class QualityDock(QWidget):
             return None
         self.state.setText(f"restoring slice {self.slice_index} ...")
         job = job_bridge.submit(self.win, "restore", inp, {"slice_index": self.slice_index}, self._restored)
-        if job is not None:
-            self.jobs.append(job)
+        self._started(job)
         return job
 
     def _restored(self, job) -> None:
-        if self._failed(job):
+        if not self._current(job) or self._failed(job):
             return
         res = job.result
         doc = res.documents.get("quality", {})

@@ -29,6 +29,7 @@ def make_3d_cell(model, parent=None) -> QWidget:
         w = VolumeView(parent)
         w.setAutoFillBackground(True)   # its controls on the normal window colour, not the area's black
         w.link_model(model)             # follows the crosshair, layers and window both ways
+        w.defer_first_render()          # "rendering 3D view ..." in the cell, not seconds of black
         _follow_styles(w, model)
         return w
     except Exception as exc:

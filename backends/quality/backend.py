@@ -111,7 +111,11 @@ class RestoreBackend(AssessBackend):
         ctx.progress(0.2, "assessing")
         a = assess(s.unit, s.modality)
         ctx.progress(0.5, "restoring")
-        return s, a, restore(s.unit, a)
+
+        def step(i: int, n: int, what: str) -> None:   # per-step progress, not one long "restoring"
+            ctx.progress(0.5 + 0.45 * i / max(n, 1), f"restoring: {what} ({i + 1}/{n})")
+
+        return s, a, restore(s.unit, a, progress=step)
 
     def to_layers(self, output, inp, params, ctx) -> BackendResult:
         s, a, r = output

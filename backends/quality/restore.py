@@ -243,15 +243,18 @@ def rewindow(x: np.ndarray) -> np.ndarray:
     return ((x - lo) / (hi - lo)).astype(np.float32)
 
 
-def restore(img: np.ndarray, a: Assessment) -> RestoreResult:
-    """Restore a [0, 1] grey image according to its assessment."""
+def restore(img: np.ndarray, a: Assessment, progress=None) -> RestoreResult:
+    """Restore a [0, 1] grey image according to its assessment. ``progress(step, n_steps, what)``
+    is told before each step (the Quality dock shows "restoring: gaussian noise (1/2)")."""
     x = np.asarray(img, dtype=np.float32).copy()
     res = RestoreResult(x)
     f = a.features
     done: set[str] = set()
     noise_native = fine_noise(x)  # the assessment may have looked at a downsampled copy
-    for d in a.degradations:  # most confident first; one restoration per family
+    for n_step, d in enumerate(a.degradations):  # most confident first; one restoration per family
         t, sev = d.type, float(a.severities.get(d.type, d.severity))
+        if progress is not None:
+            progress(n_step, len(a.degradations), TYPES[t].label if t in TYPES else t)
         family = FAMILY.get(t, t)
         if family in done:
             res.not_restored[t] = f"a {family} restoration was already applied for a more likely finding"

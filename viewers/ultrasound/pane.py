@@ -108,6 +108,21 @@ class UltrasoundPane(QWidget):
         self.slider.blockSignals(False)
         self.show_frame(0)
 
+    def clear(self, note: str = "no ultrasound image on screen") -> None:
+        """Nothing to show (another kind of study is on screen): no frame, no reading, no lines."""
+        self.pause()
+        self.cine, self.t = None, 0
+        self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
+        self.analysis, self.analysis_signature = {}, ""
+        self.canvas._img, self.canvas.edit, self.canvas.lines, self.canvas.regions = None, None, None, []
+        self.canvas.set_mask(None)
+        self.calib_label.setText(note)
+        self.calib_label.setStyleSheet("")
+        self.reading_label.setText("")
+        self.frame_label.setText("")
+        self.canvas.update()
+        self._sync_buttons()
+
     def set_analysis(self, doc: dict, labels: np.ndarray | None = None, frame: int | None = None,
                      signature: str = "") -> None:
         """A us-biometry biometry.json (one frame or a cine) and the mask of its shown frame;

@@ -1,8 +1,9 @@
 """The picture: the current frame scaled to fit (aspect kept, never stretched), with frame number,
-time and a clear 'damaged' marker when a neighbour is shown in place of an undecodable frame."""
+time and a clear 'damaged' marker when a neighbour is shown in place of an undecodable frame.
+``hovered`` says which pixel of the exact frame is under the mouse (the window's status bar)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -12,9 +13,13 @@ from .qimage import rgb_to_qimage
 
 
 class VideoFrameView(QWidget):
+    hovered = Signal(object)   # {"frame", "x", "y", "value"} of the pixel under the mouse, or None outside
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._pixels = None          # the exact frame's array (a preview has none)
+        self.setMouseTracking(True)
         self._caption = ""
         self._warning = ""
         self.frame_index: int | None = None
@@ -25,6 +30,7 @@ class VideoFrameView(QWidget):
 
     def show_frame(self, frame, n_frames: int | None = None, extra: str = "") -> None:
         self._image = rgb_to_qimage(frame.image)
+        self._pixels = frame.image
         self.frame_index = frame.index
         total = f" / {n_frames - 1}" if n_frames else ""
         self._caption = f"frame {frame.index}{total}   {format_time(frame.time)}" + (f"   {extra}" if extra else "")
@@ -36,6 +42,7 @@ class VideoFrameView(QWidget):
     def show_preview(self, image: QImage, caption: str) -> None:
         """A stand-in while the exact frame decodes (scrubbing): the caption says what it is."""
         self._image = image
+        self._pixels = None
         self.frame_index = None
         self._caption = caption
         self._warning = ""
@@ -56,6 +63,20 @@ class VideoFrameView(QWidget):
         s = min(self.width() / iw, self.height() / ih)
         w, h = iw * s, ih * s
         return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def pixel_at(self, x: float, y: float) -> dict | None:
+        """The exact frame's pixel under widget point (x, y), or None (outside, or a preview)."""
+        r = self.image_rect()
+        if self._pixels is None or r.isEmpty() or not r.contains(x, y):
+            return None
+        h, w = self._pixels.shape[:2]
+        i = min(w - 1, int((x - r.left()) / r.width() * w))
+        j = min(h - 1, int((y - r.top()) / r.height() * h))
+        return {"frame": self.frame_index, "x": i, "y": j, "value": self._pixels[j, i]}
+
+    def mouseMoveEvent(self, ev) -> None:
+        self.hovered.emit(self.pixel_at(ev.position().x(), ev.position().y()))
+        super().mouseMoveEvent(ev)
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)

@@ -1,8 +1,12 @@
 """VolumeView: the 3D view widget the shell places in any layout cell. A thin Qt layer over
 VolumeScene (all rendering logic lives there, testable without Qt): toolbar for presets,
 shading, clipping box, MPR planes, camera presets and the transfer-function editor; adaptive
-quality while the mouse interacts; click on a surface emits ``pointPicked`` so 2D views follow."""
+quality while the mouse interacts; click on a surface emits ``pointPicked`` so 2D views follow.
+The first render of a large volume takes seconds (the volume goes to the GPU): ``defer_first_render``
+shows a "rendering 3D view ..." card in the cell until it is done, instead of a black cell."""
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import vtkmodules.qt
@@ -10,8 +14,16 @@ import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
 import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401
 
 vtkmodules.qt.PyQtImpl = "PySide6"
-from PySide6.QtCore import QSignalBlocker, QTimer, Signal  # noqa: E402
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QToolButton, QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera  # noqa: E402
 from vtkmodules.vtkInteractionWidgets import vtkBoxRepresentation, vtkBoxWidget2, vtkOrientationMarkerWidget  # noqa: E402
@@ -30,6 +42,7 @@ CLICK_TOLERANCE_PX = 3
 class VolumeView(QWidget):
     pointPicked = Signal(object)      # (x, y, z) world LPS mm, from a click on a surface/volume
     clipBoxChanged = Signal(object)   # world bounds tuple or None
+    firstRendered = Signal(float)     # seconds the deferred first render took
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -44,6 +57,9 @@ class VolumeView(QWidget):
         self._model = None
         self._closed = False
         self._render_pending = False
+        self._first_pending = False       # a deferred first render is awaited: no render before it
+        self._first_scheduled = False
+        self.first_render_s: float | None = None
         self._build_toolbar()
         self.tf_editor = TransferFunctionEditor(self)
         self.tf_editor.setVisible(False)
@@ -54,6 +70,12 @@ class VolumeView(QWidget):
         lay.setSpacing(2)
         lay.addLayout(self.toolbar)
         lay.addWidget(self.vtk_widget, 1)
+        self.busy = QLabel("rendering 3D view ...", self)
+        self.busy.setObjectName("volume_busy")
+        self.busy.setAlignment(Qt.AlignCenter)
+        self.busy.setStyleSheet("background:#111; color:#ddd; font-size:15px;")
+        self.busy.hide()
+        lay.addWidget(self.busy, 1)
         lay.addWidget(self.tf_editor)
         self._setup_vtk()
 
@@ -218,6 +240,8 @@ class VolumeView(QWidget):
 
     def grab_image(self) -> np.ndarray:
         """(h, w, 3) uint8 of the 3D view (QWidget.grab cannot capture VTK's GL area)."""
+        if self._first_pending:
+            self._first_render()
         self.render_now()
         return grab(self.render_window)
 
@@ -226,6 +250,43 @@ class VolumeView(QWidget):
         Image.fromarray(self.grab_image()).save(str(path))
 
     # --- rendering --------------------------------------------------------------------------------
+    def defer_first_render(self, text: str = "rendering 3D view ...") -> None:
+        """Show ``text`` in the cell and do the (slow) first render once the card is on screen."""
+        self._first_pending = True
+        self.busy.setText(text)
+        self.vtk_widget.hide()
+        self.busy.show()
+        if self.isVisible():
+            self._schedule_first()
+
+    def showEvent(self, ev) -> None:  # noqa: N802
+        super().showEvent(ev)
+        if self._first_pending:
+            self._schedule_first()
+
+    def _schedule_first(self) -> None:
+        if not self._first_scheduled:
+            self._first_scheduled = True
+            QTimer.singleShot(40, self._first_render)   # after the card has been painted
+
+    def _first_render(self) -> None:
+        if self._closed or not self._first_pending:
+            return
+        self.busy.repaint()
+        t = time.perf_counter()
+        self._first_pending = False
+        self.render_now()            # the volume is uploaded here, under the card
+        self.vtk_widget.show()
+        self.busy.hide()
+        self.layout().activate()     # the GL area takes the card's place now, not at the next event
+        self.first_render_s = time.perf_counter() - t
+        self.firstRendered.emit(self.first_render_s)
+
+    @property
+    def rendering(self) -> bool:
+        """True while the first render is still to come (the card is shown)."""
+        return self._first_pending
+
     def request_render(self) -> None:
         """Coalesce bursts of changes (TF drags, layer updates) into one render per event loop."""
         if not self._render_pending:
@@ -234,7 +295,7 @@ class VolumeView(QWidget):
 
     def render_now(self) -> None:
         self._render_pending = False
-        if self._closed:
+        if self._closed or self._first_pending:
             return
         self.scene.renderer.ResetCameraClippingRange()
         self.render_window.Render()

@@ -190,6 +190,18 @@ class BackendPicker(QWidget):
     def current(self) -> str | None:
         return self.combo.currentData()
 
+    def select(self, name: str | None) -> bool:
+        """Choose backend ``name`` if it is listed and enabled (kept across a change of view)."""
+        i = self.combo.findData(name) if name else -1
+        if i < 0 or not self.combo.model().item(i).isEnabled():
+            return False
+        self.combo.setCurrentIndex(i)
+        return True
+
+    def enabled_backends(self) -> list[str]:
+        model = self.combo.model()
+        return [self.combo.itemData(i) for i in range(self.combo.count()) if model.item(i).isEnabled()]
+
     def _selected(self) -> None:
         if self.form is not None:
             self.form.setParent(None)
@@ -310,9 +322,17 @@ class JobsPanel(QWidget):
         return self.job_at(rows[0].row()) if rows else None
 
     # --- actions ---
-    def cancel_selected(self) -> None:
+    def cancel_target(self) -> Job | None:
+        """The job Cancel stops: the selected one if it is still running, else the newest job
+        still running or queued (no need to find and select its row first)."""
         job = self.selected_job()
         if job is not None and not job.state.finished:
+            return job
+        return next((j for j in reversed(self._jobs) if not j.state.finished), None)
+
+    def cancel_selected(self) -> None:
+        job = self.cancel_target()
+        if job is not None:
             job.cancel()
 
     def clear_finished(self) -> None:
@@ -377,8 +397,10 @@ class JobsPanel(QWidget):
         self.details.setPlainText("\n".join(lines))
 
     def _update_buttons(self) -> None:
-        job = self.selected_job()
-        self.cancel_btn.setEnabled(job is not None and not job.state.finished)
+        job = self.cancel_target()
+        self.cancel_btn.setEnabled(job is not None)
+        self.cancel_btn.setText(f"Cancel {job.backend}" if job is not None else "Cancel")
+        self.cancel_btn.setToolTip(f"stop {job.backend} on {job.input_name or 'its input'}" if job else "")
 
 
 def _brush(colour: str):

@@ -227,6 +227,24 @@ class QualityPanel(QWidget):
         self.reject_button.setEnabled(True)
         self._refresh_view()
 
+    def clear(self) -> None:
+        """Forget the assessment and restoration (another image is on screen)."""
+        self.document, self.decision = None, ""
+        self._before = self._after = None
+        self.description.setText("No assessment yet: run the quality backend.")
+        while self.bars.count():
+            w = self.bars.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.bar_widgets.clear()
+        self.restore_button.setEnabled(False)
+        self.split_view.set_images(None, None)
+        self.diff_label.clear()
+        self.restoration_text.setText("")
+        self.accept_button.setEnabled(False)
+        self.reject_button.setEnabled(False)
+        self._refresh_view()
+
     # --- internals ---
     def _refresh_view(self) -> None:
         diff = self.show_diff.isChecked() and self._after is not None

@@ -40,7 +40,11 @@ def build(win) -> UltrasoundPane:
         inp = BackendInput.from_volume(volume, "ultrasound" if not volume.time_axis else "volume")
         inp.path = pane.cine.source_file or None
 
+        cine = pane.cine
+
         def done(job) -> None:
+            if pane.cine is not cine:   # another study came on screen meanwhile: not its reading
+                return
             if job.result is None:
                 win.show_error(f"us-biometry: {job.error}", "Ultrasound: see the message above")
                 return
@@ -52,7 +56,13 @@ def build(win) -> UltrasoundPane:
     pane.measureFrameRequested.connect(
         lambda t: pane.cine is not None and run(pane.cine.volume.frame(t), t))
     pane.saved.connect(lambda _info: win.review_changed())
-    win.opened.connect(on_opened)
-    if getattr(win, "model", None) is not None:
-        on_opened(win.model)
+    def follow(ctx) -> None:   # the pane shows the ultrasound on screen, or nothing
+        if ctx.model is not None and is_ultrasound(ctx.model):
+            if pane.cine is None or pane.cine.volume is not ctx.model.volume:
+                on_opened(ctx.model)
+        else:
+            pane.clear(f"no ultrasound image on screen ({ctx.describe()})" if ctx.kind != "none" else "no image")
+
+    win.current_view.changed.connect(follow)
+    follow(win.current_view.context)
     return pane

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.graph_stats import branch_table, from_layer, summarize
 from app.layers import GraphLayer
 from app.layers.display import COLOR_MODES, DisplayStates
+from app.scene.units import unit_note
 from app.shell.tables import record_table
 
 COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
@@ -76,8 +77,9 @@ class VesselPanel(QWidget):
             self.display = display
         if unit:
             self.unit = unit
+        self.table.setHorizontalHeaderLabels(self.columns())
         if layer is None:
-            self.summary.setText("No vessel graph")
+            self.summary.setText(f"No vessel graph ({unit_note(self.unit)})")
             self.table.setRowCount(0)
             return
         layer.events.style.connect(self._layer_styled)
@@ -89,7 +91,8 @@ class VesselPanel(QWidget):
             f"<b>{layer.name}</b>: total length {s['total_length']:.1f} {u}, {s['branches']} branches, "
             f"{s['bifurcations']} bifurcations, {s['endpoints']} end points, mean tortuosity "
             f"{s['tortuosity_mean']:.2f}<br>radius median {r.get('median', math.nan):.2f} {u} "
-            f"(10-90%: {r.get('p10', math.nan):.2f}-{r.get('p90', math.nan):.2f}, max {r.get('max', math.nan):.2f})")
+            f"(10-90%: {r.get('p10', math.nan):.2f}-{r.get('p90', math.nan):.2f} {u}, "
+            f"max {r.get('max', math.nan):.2f} {u})<br><i>{unit_note(u)}</i>")
         self._rows = branch_table(g)
         self.table.setRowCount(len(self._rows))
         for i, row in enumerate(self._rows):
@@ -98,6 +101,10 @@ class VesselPanel(QWidget):
             for c, v in enumerate(vals):
                 self.table.setItem(i, c, QTableWidgetItem(v))
         self._layer_styled(layer)
+
+    def columns(self) -> list[str]:
+        """Table headers with the unit of the lengths and radii."""
+        return [f"{c} ({self.unit})" if c in ("length", "mean r") else c for c in COLUMNS]
 
     def _layer_styled(self, layer) -> None:
         with_blocked = self.mode.blockSignals(True)
