@@ -164,10 +164,11 @@ def test_help_lists_shortcuts(qtbot):
 
     d = HelpDialog()
     qtbot.addWidget(d)
-    assert d.table.rowCount() == len(SHORTCUTS) >= 15
+    assert d.table.rowCount() == len(SHORTCUTS) + len(d.sections) and len(SHORTCUTS) >= 15
     keys = " ".join(k for k, _ in SHORTCUTS)
-    for k in ("Page Up", "Right-drag", "Space", "Esc"):
+    for k in ("PgUp", "Right-drag", "Space", "Esc", "J", "Shift+E", "Ctrl+S"):
         assert k in keys
+    assert len(d.sections) == 5   # anywhere, reading, editing, video, review
 
 
 def test_study_browser_lists_catalog_and_opens(qtbot, win, dicom_dir):

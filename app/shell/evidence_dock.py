@@ -5,10 +5,10 @@ listed, double-click jumps there, and Accept / Reject (A / R in the list) record
 event in the review store - the backend's layer is stored once as its AI version."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import job_bridge
+from .keymap import review_list
 from .tables import record_table
 
 COLUMNS = ["frames", "label", "score", "decision"]
@@ -41,7 +41,9 @@ class EvidenceDock(QWidget):
         lay.addLayout(row)
         self.table = record_table(COLUMNS, "evidence_events")
         self.table.cellDoubleClicked.connect(lambda r, _c: self._jump(r))
-        self.table.installEventFilter(self)
+        review_list(self.table, {"review.accept": lambda: self.decide("accept"),
+                                 "review.reject": lambda: self.decide("reject"),
+                                 "review.next": lambda: self._move(1), "review.previous": lambda: self._move(-1)})
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.accept_button = QPushButton("Accept event (A)")
@@ -100,6 +102,12 @@ class EvidenceDock(QWidget):
         if self.layer is not None and 0 <= row < len(self.layer.events):
             self.ws.seek(self.layer.events[row].start_frame)
 
+    def _move(self, step: int) -> None:
+        if self.table.rowCount():
+            row = max(0, min(self.table.rowCount() - 1, self.table.currentRow() + step))
+            self.table.selectRow(row)
+            self._jump(row)
+
     def decide(self, decision: str):
         row = self.table.currentRow()
         if self.layer is None or not 0 <= row < len(self.layer.events):
@@ -117,12 +125,3 @@ class EvidenceDock(QWidget):
             self._jump(row + 1)
         return d
 
-    def eventFilter(self, obj, ev) -> bool:
-        if obj is self.table and ev.type() == QEvent.KeyPress and not ev.modifiers() & Qt.ControlModifier:
-            if ev.key() == Qt.Key_A:
-                self.decide("accept")
-                return True
-            if ev.key() == Qt.Key_R:
-                self.decide("reject")
-                return True
-        return super().eventFilter(obj, ev)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import loader
+from . import keymap, loader
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
 from .measure_panel import MeasurementsPanel
@@ -32,9 +32,10 @@ from .study_browser import StudyBrowser
 from .viewer_area import ViewerArea
 from .workflow import Workflow
 
-TOOLS = [("navigate", "Navigate", "N"), ("distance", "Distance", "D"), ("angle", "Angle", "A"),
-         ("ellipse", "Ellipse ROI", "E"), ("polygon", "Polygon ROI", "P"), ("rotate", "Oblique rotate", "O")]
-LAYOUT_KEYS = [("1x1", "1x1", "Ctrl+1"), ("mpr", "MPR 1x3", "Ctrl+2"), ("2x2", "2x2", "Ctrl+3"), ("3d", "3D", "Ctrl+4")]
+# keys of every action: app/shell/keymap.py (one table per context)
+TOOLS = [("navigate", "Navigate"), ("distance", "Distance"), ("angle", "Angle"),
+         ("ellipse", "Ellipse ROI"), ("polygon", "Polygon ROI"), ("rotate", "Oblique rotate")]
+LAYOUT_KEYS = [("1x1", "1x1"), ("mpr", "MPR 1x3"), ("2x2", "2x2"), ("3d", "3D")]
 
 
 class MessageBar(QWidget):
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
+        self.stack.currentChanged.connect(self._context_changed)
+        self._context_changed()
         geo, state = self.settings.get("geometry", b""), self.settings.get("window_state", b"")
         if geo:
             self.restoreGeometry(geo)
@@ -187,9 +190,10 @@ class MainWindow(QMainWindow):
         return self._runner
 
     def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
+        """A menu action; ``shortcut`` is a keymap action id (its keys and tooltip come from there)."""
         a = QAction(text, self)
         if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+            keymap.bind(a, shortcut)
         a.setCheckable(checkable)
         a.triggered.connect(slot)
         menu.addAction(a)
@@ -198,10 +202,10 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._act(f, "Open file...", self.browser._open_file, "Ctrl+O")
-        self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
+        self._act(f, "Open file...", self.browser._open_file, "file.open")
+        self._act(f, "Open folder...", self.browser._open_folder, "file.open_folder")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
-        self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "file.load_labels")
         self._act(f, "Case board...", self.open_case_board)
         self._act(f, "Review batch results...", self._review_batch)
         from .export_menu import ExportMenu
@@ -209,11 +213,12 @@ class MainWindow(QMainWindow):
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
         self._act(f, "PACS: query, retrieve, send...", lambda: self.panel("pacs"))   # app/shell/pacs_dock.py
         f.addSeparator()
-        self._act(f, "Quit", self.close, "Ctrl+Q")
+        self._act(f, "Quit", self.close, "file.quit")
         v = mb.addMenu("&View")
         self.layout_group = QActionGroup(self)
-        for key, text, sc in LAYOUT_KEYS:
-            a = self._act(v, f"Layout {text}", lambda _=False, k=key: self.set_layout(k), sc, checkable=True)
+        for key, text in LAYOUT_KEYS:
+            a = self._act(v, f"Layout {text}", lambda _=False, k=key: self.set_layout(k), f"layout.{key}",
+                          checkable=True)
             a.setData(key)
             self.layout_group.addAction(a)
         v.addSeparator()
@@ -236,8 +241,8 @@ class MainWindow(QMainWindow):
         t = mb.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions = {}
-        for key, text, sc in TOOLS:
-            a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), sc, checkable=True)
+        for key, text in TOOLS:
+            a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), f"tool.{key}", checkable=True)
             self.tool_group.addAction(a)
             self.tool_actions[key] = a
         t.addSeparator()
@@ -253,13 +258,13 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         self._act(e, "Reviewer name...", self._ask_reviewer)
         t.addSeparator()
-        self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "Ctrl+Shift+C")
+        self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "measure.copy")
         self.panel_menu = mb.addMenu("&Panels")
         for d in self.docks.values():
             self.panel_menu.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
-        self._act(h, "Keyboard and mouse...", self.show_help, "F1")
-        tb = self.addToolBar("Tools")
+        self._act(h, "Keyboard and mouse...", self.show_help, "help.keys")
+        tb = self.tools_bar = self.addToolBar("Tools")
         tb.setObjectName("toolbar_tools")
         for key, *_ in TOOLS:
             tb.addAction(self.tool_actions[key])
@@ -282,6 +287,31 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(200)
         self.progress.hide()
         sb.addPermanentWidget(self.progress)
+
+    # ------------------------------------------------------------------ keyboard contexts
+    def current_context(self) -> str:
+        """``reading`` (a slice viewer on screen), ``video`` or ``none`` (the welcome page)."""
+        page = self.stack.currentWidget()
+        if isinstance(page, ViewerArea):
+            return "reading"
+        return "video" if page is not None and page is self.video else "none"
+
+    def _context_changed(self, *_) -> None:
+        """Keys and toolbars of a context that is not on screen are off (app/shell/keymap.py): over a
+        video, E is the next event and B a bookmark, not the Ellipse tool and the brush."""
+        reading = self.current_context() == "reading"
+        for a in [*self.tool_actions.values(), *self.layout_group.actions(), *self.edit_bar.actions()]:
+            a.setEnabled(reading)
+        self.tools_bar.setVisible(reading)
+        self.edit_bar.setVisible(reading)
+
+    def _decide_event(self, decision: str) -> None:
+        """A / R over the video: the Evidence dock's selected event, once."""
+        dock = self.panels.get("evidence")
+        if dock is None or dock.layer is None:
+            self.statusBar().showMessage("no evidence events to decide: run Find evidence first", 3000)
+            return
+        dock.decide(decision)
 
     # ------------------------------------------------------------------ opening
     def dragEnterEvent(self, e) -> None:
@@ -432,10 +462,13 @@ class MainWindow(QMainWindow):
                 from viewers.video.workspace import VideoWorkspace
 
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
+                keymap.install(self.video, {"video.accept_event": lambda: self._decide_event("accept"),
+                                            "video.reject_event": lambda: self._decide_event("reject")})
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
             self.stack.setCurrentWidget(self.video)
+            self.video.setFocus()
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")

@@ -527,18 +527,19 @@ class SliceView(QWidget):
         elif k == Qt.Key_Escape:
             if hasattr(self.tool, "cancel"):
                 self.tool.cancel()
-        elif Qt.Key_0 <= k <= Qt.Key_9:
-            self.apply_preset_shortcut(chr(k))
+        elif Qt.Key_0 <= k <= Qt.Key_9 and self.apply_preset_shortcut(chr(k)):
+            pass   # a digit with no preset falls through (app/shell/keymap.py lists the ones used)
         else:
             super().keyPressEvent(e)
 
-    def apply_preset_shortcut(self, char: str) -> None:
+    def apply_preset_shortcut(self, char: str) -> bool:
         from app.scene.render2d import presets
 
         for pr in presets():
             if pr.get("shortcut") == char:
                 self.model.set_window(preset(pr["key"], self.model.volume.array, self.model.wl.invert))
-                return
+                return True
+        return False
 
     def _emit_hover(self, world) -> None:
         m = self.model

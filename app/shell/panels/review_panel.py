@@ -292,13 +292,18 @@ class ReviewPanel(QWidget):
         self.table.setFocus()
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if obj is self.table and ev.type() == QEvent.KeyPress and self.user is not None:
-            key = ev.key()
-            actions = {Qt.Key_A: lambda: self.decide("accept"), Qt.Key_R: lambda: self.decide("reject"),
-                       Qt.Key_E: lambda: self.decide("edit"), Qt.Key_N: self.next_item,
-                       Qt.Key_J: self.next_item, Qt.Key_P: self.previous_item, Qt.Key_K: self.previous_item,
-                       Qt.Key_C: self.comment.setFocus}
-            if key in actions and not ev.modifiers() & (Qt.ControlModifier | Qt.AltModifier):
-                actions[key]()
+        # the "review" keys of app/shell/keymap.py; claimed at ShortcutOverride so the window's
+        # reading keys (A = Angle tool, E = Ellipse, N = Navigate) stand aside while the list has the focus
+        if obj is self.table and ev.type() in (QEvent.KeyPress, QEvent.ShortcutOverride) and self.user is not None:
+            from app.shell.keymap import panel_key
+
+            actions = {"review.accept": lambda: self.decide("accept"), "review.reject": lambda: self.decide("reject"),
+                       "review.edit": lambda: self.decide("edit"), "review.next": self.next_item,
+                       "review.previous": self.previous_item, "review.comment": self.comment.setFocus}
+            action = panel_key(actions, ev)
+            if action is not None:
+                ev.accept()
+                if ev.type() == QEvent.KeyPress:
+                    actions[action]()
                 return True
         return super().eventFilter(obj, ev)

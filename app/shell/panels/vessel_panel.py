@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.graph_stats import branch_table, from_layer, summarize
 from app.layers import GraphLayer
 from app.layers.display import COLOR_MODES, DisplayStates
+from app.shell.keymap import review_list
 from app.shell.tables import record_table
 
 COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
@@ -58,8 +59,11 @@ class VesselPanel(QWidget):
         buttons = QHBoxLayout()
         self.accept_btn = QPushButton("Accept branch (A)")
         self.reject_btn = QPushButton("Reject branch (R)")
-        self.accept_btn.setShortcut("A")
-        self.reject_btn.setShortcut("R")
+        # A / R act while the branch list has the focus (app/shell/keymap.py, "review" context): a
+        # window-wide button shortcut would fight the Angle tool's A and the views' R
+        review_list(self.table, {"review.accept": lambda: self._decide("accept"),
+                                 "review.reject": lambda: self._decide("reject"),
+                                 "review.next": lambda: self._move(1), "review.previous": lambda: self._move(-1)})
         self.accept_btn.clicked.connect(lambda: self._decide("accept"))
         self.reject_btn.clicked.connect(lambda: self._decide("reject"))
         buttons.addWidget(self.accept_btn)
@@ -116,6 +120,10 @@ class VesselPanel(QWidget):
     def _row_selected(self) -> None:
         if self.layer is not None:
             self.display.select_branch(self.layer, self.selected_branch())
+
+    def _move(self, step: int) -> None:
+        if self.table.rowCount():
+            self.table.selectRow(max(0, min(self.table.rowCount() - 1, self.table.currentRow() + step)))
 
     def _decide(self, decision: str) -> None:
         b = self.selected_branch()
