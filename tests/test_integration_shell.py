@@ -394,6 +394,17 @@ def test_quality_dock_assess_restore_and_decide(qtbot, win, tmp_path):
     qtbot.waitUntil(lambda: rjob.state.finished and "restor" in dock.state.text() and "..." not in dock.state.text(),
                     timeout=120000)
     assert rjob.state.value == "done", rjob.error
+    # the difference heatmap stays off the image until "Difference map" is ticked (issue 23)
+    qtbot.waitUntil(lambda: bool(dock.diff_layers))
+    assert dock.diff_layers and not any(lay.visible for lay in dock.diff_layers)
+    assert not any(lay.visible for lay in win.model.layers if lay.kind == "heatmap")
+    dock.panel.show_diff.setChecked(True)
+    assert all(lay.visible for lay in dock.diff_layers)
+    big = dock.panel.enlarge()
+    assert big is not None and big.view.width() > 3 * dock.panel.diff_label.width()
+    big.close()
+    dock.panel.show_diff.setChecked(False)
+    assert not any(lay.visible for lay in dock.diff_layers)
     win.grab().save(str(tmp_path / "window_quality.png"))
     # strong noise (sigma 160 HU on a 900 HU disc) must be found and restored: no skip
     assert dock.restored is not None, f"the restorer found nothing to restore: {dock.state.text()}"

@@ -51,7 +51,10 @@ class BackendsDock(QWidget):
         if self.picker is not None:
             self.lay.removeWidget(self.picker)
             self.picker.deleteLater()
-        self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self)
+        vol = model.volume if model is not None else None
+        self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self,
+                                    modality=vol.meta.get("modality") if vol is not None else None,
+                                    colour=bool(vol is not None and vol.channel_axis))
         self.picker.runRequested.connect(self.run)
         self.lay.insertWidget(0, self.picker)
 

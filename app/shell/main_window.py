@@ -88,13 +88,13 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_status()
-        self.stack.currentChanged.connect(self._context_changed)
-        self._context_changed()
         geo, state = self.settings.get("geometry", b""), self.settings.get("window_state", b"")
         if geo:
             self.restoreGeometry(geo)
         if state:
             self.restoreState(state)
+        self.stack.currentChanged.connect(self._context_changed)
+        self._context_changed()   # after restoreState: toolbars follow what is on screen, not the last session
         QTimer.singleShot(0, self._deferred_start)
 
     # ------------------------------------------------------------------ construction
@@ -151,7 +151,9 @@ class MainWindow(QMainWindow):
             self.panel_menu.addAction(d.toggleViewAction())
             # built when first shown: their imports (review store, job runner) stay out of start-up
             d.visibilityChanged.connect(lambda vis, d=d, spec=spec: vis and self._build_dock(d, spec))
-        self.docks["measurements"].raise_()
+        from .dock_layout import arrange
+
+        arrange(self)   # three tab groups with readable titles (app/shell/dock_layout.py)
         self.workflow.prepare()   # review store file created off the UI thread
         self.browser.refresh()
 
@@ -483,6 +485,9 @@ class MainWindow(QMainWindow):
         self.panels["evidence"] = w
         d = self._dock("Evidence", w, Qt.RightDockWidgetArea, "evidence")
         self.tabifyDockWidget(self.docks["layers"], d)
+        from .dock_layout import arrange
+
+        arrange(self)
         self.panel_menu.addAction(d.toggleViewAction())
         d.show()
         d.raise_()

@@ -320,7 +320,7 @@ class SliceView(QWidget):
                 x, y = {"top": ((W - sz.width()) / 2, mg), "bottom": ((W - sz.width()) / 2, H - sz.height() - mg),
                         "left": (mg, (H - sz.height()) / 2),
                         "right": (W - sz.width() - mg, (H - sz.height()) / 2)}[side]
-                self._draw_st(p, x, y, st)
+                self._draw_letter(p, x, y, st)
         if cal.kind in ("mm", "us"):
             px_per_mm = self.zoom if cal.kind == "mm" else self.zoom / (cal.regions[0].delta_x * 10.0)
             length = overlays.nice_length(W * 0.2 / px_per_mm)
@@ -390,6 +390,19 @@ class SliceView(QWidget):
         p.setPen(overlays.SHADOW)
         p.drawStaticText(QPointF(x + 1, y + 1), st)
         p.setPen(colour or overlays.TEXT)
+        p.drawStaticText(QPointF(x, y), st)
+
+    def _draw_letter(self, p: QPainter, x: float, y: float, item) -> None:
+        """An orientation letter on a dark plate with a halo: readable on a bright image, and the
+        crosshair passes under it instead of through it."""
+        st, font = item
+        sz = st.size()
+        p.fillRect(QRectF(x - 4, y - 1, sz.width() + 8, sz.height() + 2), overlays.PLATE)
+        p.setFont(font)
+        p.setPen(overlays.SHADOW)
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1)):
+            p.drawStaticText(QPointF(x + dx, y + dy), st)
+        p.setPen(overlays.TEXT)
         p.drawStaticText(QPointF(x, y), st)
 
     def resizeEvent(self, e) -> None:

@@ -134,7 +134,7 @@ class VolumeView(QWidget):
         self.scene.displays = getattr(model, "display", None)
         self.set_volume(model.volume)
         self._model_layers()
-        self.set_planes_visible(True)
+        self.set_planes_visible(False)   # opaque planes hid the back of the skull: on via "Planes"
         self.set_crosshair(model.cursor)
         self._model_window()
         model.cursor_changed.connect(self._model_cursor)

@@ -10,6 +10,7 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -51,6 +52,10 @@ class VesselPanel(QWidget):
         self.mode.addItems(list(COLOR_MODES))
         self.mode.currentTextChanged.connect(self._mode_chosen)
         mode_row.addWidget(self.mode, 1)
+        self.radii_box = QCheckBox("Radius circles")
+        self.radii_box.setToolTip("draw each node's radius as a circle (off: they cover the vessels)")
+        self.radii_box.toggled.connect(self._radii_toggled)
+        mode_row.addWidget(self.radii_box)
         lay.addLayout(mode_row)
         self.table = record_table(COLUMNS, "vessel_branches")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
@@ -107,6 +112,13 @@ class VesselPanel(QWidget):
         with_blocked = self.mode.blockSignals(True)
         self.mode.setCurrentText(self.display.graph(layer).color_by)
         self.mode.blockSignals(with_blocked)
+        with_blocked = self.radii_box.blockSignals(True)
+        self.radii_box.setChecked(self.display.graph(layer).show_radii)
+        self.radii_box.blockSignals(with_blocked)
+
+    def _radii_toggled(self, on: bool) -> None:
+        if self.layer is not None:
+            self.display.set_show_radii(self.layer, on)
 
     # --- widget -> model ---
     def _mode_chosen(self, mode: str) -> None:
