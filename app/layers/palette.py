@@ -15,8 +15,8 @@ OKABE_ITO = {
     "vermillion": (213 / 255, 94 / 255, 0.0),
     "reddish_purple": (204 / 255, 121 / 255, 167 / 255),
 }
-# label value -> colour: the contrasting ones first (sky blue, orange, yellow, bluish green)
-LABEL_ORDER = ("sky_blue", "orange", "yellow", "bluish_green", "reddish_purple", "blue", "vermillion")
+# label value -> colour: first the four that keep their colour (chroma) for protan and deutan readers too
+LABEL_ORDER = ("sky_blue", "orange", "yellow", "blue", "vermillion", "bluish_green", "reddish_purple")
 LABEL_COLORS: dict[int, tuple[float, float, float]] = {i + 1: OKABE_ITO[n] for i, n in enumerate(LABEL_ORDER)}
 LABEL_COLORS[8] = (0.6, 0.6, 0.6)
 MASK = OKABE_ITO["sky_blue"]          # a backend's foreground mask

@@ -3,15 +3,15 @@
 the window grow when their contents fill (a panel's minimum size is not allowed to push the window
 wider than the screen the reader set it to).
 
-- left, under the studies: ``library`` (Studies, PACS, K-space);
+- left, top: ``library`` (Studies, PACS, K-space);
+- left, bottom: ``review`` - decisions and their record (Review, Report, Audit, Trust);
 - right, top: ``image`` - what is on the image (Layers, Measurements, Properties, Evidence);
-- right, bottom: ``analysis`` - what runs on it and its review (Backends, Vessels, Quality,
-  Ultrasound, Review, Report, Audit, Trust).
+- right, bottom: ``analysis`` - what runs on it (Backends, Vessels, Quality, Ultrasound).
 
 Docks not listed stay where their builder put them."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QSizePolicy, QTabBar
 
 L, R = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
@@ -28,13 +28,13 @@ GROUPS: dict[str, tuple] = {
     "vessels": (R, "analysis", "Vessels"),
     "quality": (R, "analysis", "Quality"),
     "ultrasound": (R, "analysis", "US"),
-    "review": (R, "analysis", "Review"),
-    "report": (R, "analysis", "Report"),
-    "audit": (R, "analysis", "Audit"),
-    "trust": (R, "analysis", "Trust"),
+    "review": (L, "review", "Review"),
+    "report": (L, "review", "Report"),
+    "audit": (L, "review", "Audit"),
+    "trust": (L, "review", "Trust"),
 }
-FRONT = {"library": "studies", "image": "layers", "analysis": "jobs"}   # the tab shown first
-WIDTHS = {L: 250, R: 430}
+FRONT = {"library": "studies", "review": "review", "image": "layers", "analysis": "jobs"}   # shown first
+WIDTHS = {L: 290, R: 420}
 
 
 class _NoGrow(QObject):
@@ -61,7 +61,7 @@ def keep_window_size(dock) -> None:
 def arrange(win) -> None:
     """Put ``win.docks`` into their groups (tabbed, in order), set the short titles, show the front
     tab of each group and give the side areas readable widths."""
-    anchors: dict[str, object] = {}
+    placed = []
     for key, (area, group, title) in GROUPS.items():
         d = win.docks.get(key)
         if d is None:
@@ -69,24 +69,31 @@ def arrange(win) -> None:
         d.setWindowTitle(title)
         d.toggleViewAction().setText(title)
         keep_window_size(d)
-        if d.isFloating():
-            continue
+        if not d.isFloating():
+            placed.append((d, area, group))
+    anchors: dict[str, object] = {}
+    for d, area, group in placed:
         anchor = anchors.get(group)
-        if anchor is None:
-            win.removeDockWidget(d)
-            win.addDockWidget(area, d)
-            first_of_side = next((a for g, a in anchors.items() if win.dockWidgetArea(a) == area), None)
-            if first_of_side is not None:
-                win.splitDockWidget(first_of_side, d, Qt.Vertical)
+        if anchor is None:   # a group's first dock: a new section of its side, below the ones before
+            win.addDockWidget(area, d, Qt.Vertical)
             anchors[group] = d
-            d.show()
         else:
             win.tabifyDockWidget(anchor, d)
+        d.show()
     for group, key in FRONT.items():
         if key in win.docks and group in anchors:
             win.docks[key].raise_()
+    sizes(win)
+    QTimer.singleShot(100, win, lambda: sizes(win))   # again once the new sections are laid out
+
+
+def sizes(win) -> None:
+    """Readable widths for the sides, and the top / bottom groups of each side split about 60 / 40."""
     docks = [win.docks[k] for k in ("studies", "layers") if k in win.docks]
     win.resizeDocks(docks, [WIDTHS[win.dockWidgetArea(d)] for d in docks], Qt.Horizontal)
+    for top, bottom, split in (("studies", "review", (520, 320)), ("layers", "jobs", (420, 420))):
+        if top in win.docks and bottom in win.docks:
+            win.resizeDocks([win.docks[top], win.docks[bottom]], list(split), Qt.Vertical)
     for d in win.docks.values():
         keep_window_size(d)
 

@@ -233,6 +233,8 @@ class MainWindow(QMainWindow):
         self._act(v, "Reset oblique planes", lambda: self.model and self.model.reset_rotation())
         self._act(v, "Cine play / pause", lambda: self.area and self.area.active_view() and
                   self.area.active_view().toggle_cine())
+        self.link_action = self._act(v, "Link zoom and pan", self._toggle_link, checkable=True)
+        self.link_action.setChecked(self.settings.get("link_views", True))
         self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
         self.crosshair_action.setChecked(self.settings.get("crosshair"))
         w = mb.addMenu("&Window")
@@ -374,6 +376,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
                                      f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
         try:
+            from . import recent
+
+            recent.record(self._opening, getattr(cand, "label", "") or Path(self._opening).name,
+                          str(vol.meta.get("modality", "")), recent.volume_picture(vol))
+        except Exception:
+            pass
+        try:
             self.browser.catalog.mark_opened(self._opening)
             if not self.browser.search.text():
                 QTimer.singleShot(0, self.browser.refresh)  # the new item shows under Recent
@@ -405,6 +414,7 @@ class MainWindow(QMainWindow):
         layout = "1x1" if (preview or vol.spatial_shape[0] <= 1) else self.settings.get("layout")
         area = ViewerArea(model, layout, parent=self.stack)
         area.set_tool(self._tool_factory())
+        area.set_linked(self.link_action.isChecked())
         for view in area.views:
             view.show_crosshair = self.crosshair_action.isChecked()
             view.cine_fps = self.settings.get("cine_fps")
@@ -423,6 +433,8 @@ class MainWindow(QMainWindow):
             self.measure_panel.set_model(model)
             self.properties_panel.set_model(model)
             self.setWindowTitle(f"Loupe - {getattr(cand, 'label', vol.source)}")
+            if area.views:
+                area.views[0].setFocus()   # the reading keys (F, arrows, presets) work at once
             self.opened.emit(model)
         else:
             area.views[0].painted.connect(self._report_first_paint)
@@ -471,9 +483,27 @@ class MainWindow(QMainWindow):
             self.video.open_path(path)
             self.stack.setCurrentWidget(self.video)
             self.video.setFocus()
+            self._remember_video(path)
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")
+
+    def _remember_video(self, path: str) -> None:
+        """Videos go under Recent too, with their first frame as thumbnail once it is decoded."""
+        from . import recent
+
+        def shown(_n, ws=self.video) -> None:
+            ws.frameShown.disconnect(shown)
+            frame = getattr(ws.last_frame, "image", None)
+            try:
+                recent.record(path, f"{Path(path).name} (video, {ws.n_frames} frames)", "video", frame)
+                self.browser.catalog.mark_opened(path)
+                if not self.browser.search.text():
+                    self.browser.refresh()
+            except Exception:
+                pass
+
+        self.video.frameShown.connect(shown)
 
     def _add_evidence_dock(self) -> None:
         """The video workspace's Evidence dock (only where the evidence backend is installed)."""
@@ -552,6 +582,11 @@ class MainWindow(QMainWindow):
 
             wl = self.model.wl
             self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
+
+    def _toggle_link(self, on: bool) -> None:
+        self.settings.set("link_views", bool(on))
+        if self.area is not None:
+            self.area.set_linked(on)
 
     def _toggle_crosshair(self, on: bool) -> None:
         self.settings.set("crosshair", bool(on))

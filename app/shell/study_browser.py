@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -90,7 +91,12 @@ class StudyBrowser(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Study / series", "Modality", "Images"])
         self.tree.setIconSize(QSize(THUMB, THUMB))
-        self.tree.setColumnWidth(0, 220)
+        hh = self.tree.header()   # the description takes the width; modality and count only what they need
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.tree.setWordWrap(True)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemDoubleClicked.connect(self._activated)
         lay.addWidget(self.tree)
@@ -122,10 +128,17 @@ class StudyBrowser(QWidget):
             recent = [] if text else self.catalog.recent(10)
             if recent:
                 top = QTreeWidgetItem(self.tree, ["Recent"])
+                from . import recent as recent_info
+
                 for r in recent:
-                    it = QTreeWidgetItem(top, [Path(r.path).name or r.path, "", ""])
+                    info = recent_info.lookup(r.path) or {}
+                    study = getattr(r, "study", None)
+                    label = info.get("label") or getattr(study, "description", "") or Path(r.path).name or r.path
+                    it = QTreeWidgetItem(top, [label, info.get("modality", ""), ""])
                     it.setData(0, PATH_ROLE, r.path)
-                    it.setToolTip(0, r.path)
+                    it.setToolTip(0, f"{label}\n{r.path}")
+                    if info.get("thumb_path"):
+                        it.setIcon(0, QIcon(info["thumb_path"]))
                 top.setExpanded(True)
             for st in self.catalog.studies(text):
                 label = st.description or Path(st.folder).name or st.key

@@ -12,7 +12,7 @@ from app.scene.render2d import nice_length
 VIEW_COLOURS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
 TEXT = QColor(235, 235, 235)
 SHADOW = QColor(0, 0, 0, 200)
-PLATE = QColor(0, 0, 0, 150)   # behind orientation letters: the crosshair passes under them
+PLATE = QColor(0, 0, 0, 215)   # behind orientation letters: the crosshair passes under them
 HANDLE = QColor(255, 255, 255)
 
 

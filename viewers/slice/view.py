@@ -38,6 +38,7 @@ OVERLAY_CACHE_BYTES = 256 * 2 ** 20  # composited overlay slices kept per view
 
 class SliceView(QWidget):
     painted = Signal(float)  # seconds the last paint took (benchmarks)
+    view_changed = Signal(str)  # "fit" | "zoom" | "pan": linked views follow (app/shell/viewer_area.py)
 
     def __init__(self, model, view: str = "axial", parent=None) -> None:
         super().__init__(parent)
@@ -102,6 +103,7 @@ class SliceView(QWidget):
         self.center_uv = (float(mid @ p.right), float(mid @ p.down))
         self._fitted = True
         self.update()
+        self.view_changed.emit("fit")
 
     def reset(self) -> None:
         self.model.set_window(self._default_wl())
@@ -467,6 +469,7 @@ class SliceView(QWidget):
         elif self._drag == "pan":
             self.center_uv = (self.center_uv[0] - dx / self.zoom, self.center_uv[1] - dy / self.zoom)
             self.update()
+            self.view_changed.emit("pan")
         elif self._drag == "tool" and hasattr(self.tool, "move"):
             self.tool.move(self._event(e))
         elif self._drag == "handle" and self._handle_drag is not None:
@@ -506,6 +509,7 @@ class SliceView(QWidget):
         self.center_uv = (w @ p.right - (about.x() - self.width() / 2) / self.zoom,
                           w @ p.down - (about.y() - self.height() / 2) / self.zoom)
         self.update()
+        self.view_changed.emit("zoom")
 
     def keyPressEvent(self, e) -> None:
         if hasattr(self.tool, "key") and self.tool.key(e, self):
