@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from app.shell.dock_layout import content
 from app.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -195,7 +196,7 @@ def test_feature_docks_are_built_when_first_shown(qtbot, win):
         d.show()
         d.raise_()
         qtbot.waitUntil(lambda d=d: d.property("built") is True, timeout=10000)
-        w = d.widget()
+        w = content(d)
         assert not (isinstance(w, QLabel) and "loading" in w.text())
 
 

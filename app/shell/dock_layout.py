@@ -1,7 +1,6 @@
 """Where the docks go: three tab groups with short titles, so every tab title reads in full at
-1400x900 (ten docks tabbed in one strip showed "Me... P... B... R..."), and docks that never make
-the window grow when their contents fill (a panel's minimum size is not allowed to push the window
-wider than the screen the reader set it to).
+1400x900 (ten docks tabbed in one strip showed "Me... P... B... R..."), and dock contents in scroll
+areas, so a panel that fills never makes the window grow.
 
 - left, top: ``library`` (Studies, PACS, K-space);
 - left, bottom: ``review`` - decisions and their record (Review, Report, Audit, Trust);
@@ -11,8 +10,8 @@ wider than the screen the reader set it to).
 Docks not listed stay where their builder put them."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QSizePolicy, QTabBar
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QTabBar
 
 L, R = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
 # key -> (area, group, tab title); the first of a group is its anchor, order = tab order
@@ -34,28 +33,26 @@ GROUPS: dict[str, tuple] = {
     "trust": (L, "review", "Trust"),
 }
 FRONT = {"library": "studies", "review": "review", "image": "layers", "analysis": "jobs"}   # shown first
-WIDTHS = {L: 290, R: 420}
+WIDTHS = {L: 320, R: 400}
 
 
-class _NoGrow(QObject):
-    """Gives each widget a dock receives an Ignored size policy: its minimum size no longer
-    propagates to the window (which otherwise grows when a table fills)."""
+def scrolled(widget):
+    """``widget`` in a scroll area for its dock: its minimum size stays its own (forms are not
+    squashed) but no longer pushes the window larger; scroll bars appear instead."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
 
-    def eventFilter(self, obj, ev) -> bool:
-        if ev.type() in (QEvent.ChildAdded, QEvent.ChildPolished):
-            w = obj.widget()
-            if w is not None and w.sizePolicy().horizontalPolicy() != QSizePolicy.Ignored:
-                w.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
-        return False
+    area = QScrollArea()
+    area.setObjectName("dock_scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
-def keep_window_size(dock) -> None:
-    f = dock.findChild(_NoGrow)
-    if f is None:
-        f = _NoGrow(dock)
-        dock.installEventFilter(f)
-    if dock.widget() is not None:
-        dock.widget().setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
+def content(dock):
+    """The panel inside ``dock`` (through its scroll area)."""
+    w = dock.widget()
+    return w.widget() if w is not None and w.objectName() == "dock_scroll" else w
 
 
 def arrange(win) -> None:
@@ -68,7 +65,6 @@ def arrange(win) -> None:
             continue
         d.setWindowTitle(title)
         d.toggleViewAction().setText(title)
-        keep_window_size(d)
         if not d.isFloating():
             placed.append((d, area, group))
     anchors: dict[str, object] = {}
@@ -94,8 +90,6 @@ def sizes(win) -> None:
     for top, bottom, split in (("studies", "review", (520, 320)), ("layers", "jobs", (420, 420))):
         if top in win.docks and bottom in win.docks:
             win.resizeDocks([win.docks[top], win.docks[bottom]], list(split), Qt.Vertical)
-    for d in win.docks.values():
-        keep_window_size(d)
 
 
 def elided_tabs(win) -> list[str]:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import keymap, loader
+from .dock_layout import content, scrolled
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
 from .measure_panel import MeasurementsPanel
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.welcome = QLabel("Open a file or folder (Ctrl+O / Ctrl+Shift+O), drop one here, or pick a series "
                               "in the study browser.", self.stack)
         self.welcome.setAlignment(Qt.AlignCenter)
+        self.welcome.setWordWrap(True)   # its one long line held the viewer 730 px wide, squeezing the docks
         self.welcome.setStyleSheet("color:#aaa; background:#111; font-size:15px;")
         self.stack.addWidget(self.welcome)
         lay.addWidget(self.stack, 1)
@@ -117,7 +119,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area, key: str) -> QDockWidget:
         d = QDockWidget(title, self)
         d.setObjectName(f"dock_{key}")
-        d.setWidget(widget)
+        d.setWidget(scrolled(widget))   # a panel that fills scrolls; the window keeps its size
         self.addDockWidget(area, d)
         self.docks[key] = d
         return d
@@ -163,7 +165,7 @@ class MainWindow(QMainWindow):
         dock.setProperty("built", True)
         w = build_safely(spec, self)
         self.panels[spec.key] = w
-        dock.setWidget(w)
+        dock.setWidget(scrolled(w))
 
     def panel(self, key: str):
         """The feature panel of dock ``key``, built (and its dock shown) on first request."""
@@ -723,8 +725,8 @@ class MainWindow(QMainWindow):
         if self.area is not None:
             self.area.close()
         for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
-            if d.widget() is not None:
-                d.widget().close()
+            if content(d) is not None:
+                content(d).close()
         if self._runner is not None:
             try:
                 self._runner.shutdown(cancel=True, timeout=2.0)

@@ -23,8 +23,18 @@ from PySide6.QtWidgets import (
 )
 
 THUMB = 64
+ICON = 40   # shown size: leaves the description room in a 320 px dock
 PATH_ROLE = Qt.UserRole
 KEY_ROLE = Qt.UserRole + 1
+
+
+def _two_lines(text: str, limit: int = 24) -> str:
+    """A long description on two lines (beside a thumbnail the row is tall enough) instead of cut."""
+    if len(text) <= limit or " " not in text:
+        return text
+    mid = len(text) // 2
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - mid))
+    return text[:cut] + "\n" + text[cut + 1:]
 
 
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
@@ -90,13 +100,13 @@ class StudyBrowser(QWidget):
         lay.addWidget(self.search)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Study / series", "Modality", "Images"])
-        self.tree.setIconSize(QSize(THUMB, THUMB))
+        self.tree.setIconSize(QSize(ICON, ICON))
+        self.tree.setIndentation(12)
         hh = self.tree.header()   # the description takes the width; modality and count only what they need
         hh.setStretchLastSection(False)
         hh.setSectionResizeMode(0, QHeaderView.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.ResizeToContents)
         hh.setSectionResizeMode(2, QHeaderView.ResizeToContents)
-        self.tree.setWordWrap(True)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemDoubleClicked.connect(self._activated)
         lay.addWidget(self.tree)
@@ -134,9 +144,12 @@ class StudyBrowser(QWidget):
                     info = recent_info.lookup(r.path) or {}
                     study = getattr(r, "study", None)
                     label = info.get("label") or getattr(study, "description", "") or Path(r.path).name or r.path
-                    it = QTreeWidgetItem(top, [label, info.get("modality", ""), ""])
+                    modality = info.get("modality") or ""
+                    shown = label if not modality or modality.lower() in label.lower() else f"{label}  ({modality})"
+                    it = QTreeWidgetItem(top, [_two_lines(shown), "", ""])
                     it.setData(0, PATH_ROLE, r.path)
                     it.setToolTip(0, f"{label}\n{r.path}")
+                    it.setFirstColumnSpanned(True)   # the description gets the whole row
                     if info.get("thumb_path"):
                         it.setIcon(0, QIcon(info["thumb_path"]))
                 top.setExpanded(True)

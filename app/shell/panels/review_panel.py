@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -109,6 +110,8 @@ class ReviewPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.Stretch)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeToContents)   # short columns: the item text gets the room
+        hh.setSectionResizeMode(3, QHeaderView.ResizeToContents)
         self.table.installEventFilter(self)
         self.table.currentCellChanged.connect(lambda *_: self._current_changed())
         lay.addWidget(self.table, 1)
@@ -124,7 +127,7 @@ class ReviewPanel(QWidget):
         self.comment.returnPressed.connect(self.table.setFocus)
         lay.addWidget(self.comment)
 
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()   # two by two: fits a side dock about 320 px wide
         self.accept_button = QPushButton("Accept (A)")
         self.reject_button = QPushButton("Reject (R)")
         self.edit_button = QPushButton("Edit (E)")
@@ -133,8 +136,8 @@ class ReviewPanel(QWidget):
         self.reject_button.clicked.connect(lambda: self.decide("reject"))
         self.edit_button.clicked.connect(lambda: self.decide("edit"))
         self.next_button.clicked.connect(self.next_item)
-        for b in (self.accept_button, self.reject_button, self.edit_button, self.next_button):
-            buttons.addWidget(b)
+        for i, b in enumerate((self.accept_button, self.reject_button, self.edit_button, self.next_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         lay.addLayout(buttons)
         self.status = QLabel("")
         self.status.setObjectName("review_status")
