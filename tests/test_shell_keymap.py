@@ -202,3 +202,13 @@ def test_branch_list_takes_a_and_r_over_the_reading_keys(qtbot, qtlog, win):
     QTest.keyClick(win.area.views[0], Qt.Key_A)
     assert win._tool_key == "angle"
     QApplication.processEvents()
+
+
+def test_keys_command_prints_a_context_and_refuses_an_unknown_one(capsys):
+    from app.cli import main
+
+    assert main(["keys", "--context", "video"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Video") and "| `E` | Next evidence event |" in out and "Reading" not in out
+    assert main(["keys", "--context", "nope"]) == 1
+    assert "no keyboard context 'nope'" in capsys.readouterr().err

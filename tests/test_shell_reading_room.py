@@ -217,6 +217,17 @@ def test_review_context_after_switching_studies(qtbot, win, tmp_path, data_dir):
         room = min(r.right(), tree.viewport().width()) - r.left() - tree.iconSize().width() - 12
         for line in it.text(0).split("\n"):
             assert tree.fontMetrics().horizontalAdvance(line) <= room, (line, room)
+    # a catalogued series: its description is not cut ("STD BRA")
+    win.browser.index_folder(str(SAMPLE), wait=True)
+    win.browser.refresh()
+    study = next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                 if tree.topLevelItem(i).text(0) != "Recent")
+    series = study.child(0)
+    assert "STD BRAIN" in series.text(0).replace("\n", " ")
+    r = tree.visualItemRect(series)
+    room = tree.header().sectionSize(0) - (r.left() - tree.header().sectionPosition(0)) - tree.iconSize().width() - 12
+    for line in series.text(0).split("\n"):
+        assert tree.fontMetrics().horizontalAdvance(line) <= room, (line, room)
     _settle(qtbot, win)
     _save(win, tmp_path, "review_after_switch")
     assert elided_tabs(win) == [] and (win.width(), win.height()) == SIZE

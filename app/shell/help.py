@@ -11,7 +11,7 @@ SHORTCUTS = [(keys, what) for _ctx, keys, what in keymap.help_rows()]
 
 
 class HelpDialog(QDialog):
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, context: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Loupe: keyboard and mouse")
         self.resize(720, 760)
@@ -39,9 +39,13 @@ class HelpDialog(QDialog):
         t.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         t.resizeColumnToContents(0)
         t.verticalHeader().setVisible(False)
+        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
         t.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table = t
         lay.addWidget(t)
+        if context in keymap.TITLES:   # opens on the keys of what is on screen
+            row = self.sections[keymap.TITLES[context]]
+            t.scrollToItem(t.item(row, 0), QTableWidget.PositionAtTop)
         bb = QDialogButtonBox(QDialogButtonBox.Close, self)
         bb.rejected.connect(self.reject)
         lay.addWidget(bb)

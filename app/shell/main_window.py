@@ -624,7 +624,7 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         from .help import HelpDialog
 
-        HelpDialog(self).exec()
+        HelpDialog(self, self.current_context()).exec()
 
     # ------------------------------------------------------------------ review workflow
     def _ask_reviewer(self) -> None:

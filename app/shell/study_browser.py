@@ -155,13 +155,14 @@ class StudyBrowser(QWidget):
                 top.setExpanded(True)
             for st in self.catalog.studies(text):
                 label = st.description or Path(st.folder).name or st.key
-                top = QTreeWidgetItem(self.tree, [f"{st.date or ''} {label}".strip(), ",".join(st.modalities),
+                top = QTreeWidgetItem(self.tree, [_two_lines(f"{st.date or ''} {label}".strip(), 20), ",".join(st.modalities),
                                                   str(st.n_files)])
                 top.setData(0, PATH_ROLE, st.folder)
                 top.setToolTip(0, st.folder)
                 for se in self.catalog.series(st.key):
                     n = se.n_frames or se.n_files
-                    it = QTreeWidgetItem(top, [se.description or Path(se.first_path).name, se.modality, str(n)])
+                    it = QTreeWidgetItem(top, [_two_lines(se.description or Path(se.first_path).name, 16),
+                                               se.modality, str(n)])
                     it.setData(0, PATH_ROLE, se.first_path)
                     it.setData(0, KEY_ROLE, se.key)
                     it.setToolTip(0, se.first_path)

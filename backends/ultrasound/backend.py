@@ -6,7 +6,7 @@ import numpy as np
 
 from app.data.types import LoupeError
 from app.layers import Finding, LabelLayer, Shape, ShapesLayer
-from app.layers.palette import MASK, SECOND   # Okabe-Ito: colour-blind safe on grey ultrasound
+from app.layers.palette import MASK, SECOND  # Okabe-Ito: colour-blind safe on grey ultrasound
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from app.graph_stats import summarize
 from app.layers import Finding, GraphLayer, HeatmapLayer, LabelLayer
-from app.layers.palette import CENTERLINE, MASK   # colour-blind safe, apart from red vessels
+from app.layers.palette import CENTERLINE, MASK  # colour-blind safe, apart from red vessels
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 from . import graph_io

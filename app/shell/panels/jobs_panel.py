@@ -176,7 +176,7 @@ class BackendPicker(QWidget):
         self.combo.currentIndexChanged.connect(self._selected)
         self.reset_btn.clicked.connect(lambda: self.form and self.form.reset())
         self.run_btn.clicked.connect(self._run)
-        from app.shell.backend_choice import pick   # the most useful one first, not the first in the list
+        from app.shell.backend_choice import pick  # the most useful one first, not the first in the list
 
         enabled = [self.combo.itemData(i) for i in range(self.combo.count()) if model.item(i).isEnabled()]
         best = pick(enabled, input_kind, modality, colour)
