@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from app.data.types import LoupeError
-    from app.shell import keymap   # plain data: no Qt is imported
+    from app.shell import keymap  # plain data: no Qt is imported
 
     if args.context is not None and args.context not in keymap.CONTEXTS:
         raise LoupeError(f"no keyboard context {args.context!r}; expected one of {', '.join(keymap.CONTEXTS)}")
