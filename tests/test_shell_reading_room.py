@@ -188,6 +188,7 @@ def test_review_context_after_switching_studies(qtbot, win, tmp_path, data_dir):
     names = [win.layers_panel.list.item(i).text() for i in range(win.layers_panel.list.count())]
     assert len(names) == 1 and "01_test" in names[0] and ct_name not in names[0]
     assert win.area.layout_name == "1x1"
+    assert win.panels["jobs"].picker.current() == "vessels2d"   # the useful backend for a fundus photo
     ai = LabelLayer((np.asarray(win.model.volume.array)[0, ..., 1] < 60).astype(np.uint8), win.model.volume.affine,
                     "vessels (AI)", Provenance.backend("vessels2d", "1.0", {}))
     win.model.add_layer(ai)
