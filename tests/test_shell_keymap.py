@@ -86,6 +86,8 @@ def win(qtbot):
     w.resize(1400, 900)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()            # window-wide shortcuts need the active window (a real X server too)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
     yield w
     w.close()
 

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
 
 from app.shell.dock_layout import elided_tabs
 from app.shell.main_window import MainWindow
@@ -32,6 +32,8 @@ def win(qtbot):
     w.resize(*SIZE)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()            # window-wide shortcuts need the active window (a real X server too)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
     qtbot.waitUntil(lambda: "jobs" in w.docks, timeout=10000)   # the feature docks are up
     yield w
     w.close()
@@ -165,6 +167,8 @@ def test_video_context_with_evidence(qtbot, win, tmp_path, data_dir):
     assert win.docks["evidence"].isVisible()
     assert elided_tabs(win) == [] and (win.width(), win.height()) == SIZE
     assert _cut_docks(win) == []
+    events = win.panels["evidence"].table
+    assert not events.horizontalScrollBar().isVisible()          # every column of the events list shown
     # the video bar is not cut: every line edit shows its text / hint, every button its label
     for e in ws.findChildren(QLineEdit):
         if e.isVisible():

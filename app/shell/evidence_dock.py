@@ -5,7 +5,7 @@ listed, double-click jumps there, and Accept / Reject (A / R in the list) record
 event in the review store - the backend's layer is stored once as its AI version."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import job_bridge
 from .keymap import review_list
@@ -40,6 +40,7 @@ class EvidenceDock(QWidget):
         row.addWidget(self.state, 1)
         lay.addLayout(row)
         self.table = record_table(COLUMNS, "evidence_events")
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)   # four short columns: all shown
         self.table.cellDoubleClicked.connect(lambda r, _c: self._jump(r))
         review_list(self.table, {"review.accept": lambda: self.decide("accept"),
                                  "review.reject": lambda: self.decide("reject"),
