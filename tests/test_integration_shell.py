@@ -248,8 +248,8 @@ def test_review_audit_trust_and_vessel_docks_share_the_workspace_store(qtbot, wi
     assert type(review).__name__ == "ReviewPanel" and review.user == "dr_ana"  # not asked again
     assert type(vessels).__name__ == "VesselPanel" and vessels.layer is g     # selected graph shown
     assert vessels.table.rowCount() == 3
-    titles = [it.title for it in review.items]
-    assert any("branch 1" in t for t in titles)
+    # the Review dock is up from the start: it refreshes when the store tells it the graph was saved
+    qtbot.waitUntil(lambda: any("branch 1" in it.title for it in review.items), timeout=5000)
     # a branch judged in the Vessels panel lands in the store, the review list and the audit log
     vessels.table.selectRow(1)
     assert win.model.display.graph(g).selected_branch == vessels.selected_branch()
@@ -395,6 +395,17 @@ def test_quality_dock_assess_restore_and_decide(qtbot, win, tmp_path):
     qtbot.waitUntil(lambda: rjob.state.finished and "restor" in dock.state.text() and "..." not in dock.state.text(),
                     timeout=120000)
     assert rjob.state.value == "done", rjob.error
+    # the difference heatmap stays off the image until "Difference map" is ticked (issue 23)
+    qtbot.waitUntil(lambda: bool(dock.diff_layers))
+    assert dock.diff_layers and not any(lay.visible for lay in dock.diff_layers)
+    assert not any(lay.visible for lay in win.model.layers if lay.kind == "heatmap")
+    dock.panel.show_diff.setChecked(True)
+    assert all(lay.visible for lay in dock.diff_layers)
+    big = dock.panel.enlarge()
+    assert big is not None and big.view.width() >= 800 and big.view.width() > 2 * dock.panel.diff_label.width()
+    big.close()
+    dock.panel.show_diff.setChecked(False)
+    assert not any(lay.visible for lay in dock.diff_layers)
     win.grab().save(str(tmp_path / "window_quality.png"))
     # strong noise (sigma 160 HU on a 900 HU disc) must be found and restored: no skip
     assert dock.restored is not None, f"the restorer found nothing to restore: {dock.state.text()}"

@@ -76,7 +76,8 @@ def test_backend_picker_disables_unavailable_and_emits_run(qtbot, tmp_path, runn
     assert not model.item(names.index("needs_weights")).isEnabled()
     assert "required file missing" in picker.combo.itemData(names.index("needs_weights"), 3)  # ToolTipRole
     assert not model.item(names.index("video_only")).isEnabled()
-    assert picker.current() == "threshold"  # first enabled row preselected
+    # the first enabled row that is not a demo / test tool (app/shell/backend_choice.py)
+    assert picker.current() == "steps"
     picker.combo.setCurrentIndex(names.index("steps"))
     picker.form.editors["steps"].setValue(7)
     with qtbot.waitSignal(picker.runRequested) as sig:

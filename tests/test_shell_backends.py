@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.shell.dock_layout import content
 from app.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -20,7 +21,7 @@ def test_threshold_backend_result_becomes_a_layer(qtbot, dicom_dir):
     d.show()
     d.raise_()
     qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
-    dock = d.widget()
+    dock = content(d)
     n0 = len(win.model.layers)
     assert dock.run("threshold", {"no_such_parameter": 1}) is None
     assert win.message.isVisible() and "threshold" in win.message.label.text()
@@ -52,7 +53,7 @@ def test_findings_without_layers_are_not_dropped(qtbot):
     d.show()
     d.raise_()
     qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
-    dock = d.widget()
+    dock = content(d)
     handed = []
     dock.layersAdded.connect(handed.append)
     res = BackendResult(findings=[Finding("noise, severe", 0.9)],

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from app.shell.dock_layout import content
 from app.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -164,10 +165,11 @@ def test_help_lists_shortcuts(qtbot):
 
     d = HelpDialog()
     qtbot.addWidget(d)
-    assert d.table.rowCount() == len(SHORTCUTS) >= 15
+    assert d.table.rowCount() == len(SHORTCUTS) + len(d.sections) and len(SHORTCUTS) >= 15
     keys = " ".join(k for k, _ in SHORTCUTS)
-    for k in ("Page Up", "Right-drag", "Space", "Esc"):
+    for k in ("PgUp", "Right-drag", "Space", "Esc", "J", "Shift+E", "Ctrl+S"):
         assert k in keys
+    assert len(d.sections) == 5   # anywhere, reading, editing, video, review
 
 
 def test_study_browser_lists_catalog_and_opens(qtbot, win, dicom_dir):
@@ -194,7 +196,7 @@ def test_feature_docks_are_built_when_first_shown(qtbot, win):
         d.show()
         d.raise_()
         qtbot.waitUntil(lambda d=d: d.property("built") is True, timeout=10000)
-        w = d.widget()
+        w = content(d)
         assert not (isinstance(w, QLabel) and "loading" in w.text())
 
 

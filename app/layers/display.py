@@ -5,7 +5,7 @@ is shared by its linked views; a change is announced on the layer's ``events.sty
 view that draws the layer restyles it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,6 +18,7 @@ COLOR_MODES = ("uniform", "branch", "radius")
 class GraphDisplay:
     color_by: str = "uniform"            # one of COLOR_MODES
     selected_branch: int | None = None   # drawn highlighted (white, wider) in every view
+    show_radii: bool = False             # node radius circles: off, they cover the vessels they measure
 
 
 class DisplayStates:
@@ -32,12 +33,15 @@ class DisplayStates:
     def set_color_by(self, layer: GraphLayer, mode: str) -> None:
         if mode not in COLOR_MODES:
             raise ValueError(f"graph colour mode must be one of {COLOR_MODES}, got {mode!r}")
-        self._set(layer, GraphDisplay(mode, self.graph(layer).selected_branch))
+        self._set(layer, replace(self.graph(layer), color_by=mode))
 
     def select_branch(self, layer: GraphLayer, branch: int | None) -> None:
         if branch is not None and branch not in set(layer.branch_ids.tolist()):
             raise ValueError(f"graph {layer.name!r} has no branch {branch}")
-        self._set(layer, GraphDisplay(self.graph(layer).color_by, branch))
+        self._set(layer, replace(self.graph(layer), selected_branch=branch))
+
+    def set_show_radii(self, layer: GraphLayer, on: bool) -> None:
+        self._set(layer, replace(self.graph(layer), show_radii=bool(on)))
 
     def _set(self, layer: GraphLayer, state: GraphDisplay) -> None:
         if state != self.graph(layer):

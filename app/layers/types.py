@@ -11,12 +11,10 @@ from app.data.types import Volume
 
 from .base import Layer
 from .events import LayerEvents
+from .palette import LABEL_COLORS
 from .provenance import Provenance
 
-DEFAULT_LABEL_COLORS: dict[int, tuple[float, float, float]] = {
-    1: (0.90, 0.20, 0.20), 2: (0.20, 0.75, 0.25), 3: (0.20, 0.45, 0.95), 4: (0.95, 0.80, 0.10),
-    5: (0.80, 0.30, 0.85), 6: (0.10, 0.80, 0.80), 7: (0.95, 0.55, 0.10), 8: (0.60, 0.60, 0.60),
-}
+DEFAULT_LABEL_COLORS: dict[int, tuple[float, float, float]] = dict(LABEL_COLORS)   # Okabe-Ito (palette.py)
 
 
 def _as_affine(affine) -> np.ndarray:

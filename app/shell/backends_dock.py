@@ -48,13 +48,19 @@ class BackendsDock(QWidget):
         still applies."""
         from app.shell.panels.jobs_panel import BackendPicker
 
+        same_kind = self.context is not None and ctx is not None and self.context.kind == ctx.kind
         self.context = ctx
         self._input = ctx.backend_input() if ctx is not None else None
-        chosen = self.picker.current() if self.picker is not None else None
+        # the user's choice stays over a study of the same kind; a new kind opens on its most useful backend
+        chosen = self.picker.current() if self.picker is not None and same_kind else None
         if self.picker is not None:
             self.lay.removeWidget(self.picker)
             self.picker.deleteLater()
-        self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self)
+        model = ctx.model if ctx is not None else None
+        vol = model.volume if model is not None else None
+        self.picker = BackendPicker(self.runner.backends(), self._input.kind if self._input else None, self,
+                                    modality=vol.meta.get("modality") if vol is not None else None,
+                                    colour=bool(vol is not None and vol.channel_axis))
         self.picker.runRequested.connect(self.run)
         self.picker.select(chosen)
         self.lay.insertWidget(0, self.picker)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar
 
-EDIT_TOOLS = [("brush", "Brush", "B"), ("eraser", "Eraser", "Shift+E"), ("fill", "Fill", "F"),
-              ("label-polygon", "Label polygon", "Shift+P")]
+from . import keymap
+
+# (tool, text, keymap action): keys in app/shell/keymap.py ("editing", live with "reading": Fill is G
+# because F fits the image)
+EDIT_TOOLS = [("brush", "Brush", "edit.brush"), ("eraser", "Eraser", "edit.eraser"), ("fill", "Fill", "edit.fill"),
+              ("label-polygon", "Label polygon", "edit.polygon")]
 
 
 class EditBar(QToolBar):
@@ -28,11 +32,10 @@ class EditBar(QToolBar):
         self.kind: str | None = None
         self.group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        for key, text, sc in EDIT_TOOLS:
+        for key, text, action in EDIT_TOOLS:
             a = QAction(text, self)
             a.setCheckable(True)
-            a.setShortcut(QKeySequence(sc))
-            a.setToolTip(f"{text} ({sc}) on the current label layer")
+            keymap.bind(a, action, f"{text} on the current label layer")
             a.triggered.connect(lambda _=False, k=key: self.activate(k))
             self.group.addAction(a)
             self.addAction(a)
@@ -64,15 +67,15 @@ class EditBar(QToolBar):
         self.hide_box.toggled.connect(self._hide_toggled)
         self.addWidget(self.hide_box)
         self.addSeparator()
-        self.undo_action = self._action("Undo edit", self.undo, "Ctrl+Z")
-        self.redo_action = self._action("Redo edit", self.redo, "Ctrl+Shift+Z")
+        self.undo_action = self._action("Undo edit", self.undo, "edit.undo")
+        self.redo_action = self._action("Redo edit", self.redo, "edit.redo")
         self.new_action = self._action("New label layer", self.new_label_layer, None)
-        self.save_action = self._action("Save edits", self.save_edits, "Ctrl+S")
+        self.save_action = self._action("Save edits", self.save_edits, "edit.save")
 
     def _action(self, text, slot, shortcut) -> QAction:
         a = QAction(text, self)
         if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+            keymap.bind(a, shortcut)
         a.triggered.connect(slot)
         self.addAction(a)
         return a

@@ -9,10 +9,10 @@ the backend's layer is stored once as its AI version. With no video on screen th
 cleared (the events belong to their video, not to a CT opened afterwards)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidgetItem,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from . import job_bridge
 from .job_progress import JobProgress
+from .keymap import review_list
 from .tables import record_table
 
 COLUMNS = ["frames", "label", "score", "decision"]
@@ -67,9 +68,12 @@ class EvidenceDock(QWidget):
         self.settings_box.toggled.connect(self.form.setVisible)
         lay.addWidget(self.settings_box)
         self.table = record_table(COLUMNS, "evidence_events")
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)   # four short columns: all shown
         self.table.cellDoubleClicked.connect(lambda r, _c: self._jump(r))
         self.table.currentCellChanged.connect(lambda r, _c, _pr, _pc: self._row_chosen(r))
-        self.table.installEventFilter(self)
+        review_list(self.table, {"review.accept": lambda: self.decide("accept"),
+                                 "review.reject": lambda: self.decide("reject"),
+                                 "review.next": lambda: self._move(1), "review.previous": lambda: self._move(-1)})
         lay.addWidget(self.table, 1)
         buttons = QHBoxLayout()
         self.accept_button = QPushButton("Accept event (A)")
@@ -224,6 +228,11 @@ class EvidenceDock(QWidget):
         finally:
             self._syncing = False
 
+    def _move(self, step: int) -> None:
+        if self.table.rowCount():
+            row = max(0, min(self.table.rowCount() - 1, self.table.currentRow() + step))
+            self.table.selectRow(row)   # the video follows (see _row_chosen)
+
     def decide(self, decision: str):
         """Accept / reject the event of the frame on screen (the selected row once the video is
         there); nothing when the frame shown lies outside every event."""
@@ -249,15 +258,6 @@ class EvidenceDock(QWidget):
             self.table.selectRow(row + 1)   # the video follows (see _row_chosen)
         return d
 
-    def eventFilter(self, obj, ev) -> bool:
-        if obj is self.table and ev.type() == QEvent.KeyPress and not ev.modifiers() & Qt.ControlModifier:
-            if ev.key() == Qt.Key_A:
-                self.decide("accept")
-                return True
-            if ev.key() == Qt.Key_R:
-                self.decide("reject")
-                return True
-        return super().eventFilter(obj, ev)
 
 
 def _evidence_form():

@@ -1,52 +1,51 @@
-"""Help dialog: every keyboard shortcut and mouse gesture in one table (what a reader coming from
-Slicer / OHIF / ITK-SNAP looks for first)."""
+"""Help dialog (F1): every key and mouse gesture, one section per context, made from
+app/shell/keymap.py - the same table the menus and toolbars take their keys from."""
 from __future__ import annotations
 
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-SHORTCUTS = [
-    ("Ctrl+O / Ctrl+Shift+O", "Open file / open folder (or drag and drop onto the window)"),
-    ("Wheel, Up/Down, Left/Right", "Previous / next slice"),
-    ("Page Up / Page Down", "10 slices back / forward"),
-    ("Home / End", "First / last slice"),
-    ("Ctrl+Wheel, + / -", "Zoom in / out about the cursor"),
-    ("Middle-drag or Shift+Left-drag", "Pan"),
-    ("Right-drag", "Window (horizontal) / level (vertical)"),
-    ("1 2 3 4 5 6", "CT presets: brain, subdural, bone, lung, abdomen, soft tissue"),
-    ("0", "Auto window from percentiles (MR, X-ray)"),
-    ("I", "Invert grey scale"),
-    ("F / double-click", "Fit image to view"),
-    ("R", "Reset window and zoom"),
-    ("Space", "Cine: play / pause through slices or frames"),
-    ("Left-click / drag (Navigate)", "Move the linked crosshair"),
-    ("N, D, A, E, P, O", "Tools: navigate, distance, angle, ellipse ROI, polygon ROI, oblique rotate"),
-    ("Drag a white handle", "Edit a measurement"),
-    ("Enter / double-click", "Close a polygon ROI"),
-    ("Esc", "Cancel the measurement being drawn"),
-    ("Ctrl+1 / Ctrl+2 / Ctrl+3 / Ctrl+4", "Layouts: 1x1, MPR 1x3, 2x2, 3D"),
-    ("Ctrl+Shift+C", "Copy measurements to the clipboard"),
-    ("Ctrl+L", "Load a label map (NIfTI / PNG) over the image"),
-    ("F1", "This help"),
-]
+from . import keymap
+
+SHORTCUTS = [(keys, what) for _ctx, keys, what in keymap.help_rows()]
 
 
 class HelpDialog(QDialog):
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, context: str | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Loupe: keyboard and mouse")
-        self.resize(640, 560)
+        self.resize(720, 760)
         lay = QVBoxLayout(self)
-        t = QTableWidget(len(SHORTCUTS), 2, self)
+        rows = keymap.help_rows()
+        titles = list(dict.fromkeys(ctx for ctx, _k, _w in rows))
+        t = QTableWidget(len(rows) + len(titles), 2, self)
         t.setHorizontalHeaderLabels(["Keys / mouse", "Action"])
-        for r, (k, a) in enumerate(SHORTCUTS):
-            t.setItem(r, 0, QTableWidgetItem(k))
-            t.setItem(r, 1, QTableWidgetItem(a))
+        bold = QFont()
+        bold.setBold(True)
+        r, current = 0, None
+        self.sections: dict[str, int] = {}   # context title -> its header row
+        for ctx, keys, what in rows:
+            if ctx != current:
+                current = ctx
+                head = QTableWidgetItem(ctx)
+                head.setFont(bold)
+                t.setItem(r, 0, head)
+                t.setSpan(r, 0, 1, 2)
+                self.sections[ctx] = r
+                r += 1
+            t.setItem(r, 0, QTableWidgetItem(keys))
+            t.setItem(r, 1, QTableWidgetItem(what))
+            r += 1
         t.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         t.resizeColumnToContents(0)
         t.verticalHeader().setVisible(False)
+        t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 8)
         t.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table = t
         lay.addWidget(t)
+        if context in keymap.TITLES:   # opens on the keys of what is on screen
+            row = self.sections[keymap.TITLES[context]]
+            t.scrollToItem(t.item(row, 0), QTableWidget.PositionAtTop)
         bb = QDialogButtonBox(QDialogButtonBox.Close, self)
         bb.rejected.connect(self.reject)
         lay.addWidget(bb)

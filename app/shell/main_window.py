@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import loader
+from . import keymap, loader
 from .current_view import CurrentView, image_context, video_context
+from .dock_layout import content, scrolled
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
 from .measure_panel import MeasurementsPanel
@@ -33,9 +34,10 @@ from .study_browser import StudyBrowser
 from .viewer_area import ViewerArea
 from .workflow import Workflow
 
-TOOLS = [("navigate", "Navigate", "N"), ("distance", "Distance", "D"), ("angle", "Angle", "A"),
-         ("ellipse", "Ellipse ROI", "E"), ("polygon", "Polygon ROI", "P"), ("rotate", "Oblique rotate", "O")]
-LAYOUT_KEYS = [("1x1", "1x1", "Ctrl+1"), ("mpr", "MPR 1x3", "Ctrl+2"), ("2x2", "2x2", "Ctrl+3"), ("3d", "3D", "Ctrl+4")]
+# keys of every action: app/shell/keymap.py (one table per context)
+TOOLS = [("navigate", "Navigate"), ("distance", "Distance"), ("angle", "Angle"),
+         ("ellipse", "Ellipse ROI"), ("polygon", "Polygon ROI"), ("rotate", "Oblique rotate")]
+LAYOUT_KEYS = [("1x1", "1x1"), ("mpr", "MPR 1x3"), ("2x2", "2x2"), ("3d", "3D")]
 
 
 class MessageBar(QWidget):
@@ -95,6 +97,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         if state:
             self.restoreState(state)
+        self.stack.currentChanged.connect(self._context_changed)
+        self._context_changed()   # after restoreState: toolbars follow what is on screen, not the last session
         QTimer.singleShot(0, self._deferred_start)
 
     # ------------------------------------------------------------------ construction
@@ -109,6 +113,7 @@ class MainWindow(QMainWindow):
         self.welcome = QLabel("Open a file or folder (Ctrl+O / Ctrl+Shift+O), drop one here, or pick a series "
                               "in the study browser.", self.stack)
         self.welcome.setAlignment(Qt.AlignCenter)
+        self.welcome.setWordWrap(True)   # its one long line held the viewer 730 px wide, squeezing the docks
         self.welcome.setStyleSheet("color:#aaa; background:#111; font-size:15px;")
         self.stack.addWidget(self.welcome)
         lay.addWidget(self.stack, 1)
@@ -118,7 +123,7 @@ class MainWindow(QMainWindow):
     def _dock(self, title: str, widget: QWidget, area, key: str) -> QDockWidget:
         d = QDockWidget(title, self)
         d.setObjectName(f"dock_{key}")
-        d.setWidget(widget)
+        d.setWidget(scrolled(widget))   # a panel that fills scrolls; the window keeps its size
         self.addDockWidget(area, d)
         self.docks[key] = d
         return d
@@ -152,7 +157,9 @@ class MainWindow(QMainWindow):
             self.panel_menu.addAction(d.toggleViewAction())
             # built when first shown: their imports (review store, job runner) stay out of start-up
             d.visibilityChanged.connect(lambda vis, d=d, spec=spec: vis and self._build_dock(d, spec))
-        self.docks["measurements"].raise_()
+        from .dock_layout import arrange
+
+        arrange(self)   # three tab groups with readable titles (app/shell/dock_layout.py)
         self.workflow.prepare()   # review store file created off the UI thread
         self.browser.refresh()
 
@@ -162,7 +169,7 @@ class MainWindow(QMainWindow):
         dock.setProperty("built", True)
         w = build_safely(spec, self)
         self.panels[spec.key] = w
-        dock.setWidget(w)
+        dock.setWidget(scrolled(w))
 
     def panel(self, key: str):
         """The feature panel of dock ``key``, built (and its dock shown) on first request."""
@@ -191,9 +198,10 @@ class MainWindow(QMainWindow):
         return self._runner
 
     def _act(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
+        """A menu action; ``shortcut`` is a keymap action id (its keys and tooltip come from there)."""
         a = QAction(text, self)
         if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
+            keymap.bind(a, shortcut)
         a.setCheckable(checkable)
         a.triggered.connect(slot)
         menu.addAction(a)
@@ -202,10 +210,10 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._act(f, "Open file...", self.browser._open_file, "Ctrl+O")
-        self._act(f, "Open folder...", self.browser._open_folder, "Ctrl+Shift+O")
+        self._act(f, "Open file...", self.browser._open_file, "file.open")
+        self._act(f, "Open folder...", self.browser._open_folder, "file.open_folder")
         self._act(f, "Add folder to catalog...", self.browser._index_dialog)
-        self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "Ctrl+L")
+        self._act(f, "Load label map...", lambda: self.layers_panel._load_dialog(), "file.load_labels")
         self._act(f, "Case board...", self.open_case_board)
         self._act(f, "Review batch results...", self._review_batch)
         from .export_menu import ExportMenu
@@ -213,11 +221,12 @@ class MainWindow(QMainWindow):
         self.export_menu = ExportMenu(self, f.addMenu("Export"))
         self._act(f, "PACS: query, retrieve, send...", lambda: self.panel("pacs"))   # app/shell/pacs_dock.py
         f.addSeparator()
-        self._act(f, "Quit", self.close, "Ctrl+Q")
+        self._act(f, "Quit", self.close, "file.quit")
         v = mb.addMenu("&View")
         self.layout_group = QActionGroup(self)
-        for key, text, sc in LAYOUT_KEYS:
-            a = self._act(v, f"Layout {text}", lambda _=False, k=key: self.set_layout(k), sc, checkable=True)
+        for key, text in LAYOUT_KEYS:
+            a = self._act(v, f"Layout {text}", lambda _=False, k=key: self.set_layout(k), f"layout.{key}",
+                          checkable=True)
             a.setData(key)
             self.layout_group.addAction(a)
         v.addSeparator()
@@ -230,6 +239,8 @@ class MainWindow(QMainWindow):
         self._act(v, "Reset oblique planes", lambda: self.model and self.model.reset_rotation())
         self._act(v, "Cine play / pause", lambda: self.area and self.area.active_view() and
                   self.area.active_view().toggle_cine())
+        self.link_action = self._act(v, "Link zoom and pan", self._toggle_link, checkable=True)
+        self.link_action.setChecked(self.settings.get("link_views", True))
         self.crosshair_action = self._act(v, "Crosshair", self._toggle_crosshair, checkable=True)
         self.crosshair_action.setChecked(self.settings.get("crosshair"))
         w = mb.addMenu("&Window")
@@ -240,8 +251,8 @@ class MainWindow(QMainWindow):
         t = mb.addMenu("&Tools")
         self.tool_group = QActionGroup(self)
         self.tool_actions = {}
-        for key, text, sc in TOOLS:
-            a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), sc, checkable=True)
+        for key, text in TOOLS:
+            a = self._act(t, text, lambda _=False, k=key: self.set_tool(k), f"tool.{key}", checkable=True)
             self.tool_group.addAction(a)
             self.tool_actions[key] = a
         t.addSeparator()
@@ -257,13 +268,13 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         self._act(e, "Reviewer name...", self._ask_reviewer)
         t.addSeparator()
-        self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "Ctrl+Shift+C")
+        self._act(t, "Copy measurements", lambda: self.measure_panel.copy_to_clipboard(), "measure.copy")
         self.panel_menu = mb.addMenu("&Panels")
         for d in self.docks.values():
             self.panel_menu.addAction(d.toggleViewAction())
         h = mb.addMenu("&Help")
-        self._act(h, "Keyboard and mouse...", self.show_help, "F1")
-        tb = self.addToolBar("Tools")
+        self._act(h, "Keyboard and mouse...", self.show_help, "help.keys")
+        tb = self.tools_bar = self.addToolBar("Tools")
         tb.setObjectName("toolbar_tools")
         for key, *_ in TOOLS:
             tb.addAction(self.tool_actions[key])
@@ -286,6 +297,31 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(200)
         self.progress.hide()
         sb.addPermanentWidget(self.progress)
+
+    # ------------------------------------------------------------------ keyboard contexts
+    def current_context(self) -> str:
+        """``reading`` (a slice viewer on screen), ``video`` or ``none`` (the welcome page)."""
+        page = self.stack.currentWidget()
+        if isinstance(page, ViewerArea):
+            return "reading"
+        return "video" if page is not None and page is self.video else "none"
+
+    def _context_changed(self, *_) -> None:
+        """Keys and toolbars of a context that is not on screen are off (app/shell/keymap.py): over a
+        video, E is the next event and B a bookmark, not the Ellipse tool and the brush."""
+        reading = self.current_context() == "reading"
+        for a in [*self.tool_actions.values(), *self.layout_group.actions(), *self.edit_bar.actions()]:
+            a.setEnabled(reading)
+        self.tools_bar.setVisible(reading)
+        self.edit_bar.setVisible(reading)
+
+    def _decide_event(self, decision: str) -> None:
+        """A / R over the video: the Evidence dock's selected event, once."""
+        dock = self.panels.get("evidence")
+        if dock is None or dock.layer is None:
+            self.statusBar().showMessage("no evidence events to decide: run Find evidence first", 3000)
+            return
+        dock.decide(decision)
 
     # ------------------------------------------------------------------ opening
     def dragEnterEvent(self, e) -> None:
@@ -346,6 +382,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
                                      f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
         try:
+            from . import recent
+
+            recent.record(self._opening, getattr(cand, "label", "") or Path(self._opening).name,
+                          str(vol.meta.get("modality", "")), recent.volume_picture(vol))
+        except Exception:
+            pass
+        try:
             self.browser.catalog.mark_opened(self._opening)
             if not self.browser.search.text():
                 QTimer.singleShot(0, self.browser.refresh)  # the new item shows under Recent
@@ -377,6 +420,7 @@ class MainWindow(QMainWindow):
         layout = "1x1" if (preview or vol.spatial_shape[0] <= 1) else self.settings.get("layout")
         area = ViewerArea(model, layout, parent=self.stack)
         area.set_tool(self._tool_factory())
+        area.set_linked(self.link_action.isChecked())
         for view in area.views:
             view.show_crosshair = self.crosshair_action.isChecked()
             view.cine_fps = self.settings.get("cine_fps")
@@ -397,6 +441,8 @@ class MainWindow(QMainWindow):
             self.properties_panel.set_model(model)
             self.current_view.set(image_context(model, vol.source or src or "", getattr(cand, "label", "")))
             self.setWindowTitle(f"Loupe - {getattr(cand, 'label', vol.source)}")
+            if area.views:
+                area.views[0].setFocus()   # the reading keys (F, arrows, presets) work at once
             self.opened.emit(model)
         else:
             self._clear_status()   # the previous study's voxel / value must not stay under a new image
@@ -461,14 +507,35 @@ class MainWindow(QMainWindow):
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.video.frameShown.connect(self._video_status)
                 self.video.view.hovered.connect(self._video_hover)
+                keymap.install(self.video, {"video.accept_event": lambda: self._decide_event("accept"),
+                                            "video.reject_event": lambda: self._decide_event("reject")})
                 self.stack.addWidget(self.video)
                 self._add_evidence_dock()
             self.video.open_path(path)
             self.current_view.set(video_context(self.video, path), reopened=True)
             self.stack.setCurrentWidget(self.video)
+            self.video.setFocus()
+            self._remember_video(path)
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")
+
+    def _remember_video(self, path: str) -> None:
+        """Videos go under Recent too, with their first frame as thumbnail once it is decoded."""
+        from . import recent
+
+        def shown(_n, ws=self.video) -> None:
+            ws.frameShown.disconnect(shown)
+            frame = getattr(ws.last_frame, "image", None)
+            try:
+                recent.record(path, f"{Path(path).name} (video, {ws.n_frames} frames)", "video", frame)
+                self.browser.catalog.mark_opened(path)
+                if not self.browser.search.text():
+                    self.browser.refresh()
+            except Exception:
+                pass
+
+        self.video.frameShown.connect(shown)
 
     def _add_evidence_dock(self) -> None:
         """The video workspace's Evidence dock (only where the evidence backend is installed)."""
@@ -480,6 +547,9 @@ class MainWindow(QMainWindow):
         self.panels["evidence"] = w
         d = self._dock("Evidence", w, Qt.RightDockWidgetArea, "evidence")
         self.tabifyDockWidget(self.docks["layers"], d)
+        from .dock_layout import arrange
+
+        arrange(self)
         self.panel_menu.addAction(d.toggleViewAction())
         d.show()
         d.raise_()
@@ -544,6 +614,11 @@ class MainWindow(QMainWindow):
 
             wl = self.model.wl
             self.model.set_window(WindowLevel(wl.width, wl.level, not wl.invert))
+
+    def _toggle_link(self, on: bool) -> None:
+        self.settings.set("link_views", bool(on))
+        if self.area is not None:
+            self.area.set_linked(on)
 
     def _toggle_crosshair(self, on: bool) -> None:
         self.settings.set("crosshair", bool(on))
@@ -624,7 +699,7 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         from .help import HelpDialog
 
-        HelpDialog(self).exec()
+        HelpDialog(self, self.current_context()).exec()
 
     # ------------------------------------------------------------------ review workflow
     def _ask_reviewer(self) -> None:
@@ -727,8 +802,8 @@ class MainWindow(QMainWindow):
         if self.area is not None:
             self.area.close()
         for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
-            if d.widget() is not None:
-                d.widget().close()
+            if content(d) is not None:
+                content(d).close()
         if self._runner is not None:
             try:
                 self._runner.shutdown(cancel=True, timeout=2.0)

@@ -42,6 +42,8 @@ class QualityDock(QWidget):
         self.panel = QualityPanel(self)
         self.panel.restoreRequested.connect(self.restore)
         self.panel.restorationReviewed.connect(self._reviewed)
+        self.panel.show_diff.toggled.connect(self._show_difference)
+        self.diff_layers: list = []   # the restorer's difference heatmaps: shown only when asked
         lay.addWidget(self.panel, 1)
         self.slice_index = 0
         self.restored = None     # the restored ImageLayer the reader is judging
@@ -58,6 +60,7 @@ class QualityDock(QWidget):
             self.progress.cancel()
         self.panel.clear()
         self.restored = None
+        self.diff_layers = []   # they belong to the study that was on screen
         self.assess_button.setEnabled(ctx.is_image)
         if ctx.is_video:
             self.state.setText("Quality applies to images: a video is on screen")
@@ -135,6 +138,8 @@ class QualityDock(QWidget):
             self.state.setText("nothing to restore: " + (summary or "no degradation the restorer can undo"))
             return
         self.restored = images[0]
+        self.diff_layers = [lay for lay in res.layers if lay.kind == "heatmap"]
+        self._show_difference(self.panel.show_diff.isChecked())
         vol = self.win.model.volume
         arr = np.asarray(vol.array)
         before = (arr[self.win.model.frame] if vol.time_axis else arr)[self.slice_index]
@@ -147,6 +152,10 @@ class QualityDock(QWidget):
         except Exception as exc:
             self.win.show_error(f"restored image not stored for review: {exc}")
         self.state.setText(f"slice {self.slice_index} restored: compare, then accept or reject")
+
+    def _show_difference(self, on: bool) -> None:
+        for lay in self.diff_layers:
+            lay.visible = bool(on)
 
     def _reviewed(self, decision: str) -> None:
         if self.restored is None:

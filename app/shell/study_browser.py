@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -22,8 +23,18 @@ from PySide6.QtWidgets import (
 )
 
 THUMB = 64
+ICON = 40   # shown size: leaves the description room in a 320 px dock
 PATH_ROLE = Qt.UserRole
 KEY_ROLE = Qt.UserRole + 1
+
+
+def _two_lines(text: str, limit: int = 24) -> str:
+    """A long description on two lines (beside a thumbnail the row is tall enough) instead of cut."""
+    if len(text) <= limit or " " not in text:
+        return text
+    mid = len(text) // 2
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - mid))
+    return text[:cut] + "\n" + text[cut + 1:]
 
 
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
@@ -89,8 +100,13 @@ class StudyBrowser(QWidget):
         lay.addWidget(self.search)
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Study / series", "Modality", "Images"])
-        self.tree.setIconSize(QSize(THUMB, THUMB))
-        self.tree.setColumnWidth(0, 220)
+        self.tree.setIconSize(QSize(ICON, ICON))
+        self.tree.setIndentation(12)
+        hh = self.tree.header()   # the description takes the width; modality and count only what they need
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(0, QHeaderView.Stretch)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeToContents)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemDoubleClicked.connect(self._activated)
         lay.addWidget(self.tree)
@@ -122,20 +138,31 @@ class StudyBrowser(QWidget):
             recent = [] if text else self.catalog.recent(10)
             if recent:
                 top = QTreeWidgetItem(self.tree, ["Recent"])
+                from . import recent as recent_info
+
                 for r in recent:
-                    it = QTreeWidgetItem(top, [Path(r.path).name or r.path, "", ""])
+                    info = recent_info.lookup(r.path) or {}
+                    study = getattr(r, "study", None)
+                    label = info.get("label") or getattr(study, "description", "") or Path(r.path).name or r.path
+                    modality = info.get("modality") or ""
+                    shown = label if not modality or modality.lower() in label.lower() else f"{label}  ({modality})"
+                    it = QTreeWidgetItem(top, [_two_lines(shown), "", ""])
                     it.setData(0, PATH_ROLE, r.path)
-                    it.setToolTip(0, r.path)
+                    it.setToolTip(0, f"{label}\n{r.path}")
+                    it.setFirstColumnSpanned(True)   # the description gets the whole row
+                    if info.get("thumb_path"):
+                        it.setIcon(0, QIcon(info["thumb_path"]))
                 top.setExpanded(True)
             for st in self.catalog.studies(text):
                 label = st.description or Path(st.folder).name or st.key
-                top = QTreeWidgetItem(self.tree, [f"{st.date or ''} {label}".strip(), ",".join(st.modalities),
+                top = QTreeWidgetItem(self.tree, [_two_lines(f"{st.date or ''} {label}".strip(), 20), ",".join(st.modalities),
                                                   str(st.n_files)])
                 top.setData(0, PATH_ROLE, st.folder)
                 top.setToolTip(0, st.folder)
                 for se in self.catalog.series(st.key):
                     n = se.n_frames or se.n_files
-                    it = QTreeWidgetItem(top, [se.description or Path(se.first_path).name, se.modality, str(n)])
+                    it = QTreeWidgetItem(top, [_two_lines(se.description or Path(se.first_path).name, 16),
+                                               se.modality, str(n)])
                     it.setData(0, PATH_ROLE, se.first_path)
                     it.setData(0, KEY_ROLE, se.key)
                     it.setToolTip(0, se.first_path)

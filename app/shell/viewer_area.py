@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from viewers.slice.view import SliceView
 
@@ -81,6 +81,8 @@ class ViewerArea(QWidget):
         self.layout_name = ""
         self.single_view = single_view or natural_view(model.volume)
         self._tool_factory = None
+        self.linked = False      # one zoom (px per mm) and one centre point for every slice view
+        self._syncing = False
         self.set_layout(layout)
 
     def set_layout(self, name: str) -> None:
@@ -100,8 +102,11 @@ class ViewerArea(QWidget):
                 w = make_3d_cell(self.model, self) if kind == "3d" else SliceView(self.model, kind, self)
                 if isinstance(w, SliceView):
                     self.views.append(w)
+                    w.view_changed.connect(lambda why, w=w: self._follow(w, why))
                     if self._tool_factory is not None:
                         w.set_tool(self._tool_factory())
+                # equal cells: no cell's minimum size (the 3D controls) may widen its column
+                w.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
                 self.grid.addWidget(w, r, c)
                 self.cells.append(w)
         for r in range(4):  # equal cells whatever their contents' minimum sizes (3D toolbar)
@@ -109,6 +114,38 @@ class ViewerArea(QWidget):
             self.grid.setColumnStretch(r, 1 if r < max(len(row) for row in rows) else 0)
         self.layout_name = name
         self.layout_changed.emit(name)
+
+    def set_linked(self, on: bool) -> None:
+        """Link zoom and pan of the slice views (same px per mm, centred on the same world point)."""
+        self.linked = bool(on)
+        if self.linked and self.views:
+            self._follow(self.views[0], "fit")
+
+    def _follow(self, source, why: str) -> None:
+        if not self.linked or self._syncing or len(self.views) < 2:
+            return
+        self._syncing = True
+        try:
+            if why == "fit":   # every plane must fit: the smallest of the fitting zooms
+                zoom = min(_fit_zoom(v) for v in self.views)
+            else:
+                zoom = source.zoom
+            p = source.plane
+            centre = source.center_uv[0] * p.right + source.center_uv[1] * p.down
+            for v in self.views:
+                if why == "fit":
+                    v._fitted = True
+                v.zoom = zoom
+                if v is not source or why == "fit":
+                    q = v.plane
+                    if why == "fit":
+                        mid = q.pixel_to_world([(q.shape[1] - 1) / 2, (q.shape[0] - 1) / 2])
+                        v.center_uv = (float(mid @ q.right), float(mid @ q.down))
+                    else:
+                        v.center_uv = (float(centre @ q.right), float(centre @ q.down))
+                v.update()
+        finally:
+            self._syncing = False
 
     def _release_3d(self) -> None:
         """3D cells are closed before they go: their closeEvent finalizes the VTK render window
@@ -140,6 +177,12 @@ class ViewerArea(QWidget):
             if v.hasFocus():
                 return v
         return self.views[0] if self.views else None
+
+
+def _fit_zoom(view) -> float:
+    p = view.plane
+    w, h = p.shape[1] * p.pixel_size[0], p.shape[0] * p.pixel_size[1]
+    return 0.97 * min(max(view.width(), 1) / max(w, 1e-6), max(view.height(), 1) / max(h, 1e-6))
 
 
 def natural_view(volume) -> str:

@@ -126,8 +126,9 @@ class RestoreBackend(AssessBackend):
             # the Quality panel shows the signed difference)
             diff = np.abs(r.image.astype(np.float32) - s.unit) * s.scale
             lim = float(np.percentile(diff, 99.5)) or 1.0
+            # hidden until the reader asks (Quality panel: "Difference map"): it would cover the image
             layers.append(HeatmapLayer(diff, s.affine, "Restoration difference |restored - input|",
-                                       ctx.provenance(), vmin=0.0, vmax=lim, colormap="hot"))
+                                       ctx.provenance(), vmin=0.0, vmax=lim, colormap="hot", visible=False))
         findings = _findings(a) + [Finding(f"Restored: {st}") for st in r.steps]
         findings += [Finding(f"Not restored ({TYPES[k].label}): {why}") for k, why in r.not_restored.items()]
         doc = a.to_json()

@@ -6,6 +6,7 @@ import numpy as np
 
 from app.data.types import LoupeError
 from app.layers import Finding, LabelLayer, Shape, ShapesLayer
+from app.layers.palette import MASK, SECOND  # Okabe-Ito: colour-blind safe on grey ultrasound
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 
@@ -89,7 +90,7 @@ class UsBiometry(Backend):
         frame_idx = shown.index if vol.time_axis else None
         layers = [LabelLayer(shown.labels.astype(np.uint8)[None], vol.affine, "PS / fetal head", prov,
                              label_names={1: "pubic symphysis", 2: "fetal head"},
-                             colors={1: (0.95, 0.3, 0.25), 2: (0.25, 0.85, 0.35)}, opacity=0.35)]
+                             colors={1: SECOND, 2: MASK}, opacity=0.35)]
         findings = []
         if doc["aop_deg"] is not None:
             layers.append(ShapesLayer(lines_shape(shown.bio.lines, vol.affine, frame_idx), "AoP / HSD lines", prov))

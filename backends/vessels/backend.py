@@ -5,6 +5,7 @@ import numpy as np
 
 from app.graph_stats import summarize
 from app.layers import Finding, GraphLayer, HeatmapLayer, LabelLayer
+from app.layers.palette import CENTERLINE, MASK  # colour-blind safe, apart from red vessels
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 from . import graph_io
@@ -20,7 +21,7 @@ def _graph_layer(g, affine_for_2d, name, prov, is_2d: bool) -> GraphLayer:
     else:
         pos, radii = g.pos, g.radius
     return GraphLayer(pos, radii, g.edges, name, prov, branch_ids=g.branch_of_edge,
-                      color=(0.1, 0.9, 0.3))
+                      color=CENTERLINE)
 
 
 def _write_graph_files(graph, ctx: RunContext, space: str) -> dict[str, str]:
@@ -86,7 +87,7 @@ class Vessels2D(Backend):
             files.update(_write_graph_files(res.graph, ctx, space="pixel (x, y)"))
         layers = [
             LabelLayer(res.mask.astype(np.uint8)[None], vol.affine, "Vessel mask", prov,
-                       label_names={1: "vessel"}, colors={1: (0.95, 0.25, 0.2)}, opacity=0.4),
+                       label_names={1: "vessel"}, colors={1: MASK}, opacity=0.4),
             HeatmapLayer(res.prob[None], vol.affine, "Vessel probability", prov, vmin=0.0, vmax=1.0,
                          visible=False),
             _graph_layer(res.graph, vol.affine, "Vessel skeleton", prov, is_2d=True),
@@ -126,7 +127,7 @@ class Vessels3D(Backend):
             files.update(_write_graph_files(res.graph, ctx, space="LPS mm"))
         layers = [
             LabelLayer(res.mask.astype(np.uint8), vol.affine, "Vessel lumen", prov,
-                       label_names={1: "vessel"}, colors={1: (0.95, 0.25, 0.2)}, opacity=0.4),
+                       label_names={1: "vessel"}, colors={1: MASK}, opacity=0.4),
             HeatmapLayer(res.vesselness, vol.affine, "Vesselness", prov, vmin=0.0, vmax=1.0, visible=False),
             _graph_layer(res.graph, vol.affine, "Vessel centrelines", prov, is_2d=False),
         ]

@@ -12,6 +12,7 @@ from app.scene.render2d import nice_length
 VIEW_COLOURS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
 TEXT = QColor(235, 235, 235)
 SHADOW = QColor(0, 0, 0, 200)
+PLATE = QColor(0, 0, 0, 215)   # behind orientation letters: the crosshair passes under them
 HANDLE = QColor(255, 255, 255)
 
 
@@ -153,7 +154,7 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
 def graph(p: QPainter, view, layer) -> None:
     """Graph edges near the slice as lines in the colour mode of the scene's display state
     (uniform / branch / radius, ``app.layers.display``), the selected branch wider; nodes on the slice as circles of
-    their radius. Edges are batched by colour: one pen per colour, not per edge."""
+    their radius when the display asks for them (off by default). Edges are batched by colour: one pen per colour, not per edge."""
     pos = layer.positions
     if not len(pos):
         return
@@ -190,6 +191,8 @@ def graph(p: QPainter, view, layer) -> None:
         p.setPen(QPen(colour, 3.0 if selected else 1.5))
         for e in members:
             p.drawLine(view.screen_of_world(pos[edges[e, 0]]), view.screen_of_world(pos[edges[e, 1]]))
+    if shown is None or not shown.show_radii:   # radius circles only when asked (Vessels panel)
+        return
     p.setPen(QPen(qcolor(layer.color, layer.opacity), 1.5))
     scale = view.zoom
     p.setBrush(Qt.NoBrush)

@@ -38,6 +38,7 @@ OVERLAY_CACHE_BYTES = 256 * 2 ** 20  # composited overlay slices kept per view
 
 class SliceView(QWidget):
     painted = Signal(float)  # seconds the last paint took (benchmarks)
+    view_changed = Signal(str)  # "fit" | "zoom" | "pan": linked views follow (app/shell/viewer_area.py)
 
     def __init__(self, model, view: str = "axial", parent=None) -> None:
         super().__init__(parent)
@@ -102,6 +103,7 @@ class SliceView(QWidget):
         self.center_uv = (float(mid @ p.right), float(mid @ p.down))
         self._fitted = True
         self.update()
+        self.view_changed.emit("fit")
 
     def reset(self) -> None:
         self.model.set_window(self._default_wl())
@@ -320,7 +322,7 @@ class SliceView(QWidget):
                 x, y = {"top": ((W - sz.width()) / 2, mg), "bottom": ((W - sz.width()) / 2, H - sz.height() - mg),
                         "left": (mg, (H - sz.height()) / 2),
                         "right": (W - sz.width() - mg, (H - sz.height()) / 2)}[side]
-                self._draw_st(p, x, y, st)
+                self._draw_letter(p, x, y, st)
         if cal.kind in ("mm", "us"):
             px_per_mm = self.zoom if cal.kind == "mm" else self.zoom / (cal.regions[0].delta_x * 10.0)
             length = overlays.nice_length(W * 0.2 / px_per_mm)
@@ -407,6 +409,19 @@ class SliceView(QWidget):
         p.setPen(colour or overlays.TEXT)
         p.drawStaticText(QPointF(x, y), st)
 
+    def _draw_letter(self, p: QPainter, x: float, y: float, item) -> None:
+        """An orientation letter on a dark plate with a halo: readable on a bright image, and the
+        crosshair passes under it instead of through it."""
+        st, font = item
+        sz = st.size()
+        p.fillRect(QRectF(x - 4, y - 1, sz.width() + 8, sz.height() + 2), overlays.PLATE)
+        p.setFont(font)
+        p.setPen(overlays.SHADOW)
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1), (1, 1)):
+            p.drawStaticText(QPointF(x + dx, y + dy), st)
+        p.setPen(overlays.TEXT)
+        p.drawStaticText(QPointF(x, y), st)
+
     def resizeEvent(self, e) -> None:
         self._fitted = False
         super().resizeEvent(e)
@@ -469,6 +484,7 @@ class SliceView(QWidget):
         elif self._drag == "pan":
             self.center_uv = (self.center_uv[0] - dx / self.zoom, self.center_uv[1] - dy / self.zoom)
             self.update()
+            self.view_changed.emit("pan")
         elif self._drag == "tool" and hasattr(self.tool, "move"):
             self.tool.move(self._event(e))
         elif self._drag == "handle" and self._handle_drag is not None:
@@ -508,6 +524,7 @@ class SliceView(QWidget):
         self.center_uv = (w @ p.right - (about.x() - self.width() / 2) / self.zoom,
                           w @ p.down - (about.y() - self.height() / 2) / self.zoom)
         self.update()
+        self.view_changed.emit("zoom")
 
     def keyPressEvent(self, e) -> None:
         if hasattr(self.tool, "key") and self.tool.key(e, self):
@@ -542,18 +559,19 @@ class SliceView(QWidget):
         elif k == Qt.Key_Escape:
             if hasattr(self.tool, "cancel"):
                 self.tool.cancel()
-        elif Qt.Key_0 <= k <= Qt.Key_9:
-            self.apply_preset_shortcut(chr(k))
+        elif Qt.Key_0 <= k <= Qt.Key_9 and self.apply_preset_shortcut(chr(k)):
+            pass   # a digit with no preset falls through (app/shell/keymap.py lists the ones used)
         else:
             super().keyPressEvent(e)
 
-    def apply_preset_shortcut(self, char: str) -> None:
+    def apply_preset_shortcut(self, char: str) -> bool:
         from app.scene.render2d import presets
 
         for pr in presets():
             if pr.get("shortcut") == char:
                 self.model.set_window(preset(pr["key"], self.model.volume.array, self.model.wl.invert))
-                return
+                return True
+        return False
 
     def _emit_hover(self, world) -> None:
         m = self.model

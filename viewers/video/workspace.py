@@ -15,7 +15,17 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.data.video import open_video
 from app.data.video.timefmt import format_time, parse_position
@@ -88,12 +98,15 @@ class VideoWorkspace(QWidget):
         self.speed_box.currentIndexChanged.connect(lambda i: self.set_speed(SPEEDS[i]))
         self.position_label = QLabel("no video", self)
         self.goto_edit = QLineEdit(self)
-        self.goto_edit.setPlaceholderText("go to frame or time (1234, 00:12:03.5)")
+        self.goto_edit.setPlaceholderText("go to (Ctrl+G)")
+        self.goto_edit.setToolTip("go to a frame or a time: 1234, 00:12:03.5 (Ctrl+G)")
+        self.goto_edit.setMinimumWidth(self.goto_edit.fontMetrics().horizontalAdvance("00:00:00.000") + 24)
         self.goto_edit.setMaximumWidth(240)
         self.goto_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys belong to the video until clicked
         self.goto_edit.returnPressed.connect(self._goto_entered)
         self.label_edit = QLineEdit("segment", self)
         self.label_edit.setToolTip("label given to the next segment made with I and O")
+        self.label_edit.setMinimumWidth(self.label_edit.fontMetrics().horizontalAdvance("segment label") + 16)
         self.label_edit.setMaximumWidth(140)
         self.label_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.label_edit.textChanged.connect(self._default_label_changed)
@@ -123,18 +136,21 @@ class VideoWorkspace(QWidget):
         bar.addWidget(QLabel("label:", self))
         bar.addWidget(self.label_edit)
         bar.addStretch(1)
-        self.export_buttons = {}
+        self.export_buttons = {}   # one "Export" button with a menu: the bar fits a 700 px wide viewer
+        export = QPushButton("Export", self)
+        export.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        menu = QMenu(export)
         for name, tip, slot in (("Frame…", "save the frame on screen as PNG", self._ask_export_frame),
                                 ("Clip…", "save the selected segment (or in point..here) as a clip",
                                  self._ask_export_clip),
                                 ("Storyboard…", "save the bookmarked frames as a PNG or HTML storyboard",
                                  self._ask_export_storyboard)):
-            b = QPushButton(name, self)
-            b.setToolTip(tip)
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.clicked.connect(slot)
-            bar.addWidget(b)
-            self.export_buttons[name] = b
+            a = menu.addAction(name, slot)
+            a.setToolTip(tip)
+            self.export_buttons[name] = a
+        menu.setToolTipsVisible(True)
+        export.setMenu(menu)
+        bar.addWidget(export)
         bar.addWidget(self.progress)
         bar.addWidget(self.proxy_progress)
         bar.addWidget(self.proxy_cancel)

@@ -81,9 +81,14 @@ class VolumeView(QWidget):
 
     # --- construction ----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
+        # two short rows, so a 2x2 cell (about 360 px at 1400x900) shows every control
         bar = QHBoxLayout()
         bar.setContentsMargins(2, 2, 2, 0)
+        row2 = QHBoxLayout()
+        row2.setContentsMargins(2, 0, 2, 0)
         self.preset_box = QComboBox()
+        self.preset_box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_box.setMinimumContentsLength(10)
         for name, p in presets().items():
             self.preset_box.addItem(p.label, name)
         self.preset_box.currentIndexChanged.connect(
@@ -104,15 +109,19 @@ class VolumeView(QWidget):
             side = dict(A="anterior", P="posterior", L="left", R="right", S="superior", I="inferior")[letter]
             b.setToolTip(f"View from the patient's {side} side")
             b.clicked.connect(lambda _=False, x=letter: self.set_camera(x))
-            bar.addWidget(b)
+            row2.addWidget(b)
         self.tf_button = QToolButton()
         self.tf_button.setText("TF")
         self.tf_button.setCheckable(True)
         self.tf_button.setToolTip("Edit the transfer function over the histogram")
         self.tf_button.toggled.connect(lambda on: self.tf_editor.setVisible(on))
-        bar.addWidget(self.tf_button)
+        row2.addWidget(self.tf_button)
         bar.addStretch(1)
-        self.toolbar = bar
+        row2.addStretch(1)
+        self.toolbar = QVBoxLayout()
+        self.toolbar.setSpacing(0)
+        self.toolbar.addLayout(bar)
+        self.toolbar.addLayout(row2)
 
     def _setup_vtk(self) -> None:
         it = self.interactor
@@ -156,7 +165,7 @@ class VolumeView(QWidget):
         self.scene.displays = getattr(model, "display", None)
         self.set_volume(model.volume)
         self._model_layers()
-        self.set_planes_visible(True)
+        self.set_planes_visible(False)   # opaque planes hid the back of the skull: on via "Planes"
         self.set_crosshair(model.cursor)
         self._model_window()
         model.cursor_changed.connect(self._model_cursor)

@@ -138,7 +138,8 @@ class BackendPicker(QWidget):
 
     runRequested = Signal(str, dict)
 
-    def __init__(self, rows: list, input_kind: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, rows: list, input_kind: str | None = None, parent: QWidget | None = None,
+                 modality: str | None = None, colour: bool = False) -> None:
         super().__init__(parent)
         self.rows = {r.name: r for r in rows}
         self.input_kind = input_kind
@@ -175,8 +176,11 @@ class BackendPicker(QWidget):
         self.combo.currentIndexChanged.connect(self._selected)
         self.reset_btn.clicked.connect(lambda: self.form and self.form.reset())
         self.run_btn.clicked.connect(self._run)
-        first = next((i for i in range(self.combo.count()) if model.item(i).isEnabled()), 0)
-        self.combo.setCurrentIndex(first)
+        from app.shell.backend_choice import pick  # the most useful one first, not the first in the list
+
+        enabled = [self.combo.itemData(i) for i in range(self.combo.count()) if model.item(i).isEnabled()]
+        best = pick(enabled, input_kind, modality, colour)
+        self.combo.setCurrentIndex(max(0, self.combo.findData(best)) if best else 0)
         self._selected()
 
     def _why_not(self, row, d: dict) -> str:

@@ -152,8 +152,13 @@ class QualityPanel(QWidget):
         self.restore_button.clicked.connect(self.restoreRequested.emit)
         self.show_diff = QCheckBox("Difference map")
         self.show_diff.toggled.connect(self._refresh_view)
+        self.enlarge_button = QPushButton("Enlarge")
+        self.enlarge_button.setToolTip("before / after (or the difference map) in a large window")
+        self.enlarge_button.setEnabled(False)
+        self.enlarge_button.clicked.connect(self.enlarge)
         row.addWidget(self.restore_button)
         row.addWidget(self.show_diff)
+        row.addWidget(self.enlarge_button)
         row.addStretch(1)
         lay.addLayout(row)
         self.split_view = SplitView()
@@ -225,6 +230,7 @@ class QualityPanel(QWidget):
         self.decision = ""
         self.accept_button.setEnabled(True)
         self.reject_button.setEnabled(True)
+        self.enlarge_button.setEnabled(True)
         self._refresh_view()
 
     def clear(self) -> None:
@@ -244,6 +250,32 @@ class QualityPanel(QWidget):
         self.accept_button.setEnabled(False)
         self.reject_button.setEnabled(False)
         self._refresh_view()
+
+    def enlarge(self):
+        """The comparison at a size a reader can judge (the dock shows it about 160 px wide)."""
+        from PySide6.QtWidgets import QDialog
+
+        if self._after is None:
+            return None
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Restoration: before / after" if not self.show_diff.isChecked() else
+                           "Restoration: difference (blue darker, red brighter)")
+        lay = QVBoxLayout(dlg)
+        if self.show_diff.isChecked():
+            view = QLabel()
+            view.setAlignment(Qt.AlignCenter)
+            view.setPixmap(_pixmap(to_qimage(difference_rgb(self._before, self._after))).scaled(
+                860, 660, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        else:
+            view = SplitView()
+            view.set_images(self.split_view.before, self.split_view.after)
+            view.set_split(self.split_view.split)
+        lay.addWidget(view, 1)
+        dlg.resize(900, 720)
+        dlg.view = view
+        dlg.show()
+        self._enlarged = dlg
+        return dlg
 
     # --- internals ---
     def _refresh_view(self) -> None:

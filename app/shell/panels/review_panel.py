@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -109,6 +110,8 @@ class ReviewPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(0, QHeaderView.Stretch)
         hh.setSectionResizeMode(1, QHeaderView.Stretch)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeToContents)   # short columns: the item text gets the room
+        hh.setSectionResizeMode(3, QHeaderView.ResizeToContents)
         self.table.installEventFilter(self)
         self.table.currentCellChanged.connect(lambda *_: self._current_changed())
         lay.addWidget(self.table, 1)
@@ -124,7 +127,7 @@ class ReviewPanel(QWidget):
         self.comment.returnPressed.connect(self.table.setFocus)
         lay.addWidget(self.comment)
 
-        buttons = QHBoxLayout()
+        buttons = QGridLayout()   # two by two: fits a side dock about 320 px wide
         self.accept_button = QPushButton("Accept (A)")
         self.reject_button = QPushButton("Reject (R)")
         self.edit_button = QPushButton("Edit (E)")
@@ -133,8 +136,8 @@ class ReviewPanel(QWidget):
         self.reject_button.clicked.connect(lambda: self.decide("reject"))
         self.edit_button.clicked.connect(lambda: self.decide("edit"))
         self.next_button.clicked.connect(self.next_item)
-        for b in (self.accept_button, self.reject_button, self.edit_button, self.next_button):
-            buttons.addWidget(b)
+        for i, b in enumerate((self.accept_button, self.reject_button, self.edit_button, self.next_button)):
+            buttons.addWidget(b, i // 2, i % 2)
         lay.addLayout(buttons)
         self.status = QLabel("")
         self.status.setObjectName("review_status")
@@ -292,13 +295,18 @@ class ReviewPanel(QWidget):
         self.table.setFocus()
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if obj is self.table and ev.type() == QEvent.KeyPress and self.user is not None:
-            key = ev.key()
-            actions = {Qt.Key_A: lambda: self.decide("accept"), Qt.Key_R: lambda: self.decide("reject"),
-                       Qt.Key_E: lambda: self.decide("edit"), Qt.Key_N: self.next_item,
-                       Qt.Key_J: self.next_item, Qt.Key_P: self.previous_item, Qt.Key_K: self.previous_item,
-                       Qt.Key_C: self.comment.setFocus}
-            if key in actions and not ev.modifiers() & (Qt.ControlModifier | Qt.AltModifier):
-                actions[key]()
+        # the "review" keys of app/shell/keymap.py; claimed at ShortcutOverride so the window's
+        # reading keys (A = Angle tool, E = Ellipse, N = Navigate) stand aside while the list has the focus
+        if obj is self.table and ev.type() in (QEvent.KeyPress, QEvent.ShortcutOverride) and self.user is not None:
+            from app.shell.keymap import panel_key
+
+            actions = {"review.accept": lambda: self.decide("accept"), "review.reject": lambda: self.decide("reject"),
+                       "review.edit": lambda: self.decide("edit"), "review.next": self.next_item,
+                       "review.previous": self.previous_item, "review.comment": self.comment.setFocus}
+            action = panel_key(actions, ev)
+            if action is not None:
+                ev.accept()
+                if ev.type() == QEvent.KeyPress:
+                    actions[action]()
                 return True
         return super().eventFilter(obj, ev)

@@ -10,6 +10,7 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -24,6 +25,7 @@ from app.graph_stats import branch_table, from_layer, summarize
 from app.layers import GraphLayer
 from app.layers.display import COLOR_MODES, DisplayStates
 from app.scene.units import unit_note
+from app.shell.keymap import review_list
 from app.shell.tables import record_table
 
 COLUMNS = ["branch", "length", "mean r", "tortuosity", "decision"]
@@ -51,6 +53,10 @@ class VesselPanel(QWidget):
         self.mode.addItems(list(COLOR_MODES))
         self.mode.currentTextChanged.connect(self._mode_chosen)
         mode_row.addWidget(self.mode, 1)
+        self.radii_box = QCheckBox("Radius circles")
+        self.radii_box.setToolTip("draw each node's radius as a circle (off: they cover the vessels)")
+        self.radii_box.toggled.connect(self._radii_toggled)
+        mode_row.addWidget(self.radii_box)
         lay.addLayout(mode_row)
         self.table = record_table(COLUMNS, "vessel_branches")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
@@ -59,8 +65,11 @@ class VesselPanel(QWidget):
         buttons = QHBoxLayout()
         self.accept_btn = QPushButton("Accept branch (A)")
         self.reject_btn = QPushButton("Reject branch (R)")
-        self.accept_btn.setShortcut("A")
-        self.reject_btn.setShortcut("R")
+        # A / R act while the branch list has the focus (app/shell/keymap.py, "review" context): a
+        # window-wide button shortcut would fight the Angle tool's A and the views' R
+        review_list(self.table, {"review.accept": lambda: self._decide("accept"),
+                                 "review.reject": lambda: self._decide("reject"),
+                                 "review.next": lambda: self._move(1), "review.previous": lambda: self._move(-1)})
         self.accept_btn.clicked.connect(lambda: self._decide("accept"))
         self.reject_btn.clicked.connect(lambda: self._decide("reject"))
         buttons.addWidget(self.accept_btn)
@@ -110,6 +119,13 @@ class VesselPanel(QWidget):
         with_blocked = self.mode.blockSignals(True)
         self.mode.setCurrentText(self.display.graph(layer).color_by)
         self.mode.blockSignals(with_blocked)
+        with_blocked = self.radii_box.blockSignals(True)
+        self.radii_box.setChecked(self.display.graph(layer).show_radii)
+        self.radii_box.blockSignals(with_blocked)
+
+    def _radii_toggled(self, on: bool) -> None:
+        if self.layer is not None:
+            self.display.set_show_radii(self.layer, on)
 
     # --- widget -> model ---
     def _mode_chosen(self, mode: str) -> None:
@@ -123,6 +139,10 @@ class VesselPanel(QWidget):
     def _row_selected(self) -> None:
         if self.layer is not None:
             self.display.select_branch(self.layer, self.selected_branch())
+
+    def _move(self, step: int) -> None:
+        if self.table.rowCount():
+            self.table.selectRow(max(0, min(self.table.rowCount() - 1, self.table.currentRow() + step)))
 
     def _decide(self, decision: str) -> None:
         b = self.selected_branch()
