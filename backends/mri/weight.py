@@ -111,7 +111,7 @@ EXTEND = 3
 def cross_validate(y: np.ndarray, maps: np.ndarray, mask: np.ndarray,
                    solve: Callable[[SenseOp, np.ndarray, float, np.ndarray | None], np.ndarray],
                    grid: np.ndarray, *, fraction: float = 0.1, calib: int = 24, seed: int = 0,
-                   folds: int = 0,
+                   folds: int = 0, extend: int = EXTEND,
                    progress: Callable[[float], None] | None = None) -> WeightChoice:
     axis = line_axis(mask)
     kind = "lines" if axis is not None else "points"
@@ -150,14 +150,14 @@ def cross_validate(y: np.ndarray, maps: np.ndarray, mask: np.ndarray,
         j = int(np.argmin(errors))
         if len(errors) - 1 - j >= 2:   # rose twice past the minimum: smaller weights only fit noise
             break
-        if i == len(grid) - 1 and j == i and len(grid) < n_planned + EXTEND:
+        if i == len(grid) - 1 and j == i and len(grid) < n_planned + extend:
             grid.append(grid[-1] / step)   # still falling at the smallest weight: extend the search
         i += 1
     grid = grid[:len(errors)]
     down = max(0, len(grid) - n_planned)
     up = 0
     # smallest error at the largest weight: extend upwards (cold starts; rare, large weights are cheap)
-    while int(np.argmin(errors)) == 0 and len(errors) > 1 and up < EXTEND:
+    while int(np.argmin(errors)) == 0 and len(errors) > 1 and up < extend:
         lam = grid[0] * step
         err, sols = evaluate(lam, [None] * len(folds))
         grid.insert(0, lam)
