@@ -7,8 +7,11 @@ Masks: 1D random lines (R=4, 2D acquisition) and 2D variable-density Poisson (R=
 Plus the BART workshop brain k-space (real, undersampled), scored against BART's own PICS output
 (the reference is in BART's unscaled units: every result is divided by BART's scaling rule).
 Metrics as fastMRI evaluate.py: NRMSE = ||gt - pred|| / ||gt||, PSNR and SSIM with
-data_range = gt.max() (skimage). The regularisation weight is chosen per case by k-space
-cross-validation (no ground truth). Prints a Markdown table and writes JSON (--json).
+data_range = gt.max() (skimage); fastMRI itself reports NMSE, the square of this NRMSE. Rows:
+"product" = mri-recon with its defaults (cs-wavelet-tv, weight by 4-fold k-space cross-validation,
+data-consistent RSS output; no ground truth); ablations at the product's weight (image output,
+wavelet alone); CG-SENSE; BART ecalib + pics; and BART's image through our output step, to show
+how much of a difference is the output step. Prints a Markdown table and writes JSON (--json).
 
     python benchmarks/validate_mri_recon.py [--quick] [--json out.json]
 """
