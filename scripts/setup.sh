@@ -11,7 +11,7 @@ libgl1-mesa-dri libglx-mesa0 libegl1 libegl-mesa0 libosmesa6 libgomp1"
 # dcmtk's getscu as their speed peer; strace shows a local Ray opens nothing beyond loopback;
 # openssl makes the test certificate of the HTTPS server test; chromium runs the web tests
 if [ "$want_test" = 1 ]; then
-  apt_pkgs="$apt_pkgs dicom3tools orthanc orthanc-dicomweb dcmtk strace openssl"
+  apt_pkgs="$apt_pkgs dicom3tools orthanc orthanc-dicomweb dcmtk strace openssl bart"   # bart: MRI peer (tests/test_mri_vs_bart.py)
   apt_pkgs="$apt_pkgs chromium"   # the web face's browser tests (Playwright with executable_path)
 fi
 missing=""

@@ -92,7 +92,7 @@ def test_mask_designer_reconstruct_compare(qtbot, data_dir, tmp_path):
         layer = win.model.layers[0]
         prov = layer.provenance.to_dict()
         assert prov["kind"] == "backend" and prov["author"] == "mri-recon"
-        assert prov["params"]["method"] == "cs-wavelet" and prov["params"]["iterations"] == 20
+        assert prov["params"]["method"] == "cs-wavelet-tv" and prov["params"]["iterations"] == 20
     finally:
         win.runner.shutdown(cancel=True, timeout=5)
 

@@ -17,6 +17,9 @@ from backends.mri.recon import ReconSettings, reconstruct
 from backends.mri.simulate import multicoil_kspace
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+#: NRMSE floors at the product's defaults (observed values in the comments of the tests)
+FLOOR_MR = 0.085     # observed 0.0757 (image output at the same weight: 0.0891; cs-wavelet before: 0.107)
+FLOOR_BRAIN = 0.07   # observed 0.0625 against BART's stored PICS image (zero-filled 0.232)
 
 
 def nrmse(gt, pred):
@@ -46,12 +49,13 @@ def test_espirit_recovers_simulated_coils(mr_case):
 
 def test_cs_beats_zero_filled_and_sense_with_cv_weight(mr_case):
     ku, _, gt, _, _ = mr_case
-    s = {"iterations": 40, "cv_iterations": 12, "calib": 16}
+    s = {"calib": 16}
     zf = reconstruct(ku, ReconSettings(method="zero-filled"))
-    sense = reconstruct(ku, ReconSettings(method="sense", **s))
-    cs = reconstruct(ku, ReconSettings(method="cs-wavelet", **s))
+    sense = reconstruct(ku, ReconSettings(method="sense", output="image", **s))
+    cs = reconstruct(ku, ReconSettings(**s))          # the product's defaults
+    assert cs.record["method"] == "cs-wavelet-tv" and "root-sum-of-squares" in cs.record["output"]
     e_zf, e_se, e_cs = (nrmse(gt, o.magnitude[0]) for o in (zf, sense, cs))
-    assert e_cs < 0.115, (e_zf, e_se, e_cs)          # floor at the product's settings on a real image
+    assert e_cs < FLOOR_MR, (e_zf, e_se, e_cs)       # floor at the product's settings on a real image
     assert e_cs < 0.75 * e_zf and e_cs < e_se
     rec = cs.record
     grid = rec["cross_validation"]["grid"]
@@ -59,7 +63,7 @@ def test_cs_beats_zero_filled_and_sense_with_cv_weight(mr_case):
     assert rec["weight_chosen_by"].startswith("k-space cross-validation")
     errs = rec["cross_validation"]["held_back_error"]
     assert min(errs) < 0.95 * max(errs)               # the held-back data can tell weights apart
-    tv = reconstruct(ku, ReconSettings(method="cs-tv", **s))
+    tv = reconstruct(ku, ReconSettings(method="cs-tv", iterations=40, cv_iterations=12, **s))
     assert nrmse(gt, tv.magnitude[0]) < 0.75 * e_zf
 
 
@@ -90,12 +94,12 @@ def test_brain_agrees_with_bart_pics_reference(data_dir):
     ksp = read_cfl(d / "ksp")
     ref = np.sqrt(np.sum(np.abs(read_cfl(d / "img").data[0]) ** 2, axis=-1)).squeeze()
     k = to_problems(ksp.data).kspace
-    out = reconstruct(k, ReconSettings(method="cs-wavelet", iterations=40, cv_iterations=10))
+    out = reconstruct(k, ReconSettings())              # the product's defaults
     maps = espirit_maps(k[0]).maps
     scale = bart_scale(SenseOp(maps, np.any(k[0] != 0, axis=0)).adjoint(k[0]))
     zf = reconstruct(k, ReconSettings(method="zero-filled")).magnitude[0] / scale
     e_cs, e_zf = nrmse(ref, out.magnitude[0] / scale), nrmse(ref, zf)
-    assert e_cs < 0.12 and e_cs < 0.5 * e_zf, (e_cs, e_zf)
+    assert e_cs < FLOOR_BRAIN and e_cs < 0.5 * e_zf, (e_cs, e_zf)
 
 
 def test_cli_writes_recon_files(tmp_path, mr_case):
@@ -112,7 +116,7 @@ def test_cli_writes_recon_files(tmp_path, mr_case):
     assert mag.squeeze().shape == (64, 64) and cplx.shape == (1, 64, 64) and np.iscomplexobj(cplx)
     assert np.allclose(np.sort(mag.ravel()), np.sort(np.abs(cplx).ravel()), rtol=1e-4, atol=1e-6)
     rec = json.loads((out / "recon.json").read_text())
-    assert rec["method"] == "cs-wavelet" and rec["iterations"] == 10 and rec["weight"] > 0
+    assert rec["method"] == "cs-wavelet-tv" and rec["iterations"] == 10 and rec["weight"] > 0
     assert "cross-validation" in rec["weight_chosen_by"] and rec["coil_maps"].startswith("ESPIRiT")
     assert rec["seconds"] > 0
     res = json.loads((out / "result.json").read_text())

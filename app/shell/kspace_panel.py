@@ -102,7 +102,7 @@ class KSpacePanel(QWidget):
             row.addWidget(w)
         form.addRow("Undersample", row)
         self.method = QComboBox()
-        self.method.addItems(["cs-wavelet", "cs-tv", "sense", "zero-filled"])
+        self.method.addItems(["cs-wavelet-tv", "cs-wavelet", "cs-tv", "sense", "zero-filled"])
         self.weight = QDoubleSpinBox()
         self.weight.setDecimals(5)
         self.weight.setRange(0.0, 10.0)

@@ -33,7 +33,8 @@ class MriRecon(Backend):
         from .recon import ReconSettings, reconstruct
         pr = to_problems(ksp.data, params.readout, source=ksp.source)
         settings = ReconSettings(method=params.method, weight=params.weight, iterations=params.iterations,
-                                 cv_iterations=params.cv_iterations, calib=params.calib)
+                                 cv_iterations=params.cv_iterations, calib=params.calib,
+                                 cv_folds=params.cv_folds, output=params.output)
         out = reconstruct(pr.kspace, settings, progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m),
                           source=ksp.source)
         vol = to_volume(out.image, pr)

@@ -52,45 +52,67 @@ class WaveletL1:
 
 class TotalVariation:
     """prox of lam * TV_iso(x) by the fast gradient projection on the dual (Beck & Teboulle
-    2009b), warm-started from the previous call's dual variable."""
+    2009b), warm-started from the previous call's dual variable. The complex image is handled as
+    its real and imaginary planes in float32 (isotropic over direction and re/im), which is ~3x
+    faster in numpy than complex arithmetic with |.|^2 taken through abs()."""
 
     name = "tv"
 
     def __init__(self, shape: tuple[int, int], inner: int = 8):
         self.inner = inner
-        self.p = np.zeros((2,) + tuple(shape), np.complex64)
+        self.p = np.zeros((2, 2) + tuple(shape), np.float32)   # (direction, re/im, N1, N2)
 
     @staticmethod
     def _grad(x):
         g = np.zeros((2,) + x.shape, x.dtype)
-        g[0, :-1] = x[1:] - x[:-1]
-        g[1, :, :-1] = x[:, 1:] - x[:, :-1]
+        g[0, ..., :-1, :] = x[..., 1:, :] - x[..., :-1, :]
+        g[1, ..., :, :-1] = x[..., :, 1:] - x[..., :, :-1]
         return g
 
     @staticmethod
     def _div(p):
         d = np.zeros(p.shape[1:], p.dtype)
-        d[:-1] += p[0, :-1]
-        d[1:] -= p[0, :-1]
-        d[:, :-1] += p[1, :, :-1]
-        d[:, 1:] -= p[1, :, :-1]
+        d[..., :-1, :] += p[0, ..., :-1, :]
+        d[..., 1:, :] -= p[0, ..., :-1, :]
+        d[..., :, :-1] += p[1, ..., :, :-1]
+        d[..., :, 1:] -= p[1, ..., :, :-1]
         return d
 
     def __call__(self, x: np.ndarray, lam: float) -> np.ndarray:
         if lam <= 0:
             return x
+        xr = np.stack([x.real, x.imag]).astype(np.float32)   # (2, N1, N2)
         p = self.p
         q, t = p.copy(), 1.0
+        step = np.float32(1.0 / (8.0 * lam))
         for _ in range(self.inner):
-            g = self._grad(x + lam * self._div(q))
-            pn = q + g / (8.0 * lam)   # ascent on the dual: grad of 0.5 (x + lam div p)^2 is -lam grad u
-            norm = np.sqrt(np.sum(np.abs(pn) ** 2, axis=0))
-            pn /= np.maximum(1.0, norm)
+            g = self._grad(xr + np.float32(lam) * self._div(q))
+            pn = q + step * g    # ascent on the dual: grad of 0.5 (x + lam div p)^2 is -lam grad u
+            norm = np.sqrt(np.sum(pn * pn, axis=(0, 1)))
+            pn /= np.maximum(np.float32(1.0), norm)
             tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            q = pn + ((t - 1) / tn) * (pn - p)
+            q = pn + np.float32((t - 1) / tn) * (pn - p)
             p, t = pn, tn
         self.p = p
-        return (x + lam * self._div(p)).astype(np.complex64)
+        u = xr + np.float32(lam) * self._div(p)
+        return (u[0] + 1j * u[1]).astype(np.complex64)
+
+
+class WaveletTV:
+    """lam * (||W x||_1 + ratio * TV(x)): wavelet sparsity for texture, TV for the flat regions and
+    sharp edges that a decimated wavelet blurs or rings on. The prox of the sum is approximated by
+    the composition prox_TV(prox_W(.)) (exact when one of the two is inactive; the usual
+    approximation in FISTA with two l1 terms)."""
+
+    name = "wavelet+tv"
+
+    def __init__(self, shape: tuple[int, int], ratio: float = 1.0, seed: int = 0):
+        self.ratio = float(ratio)
+        self.w = WaveletL1(shape, seed=seed)
+        self.tv = TotalVariation(shape)
+
+    def __call__(self, x: np.ndarray, lam: float) -> np.ndarray:
+        return self.tv(self.w(x, lam), self.ratio * lam)
 
 
 def _soft(c: np.ndarray, lam: float) -> np.ndarray:
