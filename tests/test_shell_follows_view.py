@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from runner_made import runner_made
 
 from app.layers import EventsLayer, GraphLayer, Provenance, TemporalEvent
 from app.shell.main_window import MainWindow
@@ -109,7 +110,7 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
     assert evidence.run_button.isEnabled()
     layer = EventsLayer([TemporalEvent(5, 12, 0.9, "bleeding"), TemporalEvent(30, 40, 0.5, "polyp")],
                         "Evidence", Provenance.backend("evidence", "0.1.0"))
-    evidence.set_layer(layer)
+    evidence.set_layer(runner_made(layer))
     assert evidence.table.rowCount() == 2
     win.grab().save(str(tmp_path / "walk_video.png"))
     # --- MR
@@ -141,7 +142,7 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
     pos = ij @ fundus.volume.affine[:3, :3].T + fundus.volume.affine[:3, 3]
     graph = GraphLayer(pos, [3.0, 2.5, 1.5, 2.0], [[0, 1], [1, 2], [1, 3]], "vessels",
                        Provenance.backend("vessels2d", "0.1.0", {}), branch_ids=[0, 1, 2])
-    fundus.add_layer(graph)
+    fundus.add_layer(runner_made(graph))
     win.layers_panel.select(graph)
     props = dict(win.properties_panel.table.item(r, 0).text() and
                  (win.properties_panel.table.item(r, 0).text(), win.properties_panel.table.item(r, 1).text())
@@ -166,7 +167,7 @@ def test_evidence_list_and_video_position_in_step(qtbot, win, data_dir, tmp_path
     layer = EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding", key_frames=[3]),
                          TemporalEvent(11, 16, 0.5, "polyp", key_frames=[13])],
                         "Evidence", Provenance.backend("evidence", "0.1.0"))
-    dock.set_layer(layer)
+    dock.set_layer(runner_made(layer))
     qtbot.waitUntil(lambda: ws.shown == 2, timeout=10000)   # the first event is selected and shown
     # selecting a row seeks the video to the event
     dock.table.selectRow(1)
@@ -314,7 +315,8 @@ def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, w
     jobs = win.panel("jobs")
     ws = _open_video(qtbot, win, data_dir / VIDEO)
     job = _FinishedJob("evidence", BackendResult(
-        layers=[EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence", Provenance.backend("evidence", "0.1.0"))],
+        layers=[runner_made(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
+                                        Provenance.backend("evidence", "0.1.0")))],
         findings=[Finding("1 event found", 0.9)], record={"backend": "evidence", "version": "0.1.0", "params": {}}))
     remember_context(job, win.current_view.context)     # submitted while the video was on screen
     ct = _open_image(qtbot, win, data_dir / CT)
@@ -330,8 +332,8 @@ def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, w
 def test_reopening_the_same_video_clears_its_events(qtbot, win, data_dir):
     ws = _open_video(qtbot, win, data_dir / VIDEO)
     dock = win.panels["evidence"]
-    dock.set_layer(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
-                               Provenance.backend("evidence", "0.1.0")))
+    dock.set_layer(runner_made(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
+                                           Provenance.backend("evidence", "0.1.0"))))
     assert dock.table.rowCount() == 1
     first = ws.source
     win.open_path(str(data_dir / VIDEO))                # opened again: a new reading, its track is empty

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication
+from runner_made import runner_made
 
 from app.shell import keymap
 from app.shell.main_window import MainWindow
@@ -147,6 +148,7 @@ def test_reading_then_video_keys_do_what_the_map_says(qtbot, qtlog, win, data_di
     n = ws.n_frames
     layer = EventsLayer([TemporalEvent(5, 9, 0.9, "bleeding"), TemporalEvent(n - 10, n - 5, 0.5, "polyp")],
                         "Evidence", Provenance.backend("evidence", "0.1.0"))
+    runner_made(layer)
     dock = win.panels.get("evidence")
     if dock is not None:
         dock.set_layer(layer)
@@ -186,7 +188,7 @@ def test_branch_list_takes_a_and_r_over_the_reading_keys(qtbot, qtlog, win):
     pos = np.array([c, c + [10, 0, 0], c + [20, 0, 0], c + [20, 10, 0]])
     g = GraphLayer(pos, np.ones(4), np.array([[0, 1], [1, 2], [2, 3]]), "vessels",
                    Provenance.backend("vessels", "0.1"), branch_ids=np.array([0, 0, 1]))
-    win.model.add_layer(g)
+    win.model.add_layer(runner_made(g))
     panel = win.panel("vessels")
     win.show_vessels(panel, g)
     assert panel.table.rowCount() == 2

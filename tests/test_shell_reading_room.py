@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+from runner_made import runner_made
 
 from app.shell.dock_layout import elided_tabs
 from app.shell.main_window import MainWindow
@@ -160,7 +161,7 @@ def test_video_context_with_evidence(qtbot, win, tmp_path, data_dir):
     n = ws.n_frames
     layer = EventsLayer([TemporalEvent(3, 7, 0.9, "bleeding"), TemporalEvent(n - 8, n - 3, 0.5, "instrument")],
                         "Evidence", Provenance.backend("evidence", "0.1.0"))
-    win.panels["evidence"].set_layer(layer)
+    win.panels["evidence"].set_layer(runner_made(layer))
     _settle(qtbot, win)
     _save(win, tmp_path, "video_evidence")
     assert not win.tools_bar.isVisible() and not win.edit_bar.isVisible()   # slice toolbars off over video
@@ -195,7 +196,7 @@ def test_review_context_after_switching_studies(qtbot, win, tmp_path, data_dir):
     assert win.panels["jobs"].picker.current() == "vessels2d"   # the useful backend for a fundus photo
     ai = LabelLayer((np.asarray(win.model.volume.array)[0, ..., 1] < 60).astype(np.uint8), win.model.volume.affine,
                     "vessels (AI)", Provenance.backend("vessels2d", "1.0", {}))
-    win.model.add_layer(ai)
+    win.model.add_layer(runner_made(ai))
     win.on_result_layers([ai])
     win.workflow.wait_saved()
     review = win.panel("review")
