@@ -36,6 +36,24 @@ def build(win) -> UltrasoundPane:
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
 
+    def on_video(path: str) -> None:
+        """A non-DICOM video that looks like B-mode also goes to the pane (the video workspace
+        keeps it too); it carries no calibration, so the pane marks it uncalibrated."""
+        from app.ultrasound.video import is_ultrasound_video, video_cine_volume
+
+        if not is_ultrasound_video(path):
+            return
+        try:
+            vol = video_cine_volume(path)
+            pane.set_cine(UsCine(vol, path))
+        except LoupeError as exc:
+            win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
+            return
+        kept, total = vol.meta["frames_kept"], vol.meta["video_frames"]
+        if kept < total:
+            win.statusBar().showMessage(f"Ultrasound pane: first {kept} of {total} frames of "
+                                        f"{path.rsplit('/', 1)[-1]} (memory budget)", 8000)
+
     def run(volume, frame: int | None) -> None:
         inp = BackendInput.from_volume(volume, "ultrasound" if not volume.time_axis else "volume")
         inp.path = pane.cine.source_file or None
@@ -52,6 +70,8 @@ def build(win) -> UltrasoundPane:
         lambda t: pane.cine is not None and run(pane.cine.volume.frame(t), t))
     pane.saved.connect(lambda _info: win.review_changed())
     win.opened.connect(on_opened)
+    if hasattr(win, "video_opened"):
+        win.video_opened.connect(on_video)
     if getattr(win, "model", None) is not None:
         on_opened(win.model)
     return pane
