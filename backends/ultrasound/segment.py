@@ -57,12 +57,13 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
     return f
 
 
-def segment_probs(frames: list[np.ndarray], batch: int = 16) -> list[np.ndarray]:
-    """Softmax probabilities (3, H, W) per frame, at the frame's own size."""
+def segment_probs(frames: list[np.ndarray], batch: int = 16, weights: str | None = None) -> list[np.ndarray]:
+    """Softmax probabilities (3, H, W) per frame, at the frame's own size (``weights``: another
+    checkpoint than the shipped one, for evaluations of a training run)."""
     import cv2
     import torch
 
-    net = load_model()
+    net = load_model(weights or str(WEIGHTS))
     out = []
     with torch.inference_mode():
         for i in range(0, len(frames), batch):
