@@ -21,8 +21,12 @@ def model_version() -> str:
     """Name + training stamp of the shipped weights (goes into every biometry.json)."""
     if not CARD.is_file():
         return "psfhs_unet (no card)"
+    import hashlib
+
     card = json.loads(CARD.read_text())
-    return f"psfhs_unet iters={card.get('iters')} dev_dice={card.get('dev_best_mean_dice')}"
+    digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:10] if WEIGHTS.is_file() else "missing"
+    return (f"psfhs_unet iters={card.get('checkpoint_iters', card.get('iters'))} "
+            f"dev_dice={card.get('dev_best_mean_dice')} weights={digest}")
 
 
 @lru_cache(maxsize=2)
