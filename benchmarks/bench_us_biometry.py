@@ -41,12 +41,15 @@ def main() -> None:
           f"segmentation only) {t_peer * 1000:.1f} ms | ratio {t_frame / t_peer:.2f}x | goal < 100 ms: "
           f"{'met' if t_frame < 0.1 else 'NOT met'}")
     cine = (frames * 2)[:100]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = analyse_frames(cine)
-    t_cine = time.perf_counter() - t0
+    t_cine, c_cine = time.perf_counter() - t0, time.process_time() - c0
     print(f"cine 100 frames: {t_cine:.2f} s ({len(res)} readings, {t_cine / len(res) * 1000:.1f} ms/frame) | "
           f"ratio to 100 x single-frame peer {t_cine / (100 * t_peer):.2f}x | goal < 10 s: "
           f"{'met' if t_cine < 10 else 'NOT met'}")
+    # On a shared machine the wall clock also counts time spent waiting for a core; the process's
+    # own CPU time (one thread) is what the same run costs on an idle core.
+    print(f"cine 100 frames, CPU time of this process: {c_cine:.2f} s ({c_cine / len(res) * 1000:.1f} ms/frame)")
 
 
 if __name__ == "__main__":

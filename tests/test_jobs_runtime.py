@@ -222,6 +222,18 @@ def test_cache_hits_by_content_params_and_version(runner, volume, tmp_path):
     assert _finished(runner.submit("threshold", _inp(volume), ["bins=128"])).cached
 
 
+def test_new_weights_invalidate_the_cache_without_a_version_bump(runner, volume, tmp_path):
+    """Retraining rewrites the weights file but may keep SPEC.version: the key must see the bytes."""
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"first training run")
+    runner.registry.add(spec_replace(THRESHOLD, requires_files=(str(weights),)))
+    assert not _finished(runner.submit("threshold", _inp(volume), ["bins=32"])).cached
+    assert _finished(runner.submit("threshold", _inp(volume), ["bins=32"])).cached
+    weights.write_bytes(b"second training run")   # same version, new weights
+    assert not _finished(runner.submit("threshold", _inp(volume), ["bins=32"])).cached
+    assert _finished(runner.submit("threshold", _inp(volume), ["bins=32"])).cached
+
+
 def test_input_is_snapshotted_at_submit(runner, volume):
     arr = volume.array.copy()
     job = runner.submit("inspect", _inp(Volume(arr, volume.affine)), use_cache=False)

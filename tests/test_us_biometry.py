@@ -57,9 +57,12 @@ def expected_hsd(sup, inf, centre, r) -> float:
 
 @pytest.mark.parametrize("ps_angle,head_c,head_r", [(20.0, (150.0, 150.0), 70.0), (35.0, (175.0, 160.0), 60.0),
                                                     (10.0, (125.0, 165.0), 75.0), (5.0, (185.0, 130.0), 60.0)])
-def test_aop_and_hsd_on_synthetic_masks_match_the_analytic_answer(ps_angle, head_c, head_r):
+@pytest.mark.parametrize("definition", ["iugc", "moments"])
+def test_aop_and_hsd_on_synthetic_masks_match_the_analytic_answer(ps_angle, head_c, head_r, definition):
+    """Both readings (the IUGC contour ellipse, the product's moment ellipse) give the analytic AoP
+    of a PS ellipse and a round head: the far (leading-edge) tangent from the PS inferior end."""
     lab, sup, inf = synthetic(ps_angle_deg=ps_angle, head_c=head_c, head_r=head_r)
-    b = biometry_from_masks(lab)
+    b = biometry_from_masks(lab, definition=definition)
     assert 90 < b.aop_deg < 160   # the range of real AoPs, so the cases are plausible
     assert b.aop_deg == pytest.approx(expected_aop(sup, inf, head_c, head_r - 0.5), abs=1.0)  # contour: pixel centres
     assert b.hsd_px == pytest.approx(expected_hsd(sup, inf, head_c, head_r), abs=1.5)
@@ -86,8 +89,10 @@ def test_missing_structures_give_no_angle_but_a_reason():
 # ------------------------------------------------------------------ the trained model on held-out frames
 
 SUBSET = slice(0, 207, 6)   # every 6th test frame (35 frames), fixed
-# floors a little under what the shipped model gives here (full test split: FH 0.952, PS 0.881, AoP MAE 6.55)
-FLOOR_FH, FLOOR_PS, CEIL_AOP_MAE = 0.93, 0.85, 7.5   # this subset measured 0.950, 0.883, 6.16
+# floors a little under what the shipped model gives on this subset (measured: FH 0.952, PS 0.870,
+# AoP MAE 6.19 deg with the IUGC reference and the product's reading; whole test split: 0.953, 0.870, 5.79)
+FLOOR_FH, FLOOR_PS, CEIL_AOP_MAE = 0.94, 0.86, 6.5
+GOAL_AOP_MAE = 6.0          # the issue's goal, checked on the whole test split
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +115,7 @@ def test_segmentation_and_aop_floors_on_heldout_frames(heldout):
     d_fh = np.mean([dice(r.labels == 2, ref == 2) for (_, ref), r in zip(pairs, res)])
     errs = []
     for (_, ref), r in zip(pairs, res):
-        a_ref, a_pred = biometry_from_masks(ref).aop_deg, biometry_from_masks(r.labels).aop_deg
+        a_ref, a_pred = biometry_from_masks(ref).aop_deg, r.bio.aop_deg   # IUGC reference vs the product's reading
         errs.append(abs(a_ref - a_pred) if a_pred is not None else 90.0)   # a missing angle counts as 90 deg off
     usable = np.mean([r.plane.usable for r in res])
     print(f"held-out subset: Dice PS {d_ps:.3f} FH {d_fh:.3f} AoP MAE {np.mean(errs):.2f} usable {usable:.2f}")
@@ -118,6 +123,24 @@ def test_segmentation_and_aop_floors_on_heldout_frames(heldout):
     assert d_ps >= FLOOR_PS
     assert np.mean(errs) <= CEIL_AOP_MAE
     assert usable >= 0.8
+
+
+def test_aop_goal_on_the_whole_test_split(data_dir):
+    """The headline: AoP MAE <= 6 deg on all 207 test frames (never used for training, checkpoint or
+    reading choice), the product's reading of its masks against the IUGC reference on the manual masks."""
+    from backends.ultrasound.analyze import analyse_frames
+    from backends.ultrasound.metrics import dice
+    from backends.ultrasound.psfhs import load_pair, load_split, psfhs_dir
+
+    pairs = [load_pair(psfhs_dir(data_dir), i) for i in load_split()["test"]]
+    res = analyse_frames([p[0] for p in pairs])
+    errs = [90.0 if r.bio.aop_deg is None else abs(r.bio.aop_deg - biometry_from_masks(ref).aop_deg)
+            for (_, ref), r in zip(pairs, res)]
+    d_ps = np.mean([dice(r.labels == 1, ref == 1) for (_, ref), r in zip(pairs, res)])
+    print(f"test split: {len(errs)} frames, AoP MAE {np.mean(errs):.2f}, Dice PS {d_ps:.3f}")
+    assert len(errs) == 207
+    assert np.mean(errs) <= GOAL_AOP_MAE
+    assert d_ps >= 0.85
 
 
 # ------------------------------------------------------------------ not a transperineal frame

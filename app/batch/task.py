@@ -104,7 +104,7 @@ def run_item(backend: str, params: dict[str, Any], name: str, is_folder: bool,
     where = f"ray:{_node_id()}:{socket.gethostname()}:{os.getpid()}"
     work = Path(tempfile.mkdtemp(prefix="loupe-item-"))
     try:
-        from app.jobs.cache import cache_key, input_digest
+        from app.jobs.cache import cache_key, input_digest, spec_fingerprint
         from app.jobs.inputs import open_input
         from backends.base import BackendError
         from backends.params import to_dict
@@ -118,7 +118,7 @@ def run_item(backend: str, params: dict[str, Any], name: str, is_folder: bool,
         if not spec.accepts(inp.kind):
             raise BackendError(f"backend {backend!r} accepts {', '.join(spec.inputs)}; got a {inp.kind} input")
         cache = _cache(cache_root) if use_cache else None
-        key = cache_key(spec.name, spec.version, to_dict(p), input_digest(inp)) if cache else None
+        key = cache_key(spec.name, spec_fingerprint(spec), to_dict(p), input_digest(inp)) if cache else None
         hit = cache.get(key) if cache else None
         if hit is not None:
             bundle, cached = cache.path(key), True

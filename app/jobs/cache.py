@@ -58,7 +58,34 @@ def input_digest(inp) -> str:
     return h.hexdigest()
 
 
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def spec_fingerprint(spec) -> str:
+    """What a cache key must know of the backend: its version *and* the contents of the files it
+    requires (its weights), so retraining without a version bump can never serve the old
+    weights' results from the cache. Digests are remembered per (path, size, mtime)."""
+    from app.paths import ASSETS
+
+    parts = [str(spec.version)]
+    for rel in getattr(spec, "requires_files", ()) or ():
+        p = Path(rel) if Path(rel).is_absolute() else ASSETS / rel
+        try:
+            st = p.stat()
+        except OSError:
+            parts.append(f"{rel}:missing")
+            continue
+        memo = (str(p), st.st_size, st.st_mtime_ns)
+        if memo not in _FILE_DIGESTS:
+            h = hashlib.blake2b(digest_size=16)
+            _hash_path(h, p)
+            _FILE_DIGESTS[memo] = h.hexdigest()
+        parts.append(f"{rel}:{_FILE_DIGESTS[memo]}")
+    return "|".join(parts)
+
+
 def cache_key(backend: str, version: str, params: dict[str, Any], digest: str) -> str:
+    """``version``: spec_fingerprint(spec) (version + weights digest), not the bare version."""
     blob = json.dumps({"b": backend, "v": version, "p": codec.json_safe(params), "i": digest},
                       sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:40]

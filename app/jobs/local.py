@@ -25,7 +25,7 @@ from backends.params import to_dict as params_to_dict
 from backends.registry import BackendRow, Registry, default_registry
 
 from . import codec
-from .cache import ResultCache, cache_key, input_digest
+from .cache import ResultCache, cache_key, input_digest, spec_fingerprint
 from .codec import load_result_bundle
 from .job import Job, JobState, RunnerBase
 from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
@@ -183,7 +183,8 @@ class LocalRunner(RunnerBase):
     def _cache_lookup(self, job: Job, spec, folder: Path) -> str:
         """The job's cache key; finishes the job at once (cached) on a hit."""
         doc, arrays = codec.load_dir(folder / INPUT_DIR, mmap=True)
-        key = cache_key(spec.name, spec.version, job.params, input_digest(codec.decode_input(doc["input"], arrays)))
+        key = cache_key(spec.name, spec_fingerprint(spec), job.params,
+                        input_digest(codec.decode_input(doc["input"], arrays)))
         del doc, arrays
         hit = self.cache.get(key)
         if hit is not None:

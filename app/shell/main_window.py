@@ -65,6 +65,7 @@ class MessageBar(QWidget):
 class MainWindow(QMainWindow):
     opened = Signal(object)        # ViewerModel of a fully loaded image
     first_painted = Signal(float)  # seconds from open request to the first slice on screen
+    video_opened = Signal(str)     # path of a video file opened in the video workspace
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
@@ -517,6 +518,7 @@ class MainWindow(QMainWindow):
             self.video.setFocus()
             self._remember_video(path)
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
+            self.video_opened.emit(path)
         except Exception as exc:
             self.show_error(f"{Path(path).name}: could not open the video ({exc})")
 

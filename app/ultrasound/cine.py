@@ -65,6 +65,9 @@ class UsCine:
         return [self.frame(t) for t in range(len(self))]
 
     def _frame_time(self) -> float:
+        ms = self.volume.meta.get("frame_ms")       # a video file's own frame interval
+        if ms:
+            return float(ms)
         if not self.source_file.lower().endswith(".dcm"):
             return DEFAULT_FRAME_MS
         try:
@@ -86,6 +89,8 @@ class UsCine:
     def _read_regions(self) -> tuple[list[UsRegion], list[tuple[float, float]]]:
         """Regions plus, per region, (ReferencePixelY0, ReferencePixelPhysicalValueY): where depth 0 is."""
         if not self.source_file.lower().endswith(".dcm") and str(self.volume.meta.get("modality", "")).upper() != "US":
+            return [], []
+        if self.volume.meta.get("calibrated") is False:   # a video file: no regions to read
             return [], []
         try:
             import pydicom

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .biometry import Biometry, biometry_from_masks
+from .biometry import PREDICTED, Biometry, biometry_from_masks
 from .plane import PlaneScore, plane_score
 from .segment import labels_from_probs, segment_probs
 
@@ -35,14 +35,15 @@ class FrameResult:
         return d
 
 
-def analyse_frames(frames: list[np.ndarray], mm_per_px=None) -> list[FrameResult]:
+def analyse_frames(frames: list[np.ndarray], mm_per_px=None, weights: str | None = None) -> list[FrameResult]:
     """``mm_per_px``: None, one (sx, sy) for all frames, or a callable (x, y) -> (sx, sy) | None
-    giving the scale of the calibrated region at a pixel."""
+    giving the scale of the calibrated region at a pixel. ``weights``: another checkpoint than the
+    shipped one (evaluations of a training run)."""
     out = []
-    for i, prob in enumerate(segment_probs(frames)):
+    for i, prob in enumerate(segment_probs(frames, weights=weights)):
         labels = labels_from_probs(prob)
         plane = plane_score(prob, labels)
-        bio = biometry_from_masks(labels)
+        bio = biometry_from_masks(labels, definition=PREDICTED)
         warnings = list(plane.warnings)
         if plane.usable:
             warnings += bio.problems

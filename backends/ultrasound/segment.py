@@ -21,8 +21,12 @@ def model_version() -> str:
     """Name + training stamp of the shipped weights (goes into every biometry.json)."""
     if not CARD.is_file():
         return "psfhs_unet (no card)"
+    import hashlib
+
     card = json.loads(CARD.read_text())
-    return f"psfhs_unet iters={card.get('iters')} dev_dice={card.get('dev_best_mean_dice')}"
+    digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:10] if WEIGHTS.is_file() else "missing"
+    return (f"psfhs_unet iters={card.get('checkpoint_iters', card.get('iters'))} "
+            f"dev_dice={card.get('dev_best_mean_dice')} weights={digest}")
 
 
 @lru_cache(maxsize=2)
@@ -57,12 +61,13 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
     return f
 
 
-def segment_probs(frames: list[np.ndarray], batch: int = 16) -> list[np.ndarray]:
-    """Softmax probabilities (3, H, W) per frame, at the frame's own size."""
+def segment_probs(frames: list[np.ndarray], batch: int = 16, weights: str | None = None) -> list[np.ndarray]:
+    """Softmax probabilities (3, H, W) per frame, at the frame's own size (``weights``: another
+    checkpoint than the shipped one, for evaluations of a training run)."""
     import cv2
     import torch
 
-    net = load_model()
+    net = load_model(weights or str(WEIGHTS))
     out = []
     with torch.inference_mode():
         for i in range(0, len(frames), batch):

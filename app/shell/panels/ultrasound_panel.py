@@ -36,6 +36,24 @@ def build(win) -> UltrasoundPane:
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
 
+    def on_video(path: str) -> None:
+        """A non-DICOM video that looks like B-mode also goes to the pane (the video workspace
+        keeps it too); it carries no calibration, so the pane marks it uncalibrated."""
+        from app.ultrasound.video import is_ultrasound_video, video_cine_volume
+
+        if not is_ultrasound_video(path):
+            return
+        try:
+            vol = video_cine_volume(path)
+            pane.set_cine(UsCine(vol, path))
+        except LoupeError as exc:
+            win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
+            return
+        kept, total = vol.meta["frames_kept"], vol.meta["video_frames"]
+        if kept < total:
+            win.statusBar().showMessage(f"Ultrasound pane: first {kept} of {total} frames of "
+                                        f"{path.rsplit('/', 1)[-1]} (memory budget)", 8000)
+
     def run(volume, frame: int | None) -> None:
         inp = BackendInput.from_volume(volume, "ultrasound" if not volume.time_axis else "volume")
         inp.path = pane.cine.source_file or None
@@ -60,9 +78,13 @@ def build(win) -> UltrasoundPane:
         if ctx.model is not None and is_ultrasound(ctx.model):
             if pane.cine is None or pane.cine.volume is not ctx.model.volume:
                 on_opened(ctx.model)
+        elif ctx.is_video and pane.cine is not None and str(pane.cine.source_file or "") == str(ctx.path):
+            pass   # an ultrasound video back on screen: its cine stays (on_video loaded it)
         else:
             pane.clear(f"no ultrasound image on screen ({ctx.describe()})" if ctx.kind != "none" else "no image")
 
     win.current_view.changed.connect(follow)
     follow(win.current_view.context)
+    if hasattr(win, "video_opened"):   # after the view change: a B-mode video also goes to the pane
+        win.video_opened.connect(on_video)
     return pane
