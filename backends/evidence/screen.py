@@ -180,7 +180,12 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # the part of it in spots and thin rings (highlights, bubbles), not in wide bright areas (a
     # radiograph's bone, a lit wall): what an opening (erode, then dilate) removes
     opened = _dilate(~_dilate(~white))
-    spots = (white & ~opened).mean(axis=(1, 2))
+    spotty = white & ~opened
+    spots = spotty.mean(axis=(1, 2))
+    # structure (layout, texture, sharpness) leaves out only the spots and rings and their rims:
+    # a wide bright area (a radiograph's bone, white CT tissue, a bright lesion) is content, and
+    # blanking it made such views look blurred (issue 20: a bright CT slice set aside as blur)
+    glare = _dilate(spotty)
     white = _dilate(white)
     valid = (y8 >= DARK_Y) & ~white
     nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
@@ -191,7 +196,7 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     vmean = vrv.sum(axis=(1, 2)) / nvalid
     # luma layout, normalised per frame
     fill = (y * valid).sum(axis=(1, 2)) / nvalid
-    yc = np.where(white, fill[:, None, None], y)
+    yc = np.where(glare, fill[:, None, None], y)
     lap1 = _lap_energy(yc)
     lap2 = _lap_energy(_pool2(yc))
     sharp = lap1 / (0.5 * lap2 + 0.02 * (luma + 8.0))
@@ -262,6 +267,30 @@ def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray,
     code[f["info"] < gate.min_info] = 1
     code[~f.decoded] = 4
     return code == 0, code
+
+
+COLOUR_DIMS = slice(LAYOUT * LAYOUT, LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST)
+MOMENT_DIMS = slice(DESC_DIM - 5, DESC_DIM)
+
+
+def colour_change(f: Features, window: int) -> np.ndarray:
+    """Robust z of how far each frame's colour (chromaticity layouts, histogram and moments: parts
+    of the descriptor that blur leaves alone) is from the running per-dimension median of the
+    stream around it. A blurred view of the same scene scores low; new content (a grey radiograph
+    amid red mucosa) scores high."""
+    from scipy.ndimage import median_filter
+
+    col = np.concatenate([f.desc[:, COLOUR_DIMS], f.desc[:, MOMENT_DIMS]], axis=1)
+    n = len(col)
+    if n < 3:
+        return np.zeros(n, np.float32)
+    step = max(1, window // 64)
+    med = median_filter(col[::step], size=(max(1, window // step) | 1, 1), mode="nearest")
+    idx = np.minimum(np.arange(n) // step, len(med) - 1)
+    d = np.linalg.norm(col - med[idx], axis=1)
+    m = running_median(d, window)
+    q75 = running_median(np.abs(d - m), window)
+    return ((d - m) / (1.4826 * np.maximum(q75, 1e-3))).astype(np.float32)
 
 
 def running_median(x: np.ndarray, window: int) -> np.ndarray:
