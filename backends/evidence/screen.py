@@ -108,14 +108,19 @@ def _dilate(m: np.ndarray) -> np.ndarray:
     return o2
 
 
-def _lap_energy(y: np.ndarray) -> np.ndarray:
-    """Mean |4-neighbour Laplacian| over each frame's interior (OpenCV on the frames stacked into
-    one tall image; the rows where two frames meet are border rows and are left out)."""
+def _lap_energy(y: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """Mean |4-neighbour Laplacian| over each frame's interior, or over its ``where`` pixels (OpenCV
+    on the frames stacked into one tall image; the rows where two frames meet are border rows and
+    are left out)."""
     import cv2
 
     b, h, w = y.shape
-    lap = cv2.Laplacian(np.ascontiguousarray(y, dtype=np.float32).reshape(b * h, w), cv2.CV_32F, ksize=1)
-    return np.abs(lap.reshape(b, h, w)[:, 1:-1, 1:-1]).mean(axis=(1, 2))
+    lap = np.abs(cv2.Laplacian(np.ascontiguousarray(y, dtype=np.float32).reshape(b * h, w), cv2.CV_32F,
+                               ksize=1).reshape(b, h, w)[:, 1:-1, 1:-1])
+    if where is None:
+        return lap.mean(axis=(1, 2))
+    m = where[:, 1:-1, 1:-1]
+    return (lap * m).sum(axis=(1, 2)) / np.maximum(m.sum(axis=(1, 2)), 1)
 
 
 def _pool2(y: np.ndarray) -> np.ndarray:
@@ -197,9 +202,16 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # luma layout, normalised per frame
     fill = (y * valid).sum(axis=(1, 2)) / nvalid
     yc = np.where(glare, fill[:, None, None], y)
-    lap1 = _lap_energy(yc)
-    lap2 = _lap_energy(_pool2(yc))
-    sharp = lap1 / (0.5 * lap2 + 0.02 * (luma + 8.0))
+    # sharpness of what is visible: over the lit pixels and their rims only, so a small lesion or a
+    # window on black is judged by its own focus, not diluted by the empty surround (issue 20: a
+    # small bright lesion amid textured surgical filler was set aside as blurred)
+    lit = _dilate(y8 >= DARK_Y)
+    lit_frac = lit.mean(axis=(1, 2))
+    lap1 = _lap_energy(yc, lit)
+    lap2 = _lap_energy(_pool2(yc), _pool2(lit) > 0)
+    lit_luma = (y * lit).sum(axis=(1, 2)) / np.maximum(lit.sum(axis=(1, 2)), 1)
+    sharp = lap1 / (0.5 * lap2 + 0.02 * (lit_luma + 8.0))
+    lap1, lap2 = lap1 * lit_frac, lap2 * lit_frac   # texture descriptors stay whole-frame measures
     lay = _block_mean(yc, LAYOUT).reshape(b, -1)
     lay = (lay - lay.mean(1, keepdims=True)) / (lay.std(1, keepdims=True) + 4.0)
     # chroma layouts (blocks with no valid pixel fall back to the frame mean)
