@@ -173,3 +173,23 @@ def test_small_lesions_and_smooth_slices_amid_textured_filler_are_not_taken_for_
     assert good[labels == "ct_mr"].mean() >= KEEP_FLOOR   # 1.00; 0.90 with wide bright areas blanked
     assert good[labels == "filler"].mean() >= 0.97
     assert (code[labels == "blur"] == 3).mean() >= 0.6
+
+
+def test_blur_is_judged_against_the_same_scene_only():
+    """Much less sharp than the frames around it: blurred when the colours are the scene's own, new
+    content (left to the full-resolution check) when they are not."""
+    from backends.evidence.screen import COLOUR_DIMS, DESC_DIM, SCALAR_NAMES
+
+    rng = np.random.default_rng(3)
+    n = 900
+    desc = (0.5 + 0.01 * rng.standard_normal((n, DESC_DIM))).astype(np.float32)
+    sc = {k: np.zeros(n, np.float32) for k in SCALAR_NAMES}
+    sc["info"][:] = 0.5
+    sc["sharp"][:] = 1.0 + 0.05 * rng.standard_normal(n)
+    sc["sharp"][300:320] = 0.3          # out of focus, same scene
+    sc["sharp"][600:620] = 0.3          # smooth new content...
+    desc[600:620, COLOUR_DIMS] += 0.3   # ...in other colours
+    good, code = quality(Features(n, desc, sc, np.ones(n, bool)))
+    assert (code[300:320] == 3).all()
+    assert good[600:620].all()
+    assert good[:300].mean() > 0.98

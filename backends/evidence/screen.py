@@ -258,14 +258,18 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
 class QualityGate:
     """A frame is uninformative when too little of it is both lit and structured (``info``; not
     how dark it is on average: a mostly black view with clear structure in the rest is kept),
-    flooded with specular highlights/bubbles, or much blurrier than the frames around it (relative,
-    so a soft-focus scope is not rejected wholesale)."""
+    flooded with specular highlights/bubbles, or much blurrier than the frames around it while
+    showing the same colours (relative, so a soft-focus scope is not rejected wholesale; and only
+    against the same scene, so smooth new content, a CT slice or a small lesion amid textured
+    surgical filler, is left to the full-resolution check, which judges a span by its own frames)."""
 
     min_info: float = 10 / 256    # informative area below 10 blocks of 256: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
     rel_bright: float = 2.0       # ...and beyond this multiple of the running level...
     min_spotty: float = 0.2       # ...and a fifth of it in spots and rings (dev: X-ray views 0.04-0.10, bubble floods >= 0.24)
-    min_rel_sharp: float = 0.55
+    min_rel_sharp: float = 0.55   # much less sharp than the frames around it...
+    max_colour_z: float = 6.0     # ...while showing their colours (colour_change z below this; dev: heavy
+    #                               blur of the filler -0.7..3.1, small lesions and CT slices amid surgical filler 23-60)
     context: int = 301  # frames for the running references
 
 
@@ -273,7 +277,10 @@ def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray,
     """(good: bool array, reason code array: 0 ok, 1 dark, 2 specular/bubbles, 3 blur, 4 missing)."""
     sharp, bright = f["sharp"], f["bright"]
     code = np.zeros(f.n, np.int8)
-    code[sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)] = 3
+    soft = sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)
+    if soft.any():  # blur is judged against frames of the same scene: other colours are other content
+        soft &= colour_change(f, gate.context) < gate.max_colour_z
+    code[soft] = 3
     code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))
          & (f["spots"] >= gate.min_spotty * bright)] = 2
     code[f["info"] < gate.min_info] = 1
