@@ -36,6 +36,9 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=2.0)
     ap.add_argument("--exact-checks", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="reuse a proxy built by an earlier run")
+    ap.add_argument("--baseline", action="store_true",
+                    help="first build the proxy as the first round did (x264 superfast, GOP 8, area scaling, "
+                         "one thread feeding the encoder), in the same run, for comparison")
     ap.add_argument("--profile", type=int, default=300, metavar="N",
                     help="CPU time per stage (decode, reduce, encode) on the first N frames, one thread each; 0: skip")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "loupe_bench_video"))
@@ -54,6 +57,8 @@ def main() -> int:
     src.ensure_index()
     if args.profile and not args.keep:
         profile_stages(path, args.profile, px)
+    if args.baseline and not args.keep:
+        build_baseline(src, px)
     t, c0 = time.perf_counter(), os.times()
     load_before = os.getloadavg()[0]
     proxy = src.build_proxy()
@@ -100,6 +105,28 @@ def main() -> int:
           f"frame(n) still exact: {exact_ok}/{min(args.exact_checks, len(targets))}")
     src.close()
     return 0
+
+
+def build_baseline(src, px) -> None:
+    """The first round's build settings, timed in this run (its proxy is deleted afterwards)."""
+    import shutil as _sh
+
+    saved = (px.PROXY_GOP, px.PROXY_PRESET, px.PROXY_FAST_SCALE, px.PIPELINED)
+    px.PROXY_GOP, px.PROXY_PRESET, px.PROXY_FAST_SCALE, px.PIPELINED = 8, "superfast", False, False
+    try:
+        load0, t, c0 = os.getloadavg()[0], time.perf_counter(), os.times()
+        proxy = px.build_proxy(src)   # not attached to src: the build timed below is a fresh one
+        wall, c1 = time.perf_counter() - t, os.times()
+        size = proxy.nbytes
+        proxy.close()
+        _sh.rmtree(proxy.folder, ignore_errors=True)
+    finally:
+        px.PROXY_GOP, px.PROXY_PRESET, px.PROXY_FAST_SCALE, px.PIPELINED = saved
+    dur = src.index.duration
+    cpu = (c1.user + c1.system) - (c0.user + c0.system)
+    print(f"baseline build (first round: superfast, GOP 8, area, one thread feeding the encoder): {wall:.1f} s wall = "
+          f"{dur / wall:.1f}x real time (load {load0:.1f} -> {os.getloadavg()[0]:.1f}); CPU {cpu:.1f} s; "
+          f"{size / src.path.stat().st_size * 100:.1f}% of the source", flush=True)
 
 
 def profile_stages(path: Path, n: int, px) -> None:
