@@ -35,7 +35,8 @@ DENSE_SEED = 903
 # then events grow back best first. On the dense video that finds 7/10 events (6/10 when whole
 # events were kept best first) at frame precision 0.57 (0.73 before): more distinct events, fewer
 # frames of each. The precision floor still catches a ranking gone wrong (weakest first: 0.17).
-RECALL_FLOOR = 9 / 16
+# All three videos: 13/16 found (10/16 before; 8/16 with whole events kept best first).
+RECALL_FLOOR = 11 / 16
 DENSE_PRECISION_FLOOR = 0.5
 DENSE_RECALL_FLOOR = 0.7
 
