@@ -17,11 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def features_cached(path: Path):
-    from backends.evidence.screen import SCALAR_NAMES, Features
-
     import hashlib
 
     import backends.evidence.screen as screen
+    from backends.evidence.screen import SCALAR_NAMES, Features
 
     tag = hashlib.sha1(Path(screen.__file__).read_bytes()).hexdigest()[:8]   # features change with screen.py
     cache = path.with_suffix(f".features.{tag}.npz")
