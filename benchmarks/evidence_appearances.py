@@ -154,7 +154,8 @@ RATES = {  # name: (fps, camera step, filler kinds, scope border, appearances le
 
 
 def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, seed: int,
-                           events_per_kind: int = 2, filler_per_event: int = 700, size: int = 256):
+                           events_per_kind: int = 2, filler_per_event: int = 700, size: int = 256,
+                           kinds: tuple[str, ...] = APPEARANCES):
     """A video at capsule or surgical rate whose events are pictures of every appearance of
     ``split`` (capsule 1-2.7 s, surgical 0.5-1.2 s each), ``events_per_kind`` per appearance in random order, spaced by about
     ``filler_per_event`` frames of degraded real filler (dark, blur and bubble episodes included)."""
@@ -169,10 +170,15 @@ def build_appearance_video(out: Path, data_dir: Path, *, rate: str, split: str, 
 
     fps, step, filler_kinds, border, skip, (lo_s, hi_s) = RATES[rate]
     rng = np.random.default_rng(seed + 7000)
-    app = load_appearances(data_dir, split, seed)
+    if split == "unseen":  # the second report construction (evidence_appearances_unseen.py)
+        from benchmarks.evidence_appearances_unseen import load_unseen_appearances
+
+        app = load_unseen_appearances(data_dir, seed)
+    else:
+        app = load_appearances(data_dir, split, seed)
     maker = SceneMaker(load_pictures(data_dir), (size, size), fps, step=step, seed=seed,
                        filler_kinds=filler_kinds, scope_border=border)
-    plan = [(k, app[k][int(rng.integers(len(app[k])))]) for k in APPEARANCES if k not in skip
+    plan = [(k, app[k][int(rng.integers(len(app[k])))]) for k in kinds if k not in skip
             for _ in range(events_per_kind)]
     order = rng.permutation(len(plan))
     tmp = out.with_name(out.stem + ".part" + out.suffix)

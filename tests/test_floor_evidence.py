@@ -31,8 +31,14 @@ DENSE_SEED = 903
 # lit part, not brightness): dense video 6/10 found, frame precision 0.73 (0.97 with the old gate,
 # which set dark-but-informative frames aside). Ranking the weakest events first gave 0.17
 # precision and 6/16 events with the old gate; the shot detector off, 8/16.
-RECALL_FLOOR = 9 / 16
-DENSE_PRECISION_FLOOR = 0.6
+# Issue 20, second round: the budget goes first to a short core of every event (two frames at 3 fps),
+# then events grow back best first. On the dense video that finds 7/10 events (6/10 when whole
+# events were kept best first) at frame precision 0.57 (0.73 before): more distinct events, fewer
+# frames of each. The precision floor still catches a ranking gone wrong (weakest first: 0.17).
+# All three videos: 13/16 found (10/16 before; 8/16 with whole events kept best first).
+RECALL_FLOOR = 11 / 16
+DENSE_PRECISION_FLOOR = 0.5
+DENSE_RECALL_FLOOR = 0.7
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +78,4 @@ def test_budget_goes_to_true_events_when_it_binds(scored):
     r = scored[DENSE_SEED]
     assert r["frames_kept"] > 0.8 * 0.01 * r["frames_total"], r
     assert r["frame_precision"] >= DENSE_PRECISION_FLOOR, r
+    assert r["recall"] >= DENSE_RECALL_FLOOR, r   # distinct events first when the budget binds

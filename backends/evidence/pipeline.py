@@ -47,6 +47,7 @@ class Settings:
     verify_cuts: bool = True        # register the frames across each short shot's cuts (verify.py)
     seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
     min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
+    core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class EvidenceResult:
     fps: float
     times: np.ndarray | None = None
     stats: dict = field(default_factory=dict)
+    considered: list[ScoredEvent] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"events": [event_dict(e) for e in self.events], "frames_kept": int(self.frames_kept),
@@ -167,6 +169,51 @@ def _strongest(shots: list, frames: int) -> list:
     return sorted(kept, key=lambda sh: sh.start)
 
 
+def core_of(e: ScoredEvent, frames: int, good: np.ndarray) -> tuple[int, int]:
+    """The ``frames`` frames of ``e`` centred on its first key frame (its sharpest), inside the event
+    and holding as many good frames as the window allows."""
+    length = e.end - e.start + 1
+    if length <= frames:
+        return e.start, e.end
+    centre = e.key_frames[0] if e.key_frames else (e.start + e.end) // 2
+    a = int(np.clip(centre - frames // 2, e.start, e.end - frames + 1))
+    return a, a + frames - 1
+
+
+def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby: Callable[[ScoredEvent], bool],
+                 good: np.ndarray) -> tuple[list[ScoredEvent], int]:
+    """Events to show within ``budget`` frames, best first (``events`` come in that order).
+
+    Round one gives every event a core of ``core`` frames around its sharpest frame, in score order,
+    until the budget is spent: a reader sees one stretch of each distinct event before a second
+    second of any (true events are short and many false ones long, so whole-event allotment let a
+    few long false events crowd out short true ones). Events whose key frame is all found a few
+    seconds away (``seen_nearby``) come after all others. Round two grows the kept events back to
+    their full length, best first, while the budget allows. The kept events are shortened in place."""
+    fresh, later = [], []
+    for e in events:
+        (later if seen_nearby(e) else fresh).append(e)
+    ranked = fresh + later
+    kept, used = [], 0
+    full = {}
+    for e in ranked:
+        a, b = core_of(e, core, good)
+        if used + (b - a + 1) > budget:
+            continue
+        full[id(e)] = (e.start, e.end, e.key_frames)
+        used += b - a + 1
+        e.start, e.end = a, b
+        e.key_frames = [k for k in e.key_frames if a <= k <= b] or [a]
+        kept.append(e)
+    for e in kept:
+        a, b, keys = full[id(e)]
+        extra = (b - a + 1) - (e.end - e.start + 1)
+        if extra > 0 and used + extra <= budget:
+            e.start, e.end, e.key_frames = a, b, keys
+            used += extra
+    return kept, used
+
+
 def describe(e: ScoredEvent, nov: Novelty, fps: float, gate_counts: dict) -> None:
     """Label and a reason a reader can check."""
     red_x = e.red_ratio / max(e.red_background, 1e-3)
@@ -266,25 +313,17 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     for e in sorted(candidates, key=lambda e: -e.z):
         if all(e.end < o.start or e.start > o.end for o in events):
             events.append(e)
-    # reader budget: best events first until the kept frames would exceed it
-    kept, used = [], 0
+    # reader budget, in two rounds: first a short core of every event (best first), so one long
+    # event cannot crowd out several distinct ones; then the best events grow back to full length
     reach = max(2, int(round(s.seen_reach_s * fps)))
-    seen_again = []
-    for e in sorted(events, key=lambda e: -e.z):
+
+    def seen_nearby(e: ScoredEvent) -> bool:
         length = e.end - e.start + 1
-        if used + length > budget:
-            continue
-        if judge is not None and e.key_frames and judge.new_fraction(
-                e.key_frames[0], e.start, e.end, reach=reach, guard=max(length, int(round(fps)))) < s.min_new:
-            seen_again.append(e)  # its picture is all found a few seconds away: shown last, if room is left
-            continue
-        kept.append(e)
-        used += length
-    for e in seen_again:
-        length = e.end - e.start + 1
-        if used + length <= budget:
-            kept.append(e)
-            used += length
+        return judge is not None and bool(e.key_frames) and judge.new_fraction(
+            e.key_frames[0], e.start, e.end, reach=reach, guard=max(length, int(round(fps)))) < s.min_new
+
+    core = max(min_frames, int(round(s.core_s * fps)))
+    kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good)
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}
@@ -292,4 +331,6 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
         describe(e, nov, fps, gate_counts)
     stats = {"candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
              "quality": gate_counts, "fps": fps}
-    return EvidenceResult(kept, f.n, used, fps, None, stats)
+    res = EvidenceResult(kept, f.n, used, fps, None, stats)
+    res.considered = events   # every event above the threshold, before the budget (for diagnostics)
+    return res

@@ -108,14 +108,19 @@ def _dilate(m: np.ndarray) -> np.ndarray:
     return o2
 
 
-def _lap_energy(y: np.ndarray) -> np.ndarray:
-    """Mean |4-neighbour Laplacian| over each frame's interior (OpenCV on the frames stacked into
-    one tall image; the rows where two frames meet are border rows and are left out)."""
+def _lap_energy(y: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """Mean |4-neighbour Laplacian| over each frame's interior, or over its ``where`` pixels (OpenCV
+    on the frames stacked into one tall image; the rows where two frames meet are border rows and
+    are left out)."""
     import cv2
 
     b, h, w = y.shape
-    lap = cv2.Laplacian(np.ascontiguousarray(y, dtype=np.float32).reshape(b * h, w), cv2.CV_32F, ksize=1)
-    return np.abs(lap.reshape(b, h, w)[:, 1:-1, 1:-1]).mean(axis=(1, 2))
+    lap = np.abs(cv2.Laplacian(np.ascontiguousarray(y, dtype=np.float32).reshape(b * h, w), cv2.CV_32F,
+                               ksize=1).reshape(b, h, w)[:, 1:-1, 1:-1])
+    if where is None:
+        return lap.mean(axis=(1, 2))
+    m = where[:, 1:-1, 1:-1]
+    return (lap * m).sum(axis=(1, 2)) / np.maximum(m.sum(axis=(1, 2)), 1)
 
 
 def _pool2(y: np.ndarray) -> np.ndarray:
@@ -180,7 +185,12 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     # the part of it in spots and thin rings (highlights, bubbles), not in wide bright areas (a
     # radiograph's bone, a lit wall): what an opening (erode, then dilate) removes
     opened = _dilate(~_dilate(~white))
-    spots = (white & ~opened).mean(axis=(1, 2))
+    spotty = white & ~opened
+    spots = spotty.mean(axis=(1, 2))
+    # structure (layout, texture, sharpness) leaves out only the spots and rings and their rims:
+    # a wide bright area (a radiograph's bone, white CT tissue, a bright lesion) is content, and
+    # blanking it made such views look blurred (issue 20: a bright CT slice set aside as blur)
+    glare = _dilate(spotty)
     white = _dilate(white)
     valid = (y8 >= DARK_Y) & ~white
     nvalid = np.maximum(valid.sum(axis=(1, 2)), 1)
@@ -191,10 +201,17 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     vmean = vrv.sum(axis=(1, 2)) / nvalid
     # luma layout, normalised per frame
     fill = (y * valid).sum(axis=(1, 2)) / nvalid
-    yc = np.where(white, fill[:, None, None], y)
-    lap1 = _lap_energy(yc)
-    lap2 = _lap_energy(_pool2(yc))
-    sharp = lap1 / (0.5 * lap2 + 0.02 * (luma + 8.0))
+    yc = np.where(glare, fill[:, None, None], y)
+    # sharpness of what is visible: over the lit pixels and their rims only, so a small lesion or a
+    # window on black is judged by its own focus, not diluted by the empty surround (issue 20: a
+    # small bright lesion amid textured surgical filler was set aside as blurred)
+    lit = _dilate(y8 >= DARK_Y)
+    lit_frac = lit.mean(axis=(1, 2))
+    lap1 = _lap_energy(yc, lit)
+    lap2 = _lap_energy(_pool2(yc), _pool2(lit) > 0)
+    lit_luma = (y * lit).sum(axis=(1, 2)) / np.maximum(lit.sum(axis=(1, 2)), 1)
+    sharp = lap1 / (0.5 * lap2 + 0.02 * (lit_luma + 8.0))
+    lap1, lap2 = lap1 * lit_frac, lap2 * lit_frac   # texture descriptors stay whole-frame measures
     lay = _block_mean(yc, LAYOUT).reshape(b, -1)
     lay = (lay - lay.mean(1, keepdims=True)) / (lay.std(1, keepdims=True) + 4.0)
     # chroma layouts (blocks with no valid pixel fall back to the frame mean)
@@ -241,14 +258,18 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
 class QualityGate:
     """A frame is uninformative when too little of it is both lit and structured (``info``; not
     how dark it is on average: a mostly black view with clear structure in the rest is kept),
-    flooded with specular highlights/bubbles, or much blurrier than the frames around it (relative,
-    so a soft-focus scope is not rejected wholesale)."""
+    flooded with specular highlights/bubbles, or much blurrier than the frames around it while
+    showing the same colours (relative, so a soft-focus scope is not rejected wholesale; and only
+    against the same scene, so smooth new content, a CT slice or a small lesion amid textured
+    surgical filler, is left to the full-resolution check, which judges a span by its own frames)."""
 
     min_info: float = 10 / 256    # informative area below 10 blocks of 256: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
     rel_bright: float = 2.0       # ...and beyond this multiple of the running level...
     min_spotty: float = 0.2       # ...and a fifth of it in spots and rings (dev: X-ray views 0.04-0.10, bubble floods >= 0.24)
-    min_rel_sharp: float = 0.55
+    min_rel_sharp: float = 0.55   # much less sharp than the frames around it...
+    max_colour_z: float = 6.0     # ...while showing their colours (colour_change z below this; dev: heavy
+    #                               blur of the filler -0.7..3.1, small lesions and CT slices amid surgical filler 23-60)
     context: int = 301  # frames for the running references
 
 
@@ -256,12 +277,39 @@ def quality(f: Features, gate: QualityGate = QualityGate()) -> tuple[np.ndarray,
     """(good: bool array, reason code array: 0 ok, 1 dark, 2 specular/bubbles, 3 blur, 4 missing)."""
     sharp, bright = f["sharp"], f["bright"]
     code = np.zeros(f.n, np.int8)
-    code[sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)] = 3
+    soft = sharp < gate.min_rel_sharp * np.maximum(running_median(sharp, gate.context), 1e-6)
+    if soft.any():  # blur is judged against frames of the same scene: other colours are other content
+        soft &= colour_change(f, gate.context) < gate.max_colour_z
+    code[soft] = 3
     code[(bright > gate.max_bright) & (bright > gate.rel_bright * running_median(bright, gate.context))
          & (f["spots"] >= gate.min_spotty * bright)] = 2
     code[f["info"] < gate.min_info] = 1
     code[~f.decoded] = 4
     return code == 0, code
+
+
+COLOUR_DIMS = slice(LAYOUT * LAYOUT, LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST)
+MOMENT_DIMS = slice(DESC_DIM - 5, DESC_DIM)
+
+
+def colour_change(f: Features, window: int) -> np.ndarray:
+    """Robust z of how far each frame's colour (chromaticity layouts, histogram and moments: parts
+    of the descriptor that blur leaves alone) is from the running per-dimension median of the
+    stream around it. A blurred view of the same scene scores low; new content (a grey radiograph
+    amid red mucosa) scores high."""
+    from scipy.ndimage import median_filter
+
+    col = np.concatenate([f.desc[:, COLOUR_DIMS], f.desc[:, MOMENT_DIMS]], axis=1)
+    n = len(col)
+    if n < 3:
+        return np.zeros(n, np.float32)
+    step = max(1, window // 64)
+    med = median_filter(col[::step], size=(max(1, window // step) | 1, 1), mode="nearest")
+    idx = np.minimum(np.arange(n) // step, len(med) - 1)
+    d = np.linalg.norm(col - med[idx], axis=1)
+    m = running_median(d, window)
+    q75 = running_median(np.abs(d - m), window)
+    return ((d - m) / (1.4826 * np.maximum(q75, 1e-3))).astype(np.float32)
 
 
 def running_median(x: np.ndarray, window: int) -> np.ndarray:

@@ -1,0 +1,45 @@
+"""The reader's budget goes to distinct events first (issue 20): every event above the threshold
+gets a short core around its sharpest frame, best first, before any event gets its full length.
+On the first report construction two true events were lost because fewer, longer false events
+with higher scores had taken the whole budget."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.evidence.converge import ScoredEvent
+from backends.evidence.pipeline import allot_budget, core_of
+
+
+def _event(start: int, length: int, z: float, key: int | None = None) -> ScoredEvent:
+    key = start + length // 2 if key is None else key
+    return ScoredEvent(start, start + length - 1, z, 0.5, 0.0, 0.0, length, [key])
+
+
+def test_short_events_are_not_crowded_out_by_long_stronger_ones():
+    good = np.ones(10_000, bool)
+    long_false = [_event(1000 * i, 40, 20.0 - i) for i in range(5)]      # 200 frames, strongest
+    short_true = [_event(6000 + 100 * i, 4, 5.0) for i in range(10)]     # 40 frames, weaker
+    events = sorted(long_false + short_true, key=lambda e: -e.z)
+    kept, used = allot_budget(events, 100, 2, lambda e: False, good)
+    assert used <= 100
+    assert sum(1 for e in kept if e.start >= 6000) == 10      # every short event shown
+    assert len(kept) == 15                                     # and a core of every long one
+    # what was left went to the strongest events, grown back to their full length
+    strongest = max(kept, key=lambda e: e.z)
+    assert strongest.end - strongest.start + 1 == 40
+    assert used == sum(e.end - e.start + 1 for e in kept)
+
+
+def test_core_is_centred_on_the_key_frame_and_inside_the_event():
+    e = _event(100, 30, 9.0, key=128)
+    a, b = core_of(e, 6, np.ones(200, bool))
+    assert (a, b) == (124, 129)
+    assert core_of(_event(100, 4, 9.0), 6, np.ones(200, bool)) == (100, 103)
+
+
+def test_events_seen_nearby_come_after_all_others():
+    good = np.ones(5000, bool)
+    seen = _event(0, 4, 30.0)
+    others = [_event(500 * (i + 1), 4, 10.0) for i in range(5)]
+    kept, used = allot_budget([seen] + others, 10, 2, lambda e: e is seen, good)
+    assert seen not in kept and used == 10
