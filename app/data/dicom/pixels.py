@@ -189,13 +189,18 @@ def _decode(ds: Dataset) -> np.ndarray:
     ts = str(ds.file_meta.get("TransferSyntaxUID", "")) if getattr(ds, "file_meta", None) is not None else ""
     if ts in _JPEG_FAMILY and _has_gdcm():
         found: list[str] = []
+        arr = None
         with _codec_stderr(found):
             ds.pixel_array_options(decoding_plugin="gdcm")
-            arr = ds.pixel_array
+            try:
+                arr = ds.pixel_array
+            except Exception:  # noqa: BLE001 - gdcm cannot (12-bit JPEG Extended): the others try below
+                ds.pixel_array_options(decoding_plugin="")
         if found:  # concealed by the decoder: never shown as a clean picture
             raise ReadError(f"compressed pixel data is damaged: the JPEG decoder reported "
                             f"{found[0]!r} and filled the damaged part in")
-        return arr
+        if arr is not None:
+            return arr
     plugin = _PREFERRED_PLUGIN.get(ts)
     if plugin:
         try:
