@@ -150,6 +150,8 @@ def build_app(svc: WebService):
 
     def three(st, window, level):
         """The three planes at the tab's cursor, each with the others' lines (the crosshair)."""
+        if not ready(st):
+            return [None] * len(VIEWS)
         out = []
         for v in VIEWS:
             try:
@@ -532,7 +534,7 @@ def build_app(svc: WebService):
         for v, img in zip(VIEWS, planes, strict=True):
             img.select(click_plane(v), [st, view, window, level], [tab_key, *planes, index, image], **private)
         run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image, tab_key],
-                      concurrency_limit=2, **private)
+                      concurrency_limit=2, **private).then(three, [st, window, level], planes, **private)
         cancel_btn.click(cancel, st, status, **private)
         snap_btn.click(render_3d, [st, camera], snap, concurrency_limit=1, **private)
         accept_btn.click(lambda s, l, c: decide(s, l, c, "accept"), [st, layer, comment], [decided, audit],
@@ -542,7 +544,8 @@ def build_app(svc: WebService):
         edit_btn.click(edit_start, [st, layer, view, index, window, level], editor, **private)
         save_edit_btn.click(edit_save, [st, layer, view, index, edit_mode, edit_label, editor, comment],
                             [edit_note, tab_key, audit, layer], **private).then(
-            viewer, [st, view, index, window, level], image, **private)
+            viewer, [st, view, index, window, level], image, **private).then(
+            three, [st, window, level], planes, **private)
         vopen_btn.click(video_open, [vpath, vst], [vst, vinfo, vframe, vimg, vcap, strip, jump], **private)
         vframe.change(video_frame, [vst, vframe], [vimg, vcap, strip], trigger_mode="always_last", **private)
         vprev.click(lambda s, n: video_step(s, n, -1), [vst, vframe], vframe, **private)
