@@ -192,3 +192,31 @@ def test_mask_edit_writes_a_human_version_on_that_slice_only(svc, tmp_path):
             "not a human version on top of the AI one"
     finally:
         store.close()
+
+
+def test_image_routes_answer_one_line_and_log_no_details(svc, caplog, monkeypatch):
+    """An unexpected failure while drawing is a generic 500 to the browser and only the
+    exception's type in the log (its text may hold a path or a patient name)."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from app.web.routes import Login, add_routes
+
+    app = Starlette()
+    add_routes(app, svc, Login(svc, lambda: None, required=False))
+    client = TestClient(app)
+    ok = client.get("/loupe/slice.png", params={"path": "head_ct", "index": 3, "window": 80, "level": 40})
+    assert ok.status_code == 200 and ok.content == svc.slice_png("head_ct", "axial", 3, 80, 40)
+
+    def boom(*a, **kw):
+        raise RuntimeError("/data/DOE^JOHN/1.2.840.113619.2.55 unreadable")
+
+    monkeypatch.setattr(svc, "slice_png", boom)
+    with caplog.at_level("DEBUG"):
+        r = client.get("/loupe/slice.png", params={"path": "head_ct", "index": 3})
+    assert r.status_code == 500 and r.json() == {"error": "the server could not draw this picture"}
+    assert "DOE" not in caplog.text and "1.2.840" not in caplog.text and "RuntimeError" in caplog.text
+    # a login is required and there is none (Gradio not mounted yet): refused, not the default user
+    locked = Starlette()
+    add_routes(locked, svc, Login(svc, lambda: None, required=True))
+    assert TestClient(locked).get("/loupe/slice.png", params={"path": "head_ct"}).status_code == 401

@@ -10,6 +10,8 @@ every path), per-tab state only for the user who opened it, no paths or patient 
 (the routes log nothing; uvicorn's access log is off)."""
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from app.data.types import LoupeError
 from app.web.service import BrowserState, WebService
 
 PREFIX = "/loupe"
+log = logging.getLogger("loupe.web")
 
 
 class Login:
@@ -68,6 +71,18 @@ def add_routes(app: Any, svc: WebService, login: Login) -> None:
         return login.user(request)
 
     unauthorised = JSONResponse({"error": "log in first"}, status_code=401)
+
+    def guarded(fn: Callable) -> Callable:
+        """Anything unexpected is one generic line to the browser and the exception's type (never
+        its text, which may hold a path or patient data) to the log; no traceback."""
+        @functools.wraps(fn)
+        def wrapper(request: Request) -> Response:
+            try:
+                return fn(request)
+            except Exception as exc:     # noqa: BLE001 (the route's last line of defence)
+                log.error("image route %s failed: %s", fn.__name__, type(exc).__name__)
+                return JSONResponse({"error": "the server could not draw this picture"}, status_code=500)
+        return wrapper
 
     def q(request: Request, name: str, default: Any = None) -> Any:
         v = request.query_params.get(name)
@@ -134,9 +149,9 @@ def add_routes(app: Any, svc: WebService, login: Login) -> None:
         return JSONResponse({"handle": st.handle, "slices": counts})
 
     # Starlette routes (the endpoint takes the request; sync ones run in the thread pool)
-    app.add_route(f"{PREFIX}/slice.png", slice_png, methods=["GET"], include_in_schema=False)
-    app.add_route(PREFIX + "/tab/{handle}/slice.png", tab_slice, methods=["GET"], include_in_schema=False)
-    app.add_route(PREFIX + "/tab/{handle}/frame.png", tab_frame, methods=["GET"], include_in_schema=False)
+    app.add_route(f"{PREFIX}/slice.png", guarded(slice_png), methods=["GET"], include_in_schema=False)
+    app.add_route(PREFIX + "/tab/{handle}/slice.png", guarded(tab_slice), methods=["GET"], include_in_schema=False)
+    app.add_route(PREFIX + "/tab/{handle}/frame.png", guarded(tab_frame), methods=["GET"], include_in_schema=False)
     app.add_route(f"{PREFIX}/open", open_tab, methods=["POST"], include_in_schema=False)
 
 
