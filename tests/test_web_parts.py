@@ -220,3 +220,39 @@ def test_image_routes_answer_one_line_and_log_no_details(svc, caplog, monkeypatc
     locked = Starlette()
     add_routes(locked, svc, Login(svc, lambda: None, required=True))
     assert TestClient(locked).get("/loupe/slice.png", params={"path": "head_ct"}).status_code == 401
+
+
+def test_a_reader_scrolling_finds_the_next_slices_drawn(svc):
+    """After two one-slice steps the next PREFETCH slices of that direction are in the cache,
+    and they are the pictures the tab would have drawn; a jump prefetches nothing."""
+    import time
+
+    from app.web.render import SliceRequest
+    from app.web.service import PREFETCH, BrowserState, render_key
+
+    st = BrowserState(session=svc.session("pf"))
+    svc.open_for(st.session, "head_ct")
+    st.path = "head_ct"
+    real = svc.roots.resolve("head_ct")
+    scene = st.session.scene
+
+    def cached(k):
+        return render_key(real, scene, SliceRequest("axial", k, 70.0, 30.0)) in svc._pngs
+
+    svc.tab_png(st, "axial", 20, 70, 30)
+    svc.tab_png(st, "axial", 30, 70, 30)           # a jump: no direction
+    time.sleep(0.5)
+    assert not cached(31) and not cached(29)
+    svc.tab_png(st, "axial", 29, 70, 30)           # one step down
+    t0 = time.monotonic()
+    while not all(cached(29 - n) for n in range(1, PREFETCH + 1)) and time.monotonic() - t0 < 60:
+        time.sleep(0.05)
+    assert all(cached(29 - n) for n in range(1, PREFETCH + 1)), "the next slices were not drawn ahead"
+    assert not cached(30 + PREFETCH + 1)
+    hits = svc.png_hits
+    got = svc.tab_png(st, "axial", 28, 70, 30)
+    assert svc.png_hits == hits + 1
+    from app.web.render import png_bytes, render_view
+
+    assert got == png_bytes(render_view(scene, SliceRequest("axial", 28, 70.0, 30.0)))
+    st.session.close()

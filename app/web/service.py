@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from app.web.safety import Roots, scrub
 
 log = logging.getLogger("loupe.web")
 PNG_CACHE_BYTES = 64 * 2**20   # LOUPE_WEB_PNG_CACHE_MB overrides (0: off, e.g. to measure rendering)
+PREFETCH = 2                   # slices drawn ahead of a reader scrolling one slice at a time
 
 
 class SharedRunner:
@@ -70,6 +71,10 @@ class WebService:
         self._lock = threading.Lock()
         self._opening: dict[Path, threading.Lock] = {}
         self._tabs: OrderedDict[str, BrowserState] = OrderedDict()
+        self._prefetch_q: deque = deque(maxlen=2 * PREFETCH)     # newest wins: old steps are stale
+        self._prefetch_cv = threading.Condition()
+        self._prefetcher: threading.Thread | None = None
+        self.prefetched = 0
         # API slices of the shared, layer-free scenes are pure functions of their arguments:
         # several readers scrolling the same study get repeated slices from here
         self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
@@ -171,7 +176,55 @@ class WebService:
         if scene is None:
             raise LoupeError("no study open in this view")
         req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
-        return self._png(scene, render_key(self.roots.resolve(st.path), scene, req), req)
+        real = self.roots.resolve(st.path)
+        data = self._png(scene, render_key(real, scene, req), req)
+        self._prefetch_after(st, scene, real, req)
+        return data
+
+    # ---- prefetch: the next slices in the direction a reader scrolls -------------------------
+    def _prefetch_after(self, st: BrowserState, scene: Any, real: Path, req: SliceRequest) -> None:
+        """When a tab steps by one slice, draw the next ``PREFETCH`` slices the same way into the
+        cache, on one low-priority thread (so a reader scrolling a study for the first time finds
+        the next picture ready). Mispredictions cost only idle CPU; nothing when the cache is off."""
+        last, st.last_request = st.last_request, req
+        if self._png_budget <= 0 or last is None or req.index is None or last.index is None:
+            return
+        if (last.view, last.window, last.level, last.size) != (req.view, req.window, req.level, req.size):
+            return
+        step = req.index - last.index
+        if step not in (-1, 1):
+            return
+        from dataclasses import replace
+
+        with self._prefetch_cv:
+            for n in range(1, PREFETCH + 1):
+                nxt = replace(req, index=req.index + n * step)
+                if nxt.index < 0:
+                    break
+                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt))
+            if self._prefetcher is None:
+                self._prefetcher = threading.Thread(target=self._prefetch_loop, name="loupe-prefetch", daemon=True)
+                self._prefetcher.start()
+            self._prefetch_cv.notify()
+
+    def _prefetch_loop(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)   # this thread only (Linux)
+        except (AttributeError, OSError):
+            pass
+        while True:
+            with self._prefetch_cv:
+                while not self._prefetch_q:
+                    self._prefetch_cv.wait()
+                scene, key, req = self._prefetch_q.popleft()
+            with self._lock:
+                if key in self._pngs:
+                    continue
+            try:
+                self._png(scene, key, req)
+                self.prefetched += 1
+            except (LoupeError, ValueError):
+                pass            # past the last slice: nothing to draw
 
     def _png(self, scene: Any, key: tuple, req: SliceRequest) -> bytes:
         with self._lock:
@@ -302,6 +355,7 @@ class BrowserState:
     video: Any = None              # an open VideoSource (the Video tab)
     video_path: str = ""
     events: Any = None             # the evidence EventsLayer shown on the video's track
+    last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
 
     def close(self) -> None:
         if self.video is not None:
