@@ -151,6 +151,7 @@ def main() -> int:
     ap.add_argument("--mode", choices=["route", "client", "http", "all"], default="route")
     ap.add_argument("--rate", type=float, default=10.0, help="scroll steps per second per session; 0: closed loop")
     ap.add_argument("--no-cache", action="store_true", help="server renders every slice (no PNG cache)")
+    ap.add_argument("--no-prefetch", action="store_true", help="server does not draw the next slices ahead")
     a = ap.parse_args()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from gradio_client import Client
@@ -163,7 +164,8 @@ def main() -> int:
     server = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--port", str(port), "--root",
                                str(ROOT / "assets" / "sample"), "--workspace", str(tmp / "ws"), "--catalog",
                                str(tmp / "cat.sqlite"), "--token", TOKEN], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              env=dict(os.environ, LOUPE_WEB_PNG_CACHE_MB="0" if a.no_cache else "64"),
+                              env=dict(os.environ, LOUPE_WEB_PNG_CACHE_MB="0" if a.no_cache else "64",
+                                       LOUPE_WEB_PREFETCH="0" if a.no_prefetch else "1"),
                               stderr=open(tmp / "server.log", "w"))
     try:
         t0 = time.monotonic()
@@ -197,7 +199,7 @@ def main() -> int:
               f"{'closed loop' if a.rate <= 0 else f'{a.rate:g} slices/s per session'}, "
               f"{a.size}x{a.size} slices of {a.study} on loopback, "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-              f"server PNG cache {'off' if a.no_cache else 'on'}")
+              f"server PNG cache {'off' if a.no_cache else 'on'}, prefetch {'off' if a.no_prefetch else 'on'}")
         print(f"peer, in-process render+PNG (no server, no cache) ms: p50 {np.percentile(pr, 50):.1f}  "
               f"p95 {np.percentile(pr, 95):.1f}")
         for mode, (times, errors, mem) in results.items():

@@ -75,6 +75,7 @@ class WebService:
         self._prefetch_cv = threading.Condition()
         self._prefetcher: threading.Thread | None = None
         self.prefetched = 0
+        self._prefetch_on = os.environ.get("LOUPE_WEB_PREFETCH", "1") != "0"    # 0: off (to measure it)
         # API slices of the shared, layer-free scenes are pure functions of their arguments:
         # several readers scrolling the same study get repeated slices from here
         self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
@@ -187,7 +188,8 @@ class WebService:
         cache, on one low-priority thread (so a reader scrolling a study for the first time finds
         the next picture ready). Mispredictions cost only idle CPU; nothing when the cache is off."""
         last, st.last_request = st.last_request, req
-        if self._png_budget <= 0 or last is None or req.index is None or last.index is None:
+        if (self._png_budget <= 0 or not self._prefetch_on or last is None or req.index is None
+                or last.index is None):
             return
         if (last.view, last.window, last.level, last.size) != (req.view, req.window, req.level, req.size):
             return
