@@ -92,6 +92,7 @@ def load(url: str, a, mode: str, n_slices: int, server_pid: int):
                 errors.append(f"connect: {exc}")
             return
         k = (i * 17) % n_slices      # readers start at different slices and scroll on
+        width = 80 + 10 * i if a.own_windows else 80
         period = 1.0 / a.rate if a.rate > 0 else 0.0
         next_t = time.perf_counter()
         while not stop.is_set():
@@ -106,14 +107,14 @@ def load(url: str, a, mode: str, n_slices: int, server_pid: int):
             try:
                 if mode == "route":
                     r = c.get(f"{url}/loupe/tab/{handle}/slice.png",
-                              params={"view": "axial", "index": k, "window": 80, "level": 40, "size": a.size})
+                              params={"view": "axial", "index": k, "window": width, "level": 40, "size": a.size})
                     r.raise_for_status()
                     n = len(r.content) if r.headers.get("content-type") == "image/png" else 0
                 elif mode == "client":
-                    p = c.predict(a.study, "axial", k, 80, 40, api_name="/slice")
+                    p = c.predict(a.study, "axial", k, width, 40, api_name="/slice")
                     n = Path(p).stat().st_size
                 else:
-                    r = c.post(f"{url}/gradio_api/run/slice", json={"data": [a.study, "axial", k, 80, 40]})
+                    r = c.post(f"{url}/gradio_api/run/slice", json={"data": [a.study, "axial", k, width, 40]})
                     r.raise_for_status()
                     n = len(c.get(r.json()["data"][0]["url"]).content)
                 ok = n > 1000
@@ -151,6 +152,8 @@ def main() -> int:
     ap.add_argument("--mode", choices=["route", "client", "http", "all"], default="route")
     ap.add_argument("--rate", type=float, default=10.0, help="scroll steps per second per session; 0: closed loop")
     ap.add_argument("--no-cache", action="store_true", help="server renders every slice (no PNG cache)")
+    ap.add_argument("--own-windows", action="store_true",
+                    help="each session reads with its own window (W 80+10i): no picture is shared between sessions")
     ap.add_argument("--no-prefetch", action="store_true", help="server does not draw the next slices ahead")
     a = ap.parse_args()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -199,6 +202,7 @@ def main() -> int:
               f"{'closed loop' if a.rate <= 0 else f'{a.rate:g} slices/s per session'}, "
               f"{a.size}x{a.size} slices of {a.study} on loopback, "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+              f"{'own window per session, ' if a.own_windows else ''}"
               f"server PNG cache {'off' if a.no_cache else 'on'}, prefetch {'off' if a.no_prefetch else 'on'}")
         print(f"peer, in-process render+PNG (no server, no cache) ms: p50 {np.percentile(pr, 50):.1f}  "
               f"p95 {np.percentile(pr, 95):.1f}")
