@@ -152,7 +152,8 @@ def test_web_face_imports_and_builds_without_qt_or_vtk(tmp_path):
         "import sys\nclass B:\n    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in ('PySide6', 'shiboken6', 'vtk', 'vtkmodules'):\n"
         "            raise ModuleNotFoundError(name + ' is blocked', name=name)\nsys.meta_path.insert(0, B())\n")
-    code = ("import sys\nimport app.commands.web, app.web.snapshot3d\n"
+    code = ("import sys\nimport app.commands.web, app.web.snapshot3d, app.web.routes, app.web.video, app.web.mask_edit\n"
+            "import app.web.thumbs, app.web.reports\n"
             "from app.web.service import WebConfig, WebService\nfrom app.web.ui import build_app\n"
             f"svc = WebService(WebConfig(roots=[{str(SAMPLE)!r}], workspace={str(tmp_path / 'ws')!r}))\n"
             "assert len(svc.slice_png('head_ct', 'axial', 3, 80, 40)) > 1000\nbuild_app(svc)\n"

@@ -38,15 +38,48 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+VIDEO_SCRIPT = [("filler", 90), ("event", 8, 0), ("filler", 90)]
+REPORT_SENTENCE = "The skull outline is intact on the threshold layer."
+
+
+def _extra_root(tmp: Path, data_dir: Path) -> dict:
+    """A second root: a small NIfTI case with a Loupe report next to it (real CT, every 4th
+    voxel of the bundled head), and a short video of real Kvasir frames with one polyp event."""
+    import nibabel as nib
+
+    from app.report.model import Evidence, Report, save_report
+    from app.web.service import WebConfig, WebService
+    from benchmarks.build_evidence_videos import build_scripted
+
+    extra = tmp / "extra"
+    (extra / "case1").mkdir(parents=True)
+    vol = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp / "ws_extra")).scene("head_ct").volume
+    arr = np.asarray(vol.array)[::2, ::4, ::4]
+    aff = vol.affine.copy()
+    aff[:3, :3] = aff[:3, :3] @ np.diag([4, 4, 2])
+    ras = np.diag([-1, -1, 1, 1]) @ aff                      # LPS -> RAS for NIfTI
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(arr.transpose(2, 1, 0)), ras), extra / "case1" / "ct.nii.gz")
+    rep = Report("case1")
+    rep.add("Findings", REPORT_SENTENCE, [Evidence("finding", "threshold", {"series": "ct.nii.gz"},
+                                                   label="skull")])
+    rep.sentences[0].status = "supported"
+    save_report(rep, extra / "case1" / "report" / "report.json")
+    (extra / "video").mkdir()
+    truth = build_scripted(extra / "video" / "clip.mp4", data_dir, VIDEO_SCRIPT, fps=3.0, seed=1)
+    return {"root": extra, "video_truth": truth}
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, data_dir):
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("web")
+    extra = _extra_root(tmp, data_dir)
     port = _free_port()
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", LOUPE_HOME=str(tmp / "home"))
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--host", "127.0.0.1", "--port",
-                             str(port), "--token", TOKEN, "--root", str(SAMPLE), "--workspace", str(tmp / "ws"),
+                             str(port), "--token", TOKEN, "--root", str(SAMPLE), "--root", str(extra["root"]),
+                             "--workspace", str(tmp / "ws"),
                              "--catalog", str(tmp / "catalog.sqlite")], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -64,7 +97,7 @@ def server(tmp_path_factory):
     if proc.poll() is not None:
         log.close()
         pytest.fail("web server did not start: " + (tmp / "server.log").read_text()[-3000:])
-    yield {"url": url, "ws": tmp / "ws", "tmp": tmp, "log": tmp / "server.log"}
+    yield {"url": url, "ws": tmp / "ws", "tmp": tmp, "log": tmp / "server.log", **extra}
     proc.terminate()
     try:
         proc.wait(15)
@@ -78,14 +111,29 @@ def _input(page, elem_id: str):
     return page.locator(f"#{elem_id}").locator("textarea, input").first
 
 
-def _viewer_src(page) -> str:
-    return page.locator("#viewer img").get_attribute("src") or ""
+def _viewer_src(page, sel: str = "#viewer img") -> str:
+    """The picture's absolute URL (the page writes it relative to the server)."""
+    return page.locator(sel).evaluate("e => e.src") or ""
 
 
-def _wait_new_src(page, old: str, timeout_ms: int = 60_000) -> str:
-    page.wait_for_function("(old) => { const i = document.querySelector('#viewer img'); "
-                           "return i && i.src && i.src !== old; }", arg=old, timeout=timeout_ms)
-    return _viewer_src(page)
+def _wait_new_src(page, old: str, timeout_ms: int = 60_000, sel: str = "#viewer img") -> str:
+    page.wait_for_function("([old, sel]) => { const i = document.querySelector(sel); "
+                           "return i && i.src && i.src !== old && i.complete; }", arg=[old, sel], timeout=timeout_ms)
+    return _viewer_src(page, sel)
+
+
+def _login(page, url: str, user: str = "dr_web") -> None:
+    page.goto(url)
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(TOKEN)
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_selector("#open-btn")
+
+
+def _png_array(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def _wait_status(page, text: str, timeout_ms: int) -> None:
@@ -93,26 +141,25 @@ def _wait_status(page, text: str, timeout_ms: int) -> None:
                            ".value?.includes(t)", arg=text, timeout=timeout_ms)
 
 
+@pytest.mark.timeout(900)        # a whole reading session; minutes on the shared 2-core machine
 def test_read_run_accept_in_chromium(server):
-    from PIL import Image
     from playwright.sync_api import sync_playwright
 
     from app.review.store import STORE_FILENAME, ReviewStore
-    from app.web.render import SliceRequest, png_bytes, render_view
+    from app.scene.model import Scene
+    from app.web.render import SliceRequest, png_bytes, render_view, world_at
     from app.web.service import WebConfig, WebService
 
+    svc = WebService(WebConfig(roots=[str(SAMPLE)], workspace=server["tmp"] / "ws_check"))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.set_default_timeout(60_000)
-            page.goto(server["url"])
-            page.get_by_label("username").fill("dr_web")
-            page.get_by_label("password").fill(TOKEN)
-            page.get_by_role("button", name="Login").click()
-            page.wait_for_selector("#open-btn")
+            _login(page, server["url"])
 
-            # the study browser: index the roots, search; the table shows no patient name or ID
+            # the study browser: index the roots, search; the table shows no patient name or ID,
+            # the series has a thumbnail, and a click on it fills the path
             page.click("#index-btn")
             page.get_by_text("series", exact=False).first.wait_for(timeout=60_000)
             _input(page, "search").fill("brain")
@@ -120,29 +167,76 @@ def test_read_run_accept_in_chromium(server):
             page.locator("#found").get_by_text("head_ct", exact=False).first.wait_for(state="attached", timeout=30_000)
             table = page.locator("#found").text_content() or ""
             assert "BRAIN" in table and "CT" in table and PATIENT_ID not in table, table
+            thumb = page.locator("#thumbs img").first
+            thumb.wait_for(timeout=60_000)
+            tsrc = thumb.evaluate("e => e.src")
+            tarr = _png_array(page.request.get(tsrc).body())
+            assert 32 <= tarr.shape[0] <= 128 and tarr.std() > 20, "the thumbnail shows no picture"
+            thumb.click()
+            page.wait_for_function("() => (document.querySelector('#path textarea, #path input') || {})"
+                                   ".value?.includes('head_ct')", timeout=30_000)
 
             # the roots hold: traversal from the browser is refused with one line
             _input(page, "path").fill("../../tests")
             page.click("#open-btn")
             page.get_by_text("outside the folders this server may open").first.wait_for(timeout=30_000)
-            # and Gradio's file route does not serve files outside its own cache
+            # and neither Gradio's file route nor the image routes serve files outside the roots
             for f in ("/etc/passwd", str(ROOT / "pyproject.toml")):
                 assert page.request.get(f"{server['url']}/gradio_api/file={f}").status != 200, f
+                assert page.request.get(f"{server['url']}/loupe/slice.png",
+                                        params={"path": f, "index": 0}).status == 403, f
 
             _input(page, "path").fill("head_ct")
             page.click("#open-btn")
             page.wait_for_selector("#viewer img", timeout=90_000)
             assert "reviewer dr_web" in page.inner_text("#info")
             src = _viewer_src(page)
+            assert "/loupe/tab/" in src, src
+
+            # three planes, linked: a click on the axial plane moves the crosshair there; the
+            # coronal and sagittal planes are redrawn through that point, the main view follows
+            page.wait_for_selector("#plane-coronal img")
+            w0, l0 = float(_input(page, "window").input_value()), float(_input(page, "level").input_value())
+            before = {v: _viewer_src(page, f"#plane-{v} img") for v in ("axial", "coronal", "sagittal")}
+            axial = page.locator("#plane-axial img")
+            axial.scroll_into_view_if_needed()
+            box = axial.bounding_box()
+            axial.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.62})
+            for v in ("coronal", "sagittal"):
+                _wait_new_src(page, before[v], sel=f"#plane-{v} img")
+            src = _wait_new_src(page, src)
+            cor = _png_array(page.request.get(_viewer_src(page, "#plane-coronal img")).body())
+            sag = _png_array(page.request.get(_viewer_src(page, "#plane-sagittal img")).body())
+            assert not np.array_equal(cor, _png_array(page.request.get(before["coronal"]).body()))
+            # the same click in the renderer: (x, y) in the 320-pixel axial picture
+            check = Scene(svc.scene("head_ct").volume, "head_ct")
+            x, y = int(0.30 * 320), int(0.62 * 320)
+            hits = []
+            for dx in (-1, 0, 1):        # the browser's click lands within a pixel of the fraction
+                for dy in (-1, 0, 1):
+                    check.set_cursor(world_at(Scene(check.volume, "c"), "axial", 320, x + dx, y + dy))
+                    if np.array_equal(render_view(check, SliceRequest("coronal", None, w0, l0, 320)), cor):
+                        hits.append(check.cursor.copy())
+            assert hits, "the coronal plane is not the renderer's picture through the clicked point"
+            check.set_cursor(hits[0])
+            assert np.array_equal(render_view(check, SliceRequest("sagittal", None, w0, l0, 320)), sag)
+            cursor_world = hits[0]
+
             slider = page.locator("#slice input[type=number]")
             slider.fill("60")
             slider.press("Enter")
             src = _wait_new_src(page, src)
+            assert "index=60" in src, src
             for elem, value in (("window", "120"), ("level", "35")):
                 box = _input(page, elem)
                 box.fill(value)
                 box.press("Enter")
                 src = _wait_new_src(page, src)
+            assert "window=120" in src and "level=35" in src, src
+            # the picture for slice 60 at W 120 / L 35 with the clicked crosshair, no layer yet
+            plain = _png_array(page.request.get(src).body())
+            assert np.array_equal(plain, render_view(check, SliceRequest("axial", 60, 120, 35)))
+
             # a slow run reports progress and stops on Cancel (nothing reaches the store)
             _input(page, "params").fill('{"smooth_mm": 20}')
             page.click("#run-btn")
@@ -158,11 +252,32 @@ def test_read_run_accept_in_chromium(server):
             page.click("#accept-btn")
             page.get_by_text("accepted Otsu foreground as dr_web").wait_for(timeout=30_000)
             shown = page.request.get(src).body()
+
+            # mask editing in Gradio's image editor: paint a stroke, save it as a human edit
+            page.get_by_text("Edit mask").click()
+            page.click("#edit-btn")
+            page.locator("#editor canvas").first.wait_for(timeout=60_000)
+            page.locator("#editor button[aria-label='Brush']").first.click()
+            page.locator("#editor canvas").first.scroll_into_view_if_needed()
+            cbox = page.locator("#editor canvas").first.bounding_box()
+            x0, y0 = cbox["x"] + cbox["width"] * 0.45, cbox["y"] + cbox["height"] * 0.5
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            for i in range(20):
+                page.mouse.move(x0 + 3 * i, y0 + 2 * i)
+            page.mouse.up()
+            _input(page, "comment").fill("one stroke added in the browser")
+            page.click("#save-edit-btn")
+            page.get_by_text("as dr_web (Otsu foreground)").first.wait_for(timeout=60_000)
+            note = page.inner_text("#edit-note")
+            painted = int(note.split("saved add of ")[1].split(" voxels")[0])
+            assert painted > 50, note
+
             page.get_by_text("3D snapshot").click()
             page.click("#snap-btn")
             page.wait_for_selector("#snap img", timeout=120_000)
-            snap3d = page.request.get(page.locator("#snap img").get_attribute("src")).body()
-            assert np.asarray(Image.open(io.BytesIO(snap3d)).convert("RGB")).std() > 10
+            snap3d = page.request.get(_viewer_src(page, "#snap img")).body()
+            assert _png_array(snap3d).std() > 10
             page.screenshot(path=str(server["tmp"] / "page.png"), full_page=True)
             page.locator("#viewer img").screenshot(path=str(server["tmp"] / "viewer.png"))
         finally:
@@ -170,8 +285,10 @@ def test_read_run_accept_in_chromium(server):
 
     store = ReviewStore(server["ws"] / STORE_FILENAME)
     try:
-        ds = [d for d in store.decisions() if d.target_kind == "layer"]
+        ds = [d for d in store.decisions() if d.target_kind == "layer" and d.decision != "edit"]
         assert [(d.user, d.decision, d.comment) for d in ds] == [("dr_web", "accept", "bone and scalp, fine")]
+        edits = [d for d in store.decisions() if d.target_kind == "layer" and d.decision == "edit"]
+        assert [(d.user, d.comment) for d in edits] == [("dr_web", "one stroke added in the browser")]
         heads = [store.head(row["layer_id"]) for row in store.layers()]
         assert heads and all(h is not None for h in heads)
         smoothed = [h for h in heads if float((h.params or {}).get("smooth_mm", 0)) == 20]
@@ -179,20 +296,28 @@ def test_read_run_accept_in_chromium(server):
         assert any(a.user == "dr_web" and "accept" in a.action for a in store.audit())
         layer = store.load_layer(ds[0].layer_id, ds[0].version_id)
         assert layer.name == "Otsu foreground" and layer.labels.any()
+        # the edit: a human version by the login user on top of the accepted AI version, with
+        # exactly the painted voxels added on slice 60 and nothing else changed
+        edited = [h for h in heads if h.version_id != ds[0].version_id and h.author == "dr_web"
+                  and h.source_kind == "human" and h.parent_version == ds[0].version_id]
+        assert edited, [(h.author, h.version_id) for h in heads]
+        new = store.load_layer(edited[0].layer_id, edited[0].version_id)
+        diff = new.labels.astype(int) - layer.labels.astype(int)
+        assert (diff >= 0).all() and int((diff != 0).sum()) <= painted
+        changed = np.nonzero(diff)
+        assert len(changed[0]) > 0 and len(set(changed[-3].tolist())) == 1, "edit beyond the shown slice"
+        assert any(a.user == "dr_web" and "edit" in a.action for a in store.audit())
     finally:
         store.close()
 
-    # the browser showed exactly the Qt-free picture of that state: slice 60, W 120 L 35, the layer over it
-    svc = WebService(WebConfig(roots=[str(SAMPLE)], workspace=server["tmp"] / "ws_check"))
-    scene = svc.scene("head_ct")
-    from app.scene.model import Scene
-
-    check = Scene(scene.volume, "head_ct")
+    # the browser showed exactly the Qt-free picture of that state: slice 60, W 120 L 35, the
+    # clicked cursor, the layer over it
+    check = Scene(svc.scene("head_ct").volume, "head_ct")
+    check.set_cursor(cursor_world)
     check.add_layer(layer)
     want = png_bytes(render_view(check, SliceRequest("axial", 60, 120, 35)))
-    got = np.asarray(Image.open(io.BytesIO(shown)).convert("RGB"))
-    assert np.array_equal(got, np.asarray(Image.open(io.BytesIO(want)).convert("RGB")))
-    plain = np.asarray(Image.open(io.BytesIO(svc.slice_png("head_ct", "axial", 60, 120, 35))).convert("RGB"))
+    got = _png_array(shown)
+    assert np.array_equal(got, _png_array(want))
     assert (np.abs(got.astype(int) - plain.astype(int)).max(-1) > 30).mean() > 0.01, "no overlay visible"
     keep = os.environ.get("LOUPE_KEEP_SHOTS")
     if keep:
@@ -200,6 +325,123 @@ def test_read_run_accept_in_chromium(server):
             shutil.copy(server["tmp"] / n, Path(keep) / f"web_{n}")
     log = server["log"].read_text()
     assert PATIENT_ID not in log and STUDY_UID_PREFIX not in log
+
+
+@pytest.mark.timeout(600)
+def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server):
+    """Open a video, step frame by frame (each picture the decoder's exact frame), find evidence,
+    see it on the track and jump to the event."""
+    from playwright.sync_api import sync_playwright
+
+    from app.data.video import open_video
+
+    path = server["root"] / "video" / "clip.mp4"
+    truth = server["video_truth"].events[0]
+    with open_video(path) as src, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(60_000)
+            _login(page, server["url"], "dr_video")
+            page.get_by_text("Video", exact=True).click()
+            _input(page, "vpath").fill("video/clip.mp4")
+            page.click("#vopen-btn")
+            page.get_by_text(f"{src.n_frames} frames").first.wait_for(timeout=120_000)
+            img = page.wait_for_selector("#vimg img")
+            assert img is not None
+            old = _viewer_src(page, "#vimg img")
+            for _ in range(3):
+                page.click("#vnext")
+                old = _wait_new_src(page, old, sel="#vimg img")
+            page.get_by_text("frame 3 / ").first.wait_for()
+            got = _png_array(page.request.get(old).body())
+            assert np.array_equal(got, src.get(3).image[..., :3]), "frame 3 is not the decoder's frame 3"
+            assert not np.array_equal(got, src.get(2).image[..., :3])
+            page.click("#vprev")
+            old = _wait_new_src(page, old, sel="#vimg img")
+            assert np.array_equal(_png_array(page.request.get(old).body()), src.get(2).image[..., :3])
+
+            _input(page, "vparams").fill('{"max_kept_fraction": 0.2}')
+            page.click("#evid-btn")
+            page.wait_for_function("() => (document.querySelector('#vstatus textarea, #vstatus input') || {})"
+                                   ".value?.includes('event(s) on the track')", timeout=300_000)
+            page.locator("#jump input").first.click()
+            page.get_by_role("option").first.click()
+            page.get_by_text(f"frame {truth.start_frame} / ").first.wait_for(timeout=60_000)
+            old = _wait_new_src(page, old, sel="#vimg img")
+            shown = _png_array(page.request.get(old).body())
+            jumped = int(old.split("n=")[1].split("&")[0])
+            assert abs(jumped - truth.start_frame) <= 2, (jumped, truth)
+            assert np.array_equal(shown, src.get(jumped).image[..., :3])
+            strip = _png_array(page.request.get(_viewer_src(page, "#vstrip img")).body())
+            orange = (strip[14, :, 0] > 200) & (strip[14, :, 1] > 90) & (strip[14, :, 1] < 150)
+            xs = np.nonzero(orange)[0]
+            assert len(xs), "no event on the evidence track"
+            frames = xs * src.n_frames / strip.shape[1]
+            assert abs(frames.min() - truth.start_frame) <= 3 and abs(frames.max() - truth.end_frame) <= 3
+            page.screenshot(path=str(server["tmp"] / "video_page.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_report_view_shows_the_report_next_to_the_study(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(60_000)
+            _login(page, server["url"], "dr_report")
+            _input(page, "path").fill("case1/ct.nii.gz")
+            page.click("#open-btn")
+            page.wait_for_selector("#viewer img", timeout=90_000)
+            page.get_by_text("Report", exact=True).click()
+            page.get_by_text("1 report(s) next to this study").first.wait_for(timeout=30_000)
+            page.locator("#report-md").get_by_text(REPORT_SENTENCE).first.wait_for(timeout=30_000)
+            md = page.inner_text("#report-md")
+            assert "Report: case1" in md and "[supported]" in md and "Draft for human review" in md, md
+            rows = page.inner_text("#report-rows")
+            assert "supported" in rows and "finding skull" in rows, rows
+            # the bundled study has no report: the view says so instead of showing a stale one
+            _input(page, "path").fill("head_ct")
+            page.click("#open-btn")
+            page.get_by_text("no report next to this study").first.wait_for(timeout=90_000)
+        finally:
+            browser.close()
+
+
+def test_image_routes_need_the_login_and_keep_tabs_apart(server):
+    """The plain routes: no cookie, no picture; a tab's handle serves only its owner; the roots
+    hold for paths; bad arguments are one line."""
+    import httpx
+
+    url = server["url"]
+    assert httpx.get(f"{url}/loupe/slice.png", params={"path": "head_ct", "index": 1}).status_code == 401
+    assert httpx.post(f"{url}/loupe/open", params={"path": "head_ct"}).status_code == 401
+    a, b = httpx.Client(timeout=120), httpx.Client(timeout=120)
+    for c, name in ((a, "ana"), (b, "ben")):
+        c.post(f"{url}/login", data={"username": name, "password": TOKEN}).raise_for_status()
+    r = a.post(f"{url}/loupe/open", params={"path": "head_ct"})
+    assert r.status_code == 200 and r.json()["slices"]["axial"] == 140, r.text
+    h = r.json()["handle"]
+    ok = a.get(f"{url}/loupe/tab/{h}/slice.png", params={"view": "coronal", "index": 200, "window": 2000, "level": 500})
+    assert ok.status_code == 200 and ok.headers["content-type"] == "image/png"
+    from app.web.service import WebConfig, WebService
+
+    svc = WebService(WebConfig(roots=[str(SAMPLE)], workspace=server["tmp"] / "ws_routes"))
+    assert ok.content == svc.slice_png("head_ct", "coronal", 200, 2000, 500)
+    theirs = b.get(f"{url}/loupe/tab/{h}/slice.png", params={"index": 1})
+    assert theirs.status_code == 404 and "no such view" in theirs.json()["error"]
+    assert a.get(f"{url}/loupe/tab/not-a-handle/slice.png").status_code == 404
+    for bad in ("../../etc/passwd", "/etc/passwd", str(ROOT / "tests"), "head_ct/../../../tests"):
+        r = a.get(f"{url}/loupe/slice.png", params={"path": bad, "index": 1})
+        assert r.status_code == 403 and "outside the folders" in r.json()["error"], (bad, r.text)
+        assert "/work" not in r.json()["error"].replace(bad, "")
+    r = a.get(f"{url}/loupe/slice.png", params={"path": "head_ct", "index": 999})
+    assert r.status_code == 400 and "outside 0..139" in r.json()["error"]
+    r = a.get(f"{url}/loupe/slice.png", params={"path": "head_ct", "size": "big"})
+    assert r.status_code == 400 and "size" in r.json()["error"]
 
 
 def test_scripting_api_slice_and_infer(server, tmp_path):

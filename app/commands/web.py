@@ -52,10 +52,11 @@ def run(args) -> int:
             return bool(user.strip()) and hmac.compare_digest(password.encode(), token.encode())
     print(f"Loupe web on http://{args.host}:{args.port} (roots: {len(cfg.roots)}, "
           f"{'login required' if auth else 'no login: loopback only'})", flush=True)
+    from app.web.routes import serve
+
     try:
-        demo.launch(server_name=args.host, server_port=args.port, auth=auth, max_file_size=UPLOAD_LIMIT,
-                    share=False, inbrowser=False, show_error=True, quiet=True,
-                    allowed_paths=[str(demo._loupe_pngs.dir)], prevent_thread_lock=False)
+        serve(svc, demo, args.host, args.port, auth, max_file_size=UPLOAD_LIMIT, show_error=True,
+              allowed_paths=[str(demo._loupe_pngs.dir)])
     finally:
         svc.close()
     return 0

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from app.web.safety import Roots, scrub
 
 log = logging.getLogger("loupe.web")
 PNG_CACHE_BYTES = 64 * 2**20   # LOUPE_WEB_PNG_CACHE_MB overrides (0: off, e.g. to measure rendering)
+PREFETCH = 2                   # slices drawn ahead of a reader scrolling one slice at a time
 
 
 class SharedRunner:
@@ -54,7 +55,8 @@ class WebConfig:
     catalog_db: Path | None = None
     user: str = ""                 # reviewer when there is no login (loopback, no token)
     token: str | None = None
-    scene_cache: int = 4           # studies kept open for the scripting API
+    scene_cache: int = 4           # studies kept decoded (shared by the API and every tab)
+    max_tabs: int = 128            # browser tabs whose state the image routes can reach
 
 
 class WebService:
@@ -68,6 +70,12 @@ class WebService:
         self._scenes: OrderedDict[Path, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._opening: dict[Path, threading.Lock] = {}
+        self._tabs: OrderedDict[str, BrowserState] = OrderedDict()
+        self._prefetch_q: deque = deque(maxlen=2 * PREFETCH)     # newest wins: old steps are stale
+        self._prefetch_cv = threading.Condition()
+        self._prefetcher: threading.Thread | None = None
+        self.prefetched = 0
+        self._prefetch_on = os.environ.get("LOUPE_WEB_PREFETCH", "1") != "0"    # 0: off (to measure it)
         # API slices of the shared, layer-free scenes are pure functions of their arguments:
         # several readers scrolling the same study get repeated slices from here
         self._pngs: OrderedDict[tuple, bytes] = OrderedDict()
@@ -82,12 +90,48 @@ class WebService:
         return Session(store=self.config.workspace, user=user, runner=self.runner)
 
     def open_for(self, session: Any, path: str) -> Path:
+        """Open ``path`` in a tab's Session over the server's shared, already decoded volume (one
+        copy in memory however many tabs read the study; the Session's scene, layers and cursor
+        stay its own)."""
         real = self.roots.resolve(path)
-        session.open(real)
-        if session.scene is None:
-            raise LoupeError(f"{path}: a video; the web face shows images and volumes")
+        from app.data.video import is_video_path
+
+        if real.is_file() and is_video_path(real):
+            raise LoupeError(f"{path}: a video; open it in the Video tab")
+        session.open_volume(self.scene(path).volume, name=real.name, source=real)
         log.info("opened %s", scrub(Path(path).name))
         return real
+
+    # ---- tabs (the browser's per-tab state, reachable by the image routes) ---------------------
+    def register(self, st: BrowserState, owner: str) -> str:
+        """A random handle for a tab's state; the image routes serve it only to ``owner``."""
+        import secrets
+
+        with self._lock:
+            if not st.handle:
+                st.handle = secrets.token_urlsafe(18)
+            st.owner = owner
+            self._tabs[st.handle] = st
+            self._tabs.move_to_end(st.handle)
+            while len(self._tabs) > self.config.max_tabs:
+                _, old = self._tabs.popitem(last=False)
+                old.close()
+        return st.handle
+
+    def tab(self, handle: str, user: str | None) -> BrowserState:
+        with self._lock:
+            st = self._tabs.get(handle or "")
+        if st is None or (user is not None and st.owner != user):
+            raise LoupeError("no such view: open the study again")   # same words for both: no probing
+        return st
+
+    def open_tab(self, user: str, path: str) -> BrowserState:
+        """A new tab state with ``path`` open (the scripting route a browser-like client uses)."""
+        st = BrowserState(session=self.session(user))
+        self.open_for(st.session, path)
+        st.path = path
+        self.register(st, user)
+        return st
 
     def scene(self, path: str) -> Any:
         """A shared, read-only scene for ``path`` (API requests; never given layers)."""
@@ -122,15 +166,79 @@ class WebService:
     def slice_png(self, path: str, view: str, index: int | None, window: float | None,
                   level: float | None, size: int = 512) -> bytes:
         req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
-        key = (self.roots.resolve(path), req)
+        scene = self.scene(path)
+        return self._png(scene, render_key(self.roots.resolve(path), scene, req), req)
+
+    def tab_png(self, st: BrowserState, view: str, index: int | None, window: float | None,
+                level: float | None, size: int = 512) -> bytes:
+        """A tab's slice: its own cursor and layers over the shared volume. A tab with no layers
+        and the starting cursor gets the same cached picture as ``slice_png``."""
+        scene = st.session.scene if st.session is not None else None
+        if scene is None:
+            raise LoupeError("no study open in this view")
+        req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
+        real = self.roots.resolve(st.path)
+        data = self._png(scene, render_key(real, scene, req), req)
+        self._prefetch_after(st, scene, real, req)
+        return data
+
+    # ---- prefetch: the next slices in the direction a reader scrolls -------------------------
+    def _prefetch_after(self, st: BrowserState, scene: Any, real: Path, req: SliceRequest) -> None:
+        """When a tab steps by one slice, draw the next ``PREFETCH`` slices the same way into the
+        cache, on one low-priority thread (so a reader scrolling a study for the first time finds
+        the next picture ready). Mispredictions cost only idle CPU; nothing when the cache is off."""
+        last, st.last_request = st.last_request, req
+        if (self._png_budget <= 0 or not self._prefetch_on or last is None or req.index is None
+                or last.index is None):
+            return
+        if (last.view, last.window, last.level, last.size) != (req.view, req.window, req.level, req.size):
+            return
+        step = req.index - last.index
+        if step not in (-1, 1):
+            return
+        from dataclasses import replace
+
+        with self._prefetch_cv:
+            for n in range(1, PREFETCH + 1):
+                nxt = replace(req, index=req.index + n * step)
+                if nxt.index < 0:
+                    break
+                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt))
+            if self._prefetcher is None:
+                self._prefetcher = threading.Thread(target=self._prefetch_loop, name="loupe-prefetch", daemon=True)
+                self._prefetcher.start()
+            self._prefetch_cv.notify()
+
+    def _prefetch_loop(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)   # this thread only (Linux)
+        except (AttributeError, OSError):
+            pass
+        while True:
+            with self._prefetch_cv:
+                while not self._prefetch_q:
+                    self._prefetch_cv.wait()
+                scene, key, req = self._prefetch_q.popleft()
+            with self._lock:
+                if key in self._pngs:
+                    continue
+            try:
+                self._png(scene, key, req)
+                self.prefetched += 1
+            except (LoupeError, ValueError):
+                pass            # past the last slice: nothing to draw
+
+    def _png(self, scene: Any, key: tuple, req: SliceRequest) -> bytes:
         with self._lock:
             hit = self._pngs.get(key)
             if hit is not None:
                 self._pngs.move_to_end(key)
                 self.png_hits += 1
                 return hit
-        data = png_bytes(render_view(self.scene(path), req))
+        data = png_bytes(render_view(scene, req))
         with self._lock:
+            if key in self._pngs:        # another request drew it meanwhile
+                return self._pngs[key]
             self._pngs[key] = data
             self._png_bytes += len(data)
             while self._png_bytes > self._png_budget and self._pngs:
@@ -243,3 +351,31 @@ class BrowserState:
     job: Any = None
     progress: list = field(default_factory=list)
     done: list = field(default_factory=list)
+    handle: str = ""               # how the image routes find this tab (random, owner-checked)
+    version: int = 0               # bumped when the picture changes for the same controls (URL part)
+    owner: str = ""
+    video: Any = None              # an open VideoSource (the Video tab)
+    video_path: str = ""
+    events: Any = None             # the evidence EventsLayer shown on the video's track
+    last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
+
+    def close(self) -> None:
+        if self.video is not None:
+            self.video.close()
+            self.video = None
+        if self.session is not None:
+            self.session.close()
+
+
+def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
+    """What a slice picture depends on besides the volume: the request, the cursor (crosshair)
+    and each visible label layer's identity, data version and style (the renderer draws only
+    label layers)."""
+    layers = []
+    for lay in scene.layers[1:]:
+        if not lay.visible or lay.kind != "labels":
+            continue
+        layers.append((lay.id, scene.version(lay), float(lay.opacity), bool(lay.outline),
+                       tuple(sorted(getattr(lay, "hidden_labels", ()))), id(lay.labels)))
+    cursor = tuple(round(float(c), 4) for c in scene.cursor)
+    return (real, req, cursor, tuple(layers), scene.frame, scene.wl.invert)

@@ -1,6 +1,11 @@
-"""The Gradio Blocks app: study browser, slice viewer, backend runs with progress and cancel,
-review. Every handler translates browser values to ``WebService`` / ``Session`` calls; errors the
-reader can act on come back as one line (``gr.Error``), never a traceback."""
+"""The Gradio Blocks app: study browser with thumbnails, slice viewer, three linked planes,
+backend runs with progress and cancel, review, video scrubber with the evidence track, report
+view. Every handler translates browser values to ``WebService`` / ``Session`` calls; errors the
+reader can act on come back as one line (``gr.Error``), never a traceback.
+
+The slice viewer is an ``<img>`` on the plain image route (``app.web.routes``): scrolling and
+window/level changes only change its URL in the browser (a front-end-only event), so a scroll
+step is one GET, not a Gradio queue round trip."""
 
 import json
 import os
@@ -12,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.data.types import LoupeError
-from app.web.render import SliceRequest, png_bytes, render_view
+from app.web.render import png_bytes
 from app.web.service import BrowserState, WebService, parse_params, run_summary
 
 VIEWS = ["axial", "coronal", "sagittal"]
@@ -49,29 +54,80 @@ class PngFiles:
         return str(p)
 
 
+def viewer_url(st: BrowserState, view: str, index: Any, window: Any, level: Any, size: int = 512) -> str:
+    """The viewer picture's URL; ``VIEWER_JS`` builds the same string in the browser."""
+    return (f"/loupe/tab/{st.handle}/slice.png?view={view}&index={int(round(float(index)))}"
+            f"&window={_num(window)}&level={_num(level)}&v={st.version}"
+            + (f"&size={size}" if size != 512 else ""))
+
+
+def _num(v: Any) -> str:
+    f = float(v)
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def _img(url: str, alt: str, size: int = 512) -> str:
+    return f'<img src="{url}" alt="{alt}" width="{size}" height="{size}" style="image-rendering:auto">'
+
+
+# front-end only: rebuild the viewer's URL from the tab key ("handle:version") and the controls
+VIEWER_JS = """(key, view, index, w, l) => {
+  const img = document.querySelector('#viewer img');
+  if (!img || !key || !key.includes(':')) return [];
+  const [h, v] = key.split(':');
+  const n = (x) => (Number.isInteger(Number(x)) ? String(Number(x)) : String(Number(x)));
+  img.src = `/loupe/tab/${h}/slice.png?view=${view}&index=${Math.round(Number(index))}` +
+            `&window=${n(w)}&level=${n(l)}&v=${v}`;
+  return [];
+}"""
+
+
 def build_app(svc: WebService):
     import gradio as gr
 
     from app.scene.render2d import presets
+    from app.web import reports as rep_mod
+    from app.web import video as vid
+    from app.web.render import world_at
+    from app.web.thumbs import Thumbnails
 
     pngs = PngFiles()
+    thumbs = Thumbnails()
     wl_presets = {p["name"]: (float(p["width"]), float(p["level"])) for p in presets()
                   if "width" in p and "level" in p}
+    plane_size = 320
 
-    # ---- handlers -------------------------------------------------------------------------------
+    def fail(exc: Exception):
+        return _fail(exc)
+
+    def ready(st: BrowserState | None) -> bool:
+        return st is not None and st.session is not None and st.session.scene is not None
+
+    def key_of(st: BrowserState | None) -> str:
+        return f"{st.handle}:{st.version}" if st is not None and st.handle else ""
+
+    # ---- study browser ----------------------------------------------------------------------------
     def do_search(text):
         try:
             rows = svc.search(text)
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         note = f"{len(rows)} series" if rows else "no series found: index the roots first"
-        return rows, note
+        gallery = []
+        for row in rows[:THUMBS_SHOWN]:
+            try:
+                data = thumbs.png(svc.roots.resolve(row[4]))
+            except LoupeError:
+                data = None
+            if data is not None:
+                gallery.append((pngs.write(data), f"{row[0]} ({row[1]})\n{row[4]}"))
+        return rows, gallery, note
 
     def do_index():
         try:
             return svc.index_roots()
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
     def pick_row(evt: gr.SelectData, table):
         try:
@@ -80,64 +136,101 @@ def build_app(svc: WebService):
         except (IndexError, KeyError, TypeError):
             return gr.update()
 
-    def draw(st: BrowserState | None, view, index, window, level):
-        if st is None or st.session is None or st.session.scene is None:
-            return None
+    def pick_thumb(evt: gr.SelectData, table):
         try:
-            rgb = render_view(st.session.scene, SliceRequest(view, int(index), float(window), float(level)))
-        except (LoupeError, ValueError, TypeError) as exc:
-            raise _fail(exc) from None
-        return pngs.write(png_bytes(rgb))
+            return table.iloc[evt.index, 4] if hasattr(table, "iloc") else table[evt.index][4]
+        except (IndexError, KeyError, TypeError):
+            return gr.update()
+
+    # ---- viewer ---------------------------------------------------------------------------------
+    def viewer(st, view, index, window, level):
+        if not ready(st):
+            return ""
+        return _img(viewer_url(st, view, index, window, level), f"{view} slice")
+
+    def three(st, window, level):
+        """The three planes at the tab's cursor, each with the others' lines (the crosshair)."""
+        if not ready(st):
+            return [None] * len(VIEWS)
+        out = []
+        for v in VIEWS:
+            try:
+                out.append(pngs.write(svc.tab_png(st, v, None, window, level, plane_size)))
+            except (LoupeError, ValueError, TypeError) as exc:
+                raise fail(exc) from None
+        return out
 
     def do_open(path, st, view, request: gr.Request):
         from app.scene import mpr
 
+        user = _user(svc, request)
         if st is None or st.session is None:
-            st = BrowserState(session=svc.session(_user(svc, request)))
+            st = BrowserState(session=svc.session(user))
         try:
             svc.open_for(st.session, path)
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         st.path = path
+        st.version += 1
+        svc.register(st, user)
         scene = st.session.scene
-        plane = scene.plane(view)
-        idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, plane)
+        idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
         vol = scene.volume
         info = (f"**{Path(path).name}**: {' x '.join(map(str, vol.spatial_shape))} "
                 f"voxels, spacing {' x '.join(f'{s:.3g}' for s in vol.spacing)} mm; reviewer "
                 f"**{st.session.user}**")
-        img = draw(st, view, idx, scene.wl.width, scene.wl.level)
-        return (st, gr.update(maximum=count - 1, value=idx), scene.wl.width, scene.wl.level, img, info,
-                gr.update(choices=_layer_choices(st), value=None))
+        w, lv = scene.wl.width, scene.wl.level
+        found = _report_choices(svc, rep_mod, path)
+        return (st, key_of(st), gr.update(maximum=count - 1, value=idx), w, lv, viewer(st, view, idx, w, lv), info,
+                gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
+                gr.update(choices=found, value=found[0][1] if found else None),
+                f"{len(found)} report(s) next to this study" if found else "no report next to this study")
 
-    def change_view(st, view):
-        if st is None or st.session is None or st.session.scene is None:
-            return gr.update(), None
+    def change_view(st, view, window, level):
+        if not ready(st):
+            return gr.update(), ""
         from app.scene import mpr
 
         scene = st.session.scene
-        plane = scene.plane(view)
-        idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, plane)
-        return gr.update(maximum=count - 1, value=idx), draw(st, view, idx, scene.wl.width, scene.wl.level)
+        idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
+        return gr.update(maximum=count - 1, value=idx), viewer(st, view, idx, window, level)
 
     def apply_preset(name):
         if name not in wl_presets:
             return gr.update(), gr.update()
         return wl_presets[name]
 
+    def click_plane(which: str):
+        def handler(st, view, window, level, evt: gr.SelectData):
+            """A click on one plane moves the crosshair there; the other planes and the main
+            viewer follow (the main slider to the cursor's slice)."""
+            if not ready(st):
+                raise fail(LoupeError("open a study first"))
+            from app.scene import mpr
+
+            scene = st.session.scene
+            x, y = evt.index[0], evt.index[1]
+            scene.set_cursor(world_at(scene, which, plane_size, float(x), float(y)))
+            st.version += 1
+            idx, _ = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
+            return (key_of(st), *three(st, window, level), gr.update(value=idx),
+                    viewer(st, view, idx, window, level))
+        return handler
+
+    # ---- backends and review --------------------------------------------------------------------
     def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):  # noqa: B008 (Gradio's documented idiom)
-        if st is None or st.session is None or st.session.scene is None:
-            raise _fail(LoupeError("open a study before running a backend"))
+        if not ready(st):
+            raise fail(LoupeError("open a study before running a backend"))
         try:
             prm = parse_params(params)
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         events: queue.Queue = queue.Queue()
         try:
             st.job = st.session.run_async(backend, on_progress=lambda f, m: events.put(("p", f, m)),
                                           on_done=lambda r, e: events.put(("d", r, e)), **prm)
         except Exception as exc:  # unknown backend, bad parameters: one line
-            raise _fail(LoupeError(str(exc))) from None
+            raise fail(LoupeError(str(exc))) from None
         t0 = time.monotonic()
         while time.monotonic() - t0 < RUN_TIMEOUT_S:
             try:
@@ -146,21 +239,23 @@ def build_app(svc: WebService):
                 continue
             if ev[0] == "p":
                 progress(ev[1], desc=ev[2] or backend)
-                yield f"{backend}: {ev[2]} ({ev[1]:.0%})", gr.update(), gr.update()
+                yield f"{backend}: {ev[2]} ({ev[1]:.0%})", gr.update(), gr.update(), gr.update()
                 continue
             st.job = None
             res, err = ev[1], ev[2]
             if res is None:
-                yield f"{backend} stopped: {err}", gr.update(choices=_layer_choices(st)), gr.update()
+                yield f"{backend} stopped: {err}", gr.update(choices=_layer_choices(st)), gr.update(), gr.update()
                 return
+            st.version += 1
             names = ", ".join(lay.name for lay in res.layers) or "no layer"
             first = res.layers[0].id if res.layers else (res.findings_layer.id if res.findings_layer else None)
             yield (f"{backend} done: {names}; " + json.dumps(run_summary(res)["findings"]),
-                   gr.update(choices=_layer_choices(st), value=first), draw(st, view, index, window, level))
+                   gr.update(choices=_layer_choices(st), value=first), viewer(st, view, index, window, level),
+                   key_of(st))
             return
         if st.job is not None:
             st.job.cancel()
-        yield f"{backend}: no answer in {RUN_TIMEOUT_S} s, cancelled", gr.update(), gr.update()
+        yield f"{backend}: no answer in {RUN_TIMEOUT_S} s, cancelled", gr.update(), gr.update(), gr.update()
 
     def cancel(st):
         if st is None or st.job is None:
@@ -170,13 +265,13 @@ def build_app(svc: WebService):
 
     def decide(st, layer_id, comment, decision):
         if st is None or st.session is None:
-            raise _fail(LoupeError("open a study first"))
+            raise fail(LoupeError("open a study first"))
         if not layer_id:
-            raise _fail(LoupeError("choose a layer to decide on"))
+            raise fail(LoupeError("choose a layer to decide on"))
         try:
             d = st.session.decide(layer_id, decision, comment or None)
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         return f"{decision}ed {st.session.layer(layer_id).name} as {d.user}", audit_rows(st)
 
     def audit_rows(st):
@@ -185,36 +280,149 @@ def build_app(svc: WebService):
         return [[a.time, a.user, a.action, a.layer_id[:8], str(a.details)[:80]]
                 for a in st.session.store.audit()][-20:]
 
+    # ---- mask editing (Gradio's image editor over the slice) ------------------------------------
+    def edit_start(st, layer_id, view, index, window, level):
+        if not ready(st):
+            raise fail(LoupeError("open a study first"))
+        if not layer_id:
+            raise fail(LoupeError("choose a label layer to edit"))
+        from app.web import mask_edit
+
+        try:
+            bg = mask_edit.background(st, layer_id, view, int(index), float(window), float(level))
+        except LoupeError as exc:
+            raise fail(exc) from None
+        return {"background": bg, "layers": [], "composite": None}
+
+    def edit_save(st, layer_id, view, index, mode, label, drawing, comment, request: gr.Request):
+        if not ready(st):
+            raise fail(LoupeError("open a study first"))
+        from app.web import mask_edit
+
+        try:
+            msg, new_id = mask_edit.save(st, layer_id, view, int(index), drawing, mode, int(label), comment or None)
+        except LoupeError as exc:
+            raise fail(exc) from None
+        st.version += 1
+        return msg, key_of(st), audit_rows(st), gr.update(choices=_layer_choices(st), value=new_id)
+
+    # ---- 3D ---------------------------------------------------------------------------------------
     def render_3d(st, camera):
-        if st is None or st.session is None or st.session.scene is None:
-            raise _fail(LoupeError("open a study first"))
+        if not ready(st):
+            raise fail(LoupeError("open a study first"))
         from app.web.snapshot3d import snapshot
 
         try:
             return pngs.write(png_bytes(snapshot(st.session.scene, camera)))
         except LoupeError as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
+
+    # ---- video --------------------------------------------------------------------------------------
+    def video_open(path, vst, request: gr.Request):
+        user = _user(svc, request)
+        if vst is None:
+            vst = BrowserState(session=svc.session(user))
+        try:
+            meta = vid.open_video(svc, vst, path)
+        except LoupeError as exc:
+            raise fail(exc) from None
+        vst.version += 1
+        svc.register(vst, user)
+        info = (f"**{Path(path).name}**: {meta['frames']} frames, {meta['width']} x {meta['height']}, "
+                f"{meta['duration_s']:.2f} s")
+        return (vst, info, gr.update(maximum=meta["frames"] - 1, value=0), *video_frame(vst, 0),
+                gr.update(choices=[], value=None))
+
+    def video_frame(vst, n):
+        if vst is None or vst.video is None:
+            return "", "", None
+        try:
+            n = int(n)
+            url = f"/loupe/tab/{vst.handle}/frame.png?n={n}&v={vst.version}"
+            w, h = vst.video.size
+            cap = vid.frame_caption(vst, n)
+            strip = pngs.write(png_bytes(vid.evidence_strip(vst.video.n_frames, vst.events, n)))
+        except (LoupeError, ValueError, TypeError) as exc:
+            raise fail(exc) from None
+        return f'<img src="{url}" alt="frame {n}" width="{w}" height="{h}">', cap, strip
+
+    def video_step(vst, n, delta):
+        if vst is None or vst.video is None:
+            return gr.update()
+        return int(min(max(int(n) + delta, 0), vst.video.n_frames - 1))
+
+    def video_strip_click(vst, evt: gr.SelectData):
+        if vst is None or vst.video is None:
+            return gr.update()
+        x = float(evt.index[0])
+        return int(min(vst.video.n_frames - 1, max(0, x * vst.video.n_frames / STRIP_WIDTH)))
+
+    def find_evidence(vst, params, progress=gr.Progress()):  # noqa: B008
+        if vst is None or vst.video is None:
+            raise fail(LoupeError("open a video first"))
+        try:
+            prm = parse_params(params)
+        except LoupeError as exc:
+            raise fail(exc) from None
+        events: queue.Queue = queue.Queue()
+        try:
+            vst.job = vst.session.run_async("evidence", on_progress=lambda f, m: events.put(("p", f, m)),
+                                            on_done=lambda r, e: events.put(("d", r, e)), **prm)
+        except Exception as exc:
+            raise fail(LoupeError(str(exc))) from None
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < RUN_TIMEOUT_S:
+            try:
+                ev = events.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if ev[0] == "p":
+                progress(ev[1], desc=ev[2] or "evidence")
+                yield f"evidence: {ev[2]} ({ev[1]:.0%})", gr.update()
+                continue
+            vst.job = None
+            if ev[1] is None:
+                yield f"evidence stopped: {ev[2]}", gr.update()
+                return
+            vst.events = vid.evidence_layer(ev[1])
+            choices = vid.event_choices(vst.events)
+            yield (f"evidence: {len(choices)} event(s) on the track",
+                   gr.update(choices=choices, value=None))
+            return
+        yield f"evidence: no answer in {RUN_TIMEOUT_S} s", gr.update()
+
+    # ---- report ---------------------------------------------------------------------------------------
+    def report_show(choice):
+        if not choice:
+            return "", []
+        try:
+            real = svc.roots.resolve(choice)
+            return rep_mod.report_view(real)
+        except LoupeError as exc:
+            raise fail(exc) from None
 
     def api_slice(path, view, index, window, level):
         try:
             return pngs.write(svc.slice_png(path, view, index, window, level))
         except (LoupeError, ValueError, TypeError) as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
 
     def api_infer(backend, path, params, request: gr.Request):
         try:
             return svc.infer(_user(svc, request), backend, path, params)
         except Exception as exc:
-            raise _fail(LoupeError(str(exc))) from None
+            raise fail(LoupeError(str(exc))) from None
 
-    # ---- layout ---------------------------------------------------------------------------------
+    # ---- layout -------------------------------------------------------------------------------------
     try:
         backend_names = [r.name for r in svc.runner.backends()]
     except Exception:
         backend_names = ["threshold"]
     with gr.Blocks(title="Loupe") as demo:
         st = gr.State(None)
+        vst = gr.State(None)
         gr.Markdown("## Loupe")
+        tab_key = gr.Textbox(visible=False, elem_id="tab-key")
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Accordion("Studies", open=True):
@@ -222,6 +430,8 @@ def build_app(svc: WebService):
                     with gr.Row():
                         search_btn = gr.Button("Search", elem_id="search-btn")
                         index_btn = gr.Button("Index roots", elem_id="index-btn")
+                    thumbs_g = gr.Gallery(label="Series", columns=4, height=220, elem_id="thumbs",
+                                          allow_preview=False, show_label=False)
                     found = gr.Dataframe(headers=["description", "modality", "kind", "files", "path"],
                                          interactive=False, elem_id="found")
                     note = gr.Markdown()
@@ -235,8 +445,7 @@ def build_app(svc: WebService):
                     window = gr.Number(value=400, label="Window", elem_id="window")
                     level = gr.Number(value=40, label="Level", elem_id="level")
             with gr.Column(scale=2):
-                image = gr.Image(type="filepath", format="png", label="Slice", show_label=False, elem_id="viewer",
-                                 interactive=False, height=512, width=512)
+                image = gr.HTML("", elem_id="viewer", min_height=512)
             with gr.Column(scale=1):
                 backend = gr.Dropdown(backend_names, value="threshold" if "threshold" in backend_names else None,
                                       label="Backend", elem_id="backend")
@@ -253,6 +462,22 @@ def build_app(svc: WebService):
                 decided = gr.Markdown(elem_id="decided")
                 audit = gr.Dataframe(headers=["time", "user", "action", "layer", "details"], interactive=False,
                                      elem_id="audit")
+        with gr.Accordion("Three planes (click to move the crosshair)", open=True, elem_id="planes-box"):
+            with gr.Row():
+                planes = [gr.Image(type="filepath", format="png", show_label=False, interactive=False,
+                                   elem_id=f"plane-{v}", height=plane_size, width=plane_size) for v in VIEWS]
+        with gr.Accordion("Edit mask", open=False, elem_id="edit-box"):
+            gr.Markdown("Paint on the slice (any colour); **Save edit** writes the painted pixels into "
+                        "the chosen label layer as a new human version (the AI version is kept), with audit.")
+            with gr.Row():
+                edit_mode = gr.Radio(["add", "erase"], value="add", label="Mode", elem_id="edit-mode")
+                edit_label = gr.Number(value=1, precision=0, label="Label value", elem_id="edit-label")
+                edit_btn = gr.Button("Edit this slice", elem_id="edit-btn")
+                save_edit_btn = gr.Button("Save edit", variant="primary", elem_id="save-edit-btn")
+            editor = gr.ImageEditor(type="numpy", elem_id="editor", height=560, width=560, layers=False,
+                                    transforms=(), sources=(),
+                                    brush=gr.Brush(colors=["#ff00ff"], default_size=12, color_mode="fixed"))
+            edit_note = gr.Markdown(elem_id="edit-note")
         with gr.Accordion("3D snapshot", open=False):
             with gr.Row():
                 camera = gr.Dropdown(["A", "P", "L", "R", "S", "I"], value="A", label="Camera (from)",
@@ -260,6 +485,30 @@ def build_app(svc: WebService):
                 snap_btn = gr.Button("Render 3D", elem_id="snap-btn")
             snap = gr.Image(type="filepath", format="png", show_label=False, elem_id="snap", interactive=False,
                             height=512, width=512)
+        with gr.Accordion("Video", open=False, elem_id="video-box"):
+            with gr.Row():
+                vpath = gr.Textbox(label="Video path (under the roots)", elem_id="vpath")
+                vopen_btn = gr.Button("Open video", elem_id="vopen-btn")
+            vinfo = gr.Markdown(elem_id="vinfo")
+            with gr.Row():
+                vprev = gr.Button("◀ frame", elem_id="vprev")
+                vframe = gr.Slider(0, 1, step=1, value=0, label="Frame", elem_id="vframe")
+                vnext = gr.Button("frame ▶", elem_id="vnext")
+            vcap = gr.Markdown(elem_id="vcap")
+            vimg = gr.HTML("", elem_id="vimg")
+            strip = gr.Image(type="filepath", format="png", show_label=False, interactive=False,
+                             elem_id="vstrip", height=28, width=STRIP_WIDTH)
+            with gr.Row():
+                vparams = gr.Textbox(value="{}", label="Evidence parameters (JSON)", elem_id="vparams")
+                evid_btn = gr.Button("Find evidence", elem_id="evid-btn")
+            vstatus = gr.Textbox(label="Evidence", interactive=False, elem_id="vstatus")
+            jump = gr.Dropdown([], label="Jump to event", elem_id="jump")
+        with gr.Accordion("Report", open=False, elem_id="report-box"):
+            report_pick = gr.Dropdown([], label="Reports next to the study", elem_id="report-pick")
+            report_note = gr.Markdown(elem_id="report-note")
+            report_md = gr.Markdown(elem_id="report-md")
+            report_rows = gr.Dataframe(headers=["id", "section", "status", "sentence", "evidence"],
+                                       interactive=False, elem_id="report-rows", wrap=True)
         with gr.Row(visible=False):
             a_path, a_view = gr.Textbox(), gr.Textbox()
             a_index, a_window, a_level = gr.Number(), gr.Number(), gr.Number()
@@ -268,29 +517,63 @@ def build_app(svc: WebService):
             a_out = gr.JSON()
 
         private = {"api_visibility": "private"}
-        search_btn.click(do_search, query, [found, note], **private)
-        query.submit(do_search, query, [found, note], **private)
+        search_btn.click(do_search, query, [found, thumbs_g, note], **private)
+        query.submit(do_search, query, [found, thumbs_g, note], **private)
         index_btn.click(do_index, None, note, **private)
         found.select(pick_row, found, path, **private)
-        open_btn.click(do_open, [path, st, view], [st, index, window, level, image, info, layer], **private)
-        view.change(change_view, [st, view], [index, image], **private)
-        index.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
+        thumbs_g.select(pick_thumb, found, path, **private)
+        open_btn.click(do_open, [path, st, view],
+                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note],
+                       **private)
+        view.change(change_view, [st, view, window, level], [index, image], **private)
+        for ctl in (index, window, level):       # front end only: a new URL for the <img>
+            ctl.change(None, [tab_key, view, index, window, level], None, js=VIEWER_JS, **private)
+        for ctl in (window, level):
+            ctl.change(three, [st, window, level], planes, trigger_mode="always_last", **private)
         preset.change(apply_preset, preset, [window, level], **private)
-        window.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
-        level.change(draw, [st, view, index, window, level], image, trigger_mode="always_last", **private)
-        run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image],
-                      concurrency_limit=2, **private)
+        for v, img in zip(VIEWS, planes, strict=True):
+            img.select(click_plane(v), [st, view, window, level], [tab_key, *planes, index, image], **private)
+        run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image, tab_key],
+                      concurrency_limit=2, **private).then(three, [st, window, level], planes, **private)
         cancel_btn.click(cancel, st, status, **private)
         snap_btn.click(render_3d, [st, camera], snap, concurrency_limit=1, **private)
         accept_btn.click(lambda s, l, c: decide(s, l, c, "accept"), [st, layer, comment], [decided, audit],
                          **private)
         reject_btn.click(lambda s, l, c: decide(s, l, c, "reject"), [st, layer, comment], [decided, audit],
                          **private)
+        edit_btn.click(edit_start, [st, layer, view, index, window, level], editor, **private)
+        save_edit_btn.click(edit_save, [st, layer, view, index, edit_mode, edit_label, editor, comment],
+                            [edit_note, tab_key, audit, layer], **private).then(
+            viewer, [st, view, index, window, level], image, **private).then(
+            three, [st, window, level], planes, **private)
+        vopen_btn.click(video_open, [vpath, vst], [vst, vinfo, vframe, vimg, vcap, strip, jump], **private)
+        vframe.change(video_frame, [vst, vframe], [vimg, vcap, strip], trigger_mode="always_last", **private)
+        vprev.click(lambda s, n: video_step(s, n, -1), [vst, vframe], vframe, **private)
+        vnext.click(lambda s, n: video_step(s, n, 1), [vst, vframe], vframe, **private)
+        strip.select(video_strip_click, vst, vframe, **private)
+        evid_btn.click(find_evidence, [vst, vparams], [vstatus, jump], concurrency_limit=1, **private).then(
+            video_frame, [vst, vframe], [vimg, vcap, strip], **private)
+        jump.change(lambda n: gr.update() if n is None else int(n), jump, vframe, **private)
+        report_pick.change(report_show, report_pick, [report_md, report_rows], **private)
         a_view.submit(api_slice, [a_path, a_view, a_index, a_window, a_level], a_png, api_name="slice", queue=False,
                       concurrency_limit=8, concurrency_id="slice")
         a_backend.submit(api_infer, [a_backend, a_path, a_params], a_out, api_name="infer", concurrency_limit=2)
     demo._loupe_pngs = pngs
     return demo
+
+
+THUMBS_SHOWN = 12
+STRIP_WIDTH = 800
+
+
+def _report_choices(svc: WebService, rep_mod: Any, path: str) -> list[tuple[str, str]]:
+    """Reports next to the opened study, as (name, path relative to its root)."""
+    real = svc.roots.resolve(path)
+    out = []
+    for p in rep_mod.find_reports(svc.roots, real):
+        rel = svc._relative(str(p))
+        out.append((rel, rel))
+    return out
 
 
 def _layer_choices(st: BrowserState) -> list[tuple[str, str]]:

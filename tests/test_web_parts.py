@@ -1,0 +1,258 @@
+"""The web face's parts without a server: the PNG writer, clicks to world points, the
+crosshair under label layers, what the slice cache keys on, the evidence track, the report view
+and the mask edit written as a human version."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.data.types import LoupeError
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "assets" / "sample"
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory):
+    from app.web.service import WebConfig, WebService
+
+    return WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path_factory.mktemp("ws"), user="ana"))
+
+
+def _decode(data: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _otsu_layer(scene):
+    from app.layers.provenance import Provenance
+    from app.layers.types import LabelLayer
+
+    lab = (np.asarray(scene.volume.array) > 300).astype(np.uint8)
+    return LabelLayer(lab, scene.volume.affine, "bone", Provenance("backend", "test"))
+
+
+def test_png_writer_is_lossless_and_small(svc):
+    from app.web.render import SliceRequest, png_bytes, render_view
+
+    rng = np.random.default_rng(0)
+    for img in (render_view(svc.scene("head_ct"), SliceRequest("axial", 60, 80, 40)),
+                rng.integers(0, 256, (37, 53, 3), dtype=np.uint8), np.zeros((1, 1, 3), np.uint8)):
+        data = png_bytes(img)
+        assert np.array_equal(_decode(data), img)
+    from PIL import Image
+
+    pic = render_view(svc.scene("head_ct"), SliceRequest("axial", 60, 80, 40))
+    buf = io.BytesIO()
+    Image.fromarray(pic).save(buf, format="PNG", compress_level=1)
+    assert len(png_bytes(pic)) < 1.2 * len(buf.getvalue()), "the Up filter should compress like Pillow's"
+    with pytest.raises(ValueError):
+        png_bytes(np.zeros((4, 4), np.uint8))
+
+
+def test_a_click_lands_on_the_world_point_under_it(svc):
+    """world_at inverts the picture's mapping: the screen position of a voxel centre clicks
+    back to that voxel (to within half a screen pixel), and clicks outside stay in the volume."""
+    from app.scene.model import Scene
+    from app.web.render import _screen, plane_at, view_mapping, world_at
+
+    scene = Scene(svc.scene("head_ct").volume, "t")
+    for view in ("axial", "coronal", "sagittal"):
+        plane, cursor, _, _ = plane_at(scene, view, None)
+        zoom, cuv = view_mapping(plane, 320, 320)
+        target = scene.volume.index_to_world(np.array([200, 300, 70]))
+        target = target - ((target - cursor) @ plane.normal) * plane.normal      # on this plane
+        sx, sy = _screen(target, plane, zoom, cuv, 320, 320)
+        got = world_at(scene, view, 320, sx - 0.5, sy - 0.5)
+        assert np.abs(got - target).max() < 0.6 / zoom + 1e-6, (view, got, target)
+        corner = world_at(scene, view, 320, 0, 0)
+        ijk = scene.volume.world_to_index(corner)
+        assert (ijk >= -1e-6).all() and (ijk <= np.array(scene.volume.spatial_shape[::-1]) - 1 + 1e-6).all()
+
+
+def test_crosshair_is_drawn_over_label_layers(svc):
+    """With a label layer the picture is resampled in colour; the crosshair must still be on it
+    (a reshaped copy of a non-contiguous picture once swallowed it)."""
+    from app.scene.model import Scene
+    from app.web.render import SliceRequest, render_view
+
+    scene = Scene(svc.scene("head_ct").volume, "t")
+    scene.add_layer(_otsu_layer(scene))
+    for view, k in (("axial", 60), ("coronal", 200), ("sagittal", 100)):
+        with_x = render_view(scene, SliceRequest(view, k, 80, 40, annotate=False))
+        without = render_view(scene, SliceRequest(view, k, 80, 40, crosshair=False, annotate=False))
+        changed = np.abs(with_x.astype(int) - without.astype(int)).max(-1) > 30
+        assert changed.sum() > 300, f"{view}: no crosshair over the label layer"
+        assert changed[:5].any(), f"{view}: the crosshair does not reach the black border"
+
+
+def test_slice_cache_keys_on_cursor_layers_and_their_versions(svc):
+    from app.scene.model import Scene
+    from app.web.render import SliceRequest
+    from app.web.service import render_key
+
+    real = svc.roots.resolve("head_ct")
+    scene = Scene(svc.scene("head_ct").volume, "t")
+    req = SliceRequest("axial", 60, 80.0, 40.0)
+    base = render_key(real, scene, req)
+    assert base == render_key(real, svc.scene("head_ct"), req), "a fresh tab shares the API's pictures"
+    layer = _otsu_layer(scene)
+    scene.add_layer(layer)
+    k1 = render_key(real, scene, req)
+    assert k1 != base
+    layer.notify_data_changed()
+    k2 = render_key(real, scene, req)
+    assert k2 != k1, "an edited layer must not reuse the old picture"
+    layer.opacity = 0.9
+    assert render_key(real, scene, req) != k2
+    scene.set_cursor(scene.cursor + np.array([5.0, 0, 0]))
+    assert render_key(real, scene, req)[2] != k2[2]
+
+
+def test_evidence_strip_marks_events_and_the_current_frame():
+    from app.layers.provenance import Provenance
+    from app.layers.types import EventsLayer, TemporalEvent
+    from app.web.video import EVENT, MARKER, event_choices, evidence_strip
+
+    ev = EventsLayer([TemporalEvent(50, 59, 0.8, "polyp")], "evidence", Provenance("backend", "evidence"))
+    img = evidence_strip(200, ev, 120, width=400)
+    orange = np.nonzero((img[14] == EVENT).all(-1))[0]
+    assert orange.min() == 100 and orange.max() == 119, (orange.min(), orange.max())
+    white = np.nonzero((img[2] == MARKER).all(-1))[0]
+    assert 239 <= white.min() <= white.max() <= 242
+    assert event_choices(ev) == [("1: frames 50-59 polyp (0.80)", 50)]
+    assert not (evidence_strip(200, None, 0, width=400)[14] == EVENT).all(-1).any()
+    with pytest.raises(LoupeError):
+        evidence_strip(0, None, 0)
+
+
+def test_reports_are_found_next_to_the_study_and_only_under_the_roots(tmp_path):
+    from app.report.model import Evidence, Report, save_report
+    from app.web.reports import find_reports, report_view
+    from app.web.safety import Roots
+
+    root = tmp_path / "root"
+    (root / "case" / "report").mkdir(parents=True)
+    (root / "case" / "ct.nii.gz").write_bytes(b"x")
+    (root / "case" / "other.json").write_text('{"not": "a report"}')
+    rep = Report("case")
+    rep.add("Findings", "No fracture.", [Evidence("finding", "threshold", label="bone")])
+    save_report(rep, root / "case" / "report" / "report.json")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    save_report(rep, outside / "report.json")
+    (root / "case" / "leak").symlink_to(outside, target_is_directory=True)
+    roots = Roots([root])
+    found = find_reports(roots, roots.resolve("case/ct.nii.gz"))
+    assert found == [(root / "case" / "report" / "report.json").resolve()], found
+    md, rows = report_view(found[0])
+    assert "No fracture." in md and rows == [["s1", "Findings", "unchecked", "No fracture.", "finding bone (threshold)"]]
+    with pytest.raises(LoupeError, match="not a Loupe report"):
+        report_view(root / "case" / "other.json")
+
+
+def test_mask_edit_writes_a_human_version_on_that_slice_only(svc, tmp_path):
+    """Strokes from the editor become voxels of the painted slice in a copy of the layer, stored
+    as a human version with audit; the AI version stays as it was."""
+    from app.review.store import STORE_FILENAME, ReviewStore
+    from app.web import mask_edit
+    from app.web.render import plane_at
+    from app.web.service import BrowserState
+
+    st = BrowserState(session=svc.session("ed"))
+    svc.open_for(st.session, "head_ct")
+    st.path = "head_ct"
+    ai = _otsu_layer(st.session.scene)
+    st.session.add_layer(ai)
+    before = ai.labels.copy()
+    bg = mask_edit.background(st, ai.id, "axial", 60, 80, 40)
+    plane, _, _, _ = plane_at(st.session.scene, "axial", 60)
+    assert bg.shape == plane.shape + (3,)
+    stroke = np.zeros(plane.shape + (4,), np.uint8)
+    stroke[250:260, 250:270, 3] = 255          # 200 plane pixels in the brain (label 0 there)
+    msg, new_id = mask_edit.save(st, ai.id, "axial", 60, {"background": bg, "layers": [stroke]}, "add", 3, "fix")
+    new = st.session.layer(new_id)
+    assert "saved add of" in msg and new is not ai, "the edit must be a copy (same layer id, new version)"
+    assert np.array_equal(ai.labels, before), "the AI layer's array was written"
+    diff = np.nonzero(new.labels != before)
+    assert len(set(diff[0].tolist())) == 1 and len(diff[0]) == int(msg.split("add of ")[1].split()[0])
+    assert (new.labels[diff] == 3).all()
+    with pytest.raises(LoupeError, match="nothing painted"):
+        mask_edit.save(st, new_id, "axial", 60, {"background": bg, "layers": []}, "add", 3, None)
+    st.session.close()
+    store = ReviewStore(svc.config.workspace / STORE_FILENAME)
+    try:
+        assert any(a.user == "ed" and "edit" in a.action for a in store.audit())
+        head = store.head(new_id)
+        assert head is not None and head.author == "ed" and head.source_kind == "human" and head.parent_version, \
+            "not a human version on top of the AI one"
+    finally:
+        store.close()
+
+
+def test_image_routes_answer_one_line_and_log_no_details(svc, caplog, monkeypatch):
+    """An unexpected failure while drawing is a generic 500 to the browser and only the
+    exception's type in the log (its text may hold a path or a patient name)."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from app.web.routes import Login, add_routes
+
+    app = Starlette()
+    add_routes(app, svc, Login(svc, lambda: None, required=False))
+    client = TestClient(app)
+    ok = client.get("/loupe/slice.png", params={"path": "head_ct", "index": 3, "window": 80, "level": 40})
+    assert ok.status_code == 200 and ok.content == svc.slice_png("head_ct", "axial", 3, 80, 40)
+
+    def boom(*a, **kw):
+        raise RuntimeError("/data/DOE^JOHN/1.2.840.113619.2.55 unreadable")
+
+    monkeypatch.setattr(svc, "slice_png", boom)
+    with caplog.at_level("DEBUG"):
+        r = client.get("/loupe/slice.png", params={"path": "head_ct", "index": 3})
+    assert r.status_code == 500 and r.json() == {"error": "the server could not draw this picture"}
+    assert "DOE" not in caplog.text and "1.2.840" not in caplog.text and "RuntimeError" in caplog.text
+    # a login is required and there is none (Gradio not mounted yet): refused, not the default user
+    locked = Starlette()
+    add_routes(locked, svc, Login(svc, lambda: None, required=True))
+    assert TestClient(locked).get("/loupe/slice.png", params={"path": "head_ct"}).status_code == 401
+
+
+def test_a_reader_scrolling_finds_the_next_slices_drawn(svc):
+    """After two one-slice steps the next PREFETCH slices of that direction are in the cache,
+    and they are the pictures the tab would have drawn; a jump prefetches nothing."""
+    import time
+
+    from app.web.render import SliceRequest
+    from app.web.service import PREFETCH, BrowserState, render_key
+
+    st = BrowserState(session=svc.session("pf"))
+    svc.open_for(st.session, "head_ct")
+    st.path = "head_ct"
+    real = svc.roots.resolve("head_ct")
+    scene = st.session.scene
+
+    def cached(k):
+        return render_key(real, scene, SliceRequest("axial", k, 70.0, 30.0)) in svc._pngs
+
+    svc.tab_png(st, "axial", 20, 70, 30)
+    svc.tab_png(st, "axial", 30, 70, 30)           # a jump: no direction
+    time.sleep(0.5)
+    assert not cached(31) and not cached(29)
+    svc.tab_png(st, "axial", 29, 70, 30)           # one step down
+    t0 = time.monotonic()
+    while not all(cached(29 - n) for n in range(1, PREFETCH + 1)) and time.monotonic() - t0 < 60:
+        time.sleep(0.05)
+    assert all(cached(29 - n) for n in range(1, PREFETCH + 1)), "the next slices were not drawn ahead"
+    assert not cached(30 + PREFETCH + 1)
+    hits = svc.png_hits
+    got = svc.tab_png(st, "axial", 28, 70, 30)
+    assert svc.png_hits == hits + 1
+    from app.web.render import png_bytes, render_view
+
+    assert got == png_bytes(render_view(scene, SliceRequest("axial", 28, 70.0, 30.0)))
+    st.session.close()
