@@ -237,6 +237,9 @@ def test_quality_restore_shows_each_step_in_the_dock(qtbot, win, data_dir):
                     timeout=10000)
     qtbot.waitUntil(lambda: dock.progress.message.text() == "done", timeout=5000)
     assert not dock.progress.cancel_button.isEnabled()
+    # another image on screen: the finished job's "done" row is not about it (seen in a real walk)
+    win.open_volume(Volume(np.zeros((1, 32, 32), np.uint8), np.eye(4), source="other.png"), "other")
+    assert not dock.progress.isVisible()
 
 
 def test_backends_cancel_acts_on_the_running_job_without_a_selection(qtbot, tmp_path):

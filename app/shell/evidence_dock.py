@@ -96,6 +96,8 @@ class EvidenceDock(QWidget):
         """Another study on screen: a video shows its own events (kept if it was seen before), an
         image none."""
         on = ctx.is_video and ctx.video is self.ws
+        if not on:
+            self.progress.forget()
         self.run_button.setEnabled(on and not self.progress.running)
         self.accept_button.setEnabled(on)
         self.reject_button.setEnabled(on)

@@ -52,6 +52,12 @@ class JobProgress(QWidget):
             self.job.cancel()
             self.message.setText("cancelling ...")
 
+    def forget(self) -> None:
+        """Hide a finished job's row (another study is on screen: its "done" is not about it)."""
+        if not self.running:
+            self.job = None
+            self.hide()
+
     @property
     def running(self) -> bool:
         return self.job is not None and not self.job.state.finished

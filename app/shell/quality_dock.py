@@ -58,6 +58,7 @@ class QualityDock(QWidget):
         self._study = ctx.study
         if self.progress.running:
             self.progress.cancel()
+        self.progress.forget()
         self.panel.clear()
         self.restored = None
         self.diff_layers = []   # they belong to the study that was on screen
