@@ -27,15 +27,23 @@ DATA = Path(__file__).resolve().parent / "data"
 INDEP = DATA / "quality_independent.npz"
 SIM = DATA / "quality_heldout.npz"
 
-# Floors (measured values in the comments; see the notes / README table of issue 25)
-INDEP_MACRO_F1_FLOOR = 0.0
-INDEP_MIN_RECALL_FLOOR = 0.0
-INDEP_CLEAN_FALSE_ALARM_CEILING = 1.0
-INDEP_ECE_CEILING = 1.0
-SIM_MACRO_F1_FLOOR = 0.0
-SIM_CLEAN_FALSE_ALARM_CEILING = 1.0
-SIM_MISSED_CEILING = 1.0
-SEV_MAE_CEILING = 1.0
+# Floors, measured with the shipped model v2.0.0 (2026-12-02) on ALL samples: independent set
+# 1,584 samples (1,452 single + 132 stacked pairs, 27 sources): macro-F1 0.808, lowest recall 0.556
+# (motion blur: camera-shake trajectories read as blur), 12.1% of 66 clean images called degraded
+# (CT 50%: the GE gantry-tilt series' sheared field of view reads as rotation; X-ray, fundus,
+# ultrasound, MR 0%), per-family ECE 0.029. Simulator set 1,317 samples: family macro-F1 0.745,
+# clean false alarms 12.1%, missed 5.6%, severity MAE 0.10 where the family is right.
+# The issue's goal (macro-F1 >= 0.90, every recall >= 0.80) is NOT met; these floors guard what is.
+INDEP_MACRO_F1_FLOOR = 0.78
+INDEP_MIN_RECALL_FLOOR = 0.50
+INDEP_CLEAN_FALSE_ALARM_CEILING = 0.20
+CT_CLEAN_FALSE_ALARM_CEILING = 0.60      # GE gantry tilt: see above
+OTHER_MODALITY_FALSE_ALARM_CEILING = 0.10
+INDEP_ECE_CEILING = 0.05
+SIM_MACRO_F1_FLOOR = 0.70
+SIM_CLEAN_FALSE_ALARM_CEILING = 0.20
+SIM_MISSED_CEILING = 0.10
+SEV_MAE_CEILING = 0.25
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +91,8 @@ def test_independent_clean_images_raise_few_alarms_in_every_modality(indep_score
     s = indep_scores
     assert s["false_alarm_clean"] <= INDEP_CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
     for g, m in s["by_modality"].items():
-        assert m["false_alarm_clean"] <= max(2 * INDEP_CLEAN_FALSE_ALARM_CEILING, 0.25), (g, m["false_alarm_clean"])
+        ceiling = CT_CLEAN_FALSE_ALARM_CEILING if g == "CT" else OTHER_MODALITY_FALSE_ALARM_CEILING
+        assert m["false_alarm_clean"] <= ceiling, (g, m["false_alarm_clean"])
 
 
 def test_independent_probabilities_are_calibrated(indep_scores):
