@@ -88,8 +88,10 @@ def pacs_and_j2k(root: Path) -> str:
     for p in ("00027426_000.png", "tb0007.png"):
         imgs.append((p, cv2.imread(str(cxr / p), cv2.IMREAD_GRAYSCALE), "other"))
     for p in sorted((root / "retina" / "DRIVE" / "test" / "images").glob("*"))[:3]:
-        im = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        imgs.append((p.name, cv2.cvtColor(im, cv2.COLOR_BGR2GRAY), "other"))
+        # the luminance as the product sees a colour photograph (robust 0.5-99.5 % stretch), stored
+        # as 8-bit grey the way a PACS would keep the windowed image
+        im = cv2.imread(str(p), cv2.IMREAD_COLOR)[..., ::-1]
+        imgs.append((p.name, np.round(to_unit(im) * 255).astype(np.uint8), "other"))
     ct = _dicom_pixels(str(sorted((root / "dicom" / "dcm_qa_ct_GE_gantry_tilt").rglob("*.dcm"))[0]))
     imgs.append(("GE gantry-tilt CT", np.round(to_unit(ct) * 255).astype(np.uint8), "CT"))
     del held_out_sources
