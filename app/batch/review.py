@@ -60,8 +60,8 @@ def quality_queue_from_manifest(path: str | Path):
     """A ReviewQueue over the ok items of a ``quality`` batch, routed by the calibrated assessment
     (``app.review.quality_items``): the images the assessor is least sure about come first."""
     from app.jobs.result_folder import read_result
-    from app.review.queue import ReviewQueue
     from app.review.quality_items import item_for_quality
+    from app.review.queue import ReviewQueue
 
     p = Path(path)
     folder = p if p.is_dir() else p.parent

@@ -199,7 +199,8 @@ class QualityPanel(QWidget):
         self.bar_widgets.clear()
         probs = dict(document.get("probabilities", {}))
         # v2: bars per reported family (calibrated probability); v1 documents: per type
-        key = (lambda d: d.get("family", d["type"]))
+        def key(d):
+            return d.get("family", d["type"])
         sev = {key(d): int(d["severity"]) for d in document.get("degradations", [])}
         subtype = {key(d): (d["subtype"], d.get("subtype_probability", 0.0))
                    for d in document.get("degradations", []) if "subtype" in d}
