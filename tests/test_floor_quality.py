@@ -1,95 +1,145 @@
-"""Floors for the quality assessor's headline claims on ALL held-out samples (not a subset): type
-macro-F1, per-type F1, the false-alarm rate on clean images and the severity error, with the
-shipped model and the product's prediction path (``QualityModel.predict_rows``, modality masks).
+"""Floors for the calibrated quality assessor (v2, issue 25) at the product's real settings (the
+shipped model, its Platt calibration, REPORT/UNCERTAIN thresholds and modality masks), on ALL
+samples of two held-out sets (sources never used for training):
 
-The features of every held-out sample (27 sources never used for training; each clean image, its
-mirror/zeroed variants, and every applicable degradation at 3 severities) take minutes to compute,
-so they are cached in tests/data/quality_heldout.npz (benchmarks/build_quality_floor_set.py). When
-the feature set changes the cache is rebuilt once into ``$LOUPE_TEST_CACHE`` or a session folder."""
+- REPORT set, tests/data/quality_independent.npz: the held-out images degraded by INDEPENDENT code
+  (benchmarks/quality_independent.py: scikit-image, SimpleITK, FFmpeg via PyAV, numpy FFT PSFs;
+  nothing the training recipes use), built by benchmarks/build_quality_independent_set.py;
+- the training simulator's degradations of the same images, tests/data/quality_heldout.npz
+  (every catalogue type incl. CT/MR physics and geometry), scored per reported family.
+
+Features take minutes to compute, so both sets are cached; a spot check recomputes rows."""
 from __future__ import annotations
 
-import os
+import ast
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from backends.quality import samples
+from backends.quality import mlsamples, samples
 from backends.quality.assess import default_model
-from backends.quality.dataset import sources
-from backends.quality.scores import score_assessor
+from backends.quality.scores import score
+from backends.quality.train_sets import held_out_sources, train_sources
 
-CACHE = Path(__file__).resolve().parent / "data" / "quality_heldout.npz"
-# Floors, measured with the shipped model on all 1,317 held-out samples (27 sources): macro-F1
-# 0.900, lowest type F1 0.667 (mri_undersampling), 28.0% of clean samples called degraded (X-ray/
-# fundus/US 9.8%, CT 75%, MR 50%: mostly "rotation" on zero-padded CT), 1.3% of degraded samples
-# called clean, severity MAE 0.197. Margins leave room for retraining (issue 25), not for a break:
-# an assessor knowing only none/noise/blur/JPEG scores 0.128; one that never says "none" has 100%
-# false alarms.
-MACRO_F1_FLOOR = 0.86
-PER_CLASS_F1_FLOOR = 0.55
-FALSE_ALARM_CEILING = 0.35
-MISSED_CEILING = 0.05
-SEV_MAE_CEILING = 0.30
+DATA = Path(__file__).resolve().parent / "data"
+INDEP = DATA / "quality_independent.npz"
+SIM = DATA / "quality_heldout.npz"
 
-
-@pytest.fixture(scope="module")
-def held_out(data_dir, tmp_path_factory):
-    ss = samples.load(CACHE) if CACHE.is_file() else None
-    if ss is None:  # the features changed since the cache was written: rebuild it once
-        env = os.environ.get("LOUPE_TEST_CACHE")
-        alt = (Path(env) if env else tmp_path_factory.mktemp("quality_floor")) / "quality_heldout.npz"
-        ss = samples.load(alt) if alt.is_file() else None
-        if ss is None:
-            ss = samples.build([s for s in sources(data_dir) if s.split == "val"], log=None)
-            alt.parent.mkdir(parents=True, exist_ok=True)
-            samples.save(alt, ss)
-    val_ids = {s.id for s in sources(data_dir) if s.split == "val"}
-    train_ids = {s.id for s in sources(data_dir) if s.split != "val"}
-    groups = set(ss.group.tolist())
-    assert groups == val_ids, "the cached set is not exactly the held-out sources: rebuild it"
-    assert not groups & train_ids
-    return ss
+# Floors, measured with the shipped model v2.0.0 (2026-12-02) on ALL samples: independent set
+# 1,584 samples (1,452 single + 132 stacked pairs, 27 sources): macro-F1 0.808, lowest recall 0.556
+# (motion blur: camera-shake trajectories read as blur), 12.1% of 66 clean images called degraded
+# (CT 50%: the GE gantry-tilt series' sheared field of view reads as rotation; X-ray, fundus,
+# ultrasound, MR 0%), per-family ECE 0.029. Simulator set 1,317 samples: family macro-F1 0.745,
+# clean false alarms 12.1%, missed 5.6%, severity MAE 0.10 where the family is right.
+# The issue's goal (macro-F1 >= 0.90, every recall >= 0.80) is NOT met; these floors guard what is.
+INDEP_MACRO_F1_FLOOR = 0.78
+INDEP_MIN_RECALL_FLOOR = 0.50
+INDEP_CLEAN_FALSE_ALARM_CEILING = 0.20
+CT_CLEAN_FALSE_ALARM_CEILING = 0.60      # GE gantry tilt: see above
+OTHER_MODALITY_FALSE_ALARM_CEILING = 0.10
+INDEP_ECE_CEILING = 0.05
+SIM_MACRO_F1_FLOOR = 0.70
+SIM_CLEAN_FALSE_ALARM_CEILING = 0.20
+SIM_MISSED_CEILING = 0.10
+SEV_MAE_CEILING = 0.25
 
 
 @pytest.fixture(scope="module")
-def scores(held_out):
-    return score_assessor(default_model(), held_out)
+def held_out_ids(data_dir):
+    ids = {s.id for s in held_out_sources(data_dir)}
+    assert not ids & {s.id for s in train_sources(data_dir)}
+    return ids
 
 
-def test_macro_f1_on_all_held_out_samples(scores):
-    assert scores["n"] >= 1200
-    assert scores["macro_f1"] >= MACRO_F1_FLOOR, scores["macro_f1"]
+@pytest.fixture(scope="module")
+def indep(held_out_ids):
+    s = mlsamples.load(INDEP)
+    assert s is not None, "features changed: rebuild with benchmarks/build_quality_independent_set.py"
+    assert set(s.group.tolist()) == held_out_ids
+    return s
 
 
-def test_every_type_is_recognised(scores):
-    per = scores["per_class"]
-    assert len(per) >= 19, sorted(per)   # 18 degradation types + none
-    weak = {k: round(v, 3) for k, v in per.items() if v < PER_CLASS_F1_FLOOR}
+@pytest.fixture(scope="module")
+def sim(held_out_ids):
+    ss = samples.load(SIM)
+    assert ss is not None, "features changed: rebuild with benchmarks/build_quality_floor_set.py"
+    assert set(ss.group.tolist()) == held_out_ids
+    return mlsamples.from_simulator(ss, drop_invisible=False)
+
+
+@pytest.fixture(scope="module")
+def indep_scores(indep):
+    return score(default_model(), indep)
+
+
+@pytest.fixture(scope="module")
+def sim_scores(sim):
+    return score(default_model(), sim)
+
+
+def test_independent_macro_f1_and_every_type_recall(indep_scores):
+    s = indep_scores
+    assert s["n_single"] >= 1400 and len(s["labels"]) == 7, (s["n_single"], s["labels"])
+    assert s["macro_f1"] >= INDEP_MACRO_F1_FLOOR, s["macro_f1"]
+    weak = {k: round(v["recall"], 3) for k, v in s["per_class"].items() if v["recall"] < INDEP_MIN_RECALL_FLOOR}
     assert not weak, weak
 
 
-def test_clean_images_are_not_called_degraded(scores):
-    assert scores["false_alarm_clean"] <= FALSE_ALARM_CEILING, scores["false_alarm_clean"]
-    assert scores["missed_degraded"] <= MISSED_CEILING, scores["missed_degraded"]
+def test_independent_clean_images_raise_few_alarms_in_every_modality(indep_scores):
+    s = indep_scores
+    assert s["false_alarm_clean"] <= INDEP_CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
+    for g, m in s["by_modality"].items():
+        ceiling = CT_CLEAN_FALSE_ALARM_CEILING if g == "CT" else OTHER_MODALITY_FALSE_ALARM_CEILING
+        assert m["false_alarm_clean"] <= ceiling, (g, m["false_alarm_clean"])
 
 
-def test_severity_error(scores):
-    assert scores["sev_mae"] <= SEV_MAE_CEILING, scores["sev_mae"]
+def test_independent_probabilities_are_calibrated(indep_scores):
+    assert indep_scores["ece"] <= INDEP_ECE_CEILING, indep_scores["ece"]
 
 
-def test_cache_matches_fresh_features(held_out, data_dir):
-    """The cached rows are what the current feature code computes (two spot checks)."""
-    from backends.quality.degrade import degrade
-    from backends.quality.features import FEATURE_NAMES, extract
+def test_simulator_families_on_all_held_out_samples(sim_scores):
+    s = sim_scores
+    assert s["n"] >= 1300
+    assert s["macro_f1"] >= SIM_MACRO_F1_FLOOR, s["macro_f1"]
+    assert s["false_alarm_clean"] <= SIM_CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
+    assert s["missed_degraded"] <= SIM_MISSED_CEILING, s["missed_degraded"]
 
-    src = next(s for s in sources(data_dir) if s.split == "val" and s.id == "drive/03_test.tif")
-    img = src.load()[0]
-    rows = np.nonzero(held_out.group == src.id)[0]
-    clean = rows[held_out.kind[rows] == "none"][0]
-    f = extract(np.ascontiguousarray(img), src.modality)
-    np.testing.assert_allclose([f[n] for n in FEATURE_NAMES], held_out.X[clean], rtol=1e-5, atol=1e-7)
-    noisy = rows[(held_out.kind[rows] == "gaussian_noise") & (held_out.severity[rows] == 2)][0]
-    d = degrade(img, "gaussian_noise", 2, seed=samples._seed(src.id, 0, "gaussian_noise", 2))
-    f = extract(d, src.modality)
-    np.testing.assert_allclose([f[n] for n in FEATURE_NAMES], held_out.X[noisy], rtol=1e-5, atol=1e-7)
+
+def test_severity_error_when_the_family_is_right(sim_scores, indep_scores):
+    assert sim_scores["sev_mae_correct"] <= SEV_MAE_CEILING, sim_scores["sev_mae_correct"]
+    assert indep_scores["sev_mae_correct"] <= SEV_MAE_CEILING + 0.2, indep_scores["sev_mae_correct"]
+
+
+def test_independent_rows_match_fresh_computation(indep, data_dir):
+    """The cached rows are what the current feature code and the independent recipe compute."""
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(root))
+    try:
+        import build_quality_independent_set as b
+    finally:
+        sys.path.remove(str(root))
+    src = next(s for s in held_out_sources(data_dir) if s.id == "drive/03_test.tif")
+    rows = b.rows_for(src.id, src.modality, 0, src.load()[0], draws=1, n_stacked=0)
+    mine = np.flatnonzero(indep.group == src.id)  # cached order: 2 clean, then group x severity x 2 draws
+    checked = 0
+    for k in (0, 1, 2, 7, 12, 17):
+        cached = mine[k] if k < 2 else mine[2 + 2 * (k - 2)]  # draw 0 of the same group and severity
+        assert indep.how[cached] == rows[k][5] and indep.severity[cached] == rows[k][4]
+        np.testing.assert_allclose(rows[k][0], indep.X[cached], rtol=1e-4, atol=1e-6)
+        checked += 1
+    assert checked == 6
+
+
+def test_training_code_never_touches_the_independent_family():
+    """Nothing under backends/quality imports the evaluation-only degradations or their libraries'
+    entry points used there (PyAV, SimpleITK resampling/JPEG, scikit-image degradations)."""
+    pkg = Path(__file__).resolve().parent.parent / "backends" / "quality"
+    for f in ("variety.py", "degrade.py", "mlsamples.py", "samples.py", "train_assessor.py"):
+        tree = ast.parse((pkg / f).read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any("quality_independent" in n or n.startswith(("av", "SimpleITK", "skimage.util",
+                                                                  "skimage.exposure", "skimage.filters"))
+                       for n in names), (f, names)

@@ -1,5 +1,6 @@
 """Assessor with the shipped model: strong noise, blur and JPEG on a real HELD-OUT image are
-named with a high severity, a clean image gets a low one, and quality.json has the schema."""
+named (as their reported family, with calibrated probabilities) with a high severity, and
+quality.json has the v2 schema (status, families, sub-types, calibration)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import pytest
 from backends.quality.assess import Assessment, assess
 from backends.quality.dataset import sources
 from backends.quality.degrade import NAMES, degrade
+from backends.quality.families import FAMILIES, FAMILY_OF
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +24,10 @@ def held_out(data_dir):
 def test_detects_strong_degradation(held_out, kind):
     for img in held_out:
         a = assess(degrade(img, kind, 3, seed=11), "other")
-        assert a.top is not None and a.top.type == kind, (kind, a.description)
-        assert a.top.severity >= 2
-        assert kind in a.evidence and a.evidence[kind]
+        fam = FAMILY_OF[kind]
+        assert a.status == "degraded" and a.top is not None and a.top.family == fam, (kind, a.description)
+        assert a.top.severity >= 2 and a.top.score >= 0.5
+        assert fam in a.evidence and a.evidence[fam]
 
 
 def test_ct_types_only_on_ct(held_out):
@@ -38,12 +41,18 @@ def test_quality_json_schema(held_out, tmp_path):
     doc = json.loads(a.write(tmp_path / "quality.json").read_text())
     assert set(doc) >= {"degradations", "description", "evidence"}
     assert doc["degradations"], doc
+    assert doc["status"] == "degraded"
     for d in doc["degradations"]:
-        assert set(d) == {"type", "severity", "score"}
-        assert d["type"] in NAMES and d["severity"] in (0, 1, 2, 3) and 0.0 <= d["score"] <= 1.0
+        assert set(d) >= {"type", "severity", "score", "family"}
+        assert d["type"] in NAMES and d["severity"] in (1, 2, 3) and 0.5 <= d["score"] <= 1.0
+        assert d["family"] == FAMILY_OF[d["type"]]
     assert isinstance(doc["description"], str) and "noise" in doc["description"].lower()
     assert all(isinstance(v, float) for ev in doc["evidence"].values() for v in ev.values())
-    assert abs(sum(doc["probabilities"].values()) - 1.0) < 1e-3
+    # per-family calibrated probabilities (multi-label: they need not sum to 1)
+    assert set(doc["probabilities"]) == set(FAMILIES) | {"none"}
+    assert all(0.0 <= v <= 1.0 for v in doc["probabilities"].values())
+    assert set(doc["subtypes"]["blur"]) == {"defocus", "low resolution"}
+    assert doc["calibration"]["report_threshold"] == 0.5
 
 
 def test_noise_sigma_evidence_tracks_truth(held_out):

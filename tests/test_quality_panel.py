@@ -84,3 +84,28 @@ def test_shape_mismatch_is_refused(qtbot):
     qtbot.addWidget(p)
     with pytest.raises(ValueError, match="differ in shape"):
         p.set_restoration(np.zeros((8, 8)), np.zeros((8, 9)))
+
+
+DOC_V2 = {"status": "degraded",
+          "degradations": [{"type": "low_resolution", "family": "blur", "severity": 2, "score": 0.88,
+                            "subtype": "low resolution", "subtype_probability": 0.71}],
+          "description": "Quality: moderate degradation. Main finding: blur (defocus or low resolution).",
+          "probabilities": {"noise": 0.04, "blur": 0.88, "jpeg": 0.3, "exposure": 0.01, "none": 0.12},
+          "calibration": {"report_threshold": 0.5, "uncertain_threshold": 0.2}}
+
+
+def test_calibrated_family_bars_status_and_subtype(qtbot, tmp_path):
+    p = QualityPanel()
+    qtbot.addWidget(p)
+    p.resize(420, 300)
+    p.set_assessment(DOC_V2)
+    assert list(p.bar_widgets)[:2] == ["blur", "jpeg"]
+    assert p.bar_widgets["blur"].value() == 88
+    assert "severity 2/3" in p.bar_widgets["blur"].format() and "low resolution 71%" in p.bar_widgets["blur"].format()
+    assert "degraded" in p.status_label.text() and "calibrated" in p.status_label.text()
+    p.set_assessment({**DOC_V2, "status": "uncertain", "degradations": [],
+                      "probabilities": {"noise": 0.35, "blur": 0.1, "none": 0.65}})
+    assert "UNCERTAIN" in p.status_label.text() and not p.restore_button.isEnabled()
+    assert p.bar_widgets["noise"].value() == 35
+    p.set_assessment(DOC_V2)
+    p.grab().save(str(tmp_path / "quality_panel_v2.png"))

@@ -54,3 +54,33 @@ def queue_from_manifest(path: str | Path):
     if not items:
         raise LoupeError(f"{folder / NAME}: no finished item has a mask layer to review")
     return ReviewQueue(items), layers
+
+
+def quality_queue_from_manifest(path: str | Path):
+    """A ReviewQueue over the ok items of a ``quality`` batch, routed by the calibrated assessment
+    (``app.review.quality_items``): the images the assessor is least sure about come first."""
+    from app.jobs.result_folder import read_result
+    from app.review.quality_items import item_for_quality
+    from app.review.queue import ReviewQueue
+
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    doc = Manifest.load(folder / NAME)
+    items, seen = [], set()
+    for e in doc["items"]:
+        if e.get("status") != "ok" or not e.get("output"):
+            continue
+        try:
+            result = read_result(folder / e["output"])
+        except (OSError, ValueError, LoupeError) as exc:
+            raise LoupeError(f"{folder / e['output']}: cannot read batch result ({exc})") from exc
+        q = result.documents.get("quality")
+        if q is None or e["output"] in seen:
+            continue
+        seen.add(e["output"])
+        it = item_for_quality(q, str(e["output"]), title=Path(e["input"]).name)
+        it.meta["input"] = e["input"]
+        items.append(it)
+    if not items:
+        raise LoupeError(f"{folder / NAME}: no finished item has a quality assessment to review")
+    return ReviewQueue(items)

@@ -1,11 +1,16 @@
-"""Quality assessor: which degradation an image shows, how severe (0-3), and the measurements
-behind the verdict, written as ``quality.json`` and a structured plain-language description.
+"""Quality assessor: which degradation families an image shows, each with a CALIBRATED
+probability, how severe (1-3), and the measurements behind the verdict, written as
+``quality.json`` and a structured plain-language description.
 
-Model: handcrafted features (``features.py``) -> a gradient-boosted tree classifier over the
-degradation types plus "none", and one gradient-boosted regressor per type for the severity.
-Types that cannot occur in the image's modality (CT types on an MR image...) are masked out.
-Trained by ``train_assessor.py`` on synthetic degradations of real images; the fitted model ships
-as ``assets/models/quality/assessor.joblib`` (scikit-learn, version pinned in pyproject)."""
+Model (v2, issue 25): handcrafted features (``features.py``) -> one gradient-boosted binary
+classifier per reported family (``families.py``; multi-label, so stacked degradations are all
+found), each followed by Platt scaling fitted on out-of-fold predictions grouped by source image;
+a multi-class model over the catalogue kinds names the sub-type inside a family (blur: defocus or
+low resolution), and one regressor per family gives the severity. Families that cannot occur in
+the image's modality are masked out. Status: "degraded" when a family reaches REPORT_THRESHOLD,
+"uncertain" when the likeliest only reaches UNCERTAIN_THRESHOLD, else "clean".
+Trained by ``train_assessor.py`` on several degradation implementations (``variety.py``) and the
+catalogue simulator; ships as ``assets/models/quality/assessor.joblib`` (scikit-learn, pinned)."""
 from __future__ import annotations
 
 import json
@@ -19,14 +24,16 @@ import numpy as np
 from app.data.types import LoupeError
 from app.paths import ASSETS
 
-from .degrade import TYPES, applicable, normalise_modality
+from .degrade import normalise_modality
+from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, label, members
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "2.0.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
-REPORT_THRESHOLD = 0.25
+REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
+UNCERTAIN_THRESHOLD = 0.2  # below REPORT but above this: "uncertain" (routed to a person)
 ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixels a side
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
@@ -56,36 +63,59 @@ EVIDENCE: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# evidence per family: the members' evidence together
+FAMILY_EVIDENCE = {f: [e for k in members(f) for e in EVIDENCE[k]] for f in FAMILIES}
+for _f, _ev in FAMILY_EVIDENCE.items():
+    FAMILY_EVIDENCE[_f] = list(dict.fromkeys(_ev))
+
+
 @dataclass
 class Degradation:
-    type: str
+    type: str          # catalogue kind (the likeliest sub-type of the family; restore.py acts on it)
     severity: int
-    score: float
+    score: float       # calibrated probability of the FAMILY
+    family: str = ""
+    subtype_probability: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, "severity": int(self.severity), "score": round(float(self.score), 4)}
+        d = {"type": self.type, "severity": int(self.severity), "score": round(float(self.score), 4),
+             "family": self.family or FAMILY_OF.get(self.type, self.type)}
+        if len(members(d["family"])) > 1:
+            d["subtype"] = SUBTYPE_LABEL.get(self.type, self.type)
+            d["subtype_probability"] = round(float(self.subtype_probability), 4)
+        return d
 
 
 @dataclass
 class Assessment:
     degradations: list[Degradation]
-    probabilities: dict[str, float]
-    severities: dict[str, float]          # continuous severity estimate per applicable type
+    probabilities: dict[str, float]       # calibrated per family (0 where impossible) + "none"
+    severities: dict[str, float]          # continuous severity estimate per catalogue kind
     features: dict[str, float]
     modality: str
     description: str = ""
     evidence: dict[str, dict[str, float]] = field(default_factory=dict)
     analysis_scale: float = 1.0           # native pixels per analysed pixel (> 1: downsampled)
+    status: str = "clean"                 # "clean" | "uncertain" | "degraded"
+    subtypes: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def top(self) -> Degradation | None:
         return self.degradations[0] if self.degradations else None
 
     def to_json(self) -> dict[str, Any]:
-        return {"degradations": [d.to_dict() for d in self.degradations], "description": self.description,
+        return {"status": self.status,
+                "degradations": [d.to_dict() for d in self.degradations], "description": self.description,
                 "evidence": self.evidence, "modality": self.modality,
                 "analysis_scale": round(float(self.analysis_scale), 4),
                 "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+                "subtypes": {f: {k: round(v, 4) for k, v in d.items()} for f, d in self.subtypes.items()},
+                "calibration": {"method": "Platt scaling per family on out-of-fold predictions (grouped by "
+                                          "source image)",
+                                "report_threshold": REPORT_THRESHOLD, "uncertain_threshold": UNCERTAIN_THRESHOLD,
+                                "none": "1 - the largest family probability (an upper bound on P(clean))",
+                                "families": {"blur": "one family with sub-types defocus and low resolution; the "
+                                                     "sub-type is a hint with its own probability"}},
                 "model": {"name": "loupe-quality-assessor", "version": MODEL_VERSION}}
 
     def write(self, path: Path | str) -> Path:
@@ -94,11 +124,49 @@ class Assessment:
         return p
 
 
-class QualityModel:
-    """Type classifier + per-type severity regressors over ``FEATURE_NAMES``."""
+def _logit(p):
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
-    def __init__(self, classifier, regressors: dict[str, Any], feature_names: list[str], meta: dict | None = None):
-        self.classifier = classifier
+
+def platt(p: np.ndarray, ab) -> np.ndarray:
+    a, b = ab
+    return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
+
+
+@dataclass
+class Prediction:
+    P: np.ndarray            # (n, families) calibrated probabilities, masked
+    S: np.ndarray            # (n, families) continuous severity 1..3
+    fine: np.ndarray         # (n, kinds) sub-type probabilities of the catalogue kinds
+    families: list[str]
+    kinds: list[str]
+
+    def top(self) -> tuple[np.ndarray, np.ndarray]:
+        """(family or 'none', its probability) per row: the likeliest family when it reaches
+        REPORT_THRESHOLD, else 'none'."""
+        j = self.P.argmax(1)
+        p = self.P[np.arange(len(j)), j]
+        fam = np.array(self.families)[j]
+        return np.where(p >= REPORT_THRESHOLD, fam, CLEAN), p
+
+    def subtype(self, i: int, family: str) -> tuple[str, float]:
+        ms = [k for k in members(family) if k in self.kinds]
+        if len(ms) <= 1:
+            return (ms[0] if ms else family), 1.0
+        v = np.array([self.fine[i, self.kinds.index(k)] for k in ms])
+        v = v / max(v.sum(), 1e-12)
+        return ms[int(v.argmax())], float(v.max())
+
+
+class QualityModel:
+    """Per-family calibrated binary classifiers + sub-type classifier + severity regressors."""
+
+    def __init__(self, binary: dict[str, Any], calibration: dict[str, tuple[float, float]], fine, regressors,
+                 feature_names: list[str], meta: dict | None = None):
+        self.binary = binary
+        self.calibration = calibration
+        self.fine_clf = fine
         self.regressors = regressors
         self.feature_names = list(feature_names)
         self.meta = dict(meta or {})
@@ -107,33 +175,41 @@ class QualityModel:
                              "backends/quality/train_assessor.py")
 
     @property
-    def classes(self) -> list[str]:
-        return [str(c) for c in self.classifier.classes_]
+    def families(self) -> list[str]:
+        return [f for f in FAMILIES if f in self.binary]
 
-    def predict_rows(self, X: np.ndarray, modalities, border_dark=None) -> tuple[np.ndarray, np.ndarray]:
-        """Masked class probabilities (n, n_classes) and severity estimates (n, n_classes).
-        Types that cannot occur in the modality are masked, and so are rotation and movement
-        when the image border is black all round (``border_dark`` >= BLACK_BORDER): then they
-        leave no visible trace and exact-zero corners are just background."""
-        P = self.classifier.predict_proba(X)
-        classes = self.classes
+    @property
+    def kinds(self) -> list[str]:
+        return [str(c) for c in self.fine_clf.classes_]
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        return np.stack([self.binary[f].predict_proba(X)[:, 1] for f in self.families], 1)
+
+    def predict(self, X: np.ndarray, modalities, border_dark=None, calibrated: bool = True) -> Prediction:
+        """Calibrated family probabilities, masked: families that cannot occur in the modality are
+        0, and so are rotation and movement when the image border is black all round
+        (``border_dark`` >= BLACK_BORDER): then they leave no visible trace."""
+        X = np.asarray(X, np.float64)
+        fams = self.families
+        R = self.raw(X)
+        P = np.stack([platt(R[:, j], self.calibration[f]) for j, f in enumerate(fams)], 1) if calibrated else R
         for i, m in enumerate(modalities):
-            ok = set(applicable(m)) | {CLEAN}
+            ok = set(family_applicable(m))
             if border_dark is not None and border_dark[i] >= BLACK_BORDER:
                 ok -= {"rotation", "movement"}
-            mask = np.array([c in ok for c in classes])
+            mask = np.array([f in ok for f in fams])
             P[i, ~mask] = 0.0
-            P[i] /= max(P[i].sum(), 1e-12)
         S = np.zeros_like(P)
-        for j, c in enumerate(classes):
-            if c in self.regressors:
-                S[:, j] = np.clip(self.regressors[c].predict(X), 1.0, 3.0)
-        return P, S
+        for j, f in enumerate(fams):
+            if f in self.regressors:
+                S[:, j] = np.clip(self.regressors[f].predict(X), 1.0, 3.0)
+        return Prediction(P, S, self.fine_clf.predict_proba(X), fams, self.kinds)
 
     def save(self, path: Path | str) -> None:
         import joblib
-        joblib.dump({"classifier": self.classifier, "regressors": self.regressors,
-                     "feature_names": self.feature_names, "meta": self.meta}, path, compress=("xz", 9))
+        joblib.dump({"binary": self.binary, "calibration": self.calibration, "fine": self.fine_clf,
+                     "regressors": self.regressors, "feature_names": self.feature_names, "meta": self.meta},
+                    path, compress=("xz", 9))
 
     @staticmethod
     def load(path: Path | str = MODEL_PATH) -> QualityModel:
@@ -142,7 +218,10 @@ class QualityModel:
             raise LoupeError(f"quality model not found at {p}; train it with backends/quality/train_assessor.py")
         import joblib
         d = joblib.load(p)
-        return QualityModel(d["classifier"], d["regressors"], d["feature_names"], d.get("meta"))
+        if "binary" not in d:
+            raise LoupeError(f"{p} is a v1 quality model; retrain it with backends/quality/train_assessor.py")
+        return QualityModel(d["binary"], d["calibration"], d["fine"], d["regressors"], d["feature_names"],
+                            d.get("meta"))
 
 
 @lru_cache(maxsize=2)
@@ -170,28 +249,38 @@ def assess(img: np.ndarray, modality: str = "other", model: QualityModel | None 
     x, scale = analysis_image(img)
     f = extract(x, m)
     X = np.array([[f[k] for k in model.feature_names]])
-    P, S = model.predict_rows(X, [m], [border_dark_fraction(x)])
-    return from_prediction(P[0], S[0], model.classes, f, m, scale)
+    pred = model.predict(X, [m], [border_dark_fraction(x)])
+    return from_prediction(pred, 0, f, m, scale)
 
 
-def from_prediction(p: np.ndarray, s: np.ndarray, classes: list[str], feats: dict[str, float],
-                    modality: str, scale: float = 1.0) -> Assessment:
-    probs = {c: float(v) for c, v in zip(classes, p)}
-    sev = {c: float(v) for c, v in zip(classes, s) if c != CLEAN and c in applicable(modality)}
-    order = np.argsort(p)[::-1]
+def from_prediction(pred: Prediction, i: int, feats: dict[str, float], modality: str,
+                    scale: float = 1.0) -> Assessment:
+    p = pred.P[i]
+    probs = {f: float(v) for f, v in zip(pred.families, p)}
+    probs[CLEAN] = float(1.0 - p.max()) if len(p) else 1.0
+    sev: dict[str, float] = {}
+    subtypes: dict[str, dict[str, float]] = {}
+    for j, fam in enumerate(pred.families):
+        for k in members(fam):
+            sev[k] = float(pred.S[i, j])
+        ms = [k for k in members(fam) if k in pred.kinds]
+        if len(ms) > 1:
+            v = np.array([pred.fine[i, pred.kinds.index(k)] for k in ms])
+            v = v / max(v.sum(), 1e-12)
+            subtypes[fam] = {SUBTYPE_LABEL.get(k, k): float(x) for k, x in zip(ms, v)}
     degr: list[Degradation] = []
-    for j in order:
-        c = classes[j]
-        if c == CLEAN:
-            if j == order[0]:
-                break  # the most likely answer is "no degradation"
-            continue
-        if p[j] >= REPORT_THRESHOLD or not degr:
-            degr.append(Degradation(c, int(np.clip(np.rint(s[j]), 1, 3)), float(p[j])))
+    for j in np.argsort(p)[::-1]:
         if p[j] < REPORT_THRESHOLD:
             break
-    a = Assessment(degr, probs, sev, feats, modality, analysis_scale=scale)
-    a.evidence = {d.type: {name: round(float(feats[name]), 5) for name, _ in EVIDENCE[d.type]} for d in degr}
+        fam = pred.families[j]
+        kind, sp = pred.subtype(i, fam)
+        degr.append(Degradation(kind, int(np.clip(np.rint(pred.S[i, j]), 1, 3)), float(p[j]), fam, sp))
+    status = "degraded" if degr else ("uncertain" if len(p) and p.max() >= UNCERTAIN_THRESHOLD else "clean")
+    a = Assessment(degr, probs, sev, feats, modality, analysis_scale=scale, status=status, subtypes=subtypes)
+    shown = [d.family for d in degr]
+    if status == "uncertain":
+        shown = [pred.families[int(p.argmax())]]
+    a.evidence = {fam: {name: round(float(feats[name]), 5) for name, _ in FAMILY_EVIDENCE[fam]} for fam in shown}
     a.evidence["overall"] = {k: round(float(feats[k]), 5) for k in
                              ("noise_sigma", "lap_var", "p1", "p99", "block_max")}
     a.description = describe(a)
@@ -202,16 +291,23 @@ def describe(a: Assessment) -> str:
     """Structured plain-language description: verdict, then one line per finding with its evidence."""
     words = {1: "mild", 2: "moderate", 3: "severe"}
     lines = []
-    if not a.degradations:
-        lines.append(f"Quality: no degradation detected (confidence {a.probabilities.get(CLEAN, 0):.2f}).")
+    fam_p = {k: v for k, v in a.probabilities.items() if k != CLEAN}
+    if a.status == "clean":
+        lines.append(f"Quality: no degradation detected (no family reaches {UNCERTAIN_THRESHOLD:.0%}; "
+                     f"the likeliest is {max(fam_p.values(), default=0):.0%}).")
+    elif a.status == "uncertain":
+        f = max(fam_p, key=fam_p.get)
+        lines.append(f"Quality: uncertain - no degradation is clearly present; the likeliest is {label(f)} "
+                     f"at {fam_p[f]:.0%} (reported from {REPORT_THRESHOLD:.0%}). Worth a look.")
     else:
         worst = max(d.severity for d in a.degradations)
-        lines.append(f"Quality: {words[worst]} degradation. Main finding: "
-                     f"{TYPES[a.degradations[0].type].label}.")
+        lines.append(f"Quality: {words[worst]} degradation. Main finding: {label(a.degradations[0].family)}.")
         for d in a.degradations:
-            ev = "; ".join(f"{label} = {a.features[name]:.4g}" for name, label in EVIDENCE[d.type])
-            lines.append(f"- {TYPES[d.type].label}: {words[d.severity]} (severity {d.severity}/3, "
-                         f"confidence {d.score:.2f}). Evidence: {ev}.")
+            ev = "; ".join(f"{lab} = {a.features[name]:.4g}" for name, lab in FAMILY_EVIDENCE[d.family])
+            sub = (f", likeliest sub-type {SUBTYPE_LABEL.get(d.type, d.type)} ({d.subtype_probability:.0%})"
+                   if len(members(d.family)) > 1 else "")
+            lines.append(f"- {label(d.family)}: {words[d.severity]} (severity {d.severity}/3, calibrated "
+                         f"probability {d.score:.2f}{sub}). Evidence: {ev}.")
     if a.analysis_scale > 1.0:
         lines.append(f"Assessed at the model's training scale: downsampled {a.analysis_scale:.1f}x "
                      f"(measurements below are at that scale).")

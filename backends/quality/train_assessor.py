@@ -1,9 +1,17 @@
-"""Train the quality assessor on synthetic degradations of real TRAINING images only.
+"""Train the calibrated quality assessor (v2, issue 25) on TRAINING sources only.
 
-    .venv/bin/python -m backends.quality.train_assessor --data DATA_DIR [--jobs 1]   (or LOUPE_DATA=DATA_DIR)
+    .venv/bin/python -m backends.quality.train_assessor --data DATA_DIR [--sim-cache F] [--variety-cache F]
 
-Writes assets/models/quality/assessor.joblib; prints the training-set size and time. The
-validation sources (dataset.py, split='val') are never loaded here."""
+Training rows: (a) the catalogue simulator (``mlsamples.build_simulator``: every type incl. CT/MR
+physics and geometry, 3 severities, CT/MR types also on some X-ray/fundus/US images) and (b) ``variety.py`` (the
+universal types from several libraries, kernels and filters, mixed severities, pairs stacked,
+extra clean crops / down-scales of the same training series). The held-out sources
+(``train_sets.held_out_sources``) are never loaded here.
+
+Fit: one HistGradientBoosting binary classifier per reported family (``families.py``), a
+multi-class classifier over the catalogue kinds for the sub-type and a severity regressor per
+family, on 3/4 of the training sources; Platt scaling per family on the other 1/4 (the held-out
+calibration split, whole sources: ``calibration_split``). Writes assets/models/quality/assessor.joblib."""
 from __future__ import annotations
 
 import argparse
@@ -14,30 +22,120 @@ from pathlib import Path
 
 import numpy as np
 
-from . import samples
-from .assess import CLEAN, MODEL_PATH, MODEL_VERSION, QualityModel
-from .dataset import sources
+from . import mlsamples
+from .assess import MODEL_PATH, MODEL_VERSION, QualityModel, platt
+from .families import FAMILIES
 from .features import FEATURE_NAMES
+from .train_sets import extra_clean_sources, train_sources
+
+CLEAN_WEIGHT = 2.0  # clean rows count double: a false alarm sends a good image to a person
 
 
-def fit(train: samples.SampleSet, seed: int = 0) -> QualityModel:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    if train.visible is not None:  # drop rotations/shifts that left no visible trace
-        train = samples.subset(train, train.visible)
-    clf = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
-                                         l2_regularization=1.0, random_state=seed,
-                                         early_stopping=False)
-    clf.fit(train.X, train.kind)
-    regs = {}
-    for kind in np.unique(train.kind):
-        if kind == CLEAN:
-            continue
-        sel = train.kind == kind
-        reg = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, max_leaf_nodes=15,
-                                            random_state=seed, early_stopping=False)
-        reg.fit(train.X[sel], train.severity[sel].astype(float))
-        regs[str(kind)] = reg
-    return QualityModel(clf, regs, FEATURE_NAMES)
+def _binary(seed=0, iters=100):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    return HistGradientBoostingClassifier(max_iter=iters, learning_rate=min(0.2, 12.0 / iters), max_leaf_nodes=31,
+                                          l2_regularization=1.0, min_samples_leaf=20, random_state=seed,
+                                          early_stopping=False)
+
+
+def _weights(tr: mlsamples.MLSet) -> np.ndarray:
+    return np.where(tr.labels == "", CLEAN_WEIGHT, 1.0)
+
+
+def _fit_one(X, y, w, iters):
+    return _binary(iters=iters).fit(X, y, sample_weight=w)
+
+
+def _fit_fine(X, kind, iters):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    return HistGradientBoostingClassifier(max_iter=iters, learning_rate=0.15, max_leaf_nodes=15,
+                                          l2_regularization=1.0, random_state=0, early_stopping=False).fit(X, kind)
+
+
+def _fit_reg(X, y, iters):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    return HistGradientBoostingRegressor(max_iter=iters, learning_rate=0.1, max_leaf_nodes=15, random_state=0,
+                                         early_stopping=False).fit(X, y)
+
+
+def calibration_split(groups: np.ndarray, every: int = 4) -> np.ndarray:
+    """True for the rows of every ``every``-th source (sorted ids, per modality prefix): the
+    held-out calibration split. Whole sources, so calibration never sees its own training image.
+    Kinds with fewer than ``every`` sources (the 2 CT and 3 MR series) stay all in the fit split:
+    taking one would remove a third or half of that modality's training images."""
+    cal = set()
+    for prefix in sorted({str(g).split("/")[0] for g in groups}):
+        ids = sorted({str(g) for g in groups if str(g).split("/")[0] == prefix})
+        if len(ids) >= every:
+            cal |= set(ids[every // 2::every])
+    return np.array([str(g) in cal for g in groups])
+
+
+def fit_platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+    z = np.log(np.clip(raw, 1e-6, 1 - 1e-6) / (1 - np.clip(raw, 1e-6, 1 - 1e-6)))
+    if y.min() == y.max():
+        return 1.0, 0.0
+    lr = LogisticRegression(C=1e4).fit(z[:, None], y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of binary probabilities (equal-width bins)."""
+    p, y = np.ravel(p), np.ravel(y).astype(float)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    e = 0.0
+    for b in range(bins):
+        s = idx == b
+        if s.any():
+            e += s.mean() * abs(p[s].mean() - y[s].mean())
+    return float(e)
+
+
+def fit(tr: mlsamples.MLSet, iters: int = 100, log=print, jobs: int = 1) -> QualityModel:
+    """Binaries, sub-type classifier and severity regressors on the fit split; Platt scaling per
+    family on the held-out calibration split (whole sources never seen by the binaries)."""
+    from joblib import Parallel, delayed
+    fams = [f for f in FAMILIES if tr.has(f).any()]
+    cal = calibration_split(tr.group)
+    fit_set = mlsamples.subset(tr, ~cal)
+    w = _weights(fit_set)
+    single = ~tr.stacked & (tr.labels != "")
+    tasks = [delayed(_fit_one)(fit_set.X, fit_set.has(f).astype(int), w, iters) for f in fams]
+    tasks.insert(0, delayed(_fit_fine)(tr.X[single & ~cal], tr.kind[single & ~cal], max(30, iters // 3)))
+    tasks += [delayed(_fit_reg)(tr.X[single & ~cal & tr.has(f)], tr.severity[single & ~cal & tr.has(f)].astype(float),
+                                max(30, iters // 3)) for f in fams]
+    out = Parallel(n_jobs=jobs)(tasks)
+    fine = out[0]  # the slowest task (one tree per kind per iteration) goes first
+    binary = dict(zip(fams, out[1:len(fams) + 1]))
+    regs = dict(zip(fams, out[len(fams) + 1:]))
+    log(f"  fitted on {int((~cal).sum())} rows; calibrating on {int(cal.sum())} rows of "
+        f"{len(set(tr.group[cal]))} held-out training sources")
+    R = np.stack([binary[f].predict_proba(tr.X[cal])[:, 1] for f in fams], 1)
+    Y = np.stack([tr.has(f)[cal] for f in fams], 1).astype(int)
+    calib = {f: fit_platt(R[:, j], Y[:, j]) for j, f in enumerate(fams)}
+    Pc = np.stack([platt(R[:, j], calib[f]) for j, f in enumerate(fams)], 1)
+    meta = {"calibration_ece_raw": ece(R, Y), "calibration_ece_calibrated": ece(Pc, Y),
+            "calibration_sources": sorted(set(tr.group[cal].tolist())),
+            "calibration": {f: [round(a, 4), round(b, 4)] for f, (a, b) in calib.items()}}
+    return QualityModel(binary, calib, fine, regs, FEATURE_NAMES, meta)
+
+
+def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int = 1, log=print) -> mlsamples.MLSet:
+    sim = mlsamples.load(sim_cache) if sim_cache and Path(sim_cache).is_file() else None
+    if sim is None:
+        log("building simulator rows")
+        sim = mlsamples.build_simulator(train_sources(data), jobs=jobs, log=log)
+        if sim_cache:
+            mlsamples.save(sim_cache, sim)
+    var = mlsamples.load(variety_cache) if variety_cache and Path(variety_cache).is_file() else None
+    if var is None:
+        log("building variety rows")
+        var = mlsamples.concat(mlsamples.build_variety(train_sources(data), log=log),
+                               mlsamples.build_variety(extra_clean_sources(data), log=log, clean_only=True))
+        if variety_cache:
+            mlsamples.save(variety_cache, var)
+    return mlsamples.concat(sim, var)
 
 
 def main(argv=None) -> int:
@@ -45,31 +143,29 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA"), required="LOUPE_DATA" not in os.environ,
                     help="the shared real-data folder (default: $LOUPE_DATA)")
     ap.add_argument("--out", default=str(MODEL_PATH))
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--cache", default="", help="npz file to reuse / store the training features")
+    ap.add_argument("--sim-cache", default="", help="npz to reuse / store the simulator rows")
+    ap.add_argument("--variety-cache", default="", help="npz to reuse / store the variety rows")
+    ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
-    train_srcs = [s for s in sources(args.data) if s.split == "train"]
-    train = samples.load(args.cache) if args.cache and Path(args.cache).is_file() else None
-    if train is None:
-        print(f"building features from {len(train_srcs)} training sources")
-        train = samples.build(train_srcs, jobs=args.jobs, cross=True)
-        if args.cache:
-            samples.save(args.cache, train)
+    tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
-    model = fit(train)
+    model = fit(tr, args.iters, jobs=args.jobs)
     t2 = time.time()
-    model.meta = {"version": MODEL_VERSION, "n_samples": int(len(train)),
-                  "n_sources": int(len(np.unique(train.group))),
-                  "classes": model.classes, "feature_seconds": round(t1 - t0, 1),
-                  "fit_seconds": round(t2 - t1, 1), "jobs": args.jobs,
-                  "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
-                  "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
+                       "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
+                       "families": model.families, "feature_seconds": round(t1 - t0, 1),
+                       "fit_seconds": round(t2 - t1, 1),
+                       "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
+                       "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     model.save(args.out)
-    print(f"{len(train)} samples from {model.meta['n_sources']} sources; features {t1 - t0:.0f} s, "
-          f"fit {t2 - t1:.0f} s; wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB)")
+    print(f"{len(tr)} samples from {model.meta['n_sources']} sources; features {t1 - t0:.0f} s, fit {t2 - t1:.0f} s; "
+          f"calibration-split ECE {model.meta['calibration_ece_raw']:.4f} raw -> "
+          f"{model.meta['calibration_ece_calibrated']:.4f} calibrated; "
+          f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB)")
     return 0
 
 

@@ -29,7 +29,8 @@ def pretty(kind: str) -> str:
     special = {"ct_low_dose": "CT low dose", "ct_sparse_view": "CT sparse view",
                "ct_limited_angle": "CT limited angle", "mri_bias_field": "MRI bias field",
                "mri_undersampling": "MRI undersampling", "mri_ghosting": "MRI ghosting",
-               "mri_motion": "MRI motion", "jpeg": "JPEG compression", "none": "no degradation"}
+               "mri_motion": "MRI motion", "jpeg": "JPEG compression", "none": "no degradation",
+               "blur": "Blur (defocus / low res.)", "exposure": "Over/under-exposure", "contrast": "Low contrast"}
     return special.get(kind, kind.replace("_", " ").capitalize())
 
 
@@ -141,6 +142,11 @@ class QualityPanel(QWidget):
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.description)
+        # v2 documents: "clean" / "uncertain" / "degraded" from calibrated per-family probabilities
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("quality_status")
+        self.status_label.setWordWrap(True)
+        lay.addWidget(self.status_label)
         self.bars_box = QWidget()
         self.bars = QGridLayout(self.bars_box)
         self.bars.setContentsMargins(0, 0, 0, 0)
@@ -197,9 +203,25 @@ class QualityPanel(QWidget):
                 w.deleteLater()
         self.bar_widgets.clear()
         probs = dict(document.get("probabilities", {}))
-        sev = {d["type"]: int(d["severity"]) for d in document.get("degradations", [])}
+        # v2: bars per reported family (calibrated probability); v1 documents: per type
+        def key(d):
+            return d.get("family", d["type"])
+        sev = {key(d): int(d["severity"]) for d in document.get("degradations", [])}
+        subtype = {key(d): (d["subtype"], d.get("subtype_probability", 0.0))
+                   for d in document.get("degradations", []) if "subtype" in d}
         for d in document.get("degradations", []):
-            probs.setdefault(d["type"], float(d["score"]))
+            probs.setdefault(key(d), float(d["score"]))
+        status = document.get("status")
+        if status:
+            words = {"clean": "clean - no family reaches the uncertain threshold",
+                     "uncertain": "UNCERTAIN - no degradation is clearly present; worth a look",
+                     "degraded": "degraded"}
+            cal = document.get("calibration", {})
+            self.status_label.setText(f"<b>Status:</b> {words.get(status, status)}. Bars: calibrated probability "
+                                      f"per family (reported from {cal.get('report_threshold', 0.5):.0%}). Blur is one family: "
+                                      f"defocus and low resolution are its sub-types (a hint, with their share).")
+        else:
+            self.status_label.setText("")
         kinds = sorted((k for k in probs if k != "none"), key=lambda k: -probs[k])[:MAX_BARS]
         for r, k in enumerate(kinds):
             name = QLabel(pretty(k))
@@ -207,8 +229,11 @@ class QualityPanel(QWidget):
             bar.setRange(0, 100)
             bar.setValue(int(round(100 * probs[k])))
             s = sev.get(k, 0)
-            bar.setFormat(f"{probs[k]:.0%}" + (f"  severity {s}/3 ({SEVERITY_WORDS[s]})" if s else ""))
-            bar.setToolTip(f"{pretty(k)}: confidence {probs[k]:.2f}")
+            sub = f"  {subtype[k][0]} {subtype[k][1]:.0%}" if k in subtype else ""
+            words = f" ({SEVERITY_WORDS[s]})" if s and not sub else ""
+            bar.setFormat(f"{probs[k]:.0%}" + (f"  severity {s}/3{words}" if s else "") + sub)
+            bar.setToolTip(f"{pretty(k)}: calibrated probability {probs[k]:.2f}"
+                           + (f"; likeliest sub-type {subtype[k][0]} ({subtype[k][1]:.0%})" if sub else ""))
             if s:
                 colour = {1: "#d9b300", 2: "#e07000", 3: "#d02020"}[s]
                 bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")

@@ -1,0 +1,178 @@
+"""Multi-label feature rows for the calibrated assessor (issue 25): each row carries the SET of
+reported families present (empty = clean), so stacked degradations train every family they hold.
+
+Rows come from two recipes: the catalogue simulator (``samples.build``; every type incl. CT/MR
+physics and geometry, one at a time) and the varied implementations of ``variety.py`` (universal
+types from several libraries, mixed severities, pairs stacked). Split unit: the source id."""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import samples, variety
+from .dataset import Source
+from .families import FAMILY_OF
+from .features import FEATURE_NAMES, border_dark_fraction, extract
+
+CLEAN = "none"
+
+
+@dataclass
+class MLSet:
+    X: np.ndarray
+    labels: np.ndarray     # "fam1|fam2" ("" = clean)
+    kind: np.ndarray       # catalogue kind of the first degradation ("none" clean)
+    severity: np.ndarray   # of the first degradation (0 clean)
+    group: np.ndarray
+    modality: np.ndarray
+    border: np.ndarray
+    how: np.ndarray        # recipe / implementation tag
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def has(self, family: str) -> np.ndarray:
+        return np.array([family in s.split("|") for s in self.labels])
+
+    @property
+    def stacked(self) -> np.ndarray:
+        return np.array(["|" in s for s in self.labels])
+
+
+def from_simulator(ss: samples.SampleSet, drop_invisible: bool = True) -> MLSet:
+    """Simulator rows as multi-label rows (training drops rotations/shifts that left no trace;
+    evaluation keeps every sample)."""
+    if drop_invisible and ss.visible is not None:
+        ss = samples.subset(ss, ss.visible)
+    labels = np.array(["" if k == CLEAN else FAMILY_OF[str(k)] for k in ss.kind])
+    return MLSet(ss.X, labels, ss.kind, ss.severity, ss.group, ss.modality, ss.border,
+                 np.array(["sim"] * len(ss)))
+
+
+def _seed(*parts) -> int:
+    return zlib.crc32("|".join(map(str, parts)).encode())
+
+
+def _row(img, modality):
+    f = extract(np.ascontiguousarray(img, dtype=np.float32), modality)
+    return [f[n] for n in FEATURE_NAMES], border_dark_fraction(img)
+
+
+def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: int = 3,
+                 n_stacked: int = 3, n_clean_like: int = 2):
+    rng = np.random.default_rng(_seed("variety", sid, idx))
+    out = []
+    for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
+            [variety.clean_like(img, rng) for _ in range(n_clean_like)]:
+        out.append((*_row(clean, modality), "", CLEAN, 0, "clean"))
+    for g in variety.UNIVERSAL_GROUPS:
+        for j in range(per_group):
+            sev = 1 + (j + idx) % 3
+            y, kind, how = variety.apply(img, g, sev, rng)
+            out.append((*_row(y, modality), FAMILY_OF[kind], kind, sev, how))
+    for _ in range(n_stacked):
+        g1, g2 = rng.choice(variety.UNIVERSAL_GROUPS, 2, replace=False)
+        s1, s2 = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        y, k1, h1 = variety.apply(img, str(g1), s1, rng)
+        y, k2, h2 = variety.apply(y, str(g2), s2, rng)
+        fams = list(dict.fromkeys([FAMILY_OF[k1], FAMILY_OF[k2]]))
+        out.append((*_row(y, modality), "|".join(fams), k1, s1, f"{h1}+{h2}"))
+    return out
+
+
+def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> MLSet:
+    rows, meta = [], []
+    n = 0
+    for s in srcs:
+        for i, img in enumerate(s.load()):
+            r = variety_rows(s.id, s.modality, i, img, per_group=0 if clean_only else 3,
+                             n_stacked=0 if clean_only else 3)
+            rows += r
+            meta += [(s.id, s.modality)] * len(r)
+            n += 1
+            if log and n % 10 == 0:
+                log(f"  {n} images, {len(rows)} rows")
+    return _pack(rows, meta)
+
+
+def _pack(rows, meta) -> MLSet:
+    X = np.array([r[0] for r in rows], np.float64).reshape(-1, len(FEATURE_NAMES))
+    return MLSet(X, np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
+                 np.array([r[4] for r in rows], np.int64), np.array([m[0] for m in meta]),
+                 np.array([m[1] for m in meta]), np.array([r[1] for r in rows], np.float64),
+                 np.array([r[5] for r in rows]))
+
+
+def concat(*sets: MLSet) -> MLSet:
+    return MLSet(*[np.concatenate([getattr(s, f) for s in sets]) for f in
+                   ("X", "labels", "kind", "severity", "group", "modality", "border", "how")])
+
+
+def subset(s: MLSet, keep: np.ndarray) -> MLSet:
+    return MLSet(*[getattr(s, f)[keep] for f in
+                   ("X", "labels", "kind", "severity", "group", "modality", "border", "how")])
+
+
+def save(path, s: MLSet) -> None:
+    np.savez_compressed(path, X=s.X, labels=s.labels, kind=s.kind, severity=s.severity, group=s.group,
+                        modality=s.modality, border=s.border, how=s.how, names=np.asarray(FEATURE_NAMES))
+
+
+def load(path) -> MLSet | None:
+    z = np.load(path, allow_pickle=False)
+    if list(z["names"]) != list(FEATURE_NAMES):
+        return None
+    return MLSet(z["X"], z["labels"], z["kind"], z["severity"], z["group"], z["modality"], z["border"], z["how"])
+
+
+CT_PROJECTION = ("ct_low_dose", "ct_sparse_view", "ct_limited_angle")
+
+
+def _sim_image(args):
+    """Catalogue-simulator rows of one training image (the v1 recipe, trimmed where it is costly):
+    clean variants; every own type x 3 severities; on CT/MR also their non-projection types on a
+    copy with exactly-zero background; CT projection types (radon + FBP, ~1 s each) on every 4th
+    X-ray/fundus/US image and MRI k-space types on every other one."""
+    from .degrade import applicable, degrade
+    sid, modality, idx, img, order = args
+    rows = []
+    for clean in samples.clean_variants(img):
+        rows.append((*_row(clean, modality), "", CLEAN, 0, "sim-clean"))
+    jobs = [(img, k, "") for k in applicable(modality)]
+    if modality == "other":
+        jobs += [(img, k, "") for k in samples.cross_types(modality, order)
+                 if k not in CT_PROJECTION or order % 4 == 0]
+    else:
+        zb = samples.zero_background(img)
+        jobs += [(zb, k, "zeroed") for k in applicable(modality) if k not in CT_PROJECTION]
+    for base, kind, tag in jobs:
+        for sev in (1, 2, 3):
+            d = degrade(base, kind, sev, seed=samples._seed(sid, idx, kind, sev, tag) if tag
+                        else samples._seed(sid, idx, kind, sev))
+            if not samples.leaves_trace(base, d, kind):
+                continue
+            rows.append((*_row(d, modality), FAMILY_OF[kind], kind, sev, f"sim{('-' + tag) if tag else ''}"))
+    return sid, modality, rows
+
+
+def build_simulator(srcs: list[Source], jobs: int = 1, log=print) -> MLSet:
+    tasks, order = [], 0
+    for s in srcs:
+        for i, img in enumerate(s.load()):
+            tasks.append((s.id, s.modality, i, img, order))
+            order += 1
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(jobs) as ex:
+            results = list(ex.map(_sim_image, tasks, chunksize=1))
+    else:
+        results = [_sim_image(t) for t in tasks]
+    rows, meta = [], []
+    for sid, modality, r in results:
+        rows += r
+        meta += [(sid, modality)] * len(r)
+    if log:
+        log(f"  simulator: {len(tasks)} images, {len(rows)} rows")
+    return _pack(rows, meta)
