@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 pytest.importorskip("pytestqt")
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(900)]
 
 
 def _drive(data_dir: Path, idx: int):
