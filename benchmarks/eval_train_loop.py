@@ -139,7 +139,7 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
             t0 = time.time()
             card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
             model = F.load_model(reg.get(card["version"]).weights)
-            d = dice_of(model)
+            d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
             rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
                          "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
                          "images": [it.name for it in items], "wall": round(time.time() - t0, 1)})

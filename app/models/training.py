@@ -77,19 +77,24 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     if not items:
         raise LoupeError("nothing to train on: no accepted or corrected human versions (and no labelled files)")
     train, held = split_holdback(items, seed=seed)
+    # the new model sees photos as it will at inference: the base's input normalisation (an
+    # adapted base) is carried over; a base without one gets the site normalisation, which leaves
+    # source-like photos untouched
+    base_norm = trainer.input_normalisation(base_ref.card)
+    norm = base_norm or trainer.site_normalisation()
     t0, c0 = time.time(), time.process_time()
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw = {"iters": iters} if iters else {}
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
-                                     progress=lambda f, m: progress(0.9 * f, m), **kw)
+                                     norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
     progress(0.92, "scoring on held-back items")
     thr = base_ref.threshold
     metrics: dict[str, Any] = {}
     if held:
         base_model = trainer.load_model(base_ref.weights)
-        d_new = trainer.score(model, thr, _examples(trainer, held))
-        d_base = trainer.score(base_model, thr, _examples(trainer, held))
+        d_new = trainer.score(model, thr, _examples(trainer, held), norm)
+        d_base = trainer.score(base_model, thr, _examples(trainer, held), base_norm)
         metrics = {"heldback_dice_new": round(float(np.mean(d_new)), 4),
                    "heldback_dice_base": round(float(np.mean(d_base)), 4),
                    "heldback_items": [{"name": h.name, "dice_new": round(a, 4), "dice_base": round(b, 4)}
@@ -113,6 +118,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                  "from_files": sum(o.get("kind") == "file" for o in origins)},
         "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
         "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1), "seconds_per_step": round(step_s, 3),
+        **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
+        "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
     }
@@ -153,8 +160,7 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     fovs = [trainer.estimate_fov(im) for im in images]
     site_d = [trainer.fov_diameter(f) for f in fovs]
     site_px = float(np.median(site_d))
-    norm = {"input_fov_px": fov_px, "input_sharpness": trainer.SOURCE_SHARPNESS,
-            "input_sharpness_below": trainer.SOURCE_SHARPNESS_MIN}
+    norm = trainer.site_normalisation()
     site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {"input_fov_px": fov_px})[:2])
                                   for im, f in zip(images, fovs)]))
     src = _examples(trainer, source)

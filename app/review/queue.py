@@ -128,6 +128,14 @@ class ReviewQueue:
         else:
             self.prototypes, _ = kmeans2(z, k, seed=self.seed, minit="++")
 
+    def set_uncertainty(self, item_id: str, value: float) -> None:
+        """A new model re-scored an item (app/models/rerank.py): rank it by that from now on."""
+        if item_id not in self._index:
+            raise LoupeError(f"item {item_id!r} is not in the review queue")
+        item = self.items[self._index[item_id]]
+        item.known_uncertainty = float(value)
+        self.unc[self._index[item_id]] = item.uncertainty()
+
     # ---- ranking ----------------------------------------------------------------------------
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         d2 = ((a[:, None, :] - b[None]) ** 2).sum(axis=2)

@@ -38,10 +38,44 @@ class BackendsDock(QWidget):
         self.models = ModelsPanel(self)   # trained / adapted versions: promote, roll back
         self.models.error.connect(self.error)
         self.lay.addWidget(self.models)
+        from app.shell.panels.train_panel import TrainPanel
+
+        # train from reviews / adapt to the site as jobs; a promotion re-ranks the open review queue
+        self.training = TrainPanel(self.models.backend.currentText, self._store_path, self._site_images, self)
+        self.training.error.connect(self.error)
+        self.training.started.connect(self.jobs.add_job)
+        self.training.finished.connect(lambda what, res: self.models.refresh() if what != "rerank" else None)
+        self.models.changed.connect(self.rerank_queue)
+        self.lay.addWidget(self.training)
         self._input = None
         self.context = None
         self.set_context(win.current_view.context)
         win.current_view.changed.connect(self.set_context)
+
+    def _store_path(self):
+        from app.review.store import STORE_FILENAME
+
+        wf = getattr(self.win, "workflow", None)
+        return wf.workspace() / STORE_FILENAME if wf is not None else None
+
+    def _review_panel(self):
+        return getattr(self.win, "panels", {}).get("review")   # only if already open: never built here
+
+    def _site_images(self) -> list:
+        """The open review queue's input images (a batch of the new site), if there is one."""
+        from pathlib import Path
+
+        queue = getattr(self._review_panel(), "queue", None)
+        paths = [Path(it.meta["input"]) for it in (queue.items if queue is not None else []) if it.meta.get("input")]
+        return sorted({p for p in paths if p.is_file()})
+
+    def rerank_queue(self, backend: str):
+        """After a promotion: the open review queue ranks by the new model's uncertainty."""
+        panel = self._review_panel()
+        queue = getattr(panel, "queue", None)
+        if queue is None:
+            return None
+        return self.training.rerank(queue, backend, on_done=lambda res: panel.refresh())
 
     def set_context(self, ctx) -> None:
         """Offer and run backends on ``ctx`` (a ``ViewContext``), keeping the backend chosen when it

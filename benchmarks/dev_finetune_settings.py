@@ -1,0 +1,81 @@
+"""Choosing the fine-tune settings of ``run_app.py train vessels2d`` on the DEV site shifts only
+(benchmarks/site_shifts.py; REPORT shifts are never run here).
+
+Same protocol as eval_train_loop.py: the review pool is DRIVE training 21-36 under the shift, the
+first 5 of the fixed random order are "reviewed" (4 trained + 1 held back, as the product does),
+Dice is measured on DRIVE test 01-10 under the shift. Each named setting is one fine-tune.
+
+Usage: LOUPE_DATA=... python benchmarks/dev_finetune_settings.py --shift 0 [--only name,name]"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_train_loop import EVAL, POOL, load
+from site_shifts import DEV_SHIFTS
+
+NORM = {"input_fov_px": 533.8, "input_sharpness": 0.2176, "input_sharpness_below": 0.1296}
+FAMILY = (("scale", 0.8), ("scale", 1.25), ("blur", 1.0))
+SETTINGS = {
+    "plain (s3 setting)": dict(norm=None),
+    "norm": dict(norm=NORM),
+    "norm+vessel": dict(norm=NORM, vessel_fraction=0.5),
+    "norm+family": dict(norm=NORM, variants=FAMILY),
+    "norm+family+vessel": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5),
+    "norm+family+vessel decoder": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, tune="decoder"),
+    "norm+family+vessel 400 steps": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, iters=400),
+    "norm+family+vessel lr 1e-3": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, lr=1e-3),
+}
+
+
+def main() -> None:
+    import torch
+
+    from app.models.examples import Reviewed
+    from app.models.registry import ModelRegistry
+    from app.models.training import split_holdback
+    from backends.vessels import finetune as F
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shift", type=int, required=True)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    shift = DEV_SHIFTS[args.shift]
+    base = ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped()
+    pool = []
+    for idx in POOL:
+        rgb, _, ref = load("training", idx)
+        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
+    ev = []
+    for idx in EVAL:
+        rgb, fov, ref = load("test", idx)
+        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+    order = list(np.random.default_rng(0).permutation(len(pool)))
+    train, held = split_holdback([pool[i] for i in order[:5]])
+    exs = [F.Example(t.name, t.rgb, t.mask) for t in train]
+    thr = base.threshold
+    m0 = F.load_model(base.weights)
+    print(f"[{shift.name}] none {np.mean(F.score(m0, thr, ev)):.4f}  adapted {np.mean(F.score(m0, thr, ev, NORM)):.4f}"
+          f"  (train {[t.name for t in train]}, held {[h.name for h in held]})", flush=True)
+    only = [s for s in args.only.split(",") if s]
+    for name, kw in SETTINGS.items():
+        if only and name not in only:
+            continue
+        t0, c0 = time.time(), time.process_time()
+        model, _ = F.finetune(base.weights, exs, **kw)
+        cpu = time.process_time() - c0
+        d = np.mean(F.score(model, thr, ev, kw.get("norm")))
+        print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
