@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
+from runner_made import runner_made
 
 pytest.importorskip("pytestqt")
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(900)]
@@ -33,7 +34,7 @@ def _store_with_corrections(ws: Path, data_dir: Path, idxs=(21, 22, 23)) -> Path
             img, ref = _drive(data_dir, idx)
             prov = Provenance.backend("vessels2d", "0.1.0", {"model": "shipped", "source": str(img)})
             layer = LabelLayer(np.ones_like(ref, np.uint8)[None], np.eye(4), "Vessel mask", prov)
-            st.save_layer(layer)
+            st.save_layer(runner_made(layer))
             layer.labels[0] = ref.astype(np.uint8)
             st.save_edit(layer, "ana")
     return ws / STORE_FILENAME
@@ -72,8 +73,11 @@ class _FakeWindow:
         class _Sig(QObject):
             opened = Signal(object)
 
+        from app.shell.current_view import CurrentView
+
         self._sig = _Sig()
         self.opened = self._sig.opened
+        self.current_view = CurrentView()   # nothing on screen
         self.model = None
         self.workflow = SimpleNamespace(workspace=lambda: ws)
         self.panels = {"review": review}
