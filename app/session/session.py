@@ -338,7 +338,8 @@ class Session:
     def export_policy(self, kind: str, identified: bool | None = None) -> str:
         """The line a face shows before exporting ``kind``: where it goes, what it keeps."""
         from app.export.formats import by_key
-        return by_key("csv_segments" if kind == "csv" else kind).policy(identified).line()
+        line: str = by_key("csv_segments" if kind == "csv" else kind).policy(identified).line()
+        return line
 
     def export(self, kind: str, path: str | Path, layer: LayerRef | None = None, *,
                overwrite: bool = False, identified: bool | None = None) -> Path:
