@@ -49,15 +49,19 @@ def _subject(argv: Sequence[str]) -> str:
 
 
 def _log(exc: BaseException, argv: Sequence[str]) -> Path | None:
+    tb = "".join(traceback.format_exception(exc))
+    return _append_log(f"run_app.py {_scrub(' '.join(argv[:1]), argv)}", _scrub(tb, argv))
+
+
+def _append_log(context: str, text: str) -> Path | None:
+    """Append one entry to ``~/.loupe/logs/errors.log``; None when it cannot be written."""
     try:
         from app.paths import user_dir
         folder = user_dir() / "logs"
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "errors.log"
-        tb = "".join(traceback.format_exception(exc))
         with open(log, "a", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} run_app.py {_scrub(' '.join(argv[:1]), argv)}\n")
-            fh.write(_scrub(tb, argv))
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {context}\n{text}")
         return log
     except OSError:
         return None
@@ -92,17 +96,7 @@ def one_line(exc: BaseException) -> str:
 
 def log_exception(exc: BaseException, context: str) -> Path | None:
     """The full traceback, user paths cut, appended to ``~/.loupe/logs/errors.log``."""
-    try:
-        from app.paths import user_dir
-        folder = user_dir() / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / "errors.log"
-        tb = "".join(traceback.format_exception(exc))
-        with open(log, "a", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {context}\n{scrub_paths_in(tb)}")
-        return log
-    except OSError:
-        return None
+    return _append_log(context, scrub_paths_in("".join(traceback.format_exception(exc))))
 
 
 def failure_line(exc: BaseException, context: str) -> str:

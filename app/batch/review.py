@@ -24,18 +24,17 @@ def _mask_and_prob(layers):
     return mask, (probs[0] if probs else None)
 
 
-def queue_from_manifest(path: str | Path):
-    """``(ReviewQueue, {layer_id: layer})`` for the ok items of a batch (``path``: the manifest or
-    its folder). Items whose result has no mask layer are left out; identical results (the same
-    cached layer for identical inputs) appear once."""
-    from app.jobs.result_folder import read_result
-    from app.review.items import item_for_mask
-    from app.review.queue import ReviewQueue
-
+def _manifest(path: str | Path):
+    """(folder, manifest) for a batch manifest or its folder."""
     p = Path(path)
     folder = p if p.is_dir() else p.parent
-    doc = Manifest.load(folder / NAME)
-    items, layers = [], {}
+    return folder, Manifest.load(folder / NAME)
+
+
+def _finished(folder: Path, doc):
+    """(manifest entry, BackendResult) for every item that finished ok, in manifest order."""
+    from app.jobs.result_folder import read_result
+
     for e in doc["items"]:
         if e.get("status") != "ok" or not e.get("output"):
             continue
@@ -43,6 +42,19 @@ def queue_from_manifest(path: str | Path):
             result = read_result(folder / e["output"])
         except (OSError, ValueError, LoupeError) as exc:
             raise LoupeError(f"{folder / e['output']}: cannot read batch result ({exc})") from exc
+        yield e, result
+
+
+def queue_from_manifest(path: str | Path):
+    """``(ReviewQueue, {layer_id: layer})`` for the ok items of a batch (``path``: the manifest or
+    its folder). Items whose result has no mask layer are left out; identical results (the same
+    cached layer for identical inputs) appear once."""
+    from app.review.items import item_for_mask
+    from app.review.queue import ReviewQueue
+
+    folder, doc = _manifest(path)
+    items, layers = [], {}
+    for e, result in _finished(folder, doc):
         mask, prob = _mask_and_prob(result.layers)
         if mask is None or mask.id in layers:
             continue
@@ -59,21 +71,12 @@ def queue_from_manifest(path: str | Path):
 def quality_queue_from_manifest(path: str | Path):
     """A ReviewQueue over the ok items of a ``quality`` batch, routed by the calibrated assessment
     (``app.review.quality_items``): the images the assessor is least sure about come first."""
-    from app.jobs.result_folder import read_result
     from app.review.quality_items import item_for_quality
     from app.review.queue import ReviewQueue
 
-    p = Path(path)
-    folder = p if p.is_dir() else p.parent
-    doc = Manifest.load(folder / NAME)
+    folder, doc = _manifest(path)
     items, seen = [], set()
-    for e in doc["items"]:
-        if e.get("status") != "ok" or not e.get("output"):
-            continue
-        try:
-            result = read_result(folder / e["output"])
-        except (OSError, ValueError, LoupeError) as exc:
-            raise LoupeError(f"{folder / e['output']}: cannot read batch result ({exc})") from exc
+    for e, result in _finished(folder, doc):
         q = result.documents.get("quality")
         if q is None or e["output"] in seen:
             continue

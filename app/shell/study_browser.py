@@ -38,21 +38,10 @@ def _two_lines(text: str, limit: int = 24) -> str:
 
 
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
-    """Small grey (or RGB) picture of a series' middle slice, from headers + one slice."""
-    from app.data.open import examine
-    from app.scene.render2d import auto_window, to_rgb
+    """Small RGB picture of a series' middle slice, from headers + one slice."""
+    from app.scene.thumbnail import middle_slice_thumbnail
 
-    cands = examine(path)
-    s = cands[0].series
-    if s is None:
-        return None
-    img = s.read_slice(s.n_slices // 2)
-    if img.ndim == 3 and img.shape[-1] not in (3, 4):
-        img = img[img.shape[0] // 2]
-    step = max(1, int(np.ceil(max(img.shape[:2]) / size)))
-    small = img[::step, ::step]
-    rgb = to_rgb(small, auto_window(small))
-    return np.ascontiguousarray(rgb)
+    return middle_slice_thumbnail(path, size)
 
 
 class _ThumbWorker(QObject):

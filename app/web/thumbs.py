@@ -42,20 +42,11 @@ class Thumbnails:
 
 
 def thumbnail_array(path: str, size: int = THUMB) -> np.ndarray | None:
-    """Small RGB picture of a series' middle slice, from headers + one slice."""
-    from app.data.open import examine
-    from app.scene.render2d import auto_window, to_rgb
+    """Small RGB picture of a series' middle slice (``app.scene.thumbnail``); None on any error:
+    a thumbnail never stops the search, the row still shows."""
+    from app.scene.thumbnail import middle_slice_thumbnail
 
     try:
-        cands = examine(path)
-    except Exception:          # a thumbnail never stops the search; the row still shows
+        return middle_slice_thumbnail(path, size)
+    except Exception:  # noqa: BLE001
         return None
-    s = cands[0].series if cands else None
-    if s is None:
-        return None
-    img = s.read_slice(s.n_slices // 2)
-    if img.ndim == 3 and img.shape[-1] not in (3, 4):
-        img = img[img.shape[0] // 2]
-    step = max(1, int(np.ceil(max(img.shape[:2]) / size)))
-    small = img[::step, ::step]
-    return np.ascontiguousarray(to_rgb(small, auto_window(small))[..., :3], np.uint8)
