@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runner_made import runner_made
 
 from app.data.types import LoupeError
 
@@ -33,7 +34,7 @@ def _otsu_layer(scene):
     from app.layers.types import LabelLayer
 
     lab = (np.asarray(scene.volume.array) > 300).astype(np.uint8)
-    return LabelLayer(lab, scene.volume.affine, "bone", Provenance("backend", "test"))
+    return runner_made(LabelLayer(lab, scene.volume.affine, "bone", Provenance("backend", "test", "1")))
 
 
 def test_png_writer_is_lossless_and_small(svc):

@@ -36,6 +36,33 @@ def _fail(exc: Exception):
     return gr.Error(str(exc), print_exception=False)
 
 
+def _job_events(state: Any, backend: str, params: dict[str, Any]):
+    """Start ``backend`` on ``state.session`` and yield its events as they come: ``("p", fraction,
+    message)`` while it runs, then ``("d", result, error)``; after RUN_TIMEOUT_S without an answer
+    the job is cancelled and ``("t", None, why)`` ends it. One loop for every face's run button."""
+    events: queue.Queue = queue.Queue()
+    try:
+        state.job = state.session.run_async(backend, on_progress=lambda f, m: events.put(("p", f, m)),
+                                            on_done=lambda r, e: events.put(("d", r, e)), **params)
+    except Exception as exc:  # unknown backend, bad parameters: one line
+        raise _fail(LoupeError(str(exc))) from None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < RUN_TIMEOUT_S:
+        try:
+            ev = events.get(timeout=0.25)
+        except queue.Empty:
+            continue
+        if ev[0] == "d":
+            state.job = None
+        yield ev
+        if ev[0] == "d":
+            return
+    if state.job is not None:
+        state.job.cancel()
+        state.job = None
+    yield ("t", None, f"no answer in {RUN_TIMEOUT_S} s, cancelled")
+
+
 class PngFiles:
     """PNGs handed to Gradio as files (so the bytes the client downloads are ours, not a
     re-encoding). Named by content, so repeated slices are one file."""
@@ -225,27 +252,15 @@ def build_app(svc: WebService):
             prm = parse_params(params)
         except LoupeError as exc:
             raise fail(exc) from None
-        events: queue.Queue = queue.Queue()
-        try:
-            st.job = st.session.run_async(backend, on_progress=lambda f, m: events.put(("p", f, m)),
-                                          on_done=lambda r, e: events.put(("d", r, e)), **prm)
-        except Exception as exc:  # unknown backend, bad parameters: one line
-            raise fail(LoupeError(str(exc))) from None
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < RUN_TIMEOUT_S:
-            try:
-                ev = events.get(timeout=0.25)
-            except queue.Empty:
+        for kind, a, b in _job_events(st, backend, prm):
+            if kind == "p":
+                progress(a, desc=b or backend)
+                yield f"{backend}: {b} ({a:.0%})", gr.update(), gr.update(), gr.update()
                 continue
-            if ev[0] == "p":
-                progress(ev[1], desc=ev[2] or backend)
-                yield f"{backend}: {ev[2]} ({ev[1]:.0%})", gr.update(), gr.update(), gr.update()
-                continue
-            st.job = None
-            res, err = ev[1], ev[2]
-            if res is None:
-                yield f"{backend} stopped: {err}", gr.update(choices=_layer_choices(st)), gr.update(), gr.update()
+            if kind == "t" or a is None:
+                yield f"{backend} stopped: {b}", gr.update(choices=_layer_choices(st)), gr.update(), gr.update()
                 return
+            res = a
             st.version += 1
             names = ", ".join(lay.name for lay in res.layers) or "no layer"
             first = res.layers[0].id if res.layers else (res.findings_layer.id if res.findings_layer else None)
@@ -253,9 +268,6 @@ def build_app(svc: WebService):
                    gr.update(choices=_layer_choices(st), value=first), viewer(st, view, index, window, level),
                    key_of(st))
             return
-        if st.job is not None:
-            st.job.cancel()
-        yield f"{backend}: no answer in {RUN_TIMEOUT_S} s, cancelled", gr.update(), gr.update(), gr.update()
 
     def cancel(st):
         if st is None or st.job is None:
@@ -364,32 +376,18 @@ def build_app(svc: WebService):
             prm = parse_params(params)
         except LoupeError as exc:
             raise fail(exc) from None
-        events: queue.Queue = queue.Queue()
-        try:
-            vst.job = vst.session.run_async("evidence", on_progress=lambda f, m: events.put(("p", f, m)),
-                                            on_done=lambda r, e: events.put(("d", r, e)), **prm)
-        except Exception as exc:
-            raise fail(LoupeError(str(exc))) from None
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < RUN_TIMEOUT_S:
-            try:
-                ev = events.get(timeout=0.25)
-            except queue.Empty:
+        for kind, a, b in _job_events(vst, "evidence", prm):
+            if kind == "p":
+                progress(a, desc=b or "evidence")
+                yield f"evidence: {b} ({a:.0%})", gr.update()
                 continue
-            if ev[0] == "p":
-                progress(ev[1], desc=ev[2] or "evidence")
-                yield f"evidence: {ev[2]} ({ev[1]:.0%})", gr.update()
-                continue
-            vst.job = None
-            if ev[1] is None:
-                yield f"evidence stopped: {ev[2]}", gr.update()
+            if kind == "t" or a is None:
+                yield f"evidence stopped: {b}", gr.update()
                 return
-            vst.events = vid.evidence_layer(ev[1])
+            vst.events = vid.evidence_layer(a)
             choices = vid.event_choices(vst.events)
-            yield (f"evidence: {len(choices)} event(s) on the track",
-                   gr.update(choices=choices, value=None))
+            yield (f"evidence: {len(choices)} event(s) on the track", gr.update(choices=choices, value=None))
             return
-        yield f"evidence: no answer in {RUN_TIMEOUT_S} s", gr.update()
 
     # ---- report ---------------------------------------------------------------------------------------
     def report_show(choice):
