@@ -50,7 +50,7 @@ def marker_nifti(dicom_dir, tmp_path_factory):
     lab = np.zeros(vol.spatial_shape, np.uint8)
     c = vol.index_to_world((np.array(vol.spatial_shape[::-1]) - 1) // 2)
     ijk = np.rint(vol.world_to_index(c + np.array([40.0, -40.0, 20.0]))).astype(int)
-    lab[ijk[2] - 40:ijk[2] + 40, ijk[1] - 12:ijk[1] + 13, ijk[0] - 12:ijk[0] + 13] = 2  # green
+    lab[ijk[2] - 40:ijk[2] + 40, ijk[1] - 12:ijk[1] + 13, ijk[0] - 12:ijk[0] + 13] = 1  # sky blue: no crosshair line is blue
     out = tmp_path_factory.mktemp("mask") / "marker.nii.gz"
     nib.save(nib.Nifti1Image(lab.transpose(2, 1, 0), lps_to_ras_affine(vol.affine)), str(out))
     return out, vol.index_to_world(ijk)
@@ -71,7 +71,7 @@ def test_mpr_screenshot_overlay_lands_radiologically(dicom_dir, marker_nifti, tm
     for name, pan, (hz, vt) in zip(("axial", "coronal", "sagittal"), panels, expect):
         assert pan.std() > 20, name  # real content, not a blank panel
         p = pan.astype(int)
-        g = (p[..., 1] > p[..., 0] + 30) & (p[..., 1] > p[..., 2] + 30)
+        g = (p[..., 2] > p[..., 0] + 40) & (p[..., 2] > p[..., 1] + 10)   # the label's sky blue
         ys, xs = np.nonzero(g)
         assert len(xs) > 50, name
         assert ("right" if xs.mean() > 150 else "left") == hz, name

@@ -64,13 +64,16 @@ class TrainPanel(QWidget):
         self.cancel_btn = QPushButton("Cancel", self)
         self.cancel_btn.setEnabled(False)
         self.cancel_btn.clicked.connect(self.cancel)
-        for b in (self.train_btn, self.adapt_btn, self.cancel_btn):
+        for b in (self.train_btn, self.adapt_btn):   # two wide buttons: a dock is ~300 px wide
             row.addWidget(b)
         lay.addLayout(row)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
-        lay.addWidget(self.progress)
+        under = QHBoxLayout()
+        under.addWidget(self.progress, 1)
+        under.addWidget(self.cancel_btn)
+        lay.addLayout(under)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
