@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval_train_loop import EVAL, POOL, load
+from eval_train_loop import site_sets
 from site_shifts import DEV_SHIFTS
 
 NORM = {"input_fov_px": 533.8, "input_sharpness": 0.2176, "input_sharpness_below": 0.1296}
@@ -38,7 +38,6 @@ SETTINGS = {
 def main() -> None:
     import torch
 
-    from app.models.examples import Reviewed
     from app.models.registry import ModelRegistry
     from app.models.training import split_holdback
     from backends.vessels import finetune as F
@@ -51,14 +50,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     shift = DEV_SHIFTS[args.shift]
     base = ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped()
-    pool = []
-    for idx in POOL:
-        rgb, _, ref = load("training", idx)
-        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
-    ev = []
-    for idx in EVAL:
-        rgb, fov, ref = load("test", idx)
-        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+    pool, ev = site_sets(shift)
     order = list(np.random.default_rng(0).permutation(len(pool)))
     train, held = split_holdback([pool[i] for i in order[:5]])
     exs = [F.Example(t.name, t.rgb, t.mask) for t in train]

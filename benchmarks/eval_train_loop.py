@@ -50,6 +50,23 @@ def load(split: str, idx: int):
     return rgb, np.asarray(Image.open(d / names[1])) > 127, np.asarray(Image.open(d / names[2])) > 127
 
 
+def site_sets(shift):
+    """(review pool, evaluation examples) of a new site: DRIVE training photos 21-36 under the shift
+    with observer-1 masks as the corrections, and test photos 01-10 under it with their FOVs."""
+    from app.models.examples import Reviewed
+    from backends.vessels import finetune as F
+
+    pool = []
+    for idx in POOL:
+        rgb, _, ref = load("training", idx)
+        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
+    ev = []
+    for idx in EVAL:
+        rgb, fov, ref = load("test", idx)
+        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+    return pool, ev
+
+
 def queue_order(pool, base_model, thr) -> list[int]:
     """Order in which the review queue hands the pool to a reviewer who corrects every item."""
     from app.layers import LabelLayer, Provenance
@@ -75,21 +92,13 @@ def queue_order(pool, base_model, thr) -> list[int]:
 
 
 def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=("random", "queue")) -> dict:
-    from app.models.examples import Reviewed
     from app.models.registry import ModelRegistry
     from backends.vessels import finetune as F
 
     reg = ModelRegistry("vessels2d", root=tmp / "registry")
     base = reg.shipped()
     thr = base.threshold
-    pool = []
-    for idx in POOL:
-        rgb, _, ref = load("training", idx)
-        pool.append(Reviewed(f"{idx}", shift.image(rgb), shift.mask(ref), {"kind": "file", "image": f"{idx}"}))
-    ev = []
-    for idx in EVAL:
-        rgb, fov, ref = load("test", idx)
-        ev.append(F.Example(f"{idx:02d}", shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+    pool, ev = site_sets(shift)
 
     def dice_of(model, norm=None) -> float:
         return float(np.mean(F.score(model, thr, ev, norm)))
