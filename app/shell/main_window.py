@@ -646,6 +646,9 @@ class MainWindow(QMainWindow):
                                                 self.current_view.context.name))
 
     def _view_changed(self, ctx) -> None:
+        from .dock_layout import keep_readable
+
+        QTimer.singleShot(0, self, lambda: keep_readable(self))   # once the new view is laid out
         self._clear_status()
         if ctx.is_video:   # the slice docks have no image to show: cleared, not left on the last one
             for panel in (self.layers_panel, self.measure_panel, self.properties_panel):
