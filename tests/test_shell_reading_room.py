@@ -238,3 +238,18 @@ def test_review_context_after_switching_studies(qtbot, win, tmp_path, data_dir):
     _save(win, tmp_path, "review_after_switch")
     assert elided_tabs(win) == [] and (win.width(), win.height()) == SIZE
     assert _cut_docks(win) == []
+
+
+def test_docks_get_their_width_back_after_a_video(qtbot, win, data_dir):
+    """Seen in a real-window walk: the video workspace's minimum width squeezed the right docks to
+    ~325 px and they stayed so over the CT opened next (the Backends dock scrolled sideways)."""
+    from app.shell.dock_layout import WIDTHS
+
+    _open(qtbot, win, SAMPLE)
+    _open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4")
+    _open(qtbot, win, SAMPLE)
+    _settle(qtbot, win)
+    for key in ("studies", "jobs"):
+        d = win.docks[key]
+        assert d.width() >= WIDTHS[win.dockWidgetArea(d)] - 4, (key, d.width())
+    assert _cut_docks(win) == [] and (win.width(), win.height()) == SIZE

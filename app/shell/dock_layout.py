@@ -96,11 +96,12 @@ def keep_readable(win) -> None:
     """Widen a side that another view squeezed below its readable width (the video workspace takes
     width from the docks); a side the reader made wider is left as it is."""
     narrow = []
-    for area, width in WIDTHS.items():   # the tab shown in each side stands for the side
+    for area, width in WIDTHS.items():   # a tab on screen in each side stands for the side
         shown = [d for d in win.docks.values() if win.dockWidgetArea(d) == area and d.isVisible()
                  and not d.isFloating()]
-        if shown and shown[0].width() < width - 4:
-            narrow.append(shown[0])
+        low = [d for d in shown if not d.visibleRegion().isEmpty() and d.width() < width - 4]
+        if low:
+            narrow.append(low[0])
     if narrow:
         win.resizeDocks(narrow, [WIDTHS[win.dockWidgetArea(d)] for d in narrow], Qt.Horizontal)
 

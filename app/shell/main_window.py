@@ -639,6 +639,15 @@ class MainWindow(QMainWindow):
         """The stack flipped between the slice viewer and the video workspace (a report's evidence
         link, a reopened study): the docks follow what is now on screen."""
         w = self.stack.currentWidget()
+        from PySide6.QtWidgets import QSizePolicy
+
+        for i in range(self.stack.count()):   # a hidden page's minimum size (the video bar's) must not
+            page = self.stack.widget(i)        # keep the docks narrow once another page is shown
+            policy = QSizePolicy.Preferred if page is w else QSizePolicy.Ignored
+            page.setSizePolicy(policy, policy)
+        from .dock_layout import keep_readable
+
+        QTimer.singleShot(0, self, lambda: keep_readable(self))
         if w is self.video and self.video is not None and getattr(self.video, "_video_path", None):
             self.current_view.set(video_context(self.video, self.video._video_path))
         elif w is self.area and self.model is not None and not self.model.volume.meta.get("preview"):
