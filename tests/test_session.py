@@ -99,7 +99,7 @@ def test_a_result_with_findings_and_no_layer_is_kept(tmp_path):
     res = BackendResult(findings=[Finding("motion blur, moderate", 0.8)],
                         record={"backend": "quality", "version": "1.0.0", "params": {"top": 2}})
     from app.jobs.attest import attest_result
-    out = s._accept("quality", attest_result(res))  # as a finished job hands it over
+    out = s._accept("quality", attest_result(res), s.scene, s.study)  # as a finished job hands it over
     assert out.layers == [] and [f.statement for f in out.findings] == ["motion blur, moderate"]
     fl = out.findings_layer
     assert fl is not None and fl in s.scene.layers

@@ -238,6 +238,17 @@ def test_review_context_after_switching_studies(qtbot, win, tmp_path, data_dir):
     _save(win, tmp_path, "review_after_switch")
     assert elided_tabs(win) == [] and (win.width(), win.height()) == SIZE
     assert _cut_docks(win) == []
+    # back on the CT: the photo's vessel mask is not listed for review there; "All studies" shows it,
+    # and the photo opened again lists it (its content is the key, not the window's history)
+    _open(qtbot, win, SAMPLE)
+    qtbot.waitUntil(lambda: review.study.startswith("series:"))
+    assert not any("vessels (AI)" in it.title for it in review.items)
+    review.all_studies.setChecked(True)
+    assert any("vessels (AI)" in it.title for it in review.items)
+    review.all_studies.setChecked(False)
+    _open(qtbot, win, fundus)
+    qtbot.waitUntil(lambda: review.study.startswith("content:"))
+    assert [it.title for it in review.items if it.target_kind == "layer"] == ["vessels (AI) (vessels2d 1.0)"]
 
 
 def test_docks_get_their_width_back_after_a_video(qtbot, win, data_dir):

@@ -479,6 +479,22 @@ class ReviewStore:
         return [dict(layer_id=r[0], kind=r[1], name=r[2], created=r[3])
                 for r in self._db.execute("SELECT layer_id, kind, name, created FROM layers ORDER BY rowid")]
 
+    def link_study(self, layer_ids: list[str], study: str) -> None:
+        """Record the study these layers were made on (``app/review/study_links.py``)."""
+        from app.review.study_links import link_layers
+
+        link_layers(self._db, list(layer_ids), study)
+
+    def layers_of_study(self, study: str) -> set[str]:
+        from app.review.study_links import layers_of_study
+
+        return layers_of_study(self._db, study)
+
+    def study_of(self, layer_id: str) -> str:
+        from app.review.study_links import study_of_layer
+
+        return study_of_layer(self._db, layer_id)
+
     def versions(self, layer_id: str) -> list[VersionInfo]:
         rows = self._db.execute(
             "SELECT version_id, layer_id, parent_version, author, source_kind, backend, backend_version,"

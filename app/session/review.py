@@ -91,22 +91,27 @@ class Review:
         """True while the layer's AI version is being written in the background."""
         return layer_id in self._pending
 
-    def ensure_stored(self, layer: Layer) -> str:
-        """The layer's head version id, saving the layer as it is now when the store lacks it."""
+    def ensure_stored(self, layer: Layer, study: str = "") -> str:
+        """The layer's head version id, saving the layer as it is now when the store lacks it;
+        ``study`` (``app/review/study_links.py``) links it to the study it was made on."""
         th = self._pending.get(layer.id)
         if th is not None:  # its AI version is being written in the background: that one first
             th.join()
         head = self.store.head(layer.id)
         if head is None:
             head = self.store.save_layer(layer)
+            self.store.link_study([layer.id], study)
             self.changed.emit()
+        elif study and not self.store.study_of(layer.id):
+            self.store.link_study([layer.id], study)
         return head.version_id
 
-    def record_result(self, layers: Iterable[Layer]) -> threading.Thread | None:
+    def record_result(self, layers: Iterable[Layer], study: str = "") -> threading.Thread | None:
         """Backend output arrives: each layer stored as its (immutable) AI version. The layers
         are snapshotted now, on the caller's thread (a stroke made while the thread compresses
         must not reach the AI version); compressing a CT-sized mask takes ~0.7 s, so the write
-        runs on a thread with its own connection (WAL); anything that needs it waits for it."""
+        runs on a thread with its own connection (WAL); anything that needs it waits for it.
+        ``study`` links the layers to the study they were made on (the Review dock lists by it)."""
         from app.layers.codec import copy_layer
 
         snaps = [copy_layer(lay) for lay in layers if lay.id not in self._pending]
@@ -123,6 +128,7 @@ class Review:
                     for lay in snaps:
                         if st.head(lay.id) is None:
                             st.save_layer(lay)
+                    st.link_study([lay.id for lay in snaps], study)
             except Exception as exc:  # reported; the layers stay viewable
                 err = f"{type(exc).__name__}: {exc}"
             self._deliver(lambda: self._saved(th, err))

@@ -209,6 +209,7 @@ class Session:
         from app.jobs.job import JobState
 
         job: Job = self.runner.submit(backend, self.backend_input(), dict(params))
+        scene, study = self.scene, self.study   # where the result belongs, whatever is open by then
         once = threading.Lock()
         delivered: list[bool] = []
 
@@ -224,7 +225,7 @@ class Session:
             res, err = None, ""
             if j.state is JobState.DONE and j.result is not None:
                 try:
-                    res = self._accept(backend, j.result)
+                    res = self._accept(backend, j.result, scene, study)
                 except Exception as exc:  # a failed store write: the caller hears it, once
                     err = f"not recorded ({type(exc).__name__}: {exc})"
             else:
@@ -237,16 +238,21 @@ class Session:
             listen(job)
         return job
 
-    def _accept(self, backend: str, result: BackendResult) -> RunResult:
+    def _accept(self, backend: str, result: BackendResult, scene: Scene | None, study: str) -> RunResult:
+        """Record a finished run: its layers are stored and linked to the study it ran on, and
+        join that study's scene only if it is still the one open (a late result never lands on
+        another study)."""
         out = RunResult(backend, list(result.layers), list(result.findings), dict(result.documents),
                         dict(result.files), dict(result.record), bool(result.cached))
         out.findings_layer = result.findings_layer(backend)
         with self._lock:
-            for lay in out.layers + ([out.findings_layer] if out.findings_layer is not None else []):
+            made = out.layers + ([out.findings_layer] if out.findings_layer is not None else [])
+            for lay in made:
                 if self.store.head(lay.id) is None:
                     self.store.save_layer(lay)
-                if self.scene is not None:
-                    self.scene.add_layer(lay)
+                if scene is not None and self.scene is scene:
+                    scene.add_layer(lay)
+            self.store.link_study([lay.id for lay in made], study)
             self.findings.extend(out.findings)
             self.results.append(out)
         self.changed.emit(self)
@@ -258,8 +264,21 @@ class Session:
         head = self.store.head(layer.id)
         if head is None:
             head = self.store.save_layer(layer)
+            self.store.link_study([layer.id], self.study)
             self.changed.emit(self)
         return head.version_id
+
+    @property
+    def study(self) -> str:
+        """The key the open study's layers are linked to in the review store (DICOM series UID,
+        an image's content, a video's size and ends); "" when nothing is open."""
+        from app.review.study_links import video_study_key, volume_study_key
+
+        if self.scene is not None:
+            return volume_study_key(self.scene.volume)
+        if self.video_path is not None:
+            return video_study_key(self.video_path)
+        return ""
 
     def decide(self, layer: LayerRef, decision: str, comment: str | None = None, *,
                target_kind: str = "layer", target_ref: str = "") -> Decision:

@@ -46,6 +46,19 @@ class ViewContext:
                 "video": "video", "none": "nothing"}[self.kind]
         return f"{what} {self.name}".strip()
 
+    def study_key(self) -> str:
+        """The review store's key for what is shown (its layers are linked to it); "" for none."""
+        from app.review.study_links import video_study_key, volume_study_key
+
+        try:
+            if self.kind == "video" and self.path:
+                return video_study_key(self.path)
+            if self.model is not None and getattr(self.model, "volume", None) is not None:
+                return volume_study_key(self.model.volume)
+        except OSError:   # a video file gone since it was opened: no study to list by
+            return ""
+        return ""
+
     def backend_input(self):
         """The input a backend run on what is on screen receives (None when nothing is)."""
         from backends.base import BackendInput

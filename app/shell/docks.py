@@ -28,7 +28,7 @@ def _import(path: str):
 def _jobs(win):
     dock = _import("app.shell.backends_dock.BackendsDock")(win, runner=win.job_runner())
     dock.error.connect(win.show_error)
-    dock.layersAdded.connect(win.on_result_layers)
+    dock.layersAddedTo.connect(win.on_result_layers)
     return dock
 
 
@@ -47,7 +47,11 @@ def _review(win):
     panel.decided.connect(lambda _d: win.review_changed())
     panel.currentItemChanged.connect(win.show_review_item)
     panel.editRequested.connect(win.edit_review_item)
-    win.current_view.changed.connect(lambda _ctx: panel.refresh())   # never a stale list after a switch
+    # the study on screen: its items only, never a stale list after a switch
+    win.current_view.changed.connect(lambda ctx: panel.set_study(ctx.study_key(), ctx.name))
+    ctx = getattr(win.current_view, "context", None)
+    if ctx is not None:
+        panel.set_study(ctx.study_key(), ctx.name)
     return panel
 
 

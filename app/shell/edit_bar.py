@@ -142,7 +142,7 @@ class EditBar(QToolBar):
             if head is not None:
                 self.base_version[layer.id] = head.version_id
                 return
-            wf.record_result([layer])   # snapshots the layer before the thread starts
+            wf.record_result([layer], self.win.study_of(self.win.model))   # snapshots the layer first
         except Exception as exc:
             self.message.emit(f"{layer.name}: could not keep its original version ({exc})", True)
 

@@ -161,7 +161,9 @@ class EvidenceDock(QWidget):
         self.ws.add_evidence_layer(layer)
         self._kept[str(self.ws._video_path)] = layer
         try:
-            self.win.workflow.ensure_stored(layer)
+            from app.review.study_links import video_study_key
+
+            self.win.workflow.ensure_stored(layer, video_study_key(self.ws._video_path))
         except Exception as exc:
             self.win.show_error(f"evidence not stored for review: {exc}", "Evidence: see the message above")
         if self._on_screen():

@@ -719,13 +719,23 @@ class MainWindow(QMainWindow):
     def _ask_reviewer(self) -> None:
         self.workflow.set_user(self.workflow._ask_user() or self.workflow.user)
 
-    def on_result_layers(self, layers) -> None:
-        """A backend's layers joined the viewer: keep their AI version in the review store and
-        show a vessel graph in the Vessels panel."""
-        self.workflow.record_result(layers)
+    def on_result_layers(self, layers, model=None) -> None:
+        """A backend's layers joined the viewer: keep their AI version in the review store, linked
+        to the study they were made on (``model``, else the one on screen), and show a vessel
+        graph in the Vessels panel."""
+        self.workflow.record_result(layers, self.study_of(model or self.model))
         graphs = [lay for lay in layers if lay.kind == "graph"]
         if graphs:
             self.layers_panel.select(graphs[0])
+
+    @staticmethod
+    def study_of(model) -> str:
+        """The review store's key for the study a viewer model shows ("" for none)."""
+        if model is None or getattr(model, "volume", None) is None:
+            return ""
+        from app.review.study_links import volume_study_key
+
+        return volume_study_key(model.volume)
 
     def _review_batch(self) -> None:
         from .batch_review import ask_and_open  # Qt dialog + the batch reader: only when asked

@@ -77,11 +77,11 @@ class Workflow(QObject):
     def is_saving(self, layer_id: str) -> bool:
         return self.core.is_saving(layer_id)
 
-    def ensure_stored(self, layer) -> str:
-        return self.core.ensure_stored(layer)
+    def ensure_stored(self, layer, study: str = "") -> str:
+        return self.core.ensure_stored(layer, study)
 
-    def record_result(self, layers):
-        return self.core.record_result(layers)
+    def record_result(self, layers, study: str = ""):
+        return self.core.record_result(layers, study)
 
     def wait_saved(self) -> None:
         self.core.wait_saved()

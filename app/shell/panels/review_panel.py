@@ -1,11 +1,11 @@
 """Review panel: work through AI results with the keyboard (standalone QWidget the shell docks).
 
 A user name is chosen first (no anonymous decisions). Items come from the review queue when one is
-given (most useful first, with the reason shown), otherwise from every backend-made layer in the
-store. Keys on the item list: A accept, R reject, E edit (the shell opens the editor through
-``editRequested``), N / J / Down next, P / K / Up previous, C comment. Each decision goes to the
-store with the comment and advances to the next item; other users' decisions on the same item are
-shown, in red when they disagree."""
+given (most useful first, with the reason shown), otherwise from the backend-made layers of the
+study on screen (``set_study``; "All studies" lists the whole workspace). Keys on the item list:
+A accept, R reject, E edit (the shell opens the editor through ``editRequested``), N / J / Down
+next, P / K / Up previous, C comment. Each decision goes to the store with the comment and advances
+to the next item; other users' decisions on the same item are shown, in red when they disagree."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -43,11 +44,13 @@ class ReviewItem:
     item_id: str = ""
 
 
-def items_from_store(store: ReviewStore) -> list[ReviewItem]:
-    """One item per backend-made layer, plus one per event, branch or finding inside it, so each
-    can be accepted or rejected on its own."""
+def items_from_store(store: ReviewStore, only: set[str] | None = None) -> list[ReviewItem]:
+    """One item per backend-made layer (of the layer ids ``only``, when given), plus one per
+    event, branch or finding inside it, so each can be accepted or rejected on its own."""
     out = []
     for lay in store.layers():
+        if only is not None and lay["layer_id"] not in only:
+            continue
         vs = store.versions(lay["layer_id"])
         if not vs or vs[0].source_kind != "backend":
             continue
@@ -90,6 +93,7 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self.store, self.queue = store, queue
         self.user: str | None = None
+        self.study, self.study_name = "", ""   # the study on screen ("" : none, list everything)
         self.items: list[ReviewItem] = []
         self._editing: tuple[ReviewItem, str] | None = None
         lay = QVBoxLayout(self)
@@ -105,6 +109,12 @@ class ReviewPanel(QWidget):
         row.addWidget(self.user_edit, 1)
         row.addWidget(self.start_button)
         lay.addLayout(row)
+
+        self.all_studies = QCheckBox("All studies")
+        self.all_studies.setObjectName("review_all_studies")
+        self.all_studies.setToolTip("list the AI results of every study in the workspace, not only the one on screen")
+        self.all_studies.toggled.connect(lambda _on: self.refresh())
+        lay.addWidget(self.all_studies)
 
         self.table = record_table(["item", "why now", "you", "others"], "review_items")
         hh = self.table.horizontalHeader()
@@ -141,6 +151,7 @@ class ReviewPanel(QWidget):
         lay.addLayout(buttons)
         self.status = QLabel("")
         self.status.setObjectName("review_status")
+        self.status.setWordWrap(True)   # a long study name must not widen the dock
         lay.addWidget(self.status)
 
         self._set_enabled(False)
@@ -167,9 +178,20 @@ class ReviewPanel(QWidget):
             w.setEnabled(on)
 
     # ---- items -------------------------------------------------------------------------------
+    def set_study(self, key: str, name: str = "") -> None:
+        """List the items of this study (the one on screen); "" lists the whole workspace."""
+        self.study, self.study_name = key, name
+        self.refresh()
+
+    def _only(self) -> set[str] | None:
+        if not self.study or self.all_studies.isChecked():
+            return None
+        return self.store.layers_of_study(self.study)
+
     def refresh(self) -> None:
         keep = self.current_item()
-        self.items = items_from_queue(self.queue) if self.queue is not None else items_from_store(self.store)
+        self.items = (items_from_queue(self.queue) if self.queue is not None
+                      else items_from_store(self.store, self._only()))
         if self.queue is not None:  # decided items stay visible at the end, for context
             pend = {i.item_id for i in self.items}
             self.items += [ReviewItem(it.layer_id, it.meta.get("title", it.item_id), it.target_kind,
@@ -193,7 +215,9 @@ class ReviewPanel(QWidget):
                 self.table.setItem(r, c, cell)
         pending = sum(1 for it in self.items if not latest.get((it.layer_id, it.target_kind, it.target_ref,
                                                                 self.user or "")))
-        self.status.setText(f"{pending} of {len(self.items)} item(s) still to review by {self.user}")
+        where = ("" if self.queue is not None or self._only() is None
+                 else f" in {self.study_name or 'this study'}")
+        self.status.setText(f"{pending} of {len(self.items)} item(s){where} still to review by {self.user}")
         row = self.items.index(keep) if keep in self.items else (0 if self.items else -1)
         if row >= 0:
             self.table.setCurrentCell(row, 0)
