@@ -32,6 +32,9 @@ GROUPS: dict[str, tuple] = {
     "audit": (L, "review", "Audit"),
     "trust": (L, "review", "Trust"),
 }
+#: saved with the reader's dock arrangement; a saved arrangement of another version is not restored
+#: (bump it when GROUPS change, so an old arrangement cannot hide a new dock)
+LAYOUT_VERSION = 2
 FRONT = {"library": "studies", "review": "review", "image": "layers", "analysis": "jobs"}   # shown first
 WIDTHS = {L: 320, R: 400}
 
@@ -81,6 +84,32 @@ def arrange(win) -> None:
             win.docks[key].raise_()
     sizes(win)
     QTimer.singleShot(100, win, lambda: sizes(win))   # again once the new sections are laid out
+
+
+def restore_or_arrange(win, state) -> bool:
+    """The reader's own arrangement from the last session when one of this version was saved
+    (True), else the default groups. The default is applied first either way, so docks the saved
+    arrangement does not know (new in this version) still land in their groups."""
+    arrange(win)
+    return bool(state) and bool(win.restoreState(state, LAYOUT_VERSION))
+
+
+def join_group(win, key: str) -> None:
+    """A dock made after start-up (the Evidence dock, on the first video): back where the reader
+    had it last session, else tabbed into its group - without re-arranging the others."""
+    d = win.docks[key]
+    if win.restoreDockWidget(d):
+        return
+    area, group, title = GROUPS[key]
+    d.setWindowTitle(title)
+    d.toggleViewAction().setText(title)
+    mates = [win.docks[k] for k, (_a, g, _t) in GROUPS.items()
+             if g == group and k != key and k in win.docks and not win.docks[k].isFloating()
+             and win.dockWidgetArea(win.docks[k]) == area]
+    if mates:
+        win.tabifyDockWidget(mates[0], d)
+    else:
+        win.addDockWidget(area, d)
 
 
 def sizes(win) -> None:

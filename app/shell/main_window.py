@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from . import keymap, loader
 from .current_view import CurrentView, image_context, video_context
-from .dock_layout import content, scrolled
+from .dock_layout import LAYOUT_VERSION, content, scrolled
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
 from .measure_panel import MeasurementsPanel
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         if geo:
             self.restoreGeometry(geo)
         if state:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         self.stack.currentChanged.connect(self._context_changed)
         self._context_changed()   # after restoreState: toolbars follow what is on screen, not the last session
         QTimer.singleShot(0, self._deferred_start)
@@ -158,9 +158,10 @@ class MainWindow(QMainWindow):
             self.panel_menu.addAction(d.toggleViewAction())
             # built when first shown: their imports (review store, job runner) stay out of start-up
             d.visibilityChanged.connect(lambda vis, d=d, spec=spec: vis and self._build_dock(d, spec))
-        from .dock_layout import arrange
+        from .dock_layout import restore_or_arrange
 
-        arrange(self)   # three tab groups with readable titles (app/shell/dock_layout.py)
+        # the reader's arrangement from last time, else three tab groups with readable titles
+        restore_or_arrange(self, self.settings.get("window_state", b""))
         self.workflow.prepare()   # review store file created off the UI thread
         self.browser.refresh()
 
@@ -548,10 +549,9 @@ class MainWindow(QMainWindow):
         w = EvidenceDock(self, self.video)
         self.panels["evidence"] = w
         d = self._dock("Evidence", w, Qt.RightDockWidgetArea, "evidence")
-        self.tabifyDockWidget(self.docks["layers"], d)
-        from .dock_layout import arrange
+        from .dock_layout import join_group
 
-        arrange(self)
+        join_group(self, "evidence")   # where the reader had it, else with Layers; the rest left as arranged
         self.panel_menu.addAction(d.toggleViewAction())
         d.show()
         d.raise_()
@@ -835,7 +835,7 @@ class MainWindow(QMainWindow):
                 pass
         self.workflow.close()
         self.settings.set("geometry", self.saveGeometry())
-        self.settings.set("window_state", self.saveState())
+        self.settings.set("window_state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()
         super().closeEvent(e)
 
