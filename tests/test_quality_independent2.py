@@ -211,3 +211,36 @@ def test_summary_scores_like_the_first_family():
     assert abs(s["macro_f1"] - (0.5 + 0.5 + 1.0) / 3) < 1e-12 and s["min_recall"] == 0.5
     assert s["false_alarm_clean"] == 0.5 and s["by_modality"]["CT"]["false_alarm_clean"] == 1.0
     assert s["by_implementation"]["noise:sensor"]["recall"] == 1.0
+
+
+def test_evaluator_scores_through_the_product_path(data_dir):
+    """One held-out image's 50 samples through ``assess`` (whatever model is installed): every row
+    carries a call the product can make and the summary is computed from them."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import eval_quality_independent2 as ev
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    from backends.quality.assess import assess, default_model
+    from backends.quality.families import FAMILIES
+    rows = ev.assess_rows(data_dir, limit_images=1)
+    assert len(rows) == len(b2.CLEAN_VIEWS) + len(q2.GROUPS) * 3 * b2.DRAWS + b2.N_STACKED
+    assert all(r["call"] in set(FAMILIES) | {"none"} and r["status"] in ("clean", "uncertain", "degraded")
+               for r in rows)
+    s = ev.summarise(rows)
+    assert s["n"] == len(rows) and 0.0 <= s["macro_f1"] <= 1.0
+    # a row is what assess says of the regenerated image
+    smp = next(x for x in b2.samples(data_dir, limit_images=1) if x.group == "noise" and x.severity == 3)
+    a = assess(smp.image, smp.modality, default_model())
+    r = next(r for r in rows if r["how"] == smp.how and r["severity"] == 3)
+    assert r["call"] == (a.degradations[0].family if a.degradations else "none")
+
+
+def test_construction_is_frozen():
+    """The family was frozen (commit bf6d08e) before any model was scored on it; a changed
+    construction is a NEW family (new module name, new baseline), never an edit of this one."""
+    import hashlib
+    digest = hashlib.sha256((ROOT / "benchmarks" / "quality_independent2.py").read_bytes()).hexdigest()
+    assert digest == "7df65b0c4d5cac5ac96733ab392645c4ed2bd7065941039eb9e5cf415dc37b8b"
+    assert (b2.DRAWS, b2.N_STACKED, len(b2.SOURCE_IDS)) == (2, 4, 27)
+    assert b2.CLEAN_VIEWS == ("clean", "clean-mirror", "clean-flipud", "clean-transpose")
