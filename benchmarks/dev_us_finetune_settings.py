@@ -5,20 +5,23 @@ the same site score the result (Dice PS / FH, AoP MAE). Test frames are never to
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
 from common import data_root
 from eval_us_train_loop import site
 
-SETTINGS = {"lr 5e-4, axis 2": (5e-4, 2.0), "lr 1e-4, axis 2": (1e-4, 2.0), "lr 5e-4, axis 0": (5e-4, 0.0)}
+SETTINGS = {"lr 5e-4, axis 2": (5e-4, 2.0, False), "lr 1e-4, axis 2": (1e-4, 2.0, False),
+            "lr 5e-4, axis 0": (5e-4, 0.0, False), "lr 5e-4, axis 2, replay 0.5": (5e-4, 2.0, True),
+            "lr 5e-4, axis 2, BatchNorm trained": (5e-4, 2.0, "bn")}
 
 
 def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from backends.ultrasound.finetune import finetune, load_model, score, summary
+    from backends.ultrasound.finetune import finetune, load_model, replay_examples, score, summary
     from backends.ultrasound.psfhs import load_split, psfhs_dir
     from backends.ultrasound.segment import WEIGHTS
 
@@ -37,8 +40,12 @@ def main() -> None:
         pool, evalset = mk(dev[:8], 0), mk(dev[8:], 20_000)
         row = {"none": summary(score(load_model(WEIGHTS), evalset))}
         print(shift, "shipped", row["none"], flush=True)
-        for name, (lr, sw) in SETTINGS.items():
-            model, _ = finetune(WEIGHTS, pool, lr=lr, shape_weight=sw)
+        only = os.environ.get("US_DEV_SETTINGS")
+        for name, (lr, sw, rp) in SETTINGS.items():
+            if only and name not in only.split(";"):
+                continue
+            model, _ = finetune(WEIGHTS, pool, lr=lr, shape_weight=sw, replay=replay_examples() if rp is True else (),
+                                freeze_bn=rp != "bn")
             row[name] = summary(score(model, evalset))
             print(shift, name, row[name], flush=True)
         out[shift] = row

@@ -264,9 +264,11 @@ def test_reviewed_frames_of_a_blurred_site_raise_dice_on_its_other_frames(tmp_pa
     print(f"site frames before {before} after {after}; train + score CPU {cpu:.1f} s")
     assert cpu < 300
     assert card["data"]["train"] == 6 and card["data"]["heldback"] == 2
-    # measured (lr 5e-4, 60 steps, 1 thread): PS 0.768 -> 0.789, mean 0.839 -> 0.855, AoP MAE 11.1 -> 9.0
-    assert after["dice_ps"] >= before["dice_ps"] + 0.01, (before, after)
-    assert after["dice"] >= before["dice"] + 0.008, (before, after)
+    # measured at the product settings (lr 1e-4, 60 steps, 1 thread): PS 0.7682 -> 0.7784,
+    # mean 0.8385 -> 0.8437, AoP MAE 11.12 -> 10.65 deg (discarding the learning leaves all three)
+    assert after["dice_ps"] >= before["dice_ps"] + 0.005, (before, after)
+    assert after["dice"] >= before["dice"] + 0.003, (before, after)
+    assert after["aop_mae"] < before["aop_mae"], (before, after)
 
 
 @pytest.mark.gui

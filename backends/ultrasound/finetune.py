@@ -18,11 +18,15 @@ from pathlib import Path
 import numpy as np
 
 FINETUNE_ITERS = 60
-FINETUNE_LR = 5e-4
+FINETUNE_LR = 1e-4   # chosen on the DEV frames (benchmarks/dev_us_finetune_settings.py); 5e-4 lowered the clean site more
 BATCH = 8
 #: weight of the PS long-axis term, as the shipped weights' second training run used
 SHAPE_WEIGHT = 2.0
 FINETUNE_TUNE = "all weights; BatchNorm statistics frozen"
+#: share of each batch drawn from the shipped training frames (``replay``), when they are at hand
+REPLAY_FRACTION = 0.5
+#: how many shipped training frames (fixed draw) are replayed
+REPLAY_FRAMES = 64
 #: a frame whose reference has no angle is left out of the AoP error; a prediction without an
 #: angle where the reference has one counts this error (as train_psfhs.dev_aop_mae does)
 MISSING_AOP_ERROR = 90.0
@@ -126,10 +130,13 @@ def summary(rows: Sequence[dict]) -> dict:
 
 
 def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUNE_ITERS, lr: float = FINETUNE_LR,
-             seed: int = 0, shape_weight: float = SHAPE_WEIGHT,
+             seed: int = 0, shape_weight: float = SHAPE_WEIGHT, replay: Sequence[Example] = (),
+             replay_fraction: float = REPLAY_FRACTION, freeze_bn: bool = True,
              progress: Callable[[float, str], None] | None = None,
              cancelled: Callable[[], bool] | None = None):
-    """A fine-tuned copy of the model at ``weights``. Returns (model, seconds per step)."""
+    """A fine-tuned copy of the model at ``weights``. ``replay``: frames of the shipped training
+    set, a share ``replay_fraction`` of every batch, so a handful of site frames does not make the
+    model forget the source. Returns (model, seconds per step)."""
     import time
 
     import torch
@@ -142,10 +149,12 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     data = [ex.prepared() for ex in examples]
+    rep = [ex.prepared() for ex in replay]
+    n_rep = int(round(BATCH * replay_fraction)) if rep else 0
     model = load_model(weights)
     model.train()
     for m in model.modules():   # BatchNorm statistics stay the shipped training's
-        if isinstance(m, torch.nn.BatchNorm2d):
+        if freeze_bn and isinstance(m, torch.nn.BatchNorm2d):
             m.eval()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(iters, 1))
@@ -153,7 +162,8 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     for it in range(iters):
         if cancelled is not None and cancelled():
             raise InterruptedError("training cancelled")
-        pairs = [augment(*data[int(i)], rng) for i in rng.integers(len(data), size=BATCH)]
+        pairs = [augment(*data[int(i)], rng) for i in rng.integers(len(data), size=BATCH - n_rep)]
+        pairs += [augment(*rep[int(i)], rng) for i in rng.integers(len(rep), size=n_rep)] if n_rep else []
         xb = torch.from_numpy(np.stack([us_input(p[0]) for p in pairs]))
         yb = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
         logits = model(xb)
@@ -167,6 +177,21 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
         if progress is not None and (it % 5 == 0 or it == iters - 1):
             progress((it + 1) / iters, f"step {it + 1}/{iters}, loss {loss.item():.3f}")
     return model.eval(), (time.perf_counter() - t0) / max(iters, 1)
+
+
+def replay_examples(data_root: Path | None = None, n: int = REPLAY_FRAMES) -> list[Example]:
+    """A fixed draw of ``n`` PSFHS *train* frames (what the shipped weights learned from), from
+    $LOUPE_DATA/ultrasound/PSFHS_png; [] when they are not on this machine."""
+    import os
+
+    from .psfhs import load_pair, load_split, psfhs_dir
+
+    root = data_root or (Path(os.environ["LOUPE_DATA"]) if os.environ.get("LOUPE_DATA") else None)
+    if root is None or not (psfhs_dir(root) / "images").is_dir():
+        return []
+    ids = load_split()["train"]
+    pick = sorted(np.random.default_rng(0).choice(len(ids), size=min(n, len(ids)), replace=False))
+    return [Example(ids[i], *load_pair(psfhs_dir(root), ids[i]), {"kind": "replay", "frame": ids[i]}) for i in pick]
 
 
 def probability_map(weights: Path, rgb: np.ndarray) -> np.ndarray:
