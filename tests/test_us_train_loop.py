@@ -142,6 +142,14 @@ def test_labelled_files_png_and_nifti_and_bad_labels(tmp_path, data_dir):
     assert [it.name for it in items] == sorted(ids)
     for it in items:
         assert np.array_equal(it.labels, _frame(data_dir, it.name)[1])
+    from app.cli import main
+
+    out = tmp_path / "m"
+    assert main(["train", "us-biometry", "--images", str(im_dir), "--labels", str(lab_dir), "-o", str(out),
+                 "--iters", "2", "-q"]) == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["data"] == {"train": 2, "heldback": 1, "from_review_store": 0, "from_files": 2}
+    assert {o["image"] for o in card["learned_from"] + card["heldback"]} == {str(im_dir / f"{i}.png") for i in ids}
     Image.fromarray((_frame(data_dir, ids[0])[1] > 0).astype(np.uint8) * 255).save(lab_dir / f"{ids[0]}.png")
     with pytest.raises(LoupeError, match=f"{ids[0]}.png: labels must be 0 background, 1 pubic symphysis"):
         collect("us-biometry", images=im_dir, labels=lab_dir)

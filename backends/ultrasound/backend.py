@@ -56,9 +56,9 @@ class UsBiometry(Backend):
         return frames, (cal.regions if cal.kind == "us" else [])
 
     def run(self, prepared, params, ctx: RunContext):
-        from .analyze import analyse_frames, best_frame
-
         from app.models.registry import ModelRegistry
+
+        from .analyze import analyse_frames, best_frame
 
         frames, regions = prepared
         ref = ModelRegistry("us-biometry").get(params.model)   # '' = the promoted version

@@ -42,9 +42,8 @@ def source_frames(path: Path) -> list[np.ndarray]:
 
     inp = open_input(path)
     if inp.volume is None and inp.kind == "video":
-        from backends.base import BackendInput
-
         from app.ultrasound.video import video_cine_volume
+        from backends.base import BackendInput
         inp = BackendInput.from_volume(video_cine_volume(str(path)), "volume")
     return [to_grey(f) for f in frames_of(inp, 100000)]
 
