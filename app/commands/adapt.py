@@ -29,13 +29,13 @@ def run(args) -> int:
 
     from app.data.types import LoupeError
     from app.models.examples import IMAGE_SUFFIXES, read_rgb
-    from app.models.registry import ModelRegistry, require_trainable
+    from app.models.registry import ModelRegistry, require_adaptable
     from app.models.training import adapt_model, run_as_job, source_site_examples
 
     from ._progress import follow
     from .train import report
 
-    require_trainable(args.backend)
+    require_adaptable(args.backend)
     torch.set_num_threads(max(1, args.threads))
     folder = Path(args.images)
     if not folder.is_dir():

@@ -27,6 +27,7 @@ def collect(args):
 
     from app.data.types import LoupeError
     from app.models import examples as E
+    from app.models.trainers import collect as collect_for
 
     items = []
     if args.store:
@@ -35,11 +36,12 @@ def collect(args):
         sp = Path(args.store)
         sp = sp / STORE_FILENAME if sp.is_dir() else sp
         with ReviewStore(sp, create=False) as st:
-            items += E.from_store(st, E.parse_since(args.since), Path(args.images) if args.images else None)
+            items += collect_for(args.backend, store=st, since=E.parse_since(args.since),
+                                 images=Path(args.images) if args.images else None)
     if args.labels:
         if not args.images:
             raise LoupeError("--labels needs --images (the folder of images they label)")
-        items += E.from_folders(Path(args.images), Path(args.labels))
+        items += collect_for(args.backend, images=Path(args.images), labels=Path(args.labels))
     if not args.store and not args.labels:
         raise LoupeError("give --store STORE (reviewed versions) or --images DIR --labels DIR")
     return items

@@ -140,12 +140,16 @@ def reviewed_versions(store, since: datetime | None = None) -> list[dict]:
     return sorted(chosen.values(), key=lambda r: r["seq"])
 
 
-def from_store(store, since: datetime | None = None, images: Path | None = None) -> list[Reviewed]:
+def from_store(store, since: datetime | None = None, images: Path | None = None,
+               backend: str = "vessels2d") -> list[Reviewed]:
     from app.layers import LabelLayer
 
     by_name = _files(images, IMAGE_SUFFIXES) if images else {}
     out = []
     for r in reviewed_versions(store, since):
+        first = store.origin(r["version_id"])
+        if first is not None and first.author != backend:
+            continue  # another backend's mask (e.g. an ultrasound PS/FH correction) is not a vessel label
         layer = store.load_layer(r["layer_id"], r["version_id"])
         if not isinstance(layer, LabelLayer):
             continue

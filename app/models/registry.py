@@ -28,6 +28,10 @@ CARD_NAME = "card.json"
 #: trainable backends: the shipped weights (under assets/) and the module that trains them
 TRAINABLE = {
     "vessels2d": {"shipped": "models/vessels2d/unet2d.pt", "trainer": "backends.vessels.finetune"},
+    # PS / fetal head segmentation; "driver": its own examples and train loop (app/models/trainers),
+    # "adapt": False - no source-free adaptation for it
+    "us-biometry": {"shipped": "models/us_biometry/psfhs_unet.pt", "trainer": "backends.ultrasound.finetune",
+                    "driver": "app.models.trainers.us_biometry", "adapt": False},
 }
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
@@ -53,6 +57,15 @@ def require_trainable(backend: str) -> dict[str, str]:
     if backend not in TRAINABLE:
         raise LoupeError(f"backend {backend!r} cannot be trained here; trainable: {', '.join(TRAINABLE)}")
     return TRAINABLE[backend]
+
+
+def require_adaptable(backend: str) -> dict[str, str]:
+    info = require_trainable(backend)
+    if info.get("adapt") is False:
+        ok = ", ".join(b for b, i in TRAINABLE.items() if i.get("adapt") is not False)
+        raise LoupeError(f"backend {backend!r} has no source-free adaptation (train it from reviews instead); "
+                         f"adaptable: {ok}")
+    return info
 
 
 def read_model_dir(backend: str, folder: Path, version: str | None = None) -> ModelRef:

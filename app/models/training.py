@@ -22,7 +22,7 @@ from app.data.types import LoupeError
 from app.jobs.job import Job, JobState
 
 from .examples import Reviewed
-from .registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, require_trainable
+from .registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, require_adaptable, require_trainable
 
 HOLDBACK_FRACTION = 0.2
 #: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
@@ -71,6 +71,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part, write + register the new version. Returns its card."""
     info = require_trainable(backend)
+    if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
+        return importlib.import_module(info["driver"]).train_model(
+            backend, items, out_dir, base=base, iters=iters, seed=seed, registry=registry, progress=progress,
+            cancelled=cancelled, command=command)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
     base_ref = reg.get(base)
@@ -144,7 +148,7 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     The largest blend whose source-site Dice (labelled ``source`` items, e.g. held-out DRIVE) stays
     within ``SOURCE_TOLERANCE`` of the base model's is kept; if none does, the model is still
     written but flagged not promotable (refused)."""
-    info = require_trainable(backend)
+    info = require_adaptable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
     base_ref = reg.get(base)

@@ -47,6 +47,8 @@ class BackendsDock(QWidget):
         self.training.started.connect(self.jobs.add_job)
         self.training.finished.connect(lambda what, res: self.models.refresh() if what != "rerank" else None)
         self.models.changed.connect(self.rerank_queue)
+        self.models.backend.currentTextChanged.connect(self.training.set_backend)   # adapt only where offered
+        self.training.set_backend(self.models.backend.currentText())
         self.lay.addWidget(self.training)
         self._input = None
         self.context = None

@@ -56,22 +56,33 @@ class UsBiometry(Backend):
         return frames, (cal.regions if cal.kind == "us" else [])
 
     def run(self, prepared, params, ctx: RunContext):
+        from app.models.registry import ModelRegistry
+
         from .analyze import analyse_frames, best_frame
 
         frames, regions = prepared
-        ctx.progress(0.1, f"segmenting {len(frames)} frame(s)")
-        results = analyse_frames(frames, region_scale(regions) if regions else None)
-        return results, best_frame(results), bool(regions)
+        ref = ModelRegistry("us-biometry").get(params.model)   # '' = the promoted version
+        ctx.progress(0.1, f"segmenting {len(frames)} frame(s) with model {ref.version}")
+        results = analyse_frames(frames, region_scale(regions) if regions else None, weights=str(ref.weights))
+        best = best_frame(results)
+        shown = results[best if best is not None else 0].index
+        return results, best, bool(regions), ref, frames[shown]
 
     def to_layers(self, out, inp: BackendInput, params, ctx: RunContext) -> BackendResult:
         from PIL import Image
 
-        from .segment import model_version
+        from app.models.trainers.us_biometry import frame_sha
 
-        results, best, calibrated = out
+        from .segment import model_version, to_grey
+
+        results, best, calibrated, ref, shown_frame = out
         vol, prov = inp.volume, ctx.provenance()
         shown = results[best if best is not None else 0]
-        doc = {"model_version": model_version(), "n_frames": len(results), "best_frame": best,
+        # the model version that made these layers, and the frame they came from (training from
+        # reviews finds the picture of a corrected mask through this)
+        prov.params.update(model=ref.version, source=str(vol.source or inp.path or ""), frame=shown.index,
+                           frame_sha=frame_sha(to_grey(shown_frame)))
+        doc = {"model_version": model_version(ref), "n_frames": len(results), "best_frame": best,
                "calibrated": calibrated, "units": "mm from SequenceOfUltrasoundRegions" if calibrated else "px",
                **{k: v for k, v in shown.to_dict().items() if k != "frame"},
                "frame": shown.index,

@@ -17,12 +17,17 @@ WEIGHTS = MODEL_DIR / "psfhs_unet.pt"
 CARD = MODEL_DIR / "psfhs_unet.json"
 
 
-def model_version() -> str:
-    """Name + training stamp of the shipped weights (goes into every biometry.json)."""
-    if not CARD.is_file():
-        return "psfhs_unet (no card)"
+def model_version(ref=None) -> str:
+    """Name + training stamp of the weights (goes into every biometry.json): the shipped ones, or
+    ``ref`` (an app.models.registry.ModelRef: a version trained from reviews)."""
     import hashlib
 
+    if ref is not None and ref.version != "shipped":
+        digest = hashlib.sha256(ref.weights.read_bytes()).hexdigest()[:10]
+        return (f"psfhs_unet {ref.version} ({ref.card.get('kind', '')} of {ref.card.get('base_model', '')}) "
+                f"weights={digest}")
+    if not CARD.is_file():
+        return "psfhs_unet (no card)"
     card = json.loads(CARD.read_text())
     digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()[:10] if WEIGHTS.is_file() else "missing"
     return (f"psfhs_unet iters={card.get('checkpoint_iters', card.get('iters'))} "

@@ -11,6 +11,8 @@ from backends.params import Help, Params, Range
 @dataclass(frozen=True)
 class UsBiometryParams(Params):
     max_frames: Annotated[int, Range(1, 2000), Help("analyse at most this many frames of a cine")] = 500
+    model: Annotated[str, Help("PS/FH segmentation model version ('shipped', 'v2', ...: run_app.py models "
+                               "us-biometry) or a model folder; empty: the promoted one")] = ""
 
 
 SPEC = BackendSpec(

@@ -37,7 +37,7 @@ class ModelsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Models of"))
         self.backend = QComboBox(self)
-        self.backend.addItems(sorted(TRAINABLE))
+        self.backend.addItems(list(TRAINABLE))   # registry order: vessels2d first
         self.backend.currentTextChanged.connect(lambda _: self.refresh())
         top.addWidget(self.backend, 1)
         self.promote_btn = QPushButton("Promote", self)

@@ -81,6 +81,16 @@ class TrainPanel(QWidget):
         self.timer.setInterval(150)
         self.timer.timeout.connect(self._poll)
 
+    def set_backend(self, name: str) -> None:
+        """Offer "Adapt to these images" only for a backend that has source-free adaptation."""
+        from app.models.registry import TRAINABLE
+
+        ok = TRAINABLE.get(name, {}).get("adapt") is not False
+        self.adapt_btn.setEnabled(ok and not self.busy)
+        self.adapt_btn.setToolTip("Adapt the active model to a new site's photos, no labels needed "
+                                  "(the open batch's images, else a folder you choose)" if ok else
+                                  f"{name} has no source-free adaptation: train it from reviews")
+
     # ---- starting work ------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -118,14 +128,14 @@ class TrainPanel(QWidget):
 
         def work(progress, cancelled):
             from app.data.types import LoupeError
-            from app.models import examples as E
+            from app.models.trainers import collect
             from app.models.training import train_model
             from app.review.store import ReviewStore
 
             _threads()
             progress(0.0, f"reading reviewed versions from {store}")
             with ReviewStore(Path(store), create=False) as st:
-                items = E.from_store(st)
+                items = collect(backend, store=st)
             if not items:
                 raise LoupeError("nothing to train on: no accepted or corrected masks in this workspace yet")
             return train_model(backend, items, out, iters=iters, progress=progress, cancelled=cancelled,
@@ -145,7 +155,15 @@ class TrainPanel(QWidget):
         self.adapt_to(paths)
 
     def adapt_to(self, paths: list[Path]):
+        from app.data.types import LoupeError
+        from app.models.registry import require_adaptable
+
         backend = self.backend()
+        try:
+            require_adaptable(backend)
+        except LoupeError as e:
+            self.error.emit(str(e))
+            return None
         paths = [Path(p) for p in paths]
         if not paths:
             self.error.emit("no images to adapt to")
@@ -193,8 +211,8 @@ class TrainPanel(QWidget):
             return
         self.timer.stop()
         self.train_btn.setEnabled(True)
-        self.adapt_btn.setEnabled(True)
         self.cancel_btn.setEnabled(False)
+        self.set_backend(self.backend())
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
