@@ -39,7 +39,7 @@ INFO_STD = 5.0     # ...and as structured at this luma standard deviation (senso
 INFO_EDGE_STD = 12.0  # a block this contrasted counts at any level (dim fluorescence, green on black)
 INFO_GRID = 16     # blocks per side (2x2 pixels on the usual 32-pixel reduced grid)
 DETAIL_REL = 0.4   # a view on black: a block is detail when its luma+chroma contrast is this share...
-DETAIL_MIN = 10.0  # ...of its level above the frame's black (and at least this much: codec noise ~2-4)
+DETAIL_MIN = 14.0  # ...of its level above the frame's black, and at least this (dev: 10 let 24 dim surgical filler frames through, 18 lost dim-crop frames)
 BLACK_MARGIN = 10.0  # pixels within this of the frame's own black level (1st percentile) are black...
 ON_BLACK = 0.6     # ...and a frame with this share of them is a view on black
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots", "detail")
@@ -153,26 +153,30 @@ def informative_area(y: np.ndarray) -> np.ndarray:
     next to none. Measured on the development pictures (benchmarks/evidence_appearances.py, dev
     half): dark episodes at most 7 blocks of 256, dark-window views at least 18, small bright
     lesions at least 12."""
+    return _informative_blocks(y)[0]
+
+
+def _informative_blocks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(informative area, the INFO_GRID x INFO_GRID block means)."""
     m = _block_mean(y, INFO_GRID)
     sq = _block_mean(y * y, INFO_GRID)
     sd = np.sqrt(np.maximum(sq - m * m, 0.0))
-    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2))
+    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2)), m
 
 
-def detail_on_black(y: np.ndarray, u8: np.ndarray, v8: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+def detail_on_black(y: np.ndarray, u8: np.ndarray, v8: np.ndarray, fine_blocks: np.ndarray) -> np.ndarray:
     """Fraction of each frame in detail blocks when the frame is a view on black (else 0).
 
     Relative, not absolute: a block counts when its contrast (luma and chroma together, so a
     false-colour red or green view counts) is at least ``DETAIL_REL`` of its own level above the
-    frame's black (its darkest block of ``coarse``, the 8x8 block means). Dim text, a dim crop or a thin red arc on black passes (contrast about equal to
+    frame's black (its darkest block of ``fine_blocks``, the INFO_GRID block means). Dim text, a dim crop or a thin red arc on black passes (contrast about equal to
     the level); a light failure does not, because it is not a view on black at all: its dim
     picture fills the scope (dev: dark filler has at most 35% of its pixels near black; views on
-    black 84-99%). A view on black: ``ON_BLACK`` of the blocks within ``BLACK_MARGIN`` of black. Dev (seeds 1-2, 11, 31): small dim crops and ring views 6-12 blocks of 256, dark
+    black 84-99%). A view on black: ``ON_BLACK`` of its pixels within ``BLACK_MARGIN`` of black. Dev (seeds 1-2, 11, 31): small dim crops and ring views 6-12 blocks of 256, dark
     filler 0 in 99.5% of frames."""
     b = y.shape[0]
-    flat = coarse.reshape(b, -1)
-    black = flat.min(axis=1)   # the darkest block's level: the frame's own black (16 in video range)
-    on_black = (flat < (black + BLACK_MARGIN)[:, None]).mean(axis=1) >= ON_BLACK
+    black = fine_blocks.reshape(b, -1).min(axis=1)   # the darkest 2x2 block: the frame's own black (16 in video range)
+    on_black = (y < (black + BLACK_MARGIN)[:, None, None]).mean(axis=(1, 2)) >= ON_BLACK
     out = np.zeros(b, np.float32)
     if not on_black.any():
         return out
@@ -242,9 +246,9 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     y = y8.astype(np.float32)
     luma = y.mean(axis=(1, 2))
     dark = (y8 < DARK_Y).mean(axis=(1, 2))
-    info = informative_area(y)
+    info, fine_blocks = _informative_blocks(y)
+    detail = detail_on_black(y, u8, v8, fine_blocks)
     coarse = _block_mean(y, LAYOUT)
-    detail = detail_on_black(y, u8, v8, coarse)
     # gain-invariant chromaticity; pixels too dark or saturated say nothing about colour
     inv = y + 2.0   # pixels darker than DARK_Y never count, so a small offset keeps the ratio gain-invariant
     np.reciprocal(inv, out=inv)
@@ -354,7 +358,7 @@ class QualityGate:
     surgical filler, is left to the full-resolution check, which judges a span by its own frames)."""
 
     min_info: float = 10 / 256    # informative area below 10 blocks of 256...
-    min_detail: float = 4 / 256   # ...and no view on black with this much detail: nothing to see (dark)
+    min_detail: float = 3 / 256   # ...and no view on black with this much detail: nothing to see (dark)
     max_bright: float = 0.3       # whitish bright pixels beyond this fraction (a flash, a flood)...
     rel_bright: float = 2.0       # ...and beyond this multiple of the running level...
     min_spotty: float = 0.2       # ...and a fifth of it in spots and rings (dev: X-ray views 0.04-0.10, bubble floods >= 0.24)
