@@ -39,9 +39,10 @@ INFO_STD = 5.0     # ...and as structured at this luma standard deviation (senso
 INFO_EDGE_STD = 12.0  # a block this contrasted counts at any level (dim fluorescence, green on black)
 INFO_GRID = 16     # blocks per side (2x2 pixels on the usual 32-pixel reduced grid)
 DETAIL_REL = 0.4   # a view on black: a block is detail when its luma+chroma contrast is this share...
-DETAIL_MIN = 14.0  # ...of its level above the frame's black, and at least this (dev: 10 let 24 dim surgical filler frames through, 18 lost dim-crop frames)
+DETAIL_MIN = 14.0  # ...of its level above the frame's black, and at least this (dev: 18 lost dim-crop frames)
 BLACK_MARGIN = 10.0  # pixels within this of the frame's own black level (1st percentile) are black...
-ON_BLACK = 0.6     # ...and a frame with this share of them is a view on black
+BLACK_SD = 2.5     # ...when flat (codec black: ~0-1; a dim scene's darkest parts: texture and noise)...
+ON_BLACK = 0.6     # ...and a frame with this share of such blocks is a view on black
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots", "detail")
 
 
@@ -157,33 +158,37 @@ def informative_area(y: np.ndarray) -> np.ndarray:
 
 
 def _informative_blocks(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(informative area, the INFO_GRID x INFO_GRID block means)."""
+    """(informative area, (the INFO_GRID x INFO_GRID block means, their standard deviations))."""
     m = _block_mean(y, INFO_GRID)
     sq = _block_mean(y * y, INFO_GRID)
     sd = np.sqrt(np.maximum(sq - m * m, 0.0))
-    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2)), m
+    return (((m >= INFO_Y) & (sd >= INFO_STD)) | (sd >= INFO_EDGE_STD)).mean(axis=(1, 2)), (m, sd)
 
 
-def detail_on_black(y: np.ndarray, u8: np.ndarray, v8: np.ndarray, fine_blocks: np.ndarray) -> np.ndarray:
+def detail_on_black(y: np.ndarray, u8: np.ndarray, v8: np.ndarray,
+                    fine_blocks: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Fraction of each frame in detail blocks when the frame is a view on black (else 0).
 
     Relative, not absolute: a block counts when its contrast (luma and chroma together, so a
     false-colour red or green view counts) is at least ``DETAIL_REL`` of its own level above the
-    frame's black (its darkest block of ``fine_blocks``, the INFO_GRID block means). Dim text, a dim crop or a thin red arc on black passes (contrast about equal to
+    frame's black (its darkest block of ``fine_blocks``, the INFO_GRID block means and standard
+    deviations). Dim text, a dim crop or a thin red arc on black passes (contrast about equal to
     the level); a light failure does not, because it is not a view on black at all: its dim
     picture fills the scope (dev: dark filler has at most 35% of its pixels near black; views on
-    black 84-99%). A view on black: ``ON_BLACK`` of its pixels within ``BLACK_MARGIN`` of black. Dev (seeds 1-2, 11, 31): small dim crops and ring views 6-12 blocks of 256, dark
+    black 84-99%). A view on black: ``ON_BLACK`` of its blocks flat (sd < ``BLACK_SD``) and within
+    ``BLACK_MARGIN`` of black. Dev (seeds 1-2, 11, 31): small dim crops and ring views 6-12 blocks of 256, dark
     filler 0 in 99.5% of frames."""
     b = y.shape[0]
-    black = fine_blocks.reshape(b, -1).min(axis=1)   # the darkest 2x2 block: the frame's own black (16 in video range)
-    on_black = (y < (black + BLACK_MARGIN)[:, None, None]).mean(axis=(1, 2)) >= ON_BLACK
+    m, sd = fine_blocks
+    black = m.reshape(b, -1).min(axis=1)   # the darkest 2x2 block: the frame's own black (16 in video range)
+    # black is flat: a dim scene's darkest parts still carry texture and noise
+    on_black = ((m < (black + BLACK_MARGIN)[:, None, None]) & (sd < BLACK_SD)).mean(axis=(1, 2)) >= ON_BLACK
     out = np.zeros(b, np.float32)
     if not on_black.any():
         return out
-    yy = y[on_black]
     uu, vv = u8[on_black].astype(np.float32), v8[on_black].astype(np.float32)
-    m = _block_mean(yy, INFO_GRID)
-    var = _block_mean(yy * yy, INFO_GRID) - m * m
+    m = m[on_black]
+    var = sd[on_black] ** 2
     for c in (uu, vv):
         mc = _block_mean(c, INFO_GRID)
         var += _block_mean(c * c, INFO_GRID) - mc * mc
