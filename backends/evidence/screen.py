@@ -4,7 +4,9 @@ Frames arrive as reduced YUV planes (strided views of the decoder's own planes, 
 see ``reader.py``) and are processed in batches so the Python cost per frame stays small. Per frame:
 
 - quality: mean luma, dark fraction, informative area (the fraction of the frame in blocks that
-  are both lit and structured: how much there is to see, however dark the rest), specular/saturated
+  are both lit and structured: how much there is to see, however dark the rest), detail on black
+  (blocks whose contrast is large relative to their level above a flat black: dim views on black),
+  specular/saturated
   fraction (bubbles, flashes), sharpness (mean |Laplacian| relative to luma; blur lowers it);
 - colour: gain-invariant chromaticity ((U-128)/Y, (V-128)/Y: a scope's illumination changes scale
   U-128, V-128 and Y together), red/blood ratio (fraction of strongly red pixels);
@@ -356,7 +358,9 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
 @dataclass(frozen=True)
 class QualityGate:
     """A frame is uninformative when too little of it is both lit and structured (``info``; not
-    how dark it is on average: a mostly black view with clear structure in the rest is kept),
+    how dark it is on average: a mostly black view with clear structure in the rest is kept) and it
+    is not a view on black with dim detail (``detail``: contrast relative to the local level, so a
+    small dim crop or a thin false-colour arc on black is kept, a light failure is not),
     flooded with specular highlights/bubbles, or much blurrier than the frames around it while
     showing the same colours (relative, so a soft-focus scope is not rejected wholesale; and only
     against the same scene, so smooth new content, a CT slice or a small lesion amid textured
