@@ -7,7 +7,7 @@ interleaved (decode, screen, decode, screen, ...) and the best of each is compar
 machine disturbs both alike. Also reports peak RSS growth of the screening run (memory bounded:
 no frame is kept).
 
-Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR]
+Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py]
 Videos are the constructed ones of eval_evidence.py (built on first use), or give --video PATH.
 """
 from __future__ import annotations
@@ -40,11 +40,11 @@ def decode_only(path: Path, limit: int) -> int:
     return n
 
 
-def screen_only(path: Path, index, limit: int) -> int:
+def screen_only(path: Path, index, limit: int, screen_module=None) -> int:
     from backends.evidence.reader import accumulate, iter_av_batches
     from backends.evidence.screen import FeatureAccumulator
 
-    acc = FeatureAccumulator(min(limit, index.n_frames))
+    acc = (screen_module.FeatureAccumulator if screen_module else FeatureAccumulator)(min(limit, index.n_frames))
     seen = [0]
 
     def limited():
@@ -58,6 +58,18 @@ def screen_only(path: Path, index, limit: int) -> int:
     return seen[0]
 
 
+def load_screen_module(path: str):
+    """Another version of ``backends/evidence/screen.py`` (e.g. ``git show OLD:backends/evidence/screen.py
+    > /tmp/old_screen.py``), timed in the same run as the current one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("baseline_screen", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_screen"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -69,7 +81,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cache", default="/tmp/loupe_evidence_videos")
     ap.add_argument("--video", action="append", help="benchmark this file instead")
+    ap.add_argument("--baseline-screen", help="also time this screen.py (another version) in the same runs")
     a = ap.parse_args()
+    base = load_screen_module(a.baseline_screen) if a.baseline_screen else None
     from app.data.video import open_video
 
     cache = Path(a.cache)
@@ -87,8 +101,8 @@ def main() -> int:
         with open_video(path) as src:
             idx = src.ensure_index()
         limit = min(a.frames, idx.n_frames)
-        dec, scr = float("inf"), float("inf")
-        dec_cpu, scr_cpu = float("inf"), float("inf")   # CPU seconds: steadier than wall time on a busy machine
+        dec, scr, old = float("inf"), float("inf"), float("inf")
+        dec_cpu, scr_cpu, old_cpu = float("inf"), float("inf"), float("inf")   # CPU seconds: steadier than wall time
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for _ in range(a.repeat):
             t, c = time.perf_counter(), cpu_seconds()
@@ -97,9 +111,16 @@ def main() -> int:
             t, c = time.perf_counter(), cpu_seconds()
             ns = screen_only(path, idx, limit)
             scr, scr_cpu = min(scr, time.perf_counter() - t), min(scr_cpu, cpu_seconds() - c)
+            if base is not None:
+                t, c = time.perf_counter(), cpu_seconds()
+                screen_only(path, idx, limit, base)
+                old, old_cpu = min(old, time.perf_counter() - t), min(old_cpu, cpu_seconds() - c)
         rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024.0
         print(f"| {name} | {nd} | {nd / dec:.0f} | {ns / scr:.0f} | {scr / dec:.2f}x | {scr_cpu / dec_cpu:.2f}x "
               f"| {rss:.0f} |", flush=True)
+        if base is not None:
+            print(f"| same, baseline screen.py | {nd} | | {nd / old:.0f} | {old / dec:.2f}x | {old_cpu / dec_cpu:.2f}x | |",
+                  flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0
 

@@ -43,6 +43,21 @@ def test_weave_bridges_a_glitch_inside_one_event():
     assert [(s.start, s.end) for s in spans] == [(10, 21)]
 
 
+def test_weave_keeps_one_jittery_excursion_whole():
+    """A dim view whose frames jitter (every step a 'cut') is one excursion: its pieces are much
+    nearer each other than to the stream around (issue 20: a ring view at 25 fps was cut into
+    pieces shorter than an event). Two different lesions back to back stay two (test above)."""
+    rng = np.random.default_rng(0)
+    desc = _desc_blocks([(10, 0.0), (12, 6.0), (10, 0.0)])
+    desc[10:22] += rng.normal(0.0, 1.0, (12, 4)).astype(np.float32)   # far from the stream, jittery
+    cand = np.zeros(32, bool)
+    cand[10:22] = True
+    cut = np.zeros(32, np.float32)
+    cut[10:23] = 30.0                 # every step of it changes abruptly
+    spans = weave(cand, np.ones(32, bool), cut, desc, max_gap=2, cut_z=6.0, same_dist=1.0)
+    assert [(s.start, s.end) for s in spans] == [(10, 21)]
+
+
 def test_converge_is_robust_to_one_odd_frame_and_needs_min_frames():
     n = 40
     z = np.zeros(n, np.float32)

@@ -180,6 +180,9 @@ class EvidenceDock(QWidget):
             for c, text in enumerate([f"{e.start_frame}-{e.end_frame}", e.label or "event", f"{e.score:.2f}", ""]):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self._show_decisions(layer)
+        # no row current yet: selecting the first always takes the video there (a row left current
+        # from the previous layer would make it a no-op, the video still on that layer's event)
+        self.table.setCurrentCell(-1, -1)
         self._syncing = False
         self.state.setText(f"{len(layer.events)} event(s) on the evidence track")
         if layer.events:

@@ -48,6 +48,7 @@ class Settings:
     seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
     min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
+    min_kept_s: float = 2.0         # the budget is never under this much video (a 30-s clip's 1% is 0.3 s)
 
 
 @dataclass
@@ -267,9 +268,10 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     max_frames = max(min_frames, int(round(s.max_event_s * fps)))
     shots = [sh for sh in short_shots(f.desc, good, cut_z=s.shot_cut_z, min_frames=min_frames,
                                       max_frames=max_frames, context_frames=max(31, int(round(s.context_s * fps))),
-                                      reach_frames=max(2, int(round(s.shot_reach_s * fps))))
+                                      reach_frames=max(2, int(round(s.shot_reach_s * fps))),
+                                      isolated_z=s.threshold)
              if sh.z >= s.threshold]
-    budget = max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)))
+    budget = min(f.n, max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
     # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
     # never be reported, and each check decodes frames (bounded work on a video full of cuts)
     shots = _strongest(shots, 5 * budget)
@@ -322,7 +324,9 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
         return judge is not None and bool(e.key_frames) and judge.new_fraction(
             e.key_frames[0], e.start, e.end, reach=reach, guard=max(length, int(round(fps)))) < s.min_new
 
-    core = max(min_frames, int(round(s.core_s * fps)))
+    # a core never larger than the whole budget (a short clip's 1% can be a few frames): else
+    # nothing at all would fit and a clip with one clear event would show none
+    core = min(budget, max(min_frames, int(round(s.core_s * fps))))
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good)
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in

@@ -55,10 +55,12 @@ def _side_distance(desc: np.ndarray, inside: np.ndarray, side: np.ndarray) -> fl
 
 
 def short_shots(desc: np.ndarray, good: np.ndarray, *, cut_z: float, min_frames: int, max_frames: int,
-                context_frames: int, reach_frames: int) -> list[Shot]:
+                context_frames: int, reach_frames: int, isolated_z: float | None = None) -> list[Shot]:
     """Shots of ``min_frames`` good frames (and at least half their frames good) up to
     ``max_frames`` frames long, between cuts, scored by their two-sided distance to the background
-    (the nearer side counts: content seen on one side is not new)."""
+    (the nearer side counts: content seen on one side is not new). A shot with no usable frame at
+    all within ``reach_frames`` on either side (a view amid a long dark stretch) scores
+    ``isolated_z`` (None: dropped)."""
     g = np.nonzero(good)[0]
     if len(g) < 2 * min_frames + 2:
         return []
@@ -73,6 +75,7 @@ def short_shots(desc: np.ndarray, good: np.ndarray, *, cut_z: float, min_frames:
         if g[b] - g[a] + 1 <= max_frames:
             background[a: b + 1] = False
     bg = np.nonzero(background)[0]
+    everywhere = np.arange(len(g))
     out = []
     for a, b in pieces:
         fa, fb = int(g[a]), int(g[b])
@@ -81,9 +84,18 @@ def short_shots(desc: np.ndarray, good: np.ndarray, *, cut_z: float, min_frames:
         inside = np.arange(a, b + 1)
         before = bg[(g[bg] >= fa - reach_frames) & (bg < a)]
         after = bg[(bg > b) & (g[bg] <= fb + reach_frames)]
+        if len(before) == 0 and len(after) == 0:
+            # no background within reach (unusable frames all around, as in a clip that is mostly
+            # dark): compare with whatever usable frames there are, glimpses included
+            before = everywhere[(g >= fa - reach_frames) & (everywhere < a)]
+            after = everywhere[(everywhere > b) & (g <= fb + reach_frames)]
         dist = min(_side_distance(dg, inside, before), _side_distance(dg, inside, after))
-        if not np.isfinite(dist):
-            continue
         k = min(a, len(med) - 1)
-        out.append(Shot(fa, fb, float((dist - med[k]) / spread[k]), int(b - a + 1)))
+        if np.isfinite(dist):
+            z = float((dist - med[k]) / spread[k])
+        elif isolated_z is not None:
+            z = float(isolated_z)   # the only usable content within reach: nothing says it is not new
+        else:
+            continue
+        out.append(Shot(fa, fb, z, int(b - a + 1)))
     return out

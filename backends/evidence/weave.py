@@ -66,21 +66,44 @@ def weave(candidate: np.ndarray, good: np.ndarray, cut: np.ndarray, desc: np.nda
 
     1. maximal runs of candidates, each split at content cuts inside it;
     2. neighbouring pieces joined when at most ``max_gap`` frames apart and their mean descriptors
-       are closer than ``same_dist`` (the same thing seen again after a glitch or a camera jerk)."""
+       are closer than ``same_dist`` (the same thing seen again after a glitch or a camera jerk), or
+       much closer to each other than to the stream around them (one excursion whose frames jitter:
+       issue 20, a dim ring view at 25 fps was cut into pieces shorter than an event)."""
     pieces: list[Span] = []
     for r in runs(candidate):
         pieces += split_at_cuts(r, cut, desc, good, cut_z)
     if not pieces:
         return []
     merged = [pieces[0]]
+    reach = max(4, 4 * max_gap)
     for s in pieces[1:]:
         p = merged[-1]
         gap = s.start - p.end - 1
         if 0 <= gap <= max_gap:
-            d = float(np.linalg.norm(_mean_desc(desc, p, good) - _mean_desc(desc, s, good)))
+            mp, ms = _mean_desc(desc, p, good), _mean_desc(desc, s, good)
+            d = float(np.linalg.norm(mp - ms))
             # the same content on both sides: a glitch or a jerk of the camera, not two findings
-            if d < same_dist:
+            if d < same_dist or d < SAME_EXCURSION * _background_distance(desc, candidate, good, p.start, s.end,
+                                                                          reach, mp, ms):
                 merged[-1] = Span(p.start, s.end)
                 continue
         merged.append(s)
     return merged
+
+
+SAME_EXCURSION = 0.5   # two pieces nearer each other than this share of their distance to the stream around
+
+
+def _background_distance(desc: np.ndarray, candidate: np.ndarray, good: np.ndarray, a: int, b: int, reach: int,
+                         mp: np.ndarray, ms: np.ndarray) -> float:
+    """Distance of the nearer of two pieces to the stream around them (the good, non-candidate
+    frames within ``reach`` before ``a`` and after ``b``; inf when there are none). Pieces of one
+    excursion that jitter from frame to frame (a small dim view, codec noise on little content)
+    are nearer each other than to the stream; two different lesions back to back are not."""
+    n = len(desc)
+    around = np.r_[max(0, a - reach): a, b + 1: min(n, b + 1 + reach)]
+    around = around[good[around] & ~candidate[around]]
+    if len(around) == 0:
+        return 0.0
+    bg = desc[around].mean(axis=0)
+    return float(min(np.linalg.norm(mp - bg), np.linalg.norm(ms - bg)))
