@@ -62,7 +62,7 @@ from benchmarks.build_evidence_videos import (
 from benchmarks.evidence_appearances import _fit, _gray_rgb
 
 SEED2 = 47
-UNSEEN2_VERSION = 1   # part of cached file names: bump when this construction changes
+UNSEEN2_VERSION = 2   # part of cached file names: bump when this construction changes
 KINDS2 = ("polyp", "reformat", "mip_oblique", "cr_crop", "us_cine", "vessel_label", "colour_lut",
           "low_contrast", "inset_on_texture", "fixed_mask", "occluded")
 LENGTH_CLASSES = ("short", "normal", "long")
@@ -143,11 +143,13 @@ def plan_unseen2(seed: int = SEED2) -> dict[str, list[tuple[str, str]]]:
     kinds: list[str] = []
     while len(kinds) < total:
         kinds += [KINDS2[i] for i in rng.permutation(len(KINDS2))]
-    cycle = [_LENGTH_CYCLE[i % len(_LENGTH_CYCLE)] for i in range(total)]
-    lengths = [cycle[i] for i in rng.permutation(total)]
     plan, k = {}, 0
     for v in VARIATIONS:
-        plan[v.name] = list(zip(kinds[k:k + v.events], lengths[k:k + v.events]))
+        # every clip gets short events (surgical clips of 2-3 events: one short, one normal, one long)
+        cycle = _LENGTH_CYCLE if v.events >= len(_LENGTH_CYCLE) else ("short", "normal", "long")
+        lengths = [cycle[i % len(cycle)] for i in range(v.events)]
+        lengths = [lengths[i] for i in rng.permutation(v.events)]
+        plan[v.name] = list(zip(kinds[k:k + v.events], lengths))
         k += v.events
     return plan
 
@@ -180,7 +182,7 @@ def _plane(vol: np.ndarray, spacing, axis: int, at: float) -> np.ndarray:
     return img[::-1] if sz > 0 else img
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _reformats(data_dir: str) -> list[tuple[str, np.ndarray]]:
     d = Path(data_dir) / "dicom"
     out = []
@@ -196,7 +198,7 @@ def _reformats(data_dir: str) -> list[tuple[str, np.ndarray]]:
     return [(n, _fit(i)) for n, i in out]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _oblique_mips(data_dir: str) -> list[tuple[str, np.ndarray]]:
     import SimpleITK as sitk
     from scipy import ndimage
@@ -227,7 +229,7 @@ def _dcm_gray(path: Path) -> np.ndarray | None:
     return a
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cr_crops(data_dir: str) -> list[tuple[str, np.ndarray]]:
     d = Path(data_dir) / "xray_iqa"
     rng = np.random.default_rng(SEED2 + 31)
@@ -277,7 +279,7 @@ def _palette_frames(path: Path) -> list[np.ndarray]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _us_sequences(data_dir: str) -> list[tuple[str, list[np.ndarray], float]]:
     """(name, frames, frames per second of the sequence)."""
     d = Path(data_dir) / "ultrasound"
@@ -292,7 +294,7 @@ def _us_sequences(data_dir: str) -> list[tuple[str, list[np.ndarray], float]]:
     return [(n, [_fit(f) for f in fr], r) for n, fr, r in out if fr]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _vessel_labels(data_dir: str) -> list[tuple[str, np.ndarray]]:
     d = Path(data_dir) / "retina" / "DRIVE"
     files = sorted(d.glob("training/1st_manual/*.gif"))[::5] + sorted(d.glob("test/2nd_manual/*.gif"))[::4]
@@ -340,7 +342,7 @@ class EventSpec:
     mask_param: int = 0          # seed of the mask's placement
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _instruments(data_dir: str) -> tuple[np.ndarray, np.ndarray]:
     """The real EndoVis frame's instrument pixels and their mask (both instruments), cropped to them."""
     root = Path(data_dir) / "endoscopy" / "endovis2017_clip"
