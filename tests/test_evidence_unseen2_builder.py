@@ -108,3 +108,41 @@ def test_plan_spreads_appearances_and_lengths_over_variations():
         if v.events:
             assert len({k for k, _ in plan[v.name]}) >= min(v.events, 3) - 1
     assert sum(1 for v in VARIATIONS if not v.events) == 2
+
+
+def test_report_prints_recall_per_appearance_variation_length_and_false_events_per_hour(tmp_path, data_dir,
+                                                                                       monkeypatch, capsys):
+    """The report path end to end with a stand-in detector (the real backend is never run here):
+    it finds the first event and one false event in each clip."""
+    import argparse
+    from types import SimpleNamespace
+
+    import backends.evidence.pipeline as pipeline
+    from benchmarks.eval_evidence_unseen2 import run_unseen2
+    from benchmarks.evidence_appearances_unseen2 import VARIATION_BY_NAME, clip_path
+
+    cap, neg = VARIATION_BY_NAME["cap_256_3fps"], VARIATION_BY_NAME["neg_cap_256_3fps"]
+    truths = {
+        "cap": build_unseen2_clip(clip_path(tmp_path, cap), data_dir, variation=cap,
+                                  plan=[("vessel_label", "short"), ("polyp", "normal")], gap_scale=0.03),
+        "neg": build_unseen2_clip(clip_path(tmp_path, neg), data_dir, variation=neg, plan=[], gap_scale=0.03),
+    }
+
+    def fake_find_evidence(path, settings):
+        t = truths["neg" if "neg_" in str(path) else "cap"]
+        events = [{"start_frame": e.start_frame, "end_frame": e.end_frame} for e in t.events[:1]]
+        events.append({"start_frame": 5, "end_frame": 7})
+        return SimpleNamespace(to_json=lambda: {"events": events, "frames_kept": 3 + sum(
+            e["end_frame"] - e["start_frame"] + 1 for e in events[:-1])})
+
+    monkeypatch.setattr(pipeline, "find_evidence", fake_find_evidence)
+    a = argparse.Namespace(seeds=None, variations=[cap.name, neg.name], cache=str(tmp_path), build_only=False,
+                           tolerance_s=1.0, json=str(tmp_path / "rows.json"))
+    assert run_unseen2(a) == 0
+    text = capsys.readouterr().out
+    assert "| vessel_label | 1/1 | - | 1/1 |" in text and "| polyp | 0/1 | - | 0/1 |" in text
+    assert f"| {cap.name} ({cap.label()}) | 1/2 |" in text
+    assert "| short | 1/1 | - |" in text and "| normal | 0/1 | - |" in text
+    minutes = truths["neg"].n_frames / 3.0 / 60
+    assert f"negative control {neg.name}: 1 false events in {minutes:.1f} min = {60 / minutes:.1f} / hour" in text
+    assert "all events: recall 1/2 = 0.500" in text
