@@ -441,18 +441,17 @@ def _inset_picture(maker: SceneMaker, crop_src: np.ndarray, rng: np.random.Gener
     base = cam.render(base_pic.image)
     g = cv2.cvtColor(crop_src, cv2.COLOR_RGB2GRAY).astype(np.float32)
     c = int(min(g.shape) * 0.3)
-    ii, ii2 = cv2.integral2(g)[:2]
     best, by, bx = -1.0, 0, 0
-    for _ in range(40):   # the brightest structured one of a few random crops (mean + 1.5 sd)
+    for _ in range(40):   # the brightest structured one of a few random crops, not a flat white one
         y, x = int(rng.integers(0, g.shape[0] - c)), int(rng.integers(0, g.shape[1] - c))
-        s1 = (ii[y + c, x + c] - ii[y, x + c] - ii[y + c, x] + ii[y, x]) / (c * c)
-        s2 = (ii2[y + c, x + c] - ii2[y, x + c] - ii2[y + c, x] + ii2[y, x]) / (c * c)
-        score = s1 + 1.5 * np.sqrt(max(0.0, s2 - s1 * s1))
+        win = g[y:y + c, x:x + c]
+        score = float(win.mean()) * float(win.std()) * (1.0 if (win >= 245).mean() < 0.2 else 0.01)
         if score > best:
             best, by, bx = score, y, x
     d = int(side * 0.17)
     crop = cv2.resize(crop_src[by:by + c, bx:bx + c], (d, d), interpolation=cv2.INTER_AREA)
-    crop = cv2.convertScaleAbs(crop, alpha=1.1, beta=20)
+    hi = float(np.percentile(crop, 99)) * 1.1
+    crop = cv2.convertScaleAbs(crop, alpha=1.1, beta=float(np.clip(240 - hi, 0, 20)))   # brighter, not saturated
     a = np.zeros((d, d), np.uint8)
     cv2.circle(a, (d // 2, d // 2), d // 2 - 2, 255, -1)
     a = cv2.GaussianBlur(a, (0, 0), 2.0).astype(np.float32)[..., None] / 255.0
