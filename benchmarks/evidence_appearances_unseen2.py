@@ -466,9 +466,13 @@ def _inset_picture(maker: SceneMaker, crop_src: np.ndarray, rng: np.random.Gener
 class EventPool:
     """Draws the event of each planned kind, cycling through that kind's sources before repeating."""
 
-    def __init__(self, data_dir: Path, maker: SceneMaker, rng: np.random.Generator) -> None:
+    def __init__(self, data_dir: Path, maker: SceneMaker, rng: np.random.Generator,
+                 earlier: dict[str, int] | None = None) -> None:
         self.d, self.maker, self.rng = str(data_dir), maker, rng
         self.used: dict[str, int] = {}
+        # events of each kind in the clips built before this one: colour maps and mask shapes
+        # continue the cycle across clips instead of starting again in every clip
+        self.earlier = earlier or {}
         self.order: dict[str, np.ndarray] = {}
 
     def _pick(self, kind: str, n: int) -> int:
@@ -495,14 +499,14 @@ class EventPool:
         pool = _gray_pool(d)
         n, img = pool[self._pick(kind, len(pool))]
         if kind == "colour_lut":
-            lut, img2 = colour_lut(img, self.used[kind])
+            lut, img2 = colour_lut(img, self.earlier.get(kind, 0) + self.used[kind] - 1)
             return EventSpec(kind, f"colour_lut:{lut}:{n}", [Picture(n, img2)])
         if kind == "low_contrast":
             return EventSpec(kind, f"low_contrast:{n}", [Picture(n, low_contrast(img, rng))])
         if kind == "inset_on_texture":
             return EventSpec(kind, f"inset_on_texture:{n}", [_inset_picture(self.maker, img, rng, n)])
         if kind == "fixed_mask":
-            m = ("vignette", "ellipse")[self.used[kind] % 2]
+            m = ("vignette", "ellipse")[(self.earlier.get(kind, 0) + self.used[kind] - 1) % 2]
             return EventSpec(kind, f"fixed_mask:{m}:{n}", [Picture(n, img)], mask=m, mask_param=int(rng.integers(1 << 30)))
         if kind == "occluded":
             return EventSpec(kind, f"occluded:{n}", [Picture(n, img)], mask="occlude",
@@ -563,7 +567,11 @@ def build_unseen2_clip(out: Path, data_dir: Path, *, variation: Variation, seed:
     pics = load_pictures(data_dir)
     maker = SceneMaker(pics, v.wh, v.fps, step=fam["step_per_s"] / v.fps, seed=seed * 1000 + vid + 1,
                        filler_kinds=fam["filler"], scope_border=fam["border"])
-    pool = EventPool(Path(data_dir), maker, np.random.default_rng(seed * 1000 + vid + 2))
+    earlier: dict[str, int] = {}
+    for other in VARIATIONS[:vid]:
+        for k, _ in plan_unseen2(seed)[other.name]:
+            earlier[k] = earlier.get(k, 0) + 1
+    pool = EventPool(Path(data_dir), maker, np.random.default_rng(seed * 1000 + vid + 2), earlier)
     noise = _Noise(np.random.default_rng(seed * 1000 + vid + 3), v.wh, v.noise_sigma) if v.noise_sigma else None
     faint = _Noise(np.random.default_rng(seed * 1000 + vid + 4), v.wh, 2.0)
     tmp = out.with_name(out.stem + ".part" + out.suffix)
