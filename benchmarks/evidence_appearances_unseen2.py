@@ -545,9 +545,9 @@ class _Noise:
 
 
 def clip_path(cache: Path, v: Variation, seed: int = SEED2) -> Path:
-    from benchmarks.build_evidence_videos import BUILD_VERSION
-
-    return Path(cache) / f"unseen2_{v.name}_s{seed}_v{BUILD_VERSION}.{UNSEEN2_VERSION}.mp4"
+    """Named by this construction's own version, not build_evidence_videos.BUILD_VERSION: the clips
+    checked by eye before the run are the clips that are run, whatever changes there later."""
+    return Path(cache) / f"unseen2_{v.name}_s{seed}_u{UNSEEN2_VERSION}.mp4"
 
 
 def meta_path(video: Path) -> Path:
