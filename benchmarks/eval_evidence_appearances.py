@@ -10,6 +10,11 @@ true events are ~0.4% of frames as in eval_evidence.py and the 1% reader budget 
 cached under ``--cache``.
 
     python benchmarks/eval_evidence_appearances.py --set dev [--rates capsule surgical]
+
+``--set unseen2`` (seed 47, ``evidence_appearances_unseen2.py``) is a third report construction by
+an independent evaluator: new appearances AND stream variations (frame size, rate, encoder, noise,
+dark filler, negative controls); it prints recall per appearance, per stream variation and per
+event length, and false events per hour (``--variations`` picks clips; ``--rates`` does not apply).
 """
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 
 # "report" (seed 11) was looked at in the first round and is development material since;
 # "unseen" (seed 31, appearances no earlier construction used) is the second round's report set
-SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31])}
+# "unseen2" (seed 47): the independent evaluator's construction, run once after it was committed
+SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -48,7 +54,12 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
+    ap.add_argument("--variations", nargs="+", help="unseen2 only: these clips (default: all)")
     a = ap.parse_args()
+    if a.set == "unseen2":
+        from benchmarks.eval_evidence_unseen2 import run_unseen2
+
+        return run_unseen2(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 
