@@ -65,7 +65,7 @@ def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: 
     rng = np.random.default_rng(_seed("variety", sid, idx))
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
-            [variety.clean_like(img, rng) for _ in range(n_clean_like)]:
+            [variety.clean_like(img, rng) for _ in range(n_clean_like)] + [variety.round_field_of_view(img, rng)]:
         out.append((*_row(clean, modality), "", CLEAN, 0, "clean"))
     for g in variety.UNIVERSAL_GROUPS:
         for j in range(per_group):
