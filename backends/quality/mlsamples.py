@@ -97,6 +97,23 @@ def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> ML
     return _pack(rows, meta)
 
 
+def build_loops(srcs: list[Source], per_image: int = 2, log=print) -> MLSet:
+    """Extra motion rows along near-circular tremor loops (``variety.loop_motion``), severities
+    cycling, own seeds: the thin ring kernels of a hand shaking in circles."""
+    rows, meta = [], []
+    for s in srcs:
+        for i, img in enumerate(s.load()):
+            rng = np.random.default_rng(_seed("loops", s.id, i))
+            for j in range(per_image):
+                sev = 1 + (i + j) % 3
+                y, kind, how = variety.loop_motion(img, sev, rng)
+                rows.append((*_row(y, s.modality), FAMILY_OF[kind], kind, sev, how))
+                meta.append((s.id, s.modality))
+    if log:
+        log(f"  loops: {len(rows)} rows")
+    return _pack(rows, meta)
+
+
 def _pack(rows, meta) -> MLSet:
     X = np.array([r[0] for r in rows], np.float64).reshape(-1, len(FEATURE_NAMES))
     return MLSet(X, np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),

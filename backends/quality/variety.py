@@ -149,7 +149,8 @@ def _low_resolution(x, sev, rng):
 
 def _path_points(length: float, rng: np.random.Generator, shape: str, n_pts: int) -> np.ndarray:
     """Points of a camera path. 'line', 'arc' and 'jitter' have path length ``length``; 'orbit'
-    (a tremor loop: a precessing ellipse travelled 0.7-8 times, its centre drifting) and 'shake' (a
+    (a tremor loop: a precessing ellipse travelled 0.7-8 times, its centre drifting; 'loop': a
+    near-circular tremor travelled 3-30 times, whose kernel is a thin ring) and 'shake' (a
     tangled Ornstein-Uhlenbeck walk, many times longer than it is wide) are scaled so that their
     EXTENT is ``length`` -- a hand-held shake covers a small area many times."""
     t = np.linspace(0, 1, n_pts)
@@ -162,10 +163,11 @@ def _path_points(length: float, rng: np.random.Generator, shape: str, n_pts: int
         else:
             ang = a0 + np.cumsum(rng.normal(0, 0.12, n_pts)) * rng.uniform(0.5, 1.5)
         return np.cumsum(np.stack([np.cos(ang), np.sin(ang)], 1) * (length / n_pts), 0)
-    if shape == "orbit":
-        turns = float(np.exp(rng.uniform(np.log(0.7), np.log(8.0))))
+    if shape in ("orbit", "loop"):
+        lo, hi = (0.7, 8.0) if shape == "orbit" else (3.0, 30.0)
+        turns = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
         ph = 2 * np.pi * turns * t + rng.uniform(0, 2 * np.pi)
-        ratio = rng.uniform(0.3, 1.0)
+        ratio = rng.uniform(0.3, 1.0) if shape == "orbit" else rng.uniform(0.75, 1.0)
         rad = 1.0 + np.cumsum(rng.normal(0, 0.3 / np.sqrt(n_pts), n_pts))
         pts = np.stack([np.cos(ph) * rad, ratio * np.sin(ph) * rad], 1)
         tilt = a0 + rng.uniform(-1, 1) * t  # the loop precesses slowly
@@ -189,6 +191,8 @@ def motion_path_kernel(length: float, rng: np.random.Generator, shape: str) -> n
     """A PSF from a camera path (``_path_points``), splatted bilinearly at sub-pixel steps with a
     non-uniform dwell (the camera slows and speeds up)."""
     n_pts = int(8 * length) + 8 if shape in ("line", "arc", "jitter") else int(40 * length) + 200
+    if shape == "loop":
+        n_pts *= 4
     t = np.linspace(0, 1, n_pts)
     pts = _path_points(length, rng, shape, n_pts)
     speed = rng.uniform(0.6, 1.4, 1) + rng.uniform(-0.4, 0.4) * t  # non-uniform dwell
@@ -210,9 +214,9 @@ def motion_path_kernel(length: float, rng: np.random.Generator, shape: str) -> n
 MOTION_SHAPES = ("line", "arc", "jitter", "orbit", "shake")
 
 
-def _motion(x, sev, rng):
+def _motion(x, sev, rng, shape: str = ""):
     length = level("motion_blur", sev, rng)
-    shape = str(rng.choice(MOTION_SHAPES))
+    shape = shape or str(rng.choice(MOTION_SHAPES))
     k = motion_path_kernel(length, rng, shape)
     if rng.random() < 0.5:
         y = cv2.filter2D(x.astype(np.float32), -1, k, borderType=cv2.BORDER_REFLECT)
@@ -315,6 +319,13 @@ def _exposure(x, sev, rng):
 
 GROUPS = {"noise": _noise, "defocus": _defocus, "low_resolution": _low_resolution, "motion_blur": _motion,
           "jpeg": _jpeg, "contrast": _contrast, "exposure": _exposure}
+
+
+def loop_motion(x: np.ndarray, severity: int, rng: np.random.Generator) -> tuple[np.ndarray, str, str]:
+    """Motion along a near-circular tremor loop (a thin ring kernel): kept apart from ``apply``'s
+    random draw so the other variety rows stay reproducible (``mlsamples.build_loops``)."""
+    y, kind, how = _motion(np.asarray(x, np.float64), severity, rng, "loop")
+    return np.clip(y, 0, 1).astype(np.float32), kind, how
 
 
 def apply(x: np.ndarray, group: str, severity: int, rng: np.random.Generator) -> tuple[np.ndarray, str, str]:
