@@ -29,7 +29,7 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.0.0"
+MODEL_VERSION = "2.1.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
@@ -45,10 +45,14 @@ EVIDENCE: dict[str, list[tuple[str, str]]] = {
     "low_resolution": [("period2_max", "2-pixel interpolation periodicity"),
                        ("spec_band3", "log10 share of power in the highest frequency band")],
     "gaussian_blur": [("lap_var", "log10 Laplacian variance"), ("spec_slope_high", "high-frequency spectral slope")],
-    "motion_blur": [("grad_aniso", "min/max directional gradient energy"), ("spec_aniso", "spectral anisotropy (log10)")],
+    "motion_blur": [("grad_aniso", "min/max directional gradient energy"), ("spec_aniso", "spectral anisotropy (log10)"),
+                    ("psf_cep_neg_aniso", "direction of the kernel's spectral zeros (cepstrum, log10 max/min)"),
+                    ("psf_notch_p02", "depth of the kernel's spectral notches (log10)")],
     "brightness": [("p1", "1st intensity percentile"), ("p99", "99th intensity percentile"),
                    ("frac_zero", "fraction clipped black"), ("frac_one", "fraction clipped white")],
-    "exposure": [("p99", "99th intensity percentile"), ("frac_one", "fraction clipped white"), ("mean", "mean intensity")],
+    "exposure": [("p99", "99th intensity percentile"), ("frac_one", "fraction clipped white"), ("mean", "mean intensity"),
+                 ("tone_fg_p50", "median of the visible content"),
+                 ("tone_hist_upper", "share of the visible content in the top quarter of the range")],
     "contrast": [("p1", "1st intensity percentile"), ("p99", "99th intensity percentile"), ("std", "intensity spread")],
     "rotation": [("corner_zero_max", "zero-filled corner wedge fraction"), ("z_run_lin_max", "linearity of the empty border")],
     "movement": [("z_band_max", "widest empty band at an edge (fraction of size)"), ("z_run_asym", "edge asymmetry")],

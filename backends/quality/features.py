@@ -6,12 +6,16 @@ Haar diagonal detail (Donoho), sharpness from the Laplacian and the radial power
 8x8 JPEG blockiness, the periodic interpolation signature of up-sampling, directional gradient
 anisotropy (motion blur), low-frequency intensity modulation (bias field), shifted
 autocorrelation (ghosting), k-space line-energy roughness (undersampling), streak energy and the
-zero-filled borders and wedges that shifting or rotating an image leaves behind."""
+zero-filled borders and wedges that shifting or rotating an image leaves behind; and (issue 25,
+``psf_features``) the blur kernel's shape from a patch-averaged spectrum and the foreground's tone
+curve."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 from scipy import ndimage
+
+from . import psf_features
 
 MAD = 0.6745
 MAX_SIDE = 1024  # larger images are analysed on their central crop (features are per-pixel)
@@ -288,6 +292,10 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     # geometry: zero-filled borders and corner wedges
     f.update(_border_stats(zero, "z_"))
     f.update(_corner_wedges(zero))
+
+    # blur-kernel shape (motion path vs round defocus vs abrupt resize cut) and tone curve
+    f.update(psf_features.extract(x))
+    f.update(psf_features.tone_extract(x))
     return f
 
 

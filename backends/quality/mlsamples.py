@@ -65,7 +65,7 @@ def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: 
     rng = np.random.default_rng(_seed("variety", sid, idx))
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
-            [variety.clean_like(img, rng) for _ in range(n_clean_like)]:
+            [variety.clean_like(img, rng) for _ in range(n_clean_like)] + [variety.round_field_of_view(img, rng)]:
         out.append((*_row(clean, modality), "", CLEAN, 0, "clean"))
     for g in variety.UNIVERSAL_GROUPS:
         for j in range(per_group):
@@ -94,6 +94,23 @@ def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> ML
             n += 1
             if log and n % 10 == 0:
                 log(f"  {n} images, {len(rows)} rows")
+    return _pack(rows, meta)
+
+
+def build_loops(srcs: list[Source], per_image: int = 2, log=print) -> MLSet:
+    """Extra motion rows along near-circular tremor loops (``variety.loop_motion``), severities
+    cycling, own seeds: the thin ring kernels of a hand shaking in circles."""
+    rows, meta = [], []
+    for s in srcs:
+        for i, img in enumerate(s.load()):
+            rng = np.random.default_rng(_seed("loops", s.id, i))
+            for j in range(per_image):
+                sev = 1 + (i + j) % 3
+                y, kind, how = variety.loop_motion(img, sev, rng)
+                rows.append((*_row(y, s.modality), FAMILY_OF[kind], kind, sev, how))
+                meta.append((s.id, s.modality))
+    if log:
+        log(f"  loops: {len(rows)} rows")
     return _pack(rows, meta)
 
 

@@ -5,7 +5,8 @@
 Training rows: (a) the catalogue simulator (``mlsamples.build_simulator``: every type incl. CT/MR
 physics and geometry, 3 severities, CT/MR types also on some X-ray/fundus/US images) and (b) ``variety.py`` (the
 universal types from several libraries, kernels and filters, mixed severities, pairs stacked,
-extra clean crops / down-scales of the same training series). The held-out sources
+extra clean crops / down-scales / round fields of view of the same training series, and extra
+motion rows along near-circular tremor loops). The held-out sources
 (``train_sets.held_out_sources``) are never loaded here.
 
 Fit: one HistGradientBoosting binary classifier per reported family (``families.py``), a
@@ -38,8 +39,8 @@ def _binary(seed=0, iters=100):
                                           early_stopping=False)
 
 
-def _weights(tr: mlsamples.MLSet) -> np.ndarray:
-    return np.where(tr.labels == "", CLEAN_WEIGHT, 1.0)
+def _weights(tr: mlsamples.MLSet, clean_weight: float = CLEAN_WEIGHT) -> np.ndarray:
+    return np.where(tr.labels == "", clean_weight, 1.0)
 
 
 def _fit_one(X, y, w, iters):
@@ -92,14 +93,15 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
     return float(e)
 
 
-def fit(tr: mlsamples.MLSet, iters: int = 100, log=print, jobs: int = 1) -> QualityModel:
+def fit(tr: mlsamples.MLSet, iters: int = 100, log=print, jobs: int = 1,
+        clean_weight: float = CLEAN_WEIGHT) -> QualityModel:
     """Binaries, sub-type classifier and severity regressors on the fit split; Platt scaling per
     family on the held-out calibration split (whole sources never seen by the binaries)."""
     from joblib import Parallel, delayed
     fams = [f for f in FAMILIES if tr.has(f).any()]
     cal = calibration_split(tr.group)
     fit_set = mlsamples.subset(tr, ~cal)
-    w = _weights(fit_set)
+    w = _weights(fit_set, clean_weight)
     single = ~tr.stacked & (tr.labels != "")
     tasks = [delayed(_fit_one)(fit_set.X, fit_set.has(f).astype(int), w, iters) for f in fams]
     tasks.insert(0, delayed(_fit_fine)(tr.X[single & ~cal], tr.kind[single & ~cal], max(30, iters // 3)))
@@ -132,7 +134,8 @@ def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int =
     if var is None:
         log("building variety rows")
         var = mlsamples.concat(mlsamples.build_variety(train_sources(data), log=log),
-                               mlsamples.build_variety(extra_clean_sources(data), log=log, clean_only=True))
+                               mlsamples.build_variety(extra_clean_sources(data), log=log, clean_only=True),
+                               mlsamples.build_loops(train_sources(data), log=log))
         if variety_cache:
             mlsamples.save(variety_cache, var)
     return mlsamples.concat(sim, var)
@@ -147,16 +150,17 @@ def main(argv=None) -> int:
     ap.add_argument("--variety-cache", default="", help="npz to reuse / store the variety rows")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
+    ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
     tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
-    model = fit(tr, args.iters, jobs=args.jobs)
+    model = fit(tr, args.iters, jobs=args.jobs, clean_weight=args.clean_weight)
     t2 = time.time()
     model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
-                       "families": model.families, "feature_seconds": round(t1 - t0, 1),
+                       "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),
                        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
                        "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})

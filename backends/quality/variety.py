@@ -11,14 +11,15 @@ stacked. What is used here (and nothing else):
                  OpenCV pillbox (disk) kernel; OpenCV box filter; Pillow GaussianBlur / BoxBlur
     low res      down with OpenCV (area, linear, cubic, nearest, Lanczos4) or Pillow (box, bilinear,
                  hamming, bicubic, Lanczos, nearest), up with one of the same families
-    motion       straight, curved (arc) and jittered (random-walk) paths rasterised by sub-pixel
-                 splatting, applied with OpenCV filter2D or scipy convolve
+    motion       straight, curved (arc) and jittered (random-walk) paths, tremor loops (orbits) and
+                 tangled hand-held shake walks, rasterised by sub-pixel splatting, applied with
+                 OpenCV filter2D or scipy convolve
     JPEG         Pillow (grey, or RGB with 4:4:4 / 4:2:2 / 4:2:0 chroma), OpenCV (grey or colour,
                  baseline or progressive)
     contrast     linear about the mean or the median, re-windowing into a narrow output range,
                  tanh histogram compression
     exposure     gain with clipping (over / under), gamma, additive offset (brightness), a window
-                 that clips one end
+                 that clips one end, smooth response curves (shoulder, toe, log, compressed knee)
 
 The independent family the evaluation uses (``benchmarks/quality_independent.py``) shares none of
 these implementations; a test checks this module never imports it."""
@@ -146,39 +147,76 @@ def _low_resolution(x, sev, rng):
 
 # ---- motion ----
 
-def motion_path_kernel(length: float, rng: np.random.Generator, shape: str) -> np.ndarray:
-    """A PSF from a path of ``length`` px: 'line', 'arc' (curved) or 'jitter' (random walk with
-    momentum), splatted bilinearly at sub-pixel steps."""
-    n_pts = int(8 * length) + 8
+def _path_points(length: float, rng: np.random.Generator, shape: str, n_pts: int) -> np.ndarray:
+    """Points of a camera path. 'line', 'arc' and 'jitter' have path length ``length``; 'orbit'
+    (a tremor loop: a precessing ellipse travelled 0.7-8 times, its centre drifting; 'loop': a
+    near-circular tremor travelled 3-30 times, whose kernel is a thin ring) and 'shake' (a
+    tangled Ornstein-Uhlenbeck walk, many times longer than it is wide) are scaled so that their
+    EXTENT is ``length`` -- a hand-held shake covers a small area many times."""
     t = np.linspace(0, 1, n_pts)
     a0 = rng.uniform(0, 2 * np.pi)
-    if shape == "line":
-        ang = np.full(n_pts, a0)
-    elif shape == "arc":
-        ang = a0 + rng.uniform(0.5, 1.6) * rng.choice((-1, 1)) * t
-    else:
-        ang = a0 + np.cumsum(rng.normal(0, 0.12, n_pts)) * rng.uniform(0.5, 1.5)
-    step = length / n_pts
-    pts = np.cumsum(np.stack([np.cos(ang), np.sin(ang)], 1) * step, 0)
+    if shape in ("line", "arc", "jitter"):
+        if shape == "line":
+            ang = np.full(n_pts, a0)
+        elif shape == "arc":
+            ang = a0 + rng.uniform(0.5, 1.6) * rng.choice((-1, 1)) * t
+        else:
+            ang = a0 + np.cumsum(rng.normal(0, 0.12, n_pts)) * rng.uniform(0.5, 1.5)
+        return np.cumsum(np.stack([np.cos(ang), np.sin(ang)], 1) * (length / n_pts), 0)
+    if shape in ("orbit", "loop"):
+        lo, hi = (0.7, 8.0) if shape == "orbit" else (3.0, 30.0)
+        turns = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        ph = 2 * np.pi * turns * t + rng.uniform(0, 2 * np.pi)
+        ratio = rng.uniform(0.3, 1.0) if shape == "orbit" else rng.uniform(0.75, 1.0)
+        rad = 1.0 + np.cumsum(rng.normal(0, 0.3 / np.sqrt(n_pts), n_pts))
+        pts = np.stack([np.cos(ph) * rad, ratio * np.sin(ph) * rad], 1)
+        tilt = a0 + rng.uniform(-1, 1) * t  # the loop precesses slowly
+        c, s_ = np.cos(tilt), np.sin(tilt)
+        pts = np.stack([c * pts[:, 0] - s_ * pts[:, 1], s_ * pts[:, 0] + c * pts[:, 1]], 1)
+        pts += np.cumsum(rng.normal(0, 0.2 / np.sqrt(n_pts), (n_pts, 2)), 0)  # slow drift of the centre
+    else:  # shake: position pulled back to the rest point, velocity driven by smoothed noise
+        acc = ndimage.gaussian_filter1d(rng.normal(0, 1, (n_pts, 2)), rng.uniform(2, 8), axis=0)
+        vel, pos, pts = np.zeros(2), np.zeros(2), np.zeros((n_pts, 2))
+        k_back, damp = rng.uniform(0.002, 0.02), rng.uniform(0.02, 0.1)
+        for i in range(n_pts):
+            vel = vel * (1 - damp) + acc[i] * 0.05 - k_back * pos
+            pos = pos + vel
+            pts[i] = pos
+    pts -= pts.mean(0)
+    ext = 2 * np.abs(pts).max() + 1e-9
+    return pts * (length / ext)
+
+
+def motion_path_kernel(length: float, rng: np.random.Generator, shape: str) -> np.ndarray:
+    """A PSF from a camera path (``_path_points``), splatted bilinearly at sub-pixel steps with a
+    non-uniform dwell (the camera slows and speeds up)."""
+    n_pts = int(8 * length) + 8 if shape in ("line", "arc", "jitter") else int(40 * length) + 200
+    if shape == "loop":
+        n_pts *= 4
+    t = np.linspace(0, 1, n_pts)
+    pts = _path_points(length, rng, shape, n_pts)
     speed = rng.uniform(0.6, 1.4, 1) + rng.uniform(-0.4, 0.4) * t  # non-uniform dwell
     pts -= pts.mean(0)
     size = int(np.ceil(np.abs(pts).max())) * 2 + 3
     k = np.zeros((size, size), np.float64)
     c = size // 2
-    for (px, py), wgt in zip(pts, 1.0 / np.clip(speed, 0.2, None)):
-        x0, y0 = np.floor(px), np.floor(py)
-        fx, fy = px - x0, py - y0
-        i, j = int(y0) + c, int(x0) + c
-        k[i, j] += wgt * (1 - fx) * (1 - fy)
-        k[i, j + 1] += wgt * fx * (1 - fy)
-        k[i + 1, j] += wgt * (1 - fx) * fy
-        k[i + 1, j + 1] += wgt * fx * fy
+    x0, y0 = np.floor(pts[:, 0]), np.floor(pts[:, 1])
+    fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
+    i, j = y0.astype(int) + c, x0.astype(int) + c
+    wgt = 1.0 / np.clip(speed, 0.2, None)
+    np.add.at(k, (i, j), wgt * (1 - fx) * (1 - fy))
+    np.add.at(k, (i, j + 1), wgt * fx * (1 - fy))
+    np.add.at(k, (i + 1, j), wgt * (1 - fx) * fy)
+    np.add.at(k, (i + 1, j + 1), wgt * fx * fy)
     return (k / k.sum()).astype(np.float32)
 
 
-def _motion(x, sev, rng):
+MOTION_SHAPES = ("line", "arc", "jitter", "orbit", "shake")
+
+
+def _motion(x, sev, rng, shape: str = ""):
     length = level("motion_blur", sev, rng)
-    shape = str(rng.choice(["line", "arc", "jitter"]))
+    shape = shape or str(rng.choice(MOTION_SHAPES))
     k = motion_path_kernel(length, rng, shape)
     if rng.random() < 0.5:
         y = cv2.filter2D(x.astype(np.float32), -1, k, borderType=cv2.BORDER_REFLECT)
@@ -232,8 +270,35 @@ def _contrast(x, sev, rng):
     return y, "contrast", how
 
 
+def _tone_curve(x, sev, rng):
+    """Smooth non-linear exposure responses that clip nothing: a saturating shoulder
+    (1 - exp(-k x)), its mirror (a toe, under-exposure), a logarithmic response, and a linear
+    response with a compressed knee above a threshold."""
+    g = level("exposure", sev, rng)
+    x = np.clip(x, 0, 1)
+    how = str(rng.choice(["shoulder", "toe", "log", "knee"]))
+    if how == "shoulder":
+        k = g * rng.uniform(0.6, 2.0)
+        return (1 - np.exp(-k * x)) / (1 - np.exp(-k)), how
+    if how == "toe":
+        k = g * rng.uniform(0.6, 2.0)
+        return (np.exp(k * x) - 1) / (np.exp(k) - 1), how
+    if how == "log":
+        c = (g - 1) * rng.uniform(3, 12)
+        return np.log1p(c * x) / np.log1p(c), how
+    knee = rng.uniform(0.2, 0.5) / g ** 0.5
+    slope = g * rng.uniform(1.0, 1.5)
+    lin = x * slope
+    top = knee * slope
+    comp = top + (1 - top) * (1 - np.exp(-(lin - top) / max(1 - top, 1e-3)))
+    return np.where(lin < top, lin, comp), how
+
+
 def _exposure(x, sev, rng):
-    how = str(rng.choice(["gain", "gamma", "offset", "clipwin"]))
+    how = str(rng.choice(["gain", "gamma", "offset", "clipwin", "curve"]))
+    if how == "curve":
+        y, tag = _tone_curve(x, sev, rng)
+        return y, "exposure", tag
     if how == "gain":
         g = level("exposure", sev, rng)
         return x * (g if rng.random() < 0.5 else 1 / g), "exposure", how
@@ -256,17 +321,45 @@ GROUPS = {"noise": _noise, "defocus": _defocus, "low_resolution": _low_resolutio
           "jpeg": _jpeg, "contrast": _contrast, "exposure": _exposure}
 
 
+def loop_motion(x: np.ndarray, severity: int, rng: np.random.Generator) -> tuple[np.ndarray, str, str]:
+    """Motion along a near-circular tremor loop (a thin ring kernel): kept apart from ``apply``'s
+    random draw so the other variety rows stay reproducible (``mlsamples.build_loops``)."""
+    y, kind, how = _motion(np.asarray(x, np.float64), severity, rng, "loop")
+    return np.clip(y, 0, 1).astype(np.float32), kind, how
+
+
 def apply(x: np.ndarray, group: str, severity: int, rng: np.random.Generator) -> tuple[np.ndarray, str, str]:
     """(degraded [0, 1] float32 image, catalogue kind, implementation tag)."""
     y, kind, how = GROUPS[group](np.asarray(x, np.float64), severity, rng)
     return np.clip(y, 0, 1).astype(np.float32), kind, how
 
 
+def round_field_of_view(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A clean image as a CT or fluoroscopy reconstruction delivers it: the reconstructed round
+    field of view (radius near half the side, centre a little off, sometimes sheared by a gantry
+    tilt into an ellipse) with zero padding outside and, half the time, air inside the field
+    raised above the padding."""
+    h, w = x.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    cy, cx = h / 2 + rng.normal(0, 0.03) * h, w / 2 + rng.normal(0, 0.03) * w
+    ry, rx = h / 2 * rng.uniform(0.9, 1.05), w / 2 * rng.uniform(0.9, 1.05)
+    shear = rng.uniform(-0.15, 0.15) if rng.random() < 0.5 else 0.0
+    u, v = (xx - cx - shear * (yy - cy)) / rx, (yy - cy) / ry
+    inside = u * u + v * v <= 1.0
+    y = np.clip(x, 0, 1)
+    if rng.random() < 0.5:
+        y = np.maximum(y, rng.uniform(0.05, 0.3))
+    return np.where(inside, y, 0.0).astype(np.float32)
+
+
 def clean_like(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A clean image as a scanner or viewer may deliver it: a random crop and an area down-scale
-    (never up), or a mild display gamma -- none of which is a degradation."""
+    (never up), a mild display gamma or a round reconstructed field of view -- none of which is a
+    degradation."""
     h, w = x.shape
-    how = rng.integers(0, 3)
+    how = rng.integers(0, 4)
+    if how == 3:
+        return round_field_of_view(x, rng)
     if how == 0:
         ch, cw = int(h * rng.uniform(0.7, 1.0)), int(w * rng.uniform(0.7, 1.0))
         t, l = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
