@@ -102,7 +102,7 @@ MUTATIONS = [
     Mutation("quality-no-kernel-shape", "quality features without the blur-kernel shape block",
              "backends/quality/features.py",
              "f.update(psf_features.extract(x))", "f.update(dict.fromkeys(psf_features.extract(x), 0.0))",
-             ("tests/test_floor_quality.py",)),
+             ("tests/test_floor_quality.py", "tests/test_floor_quality_independent2.py")),
     Mutation("vessels3d-shift", "3D centreline shifted by (3, 3, 0) mm",
              "backends/vessels/angio.py",
              "to_world=lambda kji: vol.index_to_world(kji[:, ::-1]), step=graph_step)",
