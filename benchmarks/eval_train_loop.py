@@ -13,7 +13,8 @@ Arms, Dice (inside the FOV, product threshold, no post-processing) against the n
 reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
 order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
 'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
-Settings were chosen on --set dev; --set report is only evaluated.
+Settings were chosen on --set dev (the DEV shifts + the spent first REPORT set); --set report (a
+fresh seeded draw, benchmarks/site_shifts.py) is only evaluated.
 
 Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report [--counts 1,3,5]
        [--plot out.png] [--json out.json] [--threads 1]"""
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import data_root
-from site_shifts import DEV_SHIFTS, REPORT_SHIFTS
+from site_shifts import DEV_SHIFTS, REPORT_SHIFTS, SPENT_REPORT_SHIFTS
 
 POOL = tuple(range(21, 37))
 EVAL = tuple(range(1, 11))
@@ -216,7 +217,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    shifts = DEV_SHIFTS if args.set == "dev" else REPORT_SHIFTS
+    shifts = DEV_SHIFTS + SPENT_REPORT_SHIFTS if args.set == "dev" else REPORT_SHIFTS
     if args.shift:
         shifts = [shifts[i] for i in args.shift]
     counts = [int(c) for c in args.counts.split(",")]
