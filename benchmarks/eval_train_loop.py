@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -105,7 +106,8 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=(
         return float(np.mean(F.score(model, thr, ev, norm)))
 
     base_model = F.load_model(base.weights)
-    out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
+    out = {"shift": shift.name, "none": dice_of(base_model),
+           "counts": sorted({n for c in counts.values() for n in c}) if isinstance(counts, dict) else list(counts)}
     log(f"[{shift.name}] no retraining: Dice {out['none']:.4f}")
 
     if "adapt" in arms:
@@ -144,18 +146,20 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
         orders["queue"] = queue_order(pool, base_model, thr)
     for arm, order in orders.items():
         rows = []
-        for n in counts:
+        for n in (counts[arm] if isinstance(counts, dict) else counts):
             items = [pool[i] for i in order[:n]]
             t0 = time.time()
             card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
             model = F.load_model(reg.get(card["version"]).weights)
             d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
+            load = os.getloadavg()[0]
             rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
                          "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
-                         "images": [it.name for it in items], "wall": round(time.time() - t0, 1)})
+                         "load_average": round(load, 1), "images": [it.name for it in items],
+                         "wall": round(time.time() - t0, 1)})
             log(f"[{shift.name}] {arm} n={n}: Dice {d:.4f} (gate {'pass' if card['promotion']['ok'] else 'fail'}: "
                 f"{card['promotion']['reason']}; train {card['train_seconds']:.0f} s wall, "
-                f"{card['train_cpu_seconds']:.0f} s CPU)")
+                f"{card['train_cpu_seconds']:.0f} s CPU, load average {load:.1f})")
         out[arm] = rows
 
 
@@ -190,6 +194,7 @@ def main() -> None:
     ap.add_argument("--set", choices=("dev", "report"), default="report")
     ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
     ap.add_argument("--counts", default="2,5")
+    ap.add_argument("--queue-counts", help="counts of the queue-order arm (default: --counts)")
     ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
     ap.add_argument("--orders", default="random,queue", help="review orders of the retrain arm")
     ap.add_argument("--threads", type=int, default=1)
@@ -221,6 +226,8 @@ def main() -> None:
     if args.shift:
         shifts = [shifts[i] for i in args.shift]
     counts = [int(c) for c in args.counts.split(",")]
+    if args.queue_counts:
+        counts = {"random": counts, "queue": [int(c) for c in args.queue_counts.split(",")]}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, sh in enumerate(shifts):
