@@ -213,7 +213,13 @@ def main() -> None:
         merged: dict[str, dict] = {}
         for p in args.merge:
             for r in json.loads(p.read_text()):
-                merged.setdefault(r["shift"], {}).update(r)
+                m = merged.setdefault(r["shift"], {"counts": []})
+                for arm in ("random", "queue"):  # rows of one arm may come from several runs
+                    if arm in r:
+                        rows = {x["n"]: x for x in m.get(arm, []) + r[arm]}
+                        r[arm] = [rows[n] for n in sorted(rows)]
+                r["counts"] = sorted(set(m["counts"]) | set(r.get("counts", [])))
+                m.update(r)
         results = list(merged.values())
         if args.plot:
             plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
