@@ -79,5 +79,6 @@ def main() -> None:
         print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall, "
               f"load average {os.getloadavg()[0]:.1f})", flush=True)
 
+
 if __name__ == "__main__":
     main()

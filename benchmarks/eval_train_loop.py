@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def plot(results, path: Path, title: str) -> None:
                     label=f"retrain, {arm} order")
         ax.plot([0], [r["adapt"]["dice_even_if_refused"]], "r^", ms=9,
                 label="adaptation, no label" + ("" if r["adapt"]["accepted"] else " (refused)"))
-        ax.set_title(r["shift"].split(": ", 1)[-1], fontsize=9)
+        ax.set_title(textwrap.fill(r["shift"].split(": ", 1)[-1], 42), fontsize=9)
         ax.set_xlabel("reviewed (corrected) images")
         ax.set_ylabel("Dice on the site's other images")
         ax.grid(alpha=0.3)
@@ -221,6 +222,8 @@ def main() -> None:
                 r["counts"] = sorted(set(m["counts"]) | set(r.get("counts", [])))
                 m.update(r)
         results = list(merged.values())
+        if args.json and not args.merge_logs:
+            args.json.write_text(json.dumps(results, indent=2, default=float))
         if args.plot:
             plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
         table(results)

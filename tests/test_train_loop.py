@@ -391,6 +391,15 @@ def test_site_grid_loss_sees_the_probability_as_inference_resamples_it(data_dir)
                 assert (target == yk[r:r + qr, c:c + qc]).all()
     x, grids, target, undo = sampler.batch(8)
     assert x.shape == (8, 1, F.PATCH, F.PATCH) and target.numel() == sum(g.shape[1] * g.shape[2] for g in grids)
+    # the opt-in training path runs end to end and moves the weights (2 steps on the 0.6x site)
+    from app.models.registry import ModelRegistry
+
+    base = ModelRegistry("vessels2d").shipped().weights
+    site = SiteShift("0.6x", gamma=1.3, scale=0.6)
+    model, _ = F.finetune(base, [F.Example("21", site.image(rgb), site.mask(ref))], iters=2,
+                          norm=F.site_normalisation(), site_grid=True)
+    before = F.load_model(base).state_dict()
+    assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if v.is_floating_point())
 
 
 @pytest.mark.slow
