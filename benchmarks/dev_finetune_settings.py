@@ -44,6 +44,16 @@ SETTINGS = {
 }
 
 
+def interpolated(base, tuned, a: float):
+    """A copy of ``tuned`` with every weight and BatchNorm statistic at base + a * (tuned - base)."""
+    import copy
+
+    out = copy.deepcopy(tuned)
+    sb, st = base.state_dict(), tuned.state_dict()
+    out.load_state_dict({k: (sb[k] + a * (v - sb[k])) if v.is_floating_point() else v for k, v in st.items()})
+    return out.eval()
+
+
 def main() -> None:
     import torch
 
@@ -56,6 +66,8 @@ def main() -> None:
     ap.add_argument("--spent", action="store_true", help="a shift of the spent first REPORT set")
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wise", default="", help="also score base + a * (tuned - base) for these a (comma-separated): "
+                                               "weight-space interpolation of the base and its fine-tune (WiSE-FT)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     shift = (SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
@@ -78,6 +90,9 @@ def main() -> None:
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))
         print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall, "
               f"load average {os.getloadavg()[0]:.1f})", flush=True)
+        for a in [float(v) for v in args.wise.split(",") if v]:
+            d = np.mean(F.score(interpolated(m0, model, a), thr, ev, kw.get("norm")))
+            print(f"[{shift.name}] {name}, weights interpolated a={a:g}: Dice {d:.4f}", flush=True)
 
 
 if __name__ == "__main__":
