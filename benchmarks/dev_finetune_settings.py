@@ -1,14 +1,16 @@
 """Choosing the fine-tune settings of ``run_app.py train vessels2d`` on the DEV site shifts only
-(benchmarks/site_shifts.py; REPORT shifts are never run here).
+(benchmarks/site_shifts.py: DEV_SHIFTS, and SPENT_REPORT_SHIFTS with --spent; the fresh REPORT
+shifts are never run here).
 
 Same protocol as eval_train_loop.py: the review pool is DRIVE training 21-36 under the shift, the
 first 5 of the fixed random order are "reviewed" (4 trained + 1 held back, as the product does),
 Dice is measured on DRIVE test 01-10 under the shift. Each named setting is one fine-tune.
 
-Usage: LOUPE_DATA=... python benchmarks/dev_finetune_settings.py --shift 0 [--only name,name]"""
+Usage: LOUPE_DATA=... python benchmarks/dev_finetune_settings.py --shift 0 [--spent] [--only name,name]"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,20 +21,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval_train_loop import site_sets
-from site_shifts import DEV_SHIFTS
+from site_shifts import DEV_SHIFTS, SPENT_REPORT_SHIFTS
 
 NORM = {"input_fov_px": 533.8, "input_sharpness": 0.2176, "input_sharpness_below": 0.1296}
 FAMILY = (("scale", 0.8), ("scale", 1.25), ("blur", 1.0))
+# session 4 settings: the loss on masks resampled with their photos to the source scale
+S4 = dict(site_grid=False)
 SETTINGS = {
-    "plain (s3 setting)": dict(norm=None),
-    "norm": dict(norm=NORM),
-    "norm+vessel": dict(norm=NORM, vessel_fraction=0.5),
-    "norm+family": dict(norm=NORM, variants=FAMILY),
-    "norm+family+vessel": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5),
-    "norm+family+vessel decoder": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, tune="decoder"),
-    "norm+family+vessel 400 steps": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, iters=400),
-    "norm+family+vessel lr 1e-3": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, lr=1e-3),
+    "plain (s3 setting)": dict(norm=None, **S4),
+    "norm": dict(norm=NORM, **S4),
+    "norm+vessel": dict(norm=NORM, vessel_fraction=0.5, **S4),
+    "norm+family": dict(norm=NORM, variants=FAMILY, **S4),
+    "norm+family+vessel": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, **S4),
+    "norm+family+vessel decoder": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, tune="decoder", **S4),
+    "norm+family+vessel 400 steps": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, iters=400, **S4),
+    "norm+family+vessel lr 1e-3": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, lr=1e-3, **S4),
+    # session 5: the loss on the site's own grid (the probability resampled back as inference does)
+    "site grid": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, site_grid=True),
+    "site grid 400 steps": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, site_grid=True, iters=400),
+    "site grid lr 1e-3": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, site_grid=True, lr=1e-3),
+    "site grid, no variants": dict(norm=NORM, variants=(), vessel_fraction=0.5, site_grid=True),
 }
+
+
+def interpolated(base, tuned, a: float):
+    """A copy of ``tuned`` with every weight and BatchNorm statistic at base + a * (tuned - base)."""
+    import copy
+
+    out = copy.deepcopy(tuned)
+    sb, st = base.state_dict(), tuned.state_dict()
+    out.load_state_dict({k: (sb[k] + a * (v - sb[k])) if v.is_floating_point() else v for k, v in st.items()})
+    return out.eval()
 
 
 def main() -> None:
@@ -44,11 +63,14 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--shift", type=int, required=True)
+    ap.add_argument("--spent", action="store_true", help="a shift of the spent first REPORT set")
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--wise", default="", help="also score base + a * (tuned - base) for these a (comma-separated): "
+                                               "weight-space interpolation of the base and its fine-tune (WiSE-FT)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    shift = DEV_SHIFTS[args.shift]
+    shift = (SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
     base = ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped()
     pool, ev = site_sets(shift)
     order = list(np.random.default_rng(0).permutation(len(pool)))
@@ -66,7 +88,11 @@ def main() -> None:
         model, _ = F.finetune(base.weights, exs, **kw)
         cpu = time.process_time() - c0
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))
-        print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall)", flush=True)
+        print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall, "
+              f"load average {os.getloadavg()[0]:.1f})", flush=True)
+        for a in [float(v) for v in args.wise.split(",") if v]:
+            d = np.mean(F.score(interpolated(m0, model, a), thr, ev, kw.get("norm")))
+            print(f"[{shift.name}] {name}, weights interpolated a={a:g}: Dice {d:.4f}", flush=True)
 
 
 if __name__ == "__main__":

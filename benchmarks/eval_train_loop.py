@@ -13,7 +13,8 @@ Arms, Dice (inside the FOV, product threshold, no post-processing) against the n
 reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
 order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
 'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
-Settings were chosen on --set dev; --set report is only evaluated.
+Settings were chosen on --set dev (the DEV shifts + the spent first REPORT set); --set report (a
+fresh seeded draw, benchmarks/site_shifts.py) is only evaluated.
 
 Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report [--counts 1,3,5]
        [--plot out.png] [--json out.json] [--threads 1]"""
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import data_root
-from site_shifts import DEV_SHIFTS, REPORT_SHIFTS
+from site_shifts import DEV_SHIFTS, REPORT_SHIFTS, SPENT_REPORT_SHIFTS
 
 POOL = tuple(range(21, 37))
 EVAL = tuple(range(1, 11))
@@ -104,7 +107,8 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=(
         return float(np.mean(F.score(model, thr, ev, norm)))
 
     base_model = F.load_model(base.weights)
-    out = {"shift": shift.name, "none": dice_of(base_model), "counts": list(counts)}
+    out = {"shift": shift.name, "none": dice_of(base_model),
+           "counts": sorted({n for c in counts.values() for n in c}) if isinstance(counts, dict) else list(counts)}
     log(f"[{shift.name}] no retraining: Dice {out['none']:.4f}")
 
     if "adapt" in arms:
@@ -143,18 +147,20 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
         orders["queue"] = queue_order(pool, base_model, thr)
     for arm, order in orders.items():
         rows = []
-        for n in counts:
+        for n in (counts[arm] if isinstance(counts, dict) else counts):
             items = [pool[i] for i in order[:n]]
             t0 = time.time()
             card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
             model = F.load_model(reg.get(card["version"]).weights)
             d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
+            load = os.getloadavg()[0]
             rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
                          "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
-                         "images": [it.name for it in items], "wall": round(time.time() - t0, 1)})
+                         "load_average": round(load, 1), "images": [it.name for it in items],
+                         "wall": round(time.time() - t0, 1)})
             log(f"[{shift.name}] {arm} n={n}: Dice {d:.4f} (gate {'pass' if card['promotion']['ok'] else 'fail'}: "
                 f"{card['promotion']['reason']}; train {card['train_seconds']:.0f} s wall, "
-                f"{card['train_cpu_seconds']:.0f} s CPU)")
+                f"{card['train_cpu_seconds']:.0f} s CPU, load average {load:.1f})")
         out[arm] = rows
 
 
@@ -174,7 +180,7 @@ def plot(results, path: Path, title: str) -> None:
                     label=f"retrain, {arm} order")
         ax.plot([0], [r["adapt"]["dice_even_if_refused"]], "r^", ms=9,
                 label="adaptation, no label" + ("" if r["adapt"]["accepted"] else " (refused)"))
-        ax.set_title(r["shift"].split(": ", 1)[-1], fontsize=9)
+        ax.set_title(textwrap.fill(r["shift"].split(": ", 1)[-1], 42), fontsize=9)
         ax.set_xlabel("reviewed (corrected) images")
         ax.set_ylabel("Dice on the site's other images")
         ax.grid(alpha=0.3)
@@ -189,6 +195,7 @@ def main() -> None:
     ap.add_argument("--set", choices=("dev", "report"), default="report")
     ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
     ap.add_argument("--counts", default="2,5")
+    ap.add_argument("--queue-counts", help="counts of the queue-order arm (default: --counts)")
     ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
     ap.add_argument("--orders", default="random,queue", help="review orders of the retrain arm")
     ap.add_argument("--threads", type=int, default=1)
@@ -207,8 +214,16 @@ def main() -> None:
         merged: dict[str, dict] = {}
         for p in args.merge:
             for r in json.loads(p.read_text()):
-                merged.setdefault(r["shift"], {}).update(r)
+                m = merged.setdefault(r["shift"], {"counts": []})
+                for arm in ("random", "queue"):  # rows of one arm may come from several runs
+                    if arm in r:
+                        rows = {x["n"]: x for x in m.get(arm, []) + r[arm]}
+                        r[arm] = [rows[n] for n in sorted(rows)]
+                r["counts"] = sorted(set(m["counts"]) | set(r.get("counts", [])))
+                m.update(r)
         results = list(merged.values())
+        if args.json and not args.merge_logs:
+            args.json.write_text(json.dumps(results, indent=2, default=float))
         if args.plot:
             plot(results, args.plot, f"vessels2d on simulated new sites ({args.set} shifts), DRIVE test 01-10")
         table(results)
@@ -216,10 +231,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    shifts = DEV_SHIFTS if args.set == "dev" else REPORT_SHIFTS
+    shifts = DEV_SHIFTS + SPENT_REPORT_SHIFTS if args.set == "dev" else REPORT_SHIFTS
     if args.shift:
         shifts = [shifts[i] for i in args.shift]
     counts = [int(c) for c in args.counts.split(",")]
+    if args.queue_counts:
+        counts = {"random": counts, "queue": [int(c) for c in args.queue_counts.split(",")]}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, sh in enumerate(shifts):

@@ -354,6 +354,54 @@ def test_finetune_carries_the_input_normalisation_of_an_adapted_base(tmp_path, d
     assert ModelRegistry("vessels2d").get(card["version"]).card["input_fov_px"] == norm["input_fov_px"]
 
 
+def test_site_grid_loss_sees_the_probability_as_inference_resamples_it(data_dir):
+    """The fine-tune's loss lives on the photo's own grid: on a 0.6x site (network input on the
+    source scale), a 1.3x site and an unscaled one, plus the shift-family copies, each training
+    crop's output, with its flip/rotation undone and resampled by the sampler's grid, equals the
+    product's resampling (cv2, as ``photo_probability`` does) of the whole map, and the target is
+    that patch of the unresampled mask. Identity 'network' (logits = input) so the test is exact."""
+    import sys
+
+    import cv2
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from site_shifts import DEV_SHIFTS, SiteShift
+
+    from backends.vessels import finetune as F
+
+    img, ref = _drive(data_dir, 21)
+    rgb = np.asarray(Image.open(img).convert("RGB"))
+    rng = np.random.default_rng(1)
+    for shift in (SiteShift("0.6x", gamma=1.3, scale=0.6), SiteShift("1.3x", scale=1.3, blur_sigma=2.2), DEV_SHIFTS[0]):
+        name, x, fx, y, fov = F.Example("21", shift.image(rgb), shift.mask(ref)).on_site_grid(F.site_normalisation())
+        assert y.shape == fov.shape == shift.mask(ref).shape   # the mask stays where it was drawn
+        items = [(name, x, fx, y, fov)] + [(name, *F._vary_input(x, fx, k, v), y, fov) for k, v in F.FINETUNE_VARIANTS]
+        sampler = F._SiteGridSampler(items, 0.5, rng)
+        for k, (_n, xk, _f, yk, _fv) in enumerate(items):
+            whole = cv2.resize(1 / (1 + np.exp(-xk[0])), (yk.shape[1], yk.shape[0]), interpolation=cv2.INTER_LINEAR)
+            qr, qc = sampler.geometry[k][2:4]
+            for _ in range(10):
+                r, c = int(rng.integers(yk.shape[0] - qr + 1)), int(rng.integers(yk.shape[1] - qc + 1))
+                crop, grid, target = sampler.crop(k, r, c)
+                flip, rot = bool(rng.random() < 0.5), int(rng.integers(4))
+                xa = np.ascontiguousarray(np.rot90(crop[..., ::-1] if flip else crop, rot, axes=(-2, -1)))
+                p = F.site_grid_probability(torch.from_numpy(xa)[None], [torch.from_numpy(grid)[None]], [(flip, rot)])
+                np.testing.assert_allclose(p.numpy(), whole[r:r + qr, c:c + qc].ravel(), atol=1e-4)
+                assert (target == yk[r:r + qr, c:c + qc]).all()
+    x, grids, target, undo = sampler.batch(8)
+    assert x.shape == (8, 1, F.PATCH, F.PATCH) and target.numel() == sum(g.shape[1] * g.shape[2] for g in grids)
+    # the opt-in training path runs end to end and moves the weights (2 steps on the 0.6x site)
+    from app.models.registry import ModelRegistry
+
+    base = ModelRegistry("vessels2d").shipped().weights
+    site = SiteShift("0.6x", gamma=1.3, scale=0.6)
+    model, _ = F.finetune(base, [F.Example("21", site.image(rgb), site.mask(ref))], iters=2,
+                          norm=F.site_normalisation(), site_grid=True)
+    before = F.load_model(base).state_dict()
+    assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items() if v.is_floating_point())
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1800)   # one real fine-tune: ~90 s at low load, far more on a busy machine
 def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_path, data_dir):

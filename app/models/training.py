@@ -124,6 +124,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1), "seconds_per_step": round(step_s, 3),
         **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
+        "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
     }
