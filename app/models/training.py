@@ -55,6 +55,27 @@ def _examples(trainer, items: Sequence[Reviewed]):
     return [trainer.Example(it.name, it.rgb, it.mask, None, it.origin) for it in items]
 
 
+def finetune_card(backend: str, base_ref, train, held, metrics: dict, ok: bool, reason: str,
+                  times: tuple[float, float, float]) -> dict:
+    """The model-card fields every trainable backend's fine-tune records: what it started from, what
+    and whom it learned from, the held-back verdict and the time it took (wall, CPU, per step)."""
+    origins = [it.origin for it in train]
+    train_s, train_cpu, step_s = times
+    return {
+        "backend": backend, "kind": "finetune", "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
+        "model": base_ref.card.get("model", ""),
+        "learned_from": origins, "heldback": [it.origin for it in held],
+        "reviewers": sorted({u for o in origins for u in o.get("reviewers", [])}),
+        "data": {"train": len(train), "heldback": len(held),
+                 "from_review_store": sum(o.get("kind") == "review" for o in origins),
+                 "from_files": sum(o.get("kind") == "file" for o in origins)},
+        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
+        "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1),
+        "seconds_per_step": round(step_s, 3),
+    }
+
+
 def _write_model(trainer, model, out_dir: Path, card: dict) -> None:
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -110,19 +131,9 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         ok, reason = False, f"only {len(items)} reviewed item(s): none could be held back to compare with {base_ref.version}"
     if cancelled():
         raise InterruptedError("training cancelled")
-    origins = [it.origin for it in train]
     card = {
-        "backend": backend, "kind": "finetune", "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
-        "model": base_ref.card.get("model", ""), "threshold": thr,
-        "learned_from": origins, "heldback": [it.origin for it in held],
-        "reviewers": sorted({u for o in origins for u in o.get("reviewers", [])}),
-        "data": {"train": len(train), "heldback": len(held),
-                 "from_review_store": sum(o.get("kind") == "review" for o in origins),
-                 "from_files": sum(o.get("kind") == "file" for o in origins)},
-        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
-        "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1), "seconds_per_step": round(step_s, 3),
-        **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
+        **finetune_card(backend, base_ref, train, held, metrics, ok, reason, (train_s, train_cpu, step_s)),
+        "threshold": thr, **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,

@@ -78,29 +78,15 @@ def save_weights(model, path: Path) -> None:
 
 
 def probabilities(model, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Softmax (3, H, W) per frame at its own size, as segment.segment_probs computes them."""
+    """Softmax (3, H, W) per frame at its own size, through the backend's own path
+    (``segment.net_probs``) on a BatchNorm-folded copy of ``model``."""
     import copy
-
-    import cv2
-    import torch
 
     from backends.vessels.unet2d import fold_batchnorm
 
-    from .segment import to_grey
-    from .segnet import NET_SIZE, us_input
+    from .segment import net_probs
 
-    net = fold_batchnorm(copy.deepcopy(model).float().eval())
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(frames), 16):
-            chunk = [to_grey(f) for f in frames[i:i + 16]]
-            p = net(torch.from_numpy(np.stack([us_input(g) for g in chunk]))).softmax(1).numpy()
-            for g, pr in zip(chunk, p):
-                h, w = g.shape
-                if (h, w) != (NET_SIZE, NET_SIZE):
-                    pr = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in pr])
-                out.append(pr)
-    return out
+    return net_probs(fold_batchnorm(copy.deepcopy(model).float().eval()), list(frames))
 
 
 def score(model, examples: Sequence[Example]) -> list[dict]:

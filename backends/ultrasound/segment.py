@@ -69,10 +69,15 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
 def segment_probs(frames: list[np.ndarray], batch: int = 16, weights: str | None = None) -> list[np.ndarray]:
     """Softmax probabilities (3, H, W) per frame, at the frame's own size (``weights``: another
     checkpoint than the shipped one, for evaluations of a training run)."""
+    return net_probs(load_model(weights or str(WEIGHTS)), frames, batch)
+
+
+def net_probs(net, frames, batch: int = 16) -> list[np.ndarray]:
+    """``net``'s softmax (3, H, W) per frame, resampled to the frame's own size: the one input and
+    output path shared by the backend and the fine-tune's scoring."""
     import cv2
     import torch
 
-    net = load_model(weights or str(WEIGHTS))
     out = []
     with torch.inference_mode():
         for i in range(0, len(frames), batch):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +161,7 @@ def train_model(backend: str, items: Sequence, out_dir: Path, *, base: str | Non
     part, score both models on that part, write + register the new version. Returns its card."""
     from backends.ultrasound import finetune as T
 
-    from ..training import _hardware, _sha, _write_model, split_holdback
+    from ..training import _hardware, _write_model, finetune_card, split_holdback
 
     reg = registry or ModelRegistry(backend)
     base_ref = reg.get(base)
@@ -194,19 +193,9 @@ def train_model(backend: str, items: Sequence, out_dir: Path, *, base: str | Non
                              f"{base_ref.version}")
     if cancelled():
         raise InterruptedError("training cancelled")
-    origins = [it.origin for it in train]
     card = {
-        "backend": backend, "kind": "finetune", "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
-        "model": base_ref.card.get("model", ""),
-        "learned_from": origins, "heldback": [it.origin for it in held],
-        "reviewers": sorted({u for o in origins for u in o.get("reviewers", [])}),
-        "data": {"train": len(train), "heldback": len(held),
-                 "from_review_store": sum(o.get("kind") == "review" for o in origins),
-                 "from_files": sum(o.get("kind") == "file" for o in origins)},
-        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
-        "train_seconds": round(train_s, 1), "train_cpu_seconds": round(train_cpu, 1),
-        "seconds_per_step": round(step_s, 3), "tuned": T.FINETUNE_TUNE, "loss": "Dice + CE + "
+        **finetune_card(backend, base_ref, train, held, metrics, ok, reason, (train_s, train_cpu, step_s)),
+        "tuned": T.FINETUNE_TUNE, "loss": "Dice + CE + "
         f"{T.SHAPE_WEIGHT:g} x PS long-axis term (train_psfhs)", "batch": T.BATCH,
         "iters": iters, "lr": T.FINETUNE_LR, "seed": seed, "hardware": _hardware(), "command": command,
     }
