@@ -12,6 +12,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 _TABLE = ("CREATE TABLE IF NOT EXISTS layer_studies (layer_id TEXT PRIMARY KEY, study TEXT NOT NULL,"
           " created TEXT NOT NULL)")
 _INDEX = "CREATE INDEX IF NOT EXISTS layer_studies_study ON layer_studies(study)"
@@ -61,14 +63,23 @@ def video_study_key(path: str | os.PathLike) -> str:
 
 
 def volume_study_key(volume) -> str:
-    """An image or volume's key (DICOM series UID, else its content), kept on the volume object so
-    every dock asking for it pays the digest once."""
+    """An image or volume's key: DICOM, the series instance UID; anything else, a digest of the
+    pixels and the grid (a moved file keeps its key). Kept on the volume object, so the Review dock,
+    the measurements and the store links pay the digest once per opening."""
     cached = getattr(volume, "_loupe_study_key", None)
     if cached:
         return str(cached)
-    from app.review.study_measurements import study_key
-
-    key = study_key(volume)
+    uid = str(volume.meta.get("series_uid") or "")
+    if uid:
+        key = f"series:{uid}"
+    else:
+        arr = np.asarray(volume.array)
+        flat = arr.reshape(-1)
+        step = max(1, flat.size // 4_000_000)  # a large volume: every n-th voxel (opening stays fast)
+        h = hashlib.sha256(np.ascontiguousarray(flat[::step]).view(np.uint8))
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        h.update(np.asarray(volume.affine, np.float64).tobytes())
+        key = f"content:{h.hexdigest()[:32]}"
     try:
         volume._loupe_study_key = key
     except AttributeError:   # a frozen/slotted volume: recomputed next time

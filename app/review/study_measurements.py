@@ -6,33 +6,17 @@ Every save is a new immutable version with an audit entry, so a deletion can be 
 history like any other edit."""
 from __future__ import annotations
 
-import hashlib
 from typing import Any
-
-import numpy as np
 
 from app.layers import ShapesLayer
 from app.layers.codec import Arrays, decode_layer, encode_layer
+from app.review.study_links import volume_study_key
 
 KIND = "measurements"
 
 
-def study_key(volume) -> str:
-    """DICOM: the series instance UID; anything else: a digest of the pixels and the grid."""
-    uid = str(volume.meta.get("series_uid") or "")
-    if uid:
-        return f"series:{uid}"
-    arr = np.asarray(volume.array)
-    flat = arr.reshape(-1)
-    step = max(1, flat.size // 4_000_000)  # a large volume: every n-th voxel (opening stays fast)
-    h = hashlib.sha256(np.ascontiguousarray(flat[::step]).view(np.uint8))
-    h.update(f"{arr.dtype.str}{arr.shape}".encode())
-    h.update(np.asarray(volume.affine, np.float64).tobytes())
-    return f"content:{h.hexdigest()[:32]}"
-
-
 def record_id(volume) -> str:
-    return f"{KIND}:{study_key(volume)}"
+    return f"{KIND}:{volume_study_key(volume)}"
 
 
 def save_measurements(store, volume, layer: ShapesLayer, user: str) -> None:

@@ -190,8 +190,8 @@ class ReviewPanel(QWidget):
 
     def refresh(self) -> None:
         keep = self.current_item()
-        self.items = (items_from_queue(self.queue) if self.queue is not None
-                      else items_from_store(self.store, self._only()))
+        only = self._only() if self.queue is None else None
+        self.items = items_from_queue(self.queue) if self.queue is not None else items_from_store(self.store, only)
         if self.queue is not None:  # decided items stay visible at the end, for context
             pend = {i.item_id for i in self.items}
             self.items += [ReviewItem(it.layer_id, it.meta.get("title", it.item_id), it.target_kind,
@@ -215,8 +215,7 @@ class ReviewPanel(QWidget):
                 self.table.setItem(r, c, cell)
         pending = sum(1 for it in self.items if not latest.get((it.layer_id, it.target_kind, it.target_ref,
                                                                 self.user or "")))
-        where = ("" if self.queue is not None or self._only() is None
-                 else f" in {self.study_name or 'this study'}")
+        where = "" if only is None else f" in {self.study_name or 'this study'}"
         self.status.setText(f"{pending} of {len(self.items)} item(s){where} still to review by {self.user}")
         row = self.items.index(keep) if keep in self.items else (0 if self.items else -1)
         if row >= 0:
