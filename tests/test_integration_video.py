@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 from runner_made import runner_made
+from shell_steps import open_video
 from test_video_testkit import encode_video
 
 from app.layers import EventsLayer, Provenance, TemporalEvent
@@ -28,13 +29,6 @@ def win(qtbot):
     w.close()
 
 
-def _open_video(qtbot, win, path):
-    win.open_path(str(path))
-    qtbot.waitUntil(lambda: win.video is not None and win.stack.currentWidget() is win.video, timeout=10000)
-    qtbot.waitUntil(lambda: win.video.source is not None and win.video.shown is not None, timeout=20000)
-    return win.video
-
-
 def test_capsule_image_folder_opens_in_video_workspace(qtbot, win, tmp_path):
     folder = tmp_path / "capsule"
     folder.mkdir()
@@ -42,7 +36,7 @@ def test_capsule_image_folder_opens_in_video_workspace(qtbot, win, tmp_path):
     for n in range(12):
         img = np.full((96, 128, 3), 60 + 10 * n, np.uint8) + rng.integers(0, 20, (96, 128, 3), dtype=np.uint8)
         cv2.imwrite(str(folder / f"frame_{n:04d}.png"), img)
-    ws = _open_video(qtbot, win, folder)
+    ws = open_video(qtbot, win, folder)
     assert ws.n_frames == 12
     assert "evidence" in win.docks or not _evidence_present()
 
@@ -56,7 +50,7 @@ def _evidence_present() -> bool:
 @pytest.mark.skipif(not _evidence_present(), reason="evidence backend not installed")
 def test_evidence_backend_from_window_and_event_decisions(qtbot, win, tmp_path):
     video = encode_video(tmp_path / "clip.mp4", 90, gop=30)
-    ws = _open_video(qtbot, win, video)
+    ws = open_video(qtbot, win, video)
     dock = win.panels["evidence"]
     job = dock.run({"storyboard": False, "fine": False})
     assert job is not None

@@ -13,6 +13,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from runner_made import runner_made
+from shell_steps import open_video
 
 from app.layers import EventsLayer, GraphLayer, Provenance, TemporalEvent
 from app.shell.main_window import MainWindow
@@ -48,13 +49,6 @@ def _open_image(qtbot, win, path):
     return win.model
 
 
-def _open_video(qtbot, win, path):
-    win.open_path(str(path))
-    qtbot.waitUntil(lambda: win.video is not None and win.stack.currentWidget() is win.video, timeout=10000)
-    qtbot.waitUntil(lambda: win.video.source is not None and win.video.shown is not None, timeout=30000)
-    return win.video
-
-
 def _move_mouse(widget):
     p = QPointF(widget.width() / 2, widget.height() / 2)   # a real move event, even where the cursor already is
     QApplication.sendEvent(widget, QMouseEvent(QEvent.MouseMove, p, widget.mapToGlobal(p), Qt.NoButton, Qt.NoButton,
@@ -86,7 +80,7 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
     assert quality.panel.bar_widgets
     assert win.edit_bar.size_label.text().strip() == "Brush mm"
     # --- video
-    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    ws = open_video(qtbot, win, data_dir / VIDEO)
     ctx = win.current_view.context
     assert ctx.kind == "video" and ctx.video is ws
     enabled = jobs.picker.enabled_backends()
@@ -161,7 +155,7 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
 
 
 def test_evidence_list_and_video_position_in_step(qtbot, win, data_dir, tmp_path):
-    ws = _open_video(qtbot, win, data_dir / VIDEO)   # 20 frames of real surgery
+    ws = open_video(qtbot, win, data_dir / VIDEO)   # 20 frames of real surgery
     qtbot.waitUntil(lambda: ws.n_frames == 20, timeout=30000)
     dock = win.panels["evidence"]
     layer = EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding", key_frames=[3]),
@@ -195,7 +189,7 @@ def test_evidence_list_and_video_position_in_step(qtbot, win, data_dir, tmp_path
 
 
 def test_evidence_dock_has_settings_progress_and_cancel(qtbot, win, data_dir, tmp_path):
-    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    ws = open_video(qtbot, win, data_dir / VIDEO)
     qtbot.waitUntil(lambda: ws.n_frames > 0, timeout=30000)
     dock = win.panels["evidence"]
     assert "max_kept_fraction" in dock.form.editors and "threshold" in dock.form.editors
@@ -316,7 +310,7 @@ def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, w
     from backends.base import BackendResult
 
     jobs = win.panel("jobs")
-    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    ws = open_video(qtbot, win, data_dir / VIDEO)
     job = _FinishedJob("evidence", BackendResult(
         layers=[runner_made(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
                                         Provenance.backend("evidence", "0.1.0")))],
@@ -333,7 +327,7 @@ def test_a_video_result_arriving_after_a_ct_opened_stays_with_its_video(qtbot, w
 
 
 def test_reopening_the_same_video_clears_its_events(qtbot, win, data_dir):
-    ws = _open_video(qtbot, win, data_dir / VIDEO)
+    ws = open_video(qtbot, win, data_dir / VIDEO)
     dock = win.panels["evidence"]
     dock.set_layer(runner_made(EventsLayer([TemporalEvent(2, 5, 0.9, "bleeding")], "Evidence",
                                            Provenance.backend("evidence", "0.1.0"))))

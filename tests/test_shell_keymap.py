@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from runner_made import runner_made
+from shell_steps import open_video
 
 from app.shell import keymap
 from app.shell.main_window import MainWindow
@@ -105,14 +106,6 @@ def _live_shortcuts(win) -> list[str]:
     return keys
 
 
-def _open_video(qtbot, win, path):
-    win.open_path(str(path))
-    qtbot.waitUntil(lambda: win.video is not None and win.stack.currentWidget() is win.video, timeout=15000)
-    qtbot.waitUntil(lambda: win.video.source is not None and win.video.shown is not None and win.video.n_frames > 15,
-                    timeout=30000)
-    return win.video
-
-
 def test_reading_then_video_keys_do_what_the_map_says(qtbot, qtlog, win, data_dir):
     from app.layers import EventsLayer, Provenance, TemporalEvent
 
@@ -137,7 +130,7 @@ def test_reading_then_video_keys_do_what_the_map_says(qtbot, qtlog, win, data_di
     QTest.keyClick(view, Qt.Key_N)
     assert win._tool_key == "navigate"
 
-    ws = _open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4")
+    ws = open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4", min_frames=15)
     assert win.current_context() == "video"
     assert not win.tools_bar.isVisible() and not win.edit_bar.isVisible()
     assert not any(a.isEnabled() for a in win.tool_actions.values())

@@ -16,6 +16,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
 from runner_made import runner_made
+from shell_steps import open_video
 
 from app.shell.dock_layout import elided_tabs
 from app.shell.main_window import MainWindow
@@ -145,19 +146,11 @@ def test_editing_context(qtbot, win, tmp_path):
     assert elided_tabs(win) == [] and (win.width(), win.height()) == SIZE
 
 
-def _open_video(qtbot, win, path):
-    win.open_path(str(path))
-    qtbot.waitUntil(lambda: win.video is not None and win.stack.currentWidget() is win.video, timeout=15000)
-    qtbot.waitUntil(lambda: win.video.source is not None and win.video.shown is not None and win.video.n_frames > 15,
-                    timeout=30000)
-    return win.video
-
-
 def test_video_context_with_evidence(qtbot, win, tmp_path, data_dir):
     from app.layers import EventsLayer, Provenance, TemporalEvent
 
     _open(qtbot, win, SAMPLE)
-    ws = _open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4")
+    ws = open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4", min_frames=15)
     n = ws.n_frames
     layer = EventsLayer([TemporalEvent(3, 7, 0.9, "bleeding"), TemporalEvent(n - 8, n - 3, 0.5, "instrument")],
                         "Evidence", Provenance.backend("evidence", "0.1.0"))
@@ -257,7 +250,7 @@ def test_docks_get_their_width_back_after_a_video(qtbot, win, data_dir):
     from app.shell.dock_layout import WIDTHS
 
     _open(qtbot, win, SAMPLE)
-    _open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4")
+    open_video(qtbot, win, data_dir / "endoscopy" / "endovis2017_clip" / "short_source.mp4", min_frames=15)
     _open(qtbot, win, SAMPLE)
     _settle(qtbot, win)
     for key in ("studies", "jobs"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from shell_steps import draw_distance
 
 from app.shell.dock_layout import content
 from app.shell.main_window import MainWindow
@@ -139,15 +140,7 @@ def test_measurement_panel_copy_and_settings_persist(qtbot, win, dicom_dir):
 
     _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
     win.set_tool("distance")
-    v = win.area.views[0]
-    qtbot.waitExposed(v)
-    from PySide6.QtCore import QEvent
-    from PySide6.QtGui import QMouseEvent
-
-    qtbot.mousePress(v, Qt.LeftButton, pos=QPoint(100, 200))
-    p = QPointF(300, 200)
-    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
-    qtbot.mouseRelease(v, Qt.LeftButton, pos=QPoint(300, 200))
+    draw_distance(qtbot, win.area.views[0])
     assert win.measure_panel.table.rowCount() == 1
     text = win.measure_panel.copy_to_clipboard()
     assert QApplication.clipboard().text() == text and "distance" in text and "mm" in text
@@ -250,18 +243,10 @@ def test_first_slice_preview_is_shown_in_the_acquisition_plane(qtbot, win, dicom
 def test_measurement_survives_reopening_the_study(qtbot, win, dicom_dir):
     """Issue 23: a measurement was gone after reopening the study. Measurements are saved with the
     study in the review store and restored on reopen, also after another study was opened."""
-    from PySide6.QtCore import QEvent
-    from PySide6.QtGui import QMouseEvent
-
     win.settings.set("user", "dr_ana")
     _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_head_140")
     win.set_tool("distance")
-    v = win.area.views[0]
-    qtbot.waitExposed(v)
-    qtbot.mousePress(v, Qt.LeftButton, pos=QPoint(100, 200))
-    p = QPointF(300, 200)
-    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
-    qtbot.mouseRelease(v, Qt.LeftButton, pos=QPoint(300, 200))
+    draw_distance(qtbot, win.area.views[0])
     assert win.measure_panel.table.rowCount() == 1
     value = win.model.measurement_rows()[0]["value"]
     _open(qtbot, win, dicom_dir / "dcm_qa_ct_philips_phantom" / "dicom")   # another study
