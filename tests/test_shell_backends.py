@@ -55,7 +55,7 @@ def test_findings_without_layers_are_not_dropped(qtbot):
     qtbot.waitUntil(lambda: d.property("built") is True, timeout=10000)
     dock = content(d)
     handed = []
-    dock.layersAdded.connect(handed.append)
+    dock.layersAdded.connect(lambda layers, _model: handed.append(layers))
     res = BackendResult(findings=[Finding("noise, severe", 0.9)],
                         record={"backend": "quality", "version": "1.0.0", "params": {}})
     dock._result(type("J", (), {"backend": "quality", "result": res})())

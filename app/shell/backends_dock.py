@@ -15,8 +15,9 @@ from .current_view import context_of, remember_context
 
 class BackendsDock(QWidget):
     error = Signal(str)
-    layersAdded = Signal(list)   # the layers a finished job added to the viewer (the review store keeps them)
-    layersAddedTo = Signal(list, object)   # the same, with the viewer model (study) they were added to
+    # the layers a finished job added to the viewer and the viewer model (study) they were added to;
+    # the review store keeps them, linked to that study
+    layersAdded = Signal(list, object)
 
     def __init__(self, win, runner=None, parent=None) -> None:
         super().__init__(parent)
@@ -136,8 +137,7 @@ class BackendsDock(QWidget):
             model.add_layer(findings)
             added.append(findings)
         if added:
-            self.layersAdded.emit(added)
-            self.layersAddedTo.emit(added, model)
+            self.layersAdded.emit(added, model)
         if model is not self.win.model:
             self.win.statusBar().showMessage(f"{job.backend}: results added to {ctx.name or 'the study'} "
                                              "it ran on (not on screen now)", 6000)

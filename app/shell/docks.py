@@ -28,7 +28,7 @@ def _import(path: str):
 def _jobs(win):
     dock = _import("app.shell.backends_dock.BackendsDock")(win, runner=win.job_runner())
     dock.error.connect(win.show_error)
-    dock.layersAddedTo.connect(win.on_result_layers)
+    dock.layersAdded.connect(win.on_result_layers)
     return dock
 
 
