@@ -29,16 +29,20 @@ from benchmarks.build_evidence_videos import BUILD_VERSION, VideoTruth, build_ca
 from benchmarks.common import data_root  # noqa: E402
 
 
+def found_per_event(truth: VideoTruth, events: list[dict], tolerance_s: float) -> list[bool]:
+    """Per true event: did a reported event touch it (within the tolerance)?"""
+    tol = max(1, int(round(tolerance_s * truth.fps)))
+    return [any(e["start_frame"] <= t.end_frame + tol and e["end_frame"] >= t.start_frame - tol for e in events)
+            for t in truth.events]
+
+
 def score(truth: VideoTruth, events: list[dict], frames_kept: int, tolerance_s: float) -> dict:
     tol = max(1, int(round(tolerance_s * truth.fps)))
     n = truth.n_frames
     near = np.zeros(n + 1, bool)
     for t in truth.events:
         near[max(0, t.start_frame - tol): min(n, t.end_frame + tol + 1)] = True
-    found = 0
-    for t in truth.events:
-        if any(e["start_frame"] <= t.end_frame + tol and e["end_frame"] >= t.start_frame - tol for e in events):
-            found += 1
+    found = sum(found_per_event(truth, events, tolerance_s))
     kept = np.zeros(n + 1, bool)
     for e in events:
         kept[e["start_frame"]: e["end_frame"] + 1] = True

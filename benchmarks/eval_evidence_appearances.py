@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.build_evidence_videos import BUILD_VERSION, cached
 from benchmarks.common import data_root
-from benchmarks.eval_evidence import score
+from benchmarks.eval_evidence import found_per_event, score
 from benchmarks.evidence_appearances import APPEARANCES, build_appearance_video
 from benchmarks.evidence_appearances_unseen import UNSEEN
 
@@ -37,12 +37,6 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen2" (seed 47): the independent evaluator's construction, run once after it was committed
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
-
-
-def found_per_event(truth, events: list[dict], tolerance_s: float) -> list[bool]:
-    tol = max(1, int(round(tolerance_s * truth.fps)))
-    return [any(e["start_frame"] <= t.end_frame + tol and e["end_frame"] >= t.start_frame - tol for e in events)
-            for t in truth.events]
 
 
 def main() -> int:

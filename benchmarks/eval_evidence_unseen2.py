@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks.build_evidence_videos import cached
 from benchmarks.common import data_root
-from benchmarks.eval_evidence import score
+from benchmarks.eval_evidence import found_per_event, score
 from benchmarks.evidence_appearances_unseen2 import (
     KINDS2,
     LENGTH_CLASSES,
@@ -22,12 +22,6 @@ from benchmarks.evidence_appearances_unseen2 import (
     clip_path,
     meta_path,
 )
-
-
-def _found(truth, events: list[dict], tolerance_s: float) -> list[bool]:
-    tol = max(1, int(round(tolerance_s * truth.fps)))
-    return [any(e["start_frame"] <= t.end_frame + tol and e["end_frame"] >= t.start_frame - tol for e in events)
-            for t in truth.events]
 
 
 def _cell(h: list[bool]) -> str:
@@ -98,7 +92,7 @@ def run_unseen2(a) -> int:
                **score(truth, doc["events"], doc["frames_kept"], a.tolerance_s),
                "minutes": minutes, "run_s": round(t_run, 1), "build_s": round(t_build, 1)}
         row["false_per_hour"] = row["false_events"] / max(minutes / 60, 1e-9)
-        found = _found(truth, doc["events"], a.tolerance_s)
+        found = found_per_event(truth, doc["events"], a.tolerance_s)
         row["missed"] = [f"{t.kind}:{t.source}@{t.start_frame}" for t, f in zip(truth.events, found) if not f]
         for t, f, m in zip(truth.events, found, meta["events"]):
             hits.append({"kind": t.kind, "family": v.family, "variation": v.name,
