@@ -90,6 +90,8 @@ def test_a_run_records_model_picture_and_the_verdict_reads_back(data_dir):
     doc = res.documents["quality"]
     assert doc["model"]["loupe_version"] == "shipped"
     assert verdict_families(res.findings_layer("quality")) == {d["family"] for d in doc["degradations"]}
+    from app.models.registry import pin_model
+    assert pin_model("restore", {"model": ""})["model"] == "shipped"   # restore assesses with it: pinned too
 
 
 def test_reviewer_corrects_the_type_as_a_human_version(q_store):

@@ -37,6 +37,9 @@ TRAINABLE = {
     "quality": {"shipped": "models/quality/assessor.joblib", "trainer": "backends.quality.site_fit",
                 "driver": "app.models.trainers.quality", "adapt": False, "weights": "model.joblib"},
 }
+#: backends that run another backend's trainable model (restore assesses with the quality assessor):
+#: their runs pin that model's version too, so provenance and cache keys name it
+USES_MODEL_OF = {"restore": "quality"}
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
 
@@ -237,6 +240,7 @@ class ModelRegistry:
 def pin_model(backend: str, params: dict[str, Any]) -> dict[str, Any]:
     """Replace an empty / 'active' ``model`` parameter of a trainable backend by the concrete
     version (a folder by its absolute path), so provenance and cache keys name the model."""
+    backend = USES_MODEL_OF.get(backend, backend)
     if backend not in TRAINABLE or "model" not in params or params.get("method") == "frangi":
         return params
     try:
