@@ -7,8 +7,9 @@ its training nor its held-out sources), from a "scanner" whose degradations are 
 ways the shipped assessor was not trained on: WebP compression (-> family ``jpeg``: compression
 artefacts) and an edge-preserving speckle filter (bilateral, -> family ``blur``: over-smoothing),
 next to clean frames. ``--seed`` draws the frames, each frame's condition (40 % clean, 30 % each
-degradation) and its strength; the review pool (first 20 of the draw, in order) and the site's
-other images (the next 40, never reviewed) never share a frame or a neighbouring frame block.
+degradation) and its strength; the review pool (20 frames, reviewed in draw order) and the site's
+other images (40, never reviewed) come from different blocks of 50 frame ids, so no reviewed frame
+has a neighbouring frame among the scored ones.
 
 Rounds: 0, 5, 10, 20 reviewed images, trained exactly as ``run_app.py train quality --store``
 does (``app/models/trainers/quality.train_model``: 20 % held back, the gate), into a throw-away
