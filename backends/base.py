@@ -367,7 +367,10 @@ def run_pipeline(spec: BackendSpec, backend: Any, inp: BackendInput, params: Any
         if not isinstance(layer, Layer):
             raise BackendError(f"backend {spec.name!r} returned a {type(layer).__name__} as a layer")
     result.timings = {k: round(v, 6) for k, v in timings.items()}
-    result.record = {"backend": spec.name, "version": spec.version, "params": P.to_dict(params),
+    # a backend may add what it resolved to its recorded parameters in to_layers (record["params"]:
+    # the model version it used, the file and slice it read), so its findings layer's provenance names them
+    made = dict((result.record or {}).get("params") or {})
+    result.record = {"backend": spec.name, "version": spec.version, "params": {**P.to_dict(params), **made},
                      "device": ctx.device, "input_kind": inp.kind,
                      "input": Path(inp.path).name if inp.path else "", "timings": dict(result.timings)}
     from app.jobs.attest import attest_result

@@ -45,7 +45,8 @@ def run(args) -> int:
         if "error" in r:
             print(f"  {r['version']:9} error: {r['error']}")
             continue
-        hb = f"{_f(r['heldback_dice'])}/{_f(r['heldback_dice_base'])}"
+        hb = (f"F1 {_f(r['heldback_f1'])}/{_f(r['heldback_f1_base'])}" if r.get("heldback_f1") is not None
+              else f"{_f(r['heldback_dice'])}/{_f(r['heldback_dice_base'])}")   # quality: macro-F1
         print(f"{'*' if r['active'] else ' '} {r['version']:9}{r['kind']:10}{r['base']!s:10}{r['examples']!s:>6}  "
               f"{hb:>24}  {_f(r['source_dice']):>11}  {'yes' if r['promotable'] else 'no':10} {r['created']}")
     print("* = active (used when a run names no model)")

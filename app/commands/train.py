@@ -12,7 +12,8 @@ def add_arguments(p) -> None:
     p.add_argument("--since", help="only decisions made on or after this date (YYYY-MM-DD or ISO time)")
     p.add_argument("--images", help="folder of images: with --labels, labelled files to bootstrap from; with "
                                     "--store, where to find photos whose recorded path moved")
-    p.add_argument("--labels", help="folder of labels (PNG or NIfTI) named like their images")
+    p.add_argument("--labels", help="folder of labels (PNG or NIfTI) named like their images; quality: a CSV or "
+                                    "JSON table image -> types (or a folder holding labels.csv / labels.json)")
     p.add_argument("-o", "--out", required=True, help="folder for the new model (created, must be empty)")
     p.add_argument("--base", help="model version or folder to start from (default: the active one)")
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")

@@ -32,7 +32,14 @@ TRAINABLE = {
     # "adapt": False - no source-free adaptation for it
     "us-biometry": {"shipped": "models/us_biometry/psfhs_unet.pt", "trainer": "backends.ultrasound.finetune",
                     "driver": "app.models.trainers.us_biometry", "adapt": False},
+    # the image-quality assessor (scikit-learn): a version is a site-adapted assessor ("weights":
+    # its file name in a version folder); the shipped card is the assessor's own metadata
+    "quality": {"shipped": "models/quality/assessor.joblib", "trainer": "backends.quality.site_fit",
+                "driver": "app.models.trainers.quality", "adapt": False, "weights": "model.joblib"},
 }
+#: backends that run another backend's trainable model (restore assesses with the quality assessor):
+#: their runs pin that model's version too, so provenance and cache keys name it
+USES_MODEL_OF = {"restore": "quality"}
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
 
@@ -68,11 +75,16 @@ def require_adaptable(backend: str) -> dict[str, str]:
     return info
 
 
+def weights_name(backend: str) -> str:
+    """The weights file of a version folder of ``backend`` (model.pt for the torch backends)."""
+    return TRAINABLE.get(backend, {}).get("weights", WEIGHTS_NAME)
+
+
 def read_model_dir(backend: str, folder: Path, version: str | None = None) -> ModelRef:
     folder = Path(folder)
-    w, c = folder / WEIGHTS_NAME, folder / CARD_NAME
+    w, c = folder / weights_name(backend), folder / CARD_NAME
     if not w.is_file() or not c.is_file():
-        raise LoupeError(f"{folder}: not a model folder (needs {WEIGHTS_NAME} and {CARD_NAME})")
+        raise LoupeError(f"{folder}: not a model folder (needs {w.name} and {CARD_NAME})")
     try:
         card = json.loads(c.read_text())
     except (OSError, ValueError) as e:
@@ -93,7 +105,8 @@ class ModelRegistry:
         w = ASSETS / self.info["shipped"]
         if not w.is_file():
             raise LoupeError(f"shipped weights of {self.backend} are missing: {w}")
-        card = json.loads(w.with_suffix(".json").read_text())
+        cj = w.with_suffix(".json")
+        card = json.loads(cj.read_text()) if cj.is_file() else {"model": w.name, "weights_file": str(w.name)}
         return ModelRef(self.backend, SHIPPED, w, {**card, "version": SHIPPED, "backend": self.backend})
 
     def versions(self) -> list[str]:
@@ -218,6 +231,7 @@ class ModelRegistry:
                         "base": c.get("base_model", ""), "created": c.get("created", ""),
                         "examples": c.get("data", {}).get("train", "") if isinstance(c.get("data"), dict) else "",
                         "heldback_dice": m.get("heldback_dice_new"), "heldback_dice_base": m.get("heldback_dice_base"),
+                        "heldback_f1": m.get("heldback_f1_new"), "heldback_f1_base": m.get("heldback_f1_base"),
                         "source_dice": m.get("source_dice_new"),
                         "promotable": c.get("promotion", {}).get("ok", v == SHIPPED)})
         return out
@@ -226,6 +240,7 @@ class ModelRegistry:
 def pin_model(backend: str, params: dict[str, Any]) -> dict[str, Any]:
     """Replace an empty / 'active' ``model`` parameter of a trainable backend by the concrete
     version (a folder by its absolute path), so provenance and cache keys name the model."""
+    backend = USES_MODEL_OF.get(backend, backend)
     if backend not in TRAINABLE or "model" not in params or params.get("method") == "frangi":
         return params
     try:

@@ -25,34 +25,39 @@ def made_by(item, backend: str) -> bool:
     return str(meta.get("query_kind", "")).split(" ", 1)[0] == backend
 
 
+def _mask_uncertainty(trainer, ref, it) -> float:
+    """A mask item's uncertainty under ``ref``: its input image's probability map re-computed."""
+    from app.models.examples import read_rgb
+    from app.review.items import mask_uncertainty
+
+    src = (it.meta or {}).get("input")
+    if not src or not Path(src).is_file():
+        raise LoupeError(f"{it.meta.get('title', it.item_id)}: input image {src or '(not recorded)'} not found")
+    return mask_uncertainty(trainer.probability_map(ref.weights, read_rgb(Path(src))))
+
+
 def rerank_queue(queue, backend: str, version: str | None = None, *, registry: ModelRegistry | None = None,
                  progress: Callable[[float, str], None] = lambda f, m: None,
                  cancelled: Callable[[], bool] = lambda: False) -> dict:
     """Re-score the pending items of ``backend`` in ``queue`` with model ``version`` (default:
     the active one). Items need ``meta['input']`` (the image the item was made from). Returns a
     summary: version, rescored, skipped (with reasons), and the uncertainty before/after."""
-    from app.models.examples import read_rgb
-    from app.review.items import mask_uncertainty
-
     info = require_trainable(backend)
     trainer = importlib.import_module(info["trainer"])
+    drv = importlib.import_module(info["driver"]) if info.get("driver") else None
+    own = getattr(drv, "item_uncertainty", None)   # a backend whose queue items are not masks (quality)
     ref = (registry or ModelRegistry(backend)).get(version)
     todo = [it for it in queue.pending if made_by(it, backend)]
     done, skipped, changes = 0, [], []
     for n, it in enumerate(todo):
         if cancelled():
             raise InterruptedError("re-ranking cancelled")
-        src = (it.meta or {}).get("input")
-        if not src or not Path(src).is_file():
-            skipped.append(f"{it.meta.get('title', it.item_id)}: input image {src or '(not recorded)'} not found")
-            continue
         try:
-            prob = trainer.probability_map(ref.weights, read_rgb(Path(src)))
+            after = own(ref, it) if own is not None else _mask_uncertainty(trainer, ref, it)
         except LoupeError as e:
             skipped.append(str(e))
             continue
         before = it.uncertainty()
-        after = mask_uncertainty(prob)
         queue.set_uncertainty(it.item_id, after)
         it.meta["model"] = ref.version
         it.meta["uncertainty_before"] = round(before, 4)

@@ -7,6 +7,7 @@ restored CT is still in HU within its robust 0.5-99.5 % range."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -81,20 +82,49 @@ class DegradeBackend(Backend):
                                        "level": level, "unit": t.unit, "slice": s.k}})
 
 
+def image_sha(unit: np.ndarray) -> str:
+    """Identity of the [0, 1] grey slice the assessor judged: training from a reviewed verdict
+    finds the picture again through it (``app/models/trainers/quality.py``)."""
+    import hashlib
+    return hashlib.sha256(np.ascontiguousarray(unit, np.float32).tobytes()).hexdigest()[:16]
+
+
+def _model(params):
+    """(version name, model) of the ``model`` parameter ('' = the promoted version)."""
+    from app.models.registry import ModelRegistry
+
+    ref = ModelRegistry("quality").get(getattr(params, "model", ""))
+    return ref.version, _load(str(ref.weights))
+
+
+@lru_cache(maxsize=2)
+def _load(path: str):
+    from .site_fit import load_model
+    return load_model(path)
+
+
+def _record(s: Slice2D, inp: BackendInput, version: str) -> dict:
+    """What a quality run adds to its provenance: the model version and the picture it judged."""
+    return {"params": {"model": version, "source": str(s.volume.source or inp.path or ""), "slice": s.k,
+                       "image_sha": image_sha(s.unit)}}
+
+
 class AssessBackend(Backend):
     def prepare(self, inp, params, ctx):
-        from .assess import default_model
-        default_model()  # load once per worker
-        return _slice(inp, params.slice_index, params.modality)
+        version, model = _model(params)  # load once per worker
+        return _slice(inp, params.slice_index, params.modality), version, model
 
-    def run(self, s: Slice2D, params, ctx):
+    def run(self, prepared, params, ctx):
         from .assess import assess
-        ctx.progress(0.3, "measuring quality features")
-        return s, assess(s.unit, s.modality)
+        s, version, model = prepared
+        ctx.progress(0.3, f"measuring quality features (model {version})")
+        return s, assess(s.unit, s.modality, model), version
 
     def to_layers(self, output, inp, params, ctx) -> BackendResult:
-        s, a = output
-        return BackendResult(findings=_findings(a), documents={"quality": a.to_json()})
+        s, a, version = output
+        doc = a.to_json()
+        doc["model"]["loupe_version"] = version
+        return BackendResult(findings=_findings(a), documents={"quality": doc}, record=_record(s, inp, version))
 
 
 def _findings(a) -> list[Finding]:
@@ -105,20 +135,21 @@ def _findings(a) -> list[Finding]:
 
 
 class RestoreBackend(AssessBackend):
-    def run(self, s: Slice2D, params, ctx):
+    def run(self, prepared, params, ctx):
         from .assess import assess
         from .restore import restore
+        s, version, model = prepared
         ctx.progress(0.2, "assessing")
-        a = assess(s.unit, s.modality)
+        a = assess(s.unit, s.modality, model)
         ctx.progress(0.5, "restoring")
 
         def step(i: int, n: int, what: str) -> None:   # per-step progress, not one long "restoring"
             ctx.progress(0.5 + 0.45 * i / max(n, 1), f"restoring: {what} ({i + 1}/{n})")
 
-        return s, a, restore(s.unit, a, progress=step)
+        return s, a, restore(s.unit, a, progress=step), version
 
     def to_layers(self, output, inp, params, ctx) -> BackendResult:
-        s, a, r = output
+        s, a, r, version = output
         layers = []
         if r.changed:
             layers.append(_image_layer(s, r.image, "Restored", ctx))
@@ -132,6 +163,8 @@ class RestoreBackend(AssessBackend):
         findings = _findings(a) + [Finding(f"Restored: {st}") for st in r.steps]
         findings += [Finding(f"Not restored ({TYPES[k].label}): {why}") for k, why in r.not_restored.items()]
         doc = a.to_json()
+        doc["model"]["loupe_version"] = version
         doc["restoration"] = {"steps": r.steps, "not_restored": r.not_restored, "params": r.params,
                               "summary": r.summary()}
-        return BackendResult(layers=layers, findings=findings, documents={"quality": doc})
+        return BackendResult(layers=layers, findings=findings, documents={"quality": doc},
+                             record=_record(s, inp, version))

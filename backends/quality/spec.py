@@ -32,6 +32,8 @@ class AssessParams(Params):
     modality: Annotated[str, Choices("auto", "CT", "MR", "other"),
                         Help("image modality (auto: from the DICOM header; decides which types can occur)")] = "auto"
     slice_index: Annotated[int, Range(-1, None), Help("slice of a volume (-1: the middle one)")] = -1
+    model: Annotated[str, Help("assessor model version ('shipped', 'v2', ...: run_app.py models quality) or a "
+                               "model folder; empty: the promoted one")] = ""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ class ModelsPanel(QWidget):
         for r, row in enumerate(rows):
             vals = ("*" if row.get("active") else "", row["version"], row.get("kind", ""), str(row.get("base", "")),
                     str(row.get("examples", "")),
-                    f"{_f(row.get('heldback_dice'))}/{_f(row.get('heldback_dice_base'))}",
+                    (f"F1 {_f(row.get('heldback_f1'))}/{_f(row.get('heldback_f1_base'))}"   # quality: macro-F1
+                     if row.get("heldback_f1") is not None else
+                     f"{_f(row.get('heldback_dice'))}/{_f(row.get('heldback_dice_base'))}"),
                     _f(row.get("source_dice")), "yes" if row.get("promotable") else "no")
             for c, v in enumerate(vals):
                 self.table.setItem(r, c, QTableWidgetItem(v))

@@ -137,6 +137,24 @@ class ReviewPanel(QWidget):
         self.comment.returnPressed.connect(self.table.setFocus)
         lay.addWidget(self.comment)
 
+        # a quality verdict's TYPE is corrected here (app/review/quality_verdict.py): the families
+        # present, or "clean"; shown only while a quality layer is the current item
+        self.verdict_row = QWidget()
+        vrow = QHBoxLayout(self.verdict_row)
+        vrow.setContentsMargins(0, 0, 0, 0)
+        self.verdict_edit = QLineEdit()
+        self.verdict_edit.setObjectName("review_quality_verdict")
+        self.verdict_edit.setPlaceholderText("types present, e.g. blur; jpeg - or clean")
+        self.verdict_button = QPushButton("Set verdict")
+        self.verdict_button.setToolTip("Save the degradation types you see as a corrected version of this "
+                                       "quality verdict (your name and the time are recorded)")
+        self.verdict_button.clicked.connect(lambda: self.set_quality_verdict())
+        self.verdict_edit.returnPressed.connect(self.verdict_button.click)
+        vrow.addWidget(self.verdict_edit, 1)
+        vrow.addWidget(self.verdict_button)
+        self.verdict_row.setVisible(False)
+        lay.addWidget(self.verdict_row)
+
         buttons = QGridLayout()   # two by two: fits a side dock about 320 px wide
         self.accept_button = QPushButton("Accept (A)")
         self.reject_button = QPushButton("Reject (R)")
@@ -226,8 +244,36 @@ class ReviewPanel(QWidget):
         r = self.table.currentRow()
         return self.items[r] if 0 <= r < len(self.items) else None
 
+    def is_quality_item(self, it: ReviewItem | None) -> bool:
+        """Whether ``it`` is a quality verdict (a findings layer of the quality or restore backend)."""
+        if it is None or it.target_kind != "layer":
+            return False
+        head = self.store.head(it.layer_id)
+        origin = self.store.origin(head.version_id) if head is not None else None
+        return origin is not None and origin.author in ("quality", "restore")
+
+    def set_quality_verdict(self, text: str | None = None) -> Decision | None:
+        """Record the reviewer's quality verdict (types present, or "clean") for the current item."""
+        from app.review.quality_verdict import correct_verdict
+
+        it = self.current_item()
+        if it is None or self.user is None or not self.is_quality_item(it):
+            self.status.setText("Choose a quality verdict to correct first")
+            return None
+        try:
+            correct_verdict(self.store, it.layer_id, self.verdict_edit.text() if text is None else text, self.user,
+                            comment=self.comment.text().strip())
+        except LoupeError as e:
+            self.status.setText(str(e))
+            return None
+        self.verdict_edit.clear()
+        d = self.store.decisions(it.layer_id, self.user)[-1]
+        self._after_decision(it, d)
+        return d
+
     def _current_changed(self) -> None:
         it = self.current_item()
+        self.verdict_row.setVisible(self.is_quality_item(it))
         if it is None:
             self.disagreement.setText("")
             return
