@@ -28,6 +28,13 @@ HOLDBACK_FRACTION = 0.2
 #: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
 #: is ~0.001; anything beyond is a real loss and the blend is refused)
 SOURCE_TOLERANCE = 0.002
+#: label-free check of an adaptation on the site itself (the trainer's ``plausibility`` score of the
+#: vessel maps): candidates within this of the best count as tied (the most complete wins), and an
+#: adaptation scoring worse than the unadapted model by more than this is refused, no version written
+#: (development sites: harmful adaptations scored 0.2-0.7 worse, helpful ones up to 0.04 worse)
+PLAUSIBILITY_MARGIN = 0.05
+#: at most this many site photos (evenly spread) are scored for the plausibility check
+PLAUSIBILITY_PHOTOS = 16
 
 
 def _hardware() -> str:
@@ -87,10 +94,14 @@ def _write_model(trainer, model, out_dir: Path, card: dict) -> None:
 
 def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base: str | None = None,
                 iters: int | None = None, seed: int = 0, registry: ModelRegistry | None = None,
+                replay_source: Sequence[Reviewed] | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
-    part, score both models on that part, write + register the new version. Returns its card."""
+    part, score both models on that part, write + register the new version. Returns its card.
+    ``replay_source``: labelled source-site photos (``source_training_examples``); a few of them,
+    degraded to the site's camera as measured on the reviewed photos, are trained on beside the
+    corrections (none: the corrections only)."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -103,13 +114,21 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         raise LoupeError("nothing to train on: no accepted or corrected human versions (and no labelled files)")
     train, held = split_holdback(items, seed=seed)
     # the new model sees photos as it will at inference: the base's input normalisation (an
-    # adapted base) is carried over; a base without one gets the site normalisation, which leaves
-    # source-like photos untouched
+    # adapted base) is carried over; a base without one gets the site normalisation measured on the
+    # reviewed photos (denoising when they are noisy), which leaves source-like photos untouched
     base_norm = trainer.input_normalisation(base_ref.card)
-    norm = base_norm or trainer.site_normalisation()
+    norm = base_norm or trainer.site_normalisation([it.rgb for it in items])
     t0, c0 = time.time(), time.process_time()
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
-    kw = {"iters": iters} if iters else {}
+    kw: dict[str, Any] = {"iters": iters} if iters else {}
+    replay_card: dict[str, Any] = {"photos": 0}
+    if replay_source and getattr(trainer, "REPLAY_PHOTOS", 0) > 0:
+        progress(0.0, "measuring the site's camera (scale, noise, blur) on the reviewed photos")
+        src = _examples(trainer, replay_source)
+        deg = trainer.site_degradation([it.rgb for it in items], src)
+        kw["replay"] = trainer.degraded_replay(src, deg)
+        replay_card = {"photos": len(kw["replay"]), "degradation": deg,
+                       "from": [ex.origin for ex in kw["replay"]]}
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
@@ -134,7 +153,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     card = {
         **finetune_card(backend, base_ref, train, held, metrics, ok, reason, (train_s, train_cpu, step_s)),
         "threshold": thr, **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
-        "vessel_patch_fraction": trainer.VESSEL_FRACTION,
+        "vessel_patch_fraction": trainer.VESSEL_FRACTION, "replay": replay_card,
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
@@ -152,8 +171,12 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                 cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
     """Source-free adaptation to unlabelled photos of a new site, two parts:
 
-    1. input normalisation: the site's photos are measured (field-of-view diameter) and the
-       adapted model resamples every photo to the source site's scale before the network;
+    1. input normalisation: the site's photos are measured (sensor noise, field-of-view diameter,
+       sharpness); the adapted model denoises noisy photos, resamples every photo to the source
+       site's scale and sharpens soft ones before the network. Of the candidate normalisations
+       (each a prefix of those steps) the most plausible on the site's own photos is kept, label-free
+       (``_most_plausible_normalisation``); when none is at least as plausible as no adaptation,
+       it is refused and nothing is written;
     2. optionally (``bn_mixes`` > 0) BatchNorm statistics of the rescaled site photos, blended
        with the source ones. On the DEV shifts every blend lowered the site's own Dice, so the
        default is 0 (off).
@@ -176,12 +199,14 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     fovs = [trainer.estimate_fov(im) for im in images]
     site_d = [trainer.fov_diameter(f) for f in fovs]
     site_px = float(np.median(site_d))
-    norm = trainer.site_normalisation()
-    site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {"input_fov_px": fov_px})[:2])
+    site_noise = trainer.site_noise(images)
+    base_model = trainer.load_model(base_ref.weights)
+    progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px), noise {site_noise:.1f}")
+    norm, plaus = _most_plausible_normalisation(trainer, base_model, thr, images, progress, cancelled)
+    site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {k: v for k, v in norm.items()
+                                                                            if "sharpness" not in k})[:2])
                                   for im, f in zip(images, fovs)]))
     src = _examples(trainer, source)
-    base_model = trainer.load_model(base_ref.weights)
-    progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px)")
     scaled = [trainer.rescale_to_fov(im, trainer.estimate_fov(im), fov_px) for im in images]
     scaled = [sc[0] if sc is not None else im for sc, im in zip(scaled, images)]
     stats = trainer.batchnorm_statistics(base_model, scaled) if any(m > 0 for m in bn_mixes) else None
@@ -208,18 +233,25 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     else:
         mix, model, d = chosen
         ok = True
-        reason = (f"site photos rescaled x{fov_px / site_px:.2f}, sharpness {site_sharp:.3f} "
+        reason = (f"site photos {'denoised, ' if 'input_denoise_above' in norm else ''}"
+                  f"{f'rescaled x{fov_px / site_px:.2f}, ' if 'input_fov_px' in norm else ''}"
+                  f"sharpness {site_sharp:.3f} "
                   f"(source {trainer.SOURCE_SHARPNESS:.3f}), BatchNorm blend {mix:g}: source-site Dice "
                   f"{d:.3f} vs {src_base:.3f} of {base_ref.version}")
     card = {
         "backend": backend, "kind": "adapt",
-        "method": "per-photo input normalisation to the source site (field-of-view width; sharpening of "
-                  "photos softer than any source photo)" +
+        "method": "per-photo input normalisation to the source site (" +
+                  ", ".join(step for key, step in (("input_denoise_above", "denoising of photos noisier than twice "
+                                                    "the source"), ("input_fov_px", "field-of-view width"),
+                                                   ("input_sharpness", "sharpening of photos softer than any "
+                                                    "source photo")) if key in norm) +
+                  "), the most plausible on the site's photos" +
                   (f" + BatchNorm statistics blend {mix:g} (AdaBN)" if mix > 0 else ""),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
         "model": base_ref.card.get("model", ""), "threshold": thr, "mix": mix,
         **norm, "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
+        "site_noise": round(site_noise, 2), "plausibility": plaus,
         "site_fov_px_range": [round(min(site_d), 1), round(max(site_d), 1)],
         "learned_from": [{"kind": "unlabelled image", "image": n} for n in names], "reviewers": [],
         "source_check": [it.origin for it in source],
@@ -232,6 +264,34 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     ref = reg.register(out_dir)
     progress(1.0, f"{backend} {ref.version}: {reason}")
     return ref.card
+
+
+def _most_plausible_normalisation(trainer, model, thr: float, images: Sequence[np.ndarray], progress, cancelled):
+    """(input normalisation, plausibility record): among the trainer's candidate normalisations of
+    the site, the most complete one whose vessel maps are within PLAUSIBILITY_MARGIN of the most
+    plausible. Raises LoupeError (nothing written) when even that is less plausible than the
+    unadapted model's maps by more than the margin: adaptation would harm the site."""
+    pick = np.unique(np.linspace(0, len(images) - 1, min(len(images), PLAUSIBILITY_PHOTOS)).round().astype(int))
+    photos = [images[i] for i in pick]
+    base = trainer.plausibility(model, thr, photos, None)
+    cands = trainer.normalisation_candidates(trainer.site_normalisation(images))
+    scored = []
+    for n, c in enumerate(cands):
+        if cancelled():
+            raise InterruptedError("adaptation cancelled")
+        progress(0.05 + 0.1 * n / len(cands), f"checking input normalisation {n + 1}/{len(cands)} on the site's photos")
+        scored.append((c, trainer.plausibility(model, thr, photos, c)))
+    best = min(p["score"] for _, p in scored)
+    norm, chosen = [(c, p) for c, p in scored if p["score"] <= best + PLAUSIBILITY_MARGIN][-1]
+    record = {"unadapted": base, "chosen": chosen, "photos": len(photos),
+              "candidates": [{"steps": sorted(c), **p} for c, p in scored]}
+    if chosen["score"] > base["score"] + PLAUSIBILITY_MARGIN:
+        raise LoupeError(
+            f"adaptation refused, no version written: on {len(photos)} site photos its vessel maps are less "
+            f"plausible than the unadapted model's (score {chosen['score']:.3f} vs {base['score']:.3f}: vessel share "
+            f"{chosen['fraction']:.3f} vs {base['fraction']:.3f}, source {trainer.SOURCE_VESSEL_FRACTION:.3f}; "
+            f"specks {chosen['specks']:.3f} vs {base['specks']:.3f})")
+    return norm, record
 
 
 def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], dict]) -> Job:
@@ -258,6 +318,33 @@ def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], di
     return job
 
 
+def source_training_examples(data_root: Path | None = None) -> list[Reviewed]:
+    """vessels2d's own training photos with their masks (DRIVE training 21-36, from
+    $LOUPE_DATA/retina/DRIVE) for a fine-tune to replay degraded to the site; [] when DRIVE is not
+    there (the fine-tune then learns from the corrections only, and its card says so)."""
+    from .examples import read_label, read_rgb
+
+    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
+    if root is None or not (root / "training" / "images").is_dir():
+        return []
+    out = []
+    for i in range(21, 37):
+        img = root / "training" / "images" / f"{i}_training.tif"
+        lab = root / "training" / "1st_manual" / f"{i}_manual1.gif"
+        if img.is_file() and lab.is_file():
+            out.append(Reviewed(f"DRIVE {i}", read_rgb(img), read_label(lab), {"kind": "file", "image": str(img)}))
+    return out
+
+
+def replay_examples(backend: str, data_root: Path | None = None) -> list[Reviewed]:
+    """The labelled source photos a fine-tune of ``backend`` replays (its trainer's
+    ``REPLAY_PHOTOS`` > 0; vessels2d: ``source_training_examples``); [] for the others."""
+    info = require_trainable(backend)
+    if info.get("driver") or not getattr(importlib.import_module(info["trainer"]), "REPLAY_PHOTOS", 0):
+        return []
+    return source_training_examples(data_root)
+
+
 def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
     to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
@@ -275,4 +362,5 @@ def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     return out
 
 
-__all__ = ["adapt_model", "run_as_job", "source_site_examples", "split_holdback", "train_model"]
+__all__ = ["adapt_model", "replay_examples", "run_as_job", "source_site_examples", "source_training_examples", "split_holdback",
+           "train_model"]
