@@ -144,13 +144,10 @@ def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
 
 
 def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, which) -> None:
-    from app.models.training import replay_examples, train_model
+    from app.models.training import train_model
     from backends.vessels import finetune as F
 
     tmp = reg.root.parent
-    # the product replays DRIVE 21-36 degraded to the site; here they are also the pool, so a run
-    # replays only the ones not reviewed (a real site's corrections are of other photos)
-    replay_all = replay_examples("vessels2d", data_root() / "retina" / "DRIVE")
     orders = {}
     if "random" in which:
         orders["random"] = list(np.random.default_rng(0).permutation(len(pool)))
@@ -161,9 +158,7 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
         for n in (counts[arm] if isinstance(counts, dict) else counts):
             items = [pool[i] for i in order[:n]]
             t0 = time.time()
-            reviewed = {it.name for it in items}
-            replay = [r for r in replay_all if r.name.split()[-1] not in reviewed]
-            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg, replay_source=replay)
+            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
             model = F.load_model(reg.get(card["version"]).weights)
             d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
             load = os.getloadavg()[0]

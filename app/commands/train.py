@@ -16,8 +16,6 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="folder for the new model (created, must be empty)")
     p.add_argument("--base", help="model version or folder to start from (default: the active one)")
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
-    p.add_argument("--source", help="vessels2d: labelled source photos replayed beside the corrections, degraded "
-                                    "to the site's camera (default: $LOUPE_DATA/retina/DRIVE; 'none': no replay)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -63,18 +61,16 @@ def run(args) -> int:
 
     from app.commands._progress import follow
     from app.models.registry import ModelRegistry, require_trainable
-    from app.models.training import replay_examples, run_as_job, train_model
+    from app.models.training import run_as_job, train_model
 
     require_trainable(args.backend)
     torch.set_num_threads(max(1, args.threads))
     items = collect(args)
     reg = ModelRegistry(args.backend)
     command = "run_app.py " + " ".join(sys.argv[1:])
-    replay = [] if args.source == "none" else replay_examples(args.backend, Path(args.source) if args.source else None)
     job = run_as_job(f"train {args.backend}", {"items": len(items)},
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
-                                                         replay_source=replay,
                                                          cancelled=cancelled, command=command))
     rc = follow(job, args.quiet)
     if rc:

@@ -95,14 +95,10 @@ def _write_model(trainer, model, out_dir: Path, card: dict) -> None:
 
 def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base: str | None = None,
                 iters: int | None = None, seed: int = 0, registry: ModelRegistry | None = None,
-                replay_source: Sequence[Reviewed] | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
-    part, score both models on that part, write + register the new version. Returns its card.
-    ``replay_source``: labelled source-site photos (``source_training_examples``); a few of them,
-    degraded to the site's camera as measured on the reviewed photos, are trained on beside the
-    corrections (none: the corrections only)."""
+    part, score both models on that part, write + register the new version. Returns its card."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -121,15 +117,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     norm = base_norm or trainer.site_normalisation([it.rgb for it in items])
     t0, c0 = time.time(), time.process_time()
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
-    kw: dict[str, Any] = {"iters": iters} if iters else {}
-    replay_card: dict[str, Any] = {"photos": 0}
-    if replay_source and getattr(trainer, "REPLAY_PHOTOS", 0) > 0:
-        progress(0.0, "measuring the site's camera (scale, noise, blur) on the reviewed photos")
-        src = _examples(trainer, replay_source)
-        deg = trainer.site_degradation([it.rgb for it in items], src)
-        kw["replay"] = trainer.degraded_replay(src, deg)
-        replay_card = {"photos": len(kw["replay"]), "degradation": deg,
-                       "from": [ex.origin for ex in kw["replay"]]}
+    kw = {"iters": iters} if iters else {}
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
@@ -154,7 +142,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     card = {
         **finetune_card(backend, base_ref, train, held, metrics, ok, reason, (train_s, train_cpu, step_s)),
         "threshold": thr, **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
-        "vessel_patch_fraction": trainer.VESSEL_FRACTION, "replay": replay_card,
+        "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
@@ -319,33 +307,6 @@ def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], di
     return job
 
 
-def source_training_examples(data_root: Path | None = None) -> list[Reviewed]:
-    """vessels2d's own training photos with their masks (DRIVE training 21-36, from
-    $LOUPE_DATA/retina/DRIVE) for a fine-tune to replay degraded to the site; [] when DRIVE is not
-    there (the fine-tune then learns from the corrections only, and its card says so)."""
-    from .examples import read_label, read_rgb
-
-    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
-    if root is None or not (root / "training" / "images").is_dir():
-        return []
-    out = []
-    for i in range(21, 37):
-        img = root / "training" / "images" / f"{i}_training.tif"
-        lab = root / "training" / "1st_manual" / f"{i}_manual1.gif"
-        if img.is_file() and lab.is_file():
-            out.append(Reviewed(f"DRIVE {i}", read_rgb(img), read_label(lab), {"kind": "file", "image": str(img)}))
-    return out
-
-
-def replay_examples(backend: str, data_root: Path | None = None) -> list[Reviewed]:
-    """The labelled source photos a fine-tune of ``backend`` replays (its trainer's
-    ``REPLAY_PHOTOS`` > 0; vessels2d: ``source_training_examples``); [] for the others."""
-    info = require_trainable(backend)
-    if info.get("driver") or not getattr(importlib.import_module(info["trainer"]), "REPLAY_PHOTOS", 0):
-        return []
-    return source_training_examples(data_root)
-
-
 def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
     to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
@@ -363,5 +324,4 @@ def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     return out
 
 
-__all__ = ["adapt_model", "replay_examples", "run_as_job", "source_site_examples", "source_training_examples", "split_holdback",
-           "train_model"]
+__all__ = ["adapt_model", "run_as_job", "source_site_examples", "split_holdback", "train_model"]

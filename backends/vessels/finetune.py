@@ -59,8 +59,11 @@ VESSEL_FRACTION = 0.5
 SITE_GRID_LOSS = False
 PATCH = 96
 BATCH = 8
-#: labelled source photos replayed in a fine-tune, each degraded to look like the site
-#: (``degraded_replay``); 0 turns replay off
+#: labelled source photos a fine-tune may replay, each degraded to look like the site
+#: (``degraded_replay``; opt-in: ``finetune(..., replay=...)``, benchmarks/dev_finetune_settings.py
+#: "site norm + replay"). Not used by ``run_app.py train``: with 8 DRIVE photos degraded to the camera
+#: measured on the 4 trained photos, 5 reviewed gave 0.757 / 0.643 / 0.686 on the three hard
+#: 20261202 sites vs 0.757 / 0.645 / 0.694 without (session 6, one fine-tune each: no gain)
 REPLAY_PHOTOS = 8
 
 

@@ -129,7 +129,7 @@ class TrainPanel(QWidget):
         def work(progress, cancelled):
             from app.data.types import LoupeError
             from app.models.trainers import collect
-            from app.models.training import replay_examples, train_model
+            from app.models.training import train_model
             from app.review.store import ReviewStore
 
             _threads()
@@ -139,7 +139,6 @@ class TrainPanel(QWidget):
             if not items:
                 raise LoupeError("nothing to train on: no accepted or corrected masks in this workspace yet")
             return train_model(backend, items, out, iters=iters, progress=progress, cancelled=cancelled,
-                               replay_source=replay_examples(backend),
                                command=f"Backends dock: Train from reviews ({store})")
 
         return self._start("train", f"train {backend}", work)
