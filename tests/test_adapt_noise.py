@@ -8,10 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-
-from app.data.types import LoupeError
 
 
 def _shift(**kw):
@@ -94,18 +91,26 @@ def test_adaptation_denoises_a_noisy_downscaled_site_and_raises_its_dice(tmp_pat
     assert after >= before + 0.10, (before, after)
 
 
-def test_adaptation_that_would_harm_the_site_is_refused_and_nothing_is_written(tmp_path, data_dir, monkeypatch):
+def test_adaptation_that_would_harm_the_site_is_refused_and_nothing_is_written(tmp_path, data_dir, monkeypatch,
+                                                                              capsys):
     """Without denoising (as in session 5) the only candidates upsample and sharpen the noise: the
-    label-free plausibility check sees the vessel maps fall apart and refuses, writing no version."""
+    label-free plausibility check sees the vessel maps fall apart and refuses. ``run_app.py adapt``
+    says so in one line, exits 1 and writes no version."""
+    from app.cli import main
     from app.models.registry import ModelRegistry
-    from app.models.training import adapt_model, source_site_examples
     from backends.vessels import finetune as F
 
     monkeypatch.setattr(F, "DENOISE_ABOVE", 1e9)
-    shift = _shift(**NOISY)
-    with pytest.raises(LoupeError, match="adaptation refused, no version written"):
-        adapt_model("vessels2d", _site(data_dir, shift), ["21", "22", "23"], tmp_path / "ad",
-                    source_site_examples(data_dir / "retina" / "DRIVE")[:2])
+    site = tmp_path / "site"
+    site.mkdir()
+    for i, rgb in zip((21, 22, 23), _site(data_dir, _shift(**NOISY))):
+        Image.fromarray(rgb).save(site / f"{i}.png")
+    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
+               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
+    err = capsys.readouterr().err
+    print(err)
+    assert rc == 1 and "adaptation refused, no version written" in err and "Traceback" not in err
+    assert len([ln for ln in err.splitlines() if ln.strip()]) == 1
     assert not (tmp_path / "ad").exists()
     assert ModelRegistry("vessels2d").versions() == ["shipped"]
 
