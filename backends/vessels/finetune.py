@@ -63,7 +63,8 @@ BATCH = 8
 #: (``degraded_replay``; opt-in: ``finetune(..., replay=...)``, benchmarks/dev_finetune_settings.py
 #: "site norm + replay"). Not used by ``run_app.py train``: with 8 DRIVE photos degraded to the camera
 #: measured on the 4 trained photos, 5 reviewed gave 0.757 / 0.643 / 0.686 on the three hard
-#: 20261202 sites vs 0.757 / 0.645 / 0.694 without (session 6, one fine-tune each: no gain)
+#: 20261202 sites vs 0.757 / 0.645 / 0.694 for the shipped fine-tune (session 6, one fine-tune each;
+#: the 0.643 also trained on denoised photos, which alone gave 0.611: no gain)
 REPLAY_PHOTOS = 8
 
 
