@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval_train_loop import site_sets
-from site_shifts import DEV_SHIFTS, SPENT_REPORT_SHIFTS
+from eval_train_loop import POOL, load, site_sets
+from site_shifts import DEV_SETS, DEV_SHIFTS, SPENT_REPORT_SHIFTS
 
 NORM = {"input_fov_px": 533.8, "input_sharpness": 0.2176, "input_sharpness_below": 0.1296}
 FAMILY = (("scale", 0.8), ("scale", 1.25), ("blur", 1.0))
@@ -41,6 +41,10 @@ SETTINGS = {
     "site grid 400 steps": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, site_grid=True, iters=400),
     "site grid lr 1e-3": dict(norm=NORM, variants=FAMILY, vessel_fraction=0.5, site_grid=True, lr=1e-3),
     "site grid, no variants": dict(norm=NORM, variants=(), vessel_fraction=0.5, site_grid=True),
+    # session 6: the normalisation measured on the reviewed photos (denoising noisy sites), and
+    # labelled source photos degraded to the site's camera replayed beside the corrections
+    "site norm": dict(norm="site"),
+    "site norm + replay": dict(norm="site", replay=True),
 }
 
 
@@ -64,13 +68,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shift", type=int, required=True)
     ap.add_argument("--spent", action="store_true", help="a shift of the spent first REPORT set")
+    ap.add_argument("--dev-set", action="store_true", help="--shift indexes site_shifts.DEV_SETS (all 9 "
+                                                           "development sites)")
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--wise", default="", help="also score base + a * (tuned - base) for these a (comma-separated): "
                                                "weight-space interpolation of the base and its fine-tune (WiSE-FT)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    shift = (SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
+    shift = DEV_SETS[args.shift] if args.dev_set else (SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
     base = ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped()
     pool, ev = site_sets(shift)
     order = list(np.random.default_rng(0).permutation(len(pool)))
@@ -84,7 +90,17 @@ def main() -> None:
     for name, kw in SETTINGS.items():
         if only and name not in only:
             continue
+        kw = dict(kw)
+        if kw.get("norm") == "site":
+            kw["norm"] = F.site_normalisation([t.rgb for t in train])
         t0, c0 = time.time(), time.process_time()
+        if kw.pop("replay", False):  # source photos not among the reviewed ones (a real site's are other photos)
+            reviewed = {t.name for t in train + held}
+            src = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
+                   for rgb, fov, ref in [load("training", i)]]
+            deg = F.site_degradation([t.rgb for t in train], src)
+            kw["replay"] = F.degraded_replay(src, deg)
+            print(f"[{shift.name}] site degradation {deg}", flush=True)
         model, _ = F.finetune(base.weights, exs, **kw)
         cpu = time.process_time() - c0
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))

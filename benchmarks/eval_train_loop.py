@@ -13,10 +13,10 @@ Arms, Dice (inside the FOV, product threshold, no post-processing) against the n
 reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
 order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
 'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
-Settings were chosen on --set dev (the DEV shifts + the spent first REPORT set); --set report (a
-fresh seeded draw, benchmarks/site_shifts.py) is only evaluated.
+Settings were chosen on --set dev (the DEV shifts + the two spent REPORT sets); --set report --seed N
+(a fresh seeded draw of four sites, benchmarks/site_shifts.py) is only evaluated.
 
-Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report [--counts 1,3,5]
+Usage: LOUPE_DATA=... python benchmarks/eval_train_loop.py --set report --seed N [--counts 5]
        [--plot out.png] [--json out.json] [--threads 1]"""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import data_root
-from site_shifts import DEV_SHIFTS, REPORT_SHIFTS, SPENT_REPORT_SHIFTS
+from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
 EVAL = tuple(range(1, 11))
@@ -119,12 +119,20 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=(
 
 
 def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
+    from app.data.types import LoupeError
     from app.models.training import adapt_model, source_site_examples
     from backends.vessels import finetune as F
 
     src = source_site_examples(data_root() / "retina" / "DRIVE")
     tmp = reg.root.parent
-    card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src, registry=reg)
+    try:
+        card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], tmp / "adapt", src,
+                           registry=reg)
+    except LoupeError as e:  # refused before writing a version: the site keeps the unadapted model
+        out["adapt"] = {"dice": out["none"], "dice_even_if_refused": out["none"], "accepted": False,
+                        "reason": str(e), "written": False}
+        log(f"[{shift.name}] adaptation: Dice {out['none']:.4f} (REFUSED, nothing written: {e})")
+        return
     adapted = F.load_model(reg.get(card["version"]).weights)
     d = dice_of(adapted, F.input_normalisation(card))
     out["adapt"] = {"dice": d if card["promotion"]["ok"] else out["none"],
@@ -193,8 +201,11 @@ def plot(results, path: Path, title: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--set", choices=("dev", "report"), default="report")
+    ap.add_argument("--seed", type=int, help="--set report: the seed of a fresh draw of four sites "
+                                             "(site_shifts.draw_report_shifts); required, earlier seeds are spent")
     ap.add_argument("--shift", type=int, action="append", help="only these shift indices of the set")
-    ap.add_argument("--counts", default="2,5")
+    ap.add_argument("--counts", default="5", help="numbers of reviewed images (default 5: the goal's; "
+                                                    "2,5 adds the 2-reviewed arms, +8 fine-tunes)")
     ap.add_argument("--queue-counts", help="counts of the queue-order arm (default: --counts)")
     ap.add_argument("--arms", default="adapt,retrain", help="adapt and/or retrain")
     ap.add_argument("--orders", default="random,queue", help="review orders of the retrain arm")
@@ -231,7 +242,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    shifts = DEV_SHIFTS + SPENT_REPORT_SHIFTS if args.set == "dev" else REPORT_SHIFTS
+    if args.set == "report" and (args.seed is None or draw_report_shifts(args.seed) == SPENT_REPORT2_SHIFTS):
+        sys.exit("--set report needs --seed N, a fresh seed (20261202 is spent: it is part of --set dev)")
+    shifts = DEV_SETS if args.set == "dev" else draw_report_shifts(args.seed)
     if args.shift:
         shifts = [shifts[i] for i in args.shift]
     counts = [int(c) for c in args.counts.split(",")]

@@ -196,9 +196,12 @@ def test_train_from_labelled_files_png_and_nifti(tmp_path, data_dir):
         from_folders(imgs, labs)
 
 
-def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir):
+def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir, monkeypatch):
     """BatchNorm statistics of a 'site' of inverted, noisy photos are far off: every blend costs
-    the source site (held-out DRIVE) Dice, so the version is flagged and cannot be promoted."""
+    the source site (held-out DRIVE) Dice, so the version is flagged and cannot be promoted. (Such a
+    site is first refused by the label-free plausibility check, nothing written; that check is
+    widened here so the source check is reached.)"""
+    from app.models import training
     from app.models.registry import ModelRegistry
     from app.models.training import SOURCE_TOLERANCE, adapt_model, source_site_examples
 
@@ -209,6 +212,10 @@ def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir):
         rgb = np.asarray(Image.open(_drive(data_dir, idx)[0]).convert("RGB")).astype(np.float32)
         rgb = 255 - rgb[..., ::-1] * 0.3 + rng.normal(0, 40, rgb.shape)
         weird.append(np.clip(rgb, 0, 255).astype(np.uint8))
+    with pytest.raises(LoupeError, match="adaptation refused, no version written"):
+        adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "refused", source, bn_mixes=(1.0, 0.5))
+    assert not (tmp_path / "refused").exists()
+    monkeypatch.setattr(training, "PLAUSIBILITY_MARGIN", float("inf"))
     card = adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "ad", source, bn_mixes=(1.0, 0.5))
     assert card["version"] == "v1" and card["kind"] == "adapt"
     assert card["metrics"]["source_dice_base"] > 0.75
