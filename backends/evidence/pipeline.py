@@ -34,8 +34,9 @@ class Settings:
     candidate_fraction: float = 0.6  # candidates: frame z above this fraction of the threshold
     max_event_s: float = 6.0        # longest excursion looked for (time scales up to this)
     context_s: float = 60.0         # background model window
-    min_frames: int = 2             # fewer good frames than this is never an event...
-    min_event_s: float = 0.3        # ...nor a stretch shorter than this (a flicker at 25 fps)
+    min_frames: int = 1             # fewer good frames than this is never an event...
+    min_event_s: float = 0.1        # ...nor a stretch shorter than this (issue 20: 0.3 s lost every 0.1-0.25 s
+    #                                 glimpse at 25-50 fps and every one-frame glimpse at capsule rate)
     max_gap_s: float = 0.5          # gaps (bad frames) bridged inside an event
     cut_z: float = 6.0             # consecutive-change z that separates distinct contents
     red_weight: float = 0.5         # weight of the red/blood excess in the frame score
@@ -189,12 +190,15 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     until the budget is spent: a reader sees one stretch of each distinct event before a second
     second of any (true events are short and many false ones long, so whole-event allotment let a
     few long false events crowd out short true ones). Events whose key frame is all found a few
-    seconds away (``seen_nearby``) come after all others. Round two grows the kept events back to
-    their full length, best first, while the budget allows. The kept events are shortened in place."""
-    fresh, later = [], []
+    seconds away (``seen_nearby``) come after all others. Events of a single good frame come after
+    every event of several (but before those seen nearby): one frame of a new picture cannot be
+    told from a one-frame glitch of other content by its own features, so it takes what the
+    events that last leave. Round two grows the kept events back to their full length, best
+    first, while the budget allows. The kept events are shortened in place."""
+    fresh, single, later = [], [], []
     for e in events:
-        (later if seen_nearby(e) else fresh).append(e)
-    ranked = fresh + later
+        (later if seen_nearby(e) else single if e.good_frames < 2 else fresh).append(e)
+    ranked = fresh + single + later
     kept, used = [], 0
     full = {}
     for e in ranked:
@@ -271,7 +275,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))),
                                       isolated_z=s.threshold)
              if sh.z >= s.threshold]
-    budget = min(f.n, max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
+    budget = min(f.n, max(s.min_frames, 2, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
     # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
     # never be reported, and each check decodes frames (bounded work on a video full of cuts)
     shots = _strongest(shots, 5 * budget)
