@@ -32,7 +32,8 @@ from .weave import Span, weave
 class Settings:
     threshold: float = 4.0          # event z-score threshold (robust median over its good frames)
     candidate_fraction: float = 0.6  # candidates: frame z above this fraction of the threshold
-    max_event_s: float = 6.0        # longest excursion looked for (time scales up to this)
+    max_event_s: float = 12.0       # longest excursion looked for (time scales up to this; issue 20: 6 s
+    #                                 missed 7-10 s views at capsule rate)
     context_s: float = 60.0         # background model window
     min_frames: int = 1             # fewer good frames than this is never an event...
     min_event_s: float = 0.1        # ...nor a stretch shorter than this (issue 20: 0.3 s lost every 0.1-0.25 s
