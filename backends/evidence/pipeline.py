@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .converge import ScoredEvent, converge, to_unit
-from .screen import FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
+from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
+from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
 from .shots import short_shots
 from .weave import Span, weave
 
@@ -315,6 +315,10 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
             e.z = max(e.z, sh.z)
             e.score = to_unit(e.z, s.threshold)
             candidates.append(e)
+    # a one-frame event that keeps its neighbour's layout is that view flashed, torn or re-exposed
+    gap = max(1, int(round(s.max_gap_s * fps)))
+    candidates = [e for e in candidates if e.good_frames > 1 or not e.key_frames
+                  or layout_order_kept(f.desc, e.key_frames[0], good, gap, LAYOUT * LAYOUT) < SAME_VIEW_RHO]
     # one event per stretch of video: the stronger of overlapping candidates wins
     events = []
     for e in sorted(candidates, key=lambda e: -e.z):
