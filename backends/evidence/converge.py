@@ -43,12 +43,15 @@ def layout_order_kept(desc: np.ndarray, t: int, good: np.ndarray, max_gap: int, 
     bright and dark places; a new picture does not (issue 20: dev rho of one-frame new pictures
     0.0-0.45, of flashes 0.72-0.91, of re-exposed views 0.9-1.0)."""
     best = -1.0
-    a = _ranks(desc[t, :n_layout])
+    x = desc[t, :n_layout]
     for step in (-1, 1):
         for j in range(t + step, t + step * (max_gap + 2), step):
             if 0 <= j < len(good) and good[j]:
-                b = _ranks(desc[j, :n_layout])
-                best = max(best, float(np.corrcoef(a, b)[0, 1]))
+                y = desc[j, :n_layout]
+                # blocks black in both (a scope's border, a mask) say nothing about the picture
+                both_black = (x <= x.min() + 0.02 * np.ptp(x)) & (y <= y.min() + 0.02 * np.ptp(y))
+                if (~both_black).sum() >= 8:
+                    best = max(best, float(np.corrcoef(_ranks(x[~both_black]), _ranks(y[~both_black]))[0, 1]))
                 break
     return best
 

@@ -276,7 +276,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))),
                                       isolated_z=s.threshold)
              if sh.z >= s.threshold]
-    budget = min(f.n, max(s.min_frames, 2, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
+    budget = min(f.n, max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
     # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
     # never be reported, and each check decodes frames (bounded work on a video full of cuts)
     shots = _strongest(shots, 5 * budget)
