@@ -115,3 +115,14 @@ def test_a_tight_budget_goes_to_the_strongest_events_that_last(brief_clip):
     assert res.frames_kept <= 6
     assert _touches(res.events, *LONG), [(e.start, e.end, e.z) for e in res.events]
     assert not _touches(res.events, SINGLE, SINGLE), [(e.start, e.end, e.z) for e in res.events]
+
+
+def test_a_budget_of_one_core_goes_to_the_strongest_lasting_event(brief_clip):
+    """Three frames of budget: one two-frame core, and it is the strongest lasting event's (the
+    weakest-first ranking would give it to a z 4-5 event); the last frame goes to the one-frame view."""
+    from backends.evidence.pipeline import Settings, find_evidence
+
+    res = find_evidence(brief_clip, Settings(max_kept_fraction=0.001, min_kept_s=1.0))
+    lasting = [e for e in res.events if e.good_frames > 1]
+    assert res.frames_kept <= 3 and len(lasting) == 1, [(e.start, e.end, e.z) for e in res.events]
+    assert lasting[0].z >= max(e.z for e in res.considered if e.good_frames > 1) - 1e-6
