@@ -51,7 +51,7 @@ MUTATIONS = [
     Mutation("evidence-no-shots", "evidence shot detector switched off",
              "backends/evidence/pipeline.py",
              "             if sh.z >= s.threshold]", "             if sh.z >= s.threshold and False]",
-             ("tests/test_floor_evidence.py",)),
+             ("tests/test_floor_evidence.py", "tests/test_evidence_dark_clip.py")),
     Mutation("evidence-budget-x5", "evidence reader budget ignored (5x the frames kept)",
              "backends/evidence/pipeline.py",
              "max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)),",
