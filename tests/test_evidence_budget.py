@@ -43,3 +43,15 @@ def test_events_seen_nearby_come_after_all_others():
     others = [_event(500 * (i + 1), 4, 10.0) for i in range(5)]
     kept, used = allot_budget([seen] + others, 10, 2, lambda e: e is seen, good)
     assert seen not in kept and used == 10
+
+
+def test_one_frame_events_come_after_events_that_last():
+    """Issue 20: a one-frame event cannot be told from a one-frame glitch of other content, so it
+    takes what the cores of lasting events leave (before they grow back, after them in rank)."""
+    good = np.ones(5000, bool)
+    single = ScoredEvent(100, 100, 80.0, 0.9, 0.0, 0.0, 1, [100])
+    lasting = [_event(500 * (i + 1), 6, 6.0 - 0.1 * i) for i in range(5)]
+    kept, used = allot_budget([single] + lasting, 10, 2, lambda e: False, good)
+    assert single not in kept and used == 10
+    kept, used = allot_budget([single] + lasting, 11, 2, lambda e: False, good)
+    assert single in kept and used == 11 and all(e.end - e.start + 1 == 2 for e in kept if e is not single)

@@ -100,3 +100,33 @@ def test_new_fraction_sees_a_pasted_lesion_but_not_a_reexposed_view(pictures):
         judge = CutJudge(_Frames(frames), good, max_gap=1)
         new = judge.new_fraction(30, 30, 30, reach=20, guard=3)
         assert lo <= new <= hi, new
+
+
+class _Judge:
+    """A stand-in for CutJudge: which boundaries are cuts and which stretches have real edges."""
+
+    max_gap = 1
+
+    def __init__(self, not_cuts: set, real: set) -> None:
+        self.not_cuts, self.real = not_cuts, real
+
+    def is_cut(self, inside: int, outside: int) -> bool:
+        return (inside, outside) not in self.not_cuts
+
+    def edges_real(self, start: int, end: int) -> bool:
+        return (start, end) in self.real
+
+
+def test_a_failed_join_falls_back_to_its_parts():
+    """Issue 20: one-frame shots exist now; an event's first frame that half shows the stream before
+    it became a one-frame shot joined to the rest, and the joined stretch's fake left edge dropped
+    the whole event. The parts are judged one by one when the whole fails."""
+    from backends.evidence.shots import Shot
+    from backends.evidence.verify import verify_shots
+
+    first, rest = Shot(100, 100, 34.7, 1), Shot(101, 104, 29.6, 4)
+    judge = _Judge(not_cuts={(101, 100)}, real={(101, 104)})
+    assert [(s.start, s.end) for s in verify_shots(judge, [first, rest], max_frames=36)] == [(101, 104)]
+    # a joined stretch with real edges stays one event
+    judge = _Judge(not_cuts={(101, 100)}, real={(100, 104)})
+    assert [(s.start, s.end, s.z) for s in verify_shots(judge, [first, rest], max_frames=36)] == [(100, 104, 34.7)]

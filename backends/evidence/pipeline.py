@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .converge import ScoredEvent, converge, to_unit
-from .screen import FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
+from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
+from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
 from .shots import short_shots
 from .weave import Span, weave
 
@@ -32,10 +32,12 @@ from .weave import Span, weave
 class Settings:
     threshold: float = 4.0          # event z-score threshold (robust median over its good frames)
     candidate_fraction: float = 0.6  # candidates: frame z above this fraction of the threshold
-    max_event_s: float = 6.0        # longest excursion looked for (time scales up to this)
+    max_event_s: float = 12.0       # longest excursion looked for (time scales up to this; issue 20: 6 s
+    #                                 missed 7-10 s views at capsule rate)
     context_s: float = 60.0         # background model window
-    min_frames: int = 2             # fewer good frames than this is never an event...
-    min_event_s: float = 0.3        # ...nor a stretch shorter than this (a flicker at 25 fps)
+    min_frames: int = 1             # fewer good frames than this is never an event...
+    min_event_s: float = 0.1        # ...nor a stretch shorter than this (issue 20: 0.3 s lost every 0.1-0.25 s
+    #                                 glimpse at 25-50 fps and every one-frame glimpse at capsule rate)
     max_gap_s: float = 0.5          # gaps (bad frames) bridged inside an event
     cut_z: float = 6.0             # consecutive-change z that separates distinct contents
     red_weight: float = 0.5         # weight of the red/blood excess in the frame score
@@ -189,12 +191,15 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     until the budget is spent: a reader sees one stretch of each distinct event before a second
     second of any (true events are short and many false ones long, so whole-event allotment let a
     few long false events crowd out short true ones). Events whose key frame is all found a few
-    seconds away (``seen_nearby``) come after all others. Round two grows the kept events back to
-    their full length, best first, while the budget allows. The kept events are shortened in place."""
-    fresh, later = [], []
+    seconds away (``seen_nearby``) come after all others. Events of a single good frame come after
+    every event of several (but before those seen nearby): one frame of a new picture cannot be
+    told from a one-frame glitch of other content by its own features, so it takes what the
+    events that last leave. Round two grows the kept events back to their full length, best
+    first, while the budget allows. The kept events are shortened in place."""
+    fresh, single, later = [], [], []
     for e in events:
-        (later if seen_nearby(e) else fresh).append(e)
-    ranked = fresh + later
+        (later if seen_nearby(e) else single if e.good_frames < 2 else fresh).append(e)
+    ranked = fresh + single + later
     kept, used = [], 0
     full = {}
     for e in ranked:
@@ -310,6 +315,10 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
             e.z = max(e.z, sh.z)
             e.score = to_unit(e.z, s.threshold)
             candidates.append(e)
+    # a one-frame event that keeps its neighbour's layout is that view flashed, torn or re-exposed
+    gap = max(1, int(round(s.max_gap_s * fps)))
+    candidates = [e for e in candidates if e.good_frames > 1 or not e.key_frames
+                  or layout_order_kept(f.desc, e.key_frames[0], good, gap, LAYOUT * LAYOUT) < SAME_VIEW_RHO]
     # one event per stretch of video: the stronger of overlapping candidates wins
     events = []
     for e in sorted(candidates, key=lambda e: -e.z):

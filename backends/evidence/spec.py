@@ -12,9 +12,9 @@ from backends.params import Help, Params, Range
 class EvidenceParams(Params):
     threshold: Annotated[float, Range(1.0, 50.0),
                          Help("event threshold: robust novelty z-score an event must reach")] = 4.0
-    max_event_s: Annotated[float, Range(0.2, 120.0), Help("longest event looked for (seconds)")] = 6.0
+    max_event_s: Annotated[float, Range(0.2, 120.0), Help("longest event looked for (seconds)")] = 12.0
     context_s: Annotated[float, Range(5.0, 1800.0), Help("background model window (seconds)")] = 60.0
-    min_event_s: Annotated[float, Range(0.0, 10.0), Help("shortest event reported (seconds)")] = 0.3
+    min_event_s: Annotated[float, Range(0.0, 10.0), Help("shortest event reported (seconds)")] = 0.1
     max_kept_fraction: Annotated[float, Range(0.0001, 1.0),
                                  Help("reader budget: at most this fraction of frames inside events")] = 0.01
     key_frames: Annotated[int, Range(1, 12), Help("key frames per event")] = 3

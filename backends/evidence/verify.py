@@ -208,14 +208,25 @@ def abrupt_edges_real(judge: CutJudge, start: int, end: int, cut: np.ndarray, cu
 def verify_shots(judge: CutJudge, shots: list, *, max_frames: int) -> list:
     """Keep the short shots whose two boundaries are real cuts. Neighbouring shots whose shared
     boundary is not a cut are one stretch (one event split by an exposure jump, say) and are joined;
-    a shot that continues into the stream around it is dropped."""
+    a shot that continues into the stream around it is dropped. When a joined stretch fails, its
+    parts are judged one by one: a one-frame shot at an event's edge that half shows the stream
+    before it must not take the rest of the event down with it (issue 20: with one-frame shots,
+    a dev dark-window view was lost that way)."""
     from .shots import Shot
 
-    groups: list[Shot] = []
+    groups: list[list[Shot]] = []
     for sh in sorted(shots, key=lambda s: s.start):
-        last = groups[-1] if groups else None
+        last = groups[-1][-1] if groups else None
         if last is not None and sh.start - last.end - 1 <= judge.max_gap and not judge.is_cut(sh.start, last.end):
-            groups[-1] = Shot(last.start, sh.end, max(last.z, sh.z), last.good_frames + sh.good_frames)
+            groups[-1].append(sh)
         else:
-            groups.append(sh)
-    return [gr for gr in groups if gr.end - gr.start + 1 <= max_frames and judge.edges_real(gr.start, gr.end)]
+            groups.append([sh])
+    out = []
+    for parts in groups:
+        a, b = parts[0], parts[-1]
+        whole = Shot(a.start, b.end, max(p.z for p in parts), sum(p.good_frames for p in parts))
+        if whole.end - whole.start + 1 <= max_frames and judge.edges_real(whole.start, whole.end):
+            out.append(whole)
+        elif len(parts) > 1:
+            out += [p for p in parts if judge.edges_real(p.start, p.end)]
+    return out
