@@ -123,6 +123,11 @@ MUTATIONS = [
              "        with self._tx():\n            vid = version_id or self._head_id(layer_id)",
              "        with open(os.devnull):\n            vid = version_id or self._head_id(layer_id)",
              ("tests/test_review_store.py",)),
+    Mutation("unseen3-truth-off-by-one", "unseen3 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen3.py",
+             "            truth.append(EventTruth(wr.n, wr.n + length - 1, spec.name, kind))",
+             "            truth.append(EventTruth(wr.n + 1, wr.n + length, spec.name, kind))",
+             ("tests/test_evidence_unseen3_builder.py",)),
 ]
 
 
