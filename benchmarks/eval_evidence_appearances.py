@@ -15,6 +15,13 @@ cached under ``--cache``.
 an independent evaluator: new appearances AND stream variations (frame size, rate, encoder, noise,
 dark filler, negative controls); it prints recall per appearance, per stream variation and per
 event length, and false events per hour (``--variations`` picks clips; ``--rates`` does not apply).
+
+``--set unseen3`` (seed 73, ``evidence_appearances_unseen3.py``) is a fourth report construction by
+another independent evaluator, committed frozen and never screened before its one run: new forms of
+the real images (NBI, dye, red-free, burned-in labels, scanner screens, inverted/rotated radiographs,
+CT windows, picture-in-picture), other encoders and containers (MJPEG/AVI, MPEG-4/AVI, MPEG-2/TS,
+HEVC, VP8/WebM, H.264 baseline/MKV, 1080p), 1 fps and adaptive-rate capsules, recorder overlays,
+colour casts, bars, shake, smoke and white-out filler, four length classes, two negative controls.
 """
 from __future__ import annotations
 
@@ -35,7 +42,9 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "report" (seed 11) was looked at in the first round and is development material since;
 # "unseen" (seed 31, appearances no earlier construction used) is the second round's report set
 # "unseen2" (seed 47): the independent evaluator's construction, run once after it was committed
-SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47])}
+# "unseen3" (seed 73): a second independent evaluator's construction, frozen before it was ever run
+SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
+        "unseen3": ("unseen3", [73])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -48,12 +57,16 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2 / unseen3 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
 
         return run_unseen2(a)
+    if a.set == "unseen3":
+        from benchmarks.eval_evidence_unseen3 import run_unseen3
+
+        return run_unseen3(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 

@@ -181,6 +181,11 @@ MUTATIONS = [
              "backends/quality/site_fit.py",
              "P = np.clip(pred.P + (W @ (self.Y - self.P0))", "P = np.clip(pred.P + 0 * (W @ (self.Y - self.P0))",
              ("tests/test_quality_train_loop.py::test_site_reviews_raise_macro_f1_without_forgetting",)),
+    Mutation("unseen3-truth-off-by-one", "unseen3 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen3.py",
+             "            truth.append(EventTruth(wr.n, wr.n + length - 1, spec.name, kind))",
+             "            truth.append(EventTruth(wr.n + 1, wr.n + length, spec.name, kind))",
+             ("tests/test_evidence_unseen3_builder.py",)),
 ]
 
 
