@@ -152,9 +152,8 @@ CT_PROJECTION = ("ct_low_dose", "ct_sparse_view", "ct_limited_angle")
 def _sim_image(args):
     """Catalogue-simulator rows of one training image (the v1 recipe, trimmed where it is costly):
     clean variants; every own type x 3 severities; on CT/MR also their non-projection types on a
-    copy with exactly-zero background; CT projection types (radon + FBP, ~1 s each) on the CT
-    series only (v2.1.0: also on every 4th X-ray/fundus/US image); MRI k-space types on every
-    other X-ray/fundus/US image."""
+    copy with exactly-zero background; CT projection types (radon + FBP, ~1 s each) on every 4th
+    X-ray/fundus/US image and MRI k-space types on every other one."""
     from .degrade import applicable, degrade
     sid, modality, idx, img, order = args
     rows = []
@@ -162,9 +161,8 @@ def _sim_image(args):
         rows.append((*_row(clean, modality), "", CLEAN, 0, "sim-clean"))
     jobs = [(img, k, "") for k in applicable(modality)]
     if modality == "other":
-        # v2.2.0: CT projection types (radon + FBP, the costliest rows) only on the CT series
-        # themselves; v2.1.0 also put them on every 4th X-ray/fundus/US image
-        jobs += [(img, k, "") for k in samples.cross_types(modality, order) if k not in CT_PROJECTION]
+        jobs += [(img, k, "") for k in samples.cross_types(modality, order)
+                 if k not in CT_PROJECTION or order % 4 == 0]
     else:
         zb = samples.zero_background(img)
         jobs += [(zb, k, "zeroed") for k in applicable(modality) if k not in CT_PROJECTION]
