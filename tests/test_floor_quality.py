@@ -33,6 +33,9 @@ SIM = DATA / "quality_heldout.npz"
 # degraded (CT 0/16: v2.0.0 called 8 of the GE gantry-tilt slices rotated), per-family ECE 0.020.
 # Simulator set 1,317 samples: family macro-F1 0.790, clean false alarms 0%, missed 7.5%, severity
 # MAE 0.10 where the family is right. (v2.0.0: 0.808 / 0.556 / 12.1% / 0.029; 0.745 / 12.1% / 5.6%.)
+# v2.2.0 (session 25m): independent macro-F1 0.814, lowest recall 0.505 (motion), clean false
+# alarms 0% (every modality), ECE 0.020; simulator 0.771, clean 0%, missed 8.5%, severity MAE 0.09.
+# Floors unchanged (the lowest recall and the simulator sit just above them).
 # The issue's goal (macro-F1 >= 0.90, every recall >= 0.80) is NOT met; these floors guard what is.
 INDEP_MACRO_F1_FLOOR = 0.80
 INDEP_MIN_RECALL_FLOOR = 0.50
@@ -136,7 +139,7 @@ def test_training_code_never_touches_the_independent_family():
     """Nothing under backends/quality imports the evaluation-only degradations or their libraries'
     entry points used there (PyAV, SimpleITK resampling/JPEG, scikit-image degradations)."""
     pkg = Path(__file__).resolve().parent.parent / "backends" / "quality"
-    for f in ("variety.py", "degrade.py", "mlsamples.py", "samples.py", "train_assessor.py"):
+    for f in ("variety.py", "variety_wide.py", "degrade.py", "mlsamples.py", "samples.py", "train_assessor.py"):
         tree = ast.parse((pkg / f).read_text())
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

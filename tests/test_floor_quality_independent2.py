@@ -2,6 +2,9 @@
 (benchmarks/quality_independent2.py, built blind to training and frozen before any model was scored)
 through the product path, every held-out source. Measured with assessor v2.1.0: macro-F1 0.814,
 lowest family recall 0.601 (contrast), clean images called degraded 0%, blur sub-type right 81.5%.
+v2.2.0 (session 25m; family 2 was DEVELOPMENT material by then, its failures chose which classes
+the training widened): macro-F1 0.879, lowest recall 0.773 (exposure), clean 0%, sub-type 83.1%;
+floors raised to just under those.
 The floors sit just under those figures: they guard what was measured, they do not bless it (the
 issue's goal is macro-F1 >= 0.90 and every family >= 0.80, NOT met)."""
 from __future__ import annotations
@@ -12,10 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MACRO_F1_FLOOR = 0.80
-MIN_FAMILY_RECALL_FLOOR = 0.55
+MACRO_F1_FLOOR = 0.86
+MIN_FAMILY_RECALL_FLOOR = 0.75
 CLEAN_FALSE_ALARM_CEILING = 0.05
-BLUR_SUBTYPE_FLOOR = 0.75
+BLUR_SUBTYPE_FLOOR = 0.80
 
 
 @pytest.fixture(scope="module")

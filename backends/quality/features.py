@@ -8,7 +8,9 @@ anisotropy (motion blur), low-frequency intensity modulation (bias field), shift
 autocorrelation (ghosting), k-space line-energy roughness (undersampling), streak energy and the
 zero-filled borders and wedges that shifting or rotating an image leaves behind; and (issue 25,
 ``psf_features``) the blur kernel's shape from a patch-averaged spectrum and the foreground's tone
-curve."""
+curve. (``range_roll_features`` holds two further blocks, range use / end clipping and roll
+motion, measured and tested but NOT yet in this vector: adding them needs the held-out caches
+rebuilt, see docs/quality.md, v2.2.0.)"""
 from __future__ import annotations
 
 import cv2

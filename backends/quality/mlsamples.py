@@ -17,6 +17,8 @@ from .families import FAMILY_OF
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 CLEAN = "none"
+PER_GROUP = 4  # variety rows per universal group per training image (v2.1.0: 3; v2.2.0 adds the
+               # randomised classes of variety_wide.py beside the named implementations)
 
 
 @dataclass
@@ -87,7 +89,7 @@ def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> ML
     n = 0
     for s in srcs:
         for i, img in enumerate(s.load()):
-            r = variety_rows(s.id, s.modality, i, img, per_group=0 if clean_only else 3,
+            r = variety_rows(s.id, s.modality, i, img, per_group=0 if clean_only else PER_GROUP,
                              n_stacked=0 if clean_only else 3)
             rows += r
             meta += [(s.id, s.modality)] * len(r)

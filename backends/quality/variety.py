@@ -21,7 +21,13 @@ stacked. What is used here (and nothing else):
     exposure     gain with clipping (over / under), gamma, additive offset (brightness), a window
                  that clips one end, smooth response curves (shoulder, toe, log, compressed knee)
 
-The independent family the evaluation uses (``benchmarks/quality_independent.py``) shares none of
+Beside these named implementations, WIDE_SHARE of each group's rows (v2.2.0) come from the
+randomised CLASSES of ``variety_wide.py``: random pupils with aberrations, camera roll and zoom,
+random spectra for noise, spline / Fourier resampling, a DCT codec with random tables, and random
+monotone tone curves split by what defines each family (contrast: off both ends, a compressed core
+or a reshaped histogram; exposure: against one end, clipped or saturated).
+
+The independent families the evaluation uses (``benchmarks/quality_independent.py``) shares none of
 these implementations; a test checks this module never imports it."""
 from __future__ import annotations
 
@@ -31,8 +37,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from . import variety_wide as vw
 from .catalog import TYPES
 
+WIDE_SHARE = 0.4  # share of each group's rows drawn from the randomised classes of variety_wide.py
 # fine kinds (catalogue names) the variety makes; the reported family of each is in families.py
 UNIVERSAL_GROUPS = ("noise", "defocus", "low_resolution", "motion_blur", "jpeg", "contrast", "exposure")
 
@@ -55,6 +63,8 @@ def level(kind: str, severity: int, rng: np.random.Generator) -> float:
 
 def _noise(x, sev, rng):
     s = level("gaussian_noise", sev, rng)
+    if rng.random() < WIDE_SHARE:
+        return vw.spectral_noise(x, s, rng), "gaussian_noise", "spectral"
     how = rng.choice(["gauss", "poisson", "speckle", "correlated", "rician"], p=[.22, .22, .18, .2, .18])
     if how == "gauss":
         return x + rng.normal(0, s, x.shape), "gaussian_noise", str(how)
@@ -95,6 +105,8 @@ def _pil(x, fn):
 
 def _defocus(x, sev, rng):
     s = level("gaussian_blur", sev, rng)
+    if rng.random() < WIDE_SHARE:
+        return vw.pupil_defocus(x, s, rng), "gaussian_blur", "pupil"
     how = str(rng.choice(["scipy", "aniso", "disk", "box", "pil_gauss", "pil_box"]))
     x32 = x.astype(np.float32)
     if how == "scipy":
@@ -135,6 +147,10 @@ def _resize(x, size, lib, name):
 def _low_resolution(x, sev, rng):
     f = level("low_resolution", sev, rng)
     h, w = x.shape
+    if rng.random() < WIDE_SHARE:
+        if rng.random() < 0.5:
+            return vw.spline_resample(x, f, rng), "low_resolution", "spline"
+        return vw.fourier_crop(x, f, rng), "low_resolution", "fourier"
     small = (max(4, round(w / f)), max(4, round(h / f)))
     dl = str(rng.choice(["cv", "pil"]))
     dn = str(rng.choice(list(_CV) if dl == "cv" else ["BOX", "BILINEAR", "HAMMING", "BICUBIC", "LANCZOS"]))
@@ -216,6 +232,10 @@ MOTION_SHAPES = ("line", "arc", "jitter", "orbit", "shake")
 
 def _motion(x, sev, rng, shape: str = ""):
     length = level("motion_blur", sev, rng)
+    if not shape and rng.random() < WIDE_SHARE:
+        if rng.random() < 0.7:
+            return vw.roll_blur(x, length, rng), "motion_blur", "roll"
+        return vw.zoom_blur(x, length, rng), "motion_blur", "zoom"
     shape = shape or str(rng.choice(MOTION_SHAPES))
     k = motion_path_kernel(length, rng, shape)
     if rng.random() < 0.5:
@@ -229,6 +249,8 @@ def _motion(x, sev, rng, shape: str = ""):
 
 def _jpeg(x, sev, rng):
     q = int(np.clip(round(level("jpeg", sev, rng)), 3, 95))
+    if rng.random() < WIDE_SHARE * 0.5:
+        return vw.dct_codec(x, q, rng), "jpeg", f"dct-q{q}"
     u8 = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
     lib = str(rng.choice(["pil", "pil_rgb", "cv", "cv_rgb"]))
     if lib.startswith("pil"):
@@ -254,6 +276,10 @@ def _jpeg(x, sev, rng):
 
 def _contrast(x, sev, rng):
     f = level("contrast", sev, rng) if sev > 1 else rng.uniform(0.55, 0.75)
+    if rng.random() < WIDE_SHARE:
+        how = str(rng.choice(["core_curve", "reshape", "veil"]))
+        fn = {"core_curve": vw.compressed_core_curve, "reshape": vw.reshape_histogram, "veil": vw.veil}[how]
+        return fn(x, f, rng), "contrast", how
     how = str(rng.choice(["mean", "median", "window", "tanh"]))
     if how == "mean":
         m = float(x.mean())
@@ -295,6 +321,12 @@ def _tone_curve(x, sev, rng):
 
 
 def _exposure(x, sev, rng):
+    if rng.random() < WIDE_SHARE:
+        how = str(rng.choice(["saturate", "black_clip", "shift_clip"]))
+        if how == "shift_clip":
+            return vw.shift_clip(x, level("brightness", sev, rng), rng), "brightness", how
+        fn = vw.saturating_curve if how == "saturate" else vw.black_clip_curve
+        return fn(x, level("exposure", sev, rng), rng), "exposure", how
     how = str(rng.choice(["gain", "gamma", "offset", "clipwin", "curve"]))
     if how == "curve":
         y, tag = _tone_curve(x, sev, rng)
