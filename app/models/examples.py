@@ -106,15 +106,29 @@ def from_folders(images: Path, labels: Path) -> list[Reviewed]:
     return out
 
 
-def reviewed_versions(store, since: datetime | None = None) -> list[dict]:
-    """The newest trainable human version per layer (see module doc), with its reviewers."""
-    decisions = store.decisions()
-    # latest decision per (version, user): a later reject by the same person withdraws an accept
+def rejected_versions(decisions) -> set[str]:
+    """Versions whose latest decision by some reviewer is a reject: a later reject by the same person
+    withdraws an accept, so no trainer may learn from such a version."""
     latest: dict[tuple[str, str], str] = {}
     for d in decisions:
         if d.target_kind == "layer" and d.version_id:
             latest[(d.version_id, d.user)] = d.decision
-    rejected = {vid for (vid, _), dec in latest.items() if dec == "reject"}
+    return {vid for (vid, _), dec in latest.items() if dec == "reject"}
+
+
+def recorded_source(source: str, by_name: dict[str, Path] | None) -> Path | None:
+    """The picture a layer was made from: its recorded path, else a file of the same name among
+    ``--images`` (files move between machines); None when neither exists."""
+    path = Path(source) if source else None
+    if (path is None or not path.is_file()) and by_name and source:
+        path = by_name.get(_stem(Path(source)))
+    return path if path is not None and path.is_file() else None
+
+
+def reviewed_versions(store, since: datetime | None = None) -> list[dict]:
+    """The newest trainable human version per layer (see module doc), with its reviewers."""
+    decisions = store.decisions()
+    rejected = rejected_versions(decisions)
     chosen: dict[str, dict] = {}
     for d in decisions:
         if d.target_kind != "layer":

@@ -77,12 +77,9 @@ def _picture(path: Path, slice_index: int = -1, modality: str = "auto"):
 
 def reviewed_verdicts(store, since: datetime | None = None) -> list[dict]:
     """The newest reviewed version per quality layer: accepted (AI or human) or a correction."""
+    from app.models.examples import rejected_versions
     decisions = store.decisions()
-    latest: dict[tuple[str, str], str] = {}
-    for d in decisions:
-        if d.target_kind == "layer" and d.version_id:
-            latest[(d.version_id, d.user)] = d.decision
-    rejected = {vid for (vid, _), dec in latest.items() if dec == "reject"}
+    rejected = rejected_versions(decisions)
     chosen: dict[str, dict] = {}
     origins: dict[str, object] = {}
     for d in decisions:
@@ -129,10 +126,8 @@ def from_store(store, since=None, images: Path | None = None) -> list[QualityExa
         origin = store.origin(r["version_id"])
         p = origin.params
         src = str(p.get("source", ""))
-        path = Path(src) if src else None
-        if (path is None or not path.is_file()) and by_name and src:
-            path = by_name.get(E._stem(Path(src)))
-        if path is None or not path.is_file():
+        path = E.recorded_source(src, by_name)
+        if path is None:
             raise LoupeError(f"quality verdict {layer.name!r} (version {r['version_id'][:8]}): its image "
                              f"{src or '(not recorded: assessed before issue 27)'} is not found; pass --images DIR")
         s = _picture(path, int(p.get("slice", p.get("slice_index", -1))), str(p.get("modality", "auto")))

@@ -87,10 +87,8 @@ def from_store(store, since=None, images: Path | None = None) -> list:
         lab = np.asarray(layer.labels)
         lab = _check_labels(lab[0] if lab.ndim == 3 and lab.shape[0] == 1 else lab, f"layer {layer.name!r}")
         src = str(origin.params.get("source", ""))
-        path = Path(src) if src else None
-        if (path is None or not path.is_file()) and by_name and src:
-            path = by_name.get(E._stem(Path(src)))
-        if path is None or not path.is_file():
+        path = E.recorded_source(src, by_name)
+        if path is None:
             raise LoupeError(f"layer {layer.name!r} (version {r['version_id'][:8]}): its frame's file "
                              f"{src or '(not recorded)'} is not found; pass --images DIR holding it")
         grey = _frame_of(path, origin.params, layer.name)
