@@ -130,27 +130,3 @@ def test_a_failed_join_falls_back_to_its_parts():
     # a joined stretch with real edges stays one event
     judge = _Judge(not_cuts={(101, 100)}, real={(100, 104)})
     assert [(s.start, s.end, s.z) for s in verify_shots(judge, [first, rest], max_frames=36)] == [(100, 104, 34.7)]
-
-
-def test_an_inset_appearing_over_a_scene_that_goes_on_is_a_real_cut(pictures):
-    """Picture-in-picture (issue 20, unseen3 0/3): a framed inset of another picture on a quarter of
-    the width appears over the moving filler without a cut. ~90% of the view registers across its
-    edges, so the whole-view overlap alone calls them fake; the new window of pixels makes them real.
-    The same scene moved on (no inset) stays one view."""
-    filler, other = pictures[0], pictures[2]
-    h, w = filler.shape[:2]
-    frames = [_view(filler, w * 0.4 + 2 * n, h * 0.5, 300) for n in range(40)]
-    inset = cv2.resize(other, (60, 46), interpolation=cv2.INTER_AREA)
-    cv2.rectangle(inset, (0, 0), (59, 45), (225, 225, 225), 2)
-    for n in range(20, 31):
-        frames[n] = frames[n].copy()
-        frames[n][8:54, 8:68] = inset
-    judge = CutJudge(_Frames(frames), np.ones(40, bool), max_gap=1)
-    m = judge.matcher
-    assert m.overlap(frames[20], frames[19]) >= judge.min_overlap   # the whole view registers...
-    assert m.local_new(frames[20], frames[19]) >= 0.9                # ...but one window is all new
-    assert m.local_new(frames[10], frames[9]) < 0.3
-    cut = np.zeros(40, np.float32)
-    cut[[20, 31]] = 20.0
-    assert abrupt_edges_real(judge, 20, 30, cut, 6.0)
-    assert not abrupt_edges_real(judge, 10, 15, np.where(np.isin(np.arange(40), [10, 16]), 20.0, 0.0), 6.0)

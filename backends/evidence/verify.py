@@ -17,8 +17,6 @@ import numpy as np
 SHORT_SIDE = 256     # frames are compared at about this size
 DARK = 20            # pixels at or below this are the scope's border or unlit: left out
 MIN_INLIERS = 10
-LOCAL_WINDOW = 0.2   # a window this share of the short side...
-LOCAL_NEW = 0.7      # ...with this share of its lit pixels new makes an edge a real cut
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -124,24 +122,6 @@ class ViewMatcher:
         ncc = float(np.corrcoef(warped, ref)[0, 1])
         return float(np.clip(cover * max(0.0, ncc), 0.0, 1.0))
 
-    def local_new(self, a: np.ndarray, b: np.ndarray, *, key_a: int | None = None, key_b: int | None = None) -> float:
-        """0..1: the largest share of new pixels of view ``a`` (lit, not shown by ``b`` once aligned
-        and re-exposed) in any window of ``LOCAL_WINDOW`` of the short side with enough lit pixels.
-        Why: an inset appearing over a scene that goes on (picture-in-picture) leaves ~90% of the
-        picture registered, so the whole-view overlap calls its edges fake (issue 20, unseen3)."""
-        import cv2
-
-        got = self.explained(a, b, key_a=key_a, key_b=key_b)
-        if got is None:
-            return 0.0
-        valid = self.valid_mask(a, key=key_a).astype(np.float32)
-        new = valid * (~got).astype(np.float32)
-        k = max(3, int(LOCAL_WINDOW * min(valid.shape)))
-        lit = cv2.boxFilter(valid, -1, (k, k), normalize=True)
-        dens = cv2.boxFilter(new, -1, (k, k), normalize=True)
-        ok = lit >= 0.5
-        return float((dens[ok] / lit[ok]).max()) if ok.any() else 0.0
-
     def valid_mask(self, img: np.ndarray, *, key: int | None = None) -> np.ndarray:
         """Lit pixels of ``img`` at the comparison size (the scope's border and unlit parts left out)."""
         return self._describe(key, img)[1] > 0
@@ -177,9 +157,7 @@ class CutJudge:
         a, b = self._image(inside), self._image(outside)
         if a is None or b is None:
             return True
-        if self.matcher.overlap(a, b, key_a=inside, key_b=outside) < self.min_overlap:
-            return True
-        return self.matcher.local_new(a, b, key_a=inside, key_b=outside) >= LOCAL_NEW
+        return self.matcher.overlap(a, b, key_a=inside, key_b=outside) < self.min_overlap
 
     def edge_ok(self, inside: int, outside: int | None) -> bool:
         """An end is fine when it is a real cut, or when the view it continues into is novel itself
