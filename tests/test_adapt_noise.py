@@ -131,3 +131,43 @@ def test_site_degradation_recovers_a_known_camera(data_dir):
     rep = F.degraded_replay(src, deg, n=2)
     assert len(rep) == 2 and rep[0].mask.shape == rep[0].rgb.shape[:2] == rep[0].fov.shape
     assert abs(rep[0].rgb.shape[0] / src[0].rgb.shape[0] - 0.8) < 0.01
+
+
+#: a mildly shifted, downscaled, JPEG'd camera of the REPORT family (close to, not equal to, the
+#: session-6 REPORT site 0 that adaptation lowered 0.750 -> 0.669 by upsampling and sharpening)
+JPEG_DOWNSCALED = dict(gains=(1.12, 0.97, 1.0), gamma=0.8, blur_sigma=0.4, scale=0.65, jpeg_quality=62)
+
+
+def test_adaptation_that_cannot_show_a_gain_on_a_jpeg_downscaled_site_is_refused(tmp_path, data_dir, capsys):
+    """Upsampling such a site to the source scale (and sharpening it) magnifies its JPEG blocks into
+    specks: the most plausible candidate's gain over no adaptation (+0.005 per photo) is within its
+    noise over the three photos (+-0.023), so nothing is written (session 6 kept anything within 0.1
+    of no adaptation: it kept rescale + sharpen here). The refusal is right: each normalisation it
+    declined lowers Dice on held-out photos of the site."""
+    from app.cli import main
+    from app.models.registry import ModelRegistry
+    from backends.vessels import finetune as F
+
+    shift = _shift(**JPEG_DOWNSCALED)
+    site = tmp_path / "site"
+    site.mkdir()
+    photos = _site(data_dir, shift)
+    for i, rgb in zip((21, 22, 23), photos):
+        Image.fromarray(rgb).save(site / f"{i}.png")
+    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
+               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
+    err = capsys.readouterr().err
+    print(err)
+    assert rc == 1 and "adaptation refused, no version written" in err and "Traceback" not in err
+    assert not (tmp_path / "ad").exists() and ModelRegistry("vessels2d").versions() == ["shipped"]
+    base = ModelRegistry("vessels2d").get("shipped")
+    model = F.load_model(base.weights)
+    ev = []
+    for idx in ("03", "07"):
+        rgb, ref, fov = _test(data_dir, idx)
+        ev.append(F.Example(idx, shift.image(rgb), shift.mask(ref), shift.mask(fov)))
+    before = float(np.mean(F.score(model, base.threshold, ev)))
+    for declined in F.normalisation_candidates(F.site_normalisation(photos)):
+        after = float(np.mean(F.score(model, base.threshold, ev, declined)))
+        print(f"JPEG'd 0.65x site: Dice {before:.4f} unadapted, {after:.4f} under the declined {sorted(declined)}")
+        assert after < before - 0.01, (declined, before, after)

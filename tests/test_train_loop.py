@@ -215,7 +215,7 @@ def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir, monke
     with pytest.raises(LoupeError, match="adaptation refused, no version written"):
         adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "refused", source, bn_mixes=(1.0, 0.5))
     assert not (tmp_path / "refused").exists()
-    monkeypatch.setattr(training, "PLAUSIBILITY_MARGIN", float("inf"))
+    monkeypatch.setattr(training, "PLAUSIBILITY_GAIN_MIN", -float("inf"))
     card = adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "ad", source, bn_mixes=(1.0, 0.5))
     assert card["version"] == "v1" and card["kind"] == "adapt"
     assert card["metrics"]["source_dice_base"] > 0.75
@@ -228,25 +228,28 @@ def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir, monke
 
 
 def test_adaptation_to_a_softer_site_helps_and_keeps_the_source(tmp_path, data_dir):
-    """A site with softer, warmer photos (the first DEV shift): the adapted version measures the
-    site's sharpness and field of view, passes the source check, and raises Dice on held-out site
-    photos by >= 0.01 through the product's inference path (fundus.segment_fundus)."""
+    """A site with softer, 1.3x photos (a spent development shift): the adapted version measures the
+    site's sharpness and field of view, shows a plausibility gain beyond its noise over three photos,
+    passes the source check, and raises Dice on held-out site photos by >= 0.01 through the product's
+    inference path (fundus.segment_fundus). (The first DEV shift's +0.01-0.02 cannot be shown from
+    three photos: its adaptation is refused there, see test_adapt_noise.)"""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from site_shifts import DEV_SHIFTS
+    from site_shifts import SPENT_REPORT_SHIFTS
 
     from app.models.registry import ModelRegistry
     from app.models.training import adapt_model, source_site_examples
     from backends.vessels.fundus import segment_fundus
     from backends.vessels.metrics import dice
 
-    shift = DEV_SHIFTS[0]
+    shift = SPENT_REPORT_SHIFTS[2]
     source = source_site_examples(data_dir / "retina" / "DRIVE")[:2]
     site = [shift.image(np.asarray(Image.open(_drive(data_dir, i)[0]).convert("RGB"))) for i in (21, 22, 23)]
     card = adapt_model("vessels2d", site, ["21", "22", "23"], tmp_path / "ad", source)
     assert card["promotion"]["ok"] and card["mix"] == 0.0
-    assert abs(card["site_fov_px"] - 533.8) < 10 and card["site_sharpness"] < 0.12
+    assert abs(card["site_fov_px"] - 533.8 * 1.3) < 15 and card["site_sharpness"] < 0.12
+    assert card["input_fov_px"] > 0 and card["plausibility"]["gain"] > card["plausibility"]["gain_se"] > 0
     assert card["metrics"]["source_dice_new"] >= card["metrics"]["source_dice_base"] - 0.002
     d = data_dir / "retina" / "DRIVE" / "test"
     reg = ModelRegistry("vessels2d")
@@ -341,12 +344,16 @@ def test_finetune_carries_the_input_normalisation_of_an_adapted_base(tmp_path, d
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from site_shifts import DEV_SHIFTS
 
+    from app.models import training
     from app.models.registry import ModelRegistry
     from app.models.training import adapt_model, source_site_examples, train_model
     from backends.vessels import finetune as F
 
     site = _shifted_site(data_dir, DEV_SHIFTS[1], (21, 22, 23))
     source = source_site_examples(data_dir / "retina" / "DRIVE")[:1]
+    # the fine-tune's carrying of the normalisation is under test, not the plausibility check (which
+    # cannot show this 0.7x site's +0.007 from three photos and would refuse)
+    monkeypatch.setattr(training, "PLAUSIBILITY_GAIN_MIN", -float("inf"))
     ad = adapt_model("vessels2d", [s.rgb for s in site], [s.name for s in site], tmp_path / "ad", source)
     norm = F.input_normalisation(ad)
     assert norm and norm["input_fov_px"] > 500

@@ -105,7 +105,8 @@ def _dock(qtbot, tmp_path, data_dir):
     return dock, review
 
 
-def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data_dir):
+def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data_dir, monkeypatch):
+    from app.models import training
     from app.models.registry import ModelRegistry
     from app.review.items import mask_uncertainty
     from backends.vessels import finetune as F
@@ -127,7 +128,9 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
                                            f"{card['metrics']['heldback_dice_base']:.3f}"
     assert "v1:" in tp.status.text() and tp.train_btn.isEnabled()
 
-    # "Adapt to these images": the open queue's site photos (3 distinct files)
+    # "Adapt to these images": the open queue's site photos (3 distinct files). The dock's loop is
+    # under test, not the plausibility check (three photos cannot show this site's +0.01: refused)
+    monkeypatch.setattr(training, "PLAUSIBILITY_GAIN_MIN", -float("inf"))
     with qtbot.waitSignal(tp.finished, timeout=600_000) as blocker:
         tp.adapt_btn.click()
     what, card = blocker.args
