@@ -71,6 +71,18 @@ def _site_dice(data_dir, shift, weights) -> float:
     return float(np.mean(out))
 
 
+def _adapt_cli(tmp_path, data_dir, photos, capsys) -> tuple[int, str]:
+    """`run_app.py adapt vessels2d` on ``photos`` saved as a site folder: (exit code, stderr)."""
+    from app.cli import main
+    site = tmp_path / "site"
+    site.mkdir()
+    for i, rgb in zip((21, 22, 23), photos):
+        Image.fromarray(rgb).save(site / f"{i}.png")
+    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
+               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
+    return rc, capsys.readouterr().err
+
+
 def test_adaptation_denoises_a_noisy_downscaled_site_and_raises_its_dice(tmp_path, data_dir):
     """Session 5's adaptation lowered such a site (0.220 -> 0.124 on the 0.59x + noise 6.4 REPORT
     site): it upsampled and sharpened the noise. Now the photos are denoised first, the version
@@ -96,18 +108,11 @@ def test_adaptation_that_would_harm_the_site_is_refused_and_nothing_is_written(t
     """Without denoising (as in session 5) the only candidates upsample and sharpen the noise: the
     label-free plausibility check sees the vessel maps fall apart and refuses. ``run_app.py adapt``
     says so in one line, exits 1 and writes no version."""
-    from app.cli import main
     from app.models.registry import ModelRegistry
     from backends.vessels import finetune as F
 
     monkeypatch.setattr(F, "DENOISE_ABOVE", 1e9)
-    site = tmp_path / "site"
-    site.mkdir()
-    for i, rgb in zip((21, 22, 23), _site(data_dir, _shift(**NOISY))):
-        Image.fromarray(rgb).save(site / f"{i}.png")
-    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
-               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
-    err = capsys.readouterr().err
+    rc, err = _adapt_cli(tmp_path, data_dir, _site(data_dir, _shift(**NOISY)), capsys)
     print(err)
     assert rc == 1 and "adaptation refused, no version written" in err and "Traceback" not in err
     assert len([ln for ln in err.splitlines() if ln.strip()]) == 1
@@ -144,19 +149,12 @@ def test_adaptation_that_cannot_show_a_gain_on_a_jpeg_downscaled_site_is_refused
     noise over the three photos (+-0.023), so nothing is written (session 6 kept anything within 0.1
     of no adaptation: it kept rescale + sharpen here). The refusal is right: each normalisation it
     declined lowers Dice on held-out photos of the site."""
-    from app.cli import main
     from app.models.registry import ModelRegistry
     from backends.vessels import finetune as F
 
     shift = _shift(**JPEG_DOWNSCALED)
-    site = tmp_path / "site"
-    site.mkdir()
     photos = _site(data_dir, shift)
-    for i, rgb in zip((21, 22, 23), photos):
-        Image.fromarray(rgb).save(site / f"{i}.png")
-    rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
-               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
-    err = capsys.readouterr().err
+    rc, err = _adapt_cli(tmp_path, data_dir, photos, capsys)
     print(err)
     assert rc == 1 and "adaptation refused, no version written" in err and "Traceback" not in err
     assert not (tmp_path / "ad").exists() and ModelRegistry("vessels2d").versions() == ["shipped"]
