@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -379,7 +380,11 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server):
             page.wait_for_function("() => (document.querySelector('#vstatus textarea, #vstatus input') || {})"
                                    ".value?.includes('event(s) on the track')", timeout=300_000)
             page.locator("#jump input").first.click()
-            page.get_by_role("option").first.click()
+            # since one-frame and up-to-12-s events may be reported (issue 20, session 6) the list also
+            # holds false events of the filler (a 9-s stretch at frame 0, one frame at 120): the reader
+            # picks the listed event that covers the polyp, as a person would
+            near = "|".join(str(truth.start_frame + d) for d in range(-2, 3))
+            page.get_by_role("option").filter(has_text=re.compile(rf"frames ({near})-")).first.click()
             page.get_by_text(f"frame {truth.start_frame} / ").first.wait_for(timeout=60_000)
             old = _wait_new_src(page, old, sel="#vimg img")
             shown = _png_array(page.request.get(old).body())
@@ -390,8 +395,9 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server):
             orange = (strip[14, :, 0] > 200) & (strip[14, :, 1] > 90) & (strip[14, :, 1] < 150)
             xs = np.nonzero(orange)[0]
             assert len(xs), "no event on the evidence track"
-            frames = xs * src.n_frames / strip.shape[1]
-            assert abs(frames.min() - truth.start_frame) <= 3 and abs(frames.max() - truth.end_frame) <= 3
+            bars = [run * src.n_frames / strip.shape[1] for run in np.split(xs, np.nonzero(np.diff(xs) > 1)[0] + 1)]
+            assert any(abs(b.min() - truth.start_frame) <= 3 and abs(b.max() - truth.end_frame) <= 3 for b in bars), \
+                [(round(b.min()), round(b.max())) for b in bars]     # the polyp's bar, among the others
             page.screenshot(path=str(server["tmp"] / "video_page.png"), full_page=True)
         finally:
             browser.close()
