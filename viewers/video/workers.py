@@ -57,11 +57,14 @@ class FrameLoader(QObject):
                 n, self._pending = self._pending, None
                 self._busy = True
             try:
-                frame = self.source.get(n)
-            except Exception as exc:  # shown in the view; the loader keeps serving
-                self.failed.emit(n, str(exc))
-            else:
-                self.frameReady.emit(frame)
+                try:
+                    frame = self.source.get(n)
+                except Exception as exc:  # shown in the view; the loader keeps serving
+                    self.failed.emit(n, str(exc))
+                else:
+                    self.frameReady.emit(frame)
+            except RuntimeError:   # the view (and this loader with it) was deleted mid-decode: no one listens
+                return
             finally:
                 with self._cond:
                     self._busy = False
