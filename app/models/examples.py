@@ -125,22 +125,28 @@ def recorded_source(source: str, by_name: dict[str, Path] | None) -> Path | None
     return path if path is not None and path.is_file() else None
 
 
+def reviewed_target(d, since: datetime | None = None) -> tuple[str, str] | None:
+    """(version, "edit" | "accept") a layer decision vouches for, or None: a correction vouches for the
+    version it made, an accept for the version it saw; other decisions and those before ``since`` none."""
+    if d.target_kind != "layer" or (since is not None and datetime.fromisoformat(d.created) < since):
+        return None
+    if d.decision == "edit" and d.result_version:
+        return d.result_version, "edit"
+    if d.decision == "accept" and d.version_id:
+        return d.version_id, "accept"
+    return None
+
+
 def reviewed_versions(store, since: datetime | None = None) -> list[dict]:
     """The newest trainable human version per layer (see module doc), with its reviewers."""
     decisions = store.decisions()
     rejected = rejected_versions(decisions)
     chosen: dict[str, dict] = {}
     for d in decisions:
-        if d.target_kind != "layer":
+        target = reviewed_target(d, since)
+        if target is None:
             continue
-        if since is not None and datetime.fromisoformat(d.created) < since:
-            continue
-        if d.decision == "edit" and d.result_version:
-            vid, how = d.result_version, "edit"
-        elif d.decision == "accept" and d.version_id:
-            vid, how = d.version_id, "accept"
-        else:
-            continue
+        vid, how = target
         v = store.version(vid)
         if v.source_kind != "human" or vid in rejected:
             continue

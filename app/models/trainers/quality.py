@@ -77,20 +77,16 @@ def _picture(path: Path, slice_index: int = -1, modality: str = "auto"):
 
 def reviewed_verdicts(store, since: datetime | None = None) -> list[dict]:
     """The newest reviewed version per quality layer: accepted (AI or human) or a correction."""
-    from app.models.examples import rejected_versions
+    from app.models.examples import rejected_versions, reviewed_target
     decisions = store.decisions()
     rejected = rejected_versions(decisions)
     chosen: dict[str, dict] = {}
     origins: dict[str, object] = {}
     for d in decisions:
-        if d.target_kind != "layer" or (since is not None and datetime.fromisoformat(d.created) < since):
+        target = reviewed_target(d, since)
+        if target is None:
             continue
-        if d.decision == "edit" and d.result_version:
-            vid, how = d.result_version, "edit"
-        elif d.decision == "accept" and d.version_id:
-            vid, how = d.version_id, "accept"
-        else:
-            continue
+        vid, how = target
         if vid in rejected:
             continue
         if d.layer_id not in origins:
