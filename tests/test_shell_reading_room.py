@@ -257,3 +257,36 @@ def test_docks_get_their_width_back_after_a_video(qtbot, win, data_dir):
         d = win.docks[key]
         assert d.width() >= WIDTHS[win.dockWidgetArea(d)] - 4, (key, d.width())
     assert _cut_docks(win) == [] and (win.width(), win.height()) == SIZE
+
+
+def test_quality_verdict_row_on_screen_in_the_default_review_dock(qtbot, win, tmp_path, data_dir):
+    """Correcting a quality verdict at 1400x900: "Set verdict" and the decision buttons are on screen
+    in the Review dock as laid out, with no scrolling (they sat below the fold; the item list's
+    preferred height pushed them out)."""
+    from test_quality_train_loop import _assessed
+
+    fundus = data_dir / "retina" / "DRIVE" / "test" / "images" / "01_test.tif"
+    _open(qtbot, win, fundus)
+    verdict = _assessed(fundus).findings_layer("quality")
+    win.model.add_layer(verdict)
+    win.on_result_layers([verdict])
+    win.workflow.wait_saved()
+    review = win.panel("review")
+    win.docks["review"].raise_()
+    review.refresh()
+    qtbot.waitUntil(lambda: any(it.layer_id == verdict.id for it in review.items))
+    review.table.setCurrentCell(next(i for i, it in enumerate(review.items)
+                                     if it.layer_id == verdict.id and it.target_kind == "layer"), 0)
+    _settle(qtbot, win)
+    _save(win, tmp_path, "review_quality_verdict")
+    area = win.docks["review"].widget()
+    assert area.objectName() == "dock_scroll" and not area.verticalScrollBar().isVisible()
+    view = area.viewport().rect()
+    for w in (review.verdict_edit, review.verdict_button, review.accept_button, review.next_button):
+        assert w.isVisible()
+        box = w.rect().translated(w.mapTo(area.viewport(), w.rect().topLeft()))
+        assert view.contains(box), (w, box, view)
+    assert review.table.height() >= review.table.minimumHeight()
+    review.verdict_edit.setText("clean")
+    review.verdict_button.click()
+    assert [d.decision for d in win.workflow.store.decisions(verdict.id)] == ["edit"]

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -124,11 +126,18 @@ class ReviewPanel(QWidget):
         hh.setSectionResizeMode(3, QHeaderView.ResizeToContents)
         self.table.installEventFilter(self)
         self.table.currentCellChanged.connect(lambda *_: self._current_changed())
+        # the list takes the room that is left, down to about two rows: in a short dock the
+        # buttons and the verdict row stay on screen and the list scrolls (its preferred height made
+        # the whole panel scroll, with "Set verdict" below the fold)
+        self.table.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + 2 * self.table.verticalHeader().defaultSectionSize())
         lay.addWidget(self.table, 1)
 
         self.disagreement = QLabel("")
         self.disagreement.setObjectName("review_disagreement")
         self.disagreement.setWordWrap(True)
+        self.disagreement.setVisible(False)   # takes room only when reviewers disagree
         lay.addWidget(self.disagreement)
 
         self.comment = QLineEdit()
@@ -274,8 +283,10 @@ class ReviewPanel(QWidget):
     def _current_changed(self) -> None:
         it = self.current_item()
         self.verdict_row.setVisible(self.is_quality_item(it))
+        if self.verdict_row.isVisible():
+            self._bring_into_view(self.verdict_row)
         if it is None:
-            self.disagreement.setText("")
+            self._set_disagreement("")
             return
         dis = [d for d in self.store.disagreements(it.layer_id)
                if (d.target_kind, d.target_ref) == (it.target_kind, it.target_ref)]
@@ -283,11 +294,23 @@ class ReviewPanel(QWidget):
             comments = {(d.user, d.version_id): d.comment for d in self.store.decisions(it.layer_id)}
             parts = [f"{u}: {dec}" + (f" ({comments[(u, x.version_id)]})" if comments.get((u, x.version_id)) else "")
                      for x in dis for u, dec in sorted(x.by_user.items())]
-            self.disagreement.setText("Reviewers disagree: " + "; ".join(parts))
+            self._set_disagreement("Reviewers disagree: " + "; ".join(parts))
             self.disagreement.setStyleSheet(f"color: {COLOURS['reject']}")
         else:
-            self.disagreement.setText("")
+            self._set_disagreement("")
         self.currentItemChanged.emit(it)
+
+    def _set_disagreement(self, text: str) -> None:
+        self.disagreement.setText(text)
+        self.disagreement.setVisible(bool(text))
+
+    def _bring_into_view(self, widget: QWidget) -> None:
+        """Scroll the dock (when it is shorter than even the panel's minimum) so ``widget`` shows."""
+        p = self.parentWidget()
+        while p is not None and not isinstance(p, QScrollArea):
+            p = p.parentWidget()
+        if p is not None:
+            p.ensureWidgetVisible(widget)
 
     def next_item(self) -> None:
         if self.items:
