@@ -34,8 +34,8 @@ Event appearances (``KINDS4``):
   projection, DRIVE training vessel labels, a PSFHS fetal-head label) the chroma turns green
   (ICG-like) or pink (5-ALA-like) while the luminance stays that of the continuing scene;
 - ``whip_pan``: an event seen during fast camera motion: a whip pan (directional motion blur and
-  a travelling shift) starts in the filler 1-2 s before the event, carries through it and ends
-  1-2 s after; the event is a Kvasir polyp or a TBX11K chest radiograph;
+  a travelling shift) starts in the filler 1-2 s (at least 2 frames) before the event, carries
+  through it and ends 1-2 s (at least 2 frames) after; the event is a Kvasir polyp or a TBX11K chest radiograph;
 - ``repeat``: the same object three times in one clip, each time cut in with another view:
   MR angiogram slices with the VMTK level set's outline burned in (a source no earlier set used).
 
@@ -52,7 +52,8 @@ is a cut to another picture; inside a shot the camera wanders without cuts):
   (earlier unseen sets: still frames), with lens-smudge episodes (a blurred patch for 3-10 s).
 
 Streams (``VARIATIONS4``): codecs and containers no earlier set used (FFV1 lossless in MKV, AV1
-(SVT-AV1) in MKV, H.264 High 4:4:4 in MOV, WMV2 in ASF, H.264 High 10 (10-bit) in MKV, MPEG-1
+(SVT-AV1, low delay: with its random-access alt-ref filter a colour-only event's chroma showed in
+the filler frames before it) in MKV, H.264 High 4:4:4 in MOV, WMV2 in ASF, H.264 High 10 (10-bit) in MKV, MPEG-1
 in MPG, VP9 in WebM); rates 0.5, 5, 8, 10, 12.5, 15 and 29.97 fps (NTSC timing); sizes 240x240
 to 1024x576; overlays no earlier set used (a blinking REC mark with elapsed time, a reader's
 timeline bar with image number, a translucent watermark, a wandering mouse cursor, a fixation
@@ -163,7 +164,7 @@ class Variation4:
 
 
 _FFV1 = Encoding4("ffv1", "mkv", gop_s=0)
-_AV1 = Encoding4("libsvtav1", "mkv", crf=40, gop_s=20.0)
+_AV1 = Encoding4("libsvtav1", "mkv", crf=34, gop_s=20.0, profile="low-delay")
 _X264_444 = Encoding4("libx264", "mov", "yuv444p", crf=25, gop_s=8.0, bframes=2, profile="high444")
 _WMV2 = Encoding4("wmv2", "asf", bit_rate=2_500_000, gop_s=4.0)
 _X264_10 = Encoding4("libx264", "mkv", "yuv420p10le", crf=27, gop_s=12.0, profile="high10")
@@ -911,7 +912,9 @@ class Writer4:
             if e.profile:
                 opts["profile"] = e.profile
         elif e.codec == "libsvtav1":
-            opts = {"preset": "12", "crf": str(e.crf), "svtav1-params": f"keyint={gop}:lp=2"}
+            # low delay, no temporal filter: SVT-AV1's alt-ref filter (random access) carried a
+            # colour-only event's chroma into the filler frames before it (checked while building)
+            opts = {"preset": "12", "crf": str(e.crf), "svtav1-params": f"keyint={gop}:lp=2:pred-struct=1:enable-tf=0"}
         elif e.codec == "libvpx-vp9":
             opts = {"deadline": "realtime", "cpu-used": "8", "crf": str(e.crf), "b": "0", "threads": "2",
                     "row-mt": "1"}
