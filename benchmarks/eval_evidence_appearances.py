@@ -22,6 +22,14 @@ the real images (NBI, dye, red-free, burned-in labels, scanner screens, inverted
 CT windows, picture-in-picture), other encoders and containers (MJPEG/AVI, MPEG-4/AVI, MPEG-2/TS,
 HEVC, VP8/WebM, H.264 baseline/MKV, 1080p), 1 fps and adaptive-rate capsules, recorder overlays,
 colour casts, bars, shake, smoke and white-out filler, four length classes, two negative controls.
+
+``--set unseen4`` (seed 59, ``evidence_appearances_unseen4.py``) is a fifth report construction by a
+third independent evaluator, committed frozen and never screened before its one run: events mixed
+into a continuing scene (a small lesion near a corner, fades, a cine in a fixed region of interest,
+a 20-30% ghost overlay, colour-only glow) besides cut-in ones (during a whip pan, the same object
+three times), new filler worlds (fundoscopy footage, the EndoVis clip playing, round capsule view),
+FFV1, AV1, H.264 4:4:4 and 10-bit, WMV2, MPEG-1 and VP9 streams at 0.5-29.97 fps, new overlays,
+five length classes, three negative controls; recall is also given per frame rate.
 """
 from __future__ import annotations
 
@@ -43,8 +51,9 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen" (seed 31, appearances no earlier construction used) is the second round's report set
 # "unseen2" (seed 47): the independent evaluator's construction, run once after it was committed
 # "unseen3" (seed 73): a second independent evaluator's construction, frozen before it was ever run
+# "unseen4" (seed 59): a third independent evaluator's construction, frozen before it was ever run
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
-        "unseen3": ("unseen3", [73])}
+        "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -57,7 +66,7 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2 / unseen3 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2 / unseen3 / unseen4 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
@@ -67,6 +76,10 @@ def main() -> int:
         from benchmarks.eval_evidence_unseen3 import run_unseen3
 
         return run_unseen3(a)
+    if a.set == "unseen4":
+        from benchmarks.eval_evidence_unseen4 import run_unseen4
+
+        return run_unseen4(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 

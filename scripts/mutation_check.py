@@ -223,6 +223,11 @@ MUTATIONS = [
              "            truth.append(EventTruth(wr.n, wr.n + length - 1, spec.name, kind))",
              "            truth.append(EventTruth(wr.n + 1, wr.n + length, spec.name, kind))",
              ("tests/test_evidence_unseen3_builder.py",)),
+    Mutation("unseen4-truth-off-by-one", "unseen4 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen4.py",
+             "        truth.append(EventTruth(start, start + length - 1, source, kind))",
+             "        truth.append(EventTruth(start + 1, start + length, source, kind))",
+             ("tests/test_evidence_unseen4_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_change",)),
 ]
 
 
