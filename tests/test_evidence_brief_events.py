@@ -106,12 +106,12 @@ def test_a_nine_second_view_is_one_event(found):
 
 
 def test_a_tight_budget_goes_to_the_strongest_events_that_last(brief_clip):
-    """With 2 s of budget (6 frames: three cores of two) the cores go to the strongest events of
+    """With 6 frames of budget (three cores of two) the cores go to the strongest events of
     several frames, the 9-s view first; the one-frame event, however strong, waits for what they
     leave (it cannot be told from a one-frame glitch of other content by its own features)."""
     from backends.evidence.pipeline import Settings, find_evidence
 
-    res = find_evidence(brief_clip, Settings(max_kept_fraction=0.001))
+    res = find_evidence(brief_clip, Settings(max_kept_fraction=6 / N))
     assert res.frames_kept <= 6
     assert _touches(res.events, *LONG), [(e.start, e.end, e.z) for e in res.events]
     assert not _touches(res.events, SINGLE, SINGLE), [(e.start, e.end, e.z) for e in res.events]
@@ -122,7 +122,7 @@ def test_a_budget_of_one_core_goes_to_the_strongest_lasting_event(brief_clip):
     weakest-first ranking would give it to a z 4-5 event); the last frame goes to the one-frame view."""
     from backends.evidence.pipeline import Settings, find_evidence
 
-    res = find_evidence(brief_clip, Settings(max_kept_fraction=0.001, min_kept_s=1.0))
+    res = find_evidence(brief_clip, Settings(max_kept_fraction=3 / N))
     lasting = [e for e in res.events if e.good_frames > 1]
     assert res.frames_kept <= 3 and len(lasting) == 1, [(e.start, e.end, e.z) for e in res.events]
     assert lasting[0].z >= max(e.z for e in res.considered if e.good_frames > 1) - 1e-6

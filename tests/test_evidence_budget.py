@@ -55,3 +55,19 @@ def test_one_frame_events_come_after_events_that_last():
     assert single not in kept and used == 10
     kept, used = allot_budget([single] + lasting, 11, 2, lambda e: False, good)
     assert single in kept and used == 11 and all(e.end - e.start + 1 == 2 for e in kept if e is not single)
+
+
+def test_the_budget_is_one_percent_on_any_clip_that_can_hold_an_event_core():
+    """Issue 20 session 7: the 2-s minimum budget applied to every clip under 200 s, so the unseen3
+    surgical clips (136 s at 25 fps, 104 s at 60 fps) kept 1.5-1.9% of their frames. Now 1% holds
+    whenever 1% is at least one event core (0.5 s: clips of 50 s and more)."""
+    from backends.evidence.pipeline import Settings, reader_budget
+
+    s = Settings()
+    assert reader_budget(3400, 25.0, s) == 34            # 136 s at 25 fps: 1%, not 2 s (50 frames)
+    assert reader_budget(6250, 60.0, s) == 62            # 104 s at 60 fps: 1%, not 120 frames
+    assert reader_budget(1250, 25.0, s) == 12            # exactly 50 s: 1% is one core
+    assert reader_budget(72_000, 25.0, s) == 720         # long videos as before
+    # a 30-s clip's 1% (3 frames at 10 fps) is less than one view: it keeps 2 s
+    assert reader_budget(300, 10.0, s) == 20
+    assert reader_budget(5, 10.0, s) == 5                # never more than the clip

@@ -50,7 +50,8 @@ class Settings:
     seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
     min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
-    min_kept_s: float = 2.0         # the budget is never under this much video (a 30-s clip's 1% is 0.3 s)
+    min_kept_s: float = 2.0         # a clip too short for 1% to hold one core (under core_s / max_kept_fraction,
+    #                                 50 s) may keep this much video (its 1% is a few frames); longer clips: 1%
 
 
 @dataclass
@@ -159,6 +160,18 @@ def fine_pass(src, spans: list[Span], f: Features, good: np.ndarray, comb: np.nd
         if progress is not None and (i % 16 == 15 or i + 1 == len(spans)):
             progress(0.85 + 0.1 * (i + 1) / len(spans), f"checking candidate {i + 1}/{len(spans)}")
     return out, fine_sharp
+
+
+def reader_budget(n: int, fps: float, s: Settings) -> int:
+    """Frames the reader is shown: ``max_kept_fraction`` of the clip, always. Only a clip so short
+    that this share cannot hold one event's core (``core_s``; under 50 s at the defaults) may keep
+    ``min_kept_s`` of video instead: its 1% is a few frames, less than one view. Issue 20 session 7:
+    the 2-s minimum used to apply to every clip under 200 s, so 100-140-s surgical clips kept
+    1.5-1.9% of their frames."""
+    share = int(np.floor(s.max_kept_fraction * n))
+    if n / max(fps, 1e-6) * s.max_kept_fraction < s.core_s:
+        share = max(share, int(round(s.min_kept_s * fps)))
+    return min(n, max(s.min_frames, share))
 
 
 def _strongest(shots: list, frames: int) -> list:
@@ -276,7 +289,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       reach_frames=max(2, int(round(s.shot_reach_s * fps))),
                                       isolated_z=s.threshold)
              if sh.z >= s.threshold]
-    budget = min(f.n, max(s.min_frames, int(np.floor(s.max_kept_fraction * f.n)), int(round(s.min_kept_s * fps))))
+    budget = reader_budget(f.n, fps, s)
     # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
     # never be reported, and each check decodes frames (bounded work on a video full of cuts)
     shots = _strongest(shots, 5 * budget)
