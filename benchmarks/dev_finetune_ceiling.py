@@ -230,12 +230,15 @@ def tta_check(k: int, shift, model_dir: Path, log) -> None:
     folder) on the site's evaluation photos, plain and averaged over the four flips (test-time
     augmentation), at the card's threshold, through the card's input normalisation."""
     import cv2
+    from common import data_root
 
     from app.models.registry import ModelRegistry
+    from app.models.training import source_site_examples
     from backends.vessels import finetune as F
     from backends.vessels.metrics import dice
 
     _, ev = site_sets(shift)
+    src = [F.Example(s.name, s.rgb, s.mask) for s in source_site_examples(data_root() / "retina" / "DRIVE")]
     card = json.loads((model_dir / "card.json").read_text())
     models = {"shipped": (F.load_model(ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped().weights), {}),
               "fine-tuned": (F.load_model(model_dir / "model.pt"), F.input_normalisation(card))}
@@ -254,7 +257,8 @@ def tta_check(k: int, shift, model_dir: Path, log) -> None:
                 if resampled:
                     p = cv2.resize(p, (fov.shape[1], fov.shape[0]), interpolation=cv2.INTER_LINEAR)
                 out.append(dice(p > card["threshold"], ex.mask, fov))
-        log(f"[{k}] {name}: plain {np.mean(plain):.4f}, flips averaged {np.mean(tta):.4f}")
+        log(f"[{k}] {name}: plain {np.mean(plain):.4f}, flips averaged {np.mean(tta):.4f}; source site (DRIVE "
+            f"37-40) {np.mean(F.score(model, card['threshold'], src, norm)):.4f}")
 
 
 def main() -> None:
