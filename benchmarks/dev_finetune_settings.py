@@ -45,6 +45,9 @@ SETTINGS = {
     # labelled source photos degraded to the site's camera replayed beside the corrections
     "site norm": dict(norm="site"),
     "site norm + replay": dict(norm="site", replay=True),
+    # session 7: is the shipped fine-tune's budget what stops it? (16 reviewed gave what 5 gave)
+    "product": dict(norm=NORM),
+    "product 400 steps lr 1e-3": dict(norm=NORM, iters=400, lr=1e-3),
 }
 
 
@@ -66,17 +69,25 @@ def main() -> None:
     from backends.vessels import finetune as F
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shift", type=int, required=True)
+    ap.add_argument("--shift", type=int)
     ap.add_argument("--spent", action="store_true", help="a shift of the spent first REPORT set")
     ap.add_argument("--dev-set", action="store_true", help="--shift indexes site_shifts.DEV_SETS (all 9 "
                                                            "development sites)")
+    ap.add_argument("--site", type=int, help="index into the 13 development sites of dev_finetune_ceiling.py "
+                                             "(DEV_SETS, then the spent seed-60613 draw)")
     ap.add_argument("--only", default="")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--wise", default="", help="also score base + a * (tuned - base) for these a (comma-separated): "
                                                "weight-space interpolation of the base and its fine-tune (WiSE-FT)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    shift = DEV_SETS[args.shift] if args.dev_set else (SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
+    if args.site is not None:
+        from dev_finetune_ceiling import all_dev_sites
+
+        shift = all_dev_sites()[args.site]
+    else:
+        shift = DEV_SETS[args.shift] if args.dev_set else (
+            SPENT_REPORT_SHIFTS if args.spent else DEV_SHIFTS)[args.shift]
     base = ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped()
     pool, ev = site_sets(shift)
     order = list(np.random.default_rng(0).permutation(len(pool)))

@@ -38,6 +38,8 @@ from common import data_root
 from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
+#: seeds whose draws were evaluated or looked at (sessions 5-7): development material, refused for --set report
+SPENT_SEEDS = (20261202, 60613, 1)
 EVAL = tuple(range(1, 11))
 
 
@@ -242,8 +244,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    if args.set == "report" and (args.seed is None or draw_report_shifts(args.seed) == SPENT_REPORT2_SHIFTS):
-        sys.exit("--set report needs --seed N, a fresh seed (20261202 is spent: it is part of --set dev)")
+    if args.set == "report" and (args.seed is None or args.seed in SPENT_SEEDS
+                                 or draw_report_shifts(args.seed) == SPENT_REPORT2_SHIFTS):
+        sys.exit(f"--set report needs --seed N, a fresh seed (spent, development material: "
+                 f"{', '.join(map(str, SPENT_SEEDS))})")
     shifts = DEV_SETS if args.set == "dev" else draw_report_shifts(args.seed)
     if args.shift:
         shifts = [shifts[i] for i in args.shift]

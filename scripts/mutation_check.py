@@ -192,6 +192,12 @@ MUTATIONS = [
              'if gain - PLAUSIBILITY_NOISE * se <= PLAUSIBILITY_GAIN_MIN:',
              'if gain - 0.0 * se <= PLAUSIBILITY_GAIN_MIN:',
              ("tests/test_adapt_noise.py::test_adaptation_that_cannot_show_a_gain_on_a_jpeg_downscaled_site_is_refused",)),
+    Mutation("site-jpeg-skipped", "simulated site cameras never JPEG-compress their photos",
+             "benchmarks/site_shifts.py",
+             "        if self.jpeg_quality:\n            ok, buf",
+             "        if False:\n            ok, buf",
+             ("tests/test_train_loop_ceiling.py::"
+              "test_a_jpeg_downscaled_site_loses_its_dice_to_the_camera_not_to_the_grid_or_the_model",)),
     Mutation("replay-blur-ignored", "replayed source photos are not blurred to the site's camera",
              "backends/vessels/finetune.py",
              "    if blur > 0:\n        x = cv2.GaussianBlur(x, (0, 0), blur)",
