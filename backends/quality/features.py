@@ -8,16 +8,15 @@ anisotropy (motion blur), low-frequency intensity modulation (bias field), shift
 autocorrelation (ghosting), k-space line-energy roughness (undersampling), streak energy and the
 zero-filled borders and wedges that shifting or rotating an image leaves behind; and (issue 25,
 ``psf_features``) the blur kernel's shape from a patch-averaged spectrum and the foreground's tone
-curve. (``range_roll_features`` holds two further blocks, range use / end clipping and roll
-motion, measured and tested but NOT yet in this vector: adding them needs the held-out caches
-rebuilt, see docs/quality.md, v2.2.0.)"""
+curve; (v2.3.0) range use / end clipping and roll motion (``range_roll_features``), JPEG blocking
+searched over the 8x8 grid phase (``jpeg_grid_features``) and the noise one octave coarser."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from . import psf_features
+from . import jpeg_grid_features, psf_features, range_roll_features
 
 MAD = 0.6745
 MAX_SIDE = 1024  # larger images are analysed on their central crop (features are per-pixel)
@@ -201,6 +200,10 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["noise_sigma"] = s1
     f["noise_sigma_s2"] = s2
     f["noise_scale_ratio"] = s2 / (s1 + 1e-6)
+    # v2.3.0: one octave coarser, where low-pass (scintillator-like) correlated noise keeps its power
+    s3 = _sigma(_haar_hh(_half(x2)))
+    f["noise_sigma_s3"] = s3
+    f["noise_scale_ratio3"] = s3 / (s2 + 1e-6)
     xs = _half(x)[: hh1.shape[0], : hh1.shape[1]]
     dark = xs < 0.08
     bright = (xs > 0.3) & (xs < 0.97)
@@ -298,6 +301,10 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     # blur-kernel shape (motion path vs round defocus vs abrupt resize cut) and tone curve
     f.update(psf_features.extract(x))
     f.update(psf_features.tone_extract(x))
+    # v2.3.0: range use / end clipping, roll motion, and JPEG blocking at any 8x8 grid phase
+    f.update(range_roll_features.range_extract(x))
+    f.update(range_roll_features.roll_extract(x))
+    f.update(jpeg_grid_features.extract(x))
     return f
 
 
