@@ -63,8 +63,10 @@ def _row(img, modality):
 
 
 def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: int = 3,
-                 n_stacked: int = 3, n_clean_like: int = 2):
-    rng = np.random.default_rng(_seed("variety", sid, idx))
+                 n_stacked: int = 3, n_clean_like: int = 2, feed: str = ""):
+    """Clean views, every universal group ``per_group`` times and ``n_stacked`` pairs of one image;
+    ``feed`` names another rendering of the same image (v2.3.0 "grey": its own seeds)."""
+    rng = np.random.default_rng(_seed("variety", sid, idx, feed) if feed else _seed("variety", sid, idx))
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
             [variety.clean_like(img, rng) for _ in range(n_clean_like)] + [variety.round_field_of_view(img, rng)]:
@@ -84,13 +86,15 @@ def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: 
     return out
 
 
-def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> MLSet:
+def build_variety(srcs: list[Source], log=print, clean_only: bool = False, feed: str = "") -> MLSet:
     rows, meta = [], []
     n = 0
     for s in srcs:
         for i, img in enumerate(s.load()):
             r = variety_rows(s.id, s.modality, i, img, per_group=0 if clean_only else PER_GROUP,
-                             n_stacked=0 if clean_only else 3)
+                             n_stacked=0 if clean_only else 3, feed=feed)
+            if feed:
+                r = [(*row[:5], f"{feed}:{row[5]}") for row in r]
             rows += r
             meta += [(s.id, s.modality)] * len(r)
             n += 1
