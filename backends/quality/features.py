@@ -8,8 +8,9 @@ anisotropy (motion blur), low-frequency intensity modulation (bias field), shift
 autocorrelation (ghosting), k-space line-energy roughness (undersampling), streak energy and the
 zero-filled borders and wedges that shifting or rotating an image leaves behind; and (issue 25,
 ``psf_features``) the blur kernel's shape from a patch-averaged spectrum and the foreground's tone
-curve; (v2.3.0) range use / end clipping and roll motion (``range_roll_features``), JPEG blocking
-searched over the 8x8 grid phase (``jpeg_grid_features``) and the noise one octave coarser."""
+curve; (v2.3.0) range use and end clipping (``range_roll_features.range_extract``; its roll block is
+not in the vector), JPEG blocking searched over the 8x8 grid phase (``jpeg_grid_features``) and the
+noise one octave coarser."""
 from __future__ import annotations
 
 import cv2
@@ -301,9 +302,10 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     # blur-kernel shape (motion path vs round defocus vs abrupt resize cut) and tone curve
     f.update(psf_features.extract(x))
     f.update(psf_features.tone_extract(x))
-    # v2.3.0: range use / end clipping, roll motion, and JPEG blocking at any 8x8 grid phase
+    # v2.3.0: range use / end clipping and JPEG blocking at any 8x8 grid phase. (The roll-motion
+    # block of range_roll_features is NOT wired: it cost 30 % of the extraction time, which the
+    # session's row rebuild could not afford; camera roll is learnt from variety_wide.roll_blur.)
     f.update(range_roll_features.range_extract(x))
-    f.update(range_roll_features.roll_extract(x))
     f.update(jpeg_grid_features.extract(x))
     return f
 
