@@ -1,4 +1,5 @@
-"""The v2.3.0 measurements and training classes (issue 25) do what they claim, on real HELD-OUT
+"""The session-7 measurements (``features.extract_v23``: NOT yet in the shipped vector) and training
+classes (issue 25) do what they claim, on real HELD-OUT
 images, with the reference degradations built HERE (OpenCV / scipy calls in this file, not the
 training code under test):
 
@@ -11,7 +12,7 @@ training code under test):
 - ``jpeg_resave``: a crop really shifts the grid (the image loses the cropped rows / columns and its
   best DCT phase is the crop's), and every encoder path decodes to the input's size;
 - ``variety_wide.mottle_noise``: std(y - x) near the level asked for, more noise where the signal
-  is bright, and low-pass (the finest wavelet scale sees less than the pixel std);
+  is bright, and low-pass (neighbouring pixels' noise correlates);
 - ``train_sets.grey_feed_sources``: a colour fundus photo fed as 8-bit luminance / 255 (dim, no
   stretch), and nothing for a grey photograph."""
 from __future__ import annotations
@@ -24,7 +25,7 @@ from backends.quality import jpeg_grid_features as jg
 from backends.quality import jpeg_resave, train_sets
 from backends.quality import variety_wide as vw
 from backends.quality.dataset import sources
-from backends.quality.features import FEATURE_NAMES, extract
+from backends.quality.features import FEATURE_NAMES, V23_NAMES, extract_v23
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +41,12 @@ def _cv_jpeg(x, q):
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float64) / 255.0
 
 
-def test_grid_block_is_in_the_vector_and_declares_its_names():
-    assert set(jg.GRID_NAMES) <= set(FEATURE_NAMES)
+def test_v23_blocks_declare_their_names_and_are_wired_all_or_nothing():
+    # session 7 ships them OUTSIDE the model's vector (the training rows could not be rebuilt);
+    # whoever wires them in must add all of extract_v23, never a part
+    assert len(set(V23_NAMES) & set(FEATURE_NAMES)) in (0, len(V23_NAMES))
     assert set(jg.extract(np.random.default_rng(0).random((96, 96)))) == set(jg.GRID_NAMES)
-    assert {"noise_sigma_s3", "noise_scale_ratio3"} <= set(FEATURE_NAMES)
+    assert set(extract_v23(np.random.default_rng(0).random((96, 96)))) == set(V23_NAMES)
 
 
 @pytest.mark.parametrize("dy,dx", [(0, 0), (3, 5), (7, 1), (0, 4), (6, 0)])
@@ -76,7 +79,7 @@ def test_coarse_noise_octave_sees_low_pass_noise(images):
     white = rng.normal(0, 0.05, x.shape)
     low = cv2.GaussianBlur(rng.normal(0, 1, x.shape), (0, 0), 1.5)
     low *= 0.05 / low.std()
-    fw, fl = extract(np.clip(x + white, 0, 1)), extract(np.clip(x + low, 0, 1))
+    fw, fl = extract_v23(np.clip(x + white, 0, 1)), extract_v23(np.clip(x + low, 0, 1))
     assert fl["noise_scale_ratio3"] > fw["noise_scale_ratio3"] + 0.3, (fl["noise_scale_ratio3"], fw["noise_scale_ratio3"])
 
 
@@ -108,8 +111,8 @@ def test_mottle_level_signal_dependence_and_colour(images):
         assert 0.05 * 0.85 < n.std() < 0.05 * 1.5, n.std()
         bright, dark = x > np.percentile(x, 80), x < np.percentile(x, 20)
         assert n[bright].std() > 1.2 * n[dark].std()
-        hh = (n[:-1:2, :-1:2] - n[:-1:2, 1::2] - n[1::2, :-1:2] + n[1::2, 1::2]) / 2
-        assert np.median(np.abs(hh)) / 0.6745 < 0.9 * n.std()
+        # low-pass: neighbours correlate (white noise: ~0)
+        assert np.corrcoef(n[:, :-1].ravel(), n[:, 1:].ravel())[0, 1] > 0.2
 
 
 def test_grey_feed_is_unstretched_luminance(data_dir):
