@@ -7,10 +7,10 @@ their clean views: ROC AUC of each old and new feature (sign-free: max(AUC, 1 - 
 implementation. Part B -- a small JPEG-vs-rest detector trained ONLY on training images with the
 training classes (``variety.apply``, which now includes ``jpeg_resave``) on the old JPEG features
 versus the old + grid-phase ones, scored on part A's JPEG samples and clean views (recall per
-implementation at p >= 0.5, clean false alarms). Part B says what the grid features can give a
-model, not what the shipped assessor does.
+implementation at p >= 0.5, clean false alarms; only with ``--detector``). Part B says what the
+grid features can give a model, not what the shipped assessor does.
 
-    LOUPE_DATA=../shared/data .venv/bin/python benchmarks/dev_quality_v23_features.py [--json F]
+    LOUPE_DATA=../shared/data .venv/bin/python benchmarks/dev_quality_v23_features.py [--json F] [--detector]
 """
 from __future__ import annotations
 
@@ -121,6 +121,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
     ap.add_argument("--json", default=None)
+    ap.add_argument("--detector", action="store_true", help="also part B (builds ~750 training rows: slow)")
     a = ap.parse_args(argv)
     rows = part_a(a.data)
     clean = [r for r in rows if r["how"] == "clean"]
@@ -136,8 +137,9 @@ def main(argv=None) -> int:
     for how, d in sep.items():
         if how.startswith("noise"):
             print(f"| {how} | " + " | ".join(f"{c} {d[c]:.3f}" for c in OLD_NOISE + NEW_NOISE) + " |")
-    b = part_b(a.data, rows)
-    print(json.dumps(b, indent=1))
+    b = part_b(a.data, rows) if a.detector else None
+    if b:
+        print(json.dumps(b, indent=1))
     if a.json:
         Path(a.json).write_text(json.dumps({"separation_auc": sep, "detector": b, "n_clean": len(clean)}, indent=1))
     return 0
