@@ -29,8 +29,8 @@ import build_quality_independent3_set as b3  # noqa: E402
 import numpy as np  # noqa: E402
 import quality_independent3 as q3  # noqa: E402
 
-from backends.quality import variety  # noqa: E402
 from backends.quality import features as qf  # noqa: E402
+from backends.quality import variety  # noqa: E402
 from backends.quality.features import extract_v23  # noqa: E402
 from backends.quality.train_sets import train_sources  # noqa: E402
 

@@ -24,7 +24,8 @@ stacked. What is used here (and nothing else):
 
 Beside these named implementations, WIDE_SHARE of each group's rows (v2.2.0) come from the
 randomised CLASSES of ``variety_wide.py``: random pupils with aberrations, camera roll and zoom,
-random spectra for noise, signal-dependent mottle coloured by a random detector MTF (v2.3.0), spline / Fourier resampling, a DCT codec with random tables, and random
+random spectra for noise, signal-dependent mottle coloured by a random detector MTF (v2.3.0),
+spline / Fourier resampling, a DCT codec with random tables, and random
 monotone tone curves split by what defines each family (contrast: off both ends, a compressed core
 or a reshaped histogram; exposure: against one end, clipped or saturated).
 
