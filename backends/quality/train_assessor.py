@@ -150,13 +150,19 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(MODEL_PATH))
     ap.add_argument("--sim-cache", default="", help="npz to reuse / store the simulator rows")
     ap.add_argument("--variety-cache", default="", help="npz to reuse / store the variety rows")
+    ap.add_argument("--rows-dir", default="", help="fit from complete training-row shards (train_rows.py) "
+                                                   "instead of building the rows")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
-    tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
+    if args.rows_dir:
+        from . import train_rows
+        tr = train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES))
+    else:
+        tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
     model = fit(tr, args.iters, jobs=args.jobs, clean_weight=args.clean_weight)
     t2 = time.time()
