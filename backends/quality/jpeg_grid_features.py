@@ -1,4 +1,4 @@
-"""JPEG blocking wherever the 8x8 grid lies (v2.3.0, issue 25).
+"""JPEG blocking wherever the 8x8 grid lies (session 7, issue 25; not yet in a shipped model).
 
 ``features._blockiness`` looks for block edges at one grid phase (pixel 7 | 8, a JPEG saved from
 this very image). A JPEG cropped after saving, or re-saved after a crop (double compression), has

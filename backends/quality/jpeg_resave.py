@@ -1,4 +1,4 @@
-"""JPEG as images really travel (v2.3.0, issue 25): saved, cropped, re-saved -- so the 8x8 grid is
+"""JPEG as images really travel (session 7, issue 25; not yet in a shipped model): saved, cropped, re-saved -- so the 8x8 grid is
 not where the image starts, and a re-save leaves a second grid on top of the first.
 
 Three constructions, each through a randomly chosen encoder (Pillow grey / RGB with a random

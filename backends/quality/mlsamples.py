@@ -75,7 +75,7 @@ def _row(img, modality):
 def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: int = 3,
                  n_stacked: int = 3, n_clean_like: int = 2, feed: str = ""):
     """Clean views, every universal group ``per_group`` times and ``n_stacked`` pairs of one image;
-    ``feed`` names another rendering of the same image (v2.3.0 "grey": its own seeds)."""
+    ``feed`` names another rendering of the same image (session 7 "grey": its own seeds)."""
     rng = np.random.default_rng(_seed("variety", sid, idx, feed) if feed else _seed("variety", sid, idx))
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \

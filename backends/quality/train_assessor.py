@@ -6,7 +6,7 @@ Training rows: (a) the catalogue simulator (``mlsamples.build_simulator``: every
 physics and geometry, 3 severities, CT/MR types also on some X-ray/fundus/US images) and (b) ``variety.py`` (the
 universal types from several libraries, kernels and filters, mixed severities, pairs stacked,
 extra clean crops / down-scales / round fields of view of the same training series, extra
-motion rows along near-circular tremor loops and, v2.3.0, the colour photographs again as a grey
+motion rows along near-circular tremor loops and (session 7) the colour photographs again as a grey
 luminance feed delivers them, clean and degraded: ``train_sets.grey_feed_sources``). The held-out sources
 (``train_sets.held_out_sources``) are never loaded here.
 

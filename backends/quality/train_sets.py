@@ -27,7 +27,7 @@ def extra_clean_sources(root) -> list[Source]:
 def grey_feed_sources(root) -> list[Source]:
     """The colour training photographs (DRIVE fundus, colour-saved chest X-rays) as a grey
     luminance feed delivers them (8-bit luminance / 255, not stretched; ``dataset._png``), under
-    their own source ids so the split is unchanged (v2.3.0). A dim fundus on a black background is
+    their own source ids so the split is unchanged (session 7). A dim fundus on a black background is
     a clean image in this feed; the assessor had seen it only stretched and called it exposure.
     Grey photographs, DICOM and volumes feed the same either way and give no rows here."""
     root = Path(root)

@@ -15,7 +15,7 @@ stacked. What is used here (and nothing else):
                  tangled hand-held shake walks, rasterised by sub-pixel splatting, applied with
                  OpenCV filter2D or scipy convolve
     JPEG         Pillow (grey, or RGB with 4:4:4 / 4:2:2 / 4:2:0 chroma), OpenCV (grey or colour,
-                 baseline or progressive); (v2.3.0) saved then cropped (a shifted grid), saved twice,
+                 baseline or progressive); (session 7) saved then cropped (a shifted grid), saved twice,
                  or saved, cropped and re-saved, through Pillow / OpenCV / imageio (``jpeg_resave.py``)
     contrast     linear about the mean or the median, re-windowing into a narrow output range,
                  tanh histogram compression
@@ -24,7 +24,7 @@ stacked. What is used here (and nothing else):
 
 Beside these named implementations, WIDE_SHARE of each group's rows (v2.2.0) come from the
 randomised CLASSES of ``variety_wide.py``: random pupils with aberrations, camera roll and zoom,
-random spectra for noise, signal-dependent mottle coloured by a random detector MTF (v2.3.0),
+random spectra for noise, signal-dependent mottle coloured by a random detector MTF (session 7),
 spline / Fourier resampling, a DCT codec with random tables, and random
 monotone tone curves split by what defines each family (contrast: off both ends, a compressed core
 or a reshaped histogram; exposure: against one end, clipped or saturated).
@@ -44,8 +44,8 @@ from . import variety_wide as vw
 from .catalog import TYPES
 
 WIDE_SHARE = 0.4  # share of each group's rows drawn from the randomised classes of variety_wide.py
-MOTTLE_SHARE = 0.2  # v2.3.0: share of noise rows that are signal-dependent, MTF-coloured mottle (of WIDE_SHARE)
-RESAVE_SHARE = 0.35  # v2.3.0: share of JPEG rows saved on a shifted grid or twice (jpeg_resave.py)
+MOTTLE_SHARE = 0.2  # session 7: share of noise rows that are signal-dependent, MTF-coloured mottle (of WIDE_SHARE)
+RESAVE_SHARE = 0.35  # session 7: share of JPEG rows saved on a shifted grid or twice (jpeg_resave.py)
 # fine kinds (catalogue names) the variety makes; the reported family of each is in families.py
 UNIVERSAL_GROUPS = ("noise", "defocus", "low_resolution", "motion_blur", "jpeg", "contrast", "exposure")
 

@@ -221,7 +221,7 @@ def spectral_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.
 
 
 def mottle_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Quantum mottle as a detector shows it (v2.3.0): noise whose variance grows with the signal
+    """Quantum mottle as a detector shows it (session 7): noise whose variance grows with the signal
     (var ~ (x + b)^a, a in 0.5-1.5: photon counting and its gain spread) and is then blurred by the
     converter's MTF -- a random low-pass shape (Lorentzian of order 1-3, Gaussian, exponential, a
     square pixel aperture) with its half-response at 0.07-0.35 cycles/px -- plus a little white
