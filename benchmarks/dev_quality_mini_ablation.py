@@ -5,7 +5,8 @@ simulator rows) -- a direction, not the product model (the full rows could not b
 Training subset: DRIVE training 21-26, the three chest X-ray PNGs, 6 PSFHS frames, 3 slices of the
 Philips head CT and of the VMTK aorta MR; ``mlsamples.variety_rows`` per image (+ the grey-feed rows
 of the colour ones). Test: family 3 (DEVELOPMENT since its report) on its X-ray and fundus images
-(13 images x 46 samples), through the product path's steps. Four fits (``train_assessor.fit``):
+(13 images: the 4 clean views and family 3's own noise, JPEG and exposure draws -- 22 samples an
+image, the same samples family 3 makes), through the product path's steps. Four fits (``train_assessor.fit``):
 
     A  shipped 106 features, without grey-feed / re-saved JPEG / mottle rows
     B  A + grey-feed rows
@@ -33,6 +34,7 @@ from backends.quality.train_sets import grey_feed_sources, train_sources  # noqa
 SUBSET = {"drive/": 6, "cxr/00000001_000.png": 1, "cxr/h0001.png": 1, "cxr/tb0005.png": 1, "psfhs/": 6,
           "ct/philips_head_140": 1, "mr/vmtk_aorta": 1}
 SLICES = 3
+TEST_GROUPS = ("noise", "jpeg", "exposure")  # + the 4 clean views: what the session-7 changes aim at (time)
 
 
 def _pick(srcs):
@@ -61,6 +63,18 @@ def train_rows(data, out: Path) -> None:
     mlsamples.save(out / "train.npz", mlsamples._pack(rows, meta))
 
 
+def _family3_samples(b3, sid: str, img: np.ndarray):
+    """Family 3's own samples of ``TEST_GROUPS`` (its seeds and draws, as ``b3.samples_for``)."""
+    import quality_independent3 as q3
+    img = np.asarray(img, np.float32)
+    for k, v in enumerate(b3.CLEAN_VIEWS):
+        yield np.ascontiguousarray(np.rot90(img, k)), "", "none", "none", v
+    for g in TEST_GROUPS:
+        for d in range(b3.DRAWS):
+            y, how = q3.apply(img, g, np.random.default_rng(b3._seed("indep3", sid, g, d)))
+            yield y, q3.FAMILY[g], q3.SUBTYPE.get(g, q3.FAMILY[g]), g, f"{g}:{how}"
+
+
 def test_rows(data, out: Path) -> None:
     import build_quality_independent3_set as b3
     names = list(features.FEATURE_NAMES) + list(features.V23_NAMES)
@@ -69,13 +83,13 @@ def test_rows(data, out: Path) -> None:
         if mg not in ("X-ray", "fundus"):
             continue
         img = b3.load(data, loader, rel, frame)
-        for smp in b3.samples_for(sid, mod, mg, img):
-            x, _ = analysis_image(smp.image)
+        for y, labels, kind, group, how in _family3_samples(b3, sid, img):
+            x, _ = analysis_image(y)
             f = features.extract(x, mod)
             f.update(features.extract_v23(x))
             X.append([f[k] for k in names])
             border.append(features.border_dark_fraction(x))
-            meta.append([sid, mod, mg, smp.labels, smp.kind, smp.group, smp.how])
+            meta.append([sid, mod, mg, labels, kind, group, how])
         print(f"  {sid}: {len(X)} samples", flush=True)
     np.savez_compressed(out / "test.npz", X=np.array(X), names=np.array(names), meta=np.array(meta),
                         border=np.array(border))
