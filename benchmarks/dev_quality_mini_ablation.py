@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from backends.quality import assess as assess_mod  # noqa: E402
 from backends.quality import features, mlsamples, train_assessor  # noqa: E402
 from backends.quality.assess import analysis_image, from_prediction  # noqa: E402
 from backends.quality.train_sets import grey_feed_sources, train_sources  # noqa: E402
@@ -124,11 +125,15 @@ def fit(out: Path) -> dict:
     grey = np.array([h.startswith("grey:") for h in tr.how])
     new_cls = np.array([any(t in h for t in ("crop_after", "double", "mottle")) for h in tr.how])
     res = {}
+    only = os.environ.get("ONLY", "ABCD")
     for name, keep, cols in (("A", ~grey & ~new_cls, features.FEATURE_NAMES), ("B", ~new_cls, features.FEATURE_NAMES),
                              ("C", np.ones(len(tr), bool), features.FEATURE_NAMES), ("D", np.ones(len(tr), bool), all_names)):
+        if name not in only:
+            continue
         s = mlsamples.subset(tr, keep)
         s.X = s.X[:, [all_names.index(c) for c in cols]]
         train_assessor.FEATURE_NAMES = list(cols)
+        assess_mod.FEATURE_NAMES = list(cols)  # the model class checks its vector against this
         model = train_assessor.fit(s, 100, log=lambda m: None)
         res[name] = {"rows": int(keep.sum()), **_score(model, z)}
         print(name, json.dumps(res[name]), flush=True)
