@@ -1,5 +1,5 @@
 """The v2.2.0 measurements (``backends/quality/range_roll_features.py``; not yet in the shipped
-feature vector) and randomised training
+feature vector; session 7 put its range block into ``features.extract_v23``, still unshipped) and randomised training
 classes (``backends/quality/variety_wide.py``) do what they claim, on real HELD-OUT images, with
 degradations built HERE (not with the training code that is under test):
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .imaging import to_unit
+from .imaging import luminance, to_unit
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,21 @@ def _cap(img: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(img, (max(16, round(w * s)), max(16, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
-def _png(path: Path, max_side: int = 256):
+def _png(path: Path, max_side: int = 256, grey_feed: bool = False):
+    """Loader of one photograph. ``grey_feed``: a colour photograph as a grey luminance image
+    delivers it (Rec. 601 luminance of the 8-bit values / 255, no stretch: a fundus photo is then
+    dim, its red-dominated content far from white) -- and nothing (``[]``) for a grey photograph,
+    whose grey feed is what the ordinary loader gives already."""
     def load():
         a = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if a is None:
             raise OSError(f"cannot read {path}")
         if a.ndim == 3:
             a = a[..., ::-1]  # BGR -> RGB before luminance
+        if grey_feed:
+            if a.ndim != 3 or a.dtype != np.uint8:
+                return []
+            return [_cap((luminance(a) / 255.0).astype(np.float32), max_side)]
         return [_cap(to_unit(a), max_side)]
     return load
 

@@ -8,16 +8,16 @@ anisotropy (motion blur), low-frequency intensity modulation (bias field), shift
 autocorrelation (ghosting), k-space line-energy roughness (undersampling), streak energy and the
 zero-filled borders and wedges that shifting or rotating an image leaves behind; and (issue 25,
 ``psf_features``) the blur kernel's shape from a patch-averaged spectrum and the foreground's tone
-curve. (``range_roll_features`` holds two further blocks, range use / end clipping and roll
-motion, measured and tested but NOT yet in this vector: adding them needs the held-out caches
-rebuilt, see docs/quality.md, v2.2.0.)"""
+curve. (``extract_v23`` holds three further blocks -- the noise one octave coarser, range use / end
+clipping, JPEG blocking at any 8x8 grid phase -- measured and tested but NOT yet in this vector:
+adding them needs every training row and the held-out caches rebuilt, see docs/quality.md.)"""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
-from . import psf_features
+from . import jpeg_grid_features, psf_features, range_roll_features
 
 MAD = 0.6745
 MAX_SIDE = 1024  # larger images are analysed on their central crop (features are per-pixel)
@@ -298,6 +298,26 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     # blur-kernel shape (motion path vs round defocus vs abrupt resize cut) and tone curve
     f.update(psf_features.extract(x))
     f.update(psf_features.tone_extract(x))
+    return f
+
+
+V23_NAMES = ("noise_sigma_s3", "noise_scale_ratio3") + range_roll_features.RANGE_NAMES + jpeg_grid_features.GRID_NAMES
+
+
+def extract_v23(img: np.ndarray) -> dict[str, float]:
+    """The session-7 blocks, measured and tested but NOT in the shipped vector (``extract``): the
+    noise one octave coarser (where low-pass, scintillator-like mottle keeps its power), range use /
+    end clipping (``range_roll_features.range_extract``) and JPEG blocking searched over the 8x8
+    grid phase (``jpeg_grid_features``). To ship them: ``f.update(extract_v23(x))`` at the end of
+    ``extract``, rebuild every training row and both held-out caches, retrain (docs/quality.md,
+    session 7: ~0.09 s a row instead of 0.07; the rebuild did not fit the session's CPU share)."""
+    x = np.asarray(img, dtype=np.float64)
+    x2 = _half(x)
+    s2 = _sigma(_haar_hh(x2))
+    s3 = _sigma(_haar_hh(_half(x2)))
+    f = {"noise_sigma_s3": s3, "noise_scale_ratio3": s3 / (s2 + 1e-6)}
+    f.update(range_roll_features.range_extract(x))
+    f.update(jpeg_grid_features.extract(x))
     return f
 
 

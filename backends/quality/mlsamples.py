@@ -14,7 +14,7 @@ import numpy as np
 from . import samples, variety
 from .dataset import Source
 from .families import FAMILY_OF
-from .features import FEATURE_NAMES, border_dark_fraction, extract
+from .features import FEATURE_NAMES, V23_NAMES, border_dark_fraction, extract, extract_v23
 
 CLEAN = "none"
 PER_GROUP = 4  # variety rows per universal group per training image (v2.1.0: 3; v2.2.0 adds the
@@ -57,14 +57,26 @@ def _seed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
+WITH_V23 = False  # rows also carry features.extract_v23 (train_rows.py sets it: one build serves both vectors)
+
+
+def row_names() -> list[str]:
+    return list(FEATURE_NAMES) + (list(V23_NAMES) if WITH_V23 else [])
+
+
 def _row(img, modality):
-    f = extract(np.ascontiguousarray(img, dtype=np.float32), modality)
-    return [f[n] for n in FEATURE_NAMES], border_dark_fraction(img)
+    x = np.ascontiguousarray(img, dtype=np.float32)
+    f = extract(x, modality)
+    if WITH_V23:
+        f.update(extract_v23(x))
+    return [f[n] for n in row_names()], border_dark_fraction(img)
 
 
 def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: int = 3,
-                 n_stacked: int = 3, n_clean_like: int = 2):
-    rng = np.random.default_rng(_seed("variety", sid, idx))
+                 n_stacked: int = 3, n_clean_like: int = 2, feed: str = ""):
+    """Clean views, every universal group ``per_group`` times and ``n_stacked`` pairs of one image;
+    ``feed`` names another rendering of the same image (session 7 "grey": its own seeds)."""
+    rng = np.random.default_rng(_seed("variety", sid, idx, feed) if feed else _seed("variety", sid, idx))
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
             [variety.clean_like(img, rng) for _ in range(n_clean_like)] + [variety.round_field_of_view(img, rng)]:
@@ -84,13 +96,15 @@ def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: 
     return out
 
 
-def build_variety(srcs: list[Source], log=print, clean_only: bool = False) -> MLSet:
+def build_variety(srcs: list[Source], log=print, clean_only: bool = False, feed: str = "") -> MLSet:
     rows, meta = [], []
     n = 0
     for s in srcs:
         for i, img in enumerate(s.load()):
             r = variety_rows(s.id, s.modality, i, img, per_group=0 if clean_only else PER_GROUP,
-                             n_stacked=0 if clean_only else 3)
+                             n_stacked=0 if clean_only else 3, feed=feed)
+            if feed:
+                r = [(*row[:5], f"{feed}:{row[5]}") for row in r]
             rows += r
             meta += [(s.id, s.modality)] * len(r)
             n += 1
@@ -117,7 +131,7 @@ def build_loops(srcs: list[Source], per_image: int = 2, log=print) -> MLSet:
 
 
 def _pack(rows, meta) -> MLSet:
-    X = np.array([r[0] for r in rows], np.float64).reshape(-1, len(FEATURE_NAMES))
+    X = np.array([r[0] for r in rows], np.float64).reshape(-1, len(row_names()))
     return MLSet(X, np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
                  np.array([r[4] for r in rows], np.int64), np.array([m[0] for m in meta]),
                  np.array([m[1] for m in meta]), np.array([r[1] for r in rows], np.float64),
@@ -176,8 +190,10 @@ def _sim_image(args):
     return sid, modality, rows
 
 
-def build_simulator(srcs: list[Source], jobs: int = 1, log=print) -> MLSet:
-    tasks, order = [], 0
+def build_simulator(srcs: list[Source], jobs: int = 1, log=print, order0: int = 0) -> MLSet:
+    """``order0``: how many training images come before ``srcs`` (the image counter picks which
+    images get the costly cross-modality types; ``train_rows`` builds one source at a time)."""
+    tasks, order = [], order0
     for s in srcs:
         for i, img in enumerate(s.load()):
             tasks.append((s.id, s.modality, i, img, order))

@@ -5,8 +5,9 @@
 Training rows: (a) the catalogue simulator (``mlsamples.build_simulator``: every type incl. CT/MR
 physics and geometry, 3 severities, CT/MR types also on some X-ray/fundus/US images) and (b) ``variety.py`` (the
 universal types from several libraries, kernels and filters, mixed severities, pairs stacked,
-extra clean crops / down-scales / round fields of view of the same training series, and extra
-motion rows along near-circular tremor loops). The held-out sources
+extra clean crops / down-scales / round fields of view of the same training series, extra
+motion rows along near-circular tremor loops and (session 7) the colour photographs again as a grey
+luminance feed delivers them, clean and degraded: ``train_sets.grey_feed_sources``). The held-out sources
 (``train_sets.held_out_sources``) are never loaded here.
 
 Fit: one HistGradientBoosting binary classifier per reported family (``families.py``), a
@@ -27,7 +28,7 @@ from . import mlsamples
 from .assess import MODEL_PATH, MODEL_VERSION, QualityModel, platt
 from .families import FAMILIES
 from .features import FEATURE_NAMES
-from .train_sets import extra_clean_sources, train_sources
+from .train_sets import extra_clean_sources, grey_feed_sources, train_sources
 
 CLEAN_WEIGHT = 3.0  # clean rows count triple (v2.1.0: 2): a false alarm sends a good image to a person
 
@@ -135,7 +136,8 @@ def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int =
         log("building variety rows")
         var = mlsamples.concat(mlsamples.build_variety(train_sources(data), log=log),
                                mlsamples.build_variety(extra_clean_sources(data), log=log, clean_only=True),
-                               mlsamples.build_loops(train_sources(data), log=log))
+                               mlsamples.build_loops(train_sources(data), log=log),
+                               mlsamples.build_variety(grey_feed_sources(data), log=log, feed="grey"))
         if variety_cache:
             mlsamples.save(variety_cache, var)
     return mlsamples.concat(sim, var)
@@ -148,13 +150,19 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(MODEL_PATH))
     ap.add_argument("--sim-cache", default="", help="npz to reuse / store the simulator rows")
     ap.add_argument("--variety-cache", default="", help="npz to reuse / store the variety rows")
+    ap.add_argument("--rows-dir", default="", help="fit from complete training-row shards (train_rows.py) "
+                                                   "instead of building the rows")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
-    tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
+    if args.rows_dir:
+        from . import train_rows
+        tr = train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES))
+    else:
+        tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
     model = fit(tr, args.iters, jobs=args.jobs, clean_weight=args.clean_weight)
     t2 = time.time()

@@ -15,7 +15,8 @@ stacked. What is used here (and nothing else):
                  tangled hand-held shake walks, rasterised by sub-pixel splatting, applied with
                  OpenCV filter2D or scipy convolve
     JPEG         Pillow (grey, or RGB with 4:4:4 / 4:2:2 / 4:2:0 chroma), OpenCV (grey or colour,
-                 baseline or progressive)
+                 baseline or progressive); (session 7) saved then cropped (a shifted grid), saved twice,
+                 or saved, cropped and re-saved, through Pillow / OpenCV / imageio (``jpeg_resave.py``)
     contrast     linear about the mean or the median, re-windowing into a narrow output range,
                  tanh histogram compression
     exposure     gain with clipping (over / under), gamma, additive offset (brightness), a window
@@ -23,7 +24,8 @@ stacked. What is used here (and nothing else):
 
 Beside these named implementations, WIDE_SHARE of each group's rows (v2.2.0) come from the
 randomised CLASSES of ``variety_wide.py``: random pupils with aberrations, camera roll and zoom,
-random spectra for noise, spline / Fourier resampling, a DCT codec with random tables, and random
+random spectra for noise, signal-dependent mottle coloured by a random detector MTF (session 7),
+spline / Fourier resampling, a DCT codec with random tables, and random
 monotone tone curves split by what defines each family (contrast: off both ends, a compressed core
 or a reshaped histogram; exposure: against one end, clipped or saturated).
 
@@ -37,10 +39,13 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from . import jpeg_resave
 from . import variety_wide as vw
 from .catalog import TYPES
 
 WIDE_SHARE = 0.4  # share of each group's rows drawn from the randomised classes of variety_wide.py
+MOTTLE_SHARE = 0.2  # session 7: share of noise rows that are signal-dependent, MTF-coloured mottle (of WIDE_SHARE)
+RESAVE_SHARE = 0.35  # session 7: share of JPEG rows saved on a shifted grid or twice (jpeg_resave.py)
 # fine kinds (catalogue names) the variety makes; the reported family of each is in families.py
 UNIVERSAL_GROUPS = ("noise", "defocus", "low_resolution", "motion_blur", "jpeg", "contrast", "exposure")
 
@@ -63,7 +68,10 @@ def level(kind: str, severity: int, rng: np.random.Generator) -> float:
 
 def _noise(x, sev, rng):
     s = level("gaussian_noise", sev, rng)
-    if rng.random() < WIDE_SHARE:
+    r = rng.random()
+    if r < MOTTLE_SHARE:
+        return vw.mottle_noise(x, s, rng), "gaussian_noise", "mottle"
+    if r < WIDE_SHARE:
         return vw.spectral_noise(x, s, rng), "gaussian_noise", "spectral"
     how = rng.choice(["gauss", "poisson", "speckle", "correlated", "rician"], p=[.22, .22, .18, .2, .18])
     if how == "gauss":
@@ -249,7 +257,11 @@ def _motion(x, sev, rng, shape: str = ""):
 
 def _jpeg(x, sev, rng):
     q = int(np.clip(round(level("jpeg", sev, rng)), 3, 95))
-    if rng.random() < WIDE_SHARE * 0.5:
+    r = rng.random()
+    if r < RESAVE_SHARE:
+        y, tag = jpeg_resave.resave(x, q, rng)
+        return y, "jpeg", tag
+    if r < RESAVE_SHARE + WIDE_SHARE * 0.4:
         return vw.dct_codec(x, q, rng), "jpeg", f"dct-q{q}"
     u8 = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
     lib = str(rng.choice(["pil", "pil_rgb", "cv", "cv_rgb"]))

@@ -220,6 +220,35 @@ def spectral_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.
     return x + n * gain / (np.mean(gain) if np.ndim(gain) else 1.0)
 
 
+def mottle_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Quantum mottle as a detector shows it (session 7): noise whose variance grows with the signal
+    (var ~ (x + b)^a, a in 0.5-1.5: photon counting and its gain spread) and is then blurred by the
+    converter's MTF -- a random low-pass shape (Lorentzian of order 1-3, Gaussian, exponential, a
+    square pixel aperture) with its half-response at 0.07-0.35 cycles/px -- plus a little white
+    electronic noise. Scaled so std(y - x) is ``sigma`` x 0.9-1.4 (the coloured noise hides from
+    the finest wavelet scale, so it needs its full level to be visible)."""
+    h, w = x.shape
+    a, b = rng.uniform(0.5, 1.5), rng.uniform(0.0, 0.1)
+    z = rng.normal(0, 1, (h, w)) * np.clip(x + b, 0, None) ** (a / 2)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.rfftfreq(w)[None, :]
+    f = np.hypot(fy, fx)
+    fc = float(np.exp(rng.uniform(np.log(0.07), np.log(0.35))))
+    shape = str(rng.choice(["lorentz", "gauss", "exp", "aperture"]))
+    if shape == "lorentz":
+        mtf = 1.0 / (1.0 + (f / fc) ** int(rng.integers(1, 4)))
+    elif shape == "gauss":
+        mtf = np.exp(-np.log(2) * (f / fc) ** 2)
+    elif shape == "exp":
+        mtf = 2.0 ** (-f / fc)
+    else:  # square aperture of width d px: |sinc(d f)| along each axis, half response at fc
+        d = 0.6 / fc
+        mtf = np.abs(np.sinc(d * fy) * np.sinc(d * fx))
+    n = np.fft.irfft2(np.fft.rfft2(z) * mtf, s=(h, w))
+    n = n / (n.std() + 1e-12) + rng.uniform(0, 0.3) * rng.normal(0, 1, (h, w))
+    n = n / (n.std() + 1e-12) * sigma * rng.uniform(0.9, 1.4)
+    return x + n
+
+
 # ---- low resolution ----
 
 def spline_resample(x: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
