@@ -154,3 +154,50 @@ def test_bad_frames_are_transparent_to_shots():
     good2 = np.ones(600, bool)
     good2[301:309] = False                          # frames 300 and 309 seen, the rest dark
     assert [s for s in _shots(desc2, good2) if s.z > 4.0] == []
+
+
+def test_every_frame_size_gives_blocks_with_room_for_structure():
+    """The gate measures structure in INFO_GRID x INFO_GRID blocks of the reduced grid: each block needs
+    two pixels a side. A stride rounded up left 240x240 (30x30 grid) and 640x480 (30x40) with one-pixel
+    blocks of no variance, and a well-lit textured video was set aside frame by frame as dark."""
+    import cv2
+
+    from backends.evidence.screen import INFO_GRID
+
+    rng = np.random.default_rng(3)
+    tex = rng.integers(40, 220, (96, 128, 3)).astype(np.uint8)   # mucosa-like detail at the block scale
+    for w, h in [(240, 240), (352, 352), (480, 480), (640, 480), (288, 288), (1920, 1080), (720, 576),
+                 (1280, 720), (256, 256), (320, 320), (480, 270), (2048, 2048), (176, 144)]:
+        st = grid_stride(w, h)
+        assert min(w, h) // st >= 2 * INFO_GRID, (w, h, st)
+        y, u, v = rgb_to_reduced_yuv(cv2.resize(tex, (w, h), interpolation=cv2.INTER_NEAREST), st)
+        _, sc = batch_features(y[None], u[None], v[None])
+        assert sc["info"][0] > 0.5, (w, h, st, sc["info"][0])
+
+
+def test_a_textured_square_video_is_not_set_aside_as_dark(tmp_path):
+    """End to end through the decoder's planes: 240x240 capsule-like frames (a round view of lit,
+    textured mucosa) are good frames, not dark ones (they were all 'dark' before the stride fix)."""
+    import av
+    import cv2
+
+    from backends.evidence.pipeline import Settings, find_evidence
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "square.mp4"
+    disk = np.zeros((240, 240), np.uint8)
+    cv2.circle(disk, (120, 120), 118, 1, -1)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=8)
+        s.width = s.height = 240
+        s.pix_fmt = "yuv420p"
+        base = cv2.GaussianBlur(rng.integers(60, 230, (300, 300, 3)).astype(np.uint8), (9, 9), 0)
+        for i in range(80):
+            img = np.ascontiguousarray(base[i % 40: i % 40 + 240, 20:260]) * disk[..., None]
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    res = find_evidence(path, Settings())
+    q = res.stats["quality"]
+    assert q["dark"] == 0 and q["good"] >= 70, q
