@@ -9,12 +9,9 @@ The floors sit just under those figures: they guard what was measured, they do n
 issue's goal is macro-F1 >= 0.90 and every family >= 0.80, NOT met)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from independent_family import assert_floors, family_scores
 
-ROOT = Path(__file__).resolve().parent.parent
 MACRO_F1_FLOOR = 0.86
 MIN_FAMILY_RECALL_FLOOR = 0.75
 CLEAN_FALSE_ALARM_CEILING = 0.05
@@ -23,20 +20,11 @@ BLUR_SUBTYPE_FLOOR = 0.80
 
 @pytest.fixture(scope="module")
 def scores(data_dir):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import eval_quality_independent2 as ev
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return ev.summarise(ev.assess_rows(data_dir))
+    return family_scores("eval_quality_independent2", data_dir)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_second_independent_family_floors(scores):
-    s = scores
-    assert s["n"] >= 1600, s["n"]
-    assert s["macro_f1"] >= MACRO_F1_FLOOR, s["macro_f1"]
-    assert s["min_recall"] >= MIN_FAMILY_RECALL_FLOOR, (s["min_recall"], s["per_class"])
-    assert s["false_alarm_clean"] <= CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
-    assert s["blur_subtype_accuracy"] >= BLUR_SUBTYPE_FLOOR, s["blur_subtype_accuracy"]
+    assert_floors(scores, n_min=1600, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+                  clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)

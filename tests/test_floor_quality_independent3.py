@@ -8,12 +8,9 @@ measured, they do not bless it (the issue's goal is macro-F1 >= 0.90 and every f
 met; clean false alarms of 27% are a known limit)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from independent_family import assert_floors, family_scores
 
-ROOT = Path(__file__).resolve().parent.parent
 MACRO_F1_FLOOR = 0.83
 MIN_FAMILY_RECALL_FLOOR = 0.69
 CLEAN_FALSE_ALARM_CEILING = 0.30
@@ -22,20 +19,11 @@ BLUR_SUBTYPE_FLOOR = 0.93
 
 @pytest.fixture(scope="module")
 def scores(data_dir, tmp_path_factory):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import eval_quality_independent3 as ev
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return ev.summarise(ev.assess_rows(data_dir, cache=tmp_path_factory.mktemp("qi3")))
+    return family_scores("eval_quality_independent3", data_dir, cache=tmp_path_factory.mktemp("qi3"))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_third_independent_family_floors(scores):
-    s = scores
-    assert s["n"] >= 1500, s["n"]
-    assert s["macro_f1"] >= MACRO_F1_FLOOR, s["macro_f1"]
-    assert s["min_recall"] >= MIN_FAMILY_RECALL_FLOOR, (s["min_recall"], s["per_class"])
-    assert s["false_alarm_clean"] <= CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
-    assert s["blur_subtype_accuracy"] >= BLUR_SUBTYPE_FLOOR, s["blur_subtype_accuracy"]
+    assert_floors(scores, n_min=1500, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+                  clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)

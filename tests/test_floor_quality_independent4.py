@@ -8,12 +8,9 @@ clean ceiling just over: they guard what was measured, they do not bless it (the
 macro-F1 >= 0.90 and every family >= 0.80, far from met on this family)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from independent_family import assert_floors, family_scores
 
-ROOT = Path(__file__).resolve().parent.parent
 MACRO_F1_FLOOR = 0.66
 MIN_FAMILY_RECALL_FLOOR = 0.24
 CLEAN_FALSE_ALARM_CEILING = 0.28
@@ -22,20 +19,12 @@ BLUR_SUBTYPE_FLOOR = 0.95
 
 @pytest.fixture(scope="module")
 def scores(data_dir, tmp_path_factory):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import eval_quality_independent4 as ev
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return ev.summarise(ev.assess_rows(data_dir, cache=tmp_path_factory.mktemp("qi4")))
+    return family_scores("eval_quality_independent4", data_dir, cache=tmp_path_factory.mktemp("qi4"))
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_fourth_independent_family_floors(scores):
-    s = scores
-    assert s["n"] == 1638, s["n"]
-    assert s["macro_f1"] >= MACRO_F1_FLOOR, s["macro_f1"]
-    assert s["min_recall"] >= MIN_FAMILY_RECALL_FLOOR, (s["min_recall"], s["per_class"])
-    assert s["false_alarm_clean"] <= CLEAN_FALSE_ALARM_CEILING, s["false_alarm_clean"]
-    assert s["blur_subtype_accuracy"] >= BLUR_SUBTYPE_FLOOR, s["blur_subtype_accuracy"]
+    assert scores["n"] == 1638, scores["n"]
+    assert_floors(scores, n_min=1638, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+                  clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)

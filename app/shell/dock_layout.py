@@ -116,7 +116,7 @@ def sizes(win) -> None:
     """Readable widths for the sides, and the top / bottom groups of each side split about 60 / 40."""
     docks = [win.docks[k] for k in ("studies", "layers") if k in win.docks]
     win.resizeDocks(docks, [WIDTHS[win.dockWidgetArea(d)] for d in docks], Qt.Horizontal)
-    for top, bottom, split in (("studies", "review", (470, 370)), ("layers", "jobs", (420, 420))):
+    for top, bottom, split in (("studies", "review", (420, 420)), ("layers", "jobs", (420, 420))):
         if top in win.docks and bottom in win.docks:
             win.resizeDocks([win.docks[top], win.docks[bottom]], list(split), Qt.Vertical)
 
