@@ -159,7 +159,7 @@ def _run_on_ray(spec, pdict, todo, out, manifest, summary, bar, *, address, work
                     it, t0 = pending.pop(ref)
                     _collect(ray, ref, it, t0, spec, out, manifest, summary, bar, root)
         except KeyboardInterrupt:
-            if address:   # a shared cluster: free its workers. A private local Ray is stopped on exit
+            if address and pending:   # a shared cluster: free its workers. A private local Ray is stopped on exit
                 # anyway, and force-cancelling a task whose reply is in flight can trip a Ray check
                 # (task_manager.cc CompletePendingTask) that ends the process with a C++ dump
                 _, running = ray.wait(list(pending), num_returns=len(pending), timeout=0)

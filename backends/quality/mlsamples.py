@@ -7,6 +7,7 @@ types from several libraries, mixed severities, pairs stacked). Split unit: the 
 from __future__ import annotations
 
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,19 @@ def _seed(*parts) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
-WITH_V23 = False  # rows also carry features.extract_v23 (train_rows.py sets it: one build serves both vectors)
+WITH_V23 = False  # rows also carry features.extract_v23 (inside ``v23_rows()`` only: one build serves both vectors)
+
+
+@contextmanager
+def v23_rows():
+    """Rows built inside carry the session-7 blocks too (``train_rows``); the flag is restored on
+    exit, so nothing else in the process builds rows of the wrong width."""
+    global WITH_V23
+    before, WITH_V23 = WITH_V23, True
+    try:
+        yield
+    finally:
+        WITH_V23 = before
 
 
 def row_names() -> list[str]:

@@ -8,7 +8,7 @@ shards in the order ``train_assessor.training_set`` would have built them (same 
 
 Each shard records the hash of the code its rows depend on (features, degradations, variety,
 loaders); a shard from other code is rebuilt, and ``load`` refuses a directory that is incomplete
-or stale. Rows carry the shipped features AND ``features.extract_v23`` (``mlsamples.WITH_V23``), so
+or stale. Rows carry the shipped features AND ``features.extract_v23`` (``mlsamples.v23_rows``), so
 one build serves the shipped vector and the session-7 one.
 
     python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2]"""
@@ -80,7 +80,11 @@ def _fresh(path: Path, digest: str) -> bool:
 def build(data, out, parts=PARTS, shard: tuple[int, int] = (0, 1), log=print) -> int:
     """Write the missing or stale shards of ``parts`` (every n-th (part, source) job from i when
     ``shard`` is (i, n)); returns how many were written."""
-    mlsamples.WITH_V23 = True
+    with mlsamples.v23_rows():
+        return _build_missing(data, Path(out), parts, shard, log)
+
+
+def _build_missing(data, out: Path, parts, shard: tuple[int, int], log) -> int:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     digest = code_hash()
@@ -110,7 +114,6 @@ def load(data, out, names: list[str]) -> mlsamples.MLSet:
     """Every shard, in ``training_set`` order, with the columns ``names``; refuses (one line) a
     missing shard or one built from other code."""
     from app.data.types import LoupeError
-    mlsamples.WITH_V23 = True
     digest = code_hash()
     sets = []
     for part in PARTS:
