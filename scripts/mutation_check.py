@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-cancel-overwrites-stop", "web Cancel writes 'cancel requested' over the run's closing line",
+             "app/web/ui.py", "    if job.wait(wait_s):\n        return None\n",
+             "    if job.wait(wait_s):\n        return \"cancel requested\"\n",
+             ("tests/test_web_parts.py",)),
     Mutation("evidence-weakest-first", "evidence budget filled with the weakest events first",
              "backends/evidence/pipeline.py",
              "allot_budget(sorted(events, key=lambda e: -e.z),", "allot_budget(sorted(events, key=lambda e: e.z),",

@@ -257,3 +257,34 @@ def test_a_reader_scrolling_finds_the_next_slices_drawn(svc):
 
     assert got == png_bytes(render_view(scene, SliceRequest("axial", 28, 70.0, 30.0)))
     st.session.close()
+
+
+def test_cancel_leaves_the_runs_closing_line_alone_once_the_job_stopped():
+    """Cancel and the run write the same status box; the page shows whichever answer arrives last.
+    Once the job has stopped, Cancel must answer 'leave it' (None), or under load its
+    'cancel requested' lands over the run's 'stopped: cancelled' (a CI failure)."""
+    import threading
+    from types import SimpleNamespace
+
+    from app.web.ui import cancel_line
+
+    class SlowToStop:
+        backend = "threshold"
+
+        def __init__(self, stops: bool) -> None:
+            self.stops, self.cancelled, self._done = stops, False, threading.Event()
+
+        def cancel(self) -> None:
+            self.cancelled = True
+            if self.stops:     # the supervisor notices a moment later, on its own thread
+                threading.Timer(0.2, self._done.set).start()
+
+        def wait(self, timeout: float | None = None) -> bool:
+            return self._done.wait(timeout)
+
+    assert cancel_line(SimpleNamespace(job=None)) == "nothing is running"
+    job = SlowToStop(stops=True)
+    assert cancel_line(SimpleNamespace(job=job), wait_s=5.0) is None and job.cancelled
+    stuck = SlowToStop(stops=False)
+    line = cancel_line(SimpleNamespace(job=stuck), wait_s=0.3)
+    assert stuck.cancelled and line is not None and "has not stopped" in line and "threshold" in line

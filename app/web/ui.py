@@ -22,6 +22,7 @@ from app.web.service import BrowserState, WebService, parse_params, run_summary
 
 VIEWS = ["axial", "coronal", "sagittal"]
 RUN_TIMEOUT_S = 600
+CANCEL_WAIT_S = 15.0     # how long Cancel waits for the run to stop before saying it has not
 
 
 def _user(svc: WebService, request: Any) -> str:
@@ -61,6 +62,20 @@ def _job_events(state: Any, backend: str, params: dict[str, Any]):
         state.job.cancel()
         state.job = None
     yield ("t", None, f"no answer in {RUN_TIMEOUT_S} s, cancelled")
+
+
+def cancel_line(state: Any, wait_s: float = CANCEL_WAIT_S) -> str | None:
+    """Ask the running job to stop; the status line to show, or None to leave the box alone.
+    The run's own generator writes the closing line ("... stopped: cancelled") into the same box,
+    so once the job has stopped this answer must not put "cancel requested" over the run's final
+    word, whichever of the two reaches the page last (seen under load in CI)."""
+    job = None if state is None else state.job
+    if job is None:
+        return "nothing is running"
+    job.cancel()
+    if job.wait(wait_s):
+        return None
+    return f"cancel requested; {job.backend} has not stopped after {wait_s:g} s"
 
 
 class PngFiles:
@@ -270,10 +285,8 @@ def build_app(svc: WebService):
             return
 
     def cancel(st):
-        if st is None or st.job is None:
-            return "nothing is running"
-        st.job.cancel()
-        return "cancel requested"
+        line = cancel_line(st)
+        return gr.update() if line is None else line
 
     def decide(st, layer_id, comment, decision):
         if st is None or st.session is None:
