@@ -289,7 +289,8 @@ def _intra(u8: np.ndarray, codec: str, crf: float) -> np.ndarray:
     h, w = u8.shape
     pad = np.pad(u8, ((0, h % 2), (0, w % 2)), mode="edge")
     buf = io.BytesIO()
-    with av.open(buf, "w", format="matroska") as c:
+    fmt = "h264" if codec == "libx264" else "hevc"    # raw Annex-B stream: no container timing
+    with av.open(buf, "w", format=fmt) as c:
         s = c.add_stream(codec, rate=Fraction(25, 1))
         s.width, s.height, s.pix_fmt = pad.shape[1], pad.shape[0], "yuv420p"
         s.options = {"crf": f"{crf:.1f}", "preset": "medium" if codec == "libx264" else "fast"}
@@ -302,7 +303,7 @@ def _intra(u8: np.ndarray, codec: str, crf: float) -> np.ndarray:
         for p in s.encode():
             c.mux(p)
     buf.seek(0)
-    with av.open(buf) as c:
+    with av.open(buf, format=fmt) as c:
         out = next(iter(c.decode(video=0))).to_ndarray(format="gray")
     return out[:h, :w].astype(np.float64) / 255.0
 
