@@ -30,6 +30,13 @@ a 20-30% ghost overlay, colour-only glow) besides cut-in ones (during a whip pan
 three times), new filler worlds (fundoscopy footage, the EndoVis clip playing, round capsule view),
 FFV1, AV1, H.264 4:4:4 and 10-bit, WMV2, MPEG-1 and VP9 streams at 0.5-29.97 fps, new overlays,
 five length classes, three negative controls; recall is also given per frame rate.
+
+``--set unseen5`` (seed 83, ``evidence_appearances_unseen5.py``) is a sixth report construction by a
+fourth independent evaluator, committed frozen and never screened before its one run: real images
+through display transforms (polar unwrap, 1-bit dither print, thumbnail grid, emboss/edge filter),
+events growing from a point, wiped in, or on alternate frames; stereo surgical recordings (side by
+side, top-bottom); HuffYUV, ProRes, FLV1, MS-MPEG-4 v2 and H.263+ streams at 1/3-59.94 fps; two
+negative controls.
 """
 from __future__ import annotations
 
@@ -52,8 +59,10 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen2" (seed 47): the independent evaluator's construction, run once after it was committed
 # "unseen3" (seed 73): a second independent evaluator's construction, frozen before it was ever run
 # "unseen4" (seed 59): a third independent evaluator's construction, frozen before it was ever run
+# "unseen5" (seed 83): a fourth independent evaluator's construction, frozen before it was ever run
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
-        "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59])}
+        "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59]),
+        "unseen5": ("unseen5", [83])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -66,7 +75,7 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2 / unseen3 / unseen4 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2-5 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
@@ -80,6 +89,10 @@ def main() -> int:
         from benchmarks.eval_evidence_unseen4 import run_unseen4
 
         return run_unseen4(a)
+    if a.set == "unseen5":
+        from benchmarks.eval_evidence_unseen5 import run_unseen5
+
+        return run_unseen5(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 
