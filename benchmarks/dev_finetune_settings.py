@@ -110,16 +110,17 @@ def main() -> None:
         t0, c0 = time.time(), time.process_time()
         if kw.pop("replay", False):  # source photos not among the reviewed ones (a real site's are other photos)
             reviewed = {t.name for t in train + held}
-            src = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
-                   for rgb, fov, ref in [load("training", i)]]
-            deg = F.site_degradation([t.rgb for t in train], src)
-            kw["replay"] = F.degraded_replay(src, deg)
+            photos = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
+                      for rgb, fov, ref in [load("training", i)]]
+            deg = F.site_degradation([t.rgb for t in train], photos)
+            kw["replay"] = F.degraded_replay(photos, deg)
             print(f"[{shift.name}] site degradation {deg}", flush=True)
         model, _ = F.finetune(base.weights, exs, **kw)
         cpu = time.process_time() - c0
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))
         ds = np.mean(F.score(model, thr, src, kw.get("norm")))
-        print(f"[{shift.name}] {name}: Dice {d:.4f}  source site {ds:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall, "
+        print(f"[{shift.name}] {name}: Dice {d:.4f}  source site {ds:.4f}  (train {cpu:.0f} s CPU, "
+              f"{time.time() - t0:.0f} s wall, "
               f"load average {os.getloadavg()[0]:.1f})", flush=True)
         for a in [float(v) for v in args.wise.split(",") if v]:
             mi = interpolated(m0, model, a)
