@@ -95,7 +95,10 @@ def main() -> None:
     exs = [F.Example(t.name, t.rgb, t.mask) for t in train]
     thr = base.threshold
     m0 = F.load_model(base.weights)
+    # the source site (DRIVE training 37-40, unshifted, never trained on; FOV estimated): as `train`'s guard checks
+    src = [F.Example(str(i), rgb, ref, None) for i in range(37, 41) for rgb, _, ref in [load("training", i)]]
     print(f"[{shift.name}] none {np.mean(F.score(m0, thr, ev)):.4f}  adapted {np.mean(F.score(m0, thr, ev, NORM)):.4f}"
+          f"  source site {np.mean(F.score(m0, thr, src)):.4f}"
           f"  (train {[t.name for t in train]}, held {[h.name for h in held]})", flush=True)
     only = [s for s in args.only.split(",") if s]
     for name, kw in SETTINGS.items():
@@ -107,19 +110,23 @@ def main() -> None:
         t0, c0 = time.time(), time.process_time()
         if kw.pop("replay", False):  # source photos not among the reviewed ones (a real site's are other photos)
             reviewed = {t.name for t in train + held}
-            src = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
-                   for rgb, fov, ref in [load("training", i)]]
-            deg = F.site_degradation([t.rgb for t in train], src)
-            kw["replay"] = F.degraded_replay(src, deg)
+            photos = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
+                      for rgb, fov, ref in [load("training", i)]]
+            deg = F.site_degradation([t.rgb for t in train], photos)
+            kw["replay"] = F.degraded_replay(photos, deg)
             print(f"[{shift.name}] site degradation {deg}", flush=True)
         model, _ = F.finetune(base.weights, exs, **kw)
         cpu = time.process_time() - c0
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))
-        print(f"[{shift.name}] {name}: Dice {d:.4f}  (train {cpu:.0f} s CPU, {time.time() - t0:.0f} s wall, "
+        ds = np.mean(F.score(model, thr, src, kw.get("norm")))
+        print(f"[{shift.name}] {name}: Dice {d:.4f}  source site {ds:.4f}  (train {cpu:.0f} s CPU, "
+              f"{time.time() - t0:.0f} s wall, "
               f"load average {os.getloadavg()[0]:.1f})", flush=True)
         for a in [float(v) for v in args.wise.split(",") if v]:
-            d = np.mean(F.score(interpolated(m0, model, a), thr, ev, kw.get("norm")))
-            print(f"[{shift.name}] {name}, weights interpolated a={a:g}: Dice {d:.4f}", flush=True)
+            mi = interpolated(m0, model, a)
+            d, ds = np.mean(F.score(mi, thr, ev, kw.get("norm"))), np.mean(F.score(mi, thr, src, kw.get("norm")))
+            print(f"[{shift.name}] {name}, weights interpolated a={a:g}: Dice {d:.4f}  source site {ds:.4f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

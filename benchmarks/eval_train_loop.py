@@ -146,10 +146,11 @@ def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
 
 
 def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, which) -> None:
-    from app.models.training import train_model
+    from app.models.training import source_site_examples, train_model
     from backends.vessels import finetune as F
 
     tmp = reg.root.parent
+    src = source_site_examples(data_root() / "retina" / "DRIVE")   # train's source-site guard
     orders = {}
     if "random" in which:
         orders["random"] = list(np.random.default_rng(0).permutation(len(pool)))
@@ -160,11 +161,14 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
         for n in (counts[arm] if isinstance(counts, dict) else counts):
             items = [pool[i] for i in order[:n]]
             t0 = time.time()
-            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg)
+            card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg, source=src)
             model = F.load_model(reg.get(card["version"]).weights)
             d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
             load = os.getloadavg()[0]
             rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
+                         "source_ok": card["promotion"].get("source_ok"),
+                         "source_dice": card["metrics"].get("source_dice_new"),
+                         "source_dice_base": card["metrics"].get("source_dice_base"),
                          "train_seconds": card["train_seconds"], "train_cpu_seconds": card["train_cpu_seconds"],
                          "load_average": round(load, 1), "images": [it.name for it in items],
                          "wall": round(time.time() - t0, 1)})

@@ -221,6 +221,13 @@ MUTATIONS = [
              'if gain - PLAUSIBILITY_NOISE * se <= PLAUSIBILITY_GAIN_MIN:',
              'if gain - 0.0 * se <= PLAUSIBILITY_GAIN_MIN:',
              ("tests/test_adapt_noise.py::test_adaptation_that_cannot_show_a_gain_on_a_jpeg_downscaled_site_is_refused",)),
+    Mutation("train-source-guard-ignored", "a fine-tuned version that lowers the source site is still promotable "
+             "(train checks only the held-back site photos)",
+             "app/models/training.py",
+             "    held_ok, ok = ok, ok and source_ok",
+             "    held_ok, ok = ok, ok",
+             ("tests/test_train_loop_source_guard.py::"
+              "test_a_version_that_lowers_the_source_site_is_recorded_but_not_promotable",)),
     Mutation("site-jpeg-skipped", "simulated site cameras never JPEG-compress their photos",
              "benchmarks/site_shifts.py",
              "        if self.jpeg_quality:\n            ok, buf",

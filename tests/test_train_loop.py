@@ -155,7 +155,9 @@ def test_train_cli_tiny_finetune_card_and_infer_with_version(store_with_reviews,
     assert set(card["reviewers"]) <= {"ana", "bo", "cy"} and card["reviewers"]
     m = card["metrics"]
     assert 0.5 < m["heldback_dice_base"] <= 1 and 0 <= m["heldback_dice_new"] <= 1
-    assert card["promotion"]["ok"] == (m["heldback_dice_new"] >= m["heldback_dice_base"])
+    assert card["promotion"]["ok"] == (m["heldback_dice_new"] >= m["heldback_dice_base"] and
+                                       m["source_dice_new"] >= m["source_dice_base"] - m["source_tolerance"])
+    assert m["source_items"] == 4 and 0.75 < m["source_dice_base"] <= 1   # train's source-site check, DRIVE 37-40
     assert card["train_seconds"] > 0 and "CPU" in card["hardware"] and card["threshold"] == 0.375
     assert ModelRegistry("vessels2d").versions() == ["shipped", "v1"]
     assert ModelRegistry("vessels2d").active() == "shipped"  # never promoted by training itself

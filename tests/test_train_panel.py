@@ -126,6 +126,10 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
     assert mp.table.rowCount() == 2 and mp.table.item(1, 1).text() == "v1"
     assert mp.table.item(1, 5).text() == f"{card['metrics']['heldback_dice_new']:.3f}/" \
                                            f"{card['metrics']['heldback_dice_base']:.3f}"
+    # train's source-site check (DRIVE 37-40) is in the list, as adaptation's is
+    assert mp.table.item(1, 6).text() == f"{card['metrics']['source_dice_new']:.3f}"
+    assert card["promotion"]["source_ok"] == (card["metrics"]["source_dice_new"] >=
+                                              card["metrics"]["source_dice_base"] - card["metrics"]["source_tolerance"])
     assert "v1:" in tp.status.text() and tp.train_btn.isEnabled()
 
     # "Adapt to these images": the open queue's site photos (3 distinct files). The dock's loop is

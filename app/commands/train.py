@@ -17,6 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="folder for the new model (created, must be empty)")
     p.add_argument("--base", help="model version or folder to start from (default: the active one)")
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
+    p.add_argument("--source", help="vessels2d: source-site data for the do-no-harm check (default: "
+                                    "$LOUPE_DATA/retina/DRIVE; a version that lowers it is not promotable)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -62,17 +64,20 @@ def run(args) -> int:
 
     from app.commands._progress import follow
     from app.models.registry import ModelRegistry, require_trainable
-    from app.models.training import run_as_job, train_model
+    from app.models.training import run_as_job, source_site_examples, train_model
 
-    require_trainable(args.backend)
+    info = require_trainable(args.backend)
     torch.set_num_threads(max(1, args.threads))
+    # the source-site check of a vessels2d fine-tune: its data must be there before training starts
+    source = None if info.get("driver") else source_site_examples(Path(args.source) if args.source else None)
     items = collect(args)
     reg = ModelRegistry(args.backend)
     command = "run_app.py " + " ".join(sys.argv[1:])
     job = run_as_job(f"train {args.backend}", {"items": len(items)},
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
-                                                         cancelled=cancelled, command=command))
+                                                         cancelled=cancelled, command=command,
+                                                         **({} if source is None else {"source": source})))
     rc = follow(job, args.quiet)
     if rc:
         return rc
@@ -82,5 +87,5 @@ def run(args) -> int:
         if card["promotion"]["ok"]:
             print(f"promoted: {reg.promote(card['version'], user=args.user)} is now active")
         else:
-            print("not promoted (it did not beat the current model on the held-back items)")
+            print("not promoted (it failed its check, see above)")
     return 0
