@@ -96,8 +96,8 @@ def main(argv=None) -> int:
         rows(a.family, a.data, a.rows_file, a.cache)
         return 0
     s = score(a.family, a.rows_file, a.model)
-    short = {k: s[k] for k in ("n", "macro_f1", "min_recall", "lowest_recall_family", "false_alarm_clean",
-                               "uncertain_clean", "missed_degraded", "blur_subtype_accuracy")}
+    short = {k: s.get(k) for k in ("n", "macro_f1", "min_recall", "lowest_recall_family", "false_alarm_clean",
+                                   "uncertain_clean", "missed_degraded", "blur_subtype_accuracy")}  # family 2: no lowest_*
     short["recall"] = {k: round(v["recall"], 3) for k, v in s["per_class"].items()}
     short["impl"] = {k: round(v["recall"], 2) for k, v in s["by_implementation"].items()}
     short["clean_by_modality"] = {g: (v["false_alarm_clean"], v["clean_calls"]) for g, v in s["by_modality"].items()}
