@@ -76,8 +76,7 @@ def run(args) -> int:
     job = run_as_job(f"train {args.backend}", {"items": len(items)},
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
-                                                         cancelled=cancelled, command=command,
-                                                         **({} if source is None else {"source": source})))
+                                                         cancelled=cancelled, command=command, source=source))
     rc = follow(job, args.quiet)
     if rc:
         return rc
