@@ -244,6 +244,7 @@ def test_read_run_accept_in_chromium(server):
             _wait_status(page, "smoothing", 120_000)
             page.click("#cancel-btn")
             _wait_status(page, "threshold stopped: cancelled", 120_000)
+            page.screenshot(path=str(server["tmp"] / "cancelled.png"), full_page=True)
             _input(page, "params").fill("{}")
             page.click("#run-btn")
             _wait_status(page, "threshold done", 180_000)
@@ -335,7 +336,7 @@ def test_read_run_accept_in_chromium(server):
     assert (np.abs(got.astype(int) - plain.astype(int)).max(-1) > 30).mean() > 0.01, "no overlay visible"
     keep = os.environ.get("LOUPE_KEEP_SHOTS")
     if keep:
-        for n in ("page.png", "viewer.png"):
+        for n in ("page.png", "viewer.png", "cancelled.png"):
             shutil.copy(server["tmp"] / n, Path(keep) / f"web_{n}")
     log = server["log"].read_text()
     assert PATIENT_ID not in log and STUDY_UID_PREFIX not in log
