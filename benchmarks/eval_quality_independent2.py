@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import build_quality_independent2_set as b2  # noqa: E402
 import numpy as np  # noqa: E402
+import quality_family_eval as qfe  # noqa: E402
 
 CLEAN = "none"
 MODALITY_GROUPS = (("X-ray", "cxr/"), ("fundus", "drive/"), ("ultrasound", "psfhs/"), ("CT", "ct/"), ("MR", "mr/"))
@@ -42,11 +43,8 @@ def modality_group(source_id: str) -> str:
 
 def assess_rows(root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
     """One row per sample: truth and what the product's ``assess`` says."""
-    from backends.quality.assess import assess, default_model
-    model = model or default_model()
     rows = []
-    for s in b2.samples(root, cache, limit_images, log=log):
-        a = assess(s.image, s.modality, model)
+    for s, a in qfe.assessed(b2.samples(root, cache, limit_images, log=log), model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "index": s.index, "modality": s.modality,
                      "modality_group": modality_group(s.source), "labels": s.labels, "kind": s.kind,

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import build_quality_independent3_set as b3  # noqa: E402
 import numpy as np  # noqa: E402
+import quality_family_eval as qfe  # noqa: E402
 
 CLEAN = "none"
 MACRO_F1_GOAL, MIN_RECALL_GOAL = 0.90, 0.80
@@ -37,11 +38,8 @@ MACRO_F1_GOAL, MIN_RECALL_GOAL = 0.90, 0.80
 
 def assess_rows(root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
     """One row per sample: truth and what the product's ``assess`` says."""
-    from backends.quality.assess import assess, default_model
-    model = model or default_model()
     rows = []
-    for s in b3.samples(root, cache, limit_images, log=log):
-        a = assess(s.image, s.modality, model)
+    for s, a in qfe.assessed(b3.samples(root, cache, limit_images, log=log), model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "modality": s.modality, "modality_group": s.modality_group,
                      "labels": s.labels, "kind": s.kind, "group": s.group, "severity": s.severity, "how": s.how,

@@ -1,6 +1,6 @@
 """Scoring shared by the blind quality families 4 and 5 (issue 25): a family's builder module gives its
 samples (``samples(root, cache, limit_images, log)``) and ``MODALITY_GROUPS``; every sample is scored
-through the PRODUCT path (``backends.quality.assess.assess``), so it works for any retrained model.
+through the PRODUCT path (``backends.quality.assess.assess_many``, batched), so it works for any retrained model.
 
 Measures, defined as in ``eval_quality_independent2.py``: the call is the likeliest family when its
 calibrated probability reaches the report threshold, else "none"; per-family precision / recall / F1
@@ -11,6 +11,7 @@ The family scripts (``eval_quality_independent4.py``, ``...5.py``) bind a builde
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -21,15 +22,22 @@ import numpy as np
 
 CLEAN = "none"
 MACRO_F1_GOAL, MIN_RECALL_GOAL = 0.90, 0.80
+BATCH = 64
+
+
+def assessed(samples, model=None, batch: int = BATCH):
+    """(sample, product assessment) pairs, assessed ``batch`` at a time through ``assess_many``
+    (the same answers as ``assess`` one by one, without a model call per image)."""
+    from backends.quality.assess import assess_many
+    it = iter(samples)
+    while chunk := list(itertools.islice(it, batch)):
+        yield from zip(chunk, assess_many([s.image for s in chunk], [s.modality for s in chunk], model))
 
 
 def assess_rows(builder, root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
     """One row per sample: truth and what the product's ``assess`` says."""
-    from backends.quality.assess import assess, default_model
-    model = model or default_model()
     rows = []
-    for s in builder.samples(root, cache, limit_images, log=log):
-        a = assess(s.image, s.modality, model)
+    for s, a in assessed(builder.samples(root, cache, limit_images, log=log), model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "modality": s.modality, "modality_group": s.modality_group,
                      "labels": s.labels, "kind": s.kind, "group": s.group, "severity": s.severity, "how": s.how,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from backends.quality.assess import Assessment, assess
+from backends.quality.assess import Assessment, assess, assess_many
 from backends.quality.dataset import sources
 from backends.quality.degrade import NAMES, degrade
 from backends.quality.families import FAMILIES, FAMILY_OF
@@ -28,6 +29,20 @@ def test_detects_strong_degradation(held_out, kind):
         assert a.status == "degraded" and a.top is not None and a.top.family == fam, (kind, a.description)
         assert a.top.severity >= 2 and a.top.score >= 0.5
         assert fam in a.evidence and a.evidence[fam]
+
+
+def test_batch_gives_the_answers_of_one_by_one(held_out):
+    """Evaluations and queues assess in batches; a batch must not mix up rows, modalities or scales."""
+    cxr, fundus = held_out
+    imgs = [degrade(cxr, "jpeg", 3, seed=1), fundus, degrade(fundus, "gaussian_blur", 2, seed=2),
+            np.kron(cxr, np.ones((3, 3), np.float32))]
+    mods = ["CT", "other", "MR", "CR"]
+    batch = assess_many(imgs, mods)
+    assert [a.to_json() for a in batch] == [assess(i, m).to_json() for i, m in zip(imgs, mods)]
+    assert len({a.analysis_scale for a in batch}) > 1 and len({a.modality for a in batch}) > 1
+    assert assess_many([], []) == []
+    with pytest.raises(ValueError):
+        assess_many(imgs, mods[:2])
 
 
 def test_ct_types_only_on_ct(held_out):

@@ -248,13 +248,28 @@ def analysis_image(img: np.ndarray) -> tuple[np.ndarray, float]:
 
 def assess(img: np.ndarray, modality: str = "other", model: QualityModel | None = None) -> Assessment:
     """Assess one [0, 1] grey image (see ``imaging.to_unit``)."""
+    return assess_many([img], [modality], model)[0]
+
+
+def assess_many(images, modalities, model: QualityModel | None = None) -> list[Assessment]:
+    """Assess several [0, 1] grey images with one model call. Same answers as ``assess`` image by
+    image, but the classifiers run once on the stacked features: per call they cost tens of ms
+    whatever the row count, which dominated scoring a queue or an evaluation set one by one."""
     model = model or default_model()
-    m = normalise_modality(modality)
-    x, scale = analysis_image(img)
-    f = extract(x, m)
-    X = np.array([[f[k] for k in model.feature_names]])
-    pred = model.predict(X, [m], [border_dark_fraction(x)])
-    return from_prediction(pred, 0, f, m, scale)
+    mods = [normalise_modality(m) for m in modalities]
+    if len(mods) != len(images):
+        raise ValueError(f"{len(images)} images but {len(mods)} modalities")
+    if not mods:
+        return []
+    feats, scales, dark = [], [], []
+    for img, m in zip(images, mods):
+        x, scale = analysis_image(img)
+        feats.append(extract(x, m))
+        scales.append(scale)
+        dark.append(border_dark_fraction(x))
+    X = np.array([[f[k] for k in model.feature_names] for f in feats])
+    pred = model.predict(X, mods, dark)
+    return [from_prediction(pred, i, f, m, s) for i, (f, m, s) in enumerate(zip(feats, mods, scales))]
 
 
 def from_prediction(pred: Prediction, i: int, feats: dict[str, float], modality: str,
