@@ -127,7 +127,13 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
     assert mp.table.item(1, 5).text() == f"{card['metrics']['heldback_dice_new']:.3f}/" \
                                            f"{card['metrics']['heldback_dice_base']:.3f}"
     # train's source-site check (DRIVE 37-40) is in the list, as adaptation's is
-    assert mp.table.item(1, 6).text() == f"{card['metrics']['source_dice_new']:.3f}"
+    assert mp.table.item(1, 6).text() == (f"{card['metrics']['source_dice_new']:.3f}/"
+                                          f"{card['metrics']['source_dice_base']:.3f}")
+    # why v1 may (not) be switched on is in words on the verdict and, once selected, under the list
+    assert mp.table.item(1, 7).toolTip() == card["promotion"]["reason"] != ""
+    mp.table.selectRow(1)
+    assert mp.status.text() == f"v1: {card['promotion']['reason']}"
+    dock.grab().save(str(tmp_path / "backends_dock_reason.png"))
     assert card["promotion"]["source_ok"] == (card["metrics"]["source_dice_new"] >=
                                               card["metrics"]["source_dice_base"] - card["metrics"]["source_tolerance"])
     assert "v1:" in tp.status.text() and tp.train_btn.isEnabled()
@@ -140,7 +146,7 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
     what, card = blocker.args
     assert what == "adapt" and card["version"] == "v2" and card["data"]["unlabelled"] == 3
     assert card["promotion"]["ok"], card["promotion"]
-    assert mp.table.rowCount() == 3 and mp.table.item(2, 6).text() == f"{card['metrics']['source_dice_new']:.3f}"
+    assert mp.table.rowCount() == 3 and mp.table.item(2, 6).text().startswith(f"{card['metrics']['source_dice_new']:.3f}/")
 
     # promote v2: the queue's pending vessels2d items are re-scored with v2's uncertainty
     q = review.queue

@@ -232,8 +232,9 @@ class ModelRegistry:
                         "examples": c.get("data", {}).get("train", "") if isinstance(c.get("data"), dict) else "",
                         "heldback_dice": m.get("heldback_dice_new"), "heldback_dice_base": m.get("heldback_dice_base"),
                         "heldback_f1": m.get("heldback_f1_new"), "heldback_f1_base": m.get("heldback_f1_base"),
-                        "source_dice": m.get("source_dice_new"),
-                        "promotable": c.get("promotion", {}).get("ok", v == SHIPPED)})
+                        "source_dice": m.get("source_dice_new"), "source_dice_base": m.get("source_dice_base"),
+                        "promotable": c.get("promotion", {}).get("ok", v == SHIPPED),
+                        "reason": c.get("promotion", {}).get("reason", "")})
         return out
 
 

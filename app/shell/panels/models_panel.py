@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 
 from app.shell.tables import record_table
 
-COLUMNS = ("", "version", "kind", "base", "train", "held-back Dice new/base", "source Dice", "promotable")
+COLUMNS = ("", "version", "kind", "base", "train", "held-back Dice new/base", "source Dice new/base", "promotable")
+PROMOTABLE = COLUMNS.index("promotable")
 
 
 def _f(v) -> str:
@@ -48,6 +49,7 @@ class ModelsPanel(QWidget):
         top.addWidget(self.rollback_btn)
         lay.addLayout(top)
         self.table = record_table(COLUMNS, "models_table")
+        self.table.itemSelectionChanged.connect(self._show_reason)
         lay.addWidget(self.table)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
@@ -72,15 +74,33 @@ class ModelsPanel(QWidget):
                     (f"F1 {_f(row.get('heldback_f1'))}/{_f(row.get('heldback_f1_base'))}"   # quality: macro-F1
                      if row.get("heldback_f1") is not None else
                      f"{_f(row.get('heldback_dice'))}/{_f(row.get('heldback_dice_base'))}"),
-                    _f(row.get("source_dice")), "yes" if row.get("promotable") else "no")
+                    (f"{_f(row.get('source_dice'))}/{_f(row.get('source_dice_base'))}"
+                     if row.get("source_dice") is not None else "-"),
+                    "yes" if row.get("promotable") else "no")
             for c, v in enumerate(vals):
-                self.table.setItem(r, c, QTableWidgetItem(v))
+                item = QTableWidgetItem(v)
+                if c == PROMOTABLE and row.get("reason"):
+                    item.setToolTip(row["reason"])   # why a version may or may not be switched on
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.status.setText(f"active: {self.registry().active()} (runs that name no model use it)")
 
-    def selected_version(self) -> str | None:
+    def _show_reason(self) -> None:
+        """The selected version's verdict in words (e.g. which check refused it), next to Promote."""
+        r = self.selected_row()
+        if r is None:
+            return
+        v, why = self.table.item(r, 1).text(), self.table.item(r, PROMOTABLE)
+        reason = why.toolTip() if why is not None else ""
+        self.status.setText(f"{v}: {reason}" if reason else f"{v}: no check recorded (shipped model)")
+
+    def selected_row(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.table.item(rows[0].row(), 1).text() if rows else None
+        return rows[0].row() if rows else None
+
+    def selected_version(self) -> str | None:
+        r = self.selected_row()
+        return None if r is None else self.table.item(r, 1).text()
 
     def promote_selected(self) -> None:
         v = self.selected_version()
