@@ -393,6 +393,10 @@ def exposure(x, rng, how):
     def make(k):
         return q4._q8(curve(k * lin))
     k = q4._bisect(lambda k: float(np.mean(make(k))) - m0, target if over else -target, 1e-3, 1e3)
+    # 8-bit steps can make the mean jump across the target (many pixels of one value crossing a level
+    # together): take the nearby exposure whose mean change is nearest the target
+    near = [k] + [k * np.exp(sg * dl) for dl in (1e-4, 1e-3, 3e-3, 1e-2, 3e-2) for sg in (-1, 1)]
+    k = min(near, key=lambda c: abs(abs(float(np.mean(make(c))) - m0) - target))
     y = make(k)
     return y, f"{how}-{'over' if over else 'under'}-k{k:.3f}", abs(float(np.mean(y)) - m0) / max(target, 1e-12)
 
