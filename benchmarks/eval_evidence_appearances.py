@@ -37,6 +37,13 @@ through display transforms (polar unwrap, 1-bit dither print, thumbnail grid, em
 events growing from a point, wiped in, or on alternate frames; stereo surgical recordings (side by
 side, top-bottom); HuffYUV, ProRes, FLV1, MS-MPEG-4 v2 and H.263+ streams at 1/3-59.94 fps; two
 negative controls.
+
+``--set unseen6`` (seed 97, ``evidence_appearances_unseen6.py``) is a seventh report construction by a
+fifth independent evaluator, committed frozen and never screened before its one run: real images as
+block mosaics, contour plots, hue-rotated colour, films on a light box, scrolling strips; events
+growing from a 2-4 px dot, opened by iris, clock, venetian-blind and push transitions; long cut-in
+views (30-120 s) beside one-frame ones; MS-MPEG-4 v3, WMV7, RealVideo 2, DNxHR and Snow streams at
+0.2-50 fps; two negative controls.
 """
 from __future__ import annotations
 
@@ -60,9 +67,10 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen3" (seed 73): a second independent evaluator's construction, frozen before it was ever run
 # "unseen4" (seed 59): a third independent evaluator's construction, frozen before it was ever run
 # "unseen5" (seed 83): a fourth independent evaluator's construction, frozen before it was ever run
+# "unseen6" (seed 97): a fifth independent evaluator's construction, frozen before it was ever run
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
         "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59]),
-        "unseen5": ("unseen5", [83])}
+        "unseen5": ("unseen5", [83]), "unseen6": ("unseen6", [97])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -75,7 +83,7 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2-5 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2-6 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
@@ -93,6 +101,10 @@ def main() -> int:
         from benchmarks.eval_evidence_unseen5 import run_unseen5
 
         return run_unseen5(a)
+    if a.set == "unseen6":
+        from benchmarks.eval_evidence_unseen6 import run_unseen6
+
+        return run_unseen6(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 

@@ -303,6 +303,16 @@ MUTATIONS = [
              "benchmarks/quality_independent5.py",
              "    t = q4._jit(q4.NOISE_STD, rng, q4.NOISE_JIT)", "    t = 2 * q4._jit(q4.NOISE_STD, rng, q4.NOISE_JIT)",
              ("tests/test_quality_independent5_builder.py::test_every_implementation_at_the_middle_severity_and_of_its_type",)),
+    Mutation("unseen6-truth-off-by-one", "unseen6 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen6.py",
+             '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
+             '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
+             ("tests/test_evidence_unseen6_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
+    Mutation("quality-indep6-labels-shuffled", "independent set 6: each group labelled with the next group's family",
+             "benchmarks/build_quality_independent6_set.py",
+             "            yield Sample(sid, modality, mgroup, y, q6.FAMILY[g],",
+             "            yield Sample(sid, modality, mgroup, y, q6.FAMILY[q6.GROUPS[(q6.GROUPS.index(g) + 1) % 7]],",
+             ("tests/test_quality_independent6_builder.py::test_builder_is_deterministic_and_labels_what_it_did",)),
 ]
 
 
