@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
+from .rarity import rarity, rarity_z
 from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
 from .shots import short_shots
 from .weave import Span, weave
@@ -52,6 +53,12 @@ class Settings:
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
     min_kept_s: float = 2.0         # a clip too short for 1% to hold one core (under core_s / max_kept_fraction,
     #                                 50 s) may keep this much video (its 1% is a few frames); longer clips: 1%
+    rarity_full: float = 3.0        # clip-wide rarity (rarity.py) reaches the threshold at this multiple of the
+    #                                 clip's median far distance (0: off). Chosen on dev sets, see the docs
+    rarity_guard_s: float = 60.0    # the nearest reference is looked for beyond this much time on each side...
+    rarity_min_guard: int = 48      # ...and at least this many frames (a long view at capsule rate)
+    rarity_ref_fps: float = 2.0     # reference sample: good frames at about this rate...
+    rarity_max_refs: int = 2048     # ...and at most this many (bounded work and memory for an hour of video)
 
 
 @dataclass
@@ -114,6 +121,11 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
     # red/blood excess counts only where the frame is also novel (a redder stretch of the same
     # mucosa is not evidence by itself), and it can lift a frame by at most half the threshold
     comb = nov.z + s.red_weight * np.clip(red_z, 0, s.threshold) * (nov.z > 0.5 * s.threshold)
+    if s.rarity_full > 0:
+        # a view found nowhere else in the clip counts even when it outlasts the novelty time scales
+        rho = rarity(f.desc, good, fps, guard_s=s.rarity_guard_s, min_guard=s.rarity_min_guard,
+                     ref_fps=s.rarity_ref_fps, max_refs=s.rarity_max_refs)
+        comb = np.maximum(comb, rarity_z(rho, s.threshold, s.rarity_full))
     return nov, comb.astype(np.float32), red_bg
 
 
