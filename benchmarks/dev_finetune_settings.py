@@ -57,6 +57,9 @@ SETTINGS = {
     "400 lr 1e-3 l2sp 1e-2": dict(norm=NORM, iters=400, lr=1e-3, anchor=1e-2),
     "400 lr 1e-3 l2sp 1e-1": dict(norm=NORM, iters=400, lr=1e-3, anchor=1e-1),
     "400 lr 1e-3 decoder": dict(norm=NORM, iters=400, lr=1e-3, tune="decoder"),
+    "400 lr 1e-3 rehearsal 8 fixed stats": dict(norm=NORM, iters=400, lr=1e-3, rehearse=8, tune="all_fixed_stats"),
+    "400 lr 1e-3 fixed stats": dict(norm=NORM, iters=400, lr=1e-3, tune="all_fixed_stats"),
+    "400 lr 1e-3 rehearsal 16 fixed stats": dict(norm=NORM, iters=400, lr=1e-3, rehearse=16, tune="all_fixed_stats"),
 }
 
 

@@ -555,10 +555,11 @@ def site_grid_loss(p, target):
 def tuned_parameters(model, tune: str):
     """The weights a fine-tune may change: ``all``; ``decoder`` (up-sampling, decoder blocks,
     head; the encoder and its BatchNorm statistics stay as trained on the source site);
-    ``norm_head`` (every BatchNorm's scale/shift and the head only)."""
+    ``norm_head`` (every BatchNorm's scale/shift and the head only); ``all_fixed_stats`` (every
+    weight, the BatchNorm statistics kept as measured on the source site)."""
     import torch
 
-    if tune == "all":
+    if tune in ("all", "all_fixed_stats"):
         return list(model.parameters())
     if tune == "decoder":
         keep = list(model.up.parameters()) + list(model.dec.parameters()) + list(model.head.parameters())
@@ -579,6 +580,12 @@ def _freeze_statistics(model, tune: str) -> None:
         model.down.eval()
     elif tune == "norm_head":
         model.eval()
+    elif tune == "all_fixed_stats":
+        import torch
+
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
 
 
 def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUNE_ITERS,
