@@ -132,10 +132,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     src = _examples(trainer, source)
     if not src:
         raise LoupeError("the source-site check needs at least one labelled source image")
-    n_rehearse = getattr(trainer, "REHEARSAL_PHOTOS", 0)
-    if rehearsal is None:
-        rehearsal = rehearsal_examples(n=n_rehearse) if n_rehearse else []
-    rehearsal = list(rehearsal)
+    rehearsal = list(rehearsal) if rehearsal is not None else rehearsal_for(backend)
     # the new model sees photos as it will at inference: the base's input normalisation (an
     # adapted base) is carried over; a base without one gets the site normalisation, which leaves
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
@@ -391,11 +388,21 @@ def rehearsal_examples(data_root: Path | None = None, n: int = 8) -> list[Review
     return _drive_training(_drive_root(data_root, "rehearsing the source site"), [int(i) for i in idx])
 
 
+def rehearsal_for(backend: str, data_root: Path | None = None) -> list[Reviewed]:
+    """The photos ``train`` rehearses for ``backend`` (none when its trainer does not rehearse),
+    loaded before any training starts so that missing data is one clear line."""
+    info = require_trainable(backend)
+    if info.get("driver"):
+        return []
+    n = getattr(importlib.import_module(info["trainer"]), "REHEARSAL_PHOTOS", 0)
+    return rehearsal_examples(data_root, n) if n else []
+
+
 def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
     to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
     return _drive_training(_drive_root(data_root, "the source-site check"), range(37, 41))
 
 
-__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "rehearsal_examples", "run_as_job", "source_site_examples",
+__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "rehearsal_examples", "rehearsal_for", "run_as_job", "source_site_examples",
            "split_holdback", "train_model"]
