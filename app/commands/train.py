@@ -17,9 +17,8 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--out", required=True, help="folder for the new model (created, must be empty)")
     p.add_argument("--base", help="model version or folder to start from (default: the active one)")
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
-    p.add_argument("--source", help="vessels2d: source-site data for the do-no-harm check and the photos a "
-                                    "fine-tune rehearses (default: $LOUPE_DATA/retina/DRIVE; a version that "
-                                    "lowers the source site is not promotable)")
+    p.add_argument("--source", help="vessels2d: source-site data for the do-no-harm check (default: "
+                                    "$LOUPE_DATA/retina/DRIVE; a version that lowers it is not promotable)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -65,21 +64,19 @@ def run(args) -> int:
 
     from app.commands._progress import follow
     from app.models.registry import ModelRegistry, require_trainable
-    from app.models.training import rehearsal_for, run_as_job, source_site_examples, train_model
+    from app.models.training import run_as_job, source_site_examples, train_model
 
     info = require_trainable(args.backend)
     torch.set_num_threads(max(1, args.threads))
     # the source-site check of a vessels2d fine-tune: its data must be there before training starts
     source = None if info.get("driver") else source_site_examples(Path(args.source) if args.source else None)
-    rehearsal = rehearsal_for(args.backend, Path(args.source) if args.source else None)
     items = collect(args)
     reg = ModelRegistry(args.backend)
     command = "run_app.py " + " ".join(sys.argv[1:])
     job = run_as_job(f"train {args.backend}", {"items": len(items)},
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
-                                                         cancelled=cancelled, command=command, source=source,
-                                                         rehearsal=rehearsal))
+                                                         cancelled=cancelled, command=command, source=source))
     rc = follow(job, args.quiet)
     if rc:
         return rc

@@ -106,16 +106,14 @@ def _write_model(trainer, model, out_dir: Path, card: dict) -> None:
 
 def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base: str | None = None,
                 iters: int | None = None, seed: int = 0, registry: ModelRegistry | None = None,
-                source: Sequence[Reviewed] | None = None, rehearsal: Sequence[Reviewed] | None = None,
+                source: Sequence[Reviewed] | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
     register the new version. It is promotable only if it at least matched the base on the held-back
-    part and kept the source site's Dice within ``FINETUNE_SOURCE_TOLERANCE``. ``rehearsal``: labelled
-    photos of the base's own training set trained on beside the corrections (default, when the
-    trainer rehearses: ``rehearsal_examples()``), so the model keeps what it knew. Returns its card."""
+    part and kept the source site's Dice within ``FINETUNE_SOURCE_TOLERANCE``. Returns its card."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -132,7 +130,6 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     src = _examples(trainer, source)
     if not src:
         raise LoupeError("the source-site check needs at least one labelled source image")
-    rehearsal = list(rehearsal) if rehearsal is not None else rehearsal_for(backend)
     # the new model sees photos as it will at inference: the base's input normalisation (an
     # adapted base) is carried over; a base without one gets the site normalisation, which leaves
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
@@ -143,8 +140,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw = {"iters": iters} if iters else {}
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
-                                     norm=norm, progress=lambda f, m: progress(0.9 * f, m),
-                                     replay=_examples(trainer, rehearsal), **kw)
+                                     norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
     progress(0.92, "scoring on held-back items")
     thr = base_ref.threshold
@@ -180,7 +176,6 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
         "source_check": [it.origin for it in source],
-        "rehearsal": [it.origin for it in rehearsal],
     }
     card["promotion"].update(heldback_ok=held_ok, source_ok=source_ok)
     _write_model(trainer, model, out_dir, card)
@@ -362,47 +357,21 @@ def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], di
     return job
 
 
-def _drive_root(data_root: Path | None, why: str) -> Path:
-    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
-    if root is None or not (root / "training" / "images").is_dir():
-        raise LoupeError(f"{why} needs DRIVE: set LOUPE_DATA (folder with retina/DRIVE) or pass --source DRIVE_DIR")
-    return root
-
-
-def _drive_training(root: Path, idxs) -> list[Reviewed]:
+def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
+    """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
+    to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
     from .examples import read_label, read_rgb
 
+    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
+    if root is None or not (root / "training" / "images").is_dir():
+        raise LoupeError("the source-site check needs DRIVE: set LOUPE_DATA (folder with retina/DRIVE) "
+                         "or pass --source DRIVE_DIR")
     out = []
-    for i in idxs:
+    for i in range(37, 41):
         img = root / "training" / "images" / f"{i}_training.tif"
         lab = root / "training" / "1st_manual" / f"{i}_manual1.gif"
         out.append(Reviewed(f"DRIVE {i}", read_rgb(img), read_label(lab), {"kind": "file", "image": str(img)}))
     return out
 
 
-def rehearsal_examples(data_root: Path | None = None, n: int = 8) -> list[Reviewed]:
-    """``n`` photos of vessels2d's own training set (DRIVE training 21-36, evenly spread) with their
-    masks: a fine-tune rehearses them beside the site's corrections so that it keeps the source site
-    (the source check's photos, 37-40, are never among them)."""
-    idx = np.unique(np.linspace(21, 36, max(1, min(n, 16))).round().astype(int))
-    return _drive_training(_drive_root(data_root, "rehearsing the source site"), [int(i) for i in idx])
-
-
-def rehearsal_for(backend: str, data_root: Path | None = None) -> list[Reviewed]:
-    """The photos ``train`` rehearses for ``backend`` (none when its trainer does not rehearse),
-    loaded before any training starts so that missing data is one clear line."""
-    info = require_trainable(backend)
-    if info.get("driver"):
-        return []
-    n = getattr(importlib.import_module(info["trainer"]), "REHEARSAL_PHOTOS", 0)
-    return rehearsal_examples(data_root, n) if n else []
-
-
-def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
-    """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
-    to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
-    return _drive_training(_drive_root(data_root, "the source-site check"), range(37, 41))
-
-
-__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "rehearsal_examples", "rehearsal_for", "run_as_job", "source_site_examples",
-           "split_holdback", "train_model"]
+__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "run_as_job", "source_site_examples", "split_holdback", "train_model"]

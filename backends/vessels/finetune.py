@@ -592,16 +592,15 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
              lr: float = FINETUNE_LR, seed: int = 0, norm: dict | None = None,
              tune: str = FINETUNE_TUNE, variants: Sequence[tuple[str, float]] = FINETUNE_VARIANTS,
              vessel_fraction: float = VESSEL_FRACTION, site_grid: bool = SITE_GRID_LOSS,
-             replay: Sequence[Example] = (), anchor: float = 0.0,
+             replay: Sequence[Example] = (),
              progress: Callable[[float, str], None] | None = None,
              cancelled: Callable[[], bool] | None = None):
     """A fine-tuned copy of the model at ``weights``, trained on the photos as the model will see
     them at inference (``norm``: the input normalisation of an adapted model, which the new model
     keeps). ``site_grid``: the loss is computed on the photo's own grid (see SITE_GRID_LOSS).
     ``replay``: extra labelled photos (source photos degraded to the site, ``degraded_replay``),
-    trained on as they are, without shift-family copies (clean source photos: rehearsal).
-    ``anchor``: L2-SP weight, the loss also pays ``anchor`` * squared distance of the tuned weights
-    from the base's, so the model moves only as far as the corrections need.
+    trained on as they are, without shift-family copies (clean source photos: rehearsal,
+    benchmarks/dev_finetune_settings.py, session 9).
     Returns (model, seconds per step)."""
     import time
 
@@ -633,7 +632,6 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     model = load_model(weights).train()
     params = tuned_parameters(model, tune)
     _freeze_statistics(model, tune)
-    start = [p.detach().clone() for p in params] if anchor > 0 else []
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iters)
     bce = torch.nn.BCEWithLogitsLoss()
@@ -648,8 +646,6 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
             x, y = sampler.batch(BATCH)
             logits = model(x)
             loss = bce(logits, y) + soft_dice_loss(logits, y)
-        if start:
-            loss = loss + anchor * sum(((p - p0) ** 2).sum() for p, p0 in zip(params, start))
         opt.zero_grad()
         loss.backward()
         opt.step()
