@@ -48,6 +48,14 @@ SETTINGS = {
     # session 7: is the shipped fine-tune's budget what stops it? (16 reviewed gave what 5 gave)
     "product": dict(norm=NORM),
     "product 400 steps lr 1e-3": dict(norm=NORM, iters=400, lr=1e-3),
+    # session 9: keeping the source site. Rehearsal: clean DRIVE training photos (the base's own
+    # training set, 21-36 minus the reviewed ones, evenly spread) with their masks in the batches;
+    # fixed stats: the BatchNorm statistics stay the source site's while every weight trains
+    "400 lr 1e-3 rehearsal 8": dict(norm=NORM, iters=400, lr=1e-3, rehearse=8),
+    "400 lr 1e-3 rehearsal 16": dict(norm=NORM, iters=400, lr=1e-3, rehearse=16),
+    "product rehearsal 8": dict(norm=NORM, rehearse=8),
+    "400 lr 1e-3 decoder": dict(norm=NORM, iters=400, lr=1e-3, tune="decoder"),
+    "400 lr 1e-3 rehearsal 8 fixed stats": dict(norm=NORM, iters=400, lr=1e-3, rehearse=8, tune="all_fixed_stats"),
 }
 
 
@@ -115,6 +123,13 @@ def main() -> None:
             deg = F.site_degradation([t.rgb for t in train], photos)
             kw["replay"] = F.degraded_replay(photos, deg)
             print(f"[{shift.name}] site degradation {deg}", flush=True)
+        n_rehearse = kw.pop("rehearse", 0)
+        if n_rehearse:  # clean source photos (never the reviewed ones) trained on beside the corrections
+            reviewed = {t.name for t in train + held}
+            photos = [F.Example(str(i), rgb, ref, fov) for i in POOL if str(i) not in reviewed
+                      for rgb, fov, ref in [load("training", i)]]
+            idx = np.unique(np.linspace(0, len(photos) - 1, min(n_rehearse, len(photos))).round().astype(int))
+            kw["replay"] = [photos[int(k)] for k in idx]
         model, _ = F.finetune(base.weights, exs, **kw)
         cpu = time.process_time() - c0
         d = np.mean(F.score(model, thr, ev, kw.get("norm")))

@@ -255,6 +255,13 @@ MUTATIONS = [
              "    held_ok, ok = ok, ok",
              ("tests/test_train_loop_source_guard.py::"
               "test_a_version_that_lowers_the_source_site_is_recorded_but_not_promotable",)),
+    Mutation("finetune-fixed-stats-drift", "the fixed-statistics fine-tune (development option) lets the "
+             "BatchNorm statistics follow the site's batches",
+             "backends/vessels/finetune.py",
+             "            if isinstance(m, torch.nn.BatchNorm2d):\n                m.eval()",
+             "            if isinstance(m, torch.nn.BatchNorm2d) and False:\n                m.eval()",
+             ("tests/test_train_loop.py::"
+              "test_fixed_statistics_finetune_keeps_the_source_batchnorm_statistics_and_rehearses",)),
     Mutation("site-jpeg-skipped", "simulated site cameras never JPEG-compress their photos",
              "benchmarks/site_shifts.py",
              "        if self.jpeg_quality:\n            ok, buf",

@@ -468,3 +468,29 @@ def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_pat
     print(f"fit on the {len(trained)} corrected photos: {fit_base:.4f} -> {fit_new:.4f}")
     # measured 0.8234 -> 0.8300; with the learning discarded (mutation) 0.8234 -> 0.8234
     assert len(trained) == 4 and fit_new >= fit_base + 0.004, (fit_base, fit_new)
+
+
+def test_fixed_statistics_finetune_keeps_the_source_batchnorm_statistics_and_rehearses(data_dir):
+    """Session 9's development options (benchmarks/dev_finetune_settings.py): ``all_fixed_stats``
+    trains every weight but leaves the BatchNorm statistics the source site's (with ``all`` they
+    follow the batches), also when clean source photos are rehearsed (``replay``)."""
+    import torch
+
+    from app.models.registry import ModelRegistry
+    from backends.vessels import finetune as F
+
+    base = ModelRegistry("vessels2d").shipped().weights
+    img, ref = _drive(data_dir, 21)
+    rgb = np.asarray(Image.open(img).convert("RGB"))
+    img2, ref2 = _drive(data_dir, 30)
+    clean = F.Example("30", np.asarray(Image.open(img2).convert("RGB")), ref2)
+    site = F.Example("21", np.clip(rgb * 0.8, 0, 255).astype(np.uint8), ref)
+    before = F.load_model(base).state_dict()
+    model, _ = F.finetune(base, [site], iters=2, variants=(), tune="all_fixed_stats", replay=[clean])
+    after = model.state_dict()
+    stats = [k for k in before if k.endswith(("running_mean", "running_var"))]
+    weights = [k for k in before if k.endswith("weight") and k not in stats]
+    assert stats and all(torch.equal(after[k], before[k]) for k in stats)
+    assert any(not torch.equal(after[k], before[k]) for k in weights)
+    model, _ = F.finetune(base, [site], iters=2, variants=(), replay=[clean])   # "all": statistics follow the batches
+    assert any(not torch.equal(model.state_dict()[k], before[k]) for k in stats)

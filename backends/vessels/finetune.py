@@ -555,10 +555,11 @@ def site_grid_loss(p, target):
 def tuned_parameters(model, tune: str):
     """The weights a fine-tune may change: ``all``; ``decoder`` (up-sampling, decoder blocks,
     head; the encoder and its BatchNorm statistics stay as trained on the source site);
-    ``norm_head`` (every BatchNorm's scale/shift and the head only)."""
+    ``norm_head`` (every BatchNorm's scale/shift and the head only); ``all_fixed_stats`` (every
+    weight, the BatchNorm statistics kept as measured on the source site)."""
     import torch
 
-    if tune == "all":
+    if tune in ("all", "all_fixed_stats"):
         return list(model.parameters())
     if tune == "decoder":
         keep = list(model.up.parameters()) + list(model.dec.parameters()) + list(model.head.parameters())
@@ -579,6 +580,12 @@ def _freeze_statistics(model, tune: str) -> None:
         model.down.eval()
     elif tune == "norm_head":
         model.eval()
+    elif tune == "all_fixed_stats":
+        import torch
+
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
 
 
 def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUNE_ITERS,
@@ -592,7 +599,8 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     them at inference (``norm``: the input normalisation of an adapted model, which the new model
     keeps). ``site_grid``: the loss is computed on the photo's own grid (see SITE_GRID_LOSS).
     ``replay``: extra labelled photos (source photos degraded to the site, ``degraded_replay``),
-    trained on as they are, without shift-family copies.
+    trained on as they are, without shift-family copies (clean source photos: rehearsal,
+    benchmarks/dev_finetune_settings.py, session 9).
     Returns (model, seconds per step)."""
     import time
 
