@@ -4,11 +4,13 @@ family 1/2 and MR-ghosting regressions. Product code and defaults are untouched:
 applied by wrapping ``train_assessor._weights`` (the clean-row weight) for this process only.
 
     LOUPE_DATA=../shared/data .venv/bin/python benchmarks/dev_quality_reweight.py ROWS_DIR OUT.joblib \
-        [--new W] [--motion W] [--contrast W] [--ghost W] [--sim-only] [--iters N]
+        [--new W] [--motion W] [--contrast W] [--ghost W] [--sim-only] [--iters N] [--cal-offset K]
 
 --new: weight of the rows the v2.3 recipe added (grey feed, re-save ``crop_after*``/``double*``,
 ``mottle*``); --motion/--contrast/--ghost: weight of rows carrying that family (``--sim-only``: only
-simulator rows, i.e. ``how`` without an implementation tag). Score with Q25_score1-style family 1 +
+simulator rows, i.e. ``how`` without an implementation tag). --cal-offset K: take every 4th source
+from offset K (0-3) as the calibration split instead of the product's 2 -- the fit-to-fit variation
+check of session 9 (``random_state`` changes nothing here: no early stopping, < 200k rows). Score with Q25_score1-style family 1 +
 simulator, ``dev_quality_family_rows.py score 2|3`` and the MR-ghosting case. Never a REPORT set."""
 from __future__ import annotations
 
@@ -51,6 +53,18 @@ def weighter(args, sim_keys: set):
     return _weights
 
 
+def offset_split(k: int):
+    """``train_assessor.calibration_split`` with the sources taken from offset ``k`` of every 4."""
+    def _split(groups: np.ndarray, every: int = 4) -> np.ndarray:
+        cal = set()
+        for prefix in sorted({str(g).split("/")[0] for g in groups}):
+            ids = sorted({str(g) for g in groups if str(g).split("/")[0] == prefix})
+            if len(ids) >= every:
+                cal |= set(ids[k % every::every])
+        return np.array([str(g) in cal for g in groups])
+    return _split
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("rows_dir")
@@ -62,6 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ghost", type=float, default=1.0)
     ap.add_argument("--sim-only", action="store_true")
     ap.add_argument("--iters", type=int, default=100)
+    ap.add_argument("--cal-offset", type=int, default=2, help="calibration split offset (product: 2)")
     ap.add_argument("--dry", action="store_true", help="print the weight totals and stop")
     args = ap.parse_args(argv)
     tr = train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES))
@@ -78,10 +93,12 @@ def main(argv=None) -> int:
     if args.dry:
         return 0
     train_assessor._weights = wf
+    if args.cal_offset != 2:
+        train_assessor.calibration_split = offset_split(args.cal_offset)
     t = time.time()
     model = train_assessor.fit(tr, args.iters, jobs=1)
     model.meta.update({"version": "2.3.0-dev-reweight", "n_samples": int(len(tr)),
-                       "reweight": {k: getattr(args, k) for k in ("new", "motion", "contrast", "ghost", "sim_only")},
+                       "reweight": {k: getattr(args, k) for k in ("new", "motion", "contrast", "ghost", "sim_only", "cal_offset")},
                        "fit_seconds": round(time.time() - t, 1)})
     model.save(args.out)
     print(f"fit {time.time() - t:.0f} s; ECE cal split {model.meta['calibration_ece_raw']:.4f} -> "
