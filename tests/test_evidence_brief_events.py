@@ -13,12 +13,12 @@ The clip is built from the constructed benchmark's Kvasir filler (cached in ``$L
 when set, as the floor videos are)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from evidence_test_clips import clip_path, filler_maker, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -34,17 +34,10 @@ VERSION = 2
 def brief_clip(tmp_path_factory, data_dir):
     import cv2
 
-    from benchmarks.build_evidence_videos import SceneMaker, _encode, _flush, _open_encoder, load_pictures
-
-    env = os.environ.get("LOUPE_TEST_CACHE")
-    folder = Path(env) / "evidence" if env else tmp_path_factory.mktemp("brief_clip")
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"brief_clip_v{VERSION}.mp4"
+    out = clip_path(tmp_path_factory, f"brief_clip_v{VERSION}")
     if out.exists():
         return out
-    pics = load_pictures(data_dir)
-    maker = SceneMaker(pics, (256, 256), FPS, step=0.06, seed=5, filler_kinds=("polyps",), episodes=False,
-                       scope_border=True)
+    pics, maker = filler_maker(data_dir, FPS, seed=5)
     frames: list[np.ndarray] = []
     while len(frames) < N:
         frames += maker.filler_frames(150, glitches=False)
@@ -54,13 +47,7 @@ def brief_clip(tmp_path_factory, data_dir):
     lit = frames[FLASH].max(axis=2, keepdims=True) > 16
     frames[FLASH] = np.where(lit, cv2.convertScaleAbs(frames[FLASH], alpha=2.5, beta=60), frames[FLASH])
     frames[LONG[0]: LONG[1] + 1] = maker.event_frames(LONG[1] - LONG[0] + 1, pics["surgical"][5])
-    tmp = out.with_suffix(".part.mp4")
-    c, s = _open_encoder(tmp, (256, 256), FPS, gop=int(FPS * 10))
-    for f in frames:
-        _encode(c, s, f)
-    _flush(c, s)
-    tmp.rename(out)
-    return out
+    return write_clip(out, frames, FPS)
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ mucosa does in a capsule video) with fundus, ultrasound, X-ray and CT/MR views c
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from evidence_test_clips import clip_path, filler_maker, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -32,18 +32,12 @@ VERSION = 3
 
 @pytest.fixture(scope="module")
 def rare_clip(tmp_path_factory, data_dir):
-    from benchmarks.build_evidence_videos import SceneMaker, _encode, _flush, _open_encoder, load_pictures
     from benchmarks.evidence_appearances import load_appearances
 
-    env = os.environ.get("LOUPE_TEST_CACHE")
-    folder = Path(env) / "evidence" if env else tmp_path_factory.mktemp("rare_clip")
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"rare_clip_v{VERSION}.mp4"
+    out = clip_path(tmp_path_factory, f"rare_clip_v{VERSION}")
     if out.exists():
         return out
-    pics = load_pictures(data_dir)
-    maker = SceneMaker(pics, (256, 256), FPS, step=0.06, seed=9, filler_kinds=("polyps",), episodes=False,
-                       scope_border=True)
+    _, maker = filler_maker(data_dir, FPS, seed=9)
     # ordinary footage recurs: the same few stretches of mucosa, each a 150-s shot, come round again
     pool = maker.filler[:4]
     frames: list[np.ndarray] = []
@@ -53,13 +47,7 @@ def rare_clip(tmp_path_factory, data_dir):
     app = load_appearances(data_dir, "dev")
     for (a, b), kind in zip(LONG, CUT_INS):   # views of other modalities cut in (as in unseen5)
         frames[a: b + 1] = maker.event_frames(b - a + 1, app[kind][0])
-    tmp = out.with_suffix(".part.mp4")
-    c, s = _open_encoder(tmp, (256, 256), FPS, gop=int(FPS * 10))
-    for f in frames:
-        _encode(c, s, f)
-    _flush(c, s)
-    tmp.rename(out)
-    return out
+    return write_clip(out, frames, FPS)
 
 
 @pytest.fixture(scope="module")
