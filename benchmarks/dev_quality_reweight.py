@@ -4,13 +4,15 @@ family 1/2 and MR-ghosting regressions. Product code and defaults are untouched:
 applied by wrapping ``train_assessor._weights`` (the clean-row weight) for this process only.
 
     LOUPE_DATA=../shared/data .venv/bin/python benchmarks/dev_quality_reweight.py ROWS_DIR OUT.joblib \
-        [--new W] [--motion W] [--contrast W] [--ghost W] [--sim-only] [--iters N] [--cal-offset K]
+        [--new W] [--motion W] [--contrast W] [--ghost W] [--sim-only] [--iters N] [--cal-offset K] [--drop-new]
 
 --new: weight of the rows the v2.3 recipe added (grey feed, re-save ``crop_after*``/``double*``,
 ``mottle*``); --motion/--contrast/--ghost: weight of rows carrying that family (``--sim-only``: only
 simulator rows, i.e. ``how`` without an implementation tag). --cal-offset K: take every 4th source
 from offset K (0-3) as the calibration split instead of the product's 2 -- the fit-to-fit variation
-check of session 9 (``random_state`` changes nothing here: no early stopping, < 200k rows). Score with Q25_score1-style family 1 +
+check of session 9 (``random_state`` changes nothing here: no early stopping, < 200k rows).
+--drop-new: remove the new rows instead of weighting them (``--new 0`` still lets them into the
+unweighted sub-type classifier, the severity regressors, the bin edges and the Platt set). Score with Q25_score1-style family 1 +
 simulator, ``dev_quality_family_rows.py score 2|3`` and the MR-ghosting case. Never a REPORT set."""
 from __future__ import annotations
 
@@ -77,9 +79,14 @@ def main(argv=None) -> int:
     ap.add_argument("--sim-only", action="store_true")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--cal-offset", type=int, default=2, help="calibration split offset (product: 2)")
+    ap.add_argument("--drop-new", action="store_true", help="remove the new rows (v2.2.0's row kinds only)")
     ap.add_argument("--dry", action="store_true", help="print the weight totals and stop")
     args = ap.parse_args(argv)
     tr = train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES))
+    if args.drop_new:
+        n0, g0 = len(tr), set(map(str, tr.group))
+        tr = mlsamples.subset(tr, ~new_rows(tr))
+        print(f"dropped {n0 - len(tr)} new rows; sources {len(g0)} -> {len(set(map(str, tr.group)))}", flush=True)
     # simulator rows: those loaded from the "sim" shards (group|how keys)
     sim_keys = set()
     for s in train_rows._sources(args.data, "sim"):
@@ -98,7 +105,8 @@ def main(argv=None) -> int:
     t = time.time()
     model = train_assessor.fit(tr, args.iters, jobs=1)
     model.meta.update({"version": "2.3.0-dev-reweight", "n_samples": int(len(tr)),
-                       "reweight": {k: getattr(args, k) for k in ("new", "motion", "contrast", "ghost", "sim_only", "cal_offset")},
+                       "reweight": {k: getattr(args, k) for k in ("new", "motion", "contrast", "ghost", "sim_only",
+                                                                   "cal_offset", "drop_new")},
                        "fit_seconds": round(time.time() - t, 1)})
     model.save(args.out)
     print(f"fit {time.time() - t:.0f} s; ECE cal split {model.meta['calibration_ece_raw']:.4f} -> "
