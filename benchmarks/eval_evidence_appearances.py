@@ -44,6 +44,14 @@ block mosaics, contour plots, hue-rotated colour, films on a light box, scrollin
 growing from a 2-4 px dot, opened by iris, clock, venetian-blind and push transitions; long cut-in
 views (30-120 s) beside one-frame ones; MS-MPEG-4 v3, WMV7, RealVideo 2, DNxHR and Snow streams at
 0.2-50 fps; two negative controls.
+
+``--set unseen7`` (seed 101, ``evidence_appearances_unseen7.py``) is an eighth report construction by
+a sixth independent evaluator, committed frozen and never screened before its one run: real images
+from every shared folder under a ring light, in duotone, as grayscale negatives, with burned-in
+annotations, behind a tool shaft; faded up from black, pulled into focus, cross-dissolved over the
+scene with dissolves of different lengths, zoomed in from a far view, split-screen beside the
+playing scene; one frame to over a minute; Cinepak, Microsoft Video 1, H.261, Sorenson Video 1 and
+ASUS V2 streams at 0.25-48 fps; a negative control per filler.
 """
 from __future__ import annotations
 
@@ -68,9 +76,10 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen4" (seed 59): a third independent evaluator's construction, frozen before it was ever run
 # "unseen5" (seed 83): a fourth independent evaluator's construction, frozen before it was ever run
 # "unseen6" (seed 97): a fifth independent evaluator's construction, frozen before it was ever run
+# "unseen7" (seed 101): a sixth independent evaluator's construction, frozen before it was ever run
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
         "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59]),
-        "unseen5": ("unseen5", [83]), "unseen6": ("unseen6", [97])}
+        "unseen5": ("unseen5", [83]), "unseen6": ("unseen6", [97]), "unseen7": ("unseen7", [101])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -83,7 +92,7 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2-6 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2-7 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
@@ -105,6 +114,10 @@ def main() -> int:
         from benchmarks.eval_evidence_unseen6 import run_unseen6
 
         return run_unseen6(a)
+    if a.set == "unseen7":
+        from benchmarks.eval_evidence_unseen7 import run_unseen7
+
+        return run_unseen7(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 
