@@ -50,7 +50,7 @@ a sixth independent evaluator, committed frozen and never screened before its on
 from every shared folder under a ring light, in duotone, as grayscale negatives, with burned-in
 annotations, behind a tool shaft; faded up from black, pulled into focus, cross-dissolved over the
 scene with dissolves of different lengths, zoomed in from a far view, split-screen beside the
-playing scene; one frame to over a minute; Cinepak, Microsoft Video 1, H.261, Sorenson Video 1 and
+playing scene; one frame to over a minute; Cinepak, Microsoft Video 1, H.261, MPEG-2 4:2:2/MXF and
 ASUS V2 streams at 0.25-48 fps; a negative control per filler.
 """
 from __future__ import annotations

@@ -51,8 +51,11 @@ event). Both from ``evidence_appearances_unseen6.Filler6`` with their own lens a
 
 Streams (``VARIATIONS7``): encoders/containers no earlier set used, each checked to decode at its
 size, rate and frame count in PyAV and OpenCV here: Cinepak in AVI at 0.25 fps, Microsoft Video 1
-(RGB555) in AVI at 1.5 fps, H.261 in AVI at 12 fps (CIF), Sorenson Video 1 in MOV at 23.976 fps,
-ASUS V2 in AVI at 48 fps; one negative control per filler (1.5 fps capsule, 48 fps surgical).
+(RGB555) in AVI at 1.5 fps, H.261 in AVI at 12 fps (CIF), MPEG-2 4:2:2 in MXF at 23.976 fps,
+ASUS V2 in AVI at 48 fps (its default quantiser); one negative control per filler (1.5 fps
+capsule, 48 fps surgical). Sorenson Video 1 was tried for the 23.976 fps clip and dropped before
+freezing: its encoder here ignores the bit rate (about 20 kB a frame, 330 MB for the clip); a fixed
+ASUS V2 quantiser through PyAV gave 8x8 blocks that hid the pictures, so none is set.
 Event lengths: ``one_frame``, ``short``, ``normal``, ``long`` (capsule 60-100 s, surgical 60-70 s).
 Seed 101. Nothing here was tuned on evidence results; gaps were set from ``schedule7`` alone so that
 true events stay under 6% of all frames.
@@ -110,7 +113,7 @@ class Encoding7:
     gop: int = 12
 
     def label(self) -> str:
-        name = {"cinepak": "Cinepak", "msvideo1": "Microsoft Video 1", "h261": "H.261", "svq1": "Sorenson Video 1",
+        name = {"cinepak": "Cinepak", "msvideo1": "Microsoft Video 1", "h261": "H.261", "mpeg2video": "MPEG-2",
                 "asv2": "ASUS V2", "utvideo": "Ut Video lossless"}[self.codec]
         bits = [f"{name} in {self.container.upper()}"]
         if self.bit_rate:
@@ -148,8 +151,8 @@ class Variation7:
 _CINEPAK = Encoding7("cinepak", "avi", "rgb24", gop=12)
 _MSVIDEO1 = Encoding7("msvideo1", "avi", "rgb555le", gop=15)
 _H261 = Encoding7("h261", "avi", bit_rate=500_000, gop=36)
-_SVQ1 = Encoding7("svq1", "mov", "yuv410p", bit_rate=900_000, gop=48)
-_ASV2 = Encoding7("asv2", "avi", gop=1)
+_MPEG2_422 = Encoding7("mpeg2video", "mxf", "yuv422p", bit_rate=1_200_000, gop=12)
+_ASV2 = Encoding7("asv2", "avi", gop=1)          # intra only; its encoder ignores the bit rate
 VARIATIONS7 = (
     Variation7("cap_0.25fps_256_cinepak_avi", "capsule", (256, 256), (1, 4),
                ("normal", "long", "one_frame", "short", "normal", "long", "one_frame"), 220.0, _CINEPAK),
@@ -157,8 +160,8 @@ VARIATIONS7 = (
                ("short", "normal", "one_frame", "long", "normal", "short", "normal"), 190.0, _MSVIDEO1),
     Variation7("cap_12fps_352x288_h261_avi", "capsule", (352, 288), (12, 1),
                ("normal", "short", "one_frame", "normal", "short", "normal", "one_frame"), 95.0, _H261),
-    Variation7("surg_23.976fps_384x224_svq1_mov", "surgical", (384, 224), (24000, 1001),
-               ("short", "normal", "long", "one_frame", "normal", "short"), 95.0, _SVQ1),
+    Variation7("surg_23.976fps_384x224_mpeg2_422_mxf", "surgical", (384, 224), (24000, 1001),
+               ("short", "normal", "long", "one_frame", "normal", "short"), 95.0, _MPEG2_422),
     Variation7("surg_48fps_320x240_asv2_avi", "surgical", (320, 240), (48, 1),
                ("normal", "one_frame", "short", "normal", "short", "normal"), 30.0, _ASV2),
     Variation7("neg_cap_1.5fps_320x240_msvideo1_avi", "capsule", (320, 240), (3, 2), (), 0.0, _MSVIDEO1,

@@ -77,7 +77,7 @@ def test_capsule_truth_is_exactly_the_frames_the_events_draw(tmp_path, data_dir)
 
 
 def test_surgical_truth_is_exactly_the_frames_the_events_draw(tmp_path, data_dir):
-    v = dataclasses.replace(VARIATION7_BY_NAME["surg_23.976fps_384x224_svq1_mov"], wh=(192, 112))
+    v = dataclasses.replace(VARIATION7_BY_NAME["surg_23.976fps_384x224_mpeg2_422_mxf"], wh=(192, 112))
     plan = [(k, "short") for k in KINDS7] + [("split_screen", "one_frame"), ("fade_from_black", "one_frame")]
     _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale=0.02)
 
