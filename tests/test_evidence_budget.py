@@ -118,3 +118,21 @@ def test_a_one_frame_view_at_a_cut_ranks_with_events_that_last():
     kept, used = allot_budget(sorted([at_cut, glitch] + lasting, key=lambda e: -e.z), 10, 2,
                               lambda e: e is at_cut, good, lambda e: e is at_cut)
     assert at_cut not in kept                                 # seen nearby still goes last
+
+
+def test_a_very_low_rate_clip_keeps_one_frame_per_floor_s_of_video():
+    """Issue 20 session 10 (DEV): the unseen6 0.2-fps capsule clip (420 frames, 35 min) held 7 events
+    and 1% of it is 4 frames; what a stretch of gut holds does not shrink with the capture rate.
+    Below 0.5 fps a clip keeps one frame per ``floor_s`` (200 s) of video; at 0.5 fps and faster
+    the 1% budget is unchanged."""
+    from backends.evidence.pipeline import Settings, reader_budget
+
+    s = Settings()
+    assert s.floor_s == 200.0
+    assert reader_budget(420, 0.2, s) == 10              # 2100 s: 10 frames (2.4%), not 4
+    assert reader_budget(180, 0.2, s) == 4               # 900 s: 4 frames, not 1
+    assert reader_budget(2625, 1 / 3, s) == 39           # 0.33 fps: 39, not 26
+    assert reader_budget(4609, 0.5, s) == 46             # 0.5 fps: 1% and the floor agree
+    assert reader_budget(5043, 1.0, s) == 50             # 1 fps and faster: 1%, as before
+    assert reader_budget(72_000, 25.0, s) == 720
+    assert reader_budget(420, 0.2, Settings(floor_s=0)) == 4   # off: 1% of frames per clip

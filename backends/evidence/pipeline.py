@@ -54,6 +54,8 @@ class Settings:
     single_apart: float = 1.0       # a one-frame event whose neighbours differ by more than this many 'same'
     single_new: float = 4.0         # distances, and whose frame differs from both by more than this many, ranks
     #                                 with the events that last (a view at a cut; a glitch has alike neighbours)
+    floor_s: float = 200.0          # every clip keeps at least one frame per this much video (0: off): at
+    #                                 0.2 fps 1% is one frame per 8 min, fewer than the views a stretch can hold
     min_kept_s: float = 2.0         # a clip too short for 1% to hold one core (under core_s / max_kept_fraction,
     #                                 50 s) may keep this much video (its 1% is a few frames); longer clips: 1%
     rarity_full: float = 3.0        # clip-wide rarity (rarity.py) reaches the threshold at this multiple of the
@@ -182,10 +184,17 @@ def reader_budget(n: int, fps: float, s: Settings) -> int:
     that this share cannot hold one event's core (``core_s``; under 50 s at the defaults) may keep
     ``min_kept_s`` of video instead: its 1% is a few frames, less than one view. Issue 20 session 7:
     the 2-s minimum used to apply to every clip under 200 s, so 100-140-s surgical clips kept
-    1.5-1.9% of their frames."""
+    1.5-1.9% of their frames.
+
+    Below 0.5 fps (at the default ``floor_s``) the budget is one frame per ``floor_s`` seconds of
+    video instead, more than 1% of the frames: what a reader pays for is frames looked at, but what
+    a stretch of gut can hold does not shrink with the capture rate, and at 0.2 fps 1% is one frame
+    per 8 minutes (issue 20 session 10: an unseen6 0.2-fps clip held 7 events in 35 min, 1% = 4)."""
     share = int(np.floor(s.max_kept_fraction * n))
     if n / max(fps, 1e-6) * s.max_kept_fraction < s.core_s:
         share = max(share, int(round(s.min_kept_s * fps)))
+    if s.floor_s > 0:
+        share = max(share, int(n / max(fps, 1e-6) / s.floor_s))
     return min(n, max(s.min_frames, share))
 
 
