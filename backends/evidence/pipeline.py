@@ -51,6 +51,11 @@ class Settings:
     seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
     min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
+    single_apart: float = 1.0       # a one-frame event whose neighbours differ by more than this many 'same'
+    single_new: float = 4.0         # distances, and whose frame differs from both by more than this many, ranks
+    #                                 with the events that last (a view at a cut; a glitch has alike neighbours)
+    floor_s: float = 200.0          # every clip keeps at least one frame per this much video (0: off): at
+    #                                 0.2 fps 1% is one frame per 8 min, fewer than the views a stretch can hold
     min_kept_s: float = 2.0         # a clip too short for 1% to hold one core (under core_s / max_kept_fraction,
     #                                 50 s) may keep this much video (its 1% is a few frames); longer clips: 1%
     rarity_full: float = 3.0        # clip-wide rarity (rarity.py) reaches the threshold at this multiple of the
@@ -179,10 +184,17 @@ def reader_budget(n: int, fps: float, s: Settings) -> int:
     that this share cannot hold one event's core (``core_s``; under 50 s at the defaults) may keep
     ``min_kept_s`` of video instead: its 1% is a few frames, less than one view. Issue 20 session 7:
     the 2-s minimum used to apply to every clip under 200 s, so 100-140-s surgical clips kept
-    1.5-1.9% of their frames."""
+    1.5-1.9% of their frames.
+
+    Below 0.5 fps (at the default ``floor_s``) the budget is one frame per ``floor_s`` seconds of
+    video instead, more than 1% of the frames: what a reader pays for is frames looked at, but what
+    a stretch of gut can hold does not shrink with the capture rate, and at 0.2 fps 1% is one frame
+    per 8 minutes (issue 20 session 10: an unseen6 0.2-fps clip held 7 events in 35 min, 1% = 4)."""
     share = int(np.floor(s.max_kept_fraction * n))
     if n / max(fps, 1e-6) * s.max_kept_fraction < s.core_s:
         share = max(share, int(round(s.min_kept_s * fps)))
+    if s.floor_s > 0:
+        share = max(share, int(n / max(fps, 1e-6) / s.floor_s))
     return min(n, max(s.min_frames, share))
 
 
@@ -208,8 +220,26 @@ def core_of(e: ScoredEvent, frames: int, good: np.ndarray) -> tuple[int, int]:
     return a, a + frames - 1
 
 
+def one_frame_at_a_cut(desc: np.ndarray, e: ScoredEvent, same: float, apart: float, new: float) -> bool:
+    """Is one-frame event ``e`` a view seen at a cut rather than a glitch of a continuing view?
+
+    Why: a flash, a torn frame or a bubble interrupts a view that goes on, so the frames on either
+    side of it show the same content (issue 20 session 10, dev sets unseen2-5: all 71 false
+    one-frame events with neighbours closer than half a ``same`` distance, no true one). A new
+    picture seen for one frame where the stream changes has neighbours unlike each other
+    (``apart`` x ``same``) and is far from both (``new`` x ``same``). Frames at the clip's ends
+    have one neighbour and never qualify."""
+    a, b = e.start - 1, e.end + 1
+    if a < 0 or b >= len(desc) or not e.key_frames or same <= 0:
+        return False
+    k = desc[e.key_frames[0]]
+    near = min(float(np.linalg.norm(k - desc[a])), float(np.linalg.norm(k - desc[b])))
+    return float(np.linalg.norm(desc[a] - desc[b])) > apart * same and near > new * same
+
+
 def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby: Callable[[ScoredEvent], bool],
-                 good: np.ndarray) -> tuple[list[ScoredEvent], int]:
+                 good: np.ndarray, at_cut: Callable[[ScoredEvent], bool] = lambda e: False
+                 ) -> tuple[list[ScoredEvent], int]:
     """Events to show within ``budget`` frames, best first (``events`` come in that order).
 
     Round one gives every event a core of ``core`` frames around its sharpest frame, in score order,
@@ -219,11 +249,12 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     seconds away (``seen_nearby``) come after all others. Events of a single good frame come after
     every event of several (but before those seen nearby): one frame of a new picture cannot be
     told from a one-frame glitch of other content by its own features, so it takes what the
-    events that last leave. Round two grows the kept events back to their full length, best
+    events that last leave; except one seen at a cut (``at_cut``, see ``one_frame_at_a_cut``),
+    which ranks by score with the events that last. Round two grows the kept events back to their full length, best
     first, while the budget allows. The kept events are shortened in place."""
     fresh, single, later = [], [], []
     for e in events:
-        (later if seen_nearby(e) else single if e.good_frames < 2 else fresh).append(e)
+        (later if seen_nearby(e) else single if e.good_frames < 2 and not at_cut(e) else fresh).append(e)
     ranked = fresh + single + later
     kept, used = [], 0
     full = {}
@@ -361,7 +392,8 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     # a core never larger than the whole budget (a short clip's 1% can be a few frames): else
     # nothing at all would fit and a clip with one clear event would show none
     core = min(budget, max(min_frames, int(round(s.core_s * fps))))
-    kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good)
+    kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
+                              lambda e: one_frame_at_a_cut(f.desc, e, same, s.single_apart, s.single_new))
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}
