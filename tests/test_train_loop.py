@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from runner_made import runner_made
+from vessels_base1 import BASE1
 
 from app.data.types import LoupeError
 
@@ -215,10 +216,12 @@ def test_adaptation_refuses_to_degrade_the_source_site(tmp_path, data_dir, monke
         rgb = 255 - rgb[..., ::-1] * 0.3 + rng.normal(0, 40, rgb.shape)
         weird.append(np.clip(rgb, 0, 255).astype(np.uint8))
     with pytest.raises(LoupeError, match="adaptation refused, no version written"):
-        adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "refused", source, bn_mixes=(1.0, 0.5))
+        adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "refused", source, bn_mixes=(1.0, 0.5),
+                    base=str(BASE1))
     assert not (tmp_path / "refused").exists()
     monkeypatch.setattr(training, "PLAUSIBILITY_GAIN_MIN", -float("inf"))
-    card = adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "ad", source, bn_mixes=(1.0, 0.5))
+    card = adapt_model("vessels2d", weird, ["w21", "w22"], tmp_path / "ad", source, bn_mixes=(1.0, 0.5),
+                       base=str(BASE1))
     assert card["version"] == "v1" and card["kind"] == "adapt"
     assert card["metrics"]["source_dice_base"] > 0.75
     assert not card["promotion"]["ok"], card["promotion"]
@@ -248,7 +251,7 @@ def test_adaptation_to_a_softer_site_helps_and_keeps_the_source(tmp_path, data_d
     shift = SPENT_REPORT_SHIFTS[2]
     source = source_site_examples(data_dir / "retina" / "DRIVE")[:2]
     site = [shift.image(np.asarray(Image.open(_drive(data_dir, i)[0]).convert("RGB"))) for i in (21, 22, 23)]
-    card = adapt_model("vessels2d", site, ["21", "22", "23"], tmp_path / "ad", source)
+    card = adapt_model("vessels2d", site, ["21", "22", "23"], tmp_path / "ad", source, base=str(BASE1))
     assert card["promotion"]["ok"] and card["mix"] == 0.0
     assert abs(card["site_fov_px"] - 533.8 * 1.3) < 15 and card["site_sharpness"] < 0.12
     assert card["input_fov_px"] > 0 and card["plausibility"]["gain"] > card["plausibility"]["gain_se"] > 0
@@ -260,7 +263,7 @@ def test_adaptation_to_a_softer_site_helps_and_keeps_the_source(tmp_path, data_d
         rgb = shift.image(np.asarray(Image.open(d / "images" / f"{idx}_test.tif").convert("RGB")))
         ref = shift.mask(np.asarray(Image.open(d / "1st_manual" / f"{idx}_manual1.gif")) > 127)
         fov = shift.mask(np.asarray(Image.open(d / "mask" / f"{idx}_test_mask.gif")) > 127)
-        before.append(dice(segment_fundus(rgb, weights=reg.get("shipped").weights).mask, ref, fov))
+        before.append(dice(segment_fundus(rgb, weights=reg.get(str(BASE1)).weights).mask, ref, fov))
         after.append(dice(segment_fundus(rgb, weights=reg.get("v1").weights).mask, ref, fov))
     assert np.mean(after) >= np.mean(before) + 0.01, (before, after)
 
@@ -319,7 +322,7 @@ def test_adapt_cli_writes_a_version_and_promotes(tmp_path, data_dir, capsys):
         rgb = np.asarray(Image.open(_drive(data_dir, i)[0]).convert("RGB"))
         Image.fromarray(DEV_SHIFTS[0].image(rgb)).save(site / f"{i}.png")
     rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "m"),
-               "--source", str(data_dir / "retina" / "DRIVE"), "--promote", "-q"])
+               "--source", str(data_dir / "retina" / "DRIVE"), "--base", str(BASE1), "--promote", "-q"])
     assert rc == 0
     assert "promoted: v1" in capsys.readouterr().out and ModelRegistry("vessels2d").active() == "v1"
     card = json.loads((tmp_path / "m" / "card.json").read_text())
