@@ -158,6 +158,7 @@ def read_site(path: Path) -> dict:
 
 
 def summary(rec: dict, thr0: float = 0.375) -> dict:
+    """``thr0``: the base model's card threshold (0.375 for v1, the base of sessions 7-9)."""
     i0 = int(np.argmin(np.abs(THRESHOLDS - thr0)))
     ev = (rec["ev_masks"], rec["ev_fovs"])
     out = {"name": rec["name"]}
@@ -290,7 +291,10 @@ def main() -> None:
         for k in args.site:
             if not (args.cache / f"site{k}.npz").exists():
                 run_site(k, sites[k], args.cache, args.ft16, lambda m: print(m, flush=True))
-    rows = [summary(read_site(p)) for p in sorted(args.cache.glob("site*.npz"), key=lambda p: int(p.stem[4:]))]
+    from app.models.registry import ModelRegistry
+
+    thr0 = float(ModelRegistry("vessels2d", root=Path("/nonexistent")).shipped().card["threshold"])
+    rows = [summary(read_site(p), thr0) for p in sorted(args.cache.glob("site*.npz"), key=lambda p: int(p.stem[4:]))]
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     for r in rows:

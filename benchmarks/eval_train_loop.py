@@ -38,8 +38,8 @@ from common import data_root
 from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
-#: seeds whose draws were evaluated or looked at (sessions 5-7): development material, refused for --set report
-SPENT_SEEDS = (20261202, 60613, 1)
+#: seeds whose draws were evaluated or looked at (sessions 5-9): development material, refused for --set report
+SPENT_SEEDS = (20261202, 60613, 1, 4127)
 EVAL = tuple(range(1, 11))
 
 

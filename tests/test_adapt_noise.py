@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from vessels_base1 import BASE1
 
 
 def _shift(**kw):
@@ -71,7 +72,7 @@ def _site_dice(data_dir, shift, weights) -> float:
     return float(np.mean(out))
 
 
-def _adapt_cli(tmp_path, data_dir, photos, capsys) -> tuple[int, str]:
+def _adapt_cli(tmp_path, data_dir, photos, capsys, base: str | None = None) -> tuple[int, str]:
     """`run_app.py adapt vessels2d` on ``photos`` saved as a site folder: (exit code, stderr)."""
     from app.cli import main
     site = tmp_path / "site"
@@ -79,7 +80,7 @@ def _adapt_cli(tmp_path, data_dir, photos, capsys) -> tuple[int, str]:
     for i, rgb in zip((21, 22, 23), photos):
         Image.fromarray(rgb).save(site / f"{i}.png")
     rc = main(["adapt", "vessels2d", "--images", str(site), "-o", str(tmp_path / "ad"),
-               "--source", str(data_dir / "retina" / "DRIVE"), "-q"])
+               "--source", str(data_dir / "retina" / "DRIVE"), "-q"] + (["--base", base] if base else []))
     return rc, capsys.readouterr().err
 
 
@@ -92,12 +93,12 @@ def test_adaptation_denoises_a_noisy_downscaled_site_and_raises_its_dice(tmp_pat
 
     shift = _shift(**NOISY)
     card = adapt_model("vessels2d", _site(data_dir, shift), ["21", "22", "23"], tmp_path / "ad",
-                       source_site_examples(data_dir / "retina" / "DRIVE")[:2])
+                       source_site_examples(data_dir / "retina" / "DRIVE")[:2], base=str(BASE1))
     assert card["promotion"]["ok"], card["promotion"]
     assert card["input_denoise_above"] > 0 and card["site_noise"] > 4.5
     assert card["plausibility"]["chosen"]["score"] <= card["plausibility"]["unadapted"]["score"]
     reg = ModelRegistry("vessels2d")
-    before = _site_dice(data_dir, shift, reg.get("shipped").weights)
+    before = _site_dice(data_dir, shift, reg.get(str(BASE1)).weights)
     after = _site_dice(data_dir, shift, reg.get(card["version"]).weights)
     print(f"noisy 0.6x site: Dice {before:.4f} -> {after:.4f}; {card['promotion']['reason']}")
     assert after >= before + 0.10, (before, after)
@@ -154,11 +155,11 @@ def test_adaptation_that_cannot_show_a_gain_on_a_jpeg_downscaled_site_is_refused
 
     shift = _shift(**JPEG_DOWNSCALED)
     photos = _site(data_dir, shift)
-    rc, err = _adapt_cli(tmp_path, data_dir, photos, capsys)
+    rc, err = _adapt_cli(tmp_path, data_dir, photos, capsys, base=str(BASE1))
     print(err)
     assert rc == 1 and "adaptation refused, no version written" in err and "Traceback" not in err
     assert not (tmp_path / "ad").exists() and ModelRegistry("vessels2d").versions() == ["shipped"]
-    base = ModelRegistry("vessels2d").get("shipped")
+    base = ModelRegistry("vessels2d").get(str(BASE1))
     model = F.load_model(base.weights)
     ev = []
     for idx in ("03", "07"):

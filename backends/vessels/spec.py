@@ -31,7 +31,7 @@ class Vessels3DParams(Params):
 
 
 SPEC_2D = BackendSpec(
-    name="vessels2d", version="0.1.0", inputs=("image2d",), params=Vessels2DParams,
+    name="vessels2d", version="0.2.0", inputs=("image2d",), params=Vessels2DParams,
     outputs=("labels", "heatmap", "graph", "findings", "document", "file"),
     impl="backends.vessels.backend:Vessels2D", devices=("cuda", "cpu"),
     resources=Resources(cpus=1, gpus=1, memory_mb=1500),

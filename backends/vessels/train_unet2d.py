@@ -23,14 +23,49 @@ from backends.vessels.unet2d import UNet2D, fundus_input
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def load_drive_rgb(drive: Path, idx: int):
+    rgb = np.asarray(Image.open(drive / "training" / "images" / f"{idx}_training.tif").convert("RGB"))
+    lab = np.asarray(Image.open(drive / "training" / "1st_manual" / f"{idx}_manual1.gif")) > 127
+    fov = np.asarray(Image.open(drive / "training" / "mask" / f"{idx}_training_mask.gif")) > 127
+    return rgb, lab, fov
+
+
 def load_drive_training(drive: Path):
     items = []
     for idx in range(21, 41):
-        rgb = np.asarray(Image.open(drive / "training" / "images" / f"{idx}_training.tif").convert("RGB"))
-        lab = np.asarray(Image.open(drive / "training" / "1st_manual" / f"{idx}_manual1.gif")) > 127
-        fov = np.asarray(Image.open(drive / "training" / "mask" / f"{idx}_training_mask.gif")) > 127
+        rgb, lab, fov = load_drive_rgb(drive, idx)
         items.append((idx, fundus_input(rgb, fov), lab.astype(np.float32), fov))
     return items
+
+
+def degraded_variants(drive: Path, idxs, n: int, seed: int = 0, cache: Path | None = None, log=print):
+    """``n`` degraded camera variants of each training photo (backends/vessels/degrade.py), as network
+    inputs with masks and FOVs on their own grids: computed once (cached in ``cache``), then patches
+    are sampled from them. Returns {idx: [(idx, x, mask, fov), ...]} and the list of operations."""
+    from backends.vessels.degrade import degrade
+
+    out: dict[int, list] = {}
+    ops: list[str] = []
+    for idx in idxs:
+        path = cache / f"drive{idx}_n{n}_s{seed}.npz" if cache else None
+        if path is not None and path.exists():
+            z = np.load(path, allow_pickle=False)
+            out[idx] = [(idx, z[f"x{i}"], z[f"y{i}"].astype(np.float32), z[f"f{i}"]) for i in range(n)]
+            ops += [str(o) for o in z["ops"]]
+            continue
+        rgb, lab, fov = load_drive_rgb(drive, idx)
+        rng = np.random.default_rng([seed, idx])
+        vs = [degrade(rgb, lab, fov, rng) for _ in range(n)]
+        out[idx] = [(idx, fundus_input(v.rgb, v.fov), v.mask.astype(np.float32), v.fov) for v in vs]
+        vops = ["; ".join(v.ops) for v in vs]
+        ops += vops
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(path, ops=np.array(vops), **{f"x{i}": it[1] for i, it in enumerate(out[idx])},
+                     **{f"y{i}": it[2] > 0.5 for i, it in enumerate(out[idx])},
+                     **{f"f{i}": it[3] for i, it in enumerate(out[idx])})
+        log(f"degraded variants of {idx}: " + " | ".join(vops), flush=True)
+    return out, ops
 
 
 def augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
@@ -42,10 +77,16 @@ def augment(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
     return np.ascontiguousarray(x), np.ascontiguousarray(y)
 
 
-def sample_batch(train, size: int, batch: int, rng):
+def sample_batch(train, size: int, batch: int, rng, variants=None, clean_frac: float = 1.0):
+    """Random patches centred in the FOV; with ``variants`` ({idx: degraded items}) a patch comes
+    from the clean photo with probability ``clean_frac``, else from one of its degraded variants."""
     xs, ys = [], []
     for _ in range(batch):
-        _, x, y, fov = train[int(rng.integers(len(train)))]
+        item = train[int(rng.integers(len(train)))]
+        if variants and rng.random() >= clean_frac:
+            vs = variants[item[0]]
+            item = vs[int(rng.integers(len(vs)))]
+        _, x, y, fov = item
         h, w = y.shape
         while True:
             r, c = int(rng.integers(h - size)), int(rng.integers(w - size))
@@ -115,6 +156,10 @@ def main() -> None:
     ap.add_argument("--patch", type=int, default=96)
     ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--variants", type=int, default=8,
+                    help="degraded camera variants per training photo (0: clean photos only, the v1 recipe)")
+    ap.add_argument("--clean-frac", type=float, default=0.3, help="share of patches from the clean photos")
+    ap.add_argument("--cache", type=Path, help="folder to cache the degraded variants in")
     ap.add_argument("--out", type=Path, default=ROOT / "assets" / "models" / "vessels2d" / "unet2d.pt")
     ap.add_argument("--select-only", action="store_true",
                     help="keep the weights, only re-choose the threshold on the held-out images")
@@ -128,13 +173,17 @@ def main() -> None:
     items = load_drive_training(args.data)
     train = [it for it in items if it[0] <= 36]
     held = [it for it in items if it[0] > 36]
+    t_aug = time.time()
+    variants, ops = (degraded_variants(args.data, [it[0] for it in train], args.variants, cache=args.cache)
+                     if args.variants else ({}, []))
+    t_aug = time.time() - t_aug
     model = UNet2D()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.iters)
     bce = torch.nn.BCEWithLogitsLoss()
     t0 = time.time()
     for it in range(args.iters):
-        x, y = sample_batch(train, args.patch, args.batch, rng)
+        x, y = sample_batch(train, args.patch, args.batch, rng, variants, args.clean_frac)
         logits = model(x)
         loss = bce(logits, y) + soft_dice_loss(logits, y)
         opt.zero_grad()
@@ -151,11 +200,23 @@ def main() -> None:
     card = {"model": "UNet2D(base=16, depth=3), input: CLAHE green channel",
             "data": "DRIVE training 21-36 (observer 1); 37-40 held out for the threshold",
             "iters": args.iters, "patch": args.patch, "batch": args.batch,
+            "augmentation": ("flips, 90-degree rotations, linear contrast/brightness on the network input"
+                             + (f"; degraded cameras on the RGB photo before fundus_input: {args.variants} variants "
+                                f"per training photo (backends/vessels/degrade.py: per-channel gains, random "
+                                f"monotone tone curves, anisotropic Gaussian / disk / box blur, PIL down-up "
+                                f"resampling 0.5-1.0x, rescaling 0.6-1.3x with the masks, Gaussian or Poisson "
+                                f"noise, PIL JPEG q25-90), {args.clean_frac:.0%} of patches from clean photos; "
+                                f"written independently of benchmarks/site_shifts.py (the evaluation sites), "
+                                f"which training never imports" if args.variants else "")),
+            "degraded_variants_seconds": round(t_aug, 1),
+            "degraded_variant_ops_sample": ops[:8],
             "train_seconds": round(time.time() - t0, 1), "threads": args.threads,
             "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, CPU only",
             "threshold": round(thr, 3), "heldout": heldout,
             "threshold_rule": "max of mean Dice + mean clDice on held-out 37-40",
-            "command": "python -m backends.vessels.train_unet2d"}
+            "command": "python -m backends.vessels.train_unet2d"
+                       + (f" --variants {args.variants} --clean-frac {args.clean_frac}" if args.variants
+                          else " --variants 0")}
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=2))
     print(json.dumps(card, indent=2))
 
