@@ -33,7 +33,9 @@ def test_a_jpeg_downscaled_site_loses_its_dice_to_the_camera_not_to_the_grid_or_
     no_jpeg, _ = site_and_clean_dice(replace(site, jpeg_quality=0), PHOTOS)
     print(f"0.64x JPEG'd site, DRIVE test {PHOTOS}: site photos {on_site:.4f}, without JPEG {no_jpeg:.4f}, "
           f"unshifted photos on the site grid {clean:.4f}")
-    # measured (photos 1, 3, 5, 7): site 0.7463, without JPEG 0.7932, unshifted on the site grid 0.8146
+    # measured (photos 1, 3, 5, 7), base v1: site 0.7463, without JPEG 0.7932, unshifted on the site grid
+    # 0.8146; base v2 (trained under degraded cameras, session 10): 0.7460, 0.7735, 0.8054 - JPEG costs
+    # v2 about half what it cost v1, the camera as a whole still ~0.06
     assert clean >= 0.80, clean                 # the site's grid and the model leave room above 0.78
     assert clean - on_site >= 0.05, (clean, on_site)   # the camera costs it
-    assert no_jpeg - on_site >= 0.03, (no_jpeg, on_site)   # JPEG on the downscaled photo is most of it
+    assert no_jpeg - on_site >= 0.02, (no_jpeg, on_site)   # JPEG on the downscaled photo is a large part of it
