@@ -193,3 +193,25 @@ def test_eval_binding_and_nothing_in_the_product_imports_it():
         for p in (root / d).rglob("*.py"):
             t = p.read_text(encoding="utf-8", errors="replace")
             assert "quality_independent7" not in t, p
+
+
+def test_runner_plumbing_with_a_stand_in_assessor(data_dir, tmp_path, monkeypatch):
+    """The shared runner reads this family end to end (rows, summary, report) without the real assessor:
+    a stand-in that calls every image "noise" is put where the runner imports the assessor from, so no
+    model ever sees family 7 here."""
+    import types
+
+    import eval_quality_independent7 as ev
+
+    def assess_many(images, modalities, model=None):
+        d = types.SimpleNamespace(family="noise", type="noise")
+        return [types.SimpleNamespace(degradations=[d], status="degraded", probabilities={"noise": 0.9})
+                for _ in images]
+    list(b7.samples(data_dir, tmp_path / "c", limit_images=1))         # built (the product loader) and cached first
+    monkeypatch.setitem(sys.modules, "backends.quality.assess", types.SimpleNamespace(assess_many=assess_many))
+    rows = ev.assess_rows(data_dir, None, tmp_path / "c", limit_images=1)
+    s = ev.summarise(rows)
+    assert s["n"] == len(rows) == len(b7.CLEAN_VIEWS) + len(q7.GROUPS)
+    assert s["per_class"]["noise"]["recall"] == 1.0 and s["false_alarm_clean"] == 1.0
+    assert {r["truth"] for r in rows} == {"none", *LABEL.values()}
+    assert "independent family 7" in ev.report(s, "stand-in")
