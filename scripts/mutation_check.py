@@ -367,6 +367,16 @@ MUTATIONS = [
              "            yield Sample(sid, modality, mgroup, y, q6.FAMILY[g],",
              "            yield Sample(sid, modality, mgroup, y, q6.FAMILY[q6.GROUPS[(q6.GROUPS.index(g) + 1) % 7]],",
              ("tests/test_quality_independent6_builder.py::test_builder_is_deterministic_and_labels_what_it_did",)),
+    Mutation("quality-indep7-labels-shuffled", "independent set 7: each group labelled with the next group's family",
+             "benchmarks/build_quality_independent7_set.py",
+             "y, q7.FAMILY[g], q7.SUBTYPE",
+             "y, q7.FAMILY[q7.GROUPS[(q7.GROUPS.index(g) + 1) % 7]], q7.SUBTYPE",
+             ("tests/test_quality_independent7_builder.py::test_builder_is_deterministic_and_labels_what_it_did",)),
+    Mutation("quality-indep7-jpeg-untouched", "independent set 7: the compression group returns the image unchanged",
+             "benchmarks/quality_independent7.py",
+             "    y = run(settings[i])\n    return y, f\"{how}-q{settings[i]}\"",
+             "    y = x8\n    return y, f\"{how}-q{settings[i]}\"",
+             ("tests/test_quality_independent7_builder.py::test_every_implementation_in_band_and_of_its_type",)),
 ]
 
 
