@@ -5,8 +5,8 @@ seed 11; ``unseen`` 31; ``unseen2`` 47; ``unseen3`` 73; ``unseen4`` 59; ``unseen
 97; ``unseen7`` 101) held fixed: real pictures shown in ways none of them used, gradual entries of
 kinds none of them used (soft-edged wipes, an iris opening from a corner, a slow pan-in, a growing
 picture-in-picture, a block dissolve), partly occluded and one-frame views, new filler optics and
-noise, and codecs, containers and rates none of them used. It is kept cheap (about 1.1 h of video,
-about 18,000 frames) so the runner's screening stays short.
+noise, and codecs, containers and rates none of them used. It is kept cheap (1.21 h of video,
+15,812 frames, built in about 6 min on a loaded 2-core machine) so the runner's screening stays short.
 
 Ground truth (exact, presentation-order frame numbers): an event is the span from the first to the
 last frame into which its content is drawn with any weight; every other frame is filler, and
@@ -55,8 +55,8 @@ Streams (``VARIATIONS8``): encoders/containers/rates no earlier set used, each c
 at its size, rate and frame count in PyAV and OpenCV here: Apple Video (RPZA, RGB555) in MOV at
 0.4 fps, H.263 in 3GP at 3.5 fps (CIF), NewTek SpeedHQ in NUT at 14.985 fps (NTSC half rate),
 RealVideo 1 in RealMedia at 40 fps (RealMedia keeps millisecond time stamps: 25 ms is exact); one
-negative control per filler (3.5 fps capsule H.263, 40 fps surgical RealVideo 1).
-Event lengths: ``one_frame``, ``short``, ``normal``, ``long`` (capsule 60-90 s, surgical 40-55 s).
+negative control per filler (6 min capsule at 3.5 fps, H.263; 45 s surgical at 40 fps, RealVideo 1).
+Event lengths: ``one_frame``, ``short``, ``normal``, ``long`` (capsule 50-75 s, surgical 20-28 s).
 Seed 113. Nothing here was tuned on evidence results; gaps were set from ``schedule8`` alone so that
 true events stay under 6% of all frames.
 
@@ -156,7 +156,7 @@ VARIATIONS8 = (
                duration_s=45.0),
 )
 VARIATION8_BY_NAME = {v.name: v for v in VARIATIONS8}
-# Two quick streams for a CI floor: 9 + 6 events, about 700 + 3,400 frames.
+# Two quick streams for a CI floor (one per filler): 9 + 6 events, 1,004 + 3,341 frames.
 CI_SUBSET8 = ("cap_0.4fps_256_rpza_mov", "surg_40fps_320x240_rv10_rm")
 
 
