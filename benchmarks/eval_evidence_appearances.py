@@ -52,6 +52,14 @@ annotations, behind a tool shaft; faded up from black, pulled into focus, cross-
 scene with dissolves of different lengths, zoomed in from a far view, split-screen beside the
 playing scene; one frame to over a minute; Cinepak, Microsoft Video 1, H.261, MPEG-2 4:2:2/MXF and
 ASUS V2 streams at 0.25-48 fps; a negative control per filler.
+
+``--set unseen8`` (seed 113, ``evidence_appearances_unseen8.py``) is a ninth report construction by
+a seventh independent evaluator, committed frozen and never screened before its one run: real
+images from every shared folder washed out toward white, as red/cyan anaglyphs, partly covered by
+bubbles, through a fisheye disc; wiped in with a soft edge, opened by an iris from a corner, slowly
+panned in, in a growing picture-in-picture, block-dissolved over the playing scene; a vignetted
+capsule optic with chromatic aberration, shot-like noise and row banding; Apple Video (RPZA)/MOV,
+H.263/3GP, SpeedHQ/NUT and RealVideo 1/RM streams at 0.4-40 fps; a negative control per filler.
 """
 from __future__ import annotations
 
@@ -77,9 +85,11 @@ from benchmarks.evidence_appearances_unseen import UNSEEN
 # "unseen5" (seed 83): a fourth independent evaluator's construction, frozen before it was ever run
 # "unseen6" (seed 97): a fifth independent evaluator's construction, frozen before it was ever run
 # "unseen7" (seed 101): a sixth independent evaluator's construction, frozen before it was ever run
+# "unseen8" (seed 113): a seventh independent evaluator's construction, frozen before it was ever run
 SETS = {"dev": ("dev", [1, 2]), "report": ("report", [11]), "unseen": ("unseen", [31]), "unseen2": ("unseen2", [47]),
         "unseen3": ("unseen3", [73]), "unseen4": ("unseen4", [59]),
-        "unseen5": ("unseen5", [83]), "unseen6": ("unseen6", [97]), "unseen7": ("unseen7", [101])}
+        "unseen5": ("unseen5", [83]), "unseen6": ("unseen6", [97]), "unseen7": ("unseen7", [101]),
+        "unseen8": ("unseen8", [113])}
 APPEARANCE_VERSION = 3   # bump when evidence_appearances changes a picture
 
 
@@ -92,7 +102,7 @@ def main() -> int:
     ap.add_argument("--tolerance-s", type=float, default=1.0)
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--build-only", action="store_true", help="build (cache) the videos, run nothing")
-    ap.add_argument("--variations", nargs="+", help="unseen2-7 only: these clips (default: all)")
+    ap.add_argument("--variations", nargs="+", help="unseen2-8 only: these clips (default: all)")
     a = ap.parse_args()
     if a.set == "unseen2":
         from benchmarks.eval_evidence_unseen2 import run_unseen2
@@ -118,6 +128,10 @@ def main() -> int:
         from benchmarks.eval_evidence_unseen7 import run_unseen7
 
         return run_unseen7(a)
+    if a.set == "unseen8":
+        from benchmarks.eval_evidence_unseen8 import run_unseen8
+
+        return run_unseen8(a)
 
     from backends.evidence.pipeline import Settings, find_evidence
 
