@@ -39,7 +39,7 @@ from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
 #: seeds whose draws were evaluated or looked at (sessions 5-9): development material, refused for --set report
-SPENT_SEEDS = (20261202, 60613, 1, 4127)
+SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311)
 EVAL = tuple(range(1, 11))
 
 
