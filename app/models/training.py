@@ -192,8 +192,9 @@ def _choose_threshold(trainer, model, train, held, norm, thr_base: float) -> tup
     """(card threshold, threshold for the held-back check, Dice curve): the new model's threshold is
     chosen on the reviewed items it was given (trained + held back): a fine-tune moves the model's
     calibration (development, session 10: on the v2 base the fine-tuned model's best threshold was
-    0.35 / 0.475 on two sites against the base's 0.575). The held-back check uses the value chosen on the trained items alone, so the held-back
-    photos judge a threshold they took no part in. Never the site's other photos."""
+    0.35 / 0.475 on two sites against the base's 0.575). The held-back check uses the value chosen
+    on the trained items alone, so the held-back photos judge a threshold they took no part in.
+    Never the site's other photos."""
     if not hasattr(trainer, "threshold_curve"):
         return thr_base, thr_base, {}
     rows = trainer.threshold_curve(model, _examples(trainer, [*train, *held]), norm)
