@@ -31,6 +31,9 @@ HOLDBACK_FRACTION = 0.2
 #: the new site at the source's expense (session 7: 0.809 -> 0.760 on a blurred, noisy, JPEG'd site).
 #: Such a version is written and registered, flagged not promotable (``models --promote --force``).
 FINETUNE_SOURCE_TOLERANCE = 0.01
+#: a vessels2d fine-tune chooses its own decision threshold on the reviewed items it was given
+#: (``_choose_threshold``; rule docs/figures/train_loop_s11_rule.md). Off: the new model keeps its base's.
+FINETUNE_CHOOSE_THRESHOLD = True
 #: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
 #: is ~0.001; anything beyond is a real loss and the blend is refused)
 SOURCE_TOLERANCE = 0.002
@@ -144,7 +147,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
     progress(0.92, "choosing the threshold on the reviewed items; scoring on held-back items")
     thr_base = base_ref.threshold
-    thr, thr_check, curve = _choose_threshold(trainer, model, train, held, norm, thr_base)
+    thr, thr_check, curve = (_choose_threshold(trainer, model, train, held, norm, thr_base)
+                             if FINETUNE_CHOOSE_THRESHOLD else (thr_base, thr_base, {}))
     metrics: dict[str, Any] = {}
     base_model = trainer.load_model(base_ref.weights)
     if held:
@@ -172,8 +176,9 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         raise InterruptedError("training cancelled")
     card = {
         **finetune_card(backend, base_ref, train, held, metrics, ok, reason, (train_s, train_cpu, step_s)),
-        "threshold": thr, "threshold_base": thr_base, "threshold_heldback_check": thr_check,
-        "threshold_rule": _threshold_rule(trainer, len(items), thr_base), "threshold_curve": curve,
+        "threshold": thr, **({"threshold_base": thr_base, "threshold_heldback_check": thr_check,
+                              "threshold_rule": _threshold_rule(trainer, len(items), thr_base),
+                              "threshold_curve": curve} if curve else {}),
         **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
