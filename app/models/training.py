@@ -31,9 +31,11 @@ HOLDBACK_FRACTION = 0.2
 #: the new site at the source's expense (session 7: 0.809 -> 0.760 on a blurred, noisy, JPEG'd site).
 #: Such a version is written and registered, flagged not promotable (``models --promote --force``).
 FINETUNE_SOURCE_TOLERANCE = 0.01
-#: a vessels2d fine-tune chooses its own decision threshold on the reviewed items it was given
-#: (``_choose_threshold``; rule docs/figures/train_loop_s11_rule.md). Off: the new model keeps its base's.
-FINETUNE_CHOOSE_THRESHOLD = True
+#: development option (session 11): a vessels2d fine-tune chooses its own decision threshold on the
+#: reviewed items it was given (``_choose_threshold``). Off (the product): the new model keeps its base's.
+#: Not shipped by its pre-registered rule (docs/figures/train_loop_s11_rule.md): on 17 development sites it
+#: raised the fine-tune's Dice on every site (mean +0.008) but one more version failed the source check.
+FINETUNE_CHOOSE_THRESHOLD = False
 #: adaptation may not cost the source site more than this Dice (the 4-image check's noise floor
 #: is ~0.001; anything beyond is a real loss and the blend is refused)
 SOURCE_TOLERANCE = 0.002
@@ -145,7 +147,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
-    progress(0.92, "choosing the threshold on the reviewed items; scoring on held-back items")
+    progress(0.92, "scoring on held-back items")
     thr_base = base_ref.threshold
     thr, thr_check, curve = (_choose_threshold(trainer, model, train, held, norm, thr_base)
                              if FINETUNE_CHOOSE_THRESHOLD else (thr_base, thr_base, {}))
