@@ -1,7 +1,7 @@
 """Session 11 development option (``training.FINETUNE_CHOOSE_THRESHOLD``, off in the product: its rule
 docs/figures/train_loop_s11_rule.md failed on the source check): a vessels2d fine-tune chooses its own
 decision threshold on the reviewed photos it was given, since a fine-tune moves the model's calibration
-(on the v2 base the threshold it keeps, 0.575, is above the fine-tuned model's best on 16 of 17 development
+(on the v2 base the threshold it keeps, 0.575, is above the fine-tuned model's best on all 15 development
 sites). The held-back check judges the value chosen without the held-back photo; the card says how the
 threshold was chosen. Off, a fine-tune keeps its base's threshold (test_train_loop's CLI test)."""
 from __future__ import annotations
