@@ -17,7 +17,8 @@ training:
 
 Usage: LOUPE_DATA=... python benchmarks/dev_finetune_ceiling.py --site K [--site K ...] [--ft16]
        [--cache /tmp/T27_cache] ; --report-only prints the table from the cache.
-Sites: 0-8 = DEV_SETS, 9-12 = draw_report_shifts(60613) (spent, development material)."""
+Sites: 0-8 = DEV_SETS, 9-12 = draw_report_shifts(60613), 13-14 = draw_report_shifts(4127)[2:4],
+15-16 = draw_report_shifts(9311)[2:4] (all spent, development material)."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,17 @@ THRESHOLDS = np.round(np.arange(0.20, 0.651, 0.025), 3)
 
 def all_dev_sites():
     return tuple(DEV_SETS) + tuple(draw_report_shifts(SPENT_REPORT3_SEED))
+
+
+#: REPORT draws of sessions 9 and 10 (slots 2 and 3 were run once each), development material since
+SPENT_REPORT5_SEED, SPENT_REPORT6_SEED = 4127, 9311
+
+
+def dev_sites_s11():
+    """Session 11's development sites: ``all_dev_sites()`` (0-12), then the spent seed-4127 sites (13, 14)
+    and the spent seed-9311 sites (15, 16; 15 is the site whose fine-tune lost 0.022)."""
+    return (all_dev_sites() + tuple(draw_report_shifts(SPENT_REPORT5_SEED)[2:4])
+            + tuple(draw_report_shifts(SPENT_REPORT6_SEED)[2:4]))
 
 
 def site_and_clean_dice(shift, idxs=EVAL, threshold: float = 0.375, weights: Path | None = None) -> tuple[float, float]:
@@ -286,7 +298,7 @@ def main() -> None:
             decompose(k, all_dev_sites()[k], lambda m: print(m, flush=True))
         return
     args.cache.mkdir(parents=True, exist_ok=True)
-    sites = all_dev_sites()
+    sites = dev_sites_s11()
     if not args.report_only:
         for k in args.site:
             if not (args.cache / f"site{k}.npz").exists():

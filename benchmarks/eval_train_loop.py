@@ -9,7 +9,7 @@ DRIVE 37-40 unshifted. Everything goes through the product code (app/models/trai
 fine-tune holds back 20% of the reviewed items for its promotion check, exactly as
 ``run_app.py train`` does.
 
-Arms, Dice (inside the FOV, product threshold, no post-processing) against the number of
+Arms, Dice (inside the FOV, each model card's threshold, no post-processing) against the number of
 reviewed images: no retraining; retraining on the pool in random order; retraining in review-queue
 order (app/review/queue.py on the shipped model's uncertainty, each correction recorded as an
 'edit'); adaptation alone (``run_app.py adapt`` on the pool's photos, no label).
@@ -39,7 +39,7 @@ from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
 #: seeds whose draws were evaluated or looked at (sessions 5-9): development material, refused for --set report
-SPENT_SEEDS = (20261202, 60613, 1, 4127)
+SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311)
 EVAL = tuple(range(1, 11))
 
 
@@ -105,8 +105,9 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=(
     thr = base.threshold
     pool, ev = site_sets(shift)
 
-    def dice_of(model, norm=None) -> float:
-        return float(np.mean(F.score(model, thr, ev, norm)))
+    def dice_of(model, norm=None, threshold=None) -> float:
+        """As inference sees it: the card's normalisation and threshold (a fine-tune chooses its own)."""
+        return float(np.mean(F.score(model, thr if threshold is None else threshold, ev, norm)))
 
     base_model = F.load_model(base.weights)
     out = {"shift": shift.name, "none": dice_of(base_model),
@@ -163,9 +164,9 @@ def _retrain_arms(out, shift, pool, reg, base_model, thr, counts, dice_of, log, 
             t0 = time.time()
             card = train_model("vessels2d", items, tmp / f"{arm}{n}", registry=reg, source=src)
             model = F.load_model(reg.get(card["version"]).weights)
-            d = dice_of(model, F.input_normalisation(card))   # as inference sees it (card's normalisation)
+            d = dice_of(model, F.input_normalisation(card), card["threshold"])   # as inference sees it
             load = os.getloadavg()[0]
-            rows.append({"n": n, "dice": d, "promotable": card["promotion"]["ok"],
+            rows.append({"n": n, "dice": d, "threshold": card["threshold"], "promotable": card["promotion"]["ok"],
                          "source_ok": card["promotion"].get("source_ok"),
                          "source_dice": card["metrics"].get("source_dice_new"),
                          "source_dice_base": card["metrics"].get("source_dice_base"),

@@ -315,6 +315,38 @@ def inference_copy(model):
     return fold_batchnorm(copy.deepcopy(model).float().eval()).to(memory_format=torch.channels_last)
 
 
+#: decision thresholds a fine-tuned model chooses from (``pick_threshold``); the base's own (v2: 0.575) is on it
+THRESHOLD_GRID: tuple[float, ...] = tuple(float(t) for t in np.round(np.arange(0.20, 0.651, 0.025), 3))
+#: a fine-tune re-chooses its threshold only from at least this many reviewed photos (below, the base's is kept)
+THRESHOLD_MIN_ITEMS = 3
+
+
+def threshold_curve(model, examples: Sequence[Example], norm: dict | None = None) -> np.ndarray:
+    """Dice inside the FOV of each example (rows) at each of THRESHOLD_GRID (columns), the model seeing
+    each photo through ``norm`` as inference does. Why: a fine-tune moves the model's calibration (on
+    the v2 base the fine-tuned model's best threshold fell from 0.575 to 0.35-0.475 on development
+    sites), so the threshold it ships with is chosen on the reviewed photos it was given."""
+    from .metrics import dice
+
+    model = inference_copy(model)
+    rows = []
+    for ex in examples:
+        fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
+        p = photo_probability(model, ex.rgb, fov, norm)
+        rows.append([float(dice(p > t, ex.mask, fov)) for t in THRESHOLD_GRID])
+    return np.array(rows, dtype=float).reshape(len(rows), len(THRESHOLD_GRID))
+
+
+def pick_threshold(curve: np.ndarray, prefer: float) -> float:
+    """The grid threshold with the highest mean Dice over ``curve``'s rows (photos); on a tie the one
+    nearest ``prefer`` (the base's threshold). Fewer than THRESHOLD_MIN_ITEMS rows: ``prefer``."""
+    if len(curve) < THRESHOLD_MIN_ITEMS:
+        return float(prefer)
+    mean = np.asarray(curve, dtype=float).mean(0)
+    best = [t for t, m in zip(THRESHOLD_GRID, mean) if m >= mean.max() - 1e-12]
+    return float(min(best, key=lambda t: (abs(t - prefer), t)))
+
+
 def score(model, threshold: float, examples: Sequence[Example], norm: dict | None = None) -> list[float]:
     """Dice inside the FOV of each example (the product threshold, no post-processing)."""
     from .metrics import dice
