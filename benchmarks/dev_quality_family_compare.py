@@ -67,10 +67,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
     ap.add_argument("--model", action="append", required=True, help="NAME=PATH (repeat)")
-    ap.add_argument("--family", type=int, action="append", choices=(4, 5, 6), required=True)
+    ap.add_argument("--family", type=int, action="append", required=True,
+                    help="N >= 4: any family whose builder benchmarks/build_quality_independentN_set.py has "
+                         "samples() and MODALITY_GROUPS (families 4-6 and later ones that follow them)")
     ap.add_argument("--cache", action="append", default=[], help="F=DIR: the family's image cache")
     ap.add_argument("--out", required=True, help="folder for famF_NAME.json / .md and famF_feats.npz")
     a = ap.parse_args(argv)
+    if any(f < 4 for f in a.family):
+        ap.error("--family: families 1-3 are scored from cached rows (dev_quality_family_rows.py), not here")
     models = {n: QualityModel.load(p) for n, p in (m.split("=", 1) for m in a.model)}
     caches = {int(f): d for f, d in (c.split("=", 1) for c in a.cache)}
     out = Path(a.out)

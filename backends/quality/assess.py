@@ -29,7 +29,7 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.2.0"
+MODEL_VERSION = "2.3.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present

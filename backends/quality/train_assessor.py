@@ -7,7 +7,9 @@ physics and geometry, 3 severities, CT/MR types also on some X-ray/fundus/US ima
 universal types from several libraries, kernels and filters, mixed severities, pairs stacked,
 extra clean crops / down-scales / round fields of view of the same training series, extra
 motion rows along near-circular tremor loops and (session 7) the colour photographs again as a grey
-luminance feed delivers them, clean and degraded: ``train_sets.grey_feed_sources``). The held-out sources
+luminance feed delivers them, clean and degraded: ``train_sets.grey_feed_sources``) and (c, v2.3.0)
+``exposure_rows.py``: over/under exposure through smooth roll-off curves, which the rows above lacked
+(built here every time, ~1 min, also after ``--rows-dir``). The held-out sources
 (``train_sets.held_out_sources``) are never loaded here.
 
 Fit: one HistGradientBoosting binary classifier per reported family (``families.py``), a
@@ -24,13 +26,18 @@ from pathlib import Path
 
 import numpy as np
 
-from . import mlsamples
+from . import exposure_rows, mlsamples
 from .assess import MODEL_PATH, MODEL_VERSION, QualityModel, platt
 from .families import FAMILIES
 from .features import FEATURE_NAMES
 from .train_sets import extra_clean_sources, grey_feed_sources, train_sources
 
 CLEAN_WEIGHT = 3.0  # clean rows count triple (v2.1.0: 2): a false alarm sends a good image to a person
+# v2.3.0: rows carrying these families weigh more in every binary fit. The v2.3 rows (grey feed,
+# shifted-grid re-save, mottle) cost motion, contrast and MR ghosting on the development families;
+# these factors (session 8's "W3") win them back, and without them the fit at the product split fails
+# the MR-ghosting check (test_quality_restore). Chosen by docs/figures/quality_session11_rule.md.
+FAMILY_WEIGHTS = {"motion_blur": 2.0, "contrast": 2.0, "mri_ghosting": 3.0}
 
 
 def _binary(seed=0, iters=100):
@@ -40,8 +47,13 @@ def _binary(seed=0, iters=100):
                                           early_stopping=False)
 
 
-def _weights(tr: mlsamples.MLSet, clean_weight: float = CLEAN_WEIGHT) -> np.ndarray:
-    return np.where(tr.labels == "", clean_weight, 1.0)
+def _weights(tr: mlsamples.MLSet, clean_weight: float = CLEAN_WEIGHT,
+             family_weights: dict[str, float] | None = None) -> np.ndarray:
+    """Per-row weight: clean rows ``clean_weight``, times each factor of a family the row carries."""
+    w = np.where(tr.labels == "", clean_weight, 1.0)
+    for fam, f in (FAMILY_WEIGHTS if family_weights is None else family_weights).items():
+        w[tr.has(fam)] *= f
+    return w
 
 
 def _fit_one(X, y, w, iters):
@@ -140,7 +152,7 @@ def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int =
                                mlsamples.build_variety(grey_feed_sources(data), log=log, feed="grey"))
         if variety_cache:
             mlsamples.save(variety_cache, var)
-    return mlsamples.concat(sim, var)
+    return mlsamples.concat(sim, var, exposure_rows.build(train_sources(data), log=log))
 
 
 def main(argv=None) -> int:
@@ -160,7 +172,8 @@ def main(argv=None) -> int:
     t0 = time.time()
     if args.rows_dir:
         from . import train_rows
-        tr = train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES))
+        tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES)),
+                              exposure_rows.build(train_sources(args.data), log=print))
     else:
         tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
@@ -168,6 +181,8 @@ def main(argv=None) -> int:
     t2 = time.time()
     model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
+                       "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
+                       "family_weights": FAMILY_WEIGHTS,
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),
                        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
