@@ -4,9 +4,10 @@ aberrated-pupil PSFs; DCT truncation, anisotropic Mitchell and Welch-down/neares
 Catmull-Rom, Lissajous, breathing-arc and drift-tremor camera paths; flat-table progressive JPEG,
 FFmpeg MJPEG 4:4:4 and MPEG-4 intra; haze, soft-knee and scatter-veil contrast; Hable, hard-clip sRGB
 and HLG exposure; 45 views never used by families 5-6; built blind by a separate evaluator and frozen
-before any model was scored), through the product path. Measured once with assessor v2.2.0: macro-F1
-0.825, lowest family recall 0.578 (exposure), clean images called degraded 16.7% (X-ray 6 of 18, MR 9
-of 18), blur sub-type right 88.1%. The floors sit just under those figures and the clean ceiling just
+before any model was scored), through the product path. Measured once per model: the shipped v2.3.0
+(chosen by its session-11 rule before family 7 was scored) macro-F1 0.847, lowest family recall 0.667
+(motion), clean images called degraded 21.1% (MR 10 of 18, X-ray 7 of 18, US 2 of 18), blur sub-type
+right 93.1%; v2.2.0 0.825 / 0.578 (exposure) / 16.7% / 88.1%. The floors sit just under those figures and the clean ceiling just
 over: they guard what was measured, they do not bless it (the issue's goal, macro-F1 >= 0.90 and every
 family >= 0.80, is not met here). The family is small (405 samples, ~30 s to build) on purpose: it
 runs in CI."""
@@ -15,10 +16,10 @@ from __future__ import annotations
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.80
-MIN_FAMILY_RECALL_FLOOR = 0.55
-CLEAN_FALSE_ALARM_CEILING = 0.20
-BLUR_SUBTYPE_FLOOR = 0.86
+MACRO_F1_FLOOR = 0.82
+MIN_FAMILY_RECALL_FLOOR = 0.64
+CLEAN_FALSE_ALARM_CEILING = 0.24
+BLUR_SUBTYPE_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
