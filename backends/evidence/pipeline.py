@@ -413,7 +413,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     for e in kept:
         describe(e, nov, fps, gate_counts)
     stats = {"candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
-             "quality": gate_counts, "fps": fps}
+             "quality": gate_counts, "fps": fps, "intra_walk": isinstance(src, IntraWalk)}
     res = EvidenceResult(kept, f.n, used, fps, None, stats)
     res.considered = events   # every event above the threshold, before the budget (for diagnostics)
     return res
