@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
-from .intra_walk import IntraWalk, flags_overclaim, intra_frames
 from .rarity import rarity, rarity_z
 from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
 from .shots import short_shots
@@ -65,8 +64,6 @@ class Settings:
     rarity_min_guard: int = 48      # ...and at least this many frames (a long view at capsule rate)
     rarity_ref_fps: float = 2.0     # reference sample: good frames at about this rate...
     rarity_max_refs: int = 2048     # ...and at most this many (bounded work and memory for an hour of video)
-    intra_walk_s: float = 10.0      # where a container's keyframe flags overclaim (intra_walk.py), frames up to
-    #                                 this long after a true intra picture are decoded forward from it
 
 
 @dataclass
@@ -110,17 +107,12 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
             progress(0.85 * done / max(1, n), f"screening frame {done}/{n}")
 
     from app.data.video.av_source import AVSource
-    intra_pts: list[int] | None = None
     if isinstance(src, AVSource):
-        intra_pts = []
-        batches = iter_av_batches(src.path, idx, cancel=cancel, progress=tick, intra_pts=intra_pts)
+        batches = iter_av_batches(src.path, idx, cancel=cancel, progress=tick)
     else:
         batches = iter_source_batches(src, cancel=cancel, progress=tick)
     accumulate(batches, acc)
-    f = acc.result(n)
-    if intra_pts is not None:
-        f.intra = intra_frames(np.asarray(idx.pts, np.int64), intra_pts, f.n)
-    return f, src, fps
+    return acc.result(n), src, fps
 
 
 def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tuple[Novelty, np.ndarray, np.ndarray]:
@@ -341,11 +333,6 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                                       isolated_z=s.threshold)
              if sh.z >= s.threshold]
     budget = reader_budget(f.n, fps, s)
-    if src is not None and f.intra is not None and hasattr(src, "cache") and flags_overclaim(
-            np.asarray(src.index.keyframe), f.intra, f.decoded):
-        # frames read below start from the decoder's own intra pictures: a seek to a false keyframe
-        # shows a stale picture, and the cut verifier would judge that instead of the frame
-        src = IntraWalk(src, f.intra, max_walk=max(1, int(round(s.intra_walk_s * fps))))
     # at most a few budgets' worth of the strongest shots are verified and refined: the rest could
     # never be reported, and each check decodes frames (bounded work on a video full of cuts)
     shots = _strongest(shots, 5 * budget)
@@ -413,7 +400,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     for e in kept:
         describe(e, nov, fps, gate_counts)
     stats = {"candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
-             "quality": gate_counts, "fps": fps, "intra_walk": isinstance(src, IntraWalk)}
+             "quality": gate_counts, "fps": fps}
     res = EvidenceResult(kept, f.n, used, fps, None, stats)
     res.considered = events   # every event above the threshold, before the budget (for diagnostics)
     return res

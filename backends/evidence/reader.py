@@ -47,11 +47,8 @@ def _plane(p, h: int, w: int) -> np.ndarray:
 
 def iter_av_batches(path: str | Path, index, *, batch: int = 64,
                     cancel: Callable[[], bool] | None = None,
-                    progress: Callable[[int], None] | None = None,
-                    intra_pts: list[int] | None = None) -> Iterator[Batch]:
-    """Batches of reduced planes of every frame of a video file, decoded in order. ``intra_pts``,
-    when given, receives the pts of every frame the decoder marks as an intra picture (the true
-    random-access points; a container's keyframe flags can claim more, see ``intra_walk.py``)."""
+                    progress: Callable[[int], None] | None = None) -> Iterator[Batch]:
+    """Batches of reduced planes of every frame of a video file, decoded in order."""
     import av
 
     from app.data.video.av_source import open_container, video_stream
@@ -101,8 +98,6 @@ def iter_av_batches(path: str | Path, index, *, batch: int = 64,
                 us[k] = _plane(pl[1], ch, cw)[: gh * half: half, : gw * half: half]
                 vs[k] = _plane(pl[2], ch, cw)[: gh * half: half, : gw * half: half]
                 pts[k] = f.pts if f.pts is not None else -1
-                if intra_pts is not None and f.key_frame and f.pts is not None:
-                    intra_pts.append(int(f.pts))
                 k += 1
                 if k == batch:
                     yield numbers(pts, seq), ys, us, vs

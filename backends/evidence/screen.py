@@ -56,8 +56,6 @@ class Features:
     desc: np.ndarray                   # (n, DESC_DIM) float32
     scalars: dict[str, np.ndarray]     # SCALAR_NAMES -> (n,) float32
     decoded: np.ndarray                # (n,) bool: False where a frame never arrived
-    intra: np.ndarray | None = None    # (n,) bool: the decoder said this frame is an intra picture
-    #                                    (None: not recorded, e.g. image folders or cached features)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.scalars[name]
