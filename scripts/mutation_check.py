@@ -387,6 +387,16 @@ MUTATIONS = [
              "    y = run(settings[i])\n    return y, f\"{how}-q{settings[i]}\"",
              "    y = x8\n    return y, f\"{how}-q{settings[i]}\"",
              ("tests/test_quality_independent7_builder.py::test_every_implementation_in_band_and_of_its_type",)),
+    Mutation("video-keyframe-claims-trusted", "video seek: a claimed keyframe is not checked against the decoder (H.261 AVI shows P pictures on a blank reference)",
+             "app/data/video/av_source.py",
+             "            if i == self._check_key and not is_intra(f):",
+             "            if False:",
+             ("tests/test_video_keyframe_claims.py",)),
+    Mutation("video-false-start-pictures-shown", "video seek: pictures decoded from a false keyframe are shown before a real intra picture came",
+             "app/data/video/av_source.py",
+             "            if self._stale:  # decoded from a false keyframe, before any real intra picture\n                if i >= n:\n                    raise _FalseStart\n                continue\n",
+             "",
+             ("tests/test_video_keyframe_claims.py",)),
 ]
 
 
