@@ -137,3 +137,16 @@ def test_honest_files_seek_as_before(honest, name, monkeypatch):
     monkeypatch.setattr(av_source, "is_intra", lambda f: True)
     trusted, _, _ = _seek_costs(path, targets)
     assert costs == trusted
+
+
+def test_thumbnails_show_real_intra_pictures_under_their_own_numbers(h261, h261_in_order):
+    """Thumbnails decode one flagged packet each. Where the flags overclaim, the AVI demuxer's seek
+    lands on an earlier real intra picture (its index knows them) and the decoder skips P pictures
+    under NONKEY: that picture was shown under the frame number asked for (38 of 40 thumbnails
+    of unseen7's clip not the picture of their number). Now each shows a real intra picture under
+    its own number, once."""
+    with AVSource(h261, disk_cache=False) as src:
+        thumbs = list(src.thumbnails(count=40, height=288))
+    assert [n for n, _ in thumbs] == list(range(0, H261_FRAMES, H261_GOP))
+    for n, img in thumbs:
+        assert np.array_equal(img, h261_in_order[n]), n

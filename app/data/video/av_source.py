@@ -55,6 +55,7 @@ CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many 
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
 FIRST_WALK_BACK = 16      # frames: first step back when a claimed keyframe proves false (then doubled)
+THUMB_SEARCH = 300        # flagged packets tried for a thumbnail's real intra picture
 OVERCLAIM_WARNING = "keyframe flags overclaim; seeking decodes from the nearest real intra picture"
 
 
@@ -558,9 +559,12 @@ class AVSource(VideoSource):
     def thumbnails(self, count: int = 160, height: int = 72, cancel: CancelFn | None = None
                    ) -> Iterator[tuple[int, np.ndarray]]:
         """Keyframe-only thumbnails (``skip_frame = NONKEY``) from a second reader: one seek and one
-        keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass."""
+        keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass.
+        Where the keyframe flags overclaim (AVI of H.261), a flagged packet that decodes to a P
+        picture is passed over for the next real intra picture, shown under its own frame number."""
         idx = self.index
         chosen = spread(idx.keyframe_indices, count)
+        shown = -1
         with open_container(self.path, self.label, options=self._open_options) as c:
             s = video_stream(c, self.label)
             cc = s.codec_context
@@ -570,28 +574,44 @@ class AVSource(VideoSource):
             for k in chosen:
                 if cancel is not None and cancel():
                     return
-                img = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
-                if img is not None:
-                    yield int(k), img
+                if int(k) <= shown:
+                    continue  # an earlier thumbnail already came from a real intra picture past k
+                found = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
+                if found is None:
+                    continue
+                i = idx.frame_of_pts(found[0]) if found[0] is not None else -1
+                i = int(k) if i < 0 else i
+                if i > shown:  # the demuxer may land on an earlier real keyframe than k
+                    shown = i
+                    yield i, found[1]
 
     @staticmethod
-    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int) -> np.ndarray | None:
+    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int,
+                         ) -> tuple[int | None, np.ndarray] | None:
+        """The first real intra picture at or after the keyframe at ``pts``: its pts and image.
+        At most THUMB_SEARCH flagged packets are tried (flags that overclaim)."""
         cc = s.codec_context
         try:
             c.seek(pts, stream=s, backward=True)
             cc.flush_buffers()
+            tried = 0
             for packet in c.demux(s):
                 if not packet.size or not packet.is_keyframe:
                     continue
                 frames = list(cc.decode(packet)) + list(cc.decode(None))
                 cc.flush_buffers()
+                if not frames or not is_intra(frames[0]):  # (NONKEY: a P picture may give none)
+                    tried += 1
+                    if tried < THUMB_SEARCH:
+                        continue
+                    return None
                 if frames:
                     f = frames[0]
                     w = max(2, int(round(f.width * height / max(1, f.height))))
                     if f.height > height:
-                        return rgb.reformat(f, width=w, height=height, format="rgb24",
-                                            interpolation="AREA").to_ndarray()
-                    return rgb.reformat(f, format="rgb24").to_ndarray()
+                        return f.pts, rgb.reformat(f, width=w, height=height, format="rgb24",
+                                                   interpolation="AREA").to_ndarray()
+                    return f.pts, rgb.reformat(f, format="rgb24").to_ndarray()
                 return None
         except av.FFmpegError:
             return None
