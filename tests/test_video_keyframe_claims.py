@@ -150,3 +150,18 @@ def test_thumbnails_show_real_intra_pictures_under_their_own_numbers(h261, h261_
     assert [n for n, _ in thumbs] == list(range(0, H261_FRAMES, H261_GOP))
     for n, img in thumbs:
         assert np.array_equal(img, h261_in_order[n]), n
+
+
+def test_clip_export_copies_packets_only_from_a_real_intra_picture(h261, h261_in_order, tmp_path):
+    """A stream copy from a false keyframe would start the clip on a P picture; such a clip is
+    re-encoded from exact frames instead, and one starting on a real intra picture is still copied."""
+    from app.data.video.export import export_clip
+
+    with AVSource(h261, disk_cache=False) as src:
+        assert not src.is_real_keyframe(40) and src.is_real_keyframe(72)
+        res = export_clip(src, 40, 59, tmp_path / "false.avi")
+        assert res["method"] == "reencode"
+        assert export_clip(src, 72, 90, tmp_path / "true.avi")["method"] == "stream_copy"
+    with av.open(str(tmp_path / "true.avi")) as c:
+        first = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.array_equal(first, h261_in_order[72])

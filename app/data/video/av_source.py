@@ -385,6 +385,33 @@ class AVSource(VideoSource):
             k = idx.keyframe_at_or_before(k - 1)
         return k
 
+    def is_real_keyframe(self, k: int) -> bool:
+        """Whether frame k is flagged key and the decoder makes an intra picture of it (so a clip
+        copied from k decodes alone). Claims already learnt are reused; else one packet is decoded
+        by a second reader."""
+        idx = self.index
+        if k in self.true_keys or k == 0:
+            return bool(idx.keyframe[k])
+        if k in self.false_keys or not idx.keyframe[k]:
+            return False
+        with open_container(self.path, self.label, options=self._open_options) as c:
+            s = video_stream(c, self.label)
+            s.thread_type = "SLICE"
+            cc = s.codec_context
+            try:
+                c.seek(int(idx.pts[k]), stream=s, backward=True)
+                for packet in c.demux(s):
+                    t = packet.pts if packet.pts is not None else packet.dts
+                    if not packet.size or not packet.is_keyframe or t is None or t < idx.pts[k]:
+                        continue
+                    frames = list(cc.decode(packet)) + list(cc.decode(None))
+                    ok = bool(frames) and is_intra(frames[0])
+                    (self.true_keys if ok else self.false_keys).add(k)
+                    return ok
+            except av.FFmpegError:
+                return False
+        return False
+
     def _check_start(self, i: int, f: av.VideoFrame) -> None:
         """Keyframe claims against the decoder: after a seek the claimed keyframe must come out as
         an intra picture, else everything up to the next real intra picture is suspect
