@@ -391,7 +391,7 @@ MUTATIONS = [
              "app/data/video/av_source.py",
              "            if i == self._check_key and not is_intra(f):",
              "            if False:",
-             ("tests/test_video_keyframe_claims.py",)),
+             ("tests/test_video_keyframe_claims.py", "tests/test_floor_evidence_unseen7_h261.py")),
     Mutation("video-thumbnail-labelled-as-asked", "video thumbnails: labelled with the flagged frame asked for, not the picture's own frame",
              "app/data/video/av_source.py",
              "                i = idx.frame_of_pts(found[0]) if found[0] is not None else -1",
