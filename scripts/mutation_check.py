@@ -407,6 +407,30 @@ MUTATIONS = [
              "    y = run(settings[i])\n    return y, f\"{how}-q{settings[i]}\"",
              "    y = x8\n    return y, f\"{how}-q{settings[i]}\"",
              ("tests/test_quality_independent7_builder.py::test_every_implementation_in_band_and_of_its_type",)),
+    Mutation("video-keyframe-claims-trusted", "video seek: a claimed keyframe is not checked against the decoder "
+             "(H.261 AVI shows P pictures on a blank reference)",
+             "app/data/video/av_source.py",
+             "            if i == self._check_key and not is_intra(f):",
+             "            if False:",
+             ("tests/test_video_keyframe_claims.py", "tests/test_floor_evidence_unseen7_h261.py")),
+    Mutation("video-thumbnail-labelled-as-asked", "video thumbnails: labelled with the flagged frame asked for, "
+             "not the picture's own frame",
+             "app/data/video/av_source.py",
+             "                i = idx.frame_of_pts(found[0]) if found[0] is not None else -1",
+             "                i = -1",
+             ("tests/test_video_keyframe_claims.py",)),
+    Mutation("video-export-copies-from-flag", "video export: clips stream-copied from any flagged keyframe, real intra picture or not",
+             "app/data/video/export.py",
+             "               and source.is_real_keyframe(start))",
+             "               )",
+             ("tests/test_video_keyframe_claims.py",)),
+    Mutation("video-false-start-pictures-shown", "video seek: pictures decoded from a false keyframe are shown "
+             "before a real intra picture came",
+             "app/data/video/av_source.py",
+             "            if self._stale:  # decoded from a false keyframe, before any real intra picture\n"
+             "                if i >= n:\n                    raise _FalseStart\n                continue\n",
+             "",
+             ("tests/test_video_keyframe_claims.py",)),
 ]
 
 

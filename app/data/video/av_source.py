@@ -16,6 +16,14 @@ Damage the decoder can notice is never shown as a clean picture. It is found wit
 corrupt mark, pictures owed but never output, and H.264 frame_num gaps taint the frames that may
 depend on them, and a frame is returned only once every picture decoded before it has come out of
 the decoder (a B-frame is decoded after the later picture it references, whose mark comes later).
+
+A packet's keyframe flag is a claim the container makes, not a fact: some AVI muxers mark every
+H.261 packet key although only one picture in dozens is intra. Decoding from such a "keyframe"
+gives a P picture on a blank reference, a wrong picture no error reports. So after every fresh
+seek the claimed keyframe must come out of the decoder as an intra picture (``key_frame`` or
+``pict_type`` I); if it does not, it is remembered as false, its pictures are withheld until a real
+intra picture comes out, and if none does before N the search restarts further back (doubling the
+distance), down to the first frame. Real intra pictures are remembered so later seeks go there.
 """
 from __future__ import annotations
 
@@ -46,6 +54,9 @@ MAX_PULL_AHEAD = 24      # frames decoded past a target to learn the damage flag
 CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
+FIRST_WALK_BACK = 16      # frames: first step back when a claimed keyframe proves false (then doubled)
+THUMB_SEARCH = 300        # flagged packets tried for a thumbnail's real intra picture
+OVERCLAIM_WARNING = "keyframe flags overclaim; seeking decodes from the nearest real intra picture"
 
 
 def frame_thread_count() -> int:
@@ -80,6 +91,11 @@ def open_container(path: Path, label: str, **kw):
         raise ReadError(f"{label}: not a readable video file ({exc.strerror or exc})") from exc
 
 
+def is_intra(f: av.VideoFrame) -> bool:
+    """The decoder says this picture needs no earlier one (checked on H.261, where both marks agree)."""
+    return bool(f.key_frame) or int(f.pict_type) == int(av.video.frame.PictureType.I)
+
+
 def video_stream(container, label: str):
     if not container.streams.video:
         container.close()
@@ -90,6 +106,10 @@ def video_stream(container, label: str):
         container.close()
         raise ReadError(f"{label}: the video codec ({name}) is not supported by this FFmpeg build")
     return s
+
+
+class _FalseStart(Exception):
+    """The pictures on the way to the target were decoded from a keyframe that is not one."""
 
 
 class AVSource(VideoSource):
@@ -119,6 +139,10 @@ class AVSource(VideoSource):
         self._known_after: np.ndarray | None = None  # see _flags_known_after
         self._ahead: dict[int, av.VideoFrame] = {}   # frames pulled past the last target, not yet shown
         self._started = False                        # a frame came out since the last seek
+        self._check_key: int | None = None   # after a seek: claimed keyframe not yet seen coming out
+        self._stale = False                  # decoding from a false keyframe: no real intra seen yet
+        self.false_keys: set[int] = set()    # claimed keyframes the decoder showed to be P pictures
+        self.true_keys: set[int] = set()     # frames the decoder showed to be intra after an overclaim
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0  # damage seen: decode errors, concealed pictures, lost pictures
         self.unindexed_frames = 0
@@ -225,8 +249,14 @@ class AVSource(VideoSource):
         self._overshot = False
         self._frames = self._frame_iter()
         self._pos = k - 1
+        self._check_key = k if k > 0 else None  # frame 0 is where any decode must start anyway
+        self._stale = False
 
-    def _rewind(self, n: int) -> None:
+    def _rewind(self, n: int, k: int | None = None) -> None:
+        """Reopen the file and decode from its first byte, starting at keyframe k (default: the
+        one at or before n; the packets before it are only demuxed)."""
+        if k is None:
+            k = self.index.keyframe_at_or_before(n)
         self._release_decoder()
         self._container.close()
         self._container = open_container(self.path, self.label, options=self._open_options)
@@ -239,8 +269,10 @@ class AVSource(VideoSource):
         self._frames = self._frame_iter()
         self._pos = -1
         self._start_key_max_pts = int(self.index.pts[n])
-        self._start_key_min_pts = int(self.index.pts[self.index.keyframe_at_or_before(n)])
+        self._start_key_min_pts = int(self.index.pts[k])
         self._overshot = False
+        self._check_key = k if k > 0 else None
+        self._stale = False
 
     def _frame_iter(self):
         """Decoded frames from the current demux position. Each packet sent adds the frame it owes
@@ -311,23 +343,93 @@ class AVSource(VideoSource):
             lo = max(kf, n - reach + 1)
         can_continue = n in self._ahead or (self._frames is not None and kf - 1 - CONTINUE_SLACK <= self._pos < n)
         if can_continue:
-            frame = self._decode_forward(n, lo, fresh_seek=False)
+            try:
+                frame = self._decode_forward(n, lo, fresh_seek=False)
+            except _FalseStart:
+                frame = None
             if frame is not None:
                 return frame
-        k = kf
-        for _ in range(MAX_SEEK_RETRIES + 1):
+        k = self._start_at_or_before(kf)
+        overshoots, step = 0, FIRST_WALK_BACK
+        while True:
             self._seek(k, n)
-            frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
+            try:
+                frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
+            except _FalseStart:  # k is no real keyframe and no real one came before n: further back
+                k = self._start_at_or_before(max(0, min(k - 1, n - step)))
+                step *= 2
+                continue
             if frame is not None:
                 return frame
-            if k == 0:
+            if k == 0 or overshoots >= MAX_SEEK_RETRIES:
                 break
-            k = idx.keyframe_at_or_before(max(0, k - 1))  # the demuxer overshot: start one GOP earlier
-        self._rewind(n)  # from the first byte: slow, but no demuxer seek can miss
-        frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
-        if frame is not None:
-            return frame
+            overshoots += 1
+            k = self._start_at_or_before(max(0, k - 1))  # the demuxer overshot: start one GOP earlier
+        for start in (k, 0):  # from the first byte: slow, but no demuxer seek can miss
+            self._rewind(n, start)
+            try:
+                frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
+            except _FalseStart:
+                continue
+            if frame is not None:
+                return frame
+            break
         raise ReadError(f"{self.label}: frame {n} could not be decoded (the file may be damaged)")
+
+    def _start_at_or_before(self, m: int) -> int:
+        """The nearest claimed keyframe at or before frame m that the decoder has not shown to be
+        false (frame 0 if none)."""
+        idx = self.index
+        k = idx.keyframe_at_or_before(m)
+        while k > 0 and k in self.false_keys:
+            k = idx.keyframe_at_or_before(k - 1)
+        return k
+
+    def is_real_keyframe(self, k: int) -> bool:
+        """Whether frame k is flagged key and the decoder makes an intra picture of it (so a clip
+        copied from k decodes alone). Claims already learnt are reused; else one packet is decoded
+        by a second reader."""
+        idx = self.index
+        if k in self.true_keys or k == 0:
+            return bool(idx.keyframe[k])
+        if k in self.false_keys or not idx.keyframe[k]:
+            return False
+        with open_container(self.path, self.label, options=self._open_options) as c:
+            s = video_stream(c, self.label)
+            s.thread_type = "SLICE"
+            cc = s.codec_context
+            try:
+                c.seek(int(idx.pts[k]), stream=s, backward=True)
+                for packet in c.demux(s):
+                    t = packet.pts if packet.pts is not None else packet.dts
+                    if not packet.size or not packet.is_keyframe or t is None or t < idx.pts[k]:
+                        continue
+                    frames = list(cc.decode(packet)) + list(cc.decode(None))
+                    ok = bool(frames) and is_intra(frames[0])
+                    (self.true_keys if ok else self.false_keys).add(k)
+                    return ok
+            except av.FFmpegError:
+                return False
+        return False
+
+    def _check_start(self, i: int, f: av.VideoFrame) -> None:
+        """Keyframe claims against the decoder: after a seek the claimed keyframe must come out as
+        an intra picture, else everything up to the next real intra picture is suspect
+        (``_stale``). Pictures that come out before the claimed keyframe (leading pictures of an
+        open GOP) and decoders that withhold it until they have recovered are not judged."""
+        if self._check_key is not None and i >= self._check_key:
+            if i == self._check_key and not is_intra(f):
+                self._stale = True
+                if not self.false_keys:
+                    log.info("%s: %s", self.label, OVERCLAIM_WARNING)
+                    self.warnings.append(f"{self.label}: {OVERCLAIM_WARNING}")
+            self._check_key = None
+        if self.false_keys or self._stale:  # once a file is known to overclaim, learn every claim met
+            if is_intra(f):
+                self._stale = False
+                self.true_keys.add(i)
+            elif self.index.keyframe[i]:
+                self.false_keys.add(i)
 
     def _decode_forward(self, n: int, lo: int, *, fresh_seek: bool) -> Frame | None:
         """Decode on to frame n, converting frames lo..n. None means the seek overshot n."""
@@ -339,6 +441,10 @@ class AVSource(VideoSource):
             if first and fresh_seek and i > n:
                 return None
             first = False
+            if self._stale:  # decoded from a false keyframe, before any real intra picture
+                if i >= n:
+                    raise _FalseStart
+                continue
             if lo <= i <= n:
                 img = self._to_rgb(f)
                 self.cache.put(i, img)
@@ -349,6 +455,8 @@ class AVSource(VideoSource):
                 self._ahead[i] = f
                 return self._damaged(n, before or (i, f))
             before = (i, f)
+        if self._stale:
+            raise _FalseStart
         if self._overshot:
             return None
         if before is not None:
@@ -388,6 +496,7 @@ class AVSource(VideoSource):
                     self.damaged_packets += 1
                     self._taint(j)
             self._started = True
+            self._check_start(i, f)
         self._pos = i
         if f.is_corrupt:                    # concealed damage, flagged by the decoder itself
             self.damaged_packets += 1
@@ -477,9 +586,12 @@ class AVSource(VideoSource):
     def thumbnails(self, count: int = 160, height: int = 72, cancel: CancelFn | None = None
                    ) -> Iterator[tuple[int, np.ndarray]]:
         """Keyframe-only thumbnails (``skip_frame = NONKEY``) from a second reader: one seek and one
-        keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass."""
+        keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass.
+        Where the keyframe flags overclaim (AVI of H.261), a flagged packet that decodes to a P
+        picture is passed over for the next real intra picture, shown under its own frame number."""
         idx = self.index
         chosen = spread(idx.keyframe_indices, count)
+        shown = -1
         with open_container(self.path, self.label, options=self._open_options) as c:
             s = video_stream(c, self.label)
             cc = s.codec_context
@@ -489,28 +601,44 @@ class AVSource(VideoSource):
             for k in chosen:
                 if cancel is not None and cancel():
                     return
-                img = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
-                if img is not None:
-                    yield int(k), img
+                if int(k) <= shown:
+                    continue  # an earlier thumbnail already came from a real intra picture past k
+                found = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
+                if found is None:
+                    continue
+                i = idx.frame_of_pts(found[0]) if found[0] is not None else -1
+                i = int(k) if i < 0 else i
+                if i > shown:  # the demuxer may land on an earlier real keyframe than k
+                    shown = i
+                    yield i, found[1]
 
     @staticmethod
-    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int) -> np.ndarray | None:
+    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int,
+                         ) -> tuple[int | None, np.ndarray] | None:
+        """The first real intra picture at or after the keyframe at ``pts``: its pts and image.
+        At most THUMB_SEARCH flagged packets are tried (flags that overclaim)."""
         cc = s.codec_context
         try:
             c.seek(pts, stream=s, backward=True)
             cc.flush_buffers()
+            tried = 0
             for packet in c.demux(s):
                 if not packet.size or not packet.is_keyframe:
                     continue
                 frames = list(cc.decode(packet)) + list(cc.decode(None))
                 cc.flush_buffers()
+                if not frames or not is_intra(frames[0]):  # (NONKEY: a P picture may give none)
+                    tried += 1
+                    if tried < THUMB_SEARCH:
+                        continue
+                    return None
                 if frames:
                     f = frames[0]
                     w = max(2, int(round(f.width * height / max(1, f.height))))
                     if f.height > height:
-                        return rgb.reformat(f, width=w, height=height, format="rgb24",
-                                            interpolation="AREA").to_ndarray()
-                    return rgb.reformat(f, format="rgb24").to_ndarray()
+                        return f.pts, rgb.reformat(f, width=w, height=height, format="rgb24",
+                                                   interpolation="AREA").to_ndarray()
+                    return f.pts, rgb.reformat(f, format="rgb24").to_ndarray()
                 return None
         except av.FFmpegError:
             return None

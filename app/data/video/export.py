@@ -69,7 +69,8 @@ def export_clip(source: VideoSource, start: int, end: int, out: str | Path, *, r
     out = Path(out)
     from .av_source import AVSource
 
-    copy_ok = isinstance(source, AVSource) and not reencode and clip_can_stream_copy(idx, start, end)
+    copy_ok = (isinstance(source, AVSource) and not reencode and clip_can_stream_copy(idx, start, end)
+               and source.is_real_keyframe(start))  # a flag that overclaims would copy a P picture first
     tmp = _atomic_target(out)
     try:
         if copy_ok:
