@@ -56,6 +56,7 @@ FROZEN: committed before any model was scored on it ("frozen REPORT construction
 scored"); do not change it (a changed construction is a new family and needs a new name)."""
 from __future__ import annotations
 
+import functools
 import io
 from fractions import Fraction
 
@@ -177,18 +178,29 @@ def _nakagami_mean(m: float) -> float:
 
 # ---------------- defocus: PSF MTF50 = MTF50 of the catalogue Gaussian ----------------
 
+@functools.lru_cache(maxsize=4)
+def _radial_bins(n: int):
+    """mtf50's radius bins of an n x n FFT grid: they depend on n alone, so they are computed once
+    (a speed-up only: the same arrays, so every PSF and sample of the frozen set is unchanged)."""
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n), indexing="ij"))
+    edges = np.arange(0, 0.5 + 1e-9, 1.0 / n)
+    idx = np.digitize(f.ravel(), edges) - 1
+    ok = idx < len(edges) - 1
+    idx_ok = idx[ok]
+    cnt = np.bincount(idx_ok, None, len(edges) - 1)
+    for arr in (edges, ok, idx_ok, cnt):
+        arr.flags.writeable = False
+    return edges, ok, idx_ok, cnt
+
+
 def mtf50(psf: np.ndarray, n: int = 256) -> float:
     """Radially averaged MTF of a (centred) PSF; the first frequency (cycles / px) where it falls to 0.5."""
     p = np.zeros((n, n))
     h, w = psf.shape
     p[:h, :w] = psf / psf.sum()
     m = np.abs(np.fft.fft2(p))
-    f = np.hypot(*np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n), indexing="ij"))
-    edges = np.arange(0, 0.5 + 1e-9, 1.0 / n)
-    idx = np.digitize(f.ravel(), edges) - 1
-    ok = idx < len(edges) - 1
-    sums = np.bincount(idx[ok], m.ravel()[ok], len(edges) - 1)
-    cnt = np.bincount(idx[ok], None, len(edges) - 1)
+    edges, ok, idx_ok, cnt = _radial_bins(n)
+    sums = np.bincount(idx_ok, m.ravel()[ok], len(edges) - 1)
     prof = sums / np.maximum(cnt, 1)
     fr = (edges[:-1] + 0.5 / n)
     prof[0], fr[0] = 1.0, 0.0
