@@ -56,6 +56,7 @@ FROZEN: committed before any model was scored on it ("frozen REPORT construction
 scored"); do not change it (a changed construction is a new family and needs a new name)."""
 from __future__ import annotations
 
+import functools
 import io
 from fractions import Fraction
 
@@ -177,18 +178,29 @@ def _nakagami_mean(m: float) -> float:
 
 # ---------------- defocus: PSF MTF50 = MTF50 of the catalogue Gaussian ----------------
 
+@functools.lru_cache(maxsize=4)
+def _radial_bins(n: int):
+    """mtf50's radius bins of an n x n FFT grid: they depend on n alone, so they are computed once
+    (a speed-up only: the same arrays, so every PSF and sample of the frozen set is unchanged)."""
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n), indexing="ij"))
+    edges = np.arange(0, 0.5 + 1e-9, 1.0 / n)
+    idx = np.digitize(f.ravel(), edges) - 1
+    ok = idx < len(edges) - 1
+    idx_ok = idx[ok]
+    cnt = np.bincount(idx_ok, None, len(edges) - 1)
+    for arr in (edges, ok, idx_ok, cnt):
+        arr.flags.writeable = False
+    return edges, ok, idx_ok, cnt
+
+
 def mtf50(psf: np.ndarray, n: int = 256) -> float:
     """Radially averaged MTF of a (centred) PSF; the first frequency (cycles / px) where it falls to 0.5."""
     p = np.zeros((n, n))
     h, w = psf.shape
     p[:h, :w] = psf / psf.sum()
     m = np.abs(np.fft.fft2(p))
-    f = np.hypot(*np.meshgrid(np.fft.fftfreq(n), np.fft.fftfreq(n), indexing="ij"))
-    edges = np.arange(0, 0.5 + 1e-9, 1.0 / n)
-    idx = np.digitize(f.ravel(), edges) - 1
-    ok = idx < len(edges) - 1
-    sums = np.bincount(idx[ok], m.ravel()[ok], len(edges) - 1)
-    cnt = np.bincount(idx[ok], None, len(edges) - 1)
+    edges, ok, idx_ok, cnt = _radial_bins(n)
+    sums = np.bincount(idx_ok, m.ravel()[ok], len(edges) - 1)
     prof = sums / np.maximum(cnt, 1)
     fr = (edges[:-1] + 0.5 / n)
     prof[0], fr[0] = 1.0, 0.0
@@ -547,12 +559,15 @@ def contrast(x, rng, how: str | None = None):
     # (display gamma 2.2, linear light), lifting the shadows far more than the highlights; the share a
     # of ambient light relative to peak white is solved, the result re-encoded for the same display
     gd = 2.2
-    a = _solve(lambda v: -std_ratio(x, ambient_flare(x, v, gd)), -c, 1e-4, 100.0, iters=40)
-    return ambient_flare(x, a, gd), how
+    lin = np.clip(x, 0, 1) ** gd   # read back once for the whole solve (speed-up only, same values)
+    a = _solve(lambda v: -std_ratio(x, ambient_flare(x, v, gd, lin)), -c, 1e-4, 100.0, iters=40)
+    return ambient_flare(x, a, gd, lin), how
 
 
-def ambient_flare(x: np.ndarray, a: float, gamma: float = 2.2) -> np.ndarray:
-    return ((np.clip(x, 0, 1) ** gamma + a) / (1 + a)) ** (1 / gamma)
+def ambient_flare(x: np.ndarray, a: float, gamma: float = 2.2, lin: np.ndarray | None = None) -> np.ndarray:
+    """``lin``: clip(x, 0, 1) ** gamma when the caller has it."""
+    lin = np.clip(x, 0, 1) ** gamma if lin is None else lin
+    return ((lin + a) / (1 + a)) ** (1 / gamma)
 
 
 # ---------------- exposure: |mean change| = that of the catalogue gain ----------------
@@ -571,8 +586,10 @@ def _linear_to_srgb(v):
     return np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
 
 
-def ev_srgb(x, ev):
-    return _clip(_linear_to_srgb(np.clip(_srgb_to_linear(np.clip(x, 0, 1)) * 2.0 ** ev, 0, 1)))
+def ev_srgb(x, ev, lin: np.ndarray | None = None):
+    """``lin``: _srgb_to_linear(clip(x, 0, 1)) when the caller has it."""
+    lin = _srgb_to_linear(np.clip(x, 0, 1)) if lin is None else lin
+    return _clip(_linear_to_srgb(np.clip(lin * 2.0 ** ev, 0, 1)))
 
 
 def bloom(x, gain, length):
@@ -583,7 +600,11 @@ def bloom(x, gain, length):
     n = int(np.ceil(4 * length))
     k = np.exp(-np.abs(np.arange(-n, n + 1)) / length)
     k /= k.sum()
-    spill = np.apply_along_axis(lambda col: np.convolve(col, k, mode="same"), 0, excess)
+    # column by column (as np.apply_along_axis did); a column with no excess spills exactly +0.0
+    # everywhere, so it is not convolved (a speed-up only: the same values)
+    spill = np.zeros_like(excess)
+    for j in np.flatnonzero(excess.any(axis=0)):
+        spill[:, j] = np.convolve(excess[:, j], k, mode="same")
     return _clip(np.minimum(e, 1.0) + spill)
 
 
@@ -598,8 +619,9 @@ def exposure(x, rng, how: str | None = None):
         return float(np.mean(y) - m0) * (1 if over else -1)
     if how == "ev_srgb":
         sgn = 1 if over else -1
-        ev = _solve(lambda v: change(ev_srgb(x, sgn * v)), target, 0.0, 6.0, iters=40, log=False)
-        return ev_srgb(x, sgn * ev), f"{how}-{'over' if over else 'under'}"
+        lin = _srgb_to_linear(np.clip(x, 0, 1))   # read back once for the whole solve (same values)
+        ev = _solve(lambda v: change(ev_srgb(x, sgn * v, lin)), target, 0.0, 6.0, iters=40, log=False)
+        return ev_srgb(x, sgn * ev, lin), f"{how}-{'over' if over else 'under'}"
     if how == "bloom_saturation":
         length = float(rng.uniform(3.0, 12.0))
         gg = _solve(lambda v: change(bloom(x, v, length)), target, 1.0, 50.0, iters=40)

@@ -684,19 +684,31 @@ def exposure_target(x, g: float, over: bool) -> float:
     return float(abs(np.mean(ref) - np.mean(x)))
 
 
-def hd_curve(x, shift: float, gamma: float) -> np.ndarray:
-    """Film: density is logistic in log exposure, D = 1 / (1 + exp(-gamma log E)); the image as shot
-    is read back to log E and re-exposed ``shift`` (log units) higher or lower."""
+# The tone curves below read the scene back from the image (``*_scene``: x alone) and re-expose it;
+# ``exposure`` solves for the exposure by bisection, so it reads the scene back once and passes it
+# (a speed-up only: the same operations on the same values, the frozen samples are unchanged).
+
+def hd_scene(x, gamma: float) -> np.ndarray:
     xc = np.clip(x, 0.5 / 255, 1 - 0.5 / 255)
-    logE = np.log(xc / (1 - xc)) / gamma
+    return np.log(xc / (1 - xc)) / gamma
+
+
+def hd_curve(x, shift: float, gamma: float, logE: np.ndarray | None = None) -> np.ndarray:
+    """Film: density is logistic in log exposure, D = 1 / (1 + exp(-gamma log E)); the image as shot
+    is read back to log E (``hd_scene``) and re-exposed ``shift`` (log units) higher or lower."""
+    logE = hd_scene(x, gamma) if logE is None else logE
     return _q8(1.0 / (1.0 + np.exp(-gamma * (logE + shift))))
 
 
-def reinhard(x, k: float) -> np.ndarray:
-    """Display (gamma 2.2) of Reinhard's global operator L / (1 + L); scene read back from the image,
-    exposed ``k`` times brighter / darker."""
+def reinhard_scene(x) -> np.ndarray:
     L = np.clip(x, 0, 1) ** 2.2
-    S = L / np.maximum(1 - L, 1e-3)
+    return L / np.maximum(1 - L, 1e-3)
+
+
+def reinhard(x, k: float, S: np.ndarray | None = None) -> np.ndarray:
+    """Display (gamma 2.2) of Reinhard's global operator L / (1 + L); scene read back from the image
+    (``reinhard_scene``), exposed ``k`` times brighter / darker."""
+    S = reinhard_scene(x) if S is None else S
     Lk = k * S / (1 + k * S)
     return _q8(Lk ** (1 / 2.2))
 
@@ -709,12 +721,17 @@ _ACES_V = np.concatenate([[0], np.geomspace(1e-5, 40, 4000)])
 _ACES_Y = _aces(_ACES_V)
 
 
-def aces(x, k: float) -> np.ndarray:
-    """ACES filmic (Narkowicz fit) display, gamma 2.2: scene read back from the image through the
-    curve's inverse (interpolated), exposed ``k`` times, tone-mapped again (hard clip at white)."""
+def aces_scene(x) -> np.ndarray:
     L = np.clip(x, 0, 1) ** 2.2
     top = int(np.argmax(_ACES_Y >= 1.0)) if np.any(_ACES_Y >= 1.0) else len(_ACES_Y) - 1
-    S = np.interp(L, _ACES_Y[: top + 1], _ACES_V[: top + 1])
+    return np.interp(L, _ACES_Y[: top + 1], _ACES_V[: top + 1])
+
+
+def aces(x, k: float, S: np.ndarray | None = None) -> np.ndarray:
+    """ACES filmic (Narkowicz fit) display, gamma 2.2: scene read back from the image through the
+    curve's inverse (interpolated, ``aces_scene``), exposed ``k`` times, tone-mapped again (hard clip
+    at white)."""
+    S = aces_scene(x) if S is None else S
     return _q8(_aces(k * S) ** (1 / 2.2))
 
 
@@ -729,14 +746,17 @@ def exposure(x, rng, how):
         return float(np.mean(y) - m0) * sgn
     if how == "hd_curve":
         gam = float(rng.uniform(1.5, 3.0))
-        s = _bisect(lambda v: change(hd_curve(x, sgn * v, gam)), target, 0.0, 6.0, iters=40, log=False)
-        y = hd_curve(x, sgn * s, gam)
+        logE = hd_scene(x, gam)
+        s = _bisect(lambda v: change(hd_curve(x, sgn * v, gam, logE)), target, 0.0, 6.0, iters=40, log=False)
+        y = hd_curve(x, sgn * s, gam, logE)
     elif how == "reinhard_key":
-        k = _bisect(lambda v: change(reinhard(x, v ** sgn)), target, 1.0, 1e4, iters=40)
-        y = reinhard(x, k ** sgn)
+        S = reinhard_scene(x)
+        k = _bisect(lambda v: change(reinhard(x, v ** sgn, S)), target, 1.0, 1e4, iters=40)
+        y = reinhard(x, k ** sgn, S)
     else:
-        k = _bisect(lambda v: change(aces(x, v ** sgn)), target, 1.0, 1e4, iters=40)
-        y = aces(x, k ** sgn)
+        S = aces_scene(x)
+        k = _bisect(lambda v: change(aces(x, v ** sgn, S)), target, 1.0, 1e4, iters=40)
+        y = aces(x, k ** sgn, S)
     return y, f"{how}-{'over' if over else 'under'}", abs(float(np.mean(y)) - m0) / max(target, 1e-12)
 
 

@@ -10,4 +10,4 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/lint-imports
 .venv/bin/mypy
-exec .venv/bin/python -m pytest -n 2 --dist loadfile --durations=30 "$@"
+exec .venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=30 "$@"

@@ -13,6 +13,8 @@ clipping, JPEG blocking at any 8x8 grid phase -- measured and tested but NOT yet
 adding them needs every training row and the held-out caches rebuilt, see docs/quality.md.)"""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 from scipy import ndimage
@@ -39,19 +41,36 @@ def _sigma(hh: np.ndarray) -> float:
     return float(np.median(np.abs(hh)) / MAD) if hh.size else 0.0
 
 
-def _radial_spectrum(x: np.ndarray, nbins: int = 24):
-    h, w = x.shape
+@lru_cache(maxsize=8)
+def _spectrum_grid(h: int, w: int, nbins: int = 24):
+    """What ``_radial_spectrum`` and the anisotropy measures need of an h x w frequency grid alone
+    (window, radius bins, mid-band angle sectors): computed once per image size, not per image
+    (the same arrays, so the features are bit-for-bit those of computing them each time)."""
     win = np.outer(np.hanning(h), np.hanning(w))
-    p = np.abs(np.fft.fftshift(np.fft.fft2((x - x.mean()) * win))) ** 2
     fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
     fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
     r = np.sqrt(fx ** 2 + fy ** 2)
     edges = np.linspace(0.01, 0.5, nbins + 1)
     idx = np.digitize(r.ravel(), edges) - 1
     ok = (idx >= 0) & (idx < nbins)
-    sums = np.bincount(idx[ok], p.ravel()[ok], nbins)
-    cnt = np.bincount(idx[ok], None, nbins).clip(1)
-    return 0.5 * (edges[1:] + edges[:-1]), sums / cnt, p, fx, fy
+    idx_ok = idx[ok]
+    cnt = np.bincount(idx_ok, None, nbins).clip(1)
+    ang = np.mod(np.arctan2(fy, fx), np.pi)
+    band = (r > 0.05) & (r < 0.25)
+    ang_band = ang[band]
+    sec12 = (ang_band / np.pi * 12).astype(int).clip(0, 11)
+    sec36 = (ang_band / np.pi * 36).astype(int).clip(0, 35)
+    for a in (win, idx_ok, ok, cnt, band, sec12, sec36):
+        a.flags.writeable = False
+    return win, edges, ok, idx_ok, cnt, band, sec12, sec36
+
+
+def _radial_spectrum(x: np.ndarray, nbins: int = 24):
+    h, w = x.shape
+    win, edges, ok, idx_ok, cnt, *_ = _spectrum_grid(h, w, nbins)
+    p = np.abs(np.fft.fftshift(np.fft.fft2((x - x.mean()) * win))) ** 2
+    sums = np.bincount(idx_ok, p.ravel()[ok], nbins)
+    return 0.5 * (edges[1:] + edges[:-1]), sums / cnt, p
 
 
 def _run_lengths(zero: np.ndarray) -> np.ndarray:
@@ -127,20 +146,28 @@ def _blockiness(x: np.ndarray, axis: int) -> float:
     return float(ph[7] / (np.delete(ph, 7).mean() + 1e-9))
 
 
-def _line_roughness(x: np.ndarray, axis: int) -> float:
+def _kspace_magnitude(x: np.ndarray) -> np.ndarray:
+    return np.abs(np.fft.fftshift(np.fft.fft2(x - x.mean())))
+
+
+def _line_roughness(x: np.ndarray, axis: int, k: np.ndarray | None = None) -> float:
     """Roughness of k-space energy per phase-encode line (after detrending): missing or
-    attenuated lines make it jagged."""
-    k = np.abs(np.fft.fftshift(np.fft.fft2(x - x.mean())))
+    attenuated lines make it jagged. ``k``: ``_kspace_magnitude(x)`` when the caller has it."""
+    k = _kspace_magnitude(x) if k is None else k
     e = np.log(k.sum(axis=1 - axis) + 1e-9)
     trend = ndimage.median_filter(e, size=9, mode="nearest")
     return float(np.std(e - trend))
 
 
-def _shift_corr(x: np.ndarray, axis: int, frac: float) -> float:
+def _shift_corr(x: np.ndarray, axis: int, frac: float, centred: tuple[np.ndarray, float] | None = None) -> float:
+    """``centred``: (x - mean, its energy + 1e-12) when the caller has them (one per image, not per shift)."""
     n = x.shape[axis]
     s = int(round(n * frac))
-    y = x - x.mean()
-    den = float((y * y).sum()) + 1e-12
+    if centred is None:
+        y = x - x.mean()
+        den = float((y * y).sum()) + 1e-12
+    else:
+        y, den = centred
     return float((y * np.roll(y, s, axis=axis)).sum() / den)
 
 
@@ -201,7 +228,7 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["noise_sigma"] = s1
     f["noise_sigma_s2"] = s2
     f["noise_scale_ratio"] = s2 / (s1 + 1e-6)
-    xs = _half(x)[: hh1.shape[0], : hh1.shape[1]]
+    xs = x2[: hh1.shape[0], : hh1.shape[1]]  # _half(x), already computed
     dark = xs < 0.08
     bright = (xs > 0.3) & (xs < 0.97)
     f["noise_dark"] = _sigma(hh1[dark]) if dark.sum() > 50 else s1
@@ -211,10 +238,10 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["dark_mean"] = float(dv.mean())
     f["dark_zero_frac"] = float(np.mean(dv <= 1e-6))
     f["dark_p90"] = float(np.percentile(dv, 90))
-    lap = ndimage.laplace(x)
-    f["lap_var"] = float(np.log10(lap.var() + 1e-12))
-    f["lap_var_rel"] = float(np.log10(lap.var() / (x.var() + 1e-9) + 1e-12))
-    f["lap_minus_noise"] = float(np.log10(max(lap.var() - 20 * s1 ** 2, 1e-12)))
+    lap_var = ndimage.laplace(x).var()
+    f["lap_var"] = float(np.log10(lap_var + 1e-12))
+    f["lap_var_rel"] = float(np.log10(lap_var / (x.var() + 1e-9) + 1e-12))
+    f["lap_minus_noise"] = float(np.log10(max(lap_var - 20 * s1 ** 2, 1e-12)))
     gy, gx = np.gradient(x)
     gm = np.hypot(gx, gy)
     f["grad_mean"] = float(gm.mean())
@@ -222,7 +249,8 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["grad_kurt"] = float(((gm - gm.mean()) ** 4).mean() / (gm.var() ** 2 + 1e-12))
 
     # spectrum
-    fr, ps, p2d, fx, fy = _radial_spectrum(x)
+    fr, ps, p2d = _radial_spectrum(x)
+    *_, band, sec12, sec36 = _spectrum_grid(*x.shape)
     lp = np.log10(ps + 1e-12)
     lf = np.log10(fr)
     f["spec_slope_mid"] = float(np.polyfit(lf[3:14], lp[3:14], 1)[0])
@@ -239,10 +267,7 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     en = np.array(en)
     f["grad_aniso"] = float(en.min() / (en.max() + 1e-12))
     # spectral anisotropy in the mid band
-    r = np.sqrt(fx ** 2 + fy ** 2)
-    ang = np.mod(np.arctan2(fy, fx), np.pi)
-    band = (r > 0.05) & (r < 0.25)
-    sec = np.bincount((ang[band] / np.pi * 12).astype(int).clip(0, 11), p2d[band], 12)
+    sec = np.bincount(sec12, p2d[band], 12)
     f["spec_aniso"] = float(np.log10(sec.max() / (sec.min() + 1e-12)))
     f["spec_aniso_std"] = float(np.std(np.log10(sec + 1e-12)))
 
@@ -259,18 +284,22 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["dequant"] = float(q8.mean())
 
     # k-space line structure (undersampling, ghosting, MR motion)
-    l0, l1 = _line_roughness(x, 0), _line_roughness(x, 1)
+    k = _kspace_magnitude(x)
+    l0, l1 = _line_roughness(x, 0, k), _line_roughness(x, 1, k)
     f["kline_max"], f["kline_min"] = max(l0, l1), min(l0, l1)
     f["kline_diff"] = abs(l0 - l1)
     cors = []
+    y = x - x.mean()
+    centred = (y, float((y * y).sum()) + 1e-12)
     for axis in (0, 1):
         for frac in (1 / 2, 1 / 3, 1 / 4):
-            c = _shift_corr(x, axis, frac)
+            c = _shift_corr(x, axis, frac, centred)
             cors.append(c)
     f["ghost_corr_max"] = float(max(cors))
     f["ghost_corr_diff"] = float(max(abs(cors[0] - cors[3]), abs(cors[1] - cors[4]), abs(cors[2] - cors[5])))
     # background signal: ghosts and aliasing put signal where the object is not
-    fg = ndimage.binary_opening(ndimage.gaussian_filter(x, 2) > 0.1, iterations=2)
+    smooth2 = ndimage.gaussian_filter(x, 2)
+    fg = ndimage.binary_opening(smooth2 > 0.1, iterations=2)
     fg_filled = ndimage.binary_fill_holes(ndimage.binary_dilation(fg, iterations=3))
     bg = ~ndimage.binary_dilation(fg_filled, iterations=3)
     f["fg_frac"] = float(fg_filled.mean())
@@ -288,7 +317,7 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
     f["resid_std"] = float(res.std())
     f["resid_kurt"] = float(((res - res.mean()) ** 4).mean() / (res.var() ** 2 + 1e-12))
     rs = np.abs(np.fft.fftshift(np.fft.fft2(res))) ** 2
-    sec2 = np.bincount((ang[band] / np.pi * 36).astype(int).clip(0, 35), rs[band], 36)
+    sec2 = np.bincount(sec36, rs[band], 36)
     f["resid_aniso"] = float(np.log10(sec2.max() / (np.median(sec2) + 1e-12)))
 
     # geometry: zero-filled borders and corner wedges
@@ -297,7 +326,7 @@ def extract(img: np.ndarray, modality: str = "other") -> dict[str, float]:
 
     # blur-kernel shape (motion path vs round defocus vs abrupt resize cut) and tone curve
     f.update(psf_features.extract(x))
-    f.update(psf_features.tone_extract(x))
+    f.update(psf_features.tone_extract(x, smooth2))
     return f
 
 
