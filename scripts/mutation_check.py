@@ -271,7 +271,7 @@ MUTATIONS = [
              "step=graph_step)",
              ("tests/test_vessels.py::test_aorta_centreline_in_vmtk_lumen_with_radii",)),
     Mutation("vessels2d-flipped", "fundus U-Net input flipped upside down (an orientation bug)",
-             "backends/vessels/fundus.py", "x = fundus_input(rgb, fov)",
+             "backends/vessels/finetune.py", "x = fundus_input(rgb, fov)",
              "x = np.ascontiguousarray(fundus_input(rgb, fov)[:, ::-1])",
              ("tests/test_vessels.py::test_fundus_unet_floors_on_more_held_out_images",)),
     Mutation("vessels2d-degrade-noop", "the base model's degraded-camera augmenter returns the clean photo",

@@ -53,6 +53,7 @@ HEAVY_FILES = {
     "test_us_train_loop.py": 70, "test_batch.py": 60, "test_evidence_unseen4_builder.py": 45,
     "test_fuzz_subset.py": 35, "test_floor_evidence.py": 35, "test_web.py": 50,
     "test_floor_evidence_unseen6.py": 30,
+    "test_floor_evidence_unseen8.py": 110, "test_floor_evidence_unseen7_h261.py": 100,
 }
 FLOOR_DEFAULT = 60
 

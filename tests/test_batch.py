@@ -276,7 +276,9 @@ def test_shell_opens_batch_results_in_the_review_panel(vessel_batch, qtbot):
 # ---------------------------------------------------------------- Ctrl-C, then resume
 
 def test_ctrl_c_stops_cleanly_and_the_rerun_does_only_the_rest(tmp_path, data_dir):
-    folder = _images(tmp_path / "imgs", data_dir, 6)
+    # 20 photos, not 6: on a loaded machine a short batch could finish before Ctrl-C arrived (seen once)
+    n = 20
+    folder = _images(tmp_path / "imgs", data_dir, n)
     out, env = tmp_path / "out", _env(tmp_path / "home")
     before = _local_ray_pids()
     proc = subprocess.Popen([sys.executable, "run_app.py", "batch", "threshold", str(folder), "-o", str(out),
@@ -299,18 +301,18 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_does_only_the_rest(tmp_path, data_di
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     done = {e["input"] for e in _manifest(out)["items"] if e["status"] == "ok"}
-    assert 1 <= len(done) < 6
+    assert 1 <= len(done) < n
     assert not (_local_ray_pids() - before), "Ray processes left running after Ctrl-C"
     assert not [p for p in out.rglob(".tmp-*")]
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("results/*/result.json")}
     again = _batch(["threshold", folder, "-o", out, "--workers", "1", "-q"], env)
     assert again.returncode == 0, again.stderr
     items = _manifest(out)["items"]
-    assert len(items) == 6 and all(e["status"] == "ok" for e in items)
+    assert len(items) == n and all(e["status"] == "ok" for e in items)
     assert {e["input"] for e in items if e["resumed"]} == done
     # items running at Ctrl-C may have reached the result cache: served from it, not recomputed
     counts = re.search(r"(\d+) resumed from an earlier run, (\d+) computed, (\d+) from the cache", again.stdout)
-    assert counts and int(counts[1]) == len(done) and int(counts[2]) + int(counts[3]) == 6 - len(done)
+    assert counts and int(counts[1]) == len(done) and int(counts[2]) + int(counts[3]) == n - len(done)
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
 
