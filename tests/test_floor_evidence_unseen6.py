@@ -12,12 +12,8 @@ the 1-fps clip stays at 1%.
 Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from types import SimpleNamespace
-
 import pytest
+from evidence_floor import construction_rows
 
 CLIPS = ("cap_0.2fps_320_msmpeg4v3_avi", "cap_1fps_320x288_wmv1_asf")
 FOUND_FLOOR = 12            # measured 11 of 15 at 1% per clip; 13 with the 200-s floor (session 10)
@@ -26,30 +22,16 @@ FALSE_PER_HOUR_CEILING = 15.0
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory, data_dir, monkeypatch_module):
+def rows(tmp_path_factory, data_dir):
     from benchmarks.eval_evidence_unseen6 import run_unseen6
 
-    monkeypatch_module.setenv("LOUPE_DATA", str(data_dir))
-    env = os.environ.get("LOUPE_TEST_CACHE")
-    cache = Path(env) / "unseen6" if env else tmp_path_factory.mktemp("unseen6")
-    out = tmp_path_factory.mktemp("unseen6_rows") / "rows.json"
-    a = SimpleNamespace(seeds=None, variations=list(CLIPS), cache=str(cache), build_only=False,
-                        tolerance_s=1.0, json=str(out))
-    assert run_unseen6(a) == 0
-    return json.loads(out.read_text())["rows"]
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
+    with pytest.MonkeyPatch.context() as mp:
+        return construction_rows(run_unseen6, "unseen6", CLIPS, tmp_path_factory, data_dir, mp)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_unseen6_capsule_clips_floor(rows):
-    assert [r["variation"] for r in rows] == list(CLIPS) and not any(r.get("error") for r in rows), rows
     assert sum(r["events_true"] for r in rows) == 15
     found = sum(r["events_found"] for r in rows)
     assert found >= FOUND_FLOOR, [(r["variation"], r["events_found"], r["missed"]) for r in rows]

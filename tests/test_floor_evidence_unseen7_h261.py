@@ -10,12 +10,8 @@ least 5 of 7, at most 1% kept, at most 45 false events an hour. Clips are cached
 ``$LOUPE_TEST_CACHE`` when set."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from types import SimpleNamespace
-
 import pytest
+from evidence_floor import assert_evidence_floor, construction_rows
 
 CLIPS = ("cap_12fps_352x288_h261_avi",)
 FOUND_FLOOR = 5
@@ -24,32 +20,15 @@ FALSE_PER_HOUR_CEILING = 45.0
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def rows(tmp_path_factory, data_dir, monkeypatch_module):
+def rows(tmp_path_factory, data_dir):
     from benchmarks.eval_evidence_unseen7 import run_unseen7
 
-    monkeypatch_module.setenv("LOUPE_DATA", str(data_dir))
-    env = os.environ.get("LOUPE_TEST_CACHE")
-    cache = Path(env) / "unseen7" if env else tmp_path_factory.mktemp("unseen7")
-    out = tmp_path_factory.mktemp("unseen7_h261_rows") / "rows.json"
-    a = SimpleNamespace(seeds=None, variations=list(CLIPS), cache=str(cache), build_only=False,
-                        tolerance_s=1.0, json=str(out))
-    assert run_unseen7(a) == 0
-    return json.loads(out.read_text())["rows"]
+    with pytest.MonkeyPatch.context() as mp:
+        return construction_rows(run_unseen7, "unseen7", CLIPS, tmp_path_factory, data_dir, mp)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_h261_clip_found_with_seeks_from_real_intra_pictures(rows):
-    assert [r["variation"] for r in rows] == list(CLIPS) and not any(r.get("error") for r in rows), rows
-    (r,) = rows
-    assert r["events_true"] == 7
-    assert r["events_found"] >= FOUND_FLOOR, (r["events_found"], r["missed"])
-    assert r["kept_fraction"] <= KEPT_CEILING + 1e-9, r["kept_fraction"]
-    assert r["false_events"] / (r["minutes"] / 60) <= FALSE_PER_HOUR_CEILING, (r["false_events"], r["minutes"])
+    assert_evidence_floor(rows, events_true=7, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
+                          false_per_hour_ceiling=FALSE_PER_HOUR_CEILING)

@@ -11,12 +11,8 @@ events an hour. It guards what was measured; it does not bless it (the goal, 0.9
 from met here). Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from types import SimpleNamespace
-
 import pytest
+from evidence_floor import assert_evidence_floor, construction_rows
 
 CLIPS = ("cap_0.4fps_256_rpza_mov", "surg_40fps_320x240_rv10_rm")
 FOUND_FLOOR = 6
@@ -25,34 +21,15 @@ FALSE_PER_HOUR_CEILING = 15.0
 
 
 @pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def rows(tmp_path_factory, data_dir, monkeypatch_module):
+def rows(tmp_path_factory, data_dir):
     from benchmarks.eval_evidence_unseen8 import run_unseen8
 
-    monkeypatch_module.setenv("LOUPE_DATA", str(data_dir))
-    env = os.environ.get("LOUPE_TEST_CACHE")
-    cache = Path(env) / "unseen8" if env else tmp_path_factory.mktemp("unseen8")
-    out = tmp_path_factory.mktemp("unseen8_rows") / "rows.json"
-    a = SimpleNamespace(seeds=None, variations=list(CLIPS), cache=str(cache), build_only=False,
-                        tolerance_s=1.0, json=str(out))
-    assert run_unseen8(a) == 0
-    return json.loads(out.read_text())["rows"]
+    with pytest.MonkeyPatch.context() as mp:
+        return construction_rows(run_unseen8, "unseen8", CLIPS, tmp_path_factory, data_dir, mp)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_unseen8_floor_on_two_streams(rows):
-    assert [r["variation"] for r in rows] == list(CLIPS) and not any(r.get("error") for r in rows), rows
-    assert sum(r["events_true"] for r in rows) == 15
-    found = sum(r["events_found"] for r in rows)
-    assert found >= FOUND_FLOOR, [(r["variation"], r["events_found"], r["missed"]) for r in rows]
-    for r in rows:
-        assert r["kept_fraction"] <= KEPT_CEILING[r["variation"]] + 1e-9, (r["variation"], r["kept_fraction"])
-    hours = sum(r["minutes"] for r in rows) / 60
-    assert sum(r["false_events"] for r in rows) / hours <= FALSE_PER_HOUR_CEILING
+    assert_evidence_floor(rows, events_true=15, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
+                          false_per_hour_ceiling=FALSE_PER_HOUR_CEILING)
