@@ -1,4 +1,4 @@
-"""Scoring shared by the blind quality families 4, 5, 6 and 7 (issue 25): a family's builder module gives its
+"""Scoring shared by the blind quality families 4, 5, 6, 7 and 8 (issue 25): a family's builder module gives its
 samples (``samples(root, cache, limit_images, log)``) and ``MODALITY_GROUPS``; every sample is scored
 through the PRODUCT path (``backends.quality.assess.assess_many``, batched), so it works for any retrained model.
 
@@ -7,7 +7,7 @@ calibrated probability reaches the report threshold, else "none"; per-family pre
 and macro-F1 over the families + "none"; lowest degradation-family recall; clean images called
 degraded (status "degraded") and "uncertain", overall and per modality; blur sub-type right when blur
 is found (defocus vs low resolution); recall per implementation; per-modality macro-F1 / lowest recall.
-The family scripts (``eval_quality_independent4.py``, ``...5.py``, ``...6.py``, ``...7.py``) bind a builder to these."""
+The family scripts (``eval_quality_independent4.py``, ``...5.py``, ``...6.py``, ``...7.py``, ``...8.py``) bind a builder to these."""
 from __future__ import annotations
 
 import argparse
