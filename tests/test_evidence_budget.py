@@ -136,3 +136,27 @@ def test_a_very_low_rate_clip_keeps_one_frame_per_floor_s_of_video():
     assert reader_budget(5043, 1.0, s) == 50             # 1 fps and faster: 1%, as before
     assert reader_budget(72_000, 25.0, s) == 720
     assert reader_budget(420, 0.2, Settings(floor_s=0)) == 4   # off: 1% of frames per clip
+
+
+def test_a_very_strong_one_frame_view_ranks_with_events_that_last():
+    """Issue 20 session 12 (DEV, unseen2-8): a one-frame view inserted into a continuing view has
+    alike neighbours, like a glitch, so it used to rank after every lasting core (unseen8: views of
+    z 103-192 not kept while lasting events of z 5-40 were). One this strong (``single_strong_z``,
+    10 x threshold) now competes by score; a weaker flash between alike neighbours still comes last."""
+    from backends.evidence.pipeline import Settings, one_frame_ranks_with_lasting
+
+    desc, same = _scenes_with_one_frame_events()
+    s = Settings()
+    strong = ScoredEvent(300, 300, 50.0, 0.9, 0.0, 0.0, 1, [300])   # frame 300: a flash inside scene B
+    weak = ScoredEvent(300, 300, 30.0, 0.9, 0.0, 0.0, 1, [300])
+    assert one_frame_ranks_with_lasting(desc, strong, same, s)
+    assert not one_frame_ranks_with_lasting(desc, weak, same, s)
+    assert one_frame_ranks_with_lasting(desc, ScoredEvent(200, 200, 9.0, 0.5, 0.0, 0.0, 1, [200]), same, s)
+    good = np.ones(5000, bool)
+    lasting = [_event(500 * (i + 1), 6, 20.0 - 0.1 * i) for i in range(5)]
+    for single, shown in ((strong, True), (weak, False)):
+        events = sorted([single] + lasting, key=lambda e: -e.z)
+        kept, used = allot_budget(events, 10, 2, lambda e: False, good,
+                                  lambda e: one_frame_ranks_with_lasting(desc, e, same, s))
+        assert (single in kept) is shown
+        assert sum(1 for e in kept if e in lasting) == (4 if shown else 5)   # the weakest core made room

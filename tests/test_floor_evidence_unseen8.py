@@ -8,14 +8,17 @@ min, 1.20% kept: the 200-s low-rate floor) and RealVideo 1 in RM at 40 fps (surg
 0.99% kept); measured 7 of 15 and 8.3 false events an hour over both. Floors: at least 6 of 15 found,
 at most 1.25% of the 0.4-fps clip (its 200-s floor) and 1% of the 40-fps clip kept, at most 15 false
 events an hour. It guards what was measured; it does not bless it (the goal, 0.95 at <= 1%, is far
-from met here). Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
+from met here). Session 12 (E20h, DEV since unseen8 was reported): a one-frame event with z >= 40 ranks
+with the events that last (evidence 0.3.0), so the 0.4-fps clip shows the iris view of z 192 it used to
+leave out: 6/9, 5 false events; measured 8 of 15 and 6.9 false events an hour over both (floor 6 -> 7).
+Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
 from __future__ import annotations
 
 import pytest
 from evidence_floor import assert_evidence_floor, construction_rows
 
 CLIPS = ("cap_0.4fps_256_rpza_mov", "surg_40fps_320x240_rv10_rm")
-FOUND_FLOOR = 6
+FOUND_FLOOR = 7            # measured 7 of 15 on 0.2.0, 8 on 0.3.0 (session 12)
 KEPT_CEILING = {"cap_0.4fps_256_rpza_mov": 0.0125, "surg_40fps_320x240_rv10_rm": 0.01}
 FALSE_PER_HOUR_CEILING = 15.0
 

@@ -54,6 +54,10 @@ class Settings:
     single_apart: float = 1.0       # a one-frame event whose neighbours differ by more than this many 'same'
     single_new: float = 4.0         # distances, and whose frame differs from both by more than this many, ranks
     #                                 with the events that last (a view at a cut; a glitch has alike neighbours)
+    single_strong_z: float = 40.0   # a one-frame event this strong (10 x threshold) also ranks with the events
+    #                                 that last: a one-frame view inserted into a continuing view has alike
+    #                                 neighbours too (issue 20 session 12, unseen8: z 103-192 one-frame views
+    #                                 not kept while lasting events of z 5-40 were). Chosen on dev sets, see docs
     floor_s: float = 200.0          # every clip keeps at least one frame per this much video (0: off): at
     #                                 0.2 fps 1% is one frame per 8 min, fewer than the views a stretch can hold
     min_kept_s: float = 2.0         # a clip too short for 1% to hold one core (under core_s / max_kept_fraction,
@@ -237,6 +241,15 @@ def one_frame_at_a_cut(desc: np.ndarray, e: ScoredEvent, same: float, apart: flo
     return float(np.linalg.norm(desc[a] - desc[b])) > apart * same and near > new * same
 
 
+def one_frame_ranks_with_lasting(desc: np.ndarray, e: ScoredEvent, same: float, s: Settings) -> bool:
+    """Does one-frame event ``e`` compete by score with the events that last? When it is seen at a
+    cut (``one_frame_at_a_cut``) or when it is very strong (``s.single_strong_z``, 10 x threshold):
+    a one-frame view inserted into a continuing view has alike neighbours like a glitch, but on the
+    dev sets (unseen2-8, session 12) the one-frame events this strong were views (+4 events, -1 false
+    there), while the glitches sit lower."""
+    return e.z >= s.single_strong_z or one_frame_at_a_cut(desc, e, same, s.single_apart, s.single_new)
+
+
 def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby: Callable[[ScoredEvent], bool],
                  good: np.ndarray, at_cut: Callable[[ScoredEvent], bool] = lambda e: False
                  ) -> tuple[list[ScoredEvent], int]:
@@ -249,8 +262,9 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     seconds away (``seen_nearby``) come after all others. Events of a single good frame come after
     every event of several (but before those seen nearby): one frame of a new picture cannot be
     told from a one-frame glitch of other content by its own features, so it takes what the
-    events that last leave; except one seen at a cut (``at_cut``, see ``one_frame_at_a_cut``),
-    which ranks by score with the events that last. Round two grows the kept events back to their full length, best
+    events that last leave; except one seen at a cut or one very strong (``at_cut``, see
+    ``one_frame_at_a_cut`` and ``Settings.single_strong_z``), which ranks by score with the events
+    that last. Round two grows the kept events back to their full length, best
     first, while the budget allows. The kept events are shortened in place."""
     fresh, single, later = [], [], []
     for e in events:
@@ -393,7 +407,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     # nothing at all would fit and a clip with one clear event would show none
     core = min(budget, max(min_frames, int(round(s.core_s * fps))))
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
-                              lambda e: one_frame_at_a_cut(f.desc, e, same, s.single_apart, s.single_new))
+                              lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s))
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}

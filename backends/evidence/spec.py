@@ -24,9 +24,10 @@ class EvidenceParams(Params):
 
 # The version is part of every cached result's key: bump it whenever what the pipeline returns for the
 # same video can change (0.2.0: the session-9/10 rarity and budget changes and the session-11 reader fix
-# for files whose keyframe flags overclaim, none of which bumped it; results cached under 0.1.0 are stale).
+# for files whose keyframe flags overclaim, none of which bumped it; results cached under 0.1.0 are stale;
+# 0.3.0: session 12, very strong one-frame views rank with the events that last in the reader budget).
 SPEC = BackendSpec(
-    name="evidence", version="0.2.0", inputs=("video",), params=EvidenceParams,
+    name="evidence", version="0.3.0", inputs=("video",), params=EvidenceParams,
     outputs=("events", "findings", "document", "file"),
     impl="backends.evidence.backend:EvidenceBackend", devices=("cpu",),
     requires_modules=("av", "cv2", "scipy"),
