@@ -30,17 +30,15 @@ def test_no_factors_gives_the_plain_clean_weighting():
 
 def test_the_trainer_fits_on_the_exposure_rows_too(monkeypatch, tmp_path):
     """Both ways the trainer gets its rows (``--rows-dir`` shards, or building them) end with the
-    exposure roll-off rows (``exposure_rows.build``) and (v2.4.0) the curved-path / speckle rows
-    (``path_speckle_rows.build``), so the shipped recipe cannot silently lose them."""
-    from backends.quality import exposure_rows, path_speckle_rows, train_rows
+    exposure roll-off rows (``exposure_rows.build``), so the shipped recipe cannot silently lose them."""
+    from backends.quality import exposure_rows, train_rows
 
-    base, extra, extra2 = _rows(["", "noise"]), _rows(["exposure"]), _rows(["motion_blur"])
+    base, extra = _rows(["", "noise"]), _rows(["exposure"])
     monkeypatch.setattr(train_rows, "load", lambda *a, **k: base)
     monkeypatch.setattr(mlsamples, "build_simulator", lambda *a, **k: base)
     monkeypatch.setattr(mlsamples, "build_variety", lambda *a, **k: _rows([]))
     monkeypatch.setattr(mlsamples, "build_loops", lambda *a, **k: _rows([]))
     monkeypatch.setattr(exposure_rows, "build", lambda *a, **k: extra)
-    monkeypatch.setattr(path_speckle_rows, "build", lambda *a, **k: extra2)
     monkeypatch.setattr(train_assessor, "train_sources", lambda data: [])
     seen = []
 
@@ -58,4 +56,4 @@ def test_the_trainer_fits_on_the_exposure_rows_too(monkeypatch, tmp_path):
     monkeypatch.setattr(train_assessor, "fit", _fit)
     for how in (["--rows-dir", str(tmp_path)], []):
         assert train_assessor.main(["--data", str(tmp_path), "--out", str(tmp_path / "m.joblib"), *how]) == 0
-    assert seen == [["", "noise", "exposure", "motion_blur"]] * 2
+    assert seen == [["", "noise", "exposure"]] * 2

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import exposure_rows, mlsamples, path_speckle_rows
+from . import exposure_rows, mlsamples
 from .assess import MODEL_PATH, MODEL_VERSION, QualityModel, platt
 from .families import FAMILIES
 from .features import FEATURE_NAMES
@@ -152,8 +152,7 @@ def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int =
                                mlsamples.build_variety(grey_feed_sources(data), log=log, feed="grey"))
         if variety_cache:
             mlsamples.save(variety_cache, var)
-    return mlsamples.concat(sim, var, exposure_rows.build(train_sources(data), log=log),
-                            path_speckle_rows.build(train_sources(data), log=log))
+    return mlsamples.concat(sim, var, exposure_rows.build(train_sources(data), log=log))
 
 
 def main(argv=None) -> int:
@@ -174,8 +173,7 @@ def main(argv=None) -> int:
     if args.rows_dir:
         from . import train_rows
         tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES)),
-                              exposure_rows.build(train_sources(args.data), log=print),
-                              path_speckle_rows.build(train_sources(args.data), log=print))
+                              exposure_rows.build(train_sources(args.data), log=print))
     else:
         tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
     t1 = time.time()
@@ -184,7 +182,6 @@ def main(argv=None) -> int:
     model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
                        "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
-                       "n_path_speckle": int(np.char.startswith(tr.how.astype(str), "ps_").sum()),
                        "family_weights": FAMILY_WEIGHTS,
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),
