@@ -68,7 +68,7 @@ and ruler, with bled subsampled chroma, as combed interlaced fields; partial vie
 an edge, motion-blurred slides, luma keys into the scene's dark parts, sparkling dissolves and a
 blooming vignette spot over the playing scene; one- and two-frame views, events a few frames apart;
 a recorder clock burned into the capsule view, strong vignetting, fixed-pattern noise, a field-woven
-surgical scene; JPEG-LS/AVI, GIF, interlaced MPEG-2/VOB and CineForm/MOV streams at 0.75-100 fps;
+surgical scene; JPEG-LS/AVI, GIF, MPEG-2/VOB (woven fields) and CineForm/MOV streams at 0.75-100 fps;
 a negative control per filler.
 """
 from __future__ import annotations
