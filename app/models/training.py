@@ -140,6 +140,9 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
     # development site reached 0.611 with 5 reviewed vs 0.645 on its noisy photos (session 6)
     base_norm = trainer.input_normalisation(base_ref.card)
+    # an adapted base infers with its threshold clamp; the fine-tuned model does not carry it (its
+    # calibration moves, and the clamp's vessel-share range was measured on the base)
+    base_clamp = base_ref.card.get("threshold_clamp")
     norm = base_norm or trainer.site_normalisation()
     t0, c0 = time.time(), time.process_time()
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
@@ -156,7 +159,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     if held:
         # the held-back items judge the new model at the threshold chosen without them
         d_new = trainer.score(model, thr_check, _examples(trainer, held), norm)
-        d_base = trainer.score(base_model, thr_base, _examples(trainer, held), base_norm)
+        d_base = trainer.score(base_model, thr_base, _examples(trainer, held), base_norm,
+                               **({"clamp": base_clamp} if base_clamp else {}))
         metrics = {"heldback_dice_new": round(float(np.mean(d_new)), 4),
                    "heldback_dice_base": round(float(np.mean(d_base)), 4),
                    "heldback_items": [{"name": h.name, "dice_new": round(a, 4), "dice_base": round(b, 4)}
@@ -170,7 +174,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         raise InterruptedError("training cancelled")
     progress(0.96, f"checking the source site ({len(src)} held-out source images)")
     source_ok, source_reason = _source_check(trainer, model, base_model, (thr, thr_base), src, norm, base_norm,
-                                             base_ref.version, metrics)
+                                             base_ref.version, metrics, base_clamp)
     # a lowered source site is named first: it is why a version better on the site may not be promoted
     reason = f"{source_reason}; {reason}" if not source_ok else f"{reason}; {source_reason}"
     held_ok, ok = ok, ok and source_ok
@@ -227,12 +231,13 @@ def _threshold_rule(trainer, n_items: int, thr_base: float) -> str:
 
 
 def _source_check(trainer, model, base_model, thr: tuple[float, float], src, norm, base_norm, base_version: str,
-                  metrics: dict) -> tuple[bool, str]:
+                  metrics: dict, base_clamp: dict | None = None) -> tuple[bool, str]:
     """(kept the source site?, one-line reason); adds the source-site Dice of both models to
     ``metrics``. Each model is scored as it infers (its own input normalisation and threshold:
     ``thr`` = (new model's, base's))."""
     d_new = float(np.mean(trainer.score(model, thr[0], src, norm)))
-    d_base = float(np.mean(trainer.score(base_model, thr[1], src, base_norm)))
+    d_base = float(np.mean(trainer.score(base_model, thr[1], src, base_norm,
+                                         **({"clamp": base_clamp} if base_clamp else {}))))
     metrics.update(source_dice_new=round(d_new, 4), source_dice_base=round(d_base, 4),
                    source_tolerance=FINETUNE_SOURCE_TOLERANCE, source_items=len(src))
     drop = d_base - d_new
@@ -269,8 +274,11 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         raise LoupeError("no images to adapt to")
     if not source:
         raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
-    if trainer.input_normalisation(base_ref.card):
+    if trainer.input_normalisation(base_ref.card) or base_ref.card.get("threshold_clamp"):
         raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
+    # a base that records its source photos' vessel share gets the label-free per-photo threshold clamp
+    clamp = (trainer.threshold_clamp(base_ref.card["source_vessel_share"])
+             if base_ref.card.get("source_vessel_share") and hasattr(trainer, "threshold_clamp") else None)
     t0 = time.time()
     thr = base_ref.threshold
     fov_px = trainer.SOURCE_FOV_DIAMETER
@@ -280,7 +288,15 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     site_noise = trainer.site_noise(images)
     base_model = trainer.load_model(base_ref.weights)
     progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px), noise {site_noise:.1f}")
-    norm, plaus = _most_plausible_normalisation(trainer, base_model, thr, images, progress, cancelled)
+    try:
+        norm, plaus = _most_plausible_normalisation(trainer, base_model, thr, images, progress, cancelled)
+    except LoupeError as e:
+        if clamp is None:
+            raise
+        # no normalisation: the clamp alone is an adaptation only if it moves some photo's threshold
+        norm, plaus = {}, {"refused": str(e)}
+        if not any(t != thr for t in _site_thresholds(trainer, base_model, thr, images, clamp)):
+            raise LoupeError(f"{e}; the threshold clamp changes no photo's threshold either") from None
     site_sharp = float(np.median([trainer.sharpness(*trainer.site_input(im, f, {k: v for k, v in norm.items()
                                                                             if "sharpness" not in k})[:2])
                                   for im, f in zip(images, fovs)]))
@@ -297,7 +313,7 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         progress(0.2 + 0.7 * n / len(mixes), f"checking BatchNorm blend {mix:g} on the source site")
         model = trainer.adapt_batchnorm(base_ref.weights, None, mix, stats) if mix > 0 else \
             trainer.load_model(base_ref.weights)
-        d = float(np.mean(trainer.score(model, thr, src, norm)))
+        d = float(np.mean(trainer.score(model, thr, src, norm, clamp)))
         tried.append({"mix": mix, "source_dice": round(d, 4)})
         if d >= src_base - SOURCE_TOLERANCE:
             chosen = (mix, model, d)
@@ -311,24 +327,29 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     else:
         mix, model, d = chosen
         ok = True
-        reason = (f"site photos {'denoised, ' if 'input_denoise_above' in norm else ''}"
+        reason = (f"{'per-photo threshold clamp, ' if clamp else ''}"
+                  f"site photos {'denoised, ' if 'input_denoise_above' in norm else ''}"
                   f"{f'rescaled x{fov_px / site_px:.2f}, ' if 'input_fov_px' in norm else ''}"
                   f"sharpness {site_sharp:.3f} "
                   f"(source {trainer.SOURCE_SHARPNESS:.3f}), BatchNorm blend {mix:g}: source-site Dice "
                   f"{d:.3f} vs {src_base:.3f} of {base_ref.version}")
     card = {
         "backend": backend, "kind": "adapt",
-        "method": "per-photo input normalisation to the source site (" +
-                  ", ".join(step for key, step in (("input_denoise_above", "denoising of photos noisier than twice "
-                                                    "the source"), ("input_fov_px", "field-of-view width"),
-                                                   ("input_sharpness", "sharpening of photos softer than any "
-                                                    "source photo")) if key in norm) +
-                  "), the most plausible on the site's photos" +
+        "method": ("per-photo input normalisation to the source site (" +
+                   ", ".join(step for key, step in (("input_denoise_above", "denoising of photos noisier than twice "
+                                                     "the source"), ("input_fov_px", "field-of-view width"),
+                                                    ("input_sharpness", "sharpening of photos softer than any "
+                                                     "source photo")) if key in norm) +
+                   "), the most plausible on the site's photos" if norm else "no input normalisation (none more "
+                   "plausible than the unadapted maps)") +
+                  (" + per-photo threshold clamp to the source's vessel share" if clamp else "") +
                   (f" + BatchNorm statistics blend {mix:g} (AdaBN)" if mix > 0 else ""),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
         "model": base_ref.card.get("model", ""), "threshold": thr, "mix": mix,
-        **norm, "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
+        **norm, **({"threshold_clamp": clamp,
+                    "site_thresholds": _site_thresholds(trainer, model, thr, images, clamp, norm)} if clamp else {}),
+        "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
         "site_noise": round(site_noise, 2), "plausibility": plaus,
         "site_fov_px_range": [round(min(site_d), 1), round(max(site_d), 1)],
         "learned_from": [{"kind": "unlabelled image", "image": n} for n in names], "reviewers": [],
@@ -342,6 +363,17 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     ref = reg.register(out_dir)
     progress(1.0, f"{backend} {ref.version}: {reason}")
     return ref.card
+
+
+def _site_thresholds(trainer, model, thr: float, images: Sequence[np.ndarray], clamp: dict,
+                     norm: dict | None = None) -> list[float]:
+    """The threshold the clamp gives each site photo (the model seeing it through ``norm``)."""
+    m = trainer.inference_copy(model)
+    out = []
+    for im in images:
+        fov = trainer.estimate_fov(im)
+        out.append(trainer.clamped_threshold(trainer.photo_probability(m, im, fov, norm), fov, thr, clamp))
+    return out
 
 
 def _most_plausible_normalisation(trainer, model, thr: float, images: Sequence[np.ndarray], progress, cancelled):
