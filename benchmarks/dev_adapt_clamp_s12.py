@@ -3,7 +3,8 @@ the per-photo threshold clamp on the development sites of ``dev_sites_s11()``. O
 site; from it: none (base at its threshold), today (the normalisation alone, if the plausibility check
 accepted one and the version is promotable; else none) and new (the written version with its clamp, if
 promotable; else none), Dice on DRIVE test 01-10 under the shift as eval_train_loop's adaptation arm.
-Each site's record is appended to --jsonl as soon as it is scored.
+The clamp was the candidate default when scored; it failed the rule and is now ``adapt --threshold-clamp``
+(off), which this scorer passes. Each site's record is appended to --jsonl as soon as it is scored.
 
 Usage: python benchmarks/dev_adapt_clamp_s12.py --sites 13,14,... --jsonl /tmp/T30_clamp.jsonl
        python benchmarks/dev_adapt_clamp_s12.py --clean        (the clamp alone on clean DRIVE test 01-10)
@@ -45,7 +46,7 @@ def score_site(k: int) -> dict:
         src = source_site_examples(data_root() / "retina" / "DRIVE")
         try:
             card = adapt_model("vessels2d", [p.rgb for p in pool], [p.name for p in pool], Path(tmp) / "ad", src,
-                               registry=reg)
+                               registry=reg, threshold_clamp=True)
         except LoupeError as e:
             rec.update(written=False, reason=str(e), today=none, new=none, today_even=none, new_even=none)
             rec["cpu_s"] = round(time.process_time() - t0, 1)

@@ -253,7 +253,8 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                 source: Sequence[Reviewed], *, base: str | None = None, bn_mixes: Sequence[float] = (0.0,),
                 registry: ModelRegistry | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
-                cancelled: Callable[[], bool] = lambda: False, command: str = "") -> dict:
+                cancelled: Callable[[], bool] = lambda: False, command: str = "",
+                threshold_clamp: bool = False) -> dict:
     """Source-free adaptation to unlabelled photos of a new site, two parts:
 
     1. input normalisation: the site's photos are measured (sensor noise, field-of-view diameter,
@@ -267,7 +268,15 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
        default is 0 (off).
     The largest blend whose source-site Dice (labelled ``source`` items, e.g. held-out DRIVE) stays
     within ``SOURCE_TOLERANCE`` of the base model's is kept; if none does, the model is still
-    written but flagged not promotable (refused)."""
+    written but flagged not promotable (refused).
+
+    ``threshold_clamp`` (off by default; ``adapt --threshold-clamp``), for a base whose card records its
+    source photos' vessel share (``source_vessel_share``): the version also carries a label-free per-photo
+    threshold clamp (``finetune.clamped_threshold``; inference uses it), and when no normalisation is
+    plausible a version with the clamp alone is written if it moves some site photo's threshold. Not the
+    default: its pre-registered rule (docs/figures/train_loop_session12_rule.md) failed on one criterion
+    (17 development sites: no site lowered, mean +0.006 over today's adaptation, +0.026 / +0.033 on two
+    sites, but it reached +0.01 over no adaptation on the same 4 sites as today's adaptation)."""
     info = require_adaptable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
@@ -278,9 +287,10 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
     if trainer.input_normalisation(base_ref.card) or base_ref.card.get("threshold_clamp"):
         raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
-    # a base that records its source photos' vessel share gets the label-free per-photo threshold clamp
+    # option: a base that records its source photos' vessel share gets the label-free per-photo threshold clamp
     clamp = (trainer.threshold_clamp(base_ref.card["source_vessel_share"])
-             if base_ref.card.get("source_vessel_share") and hasattr(trainer, "threshold_clamp") else None)
+             if threshold_clamp and base_ref.card.get("source_vessel_share") and hasattr(trainer, "threshold_clamp")
+             else None)
     t0 = time.time()
     thr = base_ref.threshold
     fov_px = trainer.SOURCE_FOV_DIAMETER
