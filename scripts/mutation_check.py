@@ -309,7 +309,7 @@ MUTATIONS = [
              "            if isinstance(m, torch.nn.BatchNorm2d) and False:\n                m.eval()",
              ("tests/test_train_loop.py::"
               "test_fixed_statistics_finetune_keeps_the_source_batchnorm_statistics_and_rehearses",)),
-    Mutation("finetune-threshold-kept", "the session-11 development option (fine-tune chooses its threshold on "
+    Mutation("finetune-threshold-kept", "the train --choose-threshold option (fine-tune chooses its threshold on "
              "the reviewed items) keeps the base's threshold instead",
              "app/models/training.py",
              "    thr = trainer.pick_threshold(rows, thr_base)\n",
