@@ -105,9 +105,10 @@ def run_shift(shift, counts, tmp: Path, log, arms=("adapt", "retrain"), orders=(
     thr = base.threshold
     pool, ev = site_sets(shift)
 
-    def dice_of(model, norm=None, threshold=None) -> float:
-        """As inference sees it: the card's normalisation and threshold (a fine-tune chooses its own)."""
-        return float(np.mean(F.score(model, thr if threshold is None else threshold, ev, norm)))
+    def dice_of(model, norm=None, threshold=None, clamp=None) -> float:
+        """As inference sees it: the card's normalisation and threshold (a fine-tune chooses its own;
+        an adapted model clamps it per photo)."""
+        return float(np.mean(F.score(model, thr if threshold is None else threshold, ev, norm, clamp)))
 
     base_model = F.load_model(base.weights)
     out = {"shift": shift.name, "none": dice_of(base_model),
@@ -137,10 +138,11 @@ def _adapt_arm(out, shift, pool, ev, reg, dice_of, log) -> None:
         log(f"[{shift.name}] adaptation: Dice {out['none']:.4f} (REFUSED, nothing written: {e})")
         return
     adapted = F.load_model(reg.get(card["version"]).weights)
-    d = dice_of(adapted, F.input_normalisation(card))
+    d = dice_of(adapted, F.input_normalisation(card), clamp=card.get("threshold_clamp"))
     out["adapt"] = {"dice": d if card["promotion"]["ok"] else out["none"],
                     "dice_even_if_refused": d, "mix": card["mix"], "site_fov_px": card["site_fov_px"],
-                    "accepted": card["promotion"]["ok"], "reason": card["promotion"]["reason"]}
+                    "accepted": card["promotion"]["ok"], "reason": card["promotion"]["reason"],
+                    "threshold_clamp": bool(card.get("threshold_clamp")), "site_thresholds": card.get("site_thresholds")}
     log(f"[{shift.name}] adaptation: Dice {out['adapt']['dice_even_if_refused']:.4f} "
         f"({'accepted' if card['promotion']['ok'] else 'REFUSED'}: {card['promotion']['reason']})")
 

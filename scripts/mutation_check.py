@@ -319,13 +319,20 @@ MUTATIONS = [
              "            if isinstance(m, torch.nn.BatchNorm2d) and False:\n                m.eval()",
              ("tests/test_train_loop.py::"
               "test_fixed_statistics_finetune_keeps_the_source_batchnorm_statistics_and_rehearses",)),
-    Mutation("finetune-threshold-kept", "the session-11 development option (fine-tune chooses its threshold on "
+    Mutation("finetune-threshold-kept", "the train --choose-threshold option (fine-tune chooses its threshold on "
              "the reviewed items) keeps the base's threshold instead",
              "app/models/training.py",
              "    thr = trainer.pick_threshold(rows, thr_base)\n",
              "    thr = thr_base\n",
              ("tests/test_train_loop_threshold.py::"
               "test_finetune_card_threshold_is_chosen_on_the_reviewed_items_and_the_heldback_check_does_not_see_them",)),
+    Mutation("adapt-clamp-ignored-at-inference", "inference of an adapted vessels2d version ignores its card's "
+             "per-photo threshold clamp (session 12) and uses the card threshold on every photo",
+             "backends/vessels/fundus.py",
+             "    return p, clamped_threshold(p, fov, thr, card.get(\"threshold_clamp\"))\n",
+             "    return p, thr\n",
+             ("tests/test_adapt_threshold_clamp.py::"
+              "test_inference_of_an_adapted_version_uses_its_clamp_and_the_shipped_model_does_not",)),
     Mutation("site-jpeg-skipped", "simulated site cameras never JPEG-compress their photos",
              "benchmarks/site_shifts.py",
              "        if self.jpeg_quality:\n            ok, buf",

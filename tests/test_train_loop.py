@@ -160,6 +160,7 @@ def test_train_cli_tiny_finetune_card_and_infer_with_version(store_with_reviews,
                                        m["source_dice_new"] >= m["source_dice_base"] - m["source_tolerance"])
     assert m["source_items"] == 4 and 0.75 < m["source_dice_base"] <= 1   # train's source-site check, DRIVE 37-40
     assert card["train_seconds"] > 0 and "CPU" in card["hardware"] and card["threshold"] == 0.575  # the shipped base (v2)
+    assert card["threshold_choice"] == "the base's"   # train --choose-threshold is off by default
     assert ModelRegistry("vessels2d").versions() == ["shipped", "v1"]
     assert ModelRegistry("vessels2d").active() == "shipped"  # never promoted by training itself
     assert main(["models", "vessels2d"]) == 0

@@ -1,4 +1,4 @@
-"""Session 11 development option (``training.FINETUNE_CHOOSE_THRESHOLD``, off in the product: its rule
+"""Session 11 option (``train_model(choose_threshold=True)``, ``train --choose-threshold``; off by default: its rule
 docs/figures/train_loop_s11_rule.md failed on the source check): a vessels2d fine-tune chooses its own
 decision threshold on the reviewed photos it was given, since a fine-tune moves the model's calibration
 (on the v2 base the threshold it keeps, 0.575, is above the fine-tuned model's best on all 15 development
@@ -49,16 +49,15 @@ def test_finetune_card_threshold_is_chosen_on_the_reviewed_items_and_the_heldbac
     import torch
     from dev_finetune_ceiling import all_dev_sites
 
-    from app.models import training
     from app.models.registry import ModelRegistry
     from app.models.training import source_site_examples, train_model
     from backends.vessels import finetune as F
 
-    monkeypatch.setattr(training, "FINETUNE_CHOOSE_THRESHOLD", True)   # development option, off in the product
     torch.set_num_threads(1)
     items, _ = _site_items(all_dev_sites()[10])
     reg = ModelRegistry("vessels2d", root=tmp_path / "registry")
-    card = train_model("vessels2d", items, tmp_path / "ft", iters=2, registry=reg)
+    card = train_model("vessels2d", items, tmp_path / "ft", iters=2, registry=reg, choose_threshold=True)
+    assert card["threshold_choice"] == "chosen on the reviewed items"
     grid = list(F.THRESHOLD_GRID)
     curve = card["threshold_curve"]
     assert curve["thresholds"] == grid and card["threshold_base"] == 0.575
@@ -85,3 +84,26 @@ def test_finetune_card_threshold_is_chosen_on_the_reviewed_items_and_the_heldbac
     assert abs(card["metrics"]["source_dice_new"] - np.mean(F.score(model, card["threshold"], src, norm))) < 5e-4
     base = F.load_model(reg.get("shipped").weights)
     assert abs(card["metrics"]["source_dice_base"] - np.mean(F.score(base, 0.575, src))) < 5e-4
+
+
+def test_choose_threshold_is_a_train_flag_off_by_default_and_reaches_train_model(monkeypatch, tmp_path):
+    """``train --choose-threshold`` passes ``choose_threshold=True`` to train_model; without it nothing is
+    passed, so the fine-tune keeps its base's threshold (the default the session-11 rule left in place)."""
+    import argparse
+
+    from app.commands import train as T
+    from app.models import training
+
+    p = argparse.ArgumentParser()
+    T.add_arguments(p)
+    assert p.parse_args(["vessels2d", "-o", "x"]).choose_threshold is False
+    seen = []
+    monkeypatch.setattr(training, "source_site_examples", lambda *a: [])
+    monkeypatch.setattr(T, "collect", lambda args: ["item"])
+    monkeypatch.setattr(training, "train_model", lambda *a, **k: seen.append(k.get("choose_threshold", False)) or
+                        {"backend": "vessels2d", "version": "v1", "kind": "finetune", "base_model": "shipped",
+                         "promotion": {"ok": False, "reason": "test"}})
+    monkeypatch.setattr("app.models.registry.ModelRegistry", lambda *a, **k: None)
+    for extra, want in (([], False), (["--choose-threshold"], True)):
+        assert T.run(p.parse_args(["vessels2d", "-o", str(tmp_path / "m"), "-q", *extra])) == 0
+        assert seen[-1] is want

@@ -15,6 +15,9 @@ def add_arguments(p) -> None:
     p.add_argument("--bn-mix", type=float, action="append", default=None, metavar="W",
                    help="also re-estimate BatchNorm statistics on the site, blended at weight W (0..1, "
                         "repeatable: the largest that keeps the source site wins); default 0 (off)")
+    p.add_argument("--threshold-clamp", action="store_true",
+                   help="vessels2d: the version also moves each photo's threshold until its vessel share is within the "
+                        "source photos' range (label-free; default off; recorded on the card as threshold_clamp)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it passed the check")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -51,7 +54,8 @@ def run(args) -> int:
                      lambda prog, cancelled: adapt_model(args.backend, images, [p.name for p in files],
                                                          Path(args.out), source, base=args.base, registry=reg,
                                                          bn_mixes=tuple(args.bn_mix or (0.0,)),
-                                                         progress=prog, cancelled=cancelled, command=command))
+                                                         progress=prog, cancelled=cancelled, command=command,
+                                                         **({"threshold_clamp": True} if args.threshold_clamp else {})))
     rc = follow(job, args.quiet)
     if rc:
         return rc

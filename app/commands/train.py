@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
     p.add_argument("--source", help="vessels2d: source-site data for the do-no-harm check (default: "
                                     "$LOUPE_DATA/retina/DRIVE; a version that lowers it is not promotable)")
+    p.add_argument("--choose-threshold", action="store_true",
+                   help="vessels2d: the new model chooses its decision threshold on the reviewed items (default "
+                        "off: it keeps its base's; recorded on the card as threshold_choice)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -76,7 +79,8 @@ def run(args) -> int:
     job = run_as_job(f"train {args.backend}", {"items": len(items)},
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
-                                                         cancelled=cancelled, command=command, source=source))
+                                                         cancelled=cancelled, command=command, source=source,
+                                                         **({"choose_threshold": True} if args.choose_threshold else {})))
     rc = follow(job, args.quiet)
     if rc:
         return rc

@@ -347,8 +347,10 @@ def pick_threshold(curve: np.ndarray, prefer: float) -> float:
     return float(min(best, key=lambda t: (abs(t - prefer), t)))
 
 
-def score(model, threshold: float, examples: Sequence[Example], norm: dict | None = None) -> list[float]:
-    """Dice inside the FOV of each example (the product threshold, no post-processing)."""
+def score(model, threshold: float, examples: Sequence[Example], norm: dict | None = None,
+          clamp: dict | None = None) -> list[float]:
+    """Dice inside the FOV of each example (the product threshold, no post-processing; with an adapted
+    model's ``clamp`` the per-photo threshold inference uses, see ``clamped_threshold``)."""
     from .metrics import dice
 
     model = inference_copy(model)
@@ -356,8 +358,49 @@ def score(model, threshold: float, examples: Sequence[Example], norm: dict | Non
     for ex in examples:
         fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
         p = photo_probability(model, ex.rgb, fov, norm)
-        out.append(float(dice(p > threshold, ex.mask, fov)))
+        out.append(float(dice(p > clamped_threshold(p, fov, threshold, clamp), ex.mask, fov)))
     return out
+
+
+#: label-free per-photo threshold clamp of an adapted model (session 12, docs/figures/train_loop_session12_rule.md):
+#: the grid it may move a photo's threshold over, down to CLAMP_DOWN_TO and up to CLAMP_UP_TO in CLAMP_STEP
+CLAMP_DOWN_TO, CLAMP_UP_TO, CLAMP_STEP = 0.2, 0.8, 0.025
+
+
+def vessel_share(p: np.ndarray, fov: np.ndarray, t: float) -> float:
+    """Share of the field of view whose probability is above ``t``."""
+    return float((p[fov] > t).mean()) if fov.any() else 0.0
+
+
+def threshold_clamp(share_range: Sequence[float]) -> dict:
+    """The card record of the clamp for a base whose per-photo vessel share on its clean source photos
+    spans ``share_range`` (the base card's ``source_vessel_share``)."""
+    lo, hi = (float(v) for v in share_range)
+    return {"share_range": [lo, hi], "down_to": CLAMP_DOWN_TO, "up_to": CLAMP_UP_TO, "step": CLAMP_STEP,
+            "rule": (f"per photo: the share of the field of view above the card threshold; within the source "
+                     f"photos' range {lo:.4f}-{hi:.4f} the card threshold is kept; below it, the highest threshold "
+                     f"down to {CLAMP_DOWN_TO} (step {CLAMP_STEP}) whose share reaches {lo:.4f}; above it, the "
+                     f"lowest up to {CLAMP_UP_TO} whose share is at most {hi:.4f}")}
+
+
+def clamped_threshold(p: np.ndarray, fov: np.ndarray, t0: float, clamp: dict | None) -> float:
+    """The threshold an adapted model uses on one photo. Why: a camera that softens or adds noise moves
+    the model's calibration, so at the card threshold it calls a share of the field of view vessel that no
+    source photo shows (development, session 11: the v2 base under-segments soft sites); the photo's
+    threshold is moved on a grid until its share is back at the edge of the source range. A photo whose
+    share is within the range (every source photo) keeps ``t0``. No ``clamp``: ``t0``."""
+    if not clamp:
+        return float(t0)
+    lo, hi = clamp["share_range"]
+    s = vessel_share(p, fov, t0)
+    step = float(clamp.get("step", CLAMP_STEP))
+    if s < lo:
+        down = np.round(np.arange(t0, float(clamp.get("down_to", CLAMP_DOWN_TO)) - 1e-9, -step), 3)
+        return float(next((t for t in down if vessel_share(p, fov, t) >= lo), down[-1]))
+    if s > hi:
+        up = np.round(np.arange(t0, float(clamp.get("up_to", CLAMP_UP_TO)) + 1e-9, step), 3)
+        return float(next((t for t in up if vessel_share(p, fov, t) <= hi), up[-1]))
+    return float(t0)
 
 
 def _vary_input(x: np.ndarray, fov: np.ndarray, kind: str, v: float):

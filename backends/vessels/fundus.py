@@ -69,7 +69,7 @@ def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
                      device: str = "cpu") -> tuple[np.ndarray, float]:
     import torch
 
-    from .finetune import input_normalisation, site_input
+    from .finetune import clamped_threshold, input_normalisation, site_input
 
     model, thr, card = _load_unet(str(weights), device)
     # an adapted model first brings each photo to the source site's scale and sharpness
@@ -84,7 +84,9 @@ def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
         import cv2
 
         p = cv2.resize(p, (fov.shape[1], fov.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.where(fov, p, 0).astype(np.float32), thr
+    p = np.where(fov, p, 0).astype(np.float32)
+    # an adapted model with a threshold clamp picks each photo's threshold from its vessel share
+    return p, clamped_threshold(p, fov, thr, card.get("threshold_clamp"))
 
 
 def frangi_probability(rgb: np.ndarray, fov: np.ndarray) -> tuple[np.ndarray, float]:
