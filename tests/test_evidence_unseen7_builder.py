@@ -8,13 +8,10 @@ construction, screened once by the lead."""
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections import Counter
 
-import av
-import cv2
 import numpy as np
 import pytest
+from evidence_builder_checks import assert_stream_decodes, plan_totals, twin_truth
 
 from benchmarks.evidence_appearances_unseen7 import (
     FAMILIES7,
@@ -35,32 +32,11 @@ LOSSLESS = Encoding7("utvideo", "avi", "yuv444p")
 _FADES = ("fade_from_black", "focus_pull", "cross_dissolve", "zoom_from_far")   # start faint or small
 
 
-def _decode(path) -> np.ndarray:
-    with av.open(str(path)) as c:
-        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
-
-
 def _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale):
-    on = build_unseen7_clip(tmp_path / "on.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale, enc=LOSSLESS)
-    off = build_unseen7_clip(tmp_path / "off.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale,
-                             enc=LOSSLESS, events_off=True)
-    assert [vars(t) for t in on.events] == [vars(t) for t in off.events] and on.n_frames == off.n_frames
-    fon, foff = _decode(tmp_path / "on.avi"), _decode(tmp_path / "off.avi")
-    assert len(fon) == on.n_frames and fon.shape[1:] == (v.wh[1], v.wh[0], 3)
-    diff = np.abs(fon.astype(np.int16) - foff.astype(np.int16))
-    changed = diff.reshape(len(diff), -1).max(axis=1) > 0
-    drawn = np.zeros(len(fon), bool)
+    on, _, _, diff = twin_truth(build_unseen7_clip, meta_path, tmp_path, data_dir, v, plan, gap_scale, LOSSLESS,
+                                   MIXED_KINDS7)
     for t in on.events:
-        drawn[t.start_frame:t.end_frame + 1] = True
-    assert np.array_equal(changed, drawn), (np.nonzero(changed != drawn)[0][:10], [vars(t) for t in on.events])
-    starts, ends = sorted(t.start_frame for t in on.events), sorted(t.end_frame for t in on.events)
-    assert all(s > e + 1 for s, e in zip(starts[1:], ends[:-1])), "filler between every two events"
-    meta = json.loads(meta_path(tmp_path / "on.avi").read_text())
-    assert [m["length_class"] for m in meta["events"]] == [c for _, c in plan]
-    assert [t.kind for t in on.events] == [k for k, _ in plan]
-    for t, m in zip(on.events, meta["events"]):
         s, e = t.start_frame, t.end_frame
-        assert e - s + 1 == m["frames"] and m["mixed"] == (t.kind in MIXED_KINDS7)
         per_frame = diff[s:e + 1].reshape(e - s + 1, -1).astype(np.float32).mean(axis=1)
         if t.kind in _FADES:          # faint or small at first, clearly there in the middle
             assert per_frame[0] > 0 and per_frame[(e - s) // 2] > 6.0, (t.kind, per_frame)
@@ -88,37 +64,16 @@ def test_every_stream_encodes_and_decodes_at_its_size_rate_and_count(tmp_path, n
     p = tmp_path / f"s.{v.enc.container}"
     w = Writer7(p, v)
     rng = np.random.default_rng(0)
-    for _ in range(9):
-        w.write(rng.integers(0, 255, (v.wh[1], v.wh[0], 3), dtype=np.uint8))
+    frames = [rng.integers(0, 255, (v.wh[1], v.wh[0], 3), dtype=np.uint8) for _ in range(9)]
+    for f in frames:
+        w.write(f)
     w.close()
-    with av.open(str(p)) as c:
-        s = c.streams.video[0]
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-        assert abs(float(s.average_rate or s.guessed_rate) - v.fps) < 0.001 * v.fps
-    assert len(frames) == 9 and frames[0].shape == (v.wh[1], v.wh[0], 3)
-    cap = cv2.VideoCapture(str(p))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    assert n == 9 and abs(cap.get(cv2.CAP_PROP_FPS) - v.fps) < 0.001 * v.fps
-    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == v.wh
+    assert_stream_decodes(p, v, frames)
 
 
 def test_frozen_plan_keeps_the_brief():
-    plan = plan_unseen7()
-    events = [(v, e) for v in VARIATIONS7 for e in schedule7(v)]
-    assert 25 <= len(events) <= 35
-    assert {v.family for v in VARIATIONS7 if not v.events} == set(FAMILIES7), "a negative control per filler"
-    kinds = Counter(e[0] for _, e in events)
-    assert set(kinds) == set(KINDS7) and set(kinds.values()) == {3}
-    for fam in FAMILIES7:
-        assert {e[0] for v, e in events if v.family == fam} == set(KINDS7), fam
-    frames = truth = 0
-    seconds = 0.0
-    for v in VARIATIONS7:
-        assert [c for _, c in plan.get(v.name, [])] == list(v.lengths)
-        f, t = clip_frames7(v)
-        frames, truth, seconds = frames + f, truth + t, seconds + f / v.fps
+    events, frames, truth, seconds = plan_totals(VARIATIONS7, schedule7, plan_unseen7(), clip_frames7, KINDS7,
+                                                 FAMILIES7)
     lengths = [n / v.fps for v, (_, cls, _, n) in events]
     assert min(n for _, (*_, n) in events) == 1 and max(lengths) > 60
     assert sum(1 for x in lengths if x > 60) >= 3

@@ -8,13 +8,11 @@ construction, screened once by the lead."""
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections import Counter
 
-import av
 import cv2
 import numpy as np
 import pytest
+from evidence_builder_checks import assert_stream_decodes, plan_totals, twin_truth
 
 from benchmarks.evidence_appearances_unseen8 import (
     CI_SUBSET8,
@@ -36,33 +34,12 @@ LOSSLESS = Encoding8("utvideo", "avi", "yuv444p")
 _GRADUAL = ("soft_wipe", "corner_iris", "slow_pan_in", "pip_grow", "block_dissolve")   # start small
 
 
-def _decode(path) -> np.ndarray:
-    with av.open(str(path)) as c:
-        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
-
-
 def _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale):
-    on = build_unseen8_clip(tmp_path / "on.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale, enc=LOSSLESS)
-    off = build_unseen8_clip(tmp_path / "off.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale,
-                             enc=LOSSLESS, events_off=True)
-    assert [vars(t) for t in on.events] == [vars(t) for t in off.events] and on.n_frames == off.n_frames
-    fon, foff = _decode(tmp_path / "on.avi"), _decode(tmp_path / "off.avi")
-    assert len(fon) == on.n_frames and fon.shape[1:] == (v.wh[1], v.wh[0], 3)
-    diff = np.abs(fon.astype(np.int16) - foff.astype(np.int16))
-    changed = diff.reshape(len(diff), -1).max(axis=1) > 0
-    drawn = np.zeros(len(fon), bool)
-    for t in on.events:
-        drawn[t.start_frame:t.end_frame + 1] = True
-    assert np.array_equal(changed, drawn), (np.nonzero(changed != drawn)[0][:10], [vars(t) for t in on.events])
-    starts, ends = sorted(t.start_frame for t in on.events), sorted(t.end_frame for t in on.events)
-    assert all(s > e + 1 for s, e in zip(starts[1:], ends[:-1])), "filler between every two events"
-    meta = json.loads(meta_path(tmp_path / "on.avi").read_text())
-    assert [m["length_class"] for m in meta["events"]] == [c for _, c in plan]
-    assert [t.kind for t in on.events] == [k for k, _ in plan]
+    on, _, _, diff = twin_truth(build_unseen8_clip, meta_path, tmp_path, data_dir, v, plan, gap_scale, LOSSLESS,
+                                MIXED_KINDS8)
     area = v.wh[0] * v.wh[1]
-    for t, m in zip(on.events, meta["events"]):
+    for t in on.events:
         s, e = t.start_frame, t.end_frame
-        assert e - s + 1 == m["frames"] and m["mixed"] == (t.kind in MIXED_KINDS8)
         touched = (diff[s:e + 1].max(axis=-1) > 0).reshape(e - s + 1, -1).sum(axis=1) / area
         per_frame = diff[s:e + 1].reshape(e - s + 1, -1).astype(np.float32).mean(axis=1)
         if t.kind in _GRADUAL:       # a small part of the view at first, most of it (or a clear window) later
@@ -110,38 +87,17 @@ def test_every_stream_encodes_and_decodes_at_its_size_rate_and_count(tmp_path, n
     p = tmp_path / f"s.{v.enc.container}"
     w = Writer8(p, v)
     rng = np.random.default_rng(0)
+    frames = []
     for _ in range(9):      # textured like a picture (uniform noise overflows RealMedia's packets)
         f = cv2.resize(rng.integers(0, 255, (v.wh[1] // 8, v.wh[0] // 8, 3), dtype=np.uint8), v.wh)
-        w.write(np.clip(f + rng.normal(0, 3, f.shape), 0, 255).astype(np.uint8))
+        frames.append(np.clip(f + rng.normal(0, 3, f.shape), 0, 255).astype(np.uint8))
+        w.write(frames[-1])
     w.close()
-    with av.open(str(p)) as c:
-        s = c.streams.video[0]
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-        assert abs(float(s.average_rate or s.guessed_rate) - v.fps) < 0.001 * v.fps
-    assert len(frames) == 9 and frames[0].shape == (v.wh[1], v.wh[0], 3)
-    cap = cv2.VideoCapture(str(p))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    assert n == 9 and abs(cap.get(cv2.CAP_PROP_FPS) - v.fps) < 0.001 * v.fps
-    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == v.wh
-
+    assert_stream_decodes(p, v, frames)
 
 def test_frozen_plan_keeps_the_brief():
-    plan = plan_unseen8()
-    events = [(v, e) for v in VARIATIONS8 for e in schedule8(v)]
-    assert 25 <= len(events) <= 35
-    assert {v.family for v in VARIATIONS8 if not v.events} == set(FAMILIES8), "a negative control per filler"
-    kinds = Counter(e[0] for _, e in events)
-    assert set(kinds) == set(KINDS8) and set(kinds.values()) == {3}
-    for fam in FAMILIES8:
-        assert {e[0] for v, e in events if v.family == fam} == set(KINDS8), fam
-    frames = truth = 0
-    seconds = 0.0
-    for v in VARIATIONS8:
-        assert [c for _, c in plan.get(v.name, [])] == list(v.lengths)
-        f, t = clip_frames8(v)
-        frames, truth, seconds = frames + f, truth + t, seconds + f / v.fps
+    events, frames, truth, seconds = plan_totals(VARIATIONS8, schedule8, plan_unseen8(), clip_frames8, KINDS8,
+                                                 FAMILIES8)
     lengths = [n / v.fps for v, (_, cls, _, n) in events]
     assert sum(1 for _, (*_, n) in events if n == 1) >= 6
     assert max(lengths) > 50 and sum(1 for x in lengths if x > 20) >= 3

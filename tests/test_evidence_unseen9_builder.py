@@ -8,13 +8,11 @@ method is never run here: the set is a REPORT construction, screened once by the
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections import Counter
 
-import av
 import cv2
 import numpy as np
 import pytest
+from evidence_builder_checks import assert_stream_decodes, decode, plan_totals, twin_truth
 
 from benchmarks.evidence_appearances_unseen9 import (
     CI_SUBSET9,
@@ -35,33 +33,12 @@ from benchmarks.evidence_appearances_unseen9 import (
 LOSSLESS = Encoding9("utvideo", "avi", "yuv444p")
 
 
-def _decode(path) -> np.ndarray:
-    with av.open(str(path)) as c:
-        return np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
-
-
 def _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale):
-    on = build_unseen9_clip(tmp_path / "on.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale, enc=LOSSLESS)
-    off = build_unseen9_clip(tmp_path / "off.avi", data_dir, variation=v, plan=plan, gap_scale=gap_scale,
-                             enc=LOSSLESS, events_off=True)
-    assert [vars(t) for t in on.events] == [vars(t) for t in off.events] and on.n_frames == off.n_frames
-    fon, foff = _decode(tmp_path / "on.avi"), _decode(tmp_path / "off.avi")
-    assert len(fon) == on.n_frames and fon.shape[1:] == (v.wh[1], v.wh[0], 3)
-    diff = np.abs(fon.astype(np.int16) - foff.astype(np.int16))
-    changed = diff.reshape(len(diff), -1).max(axis=1) > 0
-    drawn = np.zeros(len(fon), bool)
-    for t in on.events:
-        drawn[t.start_frame:t.end_frame + 1] = True
-    assert np.array_equal(changed, drawn), (np.nonzero(changed != drawn)[0][:10], [vars(t) for t in on.events])
-    starts, ends = sorted(t.start_frame for t in on.events), sorted(t.end_frame for t in on.events)
-    assert all(s > e + 3 for s, e in zip(starts[1:], ends[:-1])), "at least three filler frames between events"
-    meta = json.loads(meta_path(tmp_path / "on.avi").read_text())
-    assert [m["length_class"] for m in meta["events"]] == [c for _, c in plan]
-    assert [t.kind for t in on.events] == [k for k, _ in plan]
+    on, _, fon, diff = twin_truth(build_unseen9_clip, meta_path, tmp_path, data_dir, v, plan, gap_scale, LOSSLESS,
+                                  MIXED_KINDS9, filler_between=3)
     area = v.wh[0] * v.wh[1]
-    for t, m in zip(on.events, meta["events"]):
+    for t in on.events:
         s, e = t.start_frame, t.end_frame
-        assert e - s + 1 == m["frames"] and m["mixed"] == (t.kind in MIXED_KINDS9)
         touched = (diff[s:e + 1].max(axis=-1) > 0).reshape(e - s + 1, -1).sum(axis=1) / area
         per_frame = diff[s:e + 1].reshape(e - s + 1, -1).astype(np.float32).mean(axis=1)
         if t.kind in MIXED_KINDS9:     # a small part of the view at first, a clear part of it later
@@ -86,7 +63,7 @@ def test_surgical_truth_is_exactly_the_frames_the_events_draw(tmp_path, data_dir
     v = dataclasses.replace(VARIATION9_BY_NAME["surg_24fps_352x576_mpeg2_woven_vob"], wh=(176, 288))
     plan = [(k, "short") for k in KINDS9] + [("luma_key", "one_frame"), ("blur_slide", "two_frame"),
                                               ("edge_peek", "one_frame"), ("low_light", "two_frame")]
-    on, frames = _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale=0.02)
+    on, _ = _check_truth_exact(tmp_path, data_dir, v, plan, gap_scale=0.02)
     gaps = [b.start_frame - a.end_frame - 1 for a, b in zip(on.events, on.events[1:])]
     assert min(gaps) <= 8, gaps       # the woven clip has a close pair in its plan: kept when shrunk
 
@@ -110,7 +87,7 @@ def test_rebuild_is_identical(tmp_path, data_dir):
     a = build_unseen9_clip(tmp_path / "a.avi", data_dir, variation=v, plan=plan, gap_scale=0.02, enc=LOSSLESS)
     b = build_unseen9_clip(tmp_path / "b.avi", data_dir, variation=v, plan=plan, gap_scale=0.02, enc=LOSSLESS)
     assert [vars(t) for t in a.events] == [vars(t) for t in b.events]
-    assert np.array_equal(_decode(tmp_path / "a.avi"), _decode(tmp_path / "b.avi"))
+    assert np.array_equal(decode(tmp_path / "a.avi"), decode(tmp_path / "b.avi"))
 
 
 def test_cut_in_forms_do_what_they_say(data_dir):
@@ -147,42 +124,12 @@ def test_every_stream_encodes_and_decodes_at_its_size_rate_and_count(tmp_path, n
         src.append(np.clip(f + rng.normal(0, 3, f.shape), 0, 255).astype(np.uint8))
         w.write(src[-1])
     w.close()
-    with av.open(str(p)) as c:
-        s = c.streams.video[0]
-        assert s.codec_context.name == v.enc.codec
-        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-        assert abs(float(s.average_rate or s.guessed_rate) - v.fps) < 0.001 * v.fps
-    assert len(frames) == 9 and frames[0].shape == (v.wh[1], v.wh[0], 3)
-    cap = cv2.VideoCapture(str(p))
-    n = 0
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        # the picture, not only a frame: both readers decode it alike and near the source
-        assert np.abs(cv2.cvtColor(f, cv2.COLOR_BGR2RGB).astype(np.int16) - frames[n]).mean() < 3, n
-        assert np.abs(frames[n].astype(np.int16) - src[n]).mean() < 25, n
-        n += 1
-    assert n == 9 and abs(cap.get(cv2.CAP_PROP_FPS) - v.fps) < 0.001 * v.fps
-    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == v.wh
-
+    assert_stream_decodes(p, v, src, codec=v.enc.codec, picture=True)
 
 def test_frozen_plan_keeps_the_brief():
-    plan = plan_unseen9()
-    events = [(v, e) for v in VARIATIONS9 for e in schedule9(v)]
-    assert 25 <= len(events) <= 35
-    assert {v.family for v in VARIATIONS9 if not v.events} == set(FAMILIES9), "a negative control per filler"
-    kinds = Counter(e[0] for _, e in events)
-    assert set(kinds) == set(KINDS9) and set(kinds.values()) == {3}
+    events, frames, truth, seconds = plan_totals(VARIATIONS9, schedule9, plan_unseen9(), clip_frames9, KINDS9,
+                                                 FAMILIES9)
     assert sum(1 for _, e in events if e[0] in MIXED_KINDS9) == 15
-    for fam in FAMILIES9:
-        assert {e[0] for v, e in events if v.family == fam} == set(KINDS9), fam
-    frames = truth = 0
-    seconds = 0.0
-    for v in VARIATIONS9:
-        assert [c for _, c in plan.get(v.name, [])] == list(v.lengths)
-        f, t = clip_frames9(v)
-        frames, truth, seconds = frames + f, truth + t, seconds + f / v.fps
     lengths = [n / v.fps for v, (_, cls, _, n) in events]
     assert sum(1 for _, (*_, n) in events if n == 1) >= 6 and sum(1 for _, (*_, n) in events if n == 2) >= 4
     assert sum(1 for _, (_, _, g, _) in events if g <= 8) >= 5, "events a few frames apart"
