@@ -18,8 +18,8 @@ BLUR_SUBTYPE_FLOOR = 0.79  # v2.3.0: 0.796 (clean 36.2% <= 0.37 unchanged); v2.2
 
 
 @pytest.fixture(scope="module")
-def scores(data_dir, tmp_path_factory):
-    return family_scores("eval_quality_independent5", data_dir, cache=tmp_path_factory.mktemp("qi5"))
+def scores(data_dir):
+    return family_scores("eval_quality_independent5", data_dir)
 
 
 @pytest.mark.slow

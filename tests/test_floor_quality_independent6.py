@@ -19,8 +19,8 @@ BLUR_SUBTYPE_FLOOR = 0.86  # v2.3.0 (session 11): 0.868 (macro-F1 0.747, lowest 
 
 
 @pytest.fixture(scope="module")
-def scores(data_dir, tmp_path_factory):
-    return family_scores("eval_quality_independent6", data_dir, cache=tmp_path_factory.mktemp("qi6"))
+def scores(data_dir):
+    return family_scores("eval_quality_independent6", data_dir)
 
 
 @pytest.mark.slow

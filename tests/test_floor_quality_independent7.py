@@ -23,8 +23,8 @@ BLUR_SUBTYPE_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
-def scores(data_dir, tmp_path_factory):
-    return family_scores("eval_quality_independent7", data_dir, cache=tmp_path_factory.mktemp("qi7"))
+def scores(data_dir):
+    return family_scores("eval_quality_independent7", data_dir)
 
 
 @pytest.mark.slow
