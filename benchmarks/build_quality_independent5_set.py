@@ -32,12 +32,7 @@ used, where the data allow:
 """
 from __future__ import annotations
 
-import argparse
-import glob
-import os
 import sys
-import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import build_quality_independent4_set as b4  # noqa: E402
+import quality_family_build as qfb  # noqa: E402
 import quality_independent5 as q5  # noqa: E402
 from build_quality_independent4_set import Sample, _crop, analysis, load_native, training_paths  # noqa: E402,F401
 
@@ -84,7 +80,7 @@ MODALITY_GROUPS = ("X-ray", "fundus", "ultrasound", "CT", "MR")
 
 
 def _seed(*p) -> int:
-    return zlib.crc32("|".join(map(str, (SEED,) + p)).encode())
+    return qfb.seed(SEED, *p)
 
 
 # ---------------- held-out check ----------------
@@ -92,19 +88,7 @@ def _seed(*p) -> int:
 def check_held_out(root) -> None:
     """Refuse if a pinned source is (inside) a training source, or if a PSFHS frame is outside the
     held-out block (the last 30 % of the sorted frames)."""
-    from app.data.types import LoupeError
-    bad = []
-    train = training_paths(root)
-    for sid, _, rel, _, _ in SOURCES:
-        p = (Path(root) / rel).resolve()
-        for t in train:
-            if p == t or t in p.parents:
-                bad.append(f"{sid} ({t})")
-    us = sorted(glob.glob(str(Path(root) / "ultrasound" / "PSFHS_png" / "images" / "*.png")))
-    block = {Path(u).name for u in us[int(0.7 * len(us)):]}
-    bad += [sid for sid, _, rel, _, _ in SOURCES if "PSFHS_png" in rel and Path(rel).name not in block]
-    if bad:
-        raise LoupeError(f"independent set 5 would evaluate on training data: {', '.join(sorted(set(bad)))}")
+    qfb.check_held_out(root, SOURCES, 5, training_paths)
 
 
 # ---------------- samples ----------------
@@ -131,38 +115,15 @@ def samples_for(sid: str, modality: str, mgroup: str, native: np.ndarray) -> Ite
                          f"{g}:{how}", 2, m)
 
 
-def _cached(cache: Path | None, root, sid, mgroup, rel, index, crop) -> list[Sample]:
-    def make():
-        native, modality = load_native(root, rel, index)
-        return list(samples_for(sid, modality, mgroup, _crop(native, crop)))
-    if cache is None:
-        return make()
-    f = cache / (sid.replace("/", "__").replace(":", "_") + ".npz")
-    if f.is_file():
-        d = np.load(f, allow_pickle=False)
-        return [Sample(sid, str(m[5]), mgroup, d[f"im{i}"], m[0], m[1], m[2], m[3], int(m[4]), float(m[6]))
-                for i, m in enumerate(d["meta"])]
-    out = make()
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array([[s.labels, s.kind, s.group, s.how, str(s.severity), s.modality,
-                                             repr(s.measured)] for s in out]),
-                        **{f"im{i}": s.image for i, s in enumerate(out)})
-    os.replace(tmp, f)
-    return out
+def _make(root, n, sid, mgroup, rel, index, crop) -> list[Sample]:
+    native, modality = load_native(root, rel, index)
+    return list(samples_for(sid, modality, mgroup, _crop(native, crop)))
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
             log=None) -> Iterator[Sample]:
     """Every sample of the set, source by source, deterministically."""
-    check_held_out(root)
-    cache = Path(cache) if cache else None
-    for n, (sid, mgroup, rel, index, crop) in enumerate(SOURCES):
-        if limit_images is not None and n >= limit_images:
-            return
-        yield from _cached(cache, root, sid, mgroup, rel, index, crop)
-        if log:
-            log(f"  {sid} done")
+    return qfb.samples(root, SOURCES, check_held_out, _make, cache, limit_images, log)
 
 
 def n_expected() -> int:
@@ -170,23 +131,7 @@ def n_expected() -> int:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
-    ap.add_argument("--cache", default=None, help="folder for the generated images (.npz per source image)")
-    a = ap.parse_args(argv)
-    t, n = time.time(), 0
-    out = []
-    for s in samples(a.data, a.cache, log=print):
-        n += 1
-        if s.group != "none":
-            lo, hi = q5.band(s.group)
-            if not lo <= s.measured <= hi:
-                out.append(f"{s.key} {s.measured:.4f}")
-    print(f"{n} samples in {time.time() - t:.0f} s" + (f" -> {a.cache}" if a.cache else ""))
-    if out:
-        print(f"{len(out)} samples outside their severity band: " + "; ".join(out[:20]))
-        return 1
-    return 0
+    return qfb.main(argv, doc=__doc__, samples=samples, band=q5.band, name=lambda s: s.key)
 
 
 if __name__ == "__main__":

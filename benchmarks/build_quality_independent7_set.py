@@ -32,12 +32,7 @@ No stacked pairs. 45 x (2 + 7) = 405 samples. ``--cache DIR`` keeps them (.npz p
 """
 from __future__ import annotations
 
-import argparse
-import glob
-import os
 import sys
-import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,8 +41,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import quality_family_build as qfb  # noqa: E402
 import quality_independent7 as q7  # noqa: E402
 from build_quality_independent4_set import Sample, analysis, load_native, training_paths  # noqa: E402
+from quality_family_build import crop_view  # noqa: E402
 
 SEED = 2026120307     # chosen when the set was frozen (build date + family number)
 CLEAN_VIEWS = ("clean-ascropped", "clean-transposed")
@@ -83,40 +80,18 @@ SOURCES: tuple[tuple[str, str, str, int, tuple[int, int, int] | None], ...] = (
 
 
 def _seed(*p) -> int:
-    return zlib.crc32("|".join(map(str, (SEED,) + p)).encode())
+    return qfb.seed(SEED, *p)
 
 
 def check_held_out(root) -> None:
     """Refuse if a source is (inside) a training source, or if a PSFHS frame is outside the held-out
     block (the last 30 % of the sorted frames)."""
-    from app.data.types import LoupeError
-    bad = []
-    train = training_paths(root)
-    for sid, _, rel, _, _ in SOURCES:
-        p = (Path(root) / rel).resolve()
-        for t in train:
-            if p == t or t in p.parents:
-                bad.append(f"{sid} ({t})")
-    us = sorted(glob.glob(str(Path(root) / "ultrasound" / "PSFHS_png" / "images" / "*.png")))
-    block = {Path(u).name for u in us[int(0.7 * len(us)):]}
-    bad += [sid for sid, _, rel, _, _ in SOURCES if "PSFHS_png" in rel and Path(rel).name not in block]
-    if bad:
-        raise LoupeError(f"independent set 7 would evaluate on training data: {', '.join(sorted(set(bad)))}")
-
-
-def crop_view(native: np.ndarray, crop: tuple[int, int, int] | None) -> np.ndarray:
-    """The (row, col, size) square of the native image (clamped to it), or the whole image."""
-    if crop is None:
-        return native
-    r, c, s = crop
-    h, w = native.shape[:2]
-    return native[min(r, max(h - s, 0)): min(r, max(h - s, 0)) + s, min(c, max(w - s, 0)): min(c, max(w - s, 0)) + s]
+    qfb.check_held_out(root, SOURCES, 7, training_paths)
 
 
 def implementation(n: int, group: str) -> str:
     """Implementations in turn: source number + group number, so each modality gets each about equally."""
-    imps = q7.IMPLEMENTATIONS[group]
-    return imps[(n + q7.GROUPS.index(group)) % len(imps)]
+    return qfb.implementation(q7, n, group)
 
 
 def samples_for(n: int, sid: str, modality: str, mgroup: str, view: np.ndarray) -> Iterator[Sample]:
@@ -129,51 +104,18 @@ def samples_for(n: int, sid: str, modality: str, mgroup: str, view: np.ndarray) 
         yield Sample(sid, modality, mgroup, y, q7.FAMILY[g], q7.SUBTYPE.get(g, q7.FAMILY[g]), g, f"{g}:{how}", 2, m)
 
 
-_NATIVE: dict = {}
+_native = qfb.NativeCache(load_native)      # loaded once per build (several views share one DICOM)
 
 
-def _native(root, rel: str, index: int):
-    """Loaded once per build (several views share one DICOM)."""
-    key = (str(root), rel, index)
-    if key not in _NATIVE:
-        if len(_NATIVE) > 4:
-            _NATIVE.clear()
-        _NATIVE[key] = load_native(root, rel, index)
-    return _NATIVE[key]
-
-
-def _cached(cache: Path | None, root, n, sid, mgroup, rel, index, crop) -> list[Sample]:
-    def make():
-        native, modality = _native(root, rel, index)
-        return list(samples_for(n, sid, modality, mgroup, crop_view(native, crop)))
-    if cache is None:
-        return make()
-    f = cache / (sid.replace("/", "__").replace(":", "_") + ".npz")
-    if f.is_file():
-        d = np.load(f, allow_pickle=False)
-        return [Sample(sid, str(m[5]), mgroup, d[f"im{i}"], m[0], m[1], m[2], m[3], int(m[4]), float(m[6]))
-                for i, m in enumerate(d["meta"])]
-    out = make()
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array([[s.labels, s.kind, s.group, s.how, str(s.severity), s.modality,
-                                             repr(s.measured)] for s in out]),
-                        **{f"im{i}": s.image for i, s in enumerate(out)})
-    os.replace(tmp, f)
-    return out
+def _make(root, n, sid, mgroup, rel, index, crop) -> list[Sample]:
+    native, modality = _native(root, rel, index)
+    return list(samples_for(n, sid, modality, mgroup, crop_view(native, crop)))
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
             log=None) -> Iterator[Sample]:
     """Every sample of the set, source by source, deterministically."""
-    check_held_out(root)
-    cache = Path(cache) if cache else None
-    for n, (sid, mgroup, rel, index, crop) in enumerate(SOURCES):
-        if limit_images is not None and n >= limit_images:
-            return
-        yield from _cached(cache, root, n, sid, mgroup, rel, index, crop)
-        if log:
-            log(f"  {sid} done")
+    return qfb.samples(root, SOURCES, check_held_out, _make, cache, limit_images, log)
 
 
 def n_expected() -> int:
@@ -181,23 +123,7 @@ def n_expected() -> int:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
-    ap.add_argument("--cache", default=None, help="folder for the generated images (.npz per source image)")
-    a = ap.parse_args(argv)
-    t, n = time.time(), 0
-    out = []
-    for s in samples(a.data, a.cache, log=print):
-        n += 1
-        if s.group != "none":
-            lo, hi = q7.band(s.group)
-            if not lo <= s.measured <= hi:
-                out.append(f"{s.source} {s.how} {s.measured:.4f}")
-    print(f"{n} samples in {time.time() - t:.0f} s" + (f" -> {a.cache}" if a.cache else ""))
-    if out:
-        print(f"{len(out)} samples outside their severity band: " + "; ".join(out[:20]))
-        return 1
-    return 0
+    return qfb.main(argv, doc=__doc__, samples=samples, band=q7.band, name=lambda s: f"{s.source} {s.how}")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,24 @@ class _FalseStart(Exception):
     """The pictures on the way to the target were decoded from a keyframe that is not one."""
 
 
+def flagged_packet_pictures(c, s, pts: int, *, not_before: bool,
+                            ) -> Iterator[list[av.VideoFrame]]:
+    """After a seek to ``pts``: each packet flagged as a keyframe, decoded on its own (the decoder
+    drained and flushed after each): its pictures. Whether a flag is true shows in the
+    pictures: a real keyframe decodes to an intra picture. ``not_before`` passes over packets
+    before ``pts`` (the demuxer may land earlier)."""
+    cc = s.codec_context
+    c.seek(pts, stream=s, backward=True)
+    cc.flush_buffers()
+    for packet in c.demux(s):
+        t = packet.pts if packet.pts is not None else packet.dts
+        if not packet.size or not packet.is_keyframe or (not_before and (t is None or t < pts)):
+            continue
+        frames = list(cc.decode(packet)) + list(cc.decode(None))
+        cc.flush_buffers()
+        yield frames
+
+
 class AVSource(VideoSource):
     kind = "video"
 
@@ -397,14 +415,8 @@ class AVSource(VideoSource):
         with open_container(self.path, self.label, options=self._open_options) as c:
             s = video_stream(c, self.label)
             s.thread_type = "SLICE"
-            cc = s.codec_context
             try:
-                c.seek(int(idx.pts[k]), stream=s, backward=True)
-                for packet in c.demux(s):
-                    t = packet.pts if packet.pts is not None else packet.dts
-                    if not packet.size or not packet.is_keyframe or t is None or t < idx.pts[k]:
-                        continue
-                    frames = list(cc.decode(packet)) + list(cc.decode(None))
+                for frames in flagged_packet_pictures(c, s, int(idx.pts[k]), not_before=True):
                     ok = bool(frames) and is_intra(frames[0])
                     (self.true_keys if ok else self.false_keys).add(k)
                     return ok
@@ -617,16 +629,9 @@ class AVSource(VideoSource):
                          ) -> tuple[int | None, np.ndarray] | None:
         """The first real intra picture at or after the keyframe at ``pts``: its pts and image.
         At most THUMB_SEARCH flagged packets are tried (flags that overclaim)."""
-        cc = s.codec_context
         try:
-            c.seek(pts, stream=s, backward=True)
-            cc.flush_buffers()
             tried = 0
-            for packet in c.demux(s):
-                if not packet.size or not packet.is_keyframe:
-                    continue
-                frames = list(cc.decode(packet)) + list(cc.decode(None))
-                cc.flush_buffers()
+            for frames in flagged_packet_pictures(c, s, pts, not_before=False):
                 if not frames or not is_intra(frames[0]):  # (NONKEY: a P picture may give none)
                     tried += 1
                     if tried < THUMB_SEARCH:
