@@ -73,6 +73,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     from app.data.types import LoupeError
     from backends.quality.assess import MODEL_PATH, QualityModel
+    if not (Path(a.data) / "ultrasound" / "PSFHS_png").is_dir():
+        print(f"{a.data}: not the shared data folder (no ultrasound/PSFHS_png); set LOUPE_DATA or --data",
+              file=sys.stderr)
+        return 2
     path = Path(a.model) if a.model else MODEL_PATH
     if not path.is_file():
         print(f"{path}: quality model not found", file=sys.stderr)

@@ -136,6 +136,16 @@ def test_sources_are_new_views_balanced_and_held_out(data_dir):
     assert all(s[5] in b9.WINDOWS for s in b9.SOURCES if s[1] == "CT")           # CT always windowed
     assert all(s[5] == "" for s in b9.SOURCES if s[1] != "CT")
     b9.check_held_out(data_dir)
+    from app.data.types import LoupeError
+    for bad in (("cxr/tb0005", "X-ray", "xray_iqa/cxr/tb0005.png", -1, None, ""),          # a training image
+                ("psfhs/03744.png", "ultrasound", "ultrasound/PSFHS_png/images/03744.png", -1, None, "")):
+        orig = b9.SOURCES
+        try:
+            b9.SOURCES = orig + (bad,)
+            with pytest.raises(LoupeError, match=bad[0]):
+                b9.check_held_out(data_dir)
+        finally:
+            b9.SOURCES = orig
     # each modality gets each implementation (implementation in turn)
     for mg in b9.MODALITY_GROUPS:
         ns = [n for n, s in enumerate(b9.SOURCES) if s[1] == mg]
