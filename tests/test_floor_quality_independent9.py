@@ -1,0 +1,43 @@
+"""Floor of the quality assessor's session-13 REPORT figure: the NINTH independent degradation family
+(benchmarks/quality_independent9.py: log-compressed Rayleigh speckle, SENSE g-factor noise and
+demosaiced Bayer noise; super-Gaussian, cat's-eye and Bessel-K0 PSFs; block-median / Blackman-Harris
+sinc / EWA-jinc resampling; Gaussian-process, chirp-vibration and clothoid camera paths; JPEG-LS
+near-lossless, RealVideo 2 and FLV1 intra frames; film-density, Durand bilateral and CIE-glare contrast;
+Cineon log, Khronos PBR Neutral and Tumblin-Rushmeier exposure; 48 held-out views, 8 per modality,
+CT windowed at standard windows, endoscopy included; built blind by a separate evaluator and frozen
+before any model was scored), through the product path at its real settings (the shipped model,
+``assess_many``).
+
+Measured once on the whole set (432 samples), shipped v2.3.0: macro-F1 0.738, lowest family recall
+0.521 (motion_blur), clean images called degraded 56.2 % (CT 16 of 16 called exposure), blur sub-type
+right 89.8 % (docs/figures/quality_independent9_report_v2.3.0.json). To keep the suite's cost down (about
+15 s CPU) this test scores a FIXED subset: every 4th source view (n % 4 == 0: 12 views, 2 per modality, every
+implementation; 108 samples, 24 clean), the first rule on the list; the other candidates' figures were
+printed in the same run (other phases of 4 and of 2: macro-F1 0.69-0.79) and did not pick it. On that
+subset v2.3.0 gives macro-F1 0.737, lowest recall 0.500 (motion_blur), clean called degraded 45.8 %
+(11 of 24), blur sub-type right 100 % (13). The floors sit just under those figures and the clean
+ceiling just over: they guard what was measured, they do not bless it (the issue's goal, macro-F1 >=
+0.90 and every family >= 0.80, is not met here)."""
+from __future__ import annotations
+
+import pytest
+from independent_family import assert_floors, family_scores
+
+SUBSET = tuple(range(0, 48, 4))
+MACRO_F1_FLOOR = 0.71
+MIN_FAMILY_RECALL_FLOOR = 0.45
+CLEAN_FALSE_ALARM_CEILING = 0.50
+BLUR_SUBTYPE_FLOOR = 0.90
+
+
+@pytest.fixture(scope="module")
+def scores(data_dir):
+    return family_scores("eval_quality_independent9", data_dir, only=SUBSET)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_ninth_independent_family_floors(scores):
+    assert scores["n"] == 108 and scores["clean_n"] == 24, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=108, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+                  clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)
