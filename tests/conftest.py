@@ -56,6 +56,7 @@ HEAVY_FILES = {
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
     "test_train_loop_threshold.py": 16, "test_quality_train_rows.py": 15,
     "test_floor_evidence_unseen9.py": 150, "test_floor_quality_independent8.py": 70,
+    "test_floor_evidence_unseen10.py": 55,
 }
 FLOOR_DEFAULT = 60
 
