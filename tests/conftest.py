@@ -57,6 +57,7 @@ HEAVY_FILES = {
     "test_train_loop_threshold.py": 16, "test_quality_train_rows.py": 15,
     "test_floor_evidence_unseen9.py": 150, "test_floor_quality_independent8.py": 70,
     "test_floor_quality_independent9.py": 40,   # fixed 108-sample subset: ~17 s CPU, 37 s wall under load
+    "test_floor_evidence_unseen10.py": 55,
 }
 FLOOR_DEFAULT = 60
 
