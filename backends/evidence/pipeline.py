@@ -68,6 +68,8 @@ class Settings:
     rarity_min_guard: int = 48      # ...and at least this many frames (a long view at capsule rate)
     rarity_ref_fps: float = 2.0     # reference sample: good frames at about this rate...
     rarity_max_refs: int = 2048     # ...and at most this many (bounded work and memory for an hour of video)
+    region_weight: float = 0.0      # regional channel (region.py): a change confined to part of the frame
+    #                                 counts as max(frame z, this x its regional z); 0: off
 
 
 @dataclass
@@ -135,6 +137,13 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
         rho = rarity(f.desc, good, fps, guard_s=s.rarity_guard_s, min_guard=s.rarity_min_guard,
                      ref_fps=s.rarity_ref_fps, max_refs=s.rarity_max_refs)
         comb = np.maximum(comb, rarity_z(rho, s.threshold, s.rarity_full))
+    if s.region_weight > 0 and f.tiles is not None:
+        # a change confined to part of the frame (an inset, a picture sliding in at the edge) over a
+        # scene that keeps playing: whole-frame statistics dilute it (issue 20 session 13)
+        from .region import regional_z
+
+        rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))), context_frames=ctx)
+        comb = np.maximum(comb, s.region_weight * rz)
     return nov, comb.astype(np.float32), red_bg
 
 

@@ -46,6 +46,8 @@ BLACK_MARGIN = 10.0  # pixels within this of the frame's own black level (1st pe
 BLACK_SD = 2.5     # ...when flat (codec black: ~0-1; a dim scene's darkest parts: texture and noise)...
 ON_BLACK = 0.6     # ...and a frame with this share of such blocks is a view on black
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots", "detail")
+TILE_GRID = 4      # regional channel (region.py): a TILE_GRID x TILE_GRID grid of tiles...
+TILE_DIMS = 5      # ...each with: luma relative to the frame's, contrast, chromaticity u, v, gradient energy
 
 
 @dataclass
@@ -56,6 +58,13 @@ class Features:
     desc: np.ndarray                   # (n, DESC_DIM) float32
     scalars: dict[str, np.ndarray]     # SCALAR_NAMES -> (n,) float32
     decoded: np.ndarray                # (n,) bool: False where a frame never arrived
+    tiles: np.ndarray | None = None    # (n, TILE_GRID**2, TILE_DIMS) float32 tile statistics (region.py)
+
+    def __post_init__(self) -> None:
+        if self.tiles is None and "tiles" in self.scalars:   # the dict batch_features returns
+            sc = dict(self.scalars)
+            self.tiles = sc.pop("tiles")
+            self.scalars = sc
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.scalars[name]
@@ -70,6 +79,7 @@ class FeatureAccumulator:
         self.desc = np.zeros((self.n, DESC_DIM), np.float32)
         self.scalars = {k: np.zeros(self.n, np.float32) for k in SCALAR_NAMES}
         self.decoded = np.zeros(self.n, bool)
+        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, TILE_DIMS), np.float32)
 
     def grow(self, n: int) -> None:
         """The stream held more frames than announced (a table built from an estimate)."""
@@ -80,6 +90,7 @@ class FeatureAccumulator:
         for k in SCALAR_NAMES:
             self.scalars[k] = np.concatenate([self.scalars[k], np.zeros(extra, np.float32)])
         self.decoded = np.concatenate([self.decoded, np.zeros(extra, bool)])
+        self.tiles = np.concatenate([self.tiles, np.zeros((extra, *self.tiles.shape[1:]), np.float32)])
         self.n += extra
 
     def add(self, frame_numbers: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
@@ -95,13 +106,15 @@ class FeatureAccumulator:
         self.desc[idx] = desc
         for k in SCALAR_NAMES:
             self.scalars[k][idx] = sc[k]
+        self.tiles[idx] = sc["tiles"]
         self.decoded[idx] = True
 
     def result(self, n_frames: int | None = None) -> Features:
         n = self.n if n_frames is None else min(self.n, int(n_frames))
         if n_frames is None and self.decoded.any():
             n = int(np.nonzero(self.decoded)[0].max()) + 1
-        return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n])
+        return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n],
+                        self.tiles[:n])
 
 
 def _dilate(m: np.ndarray) -> np.ndarray:
@@ -350,7 +363,40 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     ], axis=1).astype(np.float32)
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
           "info": info, "spots": spots, "detail": detail}
-    return desc, {k: np.asarray(v, np.float32) for k, v in sc.items()}
+    out = {k: np.asarray(v, np.float32) for k, v in sc.items()}
+    out["tiles"] = tile_stats(y, fine_blocks, luma, ul, vl)
+    return desc, out
+
+
+def tile_stats(y: np.ndarray, fine_blocks: tuple[np.ndarray, np.ndarray], luma: np.ndarray,
+               ul: np.ndarray, vl: np.ndarray) -> np.ndarray:
+    """(B, TILE_GRID**2, TILE_DIMS) statistics of each tile of a coarse grid, for the regional
+    channel (region.py): what a change confined to part of the frame moves (an inset, a picture
+    sliding in at the edge) while whole-frame statistics dilute it. From what screening already
+    has: the INFO_GRID block means and deviations (tile mean and contrast), the 4x4 chromaticity
+    layouts, plus one pass of absolute neighbour differences (gradient energy). Gain-free where it
+    can be: luma relative to the frame's, contrast and gradient relative to the tile's level."""
+    import cv2
+
+    b = y.shape[0]
+    g = TILE_GRID
+    m, sd = fine_blocks
+    k = m.shape[1] // g
+    mm = m[:, : k * g, : k * g].reshape(b, g, k, g, k)
+    tm = mm.mean(axis=(2, 4))
+    sq = (sd[:, : k * g, : k * g] ** 2 + m[:, : k * g, : k * g] ** 2).reshape(b, g, k, g, k).mean(axis=(2, 4))
+    tsd = np.sqrt(np.maximum(sq - tm * tm, 0.0))
+    _, h, w = y.shape
+    tall = y.reshape(b * h, w)
+    dx = cv2.absdiff(tall[:, 1:], tall[:, :-1]).reshape(b, h, w - 1)
+    dy = cv2.absdiff(tall[1:], tall[:-1])
+    dy = np.concatenate([dy, dy[-1:]]).reshape(b, h, w)[:, :-1]   # the last row of each frame crosses frames: dropped
+    grad = _block_mean(dx, g) + _block_mean(dy, g)
+    lvl = tm + 8.0
+    t = np.stack([np.log(lvl / (luma[:, None, None] + 8.0)), tsd / lvl,
+                  ul if CLAYOUT == g else _block_mean(ul, g), vl if CLAYOUT == g else _block_mean(vl, g),
+                  grad / lvl], axis=-1)
+    return t.reshape(b, g * g, TILE_DIMS).astype(np.float32)
 
 
 # ---------------------------------------------------------------- quality gate
