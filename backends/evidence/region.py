@@ -3,8 +3,11 @@
 Whole-frame novelty (``screen.novelty``) sees a picture sliding in at the frame's edge, or an inset
 growing over a moving scene, only as a small share of a descriptor that the moving scene changes
 all the time. Here each tile of a coarse grid (``screen.TILE_GRID``; statistics from ``tile_stats``,
-taken while screening) is compared with its own surroundings, two-sided at the same time scales
-as the whole-frame novelty, and turned into a robust z against that tile's own running background.
+taken while screening) is compared with the tiles of the frames before and after it, two-sided at
+the same time scales as the whole-frame novelty: its distance to the NEAREST tile anywhere in those
+frames (so a camera that moves, carrying the same tissue from one tile to the next, is no change; a
+picture unlike any part of the recent frames is), as a robust z against that tile's own running
+background.
 A frame's regional score is then:
 
 - confined: each tile's z minus the median tile z of the frame (a change of the whole frame, an
@@ -36,6 +39,17 @@ def _normalised(tiles: np.ndarray, good: np.ndarray) -> np.ndarray:
     return tiles / np.maximum(step, floor)[None]
 
 
+PERSIST = True
+
+
+def _persistent(z: np.ndarray) -> np.ndarray:
+    """A tile's z counts only as far as it also holds in the frame before or after (a new picture in a
+    region stays; a specular flash lands elsewhere next frame)."""
+    prev = np.concatenate([z[:1], z[:-1]])
+    nxt = np.concatenate([z[1:], z[-1:]])
+    return np.maximum(np.minimum(z, prev), np.minimum(z, nxt))
+
+
 def _pair_min(z: np.ndarray, grid: int) -> np.ndarray:
     """(n, grid*grid) -> (n,) best over side-by-side tile pairs of the pair's weaker tile."""
     zz = z.reshape(len(z), grid, grid)
@@ -44,8 +58,23 @@ def _pair_min(z: np.ndarray, grid: int) -> np.ndarray:
     return np.maximum(h, v)
 
 
-def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, context_frames: int,
-               window: int = 6) -> np.ndarray:
+def _nearest_tile(x: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """For frames s and s+k (s in 0..n-k-1): (distance of each tile of frame s+k to the nearest tile
+    of frame s, distance of each tile of frame s to the nearest tile of frame s+k), both (n-k, T)."""
+    n, t, _ = x.shape
+    later = np.empty((n - k, t), np.float32)
+    earlier = np.empty((n - k, t), np.float32)
+    sq = np.einsum("ntk,ntk->nt", x, x)
+    for a in range(0, n - k, chunk):
+        b = min(n - k, a + chunk)
+        d2 = sq[a + k: b + k, :, None] + sq[a: b, None, :] - 2.0 * np.matmul(x[a + k: b + k], x[a: b].transpose(0, 2, 1))
+        np.maximum(d2, 0.0, out=d2)
+        later[a: b] = np.sqrt(d2.min(axis=2))
+        earlier[a: b] = np.sqrt(d2.min(axis=1))
+    return later, earlier
+
+
+def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, context_frames: int) -> np.ndarray:
     """(n,) robust z of the confined, coherent tile change (see the module docstring); 0 where a
     frame is not good or the clip is too short."""
     n = len(tiles)
@@ -61,18 +90,18 @@ def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, co
         scales.append(scales[-1] * 2)
     best = np.full(n, -np.inf, np.float32)
     for g in scales:
-        ks = sorted({g + int(round(j * g / window)) for j in range(window + 1)})
-        ks = [k for k in ks if k < n]
+        ks = [k for k in sorted({g, g + g // 2, 2 * g}) if k < n]
         if not ks:
             continue
         past = np.full((n, t), big, np.float32)
         fut = np.full((n, t), big, np.float32)
         for k in ks:
-            d = x[:-k] - x[k:]
-            d = np.sqrt(np.einsum("itk,itk->it", d, d))
-            d[~(good[:-k] & good[k:])] = big
-            np.minimum(past[k:], d, out=past[k:])
-            np.minimum(fut[:-k], d, out=fut[:-k])
+            later, earlier = _nearest_tile(x, k)
+            bad = ~(good[:-k] & good[k:])
+            later[bad] = big
+            earlier[bad] = big
+            np.minimum(past[k:], later, out=past[k:])     # frame s+k against frame s
+            np.minimum(fut[:-k], earlier, out=fut[:-k])   # frame s against frame s+k
         two = np.minimum(past, fut)
         two = np.where(np.isinf(two), np.where(np.isinf(past), fut, past), two)
         fin = np.isfinite(two[:, 0])
@@ -83,6 +112,8 @@ def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, co
             med, scale = running_scale(np.where(fin, two[:, j], np.nan), context_frames)
             z[:, j] = np.where(fin, (two[:, j] - med) / scale, 0.0)
         z -= np.median(z, axis=1, keepdims=True)          # confined: the frame's common change removed
+        if PERSIST:
+            z = _persistent(z)
         r = _pair_min(z, grid)                           # coherent: two side-by-side tiles
         r[~(fin & good)] = -np.inf
         np.maximum(best, r, out=best)

@@ -364,38 +364,33 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
           "info": info, "spots": spots, "detail": detail}
     out = {k: np.asarray(v, np.float32) for k, v in sc.items()}
-    out["tiles"] = tile_stats(y, fine_blocks, luma, ul, vl)
+    out["tiles"] = tile_stats(y, u8, v8)
     return desc, out
 
 
-def tile_stats(y: np.ndarray, fine_blocks: tuple[np.ndarray, np.ndarray], luma: np.ndarray,
-               ul: np.ndarray, vl: np.ndarray) -> np.ndarray:
+def tile_stats(y: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> np.ndarray:
     """(B, TILE_GRID**2, TILE_DIMS) statistics of each tile of a coarse grid, for the regional
     channel (region.py): what a change confined to part of the frame moves (an inset, a picture
-    sliding in at the edge) while whole-frame statistics dilute it. From what screening already
-    has: the INFO_GRID block means and deviations (tile mean and contrast), the 4x4 chromaticity
-    layouts, plus one pass of absolute neighbour differences (gradient energy). Gain-free where it
-    can be: luma relative to the frame's, contrast and gradient relative to the tile's level."""
+    sliding in at the edge) while whole-frame statistics dilute it. Tile level relative to the
+    frame's median tile (log), contrast and gradient energy relative to the tile's level, and
+    chromaticity ((U-128)/Y, (V-128)/Y of the tile's means, over all its pixels: a grey picture over
+    red tissue is mostly 'white' to the appearance features, which leave such pixels out)."""
     import cv2
 
-    b = y.shape[0]
+    b, h, w = y.shape
     g = TILE_GRID
-    m, sd = fine_blocks
-    k = m.shape[1] // g
-    mm = m[:, : k * g, : k * g].reshape(b, g, k, g, k)
-    tm = mm.mean(axis=(2, 4))
-    sq = (sd[:, : k * g, : k * g] ** 2 + m[:, : k * g, : k * g] ** 2).reshape(b, g, k, g, k).mean(axis=(2, 4))
-    tsd = np.sqrt(np.maximum(sq - tm * tm, 0.0))
-    _, h, w = y.shape
+    tm = _block_mean(y, g)
+    tsd = np.sqrt(np.maximum(_block_mean(y * y, g) - tm * tm, 0.0))
     tall = y.reshape(b * h, w)
     dx = cv2.absdiff(tall[:, 1:], tall[:, :-1]).reshape(b, h, w - 1)
     dy = cv2.absdiff(tall[1:], tall[:-1])
     dy = np.concatenate([dy, dy[-1:]]).reshape(b, h, w)[:, :-1]   # the last row of each frame crosses frames: dropped
-    grad = _block_mean(dx, g) + _block_mean(dy, g)
     lvl = tm + 8.0
-    t = np.stack([np.log(lvl / (luma[:, None, None] + 8.0)), tsd / lvl,
-                  ul if CLAYOUT == g else _block_mean(ul, g), vl if CLAYOUT == g else _block_mean(vl, g),
-                  grad / lvl], axis=-1)
+    grad = (_block_mean(dx, g) + _block_mean(dy, g)) / lvl
+    ref = np.median(lvl.reshape(b, -1), axis=1)[:, None, None]
+    tu = (_block_mean(u8, g) - 128.0) / lvl
+    tv = (_block_mean(v8, g) - 128.0) / lvl
+    t = np.stack([np.log(lvl / ref), tsd / lvl, tu, tv, grad], axis=-1)
     return t.reshape(b, g * g, TILE_DIMS).astype(np.float32)
 
 
