@@ -34,7 +34,7 @@ def capture(video: Path) -> None:
     if out.exists():
         return
     t0 = time.perf_counter()
-    f, src, fps = screen_video(video)
+    f, src, fps = screen_video(video, tiles=True)
     src.close()
     np.savez(out, n=f.n, desc=f.desc, decoded=f.decoded, fps=fps, tiles=f.tiles, **f.scalars)
     print(f"captured {video.name}: {f.n} frames in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -69,7 +69,8 @@ class Settings:
     rarity_ref_fps: float = 2.0     # reference sample: good frames at about this rate...
     rarity_max_refs: int = 2048     # ...and at most this many (bounded work and memory for an hour of video)
     region_weight: float = 0.0      # regional channel (region.py): a change confined to part of the frame
-    #                                 counts as max(frame z, this x its regional z); 0: off
+    #                                 counts as max(frame z, this x its regional z); 0: off (session 13: it failed
+    #                                 its rule on the dev sets, docs/figures/evidence_session13_rule.md)
 
 
 @dataclass
@@ -96,8 +97,9 @@ ProgressFn = Callable[[float, str], None]
 
 
 def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
-                 cancel: Callable[[], bool] | None = None):
-    """Coarse pass over every frame. Returns (features, source, fps)."""
+                 cancel: Callable[[], bool] | None = None, tiles: bool = False):
+    """Coarse pass over every frame (with the regional channel's tile statistics when ``tiles``).
+    Returns (features, source, fps)."""
     from app.data.video import open_video
 
     from .reader import accumulate, iter_av_batches, iter_source_batches
@@ -106,7 +108,7 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
     idx = src.ensure_index()
     n = idx.n_frames
     fps = float(idx.nominal_fps) if idx.nominal_fps and np.isfinite(idx.nominal_fps) else 25.0
-    acc = FeatureAccumulator(n)
+    acc = FeatureAccumulator(n, tiles=tiles)
 
     def tick(done: int) -> None:
         if progress is not None and (done % 2048 < 64 or done >= n):
@@ -321,7 +323,7 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
     import time
 
     t0 = time.perf_counter()
-    f, src, fps = screen_video(path, progress=progress, cancel=cancel)
+    f, src, fps = screen_video(path, progress=progress, cancel=cancel, tiles=settings.region_weight > 0)
     try:
         t_screen = time.perf_counter() - t0
         res = events_from_features(f, fps, settings, src=src, progress=progress)

@@ -14,8 +14,16 @@ A frame's regional score is then:
   exposure step or a cut, is the whole-frame channel's business and raises every tile alike);
 - coherent: the best pair of side-by-side tiles, each pair scored by its weaker tile (one tile
   alone, a specular flicker or a highlight crossing a tile border, does not fire);
+- persistent: a tile's z counts only as far as it also holds in the frame before or after (a new
+  picture stays; a specular flash lands elsewhere in the next frame);
 - calibrated: the best pair over ~24 pairs and several scales is larger than one z by chance, so
   the series is itself turned into a robust z against its running background.
+
+Status: OFF in the product (``Settings.region_weight = 0``). Under the session-13 rule
+(docs/figures/evidence_session13_rule.md) it found no more events on the dev sets unseen8 and
+unseen9 at any weight (40/60 at 0, 0.5, 0.75 and 1.0; the targeted edge_peek, pip_grow and
+corner_iris 2/9 at every weight): the regional z stays near 0 on those events (per-event figures
+in /work/notes/E20i-close.md). Kept as an off switch; screening computes the tiles only when on.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).
@@ -37,9 +45,6 @@ def _normalised(tiles: np.ndarray, good: np.ndarray) -> np.ndarray:
     step = np.median(np.abs(np.diff(tiles[g], axis=0)), axis=0)           # (T, K)
     floor = 0.25 * np.median(step, axis=0, keepdims=True) + 1e-4
     return tiles / np.maximum(step, floor)[None]
-
-
-PERSIST = True
 
 
 def _persistent(z: np.ndarray) -> np.ndarray:
@@ -112,8 +117,7 @@ def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, co
             med, scale = running_scale(np.where(fin, two[:, j], np.nan), context_frames)
             z[:, j] = np.where(fin, (two[:, j] - med) / scale, 0.0)
         z -= np.median(z, axis=1, keepdims=True)          # confined: the frame's common change removed
-        if PERSIST:
-            z = _persistent(z)
+        z = _persistent(z)                               # persistent: holds in a neighbouring frame too
         r = _pair_min(z, grid)                           # coherent: two side-by-side tiles
         r[~(fin & good)] = -np.inf
         np.maximum(best, r, out=best)

@@ -74,12 +74,13 @@ class FeatureAccumulator:
     """Streaming: takes batches of reduced frames, keeps only the small per-frame features (the
     pictures are dropped at once, so memory is bounded by the number of frames x ~130 floats)."""
 
-    def __init__(self, n_frames: int) -> None:
+    def __init__(self, n_frames: int, tiles: bool = False) -> None:
         self.n = int(n_frames)
         self.desc = np.zeros((self.n, DESC_DIM), np.float32)
         self.scalars = {k: np.zeros(self.n, np.float32) for k in SCALAR_NAMES}
         self.decoded = np.zeros(self.n, bool)
-        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, TILE_DIMS), np.float32)
+        # tile statistics for the regional channel (region.py), only when it is on: off, screening costs what it did
+        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, TILE_DIMS), np.float32) if tiles else None
 
     def grow(self, n: int) -> None:
         """The stream held more frames than announced (a table built from an estimate)."""
@@ -90,7 +91,8 @@ class FeatureAccumulator:
         for k in SCALAR_NAMES:
             self.scalars[k] = np.concatenate([self.scalars[k], np.zeros(extra, np.float32)])
         self.decoded = np.concatenate([self.decoded, np.zeros(extra, bool)])
-        self.tiles = np.concatenate([self.tiles, np.zeros((extra, *self.tiles.shape[1:]), np.float32)])
+        if self.tiles is not None:
+            self.tiles = np.concatenate([self.tiles, np.zeros((extra, *self.tiles.shape[1:]), np.float32)])
         self.n += extra
 
     def add(self, frame_numbers: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
@@ -102,11 +104,12 @@ class FeatureAccumulator:
         if len(idx) == 0:
             return
         self.grow(int(idx.max()) + 1)
-        desc, sc = batch_features(y, u, v)
+        desc, sc = batch_features(y, u, v, tiles=self.tiles is not None)
         self.desc[idx] = desc
         for k in SCALAR_NAMES:
             self.scalars[k][idx] = sc[k]
-        self.tiles[idx] = sc["tiles"]
+        if self.tiles is not None:
+            self.tiles[idx] = sc["tiles"]
         self.decoded[idx] = True
 
     def result(self, n_frames: int | None = None) -> Features:
@@ -114,7 +117,7 @@ class FeatureAccumulator:
         if n_frames is None and self.decoded.any():
             n = int(np.nonzero(self.decoded)[0].max()) + 1
         return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n],
-                        self.tiles[:n])
+                        None if self.tiles is None else self.tiles[:n])
 
 
 def _dilate(m: np.ndarray) -> np.ndarray:
@@ -258,7 +261,7 @@ def _abs_step_mean(a: np.ndarray) -> np.ndarray:
     return d.reshape(b, h * (w - 1)).mean(axis=1)
 
 
-def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.ndarray, dict]:
+def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool = False) -> tuple[np.ndarray, dict]:
     """Features of a batch of reduced frames (see module docstring). Written for speed (issue 20:
     screening must stay within 1.3x of decode-only): float32 throughout, in-place arithmetic,
     masked sums as einsum (no temporaries), histograms and steps in OpenCV."""
@@ -364,7 +367,8 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
           "info": info, "spots": spots, "detail": detail}
     out = {k: np.asarray(v, np.float32) for k, v in sc.items()}
-    out["tiles"] = tile_stats(y, u8, v8)
+    if tiles:   # the regional channel's tile statistics (region.py; off in the product)
+        out["tiles"] = tile_stats(y, u8, v8)
     return desc, out
 
 
