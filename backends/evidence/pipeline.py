@@ -68,6 +68,9 @@ class Settings:
     rarity_min_guard: int = 48      # ...and at least this many frames (a long view at capsule rate)
     rarity_ref_fps: float = 2.0     # reference sample: good frames at about this rate...
     rarity_max_refs: int = 2048     # ...and at most this many (bounded work and memory for an hour of video)
+    region_weight: float = 0.0      # regional channel (region.py): a change confined to part of the frame
+    #                                 counts as max(frame z, this x its regional z); 0: off (session 13: it failed
+    #                                 its rule on the dev sets, docs/figures/evidence_session13_rule.md)
 
 
 @dataclass
@@ -94,8 +97,9 @@ ProgressFn = Callable[[float, str], None]
 
 
 def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
-                 cancel: Callable[[], bool] | None = None):
-    """Coarse pass over every frame. Returns (features, source, fps)."""
+                 cancel: Callable[[], bool] | None = None, tiles: bool = False):
+    """Coarse pass over every frame (with the regional channel's tile statistics when ``tiles``).
+    Returns (features, source, fps)."""
     from app.data.video import open_video
 
     from .reader import accumulate, iter_av_batches, iter_source_batches
@@ -104,7 +108,7 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
     idx = src.ensure_index()
     n = idx.n_frames
     fps = float(idx.nominal_fps) if idx.nominal_fps and np.isfinite(idx.nominal_fps) else 25.0
-    acc = FeatureAccumulator(n)
+    acc = FeatureAccumulator(n, tiles=tiles)
 
     def tick(done: int) -> None:
         if progress is not None and (done % 2048 < 64 or done >= n):
@@ -135,6 +139,13 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
         rho = rarity(f.desc, good, fps, guard_s=s.rarity_guard_s, min_guard=s.rarity_min_guard,
                      ref_fps=s.rarity_ref_fps, max_refs=s.rarity_max_refs)
         comb = np.maximum(comb, rarity_z(rho, s.threshold, s.rarity_full))
+    if s.region_weight > 0 and f.tiles is not None:
+        # a change confined to part of the frame (an inset, a picture sliding in at the edge) over a
+        # scene that keeps playing: whole-frame statistics dilute it (issue 20 session 13)
+        from .region import regional_z
+
+        rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))), context_frames=ctx)
+        comb = np.maximum(comb, s.region_weight * rz)
     return nov, comb.astype(np.float32), red_bg
 
 
@@ -312,7 +323,7 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
     import time
 
     t0 = time.perf_counter()
-    f, src, fps = screen_video(path, progress=progress, cancel=cancel)
+    f, src, fps = screen_video(path, progress=progress, cancel=cancel, tiles=settings.region_weight > 0)
     try:
         t_screen = time.perf_counter() - t0
         res = events_from_features(f, fps, settings, src=src, progress=progress)

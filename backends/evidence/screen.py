@@ -46,6 +46,8 @@ BLACK_MARGIN = 10.0  # pixels within this of the frame's own black level (1st pe
 BLACK_SD = 2.5     # ...when flat (codec black: ~0-1; a dim scene's darkest parts: texture and noise)...
 ON_BLACK = 0.6     # ...and a frame with this share of such blocks is a view on black
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots", "detail")
+TILE_GRID = 4      # regional channel (region.py): a TILE_GRID x TILE_GRID grid of tiles...
+TILE_DIMS = 5      # ...each with: luma relative to the frame's, contrast, chromaticity u, v, gradient energy
 
 
 @dataclass
@@ -56,6 +58,13 @@ class Features:
     desc: np.ndarray                   # (n, DESC_DIM) float32
     scalars: dict[str, np.ndarray]     # SCALAR_NAMES -> (n,) float32
     decoded: np.ndarray                # (n,) bool: False where a frame never arrived
+    tiles: np.ndarray | None = None    # (n, TILE_GRID**2, TILE_DIMS) float32 tile statistics (region.py)
+
+    def __post_init__(self) -> None:
+        if self.tiles is None and "tiles" in self.scalars:   # the dict batch_features returns
+            sc = dict(self.scalars)
+            self.tiles = sc.pop("tiles")
+            self.scalars = sc
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.scalars[name]
@@ -65,11 +74,13 @@ class FeatureAccumulator:
     """Streaming: takes batches of reduced frames, keeps only the small per-frame features (the
     pictures are dropped at once, so memory is bounded by the number of frames x ~130 floats)."""
 
-    def __init__(self, n_frames: int) -> None:
+    def __init__(self, n_frames: int, tiles: bool = False) -> None:
         self.n = int(n_frames)
         self.desc = np.zeros((self.n, DESC_DIM), np.float32)
         self.scalars = {k: np.zeros(self.n, np.float32) for k in SCALAR_NAMES}
         self.decoded = np.zeros(self.n, bool)
+        # tile statistics for the regional channel (region.py), only when it is on: off, screening costs what it did
+        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, TILE_DIMS), np.float32) if tiles else None
 
     def grow(self, n: int) -> None:
         """The stream held more frames than announced (a table built from an estimate)."""
@@ -80,6 +91,8 @@ class FeatureAccumulator:
         for k in SCALAR_NAMES:
             self.scalars[k] = np.concatenate([self.scalars[k], np.zeros(extra, np.float32)])
         self.decoded = np.concatenate([self.decoded, np.zeros(extra, bool)])
+        if self.tiles is not None:
+            self.tiles = np.concatenate([self.tiles, np.zeros((extra, *self.tiles.shape[1:]), np.float32)])
         self.n += extra
 
     def add(self, frame_numbers: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
@@ -91,17 +104,20 @@ class FeatureAccumulator:
         if len(idx) == 0:
             return
         self.grow(int(idx.max()) + 1)
-        desc, sc = batch_features(y, u, v)
+        desc, sc = batch_features(y, u, v, tiles=self.tiles is not None)
         self.desc[idx] = desc
         for k in SCALAR_NAMES:
             self.scalars[k][idx] = sc[k]
+        if self.tiles is not None:
+            self.tiles[idx] = sc["tiles"]
         self.decoded[idx] = True
 
     def result(self, n_frames: int | None = None) -> Features:
         n = self.n if n_frames is None else min(self.n, int(n_frames))
         if n_frames is None and self.decoded.any():
             n = int(np.nonzero(self.decoded)[0].max()) + 1
-        return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n])
+        return Features(n, self.desc[:n], {k: v[:n] for k, v in self.scalars.items()}, self.decoded[:n],
+                        None if self.tiles is None else self.tiles[:n])
 
 
 def _dilate(m: np.ndarray) -> np.ndarray:
@@ -245,7 +261,7 @@ def _abs_step_mean(a: np.ndarray) -> np.ndarray:
     return d.reshape(b, h * (w - 1)).mean(axis=1)
 
 
-def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.ndarray, dict]:
+def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool = False) -> tuple[np.ndarray, dict]:
     """Features of a batch of reduced frames (see module docstring). Written for speed (issue 20:
     screening must stay within 1.3x of decode-only): float32 throughout, in-place arithmetic,
     masked sums as einsum (no temporaries), histograms and steps in OpenCV."""
@@ -350,7 +366,36 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> tuple[np.n
     ], axis=1).astype(np.float32)
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
           "info": info, "spots": spots, "detail": detail}
-    return desc, {k: np.asarray(v, np.float32) for k, v in sc.items()}
+    out = {k: np.asarray(v, np.float32) for k, v in sc.items()}
+    if tiles:   # the regional channel's tile statistics (region.py; off in the product)
+        out["tiles"] = tile_stats(y, u8, v8)
+    return desc, out
+
+
+def tile_stats(y: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> np.ndarray:
+    """(B, TILE_GRID**2, TILE_DIMS) statistics of each tile of a coarse grid, for the regional
+    channel (region.py): what a change confined to part of the frame moves (an inset, a picture
+    sliding in at the edge) while whole-frame statistics dilute it. Tile level relative to the
+    frame's median tile (log), contrast and gradient energy relative to the tile's level, and
+    chromaticity ((U-128)/Y, (V-128)/Y of the tile's means, over all its pixels: a grey picture over
+    red tissue is mostly 'white' to the appearance features, which leave such pixels out)."""
+    import cv2
+
+    b, h, w = y.shape
+    g = TILE_GRID
+    tm = _block_mean(y, g)
+    tsd = np.sqrt(np.maximum(_block_mean(y * y, g) - tm * tm, 0.0))
+    tall = y.reshape(b * h, w)
+    dx = cv2.absdiff(tall[:, 1:], tall[:, :-1]).reshape(b, h, w - 1)
+    dy = cv2.absdiff(tall[1:], tall[:-1])
+    dy = np.concatenate([dy, dy[-1:]]).reshape(b, h, w)[:, :-1]   # the last row of each frame crosses frames: dropped
+    lvl = tm + 8.0
+    grad = (_block_mean(dx, g) + _block_mean(dy, g)) / lvl
+    ref = np.median(lvl.reshape(b, -1), axis=1)[:, None, None]
+    tu = (_block_mean(u8, g) - 128.0) / lvl
+    tv = (_block_mean(v8, g) - 128.0) / lvl
+    t = np.stack([np.log(lvl / ref), tsd / lvl, tu, tv, grad], axis=-1)
+    return t.reshape(b, g * g, TILE_DIMS).astype(np.float32)
 
 
 # ---------------------------------------------------------------- quality gate

@@ -1,0 +1,132 @@
+"""Regional change: an event in PART of the frame while the rest keeps playing (issue 20, session 13).
+
+Whole-frame novelty (``screen.novelty``) sees a picture sliding in at the frame's edge, or an inset
+growing over a moving scene, only as a small share of a descriptor that the moving scene changes
+all the time. Here each tile of a coarse grid (``screen.TILE_GRID``; statistics from ``tile_stats``,
+taken while screening) is compared with the tiles of the frames before and after it, two-sided at
+the same time scales as the whole-frame novelty: its distance to the NEAREST tile anywhere in those
+frames (so a camera that moves, carrying the same tissue from one tile to the next, is no change; a
+picture unlike any part of the recent frames is), as a robust z against that tile's own running
+background.
+A frame's regional score is then:
+
+- confined: each tile's z minus the median tile z of the frame (a change of the whole frame, an
+  exposure step or a cut, is the whole-frame channel's business and raises every tile alike);
+- coherent: the best pair of side-by-side tiles, each pair scored by its weaker tile (one tile
+  alone, a specular flicker or a highlight crossing a tile border, does not fire);
+- persistent: a tile's z counts only as far as it also holds in the frame before or after (a new
+  picture stays; a specular flash lands elsewhere in the next frame);
+- calibrated: the best pair over ~24 pairs and several scales is larger than one z by chance, so
+  the series is itself turned into a robust z against its running background.
+
+Status: OFF in the product (``Settings.region_weight = 0``). Under the session-13 rule
+(docs/figures/evidence_session13_rule.md) it found no more events on the dev sets unseen8 and
+unseen9 at any weight (40/60 at 0, 0.5, 0.75 and 1.0; the targeted edge_peek, pip_grow and
+corner_iris 2/9 at every weight): the regional z stays near 0 on those events (per-event figures
+in /work/notes/E20i-close.md). Kept as an off switch; screening computes the tiles only when on.
+
+The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
+a region event then becomes an event like any other (weaving, fine pass, converge, budget).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .screen import TILE_GRID, running_scale
+
+
+def _normalised(tiles: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Each tile dimension divided by its typical frame-to-frame step over the clip's good frames
+    (self-calibrating: no weights per dimension), floored at a quarter of the median step of that
+    dimension over the tiles (a static black border tile must not make a tiny change huge)."""
+    g = np.nonzero(good)[0]
+    if len(g) < 3:
+        return np.zeros_like(tiles)
+    step = np.median(np.abs(np.diff(tiles[g], axis=0)), axis=0)           # (T, K)
+    floor = 0.25 * np.median(step, axis=0, keepdims=True) + 1e-4
+    return tiles / np.maximum(step, floor)[None]
+
+
+def _persistent(z: np.ndarray) -> np.ndarray:
+    """A tile's z counts only as far as it also holds in the frame before or after (a new picture in a
+    region stays; a specular flash lands elsewhere next frame)."""
+    prev = np.concatenate([z[:1], z[:-1]])
+    nxt = np.concatenate([z[1:], z[-1:]])
+    return np.maximum(np.minimum(z, prev), np.minimum(z, nxt))
+
+
+def _pair_min(z: np.ndarray, grid: int) -> np.ndarray:
+    """(n, grid*grid) -> (n,) best over side-by-side tile pairs of the pair's weaker tile."""
+    zz = z.reshape(len(z), grid, grid)
+    h = np.minimum(zz[:, :, :-1], zz[:, :, 1:]).max(axis=(1, 2))
+    v = np.minimum(zz[:, :-1, :], zz[:, 1:, :]).max(axis=(1, 2))
+    return np.maximum(h, v)
+
+
+def _nearest_tile(x: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """For frames s and s+k (s in 0..n-k-1): (distance of each tile of frame s+k to the nearest tile
+    of frame s, distance of each tile of frame s to the nearest tile of frame s+k), both (n-k, T)."""
+    n, t, _ = x.shape
+    later = np.empty((n - k, t), np.float32)
+    earlier = np.empty((n - k, t), np.float32)
+    sq = np.einsum("ntk,ntk->nt", x, x)
+    for a in range(0, n - k, chunk):
+        b = min(n - k, a + chunk)
+        d2 = sq[a + k: b + k, :, None] + sq[a: b, None, :] - 2.0 * np.matmul(x[a + k: b + k], x[a: b].transpose(0, 2, 1))
+        np.maximum(d2, 0.0, out=d2)
+        later[a: b] = np.sqrt(d2.min(axis=2))
+        earlier[a: b] = np.sqrt(d2.min(axis=1))
+    return later, earlier
+
+
+def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, context_frames: int) -> np.ndarray:
+    """(n,) robust z of the confined, coherent tile change (see the module docstring); 0 where a
+    frame is not good or the clip is too short."""
+    n = len(tiles)
+    out = np.zeros(n, np.float32)
+    if n < 16 or good.sum() < 16:
+        return out
+    x = _normalised(tiles.astype(np.float32), good)
+    t = x.shape[1]
+    grid = int(round(np.sqrt(t)))
+    big = np.float32(np.inf)
+    scales = [1]
+    while scales[-1] * 2 <= max(1, max_event_frames):
+        scales.append(scales[-1] * 2)
+    best = np.full(n, -np.inf, np.float32)
+    for g in scales:
+        ks = [k for k in sorted({g, g + g // 2, 2 * g}) if k < n]
+        if not ks:
+            continue
+        past = np.full((n, t), big, np.float32)
+        fut = np.full((n, t), big, np.float32)
+        for k in ks:
+            later, earlier = _nearest_tile(x, k)
+            bad = ~(good[:-k] & good[k:])
+            later[bad] = big
+            earlier[bad] = big
+            np.minimum(past[k:], later, out=past[k:])     # frame s+k against frame s
+            np.minimum(fut[:-k], earlier, out=fut[:-k])   # frame s against frame s+k
+        two = np.minimum(past, fut)
+        two = np.where(np.isinf(two), np.where(np.isinf(past), fut, past), two)
+        fin = np.isfinite(two[:, 0])
+        if fin.sum() < 8:
+            continue
+        z = np.zeros((n, t), np.float32)
+        for j in range(t):
+            med, scale = running_scale(np.where(fin, two[:, j], np.nan), context_frames)
+            z[:, j] = np.where(fin, (two[:, j] - med) / scale, 0.0)
+        z -= np.median(z, axis=1, keepdims=True)          # confined: the frame's common change removed
+        z = _persistent(z)                               # persistent: holds in a neighbouring frame too
+        r = _pair_min(z, grid)                           # coherent: two side-by-side tiles
+        r[~(fin & good)] = -np.inf
+        np.maximum(best, r, out=best)
+    ok = np.isfinite(best) & good
+    if ok.sum() < 8:
+        return out
+    med, scale = running_scale(np.where(ok, best, np.nan), context_frames)   # calibrated
+    out[ok] = ((best - med) / scale)[ok]
+    return out
+
+
+__all__ = ["regional_z", "TILE_GRID"]
