@@ -578,50 +578,32 @@ def rd_zeroing_dct(x, scale: float, keep_after: int = 10) -> np.ndarray:
     return np.clip(np.round(r + 128), 0, 255) / 255.0
 
 
-def _by_key(fn, key):
-    """``fn`` remembered by ``key(v)``: a codec whose output depends on its parameter only through
-    an integer table or rate gives the very same image for every parameter of one key, so a
-    bisection's later steps (and the final call) need not encode again (same results, fewer encodes)."""
-    seen: dict = {}
-
-    def g(v):
-        k = key(v)
-        if k not in seen:
-            seen[k] = fn(v)
-        return seen[k]
-    return g
-
-
 def jpeg(x, rng, how):
     ref = _u8(x) / 255.0
     target = reference_psnr(x) + float(rng.uniform(-JPEG_DB, JPEG_DB))
     if how == "ahumada_table":
         ppd = float(rng.choice([16.0, 32.0, 48.0]))
         tab = ahumada_table(ppd)
-        pil = _by_key(lambda s: pil_table_jpeg(x, tab, s),
-                      lambda s: np.clip(np.round(tab * s), 1, 255).astype(int).tobytes())
-        sc = _bisect(lambda s: -psnr(ref, pil(s)), -target, 0.2, 255.0, iters=22)
-        y = pil(sc)
+        sc = _bisect(lambda s: -psnr(ref, pil_table_jpeg(x, tab, s)), -target, 0.2, 255.0, iters=22)
+        y = pil_table_jpeg(x, tab, sc)
         tag = f"{how}-ppd{ppd:.0f}"
     elif how == "jpeg2000":
         # PSNR rises with the kept rate (x1000 units); integer rates, so bisect then take the closer
         lo, hi = 1.0, 1000.0
-        jp2 = _by_key(lambda r: j2k(x, r), lambda r: int(round(r)))
         for _ in range(14):
             m = np.sqrt(lo * hi)
-            if psnr(ref, jp2(m)) < target:
+            if psnr(ref, j2k(x, m)) < target:
                 lo = m
             else:
                 hi = m
         cands = sorted({max(1, int(np.floor(lo))), int(np.ceil(hi)), int(round(np.sqrt(lo * hi)))})
-        best = min(cands, key=lambda r: abs(psnr(ref, jp2(r)) - target))
-        y = jp2(best)
+        best = min(cands, key=lambda r: abs(psnr(ref, j2k(x, r)) - target))
+        y = j2k(x, best)
         tag = f"{how}-r{best}"
     else:
         keep = int(rng.choice([5, 10, 20]))
-        rd = _by_key(lambda s: rd_zeroing_dct(x, s, keep), lambda s: np.maximum(np.round(ANNEX_K * s), 1.0).tobytes())
-        sc = _bisect(lambda s: -psnr(ref, rd(s)), -target, 0.05, 30.0, iters=22)
-        y = rd(sc)
+        sc = _bisect(lambda s: -psnr(ref, rd_zeroing_dct(x, s, keep)), -target, 0.05, 30.0, iters=22)
+        y = rd_zeroing_dct(x, sc, keep)
         tag = f"{how}-k{keep}"
     return y, tag, psnr(ref, y) - reference_psnr(x)
 
@@ -653,24 +635,17 @@ def density_flatten(x, k: float, bins: int = 256) -> np.ndarray:
     return _clip(y + float(np.mean(x) - np.mean(y)))
 
 
-def _tile_means(x, tiles: int = 8) -> tuple[np.ndarray, float]:
-    """``tile_local``'s local means (tile means, bilinear between tile centres) and global mean:
-    they depend on the image only, so a bisection over the squeeze computes them once."""
+def tile_local(x, c_local: float, c_global: float, tiles: int = 8) -> np.ndarray:
+    """CLAHE-like tiles, reversed: local means m (tile means, bilinear between tile centres); detail
+    squeezed by ``c_local`` about m, the means by ``c_global`` about the global mean."""
     from scipy.ndimage import map_coordinates
     h, w = x.shape
     th, tw = -(-h // tiles), -(-w // tiles)
     xp = np.pad(x, ((0, th * tiles - h), (0, tw * tiles - w)), mode="edge")
     m = xp.reshape(tiles, th, tiles, tw).mean((1, 3))
     yy, xx = np.meshgrid((np.arange(h) + 0.5) / th - 0.5, (np.arange(w) + 0.5) / tw - 0.5, indexing="ij")
-    return map_coordinates(m, [yy, xx], order=1, mode="nearest"), float(x.mean())
-
-
-def tile_local(x, c_local: float, c_global: float, tiles: int = 8,
-               means: tuple[np.ndarray, float] | None = None) -> np.ndarray:
-    """CLAHE-like tiles, reversed: local means m (tile means, bilinear between tile centres); detail
-    squeezed by ``c_local`` about m, the means by ``c_global`` about the global mean. ``means``:
-    ``_tile_means(x, tiles)`` when already computed."""
-    mf, M = means if means is not None else _tile_means(x, tiles)
+    mf = map_coordinates(m, [yy, xx], order=1, mode="nearest")
+    M = float(x.mean())
     return _clip(M + c_global * (mf - M) + c_local * (x - mf))
 
 
@@ -697,9 +672,8 @@ def contrast(x, rng, how):
         y = _clip(m + s * (z - z.mean()))
         return y, f"{how}-g{g}", std_ratio(x, y)
     rho = float(rng.uniform(0.6, 1.4))
-    tm = _tile_means(x)
-    cl = _bisect(lambda v: std_ratio(x, tile_local(x, v, min(v * rho, 1.5), means=tm)), c, 1e-3, 1.0 / max(rho, 1.0))
-    y = tile_local(x, cl, min(cl * rho, 1.5), means=tm)
+    cl = _bisect(lambda v: std_ratio(x, tile_local(x, v, min(v * rho, 1.5))), c, 1e-3, 1.0 / max(rho, 1.0))
+    y = tile_local(x, cl, min(cl * rho, 1.5))
     return y, f"{how}-rho{rho:.2f}", std_ratio(x, y)
 
 
