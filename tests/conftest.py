@@ -39,23 +39,25 @@ def _loupe_home(tmp_path, monkeypatch):
 
 
 # Files that take longest, heaviest first (seconds of one test file on the 2-core CI machine: ci11b,
-# session 11, less S12's cuts). scripts/test.sh runs ``-n 2 --dist loadfile --no-loadscope-reorder``:
+# session 11, less S12's cuts; the five heaviest floors re-set from session 12's CI setups (unseen9
+# 197, unseen7 181, family 4 145, unseen7_h261 143, family 3 141) less S13's bit-identical builder
+# cut (unseen9 -6% CPU)). scripts/test.sh runs ``-n 2 --dist loadfile --no-loadscope-reorder``:
 # xdist then hands files to the two workers in THIS collection order, so the long ones start first
 # and the short ones fill in at the end (longest-first scheduling); xdist's default reorder (files
 # with most tests first) would start the one-test floor files last and leave a worker idle while
 # the other finishes one. A floor file not listed here still goes before the rest (FLOOR_DEFAULT).
 # test_batch.py (~95 s) is listed below the floors on purpose: its Ctrl-C test races under load.
 HEAVY_FILES = {
-    "test_floor_quality_independent4.py": 240, "test_floor_quality_independent3.py": 225,
+    "test_floor_evidence_unseen9.py": 185, "test_floor_evidence_unseen7.py": 181,
     "test_floor_quality_independent5.py": 165, "test_train_loop.py": 165,
-    "test_floor_quality_independent2.py": 135, "test_floor_evidence_unseen7.py": 120,
+    "test_floor_evidence_unseen7_h261.py": 143, "test_floor_quality_independent3.py": 141,
+    "test_floor_quality_independent2.py": 135, "test_floor_quality_independent4.py": 145,
     "test_floor_quality_independent6.py": 100, "test_web_browser.py": 100,
-    "test_floor_evidence_unseen7_h261.py": 85, "test_floor_quality_independent7.py": 60,
+    "test_floor_quality_independent8.py": 70, "test_floor_quality_independent7.py": 60,
     "test_floor_evidence_unseen8.py": 60, "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
     "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 25,
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
     "test_train_loop_threshold.py": 16, "test_quality_train_rows.py": 15,
-    "test_floor_evidence_unseen9.py": 150, "test_floor_quality_independent8.py": 70,
     "test_floor_quality_independent9.py": 40,   # fixed 108-sample subset: ~17 s CPU, 37 s wall under load
     "test_floor_evidence_unseen10.py": 55,
 }
