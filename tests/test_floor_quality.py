@@ -47,7 +47,8 @@ INDEP_MIN_RECALL_FLOOR = 0.45   # v2.3.0: 0.455 (motion); v2.2.0 0.505
 INDEP_CLEAN_FALSE_ALARM_CEILING = 0.05
 CT_CLEAN_FALSE_ALARM_CEILING = 0.10      # was 0.60 (GE gantry tilt) with v2.0.0
 OTHER_MODALITY_FALSE_ALARM_CEILING = 0.10
-INDEP_ECE_CEILING = 0.022   # v2.3.0: 0.0194; v2.2.0: 0.0199 calibrated, 0.0243 raw (cached rows, fixed model: deterministic);
+INDEP_ECE_CEILING = 0.022   # v2.4.0 (CT tone guard): 0.0205; v2.3.0: 0.0194;
+                            # v2.2.0: 0.0199 calibrated, 0.0243 raw (cached rows, fixed model: deterministic);
                             # at 0.035 the raw probabilities passed too (mutation 'quality-uncalibrated' survived)
 SIM_MACRO_F1_FLOOR = 0.75      # v2.3.0: 0.755; v2.2.0 0.771
 SIM_CLEAN_FALSE_ALARM_CEILING = 0.05

@@ -29,12 +29,20 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.3.0"
+MODEL_VERSION = "2.4.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
 UNCERTAIN_THRESHOLD = 0.2  # below REPORT but above this: "uncertain" (routed to a person)
 ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixels a side
+# CT tone-evidence guard (v2.4.0, session 13; rule: docs/figures/quality_session13_rule.md). A CT slice
+# reaches the assessor through ``imaging.unit_scale`` of calibrated HU (robust 0.5-99.5 % of the slice), so
+# an exposure / display-range fault must either clip the top (frac_one) or pull the content away from it
+# (p99). A crop inside the field of view has no black background and read as "over-exposed" to v2.3.0
+# (all 18 clean CT crops of family 8); without that evidence exposure is not reportable on CT.
+CT_TONE_GUARD = True
+CT_EXPOSURE_MIN_CLIPPED = 0.015  # frac_one: clean CT crops 0.0006-0.0128 measured, detected over >= 0.0178
+CT_EXPOSURE_MAX_P99 = 0.90       # p99: clean CT >= 0.903 measured, detected under <= 0.686
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -138,6 +146,14 @@ def platt(p: np.ndarray, ab) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
 
 
+def ct_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per row of features ``X``: does a CT image show evidence of an exposure fault, i.e. clipped
+    white beyond what the product's CT scaling leaves, or content that stops short of the top?"""
+    X = np.atleast_2d(X)
+    return ((X[:, names.index("frac_one")] >= CT_EXPOSURE_MIN_CLIPPED)
+            | (X[:, names.index("p99")] <= CT_EXPOSURE_MAX_P99))
+
+
 @dataclass
 class Prediction:
     P: np.ndarray            # (n, families) calibrated probabilities, masked
@@ -192,7 +208,8 @@ class QualityModel:
     def predict(self, X: np.ndarray, modalities, border_dark=None, calibrated: bool = True) -> Prediction:
         """Calibrated family probabilities, masked: families that cannot occur in the modality are
         0, and so are rotation and movement when the image border is black all round
-        (``border_dark`` >= BLACK_BORDER): then they leave no visible trace."""
+        (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
+        on a CT image without tone evidence (``ct_tone_evidence``)."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -203,6 +220,11 @@ class QualityModel:
                 ok -= {"rotation", "movement"}
             mask = np.array([f in ok for f in fams])
             P[i, ~mask] = 0.0
+        # a reporting rule on the calibrated output; raw scores (the site-fit embedding) stay as they were
+        if CT_TONE_GUARD and calibrated and "exposure" in fams:
+            ct = np.array([normalise_modality(m) == "CT" for m in modalities], bool)
+            if ct.any():
+                P[ct & ~ct_tone_evidence(X, self.feature_names), fams.index("exposure")] = 0.0
         S = np.zeros_like(P)
         for j, f in enumerate(fams):
             if f in self.regressors:
