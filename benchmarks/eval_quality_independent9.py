@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import build_quality_independent9_set as b9  # noqa: E402
 import quality_family_eval as qfe  # noqa: E402
 
+from backends.quality.assess import MODEL_VERSION as ASSESSOR_VERSION  # noqa: E402  (weights file may be older)
+
 CLEAN = qfe.CLEAN
 FAMILY = 9
 
@@ -91,11 +93,12 @@ def main(argv=None) -> int:
         print(str(e), file=sys.stderr)
         return 2
     s = summarise(rows)
-    name = f"{path.name} v{model.meta.get('version', '?')}"
+    name = f"{path.name} v{model.meta.get('version', '?')} (assessor {ASSESSOR_VERSION})"
     print(report(s, name))
     print(f"\n{len(rows)} samples scored in {time.time() - t:.0f} s; set_hash {h.hexdigest()}")
     if a.out:
         Path(a.out).write_text(json.dumps({"model": str(path), "model_version": model.meta.get("version"),
+                                           "assessor_version": ASSESSOR_VERSION,
                                            "family": FAMILY, "set_hash": h.hexdigest(), "n_expected": b9.n_expected(),
                                            "summary": s, "rows": rows}, indent=1, default=float))
     return 0
