@@ -3,10 +3,10 @@ decoders set neither ``key_frame`` nor pict_type I on any picture, so AVSource j
 claim false (av_source's overclaim check, built for H.261 AVI) and each seek walked back to frame 0:
 in unseen9's 100-fps CineForm clip the evidence pass decoded 96,900 frames for 993 asked. None of these
 codecs is intra-only by FFmpeg's descriptors (msvideo1 and qtrle are delta-coded), so the flags cannot
-simply be trusted. Once the decoder has shown no intra picture past frame 0 in the first DISTRUST_AFTER frames
-while claims there proved false, the reader starts at frame 0 at once instead of testing each new claim, and decodes on from where
-it is whenever that is no further from n than frame 0: frame-exact, and a pass over ascending frames
-decodes the file about once. Measured on these clips (22 frames asked, 4821 frames if each seek
+simply be trusted. Once the decoder has shown no intra picture past frame 0 in the first
+DISTRUST_AFTER frames while claims there proved false, the reader starts at frame 0 at once instead
+of testing each new claim, and decodes on from where it is whenever that is no further from n than
+frame 0: frame-exact, and a pass over ascending frames decodes the file about once. Measured on these clips (22 frames asked, 4821 frames if each seek
 decoded from frame 0 and no further): cfhd 1053 decoded (4969 before), msvideo1 961 (3387 before);
 unseen9's evidence run on its two CI clips (JPEG-LS, 100-fps CineForm): 95,831 -> 12,794 frames
 decoded, the same rows."""
