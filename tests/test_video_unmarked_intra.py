@@ -6,10 +6,13 @@ codecs is intra-only by FFmpeg's descriptors (msvideo1 and qtrle are delta-coded
 simply be trusted. Once the decoder has shown no intra picture past frame 0 in the first
 DISTRUST_AFTER frames while claims there proved false, the reader starts at frame 0 at once instead
 of testing each new claim, and decodes on from where it is whenever that is no further from n than
-frame 0: frame-exact, and a pass over ascending frames decodes the file about once. Measured on these clips (22 frames asked, 4821 frames if each seek
-decoded from frame 0 and no further): cfhd 1053 decoded (4969 before), msvideo1 961 (3387 before);
-unseen9's evidence run on its two CI clips (JPEG-LS, 100-fps CineForm): 95,831 -> 12,794 frames
-decoded, the same rows."""
+frame 0: frame-exact, and a pass over ascending frames decodes the file about once.
+
+Measured on these clips (11 ascending frames asked, 2089 frames if each seek decoded from frame 0 and
+no further): cfhd 662 decoded (2661 before), msvideo1 570 (1778 before); with 11 steps and jumps
+after them, 2526 (4969) and 1735 (3387). Evidence runs, same rows before and after: unseen9's two CI
+clips (JPEG-LS, 100-fps CineForm) 95,831 -> 12,794 frames decoded; unseen7's msvideo1 clip
+94,512 -> 37,469."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,12 +56,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-def _targets() -> list[int]:
-    """Random frames in ascending order, further apart than CONTINUE_SLACK (an evidence pass), then
-    steps and jumps backwards."""
+def _targets() -> tuple[list[int], list[int]]:
+    """Random frames in ascending order, further apart than CONTINUE_SLACK (an evidence pass); then
+    steps and jumps backwards and forwards again."""
     gaps = np.random.default_rng(13).integers(av_source.CONTINUE_SLACK + 2, 40, 40)
-    ascending = [int(n) for n in np.cumsum(gaps) if n < FRAMES - 100]
-    return ascending + [FRAMES - 1, 350, 349, 348, 300, 301, 120, 60, 61, 62, 380, 390]
+    ascending = [int(n) for n in np.cumsum(gaps) if n < FRAMES - 100] + [FRAMES - 1]
+    return ascending, [350, 349, 348, 300, 301, 120, 60, 61, 62, 380, 390]
 
 
 @pytest.mark.parametrize("name", ["cfhd", "msvideo1"])
@@ -67,20 +70,23 @@ def test_unmarked_intra_frames_exact_and_decoded_about_once(clips, name):
     with av.open(str(path)) as c:
         in_order = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     assert len(in_order) == FRAMES
-    targets = _targets()
+    ascending, others = _targets()
     with AVSource(path, disk_cache=False) as src:
         claims = int(src.index.keyframe.sum())
         assert claims == (FRAMES if name == "cfhd" else FRAMES // 25), claims
-        for n in targets:
-            img = src.get(n).image
-            assert np.array_equal(img, in_order[n]), (name, n)
+        for n in ascending + others:
+            assert np.array_equal(src.get(n).image, in_order[n]), (name, n)
+            if n == ascending[-1]:
+                decoded_ascending = src.decoded_frames
         decoded = src.decoded_frames
         assert src.claims_distrusted and not any(k > 0 for k in src.true_keys)
-    from_zero = sum(n + 1 for n in targets)  # every seek decoding from frame 0, nothing more
-    print(f"{name}: {len(targets)} frames asked, {decoded} decoded; seeking from frame 0 each time: {from_zero}")
-    # ascending pass: ~FRAMES; backward jumps each decode from 0 (the cache holds the steps after)
-    assert decoded <= 3 * FRAMES, (decoded, from_zero)
-    assert decoded < from_zero / 4, (decoded, from_zero)
+    from_zero = sum(n + 1 for n in ascending)  # every seek decoding from frame 0, nothing more
+    from_zero_all = from_zero + sum(n + 1 for n in others)
+    print(f"{name}: {len(ascending)} ascending frames asked, {decoded_ascending} decoded (from frame 0 "
+          f"each time: {from_zero}); {decoded} with {len(others)} more, backwards and forwards ({from_zero_all})")
+    # about one pass over the file, plus the first seek's walk back to frame 0
+    assert decoded_ascending <= 2 * FRAMES, (decoded_ascending, from_zero)
+    assert decoded < from_zero_all, (decoded, from_zero_all)
 
 
 def test_the_decoders_mark_no_picture_intra(clips):

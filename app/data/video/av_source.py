@@ -368,7 +368,8 @@ class AVSource(VideoSource):
         if backward:  # convert and keep the frames before n too: the next steps back are cache hits
             frame_bytes = int(np.prod(self.size)) * 3
             reach = max(1, (self.cache.capacity_for(frame_bytes) * 3) // 4)
-            lo = max(start, n - reach + 1)
+            lo = max(kf, n - reach + 1)  # (not from ``start``: where claims are distrusted that is
+            # frame 0, and converting up to ``reach`` frames at each step back cost more than it saved)
         # Decode on instead of seeking when the seek could not start much nearer to n: every seek
         # starts at or before ``start`` (honest files: n's keyframe; others: see _real_start).
         can_continue = n in self._ahead or (self._frames is not None and not self._stale
