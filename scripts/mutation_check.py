@@ -549,6 +549,18 @@ MUTATIONS = [
              "                if i >= n:\n                    raise _FalseStart\n                continue\n",
              "",
              ("tests/test_video_keyframe_claims.py",)),
+    Mutation("video-unmarked-intra-continue-off", "video seek: where claims are distrusted the decoder does not go on "
+             "forward (n's claimed keyframe decides, as on honest files): every seek decodes from frame 0",
+             "app/data/video/av_source.py",
+             "                                            and start - 1 - CONTINUE_SLACK <= self._pos < n)",
+             "                                            and kf - 1 - CONTINUE_SLACK <= self._pos < n)",
+             ("tests/test_video_unmarked_intra.py",)),
+    Mutation("video-unmarked-intra-never-distrusted", "video seek: claims never distrusted, each untested claim tried "
+             "and walked back from (cfhd, msvideo1: back to frame 0 at every seek)",
+             "app/data/video/av_source.py",
+             "        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero",
+             "        return False",
+             ("tests/test_video_unmarked_intra.py",)),
 ]
 
 

@@ -24,6 +24,10 @@ seek the claimed keyframe must come out of the decoder as an intra picture (``ke
 ``pict_type`` I); if it does not, it is remembered as false, its pictures are withheld until a real
 intra picture comes out, and if none does before N the search restarts further back (doubling the
 distance), down to the first frame. Real intra pictures are remembered so later seeks go there.
+Some decoders (CineForm, msvideo1, QuickTime RLE) mark no picture intra, so every claim proves false:
+once the first DISTRUST_AFTER frames decoded from frame 0 showed no intra picture, seeks start at
+frame 0 without testing claims, and the decoder goes on forward from where it is whenever a seek
+could not start nearer (an ascending pass decodes the file about once, not once per frame asked).
 """
 from __future__ import annotations
 
@@ -54,6 +58,8 @@ MAX_PULL_AHEAD = 24      # frames decoded past a target to learn the damage flag
 CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
+DISTRUST_AFTER = 100      # frames decoded from 0 with no intra picture past it (and a claim false): untested
+                          # claims are not tried (decoders that mark no picture intra)
 FIRST_WALK_BACK = 16      # frames: first step back when a claimed keyframe proves false (then doubled)
 THUMB_SEARCH = 300        # flagged packets tried for a thumbnail's real intra picture
 OVERCLAIM_WARNING = "keyframe flags overclaim; seeking decodes from the nearest real intra picture"
@@ -161,6 +167,8 @@ class AVSource(VideoSource):
         self._stale = False                  # decoding from a false keyframe: no real intra seen yet
         self.false_keys: set[int] = set()    # claimed keyframes the decoder showed to be P pictures
         self.true_keys: set[int] = set()     # frames the decoder showed to be intra after an overclaim
+        self._true_past_zero = False         # true_keys holds a frame past 0
+        self._false_decoded_max = 0          # the latest claim shown false while decoding (claims_distrusted)
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0  # damage seen: decode errors, concealed pictures, lost pictures
         self.unindexed_frames = 0
@@ -354,12 +362,18 @@ class AVSource(VideoSource):
         last = self._last_target
         backward = last is not None and n < last <= n + BACKWARD_REACH
         self._last_target = n
+        distrust = self.claims_distrusted
+        start = self._real_start(kf, distrust)
         lo = n
         if backward:  # convert and keep the frames before n too: the next steps back are cache hits
             frame_bytes = int(np.prod(self.size)) * 3
             reach = max(1, (self.cache.capacity_for(frame_bytes) * 3) // 4)
-            lo = max(kf, n - reach + 1)
-        can_continue = n in self._ahead or (self._frames is not None and kf - 1 - CONTINUE_SLACK <= self._pos < n)
+            lo = max(kf, n - reach + 1)  # (not from ``start``: where claims are distrusted that is
+            # frame 0, and converting up to ``reach`` frames at each step back cost more than it saved)
+        # Decode on instead of seeking when the seek could not start much nearer to n: every seek
+        # starts at or before ``start`` (honest files: n's keyframe; others: see _real_start).
+        can_continue = n in self._ahead or (self._frames is not None and not self._stale
+                                            and start - 1 - CONTINUE_SLACK <= self._pos < n)
         if can_continue:
             try:
                 frame = self._decode_forward(n, lo, fresh_seek=False)
@@ -367,14 +381,14 @@ class AVSource(VideoSource):
                 frame = None
             if frame is not None:
                 return frame
-        k = self._start_at_or_before(kf)
+        k = start
         overshoots, step = 0, FIRST_WALK_BACK
         while True:
             self._seek(k, n)
             try:
                 frame = self._decode_forward(n, min(lo, n), fresh_seek=True)
             except _FalseStart:  # k is no real keyframe and no real one came before n: further back
-                k = self._start_at_or_before(max(0, min(k - 1, n - step)))
+                k = self._real_start(max(0, min(k - 1, n - step)), distrust)
                 step *= 2
                 continue
             if frame is not None:
@@ -393,6 +407,25 @@ class AVSource(VideoSource):
                 return frame
             break
         raise ReadError(f"{self.label}: frame {n} could not be decoded (the file may be damaged)")
+
+    @property
+    def claims_distrusted(self) -> bool:
+        """The decoder has shown no intra picture past frame 0 in the first DISTRUST_AFTER frames
+        while claims there proved false (decoders that mark no picture intra: CineForm, msvideo1,
+        QuickTime RLE). Why that is known: a seek walks back until it meets a real intra picture or
+        decodes from frame 0, and every picture decoded once a claim proved false is judged, so a
+        claim at f proved false while decoding leaves either a real intra picture before f or a
+        decode from 0 through f that met none."""
+        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero
+
+    def _real_start(self, m: int, distrust: bool) -> int:
+        """Where a seek for a frame after m starts: the nearest claimed keyframe at or before m not
+        known false; where claims are distrusted, one not yet shown intra would prove false too and
+        the seek walk back to the only known real start, frame 0: start there at once."""
+        k = self._start_at_or_before(m)
+        if distrust and k > 0 and k not in self.true_keys:
+            return 0
+        return k
 
     def _start_at_or_before(self, m: int) -> int:
         """The nearest claimed keyframe at or before frame m that the decoder has not shown to be
@@ -419,6 +452,7 @@ class AVSource(VideoSource):
                 for frames in flagged_packet_pictures(c, s, int(idx.pts[k]), not_before=True):
                     ok = bool(frames) and is_intra(frames[0])
                     (self.true_keys if ok else self.false_keys).add(k)
+                    self._true_past_zero |= ok
                     return ok
             except av.FFmpegError:
                 return False
@@ -440,8 +474,10 @@ class AVSource(VideoSource):
             if is_intra(f):
                 self._stale = False
                 self.true_keys.add(i)
+                self._true_past_zero |= i > 0
             elif self.index.keyframe[i]:
                 self.false_keys.add(i)
+                self._false_decoded_max = max(self._false_decoded_max, i)
 
     def _decode_forward(self, n: int, lo: int, *, fresh_seek: bool) -> Frame | None:
         """Decode on to frame n, converting frames lo..n. None means the seek overshot n."""
