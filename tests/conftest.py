@@ -48,7 +48,7 @@ def _loupe_home(tmp_path, monkeypatch):
 # the other finishes one. A floor file not listed here still goes before the rest (FLOOR_DEFAULT).
 # test_batch.py (~95 s) is listed below the floors on purpose: its Ctrl-C test races under load.
 HEAVY_FILES = {
-    "test_floor_evidence_unseen9.py": 185, "test_floor_evidence_unseen7.py": 181,
+    "test_floor_evidence_unseen9.py": 140, "test_floor_evidence_unseen7.py": 181,
     "test_floor_quality_independent5.py": 165, "test_train_loop.py": 165,
     "test_floor_evidence_unseen7_h261.py": 143, "test_floor_quality_independent3.py": 141,
     "test_floor_quality_independent2.py": 135, "test_floor_quality_independent4.py": 145,
