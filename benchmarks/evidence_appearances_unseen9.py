@@ -88,6 +88,7 @@ from benchmarks.build_evidence_videos import EventTruth, VideoTruth
 from benchmarks.evidence_appearances_unseen5 import _polyps, fit_contain, fit_cover, polyp_views
 from benchmarks.evidence_appearances_unseen6 import Filler6
 from benchmarks.evidence_appearances_unseen7 import _any7, _ramp, sway7
+from benchmarks.evidence_schedule_summary import clip_frames_from, plan_summary
 
 SEED9 = 127
 UNSEEN9_VERSION = 3   # part of cached file names: bump when this construction changes
@@ -670,25 +671,12 @@ def build_unseen9_clip(out: Path, data_dir: Path, *, variation: Variation9, seed
 
 def clip_frames9(v: Variation9, seed: int = SEED9) -> tuple[int, int]:
     """(all frames, true-event frames) of a clip, from the schedule alone."""
-    s = schedule9(v, seed)
-    if not s:
-        return int(round(v.duration_s * v.fps)), 0
-    return sum(g + n for _, _, g, n in s) + max(3, int(v.gap_s * v.fps * 0.5)), sum(n for *_, n in s)
+    return clip_frames_from(schedule9(v, seed), v)
 
 
 def summary9(seed: int = SEED9) -> str:
     """Frames, minutes, events and the true-event share per clip, from the schedule alone."""
-    lines, tot_f, tot_t, tot_e, secs = [], 0, 0, 0, 0.0
-    for v in VARIATIONS9:
-        frames, t = clip_frames9(v, seed)
-        s = schedule9(v, seed)
-        tot_f, tot_t, tot_e, secs = tot_f + frames, tot_t + t, tot_e + len(s), secs + frames / v.fps
-        lines.append(f"{v.name}: {frames} frames, {frames / v.fps / 60:.1f} min, {len(s)} events, "
-                     f"true {100 * t / frames:.2f}%, lengths s " + ",".join(f"{n / v.fps:.2f}" for *_, n in s)
-                     + " gaps f " + ",".join(str(g) for _, _, g, _ in s)
-                     + " kinds " + ",".join(k for k, *_ in s))
-    lines.append(f"TOTAL {tot_f} frames, {secs / 3600:.2f} h, {tot_e} events, true {100 * tot_t / tot_f:.2f}%")
-    return "\n".join(lines)
+    return plan_summary(VARIATIONS9, lambda v: schedule9(v, seed))
 
 
 if __name__ == "__main__":
