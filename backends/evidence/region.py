@@ -24,6 +24,10 @@ Status: OFF in the product (``Settings.region_weight = 0``). Under the session-1
 unseen9 at any weight (40/60 at 0, 0.5, 0.75 and 1.0; the targeted edge_peek, pip_grow and
 corner_iris 2/9 at every weight): the regional z stays near 0 on those events (per-event figures
 in /work/notes/E20i-close.md). Kept as an off switch; screening computes the tiles only when on.
+Session 13b (``tile_rarity_z``, ``Settings.region_method = "rarity"``, the default when on): each tile
+against the clip's tiles beyond a guard interval. Under docs/figures/evidence_session13b_rule.md it
+gained events on unseen8+9+10 (unseen9 edge_peek 0 -> 2 of 3 at w 0.5/0.75) but unseen8
+block_dissolve lost one at every weight (2 -> 1 of 3): it FAILED and stays off too.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).
