@@ -7,7 +7,7 @@ interleaved (decode, screen, decode, screen, ...) and the best of each is compar
 machine disturbs both alike. Also reports peak RSS growth of the screening run (memory bounded:
 no frame is kept).
 
-Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py]
+Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py] [--tiles]
 Videos are the constructed ones of eval_evidence.py (built on first use), or give --video PATH.
 """
 from __future__ import annotations
@@ -40,11 +40,14 @@ def decode_only(path: Path, limit: int) -> int:
     return n
 
 
-def screen_only(path: Path, index, limit: int, screen_module=None) -> int:
+def screen_only(path: Path, index, limit: int, screen_module=None, tiles: bool = False) -> int:
     from backends.evidence.reader import accumulate, iter_av_batches
     from backends.evidence.screen import FeatureAccumulator
 
-    acc = (screen_module.FeatureAccumulator if screen_module else FeatureAccumulator)(min(limit, index.n_frames))
+    if screen_module is not None:
+        acc = screen_module.FeatureAccumulator(min(limit, index.n_frames))
+    else:   # tiles: the regional channel's statistics too (what screening computes when it is on)
+        acc = FeatureAccumulator(min(limit, index.n_frames), tiles=tiles)
     seen = [0]
 
     def limited():
@@ -82,6 +85,8 @@ def main() -> int:
     ap.add_argument("--cache", default="/tmp/loupe_evidence_videos")
     ap.add_argument("--video", action="append", help="benchmark this file instead")
     ap.add_argument("--baseline-screen", help="also time this screen.py (another version) in the same runs")
+    ap.add_argument("--tiles", action="store_true", help="screen with the regional channel's tile statistics "
+                    "(as when Settings.region_weight > 0)")
     a = ap.parse_args()
     base = load_screen_module(a.baseline_screen) if a.baseline_screen else None
     from app.data.video import open_video
@@ -109,7 +114,7 @@ def main() -> int:
             nd = decode_only(path, limit)
             dec, dec_cpu = min(dec, time.perf_counter() - t), min(dec_cpu, cpu_seconds() - c)
             t, c = time.perf_counter(), cpu_seconds()
-            ns = screen_only(path, idx, limit)
+            ns = screen_only(path, idx, limit, tiles=a.tiles)
             scr, scr_cpu = min(scr, time.perf_counter() - t), min(scr_cpu, cpu_seconds() - c)
             if base is not None:
                 t, c = time.perf_counter(), cpu_seconds()

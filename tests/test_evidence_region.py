@@ -5,9 +5,11 @@ An inset (a grey picture over a quarter of a corner) appearing for 4 s over that
 event at the product's settings, and is not one with the channel off (the whole-frame statistics
 dilute it); the moving scene with specular flashes alone gives no event.
 
-The channel is OFF in the product: it failed its session-13 rule on the dev sets
-(docs/figures/evidence_session13_rule.md: no event gained). These tests keep the off switch working
-at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
+The channel is OFF in the product: the local variant failed its session-13 rule on the dev sets
+(docs/figures/evidence_session13_rule.md: no event gained), the tile-rarity variant (``region_method =
+"rarity"``, the default when on) failed the session-13b rule (docs/figures/evidence_session13b_rule.md:
+events gained, but unseen8 block_dissolve lost one at every weight). These tests keep the off switch
+working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +17,7 @@ import pytest
 
 from backends.evidence.pipeline import Settings, events_from_features
 from backends.evidence.reader import rgb_to_reduced_yuv
-from backends.evidence.region import regional_z
+from backends.evidence.region import regional_z, tile_rarity_z
 from backends.evidence.screen import TILE_DIMS, TILE_GRID, FeatureAccumulator, Features, batch_features
 
 FPS = 10.0
@@ -23,7 +25,8 @@ N = 900
 W_ON = 0.5   # the smallest weight of the session-13 grid
 
 
-def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: bool = False) -> Features:
+def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: bool = False,
+          insets: tuple[tuple[int, int], ...] = ()) -> Features:
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -44,7 +47,7 @@ def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: 
             for _ in range(rng.integers(0, 4)):
                 cx, cy = rng.integers(20, 236, 2)
                 cv2.circle(fr, (int(cx), int(cy)), int(rng.integers(2, 6)), (255, 255, 255), -1)
-        if inset is not None and inset[0] <= t < inset[1]:
+        if any(a <= t < b for a, b in ((inset,) if inset is not None else ()) + tuple(insets)):
             fr[16:80, 150:214] = pic
         yy, uu, vv = rgb_to_reduced_yuv(fr, 8)
         ys.append(yy), us.append(uu), vs.append(vv)
@@ -80,6 +83,8 @@ def test_product_keeps_the_channel_off():
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
     f = scene(3, inset=(600, 640))
     on = events_from_features(f, FPS, Settings(region_weight=W_ON))
+    local = events_from_features(f, FPS, Settings(region_weight=W_ON, region_method="local"))
+    assert _hits(local, 600, 639), [(e.start, e.end, e.z) for e in local.events]
     off = events_from_features(f, FPS, Settings(region_weight=0.0))
     assert _hits(on, 600, 639), [(e.start, e.end, e.z) for e in on.events]
     assert not _hits(off, 600, 639)   # whole-frame statistics alone miss it: the channel is what finds it
@@ -89,8 +94,9 @@ def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
 @pytest.mark.parametrize("seed", [5, 7])
 def test_moving_scene_with_specular_flicker_gives_no_event(seed):
     f = scene(seed, flicker=True)
-    res = events_from_features(f, FPS, Settings(region_weight=W_ON))
-    assert res.events == [], [(e.start, e.end, e.z) for e in res.events]
+    for method in ("rarity", "local"):
+        res = events_from_features(f, FPS, Settings(region_weight=W_ON, region_method=method))
+        assert res.events == [], (method, [(e.start, e.end, e.z) for e in res.events])
 
 
 def test_one_tile_alone_does_not_fire_two_side_by_side_do():
@@ -108,3 +114,33 @@ def test_one_tile_alone_does_not_fire_two_side_by_side_do():
     z2 = regional_z(two, good, max_event_frames=120, context_frames=600)
     assert np.median(z2[300:330]) > 4.0
     assert np.median(z1[300:330]) < 2.0
+
+
+# ---------------------------------------------------------------- session 13b: tile rarity
+def test_inset_twice_20_frames_apart_scores_both_times():
+    """E20i's local channel called the second of two nearby insets 'seen' (each explained the other);
+    tile rarity compares each tile with the clip beyond a guard interval, so both stand out (as scores:
+    on a 90-s clip the reader budget keeps about 2 s of video, so it keeps one of them as an event)."""
+    f = scene(11, insets=((500, 530), (550, 580)))
+    z = tile_rarity_z(f.tiles, np.ones(f.n, bool), FPS, guard_s=30.0, min_guard=48, ref_fps=1.0, max_refs=256)
+    thr = Settings().threshold / W_ON
+    assert np.median(z[500:530]) > thr and np.median(z[550:580]) > thr, (np.median(z[500:530]), np.median(z[550:580]))
+    outside = np.r_[z[:480], z[600:]]
+    assert np.percentile(outside, 99) < thr
+    on = events_from_features(f, FPS, Settings(region_weight=W_ON))
+    assert _hits(on, 500, 529) or _hits(on, 550, 579), [(e.start, e.end, e.z) for e in on.events]
+
+
+def test_tile_rarity_one_tile_alone_does_not_fire_two_side_by_side_do():
+    rng = np.random.default_rng(2)
+    n, t = 900, TILE_GRID * TILE_GRID
+    tiles = rng.normal(0, 1, (n, t, TILE_DIMS)).astype(np.float32)
+    one, two = tiles.copy(), tiles.copy()
+    one[400:430, 5] += 6.0
+    two[400:430, [5, 6]] += 6.0
+    good = np.ones(n, bool)
+    kw = dict(guard_s=30.0, min_guard=48, ref_fps=1.0, max_refs=256)
+    z1 = tile_rarity_z(one, good, FPS, **kw)
+    z2 = tile_rarity_z(two, good, FPS, **kw)
+    assert np.median(z2[400:430]) > 4.0
+    assert np.median(z1[400:430]) < 2.0

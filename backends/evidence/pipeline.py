@@ -71,6 +71,13 @@ class Settings:
     region_weight: float = 0.0      # regional channel (region.py): a change confined to part of the frame
     #                                 counts as max(frame z, this x its regional z); 0: off (session 13: it failed
     #                                 its rule on the dev sets, docs/figures/evidence_session13_rule.md)
+    region_method: str = "rarity"   # "rarity": each tile against the clip's tiles beyond a guard (session 13b,
+    #                                 region.tile_rarity_z; failed its rule too, evidence_session13b_rule.md);
+    #                                 "local": against nearby frames (session 13, failed)
+    region_guard_s: float = 30.0    # tile rarity: references more than this far away on each side...
+    region_min_guard: int = 48      # ...and at least this many frames
+    region_ref_fps: float = 1.0     # reference sample: good frames at about this rate...
+    region_max_refs: int = 256      # ...and at most this many (work n x 256 x 16 x 16 x 5 multiply-adds)
 
 
 @dataclass
@@ -142,9 +149,14 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
     if s.region_weight > 0 and f.tiles is not None:
         # a change confined to part of the frame (an inset, a picture sliding in at the edge) over a
         # scene that keeps playing: whole-frame statistics dilute it (issue 20 session 13)
-        from .region import regional_z
+        from .region import regional_z, tile_rarity_z
 
-        rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))), context_frames=ctx)
+        if s.region_method == "local":
+            rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))),
+                            context_frames=ctx)
+        else:
+            rz = tile_rarity_z(f.tiles, good, fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
+                               ref_fps=s.region_ref_fps, max_refs=s.region_max_refs)
         comb = np.maximum(comb, s.region_weight * rz)
     return nov, comb.astype(np.float32), red_bg
 

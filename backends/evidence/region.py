@@ -24,6 +24,10 @@ Status: OFF in the product (``Settings.region_weight = 0``). Under the session-1
 unseen9 at any weight (40/60 at 0, 0.5, 0.75 and 1.0; the targeted edge_peek, pip_grow and
 corner_iris 2/9 at every weight): the regional z stays near 0 on those events (per-event figures
 in /work/notes/E20i-close.md). Kept as an off switch; screening computes the tiles only when on.
+Session 13b (``tile_rarity_z``, ``Settings.region_method = "rarity"``, the default when on): each tile
+against the clip's tiles beyond a guard interval. Under docs/figures/evidence_session13b_rule.md it
+gained events on unseen8+9+10 (unseen9 edge_peek 0 -> 2 of 3 at w 0.5/0.75) but unseen8
+block_dissolve lost one at every weight (2 -> 1 of 3): it FAILED and stays off too.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).
@@ -130,3 +134,67 @@ def regional_z(tiles: np.ndarray, good: np.ndarray, *, max_event_frames: int, co
 
 
 __all__ = ["regional_z", "TILE_GRID"]
+
+
+# ---------------------------------------------------------------- session 13b: tile rarity
+def _far_tile_distance(x: np.ndarray, good: np.ndarray, ref: np.ndarray, guard: int,
+                       chunk: int = 64) -> np.ndarray:
+    """(n, T): for each tile of each good frame, the distance to the NEAREST tile (any position) of
+    the reference frames more than ``guard`` frames away (inf when there is none; NaN for frames that
+    are not good). Work n x T x len(ref) x T x K multiply-adds; the largest array is
+    chunk*T x len(ref) floats."""
+    n, t, k = x.shape
+    out = np.full((n, t), np.nan, np.float32)
+    if len(ref) == 0:
+        return out
+    r = x[ref].reshape(-1, k)
+    rn = (r * r).sum(axis=1)
+    q = np.nonzero(good)[0]
+    cols = np.arange(len(ref))[None, :]
+    for a in range(0, len(q), chunk):
+        rows = q[a:a + chunk]
+        xq = x[rows].reshape(-1, k)
+        d2 = (xq * xq).sum(axis=1)[:, None] + rn[None, :] - 2.0 * (xq @ r.T)     # (c*T, R*T)
+        d2 = d2.reshape(len(rows), t, len(ref), t).min(axis=3)                   # nearest tile of each ref
+        lo = np.searchsorted(ref, rows - guard, side="left")
+        hi = np.searchsorted(ref, rows + guard, side="right")
+        near = (cols >= lo[:, None]) & (cols < hi[:, None])                      # (c, R) within the guard
+        d2[np.broadcast_to(near[:, None, :], d2.shape)] = np.inf
+        out[rows] = np.sqrt(np.maximum(d2.min(axis=2), 0.0))
+    return out
+
+
+def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: float, min_guard: int,
+                  ref_fps: float, max_refs: int) -> np.ndarray:
+    """(n,) regional score from tile RARITY (session 13b): each tile is compared with the tiles of
+    the clip's frames more than a guard interval away (a bounded, evenly spread sample, as
+    ``rarity.py`` does for whole frames), so two insets a few seconds apart do not explain each
+    other and a capsule's ever-new view is judged against everything the clip shows elsewhere.
+    Per tile position the distance is a ratio to its clip median; confined (minus the frame's
+    median tile ratio: a whole-frame change is the whole-frame channels' business); coherent (best
+    side-by-side pair by its weaker tile); calibrated (robust z over the clip's frames). 0 where
+    unknown (bad frames, no reference beyond the guard)."""
+    from .rarity import reference_frames
+
+    n = len(tiles)
+    out = np.zeros(n, np.float32)
+    if n < 16 or good.sum() < 16:
+        return out
+    x = _normalised(tiles.astype(np.float32), good)
+    t = x.shape[1]
+    grid = int(round(np.sqrt(t)))
+    guard = max(min_guard, int(round(guard_s * fps)))
+    ref = reference_frames(good, fps, ref_fps, max_refs)
+    d = _far_tile_distance(x, good, ref, guard)
+    ok = np.isfinite(d).all(axis=1)
+    if ok.sum() < 16:
+        return out
+    med = np.median(d[ok], axis=0)                       # per tile position
+    rho = d / np.maximum(med, 1e-6)[None]
+    rho[~ok] = 0.0
+    rho -= np.median(rho, axis=1, keepdims=True)         # confined
+    p = _pair_min(rho, grid)                             # coherent
+    pm = float(np.median(p[ok]))
+    mad = float(np.median(np.abs(p[ok] - pm)))
+    out[ok] = ((p[ok] - pm) / (1.4826 * max(mad, 1e-3))).astype(np.float32)   # calibrated
+    return out
