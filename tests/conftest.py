@@ -60,6 +60,8 @@ HEAVY_FILES = {
     "test_train_loop_threshold.py": 16, "test_quality_train_rows.py": 15,
     "test_floor_quality_independent9.py": 40,   # fixed 108-sample subset: ~17 s CPU, 37 s wall under load
     "test_floor_evidence_unseen10.py": 55,
+    "test_floor_evidence_unseen11.py": 40,   # one 28-fps clip: ~29 s CPU to build, ~5 s to screen
+    "test_evidence_unseen11_builder.py": 30,
 }
 FLOOR_DEFAULT = 60
 
