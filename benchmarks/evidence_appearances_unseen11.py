@@ -80,6 +80,7 @@ from benchmarks.evidence_appearances_unseen5 import _polyps, fit_cover, polyp_vi
 from benchmarks.evidence_appearances_unseen6 import Filler6
 from benchmarks.evidence_appearances_unseen7 import _any7, sway7
 from benchmarks.evidence_appearances_unseen10 import Noise10
+from benchmarks.evidence_schedule_summary import clip_frames_from, plan_summary
 
 SEED11 = 151
 UNSEEN11_VERSION = 1   # part of cached file names: bump when this construction changes
@@ -675,24 +676,12 @@ def set_hash(cache: Path, seed: int = SEED11) -> str:
 
 def clip_frames11(v: Variation11, seed: int = SEED11) -> tuple[int, int]:
     """(all frames, true-event frames) of a clip, from the schedule alone."""
-    s = schedule11(v, seed)
-    if not s:
-        return int(round(v.duration_s * v.fps)), 0
-    return sum(g + n for _, _, g, n in s) + max(3, int(v.gap_s * v.fps * 0.5)), sum(n for *_, n in s)
+    return clip_frames_from(schedule11(v, seed), v)
 
 
 def summary11(seed: int = SEED11) -> str:
     """Frames, minutes, events and the true-event share per clip, from the schedule alone."""
-    lines, tot_f, tot_t, tot_e, secs = [], 0, 0, 0, 0.0
-    for v in VARIATIONS11:
-        frames, t = clip_frames11(v, seed)
-        s = schedule11(v, seed)
-        tot_f, tot_t, tot_e, secs = tot_f + frames, tot_t + t, tot_e + len(s), secs + frames / v.fps
-        lines.append(f"{v.name}: {frames} frames, {frames / v.fps / 60:.1f} min, {len(s)} events, "
-                     f"true {100 * t / frames:.2f}%, lengths s " + ",".join(f"{n / v.fps:.2f}" for *_, n in s)
-                     + " kinds " + ",".join(k for k, *_ in s))
-    lines.append(f"TOTAL {tot_f} frames, {secs / 3600:.2f} h, {tot_e} events, true {100 * tot_t / tot_f:.2f}%")
-    return "\n".join(lines)
+    return plan_summary(VARIATIONS11, lambda v: schedule11(v, seed), show_gaps=False)
 
 
 def build_set(cache: Path, data_dir: Path, seed: int = SEED11, names: list[str] | None = None) -> dict:
