@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("shell-preview-keeps-last-study", "while a series loads, the docks keep acting on the previous study",
+             "app/shell/main_window.py",
+             "            self.current_view.set(loading_context(model, vol.source or src or \"\", getattr(cand, \"label\", \"\")))",
+             "            pass",
+             ("tests/test_shell_window.py::test_while_a_series_loads_no_dock_shows_the_previous_study_and_a_layout_waits",)),
     Mutation("web-cancel-overwrites-stop", "web Cancel writes 'cancel requested' over the run's closing line",
              "app/web/ui.py", "    if job.wait(wait_s):\n        return None\n",
              "    if job.wait(wait_s):\n        return \"cancel requested\"\n",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
 from shell_steps import draw_distance
 
 from app.shell.dock_layout import content
@@ -238,6 +238,49 @@ def test_first_slice_preview_is_shown_in_the_acquisition_plane(qtbot, win, dicom
         win.open_path(dicom_dir / "dcm_qa_siemens_mosaic_sagittal")
     assert seen and seen[0][1] == "sagittal" and seen[0][2] is True
     assert win.model.volume.meta.get("preview") is None  # replaced by the full series
+
+
+def test_while_a_series_loads_no_dock_shows_the_previous_study_and_a_layout_waits(qtbot, win, dicom_dir, tmp_path,
+                                                                                    monkeypatch):
+    """Walk of session 14: reopening the CT after a PNG, the first slice was on screen while the
+    Layers, Review and Evidence docks still named the PNG (a Run would have gone to it), and MPR chosen
+    during loading said "a 2D image has only one plane". Now nothing is actionable until the series is
+    whole, and the asked layout is shown when it is."""
+    from PIL import Image
+
+    png = tmp_path / "photo.png"
+    Image.fromarray(np.full((32, 48), 90, np.uint8)).save(png)
+    _open(qtbot, win, png)
+    assert win.current_view.context.is_image
+    import threading
+
+    import app.data.open as data_open
+
+    during, go_on, real_load = [], threading.Event(), data_open.load
+
+    def held_load(*a, **kw):   # the series stays "loading" until the checks below have run
+        go_on.wait(20)
+        return real_load(*a, **kw)
+    monkeypatch.setattr(data_open, "load", held_load)
+
+    def click_mpr():   # as a person does: from the event loop, not from inside a paint
+        if win.model.volume.meta.get("preview"):
+            ctx = win.current_view.context
+            during.append((ctx.kind, ctx.name, win.layers_panel.model, win.current_view.context.backend_input()))
+            win.set_layout("mpr")
+            during.append(win.message.isVisible() and "finished loading" in win.message.label.text())
+        go_on.set()
+    win.first_painted.connect(lambda _s: QTimer.singleShot(0, click_mpr))
+    with qtbot.waitSignal(win.opened, timeout=30000):
+        win.open_path(dicom_dir / "dcm_qa_ct_philips_head_140")
+    assert during, "the first slice was not shown before the series"
+    kind, name, layers_model, run_input = during[0]
+    assert kind == "none" and name.endswith("(still loading)") and "photo" not in name
+    assert layers_model is None and run_input is None
+    assert during[1] is True
+    assert [v.view_name for v in win.area.views] == ["axial", "coronal", "sagittal"]
+    assert not win.message.isVisible()
+    assert win.current_view.context.kind == "volume" and win.layers_panel.model is win.model
 
 
 def test_measurement_survives_reopening_the_study(qtbot, win, dicom_dir):

@@ -42,6 +42,8 @@ class ViewContext:
         return self.kind in ("image2d", "volume", "ultrasound")
 
     def describe(self) -> str:
+        if self.kind == "none" and self.name:
+            return self.name   # e.g. "head CT (still loading)"
         what = {"image2d": "2D image", "volume": "volume", "ultrasound": "ultrasound image",
                 "video": "video", "none": "nothing"}[self.kind]
         return f"{what} {self.name}".strip()
@@ -76,6 +78,14 @@ def image_context(model, path: str = "", name: str = "") -> ViewContext:
     kind = BackendInput.from_volume(model.volume).kind
     return ViewContext(kind, model=model, path=str(path or model.volume.source or ""),
                        unit=scene_length_unit(model), study=next(_serial), name=name or Path(str(path)).name)
+
+
+def loading_context(model, path: str = "", name: str = "") -> ViewContext:
+    """A series whose first slice is shown while the rest loads: nothing a dock may act on yet (a
+    backend run, a review list or a measurement table would otherwise stay on the previous study)."""
+    label = name or Path(str(path)).name or "series"
+    return ViewContext("none", path=str(path or model.volume.source or ""), unit=scene_length_unit(model),
+                       study=next(_serial), name=f"{label} (still loading)")
 
 
 def video_context(workspace, path) -> ViewContext:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import keymap, loader
-from .current_view import CurrentView, image_context, video_context
+from .current_view import CurrentView, image_context, loading_context, video_context
 from .dock_layout import LAYOUT_VERSION, content, scrolled
 from .docks import EXTRA_DOCKS, build_safely
 from .layers_panel import LayersPanel
@@ -381,6 +381,9 @@ class MainWindow(QMainWindow):
         vol = best_volume(vols)
         keep_cursor = self.model.cursor if (self.model is not None and self.model.volume.meta.get("preview")) else None
         self._show_model(vol, cand, preview=False, cursor=keep_cursor)
+        if getattr(self, "_layout_waits", False):   # the layout asked for during loading is now shown
+            self._layout_waits = False
+            self.message.hide()
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
                                      f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
         try:
@@ -446,7 +449,8 @@ class MainWindow(QMainWindow):
             if area.views:
                 area.views[0].setFocus()   # the reading keys (F, arrows, presets) work at once
             self.opened.emit(model)
-        else:
+        else:   # the first slice while the series loads: no dock may show or act on the last study
+            self.current_view.set(loading_context(model, vol.source or src or "", getattr(cand, "label", "")))
             self._clear_status()   # the previous study's voxel / value must not stay under a new image
             area.views[0].painted.connect(self._report_first_paint)
 
@@ -570,7 +574,12 @@ class MainWindow(QMainWindow):
     def set_layout(self, key: str) -> None:
         self.settings.set("layout", key)
         if self.area is not None:
-            if self.model.volume.spatial_shape[0] <= 1 and key != "1x1":
+            if self.model.volume.meta.get("preview") and key != "1x1":
+                name = dict(LAYOUT_KEYS).get(key, key)
+                self.message.show_message(f"{name} will show when the series has finished loading", error=False)
+                self._layout_waits = True
+                key = "1x1"
+            elif self.model.volume.spatial_shape[0] <= 1 and key != "1x1":
                 self.message.show_message("a 2D image has only one plane: layout stays 1x1", error=False)
                 key = "1x1"
             self.area.set_layout(key)
@@ -659,7 +668,7 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(0, self, lambda: keep_readable(self))   # once the new view is laid out
         self._clear_status()
-        if ctx.is_video:   # the slice docks have no image to show: cleared, not left on the last one
+        if not ctx.is_image:   # the slice docks have no image to show: cleared, not left on the last one
             for panel in (self.layers_panel, self.measure_panel, self.properties_panel):
                 panel.set_model(None)
         self.edit_bar.set_unit(ctx.unit)
