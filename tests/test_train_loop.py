@@ -459,7 +459,8 @@ def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_pat
         after.append(dice(segment_fundus(rgb, weights=reg.get(card["version"]).weights).mask, ref, fov))
     print(f"5 corrected, DEV shift 0: Dice {np.mean(before):.4f} -> {np.mean(after):.4f}; {card['promotion']}")
     # base v2 (session 10, trained with degraded cameras) starts higher on this mild site and gains
-    # less: measured 0.8142 -> 0.8182 (+0.004) on these 3 photos; base v1 gave 0.8036 -> 0.8207. The
+    # less: measured 0.8142 -> 0.8182 (+0.004) on these 3 photos (session 14, threshold chosen by default:
+    # 0.8142 -> 0.8183, promotable); base v1 gave 0.8036 -> 0.8207. The
     # issue's +0.03 is not reached on this shift (see docs/train-loop.md, sessions 7-10)
     assert np.mean(after) >= np.mean(before) + 0.002, (before, after, card["promotion"])
     assert card["promotion"]["ok"], card["promotion"]
@@ -472,7 +473,8 @@ def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_pat
     fit_base = np.mean(F.score(F.load_model(reg.get("shipped").weights), card["threshold"], trained, norm))
     fit_new = np.mean(F.score(F.load_model(reg.get(card["version"]).weights), card["threshold"], trained, norm))
     print(f"fit on the {len(trained)} corrected photos: {fit_base:.4f} -> {fit_new:.4f}")
-    # measured 0.8234 -> 0.8300; with the learning discarded (mutation) 0.8234 -> 0.8234
+    # measured 0.8234 -> 0.8300 (session 14, at the chosen threshold: 0.8221 -> 0.8284); with the learning
+    # discarded (mutation) the two are equal
     assert len(trained) == 4 and fit_new >= fit_base + 0.004, (fit_base, fit_new)
 
 
