@@ -576,6 +576,13 @@ MUTATIONS = [
              "        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero",
              "        return False",
              ("tests/test_video_unmarked_intra.py",)),
+    Mutation("finetune-choose-threshold-default-off", "a vessels2d fine-tune keeps its base's threshold by default "
+             "again (session 14 made the threshold chosen on the reviewed items the default)",
+             "app/models/training.py",
+             "FINETUNE_CHOOSE_THRESHOLD = True\n",
+             "FINETUNE_CHOOSE_THRESHOLD = False\n",
+             ("tests/test_train_loop_threshold.py::"
+              "test_finetune_card_threshold_is_chosen_on_the_reviewed_items_and_the_heldback_check_does_not_see_them",)),
 ]
 
 

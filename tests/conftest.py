@@ -57,7 +57,7 @@ HEAVY_FILES = {
     "test_floor_evidence_unseen8.py": 60, "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
     "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 25,
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
-    "test_train_loop_threshold.py": 16, "test_quality_train_rows.py": 15,
+    "test_train_loop_threshold.py": 25, "test_quality_train_rows.py": 15,
     "test_floor_quality_independent9.py": 40,   # fixed 108-sample subset: ~17 s CPU, 37 s wall under load
     "test_floor_evidence_unseen10.py": 55,
     "test_floor_evidence_unseen11.py": 40,   # one 28-fps clip: ~29 s CPU to build, ~5 s to screen

@@ -159,8 +159,9 @@ def test_train_cli_tiny_finetune_card_and_infer_with_version(store_with_reviews,
     assert card["promotion"]["ok"] == (m["heldback_dice_new"] >= m["heldback_dice_base"] and
                                        m["source_dice_new"] >= m["source_dice_base"] - m["source_tolerance"])
     assert m["source_items"] == 4 and 0.75 < m["source_dice_base"] <= 1   # train's source-site check, DRIVE 37-40
-    assert card["train_seconds"] > 0 and "CPU" in card["hardware"] and card["threshold"] == 0.575  # the shipped base (v2)
-    assert card["threshold_choice"] == "the base's"   # train --choose-threshold is off by default
+    assert card["train_seconds"] > 0 and "CPU" in card["hardware"] and card["threshold_base"] == 0.575  # shipped v2
+    # the threshold is chosen on the 3 reviewed items by default (session 14; train --no-choose-threshold keeps 0.575)
+    assert card["threshold_choice"] == "chosen on the reviewed items" and 0.2 <= card["threshold"] <= 0.65
     assert ModelRegistry("vessels2d").versions() == ["shipped", "v1"]
     assert ModelRegistry("vessels2d").active() == "shipped"  # never promoted by training itself
     assert main(["models", "vessels2d"]) == 0
@@ -458,7 +459,8 @@ def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_pat
         after.append(dice(segment_fundus(rgb, weights=reg.get(card["version"]).weights).mask, ref, fov))
     print(f"5 corrected, DEV shift 0: Dice {np.mean(before):.4f} -> {np.mean(after):.4f}; {card['promotion']}")
     # base v2 (session 10, trained with degraded cameras) starts higher on this mild site and gains
-    # less: measured 0.8142 -> 0.8182 (+0.004) on these 3 photos; base v1 gave 0.8036 -> 0.8207. The
+    # less: measured 0.8142 -> 0.8182 (+0.004) on these 3 photos (session 14, threshold chosen by default:
+    # 0.8142 -> 0.8183, promotable); base v1 gave 0.8036 -> 0.8207. The
     # issue's +0.03 is not reached on this shift (see docs/train-loop.md, sessions 7-10)
     assert np.mean(after) >= np.mean(before) + 0.002, (before, after, card["promotion"])
     assert card["promotion"]["ok"], card["promotion"]
@@ -471,7 +473,8 @@ def test_five_corrected_site_photos_raise_dice_on_the_sites_other_photos(tmp_pat
     fit_base = np.mean(F.score(F.load_model(reg.get("shipped").weights), card["threshold"], trained, norm))
     fit_new = np.mean(F.score(F.load_model(reg.get(card["version"]).weights), card["threshold"], trained, norm))
     print(f"fit on the {len(trained)} corrected photos: {fit_base:.4f} -> {fit_new:.4f}")
-    # measured 0.8234 -> 0.8300; with the learning discarded (mutation) 0.8234 -> 0.8234
+    # measured 0.8234 -> 0.8300 (session 14, at the chosen threshold: 0.8221 -> 0.8284); with the learning
+    # discarded (mutation) the two are equal
     assert len(trained) == 4 and fit_new >= fit_base + 0.004, (fit_base, fit_new)
 
 

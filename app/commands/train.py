@@ -7,6 +7,8 @@ HELP = ("Fine-tune a trainable backend from reviewed (accepted or corrected) hum
 
 
 def add_arguments(p) -> None:
+    import argparse
+
     p.add_argument("backend", help="trainable backend (see: run_app.py models)")
     p.add_argument("--store", help="review store file (loupe_review.sqlite) or its workspace folder")
     p.add_argument("--since", help="only decisions made on or after this date (YYYY-MM-DD or ISO time)")
@@ -19,9 +21,10 @@ def add_arguments(p) -> None:
     p.add_argument("--iters", type=int, help="training steps (default: the backend's)")
     p.add_argument("--source", help="vessels2d: source-site data for the do-no-harm check (default: "
                                     "$LOUPE_DATA/retina/DRIVE; a version that lowers it is not promotable)")
-    p.add_argument("--choose-threshold", action="store_true",
+    p.add_argument("--choose-threshold", action=argparse.BooleanOptionalAction, default=None,
                    help="vessels2d: the new model chooses its decision threshold on the reviewed items (default "
-                        "off: it keeps its base's; recorded on the card as threshold_choice)")
+                        "on since session 14; --no-choose-threshold keeps the base's; recorded on the card as "
+                        "threshold_choice)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -80,7 +83,8 @@ def run(args) -> int:
                      lambda prog, cancelled: train_model(args.backend, items, Path(args.out), base=args.base,
                                                          iters=args.iters, registry=reg, progress=prog,
                                                          cancelled=cancelled, command=command, source=source,
-                                                         **({"choose_threshold": True} if args.choose_threshold else {})))
+                                                         **({} if args.choose_threshold is None else
+                                                            {"choose_threshold": args.choose_threshold})))
     rc = follow(job, args.quiet)
     if rc:
         return rc
