@@ -15,10 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backends.evidence.pipeline import Settings, events_from_features
+from backends.evidence.pipeline import Settings, events_from_features, region_tiles
 from backends.evidence.reader import rgb_to_reduced_yuv
 from backends.evidence.region import regional_z, tile_rarity_z
-from backends.evidence.screen import TILE_DIMS, TILE_GRID, FeatureAccumulator, Features, batch_features
+from backends.evidence.screen import (
+    CHEAP_TILE_DIMS,
+    TILE_DIMS,
+    TILE_GRID,
+    FeatureAccumulator,
+    Features,
+    batch_features,
+)
 
 FPS = 10.0
 N = 900
@@ -26,7 +33,7 @@ W_ON = 0.5   # the smallest weight of the session-13 grid
 
 
 def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: bool = False,
-          insets: tuple[tuple[int, int], ...] = ()) -> Features:
+          insets: tuple[tuple[int, int], ...] = (), tiles: bool | str = True) -> Features:
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -51,7 +58,7 @@ def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: 
             fr[16:80, 150:214] = pic
         yy, uu, vv = rgb_to_reduced_yuv(fr, 8)
         ys.append(yy), us.append(uu), vs.append(vv)
-    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs), tiles=True)
+    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs), tiles=tiles)
     return Features(n, desc, sc, np.ones(n, bool))
 
 
@@ -144,3 +151,40 @@ def test_tile_rarity_one_tile_alone_does_not_fire_two_side_by_side_do():
     z2 = tile_rarity_z(two, good, FPS, **kw)
     assert np.median(z2[400:430]) > 4.0
     assert np.median(z1[400:430]) < 2.0
+
+
+# ---------------------------------------------------------------- session 14: cheap tiles
+W_CHEAP = 0.75   # the session-14 candidate's weight (docs/figures/evidence_session14_rule.md)
+CHEAP = Settings(region_weight=W_CHEAP, region_method="cheap")
+
+
+def test_cheap_tiles_leave_the_features_alone():
+    """Session 14: the tiles come from the luma layout and chroma planes screening computes anyway;
+    the descriptor and scalars are exactly what they are without tiles."""
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 256, (6, 32, 40), dtype=np.uint8)
+    u = rng.integers(90, 170, y.shape, dtype=np.uint8)
+    v = rng.integers(90, 200, y.shape, dtype=np.uint8)
+    d0, s0 = batch_features(y, u, v)
+    d1, s1 = batch_features(y, u, v, tiles="cheap")
+    assert np.array_equal(d0, d1) and all(np.array_equal(s0[k], s1[k]) for k in s0)
+    assert s1["tiles"].shape == (6, TILE_GRID * TILE_GRID, CHEAP_TILE_DIMS) and np.isfinite(s1["tiles"]).all()
+    acc = FeatureAccumulator(6, tiles="cheap")
+    acc.add(np.arange(6), y, u, v)
+    assert np.array_equal(acc.result().tiles, s1["tiles"])
+    assert region_tiles(CHEAP) == "cheap" and region_tiles(Settings(region_weight=0.0)) is False
+
+
+def test_cheap_inset_over_moving_scene_is_found_and_only_by_the_channel():
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    on = events_from_features(f, FPS, CHEAP)
+    off = events_from_features(f, FPS, Settings(region_weight=0.0, region_method="cheap"))
+    assert _hits(on, 400, 439), [(e.start, e.end, e.z) for e in on.events]
+    assert not _hits(off, 400, 439)
+    assert len(on.events) == 1
+
+
+def test_cheap_channel_gives_no_event_on_specular_flicker():
+    f = scene(5, flicker=True, tiles="cheap")
+    res = events_from_features(f, FPS, CHEAP)
+    assert res.events == [], [(e.start, e.end, e.z) for e in res.events]
