@@ -8,7 +8,9 @@ dilute it); the moving scene with specular flashes alone gives no event.
 The channel is OFF in the product: the local variant failed its session-13 rule on the dev sets
 (docs/figures/evidence_session13_rule.md: no event gained), the tile-rarity variant (``region_method =
 "rarity"``, the default when on) failed the session-13b rule (docs/figures/evidence_session13b_rule.md:
-events gained, but unseen8 block_dissolve lost one at every weight). These tests keep the off switch
+events gained, but unseen8 block_dissolve lost one at every weight), the cheap-tile variant (``region_method =
+"cheap"``) failed the session-14 rule (docs/figures/evidence_session14_rule.md: partial-frame events 1 -> 4 of 25
+on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
@@ -154,7 +156,7 @@ def test_tile_rarity_one_tile_alone_does_not_fire_two_side_by_side_do():
 
 
 # ---------------------------------------------------------------- session 14: cheap tiles
-W_CHEAP = 0.75   # the session-14 candidate's weight (docs/figures/evidence_session14_rule.md)
+W_CHEAP = 0.75   # the session-14 candidate's weight (docs/figures/evidence_session14_rule.md; failed, off)
 CHEAP = Settings(region_weight=W_CHEAP, region_method="cheap")
 
 
@@ -188,3 +190,20 @@ def test_cheap_channel_gives_no_event_on_specular_flicker():
     f = scene(5, flicker=True, tiles="cheap")
     res = events_from_features(f, FPS, CHEAP)
     assert res.events == [], [(e.start, e.end, e.z) for e in res.events]
+
+
+def test_region_led_events_take_only_what_the_others_leave():
+    """Session 14: an event only the regional channel lifts over the threshold ranks after every
+    other event in the budget's first round (session 13b's region events displaced a whole-frame one)."""
+    from backends.evidence.converge import ScoredEvent
+    from backends.evidence.pipeline import allot_budget
+
+    good = np.ones(1000, bool)
+    region = ScoredEvent(100, 103, 30.0, 0.9, 0.0, 0.0, 4, [101])    # strongest, but region-led
+    whole = [ScoredEvent(s, s + 3, 6.0, 0.6, 0.0, 0.0, 4, [s + 1]) for s in (300, 500)]
+    kept, _ = allot_budget([region] + whole, 8, 4, lambda e: False, good, last=lambda e: e is region)
+    assert [e.start for e in kept] == [300, 500]
+    kept, _ = allot_budget([region] + whole, 12, 4, lambda e: False, good, last=lambda e: e is region)
+    assert region in kept   # what the others leave it may take
+    kept, _ = allot_budget([region] + whole, 8, 4, lambda e: False, good)
+    assert region in kept   # without the rule it displaces a whole-frame event

@@ -73,7 +73,9 @@ class Settings:
     #                                 its rule on the dev sets, docs/figures/evidence_session13_rule.md)
     region_method: str = "rarity"   # "rarity": each tile against the clip's tiles beyond a guard (session 13b,
     #                                 region.tile_rarity_z; failed its rule too, evidence_session13b_rule.md);
-    #                                 "local": against nearby frames (session 13, failed)
+    #                                 "local": against nearby frames (session 13, failed); "cheap": rarity on
+    #                                 screen.cheap_tiles, no second pass (session 14, failed its rule too,
+    #                                 evidence_session14_rule.md)
     region_guard_s: float = 30.0    # tile rarity: references more than this far away on each side...
     region_min_guard: int = 48      # ...and at least this many frames
     region_ref_fps: float = 1.0     # reference sample: good frames at about this rate...
