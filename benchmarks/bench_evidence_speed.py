@@ -7,7 +7,10 @@ interleaved (decode, screen, decode, screen, ...) and the best of each is compar
 machine disturbs both alike. Also reports peak RSS growth of the screening run (memory bounded:
 no frame is kept).
 
-Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py] [--tiles]
+Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py]
+       [--tiles [stats|cheap]]
+With ``--tiles cheap`` (session 14) the regional channel's tile-rarity scoring on those tiles is timed too
+(CPU, at the product's settings) and reported relative to decode-only CPU.
 Videos are the constructed ones of eval_evidence.py (built on first use), or give --video PATH.
 """
 from __future__ import annotations
@@ -40,7 +43,7 @@ def decode_only(path: Path, limit: int) -> int:
     return n
 
 
-def screen_only(path: Path, index, limit: int, screen_module=None, tiles: bool = False) -> int:
+def screen_only(path: Path, index, limit: int, screen_module=None, tiles: bool | str = False, keep: list | None = None) -> int:
     from backends.evidence.reader import accumulate, iter_av_batches
     from backends.evidence.screen import FeatureAccumulator
 
@@ -58,7 +61,28 @@ def screen_only(path: Path, index, limit: int, screen_module=None, tiles: bool =
                 return
 
     accumulate(limited(), acc)  # exactly what the backend's screening does
+    if keep is not None:
+        keep.append(acc.result(seen[0]))
     return seen[0]
+
+
+def region_scoring_cpu(f, index, repeat: int) -> float:
+    """Best CPU seconds of the regional channel's scoring (tile rarity on ``f.tiles``) at the product's
+    region settings, frames all counted good (the most work)."""
+    import numpy as np
+
+    from backends.evidence.pipeline import Settings
+    from backends.evidence.region import tile_rarity_z
+
+    s = Settings()
+    fps = float(index.nominal_fps) if index.nominal_fps else 25.0
+    best = float("inf")
+    for _ in range(repeat):
+        c = cpu_seconds()
+        tile_rarity_z(f.tiles, np.ones(f.n, bool), fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
+                      ref_fps=s.region_ref_fps, max_refs=s.region_cheap_refs)
+        best = min(best, cpu_seconds() - c)
+    return best
 
 
 def load_screen_module(path: str):
@@ -85,10 +109,13 @@ def main() -> int:
     ap.add_argument("--cache", default="/tmp/loupe_evidence_videos")
     ap.add_argument("--video", action="append", help="benchmark this file instead")
     ap.add_argument("--baseline-screen", help="also time this screen.py (another version) in the same runs")
-    ap.add_argument("--tiles", action="store_true", help="screen with the regional channel's tile statistics "
-                    "(as when Settings.region_weight > 0)")
+    ap.add_argument("--tiles", nargs="?", const="stats", choices=("stats", "cheap"),
+                    help="screen with the regional channel's tile statistics (as when Settings.region_weight > 0; "
+                    "'stats': session 13's tile_stats, 'cheap': session 14's cheap_tiles)")
     a = ap.parse_args()
     base = load_screen_module(a.baseline_screen) if a.baseline_screen else None
+    tiles: bool | str = "cheap" if a.tiles == "cheap" else a.tiles == "stats"
+    region_cpu = float("inf")
     from app.data.video import open_video
 
     cache = Path(a.cache)
@@ -114,15 +141,20 @@ def main() -> int:
             nd = decode_only(path, limit)
             dec, dec_cpu = min(dec, time.perf_counter() - t), min(dec_cpu, cpu_seconds() - c)
             t, c = time.perf_counter(), cpu_seconds()
-            ns = screen_only(path, idx, limit, tiles=a.tiles)
+            kept: list = []
+            ns = screen_only(path, idx, limit, tiles=tiles, keep=kept)
             scr, scr_cpu = min(scr, time.perf_counter() - t), min(scr_cpu, cpu_seconds() - c)
             if base is not None:
                 t, c = time.perf_counter(), cpu_seconds()
                 screen_only(path, idx, limit, base)
                 old, old_cpu = min(old, time.perf_counter() - t), min(old_cpu, cpu_seconds() - c)
+        if tiles == "cheap":   # the channel's scoring on the tiles just screened, product settings
+            region_cpu = region_scoring_cpu(kept[0], idx, a.repeat)
         rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024.0
         print(f"| {name} | {nd} | {nd / dec:.0f} | {ns / scr:.0f} | {scr / dec:.2f}x | {scr_cpu / dec_cpu:.2f}x "
               f"| {rss:.0f} |", flush=True)
+        if tiles == "cheap":
+            print(f"| same, region scoring (tile rarity) | {nd} | | | | {region_cpu / dec_cpu:.3f}x | |", flush=True)
         if base is not None:
             print(f"| same, baseline screen.py | {nd} | | {nd / old:.0f} | {old / dec:.2f}x | {old_cpu / dec_cpu:.2f}x | |",
                   flush=True)

@@ -8,17 +8,26 @@ dilute it); the moving scene with specular flashes alone gives no event.
 The channel is OFF in the product: the local variant failed its session-13 rule on the dev sets
 (docs/figures/evidence_session13_rule.md: no event gained), the tile-rarity variant (``region_method =
 "rarity"``, the default when on) failed the session-13b rule (docs/figures/evidence_session13b_rule.md:
-events gained, but unseen8 block_dissolve lost one at every weight). These tests keep the off switch
+events gained, but unseen8 block_dissolve lost one at every weight), the cheap-tile variant (``region_method =
+"cheap"``) failed the session-14 rule (docs/figures/evidence_session14_rule.md: partial-frame events 1 -> 4 of 25
+on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from backends.evidence.pipeline import Settings, events_from_features
+from backends.evidence.pipeline import Settings, events_from_features, region_tiles
 from backends.evidence.reader import rgb_to_reduced_yuv
 from backends.evidence.region import regional_z, tile_rarity_z
-from backends.evidence.screen import TILE_DIMS, TILE_GRID, FeatureAccumulator, Features, batch_features
+from backends.evidence.screen import (
+    CHEAP_TILE_DIMS,
+    TILE_DIMS,
+    TILE_GRID,
+    FeatureAccumulator,
+    Features,
+    batch_features,
+)
 
 FPS = 10.0
 N = 900
@@ -26,7 +35,7 @@ W_ON = 0.5   # the smallest weight of the session-13 grid
 
 
 def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: bool = False,
-          insets: tuple[tuple[int, int], ...] = ()) -> Features:
+          insets: tuple[tuple[int, int], ...] = (), tiles: bool | str = True) -> Features:
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -51,7 +60,7 @@ def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: 
             fr[16:80, 150:214] = pic
         yy, uu, vv = rgb_to_reduced_yuv(fr, 8)
         ys.append(yy), us.append(uu), vs.append(vv)
-    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs), tiles=True)
+    desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs), tiles=tiles)
     return Features(n, desc, sc, np.ones(n, bool))
 
 
@@ -144,3 +153,57 @@ def test_tile_rarity_one_tile_alone_does_not_fire_two_side_by_side_do():
     z2 = tile_rarity_z(two, good, FPS, **kw)
     assert np.median(z2[400:430]) > 4.0
     assert np.median(z1[400:430]) < 2.0
+
+
+# ---------------------------------------------------------------- session 14: cheap tiles
+W_CHEAP = 0.75   # the session-14 candidate's weight (docs/figures/evidence_session14_rule.md; failed, off)
+CHEAP = Settings(region_weight=W_CHEAP, region_method="cheap")
+
+
+def test_cheap_tiles_leave_the_features_alone():
+    """Session 14: the tiles come from the luma layout and chroma planes screening computes anyway;
+    the descriptor and scalars are exactly what they are without tiles."""
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 256, (6, 32, 40), dtype=np.uint8)
+    u = rng.integers(90, 170, y.shape, dtype=np.uint8)
+    v = rng.integers(90, 200, y.shape, dtype=np.uint8)
+    d0, s0 = batch_features(y, u, v)
+    d1, s1 = batch_features(y, u, v, tiles="cheap")
+    assert np.array_equal(d0, d1) and all(np.array_equal(s0[k], s1[k]) for k in s0)
+    assert s1["tiles"].shape == (6, TILE_GRID * TILE_GRID, CHEAP_TILE_DIMS) and np.isfinite(s1["tiles"]).all()
+    acc = FeatureAccumulator(6, tiles="cheap")
+    acc.add(np.arange(6), y, u, v)
+    assert np.array_equal(acc.result().tiles, s1["tiles"])
+    assert region_tiles(CHEAP) == "cheap" and region_tiles(Settings(region_weight=0.0)) is False
+
+
+def test_cheap_inset_over_moving_scene_is_found_and_only_by_the_channel():
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    on = events_from_features(f, FPS, CHEAP)
+    off = events_from_features(f, FPS, Settings(region_weight=0.0, region_method="cheap"))
+    assert _hits(on, 400, 439), [(e.start, e.end, e.z) for e in on.events]
+    assert not _hits(off, 400, 439)
+    assert len(on.events) == 1
+
+
+def test_cheap_channel_gives_no_event_on_specular_flicker():
+    f = scene(5, flicker=True, tiles="cheap")
+    res = events_from_features(f, FPS, CHEAP)
+    assert res.events == [], [(e.start, e.end, e.z) for e in res.events]
+
+
+def test_region_led_events_take_only_what_the_others_leave():
+    """Session 14: an event only the regional channel lifts over the threshold ranks after every
+    other event in the budget's first round (session 13b's region events displaced a whole-frame one)."""
+    from backends.evidence.converge import ScoredEvent
+    from backends.evidence.pipeline import allot_budget
+
+    good = np.ones(1000, bool)
+    region = ScoredEvent(100, 103, 30.0, 0.9, 0.0, 0.0, 4, [101])    # strongest, but region-led
+    whole = [ScoredEvent(s, s + 3, 6.0, 0.6, 0.0, 0.0, 4, [s + 1]) for s in (300, 500)]
+    kept, _ = allot_budget([region] + whole, 8, 4, lambda e: False, good, last=lambda e: e is region)
+    assert [e.start for e in kept] == [300, 500]
+    kept, _ = allot_budget([region] + whole, 12, 4, lambda e: False, good, last=lambda e: e is region)
+    assert region in kept   # what the others leave it may take
+    kept, _ = allot_budget([region] + whole, 8, 4, lambda e: False, good)
+    assert region in kept   # without the rule it displaces a whole-frame event

@@ -73,11 +73,18 @@ class Settings:
     #                                 its rule on the dev sets, docs/figures/evidence_session13_rule.md)
     region_method: str = "rarity"   # "rarity": each tile against the clip's tiles beyond a guard (session 13b,
     #                                 region.tile_rarity_z; failed its rule too, evidence_session13b_rule.md);
-    #                                 "local": against nearby frames (session 13, failed)
+    #                                 "local": against nearby frames (session 13, failed); "cheap": rarity on
+    #                                 screen.cheap_tiles, no second pass (session 14, failed its rule too,
+    #                                 evidence_session14_rule.md)
     region_guard_s: float = 30.0    # tile rarity: references more than this far away on each side...
     region_min_guard: int = 48      # ...and at least this many frames
     region_ref_fps: float = 1.0     # reference sample: good frames at about this rate...
     region_max_refs: int = 256      # ...and at most this many (work n x 256 x 16 x 16 x 5 multiply-adds)
+    region_last: bool = True        # budget: an event that only the regional channel lifts over the threshold
+    #                                 (its whole-frame score stays below it) takes what every other event leaves
+    #                                 (session 14: session 13b's region events displaced a whole-frame one)
+    region_cheap_refs: int = 64     # "cheap" (session 14: tile rarity on screen.cheap_tiles): at most this many
+    #                                 references (n x 64 x 16 x 16 x 6 multiply-adds)
 
 
 @dataclass
@@ -103,8 +110,15 @@ def event_dict(e: ScoredEvent) -> dict:
 ProgressFn = Callable[[float, str], None]
 
 
+def region_tiles(s: Settings) -> bool | str:
+    """What screening must compute for the regional channel: nothing when it is off."""
+    if s.region_weight <= 0:
+        return False
+    return "cheap" if s.region_method == "cheap" else True
+
+
 def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
-                 cancel: Callable[[], bool] | None = None, tiles: bool = False):
+                 cancel: Callable[[], bool] | None = None, tiles: bool | str = False):
     """Coarse pass over every frame (with the regional channel's tile statistics when ``tiles``).
     Returns (features, source, fps)."""
     from app.data.video import open_video
@@ -130,8 +144,10 @@ def screen_video(path: str | Path, *, progress: ProgressFn | None = None,
     return acc.result(n), src, fps
 
 
-def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tuple[Novelty, np.ndarray, np.ndarray]:
-    """(novelty, combined per-frame z, red background)."""
+def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings,
+                 whole: list | None = None) -> tuple[Novelty, np.ndarray, np.ndarray]:
+    """(novelty, combined per-frame z, red background). ``whole``: if given, the score without the
+    regional channel is appended to it."""
     ctx = max(31, int(round(s.context_s * fps)))
     nov = novelty(f, good, max_event_frames=max(2, int(round(s.max_event_s * fps))), context_frames=ctx)
     red = f["red"]
@@ -156,7 +172,10 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings) -> tupl
                             context_frames=ctx)
         else:
             rz = tile_rarity_z(f.tiles, good, fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
-                               ref_fps=s.region_ref_fps, max_refs=s.region_max_refs)
+                               ref_fps=s.region_ref_fps,
+                               max_refs=s.region_cheap_refs if s.region_method == "cheap" else s.region_max_refs)
+        if whole is not None:
+            whole.append(comb.astype(np.float32))
         comb = np.maximum(comb, s.region_weight * rz)
     return nov, comb.astype(np.float32), red_bg
 
@@ -274,8 +293,8 @@ def one_frame_ranks_with_lasting(desc: np.ndarray, e: ScoredEvent, same: float, 
 
 
 def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby: Callable[[ScoredEvent], bool],
-                 good: np.ndarray, at_cut: Callable[[ScoredEvent], bool] = lambda e: False
-                 ) -> tuple[list[ScoredEvent], int]:
+                 good: np.ndarray, at_cut: Callable[[ScoredEvent], bool] = lambda e: False,
+                 last: Callable[[ScoredEvent], bool] | None = None) -> tuple[list[ScoredEvent], int]:
     """Events to show within ``budget`` frames, best first (``events`` come in that order).
 
     Round one gives every event a core of ``core`` frames around its sharpest frame, in score order,
@@ -288,11 +307,16 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     events that last leave; except one seen at a cut or one very strong (``at_cut``, see
     ``one_frame_at_a_cut`` and ``Settings.single_strong_z``), which ranks by score with the events
     that last. Round two grows the kept events back to their full length, best
-    first, while the budget allows. The kept events are shortened in place."""
-    fresh, single, later = [], [], []
+    first, while the budget allows. The kept events are shortened in place. Events for which
+    ``last`` holds (events only the regional channel lifts over the threshold) come after all the
+    others, in score order."""
+    fresh, single, later, tail = [], [], [], []
     for e in events:
+        if last is not None and last(e):
+            tail.append(e)
+            continue
         (later if seen_nearby(e) else single if e.good_frames < 2 and not at_cut(e) else fresh).append(e)
-    ranked = fresh + single + later
+    ranked = fresh + single + later + tail
     kept, used = [], 0
     full = {}
     for e in ranked:
@@ -335,7 +359,7 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
     import time
 
     t0 = time.perf_counter()
-    f, src, fps = screen_video(path, progress=progress, cancel=cancel, tiles=settings.region_weight > 0)
+    f, src, fps = screen_video(path, progress=progress, cancel=cancel, tiles=region_tiles(settings))
     try:
         t_screen = time.perf_counter() - t0
         res = events_from_features(f, fps, settings, src=src, progress=progress)
@@ -351,7 +375,8 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     """Weave, refine (when ``src`` is given and ``settings.fine``) and converge screened features."""
     s = settings
     good, code = quality(f, QualityGate(context=max(31, int(round(10 * fps)) | 1)))
-    nov, comb, red_bg = frame_scores(f, good, fps, s)
+    whole: list = []
+    nov, comb, red_bg = frame_scores(f, good, fps, s, whole)
     thr_c = s.candidate_fraction * s.threshold
     cand = good & (comb > thr_c)
     d1 = np.linalg.norm(np.diff(f.desc, axis=0), axis=1) if f.n > 1 else np.zeros(1)
@@ -429,8 +454,14 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     # a core never larger than the whole budget (a short clip's 1% can be a few frames): else
     # nothing at all would fit and a clip with one clear event would show none
     core = min(budget, max(min_frames, int(round(s.core_s * fps))))
+    last = None
+    if whole and s.region_last:   # events only the regional channel lifts come after all others
+        wz = whole[0]
+
+        def last(e: ScoredEvent) -> bool:
+            return bool(wz[e.start: e.end + 1].max() < s.threshold)
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
-                              lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s))
+                              lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last)
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}

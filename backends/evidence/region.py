@@ -28,6 +28,12 @@ Session 13b (``tile_rarity_z``, ``Settings.region_method = "rarity"``, the defau
 against the clip's tiles beyond a guard interval. Under docs/figures/evidence_session13b_rule.md it
 gained events on unseen8+9+10 (unseen9 edge_peek 0 -> 2 of 3 at w 0.5/0.75) but unseen8
 block_dissolve lost one at every weight (2 -> 1 of 3): it FAILED and stays off too.
+Session 14 (``region_method = "cheap"``): the same tile rarity on tiles read off what screening computes
+anyway (``screen.cheap_tiles``: no second pass), 64 references, and events only this channel lifts
+over the threshold ranked last in the budget (``Settings.region_last``). Under
+docs/figures/evidence_session14_rule.md it found 3 more partial-frame events on unseen10+11 (1 -> 4 of
+25) but lost unseen8's block_dissolve (the channel joins its spans into one whose abrupt start the cut
+verifier refuses) and an unseen11 polyp, and its scoring costs 0.14-1.1x of decode CPU: FAILED, off.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).

@@ -48,6 +48,7 @@ ON_BLACK = 0.6     # ...and a frame with this share of such blocks is a view on 
 SCALAR_NAMES = ("luma", "dark", "bright", "sharp", "red", "u", "v", "info", "spots", "detail")
 TILE_GRID = 4      # regional channel (region.py): a TILE_GRID x TILE_GRID grid of tiles...
 TILE_DIMS = 5      # ...each with: luma relative to the frame's, contrast, chromaticity u, v, gradient energy
+CHEAP_TILE_DIMS = 6  # session 14 ("cheap"): the 4 cells of the 8x8 luma layout a tile covers, tile chromaticity u, v
 
 
 @dataclass
@@ -74,13 +75,16 @@ class FeatureAccumulator:
     """Streaming: takes batches of reduced frames, keeps only the small per-frame features (the
     pictures are dropped at once, so memory is bounded by the number of frames x ~130 floats)."""
 
-    def __init__(self, n_frames: int, tiles: bool = False) -> None:
+    def __init__(self, n_frames: int, tiles: bool | str = False) -> None:
         self.n = int(n_frames)
         self.desc = np.zeros((self.n, DESC_DIM), np.float32)
         self.scalars = {k: np.zeros(self.n, np.float32) for k in SCALAR_NAMES}
         self.decoded = np.zeros(self.n, bool)
         # tile statistics for the regional channel (region.py), only when it is on: off, screening costs what it did
-        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, TILE_DIMS), np.float32) if tiles else None
+        # ("cheap": read off what the features compute anyway, session 14)
+        self.tile_kind = tiles
+        dims = CHEAP_TILE_DIMS if tiles == "cheap" else TILE_DIMS
+        self.tiles = np.zeros((self.n, TILE_GRID * TILE_GRID, dims), np.float32) if tiles else None
 
     def grow(self, n: int) -> None:
         """The stream held more frames than announced (a table built from an estimate)."""
@@ -104,7 +108,7 @@ class FeatureAccumulator:
         if len(idx) == 0:
             return
         self.grow(int(idx.max()) + 1)
-        desc, sc = batch_features(y, u, v, tiles=self.tiles is not None)
+        desc, sc = batch_features(y, u, v, tiles=self.tile_kind)
         self.desc[idx] = desc
         for k in SCALAR_NAMES:
             self.scalars[k][idx] = sc[k]
@@ -261,10 +265,12 @@ def _abs_step_mean(a: np.ndarray) -> np.ndarray:
     return d.reshape(b, h * (w - 1)).mean(axis=1)
 
 
-def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool = False) -> tuple[np.ndarray, dict]:
+def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool | str = False) -> tuple[np.ndarray, dict]:
     """Features of a batch of reduced frames (see module docstring). Written for speed (issue 20:
     screening must stay within 1.3x of decode-only): float32 throughout, in-place arithmetic,
-    masked sums as einsum (no temporaries), histograms and steps in OpenCV."""
+    masked sums as einsum (no temporaries), histograms and steps in OpenCV. ``tiles``: also the
+    regional channel's tile statistics (True: ``tile_stats``, a second pass; "cheap": ``cheap_tiles``,
+    from the luma layout and chroma planes computed here anyway)."""
     b = y8.shape[0]
     y = y8.astype(np.float32)
     luma = y.mean(axis=(1, 2))
@@ -277,9 +283,11 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool =
     np.reciprocal(inv, out=inv)
     ur = u8.astype(np.float32)
     ur -= 128.0
-    ur *= inv
     vr = v8.astype(np.float32)
     vr -= 128.0
+    if tiles == "cheap":   # tile chroma means before the per-pixel division (one area resize each)
+        tuv = (_block_mean(ur, TILE_GRID), _block_mean(vr, TILE_GRID))
+    ur *= inv
     vr *= inv
     # specular highlights and bubble rims: bright and nearly white (tissue is red). They and their
     # immediate neighbours are left out of every appearance and texture feature, so a burst of
@@ -367,9 +375,27 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool =
     sc = {"luma": luma, "dark": dark, "bright": bright, "sharp": sharp, "red": red, "u": umean, "v": vmean,
           "info": info, "spots": spots, "detail": detail}
     out = {k: np.asarray(v, np.float32) for k, v in sc.items()}
-    if tiles:   # the regional channel's tile statistics (region.py; off in the product)
+    if tiles == "cheap":
+        out["tiles"] = cheap_tiles(coarse, *tuv)
+    elif tiles:   # the regional channel's tile statistics (region.py; off in the product)
         out["tiles"] = tile_stats(y, u8, v8)
     return desc, out
+
+
+def cheap_tiles(coarse: np.ndarray, tu: np.ndarray, tv: np.ndarray) -> np.ndarray:
+    """(B, TILE_GRID**2, CHEAP_TILE_DIMS) tile statistics from what screening computes anyway
+    (session 14): the four cells of the LAYOUT x LAYOUT luma block means (``coarse``, all pixels, before
+    any masking) that a tile covers, as log level relative to the frame's median cell, and the tile's
+    (U-128)/Y, (V-128)/Y of its means (``tu``, ``tv``: (B, g, g) block means of U-128, V-128)."""
+    b = coarse.shape[0]
+    g = TILE_GRID
+    c = LAYOUT // g
+    lvl = coarse + 8.0
+    ref = np.median(lvl.reshape(b, -1), axis=1)[:, None, None]
+    cells = np.log(lvl / ref).reshape(b, g, c, g, c).transpose(0, 1, 3, 2, 4).reshape(b, g * g, c * c)
+    tl = _block_mean(lvl, g)   # tile level: mean of its cells (equal-size cells)
+    t = np.concatenate([cells, (tu / tl).reshape(b, -1, 1), (tv / tl).reshape(b, -1, 1)], axis=2)
+    return t.astype(np.float32)
 
 
 def tile_stats(y: np.ndarray, u8: np.ndarray, v8: np.ndarray) -> np.ndarray:
