@@ -571,6 +571,17 @@ MUTATIONS = [
              "        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero",
              "        return False",
              ("tests/test_video_unmarked_intra.py",)),
+    Mutation("quality-indep10-motion-blind", "quality assessor never reports motion blur (the family-10 floor "
+             "must notice; a 1.5x exposure inflation survives it on v2.4.0)",
+             "backends/quality/assess.py",
+             "mask = np.array([f in ok for f in fams])",
+             "mask = np.array([f in ok and f != 'motion_blur' for f in fams])",
+             ("tests/test_floor_quality_independent10.py",)),
+    Mutation("quality-indep10-labels-shuffled", "independent set 10: each group labelled with the next group's family",
+             "benchmarks/build_quality_independent10_set.py",
+             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[g],",
+             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[q10.GROUPS[(q10.GROUPS.index(g) + 1) % 7]],",
+             ("tests/test_floor_quality_independent10.py",)),
 ]
 
 
