@@ -583,6 +583,17 @@ MUTATIONS = [
              "FINETUNE_CHOOSE_THRESHOLD = False\n",
              ("tests/test_train_loop_threshold.py::"
               "test_finetune_card_threshold_is_chosen_on_the_reviewed_items_and_the_heldback_check_does_not_see_them",)),
+    Mutation("quality-indep10-motion-blind", "quality assessor never reports motion blur (the family-10 floor "
+             "must notice; a 1.5x exposure inflation survives it on v2.4.0)",
+             "backends/quality/assess.py",
+             "mask = np.array([f in ok for f in fams])",
+             "mask = np.array([f in ok and f != 'motion_blur' for f in fams])",
+             ("tests/test_floor_quality_independent10.py",)),
+    Mutation("quality-indep10-labels-shuffled", "independent set 10: each group labelled with the next group's family",
+             "benchmarks/build_quality_independent10_set.py",
+             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[g],",
+             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[q10.GROUPS[(q10.GROUPS.index(g) + 1) % 7]],",
+             ("tests/test_floor_quality_independent10.py",)),
 ]
 
 
