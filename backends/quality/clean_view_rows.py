@@ -167,30 +167,41 @@ def _degraded_twin(x: np.ndarray, k: int, rng: np.random.Generator):
     return y, FAMILY_OF[kind], kind, sev, how
 
 
+def ct_rows(sid: str, i: int, hu: np.ndarray) -> list[tuple]:
+    """Slice ``i`` of CT series ``sid`` (HU): per window one clean view and its degraded twin."""
+    rows: list[tuple] = []
+    for j, win in enumerate(CT_WINDOWS):
+        rng = np.random.default_rng(mlsamples._seed(SEED, sid, i, win))
+        x, tag = ct_view(hu, win, (i + j) % 4, rng)
+        rows.append((*mlsamples._row(x, "CT"), "", mlsamples.CLEAN, 0, tag, sid, "CT"))
+        y, fam, kind, sev, how = _degraded_twin(x, i + j, rng)
+        rows.append((*mlsamples._row(y, "CT"), fam, kind, sev, f"{tag}+{how}", sid, "CT"))
+    return rows
+
+
+def image_rows(sid: str, modality: str, i: int, img: np.ndarray) -> list[tuple]:
+    """Image ``i`` of source ``sid`` at native resolution: a clean crop, a clean down-scale, the crop's twin."""
+    rng = np.random.default_rng(mlsamples._seed(SEED, sid, i))
+    crop = _analysis(_crop(img, rng))
+    small = _analysis(_rescale(img, rng))
+    y, fam, kind, sev, how = _degraded_twin(crop, i + len(sid), rng)
+    return [(*mlsamples._row(crop, modality), "", mlsamples.CLEAN, 0, "view_crop", sid, modality),
+            (*mlsamples._row(small, modality), "", mlsamples.CLEAN, 0, "view_rescale", sid, modality),
+            (*mlsamples._row(y, modality), fam, kind, sev, f"view_crop+{how}", sid, modality)]
+
+
 def view_rows(root, log=None) -> list[tuple]:
     """(row, border, labels, kind, severity, how, group, modality) per row, in a fixed order."""
     rows: list[tuple] = []
-    wins = list(CT_WINDOWS)
     for sid in CT_SERIES:
         for i, hu in enumerate(ct_slices_hu(root, sid)):
-            for j, win in enumerate(wins):
-                rng = np.random.default_rng(mlsamples._seed(SEED, sid, i, win))
-                x, tag = ct_view(hu, win, (i + j) % 4, rng)
-                rows.append((*mlsamples._row(x, "CT"), "", mlsamples.CLEAN, 0, tag, sid, "CT"))
-                y, fam, kind, sev, how = _degraded_twin(x, i + j, rng)
-                rows.append((*mlsamples._row(y, "CT"), fam, kind, sev, f"{tag}+{how}", sid, "CT"))
+            rows += ct_rows(sid, i, hu)
         if log:
             log(f"  clean views {sid}: {len(rows)} rows")
     count: dict[str, int] = {}
     for sid, modality, img in native_images(root):
         i = count[sid] = count.get(sid, -1) + 1
-        rng = np.random.default_rng(mlsamples._seed(SEED, sid, i))
-        crop = _analysis(_crop(img, rng))
-        rows.append((*mlsamples._row(crop, modality), "", mlsamples.CLEAN, 0, "view_crop", sid, modality))
-        small = _analysis(_rescale(img, rng))
-        rows.append((*mlsamples._row(small, modality), "", mlsamples.CLEAN, 0, "view_rescale", sid, modality))
-        y, fam, kind, sev, how = _degraded_twin(crop, i + len(sid), rng)
-        rows.append((*mlsamples._row(y, modality), fam, kind, sev, f"view_crop+{how}", sid, modality))
+        rows += image_rows(sid, modality, i, img)
     if log:
         log(f"  clean views: {len(rows)} rows")
     return rows
