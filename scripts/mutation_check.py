@@ -571,6 +571,15 @@ MUTATIONS = [
              "        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero",
              "        return False",
              ("tests/test_video_unmarked_intra.py",)),
+    Mutation("quality-clean-view-no-twin", "session-14 clean-view rows: a windowed CT view loses its degraded twin "
+             "(the rows the rule judged pair every clean view with one)",
+             "backends/quality/clean_view_rows.py",
+             "        rows.append((*mlsamples._row(y, \"CT\"), fam, kind, sev, f\"{tag}+{how}\", sid, \"CT\"))",
+             "        pass",
+             ("tests/test_quality_clean_views.py",)),
+    Mutation("quality-clean-views-default-on", "the clean-view rows that FAILED the session-14 rule switched on in the trainer",
+             "backends/quality/train_assessor.py", "CLEAN_VIEWS = False\n", "CLEAN_VIEWS = True\n",
+             ("tests/test_quality_clean_views.py",)),
 ]
 
 
