@@ -44,6 +44,7 @@ from .families import FAMILY_OF
 SEED = "q25g-clean-views"
 CT_WINDOWS = {"brain": (40.0, 80.0), "subdural": (75.0, 215.0), "soft_tissue": (40.0, 400.0),
               "mediastinum": (50.0, 350.0), "bone": (500.0, 2000.0), "lung": (-600.0, 1500.0)}
+EXPOSURE_TWINS = False  # session 14 supplementary "CE": each windowed CT view also gets an exposure twin
 CT_SERIES = {"ct/philips_head_140": ("dcm_qa_ct_philips_head_140", 24), "ct/philips_phantom": ("dcm_qa_ct_philips_phantom", 4)}
 
 
@@ -176,6 +177,10 @@ def ct_rows(sid: str, i: int, hu: np.ndarray) -> list[tuple]:
         rows.append((*mlsamples._row(x, "CT"), "", mlsamples.CLEAN, 0, tag, sid, "CT"))
         y, fam, kind, sev, how = _degraded_twin(x, i + j, rng)
         rows.append((*mlsamples._row(y, "CT"), fam, kind, sev, f"{tag}+{how}", sid, "CT"))
+        if EXPOSURE_TWINS:
+            sev = 1 + (i + j + 1) % 3
+            y, kind, how = variety.apply(x, "exposure", sev, rng)
+            rows.append((*mlsamples._row(y, "CT"), FAMILY_OF[kind], kind, sev, f"{tag}+{how}", sid, "CT"))
     return rows
 
 
