@@ -225,7 +225,7 @@ def build(root, log=None) -> mlsamples.MLSet:
 def code_hash() -> str:
     from . import train_rows
     h = hashlib.sha256(train_rows.code_hash().encode())
-    h.update(Path(__file__).read_bytes())
+    h.update(Path(__file__).read_bytes() + (b"\0exposure-twins" if EXPOSURE_TWINS else b""))
     return h.hexdigest()[:16]
 
 
