@@ -594,6 +594,15 @@ MUTATIONS = [
              "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[g],",
              "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[q10.GROUPS[(q10.GROUPS.index(g) + 1) % 7]],",
              ("tests/test_floor_quality_independent10.py",)),
+    Mutation("quality-clean-view-no-twin", "session-14 clean-view rows: a windowed CT view loses its degraded twin "
+             "(the rows the rule judged pair every clean view with one)",
+             "backends/quality/clean_view_rows.py",
+             "        rows.append((*mlsamples._row(y, \"CT\"), fam, kind, sev, f\"{tag}+{how}\", sid, \"CT\"))",
+             "        pass",
+             ("tests/test_quality_clean_views.py",)),
+    Mutation("quality-clean-views-default-on", "the clean-view rows that FAILED the session-14 rule switched on in the trainer",
+             "backends/quality/train_assessor.py", "CLEAN_VIEWS = False\n", "CLEAN_VIEWS = True\n",
+             ("tests/test_quality_clean_views.py",)),
 ]
 
 

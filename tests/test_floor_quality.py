@@ -147,7 +147,7 @@ def test_training_code_never_touches_the_independent_family():
     entry points used there (PyAV, SimpleITK resampling/JPEG, scikit-image degradations)."""
     pkg = Path(__file__).resolve().parent.parent / "backends" / "quality"
     for f in ("variety.py", "variety_wide.py", "degrade.py", "mlsamples.py", "samples.py", "train_assessor.py",
-              "exposure_rows.py",
+              "exposure_rows.py", "clean_view_rows.py",
               "jpeg_resave.py", "jpeg_grid_features.py", "train_rows.py", "train_sets.py"):
         tree = ast.parse((pkg / f).read_text())
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}

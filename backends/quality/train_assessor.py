@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import exposure_rows, mlsamples
+from . import clean_view_rows, exposure_rows, mlsamples
 from .assess import MODEL_PATH, MODEL_VERSION, QualityModel, platt
 from .families import FAMILIES
 from .features import FEATURE_NAMES
@@ -38,6 +38,21 @@ CLEAN_WEIGHT = 3.0  # clean rows count triple (v2.1.0: 2): a false alarm sends a
 # these factors (session 8's "W3") win them back, and without them the fit at the product split fails
 # the MR-ghosting check (test_quality_restore). Chosen by docs/figures/quality_session11_rule.md.
 FAMILY_WEIGHTS = {"motion_blur": 2.0, "contrast": 2.0, "mri_ghosting": 3.0}
+# session 14: clean VIEWS (CT through clinical windows, native-resolution crops / down-scales) with a
+# degraded twin each (``clean_view_rows.py``). Off until docs/figures/quality_session14_rule.md passes.
+CLEAN_VIEWS = False
+
+
+def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "", log=print) -> list[mlsamples.MLSet]:
+    """Rows built at fit time after the simulator / variety rows: exposure roll-off (v2.3.0) and,
+    when on, the clean views (``clean_views_cache``: an npz kept between fits, rebuilt when stale)."""
+    out = [exposure_rows.build(train_sources(data), log=log)]
+    if clean_views:
+        cv = (clean_view_rows.build_cached(data, clean_views_cache, log=log) if clean_views_cache
+              else clean_view_rows.build(data, log=log))
+        log(f"  {len(cv)} clean-view rows ({int((cv.labels == '').sum())} clean)")
+        out.append(cv)
+    return out
 
 
 def _binary(seed=0, iters=100):
@@ -136,7 +151,8 @@ def fit(tr: mlsamples.MLSet, iters: int = 100, log=print, jobs: int = 1,
     return QualityModel(binary, calib, fine, regs, FEATURE_NAMES, meta)
 
 
-def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int = 1, log=print) -> mlsamples.MLSet:
+def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int = 1, log=print,
+                 clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "") -> mlsamples.MLSet:
     sim = mlsamples.load(sim_cache) if sim_cache and Path(sim_cache).is_file() else None
     if sim is None:
         log("building simulator rows")
@@ -152,7 +168,7 @@ def training_set(data, sim_cache: str = "", variety_cache: str = "", jobs: int =
                                mlsamples.build_variety(grey_feed_sources(data), log=log, feed="grey"))
         if variety_cache:
             mlsamples.save(variety_cache, var)
-    return mlsamples.concat(sim, var, exposure_rows.build(train_sources(data), log=log))
+    return mlsamples.concat(sim, var, *extra_rows(data, clean_views, clean_views_cache, log))
 
 
 def main(argv=None) -> int:
@@ -164,6 +180,9 @@ def main(argv=None) -> int:
     ap.add_argument("--variety-cache", default="", help="npz to reuse / store the variety rows")
     ap.add_argument("--rows-dir", default="", help="fit from complete training-row shards (train_rows.py) "
                                                    "instead of building the rows")
+    ap.add_argument("--clean-views", choices=("on", "off"), default="on" if CLEAN_VIEWS else "off",
+                    help="add the clean-view rows of clean_view_rows.py (default: %(default)s)")
+    ap.add_argument("--clean-views-cache", default="", help="npz to reuse / store the clean-view rows")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
@@ -173,9 +192,10 @@ def main(argv=None) -> int:
     if args.rows_dir:
         from . import train_rows
         tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES)),
-                              exposure_rows.build(train_sources(args.data), log=print))
+                              *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache))
     else:
-        tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs)
+        tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs,
+                          clean_views=args.clean_views == "on", clean_views_cache=args.clean_views_cache)
     t1 = time.time()
     model = fit(tr, args.iters, jobs=args.jobs, clean_weight=args.clean_weight)
     t2 = time.time()
@@ -183,6 +203,7 @@ def main(argv=None) -> int:
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
                        "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
                        "family_weights": FAMILY_WEIGHTS,
+                       "n_clean_views": int(sum(np.char.startswith(tr.how.astype(str), t).sum() for t in ("ctwin_", "view_"))),
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),
                        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
