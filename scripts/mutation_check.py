@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-study-line-mm-always", "web study line says mm for an image with no spacing",
+             "app/web/ui.py", '    if cal.kind == "mm":\n        unit = f"spacing', '    if True:\n        unit = f"spacing',
+             ("tests/test_web_parts.py::test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units",)),
+    Mutation("web-study-line-kji-order", "web study line gives sizes in k, j, i order beside spacing in i, j, k",
+             "app/web/ui.py", "    ijk = list(reversed(vol.spatial_shape))\n", "    ijk = list(vol.spatial_shape)\n",
+             ("tests/test_web_parts.py::test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units",)),
     Mutation("shell-preview-keeps-last-study", "while a series loads, the docks keep acting on the previous study",
              "app/shell/main_window.py",
              "            self.current_view.set(loading_context(model, vol.source or src or \"\", getattr(cand, \"label\", \"\")))",

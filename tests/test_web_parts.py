@@ -288,3 +288,38 @@ def test_cancel_leaves_the_runs_closing_line_alone_once_the_job_stopped():
     stuck = SlowToStop(stops=False)
     line = cancel_line(SimpleNamespace(job=stuck), wait_s=0.3)
     assert stuck.cancelled and line is not None and "has not stopped" in line and "threshold" in line
+
+
+def _open_handler(svc):
+    """The Open button's handler from the built Gradio app, and its outputs' elem_ids."""
+    from app.web.ui import build_app
+
+    demo = build_app(svc)
+    for fn in demo.fns.values():
+        ids = [getattr(b, "elem_id", None) for b in fn.outputs]
+        if "info" in ids and "tab-key" in ids:
+            return fn.fn, ids
+    raise AssertionError("no Open handler in the app")
+
+
+def test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units(tmp_path):
+    """Walked in Chromium (session 14): the line under Open said "140 x 512 x 512 voxels, spacing
+    0.451 x 0.451 x 1 mm" for the head CT (sizes in k, j, i order beside spacing in i, j, k) and
+    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a fundus photo with no spacing."""
+    from PIL import Image
+
+    from app.web.service import WebConfig, WebService
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 80), dtype=np.uint8)).save(tmp_path / "photo.png")
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE), str(tmp_path)], workspace=tmp_path / "ws", user="ana"))
+    handler, ids = _open_handler(svc2)
+
+    def out(values):
+        return dict(zip(ids, values, strict=True))
+
+    ct = out(handler("head_ct", None, "coronal", None))
+    assert "512 x 512 x 140 voxels, spacing 0.451 x 0.451 x 1 mm" in ct["info"], ct["info"]
+    photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
+    assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
+    assert "px" in photo["info"], photo["info"]

@@ -217,10 +217,7 @@ def build_app(svc: WebService):
         svc.register(st, user)
         scene = st.session.scene
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        vol = scene.volume
-        info = (f"**{Path(path).name}**: {' x '.join(map(str, vol.spatial_shape))} "
-                f"voxels, spacing {' x '.join(f'{s:.3g}' for s in vol.spacing)} mm; reviewer "
-                f"**{st.session.user}**")
+        info = study_line(scene, Path(path).name, st.session.user)
         w, lv = scene.wl.width, scene.wl.level
         found = _report_choices(svc, rep_mod, path)
         return (st, key_of(st), gr.update(maximum=count - 1, value=idx), w, lv, viewer(st, view, idx, w, lv), info,
@@ -575,6 +572,27 @@ def build_app(svc: WebService):
 
 THUMBS_SHOWN = 12
 STRIP_WIDTH = 800
+
+
+def study_line(scene: Any, name: str, user: str) -> str:
+    """The line under Open: sizes and spacing in the same order (columns x rows x slices), in mm
+    only where the file gives a spacing; an uncalibrated image is measured in pixels, as the
+    picture's own "uncalibrated" note says."""
+    vol, cal = scene.volume, scene.calibration
+    ijk = list(reversed(vol.spatial_shape))
+    if ijk[2] == 1:
+        size = f"{ijk[0]} x {ijk[1]} pixels"
+        spacing = [float(x) for x in vol.spacing[:2]]
+    else:
+        size = f"{' x '.join(map(str, ijk))} voxels"
+        spacing = [float(x) for x in vol.spacing]
+    if cal.kind == "mm":
+        unit = f"spacing {' x '.join(f'{s:.3g}' for s in spacing)} mm"
+    elif cal.kind == "us":
+        unit = "lengths in mm from the file's ultrasound regions"
+    else:
+        unit = "no spacing in the file: lengths in px"
+    return f"**{name}**: {size}, {unit}; reviewer **{user}**"
 
 
 def _report_choices(svc: WebService, rep_mod: Any, path: str) -> list[tuple[str, str]]:
