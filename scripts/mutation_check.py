@@ -36,12 +36,15 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-open-keeps-coronal-on-a-photo", "web Open shows a one-slice image in the reader's coronal plane",
+             "app/web/ui.py", '    return "axial" if scene.volume.spatial_shape[0] == 1 else view\n',
+             "    return view\n", ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-study-line-mm-always", "web study line says mm for an image with no spacing",
              "app/web/ui.py", '    if cal.kind == "mm":\n        unit = f"spacing', '    if True:\n        unit = f"spacing',
-             ("tests/test_web_parts.py::test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units",)),
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-study-line-kji-order", "web study line gives sizes in k, j, i order beside spacing in i, j, k",
              "app/web/ui.py", "    ijk = list(reversed(vol.spatial_shape))\n", "    ijk = list(vol.spatial_shape)\n",
-             ("tests/test_web_parts.py::test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units",)),
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("shell-preview-keeps-last-study", "while a series loads, the docks keep acting on the previous study",
              "app/shell/main_window.py",
              "            self.current_view.set(loading_context(model, vol.source or src or \"\", getattr(cand, \"label\", \"\")))",

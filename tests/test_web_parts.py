@@ -302,10 +302,12 @@ def _open_handler(svc):
     raise AssertionError("no Open handler in the app")
 
 
-def test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units(tmp_path):
+def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     """Walked in Chromium (session 14): the line under Open said "140 x 512 x 512 voxels, spacing
     0.451 x 0.451 x 1 mm" for the head CT (sizes in k, j, i order beside spacing in i, j, k) and
-    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a fundus photo with no spacing."""
+    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a fundus photo with no spacing. After a CT
+    read in coronal, the photo came up in 'coronal' too: a black picture, a slider over 584
+    one-pixel lines."""
     from PIL import Image
 
     from app.web.service import WebConfig, WebService
@@ -319,7 +321,10 @@ def test_the_study_line_gives_sizes_and_spacing_in_one_order_and_true_units(tmp_
         return dict(zip(ids, values, strict=True))
 
     ct = out(handler("head_ct", None, "coronal", None))
+    assert ct["view"] == "coronal"                       # a volume keeps the reader's plane
     assert "512 x 512 x 140 voxels, spacing 0.451 x 0.451 x 1 mm" in ct["info"], ct["info"]
     photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
+    assert photo["view"] == "axial", photo["view"]
+    assert photo["slice"]["maximum"] == 0, photo["slice"]
     assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
     assert "px" in photo["info"], photo["info"]

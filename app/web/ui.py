@@ -216,6 +216,7 @@ def build_app(svc: WebService):
         st.version += 1
         svc.register(st, user)
         scene = st.session.scene
+        view = opening_view(scene, view)
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
         info = study_line(scene, Path(path).name, st.session.user)
         w, lv = scene.wl.width, scene.wl.level
@@ -223,7 +224,8 @@ def build_app(svc: WebService):
         return (st, key_of(st), gr.update(maximum=count - 1, value=idx), w, lv, viewer(st, view, idx, w, lv), info,
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
-                f"{len(found)} report(s) next to this study" if found else "no report next to this study")
+                f"{len(found)} report(s) next to this study" if found else "no report next to this study",
+                view)
 
     def change_view(st, view, window, level):
         if not ready(st):
@@ -531,7 +533,8 @@ def build_app(svc: WebService):
         found.select(pick_row, found, path, **private)
         thumbs_g.select(pick_thumb, found, path, **private)
         open_btn.click(do_open, [path, st, view],
-                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note],
+                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
+                        view],
                        **private)
         view.change(change_view, [st, view, window, level], [index, image], **private)
         for ctl in (index, window, level):       # front end only: a new URL for the <img>
@@ -572,6 +575,13 @@ def build_app(svc: WebService):
 
 THUMBS_SHOWN = 12
 STRIP_WIDTH = 800
+
+
+def opening_view(scene: Any, view: str) -> str:
+    """The plane a newly opened study is shown in: the reader's choice, except that a one-slice
+    image (a photo, an X-ray, an ultrasound frame) has only its own plane; its coronal or sagittal
+    "slices" are one-pixel lines drawn as a black picture."""
+    return "axial" if scene.volume.spatial_shape[0] == 1 else view
 
 
 def study_line(scene: Any, name: str, user: str) -> str:
