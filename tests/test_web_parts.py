@@ -303,11 +303,11 @@ def _open_handler(svc):
 
 
 def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
-    """Walked in Chromium (session 14): the line under Open said "140 x 512 x 512 voxels, spacing
-    0.451 x 0.451 x 1 mm" for the head CT (sizes in k, j, i order beside spacing in i, j, k) and
-    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a fundus photo with no spacing. After a CT
-    read in coronal, the photo came up in 'coronal' too: a black picture, a slider over 584
-    one-pixel lines."""
+    """Walked in Chromium (session 14): a CT run shown in coronal, then a fundus photo opened.
+    The photo came up in 'coronal' (a black picture, slider over 584 one-pixel lines), the Run
+    box still said "threshold done ... 802.9 mL" of the CT, and the line under Open said
+    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a file with no spacing (sizes in k, j, i
+    order beside spacing in i, j, k)."""
     from PIL import Image
 
     from app.web.service import WebConfig, WebService
@@ -323,6 +323,8 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     ct = out(handler("head_ct", None, "coronal", None))
     assert ct["view"] == "coronal"                       # a volume keeps the reader's plane
     assert "512 x 512 x 140 voxels, spacing 0.451 x 0.451 x 1 mm" in ct["info"], ct["info"]
+    for cleared in ("status", "decided", "snap", "editor", "edit-note"):
+        assert cleared in ids and not ct[cleared], cleared
     photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
     assert photo["view"] == "axial", photo["view"]
     assert photo["slice"]["maximum"] == 0, photo["slice"]

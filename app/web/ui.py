@@ -225,7 +225,7 @@ def build_app(svc: WebService):
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
                 f"{len(found)} report(s) next to this study" if found else "no report next to this study",
-                view)
+                view, *STUDY_CLEARED)
 
     def change_view(st, view, window, level):
         if not ready(st):
@@ -532,9 +532,10 @@ def build_app(svc: WebService):
         index_btn.click(do_index, None, note, **private)
         found.select(pick_row, found, path, **private)
         thumbs_g.select(pick_thumb, found, path, **private)
+        # the panels that speak of the previous study are cleared with the same answer (STUDY_CLEARED)
         open_btn.click(do_open, [path, st, view],
                        [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
-                        view],
+                        view, status, decided, snap, editor, edit_note],
                        **private)
         view.change(change_view, [st, view, window, level], [index, image], **private)
         for ctl in (index, window, level):       # front end only: a new URL for the <img>
@@ -575,6 +576,12 @@ def build_app(svc: WebService):
 
 THUMBS_SHOWN = 12
 STRIP_WIDTH = 800
+
+
+# what opening a study writes into the run status, the decision line, the 3D snapshot, the mask
+# editor and its note: all of them spoke of the study shown before (a run's result, a decision, a
+# picture, a slice to paint on that belongs to another image)
+STUDY_CLEARED: tuple = ("", "", None, None, "")
 
 
 def opening_view(scene: Any, view: str) -> str:
