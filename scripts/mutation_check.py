@@ -36,6 +36,14 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-browser-row-opens-folder", "web study browser fills a photo's or video's folder, not the file",
+             "app/web/service.py",
+             '                where = s.first_path if s.kind != "dicom" and s.n_files == 1 and s.first_path else folder\n',
+             "                where = folder\n", ("tests/test_web_parts.py::test_the_study_browser_opens_the_series_clicked",)),
+    Mutation("web-thumbs-skip-pictureless", "web study browser drops rows without a thumbnail from the pictures",
+             "app/web/ui.py", "            picture = pngs.write(data if data is not None else no_thumb_png())\n",
+             "            if data is None:\n                continue\n            picture = pngs.write(data)\n",
+             ("tests/test_web_parts.py::test_the_study_browser_opens_the_series_clicked",)),
     Mutation("web-open-keeps-coronal-on-a-photo", "web Open shows a one-slice image in the reader's coronal plane",
              "app/web/ui.py", '    return "axial" if scene.volume.spatial_shape[0] == 1 else view\n',
              "    return view\n", ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),

@@ -330,3 +330,30 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     assert photo["slice"]["maximum"] == 0, photo["slice"]
     assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
     assert "px" in photo["info"], photo["info"]
+
+
+def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):
+    """Walked in Chromium (session 14): with a folder of photos and a video as a root, every
+    row of the study browser gave the folder as its path (a click on '02_test.tif' filled the
+    folder, which opens some other file), and only series with a thumbnail got a picture, so
+    the n-th picture no longer matched the n-th row that a click on it fills in."""
+    from app.web.service import WebConfig, WebService
+
+    clip = data_dir / "endoscopy" / "endovis2017_clip"
+    if not (clip / "short_source.mp4").exists():
+        pytest.skip("LOUPE_DATA has no endovis2017_clip")
+    svc2 = WebService(WebConfig(roots=[str(clip)], workspace=tmp_path / "ws", catalog_db=tmp_path / "cat.sqlite"))
+    svc2.index_roots()
+    from app.web.ui import build_app
+
+    demo = build_app(svc2)
+    search = next(fn.fn for fn in demo.fns.values()
+                  if [getattr(b, "elem_id", None) for b in fn.outputs] == ["found", "thumbs", None])
+    rows, gallery, _ = search("")
+    assert {r[0] for r in rows} >= {"frame.png", "short_source.mp4"}, rows
+    for desc, _mod, _kind, _n, where in rows:
+        real = svc2.roots.resolve(where)
+        assert real.is_file() and real.name == desc, (desc, where)
+    assert len(gallery) == len(rows), (len(gallery), len(rows))
+    for (_pic, caption), row in zip(gallery, rows, strict=True):
+        assert caption.endswith(row[4]), (caption, row)

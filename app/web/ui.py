@@ -161,8 +161,10 @@ def build_app(svc: WebService):
                 data = thumbs.png(svc.roots.resolve(row[4]))
             except LoupeError:
                 data = None
-            if data is not None:
-                gallery.append((pngs.write(data), f"{row[0]} ({row[1]})\n{row[4]}"))
+            # one picture per row, a blank one where the series has none (a video): a click on
+            # the n-th picture fills the n-th row's path (pick_thumb)
+            picture = pngs.write(data if data is not None else no_thumb_png())
+            gallery.append((picture, f"{row[0]} ({row[1]})\n{row[4]}"))
         return rows, gallery, note
 
     def do_index():
@@ -576,6 +578,15 @@ def build_app(svc: WebService):
 
 THUMBS_SHOWN = 12
 STRIP_WIDTH = 800
+
+
+def no_thumb_png() -> bytes:
+    """The study browser's picture for a series without one: flat dark grey, thumbnail-sized."""
+    import numpy as np
+
+    from app.web.thumbs import THUMB
+
+    return png_bytes(np.full((THUMB, THUMB, 3), 48, np.uint8))
 
 
 # what opening a study writes into the run status, the decision line, the 3D snapshot, the mask
