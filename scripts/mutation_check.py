@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-one-slice-slider-refused", "web slice slider of a one-slice image has maximum 0 (Gradio refuses it)",
+             "app/web/ui.py", '    return {"maximum": max(count - 1, 1),', '    return {"maximum": count - 1,',
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-browser-row-opens-folder", "web study browser fills a photo's or video's folder, not the file",
              "app/web/service.py",
              '                where = s.first_path if s.kind != "dicom" and s.n_files == 1 and s.first_path else folder\n',

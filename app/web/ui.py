@@ -223,7 +223,7 @@ def build_app(svc: WebService):
         info = study_line(scene, Path(path).name, st.session.user)
         w, lv = scene.wl.width, scene.wl.level
         found = _report_choices(svc, rep_mod, path)
-        return (st, key_of(st), gr.update(maximum=count - 1, value=idx), w, lv, viewer(st, view, idx, w, lv), info,
+        return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx, w, lv), info,
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
                 f"{len(found)} report(s) next to this study" if found else "no report next to this study",
@@ -236,7 +236,7 @@ def build_app(svc: WebService):
 
         scene = st.session.scene
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        return gr.update(maximum=count - 1, value=idx), viewer(st, view, idx, window, level)
+        return gr.update(**slice_slider(idx, count)), viewer(st, view, idx, window, level)
 
     def apply_preset(name):
         if name not in wl_presets:
@@ -593,6 +593,13 @@ def no_thumb_png() -> bytes:
 # editor and its note: all of them spoke of the study shown before (a run's result, a decision, a
 # picture, a slice to paint on that belongs to another image)
 STUDY_CLEARED: tuple = ("", "", None, None, "")
+
+
+def slice_slider(idx: int, count: int) -> dict[str, Any]:
+    """The slice slider's settings for a view of ``count`` slices. Gradio refuses a slider whose
+    maximum equals its minimum ("Slider minimum must be less than maximum", every output of the
+    event shown as Error): a one-slice view keeps 0..1 and is not interactive."""
+    return {"maximum": max(count - 1, 1), "value": idx, "interactive": count > 1}
 
 
 def opening_view(scene: Any, view: str) -> str:
