@@ -288,3 +288,74 @@ def test_cancel_leaves_the_runs_closing_line_alone_once_the_job_stopped():
     stuck = SlowToStop(stops=False)
     line = cancel_line(SimpleNamespace(job=stuck), wait_s=0.3)
     assert stuck.cancelled and line is not None and "has not stopped" in line and "threshold" in line
+
+
+def _open_handler(svc):
+    """The Open button's handler from the built Gradio app, and its outputs' elem_ids."""
+    from app.web.ui import build_app
+
+    demo = build_app(svc)
+    for fn in demo.fns.values():
+        ids = [getattr(b, "elem_id", None) for b in fn.outputs]
+        if "info" in ids and "tab-key" in ids:
+            return fn.fn, ids
+    raise AssertionError("no Open handler in the app")
+
+
+def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
+    """Walked in Chromium (session 14): a CT run shown in coronal, then a fundus photo opened.
+    The photo came up in 'coronal' (a black picture, slider over 584 one-pixel lines), the Run
+    box still said "threshold done ... 802.9 mL" of the CT, and the line under Open said
+    "1 x 584 x 565 voxels, spacing 1 x 1 x 1 mm" for a file with no spacing (sizes in k, j, i
+    order beside spacing in i, j, k)."""
+    from PIL import Image
+
+    from app.web.service import WebConfig, WebService
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 80), dtype=np.uint8)).save(tmp_path / "photo.png")
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE), str(tmp_path)], workspace=tmp_path / "ws", user="ana"))
+    handler, ids = _open_handler(svc2)
+
+    def out(values):
+        return dict(zip(ids, values, strict=True))
+
+    ct = out(handler("head_ct", None, "coronal", None))
+    assert ct["view"] == "coronal"                       # a volume keeps the reader's plane
+    assert "512 x 512 x 140 voxels, spacing 0.451 x 0.451 x 1 mm" in ct["info"], ct["info"]
+    for cleared in ("status", "decided", "snap", "editor", "edit-note"):
+        assert cleared in ids and not ct[cleared], cleared
+    photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
+    assert photo["view"] == "axial", photo["view"]
+    sl = photo["slice"]                                   # Gradio refuses a slider with max == min
+    assert sl["maximum"] > 0 and sl["value"] == 0 and sl["interactive"] is False, sl
+    assert ct["slice"]["maximum"] == 511 and ct["slice"]["interactive"] is True, ct["slice"]
+    assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
+    assert "px" in photo["info"], photo["info"]
+
+
+def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):
+    """Walked in Chromium (session 14): with a folder of photos and a video as a root, every
+    row of the study browser gave the folder as its path (a click on '02_test.tif' filled the
+    folder, which opens some other file), and only series with a thumbnail got a picture, so
+    the n-th picture no longer matched the n-th row that a click on it fills in."""
+    from app.web.service import WebConfig, WebService
+
+    clip = data_dir / "endoscopy" / "endovis2017_clip"
+    if not (clip / "short_source.mp4").exists():
+        pytest.skip("LOUPE_DATA has no endovis2017_clip")
+    svc2 = WebService(WebConfig(roots=[str(clip)], workspace=tmp_path / "ws", catalog_db=tmp_path / "cat.sqlite"))
+    svc2.index_roots()
+    from app.web.ui import build_app
+
+    demo = build_app(svc2)
+    search = next(fn.fn for fn in demo.fns.values()
+                  if [getattr(b, "elem_id", None) for b in fn.outputs] == ["found", "thumbs", None])
+    rows, gallery, _ = search("")
+    assert {r[0] for r in rows} >= {"frame.png", "short_source.mp4"}, rows
+    for desc, _mod, _kind, _n, where in rows:
+        real = svc2.roots.resolve(where)
+        assert real.is_file() and real.name == desc, (desc, where)
+    assert len(gallery) == len(rows), (len(gallery), len(rows))
+    for (_pic, caption), row in zip(gallery, rows, strict=True):
+        assert caption.endswith(row[4]), (caption, row)

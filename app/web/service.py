@@ -257,10 +257,13 @@ class WebService:
             rows = []
             for s in cat.search(text or "", limit=limit):
                 folder = s.folder or str(Path(s.first_path).parent)
-                if not self.roots.contains(folder):
+                # a one-file series that is not DICOM (a photo, a video, a NIfTI) opens as that
+                # file: its folder may hold many such series, and opening the folder is not it
+                where = s.first_path if s.kind != "dicom" and s.n_files == 1 and s.first_path else folder
+                if not self.roots.contains(where):
                     continue
                 rows.append([s.description or "(no description)", s.modality, s.kind, s.n_files,
-                             self._relative(folder)])
+                             self._relative(where)])
             return rows
         finally:
             cat.close()

@@ -161,8 +161,10 @@ def build_app(svc: WebService):
                 data = thumbs.png(svc.roots.resolve(row[4]))
             except LoupeError:
                 data = None
-            if data is not None:
-                gallery.append((pngs.write(data), f"{row[0]} ({row[1]})\n{row[4]}"))
+            # one picture per row, a blank one where the series has none (a video): a click on
+            # the n-th picture fills the n-th row's path (pick_thumb)
+            picture = pngs.write(data if data is not None else no_thumb_png())
+            gallery.append((picture, f"{row[0]} ({row[1]})\n{row[4]}"))
         return rows, gallery, note
 
     def do_index():
@@ -216,17 +218,16 @@ def build_app(svc: WebService):
         st.version += 1
         svc.register(st, user)
         scene = st.session.scene
+        view = opening_view(scene, view)
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        vol = scene.volume
-        info = (f"**{Path(path).name}**: {' x '.join(map(str, vol.spatial_shape))} "
-                f"voxels, spacing {' x '.join(f'{s:.3g}' for s in vol.spacing)} mm; reviewer "
-                f"**{st.session.user}**")
+        info = study_line(scene, Path(path).name, st.session.user)
         w, lv = scene.wl.width, scene.wl.level
         found = _report_choices(svc, rep_mod, path)
-        return (st, key_of(st), gr.update(maximum=count - 1, value=idx), w, lv, viewer(st, view, idx, w, lv), info,
+        return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx, w, lv), info,
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
-                f"{len(found)} report(s) next to this study" if found else "no report next to this study")
+                f"{len(found)} report(s) next to this study" if found else "no report next to this study",
+                view, *STUDY_CLEARED)
 
     def change_view(st, view, window, level):
         if not ready(st):
@@ -235,7 +236,7 @@ def build_app(svc: WebService):
 
         scene = st.session.scene
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        return gr.update(maximum=count - 1, value=idx), viewer(st, view, idx, window, level)
+        return gr.update(**slice_slider(idx, count)), viewer(st, view, idx, window, level)
 
     def apply_preset(name):
         if name not in wl_presets:
@@ -533,8 +534,10 @@ def build_app(svc: WebService):
         index_btn.click(do_index, None, note, **private)
         found.select(pick_row, found, path, **private)
         thumbs_g.select(pick_thumb, found, path, **private)
+        # the panels that speak of the previous study are cleared with the same answer (STUDY_CLEARED)
         open_btn.click(do_open, [path, st, view],
-                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note],
+                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
+                        view, status, decided, snap, editor, edit_note],
                        **private)
         view.change(change_view, [st, view, window, level], [index, image], **private)
         for ctl in (index, window, level):       # front end only: a new URL for the <img>
@@ -575,6 +578,56 @@ def build_app(svc: WebService):
 
 THUMBS_SHOWN = 12
 STRIP_WIDTH = 800
+
+
+def no_thumb_png() -> bytes:
+    """The study browser's picture for a series without one: flat dark grey, thumbnail-sized."""
+    import numpy as np
+
+    from app.web.thumbs import THUMB
+
+    return png_bytes(np.full((THUMB, THUMB, 3), 48, np.uint8))
+
+
+# what opening a study writes into the run status, the decision line, the 3D snapshot, the mask
+# editor and its note: all of them spoke of the study shown before (a run's result, a decision, a
+# picture, a slice to paint on that belongs to another image)
+STUDY_CLEARED: tuple = ("", "", None, None, "")
+
+
+def slice_slider(idx: int, count: int) -> dict[str, Any]:
+    """The slice slider's settings for a view of ``count`` slices. Gradio refuses a slider whose
+    maximum equals its minimum ("Slider minimum must be less than maximum", every output of the
+    event shown as Error): a one-slice view keeps 0..1 and is not interactive."""
+    return {"maximum": max(count - 1, 1), "value": idx, "interactive": count > 1}
+
+
+def opening_view(scene: Any, view: str) -> str:
+    """The plane a newly opened study is shown in: the reader's choice, except that a one-slice
+    image (a photo, an X-ray, an ultrasound frame) has only its own plane; its coronal or sagittal
+    "slices" are one-pixel lines drawn as a black picture."""
+    return "axial" if scene.volume.spatial_shape[0] == 1 else view
+
+
+def study_line(scene: Any, name: str, user: str) -> str:
+    """The line under Open: sizes and spacing in the same order (columns x rows x slices), in mm
+    only where the file gives a spacing; an uncalibrated image is measured in pixels, as the
+    picture's own "uncalibrated" note says."""
+    vol, cal = scene.volume, scene.calibration
+    ijk = list(reversed(vol.spatial_shape))
+    if ijk[2] == 1:
+        size = f"{ijk[0]} x {ijk[1]} pixels"
+        spacing = [float(x) for x in vol.spacing[:2]]
+    else:
+        size = f"{' x '.join(map(str, ijk))} voxels"
+        spacing = [float(x) for x in vol.spacing]
+    if cal.kind == "mm":
+        unit = f"spacing {' x '.join(f'{s:.3g}' for s in spacing)} mm"
+    elif cal.kind == "us":
+        unit = "lengths in mm from the file's ultrasound regions"
+    else:
+        unit = "no spacing in the file: lengths in px"
+    return f"**{name}**: {size}, {unit}; reviewer **{user}**"
 
 
 def _report_choices(svc: WebService, rep_mod: Any, path: str) -> list[tuple[str, str]]:
