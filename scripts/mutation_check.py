@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-window-level-float-noise", "the web face's Window/Level boxes show the computed floats (236.3249999999971)",
+             "app/web/ui.py", '    return float(f"{float(x):.4g}")', "    return float(x)",
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-one-slice-slider-refused", "web slice slider of a one-slice image has maximum 0 (Gradio refuses it)",
              "app/web/ui.py", '    return {"maximum": max(count - 1, 1),', '    return {"maximum": count - 1,',
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),

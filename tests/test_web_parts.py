@@ -332,6 +332,12 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     assert ct["slice"]["maximum"] == 511 and ct["slice"]["interactive"] is True, ct["slice"]
     assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
     assert "px" in photo["info"], photo["info"]
+    odd = np.linspace(0.3, 3071.7, 60 * 80).reshape(60, 80) ** 1.01   # percentiles far from round numbers
+    Image.fromarray(odd.astype(np.uint16)).save(tmp_path / "odd.png")
+    shown = out(handler(str(tmp_path / "odd.png"), None, "axial", None))
+    for box in ("window", "level"):   # walked: the boxes showed 236.3249999999971
+        digits = f"{float(shown[box]):.10g}".replace("-", "").replace(".", "").lstrip("0")
+        assert box in ids and len(digits) <= 4, (box, shown[box])
 
 
 def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):

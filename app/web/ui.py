@@ -96,6 +96,12 @@ class PngFiles:
         return str(p)
 
 
+def display_number(x: float) -> float:
+    """A window or level as a person types it: four significant digits (0.05 % at most from the
+    computed value, far below one grey level), so the boxes do not show float noise."""
+    return float(f"{float(x):.4g}")
+
+
 def viewer_url(st: BrowserState, view: str, index: Any, window: Any, level: Any, size: int = 512) -> str:
     """The viewer picture's URL; ``VIEWER_JS`` builds the same string in the browser."""
     return (f"/loupe/tab/{st.handle}/slice.png?view={view}&index={int(round(float(index)))}"
@@ -221,7 +227,7 @@ def build_app(svc: WebService):
         view = opening_view(scene, view)
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
         info = study_line(scene, Path(path).name, st.session.user)
-        w, lv = scene.wl.width, scene.wl.level
+        w, lv = display_number(scene.wl.width), display_number(scene.wl.level)   # 236.3, not 236.3249999999971
         found = _report_choices(svc, rep_mod, path)
         return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx, w, lv), info,
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
