@@ -20,7 +20,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,15 +130,19 @@ def _cached(cache: Path | None, sid: str, idx: int, img: np.ndarray) -> list[Sam
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically."""
+            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+    """Every sample of the set, source by source, deterministically (``only``: those image numbers,
+    counted from 0 in the same order; a floor test's fixed subset)."""
     cache = Path(cache) if cache else None
+    keep = None if only is None else set(only)
     n = 0
     for s in held_out(root):
         for i, img in enumerate(s.load()):
             if limit_images is not None and n >= limit_images:
                 return
             n += 1
+            if keep is not None and n - 1 not in keep:
+                continue
             for smp in _cached(cache, s.id, i, img):
                 smp.modality = s.modality
                 yield smp

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -232,13 +232,17 @@ def _cached(cache: Path | None, sid: str, modality: str, mgroup: str, img_fn) ->
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically."""
+            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+    """Every sample of the set, source by source, deterministically (``only``: those source numbers;
+    a floor test's fixed subset)."""
     check_held_out(root)
     cache = Path(cache) if cache else None
+    keep = None if only is None else set(only)
     for n, (sid, mgroup, modality, loader, rel, frame) in enumerate(SOURCES):
         if limit_images is not None and n >= limit_images:
             return
+        if keep is not None and n not in keep:
+            continue
         yield from _cached(cache, sid, modality, mgroup, partial(load, root, loader, rel, frame))
         if log:
             log(f"  {sid} done")

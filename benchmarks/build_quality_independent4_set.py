@@ -40,7 +40,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,13 +224,17 @@ def _cached(cache: Path | None, root, sid, mgroup, rel, index, crop) -> list[Sam
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically."""
+            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+    """Every sample of the set, source by source, deterministically (``only``: those source numbers;
+    a floor test's fixed subset)."""
     check_held_out(root)
     cache = Path(cache) if cache else None
+    keep = None if only is None else set(only)
     for n, (sid, mgroup, rel, index, crop) in enumerate(SOURCES):
         if limit_images is not None and n >= limit_images:
             return
+        if keep is not None and n not in keep:
+            continue
         yield from _cached(cache, root, sid, mgroup, rel, index, crop)
         if log:
             log(f"  {sid} done")

@@ -41,10 +41,10 @@ def modality_group(source_id: str) -> str:
     return "other"
 
 
-def assess_rows(root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
-    """One row per sample: truth and what the product's ``assess`` says."""
+def assess_rows(root, model=None, cache=None, limit_images=None, log=None, only=None) -> list[dict]:
+    """One row per sample: truth and what the product's ``assess`` says (``only``: those sources)."""
     rows = []
-    for s, a in qfe.assessed(b2.samples(root, cache, limit_images, log=log), model):
+    for s, a in qfe.assessed(b2.samples(root, cache, limit_images, log=log, only=only), model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "index": s.index, "modality": s.modality,
                      "modality_group": modality_group(s.source), "labels": s.labels, "kind": s.kind,

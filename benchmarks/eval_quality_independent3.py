@@ -36,10 +36,10 @@ CLEAN = "none"
 MACRO_F1_GOAL, MIN_RECALL_GOAL = 0.90, 0.80
 
 
-def assess_rows(root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
-    """One row per sample: truth and what the product's ``assess`` says."""
+def assess_rows(root, model=None, cache=None, limit_images=None, log=None, only=None) -> list[dict]:
+    """One row per sample: truth and what the product's ``assess`` says (``only``: those sources)."""
     rows = []
-    for s, a in qfe.assessed(b3.samples(root, cache, limit_images, log=log), model):
+    for s, a in qfe.assessed(b3.samples(root, cache, limit_images, log=log, only=only), model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "modality": s.modality, "modality_group": s.modality_group,
                      "labels": s.labels, "kind": s.kind, "group": s.group, "severity": s.severity, "how": s.how,

@@ -34,10 +34,12 @@ def assessed(samples, model=None, batch: int = BATCH):
         yield from zip(chunk, assess_many([s.image for s in chunk], [s.modality for s in chunk], model))
 
 
-def assess_rows(builder, root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
-    """One row per sample: truth and what the product's ``assess`` says."""
+def assess_rows(builder, root, model=None, cache=None, limit_images=None, log=None, only=None) -> list[dict]:
+    """One row per sample: truth and what the product's ``assess`` says (``only``: those source
+    numbers, for builders that take it)."""
     rows = []
-    for s, a in assessed(builder.samples(root, cache, limit_images, log=log), model):
+    picked = builder.samples(root, cache, limit_images, log=log, **({} if only is None else {"only": only}))
+    for s, a in assessed(picked, model):
         top = a.degradations[0] if a.degradations else None
         rows.append({"source": s.source, "modality": s.modality, "modality_group": s.modality_group,
                      "labels": s.labels, "kind": s.kind, "group": s.group, "severity": s.severity, "how": s.how,

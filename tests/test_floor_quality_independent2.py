@@ -12,19 +12,26 @@ from __future__ import annotations
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.86
-MIN_FAMILY_RECALL_FLOOR = 0.71  # v2.3.0 (session 11): 0.712 (lowest recall; macro-F1 0.877, clean 3.0%, sub-type 83.9%); v2.2.0 0.773
-CLEAN_FALSE_ALARM_CEILING = 0.05
+# Session 14 (suite time): a FIXED subset, every 2nd held-out image (n % 2 == 0: 17 of 33 images, 850 samples,
+# 68 clean), the rule family 9's floor used, taken first; about half the CPU (the whole set: 133 s CPU here).
+# Shipped v2.4.0 on the whole set: macro-F1 0.876, lowest recall 0.712, clean 3.0 %, sub-type 83.9 %; on this
+# subset 0.887 / 0.725 / 0 % / 83.6 % (the other half: 0.864 / 0.698 / 6.2 % / 84.1 %, printed in the same run).
+# The floors sit just under the subset's figures (whole set until now: 0.86 / 0.71 / 5 % / 0.80).
+SUBSET = tuple(range(0, 33, 2))
+MACRO_F1_FLOOR = 0.87
+MIN_FAMILY_RECALL_FLOOR = 0.70
+CLEAN_FALSE_ALARM_CEILING = 0.03
 BLUR_SUBTYPE_FLOOR = 0.80
 
 
 @pytest.fixture(scope="module")
 def scores(data_dir):
-    return family_scores("eval_quality_independent2", data_dir)
+    return family_scores("eval_quality_independent2", data_dir, only=SUBSET)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_second_independent_family_floors(scores):
-    assert_floors(scores, n_min=1600, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 850 and scores["clean_n"] == 68, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=850, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)

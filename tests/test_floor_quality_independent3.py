@@ -11,19 +11,26 @@ from __future__ import annotations
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.83
-MIN_FAMILY_RECALL_FLOOR = 0.69
-CLEAN_FALSE_ALARM_CEILING = 0.30
-BLUR_SUBTYPE_FLOOR = 0.93
+# Session 14 (suite time): a FIXED subset, every 2nd source (n % 2 == 0: 17 of 33 sources, 782 samples, 68
+# clean), the rule family 9's floor used, taken first; about half the CPU (the whole set: 167 s CPU here).
+# Shipped v2.4.0 on the whole set: macro-F1 0.904, lowest recall 0.773, clean 5.3 %, sub-type 99.2 %; on this
+# subset 0.908 / 0.775 / 7.4 % / 99.0 % (the other half: 0.902 / 0.771 / 3.1 % / 99.5 %, printed in the same
+# run). The floors sit just under the subset's figures (they were v2.2.0's 0.83 / 0.69 / 30 % / 0.93 until now).
+SUBSET = tuple(range(0, 33, 2))
+MACRO_F1_FLOOR = 0.88
+MIN_FAMILY_RECALL_FLOOR = 0.74
+CLEAN_FALSE_ALARM_CEILING = 0.12
+BLUR_SUBTYPE_FLOOR = 0.96
 
 
 @pytest.fixture(scope="module")
 def scores(data_dir):
-    return family_scores("eval_quality_independent3", data_dir)
+    return family_scores("eval_quality_independent3", data_dir, only=SUBSET)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_third_independent_family_floors(scores):
-    assert_floors(scores, n_min=1500, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 782 and scores["clean_n"] == 68, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=782, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)
