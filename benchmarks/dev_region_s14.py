@@ -40,6 +40,9 @@ CONFIGS = {
     # session 14b (docs/figures/evidence_session14b_rule.md): region-led events apart, 16 references, batched
     "apart075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                          region_apart=True),
+    # diagnosis after the 14b verdict (not a candidate): the same with region events ranked by score with the others
+    "apart075mixed": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                              region_apart=True, region_last=False),
 }
 
 

@@ -10,7 +10,10 @@ The channel is OFF in the product: the local variant failed its session-13 rule 
 "rarity"``, the default when on) failed the session-13b rule (docs/figures/evidence_session13b_rule.md:
 events gained, but unseen8 block_dissolve lost one at every weight), the cheap-tile variant (``region_method =
 "cheap"``) failed the session-14 rule (docs/figures/evidence_session14_rule.md: partial-frame events 1 -> 4 of 25
-on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance). These tests keep the off switch
+on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance), and region-led events
+apart with a batched 16-reference tile rarity (``region_apart``) failed the session-14b rule
+(docs/figures/evidence_session14b_rule.md: no event lost, speed met, but partial-frame 1 -> 2 of 25 and false events
++11.6%). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ def test_screening_records_tiles_only_when_asked():
 
 def test_product_keeps_the_channel_off():
     """It failed its rule (no event gained on the dev sets): turning it on needs a rule that passes."""
-    assert Settings().region_weight == 0.0
+    assert Settings().region_weight == 0.0 and not Settings().region_apart
 
 
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():

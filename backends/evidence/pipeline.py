@@ -93,7 +93,8 @@ class Settings:
     #                                 refined and converged on the regional score alone, never merged with or
     #                                 diluting whole-frame pieces), exempt from the whole-frame cut check, and
     #                                 ranked after every whole-frame event; a region event overlapping a
-    #                                 whole-frame event is dropped (evidence_session14b_rule.md)
+    #                                 whole-frame event is dropped (session 14b: failed its rule,
+    #                                 evidence_session14b_rule.md; off)
 
 
 @dataclass
@@ -521,9 +522,9 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
         apart = [e for e in apart if all(e.end < o.start or e.start > o.end for o in events)]
         events = events + apart
         ids = {id(e) for e in apart}
-
-        def last(e: ScoredEvent) -> bool:
-            return id(e) in ids
+        if s.region_last:   # off only for diagnosis (session 14b: region events by score with the others)
+            def last(e: ScoredEvent) -> bool:
+                return id(e) in ids
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
                               lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last)
     kept.sort(key=lambda e: e.start)

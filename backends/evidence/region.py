@@ -34,6 +34,12 @@ over the threshold ranked last in the budget (``Settings.region_last``). Under
 docs/figures/evidence_session14_rule.md it found 3 more partial-frame events on unseen10+11 (1 -> 4 of
 25) but lost unseen8's block_dissolve (the channel joins its spans into one whose abrupt start the cut
 verifier refuses) and an unseen11 polyp, and its scoring costs 0.14-1.1x of decode CPU: FAILED, off.
+Session 14b (``Settings.region_apart``, ``region_positions="any"``, ``region_fast_refs=16``): the regional score
+makes its own events (``pipeline.region_events``: never merged into whole-frame spans, exempt from the whole-frame
+cut check, ranked last) and the tile rarity is one batched product per chunk with 16 references
+(``_far_tile_distance_at``: 0.01-0.07x of decode CPU). Under docs/figures/evidence_session14b_rule.md it lost no
+event and met the speed allowance, but found only 1 more partial-frame event (1 -> 2 of 25) with 11.6% more false
+events per hour and more kept frames on unseen10: FAILED, off.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).
