@@ -10,7 +10,8 @@ no frame is kept).
 Usage: python benchmarks/bench_evidence_speed.py [--frames N] [--repeat R] [--cache DIR] [--baseline-screen OLD.py]
        [--tiles [stats|cheap]]
 With ``--tiles cheap`` (session 14) the regional channel's tile-rarity scoring on those tiles is timed too
-(CPU, at the product's settings) and reported relative to decode-only CPU.
+(CPU, at the product's settings) and reported relative to decode-only CPU; ``--region-positions any|adjacent
+[--region-refs N]`` (session 14b) times the batched comparison instead.
 Videos are the constructed ones of eval_evidence.py (built on first use), or give --video PATH.
 """
 from __future__ import annotations
@@ -66,9 +67,10 @@ def screen_only(path: Path, index, limit: int, screen_module=None, tiles: bool |
     return seen[0]
 
 
-def region_scoring_cpu(f, index, repeat: int) -> float:
+def region_scoring_cpu(f, index, repeat: int, positions: str | None = None, refs: int | None = None) -> float:
     """Best CPU seconds of the regional channel's scoring (tile rarity on ``f.tiles``) at the product's
-    region settings, frames all counted good (the most work)."""
+    region settings, frames all counted good (the most work). ``positions`` / ``refs``: session 14b's
+    batched comparison ("any" or "adjacent" positions, at most ``refs`` references)."""
     import numpy as np
 
     from backends.evidence.pipeline import Settings
@@ -80,7 +82,8 @@ def region_scoring_cpu(f, index, repeat: int) -> float:
     for _ in range(repeat):
         c = cpu_seconds()
         tile_rarity_z(f.tiles, np.ones(f.n, bool), fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
-                      ref_fps=s.region_ref_fps, max_refs=s.region_cheap_refs)
+                      ref_fps=s.region_ref_fps, max_refs=refs or (s.region_fast_refs if positions else s.region_cheap_refs),
+                      positions=positions)
         best = min(best, cpu_seconds() - c)
     return best
 
@@ -112,6 +115,9 @@ def main() -> int:
     ap.add_argument("--tiles", nargs="?", const="stats", choices=("stats", "cheap"),
                     help="screen with the regional channel's tile statistics (as when Settings.region_weight > 0; "
                     "'stats': session 13's tile_stats, 'cheap': session 14's cheap_tiles)")
+    ap.add_argument("--region-positions", choices=("any", "adjacent"),
+                    help="with --tiles cheap: time session 14b's batched tile rarity with these positions")
+    ap.add_argument("--region-refs", type=int, help="with --region-positions: at most this many references")
     a = ap.parse_args()
     base = load_screen_module(a.baseline_screen) if a.baseline_screen else None
     tiles: bool | str = "cheap" if a.tiles == "cheap" else a.tiles == "stats"
@@ -149,7 +155,7 @@ def main() -> int:
                 screen_only(path, idx, limit, base)
                 old, old_cpu = min(old, time.perf_counter() - t), min(old_cpu, cpu_seconds() - c)
         if tiles == "cheap":   # the channel's scoring on the tiles just screened, product settings
-            region_cpu = region_scoring_cpu(kept[0], idx, a.repeat)
+            region_cpu = region_scoring_cpu(kept[0], idx, a.repeat, a.region_positions, a.region_refs)
         rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024.0
         print(f"| {name} | {nd} | {nd / dec:.0f} | {ns / scr:.0f} | {scr / dec:.2f}x | {scr_cpu / dec_cpu:.2f}x "
               f"| {rss:.0f} |", flush=True)

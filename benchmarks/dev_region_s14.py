@@ -12,7 +12,8 @@ largest whole-frame score in its span, the score with the channel, the raw cheap
 lost: ``score`` (under the threshold), ``verify/merge`` (above it per frame, absent from the events considered for
 the budget) or ``budget``. ``stage`` traces one configuration through weave, fine pass, converge, the cut verifier,
 the events considered and kept (the pipeline's functions wrapped, nothing changed).
-Configurations: w0 (the product), cheap075 (the session-14 candidate), cheap075nolast, rar05 / rar05nolast (session
+Configurations: w0 (the product), cheap075 (the session-14 candidate), apart075 (the session-14b candidate:
+region-led events apart, batched tile rarity with 16 references), cheap075nolast, rar05 / rar05nolast (session
 13b's channel with / without the region-last budget rule; these capture ``tile_stats`` tiles separately).
 """
 from __future__ import annotations
@@ -36,6 +37,12 @@ CONFIGS = {
     "cheap075nolast": Settings(region_weight=0.75, region_method="cheap", region_last=False),
     "rar05": Settings(region_weight=0.5, region_method="rarity"),
     "rar05nolast": Settings(region_weight=0.5, region_method="rarity", region_last=False),
+    # session 14b (docs/figures/evidence_session14b_rule.md): region-led events apart, 16 references, batched
+    "apart075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                         region_apart=True),
+    # diagnosis after the 14b verdict (not a candidate): the same with region events ranked by score with the others
+    "apart075mixed": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                              region_apart=True, region_last=False),
 }
 
 

@@ -10,7 +10,10 @@ The channel is OFF in the product: the local variant failed its session-13 rule 
 "rarity"``, the default when on) failed the session-13b rule (docs/figures/evidence_session13b_rule.md:
 events gained, but unseen8 block_dissolve lost one at every weight), the cheap-tile variant (``region_method =
 "cheap"``) failed the session-14 rule (docs/figures/evidence_session14_rule.md: partial-frame events 1 -> 4 of 25
-on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance). These tests keep the off switch
+on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance), and region-led events
+apart with a batched 16-reference tile rarity (``region_apart``) failed the session-14b rule
+(docs/figures/evidence_session14b_rule.md: no event lost, speed met, but partial-frame 1 -> 2 of 25 and false events
++11.6%). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ def test_screening_records_tiles_only_when_asked():
 
 def test_product_keeps_the_channel_off():
     """It failed its rule (no event gained on the dev sets): turning it on needs a rule that passes."""
-    assert Settings().region_weight == 0.0
+    assert Settings().region_weight == 0.0 and not Settings().region_apart
 
 
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
@@ -207,3 +210,52 @@ def test_region_led_events_take_only_what_the_others_leave():
     assert region in kept   # what the others leave it may take
     kept, _ = allot_budget([region] + whole, 8, 4, lambda e: False, good)
     assert region in kept   # without the rule it displaces a whole-frame event
+
+
+# ---------------------------------------------------------------- session 14b: region-led events apart
+APART = Settings(region_weight=W_CHEAP, region_method="cheap", region_positions="any", region_fast_refs=16,
+                 region_apart=True)
+
+
+def test_batched_tile_rarity_is_the_nearest_tile_at_the_positions_asked():
+    """The batched comparison (``_far_tile_distance_at``) gives session 13b/14's any-position distance, and with
+    "adjacent" positions the brute-force nearest among the same and the 4 side positions beyond the guard."""
+    from backends.evidence.rarity import reference_frames
+    from backends.evidence.region import _far_tile_distance, _far_tile_distance_at, tile_positions
+
+    rng = np.random.default_rng(7)
+    n, guard = 240, 48
+    x = rng.normal(size=(n, 16, 6)).astype(np.float32)
+    good = np.ones(n, bool)
+    good[5] = False
+    ref = reference_frames(good, 10.0, 1.0, 16)
+    old = _far_tile_distance(x, good, ref, guard)
+    new = _far_tile_distance_at(x, good, ref, guard, tile_positions(4, "any"))
+    assert np.isnan(new[5]).all() and np.allclose(old[good], new[good], atol=1e-3)
+    adj = _far_tile_distance_at(x, good, ref, guard, tile_positions(4, "adjacent"), chunk=50)
+    nb = tile_positions(4, "adjacent")
+    assert sorted(nb[5]) == [1, 4, 5, 6, 9] and sorted(set(nb[0])) == [0, 1, 4]
+    for f in (0, 100, 239):
+        for t in (0, 5, 15):
+            far = [r for r in ref if abs(r - f) > guard]
+            want = min(np.linalg.norm(x[f, t] - x[r, q]) for r in far for q in nb[t])
+            assert abs(adj[f, t] - want) < 1e-3
+    with pytest.raises(ValueError):
+        tile_positions(4, "diagonal")
+
+
+def test_apart_leaves_the_whole_frame_score_alone_and_finds_the_inset():
+    """Session 14b: with region-led events apart the whole-frame score (and so every whole-frame event) is
+    the product's; the inset becomes an event of its own."""
+    from backends.evidence.pipeline import frame_scores
+    from backends.evidence.screen import QualityGate, quality
+
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    good, _ = quality(f, QualityGate(context=101))
+    parts: list = []
+    _, comb, _ = frame_scores(f, good, FPS, APART, parts)
+    _, comb0, _ = frame_scores(f, good, FPS, Settings())
+    assert np.array_equal(comb, comb0) and len(parts) == 2 and np.median(parts[1][400:440]) > 0.75 * 4.0
+    on = events_from_features(f, FPS, APART)
+    assert _hits(on, 400, 439) and len(on.events) == 1, [(e.start, e.end, e.z) for e in on.events]
+    assert not _hits(events_from_features(f, FPS, Settings()), 400, 439)

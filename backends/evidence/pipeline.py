@@ -85,6 +85,16 @@ class Settings:
     #                                 (session 14: session 13b's region events displaced a whole-frame one)
     region_cheap_refs: int = 64     # "cheap" (session 14: tile rarity on screen.cheap_tiles): at most this many
     #                                 references (n x 64 x 16 x 16 x 6 multiply-adds)
+    region_positions: str = ""      # session 14b: "adjacent" (each tile only against the same and the 4
+    #                                 adjacent positions of the references) or "any", batched; "": session
+    #                                 13b/14's any-position code...
+    region_fast_refs: int = 16      # ...and with either, at most this many references
+    region_apart: bool = False      # session 14b: the regional channel's frames form their OWN events (woven,
+    #                                 refined and converged on the regional score alone, never merged with or
+    #                                 diluting whole-frame pieces), exempt from the whole-frame cut check, and
+    #                                 ranked after every whole-frame event; a region event overlapping a
+    #                                 whole-frame event is dropped (session 14b: failed its rule,
+    #                                 evidence_session14b_rule.md; off)
 
 
 @dataclass
@@ -171,11 +181,16 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings,
             rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))),
                             context_frames=ctx)
         else:
+            refs = (s.region_fast_refs if s.region_positions else
+                    s.region_cheap_refs if s.region_method == "cheap" else s.region_max_refs)
             rz = tile_rarity_z(f.tiles, good, fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
-                               ref_fps=s.region_ref_fps,
-                               max_refs=s.region_cheap_refs if s.region_method == "cheap" else s.region_max_refs)
+                               ref_fps=s.region_ref_fps, max_refs=refs,
+                               positions=s.region_positions or None)
         if whole is not None:
             whole.append(comb.astype(np.float32))
+            whole.append((s.region_weight * rz).astype(np.float32))
+        if s.region_apart and whole is not None:   # the regional score makes its own events (region_events)
+            return nov, comb.astype(np.float32), red_bg
         comb = np.maximum(comb, s.region_weight * rz)
     return nov, comb.astype(np.float32), red_bg
 
@@ -370,6 +385,46 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
         src.close()
 
 
+def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.ndarray, cut: np.ndarray,
+                  red_bg: np.ndarray, sharp: np.ndarray, s: Settings, fps: float, thr_c: float, min_frames: int,
+                  same: float) -> list[ScoredEvent]:
+    """Session 14b: events of the regional channel alone (``rz`` = weight x regional z). Its candidate
+    frames are woven into their own spans (whether or not the whole-frame channels also lift them), refined (on a copy of
+    ``good``: the whole-frame events' frames stay as they were) and converged on the regional score
+    only, so a region-led stretch neither joins a whole-frame event's pieces nor dilutes its median.
+    No whole-frame cut check: the cut z and the cut verifier ask whether the WHOLE view goes on across
+    an edge, and across a region-led event's edge it does by construction (an inset over a scene that
+    keeps playing), so the check would refuse every such event; the event's edges are where its tiles
+    change, which the regional score itself locates."""
+    cand = good & (rz > thr_c)
+    if not cand.any():
+        return []
+    spans = weave(cand, good, cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
+                  cut_z=s.cut_z, same_dist=same)
+    spans = [sp for sp in spans if sp.length >= min(min_frames, 2)
+             and np.median(rz[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
+    g = good.copy()
+    sharp = sharp.copy()
+    if s.fine and spans and src is not None:
+        spans, fine_sharp = fine_pass(src, spans, f, g, rz, cut, s, thr_c)
+        ok = np.isfinite(fine_sharp)
+        sharp[ok] = fine_sharp[ok]
+    out = []
+    for sp in spans:
+        e = converge(sp, rz, g, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
+                     threshold=s.threshold, n_key=s.key_frames, key_dist=same)
+        if e is not None and e.z >= s.threshold:
+            out.append(e)
+    gap = max(1, int(round(s.max_gap_s * fps)))
+    out = [e for e in out if e.good_frames > 1 or not e.key_frames
+           or layout_order_kept(f.desc, e.key_frames[0], g, gap, LAYOUT * LAYOUT) < SAME_VIEW_RHO]
+    kept: list[ScoredEvent] = []
+    for e in sorted(out, key=lambda e: -e.z):
+        if all(e.end < o.start or e.start > o.end for o in kept):
+            kept.append(e)
+    return kept
+
+
 def events_from_features(f: Features, fps: float, settings: Settings = Settings(), *, src=None,
                          progress: ProgressFn | None = None) -> EvidenceResult:
     """Weave, refine (when ``src`` is given and ``settings.fine``) and converge screened features."""
@@ -455,11 +510,21 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     # nothing at all would fit and a clip with one clear event would show none
     core = min(budget, max(min_frames, int(round(s.core_s * fps))))
     last = None
-    if whole and s.region_last:   # events only the regional channel lifts come after all others
+    if whole and s.region_last and not s.region_apart:   # events only the regional channel lifts come after all others
         wz = whole[0]
 
         def last(e: ScoredEvent) -> bool:
             return bool(wz[e.start: e.end + 1].max() < s.threshold)
+    if whole and s.region_apart:
+        # session 14b: region-led events from the regional score alone, apart from the whole-frame ones
+        apart = region_events(src, f, good, whole[1], comb, nov.cut, red_bg, sharp, s, fps, thr_c, min_frames,
+                              same)
+        apart = [e for e in apart if all(e.end < o.start or e.start > o.end for o in events)]
+        events = events + apart
+        ids = {id(e) for e in apart}
+        if s.region_last:   # off only for diagnosis (session 14b: region events by score with the others)
+            def last(e: ScoredEvent) -> bool:
+                return id(e) in ids
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
                               lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last)
     kept.sort(key=lambda e: e.start)

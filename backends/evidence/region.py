@@ -34,6 +34,12 @@ over the threshold ranked last in the budget (``Settings.region_last``). Under
 docs/figures/evidence_session14_rule.md it found 3 more partial-frame events on unseen10+11 (1 -> 4 of
 25) but lost unseen8's block_dissolve (the channel joins its spans into one whose abrupt start the cut
 verifier refuses) and an unseen11 polyp, and its scoring costs 0.14-1.1x of decode CPU: FAILED, off.
+Session 14b (``Settings.region_apart``, ``region_positions="any"``, ``region_fast_refs=16``): the regional score
+makes its own events (``pipeline.region_events``: never merged into whole-frame spans, exempt from the whole-frame
+cut check, ranked last) and the tile rarity is one batched product per chunk with 16 references
+(``_far_tile_distance_at``: 0.01-0.07x of decode CPU). Under docs/figures/evidence_session14b_rule.md it lost no
+event and met the speed allowance, but found only 1 more partial-frame event (1 -> 2 of 25) with 11.6% more false
+events per hour and more kept frames on unseen10: FAILED, off.
 
 The result enters the frame score as ``max(comb, weight * regional z)`` (pipeline.frame_scores):
 a region event then becomes an event like any other (weaving, fine pass, converge, budget).
@@ -171,7 +177,7 @@ def _far_tile_distance(x: np.ndarray, good: np.ndarray, ref: np.ndarray, guard: 
 
 
 def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: float, min_guard: int,
-                  ref_fps: float, max_refs: int) -> np.ndarray:
+                  ref_fps: float, max_refs: int, positions: str | None = None) -> np.ndarray:
     """(n,) regional score from tile RARITY (session 13b): each tile is compared with the tiles of
     the clip's frames more than a guard interval away (a bounded, evenly spread sample, as
     ``rarity.py`` does for whole frames), so two insets a few seconds apart do not explain each
@@ -179,7 +185,10 @@ def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: f
     Per tile position the distance is a ratio to its clip median; confined (minus the frame's
     median tile ratio: a whole-frame change is the whole-frame channels' business); coherent (best
     side-by-side pair by its weaker tile); calibrated (robust z over the clip's frames). 0 where
-    unknown (bad frames, no reference beyond the guard)."""
+    unknown (bad frames, no reference beyond the guard). ``positions`` (session 14b): "adjacent", each
+    tile only against the same and the four adjacent positions of the references, or "any", every
+    position, both through the batched ``_far_tile_distance_at`` (None: session 13b's
+    ``_far_tile_distance``, the same figures as "any", slower)."""
     from .rarity import reference_frames
 
     n = len(tiles)
@@ -191,7 +200,10 @@ def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: f
     grid = int(round(np.sqrt(t)))
     guard = max(min_guard, int(round(guard_s * fps)))
     ref = reference_frames(good, fps, ref_fps, max_refs)
-    d = _far_tile_distance(x, good, ref, guard)
+    if positions is None:
+        d = _far_tile_distance(x, good, ref, guard)
+    else:
+        d = _far_tile_distance_at(x, good, ref, guard, tile_positions(grid, positions))
     ok = np.isfinite(d).all(axis=1)
     if ok.sum() < 16:
         return out
@@ -203,4 +215,60 @@ def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: f
     pm = float(np.median(p[ok]))
     mad = float(np.median(np.abs(p[ok] - pm)))
     out[ok] = ((p[ok] - pm) / (1.4826 * max(mad, 1e-3))).astype(np.float32)   # calibrated
+    return out
+
+
+# ---------------------------------------------------------------- session 14b: same and adjacent positions
+def tile_positions(grid: int, which: str) -> np.ndarray:
+    """(T, J) the reference positions each tile is compared with: "any" (all T), "adjacent" (itself
+    and its four side neighbours; a border tile repeats itself where a neighbour is missing:
+    duplicates do not change a minimum)."""
+    if which == "any":
+        return np.tile(np.arange(grid * grid), (grid * grid, 1))
+    if which != "adjacent":
+        raise ValueError(f"unknown tile positions {which!r}")
+    idx = np.arange(grid * grid).reshape(grid, grid)
+    out = np.empty((grid * grid, 5), np.int64)
+    for r in range(grid):
+        for c in range(grid):
+            nb = [idx[r, c]]
+            for dr, dc in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                rr, cc = r + dr, c + dc
+                nb.append(idx[rr, cc] if 0 <= rr < grid and 0 <= cc < grid else idx[r, c])
+            out[idx[r, c]] = nb
+    return out
+
+
+def _far_tile_distance_at(x: np.ndarray, good: np.ndarray, ref: np.ndarray, guard: int, nb: np.ndarray,
+                          chunk: int = 2048) -> np.ndarray:
+    """As ``_far_tile_distance`` but tile p is compared only with positions ``nb[p]`` of the reference
+    frames, as one batched matrix product per chunk with the guard as an additive mask (session 14b:
+    session 14's any-position comparison cost 0.3-0.4 ms CPU a frame). Work n x T x len(ref) x J x K
+    multiply-adds; the largest array is T x chunk x J x len(ref) floats."""
+    n, t, k = x.shape
+    out = np.full((n, t), np.nan, np.float32)
+    if len(ref) == 0:
+        return out
+    j = nb.shape[1]
+    xr = x[ref][:, nb, :]                                           # (R, T, J, K)
+    rn = np.einsum("rtjk,rtjk->tjr", xr, xr)                        # (T, J, R)
+    b = np.ascontiguousarray(xr.transpose(1, 3, 2, 0)).reshape(t, k, j * len(ref))   # (T, K, J*R)
+    q = np.nonzero(good)[0]
+    cols = np.arange(len(ref))[None, :]
+    for a in range(0, len(q), chunk):
+        rows = q[a:a + chunk]
+        c = len(rows)
+        xq = np.ascontiguousarray(x[rows].transpose(1, 0, 2))        # (T, c, K)
+        m = np.matmul(xq, b).reshape(t, c, j, len(ref))             # (T, c, J, R)
+        m *= -2.0
+        m += rn[:, None, :, :]
+        best = m[:, :, 0, :].copy()                                 # nearest of the J positions
+        for i in range(1, j):
+            np.minimum(best, m[:, :, i, :], out=best)
+        lo = np.searchsorted(ref, rows - guard, side="left")
+        hi = np.searchsorted(ref, rows + guard, side="right")
+        pen = np.where((cols >= lo[:, None]) & (cols < hi[:, None]), np.float32(np.inf), np.float32(0.0))
+        best += pen[None]                                           # references within the guard excluded
+        d2 = best.min(axis=2) + (xq * xq).sum(axis=2)               # (T, c)
+        out[rows] = np.sqrt(np.maximum(d2, 0.0)).T
     return out
