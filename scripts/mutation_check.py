@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-photo-planes-offered", "the web face offers coronal / sagittal for a one-slice image (black pictures)",
+             "app/web/ui.py", "gr.update(value=view, interactive=scene.volume.spatial_shape[0] > 1)",
+             "gr.update(value=view, interactive=True)",
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-window-level-float-noise", "the web face's Window/Level boxes show the computed floats (236.3249999999971)",
              "app/web/ui.py", '    return float(f"{float(x):.4g}")', "    return float(x)",
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),

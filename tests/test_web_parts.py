@@ -321,12 +321,13 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
         return dict(zip(ids, values, strict=True))
 
     ct = out(handler("head_ct", None, "coronal", None))
-    assert ct["view"] == "coronal"                       # a volume keeps the reader's plane
+    assert ct["view"]["value"] == "coronal" and ct["view"]["interactive"] is True   # a volume keeps the reader's plane
     assert "512 x 512 x 140 voxels, spacing 0.451 x 0.451 x 1 mm" in ct["info"], ct["info"]
     for cleared in ("status", "decided", "snap", "editor", "edit-note"):
         assert cleared in ids and not ct[cleared], cleared
     photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
-    assert photo["view"] == "axial", photo["view"]
+    assert photo["view"]["value"] == "axial", photo["view"]
+    assert photo["view"]["interactive"] is False, photo["view"]   # walked: coronal / sagittal of a photo were black
     sl = photo["slice"]                                   # Gradio refuses a slider with max == min
     assert sl["maximum"] > 0 and sl["value"] == 0 and sl["interactive"] is False, sl
     assert ct["slice"]["maximum"] == 511 and ct["slice"]["interactive"] is True, ct["slice"]

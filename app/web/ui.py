@@ -233,7 +233,8 @@ def build_app(svc: WebService):
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
                 f"{len(found)} report(s) next to this study" if found else "no report next to this study",
-                view, *STUDY_CLEARED)
+                gr.update(value=view, interactive=scene.volume.spatial_shape[0] > 1),   # a photo has one plane
+                *STUDY_CLEARED)
 
     def change_view(st, view, window, level):
         if not ready(st):
