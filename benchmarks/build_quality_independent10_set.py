@@ -47,11 +47,7 @@ SHA-256 of every sample (meta and float32 pixels) in order: the same seed gives 
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
-import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -60,6 +56,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import build_quality_independent9_set as b9  # noqa: E402
 import quality_family_build as qfb  # noqa: E402
 import quality_independent10 as q10  # noqa: E402
 from build_quality_independent4_set import Sample, analysis, load_native, training_paths  # noqa: E402
@@ -198,42 +195,9 @@ def n_expected() -> int:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
-    ap.add_argument("--cache", "--set", dest="cache", default=None,
-                    help="folder for the generated images (.npz per source image)")
-    a = ap.parse_args(argv)
-    t, n = time.time(), 0
-    out, hidden, h = [], [], hashlib.sha256()
-    psnr: dict[str, list[float]] = {}
-    clean: dict[str, np.ndarray] = {}
-    for s in samples(a.data, a.cache, log=print):
-        n += 1
-        sample_digest(h, s)
-        if s.how == CLEAN_VIEWS[0]:
-            clean[s.source] = s.image
-            continue
-        if s.group == "none":
-            continue
-        lo, hi = q10.band(s.group)
-        if not lo <= s.measured <= hi:
-            out.append(f"{s.source} {s.how} {s.measured:.4f}")
-        ok, p, q = visible(clean[s.source], s.image)
-        psnr.setdefault(s.group, []).append(p)
-        if not ok:
-            hidden.append(f"{s.source} {s.how} {p:.1f} dB SSIM {q:.3f}")
-    print(f"{n} samples in {time.time() - t:.0f} s" + (f" -> {a.cache}" if a.cache else ""))
-    for g, v in psnr.items():
-        print(f"  {g:15s} PSNR against the clean view: median {np.median(v):.1f} dB, max {np.max(v):.1f} dB")
-    print(f"set_hash {h.hexdigest()}")
-    bad = n != n_expected()
-    if bad:
-        print(f"expected {n_expected()} samples, got {n}")
-    if out:
-        print(f"{len(out)} samples outside their severity band: " + "; ".join(out[:20]))
-    if hidden:
-        print(f"{len(hidden)} samples not visibly degraded: " + "; ".join(hidden[:40]))
-    return 1 if bad or out or hidden else 0
+    a = b9.build_args(__doc__, argv)
+    return b9.check_set(samples(a.data, a.cache, log=print), q10.band, n_expected(), a.cache,
+                        clean_view=CLEAN_VIEWS[0], shown=40)
 
 
 if __name__ == "__main__":

@@ -256,41 +256,53 @@ def n_expected() -> int:
     return len(SOURCES) * (len(CLEAN_VIEWS) + len(q9.GROUPS))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_args(doc: str | None, argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
     ap.add_argument("--cache", "--set", dest="cache", default=None,
                     help="folder for the generated images (.npz per source image)")
-    a = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def check_set(samples_iter: Iterable[Sample], band, expected: int, cache=None, clean_view: str = CLEAN_VIEWS[0],
+              shown: int = 20) -> int:
+    """Build every sample and check the set as frozen: the count, each degraded sample inside its
+    severity band and visibly degraded against its clean view (``visible``); prints the set hash.
+    Families 9 and 10 share it (their builders' command line); exit status 1 on any miss."""
     t, n = time.time(), 0
     out, hidden, h = [], [], hashlib.sha256()
     psnr: dict[str, list[float]] = {}
     clean: dict[str, np.ndarray] = {}
-    for s in samples(a.data, a.cache, log=print):
+    for s in samples_iter:
         n += 1
         sample_digest(h, s)
-        if s.how == CLEAN_VIEWS[0]:
+        if s.how == clean_view:
             clean[s.source] = s.image
         if s.group != "none":
-            lo, hi = q9.band(s.group)
+            lo, hi = band(s.group)
             if not lo <= s.measured <= hi:
                 out.append(f"{s.source} {s.how} {s.measured:.4f}")
             ok, p, q = visible(clean[s.source], s.image)
             psnr.setdefault(s.group, []).append(p)
             if not ok:
                 hidden.append(f"{s.source} {s.how} {p:.1f} dB SSIM {q:.3f}")
-    print(f"{n} samples in {time.time() - t:.0f} s" + (f" -> {a.cache}" if a.cache else ""))
+    print(f"{n} samples in {time.time() - t:.0f} s" + (f" -> {cache}" if cache else ""))
     for g, v in psnr.items():
         print(f"  {g:15s} PSNR against the clean view: median {np.median(v):.1f} dB, max {np.max(v):.1f} dB")
     print(f"set_hash {h.hexdigest()}")
-    if n != n_expected():
-        print(f"expected {n_expected()} samples, got {n}")
-        return 1
+    bad = n != expected
+    if bad:
+        print(f"expected {expected} samples, got {n}")
     if out:
         print(f"{len(out)} samples outside their severity band: " + "; ".join(out[:20]))
     if hidden:
-        print(f"{len(hidden)} samples not visibly degraded: " + "; ".join(hidden[:20]))
-    return 1 if out or hidden else 0
+        print(f"{len(hidden)} samples not visibly degraded: " + "; ".join(hidden[:shown]))
+    return 1 if bad or out or hidden else 0
+
+
+def main(argv=None) -> int:
+    a = build_args(__doc__, argv)
+    return check_set(samples(a.data, a.cache, log=print), q9.band, n_expected(), a.cache)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,8 @@ Measures and report: ``quality_family_eval.py`` (shared with families 4-9). The 
 set hash (SHA-256 of every scored sample, see the builder): the same construction gives the same hash."""
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -59,41 +55,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
-    ap.add_argument("--model", default=None, help="a quality model (.joblib); default: the shipped one")
-    ap.add_argument("--out", "--json", dest="out", default=None, help="write the summary and every row as JSON here")
-    ap.add_argument("--set", "--cache", dest="set", default=None,
-                    help="read / keep the generated images here (e.g. /tmp/qi10); built if absent")
-    ap.add_argument("--limit-images", type=int, default=None, help="only the first N source views")
-    a = ap.parse_args(argv)
-    from app.data.types import LoupeError
-    from backends.quality.assess import MODEL_PATH, MODEL_VERSION, QualityModel
-    if not (Path(a.data) / "ultrasound" / "PSFHS_png").is_dir():
-        print(f"{a.data}: not the shared data folder (no ultrasound/PSFHS_png); set LOUPE_DATA or --data",
-              file=sys.stderr)
-        return 2
-    path = Path(a.model) if a.model else MODEL_PATH
-    if not path.is_file():
-        print(f"{path}: quality model not found", file=sys.stderr)
-        return 2
-    model = QualityModel.load(path)
-    t, h = time.time(), hashlib.sha256()
-    try:
-        rows = assess_rows(a.data, model, a.set, a.limit_images,
-                           log=lambda m: print(m, file=sys.stderr, flush=True), digest=h)
-    except LoupeError as e:
-        print(str(e), file=sys.stderr)
-        return 2
-    s = summarise(rows)
-    print(qfe.report(s, f"{path.name} v{model.meta.get('version', '?')} (assessor {MODEL_VERSION})", FAMILY))
-    print(f"\n{len(rows)} samples scored in {time.time() - t:.0f} s; set_hash {h.hexdigest()}")
-    if a.out:
-        Path(a.out).write_text(json.dumps({"model": str(path), "model_version": model.meta.get("version"),
-                                           "assessor_version": MODEL_VERSION, "family": FAMILY,
-                                           "set_hash": h.hexdigest(), "n_expected": b10.n_expected(),
-                                           "summary": s, "rows": rows}, indent=1, default=float))
-    return 0
+    return qfe.hashed_main(argv, family=FAMILY, builder=b10, assess_rows=assess_rows, doc=__doc__)
 
 
 if __name__ == "__main__":

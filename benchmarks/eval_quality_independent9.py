@@ -16,12 +16,8 @@ Measures and report: ``quality_family_eval.py`` (shared with families 4-8). The 
 set hash (SHA-256 of every scored sample, see the builder): the same construction gives the same hash."""
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import os
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -30,8 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import build_quality_independent9_set as b9  # noqa: E402
 import quality_family_eval as qfe  # noqa: E402
-
-from backends.quality.assess import MODEL_VERSION as ASSESSOR_VERSION  # noqa: E402  (weights file may be older)
 
 CLEAN = qfe.CLEAN
 FAMILY = 9
@@ -65,43 +59,7 @@ def report(s: dict, model_name: str) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
-    ap.add_argument("--model", default=None, help="a quality model (.joblib); default: the shipped one")
-    ap.add_argument("--out", "--json", dest="out", default=None, help="write the summary and every row as JSON here")
-    ap.add_argument("--set", "--cache", dest="set", default=None,
-                    help="read / keep the generated images here (e.g. /tmp/qi9); built if absent")
-    ap.add_argument("--limit-images", type=int, default=None, help="only the first N source views")
-    a = ap.parse_args(argv)
-    from app.data.types import LoupeError
-    from backends.quality.assess import MODEL_PATH, QualityModel
-    if not (Path(a.data) / "ultrasound" / "PSFHS_png").is_dir():
-        print(f"{a.data}: not the shared data folder (no ultrasound/PSFHS_png); set LOUPE_DATA or --data",
-              file=sys.stderr)
-        return 2
-    path = Path(a.model) if a.model else MODEL_PATH
-    if not path.is_file():
-        print(f"{path}: quality model not found", file=sys.stderr)
-        return 2
-    model = QualityModel.load(path)
-    t = time.time()
-    h = hashlib.sha256()
-    try:
-        rows = assess_rows(a.data, model, a.set, a.limit_images,
-                           log=lambda m: print(m, file=sys.stderr, flush=True), digest=h)
-    except LoupeError as e:
-        print(str(e), file=sys.stderr)
-        return 2
-    s = summarise(rows)
-    name = f"{path.name} v{model.meta.get('version', '?')} (assessor {ASSESSOR_VERSION})"
-    print(report(s, name))
-    print(f"\n{len(rows)} samples scored in {time.time() - t:.0f} s; set_hash {h.hexdigest()}")
-    if a.out:
-        Path(a.out).write_text(json.dumps({"model": str(path), "model_version": model.meta.get("version"),
-                                           "assessor_version": ASSESSOR_VERSION,
-                                           "family": FAMILY, "set_hash": h.hexdigest(), "n_expected": b9.n_expected(),
-                                           "summary": s, "rows": rows}, indent=1, default=float))
-    return 0
+    return qfe.hashed_main(argv, family=FAMILY, builder=b9, assess_rows=assess_rows, doc=__doc__)
 
 
 if __name__ == "__main__":

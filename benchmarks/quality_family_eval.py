@@ -180,3 +180,46 @@ def main(argv, *, family: int, builder, doc: str | None) -> int:
         Path(a.json).write_text(json.dumps({"model": str(path), "model_version": model.meta.get("version"),
                                             "summary": s, "rows": rows}, indent=1, default=float))
     return 0
+
+
+def hashed_main(argv, *, family: int, builder, assess_rows, doc: str | None) -> int:
+    """The command line of a family whose builder hashes every sample it scores (families 9, 10):
+    ``assess_rows(root, model, cache, limit_images, log=, digest=)``; the report names the model and
+    the assessor, and the JSON keeps the set hash next to the rows."""
+    import hashlib
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
+    ap.add_argument("--model", default=None, help="a quality model (.joblib); default: the shipped one")
+    ap.add_argument("--out", "--json", dest="out", default=None, help="write the summary and every row as JSON here")
+    ap.add_argument("--set", "--cache", dest="set", default=None,
+                    help=f"read / keep the generated images here (e.g. /tmp/qi{family}); built if absent")
+    ap.add_argument("--limit-images", type=int, default=None, help="only the first N source views")
+    a = ap.parse_args(argv)
+    from app.data.types import LoupeError
+    from backends.quality.assess import MODEL_PATH, MODEL_VERSION, QualityModel
+    if not (Path(a.data) / "ultrasound" / "PSFHS_png").is_dir():
+        print(f"{a.data}: not the shared data folder (no ultrasound/PSFHS_png); set LOUPE_DATA or --data",
+              file=sys.stderr)
+        return 2
+    path = Path(a.model) if a.model else MODEL_PATH
+    if not path.is_file():
+        print(f"{path}: quality model not found", file=sys.stderr)
+        return 2
+    model = QualityModel.load(path)
+    t, h = time.time(), hashlib.sha256()
+    try:
+        rows = assess_rows(a.data, model, a.set, a.limit_images,
+                           log=lambda m: print(m, file=sys.stderr, flush=True), digest=h)
+    except LoupeError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    s = summarise(rows, builder.MODALITY_GROUPS)
+    print(report(s, f"{path.name} v{model.meta.get('version', '?')} (assessor {MODEL_VERSION})", family))
+    print(f"\n{len(rows)} samples scored in {time.time() - t:.0f} s; set_hash {h.hexdigest()}")
+    if a.out:
+        Path(a.out).write_text(json.dumps({"model": str(path), "model_version": model.meta.get("version"),
+                                           "assessor_version": MODEL_VERSION, "family": family,
+                                           "set_hash": h.hexdigest(), "n_expected": builder.n_expected(),
+                                           "summary": s, "rows": rows}, indent=1, default=float))
+    return 0
