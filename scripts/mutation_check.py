@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("web-photo-three-planes-black", "the web face's three-planes row draws a photo's coronal / sagittal as black pictures",
+             "app/web/ui.py", '        one_plane = st.session.scene.volume.spatial_shape[0] == 1\n',
+             "        one_plane = False\n",
+             ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-photo-planes-offered", "the web face offers coronal / sagittal for a one-slice image (black pictures)",
              "app/web/ui.py", "gr.update(value=view, interactive=scene.volume.spatial_shape[0] > 1)",
              "gr.update(value=view, interactive=True)",

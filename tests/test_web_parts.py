@@ -328,6 +328,8 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     photo = out(handler(str(tmp_path / "photo.png"), None, "coronal", None))
     assert photo["view"]["value"] == "axial", photo["view"]
     assert photo["view"]["interactive"] is False, photo["view"]   # walked: coronal / sagittal of a photo were black
+    assert photo["plane-axial"] is not None and photo["plane-coronal"] is None and photo["plane-sagittal"] is None
+    assert ct["plane-coronal"] is not None and ct["plane-sagittal"] is not None
     sl = photo["slice"]                                   # Gradio refuses a slider with max == min
     assert sl["maximum"] > 0 and sl["value"] == 0 and sl["interactive"] is False, sl
     assert ct["slice"]["maximum"] == 511 and ct["slice"]["interactive"] is True, ct["slice"]

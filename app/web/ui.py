@@ -203,7 +203,11 @@ def build_app(svc: WebService):
         if not ready(st):
             return [None] * len(VIEWS)
         out = []
+        one_plane = st.session.scene.volume.spatial_shape[0] == 1
         for v in VIEWS:
+            if one_plane and v != "axial":   # a photo's "coronal" is a one-pixel line: no black picture
+                out.append(None)
+                continue
             try:
                 out.append(pngs.write(svc.tab_png(st, v, None, window, level, plane_size)))
             except (LoupeError, ValueError, TypeError) as exc:
