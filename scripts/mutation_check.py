@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
+             "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
+             '    elif cands and cands[0].kind == "never":',
+             ("tests/test_web_parts.py::test_the_study_browser_opens_the_series_clicked",)),
     Mutation("web-photo-three-planes-black", "the web face's three-planes row draws a photo's coronal / sagittal as black pictures",
              "app/web/ui.py", '        one_plane = st.session.scene.volume.spatial_shape[0] == 1\n',
              "        one_plane = False\n",

@@ -366,5 +366,9 @@ def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):
         real = svc2.roots.resolve(where)
         assert real.is_file() and real.name == desc, (desc, where)
     assert len(gallery) == len(rows), (len(gallery), len(rows))
+    from app.scene.thumbnail import middle_slice_thumbnail
+
+    pic = middle_slice_thumbnail(str(clip / "frame.png"), 96)   # a photo is its own picture (was none: a grey tile)
+    assert pic is not None and pic.shape[2] == 3 and max(pic.shape[:2]) <= 96 and float(pic.std()) > 10, pic
     for (_pic, caption), row in zip(gallery, rows, strict=True):
         assert caption.endswith(row[4]), (caption, row)
