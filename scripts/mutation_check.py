@@ -36,6 +36,20 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-ct-window-guard-off", "a clean CT view at a clinical window is called over-exposed again (v2.4.0)",
+             "backends/quality/assess.py",
+             "    if CT_WINDOW_GUARD:\n        clipped &= ~ct_window_like(X, names)\n",
+             "    if False and CT_WINDOW_GUARD:\n        clipped &= ~ct_window_like(X, names)\n",
+             ("tests/test_quality_ct_window_guard.py",)),
+    Mutation("quality-ct-window-too-wide", "the window test forgets the mid-grey band: any CT with black air counts as a "
+             "window, so an over-exposed windowed view loses its exposure evidence",
+             "backends/quality/assess.py",
+             "            & (X[:, names.index(\"p75\")] <= CT_WINDOW_MAX_P75))",
+             "            & (X[:, names.index(\"p75\")] <= 1.0))",
+             ("tests/test_quality_ct_window_guard.py",)),
+    Mutation("quality-ct-window-guard-default-off", "the CT window refinement ships switched off",
+             "backends/quality/assess.py", "CT_WINDOW_GUARD = True ", "CT_WINDOW_GUARD = False ",
+             ("tests/test_quality_ct_window_guard.py",)),
     Mutation("web-window-level-float-noise", "the web face's Window/Level boxes show the computed floats (236.3249999999971)",
              "app/web/ui.py", '    return float(f"{float(x):.4g}")', "    return float(x)",
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
