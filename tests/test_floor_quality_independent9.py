@@ -24,9 +24,12 @@ import pytest
 from independent_family import assert_floors, family_scores
 
 SUBSET = tuple(range(0, 48, 4))
-MACRO_F1_FLOOR = 0.71
-MIN_FAMILY_RECALL_FLOOR = 0.45
-CLEAN_FALSE_ALARM_CEILING = 0.50
+# v2.5.0 (session 14b, CT window refinement) on this subset: 0.784 / 0.583 (blur) / 29.2% (7 of 24) / 100%; the
+# same run gives v2.4.0 0.729 / 0.500 (motion) / 45.8% / 100% (the 0.737 above was recorded in session 13).
+# Tightened where v2.5.0 gains; the blur sub-type floor is unchanged.
+MACRO_F1_FLOOR = 0.76             # was 0.71
+MIN_FAMILY_RECALL_FLOOR = 0.55    # was 0.45
+CLEAN_FALSE_ALARM_CEILING = 0.33  # was 0.50
 BLUR_SUBTYPE_FLOOR = 0.90
 
 

@@ -29,7 +29,7 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.4.0"
+MODEL_VERSION = "2.5.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
@@ -43,6 +43,16 @@ ANALYSIS_SIDE = 256  # the model was trained on images of at most this many pixe
 CT_TONE_GUARD = True
 CT_EXPOSURE_MIN_CLIPPED = 0.015  # frac_one: clean CT crops 0.0006-0.0128 measured, detected over >= 0.0178
 CT_EXPOSURE_MAX_P99 = 0.90       # p99: clean CT >= 0.903 measured, detected under <= 0.686
+# CT window refinement (v2.5.0, session 14b; rule: docs/figures/quality_session14b_rule.md, PASS). A clinical
+# window clips BOTH ends -- air to black and bone to white -- and leaves soft tissue as a mid-grey band, so its clipped
+# white is not evidence of an exposure fault; an exposure fault pushes one end, and an over-exposure lifts
+# the soft tissue towards white. Clipped white counts as evidence only when the view is not window-like:
+# window-like = at least CT_WINDOW_MIN_BLACK of the pixels at exact black AND the 75th percentile at or
+# below CT_WINDOW_MAX_P75 (three quarters of the frame at or below mid-grey). Content short of the top
+# (p99) stays evidence as before.
+CT_WINDOW_GUARD = True   # v2.5.0: shipped on (family 9 DEV: clean windowed CT called exposure 16 -> 0 of 16)
+CT_WINDOW_MIN_BLACK = 0.25  # frac_zero: whole GE slices' padding alone 0.233; windowed clean views 0.30-0.78
+CT_WINDOW_MAX_P75 = 0.50    # p75: windowed clean views <= 0.46; over-exposed windowed views >= 0.61
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -150,8 +160,19 @@ def ct_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
     """Per row of features ``X``: does a CT image show evidence of an exposure fault, i.e. clipped
     white beyond what the product's CT scaling leaves, or content that stops short of the top?"""
     X = np.atleast_2d(X)
-    return ((X[:, names.index("frac_one")] >= CT_EXPOSURE_MIN_CLIPPED)
-            | (X[:, names.index("p99")] <= CT_EXPOSURE_MAX_P99))
+    clipped = X[:, names.index("frac_one")] >= CT_EXPOSURE_MIN_CLIPPED
+    if CT_WINDOW_GUARD:
+        clipped &= ~ct_window_like(X, names)
+    return clipped | (X[:, names.index("p99")] <= CT_EXPOSURE_MAX_P99)
+
+
+def ct_window_like(X: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per row: does the view look like a clinical CT window (air clipped to black over at least
+    CT_WINDOW_MIN_BLACK of the frame, three quarters of the frame at or below CT_WINDOW_MAX_P75)? Its
+    clipped white is bone at the window's top, not an exposure fault."""
+    X = np.atleast_2d(X)
+    return ((X[:, names.index("frac_zero")] >= CT_WINDOW_MIN_BLACK)
+            & (X[:, names.index("p75")] <= CT_WINDOW_MAX_P75))
 
 
 @dataclass
