@@ -36,6 +36,14 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("train-nothing-reason-blind", "an annotator who accepted a model mask is told again 'no accepted masks'",
+             "app/models/examples.py", "        if d.decision == \"accept\":\n            accepted += 1",
+             "        if d.decision == \"accept\":\n            pass",
+             ("tests/test_train_nothing_reason.py",)),
+    Mutation("shell-error-says-could-not-open", "every failed job's status line says a file could not be opened",
+             "app/shell/main_window.py", 'status: str = "See the message above"',
+             "status: str = OPEN_FAILED",
+             ("tests/test_train_nothing_reason.py",)),
     Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
              "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
              '    elif cands and cands[0].kind == "never":',

@@ -47,6 +47,8 @@ def collect(args):
         with ReviewStore(sp, create=False) as st:
             items += collect_for(args.backend, store=st, since=E.parse_since(args.since),
                                  images=Path(args.images) if args.images else None)
+            if not items and not args.labels:
+                raise LoupeError(f"{sp}: {E.nothing_to_train(st, args.backend)}")
     if args.labels:
         if not args.images:
             raise LoupeError("--labels needs --images (the folder of images they label)")

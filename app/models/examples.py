@@ -195,3 +195,29 @@ def from_store(store, since: datetime | None = None, images: Path | None = None,
                              "decisions": sorted(r["decisions"]), "image": str(path),
                              "origin_model": (origin.params.get("model", "") if origin else "")}))
     return out
+
+
+def nothing_to_train(store, backend: str) -> str:
+    """Why a store gave no training item, in the annotator's terms: accepting a model's own mask
+    vouches for it but teaches the model nothing it did not already predict, so only corrections
+    (and accepted human masks) count; say so rather than "no accepted masks" after an accept."""
+    accepted = rejected = 0
+    for d in store.decisions():
+        if d.target_kind != "layer" or not d.version_id or d.decision not in ("accept", "reject"):
+            continue
+        v = store.version(d.version_id)
+        origin = store.origin(d.version_id)
+        if v.source_kind == "human" or origin is None or origin.author != backend:
+            continue
+        if d.decision == "accept":
+            accepted += 1
+        else:
+            rejected += 1
+    seen = []
+    if accepted:
+        seen.append(f"{accepted} accepted {backend} result(s) teach it nothing new")
+    if rejected:
+        seen.append(f"{rejected} rejected one(s) have no corrected mask")
+    why = "; ".join(seen) if seen else f"no {backend} result here was corrected yet"
+    return (f"nothing to train on: {why}. Correct one (Edit, then Save edits) to train from it, "
+            "or train from labelled files (--images DIR --labels DIR)")

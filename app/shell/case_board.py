@@ -585,7 +585,7 @@ def open_case_board(window, paths=None, case_id: str | None = None) -> CaseBoard
             w = CaseBoardWidget.from_paths(paths, case_id, user=window.user, store_getter=store,
                                            parent=window.stack)
     except LoupeError as e:
-        window.show_error(str(e))
+        window.show_error(str(e), "Could not open the case: see the message above")
         return None
     window.stack.addWidget(w)
     window.stack.setCurrentWidget(w)

@@ -38,6 +38,7 @@ from .workflow import Workflow
 TOOLS = [("navigate", "Navigate"), ("distance", "Distance"), ("angle", "Angle"),
          ("ellipse", "Ellipse ROI"), ("polygon", "Polygon ROI"), ("rotate", "Oblique rotate")]
 LAYOUT_KEYS = [("1x1", "1x1"), ("mpr", "MPR 1x3"), ("2x2", "2x2"), ("3d", "3D")]
+OPEN_FAILED = "Could not open: see the message above"
 
 
 class MessageBar(QWidget):
@@ -408,9 +409,11 @@ class MainWindow(QMainWindow):
             return
         self._task = None
         self.progress.hide()
-        self.show_error(msg)
+        self.show_error(msg, OPEN_FAILED)
 
-    def show_error(self, msg: str, status: str = "Could not open: see the message above") -> None:
+    def show_error(self, msg: str, status: str = "See the message above") -> None:
+        """One line above the view; the status bar names what failed only when the caller knows
+        (a failed training job is not a file that could not be opened)."""
         self.message.show_message(msg, error=True)
         self.statusBar().showMessage(status, 5000)
 
@@ -525,7 +528,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {Path(path).name} in the video workspace", 5000)
             self.video_opened.emit(path)
         except Exception as exc:
-            self.show_error(f"{Path(path).name}: could not open the video ({exc})")
+            self.show_error(f"{Path(path).name}: could not open the video ({exc})", OPEN_FAILED)
 
     def _remember_video(self, path: str) -> None:
         """Videos go under Recent too, with their first frame as thumbnail once it is decoded."""

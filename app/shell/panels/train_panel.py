@@ -128,6 +128,7 @@ class TrainPanel(QWidget):
 
         def work(progress, cancelled):
             from app.data.types import LoupeError
+            from app.models.examples import nothing_to_train
             from app.models.trainers import collect
             from app.models.training import train_model
             from app.review.store import ReviewStore
@@ -136,8 +137,8 @@ class TrainPanel(QWidget):
             progress(0.0, f"reading reviewed versions from {store}")
             with ReviewStore(Path(store), create=False) as st:
                 items = collect(backend, store=st)
-            if not items:
-                raise LoupeError("nothing to train on: no accepted or corrected masks in this workspace yet")
+                if not items:
+                    raise LoupeError(nothing_to_train(st, backend))
             return train_model(backend, items, out, iters=iters, progress=progress, cancelled=cancelled,
                                command=f"Backends dock: Train from reviews ({store})")
 
