@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("cache-hit-loses-input-path", "a cache-read result names only a bare file name (Train from reviews cannot find the photo)",
+             "app/jobs/cache.py", "    if not source or Path(source).name == source:\n        return result",
+             "    if True:\n        return result",
+             ("tests/test_jobs_cache_source.py",)),
     Mutation("train-nothing-reason-blind", "an annotator who accepted a model mask is told again 'no accepted masks'",
              "app/models/examples.py", "        if d.decision == \"accept\":\n            accepted += 1",
              "        if d.decision == \"accept\":\n            pass",

@@ -106,6 +106,36 @@ def _scrub_bundle(doc_path: Path) -> None:
     doc_path.write_text(json.dumps(scrub_paths(doc)))
 
 
+def restore_input_source(result, source: str):
+    """The inverse of the scrub for the one input a result is handed back for: a hit (or a fresh
+    result read back from the cache) belongs to *this* input (same contents, perhaps another file
+    name), so its layers say again which file they came from (training from reviews finds a
+    corrected mask's photo through it) and are signed again by this runner. Only a ``source``
+    parameter the scrub cut to a bare name is replaced; nothing else in the provenance changes."""
+    import dataclasses
+
+    from .attest import attest_layer
+
+    if not source or Path(source).name == source:
+        return result
+
+    def scrubbed(value) -> bool:
+        return isinstance(value, str) and value != "" and Path(value).name == value and value != source
+
+    layers = list(getattr(result, "layers", None) or [])
+    if getattr(result, "made_findings_layer", None) is not None:
+        layers.append(result.made_findings_layer)
+    for layer in layers:
+        prov = layer.provenance
+        if prov.kind == "backend" and scrubbed(prov.params.get("source")):
+            layer.provenance = dataclasses.replace(prov, params={**prov.params, "source": source})
+            attest_layer(layer)
+    made = (getattr(result, "record", None) or {}).get("params")
+    if isinstance(made, dict) and scrubbed(made.get("source")):
+        made["source"] = source
+    return result
+
+
 class ResultCache:
     def __init__(self, root: str | Path | None = None, max_bytes: int = 4 << 30) -> None:
         if root is None:

@@ -25,7 +25,7 @@ from backends.params import to_dict as params_to_dict
 from backends.registry import BackendRow, Registry, default_registry
 
 from . import codec
-from .cache import ResultCache, cache_key, input_digest, spec_fingerprint
+from .cache import ResultCache, cache_key, input_digest, restore_input_source, spec_fingerprint
 from .codec import load_result_bundle
 from .job import Job, JobState, RunnerBase
 from .worker import FILES_DIR, INPUT_DIR, RESULT_DIR, STDERR_LOG, worker_loop
@@ -99,6 +99,9 @@ class LocalRunner(RunnerBase):
         atexit.register(shutil.rmtree, self._root, True)  # also on exits that skip shutdown()
         self._init_bookkeeping()
         self._closed = False
+        # job id -> where its input was read from: the cache keeps only its last part (see
+        # app/jobs/cache.py), and a result is handed back with it restored
+        self._input_sources: dict[str, str] = {}
 
     # --- API shared with RemoteRunner ---
     def backends(self) -> list[BackendRow]:
@@ -122,6 +125,8 @@ class LocalRunner(RunnerBase):
         pdict = pin_model(spec.name, params_to_dict(p))  # the concrete model version, in cache key + provenance
         job = Job(backend, pdict, input_name=Path(inp.path).name if inp.path else "", where=self.where)
         self._register(job)
+        vol_source = inp.volume.source if inp.volume is not None else ""
+        self._input_sources[job.id] = str(vol_source or inp.path or "")
         # Snapshot the input now (later edits by the caller cannot leak into the job); hashing it
         # for the cache happens on the job's thread, so a large input does not stall the UI.
         folder = self._root / f"job-{uuid.uuid4().hex[:12]}"
@@ -188,7 +193,8 @@ class LocalRunner(RunnerBase):
         del doc, arrays
         hit = self.cache.get(key)
         if hit is not None:
-            job._finish(JobState.DONE, result=hit, cached=True)
+            job._finish(JobState.DONE, result=restore_input_source(hit, self._input_sources.pop(job.id, "")),
+                        cached=True)
         return key
 
     def _supervise(self, job: Job, spec, folder: Path, use_cache: bool, timeout_s: float | None) -> None:
@@ -212,6 +218,7 @@ class LocalRunner(RunnerBase):
         except Exception as exc:  # noqa: BLE001 - the runner itself must never leave a job hanging
             job._finish(JobState.FAILED, error=f"job runner error: {type(exc).__name__}: {exc}")
         finally:
+            self._input_sources.pop(job.id, None)
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run_job(self, job: Job, spec, folder: Path, key: str | None, timeout_s: float | None) -> None:
@@ -273,7 +280,8 @@ class LocalRunner(RunnerBase):
             keep = user_dir() / "jobs" / job.id
             shutil.copytree(bundle, keep, dirs_exist_ok=True)
             bundle = keep
-        job._finish(JobState.DONE, result=load_result_bundle(bundle))
+        job._finish(JobState.DONE,
+                    result=restore_input_source(load_result_bundle(bundle), self._input_sources.pop(job.id, "")))
 
 
 class _Worker:
