@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("shell-train-card-as-layers", "the Backends dock reads a finished training job's model card as a backend result",
+             "app/shell/backends_dock.py", 'if res is None or not hasattr(res, "layers"):', "if res is None:",
+             ("tests/test_shell_backends.py::test_a_finished_training_job_in_the_list_adds_nothing_and_raises_nothing",)),
     Mutation("cache-hit-loses-input-path", "a cache-read result names only a bare file name (Train from reviews cannot find the photo)",
              "app/jobs/cache.py", "    if not source or Path(source).name == source:\n        return result",
              "    if True:\n        return result",

@@ -64,3 +64,25 @@ def test_findings_without_layers_are_not_dropped(qtbot):
     assert fl.provenance.kind == "backend" and fl.provenance.author == "quality"
     assert handed == [[fl]]
     win.close()
+
+
+def test_a_finished_training_job_in_the_list_adds_nothing_and_raises_nothing(qtbot):
+    """Train / adapt / re-rank jobs are listed with the backend jobs; their result is a model card
+    (a dict), which the dock must leave to the Models list (walking the annotator's task, the
+    finished train job raised AttributeError in the dock's result slot)."""
+    import numpy as np
+
+    from app.data.types import Volume
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.open_volume(Volume(np.zeros((1, 16, 16), np.uint8), np.eye(4), source="photo.png"), "photo")
+    dock = win.panel("jobs")
+    n0 = len(win.model.layers)
+    handed = []
+    dock.layersAdded.connect(lambda layers, _model: handed.append(layers))
+    card = {"version": "v1", "promotion": {"ok": True, "reason": "better"}}
+    dock._result(type("J", (), {"backend": "train vessels2d", "result": card})())
+    assert len(win.model.layers) == n0 and handed == []
+    win.close()

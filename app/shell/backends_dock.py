@@ -119,8 +119,8 @@ class BackendsDock(QWidget):
     def _result(self, job) -> None:
         ctx = context_of(job)
         res = getattr(job, "result", None)
-        if res is None:
-            return
+        if res is None or not hasattr(res, "layers"):
+            return   # a train / adapt / re-rank job listed here: its model card goes to the Models list
         if ctx is not None and ctx.is_video:
             self._video_result(job, ctx)
             return
