@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("shell-brush-survives-new-study", "the brush stays picked up (bound to the last study's layer) over a newly opened study",
+             "app/shell/main_window.py", 'if self._tool_key.startswith("edit:") and ctx.model is not getattr(self, "_tool_model", None):',
+             "if False:",
+             ("tests/test_shell_edit_tool_follows_study.py",)),
     Mutation("shell-train-card-as-layers", "the Backends dock reads a finished training job's model card as a backend result",
              "app/shell/backends_dock.py", 'if res is None or not hasattr(res, "layers"):', "if res is None:",
              ("tests/test_shell_backends.py::test_a_finished_training_job_in_the_list_adds_nothing_and_raises_nothing",)),

@@ -610,6 +610,7 @@ class MainWindow(QMainWindow):
         """Make a tool from another feature (annotation, label editing) the active one in every
         view; ``factory()`` returns an object following viewers/slice/tools.py's protocol."""
         self._tool_key = name
+        self._tool_model = self.model   # an edit tool paints into this study's layer only
         for a in self.tool_actions.values():
             a.setChecked(False)
         if self.area is not None:
@@ -675,6 +676,10 @@ class MainWindow(QMainWindow):
             for panel in (self.layers_panel, self.measure_panel, self.properties_panel):
                 panel.set_model(None)
         self.edit_bar.set_unit(ctx.unit)
+        if self._tool_key.startswith("edit:") and ctx.model is not getattr(self, "_tool_model", None):
+            # the brush was bound to the last study's label layer: a stroke here must not reach it
+            self.set_tool("navigate")
+            self.statusBar().showMessage("Editing tool put down: another study is on screen", 6000)
 
     def _clear_status(self) -> None:
         for lab in (self.st_voxel, self.st_world, self.st_value):
