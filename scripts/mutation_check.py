@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("models-panel-forces-without-asking", "the Backends dock switches on a version that failed its check without asking",
+             "app/shell/panels/models_panel.py",
+             "            if not self.confirm_forced(v, str(gate.get(\"reason\", \"failed its check\"))):",
+             "            if False:",
+             ("tests/test_models_panel.py",)),
     Mutation("shell-brush-survives-new-study", "the brush stays picked up (bound to the last study's layer) over a newly opened study",
              "app/shell/main_window.py", 'if self._tool_key.startswith("edit:") and ctx.model is not getattr(self, "_tool_model", None):',
              "if False:",

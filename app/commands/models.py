@@ -27,7 +27,13 @@ def run(args) -> int:
 
     reg = ModelRegistry(args.backend)
     if args.promote:
-        print(f"{args.backend}: {reg.promote(args.promote, user=args.user, force=args.force)} is now active")
+        from app.data.types import LoupeError
+
+        try:
+            active = reg.promote(args.promote, user=args.user, force=args.force)
+        except LoupeError as e:
+            raise LoupeError(f"{e} (--force to promote anyway)" if "not promotable" in str(e) else str(e)) from e
+        print(f"{args.backend}: {active} is now active")
         return 0
     if args.rollback:
         print(f"{args.backend}: rolled back, {reg.rollback(user=args.user)} is now active")

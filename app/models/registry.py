@@ -178,8 +178,7 @@ class ModelRegistry:
             raise LoupeError(f"{version}: register a model folder before promoting it (only versions can be active)")
         gate = ref.card.get("promotion", {})
         if gate and not gate.get("ok", False) and not force:
-            raise LoupeError(f"{self.backend} {ref.version} is not promotable: {gate.get('reason', 'failed its check')}"
-                             f" (--force to promote anyway)")
+            raise LoupeError(f"{self.backend} {ref.version} is not promotable: {gate.get('reason', 'failed its check')}")
         prev = self.active()
         self._append({"time": _now(), "action": "promote", "active": ref.version, "previous": prev,
                       "user": user, "forced": bool(force and gate and not gate.get("ok", False))})

@@ -37,7 +37,8 @@ class BackendsDock(QWidget):
         self.lay.addWidget(self.jobs)
         from app.shell.panels.models_panel import ModelsPanel
 
-        self.models = ModelsPanel(self)   # trained / adapted versions: promote, roll back
+        # trained / adapted versions: promote, roll back (recorded with the window's user)
+        self.models = ModelsPanel(self, user=lambda: getattr(win, "user", ""))
         self.models.error.connect(self.error)
         self.lay.addWidget(self.models)
         from app.shell.panels.train_panel import TrainPanel

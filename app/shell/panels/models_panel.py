@@ -29,11 +29,13 @@ class ModelsPanel(QWidget):
     changed = Signal(str)     # the backend whose active model changed
     error = Signal(str)
 
-    def __init__(self, parent=None, user: str = "") -> None:
+    def __init__(self, parent=None, user=None) -> None:
         super().__init__(parent)
         from app.models.registry import TRAINABLE
 
-        self.user = user
+        self._user = user   # a name, or a callable giving the window's current user
+        # asked before a version that failed its check is switched on anyway (tests answer it)
+        self.confirm_forced = self._ask_forced
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel("Models of"))
@@ -102,10 +104,35 @@ class ModelsPanel(QWidget):
         r = self.selected_row()
         return None if r is None else self.table.item(r, 1).text()
 
+    @property
+    def user(self) -> str:
+        from app.scene.model import current_user
+
+        name = self._user() if callable(self._user) else self._user
+        return str(name or current_user())
+
+    def _ask_forced(self, version: str, reason: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, "Promote a version that failed its check?",
+            f"{version} failed its check: {reason}\n\nSwitch it on anyway? The promotion is recorded as "
+            f"forced, with your name ({self.user}).")
+        return answer == QMessageBox.StandardButton.Yes
+
     def promote_selected(self) -> None:
+        """Switch the selected version on; one that failed its check only after the user confirms,
+        and the registry records that promotion as forced, with who did it."""
         v = self.selected_version()
         if not v:
             self.error.emit("select a model version to promote")
+            return
+        gate = self.registry().get(v).card.get("promotion", {})
+        if gate and not gate.get("ok", False):
+            if not self.confirm_forced(v, str(gate.get("reason", "failed its check"))):
+                self.status.setText(f"{v} not promoted: {gate.get('reason', 'it failed its check')}")
+                return
+            self._do(lambda reg: reg.promote(v, user=self.user, force=True))
             return
         self._do(lambda reg: reg.promote(v, user=self.user))
 
