@@ -12,7 +12,7 @@ Session 15 (suite time): the floor is on a FIXED subset of that pair, the capsul
 surgical ASV2 clip, 9,841 frames, cost about half the file's CPU to build and is left out; the 12-fps
 H.261 capsule clip keeps its own floor in test_floor_evidence_unseen7_h261.py). Measured on it
 (evidence 0.3.0, the REPORT run and CI reruns since): 7 of 7 found, 0.96% kept, 14 false events in
-25.4 min (33.1 an hour). Floors in the pair's margins: at least 6 of 7, at most 1% kept, at most 40
+25.4 min (33.0 an hour). Floors in the pair's margins: at least 6 of 7, at most 1% kept, at most 40
 false events an hour (the pair: 29.2 measured, ceiling 35)."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from evidence_floor import assert_evidence_floor, construction_rows
 CLIPS = ("cap_1.5fps_320x240_msvideo1_avi",)
 FOUND_FLOOR = 6                 # measured 7 of 7 (the pair: 11 of 13, floor 10)
 KEPT_CEILING = 0.01             # measured 0.96%
-FALSE_PER_HOUR_CEILING = 40.0   # measured 14 in 25.4 min = 33.1 an hour
+FALSE_PER_HOUR_CEILING = 40.0   # measured 14 in 25.4 min = 33.0 an hour
 
 
 @pytest.fixture(scope="module")
