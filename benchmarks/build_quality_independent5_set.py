@@ -33,7 +33,7 @@ used, where the data allow:
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -121,9 +121,12 @@ def _make(root, n, sid, mgroup, rel, index, crop) -> list[Sample]:
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically."""
-    return qfb.samples(root, SOURCES, check_held_out, _make, cache, limit_images, log)
+            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+    """Every sample of the set, source by source, deterministically (``only``: those source numbers,
+    a floor test's fixed subset; a source's samples do not depend on which others are built)."""
+    keep = None if only is None else set(only)
+    srcs = SOURCES if keep is None else tuple(s for n, s in enumerate(SOURCES) if n in keep)
+    return qfb.samples(root, srcs, check_held_out, _make, cache, limit_images, log)
 
 
 def n_expected() -> int:

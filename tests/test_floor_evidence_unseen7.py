@@ -6,16 +6,23 @@ product's settings: Microsoft Video 1 at 1.5 fps (capsule, 7/7, 14 false events 
 ASUS V2 at 48 fps (surgical, 4/6, none false in 3.4 min); measured 11 of 13 and 29.2 false events an
 hour over both. Floors: at least 10 of 13 found, at most 1% of each clip kept (both are above the
 0.5-fps budget floor), at most 35 false events an hour. It guards what was measured; it does not
-bless it (the goal, 0.95 at <= 1%, is not met). Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
+bless it (the goal, 0.95 at <= 1%, is not met). Clips are cached in ``$LOUPE_TEST_CACHE`` when set.
+
+Session 15 (suite time): the floor is on a FIXED subset of that pair, the capsule clip alone (the
+surgical ASV2 clip, 9,841 frames, cost about half the file's CPU to build and is left out; the 12-fps
+H.261 capsule clip keeps its own floor in test_floor_evidence_unseen7_h261.py). Measured on it
+(evidence 0.3.0, the REPORT run and CI reruns since): 7 of 7 found, 0.96% kept, 14 false events in
+25.4 min (33.0 an hour). Floors in the pair's margins: at least 6 of 7, at most 1% kept, at most 40
+false events an hour (the pair: 29.2 measured, ceiling 35)."""
 from __future__ import annotations
 
 import pytest
 from evidence_floor import assert_evidence_floor, construction_rows
 
-CLIPS = ("cap_1.5fps_320x240_msvideo1_avi", "surg_48fps_320x240_asv2_avi")
-FOUND_FLOOR = 10
-KEPT_CEILING = 0.01
-FALSE_PER_HOUR_CEILING = 35.0
+CLIPS = ("cap_1.5fps_320x240_msvideo1_avi",)
+FOUND_FLOOR = 6                 # measured 7 of 7 (the pair: 11 of 13, floor 10)
+KEPT_CEILING = 0.01             # measured 0.96%
+FALSE_PER_HOUR_CEILING = 40.0   # measured 14 in 25.4 min = 33.0 an hour
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +35,6 @@ def rows(tmp_path_factory, data_dir):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_unseen7_floor_on_two_streams(rows):
-    assert_evidence_floor(rows, events_true=13, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
+def test_unseen7_floor_on_the_capsule_stream(rows):
+    assert_evidence_floor(rows, events_true=7, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
                           false_per_hour_ceiling=FALSE_PER_HOUR_CEILING)

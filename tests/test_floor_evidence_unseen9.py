@@ -8,16 +8,22 @@ the product's settings: lossless JPEG-LS in AVI at 0.75 fps (capsule, 8/9, 8 fal
 false events an hour over both. Floors: at least 9 of 15 found, at most 1% of the capsule clip and
 1.8% of the 40-s clip kept, at most 15 false events an hour. It guards what was measured; it does not
 bless it (the goal, 0.95 at <= 1%, is far from met: a partial view peeking in from an edge was found
-0 of 3 times, and the 100-fps clip 2 of 6). Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
+0 of 3 times, and the 100-fps clip 2 of 6). Clips are cached in ``$LOUPE_TEST_CACHE`` when set.
+
+Session 15 (suite time): the floor is on a FIXED subset of that pair, the capsule clip alone (the frozen
+CI_SUBSET9 is unchanged; the CineForm clip, ~24 s of CPU to build and ~10 s to screen, is left out, as
+unseen10's floor leaves out its negative control). Measured on it (evidence 0.3.0, the REPORT run and
+S13's rerun): 8 of 9 found, 0.98% kept, 8 false events in 38.4 min (12.5 an hour). Floors in the pair's
+margins: at least 7 of 9, at most 1% kept, at most 15 false events an hour."""
 from __future__ import annotations
 
 import pytest
 from evidence_floor import assert_evidence_floor, construction_rows
 
-CLIPS = ("cap_0.75fps_256_jpegls_avi", "surg_100fps_320x240_cineform_mov")
-FOUND_FLOOR = 9            # measured 10 of 15 (evidence 0.3.0, the one REPORT run)
-KEPT_CEILING = {"cap_0.75fps_256_jpegls_avi": 0.01, "surg_100fps_320x240_cineform_mov": 0.018}
-FALSE_PER_HOUR_CEILING = 15.0
+CLIPS = ("cap_0.75fps_256_jpegls_avi",)
+FOUND_FLOOR = 7            # measured 8 of 9 (evidence 0.3.0; the pair: 10 of 15, floor 9)
+KEPT_CEILING = 0.01        # measured 0.98%
+FALSE_PER_HOUR_CEILING = 15.0   # measured 8 in 38.4 min = 12.5 an hour (the pair: 12.3, ceiling 15)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +36,6 @@ def rows(tmp_path_factory, data_dir):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_unseen9_floor_on_two_streams(rows):
-    assert_evidence_floor(rows, events_true=15, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
+def test_unseen9_floor_on_the_capsule_stream(rows):
+    assert_evidence_floor(rows, events_true=9, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
                           false_per_hour_ceiling=FALSE_PER_HOUR_CEILING)

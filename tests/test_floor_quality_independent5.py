@@ -11,20 +11,27 @@ from __future__ import annotations
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.69  # v2.3.0 (session 11): 0.6999; v2.2.0 0.719
-MIN_FAMILY_RECALL_FLOOR = 0.36  # v2.3.0: 0.368 (motion blur; exposure 0.434 -> 0.618); v2.2.0 0.434
-CLEAN_FALSE_ALARM_CEILING = 0.33  # v2.4.0 (session 13, CT tone guard): 31.6% (CT 12 -> 5 of 28); v2.3.0 36.2%
-BLUR_SUBTYPE_FLOOR = 0.79  # v2.3.0: 0.796 (clean 36.2% <= 0.37 unchanged); v2.2.0 0.821
+# Session 15 (suite time): a FIXED subset, every 2nd source (n % 2 == 0: 19 of 38 sources, 608 samples, 76
+# clean), the rule families 2-4 and 9 use, taken first (by index, not by outcome); the whole set cost 85 s CPU
+# here. Shipped v2.5.0 on the whole set: macro-F1 0.706, lowest recall 0.368 (motion blur), clean 31.6 %,
+# sub-type 79.6 %; on this subset 0.708 / 0.408 (motion blur) / 34.2 % / 78.6 % (the other half: 0.704 / 0.329 /
+# 28.9 % / 80.7 %, from the same run's rows). The floors sit just under the subset's figures, in families 2-4's
+# margins (they were 0.69 / 0.36 / 33 % / 0.79 on the whole set: v2.3.0 0.6999 / 0.368, v2.4.0 clean 31.6 %).
+SUBSET = tuple(range(0, 38, 2))
+MACRO_F1_FLOOR = 0.69
+MIN_FAMILY_RECALL_FLOOR = 0.38
+CLEAN_FALSE_ALARM_CEILING = 0.37
+BLUR_SUBTYPE_FLOOR = 0.76
 
 
 @pytest.fixture(scope="module")
 def scores(data_dir):
-    return family_scores("eval_quality_independent5", data_dir)
+    return family_scores("eval_quality_independent5", data_dir, only=SUBSET)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
 def test_fifth_independent_family_floors(scores):
-    assert scores["n"] == 1216, scores["n"]
-    assert_floors(scores, n_min=1216, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 608 and scores["clean_n"] == 76, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=608, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)
