@@ -36,6 +36,13 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-exposure-tone-guard-default-on", "the failed exposure tone guard beyond CT (session 15) ships switched on",
+             "backends/quality/assess.py", "EXPOSURE_TONE_GUARD = False ", "EXPOSURE_TONE_GUARD = True ",
+             ("tests/test_quality_exposure_tone_guard.py",)),
+    Mutation("quality-exposure-tone-guard-ct-too", "the exposure tone guard beyond CT also strips exposure from CT images",
+             "backends/quality/assess.py", 'other = np.array([normalise_modality(m) != "CT" for m in modalities], bool)',
+             'other = np.array([True for m in modalities], bool)',
+             ("tests/test_quality_exposure_tone_guard.py",)),
     Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
              "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
              '    elif cands and cands[0].kind == "never":',
