@@ -53,6 +53,18 @@ CT_EXPOSURE_MAX_P99 = 0.90       # p99: clean CT >= 0.903 measured, detected und
 CT_WINDOW_GUARD = True   # v2.5.0: shipped on (family 9 DEV: clean windowed CT called exposure 16 -> 0 of 16)
 CT_WINDOW_MIN_BLACK = 0.25  # frac_zero: whole GE slices' padding alone 0.233; windowed clean views 0.30-0.78
 CT_WINDOW_MAX_P75 = 0.50    # p75: windowed clean views <= 0.46; over-exposed windowed views >= 0.61
+# Exposure tone guard beyond CT (session 15, Q25i; rule: docs/figures/quality_session15_rule.md). On a non-CT image
+# (X-ray, fundus, ultrasound, endoscopy, MR) an exposure fault leaves a trace in the tone: clipped white, content that
+# stops short of the top, or the visible content pushed towards the top or pulled down from mid-grey. A clean view whose
+# content sits in mid-tones and reaches the top without clipping was called "exposure" on many independent families
+# (clean endoscopy, X-ray and fundus crops); without any of those traces, and unless the model is near-certain,
+# exposure is not reportable. Thresholds read off families 1-8 and the simulator set (DEVELOPMENT, see the rule).
+EXPOSURE_TONE_GUARD = False     # off until the rule's verdict
+EXPOSURE_MIN_CLIPPED = 0.02     # frac_one at or above: clipped white is evidence
+EXPOSURE_MAX_P99 = 0.98         # p99 at or below: content short of the top is evidence
+EXPOSURE_MIN_FG_P50 = 0.90      # tone_fg_p50 at or above: the visible content pushed to the top
+EXPOSURE_MAX_FG_P50 = 0.60      # tone_fg_p50 at or below: the visible content pulled down from mid-grey
+EXPOSURE_GUARD_MAX_P = 0.98     # the guard acts only below this calibrated exposure probability
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -166,6 +178,15 @@ def ct_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
     return clipped | (X[:, names.index("p99")] <= CT_EXPOSURE_MAX_P99)
 
 
+def exposure_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per row of features ``X``: does a non-CT image show a tone trace of an exposure fault (clipped
+    white, content short of the top, or the visible content's median near the top or below mid-grey)?"""
+    X = np.atleast_2d(X)
+    c = lambda n: X[:, names.index(n)]  # noqa: E731
+    return ((c("frac_one") >= EXPOSURE_MIN_CLIPPED) | (c("p99") <= EXPOSURE_MAX_P99)
+            | (c("tone_fg_p50") >= EXPOSURE_MIN_FG_P50) | (c("tone_fg_p50") <= EXPOSURE_MAX_FG_P50))
+
+
 def ct_window_like(X: np.ndarray, names: list[str]) -> np.ndarray:
     """Per row: does the view look like a clinical CT window (air clipped to black over at least
     CT_WINDOW_MIN_BLACK of the frame, three quarters of the frame at or below CT_WINDOW_MAX_P75)? Its
@@ -230,7 +251,8 @@ class QualityModel:
         """Calibrated family probabilities, masked: families that cannot occur in the modality are
         0, and so are rotation and movement when the image border is black all round
         (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
-        on a CT image without tone evidence (``ct_tone_evidence``)."""
+        on a CT image without tone evidence (``ct_tone_evidence``), and (switch EXPOSURE_TONE_GUARD) on
+        another image without tone evidence (``exposure_tone_evidence``) below EXPOSURE_GUARD_MAX_P."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -246,6 +268,12 @@ class QualityModel:
             ct = np.array([normalise_modality(m) == "CT" for m in modalities], bool)
             if ct.any():
                 P[ct & ~ct_tone_evidence(X, self.feature_names), fams.index("exposure")] = 0.0
+        if EXPOSURE_TONE_GUARD and calibrated and "exposure" in fams:
+            j = fams.index("exposure")
+            other = np.array([normalise_modality(m) != "CT" for m in modalities], bool)
+            weak = other & (P[:, j] < EXPOSURE_GUARD_MAX_P)
+            if weak.any():
+                P[weak & ~exposure_tone_evidence(X, self.feature_names), j] = 0.0
         S = np.zeros_like(P)
         for j, f in enumerate(fams):
             if f in self.regressors:
