@@ -53,6 +53,15 @@ CT_EXPOSURE_MAX_P99 = 0.90       # p99: clean CT >= 0.903 measured, detected und
 CT_WINDOW_GUARD = True   # v2.5.0: shipped on (family 9 DEV: clean windowed CT called exposure 16 -> 0 of 16)
 CT_WINDOW_MIN_BLACK = 0.25  # frac_zero: whole GE slices' padding alone 0.233; windowed clean views 0.30-0.78
 CT_WINDOW_MAX_P75 = 0.50    # p75: windowed clean views <= 0.46; over-exposed windowed views >= 0.61
+# Geometry-evidence guard (session 15b, Q25j; rule: docs/figures/quality_session15b_rule.md). "movement" is a shift of the
+# whole frame with zero fill (``degrade._movement``) and "rotation" a rotation with zero fill (``degrade._rotation``): both
+# leave a geometric trace -- a shift a band of whole empty (near-black) columns or rows at an edge, a rotation empty corner
+# wedges. Without that trace neither is reportable. The thresholds sit below the physical minimum at the mildest severity,
+# measured on a full (no dark background) synthetic frame: a 4 % shift in any direction leaves z_band_max >= 0.031, a
+# 5 degree rotation corner_zero_max >= 0.56 (square 256 px; 0.71-0.81 on oblong frames).
+GEOMETRY_GUARD = False        # off until the rule's verdict
+MOVEMENT_MIN_BAND = 0.025     # z_band_max at or above: an empty band of whole columns / rows at an edge
+ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a corner
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -166,6 +175,14 @@ def ct_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
     return clipped | (X[:, names.index("p99")] <= CT_EXPOSURE_MAX_P99)
 
 
+def geometry_evidence(X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Per row of features ``X``: is there the geometric trace a shift ("movement": an empty band of whole
+    columns / rows at an edge) or a rotation ("rotation": an empty corner wedge) leaves?"""
+    X = np.atleast_2d(X)
+    return {"movement": X[:, names.index("z_band_max")] >= MOVEMENT_MIN_BAND,
+            "rotation": X[:, names.index("corner_zero_max")] >= ROTATION_MIN_CORNER}
+
+
 def ct_window_like(X: np.ndarray, names: list[str]) -> np.ndarray:
     """Per row: does the view look like a clinical CT window (air clipped to black over at least
     CT_WINDOW_MIN_BLACK of the frame, three quarters of the frame at or below CT_WINDOW_MAX_P75)? Its
@@ -230,7 +247,8 @@ class QualityModel:
         """Calibrated family probabilities, masked: families that cannot occur in the modality are
         0, and so are rotation and movement when the image border is black all round
         (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
-        on a CT image without tone evidence (``ct_tone_evidence``)."""
+        on a CT image without tone evidence (``ct_tone_evidence``), and (switch GEOMETRY_GUARD) movement /
+        rotation without their geometric trace (``geometry_evidence``)."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -246,6 +264,10 @@ class QualityModel:
             ct = np.array([normalise_modality(m) == "CT" for m in modalities], bool)
             if ct.any():
                 P[ct & ~ct_tone_evidence(X, self.feature_names), fams.index("exposure")] = 0.0
+        if GEOMETRY_GUARD and calibrated:
+            for f, ok in geometry_evidence(X, self.feature_names).items():
+                if f in fams:
+                    P[~ok, fams.index(f)] = 0.0
         S = np.zeros_like(P)
         for j, f in enumerate(fams):
             if f in self.regressors:
