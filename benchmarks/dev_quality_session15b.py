@@ -1,5 +1,6 @@
-"""DEVELOPMENT driver of session 15b's rule (issue 25; docs/figures/quality_session15b_rule.md): the shipped
-assessor (v2.5.0) with the geometry-evidence guard off (R) and on (G), scored on families 1-10, the simulator
+"""DEVELOPMENT driver of session 15b's and 15c's rules (issue 25; docs/figures/quality_session15b_rule.md,
+quality_session15c_rule.md): the shipped assessor (v2.5.0) with the candidate's switch (--switch: 15b
+GEOMETRY_GUARD, 15c SHIFT_SIZE_GUARD) off (R) and on (G), scored on families 1-10, the simulator
 held-out set, family-1 ECE and the MR-ghosting check by ``dev_quality_session14.score_model`` (cached product-path
 features), plus per-type recall on family 1 and the simulator, then the rule's checks H1-H6.
 
@@ -80,22 +81,24 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
     ap.add_argument("--model", default=str(A.MODEL_PATH))
     ap.add_argument("--feats", action="append", default=[], help="F=NPZ: family F's product-path features")
+    ap.add_argument("--switch", default="GEOMETRY_GUARD", choices=("GEOMETRY_GUARD", "SHIFT_SIZE_GUARD"),
+                    help="the candidate's switch in backends/quality/assess.py (15b: GEOMETRY_GUARD, 15c: SHIFT_SIZE_GUARD)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     feats = {int(f): p for f, p in (x.split("=", 1) for x in a.feats)}
     model = A.QualityModel.load(a.model)
     res = {}
-    before = A.GEOMETRY_GUARD
+    before = getattr(A, a.switch)
     try:
         for name, on in (("R", False), ("G", True)):
-            A.GEOMETRY_GUARD = on
+            setattr(A, a.switch, on)
             res[name] = r = score_all(model, feats, a.data)
             line = " ".join(f"f{k} {v['macro_f1']:.4f}/{v['false_alarm_clean']:.3f}" for k, v in r.items()
                             if isinstance(v, dict) and "macro_f1" in v)
             print(f"{name}: {line} ece {r['1']['ece']:.4f} ghost {r['ghosting_p']:.3f} "
                   f"geo-clean {r['geo_clean_calls_2_10']}", flush=True)
     finally:
-        A.GEOMETRY_GUARD = before
+        setattr(A, a.switch, before)
     res["checks"] = checks(res["R"], res["G"])
     for k, v in res["checks"].items():
         print(k, v, flush=True)

@@ -62,6 +62,14 @@ CT_WINDOW_MAX_P75 = 0.50    # p75: windowed clean views <= 0.46; over-exposed wi
 GEOMETRY_GUARD = False        # off until the rule's verdict
 MOVEMENT_MIN_BAND = 0.025     # z_band_max at or above: an empty band of whole columns / rows at an edge
 ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a corner
+# Shift-size guard (session 15c, Q25j; rule: docs/figures/quality_session15c_rule.md). Rule 15b's evidence guard removed
+# nothing: the clean views called "movement" carry a real one-sided empty band (padding, collimation, an off-centre
+# field). A catalogue shift moves the frame by at most 15 % of its size, so on a centred frame the mean empty run from
+# one edge can exceed the opposite edge's by at most 2 x 0.15 (one side gains the shift, the other loses at most as
+# much; measured on synthetic full, disc and margin frames: <= 0.23). A more one-sided frame is the source's own
+# framing, not a reportable movement.
+SHIFT_SIZE_GUARD = False      # off until the rule's verdict
+MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of a centred frame
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -248,7 +256,8 @@ class QualityModel:
         0, and so are rotation and movement when the image border is black all round
         (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
         on a CT image without tone evidence (``ct_tone_evidence``), and (switch GEOMETRY_GUARD) movement /
-        rotation without their geometric trace (``geometry_evidence``)."""
+        rotation without their geometric trace (``geometry_evidence``), and (switch SHIFT_SIZE_GUARD) movement
+        on a frame more one-sided than a catalogue shift can make it (``MOVEMENT_MAX_ASYM``)."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -264,6 +273,8 @@ class QualityModel:
             ct = np.array([normalise_modality(m) == "CT" for m in modalities], bool)
             if ct.any():
                 P[ct & ~ct_tone_evidence(X, self.feature_names), fams.index("exposure")] = 0.0
+        if SHIFT_SIZE_GUARD and calibrated and "movement" in fams:
+            P[X[:, self.feature_names.index("z_run_asym")] > MOVEMENT_MAX_ASYM, fams.index("movement")] = 0.0
         if GEOMETRY_GUARD and calibrated:
             for f, ok in geometry_evidence(X, self.feature_names).items():
                 if f in fams:
