@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-geometry-guard-default-on", "the failed movement/rotation geometry-evidence guard (session 15b) ships on",
+             "backends/quality/assess.py", "GEOMETRY_GUARD = False ", "GEOMETRY_GUARD = True ",
+             ("tests/test_quality_geometry_guard.py",)),
+    Mutation("quality-shift-size-guard-bound-inclusive", "the shift-size guard also drops a shift at exactly 2 x 15 % asymmetry",
+             "backends/quality/assess.py", '"z_run_asym")] > MOVEMENT_MAX_ASYM', '"z_run_asym")] >= MOVEMENT_MAX_ASYM',
+             ("tests/test_quality_geometry_guard.py",)),
     Mutation("train-nothing-reason-blind", "an annotator who accepted a model mask is told again 'no accepted masks'",
              "app/models/examples.py", "        if d.decision == \"accept\":\n            accepted += 1",
              "        if d.decision == \"accept\":\n            pass",

@@ -59,7 +59,7 @@ CT_WINDOW_MAX_P75 = 0.50    # p75: windowed clean views <= 0.46; over-exposed wi
 # wedges. Without that trace neither is reportable. The thresholds sit below the physical minimum at the mildest severity,
 # measured on a full (no dark background) synthetic frame: a 4 % shift in any direction leaves z_band_max >= 0.031, a
 # 5 degree rotation corner_zero_max >= 0.56 (square 256 px; 0.71-0.81 on oblong frames).
-GEOMETRY_GUARD = False        # off until the rule's verdict
+GEOMETRY_GUARD = False        # FAILED rule 15b (H4: removed nothing): an off switch
 MOVEMENT_MIN_BAND = 0.025     # z_band_max at or above: an empty band of whole columns / rows at an edge
 ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a corner
 # Shift-size guard (session 15c, Q25j; rule: docs/figures/quality_session15c_rule.md). Rule 15b's evidence guard removed
@@ -68,7 +68,7 @@ ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a
 # one edge can exceed the opposite edge's by at most 2 x 0.15 (one side gains the shift, the other loses at most as
 # much; measured on synthetic full, disc and margin frames: <= 0.23). A more one-sided frame is the source's own
 # framing, not a reportable movement.
-SHIFT_SIZE_GUARD = False      # off until the rule's verdict
+SHIFT_SIZE_GUARD = False      # FAILED rule 15c (H3 sim movement recall -0.030, H4 -0.51 pts): off switch
 MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of a centred frame
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
