@@ -1,6 +1,6 @@
-"""DEVELOPMENT driver of session 15b's and 15c's rules (issue 25; docs/figures/quality_session15b_rule.md,
-quality_session15c_rule.md): the shipped assessor (v2.5.0) with the candidate's switch (--switch: 15b
-GEOMETRY_GUARD, 15c SHIFT_SIZE_GUARD) off (R) and on (G), scored on families 1-10, the simulator
+"""DEVELOPMENT driver of session 15b-15d's rules (issue 25; docs/figures/quality_session15b_rule.md,
+quality_session15c_rule.md, quality_session15d_rule.md): the shipped assessor (v2.5.0) with the candidate's switch
+(--switch: 15b GEOMETRY_GUARD, 15c SHIFT_SIZE_GUARD, 15d MR_NOISE_GATE) off (R) and on (G), scored on families 1-10, the simulator
 held-out set, family-1 ECE and the MR-ghosting check by ``dev_quality_session14.score_model`` (cached product-path
 features), plus per-type recall on family 1 and the simulator, then the rule's checks H1-H6.
 
@@ -81,8 +81,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=os.environ.get("LOUPE_DATA", "../shared/data"))
     ap.add_argument("--model", default=str(A.MODEL_PATH))
     ap.add_argument("--feats", action="append", default=[], help="F=NPZ: family F's product-path features")
-    ap.add_argument("--switch", default="GEOMETRY_GUARD", choices=("GEOMETRY_GUARD", "SHIFT_SIZE_GUARD"),
-                    help="the candidate's switch in backends/quality/assess.py (15b: GEOMETRY_GUARD, 15c: SHIFT_SIZE_GUARD)")
+    ap.add_argument("--switch", default="GEOMETRY_GUARD", choices=("GEOMETRY_GUARD", "SHIFT_SIZE_GUARD", "MR_NOISE_GATE"),
+                    help="the candidate's switch in backends/quality/assess.py (see the rules)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     feats = {int(f): p for f, p in (x.split("=", 1) for x in a.feats)}

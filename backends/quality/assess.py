@@ -70,6 +70,15 @@ ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a
 # framing, not a reportable movement.
 SHIFT_SIZE_GUARD = False      # FAILED rule 15c (H3 sim movement recall -0.030, H4 -0.51 pts): off switch
 MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of a centred frame
+# MR noise gate (session 15d, Q25j; rule: docs/figures/quality_session15d_rule.md). A magnitude MR image carries its own
+# thermal noise, spatially correlated by reconstruction and resampling; clean MR views were called "noise" (43 of 144
+# clean MR rows of families 2-10, v2.5.0). On MR, noise is reportable only with a level at or above the catalogue's
+# mildest added noise (noise_sigma >= 0.02 of the range) or with the signature of pixel-independent noise: the wavelet
+# noise estimate halves on the 2x2-averaged image (noise_scale_ratio ~0.5) where correlated noise / texture keeps it
+# (~1.0); MR_NOISE_MAX_SCALE_RATIO is the midpoint.
+MR_NOISE_GATE = False           # off until the rule's verdict
+MR_NOISE_MIN_SIGMA = 0.02       # noise_sigma at or above: a reportable noise level
+MR_NOISE_MAX_SCALE_RATIO = 0.75  # noise_scale_ratio at or below: pixel-independent (white) noise
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -257,7 +266,8 @@ class QualityModel:
         (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
         on a CT image without tone evidence (``ct_tone_evidence``), and (switch GEOMETRY_GUARD) movement /
         rotation without their geometric trace (``geometry_evidence``), and (switch SHIFT_SIZE_GUARD) movement
-        on a frame more one-sided than a catalogue shift can make it (``MOVEMENT_MAX_ASYM``)."""
+        on a frame more one-sided than a catalogue shift can make it (``MOVEMENT_MAX_ASYM``), and (switch
+        MR_NOISE_GATE) noise on MR below the catalogue's mildest level without a white-noise signature."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -273,6 +283,11 @@ class QualityModel:
             ct = np.array([normalise_modality(m) == "CT" for m in modalities], bool)
             if ct.any():
                 P[ct & ~ct_tone_evidence(X, self.feature_names), fams.index("exposure")] = 0.0
+        if MR_NOISE_GATE and calibrated and "noise" in fams:
+            mr = np.array([normalise_modality(m) == "MR" for m in modalities], bool)
+            c = lambda n: X[:, self.feature_names.index(n)]  # noqa: E731
+            weak = (c("noise_sigma") < MR_NOISE_MIN_SIGMA) & (c("noise_scale_ratio") > MR_NOISE_MAX_SCALE_RATIO)
+            P[mr & weak, fams.index("noise")] = 0.0
         if SHIFT_SIZE_GUARD and calibrated and "movement" in fams:
             P[X[:, self.feature_names.index("z_run_asym")] > MOVEMENT_MAX_ASYM, fams.index("movement")] = 0.0
         if GEOMETRY_GUARD and calibrated:
