@@ -36,6 +36,13 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-mr-noise-gate-off", "assessor v2.6.0 ships without its MR noise gate (clean MR views called noise again)",
+             "backends/quality/assess.py", "MR_NOISE_GATE = True ", "MR_NOISE_GATE = False ",
+             ("tests/test_quality_mr_noise_gate.py",)),
+    Mutation("quality-mr-noise-gate-all-modalities", "the MR noise gate strips weak noise from every modality",
+             "backends/quality/assess.py", 'mr = np.array([normalise_modality(m) == "MR" for m in modalities], bool)',
+             "mr = np.array([True for m in modalities], bool)",
+             ("tests/test_quality_mr_noise_gate.py",)),
     Mutation("quality-geometry-guard-default-on", "the failed movement/rotation geometry-evidence guard (session 15b) ships on",
              "backends/quality/assess.py", "GEOMETRY_GUARD = False ", "GEOMETRY_GUARD = True ",
              ("tests/test_quality_geometry_guard.py",)),

@@ -1,5 +1,5 @@
-"""Movement / rotation guards (session 15, Q25j): both FAILED their rules and ship as OFF switches; the assessor
-stays v2.5.0.
+"""Movement / rotation guards (session 15, Q25j): both FAILED their rules and ship as OFF switches (the assessor
+v2.6.0 ships another rule, the MR noise gate).
 - GEOMETRY_GUARD (rule docs/figures/quality_session15b_rule.md): movement needs an empty band of whole columns / rows
   (z_band_max >= MOVEMENT_MIN_BAND), rotation an empty corner wedge (corner_zero_max >= ROTATION_MIN_CORNER).
   It removed nothing: every clean movement / rotation alarm of families 2-10 has that trace.
@@ -87,4 +87,4 @@ def test_shift_size_guard_drops_one_sided_framing(monkeypatch):
 
 def test_failed_guards_ship_off():
     assert A.GEOMETRY_GUARD is False and A.SHIFT_SIZE_GUARD is False
-    assert A.MODEL_VERSION == "2.5.0"
+    assert A.MODEL_VERSION == "2.6.0"  # v2.6.0 ships the MR noise gate (rule 15d), not these

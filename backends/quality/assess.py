@@ -29,7 +29,7 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.5.0"
+MODEL_VERSION = "2.6.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
@@ -76,7 +76,7 @@ MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of 
 # mildest added noise (noise_sigma >= 0.02 of the range) or with the signature of pixel-independent noise: the wavelet
 # noise estimate halves on the 2x2-averaged image (noise_scale_ratio ~0.5) where correlated noise / texture keeps it
 # (~1.0); MR_NOISE_MAX_SCALE_RATIO is the midpoint.
-MR_NOISE_GATE = False           # off until the rule's verdict
+MR_NOISE_GATE = True            # v2.6.0: shipped on (rule 15d PASS, DEV; off switch: set False)
 MR_NOISE_MIN_SIGMA = 0.02       # noise_sigma at or above: a reportable noise level
 MR_NOISE_MAX_SCALE_RATIO = 0.75  # noise_scale_ratio at or below: pixel-independent (white) noise
 
