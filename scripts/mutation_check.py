@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-mr-noise-gate-off-floor8", "assessor v2.6.0 without its MR noise gate, seen at the product's real settings",
+             "backends/quality/assess.py", "MR_NOISE_GATE = True ", "MR_NOISE_GATE = False ",
+             ("tests/test_floor_quality_independent8.py",)),
     Mutation("quality-mr-noise-gate-off", "assessor v2.6.0 ships without its MR noise gate (clean MR views called noise again)",
              "backends/quality/assess.py", "MR_NOISE_GATE = True ", "MR_NOISE_GATE = False ",
              ("tests/test_quality_mr_noise_gate.py",)),
