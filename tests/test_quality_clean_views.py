@@ -55,5 +55,5 @@ def test_clean_views_come_from_training_sources_only(data_dir):
 def test_failed_change_is_not_shipped():
     """Rule FAIL: the trainer's default leaves the clean views out and the shipped model has none."""
     assert not train_assessor.CLEAN_VIEWS
-    assert MODEL_VERSION == "2.5.0"  # v2.5.0 = the same weights + the CT window refinement (session 14b)
+    assert MODEL_VERSION == "2.6.0"  # v2.5.0 = the same weights + the CT window refinement (session 14b); v2.6.0 + MR noise gate
     assert default_model().meta.get("n_clean_views", 0) == 0

@@ -69,4 +69,4 @@ def test_tone_evidence_thresholds():
 
 def test_guard_ships_on():
     assert A.CT_TONE_GUARD is True
-    assert A.MODEL_VERSION == "2.5.0"  # v2.5.0: the guard plus its CT window refinement
+    assert A.MODEL_VERSION == "2.6.0"  # v2.5.0: the guard plus its CT window refinement; v2.6.0 adds the MR noise gate

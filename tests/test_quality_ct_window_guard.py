@@ -72,4 +72,4 @@ def test_window_like_thresholds(monkeypatch):
 
 def test_window_refinement_ships_on():
     assert A.CT_WINDOW_GUARD is True and A.CT_TONE_GUARD is True
-    assert A.MODEL_VERSION == "2.5.0"
+    assert A.MODEL_VERSION == "2.6.0"  # v2.6.0 = v2.5.0 + the MR noise gate (session 15d)

@@ -74,4 +74,4 @@ def test_guard_removes_unsupported_exposure_on_non_ct_only(monkeypatch):
 
 def test_failed_guard_ships_off():
     assert A.EXPOSURE_TONE_GUARD is False
-    assert A.MODEL_VERSION == "2.5.0"
+    assert A.MODEL_VERSION == "2.6.0"

@@ -29,7 +29,7 @@ from .families import FAMILIES, FAMILY_OF, SUBTYPE_LABEL, family_applicable, lab
 from .features import FEATURE_NAMES, border_dark_fraction, extract
 
 MODEL_PATH = ASSETS / "models" / "quality" / "assessor.joblib"
-MODEL_VERSION = "2.5.0"
+MODEL_VERSION = "2.6.0"
 CLEAN = "none"
 BLACK_BORDER = 0.97  # same rule as samples.leaves_trace
 REPORT_THRESHOLD = 0.5     # calibrated family probability that is reported as present
@@ -65,6 +65,32 @@ EXPOSURE_MAX_P99 = 0.98         # p99 at or below: content short of the top is e
 EXPOSURE_MIN_FG_P50 = 0.90      # tone_fg_p50 at or above: the visible content pushed to the top
 EXPOSURE_MAX_FG_P50 = 0.60      # tone_fg_p50 at or below: the visible content pulled down from mid-grey
 EXPOSURE_GUARD_MAX_P = 0.98     # the guard acts only below this calibrated exposure probability
+# Geometry-evidence guard (session 15b, Q25j; rule: docs/figures/quality_session15b_rule.md). "movement" is a shift of the
+# whole frame with zero fill (``degrade._movement``) and "rotation" a rotation with zero fill (``degrade._rotation``): both
+# leave a geometric trace -- a shift a band of whole empty (near-black) columns or rows at an edge, a rotation empty corner
+# wedges. Without that trace neither is reportable. The thresholds sit below the physical minimum at the mildest severity,
+# measured on a full (no dark background) synthetic frame: a 4 % shift in any direction leaves z_band_max >= 0.031, a
+# 5 degree rotation corner_zero_max >= 0.56 (square 256 px; 0.71-0.81 on oblong frames).
+GEOMETRY_GUARD = False        # FAILED rule 15b (H4: removed nothing): an off switch
+MOVEMENT_MIN_BAND = 0.025     # z_band_max at or above: an empty band of whole columns / rows at an edge
+ROTATION_MIN_CORNER = 0.50    # corner_zero_max at or above: an empty wedge in a corner
+# Shift-size guard (session 15c, Q25j; rule: docs/figures/quality_session15c_rule.md). Rule 15b's evidence guard removed
+# nothing: the clean views called "movement" carry a real one-sided empty band (padding, collimation, an off-centre
+# field). A catalogue shift moves the frame by at most 15 % of its size, so on a centred frame the mean empty run from
+# one edge can exceed the opposite edge's by at most 2 x 0.15 (one side gains the shift, the other loses at most as
+# much; measured on synthetic full, disc and margin frames: <= 0.23). A more one-sided frame is the source's own
+# framing, not a reportable movement.
+SHIFT_SIZE_GUARD = False      # FAILED rule 15c (H3 sim movement recall -0.030, H4 -0.51 pts): off switch
+MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of a centred frame
+# MR noise gate (session 15d, Q25j; rule: docs/figures/quality_session15d_rule.md). A magnitude MR image carries its own
+# thermal noise, spatially correlated by reconstruction and resampling; clean MR views were called "noise" (43 of 144
+# clean MR rows of families 2-10, v2.5.0). On MR, noise is reportable only with a level at or above the catalogue's
+# mildest added noise (noise_sigma >= 0.02 of the range) or with the signature of pixel-independent noise: the wavelet
+# noise estimate halves on the 2x2-averaged image (noise_scale_ratio ~0.5) where correlated noise / texture keeps it
+# (~1.0); MR_NOISE_MAX_SCALE_RATIO is the midpoint.
+MR_NOISE_GATE = True            # v2.6.0: shipped on (rule 15d PASS, DEV; off switch: set False)
+MR_NOISE_MIN_SIGMA = 0.02       # noise_sigma at or above: a reportable noise level
+MR_NOISE_MAX_SCALE_RATIO = 0.75  # noise_scale_ratio at or below: pixel-independent (white) noise
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -187,6 +213,14 @@ def exposure_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
             | (c("tone_fg_p50") >= EXPOSURE_MIN_FG_P50) | (c("tone_fg_p50") <= EXPOSURE_MAX_FG_P50))
 
 
+def geometry_evidence(X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Per row of features ``X``: is there the geometric trace a shift ("movement": an empty band of whole
+    columns / rows at an edge) or a rotation ("rotation": an empty corner wedge) leaves?"""
+    X = np.atleast_2d(X)
+    return {"movement": X[:, names.index("z_band_max")] >= MOVEMENT_MIN_BAND,
+            "rotation": X[:, names.index("corner_zero_max")] >= ROTATION_MIN_CORNER}
+
+
 def ct_window_like(X: np.ndarray, names: list[str]) -> np.ndarray:
     """Per row: does the view look like a clinical CT window (air clipped to black over at least
     CT_WINDOW_MIN_BLACK of the frame, three quarters of the frame at or below CT_WINDOW_MAX_P75)? Its
@@ -252,7 +286,11 @@ class QualityModel:
         0, and so are rotation and movement when the image border is black all round
         (``border_dark`` >= BLACK_BORDER): then they leave no visible trace; calibrated, also exposure
         on a CT image without tone evidence (``ct_tone_evidence``), and (switch EXPOSURE_TONE_GUARD) on
-        another image without tone evidence (``exposure_tone_evidence``) below EXPOSURE_GUARD_MAX_P."""
+        another image without tone evidence (``exposure_tone_evidence``) below EXPOSURE_GUARD_MAX_P, and
+        (switch GEOMETRY_GUARD) movement /
+        rotation without their geometric trace (``geometry_evidence``), and (switch SHIFT_SIZE_GUARD) movement
+        on a frame more one-sided than a catalogue shift can make it (``MOVEMENT_MAX_ASYM``), and (switch
+        MR_NOISE_GATE) noise on MR below the catalogue's mildest level without a white-noise signature."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
@@ -274,6 +312,17 @@ class QualityModel:
             weak = other & (P[:, j] < EXPOSURE_GUARD_MAX_P)
             if weak.any():
                 P[weak & ~exposure_tone_evidence(X, self.feature_names), j] = 0.0
+        if MR_NOISE_GATE and calibrated and "noise" in fams:
+            mr = np.array([normalise_modality(m) == "MR" for m in modalities], bool)
+            c = lambda n: X[:, self.feature_names.index(n)]  # noqa: E731
+            weak = (c("noise_sigma") < MR_NOISE_MIN_SIGMA) & (c("noise_scale_ratio") > MR_NOISE_MAX_SCALE_RATIO)
+            P[mr & weak, fams.index("noise")] = 0.0
+        if SHIFT_SIZE_GUARD and calibrated and "movement" in fams:
+            P[X[:, self.feature_names.index("z_run_asym")] > MOVEMENT_MAX_ASYM, fams.index("movement")] = 0.0
+        if GEOMETRY_GUARD and calibrated:
+            for f, ok in geometry_evidence(X, self.feature_names).items():
+                if f in fams:
+                    P[~ok, fams.index(f)] = 0.0
         S = np.zeros_like(P)
         for j, f in enumerate(fams):
             if f in self.regressors:

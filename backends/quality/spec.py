@@ -49,14 +49,14 @@ SPEC_DEGRADE = BackendSpec(
                 "at severity 1-3, reproducibly")
 
 SPEC_ASSESS = BackendSpec(
-    name="quality", version="2.5.0", inputs=INPUTS, params=AssessParams, outputs=("findings", "document"),
+    name="quality", version="2.6.0", inputs=INPUTS, params=AssessParams, outputs=("findings", "document"),
     impl="backends.quality.backend:AssessBackend", requires_files=(MODEL_FILE,),
     requires_modules=("sklearn", "joblib"),
     description="Image-quality assessment: which degradations are present, how severe (0-3), why "
                 "(measured evidence), as a plain-language description and quality.json")
 
 SPEC_RESTORE = BackendSpec(
-    name="restore", version="2.5.0", inputs=INPUTS, params=RestoreParams,
+    name="restore", version="2.6.0", inputs=INPUTS, params=RestoreParams,
     outputs=("image", "heatmap", "findings", "document"),
     impl="backends.quality.backend:RestoreBackend", requires_files=(MODEL_FILE,),
     requires_modules=("sklearn", "joblib", "skimage", "SimpleITK"),
