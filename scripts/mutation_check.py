@@ -83,6 +83,18 @@ MUTATIONS = [
              "backends/quality/assess.py", 'other = np.array([normalise_modality(m) != "CT" for m in modalities], bool)',
              'other = np.array([True for m in modalities], bool)',
              ("tests/test_quality_exposure_tone_guard.py",)),
+    Mutation("quality-indep11-jpeg-blind", "quality assessor never reports lossy compression (the family-11 floor "
+             "must notice: its compression codecs are none of FFmpeg's DCT core)",
+             "backends/quality/assess.py",
+             "mask = np.array([f in ok for f in fams])",
+             "mask = np.array([f in ok and f != 'jpeg' for f in fams])",
+             ("tests/test_floor_quality_independent11.py",)),
+    Mutation("quality-indep11-exposure-one-direction", "independent set 11: every view over-exposed (the under / "
+             "over halves its report claims are gone)",
+             "benchmarks/build_quality_independent11_set.py",
+             "    return n % 2 == 1\n",
+             "    return True\n",
+             ("tests/test_floor_quality_independent11.py",)),
     Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
              "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
              '    elif cands and cands[0].kind == "never":',

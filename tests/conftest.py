@@ -67,6 +67,8 @@ HEAVY_FILES = {
     "test_evidence_unseen11_builder.py": 30,
     "test_floor_quality_independent10.py": 35,   # fixed 108-sample subset: ~20 s CPU, 32 s setup under load
     "test_quality_independent10_builder.py": 30,   # ~15 s CPU
+    "test_quality_independent11_builder.py": 25,   # ~8 s CPU, 20 s wall under load
+    "test_floor_quality_independent11.py": 30,   # fixed 108-sample subset: ~13 s CPU
 }
 FLOOR_DEFAULT = 60
 
