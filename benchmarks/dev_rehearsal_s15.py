@@ -32,7 +32,7 @@ from site_shifts import draw_report_shifts
 
 #: this session's development draw (drawn by T27b with secrets.randbelow at 19:45 UTC, session 15; never drawn
 #: before; not a REPORT seed)
-DEV_SEED_S15 = 82623
+DEV_SEED_S15 = 82623   # spent since (eval_train_loop.SPENT_SEEDS): development material
 
 
 def score_site(shift, iters: int | None = None) -> dict:
