@@ -38,8 +38,9 @@ from common import data_root
 from site_shifts import DEV_SETS, SPENT_REPORT2_SHIFTS, draw_report_shifts
 
 POOL = tuple(range(21, 37))
-#: seeds whose draws were evaluated or looked at (sessions 5-14): development material, refused for --set report
-SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311, 1414, 7717)   # 1414: session 14 development draw; 7717: its REPORT
+#: seeds whose draws were evaluated or looked at (sessions 5-15): development material, refused for --set report
+#: (1414: session 14 development draw; 7717: its REPORT; 82623: session 15 development draw, rehearsal)
+SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311, 1414, 7717, 82623)
 EVAL = tuple(range(1, 11))
 
 

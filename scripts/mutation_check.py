@@ -95,6 +95,13 @@ MUTATIONS = [
              "    return n % 2 == 1\n",
              "    return True\n",
              ("tests/test_floor_quality_independent11.py",)),
+    Mutation("finetune-rehearsal-not-replayed", "train --rehearsal records its source photos on the card but the "
+             "fine-tune never sees them (session 15's option)",
+             "app/models/training.py",
+             '        kw["replay"] = _examples(trainer, reh)\n',
+             '        pass\n',
+             ("tests/test_train_loop_rehearsal.py::"
+              "test_a_rehearsing_fine_tune_trains_on_the_source_photos_and_its_card_names_them",)),
     Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
              "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
              '    elif cands and cands[0].kind == "never":',

@@ -25,6 +25,10 @@ def add_arguments(p) -> None:
                    help="vessels2d: the new model chooses its decision threshold on the reviewed items (default "
                         "on since session 14; --no-choose-threshold keeps the base's; recorded on the card as "
                         "threshold_choice)")
+    p.add_argument("--rehearsal", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: also train on clean labelled source photos (DRIVE training 21-36 from --source "
+                        "or $LOUPE_DATA) so the model keeps the source site (default: training.FINETUNE_REHEARSAL; "
+                        "recorded on the card as rehearsal)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -71,6 +75,7 @@ def run(args) -> int:
     import torch
 
     from app.commands._progress import follow
+    from app.models import training
     from app.models.registry import ModelRegistry, require_trainable
     from app.models.training import run_as_job, source_site_examples, train_model
 
@@ -78,6 +83,10 @@ def run(args) -> int:
     torch.set_num_threads(max(1, args.threads))
     # the source-site check of a vessels2d fine-tune: its data must be there before training starts
     source = None if info.get("driver") else source_site_examples(Path(args.source) if args.source else None)
+    rehearse = training.FINETUNE_REHEARSAL if args.rehearsal is None else args.rehearsal
+    # so are the clean source photos a rehearsing fine-tune replays
+    reh = (training.rehearsal_examples(Path(args.source) if args.source else None)
+           if rehearse and not info.get("driver") else None)
     items = collect(args)
     reg = ModelRegistry(args.backend)
     command = "run_app.py " + " ".join(sys.argv[1:])
@@ -86,7 +95,10 @@ def run(args) -> int:
                                                          iters=args.iters, registry=reg, progress=prog,
                                                          cancelled=cancelled, command=command, source=source,
                                                          **({} if args.choose_threshold is None else
-                                                            {"choose_threshold": args.choose_threshold})))
+                                                            {"choose_threshold": args.choose_threshold}),
+                                                         **({} if args.rehearsal is None else
+                                                            {"rehearsal": args.rehearsal}),
+                                                         **({} if reh is None else {"rehearsal_source": reh})))
     rc = follow(job, args.quiet)
     if rc:
         return rc

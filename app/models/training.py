@@ -41,6 +41,18 @@ SOURCE_TOLERANCE = 0.002
 #: the source-site guard kept on 3 of 4 either way, promotable versions 2 vs 0, 47-51 s CPU. Why: a fine-tune moves
 #: the model's calibration; the v2 base's 0.575 is above the fine-tuned model's best on every development site.
 FINETUNE_CHOOSE_THRESHOLD = True
+#: a fine-tune rehearses clean labelled source photos beside the reviewed items (``rehearsal_examples``: REHEARSAL_PHOTOS
+#: of DRIVE training 21-36, the base's own training set; never 37-40, the source check), trained on as they are, so
+#: the model learns the site without forgetting the source. Off unless ``train --rehearsal``: its session-15 rule
+#: (docs/figures/train_loop_session15_rule.md, written before scoring) failed on the 4 sites of development draw 82623:
+#: 5-corrected Dice -0.0029 on average against the plain fine-tune (worst -0.0085), promotable versions 1 vs 2,
+#: though the source site kept more (+0.006 on average, +0.016 on the most shifted site); 37-39 s CPU.
+FINETUNE_REHEARSAL = False
+#: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
+#: copies each, a third of the training items)
+REHEARSAL_PHOTOS = 8
+#: the source photos rehearsal draws from: DRIVE training 21-36 (the shipped model's training set)
+REHEARSAL_POOL = tuple(range(21, 37))
 #: label-free check of an adaptation on the site itself (the trainer's ``plausibility`` score of the
 #: vessel maps, per photo, averaged): the candidate normalisation with the lowest score (fewest steps
 #: on a tie) is kept only if its gain over the unadapted model's maps (mean of the per-photo gains),
@@ -116,7 +128,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 source: Sequence[Reviewed] | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
-                choose_threshold: bool | None = None) -> dict:
+                choose_threshold: bool | None = None, rehearsal: bool | None = None,
+                rehearsal_source: Sequence[Reviewed] | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -126,7 +139,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     --no-choose-threshold`` turns it off): the new model chooses its decision threshold on the reviewed
     items (``_choose_threshold``); off, it keeps its base's. Session 11's rule had left it off (one more
     version lowered the source site beyond the tolerance on 15 development sites); session 14's rule
-    (docs/figures/train_loop_session14_rule.md) made it the default."""
+    (docs/figures/train_loop_session14_rule.md) made it the default.
+    ``rehearsal`` (None: ``FINETUNE_REHEARSAL``; ``train --rehearsal / --no-rehearsal``): the fine-tune also trains on
+    clean labelled source photos (``rehearsal_source``; default ``rehearsal_examples()``, needed before any training
+    starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -139,12 +155,17 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         raise LoupeError("nothing to train on: no accepted or corrected human versions (and no labelled files)")
     if choose_threshold is None:
         choose_threshold = FINETUNE_CHOOSE_THRESHOLD
+    if rehearsal is None:
+        rehearsal = FINETUNE_REHEARSAL
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
     src = _examples(trainer, source)
     if not src:
         raise LoupeError("the source-site check needs at least one labelled source image")
+    reh = (list(rehearsal_source) if rehearsal_source is not None else rehearsal_examples()) if rehearsal else []
+    if rehearsal and not reh:
+        raise LoupeError("rehearsal needs at least one labelled source photo (or train --no-rehearsal)")
     # the new model sees photos as it will at inference: the base's input normalisation (an
     # adapted base) is carried over; a base without one gets the site normalisation, which leaves
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
@@ -156,7 +177,9 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     norm = base_norm or trainer.site_normalisation()
     t0, c0 = time.time(), time.process_time()
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
-    kw = {"iters": iters} if iters else {}
+    kw: dict[str, Any] = {"iters": iters} if iters else {}
+    if reh:
+        kw["replay"] = _examples(trainer, reh)
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
     train_s, train_cpu = time.time() - t0, time.process_time() - c0
@@ -198,6 +221,9 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                               "threshold_curve": curve} if curve else {}),
         **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
+        "rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
+                       "how": "clean labelled source photos trained on beside the reviewed items, as they are"}
+                      if reh else "off"),
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
@@ -455,6 +481,33 @@ def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], di
     return job
 
 
+def _drive_root(data_root: Path | None, what: str) -> Path:
+    root = data_root or (Path(os.environ["LOUPE_DATA"]) / "retina" / "DRIVE" if os.environ.get("LOUPE_DATA") else None)
+    if root is None or not (root / "training" / "images").is_dir():
+        raise LoupeError(f"{what} needs DRIVE: set LOUPE_DATA (folder with retina/DRIVE) or pass --source DRIVE_DIR "
+                         f"(or train --no-{what})")
+    return root
+
+
+def rehearsal_examples(data_root: Path | None = None, n: int = REHEARSAL_PHOTOS) -> list[Reviewed]:
+    """Clean labelled source photos a fine-tune rehearses: ``n`` of DRIVE training 21-36 (the shipped model's
+    own training set; never 37-40, the source-site check), evenly spread, from $LOUPE_DATA/retina/DRIVE."""
+    from .examples import read_label, read_rgb
+
+    root = _drive_root(data_root, "rehearsal")
+    pick = [REHEARSAL_POOL[int(k)] for k in np.unique(np.linspace(0, len(REHEARSAL_POOL) - 1,
+                                                                  min(n, len(REHEARSAL_POOL))).round())] if n > 0 else []
+    out = []
+    for i in pick:
+        img = root / "training" / "images" / f"{i}_training.tif"
+        lab = root / "training" / "1st_manual" / f"{i}_manual1.gif"
+        if not img.is_file() or not lab.is_file():
+            raise LoupeError(f"{img if not img.is_file() else lab}: rehearsal photo or its mask is missing "
+                             "(train --no-rehearsal to go without)")
+        out.append(Reviewed(f"DRIVE {i} (rehearsal)", read_rgb(img), read_label(lab), {"kind": "file", "image": str(img)}))
+    return out
+
+
 def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     """Held-out source images for vessels2d's do-no-harm check: DRIVE training 37-40 (used only
     to pick the shipped threshold, never trained on), from $LOUPE_DATA/retina/DRIVE."""
@@ -472,4 +525,5 @@ def source_site_examples(data_root: Path | None = None) -> list[Reviewed]:
     return out
 
 
-__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "run_as_job", "source_site_examples", "split_holdback", "train_model"]
+__all__ = ["FINETUNE_SOURCE_TOLERANCE", "adapt_model", "rehearsal_examples", "run_as_job", "source_site_examples",
+           "split_holdback", "train_model"]
