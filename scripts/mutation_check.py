@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("session-restore-shows-rejected", "reopening a study shows again a layer whose newest version was rejected",
+             "app/session/session.py",
+             "                if head is None or head.version_id in rejected_versions(self.store.decisions(lid)):",
+             "                if head is None:",
+             ("tests/test_session_restore.py",)),
     Mutation("models-panel-forces-without-asking", "the Backends dock switches on a version that failed its check without asking",
              "app/shell/panels/models_panel.py",
              "            if not self.confirm_forced(v, str(gate.get(\"reason\", \"failed its check\"))):",

@@ -64,6 +64,7 @@ class Session:
         self.source: Path | None = None
         self.findings: list[Finding] = []
         self.results: list[RunResult] = []
+        self.unrestored: list[str] = []   # saved layers of the open study that could not be read back
         self.opened = Signal()         # (session) a new image or video is open
         self.changed = Signal()        # (session) the store gained versions or decisions
         self.result_arrived = Signal()  # (RunResult)
@@ -158,6 +159,39 @@ class Session:
             if lay.id == lid:
                 return lay
         raise LoupeError(f"layer {getattr(ref, 'name', ref)!r} is not in this session")
+
+    def restore_saved_layers(self) -> list[Layer]:
+        """Show again what was saved on the open study: each of its layers in the review store at
+        its newest version (a correction, not the AI mask it replaced), except layers whose newest
+        version someone rejected last. Reopening a study in the web face otherwise showed none of
+        the masks corrected on it (they were kept, but out of sight)."""
+        from app.models.examples import rejected_versions
+        from app.review.store import RECORD_KINDS
+
+        self.unrestored = []
+        if self.scene is None:
+            return []
+        with self._lock:
+            study, have = self.study, {lay.id for lay in self.layers}
+            linked = self.store.layers_of_study(study) - have
+            back: list[Layer] = []
+            for row in self.store.layers():   # in the order they were made
+                lid = row["layer_id"]
+                if lid not in linked or row["kind"] in RECORD_KINDS:   # measurements: MeasurementKeeper
+                    continue
+                head = self.store.head(lid)
+                if head is None or head.version_id in rejected_versions(self.store.decisions(lid)):
+                    continue
+                try:
+                    layer = self.store.load_layer(lid)
+                except LoupeError as exc:   # named to the user, never a reason not to open the study
+                    self.unrestored.append(f"{row['name']}: {exc}")
+                    continue
+                self.scene.add_layer(layer)
+                back.append(layer)
+        if back:
+            self.changed.emit(self)
+        return back
 
     def add_layer(self, layer: Layer) -> Layer:
         """Put a layer in the scene and its first version in the store (a loaded label map, a

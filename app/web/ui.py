@@ -222,6 +222,7 @@ def build_app(svc: WebService):
             st = BrowserState(session=svc.session(user))
         try:
             svc.open_for(st.session, path)
+            restored = st.session.restore_saved_layers()   # what was saved on this study, shown again
         except LoupeError as exc:
             raise fail(exc) from None
         st.path = path
@@ -230,7 +231,7 @@ def build_app(svc: WebService):
         scene = st.session.scene
         view = opening_view(scene, view)
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        info = study_line(scene, Path(path).name, st.session.user)
+        info = study_line(scene, Path(path).name, st.session.user) + restored_note(restored, st.session.unrestored)
         w, lv = display_number(scene.wl.width), display_number(scene.wl.level)   # 236.3, not 236.3249999999971
         found = _report_choices(svc, rep_mod, path)
         return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx, w, lv), info,
@@ -618,6 +619,17 @@ def opening_view(scene: Any, view: str) -> str:
     image (a photo, an X-ray, an ultrasound frame) has only its own plane; its coronal or sagittal
     "slices" are one-pixel lines drawn as a black picture."""
     return "axial" if scene.volume.spatial_shape[0] == 1 else view
+
+
+def restored_note(restored: list, unrestored: list[str]) -> str:
+    """After the study line: the saved layers shown again on reopening, and any that could not be read."""
+    note = ""
+    if restored:
+        names = ", ".join(lay.name for lay in restored[:4]) + (", ..." if len(restored) > 4 else "")
+        note += f"; saved on this study before: {len(restored)} layer(s) shown again ({names})"
+    if unrestored:
+        note += f"; not read back: {'; '.join(unrestored[:2])}"
+    return note
 
 
 def study_line(scene: Any, name: str, user: str) -> str:
