@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("dicom-cut-before-pixels-as-codec-error", "a DICOM cut before its pixels reported as a codec failure naming a Python error",
+             "app/data/dicom/pixels.py",
+             '        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):',
+             "        if False:",
+             ("tests/test_dicom_bad_input.py::test_compressed_file_cut_before_its_pixels_says_so",)),
     Mutation("session-restore-shows-rejected", "reopening a study shows again a layer whose newest version was rejected",
              "app/session/session.py",
              "                if head is None or head.version_id in rejected_versions(self.store.decisions(lid)):",

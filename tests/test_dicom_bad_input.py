@@ -40,6 +40,18 @@ def test_truncated_header_is_reported_not_crashed(tmp_path, phantom):
         examine(bad)
 
 
+def test_compressed_file_cut_before_its_pixels_says_so(tmp_path):
+    """A JPEG-LS slice of the bundled sample cut after its header: the file is short, not the codec
+    broken (the message once read "cannot decode pixel data (JPEG-LS ...): AttributeError: ...")."""
+    src = sorted((Path(__file__).resolve().parents[1] / "assets" / "sample" / "head_ct" / "dicom").iterdir())[0]
+    bad = tmp_path / "cut_ls.dcm"
+    bad.write_bytes(src.read_bytes()[:3000])
+    with pytest.raises(ReadError) as err:
+        load(examine(bad)[0])
+    msg = str(err.value)
+    assert msg.startswith("cut_ls.dcm: the file ends before its pixel data (3,000 bytes") and "Error" not in msg
+
+
 def test_non_dicom_named_dcm(tmp_path, dicom_dir):
     fake = tmp_path / "notes.dcm"
     shutil.copy(dicom_dir / "dcm_qa_philips_oblique_epi" / "dicom" / "notes.txt", fake)

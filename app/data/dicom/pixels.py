@@ -251,6 +251,10 @@ def read_with_pydicom(path: Path) -> np.ndarray:
     """Decode any transfer syntax / photometric through pydicom (colour returned as RGB)."""
     try:
         ds = pydicom.dcmread(str(path), force=True)
+        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+            # a header without its pixels: a file cut short in a copy or transfer, not a codec problem
+            raise ReadError(f"{path.name}: the file ends before its pixel data ({path.stat().st_size:,} bytes; "
+                            "truncated in a copy or transfer?)")
         check_encapsulated(path, ds)
         photometric = str(ds.get("PhotometricInterpretation", ""))
         try:
