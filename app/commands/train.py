@@ -25,6 +25,11 @@ def add_arguments(p) -> None:
                    help="vessels2d: the new model chooses its decision threshold on the reviewed items (default "
                         "on since session 14; --no-choose-threshold keeps the base's; recorded on the card as "
                         "threshold_choice)")
+    p.add_argument("--choose-normalisation", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: the reviewed photos choose the input normalisation the new model trains and "
+                        "infers under (none, rescale, rescale + sharpen, denoised variants for a noisy site; scored "
+                        "by the base model's Dice on the trained items); off by default; recorded on the card as "
+                        "normalisation_choice")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -86,7 +91,9 @@ def run(args) -> int:
                                                          iters=args.iters, registry=reg, progress=prog,
                                                          cancelled=cancelled, command=command, source=source,
                                                          **({} if args.choose_threshold is None else
-                                                            {"choose_threshold": args.choose_threshold})))
+                                                            {"choose_threshold": args.choose_threshold}),
+                                                         **({} if args.choose_normalisation is None else
+                                                            {"choose_normalisation": args.choose_normalisation})))
     rc = follow(job, args.quiet)
     if rc:
         return rc
