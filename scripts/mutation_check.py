@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("finetune-normchoice-not-trained-under", "the chosen normalisation is recorded but never trained under",
+             "app/models/training.py", "        norm, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)",
+             "        _, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)",
+             ("tests/test_train_loop_normchoice.py::test_a_choosing_fine_tune_trains_and_infers_under_the_chosen_normalisation",)),
     Mutation("cache-hit-loses-input-path", "a cache-read result names only a bare file name (Train from reviews cannot find the photo)",
              "app/jobs/cache.py", "    if not source or Path(source).name == source:\n        return result",
              "    if True:\n        return result",

@@ -47,7 +47,9 @@ FINETUNE_CHOOSE_THRESHOLD = True
 #: ``DENOISE_ABOVE``, the same after denoising) is scored by the BASE model's Dice on the trained items (each
 #: candidate at its best threshold on the grid); today's is left only for a candidate better by more than
 #: NORM_CHOICE_MARGIN. Never the held-back items (their check stays honest) nor the site's other photos.
-#: Session 15 (T27c) rule: docs/figures/train_loop_session15b_rule.md.
+#: Off: its rule (docs/figures/train_loop_session15b_rule.md, session 15, T27c) FAILED on the 4 sites of development
+#: draw 95461: the choice kept today's normalisation on every site (base Dice on the trained photos: today's best or
+#: tied, +0.025..+0.043 over none; denoising the noisy site -0.027), so +0.000; 2-10 s CPU.
 FINETUNE_CHOOSE_NORMALISATION = False
 NORM_CHOICE_MARGIN = 0.005
 #: label-free check of an adaptation on the site itself (the trainer's ``plausibility`` score of the
