@@ -42,6 +42,7 @@ POOL = tuple(range(21, 37))
 #: (1414: session 14 development draw; 7717: its REPORT; 82623: session 15 development draw, rehearsal)
 SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311, 1414, 7717, 82623)
 EVAL = tuple(range(1, 11))
+SPENT_SEEDS += (95461,)   # session 15b development draw (T27c: the corrections choose the normalisation)
 
 
 def load(split: str, idx: int):

@@ -29,6 +29,11 @@ def add_arguments(p) -> None:
                    help="vessels2d: also train on clean labelled source photos (DRIVE training 21-36 from --source "
                         "or $LOUPE_DATA) so the model keeps the source site (default: training.FINETUNE_REHEARSAL; "
                         "recorded on the card as rehearsal)")
+    p.add_argument("--choose-normalisation", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: the reviewed photos choose the input normalisation the new model trains and "
+                        "infers under (none, rescale, rescale + sharpen, denoised variants for a noisy site; scored "
+                        "by the base model's Dice on the trained items); off by default; recorded on the card as "
+                        "normalisation_choice")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it beat the current one")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -98,7 +103,9 @@ def run(args) -> int:
                                                             {"choose_threshold": args.choose_threshold}),
                                                          **({} if args.rehearsal is None else
                                                             {"rehearsal": args.rehearsal}),
-                                                         **({} if reh is None else {"rehearsal_source": reh})))
+                                                         **({} if reh is None else {"rehearsal_source": reh}),
+                                                         **({} if args.choose_normalisation is None else
+                                                            {"choose_normalisation": args.choose_normalisation})))
     rc = follow(job, args.quiet)
     if rc:
         return rc

@@ -53,6 +53,17 @@ FINETUNE_REHEARSAL = False
 REHEARSAL_PHOTOS = 8
 #: the source photos rehearsal draws from: DRIVE training 21-36 (the shipped model's training set)
 REHEARSAL_POOL = tuple(range(21, 37))
+#: a fine-tune from a base without an input normalisation lets the reviewed photos it trains on choose the input
+#: normalisation it trains and infers under (``_choose_normalisation``; ``train --choose-normalisation``): each
+#: label-free candidate (none; rescale; rescale + sharpen = today's; and, for a site noisier than
+#: ``DENOISE_ABOVE``, the same after denoising) is scored by the BASE model's Dice on the trained items (each
+#: candidate at its best threshold on the grid); today's is left only for a candidate better by more than
+#: NORM_CHOICE_MARGIN. Never the held-back items (their check stays honest) nor the site's other photos.
+#: Off: its rule (docs/figures/train_loop_session15b_rule.md, session 15, T27c) FAILED on the 4 sites of development
+#: draw 95461: the choice kept today's normalisation on every site (base Dice on the trained photos: today's best or
+#: tied, +0.025..+0.043 over none; denoising the noisy site -0.027), so +0.000; 2-10 s CPU.
+FINETUNE_CHOOSE_NORMALISATION = False
+NORM_CHOICE_MARGIN = 0.005
 #: label-free check of an adaptation on the site itself (the trainer's ``plausibility`` score of the
 #: vessel maps, per photo, averaged): the candidate normalisation with the lowest score (fewest steps
 #: on a tie) is kept only if its gain over the unadapted model's maps (mean of the per-photo gains),
@@ -129,7 +140,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
                 choose_threshold: bool | None = None, rehearsal: bool | None = None,
-                rehearsal_source: Sequence[Reviewed] | None = None) -> dict:
+                rehearsal_source: Sequence[Reviewed] | None = None,
+                choose_normalisation: bool | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -157,6 +169,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         choose_threshold = FINETUNE_CHOOSE_THRESHOLD
     if rehearsal is None:
         rehearsal = FINETUNE_REHEARSAL
+    if choose_normalisation is None:
+        choose_normalisation = FINETUNE_CHOOSE_NORMALISATION
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
@@ -176,6 +190,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     base_clamp = base_ref.card.get("threshold_clamp")
     norm = base_norm or trainer.site_normalisation()
     t0, c0 = time.time(), time.process_time()
+    norm_choice: dict = {}
+    if choose_normalisation and not base_norm and hasattr(trainer, "normalisation_candidates"):
+        progress(0.0, f"choosing the input normalisation on {len(train)} reviewed images")
+        norm, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw: dict[str, Any] = {"iters": iters} if iters else {}
     if reh:
@@ -219,7 +237,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         **({"threshold_base": thr_base, "threshold_heldback_check": thr_check,
                               "threshold_rule": _threshold_rule(trainer, len(items), thr_base),
                               "threshold_curve": curve} if curve else {}),
-        **norm, "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
+        **norm, "normalisation_choice": norm_choice or "off",
+        "tuned": trainer.FINETUNE_TUNE, "input_variants": [list(v) for v in trainer.FINETUNE_VARIANTS],
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
                        "how": "clean labelled source photos trained on beside the reviewed items, as they are"}
@@ -252,6 +271,42 @@ def _choose_threshold(trainer, model, train, held, norm, thr_base: float) -> tup
              "reviewed_dice": [round(float(v), 4) for v in rows.mean(0)] if len(rows) else [],
              "trained_dice": [round(float(v), 4) for v in rows[:len(train)].mean(0)] if len(train) else []}
     return thr, thr_check, curve
+
+
+def normalisation_choices(trainer, photos: Sequence[np.ndarray], today: dict) -> list[dict]:
+    """The label-free input normalisations the reviewed photos choose among: none, rescale, ``today``
+    (rescale + sharpen soft photos) and, for photos noisier than the trainer's denoising level, the same after
+    denoising (``site_normalisation(photos)``'s prefixes). Each once, ``today`` first."""
+    noisy = trainer.site_normalisation(photos)
+    out: list[dict] = [dict(today), {}, {k: v for k, v in today.items() if k == "input_fov_px"}]
+    out += trainer.normalisation_candidates(noisy) if "input_denoise_above" in noisy else []
+    uniq: list[dict] = []
+    for c in out:
+        if c not in uniq:
+            uniq.append(c)
+    return uniq
+
+
+def _choose_normalisation(trainer, base_ref, train, today: dict) -> tuple[dict, dict]:
+    """(normalisation the fine-tune trains and infers under, card record): the candidate of
+    ``normalisation_choices`` whose BASE-model Dice on the trained reviewed items (mean per photo, each
+    candidate at its best grid threshold) is highest; ``today`` unless another beats it by more than
+    NORM_CHOICE_MARGIN. The held-back items take no part."""
+    base_model = trainer.load_model(base_ref.weights)
+    photos = [it.rgb for it in train]
+    cands = normalisation_choices(trainer, photos, today)
+    ex = _examples(trainer, train)
+    scored = []
+    for c in cands:
+        curve = trainer.threshold_curve(base_model, ex, c)
+        scored.append(float(curve.mean(0).max()) if len(curve) else 0.0)
+    best = int(np.argmax(scored))
+    pick = best if scored[best] > scored[0] + NORM_CHOICE_MARGIN else 0
+    record = {"rule": (f"base model's best-threshold Dice on the {len(train)} trained reviewed items; the default "
+                       f"(rescale + sharpen) unless another candidate is better by > {NORM_CHOICE_MARGIN}"),
+              "candidates": [{"steps": sorted(c), "dice": round(d, 4)} for c, d in zip(cands, scored)],
+              "chosen": sorted(cands[pick])}
+    return cands[pick], record
 
 
 def _threshold_rule(trainer, n_items: int, thr_base: float) -> str:
