@@ -43,6 +43,10 @@ CONFIGS = {
     # diagnosis after the 14b verdict (not a candidate): the same with region events ranked by score with the others
     "apart075mixed": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                               region_apart=True, region_last=False),
+    # session 15 (docs/figures/evidence_session15_rule.md): region events apart, scored by the k-th largest regional
+    # score (k = a reader's core in frames) instead of the span median, ranked by score with the other events
+    "peak075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                        region_apart=True, region_last=False, region_peak=True),
 }
 
 

@@ -95,6 +95,10 @@ class Settings:
     #                                 ranked after every whole-frame event; a region event overlapping a
     #                                 whole-frame event is dropped (session 14b: failed its rule,
     #                                 evidence_session14b_rule.md; off)
+    region_peak: bool = False       # session 15 (with region_apart): a region event's score is the k-th largest
+    #                                 regional score among its good frames, k = the frames of a reader's core
+    #                                 (core_s, at least 2 and min_frames), not the span median: the regional
+    #                                 score must hold at that level for as long as the reader is shown
 
 
 @dataclass
@@ -401,8 +405,16 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
         return []
     spans = weave(cand, good, cut, f.desc, max_gap=max(1, int(round(s.max_gap_s * fps))),
                   cut_z=s.cut_z, same_dist=same)
+    k = max(2, min_frames, int(round(s.core_s * fps)))
+
+    def stat(z: np.ndarray) -> float:
+        """Span median (session 14b) or, with ``region_peak``, the k-th largest value (-inf under k)."""
+        if not s.region_peak:
+            return float(np.median(z)) if len(z) else 0.0
+        return float(np.partition(z, len(z) - k)[len(z) - k]) if len(z) >= k else -np.inf
+
     spans = [sp for sp in spans if sp.length >= min(min_frames, 2)
-             and np.median(rz[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
+             and stat(rz[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
     g = good.copy()
     sharp = sharp.copy()
     if s.fine and spans and src is not None:
@@ -413,6 +425,10 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
     for sp in spans:
         e = converge(sp, rz, g, f["red"], red_bg, sharp, f.desc, min_frames=min_frames,
                      threshold=s.threshold, n_key=s.key_frames, key_dist=same)
+        if e is not None and s.region_peak:
+            fr = np.arange(sp.start, sp.end + 1)
+            e.z = stat(rz[fr[g[fr]]])
+            e.score = to_unit(max(e.z, 0.0), s.threshold)
         if e is not None and e.z >= s.threshold:
             out.append(e)
     gap = max(1, int(round(s.max_gap_s * fps)))
