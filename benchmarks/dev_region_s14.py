@@ -47,6 +47,9 @@ CONFIGS = {
     # score (k = a reader's core in frames) instead of the span median, ranked by score with the other events
     "peak075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                         region_apart=True, region_last=False, region_peak=True),
+    # diagnosis after the session-15 verdict (not a candidate): the same with region events ranked last
+    "peak075last": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                            region_apart=True, region_last=True, region_peak=True),
 }
 
 

@@ -13,7 +13,9 @@ events gained, but unseen8 block_dissolve lost one at every weight), the cheap-t
 on unseen10+11, but unseen8 block_dissolve lost and its scoring over the speed allowance), and region-led events
 apart with a batched 16-reference tile rarity (``region_apart``) failed the session-14b rule
 (docs/figures/evidence_session14b_rule.md: no event lost, speed met, but partial-frame 1 -> 2 of 25 and false events
-+11.6%). These tests keep the off switch
++11.6%), and region events scored by the k-th largest regional score over a reader's core (``region_peak``,
+ranked by score) failed the session-15 rule (docs/figures/evidence_session15_rule.md: partial-frame 1 -> 3 of 25, but
+unseen8 block_dissolve lost to the budget and unseen10 kept +0.124 pp). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ def test_screening_records_tiles_only_when_asked():
 
 def test_product_keeps_the_channel_off():
     """It failed its rule (no event gained on the dev sets): turning it on needs a rule that passes."""
-    assert Settings().region_weight == 0.0 and not Settings().region_apart
+    assert Settings().region_weight == 0.0 and not Settings().region_apart and not Settings().region_peak
 
 
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
@@ -259,3 +261,31 @@ def test_apart_leaves_the_whole_frame_score_alone_and_finds_the_inset():
     on = events_from_features(f, FPS, APART)
     assert _hits(on, 400, 439) and len(on.events) == 1, [(e.start, e.end, e.z) for e in on.events]
     assert not _hits(events_from_features(f, FPS, Settings()), 400, 439)
+
+
+# ---------------------------------------------------------------- session 15: region events scored by a core-length peak
+PEAK = Settings(region_weight=W_CHEAP, region_method="cheap", region_positions="any", region_fast_refs=16,
+                region_apart=True, region_peak=True)
+
+
+def test_peak_scores_region_events_by_the_kth_largest_over_a_core():
+    """Session 15: with ``region_peak`` a region event's score is the k-th largest regional score of its good frames
+    (k = a reader's core, 5 frames at 10 fps), so it is at least the span median, and the inset is found."""
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    apart, peak = events_from_features(f, FPS, APART), events_from_features(f, FPS, PEAK)
+    assert _hits(peak, 400, 439) and len(peak.events) == 1, [(e.start, e.end, e.z) for e in peak.events]
+    assert peak.events[0].z > apart.events[0].z
+    # a span with fewer good frames than the core is no region event, however high its regional score
+    from backends.evidence.pipeline import frame_scores, region_events
+    from backends.evidence.screen import QualityGate, quality
+
+    good, _ = quality(f, QualityGate(context=101))
+    parts: list = []
+    _, comb, red_bg = frame_scores(f, good, FPS, PEAK, parts)
+    rz = np.zeros(f.n, np.float32)
+    rz[500:504] = 50.0   # 4 frames, under a 5-frame core
+    args = (None, f, good, rz, comb, np.zeros(f.n), red_bg, f["sharp"].copy())
+    assert region_events(*args, PEAK, FPS, 2.4, 1, 1.0) == []
+    rz[500:505] = 50.0
+    ev = region_events(*args, PEAK, FPS, 2.4, 1, 1.0)
+    assert [(e.start, e.end) for e in ev] == [(500, 504)] and ev[0].z == 50.0

@@ -98,7 +98,9 @@ class Settings:
     region_peak: bool = False       # session 15 (with region_apart): a region event's score is the k-th largest
     #                                 regional score among its good frames, k = the frames of a reader's core
     #                                 (core_s, at least 2 and min_frames), not the span median: the regional
-    #                                 score must hold at that level for as long as the reader is shown
+    #                                 score must hold at that level for as long as the reader is shown (session
+    #                                 15: failed its rule with region events ranked by score, unseen8
+    #                                 block_dissolve lost to the budget, evidence_session15_rule.md; off)
 
 
 @dataclass
