@@ -104,6 +104,9 @@ class Settings:
     region_stretch: bool = False    # session 15b (with region_apart): a region event within seen_reach_s of a
     #                                 whole-frame event (not only one overlapping it) is dropped: the same
     #                                 stretch of video, which the whole-frame event already shows the reader
+    #                                 (session 15b, with region_confirm: criteria 1-5 of its rule passed on the
+    #                                 dev replay, speed failed on a 3.5-fps H.263 clip, evidence_session15b_rule.md;
+    #                                 off)
     region_confirm: int = 0         # session 15b (with region_apart): a region event must hold against this
     #                                 many references spread over the clip's whole history (beyond the guard),
     #                                 not only the region_fast_refs sample: its frames are scored again, the
