@@ -106,7 +106,8 @@ class Settings:
     #                                 stretch of video, which the whole-frame event already shows the reader
     #                                 (session 15b, with region_confirm: criteria 1-5 of its rule passed on the
     #                                 dev replay, speed failed on a 3.5-fps H.263 clip, evidence_session15b_rule.md;
-    #                                 off)
+    #                                 speed re-judged with 7 timed rounds, failed again on two clips,
+    #                                 evidence_session15c_rule.md; off)
     region_confirm: int = 0         # session 15b (with region_apart): a region event must hold against this
     #                                 many references spread over the clip's whole history (beyond the guard),
     #                                 not only the region_fast_refs sample: its frames are scored again, the
