@@ -47,6 +47,11 @@ CONFIGS = {
     # score (k = a reader's core in frames) instead of the span median, ranked by score with the other events
     "peak075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                         region_apart=True, region_last=False, region_peak=True),
+    # session 15b (docs/figures/evidence_session15b_rule.md): peak075, a region event within seen_reach_s of a
+    # whole-frame event dropped, and region events confirmed against 256 references over the whole clip
+    "stretch075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                           region_apart=True, region_last=False, region_peak=True, region_stretch=True,
+                           region_confirm=256),
     # diagnosis after the session-15 verdict (not a candidate): the same with region events ranked last
     "peak075last": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                             region_apart=True, region_last=True, region_peak=True),

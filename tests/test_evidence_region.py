@@ -15,7 +15,11 @@ apart with a batched 16-reference tile rarity (``region_apart``) failed the sess
 (docs/figures/evidence_session14b_rule.md: no event lost, speed met, but partial-frame 1 -> 2 of 25 and false events
 +11.6%), and region events scored by the k-th largest regional score over a reader's core (``region_peak``,
 ranked by score) failed the session-15 rule (docs/figures/evidence_session15_rule.md: partial-frame 1 -> 3 of 25, but
-unseen8 block_dissolve lost to the budget and unseen10 kept +0.124 pp). These tests keep the off switch
+unseen8 block_dissolve lost to the budget and unseen10 kept +0.124 pp), and that plus region events dropped within
+seen_reach_s of a whole-frame event (``region_stretch``) and confirmed against 256 references over the clip
+(``region_confirm``) failed the session-15b rule on speed only (docs/figures/evidence_session15b_rule.md: partial-frame
+1 -> 4 of 25, no event lost, false +2.4%, but the confirmation cost +0.151x of decode CPU on a 3.5-fps H.263 clip in
+its one timed run). These tests keep the off switch
 working at the grid's smallest weight, ``W_ON``, and check that the product default stays off."""
 from __future__ import annotations
 
@@ -40,7 +44,8 @@ W_ON = 0.5   # the smallest weight of the session-13 grid
 
 
 def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: bool = False,
-          insets: tuple[tuple[int, int], ...] = (), tiles: bool | str = True) -> Features:
+          insets: tuple[tuple[int, int], ...] = (), tiles: bool | str = True,
+          whole: tuple[int, int] | None = None) -> Features:
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -63,6 +68,8 @@ def scene(seed: int, n: int = N, inset: tuple[int, int] | None = None, flicker: 
                 cv2.circle(fr, (int(cx), int(cy)), int(rng.integers(2, 6)), (255, 255, 255), -1)
         if any(a <= t < b for a, b in ((inset,) if inset is not None else ()) + tuple(insets)):
             fr[16:80, 150:214] = pic
+        if whole is not None and whole[0] <= t < whole[1]:   # a whole-frame change (colours inverted)
+            fr = 255 - fr
         yy, uu, vv = rgb_to_reduced_yuv(fr, 8)
         ys.append(yy), us.append(uu), vs.append(vv)
     desc, sc = batch_features(np.stack(ys), np.stack(us), np.stack(vs), tiles=tiles)
@@ -92,6 +99,7 @@ def test_screening_records_tiles_only_when_asked():
 def test_product_keeps_the_channel_off():
     """It failed its rule (no event gained on the dev sets): turning it on needs a rule that passes."""
     assert Settings().region_weight == 0.0 and not Settings().region_apart and not Settings().region_peak
+    assert not Settings().region_stretch and Settings().region_confirm == 0
 
 
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
@@ -289,3 +297,54 @@ def test_peak_scores_region_events_by_the_kth_largest_over_a_core():
     rz[500:505] = 50.0
     ev = region_events(*args, PEAK, FPS, 2.4, 1, 1.0)
     assert [(e.start, e.end) for e in ev] == [(500, 504)] and ev[0].z == 50.0
+
+
+# ---------------------------------------------------------------- session 15b: region events confirmed, same stretch
+CONFIRM = Settings(region_weight=W_CHEAP, region_method="cheap", region_positions="any", region_fast_refs=16,
+                   region_apart=True, region_peak=True, region_stretch=True, region_confirm=256)
+
+
+def test_confirmation_keeps_a_new_inset_and_knows_nothing_without_history():
+    """Session 15b: the inset (new against the whole clip) keeps its region event after the confirmation against
+    256 references; a content recurring elsewhere in the clip finds a near reference among them; a clip whose
+    frames have fewer than 16 references beyond the guard confirms nothing (z 0)."""
+    from backends.evidence.region import tile_rarity_confirm
+    from backends.evidence.screen import QualityGate, quality
+
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    on = events_from_features(f, FPS, CONFIRM)
+    assert _hits(on, 400, 439) and len(on.events) == 1, [(e.start, e.end, e.z) for e in on.events]
+    good, _ = quality(f, QualityGate(context=101))
+    kw = dict(guard_s=30.0, min_guard=48, ref_fps=1.0, max_refs=256)
+    new = tile_rarity_confirm(f.tiles, good, FPS, np.arange(405, 435), **kw)
+    # the same picture shown again 35 s before and after: the inset is no longer rare in the clip
+    r = scene(3, insets=((50, 90), (400, 440), (790, 830)), tiles="cheap")
+    gr, _ = quality(r, QualityGate(context=101))
+    again = tile_rarity_confirm(r.tiles, gr, FPS, np.arange(405, 435), **kw)
+    assert np.median(new) > 4.0 / W_CHEAP and np.median(again) < 0.5 * np.median(new), (np.median(new), np.median(again))
+    # 50 s: the inset's frames have 10-14 references (1 a second) beyond a 30-s guard, under 16
+    short = scene(3, n=500, inset=(60, 100), tiles="cheap")
+    gs, _ = quality(short, QualityGate(context=101))
+    assert not tile_rarity_confirm(short.tiles, gs, FPS, np.arange(65, 95), **kw).any()
+    assert tile_rarity_confirm(short.tiles, gs, FPS, np.arange(65, 95), **kw, min_far=1).any()
+    assert not _hits(events_from_features(short, FPS, CONFIRM), 60, 99)
+
+
+def test_stretch_drops_a_region_event_near_a_whole_frame_event(monkeypatch):
+    """Session 15b: with ``region_stretch`` a region event within seen_reach_s (10 s = 100 frames) of a whole-frame event
+    is dropped, not only one overlapping it; one farther away stays; without the switch both stay."""
+    from dataclasses import replace
+
+    import backends.evidence.pipeline as P
+    from backends.evidence.converge import ScoredEvent
+
+    f = scene(3, tiles="cheap", whole=(560, 580))   # a whole-frame event (colours inverted), no inset
+
+    def fake(*a, **k):
+        return [ScoredEvent(480, 490, 50.0, 1.0, 0.0, 0.0, 11, [485]), ScoredEvent(300, 310, 50.0, 1.0, 0.0, 0.0, 11, [305])]
+
+    monkeypatch.setattr(P, "region_events", fake)
+    near = [(e.start, e.end) for e in events_from_features(f, FPS, CONFIRM).considered]
+    both = [(e.start, e.end) for e in events_from_features(f, FPS, replace(CONFIRM, region_stretch=False)).considered]
+    assert any(a >= 560 for a, _ in near) and (300, 310) in near and (480, 490) not in near, near
+    assert (300, 310) in both and (480, 490) in both, both

@@ -272,3 +272,49 @@ def _far_tile_distance_at(x: np.ndarray, good: np.ndarray, ref: np.ndarray, guar
         d2 = best.min(axis=2) + (xq * xq).sum(axis=2)               # (T, c)
         out[rows] = np.sqrt(np.maximum(d2, 0.0)).T
     return out
+
+
+def tile_rarity_confirm(tiles: np.ndarray, good: np.ndarray, fps: float, frames: np.ndarray, *, guard_s: float,
+                        min_guard: int, ref_fps: float, max_refs: int, positions: str = "any",
+                        calib_frames: int = 128, min_far: int = 16) -> np.ndarray:
+    """(len(frames),) session 15b: ``tile_rarity_z`` for the given frames only, against up to ``max_refs``
+    references spread over the whole clip (a confirmation of an event found with a small fast sample:
+    content that recurs elsewhere in the clip finds a near reference among many). Calibrated (per-position
+    medians, robust z) on an even sample of ``calib_frames`` good frames scored the same way, so the z is
+    on the scale of ``tile_rarity_z``. 0 where unknown, which includes a frame with fewer than ``min_far``
+    references beyond its guard (a short clip has no history to call a change rare against)."""
+    from .rarity import reference_frames
+
+    frames = np.asarray(frames, np.int64)
+    out = np.zeros(len(frames), np.float32)
+    n = len(tiles)
+    if n < 16 or good.sum() < 16 or len(frames) == 0:
+        return out
+    x = _normalised(tiles.astype(np.float32), good)
+    t = x.shape[1]
+    grid = int(round(np.sqrt(t)))
+    guard = max(min_guard, int(round(guard_s * fps)))
+    ref = reference_frames(good, fps, ref_fps, max_refs)
+    idx = np.nonzero(good)[0]
+    cal = idx[np.unique(np.linspace(0, len(idx) - 1, min(calib_frames, len(idx))).round().astype(np.int64))]
+    q = np.zeros(n, bool)
+    q[cal] = True
+    q[frames] = True
+    q &= good
+    d = _far_tile_distance_at(x, q, ref, guard, tile_positions(grid, positions), chunk=128)
+    lo = np.searchsorted(ref, np.arange(n) - guard, side="left")
+    hi = np.searchsorted(ref, np.arange(n) + guard, side="right")
+    ok = np.isfinite(d).all(axis=1) & (len(ref) - (hi - lo) >= min_far)
+    okc = ok[cal]
+    if okc.sum() < 16:
+        return out
+    med = np.median(d[cal][okc], axis=0)
+    rho = d / np.maximum(med, 1e-6)[None]
+    rho[~ok] = 0.0
+    rho -= np.median(rho, axis=1, keepdims=True)
+    p = _pair_min(rho, grid)
+    pm = float(np.median(p[cal][okc]))
+    mad = float(np.median(np.abs(p[cal][okc] - pm)))
+    z = (p - pm) / (1.4826 * max(mad, 1e-3))
+    out[:] = np.where(ok[frames], z[frames], 0.0).astype(np.float32)
+    return out
