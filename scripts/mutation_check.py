@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-palette-lost-after-seek", "a pal8 stream's pictures decoded after a seek come out black again",
+             "app/data/video/av_source.py", "        if self._palette is not None:\n            f = self._palette.fix(f)",
+             "        if False:\n            f = self._palette.fix(f)",
+             ("tests/test_video_palette.py",)),
     Mutation("dicom-cut-before-pixels-as-codec-error", "a DICOM cut before its pixels reported as a codec failure naming a Python error",
              "app/data/dicom/pixels.py",
              '        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):',

@@ -149,6 +149,11 @@ class AVSource(VideoSource):
         self._container = open_container(self.path, self.label, options=self._open_options)
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
+        from .palette import PaletteKeeper
+
+        # a pal8 stream's palette comes once, with its first packet; seeks would leave pictures black
+        self._palette = PaletteKeeper.for_stream(self.path, self._stream.index, self._stream.codec_context.pix_fmt,
+                                                 self._open_options)
         self._inspector = decode_errors.PacketInspector(self.codec, self._stream.codec_context.extradata)
         self._owed = decode_errors.OwedFrames()
         self._frames: Iterator | None = None   # live decoder output since the last seek
@@ -175,6 +180,8 @@ class AVSource(VideoSource):
         self.decoded_frames = 0  # pictures the decoder produced (a cost measure for tests)
 
     def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
+        if self._palette is not None:
+            f = self._palette.fix(f)
         return self._rgb.reformat(f, format="rgb24").to_ndarray()
 
     @staticmethod
@@ -651,7 +658,7 @@ class AVSource(VideoSource):
                     return
                 if int(k) <= shown:
                     continue  # an earlier thumbnail already came from a real intra picture past k
-                found = self._first_key_image(c, s, rgb, int(idx.pts[k]), height)
+                found = self._first_key_image(c, s, rgb, int(idx.pts[k]), height, self._palette)
                 if found is None:
                     continue
                 i = idx.frame_of_pts(found[0]) if found[0] is not None else -1
@@ -661,7 +668,7 @@ class AVSource(VideoSource):
                     yield i, found[1]
 
     @staticmethod
-    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int,
+    def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int, palette=None,
                          ) -> tuple[int | None, np.ndarray] | None:
         """The first real intra picture at or after the keyframe at ``pts``: its pts and image.
         At most THUMB_SEARCH flagged packets are tried (flags that overclaim)."""
@@ -674,7 +681,7 @@ class AVSource(VideoSource):
                         continue
                     return None
                 if frames:
-                    f = frames[0]
+                    f = frames[0] if palette is None else palette.fix(frames[0])
                     w = max(2, int(round(f.width * height / max(1, f.height))))
                     if f.height > height:
                         return f.pts, rgb.reformat(f, width=w, height=height, format="rgb24",
