@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("unseen12-truth-off-by-one", "unseen12 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen12.py",
+             '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
+             '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
+             ("tests/test_evidence_unseen12_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
     Mutation("thumbnail-photo-none", "a photo's study-browser thumbnail is missing again (grey tile in the web face)",
              "app/scene/thumbnail.py", '    elif cands and cands[0].kind == "image2d":',
              '    elif cands and cands[0].kind == "never":',

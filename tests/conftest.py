@@ -65,6 +65,7 @@ HEAVY_FILES = {
     "test_evidence_unseen11_builder.py": 30,
     "test_floor_quality_independent10.py": 35,   # fixed 108-sample subset: ~20 s CPU, 32 s setup under load
     "test_quality_independent10_builder.py": 30,   # ~15 s CPU
+    "test_evidence_unseen12_builder.py": 25,   # ~17 s CPU, 29 s wall under load
 }
 FLOOR_DEFAULT = 60
 
