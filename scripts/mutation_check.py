@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-unseen12-budget-x5", "evidence reader budget ignored (the unseen12 0.7-fps ultrasound clip's floor must notice)",
+             "backends/evidence/pipeline.py",
+             "    share = int(np.floor(s.max_kept_fraction * n))",
+             "    share = int(np.floor(5 * s.max_kept_fraction * n))",
+             ("tests/test_floor_evidence_unseen12.py",)),
     Mutation("unseen12-truth-off-by-one", "unseen12 report construction: events annotated one frame late",
              "benchmarks/evidence_appearances_unseen12.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
