@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-pal8-palette-lost-after-seek", "a pal8 stream (QuickTime RLE gray) read at random: frames reached by a "
+             "seek come out black (the palette goes only with the first packet)",
+             "app/data/video/av_source.py", "PALETTE_FIX = True ", "PALETTE_FIX = False",
+             ("tests/test_video_pal8_palette.py",)),
     Mutation("dicom-cut-before-pixels-as-codec-error", "a DICOM cut before its pixels reported as a codec failure naming a Python error",
              "app/data/dicom/pixels.py",
              '        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):',

@@ -55,6 +55,7 @@ FRAME_THREAD_CODECS = ("h264", "hevc", "mpeg4", "vp9")
 MAX_FRAME_THREADS = 8
 ONE_THREAD_CODECS = ("h264",)  # several slice contexts: H.264 would not flag concealed pictures
 MAX_PULL_AHEAD = 24      # frames decoded past a target to learn the damage flags of its references
+PALETTE_FIX = True      # pal8 streams: their palette goes with the first packet sent after a seek (AVSource._first_palette)
 CONTINUE_SLACK = 8        # decode on instead of seeking when at most this many frames before N's keyframe
 BACKWARD_REACH = 600      # a request this close behind the previous one counts as stepping backwards
 MAX_SEEK_RETRIES = 3
@@ -149,6 +150,8 @@ class AVSource(VideoSource):
         self._container = open_container(self.path, self.label, options=self._open_options)
         self._stream = video_stream(self._container, self.label)
         self._configure(self._stream)
+        self._palette = self._first_palette()   # pal8 streams: see _first_palette
+        self._palette_due = False                # the next packet sent must carry self._palette
         self._inspector = decode_errors.PacketInspector(self.codec, self._stream.codec_context.extradata)
         self._owed = decode_errors.OwedFrames()
         self._frames: Iterator | None = None   # live decoder output since the last seek
@@ -176,6 +179,25 @@ class AVSource(VideoSource):
 
     def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
         return self._rgb.reformat(f, format="rgb24").to_ndarray()
+
+    def _first_palette(self):
+        """The palette of a pal8 stream (QuickTime RLE grayscale or 8-bit, Microsoft RLE, ...): the
+        demuxer sends it once, as side data on the first packet, and never again after a seek, so
+        every picture decoded after one converted to black (the palette stayed zero). Issue 20:
+        unseen12's grayscale 26-fps head-CT scroll showed black frames everywhere in the viewer,
+        exports and the evidence reader's key frames; PyAV's plain decode from the open was right.
+        None for other streams."""
+        if PALETTE_FIX is False or str(self._stream.codec_context.pix_fmt or "") != "pal8":
+            return None
+        try:
+            with av.open(str(self.path), **({"options": self._open_options} if self._open_options else {})) as c:
+                s = c.streams.video[0]
+                for packet in c.demux(s):
+                    if packet.size:
+                        return packet.get_sidedata("palette") if packet.has_sidedata("palette") else None
+        except (av.FFmpegError, OSError, ValueError):
+            return None
+        return None
 
     @staticmethod
     def _configure(stream) -> None:
@@ -274,6 +296,7 @@ class AVSource(VideoSource):
         self._start_key_min_pts = int(idx.pts[k])
         self._overshot = False
         self._frames = self._frame_iter()
+        self._palette_due = True
         self._pos = k - 1
         self._check_key = k if k > 0 else None  # frame 0 is where any decode must start anyway
         self._stale = False
@@ -293,6 +316,7 @@ class AVSource(VideoSource):
         self._ahead.clear()
         self._started = False
         self._frames = self._frame_iter()
+        self._palette_due = True
         self._pos = -1
         self._start_key_max_pts = int(self.index.pts[n])
         self._start_key_min_pts = int(self.index.pts[k])
@@ -317,6 +341,12 @@ class AVSource(VideoSource):
                     continue  # landed on an earlier keyframe: skip (demux only) to the one wanted
                 self._start_key_max_pts = None
             if packet.size:
+                if self._palette is not None:
+                    if packet.has_sidedata("palette"):
+                        self._palette = packet.get_sidedata("palette")   # the stream's latest palette
+                    elif self._palette_due:
+                        packet.set_sidedata(self._palette)
+                    self._palette_due = False
                 full = packet.pts is None or self._full_from_pts is None or packet.pts >= self._full_from_pts
                 cc.skip_frame = "DEFAULT" if full else "NONREF"
                 payload = packet
