@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-gray-no-glare-default-on", "the failed no-glare-on-colourless-frames switch (session 15d) ships on",
+             "backends/evidence/screen.py", "GRAY_NO_GLARE = False ", "GRAY_NO_GLARE = True  ",
+             ("tests/test_evidence_gray_glare.py",)),
     Mutation("video-pal8-palette-lost-after-seek", "a pal8 stream (QuickTime RLE gray) read at random: frames reached by a "
              "seek come out black (the palette goes only with the first packet)",
              "app/data/video/av_source.py", "PALETTE_FIX = True ", "PALETTE_FIX = False",

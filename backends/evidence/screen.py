@@ -34,7 +34,8 @@ RED_V = 0.32        # (V-128)/Y above this: strongly red (blood, inflamed or vas
 DARK_Y = 28
 BRIGHT_Y = 232
 LHIST = 8          # relative luma histogram bins
-GRAY_NO_GLARE = True   # session 15d: no pixel of a colourless frame is set aside as glare (batch_features)
+GRAY_NO_GLARE = False  # session 15d: no pixel of a colourless frame is set aside as glare (batch_features).
+                       # OFF: failed its rule (docs/figures/evidence_session15d_rule.md; criteria 2 and 4)
 GRAY_CHROMA = 2        # a frame is colourless when every chroma sample is within this of neutral (128)
 DESC_DIM = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST + LHIST + 4 + 5
 W_LAYOUT, W_CLAYOUT, W_HIST, W_LHIST, W_TEXTURE, W_MOMENTS = 0.35, 1.0, 1.0, 1.0, 3.0, 4.0
