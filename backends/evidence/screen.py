@@ -34,6 +34,9 @@ RED_V = 0.32        # (V-128)/Y above this: strongly red (blood, inflamed or vas
 DARK_Y = 28
 BRIGHT_Y = 232
 LHIST = 8          # relative luma histogram bins
+GRAY_NO_GLARE = False  # session 15d: no pixel of a colourless frame is set aside as glare (batch_features).
+                       # OFF: failed its rule (docs/figures/evidence_session15d_rule.md; criteria 2 and 4)
+GRAY_CHROMA = 2        # a frame is colourless when every chroma sample is within this of neutral (128)
 DESC_DIM = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT + HIST * HIST + LHIST + 4 + 5
 W_LAYOUT, W_CLAYOUT, W_HIST, W_LHIST, W_TEXTURE, W_MOMENTS = 0.35, 1.0, 1.0, 1.0, 3.0, 4.0
 INFO_Y = 45        # a block counts as lit at this mean luma...
@@ -293,6 +296,16 @@ def batch_features(y8: np.ndarray, u8: np.ndarray, v8: np.ndarray, tiles: bool |
     # immediate neighbours are left out of every appearance and texture feature, so a burst of
     # bubbles over the same mucosa does not look like new content.
     white = ((y8 > 150) & (vr < 0.12) & (ur > -0.12)) | (y8 > BRIGHT_Y)
+    if GRAY_NO_GLARE:
+        # telling glare from tissue rests on colour (tissue is coloured, glare is white); a frame with
+        # no colour at all (a grayscale stream: every chroma sample neutral) gives that test nothing,
+        # and there every pixel over 150 was glare: a CT's bone ring, an ultrasound's bright echoes
+        # (issue 20, unseen12's grayscale head-CT scroll: 7-32 of 2,120 pixels left for the
+        # appearance features, whose frame-to-frame step then matched a cut). Nothing is glare there.
+        colourless = ((u8.max(axis=(1, 2)) <= 128 + GRAY_CHROMA) & (u8.min(axis=(1, 2)) >= 128 - GRAY_CHROMA)
+                      & (v8.max(axis=(1, 2)) <= 128 + GRAY_CHROMA) & (v8.min(axis=(1, 2)) >= 128 - GRAY_CHROMA))
+        if colourless.any():
+            white[colourless] = False
     bright = white.mean(axis=(1, 2))
     # the part of it in spots and thin rings (highlights, bubbles), not in wide bright areas (a
     # radiograph's bone, a lit wall): what an opening (erode, then dilate) removes

@@ -25,9 +25,11 @@ class EvidenceParams(Params):
 # The version is part of every cached result's key: bump it whenever what the pipeline returns for the
 # same video can change (0.2.0: the session-9/10 rarity and budget changes and the session-11 reader fix
 # for files whose keyframe flags overclaim, none of which bumped it; results cached under 0.1.0 are stale;
-# 0.3.0: session 12, very strong one-frame views rank with the events that last in the reader budget).
+# 0.3.0: session 12, very strong one-frame views rank with the events that last in the reader budget;
+# 0.3.1: session 15d, the video reader's pal8 fix (QuickTime RLE gray, ...: frames reached by a seek were black,
+# so key frames, the cut verifier and the fine pass saw black on such files; the method is 0.3.0's)).
 SPEC = BackendSpec(
-    name="evidence", version="0.3.0", inputs=("video",), params=EvidenceParams,
+    name="evidence", version="0.3.1", inputs=("video",), params=EvidenceParams,
     outputs=("events", "findings", "document", "file"),
     impl="backends.evidence.backend:EvidenceBackend", devices=("cpu",),
     requires_modules=("av", "cv2", "scipy"),
