@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("session-restore-repeats", "reopening a study shows every repeated run of the same result again",
+             "app/session/session.py", "                if key in seen:\n", "                if False:\n",
+             ("tests/test_session_restore.py",)),
     Mutation("video-palette-lost-after-seek", "a pal8 stream's pictures decoded after a seek come out black again",
              "app/data/video/av_source.py", "        if self._palette is not None:\n            f = self._palette.fix(f)",
              "        if False:\n            f = self._palette.fix(f)",

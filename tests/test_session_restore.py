@@ -24,6 +24,8 @@ def test_reopening_shows_the_newest_saved_versions_and_leaves_out_rejected_ones(
     s.edit(ai, labels=corrected)
     bad = s.add_layer(LabelLayer(np.ones((1, 8, 8), np.uint8), np.eye(4), "wrong", Provenance.human("ana")))
     s.decide(bad, "reject")
+    again = s.add_layer(LabelLayer(corrected.copy(), np.eye(4), "vessels", Provenance.human("ana")))   # same again
+    assert again.id != ai.id
     s2 = Session(store=tmp_path / "ws", user="bo", runner=object())
     s2.open_volume(_image(), "img", "b/moved.png")          # the same image, found by content
     assert s2.layers == []                                  # opening alone changes nothing

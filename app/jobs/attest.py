@@ -46,12 +46,13 @@ def _key() -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
-def content_digest(layer: Layer) -> str:
+def content_digest(layer: Layer, *, with_id: bool = True) -> str:
     """SHA-256 over what a layer says (its arrays and geometry), not how it is shown: a rename or
     a colour change keeps the digest, any changed voxel, vertex or event does not."""
     from app.layers.codec import Arrays, encode_layer
     arrays = Arrays()
-    doc = {k: v for k, v in encode_layer(layer, arrays).items() if k not in _PRESENTATION}
+    doc = {k: v for k, v in encode_layer(layer, arrays).items()
+           if k not in _PRESENTATION and (with_id or k != "id")}   # without: the same result under another id
     if isinstance(doc.get("volume"), dict):  # where an image was read from is not what it says
         doc["volume"] = {k: v for k, v in doc["volume"].items() if k != "source"}
     h = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())

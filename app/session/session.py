@@ -163,8 +163,10 @@ class Session:
     def restore_saved_layers(self) -> list[Layer]:
         """Show again what was saved on the open study: each of its layers in the review store at
         its newest version (a correction, not the AI mask it replaced), except layers whose newest
-        version someone rejected last. Reopening a study in the web face otherwise showed none of
-        the masks corrected on it (they were kept, but out of sight)."""
+        version someone rejected last, and each distinct content once (a run repeated on the study).
+        Reopening a study in the web face otherwise showed none of the masks corrected on it (they
+        were kept, but out of sight)."""
+        from app.jobs.attest import content_digest
         from app.models.examples import rejected_versions
         from app.review.store import RECORD_KINDS
 
@@ -175,6 +177,7 @@ class Session:
             study, have = self.study, {lay.id for lay in self.layers}
             linked = self.store.layers_of_study(study) - have
             back: list[Layer] = []
+            seen = {(lay.kind, lay.name, content_digest(lay, with_id=False)) for lay in self.layers}
             for row in self.store.layers():   # in the order they were made
                 lid = row["layer_id"]
                 if lid not in linked or row["kind"] in RECORD_KINDS:   # measurements: MeasurementKeeper
@@ -187,6 +190,10 @@ class Session:
                 except LoupeError as exc:   # named to the user, never a reason not to open the study
                     self.unrestored.append(f"{row['name']}: {exc}")
                     continue
+                key = (layer.kind, layer.name, content_digest(layer, with_id=False))
+                if key in seen:
+                    continue   # the same result again (a run repeated on this study): shown once
+                seen.add(key)
                 self.scene.add_layer(layer)
                 back.append(layer)
         if back:
