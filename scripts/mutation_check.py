@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-reader-bottom-up-crash", "the evidence screening reads a bottom-up (AMV) picture's planes as if top-down again",
+             "backends/evidence/reader.py", "    if p.line_size < 0:\n", "    if False:\n",
+             ("tests/test_evidence_reader_bottom_up.py",)),
     Mutation("session-restore-repeats", "reopening a study shows every repeated run of the same result again",
              "app/session/session.py", "                if key in seen:\n", "                if False:\n",
              ("tests/test_session_restore.py",)),

@@ -42,6 +42,10 @@ Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # frame numbers, 
 
 
 def _plane(p, h: int, w: int) -> np.ndarray:
+    """A plane as rows top to bottom. A decoder that writes pictures bottom-up (AMV) gives a
+    negative line size: its buffer holds the rows from the bottom one up."""
+    if p.line_size < 0:
+        return np.frombuffer(p, np.uint8).reshape(-1, -p.line_size)[::-1][:h, :w]
     return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
 
 
