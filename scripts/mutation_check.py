@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("unseen13-truth-off-by-one", "unseen13 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen13.py",
+             '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
+             '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
+             ("tests/test_evidence_unseen13_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
     Mutation("dicom-cut-before-pixels-as-codec-error", "a DICOM cut before its pixels reported as a codec failure naming a Python error",
              "app/data/dicom/pixels.py",
              '        if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):',
