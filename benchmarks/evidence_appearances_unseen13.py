@@ -29,8 +29,9 @@ the aorta MRA, the head CT, the palette echo cine):
 Event appearances (``KINDS13``); cut in (the whole scene is replaced):
 
 - ``polyp``: a Kvasir-SEG polyp in view (the original kind, for comparison);
-- ``scope_disc``: a real picture seen through a small round scope field (35-55% of the height across)
-  with a heavy vignette, on black (most of the view near black);
+- ``scope_disc``: a real picture (its levels stretched to the full range) brought inside a small round
+  scope field (35-55% of the height across) with a heavy vignette, on black (most of the view near
+  black, clear content in the disc);
 - ``false_colour_inv``: a grayscale picture of another source inverted and shown through a turbo
   false-colour table, under a slow sway;
 
@@ -360,18 +361,21 @@ class Noise13:
 # ---------------------------------------------------------------- display forms (cut in)
 
 def scope_disc(img: np.ndarray, wh: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A picture seen through a small round scope field (35-55% of the height across), heavy
-    vignette, on black."""
+    """A picture (its levels stretched to the full range) brought inside a small round scope field
+    (35-55% of the height across), heavy vignette, on black."""
     w, h = wh
-    pic = fit_cover(img, wh).astype(np.float32)
     rad = rng.uniform(0.35, 0.55) * h / 2
     c = (w / 2 + rng.uniform(-0.15, 0.15) * w, h / 2 + rng.uniform(-0.15, 0.15) * h)
-    m = _disc(wh, c, rad, 0.15)
+    side = max(8, int(round(2 * rad * rng.uniform(1.0, 1.25))))
+    pic = fit_cover(img, (side, side)).astype(np.float32)
+    lo, hi = np.percentile(pic, (1, 99.5))
+    pic = np.clip((pic - lo) / max(1.0, hi - lo), 0, 1) * 255       # clear content: the picture's full range
+    m = np.float32([[1, 0, c[0] - side / 2], [0, 1, c[1] - side / 2]])
+    placed = cv2.warpAffine(pic, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    disc = _disc(wh, c, rad, 0.15)
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    vig = np.clip(1.0 - 0.75 * (np.hypot(xx - c[0], yy - c[1]) / rad) ** 2, 0, 1)
-    zoom = cv2.warpAffine(pic, cv2.getRotationMatrix2D(c, 0.0, float(rng.uniform(0.9, 1.3))), (w, h),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return np.clip(zoom * (m * vig)[..., None], 0, 255).astype(np.uint8)
+    vig = np.clip(1.0 - 0.6 * (np.hypot(xx - c[0], yy - c[1]) / rad) ** 2, 0, 1)
+    return np.clip(placed * (disc * vig)[..., None], 0, 255).astype(np.uint8)
 
 
 def false_colour_inv(img: np.ndarray, wh: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
