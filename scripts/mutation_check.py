@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-unseen13-budget-x5", "evidence reader budget ignored (unseen13's 1.2-fps chest-radiograph clip floor must notice)",
+             "backends/evidence/pipeline.py",
+             "    share = int(np.floor(s.max_kept_fraction * n))",
+             "    share = int(np.floor(5 * s.max_kept_fraction * n))",
+             ("tests/test_floor_evidence_unseen13.py",)),
     Mutation("unseen13-truth-off-by-one", "unseen13 report construction: events annotated one frame late",
              "benchmarks/evidence_appearances_unseen13.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
