@@ -33,7 +33,7 @@ group). No stacked pairs. 45 x (2 + 7) = 405 samples. ``--cache DIR`` keeps them
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -116,9 +116,10 @@ def _make(root, n, sid, mgroup, rel, index, crop) -> list[Sample]:
 
 
 def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically."""
-    return qfb.samples(root, SOURCES, check_held_out, _make, cache, limit_images, log)
+            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+    """Every sample of the set, source by source, deterministically (``only``: those source numbers,
+    a floor test's fixed subset; a source keeps its number, so its samples are the whole set's)."""
+    return qfb.samples(root, SOURCES, check_held_out, _make, cache, limit_images, log, only=only)
 
 
 def n_expected() -> int:

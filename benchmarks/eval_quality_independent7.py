@@ -30,9 +30,9 @@ CLEAN = qfe.CLEAN
 FAMILY = 7
 
 
-def assess_rows(root, model=None, cache=None, limit_images=None, log=None) -> list[dict]:
-    """One row per sample: truth and what the product's ``assess`` says."""
-    return qfe.assess_rows(b7, root, model, cache, limit_images, log)
+def assess_rows(root, model=None, cache=None, limit_images=None, log=None, only=None) -> list[dict]:
+    """One row per sample: truth and what the product's ``assess`` says (``only``: those sources)."""
+    return qfe.assess_rows(b7, root, model, cache, limit_images, log, only=only)
 
 
 def summarise(rows: list[dict]) -> dict:

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -101,14 +101,18 @@ def cached(cache: Path | None, sid: str, mgroup: str, make: Callable[[], list[Sa
 
 
 def samples(root, sources, check: Callable[[object], None], make: MakeSamples, cache: str | Path | None = None,
-            limit_images: int | None = None, log=None) -> Iterator[Sample]:
+            limit_images: int | None = None, log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
     """Every sample of a set, source by source, deterministically (``check``: the family's held-out
-    check, run first)."""
+    check, run first; ``only``: those source numbers, a floor test's fixed subset, each source keeping
+    its number n, so its samples are the whole set's)."""
     check(root)
     folder = Path(cache) if cache else None
+    keep = None if only is None else set(only)
     for n, (sid, mgroup, rel, index, crop) in enumerate(sources):
         if limit_images is not None and n >= limit_images:
             return
+        if keep is not None and n not in keep:
+            continue
         yield from cached(folder, sid, mgroup, lambda: make(root, n, sid, mgroup, rel, index, crop))
         if log:
             log(f"  {sid} done")

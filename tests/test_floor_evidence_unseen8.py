@@ -11,16 +11,25 @@ events an hour. It guards what was measured; it does not bless it (the goal, 0.9
 from met here). Session 12 (E20h, DEV since unseen8 was reported): a one-frame event with z >= 40 ranks
 with the events that last (evidence 0.3.0), so the 0.4-fps clip shows the iris view of z 192 it used to
 leave out: 6/9, 5 false events; measured 8 of 15 and 6.9 false events an hour over both (floor 6 -> 7).
-Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
+Clips are cached in ``$LOUPE_TEST_CACHE`` when set.
+
+Session 15 (suite time): the floor is on a FIXED subset of that pair, the capsule clip alone (the clip with
+the events and the false alarms; the 40-fps RealVideo 1 surgical clip, 3,341 frames, cost about 57 % of the
+file's CPU and is left out, so no CI floor screens an rv10 stream now; surgical streams stay covered by
+unseen11's ffvhuff clip). Measured on it (evidence 0.3.0, on main at session 15): 6 of 9 found (the polyp
+at frame 337, the block dissolve and the growing picture-in-picture missed), 1.20% kept (its 200-s floor),
+5 false events in 41.8 min (7.2 an hour). Floors in S15's margins for unseen7/9: at least 5 of 9, at most
+1.25% kept, at most 9 false events an hour (about 1.2x). The file cost 35.7 s of CPU with the pair and
+15.3 s with the capsule clip alone (alone, niced)."""
 from __future__ import annotations
 
 import pytest
 from evidence_floor import assert_evidence_floor, construction_rows
 
-CLIPS = ("cap_0.4fps_256_rpza_mov", "surg_40fps_320x240_rv10_rm")
-FOUND_FLOOR = 7            # measured 7 of 15 on 0.2.0, 8 on 0.3.0 (session 12)
-KEPT_CEILING = {"cap_0.4fps_256_rpza_mov": 0.0125, "surg_40fps_320x240_rv10_rm": 0.01}
-FALSE_PER_HOUR_CEILING = 15.0
+CLIPS = ("cap_0.4fps_256_rpza_mov",)
+FOUND_FLOOR = 5                 # measured 6 of 9 (the pair: 8 of 15 on 0.3.0, floor 7)
+KEPT_CEILING = 0.0125           # measured 1.20%: the 0.4-fps clip's 200-s floor
+FALSE_PER_HOUR_CEILING = 9.0    # measured 5 in 41.8 min = 7.2 an hour (the pair: 6.9, ceiling 15)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +42,6 @@ def rows(tmp_path_factory, data_dir):
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-def test_unseen8_floor_on_two_streams(rows):
-    assert_evidence_floor(rows, events_true=15, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
+def test_unseen8_floor_on_the_capsule_stream(rows):
+    assert_evidence_floor(rows, events_true=9, found_floor=FOUND_FLOOR, kept_ceiling=KEPT_CEILING,
                           false_per_hour_ceiling=FALSE_PER_HOUR_CEILING)

@@ -10,26 +10,35 @@ before any model was scored), through the product path. Measured once per model:
 right 93.1%; v2.2.0 0.825 / 0.578 (exposure) / 16.7% / 88.1%. The floors sit just under those figures and the clean ceiling just
 over: they guard what was measured, they do not bless it (the issue's goal, macro-F1 >= 0.90 and every
 family >= 0.80, is not met here). The family is small (405 samples, ~30 s to build) on purpose: it
-runs in CI."""
+runs in CI.
+
+Session 15 (suite time): the floor scores a FIXED subset, every 2nd source (n % 2 == 0: 23 of 45 sources,
+207 samples, 46 clean), the rule families 2-6 use, taken first (by index, not by outcome); each source keeps
+its number, so its samples are the whole set's. Shipped v2.6.0 on the whole set: macro-F1 0.856, lowest
+recall 0.667 (motion blur), clean 16.7 %, sub-type 93.1 %; on this subset 0.855 / 0.696 (exposure) / 17.4 % /
+93.2 % (the other half: 0.859 / 0.591 (motion blur) / 15.9 % / 93.0 %, from the same run's rows). The floors
+sit just under the subset's figures in families 2-6's margins (they were 0.82 / 0.64 / 24 % / 0.90 on the
+whole set). The whole set cost about 25 s of CPU to build and score here; the subset about half."""
 from __future__ import annotations
 
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.82
-MIN_FAMILY_RECALL_FLOOR = 0.64
-CLEAN_FALSE_ALARM_CEILING = 0.24
+SUBSET = tuple(range(0, 45, 2))
+MACRO_F1_FLOOR = 0.83
+MIN_FAMILY_RECALL_FLOOR = 0.66
+CLEAN_FALSE_ALARM_CEILING = 0.21
 BLUR_SUBTYPE_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
 def scores(data_dir):
-    return family_scores("eval_quality_independent7", data_dir)
+    return family_scores("eval_quality_independent7", data_dir, only=SUBSET)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_seventh_independent_family_floors(scores):
-    assert scores["n"] == 405, scores["n"]
-    assert_floors(scores, n_min=405, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 207 and scores["clean_n"] == 46, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=207, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)

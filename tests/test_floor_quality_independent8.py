@@ -14,26 +14,36 @@ docs/figures/quality_session13_rule.md): 0.852 / 0.644 (exposure) / 28.9% (CT 1 
 the MR noise gate; family 8 was DEVELOPMENT material, docs/figures/quality_session15d_rule.md): 0.866 / clean 22.2%. The floors
 sit just under those figures and the clean ceiling just over: they guard what was measured, they do not
 bless it (the issue's goal, macro-F1 >= 0.90 and every family >= 0.80, is not met here, and over a
-quarter of the clean images are called degraded)."""
+quarter of the clean images are called degraded).
+
+Session 15 (suite time): the floor scores a FIXED subset, every 2nd source (n % 2 == 0: 23 of 45 sources,
+207 samples, 46 clean), the rule families 2-7 use, taken first (by index, not by outcome); each source keeps
+its number, so its samples are the whole set's. Shipped v2.6.0 on the whole set: 0.866 / 0.644 (exposure) /
+22.2 % / 96.5 %; on this subset 0.840 / 0.609 (exposure) / 30.4 % / 100 % (the other half: 0.894 / 0.682
+(exposure) / 13.6 % / 92.9 %, from the same run's rows). The floors sit just under the subset's figures in
+families 2-7's margins (they were 0.84 / 0.62 / 25 % / 0.95 on the whole set). Without the MR noise gate
+(v2.6.0's off switch) this subset measured 0.821 / 0.609 / 39.1 % / 100 %: the clean ceiling catches it, as
+the whole set's 25 % did (28.9 %). The whole set cost about 23 s of CPU to build and score here."""
 from __future__ import annotations
 
 import pytest
 from independent_family import assert_floors, family_scores
 
-MACRO_F1_FLOOR = 0.84  # v2.4.0 (session 13, CT tone guard): 0.852; v2.3.0 0.816
-MIN_FAMILY_RECALL_FLOOR = 0.62
-CLEAN_FALSE_ALARM_CEILING = 0.25  # v2.6.0 (MR noise gate): 22.2% (MR 10 -> 4 called noise); v2.4.0/v2.5.0 28.9%; v2.3.0 47.8%
-BLUR_SUBTYPE_FLOOR = 0.95
+SUBSET = tuple(range(0, 45, 2))
+MACRO_F1_FLOOR = 0.82  # v2.6.0 on the subset: 0.840 (whole set 0.866; v2.4.0 0.852; v2.3.0 0.816)
+MIN_FAMILY_RECALL_FLOOR = 0.58  # subset 0.609 (exposure)
+CLEAN_FALSE_ALARM_CEILING = 0.34  # subset 30.4 % (gate off: 39.1 %); whole set 22.2 %, v2.4.0/v2.5.0 28.9 %
+BLUR_SUBTYPE_FLOOR = 0.97  # subset 100 %
 
 
 @pytest.fixture(scope="module")
 def scores(data_dir, tmp_path_factory):
-    return family_scores("eval_quality_independent8", data_dir, cache=tmp_path_factory.mktemp("qi8"))
+    return family_scores("eval_quality_independent8", data_dir, cache=tmp_path_factory.mktemp("qi8"), only=SUBSET)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_eighth_independent_family_floors(scores):
-    assert scores["n"] == 405, scores["n"]
-    assert_floors(scores, n_min=405, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 207 and scores["clean_n"] == 46, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=207, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)
