@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("shell-close-leaves-training-running", "closing the window leaves a training thread running (abort at exit)",
+             "app/shell/backends_dock.py", "        self.training.stop()   #", "        pass   #",
+             ("tests/test_shell_backends.py::test_closing_the_window_stops_a_running_training_job",)),
     Mutation("evidence-reader-bottom-up-crash", "the evidence screening reads a bottom-up (AMV) picture's planes as if top-down again",
              "backends/evidence/reader.py", "    if p.line_size < 0:\n", "    if False:\n",
              ("tests/test_evidence_reader_bottom_up.py",)),

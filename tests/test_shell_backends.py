@@ -86,3 +86,28 @@ def test_a_finished_training_job_in_the_list_adds_nothing_and_raises_nothing(qtb
     dock._result(type("J", (), {"backend": "train vessels2d", "result": card})())
     assert len(win.model.layers) == n0 and handed == []
     win.close()
+
+
+def test_closing_the_window_stops_a_running_training_job(qtbot):
+    """Closing Loupe during "Train from reviews" aborted the process at exit ("terminate called
+    without an active exception": a torch thread outlived the interpreter); the window now cancels
+    the job and waits for its thread to see it."""
+    import time
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    steps = []
+
+    def work(progress, cancelled):
+        while True:   # a training loop: one step, then the cancel check
+            time.sleep(0.02)
+            steps.append(1)
+            if cancelled():
+                raise InterruptedError("cancelled")
+
+    tp = win.panel("jobs").training
+    job = tp._start("train", "train vessels2d", work)
+    qtbot.waitUntil(lambda: len(steps) > 2, timeout=5000)
+    win.close()
+    assert job.state.finished and job.state.value == "cancelled"

@@ -151,6 +151,7 @@ class BackendsDock(QWidget):
             dock.set_layer(events[0])
 
     def closeEvent(self, e) -> None:
+        self.training.stop()   # a training thread must not outlive the window (abort at exit)
         if self._own_runner:  # a runner shared with the window is stopped by the window
             try:
                 self.runner.shutdown(cancel=True, timeout=2.0)

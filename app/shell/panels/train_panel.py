@@ -200,6 +200,22 @@ class TrainPanel(QWidget):
             self.job.cancel()
             self.status.setText(f"{self.job.backend}: cancelling...")
 
+    def stop(self, timeout: float = 20.0) -> bool:
+        """When the window closes: cancel a running train / adapt job and wait (bounded) for its
+        thread to see it. A torch thread still running at interpreter exit aborts the process
+        ("terminate called without an active exception"); nothing of an unfinished job is kept."""
+        import time
+
+        job = self.job
+        if job is None or job.state.finished:
+            return True
+        job.cancel()
+        deadline = time.monotonic() + timeout
+        while not job.state.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.timer.stop()
+        return job.state.finished
+
     # ---- following the job --------------------------------------------------------------------
     def _poll(self) -> None:
         job = self.job
