@@ -176,6 +176,18 @@ def _far_tile_distance(x: np.ndarray, good: np.ndarray, ref: np.ndarray, guard: 
     return out
 
 
+def _prepared(tiles: np.ndarray, good: np.ndarray, fps: float, guard_s: float, min_guard: int,
+              ref_fps: float, max_refs: int) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """What both tile-rarity scores start from: the normalised tiles, the tile grid's side, the guard
+    in frames and the reference frames."""
+    from .rarity import reference_frames
+
+    x = _normalised(tiles.astype(np.float32), good)
+    grid = int(round(np.sqrt(x.shape[1])))
+    guard = max(min_guard, int(round(guard_s * fps)))
+    return x, grid, guard, reference_frames(good, fps, ref_fps, max_refs)
+
+
 def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: float, min_guard: int,
                   ref_fps: float, max_refs: int, positions: str | None = None) -> np.ndarray:
     """(n,) regional score from tile RARITY (session 13b): each tile is compared with the tiles of
@@ -189,17 +201,11 @@ def tile_rarity_z(tiles: np.ndarray, good: np.ndarray, fps: float, *, guard_s: f
     tile only against the same and the four adjacent positions of the references, or "any", every
     position, both through the batched ``_far_tile_distance_at`` (None: session 13b's
     ``_far_tile_distance``, the same figures as "any", slower)."""
-    from .rarity import reference_frames
-
     n = len(tiles)
     out = np.zeros(n, np.float32)
     if n < 16 or good.sum() < 16:
         return out
-    x = _normalised(tiles.astype(np.float32), good)
-    t = x.shape[1]
-    grid = int(round(np.sqrt(t)))
-    guard = max(min_guard, int(round(guard_s * fps)))
-    ref = reference_frames(good, fps, ref_fps, max_refs)
+    x, grid, guard, ref = _prepared(tiles, good, fps, guard_s, min_guard, ref_fps, max_refs)
     if positions is None:
         d = _far_tile_distance(x, good, ref, guard)
     else:
@@ -283,18 +289,12 @@ def tile_rarity_confirm(tiles: np.ndarray, good: np.ndarray, fps: float, frames:
     medians, robust z) on an even sample of ``calib_frames`` good frames scored the same way, so the z is
     on the scale of ``tile_rarity_z``. 0 where unknown, which includes a frame with fewer than ``min_far``
     references beyond its guard (a short clip has no history to call a change rare against)."""
-    from .rarity import reference_frames
-
     frames = np.asarray(frames, np.int64)
     out = np.zeros(len(frames), np.float32)
     n = len(tiles)
     if n < 16 or good.sum() < 16 or len(frames) == 0:
         return out
-    x = _normalised(tiles.astype(np.float32), good)
-    t = x.shape[1]
-    grid = int(round(np.sqrt(t)))
-    guard = max(min_guard, int(round(guard_s * fps)))
-    ref = reference_frames(good, fps, ref_fps, max_refs)
+    x, grid, guard, ref = _prepared(tiles, good, fps, guard_s, min_guard, ref_fps, max_refs)
     idx = np.nonzero(good)[0]
     cal = idx[np.unique(np.linspace(0, len(idx) - 1, min(calib_frames, len(idx))).round().astype(np.int64))]
     q = np.zeros(n, bool)
