@@ -7,26 +7,9 @@ own guard. Tested on a stub model (fixed probabilities), so the test is fast and
 from __future__ import annotations
 
 import numpy as np
+from quality_stub import NAMES, stub_model
 
 import backends.quality.assess as A
-from backends.quality.features import FEATURE_NAMES
-
-NAMES = list(FEATURE_NAMES)
-
-
-class _Clf:
-    def __init__(self, p):
-        self.p = p
-
-    def predict_proba(self, X):
-        return np.stack([1 - np.asarray(self.p, float)[: len(X)], np.asarray(self.p, float)[: len(X)]], 1)
-
-
-class _Fine:
-    classes_ = np.array(["gaussian_blur", "low_resolution"])
-
-    def predict_proba(self, X):
-        return np.full((len(X), 2), 0.5)
 
 
 def _rows(frac_one, p99, fg_p50):
@@ -40,8 +23,7 @@ def _rows(frac_one, p99, fg_p50):
 
 
 def _model(p_exposure):
-    binary = {"exposure": _Clf(p_exposure), "noise": _Clf([0.01] * len(p_exposure))}
-    return A.QualityModel(binary, {"exposure": (1.0, 0.0), "noise": (1.0, 0.0)}, _Fine(), {}, NAMES)
+    return stub_model({"exposure": list(p_exposure), "noise": [0.01] * len(p_exposure)})
 
 
 def test_evidence_thresholds():

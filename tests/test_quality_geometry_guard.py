@@ -10,27 +10,15 @@ Tested on a stub model (fixed probabilities): fast, and decides the rules' logic
 from __future__ import annotations
 
 import numpy as np
+from quality_stub import NAMES, stub_model
 
 import backends.quality.assess as A
-from backends.quality.features import FEATURE_NAMES
 
-NAMES = list(FEATURE_NAMES)
 FAMS = ("movement", "rotation", "noise")
 
 
-class _Clf:
-    def __init__(self, p):
-        self.p = np.asarray(p, float)
-
-    def predict_proba(self, X):
-        return np.stack([1 - self.p[: len(X)], self.p[: len(X)]], 1)
 
 
-class _Fine:
-    classes_ = np.array(["gaussian_blur", "low_resolution"])
-
-    def predict_proba(self, X):
-        return np.full((len(X), 2), 0.5)
 
 
 def _rows(band, corner, asym):
@@ -43,7 +31,7 @@ def _rows(band, corner, asym):
 
 def _model(n):
     p = {"movement": [0.9] * n, "rotation": [0.8] * n, "noise": [0.05] * n}
-    return A.QualityModel({f: _Clf(p[f]) for f in FAMS}, {f: (1.0, 0.0) for f in FAMS}, _Fine(), {}, NAMES)
+    return stub_model({f: p[f] for f in FAMS})
 
 
 def _p(pred, fam):

@@ -8,27 +8,15 @@ families' floors (tests/test_floor_quality_independent*.py) hold the shipped fig
 from __future__ import annotations
 
 import numpy as np
+from quality_stub import NAMES, stub_model
 
 import backends.quality.assess as A
-from backends.quality.features import FEATURE_NAMES
 
-NAMES = list(FEATURE_NAMES)
 FAMS = ("noise", "contrast")
 
 
-class _Clf:
-    def __init__(self, p):
-        self.p = np.asarray(p, float)
-
-    def predict_proba(self, X):
-        return np.stack([1 - self.p[: len(X)], self.p[: len(X)]], 1)
 
 
-class _Fine:
-    classes_ = np.array(["gaussian_noise", "rician_noise"])
-
-    def predict_proba(self, X):
-        return np.full((len(X), 2), 0.5)
 
 
 def _rows(sigma, ratio):
@@ -40,7 +28,7 @@ def _rows(sigma, ratio):
 
 def _model(n):
     p = {"noise": [0.95] * n, "contrast": [0.3] * n}
-    return A.QualityModel({f: _Clf(p[f]) for f in FAMS}, {f: (1.0, 0.0) for f in FAMS}, _Fine(), {}, NAMES)
+    return stub_model({f: p[f] for f in FAMS}, ("gaussian_noise", "rician_noise"))
 
 
 def _noise(pred):
