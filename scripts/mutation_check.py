@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
+             "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
+             "card = work(lambda f, m='': None, lambda: job.cancel_requested)",
+             ("tests/test_train_panel.py::test_dock_trains_adapts_promotes_and_reranks_the_queue",)),
     Mutation("shell-close-leaves-training-running", "closing the window leaves a training thread running (abort at exit)",
              "app/shell/backends_dock.py", "        self.training.stop()   #", "        pass   #",
              ("tests/test_shell_backends.py::test_closing_the_window_stops_a_running_training_job",)),

@@ -38,6 +38,23 @@ def _loupe_home(tmp_path, monkeypatch):
     monkeypatch.setenv("LOUPE_HOME", str(tmp_path / "loupe_home"))
 
 
+@pytest.fixture
+def job_reports(monkeypatch) -> list[tuple[float, str]]:
+    """Every (fraction, message) any Job reports from now on, however early: a listener added
+    after submitting missed the first reports when the worker ran ahead under load (CI stop 39)."""
+    from app.jobs.job import Job
+
+    seen: list[tuple[float, str]] = []
+    report = Job._set_progress
+
+    def spy(job, fraction, message=""):
+        seen.append((float(fraction), message))
+        report(job, fraction, message)
+
+    monkeypatch.setattr(Job, "_set_progress", spy)
+    return seen
+
+
 # Files that take longest, heaviest first (seconds of one test file on the 2-core CI machine: ci11b,
 # session 11, less S12's cuts; the five heaviest floors re-set from session 12's CI setups (unseen9
 # 197, unseen7 181, family 4 145, unseen7_h261 143, family 3 141) less S13's bit-identical builder

@@ -113,13 +113,11 @@ def _inp(v):
     return BackendInput.from_volume(v)
 
 
-def test_progress_events_and_result_with_stage_timings(runner, volume):
+def test_progress_events_and_result_with_stage_timings(runner, volume, job_reports):
     job = runner.submit("steps", _inp(volume), ["steps=4", "step_s=0.02"], use_cache=False)
-    seen = []
-    job.add_listener(lambda j: seen.append((j.state, j.progress, j.message)))
     assert job.wait(30)
     assert job.state is JobState.DONE, job.error
-    assert (JobState.RUNNING, 1.0, "step 4/4") in seen or any(m == "step 4/4" for _, _, m in seen)
+    assert [m for _, m in job_reports if m.startswith("step ")][-1] == "step 4/4"
     layer = job.result.layers[0]
     assert layer.provenance.author == "steps" and layer.provenance.params == {"steps": 4, "step_s": 0.02}
     assert int(layer.labels.sum()) == int((volume.array > volume.array.mean()).sum())

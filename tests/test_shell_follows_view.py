@@ -208,7 +208,7 @@ def test_evidence_dock_has_settings_progress_and_cancel(qtbot, win, data_dir, tm
     assert not dock.progress.cancel_button.isEnabled()
 
 
-def test_quality_restore_shows_each_step_in_the_dock(qtbot, win, data_dir):
+def test_quality_restore_shows_each_step_in_the_dock(qtbot, win, data_dir, job_reports):
     from PIL import Image
 
     from app.data.types import Volume
@@ -219,14 +219,12 @@ def test_quality_restore_shows_each_step_in_the_dock(qtbot, win, data_dir):
     win.open_volume(Volume((noisy * 255).astype(np.uint8)[None], np.eye(4), meta={"calibrated": False},
                            source="noisy.png"), "noisy")
     dock = win.panel("quality")
-    seen: list[str] = []
     job = dock.restore()
     assert job is not None and dock.progress.isVisible() and dock.progress.cancel_button.isEnabled()
-    job.add_listener(lambda j: seen.append(j.message))
     qtbot.waitUntil(lambda: job.state.finished, timeout=120000)
     assert job.state.value == "done", job.error
-    steps = [m for m in seen if m.startswith("restoring:")]
-    assert steps and all("/" in m for m in steps), seen    # "restoring: Gaussian noise (1/1)"
+    steps = [m for _, m in job_reports if m.startswith("restoring:")]
+    assert steps and all("/" in m for m in steps), job_reports    # "restoring: Gaussian noise (1/1)"
     qtbot.waitUntil(lambda: "restored" in dock.state.text() or "nothing to restore" in dock.state.text(),
                     timeout=10000)
     qtbot.waitUntil(lambda: dock.progress.message.text() == "done", timeout=5000)

@@ -105,7 +105,8 @@ def _dock(qtbot, tmp_path, data_dir):
     return dock, review
 
 
-def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data_dir, monkeypatch):
+def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data_dir, monkeypatch,
+                                                           job_reports):
     from app.models import training
     from app.models.registry import ModelRegistry
     from app.review.items import mask_uncertainty
@@ -115,14 +116,12 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
     dock, review = _dock(qtbot, tmp_path, data_dir)
     tp, mp = dock.training, dock.models
     tp.iters = 3     # the loop, not the learning, is under test here (test_train_loop has the floors)
-    seen = []
     with qtbot.waitSignal(tp.finished, timeout=600_000) as blocker:
         tp.train_btn.click()
         assert tp.busy and not tp.train_btn.isEnabled() and tp.cancel_btn.isEnabled()
-        tp.job.add_listener(lambda j: seen.append(j.progress))
     what, card = blocker.args
     assert what == "train" and card["version"] == "v1" and card["data"]["train"] == 2
-    assert any(0 < p < 1 for p in seen)   # progress came through while it ran
+    assert any(0 < p < 1 for p, _ in job_reports)   # progress came through while it ran
     assert mp.table.rowCount() == 2 and mp.table.item(1, 1).text() == "v1"
     assert mp.table.item(1, 5).text() == f"{card['metrics']['heldback_dice_new']:.3f}/" \
                                            f"{card['metrics']['heldback_dice_base']:.3f}"
