@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("report-measurement-slice-off-by-one", "a drafted measurement names the 0-based slice, not the one the viewer's caption shows",
+             "app/report/draft/measurements.py", "    return name, idx + 1, count", "    return name, idx, count",
+             ("tests/test_report_from_measurements.py",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",

@@ -17,6 +17,7 @@ _UNITS = {
     "mm": ("mm", 1.0, "length"), "cm": ("cm", 10.0, "length"), "millimetres": ("mm", 1.0, "length"),
     "millimeters": ("mm", 1.0, "length"), "centimetres": ("cm", 10.0, "length"),
     "centimeters": ("cm", 10.0, "length"),
+    "px²": ("px2", 1.0, "pixel_area"), "px2": ("px2", 1.0, "pixel_area"),
     "px": ("px", 1.0, "pixel"), "pixels": ("px", 1.0, "pixel"), "pixel": ("px", 1.0, "pixel"),
     "%": ("%", 1.0, "percent"), "percent": ("%", 1.0, "percent"),
     "ms": ("ms", 0.001, "time"), "s": ("s", 1.0, "time"), "sec": ("s", 1.0, "time"),

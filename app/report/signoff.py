@@ -15,8 +15,9 @@ DOC_KIND = "report"
 
 
 def report_doc_id(rep: Report) -> str:
-    """One store record per case: every signed version of its report lines up under it."""
-    return "report-" + hashlib.sha1(rep.case.encode()).hexdigest()[:16]
+    """One store record per case: every signed version of its report lines up under it. A report
+    drafted in the viewer names its study's key (two series may share a description)."""
+    return "report-" + hashlib.sha1(str(rep.meta.get("study") or rep.case).encode()).hexdigest()[:16]
 
 
 def sign_report(rep: Report, reviewer: str, store) -> str:

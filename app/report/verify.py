@@ -29,7 +29,7 @@ from .claims import (
 from .model import Evidence, Report, Sentence
 
 _LOCATOR_UNITS = {"point_lps": "mm", "roi_lps": "mm", "center_lps": "mm", "time_s": "s", "start_s": "s",
-                  "end_s": "s", "frame": "", "start_frame": "", "end_frame": "", "slice": "",
+                  "end_s": "s", "frame": "", "start_frame": "", "end_frame": "", "slice": "", "slice_number": "", "slice_count": "",
                   "point_px": "px", "index": "", "event": "", "branch": ""}
 
 

@@ -219,11 +219,18 @@ def reslice(array: np.ndarray, affine: np.ndarray, plane: Plane, order: int = 1,
 
 def slice_position(affine: np.ndarray, shape_kji, plane: Plane) -> tuple[int, int]:
     """(index, count) of ``plane`` among the parallel slices through the volume, 0-based."""
-    step = slice_step_mm(affine, plane.normal)
-    d = _corners(affine, shape_kji) @ plane.normal
+    return slice_position_at(affine, shape_kji, plane.normal, plane.origin)
+
+
+def slice_position_at(affine: np.ndarray, shape_kji, normal, point) -> tuple[int, int]:
+    """(index, count), 0-based, of the slice with unit ``normal`` through world ``point``: what a
+    view's 'Slice n/N' caption counts, for a measurement that kept only its plane's normal."""
+    normal = np.asarray(normal, np.float64)
+    step = slice_step_mm(affine, normal)
+    d = _corners(affine, shape_kji) @ normal
     lo = d.min() + step / 2
     count = max(1, int(round((d.max() - d.min()) / step)))
-    idx = int(round((plane.origin @ plane.normal - lo) / step))
+    idx = int(round((np.asarray(point, np.float64) @ normal - lo) / step))
     return int(np.clip(idx, 0, count - 1)), count
 
 

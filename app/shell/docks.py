@@ -100,6 +100,7 @@ def _ultrasound(win):
 def _report(win):
     panel = _import("app.shell.report_panel.ReportPanel")(win.workflow.store, win.workflow.user or "")
     panel.evidenceRequested.connect(win.go_to_evidence)
+    panel.study = lambda: win.current_view.context
     panel.signed.connect(lambda _v: win.review_changed())
     return panel
 

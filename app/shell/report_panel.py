@@ -50,8 +50,14 @@ class ReportPanel(QWidget):
         self.open_button.clicked.connect(self._choose_report)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(self._save)
+        self.draft_button = QPushButton("Draft from study")
+        self.draft_button.setToolTip("A new draft whose sentences are the measurements on the study on screen "
+                                     "(distances, angles, ROI statistics), each linked to its place")
+        self.draft_button.clicked.connect(self.draft_from_study)
+        self.study = lambda: None   # the window sets it: the current view's context (model, name)
         self.summary = QLabel("No report open")
         row.addWidget(self.open_button)
+        row.addWidget(self.draft_button)
         row.addWidget(self.save_button)
         row.addWidget(self.summary, 1)
         lay.addLayout(row)
@@ -75,6 +81,8 @@ class ReportPanel(QWidget):
         self.state.setWordWrap(True)
         lay.addWidget(self.state)
         self.path: Path | None = None
+        self._dirty = False   # edits since the report was opened, drafted, saved or signed
+        self.editor.textChanged.connect(self._edited)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(VERIFY_DELAY_MS)
@@ -88,7 +96,45 @@ class ReportPanel(QWidget):
         self.editor.blockSignals(True)
         self.editor.setPlainText("\n".join(s.text for s in self._order))
         self.editor.blockSignals(False)
+        self._dirty = False
         self.reverify()
+
+    def _edited(self) -> None:
+        self._dirty = True
+
+    def draft_from_study(self) -> bool:
+        """Replace the editor's report with a draft from the measurements on the study on screen;
+        unsaved edits of the open report are only thrown away after asking."""
+        from app.report.draft.measurements import draft_from_measurements
+        from app.review.study_links import volume_study_key
+
+        ctx = self.study()
+        model = getattr(ctx, "model", None)
+        if model is None or not getattr(ctx, "is_image", False):
+            self._say("Open a study and measure on it first (a video's evidence report comes from `run_app.py "
+                      "report`)", error=True)
+            return False
+        name = getattr(ctx, "name", "") or model.volume.source or "study"
+        try:
+            rep = draft_from_measurements(model.volume, volume_study_key(model.volume) or name, name,
+                                          model.measurement_rows())
+        except LoupeError as e:
+            self._say(str(e), error=True)
+            return False
+        if self.report is not None and self._dirty and not self._confirm_replace():
+            return False
+        self.set_report(rep, None)
+        self._say(f"Drafted {len(rep.sentences)} sentence(s) from the measurements on {name}: edit, then sign off")
+        return True
+
+    def _confirm_replace(self) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(self, "Replace the open report?",
+                                      "The open report has edits that are not saved. Replace it with a new "
+                                      "draft from this study's measurements?", QMessageBox.Yes | QMessageBox.No,
+                                      QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def open_report(self, path: str | Path) -> None:
         try:
@@ -112,6 +158,7 @@ class ReportPanel(QWidget):
                 return
             path = self.path = Path(name)
         save_report(self.report, path)
+        self._dirty = False
         self._say(f"Saved {path.name}")
 
     # ---- editing: paragraphs <-> sentences -------------------------------------------------------
@@ -247,6 +294,7 @@ class ReportPanel(QWidget):
         except LoupeError as e:
             self._say(str(e), error=True)
             return None
+        self._dirty = False
         self._say(f"Signed by {self.report.meta['signed_by']} at {self.report.meta['signed_at']} "
                   f"(version {vid[:8]})")
         self.signed.emit(vid)
