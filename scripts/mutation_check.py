@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-status-ignores-preview", "while scrubbing, the status bar keeps naming the last exact frame under a preview of another",
+             "app/shell/main_window.py", "                self.video.previewShown.connect(self._video_preview_status)\n", "",
+             ("tests/test_shell_follows_view.py",)),
     Mutation("report-measurement-slice-off-by-one", "a drafted measurement names the 0-based slice, not the one the viewer's caption shows",
              "app/report/draft/measurements.py", "    return name, idx + 1, count", "    return name, idx, count",
              ("tests/test_report_from_measurements.py",)),

@@ -312,11 +312,14 @@ def test_scrub_on_a_proxy_shows_frame_n_labelled_then_the_exact_frame(qtbot, ws,
     qtbot.waitUntil(lambda: ws._proxy_ready, timeout=30000)
     assert ws.proxy_progress.isHidden() and ws.proxy_cancel.isHidden()
     ws.timeline.scrubbing.emit(True)
+    previews: list[int] = []
+    ws.previewShown.connect(previews.append)
     for n in (233, 117, 171):
         ws.seek(n)
         assert ws.view.caption == f"PREVIEW (reduced proxy): frame {n}; exact frame when the playhead rests"
         assert ws.view.frame_index is None and ws._preview_on_screen == n
         assert read_code(ws.source.preview(n)) == n
+    assert previews == [233, 117, 171]   # the window's status bar follows the preview (says so)
     ws.view.grab().save(str(tmp_path / "proxy_preview.png"))
     qtbot.waitUntil(lambda: shown_ok(ws, 171), timeout=5000)  # the playhead rests: exact frame
     assert ws.view.caption.startswith("frame 171")

@@ -515,6 +515,7 @@ class MainWindow(QMainWindow):
 
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.video.frameShown.connect(self._video_status)
+                self.video.previewShown.connect(self._video_preview_status)
                 self.video.view.hovered.connect(self._video_hover)
                 keymap.install(self.video, {"video.accept_event": lambda: self._decide_event("accept"),
                                             "video.reject_event": lambda: self._decide_event("reject")})
@@ -689,6 +690,13 @@ class MainWindow(QMainWindow):
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
             self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)}")   # as the frame caption says
+
+    def _video_preview_status(self, n: int) -> None:
+        """While scrubbing, the status bar names the frame being previewed, marked as a preview
+        (it said the last exact frame, e.g. 'frame 0' under a preview of frame 1500)."""
+        if self.current_view.context.is_video and self.video is not None:
+            self._clear_status()
+            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)} (preview)")
 
     def _video_hover(self, info) -> None:
         """The pixel of the video frame under the mouse: pixels (a video has no calibration)."""

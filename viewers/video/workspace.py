@@ -47,6 +47,7 @@ REST_MS = 150   # dragging on a proxy: the playhead counts as resting after this
 
 class VideoWorkspace(QWidget):
     frameShown = Signal(int)
+    previewShown = Signal(int)   # a reduced stand-in for frame n is on screen (dragging), not frame n itself
     indexReady = Signal()
     errorOccurred = Signal(str)
     exportFinished = Signal(str)
@@ -422,11 +423,13 @@ class VideoWorkspace(QWidget):
                 self._preview_on_screen = n
                 self.view.show_preview(rgb_to_qimage(img), f"PREVIEW (reduced proxy): frame {n}; "
                                                            f"exact frame when the playhead rests")
+                self.previewShown.emit(n)
                 return
         k = self.source.index.keyframe_at_or_before(n)
         thumb = self.timeline.thumbs.get(k)
         if thumb is not None:
             self.view.show_preview(thumb, f"preview: keyframe {k}, frame {n} loading ...")
+            self.previewShown.emit(n)
 
     def seek_time(self, seconds: float) -> None:
         if self.n_frames:
