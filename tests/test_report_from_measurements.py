@@ -134,6 +134,10 @@ def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path):
     assert len(w.model.measurement_rows()) == 1
     panel = w.panel("report")
     assert panel.draft_from_study()
+    qtbot.wait(50)
+    # the report reads inside its dock: no sideways scrolling to see the end of a line or a button
+    assert panel.minimumSizeHint().width() <= w.docks["report"].width(), (panel.minimumSizeHint(),
+                                                                          w.docks["report"].width())
     text = panel.editor.toPlainText()
     idx, count = mpr.slice_position(w.model.volume.affine, w.model.volume.spatial_shape, view.plane)   # the caption's
     assert text.startswith("Measurement 1, a distance of ") and f" mm, on axial slice {idx + 1} of {count}." in text

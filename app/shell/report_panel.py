@@ -46,7 +46,8 @@ class ReportPanel(QWidget):
         self._results = {}
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.open_button = QPushButton("Open report...")
+        self.open_button = QPushButton("Open...")
+        self.open_button.setToolTip("Open a report (a draft from `run_app.py report`, or one saved here)")
         self.open_button.clicked.connect(self._choose_report)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(self._save)
@@ -59,8 +60,10 @@ class ReportPanel(QWidget):
         row.addWidget(self.open_button)
         row.addWidget(self.draft_button)
         row.addWidget(self.save_button)
-        row.addWidget(self.summary, 1)
+        row.addStretch(1)
         lay.addLayout(row)
+        self.summary.setWordWrap(True)   # its own line: beside the buttons it widened the dock past its frame
+        lay.addWidget(self.summary)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("report_editor")
         self.editor.textChanged.connect(self._schedule)
