@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-content-crop-default-on", "the failed content-crop rule (session 16) ships on",
+             "backends/quality/assess.py", "CONTENT_CROP = False ", "CONTENT_CROP = True ",
+             ("tests/test_quality_content_crop.py",)),
+    Mutation("quality-content-crop-band-inclusive", "the content crop also takes a band at exactly the 0.20 bound",
+             "backends/quality/assess.py", 'feats["z_band_max"] > CROP_MIN_BAND', 'feats["z_band_max"] >= CROP_MIN_BAND',
+             ("tests/test_quality_content_crop.py",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",
