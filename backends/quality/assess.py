@@ -98,7 +98,7 @@ MR_NOISE_MAX_SCALE_RATIO = 0.75  # noise_scale_ratio at or below: pixel-independ
 # were called "movement", and the band also pulls the tone and blur measurements). With the switch on, such an image is
 # assessed on its content: the analysis image cropped to the bounding box of its non-black pixels (same scale, no
 # resampling), features measured there. Thresholds are physical (the catalogue's largest shift), not fitted.
-CONTENT_CROP = False          # off until the rule's verdict
+CONTENT_CROP = False          # FAILED rule 16 (K3: family 9 exposure recall 0.875 -> 0.8125): an off switch
 CROP_MIN_BAND = 0.20          # z_band_max above this: an empty band wider than the largest catalogue shift (0.15)
 CROP_MAX_RUN_STD = 0.05       # z_run_std_at_max below this: the band is straight (a curved dark background varies)
 CROP_MIN_SIDE = 48            # the content box must keep at least this many analysis pixels a side
