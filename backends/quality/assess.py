@@ -91,6 +91,18 @@ MOVEMENT_MAX_ASYM = 0.30      # z_run_asym above this: not a catalogue shift of 
 MR_NOISE_GATE = True            # v2.6.0: shipped on (rule 15d PASS, DEV; off switch: set False)
 MR_NOISE_MIN_SIGMA = 0.02       # noise_sigma at or above: a reportable noise level
 MR_NOISE_MAX_SCALE_RATIO = 0.75  # noise_scale_ratio at or below: pixel-independent (white) noise
+# Content crop (session 16, Q25k; rule: docs/figures/quality_session16_rule.md). "movement" is a catalogue shift of the
+# whole frame by at most 15 % of its size with zero fill. A STRAIGHT empty band (whole near-black columns / rows at an
+# edge whose run lengths barely vary) WIDER than that is the source's own framing (padding, collimation, an off-centre
+# field of view), not a shift: the features then read the band as much as the image (clean padded / off-centre views
+# were called "movement", and the band also pulls the tone and blur measurements). With the switch on, such an image is
+# assessed on its content: the analysis image cropped to the bounding box of its non-black pixels (same scale, no
+# resampling), features measured there. Thresholds are physical (the catalogue's largest shift), not fitted.
+CONTENT_CROP = False          # FAILED rule 16 (K3: family 9 exposure recall 0.875 -> 0.8125): an off switch
+CROP_MIN_BAND = 0.20          # z_band_max above this: an empty band wider than the largest catalogue shift (0.15)
+CROP_MAX_RUN_STD = 0.05       # z_run_std_at_max below this: the band is straight (a curved dark background varies)
+CROP_MIN_SIDE = 48            # the content box must keep at least this many analysis pixels a side
+CROP_DARK = 1.5 / 255         # "empty" as the border features read it (features.extract: zero = x <= 1.5/255)
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -158,12 +170,19 @@ class Assessment:
     analysis_scale: float = 1.0           # native pixels per analysed pixel (> 1: downsampled)
     status: str = "clean"                 # "clean" | "uncertain" | "degraded"
     subtypes: dict[str, dict[str, float]] = field(default_factory=dict)
+    content_crop: dict[str, Any] | None = None  # set when assessed on the content inside a framing band
 
     @property
     def top(self) -> Degradation | None:
         return self.degradations[0] if self.degradations else None
 
     def to_json(self) -> dict[str, Any]:
+        d = self._json()
+        if self.content_crop is not None:
+            d["content_crop"] = self.content_crop
+        return d
+
+    def _json(self) -> dict[str, Any]:
         return {"status": self.status,
                 "degradations": [d.to_dict() for d in self.degradations], "description": self.description,
                 "evidence": self.evidence, "modality": self.modality,
@@ -219,6 +238,37 @@ def geometry_evidence(X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
     X = np.atleast_2d(X)
     return {"movement": X[:, names.index("z_band_max")] >= MOVEMENT_MIN_BAND,
             "rotation": X[:, names.index("corner_zero_max")] >= ROTATION_MIN_CORNER}
+
+
+def framing_band(feats: dict[str, float]) -> bool:
+    """Does the image carry a straight empty band wider than any catalogue shift (its own framing)?"""
+    return feats["z_band_max"] > CROP_MIN_BAND and feats["z_run_std_at_max"] < CROP_MAX_RUN_STD
+
+
+def content_box(x: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the non-black content of analysis image ``x``, or None when it is the whole
+    frame, empty, or smaller than CROP_MIN_SIDE a side."""
+    nz = np.asarray(x) > CROP_DARK
+    rows, cols = np.flatnonzero(nz.any(1)), np.flatnonzero(nz.any(0))
+    if not rows.size:
+        return None
+    t, b, left, r = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if b - t < CROP_MIN_SIDE or r - left < CROP_MIN_SIDE or (b - t, r - left) == tuple(np.shape(x)):
+        return None
+    return t, b, left, r
+
+
+def content_features(x: np.ndarray, modality: str, feats: dict[str, float] | None = None):
+    """The features the assessor reads for analysis image ``x``: (features, black-border fraction, content box).
+    With CONTENT_CROP on and a framing band (``framing_band``), measured on the content box; else on ``x``."""
+    f = extract(x, modality) if feats is None else feats
+    if CONTENT_CROP and framing_band(f):
+        box = content_box(x)
+        if box is not None:
+            t, b, left, r = box
+            c = np.ascontiguousarray(x[t:b, left:r])
+            return extract(c, modality), border_dark_fraction(c), box
+    return f, border_dark_fraction(x), None
 
 
 def ct_window_like(X: np.ndarray, names: list[str]) -> np.ndarray:
@@ -381,19 +431,23 @@ def assess_many(images, modalities, model: QualityModel | None = None) -> list[A
         raise ValueError(f"{len(images)} images but {len(mods)} modalities")
     if not mods:
         return []
-    feats, scales, dark = [], [], []
+    feats, scales, dark, boxes = [], [], [], []
     for img, m in zip(images, mods):
         x, scale = analysis_image(img)
-        feats.append(extract(x, m))
+        f, d, box = content_features(x, m)
+        feats.append(f)
         scales.append(scale)
-        dark.append(border_dark_fraction(x))
+        dark.append(d)
+        boxes.append(box if box is None else (box, x.shape))
     X = np.array([[f[k] for k in model.feature_names] for f in feats])
     pred = model.predict(X, mods, dark)
-    return [from_prediction(pred, i, f, m, s) for i, (f, m, s) in enumerate(zip(feats, mods, scales))]
+    return [from_prediction(pred, i, f, m, s, b) for i, (f, m, s, b) in enumerate(zip(feats, mods, scales, boxes))]
 
 
 def from_prediction(pred: Prediction, i: int, feats: dict[str, float], modality: str,
-                    scale: float = 1.0) -> Assessment:
+                    scale: float = 1.0, content=None) -> Assessment:
+    """``content``: ((top, bottom, left, right), analysis shape) when the features were measured on the content
+    box (``content_features``), else None."""
     p = pred.P[i]
     probs = {f: float(v) for f, v in zip(pred.families, p)}
     probs[CLEAN] = float(1.0 - p.max()) if len(p) else 1.0
@@ -416,6 +470,10 @@ def from_prediction(pred: Prediction, i: int, feats: dict[str, float], modality:
         degr.append(Degradation(kind, int(np.clip(np.rint(pred.S[i, j]), 1, 3)), float(p[j]), fam, sp))
     status = "degraded" if degr else ("uncertain" if len(p) and p.max() >= UNCERTAIN_THRESHOLD else "clean")
     a = Assessment(degr, probs, sev, feats, modality, analysis_scale=scale, status=status, subtypes=subtypes)
+    if content is not None:
+        (t, b, left, r), (h, w) = content
+        a.content_crop = {"box": [t, b, left, r], "analysis_shape": [int(h), int(w)],
+                          "area_fraction": round((b - t) * (r - left) / float(h * w), 4)}
     shown = [d.family for d in degr]
     if status == "uncertain":
         shown = [pred.families[int(p.argmax())]]
@@ -447,6 +505,9 @@ def describe(a: Assessment) -> str:
                    if len(members(d.family)) > 1 else "")
             lines.append(f"- {label(d.family)}: {words[d.severity]} (severity {d.severity}/3, calibrated "
                          f"probability {d.score:.2f}{sub}). Evidence: {ev}.")
+    if a.content_crop is not None:
+        lines.append(f"Assessed on the image's content ({a.content_crop['area_fraction']:.0%} of the frame): a straight "
+                     f"empty band wider than any catalogue shift is the image's framing, not a degradation.")
     if a.analysis_scale > 1.0:
         lines.append(f"Assessed at the model's training scale: downsampled {a.analysis_scale:.1f}x "
                      f"(measurements below are at that scale).")
