@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-region-lite-default-on", "the bounded-cost region candidate (session 16, failed its rule) ships on by default",
+             "backends/evidence/pipeline.py", "    region_lite: bool = False       #", "    region_lite: bool = True        #",
+             ("tests/test_evidence_region.py::test_product_keeps_the_channel_off",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",

@@ -121,7 +121,9 @@ class Settings:
     #                                 the screening's sharpness), and the confirmation reuses the fast score's
     #                                 normalised tiles, distances and calibration (region.tile_rarity_confirm_cal: no second
     #                                 calibration) for at most max(2 x core, 16) frames per event, its best by the
-    #                                 fast score; off: sessions 15b's code exactly
+    #                                 fast score; off: session 15b's code exactly. Session 16: FAILED its rule
+    #                                 (docs/figures/evidence_session16_rule.md, 26 dev clips: found 60 -> 65 of 128
+    #                                 but false/h +15.4% and unseen12 modality_switch lost to the budget); off
 
 
 @dataclass
