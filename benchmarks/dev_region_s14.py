@@ -52,6 +52,12 @@ CONFIGS = {
     "stretch075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                            region_apart=True, region_last=False, region_peak=True, region_stretch=True,
                            region_confirm=256),
+    # session 16 (docs/figures/evidence_session16_rule.md): stretch075 at a bounded cost (region events refined on
+    # the screening's features, no full-resolution pass; the confirmation on the fast score's own calibration, at
+    # most max(2 x core, 16) frames per event)
+    "lite075": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
+                        region_apart=True, region_last=False, region_peak=True, region_stretch=True,
+                        region_confirm=256, region_lite=True),
     # diagnosis after the session-15 verdict (not a candidate): the same with region events ranked last
     "peak075last": Settings(region_weight=0.75, region_method="cheap", region_positions="any", region_fast_refs=16,
                             region_apart=True, region_last=True, region_peak=True),

@@ -100,6 +100,7 @@ def test_product_keeps_the_channel_off():
     """It failed its rule (no event gained on the dev sets): turning it on needs a rule that passes."""
     assert Settings().region_weight == 0.0 and not Settings().region_apart and not Settings().region_peak
     assert not Settings().region_stretch and Settings().region_confirm == 0
+    assert not Settings().region_lite
 
 
 def test_inset_over_moving_scene_is_found_and_only_by_the_channel():
@@ -348,3 +349,77 @@ def test_stretch_drops_a_region_event_near_a_whole_frame_event(monkeypatch):
     both = [(e.start, e.end) for e in events_from_features(f, FPS, replace(CONFIRM, region_stretch=False)).considered]
     assert any(a >= 560 for a, _ in near) and (300, 310) in near and (480, 490) not in near, near
     assert (300, 310) in both and (480, 490) in both, both
+
+
+LITE = Settings(region_weight=W_CHEAP, region_method="cheap", region_positions="any", region_fast_refs=16,
+                region_apart=True, region_last=False, region_peak=True, region_stretch=True, region_confirm=256,
+                region_lite=True)
+
+
+class _AskedFrames:
+    """A VideoSource stand-in that records the frames asked for (noise pictures)."""
+
+    class _F:
+        def __init__(self, image):
+            self.image, self.damaged = image, False
+
+    def __init__(self):
+        self.asked: set[int] = set()
+
+    def get(self, n):
+        self.asked.add(int(n))
+        return self._F(np.random.default_rng(int(n)).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+
+
+def test_lite_region_events_decode_nothing_and_keep_the_inset():
+    """Session 16 (``region_lite``): the region event over the inset is refined on the screening's features only:
+    of the inset's stretch (390-450) no frame is decoded but the event's key frame (the budget's look around it),
+    where session 15b's region fine pass decodes the whole stretch at full resolution."""
+    from dataclasses import replace
+
+    f = scene(3, inset=(400, 440), tiles="cheap")
+    lite_src, full_src = _AskedFrames(), _AskedFrames()
+    lite = events_from_features(f, FPS, LITE, src=lite_src)
+    events_from_features(f, FPS, replace(LITE, region_lite=False), src=full_src)
+    assert _hits(lite, 400, 439) and len(lite.events) == 1, [(e.start, e.end, e.z) for e in lite.events]
+    keys = {k for e in lite.events for k in e.key_frames}
+    assert {n for n in lite_src.asked if 390 <= n <= 450} <= keys, sorted(lite_src.asked)
+    assert len({n for n in full_src.asked if 390 <= n <= 450}) > 20
+
+
+def test_lite_confirmation_keeps_a_new_inset_and_knows_nothing_without_history():
+    """Session 16: the bounded confirmation (the fast score's own calibration, each frame's distances divided by
+    its median shrink) keeps the inset new against the whole clip, drops the same picture shown again 35 s
+    before and after, and confirms nothing where frames have under 16 references beyond the guard."""
+    from backends.evidence.region import tile_rarity_confirm_cal, tile_rarity_z_cal
+    from backends.evidence.screen import QualityGate, quality
+
+    def confirmed(f, frames, **kw):
+        good, _ = quality(f, QualityGate(context=101))
+        _, cal = tile_rarity_z_cal(f.tiles, good, FPS, guard_s=30.0, min_guard=48, ref_fps=1.0, max_refs=16,
+                                   positions="any")
+        return tile_rarity_confirm_cal(cal, good, FPS, frames, ref_fps=1.0, max_refs=256, **kw)
+
+    new = confirmed(scene(3, inset=(400, 440), tiles="cheap"), np.arange(405, 435))
+    again = confirmed(scene(3, insets=((50, 90), (400, 440), (790, 830)), tiles="cheap"), np.arange(405, 435))
+    assert np.median(new) > 4.0 / W_CHEAP and np.median(again) < 0.5 * np.median(new), (np.median(new), np.median(again))
+    short = scene(3, n=500, inset=(60, 100), tiles="cheap")
+    assert not confirmed(short, np.arange(65, 95)).any()
+    assert confirmed(short, np.arange(65, 95), min_far=1).any()
+    assert not _hits(events_from_features(short, FPS, LITE), 60, 99)
+
+
+def test_tile_rarity_distance_does_not_depend_on_the_chunk():
+    """Session 16: the batched distance in chunks of 128 frames with the -2 folded into the references is the
+    session-14b figure bit for bit (any chunk size gives the same array)."""
+    from backends.evidence.rarity import reference_frames
+    from backends.evidence.region import _far_tile_distance_at, tile_positions
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(700, 16, 6)).astype(np.float32)
+    good = rng.random(700) > 0.1
+    ref = reference_frames(good, 10.0, 1.0, 16)
+    nb = tile_positions(4, "any")
+    a = _far_tile_distance_at(x, good, ref, 48, nb)
+    assert np.array_equal(a, _far_tile_distance_at(x, good, ref, 48, nb, chunk=2048), equal_nan=True)
+    assert np.array_equal(a, _far_tile_distance_at(x, good, ref, 48, nb, chunk=13), equal_nan=True)

@@ -114,6 +114,16 @@ class Settings:
     #                                 z calibrated on an even sample of the clip's good frames; a frame with
     #                                 fewer than region_fast_refs references beyond its guard scores 0 (no
     #                                 history to call it rare against); 0: off
+    region_lite: bool = False       # session 16 (with region_apart and region_confirm): the same region events at a
+    #                                 bounded cost (sessions 15b/15c failed on speed, up to +1.1x of decode CPU on
+    #                                 a 3.5-fps H.263 clip): region events are refined on the screening's features
+    #                                 only (the fine pass's hysteresis, no full-resolution decode; key frames by
+    #                                 the screening's sharpness), and the confirmation reuses the fast score's
+    #                                 normalised tiles, distances and calibration (region.tile_rarity_confirm_cal: no second
+    #                                 calibration) for at most max(2 x core, 16) frames per event, its best by the
+    #                                 fast score; off: session 15b's code exactly. Session 16: FAILED its rule
+    #                                 (docs/figures/evidence_session16_rule.md, 26 dev clips: found 60 -> 65 of 128
+    #                                 but false/h +15.4% and unseen12 modality_switch lost to the budget); off
 
 
 @dataclass
@@ -194,20 +204,28 @@ def frame_scores(f: Features, good: np.ndarray, fps: float, s: Settings,
     if s.region_weight > 0 and f.tiles is not None:
         # a change confined to part of the frame (an inset, a picture sliding in at the edge) over a
         # scene that keeps playing: whole-frame statistics dilute it (issue 20 session 13)
-        from .region import regional_z, tile_rarity_z
+        from .region import regional_z, tile_rarity_z, tile_rarity_z_cal
 
+        cal = None
         if s.region_method == "local":
             rz = regional_z(f.tiles, good, max_event_frames=max(2, int(round(s.max_event_s * fps))),
                             context_frames=ctx)
         else:
             refs = (s.region_fast_refs if s.region_positions else
                     s.region_cheap_refs if s.region_method == "cheap" else s.region_max_refs)
-            rz = tile_rarity_z(f.tiles, good, fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
-                               ref_fps=s.region_ref_fps, max_refs=refs,
-                               positions=s.region_positions or None)
+            if s.region_lite and s.region_apart:   # session 16: the confirmation reuses this calibration
+                rz, cal = tile_rarity_z_cal(f.tiles, good, fps, guard_s=s.region_guard_s,
+                                            min_guard=s.region_min_guard, ref_fps=s.region_ref_fps, max_refs=refs,
+                                            positions=s.region_positions or None)
+            else:
+                rz = tile_rarity_z(f.tiles, good, fps, guard_s=s.region_guard_s, min_guard=s.region_min_guard,
+                                   ref_fps=s.region_ref_fps, max_refs=refs,
+                                   positions=s.region_positions or None)
         if whole is not None:
             whole.append(comb.astype(np.float32))
             whole.append((s.region_weight * rz).astype(np.float32))
+            if cal is not None:
+                whole.append(cal)
         if s.region_apart and whole is not None:   # the regional score makes its own events (region_events)
             return nov, comb.astype(np.float32), red_bg
         comb = np.maximum(comb, s.region_weight * rz)
@@ -247,16 +265,22 @@ def fine_pass(src, spans: list[Span], f: Features, good: np.ndarray, comb: np.nd
         if np.isfinite(ref):
             blurred = w[fine_sharp[w] < 0.25 * ref]
             good[blurred] = False
-        # hysteresis: grow while neighbours stay above half the candidate bar without a cut
-        lo, hi = sp.start, sp.end
-        while lo - 1 >= a and comb[lo - 1] > 0.75 * thr_c and cut[lo] <= s.cut_z and good[lo - 1]:
-            lo -= 1
-        while hi + 1 <= b and comb[hi + 1] > 0.75 * thr_c and cut[hi + 1] <= s.cut_z and good[hi + 1]:
-            hi += 1
-        out.append(Span(lo, hi))
+        out.append(_grow(sp, a, b, comb, cut, good, s, thr_c))
         if progress is not None and (i % 16 == 15 or i + 1 == len(spans)):
             progress(0.85 + 0.1 * (i + 1) / len(spans), f"checking candidate {i + 1}/{len(spans)}")
     return out, fine_sharp
+
+
+def _grow(sp: Span, a: int, b: int, comb: np.ndarray, cut: np.ndarray, good: np.ndarray, s: Settings,
+          thr_c: float) -> Span:
+    """The fine pass's hysteresis: grow while neighbours stay above half the candidate bar without a
+    cut, within [a, b]."""
+    lo, hi = sp.start, sp.end
+    while lo - 1 >= a and comb[lo - 1] > 0.75 * thr_c and cut[lo] <= s.cut_z and good[lo - 1]:
+        lo -= 1
+    while hi + 1 <= b and comb[hi + 1] > 0.75 * thr_c and cut[hi + 1] <= s.cut_z and good[hi + 1]:
+        hi += 1
+    return Span(lo, hi)
 
 
 def reader_budget(n: int, fps: float, s: Settings) -> int:
@@ -406,7 +430,7 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
 
 def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.ndarray, cut: np.ndarray,
                   red_bg: np.ndarray, sharp: np.ndarray, s: Settings, fps: float, thr_c: float, min_frames: int,
-                  same: float) -> list[ScoredEvent]:
+                  same: float, cal=None) -> list[ScoredEvent]:
     """Session 14b: events of the regional channel alone (``rz`` = weight x regional z). Its candidate
     frames are woven into their own spans (whether or not the whole-frame channels also lift them), refined (on a copy of
     ``good``: the whole-frame events' frames stay as they were) and converged on the regional score
@@ -414,7 +438,8 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
     No whole-frame cut check: the cut z and the cut verifier ask whether the WHOLE view goes on across
     an edge, and across a region-led event's edge it does by construction (an inset over a scene that
     keeps playing), so the check would refuse every such event; the event's edges are where its tiles
-    change, which the regional score itself locates."""
+    change, which the regional score itself locates. ``cal`` (session 16, ``region_lite``): the fast
+    score's calibration, which the bounded confirmation reuses."""
     cand = good & (rz > thr_c)
     if not cand.any():
         return []
@@ -432,7 +457,11 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
              and stat(rz[sp.start: sp.end + 1]) >= 0.75 * s.threshold]
     g = good.copy()
     sharp = sharp.copy()
-    if s.fine and spans and src is not None:
+    lite = s.region_lite and cal is not None
+    if lite:   # session 16: the fine pass's hysteresis on the screening's features, nothing decoded
+        spans = [_grow(sp, max(0, sp.start - max(2, min(8, sp.length))),
+                       min(f.n - 1, sp.end + max(2, min(8, sp.length))), rz, cut, g, s, thr_c) for sp in spans]
+    elif s.fine and spans and src is not None:
         spans, fine_sharp = fine_pass(src, spans, f, g, rz, cut, s, thr_c)
         ok = np.isfinite(fine_sharp)
         sharp[ok] = fine_sharp[ok]
@@ -446,7 +475,26 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
             e.score = to_unit(max(e.z, 0.0), s.threshold)
         if e is not None and e.z >= s.threshold:
             out.append(e)
-    if out and s.region_confirm > 0 and f.tiles is not None:
+    if out and s.region_confirm > 0 and lite:
+        # session 16: each event's best frames by the fast score (at most max(2k, 16)) against region_confirm
+        # references, on the fast score's own calibration; the event keeps the lower of the two scores
+        from .region import tile_rarity_confirm_cal
+
+        cap = max(2 * k, 16)
+        frs = [np.arange(e.start, e.end + 1) for e in out]
+        frs = [fr[g[fr]] for fr in frs]
+        frs = [fr if len(fr) <= cap else np.sort(fr[np.argsort(-rz[fr], kind="stable")[:cap]]) for fr in frs]
+        cz = s.region_weight * tile_rarity_confirm_cal(
+            cal, good, fps, np.concatenate(frs), ref_fps=s.region_ref_fps, max_refs=s.region_confirm,
+            positions=s.region_positions or "any", min_far=s.region_fast_refs)
+        at = 0
+        for e, fr in zip(out, frs):
+            c = cz[at: at + len(fr)]
+            at += len(fr)
+            e.z = min(e.z, stat(c) if s.region_peak else (float(np.median(c)) if len(c) else 0.0))
+            e.score = to_unit(max(e.z, 0.0), s.threshold)
+        out = [e for e in out if e.z >= s.threshold]
+    elif out and s.region_confirm > 0 and f.tiles is not None:
         # session 15b: every region event's good frames scored again (one call) against references over
         # the whole clip; the event keeps the lower of the two scores
         from .region import tile_rarity_confirm
@@ -567,7 +615,7 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     if whole and s.region_apart:
         # session 14b: region-led events from the regional score alone, apart from the whole-frame ones
         apart = region_events(src, f, good, whole[1], comb, nov.cut, red_bg, sharp, s, fps, thr_c, min_frames,
-                              same)
+                              same, cal=whole[2] if len(whole) > 2 else None)
         near = reach if s.region_stretch else 0   # session 15b: the same stretch, not only the same frames
         apart = [e for e in apart if all(e.end + near < o.start or e.start > o.end + near for o in events)]
         events = events + apart
