@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("adapt-signal-rule-default-on", "the failed signal-rule adaptation (session 16, T27d) ships on",
+             "app/models/training.py", "ADAPT_SIGNAL_RULE = False", "ADAPT_SIGNAL_RULE = True",
+             ("tests/test_adapt_signal_rule.py::test_signal_rule_is_off_by_default_an_adapt_flag_and_reaches_adapt_model",)),
+    Mutation("adapt-signal-rule-sharpens-jpeg", "adapt's signal rule sharpens a JPEG'd site (blockiness ignored)",
+             "backends/vessels/finetune.py", "    if block > SIGNAL_BLOCK_MAX:\n", "    if False:\n",
+             ("tests/test_adapt_signal_rule.py::test_the_rule_rescales_and_sharpens_only_where_the_signals_allow",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",

@@ -81,7 +81,11 @@ PLAUSIBILITY_PHOTOS = 16
 #: ``signal_normalisation``: field-of-view width, sensor noise, JPEG blockiness; at most PLAUSIBILITY_PHOTOS photos,
 #: evenly spread) instead of the most plausible vessel maps (``_most_plausible_normalisation``); refused (nothing
 #: written) when the rule calls for no step. The source-site check is the same. ``adapt --signal-rule`` /
-#: ``--no-signal-rule``; its rule: docs/figures/train_loop_session16_rule.md (session 16, T27d).
+#: ``--no-signal-rule``. Off: its rule (docs/figures/train_loop_session16_rule.md, session 16, T27d, written before
+#: scoring) FAILED on the 4 sites of development draw 10906: Dice over no adaptation +0.0000 (refused: noisy 0.52x) /
+#: +0.0015 (rescale; JPEG'd, not sharpened) / +0.0079 / +0.0105 (rescale + sharpen), mean +0.0050 (+0.010 asked); no
+#: site lowered, the source check kept exactly (0.8061), the source site's own photos refused, 0.18x today's CPU.
+#: Today's plausibility choice refused all four (+0.0000). On 21 earlier development sites the rule gave +0.0146.
 ADAPT_SIGNAL_RULE = False
 
 
