@@ -43,6 +43,7 @@ POOL = tuple(range(21, 37))
 SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311, 1414, 7717, 82623)
 EVAL = tuple(range(1, 11))
 SPENT_SEEDS += (95461,)   # session 15b development draw (T27c: the corrections choose the normalisation)
+SPENT_SEEDS += (10906,)   # session 16 development draw (T27d: adapt's signal rule; 3757 named for its report, not run)
 
 
 def load(split: str, idx: int):

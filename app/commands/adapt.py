@@ -1,6 +1,8 @@
 """run_app.py adapt BACKEND --images DIR -o MODELDIR [--source DRIVE_DIR]"""
 from __future__ import annotations
 
+import argparse
+
 NAME = "adapt"
 HELP = ("Adapt a trainable backend to a new site's unlabelled images (source-free: normalisation "
         "statistics), checked not to lower quality on the source site; registers a new model version")
@@ -18,6 +20,10 @@ def add_arguments(p) -> None:
     p.add_argument("--threshold-clamp", action="store_true",
                    help="vessels2d: the version also moves each photo's threshold until its vessel share is within the "
                         "source photos' range (label-free; default off; recorded on the card as threshold_clamp)")
+    p.add_argument("--signal-rule", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: choose the input normalisation by a label-free rule on the site's photos (field of "
+                        "view width, noise, JPEG blockiness) instead of the plausibility of the vessel maps (default: "
+                        "the product's; recorded on the card as normalisation_rule)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it passed the check")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -55,6 +61,7 @@ def run(args) -> int:
                                                          Path(args.out), source, base=args.base, registry=reg,
                                                          bn_mixes=tuple(args.bn_mix or (0.0,)),
                                                          progress=prog, cancelled=cancelled, command=command,
+                                                         signal_rule=args.signal_rule,
                                                          **({"threshold_clamp": True} if args.threshold_clamp else {})))
     rc = follow(job, args.quiet)
     if rc:

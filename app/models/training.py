@@ -77,6 +77,16 @@ PLAUSIBILITY_GAIN_MIN = 0.0
 PLAUSIBILITY_NOISE = 1.0
 #: at most this many site photos (evenly spread) are scored for the plausibility check
 PLAUSIBILITY_PHOTOS = 16
+#: ``adapt`` chooses its input normalisation by a label-free SIGNAL RULE on the site's photos (the trainer's
+#: ``signal_normalisation``: field-of-view width, sensor noise, JPEG blockiness; at most PLAUSIBILITY_PHOTOS photos,
+#: evenly spread) instead of the most plausible vessel maps (``_most_plausible_normalisation``); refused (nothing
+#: written) when the rule calls for no step. The source-site check is the same. ``adapt --signal-rule`` /
+#: ``--no-signal-rule``. Off: its rule (docs/figures/train_loop_session16_rule.md, session 16, T27d, written before
+#: scoring) FAILED on the 4 sites of development draw 10906: Dice over no adaptation +0.0000 (refused: noisy 0.52x) /
+#: +0.0015 (rescale; JPEG'd, not sharpened) / +0.0079 / +0.0105 (rescale + sharpen), mean +0.0050 (+0.010 asked); no
+#: site lowered, the source check kept exactly (0.8061), the source site's own photos refused, 0.18x today's CPU.
+#: Today's plausibility choice refused all four (+0.0000). On 21 earlier development sites the rule gave +0.0146.
+ADAPT_SIGNAL_RULE = False
 
 
 def _hardware() -> str:
@@ -344,7 +354,7 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                 registry: ModelRegistry | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
-                threshold_clamp: bool = False) -> dict:
+                threshold_clamp: bool = False, signal_rule: bool | None = None) -> dict:
     """Source-free adaptation to unlabelled photos of a new site, two parts:
 
     1. input normalisation: the site's photos are measured (sensor noise, field-of-view diameter,
@@ -368,7 +378,11 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     (17 development sites: no site lowered, mean +0.006 over today's adaptation, +0.026 / +0.033 on two
     sites, but it reached +0.01 over no adaptation on the same 4 sites as today's adaptation). Session 14's rule
     (docs/figures/train_loop_session14_rule.md, 4 sites of development draw 1414) kept it off again: +0.0012 over
-    today's adaptation on average, +0.002 asked; nothing lowered)."""
+    today's adaptation on average, +0.002 asked; nothing lowered).
+
+    ``signal_rule`` (None: ``ADAPT_SIGNAL_RULE``; ``adapt --signal-rule / --no-signal-rule``): part 1's normalisation
+    is chosen by the trainer's label-free ``signal_normalisation`` of the site's photos (``_signal_rule_normalisation``)
+    instead of the plausibility check; the card's ``normalisation_rule`` records the signals and steps."""
     info = require_adaptable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
@@ -392,8 +406,15 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     site_noise = trainer.site_noise(images)
     base_model = trainer.load_model(base_ref.weights)
     progress(0.05, f"site photos: field of view {site_px:.0f} px wide (source {fov_px:.0f} px), noise {site_noise:.1f}")
+    use_rule = (ADAPT_SIGNAL_RULE if signal_rule is None else bool(signal_rule)) and \
+        hasattr(trainer, "signal_normalisation")
+    rule: dict | None = None
     try:
-        norm, plaus = _most_plausible_normalisation(trainer, base_model, thr, images, progress, cancelled)
+        if use_rule:
+            norm, rule = _signal_rule_normalisation(trainer, images, progress)
+            plaus: dict = {"not checked": "the signal rule chose the normalisation"}
+        else:
+            norm, plaus = _most_plausible_normalisation(trainer, base_model, thr, images, progress, cancelled)
     except LoupeError as e:
         if clamp is None:
             raise
@@ -444,7 +465,8 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                                                      "the source"), ("input_fov_px", "field-of-view width"),
                                                     ("input_sharpness", "sharpening of photos softer than any "
                                                      "source photo")) if key in norm) +
-                   "), the most plausible on the site's photos" if norm else "no input normalisation (none more "
+                   ("), chosen by the signal rule on the site's photos" if rule is not None else
+                    "), the most plausible on the site's photos") if norm else "no input normalisation (none more "
                    "plausible than the unadapted maps)") +
                   (" + per-photo threshold clamp to the source's vessel share" if clamp else "") +
                   (f" + BatchNorm statistics blend {mix:g} (AdaBN)" if mix > 0 else ""),
@@ -455,6 +477,7 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                     "site_thresholds": _site_thresholds(trainer, model, thr, images, clamp, norm)} if clamp else {}),
         "site_fov_px": round(site_px, 1), "site_sharpness": round(site_sharp, 4),
         "site_noise": round(site_noise, 2), "plausibility": plaus,
+        "normalisation_rule": rule if rule is not None else "off",
         "site_fov_px_range": [round(min(site_d), 1), round(max(site_d), 1)],
         "learned_from": [{"kind": "unlabelled image", "image": n} for n in names], "reviewers": [],
         "source_check": [it.origin for it in source],
@@ -467,6 +490,19 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
     ref = reg.register(out_dir)
     progress(1.0, f"{backend} {ref.version}: {reason}")
     return ref.card
+
+
+def _signal_rule_normalisation(trainer, images: Sequence[np.ndarray], progress) -> tuple[dict, dict]:
+    """(input normalisation, card record) by the trainer's label-free signal rule on at most PLAUSIBILITY_PHOTOS of
+    the site's photos (evenly spread). Raises LoupeError (nothing written) when the rule calls for no step."""
+    pick = np.unique(np.linspace(0, len(images) - 1, min(len(images), PLAUSIBILITY_PHOTOS)).round().astype(int))
+    progress(0.1, f"measuring {len(pick)} site photos (field of view, noise, JPEG blockiness, sharpness)")
+    norm, record = trainer.signal_normalisation([images[i] for i in pick])
+    record = {**record, "photos": len(pick)}
+    if not norm:
+        raise LoupeError(f"adaptation refused, no version written: the signal rule calls for no input normalisation "
+                         f"on {len(pick)} site photos ({record['why']})")
+    return norm, record
 
 
 def _site_thresholds(trainer, model, thr: float, images: Sequence[np.ndarray], clamp: dict,

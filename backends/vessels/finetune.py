@@ -265,6 +265,66 @@ def site_normalisation(images: Sequence[np.ndarray] = ()) -> dict:
     return {"input_denoise_above": DENOISE_ABOVE, **norm} if sigma > DENOISE_ABOVE else norm
 
 
+#: label-free signal rule of ``adapt`` (session 16, T27d; ``signal_normalisation``): JPEG blockiness (``blockiness``,
+#: mean green-channel step across the 8-px block edges over the mean step anywhere, inside the FOV's core; 1.0 for
+#: photos never JPEG'd) above which sharpening is not applied (sharpening turns block edges into vessel-like detail)
+SIGNAL_BLOCK_MAX = 1.2
+#: site noise (``site_noise``) above which a photo smaller than the source is not upscaled (upscaling a noisy photo
+#: blows its noise up to vessel-sized blobs: development sites 0.59x noise 6.4: -0.072 Dice)
+SIGNAL_UPSCALE_NOISE_MAX = 2.2
+
+
+def blockiness(rgb: np.ndarray, fov: np.ndarray) -> float:
+    """JPEG blockiness of a photo on its own grid: the mean absolute green-channel step between pixel columns
+    (rows) 8k+7 and 8k+8 over the mean step between any neighbours, inside the FOV's core (both pixels). A photo
+    never JPEG-compressed reads ~1.0 (development sites: 0.99-1.03); JPEG'd at quality 48-65 1.5-2.2."""
+    import cv2
+
+    g = np.asarray(rgb[..., 1] if rgb.ndim == 3 else rgb, np.float32)
+    core = cv2.erode(fov.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    dh, mh = np.abs(np.diff(g, axis=1)), core[:, 1:] & core[:, :-1]
+    dv, mv = np.abs(np.diff(g, axis=0)), core[1:, :] & core[:-1, :]
+    if not mh[:, 7::8].any() or not mv[7::8, :].any():
+        return 1.0
+    edge = np.concatenate([dh[:, 7::8][mh[:, 7::8]], dv[7::8, :][mv[7::8, :]]]).mean()
+    allp = np.concatenate([dh[mh], dv[mv]]).mean()
+    return float(edge / max(allp, 1e-6))
+
+
+def signal_normalisation(images: Sequence[np.ndarray]) -> tuple[dict, dict]:
+    """(input normalisation, record) that ``adapt``'s signal rule gives a site from label-free measurements of its
+    photos: rescale to the source's field-of-view width when the site's median width differs by more than
+    SCALE_TOLERANCE, except that a smaller, noisy site (``site_noise`` > SIGNAL_UPSCALE_NOISE_MAX) is not upscaled;
+    sharpen soft photos (as ``site_normalisation``) unless the site's median ``blockiness`` is above
+    SIGNAL_BLOCK_MAX (JPEG'd). Never denoises. The record names the signals and the steps."""
+    fovs = [estimate_fov(im) for im in images]
+    width = float(np.median([fov_diameter(f) for f in fovs]))
+    noise = float(np.median([noise_sigma(im, f) for im, f in zip(images, fovs)]))
+    block = float(np.median([blockiness(im, f) for im, f in zip(images, fovs)]))
+    scale = SOURCE_FOV_DIAMETER / max(width, 1.0)
+    norm: dict = {}
+    why = []
+    if abs(scale - 1.0) <= SCALE_TOLERANCE:
+        why.append(f"scale x{scale:.2f} within {SCALE_TOLERANCE}: not rescaled")
+    elif scale > 1.0 and noise > SIGNAL_UPSCALE_NOISE_MAX:
+        why.append(f"smaller than the source (x{scale:.2f}) and noisy ({noise:.1f} > {SIGNAL_UPSCALE_NOISE_MAX}): "
+                   f"not upscaled")
+    else:
+        norm["input_fov_px"] = SOURCE_FOV_DIAMETER
+        why.append(f"rescaled x{scale:.2f}")
+    soft = sum(sharpness(*site_input(im, f, norm)[:2]) < SOURCE_SHARPNESS_MIN for im, f in zip(images, fovs))
+    if block > SIGNAL_BLOCK_MAX:
+        why.append(f"JPEG blockiness {block:.2f} > {SIGNAL_BLOCK_MAX}: not sharpened")
+    elif not soft:
+        why.append(f"blockiness {block:.2f}, no photo softer than {SOURCE_SHARPNESS_MIN}: not sharpened")
+    else:
+        norm.update(input_sharpness=SOURCE_SHARPNESS, input_sharpness_below=SOURCE_SHARPNESS_MIN)
+        why.append(f"blockiness {block:.2f}: {soft} of {len(images)} photos softer than {SOURCE_SHARPNESS_MIN}, "
+                   f"sharpened")
+    return norm, {"site_fov_px": round(width, 1), "scale": round(scale, 3), "noise": round(noise, 2),
+                  "blockiness": round(block, 3), "steps": sorted(norm), "why": "; ".join(why)}
+
+
 def normalisation_candidates(norm: dict) -> list[dict]:
     """The adaptation's candidates, each a prefix of ``norm``'s steps in the order they are applied
     (denoise, rescale, sharpen); the last is ``norm`` itself."""
