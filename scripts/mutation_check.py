@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-scrub-preview-keyframes-only", "dragging over a QuickTime RLE recording shows no preview (keyframe thumbnails only)",
+             "viewers/video/workspace.py", "        before = [f for f in self.timeline.thumbs if f <= n]",
+             "        before = []", ("tests/test_video_unmarked_thumbnails.py",)),
     Mutation("report-ct-roi-slices-as-k-index", "a CT ROI sentence names k index + 1 as its slices, not the viewer's caption numbers",
              "app/report/draft/ct_roi.py", "        a, b, count = axial_slices(vol, roi)",
              "        a, b, count = s0 + 1, s1 + 1, vol.spatial_shape[0]",

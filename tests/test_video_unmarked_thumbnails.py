@@ -74,3 +74,51 @@ def test_honest_stream_keeps_keyframe_thumbnails(tmp_path):
         keys = [int(k) for k in spread(src.index.keyframe_indices, 12)]
         thumbs = list(src.thumbnails(count=12, height=24))
         assert [n for n, _ in thumbs] == keys and src.thumbnail_decodes == 0
+
+
+def test_qtrle_thumbnails_come_from_the_scrub_proxy_when_there_is_one(tmp_path):
+    """With a scrub proxy on disk the thumbnails are its (reduced, lossy) pictures: no decode of
+    the source at all."""
+    path = _write_qtrle(tmp_path / "rle_proxy.mov", "rgb24")
+    with av.open(str(path)) as c:
+        plain = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    with AVSource(path, disk_cache=False) as src:
+        src.build_proxy()
+        thumbs = list(src.thumbnails(count=12, height=24))
+        assert [n for n, _ in thumbs] == [int(n) for n in spread(np.arange(N), 12)]
+        assert src.thumbnail_decodes == 0 and src.decoded_frames == 0
+        for n, img in thumbs:
+            err = np.abs(img.astype(int) - resize_to_height(plain[n], 24).astype(int)).mean()
+            assert err < 12, (n, err)   # the proxy's picture of frame n, not another frame's
+
+
+@pytest.mark.gui
+def test_workspace_strip_and_scrub_preview_on_a_qtrle_recording(qtbot, tmp_path, monkeypatch):
+    """The surgeon's view: the timeline's strip fills with frame thumbnails, and dragging the
+    playhead shows the nearest one before the frame asked (there is no keyframe thumbnail to show),
+    captioned with that thumbnail's own frame number."""
+    from viewers.video import VideoWorkspace, workspace
+
+    monkeypatch.setattr(workspace, "THUMB_COUNT", 20)
+    path = _write_qtrle(tmp_path / "rle_ws.mov", "rgb24")
+    ws = VideoWorkspace(user="dr_test")
+    qtbot.addWidget(ws)
+    ws.resize(900, 600)
+    ws.show()
+    try:
+        with qtbot.waitSignal(ws.indexReady, timeout=10000):
+            ws.open_path(path)
+        want = [int(n) for n in spread(np.arange(N), 20)]
+        qtbot.waitUntil(lambda: sorted(ws.timeline.thumbs) == want, timeout=10000)
+        qtbot.waitUntil(lambda: ws.shown == 0, timeout=5000)
+        idx = ws.source.index
+        n = next(f for f in range(100, N) if idx.keyframe_at_or_before(f) not in ws.timeline.thumbs
+                 and f not in ws.timeline.thumbs)
+        m = max(f for f in want if f <= n)
+        ws.timeline.scrubbing.emit(True)
+        ws.seek(n)
+        assert ws.view.caption.startswith(f"preview: frame {m}, frame {n} loading"), ws.view.caption
+        ws.timeline.scrubbing.emit(False)
+        qtbot.waitUntil(lambda: ws.shown == n, timeout=5000)
+    finally:
+        ws.close_source()
