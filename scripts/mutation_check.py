@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("report-video-times-from-fps", "a video report times frames as frame / frame rate, not as the viewer's caption (VFR)",
+             "app/report/draft/video.py",
+             "            t_of = (lambda f: float(times[f])) if times is not None else (lambda f: f / fps)",
+             "            t_of = (lambda f: f / fps)", ("tests/test_report_video_times.py",)),
     Mutation("video-scrub-preview-keyframes-only", "dragging over a QuickTime RLE recording shows no preview (keyframe thumbnails only)",
              "viewers/video/workspace.py", "        before = [f for f in self.timeline.thumbs if f <= n]",
              "        before = []", ("tests/test_video_unmarked_thumbnails.py",)),
