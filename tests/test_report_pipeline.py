@@ -194,6 +194,13 @@ def test_ct_roi_hu_statistics_match_simpleitk(data_dir):
     assert vals.size == peer.size
     assert abs(vals.mean() - peer.mean()) < 1e-6 and abs(vals.std() - peer.std()) < 1e-6
     assert (k0, k1) == (sl[2].start, sl[2].stop - 1)
+    # the text's slices are the viewer's axial captions on the planes through the box's end slices
+    from app.report.draft.ct_roi import axial_slices
+    from app.scene import mpr
+
+    shown = sorted(mpr.slice_position(vol.affine, vol.spatial_shape, mpr.plane_for(
+        vol.affine, vol.spatial_shape, "axial", vol.index_to_world([[0, 0, k]])[0]))[0] + 1 for k in (k0, k1))
+    assert axial_slices(vol, roi) == (shown[0], shown[1], vol.spatial_shape[0])
 
 
 def test_angio_slice_and_side_agree_with_simpleitk(reports, data_dir):
@@ -204,7 +211,16 @@ def test_angio_slice_and_side_agree_with_simpleitk(reports, data_dir):
     narrow = rep.sentences[-1]
     loc = narrow.evidence[0].locator
     k = img.TransformPhysicalPointToIndex(tuple(loc["point_lps"]))[2]
-    assert loc["slice"] == k and f"slice {k}" in narrow.text
+    assert loc["slice"] == k   # the file's k index stays in the locator (navigation, the SR)
+    # the text gives the number the viewer's axial caption shows on the plane through the point
+    from app.data.open import open_path
+    from app.scene import mpr
+
+    vol = open_path(data_dir / "vessel3d/vmtk_aorta/aorta.mha")[0]
+    plane = mpr.plane_for(vol.affine, vol.spatial_shape, "axial", loc["point_lps"])
+    idx, count = mpr.slice_position(vol.affine, vol.spatial_shape, plane)
+    assert f"on axial slice {idx + 1} of {count}," in narrow.text, narrow.text
+    assert (loc["slice_number"], loc["slice_count"]) == (idx + 1, count)
     size = np.array(img.GetSize(), float)
     centre = img.TransformContinuousIndexToPhysicalPoint(tuple((size - 1) / 2))
     side = "left" if loc["point_lps"][0] > centre[0] else "right"   # +x is the patient's left

@@ -54,12 +54,23 @@ class SentenceResult:
         return [f"{c.text}: {c.why}" for c in self.claims if c.status != "supported"]
 
 
+def _stated(locator: dict | None) -> list[tuple[str, object]]:
+    """The locator's entries a sentence may state. Where the viewer's 1-based slice number is given
+    ("slice_number"), the file's 0-based k index ("slice", kept for navigation) is not one of them: a
+    text that names the k index sends the reader one slice off (or far off when k runs toward the
+    feet), so it must not pass for the written slice."""
+    items = list((locator or {}).items())
+    if "slice_number" in (locator or {}):
+        items = [(k, v) for k, v in items if k != "slice"]
+    return items
+
+
 def _numbers_of(ev: Evidence) -> list[tuple[float, str]]:
     """(number, unit) pairs an evidence link vouches for: its value and its locator's numbers."""
     out = []
     if isinstance(ev.value, (int, float)) and not isinstance(ev.value, bool):
         out.append((float(ev.value), ev.unit))
-    for key, v in (ev.locator or {}).items():
+    for key, v in _stated(ev.locator):
         unit = _LOCATOR_UNITS.get(key)
         if unit is None:
             continue
@@ -113,7 +124,7 @@ def _check_number_plain(c: NumberClaim, evidence: list[Evidence], text: str) -> 
 def _vectors_of(ev: Evidence) -> list[tuple[list[float], str]]:
     """Positions a link holds (a point, each corner of an ROI, a slice range) with their unit."""
     out = []
-    for key, v in (ev.locator or {}).items():
+    for key, v in _stated(ev.locator):
         unit = _LOCATOR_UNITS.get(key)
         if unit is None or not isinstance(v, (list, tuple)):
             continue

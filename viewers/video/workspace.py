@@ -411,7 +411,8 @@ class VideoWorkspace(QWidget):
     def _show_preview(self, n: int) -> None:
         """While dragging, show a stand-in at once (clearly captioned) if the exact frame is not
         cached: frame n from the scrub proxy when it is built, else the keyframe thumbnail of n's
-        GOP. The exact frame replaces it when the playhead rests."""
+        GOP (or, with no thumbnail there, the nearest thumbnail before n). The exact frame replaces
+        it when the playhead rests."""
         if self.source is None or n in self.source.cache or self.shown == n:
             return
         if self._proxy_ready:
@@ -429,6 +430,14 @@ class VideoWorkspace(QWidget):
         thumb = self.timeline.thumbs.get(k)
         if thumb is not None:
             self.view.show_preview(thumb, f"preview: keyframe {k}, frame {n} loading ...")
+            self.previewShown.emit(n)
+            return
+        # a stream whose decoder marks no picture intra has thumbnails of evenly spaced frames, not
+        # of keyframes: the nearest one at or before n, captioned with its own frame number
+        before = [f for f in self.timeline.thumbs if f <= n]
+        if before:
+            m = max(before)
+            self.view.show_preview(self.timeline.thumbs[m], f"preview: frame {m}, frame {n} loading ...")
             self.previewShown.emit(n)
 
     def seek_time(self, seconds: float) -> None:

@@ -136,6 +136,18 @@ def flagged_packet_pictures(c, s, pts: int, *, not_before: bool,
         yield frames
 
 
+def _marks_no_intra(c, s, pts0: int) -> bool:
+    """The first flagged packet decodes to a picture the decoder does not mark intra: a decoder
+    that marks none (QuickTime RLE, CineForm, Microsoft Video 1), since the first picture of a
+    stream needs no earlier one. Leaves the decoder flushed."""
+    try:
+        for frames in flagged_packet_pictures(c, s, pts0, not_before=False):
+            return bool(frames) and not is_intra(frames[0])
+    except av.FFmpegError:
+        return False
+    return False
+
+
 class AVSource(VideoSource):
     kind = "video"
 
@@ -174,10 +186,12 @@ class AVSource(VideoSource):
         self.true_keys: set[int] = set()     # frames the decoder showed to be intra after an overclaim
         self._true_past_zero = False         # true_keys holds a frame past 0
         self._false_decoded_max = 0          # the latest claim shown false while decoding (claims_distrusted)
+        self._no_intra_known = False         # shown before any seek: the decoder marks no picture intra
         self._rgb = VideoReformatter()  # one reused swscale context: ~40x cheaper than to_ndarray's
         self.damaged_packets = 0  # damage seen: decode errors, concealed pictures, lost pictures
         self.unindexed_frames = 0
         self.decoded_frames = 0  # pictures the decoder produced (a cost measure for tests)
+        self.thumbnail_decodes = 0  # pictures decoded for frame thumbnails (_frame_thumbnails)
 
     def _to_rgb(self, f: av.VideoFrame) -> np.ndarray:
         if self._palette is not None:
@@ -423,7 +437,7 @@ class AVSource(VideoSource):
         decodes from frame 0, and every picture decoded once a claim proved false is judged, so a
         claim at f proved false while decoding leaves either a real intra picture before f or a
         decode from 0 through f that met none."""
-        return self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero
+        return self._no_intra_known or (self._false_decoded_max >= DISTRUST_AFTER and not self._true_past_zero)
 
     def _real_start(self, m: int, distrust: bool) -> int:
         """Where a seek for a frame after m starts: the nearest claimed keyframe at or before m not
@@ -643,15 +657,21 @@ class AVSource(VideoSource):
         """Keyframe-only thumbnails (``skip_frame = NONKEY``) from a second reader: one seek and one
         keyframe decode each, so an hour of video costs a few hundred decodes, not a full pass.
         Where the keyframe flags overclaim (AVI of H.261), a flagged packet that decodes to a P
-        picture is passed over for the next real intra picture, shown under its own frame number."""
+        picture is passed over for the next real intra picture, shown under its own frame number.
+        A decoder that marks no picture intra (QuickTime RLE, CineForm, Microsoft Video 1) gives
+        no keyframe thumbnail at all: there, evenly spaced exact frames (_frame_thumbnails)."""
         idx = self.index
         chosen = spread(idx.keyframe_indices, count)
         shown = -1
         with open_container(self.path, self.label, options=self._open_options) as c:
             s = video_stream(c, self.label)
             cc = s.codec_context
-            cc.skip_frame = "NONKEY"
             s.thread_type = "SLICE"
+            if self.claims_distrusted or _marks_no_intra(c, s, int(idx.pts[0])):
+                c.close()   # (closing again on leaving the block is harmless)
+                yield from self._frame_thumbnails(count, height, cancel)
+                return
+            cc.skip_frame = "NONKEY"
             rgb = VideoReformatter()
             for k in chosen:
                 if cancel is not None and cancel():
@@ -666,6 +686,42 @@ class AVSource(VideoSource):
                 if i > shown:  # the demuxer may land on an earlier real keyframe than k
                     shown = i
                     yield i, found[1]
+
+    def _frame_thumbnails(self, count: int, height: int, cancel: CancelFn | None
+                          ) -> Iterator[tuple[int, np.ndarray]]:
+        """Thumbnails of evenly spaced frames for a decoder that marks no picture intra (QuickTime
+        RLE, CineForm, Microsoft Video 1), where keyframe thumbnails find none: from the scrub
+        proxy when there is one, else exact frames from a second reader of this class, asked in
+        ascending order so it decodes the file once from the start (see claims_distrusted)
+        instead of seeking per thumbnail. Each is shown under its own picture's number."""
+        from .source import resize_to_height
+
+        idx = self.index
+        chosen = spread(np.arange(idx.n_frames), count)
+        proxy = self.proxy
+        if proxy is not None:
+            for n in chosen:
+                if cancel is not None and cancel():
+                    return
+                yield int(n), resize_to_height(proxy.image(int(n)), height)
+            return
+        reader = AVSource(self.path, cache_bytes=64 << 20, disk_cache=False, label=self.label,
+                          open_options=self._open_options)
+        reader._index = idx   # the same frame table: frame numbers agree with the viewer's
+        reader._no_intra_known = True   # (_marks_no_intra): start at frame 0 and decode on, never walk back
+        try:
+            shown = -1
+            for n in chosen:
+                if cancel is not None and cancel():
+                    return
+                fr = reader.get(int(n))
+                i = int(fr.shown_index) if fr.shown_index is not None else int(n)
+                if i > shown:   # a damaged frame shows an earlier picture, under that picture's number
+                    shown = i
+                    yield i, resize_to_height(fr.image, height)
+        finally:
+            self.thumbnail_decodes = reader.decoded_frames
+            reader.close()
 
     @staticmethod
     def _first_key_image(c, s, rgb: VideoReformatter, pts: int, height: int, palette=None,

@@ -13,7 +13,7 @@ from app.report.model import Report
 from . import angio, biometry, ct_roi, fundus, quality, video
 from .common import open_result_folder
 
-_DRAFTERS = {"vessels3d": angio.draft, "evidence": video.draft, "quality": quality.draft,
+_DRAFTERS = {"vessels3d": angio.draft, "quality": quality.draft,
              "restore": quality.draft}
 
 
@@ -39,6 +39,9 @@ def draft_report(case: str | Path, result_dirs: list[str | Path], rois: list[ct_
             used += 1
         if rf.backend == "vessels2d":
             fundus.draft(rep, rf, _case_image(case) if case.is_file() else None)
+            used += 1
+        elif rf.backend == "evidence":
+            video.draft(rep, rf, video.frame_times(case) if case.exists() else None)
             used += 1
         elif rf.backend in _DRAFTERS:
             _DRAFTERS[rf.backend](rep, rf)

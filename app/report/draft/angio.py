@@ -1,6 +1,7 @@
 """3D angiography sentences from a vessels3d result: tree size, the longest centreline with its
-radius along the way and its narrowest point in LPS mm with the slice it lies on and the side of the
-patient (relative to the imaged volume's centre)."""
+radius along the way and its narrowest point in LPS mm with the axial slice it lies on (numbered as
+the viewer's caption numbers it) and the side of the patient (relative to the imaged volume's
+centre)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +9,7 @@ import numpy as np
 from app.report.model import Evidence, Report
 
 from .common import ResultFolder, fmt, fmt_point, path_length, rounded
+from .measurements import plane_and_slice_in
 
 SECTION = "3D angiography"
 END_MARGIN = 0.1
@@ -80,7 +82,9 @@ def draft(rep: Report, rf: ResultFolder) -> None:
         d = {"series": name, "point_lps": [rounded(x, 1) for x in p]}
         if aff is not None:
             k = int(round((np.linalg.inv(aff) @ np.r_[p, 1.0])[2]))
-            d["slice"] = k
+            d["slice"] = k          # the lumen grid's k index (navigation, the SR)
+            if shape is not None:   # the text gives the number the viewer's axial caption shows
+                _, d["slice_number"], d["slice_count"] = plane_and_slice_in(aff, shape, p, (0.0, 0.0, 1.0))
         if centre is not None:
             d["volume_center_lps"] = [rounded(x, 1) for x in centre]
         return d
@@ -118,8 +122,8 @@ def draft(rep: Report, rf: ResultFolder) -> None:
     r = rounded(rad[i], 2)
     text = (f"Away from its ends (the outer {int(END_MARGIN * 100)}% of its length on each side) its narrowest "
             f"point, radius {fmt(r, 2)} {unit}, lies at LPS {fmt_point(lp['point_lps'])} mm")
-    if "slice" in lp:
-        text += f" on slice {lp['slice']}"
+    if "slice_number" in lp:
+        text += f" on axial slice {lp['slice_number']} of {lp['slice_count']}"
     if "volume_center_lps" in lp:
         side = "left" if lp["point_lps"][0] > lp["volume_center_lps"][0] else "right"
         text += f", in the patient's {side} half of the imaged volume"

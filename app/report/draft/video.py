@@ -1,6 +1,10 @@
 """Video evidence sentences from an evidence result: how many notable events, and each with its
-times, frames, key frame and score (times from the frame numbers and the stream's frame rate)."""
+times, frames, key frame and score. Frames are numbered 0-based and timed from the first frame, as
+the video viewer's caption shows them ('frame n / N-1   hh:mm:ss.mmm'); times come from the video's
+own frame table when the case video is at hand, else from the frame numbers and the frame rate."""
 from __future__ import annotations
+
+import numpy as np
 
 from app.report.model import Evidence, Report
 
@@ -10,12 +14,30 @@ SECTION = "Video evidence"
 CONCEPT = "notable event"
 
 
-def draft(rep: Report, rf: ResultFolder) -> None:
+def frame_times(case) -> np.ndarray | None:
+    """Start time of each frame, in s from the first, as the video viewer's caption shows it under
+    'frame n / N-1' (the frame index's times: exact for a variable frame rate or a stream whose
+    first pts is not zero); None when the case does not open as a video."""
+    from app.data.video import open_video
+
+    try:
+        with open_video(case) as src:
+            return np.asarray(src.index.times, float).copy()
+    except Exception:  # noqa: BLE001 - not a readable video: the times come from the frame rate
+        return None
+
+
+def draft(rep: Report, rf: ResultFolder, times: np.ndarray | None = None) -> None:
+    """Frame numbers are written 0-based, as the viewer's caption 'frame n / N-1' shows them; times
+    are the viewer's ('times', per frame, from :func:`frame_times`) when given for this many
+    frames, else frame / frame rate."""
     doc = rf.json("events.json")
     stats = rf.json("evidence_stats.json") if rf.file("evidence_stats.json").is_file() else {}
     fps = float(stats.get("fps") or 0.0)
     name, src = rf.input_name, rf.src("events.json")
     n_total = int(doc.get("frames_total", 0))
+    if times is not None and len(times) != n_total:
+        times = None   # another video than the one the result was computed on: keep to the frame rate
     events = doc.get("events") or []
     head = [Evidence("measurement", src, {"video": name}, n_total, "", "frames"),
             Evidence("finding", src, {"video": name}, bool(events), "", CONCEPT)]
@@ -36,9 +58,10 @@ def draft(rep: Report, rf: ResultFolder) -> None:
         text = f"Event {i}, {e.get('label', 'event')}: frames {f0} to {f1}"
         kf = int((e.get("key_frames") or [f0])[0])
         kloc = {"video": name, "frame": kf}
-        if fps > 0:
-            loc.update(start_s=rounded(f0 / fps, 1), end_s=rounded(f1 / fps, 1))
-            kloc["time_s"] = rounded(kf / fps, 1)
+        if fps > 0 or times is not None:
+            t_of = (lambda f: float(times[f])) if times is not None else (lambda f: f / fps)
+            loc.update(start_s=rounded(t_of(f0), 1), end_s=rounded(t_of(f1), 1))
+            kloc["time_s"] = rounded(t_of(kf), 1)
             text += f" ({fmt(loc['start_s'], 1)} s to {fmt(loc['end_s'], 1)} s)"
             text += f"; key frame {kf} at {fmt(kloc['time_s'], 1)} s"
         else:
