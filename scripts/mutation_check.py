@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-dock-slice-as-index", "the Quality dock names the slice it assesses by its 0-based array index again",
+             "app/shell/quality_dock.py", '    return f"{name} slice {number} of {count}"', '    return f"{name} slice {k} of {count}"',
+             ("tests/test_quality_dock_slice_words.py",)),
     Mutation("video-status-ignores-preview", "while scrubbing, the status bar keeps naming the last exact frame under a preview of another",
              "app/shell/main_window.py", "                self.video.previewShown.connect(self._video_preview_status)\n", "",
              ("tests/test_shell_follows_view.py",)),
@@ -52,7 +55,7 @@ MUTATIONS = [
              ("tests/test_report_slice_numbers.py",)),
     Mutation("report-angio-slice-as-k-index", "the angiography narrowest point names the lumen grid's k index + 1 as its axial slice",
              "app/report/draft/angio.py",
-             "                _, d[\"slice_number\"], d[\"slice_count\"] = plane_and_slice_in(aff, shape, p, (0.0, 0.0, 1.0))",
+             "                _, d[\"slice_number\"], d[\"slice_count\"] = named_slice(aff, shape, p, (0.0, 0.0, 1.0))",
              "                d[\"slice_number\"], d[\"slice_count\"] = k + 1, shape[0]",
              ("tests/test_report_slice_numbers.py",)),
     Mutation("report-verify-k-index-passes", "the verifier lets a written slice pass on the k index where the viewer's number is given",
@@ -65,7 +68,7 @@ MUTATIONS = [
              "app/data/video/av_source.py", "        reader._no_intra_known = True ", "        reader._no_intra_known = False",
              ("tests/test_video_unmarked_thumbnails.py",)),
     Mutation("report-measurement-slice-off-by-one", "a drafted measurement names the 0-based slice, not the one the viewer's caption shows",
-             "app/report/draft/measurements.py", "    return name, idx + 1, count", "    return name, idx, count",
+             "app/scene/mpr.py", "    return name, idx + 1, count", "    return name, idx, count",
              ("tests/test_report_from_measurements.py",)),
     Mutation("quality-content-crop-default-on", "the failed content-crop rule (session 16) ships on",
              "backends/quality/assess.py", "CONTENT_CROP = False ", "CONTENT_CROP = True ",

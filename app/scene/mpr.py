@@ -234,6 +234,20 @@ def slice_position_at(affine: np.ndarray, shape_kji, normal, point) -> tuple[int
     return int(np.clip(idx, 0, count - 1)), count
 
 
+_PLANE_NAMES = ("sagittal", "coronal", "axial")   # the LPS axis a plane's normal runs along: x, y, z
+
+
+def named_slice(affine: np.ndarray, shape_kji, point, normal) -> tuple[str, int, int]:
+    """(plane name, 1-based slice number, slice count) of the slice with world ``normal`` through
+    ``point``, as a view's 'Slice n/N' caption shows it: what a report or a status line names, so a
+    reader who scrolls there lands on it ("oblique" when the normal is not along an LPS axis)."""
+    n = np.asarray(normal if normal is not None else (0.0, 0.0, 1.0), np.float64)
+    n = n / (np.linalg.norm(n) or 1.0)
+    name = _PLANE_NAMES[int(np.argmax(np.abs(n)))] if float(np.abs(n).max()) > 0.99 else "oblique"
+    idx, count = slice_position_at(np.asarray(affine, np.float64), tuple(shape_kji), n, point)
+    return name, idx + 1, count
+
+
 def value_at(array: np.ndarray, affine: np.ndarray, xyz) -> tuple[tuple[int, int, int] | None, object]:
     """Nearest voxel (i, j, k) and its value at a world point, or (None, None) outside."""
     ijk = np.linalg.solve(affine[:3, :3], np.asarray(xyz, dtype=np.float64) - affine[:3, 3])

@@ -22,6 +22,24 @@ def current_slice_index(model) -> int:
     return int(np.clip(round(float(ijk[2])), 0, vol.spatial_shape[0] - 1))
 
 
+def slice_words(model, k: int) -> str:
+    """Array slice k named as the view stepping through it captions it ("axial slice 101 of 140"),
+    not as its 0-based index; "the image" for a 2D picture. The view is the one whose plane lies
+    along the array's slices, with that view's own normal (its caption counts along it)."""
+    vol = model.volume
+    if vol.spatial_shape[0] <= 1:
+        return "the image"
+    from app.scene import mpr
+
+    _, j, i = vol.spatial_shape
+    centre = vol.index_to_world(np.array([[(i - 1) / 2, (j - 1) / 2, k]], float))[0]
+    k_dir = vol.affine[:3, 2] / np.linalg.norm(vol.affine[:3, 2])
+    planes = [mpr.plane_for(vol.affine, vol.spatial_shape, view, centre) for view in ("axial", "coronal", "sagittal")]
+    plane = max(planes, key=lambda p: abs(float(p.normal @ k_dir)))
+    name, number, count = mpr.named_slice(vol.affine, vol.spatial_shape, centre, plane.normal)
+    return f"{name} slice {number} of {count}"
+
+
 class QualityDock(QWidget):
     def __init__(self, win, parent=None) -> None:
         super().__init__(parent)
@@ -46,6 +64,7 @@ class QualityDock(QWidget):
         self.diff_layers: list = []   # the restorer's difference heatmaps: shown only when asked
         lay.addWidget(self.panel, 1)
         self.slice_index = 0
+        self.slice_name = "the image"   # the slice as the view captions it, for the status line
         self.restored = None     # the restored ImageLayer the reader is judging
         self.jobs: list = []
         self._study = win.current_view.context.study   # results of a job for another study are dropped
@@ -82,13 +101,14 @@ class QualityDock(QWidget):
             self.win.show_error("Quality: open an image first" + (" (a video is on screen)" if ctx.is_video else ""))
             return None
         self.slice_index = current_slice_index(model)
+        self.slice_name = slice_words(model, self.slice_index)
         return BackendInput.from_volume(model.volume)
 
     def assess(self):
         inp = self._input()
         if inp is None:
             return None
-        self.state.setText(f"assessing slice {self.slice_index} ...")
+        self.state.setText(f"assessing {self.slice_name} ...")
         job = job_bridge.submit(self.win, "quality", inp, {"slice_index": self.slice_index}, self._assessed)
         self._started(job)
         return job
@@ -115,13 +135,13 @@ class QualityDock(QWidget):
             self.state.setText("the quality backend returned no assessment")
             return
         self.panel.set_assessment(doc)
-        self.state.setText(f"slice {self.slice_index} assessed")
+        self.state.setText(f"{self.slice_name} assessed")
 
     def restore(self):
         inp = self._input()
         if inp is None:
             return None
-        self.state.setText(f"restoring slice {self.slice_index} ...")
+        self.state.setText(f"restoring {self.slice_name} ...")
         job = job_bridge.submit(self.win, "restore", inp, {"slice_index": self.slice_index}, self._restored)
         self._started(job)
         return job
@@ -152,7 +172,7 @@ class QualityDock(QWidget):
             self.win.workflow.ensure_stored(self.restored)
         except Exception as exc:
             self.win.show_error(f"restored image not stored for review: {exc}")
-        self.state.setText(f"slice {self.slice_index} restored: compare, then accept or reject")
+        self.state.setText(f"{self.slice_name} restored: compare, then accept or reject")
 
     def _show_difference(self, on: bool) -> None:
         for lay in self.diff_layers:
@@ -162,7 +182,7 @@ class QualityDock(QWidget):
         if self.restored is None:
             return
         try:
-            self.win.workflow.decide(self.restored, decision, comment=f"restoration of slice {self.slice_index}",
+            self.win.workflow.decide(self.restored, decision, comment=f"restoration of {self.slice_name}",
                                      query_kind="restoration")
         except Exception as exc:
             self.win.show_error(f"restoration decision not recorded: {exc}")

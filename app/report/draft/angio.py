@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from app.report.model import Evidence, Report
+from app.scene.mpr import named_slice
 
 from .common import ResultFolder, fmt, fmt_point, path_length, rounded
-from .measurements import plane_and_slice_in
 
 SECTION = "3D angiography"
 END_MARGIN = 0.1
@@ -84,7 +84,7 @@ def draft(rep: Report, rf: ResultFolder) -> None:
             k = int(round((np.linalg.inv(aff) @ np.r_[p, 1.0])[2]))
             d["slice"] = k          # the lumen grid's k index (navigation, the SR)
             if shape is not None:   # the text gives the number the viewer's axial caption shows
-                _, d["slice_number"], d["slice_count"] = plane_and_slice_in(aff, shape, p, (0.0, 0.0, 1.0))
+                _, d["slice_number"], d["slice_count"] = named_slice(aff, shape, p, (0.0, 0.0, 1.0))
         if centre is not None:
             d["volume_center_lps"] = [rounded(x, 1) for x in centre]
         return d

@@ -12,30 +12,18 @@ import numpy as np
 
 from app.data.types import LoupeError, Volume
 from app.report.model import Evidence, Report
+from app.scene.mpr import named_slice
 
 from .common import fmt, rounded
 
 SECTION = "Measurements"
-_PLANES = ("sagittal", "coronal", "axial")   # the LPS axis a plane's normal runs along: x, y, z
 _SHAPES = {"ellipse": "an elliptical region", "polygon": "a polygonal region"}
 
 
 def plane_and_slice(vol: Volume, point_lps, normal) -> tuple[str, int, int]:
     """(plane name, 1-based slice number, slice count) of a measurement drawn at ``point_lps`` on
     the plane with world ``normal``, counted exactly as the view's 'Slice n/N' caption counts."""
-    return plane_and_slice_in(vol.affine, vol.spatial_shape, point_lps, normal)
-
-
-def plane_and_slice_in(affine, shape_kji, point_lps, normal) -> tuple[str, int, int]:
-    """:func:`plane_and_slice` for a grid known only by its LPS ``affine`` and (k, j, i) shape (a
-    result's layer, a volume not loaded)."""
-    from app.scene.mpr import slice_position_at
-
-    n = np.asarray(normal if normal is not None else (0.0, 0.0, 1.0), float)
-    n = n / (np.linalg.norm(n) or 1.0)
-    name = _PLANES[int(np.argmax(np.abs(n)))] if float(np.abs(n).max()) > 0.99 else "oblique"
-    idx, count = slice_position_at(np.asarray(affine, float), tuple(shape_kji), n, point_lps)
-    return name, idx + 1, count
+    return named_slice(vol.affine, vol.spatial_shape, point_lps, normal)
 
 
 def _where(vol: Volume, series: str, index: int, shape) -> tuple[dict[str, Any], str]:
