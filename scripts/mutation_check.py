@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("unseen14-truth-off-by-one", "unseen14 report construction: events annotated one frame late",
+             "benchmarks/evidence_appearances_unseen14.py",
+             '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
+             '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
+             ("tests/test_evidence_unseen14_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",
