@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-unseen14-budget-ignored", "evidence reader budget ignored (unseen14's 0.9-fps MR-station clip floor must notice)",
+             "backends/evidence/pipeline.py",
+             "    share = int(np.floor(s.max_kept_fraction * n))",
+             "    share = int(n)",
+             ("tests/test_floor_evidence_unseen14.py",)),
     Mutation("unseen14-truth-off-by-one", "unseen14 report construction: events annotated one frame late",
              "benchmarks/evidence_appearances_unseen14.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
