@@ -83,6 +83,8 @@ HEAVY_FILES = {
     "test_floor_evidence_unseen10.py": 55,
     "test_floor_evidence_unseen11.py": 40,   # one 28-fps clip: ~29 s CPU to build, ~5 s to screen
     "test_evidence_unseen11_builder.py": 30,
+    "test_evidence_unseen14_builder.py": 25,   # ~15.5 s CPU (11.0 user + 4.6 sys), 36 s wall under load
+    "test_floor_evidence_unseen14.py": 25,   # one 0.9-fps clip: ~10 s CPU (8.4 user + 1.5 sys; build ~8 s, screen ~2 s)
     "test_evidence_unseen13_builder.py": 25,   # ~15.5 s CPU (11.6 user + 3.9 sys), 20 s wall under load
     "test_floor_evidence_unseen13.py": 25,   # one 1.2-fps clip: ~13 s CPU (build ~10 s incl. picture pools, screen ~2.5 s)
     "test_floor_quality_independent10.py": 35,   # fixed 108-sample subset: ~20 s CPU, 32 s setup under load
