@@ -95,6 +95,19 @@ MUTATIONS = [
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
              '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
              ("tests/test_evidence_unseen14_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
+    Mutation("quality-indep12-exposure-never-reported", "quality assessor never reports exposure (the family-12 "
+             "floor must notice: its exposure curves are Day's, Reinhard-Devlin's and a polynomial camera response)",
+             "backends/quality/assess.py",
+             "mask = np.array([f in ok for f in fams])",
+             "mask = np.array([f in ok and f != 'exposure' for f in fams])",
+             ("tests/test_floor_quality_independent12.py",)),
+    Mutation("quality-indep12-labels-shuffled", "independent set 12: each degraded sample labelled with the type of "
+             "the group before it (labels shuffled; the report would score the wrong truth)",
+             "benchmarks/build_quality_independent12_set.py",
+             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[g], q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
+             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[q12.GROUPS[q12.GROUPS.index(g) - 1]], "
+             "q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
+             ("tests/test_floor_quality_independent12.py",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",

@@ -91,6 +91,8 @@ HEAVY_FILES = {
     "test_quality_independent10_builder.py": 30,   # ~15 s CPU
     "test_quality_independent11_builder.py": 25,   # ~8 s CPU, 20 s wall under load
     "test_floor_quality_independent11.py": 30,   # fixed 108-sample subset: ~13 s CPU
+    "test_quality_independent12_builder.py": 25,   # ~9 s CPU, 20 s wall under load
+    "test_floor_quality_independent12.py": 35,   # fixed 108-sample subset: ~17 s CPU, 35 s setup under load
     "test_evidence_unseen12_builder.py": 25,   # ~17 s CPU, 29 s wall under load
     "test_floor_evidence_unseen12.py": 25,   # one 0.7-fps clip: ~13 s CPU to build, ~2 s to screen
 }
