@@ -428,6 +428,19 @@ def find_evidence(path: str | Path, settings: Settings = Settings(), *, progress
         src.close()
 
 
+def _keep_confirmed(out: list, frs: list, cz: np.ndarray, stat, s: Settings) -> list:
+    """Each region event keeps the lower of its fast score and its confirmed one (``cz``: the
+    confirmation's scores of every event's frames ``frs``, concatenated); those below the
+    threshold go."""
+    at = 0
+    for e, fr in zip(out, frs):
+        c = cz[at: at + len(fr)]
+        at += len(fr)
+        e.z = min(e.z, stat(c) if s.region_peak else (float(np.median(c)) if len(c) else 0.0))
+        e.score = to_unit(max(e.z, 0.0), s.threshold)
+    return [e for e in out if e.z >= s.threshold]
+
+
 def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.ndarray, cut: np.ndarray,
                   red_bg: np.ndarray, sharp: np.ndarray, s: Settings, fps: float, thr_c: float, min_frames: int,
                   same: float, cal=None) -> list[ScoredEvent]:
@@ -487,13 +500,7 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
         cz = s.region_weight * tile_rarity_confirm_cal(
             cal, good, fps, np.concatenate(frs), ref_fps=s.region_ref_fps, max_refs=s.region_confirm,
             positions=s.region_positions or "any", min_far=s.region_fast_refs)
-        at = 0
-        for e, fr in zip(out, frs):
-            c = cz[at: at + len(fr)]
-            at += len(fr)
-            e.z = min(e.z, stat(c) if s.region_peak else (float(np.median(c)) if len(c) else 0.0))
-            e.score = to_unit(max(e.z, 0.0), s.threshold)
-        out = [e for e in out if e.z >= s.threshold]
+        out = _keep_confirmed(out, frs, cz, stat, s)
     elif out and s.region_confirm > 0 and f.tiles is not None:
         # session 15b: every region event's good frames scored again (one call) against references over
         # the whole clip; the event keeps the lower of the two scores
@@ -505,13 +512,7 @@ def region_events(src, f: Features, good: np.ndarray, rz: np.ndarray, comb: np.n
             f.tiles, good, fps, np.concatenate(frs), guard_s=s.region_guard_s, min_guard=s.region_min_guard,
             ref_fps=s.region_ref_fps, max_refs=s.region_confirm, positions=s.region_positions or "any",
             min_far=s.region_fast_refs)
-        at = 0
-        for e, fr in zip(out, frs):
-            c = cz[at: at + len(fr)]
-            at += len(fr)
-            e.z = min(e.z, stat(c) if s.region_peak else (float(np.median(c)) if len(c) else 0.0))
-            e.score = to_unit(max(e.z, 0.0), s.threshold)
-        out = [e for e in out if e.z >= s.threshold]
+        out = _keep_confirmed(out, frs, cz, stat, s)
     gap = max(1, int(round(s.max_gap_s * fps)))
     out = [e for e in out if e.good_frames > 1 or not e.key_frames
            or layout_order_kept(f.desc, e.key_frames[0], g, gap, LAYOUT * LAYOUT) < SAME_VIEW_RHO]
