@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("report-navigates-on-another-study", "a report sentence moves the viewer on any study on screen (a CT point on a photo)",
+             "app/shell/report_panel.py", "            if t is not None and self.on_its_study():", "            if t is not None:",
+             ("tests/test_report_from_measurements.py",)),
     Mutation("quality-dock-slice-as-index", "the Quality dock names the slice it assesses by its 0-based array index again",
              "app/shell/quality_dock.py", '    return f"{name} slice {number} of {count}"', '    return f"{name} slice {k} of {count}"',
              ("tests/test_quality_dock_slice_words.py",)),

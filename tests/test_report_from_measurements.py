@@ -79,10 +79,12 @@ def test_nothing_measured_says_how_to_measure(head_ct):
 
 def test_report_dock_drafts_from_the_study_on_screen_and_signs(qtbot, head_ct, tmp_path, monkeypatch):
     from app.review.store import ReviewStore
+    from app.review.study_links import volume_study_key
     from app.shell.report_panel import ReportPanel
 
     model = _measured(head_ct)
-    ctx = type("Ctx", (), {"model": model, "is_image": True, "name": "CT #202 STD BRAIN 1MM"})()
+    ctx = type("Ctx", (), {"model": model, "is_image": True, "name": "CT #202 STD BRAIN 1MM", "path": "",
+                           "study_key": lambda self: volume_study_key(model.volume)})()
     store = ReviewStore(tmp_path / "review.db")
     panel = ReportPanel(store, "dr_walk")
     qtbot.addWidget(panel)
@@ -96,6 +98,18 @@ def test_report_dock_drafts_from_the_study_on_screen_and_signs(qtbot, head_ct, t
     panel.select_sentence(0)
     assert seen and seen[0].world_lps is not None and abs(seen[0].world_lps[2] - head_ct.index_to_world(
         [[0, 0, 100]])[0][2]) < 0.06
+    # another study on screen: the report says so, and its sentences no longer move the viewer there
+    other = type("Ctx", (), {"model": None, "is_image": True, "name": "01_test.tif", "path": "/x/01_test.tif",
+                             "study_key": lambda self: "photo-digest"})()
+    panel.study = lambda: other
+    panel.view_changed(other)
+    seen.clear()
+    panel.select_sentence(0)
+    assert not seen and "This report is on CT #202 STD BRAIN 1MM; 01_test.tif is on screen" in panel.state.text()
+    panel.study = lambda: ctx
+    panel.view_changed(ctx)
+    panel.select_sentence(0)
+    assert seen and panel.state.text() == ""
     # an edit that is not saved is not thrown away without asking
     panel.editor.appendPlainText("No acute findings.")
     asked = []
@@ -110,7 +124,7 @@ def test_report_dock_drafts_from_the_study_on_screen_and_signs(qtbot, head_ct, t
     assert panel.draft_from_study() is False and "Open a study and measure" in panel.state.text()
 
 
-def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path):
+def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path, data_dir):
     """The whole path a radiologist takes: distance tool, drag in the axial view, Draft from study."""
     from app.shell.main_window import MainWindow
 
@@ -142,4 +156,13 @@ def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path):
     idx, count = mpr.slice_position(w.model.volume.affine, w.model.volume.spatial_shape, view.plane)   # the caption's
     assert text.startswith("Measurement 1, a distance of ") and f" mm, on axial slice {idx + 1} of {count}." in text
     assert panel.summary.text().startswith("1 sentences: 1 supported")
+    # a fundus photo opened next: the CT report's sentence must not move the photo's crosshair
+    moved = []
+    panel.evidenceRequested.connect(moved.append)
+    w.open_path(str(data_dir / "retina/DRIVE/test/images/01_test.tif"))
+    qtbot.waitUntil(lambda: w.model is not None and (w.model.volume.source or "").endswith("01_test.tif")
+                    and not w._stale(), timeout=30000)
+    qtbot.waitUntil(lambda: "is on screen" in panel.state.text(), timeout=5000)
+    panel.select_sentence(0)
+    assert not moved
     w.close()

@@ -101,6 +101,7 @@ def _report(win):
     panel = _import("app.shell.report_panel.ReportPanel")(win.workflow.store, win.workflow.user or "")
     panel.evidenceRequested.connect(win.go_to_evidence)
     panel.study = lambda: win.current_view.context
+    win.current_view.changed.connect(panel.view_changed)
     panel.signed.connect(lambda _v: win.review_changed())
     return panel
 

@@ -85,6 +85,7 @@ class ReportPanel(QWidget):
         lay.addWidget(self.state)
         self.path: Path | None = None
         self._dirty = False   # edits since the report was opened, drafted, saved or signed
+        self._elsewhere = False   # the study on screen is not the report's (said on the state line)
         self.editor.textChanged.connect(self._edited)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -100,7 +101,9 @@ class ReportPanel(QWidget):
         self.editor.setPlainText("\n".join(s.text for s in self._order))
         self.editor.blockSignals(False)
         self._dirty = False
+        self._elsewhere = False
         self.reverify()
+        self.view_changed()
 
     def _edited(self) -> None:
         self._dirty = True
@@ -267,8 +270,43 @@ class ReportPanel(QWidget):
         self._show_evidence(n)
         if 0 <= n < len(self._order):
             t = target_of(self._order[n])
-            if t is not None:
+            if t is not None and self.on_its_study():
                 self.evidenceRequested.emit(t)
+
+    # ---- which study the report speaks of ---------------------------------------------------------
+    def on_its_study(self) -> bool:
+        """Whether the study on screen is the one the report is about: only then may a sentence move
+        the viewer (a CT report's LPS point on a fundus photo, or its frame on another video, is a
+        silently wrong place). A draft from the viewer names its study's key; one from the command
+        line, its case (the file or folder name)."""
+        if self.report is None:
+            return False
+        ctx = self.study()
+        if ctx is None:
+            return True   # not in a window (scripts): nothing to compare with
+        key = str(self.report.meta.get("study") or "")
+        if key:
+            try:
+                return ctx.study_key() == key
+            except Exception:  # noqa: BLE001 - a context that cannot say: do not navigate
+                return False
+        path = Path(getattr(ctx, "path", "") or "")
+        return self.report.case in (path.name, path.parent.name) and bool(path.name)
+
+    def view_changed(self, _ctx=None) -> None:
+        """Another study on screen: say that the report is not about it (the text stays as it is)."""
+        if self.report is None:
+            return
+        if self.on_its_study():
+            if self._elsewhere:
+                self._say("")
+            self._elsewhere = False
+            return
+        ctx = self.study()
+        shown = getattr(ctx, "name", "") or Path(getattr(ctx, "path", "") or "").name or "nothing"
+        self._elsewhere = True
+        self._say(f"This report is on {self.report.case}; {shown} is on screen: its sentences do not move the "
+                  f"viewer until {self.report.case} is open again", error=True)
 
     def _show_evidence(self, n: int) -> None:
         self.evidence.clear()
