@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("report-pdf-images-from-another-study", "a report's PDF takes its key images from whatever study is on screen",
+             "app/shell/report_panel.py", "images = self.key_images(self.report) if self.on_its_study() else []",
+             "images = self.key_images(self.report)", ("tests/test_report_from_measurements.py",)),
+    Mutation("report-pdf-leaves-crosshair-moved", "exporting a report's key images leaves the crosshair on the last measurement",
+             "app/shell/report_images.py", "    finally:\n        model.set_cursor(before)\n", "    finally:\n        pass\n",
+             ("tests/test_report_from_measurements.py",)),
     Mutation("report-navigates-on-another-study", "a report sentence moves the viewer on any study on screen (a CT point on a photo)",
              "app/shell/report_panel.py", "            if t is not None and self.on_its_study():", "            if t is not None:",
              ("tests/test_report_from_measurements.py",)),

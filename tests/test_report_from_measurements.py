@@ -156,6 +156,12 @@ def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path, data_d
     idx, count = mpr.slice_position(w.model.volume.affine, w.model.volume.spatial_shape, view.plane)   # the caption's
     assert text.startswith("Measurement 1, a distance of ") and f" mm, on axial slice {idx + 1} of {count}." in text
     assert panel.summary.text().startswith("1 sentences: 1 supported")
+    # the PDF carries the measured slice as drawn in the view; the crosshair is back where it was
+    before = np.array(w.model.cursor)
+    pdf = panel.export_pdf(tmp_path / "report.pdf")
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-" and data.count(b"/Subtype /Image") == 1, panel.state.text()
+    assert "with 1 key image(s)" in panel.state.text() and np.allclose(w.model.cursor, before)
     # a fundus photo opened next: the CT report's sentence must not move the photo's crosshair
     moved = []
     panel.evidenceRequested.connect(moved.append)
@@ -165,4 +171,7 @@ def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path, data_d
     qtbot.waitUntil(lambda: "is on screen" in panel.state.text(), timeout=5000)
     panel.select_sentence(0)
     assert not moved
+    panel.export_pdf(tmp_path / "report2.pdf")   # and its PDF takes no key image from the photo
+    assert (tmp_path / "report2.pdf").read_bytes().count(b"/Subtype /Image") == 0
+    assert "without key images" in panel.state.text()
     w.close()

@@ -102,6 +102,7 @@ def _report(win):
     panel.evidenceRequested.connect(win.go_to_evidence)
     panel.study = lambda: win.current_view.context
     win.current_view.changed.connect(panel.view_changed)
+    panel.key_images = lambda rep: _import("app.shell.report_images.measurement_key_images")(win, rep)
     panel.signed.connect(lambda _v: win.review_changed())
     return panel
 

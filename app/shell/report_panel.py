@@ -56,12 +56,21 @@ class ReportPanel(QWidget):
                                      "(distances, angles, ROI statistics), each linked to its place")
         self.draft_button.clicked.connect(self.draft_from_study)
         self.study = lambda: None   # the window sets it: the current view's context (model, name)
+        self.pdf_button = QPushButton("PDF...")
+        self.pdf_button.setToolTip("Export the report as a PDF, with the slice of each measurement as a key image "
+                                   "(when its study is on screen)")
+        self.pdf_button.clicked.connect(self._choose_pdf)
+        self.key_images = lambda report: []   # the window sets it: key images of the report's places
         self.summary = QLabel("No report open")
         row.addWidget(self.open_button)
         row.addWidget(self.draft_button)
-        row.addWidget(self.save_button)
         row.addStretch(1)
         lay.addLayout(row)
+        files = QHBoxLayout()   # a second row: one row of four buttons is wider than the dock
+        files.addWidget(self.save_button)
+        files.addWidget(self.pdf_button)
+        files.addStretch(1)
+        lay.addLayout(files)
         self.summary.setWordWrap(True)   # its own line: beside the buttons it widened the dock past its frame
         lay.addWidget(self.summary)
         self.editor = QPlainTextEdit()
@@ -166,6 +175,34 @@ class ReportPanel(QWidget):
         save_report(self.report, path)
         self._dirty = False
         self._say(f"Saved {path.name}")
+
+    def _choose_pdf(self) -> None:
+        if self.report is None:
+            self._say("No report to export: open one or draft one from the study", error=True)
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Export report as PDF", "report.pdf", "PDF (*.pdf)")
+        if name:
+            self.export_pdf(name)
+
+    def export_pdf(self, path: str | Path) -> Path | None:
+        """The report as it stands (edits verified, each sentence's status coloured) in a PDF; key
+        images only while the report's own study is on screen (else it says they were left out)."""
+        from app.report.export.pdf import write_pdf
+
+        if self.report is None:
+            return None
+        self._timer.stop()
+        self.reverify()
+        images = self.key_images(self.report) if self.on_its_study() else []
+        try:
+            out = write_pdf(self.report, path, images)
+        except (OSError, LoupeError) as e:
+            self._say(f"{Path(path).name}: could not write the PDF ({e})", error=True)
+            return None
+        note = f" with {len(images)} key image(s)" if images else \
+            ("" if self.on_its_study() else f" without key images ({self.report.case} is not on screen)")
+        self._say(f"Exported {out.name}{note}")
+        return out
 
     # ---- editing: paragraphs <-> sentences -------------------------------------------------------
     def _paragraphs(self) -> list[str]:

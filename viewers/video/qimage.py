@@ -1,4 +1,4 @@
-"""numpy RGB -> QImage without a dangling buffer (the QImage gets its own copy)."""
+"""numpy RGB <-> QImage without a dangling buffer (each side gets its own copy)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,3 +11,11 @@ def rgb_to_qimage(img: np.ndarray) -> QImage:
     if a.ndim == 2:
         return QImage(a.data, w, h, a.strides[0], QImage.Format.Format_Grayscale8).copy()
     return QImage(a.data, w, h, a.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_rgb(img: QImage) -> np.ndarray:
+    """(h, w, 3) uint8 copy of any QImage (a widget's grab, for key images and checks)."""
+    q = img.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = q.width(), q.height()
+    rows = np.frombuffer(q.constBits(), np.uint8, count=q.bytesPerLine() * h).reshape(h, q.bytesPerLine())
+    return rows[:, :w * 3].reshape(h, w, 3).copy()

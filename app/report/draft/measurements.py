@@ -33,7 +33,7 @@ def _where(vol: Volume, series: str, index: int, shape) -> tuple[dict[str, Any],
     plane, number, count = plane_and_slice(vol, centre, shape.attrs.get("plane_normal"))
     k, j, i = vol.spatial_shape
     scan_centre = vol.index_to_world(np.array([[(i - 1) / 2, (j - 1) / 2, (k - 1) / 2]]))[0]
-    loc = {"series": series, "index": index, "slice_number": number, "slice_count": count,
+    loc = {"series": series, "index": index, "plane": plane, "slice_number": number, "slice_count": count,
            "point_lps": [rounded(x, 1) for x in centre], "volume_center_lps": [rounded(x, 1) for x in scan_centre]}
     on = f"{plane} slice {number} of {count}" if vol.spatial_shape[0] > 1 else "the image"
     return loc, on
