@@ -64,7 +64,7 @@ def main(data: Path, work: Path) -> None:
 
     job = s.run_async("slow", steps=400, step_s=0.05, on_progress=lambda f, m: progress.append(f),
                       on_done=finished)
-    for _ in range(200):
+    for _ in range(1200):   # up to 60 s for the worker process to start and report (10 s was short under load)
         if progress and progress[-1] > 0.0:
             break
         threading.Event().wait(0.05)

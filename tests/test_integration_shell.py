@@ -176,7 +176,7 @@ def test_first_stroke_during_background_save_does_not_reach_the_ai_version(qtbot
 
     def save_later(self, layer, **kw):  # the background write lands after the first stroke
         if threading.current_thread() is not threading.main_thread():
-            stroked.wait(10)
+            stroked.wait(60)   # released by the test right after the stroke; only a hang guard
         return slow_save(self, layer, **kw)
 
     monkeypatch.setattr(ReviewStore, "save_layer", save_later)

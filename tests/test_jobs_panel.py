@@ -92,12 +92,13 @@ def test_jobs_panel_tracks_progress_cancel_and_failure(qtbot, runner, tmp_path):
     qtbot.addWidget(panel)
     panel.resize(900, 320)
     inp = BackendInput.from_volume(_volume())
-    done = runner.submit("steps", inp, ["steps=3", "step_s=0.02"])
-    slow = runner.submit("steps", inp, ["steps=1000", "step_s=0.05"])
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=5000)
+    # listen before submitting: the short job's result can be announced while the rows are added
+    # (a worker that ran ahead under load), and a blocker started after that would wait in vain
     with qtbot.waitSignal(panel.resultReady, timeout=30000) as sig:
-        pass
+        done = runner.submit("steps", inp, ["steps=3", "step_s=0.02"])
+        slow = runner.submit("steps", inp, ["steps=1000", "step_s=0.05"])
     assert sig.args[0] is done
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2, timeout=5000)
     qtbot.waitUntil(lambda: panel.table.item(0, 2).text() == "done", timeout=10000)
     assert panel.table.cellWidget(0, 3).value() == 1000
     qtbot.waitUntil(lambda: slow.progress > 0, timeout=20000)

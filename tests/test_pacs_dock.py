@@ -46,7 +46,7 @@ def _idle(qtbot, dock, timeout=120000):
     qtbot.waitUntil(lambda: not dock.busy(), timeout=timeout)
 
 
-def test_query_retrieve_open_and_send_seg(qtbot, win, orthanc, dicom_dir, tmp_path):
+def test_query_retrieve_open_and_send_seg(qtbot, win, orthanc, dicom_dir, tmp_path, monkeypatch):
     dock = win.panel("pacs")
     dock.add_node("", "not a url")
     assert "expected dicom://AET@host:port" in dock.status.text()
@@ -65,9 +65,22 @@ def test_query_retrieve_open_and_send_seg(qtbot, win, orthanc, dicom_dir, tmp_pa
 
     # a cancelled retrieve keeps nothing; retry then completes, is catalogued and opened
     dock.tree.setCurrentItem(study_item.child(0))
+    from app.shell import pacs_dock
+
+    real_task = pacs_dock._Task
+
+    class CancelAtThree(real_task):
+        """Cancels from the worker's own progress report, at instance 3; connected before the thread
+        starts (connected after retrieve_selected(), a worker that ran ahead could finish first)."""
+
+        def __init__(self, fn) -> None:
+            super().__init__(fn)
+            self.progress.connect(lambda done, total: done >= 3 and self.prog.cancel.set(), Qt.DirectConnection)
+
+    monkeypatch.setattr(pacs_dock, "_Task", CancelAtThree)
     dock.retrieve_selected()
-    task = dock._task            # cancel from the worker's own progress report, at instance 3
-    task.progress.connect(lambda done, total: done >= 3 and task.prog.cancel.set(), Qt.DirectConnection)
+    assert isinstance(dock._task, CancelAtThree)
+    monkeypatch.setattr(pacs_dock, "_Task", real_task)   # the retry below is not cancelled
     _idle(qtbot, dock)
     dest = dock.destination(ref.StudyInstanceUID, ref.SeriesInstanceUID)
     assert "cancelled" in dock.status.text() and not dest.exists()

@@ -46,7 +46,7 @@ def test_edits_are_reverified_and_signoff_is_stored(qtbot, ct_report, tmp_path):
     assert p.unsupported_spans() == [] and p.sign_button.isEnabled()
     mean = rep.sentences[0].text.split("has mean ")[1].split(" HU")[0]
     _type_at(p, 0, f"mean {mean} HU", "mean 12.0 HU")
-    qtbot.waitUntil(lambda: p.unsupported_spans() == [(0, "12.0 HU")], timeout=3000)
+    qtbot.waitUntil(lambda: p.unsupported_spans() == [(0, "12.0 HU")], timeout=10000)
     assert not p.sign_button.isEnabled() and "1 unsupported" in p.summary.text()
     p.grab().save(str(tmp_path / "report_panel.png"))
     p.reviewer.setText("dr ana")
@@ -57,7 +57,7 @@ def test_edits_are_reverified_and_signoff_is_stored(qtbot, ct_report, tmp_path):
     cur.movePosition(QTextCursor.End)
     p.editor.setTextCursor(cur)
     cur.insertText("\nClinical correlation is advised.")
-    qtbot.waitUntil(lambda: "1 unverifiable" in p.summary.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "1 unverifiable" in p.summary.text(), timeout=10000)
     assert p.unsupported_spans() == [] and p.sign_button.isEnabled()
     vid = p.sign()
     assert vid and "Signed by dr ana" in p.state.text()

@@ -86,9 +86,7 @@ def test_remote_runner_matches_local_result_and_caches(server_url, tmp_path):
         fields = rows["threshold"].param_fields()
         assert [f.name for f in fields] == [f.name for f in THRESHOLD.param_fields()]
         assert fields[1].range.lo == 16 and fields[1].range.hi == 4096
-        seen = []
         job = remote.submit("threshold", BackendInput.from_volume(vol), ["smooth_mm=0.5", "bins=100"])
-        job.add_listener(lambda j: seen.append(j.state))
         assert job.wait(60) and job.state is JobState.DONE, job.error
         assert job.where == server_url and job.params["bins"] == 100
         ref = local.run("threshold", BackendInput.from_volume(vol), ["smooth_mm=0.5", "bins=100"])

@@ -168,7 +168,7 @@ def test_review_core_keeps_the_ai_version_from_a_stroke_during_its_save(tmp_path
 
     def save_after_the_stroke(self, layer, **kw):
         if threading.current_thread() is not threading.main_thread():
-            painted.wait(10)
+            painted.wait(60)   # released by the test right after the stroke; only a hang guard
         return real_save(self, layer, **kw)
 
     monkeypatch.setattr(ReviewStore, "save_layer", save_after_the_stroke)

@@ -59,7 +59,7 @@ def _hover_centre(qtbot, win):
     view = win.area.views[0]
     qtbot.waitExposed(view)
     _move_mouse(view)
-    qtbot.waitUntil(lambda: win.st_voxel.text() != "", timeout=3000)
+    qtbot.waitUntil(lambda: win.st_voxel.text() != "", timeout=10000)
 
 
 def _status(win) -> str:

@@ -160,7 +160,7 @@ def test_oblique_rotation_and_cine(qtbot, head_ct):
     k0 = mpr.slice_position(head_ct.affine, head_ct.spatial_shape, ax.plane)[0]
     ax.toggle_cine(True)
     qtbot.waitUntil(lambda: mpr.slice_position(head_ct.affine, head_ct.spatial_shape, ax.plane)[0] != k0,
-                    timeout=3000)
+                    timeout=10000)
     ax.toggle_cine(False)
 
 

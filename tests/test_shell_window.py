@@ -259,7 +259,7 @@ def test_while_a_series_loads_no_dock_shows_the_previous_study_and_a_layout_wait
     during, go_on, real_load = [], threading.Event(), data_open.load
 
     def held_load(*a, **kw):   # the series stays "loading" until the checks below have run
-        go_on.wait(20)
+        go_on.wait(60)   # released by click_mpr once the first slice is up; only a hang guard
         return real_load(*a, **kw)
     monkeypatch.setattr(data_open, "load", held_load)
 

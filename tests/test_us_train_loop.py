@@ -326,5 +326,3 @@ def test_dock_offers_us_biometry_trains_it_and_lists_its_versions(qtbot, tmp_pat
     assert tp.adapt_btn.isEnabled() and mp.table.rowCount() == 1
     mp.backend.setCurrentText("us-biometry")
     dock.grab().save(str(tmp_path / "dock_us.png"))
-    import shutil
-    shutil.copy(tmp_path / "dock_us.png", "/tmp/dock_us_27t.png")

@@ -3,7 +3,7 @@ clicks jump, I/O make a segment, edges trim, evidence clicks jump, J/K/L shuttle
 clock follows the frame table; the whole workspace renders to a PNG."""
 from __future__ import annotations
 
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -331,21 +331,28 @@ def test_proxy_build_shows_progress_and_can_be_cancelled(qtbot, ws, tmp_path, mo
 
     ws.close_source()
     real = px.build_proxy
+    # the build stays in progress until the test has seen it and cancelled (a fixed 10 ms a frame, ~3 s,
+    # could run out while a loaded CI kept the test from looking); bounded, never a hang
+    hold = threading.Event()
 
-    def build_slowly(source, *, cancel, **kw):
-        def slow_cancel():
-            time.sleep(0.01)  # about 3 s for 300 frames: time to see the progress and cancel
+    def build_held(source, *, cancel, **kw):
+        def held_cancel():
+            if not hold.wait(60):
+                hold.set()
             return cancel()
-        return real(source, cancel=slow_cancel, **kw)
+        return real(source, cancel=held_cancel, **kw)
 
-    monkeypatch.setattr(px, "build_proxy", build_slowly)
+    monkeypatch.setattr(px, "build_proxy", build_held)
     other = tmp_path / "other.mp4"
     encode_video(other, 300, gop=100, bframes=2)
-    with qtbot.waitSignal(ws.indexReady, timeout=10000):
-        ws.open_path(other)
-    qtbot.waitUntil(lambda: ws.proxy_progress.isVisible(), timeout=10000)
-    assert ws.proxy_cancel.isVisible()
-    ws.cancel_proxy()
+    try:
+        with qtbot.waitSignal(ws.indexReady, timeout=10000):
+            ws.open_path(other)
+        qtbot.waitUntil(lambda: ws.proxy_progress.isVisible(), timeout=10000)
+        assert ws.proxy_cancel.isVisible()
+        ws.cancel_proxy()
+    finally:
+        hold.set()
     assert ws.proxy_progress.isHidden() and not ws._proxy_ready
     # the build thread notices the cancel at its next frame and removes its partial folder; under a
     # loaded CI that took longer than a fixed 0.5 s once (session 14), so wait for it, bounded
