@@ -1,10 +1,11 @@
-"""The clip writer, the schedule and the set plumbing shared by the blind evidence report constructions
-unseen12, unseen13 and unseen14 (``evidence_appearances_unseen{12,13,14}.py``; unseen11's schedule
-too). Each construction keeps what is its own (variations, kinds, worlds, event pictures, filler,
-noise, encoders, negative stretches, seed) and passes it in as a :class:`Parts`; what these functions
-build is byte for byte what each module built before they were shared (every clip of each set at its
-real size, encoder, plan and seed, and the CI-subset clip at full length, checked by hash before and
-after the move: /work/notes/D16-close.md)."""
+"""The clip writer and the set plumbing shared by the blind evidence report constructions unseen12,
+unseen13 and unseen14 (``evidence_appearances_unseen{12,13,14}.py``), and the plan, schedule and
+negative-stretch placement of unseen10-14. Each construction keeps what is its own (variations,
+kinds, worlds, event pictures, filler, noise, encoders, negative stretches and their lengths, seed)
+and passes it in (a :class:`Parts`, or arguments); what these functions build is byte for byte what
+each module built before they were shared (every clip of each set at its real size, encoder, plan
+and seed, and the CI-subset clip at full length, checked by hash before and after the move:
+/work/notes/D16-close.md)."""
 from __future__ import annotations
 
 import hashlib
@@ -66,7 +67,7 @@ def plan_events(variations: Sequence[Any], seed: int) -> dict[str, list[tuple[st
 
 
 def margin(v: Any) -> int:
-    """Filler frames kept clear of negative stretches at each end of a gap."""
+    """Filler frames kept clear of negative stretches either side of an event (2 s, at least 3)."""
     return max(3, int(round(2.0 * v.fps)))
 
 
@@ -85,7 +86,10 @@ def schedule(v: Any, variations: Sequence[Any], plan: list[tuple[str, str]], see
 
 def negatives_in_gap(v: Any, gap: int, rng: np.random.Generator, negatives: Sequence[str],
                      neg_len: Callable[[Any, np.random.Generator], int]) -> list[tuple[int, str, int]]:
-    """(offset in the gap, kind, frames) of the negative stretches in a filler gap."""
+    """(offset in the gap, kind, frames) of the negative stretches placed in a filler gap: one in
+    the middle of a gap with room for it and the margins (events clips), or one about every
+    ``negatives_every_s`` (negative controls); ``neg_len`` draws a stretch's frames (the module's own),
+    ``negatives`` the module's stretch kinds."""
     m = margin(v)
     out: list[tuple[int, str, int]] = []
     if v.negatives_every_s:
