@@ -103,10 +103,10 @@ MUTATIONS = [
              ("tests/test_floor_quality_independent12.py",)),
     Mutation("quality-indep12-labels-shuffled", "independent set 12: each degraded sample labelled with the type of "
              "the group before it (labels shuffled; the report would score the wrong truth)",
-             "benchmarks/build_quality_independent12_set.py",
-             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[g], q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
-             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[q12.GROUPS[q12.GROUPS.index(g) - 1]], "
-             "q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
+             "benchmarks/quality_family_build.py",   # families 10-12 share this line (ViewFamily.make)
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g], q.SUBTYPE.get(g, q.FAMILY[g]), g,",
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[q.GROUPS.index(g) - 1]], "
+             "q.SUBTYPE.get(g, q.FAMILY[g]), g,",
              ("tests/test_floor_quality_independent12.py",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
@@ -835,9 +835,9 @@ MUTATIONS = [
              "mask = np.array([f in ok and f != 'motion_blur' for f in fams])",
              ("tests/test_floor_quality_independent10.py",)),
     Mutation("quality-indep10-labels-shuffled", "independent set 10: each group labelled with the next group's family",
-             "benchmarks/build_quality_independent10_set.py",
-             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[g],",
-             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[q10.GROUPS[(q10.GROUPS.index(g) + 1) % 7]],",
+             "benchmarks/quality_family_build.py",   # families 10-12 share this line (ViewFamily.make)
+             "out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g],",
+             "out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[(q.GROUPS.index(g) + 1) % 7]],",
              ("tests/test_floor_quality_independent10.py",)),
     Mutation("quality-clean-view-no-twin", "session-14 clean-view rows: a windowed CT view loses its degraded twin "
              "(the rows the rule judged pair every clean view with one)",
