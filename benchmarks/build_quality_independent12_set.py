@@ -58,19 +58,15 @@ and float32 pixels) in order: the same seed gives the same hash.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import build_quality_independent9_set as b9  # noqa: E402
 import build_quality_independent10_set as b10  # noqa: E402
 import quality_family_build as qfb  # noqa: E402
 import quality_independent12 as q12  # noqa: E402
-from build_quality_independent4_set import Sample, analysis, load_native, training_paths  # noqa: E402
+from build_quality_independent4_set import load_native, training_paths  # noqa: E402
 from build_quality_independent9_set import VISIBLE_PSNR_DB, VISIBLE_SSIM, sample_digest, set_hash, visible  # noqa: E402,F401
 
 FAMILY = 12
@@ -135,70 +131,27 @@ OVERLAP = {
 }
 
 
-def check_held_out(root) -> None:
-    """The shared held-out check (``quality_family_build.check_held_out``) over every source."""
-    qfb.check_held_out(root, [s[:5] for s in SOURCES], FAMILY, training_paths)
-
-
-def window(hu: np.ndarray, name: str) -> np.ndarray:
-    centre, width = WINDOWS[name]
-    return np.clip((hu - centre) / width + 0.5, 0.0, 1.0).astype(np.float32)
-
-
-_PRODUCT = qfb.NativeCache(load_native)
-_HU = qfb.NativeCache(b10.hu_slice)
-
-
-def implementation(n: int, group: str) -> str:
-    return qfb.implementation(q12, n, group)
-
-
 def over_exposed(n: int) -> bool:
     """Exposure direction of view ``n``: over for odd view numbers, under for even ones."""
     return n % 2 == 1
 
 
-def view_of(root, sid: str) -> tuple[np.ndarray, str]:
-    """(the analysis image of source ``sid`` as cropped, the modality the assessor is told)."""
-    _, _, rel, index, crop, win = SOURCES[NUMBER[sid]]
-    if win:
-        hu, modality = _HU(root, rel, index)
-        native = window(hu, win)
-    else:
-        native, modality = _PRODUCT(root, rel, index)
-    return analysis(qfb.crop_view(native, crop)), modality
+def check_held_out(root) -> None:
+    """The shared held-out check (``quality_family_build.check_held_out``) over every source (the
+    module's SOURCES as they are now: a test adds a training image to them)."""
+    qfb.check_held_out(root, [s[:5] for s in SOURCES], FAMILY, training_paths)
 
 
-def make(root, _n, sid: str, mgroup: str, _rel, _index, _crop) -> list[Sample]:
-    """The 9 samples of one source (its number in ``SOURCES`` picks the implementations)."""
-    n = NUMBER[sid]
-    img, modality = view_of(root, sid)
-    out = [Sample(sid, modality, mgroup, np.asarray(im, np.float32), "", "none", "none", v, 0)
-           for v, im in zip(CLEAN_VIEWS, (img, np.ascontiguousarray(img[:, ::-1])))]
-    for g in q12.GROUPS:
-        rng = np.random.default_rng(qfb.seed(SEED, "indep12", sid, g))
-        y, how, m = q12.apply(img, g, rng, implementation(n, g), over=over_exposed(n))
-        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[g], q12.SUBTYPE.get(g, q12.FAMILY[g]), g,
-                          f"{g}:{how}", 2, m))
-    return out
-
-
-def samples(root, cache: str | Path | None = None, limit_images: int | None = None,
-            log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
-    """Every sample of the set, source by source, deterministically (``only``: those source numbers)."""
-    keep = None if only is None else set(only)
-    srcs = [s[:5] for n, s in enumerate(SOURCES) if keep is None or n in keep]
-    return qfb.samples(root, srcs, lambda r: check_held_out(r), make, cache, limit_images, log)
-
-
-def n_expected() -> int:
-    return len(SOURCES) * (len(CLEAN_VIEWS) + len(q12.GROUPS))
+VIEWS = qfb.ViewFamily(q=q12, family=FAMILY, seed=SEED, tag="indep12", sources=SOURCES, windows=WINDOWS,
+                      clean_views=CLEAN_VIEWS, hu_slice=b10.hu_slice, load_native=load_native,
+                      check=lambda r: check_held_out(r), mirror=lambda img: img[:, ::-1], over_exposed=over_exposed)
+# the family's names, bound to the shared construction (quality_family_build.ViewFamily)
+window, implementation = VIEWS.window, VIEWS.implementation
+view_of, make, samples, n_expected = VIEWS.view_of, VIEWS.make, VIEWS.samples, VIEWS.n_expected
 
 
 def main(argv=None) -> int:
-    a = b9.build_args(__doc__, argv)
-    return b9.check_set(samples(a.data, a.cache, log=print), q12.band, n_expected(), a.cache,
-                        clean_view=CLEAN_VIEWS[0], shown=40)
+    return VIEWS.main(__doc__, argv)
 
 
 if __name__ == "__main__":

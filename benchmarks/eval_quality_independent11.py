@@ -32,24 +32,9 @@ import quality_family_eval as qfe  # noqa: E402
 FAMILY = b11.FAMILY
 
 
-class _Bound:
-    """The builder as ``quality_family_eval.assess_rows`` calls it, restricted to ``only`` and feeding
-    every sample it yields into ``digest``."""
-    MODALITY_GROUPS = b11.MODALITY_GROUPS
-
-    def __init__(self, only=None, digest=None) -> None:
-        self.only, self.digest = only, digest
-
-    def samples(self, root, cache, limit_images, log=None):
-        for s in b11.samples(root, cache, limit_images, log=log, only=self.only):
-            if self.digest is not None:
-                b11.sample_digest(self.digest, s)
-            yield s
-
-
 def assess_rows(root, model=None, cache=None, limit_images=None, log=None, only=None, digest=None) -> list[dict]:
     """One row per sample: its truth and what the product's assessment says."""
-    return qfe.assess_rows(_Bound(only, digest), root, model, cache, limit_images, log)
+    return qfe.assess_rows(qfe.Bound(b11, only, digest), root, model, cache, limit_images, log)
 
 
 def summarise(rows: list[dict]) -> dict:

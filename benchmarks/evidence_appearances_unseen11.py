@@ -75,6 +75,7 @@ import av
 import cv2
 import numpy as np
 
+from benchmarks import evidence_unseen_build as shared
 from benchmarks.build_evidence_videos import EventTruth, VideoTruth
 from benchmarks.evidence_appearances_unseen5 import _polyps, fit_cover, polyp_views
 from benchmarks.evidence_appearances_unseen6 import Filler6
@@ -453,32 +454,10 @@ class Negative11:
 
 # ---------------------------------------------------------------- plan
 
-_LENGTH_S = {"capsule": {"short": (2.5, 6.0), "normal": (5.0, 12.0), "long": (30.0, 50.0)},
-             "surgical": {"short": (0.3, 0.9), "normal": (1.0, 2.5), "long": (5.0, 8.0)}}
-
-
-def event_length11(family: str, cls: str, fps: float, rng: np.random.Generator) -> int:
-    """Frames of an event: one frame, or seconds by class (at least 2, 4 or 8 frames)."""
-    if cls == "one_frame":
-        return 1
-    lo, hi = _LENGTH_S[family][cls]
-    n = int(round(rng.uniform(lo, hi) * fps))
-    return max({"short": 2, "normal": 4, "long": 8}[cls], n)
-
-
 def plan_unseen11(seed: int = SEED11) -> dict[str, list[tuple[str, str]]]:
     """(kind, length class) per event of each clip: the declared kinds shuffled by the seed, paired
     with the declared length classes in their order."""
-    rng = np.random.default_rng(seed)
-    plan: dict[str, list[tuple[str, str]]] = {}
-    for v in VARIATIONS11:
-        order = rng.permutation(len(v.kinds)) if v.kinds else []
-        plan[v.name] = [(v.kinds[int(i)], v.lengths[j]) for j, i in enumerate(order)]
-    return plan
-
-
-def _margin(v: Variation11) -> int:
-    return max(3, int(round(2.0 * v.fps)))
+    return shared.plan_events(VARIATIONS11, seed)
 
 
 def _neg_len(v: Variation11, rng: np.random.Generator) -> int:
@@ -488,35 +467,13 @@ def _neg_len(v: Variation11, rng: np.random.Generator) -> int:
 def schedule11(v: Variation11, seed: int = SEED11, gap_scale: float = 1.0,
                plan: list[tuple[str, str]] | None = None) -> list[tuple[str, str, int, int]]:
     """(kind, length class, filler frames before, event frames) per event, from a stream of its own."""
-    vid = VARIATIONS11.index(v) if v in VARIATIONS11 else 99
     plan = plan_unseen11(seed).get(v.name, []) if plan is None else plan
-    rng = np.random.default_rng(seed * 1000 + vid + 5)
-    out = []
-    for kind, cls in plan:
-        gap = max(3, int(v.gap_s * v.fps * gap_scale * rng.uniform(0.7, 1.3)))
-        n = event_length11(v.family, cls, v.fps, rng)
-        out.append((kind, cls, gap, n))
-    return out
+    return shared.schedule(v, VARIATIONS11, plan, seed, gap_scale)
 
 
 def negatives_in_gap(v: Variation11, gap: int, rng: np.random.Generator) -> list[tuple[int, str, int]]:
     """(offset in the gap, kind, frames) of the negative stretches in a filler gap."""
-    m = _margin(v)
-    out: list[tuple[int, str, int]] = []
-    if v.negatives_every_s:
-        step = max(4, int(v.negatives_every_s * v.fps))
-        at = int(rng.integers(m, m + step))
-        while True:
-            n = _neg_len(v, rng)
-            if at + n > gap - m:
-                break
-            out.append((at, NEGATIVES11[int(rng.integers(len(NEGATIVES11)))], n))
-            at += n + int(step * rng.uniform(0.6, 1.4))
-        return out
-    n = _neg_len(v, rng)
-    if gap >= n + 2 * m + 2:
-        out.append(((gap - n) // 2, NEGATIVES11[int(rng.integers(len(NEGATIVES11)))], n))
-    return out
+    return shared.negatives_in_gap(v, gap, rng, NEGATIVES11, _neg_len)
 
 
 class EventSource11:

@@ -66,10 +66,7 @@ change it (a changed construction is a new set and needs a new name).
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -77,10 +74,13 @@ import av
 import cv2
 import numpy as np
 
-from benchmarks.build_evidence_videos import EventTruth, VideoTruth
+from benchmarks import evidence_unseen_build as shared
+from benchmarks.build_evidence_videos import VideoTruth
 from benchmarks.evidence_appearances_unseen5 import _ct, _polyps, fit_cover, polyp_views
 from benchmarks.evidence_appearances_unseen7 import _any7, _gray7, sway7
 from benchmarks.evidence_schedule_summary import clip_frames_from, plan_summary
+from benchmarks.evidence_unseen_build import meta_path as meta_path
+from benchmarks.evidence_unseen_build import truth_path as truth_path
 
 SEED12 = 163
 UNSEEN12_VERSION = 1   # part of cached file names: bump when this construction changes
@@ -568,32 +568,10 @@ class Negative12:
 
 # ---------------------------------------------------------------- plan
 
-_LENGTH_S = {"capsule": {"short": (2.5, 6.0), "normal": (5.0, 12.0), "long": (30.0, 50.0)},
-             "surgical": {"short": (0.3, 0.9), "normal": (1.0, 2.5), "long": (5.0, 8.0)}}
-
-
-def event_length12(family: str, cls: str, fps: float, rng: np.random.Generator) -> int:
-    """Frames of an event: one frame, or seconds by class (at least 2, 4 or 8 frames)."""
-    if cls == "one_frame":
-        return 1
-    lo, hi = _LENGTH_S[family][cls]
-    n = int(round(rng.uniform(lo, hi) * fps))
-    return max({"short": 2, "normal": 4, "long": 8}[cls], n)
-
-
 def plan_unseen12(seed: int = SEED12) -> dict[str, list[tuple[str, str]]]:
     """(kind, length class) per event of each clip: the declared kinds shuffled by the seed, paired
     with the declared length classes in their order."""
-    rng = np.random.default_rng(seed)
-    plan: dict[str, list[tuple[str, str]]] = {}
-    for v in VARIATIONS12:
-        order = rng.permutation(len(v.kinds)) if v.kinds else []
-        plan[v.name] = [(v.kinds[int(i)], v.lengths[j]) for j, i in enumerate(order)]
-    return plan
-
-
-def _margin(v: Variation12) -> int:
-    return max(3, int(round(2.0 * v.fps)))
+    return shared.plan_events(VARIATIONS12, seed)
 
 
 def _neg_len(v: Variation12, rng: np.random.Generator) -> int:
@@ -603,35 +581,13 @@ def _neg_len(v: Variation12, rng: np.random.Generator) -> int:
 def schedule12(v: Variation12, seed: int = SEED12, gap_scale: float = 1.0,
                plan: list[tuple[str, str]] | None = None) -> list[tuple[str, str, int, int]]:
     """(kind, length class, filler frames before, event frames) per event, from a stream of its own."""
-    vid = VARIATIONS12.index(v) if v in VARIATIONS12 else 99
     plan = plan_unseen12(seed).get(v.name, []) if plan is None else plan
-    rng = np.random.default_rng(seed * 1000 + vid + 5)
-    out = []
-    for kind, cls in plan:
-        gap = max(3, int(v.gap_s * v.fps * gap_scale * rng.uniform(0.7, 1.3)))
-        n = event_length12(v.family, cls, v.fps, rng)
-        out.append((kind, cls, gap, n))
-    return out
+    return shared.schedule(v, VARIATIONS12, plan, seed, gap_scale)
 
 
 def negatives_in_gap(v: Variation12, gap: int, rng: np.random.Generator) -> list[tuple[int, str, int]]:
     """(offset in the gap, kind, frames) of the negative stretches in a filler gap."""
-    m = _margin(v)
-    out: list[tuple[int, str, int]] = []
-    if v.negatives_every_s:
-        step = max(4, int(v.negatives_every_s * v.fps))
-        at = int(rng.integers(m, m + step))
-        while True:
-            n = _neg_len(v, rng)
-            if at + n > gap - m:
-                break
-            out.append((at, NEGATIVES12[int(rng.integers(len(NEGATIVES12)))], n))
-            at += n + int(step * rng.uniform(0.6, 1.4))
-        return out
-    n = _neg_len(v, rng)
-    if gap >= n + 2 * m + 2:
-        out.append(((gap - n) // 2, NEGATIVES12[int(rng.integers(len(NEGATIVES12)))], n))
-    return out
+    return shared.negatives_in_gap(v, gap, rng, NEGATIVES12, _neg_len)
 
 
 def _is_gray(img: np.ndarray) -> bool:
@@ -691,23 +647,7 @@ class EventSource12:
 # ---------------------------------------------------------------- the clips
 
 def clip_path(cache: Path, v: Variation12, seed: int = SEED12) -> Path:
-    return Path(cache) / f"unseen12_{v.name}_s{seed}_u{UNSEEN12_VERSION}.{v.enc.container}"
-
-
-def meta_path(video: Path) -> Path:
-    return Path(video).with_suffix(".meta.json")
-
-
-def truth_path(video: Path) -> Path:
-    return Path(video).with_suffix(".truth.json")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return shared.clip_path(PARTS12, cache, v, seed)
 
 
 def build_unseen12_clip(out: Path, data_dir: Path, *, variation: Variation12, seed: int = SEED12,
@@ -715,86 +655,14 @@ def build_unseen12_clip(out: Path, data_dir: Path, *, variation: Variation12, se
                         events_off: bool = False, enc: Encoding12 | None = None) -> VideoTruth:
     """One clip: events per :func:`schedule12` (``plan`` overrides this clip's plan; ``gap_scale``
     shrinks the gaps, for checks). ``events_off``: the same draws with no event drawn. ``enc``
-    overrides the stream (checks only)."""
-    v = variation
-    d = str(Path(data_dir))
-    full_plan = plan_unseen12(seed)
-    vid = VARIATIONS12.index(v) if v in VARIATIONS12 else 99
-    earlier: dict[str, int] = {}
-    for other in VARIATIONS12[:vid]:
-        for k, _ in full_plan.get(other.name, []):
-            earlier[k] = earlier.get(k, 0) + 1
-    src = EventSource12(d, v.world, earlier)
-    sched = schedule12(v, seed, gap_scale, plan)
-    filler = Filler12(v, d, np.random.default_rng(seed * 1000 + vid + 1))
-    erng = np.random.default_rng(seed * 1000 + vid + 2)
-    noise = Noise12(v, np.random.default_rng(seed * 1000 + vid + 3))
-    nrng = np.random.default_rng(seed * 1000 + vid + 4)
-    tmp = out.with_name(out.stem + ".part" + out.suffix)
-    wr = Writer12(tmp, v, enc)
-    truth: list[EventTruth] = []
-    meta_events: list[dict] = []
-    negatives: list[dict] = []
-
-    def emit(img: np.ndarray) -> None:
-        wr.write(noise(img))
-
-    def fill(n: int) -> None:
-        stretches = negatives_in_gap(v, n, nrng)
-        at = {o: (k, m) for o, k, m in stretches}
-        i = 0
-        while i < n:
-            if i in at:
-                kind, m = at[i]
-                neg = Negative12(kind, m, v.wh, nrng)
-                negatives.append({"kind": kind, "start_frame": wr.n, "end_frame": wr.n + m - 1})
-                for j in range(m):
-                    emit(neg(j, filler.next()))
-                i += m
-                continue
-            emit(filler.next())
-            i += 1
-
-    if not sched:
-        fill(int(round(v.duration_s * v.fps * gap_scale)))
-    for kind, cls, gap, n in sched:
-        fill(gap)
-        start = wr.n
-        if kind in MIXED_KINDS12:
-            source, hook = src.mixed(kind, n, v, erng)
-            for i in range(n):
-                img = filler.next(in_event=True)
-                emit(img if events_off else hook(i, img))
-        else:
-            source, frames = src.cut_in(kind, n, v, erng)
-            for f in frames:
-                filler.next(in_event=True)          # the scene goes on behind the cut-in view
-                emit(np.zeros_like(f) if events_off else f)
-        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))
-        meta_events.append({"length_class": cls, "frames": n, "seconds": round(n / v.fps, 3),
-                            "mixed": kind in MIXED_KINDS12, "gap_frames": gap})
-    if sched:
-        fill(max(3, int(v.gap_s * v.fps * gap_scale * 0.5)))
-    wr.close()
-    os.replace(tmp, out)
-    vt = VideoTruth(str(out), v.fps, v.wh[0], v.wh[1], wr.n, truth,
-                    note=f"constructed unseen12 clip '{v.name}' ({v.label()}), seed {seed}"
-                         + (" - EVENTS OFF (truth check only)" if events_off else ""))
-    vt.save(truth_path(out))
-    meta_path(out).write_text(json.dumps({
-        "variation": asdict(v), "label": v.label(), "seed": seed, "fps": v.fps,
-        "duration_s": round(wr.n / v.fps, 3), "events": meta_events, "negatives": negatives,
-        "sha256": file_sha256(out), "events_off": events_off}, indent=1))
-    return vt
+    overrides the stream (checks only). The writer is shared (benchmarks/evidence_unseen_build.py)."""
+    return shared.build_clip(PARTS12, out, data_dir, variation=variation, seed=seed, plan=plan,
+                             gap_scale=gap_scale, events_off=events_off, enc=enc)
 
 
 def set_hash(cache: Path, seed: int = SEED12) -> str:
     """One hash over every clip's file hash (as built), in the set's order."""
-    h = hashlib.sha256()
-    for v in VARIATIONS12:
-        meta = json.loads(meta_path(clip_path(cache, v, seed)).read_text())
-        h.update(f"{v.name}:{meta['sha256']}\n".encode())
-    return h.hexdigest()
+    return shared.set_hash(PARTS12, cache, seed)
 
 
 def clip_frames12(v: Variation12, seed: int = SEED12) -> tuple[int, int]:
@@ -809,39 +677,12 @@ def summary12(seed: int = SEED12) -> str:
 
 def build_set(cache: Path, data_dir: Path, seed: int = SEED12, names: list[str] | None = None) -> dict:
     """Builds (or reuses) every clip of the set in ``cache``; returns {name: VideoTruth}."""
-    from benchmarks.build_evidence_videos import cached
+    return shared.build_set(PARTS12, build_unseen12_clip, cache, data_dir, seed, names)
 
-    out = {}
-    for v in VARIATIONS12:
-        if names and v.name not in names:
-            continue
-        out[v.name] = cached(clip_path(cache, v, seed), build_unseen12_clip, data_dir=data_dir, variation=v, seed=seed)
-    return out
+
+PARTS12 = shared.Parts("unseen12", VARIATIONS12, SEED12, UNSEEN12_VERSION, MIXED_KINDS12, plan_unseen12, schedule12,
+                        negatives_in_gap, EventSource12, Filler12, Noise12, Writer12, Negative12)
 
 
 if __name__ == "__main__":
-    import argparse
-    import sys
-    import time
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks.common import data_root
-
-    ap = argparse.ArgumentParser(description="build the unseen12 set (cached by name) and print its hash")
-    ap.add_argument("--set", default="/tmp/unseen12", help="folder of the built clips")
-    ap.add_argument("--plan-only", action="store_true", help="print the schedule's frames and shares")
-    ap.add_argument("--variations", nargs="+", default=None)
-    a = ap.parse_args()
-    if a.plan_only:
-        print(summary12())
-        raise SystemExit(0)
-    Path(a.set).mkdir(parents=True, exist_ok=True)
-    for var in VARIATIONS12:
-        if a.variations and var.name not in a.variations:
-            continue
-        t0 = time.process_time()
-        vt = build_set(Path(a.set), data_root(), names=[var.name])[var.name]
-        print(f"{var.name}: {vt.n_frames} frames, {len(vt.events)} events, {time.process_time() - t0:.1f} s CPU",
-              flush=True)
-    if not a.variations:
-        print(f"set hash {set_hash(Path(a.set))}")
+    shared.main(PARTS12, build_set, summary12, set_hash)

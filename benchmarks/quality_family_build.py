@@ -1,6 +1,7 @@
 """The runner shared by the blind quality families' set builders (families 5-8,
 ``build_quality_independent{5,6,7,8}_set.py``): the held-out check, the seed, the crop, the
-per-source ``.npz`` cache, the source loop and the command line. Each builder keeps what is its own
+per-source ``.npz`` cache, the source loop and the command line; and families 10-12's windowed views
+and samples (:class:`ViewFamily`). Each builder keeps what is its own
 (SEED, SOURCES, clean views, which degradations, their seeds) and passes it in; the sets they build
 are byte for byte what they were before this module (checked by a whole-set hash, family by family).
 """
@@ -137,3 +138,72 @@ def main(argv, *, doc: str | None, samples, band, name: Callable[[Sample], str])
         print(f"{len(out)} samples outside their severity band: " + "; ".join(out[:20]))
         return 1
     return 0
+
+
+class ViewFamily:
+    """What families 10-12 (``build_quality_independent{10,11,12}_set.py``) share: a view is a crop of
+    the product's analysis image, or of a CT slice in HU through one of the family's named windows;
+    per view the family's clean views (as cropped, and ``mirror``-ed) and each construction group once,
+    its implementation taken in turn, its seed fixed by (SEED, ``tag``, source, group); exposure over
+    or under by ``over_exposed`` (families 11, 12; None: family 10's drawn direction); ``check`` is the
+    family's held-out check. Each builder keeps its own SOURCES, windows, seed and degradations and
+    binds these methods to its module names; the sets are byte for byte what they were (whole-set
+    hash, family by family: /work/notes/D16-close.md)."""
+
+    def __init__(self, *, q, family: int, seed: int, tag: str, sources, windows: dict, clean_views,
+                 hu_slice, load_native, check: Callable[[object], None], mirror: Callable[[np.ndarray], np.ndarray],
+                 over_exposed: Callable[[int], bool] | None = None) -> None:
+        self.q, self.family, self.seed, self.tag = q, family, seed, tag
+        self.sources, self.windows, self.clean_views = sources, windows, clean_views
+        self.check, self.mirror, self.over_exposed = check, mirror, over_exposed
+        self.number = {s[0]: n for n, s in enumerate(sources)}
+        self._product = NativeCache(load_native)
+        self._hu = NativeCache(hu_slice)
+
+    def window(self, hu: np.ndarray, name: str) -> np.ndarray:
+        centre, width = self.windows[name]
+        return np.clip((hu - centre) / width + 0.5, 0.0, 1.0).astype(np.float32)
+
+    def implementation(self, n: int, group: str) -> str:
+        return implementation(self.q, n, group)
+
+    def view_of(self, root, sid: str) -> tuple[np.ndarray, str]:
+        """(the analysis image of source ``sid`` as cropped, the modality the assessor is told)."""
+        from build_quality_independent4_set import analysis
+        _, _, rel, index, crop, win = self.sources[self.number[sid]]
+        if win:
+            hu, modality = self._hu(root, rel, index)
+            native = self.window(hu, win)
+        else:
+            native, modality = self._product(root, rel, index)
+        return analysis(crop_view(native, crop)), modality
+
+    def make(self, root, _n, sid: str, mgroup: str, _rel, _index, _crop) -> list[Sample]:
+        """The samples of one source (its number in SOURCES picks the implementations)."""
+        q, n = self.q, self.number[sid]
+        img, modality = self.view_of(root, sid)
+        out = [Sample(sid, modality, mgroup, np.asarray(im, np.float32), "", "none", "none", v, 0)
+               for v, im in zip(self.clean_views, (img, np.ascontiguousarray(self.mirror(img))))]
+        for g in q.GROUPS:
+            rng = np.random.default_rng(seed(self.seed, self.tag, sid, g))
+            over = {} if self.over_exposed is None else {"over": self.over_exposed(n)}
+            y, how, m = q.apply(img, g, rng, self.implementation(n, g), **over)
+            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g], q.SUBTYPE.get(g, q.FAMILY[g]), g,
+                              f"{g}:{how}", 2, m))
+        return out
+
+    def samples(self, root, cache: str | Path | None = None, limit_images: int | None = None,
+                log=None, only: Iterable[int] | None = None) -> Iterator[Sample]:
+        """Every sample of the set, source by source, deterministically (``only``: those source numbers)."""
+        keep = None if only is None else set(only)
+        srcs = [s[:5] for n, s in enumerate(self.sources) if keep is None or n in keep]
+        return samples(root, srcs, self.check, self.make, cache, limit_images, log)
+
+    def n_expected(self) -> int:
+        return len(self.sources) * (len(self.clean_views) + len(self.q.GROUPS))
+
+    def main(self, doc: str | None, argv=None) -> int:
+        import build_quality_independent9_set as b9
+        a = b9.build_args(doc, argv)
+        return b9.check_set(self.samples(a.data, a.cache, log=print), self.q.band, self.n_expected(), a.cache,
+                            clean_view=self.clean_views[0], shown=40)

@@ -51,6 +51,21 @@ def assess_rows(builder, root, model=None, cache=None, limit_images=None, log=No
     return rows
 
 
+class Bound:
+    """A family's builder as :func:`assess_rows` calls it, restricted to ``only`` and feeding every
+    sample it yields into ``digest`` (families 10-12, whose evaluators hash what they score)."""
+
+    def __init__(self, builder, only=None, digest=None) -> None:
+        self.builder, self.only, self.digest = builder, only, digest
+        self.MODALITY_GROUPS = builder.MODALITY_GROUPS
+
+    def samples(self, root, cache, limit_images, log=None):
+        for s in self.builder.samples(root, cache, limit_images, log=log, only=self.only):
+            if self.digest is not None:
+                self.builder.sample_digest(self.digest, s)
+            yield s
+
+
 def prf(y, p, labels) -> dict:
     out = {}
     for c in labels:

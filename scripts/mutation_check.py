@@ -100,7 +100,7 @@ MUTATIONS = [
              "    share = int(n)",
              ("tests/test_floor_evidence_unseen14.py",)),
     Mutation("unseen14-truth-off-by-one", "unseen14 report construction: events annotated one frame late",
-             "benchmarks/evidence_appearances_unseen14.py",
+             "benchmarks/evidence_unseen_build.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
              '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
              ("tests/test_evidence_unseen14_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
@@ -112,10 +112,10 @@ MUTATIONS = [
              ("tests/test_floor_quality_independent12.py",)),
     Mutation("quality-indep12-labels-shuffled", "independent set 12: each degraded sample labelled with the type of "
              "the group before it (labels shuffled; the report would score the wrong truth)",
-             "benchmarks/build_quality_independent12_set.py",
-             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[g], q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
-             "        out.append(Sample(sid, modality, mgroup, y, q12.FAMILY[q12.GROUPS[q12.GROUPS.index(g) - 1]], "
-             "q12.SUBTYPE.get(g, q12.FAMILY[g]), g,",
+             "benchmarks/quality_family_build.py",   # families 10-12 share this line (ViewFamily.make)
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g], q.SUBTYPE.get(g, q.FAMILY[g]), g,",
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[q.GROUPS.index(g) - 1]], "
+             "q.SUBTYPE.get(g, q.FAMILY[g]), g,",
              ("tests/test_floor_quality_independent12.py",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
@@ -143,7 +143,7 @@ MUTATIONS = [
              "    share = int(np.floor(5 * s.max_kept_fraction * n))",
              ("tests/test_floor_evidence_unseen13.py",)),
     Mutation("unseen13-truth-off-by-one", "unseen13 report construction: events annotated one frame late",
-             "benchmarks/evidence_appearances_unseen13.py",
+             "benchmarks/evidence_unseen_build.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
              '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
              ("tests/test_evidence_unseen13_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
@@ -233,7 +233,7 @@ MUTATIONS = [
              "    share = int(np.floor(5 * s.max_kept_fraction * n))",
              ("tests/test_floor_evidence_unseen12.py",)),
     Mutation("unseen12-truth-off-by-one", "unseen12 report construction: events annotated one frame late",
-             "benchmarks/evidence_appearances_unseen12.py",
+             "benchmarks/evidence_unseen_build.py",
              '        truth.append(EventTruth(start, start + n - 1, f"{kind}:{source}", kind))',
              '        truth.append(EventTruth(start + 1, start + n, f"{kind}:{source}", kind))',
              ("tests/test_evidence_unseen12_builder.py::test_capsule_truth_is_exactly_the_frames_the_events_draw",)),
@@ -844,9 +844,9 @@ MUTATIONS = [
              "mask = np.array([f in ok and f != 'motion_blur' for f in fams])",
              ("tests/test_floor_quality_independent10.py",)),
     Mutation("quality-indep10-labels-shuffled", "independent set 10: each group labelled with the next group's family",
-             "benchmarks/build_quality_independent10_set.py",
-             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[g],",
-             "out.append(Sample(sid, modality, mgroup, y, q10.FAMILY[q10.GROUPS[(q10.GROUPS.index(g) + 1) % 7]],",
+             "benchmarks/quality_family_build.py",   # families 10-12 share this line (ViewFamily.make)
+             "out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g],",
+             "out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[(q.GROUPS.index(g) + 1) % 7]],",
              ("tests/test_floor_quality_independent10.py",)),
     Mutation("quality-clean-view-no-twin", "session-14 clean-view rows: a windowed CT view loses its degraded twin "
              "(the rows the rule judged pair every clean view with one)",

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import Counter
 
 import numpy as np
 import pytest
-from evidence_builder_checks import decode, twin_truth
+from evidence_builder_checks import (
+    assert_decodes_also_in_the_products_reader,
+    assert_rebuild_identical,
+    assert_region_plan,
+    twin_truth,
+)
 
 from benchmarks.evidence_appearances_unseen14 import (
     _OWN_SOURCE,
@@ -131,76 +135,15 @@ def test_the_worlds_look_as_declared(data_dir):
 def test_rebuild_is_identical_and_hashed_on_the_sets_own_encoder(tmp_path, data_dir, name):
     v = dataclasses.replace(VARIATION14_BY_NAME[name], wh=(96, 96))
     plan = [("dark_mass", "short"), ("param_map", "one_frame")]
-    ext = v.enc.container
-    a = build_unseen14_clip(tmp_path / f"a.{ext}", data_dir, variation=v, plan=plan, gap_scale=0.02)
-    b = build_unseen14_clip(tmp_path / f"b.{ext}", data_dir, variation=v, plan=plan, gap_scale=0.02)
-    assert [vars(t) for t in a.events] == [vars(t) for t in b.events]
-    assert (tmp_path / f"a.{ext}").read_bytes() == (tmp_path / f"b.{ext}").read_bytes()
-    ha = json.loads(meta_path(tmp_path / f"a.{ext}").read_text())["sha256"]
-    assert ha == json.loads(meta_path(tmp_path / f"b.{ext}").read_text())["sha256"] and len(ha) == 64
+    assert_rebuild_identical(build_unseen14_clip, meta_path, tmp_path, data_dir, v, plan)
 
 
 @pytest.mark.parametrize("name", sorted({v.enc.codec: v.name for v in VARIATIONS14 if v.events}.values()))
 def test_every_stream_decodes_at_its_size_rate_and_count_also_in_the_products_reader(tmp_path, name):
-    import av
-    import cv2
-
-    from app.data.video import open_video
-
-    v = VARIATION14_BY_NAME[name]
-    p = tmp_path / f"s.{v.enc.container}"
-    w = Writer14(p, v)
-    rng = np.random.default_rng(0)
-    src = []
-    for _ in range(9):
-        f = cv2.resize(rng.integers(0, 255, (v.wh[1] // 8, v.wh[0] // 8, 3), dtype=np.uint8), v.wh)
-        src.append(np.clip(f + rng.normal(0, 3, f.shape[:2] + (1,)), 0, 255).astype(np.uint8))
-        w.write(src[-1])
-    w.close()
-    with av.open(str(p)) as c:
-        s = c.streams.video[0]
-        assert s.codec_context.name == v.enc.codec
-        assert abs(float(s.average_rate or s.guessed_rate) - v.fps) < 0.001 * v.fps
-    got = decode(p)
-    assert got.shape == (9, v.wh[1], v.wh[0], 3)
-    assert all(np.abs(g.astype(np.int16) - s_).mean() < 25 for g, s_ in zip(got, src))    # the picture, not a frame
-    cap = cv2.VideoCapture(str(p))
-    k = 0
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        assert np.abs(cv2.cvtColor(f, cv2.COLOR_BGR2RGB).astype(np.int16) - got[k]).mean() < 5, k
-        k += 1
-    assert k == 9 and abs(cap.get(cv2.CAP_PROP_FPS) - v.fps) < 0.001 * v.fps
-    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == v.wh
-    vid = open_video(p)            # the product's reader, out of order (seeks): the same pictures
-    assert vid.n_frames == 9
-    for n in (6, 1, 8, 0, 4):
-        assert np.abs(np.asarray(vid.frame(n))[..., :3].astype(np.int16) - got[n]).mean() < 2, n
+    assert_decodes_also_in_the_products_reader(Writer14, VARIATION14_BY_NAME[name], tmp_path)
 
 
 def test_frozen_plan_keeps_the_brief():
-    plan = plan_unseen14()
-    events = [(v, e) for v in VARIATIONS14 for e in schedule14(v)]
-    assert 25 <= len(events) <= 34
-    count = Counter(e[0] for _, e in events)
-    assert set(count) == set(KINDS14) and min(count.values()) >= 4
-    mixed = sum(1 for _, e in events if e[0] in MIXED_KINDS14)
-    assert 0.5 <= mixed / len(events) <= 0.7
-    for fam in FAMILIES14:
-        assert {e[0] for v, e in events if v.family == fam} == set(KINDS14), fam
-        assert any(not v.events and v.family == fam for v in VARIATIONS14), "a negative control per rate family"
-    for v in VARIATIONS14:
-        assert [c for _, c in plan[v.name]] == list(v.lengths) and sorted(k for k, _ in plan[v.name]) == sorted(v.kinds)
-    assert sum(1 for _, (*_, n) in events if n == 1) >= 4 and max(n / v.fps for v, (*_, n) in events) > 30
-    frames = sum(clip_frames14(v)[0] for v in VARIATIONS14)
-    truth = sum(clip_frames14(v)[1] for v in VARIATIONS14)
-    seconds = sum(clip_frames14(v)[0] / v.fps for v in VARIATIONS14)
-    assert truth / frames <= 0.08 and 0.6 <= seconds / 3600 <= 0.9 and frames <= 14_000
-    assert all(min(abs(v.fps - r) for r in EARLIER_RATES) > 0.01 for v in VARIATIONS14)
-    assert not {v.enc.codec for v in VARIATIONS14} & EARLIER_CODECS
+    assert_region_plan(VARIATIONS14, schedule14, plan_unseen14(), clip_frames14, KINDS14, MIXED_KINDS14, FAMILIES14,
+                       EARLIER_RATES, EARLIER_CODECS, CI_SUBSET14, VARIATION14_BY_NAME)
     assert not (set(KINDS14) - {"polyp"} | set(WORLDS14) | set(NEGATIVES14)) & EARLIER_NAMES
-    assert all(0.5 <= v.fps <= 4 for v in VARIATIONS14 if v.family == "capsule")
-    assert all(25 <= v.fps <= 30 for v in VARIATIONS14 if v.family == "surgical")
-    assert sum(clip_frames14(VARIATION14_BY_NAME[n])[0] for n in CI_SUBSET14) <= 1_500

@@ -128,7 +128,7 @@ def test_the_builder_labels_what_it_did_and_repeats_itself(data_dir, tmp_path):
 
     import eval_quality_independent10 as e10
     h = hashlib.sha256()
-    bound = list(e10._Bound(only=[n], digest=h).samples(data_dir, tmp_path, None))
+    bound = list(e10.qfe.Bound(e10.b10, only=[n], digest=h).samples(data_dir, tmp_path, None))
     assert e10.FAMILY == 10 and len(bound) == len(first) and h.hexdigest() == b10.set_hash(first)
 
 

@@ -145,7 +145,7 @@ def test_the_builder_labels_what_it_did_and_repeats_itself(data_dir, tmp_path):
 
     import eval_quality_independent11 as e11
     h = hashlib.sha256()
-    bound = list(e11._Bound(only=[n], digest=h).samples(data_dir, tmp_path, None))
+    bound = list(e11.qfe.Bound(e11.b11, only=[n], digest=h).samples(data_dir, tmp_path, None))
     assert e11.FAMILY == 11 and len(bound) == len(first) and h.hexdigest() == b11.set_hash(first)
     rows = [{"group": "exposure", "how": f"exposure:x-{d}-k1", "call": c, "truth": "exposure"}
             for d, c in (("under", "exposure"), ("under", "none"), ("over", "exposure"))]

@@ -157,7 +157,7 @@ def test_the_builder_labels_what_it_did_and_repeats_itself(data_dir, tmp_path):
 
     import eval_quality_independent12 as e12
     h = hashlib.sha256()
-    bound = list(e12._Bound(only=[n], digest=h).samples(data_dir, tmp_path, None))
+    bound = list(e12.qfe.Bound(e12.b12, only=[n], digest=h).samples(data_dir, tmp_path, None))
     assert e12.FAMILY == 12 and len(bound) == len(first) and h.hexdigest() == b12.set_hash(first)
     rows = [{"group": "exposure", "how": f"exposure:x-{d}-k1", "call": c, "truth": "exposure"}
             for d, c in (("under", "exposure"), ("under", "none"), ("over", "exposure"))]
