@@ -169,6 +169,10 @@ def test_drawn_with_the_mouse_in_the_window_then_drafted(qtbot, tmp_path, data_d
     qtbot.waitUntil(lambda: w.model is not None and (w.model.volume.source or "").endswith("01_test.tif")
                     and not w._stale(), timeout=30000)
     qtbot.waitUntil(lambda: "is on screen" in panel.state.text(), timeout=5000)
+    w.docks["report"].show()
+    w.docks["report"].raise_()
+    qtbot.wait(50)
+    assert not panel.state.visibleRegion().isEmpty()   # the warning is in sight, not scrolled below the dock
     panel.select_sentence(0)
     assert not moved
     panel.export_pdf(tmp_path / "report2.pdf")   # and its PDF takes no key image from the photo

@@ -73,6 +73,9 @@ class ReportPanel(QWidget):
         lay.addLayout(files)
         self.summary.setWordWrap(True)   # its own line: beside the buttons it widened the dock past its frame
         lay.addWidget(self.summary)
+        self.state = QLabel("")   # under the verdict, above the text: at the bottom it scrolled out of sight
+        self.state.setWordWrap(True)
+        lay.addWidget(self.state)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("report_editor")
         self.editor.textChanged.connect(self._schedule)
@@ -89,9 +92,6 @@ class ReportPanel(QWidget):
         sign.addWidget(self.reviewer, 1)
         sign.addWidget(self.sign_button)
         lay.addLayout(sign)
-        self.state = QLabel("")
-        self.state.setWordWrap(True)
-        lay.addWidget(self.state)
         self.path: Path | None = None
         self._dirty = False   # edits since the report was opened, drafted, saved or signed
         self._elsewhere = False   # the study on screen is not the report's (said on the state line)
