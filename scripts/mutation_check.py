@@ -59,7 +59,7 @@ MUTATIONS = [
              "viewers/video/workspace.py", "        before = [f for f in self.timeline.thumbs if f <= n]",
              "        before = []", ("tests/test_video_unmarked_thumbnails.py",)),
     Mutation("report-ct-roi-slices-as-k-index", "a CT ROI sentence names k index + 1 as its slices, not the viewer's caption numbers",
-             "app/report/draft/ct_roi.py", "        a, b, count = axial_slices(vol, roi)",
+             "app/report/draft/ct_roi.py", "        a, b, count = _axial_numbers(vol, w)",
              "        a, b, count = s0 + 1, s1 + 1, vol.spatial_shape[0]",
              ("tests/test_report_slice_numbers.py",)),
     Mutation("report-angio-slice-as-k-index", "the angiography narrowest point names the lumen grid's k index + 1 as its axial slice",

@@ -56,22 +56,29 @@ def _inside(vol: Volume, roi: BoxRoi) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return arr, idx[inside], w[inside]
 
 
+def _values(arr: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    vals = arr[idx[:, 2], idx[:, 1], idx[:, 0]].astype(np.float64)
+    return vals, (int(idx[:, 2].min()), int(idx[:, 2].max()))
+
+
+def _axial_numbers(vol: Volume, w: np.ndarray) -> tuple[int, int, int]:
+    first = plane_and_slice(vol, w[int(np.argmin(w[:, 2]))], (0.0, 0.0, 1.0))
+    last = plane_and_slice(vol, w[int(np.argmax(w[:, 2]))], (0.0, 0.0, 1.0))
+    return first[1], last[1], first[2]
+
+
 def roi_values(vol: Volume, roi: BoxRoi) -> tuple[np.ndarray, tuple[int, int]]:
     """Voxel values whose centres lie inside the LPS box, and the range of the volume's k index
     (0-based, the file's slice order) they span."""
     arr, idx, _ = _inside(vol, roi)
-    vals = arr[idx[:, 2], idx[:, 1], idx[:, 0]].astype(np.float64)
-    return vals, (int(idx[:, 2].min()), int(idx[:, 2].max()))
+    return _values(arr, idx)
 
 
 def axial_slices(vol: Volume, roi: BoxRoi) -> tuple[int, int, int]:
     """(first, last, count): the axial slices the box's voxels lie on, numbered as the viewer's
     axial 'Slice n/N' caption numbers them (1-based, from the patient's feet up), whichever way the
     file's k index runs."""
-    _, _, w = _inside(vol, roi)
-    first = plane_and_slice(vol, w[int(np.argmin(w[:, 2]))], (0.0, 0.0, 1.0))
-    last = plane_and_slice(vol, w[int(np.argmax(w[:, 2]))], (0.0, 0.0, 1.0))
-    return first[1], last[1], first[2]
+    return _axial_numbers(vol, _inside(vol, roi)[2])
 
 
 def draft(rep: Report, vol: Volume, series: str, rois: list[BoxRoi]) -> None:
@@ -82,8 +89,9 @@ def draft(rep: Report, vol: Volume, series: str, rois: list[BoxRoi]) -> None:
     k, j, i = vol.spatial_shape
     centre = vol.index_to_world(np.array([[(i - 1) / 2, (j - 1) / 2, (k - 1) / 2]]))[0]
     for roi in rois:
-        vals, (s0, s1) = roi_values(vol, roi)
-        a, b, count = axial_slices(vol, roi)
+        arr, idx, w = _inside(vol, roi)   # the box's voxels found once for the values and the slices
+        vals, (s0, s1) = _values(arr, idx)
+        a, b, count = _axial_numbers(vol, w)
         lo = [rounded(x, 1) for x in np.minimum(roi.corner_a, roi.corner_b)]
         hi = [rounded(x, 1) for x in np.maximum(roi.corner_a, roi.corner_b)]
         mid = [rounded(x, 1) for x in (np.array(lo) + np.array(hi)) / 2]
