@@ -37,7 +37,7 @@ class Mutation:
 
 MUTATIONS = [
     Mutation("report-pdf-images-from-another-study", "a report's PDF takes its key images from whatever study is on screen",
-             "app/shell/report_panel.py", "images = self.key_images(self.report) if self.on_its_study() else []",
+             "app/shell/report_panel.py", "images = self.key_images(self.report) if here else []",
              "images = self.key_images(self.report)", ("tests/test_report_from_measurements.py",)),
     Mutation("report-pdf-leaves-crosshair-moved", "exporting a report's key images leaves the crosshair on the last measurement",
              "app/shell/report_images.py", "    finally:\n        model.set_cursor(before)\n", "    finally:\n        pass\n",

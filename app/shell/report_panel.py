@@ -193,14 +193,15 @@ class ReportPanel(QWidget):
             return None
         self._timer.stop()
         self.reverify()
-        images = self.key_images(self.report) if self.on_its_study() else []
+        here = self.on_its_study()
+        images = self.key_images(self.report) if here else []
         try:
             out = write_pdf(self.report, path, images)
         except (OSError, LoupeError) as e:
             self._say(f"{Path(path).name}: could not write the PDF ({e})", error=True)
             return None
         note = f" with {len(images)} key image(s)" if images else \
-            ("" if self.on_its_study() else f" without key images ({self.report.case} is not on screen)")
+            ("" if here else f" without key images ({self.report.case} is not on screen)")
         self._say(f"Exported {out.name}{note}")
         return out
 
