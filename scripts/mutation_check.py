@@ -36,6 +36,14 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("us-pane-ignores-dicom-echo-cine", "a multi-frame US DICOM cine opens in the video workspace only, never in the Ultrasound pane",
+             "app/shell/panels/ultrasound_panel.py",
+             "        if dicom_vol is not None:\n            pane.set_cine(UsCine(dicom_vol, path))\n            return\n", "",
+             ("tests/test_us_video.py",)),
+    Mutation("quality-panel-keeps-old-status", "the Quality panel keeps the previous image's 'Status: clean ...' line on the next image",
+             "app/shell/panels/quality_panel.py",
+             '        self.status_label.setText("")   # the previous image\'s "Status: clean ..." is not this one\'s\n', "",
+             ("tests/test_quality_panel.py",)),
     Mutation("report-pdf-images-from-another-study", "a report's PDF takes its key images from whatever study is on screen",
              "app/shell/report_panel.py", "images = self.key_images(self.report) if here else []",
              "images = self.key_images(self.report)", ("tests/test_report_from_measurements.py",)),

@@ -109,3 +109,16 @@ def test_calibrated_family_bars_status_and_subtype(qtbot, tmp_path):
     assert p.bar_widgets["noise"].value() == 35
     p.set_assessment(DOC_V2)
     p.grab().save(str(tmp_path / "quality_panel_v2.png"))
+
+
+def test_clear_forgets_the_previous_images_status_line(qtbot):
+    """Another image on screen: no bars and no "Status: clean ..." of the image assessed before
+    (session-17 walk: a chest PNG opened after an assessed CR still read "Status: clean")."""
+    p = QualityPanel()
+    qtbot.addWidget(p)
+    p.set_assessment({"status": "clean", "degradations": [], "description": "Quality: no degradation detected",
+                      "probabilities": {"blur": 0.03}, "calibration": {"report_threshold": 0.5}})
+    assert "clean" in p.status_label.text() and p.bar_widgets
+    p.clear()
+    assert p.status_label.text() == "" and not p.bar_widgets
+    assert p.description.text().startswith("No assessment yet")

@@ -263,6 +263,7 @@ class QualityPanel(QWidget):
         self.document, self.decision = None, ""
         self._before = self._after = None
         self.description.setText("No assessment yet: run the quality backend.")
+        self.status_label.setText("")   # the previous image's "Status: clean ..." is not this one's
         while self.bars.count():
             w = self.bars.takeAt(0).widget()
             if w is not None:
