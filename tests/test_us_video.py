@@ -70,3 +70,27 @@ def test_shell_routes_an_ultrasound_video_to_the_pane_but_not_an_endoscopy_video
     assert "UNCALIBRATED" in pane.calib_label.text() and pane.canvas.uncalibrated
     assert pane.frame_label.text() == f"1/{len(frames)} (50 ms)"
     win.close()
+
+
+@pytest.mark.gui
+def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
+    """The real 10-frame echo cine (multi-frame US DICOM with Frame Time) opens in the video
+    workspace, and the Ultrasound pane plays it as the README says (session-17 walk: the pane said
+    "no ultrasound image on screen (video US-PAL-8-10x-echo.dcm)"); a non-US DICOM cine stays out."""
+    from app.shell.main_window import MainWindow
+    from app.ultrasound.video import us_dicom_cine_volume
+
+    echo = data_dir / "ultrasound/dicom_us/US-PAL-8-10x-echo.dcm"
+    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/RG1_J2KI.dcm") is None   # DICOM, not US
+    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/tb0005.png") is None     # not DICOM
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    pane = win.panel("ultrasound")
+    with qtbot.waitSignal(win.video_opened, timeout=30000):
+        win.open_path(echo)
+    assert pane.cine is not None and len(pane.cine) == 10
+    assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
+    pane.step(1)
+    assert pane.t == 1
+    win.close()

@@ -52,6 +52,27 @@ def is_ultrasound_video(path: str | Path) -> bool:
         return False
 
 
+def us_dicom_cine_volume(path: str | Path) -> Volume | None:
+    """The frames of a DICOM file whose Modality is US (an echo cine the shell routed to the video
+    workspace), read as the viewer reads them; None for anything else (not DICOM, not US)."""
+    from app.data.video.dicom_video import is_dicom_file
+
+    p = Path(path)
+    if not (p.is_file() and is_dicom_file(p)):
+        return None
+    import pydicom
+
+    try:
+        modality = str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["Modality"]).get("Modality", ""))
+    except Exception:   # an unreadable header is the video workspace's to report
+        return None
+    if modality.upper() != "US":
+        return None
+    from app.jobs.inputs import open_input
+
+    return open_input(p).volume
+
+
 def video_cine_volume(path: str | Path, max_bytes: int = MAX_BYTES) -> Volume:
     """The video's frames as a (T, 1, H, W) grey uint8 Volume with a time axis; meta gives the
     frame interval (ms) and, when the budget cut it short, how many frames the file has."""

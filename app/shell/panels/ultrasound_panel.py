@@ -38,9 +38,19 @@ def build(win) -> UltrasoundPane:
 
     def on_video(path: str) -> None:
         """A non-DICOM video that looks like B-mode also goes to the pane (the video workspace
-        keeps it too); it carries no calibration, so the pane marks it uncalibrated."""
-        from app.ultrasound.video import is_ultrasound_video, video_cine_volume
+        keeps it too); it carries no calibration, so the pane marks it uncalibrated. A multi-frame
+        US DICOM with timing (an echo cine) also opens in the video workspace: the pane gets it
+        by its modality, with whatever calibration the file has."""
+        from app.ultrasound.video import is_ultrasound_video, us_dicom_cine_volume, video_cine_volume
 
+        try:
+            dicom_vol = us_dicom_cine_volume(path)
+        except LoupeError as exc:
+            win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
+            return
+        if dicom_vol is not None:
+            pane.set_cine(UsCine(dicom_vol, path))
+            return
         if not is_ultrasound_video(path):
             return
         try:
