@@ -113,3 +113,43 @@ def test_window_opens_kspace_in_its_panel(qtbot, data_dir, tmp_path):
         assert w.grab().save(str(tmp_path / "window.png"))
     finally:
         w.close()
+
+
+def test_recon_layers_stay_off_the_study_on_screen_and_kspace_is_recent(qtbot, data_dir, tmp_path):
+    """Session-17 walk: with an ultrasound image on screen, a k-space reconstruction's 'recon' image
+    and findings were added to that image (and filed for review under it). They belong to the
+    K-space panel (and to the viewer only through Open in viewer). The k-space file is listed
+    under Recent like any file opened."""
+    from app.shell.main_window import MainWindow
+    from backends.mri.simulate import multicoil_kspace
+
+    rng = np.random.default_rng(0)
+    k, _, _ = multicoil_kspace(rng.random((24, 24)), noise=0.01)
+    np.savez(tmp_path / "small_ksp.npz", kspace=k[:4], axes=np.array(["coil", "read", "phase1"]))
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        with qtbot.waitSignal(w.opened, timeout=30000):
+            w.open_path(str(data_dir / "xray_iqa" / "cxr" / "tb0005.png"))
+        on_screen = w.model
+        before = [lay.name for lay in on_screen.layers]
+        w.open_path(str(data_dir / "kspace" / "bart_pics_brain" / "ksp.cfl"))
+        qtbot.waitUntil(lambda: w.browser.tree.topLevelItemCount() > 0, timeout=5000)
+        recent = w.browser.tree.topLevelItem(0)
+        assert recent.text(0) == "Recent"
+        assert "ksp.cfl (k-space)" in recent.child(0).text(0).replace("\n", " ")
+        panel = w.panel("kspace")
+        assert panel.load(str(tmp_path / "small_ksp.npz"))
+        panel.method.setCurrentText("zero-filled")
+        job = panel.reconstruct()
+        assert job is not None
+        qtbot.waitUntil(lambda: panel.result is not None or job.state.finished and job.result is None,
+                        timeout=60000)
+        assert panel.result is not None, job.error
+        qtbot.wait(200)   # the Backends dock's queued result handler has run
+        assert w.model is on_screen and [lay.name for lay in on_screen.layers] == before
+        panel.open_in_viewer()   # the way into the viewer: the recon becomes the image
+        assert w.model is not on_screen and "MRI recon" in w.windowTitle()
+    finally:
+        w.close()

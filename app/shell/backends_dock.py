@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from .current_view import context_of, remember_context
+from .current_view import OWN_INPUT, context_of, remember_context
 
 
 class BackendsDock(QWidget):
@@ -122,6 +122,8 @@ class BackendsDock(QWidget):
         res = getattr(job, "result", None)
         if res is None or not hasattr(res, "layers"):
             return   # a train / adapt / re-rank job listed here: its model card goes to the Models list
+        if ctx is OWN_INPUT:
+            return   # run on a file of its own (k-space): its panel shows it, no study on screen gets it
         if ctx is not None and ctx.is_video:
             self._video_result(job, ctx)
             return

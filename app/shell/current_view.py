@@ -102,6 +102,9 @@ def remember_context(job, ctx: ViewContext) -> None:
         _ran_on[job] = ctx
 
 
+OWN_INPUT = ViewContext("none", name="its own input file")   # a job not run on the study on screen
+
+
 def context_of(job) -> ViewContext | None:
     try:
         return _ran_on.get(job)

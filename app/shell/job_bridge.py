@@ -13,10 +13,11 @@ class _Finished(QObject):
     finished = Signal(object)
 
 
-def submit(win, backend: str, inp, params: dict, on_done) -> object | None:
+def submit(win, backend: str, inp, params: dict, on_done, on_screen_study: bool = True) -> object | None:
     """Submit ``backend`` on ``inp``; ``on_done(job)`` runs on the GUI thread once the job is done,
     failed or cancelled. Errors in submitting (unknown backend, bad parameter) are shown in the
-    window and give None."""
+    window and give None. ``on_screen_study=False``: ``inp`` is not the study on screen (a k-space
+    file): its layers go to no study; the caller shows them."""
     runner = win.job_runner()
     try:
         job = runner.submit(backend, inp, params)
@@ -25,9 +26,9 @@ def submit(win, backend: str, inp, params: dict, on_done) -> object | None:
         return None
     view = getattr(win, "current_view", None)
     if view is not None:   # the study it ran on: the Backends dock adds its layers there only
-        from .current_view import remember_context
+        from .current_view import OWN_INPUT, remember_context
 
-        remember_context(job, view.context)
+        remember_context(job, view.context if on_screen_study else OWN_INPUT)
     bridge = _Finished(win)
     bridge.finished.connect(lambda j: (bridge.deleteLater(), on_done(j)), Qt.QueuedConnection)
     lock, fired = threading.Lock(), []

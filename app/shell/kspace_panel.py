@@ -140,8 +140,8 @@ class KSpacePanel(QWidget):
     def _ask_open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open k-space", "",
                                               "k-space (*.cfl *.hdr *.h5 *.npy *.npz *.mrd)")
-        if path:
-            self.load(path)
+        if path and self.load(path) and hasattr(self.win, "_remember_opened"):
+            self.win._remember_opened(path, f"{Path(path).name} (k-space)", "")   # under Recent
 
     def load(self, path: str) -> bool:
         from app.data.kspace_io import open_kspace
@@ -211,7 +211,8 @@ class KSpacePanel(QWidget):
         inp = BackendInput("kspace", path=self._write_input())
         self.progress.setValue(0)
         self.status.setText(f"running {self.method.currentText()}...")
-        self.job = job_bridge.submit(self.win, "mri-recon", inp, self.params(), self._done)
+        self.job = job_bridge.submit(self.win, "mri-recon", inp, self.params(), self._done,
+                                     on_screen_study=False)   # the k-space file, not the study on screen
         if self.job is not None:
             self.cancel_button.setEnabled(True)
             self.run_button.setEnabled(False)

@@ -340,7 +340,8 @@ class MainWindow(QMainWindow):
         path = str(path)
         self.message.hide()
         if _is_kspace(path) and hasattr(self.panel("kspace"), "load"):
-            self.panel("kspace").load(path)   # raw MR k-space: the K-space panel, not a viewer
+            if self.panel("kspace").load(path):   # raw MR k-space: the K-space panel, not a viewer
+                self._remember_opened(path, f"{Path(path).name} (k-space)", "")   # under Recent too
             return
         if self._task is not None:
             self._task.cancel.set()
@@ -390,19 +391,29 @@ class MainWindow(QMainWindow):
         try:
             from . import recent
 
-            recent.record(self._opening, getattr(cand, "label", "") or Path(self._opening).name,
-                          str(vol.meta.get("modality", "")), recent.volume_picture(vol))
+            picture = recent.volume_picture(vol)
+        except Exception:
+            picture = None
+        self._remember_opened(self._opening, getattr(cand, "label", "") or Path(self._opening).name,
+                              str(vol.meta.get("modality", "")), picture)
+        notes = [w for w in vol.warnings if not w.startswith("no pixel spacing")]
+        if notes:
+            self.message.show_message("; ".join(notes), error=False)
+
+    def _remember_opened(self, path: str, label: str, modality: str, picture=None) -> None:
+        """The file goes under Recent (with its label and thumbnail) and into the catalog's history."""
+        try:
+            from . import recent
+
+            recent.record(path, label, modality, picture)
         except Exception:
             pass
         try:
-            self.browser.catalog.mark_opened(self._opening)
+            self.browser.catalog.mark_opened(path)
             if not self.browser.search.text():
                 QTimer.singleShot(0, self.browser.refresh)  # the new item shows under Recent
         except Exception:
             pass
-        notes = [w for w in vol.warnings if not w.startswith("no pixel spacing")]
-        if notes:
-            self.message.show_message("; ".join(notes), error=False)
 
     def _on_failed(self, msg: str) -> None:
         if self._stale():
