@@ -36,15 +36,18 @@ class Mutation:
 
 
 MUTATIONS = [
-    Mutation("kspace-recon-layers-on-screen-study", "a k-space reconstruction's layers are added to whatever study is on screen (an ultrasound)",
+    Mutation("kspace-recon-layers-on-screen-study",
+             "a k-space reconstruction's layers are added to whatever study is on screen (an ultrasound)",
              "app/shell/backends_dock.py",
-             "        if ctx is OWN_INPUT:\n            return   # run on a file of its own", "        if False:\n            return   # run on a file of its own",
+             "        if ctx is OWN_INPUT:\n            return   # run on a file of its own",
+             "        if False:\n            return   # run on a file of its own",
              ("tests/test_kspace_panel.py",)),
     Mutation("kspace-not-in-recent", "a k-space file opened with File > Open is not listed under Recent",
              "app/shell/main_window.py",
              '                self._remember_opened(path, f"{Path(path).name} (k-space)", "")   # under Recent too\n',
              "                pass\n", ("tests/test_kspace_panel.py",)),
-    Mutation("us-pane-ignores-dicom-echo-cine", "a multi-frame US DICOM cine opens in the video workspace only, never in the Ultrasound pane",
+    Mutation("us-pane-ignores-dicom-echo-cine",
+             "a multi-frame US DICOM cine opens in the video workspace only, never in the Ultrasound pane",
              "app/shell/panels/ultrasound_panel.py",
              "        if dicom_vol is not None:\n            pane.set_cine(UsCine(dicom_vol, path))\n            return\n", "",
              ("tests/test_us_video.py",)),
