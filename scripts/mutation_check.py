@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("ct-preset-on-any-image", "the CT window keys (1-6) apply Hounsfield windows to MR, X-ray and photos (a white screen)",
+             "viewers/slice/view.py",
+             "                if not preset_applies(pr, self.model.volume):",
+             "                if False:", ("tests/test_shell_viewer.py",)),
     Mutation("kspace-recon-layers-on-screen-study",
              "a k-space reconstruction's layers are added to whatever study is on screen (an ultrasound)",
              "app/shell/backends_dock.py",

@@ -328,3 +328,25 @@ def test_vector_layers_are_painted_from_the_registry_by_kind(qtbot, monkeypatch)
     monkeypatch.setitem(overlays.VECTOR_PAINTERS, "points", lambda p, view, layer: painted.append(layer))
     v.grab()
     assert painted and painted[-1] is pts
+
+
+def test_ct_preset_keys_leave_an_mr_window_alone_and_say_why(qtbot):
+    """Session-17 walk: "2" (CT subdural, W 200 L 75 HU) on an MR reconstruction (values ~1e12)
+    turned the screen white with nothing said. A CT window applies to CT (HU) images only; on
+    others the key says why on the image, and 0 (Auto) still works."""
+    from app.data.types import Intensity, Volume
+
+    rng = np.random.default_rng(0)
+    mr = Volume((rng.random((1, 64, 64)) * 3e12).astype(np.float32), np.eye(4), Intensity(units="a.u."),
+                meta={"modality": "MR"})
+    model, v = _view(qtbot, mr, size=300)
+    wl0 = model.wl
+    qtbot.keyClick(v, Qt.Key_2)
+    assert model.wl == wl0 and "CT (HU) window" in v.note and "MR" in v.note
+    qtbot.keyClick(v, Qt.Key_0)
+    assert model.wl.width > 1e11
+    ct = Volume(rng.normal(40, 30, (1, 64, 64)).astype(np.float32), np.eye(4), Intensity(units="HU"),
+                meta={"modality": "CT"})
+    model, v = _view(qtbot, ct, size=300)
+    qtbot.keyClick(v, Qt.Key_2)
+    assert (model.wl.width, model.wl.level) == (200, 75) and v.note == ""

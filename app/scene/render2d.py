@@ -46,6 +46,18 @@ def presets() -> list[dict]:
         return list(json.load(fh)["presets"])
 
 
+def preset_applies(p: dict, volume) -> bool:
+    """A CT window (Hounsfield units) means something only on a CT image (modality CT, or values
+    in HU); on an MR magnitude, an X-ray or a photo it gives a white or black screen. "*": any image."""
+    want = str(p.get("modality", "*")).upper()
+    if want == "*":
+        return True
+    have = str(volume.meta.get("modality", "")).upper()
+    if want == "CT":
+        return have == "CT" or getattr(volume.intensity, "units", "").upper() == "HU"
+    return have == want
+
+
 def preset(key: str, array: np.ndarray | None = None, invert: bool = False) -> WindowLevel:
     for p in presets():
         if p["key"] == key:

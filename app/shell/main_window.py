@@ -631,8 +631,14 @@ class MainWindow(QMainWindow):
     def apply_preset(self, key: str) -> None:
         if self.model is None:
             return
-        from app.scene.render2d import preset
+        from app.scene.render2d import preset, preset_applies, presets
 
+        pr = next((p for p in presets() if p["key"] == key), {})
+        if pr and not preset_applies(pr, self.model.volume):
+            what = str(self.model.volume.meta.get("modality", "")) or "not a CT"
+            self.statusBar().showMessage(f"{pr['name']} is a CT (HU) window; this image is {what}: "
+                                         "use Auto (percentiles)", 5000)
+            return
         self.model.set_window(preset(key, self.model.volume.array, self.model.wl.invert))
 
     def _invert(self) -> None:

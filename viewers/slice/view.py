@@ -45,6 +45,7 @@ class SliceView(QWidget):
         if view not in mpr.VIEWS:
             raise ValueError(f"unknown view {view!r}")
         self.model = model
+        self.note = ""   # a transient line over the image (show_note)
         self.view_name = view
         self.axis = _AXIS[view]
         self.tool = NavigateTool()
@@ -361,6 +362,9 @@ class SliceView(QWidget):
             self._draw_st(p, 8, H - 20 - 15 * i, self._st(s, f))
         for i, s in enumerate(notes):
             self._draw_st(p, 8, H - 20 - 15 * (len(bottom) + i), self._st(s, f), warn)
+        if self.note:
+            st = self._st(self.note, f)
+            self._draw_st(p, max(8.0, (W - st[0].size().width()) / 2), 30, st, warn)
         if not m.patient_geometry:
             st = self._st("no patient orientation in file", f)
             self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
@@ -565,13 +569,28 @@ class SliceView(QWidget):
             super().keyPressEvent(e)
 
     def apply_preset_shortcut(self, char: str) -> bool:
-        from app.scene.render2d import presets
+        from app.scene.render2d import preset_applies, presets
 
         for pr in presets():
             if pr.get("shortcut") == char:
+                if not preset_applies(pr, self.model.volume):   # a HU window on an MR / X-ray: say why not
+                    what = str(self.model.volume.meta.get("modality", "")) or "not a CT"
+                    self.show_note(f"{pr['name']} is a CT (HU) window; this image is {what}: 0 = Auto")
+                    return True
                 self.model.set_window(preset(pr["key"], self.model.volume.array, self.model.wl.invert))
                 return True
         return False
+
+    def show_note(self, text: str, ms: int = 4000) -> None:
+        """A short line over the top of the image (a key that does nothing here says why)."""
+        self.note = text
+        self.update()
+        QTimer.singleShot(ms, lambda: self._end_note(text))
+
+    def _end_note(self, text: str) -> None:
+        if self.note == text:   # a newer note stays its own time
+            self.note = ""
+            self.update()
 
     def _emit_hover(self, world) -> None:
         m = self.model
