@@ -36,6 +36,14 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("roi-value-under-orientation-letters", "a long ROI value runs under the R/L letter plates on a narrow view",
+             "viewers/slice/overlays.py",
+             "                x, y = keep_clear(max(x, 4), y, tw, fm.ascent(), fm.descent() + extra, view)",
+             "                x = max(x, 4)", ("tests/test_shell_viewer.py",)),
+    Mutation("roi-value-cut-at-view-edge", "a long ROI value on a narrow view runs past the edge (min/max cut off) instead of wrapping",
+             "viewers/slice/overlays.py",
+             "                lines = wrap_value(label, fm.horizontalAdvance, view.width() - 8)",
+             "                lines = [label]", ("tests/test_shell_viewer.py",)),
     Mutation("ct-preset-on-any-image", "the CT window keys (1-6) apply Hounsfield windows to MR, X-ray and photos (a white screen)",
              "viewers/slice/view.py",
              "                if not preset_applies(pr, self.model.volume):",

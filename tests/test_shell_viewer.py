@@ -350,3 +350,28 @@ def test_ct_preset_keys_leave_an_mr_window_alone_and_say_why(qtbot):
     model, v = _view(qtbot, ct, size=300)
     qtbot.keyClick(v, Qt.Key_2)
     assert (model.wl.width, model.wl.level) == (200, 75) and v.note == ""
+
+
+def test_long_roi_value_keeps_clear_of_the_orientation_letters_on_a_narrow_view(qtbot):
+    """A known leftover of session 16: on a narrow view the ellipse ROI's long value line ran under
+    the "R"/"L" plates (drawn after it) and past the edge, hiding part of the numbers. It is broken
+    onto lines that fit and moved above or below the plates."""
+    from app.data.types import Intensity, Volume
+
+    rng = np.random.default_rng(1)
+    ct = Volume(rng.normal(40, 30, (3, 128, 128)).astype(np.float32), np.eye(4), Intensity(units="HU"),
+                meta={"modality": "CT"})
+    model, v = _view(qtbot, ct, size=220)
+    v.resize(220, 420)
+    qtbot.wait(50)
+    v.set_tool(MeasureTool("ellipse"))
+    mid = v.height() // 2
+    _drag(qtbot, v, QPoint(60, mid + 2), QPoint(120, mid + 30))
+    assert model.measurement_rows()[-1]["kind"] == "ellipse"
+    v.grab()
+    plates = v.letter_rects()
+    assert len(plates) == 4 and len(v.drawn_labels) == 1
+    label = v.drawn_labels[0]
+    assert label.width() > 150   # the long "... mean ... SD ... [min, max]" value
+    assert not any(label.intersects(r) for r in plates), (label, plates)
+    assert label.right() <= v.width() and label.height() > 20   # wrapped onto lines that fit: min/max seen

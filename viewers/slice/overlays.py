@@ -3,6 +3,8 @@ scale bar, crosshair, shapes / measurements with handles, graphs and points. Ras
 heatmaps) are turned into RGBA by app/scene/render2d.py and cached per slice by the view."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
@@ -107,6 +109,40 @@ def _in_slab(view, pts: np.ndarray, tol: float) -> np.ndarray:
     return np.abs(d) <= tol
 
 
+def wrap_value(label: str, width_of, max_w: float) -> list[str]:
+    """A value line wider than the view broken before its parts ("area", "mean ...", "SD ...",
+    "[min, max]") into lines that fit; a part that alone is too wide stays whole."""
+    if width_of(label) <= max_w:
+        return [label]
+    lines: list[str] = []
+    for part in re.split(r"(?=  )|(?= SD )|(?= \[)", label):
+        if lines and width_of(lines[-1] + part) <= max_w:
+            lines[-1] += part
+        elif part.strip():
+            lines.append(part.strip())
+    return lines or [label]
+
+
+def keep_clear(x: float, y: float, tw: float, ascent: float, descent: float, view) -> tuple[float, float]:
+    """A value label at baseline (x, y) moved up or down off the orientation letters' plates (drawn
+    after it, a letter would hide part of the number on a narrow view)."""
+    plates = view.letter_rects() if hasattr(view, "letter_rects") else []
+    H = view.height()
+
+    def hits(yb: float) -> QRectF | None:
+        box = QRectF(x, yb - ascent, tw, ascent + descent)
+        return next((r for r in plates if r.intersects(box)), None)
+
+    plate = hits(y)
+    if plate is None:
+        return x, y
+    above, below = plate.top() - descent - 2, plate.bottom() + ascent + 2
+    for yb in sorted((above, below), key=lambda c: abs(c - y)):
+        if ascent <= yb <= H - descent and hits(yb) is None:
+            return x, yb
+    return x, y
+
+
 def shapes(p: QPainter, view, layer, selected=None) -> None:
     """Shapes (and measurements) lying on this slice, within half a slice step."""
     tol = view.slab_mm()
@@ -141,12 +177,20 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
                 f.setPointSize(10)
                 f.setBold(True)
                 p.setFont(f)
-                tw = p.fontMetrics().horizontalAdvance(label)
+                fm = p.fontMetrics()
+                lines = wrap_value(label, fm.horizontalAdvance, view.width() - 8)
+                tw = max(fm.horizontalAdvance(t) for t in lines)
+                extra = fm.lineSpacing() * (len(lines) - 1)   # lines below the first baseline
                 x = anchor.x() + 8
                 if x + tw > view.width() - 4:  # keep the value inside the view
                     x = min(handles, key=lambda q: q.x()).x() - 8 - tw
-                y = min(max(anchor.y() - 6, 14), view.height() - 4)
-                text(p, max(x, 4), y, label, QColor(colour.red(), colour.green(), colour.blue()))
+                y = min(max(anchor.y() - 6, 14), view.height() - 4 - extra)
+                x, y = keep_clear(max(x, 4), y, tw, fm.ascent(), fm.descent() + extra, view)
+                for i, t in enumerate(lines):
+                    text(p, x, y + i * fm.lineSpacing(), t, QColor(colour.red(), colour.green(), colour.blue()))
+                drawn = getattr(view, "drawn_labels", None)
+                if drawn is not None:
+                    drawn.append(QRectF(x, y - fm.ascent(), tw, fm.ascent() + fm.descent() + extra))
         elif s.label:
             text(p, pts[0].x() + 4, pts[0].y() - 4, s.label)
 

@@ -273,6 +273,7 @@ class SliceView(QWidget):
 
     def paintEvent(self, _event) -> None:
         t0 = time.perf_counter()
+        self.drawn_labels: list[QRectF] = []   # measurement values as painted (overlays.shapes)
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(0, 0, 0))
         if not self._fitted:
@@ -313,17 +314,8 @@ class SliceView(QWidget):
         W, H = self.width(), self.height()
         m = self.model
         cal = m.calibration
-        if m.patient_geometry:
-            edge = mpr.edge_letters(self.plane)
-            f = self._font(13, True)
-            mg = 6
-            for side, s in edge.items():
-                st = self._st(s, f)
-                sz = st[0].size()
-                x, y = {"top": ((W - sz.width()) / 2, mg), "bottom": ((W - sz.width()) / 2, H - sz.height() - mg),
-                        "left": (mg, (H - sz.height()) / 2),
-                        "right": (W - sz.width() - mg, (H - sz.height()) / 2)}[side]
-                self._draw_letter(p, x, y, st)
+        for x, y, st in self._letter_places():
+            self._draw_letter(p, x, y, st)
         if cal.kind in ("mm", "us"):
             px_per_mm = self.zoom if cal.kind == "mm" else self.zoom / (cal.regions[0].delta_x * 10.0)
             length = overlays.nice_length(W * 0.2 / px_per_mm)
@@ -368,6 +360,31 @@ class SliceView(QWidget):
         if not m.patient_geometry:
             st = self._st("no patient orientation in file", f)
             self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
+
+    def _letter_places(self) -> list:
+        """(x, y, static text) of each orientation letter, or none without patient geometry."""
+        if not self.model.patient_geometry:
+            return []
+        W, H = self.width(), self.height()
+        f = self._font(13, True)
+        mg = 6
+        out = []
+        for side, s in mpr.edge_letters(self.plane).items():
+            st = self._st(s, f)
+            sz = st[0].size()
+            x, y = {"top": ((W - sz.width()) / 2, mg), "bottom": ((W - sz.width()) / 2, H - sz.height() - mg),
+                    "left": (mg, (H - sz.height()) / 2),
+                    "right": (W - sz.width() - mg, (H - sz.height()) / 2)}[side]
+            out.append((x, y, st))
+        return out
+
+    def letter_rects(self) -> list[QRectF]:
+        """Where the orientation letters' plates go (measurement values keep out of them)."""
+        out = []
+        for x, y, (st, _font) in self._letter_places():
+            sz = st.size()
+            out.append(QRectF(x - 4, y - 1, sz.width() + 8, sz.height() + 2))
+        return out
 
     def _missing_slice_notes(self) -> list[str]:
         """A slice the reader could not read is blank, never interpolated: say so on it."""
