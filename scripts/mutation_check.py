@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("recent-series-twice", "one DICOM series opened from two folders (local and PACS copy) is listed twice under Recent",
+             "app/shell/study_browser.py",
+             '                    same = rows.get(info.get("series_uid") or r.path)',
+             "                    same = None", ("tests/test_recent_series_once.py",)),
     Mutation("roi-value-under-orientation-letters", "a long ROI value runs under the R/L letter plates on a narrow view",
              "viewers/slice/overlays.py",
              "                x, y = keep_clear(max(x, 4), y, tw, fm.ascent(), fm.descent() + extra, view)",

@@ -395,17 +395,18 @@ class MainWindow(QMainWindow):
         except Exception:
             picture = None
         self._remember_opened(self._opening, getattr(cand, "label", "") or Path(self._opening).name,
-                              str(vol.meta.get("modality", "")), picture)
+                              str(vol.meta.get("modality", "")), picture,
+                              str((getattr(cand, "meta", None) or {}).get("series_uid") or vol.meta.get("series_uid") or ""))
         notes = [w for w in vol.warnings if not w.startswith("no pixel spacing")]
         if notes:
             self.message.show_message("; ".join(notes), error=False)
 
-    def _remember_opened(self, path: str, label: str, modality: str, picture=None) -> None:
+    def _remember_opened(self, path: str, label: str, modality: str, picture=None, series_uid: str = "") -> None:
         """The file goes under Recent (with its label and thumbnail) and into the catalog's history."""
         try:
             from . import recent
 
-            recent.record(path, label, modality, picture)
+            recent.record(path, label, modality, picture, series_uid)
         except Exception:
             pass
         try:

@@ -50,10 +50,14 @@ def volume_picture(vol) -> np.ndarray:
     return arr[arr.shape[0] // 2]
 
 
-def record(path: str, label: str, modality: str = "", picture: np.ndarray | None = None) -> None:
-    """Remember ``path``'s description (and a thumbnail of ``picture``) for the Recent list."""
+def record(path: str, label: str, modality: str = "", picture: np.ndarray | None = None,
+           series_uid: str = "") -> None:
+    """Remember ``path``'s description (and a thumbnail of ``picture``) for the Recent list;
+    ``series_uid`` (DICOM) lets the list show one series opened from two folders once."""
     k = _key(path)
     entry = {"path": str(Path(path).absolute()), "label": label, "modality": modality}
+    if series_uid:
+        entry["series_uid"] = series_uid
     if picture is not None:
         try:
             from PIL import Image

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 THUMB = 64
+RECENT_ROWS = 10    # rows under Recent: one per series (a series opened from two folders shows once)
+RECENT_SCAN = 30    # opened paths looked at to fill them
 ICON = 40   # shown size: leaves the description room in a 320 px dock
 PATH_ROLE = Qt.UserRole
 KEY_ROLE = Qt.UserRole + 1
@@ -124,13 +126,20 @@ class StudyBrowser(QWidget):
         text = self.search.text().strip()
         jobs = []
         try:
-            recent = [] if text else self.catalog.recent(10)
+            recent = [] if text else self.catalog.recent(RECENT_SCAN)
             if recent:
                 top = QTreeWidgetItem(self.tree, ["Recent"])
                 from . import recent as recent_info
 
+                rows: dict[str, QTreeWidgetItem] = {}   # series UID (or path) -> its row
                 for r in recent:
                     info = recent_info.lookup(r.path) or {}
+                    same = rows.get(info.get("series_uid") or r.path)
+                    if same is not None:   # one series opened from two folders: one row, newest first
+                        same.setToolTip(0, same.toolTip(0) + f"\nalso opened from {r.path}")
+                        continue
+                    if len(rows) >= RECENT_ROWS:
+                        break
                     study = getattr(r, "study", None)
                     label = info.get("label") or getattr(study, "description", "") or Path(r.path).name or r.path
                     modality = info.get("modality") or ""
@@ -138,6 +147,7 @@ class StudyBrowser(QWidget):
                     it = QTreeWidgetItem(top, [_two_lines(shown), "", ""])
                     it.setData(0, PATH_ROLE, r.path)
                     it.setToolTip(0, f"{label}\n{r.path}")
+                    rows[info.get("series_uid") or r.path] = it
                     it.setFirstColumnSpanned(True)   # the description gets the whole row
                     if info.get("thumb_path"):
                         it.setIcon(0, QIcon(info["thumb_path"]))
