@@ -36,6 +36,15 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("pacs-keeps-other-nodes-studies", "after switching PACS node the dock still lists the previous node's studies",
+             "app/shell/pacs_dock.py",
+             "        if self.tree.topLevelItemCount():\n            self.tree.clear()\n",
+             "        if False:\n            self.tree.clear()\n",
+             ("tests/test_pacs_dock.py::test_switching_node_drops_the_other_nodes_studies_and_one_pacs_prefix",)),
+    Mutation("pacs-error-double-prefix", "a PACS error reads 'PACS: PACS host ...' above the view",
+             "app/shell/docks.py", 'win.show_error(msg if msg.startswith("PACS") else f"PACS: {msg}",',
+             'win.show_error(f"PACS: {msg}",',
+             ("tests/test_pacs_dock.py::test_switching_node_drops_the_other_nodes_studies_and_one_pacs_prefix",)),
     Mutation("recent-series-twice", "one DICOM series opened from two folders (local and PACS copy) is listed twice under Recent",
              "app/shell/study_browser.py",
              '                    same = rows.get(info.get("series_uid") or r.path)',

@@ -135,3 +135,22 @@ def test_unreachable_node_shows_one_line_and_keeps_nothing(qtbot, win):
     assert win.message.isVisible() and "unreachable" in win.message.label.text()
     assert not dock.destination("1.2.3.4").exists()
     assert dock.b_retry.isEnabled() and not dock.b_cancel.isEnabled()
+
+
+def test_switching_node_drops_the_other_nodes_studies_and_one_pacs_prefix(qtbot, win):
+    """Session-17 walk: after switching to another node the tree still listed the first node's
+    studies (Retrieve would ask the new node for them), and errors read "PACS: PACS host ...".
+    """
+    from types import SimpleNamespace
+
+    dock = win.panel("pacs")
+    dock.add_node("a", "http://127.0.0.1:9/dicom-web")
+    hit = SimpleNamespace(patient_id="P1", patient_name="N", date="20150206", modalities=["CT"], description="d",
+                          instances=1, study_uid="1.2.3", series=[])
+    dock._show_hits([hit])
+    assert dock.tree.topLevelItemCount() == 1
+    dock.add_node("b", f"dicom://ORTHANC@127.0.0.1:{free_port()}")   # becomes the current node
+    assert dock.tree.topLevelItemCount() == 0 and "press Query" in dock.status.text()
+    dock.echo()
+    _idle(qtbot, dock)
+    assert win.message.label.text().startswith("PACS ORTHANC@127.0.0.1") and "unreachable" in win.message.label.text()

@@ -109,7 +109,8 @@ def _report(win):
 
 def _pacs(win):
     dock = _import("app.shell.pacs_dock.PacsDock")(win)
-    dock.error.connect(lambda msg: win.show_error(f"PACS: {msg}", "PACS: see the message above"))
+    dock.error.connect(lambda msg: win.show_error(msg if msg.startswith("PACS") else f"PACS: {msg}",
+                                                  "PACS: see the message above"))   # not "PACS: PACS host..."
     return dock
 
 

@@ -153,6 +153,8 @@ class PacsDock(QWidget):
         self.b_send.clicked.connect(lambda: self.send_result(self.send_format.currentData()))
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self._reload_nodes()
+        self._shown_node = self.node_box.currentData()
+        self.node_box.currentIndexChanged.connect(self._node_changed)
         self._update_buttons()
         from PySide6.QtCore import QCoreApplication
 
@@ -171,6 +173,17 @@ class PacsDock(QWidget):
         self.node_box.clear()
         for n in load_nodes(self.settings):
             self.node_box.addItem(f"{n.get('name') or n['url']}  ({n['url']})", n["url"])
+
+    def _node_changed(self, _index: int = 0) -> None:
+        """The listed studies are the previous node's: retrieving one would ask this node for it."""
+        url = self.node_box.currentData()
+        if url == self._shown_node:
+            return
+        self._shown_node = url
+        if self.tree.topLevelItemCount():
+            self.tree.clear()
+            self._ok("another node: press Query to list its studies")
+        self._update_buttons()
 
     def add_node(self, name: str, url: str) -> None:
         """Checked (one clear line if malformed) and kept in settings."""
@@ -257,8 +270,8 @@ class PacsDock(QWidget):
 
     def _update_buttons(self) -> None:
         busy = self.busy()
-        for b in (self.b_query, self.b_echo, self.b_send, self.b_add, self.b_remove):
-            b.setEnabled(not busy)
+        for b in (self.b_query, self.b_echo, self.b_send, self.b_add, self.b_remove, self.node_box):
+            b.setEnabled(not busy)   # the node stays the one the running operation talks to
         self.b_retrieve.setEnabled(not busy and bool(self.tree.selectedItems()))
         self.b_cancel.setEnabled(busy)
         self.b_retry.setEnabled(not busy and self._last_retrieve is not None)
@@ -296,6 +309,7 @@ class PacsDock(QWidget):
 
     def _show_hits(self, hits) -> None:
         self.tree.clear()
+        self._shown_node = self.node_box.currentData()
         for h in hits:
             it = QTreeWidgetItem([f"{h.patient_id} {h.patient_name}".strip(), h.date, "/".join(h.modalities),
                                   h.description, "" if h.instances is None else str(h.instances), h.study_uid])
