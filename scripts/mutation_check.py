@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("us-pane-built-late-misses-video",
+             "the Ultrasound pane, built when its tab is first shown, ignores the ultrasound video on screen",
+             "app/shell/panels/ultrasound_panel.py",
+             "            on_video(ctx.path)\n        else:", "            pass\n        else:",
+             ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),
     Mutation("pacs-keeps-other-nodes-studies", "after switching PACS node the dock still lists the previous node's studies",
              "app/shell/pacs_dock.py",
              "        if self.tree.topLevelItemCount():\n            self.tree.clear()\n",
@@ -75,7 +80,7 @@ MUTATIONS = [
              "a multi-frame US DICOM cine opens in the video workspace only, never in the Ultrasound pane",
              "app/shell/panels/ultrasound_panel.py",
              "        if dicom_vol is not None:\n            pane.set_cine(UsCine(dicom_vol, path))\n            return\n", "",
-             ("tests/test_us_video.py",)),
+             ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),
     Mutation("quality-panel-keeps-old-status", "the Quality panel keeps the previous image's 'Status: clean ...' line on the next image",
              "app/shell/panels/quality_panel.py",
              '        self.status_label.setText("")   # the previous image\'s "Status: clean ..." is not this one\'s\n', "",

@@ -76,7 +76,8 @@ def test_shell_routes_an_ultrasound_video_to_the_pane_but_not_an_endoscopy_video
 def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
     """The real 10-frame echo cine (multi-frame US DICOM with Frame Time) opens in the video
     workspace, and the Ultrasound pane plays it as the README says (session-17 walk: the pane said
-    "no ultrasound image on screen (video US-PAL-8-10x-echo.dcm)"); a non-US DICOM cine stays out."""
+    "no ultrasound image on screen (video US-PAL-8-10x-echo.dcm)", also because the pane, built when its
+    tab is first shown, cleared itself for any video on screen); a non-US DICOM stays out."""
     from app.shell.main_window import MainWindow
     from app.ultrasound.video import us_dicom_cine_volume
 
@@ -86,9 +87,10 @@ def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    pane = win.panel("ultrasound")
     with qtbot.waitSignal(win.video_opened, timeout=30000):
         win.open_path(echo)
+    assert "ultrasound" not in win.panels   # its tab not shown yet: the pane is built only now
+    pane = win.panel("ultrasound")
     assert pane.cine is not None and len(pane.cine) == 10
     assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
     pane.step(1)

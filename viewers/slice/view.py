@@ -602,7 +602,7 @@ class SliceView(QWidget):
         """A short line over the top of the image (a key that does nothing here says why)."""
         self.note = text
         self.update()
-        QTimer.singleShot(ms, lambda: self._end_note(text))
+        QTimer.singleShot(ms, self, lambda: self._end_note(text))   # not after the view is gone
 
     def _end_note(self, text: str) -> None:
         if self.note == text:   # a newer note stays its own time

@@ -43,6 +43,8 @@ def build(win) -> UltrasoundPane:
         by its modality, with whatever calibration the file has."""
         from app.ultrasound.video import is_ultrasound_video, us_dicom_cine_volume, video_cine_volume
 
+        if pane.cine is not None and str(pane.cine.source_file or "") == str(path):
+            return   # already in the pane (follow() loaded it when the view changed)
         try:
             dicom_vol = us_dicom_cine_volume(path)
         except LoupeError as exc:
@@ -90,6 +92,11 @@ def build(win) -> UltrasoundPane:
                 on_opened(ctx.model)
         elif ctx.is_video and pane.cine is not None and str(pane.cine.source_file or "") == str(ctx.path):
             pass   # an ultrasound video back on screen: its cine stays (on_video loaded it)
+        elif ctx.is_video and ctx.path:
+            # a video on screen (the pane may be built only now, when its tab is first shown): an
+            # ultrasound one (B-mode file, US DICOM cine) goes into the pane, anything else clears it
+            pane.clear(f"no ultrasound image on screen ({ctx.describe()})")
+            on_video(ctx.path)
         else:
             pane.clear(f"no ultrasound image on screen ({ctx.describe()})" if ctx.kind != "none" else "no image")
 
