@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("mri-recon-invents-mm", "a reconstruction from k-space without a field of view measures in 1-mm pixel guesses",
+             "backends/mri/model.py", '        if not fov:\n            meta["calibrated"] = False\n', "",
+             ("tests/test_mri_recon.py::test_recon_without_field_of_view_has_no_mm_and_no_orientation_letters",)),
+    Mutation("mri-recon-invents-orientation", "a k-space reconstruction shows R/L/A/P letters no file gave",
+             "app/scene/model.py", ' or volume.meta.get("patient_geometry") is False:', ":",
+             ("tests/test_mri_recon.py::test_recon_without_field_of_view_has_no_mm_and_no_orientation_letters",)),
     Mutation("us-pane-built-late-misses-video",
              "the Ultrasound pane, built when its tab is first shown, ignores the ultrasound video on screen",
              "app/shell/panels/ultrasound_panel.py",

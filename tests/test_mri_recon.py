@@ -183,3 +183,23 @@ def test_3d_kspace_through_the_backend(tmp_path, data_dir):
     assert out.shape == (6, 64, 64)
     zero_filled = np.stack([rss(ifft2c(h)) for h in hyb])
     assert nrmse(full, out) < 0.7 * nrmse(full, zero_filled)
+
+
+def test_recon_without_field_of_view_has_no_mm_and_no_orientation_letters(tmp_path):
+    """Session-17 walk: the BART brain reconstruction opened in the viewer as "Axial" with R/L/A/P
+    letters and a "2 cm" scale bar: 1-mm pixels and patient axes that no k-space file gave. Without
+    a field of view lengths are in pixels; with one (ISMRMRD) mm, but never orientation letters."""
+    from app.scene.measure import calibration_for
+    from app.scene.model import has_patient_geometry
+    from backends.base import BackendInput, RunContext, run_pipeline
+    from backends.mri.spec import SPEC
+
+    k, _, _ = multicoil_kspace(np.random.default_rng(0).random((24, 24)), noise=0.01)
+    np.savez(tmp_path / "k.npz", kspace=k[:4], axes=np.array(["coil", "read", "phase1"]))
+    params = SPEC.parse_params(["method=zero-filled"])
+    res = run_pipeline(SPEC, SPEC.load(), BackendInput("kspace", path=str(tmp_path / "k.npz")), params,
+                       RunContext(SPEC, params))
+    vol = res.layers[0].volume
+    assert not has_patient_geometry(vol) and calibration_for(vol).kind == "px"
+    vol.meta.pop("calibrated")   # as with a field of view: mm, still no letters
+    assert not has_patient_geometry(vol) and calibration_for(vol).kind == "mm"

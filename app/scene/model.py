@@ -35,8 +35,8 @@ def has_patient_geometry(volume: Volume) -> bool:
     """Orientation letters only mean something when the file placed the pixels in the patient:
     3D stacks, or cross-sectional modalities; a photo, X-ray or ultrasound frame has no LPS axes."""
     modality = str(volume.meta.get("modality", "")).upper()
-    if volume.meta.get("calibrated") is False:
-        return False
+    if volume.meta.get("calibrated") is False or volume.meta.get("patient_geometry") is False:
+        return False   # no spacing, or a maker that knows it has no patient axes (a k-space recon)
     return volume.spatial_shape[0] > 1 or modality in PATIENT_MODALITIES
 
 

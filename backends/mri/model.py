@@ -54,8 +54,13 @@ class MriRecon(Backend):
         mag = np.abs(vol).astype(np.float32)
         time_axis = mag.ndim == 4
         shape = mag.shape[-3:]
-        volume = Volume(mag, pixel_affine(shape, ksp.meta.get("fov_mm")),
-                        Intensity(units="a.u."), meta={"modality": "MR", "kind": "mri-recon"},
+        fov = ksp.meta.get("fov_mm")
+        # k-space carries no patient orientation (no letters), and a pixel size only with a field of
+        # view (ISMRMRD): without one (BART, NumPy) lengths are in pixels, not 1-mm guesses
+        meta = {"modality": "MR", "kind": "mri-recon", "patient_geometry": False}
+        if not fov:
+            meta["calibrated"] = False
+        volume = Volume(mag, pixel_affine(shape, fov), Intensity(units="a.u."), meta=meta,
                         source=ksp.source, time_axis=time_axis)
         layer = ImageLayer(volume, "recon", ctx.provenance())
         files = {}
