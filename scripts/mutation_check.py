@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-keeps-previous-title", "with a video on screen the window title still names the study opened before it",
+             "app/shell/main_window.py", '            self.setWindowTitle(f"Loupe - {ctx.name}")', "            pass",
+             ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),
     Mutation("mri-recon-invents-mm", "a reconstruction from k-space without a field of view measures in 1-mm pixel guesses",
              "backends/mri/model.py", '        if not fov:\n            meta["calibrated"] = False\n', "",
              ("tests/test_mri_recon.py::test_recon_without_field_of_view_has_no_mm_and_no_orientation_letters",)),

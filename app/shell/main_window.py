@@ -691,6 +691,8 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(0, self, lambda: keep_readable(self))   # once the new view is laid out
         self._clear_status()
+        if ctx.is_video and ctx.name:   # the title names what is on screen, not the study behind it
+            self.setWindowTitle(f"Loupe - {ctx.name}")
         if not ctx.is_image:   # the slice docks have no image to show: cleared, not left on the last one
             for panel in (self.layers_panel, self.measure_panel, self.properties_panel):
                 panel.set_model(None)
