@@ -87,13 +87,15 @@ def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.video_opened, timeout=30000):
-        win.open_path(echo)
-    assert "ultrasound" not in win.panels   # its tab not shown yet: the pane is built only now
-    assert win.windowTitle() == "Loupe - US-PAL-8-10x-echo.dcm"   # the walk saw the previous CT's title
-    pane = win.panel("ultrasound")
-    assert pane.cine is not None and len(pane.cine) == 10
-    assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
-    pane.step(1)
-    assert pane.t == 1
-    win.close()
+    try:
+        with qtbot.waitSignal(win.video_opened, timeout=30000):
+            win.open_path(echo)
+        assert "ultrasound" not in win.panels   # its tab not shown yet: the pane is built only now
+        assert win.windowTitle() == "Loupe - US-PAL-8-10x-echo.dcm"   # the walk saw the previous CT's title
+        pane = win.panel("ultrasound")
+        assert pane.cine is not None and len(pane.cine) == 10
+        assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
+        pane.step(1)
+        assert pane.t == 1
+    finally:
+        win.close()   # a failed check must not leave the video's threads running at exit
