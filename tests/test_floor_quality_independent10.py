@@ -15,17 +15,23 @@ FIXED subset chosen before any figure was seen, as family 9's floor does: every 
 macro-F1 0.767, lowest recall 0.583 (exposure), clean called degraded 58.3 % (14 of 24), blur sub-type
 right 76.2 % (21). The floors sit just under those figures and the clean ceiling just over: they guard
 what was measured, they do not bless it (the issue's goal, macro-F1 >= 0.90 and every family >= 0.80, is
-not met here)."""
+not met here).
+
+Session 17 (suite time, docs/figures/quality_floor_subsets_s17.md, rule committed before any figure of it): every 8th
+source view (n % 8 == 0: 6 views, one per modality, every implementation; 54 samples, 12 clean). Shipped
+assessor 2.6.0 on exactly this subset (session 17): macro-F1 0.781, lowest recall 0.500 (exposure, 3 of 6;
+motion blur also 3 of 6), clean called degraded 50.0 % (6 of 12: fundus, MR and endoscopy 2 of 2 each), blur
+sub-type right 91.7 % (11 of 12). The floors sit 0.02 under those figures and the clean ceiling 0.02 over."""
 from __future__ import annotations
 
 import pytest
 from independent_family import assert_floors, family_scores
 
-SUBSET = tuple(range(0, 48, 4))
-MACRO_F1_FLOOR = 0.74
-MIN_FAMILY_RECALL_FLOOR = 0.50
-CLEAN_FALSE_ALARM_CEILING = 0.63
-BLUR_SUBTYPE_FLOOR = 0.70
+SUBSET = tuple(range(0, 48, 8))
+MACRO_F1_FLOOR = 0.76
+MIN_FAMILY_RECALL_FLOOR = 0.48
+CLEAN_FALSE_ALARM_CEILING = 0.52
+BLUR_SUBTYPE_FLOOR = 0.89
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +42,6 @@ def scores(data_dir):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_tenth_independent_family_floors(scores):
-    assert scores["n"] == 108 and scores["clean_n"] == 24, (scores["n"], scores["clean_n"])
-    assert_floors(scores, n_min=108, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
+    assert scores["n"] == 54 and scores["clean_n"] == 12, (scores["n"], scores["clean_n"])
+    assert_floors(scores, n_min=54, macro_f1=MACRO_F1_FLOOR, min_recall=MIN_FAMILY_RECALL_FLOOR,
                   clean_ceiling=CLEAN_FALSE_ALARM_CEILING, blur_subtype=BLUR_SUBTYPE_FLOOR)
