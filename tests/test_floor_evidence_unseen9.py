@@ -19,7 +19,7 @@ margins: at least 7 of 9, at most 1% kept, at most 15 false events an hour.
 Session 17 (S17e, suite time): the floor is on a FIXED shortened construction of that capsule clip, its
 FIRST 3 events (tests/evidence_floor.py ``first_events``: the clip's own schedule and draws, so up to the
 third event the frames are the report clip's, then the construction's closing filler): 689 of 1,727
-frames, 15.3 min; the file's CPU went from 55.9 s to about 29 s (alone, niced). Measured there (session 17,
+frames, 15.3 min; the file's CPU went from 55.9 s to 26.9 s (alone, niced). Measured there (session 17,
 the evidence backend of main at e4bbf3d, ``Settings()``): 2 of 3 found (the one-frame combed view at frame
 335 missed), 0.87% kept, 4 false events (15.7 an hour). Floors: at least 2 of 3, at most 1% kept, at most
 20 false events an hour (5 in 15.3 min)."""
