@@ -74,7 +74,7 @@ HEAVY_FILES = {
     "test_floor_quality_independent2.py": 70, "test_floor_quality_independent4.py": 75,
     "test_floor_quality_independent6.py": 42, "test_web_browser.py": 100,   # family 6: ~28 s CPU
     "test_floor_quality_independent8.py": 25, "test_floor_quality_independent7.py": 25,   # half subsets: ~16 s CPU each
-    "test_floor_evidence_unseen8.py": 25,   # the capsule clip alone: ~15 s CPU
+    "test_floor_evidence_unseen8.py": 14,   # first 3 events of the capsule clip (S17e): 9.3 s CPU (17.2 before)
     "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
     "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 17,   # S17e: 11.5 s CPU
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
@@ -84,9 +84,9 @@ HEAVY_FILES = {
     "test_floor_evidence_unseen11.py": 26,   # first 2 events of the 28-fps clip (S17e): 17.3 s CPU (39.3 whole)
     "test_evidence_unseen11_builder.py": 30,
     "test_evidence_unseen14_builder.py": 25,   # ~15.5 s CPU (11.0 user + 4.6 sys), 36 s wall under load
-    "test_floor_evidence_unseen14.py": 25,   # one 0.9-fps clip: ~10 s CPU (8.4 user + 1.5 sys; build ~8 s, screen ~2 s)
+    "test_floor_evidence_unseen14.py": 11,   # first 3 events of the 0.9-fps clip (S17e): 7.2 s CPU (9.6 before)
     "test_evidence_unseen13_builder.py": 25,   # ~15.5 s CPU (11.6 user + 3.9 sys), 20 s wall under load
-    "test_floor_evidence_unseen13.py": 25,   # one 1.2-fps clip: ~13 s CPU (build ~10 s incl. picture pools, screen ~2.5 s)
+    "test_floor_evidence_unseen13.py": 16,   # first 3 events of the 1.2-fps clip (S17e): 10.4 s CPU (15.1 before)
     "test_floor_quality_independent10.py": 35,   # fixed 108-sample subset: ~20 s CPU, 32 s setup under load
     "test_quality_independent10_builder.py": 30,   # ~15 s CPU
     "test_quality_independent11_builder.py": 25,   # ~8 s CPU, 20 s wall under load
