@@ -82,7 +82,7 @@ HEAVY_FILES = {
     "test_floor_quality_independent9.py": 40,   # fixed 108-sample subset: ~17 s CPU, 37 s wall under load
     "test_floor_evidence_unseen10.py": 39,   # first 3 events (S17e): 25.9 s CPU (55.6 whole clip)
     "test_floor_evidence_unseen11.py": 26,   # first 2 events of the 28-fps clip (S17e): 17.3 s CPU (39.3 whole)
-    "test_evidence_unseen11_builder.py": 30,
+    "test_evidence_unseen11_builder.py": 29,   # S17e: 28.8 s CPU alone (33.0 before), 31 s wall
     "test_evidence_unseen14_builder.py": 25,   # ~15.5 s CPU (11.0 user + 4.6 sys), 36 s wall under load
     "test_floor_evidence_unseen14.py": 11,   # first 3 events of the 0.9-fps clip (S17e): 7.2 s CPU (9.6 before)
     "test_evidence_unseen13_builder.py": 25,   # ~15.5 s CPU (11.6 user + 3.9 sys), 20 s wall under load
