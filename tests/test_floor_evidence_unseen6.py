@@ -16,7 +16,9 @@ the third event the frames are the report clip's, then the construction's closin
 evidence backend of main at e4bbf3d, ``Settings()``): 2 of 3 (the one-frame pixel mosaic at frame 117
 missed) and 3 of 3 found, 2.09% kept of the 0.2-fps clip (its 200-s floor: 4 frames) and 0.98% of the
 1-fps clip, 1 and 4 false events (10.2 an hour over both). Floors: at least 4 of 6, the kept ceilings
-as before, at most 15 false events an hour over both (7 in 29.5 min).
+as before, at most 15 false events an hour over both (7 in 29.5 min). The short clips' recall does not
+notice the 200-s floor switched off (mutation ``evidence-no-low-rate-floor``), so the 0.2-fps clip must keep
+at least its one frame per ``floor_s`` of video (measured 4 frames).
 Clips are cached in ``$LOUPE_TEST_CACHE`` when set."""
 from __future__ import annotations
 
@@ -56,5 +58,7 @@ def test_unseen6_capsule_clips_floor(rows):
         ceiling = max(KEPT_CEILING, int(seconds / floor_s) / r["frames_total"]) if floor_s > 0 else KEPT_CEILING
         assert r["kept_fraction"] <= ceiling + 1e-9, (r["variation"], r["kept_fraction"], ceiling)
     assert rows[1]["kept_fraction"] <= KEPT_CEILING        # 1 fps: the floor adds nothing
+    low = rows[0]                                           # 0.2 fps: it uses its 200-s allowance (measured 4 frames)
+    assert round(low["kept_fraction"] * low["frames_total"]) >= int(low["minutes"] * 60 / floor_s), low
     hours = sum(r["minutes"] for r in rows) / 60
     assert sum(r["false_events"] for r in rows) / hours <= FALSE_PER_HOUR_CEILING
