@@ -67,26 +67,26 @@ def job_reports(monkeypatch) -> list[tuple[float, str]]:
 # Session 15 (S15): families 5-6 on fixed halves and unseen7/unseen9 on their capsule clips; their
 # figures are 1.5 x the CPU measured alone (the CI's wall/CPU ratio for family 5 in session 14).
 HEAVY_FILES = {
-    "test_floor_evidence_unseen9.py": 70, "test_floor_evidence_unseen7.py": 53,   # ~47 / ~35 s CPU
+    "test_floor_evidence_unseen9.py": 40, "test_floor_evidence_unseen7.py": 35,   # first 3 events (S17e): 26.9 / 23.2 s CPU
     "test_floor_quality_independent5.py": 26, "test_train_loop.py": 165,   # family 5 (n % 7 subset, s17): 17.6 s CPU
-    "test_floor_evidence_unseen7_h261.py": 143,
+    "test_floor_evidence_unseen7_h261.py": 60,   # first 2 events of the clip (S17e): 40.3 s CPU (97.7 whole)
     "test_floor_quality_independent3.py": 36,   # n % 8 subsets (s17, 1.5 x CPU): 23.9 / 19.7 / 20.6 s CPU (3 / 2 / 4)
     "test_floor_quality_independent2.py": 30, "test_floor_quality_independent4.py": 31,
     "test_floor_quality_independent6.py": 20, "test_web_browser.py": 100,   # family 6 (n % 7, s17): 13.5 s CPU
     "test_floor_quality_independent8.py": 14, "test_floor_quality_independent7.py": 15,   # n % 5 (s17): 9.6 / 10.0 s CPU
-    "test_floor_evidence_unseen8.py": 25,   # the capsule clip alone: ~15 s CPU
+    "test_floor_evidence_unseen8.py": 14,   # first 3 events of the capsule clip (S17e): 9.3 s CPU (17.2 before)
     "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
-    "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 25,
+    "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 17,   # S17e: 11.5 s CPU
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
     "test_train_loop_threshold.py": 25, "test_quality_train_rows.py": 15,
     "test_floor_quality_independent9.py": 13,   # fixed 54-sample subset (s17): 8.8 s CPU, 11.7 s wall
-    "test_floor_evidence_unseen10.py": 55,
-    "test_floor_evidence_unseen11.py": 40,   # one 28-fps clip: ~29 s CPU to build, ~5 s to screen
-    "test_evidence_unseen11_builder.py": 30,
+    "test_floor_evidence_unseen10.py": 39,   # first 3 events (S17e): 25.9 s CPU (55.6 whole clip)
+    "test_floor_evidence_unseen11.py": 26,   # first 2 events of the 28-fps clip (S17e): 17.3 s CPU (39.3 whole)
+    "test_evidence_unseen11_builder.py": 29,   # S17e: 28.8 s CPU alone (33.0 before), 31 s wall
     "test_evidence_unseen14_builder.py": 25,   # ~15.5 s CPU (11.0 user + 4.6 sys), 36 s wall under load
-    "test_floor_evidence_unseen14.py": 25,   # one 0.9-fps clip: ~10 s CPU (8.4 user + 1.5 sys; build ~8 s, screen ~2 s)
+    "test_floor_evidence_unseen14.py": 11,   # first 3 events of the 0.9-fps clip (S17e): 7.2 s CPU (9.6 before)
     "test_evidence_unseen13_builder.py": 25,   # ~15.5 s CPU (11.6 user + 3.9 sys), 20 s wall under load
-    "test_floor_evidence_unseen13.py": 25,   # one 1.2-fps clip: ~13 s CPU (build ~10 s incl. picture pools, screen ~2.5 s)
+    "test_floor_evidence_unseen13.py": 16,   # first 3 events of the 1.2-fps clip (S17e): 10.4 s CPU (15.1 before)
     "test_floor_quality_independent10.py": 17,   # fixed 54-sample subset (s17): 11.0 s CPU, 11.9 s wall
     "test_quality_independent10_builder.py": 30,   # ~15 s CPU
     "test_quality_independent11_builder.py": 25,   # ~8 s CPU, 20 s wall under load
@@ -94,7 +94,7 @@ HEAVY_FILES = {
     "test_quality_independent12_builder.py": 25,   # ~9 s CPU, 20 s wall under load
     "test_floor_quality_independent12.py": 15,   # fixed 54-sample subset (s17): 10.0 s CPU, 12.8 s wall
     "test_evidence_unseen12_builder.py": 25,   # ~17 s CPU, 29 s wall under load
-    "test_floor_evidence_unseen12.py": 25,   # one 0.7-fps clip: ~13 s CPU to build, ~2 s to screen
+    "test_floor_evidence_unseen12.py": 16,   # first 3 events of the 0.7-fps clip (S17e): 10.5 s CPU
 }
 FLOOR_DEFAULT = 60
 

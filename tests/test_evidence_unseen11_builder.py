@@ -48,7 +48,7 @@ def test_capsule_truth_is_exactly_the_frames_the_events_draw(tmp_path, data_dir)
     v = dataclasses.replace(VARIATION11_BY_NAME["cap_5.5fps_288_asv1_avi"], wh=(144, 144))
     plan = [(k, "normal") for k in KINDS11] + [("tile_flip", "one_frame"), ("drop_in", "one_frame"),
                                                 ("texture_patch", "one_frame")]
-    on, meta, fon, diff = twin_truth(build_unseen11_clip, meta_path, tmp_path, data_dir, v, plan, 0.3, LOSSLESS,
+    on, meta, fon, diff = twin_truth(build_unseen11_clip, meta_path, tmp_path, data_dir, v, plan, 0.15, LOSSLESS,
                                      MIXED_KINDS11, filler_between=3)
     area = v.wh[0] * v.wh[1]
     for t in on.events:

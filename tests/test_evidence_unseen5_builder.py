@@ -90,7 +90,7 @@ def test_capsule_truth_is_exactly_the_frames_the_events_draw(tmp_path, data_dir)
 
 
 def test_side_by_side_stereo_truth_and_both_eyes(tmp_path, data_dir):
-    _check_truth_exact(tmp_path, data_dir, SBS, ALL_KINDS_PLAN[:-1], gap_scale=1.0)
+    _check_truth_exact(tmp_path, data_dir, SBS, ALL_KINDS_PLAN[:-1], gap_scale=0.4)
     f = _decode(tmp_path / "on.avi")
     left, right = f[:, :, :96].astype(np.int16), f[:, :, 96:].astype(np.int16)
     # the right eye is the left eye shifted a few pixels: close after the shift, not equal
