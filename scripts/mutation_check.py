@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("dicom-multiframe-reads-header-per-frame",
+             "a classic multi-frame file reads its pixel spacing once per frame again (100,000 frames: seconds per open)",
+             "app/data/dicom/frames.py", "col_dir=col, pixel_spacing=spacing, frame_index=idx,",
+             "col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), frame_index=idx,",
+             ("tests/test_dicom_multiframe_once.py",)),
     Mutation("report-pdf-images-from-another-study", "a report's PDF takes its key images from whatever study is on screen",
              "app/shell/report_panel.py", "images = self.key_images(self.report) if here else []",
              "images = self.key_images(self.report)", ("tests/test_report_from_measurements.py",)),
