@@ -72,10 +72,12 @@ HEAVY_FILES = {
     "test_floor_evidence_unseen7_h261.py": 143,
     "test_floor_quality_independent3.py": 70,   # fixed half subsets since session 14: ~65 s CPU each
     "test_floor_quality_independent2.py": 70, "test_floor_quality_independent4.py": 75,
-    "test_floor_quality_independent6.py": 42, "test_web_browser.py": 100,   # family 6: ~28 s CPU
+    "test_floor_quality_independent6.py": 42,   # family 6: ~28 s CPU
+    "test_web_browser.py": 90,   # S17o: editor stroke in 4 pointer moves, one Chromium (~28 s CPU read-run test, 39 s wall alone)
     "test_floor_quality_independent8.py": 25, "test_floor_quality_independent7.py": 25,   # half subsets: ~16 s CPU each
     "test_floor_evidence_unseen8.py": 25,   # the capsule clip alone: ~15 s CPU
-    "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
+    "test_batch.py": 58, "test_floor_evidence.py": 55,
+    "test_fuzz_subset.py": 33,   # S17o: 16.6 s CPU (was 25.5), 21.6 s wall alone; 100,000-frame header read once
     "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 25,
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
     "test_train_loop_threshold.py": 25, "test_quality_train_rows.py": 15,
