@@ -36,6 +36,11 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("dicom-multiframe-reads-header-per-frame",
+             "a classic multi-frame file reads its pixel spacing once per frame again (100,000 frames: seconds per open)",
+             "app/data/dicom/frames.py", "col_dir=col, pixel_spacing=spacing, frame_index=idx,",
+             "col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), frame_index=idx,",
+             ("tests/test_dicom_multiframe_once.py",)),
     Mutation("video-keeps-previous-title", "with a video on screen the window title still names the study opened before it",
              "app/shell/main_window.py", '            self.setWindowTitle(f"Loupe - {ctx.name}")', "            pass",
              ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),

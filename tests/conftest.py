@@ -72,10 +72,12 @@ HEAVY_FILES = {
     "test_floor_evidence_unseen7_h261.py": 60,   # first 2 events of the clip (S17e): 40.3 s CPU (97.7 whole)
     "test_floor_quality_independent3.py": 36,   # n % 8 subsets (s17, 1.5 x CPU): 23.9 / 19.7 / 20.6 s CPU (3 / 2 / 4)
     "test_floor_quality_independent2.py": 30, "test_floor_quality_independent4.py": 31,
-    "test_floor_quality_independent6.py": 20, "test_web_browser.py": 100,   # family 6 (n % 7, s17): 13.5 s CPU
+    "test_floor_quality_independent6.py": 20,   # family 6 (n % 7, s17): 13.5 s CPU
+    "test_web_browser.py": 90,   # S17o: editor stroke in 4 pointer moves, one Chromium (~28 s CPU read-run test, 39 s wall alone)
     "test_floor_quality_independent8.py": 14, "test_floor_quality_independent7.py": 15,   # n % 5 (s17): 9.6 / 10.0 s CPU
     "test_floor_evidence_unseen8.py": 14,   # first 3 events of the capsule clip (S17e): 9.3 s CPU (17.2 before)
-    "test_batch.py": 58, "test_floor_evidence.py": 55, "test_fuzz_subset.py": 50,
+    "test_batch.py": 58, "test_floor_evidence.py": 55,
+    "test_fuzz_subset.py": 33,   # S17o: 16.6 s CPU (was 25.5), 21.6 s wall alone; 100,000-frame header read once
     "test_us_train_loop.py": 50, "test_web.py": 40, "test_floor_evidence_unseen6.py": 17,   # S17e: 11.5 s CPU
     "test_evidence_unseen4_builder.py": 25, "test_video_memory.py": 22, "test_train_panel.py": 20,
     "test_train_loop_threshold.py": 25, "test_quality_train_rows.py": 15,

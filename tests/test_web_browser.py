@@ -108,6 +108,21 @@ def server(tmp_path_factory, data_dir):
     log.close()
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the module's browser tests, each test in a context of its own (its own
+    cookies and login): a launch costs seconds on the loaded 2-core machine."""
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def _input(page, elem_id: str):
     return page.locator(f"#{elem_id}").locator("textarea, input").first
 
@@ -143,160 +158,158 @@ def _wait_status(page, text: str, timeout_ms: int) -> None:
 
 
 @pytest.mark.timeout(900)        # a whole reading session; minutes on the shared 2-core machine
-def test_read_run_accept_in_chromium(server):
-    from playwright.sync_api import sync_playwright
-
+def test_read_run_accept_in_chromium(server, chromium):
     from app.review.store import STORE_FILENAME, ReviewStore
     from app.scene.model import Scene
     from app.web.render import SliceRequest, png_bytes, render_view, world_at
     from app.web.service import WebConfig, WebService
 
     svc = WebService(WebConfig(roots=[str(SAMPLE)], workspace=server["tmp"] / "ws_check"))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(60_000)
-            _login(page, server["url"])
+    page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        page.set_default_timeout(60_000)
+        _login(page, server["url"])
 
-            # the study browser: index the roots, search; the table shows no patient name or ID,
-            # the series has a thumbnail, and a click on it fills the path
-            page.click("#index-btn")
-            page.get_by_text("series", exact=False).first.wait_for(timeout=60_000)
-            _input(page, "search").fill("brain")
-            page.click("#search-btn")
-            page.locator("#found").get_by_text("head_ct", exact=False).first.wait_for(state="attached", timeout=30_000)
-            table = page.locator("#found").text_content() or ""
-            assert "BRAIN" in table and "CT" in table and PATIENT_ID not in table, table
-            thumb = page.locator("#thumbs img").first
-            thumb.wait_for(timeout=60_000)
-            tsrc = thumb.evaluate("e => e.src")
-            tarr = _png_array(page.request.get(tsrc).body())
-            assert 32 <= tarr.shape[0] <= 128 and tarr.std() > 20, "the thumbnail shows no picture"
-            thumb.click()
-            page.wait_for_function("() => (document.querySelector('#path textarea, #path input') || {})"
-                                   ".value?.includes('head_ct')", timeout=30_000)
+        # the study browser: index the roots, search; the table shows no patient name or ID,
+        # the series has a thumbnail, and a click on it fills the path
+        page.click("#index-btn")
+        page.get_by_text("series", exact=False).first.wait_for(timeout=60_000)
+        _input(page, "search").fill("brain")
+        page.click("#search-btn")
+        page.locator("#found").get_by_text("head_ct", exact=False).first.wait_for(state="attached", timeout=30_000)
+        table = page.locator("#found").text_content() or ""
+        assert "BRAIN" in table and "CT" in table and PATIENT_ID not in table, table
+        thumb = page.locator("#thumbs img").first
+        thumb.wait_for(timeout=60_000)
+        tsrc = thumb.evaluate("e => e.src")
+        tarr = _png_array(page.request.get(tsrc).body())
+        assert 32 <= tarr.shape[0] <= 128 and tarr.std() > 20, "the thumbnail shows no picture"
+        thumb.click()
+        page.wait_for_function("() => (document.querySelector('#path textarea, #path input') || {})"
+                               ".value?.includes('head_ct')", timeout=30_000)
 
-            # the roots hold: traversal from the browser is refused with one line
-            _input(page, "path").fill("../../tests")
-            page.click("#open-btn")
-            page.get_by_text("outside the folders this server may open").first.wait_for(timeout=30_000)
-            # and neither Gradio's file route nor the image routes serve files outside the roots
-            for f in ("/etc/passwd", str(ROOT / "pyproject.toml")):
-                assert page.request.get(f"{server['url']}/gradio_api/file={f}").status != 200, f
-                assert page.request.get(f"{server['url']}/loupe/slice.png",
-                                        params={"path": f, "index": 0}).status == 403, f
+        # the roots hold: traversal from the browser is refused with one line
+        _input(page, "path").fill("../../tests")
+        page.click("#open-btn")
+        page.get_by_text("outside the folders this server may open").first.wait_for(timeout=30_000)
+        # and neither Gradio's file route nor the image routes serve files outside the roots
+        for f in ("/etc/passwd", str(ROOT / "pyproject.toml")):
+            assert page.request.get(f"{server['url']}/gradio_api/file={f}").status != 200, f
+            assert page.request.get(f"{server['url']}/loupe/slice.png",
+                                    params={"path": f, "index": 0}).status == 403, f
 
-            _input(page, "path").fill("head_ct")
-            page.click("#open-btn")
-            page.wait_for_selector("#viewer img", timeout=90_000)
-            assert "reviewer dr_web" in page.inner_text("#info")
-            src = _viewer_src(page)
-            assert "/loupe/tab/" in src, src
+        _input(page, "path").fill("head_ct")
+        page.click("#open-btn")
+        page.wait_for_selector("#viewer img", timeout=90_000)
+        assert "reviewer dr_web" in page.inner_text("#info")
+        src = _viewer_src(page)
+        assert "/loupe/tab/" in src, src
 
-            # three planes, linked: a click on the axial plane moves the crosshair there; the
-            # coronal and sagittal planes are redrawn through that point, the main view follows
-            page.wait_for_selector("#plane-coronal img")
-            w0, l0 = float(_input(page, "window").input_value()), float(_input(page, "level").input_value())
-            before = {v: _viewer_src(page, f"#plane-{v} img") for v in ("axial", "coronal", "sagittal")}
-            axial = page.locator("#plane-axial img")
-            axial.scroll_into_view_if_needed()
-            box = axial.bounding_box()
-            axial.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.62})
-            for v in ("coronal", "sagittal"):
-                _wait_new_src(page, before[v], sel=f"#plane-{v} img")
+        # three planes, linked: a click on the axial plane moves the crosshair there; the
+        # coronal and sagittal planes are redrawn through that point, the main view follows
+        page.wait_for_selector("#plane-coronal img")
+        w0, l0 = float(_input(page, "window").input_value()), float(_input(page, "level").input_value())
+        before = {v: _viewer_src(page, f"#plane-{v} img") for v in ("axial", "coronal", "sagittal")}
+        axial = page.locator("#plane-axial img")
+        axial.scroll_into_view_if_needed()
+        box = axial.bounding_box()
+        axial.click(position={"x": box["width"] * 0.30, "y": box["height"] * 0.62})
+        for v in ("coronal", "sagittal"):
+            _wait_new_src(page, before[v], sel=f"#plane-{v} img")
+        src = _wait_new_src(page, src)
+        cor = _png_array(page.request.get(_viewer_src(page, "#plane-coronal img")).body())
+        sag = _png_array(page.request.get(_viewer_src(page, "#plane-sagittal img")).body())
+        assert not np.array_equal(cor, _png_array(page.request.get(before["coronal"]).body()))
+        # the same click in the renderer: (x, y) in the 320-pixel axial picture
+        check = Scene(svc.scene("head_ct").volume, "head_ct")
+        x, y = int(0.30 * 320), int(0.62 * 320)
+        hits = []
+        for dx in (-1, 0, 1):        # the browser's click lands within a pixel of the fraction
+            for dy in (-1, 0, 1):
+                check.set_cursor(world_at(Scene(check.volume, "c"), "axial", 320, x + dx, y + dy))
+                if np.array_equal(render_view(check, SliceRequest("coronal", None, w0, l0, 320)), cor):
+                    hits.append(check.cursor.copy())
+        assert hits, "the coronal plane is not the renderer's picture through the clicked point"
+        check.set_cursor(hits[0])
+        assert np.array_equal(render_view(check, SliceRequest("sagittal", None, w0, l0, 320)), sag)
+        cursor_world = hits[0]
+
+        slider = page.locator("#slice input[type=number]")
+        slider.fill("60")
+        slider.press("Enter")
+        src = _wait_new_src(page, src)
+        assert "index=60" in src, src
+        for elem, value in (("window", "120"), ("level", "35")):
+            box = _input(page, elem)
+            box.fill(value)
+            box.press("Enter")
             src = _wait_new_src(page, src)
-            cor = _png_array(page.request.get(_viewer_src(page, "#plane-coronal img")).body())
-            sag = _png_array(page.request.get(_viewer_src(page, "#plane-sagittal img")).body())
-            assert not np.array_equal(cor, _png_array(page.request.get(before["coronal"]).body()))
-            # the same click in the renderer: (x, y) in the 320-pixel axial picture
-            check = Scene(svc.scene("head_ct").volume, "head_ct")
-            x, y = int(0.30 * 320), int(0.62 * 320)
-            hits = []
-            for dx in (-1, 0, 1):        # the browser's click lands within a pixel of the fraction
-                for dy in (-1, 0, 1):
-                    check.set_cursor(world_at(Scene(check.volume, "c"), "axial", 320, x + dx, y + dy))
-                    if np.array_equal(render_view(check, SliceRequest("coronal", None, w0, l0, 320)), cor):
-                        hits.append(check.cursor.copy())
-            assert hits, "the coronal plane is not the renderer's picture through the clicked point"
-            check.set_cursor(hits[0])
-            assert np.array_equal(render_view(check, SliceRequest("sagittal", None, w0, l0, 320)), sag)
-            cursor_world = hits[0]
+        assert "window=120" in src and "level=35" in src, src
+        # the picture for slice 60 at W 120 / L 35 with the clicked crosshair, no layer yet
+        plain = _png_array(page.request.get(src).body())
+        assert np.array_equal(plain, render_view(check, SliceRequest("axial", 60, 120, 35)))
 
-            slider = page.locator("#slice input[type=number]")
-            slider.fill("60")
-            slider.press("Enter")
-            src = _wait_new_src(page, src)
-            assert "index=60" in src, src
-            for elem, value in (("window", "120"), ("level", "35")):
-                box = _input(page, elem)
-                box.fill(value)
-                box.press("Enter")
-                src = _wait_new_src(page, src)
-            assert "window=120" in src and "level=35" in src, src
-            # the picture for slice 60 at W 120 / L 35 with the clicked crosshair, no layer yet
-            plain = _png_array(page.request.get(src).body())
-            assert np.array_equal(plain, render_view(check, SliceRequest("axial", 60, 120, 35)))
+        # a slow run reports progress and stops on Cancel (nothing reaches the store)
+        _input(page, "params").fill('{"smooth_mm": 20}')
+        page.click("#run-btn")
+        _wait_status(page, "smoothing", 120_000)
+        page.click("#cancel-btn")
+        _wait_status(page, "threshold stopped: cancelled", 120_000)
+        page.screenshot(path=str(server["tmp"] / "cancelled.png"), full_page=True)
+        _input(page, "params").fill("{}")
+        page.click("#run-btn")
+        _wait_status(page, "threshold done", 180_000)
+        src = _wait_new_src(page, src)          # redrawn with the new layer over it
+        assert "Otsu foreground" in _input(page, "layer").input_value()
+        _input(page, "comment").fill("bone and scalp, fine")
+        page.click("#accept-btn")
+        page.get_by_text("accepted Otsu foreground as dr_web").wait_for(timeout=30_000)
+        shown = page.request.get(src).body()
 
-            # a slow run reports progress and stops on Cancel (nothing reaches the store)
-            _input(page, "params").fill('{"smooth_mm": 20}')
-            page.click("#run-btn")
-            _wait_status(page, "smoothing", 120_000)
-            page.click("#cancel-btn")
-            _wait_status(page, "threshold stopped: cancelled", 120_000)
-            page.screenshot(path=str(server["tmp"] / "cancelled.png"), full_page=True)
-            _input(page, "params").fill("{}")
-            page.click("#run-btn")
-            _wait_status(page, "threshold done", 180_000)
-            src = _wait_new_src(page, src)          # redrawn with the new layer over it
-            assert "Otsu foreground" in _input(page, "layer").input_value()
-            _input(page, "comment").fill("bone and scalp, fine")
-            page.click("#accept-btn")
-            page.get_by_text("accepted Otsu foreground as dr_web").wait_for(timeout=30_000)
-            shown = page.request.get(src).body()
+        # mask editing in Gradio's image editor: paint a stroke, save it as a human edit
+        page.get_by_text("Edit mask").click()
+        page.click("#edit-btn")
+        page.locator("#editor canvas").first.wait_for(timeout=60_000)
+        page.locator("#editor button[aria-label='Brush']").first.click()
+        page.locator("#editor canvas").first.scroll_into_view_if_needed()
+        cbox = page.locator("#editor canvas").first.bounding_box()
+        x0, y0 = cbox["x"] + cbox["width"] * 0.45, cbox["y"] + cbox["height"] * 0.5
 
-            # mask editing in Gradio's image editor: paint a stroke, save it as a human edit
-            page.get_by_text("Edit mask").click()
-            page.click("#edit-btn")
-            page.locator("#editor canvas").first.wait_for(timeout=60_000)
-            page.locator("#editor button[aria-label='Brush']").first.click()
-            page.locator("#editor canvas").first.scroll_into_view_if_needed()
-            cbox = page.locator("#editor canvas").first.bounding_box()
-            x0, y0 = cbox["x"] + cbox["width"] * 0.45, cbox["y"] + cbox["height"] * 0.5
+        def stroke() -> None:
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            # four moves, not twenty: each pointer event waits for the editor's canvas to redraw
+            # (~1 s apiece under load) and the brush draws the line between them (2,091 voxels)
+            for i in range(1, 5):
+                page.mouse.move(x0 + 14 * i, y0 + 9 * i)
+            page.mouse.up()
+            page.wait_for_timeout(1000)   # the editor sends its value after the stroke
 
-            def stroke() -> None:
-                page.mouse.move(x0, y0)
-                page.mouse.down()
-                for i in range(20):
-                    page.mouse.move(x0 + 3 * i, y0 + 2 * i)
-                page.mouse.up()
-                page.wait_for_timeout(1000)   # the editor sends its value after the stroke
-
+        stroke()
+        _input(page, "comment").fill("one stroke added in the browser")
+        page.click("#save-edit-btn")
+        saved = page.get_by_text("as dr_web (Otsu foreground)").first
+        refused = page.get_by_text("nothing painted").first
+        saved.or_(refused).wait_for(timeout=60_000)
+        if not saved.is_visible():
+            # on a loaded machine the editor can miss a stroke made before its canvas was live:
+            # the server says so in one line (checked above), and the reader paints again
             stroke()
-            _input(page, "comment").fill("one stroke added in the browser")
             page.click("#save-edit-btn")
-            saved = page.get_by_text("as dr_web (Otsu foreground)").first
-            refused = page.get_by_text("nothing painted").first
-            saved.or_(refused).wait_for(timeout=60_000)
-            if not saved.is_visible():
-                # on a loaded machine the editor can miss a stroke made before its canvas was live:
-                # the server says so in one line (checked above), and the reader paints again
-                stroke()
-                page.click("#save-edit-btn")
-                saved.wait_for(timeout=60_000)
-            note = page.inner_text("#edit-note")
-            painted = int(note.split("saved add of ")[1].split(" voxels")[0])
-            assert painted > 50, note
+            saved.wait_for(timeout=60_000)
+        note = page.inner_text("#edit-note")
+        painted = int(note.split("saved add of ")[1].split(" voxels")[0])
+        assert painted > 50, note
 
-            page.get_by_text("3D snapshot").click()
-            page.click("#snap-btn")
-            page.wait_for_selector("#snap img", timeout=120_000)
-            snap3d = page.request.get(_viewer_src(page, "#snap img")).body()
-            assert _png_array(snap3d).std() > 10
-            page.screenshot(path=str(server["tmp"] / "page.png"), full_page=True)
-            page.locator("#viewer img").screenshot(path=str(server["tmp"] / "viewer.png"))
-        finally:
-            browser.close()
+        page.get_by_text("3D snapshot").click()
+        page.click("#snap-btn")
+        page.wait_for_selector("#snap img", timeout=120_000)
+        snap3d = page.request.get(_viewer_src(page, "#snap img")).body()
+        assert _png_array(snap3d).std() > 10
+        page.screenshot(path=str(server["tmp"] / "page.png"), full_page=True)
+        page.locator("#viewer img").screenshot(path=str(server["tmp"] / "viewer.png"))
+    finally:
+        page.context.close()
 
     store = ReviewStore(server["ws"] / STORE_FILENAME)
     try:
@@ -343,19 +356,16 @@ def test_read_run_accept_in_chromium(server):
 
 
 @pytest.mark.timeout(600)
-def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server):
+def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server, chromium):
     """Open a video, step frame by frame (each picture the decoder's exact frame), find evidence,
     see it on the track and jump to the event."""
-    from playwright.sync_api import sync_playwright
-
     from app.data.video import open_video
 
     path = server["root"] / "video" / "clip.mp4"
     truth = server["video_truth"].events[0]
-    with open_video(path) as src, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with open_video(path) as src:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.set_default_timeout(60_000)
             _login(page, server["url"], "dr_video")
             page.get_by_text("Video", exact=True).click()
@@ -401,34 +411,30 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server):
                 [(round(b.min()), round(b.max())) for b in bars]     # the polyp's bar, among the others
             page.screenshot(path=str(server["tmp"] / "video_page.png"), full_page=True)
         finally:
-            browser.close()
+            page.context.close()
 
 
-def test_report_view_shows_the_report_next_to_the_study(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.set_default_timeout(60_000)
-            _login(page, server["url"], "dr_report")
-            _input(page, "path").fill("case1/ct.nii.gz")
-            page.click("#open-btn")
-            page.wait_for_selector("#viewer img", timeout=90_000)
-            page.get_by_text("Report", exact=True).click()
-            page.get_by_text("1 report(s) next to this study").first.wait_for(timeout=30_000)
-            page.locator("#report-md").get_by_text(REPORT_SENTENCE).first.wait_for(timeout=30_000)
-            md = page.inner_text("#report-md")
-            assert "Report: case1" in md and "[supported]" in md and "Draft for human review" in md, md
-            rows = page.inner_text("#report-rows")
-            assert "supported" in rows and "finding skull" in rows, rows
-            # the bundled study has no report: the view says so instead of showing a stale one
-            _input(page, "path").fill("head_ct")
-            page.click("#open-btn")
-            page.get_by_text("no report next to this study").first.wait_for(timeout=90_000)
-        finally:
-            browser.close()
+def test_report_view_shows_the_report_next_to_the_study(server, chromium):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+    try:
+        page.set_default_timeout(60_000)
+        _login(page, server["url"], "dr_report")
+        _input(page, "path").fill("case1/ct.nii.gz")
+        page.click("#open-btn")
+        page.wait_for_selector("#viewer img", timeout=90_000)
+        page.get_by_text("Report", exact=True).click()
+        page.get_by_text("1 report(s) next to this study").first.wait_for(timeout=30_000)
+        page.locator("#report-md").get_by_text(REPORT_SENTENCE).first.wait_for(timeout=30_000)
+        md = page.inner_text("#report-md")
+        assert "Report: case1" in md and "[supported]" in md and "Draft for human review" in md, md
+        rows = page.inner_text("#report-rows")
+        assert "supported" in rows and "finding skull" in rows, rows
+        # the bundled study has no report: the view says so instead of showing a stale one
+        _input(page, "path").fill("head_ct")
+        page.click("#open-btn")
+        page.get_by_text("no report next to this study").first.wait_for(timeout=90_000)
+    finally:
+        page.context.close()
 
 
 def test_image_routes_need_the_login_and_keep_tabs_apart(server):

@@ -303,15 +303,21 @@ def _classic_multiframe(rec: HeaderRecord, n: int, base: dict) -> list[Frame]:
         off = _floats(offsets, n, "(3004,000C) 'Grid Frame Offset Vector'", path)
     else:
         off = None
-    out = []
+    out: list[Frame] = []
+    if n <= 0:
+        return out
+    # the same for every frame: read once, not once per frame (a damaged header claiming 100,000 frames
+    # took seconds per command in the fuzz; a long cine took as much per open)
+    rows, cols = int_attr(ds, 'Rows', path), int_attr(ds, 'Columns', path)
+    spacing, spacing_source = _spacing(ds, path, strict=geometry), _spacing_source(ds)
     for idx in range(n):
         kw = dict(base)
         p = pos + normal * off[idx] if off is not None else pos
         if off is None:
             kw["temporal_index"] = idx  # cine: frames are time points at one position
-        out.append(Frame(record=rec, rows=int_attr(ds, 'Rows', path), cols=int_attr(ds, 'Columns', path), position=p, row_dir=row,
-                         col_dir=col, pixel_spacing=_spacing(ds, path, strict=geometry), frame_index=idx,
-                         has_geometry=geometry, spacing_source=_spacing_source(ds), **kw))
+        out.append(Frame(record=rec, rows=rows, cols=cols, position=p, row_dir=row,
+                         col_dir=col, pixel_spacing=spacing, frame_index=idx,
+                         has_geometry=geometry, spacing_source=spacing_source, **kw))
     return out
 
 
