@@ -36,6 +36,20 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("us-aop-lines-linked-to-no-study", "corrected AoP lines of an ultrasound video are missing from its Review dock list",
+             "viewers/ultrasound/pane.py", "                self.store.link_study([layer.id], self.study)\n",
+             "                pass\n",
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
+    Mutation("video-result-masks-not-stored", "a backend's non-event layers on a video (us-biometry masks) are never stored for review",
+             "app/shell/backends_dock.py", "            wf.record_result(others, ctx.study_key())", "            pass",
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
+    Mutation("review-dock-stale-after-us-correction", "the Review dock does not refresh after Save correction in the US pane",
+             "app/shell/panels/ultrasound_panel.py", "(win.workflow.changed.emit(), win.review_changed())",
+             "(win.review_changed(),)",
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
+    Mutation("review-dock-hides-human-edit", "the Review dock does not say that a layer has a human correction, nor by whom",
+             "app/shell/panels/review_panel.py", "if editors else \"\")", "if False else \"\")",
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
     Mutation("video-keeps-previous-title", "with a video on screen the window title still names the study opened before it",
              "app/shell/main_window.py", '            self.setWindowTitle(f"Loupe - {ctx.name}")', "            pass",
              ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),
@@ -88,7 +102,8 @@ MUTATIONS = [
     Mutation("us-pane-ignores-dicom-echo-cine",
              "a multi-frame US DICOM cine opens in the video workspace only, never in the Ultrasound pane",
              "app/shell/panels/ultrasound_panel.py",
-             "        if dicom_vol is not None:\n            pane.set_cine(UsCine(dicom_vol, path))\n            return\n", "",
+             "        if dicom_vol is not None:\n            pane.set_cine(UsCine(dicom_vol, path), _video_key(path))\n"
+             "            return\n", "",
              ("tests/test_us_video.py::test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too",)),
     Mutation("quality-panel-keeps-old-status", "the Quality panel keeps the previous image's 'Status: clean ...' line on the next image",
              "app/shell/panels/quality_panel.py",
