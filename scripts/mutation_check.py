@@ -36,6 +36,18 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("pacs-node-box-as-wide-as-its-url", "the PACS dock is as wide as the longest node URL kept in settings",
+             "app/shell/pacs_dock.py",
+             "    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)\n    box.setMinimumContentsLength(12)\n",
+             "", ("tests/test_narrow_docks.py",)),
+    Mutation("pacs-deid-options-in-one-row", "the PACS dock's de-identification options side by side: wider than its side",
+             "app/shell/pacs_dock.py", "        drow = QVBoxLayout()", "        drow = QHBoxLayout()",
+             ("tests/test_narrow_docks.py",)),
+    Mutation("pacs-tree-uid-column-shown", "the PACS tree shows its 64-character UID column and the others go out of sight",
+             "app/shell/pacs_dock.py", "        self.tree.setColumnHidden(len(COLUMNS) - 1, True)\n", "", ("tests/test_narrow_docks.py",)),
+    Mutation("us-pane-actions-in-one-row", "the Ultrasound pane's four actions in one row: the pane is wider than its dock",
+             "viewers/ultrasound/pane.py", "            actions.addWidget(w, i // 2, i % 2)", "            actions.addWidget(w, 0, i)",
+             ("tests/test_narrow_docks.py",)),
     Mutation("mr-window-raw-digits", "a k-space recon's window reads in 13 raw digits again (W 2946604797420 L 1513365221724)",
              "app/scene/render2d.py", "    if is_hu(volume) or 10 <= wl.width < 1e5:", "    if True:",
              ("tests/test_shell_render2d.py::test_window_and_value_text_readable_on_any_scale_whole_hu_on_ct",

@@ -73,35 +73,6 @@ def test_shell_routes_an_ultrasound_video_to_the_pane_but_not_an_endoscopy_video
 
 
 @pytest.mark.gui
-def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
-    """The real 10-frame echo cine (multi-frame US DICOM with Frame Time) opens in the video
-    workspace, and the Ultrasound pane plays it as the README says (session-17 walk: the pane said
-    "no ultrasound image on screen (video US-PAL-8-10x-echo.dcm)", also because the pane, built when its
-    tab is first shown, cleared itself for any video on screen); a non-US DICOM stays out."""
-    from app.shell.main_window import MainWindow
-    from app.ultrasound.video import us_dicom_cine_volume
-
-    echo = data_dir / "ultrasound/dicom_us/US-PAL-8-10x-echo.dcm"
-    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/RG1_J2KI.dcm") is None   # DICOM, not US
-    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/tb0005.png") is None     # not DICOM
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        with qtbot.waitSignal(win.video_opened, timeout=30000):
-            win.open_path(echo)
-        assert "ultrasound" not in win.panels   # its tab not shown yet: the pane is built only now
-        assert win.windowTitle() == "Loupe - US-PAL-8-10x-echo.dcm"   # the walk saw the previous CT's title
-        pane = win.panel("ultrasound")
-        assert pane.cine is not None and len(pane.cine) == 10
-        assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
-        pane.step(1)
-        assert pane.t == 1
-    finally:
-        win.close()   # a failed check must not leave the video's threads running at exit
-
-
-@pytest.mark.gui
 def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(qtbot, data_dir, tmp_path):
     """Session-17 walk (u09): after Save correction of the AoP on a B-mode mp4 the Review dock read
     "0 of 0 item(s) in tpu.mp4" though the human version was in the store: the pane's lines and
@@ -149,6 +120,36 @@ def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(q
         assert rows[info.layer_id].reason == "2 version(s), edited by dr_t"
         assert "of 2 item(s) in tpu.mp4" in review.status.text()
         # the timeline's thumbnail thread done before the window goes (else it signals a deleted object)
-        qtbot.waitUntil(lambda: not any(t.running for t in win.video._tasks), timeout=10000)
+        qtbot.waitUntil(lambda: bool(win.video.timeline.thumbs) and not any(t.running for t in win.video._tasks),
+                        timeout=10000)
     finally:
         win.close()
+
+
+@pytest.mark.gui
+def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
+    """The real 10-frame echo cine (multi-frame US DICOM with Frame Time) opens in the video
+    workspace, and the Ultrasound pane plays it as the README says (session-17 walk: the pane said
+    "no ultrasound image on screen (video US-PAL-8-10x-echo.dcm)", also because the pane, built when its
+    tab is first shown, cleared itself for any video on screen); a non-US DICOM stays out."""
+    from app.shell.main_window import MainWindow
+    from app.ultrasound.video import us_dicom_cine_volume
+
+    echo = data_dir / "ultrasound/dicom_us/US-PAL-8-10x-echo.dcm"
+    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/RG1_J2KI.dcm") is None   # DICOM, not US
+    assert us_dicom_cine_volume(data_dir / "xray_iqa/cxr/tb0005.png") is None     # not DICOM
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.video_opened, timeout=30000):
+            win.open_path(echo)
+        assert "ultrasound" not in win.panels   # its tab not shown yet: the pane is built only now
+        assert win.windowTitle() == "Loupe - US-PAL-8-10x-echo.dcm"   # the walk saw the previous CT's title
+        pane = win.panel("ultrasound")
+        assert pane.cine is not None and len(pane.cine) == 10
+        assert "UNCALIBRATED" in pane.calib_label.text() and pane.frame_label.text() == "1/10 (76 ms)"
+        pane.step(1)
+        assert pane.t == 1
+    finally:
+        win.close()   # a failed check must not leave the video's threads running at exit

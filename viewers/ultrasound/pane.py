@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -74,20 +75,25 @@ class UltrasoundPane(QWidget):
         self.best_button.clicked.connect(self.go_best)
         self.save_button = QPushButton("Save correction")
         self.save_button.clicked.connect(self.save_correction)
+        # laid out to fit the side dock (about 400 px at 1280-1600 px windows): the slider with its
+        # frame count, the playback buttons, then the four actions two by two; in one row each they
+        # made the pane ~480 px wide and the dock cut the calibration line and the frame count
         row = QHBoxLayout()
-        for w in (self.prev_button, self.play_button, self.next_button, self.freeze_box):
-            row.addWidget(w)
         row.addWidget(self.slider, 1)
-        self.frame_label.setMinimumWidth(110)
         row.addWidget(self.frame_label)
-        row2 = QHBoxLayout()
-        for w in (self.analyse_button, self.measure_button, self.best_button, self.save_button):
-            row2.addWidget(w)
+        row_play = QHBoxLayout()
+        for w in (self.prev_button, self.play_button, self.next_button):
+            row_play.addWidget(w, 1)
+        row_play.addWidget(self.freeze_box)
+        actions = QGridLayout()
+        for i, w in enumerate((self.analyse_button, self.measure_button, self.best_button, self.save_button)):
+            actions.addWidget(w, i // 2, i % 2)
         lay = QVBoxLayout(self)
         lay.addWidget(self.calib_label)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(row)
-        lay.addLayout(row2)
+        lay.addLayout(row_play)
+        lay.addLayout(actions)
         lay.addWidget(self.reading_label)
         self._sync_buttons()
 

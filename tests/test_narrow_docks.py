@@ -1,0 +1,50 @@
+"""The PACS dock (left side, 320 px) and the Ultrasound pane (right side, 400 px) fit their docks at
+1600- and 1280-px wide windows: nothing scrolls sideways, the pane's calibration line wraps inside
+the dock and the PACS tree's columns fit its width (session-17 walk, u01 / p05: the calibration line,
+the node URL, the buttons and the tree columns were cut)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("width", [1600, 1280])
+def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtbot, width):
+    from app.pacs.model import SeriesHit, StudyHit
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    # a node kept from an earlier session: the node box is filled before the dock is first shown
+    win.settings.set("pacs_nodes", json.dumps([{"name": "wrong web port",
+                                                 "url": "http://127.0.0.1:53905/dicom-web/with/a/long/path"}]))
+    win.resize(width, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        pacs, us = win.panel("pacs"), win.panel("ultrasound")
+        pacs._show_hits([StudyHit("1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901",
+                                  "LOUPE-393F65C83831", "LOUPE-393F65C83831", "20261204", "CT HEAD W/O CONTRAST PHANTOM",
+                                  modalities=["CT", "SEG", "SR"], instances=30,
+                                  series=[SeriesHit("1.2.3.4", "CT", "201", "STD BRAIN 5MM", 28)])])
+        us.clear("UNCALIBRATED: no ultrasound regions in this file, lengths are in pixels (no calibration)")
+        qtbot.wait(150)   # the dock layout's second sizing pass (dock_layout.arrange)
+        for key, panel in (("pacs", pacs), ("ultrasound", us)):
+            dock = win.docks[key]
+            dock.raise_()
+            qtbot.wait(20)
+            area = dock.widget()
+            assert area.horizontalScrollBar().maximum() == 0, (key, width, panel.minimumSizeHint().width(),
+                                                                 area.viewport().width())
+        label = us.calib_label
+        assert label.width() <= us.width() and label.height() >= label.heightForWidth(label.width()) > 0
+        tree = pacs.tree
+        shown = [c for c in range(tree.columnCount()) if not tree.isColumnHidden(c)]
+        assert sum(tree.header().sectionSize(c) for c in shown) <= tree.viewport().width(), width
+        assert tree.isColumnHidden(5) and "UID 1.2.826.0.1.3680043" in tree.topLevelItem(0).toolTip(0)
+        assert tree.topLevelItem(0).text(0) == "LOUPE-393F65C83831"   # ID and the same name: once
+        assert "long/path" in pacs.node_box.toolTip()
+    finally:
+        win.close()
