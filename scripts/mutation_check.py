@@ -36,6 +36,13 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("window-level-exponents-differ", "a recon's W and L read with different exponents (W 3.981e12 L 996.1e9)",
+             "app/scene/render2d.py", '    return f"{wl.width / 10.0 ** e:.4g}e{e}", f"{wl.level / 10.0 ** e:.4g}e{e}", unit',
+             "    return readable_number(wl.width), readable_number(wl.level), unit",
+             ("tests/test_shell_render2d.py::test_window_and_value_text_readable_on_any_scale_whole_hu_on_ct",)),
+    Mutation("pacs-status-path-unbreakable", "a retrieve folder's long path in the PACS status makes the dock scroll sideways",
+             "app/shell/pacs_dock.py", '        super().setText(re.sub(rf"\\S{{{self.LONG + 1},}}", breakable, text))',
+             "        super().setText(text)", ("tests/test_narrow_docks.py",)),
     Mutation("pacs-node-box-as-wide-as-its-url", "the PACS dock is as wide as the longest node URL kept in settings",
              "app/shell/pacs_dock.py",
              "    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)\n    box.setMinimumContentsLength(12)\n",

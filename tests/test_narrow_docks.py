@@ -29,6 +29,8 @@ def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtb
                                   "LOUPE-393F65C83831", "LOUPE-393F65C83831", "20261204", "CT HEAD W/O CONTRAST PHANTOM",
                                   modalities=["CT", "SEG", "SR"], instances=30,
                                   series=[SeriesHit("1.2.3.4", "CT", "201", "STD BRAIN 5MM", 28)])])
+        folder = "/tmp/loupe/pacs/" + "_".join(["1.3.46.670589.33.1.27492712521914879309.27169771283235650014"] * 2)
+        pacs._ok(f"28 instances retrieved to {folder}")   # the walk's p02: a path as long as the dock x 3
         us.clear("UNCALIBRATED: no ultrasound regions in this file, lengths are in pixels (no calibration)")
         qtbot.wait(150)   # the dock layout's second sizing pass (dock_layout.arrange)
         for key, panel in (("pacs", pacs), ("ultrasound", us)):
@@ -46,5 +48,6 @@ def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtb
         assert tree.isColumnHidden(5) and "UID 1.2.826.0.1.3680043" in tree.topLevelItem(0).toolTip(0)
         assert tree.topLevelItem(0).text(0) == "LOUPE-393F65C83831"   # ID and the same name: once
         assert "long/path" in pacs.node_box.toolTip()
+        assert pacs.status.toolTip() == f"28 instances retrieved to {folder}" == pacs.status.plain()
     finally:
         win.close()

@@ -59,6 +59,8 @@ def test_window_and_value_text_readable_on_any_scale_whole_hu_on_ct():
     photo = Volume(np.zeros((1, 4, 4), np.float32), np.eye(4), Intensity())
     ct = Volume(np.zeros((1, 4, 4), np.float32), np.eye(4), Intensity(units="HU"), meta={"modality": "CT"})
     assert r.window_text(r.WindowLevel(2946604797420, 1513365221724), recon) == "W 2.947e12  L 1.513e12 a.u."
+    assert r.window_text(r.WindowLevel(3.981e12, 996.1e9), recon) == "W 3.981e12  L 0.9961e12 a.u."  # one exponent
+    assert r.window_text(r.WindowLevel(2e-6, 1e-6), recon) == "W 2e-6  L 1e-6 a.u."
     assert r.window_text(r.WindowLevel(1.0, 0.5, True), photo) == "W 1  L 0.5 a.u.  inv"   # was "W 1  L 0"
     assert r.window_text(r.WindowLevel(400.0, 200.4), photo) == "W 400  L 200"               # as before
     assert r.window_text(r.WindowLevel(80.0, 40.0), ct) == "W 80  L 40"

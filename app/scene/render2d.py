@@ -101,8 +101,15 @@ def window_numbers(wl: WindowLevel, volume) -> tuple[str, str, str]:
     and the unit, "a.u." where the image has none (the walk saw W 2946604797420 L 1513365221724)."""
     if is_hu(volume) or 10 <= wl.width < 1e5:
         return f"{wl.width:.0f}", f"{wl.level:.0f}", ""
-    return readable_number(wl.width), readable_number(wl.level), \
-        (getattr(volume.intensity, "units", "") or "a.u.")
+    unit = getattr(volume.intensity, "units", "") or "a.u."
+    big = max(abs(wl.width), abs(wl.level))
+    if big == 0 or not np.isfinite(big) or 1e-3 <= big < 1e5:
+        return readable_number(wl.width), readable_number(wl.level), unit
+    # one exponent for both, so they compare at a glance: W 3.981e12  L 0.9961e12, not L 996.1e9
+    e = int(np.floor(np.log10(big) / 3) * 3)
+    if f"{big / 10.0 ** e:.4g}" == "1000":
+        e += 3
+    return f"{wl.width / 10.0 ** e:.4g}e{e}", f"{wl.level / 10.0 ** e:.4g}e{e}", unit
 
 
 def window_text(wl: WindowLevel, volume) -> str:
