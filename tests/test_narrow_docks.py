@@ -1,7 +1,8 @@
 """The PACS dock (left side, 320 px) and the Ultrasound pane (right side, 400 px) fit their docks at
 1600- and 1280-px wide windows: nothing scrolls sideways, the pane's calibration line wraps inside
 the dock and the PACS tree's columns fit its width (session-17 walk, u01 / p05: the calibration line,
-the node URL, the buttons and the tree columns were cut)."""
+the node URL, the buttons and the tree columns were cut); a long path in the PACS status or in the
+message bar breaks instead of widening the dock or the window (W17b's walk at 1280 px)."""
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtb
                                   series=[SeriesHit("1.2.3.4", "CT", "201", "STD BRAIN 5MM", 28)])])
         folder = "/tmp/loupe/pacs/" + "_".join(["1.3.46.670589.33.1.27492712521914879309.27169771283235650014"] * 2)
         pacs._ok(f"28 instances retrieved to {folder}")   # the walk's p02: a path as long as the dock x 3
+        win.show_error(f"Export DICOM SR failed: shape 1 lies outside series {folder}/{folder[16:]}; nothing written")
         us.clear("UNCALIBRATED: no ultrasound regions in this file, lengths are in pixels (no calibration)")
         qtbot.wait(150)   # the dock layout's second sizing pass (dock_layout.arrange)
+        assert win.width() == width   # the walk at 1280: an error's path made the window 1652 px wide
         for key, panel in (("pacs", pacs), ("ultrasound", us)):
             dock = win.docks[key]
             dock.raise_()

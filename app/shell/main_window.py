@@ -48,8 +48,9 @@ class MessageBar(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
+        from .wrapping_label import WrappingLabel
+
+        self.label = WrappingLabel("", self)   # a long path in an error must not widen the window
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         close = QPushButton("Dismiss", self)
         close.clicked.connect(self.hide)

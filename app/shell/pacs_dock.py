@@ -6,7 +6,6 @@ message bar, and a failed or cancelled retrieve leaves nothing in the catalog.""
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -28,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .wrapping_label import WrappingLabel
 
 UID_ROLE = Qt.UserRole
 STUDY_ROLE = Qt.UserRole + 1
@@ -75,27 +75,6 @@ def _narrow_combo(box: QComboBox) -> QComboBox:
     box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
     box.setMinimumContentsLength(12)
     return box
-
-
-class _WrappingLabel(QLabel):
-    """A word-wrapped status line whose long paths and URLs also break (after / _ . - :), with the
-    plain text as its tooltip: "retrieved to <folder named by two 60-character UIDs>" made the
-    dock's minimum width ~880 px and the whole dock scrolled sideways (session-17 walk, p02)."""
-
-    LONG = 28   # tokens longer than this get break opportunities (zero-width spaces)
-
-    def __init__(self, parent=None) -> None:
-        super().__init__("", parent)
-        self.setWordWrap(True)
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        def breakable(m: re.Match) -> str:
-            return re.sub(r"([/_.:-])", "\\1\u200b", m.group(0))
-        super().setText(re.sub(rf"\S{{{self.LONG + 1},}}", breakable, text))
-        self.setToolTip(text if text != super().text() else "")
-
-    def plain(self) -> str:
-        return super().text().replace("\u200b", "")
 
 
 def _tipped(item: QTreeWidgetItem, what: str) -> QTreeWidgetItem:
@@ -172,7 +151,7 @@ class PacsDock(QWidget):
         self.bar = QProgressBar(self)
         self.bar.setTextVisible(True)
         lay.addWidget(self.bar)
-        self.status = _WrappingLabel(self)
+        self.status = WrappingLabel("", self)   # a retrieve folder's long path breaks, not the dock
         lay.addWidget(self.status)
 
         send = QGroupBox("Send result to PACS", self)
