@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("video-bar-one-row-always", "the video transport bar stays one ~680-px row and squeezes both dock sides at 1280 px",
+             "viewers/video/workspace.py",
+             "        return QSize(min(hint.width(), max(two_rows, self.view.minimumWidth())), hint.height())",
+             "        return hint", ("tests/test_narrow_docks.py",)),
     Mutation("window-level-exponents-differ", "a recon's W and L read with different exponents (W 3.981e12 L 996.1e9)",
              "app/scene/render2d.py", '    return f"{wl.width / 10.0 ** e:.4g}e{e}", f"{wl.level / 10.0 ** e:.4g}e{e}", unit',
              "    return readable_number(wl.width), readable_number(wl.level), unit",

@@ -54,3 +54,24 @@ def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtb
         assert pacs.status.toolTip() == f"28 instances retrieved to {folder}" == pacs.status.plain()
     finally:
         win.close()
+
+
+@pytest.mark.gui
+def test_video_transport_bar_goes_to_two_rows_instead_of_squeezing_the_docks(qtbot):
+    """W17b's walk at 1280 px: with a video on screen the workspace's one-row transport bar needed
+    ~680 px and squeezed the PACS dock to 205 px and the Ultrasound dock to 285."""
+    from PySide6.QtWidgets import QBoxLayout
+
+    from viewers.video.workspace import VideoWorkspace
+
+    ws = VideoWorkspace()
+    qtbot.addWidget(ws)
+    ws.position_label.setText("frame 0 / 7   00:00:00.000   1x")
+    ws.resize(1000, 600)
+    ws.show()
+    qtbot.waitExposed(ws)
+    assert ws._bar.direction() == QBoxLayout.LeftToRight
+    assert ws.minimumSizeHint().width() <= 1280 - 320 - 400 - 20   # both dock sides keep their width
+    ws.resize(ws.minimumSizeHint().width(), 600)
+    qtbot.waitUntil(lambda: ws._bar.direction() == QBoxLayout.TopToBottom, timeout=2000)
+    assert all(w.geometry().right() <= ws.width() for w in (ws.play_button, ws.position_label, ws.goto_edit))
