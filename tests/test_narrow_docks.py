@@ -47,7 +47,7 @@ def test_pacs_and_ultrasound_docks_fit_their_side_without_sideways_scrolling(qtb
         assert label.width() <= us.width() and label.height() >= label.heightForWidth(label.width()) > 0
         tree = pacs.tree
         shown = [c for c in range(tree.columnCount()) if not tree.isColumnHidden(c)]
-        assert sum(tree.header().sectionSize(c) for c in shown) <= tree.viewport().width(), width
+        assert sum(tree.header().sectionSize(c) for c in shown) <= tree.viewport().width(), [tree.header().sectionSize(c) for c in shown]
         assert tree.isColumnHidden(5) and "UID 1.2.826.0.1.3680043" in tree.topLevelItem(0).toolTip(0)
         assert tree.topLevelItem(0).text(0) == "LOUPE-393F65C83831"   # ID and the same name: once
         assert "long/path" in pacs.node_box.toolTip()

@@ -9,7 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -134,10 +134,14 @@ class PacsDock(QWidget):
         # in the tooltip (a 64-character UID column pushed the others out of sight)
         head = self.tree.header()
         head.setStretchLastSection(False)
-        for c, mode in enumerate((QHeaderView.Stretch, QHeaderView.ResizeToContents, QHeaderView.ResizeToContents,
+        for c, mode in enumerate((QHeaderView.Interactive, QHeaderView.ResizeToContents, QHeaderView.ResizeToContents,
                                   QHeaderView.Stretch, QHeaderView.ResizeToContents, QHeaderView.Interactive)):
             head.setSectionResizeMode(c, mode)
         self.tree.setColumnHidden(len(COLUMNS) - 1, True)
+        self.tree.viewport().installEventFilter(self)
+        self.tree.setHeaderLabels(["Patient", "Date", "Mod.", "Description", "Img", "UID"])   # short: room for names
+        for c, full in ((2, "Modality"), (4, "Images")):
+            self.tree.headerItem().setToolTip(c, full)
         lay.addWidget(self.tree, 1)
 
         row = QHBoxLayout()
@@ -355,7 +359,20 @@ class PacsDock(QWidget):
                 it.addChild(c)
             self.tree.addTopLevelItem(it)
             it.setExpanded(True)
+        self._fit_patient_column()
         self._ok(f"{len(hits)} studies")
+
+    def _fit_patient_column(self) -> None:
+        """The patient as wide as it needs, up to 45 % of the list; the description takes the rest."""
+        vp = self.tree.viewport().width()
+        fixed = sum(self.tree.header().sectionSize(c) for c in (1, 2, 4))
+        need = self.tree.sizeHintForColumn(0) + self.tree.indentation()
+        self.tree.setColumnWidth(0, max(40, min(need, int(vp * 0.45), vp - fixed - 50)))
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.tree.viewport() and ev.type() == QEvent.Resize:
+            self._fit_patient_column()   # the dock resized: the columns still fit the list
+        return super().eventFilter(obj, ev)
 
     def destination(self, study_uid: str, series_uid: str = "") -> Path:
         from app.paths import user_dir
