@@ -49,3 +49,23 @@ def test_compose_labels_heatmap_and_lines():
     assert outline[5, 5, 3] == 255 and outline[7, 7, 3] == 0
     bgra = r.premultiplied_bgra(r.label_table(lut, 0.5))
     assert tuple(bgra[1]) == (0, 0, 128, 128)  # blue, green, red*alpha, alpha
+
+
+def test_window_and_value_text_readable_on_any_scale_whole_hu_on_ct():
+    """Window / level and pixel values of any scale in about four significant digits (engineering
+    notation outside 0.001-99999) with the unit; CT windows whole HU; ordinary MR / 8-bit windows
+    unchanged (session-17 walk: a k-space recon read W 2946604797420 L 1513365221724)."""
+    recon = Volume(np.zeros((1, 4, 4), np.float32), np.eye(4), Intensity(units="a.u."), meta={"modality": "MR"})
+    photo = Volume(np.zeros((1, 4, 4), np.float32), np.eye(4), Intensity())
+    ct = Volume(np.zeros((1, 4, 4), np.float32), np.eye(4), Intensity(units="HU"), meta={"modality": "CT"})
+    assert r.window_text(r.WindowLevel(2946604797420, 1513365221724), recon) == "W 2.947e12  L 1.513e12 a.u."
+    assert r.window_text(r.WindowLevel(3.981e12, 996.1e9), recon) == "W 3.981e12  L 0.9961e12 a.u."  # one exponent
+    assert r.window_text(r.WindowLevel(2e-6, 1e-6), recon) == "W 2e-6  L 1e-6 a.u."
+    assert r.window_text(r.WindowLevel(1.0, 0.5, True), photo) == "W 1  L 0.5 a.u.  inv"   # was "W 1  L 0"
+    assert r.window_text(r.WindowLevel(400.0, 200.4), photo) == "W 400  L 200"               # as before
+    assert r.window_text(r.WindowLevel(80.0, 40.0), ct) == "W 80  L 40"
+    assert r.window_text(r.WindowLevel(5.4, 1e6), ct) == "W 5  L 1000000"                  # HU: whole, always
+    assert [r.readable_number(x) for x in (345.678, 12345.6, 999950000000, -3.5e7, 1.234e-6, 0)] == \
+        ["345.7", "12346", "1e12", "-35e6", "1.234e-6", "0"]
+    assert r.value_text(1513365221724, recon) == "1.513e12" and r.value_text(-1000, ct) == "-1000"
+    assert r.value_text(345.5, recon) == "345.5" and r.value_text(3e6, ct) == "3e+06"   # HU: as before

@@ -375,3 +375,29 @@ def test_long_roi_value_keeps_clear_of_the_orientation_letters_on_a_narrow_view(
     assert label.width() > 150   # the long "... mean ... SD ... [min, max]" value
     assert not any(label.intersects(r) for r in plates), (label, plates)
     assert label.right() <= v.width() and label.height() > 20   # wrapped onto lines that fit: min/max seen
+
+
+def test_window_readout_of_an_mr_recon_is_readable_and_ct_stays_in_whole_hu(qtbot):
+    """Session-17 walk (k04): the k-space MR reconstruction's window read "W 2946604797420
+    L 1513365221724". Four significant digits in engineering notation and the unit (a.u.) on the
+    view and in Properties; a CT window stays whole Hounsfield units, no unit added."""
+    import re
+
+    from app.data.types import Intensity, Volume
+    from app.shell.properties_panel import describe
+
+    rng = np.random.default_rng(0)
+    mr = Volume((rng.random((1, 64, 64)) * 3e12).astype(np.float32), np.eye(4), Intensity(units="a.u."),
+                meta={"modality": "MR"})
+    model, v = _view(qtbot, mr, size=300)
+    v.grab()
+    shown = [k[0] for k in v._texts if k[0].startswith("W ")]
+    assert shown and all(re.fullmatch(r"W \d\.\d{1,3}e12  L \d\.\d{1,3}e12 a\.u\.", s) for s in shown), shown
+    assert re.fullmatch(r"\d\.\d{1,3}e12 / \d\.\d{1,3}e12 a\.u\.", dict(describe(model))["Window (W / L)"])
+    ct = Volume(rng.normal(40, 30, (1, 64, 64)).astype(np.float32), np.eye(4), Intensity(units="HU"),
+                meta={"modality": "CT"})
+    model, v = _view(qtbot, ct, size=300)
+    model.set_window(WindowLevel(200.0, 75.0))
+    v.grab()
+    assert "W 200  L 75" in [k[0] for k in v._texts]
+    assert dict(describe(model))["Window (W / L)"] == "200 / 75"

@@ -73,6 +73,60 @@ def test_shell_routes_an_ultrasound_video_to_the_pane_but_not_an_endoscopy_video
 
 
 @pytest.mark.gui
+def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(qtbot, data_dir, tmp_path):
+    """Session-17 walk (u09): after Save correction of the AoP on a B-mode mp4 the Review dock read
+    "0 of 0 item(s) in tpu.mp4" though the human version was in the store: the pane's lines and
+    us-biometry's masks of a video were linked to no study (the dock lists the study on screen)."""
+    from types import SimpleNamespace
+
+    from app.jobs.attest import attest_layer, document_signature
+    from app.layers import LabelLayer, Provenance
+    from app.shell.current_view import remember_context
+    from app.shell.main_window import MainWindow
+
+    path, _frames = _psfhs_mp4(data_dir, tmp_path / "tpu.mp4", n=3)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.settings.set("user", "dr_t")
+    win.show()
+    try:
+        with qtbot.waitSignal(win.video_opened, timeout=30000):
+            win.open_path(path)
+        pane, review = win.panel("ultrasound"), win.panel("review")
+        assert pane.cine is not None and review.study.startswith("video:")
+        assert review.items == [] and "0 of 0 item(s) in tpu.mp4" in review.status.text()
+        # a us-biometry run on the video: its PS / fetal head masks reach no view, but are AI output of it
+        masks = attest_layer(LabelLayer(np.zeros((1, 256, 256), np.uint8), np.eye(4), "PS / fetal head",
+                                        Provenance.backend("us-biometry", "t")))
+        job = type("Job", (), {"backend": "us-biometry", "result": SimpleNamespace(   # weak-referenceable
+            layers=[masks], findings_layer=lambda _b: None)})()
+        remember_context(job, win.current_view.context)
+        win.panel("jobs")._result(job)
+        win.workflow.wait_saved()
+        qtbot.waitUntil(lambda: any(it.layer_id == masks.id for it in review.items), timeout=5000)
+        # the reading of frame 1, signed as the runner signs it; a handle moved; Save correction
+        doc = {"model_version": "t", "best_frame": 1, "frames": [
+            {"frame": 1, "aop_deg": 120.0, "plane_score": 0.9,
+             "lines": {"ps_superior": [60.0, 100.0], "ps_inferior": [100.0, 130.0], "fh_tangent": [200.0, 90.0],
+                       "hsd_end": None}}]}
+        pane.set_analysis(doc, None, signature=document_signature("biometry", doc))
+        assert pane.t == 1 and pane.edit is not None
+        x, y = pane.edit.lines.fh_tangent
+        pane._on_handle_moved("fh_tangent", x + 6, y + 3)
+        info = pane.save_correction()
+        assert info is not None and info.author == "dr_t"
+        rows = {it.layer_id: it for it in review.items}
+        assert set(rows) == {masks.id, info.layer_id}, [it.title for it in review.items]
+        assert rows[info.layer_id].reason == "2 version(s), edited by dr_t"
+        assert "of 2 item(s) in tpu.mp4" in review.status.text()
+        # the timeline's thumbnail thread done before the window goes (else it signals a deleted object)
+        qtbot.waitUntil(lambda: bool(win.video.timeline.thumbs) and not any(t.running for t in win.video._tasks),
+                        timeout=10000)
+    finally:
+        win.close()
+
+
+@pytest.mark.gui
 def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
     """The real 10-frame echo cine (multi-frame US DICOM with Frame Time) opens in the video
     workspace, and the Ultrasound pane plays it as the README says (session-17 walk: the pane said

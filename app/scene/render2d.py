@@ -69,6 +69,64 @@ def preset(key: str, array: np.ndarray | None = None, invert: bool = False) -> W
     raise KeyError(f"unknown window preset {key!r}; known: {[p['key'] for p in presets()]}")
 
 
+# ---------------------------------------------------------------- window / level as text
+
+def is_hu(volume) -> bool:
+    """Values in Hounsfield units (a CT): their windows read as whole numbers, as on every console."""
+    return str(volume.meta.get("modality", "")).upper() == "CT" or \
+        getattr(volume.intensity, "units", "").upper() == "HU"
+
+
+def readable_number(x: float) -> str:
+    """A value of any scale in at most about four significant digits: 0.5, 345.7, 12346, and
+    engineering notation (exponent a multiple of 3) outside 0.001-99999: 2.947e12, 1.2e-6."""
+    x = float(x)
+    ax = abs(x)
+    if ax == 0 or not np.isfinite(x):
+        return f"{x:g}"
+    if 1e-3 <= ax < 1e5:
+        return f"{x:.0f}" if ax >= 1000 else f"{x:.4g}"
+    e = int(np.floor(np.log10(ax) / 3) * 3)
+    m = round(x / 10.0 ** e, 3 - int(np.floor(np.log10(ax / 10.0 ** e))))
+    if abs(m) >= 1000:   # rounded up to the next power of 1000 (999.95e9 -> 1e12)
+        e, m = e + 3, m / 1000
+    digits = f"{m:.4g}"
+    return f"{digits}e{e}" if e else digits
+
+
+def window_numbers(wl: WindowLevel, volume) -> tuple[str, str, str]:
+    """Width, level and unit as the viewers show them. CT (HU), and any image whose window width
+    is 10-99999 (MR, X-ray, 8-bit photos): whole numbers, no unit, as always. Otherwise (a k-space
+    reconstruction's ~1e12 magnitudes, a 0-1 float image) the numbers in readable_number's form
+    and the unit, "a.u." where the image has none (the walk saw W 2946604797420 L 1513365221724)."""
+    if is_hu(volume) or 10 <= wl.width < 1e5:
+        return f"{wl.width:.0f}", f"{wl.level:.0f}", ""
+    unit = getattr(volume.intensity, "units", "") or "a.u."
+    big = max(abs(wl.width), abs(wl.level))
+    if big == 0 or not np.isfinite(big) or 1e-3 <= big < 1e5:
+        return readable_number(wl.width), readable_number(wl.level), unit
+    # one exponent for both, so they compare at a glance: W 3.981e12  L 0.9961e12, not L 996.1e9
+    e = int(np.floor(np.log10(big) / 3) * 3)
+    if f"{big / 10.0 ** e:.4g}" == "1000":
+        e += 3
+    return f"{wl.width / 10.0 ** e:.4g}e{e}", f"{wl.level / 10.0 ** e:.4g}e{e}", unit
+
+
+def window_text(wl: WindowLevel, volume) -> str:
+    """The viewers' window line: "W 400  L 40", "W 2.947e12  L 1.513e12 a.u.", "... inv"."""
+    w, lv, unit = window_numbers(wl, volume)
+    return f"W {w}  L {lv}" + (f" {unit}" if unit else "") + ("  inv" if wl.invert else "")
+
+
+def value_text(x: float, volume) -> str:
+    """A pixel value for the status bar: as before (``:g``) on CT and on ordinary scales; in
+    readable_number's form when it is huge or tiny (not 1.51337e+12)."""
+    x = float(x)
+    if is_hu(volume) or x == 0 or 1e-3 <= abs(x) < 1e5 or not np.isfinite(x):
+        return f"{x:g}"
+    return readable_number(x)
+
+
 def auto_window(array: np.ndarray, lo_pct: float = 1.0, hi_pct: float = 99.5,
                 invert: bool = False, sample: int = 400_000) -> WindowLevel:
     """Window from percentiles of the (sub-sampled) non-constant values: MR and uncalibrated

@@ -146,8 +146,18 @@ class BackendsDock(QWidget):
                                              "it ran on (not on screen now)", 6000)
 
     def _video_result(self, job, ctx) -> None:
-        """Events found on a video go on its evidence track and into the Evidence dock's list."""
+        """Events found on a video go on its evidence track and into the Evidence dock's list (which
+        stores them); every other layer (us-biometry's PS / fetal head masks of a B-mode cine, a
+        findings layer) has no place in the video workspace but is still AI output of that video:
+        stored and linked to it, so the Review dock lists it with the video on screen."""
         events = [lay for lay in job.result.layers if getattr(lay, "kind", "") == "events"]
+        others = [lay for lay in job.result.layers if getattr(lay, "kind", "") != "events"]
+        findings = job.result.findings_layer(job.backend)
+        if findings is not None:
+            others.append(findings)
+        wf = getattr(self.win, "workflow", None)
+        if others and wf is not None:
+            wf.record_result(others, ctx.study_key())
         dock = self.win.panels.get("evidence")
         if events and dock is not None and str(getattr(ctx.video, "_video_path", "")) == ctx.path:
             dock.set_layer(events[0])

@@ -48,8 +48,9 @@ class MessageBar(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
+        from .wrapping_label import WrappingLabel
+
+        self.label = WrappingLabel("", self)   # a long path in an error must not widen the window
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         close = QPushButton("Dismiss", self)
         close.clicked.connect(self.hide)
@@ -749,8 +750,11 @@ class MainWindow(QMainWindow):
         try:
             import numpy as np
 
-            arr = np.asarray(val)
-            s = ", ".join(f"{x:g}" for x in arr.ravel()) if arr.ndim else f"{float(arr):g}"
+            from app.scene.render2d import value_text
+
+            arr = np.asarray(val)   # 1.513e12 a.u. on a k-space recon, not 1.51337e+12
+            vol = self.model.volume
+            s = ", ".join(value_text(x, vol) for x in arr.ravel()) if arr.ndim else value_text(float(arr), vol)
         except Exception:
             s = str(val)
         self.st_value.setText(f"{s} {info['units']}".strip())

@@ -9,15 +9,15 @@ import json
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .wrapping_label import WrappingLabel
 
 UID_ROLE = Qt.UserRole
 STUDY_ROLE = Qt.UserRole + 1
@@ -67,6 +69,22 @@ def load_nodes(settings) -> list[dict]:
         return []
 
 
+def _narrow_combo(box: QComboBox) -> QComboBox:
+    """A combo box as wide as its layout gives it: a node kept in settings (its long URL) made the
+    dock wider than its side; the entry on screen is in its tooltip."""
+    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(12)
+    return box
+
+
+def _tipped(item: QTreeWidgetItem, what: str) -> QTreeWidgetItem:
+    """Each cell's full text (an elided patient or description) and the UID as tooltips."""
+    uid = item.text(len(COLUMNS) - 1)
+    for c in range(len(COLUMNS) - 1):
+        item.setToolTip(c, "\n".join(t for t in (item.text(c), f"{what} UID {uid}" if uid else "") if t))
+    return item
+
+
 class PacsDock(QWidget):
     retrieved = Signal(str)      # folder of a completed retrieve
     sent = Signal(dict)          # the audit record of a completed send
@@ -81,13 +99,17 @@ class PacsDock(QWidget):
         self._last_retrieve = None
         lay = QVBoxLayout(self)
 
+        # laid out for the left dock (320 px): nothing here may be wider than it, or the dock scrolls
+        # sideways and cuts the tree, the buttons and the node's URL (session-17 walk, p05)
+        self.node_box = _narrow_combo(QComboBox(self))
+        self.node_box.currentIndexChanged.connect(lambda _i: self.node_box.setToolTip(self.node_box.currentText()))
+        lay.addWidget(self.node_box)
         node_row = QHBoxLayout()
-        self.node_box = QComboBox(self)
         self.b_add = QPushButton("Add node...", self)
         self.b_remove = QPushButton("Remove", self)
         self.b_echo = QPushButton("Echo", self)
-        node_row.addWidget(self.node_box, 1)
         for w in (self.b_echo, self.b_add, self.b_remove):
+            w.setMinimumWidth(w.fontMetrics().horizontalAdvance(w.text()) + 24)
             node_row.addWidget(w)
         lay.addLayout(node_row)
         form = QFormLayout()
@@ -107,6 +129,19 @@ class PacsDock(QWidget):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setSelectionMode(QTreeWidget.SingleSelection)
+        # the columns fit the dock: date, modality and image count as wide as their text, patient and
+        # description share the rest (elided; the full text is each cell's tooltip); the UID only
+        # in the tooltip (a 64-character UID column pushed the others out of sight)
+        head = self.tree.header()
+        head.setStretchLastSection(False)
+        for c, mode in enumerate((QHeaderView.Interactive, QHeaderView.ResizeToContents, QHeaderView.ResizeToContents,
+                                  QHeaderView.Stretch, QHeaderView.ResizeToContents, QHeaderView.Interactive)):
+            head.setSectionResizeMode(c, mode)
+        self.tree.setColumnHidden(len(COLUMNS) - 1, True)
+        self.tree.viewport().installEventFilter(self)
+        self.tree.setHeaderLabels(["Patient", "Date", "Mod.", "Description", "Img", "UID"])   # short: room for names
+        for c, full in ((2, "Modality"), (4, "Images")):
+            self.tree.headerItem().setToolTip(c, full)
         lay.addWidget(self.tree, 1)
 
         row = QHBoxLayout()
@@ -114,19 +149,19 @@ class PacsDock(QWidget):
         self.b_cancel = QPushButton("Cancel", self)
         self.b_retry = QPushButton("Retry", self)
         for w in (self.b_retrieve, self.b_cancel, self.b_retry):
-            row.addWidget(w)
+            w.setMinimumWidth(w.fontMetrics().horizontalAdvance(w.text()) + 24)   # not the style's 80 px
+            row.addWidget(w, 2 if w is self.b_retrieve else 1)
         lay.addLayout(row)
         self.bar = QProgressBar(self)
         self.bar.setTextVisible(True)
         lay.addWidget(self.bar)
-        self.status = QLabel("", self)
-        self.status.setWordWrap(True)
+        self.status = WrappingLabel("", self)   # a retrieve folder's long path breaks, not the dock
         lay.addWidget(self.status)
 
         send = QGroupBox("Send result to PACS", self)
         sl = QVBoxLayout(send)
         srow = QHBoxLayout()
-        self.send_format = QComboBox(send)
+        self.send_format = _narrow_combo(QComboBox(send))
         self.send_format.addItem("DICOM SEG (current label layer)", "seg")
         self.send_format.addItem("DICOM SR (current measurements)", "sr")
         self.b_send = QPushButton("Send", send)
@@ -137,8 +172,10 @@ class PacsDock(QWidget):
         self.deid.setChecked(True)
         self.keep_dates = QCheckBox("retain dates", send)
         self.keep_chars = QCheckBox("retain patient characteristics", send)
-        drow = QHBoxLayout()
-        for w in (self.deid, self.keep_dates, self.keep_chars):
+        sl.addWidget(self.deid)
+        drow = QVBoxLayout()   # the two exceptions, one a line, under the profile they relax
+        drow.setContentsMargins(18, 0, 0, 0)
+        for w in (self.keep_dates, self.keep_chars):
             drow.addWidget(w)
         sl.addLayout(drow)
         lay.addWidget(send)
@@ -311,19 +348,31 @@ class PacsDock(QWidget):
         self.tree.clear()
         self._shown_node = self.node_box.currentData()
         for h in hits:
-            it = QTreeWidgetItem([f"{h.patient_id} {h.patient_name}".strip(), h.date, "/".join(h.modalities),
-                                  h.description, "" if h.instances is None else str(h.instances), h.study_uid])
+            who = h.patient_id if h.patient_name in ("", h.patient_id) else f"{h.patient_id} {h.patient_name}".strip()
+            it = _tipped(QTreeWidgetItem([who, h.date, "/".join(h.modalities), h.description,
+                                          "" if h.instances is None else str(h.instances), h.study_uid]), "study")
             it.setData(0, UID_ROLE, ("", h.study_uid))
             for s in h.series:
-                c = QTreeWidgetItem(["", "", s.modality, f"#{s.number} {s.description}".strip(),
-                                     "" if s.instances is None else str(s.instances), s.series_uid])
+                c = _tipped(QTreeWidgetItem(["", "", s.modality, f"#{s.number} {s.description}".strip(),
+                                             "" if s.instances is None else str(s.instances), s.series_uid]), "series")
                 c.setData(0, UID_ROLE, (s.series_uid, h.study_uid))
                 it.addChild(c)
             self.tree.addTopLevelItem(it)
             it.setExpanded(True)
-        for c in range(len(COLUMNS) - 1):
-            self.tree.resizeColumnToContents(c)
+        self._fit_patient_column()
         self._ok(f"{len(hits)} studies")
+
+    def _fit_patient_column(self) -> None:
+        """The patient as wide as it needs, up to 45 % of the list; the description takes the rest."""
+        vp = self.tree.viewport().width()
+        fixed = sum(self.tree.header().sectionSize(c) for c in (1, 2, 4))
+        need = self.tree.sizeHintForColumn(0) + self.tree.indentation()
+        self.tree.setColumnWidth(0, max(40, min(need, int(vp * 0.45), vp - fixed - 50)))
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.tree.viewport() and ev.type() == QEvent.Resize:
+            self._fit_patient_column()   # the dock resized: the columns still fit the list
+        return super().eventFilter(obj, ev)
 
     def destination(self, study_uid: str, series_uid: str = "") -> Path:
         from app.paths import user_dir

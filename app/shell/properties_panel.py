@@ -22,11 +22,19 @@ def describe(model) -> list[tuple[str, str]]:
             ("Origin", "none (pixel grid)"),
             ("Affine", np.array2string(v.affine[:3], precision=3, suppress_small=True).replace("\n", " ")),
             ("Units", v.intensity.units or "-"), ("Photometric", v.intensity.photometric),
-            ("Window (W / L)", f"{model.wl.width:.0f} / {model.wl.level:.0f}"),
+            ("Window (W / L)", window_cell(model)),
             ("Measurement calibration", {"mm": "true spacing (mm)", "us": "ultrasound regions",
                                          "px": "none: pixels"}[model.calibration.kind])]
     rows += [("Warning", w) for w in v.warnings]
     return rows
+
+
+def window_cell(model) -> str:
+    """"400 / 40"; "2.947e12 / 1.513e12 a.u." on a k-space reconstruction (the walk read 13 digits)."""
+    from app.scene.render2d import window_numbers
+
+    w, lv, unit = window_numbers(model.wl, model.volume)
+    return f"{w} / {lv}" + (f" {unit}" if unit else "")
 
 
 class PropertiesPanel(QWidget):

@@ -13,7 +13,16 @@ import numpy as np
 
 from app.data.types import LoupeError
 from app.scene import mpr
-from app.scene.render2d import GreyMapper, WindowLevel, compose, label_lut, labels_rgba, nice_length, window_rgb
+from app.scene.render2d import (
+    GreyMapper,
+    WindowLevel,
+    compose,
+    label_lut,
+    labels_rgba,
+    nice_length,
+    window_rgb,
+    window_text,
+)
 
 VIEW_COLOURS = {"axial": (230, 70, 70), "coronal": (90, 200, 90), "sagittal": (235, 200, 60)}
 TEXT = (235, 235, 235)
@@ -294,7 +303,7 @@ def annotate(view_rgb: np.ndarray, scene, view: str, plane, zoom: float, idx: in
         lines.append(f"Frame {scene.frame + 1}/{scene.n_frames}")
     for i, s in enumerate(lines):
         text(8, 6 + 15 * i, s, small)
-    bottom = [f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""),
+    bottom = [window_text(wl, scene.volume),
               f"Zoom {zoom * min(plane.pixel_size):.2f}x"]
     for i, s in enumerate(bottom):
         text(8, H - 20 - 15 * i, s, small)

@@ -27,6 +27,7 @@ from app.scene.render2d import (
     premultiplied_bgra,
     preset,
     window_rgb,
+    window_text,
 )
 
 from . import overlays
@@ -341,7 +342,7 @@ class SliceView(QWidget):
         for i, s in enumerate(lines):
             self._draw_st(p, 8, 6 + 15 * i, self._st(s, f))
         wl = m.wl
-        bottom = [f"W {wl.width:.0f}  L {wl.level:.0f}" + ("  inv" if wl.invert else ""),
+        bottom = [window_text(wl, m.volume),   # W 2.947e12  L 1.513e12 a.u. on a k-space recon, not 13 digits
                   f"Zoom {self.zoom * min(self.plane.pixel_size):.2f}x"]
         warn = overlays.QColor(255, 200, 80)
         notes = []

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -43,6 +44,9 @@ class UltrasoundPane(QWidget):
         self.user = ""
         self.user_provider = None               # callable asking for the reviewer's name, if set
         self.ai_layers: dict[int, str] = {}     # frame -> layer id of the stored AI lines
+        # the review store's key of the study the cine is (set by the hook with set_cine): the saved
+        # lines are linked to it, so the Review dock lists them with that study on screen
+        self.study = ""
         self.edit = None
         self.canvas = UsCanvas(self)
         self.canvas.handleMoved.connect(self._on_handle_moved)
@@ -71,20 +75,25 @@ class UltrasoundPane(QWidget):
         self.best_button.clicked.connect(self.go_best)
         self.save_button = QPushButton("Save correction")
         self.save_button.clicked.connect(self.save_correction)
+        # laid out to fit the side dock (about 400 px at 1280-1600 px windows): the slider with its
+        # frame count, the playback buttons, then the four actions two by two; in one row each they
+        # made the pane ~480 px wide and the dock cut the calibration line and the frame count
         row = QHBoxLayout()
-        for w in (self.prev_button, self.play_button, self.next_button, self.freeze_box):
-            row.addWidget(w)
         row.addWidget(self.slider, 1)
-        self.frame_label.setMinimumWidth(110)
         row.addWidget(self.frame_label)
-        row2 = QHBoxLayout()
-        for w in (self.analyse_button, self.measure_button, self.best_button, self.save_button):
-            row2.addWidget(w)
+        row_play = QHBoxLayout()
+        for w in (self.prev_button, self.play_button, self.next_button):
+            row_play.addWidget(w, 1)
+        row_play.addWidget(self.freeze_box)
+        actions = QGridLayout()
+        for i, w in enumerate((self.analyse_button, self.measure_button, self.best_button, self.save_button)):
+            actions.addWidget(w, i // 2, i % 2)
         lay = QVBoxLayout(self)
         lay.addWidget(self.calib_label)
         lay.addWidget(self.canvas, 1)
         lay.addLayout(row)
-        lay.addLayout(row2)
+        lay.addLayout(row_play)
+        lay.addLayout(actions)
         lay.addWidget(self.reading_label)
         self._sync_buttons()
 
@@ -93,10 +102,11 @@ class UltrasoundPane(QWidget):
         return len(self.cine) if self.cine is not None else 0
 
     # ---- content
-    def set_cine(self, cine) -> None:
-        """An app.ultrasound.cine.UsCine; clears earlier readings."""
+    def set_cine(self, cine, study: str = "") -> None:
+        """An app.ultrasound.cine.UsCine; clears earlier readings. ``study``: its review-store key
+        (app/review/study_links.py), "" when none is known."""
         self.pause()
-        self.cine, self.t = cine, 0
+        self.cine, self.t, self.study = cine, 0, study
         self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
         self.canvas.regions = list(cine.regions)
         self.canvas.uncalibrated = not cine.calibrated
@@ -111,7 +121,7 @@ class UltrasoundPane(QWidget):
     def clear(self, note: str = "no ultrasound image on screen") -> None:
         """Nothing to show (another kind of study is on screen): no frame, no reading, no lines."""
         self.pause()
-        self.cine, self.t = None, 0
+        self.cine, self.t, self.study = None, 0, ""
         self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
         self.analysis, self.analysis_signature = {}, ""
         self.canvas._img, self.canvas.edit, self.canvas.lines, self.canvas.regions = None, None, None, []
@@ -279,6 +289,8 @@ class UltrasoundPane(QWidget):
                                Provenance.backend("us-biometry", self.model_version or "unknown"),
                                made_from=(self.analysis, self.analysis_signature))
             self.ai_layers[self.t] = layer.id
+            if self.study:   # listed under its study in the Review dock (the walk: "0 of 0 item(s) in tpu.mp4")
+                self.store.link_study([layer.id], self.study)
         user = (self.user_provider() if self.user_provider is not None else self.user) or "unknown"
         info = save_human(self.store, self.edit, affine, self.ai_layers[self.t], user)
         r = self.current_reading()

@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -129,14 +130,21 @@ class VideoWorkspace(QWidget):
         self.proxy_cancel.setMaximumWidth(24)
         self.proxy_cancel.clicked.connect(self.cancel_proxy)
         self.proxy_cancel.hide()
-        bar = QHBoxLayout()
-        bar.setContentsMargins(4, 2, 4, 2)
+        # the transport in two halves, side by side when the workspace is wide enough, else one above
+        # the other (_fit_bar): in one row it needs ~680 px with a video's position text, and at a
+        # 1280-px window it squeezed both dock sides (PACS to 205 px, Ultrasound to 285; W17b's walk)
+        self._bar = QBoxLayout(QBoxLayout.LeftToRight)
+        self._bar.setContentsMargins(4, 2, 4, 2)
+        row = QHBoxLayout()
         for w in (self.play_button, self.speed_box, self.position_label):
-            bar.addWidget(w)
-        bar.addSpacing(12)
+            row.addWidget(w)
+        row.addStretch(1)
+        self._bar.addLayout(row, 1)
+        bar = QHBoxLayout()
         bar.addWidget(QLabel("label:", self))
         bar.addWidget(self.label_edit)
         bar.addStretch(1)
+        self._bar_halves = (row, bar)
         self.export_buttons = {}   # one "Export" button with a menu: the bar fits a 700 px wide viewer
         export = QPushButton("Export", self)
         export.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -160,11 +168,33 @@ class VideoWorkspace(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addWidget(self.view, 1)
-        lay.addLayout(bar)
+        self._bar.addLayout(bar, 1)
+        lay.addLayout(self._bar)
         lay.addWidget(self.timeline)
         self.timeline.frameRequested.connect(self.seek)
         self.timeline.scrubbing.connect(self._set_scrubbing)
         self.timeline.segmentActivated.connect(self._edit_segment_dialog)
+
+    def _one_row_width(self) -> int:
+        m = self._bar.contentsMargins()
+        return sum(h.minimumSize().width() for h in self._bar_halves) + self._bar.spacing() + m.left() + m.right()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As narrow as the wider half of the transport bar (the bar goes to two rows)."""
+        hint = super().minimumSizeHint()
+        m = self._bar.contentsMargins()
+        two_rows = max(h.minimumSize().width() for h in self._bar_halves) + m.left() + m.right()
+        return QSize(min(hint.width(), max(two_rows, self.view.minimumWidth())), hint.height())
+
+    def _fit_bar(self) -> None:
+        # 60 px to spare: the position text grows while a long video plays (frame 12345 / 99999 ...)
+        want = QBoxLayout.LeftToRight if self.width() >= self._one_row_width() + 60 else QBoxLayout.TopToBottom
+        if self._bar.direction() != want:
+            self._bar.setDirection(want)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        self._fit_bar()
+        super().resizeEvent(e)
 
     # --- opening ---
     def open_path(self, path: str | Path, fps: float | None = None) -> None:

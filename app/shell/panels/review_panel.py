@@ -61,7 +61,10 @@ def items_from_store(store: ReviewStore, only: set[str] | None = None) -> list[R
         # the kind of question this layer answers: a backend may name it (params["query_kind"],
         # e.g. "liver mask"), else the layer kind; tool trust is learned per query kind
         qk = str(vs[0].params.get("query_kind", lay["kind"]))
-        out.append(ReviewItem(lid, f"{name} ({origin})", query_kind=qk, reason=f"{len(vs)} version(s)"))
+        # a human version on top (a correction) is said: the reviewer sees the layer was edited, and by whom
+        editors = sorted({v.author for v in vs[1:] if v.source_kind == "human"})
+        reason = f"{len(vs)} version(s)" + (f", edited by {', '.join(editors)}" if editors else "")
+        out.append(ReviewItem(lid, f"{name} ({origin})", query_kind=qk, reason=reason))
         if lay["kind"] not in ("events", "graph", "findings"):
             continue
         layer = store.load_layer(lid)

@@ -18,6 +18,16 @@ def _labels_of(result) -> np.ndarray | None:
     return None if lab is None else np.asarray(lab.labels)[0]
 
 
+def _video_key(path: str) -> str:
+    """The review store's key of a video file (the Review dock lists a video on screen by it)."""
+    from app.review.study_links import video_study_key
+
+    try:
+        return video_study_key(path)
+    except OSError:   # gone since it was opened: its lines are kept, linked to no study
+        return ""
+
+
 def build(win) -> UltrasoundPane:
     from app.ultrasound.cine import UsCine
     from backends.base import BackendInput
@@ -32,7 +42,7 @@ def build(win) -> UltrasoundPane:
         if not is_ultrasound(model):
             return
         try:
-            pane.set_cine(UsCine(model.volume, model.source_file))
+            pane.set_cine(UsCine(model.volume, model.source_file), win.study_of(model))
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
 
@@ -51,13 +61,13 @@ def build(win) -> UltrasoundPane:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
             return
         if dicom_vol is not None:
-            pane.set_cine(UsCine(dicom_vol, path))
+            pane.set_cine(UsCine(dicom_vol, path), _video_key(path))
             return
         if not is_ultrasound_video(path):
             return
         try:
             vol = video_cine_volume(path)
-            pane.set_cine(UsCine(vol, path))
+            pane.set_cine(UsCine(vol, path), _video_key(path))
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
             return
@@ -85,7 +95,8 @@ def build(win) -> UltrasoundPane:
     pane.analyseRequested.connect(lambda: pane.cine is not None and run(pane.cine.volume, None))
     pane.measureFrameRequested.connect(
         lambda t: pane.cine is not None and run(pane.cine.volume.frame(t), t))
-    pane.saved.connect(lambda _info: win.review_changed())
+    # the store gained a version: the Review dock lists it now (it listened only to the workflow)
+    pane.saved.connect(lambda _info: (win.workflow.changed.emit(), win.review_changed()))
     def follow(ctx) -> None:   # the pane shows the ultrasound on screen, or nothing
         if ctx.model is not None and is_ultrasound(ctx.model):
             if pane.cine is None or pane.cine.volume is not ctx.model.volume:
