@@ -36,6 +36,10 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("volume-render-keeps-dirty-avx-state",
+             "the CPU ray caster starts its gradient pass with the AVX upper state Qt left dirty (first shaded 3D render ~4x slower)",
+             "viewers/volume/scene.py", "        self._avx_tag = install_avx_clear(render_window)\n", "        self._avx_tag = None\n",
+             ("tests/test_volume_simd_state.py::test_gradient_pass_starts_clean_after_a_dirty_caller",)),
     Mutation("dicom-multiframe-reads-header-per-frame",
              "a classic multi-frame file reads its pixel spacing once per frame again (100,000 frames: seconds per open)",
              "app/data/dicom/frames.py", "col_dir=col, pixel_spacing=spacing, frame_index=idx,",
