@@ -36,6 +36,16 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("window-close-leaves-video-threads", "closing the window leaves the video thumbnail thread running",
+             "app/shell/main_window.py",
+             "        if self.video is not None:   # its thumbnail / proxy / export threads stop\n"
+             "            self.video.close_source()\n", "",
+             ("tests/test_video_task_lifetime.py::test_closing_the_window_stops_the_video_thumbnails",)),
+    Mutation("late-thumbnail-into-next-video", "a thumbnail queued as the user left its video lands in the next video's timeline",
+             "viewers/video/workers.py", "        if not self._cancel.is_set():\n            self.item.emit(x)",
+             "        self.item.emit(x)", ("tests/test_video_task_lifetime.py",)),
+    Mutation("video-task-not-cancelled-with-its-workspace", "a deleted video workspace's tasks run on and emit into it",
+             "viewers/video/workers.py", "        self.destroyed.connect(gone)\n", "", ("tests/test_video_task_lifetime.py",)),
     Mutation("volume-render-keeps-dirty-avx-state",
              "the CPU ray caster starts its gradient pass with the AVX upper state Qt left dirty (first shaded 3D render ~4x slower)",
              "viewers/volume/scene.py", "        self._avx_tag = install_avx_clear(render_window)\n", "        self._avx_tag = None\n",

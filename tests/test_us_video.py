@@ -119,9 +119,6 @@ def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(q
         assert set(rows) == {masks.id, info.layer_id}, [it.title for it in review.items]
         assert rows[info.layer_id].reason == "2 version(s), edited by dr_t"
         assert "of 2 item(s) in tpu.mp4" in review.status.text()
-        # the timeline's thumbnail thread done before the window goes (else it signals a deleted object)
-        qtbot.waitUntil(lambda: bool(win.video.timeline.thumbs) and not any(t.running for t in win.video._tasks),
-                        timeout=10000)
     finally:
         win.close()
 
@@ -152,4 +149,4 @@ def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
         pane.step(1)
         assert pane.t == 1
     finally:
-        win.close()   # a failed check must not leave the video's threads running at exit
+        win.close()   # stops the video's threads (tests/test_video_task_lifetime.py)
