@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("kspace-tiles-three-a-row", "the K-space dock's images three a row again: wider than its 320-px side",
+             "app/shell/kspace_panel.py", "            grid.addLayout(box, i // 2, i % 2)",
+             "            grid.addLayout(box, i // 3, i % 3)", ("tests/test_narrow_docks.py",)),
+    Mutation("kspace-tiles-fixed-180", "the K-space dock's images keep 180 px: two a row scroll sideways",
+             "app/shell/kspace_panel.py", "        self.setMinimumSize(TILE_MIN, TILE_MIN)",
+             "        self.setMinimumSize(VIEW, VIEW)", ("tests/test_narrow_docks.py",)),
     Mutation("window-close-leaves-video-threads", "closing the window leaves the video thumbnail thread running",
              "app/shell/main_window.py",
              "        if self.video is not None:   # its thumbnail / proxy / export threads stop\n"
