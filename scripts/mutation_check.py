@@ -36,6 +36,15 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("us-correction-copies-the-run-lines", "an AoP correction versions a copy of the run's lines: two rows for one output",
+             "app/shell/panels/ultrasound_panel.py", "                              lines_layer=lines)",
+             "                              lines_layer=None)",
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
+    Mutation("us-frame-lines-named-alike", "another frame's corrected AoP lines read 'AoP / HSD lines' like the run's",
+             "viewers/ultrasound/pane.py",
+             '        return f"AoP / HSD lines, frame {t + 1}/{self.n_frames}" if self.n_frames > 1 else "AoP / HSD lines"',
+             '        return "AoP / HSD lines"',
+             ("tests/test_us_video.py::test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video",)),
     Mutation("kspace-tiles-three-a-row", "the K-space dock's images three a row again: wider than its 320-px side",
              "app/shell/kspace_panel.py", "            grid.addLayout(box, i // 2, i % 2)",
              "            grid.addLayout(box, i // 3, i % 3)", ("tests/test_narrow_docks.py",)),
