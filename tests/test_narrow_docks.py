@@ -75,3 +75,48 @@ def test_video_transport_bar_goes_to_two_rows_instead_of_squeezing_the_docks(qtb
     ws.resize(ws.minimumSizeHint().width(), 600)
     qtbot.waitUntil(lambda: ws._bar.direction() == QBoxLayout.TopToBottom, timeout=2000)
     assert all(w.geometry().right() <= ws.width() for w in (ws.play_button, ws.position_label, ws.goto_edit))
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("width", [1600, 1280])
+def test_kspace_dock_fits_its_side_without_sideways_scrolling(qtbot, data_dir, width):
+    """Session-17/18 walks (k01-k04): the K-space dock needed 570 px in its 320-px side (three fixed
+    180-px images a row, the mask and method settings in one row each) and scrolled sideways."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(width, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        win.open_path(str(data_dir / "kspace" / "bart_pics_brain" / "ksp.cfl"))
+        k = win.panel("kspace")
+        dock = win.docks["kspace"]
+        dock.raise_()
+        recon = np.abs(np.random.default_rng(0).normal(size=(1, 180, 230)))
+        k.show_result(SimpleNamespace(layers=[SimpleNamespace(volume=SimpleNamespace(array=recon))],
+                                      findings=[SimpleNamespace(statement="sense: weight 0.00758 (k-space "
+                                                                          "cross-validation), 60 iterations")]))
+        folder = "/tmp/loupe/kspace/" + "_".join(["bart_pics_brain_multicoil_reconstruction_input"] * 3)
+        k.status.setText(f"error: {folder}/ksp.cfl could not be read")
+        qtbot.wait(150)   # the dock layout's second sizing pass
+        area = dock.widget()
+        assert win.width() == width
+        assert area.horizontalScrollBar().maximum() == 0, (width, k.minimumSizeHint().width(), area.viewport().width())
+        assert k.width() <= area.viewport().width()
+        tiles = (k.k_view, k.mask_view, k.recon_view, k.zf_view, k.diff_view)
+        assert k.k_view.y() == k.mask_view.y() and k.recon_view.y() == k.zf_view.y() > k.k_view.y()   # two a row
+        for t in tiles:
+            assert t.width() == t.height() and t.pixmap().width() <= t.width(), (t.size(), t.pixmap().size())
+            assert t.mapTo(k, t.rect().bottomRight()).x() <= k.width()
+        for b in (k.open_button, k.apply_mask_button, k.run_button, k.open_viewer_button):
+            assert b.width() <= b.sizeHint().width() + 2, (b.text(), b.width())   # sized to its text
+        assert k.status.height() > k.status.fontMetrics().height() * 1.5   # the long path wraps
+        assert k.status.plain() == f"error: {folder}/ksp.cfl could not be read"
+    finally:
+        win.close()

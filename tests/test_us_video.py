@@ -73,17 +73,25 @@ def test_shell_routes_an_ultrasound_video_to_the_pane_but_not_an_endoscopy_video
 
 
 @pytest.mark.gui
-def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(qtbot, data_dir, tmp_path):
+def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(qtbot, data_dir, tmp_path,
+                                                                              monkeypatch):
     """Session-17 walk (u09): after Save correction of the AoP on a B-mode mp4 the Review dock read
     "0 of 0 item(s) in tpu.mp4" though the human version was in the store: the pane's lines and
-    us-biometry's masks of a video were linked to no study (the dock lists the study on screen)."""
+    us-biometry's masks of a video were linked to no study (the dock lists the study on screen).
+    W17b's walk: then it listed two "AoP / HSD lines" rows for one output, the run's layer and the
+    pane's copy of it that the correction was a version of. A correction of the frame the run stored
+    lines for is a version of the run's layer; another frame's lines are a layer named by its frame."""
     from types import SimpleNamespace
 
     from app.jobs.attest import attest_layer, document_signature
-    from app.layers import LabelLayer, Provenance
+    from app.layers import LabelLayer, Provenance, ShapesLayer
     from app.shell.current_view import remember_context
     from app.shell.main_window import MainWindow
+    from backends.ultrasound.backend import lines_shape
+    from backends.ultrasound.biometry import AopLines
 
+    submitted = []   # the pane's Analyse cine goes to the runner through the hook's submit: kept here
+    monkeypatch.setattr("app.shell.job_bridge.submit", lambda *a, **_k: submitted.append(a))
     path, _frames = _psfhs_mp4(data_dir, tmp_path / "tpu.mp4", n=3)
     win = MainWindow()
     qtbot.addWidget(win)
@@ -95,33 +103,49 @@ def test_review_dock_lists_the_ai_output_and_correction_of_an_ultrasound_video(q
         pane, review = win.panel("ultrasound"), win.panel("review")
         assert pane.cine is not None and review.study.startswith("video:")
         assert review.items == [] and "0 of 0 item(s) in tpu.mp4" in review.status.text()
-        # a us-biometry run on the video: its PS / fetal head masks reach no view, but are AI output of it
-        masks = attest_layer(LabelLayer(np.zeros((1, 256, 256), np.uint8), np.eye(4), "PS / fetal head",
-                                        Provenance.backend("us-biometry", "t")))
+        pane.analyse_button.click()
+        (_win, backend, _inp, _params, done), = submitted
+        assert backend == "us-biometry"
+        # the run on the video (readings of frames 1 and 2, best 1, signed as the runner signs them):
+        # its PS / fetal head masks and AoP lines of frame 1 reach no view, but are AI output of it
+        reading = {"aop_deg": 120.0, "plane_score": 0.9,
+                   "lines": {"ps_superior": [60.0, 100.0], "ps_inferior": [100.0, 130.0],
+                             "fh_tangent": [200.0, 90.0], "hsd_end": None}}
+        doc = {"model_version": "t", "best_frame": 1, "frame": 1,
+               "frames": [{**reading, "frame": 1}, {**reading, "frame": 2}]}
+        run = Provenance.backend("us-biometry", "t")
+        masks = attest_layer(LabelLayer(np.zeros((1, 256, 256), np.uint8), np.eye(4), "PS / fetal head", run))
+        lines = attest_layer(ShapesLayer(lines_shape(AopLines.from_dict(reading["lines"]), np.eye(4), 1),
+                                         "AoP / HSD lines", run))
         job = type("Job", (), {"backend": "us-biometry", "result": SimpleNamespace(   # weak-referenceable
-            layers=[masks], findings_layer=lambda _b: None)})()
+            layers=[masks, lines], findings_layer=lambda _b: None, documents={"biometry": doc},
+            record={"document_signatures": {"biometry": document_signature("biometry", doc)}})})()
         remember_context(job, win.current_view.context)
-        win.panel("jobs")._result(job)
+        win.panel("jobs")._result(job)   # the Backends dock stores them (in the background)
+        done(job)                        # the pane shows the reading
         win.workflow.wait_saved()
-        qtbot.waitUntil(lambda: any(it.layer_id == masks.id for it in review.items), timeout=5000)
-        # the reading of frame 1, signed as the runner signs it; a handle moved; Save correction
-        doc = {"model_version": "t", "best_frame": 1, "frames": [
-            {"frame": 1, "aop_deg": 120.0, "plane_score": 0.9,
-             "lines": {"ps_superior": [60.0, 100.0], "ps_inferior": [100.0, 130.0], "fh_tangent": [200.0, 90.0],
-                       "hsd_end": None}}]}
-        pane.set_analysis(doc, None, signature=document_signature("biometry", doc))
+        qtbot.waitUntil(lambda: {it.layer_id for it in review.items} == {masks.id, lines.id}, timeout=5000)
+        # frame 1 (the run's lines): a handle moved, Save correction -> a version of the run's layer
         assert pane.t == 1 and pane.edit is not None
         x, y = pane.edit.lines.fh_tangent
         pane._on_handle_moved("fh_tangent", x + 6, y + 3)
         info = pane.save_correction()
-        assert info is not None and info.author == "dr_t"
+        assert info is not None and info.author == "dr_t" and info.layer_id == lines.id
         rows = {it.layer_id: it for it in review.items}
-        assert set(rows) == {masks.id, info.layer_id}, [it.title for it in review.items]
-        assert rows[info.layer_id].reason == "2 version(s), edited by dr_t"
+        assert set(rows) == {masks.id, lines.id}, [it.title for it in review.items]   # one lines row, not two
+        assert rows[lines.id].reason == "2 version(s), edited by dr_t"
         assert "of 2 item(s) in tpu.mp4" in review.status.text()
-        # the timeline's thumbnail thread done before the window goes (else it signals a deleted object)
-        qtbot.waitUntil(lambda: bool(win.video.timeline.thumbs) and not any(t.running for t in win.video._tasks),
-                        timeout=10000)
+        # frame 2 (no layer of the run): its own layer, named by its frame, linked to the video
+        pane.step(1)
+        assert pane.t == 2
+        pane._on_handle_moved("fh_tangent", x + 6, y + 3)
+        info2 = pane.save_correction()
+        assert info2 is not None and info2.layer_id not in (masks.id, lines.id)
+        rows = {it.layer_id: it for it in review.items}
+        assert set(rows) == {masks.id, lines.id, info2.layer_id}
+        assert rows[info2.layer_id].reason == "2 version(s), edited by dr_t"
+        assert rows[info2.layer_id].title.startswith("AoP / HSD lines, frame 3/3 (")
+        assert rows[lines.id].title.startswith("AoP / HSD lines (")
     finally:
         win.close()
 
@@ -152,4 +176,4 @@ def test_shell_gives_a_us_dicom_echo_cine_to_the_pane_too(qtbot, data_dir):
         pane.step(1)
         assert pane.t == 1
     finally:
-        win.close()   # a failed check must not leave the video's threads running at exit
+        win.close()   # stops the video's threads (tests/test_video_task_lifetime.py)

@@ -3,14 +3,19 @@ design a retrospective undersampling of fully sampled data (1D equispaced/random
 variable-density Poisson; acceleration; calibration size), pick the method and weight (0 = chosen
 per case by k-space cross-validation), reconstruct as a job (progress, cancel: app/jobs), and
 compare with the zero-filled image and their difference. "Open in viewer" shows the result in the
-slice/3D views with its provenance layer. All numerics come from backends.mri (Qt-free)."""
+slice/3D views with its provenance layer. All numerics come from backends.mri (Qt-free).
+
+The panel fits its dock side (320 px at 1600- and 1280-px windows) without sideways scrolling: the
+images are square tiles two to a row that scale with the dock (at most ``VIEW`` px), the settings are
+one short row each, the buttons sized to their text, and the file line and the status break inside
+long paths (session-17 walk: the panel needed 570 px, a row of three fixed 180-px images)."""
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,14 +27,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from . import job_bridge
+from .wrapping_label import WrappingLabel
 
-VIEW = 180
+VIEW = 180      # an image tile's largest side (px)
+TILE_MIN = 96   # and its smallest: two tiles and their gap fit a 320-px dock side
 
 
 def gray_image(img: np.ndarray, lo: float | None = None, hi: float | None = None) -> QImage:
@@ -47,6 +55,57 @@ def log_kspace(k: np.ndarray) -> np.ndarray:
     return m
 
 
+class ImageTile(QLabel):
+    """A square image that follows its column's width (``TILE_MIN``..``VIEW`` px) instead of a fixed
+    180 px: the picture is scaled again on every resize (kept aspect, black margins)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self.setMinimumSize(TILE_MIN, TILE_MIN)
+        self.setMaximumSize(VIEW, VIEW)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setAlignment(Qt.AlignCenter)
+        self.setStyleSheet("background:black")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(VIEW, VIEW)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return True
+
+    def heightForWidth(self, w: int) -> int:  # noqa: N802 - Qt's name
+        return max(TILE_MIN, min(VIEW, w))
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._fit()
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        self._fit()
+
+    def showEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(e)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The picture at the tile's size (its largest while not laid out on screen: the explicit
+        minimum and maximum sizes, not the picture, decide the tile's size in the layout)."""
+        if self._image is not None:
+            side = max(1, min(self.width(), self.height())) if self.isVisible() else VIEW
+            self.setPixmap(QPixmap.fromImage(self._image).scaled(side, side, Qt.KeepAspectRatio,
+                                                                 Qt.SmoothTransformation))
+
+
+def _text_sized(button: QPushButton) -> QPushButton:
+    """A button as wide as its text, not stretched over its row."""
+    button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+    return button
+
+
 class KSpacePanel(QWidget):
     def __init__(self, win=None, parent=None) -> None:
         super().__init__(parent)
@@ -60,47 +119,57 @@ class KSpacePanel(QWidget):
         self.result_layer = None
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.open_button = QPushButton("Open k-space...")
+        self.open_button = _text_sized(QPushButton("Open k-space..."))
         self.open_button.clicked.connect(self._ask_open)
-        self.info = QLabel("no k-space open")
-        self.info.setWordWrap(True)
         top.addWidget(self.open_button)
-        top.addWidget(self.info, 1)
+        top.addStretch(1)
         lay.addLayout(top)
+        self.info = WrappingLabel("no k-space open")   # the file's name breaks, however long
+        lay.addWidget(self.info)
 
-        grid = QGridLayout()
-        self.k_view, self.mask_view = QLabel(), QLabel()
-        self.recon_view, self.zf_view, self.diff_view = QLabel(), QLabel(), QLabel()
+        grid = QGridLayout()   # two tiles a row: three side by side needed 570 px
+        self.k_view, self.mask_view = ImageTile(), ImageTile()
+        self.recon_view, self.zf_view, self.diff_view = ImageTile(), ImageTile(), ImageTile()
         for i, (w, title) in enumerate(((self.k_view, "k-space (log |k|)"), (self.mask_view, "sampling mask"),
                                         (self.recon_view, "reconstruction"), (self.zf_view, "zero-filled"),
                                         (self.diff_view, "|recon - zero-filled|"))):
-            w.setFixedSize(VIEW, VIEW)
-            w.setAlignment(Qt.AlignCenter)
-            w.setStyleSheet("background:black")
             box = QVBoxLayout()
-            box.addWidget(QLabel(title))
+            caption = QLabel(title)
+            caption.setWordWrap(True)
+            box.addWidget(caption)
             box.addWidget(w)
-            grid.addLayout(box, i // 3, i % 3)
+            grid.addLayout(box, i // 2, i % 2)
+        for c in range(2):
+            grid.setColumnStretch(c, 1)
         lay.addLayout(grid)
 
-        form = QFormLayout()
+        form = QFormLayout()   # one short setting a row
         self.coil = QSpinBox()
         self.coil.valueChanged.connect(self._show_kspace)
         form.addRow("Coil", self.coil)
         self.mask_kind = QComboBox()
         self.mask_kind.addItems(["as acquired", "equispaced", "random", "poisson"])
+        self.mask_kind.setToolTip("undersampling pattern applied to what was acquired")
         self.accel = QDoubleSpinBox()
         self.accel.setRange(1.0, 16.0)
         self.accel.setValue(4.0)
+        self.accel.setToolTip("acceleration R: about 1 / R of the lines (or points) kept")
         self.calib = QSpinBox()
         self.calib.setRange(8, 64)
         self.calib.setValue(24)
-        self.apply_mask_button = QPushButton("Apply mask")
+        self.calib.setToolTip("size of the fully sampled calibration centre")
+        self.apply_mask_button = _text_sized(QPushButton("Apply mask"))
         self.apply_mask_button.clicked.connect(self.apply_mask)
         row = QHBoxLayout()
-        for w in (self.mask_kind, QLabel("R"), self.accel, QLabel("calib"), self.calib, self.apply_mask_button):
+        row.addWidget(self.mask_kind)
+        row.addWidget(self.apply_mask_button)
+        row.addStretch(1)
+        form.addRow("Mask", row)
+        row = QHBoxLayout()
+        for w in (self.accel, QLabel("calib"), self.calib):
             row.addWidget(w)
-        form.addRow("Undersample", row)
+        row.addStretch(1)
+        form.addRow("R", row)
         self.method = QComboBox()
         self.method.addItems(["cs-wavelet-tv", "cs-wavelet", "cs-tv", "sense", "zero-filled"])
         self.weight = QDoubleSpinBox()
@@ -111,28 +180,32 @@ class KSpacePanel(QWidget):
         self.iterations = QSpinBox()
         self.iterations.setRange(1, 1000)
         self.iterations.setValue(60)
-        row2 = QHBoxLayout()
-        for w in (self.method, QLabel("weight"), self.weight, QLabel("iter"), self.iterations):
-            row2.addWidget(w)
-        form.addRow("Method", row2)
+        form.addRow("Method", self.method)
+        form.addRow("Weight", self.weight)
+        form.addRow("Iterations", self.iterations)
+        for field in (self.coil, self.mask_kind, self.method, self.weight, self.iterations):
+            field.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         lay.addLayout(form)
 
         run = QHBoxLayout()
-        self.run_button = QPushButton("Reconstruct")
+        self.run_button = _text_sized(QPushButton("Reconstruct"))
         self.run_button.clicked.connect(self.reconstruct)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = _text_sized(QPushButton("Cancel"))
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
-        self.open_viewer_button = QPushButton("Open in viewer")
+        self.open_viewer_button = _text_sized(QPushButton("Open in viewer"))
         self.open_viewer_button.clicked.connect(self.open_in_viewer)
         self.open_viewer_button.setEnabled(False)
-        for w in (self.run_button, self.cancel_button, self.progress, self.open_viewer_button):
+        for w in (self.run_button, self.cancel_button, self.progress):
             run.addWidget(w)
         lay.addLayout(run)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        done = QHBoxLayout()
+        done.addWidget(self.open_viewer_button)
+        done.addStretch(1)
+        lay.addLayout(done)
+        self.status = WrappingLabel("")   # an error naming a long path breaks inside it
         lay.addWidget(self.status)
         lay.addStretch(1)
 
@@ -174,8 +247,8 @@ class KSpacePanel(QWidget):
         if self.problems is None:
             return
         k = self._slice()[self.coil.value()] * self.mask
-        self.k_view.setPixmap(self._pix(log_kspace(k)))
-        self.mask_view.setPixmap(self._pix(self.mask.astype(np.float32), 0.0, 1.0))
+        self.k_view.set_image(gray_image(log_kspace(k)))
+        self.mask_view.set_image(gray_image(self.mask.astype(np.float32), 0.0, 1.0))
 
     def apply_mask(self) -> None:
         from backends.mri.masks import make_mask
@@ -246,9 +319,9 @@ class KSpacePanel(QWidget):
         zf = rss(ifft2c(self._slice() * self.mask[None]))
         self.result, self.result_layer = (recon, zf), layer
         hi = float(np.percentile(recon, 99.5))
-        self.recon_view.setPixmap(self._pix(recon, 0.0, hi))
-        self.zf_view.setPixmap(self._pix(zf, 0.0, hi))
-        self.diff_view.setPixmap(self._pix(np.abs(recon - zf), 0.0, 0.5 * hi))
+        self.recon_view.set_image(gray_image(recon, 0.0, hi))
+        self.zf_view.set_image(gray_image(zf, 0.0, hi))
+        self.diff_view.set_image(gray_image(np.abs(recon - zf), 0.0, 0.5 * hi))
         self.open_viewer_button.setEnabled(True)
         self.status.setText("; ".join(f.statement for f in res.findings))
 
@@ -263,10 +336,6 @@ class KSpacePanel(QWidget):
             self.win.model.add_layer(self.result_layer)
 
     # --- helpers ---
-    def _pix(self, img, lo=None, hi=None) -> QPixmap:
-        return QPixmap.fromImage(gray_image(img, lo, hi)).scaled(VIEW, VIEW, Qt.KeepAspectRatio,
-                                                                 Qt.SmoothTransformation)
-
     def _error(self, msg: str) -> None:
         self.status.setText(f"error: {msg}")
         if self.win is not None and hasattr(self.win, "show_error"):

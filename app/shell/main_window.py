@@ -874,6 +874,8 @@ class MainWindow(QMainWindow):
         self.browser._stop_thumbs()
         if self.area is not None:
             self.area.close()
+        if self.video is not None:   # its thumbnail / proxy / export threads stop
+            self.video.close_source()
         for d in self.docks.values():  # lets panels stop their workers (job runner, thumbnails)
             if content(d) is not None:
                 content(d).close()

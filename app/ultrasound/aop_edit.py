@@ -24,6 +24,7 @@ class AopEdit:
     mm_per_px: tuple[float, float] | None = None
     frame: int = 0
     edited: bool = False
+    name: str = "AoP / HSD lines"   # the stored layer's name (the pane names a cine frame's own lines)
 
     def __post_init__(self) -> None:
         self.result: Biometry = biometry_from_lines(self.lines, self.fh_mask, self.mm_per_px)
@@ -65,7 +66,7 @@ class AopEdit:
             shapes.append(Shape("polyline", [world(self.lines.ps_inferior), world(self.lines.hsd_end)], "HSD",
                                 self.frame, {"measure": "hsd"}))
         kw = {"layer_id": layer_id} if layer_id else {}
-        return ShapesLayer(shapes, "AoP / HSD lines", provenance, **kw)
+        return ShapesLayer(shapes, self.name, provenance, **kw)
 
 
 def save_ai(store, edit: AopEdit, affine, provenance: Provenance, made_from: tuple[dict, str] | None = None):

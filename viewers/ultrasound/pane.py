@@ -44,6 +44,10 @@ class UltrasoundPane(QWidget):
         self.user = ""
         self.user_provider = None               # callable asking for the reviewer's name, if set
         self.ai_layers: dict[int, str] = {}     # frame -> layer id of the stored AI lines
+        # frame -> the us-biometry run's own lines layer (set_analysis): a correction of that frame
+        # is a version of it, not of a copy (two "AoP / HSD lines" rows for one output; W17b's walk)
+        self.run_lines: dict[int, object] = {}
+        self.keep_layer = None                  # (layer, study) -> head version id, stored if new; by the hook
         # the review store's key of the study the cine is (set by the hook with set_cine): the saved
         # lines are linked to it, so the Review dock lists them with that study on screen
         self.study = ""
@@ -108,6 +112,7 @@ class UltrasoundPane(QWidget):
         self.pause()
         self.cine, self.t, self.study = cine, 0, study
         self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
+        self.run_lines = {}
         self.canvas.regions = list(cine.regions)
         self.canvas.uncalibrated = not cine.calibrated
         self.calib_label.setText(cine.calibration_text())
@@ -123,6 +128,7 @@ class UltrasoundPane(QWidget):
         self.pause()
         self.cine, self.t, self.study = None, 0, ""
         self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
+        self.run_lines = {}
         self.analysis, self.analysis_signature = {}, ""
         self.canvas._img, self.canvas.edit, self.canvas.lines, self.canvas.regions = None, None, None, []
         self.canvas.set_mask(None)
@@ -134,10 +140,11 @@ class UltrasoundPane(QWidget):
         self._sync_buttons()
 
     def set_analysis(self, doc: dict, labels: np.ndarray | None = None, frame: int | None = None,
-                     signature: str = "") -> None:
+                     signature: str = "", lines_layer=None) -> None:
         """A us-biometry biometry.json (one frame or a cine) and the mask of its shown frame;
         ``signature``: the runner's over the document (a job's ``record['document_signatures']``),
-        without which the stored AI lines are an import, not the backend's."""
+        without which the stored AI lines are an import, not the backend's. ``lines_layer``: the
+        run's own "AoP / HSD lines" layer (of the shown frame), which a correction there versions."""
         self.analysis, self.analysis_signature = doc, signature
         self.model_version = doc.get("model_version", "")
         rows = doc.get("frames") or [dict(doc, frame=doc.get("frame", 0))]
@@ -147,6 +154,8 @@ class UltrasoundPane(QWidget):
         shown = int(doc.get("frame", 0)) + offset
         if labels is not None:
             self.masks[shown] = np.asarray(labels)
+        if lines_layer is not None and shown not in self.ai_layers:
+            self.run_lines[shown] = lines_layer
         if doc.get("frames") is not None:
             self.best = doc.get("best_frame")
         elif self.n_frames == 1:
@@ -221,10 +230,20 @@ class UltrasoundPane(QWidget):
             lines = AopLines.from_dict(r["lines"])
             mask = self.masks.get(self.t)
             scale = self.cine.scale_at(*lines.ps_inferior) if self.cine is not None else None
-            self.edit = AopEdit(lines, None if mask is None else mask == 2, scale, frame=self.t)
+            self.edit = AopEdit(lines, None if mask is None else mask == 2, scale, frame=self.t,
+                                name=self.lines_name(self.t))
             self.canvas.edit = self.edit
         self.canvas.update()
         self._sync_buttons()
+
+    def lines_name(self, t: int) -> str:
+        """The stored lines layer's name for frame ``t``: the us-biometry run's own layer where it
+        made one for t (a correction there is a version of it); else, in a cine, the frame as the
+        pane counts them, so the Review dock tells that frame's lines from the run's."""
+        run_layer = self.run_lines.get(t)
+        if run_layer is not None and self.keep_layer is not None:
+            return run_layer.name
+        return f"AoP / HSD lines, frame {t + 1}/{self.n_frames}" if self.n_frames > 1 else "AoP / HSD lines"
 
     def _on_handle_moved(self, handle: str, x: float, y: float) -> None:
         if self.edit is None:
@@ -282,9 +301,14 @@ class UltrasoundPane(QWidget):
         if self.store is None or self.edit is None or not self.edit.edited:
             return None
         affine = self.cine.volume.affine
-        if self.t not in self.ai_layers:
+        run_layer = self.run_lines.get(self.t)
+        if self.t not in self.ai_layers and run_layer is not None and self.keep_layer is not None:
+            # the frame the us-biometry run stored its lines for: the correction versions that layer
+            self.keep_layer(run_layer, self.study)   # (waits for, or makes, its AI version in the store)
+            self.ai_layers[self.t] = run_layer.id
+        elif self.t not in self.ai_layers:
             original = AopEdit(AopLines.from_dict(self.readings[self.t]["lines"]), None, self.edit.mm_per_px,
-                               frame=self.t)
+                               frame=self.t, name=self.lines_name(self.t))
             layer, _ = save_ai(self.store, original, affine,
                                Provenance.backend("us-biometry", self.model_version or "unknown"),
                                made_from=(self.analysis, self.analysis_signature))

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 
 class FrameLoader(QObject):
@@ -71,10 +71,23 @@ class FrameLoader(QObject):
 
 
 class BackgroundTask(QObject):
+    """One callable in a daemon thread. Its signals reach listeners on the UI thread only while the
+    task is live: after ``cancel()`` (the workspace closes or opens another video) or once the task's
+    Qt object is gone (its workspace deleted with the window) nothing more is delivered, not even a
+    report already queued, and the thread ends at its next ``cancelled()`` poll. The thread never emits
+    into a deleted object: it emits under a lock that the object's destruction takes first (session 17:
+    the thumbnail thread of a closed window raised "Signal source has been deleted" in the next test, and a
+    replaced video's late thumbnails could land in the next video's timeline)."""
     progress = Signal(float)
     finished = Signal(object)
     failed = Signal(str)
     item = Signal(object)
+    # the thread's side: queued to this object's own slots, which pass them on only while the task is
+    # live (Qt drops events queued to an object deleted meanwhile)
+    _progress = Signal(float)
+    _finished = Signal(object)
+    _failed = Signal(str)
+    _item = Signal(object)
 
     def __init__(self, fn: Callable[..., Any], parent: QObject | None = None) -> None:
         """``fn(task)`` runs in a thread; it may call ``task.report(f)``, ``task.emit_item(x)`` and
@@ -82,14 +95,28 @@ class BackgroundTask(QObject):
         super().__init__(parent)
         self._fn = fn
         self._cancel = threading.Event()
+        self._lock = threading.Lock()   # held while the thread emits; taken by cancel and destruction
         self._thread = threading.Thread(target=self._run, name="loupe-video-task", daemon=True)
+        queued = Qt.ConnectionType.QueuedConnection
+        self._progress.connect(self._pass_progress, queued)
+        self._item.connect(self._pass_item, queued)
+        self._finished.connect(self._pass_finished, queued)
+        self._failed.connect(self._pass_failed, queued)
+        cancel, lock = self._cancel, self._lock
+
+        def gone(*_: Any) -> None:   # references neither self nor its wrapper: runs while it is destroyed
+            with lock:
+                cancel.set()
+        self.destroyed.connect(gone)
 
     def start(self) -> BackgroundTask:
         self._thread.start()
         return self
 
     def cancel(self, wait: bool = True) -> None:
-        self._cancel.set()
+        """No signal reaches a listener after this returns; ``wait`` also joins the thread."""
+        with self._lock:
+            self._cancel.set()
         if wait:
             self.join()
 
@@ -101,14 +128,26 @@ class BackgroundTask(QObject):
         return self._cancel.is_set()
 
     def report(self, fraction: float) -> None:
-        self.progress.emit(float(fraction))
+        self._emit(self._progress, float(fraction))
 
     def emit_item(self, x: Any) -> None:
-        self.item.emit(x)
+        self._emit(self._item, x)
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    def _emit(self, signal: Any, value: Any) -> bool:
+        """From the thread: queue ``value`` unless the task was cancelled or its object is gone."""
+        with self._lock:
+            if self._cancel.is_set():
+                return False
+            try:
+                signal.emit(value)
+            except RuntimeError:   # the Qt object was deleted without its destroyed signal reaching us
+                self._cancel.set()
+                return False
+        return True
 
     def _run(self) -> None:
         try:
@@ -116,9 +155,30 @@ class BackgroundTask(QObject):
         except Exception as exc:
             if not self._cancel.is_set():
                 from app.errors import failure_line
-                self.failed.emit(failure_line(exc, "video"))
+                self._emit(self._failed, failure_line(exc, "video"))
         else:
-            if not self._cancel.is_set():
-                self.finished.emit(result)
-            elif hasattr(result, "close"):
+            if not self._emit(self._finished, result) and hasattr(result, "close"):
                 result.close()  # e.g. a source opened for a video the user already left
+
+    # the UI thread's side
+    @Slot(float)
+    def _pass_progress(self, f: float) -> None:
+        if not self._cancel.is_set():
+            self.progress.emit(f)
+
+    @Slot(object)
+    def _pass_item(self, x: Any) -> None:
+        if not self._cancel.is_set():
+            self.item.emit(x)
+
+    @Slot(object)
+    def _pass_finished(self, result: Any) -> None:
+        if not self._cancel.is_set():
+            self.finished.emit(result)
+        elif hasattr(result, "close"):
+            result.close()   # finished just before the user left its video
+
+    @Slot(str)
+    def _pass_failed(self, msg: str) -> None:
+        if not self._cancel.is_set():
+            self.failed.emit(msg)

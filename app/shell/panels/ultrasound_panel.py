@@ -37,6 +37,7 @@ def build(win) -> UltrasoundPane:
     pane = UltrasoundPane()
     pane.store = win.workflow.store
     pane.user_provider = win.workflow.require_user
+    pane.keep_layer = win.workflow.ensure_stored   # a correction versions the run's stored lines layer
 
     def on_opened(model) -> None:
         if not is_ultrasound(model):
@@ -88,8 +89,10 @@ def build(win) -> UltrasoundPane:
             if job.result is None:
                 win.show_error(f"us-biometry: {job.error}", "Ultrasound: see the message above")
                 return
+            lines = next((lay for lay in job.result.layers if getattr(lay, "kind", "") == "shapes"), None)
             pane.set_analysis(job.result.documents["biometry"], _labels_of(job.result), frame,
-                              signature=job.result.record.get("document_signatures", {}).get("biometry", ""))
+                              signature=job.result.record.get("document_signatures", {}).get("biometry", ""),
+                              lines_layer=lines)
         submit(win, "us-biometry", inp, {}, done)
 
     pane.analyseRequested.connect(lambda: pane.cine is not None and run(pane.cine.volume, None))
