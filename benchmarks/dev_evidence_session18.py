@@ -34,11 +34,12 @@ def _cpu() -> float:
 
 
 def run_clip(video: Path, feat_dir: Path) -> list[dict]:
+    from dev_region_s14 import features
+
     from app.data.video import open_video
     from backends.evidence.pipeline import events_from_features
     from benchmarks.build_evidence_videos import VideoTruth
     from benchmarks.eval_evidence import found_per_event, score
-    from dev_region_s14 import features
 
     truth = VideoTruth.load(video.with_suffix(".truth.json"))
     f, fps = features(video, feat_dir)

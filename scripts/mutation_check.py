@@ -36,6 +36,13 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("evidence-edge-new-default-on", "the failed new-picture-at-a-no-cut-edge switch (session 18) ships on",
+             "backends/evidence/pipeline.py", "    edge_new: float = 0.0           # session 18",
+             "    edge_new: float = 0.1           # session 18",
+             ("tests/test_evidence_edge_new.py::test_product_setting",)),
+    Mutation("evidence-edge-new-share-ignored", "an abrupt end that is no cut keeps the event whatever is new there",
+             "backends/evidence/verify.py", "        if share < edge_new:\n            return False, share\n", "",
+             ("tests/test_evidence_edge_new.py",)),
     Mutation("volume-render-keeps-dirty-avx-state",
              "the CPU ray caster starts its gradient pass with the AVX upper state Qt left dirty (first shaded 3D render ~4x slower)",
              "viewers/volume/scene.py", "        self._avx_tag = install_avx_clear(render_window)\n", "        self._avx_tag = None\n",

@@ -129,7 +129,10 @@ class Settings:
     #                                 picture there is new against the frame across the end (a stain, a bleed,
     #                                 an inset dropped on the scene; verify.abrupt_edges_new), and then ranks
     #                                 after every other event and gives way to an overlapping verified one;
-    #                                 0: off (the cut verifier refuses it, 0.3.1)
+    #                                 0: off (the cut verifier refuses it, 0.3.1). Session 18: at 0.1 it FAILED
+    #                                 its rule (docs/figures/evidence_session18_rule.md, 32 dev clips: found
+    #                                 71 -> 73 of 157, no kind lost, but false/h +5.8% and the share test's
+    #                                 CPU over +0.02x of decode-only on 7 clips); off
 
 
 @dataclass

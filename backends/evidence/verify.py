@@ -56,7 +56,6 @@ class ViewMatcher:
                   key_b: int | None = None) -> np.ndarray | None:
         """Pixels of view ``a`` (at the comparison size) that view ``b`` shows too, with the same
         picture there once aligned and re-exposed; None when the two do not register."""
-        import cv2
 
         ga, ma, ka, da = self._describe(key_a, a)
         gb, mb, kb, db = self._describe(key_b, b)
