@@ -124,6 +124,15 @@ class Settings:
     #                                 fast score; off: session 15b's code exactly. Session 16: FAILED its rule
     #                                 (docs/figures/evidence_session16_rule.md, 26 dev clips: found 60 -> 65 of 128
     #                                 but false/h +15.4% and unseen12 modality_switch lost to the budget); off
+    edge_new: float = 0.0           # session 18: a per-frame event whose abrupt end is no real cut (the view goes
+    #                                 on across it) is kept when at least this share of its frame's registered
+    #                                 picture there is new against the frame across the end (a stain, a bleed,
+    #                                 an inset dropped on the scene; verify.abrupt_edges_new), and then ranks
+    #                                 after every other event and gives way to an overlapping verified one;
+    #                                 0: off (the cut verifier refuses it, 0.3.1). Session 18: at 0.1 it FAILED
+    #                                 its rule (docs/figures/evidence_session18_rule.md, 32 dev clips: found
+    #                                 71 -> 73 of 157, no kind lost, but false/h +5.8% and the share test's
+    #                                 CPU over +0.02x of decode-only on 7 clips); off
 
 
 @dataclass
@@ -574,7 +583,19 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                      threshold=s.threshold, n_key=s.key_frames, key_dist=same)
         if e is not None and e.z >= s.threshold:
             candidates.append(e)
-    if judge is not None:  # an abrupt end of a per-frame event must be a real cut too
+    rescued: dict[int, float] = {}   # session 18 (edge_new): id -> the new share at its no-cut abrupt end
+    if judge is not None and s.edge_new > 0:
+        from .verify import abrupt_edges_new
+
+        passed = []
+        for e in candidates:
+            ok, share = abrupt_edges_new(judge, e.start, e.end, nov.cut, s.shot_cut_z, s.edge_new)
+            if ok:
+                passed.append(e)
+                if share is not None:
+                    rescued[id(e)] = share
+        candidates = passed
+    elif judge is not None:  # an abrupt end of a per-frame event must be a real cut too
         from .verify import abrupt_edges_real
 
         candidates = [e for e in candidates if abrupt_edges_real(judge, e.start, e.end, nov.cut, s.shot_cut_z)]
@@ -591,10 +612,12 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
     candidates = [e for e in candidates if e.good_frames > 1 or not e.key_frames
                   or layout_order_kept(f.desc, e.key_frames[0], good, gap, LAYOUT * LAYOUT) < SAME_VIEW_RHO]
     # one event per stretch of video: the stronger of overlapping candidates wins
+    # (session 18: an event kept by edge_new gives way to an overlapping verified one)
     events = []
-    for e in sorted(candidates, key=lambda e: -e.z):
+    for e in sorted(candidates, key=lambda e: (id(e) in rescued, -e.z)):
         if all(e.end < o.start or e.start > o.end for o in events):
             events.append(e)
+    events.sort(key=lambda e: -e.z)
     # reader budget, in two rounds: first a short core of every event (best first), so one long
     # event cannot crowd out several distinct ones; then the best events grow back to full length
     reach = max(2, int(round(s.seen_reach_s * fps)))
@@ -624,6 +647,11 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
         if s.region_last:   # off only for diagnosis (session 14b: region events by score with the others)
             def last(e: ScoredEvent) -> bool:
                 return id(e) in ids
+    if rescued:   # session 18: events whose abrupt end is no real cut take what every other event leaves
+        before = last
+
+        def last(e: ScoredEvent) -> bool:
+            return id(e) in rescued or (before is not None and before(e))
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
                               lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last)
     kept.sort(key=lambda e: e.start)
@@ -631,8 +659,14 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
                    enumerate(("good", "dark", "specular", "blur", "missing"))}
     for e in kept:
         describe(e, nov, fps, gate_counts)
+        if id(e) in rescued:
+            e.reason += (f"; its abrupt end is no cut (the view goes on) but {rescued[id(e)]:.0%} of the "
+                         f"picture there is new")
     stats = {"candidates": int(cand.sum()), "spans": len(spans), "events_above_threshold": len(events),
              "quality": gate_counts, "fps": fps}
+    if s.edge_new > 0:
+        stats["edge_new_cpu_s"] = round(judge.edge_new_cpu, 4) if judge is not None else 0.0
+        stats["edge_rescued"] = sum(1 for e in events if id(e) in rescued)
     res = EvidenceResult(kept, f.n, used, fps, None, stats)
     res.considered = events   # every event above the threshold, before the budget (for diagnostics)
     return res

@@ -56,13 +56,36 @@ class ViewMatcher:
                   key_b: int | None = None) -> np.ndarray | None:
         """Pixels of view ``a`` (at the comparison size) that view ``b`` shows too, with the same
         picture there once aligned and re-exposed; None when the two do not register."""
-        import cv2
 
         ga, ma, ka, da = self._describe(key_a, a)
         gb, mb, kb, db = self._describe(key_b, b)
         fit = self._fit(ka, da, kb, db, ga.shape, gb.shape)
         if fit is None:
             return None
+        parts = self._explained_parts(ga, ma, gb, mb, fit)
+        return None if parts is None else parts[0] & parts[1]
+
+    def new_in_overlap(self, a: np.ndarray, b: np.ndarray, *, key_a: int | None = None,
+                       key_b: int | None = None) -> float:
+        """0..1: share of view ``a``'s lit pixels that view ``b`` covers once aligned but does not show
+        (``explained``'s test: local structure and level after re-exposure); 0 when they do not register.
+        A camera jerk or an exposure jump over one view leaves next to nothing new inside the overlap; a
+        stain, a bleed or an inset appearing on a scene that goes on leaves its own area (session 18)."""
+        ga, ma, ka, da = self._describe(key_a, a)
+        gb, mb, kb, db = self._describe(key_b, b)
+        fit = self._fit(ka, da, kb, db, ga.shape, gb.shape)
+        parts = None if fit is None else self._explained_parts(ga, ma, gb, mb, fit)
+        if parts is None:
+            return 0.0
+        both, agree = parts
+        return float((both & ~agree).sum()) / max(1.0, float(both.sum()))
+
+    @staticmethod
+    def _explained_parts(ga: np.ndarray, ma: np.ndarray, gb: np.ndarray, mb: np.ndarray,
+                         fit: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(pixels of a that b covers once aligned, pixels where b shows the same picture), or None."""
+        import cv2
+
         h, w = ga.shape
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         gb_on_a = cv2.warpAffine(cv2.GaussianBlur(gb, (5, 5), 0), fit, (w, h), flags=flags).astype(np.float32)
@@ -83,7 +106,7 @@ class ViewMatcher:
         flat = (va < 4.0) & (vb < 4.0)
         level = np.abs(ma_ - mb_) < 0.1 * (ma_ + 10.0)
         agree = np.where(flat, level, (ncc > 0.6) & level)
-        return both & agree
+        return both, agree
 
     def _fit(self, ka, da, kb, db, shape_a, shape_b):
         import cv2
@@ -136,6 +159,7 @@ class CutJudge:
         self.src, self.good, self.max_gap, self.min_overlap = src, good, max_gap, min_overlap
         self.novel = novel  # frames that are candidates themselves (the event may go on into them)
         self.matcher = ViewMatcher()
+        self.edge_new_cpu = 0.0   # CPU seconds of edge_new_share's new-picture test (session 18)
 
     def _image(self, k: int):
         try:
@@ -166,6 +190,25 @@ class CutJudge:
         if outside is not None and self.novel is not None and self.novel[outside]:
             return True
         return self.is_cut(inside, outside)
+
+    def edge_new_share(self, inside: int, outside: int | None) -> float | None:
+        """None when the end is fine as ``edge_ok`` judges it (a real cut, or it opens onto novel frames);
+        else the share of frame ``inside``'s registered picture that frame ``outside`` does not show
+        (``ViewMatcher.new_in_overlap``). Each frame is decoded once, as ``edge_ok`` does; the CPU of the
+        share is added to ``edge_new_cpu``."""
+        import time
+
+        if outside is None or (self.novel is not None and self.novel[outside]):
+            return None
+        a, b = self._image(inside), self._image(outside)
+        if a is None or b is None:
+            return None
+        if self.matcher.overlap(a, b, key_a=inside, key_b=outside) < self.min_overlap:
+            return None
+        t0 = time.process_time()
+        share = self.matcher.new_in_overlap(a, b, key_a=inside, key_b=outside)
+        self.edge_new_cpu += time.process_time() - t0
+        return share
 
     def edges_real(self, start: int, end: int) -> bool:
         """Both ends of frames start..end are real cuts (or open onto novel frames)."""
@@ -203,6 +246,27 @@ def abrupt_edges_real(judge: CutJudge, start: int, end: int, cut: np.ndarray, cu
     if end + 1 < len(cut) and cut[end + 1] > cut_z and not judge.edge_ok(end, judge.neighbour(end + 1, 1)):
         return False
     return True
+
+
+def abrupt_edges_new(judge: CutJudge, start: int, end: int, cut: np.ndarray, cut_z: float,
+                     edge_new: float) -> tuple[bool, float | None]:
+    """``abrupt_edges_real`` with one more way for an abrupt end to pass (session 18, ``Settings.edge_new``):
+    the view goes on across it (no real cut) but at least ``edge_new`` of the event's frame there,
+    inside the overlap, is a picture the frame across the end does not show: part of the view changed
+    at once (a stain, a bleed, an inset dropped on the scene), which a camera jerk or an exposure jump
+    does not do. Returns (keep, the smallest such share over the ends that needed it, or None when every
+    abrupt end was a real cut or opened onto novel frames)."""
+    need: float | None = None
+    for inside, edge, step in ((start, start, -1), (end, end + 1, 1)):
+        if not (0 < edge < len(cut)) or cut[edge] <= cut_z:
+            continue
+        share = judge.edge_new_share(inside, judge.neighbour(inside + step, step))
+        if share is None:
+            continue
+        if share < edge_new:
+            return False, share
+        need = share if need is None else min(need, share)
+    return True, need
 
 
 def verify_shots(judge: CutJudge, shots: list, *, max_frames: int) -> list:
