@@ -36,6 +36,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("quality-bit-depth-blind-default-on", "the failed bit-depth-blind reading (rule 18: exposure recall -0.05) ships on",
+             "backends/quality/assess.py", "BIT_DEPTH_BLIND = False ", "BIT_DEPTH_BLIND = True ",
+             ("tests/test_quality_bit_depth_blind.py",)),
+    Mutation("quality-bit-depth-blind-jpeg-too", "with the bit-depth-blind reading on, JPEG too stops reading the 8-bit grid",
+             "backends/quality/assess.py", 'BIT_DEPTH_FAMILIES = ("jpeg",)', "BIT_DEPTH_FAMILIES: tuple[str, ...] = ()",
+             ("tests/test_quality_bit_depth_blind.py",)),
     Mutation("volume-render-keeps-dirty-avx-state",
              "the CPU ray caster starts its gradient pass with the AVX upper state Qt left dirty (first shaded 3D render ~4x slower)",
              "viewers/volume/scene.py", "        self._avx_tag = install_avx_clear(render_window)\n", "        self._avx_tag = None\n",
