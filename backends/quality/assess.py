@@ -103,6 +103,18 @@ CROP_MIN_BAND = 0.20          # z_band_max above this: an empty band wider than 
 CROP_MAX_RUN_STD = 0.05       # z_run_std_at_max below this: the band is straight (a curved dark background varies)
 CROP_MIN_SIDE = 48            # the content box must keep at least this many analysis pixels a side
 CROP_DARK = 1.5 / 255         # "empty" as the border features read it (features.extract: zero = x <= 1.5/255)
+# Bit-depth-blind reading (session 18, Q25l; rule: docs/figures/quality_session18_rule.md). ``dequant`` is the mean distance
+# of the pixel values to the nearest 8-bit level: 0 for an 8-bit file read at native scale, ~0.25 for a 12/16-bit or
+# resampled image. Only a JPEG-type decode puts values on that grid BY CONSTRUCTION; for every other family the grid is the
+# file's bit depth, not evidence. The training rows made it a fingerprint (rebuilt shards, 9,424 rows: JPEG rows 100 % on
+# the grid, CT / MR clean rows 0 %, exposure / noise / blur / contrast rows 0-7 %), while real 8-bit exposures -- and the
+# independent families' exposures, re-quantised to 8 bits -- sit on it. With the switch on, every family except those in
+# BIT_DEPTH_FAMILIES is scored from the features with ``dequant`` set to DEQUANT_NEUTRAL (the mean distance of a continuous
+# value to the grid), i.e. as if the image were off the grid like its training rows. Calibrated output only: raw scores
+# (the site-fit embedding), sub-type and severity models read the measured value.
+BIT_DEPTH_BLIND = False           # off until the rule's verdict
+DEQUANT_NEUTRAL = 0.25            # E|u - round(u)| for u uniform: a continuous value's mean distance to the 8-bit grid
+BIT_DEPTH_FAMILIES = ("jpeg",)    # families that keep reading the 8-bit grid
 
 # Which measurements back up which verdict (feature name, words, unit / how to read it).
 EVIDENCE: dict[str, list[tuple[str, str]]] = {
@@ -211,6 +223,18 @@ def _logit(p):
 def platt(p: np.ndarray, ab) -> np.ndarray:
     a, b = ab
     return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
+
+
+def bit_depth_blind(model: QualityModel, X: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """Raw family scores ``R`` of features ``X`` with every family outside BIT_DEPTH_FAMILIES re-scored from ``X`` with
+    ``dequant`` = DEQUANT_NEUTRAL (the image read as off the 8-bit grid); the BIT_DEPTH_FAMILIES columns kept."""
+    Xb = np.array(X, np.float64, copy=True)
+    Xb[:, model.feature_names.index("dequant")] = DEQUANT_NEUTRAL
+    out = np.array(R, np.float64, copy=True)
+    for j, f in enumerate(model.families):
+        if f not in BIT_DEPTH_FAMILIES:
+            out[:, j] = model.binary[f].predict_proba(Xb)[:, 1]
+    return out
 
 
 def ct_tone_evidence(X: np.ndarray, names: list[str]) -> np.ndarray:
@@ -340,10 +364,13 @@ class QualityModel:
         (switch GEOMETRY_GUARD) movement /
         rotation without their geometric trace (``geometry_evidence``), and (switch SHIFT_SIZE_GUARD) movement
         on a frame more one-sided than a catalogue shift can make it (``MOVEMENT_MAX_ASYM``), and (switch
-        MR_NOISE_GATE) noise on MR below the catalogue's mildest level without a white-noise signature."""
+        MR_NOISE_GATE) noise on MR below the catalogue's mildest level without a white-noise signature. Switch
+        BIT_DEPTH_BLIND: every family but BIT_DEPTH_FAMILIES scored as if the image were off the 8-bit grid."""
         X = np.asarray(X, np.float64)
         fams = self.families
         R = self.raw(X)
+        if BIT_DEPTH_BLIND and calibrated and "dequant" in self.feature_names:
+            R = bit_depth_blind(self, X, R)
         P = np.stack([platt(R[:, j], self.calibration[f]) for j, f in enumerate(fams)], 1) if calibrated else R
         for i, m in enumerate(modalities):
             ok = set(family_applicable(m))
