@@ -48,6 +48,14 @@ FINETUNE_CHOOSE_THRESHOLD = True
 #: 5-corrected Dice -0.0029 on average against the plain fine-tune (worst -0.0085), promotable versions 1 vs 2,
 #: though the source site kept more (+0.006 on average, +0.016 on the most shifted site); 37-39 s CPU.
 FINETUNE_REHEARSAL = False
+#: a fine-tune rehearses labelled source photos RESTYLED TO THE SITE (``train --styled-rehearsal``, session 18, T27e):
+#: the REHEARSAL_PHOTOS photos of ``rehearsal_examples`` are brought to the site's look as measured label-free on the
+#: trained reviewed photos only (the trainer's ``site_style``: per-channel histogram matching inside the FOV, the
+#: site's FOV width, and the blur / sensor noise / JPEG quality that reproduce the site's sharpness, noise and
+#: blockiness; ``styled_rehearsal``), masks transformed with their photos' geometry, and trained on beside the
+#: reviewed items as replay (not held back, not scored as reviewed items). Off; rule
+#: docs/figures/train_loop_session18_rule.md (written before scoring).
+FINETUNE_STYLED_REHEARSAL = False
 #: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
 #: copies each, a third of the training items)
 REHEARSAL_PHOTOS = 8
@@ -151,7 +159,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
                 choose_threshold: bool | None = None, rehearsal: bool | None = None,
                 rehearsal_source: Sequence[Reviewed] | None = None,
-                choose_normalisation: bool | None = None) -> dict:
+                choose_normalisation: bool | None = None, styled_rehearsal: bool | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -164,7 +172,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     (docs/figures/train_loop_session14_rule.md) made it the default.
     ``rehearsal`` (None: ``FINETUNE_REHEARSAL``; ``train --rehearsal / --no-rehearsal``): the fine-tune also trains on
     clean labelled source photos (``rehearsal_source``; default ``rehearsal_examples()``, needed before any training
-    starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them."""
+    starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them.
+    ``styled_rehearsal`` (None: ``FINETUNE_STYLED_REHEARSAL``; ``train --styled-rehearsal``): the same source photos,
+    restyled to the site as measured on the trained reviewed photos (no label used), are trained on instead; the
+    card's ``styled_rehearsal`` names them and the measured style. Not together with ``rehearsal``."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -181,15 +192,22 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         rehearsal = FINETUNE_REHEARSAL
     if choose_normalisation is None:
         choose_normalisation = FINETUNE_CHOOSE_NORMALISATION
+    if styled_rehearsal is None:
+        styled_rehearsal = FINETUNE_STYLED_REHEARSAL
+    if rehearsal and styled_rehearsal:
+        raise LoupeError("choose one of rehearsal and styled rehearsal (train --rehearsal / --styled-rehearsal)")
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
     src = _examples(trainer, source)
     if not src:
         raise LoupeError("the source-site check needs at least one labelled source image")
-    reh = (list(rehearsal_source) if rehearsal_source is not None else rehearsal_examples()) if rehearsal else []
-    if rehearsal and not reh:
+    rehearse = rehearsal or styled_rehearsal
+    reh = (list(rehearsal_source) if rehearsal_source is not None else rehearsal_examples()) if rehearse else []
+    if rehearse and not reh:
         raise LoupeError("rehearsal needs at least one labelled source photo (or train --no-rehearsal)")
+    if styled_rehearsal and not hasattr(trainer, "site_style"):
+        raise LoupeError(f"{backend}: styled rehearsal is not available for this backend")
     # the new model sees photos as it will at inference: the base's input normalisation (an
     # adapted base) is carried over; a base without one gets the site normalisation, which leaves
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
@@ -206,7 +224,12 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         norm, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw: dict[str, Any] = {"iters": iters} if iters else {}
-    if reh:
+    style: dict = {}
+    if reh and styled_rehearsal:
+        progress(0.0, f"styling {len(reh)} source photos like the site's {len(train)} reviewed photos")
+        style = trainer.site_style([it.rgb for it in train], _examples(trainer, reh))
+        kw["replay"] = trainer.styled_rehearsal(_examples(trainer, reh), style)
+    elif reh:
         kw["replay"] = _examples(trainer, reh)
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
@@ -252,7 +275,14 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
                        "how": "clean labelled source photos trained on beside the reviewed items, as they are"}
-                      if reh else "off"),
+                      if reh and not styled_rehearsal else "off"),
+        "styled_rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
+                              "how": ("labelled source photos restyled to the site (colour histograms, FOV width, "
+                                      "blur, noise, JPEG) as measured label-free on the trained reviewed photos, "
+                                      "trained on beside them"),
+                              "style": {k: v for k, v in style.items() if k != "colour_quantiles"},
+                              "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]]}
+                             if style else "off"),
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
