@@ -31,7 +31,7 @@ from dev_finetune_ceiling import dev_sites_s11
 from eval_train_loop import data_root, site_sets
 from site_shifts import draw_report_shifts
 
-#: this session's development draw (drawn by T27e with secrets.randbelow(10**5) at 10:20 UTC, session 18; checked
+#: this session's development draw (drawn by T27e with secrets.randbelow(10**5) at 10:03 UTC, session 18; checked
 #: against eval_train_loop.SPENT_SEEDS and the named, unrun report seed 3757; never drawn before; not a REPORT seed)
 DEV_SEED_S18 = 80719
 
