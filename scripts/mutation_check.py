@@ -36,6 +36,13 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("styled-rehearsal-not-styled", "train --styled-rehearsal replays the clean source photos, not the site-styled ones",
+             "app/models/training.py", "        kw[\"replay\"] = trainer.styled_rehearsal(_examples(trainer, reh), style)\n",
+             "        kw[\"replay\"] = _examples(trainer, reh)\n",
+             ("tests/test_train_loop_styled_rehearsal.py::test_a_styled_rehearsal_fine_tune_trains_on_the_styled_photos_and_its_card_records_the_style",)),
+    Mutation("site-style-never-jpegs", "site styling never JPEG-compresses the source photos (a JPEG site's blockiness is lost)",
+             "backends/vessels/finetune.py", "    if jpeg:\n        _, buf = cv2.imencode", "    if False:\n        _, buf = cv2.imencode",
+             ("tests/test_train_loop_styled_rehearsal.py::test_site_style_measures_a_blurred_downscaled_jpeg_camera_and_styles_source_photos_like_it",)),
     Mutation("volume-render-keeps-dirty-avx-state",
              "the CPU ray caster starts its gradient pass with the AVX upper state Qt left dirty (first shaded 3D render ~4x slower)",
              "viewers/volume/scene.py", "        self._avx_tag = install_avx_clear(render_window)\n", "        self._avx_tag = None\n",

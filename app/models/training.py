@@ -53,8 +53,10 @@ FINETUNE_REHEARSAL = False
 #: trained reviewed photos only (the trainer's ``site_style``: per-channel histogram matching inside the FOV, the
 #: site's FOV width, and the blur / sensor noise / JPEG quality that reproduce the site's sharpness, noise and
 #: blockiness; ``styled_rehearsal``), masks transformed with their photos' geometry, and trained on beside the
-#: reviewed items as replay (not held back, not scored as reviewed items). Off; rule
-#: docs/figures/train_loop_session18_rule.md (written before scoring).
+#: reviewed items as replay (not held back, not scored as reviewed items). Off: its rule
+#: (docs/figures/train_loop_session18_rule.md, written before scoring) FAILED on the 4 sites of development draw 80719:
+#: 5-corrected Dice +0.0035 on average against the plain fine-tune (+0.005 asked; +0.0078 / -0.0023 / +0.0021 /
+#: +0.0063), nothing lowered beyond 0.005, source kept 3 vs 3 (mean source +0.004), promotable 3 vs 3, 45-56 s CPU.
 FINETUNE_STYLED_REHEARSAL = False
 #: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
 #: copies each, a third of the training items)
