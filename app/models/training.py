@@ -58,6 +58,13 @@ FINETUNE_REHEARSAL = False
 #: 5-corrected Dice +0.0035 on average against the plain fine-tune (+0.005 asked; +0.0078 / -0.0023 / +0.0021 /
 #: +0.0063), nothing lowered beyond 0.005, source kept 3 vs 3 (mean source +0.004), promotable 3 vs 3, 45-56 s CPU.
 FINETUNE_STYLED_REHEARSAL = False
+#: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
+#: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).
+#: The base is fine-tuned (the train schedule) on those photos restyled to the site as measured on the site's own
+#: unlabelled photos (the trainer's ``site_style``, at most PLAUSIBILITY_PHOTOS, evenly spread), under the fine-tune's
+#: site normalisation; threshold chosen on the styled photos; checked on the source site with the fine-tune's
+#: tolerance (FINETUNE_SOURCE_TOLERANCE). Off; rule docs/figures/train_loop_session18b_rule.md.
+ADAPT_STYLED_SOURCE = False
 #: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
 #: copies each, a third of the training items)
 REHEARSAL_PHOTOS = 8
@@ -386,7 +393,9 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                 registry: ModelRegistry | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
-                threshold_clamp: bool = False, signal_rule: bool | None = None) -> dict:
+                threshold_clamp: bool = False, signal_rule: bool | None = None,
+                styled_source: bool | None = None, styled_photos: Sequence[Reviewed] | None = None,
+                iters: int | None = None) -> dict:
     """Source-free adaptation to unlabelled photos of a new site, two parts:
 
     1. input normalisation: the site's photos are measured (sensor noise, field-of-view diameter,
@@ -414,7 +423,11 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
 
     ``signal_rule`` (None: ``ADAPT_SIGNAL_RULE``; ``adapt --signal-rule / --no-signal-rule``): part 1's normalisation
     is chosen by the trainer's label-free ``signal_normalisation`` of the site's photos (``_signal_rule_normalisation``)
-    instead of the plausibility check; the card's ``normalisation_rule`` records the signals and steps."""
+    instead of the plausibility check; the card's ``normalisation_rule`` records the signals and steps.
+
+    ``styled_source`` (None: ``ADAPT_STYLED_SOURCE``; ``adapt --styled-source``): NOT source-free, see
+    ``_adapt_styled_source`` (``styled_photos``: the bundled labelled photos, default ``rehearsal_examples()``;
+    ``iters``: its fine-tune's steps)."""
     info = require_adaptable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
@@ -425,6 +438,14 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
     if trainer.input_normalisation(base_ref.card) or base_ref.card.get("threshold_clamp"):
         raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
+    if ADAPT_STYLED_SOURCE if styled_source is None else styled_source:
+        if not hasattr(trainer, "site_style"):
+            raise LoupeError(f"{backend}: adaptation by styled source photos is not available for this backend")
+        photos = list(styled_photos) if styled_photos is not None else rehearsal_examples()
+        if not photos:
+            raise LoupeError("adapt --styled-source needs labelled source photos (DRIVE training 21-36)")
+        return _adapt_styled_source(trainer, backend, base_ref, reg, images, names, out_dir, source, photos,
+                                    iters=iters, progress=progress, cancelled=cancelled, command=command)
     # option: a base that records its source photos' vessel share gets the label-free per-photo threshold clamp
     clamp = (trainer.threshold_clamp(base_ref.card["source_vessel_share"])
              if threshold_clamp and base_ref.card.get("source_vessel_share") and hasattr(trainer, "threshold_clamp")
@@ -517,6 +538,62 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         "metrics": {"source_dice_base": round(src_base, 4), "source_dice_new": round(d, 4), "blends_tried": tried},
         "promotion": {"ok": ok, "reason": reason},
         "train_seconds": round(time.time() - t0, 1), "hardware": _hardware(), "command": command,
+    }
+    _write_model(trainer, model, out_dir, card)
+    ref = reg.register(out_dir)
+    progress(1.0, f"{backend} {ref.version}: {reason}")
+    return ref.card
+
+
+def _adapt_styled_source(trainer, backend: str, base_ref, reg: ModelRegistry, images: Sequence[np.ndarray],
+                         names: Sequence[str], out_dir: Path, source: Sequence[Reviewed], photos: Sequence[Reviewed],
+                         *, iters: int | None, progress, cancelled, command: str) -> dict:
+    """Unsupervised domain adaptation with Loupe's bundled labelled training photos (not source-free): ``photos``
+    restyled to the site as measured on at most PLAUSIBILITY_PHOTOS of its unlabelled ``images`` (no label of the
+    site is used), the base fine-tuned on them (the train schedule and site normalisation), its threshold chosen on
+    them, and the version checked on the source site (``source``) with FINETUNE_SOURCE_TOLERANCE: a version that
+    lowers it more is written and registered but not promotable."""
+    t0, c0 = time.time(), time.process_time()
+    pick = np.unique(np.linspace(0, len(images) - 1, min(len(images), PLAUSIBILITY_PHOTOS)).round().astype(int))
+    progress(0.02, f"measuring the site's look on {len(pick)} of its photos")
+    src_photos = _examples(trainer, photos)
+    style = trainer.site_style([images[i] for i in pick], src_photos)
+    styled = trainer.styled_rehearsal(src_photos, style)
+    norm = trainer.site_normalisation()
+    progress(0.1, f"fine-tuning {base_ref.version} on {len(styled)} bundled source photos styled like the site")
+    model, step_s = trainer.finetune(base_ref.weights, styled, norm=norm, cancelled=cancelled,
+                                     progress=lambda f, m: progress(0.1 + 0.8 * f, m),
+                                     **({"iters": iters} if iters else {}))
+    thr_base = base_ref.threshold
+    curve = trainer.threshold_curve(model, styled, norm)
+    thr = trainer.pick_threshold(curve, thr_base)
+    if cancelled():
+        raise InterruptedError("adaptation cancelled")
+    progress(0.95, f"checking the source site ({len(source)} held-out source images)")
+    metrics: dict[str, Any] = {}
+    ok, reason = _source_check(trainer, model, trainer.load_model(base_ref.weights), (thr, thr_base),
+                               _examples(trainer, source), norm, {}, base_ref.version, metrics)
+    card = {
+        "backend": backend, "kind": "adapt",
+        "method": ("unsupervised domain adaptation, NOT source-free: fine-tuned on Loupe's bundled labelled training "
+                   f"photos ({len(photos)}) restyled to the site (colour histograms, field-of-view width, blur, "
+                   "noise, JPEG) as measured on the site's unlabelled photos; input normalisation of a fine-tune"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
+        "model": base_ref.card.get("model", ""), "threshold": thr, "threshold_base": thr_base,
+        "threshold_rule": "max mean per-photo Dice of the new model on the styled source photos",
+        **norm, "styled_source": {"photos": [it.name for it in photos], "count": len(photos),
+                                  "style": {k: v for k, v in style.items() if k != "colour_quantiles"},
+                                  "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]],
+                                  "site_photos_measured": len(pick)},
+        "learned_from": [{"kind": "unlabelled image", "image": n} for n in names] +
+                        [{**it.origin, "kind": "bundled source photo"} for it in photos],
+        "reviewers": [], "source_check": [it.origin for it in source],
+        "data": {"unlabelled": len(images), "bundled_labelled": len(photos), "source_check": len(source)},
+        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
+        "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR,
+        "train_seconds": round(time.time() - t0, 1), "train_cpu_seconds": round(time.process_time() - c0, 1),
+        "seconds_per_step": round(step_s, 3), "hardware": _hardware(), "command": command,
     }
     _write_model(trainer, model, out_dir, card)
     ref = reg.register(out_dir)
