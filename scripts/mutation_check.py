@@ -36,6 +36,9 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("adapt-styled-source-unstyled", "adapt --styled-source fine-tunes on the bundled photos as they are, not styled to the site",
+             "app/models/training.py", "    styled = trainer.styled_rehearsal(src_photos, style)\n", "    styled = src_photos\n",
+             ("tests/test_adapt_styled_source.py::test_styled_source_adaptation_fine_tunes_on_styled_bundled_photos_and_says_it_is_not_source_free",)),
     Mutation("styled-rehearsal-not-styled", "train --styled-rehearsal replays the clean source photos, not the site-styled ones",
              "app/models/training.py", "        kw[\"replay\"] = trainer.styled_rehearsal(_examples(trainer, reh), style)\n",
              "        kw[\"replay\"] = _examples(trainer, reh)\n",

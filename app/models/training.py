@@ -63,7 +63,10 @@ FINETUNE_STYLED_REHEARSAL = False
 #: The base is fine-tuned (the train schedule) on those photos restyled to the site as measured on the site's own
 #: unlabelled photos (the trainer's ``site_style``, at most PLAUSIBILITY_PHOTOS, evenly spread), under the fine-tune's
 #: site normalisation; threshold chosen on the styled photos; checked on the source site with the fine-tune's
-#: tolerance (FINETUNE_SOURCE_TOLERANCE). Off; rule docs/figures/train_loop_session18b_rule.md.
+#: tolerance (FINETUNE_SOURCE_TOLERANCE). Off: its rule (docs/figures/train_loop_session18b_rule.md, written before
+#: scoring) FAILED on the 4 sites of development draw 4279: every site's version was below no adaptation (-0.006 /
+#: -0.027 / -0.005 / -0.013; on the noisy sites the camera fit read noise as detail and chose no blur), mean product
+#: gain -0.011 (+0.01 asked), promotable 3 of 4, 58-64 s CPU. Today's adapt refused all four.
 ADAPT_STYLED_SOURCE = False
 #: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
 #: copies each, a third of the training items)
