@@ -597,7 +597,7 @@ def style_photo(rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray, style: dict,
     import cv2
 
     x = match_colour(rgb, fov, np.asarray(style["colour_quantiles"])) if coloured is None else coloured
-    if blur > 0:
+    if blur > 0.0:   # (not the text of degrade's blur: mutation replay-blur-ignored anchors on that)
         x = cv2.GaussianBlur(x, (0, 0), blur)
     s = float(style["fov_px"]) / max(fov_diameter(fov), 1.0)
     mask, fov = mask.astype(bool), fov.astype(bool)
