@@ -44,6 +44,8 @@ SPENT_SEEDS = (20261202, 60613, 1, 4127, 9311, 1414, 7717, 82623)
 EVAL = tuple(range(1, 11))
 SPENT_SEEDS += (95461,)   # session 15b development draw (T27c: the corrections choose the normalisation)
 SPENT_SEEDS += (10906,)   # session 16 development draw (T27d: adapt's signal rule; 3757 named for its report, not run)
+SPENT_SEEDS += (80719,)   # session 18 development draw (T27e: site-styled rehearsal)
+SPENT_SEEDS += (4279,)    # session 18b development draw (T27e: adapt --styled-source, not source-free)
 
 
 def load(split: str, idx: int):

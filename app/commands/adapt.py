@@ -24,6 +24,10 @@ def add_arguments(p) -> None:
                    help="vessels2d: choose the input normalisation by a label-free rule on the site's photos (field of "
                         "view width, noise, JPEG blockiness) instead of the plausibility of the vessel maps (default: "
                         "the product's; recorded on the card as normalisation_rule)")
+    p.add_argument("--styled-source", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: NOT source-free - fine-tune on Loupe's bundled labelled training photos (DRIVE "
+                        "training 21-36 from --source or $LOUPE_DATA) restyled to look like the site's photos "
+                        "(unsupervised domain adaptation; default: training.ADAPT_STYLED_SOURCE; card: styled_source)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--promote", action="store_true", help="promote the new version if it passed the check")
     p.add_argument("--user", default="", help="name recorded with a promotion")
@@ -37,6 +41,7 @@ def run(args) -> int:
     import torch
 
     from app.data.types import LoupeError
+    from app.models import training
     from app.models.examples import IMAGE_SUFFIXES, read_rgb
     from app.models.registry import ModelRegistry, require_adaptable
     from app.models.training import adapt_model, run_as_job, source_site_examples
@@ -54,6 +59,9 @@ def run(args) -> int:
         raise LoupeError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
     images = [read_rgb(p) for p in files]
     source = source_site_examples(Path(args.source) if args.source else None)
+    # the bundled photos a styled-source adaptation trains on: there before anything is computed
+    styled = (training.rehearsal_examples(Path(args.source) if args.source else None)
+              if (training.ADAPT_STYLED_SOURCE if args.styled_source is None else args.styled_source) else None)
     reg = ModelRegistry(args.backend)
     command = "run_app.py " + " ".join(sys.argv[1:])
     job = run_as_job(f"adapt {args.backend}", {"images": len(images)},
@@ -62,6 +70,9 @@ def run(args) -> int:
                                                          bn_mixes=tuple(args.bn_mix or (0.0,)),
                                                          progress=prog, cancelled=cancelled, command=command,
                                                          signal_rule=args.signal_rule,
+                                                         **({} if args.styled_source is None else
+                                                            {"styled_source": args.styled_source}),
+                                                         **({} if styled is None else {"styled_photos": styled}),
                                                          **({"threshold_clamp": True} if args.threshold_clamp else {})))
     rc = follow(job, args.quiet)
     if rc:

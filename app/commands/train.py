@@ -29,6 +29,10 @@ def add_arguments(p) -> None:
                    help="vessels2d: also train on clean labelled source photos (DRIVE training 21-36 from --source "
                         "or $LOUPE_DATA) so the model keeps the source site (default: training.FINETUNE_REHEARSAL; "
                         "recorded on the card as rehearsal)")
+    p.add_argument("--styled-rehearsal", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: also train on labelled source photos (DRIVE training 21-36) restyled to look like "
+                        "the site, as measured on the reviewed photos without their labels (default: "
+                        "training.FINETUNE_STYLED_REHEARSAL; recorded on the card as styled_rehearsal)")
     p.add_argument("--choose-normalisation", action=argparse.BooleanOptionalAction, default=None,
                    help="vessels2d: the reviewed photos choose the input normalisation the new model trains and "
                         "infers under (none, rescale, rescale + sharpen, denoised variants for a noisy site; scored "
@@ -89,6 +93,8 @@ def run(args) -> int:
     # the source-site check of a vessels2d fine-tune: its data must be there before training starts
     source = None if info.get("driver") else source_site_examples(Path(args.source) if args.source else None)
     rehearse = training.FINETUNE_REHEARSAL if args.rehearsal is None else args.rehearsal
+    rehearse = rehearse or (training.FINETUNE_STYLED_REHEARSAL if args.styled_rehearsal is None
+                            else args.styled_rehearsal)
     # so are the clean source photos a rehearsing fine-tune replays
     reh = (training.rehearsal_examples(Path(args.source) if args.source else None)
            if rehearse and not info.get("driver") else None)
@@ -104,6 +110,8 @@ def run(args) -> int:
                                                          **({} if args.rehearsal is None else
                                                             {"rehearsal": args.rehearsal}),
                                                          **({} if reh is None else {"rehearsal_source": reh}),
+                                                         **({} if args.styled_rehearsal is None else
+                                                            {"styled_rehearsal": args.styled_rehearsal}),
                                                          **({} if args.choose_normalisation is None else
                                                             {"choose_normalisation": args.choose_normalisation})))
     rc = follow(job, args.quiet)

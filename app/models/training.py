@@ -48,6 +48,26 @@ FINETUNE_CHOOSE_THRESHOLD = True
 #: 5-corrected Dice -0.0029 on average against the plain fine-tune (worst -0.0085), promotable versions 1 vs 2,
 #: though the source site kept more (+0.006 on average, +0.016 on the most shifted site); 37-39 s CPU.
 FINETUNE_REHEARSAL = False
+#: a fine-tune rehearses labelled source photos RESTYLED TO THE SITE (``train --styled-rehearsal``, session 18, T27e):
+#: the REHEARSAL_PHOTOS photos of ``rehearsal_examples`` are brought to the site's look as measured label-free on the
+#: trained reviewed photos only (the trainer's ``site_style``: per-channel histogram matching inside the FOV, the
+#: site's FOV width, and the blur / sensor noise / JPEG quality that reproduce the site's sharpness, noise and
+#: blockiness; ``styled_rehearsal``), masks transformed with their photos' geometry, and trained on beside the
+#: reviewed items as replay (not held back, not scored as reviewed items). Off: its rule
+#: (docs/figures/train_loop_session18_rule.md, written before scoring) FAILED on the 4 sites of development draw 80719:
+#: 5-corrected Dice +0.0035 on average against the plain fine-tune (+0.005 asked; +0.0078 / -0.0023 / +0.0021 /
+#: +0.0063), nothing lowered beyond 0.005, source kept 3 vs 3 (mean source +0.004), promotable 3 vs 3, 45-56 s CPU.
+FINETUNE_STYLED_REHEARSAL = False
+#: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
+#: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).
+#: The base is fine-tuned (the train schedule) on those photos restyled to the site as measured on the site's own
+#: unlabelled photos (the trainer's ``site_style``, at most PLAUSIBILITY_PHOTOS, evenly spread), under the fine-tune's
+#: site normalisation; threshold chosen on the styled photos; checked on the source site with the fine-tune's
+#: tolerance (FINETUNE_SOURCE_TOLERANCE). Off: its rule (docs/figures/train_loop_session18b_rule.md, written before
+#: scoring) FAILED on the 4 sites of development draw 4279: every site's version was below no adaptation (-0.006 /
+#: -0.027 / -0.005 / -0.013; on the noisy sites the camera fit read noise as detail and chose no blur), mean product
+#: gain -0.011 (+0.01 asked), promotable 3 of 4, 58-64 s CPU. Today's adapt refused all four.
+ADAPT_STYLED_SOURCE = False
 #: how many clean source photos a rehearsing fine-tune replays (with 4 trained reviewed photos and their 3 shift-family
 #: copies each, a third of the training items)
 REHEARSAL_PHOTOS = 8
@@ -151,7 +171,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
                 choose_threshold: bool | None = None, rehearsal: bool | None = None,
                 rehearsal_source: Sequence[Reviewed] | None = None,
-                choose_normalisation: bool | None = None) -> dict:
+                choose_normalisation: bool | None = None, styled_rehearsal: bool | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -164,7 +184,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     (docs/figures/train_loop_session14_rule.md) made it the default.
     ``rehearsal`` (None: ``FINETUNE_REHEARSAL``; ``train --rehearsal / --no-rehearsal``): the fine-tune also trains on
     clean labelled source photos (``rehearsal_source``; default ``rehearsal_examples()``, needed before any training
-    starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them."""
+    starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them.
+    ``styled_rehearsal`` (None: ``FINETUNE_STYLED_REHEARSAL``; ``train --styled-rehearsal``): the same source photos,
+    restyled to the site as measured on the trained reviewed photos (no label used), are trained on instead; the
+    card's ``styled_rehearsal`` names them and the measured style. Not together with ``rehearsal``."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -181,15 +204,22 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         rehearsal = FINETUNE_REHEARSAL
     if choose_normalisation is None:
         choose_normalisation = FINETUNE_CHOOSE_NORMALISATION
+    if styled_rehearsal is None:
+        styled_rehearsal = FINETUNE_STYLED_REHEARSAL
+    if rehearsal and styled_rehearsal:
+        raise LoupeError("choose one of rehearsal and styled rehearsal (train --rehearsal / --styled-rehearsal)")
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
     src = _examples(trainer, source)
     if not src:
         raise LoupeError("the source-site check needs at least one labelled source image")
-    reh = (list(rehearsal_source) if rehearsal_source is not None else rehearsal_examples()) if rehearsal else []
-    if rehearsal and not reh:
+    rehearse = rehearsal or styled_rehearsal
+    reh = (list(rehearsal_source) if rehearsal_source is not None else rehearsal_examples()) if rehearse else []
+    if rehearse and not reh:
         raise LoupeError("rehearsal needs at least one labelled source photo (or train --no-rehearsal)")
+    if styled_rehearsal and not hasattr(trainer, "site_style"):
+        raise LoupeError(f"{backend}: styled rehearsal is not available for this backend")
     # the new model sees photos as it will at inference: the base's input normalisation (an
     # adapted base) is carried over; a base without one gets the site normalisation, which leaves
     # source-like photos untouched. Not the noise-aware one: trained on denoised photos, the noisy 0.59x
@@ -206,7 +236,12 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         norm, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw: dict[str, Any] = {"iters": iters} if iters else {}
-    if reh:
+    style: dict = {}
+    if reh and styled_rehearsal:
+        progress(0.0, f"styling {len(reh)} source photos like the site's {len(train)} reviewed photos")
+        style = trainer.site_style([it.rgb for it in train], _examples(trainer, reh))
+        kw["replay"] = trainer.styled_rehearsal(_examples(trainer, reh), style)
+    elif reh:
         kw["replay"] = _examples(trainer, reh)
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
                                      norm=norm, progress=lambda f, m: progress(0.9 * f, m), **kw)
@@ -252,7 +287,14 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         "vessel_patch_fraction": trainer.VESSEL_FRACTION,
         "rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
                        "how": "clean labelled source photos trained on beside the reviewed items, as they are"}
-                      if reh else "off"),
+                      if reh and not styled_rehearsal else "off"),
+        "styled_rehearsal": ({"photos": [it.name for it in reh], "count": len(reh),
+                              "how": ("labelled source photos restyled to the site (colour histograms, FOV width, "
+                                      "blur, noise, JPEG) as measured label-free on the trained reviewed photos, "
+                                      "trained on beside them"),
+                              "style": {k: v for k, v in style.items() if k != "colour_quantiles"},
+                              "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]]}
+                             if style else "off"),
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
         "hardware": _hardware(), "command": command,
@@ -354,7 +396,9 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
                 registry: ModelRegistry | None = None,
                 progress: Callable[[float, str], None] = lambda f, m: None,
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
-                threshold_clamp: bool = False, signal_rule: bool | None = None) -> dict:
+                threshold_clamp: bool = False, signal_rule: bool | None = None,
+                styled_source: bool | None = None, styled_photos: Sequence[Reviewed] | None = None,
+                iters: int | None = None) -> dict:
     """Source-free adaptation to unlabelled photos of a new site, two parts:
 
     1. input normalisation: the site's photos are measured (sensor noise, field-of-view diameter,
@@ -382,7 +426,11 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
 
     ``signal_rule`` (None: ``ADAPT_SIGNAL_RULE``; ``adapt --signal-rule / --no-signal-rule``): part 1's normalisation
     is chosen by the trainer's label-free ``signal_normalisation`` of the site's photos (``_signal_rule_normalisation``)
-    instead of the plausibility check; the card's ``normalisation_rule`` records the signals and steps."""
+    instead of the plausibility check; the card's ``normalisation_rule`` records the signals and steps.
+
+    ``styled_source`` (None: ``ADAPT_STYLED_SOURCE``; ``adapt --styled-source``): NOT source-free, see
+    ``_adapt_styled_source`` (``styled_photos``: the bundled labelled photos, default ``rehearsal_examples()``;
+    ``iters``: its fine-tune's steps)."""
     info = require_adaptable(backend)
     trainer = importlib.import_module(info["trainer"])
     reg = registry or ModelRegistry(backend)
@@ -393,6 +441,14 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         raise LoupeError("adaptation needs labelled source-site images to check it does no harm")
     if trainer.input_normalisation(base_ref.card) or base_ref.card.get("threshold_clamp"):
         raise LoupeError(f"{backend} {base_ref.version} is already adapted; adapt from a model that is not")
+    if ADAPT_STYLED_SOURCE if styled_source is None else styled_source:
+        if not hasattr(trainer, "site_style"):
+            raise LoupeError(f"{backend}: adaptation by styled source photos is not available for this backend")
+        photos = list(styled_photos) if styled_photos is not None else rehearsal_examples()
+        if not photos:
+            raise LoupeError("adapt --styled-source needs labelled source photos (DRIVE training 21-36)")
+        return _adapt_styled_source(trainer, backend, base_ref, reg, images, names, out_dir, source, photos,
+                                    iters=iters, progress=progress, cancelled=cancelled, command=command)
     # option: a base that records its source photos' vessel share gets the label-free per-photo threshold clamp
     clamp = (trainer.threshold_clamp(base_ref.card["source_vessel_share"])
              if threshold_clamp and base_ref.card.get("source_vessel_share") and hasattr(trainer, "threshold_clamp")
@@ -485,6 +541,62 @@ def adapt_model(backend: str, images: Sequence[np.ndarray], names: Sequence[str]
         "metrics": {"source_dice_base": round(src_base, 4), "source_dice_new": round(d, 4), "blends_tried": tried},
         "promotion": {"ok": ok, "reason": reason},
         "train_seconds": round(time.time() - t0, 1), "hardware": _hardware(), "command": command,
+    }
+    _write_model(trainer, model, out_dir, card)
+    ref = reg.register(out_dir)
+    progress(1.0, f"{backend} {ref.version}: {reason}")
+    return ref.card
+
+
+def _adapt_styled_source(trainer, backend: str, base_ref, reg: ModelRegistry, images: Sequence[np.ndarray],
+                         names: Sequence[str], out_dir: Path, source: Sequence[Reviewed], photos: Sequence[Reviewed],
+                         *, iters: int | None, progress, cancelled, command: str) -> dict:
+    """Unsupervised domain adaptation with Loupe's bundled labelled training photos (not source-free): ``photos``
+    restyled to the site as measured on at most PLAUSIBILITY_PHOTOS of its unlabelled ``images`` (no label of the
+    site is used), the base fine-tuned on them (the train schedule and site normalisation), its threshold chosen on
+    them, and the version checked on the source site (``source``) with FINETUNE_SOURCE_TOLERANCE: a version that
+    lowers it more is written and registered but not promotable."""
+    t0, c0 = time.time(), time.process_time()
+    pick = np.unique(np.linspace(0, len(images) - 1, min(len(images), PLAUSIBILITY_PHOTOS)).round().astype(int))
+    progress(0.02, f"measuring the site's look on {len(pick)} of its photos")
+    src_photos = _examples(trainer, photos)
+    style = trainer.site_style([images[i] for i in pick], src_photos)
+    styled = trainer.styled_rehearsal(src_photos, style)
+    norm = trainer.site_normalisation()
+    progress(0.1, f"fine-tuning {base_ref.version} on {len(styled)} bundled source photos styled like the site")
+    model, step_s = trainer.finetune(base_ref.weights, styled, norm=norm, cancelled=cancelled,
+                                     progress=lambda f, m: progress(0.1 + 0.8 * f, m),
+                                     **({"iters": iters} if iters else {}))
+    thr_base = base_ref.threshold
+    curve = trainer.threshold_curve(model, styled, norm)
+    thr = trainer.pick_threshold(curve, thr_base)
+    if cancelled():
+        raise InterruptedError("adaptation cancelled")
+    progress(0.95, f"checking the source site ({len(source)} held-out source images)")
+    metrics: dict[str, Any] = {}
+    ok, reason = _source_check(trainer, model, trainer.load_model(base_ref.weights), (thr, thr_base),
+                               _examples(trainer, source), norm, {}, base_ref.version, metrics)
+    card = {
+        "backend": backend, "kind": "adapt",
+        "method": ("unsupervised domain adaptation, NOT source-free: fine-tuned on Loupe's bundled labelled training "
+                   f"photos ({len(photos)}) restyled to the site (colour histograms, field-of-view width, blur, "
+                   "noise, JPEG) as measured on the site's unlabelled photos; input normalisation of a fine-tune"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": base_ref.version, "base_weights_sha256": _sha(base_ref.weights),
+        "model": base_ref.card.get("model", ""), "threshold": thr, "threshold_base": thr_base,
+        "threshold_rule": "max mean per-photo Dice of the new model on the styled source photos",
+        **norm, "styled_source": {"photos": [it.name for it in photos], "count": len(photos),
+                                  "style": {k: v for k, v in style.items() if k != "colour_quantiles"},
+                                  "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]],
+                                  "site_photos_measured": len(pick)},
+        "learned_from": [{"kind": "unlabelled image", "image": n} for n in names] +
+                        [{**it.origin, "kind": "bundled source photo"} for it in photos],
+        "reviewers": [], "source_check": [it.origin for it in source],
+        "data": {"unlabelled": len(images), "bundled_labelled": len(photos), "source_check": len(source)},
+        "metrics": metrics, "promotion": {"ok": ok, "reason": reason},
+        "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR,
+        "train_seconds": round(time.time() - t0, 1), "train_cpu_seconds": round(time.process_time() - c0, 1),
+        "seconds_per_step": round(step_s, 3), "hardware": _hardware(), "command": command,
     }
     _write_model(trainer, model, out_dir, card)
     ref = reg.register(out_dir)

@@ -556,6 +556,119 @@ def degraded_replay(source: Sequence[Example], degradation: dict, n: int = REPLA
     return out
 
 
+#: site-styled rehearsal (session 18, T27e; ``train --styled-rehearsal``, app/models/training.py): labelled source
+#: photos restyled to look like the site, from label-free measurements of the site's own photos (``site_style``):
+#: per-channel histogram matching inside the FOV (pooled site quantiles), the site's FOV width (scale; masks follow
+#: geometrically), then the Gaussian blur, sensor noise and JPEG quality (grids below) whose sharpness, noise and
+#: blockiness on STYLE_PROBES source photos come nearest the site's medians (coordinate search, STYLE_ROUNDS rounds;
+#: squared log ratios). Blur in source pixels before rescaling; noise and JPEG on the site grid, as a camera.
+STYLE_BLURS = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0, 2.4, 2.8, 3.2)
+STYLE_NOISES = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
+STYLE_JPEG = (0, 35, 45, 55, 65, 75, 85, 95)
+STYLE_PROBES = 3
+STYLE_ROUNDS = 2
+STYLE_QUANTILES = np.linspace(0.0, 1.0, 101)
+
+
+def _style_signals(rgb: np.ndarray, fov: np.ndarray) -> tuple[float, float, float]:
+    """(sharpness of the network input, sensor noise, JPEG blockiness) of a photo on its own grid."""
+    from .unet2d import fundus_input
+
+    return sharpness(fundus_input(rgb, fov), fov), noise_sigma(rgb, fov), blockiness(rgb, fov)
+
+
+def match_colour(rgb: np.ndarray, fov: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """The photo with each channel's values inside the FOV mapped onto the site's quantiles (``quantiles``: (3,
+    len(STYLE_QUANTILES)) on 0..255): histogram matching; the surround is left as it is."""
+    out = np.array(rgb[..., :3], np.float32, copy=True)
+    m = fov.astype(bool)
+    for c in range(3):
+        v = out[..., c][m]
+        own = np.quantile(v, STYLE_QUANTILES)
+        out[..., c][m] = np.interp(v, own + np.arange(len(own)) * 1e-6, np.asarray(quantiles[c], np.float32))
+    return out
+
+
+def style_photo(rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray, style: dict, blur: float, noise: float,
+                jpeg: int, seed: int = 0, coloured: np.ndarray | None = None):
+    """(photo, mask, fov) of a source photo in the site's style (``site_style``): colour matched, blurred by
+    ``blur`` (source px), resampled to the site's FOV width (mask and FOV with it), sensor noise ``noise`` added,
+    JPEG round trip at ``jpeg`` (0: none). ``coloured``: the colour-matched float photo, when already computed."""
+    import cv2
+
+    x = match_colour(rgb, fov, np.asarray(style["colour_quantiles"])) if coloured is None else coloured
+    if blur > 0.0:   # (not the text of degrade's blur: mutation replay-blur-ignored anchors on that)
+        x = cv2.GaussianBlur(x, (0, 0), blur)
+    s = float(style["fov_px"]) / max(fov_diameter(fov), 1.0)
+    mask, fov = mask.astype(bool), fov.astype(bool)
+    if abs(s - 1.0) > 1e-3:
+        h, w = fov.shape
+        size = (max(PATCH + 2, round(w * s)), max(PATCH + 2, round(h * s)))
+        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+        mask, fov = _resize_mask(mask, (size[1], size[0])) > 0, _resize_mask(fov, (size[1], size[0])) > 0
+    if noise > 0:
+        x = x + np.random.default_rng(seed).normal(0, noise, x.shape).astype(np.float32)
+    out = np.clip(np.round(x), 0, 255).astype(np.uint8)
+    if jpeg:
+        _, buf = cv2.imencode(".jpg", np.ascontiguousarray(out[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg)])
+        out = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    return out, mask, fov
+
+
+def site_style(site_images: Sequence[np.ndarray], source: Sequence[Example]) -> dict:
+    """The site's look, measured on its own photos only (no label): pooled per-channel quantiles inside the FOV,
+    median FOV width, and the blur / noise / JPEG quality (grids STYLE_*) at which STYLE_PROBES source photos,
+    styled so, come nearest the site's median (sharpness, noise, blockiness): coordinate search from (0, 0, none),
+    STYLE_ROUNDS rounds, cost = sum of squared log ratios (noise as log((n + 1) / (n_site + 1)))."""
+    if not len(site_images) or not len(source):
+        raise ValueError("site styling needs site photos and source photos")
+    fovs = [estimate_fov(im) for im in site_images]
+    pix = [np.concatenate([im[..., c][f] for im, f in zip(site_images, fovs)]) for c in range(3)]
+    style: dict = {"colour_quantiles": [np.round(np.quantile(v, STYLE_QUANTILES), 2).tolist() for v in pix],
+                   "fov_px": round(float(np.median([fov_diameter(f) for f in fovs])), 1)}
+    sig = np.median([_style_signals(im, f) for im, f in zip(site_images, fovs)], axis=0)
+    idx = np.unique(np.linspace(0, len(source) - 1, min(STYLE_PROBES, len(source))).round().astype(int))
+    probes = []
+    for k in idx:
+        ex = source[int(k)]
+        fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
+        probes.append((ex.rgb, ex.mask, fov, match_colour(ex.rgb, fov, np.asarray(style["colour_quantiles"]))))
+
+    def cost(blur: float, noise: float, jpeg: int) -> float:
+        vals = []
+        for k, (rgb, mask, fov, col) in enumerate(probes):
+            im, _, fv = style_photo(rgb, mask, fov, style, blur, noise, jpeg, seed=k, coloured=col)
+            vals.append(_style_signals(im, fv))
+        sh, no, bl = np.median(vals, axis=0)
+        return float(np.log(max(sh, 1e-6) / max(sig[0], 1e-6)) ** 2 + np.log((no + 1) / (sig[1] + 1)) ** 2
+                     + np.log(max(bl, 1e-6) / max(sig[2], 1e-6)) ** 2)
+
+    cur = {"blur": 0.0, "noise": 0.0, "jpeg": 0}
+    grids = {"blur": STYLE_BLURS, "noise": STYLE_NOISES, "jpeg": STYLE_JPEG}
+    best = cost(**cur)  # type: ignore[arg-type]
+    for _ in range(STYLE_ROUNDS):
+        for key, grid in grids.items():
+            for v in grid:
+                c = cost(**{**cur, key: v})  # type: ignore[arg-type]
+                if c < best - 1e-9:
+                    best, cur = c, {**cur, key: v}
+    style.update(blur=float(cur["blur"]), noise=float(cur["noise"]), jpeg_quality=int(cur["jpeg"]),
+                 site_signals={"sharpness": round(float(sig[0]), 4), "noise": round(float(sig[1]), 2),
+                               "blockiness": round(float(sig[2]), 3)}, fit_cost=round(best, 4))
+    return style
+
+
+def styled_rehearsal(source: Sequence[Example], style: dict) -> list[Example]:
+    """Labelled source photos in the site's style (``site_style``; each mask transformed with its photo's geometry)."""
+    out = []
+    for k, ex in enumerate(source):
+        fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
+        rgb, mask, fv = style_photo(ex.rgb, ex.mask, fov, style, style["blur"], style["noise"],
+                                    style["jpeg_quality"], seed=k)
+        out.append(Example(f"{ex.name} (styled to the site)", rgb, mask, fv, ex.origin))
+    return out
+
+
 class _PatchSampler:
     """Training patches (PATCH px, centre inside the FOV); a fraction ``vessel_fraction`` of
     them is centred on a vessel pixel, so a handful of photos yields mostly informative patches
