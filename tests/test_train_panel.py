@@ -5,6 +5,7 @@ re-ranks the open queue with the new model's uncertainty, and a job can be cance
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -116,9 +117,25 @@ def test_dock_trains_adapts_promotes_and_reranks_the_queue(qtbot, tmp_path, data
     dock, review = _dock(qtbot, tmp_path, data_dir)
     tp, mp = dock.training, dock.models
     tp.iters = 3     # the loop, not the learning, is under test here (test_train_loop has the floors)
+    # The job's work waits until the running state is checked: a 3-step fine-tune could otherwise end
+    # on its thread before the check (it did once, in session 18's CI), so "busy" would be a race.
+    released = threading.Event()
+    run_as_job = training.run_as_job
+
+    def held_until_checked(label, params, work):
+        def work_after_check(progress, cancelled):
+            if not released.wait(120):
+                raise RuntimeError("the test never released the training job")
+            return work(progress, cancelled)
+        return run_as_job(label, params, work_after_check)
+
+    monkeypatch.setattr(training, "run_as_job", held_until_checked)
     with qtbot.waitSignal(tp.finished, timeout=600_000) as blocker:
         tp.train_btn.click()
-        assert tp.busy and not tp.train_btn.isEnabled() and tp.cancel_btn.isEnabled()
+        try:
+            assert tp.busy and not tp.train_btn.isEnabled() and tp.cancel_btn.isEnabled()
+        finally:
+            released.set()
     what, card = blocker.args
     assert what == "train" and card["version"] == "v1" and card["data"]["train"] == 2
     assert any(0 < p < 1 for p, _ in job_reports)   # progress came through while it ran
