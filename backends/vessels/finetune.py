@@ -98,6 +98,18 @@ class Example:
         return self.name, x, fov_x, self.mask.astype(np.float32), fov
 
 
+def _resize_photo(x: np.ndarray, mask: np.ndarray, fov: np.ndarray, scale: float):
+    """Resize a photo and its vessel / field-of-view masks together, so labels stay on their pixels."""
+    import cv2
+
+    if abs(scale - 1.0) <= 1e-3:
+        return x, mask, fov
+    h, w = fov.shape
+    size = (max(PATCH + 2, round(w * scale)), max(PATCH + 2, round(h * scale)))
+    x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return x, _resize_mask(mask, (size[1], size[0])) > 0, _resize_mask(fov, (size[1], size[0])) > 0
+
+
 def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     import cv2
 
@@ -500,11 +512,7 @@ def degrade(rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray, blur: float, sca
     x = rgb.astype(np.float32)
     if blur > 0:
         x = cv2.GaussianBlur(x, (0, 0), blur)
-    if abs(scale - 1.0) > 1e-3:
-        h, w = fov.shape
-        size = (max(PATCH + 2, round(w * scale)), max(PATCH + 2, round(h * scale)))
-        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-        mask, fov = _resize_mask(mask, (size[1], size[0])) > 0, _resize_mask(fov, (size[1], size[0])) > 0
+    x, mask, fov = _resize_photo(x, mask, fov, scale)
     if noise > 0:
         x = x + np.random.default_rng(seed).normal(0, noise, x.shape).astype(np.float32)
     return np.clip(np.round(x), 0, 255).astype(np.uint8), mask.astype(bool), fov.astype(bool)
@@ -601,11 +609,7 @@ def style_photo(rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray, style: dict,
         x = cv2.GaussianBlur(x, (0, 0), blur)
     s = float(style["fov_px"]) / max(fov_diameter(fov), 1.0)
     mask, fov = mask.astype(bool), fov.astype(bool)
-    if abs(s - 1.0) > 1e-3:
-        h, w = fov.shape
-        size = (max(PATCH + 2, round(w * s)), max(PATCH + 2, round(h * s)))
-        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
-        mask, fov = _resize_mask(mask, (size[1], size[0])) > 0, _resize_mask(fov, (size[1], size[0])) > 0
+    x, mask, fov = _resize_photo(x, mask, fov, s)
     if noise > 0:
         x = x + np.random.default_rng(seed).normal(0, noise, x.shape).astype(np.float32)
     out = np.clip(np.round(x), 0, 255).astype(np.uint8)
