@@ -77,7 +77,10 @@ def unet_probability(rgb: np.ndarray, fov: np.ndarray, weights: Path = WEIGHTS,
     m = model.multiple
     _, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, (-h) % m), (0, (-w) % m)), mode="reflect")
-    with torch.inference_mode():
+    # TF32 convolutions (cuDNN's default on Ampere and later) flipped 24 mask pixels over the 20 DRIVE
+    # test photos against the CPU path on an H200; full FP32 gives the CPU's masks exactly (largest
+    # probability difference 4e-6) and the network step still runs 3.7x faster than 16 CPU cores.
+    with torch.inference_mode(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
         inp = torch.from_numpy(xp)[None].to(device).to(memory_format=torch.channels_last)
         p = torch.sigmoid(model(inp))[0, 0].cpu().numpy()[:h, :w]
     if resampled:
