@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scene.frames import frame_text
+
 from . import keymap, loader
 from .current_view import CurrentView, image_context, loading_context, video_context
 from .dock_layout import LAYOUT_VERSION, content, scrolled
@@ -710,14 +712,14 @@ class MainWindow(QMainWindow):
     def _video_status(self, n: int) -> None:
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
-            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)}")   # as the frame caption says
+            self.st_voxel.setText(frame_text(n, self.video.n_frames))   # as the frame caption says
 
     def _video_preview_status(self, n: int) -> None:
         """While scrubbing, the status bar names the frame being previewed, marked as a preview
         (it said the last exact frame, e.g. 'frame 0' under a preview of frame 1500)."""
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
-            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)} (preview)")
+            self.st_voxel.setText(f"{frame_text(n, self.video.n_frames)} (preview)")
 
     def _video_hover(self, info) -> None:
         """The pixel of the video frame under the mouse: pixels (a video has no calibration)."""
