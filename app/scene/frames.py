@@ -26,6 +26,7 @@ class FrameCursor:
         self.count = max(0, int(count))
         self.index = 0
         self.changed = Signal()   # (index, source): source is whoever moved it (a view ignores its own)
+        self.playing = Signal()   # (source): source started playback; every other view sharing it stops its own
 
     def clamp(self, n: int) -> int:
         n = max(0, int(n))
@@ -38,6 +39,11 @@ class FrameCursor:
             self.index = n
             self.changed.emit(n, source)
         return n
+
+    def start_playing(self, source: Any) -> None:
+        """``source`` starts playing: the last view started plays, the others stop theirs (two
+        playbacks would fight over the one frame)."""
+        self.playing.emit(source)
 
     def set_count(self, count: int, source: Any = None) -> None:
         self.count = max(0, int(count))

@@ -39,6 +39,7 @@ class UltrasoundPane(QWidget):
         # showing the same study shares with it (bind_frames): moving one moves the other
         self.frames = FrameCursor()
         self.frames.changed.connect(self._frames_moved)
+        self.frames.playing.connect(self._other_plays)
         self.readings: dict[int, dict] = {}     # frame -> biometry dict of that frame
         self.masks: dict[int, np.ndarray] = {}  # frame -> PS/FH labels, where measured
         self.best: int | None = None
@@ -178,10 +179,16 @@ class UltrasoundPane(QWidget):
         if cursor is self.frames:
             return
         self.frames.changed.disconnect(self._frames_moved)
+        self.frames.playing.disconnect(self._other_plays)
         self.frames = cursor
         cursor.changed.connect(self._frames_moved)
+        cursor.playing.connect(self._other_plays)
         if self.cine is not None:
             self._render(cursor.index)
+
+    def _other_plays(self, source) -> None:
+        if source is not self and self.playing:
+            self.pause()
 
     def _frames_moved(self, index: int, source) -> None:
         if source is self or self.cine is None:
@@ -224,6 +231,7 @@ class UltrasoundPane(QWidget):
         if self.cine is None or self.n_frames < 2 or self.freeze_box.isChecked():
             return
         self._timer.start(max(5, round(float(self.cine.frame_ms))))
+        self.frames.start_playing(self)
         self._sync_buttons()
 
     def pause(self) -> None:

@@ -69,6 +69,7 @@ class VideoWorkspace(QWidget):
         # pane when it shows this video (the shell binds it), so playhead and pane move together
         self.frames = FrameCursor()
         self.frames.changed.connect(self._frames_moved)
+        self.frames.playing.connect(lambda src: src is not self and self.pause())
         self.shown: int | None = None   # the frame on screen
         self.last_frame = None          # its Frame (image, time, damaged flags)
         self._tasks: list[BackgroundTask] = []
@@ -541,6 +542,7 @@ class VideoWorkspace(QWidget):
         if self.clock.speed > 0 and start >= self.n_frames - 1 and speed is None:
             start = 0
         self.clock.start(start, speed)
+        self.frames.start_playing(self)   # a view sharing the frame (the ultrasound pane) stops its playback
 
     def pause(self) -> None:
         self._shuttle = 0.0
@@ -585,6 +587,7 @@ class VideoWorkspace(QWidget):
         self._sync_speed_box(nxt)
         if self.clock is not None:
             self.clock.start(self.current, self._shuttle)
+            self.frames.start_playing(self)
 
     def _speed_text(self) -> str:
         if self.clock is None or not self.clock.playing:
