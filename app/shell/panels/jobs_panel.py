@@ -267,9 +267,7 @@ class JobsPanel(QWidget):
         self._bridge.jobAdded.connect(self.add_job, Qt.QueuedConnection)
         lay = QVBoxLayout(self)
         self.table = record_table(COLUMNS, "jobs_table")
-        hdr = self.table.horizontalHeader()
-        hdr.setSectionResizeMode(QHeaderView.ResizeToContents)
-        hdr.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        self._fit_columns()
         buttons = QHBoxLayout()
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setObjectName("cancel_button")
@@ -294,6 +292,28 @@ class JobsPanel(QWidget):
         self._update_buttons()
         if runner is not None:
             self.attach_runner(runner)
+
+    def _fit_columns(self) -> None:
+        """Columns that fit the dock (~350 px at a 1600-px window; session 19: ResizeToContents made
+        a long input name or a remote URL scroll the table sideways): state, progress and time get
+        the width of their usual text, backend a fixed width, input and message share the rest;
+        long text is elided in the middle, its full text in the cell's tooltip and in the details."""
+        t = self.table
+        t.setTextElideMode(Qt.ElideMiddle)
+        t.setWordWrap(False)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)   # the columns always fit; nothing to scroll to
+        hdr = t.horizontalHeader()
+        hdr.setMinimumSectionSize(24)
+        fm = t.fontMetrics()
+        pad = 12
+        widths = {0: fm.horizontalAdvance("us-biometry") + pad, 2: fm.horizontalAdvance("running") + pad,
+                  3: fm.horizontalAdvance("100%") + pad, 4: fm.horizontalAdvance("59.9 s") + pad}
+        for c in range(len(COLUMNS)):
+            if c in widths:
+                hdr.setSectionResizeMode(c, QHeaderView.Interactive)
+                hdr.resizeSection(c, widths[c])
+            else:
+                hdr.setSectionResizeMode(c, QHeaderView.Stretch)
 
     # --- wiring ---
     def attach_runner(self, runner) -> None:
@@ -353,10 +373,12 @@ class JobsPanel(QWidget):
         row = self._rows.get(job.id)
         if row is None:
             return
-        self.table.item(row, 0).setText(job.backend + ("" if job.where == "local" else f" @ {job.where}"))
-        self.table.item(row, 1).setText(job.input_name)
+        for col, text in ((0, job.backend + ("" if job.where == "local" else f" @ {job.where}")), (1, job.input_name)):
+            self.table.item(row, col).setText(text)
+            self.table.item(row, col).setToolTip(text)   # elided in the cell: the full text on hover
         state = self.table.item(row, 2)
         state.setText(job.state.value + (" (cached)" if job.cached else ""))
+        state.setToolTip(state.text())
         state.setForeground(_brush(STATE_COLOURS[job.state]))
         bar: QProgressBar = self.table.cellWidget(row, 3)
         bar.setValue(int(round(job.progress * 1000)))
