@@ -33,6 +33,11 @@ def test_job_table_fits_the_dock_at_1600_px_without_sideways_scrolling(qtbot):
         assert sum(hdr.sectionSize(c) for c in range(table.columnCount())) <= table.viewport().width(), \
             [hdr.sectionSize(c) for c in range(table.columnCount())]
         assert table.horizontalScrollBar().maximum() == 0 and not table.horizontalScrollBar().isVisible()
+        # every header label in full over the fixed-width columns (the walk saw "Progres")
+        for c in (0, 2, 3, 4):
+            label = table.horizontalHeaderItem(c).text()
+            assert hdr.fontMetrics().horizontalAdvance(label) + 6 <= hdr.sectionSize(c), (label, hdr.sectionSize(c))
+        assert min(hdr.sectionSize(1), hdr.sectionSize(5)) >= 40   # input and message keep some room
         area = win.docks["jobs"].widget()   # the dock's own scroll area does not scroll sideways either
         if hasattr(area, "horizontalScrollBar"):
             assert area.horizontalScrollBar().maximum() == 0

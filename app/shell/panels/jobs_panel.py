@@ -304,10 +304,11 @@ class JobsPanel(QWidget):
         t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)   # the columns always fit; nothing to scroll to
         hdr = t.horizontalHeader()
         hdr.setMinimumSectionSize(24)
-        fm = t.fontMetrics()
+        fm, hfm = t.fontMetrics(), hdr.fontMetrics()
         pad = 12
-        widths = {0: fm.horizontalAdvance("us-biometry") + pad, 2: fm.horizontalAdvance("running") + pad,
-                  3: fm.horizontalAdvance("100%") + pad, 4: fm.horizontalAdvance("59.9 s") + pad}
+        # the usual text of the cell, or the header's label where that is wider (the walk: "Progres")
+        widths = {c: max(fm.horizontalAdvance(text), hfm.horizontalAdvance(COLUMNS[c]) + 6) + pad
+                  for c, text in ((0, "us-biometry"), (2, "running"), (3, "100%"), (4, "59.9 s"))}
         for c in range(len(COLUMNS)):
             if c in widths:
                 hdr.setSectionResizeMode(c, QHeaderView.Interactive)
