@@ -531,6 +531,9 @@ class MainWindow(QMainWindow):
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.video.frameShown.connect(self._video_status)
                 self.video.previewShown.connect(self._video_preview_status)
+                # "exported frame 5 to x.png" in the status bar too (it kept "Opened ..."; session-19 walk)
+                self.video.exportFinished.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+                self.video.errorOccurred.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
                 self.video.view.hovered.connect(self._video_hover)
                 keymap.install(self.video, {"video.accept_event": lambda: self._decide_event("accept"),
                                             "video.reject_event": lambda: self._decide_event("reject")})

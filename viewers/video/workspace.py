@@ -718,20 +718,21 @@ class VideoWorkspace(QWidget):
         from app.data.video.export import export_frame
 
         n = self.current
-        self._run_export(lambda t, src: export_frame(src, n, path), frame_text(n))
+        # the message names the file written (the walk: "exported frame 1", and where it went unsaid)
+        self._run_export(lambda t, src: export_frame(src, n, path), f"{frame_text(n)} to {Path(path).name}")
 
     def export_clip(self, path: str | Path, start: int, end: int) -> None:
         from app.data.video.export import export_clip
 
         self._run_export(lambda t, src: export_clip(src, start, end, path, progress=t.report,
                                                     cancel=t.cancelled)["method"],
-                         frames_text(start, end))
+                         f"{frames_text(start, end)} to {Path(path).name}")
 
     def export_storyboard(self, path: str | Path, frames: list[int] | None = None) -> None:
         from app.data.video.export import storyboard
 
         chosen = list(frames if frames is not None else self.storyboard_frames())
-        self._run_export(lambda t, src: storyboard(src, chosen, path), f"{len(chosen)} frames")
+        self._run_export(lambda t, src: storyboard(src, chosen, path), f"{len(chosen)} frames to {Path(path).name}")
 
     def _run_export(self, fn, what: str) -> None:
         if self.source is None or not self.n_frames:

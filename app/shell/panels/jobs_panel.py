@@ -294,10 +294,13 @@ class JobsPanel(QWidget):
             self.attach_runner(runner)
 
     def _fit_columns(self) -> None:
-        """Columns that fit the dock (~350 px at a 1600-px window; session 19: ResizeToContents made
-        a long input name or a remote URL scroll the table sideways): state, progress and time get
-        the width of their usual text, backend a fixed width, input and message share the rest;
-        long text is elided in the middle, its full text in the cell's tooltip and in the details."""
+        """Columns that fit the dock (~290-350 px at a 1600-px window; session 19: ResizeToContents
+        made a long input name or a remote URL scroll the table sideways): backend, state, progress
+        and time get the width of their usual text or header, input and message share the rest;
+        long text is elided in the middle, its full text in the cell's tooltip and in the details.
+        Narrower than ``NARROW`` px, input and time are hidden (the walk: with the dock's own
+        scroll bar the message column was cut to "Messag"); the backend cell's tooltip and the
+        details below the table still name them."""
         t = self.table
         t.setTextElideMode(Qt.ElideMiddle)
         t.setWordWrap(False)
@@ -315,6 +318,18 @@ class JobsPanel(QWidget):
                 hdr.resizeSection(c, widths[c])
             else:
                 hdr.setSectionResizeMode(c, QHeaderView.Stretch)
+
+    NARROW = 440
+
+    def _fit_to_width(self) -> None:
+        narrow = self.table.viewport().width() < self.NARROW
+        for c in (1, 4):   # input, time
+            if self.table.isColumnHidden(c) != narrow:
+                self.table.setColumnHidden(c, narrow)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        self._fit_to_width()
 
     # --- wiring ---
     def attach_runner(self, runner) -> None:
@@ -374,9 +389,12 @@ class JobsPanel(QWidget):
         row = self._rows.get(job.id)
         if row is None:
             return
-        for col, text in ((0, job.backend + ("" if job.where == "local" else f" @ {job.where}")), (1, job.input_name)):
+        backend = job.backend + ("" if job.where == "local" else f" @ {job.where}")
+        for col, text in ((0, backend), (1, job.input_name)):
             self.table.item(row, col).setText(text)
             self.table.item(row, col).setToolTip(text)   # elided in the cell: the full text on hover
+        if job.input_name:   # the input column may be hidden in a narrow dock: the backend's tooltip names it
+            self.table.item(row, 0).setToolTip(f"{backend}\non {job.input_name}")
         state = self.table.item(row, 2)
         state.setText(job.state.value + (" (cached)" if job.cached else ""))
         state.setToolTip(state.text())
