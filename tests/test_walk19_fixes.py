@@ -28,3 +28,58 @@ def test_exporting_a_frame_says_which_frame_and_where_in_the_window(qtbot, data_
         assert win.statusBar().currentMessage() == "exported frame 5 to still.png"
     finally:
         win.close()
+
+
+@pytest.mark.gui
+def test_audit_dock_shows_the_selected_item_and_forgets_it_on_another_study(qtbot, data_dir):
+    """The annotator accepted an item in the Review dock and opened the Audit tab: "No layer
+    selected" (the dock, built when first shown, never heard of the selection), its table scrolled
+    sideways at 1600 px; after the next study opened it kept the previous study's history."""
+    from pathlib import Path
+
+    import numpy as np
+    from runner_made import runner_made
+
+    from app.layers import LabelLayer, Provenance
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    win.settings.set("user", "dr_ann")
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(data_dir / "retina/DRIVE/test/images/01_test.tif"))
+        qtbot.waitUntil(lambda: win.current_view.context.model is win.model, timeout=5000)
+        ai = LabelLayer((np.asarray(win.model.volume.array)[0, ..., 1] < 60).astype(np.uint8), win.model.volume.affine,
+                        "vessels (AI)", Provenance.backend("vessels2d", "1.0", {}))
+        win.model.add_layer(runner_made(ai))
+        win.on_result_layers([ai])
+        win.workflow.wait_saved()
+        review = win.panel("review")
+        review.refresh()
+        qtbot.waitUntil(lambda: review.table.rowCount() >= 1, timeout=5000)
+        review.table.setCurrentCell(0, 0)
+        review.decide("accept")
+        assert "audit" not in win.panels          # not built yet: its tab was never shown
+        audit = win.panel("audit")
+        win.docks["audit"].raise_()
+        qtbot.wait(150)
+        assert audit.layer_id == ai.id and "History of 'vessels (AI)'" in audit.title.text()
+        rows = [[audit.table.item(r, c).text() for c in range(5)] for r in range(audit.table.rowCount())]
+        assert [r[1:3] for r in rows][-1] == ["dr_ann", "accept"]                # who
+        assert audit.table.item(len(rows) - 1, 0).toolTip().endswith(" UTC")     # when, in full
+        assert audit.table.horizontalScrollBar().maximum() == 0
+        hdr = audit.table.horizontalHeader()
+        shown = [c for c in range(5) if not audit.table.isColumnHidden(c)]
+        assert sum(hdr.sectionSize(c) for c in shown) <= audit.table.viewport().width()
+        # another study: the audit dock no longer shows the photo's layer
+        sample = Path(__file__).resolve().parents[1] / "assets/sample/head_ct/dicom"
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(sample))
+        qtbot.waitUntil(lambda: win.current_view.context.model is win.model, timeout=5000)
+        assert audit.layer_id is None and audit.table.rowCount() == 0 and audit.title.text() == "No layer selected"
+    finally:
+        win.close()

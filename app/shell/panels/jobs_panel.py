@@ -322,7 +322,7 @@ class JobsPanel(QWidget):
     NARROW = 440
 
     def _fit_to_width(self) -> None:
-        narrow = self.table.viewport().width() < self.NARROW
+        narrow = self.width() < self.NARROW   # the table is laid out after this event: its own width lags
         for c in (1, 4):   # input, time
             if self.table.isColumnHidden(c) != narrow:
                 self.table.setColumnHidden(c, narrow)
