@@ -74,6 +74,12 @@ def test_playhead_timeline_and_ultrasound_pane_show_one_frame(qtbot, data_dir):
         ws.seek(4)
         assert pane.t == 4 and pane.frame_label.text() == "5/10 (76 ms)" and pane.slider.value() == 4
         qtbot.waitUntil(lambda: ws.shown == 4, timeout=10000)
+        # the same picture, not only the same number: the pane's frame is the decoded frame on screen
+        import numpy as np
+
+        shown = np.asarray(ws.last_frame.image, float)[..., :3]
+        diffs = [np.abs(np.asarray(pane.cine.frame(k), float)[..., :3] - shown).mean() for k in range(10)]
+        assert int(np.argmin(diffs)) == 4 == pane.t, np.round(diffs, 1)
         assert ws.position_label.text().startswith("frame 5 / 10") and win.st_voxel.text() == "frame 5 / 10"
         assert ws.view._caption.startswith("frame 5 / 10")
         # the pane moves: the playhead, the timeline and the picture follow
