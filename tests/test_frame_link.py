@@ -149,3 +149,14 @@ def test_web_frame_slider_and_caption_count_from_one(tmp_path, data_dir):
     with open_video(data_dir / ENDO) as src:
         cap = frame_caption(SimpleNamespace(video=src), 0)
         assert cap.startswith(f"frame 1 / {src.n_frames},"), cap
+
+
+def test_cli_export_names_the_index_and_the_viewers_number(data_dir, tmp_path, capsys):
+    from argparse import Namespace
+
+    from app.commands import export_frame
+
+    export_frame.run(Namespace(video=str(data_dir / ENDO), index=4, time=None, output=str(tmp_path / "f.png"),
+                               fps=None, allow_damaged=False))
+    out = capsys.readouterr().out
+    assert out.startswith("wrote frame index 4 (the viewer's frame 5 / 20,"), out
