@@ -83,3 +83,38 @@ def test_audit_dock_shows_the_selected_item_and_forgets_it_on_another_study(qtbo
         assert audit.layer_id is None and audit.table.rowCount() == 0 and audit.title.text() == "No layer selected"
     finally:
         win.close()
+
+
+@pytest.mark.gui
+def test_a_second_evidence_run_replaces_the_first_on_the_timeline(qtbot, data_dir):
+    """The surgeon ran evidence, then again (other settings): the list showed the second run's
+    events, the timeline both runs' bars, and E stopped at the first run's event the list no
+    longer had."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from runner_made import runner_made
+
+    from app.layers import EventsLayer, Provenance, TemporalEvent
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        ws = open_video(qtbot, win, data_dir / VIDEO, min_frames=15)
+        dock = win.panels["evidence"]
+        run = Provenance.backend("evidence", "0.3.1")
+        first = runner_made(EventsLayer([TemporalEvent(1, 3, 0.5, "novel appearance")], "Evidence", run))
+        second = runner_made(EventsLayer([TemporalEvent(12, 16, 0.6, "instrument")], "Evidence", run))
+        dock.set_layer(first)
+        dock.set_layer(second)
+        assert ws.evidence == [second] and ws.timeline.evidence == [second]
+        assert [dock.table.item(r, 0).text() for r in range(dock.table.rowCount())] == ["13-17"]
+        ws.setFocus()
+        QTest.keyClick(ws, Qt.Key_Home)
+        QTest.keyClick(ws, Qt.Key_E)
+        assert ws.current == 12   # the listed event, not the first run's frame 1
+        dock.set_layer(second)    # the same layer again (the video back on screen): kept
+        assert ws.evidence == [second]
+    finally:
+        win.close()

@@ -159,7 +159,12 @@ class EvidenceDock(QWidget):
         self.set_layer(layers[0])
 
     def set_layer(self, layer) -> None:
-        """Show ``layer`` on the timeline's evidence track and in the list; store its AI version."""
+        """Show ``layer`` on the timeline's evidence track and in the list; store its AI version.
+        It replaces the video's earlier evidence on the track (session-19 walk: a second run left the
+        first run's bars under it, and E stopped at events the list no longer showed)."""
+        old = self._kept.get(str(self.ws._video_path))
+        if old is not None and old is not layer:
+            self.ws.remove_evidence_layer(old)
         self.ws.add_evidence_layer(layer)
         self._kept[str(self.ws._video_path)] = layer
         try:

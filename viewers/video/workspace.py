@@ -426,6 +426,11 @@ class VideoWorkspace(QWidget):
             if self.editor is not None:
                 self.timeline.add_evidence(layer)
 
+    def remove_evidence_layer(self, layer: EventsLayer) -> None:
+        if layer in self.evidence:
+            self.evidence.remove(layer)
+            self.timeline.remove_evidence(layer)
+
     # --- navigation ---
     @property
     def n_frames(self) -> int:
