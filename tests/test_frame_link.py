@@ -160,3 +160,28 @@ def test_cli_export_names_the_index_and_the_viewers_number(data_dir, tmp_path, c
                                fps=None, allow_damaged=False))
     out = capsys.readouterr().out
     assert out.startswith("wrote frame index 4 (the viewer's frame 5 / 20,"), out
+
+
+@pytest.mark.gui
+def test_pane_keeping_fewer_frames_than_the_video_says_where_the_video_is(qtbot):
+    """A long B-mode video: the pane keeps its first frames (memory budget); past them it shows its
+    last kept frame and says which frame the video is on, instead of a wrong number."""
+    import numpy as np
+
+    from app.data.types import Volume
+    from app.ultrasound.cine import UsCine
+    from viewers.ultrasound.pane import UltrasoundPane
+
+    vol = Volume(np.zeros((3, 1, 16, 16), np.uint8), np.eye(4), meta={"modality": "US", "calibrated": False,
+                                                                     "frame_ms": 50.0}, time_axis=True)
+    pane = UltrasoundPane()
+    qtbot.addWidget(pane)
+    pane.set_cine(UsCine(vol, "long.mp4"))
+    video = FrameCursor(200)          # the video workspace's frame of the same file
+    pane.bind_frames(video)
+    video.set(1, "video")
+    assert pane.t == 1 and pane.frame_label.text() == "2/3 (50 ms)"
+    video.set(120, "video")
+    assert pane.t == 2 and pane.frame_label.text() == "3/3 (50 ms); video at 121"
+    pane.step(-1)                     # the pane moves the video back into its frames
+    assert video.index == 1
