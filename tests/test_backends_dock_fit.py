@@ -7,14 +7,14 @@ import pytest
 
 
 @pytest.mark.gui
-@pytest.mark.parametrize("height", [1000, 640])
-def test_job_table_fits_the_dock_at_1600_px_without_sideways_scrolling(qtbot, height):
+@pytest.mark.parametrize("width,height", [(1600, 1000), (1600, 640), (1280, 800)])
+def test_job_table_fits_the_dock_at_1600_px_without_sideways_scrolling(qtbot, width, height):
     from app.jobs.job import Job, JobState
     from app.shell.main_window import MainWindow
 
     win = MainWindow()
     qtbot.addWidget(win)
-    win.resize(1600, height)   # 640: the dock scrolls vertically, its scroll bar takes width
+    win.resize(width, height)   # 640: the dock scrolls vertically, its scroll bar takes width
     win.show()
     qtbot.waitExposed(win)
     try:
