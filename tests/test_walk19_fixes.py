@@ -118,3 +118,31 @@ def test_a_second_evidence_run_replaces_the_first_on_the_timeline(qtbot, data_di
         assert ws.evidence == [second]
     finally:
         win.close()
+
+
+@pytest.mark.gui
+def test_ultrasound_pane_controls_stay_on_screen_beside_the_evidence_dock(qtbot, data_dir):
+    """The echo cine in the video workspace at 1600 x 1000: the Ultrasound dock shares the right side
+    with the Evidence dock, and its frame counter, slider and playback buttons sat below the dock's
+    edge (the picture kept 240 px); the picture gives way instead."""
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        ws = open_video(qtbot, win, data_dir / "ultrasound/dicom_us/US-PAL-8-10x-echo.dcm")
+        pane = win.panel("ultrasound")
+        win.docks["ultrasound"].raise_()
+        qtbot.wait(200)
+        assert win.docks["evidence"].isVisible() and pane.cine is not None and ws.n_frames == 10
+        area = win.docks["ultrasound"].widget()
+        view = area.viewport().rect()
+        for w in (pane.frame_label, pane.slider, pane.play_button, pane.prev_button, pane.next_button):
+            box = w.rect().translated(w.mapTo(area.viewport(), w.rect().topLeft()))
+            assert view.contains(box), (w, box, view)
+        assert pane.canvas.height() >= 100   # the picture is still there
+    finally:
+        win.close()
