@@ -105,10 +105,12 @@ def test_playhead_timeline_and_ultrasound_pane_show_one_frame(qtbot, data_dir):
         ws.pause()
         # another video opens at its first frame, not at the previous one's, and the pane lets go
         ws.seek(6)
+        ws.goto_edit.setText("7")
         with qtbot.waitSignal(win.video_opened, timeout=30000):
             win.open_path(str(data_dir / ENDO))
         qtbot.waitUntil(lambda: ws.shown is not None and ws.n_frames > 10, timeout=30000)
         assert ws.current == 0 and pane.cine is None and pane.frames is not ws.frames
+        assert ws.goto_edit.text() == ""   # the previous video's go-to number does not stay
     finally:
         win.close()
 

@@ -243,9 +243,11 @@ class VideoWorkspace(QWidget):
         self._start_open_task(lambda t: (source.ensure_index(progress=t.report, cancel=t.cancelled), source)[1])
 
     def _new_video(self) -> None:
-        """Another video starts at its first frame (it opened at the previous video's frame)."""
+        """Another video starts at its first frame (it opened at the previous video's frame), with
+        an empty go-to box (the walk: "20" typed for the previous video stayed over a 10-frame one)."""
         self.frames.set_count(0, self)
         self.frames.set(0, self)
+        self.goto_edit.clear()
 
     def _start_open_task(self, fn) -> None:
         self.setFocus()
