@@ -187,3 +187,22 @@ def test_pane_keeping_fewer_frames_than_the_video_says_where_the_video_is(qtbot)
     assert pane.t == 2 and pane.frame_label.text() == "3/3 (50 ms); video at 121"
     pane.step(-1)                     # the pane moves the video back into its frames
     assert video.index == 1
+
+
+def test_session_holds_the_frame_of_an_image_or_a_video(tmp_path, data_dir):
+    from pathlib import Path
+
+    from app.session import Session
+
+    s = Session(store=tmp_path / "ws", user="ana")
+    s.open(data_dir / ENDO)
+    assert s.scene is None and s.frames.index == 0
+    s.frames.set_count(20)
+    s.frames.set(7)
+    s.open(data_dir / ENDO)                      # opened again: its first frame
+    assert s.frames.index == 0
+    s.open(data_dir / "dicom/dcm_qa_nih_GE_axial_epi")
+    assert s.frames is s.scene.frames and s.frames.count == 10
+    s.scene.set_frame(3)
+    assert s.frames.index == 3
+    assert Path(s.store_path).parent == tmp_path / "ws"

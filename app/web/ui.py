@@ -378,6 +378,8 @@ def build_app(svc: WebService):
             return "", "", None
         try:
             n = int(number) - 1
+            if vst.session is not None:
+                vst.session.frames.set(n)   # the frame shown, in the Session (one index per study)
             url = f"/loupe/tab/{vst.handle}/frame.png?n={n}&v={vst.version}"
             w, h = vst.video.size
             cap = vid.frame_caption(vst, n)

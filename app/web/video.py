@@ -40,6 +40,7 @@ def open_video(svc: Any, st: Any, path: str) -> dict:
     st.video, st.video_path, st.events = src, path, None
     if st.session is not None:
         st.session.open(real)           # backends (evidence) read the path from the Session
+        st.session.frames.set_count(src.n_frames)   # the Session holds the frame shown (video_frame)
     w, h = src.size
     return {"frames": int(src.n_frames), "width": int(w), "height": int(h), "duration_s": float(src.time_of(src.n_frames - 1))}
 
