@@ -89,7 +89,8 @@ def test_infer_cli_writes_events_json_and_storyboard(two_events, tmp_path):
                        capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     doc = json.loads((out / "events.json").read_text())
-    assert set(doc) == {"events", "frames_kept", "frames_total"}
+    assert set(doc) == {"events", "frames_kept", "frames_total", "frame_numbering"}
+    assert doc["frame_numbering"] == "0-based frame index"   # the file says what its frame numbers are
     assert doc["frames_total"] == truth.n_frames and isinstance(doc["frames_kept"], int)
     assert doc["events"]
     for e in doc["events"]:
@@ -102,7 +103,7 @@ def test_infer_cli_writes_events_json_and_storyboard(two_events, tmp_path):
     assert html.count("<section>") == len(doc["events"]) and "data:image/jpeg;base64," in html
     assert (out / "storyboard.pdf").read_bytes()[:5] == b"%PDF-"
     lines = (out / "events.csv").read_text().strip().splitlines()
-    assert len(lines) == len(doc["events"]) + 1 and lines[0].startswith("event,start_frame")
+    assert len(lines) == len(doc["events"]) + 1 and lines[0].startswith("event,start_frame_index,end_frame_index")
     result = json.loads((out / "result.json").read_text())
     kinds = [layer["kind"] for layer in result["layers"]]
     assert kinds == ["events"]

@@ -17,10 +17,17 @@ def test_csv_round_trip(tmp_path):
     layer = EventsLayer(ev, "segments", Provenance.human("ana"))
     out = write_csv_segments(layer, ref, tmp_path / "s.csv")
     text = out.read_text().splitlines()
-    assert text[0].startswith("label,start_frame,end_frame,start_s,end_s")
+    # the header says the frames are 0-based indices (the viewer numbers them from 1; session 19)
+    assert text[0].startswith("label,start_frame_index,end_frame_index,start_s,end_s")
+    assert text[0].endswith("key_frame_indices")
     assert "0.125000" in text[1] and "0.375000" in text[2]
     back = read_csv_segments(out, ref)
     assert [e.to_dict() for e in back.events] == [e.to_dict() for e in layer.events]
+    # a file written before session 19 (start_frame, end_frame, key_frames) still reads the same
+    old = tmp_path / "old.csv"
+    old.write_text(out.read_text().replace("start_frame_index,end_frame_index", "start_frame,end_frame")
+                   .replace("key_frame_indices", "key_frames"))
+    assert [e.to_dict() for e in read_csv_segments(old, ref).events] == [e.to_dict() for e in layer.events]
 
 
 def test_csv_bad_input(tmp_path):

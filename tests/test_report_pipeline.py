@@ -318,7 +318,8 @@ def test_each_sentence_points_the_viewer_to_its_evidence(reports):
     video = next(r for r in reports if r.sections[0].title == "Video evidence")
     ev1 = video.sentences[1]
     t = target_of(ev1)
-    assert t.frame == ev1.evidence[0].locator["start_frame"] and f"frames {t.frame} to" in ev1.text
+    # the viewer goes to the 0-based index; the text numbers it from 1, as the caption (session 19)
+    assert t.frame == ev1.evidence[0].locator["start_frame"] and f"frames {t.frame + 1} to" in ev1.text
     angio = next(r for r in reports if r.sections[0].title == "3D angiography")
     t = target_of(angio.sentences[-1])
     assert t.world_lps == tuple(angio.sentences[-1].evidence[0].locator["point_lps"]) and t.slice_index is not None

@@ -1,5 +1,6 @@
 """Video report sentences name frames and times as the video viewer's caption shows them
-('frame n / N-1   hh:mm:ss.mmm': 0-based frames, times from the first frame's timestamp). On a
+('frame n / N   hh:mm:ss.mmm': frames numbered from 1 since session 19, times from the first frame's
+timestamp). On a
 variable-frame-rate recording frame / frame rate is not that time (found walking the surgeon's task
 in session 16: "key frame 85 at 3.4 s" for a frame the viewer shows at 00:00:04.900)."""
 from __future__ import annotations
@@ -49,8 +50,16 @@ def test_event_times_are_the_viewers_on_a_variable_frame_rate_video(tmp_path):
     (res / "evidence_stats.json").write_text(json.dumps({"fps": 25.0}))
     rep = draft_report(video, [res])
     event = rep.sentences[-1]
-    assert "frames 80 to 90 (4.4 s to 5.4 s); key frame 85 at 4.9 s" in event.text, event.text
+    # indices 80..90, key frame index 85: the reader sees them numbered from 1 (session 19)
+    assert "frames 81 to 91 (4.4 s to 5.4 s); key frame 86 at 4.9 s" in event.text, event.text
     assert verify_sentence(event).status == "supported", verify_sentence(event).problems
+    loc = event.evidence[0].locator
+    assert (loc["start_frame"], loc["end_frame"], loc["start_frame_number"]) == (80, 90, 81)   # indices kept
+    # a sentence naming the 0-based index sends the reader one frame off: not supported by the locator
+    from dataclasses import replace
+
+    off = replace(event, text=event.text.replace("key frame 86", "key frame 85"))
+    assert verify_sentence(off).status != "supported"
     # without the video at hand (moved, deleted) the times fall back to frame / frame rate
     rep = draft_report(tmp_path / "gone.mkv", [res])
-    assert "key frame 85 at 3.4 s" in rep.sentences[-1].text
+    assert "key frame 86 at 3.4 s" in rep.sentences[-1].text

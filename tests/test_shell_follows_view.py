@@ -99,7 +99,8 @@ def test_walk_ct_video_mr_fundus_every_dock_follows(qtbot, win, data_dir, tmp_pa
     assert win.st_voxel.text().startswith("frame ") and win.st_world.text().startswith("pixel (x ")
     assert len(win.st_value.text().split(",")) == 3 and "HU" not in _status(win) and "LPS" not in _status(win)
     ws.previewShown.emit(7)   # a drag shows a stand-in of frame 7: the status names it, as a preview
-    assert win.st_voxel.text() == f"frame 7 / {ws.n_frames - 1} (preview)" and win.st_value.text() == ""
+    # numbered from 1, as the caption (session 19): index 7 is "frame 8 / N"
+    assert win.st_voxel.text() == f"frame 8 / {ws.n_frames} (preview)" and win.st_value.text() == ""
     assert win.layers_panel.model is None and win.measure_panel.model is None
     assert win.properties_panel.model is None
     evidence = win.panels["evidence"]

@@ -91,5 +91,5 @@ def test_storyboard_png_and_html(video, tmp_path):
     assert read_code(sheet[8:8 + 240, 8:8 + 320]) == 10
     assert read_code(sheet[8:8 + 240, 8 + 328:8 + 328 + 320]) == 120
     html = page.read_text()
-    assert "frame 10" in html and "frame 120" in html
+    assert "frame 11 " in html and "frame 121 " in html   # captions number from 1 (indices 10, 120)
     assert read_code(np.asarray(Image.open(tmp_path / "board_frames" / "frame_0000120.png").convert("RGB"))) == 120

@@ -64,8 +64,8 @@ def test_keys_step_and_jump_exactly(qtbot, ws):
     qtbot.waitUntil(lambda: shown_ok(ws, 0), timeout=5000)
     ws.goto("00:00:04.000")
     qtbot.waitUntil(lambda: shown_ok(ws, 100), timeout=5000)
-    ws.goto("123")
-    qtbot.waitUntil(lambda: shown_ok(ws, 123), timeout=5000)
+    ws.goto("123")   # typed as the caption numbers frames, from 1 (session 19): index 122
+    qtbot.waitUntil(lambda: shown_ok(ws, 122), timeout=5000)
 
 
 def test_timeline_click_jumps_and_scrub_serves_latest(qtbot, ws):
@@ -250,11 +250,12 @@ def test_scrub_shows_keyframe_preview_then_exact_frame(qtbot, ws):
     qtbot.waitUntil(lambda: 150 in ws.timeline.thumbs, timeout=10000)
     ws.timeline.scrubbing.emit(True)
     ws.seek(170)
-    assert (ws.view.caption.startswith(("preview: keyframe 150", "PREVIEW (reduced proxy): frame 170"))
+    # captions number frames from 1 (session 19): index 170 is "frame 171", keyframe 150 is "151"
+    assert (ws.view.caption.startswith(("preview: keyframe 151", "PREVIEW (reduced proxy): frame 171"))
             or shown_ok(ws, 170))
     ws.timeline.scrubbing.emit(False)
     qtbot.waitUntil(lambda: shown_ok(ws, 170), timeout=5000)
-    assert ws.view.caption.startswith("frame 170")
+    assert ws.view.caption.startswith("frame 171 ")   # index 170, numbered from 1
 
 
 def test_segments_and_bookmarks_are_kept_between_sessions(qtbot, ws, video):
@@ -316,13 +317,13 @@ def test_scrub_on_a_proxy_shows_frame_n_labelled_then_the_exact_frame(qtbot, ws,
     ws.previewShown.connect(previews.append)
     for n in (233, 117, 171):
         ws.seek(n)
-        assert ws.view.caption == f"PREVIEW (reduced proxy): frame {n}; exact frame when the playhead rests"
+        assert ws.view.caption == f"PREVIEW (reduced proxy): frame {n + 1}; exact frame when the playhead rests"
         assert ws.view.frame_index is None and ws._preview_on_screen == n
         assert read_code(ws.source.preview(n)) == n
     assert previews == [233, 117, 171]   # the window's status bar follows the preview (says so)
     ws.view.grab().save(str(tmp_path / "proxy_preview.png"))
     qtbot.waitUntil(lambda: shown_ok(ws, 171), timeout=5000)  # the playhead rests: exact frame
-    assert ws.view.caption.startswith("frame 171")
+    assert ws.view.caption.startswith("frame 172 ")   # index 171, numbered from 1
     ws.timeline.scrubbing.emit(False)
 
 

@@ -378,7 +378,7 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server, chromiu
             for _ in range(3):
                 page.click("#vnext")
                 old = _wait_new_src(page, old, sel="#vimg img")
-            page.get_by_text("frame 3 / ").first.wait_for()
+            page.get_by_text("frame 4 / ").first.wait_for()   # index 3, numbered from 1 (session 19)
             got = _png_array(page.request.get(old).body())
             assert np.array_equal(got, src.get(3).image[..., :3]), "frame 3 is not the decoder's frame 3"
             assert not np.array_equal(got, src.get(2).image[..., :3])
@@ -394,9 +394,9 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server, chromiu
             # since one-frame and up-to-12-s events may be reported (issue 20, session 6) the list also
             # holds false events of the filler (a 9-s stretch at frame 0, one frame at 120): the reader
             # picks the listed event that covers the polyp, as a person would
-            near = "|".join(str(truth.start_frame + d) for d in range(-2, 3))
+            near = "|".join(str(truth.start_frame + 1 + d) for d in range(-2, 3))   # listed from 1
             page.get_by_role("option").filter(has_text=re.compile(rf"frames ({near})-")).first.click()
-            page.get_by_text(f"frame {truth.start_frame} / ").first.wait_for(timeout=60_000)
+            page.get_by_text(f"frame {truth.start_frame + 1} / ").first.wait_for(timeout=60_000)
             old = _wait_new_src(page, old, sel="#vimg img")
             shown = _png_array(page.request.get(old).body())
             jumped = int(old.split("n=")[1].split("&")[0])

@@ -125,7 +125,8 @@ def test_evidence_strip_marks_events_and_the_current_frame():
     assert orange.min() == 100 and orange.max() == 119, (orange.min(), orange.max())
     white = np.nonzero((img[2] == MARKER).all(-1))[0]
     assert 239 <= white.min() <= white.max() <= 242
-    assert event_choices(ev) == [("1: frames 50-59 polyp (0.80)", 50)]
+    # numbered from 1 as the Frame slider and the caption count (frame indices 50..59; session 19)
+    assert event_choices(ev) == [("1: frames 51-60 polyp (0.80)", 51)]
     assert not (evidence_strip(200, None, 0, width=400)[14] == EVENT).all(-1).any()
     with pytest.raises(LoupeError):
         evidence_strip(0, None, 0)

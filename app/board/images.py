@@ -55,7 +55,8 @@ def _video_frame(path: Path, n: int | None, modality: str) -> tuple[BoardImage, 
         raise LoupeError(f"{path}: cannot read a video frame ({e})") from None
     vol = Volume(array=rgb[np.newaxis], affine=np.eye(4), intensity=Intensity(photometric="RGB"),
                  meta={"calibrated": False, "video_frame": n}, source=str(path), channel_axis=rgb.ndim == 3)
-    img = BoardImage(f"{path}@{n}", label=f"{path.name} frame {n}", modality=modality or "XC", frame=0)
+    # the label numbers the frame from 1, as the video viewer's caption; the key keeps the 0-based index
+    img = BoardImage(f"{path}@{n}", label=f"{path.name} frame {n + 1}", modality=modality or "XC", frame=0)
     return img, vol
 
 

@@ -21,5 +21,7 @@ def run(args) -> int:
 
     with open_video(args.video, fps=args.fps) as src:
         res = export_clip(src, args.start, args.end, args.output, reencode=args.reencode)
-    print(f"wrote frames {res['start']}..{res['end']} ({res['frames']} frames, {res['method']}) to {res['path']}")
+    a, b = res["start"], res["end"]   # 0-based indices, as given; the viewer numbers frames from 1
+    print(f"wrote frame indices {a}..{b} (the viewer's frames {a + 1}-{b + 1}; {res['frames']} frames, "
+          f"{res['method']}) to {res['path']}")
     return 0

@@ -39,5 +39,7 @@ def run(args) -> int:
         out = export_frame(src, n, args.output, allow_corrupt=args.allow_damaged)
         if args.allow_damaged and src.get(n).corrupt:
             print(f"warning: frame {n} of {src.label} was decoded from damaged data", file=sys.stderr)
-        print(f"wrote frame {n} ({format_time(src.time_of(n))}) of {src.label} to {out}")
+        # --index is the 0-based index; the viewer numbers frames from 1: the line says both (session 19)
+        print(f"wrote frame index {n} (the viewer's frame {n + 1} / {src.n_frames}, {format_time(src.time_of(n))}) "
+              f"of {src.label} to {out}")
     return 0

@@ -11,7 +11,11 @@ from app.layers import EventsLayer, Provenance, TemporalEvent
 
 from .reference import FrameReference, atomic_write_bytes, check_target
 
-COLUMNS = ["label", "start_frame", "end_frame", "start_s", "end_s", "score", "reason", "note", "key_frames"]
+# frames are 0-based indices (the viewer numbers them from 1): the header says so (session 19); files
+# written before, with "start_frame" / "end_frame" / "key_frames", still read
+COLUMNS = ["label", "start_frame_index", "end_frame_index", "start_s", "end_s", "score", "reason", "note",
+           "key_frame_indices"]
+OLD_NAMES = {"start_frame": "start_frame_index", "end_frame": "end_frame_index", "key_frames": "key_frame_indices"}
 
 
 def write_csv_segments(layer: EventsLayer, reference: FrameReference | None, out: str | Path, *,
@@ -43,17 +47,17 @@ def read_csv_segments(path: str | Path, reference: FrameReference | None = None)
         text = path.read_text()
     except OSError as e:
         raise LoupeError(f"{path}: cannot read ({e})") from e
-    rows = list(csv.DictReader(io.StringIO(text)))
-    header = text.splitlines()[0].split(",") if text else []
-    missing = [c for c in ("label", "start_frame", "end_frame") if c not in header]
+    rows = [{OLD_NAMES.get(k, k): v for k, v in r.items()} for r in csv.DictReader(io.StringIO(text))]
+    header = [OLD_NAMES.get(c, c) for c in (text.splitlines()[0].split(",") if text else [])]
+    missing = [c for c in ("label", "start_frame_index", "end_frame_index") if c not in header]
     if missing:
         raise LoupeError(f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
     events = []
     for i, r in enumerate(rows, start=2):
         try:
-            e = TemporalEvent(int(r["start_frame"]), int(r["end_frame"]), float(r.get("score") or 1.0),
+            e = TemporalEvent(int(r["start_frame_index"]), int(r["end_frame_index"]), float(r.get("score") or 1.0),
                               r["label"], r.get("reason", "") or "",
-                              [int(k) for k in (r.get("key_frames") or "").split(";") if k])
+                              [int(k) for k in (r.get("key_frame_indices") or "").split(";") if k])
         except ValueError as ex:
             raise LoupeError(f"{path}: line {i}: {ex}") from ex
         if hasattr(e, "note"):

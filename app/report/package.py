@@ -31,7 +31,7 @@ def key_images(case: Path, result_dirs: list[Path], rois: list[BoxRoi] | None = 
             ev = rf.json("events.json").get("events") or []
             if ev and case.is_file():
                 kf = int((ev[0].get("key_frames") or [ev[0]["start_frame"]])[0])
-                im = keyimages.video_frame(case, kf, f"{case.name}: event 1 key frame {kf}")
+                im = keyimages.video_frame(case, kf, f"{case.name}: event 1 key frame {kf + 1}")   # numbered from 1, as the text
         elif rf.backend in ("quality", "restore") and case.is_file():
             im = keyimages.case_picture(case, f"{case.name}: image assessed for quality")
         if im is not None:

@@ -30,6 +30,7 @@ from .model import Evidence, Report, Sentence
 
 _LOCATOR_UNITS = {"point_lps": "mm", "roi_lps": "mm", "center_lps": "mm", "time_s": "s", "start_s": "s",
                   "end_s": "s", "frame": "", "start_frame": "", "end_frame": "", "slice": "", "slice_number": "", "slice_count": "",
+                  "frame_number": "", "start_frame_number": "", "end_frame_number": "",
                   "point_px": "px", "index": "", "event": "", "branch": ""}
 
 
@@ -62,7 +63,10 @@ def _stated(locator: dict | None) -> list[tuple[str, object]]:
     items = list((locator or {}).items())
     if "slice_number" in (locator or {}):
         items = [(k, v) for k, v in items if k != "slice"]
-    return items
+    # the same for frames: where the 1-based number a reader sees is given, the 0-based index is not
+    # a number the sentence may state (session 19)
+    hidden = {k for k in ("frame", "start_frame", "end_frame") if f"{k}_number" in (locator or {})}
+    return [(k, v) for k, v in items if k not in hidden]
 
 
 def _numbers_of(ev: Evidence) -> list[tuple[float, str]]:

@@ -14,6 +14,7 @@ from app.data.types import Volume
 from app.layers import ImageLayer, Layer, Provenance, Shape, ShapesLayer, Signal
 from app.layers.display import DisplayStates
 from app.scene import mpr
+from app.scene.frames import FrameCursor
 from app.scene.measure import Calibration, calibration_for, measure_shape, new_measurements_layer
 from app.scene.render2d import WindowLevel, default_window
 
@@ -74,7 +75,9 @@ class Scene:
         self.base = ImageLayer(volume, name, Provenance.file(volume.source or name))
         self.layers: list[Layer] = [self.base]
         self.wl: WindowLevel = default_window(volume)
-        self.frame = 0
+        # the frame shown: one cursor that the ultrasound pane (and any other view of this study) shares
+        self.frames = FrameCursor(volume.n_frames)
+        self.frames.changed.connect(self._on_frame_moved)
         self.rotations: dict[str, np.ndarray] = {v: np.eye(3) for v in mpr.VIEWS}
         self.calibration: Calibration = calibration_for(volume, source_file)
         self.patient_geometry = has_patient_geometry(volume)
@@ -89,6 +92,14 @@ class Scene:
         self.base.events.style.connect(self._on_style)
 
     # --------------------------------------------------------------- image access
+    @property
+    def frame(self) -> int:
+        """The 0-based frame index shown (``frames.index``)."""
+        return self.frames.index
+
+    def _on_frame_moved(self, _index: int, _source: Any) -> None:
+        self.display_changed.emit()
+
     @property
     def array3d(self) -> np.ndarray:
         return self.volume.array[self.frame] if self.volume.time_axis else self.volume.array
@@ -148,11 +159,10 @@ class Scene:
             depth = plane.origin @ plane.normal + n * step  # from the displayed slice, not the raw cursor
             self.set_cursor(self.cursor + (depth - self.cursor @ plane.normal) * plane.normal)
 
-    def set_frame(self, t: int) -> None:
-        t = int(t) % max(1, self.n_frames)
-        if t != self.frame:
-            self.frame = t
-            self.display_changed.emit()
+    def set_frame(self, t: int, source: Any = None) -> None:
+        """Show frame index ``t`` (wrapping round, as cine playback does); every view sharing
+        ``frames`` follows."""
+        self.frames.set(int(t) % max(1, self.n_frames), source)
 
     def set_window(self, wl: WindowLevel) -> None:
         if wl != self.wl:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.data.types import LoupeError, ReadError, Volume
 from app.layers import Finding, Layer, Signal
+from app.scene.frames import FrameCursor
 from app.scene.model import Scene, current_user
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Session:
         self.scene: Scene | None = None
         self.video_path: Path | None = None
         self.source: Path | None = None
+        self._video_frames = FrameCursor()   # the open video's frame (an image's is its scene's)
         self.findings: list[Finding] = []
         self.results: list[RunResult] = []
         self.unrestored: list[str] = []   # saved layers of the open study that could not be read back
@@ -127,6 +129,7 @@ class Session:
         self.findings = []
         if p.is_file() and is_video_path(p):
             self.scene, self.video_path, self.source = None, p, p
+            self._video_frames = FrameCursor()   # another video starts at its first frame
             self.opened.emit(self)
             return None
         from app.data.open import ReadOptions, best_volume, open_path
@@ -136,6 +139,13 @@ class Session:
             raise ReadError(f"{p}: nothing Loupe can show was found there")
         self.open_volume(best_volume(vols), name=p.name, source=p)
         return self.scene
+
+    @property
+    def frames(self) -> FrameCursor:
+        """The frame index (0-based) of what is open, one for every face that shows it: the scene's
+        (``Scene.frames``) for an image or volume, the session's own for a video (its count is set by
+        whoever decodes the video, e.g. the web face's video tab)."""
+        return self.scene.frames if self.scene is not None else self._video_frames
 
     def open_volume(self, volume: Volume, name: str = "image", source: str | Path | None = None) -> Scene:
         """Show an already read volume (scripts, tests, the web face's uploads)."""

@@ -58,6 +58,14 @@ def _review(win):
 def _audit(win):
     panel = _import("app.shell.panels.audit_panel.AuditPanel")(win.workflow.store)
     win.workflow.changed.connect(panel.refresh)
+    # another study on screen: no history of the previous study's layer (the walk: it stayed)
+    win.current_view.changed.connect(lambda _ctx: panel.set_layer(None))
+    # built when its tab is first shown: the review item already selected is the layer it shows
+    # (the walk: "No layer selected" beside a selected item)
+    review = getattr(win, "panels", {}).get("review")
+    item = review.current_item() if review is not None else None
+    if item is not None:
+        panel.set_layer(item.layer_id)
     return panel
 
 

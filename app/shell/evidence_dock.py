@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scene.frames import frame_number, frame_text, frames_text
+
 from . import job_bridge
 from .job_progress import JobProgress
 from .keymap import review_list
@@ -157,7 +159,12 @@ class EvidenceDock(QWidget):
         self.set_layer(layers[0])
 
     def set_layer(self, layer) -> None:
-        """Show ``layer`` on the timeline's evidence track and in the list; store its AI version."""
+        """Show ``layer`` on the timeline's evidence track and in the list; store its AI version.
+        It replaces the video's earlier evidence on the track (session-19 walk: a second run left the
+        first run's bars under it, and E stopped at events the list no longer showed)."""
+        old = self._kept.get(str(self.ws._video_path))
+        if old is not None and old is not layer:
+            self.ws.remove_evidence_layer(old)
         self.ws.add_evidence_layer(layer)
         self._kept[str(self.ws._video_path)] = layer
         try:
@@ -177,7 +184,9 @@ class EvidenceDock(QWidget):
         self._syncing = True
         self.table.setRowCount(len(layer.events))
         for r, e in enumerate(layer.events):
-            for c, text in enumerate([f"{e.start_frame}-{e.end_frame}", e.label or "event", f"{e.score:.2f}", ""]):
+            # frames numbered from 1, as the video's caption and timeline (app/scene/frames.py)
+            first, last = frame_number(e.start_frame), frame_number(e.end_frame)
+            for c, text in enumerate([f"{first}-{last}", e.label or "event", f"{e.score:.2f}", ""]):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self._show_decisions(layer)
         # no row current yet: selecting the first always takes the video there (a row left current
@@ -250,13 +259,13 @@ class EvidenceDock(QWidget):
         if not e.start_frame <= self.ws.current <= e.end_frame:
             held = self.event_at(self.ws.current)
             if held is None:
-                self.win.statusBar().showMessage(f"frame {self.ws.current} is in no event: nothing to "
+                self.win.statusBar().showMessage(f"{frame_text(self.ws.current)} is in no event: nothing to "
                                                  f"{decision}", 4000)
                 return None
             row, e = held, self.layer.events[held]
         try:
             d = self.win.workflow.decide(self.layer, decision, "event", str(row),
-                                         comment=f"frames {e.start_frame}-{e.end_frame}", query_kind="video evidence")
+                                         comment=frames_text(e.start_frame, e.end_frame), query_kind="video evidence")
         except Exception as exc:
             self.win.show_error(f"event {row}: decision not recorded ({exc})", "Review: see the message above")
             return None

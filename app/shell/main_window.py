@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scene.frames import frame_text
+
 from . import keymap, loader
 from .current_view import CurrentView, image_context, loading_context, video_context
 from .dock_layout import LAYOUT_VERSION, content, scrolled
@@ -529,6 +531,9 @@ class MainWindow(QMainWindow):
                 self.video = VideoWorkspace(self.stack, user=self.user, store=lambda: self.workflow.store)
                 self.video.frameShown.connect(self._video_status)
                 self.video.previewShown.connect(self._video_preview_status)
+                # "exported frame 5 to x.png" in the status bar too (it kept "Opened ..."; session-19 walk)
+                self.video.exportFinished.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
+                self.video.errorOccurred.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
                 self.video.view.hovered.connect(self._video_hover)
                 keymap.install(self.video, {"video.accept_event": lambda: self._decide_event("accept"),
                                             "video.reject_event": lambda: self._decide_event("reject")})
@@ -710,14 +715,14 @@ class MainWindow(QMainWindow):
     def _video_status(self, n: int) -> None:
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
-            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)}")   # as the frame caption says
+            self.st_voxel.setText(frame_text(n, self.video.n_frames))   # as the frame caption says
 
     def _video_preview_status(self, n: int) -> None:
         """While scrubbing, the status bar names the frame being previewed, marked as a preview
         (it said the last exact frame, e.g. 'frame 0' under a preview of frame 1500)."""
         if self.current_view.context.is_video and self.video is not None:
             self._clear_status()
-            self.st_voxel.setText(f"frame {n} / {max(0, self.video.n_frames - 1)} (preview)")
+            self.st_voxel.setText(f"{frame_text(n, self.video.n_frames)} (preview)")
 
     def _video_hover(self, info) -> None:
         """The pixel of the video frame under the mouse: pixels (a video has no calibration)."""

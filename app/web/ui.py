@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.data.types import LoupeError
+from app.scene.frames import frame_number, frame_text
 from app.web.render import png_bytes
 from app.web.service import BrowserState, WebService, parse_params, run_summary
 
@@ -368,32 +369,35 @@ def build_app(svc: WebService):
         svc.register(vst, user)
         info = (f"**{Path(path).name}**: {meta['frames']} frames, {meta['width']} x {meta['height']}, "
                 f"{meta['duration_s']:.2f} s")
-        return (vst, info, gr.update(maximum=meta["frames"] - 1, value=0), *video_frame(vst, 0),
+        return (vst, info, gr.update(**frame_slider(meta["frames"])), *video_frame(vst, 1),
                 gr.update(choices=[], value=None))
 
-    def video_frame(vst, n):
+    def video_frame(vst, number):
+        """The Frame slider's ``number`` (from 1, as the caption) shown: frame index number - 1."""
         if vst is None or vst.video is None:
             return "", "", None
         try:
-            n = int(n)
+            n = int(number) - 1
+            if vst.session is not None:
+                vst.session.frames.set(n)   # the frame shown, in the Session (one index per study)
             url = f"/loupe/tab/{vst.handle}/frame.png?n={n}&v={vst.version}"
             w, h = vst.video.size
             cap = vid.frame_caption(vst, n)
             strip = pngs.write(png_bytes(vid.evidence_strip(vst.video.n_frames, vst.events, n)))
         except (LoupeError, ValueError, TypeError) as exc:
             raise fail(exc) from None
-        return f'<img src="{url}" alt="frame {n}" width="{w}" height="{h}">', cap, strip
+        return f'<img src="{url}" alt="{frame_text(n)}" width="{w}" height="{h}">', cap, strip
 
     def video_step(vst, n, delta):
         if vst is None or vst.video is None:
             return gr.update()
-        return int(min(max(int(n) + delta, 0), vst.video.n_frames - 1))
+        return int(min(max(int(n) + delta, 1), vst.video.n_frames))   # frame numbers, from 1
 
     def video_strip_click(vst, evt: gr.SelectData):
         if vst is None or vst.video is None:
             return gr.update()
         x = float(evt.index[0])
-        return int(min(vst.video.n_frames - 1, max(0, x * vst.video.n_frames / STRIP_WIDTH)))
+        return frame_number(int(min(vst.video.n_frames - 1, max(0, x * vst.video.n_frames / STRIP_WIDTH))))
 
     def find_evidence(vst, params, progress=gr.Progress()):  # noqa: B008
         if vst is None or vst.video is None:
@@ -516,7 +520,7 @@ def build_app(svc: WebService):
             vinfo = gr.Markdown(elem_id="vinfo")
             with gr.Row():
                 vprev = gr.Button("◀ frame", elem_id="vprev")
-                vframe = gr.Slider(0, 1, step=1, value=0, label="Frame", elem_id="vframe")
+                vframe = gr.Slider(1, 2, step=1, value=1, label="Frame", elem_id="vframe")
                 vnext = gr.Button("frame ▶", elem_id="vnext")
             vcap = gr.Markdown(elem_id="vcap")
             vimg = gr.HTML("", elem_id="vimg")
@@ -612,6 +616,13 @@ def slice_slider(idx: int, count: int) -> dict[str, Any]:
     maximum equals its minimum ("Slider minimum must be less than maximum", every output of the
     event shown as Error): a one-slice view keeps 0..1 and is not interactive."""
     return {"maximum": max(count - 1, 1), "value": idx, "interactive": count > 1}
+
+
+def frame_slider(count: int) -> dict[str, Any]:
+    """The video's Frame slider: frame numbers 1..count, as the caption counts them (session 19:
+    the slider said 0..N-1 under a caption that now says 'frame 1 / N'); a one-frame video keeps
+    1..2 and is not interactive (Gradio refuses minimum == maximum, see ``slice_slider``)."""
+    return {"minimum": 1, "maximum": max(int(count), 2), "value": 1, "interactive": count > 1}
 
 
 def opening_view(scene: Any, view: str) -> str:

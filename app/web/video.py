@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.data.types import LoupeError
+from app.scene.frames import frame_number, frame_text, frames_text
 from app.web.render import png_bytes
 
 TRACK = (48, 48, 52)
@@ -39,6 +40,7 @@ def open_video(svc: Any, st: Any, path: str) -> dict:
     st.video, st.video_path, st.events = src, path, None
     if st.session is not None:
         st.session.open(real)           # backends (evidence) read the path from the Session
+        st.session.frames.set_count(src.n_frames)   # the Session holds the frame shown (video_frame)
     w, h = src.size
     return {"frames": int(src.n_frames), "width": int(w), "height": int(h), "duration_s": float(src.time_of(src.n_frames - 1))}
 
@@ -53,26 +55,29 @@ def frame_png(st: Any, n: int) -> bytes:
 
 
 def frame_caption(st: Any, n: int) -> str:
+    """The caption under frame index ``n``, numbered from 1 as the desktop's ('frame 1 / N')."""
     src = st.video
     f = src.get(int(n))
     from app.data.video.timefmt import format_time
 
     note = ""
     if f.damaged:
-        note = f" (undecodable: showing frame {f.shown_index})"
+        note = f" (undecodable: showing {frame_text(f.shown_index)})"
     elif f.corrupt:
         note = " (decoder concealed errors)"
-    return f"frame {f.index} / {src.n_frames - 1}, {format_time(f.time)}" + ("  keyframe" if f.keyframe else "") + note
+    return f"{frame_text(f.index, src.n_frames)}, {format_time(f.time)}" + ("  keyframe" if f.keyframe else "") + note
 
 
 def event_choices(events: Any) -> list[tuple[str, int]]:
-    """Dropdown entries: one per event, the value its first frame."""
+    """Dropdown entries: one per event, the value its first frame's number (from 1, as the Frame
+    slider counts)."""
     if events is None:
         return []
     out = []
     for i, e in enumerate(events.events):
         what = e.label or e.reason or "event"
-        out.append((f"{i + 1}: frames {e.start_frame}-{e.end_frame} {what} ({e.score:.2f})", int(e.start_frame)))
+        out.append((f"{i + 1}: {frames_text(e.start_frame, e.end_frame)} {what} ({e.score:.2f})",
+                    frame_number(e.start_frame)))
     return out
 
 

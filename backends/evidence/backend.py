@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.data.types import LoupeError
 from app.layers import EventsLayer, EvidenceRef, Finding, TemporalEvent
+from app.scene.frames import frames_text
 from backends.base import Backend, BackendInput, BackendResult, RunContext
 
 from .spec import EvidenceParams
@@ -50,7 +51,7 @@ class EvidenceBackend(Backend):
         events = [TemporalEvent(e["start_frame"], e["end_frame"], e["score"], e["label"], e["reason"],
                                 list(e["key_frames"])) for e in doc["events"]]
         layer = EventsLayer(events, "Evidence", ctx.provenance())
-        findings = [Finding(f"{e.label}: frames {e.start_frame}-{e.end_frame} ({e.reason})", e.score,
+        findings = [Finding(f"{e.label}: {frames_text(e.start_frame, e.end_frame)} ({e.reason})", e.score,
                             evidence=[EvidenceRef(layer.id, frames=(e.start_frame, e.end_frame))])
                     for e in events]
         stats = dict(res.stats)

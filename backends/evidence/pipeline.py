@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.scene.frames import FRAME_INDEX_BASE
+
 from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
 from .rarity import rarity, rarity_z
 from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
@@ -146,8 +148,9 @@ class EvidenceResult:
     considered: list[ScoredEvent] = field(default_factory=list)
 
     def to_json(self) -> dict:
+        # frame numbers in it are array indices (the viewer shows index + 1): said in the file
         return {"events": [event_dict(e) for e in self.events], "frames_kept": int(self.frames_kept),
-                "frames_total": int(self.frames_total)}
+                "frames_total": int(self.frames_total), "frame_numbering": FRAME_INDEX_BASE}
 
 
 def event_dict(e: ScoredEvent) -> dict:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.scene.frames import frame_number, frame_text
+
 THUMB_W = 320
 
 
@@ -34,8 +36,9 @@ def _thumb(img: np.ndarray, width: int = THUMB_W):
 def write_csv(events: Sequence[dict], times, out: Path) -> Path:
     with open(out, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["event", "start_frame", "end_frame", "start_time_s", "end_time_s", "score", "label",
-                    "reason", "key_frames"])
+        # the frames are 0-based indices (the viewer numbers them from 1): the header says so
+        w.writerow(["event", "start_frame_index", "end_frame_index", "start_time_s", "end_time_s", "score", "label",
+                    "reason", "key_frame_indices"])
         for i, e in enumerate(events, 1):
             t0 = float(times[e["start_frame"]]) if times is not None else ""
             t1 = float(times[e["end_frame"]]) if times is not None else ""
@@ -65,10 +68,10 @@ def write_storyboard(source, doc: dict, out_dir: Path, *, stem: str = "storyboar
             buf = io.BytesIO()
             im.save(buf, format="JPEG", quality=85)
             b64 = base64.b64encode(buf.getvalue()).decode("ascii")
-            cells.append(f"<figure><img src='data:image/jpeg;base64,{b64}' alt='frame {k}'>"
-                         f"<figcaption>frame {k} &middot; {_fmt_time(times[int(k)])}</figcaption></figure>")
-        rows.append(
-            f"<section><h2>Event {i}: frames {e['start_frame']}&ndash;{e['end_frame']} "
+            cells.append(f"<figure><img src='data:image/jpeg;base64,{b64}' alt='{frame_text(k)}'>"
+                         f"<figcaption>{frame_text(k)} &middot; {_fmt_time(times[int(k)])}</figcaption></figure>")
+        rows.append(   # frames numbered from 1 for the reader, as the viewer shows them
+            f"<section><h2>Event {i}: frames {frame_number(e['start_frame'])}&ndash;{frame_number(e['end_frame'])} "
             f"({_fmt_time(times[e['start_frame']])} &ndash; {_fmt_time(times[e['end_frame']])}) "
             f"&middot; score {e['score']:.2f}</h2><p><b>{html.escape(e['label'])}</b>: "
             f"{html.escape(e['reason'])}</p><div class='row'>{''.join(cells)}</div></section>")
@@ -112,7 +115,7 @@ def _write_pdf(tiles, out: Path, *, title: str, per_page: int = 12, cols: int = 
             th = int(round(im.height * tw / im.width))
             x = 40 + c * (tw + 40)
             page.paste(im.resize((tw, th)), (x, y))
-            d.text((x, y + th + 4), f"event {ev}  frame {n}  {_fmt_time(t)}  score {score:.2f}", fill="black")
+            d.text((x, y + th + 4), f"event {ev}  {frame_text(n)}  {_fmt_time(t)}  score {score:.2f}", fill="black")
             row_h = max(row_h, th + 20)
         pages.append(page)
     pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=150)

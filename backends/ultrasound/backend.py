@@ -7,6 +7,7 @@ import numpy as np
 from app.data.types import LoupeError
 from app.layers import Finding, LabelLayer, Shape, ShapesLayer
 from app.layers.palette import MASK, SECOND  # Okabe-Ito: colour-blind safe on grey ultrasound
+from app.scene.frames import FRAME_INDEX_BASE, frame_text
 
 from ..base import Backend, BackendInput, BackendResult, RunContext
 
@@ -86,6 +87,7 @@ class UsBiometry(Backend):
                "calibrated": calibrated, "units": "mm from SequenceOfUltrasoundRegions" if calibrated else "px",
                **{k: v for k, v in shown.to_dict().items() if k != "frame"},
                "frame": shown.index,
+               "frame_numbering": FRAME_INDEX_BASE,   # "frame", "best_frame", frames[].frame (the pane shows + 1)
                "definitions": "AoP: PS long axis (its two ends) vs the line from the PS inferior end tangent "
                               "to the fetal head; HSD: PS inferior end to the head along the perpendicular "
                               "to the PS axis (PSFHS 2023 / IUGC 2024; Youssef 2013)"}
@@ -107,7 +109,7 @@ class UsBiometry(Backend):
             layers.append(ShapesLayer(lines_shape(shown.bio.lines, vol.affine, frame_idx), "AoP / HSD lines", prov))
             hsd = (f"{doc['hsd_mm']:.1f} mm" if doc["hsd_mm"] is not None else
                    f"{doc['hsd_px']:.1f} px" if doc["hsd_px"] is not None else "not measurable")
-            where = f" on frame {shown.index}" if len(results) > 1 else ""
+            where = f" on {frame_text(shown.index)}" if len(results) > 1 else ""   # numbered from 1, as the pane
             findings.append(Finding(f"AoP {doc['aop_deg']:.1f} deg, HSD {hsd}{where} "
                                     f"(plane score {doc['plane_score']:.2f})", doc["plane_score"]))
         for w in doc["warnings"]:

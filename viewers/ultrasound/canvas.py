@@ -29,7 +29,10 @@ class UsCanvas(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(320, 240)
+        # the picture gives way before the pane's controls do: beside the Evidence dock the Ultrasound
+        # dock is ~320 px tall at 1600 x 1000, and 240 px of picture pushed the frame counter, slider
+        # and playback buttons below its edge (session-19 walk)
+        self.setMinimumSize(320, 100)
         self.setMouseTracking(True)
         self._img: QImage | None = None
         self._mask: QImage | None = None

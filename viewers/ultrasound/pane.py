@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.data.types import LoupeError
+from app.scene.frames import FrameCursor, frame_number
 
 from .canvas import UsCanvas
 
@@ -33,7 +34,12 @@ class UltrasoundPane(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.cine = None
-        self.t = 0
+        self.t = 0                              # the frame on screen (frames.index, within the cine)
+        # the study's frame index: the pane's own, or the one the video workspace / slice viewer
+        # showing the same study shares with it (bind_frames): moving one moves the other
+        self.frames = FrameCursor()
+        self.frames.changed.connect(self._frames_moved)
+        self.frames.playing.connect(self._other_plays)
         self.readings: dict[int, dict] = {}     # frame -> biometry dict of that frame
         self.masks: dict[int, np.ndarray] = {}  # frame -> PS/FH labels, where measured
         self.best: int | None = None
@@ -121,12 +127,14 @@ class UltrasoundPane(QWidget):
         self.slider.setRange(0, max(0, len(cine) - 1))
         self.slider.setValue(0)
         self.slider.blockSignals(False)
+        self.bind_frames(None)   # its own frame until the shell links it to the view of the same study
         self.show_frame(0)
 
     def clear(self, note: str = "no ultrasound image on screen") -> None:
         """Nothing to show (another kind of study is on screen): no frame, no reading, no lines."""
         self.pause()
         self.cine, self.t, self.study = None, 0, ""
+        self.bind_frames(None)
         self.readings, self.masks, self.ai_layers, self.best, self.edit = {}, {}, {}, None, None
         self.run_lines = {}
         self.analysis, self.analysis_signature = {}, ""
@@ -162,11 +170,46 @@ class UltrasoundPane(QWidget):
             self.best = shown if doc.get("aop_deg") is not None else None
         self.show_frame(self.best if self.best is not None else shown)
 
+    # ---- frame link
+    def bind_frames(self, cursor: FrameCursor | None) -> None:
+        """Share ``cursor`` (the frame index of the video workspace or slice viewer showing the
+        same study) and show its frame; None: a frame of the pane's own."""
+        if cursor is None:
+            cursor = FrameCursor(self.n_frames)
+        if cursor is self.frames:
+            return
+        self.frames.changed.disconnect(self._frames_moved)
+        self.frames.playing.disconnect(self._other_plays)
+        self.frames = cursor
+        cursor.changed.connect(self._frames_moved)
+        cursor.playing.connect(self._other_plays)
+        if self.cine is not None:
+            self._render(cursor.index)
+
+    def _other_plays(self, source) -> None:
+        if source is not self and self.playing:
+            self.pause()
+
+    def _frames_moved(self, index: int, source) -> None:
+        if source is self or self.cine is None:
+            return
+        if self.playing:   # another view took the frame (its playback, a click on the timeline)
+            self.pause()
+        self._render(index)
+
     # ---- playback
     def show_frame(self, t: int) -> None:
+        """Go to frame index ``t``: every view sharing the frame goes there too."""
         if self.cine is None:
             return
-        self.t = int(min(max(t, 0), self.n_frames - 1))
+        t = int(min(max(t, 0), self.n_frames - 1))
+        self.frames.set(t, self)
+        self._render(t)
+
+    def _render(self, index: int) -> None:
+        if self.cine is None:
+            return
+        self.t = int(min(max(index, 0), self.n_frames - 1))
         self.canvas.set_frame(self.cine.frame(self.t))
         self.canvas.set_mask(self.masks.get(self.t))
         self._make_edit()
@@ -174,7 +217,10 @@ class UltrasoundPane(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(self.t)
             self.slider.blockSignals(False)
-        self.frame_label.setText(f"{self.t + 1}/{self.n_frames} ({self.cine.frame_ms:.0f} ms)")
+        text = f"{frame_number(self.t)}/{self.n_frames} ({self.cine.frame_ms:.0f} ms)"
+        if index > self.t:   # the video shows a frame past those the pane keeps (memory budget)
+            text += f"; video at {frame_number(index)}"
+        self.frame_label.setText(text)
         self._show_reading()
 
     def step(self, d: int) -> None:
@@ -185,6 +231,7 @@ class UltrasoundPane(QWidget):
         if self.cine is None or self.n_frames < 2 or self.freeze_box.isChecked():
             return
         self._timer.start(max(5, round(float(self.cine.frame_ms))))
+        self.frames.start_playing(self)
         self._sync_buttons()
 
     def pause(self) -> None:
@@ -243,7 +290,7 @@ class UltrasoundPane(QWidget):
         run_layer = self.run_lines.get(t)
         if run_layer is not None and self.keep_layer is not None:
             return run_layer.name
-        return f"AoP / HSD lines, frame {t + 1}/{self.n_frames}" if self.n_frames > 1 else "AoP / HSD lines"
+        return f"AoP / HSD lines, frame {frame_number(t)}/{self.n_frames}" if self.n_frames > 1 else "AoP / HSD lines"
 
     def _on_handle_moved(self, handle: str, x: float, y: float) -> None:
         if self.edit is None:
@@ -286,7 +333,7 @@ class UltrasoundPane(QWidget):
         if r.get("edited"):
             parts.append("edited")
         if self.best is not None:
-            parts.append(f"suggested frame {self.best + 1}")
+            parts.append(f"suggested frame {frame_number(self.best)}")
         text = " · ".join(parts)
         for w in r.get("warnings", []) or []:
             text += f"\n⚠ {w}"

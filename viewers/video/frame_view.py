@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.data.video.timefmt import format_time
+from app.scene.frames import frame_text
 
 from .qimage import rgb_to_qimage
 
@@ -32,11 +33,11 @@ class VideoFrameView(QWidget):
         self._image = rgb_to_qimage(frame.image)
         self._pixels = frame.image
         self.frame_index = frame.index
-        total = f" / {n_frames - 1}" if n_frames else ""
-        self._caption = f"frame {frame.index}{total}   {format_time(frame.time)}" + (f"   {extra}" if extra else "")
-        self._warning = (f"DAMAGED: frame {frame.index} could not be decoded; showing frame {frame.shown_index}"
+        # numbered from 1 for the reader, as every frame number the shell shows (app/scene/frames.py)
+        self._caption = f"{frame_text(frame.index, n_frames)}   {format_time(frame.time)}" + (f"   {extra}" if extra else "")
+        self._warning = (f"DAMAGED: {frame_text(frame.index)} could not be decoded; showing {frame_text(frame.shown_index)}"
                          if frame.damaged else
-                         f"frame {frame.index} decoded with errors: it may show artefacts" if frame.corrupt else "")
+                         f"{frame_text(frame.index)} decoded with errors: it may show artefacts" if frame.corrupt else "")
         self.update()
 
     def show_preview(self, image: QImage, caption: str) -> None:

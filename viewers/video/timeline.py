@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.data.video.timefmt import format_time
 from app.layers import EventsLayer
+from app.scene.frames import frame_number
 
 from .qimage import rgb_to_qimage
 from .segment_editor import SegmentEditor, event_at
@@ -317,9 +318,9 @@ class TimelineWidget(QWidget):
                 x = self.x_of(f)
                 p.setPen(QColor(255, 210, 90) if f in keys else QColor(120, 120, 130))
                 p.drawLine(QPointF(x, b - (9 if f in keys else 5)), QPointF(x, b))
-                if px_per_frame >= 28 or f % 10 == 0:
+                if px_per_frame >= 28 or frame_number(f) % 10 == 0:   # numbered from 1, as the caption
                     p.setPen(QColor(200, 200, 210))
-                    p.drawText(QPointF(x + 2, a + 10), str(f))
+                    p.drawText(QPointF(x + 2, a + 10), str(frame_number(f)))
             return
         step = self._tick_step()
         t0, t1 = self.times[first], self.times[last]

@@ -33,6 +33,7 @@ from app.data.video.timefmt import format_time, parse_position
 from app.layers import EventsLayer
 from app.review.annotation_file import load_annotations, save_annotations
 from app.review.video_annotations import load_video_layers, save_video_layers, video_layer_id
+from app.scene.frames import FrameCursor, frame_number, frame_text, frames_text, index_of_number
 
 from .frame_view import VideoFrameView
 from .playback import SPEEDS, PlaybackClock
@@ -64,7 +65,11 @@ class VideoWorkspace(QWidget):
         self.segments: EventsLayer = new_segments_layer(user)
         self.bookmarks: EventsLayer = new_bookmarks_layer(user)
         self.evidence: list[EventsLayer] = []
-        self.current = 0          # the frame the user asked for last
+        # the frame the user asked for last (0-based index): one cursor, shared with the ultrasound
+        # pane when it shows this video (the shell binds it), so playhead and pane move together
+        self.frames = FrameCursor()
+        self.frames.changed.connect(self._frames_moved)
+        self.frames.playing.connect(lambda src: src is not self and self.pause())
         self.shown: int | None = None   # the frame on screen
         self.last_frame = None          # its Frame (image, time, damaged flags)
         self._tasks: list[BackgroundTask] = []
@@ -86,6 +91,10 @@ class VideoWorkspace(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # --- UI ---
+    @property
+    def current(self) -> int:
+        return self.frames.index
+
     def _build_ui(self) -> None:
         self.view = VideoFrameView(self)
         self.timeline = TimelineWidget(self)
@@ -101,7 +110,8 @@ class VideoWorkspace(QWidget):
         self.position_label = QLabel("no video", self)
         self.goto_edit = QLineEdit(self)
         self.goto_edit.setPlaceholderText("go to (Ctrl+G)")
-        self.goto_edit.setToolTip("go to a frame or a time: 1234, 00:12:03.5 (Ctrl+G)")
+        self.goto_edit.setToolTip("go to a frame (numbered from 1, as the caption shows) or a time: 1234, "
+                                  "00:12:03.5 (Ctrl+G)")
         self.goto_edit.setMinimumWidth(self.goto_edit.fontMetrics().horizontalAdvance("00:00:00.000") + 24)
         self.goto_edit.setMaximumWidth(240)
         self.goto_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # keys belong to the video until clicked
@@ -203,6 +213,7 @@ class VideoWorkspace(QWidget):
         if self.source is not None:
             self.clear_evidence()  # evidence belongs to the video it was computed on
         self.close_source()
+        self._new_video()
         self._video_path = Path(path)
         self.view.set_message(f"opening {Path(path).name} ...")
         self.progress.setValue(0)
@@ -224,11 +235,19 @@ class VideoWorkspace(QWidget):
         if self.source is not None:
             self.clear_evidence()
         self.close_source()
+        self._new_video()
         self._video_path = Path(source.path)
         self.view.set_message(f"indexing {source.label} ...")
         self.progress.setValue(0)
         self.progress.show()
         self._start_open_task(lambda t: (source.ensure_index(progress=t.report, cancel=t.cancelled), source)[1])
+
+    def _new_video(self) -> None:
+        """Another video starts at its first frame (it opened at the previous video's frame), with
+        an empty go-to box (the walk: "20" typed for the previous video stayed over a 10-frame one)."""
+        self.frames.set_count(0, self)
+        self.frames.set(0, self)
+        self.goto_edit.clear()
 
     def _start_open_task(self, fn) -> None:
         self.setFocus()
@@ -251,6 +270,7 @@ class VideoWorkspace(QWidget):
         self.progress.hide()
         self.view.set_message("")
         idx = source.index
+        self.frames.set_count(idx.n_frames, self)
         self._bind_annotations(idx.n_frames)
         self.editor = SegmentEditor(self.segments, self.bookmarks, idx.n_frames,
                                     default_label=self.label_edit.text().strip() or "segment")
@@ -408,6 +428,11 @@ class VideoWorkspace(QWidget):
             if self.editor is not None:
                 self.timeline.add_evidence(layer)
 
+    def remove_evidence_layer(self, layer: EventsLayer) -> None:
+        if layer in self.evidence:
+            self.evidence.remove(layer)
+            self.timeline.remove_evidence(layer)
+
     # --- navigation ---
     @property
     def n_frames(self) -> int:
@@ -415,10 +440,20 @@ class VideoWorkspace(QWidget):
 
     def seek(self, n: int) -> None:
         """Show frame n (clamped); the request is served by the loader thread, newest first."""
-        if not self.n_frames:
-            self.current = max(0, int(n))
+        self.frames.set(n, self)   # the views sharing the frame (the ultrasound pane) follow
+        if self.n_frames:
+            self._show_current()
+
+    def _frames_moved(self, _n: int, source) -> None:
+        """Another view sharing the frame (the ultrasound pane) moved it: show that frame."""
+        if source is self:
             return
-        self.current = min(max(int(n), 0), self.n_frames - 1)
+        if self.clock is not None and self.clock.playing:   # the other view's playback or step wins
+            self.pause()
+        if self.n_frames:
+            self._show_current()
+
+    def _show_current(self) -> None:
         self.timeline.set_current(self.current)
         self._update_label()
         if self._scrubbing:
@@ -452,14 +487,14 @@ class VideoWorkspace(QWidget):
                 self._proxy_ready = False
             else:
                 self._preview_on_screen = n
-                self.view.show_preview(rgb_to_qimage(img), f"PREVIEW (reduced proxy): frame {n}; "
+                self.view.show_preview(rgb_to_qimage(img), f"PREVIEW (reduced proxy): {frame_text(n)}; "
                                                            f"exact frame when the playhead rests")
                 self.previewShown.emit(n)
                 return
         k = self.source.index.keyframe_at_or_before(n)
         thumb = self.timeline.thumbs.get(k)
         if thumb is not None:
-            self.view.show_preview(thumb, f"preview: keyframe {k}, frame {n} loading ...")
+            self.view.show_preview(thumb, f"preview: keyframe {frame_number(k)}, {frame_text(n)} loading ...")
             self.previewShown.emit(n)
             return
         # a stream whose decoder marks no picture intra has thumbnails of evenly spaced frames, not
@@ -467,7 +502,7 @@ class VideoWorkspace(QWidget):
         before = [f for f in self.timeline.thumbs if f <= n]
         if before:
             m = max(before)
-            self.view.show_preview(self.timeline.thumbs[m], f"preview: frame {m}, frame {n} loading ...")
+            self.view.show_preview(self.timeline.thumbs[m], f"preview: {frame_text(m)}, {frame_text(n)} loading ...")
             self.previewShown.emit(n)
 
     def seek_time(self, seconds: float) -> None:
@@ -480,8 +515,8 @@ class VideoWorkspace(QWidget):
 
     def goto(self, text: str) -> None:
         kind, value = parse_position(text)
-        if kind == "frame":
-            self.seek(int(value))
+        if kind == "frame":   # typed as the caption numbers frames: from 1
+            self.seek(index_of_number(int(value)))
         else:
             self.seek_time(value)
 
@@ -514,6 +549,7 @@ class VideoWorkspace(QWidget):
         if self.clock.speed > 0 and start >= self.n_frames - 1 and speed is None:
             start = 0
         self.clock.start(start, speed)
+        self.frames.start_playing(self)   # a view sharing the frame (the ultrasound pane) stops its playback
 
     def pause(self) -> None:
         self._shuttle = 0.0
@@ -539,7 +575,7 @@ class VideoWorkspace(QWidget):
             self.speed_box.blockSignals(False)
 
     def _play_frame(self, n: int) -> None:
-        self.current = n
+        self.frames.set(n, self)
         self.timeline.set_current(n)
         self._update_label()
         self.loader.request(n)
@@ -558,6 +594,7 @@ class VideoWorkspace(QWidget):
         self._sync_speed_box(nxt)
         if self.clock is not None:
             self.clock.start(self.current, self._shuttle)
+            self.frames.start_playing(self)
 
     def _speed_text(self) -> str:
         if self.clock is None or not self.clock.playing:
@@ -574,7 +611,7 @@ class VideoWorkspace(QWidget):
         if not self.n_frames:
             return
         t = self.source.time_of(self.current)
-        self.position_label.setText(f"frame {self.current} / {self.n_frames - 1}   {format_time(t)}"
+        self.position_label.setText(f"{frame_text(self.current, self.n_frames)}   {format_time(t)}"
                                     f"   {self.speed_box.currentText()}")
 
     # --- keyboard ---
@@ -661,7 +698,7 @@ class VideoWorkspace(QWidget):
         if i >= len(self.segments.events):
             return
         ev = self.segments.events[i]
-        label, ok = QInputDialog.getText(self, "Segment label", f"frames {ev.start_frame}..{ev.end_frame}: label",
+        label, ok = QInputDialog.getText(self, "Segment label", f"{frames_text(ev.start_frame, ev.end_frame)}: label",
                                          text=ev.label)
         if not ok:
             return
@@ -688,20 +725,21 @@ class VideoWorkspace(QWidget):
         from app.data.video.export import export_frame
 
         n = self.current
-        self._run_export(lambda t, src: export_frame(src, n, path), f"frame {n}")
+        # the message names the file written (the walk: "exported frame 1", and where it went unsaid)
+        self._run_export(lambda t, src: export_frame(src, n, path), f"{frame_text(n)} to {Path(path).name}")
 
     def export_clip(self, path: str | Path, start: int, end: int) -> None:
         from app.data.video.export import export_clip
 
         self._run_export(lambda t, src: export_clip(src, start, end, path, progress=t.report,
                                                     cancel=t.cancelled)["method"],
-                         f"frames {start}..{end}")
+                         f"{frames_text(start, end)} to {Path(path).name}")
 
     def export_storyboard(self, path: str | Path, frames: list[int] | None = None) -> None:
         from app.data.video.export import storyboard
 
         chosen = list(frames if frames is not None else self.storyboard_frames())
-        self._run_export(lambda t, src: storyboard(src, chosen, path), f"{len(chosen)} frames")
+        self._run_export(lambda t, src: storyboard(src, chosen, path), f"{len(chosen)} frames to {Path(path).name}")
 
     def _run_export(self, fn, what: str) -> None:
         if self.source is None or not self.n_frames:
@@ -727,7 +765,7 @@ class VideoWorkspace(QWidget):
         return Path(self.source.label).stem if self.source is not None else "video"
 
     def _ask_export_frame(self) -> None:
-        path = self._ask_path("Save frame", f"{self._stem()}_frame{self.current}.png", "PNG (*.png)")
+        path = self._ask_path("Save frame", f"{self._stem()}_frame{frame_number(self.current)}.png", "PNG (*.png)")
         if path:
             self.export_frame(path)
 
@@ -736,7 +774,7 @@ class VideoWorkspace(QWidget):
         if rng is None:
             self._error("select a segment, or set an in point (I) and move to the clip's end")
             return
-        path = self._ask_path("Save clip", f"{self._stem()}_{rng[0]}-{rng[1]}.mp4",
+        path = self._ask_path("Save clip", f"{self._stem()}_frames{frame_number(rng[0])}-{frame_number(rng[1])}.mp4",
                               "Video (*.mp4 *.mkv *.mov *.avi)")
         if path:
             self.export_clip(path, *rng)

@@ -1,12 +1,14 @@
 """Video evidence sentences from an evidence result: how many notable events, and each with its
-times, frames, key frame and score. Frames are numbered 0-based and timed from the first frame, as
-the video viewer's caption shows them ('frame n / N-1   hh:mm:ss.mmm'); times come from the video's
+times, frames, key frame and score. Frames are numbered from 1 and timed from the first frame, as
+the video viewer's caption shows them ('frame n / N   hh:mm:ss.mmm'; session 19, was 0-based); the
+locators keep the 0-based indices for navigation beside the numbers written; times come from the video's
 own frame table when the case video is at hand, else from the frame numbers and the frame rate."""
 from __future__ import annotations
 
 import numpy as np
 
 from app.report.model import Evidence, Report
+from app.scene.frames import frame_number
 
 from .common import ResultFolder, fmt, rounded
 
@@ -28,7 +30,7 @@ def frame_times(case) -> np.ndarray | None:
 
 
 def draft(rep: Report, rf: ResultFolder, times: np.ndarray | None = None) -> None:
-    """Frame numbers are written 0-based, as the viewer's caption 'frame n / N-1' shows them; times
+    """Frame numbers are written from 1, as the viewer's caption 'frame n / N' shows them; times
     are the viewer's ('times', per frame, from :func:`frame_times`) when given for this many
     frames, else frame / frame rate."""
     doc = rf.json("events.json")
@@ -54,18 +56,20 @@ def draft(rep: Report, rf: ResultFolder, times: np.ndarray | None = None) -> Non
     rep.add(SECTION, f"The review of {name} ({n_total} frames{span}) found {len(events)} {CONCEPT}s.", head)
     for i, e in enumerate(events, 1):
         f0, f1 = int(e["start_frame"]), int(e["end_frame"])
-        loc = {"video": name, "event": i, "start_frame": f0, "end_frame": f1}
-        text = f"Event {i}, {e.get('label', 'event')}: frames {f0} to {f1}"
+        # "start_frame" / "frame": 0-based indices (navigation); "..._number": what the sentence writes
+        loc = {"video": name, "event": i, "start_frame": f0, "end_frame": f1,
+               "start_frame_number": frame_number(f0), "end_frame_number": frame_number(f1)}
+        text = f"Event {i}, {e.get('label', 'event')}: frames {frame_number(f0)} to {frame_number(f1)}"
         kf = int((e.get("key_frames") or [f0])[0])
-        kloc = {"video": name, "frame": kf}
+        kloc = {"video": name, "frame": kf, "frame_number": frame_number(kf)}
         if fps > 0 or times is not None:
             t_of = (lambda f: float(times[f])) if times is not None else (lambda f: f / fps)
             loc.update(start_s=rounded(t_of(f0), 1), end_s=rounded(t_of(f1), 1))
             kloc["time_s"] = rounded(t_of(kf), 1)
             text += f" ({fmt(loc['start_s'], 1)} s to {fmt(loc['end_s'], 1)} s)"
-            text += f"; key frame {kf} at {fmt(kloc['time_s'], 1)} s"
+            text += f"; key frame {frame_number(kf)} at {fmt(kloc['time_s'], 1)} s"
         else:
-            text += f"; key frame {kf}"
+            text += f"; key frame {frame_number(kf)}"
         score = rounded(e.get("score", 0.0), 2)
         rep.add(SECTION, text + f"; score {fmt(score, 2)}.",
                 [Evidence("locator", src, loc, None, "", "event"), Evidence("locator", src, kloc, None, "", "key frame"),

@@ -5,6 +5,7 @@ every decision (who, what, comment), oldest first, straight from the append-only
 line naming any disagreement between reviewers."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -25,7 +26,15 @@ class AuditPanel(QWidget):
         self.title.setObjectName("audit_title")
         lay.addWidget(self.title)
         self.table = record_table(COLUMNS, "audit_table", select_rows=False)
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.Stretch)
+        # fits its side dock (~260 px; the session-19 walk saw it scroll sideways): short time, who and
+        # action as wide as their text, the version id only when there is room, the details take the
+        # rest, elided; every cell's full text in its tooltip
+        hdr = self.table.horizontalHeader()
+        for c in range(len(COLUMNS)):
+            hdr.setSectionResizeMode(c, QHeaderView.Stretch if c == 4 else QHeaderView.ResizeToContents)
+        self.table.setTextElideMode(Qt.ElideRight)
+        self.table.setWordWrap(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         lay.addWidget(self.table, 1)
         self.disagreements = QLabel("")
         self.disagreements.setObjectName("audit_disagreements")
@@ -35,9 +44,18 @@ class AuditPanel(QWidget):
         if layer_id:
             self.set_layer(layer_id)
 
-    def set_layer(self, layer_id: str) -> None:
+    NARROW = 420
+
+    def set_layer(self, layer_id: str | None) -> None:
+        """Show the history of ``layer_id``; None: no layer (another study came on screen)."""
         self.layer_id = layer_id
         self.refresh()
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        narrow = self.width() < self.NARROW   # the table is laid out after this event: its own width lags
+        if self.table.isColumnHidden(3) != narrow:
+            self.table.setColumnHidden(3, narrow)
 
     def _details(self, e) -> str:
         d = dict(e.details)
@@ -61,6 +79,8 @@ class AuditPanel(QWidget):
     def refresh(self) -> None:
         if not self.layer_id:
             self.table.setRowCount(0)
+            self.title.setText("No layer selected")   # it kept the previous layer's "History of ..."
+            self.disagreements.setText("")
             return
         names = {l["layer_id"]: l for l in self.store.layers()}
         info = names.get(self.layer_id)
@@ -69,14 +89,16 @@ class AuditPanel(QWidget):
                            if info else f"Layer {self.layer_id} is not in the store")
         self.table.setRowCount(len(entries))
         for r, e in enumerate(entries):
-            cells = [e.time.replace("T", " ")[:19], e.user, e.action.replace("_", " "),
-                     (e.version_id or "")[:8], self._details(e)]
+            when = e.time.replace("T", " ")[:19]
+            cells = [when[5:16], e.user, e.action.replace("_", " "), (e.version_id or "")[:8], self._details(e)]
+            tips = [f"{when} UTC", e.user, f"{cells[2]} (version {cells[3]})" if cells[3] else cells[2],
+                    e.version_id or "", cells[4]]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(tips[c])
                 if c == 2 and e.action in ACTION_COLOURS:
                     item.setForeground(QColor(ACTION_COLOURS[e.action]))
                 self.table.setItem(r, c, item)
-        self.table.resizeColumnsToContents()
         dis = self.store.disagreements(self.layer_id)
         self.disagreements.setText("" if not dis else "Disagreements: " + "; ".join(
             f"{d.target_kind} {d.target_ref}".strip() + " - " + ", ".join(f"{u} {v}" for u, v in sorted(d.by_user.items()))

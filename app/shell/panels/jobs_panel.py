@@ -267,9 +267,7 @@ class JobsPanel(QWidget):
         self._bridge.jobAdded.connect(self.add_job, Qt.QueuedConnection)
         lay = QVBoxLayout(self)
         self.table = record_table(COLUMNS, "jobs_table")
-        hdr = self.table.horizontalHeader()
-        hdr.setSectionResizeMode(QHeaderView.ResizeToContents)
-        hdr.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        self._fit_columns()
         buttons = QHBoxLayout()
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setObjectName("cancel_button")
@@ -294,6 +292,44 @@ class JobsPanel(QWidget):
         self._update_buttons()
         if runner is not None:
             self.attach_runner(runner)
+
+    def _fit_columns(self) -> None:
+        """Columns that fit the dock (~290-350 px at a 1600-px window; session 19: ResizeToContents
+        made a long input name or a remote URL scroll the table sideways): backend, state, progress
+        and time get the width of their usual text or header, input and message share the rest;
+        long text is elided in the middle, its full text in the cell's tooltip and in the details.
+        Narrower than ``NARROW`` px, input and time are hidden (the walk: with the dock's own
+        scroll bar the message column was cut to "Messag"); the backend cell's tooltip and the
+        details below the table still name them."""
+        t = self.table
+        t.setTextElideMode(Qt.ElideMiddle)
+        t.setWordWrap(False)
+        t.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)   # the columns always fit; nothing to scroll to
+        hdr = t.horizontalHeader()
+        hdr.setMinimumSectionSize(24)
+        fm, hfm = t.fontMetrics(), hdr.fontMetrics()
+        pad = 12
+        # the usual text of the cell, or the header's label where that is wider (the walk: "Progres")
+        widths = {c: max(fm.horizontalAdvance(text), hfm.horizontalAdvance(COLUMNS[c]) + 6) + pad
+                  for c, text in ((0, "us-biometry"), (2, "running"), (3, "100%"), (4, "59.9 s"))}
+        for c in range(len(COLUMNS)):
+            if c in widths:
+                hdr.setSectionResizeMode(c, QHeaderView.Interactive)
+                hdr.resizeSection(c, widths[c])
+            else:
+                hdr.setSectionResizeMode(c, QHeaderView.Stretch)
+
+    NARROW = 440
+
+    def _fit_to_width(self) -> None:
+        narrow = self.width() < self.NARROW   # the table is laid out after this event: its own width lags
+        for c in (1, 4):   # input, time
+            if self.table.isColumnHidden(c) != narrow:
+                self.table.setColumnHidden(c, narrow)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(e)
+        self._fit_to_width()
 
     # --- wiring ---
     def attach_runner(self, runner) -> None:
@@ -353,10 +389,15 @@ class JobsPanel(QWidget):
         row = self._rows.get(job.id)
         if row is None:
             return
-        self.table.item(row, 0).setText(job.backend + ("" if job.where == "local" else f" @ {job.where}"))
-        self.table.item(row, 1).setText(job.input_name)
+        backend = job.backend + ("" if job.where == "local" else f" @ {job.where}")
+        for col, text in ((0, backend), (1, job.input_name)):
+            self.table.item(row, col).setText(text)
+            self.table.item(row, col).setToolTip(text)   # elided in the cell: the full text on hover
+        if job.input_name:   # the input column may be hidden in a narrow dock: the backend's tooltip names it
+            self.table.item(row, 0).setToolTip(f"{backend}\non {job.input_name}")
         state = self.table.item(row, 2)
         state.setText(job.state.value + (" (cached)" if job.cached else ""))
+        state.setToolTip(state.text())
         state.setForeground(_brush(STATE_COLOURS[job.state]))
         bar: QProgressBar = self.table.cellWidget(row, 3)
         bar.setValue(int(round(job.progress * 1000)))

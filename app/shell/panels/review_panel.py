@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.data.types import LoupeError
 from app.review.queue import ReviewQueue
 from app.review.store import Decision, ReviewStore
+from app.scene.frames import frames_text
 from app.shell.tables import record_table
 
 COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00"}
@@ -70,7 +71,7 @@ def items_from_store(store: ReviewStore, only: set[str] | None = None) -> list[R
         layer = store.load_layer(lid)
         if lay["kind"] == "events":
             for i, e in enumerate(layer.events):
-                out.append(ReviewItem(lid, f"{name}: {e.label or 'event'} frames {e.start_frame}-{e.end_frame}",
+                out.append(ReviewItem(lid, f"{name}: {e.label or 'event'} {frames_text(e.start_frame, e.end_frame)}",
                                       "event", str(i), f"{qk} event", f"score {e.score:.2f}"))
         elif lay["kind"] == "graph":
             for b in sorted({int(x) for x in layer.branch_ids}):

@@ -39,6 +39,18 @@ def build(win) -> UltrasoundPane:
     pane.user_provider = win.workflow.require_user
     pane.keep_layer = win.workflow.ensure_stored   # a correction versions the run's stored lines layer
 
+    def link_frames() -> None:
+        """One frame for the study on screen: the pane shares the frame index of the slice viewer or
+        the video workspace showing the same file, so the playhead, the timeline, the viewer's
+        caption and the pane cannot show different frames (session 19)."""
+        ctx = win.current_view.context
+        if pane.cine is None:
+            return
+        if ctx.model is not None and ctx.model.volume is pane.cine.volume:
+            pane.bind_frames(ctx.model.frames)
+        elif ctx.is_video and ctx.video is not None and str(pane.cine.source_file or "") == str(ctx.path):
+            pane.bind_frames(ctx.video.frames)
+
     def on_opened(model) -> None:
         if not is_ultrasound(model):
             return
@@ -46,6 +58,8 @@ def build(win) -> UltrasoundPane:
             pane.set_cine(UsCine(model.volume, model.source_file), win.study_of(model))
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
+            return
+        link_frames()
 
     def on_video(path: str) -> None:
         """A non-DICOM video that looks like B-mode also goes to the pane (the video workspace
@@ -63,6 +77,7 @@ def build(win) -> UltrasoundPane:
             return
         if dicom_vol is not None:
             pane.set_cine(UsCine(dicom_vol, path), _video_key(path))
+            link_frames()
             return
         if not is_ultrasound_video(path):
             return
@@ -72,6 +87,7 @@ def build(win) -> UltrasoundPane:
         except LoupeError as exc:
             win.show_error(f"ultrasound pane: {exc}", "Ultrasound: see the message above")
             return
+        link_frames()
         kept, total = vol.meta["frames_kept"], vol.meta["video_frames"]
         if kept < total:
             win.statusBar().showMessage(f"Ultrasound pane: first {kept} of {total} frames of "
@@ -104,8 +120,10 @@ def build(win) -> UltrasoundPane:
         if ctx.model is not None and is_ultrasound(ctx.model):
             if pane.cine is None or pane.cine.volume is not ctx.model.volume:
                 on_opened(ctx.model)
+            else:
+                link_frames()
         elif ctx.is_video and pane.cine is not None and str(pane.cine.source_file or "") == str(ctx.path):
-            pass   # an ultrasound video back on screen: its cine stays (on_video loaded it)
+            link_frames()   # an ultrasound video back on screen: its cine stays (on_video loaded it)
         elif ctx.is_video and ctx.path:
             # a video on screen (the pane may be built only now, when its tab is first shown): an
             # ultrasound one (B-mode file, US DICOM cine) goes into the pane, anything else clears it

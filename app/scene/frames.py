@@ -1,0 +1,73 @@
+"""The frame of a study, in one place, and how a person sees and types frame numbers.
+
+``FrameCursor`` holds the one frame index (0-based, internal) of a multi-frame study: the slice
+viewer's cine (``Scene.frames``), the video workspace's playhead and timeline, and the ultrasound
+pane all read it and move it, so they cannot show different frames of the same study (session 19:
+the playhead and the pane's frame moved independently). ``changed(index, source)`` tells the others.
+
+Numbering: internal indices (arrays, layers, store records, events.json, JSON locators) are 0-based;
+every frame number shown to or typed by a person is 1-based, "frame 1 / N" as clinical viewers
+count them (the ultrasound pane always did, the video views said "frame 0 / N-1")."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.layers import Signal
+
+# said by every file that stores frame indices for a machine (events.json, CSV segments, result
+# folders): what the numbers in it are
+FRAME_INDEX_BASE = "0-based frame index"
+
+
+class FrameCursor:
+    """One study's frame index. ``count`` 0: not known yet (a video still indexing): kept as asked."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = max(0, int(count))
+        self.index = 0
+        self.changed = Signal()   # (index, source): source is whoever moved it (a view ignores its own)
+        self.playing = Signal()   # (source): source started playback; every other view sharing it stops its own
+
+    def clamp(self, n: int) -> int:
+        n = max(0, int(n))
+        return min(n, self.count - 1) if self.count else n
+
+    def set(self, n: int, source: Any = None) -> int:
+        """Move to frame index ``n`` (clamped); tells the others when it moved. Returns the index."""
+        n = self.clamp(n)
+        if n != self.index:
+            self.index = n
+            self.changed.emit(n, source)
+        return n
+
+    def start_playing(self, source: Any) -> None:
+        """``source`` starts playing: the last view started plays, the others stop theirs (two
+        playbacks would fight over the one frame)."""
+        self.playing.emit(source)
+
+    def set_count(self, count: int, source: Any = None) -> None:
+        self.count = max(0, int(count))
+        self.set(self.index, source)
+
+
+def frame_number(index: int) -> int:
+    """The 1-based number a person sees for 0-based frame ``index``."""
+    return int(index) + 1
+
+
+def frame_text(index: int, count: int | None = None) -> str:
+    """'frame 5 / 120' for index 4 of 120 frames ('frame 5' without a count)."""
+    return f"frame {frame_number(index)}" + (f" / {int(count)}" if count else "")
+
+
+def frames_text(start: int, end: int) -> str:
+    """'frames 5-9' for the inclusive indices 4..8."""
+    return f"frames {frame_number(start)}-{frame_number(end)}"
+
+
+def index_of_number(number: int) -> int:
+    """The 0-based index of the 1-based frame number a person typed (ValueError below 1)."""
+    n = int(number)
+    if n < 1:
+        raise ValueError(f"frame numbers start at 1 (got {n})")
+    return n - 1
