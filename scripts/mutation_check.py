@@ -36,10 +36,14 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("us-cuda-tf32", "the ultrasound U-Net's forward pass under cuDNN's TF32 default: CUDA labels may differ from CPU's",
+             "backends/ultrasound/segment.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
+             "torch.backends.cudnn.flags(enabled=True, allow_tf32=True)",
+             ("tests/test_gpu_precision.py",)),
     Mutation("vessels-cuda-tf32", "the vessel U-Net's forward pass under cuDNN's TF32 default: CUDA masks differ from CPU's",
              "backends/vessels/fundus.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
              "torch.backends.cudnn.flags(enabled=True, allow_tf32=True)",
-             ("tests/test_vessels_gpu_precision.py",)),
+             ("tests/test_gpu_precision.py",)),
     Mutation("us-correction-copies-the-run-lines", "an AoP correction versions a copy of the run's lines: two rows for one output",
              "app/shell/panels/ultrasound_panel.py", "                              lines_layer=lines)",
              "                              lines_layer=None)",

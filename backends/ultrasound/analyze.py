@@ -35,12 +35,13 @@ class FrameResult:
         return d
 
 
-def analyse_frames(frames: list[np.ndarray], mm_per_px=None, weights: str | None = None) -> list[FrameResult]:
+def analyse_frames(frames: list[np.ndarray], mm_per_px=None, weights: str | None = None,
+                   device: str = "cpu") -> list[FrameResult]:
     """``mm_per_px``: None, one (sx, sy) for all frames, or a callable (x, y) -> (sx, sy) | None
     giving the scale of the calibrated region at a pixel. ``weights``: another checkpoint than the
-    shipped one (evaluations of a training run)."""
+    shipped one (evaluations of a training run). ``device``: where the U-Net runs ('cuda' or 'cpu')."""
     out = []
-    for i, prob in enumerate(segment_probs(frames, weights=weights)):
+    for i, prob in enumerate(segment_probs(frames, weights=weights, device=device)):
         labels = labels_from_probs(prob)
         plane = plane_score(prob, labels)
         bio = biometry_from_masks(labels, definition=PREDICTED)

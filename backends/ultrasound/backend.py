@@ -64,7 +64,8 @@ class UsBiometry(Backend):
         frames, regions = prepared
         ref = ModelRegistry("us-biometry").get(params.model)   # '' = the promoted version
         ctx.progress(0.1, f"segmenting {len(frames)} frame(s) with model {ref.version}")
-        results = analyse_frames(frames, region_scale(regions) if regions else None, weights=str(ref.weights))
+        results = analyse_frames(frames, region_scale(regions) if regions else None, weights=str(ref.weights),
+                                 device=ctx.device)
         best = best_frame(results)
         shown = results[best if best is not None else 0].index
         return results, best, bool(regions), ref, frames[shown]

@@ -35,7 +35,7 @@ def model_version(ref=None) -> str:
 
 
 @lru_cache(maxsize=2)
-def load_model(path: str = str(WEIGHTS)):
+def load_model(path: str = str(WEIGHTS), device: str = "cpu"):
     import torch
 
     from backends.vessels.unet2d import fold_batchnorm
@@ -47,7 +47,7 @@ def load_model(path: str = str(WEIGHTS)):
     net = build_net()
     state = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return fold_batchnorm(net)
+    return fold_batchnorm(net).to(device)
 
 
 def to_grey(frame: np.ndarray) -> np.ndarray:
@@ -66,10 +66,11 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
     return f
 
 
-def segment_probs(frames: list[np.ndarray], batch: int = 16, weights: str | None = None) -> list[np.ndarray]:
+def segment_probs(frames: list[np.ndarray], batch: int = 16, weights: str | None = None,
+                  device: str = "cpu") -> list[np.ndarray]:
     """Softmax probabilities (3, H, W) per frame, at the frame's own size (``weights``: another
-    checkpoint than the shipped one, for evaluations of a training run)."""
-    return net_probs(load_model(weights or str(WEIGHTS)), frames, batch)
+    checkpoint than the shipped one, for evaluations of a training run; ``device``: 'cuda' or 'cpu')."""
+    return net_probs(load_model(weights or str(WEIGHTS), device), frames, batch)
 
 
 def net_probs(net, frames, batch: int = 16) -> list[np.ndarray]:
@@ -79,11 +80,13 @@ def net_probs(net, frames, batch: int = 16) -> list[np.ndarray]:
     import torch
 
     out = []
-    with torch.inference_mode():
+    device = next(net.parameters()).device
+    # full FP32 on CUDA too (no TF32 convolutions): the GPU gives the CPU's labels, as the vessel U-Net
+    with torch.inference_mode(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
         for i in range(0, len(frames), batch):
             chunk = [to_grey(f) for f in frames[i:i + batch]]
-            x = torch.from_numpy(np.stack([us_input(g) for g in chunk]))
-            p = net(x).softmax(1).numpy()
+            x = torch.from_numpy(np.stack([us_input(g) for g in chunk])).to(device)
+            p = net(x).softmax(1).cpu().numpy()
             for g, pr in zip(chunk, p):
                 h, w = g.shape
                 if (h, w) != (NET_SIZE, NET_SIZE):

@@ -18,7 +18,7 @@ class UsBiometryParams(Params):
 SPEC = BackendSpec(
     name="us-biometry", version="0.1.0", inputs=("ultrasound", "image2d", "volume"), params=UsBiometryParams,
     outputs=("labels", "shapes", "findings", "document", "file"),
-    impl="backends.ultrasound.backend:UsBiometry", devices=("cpu",),
+    impl="backends.ultrasound.backend:UsBiometry", devices=("cuda", "cpu"),
     requires_files=("models/us_biometry/psfhs_unet.pt",),
     description="Intrapartum transperineal US: plane score, pubic symphysis / fetal head segmentation, "
                 "angle of progression and head-symphysis distance; best frame of a cine (U-Net trained on PSFHS)")

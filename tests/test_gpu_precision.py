@@ -1,4 +1,4 @@
-"""The vessel U-Net's CUDA path must give the CPU path's masks: convolutions run in full FP32.
+"""The U-Nets' CUDA paths must give the CPU paths' masks: convolutions run in full FP32.
 
 On an H200 (session 19, ``benchmarks/bench_cuda_vessels.py``) cuDNN's default TF32 convolutions
 flipped 24 mask pixels over the 20 DRIVE test photos; with TF32 off the masks were identical. No GPU
@@ -33,3 +33,26 @@ def test_unet_forward_runs_without_tf32(monkeypatch):
     assert rec.seen == [False]
     assert p.shape == (40, 48) and thr == 0.5
     assert torch.backends.cudnn.allow_tf32  # restored after the call
+
+
+def test_us_unet_forward_runs_without_tf32_on_the_nets_device():
+    """The ultrasound U-Net (declared 'cuda' since session 19) runs under the same FP32 switch, its input
+    on the net's own device and its output brought back for the CPU post-processing."""
+    from backends.ultrasound import segment
+    from backends.ultrasound.spec import SPEC
+
+    class Net(_Recorder):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            self.seen.append(torch.backends.cudnn.allow_tf32)
+            assert x.device == self.w.device
+            return torch.zeros(x.shape[0], 3, *x.shape[2:])
+
+    net = Net()
+    probs = segment.net_probs(net, [np.full((64, 80), 90, np.uint8)] * 3, batch=2)
+    assert net.seen == [False, False]
+    assert [p.shape for p in probs] == [(3, 64, 80)] * 3
+    assert "cuda" in SPEC.devices and SPEC.pick_device() in SPEC.devices
