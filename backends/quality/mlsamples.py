@@ -109,8 +109,10 @@ def q8(img: np.ndarray) -> np.ndarray:
 
 
 def on_grid_draw(*key) -> bool:
-    """The seeded per-row draw of the bit-depth mixing: True for about REQUANTISE_SHARE of keys."""
-    return _seed(REQUANTISE_SEED, *key) / 2.0 ** 32 < REQUANTISE_SHARE
+    """The seeded per-row draw of the bit-depth mixing: True for about REQUANTISE_SHARE of keys, independently per key.
+    (Not the CRC's top bit itself: CRC-32 is affine, so keys differing in one field -- a severity, an index -- flip
+    it together; the row's own generator, seeded by the CRC, decorrelates them.)"""
+    return bool(np.random.default_rng(_seed(REQUANTISE_SEED, *key)).random() < REQUANTISE_SHARE)
 
 
 def requantised(img: np.ndarray, labels: str, key) -> np.ndarray | None:
