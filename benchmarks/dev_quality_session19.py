@@ -99,8 +99,8 @@ def main(argv=None) -> int:
         print(f"{name}: {line} ece {r['1']['ece']:.4f} ghost {r['ghosting_p']:.3f}", flush=True)
     res["R_reproduces"] = rep = reproduces(res["R"])
     print("R reproduces v2.6.0:", rep, flush=True)
-    for name in res:
-        if name in ("C", "S"):
+    for name in [n for n in list(res) if n in ("C", "S")]:
+        if True:
             res[f"checks_{name}"] = c = checks(res["R"], res[name], fams)
             for k, v in c.items():
                 print(name, k, v)

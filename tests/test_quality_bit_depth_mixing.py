@@ -83,7 +83,7 @@ def test_load_reads_the_mixed_block_only_when_asked(tmp_path, monkeypatch):
 
 
 def test_the_trainer_ships_the_mixing_as_the_rule_decided():
-    # rule 19 (docs/figures/quality_session19_rule.md) decides the default; see docs/quality.md "Session 19"
+    # rule 19 (docs/figures/quality_session19_rule.md) FAILED: the mixing stays off (docs/quality.md "Session 19")
     assert train_assessor.REQUANTISE is False
     with pytest.raises(SystemExit):
         train_assessor.main(["--data", ".", "--requantise", "on"])         # needs --rows-dir
