@@ -1,5 +1,5 @@
 """Training rows in resumable shards (``backends/quality/train_rows.py``): a shard is written once
-and then reused, carries the shipped and the session-7 feature columns, and ``load`` refuses with
+and then reused, carries the shipped and the session-7 feature columns (and session 19's bit-depth-mixed block), and ``load`` refuses with
 one line a directory that is incomplete or built from other code."""
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def test_shard_written_once_reused_and_checked(data_dir, tmp_path, monkeypatch):
     assert train_rows.build(data_dir, tmp_path, ("grey",), (1, 53), log=None) == 1
     path = train_rows.shard_path(tmp_path, "grey", "cxr/h0001.png")
     z = np.load(path)
-    assert list(z["names"]) == list(FEATURE_NAMES) + list(V23_NAMES)
-    assert z["X"].shape == (37, len(FEATURE_NAMES) + len(V23_NAMES))
+    rq = [mlsamples.RQ_PREFIX + n for n in FEATURE_NAMES]  # session 19: the bit-depth-mixed block (off by default)
+    assert list(z["names"]) == list(FEATURE_NAMES) + list(V23_NAMES) + rq
+    assert z["X"].shape == (37, 2 * len(FEATURE_NAMES) + len(V23_NAMES))
     assert all(h.startswith("grey:") for h in z["how"])
     assert train_rows.build(data_dir, tmp_path, ("grey",), (1, 53), log=None) == 0  # fresh: reused
     with pytest.raises(LoupeError, match="shard missing"):

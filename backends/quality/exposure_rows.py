@@ -42,8 +42,9 @@ def roll_off(v: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def expose(x: np.ndarray, severity: int, over: bool, rng: np.random.Generator,
-           lift: bool = False) -> tuple[np.ndarray, str]:
-    """One over- or under-exposed 8-bit image of ``x`` (in [0, 1]) and its tag."""
+           lift: bool = False, eight_bit: bool = True) -> tuple[np.ndarray, str]:
+    """One over- or under-exposed image of ``x`` (in [0, 1]) and its tag: 8-bit, or left continuous (off the
+    8-bit grid) when not ``eight_bit`` (the bit-depth mixing of session 19; no draw of ``rng`` depends on it)."""
     g = level("exposure", severity, rng) ** 2.2
     lin = np.clip(x, 0, 1) ** 2.2 * (g if over else 1 / g)
     how = str(rng.choice(list(CURVES)))
@@ -53,18 +54,21 @@ def expose(x: np.ndarray, severity: int, over: bool, rng: np.random.Generator,
         b, w = rng.uniform(0.03, 0.2), rng.uniform(0.0, 0.25)
         y = b + (1 - b - w) * y
         tag += "-lift"
-    return _q8(y), tag
+    return (_q8(y) if eight_bit else np.clip(y, 0, 1)), tag
 
 
-def build(sources: list[Source], per_image: int = PER_IMAGE, log=None) -> mlsamples.MLSet:
-    """``per_image`` exposure rows per training image (severity cycles 1-3, over/under alternate)."""
+def build(sources: list[Source], per_image: int = PER_IMAGE, log=None, requantise: bool = False) -> mlsamples.MLSet:
+    """``per_image`` exposure rows per training image (severity cycles 1-3, over/under alternate). These rows are 8-bit
+    (all on the grid); with ``requantise`` (session 19's bit-depth mixing) each row is 8-bit only when its seeded draw
+    (``mlsamples.on_grid_draw``) says so and continuous otherwise, so the grid says nothing about exposure."""
     X, border, sev, how, group, modality = [], [], [], [], [], []
     for s in sources:
         for i, img in enumerate(s.load()):
             rng = np.random.default_rng(mlsamples._seed(SEED, s.id, i))
             for j in range(per_image):
                 severity = 1 + (i + j) % 3
-                y, tag = expose(np.asarray(img, np.float64), severity, j % 2 == 0, rng)
+                eight = not requantise or mlsamples.on_grid_draw("exposure-rolloff", s.id, i, j)
+                y, tag = expose(np.asarray(img, np.float64), severity, j % 2 == 0, rng, eight_bit=eight)
                 f = extract(np.ascontiguousarray(y, dtype=np.float32), s.modality)
                 X.append([f[n] for n in FEATURE_NAMES])
                 border.append(border_dark_fraction(y))

@@ -73,15 +73,65 @@ def v23_rows():
         WITH_V23 = before
 
 
+# Bit-depth mixing (session 19, issue 25; docs/figures/quality_session19_rule.md). ``dequant`` (the mean distance of
+# the pixel values to the 8-bit grid) is a simulator fingerprint in v2.6.0's rows: clean CT / MR never on the grid,
+# degraded rows almost never, while real 8-bit files (and the independent families' re-quantised exposures) sit on it.
+# Rows built inside ``rq_rows()`` also carry a block "rq:<feature>": the same row's shipped features measured after a
+# seeded draw per row (REQUANTISE_SHARE of rows, keyed by the row's own identity, never by its family) re-quantised the
+# image to 8 bits. Rows carrying JPEG keep their measured values (a JPEG decode is on the grid by construction), and so
+# does an image already on the grid. The plain columns are untouched, so one shard build serves both training sets:
+# ``train_rows.load(..., requantise=True)`` reads the rq block under the shipped names. Off by default (v2.6.0's rows).
+RQ_PREFIX = "rq:"
+REQUANTISE_SHARE = 0.5
+REQUANTISE_SEED = "q25m-bit-depth"
+WITH_RQ = False
+
+
+@contextmanager
+def rq_rows():
+    """Rows built inside also carry the re-quantised block (``RQ_PREFIX`` + each shipped feature)."""
+    global WITH_RQ
+    before, WITH_RQ = WITH_RQ, True
+    try:
+        yield
+    finally:
+        WITH_RQ = before
+
+
 def row_names() -> list[str]:
-    return list(FEATURE_NAMES) + (list(V23_NAMES) if WITH_V23 else [])
+    return (list(FEATURE_NAMES) + (list(V23_NAMES) if WITH_V23 else [])
+            + ([RQ_PREFIX + n for n in FEATURE_NAMES] if WITH_RQ else []))
 
 
-def _row(img, modality):
+def q8(img: np.ndarray) -> np.ndarray:
+    """``img`` (in [0, 1]) re-quantised to 8 bits: what saving it as an 8-bit file does."""
+    return (np.round(np.clip(np.asarray(img, np.float64), 0, 1) * 255) / 255).astype(np.float32)
+
+
+def on_grid_draw(*key) -> bool:
+    """The seeded per-row draw of the bit-depth mixing: True for about REQUANTISE_SHARE of keys, independently per key.
+    (Not the CRC's top bit itself: CRC-32 is affine, so keys differing in one field -- a severity, an index -- flip
+    it together; the row's own generator, seeded by the CRC, decorrelates them.)"""
+    return bool(np.random.default_rng(_seed(REQUANTISE_SEED, *key)).random() < REQUANTISE_SHARE)
+
+
+def requantised(img: np.ndarray, labels: str, key) -> np.ndarray | None:
+    """The 8-bit rendering of a row's image when its draw says so, else None (no key, JPEG, a draw of "keep")."""
+    if key is None or "jpeg" in labels.split("|") or not on_grid_draw(*key):
+        return None
+    y = q8(img)
+    return None if np.array_equal(y, np.asarray(img, np.float32)) else y
+
+
+def _row(img, modality, labels: str = "", key=None):
     x = np.ascontiguousarray(img, dtype=np.float32)
     f = extract(x, modality)
     if WITH_V23:
         f.update(extract_v23(x))
+    if WITH_RQ:
+        y = requantised(x, labels, key)
+        g = f if y is None else extract(y, modality)
+        f.update({RQ_PREFIX + n: g[n] for n in FEATURE_NAMES})
     return [f[n] for n in row_names()], border_dark_fraction(img)
 
 
@@ -93,19 +143,20 @@ def variety_rows(sid: str, modality: str, idx: int, img: np.ndarray, per_group: 
     out = []
     for clean in [img, img[:, ::-1], samples.zero_background(img)] + \
             [variety.clean_like(img, rng) for _ in range(n_clean_like)] + [variety.round_field_of_view(img, rng)]:
-        out.append((*_row(clean, modality), "", CLEAN, 0, "clean"))
+        out.append((*_row(clean, modality, "", (sid, idx, feed, len(out))), "", CLEAN, 0, "clean"))
     for g in variety.UNIVERSAL_GROUPS:
         for j in range(per_group):
             sev = 1 + (j + idx) % 3
             y, kind, how = variety.apply(img, g, sev, rng)
-            out.append((*_row(y, modality), FAMILY_OF[kind], kind, sev, how))
+            out.append((*_row(y, modality, FAMILY_OF[kind], (sid, idx, feed, len(out))), FAMILY_OF[kind], kind, sev, how))
     for _ in range(n_stacked):
         g1, g2 = rng.choice(variety.UNIVERSAL_GROUPS, 2, replace=False)
         s1, s2 = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         y, k1, h1 = variety.apply(img, str(g1), s1, rng)
         y, k2, h2 = variety.apply(y, str(g2), s2, rng)
         fams = list(dict.fromkeys([FAMILY_OF[k1], FAMILY_OF[k2]]))
-        out.append((*_row(y, modality), "|".join(fams), k1, s1, f"{h1}+{h2}"))
+        out.append((*_row(y, modality, "|".join(fams), (sid, idx, feed, len(out))), "|".join(fams), k1, s1,
+                    f"{h1}+{h2}"))
     return out
 
 
@@ -136,7 +187,8 @@ def build_loops(srcs: list[Source], per_image: int = 2, log=print) -> MLSet:
             for j in range(per_image):
                 sev = 1 + (i + j) % 3
                 y, kind, how = variety.loop_motion(img, sev, rng)
-                rows.append((*_row(y, s.modality), FAMILY_OF[kind], kind, sev, how))
+                rows.append((*_row(y, s.modality, FAMILY_OF[kind], ("loops", s.id, i, j)), FAMILY_OF[kind], kind, sev,
+                             how))
                 meta.append((s.id, s.modality))
     if log:
         log(f"  loops: {len(rows)} rows")
@@ -184,8 +236,8 @@ def _sim_image(args):
     from .degrade import applicable, degrade
     sid, modality, idx, img, order = args
     rows = []
-    for clean in samples.clean_variants(img):
-        rows.append((*_row(clean, modality), "", CLEAN, 0, "sim-clean"))
+    for c, clean in enumerate(samples.clean_variants(img)):
+        rows.append((*_row(clean, modality, "", ("sim-clean", sid, idx, c)), "", CLEAN, 0, "sim-clean"))
     jobs = [(img, k, "") for k in applicable(modality)]
     if modality == "other":
         jobs += [(img, k, "") for k in samples.cross_types(modality, order)
@@ -199,7 +251,8 @@ def _sim_image(args):
                         else samples._seed(sid, idx, kind, sev))
             if not samples.leaves_trace(base, d, kind):
                 continue
-            rows.append((*_row(d, modality), FAMILY_OF[kind], kind, sev, f"sim{('-' + tag) if tag else ''}"))
+            rows.append((*_row(d, modality, FAMILY_OF[kind], ("sim", sid, idx, kind, sev, tag)), FAMILY_OF[kind], kind,
+                         sev, f"sim{('-' + tag) if tag else ''}"))
     return sid, modality, rows
 
 

@@ -41,12 +41,17 @@ FAMILY_WEIGHTS = {"motion_blur": 2.0, "contrast": 2.0, "mri_ghosting": 3.0}
 # session 14: clean VIEWS (CT through clinical windows, native-resolution crops / down-scales) with a
 # degraded twin each (``clean_view_rows.py``). Off until docs/figures/quality_session14_rule.md passes.
 CLEAN_VIEWS = False
+# session 19: the bit-depth mixing (``mlsamples.rq_rows``): every row's image re-quantised to 8 bits by a seeded draw
+# per row (JPEG rows as measured), the exposure roll-off rows 8-bit by the same kind of draw instead of always. Needs
+# ``--rows-dir`` (the shards carry both renderings). Off until docs/figures/quality_session19_rule.md passes.
+REQUANTISE = False
 
 
-def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "", log=print) -> list[mlsamples.MLSet]:
+def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "", log=print,
+               requantise: bool = REQUANTISE) -> list[mlsamples.MLSet]:
     """Rows built at fit time after the simulator / variety rows: exposure roll-off (v2.3.0) and,
     when on, the clean views (``clean_views_cache``: an npz kept between fits, rebuilt when stale)."""
-    out = [exposure_rows.build(train_sources(data), log=log)]
+    out = [exposure_rows.build(train_sources(data), log=log, requantise=requantise)]
     if clean_views:
         cv = (clean_view_rows.build_cached(data, clean_views_cache, log=log) if clean_views_cache
               else clean_view_rows.build(data, log=log))
@@ -183,16 +188,22 @@ def main(argv=None) -> int:
     ap.add_argument("--clean-views", choices=("on", "off"), default="on" if CLEAN_VIEWS else "off",
                     help="add the clean-view rows of clean_view_rows.py (default: %(default)s)")
     ap.add_argument("--clean-views-cache", default="", help="npz to reuse / store the clean-view rows")
+    ap.add_argument("--requantise", choices=("on", "off"), default="on" if REQUANTISE else "off",
+                    help="session 19's bit-depth mixing (needs --rows-dir; default: %(default)s)")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
+    rq = args.requantise == "on"
+    if rq and not args.rows_dir:
+        ap.error("--requantise on needs --rows-dir (train_rows.py shards carry both renderings)")
     if args.rows_dir:
         from . import train_rows
-        tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES)),
-                              *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache))
+        tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES), requantise=rq),
+                              *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache,
+                                          requantise=rq))
     else:
         tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs,
                           clean_views=args.clean_views == "on", clean_views_cache=args.clean_views_cache)
@@ -202,7 +213,7 @@ def main(argv=None) -> int:
     model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
                        "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
-                       "family_weights": FAMILY_WEIGHTS,
+                       "family_weights": FAMILY_WEIGHTS, "requantise": rq,
                        "n_clean_views": int(sum(np.char.startswith(tr.how.astype(str), t).sum() for t in ("ctwin_", "view_"))),
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),

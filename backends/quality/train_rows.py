@@ -9,7 +9,8 @@ shards in the order ``train_assessor.training_set`` would have built them (same 
 Each shard records the hash of the code its rows depend on (features, degradations, variety,
 loaders); a shard from other code is rebuilt, and ``load`` refuses a directory that is incomplete
 or stale. Rows carry the shipped features AND ``features.extract_v23`` (``mlsamples.v23_rows``), so
-one build serves the shipped vector and the session-7 one.
+one build serves the shipped vector and the session-7 one, and (session 19, ``mlsamples.rq_rows``) the shipped
+features again after the bit-depth mixing, so the same build serves v2.6.0's rows and the mixed ones.
 
     python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2]"""
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from . import mlsamples
 from .dataset import Source
+from .features import FEATURE_NAMES
 from .train_sets import extra_clean_sources, grey_feed_sources, train_sources
 
 PARTS = ("sim", "variety", "extra_clean", "loops", "grey")
@@ -80,7 +82,7 @@ def _fresh(path: Path, digest: str) -> bool:
 def build(data, out, parts=PARTS, shard: tuple[int, int] = (0, 1), log=print) -> int:
     """Write the missing or stale shards of ``parts`` (every n-th (part, source) job from i when
     ``shard`` is (i, n)); returns how many were written."""
-    with mlsamples.v23_rows():
+    with mlsamples.v23_rows(), mlsamples.rq_rows():
         return _build_missing(data, Path(out), parts, shard, log)
 
 
@@ -110,9 +112,10 @@ def _build_missing(data, out: Path, parts, shard: tuple[int, int], log) -> int:
     return done
 
 
-def load(data, out, names: list[str]) -> mlsamples.MLSet:
+def load(data, out, names: list[str], requantise: bool = False) -> mlsamples.MLSet:
     """Every shard, in ``training_set`` order, with the columns ``names``; refuses (one line) a
-    missing shard or one built from other code."""
+    missing shard or one built from other code. ``requantise``: the shipped features are read from
+    the bit-depth-mixed block (``mlsamples.RQ_PREFIX``; session 19) instead of the plain columns."""
     from app.data.types import LoupeError
     digest = code_hash()
     sets = []
@@ -127,7 +130,10 @@ def load(data, out, names: list[str]) -> mlsamples.MLSet:
             if len(z["labels"]) == 0:  # a grey photograph has no grey-feed rows
                 continue
             have = list(z["names"])
-            X = z["X"].reshape(-1, len(have))[:, [have.index(k) for k in names]]
+            cols = [mlsamples.RQ_PREFIX + k if requantise and k in FEATURE_NAMES else k for k in names]
+            if any(c not in have for c in cols):
+                raise LoupeError(f"{path}: lacks columns {[c for c in cols if c not in have][:3]}; rebuild it")
+            X = z["X"].reshape(-1, len(have))[:, [have.index(k) for k in cols]]
             sets.append(mlsamples.MLSet(X, z["labels"], z["kind"], z["severity"], z["group"], z["modality"],
                                         z["border"], z["how"]))
     return mlsamples.concat(*sets)
