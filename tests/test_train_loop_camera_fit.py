@@ -36,10 +36,10 @@ def test_the_band_fit_measures_a_noisy_cameras_blur_apart_from_its_noise(probes_
     probes, photos = probes_and_photos
     cam = SiteShift("test", gains=(1.0, 0.9, 0.8), gamma=1.2, blur_sigma=blur, scale=scale, noise_sigma=noise)
     st = F.site_style([cam.image(p) for p in photos], probes)
-    assert F.STYLE_FIT == "bands" and st["fit"] == "bands"
     assert abs(st["blur"] - blur) <= 0.4 + 1e-9, st
     assert abs(st["noise"] - noise) <= 1.0, st
     assert st["jpeg_quality"] == 0, st
+    assert F.STYLE_FIT == "bands" and st["fit"] == "bands"
 
 
 def test_the_band_fit_measures_a_jpeg_cameras_quality_and_colours_like_the_median_photo(probes_and_photos):
