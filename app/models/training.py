@@ -57,6 +57,10 @@ FINETUNE_REHEARSAL = False
 #: (docs/figures/train_loop_session18_rule.md, written before scoring) FAILED on the 4 sites of development draw 80719:
 #: 5-corrected Dice +0.0035 on average against the plain fine-tune (+0.005 asked; +0.0078 / -0.0023 / +0.0021 /
 #: +0.0063), nothing lowered beyond 0.005, source kept 3 vs 3 (mean source +0.004), promotable 3 vs 3, 45-56 s CPU.
+#: Session 19 (T27f): the styling measures the site with the band fit (``site_style(..., fit="bands")``: blur apart
+#: from noise); re-tested under docs/figures/train_loop_session19_rule.md on development draw 57173 it FAILED again:
+#: +0.0050 mean (+0.0051 / +0.0031 / +0.0095 / +0.0025, every site up) but the source site was lowered beyond the 0.01
+#: guard on 2 sites (kept 2 vs 4, promotable 2 vs 3), 50-58 s CPU.
 FINETUNE_STYLED_REHEARSAL = False
 #: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
 #: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).

@@ -619,14 +619,162 @@ def style_photo(rgb: np.ndarray, mask: np.ndarray, fov: np.ndarray, style: dict,
     return out, mask, fov
 
 
-def site_style(site_images: Sequence[np.ndarray], source: Sequence[Example]) -> dict:
-    """The site's look, measured on its own photos only (no label): pooled per-channel quantiles inside the FOV,
-    median FOV width, and the blur / noise / JPEG quality (grids STYLE_*) at which STYLE_PROBES source photos,
-    styled so, come nearest the site's median (sharpness, noise, blockiness): coordinate search from (0, 0, none),
-    STYLE_ROUNDS rounds, cost = sum of squared log ratios (noise as log((n + 1) / (n_site + 1)))."""
+#: session 19 (T27f): the camera fit of ``site_style`` that measures blur apart from sensor noise (``fit="bands"``, the
+#: default; session 18's ``fit="signals"`` read noise as detail and chose blur 0 on noisy sites of true blur 0.3-2.3).
+#: The site's look is four label-free signals of the green channel inside a square region of the FOV (``camera_signals``):
+#: the fine band's and the middle band's energy over a coarse band's (differences of Gaussians 0-1, 1-2 and 2-4 px: blur
+#: moves both ratios, noise mostly the first), Immerkaer noise and JPEG blockiness. Source photos are colour-matched to
+#: the site's median photo (per-photo quantiles; pooled quantiles stretched each photo's contrast by the spread of the
+#: site's illumination, and noise is absolute), blurred, resampled, noised and JPEG'd over the grids below, and the
+#: camera is the grid point whose signals (median over CAMERA_PROBES photos) come nearest the site's median, each signal
+#: weighted by 1 / CAMERA_WEIGHTS (its spread between eyes, measured on clean DRIVE 21-36): noise and JPEG are searched
+#: jointly (they interact: JPEG removes noise) at a fixed blur, then the blur at them, CAMERA_PASSES times from 1.2 px.
+CAMERA_BLURS = tuple(round(0.2 * k, 1) for k in range(17))
+CAMERA_NOISES = tuple(float(k) for k in range(11))
+CAMERA_JPEG = (0, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95)
+#: difference-of-Gaussian scales (px on the site's grid) of the band energies
+CAMERA_SCALES = (0.0, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0)
+CAMERA_WEIGHTS = (0.10, 0.07, 0.04, 0.03, 0.04, 0.03, 0.02)
+CAMERA_PROBES = 4
+CAMERA_PASSES = 2
+#: site blockiness (median) at or below which the site is taken as not JPEG-compressed (clean photos read 0.99-1.03)
+CAMERA_JPEG_BLOCKINESS = 1.1
+#: side of the square region (fraction of the FOV width) the camera signals are measured in
+CAMERA_REGION = 0.68
+CAMERA_REGION_MAX = 384
+STYLE_FIT = "bands"
+
+
+def _camera_region(fov: np.ndarray) -> tuple[slice, slice]:
+    """A square inside the field of view (side CAMERA_REGION of its width, centred on it), its corner on the 8-px JPEG
+    block grid of the photo, so blockiness is read in phase."""
+    rr, cc = np.nonzero(fov)
+    d = fov_diameter(fov)
+    side = max(32, min(CAMERA_REGION_MAX, int(CAMERA_REGION * d)) // 8 * 8)
+    r0 = max(0, int(rr.mean() - side / 2) // 8 * 8)
+    c0 = max(0, int(cc.mean() - side / 2) // 8 * 8)
+    return slice(r0, r0 + side), slice(c0, c0 + side)
+
+
+def camera_signals(rgb: np.ndarray, fov: np.ndarray | None = None) -> np.ndarray:
+    """Log ratios of adjacent band energies of a photo's green channel (E: std of the difference of Gaussians between
+    consecutive CAMERA_SCALES px; blur moves the finer ones, noise flattens them), then log(noise + 1) and
+    log(blockiness), measured in ``_camera_region(fov)`` (``fov`` None: ``rgb`` is the region)."""
+    import cv2
+
+    if fov is not None:
+        rs, cs = _camera_region(fov)
+        rgb = rgb[rs, cs]
+    g = np.ascontiguousarray(rgb[..., 1] if rgb.ndim == 3 else rgb, np.float32)
+    whole = np.ones(g.shape, bool)
+    levels = [g] + [cv2.GaussianBlur(g, (0, 0), s) for s in CAMERA_SCALES[1:]]
+    e = np.log([float((a - b)[8:-8, 8:-8].std()) + 1e-6 for a, b in zip(levels[:-1], levels[1:])])
+    return np.concatenate([e[:-1] - e[1:], [np.log(noise_sigma(rgb, whole) + 1.0),
+                                            np.log(max(blockiness(rgb, whole), 1e-6))]])
+
+
+def _camera_model(site_images, fovs, probes, quantiles):
+    """(target signals of the site, signals(blur, noise, jpeg) of the probes styled so, median) of the band fit."""
+    import cv2
+
+    target = np.median([camera_signals(im, f) for im, f in zip(site_images, fovs)], axis=0)
+    fov_px = float(np.median([fov_diameter(f) for f in fovs]))
+    coloured = []
+    for ex in probes:
+        fov = estimate_fov(ex.rgb) if ex.fov is None else ex.fov.astype(bool)
+        coloured.append((match_colour(ex.rgb, fov, quantiles), fov))
+    regions: dict = {}
+
+    def region(blur: float) -> list[np.ndarray]:
+        if blur not in regions:
+            out = []
+            for x, fov in coloured:
+                if blur > 0.0:
+                    x = cv2.GaussianBlur(x, (0, 0), blur)
+                x, _, fv = _resize_photo(x, fov, fov, fov_px / max(fov_diameter(fov), 1.0))
+                rs, cs = _camera_region(fv)
+                out.append(np.ascontiguousarray(x[rs, cs]))
+            regions[blur] = out
+        return regions[blur]
+
+    def signals(blur: float, noise: float, jpeg: int) -> np.ndarray:
+        vals = []
+        for k, x in enumerate(region(blur)):
+            if noise > 0:
+                x = x + np.random.default_rng(k).normal(0, noise, x.shape).astype(np.float32)
+            u8 = np.clip(np.round(x), 0, 255).astype(np.uint8)
+            if jpeg:
+                _, buf = cv2.imencode(".jpg", np.ascontiguousarray(u8[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(jpeg)])
+                u8 = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+            vals.append(camera_signals(u8))
+        return np.median(vals, axis=0)
+
+    return target, signals
+
+
+def _fit_camera_bands(site_images, fovs, probes, quantiles) -> dict:
+    """The camera (blur, noise, JPEG) of ``site_style(..., fit="bands")``; ``probes``: source Examples."""
+    target, signals = _camera_model(site_images, fovs, probes, quantiles)
+    w = np.asarray(CAMERA_WEIGHTS)
+    costs: dict = {}
+
+    def cost(blur: float, noise: float, jpeg: int) -> float:
+        if (blur, noise, jpeg) not in costs:
+            costs[(blur, noise, jpeg)] = float(np.sum(((signals(blur, noise, jpeg) - target) / w) ** 2))
+        return costs[(blur, noise, jpeg)]
+
+    # a photo whose JPEG blocks do not show (blockiness <= CAMERA_JPEG_BLOCKINESS) is taken as not JPEG'd: a light
+    # JPEG only removes some noise, which more noise would trade against
+    jpegs = CAMERA_JPEG if np.exp(target[-1]) > CAMERA_JPEG_BLOCKINESS else (0,)
+    blur, noise, jpeg = 1.2, 0.0, 0
+    for _ in range(CAMERA_PASSES):
+        noise, jpeg = min(((n, q) for q in jpegs for n in CAMERA_NOISES), key=lambda nq: cost(blur, *nq))
+        blur = min(CAMERA_BLURS, key=lambda b: cost(b, noise, jpeg))
+    fine = [n for n in np.arange(noise - 0.75, noise + 0.8, 0.25).round(2) if n >= 0]
+    noise = min(fine, key=lambda n: cost(blur, float(n), jpeg))
+    blur = min(CAMERA_BLURS, key=lambda b: cost(b, float(noise), jpeg))
+    return {"blur": float(blur), "noise": float(noise), "jpeg_quality": int(jpeg), "fit": "bands",
+            "site_signals": [round(float(v), 4) for v in target],
+            "fit_cost": round(cost(blur, noise, jpeg), 4), "fit_evaluations": len(costs)}
+
+
+def _denoised_quantiles(rgb: np.ndarray, fov: np.ndarray) -> np.ndarray:
+    """(3, len(STYLE_QUANTILES)) quantiles of a photo's channels inside the FOV, each shrunk about its median by
+    sqrt(1 - noise^2 / variance) (Immerkaer noise of that channel): sensor noise widens a histogram, and a clean source
+    photo matched to the widened one would get more contrast than the site's scene has (and then its noise on top)."""
+    out = []
+    for c in range(3):
+        ch = np.ascontiguousarray(rgb[..., c])
+        v = ch[fov].astype(np.float32)
+        qs = np.quantile(v, STYLE_QUANTILES)
+        var = float(v.var())
+        n = noise_sigma(np.repeat(ch[..., None], 3, -1), fov)
+        k = float(np.sqrt(max(var - n * n, 0.0) / var)) if var > 0 else 1.0
+        med = float(np.median(v))
+        out.append(np.clip(med + k * (qs - med), 0.0, 255.0))
+    return np.asarray(out)
+
+
+def site_style(site_images: Sequence[np.ndarray], source: Sequence[Example], fit: str | None = None) -> dict:
+    """The site's look, measured on its own photos only (no label): per-channel quantiles inside the FOV, median FOV
+    width, and the camera's blur / noise / JPEG quality. ``fit`` (None: STYLE_FIT) "bands" (session 19): colour
+    quantiles of the site's median photo and the band-energy camera fit (see CAMERA_BLURS); "signals" (session 18):
+    pooled quantiles and the blur / noise / JPEG (grids STYLE_*) at which STYLE_PROBES source photos, styled so, come
+    nearest the site's median (sharpness, noise, blockiness): coordinate search from (0, 0, none), STYLE_ROUNDS rounds,
+    cost = sum of squared log ratios (noise as log((n + 1) / (n_site + 1)))."""
+    fit = STYLE_FIT if fit is None else fit
+    if fit not in ("bands", "signals"):
+        raise ValueError(f"unknown camera fit {fit!r} (bands, signals)")
     if not len(site_images) or not len(source):
         raise ValueError("site styling needs site photos and source photos")
     fovs = [estimate_fov(im) for im in site_images]
+    if fit == "bands":
+        q = np.median([_denoised_quantiles(im, f) for im, f in zip(site_images, fovs)], axis=0)
+        idx = np.unique(np.linspace(0, len(source) - 1, min(CAMERA_PROBES, len(source))).round().astype(int))
+        style = {"colour_quantiles": np.round(q, 2).tolist(),
+                 "fov_px": round(float(np.median([fov_diameter(f) for f in fovs])), 1)}
+        style.update(_fit_camera_bands(site_images, fovs, [source[int(k)] for k in idx], np.asarray(q)))
+        return style
     pix = [np.concatenate([im[..., c][f] for im, f in zip(site_images, fovs)]) for c in range(3)]
     style: dict = {"colour_quantiles": [np.round(np.quantile(v, STYLE_QUANTILES), 2).tolist() for v in pix],
                    "fov_px": round(float(np.median([fov_diameter(f) for f in fovs])), 1)}
@@ -658,7 +806,7 @@ def site_style(site_images: Sequence[np.ndarray], source: Sequence[Example]) -> 
                     best, cur = c, {**cur, key: v}
     style.update(blur=float(cur["blur"]), noise=float(cur["noise"]), jpeg_quality=int(cur["jpeg"]),
                  site_signals={"sharpness": round(float(sig[0]), 4), "noise": round(float(sig[1]), 2),
-                               "blockiness": round(float(sig[2]), 3)}, fit_cost=round(best, 4))
+                               "blockiness": round(float(sig[2]), 3)}, fit_cost=round(best, 4), fit="signals")
     return style
 
 
