@@ -326,6 +326,19 @@ MUTATIONS = [
              "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[q.GROUPS.index(g) - 1]], "
              "q.SUBTYPE.get(g, q.FAMILY[g]), g,",
              ("tests/test_floor_quality_independent12.py",)),
+    Mutation("quality-indep13-labels-shuffled", "independent set 13: each degraded sample labelled with the type of "
+             "the group before it (labels shuffled; the report would score the wrong truth)",
+             "benchmarks/build_quality_independent13_set.py",
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[g], q.SUBTYPE.get(g, q.FAMILY[g]), g,",
+             "            out.append(Sample(sid, modality, mgroup, y, q.FAMILY[q.GROUPS[q.GROUPS.index(g) - 1]], "
+             "q.SUBTYPE.get(g, q.FAMILY[g]), g,",
+             ("tests/test_floor_quality_independent13.py",)),
+    Mutation("quality-indep13-bit-depth-per-type", "independent set 13 leaks the bit depth again: exposure and JPEG "
+             "samples re-quantised to 8 bits whatever their view's drawn bit depth (families 9-12's give-away)",
+             "benchmarks/build_quality_independent13_set.py",
+             "                y = rendered(y)",
+             "                y = render(y, '8bit' if g in ('exposure', 'jpeg') else depth, np.random.default_rng(0))",
+             ("tests/test_floor_quality_independent13.py::test_thirteenth_family_has_one_bit_depth_per_view",)),
     Mutation("train-job-progress-silenced", "a train / adapt job run from the dock reports no progress while it runs",
              "app/models/training.py", "card = work(job._set_progress, lambda: job.cancel_requested)",
              "card = work(lambda f, m='': None, lambda: job.cancel_requested)",

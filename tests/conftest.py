@@ -95,6 +95,8 @@ HEAVY_FILES = {
     "test_floor_quality_independent11.py": 15,   # fixed 54-sample subset (s17): 10.0 s CPU
     "test_quality_independent12_builder.py": 25,   # ~9 s CPU, 20 s wall under load
     "test_floor_quality_independent12.py": 15,   # fixed 54-sample subset (s17): 10.0 s CPU, 12.8 s wall
+    "test_quality_independent13_builder.py": 10,   # ~3 s CPU, 8 s wall under load
+    "test_floor_quality_independent13.py": 13,   # fixed 54-sample subset (s19b): 8.5 s CPU, 16 s wall under load
     "test_evidence_unseen12_builder.py": 25,   # ~17 s CPU, 29 s wall under load
     "test_floor_evidence_unseen12.py": 16,   # first 3 events of the 0.7-fps clip (S17e): 10.5 s CPU
 }
