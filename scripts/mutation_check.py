@@ -35,6 +35,12 @@ class Mutation:
     tests: tuple[str, ...]
 
 
+# the session-19 walk of the web face (tests named test_walk19_*)
+_WALK19_PARTS = "tests/test_web_parts.py::test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message"
+_WALK19_VIDEO = "tests/test_web_parts.py::test_walk19_video_frame_clamped_and_evidence_line_cleared"
+_WALK19_NUMBERS = "tests/test_web_parts.py::test_walk19_bad_numbers_are_one_plain_line"
+_WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
+
 MUTATIONS = [
     Mutation("vessels-cuda-tf32", "the vessel U-Net's forward pass under cuDNN's TF32 default: CUDA masks differ from CPU's",
              "backends/vessels/fundus.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
@@ -1045,6 +1051,35 @@ MUTATIONS = [
     Mutation("quality-clean-views-default-on", "the clean-view rows that FAILED the session-14 rule switched on in the trainer",
              "backends/quality/train_assessor.py", "CLEAN_VIEWS = False\n", "CLEAN_VIEWS = True\n",
              ("tests/test_quality_clean_views.py",)),
+    Mutation("web-slice-slider-from-0", "the web Slice slider counts from 0 under a picture saying 'Slice 70/140'",
+             "app/web/ui.py", '    return {"minimum": 1, "maximum": max(count, 2), "value": idx + 1, "interactive": count > 1}',
+             '    return {"minimum": 1, "maximum": max(count, 2), "value": idx, "interactive": count > 1}', (_WALK19_PARTS,)),
+    Mutation("web-ct-presets-on-any-image", "the web offers the CT (HU) window presets on an MR or a photo",
+             "app/web/ui.py", '    return [p["name"] for p in presets() if preset_applies(p, volume)]',
+             '    return [p["name"] for p in presets()]', (_WALK19_PARTS,)),
+    Mutation("web-audit-of-the-whole-store", "the web audit table keeps the previous study's entries after another opens",
+             "app/web/ui.py", "        if a.layer_id not in names:\n            continue\n",
+             "        names.setdefault(a.layer_id, a.layer_id)\n", (_WALK19_PARTS,)),
+    Mutation("web-audit-iso-time", "the web audit's full ISO time pushes who / what out of the side column",
+             "app/web/ui.py", '        when = str(a.time).replace("T", " ")[:19]', "        when = str(a.time)", (_WALK19_PARTS,)),
+    Mutation("web-open-error-badges", "a path that does not open paints Error over every control of the Open event",
+             "app/web/ui.py", "            return (st, *refused(exc, len(open_outputs) - 1))",
+             "            raise fail(exc) from None", (_WALK19_PARTS,)),
+    Mutation("web-video-evidence-line-kept", "another video opens under the last one's 'evidence: 1 event(s) on the track'",
+             "app/web/ui.py", '                gr.update(choices=[], value=None), "")',
+             "                gr.update(choices=[], value=None), gr.update())", (_WALK19_VIDEO,)),
+    Mutation("web-video-frame-unclamped", "a typed frame past the end reaches the handler (Gradio's 'greater than maximum')",
+             "app/web/ui.py", "            number = min(max(int(number), 1), vst.video.n_frames)",
+             "            number = int(number)", (_WALK19_VIDEO,)),
+    Mutation("web-bad-number-python-words", "the image routes answer \"invalid literal for int()\" for index=abc",
+             "app/web/service.py", "        f = 0.5                      # not a number at all: the same words as a fraction",
+             "        f = float(v)", (_WALK19_NUMBERS,)),
+    Mutation("web-typed-slice-unclamped", "a slice typed past the end (999) shows a broken picture in the browser",
+             "app/web/ui.py", "  n = Number.isFinite(n) ? Math.min(Math.max(n, lo), hi) : number;",
+             "  n = Number.isFinite(n) ? n : number;", (_WALK19_BROWSER,)),
+    Mutation("web-bad-window-breaks-picture", "a Window of -100 or an emptied box leaves a broken picture",
+             "app/web/ui.py", "!Number.isFinite(W) || !(W > 0) || !Number.isFinite(L)",
+             "!Number.isFinite(W) || !Number.isFinite(L)", (_WALK19_BROWSER,)),
 ]
 
 

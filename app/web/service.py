@@ -321,7 +321,10 @@ def _opt(v: Any, what: str = "value") -> float | None:
 def _opt_int(v: Any, what: str = "value") -> int | None:
     """A whole number (a slice or frame index) from the browser or a script; one-line refusal
     (was "invalid literal for int() with base 10: 'abc'")."""
-    f = _opt(v, what)
+    try:
+        f = _opt(v, what)
+    except LoupeError:
+        f = 0.5                      # not a number at all: the same words as a fraction
     if f is None:
         return None
     if not f.is_integer():
