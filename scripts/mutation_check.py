@@ -39,6 +39,7 @@ class Mutation:
 _WALK19_PARTS = "tests/test_web_parts.py::test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message"
 _WALK19_VIDEO = "tests/test_web_parts.py::test_walk19_video_frame_clamped_and_evidence_line_cleared"
 _WALK19_NUMBERS = "tests/test_web_parts.py::test_walk19_bad_numbers_are_one_plain_line"
+_WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_the_panels_alone"
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
@@ -1081,6 +1082,12 @@ MUTATIONS = [
     Mutation("web-bad-window-breaks-picture", "a Window of -100 or an emptied box leaves a broken picture",
              "app/web/ui.py", "!Number.isFinite(W) || !(W > 0) || !Number.isFinite(L)",
              "!Number.isFinite(W) || !Number.isFinite(L)", (_WALK19_BROWSER,)),
+    Mutation("web-decide-error-badges", "Accept / Reject that cannot be decided puts Error over the decision line and audit",
+             "app/web/ui.py", '            return refused(LoupeError("open a study first"), 2)',
+             '            raise fail(LoupeError("open a study first"))', (_WALK19_REFUSED,)),
+    Mutation("web-run-error-badges", "Run before any study paints Error over the viewer",
+             "app/web/ui.py", '            yield refused(LoupeError("open a study before running a backend"), 4)',
+             '            raise fail(LoupeError("open a study before running a backend"))', (_WALK19_REFUSED,)),
 ]
 
 

@@ -479,3 +479,25 @@ def test_walk19_bad_numbers_are_one_plain_line(svc):
 
     with pytest.raises(LoupeError, match="frame index n must be a whole number"):
         whole_number("x", "frame index n")
+
+
+def test_walk19_a_refused_action_leaves_the_panels_alone(tmp_path, monkeypatch):
+    """Walked in Chromium (session 19): Reject with no layer chosen answered "choose a layer to
+    decide on" and put "Error" where the decision line and the audit table were (the audit
+    hidden); Run before any study painted Error over the viewer. One message; outputs unchanged."""
+    import gradio as gr
+
+    from app.web.service import WebConfig, WebService
+    from app.web.ui import build_app
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path / "ws", user="ana"))
+    demo = build_app(svc2)
+    decide, _ = _handler(demo, "decided", "audit", exact=True)
+    assert decide(None, None, "") == (gr.update(), gr.update()) and "open a study" in warned[-1]
+    run, _ = _handler(demo, "status", "layer", "viewer", "tab-key", exact=True)
+    answers = list(run(None, "threshold", "{}", "axial", 1, 80, 40))
+    assert answers == [(gr.update(),) * 4] and "open a study" in warned[-1], answers
+    snap, _ = _handler(demo, "snap", exact=True)
+    assert snap(None, "A") == gr.update()

@@ -294,7 +294,7 @@ def build_app(svc: WebService):
             """A click on one plane moves the crosshair there; the other planes and the main
             viewer follow (the main slider to the cursor's slice)."""
             if not ready(st):
-                raise fail(LoupeError("open a study first"))
+                return refused(LoupeError("open a study first"), 2 + len(VIEWS) + 1)
             from app.scene import mpr
 
             scene = st.session.scene
@@ -308,12 +308,14 @@ def build_app(svc: WebService):
 
     # ---- backends and review --------------------------------------------------------------------
     def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):  # noqa: B008 (Gradio's documented idiom)
-        if not ready(st):
-            raise fail(LoupeError("open a study before running a backend"))
+        if not ready(st):     # one message; the viewer is not painted over with "Error"
+            yield refused(LoupeError("open a study before running a backend"), 4)
+            return
         try:
             prm = parse_params(params)
         except LoupeError as exc:
-            raise fail(exc) from None
+            yield refused(exc, 4)
+            return
         for kind, a, b in _job_events(st, backend, prm):
             if kind == "p":
                 progress(a, desc=b or backend)
@@ -336,14 +338,16 @@ def build_app(svc: WebService):
         return gr.update() if line is None else line
 
     def decide(st, layer_id, comment, decision):
+        """Accept / Reject. What cannot be decided is one message; the decision line and the
+        audit table stay (a raised error put "Error" in their place, the audit hidden; session 19)."""
         if st is None or st.session is None:
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 2)
         if not layer_id:
-            raise fail(LoupeError("choose a layer to decide on"))
+            return refused(LoupeError("choose a layer to decide on"), 2)
         try:
             d = st.session.decide(layer_id, decision, comment or None)
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 2)
         return f"{decision}ed {st.session.layer(layer_id).name} as {d.user}", audit_rows(st)
 
     def audit_rows(st):
@@ -352,34 +356,34 @@ def build_app(svc: WebService):
     # ---- mask editing (Gradio's image editor over the slice) ------------------------------------
     def edit_start(st, layer_id, view, index, window, level):
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 1)[0]
         if not layer_id:
-            raise fail(LoupeError("choose a label layer to edit"))
+            return refused(LoupeError("choose a label layer to edit"), 1)[0]
         from app.web import mask_edit
 
         try:
             bg = mask_edit.background(st, layer_id, view, slice_index(index), float(window), float(level))
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 1)[0]
         return {"background": bg, "layers": [], "composite": None}
 
     def edit_save(st, layer_id, view, index, mode, label, drawing, comment, request: gr.Request):
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 4)
         from app.web import mask_edit
 
         try:
             msg, new_id = mask_edit.save(st, layer_id, view, slice_index(index), drawing, mode, int(label),
                                          comment or None)
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 4)       # "nothing painted on this slice": the editor keeps its strokes
         st.version += 1
         return msg, key_of(st), audit_rows(st), gr.update(choices=_layer_choices(st), value=new_id)
 
     # ---- 3D ---------------------------------------------------------------------------------------
     def render_3d(st, camera):
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 1)[0]
         from app.web.snapshot3d import snapshot
 
         try:
@@ -434,11 +438,13 @@ def build_app(svc: WebService):
 
     def find_evidence(vst, params, progress=gr.Progress()):  # noqa: B008
         if vst is None or vst.video is None:
-            raise fail(LoupeError("open a video first"))
+            yield refused(LoupeError("open a video first"), 2)
+            return
         try:
             prm = parse_params(params)
         except LoupeError as exc:
-            raise fail(exc) from None
+            yield refused(exc, 2)
+            return
         for kind, a, b in _job_events(vst, "evidence", prm):
             if kind == "p":
                 progress(a, desc=b or "evidence")
@@ -638,7 +644,7 @@ THUMB_COLUMNS = 2
 PAGE_CSS = "#found td, #found td * { overflow-wrap: anywhere; word-break: break-word; }"
 STRIP_WIDTH = 800
 VIDEO_OPEN_OUTPUTS = 8
-CATALOG_HEADERS = ("series", "path")
+CATALOG_HEADERS = ("description", "path")
 AUDIT_HEADERS = ("who", "what", "when (UTC)")
 
 
