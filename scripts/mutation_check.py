@@ -1088,6 +1088,9 @@ MUTATIONS = [
     Mutation("web-run-error-badges", "Run before any study paints Error over the viewer",
              "app/web/ui.py", '            yield refused(LoupeError("open a study before running a backend"), 4)',
              '            raise fail(LoupeError("open a study before running a backend"))', (_WALK19_REFUSED,)),
+    Mutation("web-strip-buttons-over-track", "Gradio's image buttons cover the right end of the evidence track",
+             "app/web/ui.py", "STRIP_BUTTONS: list = []\n", "STRIP_BUTTONS: list | None = None\n",
+             ("tests/test_web_parts.py::test_walk19_nothing_covers_the_evidence_track",)),
 ]
 
 

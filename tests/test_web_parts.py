@@ -501,3 +501,13 @@ def test_walk19_a_refused_action_leaves_the_panels_alone(tmp_path, monkeypatch):
     assert answers == [(gr.update(),) * 4] and "open a study" in warned[-1], answers
     snap, _ = _handler(demo, "snap", exact=True)
     assert snap(None, "A") == gr.update()
+
+
+def test_walk19_nothing_covers_the_evidence_track(svc):
+    """Walked in Chromium at 800 px (session 19): Gradio's download / share / fullscreen buttons
+    sat over the right end of the 28-px evidence track, hiding its last events and the marker."""
+    from app.web.ui import build_app
+
+    demo = build_app(svc)
+    strip = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "vstrip")
+    assert not strip.buttons, strip.buttons

@@ -564,8 +564,10 @@ def build_app(svc: WebService):
                 vnext = gr.Button("frame ▶", elem_id="vnext")
             vcap = gr.Markdown(elem_id="vcap")
             vimg = gr.HTML("", elem_id="vimg")
+            # no download / share / fullscreen buttons: on a 28-px strip they covered the last
+            # ~5 % of the track, its events and the marker (session 19's walk at 800 px)
             strip = gr.Image(type="filepath", format="png", show_label=False, interactive=False,
-                             elem_id="vstrip", height=28, width=STRIP_WIDTH)
+                             elem_id="vstrip", height=28, width=STRIP_WIDTH, buttons=STRIP_BUTTONS)
             with gr.Row():
                 vparams = gr.Textbox(value="{}", label="Evidence parameters (JSON)", elem_id="vparams")
                 evid_btn = gr.Button("Find evidence", elem_id="evid-btn")
@@ -644,6 +646,7 @@ THUMB_COLUMNS = 2
 PAGE_CSS = "#found td, #found td * { overflow-wrap: anywhere; word-break: break-word; }"
 STRIP_WIDTH = 800
 VIDEO_OPEN_OUTPUTS = 8
+STRIP_BUTTONS: list = []
 CATALOG_HEADERS = ("description", "path")
 AUDIT_HEADERS = ("who", "what", "when (UTC)")
 
