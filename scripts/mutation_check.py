@@ -1091,6 +1091,10 @@ MUTATIONS = [
     Mutation("web-strip-buttons-over-track", "Gradio's image buttons cover the right end of the evidence track",
              "app/web/ui.py", "STRIP_BUTTONS: list = []\n", "STRIP_BUTTONS: list | None = None\n",
              ("tests/test_web_parts.py::test_walk19_nothing_covers_the_evidence_track",)),
+    Mutation("web-save-edit-on-the-sliders-slice", "web Save edit writes the strokes into the slider's slice, not the editor's",
+             "app/web/ui.py", "            msg, new_id = mask_edit.save(st, target_layer, target_view, target_idx,",
+             "            msg, new_id = mask_edit.save(st, target_layer, target_view, slice_index(index),",
+             ("tests/test_web_parts.py::test_walk19_save_edit_writes_on_the_slice_in_the_editor",)),
 ]
 
 

@@ -511,3 +511,37 @@ def test_walk19_nothing_covers_the_evidence_track(svc):
     demo = build_app(svc)
     strip = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "vstrip")
     assert not strip.buttons, strip.buttons
+
+
+def test_walk19_save_edit_writes_on_the_slice_in_the_editor(tmp_path, monkeypatch):
+    """Walked in Chromium (session 19): "Edit this slice" on slice 61, a scroll to slice 80 to
+    look around, strokes painted on the editor's picture of 61, Save edit: the strokes were
+    written into slice 80 (the slider's), not the slice painted on. The editor now says which
+    slice it holds and Save edit writes there; Save without an editor slice is one message."""
+    import gradio as gr
+
+    from app.web.service import WebConfig, WebService
+    from app.web.ui import build_app
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path / "ws", user="ana"))
+    demo = build_app(svc2)
+    opener, ids = _handler(demo, "info", "tab-key")
+    st = next(v for k, v in zip(ids, opener("head_ct", None, "axial", None), strict=True) if k is None)
+    ai = st.session.add_layer(_otsu_layer(st.session.scene))
+    start, _ = _handler(demo, "editor", "edit-note", exact=True)
+    save, _ = _handler(demo, "edit-note", "tab-key", "audit", "layer", exact=True)
+    assert save(st, ai.id, "axial", 80, "add", 3, None, "", None) == (gr.update(),) * 4
+    assert "Edit this slice first" in warned[-1]
+    editor, note = start(st, ai.id, "axial", 61, 80, 40)
+    assert "axial slice 61" in note, note
+    bg = editor["background"]
+    stroke = np.zeros(bg.shape[:2] + (4,), np.uint8)
+    stroke[250:260, 250:270, 3] = 255
+    msg, _key, _audit, layer_update = save(st, ai.id, "axial", 80, "add", 3,
+                                           {"background": bg, "layers": [stroke]}, "", None)
+    assert "saved add of" in msg, msg
+    new = st.session.layer(layer_update["value"])
+    changed = np.nonzero(new.labels != ai.labels)
+    assert set(changed[0].tolist()) == {60}, sorted(set(changed[0].tolist()))   # slice 61 = index 60, not 80

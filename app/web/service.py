@@ -388,6 +388,7 @@ class BrowserState:
     video_path: str = ""
     events: Any = None             # the evidence EventsLayer shown on the video's track
     last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
+    edit_target: Any = None        # (layer id, view, slice index) the mask editor holds, set by "Edit this slice"
 
     def close(self) -> None:
         if self.video is not None:

@@ -261,6 +261,7 @@ def build_app(svc: WebService):
             return (st, *refused(exc, len(open_outputs) - 1))
         st.path = path
         st.version += 1
+        st.edit_target = None        # the editor's slice belonged to the previous study
         svc.register(st, user)
         scene = st.session.scene
         view = opening_view(scene, view)
@@ -355,28 +356,39 @@ def build_app(svc: WebService):
 
     # ---- mask editing (Gradio's image editor over the slice) ------------------------------------
     def edit_start(st, layer_id, view, index, window, level):
+        """Put the slice in the editor and remember which one it is: Save edit writes there,
+        wherever the Slice slider has moved since (it wrote into the slider's slice: strokes
+        painted on slice 61 landed on slice 80 after a scroll; session 19's walk)."""
         if not ready(st):
-            return refused(LoupeError("open a study first"), 1)[0]
+            return refused(LoupeError("open a study first"), 2)
         if not layer_id:
-            return refused(LoupeError("choose a label layer to edit"), 1)[0]
+            return refused(LoupeError("choose a label layer to edit"), 2)
         from app.web import mask_edit
 
         try:
-            bg = mask_edit.background(st, layer_id, view, slice_index(index), float(window), float(level))
+            idx = slice_index(index)
+            bg = mask_edit.background(st, layer_id, view, idx, float(window), float(level))
         except LoupeError as exc:
-            return refused(exc, 1)[0]
-        return {"background": bg, "layers": [], "composite": None}
+            return refused(exc, 2)
+        st.edit_target = (layer_id, view, idx)
+        name = st.session.layer(layer_id).name
+        return ({"background": bg, "layers": [], "composite": None},
+                f"Editing **{name}** on {view} slice {idx + 1}: Save edit writes there")
 
     def edit_save(st, layer_id, view, index, mode, label, drawing, comment, request: gr.Request):
         if not ready(st):
             return refused(LoupeError("open a study first"), 4)
+        if st.edit_target is None:
+            return refused(LoupeError("press Edit this slice first: the editor holds no slice of this study"), 4)
         from app.web import mask_edit
 
+        target_layer, target_view, target_idx = st.edit_target   # the slice in the editor, not the slider's
         try:
-            msg, new_id = mask_edit.save(st, layer_id, view, slice_index(index), drawing, mode, int(label),
+            msg, new_id = mask_edit.save(st, target_layer, target_view, target_idx, drawing, mode, int(label),
                                          comment or None)
         except LoupeError as exc:
             return refused(exc, 4)       # "nothing painted on this slice": the editor keeps its strokes
+        st.edit_target = (new_id, target_view, target_idx)
         st.version += 1
         return msg, key_of(st), audit_rows(st), gr.update(choices=_layer_choices(st), value=new_id)
 
@@ -615,7 +627,7 @@ def build_app(svc: WebService):
                          **private)
         reject_btn.click(lambda s, l, c: decide(s, l, c, "reject"), [st, layer, comment], [decided, audit],
                          **private)
-        edit_btn.click(edit_start, [st, layer, view, index, window, level], editor, **private)
+        edit_btn.click(edit_start, [st, layer, view, index, window, level], [editor, edit_note], **private)
         save_edit_btn.click(edit_save, [st, layer, view, index, edit_mode, edit_label, editor, comment],
                             [edit_note, tab_key, audit, layer], **private).then(
             viewer, [st, view, index, window, level], image, **private).then(
