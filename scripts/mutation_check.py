@@ -1097,6 +1097,8 @@ MUTATIONS = [
              "app/web/ui.py", "            msg, new_id = mask_edit.save(st, target_layer, target_view, target_idx,",
              "            msg, new_id = mask_edit.save(st, target_layer, target_view, slice_index(index),",
              ("tests/test_web_parts.py::test_walk19_save_edit_writes_on_the_slice_in_the_editor",)),
+    Mutation("web-audit-oldest-first", "the web audit lists the oldest entries first: the decision just made is below the fold",
+             "app/web/ui.py", "    return rows[::-1][:20]", "    return rows[-20:]", (_WALK19_PARTS,)),
 ]
 
 

@@ -421,8 +421,8 @@ def test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message(tmp_pa
     layer = st.session.add_layer(_otsu_layer(st.session.scene))
     st.session.decide(layer.id, "accept", "bone fine")
     rows = ui.audit_table(st.session)
-    assert rows and rows[-1][0] == "ana" and rows[-1][1] == "accept bone: bone fine", rows
-    assert "T" not in rows[-1][2] and len(rows[-1][2]) == 19 and len(rows[-1]) == len(ui.AUDIT_HEADERS), rows
+    assert rows and rows[0][0] == "ana" and rows[0][1] == "accept bone: bone fine", rows   # newest first
+    assert "T" not in rows[0][2] and len(rows[0][2]) == 19 and len(rows[0]) == len(ui.AUDIT_HEADERS), rows
     photo = out(handler(str(tmp_path / "photo.png"), st, "axial", None))
     assert photo["preset"]["choices"] == ["Auto (percentiles)"] and photo["preset"]["value"] is None
     assert photo["comment"] == "" and photo["audit"] == [], photo["audit"]    # nothing of the CT's

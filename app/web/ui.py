@@ -718,7 +718,7 @@ def preset_window(volume: Any, name: str) -> tuple[float, float] | None:
 
 
 def audit_table(session: Any) -> list[list[Any]]:
-    """The audit of the study on screen (its layers' entries, newest last, at most 20): who, what
+    """The audit of the study on screen (its layers' entries, newest first, at most 20): who, what
     (the action, the layer's name, the comment), when (to the second, UTC). It listed the whole
     store's last 20 entries, so the previous study's stayed after another was opened, and five
     columns led by the full ISO time pushed the user column out of the side column at 1280 px
@@ -733,7 +733,7 @@ def audit_table(session: Any) -> list[list[Any]]:
         note = d.get("comment") or d.get("note") or ""
         what = f"{a.action} {names[a.layer_id]}" + (f": {str(note)[:60]}" if note else "")
         rows.append([a.user, what, when])
-    return rows[-20:]
+    return rows[::-1][:20]       # newest first: the decision just made is on screen, not below the fold
 
 
 def no_thumb_png() -> bytes:
