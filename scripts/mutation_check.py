@@ -35,6 +35,13 @@ class Mutation:
     tests: tuple[str, ...]
 
 
+# the session-19 walk of the web face (tests named test_walk19_*)
+_WALK19_PARTS = "tests/test_web_parts.py::test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message"
+_WALK19_VIDEO = "tests/test_web_parts.py::test_walk19_video_frame_clamped_and_evidence_line_cleared"
+_WALK19_NUMBERS = "tests/test_web_parts.py::test_walk19_bad_numbers_are_one_plain_line"
+_WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_the_panels_alone"
+_WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
+
 MUTATIONS = [
     Mutation("us-cuda-tf32", "the ultrasound U-Net's forward pass under cuDNN's TF32 default: CUDA labels may differ from CPU's",
              "backends/ultrasound/segment.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
@@ -489,7 +496,8 @@ MUTATIONS = [
              "app/web/ui.py", '    return float(f"{float(x):.4g}")', "    return float(x)",
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-one-slice-slider-refused", "web slice slider of a one-slice image has maximum 0 (Gradio refuses it)",
-             "app/web/ui.py", '    return {"maximum": max(count - 1, 1),', '    return {"maximum": count - 1,',
+             "app/web/ui.py", '"minimum": 1, "maximum": max(count, 2), "value": idx + 1,',
+             '"minimum": 1, "maximum": count, "value": idx + 1,',
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-browser-row-opens-folder", "web study browser fills a photo's or video's folder, not the file",
              "app/web/service.py",
@@ -503,8 +511,8 @@ MUTATIONS = [
              "app/web/ui.py", '    return "axial" if scene.volume.spatial_shape[0] == 1 else view\n',
              "    return view\n", ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-open-keeps-stale-panels", "web Open leaves the previous study's run line, decision and snapshot",
-             "app/web/ui.py", "                *STUDY_CLEARED)\n\n    def change_view",
-             "                *(gr.update(),) * 5)\n\n    def change_view",
+             "app/web/ui.py", "                *STUDY_CLEARED, gr.update(choices=preset_names(",
+             "                *(gr.update(),) * 5, gr.update(choices=preset_names(",
              ("tests/test_web_parts.py::test_opening_another_study_clears_what_spoke_of_the_previous_one",)),
     Mutation("web-study-line-mm-always", "web study line says mm for an image with no spacing",
              "app/web/ui.py", '    if cal.kind == "mm":\n        unit = f"spacing', '    if True:\n        unit = f"spacing',
@@ -1079,6 +1087,52 @@ MUTATIONS = [
     Mutation("quality-clean-views-default-on", "the clean-view rows that FAILED the session-14 rule switched on in the trainer",
              "backends/quality/train_assessor.py", "CLEAN_VIEWS = False\n", "CLEAN_VIEWS = True\n",
              ("tests/test_quality_clean_views.py",)),
+    Mutation("web-slice-slider-from-0", "the web Slice slider counts from 0 under a picture saying 'Slice 70/140'",
+             "app/web/ui.py", '    return {"minimum": 1, "maximum": max(count, 2), "value": idx + 1, "interactive": count > 1}',
+             '    return {"minimum": 1, "maximum": max(count, 2), "value": idx, "interactive": count > 1}', (_WALK19_PARTS,)),
+    Mutation("web-ct-presets-on-any-image", "the web offers the CT (HU) window presets on an MR or a photo",
+             "app/web/ui.py", '    return [p["name"] for p in presets() if preset_applies(p, volume)]',
+             '    return [p["name"] for p in presets()]', (_WALK19_PARTS,)),
+    Mutation("web-audit-of-the-whole-store", "the web audit table keeps the previous study's entries after another opens",
+             "app/web/ui.py", "        if a.layer_id not in names:\n            continue\n",
+             "        names.setdefault(a.layer_id, a.layer_id)\n", (_WALK19_PARTS,)),
+    Mutation("web-audit-iso-time", "the web audit's full ISO time pushes who / what out of the side column",
+             "app/web/ui.py", '        when = str(a.time).replace("T", " ")[:19]', "        when = str(a.time)", (_WALK19_PARTS,)),
+    Mutation("web-open-error-badges", "a path that does not open paints Error over every control of the Open event",
+             "app/web/ui.py", "            return (st, *refused(exc, len(open_outputs) - 1))",
+             "            raise fail(exc) from None", (_WALK19_PARTS,)),
+    Mutation("web-video-evidence-line-kept", "another video opens under the last one's 'evidence: 1 event(s) on the track'",
+             "app/web/ui.py", '                gr.update(choices=[], value=None), "")',
+             "                gr.update(choices=[], value=None), gr.update())", (_WALK19_VIDEO,)),
+    Mutation("web-video-frame-unclamped", "a typed frame past the end reaches the handler (Gradio's 'greater than maximum')",
+             "app/web/ui.py", "            number = min(max(int(number), 1), vst.video.n_frames)",
+             "            number = int(number)", (_WALK19_VIDEO,)),
+    Mutation("web-bad-number-python-words", "the image routes answer \"invalid literal for int()\" for index=abc",
+             "app/web/service.py", "        f = 0.5                      # not a number at all: the same words as a fraction",
+             "        f = float(v)", (_WALK19_NUMBERS,)),
+    Mutation("web-typed-slice-unclamped", "a slice typed past the end (999) shows a broken picture in the browser",
+             "app/web/ui.py", "  n = Number.isFinite(n) ? Math.min(Math.max(n, lo), hi) : number;",
+             "  n = Number.isFinite(n) ? n : number;", (_WALK19_BROWSER,)),
+    Mutation("web-bad-window-breaks-picture", "a Window of -100 or an emptied box leaves a broken picture",
+             "app/web/ui.py", "!Number.isFinite(W) || !(W > 0) || !Number.isFinite(L)",
+             "!Number.isFinite(W) || !Number.isFinite(L)", (_WALK19_BROWSER,)),
+    Mutation("web-decide-error-badges", "Accept / Reject that cannot be decided puts Error over the decision line and audit",
+             "app/web/ui.py",
+             '        if st is None or st.session is None:\n            return refused(LoupeError("open a study first"), 2)',
+             '        if st is None or st.session is None:\n            raise fail(LoupeError("open a study first"))',
+             (_WALK19_REFUSED,)),
+    Mutation("web-run-error-badges", "Run before any study paints Error over the viewer",
+             "app/web/ui.py", '            yield refused(LoupeError("open a study before running a backend"), 4)',
+             '            raise fail(LoupeError("open a study before running a backend"))', (_WALK19_REFUSED,)),
+    Mutation("web-strip-buttons-over-track", "Gradio's image buttons cover the right end of the evidence track",
+             "app/web/ui.py", "STRIP_BUTTONS: list = []\n", "STRIP_BUTTONS: list | None = None\n",
+             ("tests/test_web_parts.py::test_walk19_nothing_covers_the_evidence_track",)),
+    Mutation("web-save-edit-on-the-sliders-slice", "web Save edit writes the strokes into the slider's slice, not the editor's",
+             "app/web/ui.py", "            msg, new_id = mask_edit.save(st, target_layer, target_view, target_idx,",
+             "            msg, new_id = mask_edit.save(st, target_layer, target_view, slice_index(index),",
+             ("tests/test_web_parts.py::test_walk19_save_edit_writes_on_the_slice_in_the_editor",)),
+    Mutation("web-audit-oldest-first", "the web audit lists the oldest entries first: the decision just made is below the fold",
+             "app/web/ui.py", "    return rows[::-1][:20]", "    return rows[-20:]", (_WALK19_PARTS,)),
 ]
 
 

@@ -235,10 +235,10 @@ def test_read_run_accept_in_chromium(server, chromium):
         cursor_world = hits[0]
 
         slider = page.locator("#slice input[type=number]")
-        slider.fill("60")
+        slider.fill("61")          # slice numbers from 1, as the picture's "Slice 61/140": index 60
         slider.press("Enter")
         src = _wait_new_src(page, src)
-        assert "index=60" in src, src
+        assert "index=60&" in src, src
         for elem, value in (("window", "120"), ("level", "35")):
             box = _input(page, elem)
             box.fill(value)
@@ -412,6 +412,51 @@ def test_video_scrubber_steps_exact_frames_and_jumps_to_evidence(server, chromiu
             page.screenshot(path=str(server["tmp"] / "video_page.png"), full_page=True)
         finally:
             page.context.close()
+
+
+@pytest.mark.timeout(180)
+def test_walk19_typed_slice_frame_and_window_out_of_range(server, chromium):
+    """Walked in Chromium (session 19): a slice typed past the end (999) showed a broken-image
+    icon and no word why; a Window of -100 (or an emptied box) the same, with "Error" over the
+    three planes; a frame typed past the end was Gradio's "Value 999 is greater than maximum"
+    with Error over the caption. Now: the slice is clamped to 1..N (box and picture), a bad
+    window leaves the picture and says so once, the frame is clamped to 1..N."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.set_default_timeout(60_000)
+        _login(page, server["url"], "dr_walk19")
+        _input(page, "path").fill("head_ct")
+        page.click("#open-btn")
+        page.wait_for_function("() => document.querySelector('#viewer img')?.src?.includes('index=69&')")
+        box = page.locator("#slice input[type=number]")
+        assert box.input_value() == "70"                       # the picture says "Slice 70/140"
+        src = _viewer_src(page)
+        box.fill("999")
+        box.press("Enter")
+        src = _wait_new_src(page, src)
+        assert "index=139&" in src, src
+        page.wait_for_function("() => document.querySelector('#slice input[type=number]').value === '140'")
+        assert page.locator("#viewer img").evaluate("e => e.naturalWidth") == 512
+        w = _input(page, "window")
+        w.fill("-100")
+        w.press("Enter")
+        page.get_by_text("Window must be a number above 0").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        assert _viewer_src(page) == src and page.locator("#viewer img").evaluate("e => e.naturalWidth") == 512
+        assert page.locator("#planes-box .error").count() == 0
+
+        page.get_by_text("Video", exact=True).click()
+        _input(page, "vpath").fill("video/clip.mp4")
+        page.click("#vopen-btn")
+        page.wait_for_selector("#vimg img")
+        n = server["video_truth"].n_frames
+        f = page.locator("#vframe input[type=number]")
+        f.fill("999")
+        f.press("Enter")
+        page.get_by_text(f"frame {n} / {n}").first.wait_for(timeout=60_000)
+        assert f.input_value() == str(n) and "greater than maximum" not in (page.text_content("body") or "")
+    finally:
+        page.context.close()
 
 
 def test_report_view_shows_the_report_next_to_the_study(server, chromium):

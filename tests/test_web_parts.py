@@ -332,8 +332,8 @@ def test_opening_another_study_clears_what_spoke_of_the_previous_one(tmp_path):
     assert photo["plane-axial"] is not None and photo["plane-coronal"] is None and photo["plane-sagittal"] is None
     assert ct["plane-coronal"] is not None and ct["plane-sagittal"] is not None
     sl = photo["slice"]                                   # Gradio refuses a slider with max == min
-    assert sl["maximum"] > 0 and sl["value"] == 0 and sl["interactive"] is False, sl
-    assert ct["slice"]["maximum"] == 511 and ct["slice"]["interactive"] is True, ct["slice"]
+    assert sl["maximum"] > sl["minimum"] and sl["value"] == 1 and sl["interactive"] is False, sl
+    assert ct["slice"]["maximum"] == 512 and ct["slice"]["interactive"] is True, ct["slice"]   # numbers 1..512
     assert "80 x 60 pixels" in photo["info"] and "mm" not in photo["info"], photo["info"]
     assert "px" in photo["info"], photo["info"]
     odd = np.linspace(0.3, 3071.7, 60 * 80).reshape(60, 80) ** 1.01   # percentiles far from round numbers
@@ -361,7 +361,9 @@ def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):
     demo = build_app(svc2)
     search = next(fn.fn for fn in demo.fns.values()
                   if [getattr(b, "elem_id", None) for b in fn.outputs] == ["found", "thumbs", None])
-    rows, gallery, _ = search("")
+    table, gallery, _ = search("")
+    rows = svc2.search("")
+    assert [t[-1] for t in table] == [r[4] for r in rows], "the table's last column is the path a click fills"
     assert {r[0] for r in rows} >= {"frame.png", "short_source.mp4"}, rows
     for desc, _mod, _kind, _n, where in rows:
         real = svc2.roots.resolve(where)
@@ -373,3 +375,173 @@ def test_the_study_browser_opens_the_series_clicked(tmp_path, data_dir):
     assert pic is not None and pic.shape[2] == 3 and max(pic.shape[:2]) <= 96 and float(pic.std()) > 10, pic
     for (_pic, caption), row in zip(gallery, rows, strict=True):
         assert caption.endswith(row[4]), (caption, row)
+
+
+def _handler(demo, *elem_ids, exact: bool = False):
+    """The handler of ``demo`` whose outputs include every one of ``elem_ids`` (or are exactly
+    them), and its outputs' ids."""
+    for fn in demo.fns.values():
+        ids = [getattr(b, "elem_id", None) for b in fn.outputs]
+        if (ids == list(elem_ids)) if exact else all(e in ids for e in elem_ids):
+            return fn.fn, ids
+    raise AssertionError(f"no handler writing {elem_ids}")
+
+
+def test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message(tmp_path, monkeypatch):
+    """Walked in Chromium (session 19): the Slice slider said 69 (0..139) under a picture saying
+    "Slice 70/140"; the Window preset offered the CT windows on an MR (and no Auto) and kept
+    "CT bone" when the MR opened; the Comment box and the audit table kept the CT's decision
+    after the MR opened, and the audit's full ISO time pushed its user column out of view; a
+    path that does not open painted "Error" over every control of the Open event."""
+    import gradio as gr
+    from PIL import Image
+
+    from app.web import ui
+    from app.web.service import WebConfig, WebService
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 80), dtype=np.uint8)).save(tmp_path / "photo.png")
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE), str(tmp_path)], workspace=tmp_path / "ws", user="ana"))
+    handler, ids = _open_handler(svc2)
+
+    def out(values):
+        return dict(zip(ids, values, strict=True))
+
+    ct = out(handler("head_ct", None, "axial", None))
+    assert ct["slice"]["minimum"] == 1 and ct["slice"]["maximum"] == 140 and ct["slice"]["value"] == 70, ct["slice"]
+    assert "index=69&" in ct["viewer"], ct["viewer"]       # the route's index is the array's (from 0)
+    assert ui.slice_index(70) == 69
+    assert "CT bone" in ct["preset"]["choices"] and "Auto (percentiles)" in ct["preset"]["choices"]
+    assert ct["preset"]["value"] is None and ct["comment"] == "" and ct["audit"] == []
+    st = next(v for k, v in zip(ids, handler("head_ct", None, "axial", None), strict=True) if k is None)
+    ct_volume = st.session.scene.volume
+    assert ui.preset_window(ct_volume, "CT bone") == (2000, 500)
+    layer = st.session.add_layer(_otsu_layer(st.session.scene))
+    st.session.decide(layer.id, "accept", "bone fine")
+    rows = ui.audit_table(st.session)
+    assert rows and rows[0][0] == "ana" and rows[0][1] == "accept bone: bone fine", rows   # newest first
+    assert "T" not in rows[0][2] and len(rows[0][2]) == 19 and len(rows[0]) == len(ui.AUDIT_HEADERS), rows
+    photo = out(handler(str(tmp_path / "photo.png"), st, "axial", None))
+    assert photo["preset"]["choices"] == ["Auto (percentiles)"] and photo["preset"]["value"] is None
+    assert photo["comment"] == "" and photo["audit"] == [], photo["audit"]    # nothing of the CT's
+    assert ui.preset_window(st.session.scene.volume, "CT bone") is None
+    w, lv = ui.preset_window(st.session.scene.volume, "Auto (percentiles)")
+    assert w > 0
+    # a path that does not open: one message, every output left as it was, no exception
+    bad = out(handler("no/such/study", st, "axial", None))
+    assert warned and "no such file or folder" in warned[-1], warned
+    assert all(v == gr.update() for k, v in bad.items() if k is not None), bad
+    assert ui.window_problem(-100, 40) and ui.window_problem(None, 40) and not ui.window_problem(80, 40)
+    assert ui.catalog_table([["STD BRAIN", "CT", "dicom", 28, "a/b"]]) == [["STD BRAIN (CT, dicom, 28 files)", "a/b"]]
+
+
+def test_walk19_video_frame_clamped_and_evidence_line_cleared(tmp_path, data_dir, monkeypatch):
+    """Walked in Chromium (session 19): a second video opened under the first one's "evidence: 1
+    event(s) on the track"; a typed frame beyond 1..N was Gradio's "Value 999 is greater than
+    maximum" with Error over the caption; a video path that does not open painted Error over
+    the video controls."""
+    import gradio as gr
+
+    from app.web.service import WebConfig, WebService
+    from app.web.ui import build_app
+
+    clip = data_dir / "endoscopy" / "endovis2017_clip"
+    if not (clip / "short_source.mp4").exists():
+        pytest.skip("LOUPE_DATA has no endovis2017_clip")
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    svc2 = WebService(WebConfig(roots=[str(clip)], workspace=tmp_path / "ws", user="ana"))
+    demo = build_app(svc2)
+    vopen, ids = _handler(demo, "vinfo", "vstatus")
+    first = dict(zip(ids, vopen("short_source.mp4", None, None), strict=True))
+    assert first["vstatus"] == "" and first["vframe"]["maximum"] == 20, first
+    vst = next(v for k, v in zip(ids, vopen("short_source.mp4", None, None), strict=True) if k is None)
+    frame, fids = _handler(demo, "vimg", "vcap", "vstrip", "vframe", exact=True)
+    shown = dict(zip(fids, frame(vst, 999), strict=True))
+    assert shown["vframe"] == 20 and shown["vcap"].startswith("frame 20 / 20"), shown
+    assert dict(zip(fids, frame(vst, 0), strict=True))["vframe"] == 1
+    bad = dict(zip(ids, vopen("nope.mp4", vst, None), strict=True))
+    assert warned and "no such file" in warned[-1] and all(v == gr.update() for k, v in bad.items() if k), bad
+
+
+def test_walk19_bad_numbers_are_one_plain_line(svc):
+    """Walked (session 19): /loupe/tab/<h>/slice.png?index=abc answered Python's "invalid literal
+    for int() with base 10: 'abc'", window=abc "could not convert string to float"."""
+    with pytest.raises(LoupeError, match="index must be a whole number, got 'abc'"):
+        svc.slice_png("head_ct", "axial", "abc", 80, 40)
+    with pytest.raises(LoupeError, match="window must be a number, got 'abc'"):
+        svc.slice_png("head_ct", "axial", 3, "abc", 40)
+    with pytest.raises(LoupeError, match="index must be a whole number"):
+        svc.slice_png("head_ct", "axial", "2.5", 80, 40)
+    from app.web.service import whole_number
+
+    with pytest.raises(LoupeError, match="frame index n must be a whole number"):
+        whole_number("x", "frame index n")
+
+
+def test_walk19_a_refused_action_leaves_the_panels_alone(tmp_path, monkeypatch):
+    """Walked in Chromium (session 19): Reject with no layer chosen answered "choose a layer to
+    decide on" and put "Error" where the decision line and the audit table were (the audit
+    hidden); Run before any study painted Error over the viewer. One message; outputs unchanged."""
+    import gradio as gr
+
+    from app.web.service import WebConfig, WebService
+    from app.web.ui import build_app
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path / "ws", user="ana"))
+    demo = build_app(svc2)
+    decide, _ = _handler(demo, "decided", "audit", exact=True)
+    assert decide(None, None, "") == (gr.update(), gr.update()) and "open a study" in warned[-1]
+    run, _ = _handler(demo, "status", "layer", "viewer", "tab-key", exact=True)
+    answers = list(run(None, "threshold", "{}", "axial", 1, 80, 40))
+    assert answers == [(gr.update(),) * 4] and "open a study" in warned[-1], answers
+    snap, _ = _handler(demo, "snap", exact=True)
+    assert snap(None, "A") == gr.update()
+
+
+def test_walk19_nothing_covers_the_evidence_track(svc):
+    """Walked in Chromium at 800 px (session 19): Gradio's download / share / fullscreen buttons
+    sat over the right end of the 28-px evidence track, hiding its last events and the marker."""
+    from app.web.ui import build_app
+
+    demo = build_app(svc)
+    strip = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "vstrip")
+    assert not strip.buttons, strip.buttons
+
+
+def test_walk19_save_edit_writes_on_the_slice_in_the_editor(tmp_path, monkeypatch):
+    """Walked in Chromium (session 19): "Edit this slice" on slice 61, a scroll to slice 80 to
+    look around, strokes painted on the editor's picture of 61, Save edit: the strokes were
+    written into slice 80 (the slider's), not the slice painted on. The editor now says which
+    slice it holds and Save edit writes there; Save without an editor slice is one message."""
+    import gradio as gr
+
+    from app.web.service import WebConfig, WebService
+    from app.web.ui import build_app
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    svc2 = WebService(WebConfig(roots=[str(SAMPLE)], workspace=tmp_path / "ws", user="ana"))
+    demo = build_app(svc2)
+    opener, ids = _handler(demo, "info", "tab-key")
+    st = next(v for k, v in zip(ids, opener("head_ct", None, "axial", None), strict=True) if k is None)
+    ai = st.session.add_layer(_otsu_layer(st.session.scene))
+    start, _ = _handler(demo, "editor", "edit-note", exact=True)
+    save, _ = _handler(demo, "edit-note", "tab-key", "audit", "layer", exact=True)
+    assert save(st, ai.id, "axial", 80, "add", 3, None, "", None) == (gr.update(),) * 4
+    assert "Edit this slice first" in warned[-1]
+    editor, note = start(st, ai.id, "axial", 61, 80, 40)
+    assert "axial slice 61" in note, note
+    bg = editor["background"]
+    stroke = np.zeros(bg.shape[:2] + (4,), np.uint8)
+    stroke[250:260, 250:270, 3] = 255
+    msg, _key, _audit, layer_update = save(st, ai.id, "axial", 80, "add", 3,
+                                           {"background": bg, "layers": [stroke]}, "", None)
+    assert "saved add of" in msg, msg
+    new = st.session.layer(layer_update["value"])
+    changed = np.nonzero(new.labels != ai.labels)
+    assert set(changed[0].tolist()) == {60}, sorted(set(changed[0].tolist()))   # slice 61 = index 60, not 80

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.data.types import LoupeError
-from app.web.service import BrowserState, WebService
+from app.web.service import BrowserState, WebService, whole_number
 
 PREFIX = "/loupe"
 log = logging.getLogger("loupe.web")
@@ -89,11 +89,11 @@ def add_routes(app: Any, svc: WebService, login: Login) -> None:
         return default if v in (None, "") else v
 
     def slice_args(request: Request) -> tuple:
-        try:
-            return (q(request, "view", "axial"), q(request, "index"), q(request, "window"), q(request, "level"),
-                    int(q(request, "size", 512)))
-        except ValueError:
-            raise LoupeError("size must be a whole number of pixels") from None
+        size = q(request, "size", 512)
+        if not str(size).isdigit():
+            raise LoupeError("size must be a whole number of pixels")
+        return (q(request, "view", "axial"), q(request, "index"), q(request, "window"), q(request, "level"),
+                int(size))
 
     def slice_png(request: Request) -> Response:
         """Stateless slice of a study under the roots (what the `slice` API endpoint returns)."""
@@ -125,7 +125,7 @@ def add_routes(app: Any, svc: WebService, login: Login) -> None:
             st = tab_state(request, request.path_params["handle"])
             from app.web.video import frame_png
 
-            return png(frame_png(st, int(q(request, "n", 0))), cache=True)
+            return png(frame_png(st, whole_number(q(request, "n", 0), "frame index n")), cache=True)
         except (LoupeError, ValueError, TypeError) as exc:
             return refuse(LoupeError(str(exc)))
 
@@ -171,5 +171,5 @@ def serve(svc: WebService, demo: Any, host: str, port: int, auth: Any, **mount_k
         return None
 
     add_routes(app, svc, Login(svc, gradio_app, required=auth is not None))
-    gr.mount_gradio_app(app, demo, path="/", auth=auth, **mount_kw)
+    gr.mount_gradio_app(app, demo, path="/", auth=auth, css=getattr(demo, "_loupe_css", None), **mount_kw)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

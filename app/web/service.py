@@ -165,7 +165,8 @@ class WebService:
     # ---- slices --------------------------------------------------------------------------------
     def slice_png(self, path: str, view: str, index: int | None, window: float | None,
                   level: float | None, size: int = 512) -> bytes:
-        req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
+        req = SliceRequest(str(view), _opt_int(index, "index"), _opt(window, "window"), _opt(level, "level"),
+                           _size(size))
         scene = self.scene(path)
         return self._png(scene, render_key(self.roots.resolve(path), scene, req), req)
 
@@ -176,7 +177,8 @@ class WebService:
         scene = st.session.scene if st.session is not None else None
         if scene is None:
             raise LoupeError("no study open in this view")
-        req = SliceRequest(str(view), _opt_int(index), _opt(window), _opt(level), int(size))
+        req = SliceRequest(str(view), _opt_int(index, "index"), _opt(window, "window"), _opt(level, "level"),
+                           _size(size))
         real = self.roots.resolve(st.path)
         data = self._png(scene, render_key(real, scene, req), req)
         self._prefetch_after(st, scene, real, req)
@@ -302,12 +304,37 @@ class WebService:
         self.runner.close()
 
 
-def _opt(v: Any) -> float | None:
-    return None if v is None or v == "" else float(v)
+def _opt(v: Any, what: str = "value") -> float | None:
+    """A number from the browser or a script; its own one-line refusal (was Python's "could not
+    convert string to float: 'abc'")."""
+    if v is None or v == "":
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise LoupeError(f"{what} must be a number, got {str(v)[:20]!r}") from None
+    if f != f or f in (float("inf"), float("-inf")):
+        raise LoupeError(f"{what} must be a finite number, got {str(v)[:20]!r}")
+    return f
 
 
-def _opt_int(v: Any) -> int | None:
-    return None if v is None or v == "" else int(v)
+def _opt_int(v: Any, what: str = "value") -> int | None:
+    """A whole number (a slice or frame index) from the browser or a script; one-line refusal
+    (was "invalid literal for int() with base 10: 'abc'")."""
+    try:
+        f = _opt(v, what)
+    except LoupeError:
+        f = 0.5                      # not a number at all: the same words as a fraction
+    if f is None:
+        return None
+    if not f.is_integer():
+        raise LoupeError(f"{what} must be a whole number, got {str(v)[:20]!r}")
+    return int(f)
+
+
+def _size(v: Any) -> int:
+    n = _opt_int(v, "size")
+    return 512 if n is None else n
 
 
 def parse_params(params: str | dict | None) -> dict:
@@ -361,6 +388,7 @@ class BrowserState:
     video_path: str = ""
     events: Any = None             # the evidence EventsLayer shown on the video's track
     last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
+    edit_target: Any = None        # (layer id, view, slice index) the mask editor holds, set by "Edit this slice"
 
     def close(self) -> None:
         if self.video is not None:
@@ -382,3 +410,11 @@ def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
                        tuple(sorted(getattr(lay, "hidden_labels", ()))), id(lay.labels)))
     cursor = tuple(round(float(c), 4) for c in scene.cursor)
     return (real, req, cursor, tuple(layers), scene.frame, scene.wl.invert)
+
+
+def whole_number(v: Any, what: str) -> int:
+    """``v`` as a whole number, or one line naming ``what`` (the image routes' frame index)."""
+    n = _opt_int(v, what)
+    if n is None:
+        raise LoupeError(f"{what} is missing")
+    return n

@@ -103,9 +103,16 @@ def display_number(x: float) -> float:
     return float(f"{float(x):.4g}")
 
 
-def viewer_url(st: BrowserState, view: str, index: Any, window: Any, level: Any, size: int = 512) -> str:
-    """The viewer picture's URL; ``VIEWER_JS`` builds the same string in the browser."""
-    return (f"/loupe/tab/{st.handle}/slice.png?view={view}&index={int(round(float(index)))}"
+def slice_index(number: Any) -> int:
+    """The 0-based slice index of the Slice slider's ``number`` (from 1, as the picture's corner
+    says "Slice 70/140"; session 19's walk: the slider said 69 under "Slice 70/140")."""
+    return int(round(float(number))) - 1
+
+
+def viewer_url(st: BrowserState, view: str, number: Any, window: Any, level: Any, size: int = 512) -> str:
+    """The viewer picture's URL for the Slice slider's ``number`` (from 1); ``VIEWER_JS`` builds
+    the same string in the browser. The route's ``index`` is the array index (from 0)."""
+    return (f"/loupe/tab/{st.handle}/slice.png?view={view}&index={slice_index(number)}"
             f"&window={_num(window)}&level={_num(level)}&v={st.version}"
             + (f"&size={size}" if size != 512 else ""))
 
@@ -119,16 +126,36 @@ def _img(url: str, alt: str, size: int = 512) -> str:
     return f'<img src="{url}" alt="{alt}" width="{size}" height="{size}" style="image-rendering:auto">'
 
 
-# front-end only: rebuild the viewer's URL from the tab key ("handle:version") and the controls
-VIEWER_JS = """(key, view, index, w, l) => {
+# front-end only: rebuild the viewer's URL from the tab key ("handle:version") and the controls.
+# The Slice slider counts from 1 (the route's index from 0); a typed slice beyond the slider's
+# range is clamped to it, and a window that is not a positive number (0, -100, an emptied box)
+# leaves the picture as it was (session 19's walk: a broken-image icon, no word why).
+_VIEWER_JS = """(key, view, number, w, l) => {
+  const box = document.querySelector('#slice input[type=number]');
+  const lo = box && box.min !== '' ? Number(box.min) : 1;
+  const hi = box && box.max !== '' ? Number(box.max) : Infinity;
+  let n = Math.round(Number(number));
+  n = Number.isFinite(n) ? Math.min(Math.max(n, lo), hi) : number;
+  const out = __OUT__;
   const img = document.querySelector('#viewer img');
-  if (!img || !key || !key.includes(':')) return [];
+  if (!img || !key || !key.includes(':')) return out;
   const [h, v] = key.split(':');
-  const n = (x) => (Number.isInteger(Number(x)) ? String(Number(x)) : String(Number(x)));
-  img.src = `/loupe/tab/${h}/slice.png?view=${view}&index=${Math.round(Number(index))}` +
-            `&window=${n(w)}&level=${n(l)}&v=${v}`;
-  return [];
+  const W = Number(w), L = Number(l);
+  if (w === null || l === null || String(w).trim() === '' || String(l).trim() === '' ||
+      !Number.isFinite(W) || !(W > 0) || !Number.isFinite(L) || !Number.isFinite(n)) return out;
+  img.src = `/loupe/tab/${h}/slice.png?view=${view}&index=${n - 1}` +
+            `&window=${String(W)}&level=${String(L)}&v=${v}`;
+  return out;
 }"""
+FRAME_CLAMP_JS = """(s, number) => {
+  const box = document.querySelector('#vframe input[type=number]');
+  const lo = box && box.min !== '' ? Number(box.min) : 1;
+  const hi = box && box.max !== '' ? Number(box.max) : Infinity;
+  const n = Math.round(Number(number));
+  return [s, Number.isFinite(n) ? Math.min(Math.max(n, lo), hi) : lo];
+}"""
+VIEWER_JS = _VIEWER_JS.replace("__OUT__", "[]")        # on a Window / Level change
+SLICE_JS = _VIEWER_JS.replace("__OUT__", "[n]")        # on a Slice change: the box shows the clamped number
 
 
 def build_app(svc: WebService):
@@ -142,8 +169,8 @@ def build_app(svc: WebService):
 
     pngs = PngFiles()
     thumbs = Thumbnails()
-    wl_presets = {p["name"]: (float(p["width"]), float(p["level"])) for p in presets()
-                  if "width" in p and "level" in p}
+    open_outputs: list = []     # the Open button's outputs (filled with the layout below)
+    wl_presets = [p["name"] for p in presets()]
     plane_size = 320
 
     def fail(exc: Exception):
@@ -162,6 +189,7 @@ def build_app(svc: WebService):
         except LoupeError as exc:
             raise fail(exc) from None
         note = f"{len(rows)} series" if rows else "no series found: index the roots first"
+        table = catalog_table(rows)
         gallery = []
         for row in rows[:THUMBS_SHOWN]:
             try:
@@ -172,7 +200,7 @@ def build_app(svc: WebService):
             # the n-th picture fills the n-th row's path (pick_thumb)
             picture = pngs.write(data if data is not None else no_thumb_png())
             gallery.append((picture, f"{row[0]} ({row[1]})\n{row[4]}"))
-        return rows, gallery, note
+        return table, gallery, note
 
     def do_index():
         try:
@@ -183,13 +211,13 @@ def build_app(svc: WebService):
     def pick_row(evt: gr.SelectData, table):
         try:
             row = evt.index[0]
-            return table.iloc[row, 4] if hasattr(table, "iloc") else table[row][4]
+            return table.iloc[row, -1] if hasattr(table, "iloc") else table[row][-1]
         except (IndexError, KeyError, TypeError):
             return gr.update()
 
     def pick_thumb(evt: gr.SelectData, table):
         try:
-            return table.iloc[evt.index, 4] if hasattr(table, "iloc") else table[evt.index][4]
+            return table.iloc[evt.index, -1] if hasattr(table, "iloc") else table[evt.index][-1]
         except (IndexError, KeyError, TypeError):
             return gr.update()
 
@@ -203,6 +231,9 @@ def build_app(svc: WebService):
         """The three planes at the tab's cursor, each with the others' lines (the crosshair)."""
         if not ready(st):
             return [None] * len(VIEWS)
+        why = window_problem(window, level)
+        if why:      # one message; the planes keep their pictures (were three "Error" boxes)
+            return list(refused(LoupeError(why), len(VIEWS)))
         out = []
         one_plane = st.session.scene.volume.spatial_shape[0] == 1
         for v in VIEWS:
@@ -225,9 +256,12 @@ def build_app(svc: WebService):
             svc.open_for(st.session, path)
             restored = st.session.restore_saved_layers()   # what was saved on this study, shown again
         except LoupeError as exc:
-            raise fail(exc) from None
+            # one message; the study on screen stays as it was (a raised error painted "Error" over
+            # every control this event writes: View, Slice, Run, Layer, the planes; session 19)
+            return (st, *refused(exc, len(open_outputs) - 1))
         st.path = path
         st.version += 1
+        st.edit_target = None        # the editor's slice belonged to the previous study
         svc.register(st, user)
         scene = st.session.scene
         view = opening_view(scene, view)
@@ -235,12 +269,13 @@ def build_app(svc: WebService):
         info = study_line(scene, Path(path).name, st.session.user) + restored_note(restored, st.session.unrestored)
         w, lv = display_number(scene.wl.width), display_number(scene.wl.level)   # 236.3, not 236.3249999999971
         found = _report_choices(svc, rep_mod, path)
-        return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx, w, lv), info,
+        return (st, key_of(st), gr.update(**slice_slider(idx, count)), w, lv, viewer(st, view, idx + 1, w, lv), info,
                 gr.update(choices=_layer_choices(st), value=None), *three(st, w, lv),
                 gr.update(choices=found, value=found[0][1] if found else None),
                 f"{len(found)} report(s) next to this study" if found else "no report next to this study",
                 gr.update(value=view, interactive=scene.volume.spatial_shape[0] > 1),   # a photo has one plane
-                *STUDY_CLEARED)
+                *STUDY_CLEARED, gr.update(choices=preset_names(scene.volume), value=None), "",
+                audit_table(st.session))
 
     def change_view(st, view, window, level):
         if not ready(st):
@@ -249,19 +284,18 @@ def build_app(svc: WebService):
 
         scene = st.session.scene
         idx, count = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-        return gr.update(**slice_slider(idx, count)), viewer(st, view, idx, window, level)
+        return gr.update(**slice_slider(idx, count)), viewer(st, view, idx + 1, window, level)
 
-    def apply_preset(name):
-        if name not in wl_presets:
-            return gr.update(), gr.update()
-        return wl_presets[name]
+    def apply_preset(st, name):
+        wl = preset_window(st.session.scene.volume, name) if ready(st) and name else None
+        return (gr.update(), gr.update()) if wl is None else wl
 
     def click_plane(which: str):
         def handler(st, view, window, level, evt: gr.SelectData):
             """A click on one plane moves the crosshair there; the other planes and the main
             viewer follow (the main slider to the cursor's slice)."""
             if not ready(st):
-                raise fail(LoupeError("open a study first"))
+                return refused(LoupeError("open a study first"), 2 + len(VIEWS) + 1)
             from app.scene import mpr
 
             scene = st.session.scene
@@ -269,18 +303,20 @@ def build_app(svc: WebService):
             scene.set_cursor(world_at(scene, which, plane_size, float(x), float(y)))
             st.version += 1
             idx, _ = mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane(view))
-            return (key_of(st), *three(st, window, level), gr.update(value=idx),
-                    viewer(st, view, idx, window, level))
+            return (key_of(st), *three(st, window, level), gr.update(value=idx + 1),
+                    viewer(st, view, idx + 1, window, level))
         return handler
 
     # ---- backends and review --------------------------------------------------------------------
     def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):  # noqa: B008 (Gradio's documented idiom)
-        if not ready(st):
-            raise fail(LoupeError("open a study before running a backend"))
+        if not ready(st):     # one message; the viewer is not painted over with "Error"
+            yield refused(LoupeError("open a study before running a backend"), 4)
+            return
         try:
             prm = parse_params(params)
         except LoupeError as exc:
-            raise fail(exc) from None
+            yield refused(exc, 4)
+            return
         for kind, a, b in _job_events(st, backend, prm):
             if kind == "p":
                 progress(a, desc=b or backend)
@@ -303,52 +339,63 @@ def build_app(svc: WebService):
         return gr.update() if line is None else line
 
     def decide(st, layer_id, comment, decision):
+        """Accept / Reject. What cannot be decided is one message; the decision line and the
+        audit table stay (a raised error put "Error" in their place, the audit hidden; session 19)."""
         if st is None or st.session is None:
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 2)
         if not layer_id:
-            raise fail(LoupeError("choose a layer to decide on"))
+            return refused(LoupeError("choose a layer to decide on"), 2)
         try:
             d = st.session.decide(layer_id, decision, comment or None)
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 2)
         return f"{decision}ed {st.session.layer(layer_id).name} as {d.user}", audit_rows(st)
 
     def audit_rows(st):
-        if st is None or st.session is None:
-            return []
-        return [[a.time, a.user, a.action, a.layer_id[:8], str(a.details)[:80]]
-                for a in st.session.store.audit()][-20:]
+        return [] if st is None or st.session is None else audit_table(st.session)
 
     # ---- mask editing (Gradio's image editor over the slice) ------------------------------------
     def edit_start(st, layer_id, view, index, window, level):
+        """Put the slice in the editor and remember which one it is: Save edit writes there,
+        wherever the Slice slider has moved since (it wrote into the slider's slice: strokes
+        painted on slice 61 landed on slice 80 after a scroll; session 19's walk)."""
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 2)
         if not layer_id:
-            raise fail(LoupeError("choose a label layer to edit"))
+            return refused(LoupeError("choose a label layer to edit"), 2)
         from app.web import mask_edit
 
         try:
-            bg = mask_edit.background(st, layer_id, view, int(index), float(window), float(level))
+            idx = slice_index(index)
+            bg = mask_edit.background(st, layer_id, view, idx, float(window), float(level))
         except LoupeError as exc:
-            raise fail(exc) from None
-        return {"background": bg, "layers": [], "composite": None}
+            return refused(exc, 2)
+        st.edit_target = (layer_id, view, idx)
+        name = st.session.layer(layer_id).name
+        return ({"background": bg, "layers": [], "composite": None},
+                f"Editing **{name}** on {view} slice {idx + 1}: Save edit writes there")
 
     def edit_save(st, layer_id, view, index, mode, label, drawing, comment, request: gr.Request):
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 4)
+        if st.edit_target is None:
+            return refused(LoupeError("press Edit this slice first: the editor holds no slice of this study"), 4)
         from app.web import mask_edit
 
+        target_layer, target_view, target_idx = st.edit_target   # the slice in the editor, not the slider's
         try:
-            msg, new_id = mask_edit.save(st, layer_id, view, int(index), drawing, mode, int(label), comment or None)
+            msg, new_id = mask_edit.save(st, target_layer, target_view, target_idx, drawing, mode, int(label),
+                                         comment or None)
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 4)       # "nothing painted on this slice": the editor keeps its strokes
+        st.edit_target = (new_id, target_view, target_idx)
         st.version += 1
         return msg, key_of(st), audit_rows(st), gr.update(choices=_layer_choices(st), value=new_id)
 
     # ---- 3D ---------------------------------------------------------------------------------------
     def render_3d(st, camera):
         if not ready(st):
-            raise fail(LoupeError("open a study first"))
+            return refused(LoupeError("open a study first"), 1)[0]
         from app.web.snapshot3d import snapshot
 
         try:
@@ -364,20 +411,22 @@ def build_app(svc: WebService):
         try:
             meta = vid.open_video(svc, vst, path)
         except LoupeError as exc:
-            raise fail(exc) from None
+            return (vst, *refused(exc, VIDEO_OPEN_OUTPUTS - 1))
         vst.version += 1
         svc.register(vst, user)
         info = (f"**{Path(path).name}**: {meta['frames']} frames, {meta['width']} x {meta['height']}, "
                 f"{meta['duration_s']:.2f} s")
-        return (vst, info, gr.update(**frame_slider(meta["frames"])), *video_frame(vst, 1),
-                gr.update(choices=[], value=None))
+        return (vst, info, gr.update(**frame_slider(meta["frames"])), *video_frame(vst, 1)[:3],
+                gr.update(choices=[], value=None), "")    # "" : the Evidence line spoke of the last video
 
     def video_frame(vst, number):
-        """The Frame slider's ``number`` (from 1, as the caption) shown: frame index number - 1."""
+        """The Frame slider's ``number`` (from 1, as the caption) shown: frame index number - 1;
+        the slider gets the number shown back (clamped to 1..N)."""
         if vst is None or vst.video is None:
-            return "", "", None
+            return "", "", None, gr.update()
         try:
-            n = int(number) - 1
+            number = min(max(int(number), 1), vst.video.n_frames)
+            n = number - 1
             if vst.session is not None:
                 vst.session.frames.set(n)   # the frame shown, in the Session (one index per study)
             url = f"/loupe/tab/{vst.handle}/frame.png?n={n}&v={vst.version}"
@@ -386,7 +435,7 @@ def build_app(svc: WebService):
             strip = pngs.write(png_bytes(vid.evidence_strip(vst.video.n_frames, vst.events, n)))
         except (LoupeError, ValueError, TypeError) as exc:
             raise fail(exc) from None
-        return f'<img src="{url}" alt="{frame_text(n)}" width="{w}" height="{h}">', cap, strip
+        return f'<img src="{url}" alt="{frame_text(n)}" width="{w}" height="{h}">', cap, strip, number
 
     def video_step(vst, n, delta):
         if vst is None or vst.video is None:
@@ -401,11 +450,13 @@ def build_app(svc: WebService):
 
     def find_evidence(vst, params, progress=gr.Progress()):  # noqa: B008
         if vst is None or vst.video is None:
-            raise fail(LoupeError("open a video first"))
+            yield refused(LoupeError("open a video first"), 2)
+            return
         try:
             prm = parse_params(params)
         except LoupeError as exc:
-            raise fail(exc) from None
+            yield refused(exc, 2)
+            return
         for kind, a, b in _job_events(vst, "evidence", prm):
             if kind == "p":
                 progress(a, desc=b or "evidence")
@@ -458,16 +509,17 @@ def build_app(svc: WebService):
                     with gr.Row():
                         search_btn = gr.Button("Search", elem_id="search-btn")
                         index_btn = gr.Button("Index roots", elem_id="index-btn")
-                    thumbs_g = gr.Gallery(label="Series", columns=4, height=220, elem_id="thumbs",
+                    # two tiles a row: four were cut off by the side column at 1280 and 800 px (session 19)
+                    thumbs_g = gr.Gallery(label="Series", columns=THUMB_COLUMNS, height=220, elem_id="thumbs",
                                           allow_preview=False, show_label=False)
-                    found = gr.Dataframe(headers=["description", "modality", "kind", "files", "path"],
-                                         interactive=False, elem_id="found")
+                    found = gr.Dataframe(headers=list(CATALOG_HEADERS), interactive=False, elem_id="found",
+                                         wrap=True, column_widths=["50%", "50%"])
                     note = gr.Markdown()
                 path = gr.Textbox(label="Path (under the roots)", elem_id="path")
                 open_btn = gr.Button("Open", variant="primary", elem_id="open-btn")
                 info = gr.Markdown(elem_id="info")
                 view = gr.Radio(VIEWS, value="axial", label="View", elem_id="view")
-                index = gr.Slider(0, 1, step=1, value=0, label="Slice", elem_id="slice")
+                index = gr.Slider(1, 2, step=1, value=1, label="Slice", elem_id="slice")
                 preset = gr.Dropdown(list(wl_presets), value=None, label="Window preset", elem_id="preset")
                 with gr.Row():
                     window = gr.Number(value=400, label="Window", elem_id="window")
@@ -488,8 +540,8 @@ def build_app(svc: WebService):
                     accept_btn = gr.Button("Accept", elem_id="accept-btn")
                     reject_btn = gr.Button("Reject", elem_id="reject-btn")
                 decided = gr.Markdown(elem_id="decided")
-                audit = gr.Dataframe(headers=["time", "user", "action", "layer", "details"], interactive=False,
-                                     elem_id="audit")
+                audit = gr.Dataframe(headers=list(AUDIT_HEADERS), interactive=False, elem_id="audit", wrap=True,
+                                     column_widths=["28%", "40%", "32%"])
         with gr.Accordion("Three planes (click to move the crosshair)", open=True, elem_id="planes-box"):
             with gr.Row():
                 planes = [gr.Image(type="filepath", format="png", show_label=False, interactive=False,
@@ -524,8 +576,10 @@ def build_app(svc: WebService):
                 vnext = gr.Button("frame ▶", elem_id="vnext")
             vcap = gr.Markdown(elem_id="vcap")
             vimg = gr.HTML("", elem_id="vimg")
+            # no download / share / fullscreen buttons: on a 28-px strip they covered the last
+            # ~5 % of the track, its events and the marker (session 19's walk at 800 px)
             strip = gr.Image(type="filepath", format="png", show_label=False, interactive=False,
-                             elem_id="vstrip", height=28, width=STRIP_WIDTH)
+                             elem_id="vstrip", height=28, width=STRIP_WIDTH, buttons=STRIP_BUTTONS)
             with gr.Row():
                 vparams = gr.Textbox(value="{}", label="Evidence parameters (JSON)", elem_id="vparams")
                 evid_btn = gr.Button("Find evidence", elem_id="evid-btn")
@@ -551,16 +605,18 @@ def build_app(svc: WebService):
         found.select(pick_row, found, path, **private)
         thumbs_g.select(pick_thumb, found, path, **private)
         # the panels that speak of the previous study are cleared with the same answer (STUDY_CLEARED)
-        open_btn.click(do_open, [path, st, view],
-                       [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
-                        view, status, decided, snap, editor, edit_note],
-                       **private)
+        outs = [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
+                        view, status, decided, snap, editor, edit_note, preset, comment, audit]
+        open_outputs.extend(outs)
+        open_btn.click(do_open, [path, st, view], outs, **private)
         view.change(change_view, [st, view, window, level], [index, image], **private)
-        for ctl in (index, window, level):       # front end only: a new URL for the <img>
+        # front end only: a new URL for the <img> (the Slice box gets the slice it shows back)
+        index.change(None, [tab_key, view, index, window, level], index, js=SLICE_JS, **private)
+        for ctl in (window, level):
             ctl.change(None, [tab_key, view, index, window, level], None, js=VIEWER_JS, **private)
         for ctl in (window, level):
             ctl.change(three, [st, window, level], planes, trigger_mode="always_last", **private)
-        preset.change(apply_preset, preset, [window, level], **private)
+        preset.change(apply_preset, [st, preset], [window, level], **private)
         for v, img in zip(VIEWS, planes, strict=True):
             img.select(click_plane(v), [st, view, window, level], [tab_key, *planes, index, image], **private)
         run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image, tab_key],
@@ -571,29 +627,113 @@ def build_app(svc: WebService):
                          **private)
         reject_btn.click(lambda s, l, c: decide(s, l, c, "reject"), [st, layer, comment], [decided, audit],
                          **private)
-        edit_btn.click(edit_start, [st, layer, view, index, window, level], editor, **private)
+        edit_btn.click(edit_start, [st, layer, view, index, window, level], [editor, edit_note], **private)
         save_edit_btn.click(edit_save, [st, layer, view, index, edit_mode, edit_label, editor, comment],
                             [edit_note, tab_key, audit, layer], **private).then(
             viewer, [st, view, index, window, level], image, **private).then(
             three, [st, window, level], planes, **private)
-        vopen_btn.click(video_open, [vpath, vst], [vst, vinfo, vframe, vimg, vcap, strip, jump], **private)
-        vframe.change(video_frame, [vst, vframe], [vimg, vcap, strip], trigger_mode="always_last", **private)
+        vopen_btn.click(video_open, [vpath, vst], [vst, vinfo, vframe, vimg, vcap, strip, jump, vstatus], **private)
+        # a typed frame beyond 1..N is clamped in the browser before Gradio checks it (it answered
+        # "Value 999 is greater than maximum value 174" and painted Error over the caption)
+        vframe.change(video_frame, [vst, vframe], [vimg, vcap, strip, vframe], trigger_mode="always_last",
+                      js=FRAME_CLAMP_JS, **private)
         vprev.click(lambda s, n: video_step(s, n, -1), [vst, vframe], vframe, **private)
         vnext.click(lambda s, n: video_step(s, n, 1), [vst, vframe], vframe, **private)
         strip.select(video_strip_click, vst, vframe, **private)
         evid_btn.click(find_evidence, [vst, vparams], [vstatus, jump], concurrency_limit=1, **private).then(
-            video_frame, [vst, vframe], [vimg, vcap, strip], **private)
+            video_frame, [vst, vframe], [vimg, vcap, strip, vframe], **private)
         jump.change(lambda n: gr.update() if n is None else int(n), jump, vframe, **private)
         report_pick.change(report_show, report_pick, [report_md, report_rows], **private)
         a_view.submit(api_slice, [a_path, a_view, a_index, a_window, a_level], a_png, api_name="slice", queue=False,
                       concurrency_limit=8, concurrency_id="slice")
         a_backend.submit(api_infer, [a_backend, a_path, a_params], a_out, api_name="infer", concurrency_limit=2)
     demo._loupe_pngs = pngs
+    demo._loupe_css = PAGE_CSS
     return demo
 
 
 THUMBS_SHOWN = 12
+THUMB_COLUMNS = 2
+# long paths in the study browser wrap inside their column instead of pushing it out of view
+PAGE_CSS = "#found td, #found td * { overflow-wrap: anywhere; word-break: break-word; }"
 STRIP_WIDTH = 800
+VIDEO_OPEN_OUTPUTS = 8
+STRIP_BUTTONS: list = []
+CATALOG_HEADERS = ("description", "path")
+AUDIT_HEADERS = ("who", "what", "when (UTC)")
+
+
+def refused(exc: Exception, n: int) -> tuple:
+    """A handler's answer when the reader asked for something the server will not do: one
+    message (a Gradio warning toast, no traceback) and ``n`` outputs left as they were. Raising
+    ``gr.Error`` instead paints "Error" over every output of the event."""
+    import gradio as gr
+
+    gr.Warning(str(exc))
+    return tuple(gr.update() for _ in range(n))
+
+
+def window_problem(window: Any, level: Any) -> str:
+    """Why a typed window/level cannot be drawn ("" when it can)."""
+    try:
+        w, lv = float(window), float(level)
+    except (TypeError, ValueError):
+        return "Window and Level must be numbers"
+    if not (w > 0 and w < float("inf")) or lv != lv or abs(lv) == float("inf"):
+        return f"Window must be a number above 0 (got {w:g}); the picture keeps the last window"
+    return ""
+
+
+def catalog_table(rows: list[list[Any]]) -> list[list[Any]]:
+    """The study browser's rows as two columns that fit beside the viewer: what the series is
+    (description, modality, kind, files) and its path. Five columns hid the path, the column a
+    click fills in, at 1280 px and below (session 19's walk)."""
+    out = []
+    for desc, modality, kind, n_files, where in rows:
+        what = ", ".join(str(x) for x in (modality, kind) if x)
+        out.append([f"{desc} ({what}, {n_files} file{'s' if n_files != 1 else ''})", where])
+    return out
+
+
+def preset_names(volume: Any) -> list[str]:
+    """The window presets that mean something on ``volume``: CT (HU) windows only on a CT, Auto
+    (percentiles) on any image (the web offered the CT windows on an MR, and no Auto)."""
+    from app.scene.render2d import preset_applies, presets
+
+    return [p["name"] for p in presets() if preset_applies(p, volume)]
+
+
+def preset_window(volume: Any, name: str) -> tuple[float, float] | None:
+    """(window, level) of preset ``name`` on ``volume`` (Auto from its percentiles); None when the
+    preset does not apply to it."""
+    import numpy as np
+
+    from app.scene.render2d import preset, presets
+
+    p = next((p for p in presets() if p["name"] == name), None)
+    if p is None or name not in preset_names(volume):
+        return None
+    wl = preset(p["key"], np.asarray(volume.array))
+    return display_number(wl.width), display_number(wl.level)
+
+
+def audit_table(session: Any) -> list[list[Any]]:
+    """The audit of the study on screen (its layers' entries, newest first, at most 20): who, what
+    (the action, the layer's name, the comment), when (to the second, UTC). It listed the whole
+    store's last 20 entries, so the previous study's stayed after another was opened, and five
+    columns led by the full ISO time pushed the user column out of the side column at 1280 px
+    (session 19's walk)."""
+    names = {lay.id: lay.name for lay in session.layers}
+    rows = []
+    for a in session.store.audit():
+        if a.layer_id not in names:
+            continue
+        when = str(a.time).replace("T", " ")[:19]
+        d = a.details if isinstance(a.details, dict) else {}
+        note = d.get("comment") or d.get("note") or ""
+        what = f"{a.action} {names[a.layer_id]}" + (f": {str(note)[:60]}" if note else "")
+        rows.append([a.user, what, when])
+    return rows[::-1][:20]       # newest first: the decision just made is on screen, not below the fold
 
 
 def no_thumb_png() -> bytes:
@@ -612,10 +752,12 @@ STUDY_CLEARED: tuple = ("", "", None, None, "")
 
 
 def slice_slider(idx: int, count: int) -> dict[str, Any]:
-    """The slice slider's settings for a view of ``count`` slices. Gradio refuses a slider whose
-    maximum equals its minimum ("Slider minimum must be less than maximum", every output of the
-    event shown as Error): a one-slice view keeps 0..1 and is not interactive."""
-    return {"maximum": max(count - 1, 1), "value": idx, "interactive": count > 1}
+    """The slice slider's settings for slice index ``idx`` of a view of ``count`` slices: slice
+    numbers 1..count, as the picture's corner counts them ("Slice 70/140"; session 19's walk: the
+    slider said 0..139 and 69 under it). Gradio refuses a slider whose maximum equals its minimum
+    ("Slider minimum must be less than maximum", every output of the event shown as Error): a
+    one-slice view keeps 1..2 and is not interactive."""
+    return {"minimum": 1, "maximum": max(count, 2), "value": idx + 1, "interactive": count > 1}
 
 
 def frame_slider(count: int) -> dict[str, Any]:
