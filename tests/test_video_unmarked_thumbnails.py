@@ -117,7 +117,7 @@ def test_workspace_strip_and_scrub_preview_on_a_qtrle_recording(qtbot, tmp_path,
         m = max(f for f in want if f <= n)
         ws.timeline.scrubbing.emit(True)
         ws.seek(n)
-        assert ws.view.caption.startswith(f"preview: frame {m}, frame {n} loading"), ws.view.caption
+        assert ws.view.caption.startswith(f"preview: frame {m + 1}, frame {n + 1} loading"), ws.view.caption  # shown from 1
         ws.timeline.scrubbing.emit(False)
         qtbot.waitUntil(lambda: ws.shown == n, timeout=5000)
     finally:
