@@ -66,7 +66,10 @@ FINETUNE_STYLED_REHEARSAL = False
 #: also keeps the CLEAN copies of its rehearsal photos: each time a rehearsal photo is drawn, its clean copy is trained
 #: on instead with probability 0.5 (the trainer's ``REPLAY_ALT_P``; ``finetune(..., replay_alt=...)``), so rehearsal
 #: keeps its share of the patches and shows both the site's camera and the source's. Only with styled rehearsal.
-#: Off pending its rule (docs/figures/train_loop_session19b_rule.md).
+#: Off: its rule (docs/figures/train_loop_session19b_rule.md, written before scoring) FAILED on the 4 sites of
+#: development draw 82458: 5-corrected Dice +0.0016 on average against the plain fine-tune (+0.005 asked; +0.0027 /
+#: +0.0007 / +0.0007 / +0.0025, every site up), source kept 4 vs 3 (mean source +0.0033), promotable 4 vs 3, 54-73 s
+#: CPU. Session 19's styled rehearsal alone on the same sites, for the record: +0.0042, source kept 3 vs 3.
 FINETUNE_KEEP_SOURCE = False
 #: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
 #: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).
