@@ -47,6 +47,7 @@ SPENT_SEEDS += (10906,)   # session 16 development draw (T27d: adapt's signal ru
 SPENT_SEEDS += (80719,)   # session 18 development draw (T27e: site-styled rehearsal)
 SPENT_SEEDS += (4279,)    # session 18b development draw (T27e: adapt --styled-source, not source-free)
 SPENT_SEEDS += (57173,)   # session 19 development draw (T27f: styled rehearsal with the band camera fit)
+SPENT_SEEDS += (82458,)   # session 19b development draw (T27g: styled + clean rehearsal, --keep-source)
 
 
 def load(split: str, idx: int):

@@ -33,6 +33,10 @@ def add_arguments(p) -> None:
                    help="vessels2d: also train on labelled source photos (DRIVE training 21-36) restyled to look like "
                         "the site, as measured on the reviewed photos without their labels (default: "
                         "training.FINETUNE_STYLED_REHEARSAL; recorded on the card as styled_rehearsal)")
+    p.add_argument("--keep-source", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d, with --styled-rehearsal: also keep the clean copies of the rehearsal photos, each "
+                        "drawn instead of its styled copy with probability 0.5 (default: training.FINETUNE_KEEP_SOURCE; "
+                        "recorded on the card as styled_rehearsal.keep_source)")
     p.add_argument("--choose-normalisation", action=argparse.BooleanOptionalAction, default=None,
                    help="vessels2d: the reviewed photos choose the input normalisation the new model trains and "
                         "infers under (none, rescale, rescale + sharpen, denoised variants for a noisy site; scored "
@@ -112,6 +116,8 @@ def run(args) -> int:
                                                          **({} if reh is None else {"rehearsal_source": reh}),
                                                          **({} if args.styled_rehearsal is None else
                                                             {"styled_rehearsal": args.styled_rehearsal}),
+                                                         **({} if args.keep_source is None else
+                                                            {"keep_source": args.keep_source}),
                                                          **({} if args.choose_normalisation is None else
                                                             {"choose_normalisation": args.choose_normalisation})))
     rc = follow(job, args.quiet)

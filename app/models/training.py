@@ -62,6 +62,15 @@ FINETUNE_REHEARSAL = False
 #: +0.0050 mean (+0.0051 / +0.0031 / +0.0095 / +0.0025, every site up) but the source site was lowered beyond the 0.01
 #: guard on 2 sites (kept 2 vs 4, promotable 2 vs 3), 50-58 s CPU.
 FINETUNE_STYLED_REHEARSAL = False
+#: keep-source rehearsal (``train --styled-rehearsal --keep-source``, session 19b, T27g): a styled-rehearsal fine-tune
+#: also keeps the CLEAN copies of its rehearsal photos: each time a rehearsal photo is drawn, its clean copy is trained
+#: on instead with probability 0.5 (the trainer's ``REPLAY_ALT_P``; ``finetune(..., replay_alt=...)``), so rehearsal
+#: keeps its share of the patches and shows both the site's camera and the source's. Only with styled rehearsal.
+#: Off: its rule (docs/figures/train_loop_session19b_rule.md, written before scoring) FAILED on the 4 sites of
+#: development draw 82458: 5-corrected Dice +0.0016 on average against the plain fine-tune (+0.005 asked; +0.0027 /
+#: +0.0007 / +0.0007 / +0.0025, every site up), source kept 4 vs 3 (mean source +0.0033), promotable 4 vs 3, 54-73 s
+#: CPU. Session 19's styled rehearsal alone on the same sites, for the record: +0.0042, source kept 3 vs 3.
+FINETUNE_KEEP_SOURCE = False
 #: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
 #: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).
 #: The base is fine-tuned (the train schedule) on those photos restyled to the site as measured on the site's own
@@ -175,7 +184,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 cancelled: Callable[[], bool] = lambda: False, command: str = "",
                 choose_threshold: bool | None = None, rehearsal: bool | None = None,
                 rehearsal_source: Sequence[Reviewed] | None = None,
-                choose_normalisation: bool | None = None, styled_rehearsal: bool | None = None) -> dict:
+                choose_normalisation: bool | None = None, styled_rehearsal: bool | None = None,
+                keep_source: bool | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -191,7 +201,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     starts); they are never held back nor scored as reviewed items; the card's ``rehearsal`` names them.
     ``styled_rehearsal`` (None: ``FINETUNE_STYLED_REHEARSAL``; ``train --styled-rehearsal``): the same source photos,
     restyled to the site as measured on the trained reviewed photos (no label used), are trained on instead; the
-    card's ``styled_rehearsal`` names them and the measured style. Not together with ``rehearsal``."""
+    card's ``styled_rehearsal`` names them and the measured style. Not together with ``rehearsal``.
+    ``keep_source`` (None: ``FINETUNE_KEEP_SOURCE``; ``train --keep-source``, only with styled rehearsal): the clean
+    copies of the styled photos are kept too, each drawn instead of its styled copy with probability 0.5; the card's
+    ``styled_rehearsal.keep_source`` says so."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         return importlib.import_module(info["driver"]).train_model(
@@ -212,6 +225,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         styled_rehearsal = FINETUNE_STYLED_REHEARSAL
     if rehearsal and styled_rehearsal:
         raise LoupeError("choose one of rehearsal and styled rehearsal (train --rehearsal / --styled-rehearsal)")
+    if keep_source is None:
+        keep_source = FINETUNE_KEEP_SOURCE and styled_rehearsal
+    if keep_source and not styled_rehearsal:
+        raise LoupeError("--keep-source keeps the clean copies of styled rehearsal photos: it needs --styled-rehearsal")
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
@@ -245,6 +262,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         progress(0.0, f"styling {len(reh)} source photos like the site's {len(train)} reviewed photos")
         style = trainer.site_style([it.rgb for it in train], _examples(trainer, reh))
         kw["replay"] = trainer.styled_rehearsal(_examples(trainer, reh), style)
+        if keep_source:
+            kw["replay_alt"] = _examples(trainer, reh)
     elif reh:
         kw["replay"] = _examples(trainer, reh)
     model, step_s = trainer.finetune(base_ref.weights, _examples(trainer, train), seed=seed, cancelled=cancelled,
@@ -297,7 +316,10 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                                       "blur, noise, JPEG) as measured label-free on the trained reviewed photos, "
                                       "trained on beside them"),
                               "style": {k: v for k, v in style.items() if k != "colour_quantiles"},
-                              "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]]}
+                              "site_colour_deciles": [q[::10] for q in style["colour_quantiles"]],
+                              "keep_source": ({"clean_copies": len(reh), "p_clean": trainer.REPLAY_ALT_P,
+                                               "how": "each draw of a rehearsal photo takes its clean copy instead "
+                                                      "with probability p_clean"} if keep_source else "off")}
                              if style else "off"),
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
         "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,

@@ -68,6 +68,13 @@ BATCH = 8
 REPLAY_PHOTOS = 8
 
 
+#: keep-source rehearsal (``train --styled-rehearsal --keep-source``, session 19b, T27g): each draw of a styled
+#: rehearsal photo takes its clean copy instead with this probability (``finetune(..., replay_alt=...)``): the
+#: rehearsal keeps its share of the patches (a third, as styled or clean rehearsal alone) and shows half the time
+#: the site's camera, half the time the source's. Set from the code before scoring, not tuned.
+REPLAY_ALT_P = 0.5
+
+
 @dataclass
 class Example:
     """One labelled image: RGB photo, FOV, binary vessel mask, and where it came from."""
@@ -826,8 +833,12 @@ class _PatchSampler:
     them is centred on a vessel pixel, so a handful of photos yields mostly informative patches
     rather than background."""
 
-    def __init__(self, train, vessel_fraction: float, rng) -> None:
+    def __init__(self, train, vessel_fraction: float, rng, alternates: dict[int, int] | None = None,
+                 n_draw: int | None = None) -> None:
         self.train, self.vf, self.rng = train, vessel_fraction, rng
+        # keep-source rehearsal: item k (a styled rehearsal photo) is replaced by item alternates[k] (its clean copy)
+        # with probability REPLAY_ALT_P at each draw; items from n_draw on are reached only so
+        self.alternates, self.n_draw = alternates or {}, len(train) if n_draw is None else n_draw
         half = PATCH // 2
         self.vessels = []
         for _n, _x, y, fov in train:
@@ -843,7 +854,9 @@ class _PatchSampler:
 
         xs, ys = [], []
         for _ in range(batch):
-            k = int(self.rng.integers(len(self.train)))
+            k = int(self.rng.integers(self.n_draw))
+            if k in self.alternates and self.rng.random() < REPLAY_ALT_P:
+                k = self.alternates[k]
             _, x, y, fov = self.train[k]
             h, w = y.shape
             if self.vf > 0 and len(self.vessels[k]) and self.rng.random() < self.vf:
@@ -992,7 +1005,7 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
              lr: float = FINETUNE_LR, seed: int = 0, norm: dict | None = None,
              tune: str = FINETUNE_TUNE, variants: Sequence[tuple[str, float]] = FINETUNE_VARIANTS,
              vessel_fraction: float = VESSEL_FRACTION, site_grid: bool = SITE_GRID_LOSS,
-             replay: Sequence[Example] = (),
+             replay: Sequence[Example] = (), replay_alt: Sequence[Example] = (),
              progress: Callable[[float, str], None] | None = None,
              cancelled: Callable[[], bool] | None = None):
     """A fine-tuned copy of the model at ``weights``, trained on the photos as the model will see
@@ -1001,6 +1014,9 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     ``replay``: extra labelled photos (source photos degraded to the site, ``degraded_replay``),
     trained on as they are, without shift-family copies (clean source photos: rehearsal,
     benchmarks/dev_finetune_settings.py, session 9).
+    ``replay_alt``: another look of each ``replay`` photo, in the same order (keep-source rehearsal: the clean source
+    photos of styled ones); each time replay photo k is drawn, ``replay_alt[k]`` is trained on instead with probability
+    REPLAY_ALT_P, so the replay keeps its share of the patches and half of it shows the source camera.
     Returns (model, seconds per step)."""
     import time
 
@@ -1013,7 +1029,7 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if site_grid:
-        if replay:
+        if replay or replay_alt:
             raise ValueError("replay is not implemented with the site-grid loss")
         train = [ex.on_site_grid(norm) for ex in examples]
         for name, _x, _fx, y, fov in train:
@@ -1028,7 +1044,14 @@ def finetune(weights: Path, examples: Sequence[Example], *, iters: int = FINETUN
                 raise ValueError(f"{name}: image {y.shape} is too small (needs > {PATCH} px) or has no field of view")
         train += [(name, *v) for name, x, y, fov in train for v in input_variants(x, y, fov, variants)]
         train += [ex.prepared(norm) for ex in replay]
-        sampler = _PatchSampler(train, vessel_fraction, rng)
+        alternates: dict[int, int] = {}
+        n_draw = len(train)
+        if replay_alt:
+            if len(replay_alt) != len(replay):
+                raise ValueError(f"replay_alt has {len(replay_alt)} photos for {len(replay)} replay photos")
+            alternates = {n_draw - len(replay) + k: n_draw + k for k in range(len(replay))}
+            train += [ex.prepared(norm) for ex in replay_alt]
+        sampler = _PatchSampler(train, vessel_fraction, rng, alternates, n_draw)
     model = load_model(weights).train()
     params = tuned_parameters(model, tune)
     _freeze_statistics(model, tune)
