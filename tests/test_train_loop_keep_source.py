@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from drive_reviewed import drive_test_reviewed
 
 from app.data.types import LoupeError
 
@@ -29,20 +30,6 @@ def _items(n: int, size: int = 120):
     y[:, size // 2] = 1
     fov = np.ones((size, size), bool)
     return [(f"i{k}", np.full((1, size, size), float(k), np.float32), y, fov) for k in range(n)]
-
-
-def _reviewed(data_dir, idxs):
-    from PIL import Image
-
-    from app.models.examples import Reviewed
-
-    d = data_dir / "retina" / "DRIVE" / "test"
-    out = []
-    for i in idxs:
-        ref = np.asarray(Image.open(d / "1st_manual" / f"{i:02d}_manual1.gif")) > 127
-        rgb = np.asarray(Image.open(d / "images" / f"{i:02d}_test.tif").convert("RGB"))
-        out.append(Reviewed(f"{i:02d}", rgb, ref, {"kind": "file", "image": f"{i:02d}_test.tif"}))
-    return out
 
 
 def test_the_sampler_draws_a_replay_photos_clean_copy_half_the_time_and_nothing_else_changes():
@@ -119,7 +106,7 @@ def test_a_keep_source_fine_tune_gets_the_clean_copies_beside_the_styled_photos_
     monkeypatch.setattr(F, "finetune", spy)
     drive = data_dir / "retina" / "DRIVE"
     src, reh = source_site_examples(drive)[:1], rehearsal_examples(drive, n=2)
-    items = _reviewed(data_dir, (1, 2, 3))
+    items = drive_test_reviewed(data_dir, (1, 2, 3))
     reg = ModelRegistry("vessels2d", root=tmp_path / "registry")
     with pytest.raises(LoupeError, match="needs --styled-rehearsal"):
         train_model("vessels2d", items, tmp_path / "bare", registry=reg, source=src, keep_source=True,

@@ -5,8 +5,8 @@ the source-site check) beside the reviewed items, so the model learns the site w
 docs/figures/train_loop_session15_rule.md."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from drive_reviewed import drive_test_reviewed
 
 from app.data.types import LoupeError
 
@@ -59,20 +59,6 @@ def test_the_train_flag_passes_rehearsal_and_loads_its_photos_before_training(mo
         assert len(loaded) == n + (want[1] is not None)
 
 
-def _reviewed(data_dir, idxs):
-    from PIL import Image
-
-    from app.models.examples import Reviewed
-
-    d = data_dir / "retina" / "DRIVE" / "test"
-    out = []
-    for i in idxs:
-        ref = np.asarray(Image.open(d / "1st_manual" / f"{i:02d}_manual1.gif")) > 127
-        rgb = np.asarray(Image.open(d / "images" / f"{i:02d}_test.tif").convert("RGB"))
-        out.append(Reviewed(f"{i:02d}", rgb, ref, {"kind": "file", "image": f"{i:02d}_test.tif"}))
-    return out
-
-
 def test_a_rehearsing_fine_tune_trains_on_the_source_photos_and_its_card_names_them(tmp_path, data_dir, monkeypatch):
     """The product train_model with rehearsal on hands the fine-tune the clean source photos as ``replay`` (never
     held back, never among learned_from); off, nothing is replayed and the card says so. The fine-tune itself is the
@@ -93,7 +79,7 @@ def test_a_rehearsing_fine_tune_trains_on_the_source_photos_and_its_card_names_t
     monkeypatch.setattr(F, "finetune", spy)
     drive = data_dir / "retina" / "DRIVE"
     src, reh = source_site_examples(drive)[:1], rehearsal_examples(drive, n=2)
-    items = _reviewed(data_dir, (1, 2, 3))
+    items = drive_test_reviewed(data_dir, (1, 2, 3))
     reg = ModelRegistry("vessels2d", root=tmp_path / "registry")
     on = train_model("vessels2d", items, tmp_path / "on", registry=reg, source=src, rehearsal=True,
                      rehearsal_source=reh, choose_threshold=False)

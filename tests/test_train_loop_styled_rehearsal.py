@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from drive_reviewed import drive_test_reviewed
 
 from app.data.types import LoupeError
 
@@ -23,20 +24,6 @@ def _camera(rgb, gains, gamma, blur, scale, jpeg):
     out = np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
     _, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg])
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
-
-
-def _reviewed(data_dir, idxs):
-    from PIL import Image
-
-    from app.models.examples import Reviewed
-
-    d = data_dir / "retina" / "DRIVE" / "test"
-    out = []
-    for i in idxs:
-        ref = np.asarray(Image.open(d / "1st_manual" / f"{i:02d}_manual1.gif")) > 127
-        rgb = np.asarray(Image.open(d / "images" / f"{i:02d}_test.tif").convert("RGB"))
-        out.append(Reviewed(f"{i:02d}", rgb, ref, {"kind": "file", "image": f"{i:02d}_test.tif"}))
-    return out
 
 
 def test_site_style_measures_a_blurred_downscaled_jpeg_camera_and_styles_source_photos_like_it(data_dir):
@@ -122,7 +109,7 @@ def test_a_styled_rehearsal_fine_tune_trains_on_the_styled_photos_and_its_card_r
     monkeypatch.setattr(F, "finetune", spy)
     drive = data_dir / "retina" / "DRIVE"
     src, reh = source_site_examples(drive)[:1], rehearsal_examples(drive, n=2)
-    items = _reviewed(data_dir, (1, 2, 3))
+    items = drive_test_reviewed(data_dir, (1, 2, 3))
     reg = ModelRegistry("vessels2d", root=tmp_path / "registry")
     with pytest.raises(LoupeError, match="choose one of rehearsal and styled rehearsal"):
         train_model("vessels2d", items, tmp_path / "both", registry=reg, source=src, rehearsal=True,
