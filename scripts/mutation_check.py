@@ -43,6 +43,16 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("pacs-send-file-kept", "the identified SEG/SR written for a PACS send stays in the temp folder after the send",
+             "app/shell/pacs_dock.py", """            finally:
+                shutil.rmtree(tmp, ignore_errors=True)""", """            finally:
+                pass""",
+             ("tests/test_pacs_dock.py::test_query_retrieve_open_and_send_seg",)),
+    Mutation("kspace-input-kept", "each reconstruction leaves its masked k-space file in the temp folder",
+             "app/shell/kspace_panel.py", """        if job is self.job:
+            self._drop_input()""", """        if job is None:
+            self._drop_input()""",
+             ("tests/test_kspace_panel.py",)),
     Mutation("us-cuda-tf32", "the ultrasound U-Net's forward pass under cuDNN's TF32 default: CUDA labels may differ from CPU's",
              "backends/ultrasound/segment.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
              "torch.backends.cudnn.flags(enabled=True, allow_tf32=True)",

@@ -75,9 +75,12 @@ def test_mask_designer_reconstruct_compare(qtbot, data_dir, tmp_path):
         p.iterations.setValue(20)
         job = p.reconstruct()
         assert job is not None and p.cancel_button.isEnabled()
+        job_input = p._input_dir
+        assert job_input is not None and any(job_input.glob("*_masked.npz"))
         qtbot.waitUntil(lambda: p.result is not None or job.state.finished and job.result is None,
                         timeout=240_000)
         assert p.result is not None, job.error
+        assert not job_input.exists()   # the masked k-space the job read is not left in the temp folder
         recon, zf = p.result
         e_rec = np.linalg.norm(recon - gt) / np.linalg.norm(gt)
         e_zf = np.linalg.norm(zf - gt) / np.linalg.norm(gt)

@@ -4,6 +4,8 @@ cancelled and a failed retrieve that leave nothing behind plus retry, and "Send 
 drawn on the retrieved series, de-identified, found on the PACS and audited."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pydicom
 import pytest
 from orthanc_server import Orthanc, free_port
@@ -101,9 +103,20 @@ def test_query_retrieve_open_and_send_seg(qtbot, win, orthanc, dicom_dir, tmp_pa
     layer.labels[10:14, 200:260, 200:260] = 1
     dock.send_format.setCurrentIndex(dock.send_format.findData("seg"))
     assert dock.deid.isChecked()
+    made = []
+    mkdtemp = pacs_dock.tempfile.mkdtemp
+    def recording_mkdtemp(**kw):
+        made.append(mkdtemp(**kw))
+        return made[-1]
+
+    monkeypatch.setattr(pacs_dock.tempfile, "mkdtemp", recording_mkdtemp)
     with qtbot.waitSignal(dock.sent, timeout=120000) as sig:
         dock.send_result("seg")
     rec = sig.args[0]
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=30000)
+    # the identified SEG written for the send does not outlive it
+    sends = [d for d in made if Path(d).name.startswith("loupe_send_")]
+    assert len(sends) == 1 and not Path(sends[0]).exists()
     assert rec["deidentified"] and rec["outcome"] == "ok" and rec["sop_classes"] == ["1.2.840.10008.5.1.4.1.1.66.4"]
     assert read_all()[-1]["sop_instance_uids"] == rec["sop_instance_uids"]
     segs = service.find(orthanc.web_url, Filters(modality="SEG"))

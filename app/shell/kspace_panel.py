@@ -11,6 +11,7 @@ one short row each, the buttons sized to their text, and the file line and the s
 long paths (session-17 walk: the panel needed 570 px, a row of three fixed 180-px images)."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -270,8 +271,11 @@ class KSpacePanel(QWidget):
                 "iterations": int(self.iterations.value()), "calib": int(self.calib.value())}
 
     def _write_input(self) -> str:
+        """The masked slice the job reads, in a folder of its own that :meth:`_drop_input` removes
+        once the job has ended (each run left its k-space file in the temp folder)."""
         k = self._slice() * self.mask[None]
-        d = Path(tempfile.mkdtemp(prefix="loupe_kspace_"))
+        self._drop_input()
+        d = self._input_dir = Path(tempfile.mkdtemp(prefix="loupe_kspace_"))
         p = d / (Path(self.source).stem + "_masked.npz")
         np.savez(p, kspace=k.astype(np.complex64), axes=np.array(["coil", "read", "phase1"]))
         return str(p)
@@ -286,6 +290,8 @@ class KSpacePanel(QWidget):
         self.status.setText(f"running {self.method.currentText()}...")
         self.job = job_bridge.submit(self.win, "mri-recon", inp, self.params(), self._done,
                                      on_screen_study=False)   # the k-space file, not the study on screen
+        if self.job is None:
+            self._drop_input()
         if self.job is not None:
             self.cancel_button.setEnabled(True)
             self.run_button.setEnabled(False)
@@ -300,7 +306,14 @@ class KSpacePanel(QWidget):
         if self.job is not None:
             self.job.cancel()
 
+    def _drop_input(self) -> None:
+        d, self._input_dir = getattr(self, "_input_dir", None), None
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+
     def _done(self, job) -> None:
+        if job is self.job:
+            self._drop_input()
         if getattr(self, "_timer", None) is not None:
             self._timer.stop()
         self.cancel_button.setEnabled(False)

@@ -6,6 +6,7 @@ message bar, and a failed or cancelled retrieve leaves nothing in the catalog.""
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -427,16 +428,22 @@ class PacsDock(QWidget):
         if self.win is None or not hasattr(self.win, "export_menu"):
             self._fail("open an image with a result layer first")
             return
+        # the file carries the patient's identity until the send de-identifies it: it lives only as
+        # long as the send (it was left in the temp folder after every send)
         tmp = Path(tempfile.mkdtemp(prefix="loupe_send_"))
         path = self.win.export_menu.export_to(key, str(tmp / f"result.{'seg' if key == 'seg' else 'sr'}.dcm"),
                                               overwrite=True, deidentify=False)   # once, in the send
         if path is None:
+            shutil.rmtree(tmp, ignore_errors=True)
             return                      # the export menu already showed why
         deid = self.deid.isChecked()
         options = DeidOptions(self.keep_dates.isChecked(), self.keep_chars.isChecked()) if deid else None
 
         def fn(url, aet, prog):
-            return service.send(url, [path], aet=aet, deidentify=deid, options=options)
+            try:
+                return service.send(url, [path], aet=aet, deidentify=deid, options=options)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
 
         def done(rec):
             self._ok(f"sent {rec['sent']} {key.upper()} instance(s) to {rec['node']}"
@@ -444,4 +451,5 @@ class PacsDock(QWidget):
             for w in rec.get("warnings", []):
                 self._fail(w)
             self.sent.emit(rec)
-        self._start(fn, done, f"Sending {key.upper()}...")
+        if not self._start(fn, done, f"Sending {key.upper()}..."):
+            shutil.rmtree(tmp, ignore_errors=True)
