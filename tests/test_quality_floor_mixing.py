@@ -34,7 +34,7 @@ def test_floor_rows_take_the_mixed_block_but_keep_dequant_as_rendered(tmp_path, 
     names = list(FEATURE_NAMES)
     plain = train_rows.load(None, tmp_path, names)
     mixed = train_rows.load(None, tmp_path, names, requantise=True)
-    floor = train_rows.load(None, tmp_path, names, requantise=True, plain=train_assessor.FLOOR_PLAIN)
+    floor = train_assessor.shard_rows(None, tmp_path, requantise=False, floor=True)     # what --floor on fits on
     assert train_assessor.FLOOR_PLAIN == ("dequant",)
     assert np.array_equal(floor.X[:, DQ], plain.X[:, DQ])                  # the grid as the row was rendered
     others = [i for i in range(len(names)) if i != DQ]
@@ -44,6 +44,8 @@ def test_floor_rows_take_the_mixed_block_but_keep_dequant_as_rendered(tmp_path, 
     lap = names.index("spec_hf_floor")
     assert (floor.X[moved, lap] != plain.X[moved, lap]).any()              # ... and their high band carries the floor
     assert list(floor.labels) == list(plain.labels)
+    assert np.array_equal(train_assessor.shard_rows(None, tmp_path, False, False).X, plain.X)    # off: v2.6.0's rows
+    assert np.array_equal(train_assessor.shard_rows(None, tmp_path, True, False).X, mixed.X)     # session 19's mixing
 
 
 def test_the_trainer_ships_the_floor_mixing_as_the_rule_decided():

@@ -67,6 +67,14 @@ def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "
     return out
 
 
+def shard_rows(data, rows_dir, requantise: bool = REQUANTISE, floor: bool = FLOOR) -> mlsamples.MLSet:
+    """The shards' rows (``train_rows.load``) as a fit reads them: plain, session 19's bit-depth mixing, or session 20's
+    floor mixing (the mixed block for every shipped feature but ``FLOOR_PLAIN``)."""
+    from . import train_rows
+    return train_rows.load(data, rows_dir, list(FEATURE_NAMES), requantise=requantise or floor,
+                           plain=FLOOR_PLAIN if floor else ())
+
+
 def _binary(seed=0, iters=100):
     from sklearn.ensemble import HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(max_iter=iters, learning_rate=min(0.2, 12.0 / iters), max_leaf_nodes=31,
@@ -212,9 +220,7 @@ def main(argv=None) -> int:
     if (rq or floor) and not args.rows_dir:
         ap.error("--requantise / --floor on need --rows-dir (train_rows.py shards carry both renderings)")
     if args.rows_dir:
-        from . import train_rows
-        tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES), requantise=rq or floor,
-                                              plain=FLOOR_PLAIN if floor else ()),
+        tr = mlsamples.concat(shard_rows(args.data, args.rows_dir, rq, floor),
                               *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache,
                                           requantise=rq))
     else:
