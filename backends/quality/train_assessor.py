@@ -45,6 +45,13 @@ CLEAN_VIEWS = False
 # per row (JPEG rows as measured), the exposure roll-off rows 8-bit by the same kind of draw instead of always. Needs
 # ``--rows-dir`` (the shards carry both renderings). Off until docs/figures/quality_session19_rule.md passes.
 REQUANTISE = False
+# session 20: the FLOOR mixing -- session 19's mixed rows (the same seeded draw, half of every type and of clean rows
+# measured on the 8-bit rendering) for every shipped feature EXCEPT ``dequant``, which keeps the row's own rendering. The
+# rows learn the quantisation noise floor (which fills the high band a blur empties: 8-bit or dithered motion blur lost
+# its signature) without the grid itself becoming evidence for or against any type. Exposure roll-off rows as v2.6.0.
+# Needs ``--rows-dir``. Off until docs/figures/quality_session20_rule.md passes.
+FLOOR = False
+FLOOR_PLAIN = ("dequant",)
 
 
 def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "", log=print,
@@ -58,6 +65,14 @@ def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "
         log(f"  {len(cv)} clean-view rows ({int((cv.labels == '').sum())} clean)")
         out.append(cv)
     return out
+
+
+def shard_rows(data, rows_dir, requantise: bool = REQUANTISE, floor: bool = FLOOR) -> mlsamples.MLSet:
+    """The shards' rows (``train_rows.load``) as a fit reads them: plain, session 19's bit-depth mixing, or session 20's
+    floor mixing (the mixed block for every shipped feature but ``FLOOR_PLAIN``)."""
+    from . import train_rows
+    return train_rows.load(data, rows_dir, list(FEATURE_NAMES), requantise=requantise or floor,
+                           plain=FLOOR_PLAIN if floor else ())
 
 
 def _binary(seed=0, iters=100):
@@ -190,6 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--clean-views-cache", default="", help="npz to reuse / store the clean-view rows")
     ap.add_argument("--requantise", choices=("on", "off"), default="on" if REQUANTISE else "off",
                     help="session 19's bit-depth mixing (needs --rows-dir; default: %(default)s)")
+    ap.add_argument("--floor", choices=("on", "off"), default="on" if FLOOR else "off",
+                    help="session 20's floor mixing: the mixed block except dequant (needs --rows-dir; default: %(default)s)")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
@@ -197,11 +214,13 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
     rq = args.requantise == "on"
-    if rq and not args.rows_dir:
-        ap.error("--requantise on needs --rows-dir (train_rows.py shards carry both renderings)")
+    floor = args.floor == "on"
+    if rq and floor:
+        ap.error("--requantise on and --floor on are two different mixings: pick one")
+    if (rq or floor) and not args.rows_dir:
+        ap.error("--requantise / --floor on need --rows-dir (train_rows.py shards carry both renderings)")
     if args.rows_dir:
-        from . import train_rows
-        tr = mlsamples.concat(train_rows.load(args.data, args.rows_dir, list(FEATURE_NAMES), requantise=rq),
+        tr = mlsamples.concat(shard_rows(args.data, args.rows_dir, rq, floor),
                               *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache,
                                           requantise=rq))
     else:
@@ -213,7 +232,7 @@ def main(argv=None) -> int:
     model.meta.update({"version": MODEL_VERSION, "n_samples": int(len(tr)), "n_sources": int(len(np.unique(tr.group))),
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
                        "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
-                       "family_weights": FAMILY_WEIGHTS, "requantise": rq,
+                       "family_weights": FAMILY_WEIGHTS, "requantise": rq, "floor": floor,
                        "n_clean_views": int(sum(np.char.startswith(tr.how.astype(str), t).sum() for t in ("ctwin_", "view_"))),
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1),

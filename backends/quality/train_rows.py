@@ -112,10 +112,11 @@ def _build_missing(data, out: Path, parts, shard: tuple[int, int], log) -> int:
     return done
 
 
-def load(data, out, names: list[str], requantise: bool = False) -> mlsamples.MLSet:
+def load(data, out, names: list[str], requantise: bool = False, plain: tuple[str, ...] = ()) -> mlsamples.MLSet:
     """Every shard, in ``training_set`` order, with the columns ``names``; refuses (one line) a
     missing shard or one built from other code. ``requantise``: the shipped features are read from
-    the bit-depth-mixed block (``mlsamples.RQ_PREFIX``; session 19) instead of the plain columns."""
+    the bit-depth-mixed block (``mlsamples.RQ_PREFIX``; session 19) instead of the plain columns, except those named in
+    ``plain`` (session 20's floor mixing keeps ``dequant`` as rendered: ``train_assessor.FLOOR_PLAIN``)."""
     from app.data.types import LoupeError
     digest = code_hash()
     sets = []
@@ -130,7 +131,8 @@ def load(data, out, names: list[str], requantise: bool = False) -> mlsamples.MLS
             if len(z["labels"]) == 0:  # a grey photograph has no grey-feed rows
                 continue
             have = list(z["names"])
-            cols = [mlsamples.RQ_PREFIX + k if requantise and k in FEATURE_NAMES else k for k in names]
+            cols = [mlsamples.RQ_PREFIX + k if requantise and k in FEATURE_NAMES and k not in plain else k
+                    for k in names]
             if any(c not in have for c in cols):
                 raise LoupeError(f"{path}: lacks columns {[c for c in cols if c not in have][:3]}; rebuild it")
             X = z["X"].reshape(-1, len(have))[:, [have.index(k) for k in cols]]
