@@ -43,6 +43,10 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("hang-backstop-never-exits", "a test hung outside Python's reach hangs the whole run (the backstop only dumps)",
+             "tests/hang_backstop.py", "faulthandler.dump_traceback_later(limit, exit=True, file=fh)",
+             "faulthandler.dump_traceback_later(limit, exit=False, file=fh)",
+             ("tests/test_hang_backstop.py",)),
     Mutation("pacs-send-file-kept", "the identified SEG/SR written for a PACS send stays in the temp folder after the send",
              "app/shell/pacs_dock.py", """            finally:
                 shutil.rmtree(tmp, ignore_errors=True)""", """            finally:

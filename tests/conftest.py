@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hang_backstop import _hang_backstop, pytest_configure, pytest_terminal_summary, pytest_unconfigure  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
