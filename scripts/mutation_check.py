@@ -43,6 +43,14 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("export-frame-time-takes-a-frame", "export-frame --time '12' writes a frame instead of refusing a frame number "
+             "(the go-to box counts it from 1, --index from 0)",
+             "app/commands/export_frame.py", '    if kind == "frame":\n        k = int(value)',
+             '    if kind == "no frame":\n        k = int(value)',
+             ("tests/test_video_export.py::test_export_frame_cli_time_refuses_a_frame_number",)),
+    Mutation("typed-frame-zero-accepted", "a typed frame number 0 passes the parser (typed numbers count from 1)",
+             "app/data/video/timefmt.py", "    if n < 1:   # the numbers a person types", "    if n < 0:   # the numbers a person types",
+             ("tests/test_frame_link.py::test_typed_positions_count_frames_from_one",)),
     Mutation("us-cuda-tf32", "the ultrasound U-Net's forward pass under cuDNN's TF32 default: CUDA labels may differ from CPU's",
              "backends/ultrasound/segment.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
              "torch.backends.cudnn.flags(enabled=True, allow_tf32=True)",

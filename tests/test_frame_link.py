@@ -36,6 +36,18 @@ def test_numbers_for_people_start_at_one():
         index_of_number(0)
 
 
+def test_typed_positions_count_frames_from_one():
+    """What a person types in the go-to box (app.data.video.timefmt): frame numbers from 1; 0 and
+    negative numbers get the same one line (a negative one said "frame numbers start at 0")."""
+    from app.data.video.timefmt import parse_position
+
+    assert parse_position("12") == ("frame", 12.0) and parse_position("#1") == ("frame", 1.0)
+    assert parse_position("00:00:02.5") == ("time", 2.5)
+    for text in ("0", "-1", "#0"):
+        with pytest.raises(ValueError, match="frame numbers start at 1"):
+            parse_position(text)
+
+
 def test_scene_frame_is_the_cursor():
     import numpy as np
 

@@ -45,6 +45,20 @@ def test_export_frame_cli_by_time_and_errors(video, tmp_path, capsys):
     assert main(["export-frame", str(tmp_path / "missing.mp4"), "--index", "0", "-o", str(out)]) == 1
 
 
+def test_export_frame_cli_time_refuses_a_frame_number(video, tmp_path, capsys):
+    """--time takes a time: a frame number there ("12", "#12") is one line naming --index and the
+    base of each (it was taken as index 12, one frame past the viewer's frame 12 that the go-to box
+    shows for the same text)."""
+    out = tmp_path / "n.png"
+    for text in ("12", "#12"):
+        assert main(["export-frame", str(video), "--time", text, "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "is a frame number, not a time: give --index 11 for the viewer's frame 12" in err, err
+        assert "Traceback" not in err and not out.exists()
+    assert main(["export-frame", str(video), "--time", "2s", "-o", str(out)]) == 0
+    assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 50
+
+
 def test_export_frame_via_run_app(video, tmp_path):
     out = tmp_path / "via_run_app.png"
     r = subprocess.run([sys.executable, str(ROOT_DIR / "run_app.py"), "export-frame", str(video), "--index", "123",
