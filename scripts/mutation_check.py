@@ -43,6 +43,11 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("slice-cine-deaf-to-other-playback", "the slice viewer's cine keeps playing when the ultrasound pane starts "
+             "(the pane's Play stopped itself at the cine's next tick)",
+             "viewers/slice/view.py", "        model.playback_started.connect(self._other_plays)",
+             "        pass",
+             ("tests/test_frame_link.py::test_slice_viewer_cine_and_pane_share_the_frame",)),
     Mutation("export-frame-time-takes-a-frame", "export-frame --time '12' writes a frame instead of refusing a frame number "
              "(the go-to box counts it from 1, --index from 0)",
              "app/commands/export_frame.py", '    if kind == "frame":\n        k = int(value)',

@@ -147,6 +147,26 @@ def test_slice_viewer_cine_and_pane_share_the_frame(qtbot, data_dir):
         assert pane.t == 1 and pane.frame_label.text().startswith("2/2")
         pane.step(-1)
         assert model.frame == 0
+        # playback: the last one started plays, the other stops (the pane's Play stopped itself at
+        # the slice viewer's next cine tick and the cine played on: the view never heard of it)
+        view = win.area.views[0]
+        view.toggle_cine(True)
+        pane.play()
+        qtbot.wait(400)
+        assert pane.playing and not view.cine.isActive()
+        view.toggle_cine(True)
+        assert not pane.playing
+        qtbot.wait(300)
+        assert view.cine.isActive() and not pane.playing
+        view.toggle_cine(False)
+        # views rebuilt by a layout change (the model stays): the old ones are not called, the new one is
+        win.area.set_layout(win.area.layout_name)
+        qtbot.wait(50)
+        view = win.area.views[0]
+        view.toggle_cine(True)
+        pane.play()
+        assert pane.playing and not view.cine.isActive()
+        pane.pause()
     finally:
         win.close()
 
