@@ -43,6 +43,11 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("csv-segment-error-in-indices", "the CSV export's refusal names the segment by 0-based indices ('frames 0-5') "
+             "beside a timeline that numbers it from 1",
+             "app/export/csv_segments.py", "({frames_text(e.start_frame, e.end_frame)}) \"",
+             "(frames {e.start_frame}-{e.end_frame}) \"",
+             ("tests/test_export_csv.py::test_csv_bad_input",)),
     Mutation("slice-cine-deaf-to-other-playback", "the slice viewer's cine keeps playing when the ultrasound pane starts "
              "(the pane's Play stopped itself at the cine's next tick)",
              "viewers/slice/view.py", "        model.playback_started.connect(self._other_plays)",
