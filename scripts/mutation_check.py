@@ -43,6 +43,11 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("audit-cleared-after-review-selects", "the Audit dock clears itself on a view change, after the Review dock "
+             "selected the new study's item ('No layer selected' beside it)",
+             "app/shell/docks.py", "lambda _ctx: QTimer.singleShot(0, panel, show_selected)",
+             "lambda _ctx: panel.set_layer(None)",
+             ("tests/test_walk19_fixes.py::test_audit_dock_shows_the_selected_item_and_forgets_it_on_another_study",)),
     Mutation("csv-segment-error-in-indices", "the CSV export's refusal names the segment by 0-based indices ('frames 0-5') "
              "beside a timeline that numbers it from 1",
              "app/export/csv_segments.py", "({frames_text(e.start_frame, e.end_frame)}) \"",
