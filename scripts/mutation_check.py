@@ -43,6 +43,11 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("export-clip-range-unchecked", "export-clip --start -1 ends in an unexpected IndexError and a crash log "
+             "instead of one line naming the video's indices",
+             "app/data/video/export.py", "    if not (0 <= start < idx.n_frames and 0 <= end < idx.n_frames):",
+             "    if False:",
+             ("tests/test_video_export.py::test_export_clip_cli_refuses_indices_past_the_video_in_one_line",)),
     Mutation("audit-cleared-after-review-selects", "the Audit dock clears itself on a view change, after the Review dock "
              "selected the new study's item ('No layer selected' beside it)",
              "app/shell/docks.py", "lambda _ctx: QTimer.singleShot(0, panel, show_selected)",

@@ -59,6 +59,17 @@ def test_export_frame_cli_time_refuses_a_frame_number(video, tmp_path, capsys):
     assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 50
 
 
+def test_export_clip_cli_refuses_indices_past_the_video_in_one_line(video, tmp_path, capsys):
+    """An index outside the video is the user's slip: one plain line (it was reported as an
+    unexpected IndexError, with a pointer to the error log)."""
+    out = tmp_path / "c.mp4"
+    for a, b in (("-1", "3"), ("290", "300")):
+        assert main(["export-clip", str(video), "--start", a, "--end", b, "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert f"clip frame indices {a}..{b} are outside 0..299" in err and "IndexError" not in err, err
+        assert "errors.log" not in err and not out.exists()
+
+
 def test_export_frame_via_run_app(video, tmp_path):
     out = tmp_path / "via_run_app.png"
     r = subprocess.run([sys.executable, str(ROOT_DIR / "run_app.py"), "export-frame", str(video), "--index", "123",
