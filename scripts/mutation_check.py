@@ -57,6 +57,34 @@ MUTATIONS = [
             self._drop_input()""", """        if job is None:
             self._drop_input()""",
              ("tests/test_kspace_panel.py",)),
+    Mutation("export-clip-range-unchecked", "export-clip --start -1 ends in an unexpected IndexError and a crash log "
+             "instead of one line naming the video's indices",
+             "app/data/video/export.py", "    if not (0 <= start < idx.n_frames and 0 <= end < idx.n_frames):",
+             "    if False:",
+             ("tests/test_video_export.py::test_export_clip_cli_refuses_indices_past_the_video_in_one_line",)),
+    Mutation("audit-cleared-after-review-selects", "the Audit dock clears itself on a view change, after the Review dock "
+             "selected the new study's item ('No layer selected' beside it)",
+             "app/shell/docks.py", "lambda _ctx: QTimer.singleShot(0, panel, show_selected)",
+             "lambda _ctx: panel.set_layer(None)",
+             ("tests/test_walk19_fixes.py::test_audit_dock_shows_the_selected_item_and_forgets_it_on_another_study",)),
+    Mutation("csv-segment-error-in-indices", "the CSV export's refusal names the segment by 0-based indices ('frames 0-5') "
+             "beside a timeline that numbers it from 1",
+             "app/export/csv_segments.py", "({frames_text(e.start_frame, e.end_frame)}) \"",
+             "(frames {e.start_frame}-{e.end_frame}) \"",
+             ("tests/test_export_csv.py::test_csv_bad_input",)),
+    Mutation("slice-cine-deaf-to-other-playback", "the slice viewer's cine keeps playing when the ultrasound pane starts "
+             "(the pane's Play stopped itself at the cine's next tick)",
+             "viewers/slice/view.py", "        model.playback_started.connect(self._other_plays)",
+             "        pass",
+             ("tests/test_frame_link.py::test_slice_viewer_cine_and_pane_share_the_frame",)),
+    Mutation("export-frame-time-takes-a-frame", "export-frame --time '12' writes a frame instead of refusing a frame number "
+             "(the go-to box counts it from 1, --index from 0)",
+             "app/commands/export_frame.py", '    if kind == "frame":\n        k = int(value)',
+             '    if kind == "no frame":\n        k = int(value)',
+             ("tests/test_video_export.py::test_export_frame_cli_time_refuses_a_frame_number",)),
+    Mutation("typed-frame-zero-accepted", "a typed frame number 0 passes the parser (typed numbers count from 1)",
+             "app/data/video/timefmt.py", "    if n < 1:   # the numbers a person types", "    if n < 0:   # the numbers a person types",
+             ("tests/test_frame_link.py::test_typed_positions_count_frames_from_one",)),
     Mutation("us-cuda-tf32", "the ultrasound U-Net's forward pass under cuDNN's TF32 default: CUDA labels may differ from CPU's",
              "backends/ultrasound/segment.py", "torch.backends.cudnn.flags(enabled=True, allow_tf32=False)",
              "torch.backends.cudnn.flags(enabled=True, allow_tf32=True)",

@@ -33,9 +33,15 @@ def test_csv_round_trip(tmp_path):
 def test_csv_bad_input(tmp_path):
     ref = FrameReference(320, 240, ["a", "b"])
     layer = EventsLayer([TemporalEvent(0, 5, 1.0, "x")], "s", Provenance.human("a"))
-    with pytest.raises(LoupeError, match="outside the 2 frames"):
+    # the layer's segment numbered as the timeline shows it (from 1); the file's numbers named as the
+    # 0-based indices they are (both said "frames 0-5" beside "the 2 frames": neither numbering)
+    with pytest.raises(LoupeError, match=r"segment 'x' \(frames 1-6\) falls outside the 2 frames"):
         write_csv_segments(layer, ref, tmp_path / "s.csv")
     assert not (tmp_path / "s.csv").exists()
+    p = tmp_path / "past_end.csv"
+    p.write_text("label,start_frame_index,end_frame_index\nx,0,5\n")
+    with pytest.raises(LoupeError, match=r"line 2: frame indices 0-5 fall outside 0\.\.1 \(the 2 frames"):
+        read_csv_segments(p, ref)
     p = tmp_path / "bad.csv"
     p.write_text("label,start_frame,end_frame\nx,7,3\n")
     with pytest.raises(LoupeError, match="line 2"):

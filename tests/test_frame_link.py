@@ -36,6 +36,18 @@ def test_numbers_for_people_start_at_one():
         index_of_number(0)
 
 
+def test_typed_positions_count_frames_from_one():
+    """What a person types in the go-to box (app.data.video.timefmt): frame numbers from 1; 0 and
+    negative numbers get the same one line (a negative one said "frame numbers start at 0")."""
+    from app.data.video.timefmt import parse_position
+
+    assert parse_position("12") == ("frame", 12.0) and parse_position("#1") == ("frame", 1.0)
+    assert parse_position("00:00:02.5") == ("time", 2.5)
+    for text in ("0", "-1", "#0"):
+        with pytest.raises(ValueError, match="frame numbers start at 1"):
+            parse_position(text)
+
+
 def test_scene_frame_is_the_cursor():
     import numpy as np
 
@@ -135,6 +147,26 @@ def test_slice_viewer_cine_and_pane_share_the_frame(qtbot, data_dir):
         assert pane.t == 1 and pane.frame_label.text().startswith("2/2")
         pane.step(-1)
         assert model.frame == 0
+        # playback: the last one started plays, the other stops (the pane's Play stopped itself at
+        # the slice viewer's next cine tick and the cine played on: the view never heard of it)
+        view = win.area.views[0]
+        view.toggle_cine(True)
+        pane.play()
+        qtbot.wait(400)
+        assert pane.playing and not view.cine.isActive()
+        view.toggle_cine(True)
+        assert not pane.playing
+        qtbot.wait(300)
+        assert view.cine.isActive() and not pane.playing
+        view.toggle_cine(False)
+        # views rebuilt by a layout change (the model stays): the old ones are not called, the new one is
+        win.area.set_layout(win.area.layout_name)
+        qtbot.wait(50)
+        view = win.area.views[0]
+        view.toggle_cine(True)
+        pane.play()
+        assert pane.playing and not view.cine.isActive()
+        pane.pause()
     finally:
         win.close()
 

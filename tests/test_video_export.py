@@ -45,6 +45,31 @@ def test_export_frame_cli_by_time_and_errors(video, tmp_path, capsys):
     assert main(["export-frame", str(tmp_path / "missing.mp4"), "--index", "0", "-o", str(out)]) == 1
 
 
+def test_export_frame_cli_time_refuses_a_frame_number(video, tmp_path, capsys):
+    """--time takes a time: a frame number there ("12", "#12") is one line naming --index and the
+    base of each (it was taken as index 12, one frame past the viewer's frame 12 that the go-to box
+    shows for the same text)."""
+    out = tmp_path / "n.png"
+    for text in ("12", "#12"):
+        assert main(["export-frame", str(video), "--time", text, "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "is a frame number, not a time: give --index 11 for the viewer's frame 12" in err, err
+        assert "Traceback" not in err and not out.exists()
+    assert main(["export-frame", str(video), "--time", "2s", "-o", str(out)]) == 0
+    assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 50
+
+
+def test_export_clip_cli_refuses_indices_past_the_video_in_one_line(video, tmp_path, capsys):
+    """An index outside the video is the user's slip: one plain line (it was reported as an
+    unexpected IndexError, with a pointer to the error log)."""
+    out = tmp_path / "c.mp4"
+    for a, b in (("-1", "3"), ("290", "300")):
+        assert main(["export-clip", str(video), "--start", a, "--end", b, "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert f"clip frame indices {a}..{b} are outside 0..299" in err and "IndexError" not in err, err
+        assert "errors.log" not in err and not out.exists()
+
+
 def test_export_frame_via_run_app(video, tmp_path):
     out = tmp_path / "via_run_app.png"
     r = subprocess.run([sys.executable, str(ROOT_DIR / "run_app.py"), "export-frame", str(video), "--index", "123",

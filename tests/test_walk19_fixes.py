@@ -80,7 +80,17 @@ def test_audit_dock_shows_the_selected_item_and_forgets_it_on_another_study(qtbo
         with qtbot.waitSignal(win.opened, timeout=60000):
             win.open_path(str(sample))
         qtbot.waitUntil(lambda: win.current_view.context.model is win.model, timeout=5000)
+        qtbot.wait(50)   # the Audit dock follows once every dock has followed the view
         assert audit.layer_id is None and audit.table.rowCount() == 0 and audit.title.text() == "No layer selected"
+        # the photo again: the Review dock selects its item, and the Audit dock shows that item's
+        # history (it was cleared after the Review dock had set it: "No layer selected" beside the
+        # selected item, the walk's first finding, on every return to a study)
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(data_dir / "retina/DRIVE/test/images/01_test.tif"))
+        qtbot.waitUntil(lambda: win.current_view.context.model is win.model, timeout=5000)
+        qtbot.wait(50)
+        assert review.current_item() is not None and review.current_item().layer_id == ai.id
+        assert audit.layer_id == ai.id and "History of 'vessels (AI)'" in audit.title.text()
     finally:
         win.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.data.types import LoupeError
 from app.layers import EventsLayer, Provenance, TemporalEvent
+from app.scene.frames import frames_text
 
 from .reference import FrameReference, atomic_write_bytes, check_target
 
@@ -30,8 +31,9 @@ def write_csv_segments(layer: EventsLayer, reference: FrameReference | None, out
     wr.writerow(COLUMNS)
     for e in layer.events:
         if e.start_frame < 0 or (n is not None and e.end_frame >= n):
-            raise LoupeError(f"layer {layer.name!r}: segment {e.label!r} frames {e.start_frame}-{e.end_frame} "
-                             f"fall outside the {n} frames of {reference.source or 'the video'}")
+            # the layer's segment as the timeline numbers it (from 1), not the file's 0-based indices
+            raise LoupeError(f"layer {layer.name!r}: segment {e.label!r} ({frames_text(e.start_frame, e.end_frame)}) "
+                             f"falls outside the {n} frames of {reference.source or 'the video'}")
         times = reference.frame_times if reference is not None else None
         wr.writerow([e.label, e.start_frame, e.end_frame,
                      f"{times[e.start_frame]:.6f}" if times else "", f"{times[e.end_frame]:.6f}" if times else "",
@@ -63,7 +65,8 @@ def read_csv_segments(path: str | Path, reference: FrameReference | None = None)
         if hasattr(e, "note"):
             e.note = r.get("note", "") or ""
         if reference is not None and (e.start_frame < 0 or e.end_frame >= reference.n_frames):
-            raise LoupeError(f"{path}: line {i}: frames {e.start_frame}-{e.end_frame} fall outside the "
-                             f"{reference.n_frames} frames of {reference.source or 'the video'}")
+            n = reference.n_frames   # the file's numbers are 0-based indices: the message says so
+            raise LoupeError(f"{path}: line {i}: frame indices {e.start_frame}-{e.end_frame} fall outside "
+                             f"0..{n - 1} (the {n} frames of {reference.source or 'the video'})")
         events.append(e)
     return EventsLayer(events, path.stem, Provenance.file(str(path)))

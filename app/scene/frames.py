@@ -3,7 +3,9 @@
 ``FrameCursor`` holds the one frame index (0-based, internal) of a multi-frame study: the slice
 viewer's cine (``Scene.frames``), the video workspace's playhead and timeline, and the ultrasound
 pane all read it and move it, so they cannot show different frames of the same study (session 19:
-the playhead and the pane's frame moved independently). ``changed(index, source)`` tells the others.
+the playhead and the pane's frame moved independently). ``changed(index, source)`` tells the others;
+``playing(source)`` names the view that starts playing, and the others stop theirs (slice views hear
+it as the scene's ``playback_started``, a Qt signal in the desktop that goes with the view).
 
 Numbering: internal indices (arrays, layers, store records, events.json, JSON locators) are 0-based;
 every frame number shown to or typed by a person is 1-based, "frame 1 / N" as clinical viewers

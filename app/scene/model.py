@@ -50,7 +50,8 @@ SCENE_SIGNALS = ("cursor_changed",        # crosshair moved (views re-plane and 
                  "layer_data_changed",    # (layer)
                  "rotation_changed",
                  "measurements_changed",
-                 "hovered")               # dict: world, ijk, value, units (status bar)
+                 "hovered",               # dict: world, ijk, value, units (status bar)
+                 "playback_started")      # (source): a view started playing the frames; the others stop theirs
 
 
 class Scene:
@@ -65,6 +66,7 @@ class Scene:
     rotation_changed: Signal
     measurements_changed: Signal
     hovered: Signal
+    playback_started: Signal
 
     def __init__(self, volume: Volume, name: str = "image", source_file: str | Path | None = None) -> None:
         for sig in SCENE_SIGNALS:  # a subclass may declare them as Qt signals already
@@ -78,6 +80,7 @@ class Scene:
         # the frame shown: one cursor that the ultrasound pane (and any other view of this study) shares
         self.frames = FrameCursor(volume.n_frames)
         self.frames.changed.connect(self._on_frame_moved)
+        self.frames.playing.connect(self._on_playback_started)
         self.rotations: dict[str, np.ndarray] = {v: np.eye(3) for v in mpr.VIEWS}
         self.calibration: Calibration = calibration_for(volume, source_file)
         self.patient_geometry = has_patient_geometry(volume)
@@ -99,6 +102,11 @@ class Scene:
 
     def _on_frame_moved(self, _index: int, _source: Any) -> None:
         self.display_changed.emit()
+
+    def _on_playback_started(self, source: Any) -> None:
+        # a Qt signal in the desktop: a slice view's connection goes with the view (the cursor's
+        # own plain signal would keep calling a view deleted by a layout change)
+        self.playback_started.emit(source)
 
     @property
     def array3d(self) -> np.ndarray:

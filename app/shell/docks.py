@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
 
@@ -58,14 +58,21 @@ def _review(win):
 def _audit(win):
     panel = _import("app.shell.panels.audit_panel.AuditPanel")(win.workflow.store)
     win.workflow.changed.connect(panel.refresh)
-    # another study on screen: no history of the previous study's layer (the walk: it stayed)
-    win.current_view.changed.connect(lambda _ctx: panel.set_layer(None))
-    # built when its tab is first shown: the review item already selected is the layer it shows
-    # (the walk: "No layer selected" beside a selected item)
-    review = getattr(win, "panels", {}).get("review")
-    item = review.current_item() if review is not None else None
-    if item is not None:
-        panel.set_layer(item.layer_id)
+
+    def show_selected() -> None:
+        """The history of the Review dock's selected item, or none. Built when its tab is first
+        shown, the dock never heard of an earlier selection (the walk: "No layer selected" beside
+        a selected item)."""
+        review = getattr(win, "panels", {}).get("review")
+        item = review.current_item() if review is not None else None
+        panel.set_layer(item.layer_id if item is not None else None)
+
+    # another study on screen: once every dock has followed it (the Review dock selects the new
+    # study's first item, or none), that item's history. Cleared at once, it was cleared after
+    # the Review dock had set it ("No layer selected" beside the selected item on every return to
+    # a study); the previous study's history no longer stays either (the walk)
+    win.current_view.changed.connect(lambda _ctx: QTimer.singleShot(0, panel, show_selected))
+    show_selected()
     return panel
 
 

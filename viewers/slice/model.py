@@ -21,6 +21,7 @@ class ViewerModel(QObject, Scene):
     rotation_changed = Signal()
     measurements_changed = Signal()
     hovered = Signal(object)         # dict: world, ijk, value, units (status bar)
+    playback_started = Signal(object)   # (source) a view started playing the frames
 
     def __init__(self, volume: Volume, name: str = "image", source_file=None, parent=None) -> None:
         # PySide6's cooperative init hands the keywords it does not know on to Scene.__init__

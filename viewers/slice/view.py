@@ -82,6 +82,7 @@ class SliceView(QWidget):
         model.layer_style_changed.connect(self._on_layer_style)  # a method: Qt drops it with the view
         model.layer_data_changed.connect(self._on_layer_data)
         model.rotation_changed.connect(self._on_rotation)
+        model.playback_started.connect(self._other_plays)   # one playback per study: the last started
 
     def _on_layer_style(self, _layer=None) -> None:
         self.update()
@@ -620,7 +621,13 @@ class SliceView(QWidget):
         on = (not self.cine.isActive()) if on is None else on
         if on:
             self.cine.start(int(1000 / max(1, self.cine_fps)))
+            # the views sharing the frame (the ultrasound pane, the other slice views) stop theirs
+            self.model.frames.start_playing(self)
         else:
+            self.cine.stop()
+
+    def _other_plays(self, source) -> None:
+        if source is not self:
             self.cine.stop()
 
     def _cine_step(self) -> None:

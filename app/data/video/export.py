@@ -63,7 +63,10 @@ def export_clip(source: VideoSource, start: int, end: int, out: str | Path, *, r
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> dict:
     """Frames ``start``..``end`` inclusive into ``out`` (mp4/mkv/mov/avi). Returns what was done."""
     idx = source.index
-    start, end = idx.check(start), idx.check(end)
+    start, end = int(start), int(end)
+    if not (0 <= start < idx.n_frames and 0 <= end < idx.n_frames):
+        # a caller's index past the video (export-clip --start/--end): one line, not a crash report
+        raise LoupeError(f"{source.label}: clip frame indices {start}..{end} are outside 0..{idx.n_frames - 1}")
     if end < start:
         raise LoupeError(f"{source.label}: clip end {end} is before its start {start}")
     out = Path(out)

@@ -1,5 +1,5 @@
 """Times as people type and read them: ``HH:MM:SS.mmm`` out; ``1:02:03.5``, ``75.2s`` or ``#1234``
-/ ``1234`` (a frame number) in."""
+/ ``1234`` (a frame number, counted from 1 as the viewer's caption counts them) in."""
 from __future__ import annotations
 
 
@@ -12,13 +12,14 @@ def format_time(seconds: float) -> str:
 
 
 def parse_position(text: str) -> tuple[str, float]:
-    """('frame', N) or ('time', seconds). Plain integers are frame numbers; anything with ':' or
-    a trailing 's' (or a decimal point) is a time."""
+    """('frame', N) or ('time', seconds). Plain integers are frame numbers as a person types them:
+    from 1, as the caption "frame 1 / N" counts (the caller turns N into the 0-based index N - 1);
+    anything with ':' or a trailing 's' (or a decimal point) is a time."""
     t = text.strip().lower()
     if not t:
         raise ValueError("empty position")
     if t.startswith("#") or t.startswith("f"):
-        return "frame", float(int(t.lstrip("#f").strip()))
+        return "frame", float(_frame_number(int(t.lstrip("#f").strip())))
     if ":" in t:
         parts = [float(x) for x in t.split(":")]
         if len(parts) > 3 or any(x < 0 for x in parts):
@@ -31,7 +32,10 @@ def parse_position(text: str) -> tuple[str, float]:
         return "time", float(t[:-1])
     if "." in t:
         return "time", float(t)
-    n = int(t)
-    if n < 0:
-        raise ValueError(f"frame numbers start at 0, got {n}")
-    return "frame", float(n)
+    return "frame", float(_frame_number(int(t)))
+
+
+def _frame_number(n: int) -> int:
+    if n < 1:   # the numbers a person types count from 1 (session 19): 0 is no frame
+        raise ValueError(f"frame numbers start at 1 (got {n})")
+    return n

@@ -17,8 +17,8 @@ CONCEPT = "notable event"
 
 
 def frame_times(case) -> np.ndarray | None:
-    """Start time of each frame, in s from the first, as the video viewer's caption shows it under
-    'frame n / N-1' (the frame index's times: exact for a variable frame rate or a stream whose
+    """Start time of each frame, in s from the first, as the video viewer's caption shows it beside
+    'frame n / N' (the frame index's times: exact for a variable frame rate or a stream whose
     first pts is not zero); None when the case does not open as a video."""
     from app.data.video import open_video
 
