@@ -43,6 +43,9 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("audit-event-from-zero", "the Audit dock names a decided event by its stored index: 'event 0' beside the report's 'Event 1'",
+             "app/review/targets.py", "        return f\"{kind} {int(ref) + 1}\"", "        return f\"{kind} {int(ref)}\"",
+             ("tests/test_review_panels.py",)),
     Mutation("hang-backstop-never-exits", "a test hung outside Python's reach hangs the whole run (the backstop only dumps)",
              "tests/hang_backstop.py", "faulthandler.dump_traceback_later(limit, exit=True, file=fh)",
              "faulthandler.dump_traceback_later(limit, exit=False, file=fh)",

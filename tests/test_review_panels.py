@@ -119,6 +119,21 @@ def test_audit_panel_lists_history(qtbot, store, tmp_path):
     assert "ben accept" in panel.disagreements.text() and "cy reject" in panel.disagreements.text()
     panel.resize(720, 260)
     panel.grab().save(str(tmp_path / "audit.png"))
+    # an event's decision and a dispute over it are numbered as the timeline and report number them
+    store.decide("ana", "accept", lid, target_kind="event", target_ref="0")
+    store.decide("ben", "reject", lid, target_kind="event", target_ref="0")
+    panel.refresh()
+    assert panel.table.item(panel.table.rowCount() - 1, 4).text() == "event 1"
+    assert "event 1 - ana accept, ben reject" in panel.disagreements.text()
+
+
+def test_decision_targets_read_from_one():
+    from app.review.targets import target_text
+
+    assert target_text("event", "0") == "event 1" and target_text("finding", "2") == "finding 3"
+    assert target_text("shape", "frame 3") == "shape on frame 4"   # an AoP correction on index 3
+    assert target_text("branch", "17") == "branch 17"              # an identifier, not a position
+    assert target_text("layer", "") == "layer"
 
 
 def test_trust_panel_conflict_and_table(qtbot, tmp_path):

@@ -267,7 +267,7 @@ class EvidenceDock(QWidget):
             d = self.win.workflow.decide(self.layer, decision, "event", str(row),
                                          comment=frames_text(e.start_frame, e.end_frame), query_kind="video evidence")
         except Exception as exc:
-            self.win.show_error(f"event {row}: decision not recorded ({exc})", "Review: see the message above")
+            self.win.show_error(f"event {row + 1}: decision not recorded ({exc})", "Review: see the message above")
             return None
         self.table.setItem(row, 3, QTableWidgetItem(decision))
         if row + 1 < self.table.rowCount():

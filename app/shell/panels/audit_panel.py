@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
 from app.review.store import ReviewStore
+from app.review.targets import target_text
 from app.shell.tables import record_table
 
 ACTION_COLOURS = {"accept": "#2e9e44", "reject": "#d43a2a", "edit": "#b08a00", "save_version": "#2a7fd4"}
@@ -71,7 +72,7 @@ class AuditPanel(QWidget):
             return "; ".join(parts)
         parts = []
         if d.get("target_kind") and d["target_kind"] != "layer":
-            parts.append(f"{d['target_kind']} {d.get('target_ref', '')}")
+            parts.append(target_text(d["target_kind"], d.get("target_ref", "")))
         if d.get("comment"):
             parts.append(f"\u201c{d['comment']}\u201d")
         return "; ".join(parts)
@@ -101,5 +102,5 @@ class AuditPanel(QWidget):
                 self.table.setItem(r, c, item)
         dis = self.store.disagreements(self.layer_id)
         self.disagreements.setText("" if not dis else "Disagreements: " + "; ".join(
-            f"{d.target_kind} {d.target_ref}".strip() + " - " + ", ".join(f"{u} {v}" for u, v in sorted(d.by_user.items()))
+            target_text(d.target_kind, d.target_ref) + " - " + ", ".join(f"{u} {v}" for u, v in sorted(d.by_user.items()))
             for d in dis))
