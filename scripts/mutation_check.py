@@ -43,6 +43,10 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("us-train-ignores-vessel-options", "train us-biometry --styled-rehearsal runs and silently ignores the vessels2d option",
+             "app/models/training.py", "        if refused or source is not None or rehearsal_source is not None:",
+             "        if False:",
+             ("tests/test_us_train_loop.py::test_train_cli_card_gate_models_and_runs_record_the_version",)),
     Mutation("audit-event-from-zero", "the Audit dock names a decided event by its stored index: 'event 0' beside the report's 'Event 1'",
              "app/review/targets.py", "        return f\"{kind} {int(ref) + 1}\"", "        return f\"{kind} {int(ref)}\"",
              ("tests/test_review_panels.py",)),

@@ -170,6 +170,12 @@ def test_train_cli_card_gate_models_and_runs_record_the_version(us_store, tmp_pa
     layer.labels[0] = ref
     st.save_edit(layer, "cy")
     out = tmp_path / "m1"
+    # vessels2d's recipe options are refused in one line, not silently ignored
+    assert main(["train", "us-biometry", "--store", str(st.path), "-o", str(out), "--iters", "3", "-q",
+                 "--styled-rehearsal", "--keep-source"]) != 0
+    err = capsys.readouterr().err
+    assert "--styled-rehearsal, --keep-source apply to vessels2d only" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
     assert main(["train", "us-biometry", "--store", str(st.path), "-o", str(out), "--iters", "3", "-q"]) == 0
     card = json.loads((out / "card.json").read_text())
     assert card["version"] == "v1" and card["base_model"] == "shipped" and card["kind"] == "finetune"

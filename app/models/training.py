@@ -207,6 +207,14 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     ``styled_rehearsal.keep_source`` says so."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
+        set_here = {"--choose-threshold": choose_threshold, "--rehearsal": rehearsal,
+                    "--styled-rehearsal": styled_rehearsal, "--keep-source": keep_source,
+                    "--choose-normalisation": choose_normalisation}
+        refused = [flag for flag, value in set_here.items() if value is not None]
+        if refused or source is not None or rehearsal_source is not None:   # they were silently ignored
+            raise LoupeError(f"{backend} fine-tunes with its own recipe: "
+                             f"{', '.join(refused) or 'the source-site and rehearsal photos'} "
+                             f"apply to vessels2d only")
         return importlib.import_module(info["driver"]).train_model(
             backend, items, out_dir, base=base, iters=iters, seed=seed, registry=registry, progress=progress,
             cancelled=cancelled, command=command)
