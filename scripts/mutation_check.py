@@ -307,7 +307,7 @@ MUTATIONS = [
              "app/shell/panels/ultrasound_panel.py", "            pane.bind_frames(ctx.video.frames)\n", "            pass\n",
              ("tests/test_frame_link.py::test_playhead_timeline_and_ultrasound_pane_show_one_frame",)),
     Mutation("frame-caption-zero-based", "the video caption numbers frames from 0 again ('frame 0 / N-1')",
-             "app/scene/frames.py", "    return int(index) + 1\n", "    return int(index)\n",
+             "app/data/frame_numbers.py", "    return int(index) + 1\n", "    return int(index)\n",
              ("tests/test_frame_link.py::test_numbers_for_people_start_at_one",
               "tests/test_frame_link.py::test_playhead_timeline_and_ultrasound_pane_show_one_frame")),
     Mutation("jobs-table-resize-to-contents", "the Backends dock's job columns sized to their contents again: a long input "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.data.frame_numbers import frame_text
 from app.data.types import LoupeError, Volume
 
 from .model import BoardImage, BoardROI
@@ -56,7 +57,7 @@ def _video_frame(path: Path, n: int | None, modality: str) -> tuple[BoardImage, 
     vol = Volume(array=rgb[np.newaxis], affine=np.eye(4), intensity=Intensity(photometric="RGB"),
                  meta={"calibrated": False, "video_frame": n}, source=str(path), channel_axis=rgb.ndim == 3)
     # the label numbers the frame from 1, as the video viewer's caption; the key keeps the 0-based index
-    img = BoardImage(f"{path}@{n}", label=f"{path.name} frame {n + 1}", modality=modality or "XC", frame=0)
+    img = BoardImage(f"{path}@{n}", label=f"{path.name} {frame_text(n)}", modality=modality or "XC", frame=0)
     return img, vol
 
 

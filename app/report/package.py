@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.data.frame_numbers import frame_number
+
 from . import keyimages
 from .draft import draft_report
 from .draft.common import open_result_folder
@@ -31,7 +33,7 @@ def key_images(case: Path, result_dirs: list[Path], rois: list[BoxRoi] | None = 
             ev = rf.json("events.json").get("events") or []
             if ev and case.is_file():
                 kf = int((ev[0].get("key_frames") or [ev[0]["start_frame"]])[0])
-                im = keyimages.video_frame(case, kf, f"{case.name}: event 1 key frame {kf + 1}")   # numbered from 1, as the text
+                im = keyimages.video_frame(case, kf, f"{case.name}: event 1 key frame {frame_number(kf)}")
         elif rf.backend in ("quality", "restore") and case.is_file():
             im = keyimages.case_picture(case, f"{case.name}: image assessed for quality")
         if im is not None:

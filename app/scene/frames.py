@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.data.frame_numbers import frame_number, frame_text, frames_text, index_of_number
 from app.layers import Signal
+
+__all__ = ["FRAME_INDEX_BASE", "FrameCursor", "frame_number", "frame_text", "frames_text", "index_of_number"]
 
 # said by every file that stores frame indices for a machine (events.json, CSV segments, result
 # folders): what the numbers in it are
@@ -50,26 +53,3 @@ class FrameCursor:
     def set_count(self, count: int, source: Any = None) -> None:
         self.count = max(0, int(count))
         self.set(self.index, source)
-
-
-def frame_number(index: int) -> int:
-    """The 1-based number a person sees for 0-based frame ``index``."""
-    return int(index) + 1
-
-
-def frame_text(index: int, count: int | None = None) -> str:
-    """'frame 5 / 120' for index 4 of 120 frames ('frame 5' without a count)."""
-    return f"frame {frame_number(index)}" + (f" / {int(count)}" if count else "")
-
-
-def frames_text(start: int, end: int) -> str:
-    """'frames 5-9' for the inclusive indices 4..8."""
-    return f"frames {frame_number(start)}-{frame_number(end)}"
-
-
-def index_of_number(number: int) -> int:
-    """The 0-based index of the 1-based frame number a person typed (ValueError below 1)."""
-    n = int(number)
-    if n < 1:
-        raise ValueError(f"frame numbers start at 1 (got {n})")
-    return n - 1

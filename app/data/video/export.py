@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.data.frame_numbers import frame_text
 from app.data.types import LoupeError, ReadError
 
 from .frame_index import CancelFn, FrameIndex, IndexCancelled, ProgressFn
@@ -200,8 +201,7 @@ def _storyboard_png(source, frames, out: Path, columns: int, tile_width: int) ->
         x, y = 8 + c * (tw + 8), 8 + r * (th + cap + 8)
         tile = Image.fromarray(source.get(n).image).resize((tw, th), Image.Resampling.LANCZOS)
         sheet.paste(tile, (x, y))
-        # numbered from 1 for the reader, as the viewer's caption (app.scene.frames; app.data imports nothing above it)
-        draw.text((x + 2, y + th + 4), f"frame {n + 1}   {format_time(source.time_of(n))}", fill=(230, 230, 230))
+        draw.text((x + 2, y + th + 4), f"{frame_text(n)}   {format_time(source.time_of(n))}", fill=(230, 230, 230))
     tmp = _atomic_target(out)
     sheet.save(tmp, format="PNG")
     os.replace(tmp, out)
@@ -216,8 +216,8 @@ def _storyboard_html(source, frames, out: Path) -> Path:
         name = f"frame_{n:07d}.png"
         export_frame(source, n, folder / name, allow_corrupt=True)  # shown, and marked below
         mark = " &middot; decoded from damaged data" if source.get(n).corrupt else ""
-        cells.append(f'<figure><img src="{html.escape(folder.name)}/{name}" alt="frame {n + 1}">'
-                     f"<figcaption>frame {n + 1} &middot; {format_time(source.time_of(n))}{mark}</figcaption></figure>")
+        cells.append(f'<figure><img src="{html.escape(folder.name)}/{name}" alt="{frame_text(n)}">'
+                     f"<figcaption>{frame_text(n)} &middot; {format_time(source.time_of(n))}{mark}</figcaption></figure>")
     page = ("<!doctype html><meta charset='utf-8'><title>Storyboard: " + html.escape(source.label) + "</title>"
             "<style>body{background:#18181c;color:#ddd;font-family:sans-serif}"
             "main{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px}"
