@@ -43,6 +43,11 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("batch-ctrl-c-exit-zero", "a batch stopped by Ctrl-C mid-way exits 0 as if it had finished",
+             "app/commands/batch.py", """        print(str(exc), file=sys.stderr)
+        return 130""", """        print(str(exc), file=sys.stderr)
+        return 0""",
+             ("tests/test_batch.py::test_ctrl_c_stops_cleanly_and_the_rerun_does_only_the_rest",)),
     Mutation("us-train-ignores-vessel-options", "train us-biometry --styled-rehearsal runs and silently ignores the vessels2d option",
              "app/models/training.py", "        if refused or source is not None or rehearsal_source is not None:",
              "        if False:",
