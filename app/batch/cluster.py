@@ -156,6 +156,27 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
                          f"'ray start --head --port {port}'") from exc
 
 
+#: Ray gives a starting node 30 s (fixed in ray._private.node) to register; on a busy machine its
+#: raylet can take longer (seen in session 20 under a load of 5-20), so a local start is tried twice
+LOCAL_START_TRIES = 2
+
+
+def _start_local(ray, base: Path, num_cpus: int | None, object_store_mb: int | None) -> None:
+    kw = {"object_store_memory": int(object_store_mb) << 20} if object_store_mb else {}
+    for attempt in range(1, LOCAL_START_TRIES + 1):
+        try:
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", _temp_dir=str(base / "ray"), log_to_driver=False,
+                     logging_level="ERROR", **kw)
+            return
+        except Exception as exc:
+            if attempt == LOCAL_START_TRIES or "timed out during startup" not in str(exc):
+                raise
+            ray.shutdown()   # the slow node's processes, by id, and its files: the next try starts clean
+            stop_marked(str(base), grace_s=3.0)
+            shutil.rmtree(base / "ray", ignore_errors=True)
+
+
 @contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None,
                 object_store_mb: int | None = None) -> Iterator[Any]:
@@ -188,12 +209,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None,
                 ray.init(address=address, runtime_env={"env_vars": _worker_env()}, log_to_driver=False,
                          logging_level="ERROR")
             else:
-                kw = {}
-                if object_store_mb:
-                    kw["object_store_memory"] = int(object_store_mb) << 20
-                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                         _node_ip_address="127.0.0.1", _temp_dir=str(base / "ray"), log_to_driver=False,
-                         logging_level="ERROR", **kw)
+                _start_local(ray, base, num_cpus, object_store_mb)
         except Exception as exc:  # noqa: BLE001 - one line for the user, not Ray's traceback
             from app.data.types import LoupeError
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
