@@ -12,7 +12,10 @@ or stale. Rows carry the shipped features AND ``features.extract_v23`` (``mlsamp
 one build serves the shipped vector and the session-7 one, and (session 19, ``mlsamples.rq_rows``) the shipped
 features again after the bit-depth mixing, so the same build serves v2.6.0's rows and the mixed ones.
 
-    python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2]"""
+    python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2] [--fp-env avx2]
+
+``--fp-env avx2`` (session 20b): the float dispatch of the machine that built the shipped weights' rows; a
+refit from shards built so reproduces the shipped assessor bit for bit (``FP_ENVS``)."""
 from __future__ import annotations
 
 import argparse
