@@ -49,7 +49,7 @@ def test_floor_rows_take_the_mixed_block_but_keep_dequant_as_rendered(tmp_path, 
 
 
 def test_the_trainer_ships_the_floor_mixing_as_the_rule_decided():
-    # rule 20 (docs/figures/quality_session20_rule.md): see its verdict; until it passes the mixing stays off
+    # rules 20 and 20b (docs/figures/quality_session20*_rule.md): both FAILED (clean alarms); the mixing stays off
     assert train_assessor.FLOOR is False
     with pytest.raises(SystemExit):
         train_assessor.main(["--data", ".", "--floor", "on"])               # needs --rows-dir

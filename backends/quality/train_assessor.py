@@ -19,8 +19,10 @@ calibration split, whole sources: ``calibration_split``). Writes assets/models/q
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -49,7 +51,8 @@ REQUANTISE = False
 # measured on the 8-bit rendering) for every shipped feature EXCEPT ``dequant``, which keeps the row's own rendering. The
 # rows learn the quantisation noise floor (which fills the high band a blur empties: 8-bit or dithered motion blur lost
 # its signature) without the grid itself becoming evidence for or against any type. Exposure roll-off rows as v2.6.0.
-# Needs ``--rows-dir``. Off until docs/figures/quality_session20_rule.md passes.
+# Needs ``--rows-dir``. FAILED rule 20 (G3) and, on rows that refit v2.6.0 bit for bit, rule 20b (G3: clean alarms
+# f9-13 +2.3 points; G4: blur recall -0.021; docs/figures/quality_session20b_rule.md): off.
 FLOOR = False
 FLOOR_PLAIN = ("dequant",)
 
@@ -73,6 +76,37 @@ def shard_rows(data, rows_dir, requantise: bool = REQUANTISE, floor: bool = FLOO
     from . import train_rows
     return train_rows.load(data, rows_dir, list(FEATURE_NAMES), requantise=requantise or floor,
                            plain=FLOOR_PLAIN if floor else ())
+
+
+def rows_digest(tr: mlsamples.MLSet) -> str:
+    """sha256 (16 hex digits) of the rows as fitted: every feature value to the bit, labels, kinds, severities, sources
+    and constructions. Session 20b: the shipped v2.3.0 weights came from rows that differ from any rebuild in their last
+    bits (another machine's SIMD kernels); a model that records this digest says which rows it was fitted on."""
+    h = hashlib.sha256(np.ascontiguousarray(tr.X, np.float64).tobytes())
+    h.update(np.asarray(tr.severity, np.int64).tobytes())
+    for a in (tr.labels, tr.kind, tr.group, tr.how):
+        h.update("\0".join(str(v) for v in a).encode())
+    return h.hexdigest()[:16]
+
+
+def fp_environment() -> dict[str, str]:
+    """What decides the training rows' last bits on this machine (session 20b): numpy's SIMD targets, OpenBLAS's kernel
+    (``np.polyfit`` / ``lstsq`` / ``corrcoef`` in the features) and OpenCV's dispatched targets (filters, resizes)."""
+    out: dict[str, str] = {}
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+        out["numpy_simd"] = " ".join(k for k, v in feats.items() if v and k.startswith(("X86_V", "AVX512_")))
+    except ImportError:  # pragma: no cover - numpy moved it
+        out["numpy_simd"] = "?"
+    try:
+        from threadpoolctl import threadpool_info
+        out["blas"] = " ".join(sorted({f"{i.get('internal_api')}:{i.get('architecture')}" for i in threadpool_info()
+                                       if i.get("user_api") == "blas"}))
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        out["blas"] = "?"
+    import cv2
+    out["opencv"] = cv2.getCPUFeaturesLine()
+    return out
 
 
 def _binary(seed=0, iters=100):
@@ -207,10 +241,14 @@ def main(argv=None) -> int:
                     help="session 19's bit-depth mixing (needs --rows-dir; default: %(default)s)")
     ap.add_argument("--floor", choices=("on", "off"), default="on" if FLOOR else "off",
                     help="session 20's floor mixing: the mixed block except dequant (needs --rows-dir; default: %(default)s)")
+    ap.add_argument("--fp-env", choices=("native", "avx2"), default="native",
+                    help="floating-point dispatch for the rows built at fit time (train_rows.FP_ENVS; use the shards' own)")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--jobs", type=int, default=1, help="processes for the per-family fits (1 thread each)")
     ap.add_argument("--clean-weight", type=float, default=CLEAN_WEIGHT, help="weight of clean rows")
     args = ap.parse_args(argv)
+    from .train_rows import ensure_fp_env
+    ensure_fp_env(args.fp_env, "backends.quality.train_assessor", sys.argv[1:] if argv is None else list(argv))
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, like the rest of the project
     t0 = time.time()
     rq = args.requantise == "on"
@@ -235,7 +273,7 @@ def main(argv=None) -> int:
                        "family_weights": FAMILY_WEIGHTS, "requantise": rq, "floor": floor,
                        "n_clean_views": int(sum(np.char.startswith(tr.how.astype(str), t).sum() for t in ("ctwin_", "view_"))),
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
-                       "fit_seconds": round(t2 - t1, 1),
+                       "fit_seconds": round(t2 - t1, 1), "rows_sha256": rows_digest(tr), "fp_environment": fp_environment(),
                        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
                        "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

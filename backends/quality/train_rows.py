@@ -12,12 +12,16 @@ or stale. Rows carry the shipped features AND ``features.extract_v23`` (``mlsamp
 one build serves the shipped vector and the session-7 one, and (session 19, ``mlsamples.rq_rows``) the shipped
 features again after the bit-depth mixing, so the same build serves v2.6.0's rows and the mixed ones.
 
-    python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2]"""
+    python -m backends.quality.train_rows --data DATA --out DIR [--part sim ...] [--shard 0/2] [--fp-env avx2]
+
+``--fp-env avx2`` (session 20b): the float dispatch of the machine that built the shipped weights' rows; a
+refit from shards built so reproduces the shipped assessor bit for bit (``FP_ENVS``)."""
 from __future__ import annotations
 
 import argparse
 import hashlib
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +36,27 @@ PARTS = ("sim", "variety", "extra_clean", "loops", "grey")
 CODE = ("features.py", "psf_features.py", "range_roll_features.py", "jpeg_grid_features.py", "degrade.py",
         "samples.py", "mlsamples.py", "variety.py", "variety_wide.py", "jpeg_resave.py", "dataset.py",
         "train_sets.py", "catalog.py", "imaging.py", "families.py")
+
+
+# session 20b: the rows of the shipped weights (v2.3.0, built 2026-12-02) came from a machine without AVX-512. On one with
+# it, numpy, OpenBLAS, OpenCV and Intel IPP (OpenCV's filters / DFT) run other kernels: every row moves in its last bits,
+# and a few move by more (a zero band left as exact zeros or as 1e-17 dust flips the zero-run features), which is enough
+# for the boosted fit to grow other trees. These variables make such a machine compute as that one did (checked with
+# benchmarks/dev_quality_row_fingerprint.py against the shipped trees); the libraries read them when they load, so
+# ``--fp-env avx2`` re-runs the command with them set (``ensure_fp_env``).
+FP_ENVS: dict[str, dict[str, str]] = {
+    "native": {},
+    "avx2": {"NPY_DISABLE_CPU_FEATURES": "AVX512_SPR,AVX512_ICL,X86_V4", "OPENBLAS_CORETYPE": "Haswell",
+             "OPENCV_CPU_DISABLE": "AVX512-SKX", "OPENCV_IPP": "avx2"},
+}
+
+
+def ensure_fp_env(name: str, module: str, argv: list[str]) -> None:
+    """Re-run ``python -m module argv`` under ``FP_ENVS[name]`` unless this process already runs under it."""
+    env = FP_ENVS[name]
+    if all(os.environ.get(k) == v for k, v in env.items()):
+        return
+    os.execve(sys.executable, [sys.executable, "-m", module, *argv], {**os.environ, **env})
 
 
 def code_hash() -> str:
@@ -147,7 +172,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="shard directory")
     ap.add_argument("--part", nargs="+", choices=PARTS, default=list(PARTS))
     ap.add_argument("--shard", default="0/1", help="i/n: this process builds every n-th job from i")
+    ap.add_argument("--fp-env", choices=sorted(FP_ENVS), default="native",
+                    help="floating-point dispatch to build under (avx2: the shipped rows' machine; see FP_ENVS)")
     a = ap.parse_args(argv)
+    ensure_fp_env(a.fp_env, "backends.quality.train_rows", sys.argv[1:] if argv is None else list(argv))
     i, n = (int(v) for v in a.shard.split("/"))
     t = time.time()
     k = build(a.data, a.out, a.part, (i, n))
