@@ -11,10 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("LOUPE_DATA", ROOT.parent / "shared" / "data"))
 PROBE = """
 import json, numpy as np
 from backends.quality import mlsamples
@@ -27,13 +24,12 @@ print(json.dumps({{n: float(X[i, F.index(n)]) for n, i in (("psf_cep_neg", 7), (
 """
 
 
-@pytest.mark.skipif(not (DATA / "xray_iqa" / "cxr" / "00000001_000.png").is_file(), reason="shared data not present")
-def test_rows_under_the_avx2_dispatch_carry_the_shipped_models_values():
+def test_rows_under_the_avx2_dispatch_carry_the_shipped_models_values(data_dir):
     from backends.quality import train_rows
     from backends.quality.assess import MODEL_PATH, QualityModel
     from backends.quality.features import FEATURE_NAMES
     env = {**os.environ, **train_rows.FP_ENVS["avx2"], "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", PROBE.format(data=str(DATA))], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", PROBE.format(data=str(data_dir))], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=300, check=True).stdout
     vals = json.loads(out.strip().splitlines()[-1])
     th = next(iter(QualityModel.load(MODEL_PATH).binary.values()))._bin_mapper.bin_thresholds_
