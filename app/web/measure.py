@@ -24,7 +24,8 @@ TOOLS = {"Off": "", "Length": "distance", "Angle": "angle", "Ellipse ROI": "elli
 CLICKS = {"distance": 2, "angle": 3, "ellipse": 2, "rectangle": 2}
 NAMES = {"distance": "length", "angle": "angle", "ellipse": "ellipse ROI", "rectangle": "rectangle ROI",
          "polygon": "polygon ROI"}
-TABLE_HEADERS = ("#", "kind", "value", "unit", "plane", "slice", "detail")
+TABLE_HEADERS = ("#", "kind", "value", "unit", "plane", "slice", "ROI stats")
+TABLE_WIDTHS = ["7%", "17%", "13%", "9%", "14%", "15%", "25%"]     # fits the middle column at 800 px
 HINTS = {"distance": "click the other end", "angle": "click the vertex, then the other end",
          "ellipse": "click a corner of the ellipse's box", "rectangle": "click the opposite corner"}
 
@@ -155,7 +156,8 @@ def _kind(row: dict) -> str:
 
 def table(scene) -> list[list[Any]]:
     """The measurements of the study on screen: number, kind, value, unit, plane, slice (from 1,
-    'n / N' as the picture's corner counts) and the core's full text (ROI mean, SD, range)."""
+    'n / N' as the picture's corner counts) and an ROI's statistics in the core's words (mean, SD,
+    range; a measurement that failed says why there)."""
     from app.scene.mpr import named_slice
 
     if scene is None:
@@ -168,10 +170,11 @@ def table(scene) -> list[list[Any]]:
                          float)
         plane, number, count = named_slice(vol.affine, vol.spatial_shape, pts.mean(axis=0),
                                            shape.attrs.get("plane_normal"))
-        value = r.get("value")
-        shown = f"{value:.1f}" if isinstance(value, (int, float)) and math.isfinite(value) else "-"
+        value, text = r.get("value"), str(r.get("text", ""))
+        ok = isinstance(value, (int, float)) and math.isfinite(value)
         unit = "°" if r.get("unit") == "deg" else str(r.get("unit", ""))
-        out.append([i, _kind(r), shown, unit, plane, f"{number} / {count}", str(r.get("text", ""))])
+        stats = text.split("  ", 1)[1] if ok and "  " in text else ("" if ok else text)   # ROI: mean, SD, range
+        out.append([i, _kind(r), f"{value:.1f}" if ok else "-", unit, plane, f"{number} / {count}", stats])
     return out
 
 

@@ -538,7 +538,7 @@ def build_app(svc: WebService):
                                     elem_id="measure-tool")
                     m_note = gr.Markdown(elem_id="measure-note")
                     m_table = gr.Dataframe(headers=list(mui.M.TABLE_HEADERS), interactive=False, wrap=True,
-                                           elem_id="measure-table")
+                                           elem_id="measure-table", column_widths=mui.M.TABLE_WIDTHS)
                     with gr.Row():
                         m_pick = gr.Dropdown([], label="Measurement", elem_id="measure-pick")
                         m_del = gr.Button("Delete", elem_id="measure-del")
