@@ -53,21 +53,37 @@ def wrap_value(label: str, width_of, max_w: float) -> list[str]:
     return lines or [label]
 
 
-def _value(d, label: str, hs, font, colour, W: int, H: int) -> None:
-    """A measurement's value right of its rightmost handle (left of its leftmost when there is
-    more room there), wrapped to the room it has, kept inside the picture."""
-    ax, ay = max(hs, key=lambda p: p[0])
-    left = min(hs, key=lambda p: p[0])[0]
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _value(d, label: str, pts, font, colour, size: tuple[int, int], taken: list) -> None:
+    """A measurement's value right of what is drawn (left of it when there is more room there),
+    wrapped to the room it has, kept inside the picture and off the values drawn before it
+    (``taken``: their boxes, this one added)."""
+    W, H = size
+    ax, ay = max(pts, key=lambda p: p[0])
+    left = min(p[0] for p in pts)
     room_r, room_l = W - 4 - (ax + 8), left - 8 - 4
 
     def width(t: str) -> float:
         return float(d.textbbox((0, 0), t, font=font)[2])
 
     lines = wrap_value(label, width, max(room_r, room_l, 80))
-    tw = max(width(t) for t in lines)
+    tw, th = max(width(t) for t in lines), LINE_H * len(lines)
     x = ax + 8 if tw <= room_r or room_r >= room_l else left - 8 - tw
     x = min(max(x, 4), W - 4 - tw)
-    y = min(max(ay - 20, 4), H - 4 - LINE_H * len(lines))
+    y0 = min(max(ay - 20, 4), H - 4 - th)
+    y = y0
+    for step in range(1, 14):     # down, then up (at most 48 px: a value far from its shape misleads)
+        box = (x, y, x + tw, y + th)
+        if not any(_overlaps(box, b) for b in taken):
+            break
+        y = y0 + (step + 1) // 2 * (LINE_H // 2) * (1 if step % 2 else -1)
+        y = min(max(y, 4), H - 4 - th)
+    else:
+        y = y0
+    taken.append((x, y, x + tw, y + th))
     for i, t in enumerate(lines):
         d.text((x + 1, y + 1 + i * LINE_H), t, font=font, fill=SHADOW)
         d.text((x, y + i * LINE_H), t, font=font, fill=colour)
@@ -86,7 +102,11 @@ def draw_measurements(view_rgb: np.ndarray, scene, plane: mpr.Plane, zoom: float
     layer = getattr(scene, "measurements", None)
     if layer is not None and layer.visible:
         colour = tuple(int(round(c * 255)) for c in layer.color[:3])
-        font = _font(13, True)
+        font = _font(13 if W >= 400 else 11, True)
+        # the orientation letters' places (``render.annotate`` writes them after): values keep off
+        taken: list = ([(W / 2 - 14, 2, W / 2 + 14, 28), (W / 2 - 14, H - 28, W / 2 + 14, H - 2),
+                        (2, H / 2 - 14, 28, H / 2 + 14), (W - 28, H / 2 - 14, W - 2, H / 2 + 14)]
+                       if getattr(scene, "patient_geometry", False) else [])
         for s in layer.shapes:
             verts = np.asarray(s.vertices, float)
             if not on_slice(scene, plane, verts):
@@ -101,7 +121,7 @@ def draw_measurements(view_rgb: np.ndarray, scene, plane: mpr.Plane, zoom: float
             _handles(d, hs)
             label = str((s.attrs.get("result") or {}).get("text", ""))
             if label:
-                _value(d, label, hs, font, colour, W, H)
+                _value(d, label, hs + q, font, colour, (W, H), taken)
     pts = [m for m in marks if on_slice(scene, plane, m)]
     if pts:
         q = _screen(pts, plane, zoom, cuv, (W, H))

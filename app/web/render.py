@@ -339,7 +339,7 @@ def render_view(scene, req: SliceRequest, mapper: GreyMapper | None = None) -> n
     rgb, zoom, cuv = fit_to_view(native_rgb(scene, plane, wl, mapper), plane, req.size, req.size)
     if req.crosshair and scene.volume.spatial_shape[0] > 1:
         crosshair(rgb, scene, req.view, plane, cursor, zoom, cuv)
-    if getattr(scene, "measurements", None) is not None or req.marks:
+    if getattr(getattr(scene, "measurements", None), "shapes", None) or req.marks:
         from app.web.measure_draw import draw_measurements
 
         rgb = draw_measurements(rgb, scene, plane, zoom, cuv, req.marks)
