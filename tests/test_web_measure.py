@@ -344,3 +344,23 @@ def test_the_page_wires_measure_and_frame_controls(svc, monkeypatch):
     assert "must be a number" in warned[-1]
     assert mui.on_click(None, "Length", {}) == (gr.update(),) * 5
     assert mui.on_click(st, "Off", {"index": [1, 1], "value": url}) == (gr.update(),) * 5
+
+
+def test_a_measurement_the_store_did_not_keep_is_said(svc, monkeypatch):
+    """The Session's keeper swallows a failed save (it has no one to tell): the web says it."""
+    import app.review.study_measurements as sm
+    from app.web import measure_ui as mui
+    from app.web.ui import viewer_url
+
+    st = _tab(svc, CT)
+    url = viewer_url(st, "axial", 70, 80, 40)
+    mui.on_click(st, "Length", {"index": [120, 100], "value": url})
+    assert "NOT saved" not in mui.on_click(st, "Length", {"index": [320, 100], "value": url})[2]
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sm, "save_measurements", broken)
+    mui.on_click(st, "Length", {"index": [120, 200], "value": url})
+    line = mui.on_click(st, "Length", {"index": [320, 200], "value": url})[2]
+    assert "NOT saved to the review store" in line, line

@@ -196,3 +196,19 @@ def delete(scene, number: Any) -> str:
     del shapes[n - 1]
     layer.notify_data_changed()
     return f"deleted measurement {n} ({row[1]} {row[2]} {row[3]})"
+
+
+def unsaved(session: Any) -> str:
+    """"" when the review store holds the study's measurements as shown; else a warning (the
+    Session's keeper saves each change but has no one to tell when a save fails)."""
+    from app.review.study_measurements import load_measurements
+
+    scene = session.scene if session is not None else None
+    shown = len(scene.measurements.shapes) if scene is not None and scene.measurements is not None else 0
+    try:
+        kept = load_measurements(session.store, scene.volume) if scene is not None else None
+    except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not raised
+        return f"; NOT saved to the review store ({type(exc).__name__})"
+    if (len(kept.shapes) if kept is not None else 0) != shown:
+        return "; NOT saved to the review store: it is shown here only"
+    return ""

@@ -90,6 +90,8 @@ def on_click(st: Any, tool: Any, payload: Any) -> tuple:
     except LoupeError as exc:
         return refused(exc, 5)
     key, html = _picture(st, view, index + 1, window, level, size)
+    if st.pending is None:
+        line += M.unsaved(st.session)
     return (key, html, line, *_listing(scene))
 
 
@@ -112,7 +114,7 @@ def on_delete(st: Any, pick: Any, view: str, number: Any, window: Any, level: An
     from app.web.ui import refused
 
     try:
-        line = M.delete(_scene(st), pick)
+        line = M.delete(_scene(st), pick) + M.unsaved(st.session)
     except LoupeError as exc:
         return refused(exc, 5)
     return (*_picture(st, view, number, window, level), line, *_listing(_scene(st)))
