@@ -564,9 +564,6 @@ def test_desktop_audit_panel_shows_the_web_decision(server, qtbot):
         store.close()
 
 
-@pytest.mark.timeout(600)
-
-
 @pytest.mark.timeout(900)
 def test_measure_a_length_with_two_clicks_on_the_slice(server, chromium):
     """Session 20: Length chosen under Measure, two clicks on the viewer's picture (drawn smaller
