@@ -46,6 +46,22 @@ MUTATIONS = [
     Mutation("ray-local-start-no-retry", "a local Ray slow to register on a busy machine fails the batch at once",
              "app/batch/cluster.py", "LOCAL_START_TRIES = 2", "LOCAL_START_TRIES = 1",
              ("tests/test_ray_local_start.py",)),
+    # session 20: measuring on the web viewer, and the Frame slider of a 4D study (tests/test_web_measure.py)
+    Mutation("web-measure-on-the-cursors-slice", "a click on the web viewer measured on the cursor's slice, not the slice clicked",
+             "app/web/measure.py", "    plane, _, _, _ = plane_at(scene, view, index)\n",
+             "    plane, _, _, _ = plane_at(scene, view, None)\n",
+             ("tests/test_web_measure.py::test_a_length_on_a_coronal_reformat_uses_the_slice_spacing_down",)),
+    Mutation("web-measure-click-half-pixel-off", "a click on the web picture mapped half a picture pixel off (pixel corner, not centre)",
+             "app/web/render.py", "    px = ((x + 0.5 - size / 2) / zoom", "    px = ((x - size / 2) / zoom",
+             ("tests/test_web_measure.py::test_a_length_on_an_axial_slice_is_the_pixel_spacing_distance",)),
+    Mutation("web-measure-not-in-slice-cache", "a new or deleted measurement leaves the cached web picture as it was",
+             "app/web/service.py",
+             "        layers.append((\"measurements\", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible)))\n",
+             "        pass\n",
+             ("tests/test_web_measure.py::test_the_slice_cache_keys_on_measurements_and_points_being_drawn",)),
+    Mutation("web-frame-number-from-0", "the web Frame slider's number taken as the frame index (frame 1 shows the second volume)",
+             "app/web/study_frames.py", "    scene.frames.set(n - 1)\n", "    scene.frames.set(n)\n",
+             ("tests/test_web_measure.py::test_a_4d_study_gets_a_frame_slider_showing_each_frames_pixels",)),
     Mutation("batch-ctrl-c-exit-zero", "a batch stopped by Ctrl-C mid-way exits 0 as if it had finished",
              "app/commands/batch.py", """        print(str(exc), file=sys.stderr)
         return 130""", """        print(str(exc), file=sys.stderr)

@@ -42,6 +42,7 @@ class SliceRequest:
     size: int = 512
     crosshair: bool = True
     annotate: bool = True
+    marks: tuple = ()                 # world points of a measurement being drawn ((x, y, z), ...)
 
 
 def plane_at(scene, view: str, index: int | None) -> tuple[mpr.Plane, np.ndarray, int, int]:
@@ -141,14 +142,21 @@ def world_at(scene, view: str, size: int, x: float, y: float) -> np.ndarray:
     """The world point (LPS mm) under screen pixel (x, y) of a ``size`` picture of ``view`` at the
     scene's cursor, kept inside the volume: where a click puts the crosshair."""
     plane, _, _, _ = plane_at(scene, view, None)
+    world = plane.pixel_to_world(picture_to_pixel(plane, size, x, y))
+    vol = scene.volume
+    ijk_max = np.array(vol.spatial_shape[::-1], float) - 1       # (i, j, k): array order reversed
+    return vol.index_to_world(np.clip(vol.world_to_index(world), 0, ijk_max))
+
+
+def picture_to_pixel(plane: mpr.Plane, size: int, x: float, y: float) -> np.ndarray:
+    """The plane pixel (column, row; centres at whole numbers) under picture pixel (x, y) of a
+    ``size`` x ``size`` picture of ``plane`` (picture pixel centres at whole numbers too): the
+    inverse of the fit that places the slice in the picture, letterbox included."""
     zoom, cuv = view_mapping(plane, size, size)
     pw, ph = plane.pixel_size
     px = ((x + 0.5 - size / 2) / zoom + cuv[0] - plane.origin @ plane.right) / pw
     py = ((y + 0.5 - size / 2) / zoom + cuv[1] - plane.origin @ plane.down) / ph
-    world = plane.pixel_to_world(np.array([px, py]))
-    vol = scene.volume
-    ijk_max = np.array(vol.spatial_shape[::-1], float) - 1       # (i, j, k): array order reversed
-    return vol.index_to_world(np.clip(vol.world_to_index(world), 0, ijk_max))
+    return np.array([px, py])
 
 
 def fit_to_view(rgb: np.ndarray, plane: mpr.Plane, W: int, H: int) -> tuple[np.ndarray, float, tuple]:
@@ -331,6 +339,10 @@ def render_view(scene, req: SliceRequest, mapper: GreyMapper | None = None) -> n
     rgb, zoom, cuv = fit_to_view(native_rgb(scene, plane, wl, mapper), plane, req.size, req.size)
     if req.crosshair and scene.volume.spatial_shape[0] > 1:
         crosshair(rgb, scene, req.view, plane, cursor, zoom, cuv)
+    if getattr(getattr(scene, "measurements", None), "shapes", None) or req.marks:
+        from app.web.measure_draw import draw_measurements
+
+        rgb = draw_measurements(rgb, scene, plane, zoom, cuv, req.marks)
     if req.annotate:
         rgb = annotate(rgb, scene, req.view, plane, zoom, idx, count, wl)
     return rgb

@@ -54,3 +54,19 @@ def report_view(path: Path) -> tuple[str, list[list[str]]]:
     rows = [[s.id, sec.title, s.status, s.text, "; ".join(describe(e) for e in s.evidence)]
             for sec in rep.sections for s in sec.sentences]
     return to_markdown(rep), rows
+
+
+def draft_view(scene: Any, name: str) -> str:
+    """The report the desktop drafts from the study's measurements (``draft_from_measurements``
+    over ``Scene.measurement_rows()``, the Report panel's "Draft from study"), as Markdown; a
+    study with nothing measured is one line saying how to measure."""
+    from app.report.draft.measurements import draft_from_measurements
+    from app.report.export.markdown import to_markdown
+    from app.review.study_links import volume_study_key
+
+    rows = scene.measurement_rows()
+    if not rows:
+        raise LoupeError(f"{name}: nothing measured on this study to report: choose Length, Angle or an ROI "
+                         f"under Measure and click on the slice")
+    rep = draft_from_measurements(scene.volume, volume_study_key(scene.volume) or name, name, rows)
+    return str(to_markdown(rep))

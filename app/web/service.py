@@ -177,8 +177,10 @@ class WebService:
         scene = st.session.scene if st.session is not None else None
         if scene is None:
             raise LoupeError("no study open in this view")
+        from app.web.measure import marks_of
+
         req = SliceRequest(str(view), _opt_int(index, "index"), _opt(window, "window"), _opt(level, "level"),
-                           _size(size))
+                           _size(size), marks=marks_of(st.pending))
         real = self.roots.resolve(st.path)
         data = self._png(scene, render_key(real, scene, req), req)
         self._prefetch_after(st, scene, real, req)
@@ -389,6 +391,7 @@ class BrowserState:
     events: Any = None             # the evidence EventsLayer shown on the video's track
     last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
     edit_target: Any = None        # (layer id, view, slice index) the mask editor holds, set by "Edit this slice"
+    pending: Any = None            # the measurement being drawn (``app.web.measure.Pending``)
 
     def close(self) -> None:
         if self.video is not None:
@@ -399,15 +402,18 @@ class BrowserState:
 
 
 def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
-    """What a slice picture depends on besides the volume: the request, the cursor (crosshair)
-    and each visible label layer's identity, data version and style (the renderer draws only
-    label layers)."""
+    """What a slice picture depends on besides the volume: the request (with the points of a
+    measurement being drawn), the cursor (crosshair), each visible label layer's identity, data
+    version and style, and the measurement layer's version (the renderer draws only these)."""
     layers = []
     for lay in scene.layers[1:]:
         if not lay.visible or lay.kind != "labels":
             continue
         layers.append((lay.id, scene.version(lay), float(lay.opacity), bool(lay.outline),
                        tuple(sorted(getattr(lay, "hidden_labels", ()))), id(lay.labels)))
+    ms = getattr(scene, "measurements", None)        # the measurements drawn over the picture
+    if ms is not None:
+        layers.append(("measurements", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible)))
     cursor = tuple(round(float(c), 4) for c in scene.cursor)
     return (real, req, cursor, tuple(layers), scene.frame, scene.wl.invert)
 

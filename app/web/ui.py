@@ -162,6 +162,7 @@ def build_app(svc: WebService):
     import gradio as gr
 
     from app.scene.render2d import presets
+    from app.web import measure_ui as mui
     from app.web import reports as rep_mod
     from app.web import video as vid
     from app.web.render import world_at
@@ -275,7 +276,7 @@ def build_app(svc: WebService):
                 f"{len(found)} report(s) next to this study" if found else "no report next to this study",
                 gr.update(value=view, interactive=scene.volume.spatial_shape[0] > 1),   # a photo has one plane
                 *STUDY_CLEARED, gr.update(choices=preset_names(scene.volume), value=None), "",
-                audit_table(st.session))
+                audit_table(st.session), *mui.study_outputs(st))
 
     def change_view(st, view, window, level):
         if not ready(st):
@@ -306,6 +307,11 @@ def build_app(svc: WebService):
             return (key_of(st), *three(st, window, level), gr.update(value=idx + 1),
                     viewer(st, view, idx + 1, window, level))
         return handler
+
+    def measure_click(st, tool, evt: gr.EventData):
+        """A click on the viewer with a measurement tool chosen (the page reports the picture's
+        pixel and URL: ``measure_ui.VIEWER_CLICK_JS``)."""
+        return mui.on_click(st, tool, getattr(evt, "_data", None))
 
     # ---- backends and review --------------------------------------------------------------------
     def run_backend(st, backend, params, view, index, window, level, progress=gr.Progress()):  # noqa: B008 (Gradio's documented idiom)
@@ -520,12 +526,24 @@ def build_app(svc: WebService):
                 info = gr.Markdown(elem_id="info")
                 view = gr.Radio(VIEWS, value="axial", label="View", elem_id="view")
                 index = gr.Slider(1, 2, step=1, value=1, label="Slice", elem_id="slice")
+                frame_ctl = gr.Slider(1, 2, step=1, value=1, label="Frame", elem_id="study-frame", visible=False)
                 preset = gr.Dropdown(list(wl_presets), value=None, label="Window preset", elem_id="preset")
                 with gr.Row():
                     window = gr.Number(value=400, label="Window", elem_id="window")
                     level = gr.Number(value=40, label="Level", elem_id="level")
             with gr.Column(scale=2):
-                image = gr.HTML("", elem_id="viewer", min_height=512)
+                image = gr.HTML("", elem_id="viewer", min_height=512, js_on_load=mui.VIEWER_CLICK_JS)
+                with gr.Accordion("Measure", open=True, elem_id="measure-box"):
+                    tool = gr.Radio(list(mui.M.TOOLS), value="Off", label="Measure (click on the slice)",
+                                    elem_id="measure-tool")
+                    m_note = gr.Markdown(elem_id="measure-note")
+                    m_table = gr.Dataframe(headers=list(mui.M.TABLE_HEADERS), interactive=False, wrap=True,
+                                           elem_id="measure-table", column_widths=mui.M.TABLE_WIDTHS)
+                    with gr.Row():
+                        m_pick = gr.Dropdown([], label="Measurement", elem_id="measure-pick")
+                        m_del = gr.Button("Delete", elem_id="measure-del")
+                        m_draft_btn = gr.Button("Draft report", elem_id="measure-draft-btn")
+                    m_draft = gr.Markdown(elem_id="measure-draft")
             with gr.Column(scale=1):
                 backend = gr.Dropdown(backend_names, value="threshold" if "threshold" in backend_names else None,
                                       label="Backend", elem_id="backend")
@@ -606,7 +624,8 @@ def build_app(svc: WebService):
         thumbs_g.select(pick_thumb, found, path, **private)
         # the panels that speak of the previous study are cleared with the same answer (STUDY_CLEARED)
         outs = [st, tab_key, index, window, level, image, info, layer, *planes, report_pick, report_note,
-                        view, status, decided, snap, editor, edit_note, preset, comment, audit]
+                        view, status, decided, snap, editor, edit_note, preset, comment, audit,
+                        m_table, m_pick, m_note, frame_ctl, m_draft]
         open_outputs.extend(outs)
         open_btn.click(do_open, [path, st, view], outs, **private)
         view.change(change_view, [st, view, window, level], [index, image], **private)
@@ -619,6 +638,17 @@ def build_app(svc: WebService):
         preset.change(apply_preset, [st, preset], [window, level], **private)
         for v, img in zip(VIEWS, planes, strict=True):
             img.select(click_plane(v), [st, view, window, level], [tab_key, *planes, index, image], **private)
+        # measuring on the viewer, and the frame of a 4D study (app/web/measure_ui.py)
+        measured = [tab_key, image, m_note, m_table, m_pick]
+        image.select(measure_click, [st, tool], measured, **private).then(three, [st, window, level], planes,
+                                                                          **private)
+        tool.change(mui.on_tool, [st, tool, view, index, window, level], [tab_key, image, m_note], **private)
+        m_del.click(mui.on_delete, [st, m_pick, view, index, window, level], measured, **private).then(
+            three, [st, window, level], planes, **private)
+        m_draft_btn.click(mui.on_draft, st, m_draft, **private)
+        frame_ctl.change(mui.on_frame, [st, frame_ctl, view, index, window, level], [tab_key, image, frame_ctl],
+                         js=mui.STUDY_FRAME_JS, trigger_mode="always_last", **private).then(
+            three, [st, window, level], planes, **private)
         run_btn.click(run_backend, [st, backend, params, view, index, window, level], [status, layer, image, tab_key],
                       concurrency_limit=2, **private).then(three, [st, window, level], planes, **private)
         cancel_btn.click(cancel, st, status, **private)
@@ -724,6 +754,10 @@ def audit_table(session: Any) -> list[list[Any]]:
     columns led by the full ISO time pushed the user column out of the side column at 1280 px
     (session 19's walk)."""
     names = {lay.id: lay.name for lay in session.layers}
+    if session.scene is not None:              # the study's measurements record (saved on each change)
+        from app.review.study_measurements import record_id
+
+        names[record_id(session.scene.volume)] = "measurements"
     rows = []
     for a in session.store.audit():
         if a.layer_id not in names:
