@@ -434,6 +434,7 @@ def test_walk19_slices_from_1_presets_audit_of_this_study_and_one_message(tmp_pa
     assert warned and "no such file or folder" in warned[-1], warned
     assert all(v == gr.update() for k, v in bad.items() if k is not None), bad
     assert ui.window_problem(-100, 40) and ui.window_problem(None, 40) and not ui.window_problem(80, 40)
+    assert ui.window_problem(400, float("nan")).startswith("Level must be a finite number")   # named the window
     assert ui.catalog_table([["STD BRAIN", "CT", "dicom", 28, "a/b"]]) == [["STD BRAIN (CT, dicom, 28 files)", "a/b"]]
 
 

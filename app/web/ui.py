@@ -8,10 +8,7 @@ window/level changes only change its URL in the browser (a front-end-only event)
 step is one GET, not a Gradio queue round trip."""
 
 import json
-import os
 import queue
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -77,24 +74,6 @@ def cancel_line(state: Any, wait_s: float = CANCEL_WAIT_S) -> str | None:
     if job.wait(wait_s):
         return None
     return f"cancel requested; {job.backend} has not stopped after {wait_s:g} s"
-
-
-class PngFiles:
-    """PNGs handed to Gradio as files (so the bytes the client downloads are ours, not a
-    re-encoding). Named by content, so repeated slices are one file."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="loupe-web-"))
-
-    def write(self, data: bytes) -> str:
-        import hashlib
-
-        p = self.dir / f"{hashlib.sha1(data).hexdigest()[:20]}.png"
-        if not p.exists():
-            tmp = p.with_suffix(f".{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, p)
-        return str(p)
 
 
 def display_number(x: float) -> float:
@@ -165,6 +144,7 @@ def build_app(svc: WebService):
     from app.web import measure_ui as mui
     from app.web import reports as rep_mod
     from app.web import video as vid
+    from app.web.png_files import PngFiles
     from app.web.render import world_at
     from app.web.thumbs import Thumbnails
 
@@ -244,7 +224,7 @@ def build_app(svc: WebService):
             try:
                 out.append(pngs.write(svc.tab_png(st, v, None, window, level, plane_size)))
             except (LoupeError, ValueError, TypeError) as exc:
-                raise fail(exc) from None
+                return list(refused(exc, len(VIEWS)))   # one warning; "Error" over the planes before
         return out
 
     def do_open(path, st, view, request: gr.Request):
@@ -407,7 +387,7 @@ def build_app(svc: WebService):
         try:
             return pngs.write(png_bytes(snapshot(st.session.scene, camera)))
         except LoupeError as exc:
-            raise fail(exc) from None
+            return refused(exc, 1)[0]
 
     # ---- video --------------------------------------------------------------------------------------
     def video_open(path, vst, request: gr.Request):
@@ -440,7 +420,7 @@ def build_app(svc: WebService):
             cap = vid.frame_caption(vst, n)
             strip = pngs.write(png_bytes(vid.evidence_strip(vst.video.n_frames, vst.events, n)))
         except (LoupeError, ValueError, TypeError) as exc:
-            raise fail(exc) from None
+            return refused(exc, 4)
         return f'<img src="{url}" alt="{frame_text(n)}" width="{w}" height="{h}">', cap, strip, number
 
     def video_step(vst, n, delta):
@@ -503,7 +483,8 @@ def build_app(svc: WebService):
         backend_names = [r.name for r in svc.runner.backends()]
     except Exception:
         backend_names = ["threshold"]
-    with gr.Blocks(title="Loupe") as demo:
+    # delete_cache: Gradio keeps a copy of every picture it served; a day-long server filled /tmp
+    with gr.Blocks(title="Loupe", delete_cache=(3600, 3600)) as demo:
         st = gr.State(None)
         vst = gr.State(None)
         gr.Markdown("## Loupe")
@@ -709,8 +690,10 @@ def window_problem(window: Any, level: Any) -> str:
         w, lv = float(window), float(level)
     except (TypeError, ValueError):
         return "Window and Level must be numbers"
-    if not (w > 0 and w < float("inf")) or lv != lv or abs(lv) == float("inf"):
+    if not (w > 0 and w < float("inf")):
         return f"Window must be a number above 0 (got {w:g}); the picture keeps the last window"
+    if lv != lv or abs(lv) == float("inf"):   # was reported as a bad Window naming the good window
+        return f"Level must be a finite number (got {lv:g}); the picture keeps the last level"
     return ""
 
 
