@@ -15,6 +15,7 @@ Pure: numpy + pydicom only, no Qt.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -291,3 +292,18 @@ def as_table(rows: list[dict]) -> str:
     for i, r in enumerate(rows, 1):
         lines.append(f"{i}\t{r['kind']}\t{r['value']:.3f}\t{r['unit']}\t{r['text']}")
     return "\n".join(lines)
+
+
+def wrap_value(label: str, width_of, max_w: float) -> list[str]:
+    """A measurement's value line wider than ``max_w`` (in ``width_of``'s units: the desktop's font
+    metrics, the web's Pillow font) broken before its parts ("area", "mean ...", "SD ...",
+    "[min, max]") into lines that fit; a part that alone is too wide stays whole."""
+    if width_of(label) <= max_w:
+        return [label]
+    lines: list[str] = []
+    for part in re.split(r"(?=  )|(?= SD )|(?= \[)", label):
+        if lines and width_of(lines[-1] + part) <= max_w:
+            lines[-1] += part
+        elif part.strip():
+            lines.append(part.strip())
+    return lines or [label]

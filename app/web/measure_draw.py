@@ -5,11 +5,10 @@ value beside the rightmost handle, kept inside the picture. A measurement being 
 clicked so far) is shown in the desktop's preview yellow."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from app.scene import mpr
+from app.scene.measure import wrap_value
 
 HANDLE = (255, 255, 255)
 PREVIEW = (255, 220, 0)
@@ -37,20 +36,6 @@ def _screen(pts, plane: mpr.Plane, zoom: float, cuv, size: tuple[int, int]) -> l
 def _handles(d, pts, colour=HANDLE) -> None:
     for x, y in pts:
         d.ellipse([x - HANDLE_R, y - HANDLE_R, x + HANDLE_R, y + HANDLE_R], outline=colour, width=1)
-
-
-def wrap_value(label: str, width_of, max_w: float) -> list[str]:
-    """The desktop's wrap (``viewers.slice.overlays.wrap_value``): a value wider than ``max_w``
-    broken before its parts ("mean ...", "SD ...", "[min, max]"); a part too wide alone stays whole."""
-    if width_of(label) <= max_w:
-        return [label]
-    lines: list[str] = []
-    for part in re.split(r"(?=  )|(?= SD )|(?= \[)", label):
-        if lines and width_of(lines[-1] + part) <= max_w:
-            lines[-1] += part
-        elif part.strip():
-            lines.append(part.strip())
-    return lines or [label]
 
 
 def _overlaps(a, b) -> bool:

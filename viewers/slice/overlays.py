@@ -3,12 +3,11 @@ scale bar, crosshair, shapes / measurements with handles, graphs and points. Ras
 heatmaps) are turned into RGBA by app/scene/render2d.py and cached per slice by the view."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 
+from app.scene.measure import wrap_value
 from app.scene.render2d import nice_length
 
 VIEW_COLOURS = {"axial": QColor(230, 70, 70), "coronal": QColor(90, 200, 90), "sagittal": QColor(235, 200, 60)}
@@ -107,20 +106,6 @@ def crosshair(p: QPainter, view, model) -> None:
 def _in_slab(view, pts: np.ndarray, tol: float) -> np.ndarray:
     d = (np.asarray(pts, float) - view.plane.origin) @ view.plane.normal
     return np.abs(d) <= tol
-
-
-def wrap_value(label: str, width_of, max_w: float) -> list[str]:
-    """A value line wider than the view broken before its parts ("area", "mean ...", "SD ...",
-    "[min, max]") into lines that fit; a part that alone is too wide stays whole."""
-    if width_of(label) <= max_w:
-        return [label]
-    lines: list[str] = []
-    for part in re.split(r"(?=  )|(?= SD )|(?= \[)", label):
-        if lines and width_of(lines[-1] + part) <= max_w:
-            lines[-1] += part
-        elif part.strip():
-            lines.append(part.strip())
-    return lines or [label]
 
 
 def keep_clear(x: float, y: float, tw: float, ascent: float, descent: float, view) -> tuple[float, float]:
