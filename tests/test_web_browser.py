@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,42 +71,51 @@ def _extra_root(tmp: Path, data_dir: Path) -> dict:
     return {"root": extra, "video_truth": truth}
 
 
+@contextmanager
+def running_web_server(tmp: Path, roots: list[Path]):
+    """``run_app.py web`` on a free loopback port with the test login and ``roots``, its workspace and
+    catalog under ``tmp``, until the block ends; yields its URL. A server that does not start fails the
+    test with its log."""
+    port = _free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", LOUPE_HOME=str(tmp / "home"))
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--host", "127.0.0.1", "--port",
+                             str(port), "--token", TOKEN, *[a for r in roots for a in ("--root", str(r))],
+                             "--workspace", str(tmp / "ws"),
+                             "--catalog", str(tmp / "catalog.sqlite")], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 120:
+            if proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            proc.kill()
+        if proc.poll() is not None:
+            pytest.fail("web server did not start: " + (tmp / "server.log").read_text()[-3000:])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, data_dir):
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("web")
     extra = _extra_root(tmp, data_dir)
-    port = _free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", LOUPE_HOME=str(tmp / "home"))
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--host", "127.0.0.1", "--port",
-                             str(port), "--token", TOKEN, "--root", str(SAMPLE), "--root", str(extra["root"]),
-                             "--workspace", str(tmp / "ws"),
-                             "--catalog", str(tmp / "catalog.sqlite")], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120:
-        if proc.poll() is not None:
-            break
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail("web server did not start: " + (tmp / "server.log").read_text()[-3000:])
-    yield {"url": url, "ws": tmp / "ws", "tmp": tmp, "log": tmp / "server.log", **extra}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    log.close()
+    with running_web_server(tmp, [SAMPLE, extra["root"]]) as url:
+        yield {"url": url, "ws": tmp / "ws", "tmp": tmp, "log": tmp / "server.log", **extra}
 
 
 @pytest.fixture(scope="module")

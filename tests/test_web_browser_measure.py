@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from test_web_browser import (
-    ARGS,
     CHROMIUM,
-    ROOT,
     SAMPLE,
-    TOKEN,
-    _free_port,
     _input,
     _login,
     _png_array,
     _viewer_src,
     _wait_new_src,
+    chromium,  # noqa: F401 - the module's Chromium fixture, shared
+    running_web_server,
 )
 
 pytestmark = [pytest.mark.slow,
@@ -37,48 +31,12 @@ pytestmark = [pytest.mark.slow,
 def server(tmp_path_factory):
     pytest.importorskip("playwright")
     tmp = tmp_path_factory.mktemp("web_measure")
-    port = _free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", LOUPE_HOME=str(tmp / "home"))
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_app.py"), "web", "--host", "127.0.0.1", "--port",
-                             str(port), "--token", TOKEN, "--root", str(SAMPLE), "--workspace", str(tmp / "ws"),
-                             "--catalog", str(tmp / "catalog.sqlite")], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < 120 and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail("web server did not start: " + (tmp / "server.log").read_text()[-3000:])
-    yield {"url": f"http://127.0.0.1:{port}", "ws": tmp / "ws", "tmp": tmp}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    pytest.importorskip("playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with running_web_server(tmp, [SAMPLE]) as url:
+        yield {"url": url, "ws": tmp / "ws", "tmp": tmp}
 
 
 @pytest.mark.timeout(600)
-def test_measure_a_length_with_two_clicks_on_the_slice(server, chromium):
+def test_measure_a_length_with_two_clicks_on_the_slice(server, chromium):  # noqa: F811 - the fixture
     """Session 20: Length chosen under Measure, two clicks on the viewer's picture (drawn smaller
     than its 512 pixels, so the click goes through the page's scaling and the picture's black
     border); the table says the length in mm, on axial slice 70 of 140, equal to the clicks'
