@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from quality_shards import one_image_shards, smooth_image
 
 from backends.quality import exposure_rows, mlsamples, train_assessor, train_rows
 from backends.quality.dataset import Source
 from backends.quality.features import FEATURE_NAMES
 
 DQ = FEATURE_NAMES.index("dequant")
-
-
-def _img(seed=0, n=96):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:n, :n] / n
-    return np.clip(0.2 + 0.5 * np.sin(6 * xx) * np.cos(4 * yy) ** 2 + rng.normal(0, 0.02, (n, n)), 0, 1).astype(np.float32)
 
 
 def test_the_draw_is_seeded_per_row_and_takes_about_half():
@@ -27,7 +22,7 @@ def test_the_draw_is_seeded_per_row_and_takes_about_half():
 
 
 def test_requantised_puts_a_drawn_row_on_the_grid_and_leaves_jpeg_and_8bit_images_alone():
-    x = _img()
+    x = smooth_image()
     key = next(("k", j) for j in range(100) if mlsamples.on_grid_draw("k", j))
     keep = next(("k", j) for j in range(100) if not mlsamples.on_grid_draw("k", j))
     y = mlsamples.requantised(x, "exposure", key)
@@ -40,7 +35,7 @@ def test_requantised_puts_a_drawn_row_on_the_grid_and_leaves_jpeg_and_8bit_image
 
 
 def test_rows_keep_the_plain_features_and_add_the_mixed_block_only_inside_rq_rows():
-    x = _img(1)
+    x = smooth_image(1)
     key = next(("r", j) for j in range(100) if mlsamples.on_grid_draw("r", j))
     plain, b0 = mlsamples._row(x, "other", "noise", key)
     assert len(plain) == len(FEATURE_NAMES)
@@ -57,7 +52,7 @@ def test_rows_keep_the_plain_features_and_add_the_mixed_block_only_inside_rq_row
 
 
 def test_exposure_rows_are_all_8bit_by_default_and_mixed_with_requantise():
-    src = Source("test/img", "other", "train", lambda: [_img(s) for s in range(4)])
+    src = Source("test/img", "other", "train", lambda: [smooth_image(s) for s in range(4)])
     plain = exposure_rows.build([src])
     mixed = exposure_rows.build([src], requantise=True)
     assert (plain.X[:, DQ] < 1e-3).all()                                   # v2.6.0's rows: every one on the grid
@@ -67,12 +62,7 @@ def test_exposure_rows_are_all_8bit_by_default_and_mixed_with_requantise():
 
 
 def test_load_reads_the_mixed_block_only_when_asked(tmp_path, monkeypatch):
-    src = Source("test/img", "other", "train", lambda: [_img(7)])
-    monkeypatch.setattr(train_rows, "PARTS", ("variety",))
-    monkeypatch.setattr(train_rows, "_sources", lambda data, part: [src])
-    monkeypatch.setattr(train_rows, "train_sources", lambda data: [src])
-    monkeypatch.setattr(mlsamples, "PER_GROUP", 1)
-    assert train_rows.build(None, tmp_path, ("variety",), log=None) == 1
+    src = one_image_shards(tmp_path, monkeypatch)
     plain = train_rows.load(None, tmp_path, list(FEATURE_NAMES))
     mixed = train_rows.load(None, tmp_path, list(FEATURE_NAMES), requantise=True)
     ref = mlsamples.build_variety([src], log=None)

@@ -6,31 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from quality_shards import one_image_shards
 
-from backends.quality import mlsamples, train_assessor, train_rows
-from backends.quality.dataset import Source
+from backends.quality import train_assessor, train_rows
 from backends.quality.features import FEATURE_NAMES
 
 DQ = FEATURE_NAMES.index("dequant")
 
 
-def _img(seed=0, n=96):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:n, :n] / n
-    return np.clip(0.2 + 0.5 * np.sin(6 * xx) * np.cos(4 * yy) ** 2 + rng.normal(0, 0.02, (n, n)), 0, 1).astype(np.float32)
-
-
-def _shards(tmp_path, monkeypatch):
-    src = Source("test/img", "other", "train", lambda: [_img(7)])
-    monkeypatch.setattr(train_rows, "PARTS", ("variety",))
-    monkeypatch.setattr(train_rows, "_sources", lambda data, part: [src])
-    monkeypatch.setattr(train_rows, "train_sources", lambda data: [src])
-    monkeypatch.setattr(mlsamples, "PER_GROUP", 1)
-    assert train_rows.build(None, tmp_path, ("variety",), log=None) == 1
-
-
 def test_floor_rows_take_the_mixed_block_but_keep_dequant_as_rendered(tmp_path, monkeypatch):
-    _shards(tmp_path, monkeypatch)
+    one_image_shards(tmp_path, monkeypatch)
     names = list(FEATURE_NAMES)
     plain = train_rows.load(None, tmp_path, names)
     mixed = train_rows.load(None, tmp_path, names, requantise=True)
