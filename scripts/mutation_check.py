@@ -43,6 +43,9 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    Mutation("job-thread-inherits-realtime", "a training job's thread keeps a real-time policy inherited from the GUI thread",
+             "app/models/training.py", "        ordinary_scheduling()\n        job._set_running()", "        job._set_running()",
+             ("tests/test_job_scheduling.py",)),
     Mutation("web-pictures-kept-forever", "the web face's picture folder grows by a file per slice drawn for as long as the server runs",
              "app/web/png_files.py", "        for mtime, f in files[self.keep:]:", "        for mtime, f in files[:0]:",
              ("tests/test_web_png_files.py",)),
