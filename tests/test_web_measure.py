@@ -167,6 +167,69 @@ def test_angle_and_rois_are_the_cores_and_an_uncalibrated_image_measures_pixels(
     assert row[2:4] == [f"{np.hypot(340, 200):.1f}", "px"], row
 
 
+def test_a_polygon_roi_is_closed_on_its_first_corner_and_measures_the_cores_area(svc):
+    """Polygon ROI: a click per corner, the first corner again (within 8 picture pixels) closes it;
+    the area of a 60 x 40 picture-pixel L-shape is the shoelace area in mm from the file's pixel
+    spacing; the statistics are measure_shape's; fewer than 3 corners or crossing sides: one line."""
+    from app.scene.measure import measure_shape
+    from app.web import measure as M
+
+    st = _tab(svc, CT)
+    scene = st.session.scene
+    corners = [(200, 200), (260, 200), (260, 220), (230, 220), (230, 240), (200, 240)]   # an L
+    for k, xy in enumerate(corners, start=1):
+        line = _click(st, "axial", 69, *xy, tool="Polygon ROI")
+        assert f"polygon ROI: point {k} on axial slice 70" in line and "first corner again" in line
+    assert len(M.marks_of(st.pending)) == 6 and M.table(scene) == []
+    line = _click(st, "axial", 69, 203, 197, tool="Polygon ROI")        # 4.2 px from the first corner
+    assert st.pending is None and "polygon ROI" in line and "axial slice 70" in line
+    (row,) = M.table(scene)
+    s = FIT * SIZE / (512 * 0.451171875)                                # picture pixels per mm
+    area_px = 60 * 20 + 30 * 20
+    assert row[1] == "polygon ROI" and row[3] == "mm²" and row[4:6] == ["axial", "70 / 140"], row
+    assert abs(float(row[2]) - area_px / s ** 2) < 0.06, (row, area_px / s ** 2)
+    assert row[6].startswith("mean") and "HU" in row[6]
+    shape = scene.measurements.shapes[0]
+    assert shape.kind == "polygon" and len(shape.vertices) == 6
+    plane = scene.plane("axial")
+    again = measure_shape(shape, scene.calibration, scene.slice_image(plane), plane, scene.units)
+    assert again["mean"] == scene.measurement_rows()[0]["mean"]
+
+    # two corners and the first again: not a polygon yet; the two corners stay
+    _click(st, "axial", 69, 100, 100, tool="Polygon ROI")
+    _click(st, "axial", 69, 150, 100, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="at least 3 corners"):
+        _click(st, "axial", 69, 101, 101, tool="Polygon ROI")
+    assert len(st.pending.points) == 2
+    # a bow-tie: its sides cross, refused when closing, nothing added
+    st.pending = None
+    for xy in ((100, 100), (160, 160), (160, 100), (100, 160)):
+        _click(st, "axial", 69, *xy, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="sides 1 and 3 cross"):
+        _click(st, "axial", 69, 100, 100, tool="Polygon ROI")
+    assert len(M.table(scene)) == 1
+
+
+def test_the_polygon_corner_limit_and_the_crossing_rule(svc, monkeypatch):
+    """The server bounds a polygon's corners; touching or crossing sides are caught, neighbours and
+    a convex or concave outline are not."""
+    from app.web import measure as M
+
+    st = _tab(svc, CT)
+    monkeypatch.setattr(M, "POLYGON_MAX", 5)
+    for k in range(5):
+        _click(st, "axial", 69, 100 + 20 * k, 100 + 7 * k * k, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="at most 5 corners"):
+        _click(st, "axial", 69, 50, 300, tool="Polygon ROI")
+    assert len(st.pending.points) == 5
+
+    from app.scene.measure import segments_cross as cross
+
+    assert cross((0, 0), (2, 2), (0, 2), (2, 0)) and cross((0, 0), (2, 0), (1, 0), (1, 5))   # X, a T touch
+    assert not cross((0, 0), (1, 0), (2, 0.1), (3, 5)) and not cross((0, 0), (1, 1), (2, 2), (3, 3))
+    assert cross((0, 0), (2, 0), (1, 0), (3, 0))                                             # overlapping
+
+
 def test_a_server_trusts_no_click(svc):
     """Out of the picture, off the image, not numbers, another tab's picture, a broken payload:
     each is one line (LoupeError), never another exception."""

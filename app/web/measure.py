@@ -7,7 +7,9 @@ The value, unit (mm when the series is calibrated, px otherwise) and ROI statist
 under the login name, so reopening the study brings them back and another study does not show them.
 
 Clicks: Length 2 (the ends), Angle 3 (an end, the vertex, the other end), Ellipse ROI 2 (the
-centre, then a corner of its bounding box, the desktop's drag), Rectangle ROI 2 (opposite corners).
+centre, then a corner of its bounding box, the desktop's drag), Rectangle ROI 2 (opposite corners),
+Polygon ROI one per corner, closed by clicking the first corner again (at least 3 corners, sides
+that do not cross: the area of a crossed outline is not the area anyone drew).
 Every number from the browser is checked here: one line when it cannot be used, never a traceback."""
 from __future__ import annotations
 
@@ -20,14 +22,25 @@ import numpy as np
 
 from app.data.types import LoupeError
 
-TOOLS = {"Off": "", "Length": "distance", "Angle": "angle", "Ellipse ROI": "ellipse", "Rectangle ROI": "rectangle"}
-CLICKS = {"distance": 2, "angle": 3, "ellipse": 2, "rectangle": 2}
+TOOLS = {"Off": "", "Length": "distance", "Angle": "angle", "Ellipse ROI": "ellipse", "Rectangle ROI": "rectangle",
+         "Polygon ROI": "polygon"}
+CLICKS = {"distance": 2, "angle": 3, "ellipse": 2, "rectangle": 2}     # a polygon: until it is closed
+POLYGON_MIN, POLYGON_MAX = 3, 200     # corners; the most keeps one browser from growing a list without end
+CLOSE_PX = 8.0                        # a click this near the first corner (picture pixels) closes the polygon
 NAMES = {"distance": "length", "angle": "angle", "ellipse": "ellipse ROI", "rectangle": "rectangle ROI",
          "polygon": "polygon ROI"}
 TABLE_HEADERS = ("#", "kind", "value", "unit", "plane", "slice", "ROI stats")
 TABLE_WIDTHS = ["7%", "17%", "13%", "9%", "14%", "15%", "25%"]     # fits the middle column at 800 px
 HINTS = {"distance": "click the other end", "angle": "click the vertex, then the other end",
-         "ellipse": "click a corner of the ellipse's box", "rectangle": "click the opposite corner"}
+         "ellipse": "click a corner of the ellipse's box", "rectangle": "click the opposite corner",
+         "polygon": "click the next corner, or the first corner again to close"}
+
+
+def clicks_hint(kind: str) -> str:
+    """What choosing the tool asks for."""
+    if kind == "polygon":
+        return f"one click per corner, then the first corner again to close (at least {POLYGON_MIN})"
+    return f"{CLICKS[kind]} clicks on the slice"
 
 
 @dataclass
@@ -38,6 +51,7 @@ class Pending:
     view: str
     index: int
     points: list = field(default_factory=list)
+    clicked: list = field(default_factory=list)     # (x, y) / picture size of each point: closing a polygon
 
 
 def finite(v: Any, what: str) -> float:
@@ -123,21 +137,53 @@ def add_click(scene, pending: Pending | None, tool: str, view: str, index: int, 
     it was finished and added to the scene) and the line to show."""
     kind = TOOLS.get(str(tool), "")
     if not kind:
-        raise LoupeError("choose a measurement (Length, Angle, Ellipse ROI, Rectangle ROI) before clicking")
+        raise LoupeError("choose a measurement (" + ", ".join(t for t in TOOLS if TOOLS[t]) + ") before clicking")
     world, plane = point_on_picture(scene, view, index, size, x, y)
     if pending is None or (pending.kind, pending.view, pending.index) != (kind, view, index):
         pending = Pending(kind, view, index)          # another tool or another slice: start again here
-    if pending.points and np.allclose(pending.points[-1], world):
-        return pending, f"the same point twice: {HINTS[kind]}"
-    pending.points.append(world)
-    need = CLICKS[kind]
-    if len(pending.points) < need:
-        return pending, (f"{NAMES[kind]}: point {len(pending.points)} of {need} on {view} slice {index + 1}; "
-                         f"{HINTS[kind]}")
-    shape = shape_of(kind, pending.points, plane)
+    if kind == "polygon" and _closes(pending, size, x, y):
+        shape = polygon_of(pending.points)
+    else:
+        if pending.points and np.allclose(pending.points[-1], world):
+            return pending, f"the same point twice: {HINTS[kind]}"
+        if kind == "polygon" and len(pending.points) >= POLYGON_MAX:
+            raise LoupeError(f"a polygon ROI has at most {POLYGON_MAX} corners: click the first corner to close it")
+        pending.points.append(world)
+        pending.clicked.append((x / size, y / size))
+        need = CLICKS.get(kind)
+        if need is None or len(pending.points) < need:
+            of = f" of {need}" if need else ""
+            return pending, (f"{NAMES[kind]}: point {len(pending.points)}{of} on {view} slice {index + 1}; "
+                             f"{HINTS[kind]}")
+        shape = shape_of(kind, pending.points, plane)
     scene.add_measurement(shape, plane)
     res = shape.attrs.get("result") or {}
     return None, f"{NAMES[kind]} {res.get('text', '')} on {view} slice {index + 1}"
+
+
+def _closes(pending: Pending, size: int, x: float, y: float) -> bool:
+    """Whether this click is on the first corner of a polygon being drawn (within ``CLOSE_PX``)."""
+    if not pending.clicked:
+        return False
+    fx, fy = pending.clicked[0]
+    if math.hypot(x - fx * size, y - fy * size) > CLOSE_PX:
+        return False
+    if len(pending.points) < POLYGON_MIN:
+        raise LoupeError(f"a polygon ROI needs at least {POLYGON_MIN} corners before it closes: "
+                         f"it has {len(pending.points)}")
+    return True
+
+
+def polygon_of(points: list) -> Any:
+    """The desktop's polygon shape for the clicked corners; an outline whose sides cross is refused
+    here, before closing, so the corners clicked stay and can be finished another way."""
+    from app.scene.measure import crossing_sides, make_shape
+
+    crossed = crossing_sides(points)
+    if crossed is not None:
+        raise LoupeError(f"the polygon's sides {crossed[0]} and {crossed[1]} cross: its area would be wrong; "
+                         "choose the tool again to start over")
+    return make_shape("polygon", list(points))
 
 
 def marks_of(pending: Pending | None) -> tuple:

@@ -103,7 +103,7 @@ def on_tool(st: Any, tool: Any, view: str, number: Any, window: Any, level: Any)
     kind = M.TOOLS.get(str(tool), "")
     had = st.pending is not None
     st.pending = None
-    note = f"{tool}: {M.CLICKS[kind]} clicks on the slice" if kind else ""
+    note = f"{tool}: {M.clicks_hint(kind)}" if kind else ""
     if not had:
         return gr.update(), gr.update(), note
     return (*_picture(st, view, number, window, level), note)
