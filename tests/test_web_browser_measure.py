@@ -87,6 +87,18 @@ def test_measure_a_length_with_two_clicks_on_the_slice(server, chromium):  # noq
                   for x, y in on_line]
         assert all(y.any() for y in yellow), "the line is not drawn between the clicks"
         page.locator("#viewer img").screenshot(path=str(server["tmp"] / "measured.png"))
+        # session 21: from another view, Show turns the viewer back to the measurement's view and slice
+        page.locator("#view").get_by_label("coronal", exact=True).check()
+        page.wait_for_function("() => document.querySelector('#viewer img')?.src?.includes('view=coronal')",
+                               timeout=120_000)
+        page.locator("#measure-pick input").click()
+        page.get_by_role("option", name=re.compile(r"^1: length")).click()
+        page.click("#measure-show")
+        page.wait_for_function("() => { const s = document.querySelector('#viewer img')?.src || '';"
+                               " return s.includes('view=axial') && s.includes('index=69&'); }", timeout=120_000)
+        page.get_by_text("on axial slice 70 / 140").wait_for(timeout=60_000)
+        assert page.locator("#view input:checked").get_attribute("value") == "axial"
+        assert _input(page, "slice").input_value() == "70"
     finally:
         page.context.close()
     store = ReviewStore(server["ws"] / STORE_FILENAME)

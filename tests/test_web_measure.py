@@ -230,6 +230,37 @@ def test_the_polygon_corner_limit_and_the_crossing_rule(svc, monkeypatch):
     assert cross((0, 0), (2, 0), (1, 0), (3, 0))                                             # overlapping
 
 
+def test_show_goes_to_a_measurements_view_and_slice_and_moves_the_crosshair(svc):
+    """Show: the picked measurement's plane and slice (from 1), the crosshair on its centre; from
+    another view and slice; a bad pick is one line."""
+    import gradio as gr
+
+    from app.web import measure as M
+    from app.web import measure_ui as mui
+
+    st = _tab(svc, CT)
+    scene = st.session.scene
+    _click(st, "coronal", 299, 200, 150)
+    _click(st, "coronal", 299, 300, 150)                       # 1: a length on coronal slice 300
+    _click(st, "axial", 69, 200, 200, tool="Ellipse ROI")
+    _click(st, "axial", 69, 240, 230, tool="Ellipse ROI")      # 2: an ellipse on axial slice 70
+    scene.set_cursor(scene.volume.affine[:3, 3])               # the reader has moved away
+    key, view, index, html, line = mui.on_show(st, "1", 80, 40)
+    assert view == "coronal" and index == gr.update(minimum=1, maximum=512, value=300, interactive=True)
+    s = FIT * SIZE / (512 * 0.451171875)                        # picture pixels per mm across (the width fits)
+    assert line == f"measurement 1 (length {100 / s:.1f} mm) on coronal slice 300 / 512", line
+    assert key == f"{st.handle}:{st.version}" and "index=299&" in html and "view=coronal" in html   # the URL is 0-based
+    shape = scene.measurements.shapes[0]
+    np.testing.assert_allclose(scene.cursor, np.mean(shape.attrs["handles"], axis=0), atol=1e-6)
+    view, index, count, line = M.locate(scene, 2)
+    assert (view, index, count) == ("axial", 70, 140) and line.startswith("measurement 2 (ellipse ROI")
+    from app.scene import mpr
+    assert mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane("axial"))[0] == 69
+    for bad in ("", None, "0", "3", "x", "1.5"):
+        with pytest.raises(LoupeError):
+            M.locate(scene, bad)
+
+
 def test_a_server_trusts_no_click(svc):
     """Out of the picture, off the image, not numbers, another tab's picture, a broken payload:
     each is one line (LoupeError), never another exception."""

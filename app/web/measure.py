@@ -244,6 +244,29 @@ def delete(scene, number: Any) -> str:
     return f"deleted measurement {n} ({row[1]} {row[2]} {row[3]})"
 
 
+def locate(scene, number: Any) -> tuple[str, int, int, str]:
+    """Go to measurement ``number`` (from 1, as the table counts): the crosshair moves to its centre;
+    (the view it was drawn on, its slice number from 1 there, that view's slice count, the line)."""
+    from app.scene.mpr import named_slice
+
+    shapes = scene.measurements.shapes if scene is not None and scene.measurements is not None else []
+    if number is None or number == "":
+        raise LoupeError("choose the measurement to show")
+    n = whole(number, "measurement number")
+    if not 1 <= n <= len(shapes):
+        raise LoupeError(f"no measurement {n}: this study has {len(shapes)}")
+    shape = shapes[n - 1]
+    pts = np.asarray(shape.attrs.get("handles") if shape.kind == "polyline" else shape.vertices, float)
+    centre = pts.reshape(-1, 3).mean(axis=0)
+    vol = scene.volume
+    view, number_in_view, count = named_slice(vol.affine, vol.spatial_shape, centre, shape.attrs.get("plane_normal"))
+    if view not in ("axial", "coronal", "sagittal"):
+        raise LoupeError(f"measurement {n} lies on an oblique plane the web viewer does not show")
+    scene.set_cursor(centre)
+    row = table(scene)[n - 1]
+    return view, number_in_view, count, f"measurement {n} ({row[1]} {row[2]} {row[3]}) on {view} slice {number_in_view} / {count}"
+
+
 def unsaved(session: Any) -> str:
     """"" when the review store holds the study's measurements as shown; else a warning (the
     Session's keeper saves each change but has no one to tell when a save fails)."""

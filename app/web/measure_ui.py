@@ -120,6 +120,19 @@ def on_delete(st: Any, pick: Any, view: str, number: Any, window: Any, level: An
     return (*_picture(st, view, number, window, level), line, *_listing(_scene(st)))
 
 
+def on_show(st: Any, pick: Any, window: Any, level: Any) -> tuple:
+    """Show the picked measurement: (tab key, View, Slice, viewer, note), the crosshair on it."""
+    from app.web.ui import refused, slice_slider
+
+    gr = _gr()
+    try:
+        view, number, count, line = M.locate(_scene(st), pick)
+    except LoupeError as exc:
+        return refused(exc, 5)
+    key, html = _picture(st, view, number, window, level)
+    return key, view, gr.update(**slice_slider(number - 1, count)), html, line
+
+
 def on_draft(st: Any) -> Any:
     """The report draft the desktop makes from the study's measurements, as Markdown."""
     from app.web.reports import draft_view
