@@ -43,6 +43,13 @@ _WALK19_REFUSED = "tests/test_web_parts.py::test_walk19_a_refused_action_leaves_
 _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_window_out_of_range"
 
 MUTATIONS = [
+    # session 21's review of session 20
+    Mutation("web-picture-evicted-after-reshow", "the web picture folder removes a file a request has just shown again and handed out",
+             "app/web/png_files.py", "                if f.stat().st_mtime != mtime:", "                if False:",
+             ("tests/test_web_png_files.py",)),
+    Mutation("web-measure-cache-shared-across-tabs", "two web tabs restoring a study's measurements, each adding one, got one picture",
+             "app/web/service.py", "                       measurements_digest(ms)))\n", "                       ))\n",
+             ("tests/test_web_measure.py::test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_different_ones",)),
     Mutation("job-thread-inherits-realtime", "a training job's thread keeps a real-time policy inherited from the GUI thread",
              "app/models/training.py", "        ordinary_scheduling()\n        job._set_running()", "        job._set_running()",
              ("tests/test_job_scheduling.py",)),
@@ -62,7 +69,8 @@ MUTATIONS = [
              ("tests/test_web_measure.py::test_a_length_on_an_axial_slice_is_the_pixel_spacing_distance",)),
     Mutation("web-measure-not-in-slice-cache", "a new or deleted measurement leaves the cached web picture as it was",
              "app/web/service.py",
-             "        layers.append((\"measurements\", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible)))\n",
+             "        layers.append((\"measurements\", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible),\n"
+             "                       measurements_digest(ms)))\n",
              "        pass\n",
              ("tests/test_web_measure.py::test_the_slice_cache_keys_on_measurements_and_points_being_drawn",)),
     Mutation("web-frame-number-from-0", "the web Frame slider's number taken as the frame index (frame 1 shows the second volume)",

@@ -364,3 +364,37 @@ def test_a_measurement_the_store_did_not_keep_is_said(svc, monkeypatch):
     mui.on_click(st, "Length", {"index": [120, 200], "value": url})
     line = mui.on_click(st, "Length", {"index": [320, 200], "value": url})[2]
     assert "NOT saved to the review store" in line, line
+
+
+def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_different_ones(svc, tmp_path):
+    """Reopened, a study's saved measurements come back as the same stored layer (same id) in every
+    tab; each tab then measures something else (its layer at the same version, with as many
+    shapes). The server's picture cache must not hand one tab the picture of the other's
+    measurement (session 21's review: the key held only id, version and count)."""
+    from PIL import Image
+
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws2", user="x"))
+    svc2._scenes = svc._scenes
+    first = svc2.open_tab("ana", CT)
+    _click(first, "axial", 69, 120, 100)
+    _click(first, "axial", 69, 320, 100)                         # saved on the study
+    a, b = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)    # both restore it
+    assert a.session.scene.measurements.id == b.session.scene.measurements.id
+    _click(a, "axial", 69, 120, 300)
+    _click(a, "axial", 69, 320, 300)                             # a: a line low down
+    _click(b, "axial", 69, 300, 150)
+    _click(b, "axial", 69, 300, 250)                             # b: an upright line elsewhere
+    assert len(M.table(a.session.scene)) == len(M.table(b.session.scene)) == 2
+
+    def yellow(st):
+        pic = np.asarray(Image.open(io.BytesIO(svc2.tab_png(st, "axial", 69, 80, 40))).convert("RGB")).astype(int)
+        return (pic[..., 0] > 200) & (pic[..., 1] > 170) & (pic[..., 2] < 90)
+
+    ya = yellow(a)
+    yb = yellow(b)
+    assert ya[299:302, 140:300].any(axis=0).mean() > 0.95 and not ya[160:240, 299:302].any()
+    assert yb[160:240, 299:302].any(axis=1).mean() > 0.95, "tab b was shown tab a's measurement"
+    assert not yb[299:302, 140:290].any()

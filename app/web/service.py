@@ -401,6 +401,24 @@ class BrowserState:
             self.session.close()
 
 
+def measurements_digest(layer: Any) -> str:
+    """What the picture draws of a measurement layer: each shape's kind, vertices, handles and
+    value line, and the layer's colour. The layer's id, version and count are not enough: every
+    tab that reopens a study restores its saved measurements with the stored layer's id, and two
+    tabs that each add one then hold different shapes at the same version and count (session 21's
+    review: the cache showed one tab the other's measurement)."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha1(repr(tuple(float(c) for c in layer.color)).encode())
+    for s in layer.shapes:
+        h.update(f"|{s.kind}|{s.label}|{(s.attrs.get('result') or {}).get('text', '')}|".encode())
+        h.update(np.ascontiguousarray(s.vertices, np.float64).tobytes())
+        h.update(np.ascontiguousarray(s.attrs.get("handles", ()), np.float64).tobytes())
+    return h.hexdigest()
+
+
 def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
     """What a slice picture depends on besides the volume: the request (with the points of a
     measurement being drawn), the cursor (crosshair), each visible label layer's identity, data
@@ -413,7 +431,8 @@ def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
                        tuple(sorted(getattr(lay, "hidden_labels", ()))), id(lay.labels)))
     ms = getattr(scene, "measurements", None)        # the measurements drawn over the picture
     if ms is not None:
-        layers.append(("measurements", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible)))
+        layers.append(("measurements", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible),
+                       measurements_digest(ms)))
     cursor = tuple(round(float(c), 4) for c in scene.cursor)
     return (real, req, cursor, tuple(layers), scene.frame, scene.wl.invert)
 
