@@ -44,6 +44,9 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("us-train-ignores-source", "train us-biometry --source runs and silently drops vessels2d's source-site option",
+             "app/commands/train.py", "    if info.get(\"driver\") and args.source:", "    if False:",
+             ("tests/test_us_train_loop.py::test_train_cli_refuses_source_for_us_biometry_before_reading_anything",)),
     Mutation("web-picture-evicted-after-reshow", "the web picture folder removes a file a request has just shown again and handed out",
              "app/web/png_files.py", "                if f.stat().st_mtime != mtime:", "                if False:",
              ("tests/test_web_png_files.py",)),
