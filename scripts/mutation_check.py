@@ -44,6 +44,9 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("web-measure-on-the-previous-study", "a click on the previous study's picture, handled after Open, measures the new study",
+             "app/web/measure.py", "    if whole(q.get(\"v\", 0), \"the picture's version\") < since:", "    if False:",
+             ("tests/test_web_measure.py::test_a_click_on_the_previous_studys_picture_is_not_measured_on_the_new_study",)),
     Mutation("us-train-ignores-source", "train us-biometry --source runs and silently drops vessels2d's source-site option",
              "app/commands/train.py", "    if info.get(\"driver\") and args.source:", "    if False:",
              ("tests/test_us_train_loop.py::test_train_cli_refuses_source_for_us_biometry_before_reading_anything",)),

@@ -398,3 +398,26 @@ def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_diff
     assert ya[299:302, 140:300].any(axis=0).mean() > 0.95 and not ya[160:240, 299:302].any()
     assert yb[160:240, 299:302].any(axis=1).mean() > 0.95, "tab b was shown tab a's measurement"
     assert not yb[299:302, 140:290].any()
+
+
+def test_a_click_on_the_previous_studys_picture_is_not_measured_on_the_new_study(svc, monkeypatch):
+    """Opening a study takes seconds; a click on the viewer meanwhile reports the previous study's
+    picture (its URL: same tab, its view and slice). Handled after the Open, it was measured on
+    the new study at the old slice and saved to the new patient's record (session 21's review)."""
+    import gradio as gr
+
+    from app.web import measure_ui as mui
+    from app.web.ui import build_app, viewer_url
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    demo = build_app(svc)
+    opened = next(fn for fn in demo.fns.values() if "info" in [getattr(b, "elem_id", None) for b in fn.outputs])
+    st = _tab(svc, CT)
+    old_url = viewer_url(st, "axial", 10, 80, 40)                # the CT's picture on the page
+    opened.fn(MOSAIC, st, "axial", None)                         # the Open answered first
+    assert st.session.scene.n_frames == 2
+    assert mui.on_click(st, "Length", {"index": [256, 256], "value": old_url}) == (gr.update(),) * 5
+    assert "study shown before" in warned[-1] and st.pending is None
+    new_url = viewer_url(st, "axial", 10, 80, 40)                # the new study's own picture is measured
+    assert mui.on_click(st, "Length", {"index": [256, 256], "value": new_url})[2].startswith("length: point 1")

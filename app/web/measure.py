@@ -58,11 +58,13 @@ def whole(v: Any, what: str) -> int:
     return int(f)
 
 
-def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, float, float, float]:
+def picture_click(payload: Any, handle: str, since: int = 0) -> tuple[str, int, int, float, float, float, float]:
     """(view, slice index, picture size, x, y, window, level) of a click the browser reports on the
     viewer: ``{"index": [x, y], "value": the picture's URL}``, x and y in the picture's own pixels
     (centres at whole numbers, whatever size the page shows it at). The slice is the one in the URL
-    the reader was looking at, which must be this tab's picture."""
+    the reader was looking at, which must be this tab's picture, of the study open now: its version
+    (``v``) at least ``since``, the tab's version when that study opened (a click on the previous
+    study's picture, before the new one had replaced it, was measured on the new study)."""
     if not isinstance(payload, dict):
         raise LoupeError("the click came without a position")
     xy = payload.get("index")
@@ -76,6 +78,8 @@ def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, floa
     if not handle or parts.path.rstrip("/").split("/")[-2:-1] != [handle]:
         raise LoupeError("that picture belongs to another view: open the study again")
     q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if whole(q.get("v", 0), "the picture's version") < since:
+        raise LoupeError("that picture was of the study shown before: click on the new study's slice")
     size = whole(q.get("size", 512), "size")
     if not 16 <= size <= 4096:
         raise LoupeError(f"size must be 16..4096 pixels, got {size}")

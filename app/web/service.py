@@ -392,6 +392,7 @@ class BrowserState:
     last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
     edit_target: Any = None        # (layer id, view, slice index) the mask editor holds, set by "Edit this slice"
     pending: Any = None            # the measurement being drawn (``app.web.measure.Pending``)
+    study_since: int = 0           # ``version`` when the study on screen opened: older pictures showed another
 
     def close(self) -> None:
         if self.video is not None:
