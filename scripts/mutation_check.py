@@ -44,6 +44,12 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("export-frame-time-off-the-video-clamped", "export-frame --time past the end or before 0 writes the last/first frame, exit 0",
+             "app/commands/export_frame.py", "        if seconds is not None and not 0 <= seconds < end:", "        if False:",
+             ("tests/test_video_export.py::test_export_frame_cli_time_zero_negative_or_past_the_end_is_one_line",)),
+    Mutation("export-frame-time-zero-says-frames", "export-frame --time 0 answers 'frame numbers start at 1' for an option taking a time",
+             "app/commands/export_frame.py", "    if typed and int(typed[1]) <= 0:", "    if False:",
+             ("tests/test_video_export.py::test_export_frame_cli_time_zero_negative_or_past_the_end_is_one_line",)),
     Mutation("web-measure-on-the-previous-study", "a click on the previous study's picture, handled after Open, measures the new study",
              "app/web/measure.py", "    if whole(q.get(\"v\", 0), \"the picture's version\") < since:", "    if False:",
              ("tests/test_web_measure.py::test_a_click_on_the_previous_studys_picture_is_not_measured_on_the_new_study",)),
