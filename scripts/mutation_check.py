@@ -44,6 +44,10 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("web-unsaved-counts-only", "the web's 'NOT saved' compares only how many measurements are shown and were saved",
+             "app/review/study_measurements.py", "        return self._snapshot() == self._last\n",
+             "        return (self._snapshot() or \"\").count('\"kind\"') == (self._last or \"\").count('\"kind\"')\n",
+             ("tests/test_web_measure.py::test_a_failed_save_is_said_even_when_the_store_holds_as_many_measurements",)),
     Mutation("export-frame-time-off-the-video-clamped", "export-frame --time past the end or before 0 writes the last/first frame, exit 0",
              "app/commands/export_frame.py", "        if seconds is not None and not 0 <= seconds < end:", "        if False:",
              ("tests/test_video_export.py::test_export_frame_cli_time_zero_negative_or_past_the_end_is_one_line",)),

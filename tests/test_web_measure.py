@@ -421,3 +421,32 @@ def test_a_click_on_the_previous_studys_picture_is_not_measured_on_the_new_study
     assert "study shown before" in warned[-1] and st.pending is None
     new_url = viewer_url(st, "axial", 10, 80, 40)                # the new study's own picture is measured
     assert mui.on_click(st, "Length", {"index": [256, 256], "value": new_url})[2].startswith("length: point 1")
+
+
+def test_a_failed_save_is_said_even_when_the_store_holds_as_many_measurements(svc, monkeypatch):
+    """The web's "NOT saved" compared only counts: with saving broken, a deletion then a new
+    measurement showed two, the store still held the first two, and the line said nothing
+    (session 21's review). What is shown is compared with what was last saved."""
+    import app.review.study_measurements as sm
+    from app.web import measure as M
+    from app.web import measure_ui as mui
+    from app.web.ui import viewer_url
+
+    st = _tab(svc, CT)
+    url = viewer_url(st, "axial", 70, 80, 40)
+    for y in (100, 200):
+        mui.on_click(st, "Length", {"index": [120, y], "value": url})
+        assert "NOT saved" not in mui.on_click(st, "Length", {"index": [320, y], "value": url})[2]
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sm, "save_measurements", broken)
+    assert "NOT saved" in mui.on_delete(st, "1", "axial", 70, 80, 40)[2]
+    mui.on_click(st, "Length", {"index": [120, 300], "value": url})
+    line = mui.on_click(st, "Length", {"index": [320, 300], "value": url})[2]
+    assert len(M.table(st.session.scene)) == len(sm.load_measurements(st.session.store, st.session.scene.volume).shapes)
+    assert "NOT saved to the review store" in line, line
+    monkeypatch.undo()                                           # saving works again: the next change is kept
+    line = mui.on_delete(st, "2", "axial", 70, 80, 40)[2]
+    assert line.startswith("deleted measurement 2") and "NOT saved" not in line, line

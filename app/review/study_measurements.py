@@ -88,6 +88,11 @@ class MeasurementKeeper:
         except Exception as exc:  # noqa: BLE001 - shown once; the next change tries again
             self._report(exc)
 
+    def saved(self) -> bool:
+        """Whether the review store holds the measurements as shown: the last save that worked
+        was of exactly these (a failed save keeps the one before)."""
+        return self._snapshot() == self._last
+
     def _report(self, exc: Exception) -> None:
         if self._on_error is not None:
             self._on_error(f"measurements not saved to the review store: {exc}")
