@@ -77,6 +77,11 @@ def test_export_frame_cli_time_zero_negative_or_past_the_end_is_one_line(video, 
         assert "Traceback" not in err and not out.exists()
     assert main(["export-frame", str(video), "--time", "0s", "-o", str(out)]) == 0
     assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 0
+    one = tmp_path / "one"                  # a lone frame lasts 0 s: its own time is still on the video
+    one.mkdir()
+    Image.fromarray(np.full((32, 48, 3), 90, np.uint8)).save(one / "f_0001.png")
+    assert main(["export-frame", str(one), "--fps", "10", "--time", "0s", "-o", str(tmp_path / "one.png")]) == 0
+    assert main(["export-frame", str(one), "--fps", "10", "--time", "1s", "-o", str(tmp_path / "one.png")]) == 1
 
 
 def test_export_clip_cli_refuses_indices_past_the_video_in_one_line(video, tmp_path, capsys):

@@ -28,8 +28,8 @@ def run(args) -> int:
 
     seconds = None if args.time is None else _seconds(args.time)
     with open_video(args.video, fps=args.fps) as src:
-        end = src.index.duration
-        if seconds is not None and not 0 <= seconds < end:
+        end, last = src.index.duration, float(src.index.times[-1])   # a lone frame lasts 0 s: its time is in
+        if seconds is not None and not (0 <= seconds and (seconds < end or seconds <= last)):
             # frame_at_time clamps: the first or last frame was written for any time off the video
             raise LoupeError(f"{src.label}: --time {args.time!r} is outside the video "
                              f"({format_time(0)} to {format_time(end)})")
