@@ -44,6 +44,9 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("web-prefetch-caches-a-stale-key", "a slice drawn ahead after its tab measured is cached under the key it was queued with",
+             "app/web/service.py", "            return render_key(real, scene, req) == key\n", "            return True\n",
+             ("tests/test_web_measure.py::test_a_slice_drawn_ahead_is_not_cached_under_a_key_its_tab_has_left",)),
     Mutation("web-unsaved-counts-only", "the web's 'NOT saved' compares only how many measurements are shown and were saved",
              "app/review/study_measurements.py", "        return self._snapshot() == self._last\n",
              "        return (self._snapshot() or \"\").count('\"kind\"') == (self._last or \"\").count('\"kind\"')\n",

@@ -450,3 +450,21 @@ def test_a_failed_save_is_said_even_when_the_store_holds_as_many_measurements(sv
     monkeypatch.undo()                                           # saving works again: the next change is kept
     line = mui.on_delete(st, "2", "axial", 70, 80, 40)[2]
     assert line.startswith("deleted measurement 2") and "NOT saved" not in line, line
+
+
+def test_a_slice_drawn_ahead_is_not_cached_under_a_key_its_tab_has_left(svc):
+    """The prefetcher draws the next slices of a scrolling tab later, on a low-priority thread,
+    under the keys they had when queued. A measurement added meanwhile was drawn into that
+    picture and cached under the old key: another tab with the same restored measurements (same
+    layer id and version) then got it (session 21's review). A stale queued slice is skipped."""
+    st = _tab(svc, CT)
+    svc._prefetcher = object()                     # no thread: the queue is run by hand below
+    svc.tab_png(st, "axial", 69, 80, 40)
+    svc.tab_png(st, "axial", 70, 80, 40)           # one step up: slices 71 and 72 queued
+    queued = list(svc._prefetch_q)
+    assert [q[2].index for q in queued] == [71, 72]
+    _click(st, "axial", 71, 120, 100)
+    _click(st, "axial", 71, 320, 100)              # measured on slice 71 before it was drawn ahead
+    for item in queued:
+        svc._prefetch_one(item)
+    assert not any(item[1] in svc._pngs for item in queued), "a picture of the new state under the old key"

@@ -207,7 +207,7 @@ class WebService:
                 nxt = replace(req, index=req.index + n * step)
                 if nxt.index < 0:
                     break
-                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt))
+                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt, real))
             if self._prefetcher is None:
                 self._prefetcher = threading.Thread(target=self._prefetch_loop, name="loupe-prefetch", daemon=True)
                 self._prefetcher.start()
@@ -222,17 +222,33 @@ class WebService:
             with self._prefetch_cv:
                 while not self._prefetch_q:
                     self._prefetch_cv.wait()
-                scene, key, req = self._prefetch_q.popleft()
-            with self._lock:
-                if key in self._pngs:
-                    continue
-            try:
-                self._png(scene, key, req)
-                self.prefetched += 1
-            except (LoupeError, ValueError):
-                pass            # past the last slice: nothing to draw
+                item = self._prefetch_q.popleft()
+            self._prefetch_one(item)
 
-    def _png(self, scene: Any, key: tuple, req: SliceRequest) -> bytes:
+    def _prefetch_one(self, item: tuple) -> None:
+        """Draw one queued slice into the cache (the prefetch thread's step), unless its tab has
+        changed what the picture shows since it was queued (a measurement, a layer, the frame):
+        drawn now, it would show the new state under the old key, which another tab in that
+        old state (the same restored measurements) would be served (session 21's review)."""
+        scene, key, req, real = item
+        with self._lock:
+            if key in self._pngs:
+                return
+
+        def current() -> bool:
+            return render_key(real, scene, req) == key
+
+        if not current():
+            return
+        try:
+            self._png(scene, key, req, current)
+            self.prefetched += 1
+        except (LoupeError, ValueError):
+            pass            # past the last slice: nothing to draw
+
+    def _png(self, scene: Any, key: tuple, req: SliceRequest, current: Any = None) -> bytes:
+        """The picture for ``key``, from the cache or drawn and cached; ``current()`` False after
+        drawing (the scene changed meanwhile): drawn but not cached."""
         with self._lock:
             hit = self._pngs.get(key)
             if hit is not None:
@@ -240,6 +256,8 @@ class WebService:
                 self.png_hits += 1
                 return hit
         data = png_bytes(render_view(scene, req))
+        if current is not None and not current():
+            return data
         with self._lock:
             if key in self._pngs:        # another request drew it meanwhile
                 return self._pngs[key]
