@@ -44,6 +44,10 @@ _WALK19_BROWSER = "tests/test_web_browser.py::test_walk19_typed_slice_frame_and_
 
 MUTATIONS = [
     # session 21's review of session 20
+    Mutation("measurements-saved-over-another-writer", "two readers measuring one study: each save replaced the other's list",
+             "app/review/study_measurements.py", "            if head is not None and head.version_id != self._base_version:",
+             "            if False:",
+             ("tests/test_web_measure.py::test_two_readers_measuring_one_study_keep_each_others_measurements",)),
     Mutation("web-prefetch-caches-a-stale-key", "a slice drawn ahead after its tab measured is cached under the key it was queued with",
              "app/web/service.py", "            return render_key(real, scene, req) == key\n", "            return True\n",
              ("tests/test_web_measure.py::test_a_slice_drawn_ahead_is_not_cached_under_a_key_its_tab_has_left",)),

@@ -366,13 +366,16 @@ def test_a_measurement_the_store_did_not_keep_is_said(svc, monkeypatch):
     assert "NOT saved to the review store" in line, line
 
 
-def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_different_ones(svc, tmp_path):
+def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_different_ones(svc, tmp_path,
+                                                                                          monkeypatch):
     """Reopened, a study's saved measurements come back as the same stored layer (same id) in every
     tab; each tab then measures something else (its layer at the same version, with as many
-    shapes). The server's picture cache must not hand one tab the picture of the other's
-    measurement (session 21's review: the key held only id, version and count)."""
+    shapes: here no save reaches the store, so neither merges the other's in). The server's
+    picture cache must not hand one tab the picture of the other's measurement (session 21's
+    review: the key held only id, version and count)."""
     from PIL import Image
 
+    import app.review.study_measurements as sm
     from app.web import measure as M
     from app.web.service import WebConfig, WebService
 
@@ -383,6 +386,7 @@ def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_diff
     _click(first, "axial", 69, 320, 100)                         # saved on the study
     a, b = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)    # both restore it
     assert a.session.scene.measurements.id == b.session.scene.measurements.id
+    monkeypatch.setattr(sm, "save_measurements", lambda *a, **kw: None)
     _click(a, "axial", 69, 120, 300)
     _click(a, "axial", 69, 320, 300)                             # a: a line low down
     _click(b, "axial", 69, 300, 150)
@@ -468,3 +472,36 @@ def test_a_slice_drawn_ahead_is_not_cached_under_a_key_its_tab_has_left(svc):
     for item in queued:
         svc._prefetch_one(item)
     assert not any(item[1] in svc._pngs for item in queued), "a picture of the new state under the old key"
+
+
+def test_two_readers_measuring_one_study_keep_each_others_measurements(svc, tmp_path):
+    """The study's measurements are one record; each tab saved its own list over it, so the
+    measurement of whoever saved first was gone from the store (and from every reopening) while
+    their tab said it was saved (session 21's review). A save over a version this tab has not
+    seen keeps that version's additions and deletions."""
+    from app.review.study_measurements import load_measurements
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws3", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+
+    def length(st, x0, x1, y):
+        _click(st, "axial", 69, x0, y)
+        return float(_click(st, "axial", 69, x1, y).split()[1])    # "length 93.0 mm on ..."
+
+    def kept():
+        layer = load_measurements(svc2.open_tab("cy", CT).session.store, ana.session.scene.volume)
+        return sorted(float(s.attrs["result"]["value"]) for s in layer.shapes)
+
+    a_mm = length(ana, 120, 320, 100)                            # A
+    b_mm = length(ben, 120, 220, 300)                            # B
+    assert kept() == pytest.approx(sorted([a_mm, b_mm]), abs=0.06), "ben's save dropped ana's length"
+    assert len(M.table(ben.session.scene)) == 2                  # ben now sees ana's too
+    c_mm = length(ana, 120, 420, 200)                            # C, over ben's version
+    assert kept() == pytest.approx(sorted([a_mm, b_mm, c_mm]), abs=0.06)
+    a_row = next(r[0] for r in M.table(ben.session.scene) if abs(float(r[2]) - a_mm) < 0.06)
+    M.delete(ben.session.scene, a_row)                           # ben deletes A (he has not seen C)
+    assert kept() == pytest.approx(sorted([b_mm, c_mm]), abs=0.06)
+    assert M.unsaved(ana.session) == "" and M.unsaved(ben.session) == ""
