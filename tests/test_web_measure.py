@@ -505,3 +505,28 @@ def test_two_readers_measuring_one_study_keep_each_others_measurements(svc, tmp_
     M.delete(ben.session.scene, a_row)                           # ben deletes A (he has not seen C)
     assert kept() == pytest.approx(sorted([b_mm, c_mm]), abs=0.06)
     assert M.unsaved(ana.session) == "" and M.unsaved(ben.session) == ""
+
+
+def test_a_version_that_cannot_be_read_does_not_stop_the_save(svc, tmp_path, monkeypatch):
+    """The merge reads the other writer's version; when it cannot (a damaged record), the save
+    goes ahead as before the merge existed (this list over it): a damaged record must not stop
+    every later save of the study's measurements."""
+    import app.review.study_measurements as sm
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws4", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+    _click(ana, "axial", 69, 120, 100)
+    _click(ana, "axial", 69, 320, 100)
+
+    def damaged(*a, **kw):
+        raise LoupeError("stored data of version x fails its checksum")
+
+    monkeypatch.setattr(sm, "load_measurements", damaged)
+    _click(ben, "axial", 69, 120, 300)
+    _click(ben, "axial", 69, 220, 300)
+    assert M.unsaved(ben.session) == ""
+    monkeypatch.undo()
+    assert len(sm.load_measurements(ben.session.store, ben.session.scene.volume).shapes) == 1

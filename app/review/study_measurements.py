@@ -121,8 +121,12 @@ class MeasurementKeeper:
             if head is not None and head.version_id != self._base_version:
                 # saved meanwhile by another writer (two tabs or readers on one study): each list
                 # saved whole over the other's lost the first writer's measurements (session 21)
-                theirs = load_measurements(store, self.scene.volume)
-                shapes = merged_shapes(list(layer.shapes), self._base, list(theirs.shapes) if theirs else [])
+                try:
+                    theirs = load_measurements(store, self.scene.volume)
+                except Exception:  # noqa: BLE001 - a version that cannot be read is saved over, as before
+                    theirs = None
+                shapes = (merged_shapes(list(layer.shapes), self._base, list(theirs.shapes)) if theirs is not None
+                          else layer.shapes)
                 if [shape_key(x) for x in shapes] != [shape_key(x) for x in layer.shapes]:
                     layer.shapes[:] = shapes
                     self._merging = True
