@@ -72,11 +72,13 @@ def whole(v: Any, what: str) -> int:
     return int(f)
 
 
-def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, float, float, float]:
+def picture_click(payload: Any, handle: str, since: int = 0) -> tuple[str, int, int, float, float, float, float]:
     """(view, slice index, picture size, x, y, window, level) of a click the browser reports on the
     viewer: ``{"index": [x, y], "value": the picture's URL}``, x and y in the picture's own pixels
     (centres at whole numbers, whatever size the page shows it at). The slice is the one in the URL
-    the reader was looking at, which must be this tab's picture."""
+    the reader was looking at, which must be this tab's picture, of the study open now: its version
+    (``v``) at least ``since``, the tab's version when that study opened (a click on the previous
+    study's picture, before the new one had replaced it, was measured on the new study)."""
     if not isinstance(payload, dict):
         raise LoupeError("the click came without a position")
     xy = payload.get("index")
@@ -90,6 +92,8 @@ def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, floa
     if not handle or parts.path.rstrip("/").split("/")[-2:-1] != [handle]:
         raise LoupeError("that picture belongs to another view: open the study again")
     q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if whole(q.get("v", 0), "the picture's version") < since:
+        raise LoupeError("that picture was of the study shown before: click on the new study's slice")
     size = whole(q.get("size", 512), "size")
     if not 16 <= size <= 4096:
         raise LoupeError(f"size must be 16..4096 pixels, got {size}")
@@ -269,15 +273,15 @@ def locate(scene, number: Any) -> tuple[str, int, int, str]:
 
 def unsaved(session: Any) -> str:
     """"" when the review store holds the study's measurements as shown; else a warning (the
-    Session's keeper saves each change but has no one to tell when a save fails)."""
-    from app.review.study_measurements import load_measurements
-
-    scene = session.scene if session is not None else None
-    shown = len(scene.measurements.shapes) if scene is not None and scene.measurements is not None else 0
+    Session's keeper saves each change but has no one to tell when a save fails). Asked of the
+    keeper, which knows what it last saved: counting the store's shapes missed a failed deletion
+    followed by a failed addition (as many shown as stored, not the same ones; session 21)."""
+    keeper = getattr(session, "measurements", None) if session is not None else None
+    if keeper is None or getattr(session, "scene", None) is None:
+        return ""
     try:
-        kept = load_measurements(session.store, scene.volume) if scene is not None else None
-    except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not raised
+        if keeper.saved():
+            return ""
+    except Exception as exc:  # noqa: BLE001 - a layer that cannot be encoded is said, not raised
         return f"; NOT saved to the review store ({type(exc).__name__})"
-    if (len(kept.shapes) if kept is not None else 0) != shown:
-        return "; NOT saved to the review store: it is shown here only"
-    return ""
+    return "; NOT saved to the review store: it is shown here only"

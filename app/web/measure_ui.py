@@ -85,7 +85,7 @@ def on_click(st: Any, tool: Any, payload: Any) -> tuple:
     if not M.TOOLS.get(str(tool), ""):
         return tuple(gr.update() for _ in range(5))
     try:
-        view, index, size, x, y, window, level = M.picture_click(payload, st.handle)
+        view, index, size, x, y, window, level = M.picture_click(payload, st.handle, st.study_since)
         st.pending, line = M.add_click(scene, st.pending, tool, view, index, size, x, y)
     except LoupeError as exc:
         return refused(exc, 5)

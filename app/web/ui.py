@@ -242,6 +242,7 @@ def build_app(svc: WebService):
             return (st, *refused(exc, len(open_outputs) - 1))
         st.path = path
         st.version += 1
+        st.study_since = st.version  # a click on a picture older than this was on the previous study
         st.edit_target = None        # the editor's slice belonged to the previous study
         svc.register(st, user)
         scene = st.session.scene
