@@ -76,7 +76,9 @@ def _hang_backstop(request):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    folder = Path(os.environ.get(_DIR_ENV, ""))
+    if not os.environ.get(_DIR_ENV):     # Path("") would be the working folder
+        return
+    folder = Path(os.environ[_DIR_ENV])
     if not folder.is_dir():
         return
     for heading, pattern in (("hung test", "hang-*.txt"), ("real-time scheduling policy left by a test", "realtime-*.txt")):
