@@ -624,3 +624,33 @@ def test_a_version_that_cannot_be_read_does_not_stop_the_save(svc, tmp_path, mon
     assert M.unsaved(ben.session) == ""
     monkeypatch.undo()
     assert len(sm.load_measurements(ben.session.store, ben.session.scene.volume).shapes) == 1
+
+
+def test_a_writer_saving_between_the_check_and_the_save_is_merged_not_written_over(svc, tmp_path, monkeypatch):
+    """The merge looked at the newest version, then saved in a second step: a save by another
+    tab in between was still written over. The save is a compare-and-swap in one transaction
+    (``expect_head``); a miss merges the newer version and saves again."""
+    import app.review.study_measurements as sm
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws5", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+
+    def length(st, x0, x1, y):
+        _click(st, "axial", 69, x0, y)
+        return float(_click(st, "axial", 69, x1, y).split()[1])
+
+    b_mm = length(ben, 120, 220, 300)
+    real, raced = sm.save_measurements, []
+
+    def racing(store, volume, layer, user, **expect):
+        if user == "ana" and not raced:          # ben saves after ana's check, before her save
+            raced.append(length(ben, 120, 420, 200))
+        return real(store, volume, layer, user, **expect)
+
+    monkeypatch.setattr(sm, "save_measurements", racing)
+    a_mm = length(ana, 120, 320, 100)
+    layer = sm.load_measurements(svc2.open_tab("cy", CT).session.store, ana.session.scene.volume)
+    kept = sorted(float(s.attrs["result"]["value"]) for s in layer.shapes)
+    assert kept == pytest.approx(sorted([a_mm, b_mm, raced[0]]), abs=0.06), "ben's racing save was written over"

@@ -43,6 +43,12 @@ TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
 #: Records that are not layers but live in the same immutable ``versions`` table with the same
 #: audit (a case board). Same schema, so older stores open unchanged; ``load_layer`` refuses them.
 RECORD_KINDS = ("board", "measurements")
+#: ``save_record``'s default: save on top of whatever version is newest
+ANY_HEAD = object()
+
+
+class RecordChanged(LoupeError):
+    """A compare-and-swap save found a version it had not seen: merge with it and save again."""
 
 _SCHEMA = """
 CREATE TABLE layers (
@@ -502,9 +508,11 @@ class ReviewStore:
         return [self._info(r) for r in rows]
 
     def save_record(self, record_id: str, kind: str, name: str, payload: dict[str, Any], author: str,
-                    note: str = "") -> VersionInfo:
+                    note: str = "", *, expect_head: str | None | object = ANY_HEAD) -> VersionInfo:
         """Store a new immutable version of a non-layer record (``RECORD_KINDS``: a case board) as
-        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent."""
+        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent.
+        ``expect_head`` (a version id, or None for "no version yet") makes the save a compare-and-
+        swap in the same transaction: ``RecordChanged`` when another writer saved in between."""
         if kind not in RECORD_KINDS:
             raise LoupeError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
         if not author:
@@ -516,6 +524,9 @@ class ReviewStore:
             if row is not None and row[0] != kind:
                 raise LoupeError(f"{self.path}: {record_id} is a {row[0]}, not a {kind}")
             parent = self._head_id(record_id)
+            if expect_head is not ANY_HEAD and parent != expect_head:
+                raise RecordChanged(f"{self.path}: {kind} {record_id} was saved by another writer meanwhile "
+                                    f"(newest version {parent}, expected {expect_head})")
             if row is None:
                 self._db.execute("INSERT INTO layers VALUES (?,?,?,?)", (record_id, kind, name, _now()))
             vid = uuid.uuid4().hex

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.data.types import LoupeError
 from app.layers import ShapesLayer
 from app.layers.codec import Arrays, decode_layer, encode_layer
+from app.review.store import RecordChanged
 from app.review.study_links import volume_study_key
 
 KIND = "measurements"
+SAVE_ATTEMPTS = 5     # merge-and-save rounds before a save under constant concurrent writes gives up
 
 
 def record_id(volume) -> str:
     return f"{KIND}:{volume_study_key(volume)}"
 
 
-def save_measurements(store, volume, layer: ShapesLayer, user: str):
+def save_measurements(store, volume, layer: ShapesLayer, user: str, **expect):
     """A new version of this study's measurements (an empty list is a version too: deletions
-    are kept in the history); its ``VersionInfo``."""
+    are kept in the history); its ``VersionInfo``. ``expect_head=VERSION_ID`` (or None): only on
+    top of that version, else ``RecordChanged`` (the store's compare-and-swap)."""
     arrays = Arrays()
     doc: dict[str, Any] = encode_layer(layer, arrays)
     if arrays.store:
         raise ValueError("a measurements layer holds no arrays")
-    return store.save_record(record_id(volume), KIND, layer.name, doc, user or layer.provenance.author or "unknown")
+    return store.save_record(record_id(volume), KIND, layer.name, doc, user or layer.provenance.author or "unknown",
+                             **expect)
 
 
 def shape_key(shape) -> str:
@@ -117,30 +122,45 @@ class MeasurementKeeper:
             return
         try:
             store, layer = self._store(), self.scene.measurements
-            head = store.head(record_id(self.scene.volume))
-            if head is not None and head.version_id != self._base_version:
-                # saved meanwhile by another writer (two tabs or readers on one study): each list
-                # saved whole over the other's lost the first writer's measurements (session 21)
+            for _attempt in range(SAVE_ATTEMPTS):
+                head = store.head(record_id(self.scene.volume))
+                if head is not None and head.version_id != self._base_version:
+                    self._merge_from(store, layer)
+                    snap = self._snapshot()
                 try:
-                    theirs = load_measurements(store, self.scene.volume)
-                except Exception:  # noqa: BLE001 - a version that cannot be read is saved over, as before
-                    theirs = None
-                shapes = (merged_shapes(list(layer.shapes), self._base, list(theirs.shapes)) if theirs is not None
-                          else layer.shapes)
-                if [shape_key(x) for x in shapes] != [shape_key(x) for x in layer.shapes]:
-                    layer.shapes[:] = shapes
-                    self._merging = True
-                    try:
-                        layer.notify_data_changed()   # the views (and the web's picture keys) follow
-                    finally:
-                        self._merging = False
-                snap = self._snapshot()
-            info = save_measurements(store, self.scene.volume, layer, self._user())
+                    # on top of the version just merged, in one transaction: a writer saving
+                    # between the check and the save would otherwise still be written over
+                    info = save_measurements(store, self.scene.volume, layer, self._user(),
+                                             expect_head=head.version_id if head is not None else None)
+                except RecordChanged:
+                    continue
+                break
+            else:
+                raise LoupeError(f"the study's measurements changed under {SAVE_ATTEMPTS} saves in a row")
             self._last = snap
             if info is not None:
                 self._base_version, self._base = info.version_id, {shape_key(x) for x in layer.shapes}
         except Exception as exc:  # noqa: BLE001 - shown once; the next change tries again
             self._report(exc)
+
+    def _merge_from(self, store, layer) -> None:
+        """Saved meanwhile by another writer (two tabs or readers on one study): each list saved
+        whole over the other's lost the first writer's measurements (session 21). Their additions
+        and deletions since this scene's base join this scene's list."""
+        try:
+            theirs = load_measurements(store, self.scene.volume)
+        except Exception:  # noqa: BLE001 - a version that cannot be read is saved over, as before
+            return
+        if theirs is None:
+            return
+        shapes = merged_shapes(list(layer.shapes), self._base, list(theirs.shapes))
+        if [shape_key(x) for x in shapes] != [shape_key(x) for x in layer.shapes]:
+            layer.shapes[:] = shapes
+            self._merging = True
+            try:
+                layer.notify_data_changed()   # the views (and the web's picture keys) follow
+            finally:
+                self._merging = False
 
     def saved(self) -> bool:
         """Whether the review store holds the measurements as shown: the last save that worked
