@@ -594,8 +594,12 @@ def test_measure_a_length_with_two_clicks_on_the_slice(server, chromium):
         page.add_style_tag(content="#viewer img { width: 384px !important; height: 384px !important; }")
         _input(page, "path").fill("head_ct")
         page.click("#open-btn")
-        page.wait_for_function("() => document.querySelector('#viewer img')?.src?.includes('index=69&')",
-                               timeout=120_000)
+        # the picture, or the toast of a refused Open (session 21: a store "disk I/O error" looked like
+        # an Open never processed, the toast gone long before the 120 s ran out)
+        page.wait_for_function("() => document.querySelector('#viewer img')?.src?.includes('index=69&') || "
+                               "document.querySelector(\"[data-testid='toast-body']\")", timeout=120_000)
+        toasts = page.locator("[data-testid='toast-body']").all_inner_texts()
+        assert not toasts, f"head_ct did not open; the page says {toasts}"
         src = _viewer_src(page)
         page.wait_for_function("() => document.querySelector('#viewer img')?.complete")
         page.locator("#measure-tool").get_by_label("Length", exact=True).check()
