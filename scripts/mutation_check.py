@@ -1032,6 +1032,12 @@ MUTATIONS = [
              "    if blur > 0:\n        x = cv2.GaussianBlur(x, (0, 0), blur)",
              "    if blur > 1e9:\n        x = cv2.GaussianBlur(x, (0, 0), blur)",
              ("tests/test_adapt_noise.py::test_site_degradation_recovers_a_known_camera",)),
+    # session 21: reading the store's header with open()/close() dropped the process's SQLite locks
+    Mutation("store-header-read-drops-locks", "opening a second review store in a process reads the file's header with "
+             "open()/close(), dropping the locks of its open stores (another program deletes the WAL: writes lost)",
+             "app/review/store.py", "        size = self.path.stat().st_size\n",
+             "        size = len(self.path.read_bytes()[:16])\n",
+             ("tests/test_review_store.py::test_second_store_in_one_process_keeps_the_store_shared_with_other_programs",)),
     Mutation("store-save-no-transaction", "review store: no transaction around save_layer",
              "app/review/store.py",
              "        with self._tx():\n            head = self._head_id(layer.id)",

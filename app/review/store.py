@@ -129,7 +129,6 @@ def _statements(script: str) -> dict[str, str]:
 
 
 _GUARD_SQL = _statements(_GUARDS)
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -221,6 +220,8 @@ class ReviewStore:
             raise
         except sqlite3.DatabaseError as e:
             self._db.close()
+            if getattr(e, "sqlite_errorname", "") == "SQLITE_NOTADB":   # its header is not SQLite's
+                raise self._not_sqlite() from e
             raise LoupeError(f"{self.path}: not a usable Loupe review store ({e}); the file was left "
                              f"untouched - move it aside or restore a backup") from e
 
@@ -232,14 +233,25 @@ class ReviewStore:
 
     # ---- opening safely -------------------------------------------------------------------
     def _check_file(self) -> None:
+        """Refuse what is not a file or is empty, WITHOUT opening it: closing any descriptor of the
+        database file drops every POSIX lock this process holds on it, including the shared lock
+        each of its open SQLite connections keeps in WAL mode (SQLite's "how to corrupt", 2.2).
+        The web server opens one store per tab and thread while others are open; with its locks
+        gone, another program (the desktop on the same workspace, a CLI command) closing the
+        store took itself for the last user, checkpointed and deleted the WAL and its index, and
+        the server's next store failed with "disk I/O error" (its Open never answered) while its
+        open connections went on writing into the deleted WAL (decisions lost). Whether it is an
+        SQLite database is asked of SQLite itself (``_not_sqlite``), which never lets go of locks."""
         if not self.path.is_file():
             raise LoupeError(f"{self.path}: is not a file, cannot open it as a review store")
-        with open(self.path, "rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-        if head != _SQLITE_MAGIC:
-            what = "empty" if not head else "not an SQLite database"
-            raise LoupeError(f"{self.path}: is {what}, so it is not a Loupe review store; the file "
+        size = self.path.stat().st_size
+        if size == 0:
+            raise LoupeError(f"{self.path}: is empty, so it is not a Loupe review store; the file "
                              f"was left untouched")
+
+    def _not_sqlite(self) -> LoupeError:
+        return LoupeError(f"{self.path}: is not an SQLite database, so it is not a Loupe review store; "
+                          f"the file was left untouched")
 
     def _create_file(self) -> None:
         """Build the schema in a side file, then rename: a crash never leaves a half-made store."""
