@@ -9,7 +9,6 @@ caller change the copy, stores the copy as a new human version whose parent is t
 corrects, and swaps the copy into the scene. The AI array stays as the backend made it."""
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,8 +69,7 @@ class Session:
         self.opened = Signal()         # (session) a new image or video is open
         self.changed = Signal()        # (session) the store gained versions or decisions
         self.result_arrived = Signal()  # (RunResult)
-        self._local = threading.local()
-        self._stores: list[ReviewStore] = []
+        self._store_acquired = False
         self._runner = runner
         self._server, self._token = server, token
         self._lock = threading.RLock()  # one writer at a time: async results arrive on job threads
@@ -80,16 +78,17 @@ class Session:
     @property
     def store(self) -> ReviewStore:
         """This thread's connection to the store (sqlite connections are per thread; async
-        results are recorded on the job's thread; WAL keeps them consistent)."""
-        st: ReviewStore | None = getattr(self._local, "store", None)
-        if st is None:
-            from app.review.store import ReviewStore
+        results are recorded on the job's thread; WAL keeps them consistent), shared with the
+        other Sessions of the process on the same file (``app.review.connections``)."""
+        from app.review import connections
 
-            self.store_path.parent.mkdir(parents=True, exist_ok=True)
-            st = self._local.store = ReviewStore(self.store_path)
+        if not self._store_acquired:
             with self._lock:
-                self._stores.append(st)
-        return st
+                if not self._store_acquired:
+                    self.store_path.parent.mkdir(parents=True, exist_ok=True)
+                    connections.acquire(self.store_path)
+                    self._store_acquired = True
+        return connections.thread_store(self.store_path)
 
     @property
     def runner(self) -> Any:
@@ -103,13 +102,11 @@ class Session:
         if self._runner is not None and hasattr(self._runner, "shutdown"):
             self._runner.shutdown()
         with self._lock:
-            for st in self._stores:
-                try:
-                    st.close()
-                except sqlite3.ProgrammingError:  # made on a job thread: freed with it
-                    pass
-            self._stores.clear()
-        self._local = threading.local()
+            acquired, self._store_acquired = self._store_acquired, False
+        if acquired:
+            from app.review import connections
+
+            connections.release(self.store_path)
 
     def __enter__(self) -> Session:
         return self
