@@ -107,8 +107,16 @@ def rows_match(model, tr: mlsamples.MLSet) -> bool:
     X, w = fp.fit_split(tr)
     if any(k != "same" for k in fp.compare_thresholds(fp.model_thresholds(model), fp.thresholds(X, w))):
         return False
-    _, diffs = fp.leaf_mismatch(model, X)
-    return not any(np.any(d != 0) for d in diffs)
+    # leaf counts routed EXACTLY (tolerance 0): the fingerprint tool's 1e-12 tolerance is for rebuilt rows; rows whose ties
+    # a ``round`` perturbation broke sit 1e-15 apart around a threshold, and a tolerance would misroute them
+    for clf in model.binary.values():
+        for it in clf._predictors:
+            for pred in it:
+                nodes = pred.nodes
+                cnt = np.bincount(fp.leaf_index(nodes, X, 0.0), minlength=len(nodes))
+                if np.any((cnt - nodes["count"]) * nodes["is_leaf"].astype(bool)):
+                    return False
+    return True
 
 
 def fit_models(a) -> int:
