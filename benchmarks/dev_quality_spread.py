@@ -218,7 +218,7 @@ def score_models(a) -> int:
 
     from backends.quality.assess import QualityModel
     feats = {int(f): p for f, p in (x.split("=", 1) for x in a.feats)}
-    if sorted(str(f) for f in feats) != sorted(FAMS, key=int):
+    if {str(f) for f in feats} != set(FAMS):
         raise SystemExit(f"--feats must name families {', '.join(FAMS)}")
     out = Path(a.out_dir)
     res: dict = {"perturbations": {}, "fits": {}}
