@@ -34,7 +34,8 @@ def test_floor_rows_take_the_mixed_block_but_keep_dequant_as_rendered(tmp_path, 
 
 
 def test_the_trainer_ships_the_floor_mixing_as_the_rule_decided():
-    # rules 20 and 20b (docs/figures/quality_session20*_rule.md): both FAILED (clean alarms); the mixing stays off
+    # rules 20 and 20b (docs/figures/quality_session20*_rule.md): both FAILED (clean alarms); rule 21 (K = 5 perturbed
+    # fits per recipe, docs/figures/quality_session21_rule.md) FAILED on JPEG recall: the mixing stays off
     assert train_assessor.FLOOR is False
     with pytest.raises(SystemExit):
         train_assessor.main(["--data", ".", "--floor", "on"])               # needs --rows-dir
