@@ -389,8 +389,9 @@ class MainWindow(QMainWindow):
         if getattr(self, "_layout_waits", False):   # the layout asked for during loading is now shown
             self._layout_waits = False
             self.message.hide()
+        frames = f", {vol.n_frames} frames" if vol.n_frames > 1 else ""   # a 4D series says so (session-21 walk)
         self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
-                                     f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
+                                     f"{' x '.join(map(str, vol.spatial_shape))}{frames}", 5000)
         try:
             from . import recent
 

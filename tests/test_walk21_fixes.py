@@ -1,0 +1,169 @@
+"""What the session-21 walk (WALK21: radiologist, surgeon, annotator in one window, switching
+studies) found, each fixed and kept fixed here. The walk itself is tests/test_walk21_people.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+
+from app.data.types import Intensity, Volume
+from viewers.slice.model import ViewerModel
+from viewers.slice.tools import MeasureTool
+from viewers.slice.view import SliceView
+
+pytestmark = pytest.mark.gui
+VIDEO = "endoscopy/endovis2017_clip/short_source.mp4"
+
+
+def _view(qtbot, vol, w, h, name="axial"):
+    model = ViewerModel(vol)
+    v = SliceView(model, name)
+    qtbot.addWidget(v)
+    v.resize(w, h)
+    v.show()
+    qtbot.waitExposed(v)
+    return model, v
+
+
+def _drag(qtbot, v, a, b):
+    qtbot.mousePress(v, Qt.LeftButton, pos=a)
+    p = QPointF(b)
+    v.mouseMoveEvent(QMouseEvent(QEvent.MouseMove, p, p, Qt.NoButton, Qt.LeftButton, Qt.NoModifier))
+    qtbot.mouseRelease(v, Qt.LeftButton, pos=b)
+
+
+def _vol(modality: str, units: str, shape=(5, 128, 128)) -> Volume:
+    rng = np.random.default_rng(3)
+    return Volume(rng.normal(40, 30, shape).astype(np.float32), np.diag([0.9, 0.9, 3.0, 1.0]), Intensity(units=units),
+                  meta={"modality": modality})
+
+
+def test_ct_preset_note_fits_a_2x2_cell_below_its_title_and_goes_when_auto_is_pressed(qtbot):
+    """The radiologist pressed 1 (CT brain) on an MR in a 2x2 cell: the note "CT brain is a CT (HU)
+    window; this image is MR: 0 = Auto" was one line over "Slice 8/15" and "Frame 1/10", cut at
+    the cell's right edge ("0 = Au"); after 0 (Auto) had set the window it was still there."""
+    from app.scene.render2d import WindowLevel
+
+    model, v = _view(qtbot, _vol("MR", ""), 330, 390)
+    model.set_window(WindowLevel(10.0, 5.0))
+    v.setFocus()
+    qtbot.keyClick(v, Qt.Key_1)
+    assert v.note.startswith("CT brain is a CT (HU) window; this image is MR")
+    assert v.note.endswith("0\u00a0=\u00a0Auto")                  # kept on one line
+    places = v.note_places()
+    assert len(places) >= 2                                   # broken onto lines
+    for x, _y, (st, _f) in places:
+        assert x >= 8 and x + st.size().width() <= v.width() - 8, (x, st.size().width(), v.width())
+    title_bottom = 6 + 15 * 2                                 # "Axial", "Slice 3/5"
+    assert places[0][1] >= title_bottom
+    assert " ".join(st.text() for _x, _y, (st, _f) in places) == v.note   # every word shown
+    assert places[-1][2][0].text().endswith("0\u00a0=\u00a0Auto")
+    v.grab()                                                  # paints without error
+    qtbot.keyClick(v, Qt.Key_0)                               # Auto: the note is answered
+    assert model.wl.width != 10.0 and v.note == "" and v.note_places() == []
+
+
+def test_measurement_values_do_not_cover_each_other_or_the_roi(qtbot):
+    """MPR 1x3 (a 221-px axial view): a distance's "118.5 mm" and an ellipse's value were written
+    over each other; in a 2x2 cell the ellipse's long value (area, mean, SD, range) was written
+    across the ellipse it measures."""
+    model, v = _view(qtbot, _vol("CT", "HU"), 330, 390)
+    v.set_tool(MeasureTool("distance"))
+    cy = v.height() // 2
+    _drag(qtbot, v, QPoint(60, cy - 10), QPoint(150, cy - 10))
+    v.set_tool(MeasureTool("ellipse"))
+    _drag(qtbot, v, QPoint(130, cy), QPoint(150, cy + 25))
+    assert [r["kind"] for r in model.measurement_rows()] == ["distance", "ellipse"]
+    v.grab()
+    a, b = v.drawn_labels
+    assert not a.intersects(b), (a, b)
+    assert b.right() <= v.width() and b.height() > 20         # the ellipse's value on lines that fit
+    e = model.measurements.shapes[-1]
+    pts = [v.screen_of_world(h) for h in np.asarray(e.vertices, float)]
+    left, right = min(p.x() for p in pts), max(p.x() for p in pts)
+    top, bottom = min(p.y() for p in pts), max(p.y() for p in pts)
+    from PySide6.QtCore import QRectF
+
+    assert not b.intersects(QRectF(left, top, right - left, bottom - top)), (b, left, right)
+    # an ellipse near the right edge: its value goes to the left of the outline, not over its left half
+    model, v = _view(qtbot, _vol("CT", "HU"), 330, 390)
+    v.set_tool(MeasureTool("ellipse"))
+    _drag(qtbot, v, QPoint(240, cy), QPoint(280, cy + 20))
+    v.grab()
+    (b,) = v.drawn_labels
+    pts = [v.screen_of_world(h) for h in np.asarray(model.measurements.shapes[-1].vertices, float)]
+    left, right = min(p.x() for p in pts), max(p.x() for p in pts)
+    top, bottom = min(p.y() for p in pts), max(p.y() for p in pts)
+    assert b.right() <= left and b.left() >= 0, (b, left)
+    assert not b.intersects(QRectF(left, top, right - left, bottom - top))
+
+
+def test_in_and_out_points_make_the_clip_export_takes(qtbot, data_dir, tmp_path, monkeypatch):
+    """The surgeon pressed I, stepped five frames, pressed O and chose Export > Clip: "select a
+    segment, or set an in point (I) and move to the clip's end" - the segment just made was not
+    selected."""
+    from shell_steps import open_video
+
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        ws = open_video(qtbot, win, data_dir / VIDEO, min_frames=10)
+        ws.setFocus()
+        qtbot.keyClick(ws, Qt.Key_Home)
+        qtbot.keyClick(ws, Qt.Key_I)
+        for _ in range(3):
+            qtbot.keyClick(ws, Qt.Key_Period)
+        qtbot.keyClick(ws, Qt.Key_O)
+        assert [(e.start_frame, e.end_frame) for e in ws.segments.events] == [(0, 3)]
+        assert ws.clip_range() == (0, 3)
+        errors = []
+        ws.errorOccurred.connect(errors.append)
+        monkeypatch.setattr(ws, "_ask_path", lambda *a: str(tmp_path / "clip.mp4"))
+        with qtbot.waitSignal(ws.exportFinished, timeout=60000) as sig:
+            ws._ask_export_clip()
+        assert not errors and sig.args[0].startswith("exported frames 1-4 to clip.mp4")
+        assert (tmp_path / "clip.mp4").stat().st_size > 0
+    finally:
+        win.close()
+
+
+def test_opening_a_4d_series_says_its_frames(qtbot, data_dir):
+    """The GE EPI (15 slices x 10 time points) opened with "MR 15 x 64 x 64" in the status bar while
+    the view said "Frame 1/10"."""
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(data_dir / "dicom/dcm_qa_nih_GE_axial_epi"))
+        assert win.statusBar().currentMessage().endswith("MR 15 x 64 x 64, 10 frames")
+    finally:
+        win.close()
+
+
+def test_a_finished_job_row_says_done_once(qtbot):
+    """The Evidence dock's progress row read "evidence: done   done"."""
+    from app.jobs.job import Job, JobState
+    from app.shell.job_progress import JobProgress
+
+    row = JobProgress()
+    qtbot.addWidget(row)
+    job = Job("evidence", {})
+    row.track(job)
+    job._set_running()
+    job._set_progress(0.5, "screening frame 10/20")
+    qtbot.waitUntil(lambda: row.message.text() == "screening frame 10/20")
+    job._finish(JobState.DONE)
+    qtbot.waitUntil(lambda: not row.running and row.bar.format() == "evidence: done")
+    assert row.message.text() == ""
+    failed = Job("evidence", {})
+    row.track(failed)
+    failed._finish(JobState.FAILED, error="no frames decoded")
+    qtbot.waitUntil(lambda: row.bar.format() == "evidence: failed")
+    assert row.message.text() == "no frames decoded"          # an error still says what went wrong
