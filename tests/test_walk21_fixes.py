@@ -86,6 +86,14 @@ def test_measurement_values_do_not_cover_each_other_or_the_roi(qtbot):
     from PySide6.QtCore import QRectF
 
     assert not b.intersects(QRectF(left, top, right - left, bottom - top)), (b, left, right)
+    # two lengths ending side by side: their values one above the other, not on top of each other
+    model, v = _view(qtbot, _vol("CT", "HU"), 330, 390)
+    v.set_tool(MeasureTool("distance"))
+    _drag(qtbot, v, QPoint(60, cy), QPoint(200, cy))
+    _drag(qtbot, v, QPoint(80, cy + 6), QPoint(202, cy + 8))
+    v.grab()
+    a, b = v.drawn_labels
+    assert not a.intersects(b), (a, b)
     # an ellipse near the right edge: its value goes to the left of the outline, not over its left half
     model, v = _view(qtbot, _vol("CT", "HU"), 330, 390)
     v.set_tool(MeasureTool("ellipse"))
