@@ -175,3 +175,50 @@ def test_a_finished_job_row_says_done_once(qtbot):
     failed._finish(JobState.FAILED, error="no frames decoded")
     qtbot.waitUntil(lambda: row.bar.format() == "evidence: failed")
     assert row.message.text() == "no frames decoded"          # an error still says what went wrong
+
+
+def test_file_export_over_a_video_is_of_the_video_not_the_image_behind_it(qtbot, data_dir, tmp_path):
+    """The surgeon opened File > Export over the video: DICOM SR and COCO were offered (and written)
+    for the CT measured before, hidden behind the video; the video's own segments (CSV) never were."""
+    import csv
+    from pathlib import Path
+
+    from shell_steps import draw_distance, open_video
+
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(Path(__file__).resolve().parents[1] / "assets/sample/head_ct/dicom"))
+        win.set_tool("distance")
+        draw_distance(qtbot, win.area.views[0])
+        menu = win.export_menu
+        menu.refresh()
+        assert menu.actions["sr"].isEnabled() and not menu.actions["csv_segments"].isEnabled()
+        ws = open_video(qtbot, win, data_dir / VIDEO, min_frames=10)
+        menu.refresh()
+        for key in ("seg", "sr", "nifti", "coco"):
+            assert not menu.actions[key].isEnabled(), key
+            assert menu.actions[key].toolTip().startswith("a video is on screen"), key
+        assert not menu.actions["csv_segments"].isEnabled() and "I and O" in menu.actions["csv_segments"].toolTip()
+        assert menu.export_to("sr", str(tmp_path / "ct.dcm")) is None and not (tmp_path / "ct.dcm").exists()
+        ws.setFocus()
+        qtbot.keyClick(ws, Qt.Key_Home)
+        qtbot.keyClick(ws, Qt.Key_I)
+        for _ in range(4):
+            qtbot.keyClick(ws, Qt.Key_Period)
+        qtbot.keyClick(ws, Qt.Key_O)
+        menu.refresh()
+        assert menu.actions["csv_segments"].isEnabled()
+        out = menu.export_to("csv_segments", str(tmp_path / "segments.csv"))
+        rows = list(csv.DictReader(open(out)))
+        assert len(rows) == 1 and rows[0]["start_frame_index"] == "0" and rows[0]["end_frame_index"] == "4"
+        assert float(rows[0]["end_s"]) == pytest.approx(ws.source.time_of(4))    # the video's own clock
+        win.stack.setCurrentWidget(win.area)          # the CT again: its exports come back
+        menu.refresh()
+        assert menu.actions["sr"].isEnabled()
+    finally:
+        win.close()
