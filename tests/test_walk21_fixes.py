@@ -222,3 +222,24 @@ def test_file_export_over_a_video_is_of_the_video_not_the_image_behind_it(qtbot,
         assert menu.actions["sr"].isEnabled()
     finally:
         win.close()
+
+
+def test_oblique_title_is_not_cut_by_the_top_letter_in_mpr_1x3(qtbot):
+    """After Oblique rotate in MPR 1x3 (views ~221 px wide) the "S" plate covered the end of
+    "Coronal (oblique" and "Sagittal (oblique"."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFontMetrics
+
+    model, v = _view(qtbot, _vol("CT", "HU", (40, 128, 128)), 221, 600, name="coronal")
+    model.rotate("axial", 0.6)
+    assert model.is_oblique("coronal")
+    lines = v.title_lines()
+    assert lines[:2] == ["Coronal", "(oblique)"], lines
+    fm = QFontMetrics(v._font(9))
+    for i, text in enumerate(lines):
+        box = QRectF(8, 6 + 15 * i, fm.horizontalAdvance(text), fm.height())
+        assert not any(box.intersects(r) for r in v.letter_rects()), (text, box, v.letter_rects())
+    v.grab()
+    v.resize(600, 600)
+    qtbot.wait(20)
+    assert v.title_lines()[0] == "Coronal (oblique)"          # on one line where it fits

@@ -332,14 +332,7 @@ class SliceView(QWidget):
             st = self._st(label, self._font(9))
             self._draw_st(p, (x0 + x1 - st[0].size().width()) / 2, y - 22, st)
         f = self._font(9)
-        title = (self.view_name.capitalize() if m.patient_geometry else "Image") + (
-            " (oblique)" if m.is_oblique(self.view_name) else "")
-        lines = [title]
-        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
-        if count > 1:
-            lines.append(f"Slice {idx + 1}/{count}")
-        if m.n_frames > 1:
-            lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
+        lines = self.title_lines()
         for i, s in enumerate(lines):
             self._draw_st(p, 8, 6 + 15 * i, self._st(s, f))
         wl = m.wl
@@ -362,6 +355,27 @@ class SliceView(QWidget):
             st = self._st("no patient orientation in file", f)
             self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
 
+    def title_lines(self) -> list[str]:
+        """The lines at the top left: the view (oblique or not), its slice, the frame. A title that
+        would run under the top orientation letter goes on two lines (session-21 walk: in MPR 1x3
+        the "S" plate covered the end of "Coronal (oblique)")."""
+        m = self.model
+        name = self.view_name.capitalize() if m.patient_geometry else "Image"
+        lines = [name]
+        if m.is_oblique(self.view_name):
+            whole = f"{name} (oblique)"
+            top = [r for r in self.letter_rects() if r.top() < 15]
+            if top and 8 + QFontMetrics(self._font(9)).horizontalAdvance(whole) > min(r.left() for r in top) - 2:
+                lines = [name, "(oblique)"]
+            else:
+                lines = [whole]
+        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
+        if count > 1:
+            lines.append(f"Slice {idx + 1}/{count}")
+        if m.n_frames > 1:
+            lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
+        return lines
+
     def note_places(self, n_title_lines: int | None = None) -> list:
         """(x, y, static text) of each line of the transient note: below the title lines (view,
         slice, frame) and broken onto lines that fit the view (session-21 walk: on a 2x2 cell the
@@ -369,9 +383,7 @@ class SliceView(QWidget):
         if not self.note:
             return []
         if n_title_lines is None:
-            m = self.model
-            count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)[1]
-            n_title_lines = 1 + int(count > 1) + int(m.n_frames > 1)
+            n_title_lines = len(self.title_lines())
         f = self._font(9)
         room = max(40.0, self.width() - 16.0)
         fm = QFontMetrics(f)
