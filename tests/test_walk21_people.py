@@ -207,6 +207,9 @@ def test_walk21_three_users_in_one_window(qtbot, win, data_dir, tmp_path):
         _key(ws, Qt.Key_Period)
     _key(ws, Qt.Key_O)
     assert ws.clip_range() == (0, 5)                                # the segment just made
+    win.export_menu.refresh()                                        # File > Export: the video's, not the CT's
+    enabled = {k for k, a in win.export_menu.actions.items() if a.isEnabled()}
+    assert enabled == {"csv_segments"}
     with qtbot.waitSignal(ws.exportFinished, timeout=60000) as sig:
         ws.export_clip(tmp_path / "clip.mp4", *ws.clip_range())
     assert sig.args[0].startswith("exported frames 1-6 to clip.mp4") and (tmp_path / "clip.mp4").is_file()
