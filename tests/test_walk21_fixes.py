@@ -141,7 +141,7 @@ def test_in_and_out_points_make_the_clip_export_takes(qtbot, data_dir, tmp_path,
 
 def test_opening_a_4d_series_says_its_frames(qtbot, data_dir):
     """The GE EPI (15 slices x 10 time points) opened with "MR 15 x 64 x 64" in the status bar while
-    the view said "Frame 1/10"."""
+    the view said "Frame 1/10"; a fundus photo with "01_test.tif:  1 x 584 x 565" (no modality)."""
     from app.shell.main_window import MainWindow
 
     win = MainWindow()
@@ -151,6 +151,9 @@ def test_opening_a_4d_series_says_its_frames(qtbot, data_dir):
         with qtbot.waitSignal(win.opened, timeout=60000):
             win.open_path(str(data_dir / "dicom/dcm_qa_nih_GE_axial_epi"))
         assert win.statusBar().currentMessage().endswith("MR 15 x 64 x 64, 10 frames")
+        with qtbot.waitSignal(win.opened, timeout=60000):   # a photo: no modality, no double space
+            win.open_path(str(data_dir / "retina/DRIVE/test/images/01_test.tif"))
+        assert win.statusBar().currentMessage() == "Opened 01_test.tif: 2D image 1 x 584 x 565"
     finally:
         win.close()
 

@@ -390,7 +390,9 @@ class MainWindow(QMainWindow):
             self._layout_waits = False
             self.message.hide()
         frames = f", {vol.n_frames} frames" if vol.n_frames > 1 else ""   # a 4D series says so (session-21 walk)
-        self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
+        # a photo has no modality: "2D image 1 x 584 x 565", not "01_test.tif:  1 x 584 x 565"
+        what = str(vol.meta.get("modality") or "") or ("2D image" if vol.spatial_shape[0] <= 1 else "image")
+        self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {what} "
                                      f"{' x '.join(map(str, vol.spatial_shape))}{frames}", 5000)
         try:
             from . import recent
