@@ -246,3 +246,71 @@ def test_oblique_title_is_not_cut_by_the_top_letter_in_mpr_1x3(qtbot):
     v.resize(600, 600)
     qtbot.wait(20)
     assert v.title_lines()[0] == "Coronal (oblique)"          # on one line where it fits
+
+
+def test_audit_dock_shows_the_branch_or_event_just_decided(qtbot, data_dir):
+    """The annotator accepted a branch in the Vessels dock (A) and opened Audit to see who and when:
+    "History of 'Vessel mask'" (the Review dock's first row), the branch decision nowhere; and each
+    decision's refresh of the Review dock took the Audit dock back to that row. An evidence event
+    accepted over the video shows in the Audit dock too."""
+    from runner_made import runner_made
+    from shell_steps import open_video
+
+    from app.layers import EventsLayer, GraphLayer, Provenance, TemporalEvent
+    from app.shell.main_window import MainWindow
+
+    win = MainWindow()
+    win.settings.set("user", "dr_ann")
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    try:
+        with qtbot.waitSignal(win.opened, timeout=60000):
+            win.open_path(str(data_dir / "retina/DRIVE/test/images/01_test.tif"))
+        qtbot.waitUntil(lambda: win.current_view.context.model is win.model, timeout=5000)
+        vol = win.model.volume
+        ij = np.array([[280, 100, 0], [280, 300, 0], [180, 480, 0], [380, 480, 0]], float)
+        graph = runner_made(GraphLayer(ij @ vol.affine[:3, :3].T + vol.affine[:3, 3], [3.0, 2.5, 1.5, 2.0],
+                                       [[0, 1], [1, 2], [1, 3]], "Vessel skeleton",
+                                       Provenance.backend("vessels2d", "1.0", {}), branch_ids=[0, 1, 2]))
+        mask = runner_made(__import__("app.layers", fromlist=["LabelLayer"]).LabelLayer(
+            (np.asarray(vol.array)[0, ..., 1] < 60).astype(np.uint8), vol.affine, "Vessel mask",
+            Provenance.backend("vessels2d", "1.0", {})))
+        for lay in (mask, graph):
+            win.model.add_layer(lay)
+        win.on_result_layers([mask, graph])
+        win.workflow.wait_saved()
+        review = win.panel("review")
+        review.refresh()
+        qtbot.waitUntil(lambda: review.current_item() is not None, timeout=5000)
+        vessels = win.panel("vessels")
+        win.layers_panel.select(graph)
+        assert vessels.layer is graph
+        vessels.table.setCurrentCell(1, 0)
+        vessels.table.setFocus()
+        qtbot.keyClick(vessels.table, Qt.Key_A)                     # accept branch 1
+        audit = win.panel("audit")                                  # opened after the decision
+        win.docks["audit"].raise_()
+        qtbot.wait(50)
+        assert audit.layer_id == graph.id and audit.title.text().startswith("History of 'Vessel skeleton'")
+        last = [audit.table.item(audit.table.rowCount() - 1, c).text() for c in range(5)]
+        assert last[1:3] == ["dr_ann", "accept"] and "branch 1" in last[4], last
+        vessels.table.setCurrentCell(2, 0)
+        vessels.table.setFocus()
+        qtbot.keyClick(vessels.table, Qt.Key_R)                     # the dock already open follows too
+        qtbot.wait(50)                                              # (and stays after the Review dock refreshes)
+        assert [audit.table.item(audit.table.rowCount() - 1, c).text() for c in (1, 2)] == ["dr_ann", "reject"]
+        # an evidence event accepted over the video: its history, not the photo's
+        ws = open_video(qtbot, win, data_dir / VIDEO, min_frames=15)
+        qtbot.wait(50)
+        ev = win.panels["evidence"]
+        layer = runner_made(EventsLayer([TemporalEvent(2, 6, 0.7, "bleeding")], "Evidence",
+                                        Provenance.backend("evidence", "0.3.1")))
+        ev.set_layer(layer)
+        qtbot.waitUntil(lambda: ws.current == 2 and ws.shown == 2, timeout=10000)
+        assert ev.decide("accept") is not None
+        assert audit.layer_id == layer.id
+        assert [audit.table.item(audit.table.rowCount() - 1, c).text() for c in (1, 2)] == ["dr_ann", "accept"]
+    finally:
+        win.close()
