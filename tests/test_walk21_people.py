@@ -260,6 +260,20 @@ def test_walk21_three_users_in_one_window(qtbot, win, data_dir, tmp_path):
                                       ["dr_walk", "save version"], ["dr_walk", "edit"]]   # who
     assert all(audit.table.item(r, 0).toolTip().endswith(" UTC") for r in range(len(hist)))   # when
     _shot(win, tmp_path, "a01_audit")
+    vessels = win.panel("vessels")                                   # a branch, in the Vessels dock
+    win.docks["vessels"].raise_()
+    skeleton = next(lay for lay in done[0] if lay.kind == "graph")
+    win.layers_panel.select(skeleton)
+    vessels.table.setCurrentCell(1, 0)
+    vessels.table.setFocus()
+    _key(vessels.table, Qt.Key_A)
+    qtbot.wait(50)
+    assert vessels.table.item(1, 4).text() == "accept" and win._tool_key == "edit:brush"
+    assert audit.title.text().startswith("History of 'Vessel skeleton'")   # the decision just made
+    assert [audit.table.item(audit.table.rowCount() - 1, c).text() for c in (1, 2)] == ["dr_walk", "accept"]
+    assert "branch" in audit.table.item(audit.table.rowCount() - 1, 4).text()
+    win.docks["audit"].raise_()
+    _shot(win, tmp_path, "a02_branch_audit")
     # ---------------------------------------------------------------- the first study again
     _open(qtbot, win, SAMPLE)
     layers = [win.layers_panel.list.item(i).text() for i in range(win.layers_panel.list.count())]
