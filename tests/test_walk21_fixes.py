@@ -314,3 +314,31 @@ def test_audit_dock_shows_the_branch_or_event_just_decided(qtbot, data_dir):
         assert [audit.table.item(audit.table.rowCount() - 1, c).text() for c in (1, 2)] == ["dr_ann", "accept"]
     finally:
         win.close()
+
+
+def test_roi_statistics_of_a_multi_frame_series_name_their_frame(qtbot):
+    """On the GE EPI (10 time points) an ellipse's mean measured on frame 1 stood unlabelled beside
+    frames 2-10, and the report sentence gave it without a frame."""
+    from app.report.draft.measurements import draft_from_measurements
+    from app.report.verify import verify_report
+
+    arr = np.stack([np.full((4, 64, 64), 100.0 * (t + 1), np.float32) for t in range(3)])
+    vol = Volume(arr, np.diag([0.9, 0.9, 3.0, 1.0]), Intensity(units=""), meta={"modality": "MR"}, time_axis=True)
+    model, v = _view(qtbot, vol, 400, 400)
+    model.set_frame(1)
+    v.set_tool(MeasureTool("ellipse"))
+    _drag(qtbot, v, QPoint(180, 180), QPoint(230, 220))
+    row = model.measurement_rows()[0]
+    assert row["mean"] == pytest.approx(200.0) and row["frame"] == 1
+    assert row["text"].endswith("(frame 2/3)"), row["text"]
+    model.set_frame(2)                                          # another frame on screen: still says whose
+    assert model.measurement_rows()[0]["text"].endswith("(frame 2/3)")
+    v.set_tool(MeasureTool("distance"))                         # a length is the same on every frame
+    _drag(qtbot, v, QPoint(60, 300), QPoint(160, 300))
+    assert "frame" not in model.measurement_rows()[1]["text"]
+    rep = draft_from_measurements(vol, "study", "series", model.measurement_rows())
+    text = " ".join(s.text for s in rep.sentences)
+    assert ", frame 2 of 3, with mean 200.0 and SD 0.0" in text, text
+    assert "frame" not in rep.sentences[1].text
+    results = verify_report(rep)
+    assert all(r.status == "supported" for r in results), [r.problems for r in results]
