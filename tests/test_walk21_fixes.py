@@ -342,3 +342,45 @@ def test_roi_statistics_of_a_multi_frame_series_name_their_frame(qtbot):
     assert "frame" not in rep.sentences[1].text
     results = verify_report(rep)
     assert all(r.status == "supported" for r in results), [r.problems for r in results]
+
+
+def test_a_long_roi_value_reads_whole_in_the_measure_dock(qtbot):
+    """The EPI's ellipse in the Measure dock: "519.6 mm²  mean 1646.2 SD 132.9 [1343, 1917] ..." (the
+    fixed row height cut the range's end and the frame); on the view the value "[1343, 1917] (frame
+    1/10)" was one part too wide for either side and fell back over the ellipse."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFontMetrics
+
+    from app.scene.measure import wrap_value
+    from app.shell.measure_panel import MeasurementsPanel
+
+    text = "519.6 mm\u00b2  mean 1646.2 SD 132.9 [1343, 1917] (frame 1/10)"
+    assert wrap_value(text, len, 20)[-2:] == ["[1343, 1917]", "(frame 1/10)"]   # the frame is a part of its own
+    arr = np.stack([np.full((4, 64, 64), 1500.0 + t, np.float32) for t in range(10)])
+    vol = Volume(arr, np.diag([0.9, 0.9, 3.0, 1.0]), Intensity(units=""), meta={"modality": "MR"}, time_axis=True)
+    model, v = _view(qtbot, vol, 330, 390)
+    v.set_tool(MeasureTool("ellipse"))
+    _drag(qtbot, v, QPoint(150, 180), QPoint(190, 210))
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    panel.set_model(model)
+    qtbot.wait(20)
+    item = panel.table.item(0, 2)
+    assert item.text().endswith("(frame 1/10)") and item.toolTip() == item.text()
+    room = panel.table.columnWidth(2) - 8
+    need = QFontMetrics(panel.table.font()).boundingRect(QRect(0, 0, room, 10000), Qt.TextWordWrap, item.text()).height()
+    assert panel.table.rowHeight(0) >= need, (panel.table.rowHeight(0), need)
+    panel.resize(220, 300)                                       # a narrower dock: more lines, still whole
+    qtbot.wait(20)
+    room = panel.table.columnWidth(2) - 8
+    need = QFontMetrics(panel.table.font()).boundingRect(QRect(0, 0, room, 10000), Qt.TextWordWrap, item.text()).height()
+    assert panel.table.rowHeight(0) >= need, (panel.table.rowHeight(0), need)
+    v.grab()                                                     # the view: beside the ellipse, not over it
+    (b,) = v.drawn_labels
+    pts = [v.screen_of_world(h) for h in np.asarray(model.measurements.shapes[-1].vertices, float)]
+    from PySide6.QtCore import QRectF
+
+    xs, ys = [p.x() for p in pts], [p.y() for p in pts]
+    assert not b.intersects(QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))), (b, min(xs), max(xs))

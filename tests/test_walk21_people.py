@@ -153,8 +153,11 @@ def test_walk21_three_users_in_one_window(qtbot, win, data_dir, tmp_path):
     cx, cy = _c(view)
     _key(view, Qt.Key_D)
     draw_distance(qtbot, view, (cx - 40, cy), (cx + 40, cy + 30))
-    assert [r[1] for r in _table(win.measure_panel.table)] == ["distance"]
-    assert _table(win.measure_panel.table)[0][2].endswith(" mm")
+    _key(view, Qt.Key_E)
+    _drag(view, (cx - 20, cy - 20), (cx, cy - 5))                   # an ROI on the 4D EPI: of frame 1
+    rows = _table(win.measure_panel.table)
+    assert [r[1] for r in rows] == ["distance", "ellipse"] and rows[0][2].endswith(" mm")
+    assert " mm\u00b2  mean " in rows[1][2] and rows[1][2].endswith("(frame 1/10)")
     _shot(win, tmp_path, "r07_mr_measured")
     # ---------------------------------------------------------------- surgeon
     ws = open_video(qtbot, win, data_dir / VIDEO, min_frames=10)
@@ -238,7 +241,7 @@ def test_walk21_three_users_in_one_window(qtbot, win, data_dir, tmp_path):
     review.table.setCurrentCell(0, 0)
     review.table.setFocus()
     _key(review.table, Qt.Key_A)                                     # the list's A, not the Angle tool
-    assert win._tool_key == "distance" and review.table.item(0, 2).text() == "accept"
+    assert win._tool_key == "ellipse" and review.table.item(0, 2).text() == "accept"
     _key(review.table, Qt.Key_R)
     assert review.table.item(1, 2).text() == "reject"
     review.table.setCurrentCell(0, 0)
