@@ -384,3 +384,15 @@ def test_a_long_roi_value_reads_whole_in_the_measure_dock(qtbot):
 
     xs, ys = [p.x() for p in pts], [p.y() for p in pts]
     assert not b.intersects(QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))), (b, min(xs), max(xs))
+
+
+def test_empty_vessels_panel_says_its_unit_in_one_plain_sentence(qtbot):
+    """On the CT the empty Vessels dock read "No vessel graph (lengths in mm (true spacing))"."""
+    from app.shell.panels.vessel_panel import VesselPanel
+
+    panel = VesselPanel()
+    qtbot.addWidget(panel)
+    panel.set_layer(None, unit="mm")
+    assert panel.summary.text() == "No vessel graph. Lengths in mm (true spacing)"
+    panel.set_layer(None, unit="px")
+    assert panel.summary.text() == "No vessel graph. Uncalibrated: lengths in pixels"
