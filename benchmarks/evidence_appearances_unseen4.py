@@ -77,6 +77,7 @@ import av
 import cv2
 import numpy as np
 
+from app.jobs.scheduling import ordinary_scheduling
 from benchmarks.build_evidence_videos import (
     EventTruth,
     Picture,
@@ -940,6 +941,7 @@ class Writer4:
         for p in self.s.encode():
             self.c.mux(p)
         self.c.close()
+        ordinary_scheduling()   # SVT-AV1 leaves its caller SCHED_FIFO 99 when run as root (app/jobs/scheduling.py)
 
 
 # ---------------------------------------------------------------- the clips

@@ -51,6 +51,8 @@ import numpy as np
 import quality_independent4 as q4
 from scipy import ndimage
 
+from app.jobs.scheduling import ordinary_scheduling
+
 GROUPS = q4.GROUPS
 FAMILY, SUBTYPE = q4.FAMILY, q4.SUBTYPE
 band = q4.band
@@ -293,6 +295,7 @@ def _intra6(u8: np.ndarray, how: str, q: int) -> np.ndarray:
             c.mux(p)
         for p in s.encode():
             c.mux(p)
+    ordinary_scheduling()   # SVT-AV1 leaves its caller SCHED_FIFO 99 when run as root (app/jobs/scheduling.py)
     buf.seek(0)
     with av.open(buf, format=fmt) as c:
         out = next(iter(c.decode(video=0))).to_ndarray(format="gray")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from app.jobs.scheduling import is_realtime, ordinary_scheduling
+
 #: seconds past a test's own pytest-timeout before the process is ended
 HANG_GRACE_S = float(os.environ.get("LOUPE_TEST_HANG_GRACE_S", "120"))
 _DIR_ENV = "LOUPE_TEST_HANG_DUMPS"
@@ -49,17 +51,13 @@ def timeout_of(item) -> float:
         return 0.0
 
 
-def _realtime_policy() -> bool:
-    return hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR)
-
-
 @pytest.fixture(autouse=True)
 def _hang_backstop(request):
-    # session 20: a worker's main thread was found SCHED_FIFO 99 (the tests run as root, so it can be
-    # set); every thread it starts inherits that, and a CPU-bound one then starves it for good. Each
-    # test starts time-shared; a test that leaves the policy changed is named at the end of the run
-    if _realtime_policy():
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    # session 20: a worker's main thread was found SCHED_FIFO 99 (the tests run as root; SVT-AV1's
+    # encoder sets it on its caller, see app/jobs/scheduling.py); every thread it starts inherits
+    # that, and a CPU-bound one then starves it for good. Each test starts time-shared; a test that
+    # leaves the policy changed is named at the end of the run
+    ordinary_scheduling()
     limit = timeout_of(request.node) + HANG_GRACE_S
     path = _dump_dir() / f"hang-{os.getpid()}.txt"
     with open(path, "w") as fh:
@@ -72,14 +70,18 @@ def _hang_backstop(request):
         finally:
             faulthandler.cancel_dump_traceback_later()
     path.unlink(missing_ok=True)
-    if _realtime_policy():
+    if is_realtime():
         with open(_dump_dir() / f"realtime-{os.getpid()}.txt", "a") as fh:
             fh.write(f"{request.node.nodeid} left its thread under a real-time scheduling policy\n")
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    folder = Path(os.environ.get(_DIR_ENV, ""))
-    dumps = sorted(folder.glob("hang-*.txt")) + sorted(folder.glob("realtime-*.txt")) if folder.is_dir() else []
-    for p in dumps:
-        terminalreporter.write_sep("=", f"hung test ({p.name})")
-        terminalreporter.write_line(p.read_text(errors="replace"))
+    if not os.environ.get(_DIR_ENV):     # Path("") would be the working folder
+        return
+    folder = Path(os.environ[_DIR_ENV])
+    if not folder.is_dir():
+        return
+    for heading, pattern in (("hung test", "hang-*.txt"), ("real-time scheduling policy left by a test", "realtime-*.txt")):
+        for p in sorted(folder.glob(pattern)):
+            terminalreporter.write_sep("=", f"{heading} ({p.name})")
+            terminalreporter.write_line(p.read_text(errors="replace"))

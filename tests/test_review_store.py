@@ -157,6 +157,42 @@ def test_bad_file_is_named_and_left_untouched(tmp_path, content, match):
     assert p.read_bytes() == content
 
 
+def _other_program(path: Path, code: str) -> str:
+    """``code`` run in another Python process with ``s``, a ReviewStore on ``path`` (closed after);
+    what it prints."""
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+              f"from app.review.store import ReviewStore\ns = ReviewStore({str(path)!r})\n{code}\ns.close()\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_second_store_in_one_process_keeps_the_store_shared_with_other_programs(tmp_path):
+    """Session 21: the web server (one store per tab and thread) stopped answering Open after
+    seven browser tests. Opening a second ReviewStore read the file's header with open()/close(),
+    which dropped the process's POSIX locks on the database, so another program closing the store
+    (the desktop on the same workspace, the test itself) took itself for the last user, deleted
+    the WAL and its index: the server's next store failed with "disk I/O error" and what its open
+    store wrote after that went into the deleted WAL, seen by no other program."""
+    p = tmp_path / "loupe_review.sqlite"
+    first = ReviewStore(p)                       # a tab's store in the server
+    try:
+        layer = _ai_mask(0)
+        v0 = first.save_layer(layer).version_id
+        second = ReviewStore(p)                  # the next tab, in the same process
+        assert second.head(layer.id).version_id == v0
+        assert _other_program(p, "print(len(s.layer_ids()))").split() == ["1"]   # opened and closed
+        v1 = first.save_layer(_ai_mask(1)).version_id           # a decision after that
+        assert _other_program(p, "print(*sorted(v.version_id for lid in s.layer_ids() "
+                                 "for v in [s.head(lid)]))").split() == sorted([v0, v1]), "a write was lost"
+        third = ReviewStore(p)                   # a third tab opens the store ("disk I/O error" before)
+        assert sorted(third.layer_ids()) == sorted(first.layer_ids())
+        third.close()
+        second.close()
+    finally:
+        first.close()
+
+
 def test_corrupt_store_is_named_and_left_untouched(tmp_path):
     p = tmp_path / "s.sqlite"
     with ReviewStore(p) as s:

@@ -332,3 +332,17 @@ def test_dock_offers_us_biometry_trains_it_and_lists_its_versions(qtbot, tmp_pat
     assert tp.adapt_btn.isEnabled() and mp.table.rowCount() == 1
     mp.backend.setCurrentText("us-biometry")
     dock.grab().save(str(tmp_path / "dock_us.png"))
+
+
+def test_train_cli_refuses_source_for_us_biometry_before_reading_anything(tmp_path, capsys):
+    """--source (vessels2d's source-site check) was dropped without a word for us-biometry: the
+    CLI never hands it to train_model, whose refusal of the other vessels2d options could not see
+    it (session 21's review). One line, before the store is read or anything is trained."""
+    from app.cli import main
+
+    out = tmp_path / "m"
+    assert main(["train", "us-biometry", "--store", str(tmp_path / "no_store.sqlite"), "--source", str(tmp_path),
+                 "-o", str(out), "-q"]) != 0
+    err = capsys.readouterr().err
+    assert "us-biometry fine-tunes with its own recipe: --source applies to vessels2d only" in err, err
+    assert "Traceback" not in err and not out.exists()

@@ -59,6 +59,31 @@ def test_export_frame_cli_time_refuses_a_frame_number(video, tmp_path, capsys):
     assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 50
 
 
+def test_export_frame_cli_time_zero_negative_or_past_the_end_is_one_line(video, tmp_path, capsys):
+    """--time 0 (the start, to most) said "frame numbers start at 1" about an option that takes a
+    time; a time before 0 or past the end of the video silently wrote the first or last frame
+    and exited 0 (session 21's review). Each is one line saying what to give instead."""
+    out = tmp_path / "z.png"
+    assert main(["export-frame", str(video), "--time", "0", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "--time '0' is a frame number, not a time: give --time 0s for 0 seconds" in err, err
+    assert "frame numbers start at 1" not in err and not out.exists()
+    assert main(["export-frame", str(video), "--time=-5", "-o", str(out)]) == 1
+    assert "--time '-5' is before the start: times count from 0" in capsys.readouterr().err
+    for text in ("-2s", "-0.5", "999s", "00:10:00"):
+        assert main(["export-frame", str(video), f"--time={text}", "-o", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert "outside the video (00:00:00.000 to 00:00:12.000)" in err, (text, err)
+        assert "Traceback" not in err and not out.exists()
+    assert main(["export-frame", str(video), "--time", "0s", "-o", str(out)]) == 0
+    assert read_code(np.asarray(Image.open(out).convert("RGB"))) == 0
+    one = tmp_path / "one"                  # a lone frame lasts 0 s: its own time is still on the video
+    one.mkdir()
+    Image.fromarray(np.full((32, 48, 3), 90, np.uint8)).save(one / "f_0001.png")
+    assert main(["export-frame", str(one), "--fps", "10", "--time", "0s", "-o", str(tmp_path / "one.png")]) == 0
+    assert main(["export-frame", str(one), "--fps", "10", "--time", "1s", "-o", str(tmp_path / "one.png")]) == 1
+
+
 def test_export_clip_cli_refuses_indices_past_the_video_in_one_line(video, tmp_path, capsys):
     """An index outside the video is the user's slip: one plain line (it was reported as an
     unexpected IndexError, with a pointer to the error log)."""

@@ -167,6 +167,100 @@ def test_angle_and_rois_are_the_cores_and_an_uncalibrated_image_measures_pixels(
     assert row[2:4] == [f"{np.hypot(340, 200):.1f}", "px"], row
 
 
+def test_a_polygon_roi_is_closed_on_its_first_corner_and_measures_the_cores_area(svc):
+    """Polygon ROI: a click per corner, the first corner again (within 8 picture pixels) closes it;
+    the area of a 60 x 40 picture-pixel L-shape is the shoelace area in mm from the file's pixel
+    spacing; the statistics are measure_shape's; fewer than 3 corners or crossing sides: one line."""
+    from app.scene.measure import measure_shape
+    from app.web import measure as M
+
+    st = _tab(svc, CT)
+    scene = st.session.scene
+    corners = [(200, 200), (260, 200), (260, 220), (230, 220), (230, 240), (200, 240)]   # an L
+    for k, xy in enumerate(corners, start=1):
+        line = _click(st, "axial", 69, *xy, tool="Polygon ROI")
+        assert f"polygon ROI: point {k} on axial slice 70" in line and "first corner again" in line
+    assert len(M.marks_of(st.pending)) == 6 and M.table(scene) == []
+    line = _click(st, "axial", 69, 203, 197, tool="Polygon ROI")        # 4.2 px from the first corner
+    assert st.pending is None and "polygon ROI" in line and "axial slice 70" in line
+    (row,) = M.table(scene)
+    s = FIT * SIZE / (512 * 0.451171875)                                # picture pixels per mm
+    area_px = 60 * 20 + 30 * 20
+    assert row[1] == "polygon ROI" and row[3] == "mm²" and row[4:6] == ["axial", "70 / 140"], row
+    assert abs(float(row[2]) - area_px / s ** 2) < 0.06, (row, area_px / s ** 2)
+    assert row[6].startswith("mean") and "HU" in row[6]
+    shape = scene.measurements.shapes[0]
+    assert shape.kind == "polygon" and len(shape.vertices) == 6
+    plane = scene.plane("axial")
+    again = measure_shape(shape, scene.calibration, scene.slice_image(plane), plane, scene.units)
+    assert again["mean"] == scene.measurement_rows()[0]["mean"]
+
+    # two corners and the first again: not a polygon yet; the two corners stay
+    _click(st, "axial", 69, 100, 100, tool="Polygon ROI")
+    _click(st, "axial", 69, 150, 100, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="at least 3 corners"):
+        _click(st, "axial", 69, 101, 101, tool="Polygon ROI")
+    assert len(st.pending.points) == 2
+    # a bow-tie: its sides cross, refused when closing, nothing added
+    st.pending = None
+    for xy in ((100, 100), (160, 160), (160, 100), (100, 160)):
+        _click(st, "axial", 69, *xy, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="sides 1 and 3 cross"):
+        _click(st, "axial", 69, 100, 100, tool="Polygon ROI")
+    assert len(M.table(scene)) == 1
+
+
+def test_the_polygon_corner_limit_and_the_crossing_rule(svc, monkeypatch):
+    """The server bounds a polygon's corners; touching or crossing sides are caught, neighbours and
+    a convex or concave outline are not."""
+    from app.web import measure as M
+
+    st = _tab(svc, CT)
+    monkeypatch.setattr(M, "POLYGON_MAX", 5)
+    for k in range(5):
+        _click(st, "axial", 69, 100 + 20 * k, 100 + 7 * k * k, tool="Polygon ROI")
+    with pytest.raises(LoupeError, match="at most 5 corners"):
+        _click(st, "axial", 69, 50, 300, tool="Polygon ROI")
+    assert len(st.pending.points) == 5
+
+    from app.scene.measure import segments_cross as cross
+
+    assert cross((0, 0), (2, 2), (0, 2), (2, 0)) and cross((0, 0), (2, 0), (1, 0), (1, 5))   # X, a T touch
+    assert not cross((0, 0), (1, 0), (2, 0.1), (3, 5)) and not cross((0, 0), (1, 1), (2, 2), (3, 3))
+    assert cross((0, 0), (2, 0), (1, 0), (3, 0))                                             # overlapping
+
+
+def test_show_goes_to_a_measurements_view_and_slice_and_moves_the_crosshair(svc):
+    """Show: the picked measurement's plane and slice (from 1), the crosshair on its centre; from
+    another view and slice; a bad pick is one line."""
+    import gradio as gr
+
+    from app.web import measure as M
+    from app.web import measure_ui as mui
+
+    st = _tab(svc, CT)
+    scene = st.session.scene
+    _click(st, "coronal", 299, 200, 150)
+    _click(st, "coronal", 299, 300, 150)                       # 1: a length on coronal slice 300
+    _click(st, "axial", 69, 200, 200, tool="Ellipse ROI")
+    _click(st, "axial", 69, 240, 230, tool="Ellipse ROI")      # 2: an ellipse on axial slice 70
+    scene.set_cursor(scene.volume.affine[:3, 3])               # the reader has moved away
+    key, view, index, html, line = mui.on_show(st, "1", 80, 40)
+    assert view == "coronal" and index == gr.update(minimum=1, maximum=512, value=300, interactive=True)
+    s = FIT * SIZE / (512 * 0.451171875)                        # picture pixels per mm across (the width fits)
+    assert line == f"measurement 1 (length {100 / s:.1f} mm) on coronal slice 300 / 512", line
+    assert key == f"{st.handle}:{st.version}" and "index=299&" in html and "view=coronal" in html   # the URL is 0-based
+    shape = scene.measurements.shapes[0]
+    np.testing.assert_allclose(scene.cursor, np.mean(shape.attrs["handles"], axis=0), atol=1e-6)
+    view, index, count, line = M.locate(scene, 2)
+    assert (view, index, count) == ("axial", 70, 140) and line.startswith("measurement 2 (ellipse ROI")
+    from app.scene import mpr
+    assert mpr.slice_position(scene.volume.affine, scene.volume.spatial_shape, scene.plane("axial"))[0] == 69
+    for bad in ("", None, "0", "3", "x", "1.5"):
+        with pytest.raises(LoupeError):
+            M.locate(scene, bad)
+
+
 def test_a_server_trusts_no_click(svc):
     """Out of the picture, off the image, not numbers, another tab's picture, a broken payload:
     each is one line (LoupeError), never another exception."""
@@ -364,3 +458,199 @@ def test_a_measurement_the_store_did_not_keep_is_said(svc, monkeypatch):
     mui.on_click(st, "Length", {"index": [120, 200], "value": url})
     line = mui.on_click(st, "Length", {"index": [320, 200], "value": url})[2]
     assert "NOT saved to the review store" in line, line
+
+
+def test_two_tabs_with_the_same_saved_measurements_never_share_a_picture_of_different_ones(svc, tmp_path,
+                                                                                          monkeypatch):
+    """Reopened, a study's saved measurements come back as the same stored layer (same id) in every
+    tab; each tab then measures something else (its layer at the same version, with as many
+    shapes: here no save reaches the store, so neither merges the other's in). The server's
+    picture cache must not hand one tab the picture of the other's measurement (session 21's
+    review: the key held only id, version and count)."""
+    from PIL import Image
+
+    import app.review.study_measurements as sm
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws2", user="x"))
+    svc2._scenes = svc._scenes
+    first = svc2.open_tab("ana", CT)
+    _click(first, "axial", 69, 120, 100)
+    _click(first, "axial", 69, 320, 100)                         # saved on the study
+    a, b = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)    # both restore it
+    assert a.session.scene.measurements.id == b.session.scene.measurements.id
+    monkeypatch.setattr(sm, "save_measurements", lambda *a, **kw: None)
+    _click(a, "axial", 69, 120, 300)
+    _click(a, "axial", 69, 320, 300)                             # a: a line low down
+    _click(b, "axial", 69, 300, 150)
+    _click(b, "axial", 69, 300, 250)                             # b: an upright line elsewhere
+    assert len(M.table(a.session.scene)) == len(M.table(b.session.scene)) == 2
+
+    def yellow(st):
+        pic = np.asarray(Image.open(io.BytesIO(svc2.tab_png(st, "axial", 69, 80, 40))).convert("RGB")).astype(int)
+        return (pic[..., 0] > 200) & (pic[..., 1] > 170) & (pic[..., 2] < 90)
+
+    ya = yellow(a)
+    yb = yellow(b)
+    assert ya[299:302, 140:300].any(axis=0).mean() > 0.95 and not ya[160:240, 299:302].any()
+    assert yb[160:240, 299:302].any(axis=1).mean() > 0.95, "tab b was shown tab a's measurement"
+    assert not yb[299:302, 140:290].any()
+
+
+def test_a_click_on_the_previous_studys_picture_is_not_measured_on_the_new_study(svc, monkeypatch):
+    """Opening a study takes seconds; a click on the viewer meanwhile reports the previous study's
+    picture (its URL: same tab, its view and slice). Handled after the Open, it was measured on
+    the new study at the old slice and saved to the new patient's record (session 21's review)."""
+    import gradio as gr
+
+    from app.web import measure_ui as mui
+    from app.web.ui import build_app, viewer_url
+
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda msg, *a, **kw: warned.append(str(msg)))
+    demo = build_app(svc)
+    opened = next(fn for fn in demo.fns.values() if "info" in [getattr(b, "elem_id", None) for b in fn.outputs])
+    st = _tab(svc, CT)
+    old_url = viewer_url(st, "axial", 10, 80, 40)                # the CT's picture on the page
+    opened.fn(MOSAIC, st, "axial", None)                         # the Open answered first
+    assert st.session.scene.n_frames == 2
+    assert mui.on_click(st, "Length", {"index": [256, 256], "value": old_url}) == (gr.update(),) * 5
+    assert "study shown before" in warned[-1] and st.pending is None
+    new_url = viewer_url(st, "axial", 10, 80, 40)                # the new study's own picture is measured
+    assert mui.on_click(st, "Length", {"index": [256, 256], "value": new_url})[2].startswith("length: point 1")
+
+
+def test_a_failed_save_is_said_even_when_the_store_holds_as_many_measurements(svc, monkeypatch):
+    """The web's "NOT saved" compared only counts: with saving broken, a deletion then a new
+    measurement showed two, the store still held the first two, and the line said nothing
+    (session 21's review). What is shown is compared with what was last saved."""
+    import app.review.study_measurements as sm
+    from app.web import measure as M
+    from app.web import measure_ui as mui
+    from app.web.ui import viewer_url
+
+    st = _tab(svc, CT)
+    url = viewer_url(st, "axial", 70, 80, 40)
+    for y in (100, 200):
+        mui.on_click(st, "Length", {"index": [120, y], "value": url})
+        assert "NOT saved" not in mui.on_click(st, "Length", {"index": [320, y], "value": url})[2]
+
+    def broken(*a, **kw):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sm, "save_measurements", broken)
+    assert "NOT saved" in mui.on_delete(st, "1", "axial", 70, 80, 40)[2]
+    mui.on_click(st, "Length", {"index": [120, 300], "value": url})
+    line = mui.on_click(st, "Length", {"index": [320, 300], "value": url})[2]
+    assert len(M.table(st.session.scene)) == len(sm.load_measurements(st.session.store, st.session.scene.volume).shapes)
+    assert "NOT saved to the review store" in line, line
+    monkeypatch.undo()                                           # saving works again: the next change is kept
+    line = mui.on_delete(st, "2", "axial", 70, 80, 40)[2]
+    assert line.startswith("deleted measurement 2") and "NOT saved" not in line, line
+
+
+def test_a_slice_drawn_ahead_is_not_cached_under_a_key_its_tab_has_left(svc):
+    """The prefetcher draws the next slices of a scrolling tab later, on a low-priority thread,
+    under the keys they had when queued. A measurement added meanwhile was drawn into that
+    picture and cached under the old key: another tab with the same restored measurements (same
+    layer id and version) then got it (session 21's review). A stale queued slice is skipped."""
+    st = _tab(svc, CT)
+    svc._prefetcher = object()                     # no thread: the queue is run by hand below
+    svc.tab_png(st, "axial", 69, 80, 40)
+    svc.tab_png(st, "axial", 70, 80, 40)           # one step up: slices 71 and 72 queued
+    queued = list(svc._prefetch_q)
+    assert [q[2].index for q in queued] == [71, 72]
+    _click(st, "axial", 71, 120, 100)
+    _click(st, "axial", 71, 320, 100)              # measured on slice 71 before it was drawn ahead
+    for item in queued:
+        svc._prefetch_one(item)
+    assert not any(item[1] in svc._pngs for item in queued), "a picture of the new state under the old key"
+
+
+def test_two_readers_measuring_one_study_keep_each_others_measurements(svc, tmp_path):
+    """The study's measurements are one record; each tab saved its own list over it, so the
+    measurement of whoever saved first was gone from the store (and from every reopening) while
+    their tab said it was saved (session 21's review). A save over a version this tab has not
+    seen keeps that version's additions and deletions."""
+    from app.review.study_measurements import load_measurements
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws3", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+
+    def length(st, x0, x1, y):
+        _click(st, "axial", 69, x0, y)
+        return float(_click(st, "axial", 69, x1, y).split()[1])    # "length 93.0 mm on ..."
+
+    def kept():
+        layer = load_measurements(svc2.open_tab("cy", CT).session.store, ana.session.scene.volume)
+        return sorted(float(s.attrs["result"]["value"]) for s in layer.shapes)
+
+    a_mm = length(ana, 120, 320, 100)                            # A
+    b_mm = length(ben, 120, 220, 300)                            # B
+    assert kept() == pytest.approx(sorted([a_mm, b_mm]), abs=0.06), "ben's save dropped ana's length"
+    assert len(M.table(ben.session.scene)) == 2                  # ben now sees ana's too
+    c_mm = length(ana, 120, 420, 200)                            # C, over ben's version
+    assert kept() == pytest.approx(sorted([a_mm, b_mm, c_mm]), abs=0.06)
+    a_row = next(r[0] for r in M.table(ben.session.scene) if abs(float(r[2]) - a_mm) < 0.06)
+    M.delete(ben.session.scene, a_row)                           # ben deletes A (he has not seen C)
+    assert kept() == pytest.approx(sorted([b_mm, c_mm]), abs=0.06)
+    assert M.unsaved(ana.session) == "" and M.unsaved(ben.session) == ""
+
+
+def test_a_version_that_cannot_be_read_does_not_stop_the_save(svc, tmp_path, monkeypatch):
+    """The merge reads the other writer's version; when it cannot (a damaged record), the save
+    goes ahead as before the merge existed (this list over it): a damaged record must not stop
+    every later save of the study's measurements."""
+    import app.review.study_measurements as sm
+    from app.web import measure as M
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws4", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+    _click(ana, "axial", 69, 120, 100)
+    _click(ana, "axial", 69, 320, 100)
+
+    def damaged(*a, **kw):
+        raise LoupeError("stored data of version x fails its checksum")
+
+    monkeypatch.setattr(sm, "load_measurements", damaged)
+    _click(ben, "axial", 69, 120, 300)
+    _click(ben, "axial", 69, 220, 300)
+    assert M.unsaved(ben.session) == ""
+    monkeypatch.undo()
+    assert len(sm.load_measurements(ben.session.store, ben.session.scene.volume).shapes) == 1
+
+
+def test_a_writer_saving_between_the_check_and_the_save_is_merged_not_written_over(svc, tmp_path, monkeypatch):
+    """The merge looked at the newest version, then saved in a second step: a save by another
+    tab in between was still written over. The save is a compare-and-swap in one transaction
+    (``expect_head``); a miss merges the newer version and saves again."""
+    import app.review.study_measurements as sm
+    from app.web.service import WebConfig, WebService
+
+    svc2 = WebService(WebConfig(roots=[str(svc.roots.roots[0])], workspace=tmp_path / "ws5", user="x"))
+    svc2._scenes = svc._scenes
+    ana, ben = svc2.open_tab("ana", CT), svc2.open_tab("ben", CT)
+
+    def length(st, x0, x1, y):
+        _click(st, "axial", 69, x0, y)
+        return float(_click(st, "axial", 69, x1, y).split()[1])
+
+    b_mm = length(ben, 120, 220, 300)
+    real, raced = sm.save_measurements, []
+
+    def racing(store, volume, layer, user, **expect):
+        if user == "ana" and not raced:          # ben saves after ana's check, before her save
+            raced.append(length(ben, 120, 420, 200))
+        return real(store, volume, layer, user, **expect)
+
+    monkeypatch.setattr(sm, "save_measurements", racing)
+    a_mm = length(ana, 120, 320, 100)
+    layer = sm.load_measurements(svc2.open_tab("cy", CT).session.store, ana.session.scene.volume)
+    kept = sorted(float(s.attrs["result"]["value"]) for s in layer.shapes)
+    assert kept == pytest.approx(sorted([a_mm, b_mm, raced[0]]), abs=0.06), "ben's racing save was written over"

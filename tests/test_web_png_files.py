@@ -38,3 +38,70 @@ def test_a_picture_younger_than_the_grace_is_never_evicted_and_the_folder_goes_w
     del files
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_picture_shown_again_while_an_eviction_runs_is_there_when_it_is_handed_out(monkeypatch):
+    """A request re-shows an old picture (same bytes: ``write`` touches the file and hands out its
+    path) just after another request's eviction listed that file as the oldest: the path handed
+    out must still be a file when Gradio copies it (session 21's review: the eviction removed it
+    after the touch, and a touch after the removal raised FileNotFoundError out of ``write``)."""
+    import pathlib
+    import threading
+
+    files = PngFiles(keep=100, min_age_s=0.0)
+    old_path = files.write(_png(1))
+    files.write(_png(2))
+    old = time.time() - 600
+    os.utime(old_path, (old, old))
+    files.keep = 1                     # _png(1) is now the one to go
+    handed: list[str] = []
+    unlink = pathlib.Path.unlink
+    fired: list[bool] = []
+
+    def unlink_after_a_reshow(self, missing_ok=False):
+        if str(self) == old_path and not fired:
+            fired.append(True)          # the other request runs between the listing and the removal
+            t = threading.Thread(target=lambda: handed.append(files.write(_png(1))))
+            t.start()
+            t.join(1.0)
+            unlink_after_a_reshow.thread = t
+        return unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(pathlib.Path, "unlink", unlink_after_a_reshow)
+    files.evict()
+    unlink_after_a_reshow.thread.join(10)
+    monkeypatch.undo()
+    assert handed == [old_path] and os.path.isfile(old_path)
+    files.close()
+
+
+def test_a_picture_shown_again_after_the_eviction_listed_it_is_kept(monkeypatch):
+    """The other order: the request re-shows the picture after the eviction read its age and
+    before the eviction removes it. The eviction sees the file was touched and keeps it."""
+    import pathlib
+    import threading
+
+    files = PngFiles(keep=100, min_age_s=0.0)
+    old_path = files.write(_png(1))
+    files.write(_png(2))
+    old = time.time() - 600
+    os.utime(old_path, (old, old))
+    files.keep = 1
+    handed: list[str] = []
+    stat = pathlib.Path.stat
+    fired: list[bool] = []
+
+    def stat_then_reshow(self, *a, **kw):
+        st = stat(self, *a, **kw)
+        if str(self) == old_path and not fired:   # the eviction's listing has just read the age
+            fired.append(True)
+            t = threading.Thread(target=lambda: handed.append(files.write(_png(1))))
+            t.start()
+            t.join(10)
+        return st
+
+    monkeypatch.setattr(pathlib.Path, "stat", stat_then_reshow)
+    files.evict()
+    monkeypatch.undo()
+    assert handed == [old_path] and os.path.isfile(old_path)
+    files.close()

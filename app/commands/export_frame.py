@@ -28,6 +28,11 @@ def run(args) -> int:
 
     seconds = None if args.time is None else _seconds(args.time)
     with open_video(args.video, fps=args.fps) as src:
+        end, last = src.index.duration, float(src.index.times[-1])   # a lone frame lasts 0 s: its time is in
+        if seconds is not None and not (0 <= seconds and (seconds < end or seconds <= last)):
+            # frame_at_time clamps: the first or last frame was written for any time off the video
+            raise LoupeError(f"{src.label}: --time {args.time!r} is outside the video "
+                             f"({format_time(0)} to {format_time(end)})")
         n = args.index if seconds is None else src.frame_at_time(seconds)
         if not 0 <= n < src.n_frames:
             raise LoupeError(f"{src.label}: frame index {n} is outside 0..{src.n_frames - 1}")
@@ -44,9 +49,16 @@ def _seconds(text: str) -> float:
     """``--time`` as seconds. A frame number is refused: the same text in the viewer's go-to box
     counts frames from 1, --index from 0, and a plain "12" reads as 12 seconds to some; one line
     says which option to use instead (it was taken as index 12: one frame past the viewer's 12)."""
+    import re
+
     from app.data.types import LoupeError
     from app.data.video.timefmt import parse_position
 
+    typed = re.fullmatch(r"[#f]?\s*(-?\d+)", text.strip().lower())
+    if typed and int(typed[1]) <= 0:   # parse_position's "frame numbers start at 1" spoke of frames
+        raise LoupeError(f"--time {text!r} is a frame number, not a time: give --time 0s for 0 seconds "
+                         f"(the first frame is --index 0)" if int(typed[1]) == 0 else
+                         f"--time {text!r} is before the start: times count from 0 (e.g. --time 0s)")
     try:
         kind, value = parse_position(text)
     except ValueError as exc:

@@ -93,6 +93,10 @@ def run(args) -> int:
     from app.models.training import run_as_job, source_site_examples, train_model
 
     info = require_trainable(args.backend)
+    if info.get("driver") and args.source:   # never handed on, so train_model could not refuse it
+        from app.data.types import LoupeError
+
+        raise LoupeError(f"{args.backend} fine-tunes with its own recipe: --source applies to vessels2d only")
     torch.set_num_threads(max(1, args.threads))
     # the source-site check of a vessels2d fine-tune: its data must be there before training starts
     source = None if info.get("driver") else source_site_examples(Path(args.source) if args.source else None)

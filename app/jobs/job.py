@@ -10,6 +10,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
+from .scheduling import time_shared
+
 
 class JobState(str, Enum):  # noqa: UP042 - StrEnum would change str(state) in messages
     QUEUED = "queued"
@@ -179,7 +181,7 @@ class RunnerBase:
                 pass
 
     def _start_thread(self, target, args: tuple, name: str) -> None:
-        t = threading.Thread(target=target, args=args, name=name, daemon=True)
+        t = threading.Thread(target=time_shared(target), args=args, name=name, daemon=True)
         with self._lock:
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
         t.start()

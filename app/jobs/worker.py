@@ -16,6 +16,8 @@ import time
 import traceback
 from pathlib import Path
 
+from .scheduling import ordinary_scheduling
+
 INPUT_DIR, RESULT_DIR, FILES_DIR, STDERR_LOG = "input", "result", "files", "stderr.log"
 
 
@@ -63,6 +65,7 @@ def worker_loop(conn, memory_budget: int | None, torch_threads: int | None) -> N
     """Serve ("run", spec, job_dir) requests until ("stop",) or the pipe closes."""
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # always fd 2, redirected per job
     faulthandler.enable(sys.stderr)
+    ordinary_scheduling()   # a process keeps its creator's policy across fork and exec
     state: dict = {"backend": None, "device": None, "limited": False}
     while True:
         try:

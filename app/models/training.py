@@ -20,6 +20,7 @@ import numpy as np
 
 from app.data.types import LoupeError
 from app.jobs.job import Job, JobState
+from app.jobs.scheduling import time_shared
 
 from .examples import Reviewed
 from .registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, require_adaptable, require_trainable
@@ -694,27 +695,12 @@ def _most_plausible_normalisation(trainer, model, thr: float, images: Sequence[n
     return norm, record
 
 
-def ordinary_scheduling() -> None:
-    """Run the calling thread under the ordinary time-sharing policy. A thread inherits its creator's
-    policy: in session 20's CI the GUI thread had somehow become SCHED_FIFO 99 (possible as root),
-    so the CPU-bound training thread it started was too and never let the GUI thread (same priority,
-    same core) run again: the window froze, and no timeout could fire."""
-    if not hasattr(os, "sched_getscheduler"):
-        return
-    try:
-        if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    except OSError:
-        pass
-
-
 def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], dict]) -> Job:
     """Run ``work(progress, cancelled)`` on a thread behind a Job (progress, cancel, error);
     ``job.result`` is the new model's card."""
     job = Job(label, params, where="local")
 
     def body() -> None:
-        ordinary_scheduling()
         job._set_running()
         try:
             card = work(job._set_progress, lambda: job.cancel_requested)
@@ -729,7 +715,7 @@ def run_as_job(label: str, params: dict, work: Callable[[Callable, Callable], di
         else:
             job._finish(JobState.DONE, result=card)
 
-    threading.Thread(target=body, name=f"loupe-{label}", daemon=True).start()
+    threading.Thread(target=time_shared(body), name=f"loupe-{label}", daemon=True).start()
     return job
 
 

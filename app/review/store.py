@@ -43,6 +43,12 @@ TARGET_KINDS = ("layer", "event", "branch", "finding", "shape", "item")
 #: Records that are not layers but live in the same immutable ``versions`` table with the same
 #: audit (a case board). Same schema, so older stores open unchanged; ``load_layer`` refuses them.
 RECORD_KINDS = ("board", "measurements")
+#: ``save_record``'s default: save on top of whatever version is newest
+ANY_HEAD = object()
+
+
+class RecordChanged(LoupeError):
+    """A compare-and-swap save found a version it had not seen: merge with it and save again."""
 
 _SCHEMA = """
 CREATE TABLE layers (
@@ -123,7 +129,6 @@ def _statements(script: str) -> dict[str, str]:
 
 
 _GUARD_SQL = _statements(_GUARDS)
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -215,6 +220,8 @@ class ReviewStore:
             raise
         except sqlite3.DatabaseError as e:
             self._db.close()
+            if getattr(e, "sqlite_errorname", "") == "SQLITE_NOTADB":   # its header is not SQLite's
+                raise self._not_sqlite() from e
             raise LoupeError(f"{self.path}: not a usable Loupe review store ({e}); the file was left "
                              f"untouched - move it aside or restore a backup") from e
 
@@ -226,14 +233,25 @@ class ReviewStore:
 
     # ---- opening safely -------------------------------------------------------------------
     def _check_file(self) -> None:
+        """Refuse what is not a file or is empty, WITHOUT opening it: closing any descriptor of the
+        database file drops every POSIX lock this process holds on it, including the shared lock
+        each of its open SQLite connections keeps in WAL mode (SQLite's "how to corrupt", 2.2).
+        The web server opens one store per tab and thread while others are open; with its locks
+        gone, another program (the desktop on the same workspace, a CLI command) closing the
+        store took itself for the last user, checkpointed and deleted the WAL and its index, and
+        the server's next store failed with "disk I/O error" (its Open never answered) while its
+        open connections went on writing into the deleted WAL (decisions lost). Whether it is an
+        SQLite database is asked of SQLite itself (``_not_sqlite``), which never lets go of locks."""
         if not self.path.is_file():
             raise LoupeError(f"{self.path}: is not a file, cannot open it as a review store")
-        with open(self.path, "rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
-        if head != _SQLITE_MAGIC:
-            what = "empty" if not head else "not an SQLite database"
-            raise LoupeError(f"{self.path}: is {what}, so it is not a Loupe review store; the file "
+        size = self.path.stat().st_size
+        if size == 0:
+            raise LoupeError(f"{self.path}: is empty, so it is not a Loupe review store; the file "
                              f"was left untouched")
+
+    def _not_sqlite(self) -> LoupeError:
+        return LoupeError(f"{self.path}: is not an SQLite database, so it is not a Loupe review store; "
+                          f"the file was left untouched")
 
     def _create_file(self) -> None:
         """Build the schema in a side file, then rename: a crash never leaves a half-made store."""
@@ -502,9 +520,11 @@ class ReviewStore:
         return [self._info(r) for r in rows]
 
     def save_record(self, record_id: str, kind: str, name: str, payload: dict[str, Any], author: str,
-                    note: str = "") -> VersionInfo:
+                    note: str = "", *, expect_head: str | None | object = ANY_HEAD) -> VersionInfo:
         """Store a new immutable version of a non-layer record (``RECORD_KINDS``: a case board) as
-        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent."""
+        JSON, authored by a human, with a ``save_<kind>`` audit entry. Versions chain by parent.
+        ``expect_head`` (a version id, or None for "no version yet") makes the save a compare-and-
+        swap in the same transaction: ``RecordChanged`` when another writer saved in between."""
         if kind not in RECORD_KINDS:
             raise LoupeError(f"unknown record kind {kind!r}; expected one of {', '.join(RECORD_KINDS)}")
         if not author:
@@ -516,6 +536,9 @@ class ReviewStore:
             if row is not None and row[0] != kind:
                 raise LoupeError(f"{self.path}: {record_id} is a {row[0]}, not a {kind}")
             parent = self._head_id(record_id)
+            if expect_head is not ANY_HEAD and parent != expect_head:
+                raise RecordChanged(f"{self.path}: {kind} {record_id} was saved by another writer meanwhile "
+                                    f"(newest version {parent}, expected {expect_head})")
             if row is None:
                 self._db.execute("INSERT INTO layers VALUES (?,?,?,?)", (record_id, kind, name, _now()))
             vid = uuid.uuid4().hex

@@ -207,6 +207,49 @@ def roi_stats(values: np.ndarray, area: float, area_unit: str, units: str) -> Ro
                     float(v.min()), float(v.max()), units)
 
 
+def crossing_sides(vertices) -> tuple[int, int] | None:
+    """The first two sides (numbered from 1, side k from vertex k to k+1) of a closed planar
+    polygon that cross or touch, else None: a crossed outline has no area anyone drew (Newell's
+    area subtracts the lobes) and its pixels inside are not the region meant."""
+    v = np.asarray(vertices, float).reshape(-1, 3)
+    n = len(v)
+    if n < 4:
+        return None
+    centre = v.mean(axis=0)
+    normal = np.cross(v - centre, np.roll(v, -1, axis=0) - centre).sum(axis=0)
+    if np.linalg.norm(normal) < 1e-12:        # all on one line: no area, nothing crosses meaningfully
+        normal = np.array([0.0, 0.0, 1.0])
+    normal /= np.linalg.norm(normal)
+    a = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+    a /= np.linalg.norm(a)
+    b = np.cross(normal, a)
+    xy = np.c_[(v - centre) @ a, (v - centre) @ b]
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue                              # neighbours through the closing side
+            if segments_cross(xy[i], xy[(i + 1) % n], xy[j], xy[(j + 1) % n]):
+                return i + 1, j + 1
+    return None
+
+
+def segments_cross(a, b, c, d) -> bool:
+    """Whether 2D segments ab and cd share a point (touching counts: a pinched outline)."""
+    def orient(p, q, r) -> float:
+        return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    def on(p, q, r) -> bool:
+        return bool(min(p[0], q[0]) - tol <= r[0] <= max(p[0], q[0]) + tol
+                    and min(p[1], q[1]) - tol <= r[1] <= max(p[1], q[1]) + tol)
+
+    scale = max(1.0, float(np.abs(np.r_[a, b, c, d]).max()))
+    tol, eps = 1e-9 * scale, 1e-9 * scale ** 2
+    o1, o2, o3, o4 = orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+    if ((o1 > eps and o2 < -eps) or (o1 < -eps and o2 > eps)) and ((o3 > eps and o4 < -eps) or (o3 < -eps and o4 > eps)):
+        return True
+    return any(abs(o) <= eps and on(p, q, r) for o, p, q, r in ((o1, a, b, c), (o2, a, b, d), (o3, c, d, a), (o4, c, d, b)))
+
+
 # ------------------------------------------------------------------ measurements as layer shapes
 
 def make_shape(kind: str, handles, label: str = "") -> Shape:
@@ -256,6 +299,9 @@ def measure_shape(shape: Shape, cal: Calibration, image2d: np.ndarray | None = N
         return {"kind": kind, "value": a, "unit": "deg", "text": f"{a:.1f}\u00b0"}
     if kind in ("ellipse", "polygon"):
         verts = np.asarray(shape.vertices, float)
+        crossed = crossing_sides(verts) if kind == "polygon" else None
+        if crossed is not None:
+            raise MeasureError(f"sides {crossed[0]} and {crossed[1]} of the polygon cross: no area (move a corner)")
         if cal.kind == "mm":
             area, au = polygon_area_mm2(verts), "mm\u00b2"
         else:

@@ -7,7 +7,9 @@ The value, unit (mm when the series is calibrated, px otherwise) and ROI statist
 under the login name, so reopening the study brings them back and another study does not show them.
 
 Clicks: Length 2 (the ends), Angle 3 (an end, the vertex, the other end), Ellipse ROI 2 (the
-centre, then a corner of its bounding box, the desktop's drag), Rectangle ROI 2 (opposite corners).
+centre, then a corner of its bounding box, the desktop's drag), Rectangle ROI 2 (opposite corners),
+Polygon ROI one per corner, closed by clicking the first corner again (at least 3 corners, sides
+that do not cross: the area of a crossed outline is not the area anyone drew).
 Every number from the browser is checked here: one line when it cannot be used, never a traceback."""
 from __future__ import annotations
 
@@ -20,14 +22,25 @@ import numpy as np
 
 from app.data.types import LoupeError
 
-TOOLS = {"Off": "", "Length": "distance", "Angle": "angle", "Ellipse ROI": "ellipse", "Rectangle ROI": "rectangle"}
-CLICKS = {"distance": 2, "angle": 3, "ellipse": 2, "rectangle": 2}
+TOOLS = {"Off": "", "Length": "distance", "Angle": "angle", "Ellipse ROI": "ellipse", "Rectangle ROI": "rectangle",
+         "Polygon ROI": "polygon"}
+CLICKS = {"distance": 2, "angle": 3, "ellipse": 2, "rectangle": 2}     # a polygon: until it is closed
+POLYGON_MIN, POLYGON_MAX = 3, 200     # corners; the most keeps one browser from growing a list without end
+CLOSE_PX = 8.0                        # a click this near the first corner (picture pixels) closes the polygon
 NAMES = {"distance": "length", "angle": "angle", "ellipse": "ellipse ROI", "rectangle": "rectangle ROI",
          "polygon": "polygon ROI"}
 TABLE_HEADERS = ("#", "kind", "value", "unit", "plane", "slice", "ROI stats")
 TABLE_WIDTHS = ["7%", "17%", "13%", "9%", "14%", "15%", "25%"]     # fits the middle column at 800 px
 HINTS = {"distance": "click the other end", "angle": "click the vertex, then the other end",
-         "ellipse": "click a corner of the ellipse's box", "rectangle": "click the opposite corner"}
+         "ellipse": "click a corner of the ellipse's box", "rectangle": "click the opposite corner",
+         "polygon": "click the next corner, or the first corner again to close"}
+
+
+def clicks_hint(kind: str) -> str:
+    """What choosing the tool asks for."""
+    if kind == "polygon":
+        return f"one click per corner, then the first corner again to close (at least {POLYGON_MIN})"
+    return f"{CLICKS[kind]} clicks on the slice"
 
 
 @dataclass
@@ -38,6 +51,7 @@ class Pending:
     view: str
     index: int
     points: list = field(default_factory=list)
+    clicked: list = field(default_factory=list)     # (x, y) / picture size of each point: closing a polygon
 
 
 def finite(v: Any, what: str) -> float:
@@ -58,11 +72,13 @@ def whole(v: Any, what: str) -> int:
     return int(f)
 
 
-def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, float, float, float]:
+def picture_click(payload: Any, handle: str, since: int = 0) -> tuple[str, int, int, float, float, float, float]:
     """(view, slice index, picture size, x, y, window, level) of a click the browser reports on the
     viewer: ``{"index": [x, y], "value": the picture's URL}``, x and y in the picture's own pixels
     (centres at whole numbers, whatever size the page shows it at). The slice is the one in the URL
-    the reader was looking at, which must be this tab's picture."""
+    the reader was looking at, which must be this tab's picture, of the study open now: its version
+    (``v``) at least ``since``, the tab's version when that study opened (a click on the previous
+    study's picture, before the new one had replaced it, was measured on the new study)."""
     if not isinstance(payload, dict):
         raise LoupeError("the click came without a position")
     xy = payload.get("index")
@@ -76,6 +92,8 @@ def picture_click(payload: Any, handle: str) -> tuple[str, int, int, float, floa
     if not handle or parts.path.rstrip("/").split("/")[-2:-1] != [handle]:
         raise LoupeError("that picture belongs to another view: open the study again")
     q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if whole(q.get("v", 0), "the picture's version") < since:
+        raise LoupeError("that picture was of the study shown before: click on the new study's slice")
     size = whole(q.get("size", 512), "size")
     if not 16 <= size <= 4096:
         raise LoupeError(f"size must be 16..4096 pixels, got {size}")
@@ -123,21 +141,53 @@ def add_click(scene, pending: Pending | None, tool: str, view: str, index: int, 
     it was finished and added to the scene) and the line to show."""
     kind = TOOLS.get(str(tool), "")
     if not kind:
-        raise LoupeError("choose a measurement (Length, Angle, Ellipse ROI, Rectangle ROI) before clicking")
+        raise LoupeError("choose a measurement (" + ", ".join(t for t in TOOLS if TOOLS[t]) + ") before clicking")
     world, plane = point_on_picture(scene, view, index, size, x, y)
     if pending is None or (pending.kind, pending.view, pending.index) != (kind, view, index):
         pending = Pending(kind, view, index)          # another tool or another slice: start again here
-    if pending.points and np.allclose(pending.points[-1], world):
-        return pending, f"the same point twice: {HINTS[kind]}"
-    pending.points.append(world)
-    need = CLICKS[kind]
-    if len(pending.points) < need:
-        return pending, (f"{NAMES[kind]}: point {len(pending.points)} of {need} on {view} slice {index + 1}; "
-                         f"{HINTS[kind]}")
-    shape = shape_of(kind, pending.points, plane)
+    if kind == "polygon" and _closes(pending, size, x, y):
+        shape = polygon_of(pending.points)
+    else:
+        if pending.points and np.allclose(pending.points[-1], world):
+            return pending, f"the same point twice: {HINTS[kind]}"
+        if kind == "polygon" and len(pending.points) >= POLYGON_MAX:
+            raise LoupeError(f"a polygon ROI has at most {POLYGON_MAX} corners: click the first corner to close it")
+        pending.points.append(world)
+        pending.clicked.append((x / size, y / size))
+        need = CLICKS.get(kind)
+        if need is None or len(pending.points) < need:
+            of = f" of {need}" if need else ""
+            return pending, (f"{NAMES[kind]}: point {len(pending.points)}{of} on {view} slice {index + 1}; "
+                             f"{HINTS[kind]}")
+        shape = shape_of(kind, pending.points, plane)
     scene.add_measurement(shape, plane)
     res = shape.attrs.get("result") or {}
     return None, f"{NAMES[kind]} {res.get('text', '')} on {view} slice {index + 1}"
+
+
+def _closes(pending: Pending, size: int, x: float, y: float) -> bool:
+    """Whether this click is on the first corner of a polygon being drawn (within ``CLOSE_PX``)."""
+    if not pending.clicked:
+        return False
+    fx, fy = pending.clicked[0]
+    if math.hypot(x - fx * size, y - fy * size) > CLOSE_PX:
+        return False
+    if len(pending.points) < POLYGON_MIN:
+        raise LoupeError(f"a polygon ROI needs at least {POLYGON_MIN} corners before it closes: "
+                         f"it has {len(pending.points)}")
+    return True
+
+
+def polygon_of(points: list) -> Any:
+    """The desktop's polygon shape for the clicked corners; an outline whose sides cross is refused
+    here, before closing, so the corners clicked stay and can be finished another way."""
+    from app.scene.measure import crossing_sides, make_shape
+
+    crossed = crossing_sides(points)
+    if crossed is not None:
+        raise LoupeError(f"the polygon's sides {crossed[0]} and {crossed[1]} cross: its area would be wrong; "
+                         "choose the tool again to start over")
+    return make_shape("polygon", list(points))
 
 
 def marks_of(pending: Pending | None) -> tuple:
@@ -198,17 +248,40 @@ def delete(scene, number: Any) -> str:
     return f"deleted measurement {n} ({row[1]} {row[2]} {row[3]})"
 
 
+def locate(scene, number: Any) -> tuple[str, int, int, str]:
+    """Go to measurement ``number`` (from 1, as the table counts): the crosshair moves to its centre;
+    (the view it was drawn on, its slice number from 1 there, that view's slice count, the line)."""
+    from app.scene.mpr import named_slice
+
+    shapes = scene.measurements.shapes if scene is not None and scene.measurements is not None else []
+    if number is None or number == "":
+        raise LoupeError("choose the measurement to show")
+    n = whole(number, "measurement number")
+    if not 1 <= n <= len(shapes):
+        raise LoupeError(f"no measurement {n}: this study has {len(shapes)}")
+    shape = shapes[n - 1]
+    pts = np.asarray(shape.attrs.get("handles") if shape.kind == "polyline" else shape.vertices, float)
+    centre = pts.reshape(-1, 3).mean(axis=0)
+    vol = scene.volume
+    view, number_in_view, count = named_slice(vol.affine, vol.spatial_shape, centre, shape.attrs.get("plane_normal"))
+    if view not in ("axial", "coronal", "sagittal"):
+        raise LoupeError(f"measurement {n} lies on an oblique plane the web viewer does not show")
+    scene.set_cursor(centre)
+    row = table(scene)[n - 1]
+    return view, number_in_view, count, f"measurement {n} ({row[1]} {row[2]} {row[3]}) on {view} slice {number_in_view} / {count}"
+
+
 def unsaved(session: Any) -> str:
     """"" when the review store holds the study's measurements as shown; else a warning (the
-    Session's keeper saves each change but has no one to tell when a save fails)."""
-    from app.review.study_measurements import load_measurements
-
-    scene = session.scene if session is not None else None
-    shown = len(scene.measurements.shapes) if scene is not None and scene.measurements is not None else 0
+    Session's keeper saves each change but has no one to tell when a save fails). Asked of the
+    keeper, which knows what it last saved: counting the store's shapes missed a failed deletion
+    followed by a failed addition (as many shown as stored, not the same ones; session 21)."""
+    keeper = getattr(session, "measurements", None) if session is not None else None
+    if keeper is None or getattr(session, "scene", None) is None:
+        return ""
     try:
-        kept = load_measurements(session.store, scene.volume) if scene is not None else None
-    except Exception as exc:  # noqa: BLE001 - a store that cannot be read is said, not raised
+        if keeper.saved():
+            return ""
+    except Exception as exc:  # noqa: BLE001 - a layer that cannot be encoded is said, not raised
         return f"; NOT saved to the review store ({type(exc).__name__})"
-    if (len(kept.shapes) if kept is not None else 0) != shown:
-        return "; NOT saved to the review store: it is shown here only"
-    return ""
+    return "; NOT saved to the review store: it is shown here only"

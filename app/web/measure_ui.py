@@ -85,7 +85,7 @@ def on_click(st: Any, tool: Any, payload: Any) -> tuple:
     if not M.TOOLS.get(str(tool), ""):
         return tuple(gr.update() for _ in range(5))
     try:
-        view, index, size, x, y, window, level = M.picture_click(payload, st.handle)
+        view, index, size, x, y, window, level = M.picture_click(payload, st.handle, st.study_since)
         st.pending, line = M.add_click(scene, st.pending, tool, view, index, size, x, y)
     except LoupeError as exc:
         return refused(exc, 5)
@@ -103,7 +103,7 @@ def on_tool(st: Any, tool: Any, view: str, number: Any, window: Any, level: Any)
     kind = M.TOOLS.get(str(tool), "")
     had = st.pending is not None
     st.pending = None
-    note = f"{tool}: {M.CLICKS[kind]} clicks on the slice" if kind else ""
+    note = f"{tool}: {M.clicks_hint(kind)}" if kind else ""
     if not had:
         return gr.update(), gr.update(), note
     return (*_picture(st, view, number, window, level), note)
@@ -118,6 +118,19 @@ def on_delete(st: Any, pick: Any, view: str, number: Any, window: Any, level: An
     except LoupeError as exc:
         return refused(exc, 5)
     return (*_picture(st, view, number, window, level), line, *_listing(_scene(st)))
+
+
+def on_show(st: Any, pick: Any, window: Any, level: Any) -> tuple:
+    """Show the picked measurement: (tab key, View, Slice, viewer, note), the crosshair on it."""
+    from app.web.ui import refused, slice_slider
+
+    gr = _gr()
+    try:
+        view, number, count, line = M.locate(_scene(st), pick)
+    except LoupeError as exc:
+        return refused(exc, 5)
+    key, html = _picture(st, view, number, window, level)
+    return key, view, gr.update(**slice_slider(number - 1, count)), html, line
 
 
 def on_draft(st: Any) -> Any:

@@ -29,17 +29,18 @@ class PngFiles:
 
     def write(self, data: bytes) -> str:
         p = self.dir / f"{hashlib.sha1(data).hexdigest()[:20]}.png"
-        if p.exists():
-            os.utime(p)   # in use again: the newest, last to go
-        else:
-            tmp = p.with_suffix(f".{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
+        with self._lock:   # an eviction removes a file under this lock: this one is here, or gone
+            if p.exists():
+                os.utime(p)   # in use again: the newest, last to go
+                return str(p)
+        tmp = p.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_bytes(data)
+        with self._lock:
             os.replace(tmp, p)
-            with self._lock:
-                self._written += 1
-                due = self._written % max(1, self.keep // 10) == 0
-            if due:
-                self.evict()
+            self._written += 1
+            due = self._written % max(1, self.keep // 10) == 0
+        if due:
+            self.evict()
         return str(p)
 
     def evict(self) -> int:
@@ -53,10 +54,22 @@ class PngFiles:
         files.sort(reverse=True)
         gone = 0
         for mtime, f in files[self.keep:]:
-            if now - mtime >= self.min_age_s:
-                f.unlink(missing_ok=True)
+            if now - mtime >= self.min_age_s and self._unlink_unless_touched(f, mtime):
                 gone += 1
         return gone
+
+    def _unlink_unless_touched(self, f: Path, mtime: float) -> bool:
+        """Remove ``f`` unless a request has shown it again since it was listed (session 21's
+        review: a path handed out by ``write`` was removed just after, or ``write``'s touch
+        raised FileNotFoundError)."""
+        with self._lock:
+            try:
+                if f.stat().st_mtime != mtime:
+                    return False
+            except FileNotFoundError:   # another request's eviction
+                return False
+            f.unlink(missing_ok=True)
+            return True
 
     def close(self) -> None:
         self._remove()

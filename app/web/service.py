@@ -207,7 +207,7 @@ class WebService:
                 nxt = replace(req, index=req.index + n * step)
                 if nxt.index < 0:
                     break
-                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt))
+                self._prefetch_q.append((scene, render_key(real, scene, nxt), nxt, real))
             if self._prefetcher is None:
                 self._prefetcher = threading.Thread(target=self._prefetch_loop, name="loupe-prefetch", daemon=True)
                 self._prefetcher.start()
@@ -222,17 +222,33 @@ class WebService:
             with self._prefetch_cv:
                 while not self._prefetch_q:
                     self._prefetch_cv.wait()
-                scene, key, req = self._prefetch_q.popleft()
-            with self._lock:
-                if key in self._pngs:
-                    continue
-            try:
-                self._png(scene, key, req)
-                self.prefetched += 1
-            except (LoupeError, ValueError):
-                pass            # past the last slice: nothing to draw
+                item = self._prefetch_q.popleft()
+            self._prefetch_one(item)
 
-    def _png(self, scene: Any, key: tuple, req: SliceRequest) -> bytes:
+    def _prefetch_one(self, item: tuple) -> None:
+        """Draw one queued slice into the cache (the prefetch thread's step), unless its tab has
+        changed what the picture shows since it was queued (a measurement, a layer, the frame):
+        drawn now, it would show the new state under the old key, which another tab in that
+        old state (the same restored measurements) would be served (session 21's review)."""
+        scene, key, req, real = item
+        with self._lock:
+            if key in self._pngs:
+                return
+
+        def current() -> bool:
+            return render_key(real, scene, req) == key
+
+        if not current():
+            return
+        try:
+            self._png(scene, key, req, current)
+            self.prefetched += 1
+        except (LoupeError, ValueError):
+            pass            # past the last slice: nothing to draw
+
+    def _png(self, scene: Any, key: tuple, req: SliceRequest, current: Any = None) -> bytes:
+        """The picture for ``key``, from the cache or drawn and cached; ``current()`` False after
+        drawing (the scene changed meanwhile): drawn but not cached."""
         with self._lock:
             hit = self._pngs.get(key)
             if hit is not None:
@@ -240,6 +256,8 @@ class WebService:
                 self.png_hits += 1
                 return hit
         data = png_bytes(render_view(scene, req))
+        if current is not None and not current():
+            return data
         with self._lock:
             if key in self._pngs:        # another request drew it meanwhile
                 return self._pngs[key]
@@ -392,6 +410,7 @@ class BrowserState:
     last_request: Any = None       # the tab's previous slice request (scroll direction for prefetch)
     edit_target: Any = None        # (layer id, view, slice index) the mask editor holds, set by "Edit this slice"
     pending: Any = None            # the measurement being drawn (``app.web.measure.Pending``)
+    study_since: int = 0           # ``version`` when the study on screen opened: older pictures showed another
 
     def close(self) -> None:
         if self.video is not None:
@@ -399,6 +418,24 @@ class BrowserState:
             self.video = None
         if self.session is not None:
             self.session.close()
+
+
+def measurements_digest(layer: Any) -> str:
+    """What the picture draws of a measurement layer: each shape's kind, vertices, handles and
+    value line, and the layer's colour. The layer's id, version and count are not enough: every
+    tab that reopens a study restores its saved measurements with the stored layer's id, and two
+    tabs that each add one then hold different shapes at the same version and count (session 21's
+    review: the cache showed one tab the other's measurement)."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha1(repr(tuple(float(c) for c in layer.color)).encode())
+    for s in layer.shapes:
+        h.update(f"|{s.kind}|{s.label}|{(s.attrs.get('result') or {}).get('text', '')}|".encode())
+        h.update(np.ascontiguousarray(s.vertices, np.float64).tobytes())
+        h.update(np.ascontiguousarray(s.attrs.get("handles", ()), np.float64).tobytes())
+    return h.hexdigest()
 
 
 def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
@@ -413,7 +450,8 @@ def render_key(real: Path, scene: Any, req: SliceRequest) -> tuple:
                        tuple(sorted(getattr(lay, "hidden_labels", ()))), id(lay.labels)))
     ms = getattr(scene, "measurements", None)        # the measurements drawn over the picture
     if ms is not None:
-        layers.append(("measurements", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible)))
+        layers.append(("measurements", ms.id, scene.version(ms), len(ms.shapes), bool(ms.visible),
+                       measurements_digest(ms)))
     cursor = tuple(round(float(c), 4) for c in scene.cursor)
     return (real, req, cursor, tuple(layers), scene.frame, scene.wl.invert)
 

@@ -242,6 +242,7 @@ def build_app(svc: WebService):
             return (st, *refused(exc, len(open_outputs) - 1))
         st.path = path
         st.version += 1
+        st.study_since = st.version  # a click on a picture older than this was on the previous study
         st.edit_target = None        # the editor's slice belonged to the previous study
         svc.register(st, user)
         scene = st.session.scene
@@ -522,6 +523,7 @@ def build_app(svc: WebService):
                                            elem_id="measure-table", column_widths=mui.M.TABLE_WIDTHS)
                     with gr.Row():
                         m_pick = gr.Dropdown([], label="Measurement", elem_id="measure-pick")
+                        m_show = gr.Button("Show", elem_id="measure-show")
                         m_del = gr.Button("Delete", elem_id="measure-del")
                         m_draft_btn = gr.Button("Draft report", elem_id="measure-draft-btn")
                     m_draft = gr.Markdown(elem_id="measure-draft")
@@ -626,6 +628,8 @@ def build_app(svc: WebService):
         tool.change(mui.on_tool, [st, tool, view, index, window, level], [tab_key, image, m_note], **private)
         m_del.click(mui.on_delete, [st, m_pick, view, index, window, level], measured, **private).then(
             three, [st, window, level], planes, **private)
+        m_show.click(mui.on_show, [st, m_pick, window, level], [tab_key, view, index, image, m_note],
+                     **private).then(three, [st, window, level], planes, **private)
         m_draft_btn.click(mui.on_draft, st, m_draft, **private)
         frame_ctl.change(mui.on_frame, [st, frame_ctl, view, index, window, level], [tab_key, image, frame_ctl],
                          js=mui.STUDY_FRAME_JS, trigger_mode="always_last", **private).then(
