@@ -30,7 +30,7 @@ from .model import Evidence, Report, Sentence
 
 _LOCATOR_UNITS = {"point_lps": "mm", "roi_lps": "mm", "center_lps": "mm", "time_s": "s", "start_s": "s",
                   "end_s": "s", "frame": "", "start_frame": "", "end_frame": "", "slice": "", "slice_number": "", "slice_count": "",
-                  "frame_number": "", "start_frame_number": "", "end_frame_number": "",
+                  "frame_number": "", "frame_count": "", "start_frame_number": "", "end_frame_number": "",
                   "point_px": "px", "index": "", "event": "", "branch": ""}
 
 

@@ -343,11 +343,11 @@ def as_table(rows: list[dict]) -> str:
 def wrap_value(label: str, width_of, max_w: float) -> list[str]:
     """A measurement's value line wider than ``max_w`` (in ``width_of``'s units: the desktop's font
     metrics, the web's Pillow font) broken before its parts ("area", "mean ...", "SD ...",
-    "[min, max]") into lines that fit; a part that alone is too wide stays whole."""
+    "[min, max]", "(frame k/N)") into lines that fit; a part that alone is too wide stays whole."""
     if width_of(label) <= max_w:
         return [label]
     lines: list[str] = []
-    for part in re.split(r"(?=  )|(?= SD )|(?= \[)", label):
+    for part in re.split(r"(?=  )|(?= SD )|(?= \[)|(?= \(frame )", label):
         if lines and width_of(lines[-1] + part) <= max_w:
             lines[-1] += part
         elif part.strip():

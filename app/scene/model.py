@@ -252,6 +252,11 @@ class Scene:
             res = measure_shape(shape, self.calibration, image, plane, self.units)
         except Exception as exc:  # e.g. across two ultrasound regions: say so in the list
             res = {"kind": shape.attrs.get("measure"), "value": float("nan"), "unit": "", "text": str(exc)}
+        if self.n_frames > 1 and "mean" in res:
+            # an ROI's statistics are of the frame on screen: say which (session-21 walk: an EPI's
+            # mean measured on frame 1 stood unlabelled beside frames 2-10 and in the report)
+            res["frame"] = int(self.frame)
+            res["text"] = f"{res['text']} (frame {self.frame + 1}/{self.n_frames})"
         shape.attrs["result"] = res
         if plane is not None:
             shape.attrs["plane_normal"] = plane.normal.tolist()

@@ -63,6 +63,10 @@ def _audit(win):
         """The history of the Review dock's selected item, or none. Built when its tab is first
         shown, the dock never heard of an earlier selection (the walk: "No layer selected" beside
         a selected item)."""
+        decided = getattr(win, "_history_layer", None)   # a decision made before this dock was built
+        if decided:
+            panel.set_layer(decided)
+            return
         review = getattr(win, "panels", {}).get("review")
         item = review.current_item() if review is not None else None
         panel.set_layer(item.layer_id if item is not None else None)

@@ -36,10 +36,49 @@ class ExportMenu:
         self.identified_action.setChecked(bool(win.settings.get("export_identified", False)))
         self.identified_action.toggled.connect(lambda on: win.settings.set("export_identified", bool(on)))
 
+    # --- what is on screen (session-21 walk: over a video the menu offered, and wrote, the DICOM
+    # SR and COCO of the CT hidden behind it, and never the video's own segments) ---
+    def video(self):
+        """The video workspace when a video is on screen, else None (an image, or nothing)."""
+        ctx = getattr(getattr(self.win, "current_view", None), "context", None)
+        ws = getattr(self.win, "video", None)
+        if ctx is not None and ctx.is_video and ws is not None and ws.source is not None and ws.n_frames:
+            return ws
+        return None
+
+    @staticmethod
+    def video_layer(ws):
+        """The video's events to export: its segments, else its evidence events."""
+        return next((lay for lay in (ws.segments, *ws.evidence) if lay is not None and lay.events), None)
+
+    @staticmethod
+    def video_reference(ws):
+        from app.export.reference import FrameReference
+
+        src, n = ws.source, ws.n_frames
+        w, h = src.size
+        stem = Path(str(ws._video_path or src.label or "video")).stem
+        return FrameReference(w, h, [f"{stem}_{k:06d}.png" for k in range(n)], [src.time_of(k) for k in range(n)],
+                              source=str(ws._video_path or ""))
+
+    def _video_why_not(self, fmt, ws) -> str | None:
+        if fmt.key != "csv_segments":
+            return "a video is on screen: this export is of an image (open it to export its layers)"
+        if self.video_layer(ws) is None:
+            return "no segments or evidence events on this video yet (I and O mark a segment)"
+        return None
+
     def refresh(self) -> None:
         """Offer only the exports that apply to what is open: a disabled entry says why."""
         from app.export.formats import FORMATS
 
+        ws = self.video()
+        if ws is not None:
+            for fmt in FORMATS:
+                why = self._video_why_not(fmt, ws)
+                self.actions[fmt.key].setEnabled(why is None)
+                self.actions[fmt.key].setToolTip(why or self.policy(fmt).line())
+            return
         model = self.win.model
         volume = model.volume if model is not None else None
         kinds = [lay.kind for lay in model.layers[1:]] if model is not None else []
@@ -50,6 +89,9 @@ class ExportMenu:
             a.setToolTip(why or self.policy(fmt).line())
 
     def layer_for(self, fmt):
+        ws = self.video()
+        if ws is not None:
+            return self.video_layer(ws) if fmt.key == "csv_segments" else None
         model = self.win.model
         if model is None:
             return None
@@ -62,6 +104,9 @@ class ExportMenu:
     def reference_for(self, fmt):
         from app.export.reference import reference_for
 
+        ws = self.video()
+        if ws is not None:
+            return self.video_reference(ws)
         return reference_for(fmt.reference, self.win.model.volume)
 
     def export_dialog(self, key: str) -> None:
@@ -84,6 +129,13 @@ class ExportMenu:
         return fmt.policy(identified=self.identified_action.isChecked())
 
     def _layer_or_error(self, fmt):
+        ws = self.video()
+        if ws is not None:
+            why = self._video_why_not(fmt, ws)
+            if why is not None:
+                self.win.show_error(f"{fmt.title}: {why}")
+                return None
+            return self.video_layer(ws)
         model = self.win.model
         why = fmt.why_not(model.volume if model is not None else None,
                           [lay.kind for lay in model.layers[1:]] if model is not None else [])

@@ -72,4 +72,6 @@ class JobProgress(QWidget):
         if job.state.finished:
             job.remove_listener(self._relay.changed.emit)
             self.bar.setFormat(f"{job.backend}: {job.state.value}")
+            if self.message.text().strip().lower() == job.state.value:   # "evidence: done  done" (session-21 walk)
+                self.message.setText("")
             self.finished.emit(job)

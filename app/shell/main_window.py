@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         self.workflow = Workflow(self.settings, self)   # review store of the workspace + reviewer name
         self.workflow.saveFailed.connect(lambda m: self.show_error(m, "Review: see the message above"))
         self._runner = None
+        self._history_layer: str | None = None   # the layer the Audit dock shows (show_history)
+        self._review_key: tuple | None = None       # the Review dock's row last shown (show_review_item)
         self.panels: dict[str, QWidget] = {}             # feature panels built so far, by dock key
         self.current_view = CurrentView(self)            # what is on screen: every dock follows it
         self.current_view.changed.connect(self._view_changed)
@@ -389,8 +391,11 @@ class MainWindow(QMainWindow):
         if getattr(self, "_layout_waits", False):   # the layout asked for during loading is now shown
             self._layout_waits = False
             self.message.hide()
-        self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {vol.meta.get('modality', '')} "
-                                     f"{' x '.join(map(str, vol.spatial_shape))}", 5000)
+        frames = f", {vol.n_frames} frames" if vol.n_frames > 1 else ""   # a 4D series says so (session-21 walk)
+        # a photo has no modality: "2D image 1 x 584 x 565", not "01_test.tif:  1 x 584 x 565"
+        what = str(vol.meta.get("modality") or "") or ("2D image" if vol.spatial_shape[0] <= 1 else "image")
+        self.statusBar().showMessage(f"Opened {Path(self._opening).name}: {what} "
+                                     f"{' x '.join(map(str, vol.spatial_shape))}{frames}", 5000)
         try:
             from . import recent
 
@@ -697,6 +702,8 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(0, self, lambda: keep_readable(self))   # once the new view is laid out
         self._clear_status()
+        self._history_layer = None   # the Audit dock follows the new study's selection (app/shell/docks.py)
+        self._review_key = None
         if ctx.is_video and ctx.name:   # the title names what is on screen, not the study behind it
             self.setWindowTitle(f"Loupe - {ctx.name}")
         if not ctx.is_image:   # the slice docks have no image to show: cleared, not left on the last one
@@ -808,10 +815,21 @@ class MainWindow(QMainWindow):
     def _model_layer(self, layer_id: str):
         return next((lay for lay in (self.model.layers if self.model else []) if lay.id == layer_id), None)
 
-    def show_review_item(self, item) -> None:
+    def show_history(self, layer_id: str | None) -> None:
+        """The Audit dock shows ``layer_id``'s history: the item selected in the Review dock, or the
+        layer a decision was just made on in the Vessels or Evidence dock (session-21 walk: after
+        accepting a branch the Audit dock still showed the vessel mask, the decision nowhere)."""
+        self._history_layer = layer_id
         audit = self.panels.get("audit")
         if audit is not None:
-            audit.set_layer(item.layer_id)
+            audit.set_layer(layer_id)
+
+    def show_review_item(self, item) -> None:
+        key = (item.layer_id, item.target_kind, item.target_ref)
+        if key == self._review_key:
+            return   # the Review dock re-announcing its row after a refresh (any decision): not a new choice
+        self._review_key = key
+        self.show_history(item.layer_id)
         layer = self._model_layer(item.layer_id)
         if layer is not None:
             self.layers_panel.select(layer)
@@ -844,6 +862,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"branch {branch}: decision not recorded ({exc})", "Review: see the message above")
             return
         self.review_changed()
+        self.show_history(layer_id)
 
     def show_vessels(self, panel, layer) -> None:
         if layer is not None and layer.kind == "graph" and layer is not panel.layer:

@@ -29,6 +29,8 @@ class MeasurementsPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.cellClicked.connect(self._jump)
+        # a narrower dock wraps the values onto more lines: the rows follow the Result column's width
+        self.table.horizontalHeader().sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         lay.addWidget(self.table)
         row = QHBoxLayout()
         self.b_copy = QPushButton("Copy all")
@@ -53,7 +55,12 @@ class MeasurementsPanel(QWidget):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             for c, val in enumerate((str(i + 1), r.get("kind", ""), r.get("text", ""))):
-                self.table.setItem(i, c, QTableWidgetItem(val))
+                item = QTableWidgetItem(val)
+                item.setToolTip(val)
+                self.table.setItem(i, c, item)
+        # an ROI's value (area, mean, SD, range, frame) on as many lines as it takes: the fixed row
+        # height cut it to "... [1343, 1917] ..." in a side dock (session-21 walk)
+        self.table.resizeRowsToContents()
 
     def text(self) -> str:
         return as_table([{k: v for k, v in r.items() if k != "shape"} for r in self.rows()])

@@ -108,24 +108,37 @@ def _in_slab(view, pts: np.ndarray, tol: float) -> np.ndarray:
     return np.abs(d) <= tol
 
 
-def keep_clear(x: float, y: float, tw: float, ascent: float, descent: float, view) -> tuple[float, float]:
+def keep_clear(x: float, y: float, tw: float, ascent: float, descent: float, view,
+               others=()) -> tuple[float, float]:
     """A value label at baseline (x, y) moved up or down off the orientation letters' plates (drawn
-    after it, a letter would hide part of the number on a narrow view)."""
+    after it, a letter would hide part of the number on a narrow view) and off the values already
+    drawn (``others``: session-21 walk, two values written over each other in MPR 1x3)."""
     plates = view.letter_rects() if hasattr(view, "letter_rects") else []
+    obstacles = [*plates, *others]
     H = view.height()
 
     def hits(yb: float) -> QRectF | None:
         box = QRectF(x, yb - ascent, tw, ascent + descent)
-        return next((r for r in plates if r.intersects(box)), None)
+        return next((r for r in obstacles if r.intersects(box)), None)
 
-    plate = hits(y)
-    if plate is None:
+    if hits(y) is None:
         return x, y
-    above, below = plate.top() - descent - 2, plate.bottom() + ascent + 2
-    for yb in sorted((above, below), key=lambda c: abs(c - y)):
+    edges = [c for r in obstacles for c in (r.top() - descent - 2, r.bottom() + ascent + 2)]
+    for yb in sorted(edges, key=lambda c: abs(c - y)):
         if ascent <= yb <= H - descent and hits(yb) is None:
             return x, yb
     return x, y
+
+
+def value_lines(label: str, width_of, right_room: float, left_room: float, view_w: float) -> tuple[list[str], str]:
+    """A measurement value's lines and its side ("right" of the shape, else "left"): whole where it
+    fits, else broken to fit the roomier side, so it does not fall back over the shape it measures
+    (session-21 walk: an ROI's value written across the ellipse in a 2x2 cell); else to the view."""
+    for side, room in (("right", right_room), ("left", left_room)):
+        lines = wrap_value(label, width_of, room)
+        if max(width_of(t) for t in lines) <= room:
+            return lines, side
+    return wrap_value(label, width_of, view_w - 8), "right"
 
 
 def shapes(p: QPainter, view, layer, selected=None) -> None:
@@ -163,17 +176,22 @@ def shapes(p: QPainter, view, layer, selected=None) -> None:
                 f.setBold(True)
                 p.setFont(f)
                 fm = p.fontMetrics()
-                lines = wrap_value(label, fm.horizontalAdvance, view.width() - 8)
+                # beside the shape's outline (an ellipse's handles are its centre and two radii: its
+                # left half lies left of every handle)
+                right_edge = max(q.x() for q in [*handles, *pts]) + 8
+                left_edge = min(q.x() for q in [*handles, *pts]) - 8
+                lines, side = value_lines(label, fm.horizontalAdvance, view.width() - 4 - right_edge,
+                                          left_edge - 4, view.width())
                 tw = max(fm.horizontalAdvance(t) for t in lines)
                 extra = fm.lineSpacing() * (len(lines) - 1)   # lines below the first baseline
-                x = anchor.x() + 8
-                if x + tw > view.width() - 4:  # keep the value inside the view
-                    x = min(handles, key=lambda q: q.x()).x() - 8 - tw
+                x = right_edge
+                if side == "left" or x + tw > view.width() - 4:  # keep the value inside the view
+                    x = left_edge - tw
                 y = min(max(anchor.y() - 6, 14), view.height() - 4 - extra)
-                x, y = keep_clear(max(x, 4), y, tw, fm.ascent(), fm.descent() + extra, view)
+                drawn = getattr(view, "drawn_labels", None)
+                x, y = keep_clear(max(x, 4), y, tw, fm.ascent(), fm.descent() + extra, view, drawn or ())
                 for i, t in enumerate(lines):
                     text(p, x, y + i * fm.lineSpacing(), t, QColor(colour.red(), colour.green(), colour.blue()))
-                drawn = getattr(view, "drawn_labels", None)
                 if drawn is not None:
                     drawn.append(QRectF(x, y - fm.ascent(), tw, fm.ascent() + fm.descent() + extra))
         elif s.label:

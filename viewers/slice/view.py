@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QStaticText, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QStaticText, QTransform
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.layers import HeatmapLayer, LabelLayer
@@ -332,14 +332,7 @@ class SliceView(QWidget):
             st = self._st(label, self._font(9))
             self._draw_st(p, (x0 + x1 - st[0].size().width()) / 2, y - 22, st)
         f = self._font(9)
-        title = (self.view_name.capitalize() if m.patient_geometry else "Image") + (
-            " (oblique)" if m.is_oblique(self.view_name) else "")
-        lines = [title]
-        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
-        if count > 1:
-            lines.append(f"Slice {idx + 1}/{count}")
-        if m.n_frames > 1:
-            lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
+        lines = self.title_lines()
         for i, s in enumerate(lines):
             self._draw_st(p, 8, 6 + 15 * i, self._st(s, f))
         wl = m.wl
@@ -356,12 +349,56 @@ class SliceView(QWidget):
             self._draw_st(p, 8, H - 20 - 15 * i, self._st(s, f))
         for i, s in enumerate(notes):
             self._draw_st(p, 8, H - 20 - 15 * (len(bottom) + i), self._st(s, f), warn)
-        if self.note:
-            st = self._st(self.note, f)
-            self._draw_st(p, max(8.0, (W - st[0].size().width()) / 2), 30, st, warn)
+        for x, y, st in self.note_places(len(lines)):
+            self._draw_st(p, x, y, st, warn)
         if not m.patient_geometry:
             st = self._st("no patient orientation in file", f)
             self._draw_st(p, W - st[0].size().width() - 8, 6, st, overlays.QColor(200, 200, 200))
+
+    def title_lines(self) -> list[str]:
+        """The lines at the top left: the view (oblique or not), its slice, the frame. A title that
+        would run under the top orientation letter goes on two lines (session-21 walk: in MPR 1x3
+        the "S" plate covered the end of "Coronal (oblique)")."""
+        m = self.model
+        name = self.view_name.capitalize() if m.patient_geometry else "Image"
+        lines = [name]
+        if m.is_oblique(self.view_name):
+            whole = f"{name} (oblique)"
+            top = [r for r in self.letter_rects() if r.top() < 15]
+            if top and 8 + QFontMetrics(self._font(9)).horizontalAdvance(whole) > min(r.left() for r in top) - 2:
+                lines = [name, "(oblique)"]
+            else:
+                lines = [whole]
+        idx, count = mpr.slice_position(m.volume.affine, m.volume.spatial_shape, self.plane)
+        if count > 1:
+            lines.append(f"Slice {idx + 1}/{count}")
+        if m.n_frames > 1:
+            lines.append(f"Frame {m.frame + 1}/{m.n_frames}")
+        return lines
+
+    def note_places(self, n_title_lines: int | None = None) -> list:
+        """(x, y, static text) of each line of the transient note: below the title lines (view,
+        slice, frame) and broken onto lines that fit the view (session-21 walk: on a 2x2 cell the
+        one-line note ran over "Slice 8/15" and past the cell's edge)."""
+        if not self.note:
+            return []
+        if n_title_lines is None:
+            n_title_lines = len(self.title_lines())
+        f = self._font(9)
+        room = max(40.0, self.width() - 16.0)
+        fm = QFontMetrics(f)
+        rows: list[str] = []
+        for word in self.note.split(" "):   # "0 = Auto" keeps its no-break spaces: one piece
+            if rows and fm.horizontalAdvance(rows[-1] + " " + word) <= room:
+                rows[-1] += " " + word
+            else:
+                rows.append(word)
+        top = 6 + 15 * n_title_lines + 4
+        out = []
+        for i, row in enumerate(rows):
+            st = self._st(row, f)
+            out.append((max(8.0, (self.width() - st[0].size().width()) / 2), top + 15 * i, st))
+        return out
 
     def _letter_places(self) -> list:
         """(x, y, static text) of each orientation letter, or none without patient geometry."""
@@ -594,8 +631,9 @@ class SliceView(QWidget):
             if pr.get("shortcut") == char:
                 if not preset_applies(pr, self.model.volume):   # a HU window on an MR / X-ray: say why not
                     what = str(self.model.volume.meta.get("modality", "")) or "not a CT"
-                    self.show_note(f"{pr['name']} is a CT (HU) window; this image is {what}: 0 = Auto")
+                    self.show_note(f"{pr['name']} is a CT (HU) window; this image is {what}: 0\u00a0=\u00a0Auto")
                     return True
+                self.note = ""   # the note of a refused key is answered: it goes with the window it asked for
                 self.model.set_window(preset(pr["key"], self.model.volume.array, self.model.wl.invert))
                 return True
         return False

@@ -649,11 +649,9 @@ class VideoWorkspace(QWidget):
         elif key in (K.Key_Equal, K.Key_Plus):
             self._speed_step(1)
         elif key == K.Key_I:
-            self.editor.mark_in(self.current)
-            self.timeline.update()
+            self._segment_made(self.editor.mark_in(self.current))
         elif key == K.Key_O:
-            self.editor.mark_out(self.current)
-            self.timeline.update()
+            self._segment_made(self.editor.mark_out(self.current))
         elif key == K.Key_S:
             jump = self.editor.prev_segment(self.current) if shift else self.editor.next_segment(self.current)
         elif key == K.Key_E:
@@ -682,6 +680,15 @@ class VideoWorkspace(QWidget):
             self.pause()
             self.seek(jump)
         ev.accept()
+
+    def _segment_made(self, ev) -> None:
+        """I / O closed a segment: it is the selected one, so Export > Clip takes it at once
+        (session-21 walk: after I ... O the clip export said "select a segment, or set an in point")."""
+        if ev is not None:
+            i = next((n for n, e in enumerate(self.segments.events) if e is ev), None)
+            if i is not None:
+                self.timeline.selected_segment = i
+        self.timeline.update()
 
     # --- segment labels ---
     def _default_label_changed(self, text: str) -> None:

@@ -48,6 +48,9 @@ def draft(rep: Report, vol: Volume, series: str, rows: list[dict[str, Any]]) -> 
         if shape is None or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             continue
         loc, on = _where(vol, series, index, shape)
+        if isinstance(row.get("frame"), int) and vol.n_frames > 1:   # ROI statistics of one frame
+            loc |= {"frame": row["frame"], "frame_number": row["frame"] + 1, "frame_count": vol.n_frames}
+            on += f", frame {row['frame'] + 1} of {vol.n_frames}"
         v = rounded(value, 1)
         links = [Evidence("locator", series, loc, None, "", f"measurement {index}")]
         if kind == "distance":

@@ -88,7 +88,8 @@ class VesselPanel(QWidget):
             self.unit = unit
         self.table.setHorizontalHeaderLabels(self.columns())
         if layer is None:
-            self.summary.setText(f"No vessel graph ({unit_note(self.unit)})")
+            note = unit_note(self.unit)   # "(lengths in mm (true spacing))" read badly (session-21 walk)
+            self.summary.setText(f"No vessel graph. {note[0].upper()}{note[1:]}")
             self.table.setRowCount(0)
             return
         layer.events.style.connect(self._layer_styled)
