@@ -160,3 +160,22 @@ def test_a_very_strong_one_frame_view_ranks_with_events_that_last():
                                   lambda e: one_frame_ranks_with_lasting(desc, e, same, s))
         assert (single in kept) is shown
         assert sum(1 for e in kept if e in lasting) == (4 if shown else 5)   # the weakest core made room
+
+
+def test_core_s_product_setting_and_what_a_quarter_second_core_would_do():
+    """Issue 20 session 21 (docs/figures/evidence_session21_rule.md): the first-round core decides how many
+    distinct events a surgical-rate clip's 1% can show (3 minutes at 30 fps: 54 frames, three 15-frame cores
+    at 0.5 s, six 8-frame cores at 0.25 s). The rule decided the product value; the shorter core stays a
+    setting (the switch)."""
+    from backends.evidence.pipeline import Settings, reader_budget
+
+    assert Settings().core_s == 0.5
+    n, fps = 5400, 30.0
+    good = np.ones(n, bool)
+    for core_s, shown in ((0.5, 3), (0.25, 6)):
+        s = Settings(core_s=core_s)
+        budget = reader_budget(n, fps, s)
+        core = min(budget, max(s.min_frames, int(round(s.min_event_s * fps)), int(round(s.core_s * fps))))
+        events = [_event(600 * (i + 1), 40, 30.0 - i) for i in range(7)]
+        kept, used = allot_budget(events, budget, core, lambda e: False, good)
+        assert budget == 54 and len(kept) == shown and used <= budget

@@ -53,6 +53,9 @@ class Settings:
     seen_reach_s: float = 10.0      # an event's key frame must show something the frames this close...
     min_new: float = 0.1            # ...do not, on at least this share of its picture, or it goes last
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
+    #                                 (session 21: 0.25 s found 41 -> 46 of 87 dev events, region kinds 10 -> 14,
+    #                                 false/h +4.1%, but FAILED its rule's one-timing speed criterion,
+    #                                 docs/figures/evidence_session21_rule.md; stays 0.5)
     single_apart: float = 1.0       # a one-frame event whose neighbours differ by more than this many 'same'
     single_new: float = 4.0         # distances, and whose frame differs from both by more than this many, ranks
     #                                 with the events that last (a view at a cut; a glitch has alike neighbours)
