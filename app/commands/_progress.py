@@ -12,7 +12,8 @@ def follow(job, quiet: bool, label: str | None = None) -> int:
     last = [None]
 
     def show(j) -> None:
-        line = f"{j.backend}: {j.state.value} {j.progress:4.0%} {j.message}"
+        said = "" if j.message.strip().lower() == j.state.value else f" {j.message}"   # not "done 100% done"
+        line = f"{j.backend}: {j.state.value} {j.progress:4.0%}{said}"
         if not quiet and line != last[0]:
             last[0] = line
             print(line, file=sys.stderr, flush=True)
