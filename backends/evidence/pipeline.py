@@ -55,7 +55,9 @@ class Settings:
     core_s: float = 0.5             # budget round one: this much of every event (at least min_frames)
     #                                 (session 21: 0.25 s found 41 -> 46 of 87 dev events, region kinds 10 -> 14,
     #                                 false/h +4.1%, but FAILED its rule's one-timing speed criterion,
-    #                                 docs/figures/evidence_session21_rule.md; stays 0.5)
+    #                                 docs/figures/evidence_session21_rule.md; stays 0.5. Session 21b: speed
+    #                                 re-judged by work counts, equal on all 18 clips; the unseen15 REPORT found
+    #                                 19 -> 24 of 58 but false/h +15.8%, FAILED, evidence_session21b_rule.md)
     single_apart: float = 1.0       # a one-frame event whose neighbours differ by more than this many 'same'
     single_new: float = 4.0         # distances, and whose frame differs from both by more than this many, ranks
     #                                 with the events that last (a view at a cut; a glitch has alike neighbours)
