@@ -75,8 +75,10 @@ FINETUNE_KEEP_SOURCE = False
 #: the long fine-tune schedule (``train --long-schedule``, session 21, T27h): LONG_SCHEDULE_ITERS steps at
 #: LONG_SCHEDULE_LR instead of the trainer's FINETUNE_ITERS / FINETUNE_LR (200 at 5e-4); ``--iters`` still wins for the
 #: steps. Sessions 7-9 measured it on the v1 base as the one setting that moved heavy sites (+0.005..+0.020) and found it
-#: lowered the source site; session 21 tries it with keep-source styled rehearsal under
-#: docs/figures/train_loop_session21_rule.md.
+#: lowered the source site. Off: with keep-source styled rehearsal its rule (docs/figures/train_loop_session21_rule.md,
+#: written before scoring) FAILED on the 4 sites of development draw 11006: 5-corrected Dice +0.0026 on average against
+#: the plain fine-tune (+0.010 asked; +0.0013 / +0.0025 / +0.0003 / +0.0064, every site up), source kept 2 vs 1
+#: (mean source +0.009), promotable 1 vs 0, 90-108 s CPU.
 FINETUNE_LONG_SCHEDULE = False
 LONG_SCHEDULE_ITERS = 400
 LONG_SCHEDULE_LR = 1e-3
