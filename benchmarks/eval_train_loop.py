@@ -48,6 +48,7 @@ SPENT_SEEDS += (80719,)   # session 18 development draw (T27e: site-styled rehea
 SPENT_SEEDS += (4279,)    # session 18b development draw (T27e: adapt --styled-source, not source-free)
 SPENT_SEEDS += (57173,)   # session 19 development draw (T27f: styled rehearsal with the band camera fit)
 SPENT_SEEDS += (82458,)   # session 19b development draw (T27g: styled + clean rehearsal, --keep-source)
+SPENT_SEEDS += (11006,)   # session 21 development draw (T27h: long schedule + keep-source rehearsal; 67818 named for its report, not run)
 
 
 def load(split: str, idx: int):

@@ -37,6 +37,10 @@ def add_arguments(p) -> None:
                    help="vessels2d, with --styled-rehearsal: also keep the clean copies of the rehearsal photos, each "
                         "drawn instead of its styled copy with probability 0.5 (default: training.FINETUNE_KEEP_SOURCE; "
                         "recorded on the card as styled_rehearsal.keep_source)")
+    p.add_argument("--long-schedule", action=argparse.BooleanOptionalAction, default=None,
+                   help="vessels2d: fine-tune longer and faster (training.LONG_SCHEDULE_ITERS steps at LONG_SCHEDULE_LR; "
+                        "--iters still sets the steps; default: training.FINETUNE_LONG_SCHEDULE, off; recorded on the "
+                        "card as long_schedule)")
     p.add_argument("--choose-normalisation", action=argparse.BooleanOptionalAction, default=None,
                    help="vessels2d: the reviewed photos choose the input normalisation the new model trains and "
                         "infers under (none, rescale, rescale + sharpen, denoised variants for a noisy site; scored "
@@ -123,7 +127,9 @@ def run(args) -> int:
                                                          **({} if args.keep_source is None else
                                                             {"keep_source": args.keep_source}),
                                                          **({} if args.choose_normalisation is None else
-                                                            {"choose_normalisation": args.choose_normalisation})))
+                                                            {"choose_normalisation": args.choose_normalisation}),
+                                                         **({} if args.long_schedule is None else
+                                                            {"long_schedule": args.long_schedule})))
     rc = follow(job, args.quiet)
     if rc:
         return rc

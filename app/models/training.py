@@ -72,6 +72,16 @@ FINETUNE_STYLED_REHEARSAL = False
 #: +0.0007 / +0.0007 / +0.0025, every site up), source kept 4 vs 3 (mean source +0.0033), promotable 4 vs 3, 54-73 s
 #: CPU. Session 19's styled rehearsal alone on the same sites, for the record: +0.0042, source kept 3 vs 3.
 FINETUNE_KEEP_SOURCE = False
+#: the long fine-tune schedule (``train --long-schedule``, session 21, T27h): LONG_SCHEDULE_ITERS steps at
+#: LONG_SCHEDULE_LR instead of the trainer's FINETUNE_ITERS / FINETUNE_LR (200 at 5e-4); ``--iters`` still wins for the
+#: steps. Sessions 7-9 measured it on the v1 base as the one setting that moved heavy sites (+0.005..+0.020) and found it
+#: lowered the source site. Off: with keep-source styled rehearsal its rule (docs/figures/train_loop_session21_rule.md,
+#: written before scoring) FAILED on the 4 sites of development draw 11006: 5-corrected Dice +0.0026 on average against
+#: the plain fine-tune (+0.010 asked; +0.0013 / +0.0025 / +0.0003 / +0.0064, every site up), source kept 2 vs 1
+#: (mean source +0.009), promotable 1 vs 0, 90-108 s CPU.
+FINETUNE_LONG_SCHEDULE = False
+LONG_SCHEDULE_ITERS = 400
+LONG_SCHEDULE_LR = 1e-3
 #: ``adapt --styled-source`` (session 18, T27e, variant B of site-styled rehearsal): NOT source-free - unsupervised
 #: domain adaptation that uses Loupe's bundled labelled training photos (``rehearsal_examples``: DRIVE training 21-36).
 #: The base is fine-tuned (the train schedule) on those photos restyled to the site as measured on the site's own
@@ -186,7 +196,7 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                 choose_threshold: bool | None = None, rehearsal: bool | None = None,
                 rehearsal_source: Sequence[Reviewed] | None = None,
                 choose_normalisation: bool | None = None, styled_rehearsal: bool | None = None,
-                keep_source: bool | None = None) -> dict:
+                keep_source: bool | None = None, long_schedule: bool | None = None) -> dict:
     """Fine-tune ``base`` (default: the active version) on the reviewed items minus a held-back
     part, score both models on that part and on the source site (``source``: labelled held-out
     source images; default ``source_site_examples()``, needed before any training starts), write +
@@ -205,12 +215,14 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
     card's ``styled_rehearsal`` names them and the measured style. Not together with ``rehearsal``.
     ``keep_source`` (None: ``FINETUNE_KEEP_SOURCE``; ``train --keep-source``, only with styled rehearsal): the clean
     copies of the styled photos are kept too, each drawn instead of its styled copy with probability 0.5; the card's
-    ``styled_rehearsal.keep_source`` says so."""
+    ``styled_rehearsal.keep_source`` says so.
+    ``long_schedule`` (None: ``FINETUNE_LONG_SCHEDULE``; ``train --long-schedule``): LONG_SCHEDULE_ITERS steps (unless
+    ``iters`` is given) at LONG_SCHEDULE_LR; the card's ``iters``, ``lr`` and ``long_schedule`` say so."""
     info = require_trainable(backend)
     if info.get("driver"):   # a backend with its own examples and metrics (app/models/trainers)
         set_here = {"--choose-threshold": choose_threshold, "--rehearsal": rehearsal,
                     "--styled-rehearsal": styled_rehearsal, "--keep-source": keep_source,
-                    "--choose-normalisation": choose_normalisation}
+                    "--choose-normalisation": choose_normalisation, "--long-schedule": long_schedule}
         refused = [flag for flag, value in set_here.items() if value is not None]
         if refused or source is not None or rehearsal_source is not None:   # they were silently ignored
             raise LoupeError(f"{backend} fine-tunes with its own recipe: "
@@ -238,6 +250,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         keep_source = FINETUNE_KEEP_SOURCE and styled_rehearsal
     if keep_source and not styled_rehearsal:
         raise LoupeError("--keep-source keeps the clean copies of styled rehearsal photos: it needs --styled-rehearsal")
+    if long_schedule is None:
+        long_schedule = FINETUNE_LONG_SCHEDULE
     train, held = split_holdback(items, seed=seed)
     # the source-site check is known to be possible before minutes of training are spent
     source = list(source) if source is not None else source_site_examples()
@@ -266,6 +280,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
         norm, norm_choice = _choose_normalisation(trainer, base_ref, train, norm)
     progress(0.0, f"fine-tuning {base_ref.version} on {len(train)} reviewed images ({len(held)} held back)")
     kw: dict[str, Any] = {"iters": iters} if iters else {}
+    if long_schedule:
+        kw.update(iters=iters or LONG_SCHEDULE_ITERS, lr=LONG_SCHEDULE_LR)
     style: dict = {}
     if reh and styled_rehearsal:
         progress(0.0, f"styling {len(reh)} source photos like the site's {len(train)} reviewed photos")
@@ -331,7 +347,8 @@ def train_model(backend: str, items: Sequence[Reviewed], out_dir: Path, *, base:
                                                       "with probability p_clean"} if keep_source else "off")}
                              if style else "off"),
         "loss_grid": "site (the photo's own grid)" if getattr(trainer, "SITE_GRID_LOSS", False) else "network input",
-        "iters": iters or trainer.FINETUNE_ITERS, "lr": trainer.FINETUNE_LR, "seed": seed,
+        "iters": kw.get("iters", trainer.FINETUNE_ITERS), "lr": kw.get("lr", trainer.FINETUNE_LR), "seed": seed,
+        "long_schedule": ({"iters": kw["iters"], "lr": kw["lr"]} if long_schedule else "off"),
         "hardware": _hardware(), "command": command,
         "source_check": [it.origin for it in source],
     }
