@@ -24,7 +24,7 @@ def _set(n, tag):
 
 
 def test_switch_is_off_and_gates_the_rows(monkeypatch):
-    assert train_assessor.LOWBLOCK is False                      # rule 21b: off until a blind report set confirms it
+    assert train_assessor.LOWBLOCK is False                      # FAILED rule 21b (G2 contrast): off
     calls = []
     monkeypatch.setattr(train_assessor, "train_sources", lambda data: ["src"])
     monkeypatch.setattr(exposure_rows, "build", lambda *a, **k: _set(2, "lin_"))

@@ -1,4 +1,5 @@
-"""Low-blocking lossy-compression rows for the assessor's training set (issue 25, session 21b; OFF: ``train_assessor.LOWBLOCK``).
+"""Low-blocking lossy-compression rows for the assessor's training set (issue 25, session 21b; OFF: ``train_assessor.LOWBLOCK``;
+with the floor mixing it failed rule 21b on contrast recall, docs/figures/quality_session21b_rule.md).
 
 Why: rule 21 (docs/figures/quality_session21_rule.md) found the floor mixing's one harm in JPEG recall over the
 development families 9-13, located in codecs with little or no 8 x 8 blocking (family 11's AVIF, family 12's VP8 intra,
