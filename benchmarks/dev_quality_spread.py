@@ -14,7 +14,9 @@ The fit itself draws no random numbers (HistGradientBoosting without early stopp
 seed), so a "different seed" is only meaningful through these draws.
 
 Recipes (``RECIPES``): ``plain`` (v2.6.0's: the shards' plain rows) and ``floor`` (session 20's floor mixing,
-``train_assessor.shard_rows(floor=True)``); both add the exposure roll-off rows built at fit time. The rows are those of
+``train_assessor.shard_rows(floor=True)``); both add the exposure roll-off rows built at fit time. Session 21b's
+``floorsnow`` = ``floor`` + the low-blocking (Snow) JPEG-type rows of ``lowblock_jpeg_rows.py`` appended last
+(``--lowblock-cache``); it failed rule 21b (docs/figures/quality_session21b_rule.md). The rows are those of
 the AVX2-dispatch shards (session 20b); the exposure rows are taken from ``--rows-cache`` (an npz of the plain rows,
 written on first use) so that no fit depends on this machine's dispatch. The process re-runs itself under
 ``train_rows.FP_ENVS[--fp-env]`` (default avx2), like ``train_assessor --fp-env``.
