@@ -14,7 +14,9 @@ The fit itself draws no random numbers (HistGradientBoosting without early stopp
 seed), so a "different seed" is only meaningful through these draws.
 
 Recipes (``RECIPES``): ``plain`` (v2.6.0's: the shards' plain rows) and ``floor`` (session 20's floor mixing,
-``train_assessor.shard_rows(floor=True)``); both add the exposure roll-off rows built at fit time. The rows are those of
+``train_assessor.shard_rows(floor=True)``); both add the exposure roll-off rows built at fit time. Session 21b's
+``floorsnow`` = ``floor`` + the low-blocking (Snow) JPEG-type rows of ``lowblock_jpeg_rows.py`` appended last
+(``--lowblock-cache``); it failed rule 21b (docs/figures/quality_session21b_rule.md). The rows are those of
 the AVX2-dispatch shards (session 20b); the exposure rows are taken from ``--rows-cache`` (an npz of the plain rows,
 written on first use) so that no fit depends on this machine's dispatch. The process re-runs itself under
 ``train_rows.FP_ENVS[--fp-env]`` (default avx2), like ``train_assessor --fp-env``.
@@ -42,7 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backends.quality import mlsamples, train_assessor  # noqa: E402
 
-RECIPES = {"plain": {"floor": False}, "floor": {"floor": True}}
+RECIPES = {"plain": {"floor": False}, "floor": {"floor": True},
+           # session 21b's candidate: the floor mixing + low-blocking (Snow) JPEG-type rows appended after the exposure rows
+           "floorsnow": {"floor": True, "lowblock": True}}
 PERTURBATIONS = ("none", "round:0", "drop:11", "round:1", "drop:12")
 ROUND_REL = 1e-15
 SETS = ("1", "9", "10", "11", "12", "13", "sim")
@@ -66,19 +70,39 @@ def plain_rows(data, rows_dir, rows_cache: str = "") -> tuple[mlsamples.MLSet, i
     return s, len(sh)
 
 
-def recipe_rows(recipe: str, data, rows_dir, rows_cache: str = "") -> mlsamples.MLSet:
-    """The rows a recipe fits on: the plain rows, or the shards read with the floor mixing + the same exposure rows."""
+def lowblock_rows(data, cache: str = "") -> mlsamples.MLSet:
+    """Session 21b's low-blocking JPEG-type rows (``lowblock_jpeg_rows.build``), cached as an npz (built under the fit
+    process's floating-point dispatch, i.e. ``--fp-env``)."""
+    from backends.quality import lowblock_jpeg_rows
+    from backends.quality.train_sets import train_sources
+    if cache and Path(cache).is_file():
+        return mlsamples.load(cache)
+    s = lowblock_jpeg_rows.build(train_sources(data), log=print)
+    if cache:
+        mlsamples.save(cache, s)
+    return s
+
+
+def recipe_rows(recipe: str, data, rows_dir, rows_cache: str = "", lowblock_cache: str = "") -> mlsamples.MLSet:
+    """The rows a recipe fits on: the plain rows, or the shards read with the floor mixing + the same exposure rows
+    (+ the low-blocking rows, appended last, for ``floorsnow``)."""
     s, n = plain_rows(data, rows_dir, rows_cache)
     if not RECIPES[recipe]["floor"]:
         return s
     fl = train_assessor.shard_rows(data, rows_dir, False, True)
     if len(fl) != n or not (np.array_equal(fl.group, s.group[:n]) and np.array_equal(fl.how, s.how[:n])):
         raise SystemExit("floor-mixed shard rows do not line up with the plain rows")
-    return mlsamples.concat(fl, mlsamples.subset(s, np.arange(len(s)) >= n))
+    out = mlsamples.concat(fl, mlsamples.subset(s, np.arange(len(s)) >= n))
+    if RECIPES[recipe].get("lowblock"):
+        out = mlsamples.concat(out, lowblock_rows(data, lowblock_cache))
+    return out
 
 
-def perturb(s: mlsamples.MLSet, spec: str) -> mlsamples.MLSet:
-    """``none``, ``round:SEED`` or ``drop:SEED`` (module doc). Row order and identity are kept (``drop`` removes one)."""
+def perturb(s: mlsamples.MLSet, spec: str, n_draw: int | None = None) -> mlsamples.MLSet:
+    """``none``, ``round:SEED`` or ``drop:SEED`` (module doc). Row order and identity are kept (``drop`` removes one).
+    ``n_draw``: ``drop`` draws among the fit-split rows of the first ``n_draw`` rows only (the rows every recipe shares, so
+    a recipe with rows appended drops the SAME row as the others); ``round`` needs nothing: the generator fills row by
+    row, so the shared rows get the same factors whatever is appended."""
     if spec == "none":
         return s
     kind, seed = spec.split(":")
@@ -88,6 +112,8 @@ def perturb(s: mlsamples.MLSet, spec: str) -> mlsamples.MLSet:
         return mlsamples.MLSet(X, s.labels, s.kind, s.severity, s.group, s.modality, s.border, s.how)
     if kind == "drop":
         fit_idx = np.where(~train_assessor.calibration_split(s.group))[0]
+        if n_draw is not None:
+            fit_idx = fit_idx[fit_idx < n_draw]
         keep = np.ones(len(s), bool)
         keep[fit_idx[rng.integers(len(fit_idx))]] = False
         return mlsamples.subset(s, keep)
@@ -130,8 +156,8 @@ def fit_models(a) -> int:
             name = model_name(recipe, spec)
             path = out / f"{name}.joblib"
             if recipe not in cache:
-                cache[recipe] = recipe_rows(recipe, a.data, a.rows_dir, a.rows_cache)
-            tr = perturb(cache[recipe], spec)
+                cache[recipe] = recipe_rows(recipe, a.data, a.rows_dir, a.rows_cache, a.lowblock_cache)
+            tr = perturb(cache[recipe], spec, plain_rows(a.data, a.rows_dir, a.rows_cache)[0].X.shape[0])
             if name in reuse:
                 ok = rows_match(QualityModel.load(reuse[name]), tr)
                 print(f"{name}: reuse {reuse[name]} -- rows {'match' if ok else 'DO NOT match'}", flush=True)
@@ -145,6 +171,7 @@ def fit_models(a) -> int:
             t = time.time()
             m = train_assessor.fit(tr, a.iters, log=lambda *x: None)
             m.meta.update({"version": MODEL_VERSION, "recipe": recipe, "perturbation": spec, "floor": RECIPES[recipe]["floor"],
+                           "lowblock": bool(RECIPES[recipe].get("lowblock")),
                            "n_samples": int(len(tr)), "rows_sha256": train_assessor.rows_digest(tr),
                            "fp_environment": train_assessor.fp_environment(),
                            "trained": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
@@ -255,6 +282,7 @@ def main(argv=None) -> int:
     f.add_argument("--rows-dir", required=True)
     f.add_argument("--rows-cache", default="", help="npz of the plain rows (v2.6.0's, incl. exposure rows)")
     f.add_argument("--recipe", action="append", choices=sorted(RECIPES), required=True)
+    f.add_argument("--lowblock-cache", default="", help="npz of session 21b's low-blocking rows (floorsnow)")
     f.add_argument("--reuse", action="append", default=[], help="NAME=JOBLIB: an existing fit, used if its rows match")
     f.add_argument("--iters", type=int, default=100)
     f.add_argument("--fp-env", choices=("native", "avx2"), default="avx2")

@@ -57,13 +57,22 @@ REQUANTISE = False
 # f9-13 0.798 -> 0.785 is 1.4 pooled sd (docs/figures/quality_session21_rule.md): off.
 FLOOR = False
 FLOOR_PLAIN = ("dequant",)
+# session 21b: low-blocking JPEG-type rows (``lowblock_jpeg_rows.py``: FFmpeg Snow wavelet intra pictures of the training
+# images, 2 per image), aimed at rule 21's one failure of the floor mixing (JPEG recall on families 9-13's low-blocking
+# codecs). With the floor mixing it FAILED rule 21b (G2: contrast recall f9-13 0.928 -> 0.910, 3.1 pooled sd; JPEG
+# recovered to 0.799; docs/figures/quality_session21b_rule.md): off.
+LOWBLOCK = False
 
 
 def extra_rows(data, clean_views: bool = CLEAN_VIEWS, clean_views_cache: str = "", log=print,
-               requantise: bool = REQUANTISE) -> list[mlsamples.MLSet]:
+               requantise: bool = REQUANTISE, lowblock: bool = LOWBLOCK) -> list[mlsamples.MLSet]:
     """Rows built at fit time after the simulator / variety rows: exposure roll-off (v2.3.0) and,
-    when on, the clean views (``clean_views_cache``: an npz kept between fits, rebuilt when stale)."""
+    when on, the clean views (``clean_views_cache``: an npz kept between fits, rebuilt when stale) and the low-blocking
+    JPEG-type rows (session 21b, ``lowblock``)."""
     out = [exposure_rows.build(train_sources(data), log=log, requantise=requantise)]
+    if lowblock:
+        from . import lowblock_jpeg_rows
+        out.append(lowblock_jpeg_rows.build(train_sources(data), log=log))
     if clean_views:
         cv = (clean_view_rows.build_cached(data, clean_views_cache, log=log) if clean_views_cache
               else clean_view_rows.build(data, log=log))
@@ -243,6 +252,8 @@ def main(argv=None) -> int:
                     help="session 19's bit-depth mixing (needs --rows-dir; default: %(default)s)")
     ap.add_argument("--floor", choices=("on", "off"), default="on" if FLOOR else "off",
                     help="session 20's floor mixing: the mixed block except dequant (needs --rows-dir; default: %(default)s)")
+    ap.add_argument("--lowblock", choices=("on", "off"), default="on" if LOWBLOCK else "off",
+                    help="session 21b's low-blocking (Snow) JPEG-type rows (default: %(default)s)")
     ap.add_argument("--fp-env", choices=("native", "avx2"), default="native",
                     help="floating-point dispatch for the rows built at fit time (train_rows.FP_ENVS; use the shards' own)")
     ap.add_argument("--iters", type=int, default=100)
@@ -262,7 +273,7 @@ def main(argv=None) -> int:
     if args.rows_dir:
         tr = mlsamples.concat(shard_rows(args.data, args.rows_dir, rq, floor),
                               *extra_rows(args.data, args.clean_views == "on", args.clean_views_cache,
-                                          requantise=rq))
+                                          requantise=rq, lowblock=args.lowblock == "on"))
     else:
         tr = training_set(args.data, args.sim_cache, args.variety_cache, args.jobs,
                           clean_views=args.clean_views == "on", clean_views_cache=args.clean_views_cache)
@@ -273,6 +284,7 @@ def main(argv=None) -> int:
                        "n_clean": int((tr.labels == "").sum()), "n_stacked": int(tr.stacked.sum()),
                        "n_exposure_rolloff": int(np.char.startswith(tr.how.astype(str), "lin_").sum()),
                        "family_weights": FAMILY_WEIGHTS, "requantise": rq, "floor": floor,
+                       "lowblock": args.lowblock == "on",
                        "n_clean_views": int(sum(np.char.startswith(tr.how.astype(str), t).sum() for t in ("ctwin_", "view_"))),
                        "families": model.families, "clean_weight": args.clean_weight, "feature_seconds": round(t1 - t0, 1),
                        "fit_seconds": round(t2 - t1, 1), "rows_sha256": rows_digest(tr), "fp_environment": fp_environment(),
