@@ -450,12 +450,10 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
         if last is not None and last(e):
             tail.append(e)
             continue
-        if seen_nearby(e):
-            later.append(e)
-        elif repeated is not None and repeated(e):
-            again.append(e)
-        else:
-            (single if e.good_frames < 2 and not at_cut(e) else fresh).append(e)
+        if repeated is not None and repeated(e):
+            (later if seen_nearby(e) else again).append(e)
+            continue
+        (later if seen_nearby(e) else single if e.good_frames < 2 and not at_cut(e) else fresh).append(e)
     ranked = fresh + single + again + later + tail
     kept, used = [], 0
     full = {}
