@@ -156,7 +156,9 @@ class Settings:
     #                                 repeated change (a
     #                                 menu box, a rolling band, a colour cast coming back) and ranks after every
     #                                 fresh and one-frame event, before those seen nearby; never dropped.
-    #                                 0: off (0.3.1). Session 21c: see docs/figures/evidence_session21c_rule.md
+    #                                 0: off (0.3.1). Session 21c (evidence_session21c_rule.md): at 0.7 it passed
+    #                                 its rule on the seen dev sets, narrowly (DECIDE unchanged, unseen15 19 -> 20
+    #                                 found, false 38 -> 37, work counters equal); off until a blind construction
 
 
 @dataclass
