@@ -179,3 +179,60 @@ def test_core_s_product_setting_and_what_a_quarter_second_core_would_do():
         events = [_event(600 * (i + 1), 40, 30.0 - i) for i in range(7)]
         kept, used = allot_budget(events, budget, core, lambda e: False, good)
         assert budget == 54 and len(kept) == shown and used <= budget
+
+
+def _repeat_case():
+    """A continuing picture (a fixed luma layout and chroma, a little noise) with, in this order: an overlay
+    stretch, a cut-in, the same overlay again, a second cut-in of other content, a region change of its own."""
+    from backends.evidence.screen import DESC_DIM
+
+    rng = np.random.default_rng(7)
+    n = 600
+    base = rng.normal(0.0, 1.0, DESC_DIM)
+    desc = np.tile(base, (n, 1)) + rng.normal(0.0, 0.01, (n, DESC_DIM))
+    overlay = np.zeros(DESC_DIM)
+    overlay[:8] = 0.8            # a box over the top row of the layout...
+    overlay[64:68] = 0.5         # ...that tints the chroma there
+    region = np.zeros(DESC_DIM)
+    region[36:40] = -0.8         # a change of its own elsewhere
+    spans = {"overlay1": (100, 110), "cut1": (200, 210), "overlay2": (300, 310), "cut2": (400, 410),
+             "region": (500, 510)}
+    for name, (a, b) in spans.items():
+        if name.startswith("overlay"):
+            desc[a: b + 1] += overlay
+        elif name == "region":
+            desc[a: b + 1] += region
+        else:
+            desc[a: b + 1] = rng.normal(0.0, 0.5, DESC_DIM)   # a new picture over the same background
+    events = {name: _event(a, b - a + 1, 20.0) for name, (a, b) in spans.items()}
+    return desc.astype(np.float32), events
+
+
+def test_nuisance_repeat_product_setting_and_what_the_signature_flags():
+    """Issue 20 session 21c (docs/figures/evidence_session21c_rule.md): a change over a continuing picture that
+    repeats another one's (a menu box, a rolling band, a colour cast coming back) may rank after the fresh
+    events; a cut-in (the picture replaced) or a change of its own never does. The rule decided the product
+    value (off); the signature stays a setting (the switch)."""
+    from backends.evidence.pipeline import Settings, reader_budget, repeated_changes
+
+    assert Settings().nuisance_repeat == 0.0
+    # the short-clip rule does not read it: the dark-clip test's 30-s, 10-fps budget is the product's
+    assert reader_budget(300, 10.0, Settings(nuisance_repeat=0.7)) == reader_budget(300, 10.0, Settings()) == 20
+    desc, ev = _repeat_case()
+    good = np.ones(len(desc), bool)
+    flagged = repeated_changes(desc, list(ev.values()), good, 0.7)
+    assert flagged == {id(ev["overlay1"]), id(ev["overlay2"])}
+    assert repeated_changes(desc, [ev["overlay1"], ev["cut1"], ev["region"]], good, 0.7) == set()   # once only
+
+
+def test_repeated_changes_rank_after_fresh_events_and_are_never_dropped():
+    good = np.ones(10_000, bool)
+    nuisance = [_event(1000 * i, 40, 30.0 - i) for i in range(3)]       # strongest, repeated
+    fresh = [_event(5000 + 1000 * i, 40, 8.0) for i in range(3)]        # weaker, fresh
+    events = sorted(nuisance + fresh, key=lambda e: -e.z)
+    ids = {id(e) for e in nuisance}
+    kept, _ = allot_budget(events, 15, 5, lambda e: False, good, repeated=lambda e: id(e) in ids)
+    assert {e.start for e in kept} == {e.start for e in fresh}           # the three fresh cores first
+    kept, _ = allot_budget(sorted(nuisance + fresh, key=lambda e: -e.z), 30, 5, lambda e: False, good,
+                           repeated=lambda e: id(e) in ids)
+    assert len(kept) == 6                                                # demoted, never dropped

@@ -24,9 +24,19 @@ import numpy as np
 
 from app.scene.frames import FRAME_INDEX_BASE
 
-from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, to_unit
+from .converge import SAME_VIEW_RHO, ScoredEvent, _ranks, converge, layout_order_kept, to_unit
 from .rarity import rarity, rarity_z
-from .screen import LAYOUT, FeatureAccumulator, Features, Novelty, QualityGate, novelty, quality, running_median
+from .screen import (
+    CLAYOUT,
+    LAYOUT,
+    FeatureAccumulator,
+    Features,
+    Novelty,
+    QualityGate,
+    novelty,
+    quality,
+    running_median,
+)
 from .shots import short_shots
 from .weave import Span, weave
 
@@ -140,6 +150,15 @@ class Settings:
     #                                 its rule (docs/figures/evidence_session18_rule.md, 32 dev clips: found
     #                                 71 -> 73 of 157, no kind lost, but false/h +5.8% and the share test's
     #                                 CPU over +0.02x of decode-only on 7 clips); off
+    nuisance_repeat: float = 0.0    # session 21c: an event over a continuing picture whose change (its key frame's
+    #                                 luma and chroma layout minus the nearest good frame before it) points the
+    #                                 same way as another such event's (cosine >= this; repeated_changes) is a
+    #                                 repeated change (a
+    #                                 menu box, a rolling band, a colour cast coming back) and ranks after every
+    #                                 fresh and one-frame event, before those seen nearby; never dropped.
+    #                                 0: off (0.3.1). Session 21c (evidence_session21c_rule.md): at 0.7 it passed
+    #                                 its rule on the seen dev sets, narrowly (DECIDE unchanged, unseen15 19 -> 20
+    #                                 found, false 38 -> 37, work counters equal); off until a blind construction
 
 
 @dataclass
@@ -367,9 +386,50 @@ def one_frame_ranks_with_lasting(desc: np.ndarray, e: ScoredEvent, same: float, 
     return e.z >= s.single_strong_z or one_frame_at_a_cut(desc, e, same, s.single_apart, s.single_new)
 
 
+def repeated_changes(desc: np.ndarray, events: list[ScoredEvent], good: np.ndarray, cos: float) -> set[int]:
+    """ids of the events whose change repeats another event's (session 21c, ``Settings.nuisance_repeat``).
+
+    An event's change is its key frame's luma and chroma layout (the first ``LAYOUT**2 + 2 * CLAYOUT**2``
+    descriptor entries) minus the nearest good frame before the event (after it at the clip's start). Only
+    changes over a continuing picture take part: the key frame's luma layout keeps the reference's order of
+    bright and dark places, or inverts it (absolute rank correlation >= ``SAME_VIEW_RHO``); a cut-in replaces
+    the picture, and two cut-ins over the same background share that background's part of their changes. A
+    display nuisance (a menu box, a rolling band, a colour cast, an inversion) comes back the same way over
+    the same continuing picture: its change has cosine >= ``cos`` with another such event's. Work: one
+    subtraction and one rank correlation of 64 numbers per event, and m (m - 1) / 2 dot products of 96
+    numbers for the m events that take part."""
+    dims = LAYOUT * LAYOUT + 2 * CLAYOUT * CLAYOUT
+    ids, vecs = [], []
+    for e in events:
+        k = e.key_frames[0] if e.key_frames else (e.start + e.end) // 2
+        r = e.start - 1
+        while r >= 0 and not good[r]:
+            r -= 1
+        if r < 0:
+            r = e.end + 1
+            while r < len(good) and not good[r]:
+                r += 1
+            if r >= len(good):
+                continue
+        rho = np.corrcoef(_ranks(desc[k, :LAYOUT * LAYOUT]), _ranks(desc[r, :LAYOUT * LAYOUT]))[0, 1]
+        if not np.isfinite(rho) or abs(float(rho)) < SAME_VIEW_RHO:
+            continue
+        v = desc[k, :dims].astype(np.float64) - desc[r, :dims]
+        nv = float(np.linalg.norm(v))
+        if nv > 0:
+            ids.append(id(e))
+            vecs.append(v / nv)
+    if len(vecs) < 2:
+        return set()
+    sim = np.asarray(vecs) @ np.asarray(vecs).T
+    np.fill_diagonal(sim, -1.0)
+    return {i for i, row in zip(ids, sim) if float(row.max()) >= cos}
+
+
 def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby: Callable[[ScoredEvent], bool],
                  good: np.ndarray, at_cut: Callable[[ScoredEvent], bool] = lambda e: False,
-                 last: Callable[[ScoredEvent], bool] | None = None) -> tuple[list[ScoredEvent], int]:
+                 last: Callable[[ScoredEvent], bool] | None = None,
+                 repeated: Callable[[ScoredEvent], bool] | None = None) -> tuple[list[ScoredEvent], int]:
     """Events to show within ``budget`` frames, best first (``events`` come in that order).
 
     Round one gives every event a core of ``core`` frames around its sharpest frame, in score order,
@@ -384,14 +444,19 @@ def allot_budget(events: list[ScoredEvent], budget: int, core: int, seen_nearby:
     that last. Round two grows the kept events back to their full length, best
     first, while the budget allows. The kept events are shortened in place. Events for which
     ``last`` holds (events only the regional channel lifts over the threshold) come after all the
-    others, in score order."""
-    fresh, single, later, tail = [], [], [], []
+    others, in score order. Events for which ``repeated`` holds (session 21c: a change that repeats
+    another event's, ``repeated_changes``) come after the fresh and one-frame events, before those
+    seen nearby."""
+    fresh, single, again, later, tail = [], [], [], [], []
     for e in events:
         if last is not None and last(e):
             tail.append(e)
             continue
+        if repeated is not None and repeated(e):
+            (later if seen_nearby(e) else again).append(e)
+            continue
         (later if seen_nearby(e) else single if e.good_frames < 2 and not at_cut(e) else fresh).append(e)
-    ranked = fresh + single + later + tail
+    ranked = fresh + single + again + later + tail
     kept, used = [], 0
     full = {}
     for e in ranked:
@@ -660,8 +725,15 @@ def events_from_features(f: Features, fps: float, settings: Settings = Settings(
 
         def last(e: ScoredEvent) -> bool:
             return id(e) in rescued or (before is not None and before(e))
+    repeated = None
+    if s.nuisance_repeat > 0:   # session 21c: a change that repeats another event's ranks after the fresh ones
+        rep_ids = repeated_changes(f.desc, events, good, s.nuisance_repeat)
+
+        def repeated(e: ScoredEvent) -> bool:
+            return id(e) in rep_ids
     kept, used = allot_budget(sorted(events, key=lambda e: -e.z), budget, core, seen_nearby, good,
-                              lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last)
+                              lambda e: one_frame_ranks_with_lasting(f.desc, e, same, s), last=last,
+                              repeated=repeated)
     kept.sort(key=lambda e: e.start)
     gate_counts = {name: int((code == c).sum()) for c, name in
                    enumerate(("good", "dark", "specular", "blur", "missing"))}
