@@ -78,7 +78,4 @@ def build(sources: list[Source], per_image: int = PER_IMAGE, log=None, requantis
                 modality.append(s.modality)
     if log:
         log(f"  {len(X)} exposure roll-off rows")
-    n = len(X)
-    return mlsamples.MLSet(np.array(X).reshape(n, len(FEATURE_NAMES)), np.array(["exposure"] * n),
-                           np.array(["exposure"] * n), np.array(sev, np.int64), np.array(group),
-                           np.array(modality), np.array(border), np.array(how))
+    return mlsamples.MLSet.of_one_type("exposure", X, sev, group, modality, border, how, len(FEATURE_NAMES))

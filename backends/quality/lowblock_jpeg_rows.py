@@ -100,7 +100,4 @@ def build(sources: list[Source], log=None) -> mlsamples.MLSet:
                 modality.append(s.modality)
     if log:
         log(f"  {len(X)} low-blocking (Snow) JPEG-type rows")
-    n = len(X)
-    return mlsamples.MLSet(np.array(X, np.float64).reshape(n, len(FEATURE_NAMES)), np.array(["jpeg"] * n),
-                           np.array(["jpeg"] * n), np.array(sev, np.int64), np.array(group),
-                           np.array(modality), np.array(border), np.array(how))
+    return mlsamples.MLSet.of_one_type("jpeg", X, sev, group, modality, border, how, len(FEATURE_NAMES))

@@ -36,6 +36,16 @@ class MLSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @classmethod
+    def of_one_type(cls, family: str, X: list, severity: list, group: list, modality: list, border: list,
+                    how: list, n_features: int) -> MLSet:
+        """Rows that all carry one degradation type (``family`` as label and kind), from the lists a
+        row builder fills one row at a time."""
+        n = len(X)
+        return cls(np.array(X, np.float64).reshape(n, n_features), np.array([family] * n), np.array([family] * n),
+                   np.array(severity, np.int64), np.array(group), np.array(modality), np.array(border),
+                   np.array(how))
+
     def has(self, family: str) -> np.ndarray:
         return np.array([family in s.split("|") for s in self.labels])
 
