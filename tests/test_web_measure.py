@@ -210,6 +210,31 @@ def test_a_polygon_roi_is_closed_on_its_first_corner_and_measures_the_cores_area
     assert len(M.table(scene)) == 1
 
 
+def test_undo_point_takes_back_a_misplaced_corner_and_the_outline_goes_on(svc):
+    """Undo point: the last point of the measurement being drawn is taken back (its yellow mark
+    gone from the picture's request), the rest stay; with nothing drawn it is one line."""
+    from app.web import measure as M
+    from app.web import measure_ui as mui
+
+    st = _tab(svc, CT)
+    for xy in ((200, 200), (260, 200), (400, 420)):                  # the third corner misplaced
+        _click(st, "axial", 69, *xy, tool="Polygon ROI")
+    key, html, line = mui.on_undo(st, "axial", 70, 80, 40)
+    assert line.startswith("polygon ROI: last point taken back, 2 left on axial slice 70")
+    assert len(M.marks_of(st.pending)) == 2 and key == f"{st.handle}:{st.version}" and "index=69&" in html
+    _click(st, "axial", 69, 260, 240, tool="Polygon ROI")
+    _click(st, "axial", 69, 200, 240, tool="Polygon ROI")
+    _click(st, "axial", 69, 201, 201, tool="Polygon ROI")               # closes: a 60 x 40 rectangle
+    (row,) = M.table(st.session.scene)
+    s = FIT * SIZE / (512 * 0.451171875)
+    assert row[1] == "polygon ROI" and abs(float(row[2]) - 60 * 40 / s ** 2) < 0.06, row
+    _click(st, "axial", 69, 100, 100)                                   # a length's first end ...
+    assert M.undo_point(st.pending)[0] is None                          # ... taken back: nothing drawn
+    st.pending = None
+    with pytest.raises(LoupeError, match="no point to take back"):
+        M.undo_point(st.pending)
+
+
 def test_the_polygon_corner_limit_and_the_crossing_rule(svc, monkeypatch):
     """The server bounds a polygon's corners; touching or crossing sides are caught, neighbours and
     a convex or concave outline are not."""

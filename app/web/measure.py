@@ -165,6 +165,20 @@ def add_click(scene, pending: Pending | None, tool: str, view: str, index: int, 
     return None, f"{NAMES[kind]} {res.get('text', '')} on {view} slice {index + 1}"
 
 
+def undo_point(pending: Pending | None) -> tuple[Pending | None, str]:
+    """Take back the last point clicked of the measurement being drawn (a misplaced polygon corner
+    need not cost the whole outline): the measurement in progress after it and the line to show."""
+    if pending is None or not pending.points:
+        raise LoupeError("no point to take back: nothing is being drawn")
+    pending.points.pop()
+    pending.clicked.pop()
+    where = f"{pending.view} slice {pending.index + 1}"
+    if not pending.points:
+        return None, f"{NAMES[pending.kind]}: last point taken back; nothing drawn on {where}"
+    return pending, (f"{NAMES[pending.kind]}: last point taken back, {len(pending.points)} left on {where}; "
+                     f"{HINTS[pending.kind]}")
+
+
 def _closes(pending: Pending, size: int, x: float, y: float) -> bool:
     """Whether this click is on the first corner of a polygon being drawn (within ``CLOSE_PX``)."""
     if not pending.clicked:

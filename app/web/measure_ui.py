@@ -109,6 +109,19 @@ def on_tool(st: Any, tool: Any, view: str, number: Any, window: Any, level: Any)
     return (*_picture(st, view, number, window, level), note)
 
 
+def on_undo(st: Any, view: str, number: Any, window: Any, level: Any) -> tuple:
+    """Undo point: the last point of the measurement being drawn taken back. (tab key, viewer, note)."""
+    from app.web.ui import refused
+
+    if _scene(st) is None:
+        return refused(LoupeError("open a study first"), 3)
+    try:
+        st.pending, line = M.undo_point(st.pending)
+    except LoupeError as exc:
+        return refused(exc, 3)
+    return (*_picture(st, view, number, window, level), line)
+
+
 def on_delete(st: Any, pick: Any, view: str, number: Any, window: Any, level: Any) -> tuple:
     """(tab key, viewer, note, table, Delete box)."""
     from app.web.ui import refused

@@ -525,6 +525,7 @@ def build_app(svc: WebService):
                         m_pick = gr.Dropdown([], label="Measurement", elem_id="measure-pick")
                         m_show = gr.Button("Show", elem_id="measure-show")
                         m_del = gr.Button("Delete", elem_id="measure-del")
+                        m_undo = gr.Button("Undo point", elem_id="measure-undo")
                         m_draft_btn = gr.Button("Draft report", elem_id="measure-draft-btn")
                     m_draft = gr.Markdown(elem_id="measure-draft")
             with gr.Column(scale=1):
@@ -630,6 +631,7 @@ def build_app(svc: WebService):
             three, [st, window, level], planes, **private)
         m_show.click(mui.on_show, [st, m_pick, window, level], [tab_key, view, index, image, m_note],
                      **private).then(three, [st, window, level], planes, **private)
+        m_undo.click(mui.on_undo, [st, view, index, window, level], [tab_key, image, m_note], **private)
         m_draft_btn.click(mui.on_draft, st, m_draft, **private)
         frame_ctl.change(mui.on_frame, [st, frame_ctl, view, index, window, level], [tab_key, image, frame_ctl],
                          js=mui.STUDY_FRAME_JS, trigger_mode="always_last", **private).then(
