@@ -51,7 +51,7 @@ def layout_order_kept(desc: np.ndarray, t: int, good: np.ndarray, max_gap: int, 
                 # blocks black in both (a scope's border, a mask) say nothing about the picture
                 both_black = (x <= x.min() + 0.02 * np.ptp(x)) & (y <= y.min() + 0.02 * np.ptp(y))
                 if (~both_black).sum() >= 8:
-                    best = max(best, float(np.corrcoef(_ranks(x[~both_black]), _ranks(y[~both_black]))[0, 1]))
+                    best = max(best, rank_correlation(x[~both_black], y[~both_black]))
                 break
     return best
 
@@ -60,6 +60,11 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     r = np.empty(len(x), np.float64)
     r[np.argsort(x, kind="stable")] = np.arange(len(x))
     return r
+
+
+def rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's correlation of two layouts (ties broken by position); nan when one is flat."""
+    return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
 
 
 def robust_score(z: np.ndarray) -> float:

@@ -24,7 +24,7 @@ import numpy as np
 
 from app.scene.frames import FRAME_INDEX_BASE
 
-from .converge import SAME_VIEW_RHO, ScoredEvent, _ranks, converge, layout_order_kept, to_unit
+from .converge import SAME_VIEW_RHO, ScoredEvent, converge, layout_order_kept, rank_correlation, to_unit
 from .rarity import rarity, rarity_z
 from .screen import (
     CLAYOUT,
@@ -411,8 +411,8 @@ def repeated_changes(desc: np.ndarray, events: list[ScoredEvent], good: np.ndarr
                 r += 1
             if r >= len(good):
                 continue
-        rho = np.corrcoef(_ranks(desc[k, :LAYOUT * LAYOUT]), _ranks(desc[r, :LAYOUT * LAYOUT]))[0, 1]
-        if not np.isfinite(rho) or abs(float(rho)) < SAME_VIEW_RHO:
+        rho = rank_correlation(desc[k, :LAYOUT * LAYOUT], desc[r, :LAYOUT * LAYOUT])
+        if not np.isfinite(rho) or abs(rho) < SAME_VIEW_RHO:
             continue
         v = desc[k, :dims].astype(np.float64) - desc[r, :dims]
         nv = float(np.linalg.norm(v))
