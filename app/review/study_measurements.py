@@ -51,10 +51,11 @@ def shape_key(shape) -> str:
 def merged_shapes(ours: list, base: set[str], theirs: list) -> list:
     """Our shapes after another writer saved ``theirs`` over the version ours started from
     (``base``: its shape keys): ours less those they deleted, then those they added."""
-    their_keys = {shape_key(s) for s in theirs}
-    our_keys = {shape_key(s) for s in ours}
-    kept = [s for s in ours if not (shape_key(s) in base and shape_key(s) not in their_keys)]
-    return kept + [s for s in theirs if shape_key(s) not in base and shape_key(s) not in our_keys]
+    ours_k = [(shape_key(s), s) for s in ours]
+    theirs_k = [(shape_key(s), s) for s in theirs]
+    their_keys, our_keys = {k for k, _ in theirs_k}, {k for k, _ in ours_k}
+    kept = [s for k, s in ours_k if not (k in base and k not in their_keys)]
+    return kept + [s for k, s in theirs_k if k not in base and k not in our_keys]
 
 
 def load_measurements(store, volume) -> ShapesLayer | None:
