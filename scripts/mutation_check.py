@@ -305,7 +305,7 @@ MUTATIONS = [
              "    nuisance_repeat: float = 0.7    # session 21c",
              ("tests/test_evidence_budget.py::test_nuisance_repeat_product_setting_and_what_the_signature_flags",)),
     Mutation("evidence-nuisance-repeat-cutins-too", "cut-ins (the picture replaced) take part in the repeated-change signature",
-             "backends/evidence/pipeline.py", "        if not np.isfinite(rho) or abs(float(rho)) < SAME_VIEW_RHO:\n            continue\n",
+             "backends/evidence/pipeline.py", "        if not np.isfinite(rho) or abs(rho) < SAME_VIEW_RHO:\n            continue\n",
              "",
              ("tests/test_evidence_budget.py::test_nuisance_repeat_product_setting_and_what_the_signature_flags",)),
     Mutation("evidence-edge-new-share-ignored", "an abrupt end that is no cut keeps the event whatever is new there",
